@@ -1,0 +1,324 @@
+//! How Rust values become command arguments.
+//!
+//! The spec types each argument; the generated builders take the matching trait:
+//!
+//! | spec type | Rust parameter |
+//! |-----------|----------------|
+//! | `key`, `string`, `pattern` | [`ToArg`]: `&str`, `String`, `&[u8]`, `Vec<u8>`, `Bytes`, numbers, ... |
+//! | `integer` | [`IntArg`]: any primitive integer |
+//! | `integer` counting seconds / milliseconds | [`SecondsArg`] / [`MillisArg`]: integers or [`Duration`] |
+//! | `double` | [`DoubleArg`]: floats, integers, [`ScoreBound`] |
+//! | `double` timeout in seconds | [`TimeoutArg`]: numbers or [`Duration`] |
+//! | `unix-time` | [`UnixTimeArg`]: integers or [`SystemTime`] |
+
+use super::CommandBuf;
+use bytes::{Bytes, BytesMut};
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A value that encodes as exactly one argument (a RESP bulk string).
+///
+/// Implement it for your own types to pass them where the spec expects a string
+/// or a key; write the bytes with [`CommandBuf::push`].
+pub trait ToArg {
+    /// Appends `self` as one argument.
+    fn write_arg(&self, out: &mut CommandBuf);
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        (**self).write_arg(out)
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for Box<T> {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        (**self).write_arg(out)
+    }
+}
+
+macro_rules! forward_refs {
+    ($($tr:ident :: $m:ident ($($p:ident : $t:ty),*);)*) => {$(
+        impl<T: $tr + ?Sized> $tr for &T {
+            fn $m(&self, $($p: $t),*) {
+                (**self).$m($($p),*)
+            }
+        }
+    )*};
+}
+
+forward_refs! {
+    IntArg::write_int(out: &mut CommandBuf);
+    DoubleArg::write_double(out: &mut CommandBuf);
+    SecondsArg::write_seconds(out: &mut CommandBuf);
+    MillisArg::write_millis(out: &mut CommandBuf);
+    TimeoutArg::write_timeout(out: &mut CommandBuf);
+    UnixTimeArg::write_unix_time(millis: bool, out: &mut CommandBuf);
+}
+
+/// Reads a flag parameter or field, by value or by reference (generated code).
+pub fn flag(b: impl std::borrow::Borrow<bool>) -> bool {
+    *b.borrow()
+}
+
+macro_rules! bytes_like {
+    ($($t:ty => |$s:ident| $e:expr;)*) => {$(
+        impl ToArg for $t {
+            fn write_arg(&self, out: &mut CommandBuf) {
+                let $s = self;
+                out.push($e)
+            }
+        }
+    )*};
+}
+
+bytes_like! {
+    str => |s| s.as_bytes();
+    String => |s| s.as_bytes();
+    [u8] => |s| s;
+    Vec<u8> => |s| s;
+    Bytes => |s| s;
+    BytesMut => |s| s;
+    Cow<'_, str> => |s| s.as_bytes();
+    Cow<'_, [u8]> => |s| s;
+}
+
+impl<const N: usize> ToArg for [u8; N] {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        out.push(self)
+    }
+}
+
+impl ToArg for char {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        let mut b = [0u8; 4];
+        out.push(self.encode_utf8(&mut b).as_bytes())
+    }
+}
+
+/// A primitive integer, for arguments the spec types `integer`.
+pub trait IntArg {
+    /// Appends `self` in decimal.
+    fn write_int(&self, out: &mut CommandBuf);
+}
+
+macro_rules! ints {
+    ($($t:ty),*) => {$(
+        impl ToArg for $t {
+            fn write_arg(&self, out: &mut CommandBuf) {
+                out.push(itoa::Buffer::new().format(*self).as_bytes())
+            }
+        }
+        impl IntArg for $t {
+            fn write_int(&self, out: &mut CommandBuf) {
+                self.write_arg(out)
+            }
+        }
+        impl SecondsArg for $t {
+            fn write_seconds(&self, out: &mut CommandBuf) {
+                self.write_arg(out)
+            }
+        }
+        impl MillisArg for $t {
+            fn write_millis(&self, out: &mut CommandBuf) {
+                self.write_arg(out)
+            }
+        }
+        impl UnixTimeArg for $t {
+            fn write_unix_time(&self, _millis: bool, out: &mut CommandBuf) {
+                self.write_arg(out)
+            }
+        }
+        impl DoubleArg for $t {
+            fn write_double(&self, out: &mut CommandBuf) {
+                self.write_arg(out)
+            }
+        }
+        impl TimeoutArg for $t {
+            fn write_timeout(&self, out: &mut CommandBuf) {
+                self.write_arg(out)
+            }
+        }
+    )*};
+}
+
+ints!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+/// Formats a finite or infinite number the way the server parses it.
+fn with_f64<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
+    if v.is_infinite() {
+        f(if v > 0.0 { b"+inf" } else { b"-inf" })
+    } else if v == v.trunc() && v.abs() < 1e15 {
+        // Whole numbers as integers: "3" rather than "3.0", exact and shorter.
+        f(itoa::Buffer::new().format(v as i64).as_bytes())
+    } else {
+        f(ryu::Buffer::new().format(v).as_bytes())
+    }
+}
+
+fn push_f64(v: f64, out: &mut CommandBuf) {
+    if v.is_nan() {
+        out.fail("must be a number, not NaN");
+    }
+    with_f64(v, |text| out.push(text))
+}
+
+impl ToArg for f64 {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        push_f64(*self, out)
+    }
+}
+
+impl ToArg for f32 {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        push_f64(f64::from(*self), out)
+    }
+}
+
+/// A number for arguments the spec types `double`: floats, integers, and
+/// [`ScoreBound`] for the score ranges of the sorted-set commands.
+///
+/// NaN is rejected before the command is sent; infinities encode as `+inf` / `-inf`.
+pub trait DoubleArg {
+    /// Appends `self` as a decimal number.
+    fn write_double(&self, out: &mut CommandBuf);
+}
+
+impl DoubleArg for f64 {
+    fn write_double(&self, out: &mut CommandBuf) {
+        push_f64(*self, out)
+    }
+}
+
+impl DoubleArg for f32 {
+    fn write_double(&self, out: &mut CommandBuf) {
+        push_f64(f64::from(*self), out)
+    }
+}
+
+/// One end of a score range (`ZRANGEBYSCORE`, `ZCOUNT`, `ZREMRANGEBYSCORE`, ...).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScoreBound {
+    /// The score itself is in the range.
+    Inclusive(f64),
+    /// The score itself is not in the range (`(1.5`).
+    Exclusive(f64),
+    /// `-inf`.
+    NegInf,
+    /// `+inf`.
+    PosInf,
+}
+
+impl DoubleArg for ScoreBound {
+    fn write_double(&self, out: &mut CommandBuf) {
+        match *self {
+            ScoreBound::Inclusive(v) => push_f64(v, out),
+            ScoreBound::Exclusive(v) => {
+                if v.is_nan() {
+                    out.fail("must be a number, not NaN");
+                }
+                with_f64(v, |text| out.push_parts(&[b"(", text]))
+            }
+            ScoreBound::NegInf => out.push(b"-inf"),
+            ScoreBound::PosInf => out.push(b"+inf"),
+        }
+    }
+}
+
+impl ToArg for ScoreBound {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        self.write_double(out)
+    }
+}
+
+/// One end of a lexicographic range (`ZRANGEBYLEX`, `ZLEXCOUNT`, `ZRANGE ... BYLEX`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LexBound<T> {
+    /// The member itself is in the range (`[a`).
+    Inclusive(T),
+    /// The member itself is not in the range (`(a`).
+    Exclusive(T),
+    /// Below every member (`-`).
+    Min,
+    /// Above every member (`+`).
+    Max,
+}
+
+impl<T: AsRef<[u8]>> ToArg for LexBound<T> {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        let (prefix, v) = match self {
+            LexBound::Inclusive(v) => (b'[', v.as_ref()),
+            LexBound::Exclusive(v) => (b'(', v.as_ref()),
+            LexBound::Min => return out.push(b"-"),
+            LexBound::Max => return out.push(b"+"),
+        };
+        out.push_parts(&[&[prefix], v])
+    }
+}
+
+/// A count of seconds: an integer, or a [`Duration`] (whole seconds, the fraction
+/// dropped).
+pub trait SecondsArg {
+    /// Appends the number of seconds.
+    fn write_seconds(&self, out: &mut CommandBuf);
+}
+
+impl SecondsArg for Duration {
+    fn write_seconds(&self, out: &mut CommandBuf) {
+        self.as_secs().write_arg(out)
+    }
+}
+
+/// A count of milliseconds: an integer, or a [`Duration`] (whole milliseconds).
+pub trait MillisArg {
+    /// Appends the number of milliseconds.
+    fn write_millis(&self, out: &mut CommandBuf);
+}
+
+impl MillisArg for Duration {
+    fn write_millis(&self, out: &mut CommandBuf) {
+        self.as_millis().write_arg(out)
+    }
+}
+
+/// A timeout in seconds that may have a fraction (the blocking list and sorted-set
+/// commands): a number, or a [`Duration`]. Zero blocks forever.
+pub trait TimeoutArg {
+    /// Appends the timeout in seconds.
+    fn write_timeout(&self, out: &mut CommandBuf);
+}
+
+impl TimeoutArg for Duration {
+    fn write_timeout(&self, out: &mut CommandBuf) {
+        push_f64(self.as_secs_f64(), out)
+    }
+}
+
+impl TimeoutArg for f64 {
+    fn write_timeout(&self, out: &mut CommandBuf) {
+        if *self < 0.0 {
+            out.fail("must not be negative");
+        }
+        push_f64(*self, out)
+    }
+}
+
+/// A point in time: a [`SystemTime`], or an integer already in the unit the argument
+/// asks for (seconds or milliseconds since the Unix epoch).
+pub trait UnixTimeArg {
+    /// Appends the time in seconds, or milliseconds when `millis`.
+    fn write_unix_time(&self, millis: bool, out: &mut CommandBuf);
+}
+
+impl UnixTimeArg for SystemTime {
+    fn write_unix_time(&self, millis: bool, out: &mut CommandBuf) {
+        match self.duration_since(UNIX_EPOCH) {
+            Ok(d) if millis => d.as_millis().write_arg(out),
+            Ok(d) => d.as_secs().write_arg(out),
+            Err(_) => {
+                out.fail("is before the Unix epoch");
+                out.push(b"0")
+            }
+        }
+    }
+}

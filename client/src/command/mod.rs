@@ -1,0 +1,177 @@
+//! What a command is to the runtime: encoded arguments ([`CommandBuf`]), a reply type
+//! ([`FromReply`]), static metadata ([`CommandMeta`]), and something that runs it
+//! ([`Executor`]).
+//!
+//! Every generated command is a struct `Name<X = Detached, R = DefaultReply>`: `X` is
+//! what will execute it (nothing yet for a [`Detached`] command, or a client), `R` the
+//! type its reply decodes into. Builder methods that change what the server replies
+//! change `R`; [`decode`](crate::cmd::Get::decode) picks any other [`FromReply`] type.
+
+mod arg;
+mod buf;
+pub mod meta;
+mod raw;
+
+pub use arg::{
+    flag, DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg,
+    UnixTimeArg,
+};
+pub use buf::{ArgProblem, CommandBuf};
+pub use meta::CommandMeta;
+pub use raw::{cmd, Raw};
+
+use crate::error::{Error, Result};
+use crate::reply::FromReply;
+use std::future::Future;
+
+/// A command ready to be sent: its encoded words, its metadata and its reply type.
+pub trait Command {
+    /// The Rust type the reply decodes into.
+    type Output: FromReply;
+
+    /// The command's static metadata (`None` for a raw command the spec does not know).
+    fn meta(&self) -> Option<&'static CommandMeta>;
+
+    /// The encoded words.
+    fn buf(&self) -> &CommandBuf;
+
+    /// Takes the encoded words out.
+    fn into_buf(self) -> CommandBuf;
+
+    /// The command's name for messages (`CLIENT KILL`).
+    fn name(&self) -> &'static str {
+        self.meta().map_or("command", |m| m.name)
+    }
+
+    /// The keys this command touches, located by the spec's key specifications (for
+    /// hashing to a cluster slot).
+    fn keys(&self) -> Vec<&[u8]> {
+        let args: Vec<&[u8]> = self.buf().iter().collect();
+        let Some(meta) = self.meta().or_else(|| meta::lookup_args(&args)) else {
+            return Vec::new();
+        };
+        meta.key_indices(&args)
+            .into_iter()
+            .map(|i| args[i])
+            .collect()
+    }
+
+    /// Checks the arguments: the error names the command and the argument.
+    fn validate(&self) -> Result<()> {
+        match self.buf().problem() {
+            None => Ok(()),
+            Some(p) => Err(Error::invalid_argument(p.arg, p.problem).with_command(self.name())),
+        }
+    }
+}
+
+/// A command that is not bound to a client: build it now, send it or queue it later.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detached;
+
+/// A command taken apart for sending.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The encoded words.
+    pub buf: CommandBuf,
+    /// Static metadata, when the spec knows the command.
+    pub meta: Option<&'static CommandMeta>,
+}
+
+/// Something that runs commands and decodes their replies: a client, a pooled
+/// connection. Awaiting a bound command calls [`Executor::execute`].
+pub trait Executor {
+    /// The future of one command's reply.
+    type Future<T: FromReply + Send + 'static>: Future<Output = Result<T>> + Send;
+
+    /// Sends `request` and decodes its reply into `T`.
+    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> Self::Future<T>;
+}
+
+/// Shared impls of every generated command struct.
+macro_rules! command_impls {
+    ($name:ident, $meta:expr) => {
+        impl<X, R> $name<X, R> {
+            /// Decodes the reply into `T` instead of the default type (`String`, an
+            /// integer, a `Vec`, a map, [`Value`](crate::Value), your own
+            /// [`FromReply`](crate::FromReply) type).
+            ///
+            /// Call it last: options that change the reply reset the reply type.
+            pub fn decode<T: $crate::reply::FromReply>(self) -> $name<X, T> {
+                $name {
+                    buf: self.buf,
+                    exec: self.exec,
+                    _reply: ::std::marker::PhantomData,
+                }
+            }
+
+            /// The same command, not bound to a client: send it or queue it later.
+            pub fn detach(self) -> $name<$crate::command::Detached, R> {
+                $name {
+                    buf: self.buf,
+                    exec: $crate::command::Detached,
+                    _reply: ::std::marker::PhantomData,
+                }
+            }
+        }
+
+        impl<X, R: $crate::reply::FromReply> $crate::command::Command for $name<X, R> {
+            type Output = R;
+
+            fn meta(&self) -> Option<&'static $crate::command::CommandMeta> {
+                Some(&$meta)
+            }
+
+            fn buf(&self) -> &$crate::command::CommandBuf {
+                &self.buf
+            }
+
+            fn into_buf(self) -> $crate::command::CommandBuf {
+                self.buf
+            }
+        }
+
+        impl<X: $crate::command::Executor, R: $crate::reply::FromReply + Send + 'static>
+            ::std::future::IntoFuture for $name<X, R>
+        {
+            type Output = $crate::error::Result<R>;
+            type IntoFuture = X::Future<R>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                self.exec.execute($crate::command::Request {
+                    buf: self.buf,
+                    meta: Some(&$meta),
+                })
+            }
+        }
+
+        impl<X, R> ::std::fmt::Debug for $name<X, R> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(&self.buf, f)
+            }
+        }
+
+        impl<X: Clone, R> Clone for $name<X, R> {
+            fn clone(&self) -> Self {
+                $name {
+                    buf: self.buf.clone(),
+                    exec: self.exec.clone(),
+                    _reply: ::std::marker::PhantomData,
+                }
+            }
+        }
+    };
+}
+pub(crate) use command_impls;
+
+/// Arguments that encode as one or more words: the generated option enums and blocks.
+pub trait WriteArgs {
+    /// Appends the words.
+    fn write_args(&self, out: &mut CommandBuf);
+}
+
+impl<T: WriteArgs + ?Sized> WriteArgs for &T {
+    fn write_args(&self, out: &mut CommandBuf) {
+        (**self).write_args(out)
+    }
+}

@@ -1,0 +1,293 @@
+//! The one public [`Error`] type, with `is_*()` predicates, and the structured
+//! [`ServerError`].
+
+use crate::resp::ProtocolError;
+use bytes::Bytes;
+use std::fmt;
+
+/// `Result<T, respec::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, behind one opaque type.
+///
+/// Ask what happened with the `is_*()` predicates and the accessors; the message
+/// names the command when one was involved.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    /// The command this error belongs to (`SET`, `CLIENT KILL`).
+    command: Option<&'static str>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Server(ServerError),
+    Protocol(ProtocolError),
+    Decode {
+        expected: &'static str,
+        got: String,
+    },
+    InvalidArgument {
+        arg: &'static str,
+        problem: &'static str,
+    },
+    Io(std::io::Error),
+    Timeout,
+    Closed,
+    Config(String),
+}
+
+impl Error {
+    fn new(kind: Kind) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                command: None,
+            }),
+        }
+    }
+
+    /// An error reply from the server.
+    pub fn server(err: ServerError) -> Self {
+        Error::new(Kind::Server(err))
+    }
+
+    /// Bytes from the network that are not valid RESP.
+    pub fn protocol(err: ProtocolError) -> Self {
+        Error::new(Kind::Protocol(err))
+    }
+
+    /// A reply whose shape does not fit the requested Rust type.
+    pub fn decode(expected: &'static str, got: impl Into<String>) -> Self {
+        Error::new(Kind::Decode {
+            expected,
+            got: got.into(),
+        })
+    }
+
+    /// An argument rejected before anything was sent.
+    pub fn invalid_argument(arg: &'static str, problem: &'static str) -> Self {
+        Error::new(Kind::InvalidArgument { arg, problem })
+    }
+
+    /// An I/O error from the transport.
+    pub fn io(err: std::io::Error) -> Self {
+        Error::new(Kind::Io(err))
+    }
+
+    /// A connect or request timeout.
+    pub fn timeout() -> Self {
+        Error::new(Kind::Timeout)
+    }
+
+    /// The connection or client was closed.
+    pub fn closed() -> Self {
+        Error::new(Kind::Closed)
+    }
+
+    /// A bad URL or option.
+    pub fn config(msg: impl Into<String>) -> Self {
+        Error::new(Kind::Config(msg.into()))
+    }
+
+    /// Names the command this error belongs to (keeps the first name given).
+    pub fn with_command(mut self, command: &'static str) -> Self {
+        if self.inner.command.is_none() {
+            self.inner.command = Some(command);
+        }
+        self
+    }
+
+    /// The command this error belongs to, if known.
+    pub fn command(&self) -> Option<&'static str> {
+        self.inner.command
+    }
+
+    /// The server answered with an error reply.
+    pub fn is_server(&self) -> bool {
+        matches!(self.inner.kind, Kind::Server(_))
+    }
+
+    /// The server's error reply, if this is one.
+    pub fn server_error(&self) -> Option<&ServerError> {
+        match &self.inner.kind {
+            Kind::Server(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The peer sent bytes that are not valid RESP (or broke a configured limit).
+    pub fn is_protocol(&self) -> bool {
+        matches!(self.inner.kind, Kind::Protocol(_))
+    }
+
+    /// The reply was valid RESP but did not fit the requested Rust type.
+    pub fn is_decode(&self) -> bool {
+        matches!(self.inner.kind, Kind::Decode { .. })
+    }
+
+    /// An argument was rejected before anything was sent.
+    pub fn is_invalid_argument(&self) -> bool {
+        matches!(self.inner.kind, Kind::InvalidArgument { .. })
+    }
+
+    /// A transport error.
+    pub fn is_io(&self) -> bool {
+        matches!(self.inner.kind, Kind::Io(_))
+    }
+
+    /// A connect or request timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, Kind::Timeout)
+    }
+
+    /// The connection or client is closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.inner.kind, Kind::Closed)
+    }
+
+    /// A bad URL or configuration option.
+    pub fn is_config(&self) -> bool {
+        matches!(self.inner.kind, Kind::Config(_))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(cmd) = self.inner.command {
+            write!(f, "{cmd}: ")?;
+        }
+        match &self.inner.kind {
+            Kind::Server(e) => write!(f, "server error: {e}"),
+            Kind::Protocol(e) => write!(f, "{e}"),
+            Kind::Decode { expected, got } => {
+                write!(f, "cannot decode the reply: expected {expected}, got {got}")
+            }
+            Kind::InvalidArgument { arg, problem } => {
+                write!(f, "invalid argument `{arg}`: {problem}")
+            }
+            Kind::Io(e) => write!(f, "I/O error: {e}"),
+            Kind::Timeout => f.write_str("timed out"),
+            Kind::Closed => f.write_str("connection closed"),
+            Kind::Config(m) => write!(f, "configuration error: {m}"),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("command", &self.inner.command)
+            .field("kind", &self.inner.kind)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.inner.kind {
+            Kind::Protocol(e) => Some(e),
+            Kind::Io(e) => Some(e),
+            Kind::Server(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::protocol(e)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::io(e)
+    }
+}
+
+/// Where a cluster redirect (`MOVED` / `ASK`) points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// The hash slot.
+    pub slot: u16,
+    /// `host:port` of the node that serves it.
+    pub address: String,
+}
+
+/// An error reply: `-WRONGTYPE Operation against a key holding the wrong kind of value`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerError {
+    text: Bytes,
+}
+
+impl ServerError {
+    /// Wraps the text of an error reply (without the leading `-`).
+    pub fn new(text: Bytes) -> Self {
+        ServerError { text }
+    }
+
+    /// The whole error text.
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.text).unwrap_or("<invalid UTF-8>")
+    }
+
+    /// The error code: the first word when it is upper case (`WRONGTYPE`, `ERR`,
+    /// `MOVED`, `NOSCRIPT`), as the server conventionally sends it.
+    pub fn code(&self) -> &str {
+        let text = self.text();
+        let word = text.split(' ').next().unwrap_or("");
+        if !word.is_empty()
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        {
+            word
+        } else {
+            ""
+        }
+    }
+
+    /// The text after the code.
+    pub fn message(&self) -> &str {
+        let code = self.code();
+        self.text()[code.len()..].trim_start()
+    }
+
+    fn redirect(&self, code: &str) -> Option<Redirect> {
+        if self.code() != code {
+            return None;
+        }
+        let mut parts = self.message().split(' ');
+        let slot = parts.next()?.parse().ok()?;
+        let address = parts.next()?.to_owned();
+        Some(Redirect { slot, address })
+    }
+
+    /// The target of a `MOVED` redirect.
+    pub fn moved(&self) -> Option<Redirect> {
+        self.redirect("MOVED")
+    }
+
+    /// The target of an `ASK` redirect.
+    pub fn ask(&self) -> Option<Redirect> {
+        self.redirect("ASK")
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+impl fmt::Debug for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServerError({:?})", self.text())
+    }
+}
+
+impl std::error::Error for ServerError {}

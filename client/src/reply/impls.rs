@@ -1,0 +1,286 @@
+//! [`FromReply`] for std types and `Bytes`.
+
+use super::{read_aggregate, read_pairs, unexpected, FromReply};
+use crate::error::{Error, Result};
+use crate::resp::{Head, Reader};
+use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash};
+
+/// Caps preallocation by what a frame can really hold, whatever length it announces.
+fn capacity(n: usize) -> usize {
+    n.min(1024)
+}
+
+/// The bytes of a scalar element, formatting numbers the way the server would.
+fn scalar_bytes(head: Head, expected: &'static str) -> Result<Bytes> {
+    match head {
+        Head::Bulk(b) | Head::Simple(b) | Head::BigNumber(b) => Ok(b),
+        Head::Verbatim(_, b) => Ok(b),
+        Head::Int(i) => Ok(Bytes::copy_from_slice(
+            itoa::Buffer::new().format(i).as_bytes(),
+        )),
+        Head::Double(d) => Ok(Bytes::from(format_double(d))),
+        Head::Bool(b) => Ok(Bytes::from_static(if b { b"1" } else { b"0" })),
+        other => Err(unexpected(expected, other)),
+    }
+}
+
+fn format_double(d: f64) -> String {
+    if d.is_infinite() {
+        if d > 0.0 { "inf" } else { "-inf" }.to_owned()
+    } else if d.is_nan() {
+        "nan".to_owned()
+    } else {
+        let mut b = ryu::Buffer::new();
+        let s = b.format(d);
+        s.strip_suffix(".0").unwrap_or(s).to_owned()
+    }
+}
+
+impl FromReply for Bytes {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        scalar_bytes(r.next()?, "a string")
+    }
+}
+
+/// Bytes as an owned vector (prefer [`Bytes`], which does not copy).
+impl FromReply for Vec<u8> {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        Ok(scalar_bytes(r.next()?, "a string")?.to_vec())
+    }
+}
+
+impl FromReply for String {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        let b = scalar_bytes(r.next()?, "a string")?;
+        String::from_utf8(b.to_vec()).map_err(|_| Error::decode("a UTF-8 string", "invalid UTF-8"))
+    }
+}
+
+/// Parses an integer from a bulk or simple string (RESP2 sends some numbers so).
+fn int_from_text(b: &[u8]) -> Option<i128> {
+    std::str::from_utf8(b).ok()?.trim().parse().ok()
+}
+
+fn read_i128(r: &mut Reader) -> Result<i128> {
+    match r.next()? {
+        Head::Int(i) => Ok(i128::from(i)),
+        Head::Bool(b) => Ok(i128::from(b)),
+        Head::Double(d) if d.fract() == 0.0 && d.abs() < 1e36 => Ok(d as i128),
+        Head::Bulk(b) | Head::Simple(b) | Head::BigNumber(b) | Head::Verbatim(_, b) => {
+            int_from_text(&b).ok_or_else(|| Error::decode("an integer", "a non-numeric string"))
+        }
+        other => Err(unexpected("an integer", other)),
+    }
+}
+
+macro_rules! int_impls {
+    ($($t:ty),*) => {$(
+        impl FromReply for $t {
+            fn from_reply(r: &mut Reader) -> Result<Self> {
+                let v = read_i128(r)?;
+                <$t>::try_from(v).map_err(|_| {
+                    Error::decode(concat!("an integer that fits ", stringify!($t)), v.to_string())
+                })
+            }
+        }
+    )*};
+}
+
+int_impls!(i8, i16, i32, i64, i128, isize, u16, u32, u64, usize);
+
+impl FromReply for f64 {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        match r.next()? {
+            Head::Double(d) => Ok(d),
+            Head::Int(i) => Ok(i as f64),
+            Head::Bulk(b) | Head::Simple(b) | Head::BigNumber(b) | Head::Verbatim(_, b) => {
+                crate::resp::parse_double(&b)
+                    .ok_or_else(|| Error::decode("a number", "a non-numeric string"))
+            }
+            other => Err(unexpected("a number", other)),
+        }
+    }
+}
+
+impl FromReply for f32 {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        f64::from_reply(r).map(|v| v as f32)
+    }
+}
+
+impl FromReply for bool {
+    /// `#t`/`#f`, integers (zero is false), `+OK` (true) and null (false): the
+    /// spellings commands use for "did it happen".
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        match r.next()? {
+            Head::Bool(b) => Ok(b),
+            Head::Int(i) => Ok(i != 0),
+            Head::Null => Ok(false),
+            Head::Simple(s) if &s[..] == b"OK" => Ok(true),
+            Head::Bulk(b) | Head::Simple(b) => match &b[..] {
+                b"1" | b"OK" => Ok(true),
+                b"0" => Ok(false),
+                _ => Err(Error::decode("a boolean", "a string")),
+            },
+            other => Err(unexpected("a boolean", other)),
+        }
+    }
+}
+
+impl FromReply for () {
+    /// Accepts any reply that is not an error, and ignores it.
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        match r.peek()? {
+            Head::Error(_) => Err(unexpected("any reply", r.next()?)),
+            _ => r.skip().map_err(Error::from),
+        }
+    }
+}
+
+impl<T: FromReply> FromReply for Option<T> {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        if matches!(r.peek()?, Head::Null) {
+            r.next()?;
+            return Ok(None);
+        }
+        T::from_reply(r).map(Some)
+    }
+}
+
+impl<T: FromReply> FromReply for Box<T> {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        T::from_reply(r).map(Box::new)
+    }
+}
+
+/// Reads the elements of a sequence into `push`, handling the pair encodings.
+fn read_seq<T: FromReply>(r: &mut Reader, mut push: impl FnMut(T)) -> Result<usize> {
+    if T::PAIR {
+        return read_pairs(r, "an array of pairs", |r| {
+            push(T::from_pair(r)?);
+            Ok(())
+        });
+    }
+    let (n, is_map) = read_aggregate(r, "an array")?;
+    let n = if is_map { n.saturating_mul(2) } else { n };
+    for _ in 0..n {
+        push(T::from_reply(r)?);
+    }
+    Ok(n)
+}
+
+impl<T: FromReply> FromReply for Vec<T> {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        let mut out = match r.peek()? {
+            Head::Array(n) | Head::Set(n) | Head::Push(n) | Head::Map(n) => {
+                Vec::with_capacity(capacity(n))
+            }
+            _ => Vec::new(),
+        };
+        read_seq(r, |v| out.push(v))?;
+        Ok(out)
+    }
+}
+
+impl<T: FromReply> FromReply for VecDeque<T> {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        Vec::from_reply(r).map(VecDeque::from)
+    }
+}
+
+impl<T: FromReply + Eq + Hash, S: BuildHasher + Default> FromReply for HashSet<T, S> {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        let mut out = HashSet::default();
+        read_seq(r, |v| {
+            out.insert(v);
+        })?;
+        Ok(out)
+    }
+}
+
+impl<T: FromReply + Ord> FromReply for BTreeSet<T> {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        let mut out = BTreeSet::new();
+        read_seq(r, |v| {
+            out.insert(v);
+        })?;
+        Ok(out)
+    }
+}
+
+impl<K: FromReply + Eq + Hash, V: FromReply, S: BuildHasher + Default> FromReply
+    for HashMap<K, V, S>
+{
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        let mut out = HashMap::default();
+        read_pairs(r, "a map", |r| {
+            let k = K::from_reply(r)?;
+            out.insert(k, V::from_reply(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<K: FromReply + Ord, V: FromReply> FromReply for BTreeMap<K, V> {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        let mut out = BTreeMap::new();
+        read_pairs(r, "a map", |r| {
+            let k = K::from_reply(r)?;
+            out.insert(k, V::from_reply(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<A: FromReply, B: FromReply> FromReply for (A, B) {
+    const PAIR: bool = true;
+
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        match read_aggregate(r, "a two-element array")? {
+            (2, false) | (1, true) => Self::from_pair(r),
+            (n, _) => Err(Error::decode(
+                "a two-element array",
+                format!("{n} elements"),
+            )),
+        }
+    }
+
+    fn from_pair(r: &mut Reader) -> Result<Self> {
+        let a = A::from_reply(r)?;
+        Ok((a, B::from_reply(r)?))
+    }
+}
+
+macro_rules! tuples {
+    ($($n:literal => ($($t:ident),+);)*) => {$(
+        impl<$($t: FromReply),+> FromReply for ($($t,)+) {
+            fn from_reply(r: &mut Reader) -> Result<Self> {
+                match read_aggregate(r, concat!("an array of ", stringify!($n), " elements"))? {
+                    ($n, false) => Ok(($($t::from_reply(r)?,)+)),
+                    (n, _) => Err(Error::decode(
+                        concat!("an array of ", stringify!($n), " elements"),
+                        format!("{n} elements"),
+                    )),
+                }
+            }
+        }
+    )*};
+}
+
+tuples! {
+    1 => (A);
+    3 => (A, B, C);
+    4 => (A, B, C, D);
+    5 => (A, B, C, D, E);
+    6 => (A, B, C, D, E, F);
+    7 => (A, B, C, D, E, F, G);
+    8 => (A, B, C, D, E, F, G, H);
+    9 => (A, B, C, D, E, F, G, H, I);
+    10 => (A, B, C, D, E, F, G, H, I, J);
+    11 => (A, B, C, D, E, F, G, H, I, J, K);
+    12 => (A, B, C, D, E, F, G, H, I, J, K, L);
+}

@@ -1,0 +1,92 @@
+//! Sans-IO RESP2/RESP3: framing ([`Scanner`]), reading ([`Reader`]) and encoding
+//! (the `encode` functions). Nothing here touches a socket or an async runtime.
+//!
+//! The protocol work happens in two phases. The connection's I/O task calls
+//! [`Scanner::scan`] on its read buffer to find where a complete frame ends (no
+//! allocation, no copy); it splits those bytes off as a [`bytes::Bytes`] and hands them
+//! to whoever waits for the reply. That task then decodes them with a [`Reader`] into
+//! the type it asked for, so decoding cost lands on the caller, not on the I/O task.
+
+mod encode;
+mod reader;
+mod scan;
+
+pub use encode::{write_array_header, write_bulk, write_bulk_header};
+pub(crate) use reader::parse_double;
+pub use reader::{Head, Reader};
+pub use scan::Scanner;
+
+/// Upper bounds on what a peer may send, checked while framing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of aggregates (arrays, maps, sets, pushes, attributes).
+    pub max_depth: usize,
+    /// Longest bulk string, blob error or verbatim string, in bytes.
+    pub max_bulk_len: u64,
+    /// Most elements (or pairs, for maps) in one aggregate.
+    pub max_aggregate_len: u64,
+    /// Longest header or simple line (simple strings, errors, numbers), in bytes.
+    pub max_line_len: usize,
+}
+
+impl Default for Limits {
+    /// Depth 128, bulk strings up to 512 MiB (the server's own `proto-max-bulk-len`
+    /// default), aggregates up to 2^32 elements, lines up to 64 KiB.
+    fn default() -> Self {
+        Limits {
+            max_depth: 128,
+            max_bulk_len: 512 * 1024 * 1024,
+            max_aggregate_len: 1 << 32,
+            max_line_len: 64 * 1024,
+        }
+    }
+}
+
+/// Bytes from the peer that are not valid RESP, or that break a [`Limits`] bound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A byte that starts no RESP type.
+    #[error("invalid RESP: unknown type byte 0x{byte:02x}")]
+    UnknownType {
+        /// The offending byte.
+        byte: u8,
+    },
+    /// A structural error.
+    #[error("invalid RESP: {what}")]
+    Malformed {
+        /// What was wrong.
+        what: &'static str,
+    },
+    /// The frame ended before an element did (only from a reader over a partial frame).
+    #[error("invalid RESP: frame ends inside an element")]
+    Truncated,
+    /// Nesting deeper than [`Limits::max_depth`].
+    #[error("RESP nesting deeper than the limit of {limit}")]
+    TooDeep {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A bulk string longer than [`Limits::max_bulk_len`].
+    #[error("RESP bulk string of {len} bytes exceeds the limit of {limit}")]
+    BulkTooLong {
+        /// Announced length.
+        len: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// An aggregate longer than [`Limits::max_aggregate_len`].
+    #[error("RESP aggregate of {len} elements exceeds the limit of {limit}")]
+    AggregateTooLong {
+        /// Announced length.
+        len: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// A line longer than [`Limits::max_line_len`].
+    #[error("RESP line longer than the limit of {limit} bytes")]
+    LineTooLong {
+        /// The configured limit.
+        limit: usize,
+    },
+}

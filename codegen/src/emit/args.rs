@@ -1,0 +1,291 @@
+//! Arguments -> Rust parameter types, owned field types, and the code that writes them.
+//!
+//! Two contexts: *parameters* (constructor and builder arguments: generic `impl ToArg`
+//! and friends, so callers pass `&str`, `String`, numbers, `Duration`s) and *owned*
+//! values (fields of option enums: `Bytes`, `i64`, `f64`, `Vec`, `Option`).
+
+use super::types::TypeNames;
+use crate::model::{Arg, ArgKind, DoubleUnit, IntUnit};
+use crate::names;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Generates code for the arguments of one command.
+pub struct ArgGen<'a> {
+    /// The command's full name.
+    pub command: &'a str,
+    /// Names of the option enums.
+    pub types: &'a TypeNames,
+}
+
+/// Whether a block child becomes a field/parameter (required pure tokens and computed
+/// counts do not).
+pub fn is_valued(a: &Arg) -> bool {
+    !matches!(a.kind, ArgKind::NumItems)
+        && !(matches!(a.kind, ArgKind::PureToken) && !a.optional && !a.multiple)
+}
+
+/// Path of a child argument.
+pub fn child_path(path: &str, a: &Arg) -> String {
+    if path.is_empty() {
+        a.name.clone()
+    } else {
+        format!("{path}/{}", a.name)
+    }
+}
+
+impl ArgGen<'_> {
+    fn enum_type(&self, path: &str, a: &Arg) -> TokenStream {
+        let name = self.types.name_of(self.command, path, a);
+        let ident = format_ident!("{}", name);
+        quote!(#ident)
+    }
+
+    /// The type of one item of `a` as a parameter.
+    pub fn param_item(&self, path: &str, a: &Arg) -> TokenStream {
+        match &a.kind {
+            ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(impl ToArg),
+            ArgKind::Integer(IntUnit::Plain) | ArgKind::NumItems => quote!(impl IntArg),
+            ArgKind::Integer(IntUnit::Seconds) => quote!(impl SecondsArg),
+            ArgKind::Integer(IntUnit::Millis) => quote!(impl MillisArg),
+            ArgKind::Double(DoubleUnit::Plain) => quote!(impl DoubleArg),
+            ArgKind::Double(DoubleUnit::TimeoutSeconds) => quote!(impl TimeoutArg),
+            ArgKind::UnixTime { .. } => quote!(impl UnixTimeArg),
+            ArgKind::PureToken => quote!(bool),
+            ArgKind::OneOf(_) => self.enum_type(path, a),
+            ArgKind::Block(children) => {
+                let parts: Vec<TokenStream> = children
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| is_valued(c))
+                    .map(|(i, c)| self.param_field(&child_path(path, c), c, counted(children, i)))
+                    .collect();
+                tuple(parts)
+            }
+        }
+    }
+
+    /// The type of `a` as a parameter, with its optional/multiple wrappers.
+    /// `counted`: a count precedes it, so the iterator must know its length.
+    pub fn param_field(&self, path: &str, a: &Arg, counted: bool) -> TokenStream {
+        if a.multiple {
+            let item = if a.optional {
+                self.owned_item(path, a)
+            } else {
+                self.param_item(path, a)
+            };
+            let iter = if counted {
+                quote!(impl IntoIterator<Item = #item, IntoIter: ExactSizeIterator>)
+            } else {
+                quote!(impl IntoIterator<Item = #item>)
+            };
+            return if a.optional {
+                let item = self.owned_item(path, a);
+                quote!(Option<Vec<#item>>)
+            } else {
+                iter
+            };
+        }
+        if matches!(a.kind, ArgKind::PureToken) {
+            return quote!(bool);
+        }
+        if a.optional {
+            let item = self.owned_item(path, a);
+            return quote!(Option<#item>);
+        }
+        self.param_item(path, a)
+    }
+
+    /// The owned type of one item of `a`.
+    pub fn owned_item(&self, path: &str, a: &Arg) -> TokenStream {
+        match &a.kind {
+            ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(Bytes),
+            ArgKind::Integer(_) | ArgKind::NumItems | ArgKind::UnixTime { .. } => quote!(i64),
+            ArgKind::Double(_) => quote!(f64),
+            ArgKind::PureToken => quote!(bool),
+            ArgKind::OneOf(_) => self.enum_type(path, a),
+            ArgKind::Block(children) => {
+                let parts: Vec<TokenStream> = children
+                    .iter()
+                    .filter(|c| is_valued(c))
+                    .map(|c| self.owned_field(&child_path(path, c), c))
+                    .collect();
+                tuple(parts)
+            }
+        }
+    }
+
+    /// The owned type of `a` with its wrappers.
+    pub fn owned_field(&self, path: &str, a: &Arg) -> TokenStream {
+        let item = self.owned_item(path, a);
+        if matches!(a.kind, ArgKind::PureToken) && !a.multiple {
+            return quote!(bool);
+        }
+        let item = if a.multiple { quote!(Vec<#item>) } else { item };
+        if a.optional && !a.multiple {
+            quote!(Option<#item>)
+        } else {
+            item
+        }
+    }
+
+    /// Code writing `a`, whose value (with wrappers) is `expr`, into `buf`.
+    /// `count`: a computed count (`numkeys`) must be written before the items.
+    pub fn write_field(&self, path: &str, a: &Arg, expr: TokenStream, count: bool) -> TokenStream {
+        if matches!(a.kind, ArgKind::PureToken) && !a.multiple {
+            let token = token_lit(a);
+            return if a.optional || is_valued(a) {
+                quote!(if flag(#expr) { buf.token(#token); })
+            } else {
+                quote!(buf.token(#token);)
+            };
+        }
+        if a.optional {
+            let inner = self.write_present(path, a, quote!(v), count);
+            quote!(if let Some(v) = #expr { #inner })
+        } else {
+            self.write_present(path, a, expr, count)
+        }
+    }
+
+    fn write_present(&self, path: &str, a: &Arg, expr: TokenStream, count: bool) -> TokenStream {
+        let token = a.token.as_ref().map(|_| token_lit(a));
+        if a.multiple {
+            let item = self.write_item(path, a, quote!(item));
+            let per_item = match (&token, a.multiple_token) {
+                (Some(t), true) => quote!(buf.token(#t);),
+                _ => quote!(),
+            };
+            let once = match (&token, a.multiple_token) {
+                (Some(t), false) => quote!(buf.token(#t);),
+                _ => quote!(),
+            };
+            let count_code = if count {
+                quote!(items.len().write_int(buf);)
+            } else {
+                quote!()
+            };
+            let check = if a.optional {
+                quote!()
+            } else {
+                quote!(if n == 0 {
+                    buf.fail("needs at least one value");
+                })
+            };
+            return quote! {
+                #once
+                let items = #expr.into_iter();
+                #count_code
+                let mut n = 0usize;
+                for item in items {
+                    n += 1;
+                    #per_item
+                    #item
+                }
+                #check
+            };
+        }
+        let item = self.write_item(path, a, expr);
+        match token {
+            Some(t) => quote!(buf.token(#t); #item),
+            None => item,
+        }
+    }
+
+    /// Code writing one item of `a` (no wrappers, no token).
+    pub fn write_item(&self, path: &str, a: &Arg, expr: TokenStream) -> TokenStream {
+        match &a.kind {
+            ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(#expr.write_arg(buf);),
+            ArgKind::Integer(IntUnit::Plain) | ArgKind::NumItems => quote!(#expr.write_int(buf);),
+            ArgKind::Integer(IntUnit::Seconds) => quote!(#expr.write_seconds(buf);),
+            ArgKind::Integer(IntUnit::Millis) => quote!(#expr.write_millis(buf);),
+            ArgKind::Double(DoubleUnit::Plain) => quote!(#expr.write_double(buf);),
+            ArgKind::Double(DoubleUnit::TimeoutSeconds) => quote!(#expr.write_timeout(buf);),
+            ArgKind::UnixTime { millis } => quote!(#expr.write_unix_time(#millis, buf);),
+            ArgKind::PureToken => {
+                let t = token_lit(a);
+                quote!(if flag(#expr) { buf.token(#t); })
+            }
+            ArgKind::OneOf(_) => quote!(#expr.write_args(buf);),
+            ArgKind::Block(children) => {
+                let valued: Vec<&Arg> = children.iter().filter(|c| is_valued(c)).collect();
+                let vars: Vec<_> = (0..valued.len()).map(|i| format_ident!("f{}", i)).collect();
+                let bind = if vars.len() == 1 {
+                    let v = &vars[0];
+                    quote!(let #v = #expr;)
+                } else {
+                    quote!(let (#(#vars),*) = #expr;)
+                };
+                let body = self.write_children(path, children, &vars);
+                quote!({ #bind #body })
+            }
+        }
+    }
+
+    /// Code writing the children of a block, whose valued children are bound to `vars`.
+    pub fn write_children(
+        &self,
+        path: &str,
+        children: &[Arg],
+        vars: &[proc_macro2::Ident],
+    ) -> TokenStream {
+        let mut out = TokenStream::new();
+        let mut vi = 0;
+        for (i, c) in children.iter().enumerate() {
+            let p = child_path(path, c);
+            if matches!(c.kind, ArgKind::NumItems) {
+                // Written by the next (multiple) sibling, which knows its length.
+                if let Some(t) = c.token.as_ref().map(|_| token_lit(c)) {
+                    out.extend(quote!(buf.token(#t);));
+                }
+                continue;
+            }
+            if !is_valued(c) {
+                out.extend(self.write_field(&p, c, quote!(()), false));
+                continue;
+            }
+            let v = &vars[vi];
+            vi += 1;
+            out.extend(self.write_field(&p, c, quote!(#v), counted(children, i)));
+        }
+        out
+    }
+}
+
+/// Whether child `i` is counted by a preceding computed count.
+pub fn counted(children: &[Arg], i: usize) -> bool {
+    i > 0 && matches!(children[i - 1].kind, ArgKind::NumItems)
+}
+
+/// A tuple type (or the single type itself).
+pub fn tuple(parts: Vec<TokenStream>) -> TokenStream {
+    match parts.len() {
+        0 => quote!(()),
+        1 => parts.into_iter().next().unwrap_or_default(),
+        _ => quote!((#(#parts),*)),
+    }
+}
+
+/// The token of an argument as a string literal.
+pub fn token_lit(a: &Arg) -> proc_macro2::Literal {
+    proc_macro2::Literal::string(a.token.as_deref().unwrap_or(""))
+}
+
+/// The method or variant base name of an argument: its token when that can name
+/// something, else its name.
+pub fn arg_word(a: &Arg) -> String {
+    match &a.token {
+        Some(t) if names::token_is_nameable(t) => t.clone(),
+        _ => {
+            // A token-less block is named after its first child's token (`COUNT n [ANY]`).
+            if let ArgKind::Block(children) = &a.kind {
+                if let Some(Arg { token: Some(t), .. }) = children.first() {
+                    if names::token_is_nameable(t) {
+                        return t.clone();
+                    }
+                }
+            }
+            a.name.clone()
+        }
+    }
+}

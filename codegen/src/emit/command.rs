@@ -1,0 +1,451 @@
+//! One command: its struct, constructor, builder methods and trait method.
+
+use super::args::{arg_word, child_path, counted, is_valued, token_lit, ArgGen};
+use super::docs;
+use super::types::TypeNames;
+use crate::model::{Arg, ArgKind, Command};
+use crate::names;
+use crate::overrides::Overrides;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+use std::collections::BTreeSet;
+
+/// Method names the shared impls already use.
+const RESERVED: &[&str] = &[
+    "decode",
+    "detach",
+    "new_in",
+    "into_future",
+    "meta",
+    "buf",
+    "into_buf",
+    "keys",
+    "name",
+    "validate",
+    "clone",
+    "fmt",
+];
+
+/// What the emitter produced for one command.
+pub struct Emitted {
+    /// Struct, impls and constructor function.
+    pub item: TokenStream,
+    /// The `Commands` trait method.
+    pub trait_method: TokenStream,
+}
+
+/// Emits one command.
+pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> Emitted {
+    let gen = ArgGen {
+        command: &c.name,
+        types,
+    };
+    let ty = format_ident!("{}", names::camel(&c.name));
+    let func = format_ident!("{}", names::snake(&c.name));
+    let reply: TokenStream = syn::parse_str::<syn::Type>(reply_ty)
+        .map(|t| quote!(#t))
+        .unwrap_or_else(|_| quote!(Value));
+    let meta_ident = format_ident!("{}", names::snake(&c.name).to_uppercase());
+    let alias = &c.name;
+    let doc = docs::command_doc(c, reply_ty);
+    let deprecated = c.deprecated_since.as_ref().map(|v| {
+        let note = c
+            .replaced_by
+            .as_deref()
+            .map(|r| format!("replaced by {r}"))
+            .unwrap_or_else(|| "deprecated by the server".into());
+        quote!(#[deprecated(since = #v, note = #note)])
+    });
+
+    // Name words, pre-encoded.
+    let words = c.words();
+    let mut name_resp = String::new();
+    for w in &words {
+        name_resp.push_str(&format!("${}\r\n{}\r\n", w.len(), w));
+    }
+    let name_lit = proc_macro2::Literal::byte_string(name_resp.as_bytes());
+    let name_argc = words.len() as u8;
+
+    // Constructor.
+    let mut params: Vec<(Ident, TokenStream)> = Vec::new();
+    // Locals of `new_in` are not available as parameter names.
+    let mut used_params: BTreeSet<String> = ["exec", "cmd", "buf"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut body = TokenStream::new();
+    let mut param_doc = String::new();
+    for (i, a) in c.args.iter().enumerate() {
+        if a.optional {
+            // Computed count before an optional list: zero unless the list is given.
+            continue;
+        }
+        let pos = pos_of(i);
+        let an = &a.name;
+        body.extend(quote!(buf.single(#pos, #an);));
+        let path = a.name.clone();
+        match &a.kind {
+            ArgKind::NumItems => {
+                if let Some(t) = a.token.as_ref().map(|_| token_lit(a)) {
+                    body.extend(quote!(buf.token(#t);));
+                }
+                if c.args.get(i + 1).is_some_and(|n| n.optional) {
+                    body.extend(quote!(0usize.write_int(buf);));
+                }
+            }
+            ArgKind::PureToken if !a.multiple => {
+                let t = token_lit(a);
+                body.extend(quote!(buf.token(#t);));
+            }
+            ArgKind::Block(children) if !a.multiple => {
+                if let Some(t) = a.token.as_ref().map(|_| token_lit(a)) {
+                    body.extend(quote!(buf.token(#t);));
+                }
+                let mut vars = Vec::new();
+                for (j, ch) in children.iter().enumerate() {
+                    if !is_valued(ch) {
+                        continue;
+                    }
+                    let id = unique(&names::snake(&ch.name), &mut used_params);
+                    let t = gen.param_field(&child_path(&path, ch), ch, counted(children, j));
+                    param_doc.push_str(&format!("\n- `{id}`: {}", docs::arg_doc(ch)));
+                    params.push((id.clone(), t));
+                    vars.push(id);
+                }
+                body.extend(gen.write_children(&path, children, &vars));
+            }
+            _ => {
+                let id = unique(&names::snake(&a.name), &mut used_params);
+                let t = gen.param_field(&path, a, counted(&c.args, i));
+                param_doc.push_str(&format!("\n- `{id}`: {}", docs::arg_doc(a)));
+                params.push((id.clone(), t));
+                body.extend(gen.write_field(&path, a, quote!(#id), counted(&c.args, i)));
+            }
+        }
+    }
+    let bind = if body.is_empty() {
+        quote!()
+    } else {
+        quote!(let buf = &mut cmd;)
+    };
+    let param_decls: Vec<TokenStream> = params.iter().map(|(n, t)| quote!(#n: #t)).collect();
+    let param_names: Vec<&Ident> = params.iter().map(|(n, _)| n).collect();
+
+    // Builder methods.
+    let mut used_methods: BTreeSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
+    let mut methods = TokenStream::new();
+    for (i, a) in c.args.iter().enumerate() {
+        if !a.optional {
+            continue;
+        }
+        methods.extend(optional_methods(&gen, c, i, a, &ty, ov, &mut used_methods));
+    }
+
+    let fn_doc = format!(
+        "`{}`: {}\n\nBuilds a detached [`{}`]; see it for the options and the reply.{}",
+        c.name,
+        docs::escape(&c.summary),
+        ty,
+        if param_doc.is_empty() {
+            String::new()
+        } else {
+            format!("\n\nArguments:{param_doc}")
+        }
+    );
+    let new_doc = format!("Builds `{}` bound to `exec`.", c.name);
+    let item = quote! {
+        #[doc = #doc]
+        #[doc(alias = #alias)]
+        #deprecated
+        #[must_use = "a command does nothing until it is awaited or queued"]
+        pub struct #ty<X = Detached, R = #reply> {
+            buf: CommandBuf,
+            exec: X,
+            _reply: PhantomData<fn() -> R>,
+        }
+
+        command_impls!(#ty, meta::#meta_ident);
+
+        impl<X> #ty<X> {
+            #[doc = #new_doc]
+            pub fn new_in(exec: X, #(#param_decls),*) -> Self {
+                let mut cmd = CommandBuf::new(#name_lit, #name_argc);
+                #bind
+                #body
+                #ty { buf: cmd, exec, _reply: PhantomData }
+            }
+        }
+
+        impl<X, R> #ty<X, R> {
+            #methods
+        }
+
+        #[doc = #fn_doc]
+        #[doc(alias = #alias)]
+        #deprecated
+        pub fn #func(#(#param_decls),*) -> #ty {
+            #ty::new_in(Detached, #(#param_names),*)
+        }
+    };
+    let trait_method = quote! {
+        #[doc = #fn_doc]
+        #[doc(alias = #alias)]
+        #deprecated
+        fn #func(&self, #(#param_decls),*) -> #ty<Self::Exec<'_>> {
+            #ty::new_in(self.executor(), #(#param_names),*)
+        }
+    };
+    Emitted { item, trait_method }
+}
+
+/// Position of top-level argument `i` (room for sub-positions).
+fn pos_of(i: usize) -> u16 {
+    (i * 16) as u16
+}
+
+/// The parameter of a one-value method: the argument's name (`seconds`).
+fn param_ident(a: &Arg) -> Ident {
+    let n = names::snake(&a.name);
+    if n == "self_" || n == "buf" {
+        format_ident!("value")
+    } else {
+        format_ident!("{}", n)
+    }
+}
+
+fn unique(base: &str, used: &mut BTreeSet<String>) -> Ident {
+    let mut n = base.to_owned();
+    while !used.insert(n.clone()) {
+        n.push('_');
+    }
+    format_ident!("{}", n)
+}
+
+/// A builder method.
+struct Method {
+    name: String,
+    doc: String,
+    params: Vec<(Ident, TokenStream)>,
+    body: TokenStream,
+    /// Path for a reply-changing override.
+    path: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn optional_methods(
+    gen: &ArgGen<'_>,
+    c: &Command,
+    i: usize,
+    a: &Arg,
+    ty: &Ident,
+    ov: &Overrides,
+    used: &mut BTreeSet<String>,
+) -> TokenStream {
+    let pos = pos_of(i);
+    let an = &a.name;
+    let path = a.name.clone();
+    // Repeatable options accumulate; single-valued ones are replaced.
+    let start = if a.multiple {
+        quote!(buf.multi(#pos, #an);)
+    } else {
+        quote!(buf.single(#pos, #an);)
+    };
+    let own_token = a.token.as_ref().map(|_| {
+        let t = token_lit(a);
+        quote!(buf.token(#t);)
+    });
+    let mut out: Vec<Method> = Vec::new();
+    let doc = docs::arg_doc(a);
+    match &a.kind {
+        ArgKind::PureToken => {
+            let t = token_lit(a);
+            out.push(Method {
+                name: arg_word(a),
+                doc,
+                params: vec![],
+                body: quote!(#start buf.token(#t);),
+                path: a.name.clone(),
+            });
+        }
+        ArgKind::OneOf(alts) => {
+            // The whole choice as one value.
+            let ety = gen.owned_item(&path, a);
+            out.push(Method {
+                name: a.name.clone(),
+                doc: doc.clone(),
+                params: vec![(format_ident!("value"), ety)],
+                body: quote!(#start #own_token value.write_args(buf);),
+                path: a.name.clone(),
+            });
+            // One method per alternative.
+            for alt in alts {
+                let alt_path = child_path(&path, alt);
+                let alt_doc = format!("{} (one of {})", docs::arg_doc(alt), docs::arg_doc(a));
+                let (params, write) = alt_params(gen, &alt_path, alt);
+                out.push(Method {
+                    name: arg_word(alt),
+                    doc: alt_doc,
+                    params,
+                    body: quote!(#start #own_token #write),
+                    path: format!("{}/{}", a.name, alt.name),
+                });
+            }
+        }
+        ArgKind::Block(children) => {
+            let mut pused = BTreeSet::new();
+            let mut params = Vec::new();
+            let mut vars = Vec::new();
+            for (j, ch) in children.iter().enumerate() {
+                if !is_valued(ch) {
+                    continue;
+                }
+                let id = unique(&names::snake(&ch.name), &mut pused);
+                params.push((
+                    id.clone(),
+                    gen.param_field(&child_path(&path, ch), ch, counted(children, j)),
+                ));
+                vars.push(id);
+            }
+            let write = gen.write_children(&path, children, &vars);
+            out.push(Method {
+                name: arg_word(a),
+                doc,
+                params,
+                body: quote!(#start #own_token #write),
+                path: a.name.clone(),
+            });
+        }
+        _ => {
+            let mut inner = a.clone();
+            inner.optional = false;
+            let pid = param_ident(a);
+            let after_count = i > 0 && matches!(c.args[i - 1].kind, ArgKind::NumItems);
+            let (pty, write) = if a.multiple && after_count {
+                // The count before this list is rewritten with the list's length.
+                let prev = &c.args[i - 1];
+                let ppos = pos_of(i - 1);
+                let pn = &prev.name;
+                let ptoken = prev.token.as_ref().map(|_| {
+                    let t = token_lit(prev);
+                    quote!(buf.token(#t);)
+                });
+                let item = gen.param_item(&path, a);
+                let wi = gen.write_item(&path, a, quote!(item));
+                (
+                    quote!(impl IntoIterator<Item = #item, IntoIter: ExactSizeIterator>),
+                    quote! {
+                        let items = #pid.into_iter();
+                        buf.single(#ppos, #pn);
+                        #ptoken
+                        items.len().write_int(buf);
+                        buf.single(#pos, #an);
+                        for item in items { #wi }
+                    },
+                )
+            } else if a.multiple {
+                let item = gen.param_item(&path, a);
+                let w = gen.write_field(&path, &inner, quote!(#pid), false);
+                (quote!(impl IntoIterator<Item = #item>), quote!(#start #w))
+            } else {
+                let item = gen.param_item(&path, a);
+                let w = gen.write_field(&path, &inner, quote!(#pid), false);
+                (item, quote!(#start #w))
+            };
+            out.push(Method {
+                name: arg_word(a),
+                doc,
+                params: vec![(param_ident(a), pty)],
+                body: write,
+                path: a.name.clone(),
+            });
+        }
+    }
+    let mut ts = TokenStream::new();
+    for m in out {
+        let mut name = names::snake(&m.name);
+        if used.contains(&name) {
+            name = names::snake(&format!("{}_{}", a.name, m.name));
+        }
+        while !used.insert(name.clone()) {
+            name.push('_');
+        }
+        let ident = format_ident!("{}", name);
+        let decls: Vec<TokenStream> = m.params.iter().map(|(n, t)| quote!(#n: #t)).collect();
+        let body = &m.body;
+        let mdoc = &m.doc;
+        match ov.reply_option(&c.name, &m.path) {
+            Some(rt) => {
+                let rt: TokenStream = syn::parse_str::<syn::Type>(rt)
+                    .map(|t| quote!(#t))
+                    .unwrap_or_else(|_| quote!(Value));
+                let note = format!(
+                    "\n\nChanges the reply to `{}`.",
+                    rt.to_string().replace(' ', "")
+                );
+                ts.extend(quote! {
+                    #[doc = #mdoc]
+                    #[doc = #note]
+                    pub fn #ident(mut self, #(#decls),*) -> #ty<X, #rt> {
+                        let buf = &mut self.buf;
+                        #body
+                        self.decode()
+                    }
+                });
+            }
+            None => ts.extend(quote! {
+                #[doc = #mdoc]
+                pub fn #ident(mut self, #(#decls),*) -> Self {
+                    let buf = &mut self.buf;
+                    #body
+                    self
+                }
+            }),
+        }
+    }
+    ts
+}
+
+/// Parameters and write code for one alternative of an optional oneof.
+fn alt_params(gen: &ArgGen<'_>, path: &str, alt: &Arg) -> (Vec<(Ident, TokenStream)>, TokenStream) {
+    match &alt.kind {
+        ArgKind::PureToken if !alt.multiple => {
+            let t = token_lit(alt);
+            (vec![], quote!(buf.token(#t);))
+        }
+        ArgKind::Block(children) if !alt.multiple => {
+            let mut pused = BTreeSet::new();
+            let mut params = Vec::new();
+            let mut vars = Vec::new();
+            for (j, ch) in children.iter().enumerate() {
+                if !is_valued(ch) {
+                    continue;
+                }
+                let id = unique(&names::snake(&ch.name), &mut pused);
+                params.push((
+                    id.clone(),
+                    gen.param_field(&child_path(path, ch), ch, counted(children, j)),
+                ));
+                vars.push(id);
+            }
+            let token = alt.token.as_ref().map(|_| {
+                let t = token_lit(alt);
+                quote!(buf.token(#t);)
+            });
+            let body = gen.write_children(path, children, &vars);
+            (params, quote!(#token #body))
+        }
+        _ => {
+            let mut inner = alt.clone();
+            inner.optional = false;
+            let pty = if alt.multiple {
+                let item = gen.param_item(path, alt);
+                quote!(impl IntoIterator<Item = #item>)
+            } else {
+                gen.param_item(path, alt)
+            };
+            let pid = param_ident(alt);
+            let w = gen.write_field(path, &inner, quote!(#pid), false);
+            (vec![(pid, pty)], w)
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! `meta.rs`: one static [`CommandMeta`] per command and the sorted lookup table.
+
+use crate::model::Command;
+use crate::names;
+use crate::spec::{BeginSearch, FindKeys};
+use anyhow::{bail, Result};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+fn version(v: &str) -> Result<TokenStream> {
+    let mut parts = v.split('.').map(|p| p.parse::<u16>());
+    let mut next = || -> Result<u16> {
+        match parts.next() {
+            None => Ok(0),
+            Some(Ok(n)) => Ok(n),
+            Some(Err(_)) => bail!("bad version {v}"),
+        }
+    };
+    let (a, b, c) = (next()?, next()?, next()?);
+    Ok(quote!(Version::new(#a, #b, #c)))
+}
+
+fn flags(ty: &str, list: &[String], known: &[&str]) -> Result<TokenStream> {
+    let ty = format_ident!("{}", ty);
+    if list.is_empty() {
+        return Ok(quote!(#ty::empty()));
+    }
+    let mut items = Vec::new();
+    for f in list {
+        if !known.contains(&f.as_str()) {
+            bail!("unknown {ty} value {f}: add it to the client's meta module");
+        }
+        let id = format_ident!("{}", f);
+        items.push(quote!(#ty::#id.bits()));
+    }
+    Ok(quote!(#ty::from_bits_retain(#(#items)|*)))
+}
+
+const COMMAND_FLAGS: &[&str] = &[
+    "ADMIN",
+    "ALL_DBS",
+    "ALLOW_BUSY",
+    "ASKING",
+    "BLOCKING",
+    "DENYOOM",
+    "FAST",
+    "LOADING",
+    "MAY_REPLICATE",
+    "NO_ASYNC_LOADING",
+    "NO_AUTH",
+    "NO_MANDATORY_KEYS",
+    "NO_MULTI",
+    "NOSCRIPT",
+    "ONLY_SENTINEL",
+    "PROTECTED",
+    "PUBSUB",
+    "READONLY",
+    "SENTINEL",
+    "SKIP_MONITOR",
+    "SKIP_SLOWLOG",
+    "SKIP_COMMANDLOG",
+    "STALE",
+    "TOUCHES_ARBITRARY_KEYS",
+    "WRITE",
+];
+const ACL: &[&str] = &[
+    "ADMIN",
+    "BITMAP",
+    "BLOCKING",
+    "CONNECTION",
+    "DANGEROUS",
+    "FAST",
+    "GEO",
+    "HASH",
+    "HYPERLOGLOG",
+    "KEYSPACE",
+    "LIST",
+    "PUBSUB",
+    "READ",
+    "SCRIPTING",
+    "SET",
+    "SLOW",
+    "SORTEDSET",
+    "STREAM",
+    "STRING",
+    "TRANSACTION",
+    "WRITE",
+];
+const KEY_FLAGS: &[&str] = &[
+    "RO",
+    "RW",
+    "OW",
+    "RM",
+    "ACCESS",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "NOT_KEY",
+    "INCOMPLETE",
+    "VARIABLE_FLAGS",
+];
+
+fn group(g: &str) -> Result<TokenStream> {
+    let name = match g {
+        "bitmap" | "cluster" | "connection" | "generic" | "geo" | "hash" | "hyperloglog"
+        | "list" | "pubsub" | "scripting" | "sentinel" | "server" | "set" | "stream" | "string"
+        | "transactions" | "sorted_set" => names::camel(g),
+        other => bail!("unknown group {other}: add it to the client's meta module"),
+    };
+    let id = format_ident!("{}", name);
+    Ok(quote!(Group::#id))
+}
+
+/// The static metadata of one command.
+pub fn entry(c: &Command) -> Result<TokenStream> {
+    let id = format_ident!("{}", names::snake(&c.name).to_uppercase());
+    let name = &c.name;
+    let container = match &c.container {
+        Some(x) => quote!(Some(#x)),
+        None => quote!(None),
+    };
+    let group = group(&c.group)?;
+    let since = version(&c.since)?;
+    let arity = c.arity as i32;
+    let cflags = flags("CommandFlags", &c.flags, COMMAND_FLAGS)?;
+    let acl = flags("AclCategories", &c.acl_categories, ACL)?;
+    let mut specs = Vec::new();
+    for ks in &c.key_specs {
+        let kf: Vec<String> = ks.flags.iter().map(|f| f.to_uppercase()).collect();
+        let kflags = flags("KeySpecFlags", &kf, KEY_FLAGS)?;
+        let bs = match &ks.begin_search {
+            BeginSearch::Index { pos } => quote!(BeginSearch::Index(#pos)),
+            BeginSearch::Keyword { keyword, startfrom } => {
+                let s = *startfrom as i32;
+                quote!(BeginSearch::Keyword { keyword: #keyword, startfrom: #s })
+            }
+            BeginSearch::Unknown => quote!(BeginSearch::Unknown),
+        };
+        let fk = match &ks.find_keys {
+            FindKeys::Range {
+                lastkey,
+                step,
+                limit,
+            } => {
+                let l = *lastkey as i32;
+                quote!(FindKeys::Range { lastkey: #l, step: #step, limit: #limit })
+            }
+            FindKeys::Keynum {
+                keynumidx,
+                firstkey,
+                step,
+            } => {
+                quote!(FindKeys::Keynum { keynumidx: #keynumidx, firstkey: #firstkey, step: #step })
+            }
+            FindKeys::Unknown => quote!(FindKeys::Unknown),
+        };
+        specs.push(quote!(KeySpec { flags: #kflags, begin_search: #bs, find_keys: #fk }));
+    }
+    let mut request = quote!(None);
+    let mut response = quote!(None);
+    let mut tips = Vec::new();
+    for t in &c.tips {
+        if let Some(p) = t.strip_prefix("REQUEST_POLICY:") {
+            let v = format_ident!("{}", names::camel(p));
+            request = quote!(Some(RequestPolicy::#v));
+        } else if let Some(p) = t.strip_prefix("RESPONSE_POLICY:") {
+            let v = format_ident!("{}", names::camel(p));
+            response = quote!(Some(ResponsePolicy::#v));
+        } else if t == "NONDETERMINISTIC_OUTPUT" || t == "NONDETERMINISTIC_OUTPUT_ORDER" {
+            let v = format_ident!("{}", t);
+            tips.push(quote!(Tips::#v.bits()));
+        } else {
+            bail!("{}: unknown command tip {t}", c.name);
+        }
+    }
+    let tips = if tips.is_empty() {
+        quote!(Tips::empty())
+    } else {
+        quote!(Tips::from_bits_retain(#(#tips)|*))
+    };
+    let deprecated = match &c.deprecated_since {
+        Some(v) => {
+            let v = version(v)?;
+            quote!(Some(#v))
+        }
+        None => quote!(None),
+    };
+    let replaced = match &c.replaced_by {
+        Some(r) => quote!(Some(#r)),
+        None => quote!(None),
+    };
+    let doc = format!("Metadata of `{name}`.");
+    Ok(quote! {
+        #[doc = #doc]
+        pub static #id: CommandMeta = CommandMeta {
+            name: #name,
+            container: #container,
+            group: #group,
+            since: #since,
+            arity: #arity,
+            flags: #cflags,
+            acl_categories: #acl,
+            key_specs: &[#(#specs),*],
+            request_policy: #request,
+            response_policy: #response,
+            tips: #tips,
+            deprecated_since: #deprecated,
+            replaced_by: #replaced,
+        };
+    })
+}
+
+/// The lookup table: every command's metadata, sorted by name.
+pub fn table(commands: &[&Command]) -> TokenStream {
+    let mut sorted: Vec<&&Command> = commands.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let ids: Vec<_> = sorted
+        .iter()
+        .map(|c| format_ident!("{}", names::snake(&c.name).to_uppercase()))
+        .collect();
+    let n = ids.len();
+    quote! {
+        /// Every command's metadata, sorted by name (see [`lookup`](crate::command::meta::lookup)).
+        pub static COMMANDS: [&CommandMeta; #n] = [#(&#ids),*];
+    }
+}

@@ -1,0 +1,302 @@
+//! `respec-codegen`: the generator behind respec's typed command API.
+//!
+//! A pure library: command spec files (`spec/commands/*.json`) in, Rust source out.
+//! `cargo xtask regen` drives it; nothing here touches the network or a server.
+//!
+//! The pipeline is `spec/*.json` -> [`spec`] (strict serde mirror) -> [`lower`]
+//! (the [`model`], with [`overrides`] applied) -> [`reply`] types -> [`emit`].
+
+pub mod emit;
+pub mod lower;
+pub mod model;
+pub mod names;
+pub mod overrides;
+pub mod reply;
+pub mod spec;
+
+use anyhow::{bail, Context, Result};
+use model::Command;
+use overrides::Overrides;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// What to generate from.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Directory of `*.json` command files.
+    pub spec_dir: PathBuf,
+    /// `spec/overrides.toml`.
+    pub overrides: Option<PathBuf>,
+    /// An override that matches nothing is an error (the vendored spec) rather than
+    /// skipped (another tree).
+    pub strict_overrides: bool,
+}
+
+/// The generated files and what they cover.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Path relative to the output directory -> file text.
+    pub files: BTreeMap<String, String>,
+    /// Coverage figures.
+    pub coverage: Coverage,
+    /// Non-fatal remarks (overrides that did not apply to a foreign tree).
+    pub warnings: Vec<String>,
+}
+
+/// How much of the spec is generated and typed.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    /// Top-level commands (containers such as `CLIENT` are not commands).
+    pub top_level: usize,
+    /// Subcommands.
+    pub subcommands: usize,
+    /// Commands with generated API.
+    pub generated: usize,
+    /// Excluded commands with their reasons.
+    pub excluded: Vec<(String, String)>,
+    /// Generated commands whose reply type is not `Value`.
+    pub typed: usize,
+    /// Generated commands and their reply types.
+    pub replies: BTreeMap<String, String>,
+}
+
+impl Coverage {
+    /// The four coverage lines.
+    pub fn lines(&self) -> Vec<String> {
+        let names: Vec<&str> = self.excluded.iter().map(|(n, _)| n.as_str()).collect();
+        vec![
+            format!(
+                "spec: {} commands ({} top-level, {} subcommands)",
+                self.top_level + self.subcommands,
+                self.top_level,
+                self.subcommands
+            ),
+            format!("generated: {} commands", self.generated),
+            format!("excluded: {} ({})", self.excluded.len(), names.join(", ")),
+            format!("typed replies: {} of {}", self.typed, self.generated),
+        ]
+    }
+}
+
+/// Generates every file.
+pub fn generate(opts: &Options) -> Result<Output> {
+    let specs = spec::load_dir(&opts.spec_dir)?;
+    let ov = match &opts.overrides {
+        Some(p) => Overrides::load(p)?,
+        None => Overrides::default(),
+    };
+    let containers: BTreeSet<String> = specs
+        .iter()
+        .filter_map(|(_, _, s)| s.container.as_ref().map(|c| c.to_uppercase()))
+        .collect();
+    let mut all = Vec::new();
+    for (file, word, s) in &specs {
+        if s.container.is_none() && containers.contains(&word.to_uppercase()) {
+            continue;
+        }
+        all.push(lower::lower(file, word, s, &ov).with_context(|| format!("lowering {file}"))?);
+    }
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut coverage = Coverage::default();
+    let mut generated: Vec<&Command> = Vec::new();
+    for c in &all {
+        if c.container.is_some() {
+            coverage.subcommands += 1;
+        } else {
+            coverage.top_level += 1;
+        }
+        match ov.excluded(&c.name) {
+            Some(reason) => coverage.excluded.push((c.name.clone(), reason.to_owned())),
+            None => generated.push(c),
+        }
+    }
+    coverage.generated = generated.len();
+
+    let types = emit::types::TypeNames::build(&generated, &ov)?;
+
+    // Replies.
+    let mut reply_structs = TokenStream::new();
+    let mut struct_names = BTreeSet::new();
+    let mut reply_of = BTreeMap::new();
+    for c in &generated {
+        let hint = format!("{}Reply", names::camel(&c.name));
+        let (ty, structs) = match (ov.reply(&c.name), &c.reply_schema) {
+            (Some(t), _) => (t.to_owned(), Vec::new()),
+            (None, Some(schema)) => {
+                let r = reply::reply_type(schema, &hint);
+                (r.ty, r.structs)
+            }
+            (None, None) => ("Value".to_owned(), Vec::new()),
+        };
+        for s in &structs {
+            if !struct_names.insert(s.name.clone()) {
+                bail!("reply struct {} generated twice", s.name);
+            }
+            reply_structs.extend(emit::replies::emit(s, &c.name));
+        }
+        if ty != "Value" {
+            coverage.typed += 1;
+        }
+        coverage.replies.insert(c.name.clone(), ty.clone());
+        reply_of.insert(c.name.clone(), ty);
+    }
+
+    // Commands, grouped by documentation group.
+    let mut groups: BTreeMap<String, TokenStream> = BTreeMap::new();
+    let mut trait_methods = TokenStream::new();
+    for c in &generated {
+        let e = emit::command::emit(c, &reply_of[&c.name], &types, &ov);
+        groups.entry(c.group.clone()).or_default().extend(e.item);
+        trait_methods.extend(e.trait_method);
+    }
+
+    let mut files = BTreeMap::new();
+    let command_imports = quote! {
+        use crate::command::{
+            command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
+            TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+        };
+        use crate::generated::meta;
+        use crate::generated::replies::*;
+        use crate::generated::types::*;
+        use crate::reply::{FromReply, Value};
+        use bytes::Bytes;
+        use std::collections::HashMap;
+        use std::marker::PhantomData;
+    };
+    let mut group_mods = Vec::new();
+    for (g, body) in groups {
+        let m = names::snake(&g);
+        files.insert(
+            format!("commands/{m}.rs"),
+            emit::file(command_imports.clone(), body)?,
+        );
+        group_mods.push(format_ident!("{}", m));
+    }
+    let group_docs: Vec<String> = group_mods
+        .iter()
+        .map(|m| format!("Commands of the `{m}` group."))
+        .collect();
+    files.insert(
+        "commands/mod.rs".into(),
+        emit::file(
+            quote!(),
+            quote! {
+                #(#[doc = #group_docs] mod #group_mods; pub use #group_mods::*;)*
+            },
+        )?,
+    );
+    files.insert(
+        "commands_trait.rs".into(),
+        emit::file(
+            quote! {
+                use crate::command::{DoubleArg, Executor, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, UnixTimeArg};
+                use crate::generated::commands::*;
+                use crate::generated::types::*;
+                use bytes::Bytes;
+            },
+            quote! {
+                /// Every command as a method, for anything that executes commands.
+                ///
+                /// Each method returns the command's struct bound to
+                /// [`executor`](Commands::executor): chain its options, then `.await` it.
+                pub trait Commands {
+                    /// What runs the commands this trait builds.
+                    type Exec<'a>: Executor where Self: 'a;
+
+                    /// The executor for one command.
+                    fn executor(&self) -> Self::Exec<'_>;
+
+                    #trait_methods
+                }
+            },
+        )?,
+    );
+    files.insert(
+        "types.rs".into(),
+        emit::file(
+            quote! {
+                use crate::command::{
+                    flag, CommandBuf, DoubleArg, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg,
+                    UnixTimeArg, WriteArgs,
+                };
+                use bytes::Bytes;
+            },
+            types.emit(),
+        )?,
+    );
+    files.insert(
+        "replies.rs".into(),
+        emit::file(
+            quote! {
+                use crate::error::Result;
+                use crate::reply::{read_fields, FromReply, Value};
+                use crate::resp::Reader;
+                use bytes::Bytes;
+                use std::collections::HashMap;
+            },
+            reply_structs,
+        )?,
+    );
+    let mut metas = TokenStream::new();
+    for c in &all {
+        metas.extend(emit::meta::entry(c).with_context(|| format!("metadata of {}", c.name))?);
+    }
+    let all_refs: Vec<&Command> = all.iter().collect();
+    metas.extend(emit::meta::table(&all_refs));
+    files.insert(
+        "meta.rs".into(),
+        emit::file(
+            quote! {
+                use crate::command::meta::{
+                    AclCategories, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group, KeySpec,
+                    KeySpecFlags, RequestPolicy, ResponsePolicy, Tips, Version,
+                };
+            },
+            metas,
+        )?,
+    );
+    files.insert(
+        "mod.rs".into(),
+        emit::file(
+            quote!(),
+            quote! {
+                //! Generated from the command spec by `cargo xtask regen`.
+                /// Command structs and constructors.
+                pub mod commands;
+                /// The `Commands` trait.
+                pub mod commands_trait;
+                /// Command metadata.
+                pub mod meta;
+                /// Reply structs.
+                pub mod replies;
+                /// Option enums.
+                pub mod types;
+            },
+        )?,
+    );
+
+    let unused = ov.unused();
+    let mut warnings = Vec::new();
+    if !unused.is_empty() {
+        if opts.strict_overrides {
+            bail!(
+                "overrides that no longer apply (remove or fix them): {}",
+                unused.join("; ")
+            );
+        }
+        warnings.extend(
+            unused
+                .into_iter()
+                .map(|u| format!("override not applied: {u}")),
+        );
+    }
+    Ok(Output {
+        files,
+        coverage,
+        warnings,
+    })
+}

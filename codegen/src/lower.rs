@@ -1,0 +1,178 @@
+//! Spec -> model: full names, implicit ACL categories, argument units, computed
+//! counts (`numkeys`), and the argument fixes from the overrides.
+
+use crate::model::{Arg, ArgKind, Command, DoubleUnit, IntUnit};
+use crate::overrides::Overrides;
+use crate::spec::{ArgSpec, ArgType, CommandSpec, DocFlag};
+use anyhow::{bail, Result};
+
+/// Lowers one parsed spec entry.
+pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Result<Command> {
+    let name = match &spec.container {
+        Some(c) => format!("{} {}", c.to_uppercase(), word.to_uppercase()),
+        None => word.to_uppercase(),
+    };
+    let mut flags: Vec<String> = spec
+        .command_flags
+        .iter()
+        .map(|f| f.to_uppercase())
+        .collect();
+    flags.sort();
+    flags.dedup();
+    let acl_categories = implicit_acl(&flags, &spec.acl_categories);
+    let blocking = flags.iter().any(|f| f == "BLOCKING");
+    let args = match &spec.arguments {
+        Some(list) => lower_args(&name, "", list, blocking, ov)?,
+        None => Vec::new(),
+    };
+    Ok(Command {
+        name,
+        container: spec.container.as_ref().map(|c| c.to_uppercase()),
+        file: file.to_owned(),
+        summary: spec.summary.clone(),
+        complexity: spec.complexity.clone(),
+        group: spec.group.clone(),
+        since: spec.since.clone(),
+        arity: spec.arity,
+        history: spec.history.clone(),
+        flags,
+        acl_categories,
+        tips: spec.command_tips.iter().map(|t| t.to_uppercase()).collect(),
+        key_specs: spec.key_specs.clone(),
+        deprecated_since: spec.deprecated_since.clone(),
+        replaced_by: spec.replaced_by.clone(),
+        syscmd: spec.doc_flags.contains(&DocFlag::Syscmd),
+        args,
+        reply_schema: spec.reply_schema.clone(),
+    })
+}
+
+/// The ACL categories of a command: the explicit ones plus those its flags imply
+/// (the rules of the spec's README).
+pub fn implicit_acl(flags: &[String], explicit: &[String]) -> Vec<String> {
+    let mut acl: Vec<String> = explicit.iter().map(|c| c.to_uppercase()).collect();
+    let has = |f: &str| flags.iter().any(|x| x == f);
+    if has("WRITE") {
+        acl.push("WRITE".into());
+    }
+    if has("READONLY") && !acl.iter().any(|c| c == "SCRIPTING") {
+        acl.push("READ".into());
+    }
+    if has("ADMIN") {
+        acl.push("ADMIN".into());
+        acl.push("DANGEROUS".into());
+    }
+    if has("PUBSUB") {
+        acl.push("PUBSUB".into());
+    }
+    if has("FAST") {
+        acl.push("FAST".into());
+    }
+    if has("BLOCKING") {
+        acl.push("BLOCKING".into());
+    }
+    if !acl.iter().any(|c| c == "FAST") {
+        acl.push("SLOW".into());
+    }
+    acl.sort();
+    acl.dedup();
+    acl
+}
+
+fn lower_args(
+    command: &str,
+    prefix: &str,
+    list: &[ArgSpec],
+    blocking: bool,
+    ov: &Overrides,
+) -> Result<Vec<Arg>> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, a) in list.iter().enumerate() {
+        let path = if prefix.is_empty() {
+            a.name.clone()
+        } else {
+            format!("{prefix}/{}", a.name)
+        };
+        let fix = ov.fix_arg(command, &path);
+        let token = match fix.and_then(|f| f.token.clone()) {
+            Some(t) => Some(t),
+            None => a.token.clone(),
+        };
+        let lower_name = a.name.to_lowercase();
+        let unit_fix = fix.and_then(|f| f.unit.as_deref());
+        let kind = match a.kind {
+            ArgType::Key => ArgKind::Key,
+            ArgType::String => ArgKind::String,
+            ArgType::Pattern => ArgKind::Pattern,
+            ArgType::Integer => {
+                let next_multiple = list.get(i + 1).is_some_and(|n| n.multiple);
+                if lower_name.starts_with("num") && next_multiple && !a.optional {
+                    ArgKind::NumItems
+                } else if lower_name.starts_with("unix-time") {
+                    ArgKind::UnixTime {
+                        millis: lower_name.contains("milli"),
+                    }
+                } else {
+                    ArgKind::Integer(int_unit(unit_fix, &lower_name)?)
+                }
+            }
+            ArgType::Double => {
+                let unit = match unit_fix {
+                    Some("timeout-seconds") => DoubleUnit::TimeoutSeconds,
+                    Some("plain") => DoubleUnit::Plain,
+                    Some(other) => bail!("{command} {path}: unit {other} does not fit a double"),
+                    None if blocking && lower_name == "timeout" => DoubleUnit::TimeoutSeconds,
+                    None => DoubleUnit::Plain,
+                };
+                ArgKind::Double(unit)
+            }
+            ArgType::UnixTime => ArgKind::UnixTime {
+                millis: lower_name.contains("milli")
+                    || token.as_deref().is_some_and(|t| t.starts_with("PX")),
+            },
+            ArgType::PureToken => {
+                if token.is_none() {
+                    bail!("{command}: pure token `{path}` has no token (add a fix_arg override)");
+                }
+                ArgKind::PureToken
+            }
+            ArgType::Oneof => {
+                ArgKind::OneOf(lower_args(command, &path, &a.arguments, blocking, ov)?)
+            }
+            ArgType::Block => {
+                ArgKind::Block(lower_args(command, &path, &a.arguments, blocking, ov)?)
+            }
+        };
+        if matches!(kind, ArgKind::OneOf(ref c) | ArgKind::Block(ref c) if c.is_empty()) {
+            bail!("{command}: `{path}` has no arguments");
+        }
+        out.push(Arg {
+            name: a.name.clone(),
+            kind,
+            token,
+            optional: a.optional,
+            multiple: a.multiple,
+            multiple_token: a.multiple_token,
+            since: a.since.clone(),
+            deprecated_since: a.deprecated_since.clone(),
+            summary: a.summary.clone().or_else(|| a.description.clone()),
+            display: a.display.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The unit of an integer argument: from an override, else from its name
+/// (`seconds`, `milliseconds`; a `timeout` integer is in milliseconds in every
+/// command that has one).
+fn int_unit(fix: Option<&str>, name: &str) -> Result<IntUnit> {
+    Ok(match fix {
+        Some("seconds") => IntUnit::Seconds,
+        Some("millis") => IntUnit::Millis,
+        Some("plain") => IntUnit::Plain,
+        Some(other) => bail!("unknown integer unit {other}"),
+        None if name == "seconds" => IntUnit::Seconds,
+        None if name == "milliseconds" || name == "timeout" => IntUnit::Millis,
+        None => IntUnit::Plain,
+    })
+}

@@ -1,0 +1,271 @@
+//! `reply_schema` (JSON Schema, RESP3) -> a Rust reply type.
+//!
+//! | schema | Rust |
+//! |--------|------|
+//! | `"const": "OK"` | `()` |
+//! | `string` | `Bytes` |
+//! | `integer` | `i64` |
+//! | `number` | `f64` |
+//! | `boolean`, or a oneOf of the constants 0 and 1 | `bool` |
+//! | `null` among alternatives | `Option<T>` |
+//! | `null` or `"OK"` | `bool` (did it happen) |
+//! | `array` of `items` | `Vec<T>` |
+//! | `array` of fixed `items` | a tuple |
+//! | `object` with `additionalProperties` | `HashMap<Bytes, T>` |
+//! | `object` with `properties` | a generated struct, every field optional |
+//! | anything else | `Value` |
+
+use crate::names;
+use serde_json::Value as Json;
+
+/// A generated reply struct.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StructDef {
+    /// Rust name.
+    pub name: String,
+    /// Doc text.
+    pub doc: String,
+    /// Fields: (rust name, wire name, rust type, doc).
+    pub fields: Vec<Field>,
+}
+
+/// One field of a reply struct.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Rust name.
+    pub name: String,
+    /// The key in the reply.
+    pub wire: String,
+    /// Rust type (without the `Option` every field gets).
+    pub ty: String,
+    /// Doc text.
+    pub doc: String,
+}
+
+/// The Rust type of a reply, with the structs it needs.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyType {
+    /// The type, as Rust source.
+    pub ty: String,
+    /// Structs to generate.
+    pub structs: Vec<StructDef>,
+}
+
+/// Maps a command's schema to a Rust type; `hint` names generated structs.
+pub fn reply_type(schema: &Json, hint: &str) -> ReplyType {
+    let mut out = ReplyType::default();
+    out.ty = ty(schema, hint, &mut out.structs);
+    out
+}
+
+fn ty(s: &Json, hint: &str, structs: &mut Vec<StructDef>) -> String {
+    let Some(obj) = s.as_object() else {
+        return "Value".into();
+    };
+    if let Some(c) = obj.get("const") {
+        return match c {
+            Json::String(t) if t == "OK" => "()".into(),
+            Json::String(_) => "Bytes".into(),
+            Json::Number(_) => "i64".into(),
+            _ => "Value".into(),
+        };
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(Json::Array(alts)) = obj.get(key) {
+            return alternatives(alts, hint, structs);
+        }
+    }
+    match obj.get("type").and_then(Json::as_str) {
+        Some("string") => "Bytes".into(),
+        Some("integer") => "i64".into(),
+        Some("number") => "f64".into(),
+        Some("boolean") => "bool".into(),
+        Some("null") => "()".into(),
+        Some("array") => array(obj, hint, structs),
+        Some("object") => object(obj, hint, structs),
+        _ => "Value".into(),
+    }
+}
+
+fn array(obj: &serde_json::Map<String, Json>, hint: &str, structs: &mut Vec<StructDef>) -> String {
+    match obj.get("items") {
+        Some(Json::Array(items)) => {
+            let fixed = obj.get("minItems").and_then(Json::as_u64) == Some(items.len() as u64)
+                && obj.get("maxItems").and_then(Json::as_u64) == Some(items.len() as u64);
+            if !fixed || items.is_empty() || items.len() > 12 {
+                return "Vec<Value>".into();
+            }
+            let parts: Vec<String> = items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| ty(it, &format!("{hint}{}", i + 1), structs))
+                .collect();
+            if parts.len() == 1 {
+                format!("({},)", parts[0])
+            } else {
+                format!("({})", parts.join(", "))
+            }
+        }
+        Some(item) => format!("Vec<{}>", ty(item, hint, structs)),
+        None => "Vec<Value>".into(),
+    }
+}
+
+fn object(obj: &serde_json::Map<String, Json>, hint: &str, structs: &mut Vec<StructDef>) -> String {
+    if let Some(Json::Object(props)) = obj.get("properties") {
+        if props.is_empty() {
+            return "Value".into();
+        }
+        let mut fields = Vec::new();
+        let mut used = std::collections::BTreeSet::new();
+        for (wire, schema) in props {
+            let mut name = names::snake(wire);
+            while !used.insert(name.clone()) {
+                name.push('_');
+            }
+            let field_ty = ty(schema, &format!("{hint}{}", names::camel(wire)), structs);
+            let doc = schema
+                .get("description")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_owned();
+            fields.push(Field {
+                name,
+                wire: wire.clone(),
+                ty: field_ty,
+                doc,
+            });
+        }
+        let doc = obj
+            .get("description")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_owned();
+        structs.push(StructDef {
+            name: hint.to_owned(),
+            doc,
+            fields,
+        });
+        return hint.to_owned();
+    }
+    let value_schema = match obj.get("additionalProperties") {
+        Some(Json::Object(_)) => obj.get("additionalProperties"),
+        _ => match obj.get("patternProperties") {
+            Some(Json::Object(p)) if p.len() == 1 => p.values().next(),
+            _ => None,
+        },
+    };
+    match value_schema {
+        Some(v) => format!(
+            "HashMap<Bytes, {}>",
+            ty(v, &format!("{hint}Value"), structs)
+        ),
+        None => "Value".into(),
+    }
+}
+
+fn alternatives(alts: &[Json], hint: &str, structs: &mut Vec<StructDef>) -> String {
+    let is_null = |a: &Json| a.get("type").and_then(Json::as_str) == Some("null");
+    let has_null = alts.iter().any(is_null);
+    let rest: Vec<&Json> = alts.iter().filter(|a| !is_null(a)).collect();
+    if rest.is_empty() {
+        return "()".into();
+    }
+    // 0 / 1 constants: a boolean.
+    let int_consts: Vec<i64> = rest
+        .iter()
+        .filter_map(|a| a.get("const").and_then(Json::as_i64))
+        .collect();
+    if int_consts.len() == rest.len() && int_consts.iter().all(|c| *c == 0 || *c == 1) {
+        return if has_null {
+            "Option<bool>".into()
+        } else {
+            "bool".into()
+        };
+    }
+    let mut scratch = Vec::new();
+    let types: Vec<String> = rest.iter().map(|a| ty(a, hint, &mut scratch)).collect();
+    let first = &types[0];
+    let same = types.iter().all(|t| t == first);
+    let inner = if same {
+        structs.extend(dedup(scratch));
+        first.clone()
+    } else {
+        return "Value".into();
+    };
+    match (has_null, inner.as_str()) {
+        (false, _) => inner,
+        (true, "()") => "bool".into(),
+        (true, _) => format!("Option<{inner}>"),
+    }
+}
+
+/// Structs generated once per alternative that produced the same type.
+fn dedup(structs: Vec<StructDef>) -> Vec<StructDef> {
+    let mut out: Vec<StructDef> = Vec::new();
+    for s in structs {
+        if !out.iter().any(|o| o.name == s.name) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn t(s: Json) -> String {
+        reply_type(&s, "X").ty
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(t(json!({"const": "OK"})), "()");
+        assert_eq!(t(json!({"type": "string"})), "Bytes");
+        assert_eq!(t(json!({"type": "integer"})), "i64");
+        assert_eq!(t(json!({"type": "number"})), "f64");
+        assert_eq!(t(json!({"description": "anything"})), "Value");
+    }
+
+    #[test]
+    fn nulls_and_booleans() {
+        assert_eq!(
+            t(json!({"oneOf": [{"type": "null"}, {"type": "string"}]})),
+            "Option<Bytes>"
+        );
+        assert_eq!(
+            t(json!({"anyOf": [{"type": "null"}, {"const": "OK"}]})),
+            "bool"
+        );
+        assert_eq!(t(json!({"oneOf": [{"const": 0}, {"const": 1}]})), "bool");
+        assert_eq!(
+            t(json!({"oneOf": [{"type": "integer"}, {"type": "string"}]})),
+            "Value"
+        );
+    }
+
+    #[test]
+    fn aggregates() {
+        assert_eq!(
+            t(json!({"type": "array", "items": {"type": "string"}})),
+            "Vec<Bytes>"
+        );
+        assert_eq!(
+            t(json!({"type": "array", "minItems": 2, "maxItems": 2,
+                     "items": [{"type": "string"}, {"type": "number"}]})),
+            "(Bytes, f64)"
+        );
+        assert_eq!(
+            t(json!({"type": "object", "additionalProperties": {"type": "integer"}})),
+            "HashMap<Bytes, i64>"
+        );
+        let r = reply_type(
+            &json!({"type": "object", "properties": {"max-len": {"type": "integer"}}}),
+            "Foo",
+        );
+        assert_eq!(r.ty, "Foo");
+        assert_eq!(r.structs[0].fields[0].name, "max_len");
+    }
+}

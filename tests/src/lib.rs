@@ -1,0 +1,1 @@
+//! The server harness and the integration tests of respec (real servers arrive with the runtime issue).

@@ -1,0 +1,103 @@
+//! `regen`, `check` and `coverage`: running `respec-codegen` over a spec and comparing
+//! or writing what it produces.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use respec_codegen::{Options, Output};
+
+use crate::{sync, workspace_root};
+
+/// The vendored spec, relative to the workspace root.
+const SPEC_DIR: &str = "spec/commands";
+/// respec's overrides of the spec, relative to the workspace root.
+const OVERRIDES: &str = "spec/overrides.toml";
+/// Where the generated code lives, relative to the workspace root; owned by `regen`.
+const OUT_DIR: &str = "client/src/generated";
+
+/// Runs the generator over `spec`, or over the vendored spec when `None`.
+///
+/// `spec/overrides.toml` applies to every tree. For the vendored spec an override that
+/// matches nothing is an error (it was fixed upstream and must be deleted); for a tree
+/// the user points at, such overrides are skipped.
+fn generate(spec: Option<PathBuf>) -> Result<Output> {
+    let root = workspace_root();
+    let options = Options {
+        strict_overrides: spec.is_none(),
+        spec_dir: spec.unwrap_or_else(|| root.join(SPEC_DIR)),
+        overrides: Some(root.join(OVERRIDES)),
+    };
+    respec_codegen::generate(&options)
+        .with_context(|| format!("generating from {}", options.spec_dir.display()))
+}
+
+/// `cargo xtask regen`: generates from `spec` (default: the vendored spec) into `out`
+/// (default: `client/src/generated`), writing only the files that changed and deleting
+/// the generated files that are no longer produced; prints the generator's warnings to
+/// stderr and a one-line summary to stdout.
+pub fn regen(spec: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+    let start = Instant::now();
+    let out = out.unwrap_or_else(|| workspace_root().join(OUT_DIR));
+    let output = generate(spec)?;
+    for warning in &output.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let applied = sync::sync(&out, &output.files)?;
+    println!(
+        "regen: {} written, {} unchanged, {} deleted in {} ({} ms)",
+        applied.written,
+        applied.unchanged,
+        applied.deleted,
+        out.display(),
+        start.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// Generates from the vendored spec in memory and fails, listing every differing,
+/// missing and extra `.rs` file, unless `client/src/generated` holds exactly that;
+/// returns the number of generated files.
+///
+/// `cargo xtask check`, `cargo xtask test` and the `generated_code_is_fresh` test all
+/// run this.
+pub fn ensure_fresh() -> Result<usize> {
+    let output = generate(None)?;
+    let diff = sync::compare(&workspace_root().join(OUT_DIR), &output.files)?;
+    if !diff.is_clean() {
+        bail!(
+            "{OUT_DIR} is stale: it differs from what the generator produces from {SPEC_DIR}\n{}\
+             run `cargo xtask regen` to update it",
+            diff.report()
+        );
+    }
+    Ok(output.files.len())
+}
+
+/// `cargo xtask check`: [`ensure_fresh`], reporting success on stdout.
+pub fn check() -> Result<()> {
+    let count = ensure_fresh()?;
+    println!("check: {OUT_DIR} is up to date ({count} files)");
+    Ok(())
+}
+
+/// `cargo xtask coverage`: prints the generator's coverage lines for the vendored spec,
+/// and nothing else, on stdout.
+pub fn coverage() -> Result<()> {
+    for line in generate(None)?.coverage.lines() {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// `cargo test` fails when `client/src/generated` is stale, exactly as
+    /// `cargo xtask check` does.
+    #[test]
+    fn generated_code_is_fresh() {
+        if let Err(err) = super::ensure_fresh() {
+            panic!("{err:#}");
+        }
+    }
+}

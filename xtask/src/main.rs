@@ -1,0 +1,54 @@
+//! `cargo xtask`: respec's maintenance tasks, run with the workspace's own toolchain
+//! (the `xtask` alias is in `.cargo/config.toml`).
+//!
+//! - [`codegen`]: `regen`, `check` and `coverage`, driving `respec-codegen`.
+//! - [`sync`]: comparing a generated tree with a directory and making them match.
+//! - [`test_all`]: `test`, the command CI runs.
+//! - [`args`]: the command line and `cargo xtask help`.
+
+mod args;
+mod codegen;
+mod sync;
+mod test_all;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use args::Command;
+
+/// Parses the command line and runs the command; exits with 2 on a usage error, 1 when
+/// the command fails.
+fn main() -> ExitCode {
+    let command = match args::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("error: {message}\n\n{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Help => {
+            print!("{}", args::USAGE);
+            Ok(())
+        }
+        Command::Regen { spec, out } => codegen::regen(spec, out),
+        Command::Check => codegen::check(),
+        Command::Coverage => codegen::coverage(),
+        Command::Test { cargo_args } => test_all::run(&cargo_args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ has a parent directory")
+        .to_path_buf()
+}
