@@ -162,7 +162,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
         use crate::generated::meta;
         use crate::generated::replies::*;
         use crate::generated::types::*;
-        use crate::reply::{FromReply, Value};
+        use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
         use bytes::Bytes;
         use std::collections::HashMap;
         use std::marker::PhantomData;

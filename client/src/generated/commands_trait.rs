@@ -19,14 +19,14 @@ pub trait Commands {
     fn executor(&self) -> Self::Exec<'_>;
     /**`ACL CAT`: Lists the ACL categories, or the commands inside a category.
 
-Builds a detached [`AclCat`]; see it for the options and the reply.*/
+Builds a detached [`AclCat`](struct@crate::cmd::AclCat); see it for the options and the reply.*/
     #[doc(alias = "ACL CAT")]
     fn acl_cat(&self) -> AclCat<Self::Exec<'_>> {
         AclCat::new_in(self.executor())
     }
     /**`ACL DELUSER`: Deletes ACL users, and terminates their connections.
 
-Builds a detached [`AclDeluser`]; see it for the options and the reply.
+Builds a detached [`AclDeluser`](struct@crate::cmd::AclDeluser); see it for the options and the reply.
 
 Arguments:
 - `username`: `username [username ...]`*/
@@ -39,7 +39,7 @@ Arguments:
     }
     /**`ACL DRYRUN`: Simulates the execution of a command by a user, without executing the command.
 
-Builds a detached [`AclDryrun`]; see it for the options and the reply.
+Builds a detached [`AclDryrun`](struct@crate::cmd::AclDryrun); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`
@@ -54,14 +54,14 @@ Arguments:
     }
     /**`ACL GENPASS`: Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-Builds a detached [`AclGenpass`]; see it for the options and the reply.*/
+Builds a detached [`AclGenpass`](struct@crate::cmd::AclGenpass); see it for the options and the reply.*/
     #[doc(alias = "ACL GENPASS")]
     fn acl_genpass(&self) -> AclGenpass<Self::Exec<'_>> {
         AclGenpass::new_in(self.executor())
     }
     /**`ACL GETUSER`: Lists the ACL rules of a user.
 
-Builds a detached [`AclGetuser`]; see it for the options and the reply.
+Builds a detached [`AclGetuser`](struct@crate::cmd::AclGetuser); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -71,42 +71,42 @@ Arguments:
     }
     /**`ACL HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`AclHelp`]; see it for the options and the reply.*/
+Builds a detached [`AclHelp`](struct@crate::cmd::AclHelp); see it for the options and the reply.*/
     #[doc(alias = "ACL HELP")]
     fn acl_help(&self) -> AclHelp<Self::Exec<'_>> {
         AclHelp::new_in(self.executor())
     }
     /**`ACL LIST`: Dumps the effective rules in ACL file format.
 
-Builds a detached [`AclList`]; see it for the options and the reply.*/
+Builds a detached [`AclList`](struct@crate::cmd::AclList); see it for the options and the reply.*/
     #[doc(alias = "ACL LIST")]
     fn acl_list(&self) -> AclList<Self::Exec<'_>> {
         AclList::new_in(self.executor())
     }
     /**`ACL LOAD`: Reloads the rules from the configured ACL file.
 
-Builds a detached [`AclLoad`]; see it for the options and the reply.*/
+Builds a detached [`AclLoad`](struct@crate::cmd::AclLoad); see it for the options and the reply.*/
     #[doc(alias = "ACL LOAD")]
     fn acl_load(&self) -> AclLoad<Self::Exec<'_>> {
         AclLoad::new_in(self.executor())
     }
     /**`ACL LOG`: Lists recent security events generated due to ACL rules.
 
-Builds a detached [`AclLog`]; see it for the options and the reply.*/
+Builds a detached [`AclLog`](struct@crate::cmd::AclLog); see it for the options and the reply.*/
     #[doc(alias = "ACL LOG")]
     fn acl_log(&self) -> AclLog<Self::Exec<'_>> {
         AclLog::new_in(self.executor())
     }
     /**`ACL SAVE`: Saves the effective ACL rules in the configured ACL file.
 
-Builds a detached [`AclSave`]; see it for the options and the reply.*/
+Builds a detached [`AclSave`](struct@crate::cmd::AclSave); see it for the options and the reply.*/
     #[doc(alias = "ACL SAVE")]
     fn acl_save(&self) -> AclSave<Self::Exec<'_>> {
         AclSave::new_in(self.executor())
     }
     /**`ACL SETUSER`: Creates and modifies an ACL user and its rules.
 
-Builds a detached [`AclSetuser`]; see it for the options and the reply.
+Builds a detached [`AclSetuser`](struct@crate::cmd::AclSetuser); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -116,21 +116,21 @@ Arguments:
     }
     /**`ACL USERS`: Lists all ACL users.
 
-Builds a detached [`AclUsers`]; see it for the options and the reply.*/
+Builds a detached [`AclUsers`](struct@crate::cmd::AclUsers); see it for the options and the reply.*/
     #[doc(alias = "ACL USERS")]
     fn acl_users(&self) -> AclUsers<Self::Exec<'_>> {
         AclUsers::new_in(self.executor())
     }
     /**`ACL WHOAMI`: Returns the authenticated username of the current connection.
 
-Builds a detached [`AclWhoami`]; see it for the options and the reply.*/
+Builds a detached [`AclWhoami`](struct@crate::cmd::AclWhoami); see it for the options and the reply.*/
     #[doc(alias = "ACL WHOAMI")]
     fn acl_whoami(&self) -> AclWhoami<Self::Exec<'_>> {
         AclWhoami::new_in(self.executor())
     }
     /**`APPEND`: Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-Builds a detached [`Append`]; see it for the options and the reply.
+Builds a detached [`Append`](struct@crate::cmd::Append); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -141,14 +141,14 @@ Arguments:
     }
     /**`ASKING`: Signals that a cluster client is following an -ASK redirect.
 
-Builds a detached [`Asking`]; see it for the options and the reply.*/
+Builds a detached [`Asking`](struct@crate::cmd::Asking); see it for the options and the reply.*/
     #[doc(alias = "ASKING")]
     fn asking(&self) -> Asking<Self::Exec<'_>> {
         Asking::new_in(self.executor())
     }
     /**`AUTH`: Authenticates the connection.
 
-Builds a detached [`Auth`]; see it for the options and the reply.
+Builds a detached [`Auth`](struct@crate::cmd::Auth); see it for the options and the reply.
 
 Arguments:
 - `password`: `password`*/
@@ -158,21 +158,21 @@ Arguments:
     }
     /**`BGREWRITEAOF`: Asynchronously rewrites the append-only file to disk.
 
-Builds a detached [`Bgrewriteaof`]; see it for the options and the reply.*/
+Builds a detached [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof); see it for the options and the reply.*/
     #[doc(alias = "BGREWRITEAOF")]
     fn bgrewriteaof(&self) -> Bgrewriteaof<Self::Exec<'_>> {
         Bgrewriteaof::new_in(self.executor())
     }
     /**`BGSAVE`: Asynchronously saves the database(s) to disk.
 
-Builds a detached [`Bgsave`]; see it for the options and the reply.*/
+Builds a detached [`Bgsave`](struct@crate::cmd::Bgsave); see it for the options and the reply.*/
     #[doc(alias = "BGSAVE")]
     fn bgsave(&self) -> Bgsave<Self::Exec<'_>> {
         Bgsave::new_in(self.executor())
     }
     /**`BITCOUNT`: Counts the number of set bits (population counting) in a string.
 
-Builds a detached [`Bitcount`]; see it for the options and the reply.
+Builds a detached [`Bitcount`](struct@crate::cmd::Bitcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -182,7 +182,7 @@ Arguments:
     }
     /**`BITFIELD`: Performs arbitrary bitfield integer operations on strings.
 
-Builds a detached [`Bitfield`]; see it for the options and the reply.
+Builds a detached [`Bitfield`](struct@crate::cmd::Bitfield); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -192,7 +192,7 @@ Arguments:
     }
     /**`BITFIELD_RO`: Performs arbitrary read-only bitfield integer operations on strings.
 
-Builds a detached [`BitfieldRo`]; see it for the options and the reply.
+Builds a detached [`BitfieldRo`](struct@crate::cmd::BitfieldRo); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -202,7 +202,7 @@ Arguments:
     }
     /**`BITOP`: Performs bitwise operations on multiple strings, and stores the result.
 
-Builds a detached [`Bitop`]; see it for the options and the reply.
+Builds a detached [`Bitop`](struct@crate::cmd::Bitop); see it for the options and the reply.
 
 Arguments:
 - `operation`: `<AND | OR | XOR | NOT>`
@@ -219,7 +219,7 @@ Arguments:
     }
     /**`BITPOS`: Finds the first set (1) or clear (0) bit in a string.
 
-Builds a detached [`Bitpos`]; see it for the options and the reply.
+Builds a detached [`Bitpos`](struct@crate::cmd::Bitpos); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -230,7 +230,7 @@ Arguments:
     }
     /**`BLMOVE`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
 
-Builds a detached [`Blmove`]; see it for the options and the reply.
+Builds a detached [`Blmove`](struct@crate::cmd::Blmove); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -251,7 +251,7 @@ Arguments:
     }
     /**`BLMPOP`: Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Blmpop`]; see it for the options and the reply.
+Builds a detached [`Blmpop`](struct@crate::cmd::Blmpop); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -268,7 +268,7 @@ Arguments:
     }
     /**`BLPOP`: Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Blpop`]; see it for the options and the reply.
+Builds a detached [`Blpop`](struct@crate::cmd::Blpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -283,7 +283,7 @@ Arguments:
     }
     /**`BRPOP`: Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Brpop`]; see it for the options and the reply.
+Builds a detached [`Brpop`](struct@crate::cmd::Brpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -298,7 +298,7 @@ Arguments:
     }
     /**`BRPOPLPUSH`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Brpoplpush`]; see it for the options and the reply.
+Builds a detached [`Brpoplpush`](struct@crate::cmd::Brpoplpush); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -315,7 +315,7 @@ Arguments:
     }
     /**`BZMPOP`: Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzmpop`]; see it for the options and the reply.
+Builds a detached [`Bzmpop`](struct@crate::cmd::Bzmpop); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -332,7 +332,7 @@ Arguments:
     }
     /**`BZPOPMAX`: Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzpopmax`]; see it for the options and the reply.
+Builds a detached [`Bzpopmax`](struct@crate::cmd::Bzpopmax); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -347,7 +347,7 @@ Arguments:
     }
     /**`BZPOPMIN`: Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzpopmin`]; see it for the options and the reply.
+Builds a detached [`Bzpopmin`](struct@crate::cmd::Bzpopmin); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -362,7 +362,7 @@ Arguments:
     }
     /**`CLIENT CACHING`: Instructs the server whether to track the keys in the next request.
 
-Builds a detached [`ClientCaching`]; see it for the options and the reply.
+Builds a detached [`ClientCaching`](struct@crate::cmd::ClientCaching); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | NO>`*/
@@ -372,7 +372,7 @@ Arguments:
     }
     /**`CLIENT CAPA`: A client claims its capability.
 
-Builds a detached [`ClientCapa`]; see it for the options and the reply.
+Builds a detached [`ClientCapa`](struct@crate::cmd::ClientCapa); see it for the options and the reply.
 
 Arguments:
 - `capability`: `capability [capability ...]`*/
@@ -385,35 +385,35 @@ Arguments:
     }
     /**`CLIENT GETNAME`: Returns the name of the connection.
 
-Builds a detached [`ClientGetname`]; see it for the options and the reply.*/
+Builds a detached [`ClientGetname`](struct@crate::cmd::ClientGetname); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETNAME")]
     fn client_getname(&self) -> ClientGetname<Self::Exec<'_>> {
         ClientGetname::new_in(self.executor())
     }
     /**`CLIENT GETREDIR`: Returns the client ID to which the connection's tracking notifications are redirected.
 
-Builds a detached [`ClientGetredir`]; see it for the options and the reply.*/
+Builds a detached [`ClientGetredir`](struct@crate::cmd::ClientGetredir); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETREDIR")]
     fn client_getredir(&self) -> ClientGetredir<Self::Exec<'_>> {
         ClientGetredir::new_in(self.executor())
     }
     /**`CLIENT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ClientHelp`]; see it for the options and the reply.*/
+Builds a detached [`ClientHelp`](struct@crate::cmd::ClientHelp); see it for the options and the reply.*/
     #[doc(alias = "CLIENT HELP")]
     fn client_help(&self) -> ClientHelp<Self::Exec<'_>> {
         ClientHelp::new_in(self.executor())
     }
     /**`CLIENT ID`: Returns the unique client ID of the connection.
 
-Builds a detached [`ClientId`]; see it for the options and the reply.*/
+Builds a detached [`ClientId`](struct@crate::cmd::ClientId); see it for the options and the reply.*/
     #[doc(alias = "CLIENT ID")]
     fn client_id(&self) -> ClientId<Self::Exec<'_>> {
         ClientId::new_in(self.executor())
     }
     /**`CLIENT IMPORT-SOURCE`: Marks this client as an import source when the server is in import mode.
 
-Builds a detached [`ClientImportSource`]; see it for the options and the reply.
+Builds a detached [`ClientImportSource`](struct@crate::cmd::ClientImportSource); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -426,14 +426,14 @@ Arguments:
     }
     /**`CLIENT INFO`: Returns information about the connection.
 
-Builds a detached [`ClientInfo`]; see it for the options and the reply.*/
+Builds a detached [`ClientInfo`](struct@crate::cmd::ClientInfo); see it for the options and the reply.*/
     #[doc(alias = "CLIENT INFO")]
     fn client_info(&self) -> ClientInfo<Self::Exec<'_>> {
         ClientInfo::new_in(self.executor())
     }
     /**`CLIENT KILL`: Terminates open connections.
 
-Builds a detached [`ClientKill`]; see it for the options and the reply.
+Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill); see it for the options and the reply.
 
 Arguments:
 - `filter`: `<ip:port | <[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]>`*/
@@ -443,14 +443,14 @@ Arguments:
     }
     /**`CLIENT LIST`: Lists open connections.
 
-Builds a detached [`ClientList`]; see it for the options and the reply.*/
+Builds a detached [`ClientList`](struct@crate::cmd::ClientList); see it for the options and the reply.*/
     #[doc(alias = "CLIENT LIST")]
     fn client_list(&self) -> ClientList<Self::Exec<'_>> {
         ClientList::new_in(self.executor())
     }
     /**`CLIENT NO-EVICT`: Sets the client eviction mode of the connection.
 
-Builds a detached [`ClientNoEvict`]; see it for the options and the reply.
+Builds a detached [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -463,7 +463,7 @@ Arguments:
     }
     /**`CLIENT NO-TOUCH`: Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-Builds a detached [`ClientNoTouch`]; see it for the options and the reply.
+Builds a detached [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -476,7 +476,7 @@ Arguments:
     }
     /**`CLIENT PAUSE`: Suspends commands processing.
 
-Builds a detached [`ClientPause`]; see it for the options and the reply.
+Builds a detached [`ClientPause`](struct@crate::cmd::ClientPause); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`*/
@@ -486,7 +486,7 @@ Arguments:
     }
     /**`CLIENT REPLY`: Instructs the server whether to reply to commands.
 
-Builds a detached [`ClientReply`]; see it for the options and the reply.
+Builds a detached [`ClientReply`](struct@crate::cmd::ClientReply); see it for the options and the reply.
 
 Arguments:
 - `action`: `<ON | OFF | SKIP>`*/
@@ -496,7 +496,7 @@ Arguments:
     }
     /**`CLIENT SETINFO`: Sets information specific to the client or connection.
 
-Builds a detached [`ClientSetinfo`]; see it for the options and the reply.
+Builds a detached [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo); see it for the options and the reply.
 
 Arguments:
 - `attr`: `<lib-name libname | lib-ver libver>`*/
@@ -506,7 +506,7 @@ Arguments:
     }
     /**`CLIENT SETNAME`: Sets the connection name.
 
-Builds a detached [`ClientSetname`]; see it for the options and the reply.
+Builds a detached [`ClientSetname`](struct@crate::cmd::ClientSetname); see it for the options and the reply.
 
 Arguments:
 - `connection_name`: `connection-name`*/
@@ -519,7 +519,7 @@ Arguments:
     }
     /**`CLIENT TRACKING`: Controls server-assisted client-side caching for the connection.
 
-Builds a detached [`ClientTracking`]; see it for the options and the reply.
+Builds a detached [`ClientTracking`](struct@crate::cmd::ClientTracking); see it for the options and the reply.
 
 Arguments:
 - `status`: `<ON | OFF>`*/
@@ -532,14 +532,14 @@ Arguments:
     }
     /**`CLIENT TRACKINGINFO`: Returns information about server-assisted client-side caching for the connection.
 
-Builds a detached [`ClientTrackinginfo`]; see it for the options and the reply.*/
+Builds a detached [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo); see it for the options and the reply.*/
     #[doc(alias = "CLIENT TRACKINGINFO")]
     fn client_trackinginfo(&self) -> ClientTrackinginfo<Self::Exec<'_>> {
         ClientTrackinginfo::new_in(self.executor())
     }
     /**`CLIENT UNBLOCK`: Unblocks a client blocked by a blocking command from a different connection.
 
-Builds a detached [`ClientUnblock`]; see it for the options and the reply.
+Builds a detached [`ClientUnblock`](struct@crate::cmd::ClientUnblock); see it for the options and the reply.
 
 Arguments:
 - `client_id`: `client-id`*/
@@ -549,14 +549,14 @@ Arguments:
     }
     /**`CLIENT UNPAUSE`: Resumes processing commands from paused clients.
 
-Builds a detached [`ClientUnpause`]; see it for the options and the reply.*/
+Builds a detached [`ClientUnpause`](struct@crate::cmd::ClientUnpause); see it for the options and the reply.*/
     #[doc(alias = "CLIENT UNPAUSE")]
     fn client_unpause(&self) -> ClientUnpause<Self::Exec<'_>> {
         ClientUnpause::new_in(self.executor())
     }
     /**`CLUSTER ADDSLOTS`: Assigns new hash slots to a node.
 
-Builds a detached [`ClusterAddslots`]; see it for the options and the reply.
+Builds a detached [`ClusterAddslots`](struct@crate::cmd::ClusterAddslots); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -569,7 +569,7 @@ Arguments:
     }
     /**`CLUSTER ADDSLOTSRANGE`: Assigns new hash slot ranges to a node.
 
-Builds a detached [`ClusterAddslotsrange`]; see it for the options and the reply.
+Builds a detached [`ClusterAddslotsrange`](struct@crate::cmd::ClusterAddslotsrange); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -582,14 +582,14 @@ Arguments:
     }
     /**`CLUSTER BUMPEPOCH`: Advances the cluster config epoch.
 
-Builds a detached [`ClusterBumpepoch`]; see it for the options and the reply.*/
+Builds a detached [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER BUMPEPOCH")]
     fn cluster_bumpepoch(&self) -> ClusterBumpepoch<Self::Exec<'_>> {
         ClusterBumpepoch::new_in(self.executor())
     }
     /**`CLUSTER CANCELSLOTMIGRATIONS`: Cancel all current ongoing slot migration operations.
 
-Builds a detached [`ClusterCancelslotmigrations`]; see it for the options and the reply.*/
+Builds a detached [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmigrations); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     fn cluster_cancelslotmigrations(
         &self,
@@ -598,7 +598,7 @@ Builds a detached [`ClusterCancelslotmigrations`]; see it for the options and th
     }
     /**`CLUSTER COUNT-FAILURE-REPORTS`: Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
 
-Builds a detached [`ClusterCountFailureReports`]; see it for the options and the reply.
+Builds a detached [`ClusterCountFailureReports`](struct@crate::cmd::ClusterCountFailureReports); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -611,7 +611,7 @@ Arguments:
     }
     /**`CLUSTER COUNTKEYSINSLOT`: Returns the number of keys in a hash slot.
 
-Builds a detached [`ClusterCountkeysinslot`]; see it for the options and the reply.
+Builds a detached [`ClusterCountkeysinslot`](struct@crate::cmd::ClusterCountkeysinslot); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -624,7 +624,7 @@ Arguments:
     }
     /**`CLUSTER DELSLOTS`: Sets hash slots as unbound for a node.
 
-Builds a detached [`ClusterDelslots`]; see it for the options and the reply.
+Builds a detached [`ClusterDelslots`](struct@crate::cmd::ClusterDelslots); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -637,7 +637,7 @@ Arguments:
     }
     /**`CLUSTER DELSLOTSRANGE`: Sets hash slot ranges as unbound for a node.
 
-Builds a detached [`ClusterDelslotsrange`]; see it for the options and the reply.
+Builds a detached [`ClusterDelslotsrange`](struct@crate::cmd::ClusterDelslotsrange); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -650,14 +650,14 @@ Arguments:
     }
     /**`CLUSTER FAILOVER`: Forces a replica to perform a manual failover of its primary.
 
-Builds a detached [`ClusterFailover`]; see it for the options and the reply.*/
+Builds a detached [`ClusterFailover`](struct@crate::cmd::ClusterFailover); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FAILOVER")]
     fn cluster_failover(&self) -> ClusterFailover<Self::Exec<'_>> {
         ClusterFailover::new_in(self.executor())
     }
     /**`CLUSTER FLUSHSLOT`: Removes all keys from the target slot.
 
-Builds a detached [`ClusterFlushslot`]; see it for the options and the reply.
+Builds a detached [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -667,14 +667,14 @@ Arguments:
     }
     /**`CLUSTER FLUSHSLOTS`: Deletes all slots information from a node.
 
-Builds a detached [`ClusterFlushslots`]; see it for the options and the reply.*/
+Builds a detached [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
     fn cluster_flushslots(&self) -> ClusterFlushslots<Self::Exec<'_>> {
         ClusterFlushslots::new_in(self.executor())
     }
     /**`CLUSTER FORGET`: Removes a node from the nodes table.
 
-Builds a detached [`ClusterForget`]; see it for the options and the reply.
+Builds a detached [`ClusterForget`](struct@crate::cmd::ClusterForget); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -684,7 +684,7 @@ Arguments:
     }
     /**`CLUSTER GETKEYSINSLOT`: Returns the key names in a hash slot.
 
-Builds a detached [`ClusterGetkeysinslot`]; see it for the options and the reply.
+Builds a detached [`ClusterGetkeysinslot`](struct@crate::cmd::ClusterGetkeysinslot); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -699,28 +699,28 @@ Arguments:
     }
     /**`CLUSTER GETSLOTMIGRATIONS`: Gets the status of ongoing and recently finished slot import and export operations.
 
-Builds a detached [`ClusterGetslotmigrations`]; see it for the options and the reply.*/
+Builds a detached [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
     fn cluster_getslotmigrations(&self) -> ClusterGetslotmigrations<Self::Exec<'_>> {
         ClusterGetslotmigrations::new_in(self.executor())
     }
     /**`CLUSTER HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ClusterHelp`]; see it for the options and the reply.*/
+Builds a detached [`ClusterHelp`](struct@crate::cmd::ClusterHelp); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER HELP")]
     fn cluster_help(&self) -> ClusterHelp<Self::Exec<'_>> {
         ClusterHelp::new_in(self.executor())
     }
     /**`CLUSTER INFO`: Returns information about the state of a node.
 
-Builds a detached [`ClusterInfo`]; see it for the options and the reply.*/
+Builds a detached [`ClusterInfo`](struct@crate::cmd::ClusterInfo); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER INFO")]
     fn cluster_info(&self) -> ClusterInfo<Self::Exec<'_>> {
         ClusterInfo::new_in(self.executor())
     }
     /**`CLUSTER KEYSLOT`: Returns the hash slot for a key.
 
-Builds a detached [`ClusterKeyslot`]; see it for the options and the reply.
+Builds a detached [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -730,14 +730,14 @@ Arguments:
     }
     /**`CLUSTER LINKS`: Returns a list of all TCP links to and from peer nodes.
 
-Builds a detached [`ClusterLinks`]; see it for the options and the reply.*/
+Builds a detached [`ClusterLinks`](struct@crate::cmd::ClusterLinks); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER LINKS")]
     fn cluster_links(&self) -> ClusterLinks<Self::Exec<'_>> {
         ClusterLinks::new_in(self.executor())
     }
     /**`CLUSTER MEET`: Forces a node to handshake with another node.
 
-Builds a detached [`ClusterMeet`]; see it for the options and the reply.
+Builds a detached [`ClusterMeet`](struct@crate::cmd::ClusterMeet); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -752,7 +752,7 @@ Arguments:
     }
     /**`CLUSTER MIGRATESLOTS`: Migrate the given slots from this node to the specified nodes.
 
-Builds a detached [`ClusterMigrateslots`]; see it for the options and the reply.
+Builds a detached [`ClusterMigrateslots`](struct@crate::cmd::ClusterMigrateslots); see it for the options and the reply.
 
 Arguments:
 - `migration_group`: `SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]`*/
@@ -767,28 +767,28 @@ Arguments:
     }
     /**`CLUSTER MYID`: Returns the ID of a node.
 
-Builds a detached [`ClusterMyid`]; see it for the options and the reply.*/
+Builds a detached [`ClusterMyid`](struct@crate::cmd::ClusterMyid); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYID")]
     fn cluster_myid(&self) -> ClusterMyid<Self::Exec<'_>> {
         ClusterMyid::new_in(self.executor())
     }
     /**`CLUSTER MYSHARDID`: Returns the shard ID of a node.
 
-Builds a detached [`ClusterMyshardid`]; see it for the options and the reply.*/
+Builds a detached [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYSHARDID")]
     fn cluster_myshardid(&self) -> ClusterMyshardid<Self::Exec<'_>> {
         ClusterMyshardid::new_in(self.executor())
     }
     /**`CLUSTER NODES`: Returns the cluster configuration for a node.
 
-Builds a detached [`ClusterNodes`]; see it for the options and the reply.*/
+Builds a detached [`ClusterNodes`](struct@crate::cmd::ClusterNodes); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER NODES")]
     fn cluster_nodes(&self) -> ClusterNodes<Self::Exec<'_>> {
         ClusterNodes::new_in(self.executor())
     }
     /**`CLUSTER REPLICAS`: Lists the replica nodes of a primary node.
 
-Builds a detached [`ClusterReplicas`]; see it for the options and the reply.
+Builds a detached [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -798,7 +798,7 @@ Arguments:
     }
     /**`CLUSTER REPLICATE`: Configures a node as replica of a primary node or detaches a replica from its primary.
 
-Builds a detached [`ClusterReplicate`]; see it for the options and the reply.
+Builds a detached [`ClusterReplicate`](struct@crate::cmd::ClusterReplicate); see it for the options and the reply.
 
 Arguments:
 - `args`: `<node-id | NO ONE>`*/
@@ -811,21 +811,21 @@ Arguments:
     }
     /**`CLUSTER RESET`: Resets a node.
 
-Builds a detached [`ClusterReset`]; see it for the options and the reply.*/
+Builds a detached [`ClusterReset`](struct@crate::cmd::ClusterReset); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER RESET")]
     fn cluster_reset(&self) -> ClusterReset<Self::Exec<'_>> {
         ClusterReset::new_in(self.executor())
     }
     /**`CLUSTER SAVECONFIG`: Forces a node to save the cluster configuration to disk.
 
-Builds a detached [`ClusterSaveconfig`]; see it for the options and the reply.*/
+Builds a detached [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SAVECONFIG")]
     fn cluster_saveconfig(&self) -> ClusterSaveconfig<Self::Exec<'_>> {
         ClusterSaveconfig::new_in(self.executor())
     }
     /**`CLUSTER SET-CONFIG-EPOCH`: Sets the configuration epoch for a new node.
 
-Builds a detached [`ClusterSetConfigEpoch`]; see it for the options and the reply.
+Builds a detached [`ClusterSetConfigEpoch`](struct@crate::cmd::ClusterSetConfigEpoch); see it for the options and the reply.
 
 Arguments:
 - `config_epoch`: `config-epoch`*/
@@ -838,7 +838,7 @@ Arguments:
     }
     /**`CLUSTER SETSLOT`: Binds a hash slot to a node.
 
-Builds a detached [`ClusterSetslot`]; see it for the options and the reply.
+Builds a detached [`ClusterSetslot`](struct@crate::cmd::ClusterSetslot); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -853,14 +853,14 @@ Arguments:
     }
     /**`CLUSTER SHARDS`: Returns the mapping of cluster slots to shards.
 
-Builds a detached [`ClusterShards`]; see it for the options and the reply.*/
+Builds a detached [`ClusterShards`](struct@crate::cmd::ClusterShards); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SHARDS")]
     fn cluster_shards(&self) -> ClusterShards<Self::Exec<'_>> {
         ClusterShards::new_in(self.executor())
     }
     /**`CLUSTER SLAVES`: Lists the replica nodes of a primary node.
 
-Builds a detached [`ClusterSlaves`]; see it for the options and the reply.
+Builds a detached [`ClusterSlaves`](struct@crate::cmd::ClusterSlaves); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -871,7 +871,7 @@ Arguments:
     }
     /**`CLUSTER SLOT-STATS`: Return an array of slot usage statistics for slots assigned to the current node.
 
-Builds a detached [`ClusterSlotStats`]; see it for the options and the reply.
+Builds a detached [`ClusterSlotStats`](struct@crate::cmd::ClusterSlotStats); see it for the options and the reply.
 
 Arguments:
 - `filter`: `<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`*/
@@ -884,21 +884,21 @@ Arguments:
     }
     /**`CLUSTER SLOTS`: Returns the mapping of cluster slots to nodes.
 
-Builds a detached [`ClusterSlots`]; see it for the options and the reply.*/
+Builds a detached [`ClusterSlots`](struct@crate::cmd::ClusterSlots); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SLOTS")]
     fn cluster_slots(&self) -> ClusterSlots<Self::Exec<'_>> {
         ClusterSlots::new_in(self.executor())
     }
     /**`CLUSTER SYNCSLOTS`: A container for internal slot migration commands.
 
-Builds a detached [`ClusterSyncslots`]; see it for the options and the reply.*/
+Builds a detached [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SYNCSLOTS")]
     fn cluster_syncslots(&self) -> ClusterSyncslots<Self::Exec<'_>> {
         ClusterSyncslots::new_in(self.executor())
     }
     /**`CLUSTERSCAN`: Iterates over the keys in the cluster.
 
-Builds a detached [`Clusterscan`]; see it for the options and the reply.
+Builds a detached [`Clusterscan`](struct@crate::cmd::Clusterscan); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -908,21 +908,21 @@ Arguments:
     }
     /**`COMMAND COUNT`: Returns a count of commands.
 
-Builds a detached [`CommandCount`]; see it for the options and the reply.*/
+Builds a detached [`CommandCount`](struct@crate::cmd::CommandCount); see it for the options and the reply.*/
     #[doc(alias = "COMMAND COUNT")]
     fn command_count(&self) -> CommandCount<Self::Exec<'_>> {
         CommandCount::new_in(self.executor())
     }
     /**`COMMAND DOCS`: Returns documentary information about one, multiple or all commands.
 
-Builds a detached [`CommandDocs`]; see it for the options and the reply.*/
+Builds a detached [`CommandDocs`](struct@crate::cmd::CommandDocs); see it for the options and the reply.*/
     #[doc(alias = "COMMAND DOCS")]
     fn command_docs(&self) -> CommandDocs<Self::Exec<'_>> {
         CommandDocs::new_in(self.executor())
     }
     /**`COMMAND GETKEYS`: Extracts the key names from an arbitrary command.
 
-Builds a detached [`CommandGetkeys`]; see it for the options and the reply.
+Builds a detached [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -932,7 +932,7 @@ Arguments:
     }
     /**`COMMAND GETKEYSANDFLAGS`: Extracts the key names and access flags for an arbitrary command.
 
-Builds a detached [`CommandGetkeysandflags`]; see it for the options and the reply.
+Builds a detached [`CommandGetkeysandflags`](struct@crate::cmd::CommandGetkeysandflags); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -945,28 +945,28 @@ Arguments:
     }
     /**`COMMAND HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`CommandHelp`]; see it for the options and the reply.*/
+Builds a detached [`CommandHelp`](struct@crate::cmd::CommandHelp); see it for the options and the reply.*/
     #[doc(alias = "COMMAND HELP")]
     fn command_help(&self) -> CommandHelp<Self::Exec<'_>> {
         CommandHelp::new_in(self.executor())
     }
     /**`COMMAND INFO`: Returns information about one, multiple or all commands.
 
-Builds a detached [`CommandInfo`]; see it for the options and the reply.*/
+Builds a detached [`CommandInfo`](struct@crate::cmd::CommandInfo); see it for the options and the reply.*/
     #[doc(alias = "COMMAND INFO")]
     fn command_info(&self) -> CommandInfo<Self::Exec<'_>> {
         CommandInfo::new_in(self.executor())
     }
     /**`COMMAND LIST`: Returns a list of command names.
 
-Builds a detached [`CommandList`]; see it for the options and the reply.*/
+Builds a detached [`CommandList`](struct@crate::cmd::CommandList); see it for the options and the reply.*/
     #[doc(alias = "COMMAND LIST")]
     fn command_list(&self) -> CommandList<Self::Exec<'_>> {
         CommandList::new_in(self.executor())
     }
     /**`COMMANDLOG GET`: Returns the specified command log's entries.
 
-Builds a detached [`CommandlogGet`]; see it for the options and the reply.
+Builds a detached [`CommandlogGet`](struct@crate::cmd::CommandlogGet); see it for the options and the reply.
 
 Arguments:
 - `count`: `count`
@@ -981,14 +981,14 @@ Arguments:
     }
     /**`COMMANDLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a detached [`CommandlogHelp`]; see it for the options and the reply.*/
+Builds a detached [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp); see it for the options and the reply.*/
     #[doc(alias = "COMMANDLOG HELP")]
     fn commandlog_help(&self) -> CommandlogHelp<Self::Exec<'_>> {
         CommandlogHelp::new_in(self.executor())
     }
     /**`COMMANDLOG LEN`: Returns the number of entries in the specified type of command log.
 
-Builds a detached [`CommandlogLen`]; see it for the options and the reply.
+Builds a detached [`CommandlogLen`](struct@crate::cmd::CommandlogLen); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -998,7 +998,7 @@ Arguments:
     }
     /**`COMMANDLOG RESET`: Clears all entries from the specified type of command log.
 
-Builds a detached [`CommandlogReset`]; see it for the options and the reply.
+Builds a detached [`CommandlogReset`](struct@crate::cmd::CommandlogReset); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1011,7 +1011,7 @@ Arguments:
     }
     /**`CONFIG GET`: Returns the effective values of configuration parameters.
 
-Builds a detached [`ConfigGet`]; see it for the options and the reply.
+Builds a detached [`ConfigGet`](struct@crate::cmd::ConfigGet); see it for the options and the reply.
 
 Arguments:
 - `parameter`: `parameter [parameter ...]`*/
@@ -1024,28 +1024,28 @@ Arguments:
     }
     /**`CONFIG HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ConfigHelp`]; see it for the options and the reply.*/
+Builds a detached [`ConfigHelp`](struct@crate::cmd::ConfigHelp); see it for the options and the reply.*/
     #[doc(alias = "CONFIG HELP")]
     fn config_help(&self) -> ConfigHelp<Self::Exec<'_>> {
         ConfigHelp::new_in(self.executor())
     }
     /**`CONFIG RESETSTAT`: Resets the server's statistics.
 
-Builds a detached [`ConfigResetstat`]; see it for the options and the reply.*/
+Builds a detached [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat); see it for the options and the reply.*/
     #[doc(alias = "CONFIG RESETSTAT")]
     fn config_resetstat(&self) -> ConfigResetstat<Self::Exec<'_>> {
         ConfigResetstat::new_in(self.executor())
     }
     /**`CONFIG REWRITE`: Persists the effective configuration to file.
 
-Builds a detached [`ConfigRewrite`]; see it for the options and the reply.*/
+Builds a detached [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite); see it for the options and the reply.*/
     #[doc(alias = "CONFIG REWRITE")]
     fn config_rewrite(&self) -> ConfigRewrite<Self::Exec<'_>> {
         ConfigRewrite::new_in(self.executor())
     }
     /**`CONFIG SET`: Sets configuration parameters in-flight.
 
-Builds a detached [`ConfigSet`]; see it for the options and the reply.
+Builds a detached [`ConfigSet`](struct@crate::cmd::ConfigSet); see it for the options and the reply.
 
 Arguments:
 - `data`: `parameter value [parameter value ...]`*/
@@ -1058,7 +1058,7 @@ Arguments:
     }
     /**`COPY`: Copies the value of a key to a new key.
 
-Builds a detached [`Copy`]; see it for the options and the reply.
+Builds a detached [`Copy`](struct@crate::cmd::Copy); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -1069,21 +1069,21 @@ Arguments:
     }
     /**`DBSIZE`: Returns the number of keys in the database.
 
-Builds a detached [`Dbsize`]; see it for the options and the reply.*/
+Builds a detached [`Dbsize`](struct@crate::cmd::Dbsize); see it for the options and the reply.*/
     #[doc(alias = "DBSIZE")]
     fn dbsize(&self) -> Dbsize<Self::Exec<'_>> {
         Dbsize::new_in(self.executor())
     }
     /**`DEBUG`: A container for debugging commands.
 
-Builds a detached [`Debug`]; see it for the options and the reply.*/
+Builds a detached [`Debug`](struct@crate::cmd::Debug); see it for the options and the reply.*/
     #[doc(alias = "DEBUG")]
     fn debug(&self) -> Debug<Self::Exec<'_>> {
         Debug::new_in(self.executor())
     }
     /**`DECR`: Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Decr`]; see it for the options and the reply.
+Builds a detached [`Decr`](struct@crate::cmd::Decr); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1093,7 +1093,7 @@ Arguments:
     }
     /**`DECRBY`: Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Decrby`]; see it for the options and the reply.
+Builds a detached [`Decrby`](struct@crate::cmd::Decrby); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1104,7 +1104,7 @@ Arguments:
     }
     /**`DEL`: Deletes one or more keys.
 
-Builds a detached [`Del`]; see it for the options and the reply.
+Builds a detached [`Del`](struct@crate::cmd::Del); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1114,7 +1114,7 @@ Arguments:
     }
     /**`DELIFEQ`: Delete key if value matches string.
 
-Builds a detached [`Delifeq`]; see it for the options and the reply.
+Builds a detached [`Delifeq`](struct@crate::cmd::Delifeq); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1125,14 +1125,14 @@ Arguments:
     }
     /**`DISCARD`: Discards a transaction.
 
-Builds a detached [`Discard`]; see it for the options and the reply.*/
+Builds a detached [`Discard`](struct@crate::cmd::Discard); see it for the options and the reply.*/
     #[doc(alias = "DISCARD")]
     fn discard(&self) -> Discard<Self::Exec<'_>> {
         Discard::new_in(self.executor())
     }
     /**`DUMP`: Returns a serialized representation of the value stored at a key.
 
-Builds a detached [`Dump`]; see it for the options and the reply.
+Builds a detached [`Dump`](struct@crate::cmd::Dump); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1142,7 +1142,7 @@ Arguments:
     }
     /**`ECHO`: Returns the given string.
 
-Builds a detached [`Echo`]; see it for the options and the reply.
+Builds a detached [`Echo`](struct@crate::cmd::Echo); see it for the options and the reply.
 
 Arguments:
 - `message`: `message`*/
@@ -1152,7 +1152,7 @@ Arguments:
     }
     /**`EVAL`: Executes a server-side Lua script.
 
-Builds a detached [`Eval`]; see it for the options and the reply.
+Builds a detached [`Eval`](struct@crate::cmd::Eval); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -1162,7 +1162,7 @@ Arguments:
     }
     /**`EVALSHA`: Executes a server-side Lua script by SHA1 digest.
 
-Builds a detached [`Evalsha`]; see it for the options and the reply.
+Builds a detached [`Evalsha`](struct@crate::cmd::Evalsha); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -1172,7 +1172,7 @@ Arguments:
     }
     /**`EVALSHA_RO`: Executes a read-only server-side Lua script by SHA1 digest.
 
-Builds a detached [`EvalshaRo`]; see it for the options and the reply.
+Builds a detached [`EvalshaRo`](struct@crate::cmd::EvalshaRo); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -1182,7 +1182,7 @@ Arguments:
     }
     /**`EVAL_RO`: Executes a read-only server-side Lua script.
 
-Builds a detached [`EvalRo`]; see it for the options and the reply.
+Builds a detached [`EvalRo`](struct@crate::cmd::EvalRo); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -1192,14 +1192,14 @@ Arguments:
     }
     /**`EXEC`: Executes all commands in a transaction.
 
-Builds a detached [`Exec`]; see it for the options and the reply.*/
+Builds a detached [`Exec`](struct@crate::cmd::Exec); see it for the options and the reply.*/
     #[doc(alias = "EXEC")]
     fn exec(&self) -> Exec<Self::Exec<'_>> {
         Exec::new_in(self.executor())
     }
     /**`EXISTS`: Determines whether one or more keys exist.
 
-Builds a detached [`Exists`]; see it for the options and the reply.
+Builds a detached [`Exists`](struct@crate::cmd::Exists); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1212,7 +1212,7 @@ Arguments:
     }
     /**`EXPIRE`: Sets the expiration time of a key in seconds.
 
-Builds a detached [`Expire`]; see it for the options and the reply.
+Builds a detached [`Expire`](struct@crate::cmd::Expire); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1227,7 +1227,7 @@ Arguments:
     }
     /**`EXPIREAT`: Sets the expiration time of a key to a Unix timestamp.
 
-Builds a detached [`Expireat`]; see it for the options and the reply.
+Builds a detached [`Expireat`](struct@crate::cmd::Expireat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1242,7 +1242,7 @@ Arguments:
     }
     /**`EXPIRETIME`: Returns the expiration time of a key as a Unix timestamp.
 
-Builds a detached [`Expiretime`]; see it for the options and the reply.
+Builds a detached [`Expiretime`](struct@crate::cmd::Expiretime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1252,14 +1252,14 @@ Arguments:
     }
     /**`FAILOVER`: Starts a coordinated failover from a server to one of its replicas.
 
-Builds a detached [`Failover`]; see it for the options and the reply.*/
+Builds a detached [`Failover`](struct@crate::cmd::Failover); see it for the options and the reply.*/
     #[doc(alias = "FAILOVER")]
     fn failover(&self) -> Failover<Self::Exec<'_>> {
         Failover::new_in(self.executor())
     }
     /**`FCALL`: Invokes a function.
 
-Builds a detached [`Fcall`]; see it for the options and the reply.
+Builds a detached [`Fcall`](struct@crate::cmd::Fcall); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -1269,7 +1269,7 @@ Arguments:
     }
     /**`FCALL_RO`: Invokes a read-only function.
 
-Builds a detached [`FcallRo`]; see it for the options and the reply.
+Builds a detached [`FcallRo`](struct@crate::cmd::FcallRo); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -1279,21 +1279,21 @@ Arguments:
     }
     /**`FLUSHALL`: Removes all keys from all databases.
 
-Builds a detached [`Flushall`]; see it for the options and the reply.*/
+Builds a detached [`Flushall`](struct@crate::cmd::Flushall); see it for the options and the reply.*/
     #[doc(alias = "FLUSHALL")]
     fn flushall(&self) -> Flushall<Self::Exec<'_>> {
         Flushall::new_in(self.executor())
     }
     /**`FLUSHDB`: Removes all keys from the current database.
 
-Builds a detached [`Flushdb`]; see it for the options and the reply.*/
+Builds a detached [`Flushdb`](struct@crate::cmd::Flushdb); see it for the options and the reply.*/
     #[doc(alias = "FLUSHDB")]
     fn flushdb(&self) -> Flushdb<Self::Exec<'_>> {
         Flushdb::new_in(self.executor())
     }
     /**`FUNCTION DELETE`: Deletes a library and its functions.
 
-Builds a detached [`FunctionDelete`]; see it for the options and the reply.
+Builds a detached [`FunctionDelete`](struct@crate::cmd::FunctionDelete); see it for the options and the reply.
 
 Arguments:
 - `library_name`: `library-name`*/
@@ -1306,42 +1306,42 @@ Arguments:
     }
     /**`FUNCTION DUMP`: Dumps all libraries into a serialized binary payload.
 
-Builds a detached [`FunctionDump`]; see it for the options and the reply.*/
+Builds a detached [`FunctionDump`](struct@crate::cmd::FunctionDump); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION DUMP")]
     fn function_dump(&self) -> FunctionDump<Self::Exec<'_>> {
         FunctionDump::new_in(self.executor())
     }
     /**`FUNCTION FLUSH`: Deletes all libraries and functions.
 
-Builds a detached [`FunctionFlush`]; see it for the options and the reply.*/
+Builds a detached [`FunctionFlush`](struct@crate::cmd::FunctionFlush); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION FLUSH")]
     fn function_flush(&self) -> FunctionFlush<Self::Exec<'_>> {
         FunctionFlush::new_in(self.executor())
     }
     /**`FUNCTION HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`FunctionHelp`]; see it for the options and the reply.*/
+Builds a detached [`FunctionHelp`](struct@crate::cmd::FunctionHelp); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION HELP")]
     fn function_help(&self) -> FunctionHelp<Self::Exec<'_>> {
         FunctionHelp::new_in(self.executor())
     }
     /**`FUNCTION KILL`: Terminates a function during execution.
 
-Builds a detached [`FunctionKill`]; see it for the options and the reply.*/
+Builds a detached [`FunctionKill`](struct@crate::cmd::FunctionKill); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION KILL")]
     fn function_kill(&self) -> FunctionKill<Self::Exec<'_>> {
         FunctionKill::new_in(self.executor())
     }
     /**`FUNCTION LIST`: Returns information about all libraries.
 
-Builds a detached [`FunctionList`]; see it for the options and the reply.*/
+Builds a detached [`FunctionList`](struct@crate::cmd::FunctionList); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION LIST")]
     fn function_list(&self) -> FunctionList<Self::Exec<'_>> {
         FunctionList::new_in(self.executor())
     }
     /**`FUNCTION LOAD`: Creates a library.
 
-Builds a detached [`FunctionLoad`]; see it for the options and the reply.
+Builds a detached [`FunctionLoad`](struct@crate::cmd::FunctionLoad); see it for the options and the reply.
 
 Arguments:
 - `function_code`: `function-code`*/
@@ -1351,7 +1351,7 @@ Arguments:
     }
     /**`FUNCTION RESTORE`: Restores all libraries from a payload.
 
-Builds a detached [`FunctionRestore`]; see it for the options and the reply.
+Builds a detached [`FunctionRestore`](struct@crate::cmd::FunctionRestore); see it for the options and the reply.
 
 Arguments:
 - `serialized_value`: `serialized-value`*/
@@ -1364,14 +1364,14 @@ Arguments:
     }
     /**`FUNCTION STATS`: Returns information about a function during execution.
 
-Builds a detached [`FunctionStats`]; see it for the options and the reply.*/
+Builds a detached [`FunctionStats`](struct@crate::cmd::FunctionStats); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION STATS")]
     fn function_stats(&self) -> FunctionStats<Self::Exec<'_>> {
         FunctionStats::new_in(self.executor())
     }
     /**`GEOADD`: Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-Builds a detached [`Geoadd`]; see it for the options and the reply.
+Builds a detached [`Geoadd`](struct@crate::cmd::Geoadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1386,7 +1386,7 @@ Arguments:
     }
     /**`GEODIST`: Returns the distance between two members of a geospatial index.
 
-Builds a detached [`Geodist`]; see it for the options and the reply.
+Builds a detached [`Geodist`](struct@crate::cmd::Geodist); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1403,7 +1403,7 @@ Arguments:
     }
     /**`GEOHASH`: Returns members from a geospatial index as geohash strings.
 
-Builds a detached [`Geohash`]; see it for the options and the reply.
+Builds a detached [`Geohash`](struct@crate::cmd::Geohash); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1413,7 +1413,7 @@ Arguments:
     }
     /**`GEOPOS`: Returns the longitude and latitude of members from a geospatial index.
 
-Builds a detached [`Geopos`]; see it for the options and the reply.
+Builds a detached [`Geopos`](struct@crate::cmd::Geopos); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1423,7 +1423,7 @@ Arguments:
     }
     /**`GEORADIUS`: Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
 
-Builds a detached [`Georadius`]; see it for the options and the reply.
+Builds a detached [`Georadius`](struct@crate::cmd::Georadius); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1444,7 +1444,7 @@ Arguments:
     }
     /**`GEORADIUSBYMEMBER`: Queries a geospatial index for members within a distance from a member, optionally stores the result.
 
-Builds a detached [`Georadiusbymember`]; see it for the options and the reply.
+Builds a detached [`Georadiusbymember`](struct@crate::cmd::Georadiusbymember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1463,7 +1463,7 @@ Arguments:
     }
     /**`GEORADIUSBYMEMBER_RO`: Returns members from a geospatial index that are within a distance from a member.
 
-Builds a detached [`GeoradiusbymemberRo`]; see it for the options and the reply.
+Builds a detached [`GeoradiusbymemberRo`](struct@crate::cmd::GeoradiusbymemberRo); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1482,7 +1482,7 @@ Arguments:
     }
     /**`GEORADIUS_RO`: Returns members from a geospatial index that are within a distance from a coordinate.
 
-Builds a detached [`GeoradiusRo`]; see it for the options and the reply.
+Builds a detached [`GeoradiusRo`](struct@crate::cmd::GeoradiusRo); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1503,7 +1503,7 @@ Arguments:
     }
     /**`GEOSEARCH`: Queries a geospatial index for members inside an area of a box, circle, or a polygon.
 
-Builds a detached [`Geosearch`]; see it for the options and the reply.
+Builds a detached [`Geosearch`](struct@crate::cmd::Geosearch); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1514,7 +1514,7 @@ Arguments:
     }
     /**`GEOSEARCHSTORE`: Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
 
-Builds a detached [`Geosearchstore`]; see it for the options and the reply.
+Builds a detached [`Geosearchstore`](struct@crate::cmd::Geosearchstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -1531,7 +1531,7 @@ Arguments:
     }
     /**`GET`: Returns the string value of a key.
 
-Builds a detached [`Get`]; see it for the options and the reply.
+Builds a detached [`Get`](struct@crate::cmd::Get); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1541,7 +1541,7 @@ Arguments:
     }
     /**`GETBIT`: Returns a bit value by offset.
 
-Builds a detached [`Getbit`]; see it for the options and the reply.
+Builds a detached [`Getbit`](struct@crate::cmd::Getbit); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1552,7 +1552,7 @@ Arguments:
     }
     /**`GETDEL`: Returns the string value of a key after deleting the key.
 
-Builds a detached [`Getdel`]; see it for the options and the reply.
+Builds a detached [`Getdel`](struct@crate::cmd::Getdel); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1562,7 +1562,7 @@ Arguments:
     }
     /**`GETEX`: Returns the string value of a key after setting its expiration time.
 
-Builds a detached [`Getex`]; see it for the options and the reply.
+Builds a detached [`Getex`](struct@crate::cmd::Getex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1572,7 +1572,7 @@ Arguments:
     }
     /**`GETRANGE`: Returns a substring of the string stored at a key.
 
-Builds a detached [`Getrange`]; see it for the options and the reply.
+Builds a detached [`Getrange`](struct@crate::cmd::Getrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1589,7 +1589,7 @@ Arguments:
     }
     /**`GETSET`: Returns the previous string value of a key after setting it to a new value.
 
-Builds a detached [`Getset`]; see it for the options and the reply.
+Builds a detached [`Getset`](struct@crate::cmd::Getset); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1600,7 +1600,7 @@ Arguments:
     }
     /**`HDEL`: Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
 
-Builds a detached [`Hdel`]; see it for the options and the reply.
+Builds a detached [`Hdel`](struct@crate::cmd::Hdel); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1615,14 +1615,14 @@ Arguments:
     }
     /**`HELLO`: Handshakes with the server.
 
-Builds a detached [`Hello`]; see it for the options and the reply.*/
+Builds a detached [`Hello`](struct@crate::cmd::Hello); see it for the options and the reply.*/
     #[doc(alias = "HELLO")]
     fn hello(&self) -> Hello<Self::Exec<'_>> {
         Hello::new_in(self.executor())
     }
     /**`HEXISTS`: Determines whether a field exists in a hash.
 
-Builds a detached [`Hexists`]; see it for the options and the reply.
+Builds a detached [`Hexists`](struct@crate::cmd::Hexists); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1633,7 +1633,7 @@ Arguments:
     }
     /**`HEXPIRE`: Sets expiry time on hash fields.
 
-Builds a detached [`Hexpire`]; see it for the options and the reply.
+Builds a detached [`Hexpire`](struct@crate::cmd::Hexpire); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1650,7 +1650,7 @@ Arguments:
     }
     /**`HEXPIREAT`: Sets expiry time on hash fields.
 
-Builds a detached [`Hexpireat`]; see it for the options and the reply.
+Builds a detached [`Hexpireat`](struct@crate::cmd::Hexpireat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1667,7 +1667,7 @@ Arguments:
     }
     /**`HEXPIRETIME`: Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
 
-Builds a detached [`Hexpiretime`]; see it for the options and the reply.
+Builds a detached [`Hexpiretime`](struct@crate::cmd::Hexpiretime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1682,7 +1682,7 @@ Arguments:
     }
     /**`HGET`: Returns the value of a field in a hash.
 
-Builds a detached [`Hget`]; see it for the options and the reply.
+Builds a detached [`Hget`](struct@crate::cmd::Hget); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1693,7 +1693,7 @@ Arguments:
     }
     /**`HGETALL`: Returns all fields and values in a hash.
 
-Builds a detached [`Hgetall`]; see it for the options and the reply.
+Builds a detached [`Hgetall`](struct@crate::cmd::Hgetall); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1703,7 +1703,7 @@ Arguments:
     }
     /**`HGETDEL`: Returns the values of one or more fields and deletes them from a hash.
 
-Builds a detached [`Hgetdel`]; see it for the options and the reply.
+Builds a detached [`Hgetdel`](struct@crate::cmd::Hgetdel); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1718,7 +1718,7 @@ Arguments:
     }
     /**`HGETEX`: Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
 
-Builds a detached [`Hgetex`]; see it for the options and the reply.
+Builds a detached [`Hgetex`](struct@crate::cmd::Hgetex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1733,7 +1733,7 @@ Arguments:
     }
     /**`HINCRBY`: Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a detached [`Hincrby`]; see it for the options and the reply.
+Builds a detached [`Hincrby`](struct@crate::cmd::Hincrby); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1750,7 +1750,7 @@ Arguments:
     }
     /**`HINCRBYFLOAT`: Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a detached [`Hincrbyfloat`]; see it for the options and the reply.
+Builds a detached [`Hincrbyfloat`](struct@crate::cmd::Hincrbyfloat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1767,7 +1767,7 @@ Arguments:
     }
     /**`HKEYS`: Returns all fields in a hash.
 
-Builds a detached [`Hkeys`]; see it for the options and the reply.
+Builds a detached [`Hkeys`](struct@crate::cmd::Hkeys); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1777,7 +1777,7 @@ Arguments:
     }
     /**`HLEN`: Returns the number of fields in a hash.
 
-Builds a detached [`Hlen`]; see it for the options and the reply.
+Builds a detached [`Hlen`](struct@crate::cmd::Hlen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1787,7 +1787,7 @@ Arguments:
     }
     /**`HMGET`: Returns the values of all fields in a hash.
 
-Builds a detached [`Hmget`]; see it for the options and the reply.
+Builds a detached [`Hmget`](struct@crate::cmd::Hmget); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1802,7 +1802,7 @@ Arguments:
     }
     /**`HMSET`: Sets the values of multiple fields.
 
-Builds a detached [`Hmset`]; see it for the options and the reply.
+Builds a detached [`Hmset`](struct@crate::cmd::Hmset); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1817,7 +1817,7 @@ Arguments:
     }
     /**`HPERSIST`: Remove the existing expiration on a hash key's field(s).
 
-Builds a detached [`Hpersist`]; see it for the options and the reply.
+Builds a detached [`Hpersist`](struct@crate::cmd::Hpersist); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1832,7 +1832,7 @@ Arguments:
     }
     /**`HPEXPIRE`: Sets expiry time on hash object.
 
-Builds a detached [`Hpexpire`]; see it for the options and the reply.
+Builds a detached [`Hpexpire`](struct@crate::cmd::Hpexpire); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1849,7 +1849,7 @@ Arguments:
     }
     /**`HPEXPIREAT`: Sets expiration time on hash field.
 
-Builds a detached [`Hpexpireat`]; see it for the options and the reply.
+Builds a detached [`Hpexpireat`](struct@crate::cmd::Hpexpireat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1866,7 +1866,7 @@ Arguments:
     }
     /**`HPEXPIRETIME`: Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
 
-Builds a detached [`Hpexpiretime`]; see it for the options and the reply.
+Builds a detached [`Hpexpiretime`](struct@crate::cmd::Hpexpiretime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1881,7 +1881,7 @@ Arguments:
     }
     /**`HPTTL`: Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
 
-Builds a detached [`Hpttl`]; see it for the options and the reply.
+Builds a detached [`Hpttl`](struct@crate::cmd::Hpttl); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1896,7 +1896,7 @@ Arguments:
     }
     /**`HRANDFIELD`: Returns one or more random fields from a hash.
 
-Builds a detached [`Hrandfield`]; see it for the options and the reply.
+Builds a detached [`Hrandfield`](struct@crate::cmd::Hrandfield); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1906,7 +1906,7 @@ Arguments:
     }
     /**`HSCAN`: Iterates over fields and values of a hash.
 
-Builds a detached [`Hscan`]; see it for the options and the reply.
+Builds a detached [`Hscan`](struct@crate::cmd::Hscan); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1917,7 +1917,7 @@ Arguments:
     }
     /**`HSET`: Creates or modifies the value of a field in a hash.
 
-Builds a detached [`Hset`]; see it for the options and the reply.
+Builds a detached [`Hset`](struct@crate::cmd::Hset); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1932,7 +1932,7 @@ Arguments:
     }
     /**`HSETEX`: Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
 
-Builds a detached [`Hsetex`]; see it for the options and the reply.
+Builds a detached [`Hsetex`](struct@crate::cmd::Hsetex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1950,7 +1950,7 @@ Arguments:
     }
     /**`HSETNX`: Sets the value of a field in a hash only when the field doesn't exist.
 
-Builds a detached [`Hsetnx`]; see it for the options and the reply.
+Builds a detached [`Hsetnx`](struct@crate::cmd::Hsetnx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1967,7 +1967,7 @@ Arguments:
     }
     /**`HSTRLEN`: Returns the length of the value of a field.
 
-Builds a detached [`Hstrlen`]; see it for the options and the reply.
+Builds a detached [`Hstrlen`](struct@crate::cmd::Hstrlen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1978,7 +1978,7 @@ Arguments:
     }
     /**`HTTL`: Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
 
-Builds a detached [`Httl`]; see it for the options and the reply.
+Builds a detached [`Httl`](struct@crate::cmd::Httl); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1993,7 +1993,7 @@ Arguments:
     }
     /**`HVALS`: Returns all values in a hash.
 
-Builds a detached [`Hvals`]; see it for the options and the reply.
+Builds a detached [`Hvals`](struct@crate::cmd::Hvals); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2003,7 +2003,7 @@ Arguments:
     }
     /**`INCR`: Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incr`]; see it for the options and the reply.
+Builds a detached [`Incr`](struct@crate::cmd::Incr); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2013,7 +2013,7 @@ Arguments:
     }
     /**`INCRBY`: Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incrby`]; see it for the options and the reply.
+Builds a detached [`Incrby`](struct@crate::cmd::Incrby); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2024,7 +2024,7 @@ Arguments:
     }
     /**`INCRBYFLOAT`: Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incrbyfloat`]; see it for the options and the reply.
+Builds a detached [`Incrbyfloat`](struct@crate::cmd::Incrbyfloat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2039,14 +2039,14 @@ Arguments:
     }
     /**`INFO`: Returns information and statistics about the server.
 
-Builds a detached [`Info`]; see it for the options and the reply.*/
+Builds a detached [`Info`](struct@crate::cmd::Info); see it for the options and the reply.*/
     #[doc(alias = "INFO")]
     fn info(&self) -> Info<Self::Exec<'_>> {
         Info::new_in(self.executor())
     }
     /**`KEYS`: Returns all key names that match a pattern.
 
-Builds a detached [`Keys`]; see it for the options and the reply.
+Builds a detached [`Keys`](struct@crate::cmd::Keys); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -2056,21 +2056,21 @@ Arguments:
     }
     /**`LASTSAVE`: Returns the Unix timestamp of the last successful save to disk.
 
-Builds a detached [`Lastsave`]; see it for the options and the reply.*/
+Builds a detached [`Lastsave`](struct@crate::cmd::Lastsave); see it for the options and the reply.*/
     #[doc(alias = "LASTSAVE")]
     fn lastsave(&self) -> Lastsave<Self::Exec<'_>> {
         Lastsave::new_in(self.executor())
     }
     /**`LATENCY DOCTOR`: Returns a human-readable latency analysis report.
 
-Builds a detached [`LatencyDoctor`]; see it for the options and the reply.*/
+Builds a detached [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor); see it for the options and the reply.*/
     #[doc(alias = "LATENCY DOCTOR")]
     fn latency_doctor(&self) -> LatencyDoctor<Self::Exec<'_>> {
         LatencyDoctor::new_in(self.executor())
     }
     /**`LATENCY GRAPH`: Returns a latency graph for an event.
 
-Builds a detached [`LatencyGraph`]; see it for the options and the reply.
+Builds a detached [`LatencyGraph`](struct@crate::cmd::LatencyGraph); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -2080,21 +2080,21 @@ Arguments:
     }
     /**`LATENCY HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`LatencyHelp`]; see it for the options and the reply.*/
+Builds a detached [`LatencyHelp`](struct@crate::cmd::LatencyHelp); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HELP")]
     fn latency_help(&self) -> LatencyHelp<Self::Exec<'_>> {
         LatencyHelp::new_in(self.executor())
     }
     /**`LATENCY HISTOGRAM`: Returns the cumulative distribution of latencies of a subset or all commands.
 
-Builds a detached [`LatencyHistogram`]; see it for the options and the reply.*/
+Builds a detached [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HISTOGRAM")]
     fn latency_histogram(&self) -> LatencyHistogram<Self::Exec<'_>> {
         LatencyHistogram::new_in(self.executor())
     }
     /**`LATENCY HISTORY`: Returns timestamp-latency samples for an event.
 
-Builds a detached [`LatencyHistory`]; see it for the options and the reply.
+Builds a detached [`LatencyHistory`](struct@crate::cmd::LatencyHistory); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -2104,21 +2104,21 @@ Arguments:
     }
     /**`LATENCY LATEST`: Returns the latest latency samples for all events.
 
-Builds a detached [`LatencyLatest`]; see it for the options and the reply.*/
+Builds a detached [`LatencyLatest`](struct@crate::cmd::LatencyLatest); see it for the options and the reply.*/
     #[doc(alias = "LATENCY LATEST")]
     fn latency_latest(&self) -> LatencyLatest<Self::Exec<'_>> {
         LatencyLatest::new_in(self.executor())
     }
     /**`LATENCY RESET`: Resets the latency data for one or more events.
 
-Builds a detached [`LatencyReset`]; see it for the options and the reply.*/
+Builds a detached [`LatencyReset`](struct@crate::cmd::LatencyReset); see it for the options and the reply.*/
     #[doc(alias = "LATENCY RESET")]
     fn latency_reset(&self) -> LatencyReset<Self::Exec<'_>> {
         LatencyReset::new_in(self.executor())
     }
     /**`LCS`: Finds the longest common substring.
 
-Builds a detached [`Lcs`]; see it for the options and the reply.
+Builds a detached [`Lcs`](struct@crate::cmd::Lcs); see it for the options and the reply.
 
 Arguments:
 - `key1`: `key1`
@@ -2129,7 +2129,7 @@ Arguments:
     }
     /**`LINDEX`: Returns an element from a list by its index.
 
-Builds a detached [`Lindex`]; see it for the options and the reply.
+Builds a detached [`Lindex`](struct@crate::cmd::Lindex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2140,7 +2140,7 @@ Arguments:
     }
     /**`LINSERT`: Inserts an element before or after another element in a list.
 
-Builds a detached [`Linsert`]; see it for the options and the reply.
+Builds a detached [`Linsert`](struct@crate::cmd::Linsert); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2159,7 +2159,7 @@ Arguments:
     }
     /**`LLEN`: Returns the length of a list.
 
-Builds a detached [`Llen`]; see it for the options and the reply.
+Builds a detached [`Llen`](struct@crate::cmd::Llen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2169,7 +2169,7 @@ Arguments:
     }
     /**`LMOVE`: Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
 
-Builds a detached [`Lmove`]; see it for the options and the reply.
+Builds a detached [`Lmove`](struct@crate::cmd::Lmove); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -2188,7 +2188,7 @@ Arguments:
     }
     /**`LMPOP`: Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
 
-Builds a detached [`Lmpop`]; see it for the options and the reply.
+Builds a detached [`Lmpop`](struct@crate::cmd::Lmpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -2203,14 +2203,14 @@ Arguments:
     }
     /**`LOLWUT`: Displays computer art and the server version.
 
-Builds a detached [`Lolwut`]; see it for the options and the reply.*/
+Builds a detached [`Lolwut`](struct@crate::cmd::Lolwut); see it for the options and the reply.*/
     #[doc(alias = "LOLWUT")]
     fn lolwut(&self) -> Lolwut<Self::Exec<'_>> {
         Lolwut::new_in(self.executor())
     }
     /**`LPOP`: Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
 
-Builds a detached [`Lpop`]; see it for the options and the reply.
+Builds a detached [`Lpop`](struct@crate::cmd::Lpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2220,7 +2220,7 @@ Arguments:
     }
     /**`LPOS`: Returns the index of matching elements in a list.
 
-Builds a detached [`Lpos`]; see it for the options and the reply.
+Builds a detached [`Lpos`](struct@crate::cmd::Lpos); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2231,7 +2231,7 @@ Arguments:
     }
     /**`LPUSH`: Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a detached [`Lpush`]; see it for the options and the reply.
+Builds a detached [`Lpush`](struct@crate::cmd::Lpush); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2246,7 +2246,7 @@ Arguments:
     }
     /**`LPUSHX`: Prepends one or more elements to a list only when the list exists.
 
-Builds a detached [`Lpushx`]; see it for the options and the reply.
+Builds a detached [`Lpushx`](struct@crate::cmd::Lpushx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2261,7 +2261,7 @@ Arguments:
     }
     /**`LRANGE`: Returns a range of elements from a list.
 
-Builds a detached [`Lrange`]; see it for the options and the reply.
+Builds a detached [`Lrange`](struct@crate::cmd::Lrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2278,7 +2278,7 @@ Arguments:
     }
     /**`LREM`: Removes elements from a list. Deletes the list if the last element was removed.
 
-Builds a detached [`Lrem`]; see it for the options and the reply.
+Builds a detached [`Lrem`](struct@crate::cmd::Lrem); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2295,7 +2295,7 @@ Arguments:
     }
     /**`LSET`: Sets the value of an element in a list by its index.
 
-Builds a detached [`Lset`]; see it for the options and the reply.
+Builds a detached [`Lset`](struct@crate::cmd::Lset); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2312,7 +2312,7 @@ Arguments:
     }
     /**`LTRIM`: Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
 
-Builds a detached [`Ltrim`]; see it for the options and the reply.
+Builds a detached [`Ltrim`](struct@crate::cmd::Ltrim); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2329,42 +2329,42 @@ Arguments:
     }
     /**`MEMORY DOCTOR`: Outputs a memory problems report.
 
-Builds a detached [`MemoryDoctor`]; see it for the options and the reply.*/
+Builds a detached [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor); see it for the options and the reply.*/
     #[doc(alias = "MEMORY DOCTOR")]
     fn memory_doctor(&self) -> MemoryDoctor<Self::Exec<'_>> {
         MemoryDoctor::new_in(self.executor())
     }
     /**`MEMORY HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`MemoryHelp`]; see it for the options and the reply.*/
+Builds a detached [`MemoryHelp`](struct@crate::cmd::MemoryHelp); see it for the options and the reply.*/
     #[doc(alias = "MEMORY HELP")]
     fn memory_help(&self) -> MemoryHelp<Self::Exec<'_>> {
         MemoryHelp::new_in(self.executor())
     }
     /**`MEMORY MALLOC-STATS`: Returns the allocator statistics.
 
-Builds a detached [`MemoryMallocStats`]; see it for the options and the reply.*/
+Builds a detached [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats); see it for the options and the reply.*/
     #[doc(alias = "MEMORY MALLOC-STATS")]
     fn memory_malloc_stats(&self) -> MemoryMallocStats<Self::Exec<'_>> {
         MemoryMallocStats::new_in(self.executor())
     }
     /**`MEMORY PURGE`: Asks the allocator to release memory.
 
-Builds a detached [`MemoryPurge`]; see it for the options and the reply.*/
+Builds a detached [`MemoryPurge`](struct@crate::cmd::MemoryPurge); see it for the options and the reply.*/
     #[doc(alias = "MEMORY PURGE")]
     fn memory_purge(&self) -> MemoryPurge<Self::Exec<'_>> {
         MemoryPurge::new_in(self.executor())
     }
     /**`MEMORY STATS`: Returns details about memory usage.
 
-Builds a detached [`MemoryStats`]; see it for the options and the reply.*/
+Builds a detached [`MemoryStats`](struct@crate::cmd::MemoryStats); see it for the options and the reply.*/
     #[doc(alias = "MEMORY STATS")]
     fn memory_stats(&self) -> MemoryStats<Self::Exec<'_>> {
         MemoryStats::new_in(self.executor())
     }
     /**`MEMORY USAGE`: Estimates the memory usage of a key.
 
-Builds a detached [`MemoryUsage`]; see it for the options and the reply.
+Builds a detached [`MemoryUsage`](struct@crate::cmd::MemoryUsage); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2374,7 +2374,7 @@ Arguments:
     }
     /**`MGET`: Atomically returns the string values of one or more keys.
 
-Builds a detached [`Mget`]; see it for the options and the reply.
+Builds a detached [`Mget`](struct@crate::cmd::Mget); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -2384,7 +2384,7 @@ Arguments:
     }
     /**`MIGRATE`: Atomically transfers a key from one instance to another.
 
-Builds a detached [`Migrate`]; see it for the options and the reply.
+Builds a detached [`Migrate`](struct@crate::cmd::Migrate); see it for the options and the reply.
 
 Arguments:
 - `host`: `host`
@@ -2412,21 +2412,21 @@ Arguments:
     }
     /**`MODULE HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ModuleHelp`]; see it for the options and the reply.*/
+Builds a detached [`ModuleHelp`](struct@crate::cmd::ModuleHelp); see it for the options and the reply.*/
     #[doc(alias = "MODULE HELP")]
     fn module_help(&self) -> ModuleHelp<Self::Exec<'_>> {
         ModuleHelp::new_in(self.executor())
     }
     /**`MODULE LIST`: Returns all loaded modules.
 
-Builds a detached [`ModuleList`]; see it for the options and the reply.*/
+Builds a detached [`ModuleList`](struct@crate::cmd::ModuleList); see it for the options and the reply.*/
     #[doc(alias = "MODULE LIST")]
     fn module_list(&self) -> ModuleList<Self::Exec<'_>> {
         ModuleList::new_in(self.executor())
     }
     /**`MODULE LOAD`: Loads a module.
 
-Builds a detached [`ModuleLoad`]; see it for the options and the reply.
+Builds a detached [`ModuleLoad`](struct@crate::cmd::ModuleLoad); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2436,7 +2436,7 @@ Arguments:
     }
     /**`MODULE LOADEX`: Loads a module using extended parameters.
 
-Builds a detached [`ModuleLoadex`]; see it for the options and the reply.
+Builds a detached [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2446,7 +2446,7 @@ Arguments:
     }
     /**`MODULE UNLOAD`: Unloads a module.
 
-Builds a detached [`ModuleUnload`]; see it for the options and the reply.
+Builds a detached [`ModuleUnload`](struct@crate::cmd::ModuleUnload); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`*/
@@ -2456,14 +2456,14 @@ Arguments:
     }
     /**`MONITOR`: Listens for all requests received by the server in real-time.
 
-Builds a detached [`Monitor`]; see it for the options and the reply.*/
+Builds a detached [`Monitor`](struct@crate::cmd::Monitor); see it for the options and the reply.*/
     #[doc(alias = "MONITOR")]
     fn monitor(&self) -> Monitor<Self::Exec<'_>> {
         Monitor::new_in(self.executor())
     }
     /**`MOVE`: Moves a key to another database.
 
-Builds a detached [`Move`]; see it for the options and the reply.
+Builds a detached [`Move`](struct@crate::cmd::Move); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2474,7 +2474,7 @@ Arguments:
     }
     /**`MSET`: Atomically creates or modifies the string values of one or more keys.
 
-Builds a detached [`Mset`]; see it for the options and the reply.
+Builds a detached [`Mset`](struct@crate::cmd::Mset); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2487,7 +2487,7 @@ Arguments:
     }
     /**`MSETEX`: Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
 
-Builds a detached [`Msetex`]; see it for the options and the reply.
+Builds a detached [`Msetex`](struct@crate::cmd::Msetex); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2503,7 +2503,7 @@ Arguments:
     }
     /**`MSETNX`: Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-Builds a detached [`Msetnx`]; see it for the options and the reply.
+Builds a detached [`Msetnx`](struct@crate::cmd::Msetnx); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2516,14 +2516,14 @@ Arguments:
     }
     /**`MULTI`: Starts a transaction.
 
-Builds a detached [`Multi`]; see it for the options and the reply.*/
+Builds a detached [`Multi`](struct@crate::cmd::Multi); see it for the options and the reply.*/
     #[doc(alias = "MULTI")]
     fn multi(&self) -> Multi<Self::Exec<'_>> {
         Multi::new_in(self.executor())
     }
     /**`OBJECT ENCODING`: Returns the internal encoding of an object.
 
-Builds a detached [`ObjectEncoding`]; see it for the options and the reply.
+Builds a detached [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2533,7 +2533,7 @@ Arguments:
     }
     /**`OBJECT FREQ`: Returns the logarithmic access frequency counter of an object.
 
-Builds a detached [`ObjectFreq`]; see it for the options and the reply.
+Builds a detached [`ObjectFreq`](struct@crate::cmd::ObjectFreq); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2543,14 +2543,14 @@ Arguments:
     }
     /**`OBJECT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ObjectHelp`]; see it for the options and the reply.*/
+Builds a detached [`ObjectHelp`](struct@crate::cmd::ObjectHelp); see it for the options and the reply.*/
     #[doc(alias = "OBJECT HELP")]
     fn object_help(&self) -> ObjectHelp<Self::Exec<'_>> {
         ObjectHelp::new_in(self.executor())
     }
     /**`OBJECT IDLETIME`: Returns the time since the last access to an object.
 
-Builds a detached [`ObjectIdletime`]; see it for the options and the reply.
+Builds a detached [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2560,7 +2560,7 @@ Arguments:
     }
     /**`OBJECT REFCOUNT`: Returns the reference count of a value of a key.
 
-Builds a detached [`ObjectRefcount`]; see it for the options and the reply.
+Builds a detached [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2570,7 +2570,7 @@ Arguments:
     }
     /**`PERSIST`: Removes the expiration time of a key.
 
-Builds a detached [`Persist`]; see it for the options and the reply.
+Builds a detached [`Persist`](struct@crate::cmd::Persist); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2580,7 +2580,7 @@ Arguments:
     }
     /**`PEXPIRE`: Sets the expiration time of a key in milliseconds.
 
-Builds a detached [`Pexpire`]; see it for the options and the reply.
+Builds a detached [`Pexpire`](struct@crate::cmd::Pexpire); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2595,7 +2595,7 @@ Arguments:
     }
     /**`PEXPIREAT`: Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-Builds a detached [`Pexpireat`]; see it for the options and the reply.
+Builds a detached [`Pexpireat`](struct@crate::cmd::Pexpireat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2610,7 +2610,7 @@ Arguments:
     }
     /**`PEXPIRETIME`: Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-Builds a detached [`Pexpiretime`]; see it for the options and the reply.
+Builds a detached [`Pexpiretime`](struct@crate::cmd::Pexpiretime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2620,7 +2620,7 @@ Arguments:
     }
     /**`PFADD`: Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-Builds a detached [`Pfadd`]; see it for the options and the reply.
+Builds a detached [`Pfadd`](struct@crate::cmd::Pfadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2630,7 +2630,7 @@ Arguments:
     }
     /**`PFCOUNT`: Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-Builds a detached [`Pfcount`]; see it for the options and the reply.
+Builds a detached [`Pfcount`](struct@crate::cmd::Pfcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -2643,7 +2643,7 @@ Arguments:
     }
     /**`PFDEBUG`: Internal commands for debugging HyperLogLog values.
 
-Builds a detached [`Pfdebug`]; see it for the options and the reply.
+Builds a detached [`Pfdebug`](struct@crate::cmd::Pfdebug); see it for the options and the reply.
 
 Arguments:
 - `subcommand`: `subcommand`
@@ -2658,7 +2658,7 @@ Arguments:
     }
     /**`PFMERGE`: Merges one or more HyperLogLog values into a single key.
 
-Builds a detached [`Pfmerge`]; see it for the options and the reply.
+Builds a detached [`Pfmerge`](struct@crate::cmd::Pfmerge); see it for the options and the reply.
 
 Arguments:
 - `destkey`: `destkey`*/
@@ -2668,21 +2668,21 @@ Arguments:
     }
     /**`PFSELFTEST`: An internal command for testing HyperLogLog values.
 
-Builds a detached [`Pfselftest`]; see it for the options and the reply.*/
+Builds a detached [`Pfselftest`](struct@crate::cmd::Pfselftest); see it for the options and the reply.*/
     #[doc(alias = "PFSELFTEST")]
     fn pfselftest(&self) -> Pfselftest<Self::Exec<'_>> {
         Pfselftest::new_in(self.executor())
     }
     /**`PING`: Returns the server's liveliness response.
 
-Builds a detached [`Ping`]; see it for the options and the reply.*/
+Builds a detached [`Ping`](struct@crate::cmd::Ping); see it for the options and the reply.*/
     #[doc(alias = "PING")]
     fn ping(&self) -> Ping<Self::Exec<'_>> {
         Ping::new_in(self.executor())
     }
     /**`PSETEX`: Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
 
-Builds a detached [`Psetex`]; see it for the options and the reply.
+Builds a detached [`Psetex`](struct@crate::cmd::Psetex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2699,7 +2699,7 @@ Arguments:
     }
     /**`PSUBSCRIBE`: Listens for messages published to channels that match one or more patterns.
 
-Builds a detached [`Psubscribe`]; see it for the options and the reply.
+Builds a detached [`Psubscribe`](struct@crate::cmd::Psubscribe); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern [pattern ...]`*/
@@ -2712,7 +2712,7 @@ Arguments:
     }
     /**`PTTL`: Returns the expiration time in milliseconds of a key.
 
-Builds a detached [`Pttl`]; see it for the options and the reply.
+Builds a detached [`Pttl`](struct@crate::cmd::Pttl); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2722,7 +2722,7 @@ Arguments:
     }
     /**`PUBLISH`: Posts a message to a channel.
 
-Builds a detached [`Publish`]; see it for the options and the reply.
+Builds a detached [`Publish`](struct@crate::cmd::Publish); see it for the options and the reply.
 
 Arguments:
 - `channel`: `channel`
@@ -2737,84 +2737,84 @@ Arguments:
     }
     /**`PUBSUB CHANNELS`: Returns the active channels.
 
-Builds a detached [`PubsubChannels`]; see it for the options and the reply.*/
+Builds a detached [`PubsubChannels`](struct@crate::cmd::PubsubChannels); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB CHANNELS")]
     fn pubsub_channels(&self) -> PubsubChannels<Self::Exec<'_>> {
         PubsubChannels::new_in(self.executor())
     }
     /**`PUBSUB HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`PubsubHelp`]; see it for the options and the reply.*/
+Builds a detached [`PubsubHelp`](struct@crate::cmd::PubsubHelp); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB HELP")]
     fn pubsub_help(&self) -> PubsubHelp<Self::Exec<'_>> {
         PubsubHelp::new_in(self.executor())
     }
     /**`PUBSUB NUMPAT`: Returns a count of unique pattern subscriptions.
 
-Builds a detached [`PubsubNumpat`]; see it for the options and the reply.*/
+Builds a detached [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMPAT")]
     fn pubsub_numpat(&self) -> PubsubNumpat<Self::Exec<'_>> {
         PubsubNumpat::new_in(self.executor())
     }
     /**`PUBSUB NUMSUB`: Returns a count of subscribers to channels.
 
-Builds a detached [`PubsubNumsub`]; see it for the options and the reply.*/
+Builds a detached [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMSUB")]
     fn pubsub_numsub(&self) -> PubsubNumsub<Self::Exec<'_>> {
         PubsubNumsub::new_in(self.executor())
     }
     /**`PUBSUB SHARDCHANNELS`: Returns the active shard channels.
 
-Builds a detached [`PubsubShardchannels`]; see it for the options and the reply.*/
+Builds a detached [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
     fn pubsub_shardchannels(&self) -> PubsubShardchannels<Self::Exec<'_>> {
         PubsubShardchannels::new_in(self.executor())
     }
     /**`PUBSUB SHARDNUMSUB`: Returns the count of subscribers of shard channels.
 
-Builds a detached [`PubsubShardnumsub`]; see it for the options and the reply.*/
+Builds a detached [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
     fn pubsub_shardnumsub(&self) -> PubsubShardnumsub<Self::Exec<'_>> {
         PubsubShardnumsub::new_in(self.executor())
     }
     /**`PUNSUBSCRIBE`: Stops listening to messages published to channels that match one or more patterns.
 
-Builds a detached [`Punsubscribe`]; see it for the options and the reply.*/
+Builds a detached [`Punsubscribe`](struct@crate::cmd::Punsubscribe); see it for the options and the reply.*/
     #[doc(alias = "PUNSUBSCRIBE")]
     fn punsubscribe(&self) -> Punsubscribe<Self::Exec<'_>> {
         Punsubscribe::new_in(self.executor())
     }
     /**`QUIT`: Closes the connection.
 
-Builds a detached [`Quit`]; see it for the options and the reply.*/
+Builds a detached [`Quit`](struct@crate::cmd::Quit); see it for the options and the reply.*/
     #[doc(alias = "QUIT")]
     fn quit(&self) -> Quit<Self::Exec<'_>> {
         Quit::new_in(self.executor())
     }
     /**`RANDOMKEY`: Returns a random key name from the database.
 
-Builds a detached [`Randomkey`]; see it for the options and the reply.*/
+Builds a detached [`Randomkey`](struct@crate::cmd::Randomkey); see it for the options and the reply.*/
     #[doc(alias = "RANDOMKEY")]
     fn randomkey(&self) -> Randomkey<Self::Exec<'_>> {
         Randomkey::new_in(self.executor())
     }
     /**`READONLY`: Enables read-only queries for a connection to a Valkey replica node.
 
-Builds a detached [`Readonly`]; see it for the options and the reply.*/
+Builds a detached [`Readonly`](struct@crate::cmd::Readonly); see it for the options and the reply.*/
     #[doc(alias = "READONLY")]
     fn readonly(&self) -> Readonly<Self::Exec<'_>> {
         Readonly::new_in(self.executor())
     }
     /**`READWRITE`: Enables read-write queries for a connection to a Valkey replica node.
 
-Builds a detached [`Readwrite`]; see it for the options and the reply.*/
+Builds a detached [`Readwrite`](struct@crate::cmd::Readwrite); see it for the options and the reply.*/
     #[doc(alias = "READWRITE")]
     fn readwrite(&self) -> Readwrite<Self::Exec<'_>> {
         Readwrite::new_in(self.executor())
     }
     /**`RENAME`: Renames a key and overwrites the destination.
 
-Builds a detached [`Rename`]; see it for the options and the reply.
+Builds a detached [`Rename`](struct@crate::cmd::Rename); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2825,7 +2825,7 @@ Arguments:
     }
     /**`RENAMENX`: Renames a key only when the target key name doesn't exist.
 
-Builds a detached [`Renamenx`]; see it for the options and the reply.
+Builds a detached [`Renamenx`](struct@crate::cmd::Renamenx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2836,14 +2836,14 @@ Arguments:
     }
     /**`REPLCONF`: An internal command for configuring the replication stream.
 
-Builds a detached [`Replconf`]; see it for the options and the reply.*/
+Builds a detached [`Replconf`](struct@crate::cmd::Replconf); see it for the options and the reply.*/
     #[doc(alias = "REPLCONF")]
     fn replconf(&self) -> Replconf<Self::Exec<'_>> {
         Replconf::new_in(self.executor())
     }
     /**`REPLICAOF`: Configures a server as replica of another, or promotes it to a primary.
 
-Builds a detached [`Replicaof`]; see it for the options and the reply.
+Builds a detached [`Replicaof`](struct@crate::cmd::Replicaof); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -2853,14 +2853,14 @@ Arguments:
     }
     /**`RESET`: Resets the connection.
 
-Builds a detached [`Reset`]; see it for the options and the reply.*/
+Builds a detached [`Reset`](struct@crate::cmd::Reset); see it for the options and the reply.*/
     #[doc(alias = "RESET")]
     fn reset(&self) -> Reset<Self::Exec<'_>> {
         Reset::new_in(self.executor())
     }
     /**`RESTORE`: Creates a key from the serialized representation of a value.
 
-Builds a detached [`Restore`]; see it for the options and the reply.
+Builds a detached [`Restore`](struct@crate::cmd::Restore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2877,7 +2877,7 @@ Arguments:
     }
     /**`RESTORE-ASKING`: An internal command for migrating keys in a cluster.
 
-Builds a detached [`RestoreAsking`]; see it for the options and the reply.
+Builds a detached [`RestoreAsking`](struct@crate::cmd::RestoreAsking); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2894,14 +2894,14 @@ Arguments:
     }
     /**`ROLE`: Returns the replication role.
 
-Builds a detached [`Role`]; see it for the options and the reply.*/
+Builds a detached [`Role`](struct@crate::cmd::Role); see it for the options and the reply.*/
     #[doc(alias = "ROLE")]
     fn role(&self) -> Role<Self::Exec<'_>> {
         Role::new_in(self.executor())
     }
     /**`RPOP`: Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
 
-Builds a detached [`Rpop`]; see it for the options and the reply.
+Builds a detached [`Rpop`](struct@crate::cmd::Rpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2911,7 +2911,7 @@ Arguments:
     }
     /**`RPOPLPUSH`: Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
 
-Builds a detached [`Rpoplpush`]; see it for the options and the reply.
+Builds a detached [`Rpoplpush`](struct@crate::cmd::Rpoplpush); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -2926,7 +2926,7 @@ Arguments:
     }
     /**`RPUSH`: Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a detached [`Rpush`]; see it for the options and the reply.
+Builds a detached [`Rpush`](struct@crate::cmd::Rpush); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2941,7 +2941,7 @@ Arguments:
     }
     /**`RPUSHX`: Appends one or more elements to a list only when the list exists.
 
-Builds a detached [`Rpushx`]; see it for the options and the reply.
+Builds a detached [`Rpushx`](struct@crate::cmd::Rpushx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2956,7 +2956,7 @@ Arguments:
     }
     /**`SADD`: Adds one or more members to a set. Creates the key if it doesn't exist.
 
-Builds a detached [`Sadd`]; see it for the options and the reply.
+Builds a detached [`Sadd`](struct@crate::cmd::Sadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2971,14 +2971,14 @@ Arguments:
     }
     /**`SAVE`: Synchronously saves the database(s) to disk.
 
-Builds a detached [`Save`]; see it for the options and the reply.*/
+Builds a detached [`Save`](struct@crate::cmd::Save); see it for the options and the reply.*/
     #[doc(alias = "SAVE")]
     fn save(&self) -> Save<Self::Exec<'_>> {
         Save::new_in(self.executor())
     }
     /**`SCAN`: Iterates over the key names in the database.
 
-Builds a detached [`Scan`]; see it for the options and the reply.
+Builds a detached [`Scan`](struct@crate::cmd::Scan); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -2988,7 +2988,7 @@ Arguments:
     }
     /**`SCARD`: Returns the number of members in a set.
 
-Builds a detached [`Scard`]; see it for the options and the reply.
+Builds a detached [`Scard`](struct@crate::cmd::Scard); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2998,7 +2998,7 @@ Arguments:
     }
     /**`SCRIPT DEBUG`: Sets the debug mode of server-side Lua scripts.
 
-Builds a detached [`ScriptDebug`]; see it for the options and the reply.
+Builds a detached [`ScriptDebug`](struct@crate::cmd::ScriptDebug); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | SYNC | NO>`*/
@@ -3008,7 +3008,7 @@ Arguments:
     }
     /**`SCRIPT EXISTS`: Determines whether server-side Lua scripts exist in the script cache.
 
-Builds a detached [`ScriptExists`]; see it for the options and the reply.
+Builds a detached [`ScriptExists`](struct@crate::cmd::ScriptExists); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1 [sha1 ...]`*/
@@ -3021,28 +3021,28 @@ Arguments:
     }
     /**`SCRIPT FLUSH`: Removes all server-side Lua scripts from the script cache.
 
-Builds a detached [`ScriptFlush`]; see it for the options and the reply.*/
+Builds a detached [`ScriptFlush`](struct@crate::cmd::ScriptFlush); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT FLUSH")]
     fn script_flush(&self) -> ScriptFlush<Self::Exec<'_>> {
         ScriptFlush::new_in(self.executor())
     }
     /**`SCRIPT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ScriptHelp`]; see it for the options and the reply.*/
+Builds a detached [`ScriptHelp`](struct@crate::cmd::ScriptHelp); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT HELP")]
     fn script_help(&self) -> ScriptHelp<Self::Exec<'_>> {
         ScriptHelp::new_in(self.executor())
     }
     /**`SCRIPT KILL`: Terminates a server-side Lua script during execution.
 
-Builds a detached [`ScriptKill`]; see it for the options and the reply.*/
+Builds a detached [`ScriptKill`](struct@crate::cmd::ScriptKill); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT KILL")]
     fn script_kill(&self) -> ScriptKill<Self::Exec<'_>> {
         ScriptKill::new_in(self.executor())
     }
     /**`SCRIPT LOAD`: Loads a server-side Lua script to the script cache.
 
-Builds a detached [`ScriptLoad`]; see it for the options and the reply.
+Builds a detached [`ScriptLoad`](struct@crate::cmd::ScriptLoad); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -3052,7 +3052,7 @@ Arguments:
     }
     /**`SCRIPT SHOW`: Show server-side Lua script in the script cache.
 
-Builds a detached [`ScriptShow`]; see it for the options and the reply.
+Builds a detached [`ScriptShow`](struct@crate::cmd::ScriptShow); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -3062,7 +3062,7 @@ Arguments:
     }
     /**`SDIFF`: Returns the difference of multiple sets.
 
-Builds a detached [`Sdiff`]; see it for the options and the reply.
+Builds a detached [`Sdiff`](struct@crate::cmd::Sdiff); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3072,7 +3072,7 @@ Arguments:
     }
     /**`SDIFFSTORE`: Stores the difference of multiple sets in a key.
 
-Builds a detached [`Sdiffstore`]; see it for the options and the reply.
+Builds a detached [`Sdiffstore`](struct@crate::cmd::Sdiffstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -3087,7 +3087,7 @@ Arguments:
     }
     /**`SELECT`: Changes the selected database.
 
-Builds a detached [`Select`]; see it for the options and the reply.
+Builds a detached [`Select`](struct@crate::cmd::Select); see it for the options and the reply.
 
 Arguments:
 - `index`: `index`*/
@@ -3097,7 +3097,7 @@ Arguments:
     }
     /**`SENTINEL CKQUORUM`: Checks for a Sentinel quorum.
 
-Builds a detached [`SentinelCkquorum`]; see it for the options and the reply.
+Builds a detached [`SentinelCkquorum`](struct@crate::cmd::SentinelCkquorum); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3110,7 +3110,7 @@ Arguments:
     }
     /**`SENTINEL CONFIG`: Configures Sentinel.
 
-Builds a detached [`SentinelConfig`]; see it for the options and the reply.
+Builds a detached [`SentinelConfig`](struct@crate::cmd::SentinelConfig); see it for the options and the reply.
 
 Arguments:
 - `action`: `<SET parameter value [parameter value ...] | GET parameter [parameter ...]>`*/
@@ -3123,14 +3123,14 @@ Arguments:
     }
     /**`SENTINEL DEBUG`: Lists or updates the current configurable parameters of Sentinel.
 
-Builds a detached [`SentinelDebug`]; see it for the options and the reply.*/
+Builds a detached [`SentinelDebug`](struct@crate::cmd::SentinelDebug); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL DEBUG")]
     fn sentinel_debug(&self) -> SentinelDebug<Self::Exec<'_>> {
         SentinelDebug::new_in(self.executor())
     }
     /**`SENTINEL FAILOVER`: Forces a Sentinel failover.
 
-Builds a detached [`SentinelFailover`]; see it for the options and the reply.
+Builds a detached [`SentinelFailover`](struct@crate::cmd::SentinelFailover); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3143,14 +3143,14 @@ Arguments:
     }
     /**`SENTINEL FLUSHCONFIG`: Rewrites the Sentinel configuration file.
 
-Builds a detached [`SentinelFlushconfig`]; see it for the options and the reply.*/
+Builds a detached [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL FLUSHCONFIG")]
     fn sentinel_flushconfig(&self) -> SentinelFlushconfig<Self::Exec<'_>> {
         SentinelFlushconfig::new_in(self.executor())
     }
     /**`SENTINEL GET-MASTER-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a detached [`SentinelGetMasterAddrByName`]; see it for the options and the reply.
+Builds a detached [`SentinelGetMasterAddrByName`](struct@crate::cmd::SentinelGetMasterAddrByName); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3167,7 +3167,7 @@ Arguments:
     }
     /**`SENTINEL GET-PRIMARY-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a detached [`SentinelGetPrimaryAddrByName`]; see it for the options and the reply.
+Builds a detached [`SentinelGetPrimaryAddrByName`](struct@crate::cmd::SentinelGetPrimaryAddrByName); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3180,14 +3180,14 @@ Arguments:
     }
     /**`SENTINEL HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`SentinelHelp`]; see it for the options and the reply.*/
+Builds a detached [`SentinelHelp`](struct@crate::cmd::SentinelHelp); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL HELP")]
     fn sentinel_help(&self) -> SentinelHelp<Self::Exec<'_>> {
         SentinelHelp::new_in(self.executor())
     }
     /**`SENTINEL INFO-CACHE`: Returns the cached `INFO` replies from the deployment's instances.
 
-Builds a detached [`SentinelInfoCache`]; see it for the options and the reply.
+Builds a detached [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache); see it for the options and the reply.
 
 Arguments:
 - `nodename`: `nodename [nodename ...]`*/
@@ -3200,7 +3200,7 @@ Arguments:
     }
     /**`SENTINEL IS-MASTER-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a detached [`SentinelIsMasterDownByAddr`]; see it for the options and the reply.
+Builds a detached [`SentinelIsMasterDownByAddr`](struct@crate::cmd::SentinelIsMasterDownByAddr); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -3229,7 +3229,7 @@ Arguments:
     }
     /**`SENTINEL IS-PRIMARY-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a detached [`SentinelIsPrimaryDownByAddr`]; see it for the options and the reply.
+Builds a detached [`SentinelIsPrimaryDownByAddr`](struct@crate::cmd::SentinelIsPrimaryDownByAddr); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -3254,7 +3254,7 @@ Arguments:
     }
     /**`SENTINEL MASTER`: Returns the state of a primary instance.
 
-Builds a detached [`SentinelMaster`]; see it for the options and the reply.
+Builds a detached [`SentinelMaster`](struct@crate::cmd::SentinelMaster); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3268,7 +3268,7 @@ Arguments:
     }
     /**`SENTINEL MASTERS`: Returns a list of monitored primaries.
 
-Builds a detached [`SentinelMasters`]; see it for the options and the reply.*/
+Builds a detached [`SentinelMasters`](struct@crate::cmd::SentinelMasters); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MASTERS")]
     #[deprecated(since = "8.0.0", note = "replaced by `SENTINEL PRIMARIES`")]
     fn sentinel_masters(&self) -> SentinelMasters<Self::Exec<'_>> {
@@ -3276,7 +3276,7 @@ Builds a detached [`SentinelMasters`]; see it for the options and the reply.*/
     }
     /**`SENTINEL MONITOR`: Starts monitoring.
 
-Builds a detached [`SentinelMonitor`]; see it for the options and the reply.
+Builds a detached [`SentinelMonitor`](struct@crate::cmd::SentinelMonitor); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`
@@ -3295,28 +3295,28 @@ Arguments:
     }
     /**`SENTINEL MYID`: Returns the Sentinel instance ID.
 
-Builds a detached [`SentinelMyid`]; see it for the options and the reply.*/
+Builds a detached [`SentinelMyid`](struct@crate::cmd::SentinelMyid); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MYID")]
     fn sentinel_myid(&self) -> SentinelMyid<Self::Exec<'_>> {
         SentinelMyid::new_in(self.executor())
     }
     /**`SENTINEL PENDING-SCRIPTS`: Returns information about pending scripts for Sentinel.
 
-Builds a detached [`SentinelPendingScripts`]; see it for the options and the reply.*/
+Builds a detached [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL PENDING-SCRIPTS")]
     fn sentinel_pending_scripts(&self) -> SentinelPendingScripts<Self::Exec<'_>> {
         SentinelPendingScripts::new_in(self.executor())
     }
     /**`SENTINEL PRIMARIES`: Returns a list of monitored primaries.
 
-Builds a detached [`SentinelPrimaries`]; see it for the options and the reply.*/
+Builds a detached [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL PRIMARIES")]
     fn sentinel_primaries(&self) -> SentinelPrimaries<Self::Exec<'_>> {
         SentinelPrimaries::new_in(self.executor())
     }
     /**`SENTINEL PRIMARY`: Returns the state of a primary instance.
 
-Builds a detached [`SentinelPrimary`]; see it for the options and the reply.
+Builds a detached [`SentinelPrimary`](struct@crate::cmd::SentinelPrimary); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3329,7 +3329,7 @@ Arguments:
     }
     /**`SENTINEL REMOVE`: Stops monitoring.
 
-Builds a detached [`SentinelRemove`]; see it for the options and the reply.
+Builds a detached [`SentinelRemove`](struct@crate::cmd::SentinelRemove); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3342,7 +3342,7 @@ Arguments:
     }
     /**`SENTINEL REPLICAS`: Returns a list of the monitored replicas.
 
-Builds a detached [`SentinelReplicas`]; see it for the options and the reply.
+Builds a detached [`SentinelReplicas`](struct@crate::cmd::SentinelReplicas); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3355,7 +3355,7 @@ Arguments:
     }
     /**`SENTINEL RESET`: Resets primaries by name matching a pattern.
 
-Builds a detached [`SentinelReset`]; see it for the options and the reply.
+Builds a detached [`SentinelReset`](struct@crate::cmd::SentinelReset); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -3365,7 +3365,7 @@ Arguments:
     }
     /**`SENTINEL SENTINELS`: Returns a list of Sentinel instances.
 
-Builds a detached [`SentinelSentinels`]; see it for the options and the reply.
+Builds a detached [`SentinelSentinels`](struct@crate::cmd::SentinelSentinels); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3378,7 +3378,7 @@ Arguments:
     }
     /**`SENTINEL SET`: Changes the configuration of a monitored primary.
 
-Builds a detached [`SentinelSet`]; see it for the options and the reply.
+Builds a detached [`SentinelSet`](struct@crate::cmd::SentinelSet); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`
@@ -3393,14 +3393,14 @@ Arguments:
     }
     /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
-Builds a detached [`SentinelSimulateFailure`]; see it for the options and the reply.*/
+Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL SIMULATE-FAILURE")]
     fn sentinel_simulate_failure(&self) -> SentinelSimulateFailure<Self::Exec<'_>> {
         SentinelSimulateFailure::new_in(self.executor())
     }
     /**`SENTINEL SLAVES`: Returns a list of the monitored replicas.
 
-Builds a detached [`SentinelSlaves`]; see it for the options and the reply.
+Builds a detached [`SentinelSlaves`](struct@crate::cmd::SentinelSlaves); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3414,7 +3414,7 @@ Arguments:
     }
     /**`SET`: Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-Builds a detached [`Set`]; see it for the options and the reply.
+Builds a detached [`Set`](struct@crate::cmd::Set); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3425,7 +3425,7 @@ Arguments:
     }
     /**`SETBIT`: Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-Builds a detached [`Setbit`]; see it for the options and the reply.
+Builds a detached [`Setbit`](struct@crate::cmd::Setbit); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3442,7 +3442,7 @@ Arguments:
     }
     /**`SETEX`: Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-Builds a detached [`Setex`]; see it for the options and the reply.
+Builds a detached [`Setex`](struct@crate::cmd::Setex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3459,7 +3459,7 @@ Arguments:
     }
     /**`SETNX`: Sets the string value of a key only when the key doesn't exist.
 
-Builds a detached [`Setnx`]; see it for the options and the reply.
+Builds a detached [`Setnx`](struct@crate::cmd::Setnx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3470,7 +3470,7 @@ Arguments:
     }
     /**`SETRANGE`: Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
 
-Builds a detached [`Setrange`]; see it for the options and the reply.
+Builds a detached [`Setrange`](struct@crate::cmd::Setrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3487,14 +3487,14 @@ Arguments:
     }
     /**`SHUTDOWN`: Synchronously saves the database(s) to disk and shuts down the server.
 
-Builds a detached [`Shutdown`]; see it for the options and the reply.*/
+Builds a detached [`Shutdown`](struct@crate::cmd::Shutdown); see it for the options and the reply.*/
     #[doc(alias = "SHUTDOWN")]
     fn shutdown(&self) -> Shutdown<Self::Exec<'_>> {
         Shutdown::new_in(self.executor())
     }
     /**`SINTER`: Returns the intersect of multiple sets.
 
-Builds a detached [`Sinter`]; see it for the options and the reply.
+Builds a detached [`Sinter`](struct@crate::cmd::Sinter); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3507,7 +3507,7 @@ Arguments:
     }
     /**`SINTERCARD`: Returns the number of members of the intersect of multiple sets.
 
-Builds a detached [`Sintercard`]; see it for the options and the reply.
+Builds a detached [`Sintercard`](struct@crate::cmd::Sintercard); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3520,7 +3520,7 @@ Arguments:
     }
     /**`SINTERSTORE`: Stores the intersect of multiple sets in a key.
 
-Builds a detached [`Sinterstore`]; see it for the options and the reply.
+Builds a detached [`Sinterstore`](struct@crate::cmd::Sinterstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -3535,7 +3535,7 @@ Arguments:
     }
     /**`SISMEMBER`: Determines whether a member belongs to a set.
 
-Builds a detached [`Sismember`]; see it for the options and the reply.
+Builds a detached [`Sismember`](struct@crate::cmd::Sismember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3550,7 +3550,7 @@ Arguments:
     }
     /**`SLAVEOF`: Sets a server as a replica of another, or promotes it to being a primary.
 
-Builds a detached [`Slaveof`]; see it for the options and the reply.
+Builds a detached [`Slaveof`](struct@crate::cmd::Slaveof); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -3561,35 +3561,35 @@ Arguments:
     }
     /**`SLOWLOG GET`: Returns the slow log's entries.
 
-Builds a detached [`SlowlogGet`]; see it for the options and the reply.*/
+Builds a detached [`SlowlogGet`](struct@crate::cmd::SlowlogGet); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG GET")]
     fn slowlog_get(&self) -> SlowlogGet<Self::Exec<'_>> {
         SlowlogGet::new_in(self.executor())
     }
     /**`SLOWLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a detached [`SlowlogHelp`]; see it for the options and the reply.*/
+Builds a detached [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG HELP")]
     fn slowlog_help(&self) -> SlowlogHelp<Self::Exec<'_>> {
         SlowlogHelp::new_in(self.executor())
     }
     /**`SLOWLOG LEN`: Returns the number of entries in the slow log.
 
-Builds a detached [`SlowlogLen`]; see it for the options and the reply.*/
+Builds a detached [`SlowlogLen`](struct@crate::cmd::SlowlogLen); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG LEN")]
     fn slowlog_len(&self) -> SlowlogLen<Self::Exec<'_>> {
         SlowlogLen::new_in(self.executor())
     }
     /**`SLOWLOG RESET`: Clears all entries from the slow log.
 
-Builds a detached [`SlowlogReset`]; see it for the options and the reply.*/
+Builds a detached [`SlowlogReset`](struct@crate::cmd::SlowlogReset); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG RESET")]
     fn slowlog_reset(&self) -> SlowlogReset<Self::Exec<'_>> {
         SlowlogReset::new_in(self.executor())
     }
     /**`SMEMBERS`: Returns all members of a set.
 
-Builds a detached [`Smembers`]; see it for the options and the reply.
+Builds a detached [`Smembers`](struct@crate::cmd::Smembers); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3599,7 +3599,7 @@ Arguments:
     }
     /**`SMISMEMBER`: Determines whether multiple members belong to a set.
 
-Builds a detached [`Smismember`]; see it for the options and the reply.
+Builds a detached [`Smismember`](struct@crate::cmd::Smismember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3614,7 +3614,7 @@ Arguments:
     }
     /**`SMOVE`: Moves a member from one set to another.
 
-Builds a detached [`Smove`]; see it for the options and the reply.
+Builds a detached [`Smove`](struct@crate::cmd::Smove); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -3631,7 +3631,7 @@ Arguments:
     }
     /**`SORT`: Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-Builds a detached [`Sort`]; see it for the options and the reply.
+Builds a detached [`Sort`](struct@crate::cmd::Sort); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3641,7 +3641,7 @@ Arguments:
     }
     /**`SORT_RO`: Returns the sorted elements of a list, a set, or a sorted set.
 
-Builds a detached [`SortRo`]; see it for the options and the reply.
+Builds a detached [`SortRo`](struct@crate::cmd::SortRo); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3651,7 +3651,7 @@ Arguments:
     }
     /**`SPOP`: Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
 
-Builds a detached [`Spop`]; see it for the options and the reply.
+Builds a detached [`Spop`](struct@crate::cmd::Spop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3661,7 +3661,7 @@ Arguments:
     }
     /**`SPUBLISH`: Posts a message to a shard channel.
 
-Builds a detached [`Spublish`]; see it for the options and the reply.
+Builds a detached [`Spublish`](struct@crate::cmd::Spublish); see it for the options and the reply.
 
 Arguments:
 - `shardchannel`: `shardchannel`
@@ -3676,7 +3676,7 @@ Arguments:
     }
     /**`SRANDMEMBER`: Gets one or multiple random members from a set.
 
-Builds a detached [`Srandmember`]; see it for the options and the reply.
+Builds a detached [`Srandmember`](struct@crate::cmd::Srandmember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3686,7 +3686,7 @@ Arguments:
     }
     /**`SREM`: Removes one or more members from a set. Deletes the set if the last member was removed.
 
-Builds a detached [`Srem`]; see it for the options and the reply.
+Builds a detached [`Srem`](struct@crate::cmd::Srem); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3701,7 +3701,7 @@ Arguments:
     }
     /**`SSCAN`: Iterates over members of a set.
 
-Builds a detached [`Sscan`]; see it for the options and the reply.
+Builds a detached [`Sscan`](struct@crate::cmd::Sscan); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3712,7 +3712,7 @@ Arguments:
     }
     /**`SSUBSCRIBE`: Listens for messages published to shard channels.
 
-Builds a detached [`Ssubscribe`]; see it for the options and the reply.
+Builds a detached [`Ssubscribe`](struct@crate::cmd::Ssubscribe); see it for the options and the reply.
 
 Arguments:
 - `shardchannel`: `shardchannel [shardchannel ...]`*/
@@ -3725,7 +3725,7 @@ Arguments:
     }
     /**`STRLEN`: Returns the length of a string value.
 
-Builds a detached [`Strlen`]; see it for the options and the reply.
+Builds a detached [`Strlen`](struct@crate::cmd::Strlen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3735,7 +3735,7 @@ Arguments:
     }
     /**`SUBSCRIBE`: Listens for messages published to channels.
 
-Builds a detached [`Subscribe`]; see it for the options and the reply.
+Builds a detached [`Subscribe`](struct@crate::cmd::Subscribe); see it for the options and the reply.
 
 Arguments:
 - `channel`: `channel [channel ...]`*/
@@ -3748,7 +3748,7 @@ Arguments:
     }
     /**`SUBSTR`: Returns a substring from a string value.
 
-Builds a detached [`Substr`]; see it for the options and the reply.
+Builds a detached [`Substr`](struct@crate::cmd::Substr); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3765,7 +3765,7 @@ Arguments:
     }
     /**`SUNION`: Returns the union of multiple sets.
 
-Builds a detached [`Sunion`]; see it for the options and the reply.
+Builds a detached [`Sunion`](struct@crate::cmd::Sunion); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3778,7 +3778,7 @@ Arguments:
     }
     /**`SUNIONSTORE`: Stores the union of multiple sets in a key.
 
-Builds a detached [`Sunionstore`]; see it for the options and the reply.
+Builds a detached [`Sunionstore`](struct@crate::cmd::Sunionstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -3793,14 +3793,14 @@ Arguments:
     }
     /**`SUNSUBSCRIBE`: Stops listening to messages posted to shard channels.
 
-Builds a detached [`Sunsubscribe`]; see it for the options and the reply.*/
+Builds a detached [`Sunsubscribe`](struct@crate::cmd::Sunsubscribe); see it for the options and the reply.*/
     #[doc(alias = "SUNSUBSCRIBE")]
     fn sunsubscribe(&self) -> Sunsubscribe<Self::Exec<'_>> {
         Sunsubscribe::new_in(self.executor())
     }
     /**`SWAPDB`: Swaps two databases.
 
-Builds a detached [`Swapdb`]; see it for the options and the reply.
+Builds a detached [`Swapdb`](struct@crate::cmd::Swapdb); see it for the options and the reply.
 
 Arguments:
 - `index1`: `index1`
@@ -3815,14 +3815,14 @@ Arguments:
     }
     /**`TIME`: Returns the server time.
 
-Builds a detached [`Time`]; see it for the options and the reply.*/
+Builds a detached [`Time`](struct@crate::cmd::Time); see it for the options and the reply.*/
     #[doc(alias = "TIME")]
     fn time(&self) -> Time<Self::Exec<'_>> {
         Time::new_in(self.executor())
     }
     /**`TOUCH`: Returns the number of existing keys out of those specified after updating the time they were last accessed.
 
-Builds a detached [`Touch`]; see it for the options and the reply.
+Builds a detached [`Touch`](struct@crate::cmd::Touch); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3832,7 +3832,7 @@ Arguments:
     }
     /**`TTL`: Returns the expiration time in seconds of a key.
 
-Builds a detached [`Ttl`]; see it for the options and the reply.
+Builds a detached [`Ttl`](struct@crate::cmd::Ttl); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3842,7 +3842,7 @@ Arguments:
     }
     /**`TYPE`: Determines the type of value stored at a key.
 
-Builds a detached [`Type`]; see it for the options and the reply.
+Builds a detached [`Type`](struct@crate::cmd::Type); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3852,7 +3852,7 @@ Arguments:
     }
     /**`UNLINK`: Asynchronously deletes one or more keys.
 
-Builds a detached [`Unlink`]; see it for the options and the reply.
+Builds a detached [`Unlink`](struct@crate::cmd::Unlink); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3865,21 +3865,21 @@ Arguments:
     }
     /**`UNSUBSCRIBE`: Stops listening to messages posted to channels.
 
-Builds a detached [`Unsubscribe`]; see it for the options and the reply.*/
+Builds a detached [`Unsubscribe`](struct@crate::cmd::Unsubscribe); see it for the options and the reply.*/
     #[doc(alias = "UNSUBSCRIBE")]
     fn unsubscribe(&self) -> Unsubscribe<Self::Exec<'_>> {
         Unsubscribe::new_in(self.executor())
     }
     /**`UNWATCH`: Forgets about watched keys of a transaction.
 
-Builds a detached [`Unwatch`]; see it for the options and the reply.*/
+Builds a detached [`Unwatch`](struct@crate::cmd::Unwatch); see it for the options and the reply.*/
     #[doc(alias = "UNWATCH")]
     fn unwatch(&self) -> Unwatch<Self::Exec<'_>> {
         Unwatch::new_in(self.executor())
     }
     /**`WAIT`: Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
 
-Builds a detached [`Wait`]; see it for the options and the reply.
+Builds a detached [`Wait`](struct@crate::cmd::Wait); see it for the options and the reply.
 
 Arguments:
 - `numreplicas`: `numreplicas`
@@ -3894,7 +3894,7 @@ Arguments:
     }
     /**`WAITAOF`: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
 
-Builds a detached [`Waitaof`]; see it for the options and the reply.
+Builds a detached [`Waitaof`](struct@crate::cmd::Waitaof); see it for the options and the reply.
 
 Arguments:
 - `numlocal`: `numlocal`
@@ -3911,7 +3911,7 @@ Arguments:
     }
     /**`WATCH`: Monitors changes to keys to determine the execution of a transaction.
 
-Builds a detached [`Watch`]; see it for the options and the reply.
+Builds a detached [`Watch`](struct@crate::cmd::Watch); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3921,7 +3921,7 @@ Arguments:
     }
     /**`XACK`: Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
 
-Builds a detached [`Xack`]; see it for the options and the reply.
+Builds a detached [`Xack`](struct@crate::cmd::Xack); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3938,7 +3938,7 @@ Arguments:
     }
     /**`XADD`: Appends a new message to a stream. Creates the key if it doesn't exist.
 
-Builds a detached [`Xadd`]; see it for the options and the reply.
+Builds a detached [`Xadd`](struct@crate::cmd::Xadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3955,7 +3955,7 @@ Arguments:
     }
     /**`XAUTOCLAIM`: Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
 
-Builds a detached [`Xautoclaim`]; see it for the options and the reply.
+Builds a detached [`Xautoclaim`](struct@crate::cmd::Xautoclaim); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3976,7 +3976,7 @@ Arguments:
     }
     /**`XCLAIM`: Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
 
-Builds a detached [`Xclaim`]; see it for the options and the reply.
+Builds a detached [`Xclaim`](struct@crate::cmd::Xclaim); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3997,7 +3997,7 @@ Arguments:
     }
     /**`XDEL`: Returns the number of messages after removing them from a stream.
 
-Builds a detached [`Xdel`]; see it for the options and the reply.
+Builds a detached [`Xdel`](struct@crate::cmd::Xdel); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4012,7 +4012,7 @@ Arguments:
     }
     /**`XGROUP CREATE`: Creates a consumer group.
 
-Builds a detached [`XgroupCreate`]; see it for the options and the reply.
+Builds a detached [`XgroupCreate`](struct@crate::cmd::XgroupCreate); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4029,7 +4029,7 @@ Arguments:
     }
     /**`XGROUP CREATECONSUMER`: Creates a consumer in a consumer group.
 
-Builds a detached [`XgroupCreateconsumer`]; see it for the options and the reply.
+Builds a detached [`XgroupCreateconsumer`](struct@crate::cmd::XgroupCreateconsumer); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4046,7 +4046,7 @@ Arguments:
     }
     /**`XGROUP DELCONSUMER`: Deletes a consumer from a consumer group.
 
-Builds a detached [`XgroupDelconsumer`]; see it for the options and the reply.
+Builds a detached [`XgroupDelconsumer`](struct@crate::cmd::XgroupDelconsumer); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4063,7 +4063,7 @@ Arguments:
     }
     /**`XGROUP DESTROY`: Destroys a consumer group.
 
-Builds a detached [`XgroupDestroy`]; see it for the options and the reply.
+Builds a detached [`XgroupDestroy`](struct@crate::cmd::XgroupDestroy); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4078,14 +4078,14 @@ Arguments:
     }
     /**`XGROUP HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`XgroupHelp`]; see it for the options and the reply.*/
+Builds a detached [`XgroupHelp`](struct@crate::cmd::XgroupHelp); see it for the options and the reply.*/
     #[doc(alias = "XGROUP HELP")]
     fn xgroup_help(&self) -> XgroupHelp<Self::Exec<'_>> {
         XgroupHelp::new_in(self.executor())
     }
     /**`XGROUP SETID`: Sets the last-delivered ID of a consumer group.
 
-Builds a detached [`XgroupSetid`]; see it for the options and the reply.
+Builds a detached [`XgroupSetid`](struct@crate::cmd::XgroupSetid); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4102,7 +4102,7 @@ Arguments:
     }
     /**`XINFO CONSUMERS`: Returns a list of the consumers in a consumer group.
 
-Builds a detached [`XinfoConsumers`]; see it for the options and the reply.
+Builds a detached [`XinfoConsumers`](struct@crate::cmd::XinfoConsumers); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4117,7 +4117,7 @@ Arguments:
     }
     /**`XINFO GROUPS`: Returns a list of the consumer groups of a stream.
 
-Builds a detached [`XinfoGroups`]; see it for the options and the reply.
+Builds a detached [`XinfoGroups`](struct@crate::cmd::XinfoGroups); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4127,14 +4127,14 @@ Arguments:
     }
     /**`XINFO HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`XinfoHelp`]; see it for the options and the reply.*/
+Builds a detached [`XinfoHelp`](struct@crate::cmd::XinfoHelp); see it for the options and the reply.*/
     #[doc(alias = "XINFO HELP")]
     fn xinfo_help(&self) -> XinfoHelp<Self::Exec<'_>> {
         XinfoHelp::new_in(self.executor())
     }
     /**`XINFO STREAM`: Returns information about a stream.
 
-Builds a detached [`XinfoStream`]; see it for the options and the reply.
+Builds a detached [`XinfoStream`](struct@crate::cmd::XinfoStream); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4144,7 +4144,7 @@ Arguments:
     }
     /**`XLEN`: Returns the number of messages in a stream.
 
-Builds a detached [`Xlen`]; see it for the options and the reply.
+Builds a detached [`Xlen`](struct@crate::cmd::Xlen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4154,7 +4154,7 @@ Arguments:
     }
     /**`XPENDING`: Returns the information and entries from a stream consumer group's pending entries list.
 
-Builds a detached [`Xpending`]; see it for the options and the reply.
+Builds a detached [`Xpending`](struct@crate::cmd::Xpending); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4165,7 +4165,7 @@ Arguments:
     }
     /**`XRANGE`: Returns the messages from a stream within a range of IDs.
 
-Builds a detached [`Xrange`]; see it for the options and the reply.
+Builds a detached [`Xrange`](struct@crate::cmd::Xrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4182,7 +4182,7 @@ Arguments:
     }
     /**`XREAD`: Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
 
-Builds a detached [`Xread`]; see it for the options and the reply.
+Builds a detached [`Xread`](struct@crate::cmd::Xread); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -4197,7 +4197,7 @@ Arguments:
     }
     /**`XREADGROUP`: Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
 
-Builds a detached [`Xreadgroup`]; see it for the options and the reply.
+Builds a detached [`Xreadgroup`](struct@crate::cmd::Xreadgroup); see it for the options and the reply.
 
 Arguments:
 - `group`: `group`
@@ -4216,7 +4216,7 @@ Arguments:
     }
     /**`XREVRANGE`: Returns the messages from a stream within a range of IDs in reverse order.
 
-Builds a detached [`Xrevrange`]; see it for the options and the reply.
+Builds a detached [`Xrevrange`](struct@crate::cmd::Xrevrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4233,7 +4233,7 @@ Arguments:
     }
     /**`XSETID`: An internal command for replicating stream values.
 
-Builds a detached [`Xsetid`]; see it for the options and the reply.
+Builds a detached [`Xsetid`](struct@crate::cmd::Xsetid); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4244,7 +4244,7 @@ Arguments:
     }
     /**`XTRIM`: Deletes messages from the beginning of a stream.
 
-Builds a detached [`Xtrim`]; see it for the options and the reply.
+Builds a detached [`Xtrim`](struct@crate::cmd::Xtrim); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4265,7 +4265,7 @@ Arguments:
     }
     /**`ZADD`: Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
 
-Builds a detached [`Zadd`]; see it for the options and the reply.
+Builds a detached [`Zadd`](struct@crate::cmd::Zadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4280,7 +4280,7 @@ Arguments:
     }
     /**`ZCARD`: Returns the number of members in a sorted set.
 
-Builds a detached [`Zcard`]; see it for the options and the reply.
+Builds a detached [`Zcard`](struct@crate::cmd::Zcard); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4290,7 +4290,7 @@ Arguments:
     }
     /**`ZCOUNT`: Returns the count of members in a sorted set that have scores within a range.
 
-Builds a detached [`Zcount`]; see it for the options and the reply.
+Builds a detached [`Zcount`](struct@crate::cmd::Zcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4307,7 +4307,7 @@ Arguments:
     }
     /**`ZDIFF`: Returns the difference between multiple sorted sets.
 
-Builds a detached [`Zdiff`]; see it for the options and the reply.
+Builds a detached [`Zdiff`](struct@crate::cmd::Zdiff); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4320,7 +4320,7 @@ Arguments:
     }
     /**`ZDIFFSTORE`: Stores the difference of multiple sorted sets in a key.
 
-Builds a detached [`Zdiffstore`]; see it for the options and the reply.
+Builds a detached [`Zdiffstore`](struct@crate::cmd::Zdiffstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -4335,7 +4335,7 @@ Arguments:
     }
     /**`ZINCRBY`: Increments the score of a member in a sorted set.
 
-Builds a detached [`Zincrby`]; see it for the options and the reply.
+Builds a detached [`Zincrby`](struct@crate::cmd::Zincrby); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4352,7 +4352,7 @@ Arguments:
     }
     /**`ZINTER`: Returns the intersect of multiple sorted sets.
 
-Builds a detached [`Zinter`]; see it for the options and the reply.
+Builds a detached [`Zinter`](struct@crate::cmd::Zinter); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4365,7 +4365,7 @@ Arguments:
     }
     /**`ZINTERCARD`: Returns the number of members of the intersect of multiple sorted sets.
 
-Builds a detached [`Zintercard`]; see it for the options and the reply.
+Builds a detached [`Zintercard`](struct@crate::cmd::Zintercard); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4378,7 +4378,7 @@ Arguments:
     }
     /**`ZINTERSTORE`: Stores the intersect of multiple sorted sets in a key.
 
-Builds a detached [`Zinterstore`]; see it for the options and the reply.
+Builds a detached [`Zinterstore`](struct@crate::cmd::Zinterstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -4393,7 +4393,7 @@ Arguments:
     }
     /**`ZLEXCOUNT`: Returns the number of members in a sorted set within a lexicographical range.
 
-Builds a detached [`Zlexcount`]; see it for the options and the reply.
+Builds a detached [`Zlexcount`](struct@crate::cmd::Zlexcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4410,7 +4410,7 @@ Arguments:
     }
     /**`ZMPOP`: Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zmpop`]; see it for the options and the reply.
+Builds a detached [`Zmpop`](struct@crate::cmd::Zmpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -4425,7 +4425,7 @@ Arguments:
     }
     /**`ZMSCORE`: Returns the score of one or more members in a sorted set.
 
-Builds a detached [`Zmscore`]; see it for the options and the reply.
+Builds a detached [`Zmscore`](struct@crate::cmd::Zmscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4440,7 +4440,7 @@ Arguments:
     }
     /**`ZPOPMAX`: Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zpopmax`]; see it for the options and the reply.
+Builds a detached [`Zpopmax`](struct@crate::cmd::Zpopmax); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4450,7 +4450,7 @@ Arguments:
     }
     /**`ZPOPMIN`: Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zpopmin`]; see it for the options and the reply.
+Builds a detached [`Zpopmin`](struct@crate::cmd::Zpopmin); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4460,7 +4460,7 @@ Arguments:
     }
     /**`ZRANDMEMBER`: Returns one or more random members from a sorted set.
 
-Builds a detached [`Zrandmember`]; see it for the options and the reply.
+Builds a detached [`Zrandmember`](struct@crate::cmd::Zrandmember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4470,7 +4470,7 @@ Arguments:
     }
     /**`ZRANGE`: Returns members in a sorted set within a range of indexes.
 
-Builds a detached [`Zrange`]; see it for the options and the reply.
+Builds a detached [`Zrange`](struct@crate::cmd::Zrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4487,7 +4487,7 @@ Arguments:
     }
     /**`ZRANGEBYLEX`: Returns members in a sorted set within a lexicographical range.
 
-Builds a detached [`Zrangebylex`]; see it for the options and the reply.
+Builds a detached [`Zrangebylex`](struct@crate::cmd::Zrangebylex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4504,7 +4504,7 @@ Arguments:
     }
     /**`ZRANGEBYSCORE`: Returns members in a sorted set within a range of scores.
 
-Builds a detached [`Zrangebyscore`]; see it for the options and the reply.
+Builds a detached [`Zrangebyscore`](struct@crate::cmd::Zrangebyscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4521,7 +4521,7 @@ Arguments:
     }
     /**`ZRANGESTORE`: Stores a range of members from sorted set in a key.
 
-Builds a detached [`Zrangestore`]; see it for the options and the reply.
+Builds a detached [`Zrangestore`](struct@crate::cmd::Zrangestore); see it for the options and the reply.
 
 Arguments:
 - `dst`: `dst`
@@ -4540,7 +4540,7 @@ Arguments:
     }
     /**`ZRANK`: Returns the index of a member in a sorted set ordered by ascending scores.
 
-Builds a detached [`Zrank`]; see it for the options and the reply.
+Builds a detached [`Zrank`](struct@crate::cmd::Zrank); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4551,7 +4551,7 @@ Arguments:
     }
     /**`ZREM`: Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zrem`]; see it for the options and the reply.
+Builds a detached [`Zrem`](struct@crate::cmd::Zrem); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4566,7 +4566,7 @@ Arguments:
     }
     /**`ZREMRANGEBYLEX`: Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebylex`]; see it for the options and the reply.
+Builds a detached [`Zremrangebylex`](struct@crate::cmd::Zremrangebylex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4583,7 +4583,7 @@ Arguments:
     }
     /**`ZREMRANGEBYRANK`: Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebyrank`]; see it for the options and the reply.
+Builds a detached [`Zremrangebyrank`](struct@crate::cmd::Zremrangebyrank); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4600,7 +4600,7 @@ Arguments:
     }
     /**`ZREMRANGEBYSCORE`: Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebyscore`]; see it for the options and the reply.
+Builds a detached [`Zremrangebyscore`](struct@crate::cmd::Zremrangebyscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4617,7 +4617,7 @@ Arguments:
     }
     /**`ZREVRANGE`: Returns members in a sorted set within a range of indexes in reverse order.
 
-Builds a detached [`Zrevrange`]; see it for the options and the reply.
+Builds a detached [`Zrevrange`](struct@crate::cmd::Zrevrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4634,7 +4634,7 @@ Arguments:
     }
     /**`ZREVRANGEBYLEX`: Returns members in a sorted set within a lexicographical range in reverse order.
 
-Builds a detached [`Zrevrangebylex`]; see it for the options and the reply.
+Builds a detached [`Zrevrangebylex`](struct@crate::cmd::Zrevrangebylex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4651,7 +4651,7 @@ Arguments:
     }
     /**`ZREVRANGEBYSCORE`: Returns members in a sorted set within a range of scores in reverse order.
 
-Builds a detached [`Zrevrangebyscore`]; see it for the options and the reply.
+Builds a detached [`Zrevrangebyscore`](struct@crate::cmd::Zrevrangebyscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4668,7 +4668,7 @@ Arguments:
     }
     /**`ZREVRANK`: Returns the index of a member in a sorted set ordered by descending scores.
 
-Builds a detached [`Zrevrank`]; see it for the options and the reply.
+Builds a detached [`Zrevrank`](struct@crate::cmd::Zrevrank); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4679,7 +4679,7 @@ Arguments:
     }
     /**`ZSCAN`: Iterates over members and scores of a sorted set.
 
-Builds a detached [`Zscan`]; see it for the options and the reply.
+Builds a detached [`Zscan`](struct@crate::cmd::Zscan); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4690,7 +4690,7 @@ Arguments:
     }
     /**`ZSCORE`: Returns the score of a member in a sorted set.
 
-Builds a detached [`Zscore`]; see it for the options and the reply.
+Builds a detached [`Zscore`](struct@crate::cmd::Zscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4701,7 +4701,7 @@ Arguments:
     }
     /**`ZUNION`: Returns the union of multiple sorted sets.
 
-Builds a detached [`Zunion`]; see it for the options and the reply.
+Builds a detached [`Zunion`](struct@crate::cmd::Zunion); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4714,7 +4714,7 @@ Arguments:
     }
     /**`ZUNIONSTORE`: Stores the union of multiple sorted sets in a key.
 
-Builds a detached [`Zunionstore`]; see it for the options and the reply.
+Builds a detached [`Zunionstore`](struct@crate::cmd::Zunionstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`

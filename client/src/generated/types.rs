@@ -7,7 +7,7 @@ use crate::command::{
     UnixTimeArg, WriteArgs,
 };
 use bytes::Bytes;
-///One of `= | ~`, taken by [`XADD`](crate::cmd::Xadd), [`XTRIM`](crate::cmd::Xtrim).
+///One of `= | ~`, taken by [`XADD`](struct@crate::cmd::Xadd), [`XTRIM`](struct@crate::cmd::Xtrim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operator {
     ///`=`
@@ -34,7 +34,7 @@ impl ToArg for Operator {
         buf.token(self.as_str());
     }
 }
-///One of `AND | OR | XOR | NOT`, taken by [`BITOP`](crate::cmd::Bitop).
+///One of `AND | OR | XOR | NOT`, taken by [`BITOP`](struct@crate::cmd::Bitop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BitopOperation {
     ///`AND`
@@ -67,7 +67,7 @@ impl ToArg for BitopOperation {
         buf.token(self.as_str());
     }
 }
-///One of `ASC | DESC`, taken by [`CLUSTER SLOT-STATS`](crate::cmd::ClusterSlotStats), [`GEORADIUS`](crate::cmd::Georadius), [`GEORADIUSBYMEMBER`](crate::cmd::Georadiusbymember), [`GEORADIUSBYMEMBER_RO`](crate::cmd::GeoradiusbymemberRo), [`GEORADIUS_RO`](crate::cmd::GeoradiusRo), [`GEOSEARCH`](crate::cmd::Geosearch), [`GEOSEARCHSTORE`](crate::cmd::Geosearchstore), [`SORT`](crate::cmd::Sort), [`SORT_RO`](crate::cmd::SortRo).
+///One of `ASC | DESC`, taken by [`CLUSTER SLOT-STATS`](struct@crate::cmd::ClusterSlotStats), [`GEORADIUS`](struct@crate::cmd::Georadius), [`GEORADIUSBYMEMBER`](struct@crate::cmd::Georadiusbymember), [`GEORADIUSBYMEMBER_RO`](struct@crate::cmd::GeoradiusbymemberRo), [`GEORADIUS_RO`](struct@crate::cmd::GeoradiusRo), [`GEOSEARCH`](struct@crate::cmd::Geosearch), [`GEOSEARCHSTORE`](struct@crate::cmd::Geosearchstore), [`SORT`](struct@crate::cmd::Sort), [`SORT_RO`](struct@crate::cmd::SortRo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Order {
     ///`ASC`
@@ -94,7 +94,7 @@ impl ToArg for Order {
         buf.token(self.as_str());
     }
 }
-///One of `ASYNC | SYNC`, taken by [`CLUSTER FLUSHSLOT`](crate::cmd::ClusterFlushslot), [`FLUSHALL`](crate::cmd::Flushall), [`FLUSHDB`](crate::cmd::Flushdb), [`FUNCTION FLUSH`](crate::cmd::FunctionFlush), [`SCRIPT FLUSH`](crate::cmd::ScriptFlush).
+///One of `ASYNC | SYNC`, taken by [`CLUSTER FLUSHSLOT`](struct@crate::cmd::ClusterFlushslot), [`FLUSHALL`](struct@crate::cmd::Flushall), [`FLUSHDB`](struct@crate::cmd::Flushdb), [`FUNCTION FLUSH`](struct@crate::cmd::FunctionFlush), [`SCRIPT FLUSH`](struct@crate::cmd::ScriptFlush).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlushType {
     ///`ASYNC`
@@ -121,7 +121,7 @@ impl ToArg for FlushType {
         buf.token(self.as_str());
     }
 }
-///One of `BEFORE | AFTER`, taken by [`LINSERT`](crate::cmd::Linsert).
+///One of `BEFORE | AFTER`, taken by [`LINSERT`](struct@crate::cmd::Linsert).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinsertWhere {
     ///`BEFORE`
@@ -148,7 +148,7 @@ impl ToArg for LinsertWhere {
         buf.token(self.as_str());
     }
 }
-///One of `BYSCORE | BYLEX`, taken by [`ZRANGE`](crate::cmd::Zrange), [`ZRANGESTORE`](crate::cmd::Zrangestore).
+///One of `BYSCORE | BYLEX`, taken by [`ZRANGE`](struct@crate::cmd::Zrange), [`ZRANGESTORE`](struct@crate::cmd::Zrangestore).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sortby {
     ///`BYSCORE`
@@ -175,7 +175,7 @@ impl ToArg for Sortby {
         buf.token(self.as_str());
     }
 }
-///One of `BYTE | BIT`, taken by [`BITCOUNT`](crate::cmd::Bitcount), [`BITPOS`](crate::cmd::Bitpos).
+///One of `BYTE | BIT`, taken by [`BITCOUNT`](struct@crate::cmd::Bitcount), [`BITPOS`](struct@crate::cmd::Bitpos).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BitcountUnit {
     ///`BYTE`
@@ -202,7 +202,7 @@ impl ToArg for BitcountUnit {
         buf.token(self.as_str());
     }
 }
-///One of `CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP`, taken by [`SENTINEL SIMULATE-FAILURE`](crate::cmd::SentinelSimulateFailure).
+///One of `CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP`, taken by [`SENTINEL SIMULATE-FAILURE`](struct@crate::cmd::SentinelSimulateFailure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SentinelSimulateFailureMode {
     ///`CRASH-AFTER-ELECTION`
@@ -232,7 +232,7 @@ impl ToArg for SentinelSimulateFailureMode {
         buf.token(self.as_str());
     }
 }
-///One of `FLUSH | APPEND | REPLACE`, taken by [`FUNCTION RESTORE`](crate::cmd::FunctionRestore).
+///One of `FLUSH | APPEND | REPLACE`, taken by [`FUNCTION RESTORE`](struct@crate::cmd::FunctionRestore).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Policy {
     ///`FLUSH`
@@ -262,7 +262,7 @@ impl ToArg for Policy {
         buf.token(self.as_str());
     }
 }
-///One of `FNX | FXX`, taken by [`HSETEX`](crate::cmd::Hsetex).
+///One of `FNX | FXX`, taken by [`HSETEX`](struct@crate::cmd::Hsetex).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FieldsCondition {
     ///`FNX`
@@ -289,7 +289,7 @@ impl ToArg for FieldsCondition {
         buf.token(self.as_str());
     }
 }
-///One of `FORCE | TAKEOVER`, taken by [`CLUSTER FAILOVER`](crate::cmd::ClusterFailover).
+///One of `FORCE | TAKEOVER`, taken by [`CLUSTER FAILOVER`](struct@crate::cmd::ClusterFailover).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Options {
     ///`FORCE`
@@ -316,7 +316,7 @@ impl ToArg for Options {
         buf.token(self.as_str());
     }
 }
-///One of `GT | LT`, taken by [`ZADD`](crate::cmd::Zadd).
+///One of `GT | LT`, taken by [`ZADD`](struct@crate::cmd::Zadd).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Comparison {
     ///`GT`
@@ -343,7 +343,7 @@ impl ToArg for Comparison {
         buf.token(self.as_str());
     }
 }
-///One of `HARD | SOFT`, taken by [`CLUSTER RESET`](crate::cmd::ClusterReset).
+///One of `HARD | SOFT`, taken by [`CLUSTER RESET`](struct@crate::cmd::ClusterReset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResetType {
     ///`HARD`
@@ -370,7 +370,7 @@ impl ToArg for ResetType {
         buf.token(self.as_str());
     }
 }
-///One of `LEFT | RIGHT`, taken by [`BLMOVE`](crate::cmd::Blmove), [`BLMPOP`](crate::cmd::Blmpop), [`LMOVE`](crate::cmd::Lmove), [`LMPOP`](crate::cmd::Lmpop).
+///One of `LEFT | RIGHT`, taken by [`BLMOVE`](struct@crate::cmd::Blmove), [`BLMPOP`](struct@crate::cmd::Blmpop), [`LMOVE`](struct@crate::cmd::Lmove), [`LMPOP`](struct@crate::cmd::Lmpop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BlmoveWherefrom {
     ///`LEFT`
@@ -397,7 +397,7 @@ impl ToArg for BlmoveWherefrom {
         buf.token(self.as_str());
     }
 }
-///One of `MAXLEN | MINID`, taken by [`XADD`](crate::cmd::Xadd), [`XTRIM`](crate::cmd::Xtrim).
+///One of `MAXLEN | MINID`, taken by [`XADD`](struct@crate::cmd::Xadd), [`XTRIM`](struct@crate::cmd::Xtrim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Strategy {
     ///`MAXLEN`
@@ -424,7 +424,7 @@ impl ToArg for Strategy {
         buf.token(self.as_str());
     }
 }
-///One of `MIN | MAX`, taken by [`BZMPOP`](crate::cmd::Bzmpop), [`ZMPOP`](crate::cmd::Zmpop).
+///One of `MIN | MAX`, taken by [`BZMPOP`](struct@crate::cmd::Bzmpop), [`ZMPOP`](struct@crate::cmd::Zmpop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BzmpopWhere {
     ///`MIN`
@@ -451,7 +451,7 @@ impl ToArg for BzmpopWhere {
         buf.token(self.as_str());
     }
 }
-///One of `NOSAVE | SAVE`, taken by [`SHUTDOWN`](crate::cmd::Shutdown).
+///One of `NOSAVE | SAVE`, taken by [`SHUTDOWN`](struct@crate::cmd::Shutdown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SaveSelector {
     ///`NOSAVE`
@@ -478,7 +478,7 @@ impl ToArg for SaveSelector {
         buf.token(self.as_str());
     }
 }
-///One of `NX | XX`, taken by [`GEOADD`](crate::cmd::Geoadd), [`HSETEX`](crate::cmd::Hsetex), [`MSETEX`](crate::cmd::Msetex), [`ZADD`](crate::cmd::Zadd).
+///One of `NX | XX`, taken by [`GEOADD`](struct@crate::cmd::Geoadd), [`HSETEX`](struct@crate::cmd::Hsetex), [`MSETEX`](struct@crate::cmd::Msetex), [`ZADD`](struct@crate::cmd::Zadd).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GeoaddCondition {
     ///`NX`
@@ -505,7 +505,7 @@ impl ToArg for GeoaddCondition {
         buf.token(self.as_str());
     }
 }
-///One of `NX | XX | GT | LT`, taken by [`EXPIRE`](crate::cmd::Expire), [`EXPIREAT`](crate::cmd::Expireat), [`HEXPIRE`](crate::cmd::Hexpire), [`HEXPIREAT`](crate::cmd::Hexpireat), [`HPEXPIRE`](crate::cmd::Hpexpire), [`HPEXPIREAT`](crate::cmd::Hpexpireat), [`PEXPIRE`](crate::cmd::Pexpire), [`PEXPIREAT`](crate::cmd::Pexpireat).
+///One of `NX | XX | GT | LT`, taken by [`EXPIRE`](struct@crate::cmd::Expire), [`EXPIREAT`](struct@crate::cmd::Expireat), [`HEXPIRE`](struct@crate::cmd::Hexpire), [`HEXPIREAT`](struct@crate::cmd::Hexpireat), [`HPEXPIRE`](struct@crate::cmd::Hpexpire), [`HPEXPIREAT`](struct@crate::cmd::Hpexpireat), [`PEXPIRE`](struct@crate::cmd::Pexpire), [`PEXPIREAT`](struct@crate::cmd::Pexpireat).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Condition {
     ///`NX`
@@ -538,7 +538,7 @@ impl ToArg for Condition {
         buf.token(self.as_str());
     }
 }
-///One of `ON | OFF`, taken by [`CLIENT IMPORT-SOURCE`](crate::cmd::ClientImportSource), [`CLIENT NO-EVICT`](crate::cmd::ClientNoEvict), [`CLIENT NO-TOUCH`](crate::cmd::ClientNoTouch), [`CLIENT TRACKING`](crate::cmd::ClientTracking).
+///One of `ON | OFF`, taken by [`CLIENT IMPORT-SOURCE`](struct@crate::cmd::ClientImportSource), [`CLIENT NO-EVICT`](struct@crate::cmd::ClientNoEvict), [`CLIENT NO-TOUCH`](struct@crate::cmd::ClientNoTouch), [`CLIENT TRACKING`](struct@crate::cmd::ClientTracking).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientImportSourceEnabled {
     ///`ON`
@@ -565,7 +565,7 @@ impl ToArg for ClientImportSourceEnabled {
         buf.token(self.as_str());
     }
 }
-///One of `ON | OFF | SKIP`, taken by [`CLIENT REPLY`](crate::cmd::ClientReply).
+///One of `ON | OFF | SKIP`, taken by [`CLIENT REPLY`](struct@crate::cmd::ClientReply).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     ///`ON`
@@ -595,7 +595,7 @@ impl ToArg for Action {
         buf.token(self.as_str());
     }
 }
-///One of `SCHEDULE | CANCEL`, taken by [`BGSAVE`](crate::cmd::Bgsave).
+///One of `SCHEDULE | CANCEL`, taken by [`BGSAVE`](struct@crate::cmd::Bgsave).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BgsaveOperation {
     ///`SCHEDULE`
@@ -622,7 +622,7 @@ impl ToArg for BgsaveOperation {
         buf.token(self.as_str());
     }
 }
-///One of `SUM | MIN | MAX`, taken by [`ZINTER`](crate::cmd::Zinter), [`ZINTERSTORE`](crate::cmd::Zinterstore), [`ZUNION`](crate::cmd::Zunion), [`ZUNIONSTORE`](crate::cmd::Zunionstore).
+///One of `SUM | MIN | MAX`, taken by [`ZINTER`](struct@crate::cmd::Zinter), [`ZINTERSTORE`](struct@crate::cmd::Zinterstore), [`ZUNION`](struct@crate::cmd::Zunion), [`ZUNIONSTORE`](struct@crate::cmd::Zunionstore).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Aggregate {
     ///`SUM`
@@ -652,7 +652,7 @@ impl ToArg for Aggregate {
         buf.token(self.as_str());
     }
 }
-///One of `TIMEOUT | ERROR`, taken by [`CLIENT UNBLOCK`](crate::cmd::ClientUnblock).
+///One of `TIMEOUT | ERROR`, taken by [`CLIENT UNBLOCK`](struct@crate::cmd::ClientUnblock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnblockType {
     ///`TIMEOUT`
@@ -679,7 +679,7 @@ impl ToArg for UnblockType {
         buf.token(self.as_str());
     }
 }
-///One of `WRAP | SAT | FAIL`, taken by [`BITFIELD`](crate::cmd::Bitfield).
+///One of `WRAP | SAT | FAIL`, taken by [`BITFIELD`](struct@crate::cmd::Bitfield).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OverflowBlock {
     ///`WRAP`
@@ -709,7 +709,7 @@ impl ToArg for OverflowBlock {
         buf.token(self.as_str());
     }
 }
-///One of `WRITE | ALL`, taken by [`CLIENT PAUSE`](crate::cmd::ClientPause).
+///One of `WRITE | ALL`, taken by [`CLIENT PAUSE`](struct@crate::cmd::ClientPause).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientPauseMode {
     ///`WRITE`
@@ -736,7 +736,7 @@ impl ToArg for ClientPauseMode {
         buf.token(self.as_str());
     }
 }
-///One of `YES | NO`, taken by [`CLIENT CACHING`](crate::cmd::ClientCaching), [`CLIENT KILL`](crate::cmd::ClientKill), [`CLIENT LIST`](crate::cmd::ClientList).
+///One of `YES | NO`, taken by [`CLIENT CACHING`](struct@crate::cmd::ClientCaching), [`CLIENT KILL`](struct@crate::cmd::ClientKill), [`CLIENT LIST`](struct@crate::cmd::ClientList).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientCachingMode {
     ///`YES`
@@ -763,7 +763,7 @@ impl ToArg for ClientCachingMode {
         buf.token(self.as_str());
     }
 }
-///One of `YES | SYNC | NO`, taken by [`SCRIPT DEBUG`](crate::cmd::ScriptDebug).
+///One of `YES | SYNC | NO`, taken by [`SCRIPT DEBUG`](struct@crate::cmd::ScriptDebug).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScriptDebugMode {
     ///`YES`
@@ -793,7 +793,7 @@ impl ToArg for ScriptDebugMode {
         buf.token(self.as_str());
     }
 }
-///One of `m | km | ft | mi`, taken by [`GEODIST`](crate::cmd::Geodist), [`GEORADIUS`](crate::cmd::Georadius), [`GEORADIUSBYMEMBER`](crate::cmd::Georadiusbymember), [`GEORADIUSBYMEMBER_RO`](crate::cmd::GeoradiusbymemberRo), [`GEORADIUS_RO`](crate::cmd::GeoradiusRo), [`GEOSEARCH`](crate::cmd::Geosearch), [`GEOSEARCHSTORE`](crate::cmd::Geosearchstore).
+///One of `m | km | ft | mi`, taken by [`GEODIST`](struct@crate::cmd::Geodist), [`GEORADIUS`](struct@crate::cmd::Georadius), [`GEORADIUSBYMEMBER`](struct@crate::cmd::Georadiusbymember), [`GEORADIUSBYMEMBER_RO`](struct@crate::cmd::GeoradiusbymemberRo), [`GEORADIUS_RO`](struct@crate::cmd::GeoradiusRo), [`GEOSEARCH`](struct@crate::cmd::Geosearch), [`GEOSEARCHSTORE`](struct@crate::cmd::Geosearchstore).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GeodistUnit {
     ///`m`
@@ -826,7 +826,7 @@ impl ToArg for GeodistUnit {
         buf.token(self.as_str());
     }
 }
-///One of `normal | master | primary | slave | replica | pubsub`, taken by [`CLIENT KILL`](crate::cmd::ClientKill).
+///One of `normal | master | primary | slave | replica | pubsub`, taken by [`CLIENT KILL`](struct@crate::cmd::ClientKill).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientKillClientType {
     ///`normal`
@@ -865,7 +865,7 @@ impl ToArg for ClientKillClientType {
         buf.token(self.as_str());
     }
 }
-///One of `normal | master | replica | pubsub`, taken by [`CLIENT LIST`](crate::cmd::ClientList).
+///One of `normal | master | replica | pubsub`, taken by [`CLIENT LIST`](struct@crate::cmd::ClientList).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientListClientType {
     ///`normal`
@@ -898,7 +898,7 @@ impl ToArg for ClientListClientType {
         buf.token(self.as_str());
     }
 }
-///One of `slow | large-request | large-reply`, taken by [`COMMANDLOG GET`](crate::cmd::CommandlogGet), [`COMMANDLOG LEN`](crate::cmd::CommandlogLen), [`COMMANDLOG RESET`](crate::cmd::CommandlogReset).
+///One of `slow | large-request | large-reply`, taken by [`COMMANDLOG GET`](struct@crate::cmd::CommandlogGet), [`COMMANDLOG LEN`](struct@crate::cmd::CommandlogLen), [`COMMANDLOG RESET`](struct@crate::cmd::CommandlogReset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CommandlogGetType {
     ///`slow`
@@ -928,7 +928,7 @@ impl ToArg for CommandlogGetType {
         buf.token(self.as_str());
     }
 }
-///`[count | RESET]` of [`ACL LOG`](crate::cmd::AclLog): one of its `operation` choices.
+///`[count | RESET]` of [`ACL LOG`](struct@crate::cmd::AclLog): one of its `operation` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AclLogOperation {
     ///`count`
@@ -948,7 +948,7 @@ impl WriteArgs for AclLogOperation {
         }
     }
 }
-///`[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]` of [`BITFIELD`](crate::cmd::Bitfield): one of its `operation` choices.
+///`[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]` of [`BITFIELD`](struct@crate::cmd::Bitfield): one of its `operation` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BitfieldOperation {
     ///`GET encoding offset`
@@ -959,7 +959,7 @@ pub enum BitfieldOperation {
         offset: i64,
     },
     ///`[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>`
-    Overflow {
+    Write {
         ///`[OVERFLOW WRAP | SAT | FAIL]`
         overflow_block: Option<OverflowBlock>,
         ///`<SET encoding offset value | INCRBY encoding offset increment>`
@@ -974,7 +974,7 @@ impl WriteArgs for BitfieldOperation {
                 encoding.write_arg(buf);
                 offset.write_int(buf);
             }
-            Self::Overflow { overflow_block, write_operation } => {
+            Self::Write { overflow_block, write_operation } => {
                 if let Some(v) = overflow_block {
                     buf.token("OVERFLOW");
                     v.write_args(buf);
@@ -984,7 +984,7 @@ impl WriteArgs for BitfieldOperation {
         }
     }
 }
-///`<SET encoding offset value | INCRBY encoding offset increment>` of [`BITFIELD`](crate::cmd::Bitfield): one of its `write-operation` choices.
+///`<SET encoding offset value | INCRBY encoding offset increment>` of [`BITFIELD`](struct@crate::cmd::Bitfield): one of its `write-operation` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BitfieldWriteOperation {
     ///`SET encoding offset value`
@@ -1024,7 +1024,7 @@ impl WriteArgs for BitfieldWriteOperation {
         }
     }
 }
-///`<ip:port | <[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]>` of [`CLIENT KILL`](crate::cmd::ClientKill): one of its `filter` choices.
+///`<ip:port | <[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]>` of [`CLIENT KILL`](struct@crate::cmd::ClientKill): one of its `filter` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientKillFilter {
     ///`ip:port` (deprecated since 2.8.12)
@@ -1052,7 +1052,7 @@ impl WriteArgs for ClientKillFilter {
         }
     }
 }
-///`<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` of [`CLIENT KILL`](crate::cmd::ClientKill): one of its `new-format` choices.
+///`<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` of [`CLIENT KILL`](struct@crate::cmd::ClientKill): one of its `new-format` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientKillNewFormat {
     ///`[ID client-id [client-id ...]]` (since 2.8.12)
@@ -1240,7 +1240,7 @@ impl WriteArgs for ClientKillNewFormat {
         }
     }
 }
-///`<lib-name libname | lib-ver libver>` of [`CLIENT SETINFO`](crate::cmd::ClientSetinfo): one of its `attr` choices.
+///`<lib-name libname | lib-ver libver>` of [`CLIENT SETINFO`](struct@crate::cmd::ClientSetinfo): one of its `attr` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientSetinfoAttr {
     ///`lib-name libname`
@@ -1262,7 +1262,7 @@ impl WriteArgs for ClientSetinfoAttr {
         }
     }
 }
-///`<node-id | NO ONE>` of [`CLUSTER REPLICATE`](crate::cmd::ClusterReplicate): one of its `args` choices.
+///`<node-id | NO ONE>` of [`CLUSTER REPLICATE`](struct@crate::cmd::ClusterReplicate): one of its `args` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClusterReplicateArgs {
     ///`node-id`
@@ -1283,7 +1283,7 @@ impl WriteArgs for ClusterReplicateArgs {
         }
     }
 }
-///`<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>` of [`CLUSTER SETSLOT`](crate::cmd::ClusterSetslot): one of its `subcommand` choices.
+///`<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>` of [`CLUSTER SETSLOT`](struct@crate::cmd::ClusterSetslot): one of its `subcommand` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClusterSetslotSubcommand {
     ///`IMPORTING node-id`
@@ -1316,7 +1316,7 @@ impl WriteArgs for ClusterSetslotSubcommand {
         }
     }
 }
-///`<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>` of [`CLUSTER SLOT-STATS`](crate::cmd::ClusterSlotStats): one of its `filter` choices.
+///`<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>` of [`CLUSTER SLOT-STATS`](struct@crate::cmd::ClusterSlotStats): one of its `filter` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClusterSlotStatsFilter {
     ///`SLOTSRANGE start-slot end-slot`
@@ -1358,7 +1358,7 @@ impl WriteArgs for ClusterSlotStatsFilter {
         }
     }
 }
-///`[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]` of [`COMMAND LIST`](crate::cmd::CommandList): one of its `filterby` choices.
+///`[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]` of [`COMMAND LIST`](struct@crate::cmd::CommandList): one of its `filterby` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommandListFilterby {
     ///`MODULE module-name`
@@ -1386,7 +1386,7 @@ impl WriteArgs for CommandListFilterby {
         }
     }
 }
-///`[STORE key | STOREDIST key]` of [`GEORADIUS`](crate::cmd::Georadius): one of its `store` choices.
+///`[STORE key | STOREDIST key]` of [`GEORADIUS`](struct@crate::cmd::Georadius): one of its `store` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GeoradiusStore {
     ///`STORE key`
@@ -1408,7 +1408,7 @@ impl WriteArgs for GeoradiusStore {
         }
     }
 }
-///`[STORE key | STOREDIST key]` of [`GEORADIUSBYMEMBER`](crate::cmd::Georadiusbymember): one of its `store` choices.
+///`[STORE key | STOREDIST key]` of [`GEORADIUSBYMEMBER`](struct@crate::cmd::Georadiusbymember): one of its `store` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GeoradiusbymemberStore {
     ///`STORE key`
@@ -1430,7 +1430,7 @@ impl WriteArgs for GeoradiusbymemberStore {
         }
     }
 }
-///`[FROMMEMBER member | FROMLONLAT longitude latitude]` of [`GEOSEARCH`](crate::cmd::Geosearch): one of its `from` choices.
+///`[FROMMEMBER member | FROMLONLAT longitude latitude]` of [`GEOSEARCH`](struct@crate::cmd::Geosearch): one of its `from` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GeosearchFrom {
     ///`FROMMEMBER member`
@@ -1458,7 +1458,7 @@ impl WriteArgs for GeosearchFrom {
         }
     }
 }
-///`<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>` of [`GEOSEARCH`](crate::cmd::Geosearch): one of its `by` choices.
+///`<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>` of [`GEOSEARCH`](struct@crate::cmd::Geosearch): one of its `by` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GeosearchBy {
     ///`BYRADIUS radius <m | km | ft | mi>`
@@ -1517,7 +1517,7 @@ impl WriteArgs for GeosearchBy {
         }
     }
 }
-///`[FROMMEMBER member | FROMLONLAT longitude latitude]` of [`GEOSEARCHSTORE`](crate::cmd::Geosearchstore): one of its `from` choices.
+///`[FROMMEMBER member | FROMLONLAT longitude latitude]` of [`GEOSEARCHSTORE`](struct@crate::cmd::Geosearchstore): one of its `from` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GeosearchstoreFrom {
     ///`FROMMEMBER member`
@@ -1545,7 +1545,7 @@ impl WriteArgs for GeosearchstoreFrom {
         }
     }
 }
-///`<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>` of [`GEOSEARCHSTORE`](crate::cmd::Geosearchstore): one of its `by` choices.
+///`<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>` of [`GEOSEARCHSTORE`](struct@crate::cmd::Geosearchstore): one of its `by` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GeosearchstoreBy {
     ///`BYRADIUS radius <m | km | ft | mi>`
@@ -1604,7 +1604,7 @@ impl WriteArgs for GeosearchstoreBy {
         }
     }
 }
-///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]` of [`GETEX`](crate::cmd::Getex): one of its `expiration` choices.
+///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]` of [`GETEX`](struct@crate::cmd::Getex): one of its `expiration` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GetexExpiration {
     ///`EX seconds`
@@ -1643,7 +1643,7 @@ impl WriteArgs for GetexExpiration {
         }
     }
 }
-///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]` of [`HGETEX`](crate::cmd::Hgetex): one of its `expiration` choices.
+///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]` of [`HGETEX`](struct@crate::cmd::Hgetex): one of its `expiration` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HgetexExpiration {
     ///`EX seconds`
@@ -1682,7 +1682,7 @@ impl WriteArgs for HgetexExpiration {
         }
     }
 }
-///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`HSETEX`](crate::cmd::Hsetex): one of its `expiration` choices.
+///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`HSETEX`](struct@crate::cmd::Hsetex): one of its `expiration` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HsetexExpiration {
     ///`EX seconds`
@@ -1721,7 +1721,7 @@ impl WriteArgs for HsetexExpiration {
         }
     }
 }
-///`<key | >` of [`MIGRATE`](crate::cmd::Migrate): one of its `key-selector` choices.
+///`<key | >` of [`MIGRATE`](struct@crate::cmd::Migrate): one of its `key-selector` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MigrateKeySelector {
     ///`key`
@@ -1741,7 +1741,7 @@ impl WriteArgs for MigrateKeySelector {
         }
     }
 }
-///`[AUTH password | AUTH2 username password]` of [`MIGRATE`](crate::cmd::Migrate): one of its `authentication` choices.
+///`[AUTH password | AUTH2 username password]` of [`MIGRATE`](struct@crate::cmd::Migrate): one of its `authentication` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MigrateAuthentication {
     ///`AUTH password` (since 4.0.7)
@@ -1769,7 +1769,7 @@ impl WriteArgs for MigrateAuthentication {
         }
     }
 }
-///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`MSETEX`](crate::cmd::Msetex): one of its `expiration` choices.
+///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`MSETEX`](struct@crate::cmd::Msetex): one of its `expiration` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MsetexExpiration {
     ///`EX seconds`
@@ -1808,11 +1808,11 @@ impl WriteArgs for MsetexExpiration {
         }
     }
 }
-///`<host port | NO ONE>` of [`REPLICAOF`](crate::cmd::Replicaof): one of its `args` choices.
+///`<host port | NO ONE>` of [`REPLICAOF`](struct@crate::cmd::Replicaof): one of its `args` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReplicaofArgs {
     ///`host port`
-    HostPort {
+    Host {
         ///`host`
         host: Bytes,
         ///`port`
@@ -1824,7 +1824,7 @@ pub enum ReplicaofArgs {
 impl WriteArgs for ReplicaofArgs {
     fn write_args(&self, buf: &mut CommandBuf) {
         match self {
-            Self::HostPort { host, port } => {
+            Self::Host { host, port } => {
                 host.write_arg(buf);
                 port.write_int(buf);
             }
@@ -1835,7 +1835,7 @@ impl WriteArgs for ReplicaofArgs {
         }
     }
 }
-///`<SET parameter value [parameter value ...] | GET parameter [parameter ...]>` of [`SENTINEL CONFIG`](crate::cmd::SentinelConfig): one of its `action` choices.
+///`<SET parameter value [parameter value ...] | GET parameter [parameter ...]>` of [`SENTINEL CONFIG`](struct@crate::cmd::SentinelConfig): one of its `action` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SentinelConfigAction {
     ///`SET parameter value [parameter value ...]`
@@ -1877,7 +1877,7 @@ impl WriteArgs for SentinelConfigAction {
         }
     }
 }
-///`[NX | XX | IFEQ comparison-value]` of [`SET`](crate::cmd::Set): one of its `condition` choices.
+///`[NX | XX | IFEQ comparison-value]` of [`SET`](struct@crate::cmd::Set): one of its `condition` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetCondition {
     ///`NX` (since 2.6.12)
@@ -1903,7 +1903,7 @@ impl WriteArgs for SetCondition {
         }
     }
 }
-///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`SET`](crate::cmd::Set): one of its `expiration` choices.
+///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`SET`](struct@crate::cmd::Set): one of its `expiration` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetExpiration {
     ///`EX seconds` (since 2.6.12)
@@ -1942,7 +1942,7 @@ impl WriteArgs for SetExpiration {
         }
     }
 }
-///`[[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]` of [`SHUTDOWN`](crate::cmd::Shutdown): one of its `abort-selector` choices.
+///`[[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]` of [`SHUTDOWN`](struct@crate::cmd::Shutdown): one of its `abort-selector` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShutdownAbortSelector {
     ///`[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER]`
@@ -1987,11 +1987,11 @@ impl WriteArgs for ShutdownAbortSelector {
         }
     }
 }
-///`<host port | NO ONE>` of [`SLAVEOF`](crate::cmd::Slaveof): one of its `args` choices.
+///`<host port | NO ONE>` of [`SLAVEOF`](struct@crate::cmd::Slaveof): one of its `args` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SlaveofArgs {
     ///`host port`
-    HostPort {
+    Host {
         ///`host`
         host: Bytes,
         ///`port`
@@ -2003,7 +2003,7 @@ pub enum SlaveofArgs {
 impl WriteArgs for SlaveofArgs {
     fn write_args(&self, buf: &mut CommandBuf) {
         match self {
-            Self::HostPort { host, port } => {
+            Self::Host { host, port } => {
                 host.write_arg(buf);
                 port.write_int(buf);
             }
@@ -2014,7 +2014,7 @@ impl WriteArgs for SlaveofArgs {
         }
     }
 }
-///`<* | id>` of [`XADD`](crate::cmd::Xadd): one of its `id-selector` choices.
+///`<* | id>` of [`XADD`](struct@crate::cmd::Xadd): one of its `id-selector` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XaddIdSelector {
     ///`*`
@@ -2034,7 +2034,7 @@ impl WriteArgs for XaddIdSelector {
         }
     }
 }
-///`<id | $>` of [`XGROUP CREATE`](crate::cmd::XgroupCreate): one of its `id-selector` choices.
+///`<id | $>` of [`XGROUP CREATE`](struct@crate::cmd::XgroupCreate): one of its `id-selector` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XgroupCreateIdSelector {
     ///`id`
@@ -2054,7 +2054,7 @@ impl WriteArgs for XgroupCreateIdSelector {
         }
     }
 }
-///`<id | $>` of [`XGROUP SETID`](crate::cmd::XgroupSetid): one of its `id-selector` choices.
+///`<id | $>` of [`XGROUP SETID`](struct@crate::cmd::XgroupSetid): one of its `id-selector` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XgroupSetidIdSelector {
     ///`id`

@@ -140,10 +140,19 @@ impl FromReply for () {
 }
 
 impl<T: FromReply> FromReply for Option<T> {
+    /// Null is `None`; so is an empty array where a pair was expected (`ZPOPMIN` on a
+    /// missing key).
     fn from_reply(r: &mut Reader) -> Result<Self> {
-        if matches!(r.peek()?, Head::Null) {
-            r.next()?;
-            return Ok(None);
+        match r.peek()? {
+            Head::Null => {
+                r.next()?;
+                return Ok(None);
+            }
+            Head::Array(0) if T::PAIR => {
+                r.next()?;
+                return Ok(None);
+            }
+            _ => {}
         }
         T::from_reply(r).map(Some)
     }

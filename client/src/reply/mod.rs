@@ -7,8 +7,10 @@
 //! accepts both, so the same Rust type decodes from either protocol to the same value.
 
 mod impls;
+mod types;
 mod value;
 
+pub use types::{GeoMatch, LcsMatch, LcsMatches, StreamEntry};
 pub use value::Value;
 
 use crate::error::{Error, Result, ServerError};

@@ -147,6 +147,7 @@ impl Reader {
     }
 
     /// Reads the next element header, skipping attributes.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Head, ProtocolError> {
         loop {
             let (kind, s, e) = self.line()?;

@@ -277,11 +277,15 @@ pub fn arg_word(a: &Arg) -> String {
     match &a.token {
         Some(t) if names::token_is_nameable(t) => t.clone(),
         _ => {
-            // A token-less block is named after its first child's token (`COUNT n [ANY]`).
+            // A token-less block is named after its first child when that one is
+            // required: its token (`COUNT n [ANY]`) or, for a plain value, its name
+            // (`count [WITHSCORES]`).
             if let ArgKind::Block(children) = &a.kind {
-                if let Some(Arg { token: Some(t), .. }) = children.first() {
-                    if names::token_is_nameable(t) {
-                        return t.clone();
+                if let Some(first) = children.first().filter(|f| !f.optional) {
+                    match &first.token {
+                        Some(t) if names::token_is_nameable(t) => return t.clone(),
+                        None if first.children().is_empty() => return first.name.clone(),
+                        _ => {}
                     }
                 }
             }

@@ -124,9 +124,9 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
         }
     }
     let bind = if body.is_empty() {
-        quote!()
+        quote!(let cmd = CommandBuf::new(#name_lit, #name_argc);)
     } else {
-        quote!(let buf = &mut cmd;)
+        quote!(let mut cmd = CommandBuf::new(#name_lit, #name_argc); let buf = &mut cmd;)
     };
     let param_decls: Vec<TokenStream> = params.iter().map(|(n, t)| quote!(#n: #t)).collect();
     let param_names: Vec<&Ident> = params.iter().map(|(n, _)| n).collect();
@@ -142,9 +142,10 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
     }
 
     let fn_doc = format!(
-        "`{}`: {}\n\nBuilds a detached [`{}`]; see it for the options and the reply.{}",
+        "`{}`: {}\n\nBuilds a detached [`{}`](struct@crate::cmd::{}); see it for the options and the reply.{}",
         c.name,
         docs::escape(&c.summary),
+        ty,
         ty,
         if param_doc.is_empty() {
             String::new()
@@ -169,7 +170,6 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
         impl<X> #ty<X> {
             #[doc = #new_doc]
             pub fn new_in(exec: X, #(#param_decls),*) -> Self {
-                let mut cmd = CommandBuf::new(#name_lit, #name_argc);
                 #bind
                 #body
                 #ty { buf: cmd, exec, _reply: PhantomData }
@@ -292,28 +292,66 @@ fn optional_methods(
             }
         }
         ArgKind::Block(children) => {
-            let mut pused = BTreeSet::new();
-            let mut params = Vec::new();
-            let mut vars = Vec::new();
-            for (j, ch) in children.iter().enumerate() {
-                if !is_valued(ch) {
-                    continue;
-                }
-                let id = unique(&names::snake(&ch.name), &mut pused);
-                params.push((
-                    id.clone(),
-                    gen.param_field(&child_path(&path, ch), ch, counted(children, j)),
-                ));
-                vars.push(id);
-            }
-            let write = gen.write_children(&path, children, &vars);
-            out.push(Method {
-                name: arg_word(a),
-                doc,
-                params,
-                body: quote!(#start #own_token #write),
-                path: a.name.clone(),
+            // An optional flag inside the block that changes the reply (`count
+            // [WITHSCORES]`) splits the method in two: without it and with it.
+            let split = children.iter().position(|ch| {
+                matches!(ch.kind, ArgKind::PureToken)
+                    && ch.optional
+                    && ov.reply_option(&c.name, &child_path(&path, ch)).is_some()
             });
+            let variants: Vec<Option<bool>> = match split {
+                Some(_) => vec![Some(false), Some(true)],
+                None => vec![None],
+            };
+            for flag_value in variants {
+                let mut pused = BTreeSet::new();
+                let mut params = Vec::new();
+                let mut vars = Vec::new();
+                let mut fixed = TokenStream::new();
+                for (j, ch) in children.iter().enumerate() {
+                    if !is_valued(ch) {
+                        continue;
+                    }
+                    let id = unique(&names::snake(&ch.name), &mut pused);
+                    if Some(j) == split {
+                        let v = flag_value == Some(true);
+                        fixed.extend(quote!(let #id = #v;));
+                    } else {
+                        params.push((
+                            id.clone(),
+                            gen.param_field(&child_path(&path, ch), ch, counted(children, j)),
+                        ));
+                    }
+                    vars.push(id);
+                }
+                let write = gen.write_children(&path, children, &vars);
+                let (name, mpath, mdoc) = match (split, flag_value) {
+                    (Some(j), Some(true)) => (
+                        format!("{}_{}", arg_word(a), arg_word(&children[j])),
+                        child_path(&path, &children[j]),
+                        format!(
+                            "{doc} with `{}`",
+                            children[j].token.clone().unwrap_or_default()
+                        ),
+                    ),
+                    (Some(j), _) => (
+                        arg_word(a),
+                        a.name.clone(),
+                        format!(
+                            "{doc} without `{}`",
+                            children[j].token.clone().unwrap_or_default()
+                        ),
+                    ),
+                    _ => (arg_word(a), a.name.clone(), doc.clone()),
+                };
+                out.push(Method {
+                    name,
+                    doc: mdoc,
+                    params,
+                    body: quote!(#start #own_token #fixed #write),
+                    path: mpath,
+                });
+            }
         }
         _ => {
             let mut inner = a.clone();

@@ -219,7 +219,7 @@ impl TypeNames {
             }
         }
         let doc = format!(
-            "`{}` of [`{}`](crate::cmd::{}): {}",
+            "`{}` of [`{}`](struct@crate::cmd::{}): {}",
             e.arg.syntax(),
             e.command,
             names::camel(&e.command),
@@ -247,7 +247,7 @@ fn emit_token_enum(e: &TokenEnum) -> TokenStream {
     let users: Vec<String> = e
         .users
         .iter()
-        .map(|u| format!("[`{u}`](crate::cmd::{})", names::camel(u)))
+        .map(|u| format!("[`{u}`](struct@crate::cmd::{})", names::camel(u)))
         .collect();
     let doc = format!(
         "One of `{}`, taken by {}.",

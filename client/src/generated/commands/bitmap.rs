@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -50,7 +50,7 @@ impl<X> Bitcount<X> {
 }
 impl<X, R> Bitcount<X, R> {
     ///`[start [end [BYTE | BIT]]]`
-    pub fn range(
+    pub fn start(
         mut self,
         start: impl IntArg,
         end_unit_block: Option<(i64, Option<BitcountUnit>)>,
@@ -72,7 +72,7 @@ impl<X, R> Bitcount<X, R> {
 }
 /**`BITCOUNT`: Counts the number of set bits (population counting) in a string.
 
-Builds a detached [`Bitcount`]; see it for the options and the reply.
+Builds a detached [`Bitcount`](struct@crate::cmd::Bitcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -129,7 +129,7 @@ impl<X, R> Bitfield<X, R> {
         self
     }
     ///`[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>` (one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`)
-    pub fn overflow(
+    pub fn write(
         mut self,
         overflow_block: Option<OverflowBlock>,
         write_operation: BitfieldWriteOperation,
@@ -146,7 +146,7 @@ impl<X, R> Bitfield<X, R> {
 }
 /**`BITFIELD`: Performs arbitrary bitfield integer operations on strings.
 
-Builds a detached [`Bitfield`]; see it for the options and the reply.
+Builds a detached [`Bitfield`](struct@crate::cmd::Bitfield); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -198,7 +198,7 @@ impl<X, R> BitfieldRo<X, R> {
 }
 /**`BITFIELD_RO`: Performs arbitrary read-only bitfield integer operations on strings.
 
-Builds a detached [`BitfieldRo`]; see it for the options and the reply.
+Builds a detached [`BitfieldRo`](struct@crate::cmd::BitfieldRo); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -257,7 +257,7 @@ impl<X> Bitop<X> {
 impl<X, R> Bitop<X, R> {}
 /**`BITOP`: Performs bitwise operations on multiple strings, and stores the result.
 
-Builds a detached [`Bitop`]; see it for the options and the reply.
+Builds a detached [`Bitop`](struct@crate::cmd::Bitop); see it for the options and the reply.
 
 Arguments:
 - `operation`: `<AND | OR | XOR | NOT>`
@@ -311,7 +311,7 @@ impl<X> Bitpos<X> {
 }
 impl<X, R> Bitpos<X, R> {
     ///`[start [end [BYTE | BIT]]]`
-    pub fn range(
+    pub fn start(
         mut self,
         start: impl IntArg,
         end_unit_block: Option<(i64, Option<BitcountUnit>)>,
@@ -333,7 +333,7 @@ impl<X, R> Bitpos<X, R> {
 }
 /**`BITPOS`: Finds the first set (1) or clear (0) bit in a string.
 
-Builds a detached [`Bitpos`]; see it for the options and the reply.
+Builds a detached [`Bitpos`](struct@crate::cmd::Bitpos); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -378,7 +378,7 @@ impl<X> Getbit<X> {
 impl<X, R> Getbit<X, R> {}
 /**`GETBIT`: Returns a bit value by offset.
 
-Builds a detached [`Getbit`]; see it for the options and the reply.
+Builds a detached [`Getbit`](struct@crate::cmd::Getbit); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -430,7 +430,7 @@ impl<X> Setbit<X> {
 impl<X, R> Setbit<X, R> {}
 /**`SETBIT`: Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-Builds a detached [`Setbit`]; see it for the options and the reply.
+Builds a detached [`Setbit`](struct@crate::cmd::Setbit); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`

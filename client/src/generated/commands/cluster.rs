@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -33,7 +33,7 @@ command_impls!(Asking, meta::ASKING);
 impl<X> Asking<X> {
     ///Builds `ASKING` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nASKING\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$6\r\nASKING\r\n", 1u8);
         Asking {
             buf: cmd,
             exec,
@@ -44,7 +44,7 @@ impl<X> Asking<X> {
 impl<X, R> Asking<X, R> {}
 /**`ASKING`: Signals that a cluster client is following an -ASK redirect.
 
-Builds a detached [`Asking`]; see it for the options and the reply.*/
+Builds a detached [`Asking`](struct@crate::cmd::Asking); see it for the options and the reply.*/
 #[doc(alias = "ASKING")]
 pub fn asking() -> Asking {
     Asking::new_in(Detached)
@@ -91,7 +91,7 @@ impl<X> ClusterAddslots<X> {
 impl<X, R> ClusterAddslots<X, R> {}
 /**`CLUSTER ADDSLOTS`: Assigns new hash slots to a node.
 
-Builds a detached [`ClusterAddslots`]; see it for the options and the reply.
+Builds a detached [`ClusterAddslots`](struct@crate::cmd::ClusterAddslots); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -148,7 +148,7 @@ impl<X> ClusterAddslotsrange<X> {
 impl<X, R> ClusterAddslotsrange<X, R> {}
 /**`CLUSTER ADDSLOTSRANGE`: Assigns new hash slot ranges to a node.
 
-Builds a detached [`ClusterAddslotsrange`]; see it for the options and the reply.
+Builds a detached [`ClusterAddslotsrange`](struct@crate::cmd::ClusterAddslotsrange); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -180,7 +180,7 @@ command_impls!(ClusterBumpepoch, meta::CLUSTER_BUMPEPOCH);
 impl<X> ClusterBumpepoch<X> {
     ///Builds `CLUSTER BUMPEPOCH` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nBUMPEPOCH\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nBUMPEPOCH\r\n", 2u8);
         ClusterBumpepoch {
             buf: cmd,
             exec,
@@ -191,7 +191,7 @@ impl<X> ClusterBumpepoch<X> {
 impl<X, R> ClusterBumpepoch<X, R> {}
 /**`CLUSTER BUMPEPOCH`: Advances the cluster config epoch.
 
-Builds a detached [`ClusterBumpepoch`]; see it for the options and the reply.*/
+Builds a detached [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER BUMPEPOCH")]
 pub fn cluster_bumpepoch() -> ClusterBumpepoch {
     ClusterBumpepoch::new_in(Detached)
@@ -216,7 +216,7 @@ command_impls!(ClusterCancelslotmigrations, meta::CLUSTER_CANCELSLOTMIGRATIONS);
 impl<X> ClusterCancelslotmigrations<X> {
     ///Builds `CLUSTER CANCELSLOTMIGRATIONS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(
+        let cmd = CommandBuf::new(
             b"$7\r\nCLUSTER\r\n$20\r\nCANCELSLOTMIGRATIONS\r\n",
             2u8,
         );
@@ -230,7 +230,7 @@ impl<X> ClusterCancelslotmigrations<X> {
 impl<X, R> ClusterCancelslotmigrations<X, R> {}
 /**`CLUSTER CANCELSLOTMIGRATIONS`: Cancel all current ongoing slot migration operations.
 
-Builds a detached [`ClusterCancelslotmigrations`]; see it for the options and the reply.*/
+Builds a detached [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmigrations); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
 pub fn cluster_cancelslotmigrations() -> ClusterCancelslotmigrations {
     ClusterCancelslotmigrations::new_in(Detached)
@@ -275,7 +275,7 @@ impl<X> ClusterCountFailureReports<X> {
 impl<X, R> ClusterCountFailureReports<X, R> {}
 /**`CLUSTER COUNT-FAILURE-REPORTS`: Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
 
-Builds a detached [`ClusterCountFailureReports`]; see it for the options and the reply.
+Builds a detached [`ClusterCountFailureReports`](struct@crate::cmd::ClusterCountFailureReports); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -320,7 +320,7 @@ impl<X> ClusterCountkeysinslot<X> {
 impl<X, R> ClusterCountkeysinslot<X, R> {}
 /**`CLUSTER COUNTKEYSINSLOT`: Returns the number of keys in a hash slot.
 
-Builds a detached [`ClusterCountkeysinslot`]; see it for the options and the reply.
+Builds a detached [`ClusterCountkeysinslot`](struct@crate::cmd::ClusterCountkeysinslot); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -370,7 +370,7 @@ impl<X> ClusterDelslots<X> {
 impl<X, R> ClusterDelslots<X, R> {}
 /**`CLUSTER DELSLOTS`: Sets hash slots as unbound for a node.
 
-Builds a detached [`ClusterDelslots`]; see it for the options and the reply.
+Builds a detached [`ClusterDelslots`](struct@crate::cmd::ClusterDelslots); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -427,7 +427,7 @@ impl<X> ClusterDelslotsrange<X> {
 impl<X, R> ClusterDelslotsrange<X, R> {}
 /**`CLUSTER DELSLOTSRANGE`: Sets hash slot ranges as unbound for a node.
 
-Builds a detached [`ClusterDelslotsrange`]; see it for the options and the reply.
+Builds a detached [`ClusterDelslotsrange`](struct@crate::cmd::ClusterDelslotsrange); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -457,7 +457,7 @@ command_impls!(ClusterFailover, meta::CLUSTER_FAILOVER);
 impl<X> ClusterFailover<X> {
     ///Builds `CLUSTER FAILOVER` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$8\r\nFAILOVER\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$8\r\nFAILOVER\r\n", 2u8);
         ClusterFailover {
             buf: cmd,
             exec,
@@ -490,7 +490,7 @@ impl<X, R> ClusterFailover<X, R> {
 }
 /**`CLUSTER FAILOVER`: Forces a replica to perform a manual failover of its primary.
 
-Builds a detached [`ClusterFailover`]; see it for the options and the reply.*/
+Builds a detached [`ClusterFailover`](struct@crate::cmd::ClusterFailover); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER FAILOVER")]
 pub fn cluster_failover() -> ClusterFailover {
     ClusterFailover::new_in(Detached)
@@ -551,7 +551,7 @@ impl<X, R> ClusterFlushslot<X, R> {
 }
 /**`CLUSTER FLUSHSLOT`: Removes all keys from the target slot.
 
-Builds a detached [`ClusterFlushslot`]; see it for the options and the reply.
+Builds a detached [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -579,7 +579,7 @@ command_impls!(ClusterFlushslots, meta::CLUSTER_FLUSHSLOTS);
 impl<X> ClusterFlushslots<X> {
     ///Builds `CLUSTER FLUSHSLOTS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$10\r\nFLUSHSLOTS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$10\r\nFLUSHSLOTS\r\n", 2u8);
         ClusterFlushslots {
             buf: cmd,
             exec,
@@ -590,7 +590,7 @@ impl<X> ClusterFlushslots<X> {
 impl<X, R> ClusterFlushslots<X, R> {}
 /**`CLUSTER FLUSHSLOTS`: Deletes all slots information from a node.
 
-Builds a detached [`ClusterFlushslots`]; see it for the options and the reply.*/
+Builds a detached [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER FLUSHSLOTS")]
 pub fn cluster_flushslots() -> ClusterFlushslots {
     ClusterFlushslots::new_in(Detached)
@@ -629,7 +629,7 @@ impl<X> ClusterForget<X> {
 impl<X, R> ClusterForget<X, R> {}
 /**`CLUSTER FORGET`: Removes a node from the nodes table.
 
-Builds a detached [`ClusterForget`]; see it for the options and the reply.
+Builds a detached [`ClusterForget`](struct@crate::cmd::ClusterForget); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -673,7 +673,7 @@ impl<X> ClusterGetkeysinslot<X> {
 impl<X, R> ClusterGetkeysinslot<X, R> {}
 /**`CLUSTER GETKEYSINSLOT`: Returns the key names in a hash slot.
 
-Builds a detached [`ClusterGetkeysinslot`]; see it for the options and the reply.
+Builds a detached [`ClusterGetkeysinslot`](struct@crate::cmd::ClusterGetkeysinslot); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -708,10 +708,7 @@ command_impls!(ClusterGetslotmigrations, meta::CLUSTER_GETSLOTMIGRATIONS);
 impl<X> ClusterGetslotmigrations<X> {
     ///Builds `CLUSTER GETSLOTMIGRATIONS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(
-            b"$7\r\nCLUSTER\r\n$17\r\nGETSLOTMIGRATIONS\r\n",
-            2u8,
-        );
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$17\r\nGETSLOTMIGRATIONS\r\n", 2u8);
         ClusterGetslotmigrations {
             buf: cmd,
             exec,
@@ -722,7 +719,7 @@ impl<X> ClusterGetslotmigrations<X> {
 impl<X, R> ClusterGetslotmigrations<X, R> {}
 /**`CLUSTER GETSLOTMIGRATIONS`: Gets the status of ongoing and recently finished slot import and export operations.
 
-Builds a detached [`ClusterGetslotmigrations`]; see it for the options and the reply.*/
+Builds a detached [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
 pub fn cluster_getslotmigrations() -> ClusterGetslotmigrations {
     ClusterGetslotmigrations::new_in(Detached)
@@ -747,7 +744,7 @@ command_impls!(ClusterHelp, meta::CLUSTER_HELP);
 impl<X> ClusterHelp<X> {
     ///Builds `CLUSTER HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nHELP\r\n", 2u8);
         ClusterHelp {
             buf: cmd,
             exec,
@@ -758,7 +755,7 @@ impl<X> ClusterHelp<X> {
 impl<X, R> ClusterHelp<X, R> {}
 /**`CLUSTER HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ClusterHelp`]; see it for the options and the reply.*/
+Builds a detached [`ClusterHelp`](struct@crate::cmd::ClusterHelp); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER HELP")]
 pub fn cluster_help() -> ClusterHelp {
     ClusterHelp::new_in(Detached)
@@ -783,7 +780,7 @@ command_impls!(ClusterInfo, meta::CLUSTER_INFO);
 impl<X> ClusterInfo<X> {
     ///Builds `CLUSTER INFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nINFO\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nINFO\r\n", 2u8);
         ClusterInfo {
             buf: cmd,
             exec,
@@ -794,7 +791,7 @@ impl<X> ClusterInfo<X> {
 impl<X, R> ClusterInfo<X, R> {}
 /**`CLUSTER INFO`: Returns information about the state of a node.
 
-Builds a detached [`ClusterInfo`]; see it for the options and the reply.*/
+Builds a detached [`ClusterInfo`](struct@crate::cmd::ClusterInfo); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER INFO")]
 pub fn cluster_info() -> ClusterInfo {
     ClusterInfo::new_in(Detached)
@@ -833,7 +830,7 @@ impl<X> ClusterKeyslot<X> {
 impl<X, R> ClusterKeyslot<X, R> {}
 /**`CLUSTER KEYSLOT`: Returns the hash slot for a key.
 
-Builds a detached [`ClusterKeyslot`]; see it for the options and the reply.
+Builds a detached [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -861,7 +858,7 @@ command_impls!(ClusterLinks, meta::CLUSTER_LINKS);
 impl<X> ClusterLinks<X> {
     ///Builds `CLUSTER LINKS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nLINKS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nLINKS\r\n", 2u8);
         ClusterLinks {
             buf: cmd,
             exec,
@@ -872,7 +869,7 @@ impl<X> ClusterLinks<X> {
 impl<X, R> ClusterLinks<X, R> {}
 /**`CLUSTER LINKS`: Returns a list of all TCP links to and from peer nodes.
 
-Builds a detached [`ClusterLinks`]; see it for the options and the reply.*/
+Builds a detached [`ClusterLinks`](struct@crate::cmd::ClusterLinks); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER LINKS")]
 pub fn cluster_links() -> ClusterLinks {
     ClusterLinks::new_in(Detached)
@@ -924,7 +921,7 @@ impl<X, R> ClusterMeet<X, R> {
 }
 /**`CLUSTER MEET`: Forces a node to handshake with another node.
 
-Builds a detached [`ClusterMeet`]; see it for the options and the reply.
+Builds a detached [`ClusterMeet`](struct@crate::cmd::ClusterMeet); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -998,7 +995,7 @@ impl<X> ClusterMigrateslots<X> {
 impl<X, R> ClusterMigrateslots<X, R> {}
 /**`CLUSTER MIGRATESLOTS`: Migrate the given slots from this node to the specified nodes.
 
-Builds a detached [`ClusterMigrateslots`]; see it for the options and the reply.
+Builds a detached [`ClusterMigrateslots`](struct@crate::cmd::ClusterMigrateslots); see it for the options and the reply.
 
 Arguments:
 - `migration_group`: `SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]`*/
@@ -1030,7 +1027,7 @@ command_impls!(ClusterMyid, meta::CLUSTER_MYID);
 impl<X> ClusterMyid<X> {
     ///Builds `CLUSTER MYID` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nMYID\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nMYID\r\n", 2u8);
         ClusterMyid {
             buf: cmd,
             exec,
@@ -1041,7 +1038,7 @@ impl<X> ClusterMyid<X> {
 impl<X, R> ClusterMyid<X, R> {}
 /**`CLUSTER MYID`: Returns the ID of a node.
 
-Builds a detached [`ClusterMyid`]; see it for the options and the reply.*/
+Builds a detached [`ClusterMyid`](struct@crate::cmd::ClusterMyid); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER MYID")]
 pub fn cluster_myid() -> ClusterMyid {
     ClusterMyid::new_in(Detached)
@@ -1066,7 +1063,7 @@ command_impls!(ClusterMyshardid, meta::CLUSTER_MYSHARDID);
 impl<X> ClusterMyshardid<X> {
     ///Builds `CLUSTER MYSHARDID` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nMYSHARDID\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nMYSHARDID\r\n", 2u8);
         ClusterMyshardid {
             buf: cmd,
             exec,
@@ -1077,7 +1074,7 @@ impl<X> ClusterMyshardid<X> {
 impl<X, R> ClusterMyshardid<X, R> {}
 /**`CLUSTER MYSHARDID`: Returns the shard ID of a node.
 
-Builds a detached [`ClusterMyshardid`]; see it for the options and the reply.*/
+Builds a detached [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER MYSHARDID")]
 pub fn cluster_myshardid() -> ClusterMyshardid {
     ClusterMyshardid::new_in(Detached)
@@ -1102,7 +1099,7 @@ command_impls!(ClusterNodes, meta::CLUSTER_NODES);
 impl<X> ClusterNodes<X> {
     ///Builds `CLUSTER NODES` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nNODES\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nNODES\r\n", 2u8);
         ClusterNodes {
             buf: cmd,
             exec,
@@ -1113,7 +1110,7 @@ impl<X> ClusterNodes<X> {
 impl<X, R> ClusterNodes<X, R> {}
 /**`CLUSTER NODES`: Returns the cluster configuration for a node.
 
-Builds a detached [`ClusterNodes`]; see it for the options and the reply.*/
+Builds a detached [`ClusterNodes`](struct@crate::cmd::ClusterNodes); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER NODES")]
 pub fn cluster_nodes() -> ClusterNodes {
     ClusterNodes::new_in(Detached)
@@ -1152,7 +1149,7 @@ impl<X> ClusterReplicas<X> {
 impl<X, R> ClusterReplicas<X, R> {}
 /**`CLUSTER REPLICAS`: Lists the replica nodes of a primary node.
 
-Builds a detached [`ClusterReplicas`]; see it for the options and the reply.
+Builds a detached [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -1197,7 +1194,7 @@ impl<X> ClusterReplicate<X> {
 impl<X, R> ClusterReplicate<X, R> {}
 /**`CLUSTER REPLICATE`: Configures a node as replica of a primary node or detaches a replica from its primary.
 
-Builds a detached [`ClusterReplicate`]; see it for the options and the reply.
+Builds a detached [`ClusterReplicate`](struct@crate::cmd::ClusterReplicate); see it for the options and the reply.
 
 Arguments:
 - `args`: `<node-id | NO ONE>`*/
@@ -1225,7 +1222,7 @@ command_impls!(ClusterReset, meta::CLUSTER_RESET);
 impl<X> ClusterReset<X> {
     ///Builds `CLUSTER RESET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nRESET\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nRESET\r\n", 2u8);
         ClusterReset {
             buf: cmd,
             exec,
@@ -1258,7 +1255,7 @@ impl<X, R> ClusterReset<X, R> {
 }
 /**`CLUSTER RESET`: Resets a node.
 
-Builds a detached [`ClusterReset`]; see it for the options and the reply.*/
+Builds a detached [`ClusterReset`](struct@crate::cmd::ClusterReset); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER RESET")]
 pub fn cluster_reset() -> ClusterReset {
     ClusterReset::new_in(Detached)
@@ -1283,7 +1280,7 @@ command_impls!(ClusterSaveconfig, meta::CLUSTER_SAVECONFIG);
 impl<X> ClusterSaveconfig<X> {
     ///Builds `CLUSTER SAVECONFIG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$10\r\nSAVECONFIG\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$10\r\nSAVECONFIG\r\n", 2u8);
         ClusterSaveconfig {
             buf: cmd,
             exec,
@@ -1294,7 +1291,7 @@ impl<X> ClusterSaveconfig<X> {
 impl<X, R> ClusterSaveconfig<X, R> {}
 /**`CLUSTER SAVECONFIG`: Forces a node to save the cluster configuration to disk.
 
-Builds a detached [`ClusterSaveconfig`]; see it for the options and the reply.*/
+Builds a detached [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER SAVECONFIG")]
 pub fn cluster_saveconfig() -> ClusterSaveconfig {
     ClusterSaveconfig::new_in(Detached)
@@ -1336,7 +1333,7 @@ impl<X> ClusterSetConfigEpoch<X> {
 impl<X, R> ClusterSetConfigEpoch<X, R> {}
 /**`CLUSTER SET-CONFIG-EPOCH`: Sets the configuration epoch for a new node.
 
-Builds a detached [`ClusterSetConfigEpoch`]; see it for the options and the reply.
+Builds a detached [`ClusterSetConfigEpoch`](struct@crate::cmd::ClusterSetConfigEpoch); see it for the options and the reply.
 
 Arguments:
 - `config_epoch`: `config-epoch`*/
@@ -1396,7 +1393,7 @@ impl<X, R> ClusterSetslot<X, R> {
 }
 /**`CLUSTER SETSLOT`: Binds a hash slot to a node.
 
-Builds a detached [`ClusterSetslot`]; see it for the options and the reply.
+Builds a detached [`ClusterSetslot`](struct@crate::cmd::ClusterSetslot); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -1431,7 +1428,7 @@ command_impls!(ClusterShards, meta::CLUSTER_SHARDS);
 impl<X> ClusterShards<X> {
     ///Builds `CLUSTER SHARDS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$6\r\nSHARDS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$6\r\nSHARDS\r\n", 2u8);
         ClusterShards {
             buf: cmd,
             exec,
@@ -1442,7 +1439,7 @@ impl<X> ClusterShards<X> {
 impl<X, R> ClusterShards<X, R> {}
 /**`CLUSTER SHARDS`: Returns the mapping of cluster slots to shards.
 
-Builds a detached [`ClusterShards`]; see it for the options and the reply.*/
+Builds a detached [`ClusterShards`](struct@crate::cmd::ClusterShards); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER SHARDS")]
 pub fn cluster_shards() -> ClusterShards {
     ClusterShards::new_in(Detached)
@@ -1484,7 +1481,7 @@ impl<X> ClusterSlaves<X> {
 impl<X, R> ClusterSlaves<X, R> {}
 /**`CLUSTER SLAVES`: Lists the replica nodes of a primary node.
 
-Builds a detached [`ClusterSlaves`]; see it for the options and the reply.
+Builds a detached [`ClusterSlaves`](struct@crate::cmd::ClusterSlaves); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -1527,7 +1524,7 @@ impl<X> ClusterSlotStats<X> {
 impl<X, R> ClusterSlotStats<X, R> {}
 /**`CLUSTER SLOT-STATS`: Return an array of slot usage statistics for slots assigned to the current node.
 
-Builds a detached [`ClusterSlotStats`]; see it for the options and the reply.
+Builds a detached [`ClusterSlotStats`](struct@crate::cmd::ClusterSlotStats); see it for the options and the reply.
 
 Arguments:
 - `filter`: `<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`*/
@@ -1560,7 +1557,7 @@ command_impls!(ClusterSlots, meta::CLUSTER_SLOTS);
 impl<X> ClusterSlots<X> {
     ///Builds `CLUSTER SLOTS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n", 2u8);
         ClusterSlots {
             buf: cmd,
             exec,
@@ -1571,7 +1568,7 @@ impl<X> ClusterSlots<X> {
 impl<X, R> ClusterSlots<X, R> {}
 /**`CLUSTER SLOTS`: Returns the mapping of cluster slots to nodes.
 
-Builds a detached [`ClusterSlots`]; see it for the options and the reply.*/
+Builds a detached [`ClusterSlots`](struct@crate::cmd::ClusterSlots); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER SLOTS")]
 pub fn cluster_slots() -> ClusterSlots {
     ClusterSlots::new_in(Detached)
@@ -1596,7 +1593,7 @@ command_impls!(ClusterSyncslots, meta::CLUSTER_SYNCSLOTS);
 impl<X> ClusterSyncslots<X> {
     ///Builds `CLUSTER SYNCSLOTS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nSYNCSLOTS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nSYNCSLOTS\r\n", 2u8);
         ClusterSyncslots {
             buf: cmd,
             exec,
@@ -1607,7 +1604,7 @@ impl<X> ClusterSyncslots<X> {
 impl<X, R> ClusterSyncslots<X, R> {}
 /**`CLUSTER SYNCSLOTS`: A container for internal slot migration commands.
 
-Builds a detached [`ClusterSyncslots`]; see it for the options and the reply.*/
+Builds a detached [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER SYNCSLOTS")]
 pub fn cluster_syncslots() -> ClusterSyncslots {
     ClusterSyncslots::new_in(Detached)
@@ -1679,7 +1676,7 @@ impl<X, R> Clusterscan<X, R> {
 }
 /**`CLUSTERSCAN`: Iterates over the keys in the cluster.
 
-Builds a detached [`Clusterscan`]; see it for the options and the reply.
+Builds a detached [`Clusterscan`](struct@crate::cmd::Clusterscan); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -1707,7 +1704,7 @@ command_impls!(Readonly, meta::READONLY);
 impl<X> Readonly<X> {
     ///Builds `READONLY` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nREADONLY\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$8\r\nREADONLY\r\n", 1u8);
         Readonly {
             buf: cmd,
             exec,
@@ -1718,7 +1715,7 @@ impl<X> Readonly<X> {
 impl<X, R> Readonly<X, R> {}
 /**`READONLY`: Enables read-only queries for a connection to a Valkey replica node.
 
-Builds a detached [`Readonly`]; see it for the options and the reply.*/
+Builds a detached [`Readonly`](struct@crate::cmd::Readonly); see it for the options and the reply.*/
 #[doc(alias = "READONLY")]
 pub fn readonly() -> Readonly {
     Readonly::new_in(Detached)
@@ -1743,7 +1740,7 @@ command_impls!(Readwrite, meta::READWRITE);
 impl<X> Readwrite<X> {
     ///Builds `READWRITE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$9\r\nREADWRITE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$9\r\nREADWRITE\r\n", 1u8);
         Readwrite {
             buf: cmd,
             exec,
@@ -1754,7 +1751,7 @@ impl<X> Readwrite<X> {
 impl<X, R> Readwrite<X, R> {}
 /**`READWRITE`: Enables read-write queries for a connection to a Valkey replica node.
 
-Builds a detached [`Readwrite`]; see it for the options and the reply.*/
+Builds a detached [`Readwrite`](struct@crate::cmd::Readwrite); see it for the options and the reply.*/
 #[doc(alias = "READWRITE")]
 pub fn readwrite() -> Readwrite {
     Readwrite::new_in(Detached)

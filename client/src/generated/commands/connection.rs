@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -58,7 +58,7 @@ impl<X, R> Auth<X, R> {
 }
 /**`AUTH`: Authenticates the connection.
 
-Builds a detached [`Auth`]; see it for the options and the reply.
+Builds a detached [`Auth`](struct@crate::cmd::Auth); see it for the options and the reply.
 
 Arguments:
 - `password`: `password`*/
@@ -100,7 +100,7 @@ impl<X> ClientCaching<X> {
 impl<X, R> ClientCaching<X, R> {}
 /**`CLIENT CACHING`: Instructs the server whether to track the keys in the next request.
 
-Builds a detached [`ClientCaching`]; see it for the options and the reply.
+Builds a detached [`ClientCaching`](struct@crate::cmd::ClientCaching); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | NO>`*/
@@ -150,7 +150,7 @@ impl<X> ClientCapa<X> {
 impl<X, R> ClientCapa<X, R> {}
 /**`CLIENT CAPA`: A client claims its capability.
 
-Builds a detached [`ClientCapa`]; see it for the options and the reply.
+Builds a detached [`ClientCapa`](struct@crate::cmd::ClientCapa); see it for the options and the reply.
 
 Arguments:
 - `capability`: `capability [capability ...]`*/
@@ -180,7 +180,7 @@ command_impls!(ClientGetname, meta::CLIENT_GETNAME);
 impl<X> ClientGetname<X> {
     ///Builds `CLIENT GETNAME` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nGETNAME\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nGETNAME\r\n", 2u8);
         ClientGetname {
             buf: cmd,
             exec,
@@ -191,7 +191,7 @@ impl<X> ClientGetname<X> {
 impl<X, R> ClientGetname<X, R> {}
 /**`CLIENT GETNAME`: Returns the name of the connection.
 
-Builds a detached [`ClientGetname`]; see it for the options and the reply.*/
+Builds a detached [`ClientGetname`](struct@crate::cmd::ClientGetname); see it for the options and the reply.*/
 #[doc(alias = "CLIENT GETNAME")]
 pub fn client_getname() -> ClientGetname {
     ClientGetname::new_in(Detached)
@@ -219,7 +219,7 @@ command_impls!(ClientGetredir, meta::CLIENT_GETREDIR);
 impl<X> ClientGetredir<X> {
     ///Builds `CLIENT GETREDIR` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nGETREDIR\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nGETREDIR\r\n", 2u8);
         ClientGetredir {
             buf: cmd,
             exec,
@@ -230,7 +230,7 @@ impl<X> ClientGetredir<X> {
 impl<X, R> ClientGetredir<X, R> {}
 /**`CLIENT GETREDIR`: Returns the client ID to which the connection's tracking notifications are redirected.
 
-Builds a detached [`ClientGetredir`]; see it for the options and the reply.*/
+Builds a detached [`ClientGetredir`](struct@crate::cmd::ClientGetredir); see it for the options and the reply.*/
 #[doc(alias = "CLIENT GETREDIR")]
 pub fn client_getredir() -> ClientGetredir {
     ClientGetredir::new_in(Detached)
@@ -255,7 +255,7 @@ command_impls!(ClientHelp, meta::CLIENT_HELP);
 impl<X> ClientHelp<X> {
     ///Builds `CLIENT HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nHELP\r\n", 2u8);
         ClientHelp {
             buf: cmd,
             exec,
@@ -266,7 +266,7 @@ impl<X> ClientHelp<X> {
 impl<X, R> ClientHelp<X, R> {}
 /**`CLIENT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ClientHelp`]; see it for the options and the reply.*/
+Builds a detached [`ClientHelp`](struct@crate::cmd::ClientHelp); see it for the options and the reply.*/
 #[doc(alias = "CLIENT HELP")]
 pub fn client_help() -> ClientHelp {
     ClientHelp::new_in(Detached)
@@ -291,7 +291,7 @@ command_impls!(ClientId, meta::CLIENT_ID);
 impl<X> ClientId<X> {
     ///Builds `CLIENT ID` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$2\r\nID\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$2\r\nID\r\n", 2u8);
         ClientId {
             buf: cmd,
             exec,
@@ -302,7 +302,7 @@ impl<X> ClientId<X> {
 impl<X, R> ClientId<X, R> {}
 /**`CLIENT ID`: Returns the unique client ID of the connection.
 
-Builds a detached [`ClientId`]; see it for the options and the reply.*/
+Builds a detached [`ClientId`](struct@crate::cmd::ClientId); see it for the options and the reply.*/
 #[doc(alias = "CLIENT ID")]
 pub fn client_id() -> ClientId {
     ClientId::new_in(Detached)
@@ -341,7 +341,7 @@ impl<X> ClientImportSource<X> {
 impl<X, R> ClientImportSource<X, R> {}
 /**`CLIENT IMPORT-SOURCE`: Marks this client as an import source when the server is in import mode.
 
-Builds a detached [`ClientImportSource`]; see it for the options and the reply.
+Builds a detached [`ClientImportSource`](struct@crate::cmd::ClientImportSource); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -369,7 +369,7 @@ command_impls!(ClientInfo, meta::CLIENT_INFO);
 impl<X> ClientInfo<X> {
     ///Builds `CLIENT INFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nINFO\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nINFO\r\n", 2u8);
         ClientInfo {
             buf: cmd,
             exec,
@@ -380,7 +380,7 @@ impl<X> ClientInfo<X> {
 impl<X, R> ClientInfo<X, R> {}
 /**`CLIENT INFO`: Returns information about the connection.
 
-Builds a detached [`ClientInfo`]; see it for the options and the reply.*/
+Builds a detached [`ClientInfo`](struct@crate::cmd::ClientInfo); see it for the options and the reply.*/
 #[doc(alias = "CLIENT INFO")]
 pub fn client_info() -> ClientInfo {
     ClientInfo::new_in(Detached)
@@ -432,7 +432,7 @@ impl<X> ClientKill<X> {
 impl<X, R> ClientKill<X, R> {}
 /**`CLIENT KILL`: Terminates open connections.
 
-Builds a detached [`ClientKill`]; see it for the options and the reply.
+Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill); see it for the options and the reply.
 
 Arguments:
 - `filter`: `<ip:port | <[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]>`*/
@@ -471,7 +471,7 @@ command_impls!(ClientList, meta::CLIENT_LIST);
 impl<X> ClientList<X> {
     ///Builds `CLIENT LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nLIST\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nLIST\r\n", 2u8);
         ClientList {
             buf: cmd,
             exec,
@@ -798,7 +798,7 @@ impl<X, R> ClientList<X, R> {
 }
 /**`CLIENT LIST`: Lists open connections.
 
-Builds a detached [`ClientList`]; see it for the options and the reply.*/
+Builds a detached [`ClientList`](struct@crate::cmd::ClientList); see it for the options and the reply.*/
 #[doc(alias = "CLIENT LIST")]
 pub fn client_list() -> ClientList {
     ClientList::new_in(Detached)
@@ -837,7 +837,7 @@ impl<X> ClientNoEvict<X> {
 impl<X, R> ClientNoEvict<X, R> {}
 /**`CLIENT NO-EVICT`: Sets the client eviction mode of the connection.
 
-Builds a detached [`ClientNoEvict`]; see it for the options and the reply.
+Builds a detached [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -879,7 +879,7 @@ impl<X> ClientNoTouch<X> {
 impl<X, R> ClientNoTouch<X, R> {}
 /**`CLIENT NO-TOUCH`: Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-Builds a detached [`ClientNoTouch`]; see it for the options and the reply.
+Builds a detached [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -946,7 +946,7 @@ impl<X, R> ClientPause<X, R> {
 }
 /**`CLIENT PAUSE`: Suspends commands processing.
 
-Builds a detached [`ClientPause`]; see it for the options and the reply.
+Builds a detached [`ClientPause`](struct@crate::cmd::ClientPause); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`*/
@@ -988,7 +988,7 @@ impl<X> ClientReply<X> {
 impl<X, R> ClientReply<X, R> {}
 /**`CLIENT REPLY`: Instructs the server whether to reply to commands.
 
-Builds a detached [`ClientReply`]; see it for the options and the reply.
+Builds a detached [`ClientReply`](struct@crate::cmd::ClientReply); see it for the options and the reply.
 
 Arguments:
 - `action`: `<ON | OFF | SKIP>`*/
@@ -1030,7 +1030,7 @@ impl<X> ClientSetinfo<X> {
 impl<X, R> ClientSetinfo<X, R> {}
 /**`CLIENT SETINFO`: Sets information specific to the client or connection.
 
-Builds a detached [`ClientSetinfo`]; see it for the options and the reply.
+Builds a detached [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo); see it for the options and the reply.
 
 Arguments:
 - `attr`: `<lib-name libname | lib-ver libver>`*/
@@ -1072,7 +1072,7 @@ impl<X> ClientSetname<X> {
 impl<X, R> ClientSetname<X, R> {}
 /**`CLIENT SETNAME`: Sets the connection name.
 
-Builds a detached [`ClientSetname`]; see it for the options and the reply.
+Builds a detached [`ClientSetname`](struct@crate::cmd::ClientSetname); see it for the options and the reply.
 
 Arguments:
 - `connection_name`: `connection-name`*/
@@ -1167,7 +1167,7 @@ impl<X, R> ClientTracking<X, R> {
 }
 /**`CLIENT TRACKING`: Controls server-assisted client-side caching for the connection.
 
-Builds a detached [`ClientTracking`]; see it for the options and the reply.
+Builds a detached [`ClientTracking`](struct@crate::cmd::ClientTracking); see it for the options and the reply.
 
 Arguments:
 - `status`: `<ON | OFF>`*/
@@ -1195,7 +1195,7 @@ command_impls!(ClientTrackinginfo, meta::CLIENT_TRACKINGINFO);
 impl<X> ClientTrackinginfo<X> {
     ///Builds `CLIENT TRACKINGINFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$12\r\nTRACKINGINFO\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$12\r\nTRACKINGINFO\r\n", 2u8);
         ClientTrackinginfo {
             buf: cmd,
             exec,
@@ -1206,7 +1206,7 @@ impl<X> ClientTrackinginfo<X> {
 impl<X, R> ClientTrackinginfo<X, R> {}
 /**`CLIENT TRACKINGINFO`: Returns information about server-assisted client-side caching for the connection.
 
-Builds a detached [`ClientTrackinginfo`]; see it for the options and the reply.*/
+Builds a detached [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo); see it for the options and the reply.*/
 #[doc(alias = "CLIENT TRACKINGINFO")]
 pub fn client_trackinginfo() -> ClientTrackinginfo {
     ClientTrackinginfo::new_in(Detached)
@@ -1269,7 +1269,7 @@ impl<X, R> ClientUnblock<X, R> {
 }
 /**`CLIENT UNBLOCK`: Unblocks a client blocked by a blocking command from a different connection.
 
-Builds a detached [`ClientUnblock`]; see it for the options and the reply.
+Builds a detached [`ClientUnblock`](struct@crate::cmd::ClientUnblock); see it for the options and the reply.
 
 Arguments:
 - `client_id`: `client-id`*/
@@ -1297,7 +1297,7 @@ command_impls!(ClientUnpause, meta::CLIENT_UNPAUSE);
 impl<X> ClientUnpause<X> {
     ///Builds `CLIENT UNPAUSE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nUNPAUSE\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nUNPAUSE\r\n", 2u8);
         ClientUnpause {
             buf: cmd,
             exec,
@@ -1308,7 +1308,7 @@ impl<X> ClientUnpause<X> {
 impl<X, R> ClientUnpause<X, R> {}
 /**`CLIENT UNPAUSE`: Resumes processing commands from paused clients.
 
-Builds a detached [`ClientUnpause`]; see it for the options and the reply.*/
+Builds a detached [`ClientUnpause`](struct@crate::cmd::ClientUnpause); see it for the options and the reply.*/
 #[doc(alias = "CLIENT UNPAUSE")]
 pub fn client_unpause() -> ClientUnpause {
     ClientUnpause::new_in(Detached)
@@ -1347,7 +1347,7 @@ impl<X> Echo<X> {
 impl<X, R> Echo<X, R> {}
 /**`ECHO`: Returns the given string.
 
-Builds a detached [`Echo`]; see it for the options and the reply.
+Builds a detached [`Echo`](struct@crate::cmd::Echo); see it for the options and the reply.
 
 Arguments:
 - `message`: `message`*/
@@ -1379,7 +1379,7 @@ command_impls!(Hello, meta::HELLO);
 impl<X> Hello<X> {
     ///Builds `HELLO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$5\r\nHELLO\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$5\r\nHELLO\r\n", 1u8);
         Hello {
             buf: cmd,
             exec,
@@ -1389,7 +1389,7 @@ impl<X> Hello<X> {
 }
 impl<X, R> Hello<X, R> {
     ///`[protover [AUTH username password] [SETNAME clientname]]`
-    pub fn arguments(
+    pub fn protover(
         mut self,
         protover: impl IntArg,
         auth: Option<(Bytes, Bytes)>,
@@ -1415,7 +1415,7 @@ impl<X, R> Hello<X, R> {
 }
 /**`HELLO`: Handshakes with the server.
 
-Builds a detached [`Hello`]; see it for the options and the reply.*/
+Builds a detached [`Hello`](struct@crate::cmd::Hello); see it for the options and the reply.*/
 #[doc(alias = "HELLO")]
 pub fn hello() -> Hello {
     Hello::new_in(Detached)
@@ -1442,7 +1442,7 @@ command_impls!(Ping, meta::PING);
 impl<X> Ping<X> {
     ///Builds `PING` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$4\r\nPING\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$4\r\nPING\r\n", 1u8);
         Ping {
             buf: cmd,
             exec,
@@ -1461,7 +1461,7 @@ impl<X, R> Ping<X, R> {
 }
 /**`PING`: Returns the server's liveliness response.
 
-Builds a detached [`Ping`]; see it for the options and the reply.*/
+Builds a detached [`Ping`](struct@crate::cmd::Ping); see it for the options and the reply.*/
 #[doc(alias = "PING")]
 pub fn ping() -> Ping {
     Ping::new_in(Detached)
@@ -1486,7 +1486,7 @@ command_impls!(Quit, meta::QUIT);
 impl<X> Quit<X> {
     ///Builds `QUIT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$4\r\nQUIT\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$4\r\nQUIT\r\n", 1u8);
         Quit {
             buf: cmd,
             exec,
@@ -1497,7 +1497,7 @@ impl<X> Quit<X> {
 impl<X, R> Quit<X, R> {}
 /**`QUIT`: Closes the connection.
 
-Builds a detached [`Quit`]; see it for the options and the reply.*/
+Builds a detached [`Quit`](struct@crate::cmd::Quit); see it for the options and the reply.*/
 #[doc(alias = "QUIT")]
 pub fn quit() -> Quit {
     Quit::new_in(Detached)
@@ -1522,7 +1522,7 @@ command_impls!(Reset, meta::RESET);
 impl<X> Reset<X> {
     ///Builds `RESET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$5\r\nRESET\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$5\r\nRESET\r\n", 1u8);
         Reset {
             buf: cmd,
             exec,
@@ -1533,7 +1533,7 @@ impl<X> Reset<X> {
 impl<X, R> Reset<X, R> {}
 /**`RESET`: Resets the connection.
 
-Builds a detached [`Reset`]; see it for the options and the reply.*/
+Builds a detached [`Reset`](struct@crate::cmd::Reset); see it for the options and the reply.*/
 #[doc(alias = "RESET")]
 pub fn reset() -> Reset {
     Reset::new_in(Detached)
@@ -1572,7 +1572,7 @@ impl<X> Select<X> {
 impl<X, R> Select<X, R> {}
 /**`SELECT`: Changes the selected database.
 
-Builds a detached [`Select`]; see it for the options and the reply.
+Builds a detached [`Select`](struct@crate::cmd::Select); see it for the options and the reply.
 
 Arguments:
 - `index`: `index`*/

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -67,7 +67,7 @@ impl<X, R> Copy<X, R> {
 }
 /**`COPY`: Copies the value of a key to a new key.
 
-Builds a detached [`Copy`]; see it for the options and the reply.
+Builds a detached [`Copy`](struct@crate::cmd::Copy); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -118,7 +118,7 @@ impl<X> Del<X> {
 impl<X, R> Del<X, R> {}
 /**`DEL`: Deletes one or more keys.
 
-Builds a detached [`Del`]; see it for the options and the reply.
+Builds a detached [`Del`](struct@crate::cmd::Del); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -162,7 +162,7 @@ impl<X> Dump<X> {
 impl<X, R> Dump<X, R> {}
 /**`DUMP`: Returns a serialized representation of the value stored at a key.
 
-Builds a detached [`Dump`]; see it for the options and the reply.
+Builds a detached [`Dump`](struct@crate::cmd::Dump); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -215,7 +215,7 @@ impl<X> Exists<X> {
 impl<X, R> Exists<X, R> {}
 /**`EXISTS`: Determines whether one or more keys exist.
 
-Builds a detached [`Exists`]; see it for the options and the reply.
+Builds a detached [`Exists`](struct@crate::cmd::Exists); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -300,7 +300,7 @@ impl<X, R> Expire<X, R> {
 }
 /**`EXPIRE`: Sets the expiration time of a key in seconds.
 
-Builds a detached [`Expire`]; see it for the options and the reply.
+Builds a detached [`Expire`](struct@crate::cmd::Expire); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -390,7 +390,7 @@ impl<X, R> Expireat<X, R> {
 }
 /**`EXPIREAT`: Sets the expiration time of a key to a Unix timestamp.
 
-Builds a detached [`Expireat`]; see it for the options and the reply.
+Builds a detached [`Expireat`](struct@crate::cmd::Expireat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -436,7 +436,7 @@ impl<X> Expiretime<X> {
 impl<X, R> Expiretime<X, R> {}
 /**`EXPIRETIME`: Returns the expiration time of a key as a Unix timestamp.
 
-Builds a detached [`Expiretime`]; see it for the options and the reply.
+Builds a detached [`Expiretime`](struct@crate::cmd::Expiretime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -478,7 +478,7 @@ impl<X> Keys<X> {
 impl<X, R> Keys<X, R> {}
 /**`KEYS`: Returns all key names that match a pattern.
 
-Builds a detached [`Keys`]; see it for the options and the reply.
+Builds a detached [`Keys`](struct@crate::cmd::Keys); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -492,7 +492,7 @@ pub fn keys(pattern: impl ToArg) -> Keys {
 MIGRATE host port <key | > destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Bytes`):
 - Success.
 - No keys were found in the source instance.
 
@@ -505,7 +505,7 @@ MIGRATE host port <key | > destination-db timeout [COPY] [REPLACE] [AUTH passwor
 - 6.0.0: Added the `AUTH2` option.*/
 #[doc(alias = "MIGRATE")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Migrate<X = Detached, R = Value> {
+pub struct Migrate<X = Detached, R = Bytes> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -598,7 +598,7 @@ impl<X, R> Migrate<X, R> {
 }
 /**`MIGRATE`: Atomically transfers a key from one instance to another.
 
-Builds a detached [`Migrate`]; see it for the options and the reply.
+Builds a detached [`Migrate`](struct@crate::cmd::Migrate); see it for the options and the reply.
 
 Arguments:
 - `host`: `host`
@@ -654,7 +654,7 @@ impl<X> Move<X> {
 impl<X, R> Move<X, R> {}
 /**`MOVE`: Moves a key to another database.
 
-Builds a detached [`Move`]; see it for the options and the reply.
+Builds a detached [`Move`](struct@crate::cmd::Move); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -699,7 +699,7 @@ impl<X> ObjectEncoding<X> {
 impl<X, R> ObjectEncoding<X, R> {}
 /**`OBJECT ENCODING`: Returns the internal encoding of an object.
 
-Builds a detached [`ObjectEncoding`]; see it for the options and the reply.
+Builds a detached [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -741,7 +741,7 @@ impl<X> ObjectFreq<X> {
 impl<X, R> ObjectFreq<X, R> {}
 /**`OBJECT FREQ`: Returns the logarithmic access frequency counter of an object.
 
-Builds a detached [`ObjectFreq`]; see it for the options and the reply.
+Builds a detached [`ObjectFreq`](struct@crate::cmd::ObjectFreq); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -769,7 +769,7 @@ command_impls!(ObjectHelp, meta::OBJECT_HELP);
 impl<X> ObjectHelp<X> {
     ///Builds `OBJECT HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nOBJECT\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nOBJECT\r\n$4\r\nHELP\r\n", 2u8);
         ObjectHelp {
             buf: cmd,
             exec,
@@ -780,7 +780,7 @@ impl<X> ObjectHelp<X> {
 impl<X, R> ObjectHelp<X, R> {}
 /**`OBJECT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ObjectHelp`]; see it for the options and the reply.*/
+Builds a detached [`ObjectHelp`](struct@crate::cmd::ObjectHelp); see it for the options and the reply.*/
 #[doc(alias = "OBJECT HELP")]
 pub fn object_help() -> ObjectHelp {
     ObjectHelp::new_in(Detached)
@@ -819,7 +819,7 @@ impl<X> ObjectIdletime<X> {
 impl<X, R> ObjectIdletime<X, R> {}
 /**`OBJECT IDLETIME`: Returns the time since the last access to an object.
 
-Builds a detached [`ObjectIdletime`]; see it for the options and the reply.
+Builds a detached [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -861,7 +861,7 @@ impl<X> ObjectRefcount<X> {
 impl<X, R> ObjectRefcount<X, R> {}
 /**`OBJECT REFCOUNT`: Returns the reference count of a value of a key.
 
-Builds a detached [`ObjectRefcount`]; see it for the options and the reply.
+Builds a detached [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -905,7 +905,7 @@ impl<X> Persist<X> {
 impl<X, R> Persist<X, R> {}
 /**`PERSIST`: Removes the expiration time of a key.
 
-Builds a detached [`Persist`]; see it for the options and the reply.
+Builds a detached [`Persist`](struct@crate::cmd::Persist); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -990,7 +990,7 @@ impl<X, R> Pexpire<X, R> {
 }
 /**`PEXPIRE`: Sets the expiration time of a key in milliseconds.
 
-Builds a detached [`Pexpire`]; see it for the options and the reply.
+Builds a detached [`Pexpire`](struct@crate::cmd::Pexpire); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1080,7 +1080,7 @@ impl<X, R> Pexpireat<X, R> {
 }
 /**`PEXPIREAT`: Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-Builds a detached [`Pexpireat`]; see it for the options and the reply.
+Builds a detached [`Pexpireat`](struct@crate::cmd::Pexpireat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1129,7 +1129,7 @@ impl<X> Pexpiretime<X> {
 impl<X, R> Pexpiretime<X, R> {}
 /**`PEXPIRETIME`: Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-Builds a detached [`Pexpiretime`]; see it for the options and the reply.
+Builds a detached [`Pexpiretime`](struct@crate::cmd::Pexpiretime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1177,7 +1177,7 @@ impl<X> Pttl<X> {
 impl<X, R> Pttl<X, R> {}
 /**`PTTL`: Returns the expiration time in milliseconds of a key.
 
-Builds a detached [`Pttl`]; see it for the options and the reply.
+Builds a detached [`Pttl`](struct@crate::cmd::Pttl); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1207,7 +1207,7 @@ command_impls!(Randomkey, meta::RANDOMKEY);
 impl<X> Randomkey<X> {
     ///Builds `RANDOMKEY` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$9\r\nRANDOMKEY\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$9\r\nRANDOMKEY\r\n", 1u8);
         Randomkey {
             buf: cmd,
             exec,
@@ -1218,7 +1218,7 @@ impl<X> Randomkey<X> {
 impl<X, R> Randomkey<X, R> {}
 /**`RANDOMKEY`: Returns a random key name from the database.
 
-Builds a detached [`Randomkey`]; see it for the options and the reply.*/
+Builds a detached [`Randomkey`](struct@crate::cmd::Randomkey); see it for the options and the reply.*/
 #[doc(alias = "RANDOMKEY")]
 pub fn randomkey() -> Randomkey {
     Randomkey::new_in(Detached)
@@ -1259,7 +1259,7 @@ impl<X> Rename<X> {
 impl<X, R> Rename<X, R> {}
 /**`RENAME`: Renames a key and overwrites the destination.
 
-Builds a detached [`Rename`]; see it for the options and the reply.
+Builds a detached [`Rename`](struct@crate::cmd::Rename); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1309,7 +1309,7 @@ impl<X> Renamenx<X> {
 impl<X, R> Renamenx<X, R> {}
 /**`RENAMENX`: Renames a key only when the target key name doesn't exist.
 
-Builds a detached [`Renamenx`]; see it for the options and the reply.
+Builds a detached [`Renamenx`](struct@crate::cmd::Renamenx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1397,7 +1397,7 @@ impl<X, R> Restore<X, R> {
 }
 /**`RESTORE`: Creates a key from the serialized representation of a value.
 
-Builds a detached [`Restore`]; see it for the options and the reply.
+Builds a detached [`Restore`](struct@crate::cmd::Restore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1473,7 +1473,7 @@ impl<X, R> Scan<X, R> {
 }
 /**`SCAN`: Iterates over the key names in the database.
 
-Builds a detached [`Scan`]; see it for the options and the reply.
+Builds a detached [`Scan`](struct@crate::cmd::Scan); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -1487,14 +1487,14 @@ pub fn scan(cursor: impl IntArg) -> Scan {
 SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] [STORE destination]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<Option<Bytes>>`):
 - When the store option is specified the command returns the number of sorted elements in the destination list.
 - When not passing the store option the command returns a list of sorted elements.
 
 **Since**: 1.0.0 · **Complexity**: O(N+M\*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N). · **ACL categories**: `@dangerous` `@list` `@set` `@slow` `@sortedset` `@write` · **Flags**: `DENYOOM` `WRITE`*/
 #[doc(alias = "SORT")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Sort<X = Detached, R = Value> {
+pub struct Sort<X = Detached, R = Vec<Option<Bytes>>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1577,17 +1577,20 @@ impl<X, R> Sort<X, R> {
         self
     }
     ///`[STORE destination]`
-    pub fn store(mut self, destination: impl ToArg) -> Self {
+    /**
+
+Changes the reply to `i64`.*/
+    pub fn store(mut self, destination: impl ToArg) -> Sort<X, i64> {
         let buf = &mut self.buf;
         buf.single(96u16, "destination");
         buf.token("STORE");
         destination.write_arg(buf);
-        self
+        self.decode()
     }
 }
 /**`SORT`: Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-Builds a detached [`Sort`]; see it for the options and the reply.
+Builds a detached [`Sort`](struct@crate::cmd::Sort); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1691,7 +1694,7 @@ impl<X, R> SortRo<X, R> {
 }
 /**`SORT_RO`: Returns the sorted elements of a list, a set, or a sorted set.
 
-Builds a detached [`SortRo`]; see it for the options and the reply.
+Builds a detached [`SortRo`](struct@crate::cmd::SortRo); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1741,7 +1744,7 @@ impl<X> Touch<X> {
 impl<X, R> Touch<X, R> {}
 /**`TOUCH`: Returns the number of existing keys out of those specified after updating the time they were last accessed.
 
-Builds a detached [`Touch`]; see it for the options and the reply.
+Builds a detached [`Touch`](struct@crate::cmd::Touch); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1789,7 +1792,7 @@ impl<X> Ttl<X> {
 impl<X, R> Ttl<X, R> {}
 /**`TTL`: Returns the expiration time in seconds of a key.
 
-Builds a detached [`Ttl`]; see it for the options and the reply.
+Builds a detached [`Ttl`](struct@crate::cmd::Ttl); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1833,7 +1836,7 @@ impl<X> Type<X> {
 impl<X, R> Type<X, R> {}
 /**`TYPE`: Determines the type of value stored at a key.
 
-Builds a detached [`Type`]; see it for the options and the reply.
+Builds a detached [`Type`](struct@crate::cmd::Type); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1883,7 +1886,7 @@ impl<X> Unlink<X> {
 impl<X, R> Unlink<X, R> {}
 /**`UNLINK`: Asynchronously deletes one or more keys.
 
-Builds a detached [`Unlink`]; see it for the options and the reply.
+Builds a detached [`Unlink`](struct@crate::cmd::Unlink); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1927,7 +1930,7 @@ impl<X> Wait<X> {
 impl<X, R> Wait<X, R> {}
 /**`WAIT`: Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
 
-Builds a detached [`Wait`]; see it for the options and the reply.
+Builds a detached [`Wait`](struct@crate::cmd::Wait); see it for the options and the reply.
 
 Arguments:
 - `numreplicas`: `numreplicas`
@@ -1979,7 +1982,7 @@ impl<X> Waitaof<X> {
 impl<X, R> Waitaof<X, R> {}
 /**`WAITAOF`: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
 
-Builds a detached [`Waitaof`]; see it for the options and the reply.
+Builds a detached [`Waitaof`](struct@crate::cmd::Waitaof); see it for the options and the reply.
 
 Arguments:
 - `numlocal`: `numlocal`

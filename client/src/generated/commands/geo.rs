@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -98,7 +98,7 @@ impl<X, R> Geoadd<X, R> {
 }
 /**`GEOADD`: Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-Builds a detached [`Geoadd`]; see it for the options and the reply.
+Builds a detached [`Geoadd`](struct@crate::cmd::Geoadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -191,7 +191,7 @@ impl<X, R> Geodist<X, R> {
 }
 /**`GEODIST`: Returns the distance between two members of a geospatial index.
 
-Builds a detached [`Geodist`]; see it for the options and the reply.
+Builds a detached [`Geodist`](struct@crate::cmd::Geodist); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -251,7 +251,7 @@ impl<X, R> Geohash<X, R> {
 }
 /**`GEOHASH`: Returns members from a geospatial index as geohash strings.
 
-Builds a detached [`Geohash`]; see it for the options and the reply.
+Builds a detached [`Geohash`](struct@crate::cmd::Geohash); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -309,7 +309,7 @@ impl<X, R> Geopos<X, R> {
 }
 /**`GEOPOS`: Returns the longitude and latitude of members from a geospatial index.
 
-Builds a detached [`Geopos`]; see it for the options and the reply.
+Builds a detached [`Geopos`](struct@crate::cmd::Geopos); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -323,7 +323,7 @@ pub fn geopos(key: impl ToArg) -> Geopos {
 GEORADIUS key longitude latitude radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
 ```
 
-**Reply** (`Value`): Array of matched members information.
+**Reply** (`Vec<Bytes>`): Array of matched members information.
 
 **Since**: 3.2.0 · **Complexity**: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index. · **ACL categories**: `@geo` `@slow` `@write` · **Flags**: `DENYOOM` `WRITE`
 
@@ -332,7 +332,7 @@ GEORADIUS key longitude latitude radius <m | km | ft | mi> [WITHCOORD] [WITHDIST
 - 7.0.0: Added support for uppercase unit names.*/
 #[doc(alias = "GEORADIUS")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Georadius<X = Detached, R = Value> {
+pub struct Georadius<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -369,25 +369,34 @@ impl<X> Georadius<X> {
 }
 impl<X, R> Georadius<X, R> {
     ///`[WITHCOORD]`
-    pub fn withcoord(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withcoord(mut self) -> Georadius<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(80u16, "withcoord");
         buf.token("WITHCOORD");
-        self
+        self.decode()
     }
     ///`[WITHDIST]`
-    pub fn withdist(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withdist(mut self) -> Georadius<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(96u16, "withdist");
         buf.token("WITHDIST");
-        self
+        self.decode()
     }
     ///`[WITHHASH]`
-    pub fn withhash(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withhash(mut self) -> Georadius<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(112u16, "withhash");
         buf.token("WITHHASH");
-        self
+        self.decode()
     }
     ///`[COUNT count [ANY]]`
     pub fn count(mut self, count: impl IntArg, any: bool) -> Self {
@@ -422,32 +431,41 @@ impl<X, R> Georadius<X, R> {
         self
     }
     ///`[STORE key | STOREDIST key]`
-    pub fn store(mut self, value: GeoradiusStore) -> Self {
+    /**
+
+Changes the reply to `i64`.*/
+    pub fn store(mut self, value: GeoradiusStore) -> Georadius<X, i64> {
         let buf = &mut self.buf;
         buf.single(160u16, "store");
         value.write_args(buf);
-        self
+        self.decode()
     }
     ///`STORE key` (one of `[STORE key | STOREDIST key]`)
-    pub fn store_store(mut self, storekey: impl ToArg) -> Self {
+    /**
+
+Changes the reply to `i64`.*/
+    pub fn store_store(mut self, storekey: impl ToArg) -> Georadius<X, i64> {
         let buf = &mut self.buf;
         buf.single(160u16, "store");
         buf.token("STORE");
         storekey.write_arg(buf);
-        self
+        self.decode()
     }
     ///`STOREDIST key` (one of `[STORE key | STOREDIST key]`)
-    pub fn storedist(mut self, storedistkey: impl ToArg) -> Self {
+    /**
+
+Changes the reply to `i64`.*/
+    pub fn storedist(mut self, storedistkey: impl ToArg) -> Georadius<X, i64> {
         let buf = &mut self.buf;
         buf.single(160u16, "store");
         buf.token("STOREDIST");
         storedistkey.write_arg(buf);
-        self
+        self.decode()
     }
 }
 /**`GEORADIUS`: Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
 
-Builds a detached [`Georadius`]; see it for the options and the reply.
+Builds a detached [`Georadius`](struct@crate::cmd::Georadius); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -471,7 +489,7 @@ pub fn georadius(
 GEORADIUSBYMEMBER key member radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
 ```
 
-**Reply** (`Value`): Array of matched members information.
+**Reply** (`Vec<Bytes>`): Array of matched members information.
 
 **Since**: 3.2.0 · **Complexity**: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index. · **ACL categories**: `@geo` `@slow` `@write` · **Flags**: `DENYOOM` `WRITE`
 
@@ -480,7 +498,7 @@ GEORADIUSBYMEMBER key member radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [W
 - 7.0.0: Added support for uppercase unit names.*/
 #[doc(alias = "GEORADIUSBYMEMBER")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Georadiusbymember<X = Detached, R = Value> {
+pub struct Georadiusbymember<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -514,25 +532,34 @@ impl<X> Georadiusbymember<X> {
 }
 impl<X, R> Georadiusbymember<X, R> {
     ///`[WITHCOORD]`
-    pub fn withcoord(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withcoord(mut self) -> Georadiusbymember<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(64u16, "withcoord");
         buf.token("WITHCOORD");
-        self
+        self.decode()
     }
     ///`[WITHDIST]`
-    pub fn withdist(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withdist(mut self) -> Georadiusbymember<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(80u16, "withdist");
         buf.token("WITHDIST");
-        self
+        self.decode()
     }
     ///`[WITHHASH]`
-    pub fn withhash(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withhash(mut self) -> Georadiusbymember<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(96u16, "withhash");
         buf.token("WITHHASH");
-        self
+        self.decode()
     }
     ///`[COUNT count [ANY]]`
     pub fn count(mut self, count: impl IntArg, any: bool) -> Self {
@@ -567,32 +594,41 @@ impl<X, R> Georadiusbymember<X, R> {
         self
     }
     ///`[STORE key | STOREDIST key]`
-    pub fn store(mut self, value: GeoradiusbymemberStore) -> Self {
+    /**
+
+Changes the reply to `i64`.*/
+    pub fn store(mut self, value: GeoradiusbymemberStore) -> Georadiusbymember<X, i64> {
         let buf = &mut self.buf;
         buf.single(144u16, "store");
         value.write_args(buf);
-        self
+        self.decode()
     }
     ///`STORE key` (one of `[STORE key | STOREDIST key]`)
-    pub fn store_store(mut self, storekey: impl ToArg) -> Self {
+    /**
+
+Changes the reply to `i64`.*/
+    pub fn store_store(mut self, storekey: impl ToArg) -> Georadiusbymember<X, i64> {
         let buf = &mut self.buf;
         buf.single(144u16, "store");
         buf.token("STORE");
         storekey.write_arg(buf);
-        self
+        self.decode()
     }
     ///`STOREDIST key` (one of `[STORE key | STOREDIST key]`)
-    pub fn storedist(mut self, storedistkey: impl ToArg) -> Self {
+    /**
+
+Changes the reply to `i64`.*/
+    pub fn storedist(mut self, storedistkey: impl ToArg) -> Georadiusbymember<X, i64> {
         let buf = &mut self.buf;
         buf.single(144u16, "store");
         buf.token("STOREDIST");
         storedistkey.write_arg(buf);
-        self
+        self.decode()
     }
 }
 /**`GEORADIUSBYMEMBER`: Queries a geospatial index for members within a distance from a member, optionally stores the result.
 
-Builds a detached [`Georadiusbymember`]; see it for the options and the reply.
+Builds a detached [`Georadiusbymember`](struct@crate::cmd::Georadiusbymember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -614,7 +650,7 @@ pub fn georadiusbymember(
 GEORADIUSBYMEMBER_RO key member radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]
 ```
 
-**Reply** (`Value`): Array of matched members information.
+**Reply** (`Vec<Bytes>`): Array of matched members information.
 
 **Since**: 3.2.10 · **Complexity**: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index. · **ACL categories**: `@geo` `@read` `@slow` · **Flags**: `READONLY`
 
@@ -623,7 +659,7 @@ GEORADIUSBYMEMBER_RO key member radius <m | km | ft | mi> [WITHCOORD] [WITHDIST]
 - 7.0.0: Added support for uppercase unit names.*/
 #[doc(alias = "GEORADIUSBYMEMBER_RO")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct GeoradiusbymemberRo<X = Detached, R = Value> {
+pub struct GeoradiusbymemberRo<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -657,25 +693,34 @@ impl<X> GeoradiusbymemberRo<X> {
 }
 impl<X, R> GeoradiusbymemberRo<X, R> {
     ///`[WITHCOORD]`
-    pub fn withcoord(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withcoord(mut self) -> GeoradiusbymemberRo<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(64u16, "withcoord");
         buf.token("WITHCOORD");
-        self
+        self.decode()
     }
     ///`[WITHDIST]`
-    pub fn withdist(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withdist(mut self) -> GeoradiusbymemberRo<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(80u16, "withdist");
         buf.token("WITHDIST");
-        self
+        self.decode()
     }
     ///`[WITHHASH]`
-    pub fn withhash(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withhash(mut self) -> GeoradiusbymemberRo<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(96u16, "withhash");
         buf.token("WITHHASH");
-        self
+        self.decode()
     }
     ///`[COUNT count [ANY]]`
     pub fn count(mut self, count: impl IntArg, any: bool) -> Self {
@@ -712,7 +757,7 @@ impl<X, R> GeoradiusbymemberRo<X, R> {
 }
 /**`GEORADIUSBYMEMBER_RO`: Returns members from a geospatial index that are within a distance from a member.
 
-Builds a detached [`GeoradiusbymemberRo`]; see it for the options and the reply.
+Builds a detached [`GeoradiusbymemberRo`](struct@crate::cmd::GeoradiusbymemberRo); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -734,7 +779,7 @@ pub fn georadiusbymember_ro(
 GEORADIUS_RO key longitude latitude radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]
 ```
 
-**Reply** (`Value`): Array of matched members information.
+**Reply** (`Vec<Bytes>`): Array of matched members information.
 
 **Since**: 3.2.10 · **Complexity**: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index. · **ACL categories**: `@geo` `@read` `@slow` · **Flags**: `READONLY`
 
@@ -743,7 +788,7 @@ GEORADIUS_RO key longitude latitude radius <m | km | ft | mi> [WITHCOORD] [WITHD
 - 7.0.0: Added support for uppercase unit names.*/
 #[doc(alias = "GEORADIUS_RO")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct GeoradiusRo<X = Detached, R = Value> {
+pub struct GeoradiusRo<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -780,25 +825,34 @@ impl<X> GeoradiusRo<X> {
 }
 impl<X, R> GeoradiusRo<X, R> {
     ///`[WITHCOORD]`
-    pub fn withcoord(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withcoord(mut self) -> GeoradiusRo<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(80u16, "withcoord");
         buf.token("WITHCOORD");
-        self
+        self.decode()
     }
     ///`[WITHDIST]`
-    pub fn withdist(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withdist(mut self) -> GeoradiusRo<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(96u16, "withdist");
         buf.token("WITHDIST");
-        self
+        self.decode()
     }
     ///`[WITHHASH]`
-    pub fn withhash(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withhash(mut self) -> GeoradiusRo<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(112u16, "withhash");
         buf.token("WITHHASH");
-        self
+        self.decode()
     }
     ///`[COUNT count [ANY]]`
     pub fn count(mut self, count: impl IntArg, any: bool) -> Self {
@@ -835,7 +889,7 @@ impl<X, R> GeoradiusRo<X, R> {
 }
 /**`GEORADIUS_RO`: Returns members from a geospatial index that are within a distance from a coordinate.
 
-Builds a detached [`GeoradiusRo`]; see it for the options and the reply.
+Builds a detached [`GeoradiusRo`](struct@crate::cmd::GeoradiusRo); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -859,7 +913,7 @@ pub fn georadius_ro(
 GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]
 ```
 
-**Reply** (`Value`): Array of matched members information.
+**Reply** (`Vec<Bytes>`): Array of matched members information.
 
 **Since**: 6.2.0 · **Complexity**: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape · **ACL categories**: `@geo` `@read` `@slow` · **Flags**: `READONLY`
 
@@ -868,7 +922,7 @@ GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radi
 - 9.0.0: Added support for the BYPOLYGON option.*/
 #[doc(alias = "GEOSEARCH")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Geosearch<X = Detached, R = Value> {
+pub struct Geosearch<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -952,30 +1006,39 @@ impl<X, R> Geosearch<X, R> {
         self
     }
     ///`[WITHCOORD]`
-    pub fn withcoord(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withcoord(mut self) -> Geosearch<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(80u16, "withcoord");
         buf.token("WITHCOORD");
-        self
+        self.decode()
     }
     ///`[WITHDIST]`
-    pub fn withdist(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withdist(mut self) -> Geosearch<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(96u16, "withdist");
         buf.token("WITHDIST");
-        self
+        self.decode()
     }
     ///`[WITHHASH]`
-    pub fn withhash(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<GeoMatch>`.*/
+    pub fn withhash(mut self) -> Geosearch<X, Vec<GeoMatch>> {
         let buf = &mut self.buf;
         buf.single(112u16, "withhash");
         buf.token("WITHHASH");
-        self
+        self.decode()
     }
 }
 /**`GEOSEARCH`: Queries a geospatial index for members inside an area of a box, circle, or a polygon.
 
-Builds a detached [`Geosearch`]; see it for the options and the reply.
+Builds a detached [`Geosearch`](struct@crate::cmd::Geosearch); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1099,7 +1162,7 @@ impl<X, R> Geosearchstore<X, R> {
 }
 /**`GEOSEARCHSTORE`: Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
 
-Builds a detached [`Geosearchstore`]; see it for the options and the reply.
+Builds a detached [`Geosearchstore`](struct@crate::cmd::Geosearchstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -64,7 +64,7 @@ impl<X> Hdel<X> {
 impl<X, R> Hdel<X, R> {}
 /**`HDEL`: Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
 
-Builds a detached [`Hdel`]; see it for the options and the reply.
+Builds a detached [`Hdel`](struct@crate::cmd::Hdel); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -111,7 +111,7 @@ impl<X> Hexists<X> {
 impl<X, R> Hexists<X, R> {}
 /**`HEXISTS`: Determines whether a field exists in a hash.
 
-Builds a detached [`Hexists`]; see it for the options and the reply.
+Builds a detached [`Hexists`](struct@crate::cmd::Hexists); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -209,7 +209,7 @@ impl<X, R> Hexpire<X, R> {
 }
 /**`HEXPIRE`: Sets expiry time on hash fields.
 
-Builds a detached [`Hexpire`]; see it for the options and the reply.
+Builds a detached [`Hexpire`](struct@crate::cmd::Hexpire); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -312,7 +312,7 @@ impl<X, R> Hexpireat<X, R> {
 }
 /**`HEXPIREAT`: Sets expiry time on hash fields.
 
-Builds a detached [`Hexpireat`]; see it for the options and the reply.
+Builds a detached [`Hexpireat`](struct@crate::cmd::Hexpireat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -376,7 +376,7 @@ impl<X> Hexpiretime<X> {
 impl<X, R> Hexpiretime<X, R> {}
 /**`HEXPIRETIME`: Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
 
-Builds a detached [`Hexpiretime`]; see it for the options and the reply.
+Builds a detached [`Hexpiretime`](struct@crate::cmd::Hexpiretime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -426,7 +426,7 @@ impl<X> Hget<X> {
 impl<X, R> Hget<X, R> {}
 /**`HGET`: Returns the value of a field in a hash.
 
-Builds a detached [`Hget`]; see it for the options and the reply.
+Builds a detached [`Hget`](struct@crate::cmd::Hget); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -469,7 +469,7 @@ impl<X> Hgetall<X> {
 impl<X, R> Hgetall<X, R> {}
 /**`HGETALL`: Returns all fields and values in a hash.
 
-Builds a detached [`Hgetall`]; see it for the options and the reply.
+Builds a detached [`Hgetall`](struct@crate::cmd::Hgetall); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -527,7 +527,7 @@ impl<X> Hgetdel<X> {
 impl<X, R> Hgetdel<X, R> {}
 /**`HGETDEL`: Returns the values of one or more fields and deletes them from a hash.
 
-Builds a detached [`Hgetdel`]; see it for the options and the reply.
+Builds a detached [`Hgetdel`](struct@crate::cmd::Hgetdel); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -636,7 +636,7 @@ impl<X, R> Hgetex<X, R> {
 }
 /**`HGETEX`: Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
 
-Builds a detached [`Hgetex`]; see it for the options and the reply.
+Builds a detached [`Hgetex`](struct@crate::cmd::Hgetex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -691,7 +691,7 @@ impl<X> Hincrby<X> {
 impl<X, R> Hincrby<X, R> {}
 /**`HINCRBY`: Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a detached [`Hincrby`]; see it for the options and the reply.
+Builds a detached [`Hincrby`](struct@crate::cmd::Hincrby); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -744,7 +744,7 @@ impl<X> Hincrbyfloat<X> {
 impl<X, R> Hincrbyfloat<X, R> {}
 /**`HINCRBYFLOAT`: Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a detached [`Hincrbyfloat`]; see it for the options and the reply.
+Builds a detached [`Hincrbyfloat`](struct@crate::cmd::Hincrbyfloat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -792,7 +792,7 @@ impl<X> Hkeys<X> {
 impl<X, R> Hkeys<X, R> {}
 /**`HKEYS`: Returns all fields in a hash.
 
-Builds a detached [`Hkeys`]; see it for the options and the reply.
+Builds a detached [`Hkeys`](struct@crate::cmd::Hkeys); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -834,7 +834,7 @@ impl<X> Hlen<X> {
 impl<X, R> Hlen<X, R> {}
 /**`HLEN`: Returns the number of fields in a hash.
 
-Builds a detached [`Hlen`]; see it for the options and the reply.
+Builds a detached [`Hlen`](struct@crate::cmd::Hlen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -890,7 +890,7 @@ impl<X> Hmget<X> {
 impl<X, R> Hmget<X, R> {}
 /**`HMGET`: Returns the values of all fields in a hash.
 
-Builds a detached [`Hmget`]; see it for the options and the reply.
+Builds a detached [`Hmget`](struct@crate::cmd::Hmget); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -951,7 +951,7 @@ impl<X> Hmset<X> {
 impl<X, R> Hmset<X, R> {}
 /**`HMSET`: Sets the values of multiple fields.
 
-Builds a detached [`Hmset`]; see it for the options and the reply.
+Builds a detached [`Hmset`](struct@crate::cmd::Hmset); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1013,7 +1013,7 @@ impl<X> Hpersist<X> {
 impl<X, R> Hpersist<X, R> {}
 /**`HPERSIST`: Remove the existing expiration on a hash key's field(s).
 
-Builds a detached [`Hpersist`]; see it for the options and the reply.
+Builds a detached [`Hpersist`](struct@crate::cmd::Hpersist); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1114,7 +1114,7 @@ impl<X, R> Hpexpire<X, R> {
 }
 /**`HPEXPIRE`: Sets expiry time on hash object.
 
-Builds a detached [`Hpexpire`]; see it for the options and the reply.
+Builds a detached [`Hpexpire`](struct@crate::cmd::Hpexpire); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1217,7 +1217,7 @@ impl<X, R> Hpexpireat<X, R> {
 }
 /**`HPEXPIREAT`: Sets expiration time on hash field.
 
-Builds a detached [`Hpexpireat`]; see it for the options and the reply.
+Builds a detached [`Hpexpireat`](struct@crate::cmd::Hpexpireat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1281,7 +1281,7 @@ impl<X> Hpexpiretime<X> {
 impl<X, R> Hpexpiretime<X, R> {}
 /**`HPEXPIRETIME`: Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
 
-Builds a detached [`Hpexpiretime`]; see it for the options and the reply.
+Builds a detached [`Hpexpiretime`](struct@crate::cmd::Hpexpiretime); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1343,7 +1343,7 @@ impl<X> Hpttl<X> {
 impl<X, R> Hpttl<X, R> {}
 /**`HPTTL`: Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
 
-Builds a detached [`Hpttl`]; see it for the options and the reply.
+Builds a detached [`Hpttl`](struct@crate::cmd::Hpttl); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1361,7 +1361,7 @@ pub fn hpttl(
 HRANDFIELD key [count [WITHVALUES]]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<Bytes>`):
 - Key doesn't exist
 - A single random field. Returned in case `COUNT` was not used.
 - A list of fields. Returned in case `COUNT` was used.
@@ -1370,7 +1370,7 @@ HRANDFIELD key [count [WITHVALUES]]
 **Since**: 6.2.0 · **Complexity**: O(N) where N is the number of fields returned · **ACL categories**: `@hash` `@read` `@slow` · **Flags**: `READONLY`*/
 #[doc(alias = "HRANDFIELD")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Hrandfield<X = Detached, R = Value> {
+pub struct Hrandfield<X = Detached, R = Option<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1391,20 +1391,41 @@ impl<X> Hrandfield<X> {
     }
 }
 impl<X, R> Hrandfield<X, R> {
-    ///`[count [WITHVALUES]]`
-    pub fn options(mut self, count: impl IntArg, withvalues: bool) -> Self {
+    ///`[count [WITHVALUES]]` without `WITHVALUES`
+    /**
+
+Changes the reply to `Vec<Bytes>`.*/
+    pub fn count(mut self, count: impl IntArg) -> Hrandfield<X, Vec<Bytes>> {
         let buf = &mut self.buf;
         buf.single(16u16, "options");
+        let withvalues = false;
         count.write_int(buf);
         if flag(withvalues) {
             buf.token("WITHVALUES");
         }
-        self
+        self.decode()
+    }
+    ///`[count [WITHVALUES]]` with `WITHVALUES`
+    /**
+
+Changes the reply to `Vec<(Bytes,Bytes)>`.*/
+    pub fn count_withvalues(
+        mut self,
+        count: impl IntArg,
+    ) -> Hrandfield<X, Vec<(Bytes, Bytes)>> {
+        let buf = &mut self.buf;
+        buf.single(16u16, "options");
+        let withvalues = true;
+        count.write_int(buf);
+        if flag(withvalues) {
+            buf.token("WITHVALUES");
+        }
+        self.decode()
     }
 }
 /**`HRANDFIELD`: Returns one or more random fields from a hash.
 
-Builds a detached [`Hrandfield`]; see it for the options and the reply.
+Builds a detached [`Hrandfield`](struct@crate::cmd::Hrandfield); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1472,7 +1493,7 @@ impl<X, R> Hscan<X, R> {
 }
 /**`HSCAN`: Iterates over fields and values of a hash.
 
-Builds a detached [`Hscan`]; see it for the options and the reply.
+Builds a detached [`Hscan`](struct@crate::cmd::Hscan); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1536,7 +1557,7 @@ impl<X> Hset<X> {
 impl<X, R> Hset<X, R> {}
 /**`HSET`: Creates or modifies the value of a field in a hash.
 
-Builds a detached [`Hset`]; see it for the options and the reply.
+Builds a detached [`Hset`](struct@crate::cmd::Hset); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1696,7 +1717,7 @@ impl<X, R> Hsetex<X, R> {
 }
 /**`HSETEX`: Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
 
-Builds a detached [`Hsetex`]; see it for the options and the reply.
+Builds a detached [`Hsetex`](struct@crate::cmd::Hsetex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1753,7 +1774,7 @@ impl<X> Hsetnx<X> {
 impl<X, R> Hsetnx<X, R> {}
 /**`HSETNX`: Sets the value of a field in a hash only when the field doesn't exist.
 
-Builds a detached [`Hsetnx`]; see it for the options and the reply.
+Builds a detached [`Hsetnx`](struct@crate::cmd::Hsetnx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1799,7 +1820,7 @@ impl<X> Hstrlen<X> {
 impl<X, R> Hstrlen<X, R> {}
 /**`HSTRLEN`: Returns the length of the value of a field.
 
-Builds a detached [`Hstrlen`]; see it for the options and the reply.
+Builds a detached [`Hstrlen`](struct@crate::cmd::Hstrlen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1858,7 +1879,7 @@ impl<X> Httl<X> {
 impl<X, R> Httl<X, R> {}
 /**`HTTL`: Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
 
-Builds a detached [`Httl`]; see it for the options and the reply.
+Builds a detached [`Httl`](struct@crate::cmd::Httl); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1904,7 +1925,7 @@ impl<X> Hvals<X> {
 impl<X, R> Hvals<X, R> {}
 /**`HVALS`: Returns all values in a hash.
 
-Builds a detached [`Hvals`]; see it for the options and the reply.
+Builds a detached [`Hvals`](struct@crate::cmd::Hvals); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -65,7 +65,7 @@ impl<X, R> Pfadd<X, R> {
 }
 /**`PFADD`: Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-Builds a detached [`Pfadd`]; see it for the options and the reply.
+Builds a detached [`Pfadd`](struct@crate::cmd::Pfadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -115,7 +115,7 @@ impl<X> Pfcount<X> {
 impl<X, R> Pfcount<X, R> {}
 /**`PFCOUNT`: Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-Builds a detached [`Pfcount`]; see it for the options and the reply.
+Builds a detached [`Pfcount`](struct@crate::cmd::Pfcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -159,7 +159,7 @@ impl<X> Pfdebug<X> {
 impl<X, R> Pfdebug<X, R> {}
 /**`PFDEBUG`: Internal commands for debugging HyperLogLog values.
 
-Builds a detached [`Pfdebug`]; see it for the options and the reply.
+Builds a detached [`Pfdebug`](struct@crate::cmd::Pfdebug); see it for the options and the reply.
 
 Arguments:
 - `subcommand`: `subcommand`
@@ -218,7 +218,7 @@ impl<X, R> Pfmerge<X, R> {
 }
 /**`PFMERGE`: Merges one or more HyperLogLog values into a single key.
 
-Builds a detached [`Pfmerge`]; see it for the options and the reply.
+Builds a detached [`Pfmerge`](struct@crate::cmd::Pfmerge); see it for the options and the reply.
 
 Arguments:
 - `destkey`: `destkey`*/
@@ -246,7 +246,7 @@ command_impls!(Pfselftest, meta::PFSELFTEST);
 impl<X> Pfselftest<X> {
     ///Builds `PFSELFTEST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$10\r\nPFSELFTEST\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$10\r\nPFSELFTEST\r\n", 1u8);
         Pfselftest {
             buf: cmd,
             exec,
@@ -257,7 +257,7 @@ impl<X> Pfselftest<X> {
 impl<X, R> Pfselftest<X, R> {}
 /**`PFSELFTEST`: An internal command for testing HyperLogLog values.
 
-Builds a detached [`Pfselftest`]; see it for the options and the reply.*/
+Builds a detached [`Pfselftest`](struct@crate::cmd::Pfselftest); see it for the options and the reply.*/
 #[doc(alias = "PFSELFTEST")]
 pub fn pfselftest() -> Pfselftest {
     Pfselftest::new_in(Detached)

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -64,7 +64,7 @@ impl<X> Blmove<X> {
 impl<X, R> Blmove<X, R> {}
 /**`BLMOVE`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
 
-Builds a detached [`Blmove`]; see it for the options and the reply.
+Builds a detached [`Blmove`](struct@crate::cmd::Blmove); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -146,7 +146,7 @@ impl<X, R> Blmpop<X, R> {
 }
 /**`BLMPOP`: Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Blmpop`]; see it for the options and the reply.
+Builds a detached [`Blmpop`](struct@crate::cmd::Blmpop); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -213,7 +213,7 @@ impl<X> Blpop<X> {
 impl<X, R> Blpop<X, R> {}
 /**`BLPOP`: Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Blpop`]; see it for the options and the reply.
+Builds a detached [`Blpop`](struct@crate::cmd::Blpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -276,7 +276,7 @@ impl<X> Brpop<X> {
 impl<X, R> Brpop<X, R> {}
 /**`BRPOP`: Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Brpop`]; see it for the options and the reply.
+Builds a detached [`Brpop`](struct@crate::cmd::Brpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -336,7 +336,7 @@ impl<X> Brpoplpush<X> {
 impl<X, R> Brpoplpush<X, R> {}
 /**`BRPOPLPUSH`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Brpoplpush`]; see it for the options and the reply.
+Builds a detached [`Brpoplpush`](struct@crate::cmd::Brpoplpush); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -388,7 +388,7 @@ impl<X> Lindex<X> {
 impl<X, R> Lindex<X, R> {}
 /**`LINDEX`: Returns an element from a list by its index.
 
-Builds a detached [`Lindex`]; see it for the options and the reply.
+Builds a detached [`Lindex`](struct@crate::cmd::Lindex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -446,7 +446,7 @@ impl<X> Linsert<X> {
 impl<X, R> Linsert<X, R> {}
 /**`LINSERT`: Inserts an element before or after another element in a list.
 
-Builds a detached [`Linsert`]; see it for the options and the reply.
+Builds a detached [`Linsert`](struct@crate::cmd::Linsert); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -496,7 +496,7 @@ impl<X> Llen<X> {
 impl<X, R> Llen<X, R> {}
 /**`LLEN`: Returns the length of a list.
 
-Builds a detached [`Llen`]; see it for the options and the reply.
+Builds a detached [`Llen`](struct@crate::cmd::Llen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -552,7 +552,7 @@ impl<X> Lmove<X> {
 impl<X, R> Lmove<X, R> {}
 /**`LMOVE`: Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
 
-Builds a detached [`Lmove`]; see it for the options and the reply.
+Builds a detached [`Lmove`](struct@crate::cmd::Lmove); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -629,7 +629,7 @@ impl<X, R> Lmpop<X, R> {
 }
 /**`LMPOP`: Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
 
-Builds a detached [`Lmpop`]; see it for the options and the reply.
+Builds a detached [`Lmpop`](struct@crate::cmd::Lmpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -647,7 +647,7 @@ pub fn lmpop(
 LPOP key [count]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<Bytes>`):
 - Key does not exist.
 - In case `count` argument was not given, the value of the first element.
 - In case `count` argument was given, a list of popped elements
@@ -658,7 +658,7 @@ LPOP key [count]
 - 6.2.0: Added the `count` argument.*/
 #[doc(alias = "LPOP")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Lpop<X = Detached, R = Value> {
+pub struct Lpop<X = Detached, R = Option<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -680,16 +680,19 @@ impl<X> Lpop<X> {
 }
 impl<X, R> Lpop<X, R> {
     ///`[count]` (since 6.2.0)
-    pub fn count(mut self, count: impl IntArg) -> Self {
+    /**
+
+Changes the reply to `Option<Vec<Bytes>>`.*/
+    pub fn count(mut self, count: impl IntArg) -> Lpop<X, Option<Vec<Bytes>>> {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
-        self
+        self.decode()
     }
 }
 /**`LPOP`: Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
 
-Builds a detached [`Lpop`]; see it for the options and the reply.
+Builds a detached [`Lpop`](struct@crate::cmd::Lpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -703,7 +706,7 @@ pub fn lpop(key: impl ToArg) -> Lpop {
 LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<i64>`):
 - In case there is no matching element
 - An integer representing the matching element
 - If the COUNT option is given, an array of integers representing the matching elements (empty if there are no matches)
@@ -711,7 +714,7 @@ LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
 **Since**: 6.0.6 · **Complexity**: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time. · **ACL categories**: `@list` `@read` `@slow` · **Flags**: `READONLY`*/
 #[doc(alias = "LPOS")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Lpos<X = Detached, R = Value> {
+pub struct Lpos<X = Detached, R = Option<i64>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -743,12 +746,15 @@ impl<X, R> Lpos<X, R> {
         self
     }
     ///`[COUNT num-matches]`
-    pub fn count(mut self, num_matches: impl IntArg) -> Self {
+    /**
+
+Changes the reply to `Vec<i64>`.*/
+    pub fn count(mut self, num_matches: impl IntArg) -> Lpos<X, Vec<i64>> {
         let buf = &mut self.buf;
         buf.single(48u16, "num-matches");
         buf.token("COUNT");
         num_matches.write_int(buf);
-        self
+        self.decode()
     }
     ///`[MAXLEN len]`
     pub fn maxlen(mut self, len: impl IntArg) -> Self {
@@ -761,7 +767,7 @@ impl<X, R> Lpos<X, R> {
 }
 /**`LPOS`: Returns the index of matching elements in a list.
 
-Builds a detached [`Lpos`]; see it for the options and the reply.
+Builds a detached [`Lpos`](struct@crate::cmd::Lpos); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -821,7 +827,7 @@ impl<X> Lpush<X> {
 impl<X, R> Lpush<X, R> {}
 /**`LPUSH`: Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a detached [`Lpush`]; see it for the options and the reply.
+Builds a detached [`Lpush`](struct@crate::cmd::Lpush); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -881,7 +887,7 @@ impl<X> Lpushx<X> {
 impl<X, R> Lpushx<X, R> {}
 /**`LPUSHX`: Prepends one or more elements to a list only when the list exists.
 
-Builds a detached [`Lpushx`]; see it for the options and the reply.
+Builds a detached [`Lpushx`](struct@crate::cmd::Lpushx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -933,7 +939,7 @@ impl<X> Lrange<X> {
 impl<X, R> Lrange<X, R> {}
 /**`LRANGE`: Returns a range of elements from a list.
 
-Builds a detached [`Lrange`]; see it for the options and the reply.
+Builds a detached [`Lrange`](struct@crate::cmd::Lrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -986,7 +992,7 @@ impl<X> Lrem<X> {
 impl<X, R> Lrem<X, R> {}
 /**`LREM`: Removes elements from a list. Deletes the list if the last element was removed.
 
-Builds a detached [`Lrem`]; see it for the options and the reply.
+Builds a detached [`Lrem`](struct@crate::cmd::Lrem); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1039,7 +1045,7 @@ impl<X> Lset<X> {
 impl<X, R> Lset<X, R> {}
 /**`LSET`: Sets the value of an element in a list by its index.
 
-Builds a detached [`Lset`]; see it for the options and the reply.
+Builds a detached [`Lset`](struct@crate::cmd::Lset); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1092,7 +1098,7 @@ impl<X> Ltrim<X> {
 impl<X, R> Ltrim<X, R> {}
 /**`LTRIM`: Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
 
-Builds a detached [`Ltrim`]; see it for the options and the reply.
+Builds a detached [`Ltrim`](struct@crate::cmd::Ltrim); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1108,7 +1114,7 @@ pub fn ltrim(key: impl ToArg, start: impl IntArg, stop: impl IntArg) -> Ltrim {
 RPOP key [count]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<Bytes>`):
 - Key does not exist.
 - When 'COUNT' was not given, the value of the last element.
 - When 'COUNT' was given, list of popped elements.
@@ -1119,7 +1125,7 @@ RPOP key [count]
 - 6.2.0: Added the `count` argument.*/
 #[doc(alias = "RPOP")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Rpop<X = Detached, R = Value> {
+pub struct Rpop<X = Detached, R = Option<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1141,16 +1147,19 @@ impl<X> Rpop<X> {
 }
 impl<X, R> Rpop<X, R> {
     ///`[count]` (since 6.2.0)
-    pub fn count(mut self, count: impl IntArg) -> Self {
+    /**
+
+Changes the reply to `Option<Vec<Bytes>>`.*/
+    pub fn count(mut self, count: impl IntArg) -> Rpop<X, Option<Vec<Bytes>>> {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
-        self
+        self.decode()
     }
 }
 /**`RPOP`: Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
 
-Builds a detached [`Rpop`]; see it for the options and the reply.
+Builds a detached [`Rpop`](struct@crate::cmd::Rpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1196,7 +1205,7 @@ impl<X> Rpoplpush<X> {
 impl<X, R> Rpoplpush<X, R> {}
 /**`RPOPLPUSH`: Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
 
-Builds a detached [`Rpoplpush`]; see it for the options and the reply.
+Builds a detached [`Rpoplpush`](struct@crate::cmd::Rpoplpush); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -1256,7 +1265,7 @@ impl<X> Rpush<X> {
 impl<X, R> Rpush<X, R> {}
 /**`RPUSH`: Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a detached [`Rpush`]; see it for the options and the reply.
+Builds a detached [`Rpush`](struct@crate::cmd::Rpush); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1316,7 +1325,7 @@ impl<X> Rpushx<X> {
 impl<X, R> Rpushx<X, R> {}
 /**`RPUSHX`: Appends one or more elements to a list only when the list exists.
 
-Builds a detached [`Rpushx`]; see it for the options and the reply.
+Builds a detached [`Rpushx`](struct@crate::cmd::Rpushx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`

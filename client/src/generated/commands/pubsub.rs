@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -55,7 +55,7 @@ impl<X> Psubscribe<X> {
 impl<X, R> Psubscribe<X, R> {}
 /**`PSUBSCRIBE`: Listens for messages published to channels that match one or more patterns.
 
-Builds a detached [`Psubscribe`]; see it for the options and the reply.
+Builds a detached [`Psubscribe`](struct@crate::cmd::Psubscribe); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern [pattern ...]`*/
@@ -99,7 +99,7 @@ impl<X> Publish<X> {
 impl<X, R> Publish<X, R> {}
 /**`PUBLISH`: Posts a message to a channel.
 
-Builds a detached [`Publish`]; see it for the options and the reply.
+Builds a detached [`Publish`](struct@crate::cmd::Publish); see it for the options and the reply.
 
 Arguments:
 - `channel`: `channel`
@@ -128,7 +128,7 @@ command_impls!(PubsubChannels, meta::PUBSUB_CHANNELS);
 impl<X> PubsubChannels<X> {
     ///Builds `PUBSUB CHANNELS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$8\r\nCHANNELS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$8\r\nCHANNELS\r\n", 2u8);
         PubsubChannels {
             buf: cmd,
             exec,
@@ -147,7 +147,7 @@ impl<X, R> PubsubChannels<X, R> {
 }
 /**`PUBSUB CHANNELS`: Returns the active channels.
 
-Builds a detached [`PubsubChannels`]; see it for the options and the reply.*/
+Builds a detached [`PubsubChannels`](struct@crate::cmd::PubsubChannels); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB CHANNELS")]
 pub fn pubsub_channels() -> PubsubChannels {
     PubsubChannels::new_in(Detached)
@@ -172,7 +172,7 @@ command_impls!(PubsubHelp, meta::PUBSUB_HELP);
 impl<X> PubsubHelp<X> {
     ///Builds `PUBSUB HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$4\r\nHELP\r\n", 2u8);
         PubsubHelp {
             buf: cmd,
             exec,
@@ -183,7 +183,7 @@ impl<X> PubsubHelp<X> {
 impl<X, R> PubsubHelp<X, R> {}
 /**`PUBSUB HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`PubsubHelp`]; see it for the options and the reply.*/
+Builds a detached [`PubsubHelp`](struct@crate::cmd::PubsubHelp); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB HELP")]
 pub fn pubsub_help() -> PubsubHelp {
     PubsubHelp::new_in(Detached)
@@ -208,7 +208,7 @@ command_impls!(PubsubNumpat, meta::PUBSUB_NUMPAT);
 impl<X> PubsubNumpat<X> {
     ///Builds `PUBSUB NUMPAT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$6\r\nNUMPAT\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$6\r\nNUMPAT\r\n", 2u8);
         PubsubNumpat {
             buf: cmd,
             exec,
@@ -219,7 +219,7 @@ impl<X> PubsubNumpat<X> {
 impl<X, R> PubsubNumpat<X, R> {}
 /**`PUBSUB NUMPAT`: Returns a count of unique pattern subscriptions.
 
-Builds a detached [`PubsubNumpat`]; see it for the options and the reply.*/
+Builds a detached [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB NUMPAT")]
 pub fn pubsub_numpat() -> PubsubNumpat {
     PubsubNumpat::new_in(Detached)
@@ -244,7 +244,7 @@ command_impls!(PubsubNumsub, meta::PUBSUB_NUMSUB);
 impl<X> PubsubNumsub<X> {
     ///Builds `PUBSUB NUMSUB` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n", 2u8);
         PubsubNumsub {
             buf: cmd,
             exec,
@@ -271,7 +271,7 @@ impl<X, R> PubsubNumsub<X, R> {
 }
 /**`PUBSUB NUMSUB`: Returns a count of subscribers to channels.
 
-Builds a detached [`PubsubNumsub`]; see it for the options and the reply.*/
+Builds a detached [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB NUMSUB")]
 pub fn pubsub_numsub() -> PubsubNumsub {
     PubsubNumsub::new_in(Detached)
@@ -296,7 +296,7 @@ command_impls!(PubsubShardchannels, meta::PUBSUB_SHARDCHANNELS);
 impl<X> PubsubShardchannels<X> {
     ///Builds `PUBSUB SHARDCHANNELS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$13\r\nSHARDCHANNELS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$13\r\nSHARDCHANNELS\r\n", 2u8);
         PubsubShardchannels {
             buf: cmd,
             exec,
@@ -315,7 +315,7 @@ impl<X, R> PubsubShardchannels<X, R> {
 }
 /**`PUBSUB SHARDCHANNELS`: Returns the active shard channels.
 
-Builds a detached [`PubsubShardchannels`]; see it for the options and the reply.*/
+Builds a detached [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB SHARDCHANNELS")]
 pub fn pubsub_shardchannels() -> PubsubShardchannels {
     PubsubShardchannels::new_in(Detached)
@@ -340,7 +340,7 @@ command_impls!(PubsubShardnumsub, meta::PUBSUB_SHARDNUMSUB);
 impl<X> PubsubShardnumsub<X> {
     ///Builds `PUBSUB SHARDNUMSUB` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$11\r\nSHARDNUMSUB\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$11\r\nSHARDNUMSUB\r\n", 2u8);
         PubsubShardnumsub {
             buf: cmd,
             exec,
@@ -370,7 +370,7 @@ impl<X, R> PubsubShardnumsub<X, R> {
 }
 /**`PUBSUB SHARDNUMSUB`: Returns the count of subscribers of shard channels.
 
-Builds a detached [`PubsubShardnumsub`]; see it for the options and the reply.*/
+Builds a detached [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB SHARDNUMSUB")]
 pub fn pubsub_shardnumsub() -> PubsubShardnumsub {
     PubsubShardnumsub::new_in(Detached)
@@ -395,7 +395,7 @@ command_impls!(Punsubscribe, meta::PUNSUBSCRIBE);
 impl<X> Punsubscribe<X> {
     ///Builds `PUNSUBSCRIBE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$12\r\nPUNSUBSCRIBE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$12\r\nPUNSUBSCRIBE\r\n", 1u8);
         Punsubscribe {
             buf: cmd,
             exec,
@@ -422,7 +422,7 @@ impl<X, R> Punsubscribe<X, R> {
 }
 /**`PUNSUBSCRIBE`: Stops listening to messages published to channels that match one or more patterns.
 
-Builds a detached [`Punsubscribe`]; see it for the options and the reply.*/
+Builds a detached [`Punsubscribe`](struct@crate::cmd::Punsubscribe); see it for the options and the reply.*/
 #[doc(alias = "PUNSUBSCRIBE")]
 pub fn punsubscribe() -> Punsubscribe {
     Punsubscribe::new_in(Detached)
@@ -463,7 +463,7 @@ impl<X> Spublish<X> {
 impl<X, R> Spublish<X, R> {}
 /**`SPUBLISH`: Posts a message to a shard channel.
 
-Builds a detached [`Spublish`]; see it for the options and the reply.
+Builds a detached [`Spublish`](struct@crate::cmd::Spublish); see it for the options and the reply.
 
 Arguments:
 - `shardchannel`: `shardchannel`
@@ -514,7 +514,7 @@ impl<X> Ssubscribe<X> {
 impl<X, R> Ssubscribe<X, R> {}
 /**`SSUBSCRIBE`: Listens for messages published to shard channels.
 
-Builds a detached [`Ssubscribe`]; see it for the options and the reply.
+Builds a detached [`Ssubscribe`](struct@crate::cmd::Ssubscribe); see it for the options and the reply.
 
 Arguments:
 - `shardchannel`: `shardchannel [shardchannel ...]`*/
@@ -564,7 +564,7 @@ impl<X> Subscribe<X> {
 impl<X, R> Subscribe<X, R> {}
 /**`SUBSCRIBE`: Listens for messages published to channels.
 
-Builds a detached [`Subscribe`]; see it for the options and the reply.
+Builds a detached [`Subscribe`](struct@crate::cmd::Subscribe); see it for the options and the reply.
 
 Arguments:
 - `channel`: `channel [channel ...]`*/
@@ -592,7 +592,7 @@ command_impls!(Sunsubscribe, meta::SUNSUBSCRIBE);
 impl<X> Sunsubscribe<X> {
     ///Builds `SUNSUBSCRIBE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$12\r\nSUNSUBSCRIBE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$12\r\nSUNSUBSCRIBE\r\n", 1u8);
         Sunsubscribe {
             buf: cmd,
             exec,
@@ -622,7 +622,7 @@ impl<X, R> Sunsubscribe<X, R> {
 }
 /**`SUNSUBSCRIBE`: Stops listening to messages posted to shard channels.
 
-Builds a detached [`Sunsubscribe`]; see it for the options and the reply.*/
+Builds a detached [`Sunsubscribe`](struct@crate::cmd::Sunsubscribe); see it for the options and the reply.*/
 #[doc(alias = "SUNSUBSCRIBE")]
 pub fn sunsubscribe() -> Sunsubscribe {
     Sunsubscribe::new_in(Detached)
@@ -647,7 +647,7 @@ command_impls!(Unsubscribe, meta::UNSUBSCRIBE);
 impl<X> Unsubscribe<X> {
     ///Builds `UNSUBSCRIBE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$11\r\nUNSUBSCRIBE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$11\r\nUNSUBSCRIBE\r\n", 1u8);
         Unsubscribe {
             buf: cmd,
             exec,
@@ -674,7 +674,7 @@ impl<X, R> Unsubscribe<X, R> {
 }
 /**`UNSUBSCRIBE`: Stops listening to messages posted to channels.
 
-Builds a detached [`Unsubscribe`]; see it for the options and the reply.*/
+Builds a detached [`Unsubscribe`](struct@crate::cmd::Unsubscribe); see it for the options and the reply.*/
 #[doc(alias = "UNSUBSCRIBE")]
 pub fn unsubscribe() -> Unsubscribe {
     Unsubscribe::new_in(Detached)

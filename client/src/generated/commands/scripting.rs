@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -80,7 +80,7 @@ impl<X, R> Eval<X, R> {
 }
 /**`EVAL`: Executes a server-side Lua script.
 
-Builds a detached [`Eval`]; see it for the options and the reply.
+Builds a detached [`Eval`](struct@crate::cmd::Eval); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -155,7 +155,7 @@ impl<X, R> Evalsha<X, R> {
 }
 /**`EVALSHA`: Executes a server-side Lua script by SHA1 digest.
 
-Builds a detached [`Evalsha`]; see it for the options and the reply.
+Builds a detached [`Evalsha`](struct@crate::cmd::Evalsha); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -230,7 +230,7 @@ impl<X, R> EvalshaRo<X, R> {
 }
 /**`EVALSHA_RO`: Executes a read-only server-side Lua script by SHA1 digest.
 
-Builds a detached [`EvalshaRo`]; see it for the options and the reply.
+Builds a detached [`EvalshaRo`](struct@crate::cmd::EvalshaRo); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -305,7 +305,7 @@ impl<X, R> EvalRo<X, R> {
 }
 /**`EVAL_RO`: Executes a read-only server-side Lua script.
 
-Builds a detached [`EvalRo`]; see it for the options and the reply.
+Builds a detached [`EvalRo`](struct@crate::cmd::EvalRo); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -380,7 +380,7 @@ impl<X, R> Fcall<X, R> {
 }
 /**`FCALL`: Invokes a function.
 
-Builds a detached [`Fcall`]; see it for the options and the reply.
+Builds a detached [`Fcall`](struct@crate::cmd::Fcall); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -455,7 +455,7 @@ impl<X, R> FcallRo<X, R> {
 }
 /**`FCALL_RO`: Invokes a read-only function.
 
-Builds a detached [`FcallRo`]; see it for the options and the reply.
+Builds a detached [`FcallRo`](struct@crate::cmd::FcallRo); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -497,7 +497,7 @@ impl<X> FunctionDelete<X> {
 impl<X, R> FunctionDelete<X, R> {}
 /**`FUNCTION DELETE`: Deletes a library and its functions.
 
-Builds a detached [`FunctionDelete`]; see it for the options and the reply.
+Builds a detached [`FunctionDelete`](struct@crate::cmd::FunctionDelete); see it for the options and the reply.
 
 Arguments:
 - `library_name`: `library-name`*/
@@ -525,7 +525,7 @@ command_impls!(FunctionDump, meta::FUNCTION_DUMP);
 impl<X> FunctionDump<X> {
     ///Builds `FUNCTION DUMP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nDUMP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nDUMP\r\n", 2u8);
         FunctionDump {
             buf: cmd,
             exec,
@@ -536,7 +536,7 @@ impl<X> FunctionDump<X> {
 impl<X, R> FunctionDump<X, R> {}
 /**`FUNCTION DUMP`: Dumps all libraries into a serialized binary payload.
 
-Builds a detached [`FunctionDump`]; see it for the options and the reply.*/
+Builds a detached [`FunctionDump`](struct@crate::cmd::FunctionDump); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION DUMP")]
 pub fn function_dump() -> FunctionDump {
     FunctionDump::new_in(Detached)
@@ -561,7 +561,7 @@ command_impls!(FunctionFlush, meta::FUNCTION_FLUSH);
 impl<X> FunctionFlush<X> {
     ///Builds `FUNCTION FLUSH` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$5\r\nFLUSH\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$5\r\nFLUSH\r\n", 2u8);
         FunctionFlush {
             buf: cmd,
             exec,
@@ -594,7 +594,7 @@ impl<X, R> FunctionFlush<X, R> {
 }
 /**`FUNCTION FLUSH`: Deletes all libraries and functions.
 
-Builds a detached [`FunctionFlush`]; see it for the options and the reply.*/
+Builds a detached [`FunctionFlush`](struct@crate::cmd::FunctionFlush); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION FLUSH")]
 pub fn function_flush() -> FunctionFlush {
     FunctionFlush::new_in(Detached)
@@ -619,7 +619,7 @@ command_impls!(FunctionHelp, meta::FUNCTION_HELP);
 impl<X> FunctionHelp<X> {
     ///Builds `FUNCTION HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nHELP\r\n", 2u8);
         FunctionHelp {
             buf: cmd,
             exec,
@@ -630,7 +630,7 @@ impl<X> FunctionHelp<X> {
 impl<X, R> FunctionHelp<X, R> {}
 /**`FUNCTION HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`FunctionHelp`]; see it for the options and the reply.*/
+Builds a detached [`FunctionHelp`](struct@crate::cmd::FunctionHelp); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION HELP")]
 pub fn function_help() -> FunctionHelp {
     FunctionHelp::new_in(Detached)
@@ -655,7 +655,7 @@ command_impls!(FunctionKill, meta::FUNCTION_KILL);
 impl<X> FunctionKill<X> {
     ///Builds `FUNCTION KILL` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nKILL\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nKILL\r\n", 2u8);
         FunctionKill {
             buf: cmd,
             exec,
@@ -666,7 +666,7 @@ impl<X> FunctionKill<X> {
 impl<X, R> FunctionKill<X, R> {}
 /**`FUNCTION KILL`: Terminates a function during execution.
 
-Builds a detached [`FunctionKill`]; see it for the options and the reply.*/
+Builds a detached [`FunctionKill`](struct@crate::cmd::FunctionKill); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION KILL")]
 pub fn function_kill() -> FunctionKill {
     FunctionKill::new_in(Detached)
@@ -691,7 +691,7 @@ command_impls!(FunctionList, meta::FUNCTION_LIST);
 impl<X> FunctionList<X> {
     ///Builds `FUNCTION LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nLIST\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nLIST\r\n", 2u8);
         FunctionList {
             buf: cmd,
             exec,
@@ -718,7 +718,7 @@ impl<X, R> FunctionList<X, R> {
 }
 /**`FUNCTION LIST`: Returns information about all libraries.
 
-Builds a detached [`FunctionList`]; see it for the options and the reply.*/
+Builds a detached [`FunctionList`](struct@crate::cmd::FunctionList); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION LIST")]
 pub fn function_list() -> FunctionList {
     FunctionList::new_in(Detached)
@@ -765,7 +765,7 @@ impl<X, R> FunctionLoad<X, R> {
 }
 /**`FUNCTION LOAD`: Creates a library.
 
-Builds a detached [`FunctionLoad`]; see it for the options and the reply.
+Builds a detached [`FunctionLoad`](struct@crate::cmd::FunctionLoad); see it for the options and the reply.
 
 Arguments:
 - `function_code`: `function-code`*/
@@ -836,7 +836,7 @@ impl<X, R> FunctionRestore<X, R> {
 }
 /**`FUNCTION RESTORE`: Restores all libraries from a payload.
 
-Builds a detached [`FunctionRestore`]; see it for the options and the reply.
+Builds a detached [`FunctionRestore`](struct@crate::cmd::FunctionRestore); see it for the options and the reply.
 
 Arguments:
 - `serialized_value`: `serialized-value`*/
@@ -864,7 +864,7 @@ command_impls!(FunctionStats, meta::FUNCTION_STATS);
 impl<X> FunctionStats<X> {
     ///Builds `FUNCTION STATS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$5\r\nSTATS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$5\r\nSTATS\r\n", 2u8);
         FunctionStats {
             buf: cmd,
             exec,
@@ -875,7 +875,7 @@ impl<X> FunctionStats<X> {
 impl<X, R> FunctionStats<X, R> {}
 /**`FUNCTION STATS`: Returns information about a function during execution.
 
-Builds a detached [`FunctionStats`]; see it for the options and the reply.*/
+Builds a detached [`FunctionStats`](struct@crate::cmd::FunctionStats); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION STATS")]
 pub fn function_stats() -> FunctionStats {
     FunctionStats::new_in(Detached)
@@ -922,7 +922,7 @@ impl<X, R> ScriptDebug<X, R> {
 }
 /**`SCRIPT DEBUG`: Sets the debug mode of server-side Lua scripts.
 
-Builds a detached [`ScriptDebug`]; see it for the options and the reply.
+Builds a detached [`ScriptDebug`](struct@crate::cmd::ScriptDebug); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | SYNC | NO>`*/
@@ -972,7 +972,7 @@ impl<X> ScriptExists<X> {
 impl<X, R> ScriptExists<X, R> {}
 /**`SCRIPT EXISTS`: Determines whether server-side Lua scripts exist in the script cache.
 
-Builds a detached [`ScriptExists`]; see it for the options and the reply.
+Builds a detached [`ScriptExists`](struct@crate::cmd::ScriptExists); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1 [sha1 ...]`*/
@@ -1003,7 +1003,7 @@ command_impls!(ScriptFlush, meta::SCRIPT_FLUSH);
 impl<X> ScriptFlush<X> {
     ///Builds `SCRIPT FLUSH` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$5\r\nFLUSH\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$5\r\nFLUSH\r\n", 2u8);
         ScriptFlush {
             buf: cmd,
             exec,
@@ -1036,7 +1036,7 @@ impl<X, R> ScriptFlush<X, R> {
 }
 /**`SCRIPT FLUSH`: Removes all server-side Lua scripts from the script cache.
 
-Builds a detached [`ScriptFlush`]; see it for the options and the reply.*/
+Builds a detached [`ScriptFlush`](struct@crate::cmd::ScriptFlush); see it for the options and the reply.*/
 #[doc(alias = "SCRIPT FLUSH")]
 pub fn script_flush() -> ScriptFlush {
     ScriptFlush::new_in(Detached)
@@ -1061,7 +1061,7 @@ command_impls!(ScriptHelp, meta::SCRIPT_HELP);
 impl<X> ScriptHelp<X> {
     ///Builds `SCRIPT HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$4\r\nHELP\r\n", 2u8);
         ScriptHelp {
             buf: cmd,
             exec,
@@ -1072,7 +1072,7 @@ impl<X> ScriptHelp<X> {
 impl<X, R> ScriptHelp<X, R> {}
 /**`SCRIPT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ScriptHelp`]; see it for the options and the reply.*/
+Builds a detached [`ScriptHelp`](struct@crate::cmd::ScriptHelp); see it for the options and the reply.*/
 #[doc(alias = "SCRIPT HELP")]
 pub fn script_help() -> ScriptHelp {
     ScriptHelp::new_in(Detached)
@@ -1097,7 +1097,7 @@ command_impls!(ScriptKill, meta::SCRIPT_KILL);
 impl<X> ScriptKill<X> {
     ///Builds `SCRIPT KILL` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$4\r\nKILL\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$4\r\nKILL\r\n", 2u8);
         ScriptKill {
             buf: cmd,
             exec,
@@ -1108,7 +1108,7 @@ impl<X> ScriptKill<X> {
 impl<X, R> ScriptKill<X, R> {}
 /**`SCRIPT KILL`: Terminates a server-side Lua script during execution.
 
-Builds a detached [`ScriptKill`]; see it for the options and the reply.*/
+Builds a detached [`ScriptKill`](struct@crate::cmd::ScriptKill); see it for the options and the reply.*/
 #[doc(alias = "SCRIPT KILL")]
 pub fn script_kill() -> ScriptKill {
     ScriptKill::new_in(Detached)
@@ -1147,7 +1147,7 @@ impl<X> ScriptLoad<X> {
 impl<X, R> ScriptLoad<X, R> {}
 /**`SCRIPT LOAD`: Loads a server-side Lua script to the script cache.
 
-Builds a detached [`ScriptLoad`]; see it for the options and the reply.
+Builds a detached [`ScriptLoad`](struct@crate::cmd::ScriptLoad); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -1189,7 +1189,7 @@ impl<X> ScriptShow<X> {
 impl<X, R> ScriptShow<X, R> {}
 /**`SCRIPT SHOW`: Show server-side Lua script in the script cache.
 
-Builds a detached [`ScriptShow`]; see it for the options and the reply.
+Builds a detached [`ScriptShow`](struct@crate::cmd::ScriptShow); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/

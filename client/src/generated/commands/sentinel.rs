@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -47,7 +47,7 @@ impl<X> SentinelCkquorum<X> {
 impl<X, R> SentinelCkquorum<X, R> {}
 /**`SENTINEL CKQUORUM`: Checks for a Sentinel quorum.
 
-Builds a detached [`SentinelCkquorum`]; see it for the options and the reply.
+Builds a detached [`SentinelCkquorum`](struct@crate::cmd::SentinelCkquorum); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -94,7 +94,7 @@ impl<X> SentinelConfig<X> {
 impl<X, R> SentinelConfig<X, R> {}
 /**`SENTINEL CONFIG`: Configures Sentinel.
 
-Builds a detached [`SentinelConfig`]; see it for the options and the reply.
+Builds a detached [`SentinelConfig`](struct@crate::cmd::SentinelConfig); see it for the options and the reply.
 
 Arguments:
 - `action`: `<SET parameter value [parameter value ...] | GET parameter [parameter ...]>`*/
@@ -124,7 +124,7 @@ command_impls!(SentinelDebug, meta::SENTINEL_DEBUG);
 impl<X> SentinelDebug<X> {
     ///Builds `SENTINEL DEBUG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$5\r\nDEBUG\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$5\r\nDEBUG\r\n", 2u8);
         SentinelDebug {
             buf: cmd,
             exec,
@@ -134,7 +134,7 @@ impl<X> SentinelDebug<X> {
 }
 impl<X, R> SentinelDebug<X, R> {
     ///`[parameter value [parameter value ...]]`
-    pub fn data(mut self, parameter: impl ToArg, value: impl ToArg) -> Self {
+    pub fn parameter(mut self, parameter: impl ToArg, value: impl ToArg) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "data");
         parameter.write_arg(buf);
@@ -144,7 +144,7 @@ impl<X, R> SentinelDebug<X, R> {
 }
 /**`SENTINEL DEBUG`: Lists or updates the current configurable parameters of Sentinel.
 
-Builds a detached [`SentinelDebug`]; see it for the options and the reply.*/
+Builds a detached [`SentinelDebug`](struct@crate::cmd::SentinelDebug); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL DEBUG")]
 pub fn sentinel_debug() -> SentinelDebug {
     SentinelDebug::new_in(Detached)
@@ -194,7 +194,7 @@ impl<X, R> SentinelFailover<X, R> {
 }
 /**`SENTINEL FAILOVER`: Forces a Sentinel failover.
 
-Builds a detached [`SentinelFailover`]; see it for the options and the reply.
+Builds a detached [`SentinelFailover`](struct@crate::cmd::SentinelFailover); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -222,7 +222,7 @@ command_impls!(SentinelFlushconfig, meta::SENTINEL_FLUSHCONFIG);
 impl<X> SentinelFlushconfig<X> {
     ///Builds `SENTINEL FLUSHCONFIG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$11\r\nFLUSHCONFIG\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$11\r\nFLUSHCONFIG\r\n", 2u8);
         SentinelFlushconfig {
             buf: cmd,
             exec,
@@ -233,7 +233,7 @@ impl<X> SentinelFlushconfig<X> {
 impl<X, R> SentinelFlushconfig<X, R> {}
 /**`SENTINEL FLUSHCONFIG`: Rewrites the Sentinel configuration file.
 
-Builds a detached [`SentinelFlushconfig`]; see it for the options and the reply.*/
+Builds a detached [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL FLUSHCONFIG")]
 pub fn sentinel_flushconfig() -> SentinelFlushconfig {
     SentinelFlushconfig::new_in(Detached)
@@ -278,7 +278,7 @@ impl<X> SentinelGetMasterAddrByName<X> {
 impl<X, R> SentinelGetMasterAddrByName<X, R> {}
 /**`SENTINEL GET-MASTER-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a detached [`SentinelGetMasterAddrByName`]; see it for the options and the reply.
+Builds a detached [`SentinelGetMasterAddrByName`](struct@crate::cmd::SentinelGetMasterAddrByName); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -326,7 +326,7 @@ impl<X> SentinelGetPrimaryAddrByName<X> {
 impl<X, R> SentinelGetPrimaryAddrByName<X, R> {}
 /**`SENTINEL GET-PRIMARY-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a detached [`SentinelGetPrimaryAddrByName`]; see it for the options and the reply.
+Builds a detached [`SentinelGetPrimaryAddrByName`](struct@crate::cmd::SentinelGetPrimaryAddrByName); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -356,7 +356,7 @@ command_impls!(SentinelHelp, meta::SENTINEL_HELP);
 impl<X> SentinelHelp<X> {
     ///Builds `SENTINEL HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$4\r\nHELP\r\n", 2u8);
         SentinelHelp {
             buf: cmd,
             exec,
@@ -367,7 +367,7 @@ impl<X> SentinelHelp<X> {
 impl<X, R> SentinelHelp<X, R> {}
 /**`SENTINEL HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`SentinelHelp`]; see it for the options and the reply.*/
+Builds a detached [`SentinelHelp`](struct@crate::cmd::SentinelHelp); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL HELP")]
 pub fn sentinel_help() -> SentinelHelp {
     SentinelHelp::new_in(Detached)
@@ -414,7 +414,7 @@ impl<X> SentinelInfoCache<X> {
 impl<X, R> SentinelInfoCache<X, R> {}
 /**`SENTINEL INFO-CACHE`: Returns the cached `INFO` replies from the deployment's instances.
 
-Builds a detached [`SentinelInfoCache`]; see it for the options and the reply.
+Builds a detached [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache); see it for the options and the reply.
 
 Arguments:
 - `nodename`: `nodename [nodename ...]`*/
@@ -476,7 +476,7 @@ impl<X> SentinelIsMasterDownByAddr<X> {
 impl<X, R> SentinelIsMasterDownByAddr<X, R> {}
 /**`SENTINEL IS-MASTER-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a detached [`SentinelIsMasterDownByAddr`]; see it for the options and the reply.
+Builds a detached [`SentinelIsMasterDownByAddr`](struct@crate::cmd::SentinelIsMasterDownByAddr); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -542,7 +542,7 @@ impl<X> SentinelIsPrimaryDownByAddr<X> {
 impl<X, R> SentinelIsPrimaryDownByAddr<X, R> {}
 /**`SENTINEL IS-PRIMARY-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a detached [`SentinelIsPrimaryDownByAddr`]; see it for the options and the reply.
+Builds a detached [`SentinelIsPrimaryDownByAddr`](struct@crate::cmd::SentinelIsPrimaryDownByAddr); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -595,7 +595,7 @@ impl<X> SentinelMaster<X> {
 impl<X, R> SentinelMaster<X, R> {}
 /**`SENTINEL MASTER`: Returns the state of a primary instance.
 
-Builds a detached [`SentinelMaster`]; see it for the options and the reply.
+Builds a detached [`SentinelMaster`](struct@crate::cmd::SentinelMaster); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -627,7 +627,7 @@ command_impls!(SentinelMasters, meta::SENTINEL_MASTERS);
 impl<X> SentinelMasters<X> {
     ///Builds `SENTINEL MASTERS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$7\r\nMASTERS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$7\r\nMASTERS\r\n", 2u8);
         SentinelMasters {
             buf: cmd,
             exec,
@@ -638,7 +638,7 @@ impl<X> SentinelMasters<X> {
 impl<X, R> SentinelMasters<X, R> {}
 /**`SENTINEL MASTERS`: Returns a list of monitored primaries.
 
-Builds a detached [`SentinelMasters`]; see it for the options and the reply.*/
+Builds a detached [`SentinelMasters`](struct@crate::cmd::SentinelMasters); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL MASTERS")]
 #[deprecated(since = "8.0.0", note = "replaced by `SENTINEL PRIMARIES`")]
 pub fn sentinel_masters() -> SentinelMasters {
@@ -690,7 +690,7 @@ impl<X> SentinelMonitor<X> {
 impl<X, R> SentinelMonitor<X, R> {}
 /**`SENTINEL MONITOR`: Starts monitoring.
 
-Builds a detached [`SentinelMonitor`]; see it for the options and the reply.
+Builds a detached [`SentinelMonitor`](struct@crate::cmd::SentinelMonitor); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`
@@ -726,7 +726,7 @@ command_impls!(SentinelMyid, meta::SENTINEL_MYID);
 impl<X> SentinelMyid<X> {
     ///Builds `SENTINEL MYID` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$4\r\nMYID\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$4\r\nMYID\r\n", 2u8);
         SentinelMyid {
             buf: cmd,
             exec,
@@ -737,7 +737,7 @@ impl<X> SentinelMyid<X> {
 impl<X, R> SentinelMyid<X, R> {}
 /**`SENTINEL MYID`: Returns the Sentinel instance ID.
 
-Builds a detached [`SentinelMyid`]; see it for the options and the reply.*/
+Builds a detached [`SentinelMyid`](struct@crate::cmd::SentinelMyid); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL MYID")]
 pub fn sentinel_myid() -> SentinelMyid {
     SentinelMyid::new_in(Detached)
@@ -762,10 +762,7 @@ command_impls!(SentinelPendingScripts, meta::SENTINEL_PENDING_SCRIPTS);
 impl<X> SentinelPendingScripts<X> {
     ///Builds `SENTINEL PENDING-SCRIPTS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(
-            b"$8\r\nSENTINEL\r\n$15\r\nPENDING-SCRIPTS\r\n",
-            2u8,
-        );
+        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$15\r\nPENDING-SCRIPTS\r\n", 2u8);
         SentinelPendingScripts {
             buf: cmd,
             exec,
@@ -776,7 +773,7 @@ impl<X> SentinelPendingScripts<X> {
 impl<X, R> SentinelPendingScripts<X, R> {}
 /**`SENTINEL PENDING-SCRIPTS`: Returns information about pending scripts for Sentinel.
 
-Builds a detached [`SentinelPendingScripts`]; see it for the options and the reply.*/
+Builds a detached [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL PENDING-SCRIPTS")]
 pub fn sentinel_pending_scripts() -> SentinelPendingScripts {
     SentinelPendingScripts::new_in(Detached)
@@ -801,7 +798,7 @@ command_impls!(SentinelPrimaries, meta::SENTINEL_PRIMARIES);
 impl<X> SentinelPrimaries<X> {
     ///Builds `SENTINEL PRIMARIES` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$9\r\nPRIMARIES\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$9\r\nPRIMARIES\r\n", 2u8);
         SentinelPrimaries {
             buf: cmd,
             exec,
@@ -812,7 +809,7 @@ impl<X> SentinelPrimaries<X> {
 impl<X, R> SentinelPrimaries<X, R> {}
 /**`SENTINEL PRIMARIES`: Returns a list of monitored primaries.
 
-Builds a detached [`SentinelPrimaries`]; see it for the options and the reply.*/
+Builds a detached [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL PRIMARIES")]
 pub fn sentinel_primaries() -> SentinelPrimaries {
     SentinelPrimaries::new_in(Detached)
@@ -851,7 +848,7 @@ impl<X> SentinelPrimary<X> {
 impl<X, R> SentinelPrimary<X, R> {}
 /**`SENTINEL PRIMARY`: Returns the state of a primary instance.
 
-Builds a detached [`SentinelPrimary`]; see it for the options and the reply.
+Builds a detached [`SentinelPrimary`](struct@crate::cmd::SentinelPrimary); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -893,7 +890,7 @@ impl<X> SentinelRemove<X> {
 impl<X, R> SentinelRemove<X, R> {}
 /**`SENTINEL REMOVE`: Stops monitoring.
 
-Builds a detached [`SentinelRemove`]; see it for the options and the reply.
+Builds a detached [`SentinelRemove`](struct@crate::cmd::SentinelRemove); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -935,7 +932,7 @@ impl<X> SentinelReplicas<X> {
 impl<X, R> SentinelReplicas<X, R> {}
 /**`SENTINEL REPLICAS`: Returns a list of the monitored replicas.
 
-Builds a detached [`SentinelReplicas`]; see it for the options and the reply.
+Builds a detached [`SentinelReplicas`](struct@crate::cmd::SentinelReplicas); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -977,7 +974,7 @@ impl<X> SentinelReset<X> {
 impl<X, R> SentinelReset<X, R> {}
 /**`SENTINEL RESET`: Resets primaries by name matching a pattern.
 
-Builds a detached [`SentinelReset`]; see it for the options and the reply.
+Builds a detached [`SentinelReset`](struct@crate::cmd::SentinelReset); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -1019,7 +1016,7 @@ impl<X> SentinelSentinels<X> {
 impl<X, R> SentinelSentinels<X, R> {}
 /**`SENTINEL SENTINELS`: Returns a list of Sentinel instances.
 
-Builds a detached [`SentinelSentinels`]; see it for the options and the reply.
+Builds a detached [`SentinelSentinels`](struct@crate::cmd::SentinelSentinels); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -1079,7 +1076,7 @@ impl<X> SentinelSet<X> {
 impl<X, R> SentinelSet<X, R> {}
 /**`SENTINEL SET`: Changes the configuration of a monitored primary.
 
-Builds a detached [`SentinelSet`]; see it for the options and the reply.
+Builds a detached [`SentinelSet`](struct@crate::cmd::SentinelSet); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`
@@ -1113,10 +1110,7 @@ command_impls!(SentinelSimulateFailure, meta::SENTINEL_SIMULATE_FAILURE);
 impl<X> SentinelSimulateFailure<X> {
     ///Builds `SENTINEL SIMULATE-FAILURE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(
-            b"$8\r\nSENTINEL\r\n$16\r\nSIMULATE-FAILURE\r\n",
-            2u8,
-        );
+        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$16\r\nSIMULATE-FAILURE\r\n", 2u8);
         SentinelSimulateFailure {
             buf: cmd,
             exec,
@@ -1156,7 +1150,7 @@ impl<X, R> SentinelSimulateFailure<X, R> {
 }
 /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
-Builds a detached [`SentinelSimulateFailure`]; see it for the options and the reply.*/
+Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL SIMULATE-FAILURE")]
 pub fn sentinel_simulate_failure() -> SentinelSimulateFailure {
     SentinelSimulateFailure::new_in(Detached)
@@ -1198,7 +1192,7 @@ impl<X> SentinelSlaves<X> {
 impl<X, R> SentinelSlaves<X, R> {}
 /**`SENTINEL SLAVES`: Returns a list of the monitored replicas.
 
-Builds a detached [`SentinelSlaves`]; see it for the options and the reply.
+Builds a detached [`SentinelSlaves`](struct@crate::cmd::SentinelSlaves); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -35,7 +35,7 @@ command_impls!(AclCat, meta::ACL_CAT);
 impl<X> AclCat<X> {
     ///Builds `ACL CAT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$3\r\nCAT\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$3\r\nCAT\r\n", 2u8);
         AclCat {
             buf: cmd,
             exec,
@@ -54,7 +54,7 @@ impl<X, R> AclCat<X, R> {
 }
 /**`ACL CAT`: Lists the ACL categories, or the commands inside a category.
 
-Builds a detached [`AclCat`]; see it for the options and the reply.*/
+Builds a detached [`AclCat`](struct@crate::cmd::AclCat); see it for the options and the reply.*/
 #[doc(alias = "ACL CAT")]
 pub fn acl_cat() -> AclCat {
     AclCat::new_in(Detached)
@@ -101,7 +101,7 @@ impl<X> AclDeluser<X> {
 impl<X, R> AclDeluser<X, R> {}
 /**`ACL DELUSER`: Deletes ACL users, and terminates their connections.
 
-Builds a detached [`AclDeluser`]; see it for the options and the reply.
+Builds a detached [`AclDeluser`](struct@crate::cmd::AclDeluser); see it for the options and the reply.
 
 Arguments:
 - `username`: `username [username ...]`*/
@@ -115,14 +115,14 @@ pub fn acl_deluser(username: impl IntoIterator<Item = impl ToArg>) -> AclDeluser
 ACL DRYRUN username command [arg [arg ...]]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Bytes`):
 - The given user may successfully execute the given command.
 - The description of the problem, in case the user is not allowed to run the given command.
 
 **Since**: 7.0.0 · **Complexity**: O(1). · **ACL categories**: `@admin` `@dangerous` `@slow` · **Flags**: `ADMIN` `LOADING` `NOSCRIPT` `SENTINEL` `STALE`*/
 #[doc(alias = "ACL DRYRUN")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct AclDryrun<X = Detached, R = Value> {
+pub struct AclDryrun<X = Detached, R = Bytes> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -163,7 +163,7 @@ impl<X, R> AclDryrun<X, R> {
 }
 /**`ACL DRYRUN`: Simulates the execution of a command by a user, without executing the command.
 
-Builds a detached [`AclDryrun`]; see it for the options and the reply.
+Builds a detached [`AclDryrun`](struct@crate::cmd::AclDryrun); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`
@@ -192,7 +192,7 @@ command_impls!(AclGenpass, meta::ACL_GENPASS);
 impl<X> AclGenpass<X> {
     ///Builds `ACL GENPASS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$7\r\nGENPASS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$7\r\nGENPASS\r\n", 2u8);
         AclGenpass {
             buf: cmd,
             exec,
@@ -211,7 +211,7 @@ impl<X, R> AclGenpass<X, R> {
 }
 /**`ACL GENPASS`: Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-Builds a detached [`AclGenpass`]; see it for the options and the reply.*/
+Builds a detached [`AclGenpass`](struct@crate::cmd::AclGenpass); see it for the options and the reply.*/
 #[doc(alias = "ACL GENPASS")]
 pub fn acl_genpass() -> AclGenpass {
     AclGenpass::new_in(Detached)
@@ -257,7 +257,7 @@ impl<X> AclGetuser<X> {
 impl<X, R> AclGetuser<X, R> {}
 /**`ACL GETUSER`: Lists the ACL rules of a user.
 
-Builds a detached [`AclGetuser`]; see it for the options and the reply.
+Builds a detached [`AclGetuser`](struct@crate::cmd::AclGetuser); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -285,7 +285,7 @@ command_impls!(AclHelp, meta::ACL_HELP);
 impl<X> AclHelp<X> {
     ///Builds `ACL HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nHELP\r\n", 2u8);
         AclHelp {
             buf: cmd,
             exec,
@@ -296,7 +296,7 @@ impl<X> AclHelp<X> {
 impl<X, R> AclHelp<X, R> {}
 /**`ACL HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`AclHelp`]; see it for the options and the reply.*/
+Builds a detached [`AclHelp`](struct@crate::cmd::AclHelp); see it for the options and the reply.*/
 #[doc(alias = "ACL HELP")]
 pub fn acl_help() -> AclHelp {
     AclHelp::new_in(Detached)
@@ -321,7 +321,7 @@ command_impls!(AclList, meta::ACL_LIST);
 impl<X> AclList<X> {
     ///Builds `ACL LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nLIST\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nLIST\r\n", 2u8);
         AclList {
             buf: cmd,
             exec,
@@ -332,7 +332,7 @@ impl<X> AclList<X> {
 impl<X, R> AclList<X, R> {}
 /**`ACL LIST`: Dumps the effective rules in ACL file format.
 
-Builds a detached [`AclList`]; see it for the options and the reply.*/
+Builds a detached [`AclList`](struct@crate::cmd::AclList); see it for the options and the reply.*/
 #[doc(alias = "ACL LIST")]
 pub fn acl_list() -> AclList {
     AclList::new_in(Detached)
@@ -357,7 +357,7 @@ command_impls!(AclLoad, meta::ACL_LOAD);
 impl<X> AclLoad<X> {
     ///Builds `ACL LOAD` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nLOAD\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nLOAD\r\n", 2u8);
         AclLoad {
             buf: cmd,
             exec,
@@ -368,7 +368,7 @@ impl<X> AclLoad<X> {
 impl<X, R> AclLoad<X, R> {}
 /**`ACL LOAD`: Reloads the rules from the configured ACL file.
 
-Builds a detached [`AclLoad`]; see it for the options and the reply.*/
+Builds a detached [`AclLoad`](struct@crate::cmd::AclLoad); see it for the options and the reply.*/
 #[doc(alias = "ACL LOAD")]
 pub fn acl_load() -> AclLoad {
     AclLoad::new_in(Detached)
@@ -398,7 +398,7 @@ command_impls!(AclLog, meta::ACL_LOG);
 impl<X> AclLog<X> {
     ///Builds `ACL LOG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$3\r\nLOG\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$3\r\nLOG\r\n", 2u8);
         AclLog {
             buf: cmd,
             exec,
@@ -431,7 +431,7 @@ impl<X, R> AclLog<X, R> {
 }
 /**`ACL LOG`: Lists recent security events generated due to ACL rules.
 
-Builds a detached [`AclLog`]; see it for the options and the reply.*/
+Builds a detached [`AclLog`](struct@crate::cmd::AclLog); see it for the options and the reply.*/
 #[doc(alias = "ACL LOG")]
 pub fn acl_log() -> AclLog {
     AclLog::new_in(Detached)
@@ -456,7 +456,7 @@ command_impls!(AclSave, meta::ACL_SAVE);
 impl<X> AclSave<X> {
     ///Builds `ACL SAVE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nSAVE\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nSAVE\r\n", 2u8);
         AclSave {
             buf: cmd,
             exec,
@@ -467,7 +467,7 @@ impl<X> AclSave<X> {
 impl<X, R> AclSave<X, R> {}
 /**`ACL SAVE`: Saves the effective ACL rules in the configured ACL file.
 
-Builds a detached [`AclSave`]; see it for the options and the reply.*/
+Builds a detached [`AclSave`](struct@crate::cmd::AclSave); see it for the options and the reply.*/
 #[doc(alias = "ACL SAVE")]
 pub fn acl_save() -> AclSave {
     AclSave::new_in(Detached)
@@ -527,7 +527,7 @@ impl<X, R> AclSetuser<X, R> {
 }
 /**`ACL SETUSER`: Creates and modifies an ACL user and its rules.
 
-Builds a detached [`AclSetuser`]; see it for the options and the reply.
+Builds a detached [`AclSetuser`](struct@crate::cmd::AclSetuser); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -555,7 +555,7 @@ command_impls!(AclUsers, meta::ACL_USERS);
 impl<X> AclUsers<X> {
     ///Builds `ACL USERS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$5\r\nUSERS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$5\r\nUSERS\r\n", 2u8);
         AclUsers {
             buf: cmd,
             exec,
@@ -566,7 +566,7 @@ impl<X> AclUsers<X> {
 impl<X, R> AclUsers<X, R> {}
 /**`ACL USERS`: Lists all ACL users.
 
-Builds a detached [`AclUsers`]; see it for the options and the reply.*/
+Builds a detached [`AclUsers`](struct@crate::cmd::AclUsers); see it for the options and the reply.*/
 #[doc(alias = "ACL USERS")]
 pub fn acl_users() -> AclUsers {
     AclUsers::new_in(Detached)
@@ -591,7 +591,7 @@ command_impls!(AclWhoami, meta::ACL_WHOAMI);
 impl<X> AclWhoami<X> {
     ///Builds `ACL WHOAMI` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$6\r\nWHOAMI\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$3\r\nACL\r\n$6\r\nWHOAMI\r\n", 2u8);
         AclWhoami {
             buf: cmd,
             exec,
@@ -602,7 +602,7 @@ impl<X> AclWhoami<X> {
 impl<X, R> AclWhoami<X, R> {}
 /**`ACL WHOAMI`: Returns the authenticated username of the current connection.
 
-Builds a detached [`AclWhoami`]; see it for the options and the reply.*/
+Builds a detached [`AclWhoami`](struct@crate::cmd::AclWhoami); see it for the options and the reply.*/
 #[doc(alias = "ACL WHOAMI")]
 pub fn acl_whoami() -> AclWhoami {
     AclWhoami::new_in(Detached)
@@ -627,7 +627,7 @@ command_impls!(Bgrewriteaof, meta::BGREWRITEAOF);
 impl<X> Bgrewriteaof<X> {
     ///Builds `BGREWRITEAOF` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$12\r\nBGREWRITEAOF\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$12\r\nBGREWRITEAOF\r\n", 1u8);
         Bgrewriteaof {
             buf: cmd,
             exec,
@@ -638,7 +638,7 @@ impl<X> Bgrewriteaof<X> {
 impl<X, R> Bgrewriteaof<X, R> {}
 /**`BGREWRITEAOF`: Asynchronously rewrites the append-only file to disk.
 
-Builds a detached [`Bgrewriteaof`]; see it for the options and the reply.*/
+Builds a detached [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof); see it for the options and the reply.*/
 #[doc(alias = "BGREWRITEAOF")]
 pub fn bgrewriteaof() -> Bgrewriteaof {
     Bgrewriteaof::new_in(Detached)
@@ -667,7 +667,7 @@ command_impls!(Bgsave, meta::BGSAVE);
 impl<X> Bgsave<X> {
     ///Builds `BGSAVE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nBGSAVE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$6\r\nBGSAVE\r\n", 1u8);
         Bgsave {
             buf: cmd,
             exec,
@@ -700,7 +700,7 @@ impl<X, R> Bgsave<X, R> {
 }
 /**`BGSAVE`: Asynchronously saves the database(s) to disk.
 
-Builds a detached [`Bgsave`]; see it for the options and the reply.*/
+Builds a detached [`Bgsave`](struct@crate::cmd::Bgsave); see it for the options and the reply.*/
 #[doc(alias = "BGSAVE")]
 pub fn bgsave() -> Bgsave {
     Bgsave::new_in(Detached)
@@ -725,7 +725,7 @@ command_impls!(CommandCount, meta::COMMAND_COUNT);
 impl<X> CommandCount<X> {
     ///Builds `COMMAND COUNT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$5\r\nCOUNT\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$5\r\nCOUNT\r\n", 2u8);
         CommandCount {
             buf: cmd,
             exec,
@@ -736,7 +736,7 @@ impl<X> CommandCount<X> {
 impl<X, R> CommandCount<X, R> {}
 /**`COMMAND COUNT`: Returns a count of commands.
 
-Builds a detached [`CommandCount`]; see it for the options and the reply.*/
+Builds a detached [`CommandCount`](struct@crate::cmd::CommandCount); see it for the options and the reply.*/
 #[doc(alias = "COMMAND COUNT")]
 pub fn command_count() -> CommandCount {
     CommandCount::new_in(Detached)
@@ -761,7 +761,7 @@ command_impls!(CommandDocs, meta::COMMAND_DOCS);
 impl<X> CommandDocs<X> {
     ///Builds `COMMAND DOCS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n", 2u8);
         CommandDocs {
             buf: cmd,
             exec,
@@ -791,7 +791,7 @@ impl<X, R> CommandDocs<X, R> {
 }
 /**`COMMAND DOCS`: Returns documentary information about one, multiple or all commands.
 
-Builds a detached [`CommandDocs`]; see it for the options and the reply.*/
+Builds a detached [`CommandDocs`](struct@crate::cmd::CommandDocs); see it for the options and the reply.*/
 #[doc(alias = "COMMAND DOCS")]
 pub fn command_docs() -> CommandDocs {
     CommandDocs::new_in(Detached)
@@ -846,7 +846,7 @@ impl<X, R> CommandGetkeys<X, R> {
 }
 /**`COMMAND GETKEYS`: Extracts the key names from an arbitrary command.
 
-Builds a detached [`CommandGetkeys`]; see it for the options and the reply.
+Builds a detached [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -907,7 +907,7 @@ impl<X, R> CommandGetkeysandflags<X, R> {
 }
 /**`COMMAND GETKEYSANDFLAGS`: Extracts the key names and access flags for an arbitrary command.
 
-Builds a detached [`CommandGetkeysandflags`]; see it for the options and the reply.
+Builds a detached [`CommandGetkeysandflags`](struct@crate::cmd::CommandGetkeysandflags); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -935,7 +935,7 @@ command_impls!(CommandHelp, meta::COMMAND_HELP);
 impl<X> CommandHelp<X> {
     ///Builds `COMMAND HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nHELP\r\n", 2u8);
         CommandHelp {
             buf: cmd,
             exec,
@@ -946,7 +946,7 @@ impl<X> CommandHelp<X> {
 impl<X, R> CommandHelp<X, R> {}
 /**`COMMAND HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`CommandHelp`]; see it for the options and the reply.*/
+Builds a detached [`CommandHelp`](struct@crate::cmd::CommandHelp); see it for the options and the reply.*/
 #[doc(alias = "COMMAND HELP")]
 pub fn command_help() -> CommandHelp {
     CommandHelp::new_in(Detached)
@@ -993,7 +993,7 @@ command_impls!(CommandInfo, meta::COMMAND_INFO);
 impl<X> CommandInfo<X> {
     ///Builds `COMMAND INFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nINFO\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nINFO\r\n", 2u8);
         CommandInfo {
             buf: cmd,
             exec,
@@ -1023,7 +1023,7 @@ impl<X, R> CommandInfo<X, R> {
 }
 /**`COMMAND INFO`: Returns information about one, multiple or all commands.
 
-Builds a detached [`CommandInfo`]; see it for the options and the reply.*/
+Builds a detached [`CommandInfo`](struct@crate::cmd::CommandInfo); see it for the options and the reply.*/
 #[doc(alias = "COMMAND INFO")]
 pub fn command_info() -> CommandInfo {
     CommandInfo::new_in(Detached)
@@ -1048,7 +1048,7 @@ command_impls!(CommandList, meta::COMMAND_LIST);
 impl<X> CommandList<X> {
     ///Builds `COMMAND LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nLIST\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nLIST\r\n", 2u8);
         CommandList {
             buf: cmd,
             exec,
@@ -1095,7 +1095,7 @@ impl<X, R> CommandList<X, R> {
 }
 /**`COMMAND LIST`: Returns a list of command names.
 
-Builds a detached [`CommandList`]; see it for the options and the reply.*/
+Builds a detached [`CommandList`](struct@crate::cmd::CommandList); see it for the options and the reply.*/
 #[doc(alias = "COMMAND LIST")]
 pub fn command_list() -> CommandList {
     CommandList::new_in(Detached)
@@ -1139,7 +1139,7 @@ impl<X> CommandlogGet<X> {
 impl<X, R> CommandlogGet<X, R> {}
 /**`COMMANDLOG GET`: Returns the specified command log's entries.
 
-Builds a detached [`CommandlogGet`]; see it for the options and the reply.
+Builds a detached [`CommandlogGet`](struct@crate::cmd::CommandlogGet); see it for the options and the reply.
 
 Arguments:
 - `count`: `count`
@@ -1168,7 +1168,7 @@ command_impls!(CommandlogHelp, meta::COMMANDLOG_HELP);
 impl<X> CommandlogHelp<X> {
     ///Builds `COMMANDLOG HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$10\r\nCOMMANDLOG\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$10\r\nCOMMANDLOG\r\n$4\r\nHELP\r\n", 2u8);
         CommandlogHelp {
             buf: cmd,
             exec,
@@ -1179,7 +1179,7 @@ impl<X> CommandlogHelp<X> {
 impl<X, R> CommandlogHelp<X, R> {}
 /**`COMMANDLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a detached [`CommandlogHelp`]; see it for the options and the reply.*/
+Builds a detached [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp); see it for the options and the reply.*/
 #[doc(alias = "COMMANDLOG HELP")]
 pub fn commandlog_help() -> CommandlogHelp {
     CommandlogHelp::new_in(Detached)
@@ -1218,7 +1218,7 @@ impl<X> CommandlogLen<X> {
 impl<X, R> CommandlogLen<X, R> {}
 /**`COMMANDLOG LEN`: Returns the number of entries in the specified type of command log.
 
-Builds a detached [`CommandlogLen`]; see it for the options and the reply.
+Builds a detached [`CommandlogLen`](struct@crate::cmd::CommandlogLen); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1260,7 +1260,7 @@ impl<X> CommandlogReset<X> {
 impl<X, R> CommandlogReset<X, R> {}
 /**`COMMANDLOG RESET`: Clears all entries from the specified type of command log.
 
-Builds a detached [`CommandlogReset`]; see it for the options and the reply.
+Builds a detached [`CommandlogReset`](struct@crate::cmd::CommandlogReset); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1313,7 +1313,7 @@ impl<X> ConfigGet<X> {
 impl<X, R> ConfigGet<X, R> {}
 /**`CONFIG GET`: Returns the effective values of configuration parameters.
 
-Builds a detached [`ConfigGet`]; see it for the options and the reply.
+Builds a detached [`ConfigGet`](struct@crate::cmd::ConfigGet); see it for the options and the reply.
 
 Arguments:
 - `parameter`: `parameter [parameter ...]`*/
@@ -1341,7 +1341,7 @@ command_impls!(ConfigHelp, meta::CONFIG_HELP);
 impl<X> ConfigHelp<X> {
     ///Builds `CONFIG HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$4\r\nHELP\r\n", 2u8);
         ConfigHelp {
             buf: cmd,
             exec,
@@ -1352,7 +1352,7 @@ impl<X> ConfigHelp<X> {
 impl<X, R> ConfigHelp<X, R> {}
 /**`CONFIG HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ConfigHelp`]; see it for the options and the reply.*/
+Builds a detached [`ConfigHelp`](struct@crate::cmd::ConfigHelp); see it for the options and the reply.*/
 #[doc(alias = "CONFIG HELP")]
 pub fn config_help() -> ConfigHelp {
     ConfigHelp::new_in(Detached)
@@ -1377,7 +1377,7 @@ command_impls!(ConfigResetstat, meta::CONFIG_RESETSTAT);
 impl<X> ConfigResetstat<X> {
     ///Builds `CONFIG RESETSTAT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$9\r\nRESETSTAT\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$9\r\nRESETSTAT\r\n", 2u8);
         ConfigResetstat {
             buf: cmd,
             exec,
@@ -1388,7 +1388,7 @@ impl<X> ConfigResetstat<X> {
 impl<X, R> ConfigResetstat<X, R> {}
 /**`CONFIG RESETSTAT`: Resets the server's statistics.
 
-Builds a detached [`ConfigResetstat`]; see it for the options and the reply.*/
+Builds a detached [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat); see it for the options and the reply.*/
 #[doc(alias = "CONFIG RESETSTAT")]
 pub fn config_resetstat() -> ConfigResetstat {
     ConfigResetstat::new_in(Detached)
@@ -1413,7 +1413,7 @@ command_impls!(ConfigRewrite, meta::CONFIG_REWRITE);
 impl<X> ConfigRewrite<X> {
     ///Builds `CONFIG REWRITE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$7\r\nREWRITE\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$7\r\nREWRITE\r\n", 2u8);
         ConfigRewrite {
             buf: cmd,
             exec,
@@ -1424,7 +1424,7 @@ impl<X> ConfigRewrite<X> {
 impl<X, R> ConfigRewrite<X, R> {}
 /**`CONFIG REWRITE`: Persists the effective configuration to file.
 
-Builds a detached [`ConfigRewrite`]; see it for the options and the reply.*/
+Builds a detached [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite); see it for the options and the reply.*/
 #[doc(alias = "CONFIG REWRITE")]
 pub fn config_rewrite() -> ConfigRewrite {
     ConfigRewrite::new_in(Detached)
@@ -1481,7 +1481,7 @@ impl<X> ConfigSet<X> {
 impl<X, R> ConfigSet<X, R> {}
 /**`CONFIG SET`: Sets configuration parameters in-flight.
 
-Builds a detached [`ConfigSet`]; see it for the options and the reply.
+Builds a detached [`ConfigSet`](struct@crate::cmd::ConfigSet); see it for the options and the reply.
 
 Arguments:
 - `data`: `parameter value [parameter value ...]`*/
@@ -1511,7 +1511,7 @@ command_impls!(Dbsize, meta::DBSIZE);
 impl<X> Dbsize<X> {
     ///Builds `DBSIZE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nDBSIZE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$6\r\nDBSIZE\r\n", 1u8);
         Dbsize {
             buf: cmd,
             exec,
@@ -1522,7 +1522,7 @@ impl<X> Dbsize<X> {
 impl<X, R> Dbsize<X, R> {}
 /**`DBSIZE`: Returns the number of keys in the database.
 
-Builds a detached [`Dbsize`]; see it for the options and the reply.*/
+Builds a detached [`Dbsize`](struct@crate::cmd::Dbsize); see it for the options and the reply.*/
 #[doc(alias = "DBSIZE")]
 pub fn dbsize() -> Dbsize {
     Dbsize::new_in(Detached)
@@ -1547,7 +1547,7 @@ command_impls!(Debug, meta::DEBUG);
 impl<X> Debug<X> {
     ///Builds `DEBUG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$5\r\nDEBUG\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$5\r\nDEBUG\r\n", 1u8);
         Debug {
             buf: cmd,
             exec,
@@ -1558,7 +1558,7 @@ impl<X> Debug<X> {
 impl<X, R> Debug<X, R> {}
 /**`DEBUG`: A container for debugging commands.
 
-Builds a detached [`Debug`]; see it for the options and the reply.*/
+Builds a detached [`Debug`](struct@crate::cmd::Debug); see it for the options and the reply.*/
 #[doc(alias = "DEBUG")]
 pub fn debug() -> Debug {
     Debug::new_in(Detached)
@@ -1583,7 +1583,7 @@ command_impls!(Failover, meta::FAILOVER);
 impl<X> Failover<X> {
     ///Builds `FAILOVER` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nFAILOVER\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$8\r\nFAILOVER\r\n", 1u8);
         Failover {
             buf: cmd,
             exec,
@@ -1622,7 +1622,7 @@ impl<X, R> Failover<X, R> {
 }
 /**`FAILOVER`: Starts a coordinated failover from a server to one of its replicas.
 
-Builds a detached [`Failover`]; see it for the options and the reply.*/
+Builds a detached [`Failover`](struct@crate::cmd::Failover); see it for the options and the reply.*/
 #[doc(alias = "FAILOVER")]
 pub fn failover() -> Failover {
     Failover::new_in(Detached)
@@ -1651,7 +1651,7 @@ command_impls!(Flushall, meta::FLUSHALL);
 impl<X> Flushall<X> {
     ///Builds `FLUSHALL` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nFLUSHALL\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$8\r\nFLUSHALL\r\n", 1u8);
         Flushall {
             buf: cmd,
             exec,
@@ -1684,7 +1684,7 @@ impl<X, R> Flushall<X, R> {
 }
 /**`FLUSHALL`: Removes all keys from all databases.
 
-Builds a detached [`Flushall`]; see it for the options and the reply.*/
+Builds a detached [`Flushall`](struct@crate::cmd::Flushall); see it for the options and the reply.*/
 #[doc(alias = "FLUSHALL")]
 pub fn flushall() -> Flushall {
     Flushall::new_in(Detached)
@@ -1713,7 +1713,7 @@ command_impls!(Flushdb, meta::FLUSHDB);
 impl<X> Flushdb<X> {
     ///Builds `FLUSHDB` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nFLUSHDB\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$7\r\nFLUSHDB\r\n", 1u8);
         Flushdb {
             buf: cmd,
             exec,
@@ -1746,7 +1746,7 @@ impl<X, R> Flushdb<X, R> {
 }
 /**`FLUSHDB`: Removes all keys from the current database.
 
-Builds a detached [`Flushdb`]; see it for the options and the reply.*/
+Builds a detached [`Flushdb`](struct@crate::cmd::Flushdb); see it for the options and the reply.*/
 #[doc(alias = "FLUSHDB")]
 pub fn flushdb() -> Flushdb {
     Flushdb::new_in(Detached)
@@ -1774,7 +1774,7 @@ command_impls!(Info, meta::INFO);
 impl<X> Info<X> {
     ///Builds `INFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$4\r\nINFO\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$4\r\nINFO\r\n", 1u8);
         Info {
             buf: cmd,
             exec,
@@ -1801,7 +1801,7 @@ impl<X, R> Info<X, R> {
 }
 /**`INFO`: Returns information and statistics about the server.
 
-Builds a detached [`Info`]; see it for the options and the reply.*/
+Builds a detached [`Info`](struct@crate::cmd::Info); see it for the options and the reply.*/
 #[doc(alias = "INFO")]
 pub fn info() -> Info {
     Info::new_in(Detached)
@@ -1826,7 +1826,7 @@ command_impls!(Lastsave, meta::LASTSAVE);
 impl<X> Lastsave<X> {
     ///Builds `LASTSAVE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nLASTSAVE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$8\r\nLASTSAVE\r\n", 1u8);
         Lastsave {
             buf: cmd,
             exec,
@@ -1837,7 +1837,7 @@ impl<X> Lastsave<X> {
 impl<X, R> Lastsave<X, R> {}
 /**`LASTSAVE`: Returns the Unix timestamp of the last successful save to disk.
 
-Builds a detached [`Lastsave`]; see it for the options and the reply.*/
+Builds a detached [`Lastsave`](struct@crate::cmd::Lastsave); see it for the options and the reply.*/
 #[doc(alias = "LASTSAVE")]
 pub fn lastsave() -> Lastsave {
     Lastsave::new_in(Detached)
@@ -1862,7 +1862,7 @@ command_impls!(LatencyDoctor, meta::LATENCY_DOCTOR);
 impl<X> LatencyDoctor<X> {
     ///Builds `LATENCY DOCTOR` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$6\r\nDOCTOR\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$6\r\nDOCTOR\r\n", 2u8);
         LatencyDoctor {
             buf: cmd,
             exec,
@@ -1873,7 +1873,7 @@ impl<X> LatencyDoctor<X> {
 impl<X, R> LatencyDoctor<X, R> {}
 /**`LATENCY DOCTOR`: Returns a human-readable latency analysis report.
 
-Builds a detached [`LatencyDoctor`]; see it for the options and the reply.*/
+Builds a detached [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor); see it for the options and the reply.*/
 #[doc(alias = "LATENCY DOCTOR")]
 pub fn latency_doctor() -> LatencyDoctor {
     LatencyDoctor::new_in(Detached)
@@ -1912,7 +1912,7 @@ impl<X> LatencyGraph<X> {
 impl<X, R> LatencyGraph<X, R> {}
 /**`LATENCY GRAPH`: Returns a latency graph for an event.
 
-Builds a detached [`LatencyGraph`]; see it for the options and the reply.
+Builds a detached [`LatencyGraph`](struct@crate::cmd::LatencyGraph); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -1940,7 +1940,7 @@ command_impls!(LatencyHelp, meta::LATENCY_HELP);
 impl<X> LatencyHelp<X> {
     ///Builds `LATENCY HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$4\r\nHELP\r\n", 2u8);
         LatencyHelp {
             buf: cmd,
             exec,
@@ -1951,7 +1951,7 @@ impl<X> LatencyHelp<X> {
 impl<X, R> LatencyHelp<X, R> {}
 /**`LATENCY HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`LatencyHelp`]; see it for the options and the reply.*/
+Builds a detached [`LatencyHelp`](struct@crate::cmd::LatencyHelp); see it for the options and the reply.*/
 #[doc(alias = "LATENCY HELP")]
 pub fn latency_help() -> LatencyHelp {
     LatencyHelp::new_in(Detached)
@@ -1979,7 +1979,7 @@ command_impls!(LatencyHistogram, meta::LATENCY_HISTOGRAM);
 impl<X> LatencyHistogram<X> {
     ///Builds `LATENCY HISTOGRAM` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$9\r\nHISTOGRAM\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$9\r\nHISTOGRAM\r\n", 2u8);
         LatencyHistogram {
             buf: cmd,
             exec,
@@ -2006,7 +2006,7 @@ impl<X, R> LatencyHistogram<X, R> {
 }
 /**`LATENCY HISTOGRAM`: Returns the cumulative distribution of latencies of a subset or all commands.
 
-Builds a detached [`LatencyHistogram`]; see it for the options and the reply.*/
+Builds a detached [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram); see it for the options and the reply.*/
 #[doc(alias = "LATENCY HISTOGRAM")]
 pub fn latency_histogram() -> LatencyHistogram {
     LatencyHistogram::new_in(Detached)
@@ -2045,7 +2045,7 @@ impl<X> LatencyHistory<X> {
 impl<X, R> LatencyHistory<X, R> {}
 /**`LATENCY HISTORY`: Returns timestamp-latency samples for an event.
 
-Builds a detached [`LatencyHistory`]; see it for the options and the reply.
+Builds a detached [`LatencyHistory`](struct@crate::cmd::LatencyHistory); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -2073,7 +2073,7 @@ command_impls!(LatencyLatest, meta::LATENCY_LATEST);
 impl<X> LatencyLatest<X> {
     ///Builds `LATENCY LATEST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$6\r\nLATEST\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$6\r\nLATEST\r\n", 2u8);
         LatencyLatest {
             buf: cmd,
             exec,
@@ -2084,7 +2084,7 @@ impl<X> LatencyLatest<X> {
 impl<X, R> LatencyLatest<X, R> {}
 /**`LATENCY LATEST`: Returns the latest latency samples for all events.
 
-Builds a detached [`LatencyLatest`]; see it for the options and the reply.*/
+Builds a detached [`LatencyLatest`](struct@crate::cmd::LatencyLatest); see it for the options and the reply.*/
 #[doc(alias = "LATENCY LATEST")]
 pub fn latency_latest() -> LatencyLatest {
     LatencyLatest::new_in(Detached)
@@ -2109,7 +2109,7 @@ command_impls!(LatencyReset, meta::LATENCY_RESET);
 impl<X> LatencyReset<X> {
     ///Builds `LATENCY RESET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$5\r\nRESET\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$5\r\nRESET\r\n", 2u8);
         LatencyReset {
             buf: cmd,
             exec,
@@ -2136,7 +2136,7 @@ impl<X, R> LatencyReset<X, R> {
 }
 /**`LATENCY RESET`: Resets the latency data for one or more events.
 
-Builds a detached [`LatencyReset`]; see it for the options and the reply.*/
+Builds a detached [`LatencyReset`](struct@crate::cmd::LatencyReset); see it for the options and the reply.*/
 #[doc(alias = "LATENCY RESET")]
 pub fn latency_reset() -> LatencyReset {
     LatencyReset::new_in(Detached)
@@ -2161,7 +2161,7 @@ command_impls!(Lolwut, meta::LOLWUT);
 impl<X> Lolwut<X> {
     ///Builds `LOLWUT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nLOLWUT\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$6\r\nLOLWUT\r\n", 1u8);
         Lolwut {
             buf: cmd,
             exec,
@@ -2181,7 +2181,7 @@ impl<X, R> Lolwut<X, R> {
 }
 /**`LOLWUT`: Displays computer art and the server version.
 
-Builds a detached [`Lolwut`]; see it for the options and the reply.*/
+Builds a detached [`Lolwut`](struct@crate::cmd::Lolwut); see it for the options and the reply.*/
 #[doc(alias = "LOLWUT")]
 pub fn lolwut() -> Lolwut {
     Lolwut::new_in(Detached)
@@ -2206,7 +2206,7 @@ command_impls!(MemoryDoctor, meta::MEMORY_DOCTOR);
 impl<X> MemoryDoctor<X> {
     ///Builds `MEMORY DOCTOR` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$6\r\nDOCTOR\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$6\r\nDOCTOR\r\n", 2u8);
         MemoryDoctor {
             buf: cmd,
             exec,
@@ -2217,7 +2217,7 @@ impl<X> MemoryDoctor<X> {
 impl<X, R> MemoryDoctor<X, R> {}
 /**`MEMORY DOCTOR`: Outputs a memory problems report.
 
-Builds a detached [`MemoryDoctor`]; see it for the options and the reply.*/
+Builds a detached [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor); see it for the options and the reply.*/
 #[doc(alias = "MEMORY DOCTOR")]
 pub fn memory_doctor() -> MemoryDoctor {
     MemoryDoctor::new_in(Detached)
@@ -2242,7 +2242,7 @@ command_impls!(MemoryHelp, meta::MEMORY_HELP);
 impl<X> MemoryHelp<X> {
     ///Builds `MEMORY HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$4\r\nHELP\r\n", 2u8);
         MemoryHelp {
             buf: cmd,
             exec,
@@ -2253,7 +2253,7 @@ impl<X> MemoryHelp<X> {
 impl<X, R> MemoryHelp<X, R> {}
 /**`MEMORY HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`MemoryHelp`]; see it for the options and the reply.*/
+Builds a detached [`MemoryHelp`](struct@crate::cmd::MemoryHelp); see it for the options and the reply.*/
 #[doc(alias = "MEMORY HELP")]
 pub fn memory_help() -> MemoryHelp {
     MemoryHelp::new_in(Detached)
@@ -2278,7 +2278,7 @@ command_impls!(MemoryMallocStats, meta::MEMORY_MALLOC_STATS);
 impl<X> MemoryMallocStats<X> {
     ///Builds `MEMORY MALLOC-STATS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$12\r\nMALLOC-STATS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$12\r\nMALLOC-STATS\r\n", 2u8);
         MemoryMallocStats {
             buf: cmd,
             exec,
@@ -2289,7 +2289,7 @@ impl<X> MemoryMallocStats<X> {
 impl<X, R> MemoryMallocStats<X, R> {}
 /**`MEMORY MALLOC-STATS`: Returns the allocator statistics.
 
-Builds a detached [`MemoryMallocStats`]; see it for the options and the reply.*/
+Builds a detached [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats); see it for the options and the reply.*/
 #[doc(alias = "MEMORY MALLOC-STATS")]
 pub fn memory_malloc_stats() -> MemoryMallocStats {
     MemoryMallocStats::new_in(Detached)
@@ -2314,7 +2314,7 @@ command_impls!(MemoryPurge, meta::MEMORY_PURGE);
 impl<X> MemoryPurge<X> {
     ///Builds `MEMORY PURGE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$5\r\nPURGE\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$5\r\nPURGE\r\n", 2u8);
         MemoryPurge {
             buf: cmd,
             exec,
@@ -2325,7 +2325,7 @@ impl<X> MemoryPurge<X> {
 impl<X, R> MemoryPurge<X, R> {}
 /**`MEMORY PURGE`: Asks the allocator to release memory.
 
-Builds a detached [`MemoryPurge`]; see it for the options and the reply.*/
+Builds a detached [`MemoryPurge`](struct@crate::cmd::MemoryPurge); see it for the options and the reply.*/
 #[doc(alias = "MEMORY PURGE")]
 pub fn memory_purge() -> MemoryPurge {
     MemoryPurge::new_in(Detached)
@@ -2350,7 +2350,7 @@ command_impls!(MemoryStats, meta::MEMORY_STATS);
 impl<X> MemoryStats<X> {
     ///Builds `MEMORY STATS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$5\r\nSTATS\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$5\r\nSTATS\r\n", 2u8);
         MemoryStats {
             buf: cmd,
             exec,
@@ -2361,7 +2361,7 @@ impl<X> MemoryStats<X> {
 impl<X, R> MemoryStats<X, R> {}
 /**`MEMORY STATS`: Returns details about memory usage.
 
-Builds a detached [`MemoryStats`]; see it for the options and the reply.*/
+Builds a detached [`MemoryStats`](struct@crate::cmd::MemoryStats); see it for the options and the reply.*/
 #[doc(alias = "MEMORY STATS")]
 pub fn memory_stats() -> MemoryStats {
     MemoryStats::new_in(Detached)
@@ -2411,7 +2411,7 @@ impl<X, R> MemoryUsage<X, R> {
 }
 /**`MEMORY USAGE`: Estimates the memory usage of a key.
 
-Builds a detached [`MemoryUsage`]; see it for the options and the reply.
+Builds a detached [`MemoryUsage`](struct@crate::cmd::MemoryUsage); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2439,7 +2439,7 @@ command_impls!(ModuleHelp, meta::MODULE_HELP);
 impl<X> ModuleHelp<X> {
     ///Builds `MODULE HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$4\r\nHELP\r\n", 2u8);
         ModuleHelp {
             buf: cmd,
             exec,
@@ -2450,7 +2450,7 @@ impl<X> ModuleHelp<X> {
 impl<X, R> ModuleHelp<X, R> {}
 /**`MODULE HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ModuleHelp`]; see it for the options and the reply.*/
+Builds a detached [`ModuleHelp`](struct@crate::cmd::ModuleHelp); see it for the options and the reply.*/
 #[doc(alias = "MODULE HELP")]
 pub fn module_help() -> ModuleHelp {
     ModuleHelp::new_in(Detached)
@@ -2475,7 +2475,7 @@ command_impls!(ModuleList, meta::MODULE_LIST);
 impl<X> ModuleList<X> {
     ///Builds `MODULE LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$4\r\nLIST\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$4\r\nLIST\r\n", 2u8);
         ModuleList {
             buf: cmd,
             exec,
@@ -2486,7 +2486,7 @@ impl<X> ModuleList<X> {
 impl<X, R> ModuleList<X, R> {}
 /**`MODULE LIST`: Returns all loaded modules.
 
-Builds a detached [`ModuleList`]; see it for the options and the reply.*/
+Builds a detached [`ModuleList`](struct@crate::cmd::ModuleList); see it for the options and the reply.*/
 #[doc(alias = "MODULE LIST")]
 pub fn module_list() -> ModuleList {
     ModuleList::new_in(Detached)
@@ -2541,7 +2541,7 @@ impl<X, R> ModuleLoad<X, R> {
 }
 /**`MODULE LOAD`: Loads a module.
 
-Builds a detached [`ModuleLoad`]; see it for the options and the reply.
+Builds a detached [`ModuleLoad`](struct@crate::cmd::ModuleLoad); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2609,7 +2609,7 @@ impl<X, R> ModuleLoadex<X, R> {
 }
 /**`MODULE LOADEX`: Loads a module using extended parameters.
 
-Builds a detached [`ModuleLoadex`]; see it for the options and the reply.
+Builds a detached [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2651,7 +2651,7 @@ impl<X> ModuleUnload<X> {
 impl<X, R> ModuleUnload<X, R> {}
 /**`MODULE UNLOAD`: Unloads a module.
 
-Builds a detached [`ModuleUnload`]; see it for the options and the reply.
+Builds a detached [`ModuleUnload`](struct@crate::cmd::ModuleUnload); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`*/
@@ -2679,7 +2679,7 @@ command_impls!(Monitor, meta::MONITOR);
 impl<X> Monitor<X> {
     ///Builds `MONITOR` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nMONITOR\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$7\r\nMONITOR\r\n", 1u8);
         Monitor {
             buf: cmd,
             exec,
@@ -2690,7 +2690,7 @@ impl<X> Monitor<X> {
 impl<X, R> Monitor<X, R> {}
 /**`MONITOR`: Listens for all requests received by the server in real-time.
 
-Builds a detached [`Monitor`]; see it for the options and the reply.*/
+Builds a detached [`Monitor`](struct@crate::cmd::Monitor); see it for the options and the reply.*/
 #[doc(alias = "MONITOR")]
 pub fn monitor() -> Monitor {
     Monitor::new_in(Detached)
@@ -2715,7 +2715,7 @@ command_impls!(Replconf, meta::REPLCONF);
 impl<X> Replconf<X> {
     ///Builds `REPLCONF` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nREPLCONF\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$8\r\nREPLCONF\r\n", 1u8);
         Replconf {
             buf: cmd,
             exec,
@@ -2726,7 +2726,7 @@ impl<X> Replconf<X> {
 impl<X, R> Replconf<X, R> {}
 /**`REPLCONF`: An internal command for configuring the replication stream.
 
-Builds a detached [`Replconf`]; see it for the options and the reply.*/
+Builds a detached [`Replconf`](struct@crate::cmd::Replconf); see it for the options and the reply.*/
 #[doc(alias = "REPLCONF")]
 pub fn replconf() -> Replconf {
     Replconf::new_in(Detached)
@@ -2765,7 +2765,7 @@ impl<X> Replicaof<X> {
 impl<X, R> Replicaof<X, R> {}
 /**`REPLICAOF`: Configures a server as replica of another, or promotes it to a primary.
 
-Builds a detached [`Replicaof`]; see it for the options and the reply.
+Builds a detached [`Replicaof`](struct@crate::cmd::Replicaof); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -2852,7 +2852,7 @@ impl<X, R> RestoreAsking<X, R> {
 }
 /**`RESTORE-ASKING`: An internal command for migrating keys in a cluster.
 
-Builds a detached [`RestoreAsking`]; see it for the options and the reply.
+Builds a detached [`RestoreAsking`](struct@crate::cmd::RestoreAsking); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2886,7 +2886,7 @@ command_impls!(Role, meta::ROLE);
 impl<X> Role<X> {
     ///Builds `ROLE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$4\r\nROLE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$4\r\nROLE\r\n", 1u8);
         Role {
             buf: cmd,
             exec,
@@ -2897,7 +2897,7 @@ impl<X> Role<X> {
 impl<X, R> Role<X, R> {}
 /**`ROLE`: Returns the replication role.
 
-Builds a detached [`Role`]; see it for the options and the reply.*/
+Builds a detached [`Role`](struct@crate::cmd::Role); see it for the options and the reply.*/
 #[doc(alias = "ROLE")]
 pub fn role() -> Role {
     Role::new_in(Detached)
@@ -2922,7 +2922,7 @@ command_impls!(Save, meta::SAVE);
 impl<X> Save<X> {
     ///Builds `SAVE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$4\r\nSAVE\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$4\r\nSAVE\r\n", 1u8);
         Save {
             buf: cmd,
             exec,
@@ -2933,7 +2933,7 @@ impl<X> Save<X> {
 impl<X, R> Save<X, R> {}
 /**`SAVE`: Synchronously saves the database(s) to disk.
 
-Builds a detached [`Save`]; see it for the options and the reply.*/
+Builds a detached [`Save`](struct@crate::cmd::Save); see it for the options and the reply.*/
 #[doc(alias = "SAVE")]
 pub fn save() -> Save {
     Save::new_in(Detached)
@@ -2962,7 +2962,7 @@ command_impls!(Shutdown, meta::SHUTDOWN);
 impl<X> Shutdown<X> {
     ///Builds `SHUTDOWN` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$8\r\nSHUTDOWN\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$8\r\nSHUTDOWN\r\n", 1u8);
         Shutdown {
             buf: cmd,
             exec,
@@ -3016,7 +3016,7 @@ impl<X, R> Shutdown<X, R> {
 }
 /**`SHUTDOWN`: Synchronously saves the database(s) to disk and shuts down the server.
 
-Builds a detached [`Shutdown`]; see it for the options and the reply.*/
+Builds a detached [`Shutdown`](struct@crate::cmd::Shutdown); see it for the options and the reply.*/
 #[doc(alias = "SHUTDOWN")]
 pub fn shutdown() -> Shutdown {
     Shutdown::new_in(Detached)
@@ -3058,7 +3058,7 @@ impl<X> Slaveof<X> {
 impl<X, R> Slaveof<X, R> {}
 /**`SLAVEOF`: Sets a server as a replica of another, or promotes it to being a primary.
 
-Builds a detached [`Slaveof`]; see it for the options and the reply.
+Builds a detached [`Slaveof`](struct@crate::cmd::Slaveof); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -3090,7 +3090,7 @@ command_impls!(SlowlogGet, meta::SLOWLOG_GET);
 impl<X> SlowlogGet<X> {
     ///Builds `SLOWLOG GET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$3\r\nGET\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$3\r\nGET\r\n", 2u8);
         SlowlogGet {
             buf: cmd,
             exec,
@@ -3109,7 +3109,7 @@ impl<X, R> SlowlogGet<X, R> {
 }
 /**`SLOWLOG GET`: Returns the slow log's entries.
 
-Builds a detached [`SlowlogGet`]; see it for the options and the reply.*/
+Builds a detached [`SlowlogGet`](struct@crate::cmd::SlowlogGet); see it for the options and the reply.*/
 #[doc(alias = "SLOWLOG GET")]
 pub fn slowlog_get() -> SlowlogGet {
     SlowlogGet::new_in(Detached)
@@ -3134,7 +3134,7 @@ command_impls!(SlowlogHelp, meta::SLOWLOG_HELP);
 impl<X> SlowlogHelp<X> {
     ///Builds `SLOWLOG HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$4\r\nHELP\r\n", 2u8);
         SlowlogHelp {
             buf: cmd,
             exec,
@@ -3145,7 +3145,7 @@ impl<X> SlowlogHelp<X> {
 impl<X, R> SlowlogHelp<X, R> {}
 /**`SLOWLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a detached [`SlowlogHelp`]; see it for the options and the reply.*/
+Builds a detached [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp); see it for the options and the reply.*/
 #[doc(alias = "SLOWLOG HELP")]
 pub fn slowlog_help() -> SlowlogHelp {
     SlowlogHelp::new_in(Detached)
@@ -3170,7 +3170,7 @@ command_impls!(SlowlogLen, meta::SLOWLOG_LEN);
 impl<X> SlowlogLen<X> {
     ///Builds `SLOWLOG LEN` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", 2u8);
         SlowlogLen {
             buf: cmd,
             exec,
@@ -3181,7 +3181,7 @@ impl<X> SlowlogLen<X> {
 impl<X, R> SlowlogLen<X, R> {}
 /**`SLOWLOG LEN`: Returns the number of entries in the slow log.
 
-Builds a detached [`SlowlogLen`]; see it for the options and the reply.*/
+Builds a detached [`SlowlogLen`](struct@crate::cmd::SlowlogLen); see it for the options and the reply.*/
 #[doc(alias = "SLOWLOG LEN")]
 pub fn slowlog_len() -> SlowlogLen {
     SlowlogLen::new_in(Detached)
@@ -3206,7 +3206,7 @@ command_impls!(SlowlogReset, meta::SLOWLOG_RESET);
 impl<X> SlowlogReset<X> {
     ///Builds `SLOWLOG RESET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$5\r\nRESET\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$5\r\nRESET\r\n", 2u8);
         SlowlogReset {
             buf: cmd,
             exec,
@@ -3217,7 +3217,7 @@ impl<X> SlowlogReset<X> {
 impl<X, R> SlowlogReset<X, R> {}
 /**`SLOWLOG RESET`: Clears all entries from the slow log.
 
-Builds a detached [`SlowlogReset`]; see it for the options and the reply.*/
+Builds a detached [`SlowlogReset`](struct@crate::cmd::SlowlogReset); see it for the options and the reply.*/
 #[doc(alias = "SLOWLOG RESET")]
 pub fn slowlog_reset() -> SlowlogReset {
     SlowlogReset::new_in(Detached)
@@ -3258,7 +3258,7 @@ impl<X> Swapdb<X> {
 impl<X, R> Swapdb<X, R> {}
 /**`SWAPDB`: Swaps two databases.
 
-Builds a detached [`Swapdb`]; see it for the options and the reply.
+Builds a detached [`Swapdb`](struct@crate::cmd::Swapdb); see it for the options and the reply.
 
 Arguments:
 - `index1`: `index1`
@@ -3287,7 +3287,7 @@ command_impls!(Time, meta::TIME);
 impl<X> Time<X> {
     ///Builds `TIME` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$4\r\nTIME\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$4\r\nTIME\r\n", 1u8);
         Time {
             buf: cmd,
             exec,
@@ -3298,7 +3298,7 @@ impl<X> Time<X> {
 impl<X, R> Time<X, R> {}
 /**`TIME`: Returns the server time.
 
-Builds a detached [`Time`]; see it for the options and the reply.*/
+Builds a detached [`Time`](struct@crate::cmd::Time); see it for the options and the reply.*/
 #[doc(alias = "TIME")]
 pub fn time() -> Time {
     Time::new_in(Detached)

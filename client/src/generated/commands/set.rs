@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -64,7 +64,7 @@ impl<X> Sadd<X> {
 impl<X, R> Sadd<X, R> {}
 /**`SADD`: Adds one or more members to a set. Creates the key if it doesn't exist.
 
-Builds a detached [`Sadd`]; see it for the options and the reply.
+Builds a detached [`Sadd`](struct@crate::cmd::Sadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -107,7 +107,7 @@ impl<X> Scard<X> {
 impl<X, R> Scard<X, R> {}
 /**`SCARD`: Returns the number of members in a set.
 
-Builds a detached [`Scard`]; see it for the options and the reply.
+Builds a detached [`Scard`](struct@crate::cmd::Scard); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -157,7 +157,7 @@ impl<X> Sdiff<X> {
 impl<X, R> Sdiff<X, R> {}
 /**`SDIFF`: Returns the difference of multiple sets.
 
-Builds a detached [`Sdiff`]; see it for the options and the reply.
+Builds a detached [`Sdiff`](struct@crate::cmd::Sdiff); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -213,7 +213,7 @@ impl<X> Sdiffstore<X> {
 impl<X, R> Sdiffstore<X, R> {}
 /**`SDIFFSTORE`: Stores the difference of multiple sets in a key.
 
-Builds a detached [`Sdiffstore`]; see it for the options and the reply.
+Builds a detached [`Sdiffstore`](struct@crate::cmd::Sdiffstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -267,7 +267,7 @@ impl<X> Sinter<X> {
 impl<X, R> Sinter<X, R> {}
 /**`SINTER`: Returns the intersect of multiple sets.
 
-Builds a detached [`Sinter`]; see it for the options and the reply.
+Builds a detached [`Sinter`](struct@crate::cmd::Sinter); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -331,7 +331,7 @@ impl<X, R> Sintercard<X, R> {
 }
 /**`SINTERCARD`: Returns the number of members of the intersect of multiple sets.
 
-Builds a detached [`Sintercard`]; see it for the options and the reply.
+Builds a detached [`Sintercard`](struct@crate::cmd::Sintercard); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -389,7 +389,7 @@ impl<X> Sinterstore<X> {
 impl<X, R> Sinterstore<X, R> {}
 /**`SINTERSTORE`: Stores the intersect of multiple sets in a key.
 
-Builds a detached [`Sinterstore`]; see it for the options and the reply.
+Builds a detached [`Sinterstore`](struct@crate::cmd::Sinterstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -439,7 +439,7 @@ impl<X> Sismember<X> {
 impl<X, R> Sismember<X, R> {}
 /**`SISMEMBER`: Determines whether a member belongs to a set.
 
-Builds a detached [`Sismember`]; see it for the options and the reply.
+Builds a detached [`Sismember`](struct@crate::cmd::Sismember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -482,7 +482,7 @@ impl<X> Smembers<X> {
 impl<X, R> Smembers<X, R> {}
 /**`SMEMBERS`: Returns all members of a set.
 
-Builds a detached [`Smembers`]; see it for the options and the reply.
+Builds a detached [`Smembers`](struct@crate::cmd::Smembers); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -538,7 +538,7 @@ impl<X> Smismember<X> {
 impl<X, R> Smismember<X, R> {}
 /**`SMISMEMBER`: Determines whether multiple members belong to a set.
 
-Builds a detached [`Smismember`]; see it for the options and the reply.
+Builds a detached [`Smismember`](struct@crate::cmd::Smismember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -595,7 +595,7 @@ impl<X> Smove<X> {
 impl<X, R> Smove<X, R> {}
 /**`SMOVE`: Moves a member from one set to another.
 
-Builds a detached [`Smove`]; see it for the options and the reply.
+Builds a detached [`Smove`](struct@crate::cmd::Smove); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -611,7 +611,7 @@ pub fn smove(source: impl ToArg, destination: impl ToArg, member: impl ToArg) ->
 SPOP key [count]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<Bytes>`):
 - The key does not exist.
 - The removed member when 'COUNT' is not given.
 - List to the removed members when 'COUNT' is given.
@@ -622,7 +622,7 @@ SPOP key [count]
 - 3.2.0: Added the `count` argument.*/
 #[doc(alias = "SPOP")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Spop<X = Detached, R = Value> {
+pub struct Spop<X = Detached, R = Option<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -644,16 +644,19 @@ impl<X> Spop<X> {
 }
 impl<X, R> Spop<X, R> {
     ///`[count]` (since 3.2.0)
-    pub fn count(mut self, count: impl IntArg) -> Self {
+    /**
+
+Changes the reply to `Vec<Bytes>`.*/
+    pub fn count(mut self, count: impl IntArg) -> Spop<X, Vec<Bytes>> {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
-        self
+        self.decode()
     }
 }
 /**`SPOP`: Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
 
-Builds a detached [`Spop`]; see it for the options and the reply.
+Builds a detached [`Spop`](struct@crate::cmd::Spop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -667,7 +670,7 @@ pub fn spop(key: impl ToArg) -> Spop {
 SRANDMEMBER key [count]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<Bytes>`):
 - In case `count` is not given and key doesn't exist
 - In case `count` is not given, randomly selected element
 - In case `count` is given, an array of elements
@@ -679,7 +682,7 @@ SRANDMEMBER key [count]
 - 2.6.0: Added the optional `count` argument.*/
 #[doc(alias = "SRANDMEMBER")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Srandmember<X = Detached, R = Value> {
+pub struct Srandmember<X = Detached, R = Option<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -701,16 +704,19 @@ impl<X> Srandmember<X> {
 }
 impl<X, R> Srandmember<X, R> {
     ///`[count]` (since 2.6.0)
-    pub fn count(mut self, count: impl IntArg) -> Self {
+    /**
+
+Changes the reply to `Vec<Bytes>`.*/
+    pub fn count(mut self, count: impl IntArg) -> Srandmember<X, Vec<Bytes>> {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
-        self
+        self.decode()
     }
 }
 /**`SRANDMEMBER`: Gets one or multiple random members from a set.
 
-Builds a detached [`Srandmember`]; see it for the options and the reply.
+Builds a detached [`Srandmember`](struct@crate::cmd::Srandmember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -769,7 +775,7 @@ impl<X> Srem<X> {
 impl<X, R> Srem<X, R> {}
 /**`SREM`: Removes one or more members from a set. Deletes the set if the last member was removed.
 
-Builds a detached [`Srem`]; see it for the options and the reply.
+Builds a detached [`Srem`](struct@crate::cmd::Srem); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -831,7 +837,7 @@ impl<X, R> Sscan<X, R> {
 }
 /**`SSCAN`: Iterates over members of a set.
 
-Builds a detached [`Sscan`]; see it for the options and the reply.
+Builds a detached [`Sscan`](struct@crate::cmd::Sscan); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -882,7 +888,7 @@ impl<X> Sunion<X> {
 impl<X, R> Sunion<X, R> {}
 /**`SUNION`: Returns the union of multiple sets.
 
-Builds a detached [`Sunion`]; see it for the options and the reply.
+Builds a detached [`Sunion`](struct@crate::cmd::Sunion); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -938,7 +944,7 @@ impl<X> Sunionstore<X> {
 impl<X, R> Sunionstore<X, R> {}
 /**`SUNIONSTORE`: Stores the union of multiple sets in a key.
 
-Builds a detached [`Sunionstore`]; see it for the options and the reply.
+Builds a detached [`Sunionstore`](struct@crate::cmd::Sunionstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`

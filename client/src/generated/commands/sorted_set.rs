@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -77,7 +77,7 @@ impl<X, R> Bzmpop<X, R> {
 }
 /**`BZMPOP`: Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzmpop`]; see it for the options and the reply.
+Builds a detached [`Bzmpop`](struct@crate::cmd::Bzmpop); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -144,7 +144,7 @@ impl<X> Bzpopmax<X> {
 impl<X, R> Bzpopmax<X, R> {}
 /**`BZPOPMAX`: Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzpopmax`]; see it for the options and the reply.
+Builds a detached [`Bzpopmax`](struct@crate::cmd::Bzpopmax); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -209,7 +209,7 @@ impl<X> Bzpopmin<X> {
 impl<X, R> Bzpopmin<X, R> {}
 /**`BZPOPMIN`: Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzpopmin`]; see it for the options and the reply.
+Builds a detached [`Bzpopmin`](struct@crate::cmd::Bzpopmin); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -227,7 +227,7 @@ pub fn bzpopmin(
 ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
 ```
 
-**Reply** (`Value`):
+**Reply** (`i64`):
 - Operation was aborted (conflict with one of the `XX`/`NX`/`LT`/`GT` options).
 - The number of new members (when the `CH` option is not used)
 - The number of new or updated members (when the `CH` option is used)
@@ -241,7 +241,7 @@ ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
 - 6.2.0: Added the `GT` and `LT` options.*/
 #[doc(alias = "ZADD")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zadd<X = Detached, R = Value> {
+pub struct Zadd<X = Detached, R = i64> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -330,16 +330,19 @@ impl<X, R> Zadd<X, R> {
         self
     }
     ///`[INCR]` (since 3.0.2)
-    pub fn incr(mut self) -> Self {
+    /**
+
+Changes the reply to `Option<f64>`.*/
+    pub fn incr(mut self) -> Zadd<X, Option<f64>> {
         let buf = &mut self.buf;
         buf.single(64u16, "increment");
         buf.token("INCR");
-        self
+        self.decode()
     }
 }
 /**`ZADD`: Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
 
-Builds a detached [`Zadd`]; see it for the options and the reply.
+Builds a detached [`Zadd`](struct@crate::cmd::Zadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -385,7 +388,7 @@ impl<X> Zcard<X> {
 impl<X, R> Zcard<X, R> {}
 /**`ZCARD`: Returns the number of members in a sorted set.
 
-Builds a detached [`Zcard`]; see it for the options and the reply.
+Builds a detached [`Zcard`](struct@crate::cmd::Zcard); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -436,7 +439,7 @@ impl<X> Zcount<X> {
 impl<X, R> Zcount<X, R> {}
 /**`ZCOUNT`: Returns the count of members in a sorted set that have scores within a range.
 
-Builds a detached [`Zcount`]; see it for the options and the reply.
+Builds a detached [`Zcount`](struct@crate::cmd::Zcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -452,14 +455,14 @@ pub fn zcount(key: impl ToArg, min: impl DoubleArg, max: impl DoubleArg) -> Zcou
 ZDIFF numkeys key [key ...] [WITHSCORES]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<Bytes>`):
 - A list of members. Returned in case `WITHSCORES` was not used.
 - Members and their scores. Returned in case `WITHSCORES` was used. In RESP2 this is returned as a flat array
 
 **Since**: 6.2.0 · **Complexity**: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set. · **ACL categories**: `@read` `@slow` `@sortedset` · **Flags**: `READONLY`*/
 #[doc(alias = "ZDIFF")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zdiff<X = Detached, R = Value> {
+pub struct Zdiff<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -494,16 +497,19 @@ impl<X> Zdiff<X> {
 }
 impl<X, R> Zdiff<X, R> {
     ///`[WITHSCORES]`
-    pub fn withscores(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn withscores(mut self) -> Zdiff<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(32u16, "withscores");
         buf.token("WITHSCORES");
-        self
+        self.decode()
     }
 }
 /**`ZDIFF`: Returns the difference between multiple sorted sets.
 
-Builds a detached [`Zdiff`]; see it for the options and the reply.
+Builds a detached [`Zdiff`](struct@crate::cmd::Zdiff); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -563,7 +569,7 @@ impl<X> Zdiffstore<X> {
 impl<X, R> Zdiffstore<X, R> {}
 /**`ZDIFFSTORE`: Stores the difference of multiple sorted sets in a key.
 
-Builds a detached [`Zdiffstore`]; see it for the options and the reply.
+Builds a detached [`Zdiffstore`](struct@crate::cmd::Zdiffstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -618,7 +624,7 @@ impl<X> Zincrby<X> {
 impl<X, R> Zincrby<X, R> {}
 /**`ZINCRBY`: Increments the score of a member in a sorted set.
 
-Builds a detached [`Zincrby`]; see it for the options and the reply.
+Builds a detached [`Zincrby`](struct@crate::cmd::Zincrby); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -634,14 +640,14 @@ pub fn zincrby(key: impl ToArg, increment: impl IntArg, member: impl ToArg) -> Z
 ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<Bytes>`):
 - Result of intersection, containing only the member names. Returned in case `WITHSCORES` was not used.
 - Result of intersection, containing members and their scores. Returned in case `WITHSCORES` was used. In RESP2 this is returned as a flat array
 
 **Since**: 6.2.0 · **Complexity**: O(N\*K)+O(M\*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set. · **ACL categories**: `@read` `@slow` `@sortedset` · **Flags**: `READONLY`*/
 #[doc(alias = "ZINTER")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zinter<X = Detached, R = Value> {
+pub struct Zinter<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -724,16 +730,19 @@ impl<X, R> Zinter<X, R> {
         self
     }
     ///`[WITHSCORES]`
-    pub fn withscores(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn withscores(mut self) -> Zinter<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(64u16, "withscores");
         buf.token("WITHSCORES");
-        self
+        self.decode()
     }
 }
 /**`ZINTER`: Returns the intersect of multiple sorted sets.
 
-Builds a detached [`Zinter`]; see it for the options and the reply.
+Builds a detached [`Zinter`](struct@crate::cmd::Zinter); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -799,7 +808,7 @@ impl<X, R> Zintercard<X, R> {
 }
 /**`ZINTERCARD`: Returns the number of members of the intersect of multiple sorted sets.
 
-Builds a detached [`Zintercard`]; see it for the options and the reply.
+Builds a detached [`Zintercard`](struct@crate::cmd::Zintercard); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -908,7 +917,7 @@ impl<X, R> Zinterstore<X, R> {
 }
 /**`ZINTERSTORE`: Stores the intersect of multiple sorted sets in a key.
 
-Builds a detached [`Zinterstore`]; see it for the options and the reply.
+Builds a detached [`Zinterstore`](struct@crate::cmd::Zinterstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -958,7 +967,7 @@ impl<X> Zlexcount<X> {
 impl<X, R> Zlexcount<X, R> {}
 /**`ZLEXCOUNT`: Returns the number of members in a sorted set within a lexicographical range.
 
-Builds a detached [`Zlexcount`]; see it for the options and the reply.
+Builds a detached [`Zlexcount`](struct@crate::cmd::Zlexcount); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1027,7 +1036,7 @@ impl<X, R> Zmpop<X, R> {
 }
 /**`ZMPOP`: Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zmpop`]; see it for the options and the reply.
+Builds a detached [`Zmpop`](struct@crate::cmd::Zmpop); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -1087,7 +1096,7 @@ impl<X> Zmscore<X> {
 impl<X, R> Zmscore<X, R> {}
 /**`ZMSCORE`: Returns the score of one or more members in a sorted set.
 
-Builds a detached [`Zmscore`]; see it for the options and the reply.
+Builds a detached [`Zmscore`](struct@crate::cmd::Zmscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1105,14 +1114,14 @@ pub fn zmscore(
 ZPOPMAX key [count]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<(Bytes,f64)>`):
 - List of popped elements and scores when 'COUNT' isn't specified.
 - List of popped elements and scores when 'COUNT' is specified.
 
 **Since**: 5.0.0 · **Complexity**: O(log(N)\*M) with N being the number of elements in the sorted set, and M being the number of elements popped. · **ACL categories**: `@fast` `@sortedset` `@write` · **Flags**: `FAST` `WRITE`*/
 #[doc(alias = "ZPOPMAX")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zpopmax<X = Detached, R = Value> {
+pub struct Zpopmax<X = Detached, R = Option<(Bytes, f64)>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1134,16 +1143,19 @@ impl<X> Zpopmax<X> {
 }
 impl<X, R> Zpopmax<X, R> {
     ///`[count]`
-    pub fn count(mut self, count: impl IntArg) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn count(mut self, count: impl IntArg) -> Zpopmax<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
-        self
+        self.decode()
     }
 }
 /**`ZPOPMAX`: Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zpopmax`]; see it for the options and the reply.
+Builds a detached [`Zpopmax`](struct@crate::cmd::Zpopmax); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1157,14 +1169,14 @@ pub fn zpopmax(key: impl ToArg) -> Zpopmax {
 ZPOPMIN key [count]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<(Bytes,f64)>`):
 - List of popped elements and scores when 'COUNT' isn't specified.
 - List of popped elements and scores when 'COUNT' is specified.
 
 **Since**: 5.0.0 · **Complexity**: O(log(N)\*M) with N being the number of elements in the sorted set, and M being the number of elements popped. · **ACL categories**: `@fast` `@sortedset` `@write` · **Flags**: `FAST` `WRITE`*/
 #[doc(alias = "ZPOPMIN")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zpopmin<X = Detached, R = Value> {
+pub struct Zpopmin<X = Detached, R = Option<(Bytes, f64)>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1186,16 +1198,19 @@ impl<X> Zpopmin<X> {
 }
 impl<X, R> Zpopmin<X, R> {
     ///`[count]`
-    pub fn count(mut self, count: impl IntArg) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn count(mut self, count: impl IntArg) -> Zpopmin<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
-        self
+        self.decode()
     }
 }
 /**`ZPOPMIN`: Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zpopmin`]; see it for the options and the reply.
+Builds a detached [`Zpopmin`](struct@crate::cmd::Zpopmin); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1209,7 +1224,7 @@ pub fn zpopmin(key: impl ToArg) -> Zpopmin {
 ZRANDMEMBER key [count [WITHSCORES]]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<Bytes>`):
 - Key does not exist.
 - Randomly selected element when 'COUNT' is not used.
 - Randomly selected elements when 'COUNT' is used.
@@ -1218,7 +1233,7 @@ ZRANDMEMBER key [count [WITHSCORES]]
 **Since**: 6.2.0 · **Complexity**: O(N) where N is the number of members returned · **ACL categories**: `@read` `@slow` `@sortedset` · **Flags**: `READONLY`*/
 #[doc(alias = "ZRANDMEMBER")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zrandmember<X = Detached, R = Value> {
+pub struct Zrandmember<X = Detached, R = Option<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1239,20 +1254,41 @@ impl<X> Zrandmember<X> {
     }
 }
 impl<X, R> Zrandmember<X, R> {
-    ///`[count [WITHSCORES]]`
-    pub fn options(mut self, count: impl IntArg, withscores: bool) -> Self {
+    ///`[count [WITHSCORES]]` without `WITHSCORES`
+    /**
+
+Changes the reply to `Vec<Bytes>`.*/
+    pub fn count(mut self, count: impl IntArg) -> Zrandmember<X, Vec<Bytes>> {
         let buf = &mut self.buf;
         buf.single(16u16, "options");
+        let withscores = false;
         count.write_int(buf);
         if flag(withscores) {
             buf.token("WITHSCORES");
         }
-        self
+        self.decode()
+    }
+    ///`[count [WITHSCORES]]` with `WITHSCORES`
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn count_withscores(
+        mut self,
+        count: impl IntArg,
+    ) -> Zrandmember<X, Vec<(Bytes, f64)>> {
+        let buf = &mut self.buf;
+        buf.single(16u16, "options");
+        let withscores = true;
+        count.write_int(buf);
+        if flag(withscores) {
+            buf.token("WITHSCORES");
+        }
+        self.decode()
     }
 }
 /**`ZRANDMEMBER`: Returns one or more random members from a sorted set.
 
-Builds a detached [`Zrandmember`]; see it for the options and the reply.
+Builds a detached [`Zrandmember`](struct@crate::cmd::Zrandmember); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1266,7 +1302,7 @@ pub fn zrandmember(key: impl ToArg) -> Zrandmember {
 ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<Bytes>`):
 - A list of member elements
 - Members and their scores. Returned in case `WITHSCORES` was used. In RESP2 this is returned as a flat array
 
@@ -1276,7 +1312,7 @@ ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
 - 6.2.0: Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.*/
 #[doc(alias = "ZRANGE")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zrange<X = Detached, R = Value> {
+pub struct Zrange<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1344,16 +1380,19 @@ impl<X, R> Zrange<X, R> {
         self
     }
     ///`[WITHSCORES]`
-    pub fn withscores(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn withscores(mut self) -> Zrange<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(96u16, "withscores");
         buf.token("WITHSCORES");
-        self
+        self.decode()
     }
 }
 /**`ZRANGE`: Returns members in a sorted set within a range of indexes.
 
-Builds a detached [`Zrange`]; see it for the options and the reply.
+Builds a detached [`Zrange`](struct@crate::cmd::Zrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1411,7 +1450,7 @@ impl<X, R> Zrangebylex<X, R> {
 }
 /**`ZRANGEBYLEX`: Returns members in a sorted set within a lexicographical range.
 
-Builds a detached [`Zrangebylex`]; see it for the options and the reply.
+Builds a detached [`Zrangebylex`](struct@crate::cmd::Zrangebylex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1427,7 +1466,7 @@ pub fn zrangebylex(key: impl ToArg, min: impl ToArg, max: impl ToArg) -> Zrangeb
 ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<Bytes>`):
 - List of the elements in the specified score range, as not WITHSCORES.
 - List of the elements and their scores in the specified score range, as WITHSCORES used.
 
@@ -1437,7 +1476,7 @@ ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
 - 2.0.0: Added the `WITHSCORES` modifier.*/
 #[doc(alias = "ZRANGEBYSCORE")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zrangebyscore<X = Detached, R = Value> {
+pub struct Zrangebyscore<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1468,11 +1507,14 @@ impl<X> Zrangebyscore<X> {
 }
 impl<X, R> Zrangebyscore<X, R> {
     ///`[WITHSCORES]` (since 2.0.0)
-    pub fn withscores(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn withscores(mut self) -> Zrangebyscore<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(48u16, "withscores");
         buf.token("WITHSCORES");
-        self
+        self.decode()
     }
     ///`[LIMIT offset count]`
     pub fn limit(mut self, offset: impl IntArg, count: impl IntArg) -> Self {
@@ -1486,7 +1528,7 @@ impl<X, R> Zrangebyscore<X, R> {
 }
 /**`ZRANGEBYSCORE`: Returns members in a sorted set within a range of scores.
 
-Builds a detached [`Zrangebyscore`]; see it for the options and the reply.
+Builds a detached [`Zrangebyscore`](struct@crate::cmd::Zrangebyscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1584,7 +1626,7 @@ impl<X, R> Zrangestore<X, R> {
 }
 /**`ZRANGESTORE`: Stores a range of members from sorted set in a key.
 
-Builds a detached [`Zrangestore`]; see it for the options and the reply.
+Builds a detached [`Zrangestore`](struct@crate::cmd::Zrangestore); see it for the options and the reply.
 
 Arguments:
 - `dst`: `dst`
@@ -1606,7 +1648,7 @@ pub fn zrangestore(
 ZRANK key member [WITHSCORE]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<i64>`):
 - Key does not exist or the member does not exist in the sorted set.
 - The rank of the member when 'WITHSCORE' is not used.
 - The rank and score of the member when 'WITHSCORE' is used.
@@ -1617,7 +1659,7 @@ ZRANK key member [WITHSCORE]
 - 7.2.0: Added the optional `WITHSCORE` argument.*/
 #[doc(alias = "ZRANK")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zrank<X = Detached, R = Value> {
+pub struct Zrank<X = Detached, R = Option<i64>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1641,16 +1683,19 @@ impl<X> Zrank<X> {
 }
 impl<X, R> Zrank<X, R> {
     ///`[WITHSCORE]`
-    pub fn withscore(mut self) -> Self {
+    /**
+
+Changes the reply to `Option<(i64,f64)>`.*/
+    pub fn withscore(mut self) -> Zrank<X, Option<(i64, f64)>> {
         let buf = &mut self.buf;
         buf.single(32u16, "withscore");
         buf.token("WITHSCORE");
-        self
+        self.decode()
     }
 }
 /**`ZRANK`: Returns the index of a member in a sorted set ordered by ascending scores.
 
-Builds a detached [`Zrank`]; see it for the options and the reply.
+Builds a detached [`Zrank`](struct@crate::cmd::Zrank); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1710,7 +1755,7 @@ impl<X> Zrem<X> {
 impl<X, R> Zrem<X, R> {}
 /**`ZREM`: Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zrem`]; see it for the options and the reply.
+Builds a detached [`Zrem`](struct@crate::cmd::Zrem); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1757,7 +1802,7 @@ impl<X> Zremrangebylex<X> {
 impl<X, R> Zremrangebylex<X, R> {}
 /**`ZREMRANGEBYLEX`: Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebylex`]; see it for the options and the reply.
+Builds a detached [`Zremrangebylex`](struct@crate::cmd::Zremrangebylex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1814,7 +1859,7 @@ impl<X> Zremrangebyrank<X> {
 impl<X, R> Zremrangebyrank<X, R> {}
 /**`ZREMRANGEBYRANK`: Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebyrank`]; see it for the options and the reply.
+Builds a detached [`Zremrangebyrank`](struct@crate::cmd::Zremrangebyrank); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1871,7 +1916,7 @@ impl<X> Zremrangebyscore<X> {
 impl<X, R> Zremrangebyscore<X, R> {}
 /**`ZREMRANGEBYSCORE`: Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebyscore`]; see it for the options and the reply.
+Builds a detached [`Zremrangebyscore`](struct@crate::cmd::Zremrangebyscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1891,14 +1936,14 @@ pub fn zremrangebyscore(
 ZREVRANGE key start stop [WITHSCORES]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<Bytes>`):
 - List of member elements.
 - List of the members and their scores. Returned in case `WITHSCORES` was used.
 
 **Since**: 1.2.0 · **Complexity**: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned. · **ACL categories**: `@read` `@slow` `@sortedset` · **Flags**: `READONLY`*/
 #[doc(alias = "ZREVRANGE")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zrevrange<X = Detached, R = Value> {
+pub struct Zrevrange<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1929,16 +1974,19 @@ impl<X> Zrevrange<X> {
 }
 impl<X, R> Zrevrange<X, R> {
     ///`[WITHSCORES]`
-    pub fn withscores(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn withscores(mut self) -> Zrevrange<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(48u16, "withscores");
         buf.token("WITHSCORES");
-        self
+        self.decode()
     }
 }
 /**`ZREVRANGE`: Returns members in a sorted set within a range of indexes in reverse order.
 
-Builds a detached [`Zrevrange`]; see it for the options and the reply.
+Builds a detached [`Zrevrange`](struct@crate::cmd::Zrevrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1996,7 +2044,7 @@ impl<X, R> Zrevrangebylex<X, R> {
 }
 /**`ZREVRANGEBYLEX`: Returns members in a sorted set within a lexicographical range in reverse order.
 
-Builds a detached [`Zrevrangebylex`]; see it for the options and the reply.
+Builds a detached [`Zrevrangebylex`](struct@crate::cmd::Zrevrangebylex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2016,7 +2064,7 @@ pub fn zrevrangebylex(
 ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<Bytes>`):
 - List of the elements in the specified score range, as not WITHSCORES.
 - List of the elements and their scores in the specified score range, as WITHSCORES used.
 
@@ -2026,7 +2074,7 @@ ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
 - 2.1.6: `min` and `max` can be exclusive.*/
 #[doc(alias = "ZREVRANGEBYSCORE")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zrevrangebyscore<X = Detached, R = Value> {
+pub struct Zrevrangebyscore<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -2057,11 +2105,14 @@ impl<X> Zrevrangebyscore<X> {
 }
 impl<X, R> Zrevrangebyscore<X, R> {
     ///`[WITHSCORES]`
-    pub fn withscores(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn withscores(mut self) -> Zrevrangebyscore<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(48u16, "withscores");
         buf.token("WITHSCORES");
-        self
+        self.decode()
     }
     ///`[LIMIT offset count]`
     pub fn limit(mut self, offset: impl IntArg, count: impl IntArg) -> Self {
@@ -2075,7 +2126,7 @@ impl<X, R> Zrevrangebyscore<X, R> {
 }
 /**`ZREVRANGEBYSCORE`: Returns members in a sorted set within a range of scores in reverse order.
 
-Builds a detached [`Zrevrangebyscore`]; see it for the options and the reply.
+Builds a detached [`Zrevrangebyscore`](struct@crate::cmd::Zrevrangebyscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2095,7 +2146,7 @@ pub fn zrevrangebyscore(
 ZREVRANK key member [WITHSCORE]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Option<i64>`):
 - Key does not exist or the member does not exist in the sorted set.
 - The rank of the member when 'WITHSCORE' is not used.
 - The rank and score of the member when 'WITHSCORE' is used.
@@ -2106,7 +2157,7 @@ ZREVRANK key member [WITHSCORE]
 - 7.2.0: Added the optional `WITHSCORE` argument.*/
 #[doc(alias = "ZREVRANK")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zrevrank<X = Detached, R = Value> {
+pub struct Zrevrank<X = Detached, R = Option<i64>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -2130,16 +2181,19 @@ impl<X> Zrevrank<X> {
 }
 impl<X, R> Zrevrank<X, R> {
     ///`[WITHSCORE]`
-    pub fn withscore(mut self) -> Self {
+    /**
+
+Changes the reply to `Option<(i64,f64)>`.*/
+    pub fn withscore(mut self) -> Zrevrank<X, Option<(i64, f64)>> {
         let buf = &mut self.buf;
         buf.single(32u16, "withscore");
         buf.token("WITHSCORE");
-        self
+        self.decode()
     }
 }
 /**`ZREVRANK`: Returns the index of a member in a sorted set ordered by descending scores.
 
-Builds a detached [`Zrevrank`]; see it for the options and the reply.
+Builds a detached [`Zrevrank`](struct@crate::cmd::Zrevrank); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2211,7 +2265,7 @@ impl<X, R> Zscan<X, R> {
 }
 /**`ZSCAN`: Iterates over members and scores of a sorted set.
 
-Builds a detached [`Zscan`]; see it for the options and the reply.
+Builds a detached [`Zscan`](struct@crate::cmd::Zscan); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2258,7 +2312,7 @@ impl<X> Zscore<X> {
 impl<X, R> Zscore<X, R> {}
 /**`ZSCORE`: Returns the score of a member in a sorted set.
 
-Builds a detached [`Zscore`]; see it for the options and the reply.
+Builds a detached [`Zscore`](struct@crate::cmd::Zscore); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2273,14 +2327,14 @@ pub fn zscore(key: impl ToArg, member: impl ToArg) -> Zscore {
 ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<Bytes>`):
 - The result of union when 'WITHSCORES' is not used.
 - The result of union when 'WITHSCORES' is used.
 
 **Since**: 6.2.0 · **Complexity**: O(N)+O(M\*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set. · **ACL categories**: `@read` `@slow` `@sortedset` · **Flags**: `READONLY`*/
 #[doc(alias = "ZUNION")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zunion<X = Detached, R = Value> {
+pub struct Zunion<X = Detached, R = Vec<Bytes>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -2363,16 +2417,19 @@ impl<X, R> Zunion<X, R> {
         self
     }
     ///`[WITHSCORES]`
-    pub fn withscores(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<(Bytes,f64)>`.*/
+    pub fn withscores(mut self) -> Zunion<X, Vec<(Bytes, f64)>> {
         let buf = &mut self.buf;
         buf.single(64u16, "withscores");
         buf.token("WITHSCORES");
-        self
+        self.decode()
     }
 }
 /**`ZUNION`: Returns the union of multiple sorted sets.
 
-Builds a detached [`Zunion`]; see it for the options and the reply.
+Builds a detached [`Zunion`](struct@crate::cmd::Zunion); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -2481,7 +2538,7 @@ impl<X, R> Zunionstore<X, R> {
 }
 /**`ZUNIONSTORE`: Stores the union of multiple sorted sets in a key.
 
-Builds a detached [`Zunionstore`]; see it for the options and the reply.
+Builds a detached [`Zunionstore`](struct@crate::cmd::Zunionstore); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`

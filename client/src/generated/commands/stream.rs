@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -64,7 +64,7 @@ impl<X> Xack<X> {
 impl<X, R> Xack<X, R> {}
 /**`XACK`: Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
 
-Builds a detached [`Xack`]; see it for the options and the reply.
+Builds a detached [`Xack`](struct@crate::cmd::Xack); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -168,7 +168,7 @@ impl<X, R> Xadd<X, R> {
 }
 /**`XADD`: Appends a new message to a stream. Creates the key if it doesn't exist.
 
-Builds a detached [`Xadd`]; see it for the options and the reply.
+Builds a detached [`Xadd`](struct@crate::cmd::Xadd); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -188,7 +188,7 @@ pub fn xadd(
 XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 ```
 
-**Reply** (`Value`):
+**Reply** (`(Bytes,Vec<StreamEntry>,Vec<Bytes>)`):
 - Claimed stream entries (with data, if `JUSTID` was not given).
 - Claimed stream entries (without data, if `JUSTID` was given).
 
@@ -198,7 +198,7 @@ XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 - 7.0.0: Added an element to the reply array, containing deleted entries the command cleared from the PEL*/
 #[doc(alias = "XAUTOCLAIM")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Xautoclaim<X = Detached, R = Value> {
+pub struct Xautoclaim<X = Detached, R = (Bytes, Vec<StreamEntry>, Vec<Bytes>)> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -243,16 +243,19 @@ impl<X, R> Xautoclaim<X, R> {
         self
     }
     ///`[JUSTID]`
-    pub fn justid(mut self) -> Self {
+    /**
+
+Changes the reply to `(Bytes,Vec<Bytes>,Vec<Bytes>)`.*/
+    pub fn justid(mut self) -> Xautoclaim<X, (Bytes, Vec<Bytes>, Vec<Bytes>)> {
         let buf = &mut self.buf;
         buf.single(96u16, "justid");
         buf.token("JUSTID");
-        self
+        self.decode()
     }
 }
 /**`XAUTOCLAIM`: Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
 
-Builds a detached [`Xautoclaim`]; see it for the options and the reply.
+Builds a detached [`Xautoclaim`](struct@crate::cmd::Xautoclaim); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -276,12 +279,12 @@ pub fn xautoclaim(
 XCLAIM key group consumer min-idle-time ID [ID ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]
 ```
 
-**Reply** (`Value`): Stream entries with IDs matching the specified range.
+**Reply** (`Vec<StreamEntry>`): Stream entries with IDs matching the specified range.
 
 **Since**: 5.0.0 · **Complexity**: O(log N) with N being the number of messages in the PEL of the consumer group. · **ACL categories**: `@fast` `@stream` `@write` · **Flags**: `FAST` `WRITE`*/
 #[doc(alias = "XCLAIM")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Xclaim<X = Detached, R = Value> {
+pub struct Xclaim<X = Detached, R = Vec<StreamEntry>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -357,11 +360,14 @@ impl<X, R> Xclaim<X, R> {
         self
     }
     ///`[JUSTID]`
-    pub fn justid(mut self) -> Self {
+    /**
+
+Changes the reply to `Vec<Bytes>`.*/
+    pub fn justid(mut self) -> Xclaim<X, Vec<Bytes>> {
         let buf = &mut self.buf;
         buf.single(144u16, "justid");
         buf.token("JUSTID");
-        self
+        self.decode()
     }
     ///`[LASTID lastid]`
     pub fn lastid(mut self, lastid: impl ToArg) -> Self {
@@ -374,7 +380,7 @@ impl<X, R> Xclaim<X, R> {
 }
 /**`XCLAIM`: Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
 
-Builds a detached [`Xclaim`]; see it for the options and the reply.
+Builds a detached [`Xclaim`](struct@crate::cmd::Xclaim); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -440,7 +446,7 @@ impl<X> Xdel<X> {
 impl<X, R> Xdel<X, R> {}
 /**`XDEL`: Returns the number of messages after removing them from a stream.
 
-Builds a detached [`Xdel`]; see it for the options and the reply.
+Builds a detached [`Xdel`](struct@crate::cmd::Xdel); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -511,7 +517,7 @@ impl<X, R> XgroupCreate<X, R> {
 }
 /**`XGROUP CREATE`: Creates a consumer group.
 
-Builds a detached [`XgroupCreate`]; see it for the options and the reply.
+Builds a detached [`XgroupCreate`](struct@crate::cmd::XgroupCreate); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -568,7 +574,7 @@ impl<X> XgroupCreateconsumer<X> {
 impl<X, R> XgroupCreateconsumer<X, R> {}
 /**`XGROUP CREATECONSUMER`: Creates a consumer in a consumer group.
 
-Builds a detached [`XgroupCreateconsumer`]; see it for the options and the reply.
+Builds a detached [`XgroupCreateconsumer`](struct@crate::cmd::XgroupCreateconsumer); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -625,7 +631,7 @@ impl<X> XgroupDelconsumer<X> {
 impl<X, R> XgroupDelconsumer<X, R> {}
 /**`XGROUP DELCONSUMER`: Deletes a consumer from a consumer group.
 
-Builds a detached [`XgroupDelconsumer`]; see it for the options and the reply.
+Builds a detached [`XgroupDelconsumer`](struct@crate::cmd::XgroupDelconsumer); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -675,7 +681,7 @@ impl<X> XgroupDestroy<X> {
 impl<X, R> XgroupDestroy<X, R> {}
 /**`XGROUP DESTROY`: Destroys a consumer group.
 
-Builds a detached [`XgroupDestroy`]; see it for the options and the reply.
+Builds a detached [`XgroupDestroy`](struct@crate::cmd::XgroupDestroy); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -704,7 +710,7 @@ command_impls!(XgroupHelp, meta::XGROUP_HELP);
 impl<X> XgroupHelp<X> {
     ///Builds `XGROUP HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nXGROUP\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$6\r\nXGROUP\r\n$4\r\nHELP\r\n", 2u8);
         XgroupHelp {
             buf: cmd,
             exec,
@@ -715,7 +721,7 @@ impl<X> XgroupHelp<X> {
 impl<X, R> XgroupHelp<X, R> {}
 /**`XGROUP HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`XgroupHelp`]; see it for the options and the reply.*/
+Builds a detached [`XgroupHelp`](struct@crate::cmd::XgroupHelp); see it for the options and the reply.*/
 #[doc(alias = "XGROUP HELP")]
 pub fn xgroup_help() -> XgroupHelp {
     XgroupHelp::new_in(Detached)
@@ -775,7 +781,7 @@ impl<X, R> XgroupSetid<X, R> {
 }
 /**`XGROUP SETID`: Sets the last-delivered ID of a consumer group.
 
-Builds a detached [`XgroupSetid`]; see it for the options and the reply.
+Builds a detached [`XgroupSetid`](struct@crate::cmd::XgroupSetid); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -828,7 +834,7 @@ impl<X> XinfoConsumers<X> {
 impl<X, R> XinfoConsumers<X, R> {}
 /**`XINFO CONSUMERS`: Returns a list of the consumers in a consumer group.
 
-Builds a detached [`XinfoConsumers`]; see it for the options and the reply.
+Builds a detached [`XinfoConsumers`](struct@crate::cmd::XinfoConsumers); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -874,7 +880,7 @@ impl<X> XinfoGroups<X> {
 impl<X, R> XinfoGroups<X, R> {}
 /**`XINFO GROUPS`: Returns a list of the consumer groups of a stream.
 
-Builds a detached [`XinfoGroups`]; see it for the options and the reply.
+Builds a detached [`XinfoGroups`](struct@crate::cmd::XinfoGroups); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -902,7 +908,7 @@ command_impls!(XinfoHelp, meta::XINFO_HELP);
 impl<X> XinfoHelp<X> {
     ///Builds `XINFO HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$5\r\nXINFO\r\n$4\r\nHELP\r\n", 2u8);
+        let cmd = CommandBuf::new(b"$5\r\nXINFO\r\n$4\r\nHELP\r\n", 2u8);
         XinfoHelp {
             buf: cmd,
             exec,
@@ -913,7 +919,7 @@ impl<X> XinfoHelp<X> {
 impl<X, R> XinfoHelp<X, R> {}
 /**`XINFO HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`XinfoHelp`]; see it for the options and the reply.*/
+Builds a detached [`XinfoHelp`](struct@crate::cmd::XinfoHelp); see it for the options and the reply.*/
 #[doc(alias = "XINFO HELP")]
 pub fn xinfo_help() -> XinfoHelp {
     XinfoHelp::new_in(Detached)
@@ -971,7 +977,7 @@ impl<X, R> XinfoStream<X, R> {
 }
 /**`XINFO STREAM`: Returns information about a stream.
 
-Builds a detached [`XinfoStream`]; see it for the options and the reply.
+Builds a detached [`XinfoStream`](struct@crate::cmd::XinfoStream); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1013,7 +1019,7 @@ impl<X> Xlen<X> {
 impl<X, R> Xlen<X, R> {}
 /**`XLEN`: Returns the number of messages in a stream.
 
-Builds a detached [`Xlen`]; see it for the options and the reply.
+Builds a detached [`Xlen`](struct@crate::cmd::Xlen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1027,7 +1033,7 @@ pub fn xlen(key: impl ToArg) -> Xlen {
 XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
 ```
 
-**Reply** (`Value`):
+**Reply** (`(i64,Option<Bytes>,Option<Bytes>,Option<Vec<(Bytes,i64)>>)`):
 - Extended form, in case `start` was given.
 - Summary form, in case `start` was not given.
 
@@ -1037,7 +1043,10 @@ XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
 - 6.2.0: Added the `IDLE` option and exclusive range intervals.*/
 #[doc(alias = "XPENDING")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Xpending<X = Detached, R = Value> {
+pub struct Xpending<
+    X = Detached,
+    R = (i64, Option<Bytes>, Option<Bytes>, Option<Vec<(Bytes, i64)>>),
+> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1061,14 +1070,17 @@ impl<X> Xpending<X> {
 }
 impl<X, R> Xpending<X, R> {
     ///`[[IDLE min-idle-time] start end count [consumer]]`
-    pub fn idle(
+    /**
+
+Changes the reply to `Vec<(Bytes,Bytes,i64,i64)>`.*/
+    pub fn filters(
         mut self,
         min_idle_time: Option<i64>,
         start: impl ToArg,
         end: impl ToArg,
         count: impl IntArg,
         consumer: Option<Bytes>,
-    ) -> Self {
+    ) -> Xpending<X, Vec<(Bytes, Bytes, i64, i64)>> {
         let buf = &mut self.buf;
         buf.single(32u16, "filters");
         if let Some(v) = min_idle_time {
@@ -1081,12 +1093,12 @@ impl<X, R> Xpending<X, R> {
         if let Some(v) = consumer {
             v.write_arg(buf);
         }
-        self
+        self.decode()
     }
 }
 /**`XPENDING`: Returns the information and entries from a stream consumer group's pending entries list.
 
-Builds a detached [`Xpending`]; see it for the options and the reply.
+Builds a detached [`Xpending`](struct@crate::cmd::Xpending); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1145,7 +1157,7 @@ impl<X, R> Xrange<X, R> {
 }
 /**`XRANGE`: Returns the messages from a stream within a range of IDs.
 
-Builds a detached [`Xrange`]; see it for the options and the reply.
+Builds a detached [`Xrange`](struct@crate::cmd::Xrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1230,7 +1242,7 @@ impl<X, R> Xread<X, R> {
 }
 /**`XREAD`: Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
 
-Builds a detached [`Xread`]; see it for the options and the reply.
+Builds a detached [`Xread`](struct@crate::cmd::Xread); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -1333,7 +1345,7 @@ impl<X, R> Xreadgroup<X, R> {
 }
 /**`XREADGROUP`: Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
 
-Builds a detached [`Xreadgroup`]; see it for the options and the reply.
+Builds a detached [`Xreadgroup`](struct@crate::cmd::Xreadgroup); see it for the options and the reply.
 
 Arguments:
 - `group`: `group`
@@ -1399,7 +1411,7 @@ impl<X, R> Xrevrange<X, R> {
 }
 /**`XREVRANGE`: Returns the messages from a stream within a range of IDs in reverse order.
 
-Builds a detached [`Xrevrange`]; see it for the options and the reply.
+Builds a detached [`Xrevrange`](struct@crate::cmd::Xrevrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1465,7 +1477,7 @@ impl<X, R> Xsetid<X, R> {
 }
 /**`XSETID`: An internal command for replicating stream values.
 
-Builds a detached [`Xsetid`]; see it for the options and the reply.
+Builds a detached [`Xsetid`](struct@crate::cmd::Xsetid); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1528,7 +1540,7 @@ impl<X> Xtrim<X> {
 impl<X, R> Xtrim<X, R> {}
 /**`XTRIM`: Deletes messages from the beginning of a stream.
 
-Builds a detached [`Xtrim`]; see it for the options and the reply.
+Builds a detached [`Xtrim`](struct@crate::cmd::Xtrim); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`

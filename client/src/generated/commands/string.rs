@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -49,7 +49,7 @@ impl<X> Append<X> {
 impl<X, R> Append<X, R> {}
 /**`APPEND`: Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-Builds a detached [`Append`]; see it for the options and the reply.
+Builds a detached [`Append`](struct@crate::cmd::Append); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -92,7 +92,7 @@ impl<X> Decr<X> {
 impl<X, R> Decr<X, R> {}
 /**`DECR`: Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Decr`]; see it for the options and the reply.
+Builds a detached [`Decr`](struct@crate::cmd::Decr); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -136,7 +136,7 @@ impl<X> Decrby<X> {
 impl<X, R> Decrby<X, R> {}
 /**`DECRBY`: Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Decrby`]; see it for the options and the reply.
+Builds a detached [`Decrby`](struct@crate::cmd::Decrby); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -183,7 +183,7 @@ impl<X> Delifeq<X> {
 impl<X, R> Delifeq<X, R> {}
 /**`DELIFEQ`: Delete key if value matches string.
 
-Builds a detached [`Delifeq`]; see it for the options and the reply.
+Builds a detached [`Delifeq`](struct@crate::cmd::Delifeq); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -228,7 +228,7 @@ impl<X> Get<X> {
 impl<X, R> Get<X, R> {}
 /**`GET`: Returns the string value of a key.
 
-Builds a detached [`Get`]; see it for the options and the reply.
+Builds a detached [`Get`](struct@crate::cmd::Get); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -272,7 +272,7 @@ impl<X> Getdel<X> {
 impl<X, R> Getdel<X, R> {}
 /**`GETDEL`: Returns the string value of a key after deleting the key.
 
-Builds a detached [`Getdel`]; see it for the options and the reply.
+Builds a detached [`Getdel`](struct@crate::cmd::Getdel); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -363,7 +363,7 @@ impl<X, R> Getex<X, R> {
 }
 /**`GETEX`: Returns the string value of a key after setting its expiration time.
 
-Builds a detached [`Getex`]; see it for the options and the reply.
+Builds a detached [`Getex`](struct@crate::cmd::Getex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -414,7 +414,7 @@ impl<X> Getrange<X> {
 impl<X, R> Getrange<X, R> {}
 /**`GETRANGE`: Returns a substring of the string stored at a key.
 
-Builds a detached [`Getrange`]; see it for the options and the reply.
+Builds a detached [`Getrange`](struct@crate::cmd::Getrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -462,7 +462,7 @@ impl<X> Getset<X> {
 impl<X, R> Getset<X, R> {}
 /**`GETSET`: Returns the previous string value of a key after setting it to a new value.
 
-Builds a detached [`Getset`]; see it for the options and the reply.
+Builds a detached [`Getset`](struct@crate::cmd::Getset); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -505,7 +505,7 @@ impl<X> Incr<X> {
 impl<X, R> Incr<X, R> {}
 /**`INCR`: Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incr`]; see it for the options and the reply.
+Builds a detached [`Incr`](struct@crate::cmd::Incr); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -549,7 +549,7 @@ impl<X> Incrby<X> {
 impl<X, R> Incrby<X, R> {}
 /**`INCRBY`: Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incrby`]; see it for the options and the reply.
+Builds a detached [`Incrby`](struct@crate::cmd::Incrby); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -594,7 +594,7 @@ impl<X> Incrbyfloat<X> {
 impl<X, R> Incrbyfloat<X, R> {}
 /**`INCRBYFLOAT`: Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incrbyfloat`]; see it for the options and the reply.
+Builds a detached [`Incrbyfloat`](struct@crate::cmd::Incrbyfloat); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -609,7 +609,7 @@ pub fn incrbyfloat(key: impl ToArg, increment: impl DoubleArg) -> Incrbyfloat {
 LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Bytes`):
 - The longest common subsequence.
 - The length of the longest common subsequence when 'LEN' is given.
 - Array with the LCS length and all the ranges in both the strings when 'IDX' is given. In RESP2 this is returned as a flat array
@@ -617,7 +617,7 @@ LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
 **Since**: 7.0.0 · **Complexity**: O(N\*M) where N and M are the lengths of s1 and s2, respectively · **ACL categories**: `@read` `@slow` `@string` · **Flags**: `READONLY`*/
 #[doc(alias = "LCS")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Lcs<X = Detached, R = Value> {
+pub struct Lcs<X = Detached, R = Bytes> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -641,18 +641,24 @@ impl<X> Lcs<X> {
 }
 impl<X, R> Lcs<X, R> {
     ///`[LEN]`
-    pub fn len(mut self) -> Self {
+    /**
+
+Changes the reply to `i64`.*/
+    pub fn len(mut self) -> Lcs<X, i64> {
         let buf = &mut self.buf;
         buf.single(32u16, "len");
         buf.token("LEN");
-        self
+        self.decode()
     }
     ///`[IDX]`
-    pub fn idx(mut self) -> Self {
+    /**
+
+Changes the reply to `LcsMatches`.*/
+    pub fn idx(mut self) -> Lcs<X, LcsMatches> {
         let buf = &mut self.buf;
         buf.single(48u16, "idx");
         buf.token("IDX");
-        self
+        self.decode()
     }
     ///`[MINMATCHLEN min-match-len]`
     pub fn minmatchlen(mut self, min_match_len: impl IntArg) -> Self {
@@ -672,7 +678,7 @@ impl<X, R> Lcs<X, R> {
 }
 /**`LCS`: Finds the longest common substring.
 
-Builds a detached [`Lcs`]; see it for the options and the reply.
+Builds a detached [`Lcs`](struct@crate::cmd::Lcs); see it for the options and the reply.
 
 Arguments:
 - `key1`: `key1`
@@ -723,7 +729,7 @@ impl<X> Mget<X> {
 impl<X, R> Mget<X, R> {}
 /**`MGET`: Atomically returns the string values of one or more keys.
 
-Builds a detached [`Mget`]; see it for the options and the reply.
+Builds a detached [`Mget`](struct@crate::cmd::Mget); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -780,7 +786,7 @@ impl<X> Mset<X> {
 impl<X, R> Mset<X, R> {}
 /**`MSET`: Atomically creates or modifies the string values of one or more keys.
 
-Builds a detached [`Mset`]; see it for the options and the reply.
+Builds a detached [`Mset`](struct@crate::cmd::Mset); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -912,7 +918,7 @@ impl<X, R> Msetex<X, R> {
 }
 /**`MSETEX`: Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
 
-Builds a detached [`Msetex`]; see it for the options and the reply.
+Builds a detached [`Msetex`](struct@crate::cmd::Msetex); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -973,7 +979,7 @@ impl<X> Msetnx<X> {
 impl<X, R> Msetnx<X, R> {}
 /**`MSETNX`: Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-Builds a detached [`Msetnx`]; see it for the options and the reply.
+Builds a detached [`Msetnx`](struct@crate::cmd::Msetnx); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -1024,7 +1030,7 @@ impl<X> Psetex<X> {
 impl<X, R> Psetex<X, R> {}
 /**`PSETEX`: Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
 
-Builds a detached [`Psetex`]; see it for the options and the reply.
+Builds a detached [`Psetex`](struct@crate::cmd::Psetex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1044,7 +1050,7 @@ pub fn psetex(
 SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
 ```
 
-**Reply** (`Value`):
+**Reply** (`bool`):
 - `GET` not given: Operation was aborted (conflict with one of the `XX`/`NX` options).
 - `GET` not given: The key was set.
 - `GET` given: The key didn't exist before the `SET`
@@ -1060,7 +1066,7 @@ SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | PX milliseco
 - 8.1.0: Added the `IFEQ` option.*/
 #[doc(alias = "SET")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Set<X = Detached, R = Value> {
+pub struct Set<X = Detached, R = bool> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1113,11 +1119,14 @@ impl<X, R> Set<X, R> {
         self
     }
     ///`[GET]` (since 6.2.0)
-    pub fn get(mut self) -> Self {
+    /**
+
+Changes the reply to `Option<Bytes>`.*/
+    pub fn get(mut self) -> Set<X, Option<Bytes>> {
         let buf = &mut self.buf;
         buf.single(48u16, "get");
         buf.token("GET");
-        self
+        self.decode()
     }
     ///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
     pub fn expiration(mut self, value: SetExpiration) -> Self {
@@ -1168,7 +1177,7 @@ impl<X, R> Set<X, R> {
 }
 /**`SET`: Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-Builds a detached [`Set`]; see it for the options and the reply.
+Builds a detached [`Set`](struct@crate::cmd::Set); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1220,7 +1229,7 @@ impl<X> Setex<X> {
 impl<X, R> Setex<X, R> {}
 /**`SETEX`: Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-Builds a detached [`Setex`]; see it for the options and the reply.
+Builds a detached [`Setex`](struct@crate::cmd::Setex); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1268,7 +1277,7 @@ impl<X> Setnx<X> {
 impl<X, R> Setnx<X, R> {}
 /**`SETNX`: Sets the string value of a key only when the key doesn't exist.
 
-Builds a detached [`Setnx`]; see it for the options and the reply.
+Builds a detached [`Setnx`](struct@crate::cmd::Setnx); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1320,7 +1329,7 @@ impl<X> Setrange<X> {
 impl<X, R> Setrange<X, R> {}
 /**`SETRANGE`: Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
 
-Builds a detached [`Setrange`]; see it for the options and the reply.
+Builds a detached [`Setrange`](struct@crate::cmd::Setrange); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1364,7 +1373,7 @@ impl<X> Strlen<X> {
 impl<X, R> Strlen<X, R> {}
 /**`STRLEN`: Returns the length of a string value.
 
-Builds a detached [`Strlen`]; see it for the options and the reply.
+Builds a detached [`Strlen`](struct@crate::cmd::Strlen); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1415,7 +1424,7 @@ impl<X> Substr<X> {
 impl<X, R> Substr<X, R> {}
 /**`SUBSTR`: Returns a substring from a string value.
 
-Builds a detached [`Substr`]; see it for the options and the reply.
+Builds a detached [`Substr`](struct@crate::cmd::Substr); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`

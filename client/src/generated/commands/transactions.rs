@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -33,7 +33,7 @@ command_impls!(Discard, meta::DISCARD);
 impl<X> Discard<X> {
     ///Builds `DISCARD` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nDISCARD\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$7\r\nDISCARD\r\n", 1u8);
         Discard {
             buf: cmd,
             exec,
@@ -44,7 +44,7 @@ impl<X> Discard<X> {
 impl<X, R> Discard<X, R> {}
 /**`DISCARD`: Discards a transaction.
 
-Builds a detached [`Discard`]; see it for the options and the reply.*/
+Builds a detached [`Discard`](struct@crate::cmd::Discard); see it for the options and the reply.*/
 #[doc(alias = "DISCARD")]
 pub fn discard() -> Discard {
     Discard::new_in(Detached)
@@ -71,7 +71,7 @@ command_impls!(Exec, meta::EXEC);
 impl<X> Exec<X> {
     ///Builds `EXEC` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$4\r\nEXEC\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$4\r\nEXEC\r\n", 1u8);
         Exec {
             buf: cmd,
             exec,
@@ -82,7 +82,7 @@ impl<X> Exec<X> {
 impl<X, R> Exec<X, R> {}
 /**`EXEC`: Executes all commands in a transaction.
 
-Builds a detached [`Exec`]; see it for the options and the reply.*/
+Builds a detached [`Exec`](struct@crate::cmd::Exec); see it for the options and the reply.*/
 #[doc(alias = "EXEC")]
 pub fn exec() -> Exec {
     Exec::new_in(Detached)
@@ -107,7 +107,7 @@ command_impls!(Multi, meta::MULTI);
 impl<X> Multi<X> {
     ///Builds `MULTI` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$5\r\nMULTI\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$5\r\nMULTI\r\n", 1u8);
         Multi {
             buf: cmd,
             exec,
@@ -118,7 +118,7 @@ impl<X> Multi<X> {
 impl<X, R> Multi<X, R> {}
 /**`MULTI`: Starts a transaction.
 
-Builds a detached [`Multi`]; see it for the options and the reply.*/
+Builds a detached [`Multi`](struct@crate::cmd::Multi); see it for the options and the reply.*/
 #[doc(alias = "MULTI")]
 pub fn multi() -> Multi {
     Multi::new_in(Detached)
@@ -143,7 +143,7 @@ command_impls!(Unwatch, meta::UNWATCH);
 impl<X> Unwatch<X> {
     ///Builds `UNWATCH` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let mut cmd = CommandBuf::new(b"$7\r\nUNWATCH\r\n", 1u8);
+        let cmd = CommandBuf::new(b"$7\r\nUNWATCH\r\n", 1u8);
         Unwatch {
             buf: cmd,
             exec,
@@ -154,7 +154,7 @@ impl<X> Unwatch<X> {
 impl<X, R> Unwatch<X, R> {}
 /**`UNWATCH`: Forgets about watched keys of a transaction.
 
-Builds a detached [`Unwatch`]; see it for the options and the reply.*/
+Builds a detached [`Unwatch`](struct@crate::cmd::Unwatch); see it for the options and the reply.*/
 #[doc(alias = "UNWATCH")]
 pub fn unwatch() -> Unwatch {
     Unwatch::new_in(Detached)
@@ -201,7 +201,7 @@ impl<X> Watch<X> {
 impl<X, R> Watch<X, R> {}
 /**`WATCH`: Monitors changes to keys to determine the execution of a transaction.
 
-Builds a detached [`Watch`]; see it for the options and the reply.
+Builds a detached [`Watch`](struct@crate::cmd::Watch); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
