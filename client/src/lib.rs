@@ -63,5 +63,7 @@ pub mod types {
 
 /// Structured replies generated from the reply schemas.
 pub mod replies {
+    // Empty for a spec tree without reply schemas (Redis 7.0).
+    #[allow(unused_imports)]
     pub use crate::generated::replies::*;
 }

@@ -43,6 +43,21 @@ pub struct Output {
     pub coverage: Coverage,
     /// Non-fatal remarks (overrides that did not apply to a foreign tree).
     pub warnings: Vec<String>,
+    /// Per generated command: its items and the option enums it takes.
+    commands: BTreeMap<String, TokenStream>,
+}
+
+impl Output {
+    /// The generated code of one command (struct, impls, constructor, trait method and
+    /// the option enums it takes), formatted: what the golden snapshots pin.
+    pub fn command_code(&self, name: &str) -> Result<String> {
+        let code = self
+            .commands
+            .get(name)
+            .with_context(|| format!("no generated command {name}"))?;
+        let parsed: syn::File = syn::parse2(code.clone())?;
+        Ok(prettyplease::unparse(&parsed))
+    }
 }
 
 /// How much of the spec is generated and typed.
@@ -147,8 +162,14 @@ pub fn generate(opts: &Options) -> Result<Output> {
     // Commands, grouped by documentation group.
     let mut groups: BTreeMap<String, TokenStream> = BTreeMap::new();
     let mut trait_methods = TokenStream::new();
+    let mut per_command = BTreeMap::new();
     for c in &generated {
         let e = emit::command::emit(c, &reply_of[&c.name], &types, &ov);
+        let (item, method, enums) = (&e.item, &e.trait_method, types.emit_for(&c.name));
+        per_command.insert(
+            c.name.clone(),
+            quote!(#item trait Commands { #method } #enums),
+        );
         groups.entry(c.group.clone()).or_default().extend(e.item);
         trait_methods.extend(e.trait_method);
     }
@@ -298,5 +319,6 @@ pub fn generate(opts: &Options) -> Result<Output> {
         files,
         coverage,
         warnings,
+        commands: per_command,
     })
 }

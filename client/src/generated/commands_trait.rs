@@ -243,8 +243,8 @@ Arguments:
         &self,
         source: impl ToArg,
         destination: impl ToArg,
-        wherefrom: BlmoveWherefrom,
-        whereto: BlmoveWherefrom,
+        wherefrom: ListSide,
+        whereto: ListSide,
         timeout: impl TimeoutArg,
     ) -> Blmove<Self::Exec<'_>> {
         Blmove::new_in(self.executor(), source, destination, wherefrom, whereto, timeout)
@@ -262,7 +262,7 @@ Arguments:
         &self,
         timeout: impl TimeoutArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: BlmoveWherefrom,
+        where_: ListSide,
     ) -> Blmpop<Self::Exec<'_>> {
         Blmpop::new_in(self.executor(), timeout, key, where_)
     }
@@ -326,7 +326,7 @@ Arguments:
         &self,
         timeout: impl TimeoutArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: BzmpopWhere,
+        where_: MinMax,
     ) -> Bzmpop<Self::Exec<'_>> {
         Bzmpop::new_in(self.executor(), timeout, key, where_)
     }
@@ -367,7 +367,7 @@ Builds a detached [`ClientCaching`](struct@crate::cmd::ClientCaching); see it fo
 Arguments:
 - `mode`: `<YES | NO>`*/
     #[doc(alias = "CLIENT CACHING")]
-    fn client_caching(&self, mode: ClientCachingMode) -> ClientCaching<Self::Exec<'_>> {
+    fn client_caching(&self, mode: YesNo) -> ClientCaching<Self::Exec<'_>> {
         ClientCaching::new_in(self.executor(), mode)
     }
     /**`CLIENT CAPA`: A client claims its capability.
@@ -491,7 +491,7 @@ Builds a detached [`ClientReply`](struct@crate::cmd::ClientReply); see it for th
 Arguments:
 - `action`: `<ON | OFF | SKIP>`*/
     #[doc(alias = "CLIENT REPLY")]
-    fn client_reply(&self, action: Action) -> ClientReply<Self::Exec<'_>> {
+    fn client_reply(&self, action: ClientReplyMode) -> ClientReply<Self::Exec<'_>> {
         ClientReply::new_in(self.executor(), action)
     }
     /**`CLIENT SETINFO`: Sets information specific to the client or connection.
@@ -1438,7 +1438,7 @@ Arguments:
         longitude: impl DoubleArg,
         latitude: impl DoubleArg,
         radius: impl DoubleArg,
-        unit: GeodistUnit,
+        unit: GeoUnit,
     ) -> Georadius<Self::Exec<'_>> {
         Georadius::new_in(self.executor(), key, longitude, latitude, radius, unit)
     }
@@ -1457,7 +1457,7 @@ Arguments:
         key: impl ToArg,
         member: impl ToArg,
         radius: impl DoubleArg,
-        unit: GeodistUnit,
+        unit: GeoUnit,
     ) -> Georadiusbymember<Self::Exec<'_>> {
         Georadiusbymember::new_in(self.executor(), key, member, radius, unit)
     }
@@ -1476,7 +1476,7 @@ Arguments:
         key: impl ToArg,
         member: impl ToArg,
         radius: impl DoubleArg,
-        unit: GeodistUnit,
+        unit: GeoUnit,
     ) -> GeoradiusbymemberRo<Self::Exec<'_>> {
         GeoradiusbymemberRo::new_in(self.executor(), key, member, radius, unit)
     }
@@ -1497,7 +1497,7 @@ Arguments:
         longitude: impl DoubleArg,
         latitude: impl DoubleArg,
         radius: impl DoubleArg,
-        unit: GeodistUnit,
+        unit: GeoUnit,
     ) -> GeoradiusRo<Self::Exec<'_>> {
         GeoradiusRo::new_in(self.executor(), key, longitude, latitude, radius, unit)
     }
@@ -2151,7 +2151,7 @@ Arguments:
     fn linsert(
         &self,
         key: impl ToArg,
-        where_: LinsertWhere,
+        where_: Where,
         pivot: impl ToArg,
         element: impl ToArg,
     ) -> Linsert<Self::Exec<'_>> {
@@ -2181,8 +2181,8 @@ Arguments:
         &self,
         source: impl ToArg,
         destination: impl ToArg,
-        wherefrom: BlmoveWherefrom,
-        whereto: BlmoveWherefrom,
+        wherefrom: ListSide,
+        whereto: ListSide,
     ) -> Lmove<Self::Exec<'_>> {
         Lmove::new_in(self.executor(), source, destination, wherefrom, whereto)
     }
@@ -2197,7 +2197,7 @@ Arguments:
     fn lmpop(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: BlmoveWherefrom,
+        where_: ListSide,
     ) -> Lmpop<Self::Exec<'_>> {
         Lmpop::new_in(self.executor(), key, where_)
     }
@@ -4256,8 +4256,8 @@ Arguments:
     fn xtrim(
         &self,
         key: impl ToArg,
-        strategy: Strategy,
-        operator: Option<Operator>,
+        strategy: TrimStrategy,
+        operator: Option<TrimOperator>,
         threshold: impl ToArg,
         count: Option<i64>,
     ) -> Xtrim<Self::Exec<'_>> {
@@ -4419,7 +4419,7 @@ Arguments:
     fn zmpop(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: BzmpopWhere,
+        where_: MinMax,
     ) -> Zmpop<Self::Exec<'_>> {
         Zmpop::new_in(self.executor(), key, where_)
     }

@@ -9,13 +9,13 @@ use crate::command::{
 use bytes::Bytes;
 ///One of `= | ~`, taken by [`XADD`](struct@crate::cmd::Xadd), [`XTRIM`](struct@crate::cmd::Xtrim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operator {
+pub enum TrimOperator {
     ///`=`
     Equal,
     ///`~`
     Approximately,
 }
-impl Operator {
+impl TrimOperator {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -24,12 +24,12 @@ impl Operator {
         }
     }
 }
-impl WriteArgs for Operator {
+impl WriteArgs for TrimOperator {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for Operator {
+impl ToArg for TrimOperator {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -69,13 +69,13 @@ impl ToArg for BitopOperation {
 }
 ///One of `ASC | DESC`, taken by [`CLUSTER SLOT-STATS`](struct@crate::cmd::ClusterSlotStats), [`GEORADIUS`](struct@crate::cmd::Georadius), [`GEORADIUSBYMEMBER`](struct@crate::cmd::Georadiusbymember), [`GEORADIUSBYMEMBER_RO`](struct@crate::cmd::GeoradiusbymemberRo), [`GEORADIUS_RO`](struct@crate::cmd::GeoradiusRo), [`GEOSEARCH`](struct@crate::cmd::Geosearch), [`GEOSEARCHSTORE`](struct@crate::cmd::Geosearchstore), [`SORT`](struct@crate::cmd::Sort), [`SORT_RO`](struct@crate::cmd::SortRo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Order {
+pub enum SortOrder {
     ///`ASC`
     Asc,
     ///`DESC`
     Desc,
 }
-impl Order {
+impl SortOrder {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -84,12 +84,12 @@ impl Order {
         }
     }
 }
-impl WriteArgs for Order {
+impl WriteArgs for SortOrder {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for Order {
+impl ToArg for SortOrder {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -123,13 +123,13 @@ impl ToArg for FlushType {
 }
 ///One of `BEFORE | AFTER`, taken by [`LINSERT`](struct@crate::cmd::Linsert).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LinsertWhere {
+pub enum Where {
     ///`BEFORE`
     Before,
     ///`AFTER`
     After,
 }
-impl LinsertWhere {
+impl Where {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -138,25 +138,25 @@ impl LinsertWhere {
         }
     }
 }
-impl WriteArgs for LinsertWhere {
+impl WriteArgs for Where {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for LinsertWhere {
+impl ToArg for Where {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
 ///One of `BYSCORE | BYLEX`, taken by [`ZRANGE`](struct@crate::cmd::Zrange), [`ZRANGESTORE`](struct@crate::cmd::Zrangestore).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Sortby {
+pub enum RangeBy {
     ///`BYSCORE`
     Byscore,
     ///`BYLEX`
     Bylex,
 }
-impl Sortby {
+impl RangeBy {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -165,25 +165,25 @@ impl Sortby {
         }
     }
 }
-impl WriteArgs for Sortby {
+impl WriteArgs for RangeBy {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for Sortby {
+impl ToArg for RangeBy {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
 ///One of `BYTE | BIT`, taken by [`BITCOUNT`](struct@crate::cmd::Bitcount), [`BITPOS`](struct@crate::cmd::Bitpos).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BitcountUnit {
+pub enum BitUnit {
     ///`BYTE`
     Byte,
     ///`BIT`
     Bit,
 }
-impl BitcountUnit {
+impl BitUnit {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -192,12 +192,12 @@ impl BitcountUnit {
         }
     }
 }
-impl WriteArgs for BitcountUnit {
+impl WriteArgs for BitUnit {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for BitcountUnit {
+impl ToArg for BitUnit {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -234,7 +234,7 @@ impl ToArg for SentinelSimulateFailureMode {
 }
 ///One of `FLUSH | APPEND | REPLACE`, taken by [`FUNCTION RESTORE`](struct@crate::cmd::FunctionRestore).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Policy {
+pub enum RestorePolicy {
     ///`FLUSH`
     Flush,
     ///`APPEND`
@@ -242,7 +242,7 @@ pub enum Policy {
     ///`REPLACE`
     Replace,
 }
-impl Policy {
+impl RestorePolicy {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -252,12 +252,12 @@ impl Policy {
         }
     }
 }
-impl WriteArgs for Policy {
+impl WriteArgs for RestorePolicy {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for Policy {
+impl ToArg for RestorePolicy {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -291,13 +291,13 @@ impl ToArg for FieldsCondition {
 }
 ///One of `FORCE | TAKEOVER`, taken by [`CLUSTER FAILOVER`](struct@crate::cmd::ClusterFailover).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Options {
+pub enum FailoverMode {
     ///`FORCE`
     Force,
     ///`TAKEOVER`
     Takeover,
 }
-impl Options {
+impl FailoverMode {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -306,12 +306,12 @@ impl Options {
         }
     }
 }
-impl WriteArgs for Options {
+impl WriteArgs for FailoverMode {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for Options {
+impl ToArg for FailoverMode {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -372,13 +372,13 @@ impl ToArg for ResetType {
 }
 ///One of `LEFT | RIGHT`, taken by [`BLMOVE`](struct@crate::cmd::Blmove), [`BLMPOP`](struct@crate::cmd::Blmpop), [`LMOVE`](struct@crate::cmd::Lmove), [`LMPOP`](struct@crate::cmd::Lmpop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BlmoveWherefrom {
+pub enum ListSide {
     ///`LEFT`
     Left,
     ///`RIGHT`
     Right,
 }
-impl BlmoveWherefrom {
+impl ListSide {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -387,25 +387,25 @@ impl BlmoveWherefrom {
         }
     }
 }
-impl WriteArgs for BlmoveWherefrom {
+impl WriteArgs for ListSide {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for BlmoveWherefrom {
+impl ToArg for ListSide {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
 ///One of `MAXLEN | MINID`, taken by [`XADD`](struct@crate::cmd::Xadd), [`XTRIM`](struct@crate::cmd::Xtrim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Strategy {
+pub enum TrimStrategy {
     ///`MAXLEN`
     Maxlen,
     ///`MINID`
     Minid,
 }
-impl Strategy {
+impl TrimStrategy {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -414,25 +414,25 @@ impl Strategy {
         }
     }
 }
-impl WriteArgs for Strategy {
+impl WriteArgs for TrimStrategy {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for Strategy {
+impl ToArg for TrimStrategy {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
 ///One of `MIN | MAX`, taken by [`BZMPOP`](struct@crate::cmd::Bzmpop), [`ZMPOP`](struct@crate::cmd::Zmpop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BzmpopWhere {
+pub enum MinMax {
     ///`MIN`
     Min,
     ///`MAX`
     Max,
 }
-impl BzmpopWhere {
+impl MinMax {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -441,12 +441,12 @@ impl BzmpopWhere {
         }
     }
 }
-impl WriteArgs for BzmpopWhere {
+impl WriteArgs for MinMax {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for BzmpopWhere {
+impl ToArg for MinMax {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -480,13 +480,13 @@ impl ToArg for SaveSelector {
 }
 ///One of `NX | XX`, taken by [`GEOADD`](struct@crate::cmd::Geoadd), [`HSETEX`](struct@crate::cmd::Hsetex), [`MSETEX`](struct@crate::cmd::Msetex), [`ZADD`](struct@crate::cmd::Zadd).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GeoaddCondition {
+pub enum ExistenceCondition {
     ///`NX`
     Nx,
     ///`XX`
     Xx,
 }
-impl GeoaddCondition {
+impl ExistenceCondition {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -495,19 +495,19 @@ impl GeoaddCondition {
         }
     }
 }
-impl WriteArgs for GeoaddCondition {
+impl WriteArgs for ExistenceCondition {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for GeoaddCondition {
+impl ToArg for ExistenceCondition {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
 ///One of `NX | XX | GT | LT`, taken by [`EXPIRE`](struct@crate::cmd::Expire), [`EXPIREAT`](struct@crate::cmd::Expireat), [`HEXPIRE`](struct@crate::cmd::Hexpire), [`HEXPIREAT`](struct@crate::cmd::Hexpireat), [`HPEXPIRE`](struct@crate::cmd::Hpexpire), [`HPEXPIREAT`](struct@crate::cmd::Hpexpireat), [`PEXPIRE`](struct@crate::cmd::Pexpire), [`PEXPIREAT`](struct@crate::cmd::Pexpireat).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Condition {
+pub enum ExpireCondition {
     ///`NX`
     Nx,
     ///`XX`
@@ -517,7 +517,7 @@ pub enum Condition {
     ///`LT`
     Lt,
 }
-impl Condition {
+impl ExpireCondition {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -528,12 +528,12 @@ impl Condition {
         }
     }
 }
-impl WriteArgs for Condition {
+impl WriteArgs for ExpireCondition {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for Condition {
+impl ToArg for ExpireCondition {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -567,7 +567,7 @@ impl ToArg for ClientImportSourceEnabled {
 }
 ///One of `ON | OFF | SKIP`, taken by [`CLIENT REPLY`](struct@crate::cmd::ClientReply).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+pub enum ClientReplyMode {
     ///`ON`
     On,
     ///`OFF`
@@ -575,7 +575,7 @@ pub enum Action {
     ///`SKIP`
     Skip,
 }
-impl Action {
+impl ClientReplyMode {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -585,12 +585,12 @@ impl Action {
         }
     }
 }
-impl WriteArgs for Action {
+impl WriteArgs for ClientReplyMode {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for Action {
+impl ToArg for ClientReplyMode {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -681,7 +681,7 @@ impl ToArg for UnblockType {
 }
 ///One of `WRAP | SAT | FAIL`, taken by [`BITFIELD`](struct@crate::cmd::Bitfield).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OverflowBlock {
+pub enum BitfieldOverflow {
     ///`WRAP`
     Wrap,
     ///`SAT`
@@ -689,7 +689,7 @@ pub enum OverflowBlock {
     ///`FAIL`
     Fail,
 }
-impl OverflowBlock {
+impl BitfieldOverflow {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -699,12 +699,12 @@ impl OverflowBlock {
         }
     }
 }
-impl WriteArgs for OverflowBlock {
+impl WriteArgs for BitfieldOverflow {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for OverflowBlock {
+impl ToArg for BitfieldOverflow {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -738,13 +738,13 @@ impl ToArg for ClientPauseMode {
 }
 ///One of `YES | NO`, taken by [`CLIENT CACHING`](struct@crate::cmd::ClientCaching), [`CLIENT KILL`](struct@crate::cmd::ClientKill), [`CLIENT LIST`](struct@crate::cmd::ClientList).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientCachingMode {
+pub enum YesNo {
     ///`YES`
     Yes,
     ///`NO`
     No,
 }
-impl ClientCachingMode {
+impl YesNo {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -753,12 +753,12 @@ impl ClientCachingMode {
         }
     }
 }
-impl WriteArgs for ClientCachingMode {
+impl WriteArgs for YesNo {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for ClientCachingMode {
+impl ToArg for YesNo {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -795,7 +795,7 @@ impl ToArg for ScriptDebugMode {
 }
 ///One of `m | km | ft | mi`, taken by [`GEODIST`](struct@crate::cmd::Geodist), [`GEORADIUS`](struct@crate::cmd::Georadius), [`GEORADIUSBYMEMBER`](struct@crate::cmd::Georadiusbymember), [`GEORADIUSBYMEMBER_RO`](struct@crate::cmd::GeoradiusbymemberRo), [`GEORADIUS_RO`](struct@crate::cmd::GeoradiusRo), [`GEOSEARCH`](struct@crate::cmd::Geosearch), [`GEOSEARCHSTORE`](struct@crate::cmd::Geosearchstore).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GeodistUnit {
+pub enum GeoUnit {
     ///`m`
     M,
     ///`km`
@@ -805,7 +805,7 @@ pub enum GeodistUnit {
     ///`mi`
     Mi,
 }
-impl GeodistUnit {
+impl GeoUnit {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -816,12 +816,12 @@ impl GeodistUnit {
         }
     }
 }
-impl WriteArgs for GeodistUnit {
+impl WriteArgs for GeoUnit {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for GeodistUnit {
+impl ToArg for GeoUnit {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
@@ -961,7 +961,7 @@ pub enum BitfieldOperation {
     ///`[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>`
     Write {
         ///`[OVERFLOW WRAP | SAT | FAIL]`
-        overflow_block: Option<OverflowBlock>,
+        overflow_block: Option<BitfieldOverflow>,
         ///`<SET encoding offset value | INCRBY encoding offset increment>`
         write_operation: BitfieldWriteOperation,
     },
@@ -1066,7 +1066,7 @@ pub enum ClientKillNewFormat {
     ///`[LADDR ip:port]` (since 6.2.0)
     Laddr(Bytes),
     ///`[SKIPME YES | NO]`
-    Skipme(ClientCachingMode),
+    Skipme(YesNo),
     ///`[MAXAGE maxage]` (since 8.0.0)
     Maxage(i64),
     ///`[NAME name]` (since 9.0.0)
@@ -1333,7 +1333,7 @@ pub enum ClusterSlotStatsFilter {
         ///`[LIMIT limit]`
         limit: Option<i64>,
         ///`[ASC | DESC]`
-        order: Option<Order>,
+        order: Option<SortOrder>,
     },
 }
 impl WriteArgs for ClusterSlotStatsFilter {
@@ -1466,7 +1466,7 @@ pub enum GeosearchBy {
         ///`BYRADIUS radius`
         radius: f64,
         ///`<m | km | ft | mi>`
-        unit: GeodistUnit,
+        unit: GeoUnit,
     },
     ///`BYBOX width height <m | km | ft | mi>`
     Bybox {
@@ -1475,7 +1475,7 @@ pub enum GeosearchBy {
         ///`height`
         height: f64,
         ///`<m | km | ft | mi>`
-        unit: GeodistUnit,
+        unit: GeoUnit,
     },
     ///`BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` (since 9.0.0)
     Bypolygon {
@@ -1553,7 +1553,7 @@ pub enum GeosearchstoreBy {
         ///`BYRADIUS radius`
         radius: f64,
         ///`<m | km | ft | mi>`
-        unit: GeodistUnit,
+        unit: GeoUnit,
     },
     ///`BYBOX width height <m | km | ft | mi>`
     Bybox {
@@ -1562,7 +1562,7 @@ pub enum GeosearchstoreBy {
         ///`height`
         height: f64,
         ///`<m | km | ft | mi>`
-        unit: GeodistUnit,
+        unit: GeoUnit,
     },
     ///`BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` (since 9.0.0)
     Bypolygon {

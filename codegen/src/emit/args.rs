@@ -21,8 +21,11 @@ pub struct ArgGen<'a> {
 /// Whether a block child becomes a field/parameter (required pure tokens and computed
 /// counts do not).
 pub fn is_valued(a: &Arg) -> bool {
-    !matches!(a.kind, ArgKind::NumItems)
-        && !(matches!(a.kind, ArgKind::PureToken) && !a.optional && !a.multiple)
+    match a.kind {
+        ArgKind::NumItems => false,
+        ArgKind::PureToken => a.optional || a.multiple,
+        _ => true,
+    }
 }
 
 /// Path of a child argument.

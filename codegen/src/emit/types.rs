@@ -147,6 +147,18 @@ impl TypeNames {
             .unwrap_or_else(|| format!("Unknown{}", names::camel(&a.name)))
     }
 
+    /// The enums `command` takes (for snapshots).
+    pub fn emit_for(&self, command: &str) -> TokenStream {
+        let mut out = TokenStream::new();
+        for e in self.token_enums.values().filter(|e| e.users.contains(command)) {
+            out.extend(emit_token_enum(e));
+        }
+        for e in self.data_enums.iter().filter(|e| e.command == command) {
+            out.extend(self.emit_data_enum(e));
+        }
+        out
+    }
+
     /// Emits `types.rs`.
     pub fn emit(&self) -> TokenStream {
         let mut out = TokenStream::new();

@@ -53,7 +53,7 @@ impl<X, R> Bitcount<X, R> {
     pub fn start(
         mut self,
         start: impl IntArg,
-        end_unit_block: Option<(i64, Option<BitcountUnit>)>,
+        end_unit_block: Option<(i64, Option<BitUnit>)>,
     ) -> Self {
         let buf = &mut self.buf;
         buf.single(16u16, "range");
@@ -131,7 +131,7 @@ impl<X, R> Bitfield<X, R> {
     ///`[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>` (one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`)
     pub fn write(
         mut self,
-        overflow_block: Option<OverflowBlock>,
+        overflow_block: Option<BitfieldOverflow>,
         write_operation: BitfieldWriteOperation,
     ) -> Self {
         let buf = &mut self.buf;
@@ -314,7 +314,7 @@ impl<X, R> Bitpos<X, R> {
     pub fn start(
         mut self,
         start: impl IntArg,
-        end_unit_block: Option<(i64, Option<BitcountUnit>)>,
+        end_unit_block: Option<(i64, Option<BitUnit>)>,
     ) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "range");

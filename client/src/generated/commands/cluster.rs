@@ -467,7 +467,7 @@ impl<X> ClusterFailover<X> {
 }
 impl<X, R> ClusterFailover<X, R> {
     ///`[FORCE | TAKEOVER]`
-    pub fn options(mut self, value: Options) -> Self {
+    pub fn options(mut self, value: FailoverMode) -> Self {
         let buf = &mut self.buf;
         buf.single(0u16, "options");
         value.write_args(buf);

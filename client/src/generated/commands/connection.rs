@@ -85,7 +85,7 @@ pub struct ClientCaching<X = Detached, R = ()> {
 command_impls!(ClientCaching, meta::CLIENT_CACHING);
 impl<X> ClientCaching<X> {
     ///Builds `CLIENT CACHING` bound to `exec`.
-    pub fn new_in(exec: X, mode: ClientCachingMode) -> Self {
+    pub fn new_in(exec: X, mode: YesNo) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nCACHING\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "mode");
@@ -105,7 +105,7 @@ Builds a detached [`ClientCaching`](struct@crate::cmd::ClientCaching); see it fo
 Arguments:
 - `mode`: `<YES | NO>`*/
 #[doc(alias = "CLIENT CACHING")]
-pub fn client_caching(mode: ClientCachingMode) -> ClientCaching {
+pub fn client_caching(mode: YesNo) -> ClientCaching {
     ClientCaching::new_in(Detached, mode)
 }
 /**A client claims its capability.
@@ -561,7 +561,7 @@ impl<X, R> ClientList<X, R> {
         self
     }
     ///`[SKIPME YES | NO]` (since 8.1.0)
-    pub fn skipme(mut self, value: ClientCachingMode) -> Self {
+    pub fn skipme(mut self, value: YesNo) -> Self {
         let buf = &mut self.buf;
         buf.single(80u16, "skipme");
         buf.token("SKIPME");
@@ -973,7 +973,7 @@ pub struct ClientReply<X = Detached, R = ()> {
 command_impls!(ClientReply, meta::CLIENT_REPLY);
 impl<X> ClientReply<X> {
     ///Builds `CLIENT REPLY` bound to `exec`.
-    pub fn new_in(exec: X, action: Action) -> Self {
+    pub fn new_in(exec: X, action: ClientReplyMode) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$5\r\nREPLY\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "action");
@@ -993,7 +993,7 @@ Builds a detached [`ClientReply`](struct@crate::cmd::ClientReply); see it for th
 Arguments:
 - `action`: `<ON | OFF | SKIP>`*/
 #[doc(alias = "CLIENT REPLY")]
-pub fn client_reply(action: Action) -> ClientReply {
+pub fn client_reply(action: ClientReplyMode) -> ClientReply {
     ClientReply::new_in(Detached, action)
 }
 /**Sets information specific to the client or connection.

@@ -263,7 +263,7 @@ impl<X> Expire<X> {
 }
 impl<X, R> Expire<X, R> {
     ///`[NX | XX | GT | LT]` (since 7.0.0)
-    pub fn condition(mut self, value: Condition) -> Self {
+    pub fn condition(mut self, value: ExpireCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
@@ -353,7 +353,7 @@ impl<X> Expireat<X> {
 }
 impl<X, R> Expireat<X, R> {
     ///`[NX | XX | GT | LT]` (since 7.0.0)
-    pub fn condition(mut self, value: Condition) -> Self {
+    pub fn condition(mut self, value: ExpireCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
@@ -953,7 +953,7 @@ impl<X> Pexpire<X> {
 }
 impl<X, R> Pexpire<X, R> {
     ///`[NX | XX | GT | LT]` (since 7.0.0)
-    pub fn condition(mut self, value: Condition) -> Self {
+    pub fn condition(mut self, value: ExpireCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
@@ -1043,7 +1043,7 @@ impl<X> Pexpireat<X> {
 }
 impl<X, R> Pexpireat<X, R> {
     ///`[NX | XX | GT | LT]` (since 7.0.0)
-    pub fn condition(mut self, value: Condition) -> Self {
+    pub fn condition(mut self, value: ExpireCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
@@ -1549,7 +1549,7 @@ impl<X, R> Sort<X, R> {
         self
     }
     ///`[ASC | DESC]`
-    pub fn order(mut self, value: Order) -> Self {
+    pub fn order(mut self, value: SortOrder) -> Self {
         let buf = &mut self.buf;
         buf.single(64u16, "order");
         value.write_args(buf);
@@ -1664,7 +1664,7 @@ impl<X, R> SortRo<X, R> {
         self
     }
     ///`[ASC | DESC]`
-    pub fn order(mut self, value: Order) -> Self {
+    pub fn order(mut self, value: SortOrder) -> Self {
         let buf = &mut self.buf;
         buf.single(64u16, "order");
         value.write_args(buf);

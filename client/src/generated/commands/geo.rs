@@ -68,7 +68,7 @@ impl<X> Geoadd<X> {
 }
 impl<X, R> Geoadd<X, R> {
     ///`[NX | XX]` (since 6.2.0)
-    pub fn condition(mut self, value: GeoaddCondition) -> Self {
+    pub fn condition(mut self, value: ExistenceCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(16u16, "condition");
         value.write_args(buf);
@@ -154,7 +154,7 @@ impl<X> Geodist<X> {
 }
 impl<X, R> Geodist<X, R> {
     ///`[m | km | ft | mi]`
-    pub fn unit(mut self, value: GeodistUnit) -> Self {
+    pub fn unit(mut self, value: GeoUnit) -> Self {
         let buf = &mut self.buf;
         buf.single(48u16, "unit");
         value.write_args(buf);
@@ -346,7 +346,7 @@ impl<X> Georadius<X> {
         longitude: impl DoubleArg,
         latitude: impl DoubleArg,
         radius: impl DoubleArg,
-        unit: GeodistUnit,
+        unit: GeoUnit,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$9\r\nGEORADIUS\r\n", 1u8);
         let buf = &mut cmd;
@@ -410,7 +410,7 @@ Changes the reply to `Vec<GeoMatch>`.*/
         self
     }
     ///`[ASC | DESC]`
-    pub fn order(mut self, value: Order) -> Self {
+    pub fn order(mut self, value: SortOrder) -> Self {
         let buf = &mut self.buf;
         buf.single(144u16, "order");
         value.write_args(buf);
@@ -479,7 +479,7 @@ pub fn georadius(
     longitude: impl DoubleArg,
     latitude: impl DoubleArg,
     radius: impl DoubleArg,
-    unit: GeodistUnit,
+    unit: GeoUnit,
 ) -> Georadius {
     Georadius::new_in(Detached, key, longitude, latitude, radius, unit)
 }
@@ -511,7 +511,7 @@ impl<X> Georadiusbymember<X> {
         key: impl ToArg,
         member: impl ToArg,
         radius: impl DoubleArg,
-        unit: GeodistUnit,
+        unit: GeoUnit,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$17\r\nGEORADIUSBYMEMBER\r\n", 1u8);
         let buf = &mut cmd;
@@ -573,7 +573,7 @@ Changes the reply to `Vec<GeoMatch>`.*/
         self
     }
     ///`[ASC | DESC]`
-    pub fn order(mut self, value: Order) -> Self {
+    pub fn order(mut self, value: SortOrder) -> Self {
         let buf = &mut self.buf;
         buf.single(128u16, "order");
         value.write_args(buf);
@@ -640,7 +640,7 @@ pub fn georadiusbymember(
     key: impl ToArg,
     member: impl ToArg,
     radius: impl DoubleArg,
-    unit: GeodistUnit,
+    unit: GeoUnit,
 ) -> Georadiusbymember {
     Georadiusbymember::new_in(Detached, key, member, radius, unit)
 }
@@ -672,7 +672,7 @@ impl<X> GeoradiusbymemberRo<X> {
         key: impl ToArg,
         member: impl ToArg,
         radius: impl DoubleArg,
-        unit: GeodistUnit,
+        unit: GeoUnit,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$20\r\nGEORADIUSBYMEMBER_RO\r\n", 1u8);
         let buf = &mut cmd;
@@ -734,7 +734,7 @@ Changes the reply to `Vec<GeoMatch>`.*/
         self
     }
     ///`[ASC | DESC]`
-    pub fn order(mut self, value: Order) -> Self {
+    pub fn order(mut self, value: SortOrder) -> Self {
         let buf = &mut self.buf;
         buf.single(128u16, "order");
         value.write_args(buf);
@@ -769,7 +769,7 @@ pub fn georadiusbymember_ro(
     key: impl ToArg,
     member: impl ToArg,
     radius: impl DoubleArg,
-    unit: GeodistUnit,
+    unit: GeoUnit,
 ) -> GeoradiusbymemberRo {
     GeoradiusbymemberRo::new_in(Detached, key, member, radius, unit)
 }
@@ -802,7 +802,7 @@ impl<X> GeoradiusRo<X> {
         longitude: impl DoubleArg,
         latitude: impl DoubleArg,
         radius: impl DoubleArg,
-        unit: GeodistUnit,
+        unit: GeoUnit,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$12\r\nGEORADIUS_RO\r\n", 1u8);
         let buf = &mut cmd;
@@ -866,7 +866,7 @@ Changes the reply to `Vec<GeoMatch>`.*/
         self
     }
     ///`[ASC | DESC]`
-    pub fn order(mut self, value: Order) -> Self {
+    pub fn order(mut self, value: SortOrder) -> Self {
         let buf = &mut self.buf;
         buf.single(144u16, "order");
         value.write_args(buf);
@@ -903,7 +903,7 @@ pub fn georadius_ro(
     longitude: impl DoubleArg,
     latitude: impl DoubleArg,
     radius: impl DoubleArg,
-    unit: GeodistUnit,
+    unit: GeoUnit,
 ) -> GeoradiusRo {
     GeoradiusRo::new_in(Detached, key, longitude, latitude, radius, unit)
 }
@@ -974,7 +974,7 @@ impl<X, R> Geosearch<X, R> {
         self
     }
     ///`[ASC | DESC]`
-    pub fn order(mut self, value: Order) -> Self {
+    pub fn order(mut self, value: SortOrder) -> Self {
         let buf = &mut self.buf;
         buf.single(48u16, "order");
         value.write_args(buf);
@@ -1121,7 +1121,7 @@ impl<X, R> Geosearchstore<X, R> {
         self
     }
     ///`[ASC | DESC]`
-    pub fn order(mut self, value: Order) -> Self {
+    pub fn order(mut self, value: SortOrder) -> Self {
         let buf = &mut self.buf;
         buf.single(64u16, "order");
         value.write_args(buf);

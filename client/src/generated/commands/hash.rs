@@ -172,7 +172,7 @@ impl<X> Hexpire<X> {
 }
 impl<X, R> Hexpire<X, R> {
     ///`[NX | XX | GT | LT]`
-    pub fn condition(mut self, value: Condition) -> Self {
+    pub fn condition(mut self, value: ExpireCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
@@ -275,7 +275,7 @@ impl<X> Hexpireat<X> {
 }
 impl<X, R> Hexpireat<X, R> {
     ///`[NX | XX | GT | LT]` (since 9.0.0)
-    pub fn condition(mut self, value: Condition) -> Self {
+    pub fn condition(mut self, value: ExpireCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
@@ -1077,7 +1077,7 @@ impl<X> Hpexpire<X> {
 }
 impl<X, R> Hpexpire<X, R> {
     ///`[NX | XX | GT | LT]` (since 9.0.0)
-    pub fn condition(mut self, value: Condition) -> Self {
+    pub fn condition(mut self, value: ExpireCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
@@ -1180,7 +1180,7 @@ impl<X> Hpexpireat<X> {
 }
 impl<X, R> Hpexpireat<X, R> {
     ///`[NX | XX | GT | LT]` (since 9.0.0)
-    pub fn condition(mut self, value: Condition) -> Self {
+    pub fn condition(mut self, value: ExpireCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
@@ -1627,7 +1627,7 @@ impl<X> Hsetex<X> {
 }
 impl<X, R> Hsetex<X, R> {
     ///`[NX | XX]`
-    pub fn key_condition(mut self, value: GeoaddCondition) -> Self {
+    pub fn key_condition(mut self, value: ExistenceCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(16u16, "key-condition");
         value.write_args(buf);

@@ -38,8 +38,8 @@ impl<X> Blmove<X> {
         exec: X,
         source: impl ToArg,
         destination: impl ToArg,
-        wherefrom: BlmoveWherefrom,
-        whereto: BlmoveWherefrom,
+        wherefrom: ListSide,
+        whereto: ListSide,
         timeout: impl TimeoutArg,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nBLMOVE\r\n", 1u8);
@@ -76,8 +76,8 @@ Arguments:
 pub fn blmove(
     source: impl ToArg,
     destination: impl ToArg,
-    wherefrom: BlmoveWherefrom,
-    whereto: BlmoveWherefrom,
+    wherefrom: ListSide,
+    whereto: ListSide,
     timeout: impl TimeoutArg,
 ) -> Blmove {
     Blmove::new_in(Detached, source, destination, wherefrom, whereto, timeout)
@@ -107,7 +107,7 @@ impl<X> Blmpop<X> {
         exec: X,
         timeout: impl TimeoutArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: BlmoveWherefrom,
+        where_: ListSide,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nBLMPOP\r\n", 1u8);
         let buf = &mut cmd;
@@ -156,7 +156,7 @@ Arguments:
 pub fn blmpop(
     timeout: impl TimeoutArg,
     key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    where_: BlmoveWherefrom,
+    where_: ListSide,
 ) -> Blmpop {
     Blmpop::new_in(Detached, timeout, key, where_)
 }
@@ -422,7 +422,7 @@ impl<X> Linsert<X> {
     pub fn new_in(
         exec: X,
         key: impl ToArg,
-        where_: LinsertWhere,
+        where_: Where,
         pivot: impl ToArg,
         element: impl ToArg,
     ) -> Self {
@@ -456,7 +456,7 @@ Arguments:
 #[doc(alias = "LINSERT")]
 pub fn linsert(
     key: impl ToArg,
-    where_: LinsertWhere,
+    where_: Where,
     pivot: impl ToArg,
     element: impl ToArg,
 ) -> Linsert {
@@ -529,8 +529,8 @@ impl<X> Lmove<X> {
         exec: X,
         source: impl ToArg,
         destination: impl ToArg,
-        wherefrom: BlmoveWherefrom,
-        whereto: BlmoveWherefrom,
+        wherefrom: ListSide,
+        whereto: ListSide,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nLMOVE\r\n", 1u8);
         let buf = &mut cmd;
@@ -563,8 +563,8 @@ Arguments:
 pub fn lmove(
     source: impl ToArg,
     destination: impl ToArg,
-    wherefrom: BlmoveWherefrom,
-    whereto: BlmoveWherefrom,
+    wherefrom: ListSide,
+    whereto: ListSide,
 ) -> Lmove {
     Lmove::new_in(Detached, source, destination, wherefrom, whereto)
 }
@@ -592,7 +592,7 @@ impl<X> Lmpop<X> {
     pub fn new_in(
         exec: X,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: BlmoveWherefrom,
+        where_: ListSide,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nLMPOP\r\n", 1u8);
         let buf = &mut cmd;
@@ -637,7 +637,7 @@ Arguments:
 #[doc(alias = "LMPOP")]
 pub fn lmpop(
     key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    where_: BlmoveWherefrom,
+    where_: ListSide,
 ) -> Lmpop {
     Lmpop::new_in(Detached, key, where_)
 }

@@ -806,7 +806,7 @@ impl<X> FunctionRestore<X> {
 }
 impl<X, R> FunctionRestore<X, R> {
     ///`[FLUSH | APPEND | REPLACE]`
-    pub fn policy(mut self, value: Policy) -> Self {
+    pub fn policy(mut self, value: RestorePolicy) -> Self {
         let buf = &mut self.buf;
         buf.single(16u16, "policy");
         value.write_args(buf);

@@ -38,7 +38,7 @@ impl<X> Bzmpop<X> {
         exec: X,
         timeout: impl TimeoutArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: BzmpopWhere,
+        where_: MinMax,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nBZMPOP\r\n", 1u8);
         let buf = &mut cmd;
@@ -87,7 +87,7 @@ Arguments:
 pub fn bzmpop(
     timeout: impl TimeoutArg,
     key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    where_: BzmpopWhere,
+    where_: MinMax,
 ) -> Bzmpop {
     Bzmpop::new_in(Detached, timeout, key, where_)
 }
@@ -281,7 +281,7 @@ impl<X> Zadd<X> {
 }
 impl<X, R> Zadd<X, R> {
     ///`[NX | XX]` (since 3.0.2)
-    pub fn condition(mut self, value: GeoaddCondition) -> Self {
+    pub fn condition(mut self, value: ExistenceCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(16u16, "condition");
         value.write_args(buf);
@@ -999,7 +999,7 @@ impl<X> Zmpop<X> {
     pub fn new_in(
         exec: X,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: BzmpopWhere,
+        where_: MinMax,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nZMPOP\r\n", 1u8);
         let buf = &mut cmd;
@@ -1044,7 +1044,7 @@ Arguments:
 #[doc(alias = "ZMPOP")]
 pub fn zmpop(
     key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    where_: BzmpopWhere,
+    where_: MinMax,
 ) -> Zmpop {
     Zmpop::new_in(Detached, key, where_)
 }
@@ -1343,7 +1343,7 @@ impl<X> Zrange<X> {
 }
 impl<X, R> Zrange<X, R> {
     ///`[BYSCORE | BYLEX]` (since 6.2.0)
-    pub fn sortby(mut self, value: Sortby) -> Self {
+    pub fn sortby(mut self, value: RangeBy) -> Self {
         let buf = &mut self.buf;
         buf.single(48u16, "sortby");
         value.write_args(buf);
@@ -1587,7 +1587,7 @@ impl<X> Zrangestore<X> {
 }
 impl<X, R> Zrangestore<X, R> {
     ///`[BYSCORE | BYLEX]`
-    pub fn sortby(mut self, value: Sortby) -> Self {
+    pub fn sortby(mut self, value: RangeBy) -> Self {
         let buf = &mut self.buf;
         buf.single(64u16, "sortby");
         value.write_args(buf);

@@ -147,8 +147,8 @@ impl<X, R> Xadd<X, R> {
     ///`[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`
     pub fn trim(
         mut self,
-        strategy: Strategy,
-        operator: Option<Operator>,
+        strategy: TrimStrategy,
+        operator: Option<TrimOperator>,
         threshold: impl ToArg,
         count: Option<i64>,
     ) -> Self {
@@ -1511,8 +1511,8 @@ impl<X> Xtrim<X> {
     pub fn new_in(
         exec: X,
         key: impl ToArg,
-        strategy: Strategy,
-        operator: Option<Operator>,
+        strategy: TrimStrategy,
+        operator: Option<TrimOperator>,
         threshold: impl ToArg,
         count: Option<i64>,
     ) -> Self {
@@ -1551,8 +1551,8 @@ Arguments:
 #[doc(alias = "XTRIM")]
 pub fn xtrim(
     key: impl ToArg,
-    strategy: Strategy,
-    operator: Option<Operator>,
+    strategy: TrimStrategy,
+    operator: Option<TrimOperator>,
     threshold: impl ToArg,
     count: Option<i64>,
 ) -> Xtrim {

@@ -849,7 +849,7 @@ impl<X> Msetex<X> {
 }
 impl<X, R> Msetex<X, R> {
     ///`[NX | XX]`
-    pub fn condition(mut self, value: GeoaddCondition) -> Self {
+    pub fn condition(mut self, value: ExistenceCondition) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "condition");
         value.write_args(buf);
