@@ -21,10 +21,11 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
     flags.dedup();
     let acl_categories = implicit_acl(&flags, &spec.acl_categories);
     let blocking = flags.iter().any(|f| f == "BLOCKING");
-    let args = match &spec.arguments {
+    let mut args = match &spec.arguments {
         Some(list) => lower_args(&name, "", list, blocking, ov)?,
         None => Vec::new(),
     };
+    flatten(&name, &mut args, ov);
     Ok(Command {
         name,
         container: spec.container.as_ref().map(|c| c.to_uppercase()),
@@ -45,6 +46,22 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         args,
         reply_schema: spec.reply_schema.clone(),
     })
+}
+
+/// Replaces each flattened top-level oneof by its alternatives, as options.
+fn flatten(command: &str, args: &mut Vec<Arg>, ov: &Overrides) {
+    let mut out = Vec::with_capacity(args.len());
+    for a in args.drain(..) {
+        if matches!(a.kind, ArgKind::OneOf(_)) && ov.flatten(command, &a.name) {
+            for mut alt in a.children().to_vec() {
+                alt.optional = true;
+                out.push(alt);
+            }
+        } else {
+            out.push(a);
+        }
+    }
+    *args = out;
 }
 
 /// The ACL categories of a command: the explicit ones plus those its flags imply

@@ -21,6 +21,13 @@ pub struct Overrides {
     /// Names of shared pure-token enums, by their tokens joined with spaces.
     #[serde(default)]
     pub token_type: BTreeMap<String, TokenType>,
+    /// Names of enums with data, by their first user (`"SET expiration"`).
+    #[serde(default)]
+    pub data_type: BTreeMap<String, TokenType>,
+    /// Required oneofs whose alternatives become separate options (`CLIENT KILL`'s
+    /// filters are builder methods, not one enum).
+    #[serde(default)]
+    pub flatten: Vec<Flatten>,
     /// Reply types the schema cannot express.
     #[serde(default)]
     pub reply: Vec<Reply>,
@@ -65,6 +72,18 @@ pub struct FixArg {
 pub struct TokenType {
     /// Rust type name.
     pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A oneof turned into its alternatives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flatten {
+    /// Full command name.
+    pub command: String,
+    /// Top-level argument name.
+    pub arg: String,
     /// Why.
     pub reason: String,
 }
@@ -165,6 +184,29 @@ impl Overrides {
         Some(&t.name)
     }
 
+    /// The name of the enum with data first used at `"COMMAND path"`.
+    pub fn data_type(&self, first_user: &str) -> Option<&str> {
+        let t = self.data_type.get(first_user)?;
+        self.mark(format!("data_type:{first_user}"));
+        Some(&t.name)
+    }
+
+    /// Whether top-level argument `arg` of `command` is flattened.
+    pub fn flatten(&self, command: &str, arg: &str) -> bool {
+        match self
+            .flatten
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.command == command && f.arg == arg)
+        {
+            Some((i, _)) => {
+                self.mark(format!("flatten:{i}"));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The default reply type of a command.
     pub fn reply(&self, command: &str) -> Option<&str> {
         let (i, r) = self
@@ -203,6 +245,16 @@ impl Overrides {
         for k in self.token_type.keys() {
             if !self.is_marked(&format!("token_type:{k}")) {
                 out.push(format!("token_type \"{k}\""));
+            }
+        }
+        for k in self.data_type.keys() {
+            if !self.is_marked(&format!("data_type:{k}")) {
+                out.push(format!("data_type \"{k}\""));
+            }
+        }
+        for (i, f) in self.flatten.iter().enumerate() {
+            if !self.is_marked(&format!("flatten:{i}")) {
+                out.push(format!("flatten {} {}", f.command, f.arg));
             }
         }
         for (i, r) in self.reply.iter().enumerate() {

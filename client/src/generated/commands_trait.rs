@@ -433,13 +433,10 @@ Builds a detached [`ClientInfo`](struct@crate::cmd::ClientInfo); see it for the 
     }
     /**`CLIENT KILL`: Terminates open connections.
 
-Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill); see it for the options and the reply.
-
-Arguments:
-- `filter`: `<ip:port | <[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]>`*/
+Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill); see it for the options and the reply.*/
     #[doc(alias = "CLIENT KILL")]
-    fn client_kill(&self, filter: ClientKillFilter) -> ClientKill<Self::Exec<'_>> {
-        ClientKill::new_in(self.executor(), filter)
+    fn client_kill(&self) -> ClientKill<Self::Exec<'_>> {
+        ClientKill::new_in(self.executor())
     }
     /**`CLIENT LIST`: Lists open connections.
 
@@ -1525,7 +1522,7 @@ Arguments:
         &self,
         destination: impl ToArg,
         source: impl ToArg,
-        by: GeosearchstoreBy,
+        by: GeosearchBy,
     ) -> Geosearchstore<Self::Exec<'_>> {
         Geosearchstore::new_in(self.executor(), destination, source, by)
     }
@@ -3556,7 +3553,7 @@ Arguments:
 - `args`: `<host port | NO ONE>`*/
     #[doc(alias = "SLAVEOF")]
     #[deprecated(since = "5.0.0", note = "replaced by `REPLICAOF`")]
-    fn slaveof(&self, args: SlaveofArgs) -> Slaveof<Self::Exec<'_>> {
+    fn slaveof(&self, args: ReplicaofArgs) -> Slaveof<Self::Exec<'_>> {
         Slaveof::new_in(self.executor(), args)
     }
     /**`SLOWLOG GET`: Returns the slow log's entries.
@@ -4096,7 +4093,7 @@ Arguments:
         &self,
         key: impl ToArg,
         group: impl ToArg,
-        id_selector: XgroupSetidIdSelector,
+        id_selector: XgroupCreateIdSelector,
     ) -> XgroupSetid<Self::Exec<'_>> {
         XgroupSetid::new_in(self.executor(), key, group, id_selector)
     }

@@ -1024,35 +1024,7 @@ impl WriteArgs for BitfieldWriteOperation {
         }
     }
 }
-///`<ip:port | <[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]>` of [`CLIENT KILL`](struct@crate::cmd::ClientKill): one of its `filter` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClientKillFilter {
-    ///`ip:port` (deprecated since 2.8.12)
-    OldFormat(Bytes),
-    ///`<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]`
-    NewFormat(Vec<ClientKillNewFormat>),
-}
-impl WriteArgs for ClientKillFilter {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::OldFormat(value) => {
-                value.write_arg(buf);
-            }
-            Self::NewFormat(value) => {
-                let items = value.into_iter();
-                let mut n = 0usize;
-                for item in items {
-                    n += 1;
-                    item.write_args(buf);
-                }
-                if n == 0 {
-                    buf.fail("needs at least one value");
-                }
-            }
-        }
-    }
-}
-///`<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` of [`CLIENT KILL`](struct@crate::cmd::ClientKill): one of its `new-format` choices.
+///`[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]` of [`CLIENT KILL`](struct@crate::cmd::ClientKill): one of its `new-format` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientKillNewFormat {
     ///`[ID client-id [client-id ...]]` (since 2.8.12)
@@ -1408,28 +1380,6 @@ impl WriteArgs for GeoradiusStore {
         }
     }
 }
-///`[STORE key | STOREDIST key]` of [`GEORADIUSBYMEMBER`](struct@crate::cmd::Georadiusbymember): one of its `store` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GeoradiusbymemberStore {
-    ///`STORE key`
-    Store(Bytes),
-    ///`STOREDIST key`
-    Storedist(Bytes),
-}
-impl WriteArgs for GeoradiusbymemberStore {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Store(value) => {
-                buf.token("STORE");
-                value.write_arg(buf);
-            }
-            Self::Storedist(value) => {
-                buf.token("STOREDIST");
-                value.write_arg(buf);
-            }
-        }
-    }
-}
 ///`[FROMMEMBER member | FROMLONLAT longitude latitude]` of [`GEOSEARCH`](struct@crate::cmd::Geosearch): one of its `from` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GeosearchFrom {
@@ -1517,96 +1467,9 @@ impl WriteArgs for GeosearchBy {
         }
     }
 }
-///`[FROMMEMBER member | FROMLONLAT longitude latitude]` of [`GEOSEARCHSTORE`](struct@crate::cmd::Geosearchstore): one of its `from` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GeosearchstoreFrom {
-    ///`FROMMEMBER member`
-    Frommember(Bytes),
-    ///`FROMLONLAT longitude latitude`
-    Fromlonlat {
-        ///`longitude`
-        longitude: f64,
-        ///`latitude`
-        latitude: f64,
-    },
-}
-impl WriteArgs for GeosearchstoreFrom {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Frommember(value) => {
-                buf.token("FROMMEMBER");
-                value.write_arg(buf);
-            }
-            Self::Fromlonlat { longitude, latitude } => {
-                buf.token("FROMLONLAT");
-                longitude.write_double(buf);
-                latitude.write_double(buf);
-            }
-        }
-    }
-}
-///`<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>` of [`GEOSEARCHSTORE`](struct@crate::cmd::Geosearchstore): one of its `by` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GeosearchstoreBy {
-    ///`BYRADIUS radius <m | km | ft | mi>`
-    Byradius {
-        ///`BYRADIUS radius`
-        radius: f64,
-        ///`<m | km | ft | mi>`
-        unit: GeoUnit,
-    },
-    ///`BYBOX width height <m | km | ft | mi>`
-    Bybox {
-        ///`BYBOX width`
-        width: f64,
-        ///`height`
-        height: f64,
-        ///`<m | km | ft | mi>`
-        unit: GeoUnit,
-    },
-    ///`BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` (since 9.0.0)
-    Bypolygon {
-        ///`longitude latitude [longitude latitude ...]`
-        vertices: Vec<(f64, f64)>,
-    },
-}
-impl WriteArgs for GeosearchstoreBy {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Byradius { radius, unit } => {
-                buf.token("BYRADIUS");
-                radius.write_double(buf);
-                unit.write_args(buf);
-            }
-            Self::Bybox { width, height, unit } => {
-                buf.token("BYBOX");
-                width.write_double(buf);
-                height.write_double(buf);
-                unit.write_args(buf);
-            }
-            Self::Bypolygon { vertices } => {
-                buf.token("BYPOLYGON");
-                let items = vertices.into_iter();
-                items.len().write_int(buf);
-                let mut n = 0usize;
-                for item in items {
-                    n += 1;
-                    {
-                        let (f0, f1) = item;
-                        f0.write_double(buf);
-                        f1.write_double(buf);
-                    }
-                }
-                if n == 0 {
-                    buf.fail("needs at least one value");
-                }
-            }
-        }
-    }
-}
 ///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]` of [`GETEX`](struct@crate::cmd::Getex): one of its `expiration` choices.
 #[derive(Debug, Clone, PartialEq)]
-pub enum GetexExpiration {
+pub enum Expiration {
     ///`EX seconds`
     Ex(i64),
     ///`PX milliseconds`
@@ -1618,46 +1481,7 @@ pub enum GetexExpiration {
     ///`PERSIST`
     Persist,
 }
-impl WriteArgs for GetexExpiration {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Ex(value) => {
-                buf.token("EX");
-                value.write_seconds(buf);
-            }
-            Self::Px(value) => {
-                buf.token("PX");
-                value.write_millis(buf);
-            }
-            Self::Exat(value) => {
-                buf.token("EXAT");
-                value.write_unix_time(false, buf);
-            }
-            Self::Pxat(value) => {
-                buf.token("PXAT");
-                value.write_unix_time(true, buf);
-            }
-            Self::Persist => {
-                buf.token("PERSIST");
-            }
-        }
-    }
-}
-///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]` of [`HGETEX`](struct@crate::cmd::Hgetex): one of its `expiration` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HgetexExpiration {
-    ///`EX seconds`
-    Ex(i64),
-    ///`PX milliseconds`
-    Px(i64),
-    ///`EXAT unix-time-seconds`
-    Exat(i64),
-    ///`PXAT unix-time-milliseconds`
-    Pxat(i64),
-    ///`PERSIST`
-    Persist,
-}
-impl WriteArgs for HgetexExpiration {
+impl WriteArgs for Expiration {
     fn write_args(&self, buf: &mut CommandBuf) {
         match self {
             Self::Ex(value) => {
@@ -1684,7 +1508,7 @@ impl WriteArgs for HgetexExpiration {
 }
 ///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`HSETEX`](struct@crate::cmd::Hsetex): one of its `expiration` choices.
 #[derive(Debug, Clone, PartialEq)]
-pub enum HsetexExpiration {
+pub enum SetExpiration {
     ///`EX seconds`
     Ex(i64),
     ///`PX milliseconds`
@@ -1696,7 +1520,7 @@ pub enum HsetexExpiration {
     ///`KEEPTTL`
     Keepttl,
 }
-impl WriteArgs for HsetexExpiration {
+impl WriteArgs for SetExpiration {
     fn write_args(&self, buf: &mut CommandBuf) {
         match self {
             Self::Ex(value) => {
@@ -1765,45 +1589,6 @@ impl WriteArgs for MigrateAuthentication {
                 buf.token("AUTH2");
                 username.write_arg(buf);
                 password.write_arg(buf);
-            }
-        }
-    }
-}
-///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`MSETEX`](struct@crate::cmd::Msetex): one of its `expiration` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MsetexExpiration {
-    ///`EX seconds`
-    Ex(i64),
-    ///`PX milliseconds`
-    Px(i64),
-    ///`EXAT unix-time-seconds`
-    Exat(i64),
-    ///`PXAT unix-time-milliseconds`
-    Pxat(i64),
-    ///`KEEPTTL`
-    Keepttl,
-}
-impl WriteArgs for MsetexExpiration {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Ex(value) => {
-                buf.token("EX");
-                value.write_seconds(buf);
-            }
-            Self::Px(value) => {
-                buf.token("PX");
-                value.write_millis(buf);
-            }
-            Self::Exat(value) => {
-                buf.token("EXAT");
-                value.write_unix_time(false, buf);
-            }
-            Self::Pxat(value) => {
-                buf.token("PXAT");
-                value.write_unix_time(true, buf);
-            }
-            Self::Keepttl => {
-                buf.token("KEEPTTL");
             }
         }
     }
@@ -1903,45 +1688,6 @@ impl WriteArgs for SetCondition {
         }
     }
 }
-///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]` of [`SET`](struct@crate::cmd::Set): one of its `expiration` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SetExpiration {
-    ///`EX seconds` (since 2.6.12)
-    Ex(i64),
-    ///`PX milliseconds` (since 2.6.12)
-    Px(i64),
-    ///`EXAT unix-time-seconds` (since 6.2.0)
-    Exat(i64),
-    ///`PXAT unix-time-milliseconds` (since 6.2.0)
-    Pxat(i64),
-    ///`KEEPTTL` (since 6.0.0)
-    Keepttl,
-}
-impl WriteArgs for SetExpiration {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Ex(value) => {
-                buf.token("EX");
-                value.write_seconds(buf);
-            }
-            Self::Px(value) => {
-                buf.token("PX");
-                value.write_millis(buf);
-            }
-            Self::Exat(value) => {
-                buf.token("EXAT");
-                value.write_unix_time(false, buf);
-            }
-            Self::Pxat(value) => {
-                buf.token("PXAT");
-                value.write_unix_time(true, buf);
-            }
-            Self::Keepttl => {
-                buf.token("KEEPTTL");
-            }
-        }
-    }
-}
 ///`[[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]` of [`SHUTDOWN`](struct@crate::cmd::Shutdown): one of its `abort-selector` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShutdownAbortSelector {
@@ -1987,33 +1733,6 @@ impl WriteArgs for ShutdownAbortSelector {
         }
     }
 }
-///`<host port | NO ONE>` of [`SLAVEOF`](struct@crate::cmd::Slaveof): one of its `args` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SlaveofArgs {
-    ///`host port`
-    Host {
-        ///`host`
-        host: Bytes,
-        ///`port`
-        port: i64,
-    },
-    ///`NO ONE`
-    No,
-}
-impl WriteArgs for SlaveofArgs {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Host { host, port } => {
-                host.write_arg(buf);
-                port.write_int(buf);
-            }
-            Self::No => {
-                buf.token("NO");
-                buf.token("ONE");
-            }
-        }
-    }
-}
 ///`<* | id>` of [`XADD`](struct@crate::cmd::Xadd): one of its `id-selector` choices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XaddIdSelector {
@@ -2043,26 +1762,6 @@ pub enum XgroupCreateIdSelector {
     NewId,
 }
 impl WriteArgs for XgroupCreateIdSelector {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Id(value) => {
-                value.write_arg(buf);
-            }
-            Self::NewId => {
-                buf.token("$");
-            }
-        }
-    }
-}
-///`<id | $>` of [`XGROUP SETID`](struct@crate::cmd::XgroupSetid): one of its `id-selector` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum XgroupSetidIdSelector {
-    ///`id`
-    Id(Bytes),
-    ///`$`
-    NewId,
-}
-impl WriteArgs for XgroupSetidIdSelector {
     fn write_args(&self, buf: &mut CommandBuf) {
         match self {
             Self::Id(value) => {

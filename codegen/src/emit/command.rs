@@ -11,20 +11,8 @@ use quote::{format_ident, quote};
 use std::collections::BTreeSet;
 
 /// Method names the shared impls already use.
-const RESERVED: &[&str] = &[
-    "decode",
-    "detach",
-    "new_in",
-    "into_future",
-    "meta",
-    "buf",
-    "into_buf",
-    "keys",
-    "name",
-    "validate",
-    "clone",
-    "fmt",
-];
+/// (Methods of the `Command` trait may be shadowed: it stays callable as a trait.)
+const RESERVED: &[&str] = &["decode", "detach", "new_in", "into_future", "clone", "fmt"];
 
 /// What the emitter produced for one command.
 pub struct Emitted {
@@ -277,8 +265,53 @@ fn optional_methods(
                 body: quote!(#start #own_token value.write_args(buf);),
                 path: a.name.clone(),
             });
-            // One method per alternative.
+            // One method per alternative. In a repeatable choice, an alternative that is
+            // a token-less block of choices (BITFIELD's `[OVERFLOW ..] <SET .. | INCRBY ..>`)
+            // is lifted: each inner choice gets its own methods, and the call order
+            // gives the wire order.
             for alt in alts {
+                if let (true, ArgKind::Block(inner), None) = (a.multiple, &alt.kind, &alt.token) {
+                    if inner.iter().all(|i| matches!(i.kind, ArgKind::OneOf(_))) {
+                        let block_path = child_path(&path, alt);
+                        for choice in inner {
+                            let cpath = child_path(&block_path, choice);
+                            let ctoken = choice.token.as_ref().map(|_| {
+                                let t = token_lit(choice);
+                                quote!(buf.token(#t);)
+                            });
+                            if choice.optional {
+                                let ety = gen.owned_item(&cpath, choice);
+                                out.push(Method {
+                                    name: arg_word(choice),
+                                    doc: docs::arg_doc(choice),
+                                    params: vec![(param_ident(choice), ety.clone())],
+                                    body: {
+                                        let pid = param_ident(choice);
+                                        quote!(#start #own_token #ctoken #pid.write_args(buf);)
+                                    },
+                                    path: cpath.clone(),
+                                });
+                                continue;
+                            }
+                            for leaf in choice.children() {
+                                let lpath = child_path(&cpath, leaf);
+                                let (params, write) = alt_params(gen, &lpath, leaf);
+                                out.push(Method {
+                                    name: arg_word(leaf),
+                                    doc: format!(
+                                        "{} (one of {})",
+                                        docs::arg_doc(leaf),
+                                        docs::arg_doc(choice)
+                                    ),
+                                    params,
+                                    body: quote!(#start #own_token #ctoken #write),
+                                    path: lpath,
+                                });
+                            }
+                        }
+                        continue;
+                    }
+                }
                 let alt_path = child_path(&path, alt);
                 let alt_doc = format!("{} (one of {})", docs::arg_doc(alt), docs::arg_doc(a));
                 let (params, write) = alt_params(gen, &alt_path, alt);

@@ -20,13 +20,46 @@ struct TokenEnum {
     users: BTreeSet<String>,
 }
 
-/// An enum with data, for one oneof argument of one command.
+/// An enum with data, for a oneof argument; commands whose oneofs have the same
+/// structure share one enum.
 #[derive(Debug, Clone)]
 struct DataEnum {
     name: String,
+    /// The first command that takes it (its nested types are named from there).
     command: String,
     path: String,
     arg: Arg,
+    users: BTreeSet<String>,
+}
+
+/// The structure of a oneof, without documentation: equal signatures share a type.
+fn signature(a: &Arg) -> String {
+    fn strip(a: &Arg) -> Arg {
+        let mut a = a.clone();
+        a.since = None;
+        a.deprecated_since = None;
+        a.summary = None;
+        a.display = None;
+        a.optional = false;
+        a.multiple = false;
+        a.name = String::new();
+        a.kind = match a.kind {
+            ArgKind::OneOf(c) => ArgKind::OneOf(c.iter().map(strip_child).collect()),
+            ArgKind::Block(c) => ArgKind::Block(c.iter().map(strip_child).collect()),
+            k => k,
+        };
+        a
+    }
+    fn strip_child(a: &Arg) -> Arg {
+        let name = a.name.clone();
+        let (optional, multiple) = (a.optional, a.multiple);
+        let mut s = strip(a);
+        s.name = name;
+        s.optional = optional;
+        s.multiple = multiple;
+        s
+    }
+    format!("{:?}", strip(a))
 }
 
 /// Names of every option enum, decided once for the whole spec.
@@ -113,7 +146,8 @@ impl TypeNames {
                 },
             );
         }
-        // Pass 2: other oneofs, one enum each.
+        // Pass 2: other oneofs, one enum per structure.
+        let mut by_signature: BTreeMap<String, usize> = BTreeMap::new();
         for c in commands {
             let mut found = Vec::new();
             walk(&c.args, "", &mut |path, a| {
@@ -122,17 +156,30 @@ impl TypeNames {
                 }
             });
             for (path, a) in found {
-                let mut name = format!("{}{}", names::camel(&c.name), names::camel(&a.name));
+                let sig = signature(&a);
+                if let Some(&i) = by_signature.get(&sig) {
+                    let e = &mut t.data_enums[i];
+                    e.users.insert(c.name.clone());
+                    t.by_path.insert((c.name.clone(), path), e.name.clone());
+                    continue;
+                }
+                let first_user = format!("{} {}", c.name, path);
+                let mut name = match ov.data_type(&first_user) {
+                    Some(n) => n.to_owned(),
+                    None => format!("{}{}", names::camel(&c.name), names::camel(&a.name)),
+                };
                 while !taken.insert(name.clone()) {
                     name.push('_');
                 }
                 t.by_path
                     .insert((c.name.clone(), path.clone()), name.clone());
+                by_signature.insert(sig, t.data_enums.len());
                 t.data_enums.push(DataEnum {
                     name,
                     command: c.name.clone(),
                     path,
                     arg: a,
+                    users: BTreeSet::from([c.name.clone()]),
                 });
             }
         }
@@ -150,10 +197,14 @@ impl TypeNames {
     /// The enums `command` takes (for snapshots).
     pub fn emit_for(&self, command: &str) -> TokenStream {
         let mut out = TokenStream::new();
-        for e in self.token_enums.values().filter(|e| e.users.contains(command)) {
+        for e in self
+            .token_enums
+            .values()
+            .filter(|e| e.users.contains(command))
+        {
             out.extend(emit_token_enum(e));
         }
-        for e in self.data_enums.iter().filter(|e| e.command == command) {
+        for e in self.data_enums.iter().filter(|e| e.users.contains(command)) {
             out.extend(self.emit_data_enum(e));
         }
         out

@@ -128,19 +128,42 @@ impl<X, R> Bitfield<X, R> {
         offset.write_int(buf);
         self
     }
-    ///`[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>` (one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`)
-    pub fn write(
+    ///`[OVERFLOW WRAP | SAT | FAIL]`
+    pub fn overflow(mut self, overflow_block: BitfieldOverflow) -> Self {
+        let buf = &mut self.buf;
+        buf.multi(16u16, "operation");
+        buf.token("OVERFLOW");
+        overflow_block.write_args(buf);
+        self
+    }
+    ///`SET encoding offset value` (one of `<SET encoding offset value | INCRBY encoding offset increment>`)
+    pub fn set(
         mut self,
-        overflow_block: Option<BitfieldOverflow>,
-        write_operation: BitfieldWriteOperation,
+        encoding: impl ToArg,
+        offset: impl IntArg,
+        value: impl IntArg,
     ) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "operation");
-        if let Some(v) = overflow_block {
-            buf.token("OVERFLOW");
-            v.write_args(buf);
-        }
-        write_operation.write_args(buf);
+        buf.token("SET");
+        encoding.write_arg(buf);
+        offset.write_int(buf);
+        value.write_int(buf);
+        self
+    }
+    ///`INCRBY encoding offset increment` (one of `<SET encoding offset value | INCRBY encoding offset increment>`)
+    pub fn incrby(
+        mut self,
+        encoding: impl ToArg,
+        offset: impl IntArg,
+        increment: impl IntArg,
+    ) -> Self {
+        let buf = &mut self.buf;
+        buf.multi(16u16, "operation");
+        buf.token("INCRBY");
+        encoding.write_arg(buf);
+        offset.write_int(buf);
+        increment.write_int(buf);
         self
     }
 }

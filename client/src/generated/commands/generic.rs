@@ -580,7 +580,7 @@ impl<X, R> Migrate<X, R> {
         self
     }
     ///`[KEYS key [key ...]]` (since 3.0.6)
-    pub fn keys_keys(mut self, keys: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn keys(mut self, keys: impl IntoIterator<Item = impl ToArg>) -> Self {
         let buf = &mut self.buf;
         buf.multi(128u16, "keys");
         buf.token("KEYS");

@@ -597,7 +597,7 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `i64`.*/
-    pub fn store(mut self, value: GeoradiusbymemberStore) -> Georadiusbymember<X, i64> {
+    pub fn store(mut self, value: GeoradiusStore) -> Georadiusbymember<X, i64> {
         let buf = &mut self.buf;
         buf.single(144u16, "store");
         value.write_args(buf);
@@ -1074,7 +1074,7 @@ impl<X> Geosearchstore<X> {
         exec: X,
         destination: impl ToArg,
         source: impl ToArg,
-        by: GeosearchstoreBy,
+        by: GeosearchBy,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$14\r\nGEOSEARCHSTORE\r\n", 1u8);
         let buf = &mut cmd;
@@ -1093,7 +1093,7 @@ impl<X> Geosearchstore<X> {
 }
 impl<X, R> Geosearchstore<X, R> {
     ///`[FROMMEMBER member | FROMLONLAT longitude latitude]`
-    pub fn from(mut self, value: GeosearchstoreFrom) -> Self {
+    pub fn from(mut self, value: GeosearchFrom) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "from");
         value.write_args(buf);
@@ -1172,7 +1172,7 @@ Arguments:
 pub fn geosearchstore(
     destination: impl ToArg,
     source: impl ToArg,
-    by: GeosearchstoreBy,
+    by: GeosearchBy,
 ) -> Geosearchstore {
     Geosearchstore::new_in(Detached, destination, source, by)
 }

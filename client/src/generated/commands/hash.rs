@@ -588,7 +588,7 @@ impl<X> Hgetex<X> {
 }
 impl<X, R> Hgetex<X, R> {
     ///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`
-    pub fn expiration(mut self, value: HgetexExpiration) -> Self {
+    pub fn expiration(mut self, value: Expiration) -> Self {
         let buf = &mut self.buf;
         buf.single(16u16, "expiration");
         value.write_args(buf);
@@ -1669,7 +1669,7 @@ impl<X, R> Hsetex<X, R> {
         self
     }
     ///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
-    pub fn expiration(mut self, value: HsetexExpiration) -> Self {
+    pub fn expiration(mut self, value: SetExpiration) -> Self {
         let buf = &mut self.buf;
         buf.single(48u16, "expiration");
         value.write_args(buf);

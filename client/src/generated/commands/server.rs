@@ -3043,7 +3043,7 @@ pub struct Slaveof<X = Detached, R = Bytes> {
 command_impls!(Slaveof, meta::SLAVEOF);
 impl<X> Slaveof<X> {
     ///Builds `SLAVEOF` bound to `exec`.
-    pub fn new_in(exec: X, args: SlaveofArgs) -> Self {
+    pub fn new_in(exec: X, args: ReplicaofArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nSLAVEOF\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "args");
@@ -3064,7 +3064,7 @@ Arguments:
 - `args`: `<host port | NO ONE>`*/
 #[doc(alias = "SLAVEOF")]
 #[deprecated(since = "5.0.0", note = "replaced by `REPLICAOF`")]
-pub fn slaveof(args: SlaveofArgs) -> Slaveof {
+pub fn slaveof(args: ReplicaofArgs) -> Slaveof {
     Slaveof::new_in(Detached, args)
 }
 /**Returns the slow log's entries.

@@ -752,7 +752,7 @@ impl<X> XgroupSetid<X> {
         exec: X,
         key: impl ToArg,
         group: impl ToArg,
-        id_selector: XgroupSetidIdSelector,
+        id_selector: XgroupCreateIdSelector,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nXGROUP\r\n$5\r\nSETID\r\n", 2u8);
         let buf = &mut cmd;
@@ -791,7 +791,7 @@ Arguments:
 pub fn xgroup_setid(
     key: impl ToArg,
     group: impl ToArg,
-    id_selector: XgroupSetidIdSelector,
+    id_selector: XgroupCreateIdSelector,
 ) -> XgroupSetid {
     XgroupSetid::new_in(Detached, key, group, id_selector)
 }

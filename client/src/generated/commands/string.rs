@@ -315,7 +315,7 @@ impl<X> Getex<X> {
 }
 impl<X, R> Getex<X, R> {
     ///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`
-    pub fn expiration(mut self, value: GetexExpiration) -> Self {
+    pub fn expiration(mut self, value: Expiration) -> Self {
         let buf = &mut self.buf;
         buf.single(16u16, "expiration");
         value.write_args(buf);
@@ -870,7 +870,7 @@ impl<X, R> Msetex<X, R> {
         self
     }
     ///`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
-    pub fn expiration(mut self, value: MsetexExpiration) -> Self {
+    pub fn expiration(mut self, value: SetExpiration) -> Self {
         let buf = &mut self.buf;
         buf.single(48u16, "expiration");
         value.write_args(buf);
