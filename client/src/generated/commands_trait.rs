@@ -481,16 +481,6 @@ Arguments:
     fn client_pause(&self, timeout: impl MillisArg) -> ClientPause<Self::Exec<'_>> {
         ClientPause::new_in(self.executor(), timeout)
     }
-    /**`CLIENT REPLY`: Instructs the server whether to reply to commands.
-
-Builds a detached [`ClientReply`](struct@crate::cmd::ClientReply); see it for the options and the reply.
-
-Arguments:
-- `action`: `<ON | OFF | SKIP>`*/
-    #[doc(alias = "CLIENT REPLY")]
-    fn client_reply(&self, action: ClientReplyMode) -> ClientReply<Self::Exec<'_>> {
-        ClientReply::new_in(self.executor(), action)
-    }
     /**`CLIENT SETINFO`: Sets information specific to the client or connection.
 
 Builds a detached [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo); see it for the options and the reply.
@@ -1610,13 +1600,6 @@ Arguments:
     ) -> Hdel<Self::Exec<'_>> {
         Hdel::new_in(self.executor(), key, field)
     }
-    /**`HELLO`: Handshakes with the server.
-
-Builds a detached [`Hello`](struct@crate::cmd::Hello); see it for the options and the reply.*/
-    #[doc(alias = "HELLO")]
-    fn hello(&self) -> Hello<Self::Exec<'_>> {
-        Hello::new_in(self.executor())
-    }
     /**`HEXISTS`: Determines whether a field exists in a hash.
 
 Builds a detached [`Hexists`](struct@crate::cmd::Hexists); see it for the options and the reply.
@@ -2451,13 +2434,6 @@ Arguments:
     fn module_unload(&self, name: impl ToArg) -> ModuleUnload<Self::Exec<'_>> {
         ModuleUnload::new_in(self.executor(), name)
     }
-    /**`MONITOR`: Listens for all requests received by the server in real-time.
-
-Builds a detached [`Monitor`](struct@crate::cmd::Monitor); see it for the options and the reply.*/
-    #[doc(alias = "MONITOR")]
-    fn monitor(&self) -> Monitor<Self::Exec<'_>> {
-        Monitor::new_in(self.executor())
-    }
     /**`MOVE`: Moves a key to another database.
 
 Builds a detached [`Move`](struct@crate::cmd::Move); see it for the options and the reply.
@@ -2694,19 +2670,6 @@ Arguments:
     ) -> Psetex<Self::Exec<'_>> {
         Psetex::new_in(self.executor(), key, milliseconds, value)
     }
-    /**`PSUBSCRIBE`: Listens for messages published to channels that match one or more patterns.
-
-Builds a detached [`Psubscribe`](struct@crate::cmd::Psubscribe); see it for the options and the reply.
-
-Arguments:
-- `pattern`: `pattern [pattern ...]`*/
-    #[doc(alias = "PSUBSCRIBE")]
-    fn psubscribe(
-        &self,
-        pattern: impl IntoIterator<Item = impl ToArg>,
-    ) -> Psubscribe<Self::Exec<'_>> {
-        Psubscribe::new_in(self.executor(), pattern)
-    }
     /**`PTTL`: Returns the expiration time in milliseconds of a key.
 
 Builds a detached [`Pttl`](struct@crate::cmd::Pttl); see it for the options and the reply.
@@ -2774,20 +2737,6 @@ Builds a detached [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub); s
     fn pubsub_shardnumsub(&self) -> PubsubShardnumsub<Self::Exec<'_>> {
         PubsubShardnumsub::new_in(self.executor())
     }
-    /**`PUNSUBSCRIBE`: Stops listening to messages published to channels that match one or more patterns.
-
-Builds a detached [`Punsubscribe`](struct@crate::cmd::Punsubscribe); see it for the options and the reply.*/
-    #[doc(alias = "PUNSUBSCRIBE")]
-    fn punsubscribe(&self) -> Punsubscribe<Self::Exec<'_>> {
-        Punsubscribe::new_in(self.executor())
-    }
-    /**`QUIT`: Closes the connection.
-
-Builds a detached [`Quit`](struct@crate::cmd::Quit); see it for the options and the reply.*/
-    #[doc(alias = "QUIT")]
-    fn quit(&self) -> Quit<Self::Exec<'_>> {
-        Quit::new_in(self.executor())
-    }
     /**`RANDOMKEY`: Returns a random key name from the database.
 
 Builds a detached [`Randomkey`](struct@crate::cmd::Randomkey); see it for the options and the reply.*/
@@ -2831,13 +2780,6 @@ Arguments:
     fn renamenx(&self, key: impl ToArg, newkey: impl ToArg) -> Renamenx<Self::Exec<'_>> {
         Renamenx::new_in(self.executor(), key, newkey)
     }
-    /**`REPLCONF`: An internal command for configuring the replication stream.
-
-Builds a detached [`Replconf`](struct@crate::cmd::Replconf); see it for the options and the reply.*/
-    #[doc(alias = "REPLCONF")]
-    fn replconf(&self) -> Replconf<Self::Exec<'_>> {
-        Replconf::new_in(self.executor())
-    }
     /**`REPLICAOF`: Configures a server as replica of another, or promotes it to a primary.
 
 Builds a detached [`Replicaof`](struct@crate::cmd::Replicaof); see it for the options and the reply.
@@ -2847,13 +2789,6 @@ Arguments:
     #[doc(alias = "REPLICAOF")]
     fn replicaof(&self, args: ReplicaofArgs) -> Replicaof<Self::Exec<'_>> {
         Replicaof::new_in(self.executor(), args)
-    }
-    /**`RESET`: Resets the connection.
-
-Builds a detached [`Reset`](struct@crate::cmd::Reset); see it for the options and the reply.*/
-    #[doc(alias = "RESET")]
-    fn reset(&self) -> Reset<Self::Exec<'_>> {
-        Reset::new_in(self.executor())
     }
     /**`RESTORE`: Creates a key from the serialized representation of a value.
 
@@ -3707,19 +3642,6 @@ Arguments:
     fn sscan(&self, key: impl ToArg, cursor: impl IntArg) -> Sscan<Self::Exec<'_>> {
         Sscan::new_in(self.executor(), key, cursor)
     }
-    /**`SSUBSCRIBE`: Listens for messages published to shard channels.
-
-Builds a detached [`Ssubscribe`](struct@crate::cmd::Ssubscribe); see it for the options and the reply.
-
-Arguments:
-- `shardchannel`: `shardchannel [shardchannel ...]`*/
-    #[doc(alias = "SSUBSCRIBE")]
-    fn ssubscribe(
-        &self,
-        shardchannel: impl IntoIterator<Item = impl ToArg>,
-    ) -> Ssubscribe<Self::Exec<'_>> {
-        Ssubscribe::new_in(self.executor(), shardchannel)
-    }
     /**`STRLEN`: Returns the length of a string value.
 
 Builds a detached [`Strlen`](struct@crate::cmd::Strlen); see it for the options and the reply.
@@ -3729,19 +3651,6 @@ Arguments:
     #[doc(alias = "STRLEN")]
     fn strlen(&self, key: impl ToArg) -> Strlen<Self::Exec<'_>> {
         Strlen::new_in(self.executor(), key)
-    }
-    /**`SUBSCRIBE`: Listens for messages published to channels.
-
-Builds a detached [`Subscribe`](struct@crate::cmd::Subscribe); see it for the options and the reply.
-
-Arguments:
-- `channel`: `channel [channel ...]`*/
-    #[doc(alias = "SUBSCRIBE")]
-    fn subscribe(
-        &self,
-        channel: impl IntoIterator<Item = impl ToArg>,
-    ) -> Subscribe<Self::Exec<'_>> {
-        Subscribe::new_in(self.executor(), channel)
     }
     /**`SUBSTR`: Returns a substring from a string value.
 
@@ -3787,13 +3696,6 @@ Arguments:
         key: impl IntoIterator<Item = impl ToArg>,
     ) -> Sunionstore<Self::Exec<'_>> {
         Sunionstore::new_in(self.executor(), destination, key)
-    }
-    /**`SUNSUBSCRIBE`: Stops listening to messages posted to shard channels.
-
-Builds a detached [`Sunsubscribe`](struct@crate::cmd::Sunsubscribe); see it for the options and the reply.*/
-    #[doc(alias = "SUNSUBSCRIBE")]
-    fn sunsubscribe(&self) -> Sunsubscribe<Self::Exec<'_>> {
-        Sunsubscribe::new_in(self.executor())
     }
     /**`SWAPDB`: Swaps two databases.
 
@@ -3859,13 +3761,6 @@ Arguments:
         key: impl IntoIterator<Item = impl ToArg>,
     ) -> Unlink<Self::Exec<'_>> {
         Unlink::new_in(self.executor(), key)
-    }
-    /**`UNSUBSCRIBE`: Stops listening to messages posted to channels.
-
-Builds a detached [`Unsubscribe`](struct@crate::cmd::Unsubscribe); see it for the options and the reply.*/
-    #[doc(alias = "UNSUBSCRIBE")]
-    fn unsubscribe(&self) -> Unsubscribe<Self::Exec<'_>> {
-        Unsubscribe::new_in(self.executor())
     }
     /**`UNWATCH`: Forgets about watched keys of a transaction.
 

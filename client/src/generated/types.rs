@@ -565,36 +565,6 @@ impl ToArg for ClientImportSourceEnabled {
         buf.token(self.as_str());
     }
 }
-///One of `ON | OFF | SKIP`, taken by [`CLIENT REPLY`](struct@crate::cmd::ClientReply).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientReplyMode {
-    ///`ON`
-    On,
-    ///`OFF`
-    Off,
-    ///`SKIP`
-    Skip,
-}
-impl ClientReplyMode {
-    /// The token sent for this choice.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::On => "ON",
-            Self::Off => "OFF",
-            Self::Skip => "SKIP",
-        }
-    }
-}
-impl WriteArgs for ClientReplyMode {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        buf.token(self.as_str());
-    }
-}
-impl ToArg for ClientReplyMode {
-    fn write_arg(&self, buf: &mut CommandBuf) {
-        buf.token(self.as_str());
-    }
-}
 ///One of `SCHEDULE | CANCEL`, taken by [`BGSAVE`](struct@crate::cmd::Bgsave).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BgsaveOperation {

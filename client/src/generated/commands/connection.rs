@@ -1198,48 +1198,6 @@ Arguments:
 pub fn client_pause(timeout: impl MillisArg) -> ClientPause {
     ClientPause::new_in(Detached, timeout)
 }
-/**Instructs the server whether to reply to commands.
-
-```text
-CLIENT REPLY <ON | OFF | SKIP>
-```
-
-**Reply** (`()`): When called with either OFF or SKIP subcommands, no reply is made. When called with ON, reply is OK.
-
-**Since**: 3.2.0 · **Complexity**: O(1) · **ACL categories**: `@connection` `@slow` · **Flags**: `ALLOW_BUSY` `LOADING` `NOSCRIPT` `NO_MULTI` `SENTINEL` `STALE`*/
-#[doc(alias = "CLIENT REPLY")]
-#[must_use = "a command does nothing until it is awaited or queued"]
-pub struct ClientReply<X = Detached, R = ()> {
-    buf: CommandBuf,
-    exec: X,
-    _reply: PhantomData<fn() -> R>,
-}
-command_impls!(ClientReply, meta::CLIENT_REPLY);
-impl<X> ClientReply<X> {
-    ///Builds `CLIENT REPLY` bound to `exec`.
-    pub fn new_in(exec: X, action: ClientReplyMode) -> Self {
-        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$5\r\nREPLY\r\n", 2u8);
-        let buf = &mut cmd;
-        buf.single(0u16, "action");
-        action.write_args(buf);
-        ClientReply {
-            buf: cmd,
-            exec,
-            _reply: PhantomData,
-        }
-    }
-}
-impl<X, R> ClientReply<X, R> {}
-/**`CLIENT REPLY`: Instructs the server whether to reply to commands.
-
-Builds a detached [`ClientReply`](struct@crate::cmd::ClientReply); see it for the options and the reply.
-
-Arguments:
-- `action`: `<ON | OFF | SKIP>`*/
-#[doc(alias = "CLIENT REPLY")]
-pub fn client_reply(action: ClientReplyMode) -> ClientReply {
-    ClientReply::new_in(Detached, action)
-}
 /**Sets information specific to the client or connection.
 
 ```text
@@ -1599,71 +1557,6 @@ Arguments:
 pub fn echo(message: impl ToArg) -> Echo {
     Echo::new_in(Detached, message)
 }
-/**Handshakes with the server.
-
-```text
-HELLO [protover [AUTH username password] [SETNAME clientname]]
-```
-
-**Reply** (`HelloReply`).
-
-**Since**: 6.0.0 · **Complexity**: O(1) · **ACL categories**: `@connection` `@fast` · **Flags**: `ALLOW_BUSY` `FAST` `LOADING` `NOSCRIPT` `NO_AUTH` `SENTINEL` `STALE`
-
-**History**:
-- 8.1.0: A new `availability_zone` field is added to the response if the `availability-zone` config is set.
-- 6.2.0: `protover` made optional; when called without arguments the command reports the current connection's context.*/
-#[doc(alias = "HELLO")]
-#[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Hello<X = Detached, R = HelloReply> {
-    buf: CommandBuf,
-    exec: X,
-    _reply: PhantomData<fn() -> R>,
-}
-command_impls!(Hello, meta::HELLO);
-impl<X> Hello<X> {
-    ///Builds `HELLO` bound to `exec`.
-    pub fn new_in(exec: X) -> Self {
-        let cmd = CommandBuf::new(b"$5\r\nHELLO\r\n", 1u8);
-        Hello {
-            buf: cmd,
-            exec,
-            _reply: PhantomData,
-        }
-    }
-}
-impl<X, R> Hello<X, R> {
-    ///`[protover [AUTH username password] [SETNAME clientname]]`
-    pub fn protover(
-        mut self,
-        protover: impl IntArg,
-        auth: Option<(Bytes, Bytes)>,
-        clientname: Option<Bytes>,
-    ) -> Self {
-        let buf = &mut self.buf;
-        buf.single(0u16, "arguments");
-        protover.write_int(buf);
-        if let Some(v) = auth {
-            buf.token("AUTH");
-            {
-                let (f0, f1) = v;
-                f0.write_arg(buf);
-                f1.write_arg(buf);
-            }
-        }
-        if let Some(v) = clientname {
-            buf.token("SETNAME");
-            v.write_arg(buf);
-        }
-        self
-    }
-}
-/**`HELLO`: Handshakes with the server.
-
-Builds a detached [`Hello`](struct@crate::cmd::Hello); see it for the options and the reply.*/
-#[doc(alias = "HELLO")]
-pub fn hello() -> Hello {
-    Hello::new_in(Detached)
-}
 /**Returns the server's liveliness response.
 
 ```text
@@ -1709,78 +1602,6 @@ Builds a detached [`Ping`](struct@crate::cmd::Ping); see it for the options and 
 #[doc(alias = "PING")]
 pub fn ping() -> Ping {
     Ping::new_in(Detached)
-}
-/**Closes the connection.
-
-```text
-QUIT
-```
-
-**Reply** (`()`).
-
-**Since**: 1.0.0 · **Complexity**: O(1) · **ACL categories**: `@connection` `@fast` · **Flags**: `ALLOW_BUSY` `FAST` `LOADING` `NOSCRIPT` `NO_AUTH` `STALE`*/
-#[doc(alias = "QUIT")]
-#[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Quit<X = Detached, R = ()> {
-    buf: CommandBuf,
-    exec: X,
-    _reply: PhantomData<fn() -> R>,
-}
-command_impls!(Quit, meta::QUIT);
-impl<X> Quit<X> {
-    ///Builds `QUIT` bound to `exec`.
-    pub fn new_in(exec: X) -> Self {
-        let cmd = CommandBuf::new(b"$4\r\nQUIT\r\n", 1u8);
-        Quit {
-            buf: cmd,
-            exec,
-            _reply: PhantomData,
-        }
-    }
-}
-impl<X, R> Quit<X, R> {}
-/**`QUIT`: Closes the connection.
-
-Builds a detached [`Quit`](struct@crate::cmd::Quit); see it for the options and the reply.*/
-#[doc(alias = "QUIT")]
-pub fn quit() -> Quit {
-    Quit::new_in(Detached)
-}
-/**Resets the connection.
-
-```text
-RESET
-```
-
-**Reply** (`Bytes`).
-
-**Since**: 6.2.0 · **Complexity**: O(1) · **ACL categories**: `@connection` `@fast` · **Flags**: `ALLOW_BUSY` `FAST` `LOADING` `NOSCRIPT` `NO_AUTH` `STALE`*/
-#[doc(alias = "RESET")]
-#[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Reset<X = Detached, R = Bytes> {
-    buf: CommandBuf,
-    exec: X,
-    _reply: PhantomData<fn() -> R>,
-}
-command_impls!(Reset, meta::RESET);
-impl<X> Reset<X> {
-    ///Builds `RESET` bound to `exec`.
-    pub fn new_in(exec: X) -> Self {
-        let cmd = CommandBuf::new(b"$5\r\nRESET\r\n", 1u8);
-        Reset {
-            buf: cmd,
-            exec,
-            _reply: PhantomData,
-        }
-    }
-}
-impl<X, R> Reset<X, R> {}
-/**`RESET`: Resets the connection.
-
-Builds a detached [`Reset`](struct@crate::cmd::Reset); see it for the options and the reply.*/
-#[doc(alias = "RESET")]
-pub fn reset() -> Reset {
-    Reset::new_in(Detached)
 }
 /**Changes the selected database.
 
