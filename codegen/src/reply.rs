@@ -200,12 +200,23 @@ fn alternatives(alts: &[Json], hint: &str, structs: &mut Vec<StructDef>) -> Stri
     }
 }
 
-/// Structs generated once per alternative that produced the same type.
+/// Structs generated once per alternative that produced the same type: merged into
+/// one with the union of their fields (every field is optional anyway); a field whose
+/// type differs between the alternatives becomes `Value`.
 fn dedup(structs: Vec<StructDef>) -> Vec<StructDef> {
     let mut out: Vec<StructDef> = Vec::new();
     for s in structs {
-        if !out.iter().any(|o| o.name == s.name) {
-            out.push(s);
+        match out.iter_mut().find(|o| o.name == s.name) {
+            None => out.push(s),
+            Some(o) => {
+                for f in s.fields {
+                    match o.fields.iter_mut().find(|x| x.wire == f.wire) {
+                        None => o.fields.push(f),
+                        Some(x) if x.ty != f.ty => x.ty = "Value".into(),
+                        Some(_) => {}
+                    }
+                }
+            }
         }
     }
     out

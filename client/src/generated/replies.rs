@@ -693,7 +693,7 @@ impl FromReply for CommandInfoReply9 {
 #[non_exhaustive]
 pub struct FunctionListReplyFunctions {
     ///`description`: The function's description.
-    pub description: Option<Option<Bytes>>,
+    pub description: Option<Bytes>,
     ///`flags`: An array of function flags.
     pub flags: Option<Vec<Bytes>>,
     ///`name`: The name of the function.
@@ -709,7 +709,7 @@ impl FromReply for FunctionListReplyFunctions {
             "a FUNCTION LIST reply",
             |key, r| {
                 match key {
-                    b"description" => description = Some(FromReply::from_reply(r)?),
+                    b"description" => description = FromReply::from_reply(r)?,
                     b"flags" => flags = Some(FromReply::from_reply(r)?),
                     b"name" => name = Some(FromReply::from_reply(r)?),
                     _ => r.skip()?,
@@ -843,7 +843,7 @@ pub struct FunctionStatsReply {
     ///`engines`: A map when each entry in the map represent a single engine.
     pub engines: Option<HashMap<Bytes, FunctionStatsReplyEnginesValue>>,
     ///`running_script`: Information about the running script.
-    pub running_script: Option<Option<FunctionStatsReplyRunningScript>>,
+    pub running_script: Option<FunctionStatsReplyRunningScript>,
 }
 impl FromReply for FunctionStatsReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -855,7 +855,7 @@ impl FromReply for FunctionStatsReply {
             |key, r| {
                 match key {
                     b"engines" => engines = Some(FromReply::from_reply(r)?),
-                    b"running_script" => running_script = Some(FromReply::from_reply(r)?),
+                    b"running_script" => running_script = FromReply::from_reply(r)?,
                     _ => r.skip()?,
                 }
                 Ok(())
@@ -1277,9 +1277,9 @@ pub struct XinfoGroupsReply {
     ///`consumers`.
     pub consumers: Option<i64>,
     ///`entries-read`.
-    pub entries_read: Option<Option<i64>>,
+    pub entries_read: Option<i64>,
     ///`lag`.
-    pub lag: Option<Option<i64>>,
+    pub lag: Option<i64>,
     ///`last-delivered-id`.
     pub last_delivered_id: Option<Bytes>,
     ///`name`.
@@ -1301,8 +1301,8 @@ impl FromReply for XinfoGroupsReply {
             |key, r| {
                 match key {
                     b"consumers" => consumers = Some(FromReply::from_reply(r)?),
-                    b"entries-read" => entries_read = Some(FromReply::from_reply(r)?),
-                    b"lag" => lag = Some(FromReply::from_reply(r)?),
+                    b"entries-read" => entries_read = FromReply::from_reply(r)?,
+                    b"lag" => lag = FromReply::from_reply(r)?,
                     b"last-delivered-id" => {
                         last_delivered_id = Some(FromReply::from_reply(r)?);
                     }
@@ -1330,11 +1330,11 @@ pub struct XinfoStreamReply {
     ///`entries-added`: The count of all entries added to the stream during its lifetime.
     pub entries_added: Option<i64>,
     ///`first-entry`: The first entry of the stream.
-    pub first_entry: Option<Option<(Bytes, Vec<Bytes>)>>,
+    pub first_entry: Option<(Bytes, Vec<Bytes>)>,
     ///`groups`: The number of consumer groups defined for the stream.
-    pub groups: Option<i64>,
+    pub groups: Option<Value>,
     ///`last-entry`: The last entry of the stream.
-    pub last_entry: Option<Option<(Bytes, Vec<Bytes>)>>,
+    pub last_entry: Option<(Bytes, Vec<Bytes>)>,
     ///`last-generated-id`: The ID of the least-recently entry that was added to the stream.
     pub last_generated_id: Option<Bytes>,
     ///`length`: The number of entries in the stream (see `XLEN`).
@@ -1347,6 +1347,8 @@ pub struct XinfoStreamReply {
     pub radix_tree_nodes: Option<i64>,
     ///`recorded-first-entry-id`: Cached copy of the first entry ID.
     pub recorded_first_entry_id: Option<Bytes>,
+    ///`entries`: All the entries of the stream.
+    pub entries: Option<Vec<(Bytes, Vec<Bytes>)>>,
 }
 impl FromReply for XinfoStreamReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -1360,15 +1362,16 @@ impl FromReply for XinfoStreamReply {
         let mut radix_tree_keys = None;
         let mut radix_tree_nodes = None;
         let mut recorded_first_entry_id = None;
+        let mut entries = None;
         read_fields(
             r,
             "a XINFO STREAM reply",
             |key, r| {
                 match key {
                     b"entries-added" => entries_added = Some(FromReply::from_reply(r)?),
-                    b"first-entry" => first_entry = Some(FromReply::from_reply(r)?),
+                    b"first-entry" => first_entry = FromReply::from_reply(r)?,
                     b"groups" => groups = Some(FromReply::from_reply(r)?),
-                    b"last-entry" => last_entry = Some(FromReply::from_reply(r)?),
+                    b"last-entry" => last_entry = FromReply::from_reply(r)?,
                     b"last-generated-id" => {
                         last_generated_id = Some(FromReply::from_reply(r)?);
                     }
@@ -1385,6 +1388,7 @@ impl FromReply for XinfoStreamReply {
                     b"recorded-first-entry-id" => {
                         recorded_first_entry_id = Some(FromReply::from_reply(r)?);
                     }
+                    b"entries" => entries = Some(FromReply::from_reply(r)?),
                     _ => r.skip()?,
                 }
                 Ok(())
@@ -1401,6 +1405,7 @@ impl FromReply for XinfoStreamReply {
             radix_tree_keys,
             radix_tree_nodes,
             recorded_first_entry_id,
+            entries,
         })
     }
 }
@@ -1457,9 +1462,9 @@ pub struct XinfoStreamReplyGroups {
     ///`consumers`: Data about all of the consumers of the group.
     pub consumers: Option<Vec<XinfoStreamReplyGroupsConsumers>>,
     ///`entries-read`: Total number of entries ever read by consumers in the group.
-    pub entries_read: Option<Option<i64>>,
+    pub entries_read: Option<i64>,
     ///`lag`: Number of entries left to be consumed from the stream.
-    pub lag: Option<Option<i64>>,
+    pub lag: Option<i64>,
     ///`last-delivered-id`: Last entry ID that was delivered to a consumer.
     pub last_delivered_id: Option<Bytes>,
     ///`name`: Group name.
@@ -1484,8 +1489,8 @@ impl FromReply for XinfoStreamReplyGroups {
             |key, r| {
                 match key {
                     b"consumers" => consumers = Some(FromReply::from_reply(r)?),
-                    b"entries-read" => entries_read = Some(FromReply::from_reply(r)?),
-                    b"lag" => lag = Some(FromReply::from_reply(r)?),
+                    b"entries-read" => entries_read = FromReply::from_reply(r)?,
+                    b"lag" => lag = FromReply::from_reply(r)?,
                     b"last-delivered-id" => {
                         last_delivered_id = Some(FromReply::from_reply(r)?);
                     }

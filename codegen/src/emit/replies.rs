@@ -28,9 +28,16 @@ pub fn emit(s: &StructDef, command: &str) -> TokenStream {
             format!("`{}`: {}", f.wire, super::docs::escape(&f.doc))
         };
         let wire = proc_macro2::Literal::byte_string(f.wire.as_bytes());
-        fields.push(quote!(#[doc = #fdoc] pub #id: Option<#ty>));
+        // Every field is optional (servers add fields over time); a nullable field is
+        // not wrapped twice.
+        if f.ty.starts_with("Option<") {
+            fields.push(quote!(#[doc = #fdoc] pub #id: #ty));
+            arms.push(quote!(#wire => #id = FromReply::from_reply(r)?,));
+        } else {
+            fields.push(quote!(#[doc = #fdoc] pub #id: Option<#ty>));
+            arms.push(quote!(#wire => #id = Some(FromReply::from_reply(r)?),));
+        }
         locals.push(quote!(let mut #id = None;));
-        arms.push(quote!(#wire => #id = Some(FromReply::from_reply(r)?),));
         inits.push(quote!(#id));
     }
     let expected = format!("a {} reply", command);

@@ -707,12 +707,12 @@ pub fn hincrby(key: impl ToArg, field: impl ToArg, increment: impl IntArg) -> Hi
 HINCRBYFLOAT key field increment
 ```
 
-**Reply** (`Bytes`): The value of the field after the increment operation.
+**Reply** (`f64`): The value of the field after the increment operation.
 
 **Since**: 2.6.0 · **Complexity**: O(1) · **ACL categories**: `@fast` `@hash` `@write` · **Flags**: `DENYOOM` `FAST` `WRITE`*/
 #[doc(alias = "HINCRBYFLOAT")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Hincrbyfloat<X = Detached, R = Bytes> {
+pub struct Hincrbyfloat<X = Detached, R = f64> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1439,12 +1439,12 @@ pub fn hrandfield(key: impl ToArg) -> Hrandfield {
 HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]
 ```
 
-**Reply** (`(Bytes,Vec<Bytes>)`): Cursor and scan response in array form.
+**Reply** (`(Bytes,Vec<(Bytes,Bytes)>)`): Cursor and scan response in array form.
 
 **Since**: 2.8.0 · **Complexity**: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection. · **ACL categories**: `@hash` `@read` `@slow` · **Flags**: `READONLY`*/
 #[doc(alias = "HSCAN")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Hscan<X = Detached, R = (Bytes, Vec<Bytes>)> {
+pub struct Hscan<X = Detached, R = (Bytes, Vec<(Bytes, Bytes)>)> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1484,11 +1484,14 @@ impl<X, R> Hscan<X, R> {
         self
     }
     ///`[NOVALUES]`
-    pub fn novalues(mut self) -> Self {
+    /**
+
+Changes the reply to `(Bytes,Vec<Bytes>)`.*/
+    pub fn novalues(mut self) -> Hscan<X, (Bytes, Vec<Bytes>)> {
         let buf = &mut self.buf;
         buf.single(64u16, "novalues");
         buf.token("NOVALUES");
-        self
+        self.decode()
     }
 }
 /**`HSCAN`: Iterates over fields and values of a hash.

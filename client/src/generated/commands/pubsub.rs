@@ -180,12 +180,12 @@ pub fn pubsub_numpat() -> PubsubNumpat {
 PUBSUB NUMSUB [channel [channel ...]]
 ```
 
-**Reply** (`Vec<Value>`): The number of subscribers per channel, each even element (including 0th) is channel name, each odd element is the number of subscribers.
+**Reply** (`Vec<(Bytes,i64)>`): The number of subscribers per channel, each even element (including 0th) is channel name, each odd element is the number of subscribers.
 
 **Since**: 2.8.0 · **Complexity**: O(N) for the NUMSUB subcommand, where N is the number of requested channels · **ACL categories**: `@pubsub` `@slow` · **Flags**: `LOADING` `PUBSUB` `STALE`*/
 #[doc(alias = "PUBSUB NUMSUB")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct PubsubNumsub<X = Detached, R = Vec<Value>> {
+pub struct PubsubNumsub<X = Detached, R = Vec<(Bytes, i64)>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -276,12 +276,12 @@ pub fn pubsub_shardchannels() -> PubsubShardchannels {
 PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]
 ```
 
-**Reply** (`Vec<Value>`): The number of subscribers per shard channel, each even element (including 0th) is channel name, each odd element is the number of subscribers.
+**Reply** (`Vec<(Bytes,i64)>`): The number of subscribers per shard channel, each even element (including 0th) is channel name, each odd element is the number of subscribers.
 
 **Since**: 7.0.0 · **Complexity**: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels · **ACL categories**: `@pubsub` `@slow` · **Flags**: `LOADING` `PUBSUB` `STALE`*/
 #[doc(alias = "PUBSUB SHARDNUMSUB")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct PubsubShardnumsub<X = Detached, R = Vec<Value>> {
+pub struct PubsubShardnumsub<X = Detached, R = Vec<(Bytes, i64)>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,

@@ -2208,7 +2208,7 @@ pub fn zrevrank(key: impl ToArg, member: impl ToArg) -> Zrevrank {
 ZSCAN key cursor [MATCH pattern] [COUNT count] [NOSCORES]
 ```
 
-**Reply** (`(Bytes,Vec<Bytes>)`): Cursor and scan response in array form.
+**Reply** (`(Bytes,Vec<(Bytes,f64)>)`): Cursor and scan response in array form.
 
 **Since**: 2.8.0 · **Complexity**: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection. · **ACL categories**: `@read` `@slow` `@sortedset` · **Flags**: `READONLY`
 
@@ -2216,7 +2216,7 @@ ZSCAN key cursor [MATCH pattern] [COUNT count] [NOSCORES]
 - 8.0.0: Added noscores option.*/
 #[doc(alias = "ZSCAN")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Zscan<X = Detached, R = (Bytes, Vec<Bytes>)> {
+pub struct Zscan<X = Detached, R = (Bytes, Vec<(Bytes, f64)>)> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,

@@ -1113,7 +1113,7 @@ pub fn xpending(key: impl ToArg, group: impl ToArg) -> Xpending {
 XRANGE key start end [COUNT count]
 ```
 
-**Reply** (`Vec<(Bytes,Vec<Bytes>)>`): Stream entries with IDs matching the specified range.
+**Reply** (`Vec<StreamEntry>`): Stream entries with IDs matching the specified range.
 
 **Since**: 5.0.0 · **Complexity**: O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). · **ACL categories**: `@read` `@slow` `@stream` · **Flags**: `READONLY`
 
@@ -1121,7 +1121,7 @@ XRANGE key start end [COUNT count]
 - 6.2.0: Added exclusive ranges.*/
 #[doc(alias = "XRANGE")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Xrange<X = Detached, R = Vec<(Bytes, Vec<Bytes>)>> {
+pub struct Xrange<X = Detached, R = Vec<StreamEntry>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1173,14 +1173,14 @@ pub fn xrange(key: impl ToArg, start: impl ToArg, end: impl ToArg) -> Xrange {
 XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] ID [ID ...]
 ```
 
-**Reply** (`Option<HashMap<Bytes,Vec<(Bytes,Vec<Bytes>)>>>`):
+**Reply** (`Option<Vec<(Bytes,Vec<StreamEntry>)>>`):
 - A map of key-value elements when each element composed of key name and the entries reported for that key.
 - If BLOCK option is given, and a timeout occurs, or there is no stream we can serve.
 
 **Since**: 5.0.0 · **ACL categories**: `@blocking` `@read` `@slow` `@stream` · **Flags**: `BLOCKING` `READONLY`*/
 #[doc(alias = "XREAD")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Xread<X = Detached, R = Option<HashMap<Bytes, Vec<(Bytes, Vec<Bytes>)>>>> {
+pub struct Xread<X = Detached, R = Option<Vec<(Bytes, Vec<StreamEntry>)>>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1260,17 +1260,14 @@ pub fn xread(
 XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] ID [ID ...]
 ```
 
-**Reply** (`Option<HashMap<Bytes,Vec<(Bytes,Option<Vec<Bytes>>)>>>`):
+**Reply** (`Option<Vec<(Bytes,Vec<StreamEntry>)>>`):
 - If BLOCK option is specified and the timeout expired
 - A map of key-value elements when each element composed of key name and the entries reported for that key
 
 **Since**: 5.0.0 · **Complexity**: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data. · **ACL categories**: `@blocking` `@slow` `@stream` `@write` · **Flags**: `BLOCKING` `WRITE`*/
 #[doc(alias = "XREADGROUP")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Xreadgroup<
-    X = Detached,
-    R = Option<HashMap<Bytes, Vec<(Bytes, Option<Vec<Bytes>>)>>>,
-> {
+pub struct Xreadgroup<X = Detached, R = Option<Vec<(Bytes, Vec<StreamEntry>)>>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1367,7 +1364,7 @@ pub fn xreadgroup(
 XREVRANGE key end start [COUNT count]
 ```
 
-**Reply** (`Vec<(Bytes,Vec<Bytes>)>`): An array of the entries with IDs matching the specified range
+**Reply** (`Vec<StreamEntry>`): An array of the entries with IDs matching the specified range
 
 **Since**: 5.0.0 · **Complexity**: O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). · **ACL categories**: `@read` `@slow` `@stream` · **Flags**: `READONLY`
 
@@ -1375,7 +1372,7 @@ XREVRANGE key end start [COUNT count]
 - 6.2.0: Added exclusive ranges.*/
 #[doc(alias = "XREVRANGE")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Xrevrange<X = Detached, R = Vec<(Bytes, Vec<Bytes>)>> {
+pub struct Xrevrange<X = Detached, R = Vec<StreamEntry>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,

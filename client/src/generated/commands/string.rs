@@ -564,12 +564,12 @@ pub fn incrby(key: impl ToArg, increment: impl IntArg) -> Incrby {
 INCRBYFLOAT key increment
 ```
 
-**Reply** (`Bytes`): The value of the key after incrementing it.
+**Reply** (`f64`): The value of the key after incrementing it.
 
 **Since**: 2.6.0 · **Complexity**: O(1) · **ACL categories**: `@fast` `@string` `@write` · **Flags**: `DENYOOM` `FAST` `WRITE`*/
 #[doc(alias = "INCRBYFLOAT")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Incrbyfloat<X = Detached, R = Bytes> {
+pub struct Incrbyfloat<X = Detached, R = f64> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,

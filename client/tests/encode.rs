@@ -1,0 +1,1844 @@
+//! Byte-exact RESP encoding of the generated command API.
+//!
+//! Every expected value below is written from the command's syntax in the Redis /
+//! Valkey command specification (`spec/commands/*.json`, the syntax line quoted in the
+//! comment above each assertion), never copied from the encoder's output: these tests
+//! exist to catch generator bugs (wrong order, missing token, wrong count).
+//!
+//! Groups:
+//! - raw bytes on the wire (`*N\r\n$len\r\n...`);
+//! - argument kinds: key / string / pattern, integer (plain, seconds, milliseconds,
+//!   `Duration`), double (`f64`, integers, `ScoreBound`, `LexBound`), blocking
+//!   timeouts, unix time (`SystemTime`);
+//! - pure-token flags and pure-token oneofs (per-alternative methods and enums);
+//! - oneofs with data, blocks, multiple arguments, multiple blocks as tuples;
+//! - computed counts (`numkeys`, `numfields`, `num-vertices`);
+//! - required arguments after optional ones, builders called out of spec order, an
+//!   option set twice, repeated `multiple_token` options;
+//! - nested oneofs and blocks (GEOSEARCH, BITFIELD, CLIENT KILL, XADD, MIGRATE, ...);
+//! - subcommands, keyword names, the raw escape hatch;
+//! - argument validation and key positions (`Command::keys`).
+
+use bytes::Bytes;
+use respec::cmd;
+use respec::types::{
+    Aggregate, BitfieldOperation, BitfieldOverflow, BitfieldWriteOperation,
+    ClientImportSourceEnabled, ClientKillClientType, ClientKillFilter, ClientKillNewFormat,
+    ClientSetinfoAttr, Comparison, ExistenceCondition, ExpireCondition, FieldsCondition, FlushType,
+    GeoUnit, GeosearchBy, GeosearchFrom, GetexExpiration, HsetexExpiration, LexBound, ListSide,
+    MigrateAuthentication, MigrateKeySelector, RangeBy, SaveSelector, ScoreBound, SetCondition,
+    SetExpiration, ShutdownAbortSelector, SortOrder, TrimOperator, TrimStrategy, Where,
+    XaddIdSelector, XgroupCreateIdSelector, YesNo,
+};
+use respec::{raw_cmd, Command};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// Reads `\r\n`-terminated decimal after a one-byte type marker.
+fn read_len(bytes: &[u8], pos: &mut usize, marker: u8) -> usize {
+    assert_eq!(
+        bytes.get(*pos),
+        Some(&marker),
+        "expected {:?} at byte {} of {:?}",
+        marker as char,
+        *pos,
+        String::from_utf8_lossy(bytes)
+    );
+    *pos += 1;
+    let end = *pos
+        + bytes[*pos..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("length line without CRLF");
+    let n: usize = std::str::from_utf8(&bytes[*pos..end])
+        .expect("length is ASCII")
+        .parse()
+        .expect("length is a decimal number");
+    *pos = end + 2;
+    n
+}
+
+/// Decodes one RESP array of bulk strings, checking its framing strictly.
+fn decode_array(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut pos = 0;
+    let n = read_len(bytes, &mut pos, b'*');
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = read_len(bytes, &mut pos, b'$');
+        let body = bytes
+            .get(pos..pos + len)
+            .expect("bulk string shorter than its length");
+        out.push(body.to_vec());
+        pos += len;
+        assert_eq!(
+            bytes.get(pos..pos + 2),
+            Some(&b"\r\n"[..]),
+            "bulk string not followed by CRLF"
+        );
+        pos += 2;
+    }
+    assert_eq!(pos, bytes.len(), "trailing bytes after the array");
+    out
+}
+
+/// The command's words as sent on the wire (name words first).
+///
+/// Also checks that the encoded array agrees with `CommandBuf::len` and
+/// `CommandBuf::iter`, which the runtime uses for routing.
+fn words(c: &impl Command) -> Vec<String> {
+    let bytes = c.buf().to_bytes();
+    let decoded = decode_array(&bytes);
+    assert_eq!(
+        decoded.len(),
+        c.buf().len(),
+        "array header vs CommandBuf::len"
+    );
+    let iterated: Vec<Vec<u8>> = c.buf().iter().map(<[u8]>::to_vec).collect();
+    assert_eq!(decoded, iterated, "to_bytes vs CommandBuf::iter");
+    decoded
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect()
+}
+
+/// The keys found by the spec's key specifications, as strings.
+fn keys(c: &impl Command) -> Vec<String> {
+    c.keys()
+        .into_iter()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect()
+}
+
+/// 2023-11-14T22:13:20.123Z: 1_700_000_000 s, 1_700_000_000_123 ms.
+fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
+}
+
+fn b(s: &'static str) -> Bytes {
+    Bytes::from_static(s.as_bytes())
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw bytes on the wire
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn raw_bytes_set_nx_ex() {
+    // SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | ...]
+    let c = cmd::set("key", "value").nx().ex(10);
+    assert_eq!(
+        &c.buf().to_bytes()[..],
+        b"*6\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n$2\r\nNX\r\n$2\r\nEX\r\n$2\r\n10\r\n"
+    );
+    assert_eq!(words(&c), ["SET", "key", "value", "NX", "EX", "10"]);
+}
+
+#[test]
+fn raw_bytes_get() {
+    // GET key
+    let c = cmd::get("foo");
+    assert_eq!(&c.buf().to_bytes()[..], b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n");
+}
+
+#[test]
+fn raw_bytes_binary_safe_arguments() {
+    // Bulk strings are length-prefixed: CR, LF, NUL and non-UTF-8 bytes pass unchanged.
+    let c = cmd::set(&b"bin\r\nkey"[..], vec![0u8, 0xff, b'\r', b'\n']);
+    assert_eq!(
+        &c.buf().to_bytes()[..],
+        b"*3\r\n$3\r\nSET\r\n$8\r\nbin\r\nkey\r\n$4\r\n\x00\xff\r\n\r\n"
+    );
+    let mut out = bytes::BytesMut::new();
+    c.buf().encode(&mut out);
+    assert_eq!(out.freeze(), c.buf().to_bytes());
+}
+
+#[test]
+fn raw_bytes_two_word_command_name() {
+    // CLIENT KILL <ip:port | ...>
+    let c = cmd::client_kill(ClientKillFilter::OldFormat(b("127.0.0.1:6379")));
+    assert_eq!(
+        &c.buf().to_bytes()[..],
+        b"*3\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$14\r\n127.0.0.1:6379\r\n"
+    );
+    // OBJECT ENCODING key
+    let c = cmd::object_encoding("k");
+    assert_eq!(
+        &c.buf().to_bytes()[..],
+        b"*3\r\n$6\r\nOBJECT\r\n$8\r\nENCODING\r\n$1\r\nk\r\n"
+    );
+}
+
+#[test]
+fn raw_bytes_migrate_empty_string_key() {
+    // MIGRATE host port <key | ""> destination-db timeout ... [KEYS key [key ...]]
+    let c = cmd::migrate("h", 6379, MigrateKeySelector::EmptyString, 0, 5000).keys_keys(["a", "b"]);
+    assert_eq!(
+        &c.buf().to_bytes()[..],
+        &b"*9\r\n$7\r\nMIGRATE\r\n$1\r\nh\r\n$4\r\n6379\r\n$0\r\n\r\n$1\r\n0\r\n\
+           $4\r\n5000\r\n$4\r\nKEYS\r\n$1\r\na\r\n$1\r\nb\r\n"[..]
+    );
+}
+
+#[test]
+fn raw_bytes_raw_command() {
+    let c = raw_cmd("JSON.GET").arg("doc").arg("$");
+    assert_eq!(
+        &c.buf().to_bytes()[..],
+        b"*3\r\n$8\r\nJSON.GET\r\n$3\r\ndoc\r\n$1\r\n$\r\n"
+    );
+    assert_eq!(words(&c), ["JSON.GET", "doc", "$"]);
+}
+
+#[test]
+fn raw_bytes_out_of_order_zadd() {
+    // ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
+    let c = cmd::zadd("z", [(1.5, "a")]).ch().xx();
+    assert_eq!(
+        &c.buf().to_bytes()[..],
+        b"*6\r\n$4\r\nZADD\r\n$1\r\nz\r\n$2\r\nXX\r\n$2\r\nCH\r\n$3\r\n1.5\r\n$1\r\na\r\n"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys, strings, patterns
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn key_and_string_arguments() {
+    // GET key
+    assert_eq!(words(&cmd::get(String::from("user:1"))), ["GET", "user:1"]);
+    // SET key value: numbers and chars are strings too.
+    assert_eq!(words(&cmd::set("counter", 42)), ["SET", "counter", "42"]);
+    assert_eq!(words(&cmd::set("pi", 3.25)), ["SET", "pi", "3.25"]);
+    assert_eq!(words(&cmd::set("c", 'x')), ["SET", "c", "x"]);
+    assert_eq!(
+        words(&cmd::set(b("k"), Bytes::from(vec![b'v', b'1']))),
+        ["SET", "k", "v1"]
+    );
+}
+
+#[test]
+fn pattern_arguments() {
+    // KEYS pattern
+    assert_eq!(words(&cmd::keys("user:*")), ["KEYS", "user:*"]);
+    // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+    assert_eq!(
+        words(&cmd::scan(0).match_("user:[ab]?").count(100)),
+        ["SCAN", "0", "MATCH", "user:[ab]?", "COUNT", "100"]
+    );
+}
+
+#[test]
+fn multiple_keys_del() {
+    // DEL key [key ...]
+    assert_eq!(words(&cmd::del(["a", "b", "c"])), ["DEL", "a", "b", "c"]);
+    let owned: Vec<String> = vec!["x".into(), "y".into()];
+    assert_eq!(words(&cmd::del(&owned)), ["DEL", "x", "y"]);
+    assert_eq!(words(&cmd::del(owned)), ["DEL", "x", "y"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Integers: plain, seconds, milliseconds
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn integer_plain() {
+    // MOVE key db
+    assert_eq!(words(&cmd::move_("k", 2u8)), ["MOVE", "k", "2"]);
+    // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
+    assert_eq!(
+        words(&cmd::lpos("l", "e").rank(-1i64).maxlen(1000usize)),
+        ["LPOS", "l", "e", "RANK", "-1", "MAXLEN", "1000"]
+    );
+    // COPY source destination [DB destination-db] [REPLACE]
+    assert_eq!(
+        words(&cmd::copy("a", "b").replace().db(3)),
+        ["COPY", "a", "b", "DB", "3", "REPLACE"]
+    );
+}
+
+#[test]
+fn integer_seconds_plain_and_duration() {
+    // SETEX key seconds value
+    assert_eq!(words(&cmd::setex("k", 10, "v")), ["SETEX", "k", "10", "v"]);
+    assert_eq!(
+        words(&cmd::setex("k", Duration::from_secs(90), "v")),
+        ["SETEX", "k", "90", "v"]
+    );
+    // Whole seconds: the fraction of a Duration is dropped.
+    assert_eq!(
+        words(&cmd::setex("k", Duration::from_millis(2999), "v")),
+        ["SETEX", "k", "2", "v"]
+    );
+    // EXPIRE key seconds [NX | XX | GT | LT]
+    assert_eq!(
+        words(&cmd::expire("k", Duration::from_secs(120))),
+        ["EXPIRE", "k", "120"]
+    );
+    // SET ... EX seconds
+    assert_eq!(
+        words(&cmd::set("k", "v").ex(Duration::from_secs(3600))),
+        ["SET", "k", "v", "EX", "3600"]
+    );
+}
+
+#[test]
+fn integer_milliseconds_plain_and_duration() {
+    // PSETEX key milliseconds value
+    assert_eq!(
+        words(&cmd::psetex("k", Duration::from_millis(1500), "v")),
+        ["PSETEX", "k", "1500", "v"]
+    );
+    assert_eq!(
+        words(&cmd::psetex("k", 250, "v")),
+        ["PSETEX", "k", "250", "v"]
+    );
+    // PEXPIRE key milliseconds [NX | XX | GT | LT]
+    assert_eq!(
+        words(&cmd::pexpire("k", Duration::from_secs(2)).xx()),
+        ["PEXPIRE", "k", "2000", "XX"]
+    );
+    // SET ... PX milliseconds
+    assert_eq!(
+        words(&cmd::set("k", "v").px(Duration::from_millis(30_000))),
+        ["SET", "k", "v", "PX", "30000"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Doubles
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn double_floats_and_integers() {
+    // INCRBYFLOAT key increment
+    assert_eq!(
+        words(&cmd::incrbyfloat("k", 0.1)),
+        ["INCRBYFLOAT", "k", "0.1"]
+    );
+    assert_eq!(
+        words(&cmd::incrbyfloat("k", -5)),
+        ["INCRBYFLOAT", "k", "-5"]
+    );
+    assert_eq!(
+        words(&cmd::incrbyfloat("k", 2.0e3)),
+        ["INCRBYFLOAT", "k", "2000"]
+    );
+    assert_eq!(
+        words(&cmd::incrbyfloat("k", 1.5f32)),
+        ["INCRBYFLOAT", "k", "1.5"]
+    );
+    assert_eq!(
+        words(&cmd::incrbyfloat("k", -0.000125)),
+        ["INCRBYFLOAT", "k", "-0.000125"]
+    );
+}
+
+#[test]
+fn double_score_bounds() {
+    // ZCOUNT key min max
+    assert_eq!(
+        words(&cmd::zcount(
+            "z",
+            ScoreBound::Exclusive(1.5),
+            ScoreBound::PosInf
+        )),
+        ["ZCOUNT", "z", "(1.5", "+inf"]
+    );
+    assert_eq!(
+        words(&cmd::zcount(
+            "z",
+            ScoreBound::NegInf,
+            ScoreBound::Inclusive(2.0)
+        )),
+        ["ZCOUNT", "z", "-inf", "2"]
+    );
+    assert_eq!(
+        words(&cmd::zcount("z", 1, ScoreBound::Exclusive(5.0))),
+        ["ZCOUNT", "z", "1", "(5"]
+    );
+    // Plain infinities are written the way the server parses them.
+    assert_eq!(
+        words(&cmd::zcount("z", f64::NEG_INFINITY, f64::INFINITY)),
+        ["ZCOUNT", "z", "-inf", "+inf"]
+    );
+}
+
+#[test]
+fn double_zrangebyscore_with_limit_block() {
+    // ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
+    let c = cmd::zrangebyscore("z", ScoreBound::Exclusive(1.5), ScoreBound::PosInf)
+        .limit(0, 10)
+        .withscores();
+    assert_eq!(
+        words(&c),
+        [
+            "ZRANGEBYSCORE",
+            "z",
+            "(1.5",
+            "+inf",
+            "WITHSCORES",
+            "LIMIT",
+            "0",
+            "10"
+        ]
+    );
+}
+
+#[test]
+fn lex_bounds() {
+    // ZRANGEBYLEX key min max [LIMIT offset count]
+    assert_eq!(
+        words(&cmd::zrangebylex("z", LexBound::Inclusive("a"), LexBound::<&str>::Max).limit(0, 2)),
+        ["ZRANGEBYLEX", "z", "[a", "+", "LIMIT", "0", "2"]
+    );
+    assert_eq!(
+        words(&cmd::zrangebylex(
+            "z",
+            LexBound::<&str>::Min,
+            LexBound::Exclusive("c")
+        )),
+        ["ZRANGEBYLEX", "z", "-", "(c"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Blocking timeouts
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn timeout_f64_integer_and_duration() {
+    // BLPOP key [key ...] timeout
+    assert_eq!(
+        words(&cmd::blpop(["a", "b"], 1.5)),
+        ["BLPOP", "a", "b", "1.5"]
+    );
+    assert_eq!(words(&cmd::blpop(["a"], 0)), ["BLPOP", "a", "0"]);
+    // BZPOPMIN key [key ...] timeout
+    assert_eq!(
+        words(&cmd::bzpopmin(["z"], Duration::from_millis(2500))),
+        ["BZPOPMIN", "z", "2.5"]
+    );
+    assert_eq!(
+        words(&cmd::bzpopmin(["z1", "z2"], Duration::from_secs(3))),
+        ["BZPOPMIN", "z1", "z2", "3"]
+    );
+    // BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
+    assert_eq!(
+        words(&cmd::blmove(
+            "src",
+            "dst",
+            ListSide::Right,
+            ListSide::Left,
+            0.25
+        )),
+        ["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0.25"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Unix time
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn unix_time_integer_and_system_time() {
+    // EXPIREAT key unix-time-seconds [NX | XX | GT | LT]
+    assert_eq!(
+        words(&cmd::expireat("k", 1_700_000_000)),
+        ["EXPIREAT", "k", "1700000000"]
+    );
+    assert_eq!(
+        words(&cmd::expireat("k", t0()).nx()),
+        ["EXPIREAT", "k", "1700000000", "NX"]
+    );
+    // PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]
+    assert_eq!(
+        words(&cmd::pexpireat("k", t0())),
+        ["PEXPIREAT", "k", "1700000000123"]
+    );
+    assert_eq!(
+        words(&cmd::pexpireat("k", 1_700_000_000_123u64)),
+        ["PEXPIREAT", "k", "1700000000123"]
+    );
+}
+
+#[test]
+fn unix_time_in_set_and_getex() {
+    // SET ... EXAT unix-time-seconds | PXAT unix-time-milliseconds
+    assert_eq!(
+        words(&cmd::set("k", "v").exat(t0())),
+        ["SET", "k", "v", "EXAT", "1700000000"]
+    );
+    assert_eq!(
+        words(&cmd::set("k", "v").pxat(t0())),
+        ["SET", "k", "v", "PXAT", "1700000000123"]
+    );
+    // GETEX key [EX seconds | PX milliseconds | EXAT ... | PXAT ... | PERSIST]
+    assert_eq!(
+        words(&cmd::getex("k").pxat(t0())),
+        ["GETEX", "k", "PXAT", "1700000000123"]
+    );
+    assert_eq!(
+        words(&cmd::getex("k").exat(1_700_000_000)),
+        ["GETEX", "k", "EXAT", "1700000000"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Pure-token flags
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn pure_token_flags() {
+    // ZADD key ... [CH] [INCR] score member
+    assert_eq!(
+        words(&cmd::zadd("z", [(1, "one")]).incr()),
+        ["ZADD", "z", "INCR", "1", "one"]
+    );
+    // SET ... [GET] ... | KEEPTTL
+    assert_eq!(words(&cmd::set("k", "v").get()), ["SET", "k", "v", "GET"]);
+    assert_eq!(
+        words(&cmd::set("k", "v").keepttl()),
+        ["SET", "k", "v", "KEEPTTL"]
+    );
+    // RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+    assert_eq!(
+        words(
+            &cmd::restore("k", 0, b("\x00\x01payload"))
+                .freq(5)
+                .idletime(Duration::from_secs(100))
+                .absttl()
+                .replace()
+        ),
+        [
+            "RESTORE",
+            "k",
+            "0",
+            "\x00\x01payload",
+            "REPLACE",
+            "ABSTTL",
+            "IDLETIME",
+            "100",
+            "FREQ",
+            "5"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Pure-token oneofs: per-alternative methods and enums
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn oneof_methods_and_enums_zadd() {
+    // ZADD key [NX | XX] [GT | LT] ...
+    let by_method = cmd::zadd("z", [(1, "m")]).nx().lt();
+    let by_enum = cmd::zadd("z", [(1, "m")])
+        .condition(ExistenceCondition::Nx)
+        .comparison(Comparison::Lt);
+    assert_eq!(words(&by_method), ["ZADD", "z", "NX", "LT", "1", "m"]);
+    assert_eq!(words(&by_enum), words(&by_method));
+    assert_eq!(
+        words(
+            &cmd::zadd("z", [(1, "m")])
+                .condition(ExistenceCondition::Xx)
+                .comparison(Comparison::Gt)
+        ),
+        ["ZADD", "z", "XX", "GT", "1", "m"]
+    );
+}
+
+#[test]
+fn oneof_methods_and_enums_expire() {
+    // EXPIRE key seconds [NX | XX | GT | LT]
+    assert_eq!(
+        words(&cmd::expire("k", 60).gt()),
+        ["EXPIRE", "k", "60", "GT"]
+    );
+    assert_eq!(
+        words(&cmd::expire("k", 60).condition(ExpireCondition::Gt)),
+        ["EXPIRE", "k", "60", "GT"]
+    );
+    assert_eq!(
+        words(&cmd::expire("k", 60).condition(ExpireCondition::Lt)),
+        ["EXPIRE", "k", "60", "LT"]
+    );
+    assert_eq!(
+        words(&cmd::pexpireat("k", 5).condition(ExpireCondition::Xx)),
+        ["PEXPIREAT", "k", "5", "XX"]
+    );
+}
+
+#[test]
+fn oneof_methods_and_enums_misc() {
+    // FLUSHALL [ASYNC | SYNC]
+    assert_eq!(words(&cmd::flushall()), ["FLUSHALL"]);
+    assert_eq!(words(&cmd::flushall().async_()), ["FLUSHALL", "ASYNC"]);
+    assert_eq!(
+        words(&cmd::flushall().flush_type(FlushType::Sync)),
+        ["FLUSHALL", "SYNC"]
+    );
+    // SORT key ... [ASC | DESC]
+    assert_eq!(words(&cmd::sort("l").desc()), ["SORT", "l", "DESC"]);
+    assert_eq!(
+        words(&cmd::sort("l").order(SortOrder::Asc)),
+        ["SORT", "l", "ASC"]
+    );
+    // LINSERT key <BEFORE | AFTER> pivot element
+    assert_eq!(
+        words(&cmd::linsert("l", Where::Before, "p", "x")),
+        ["LINSERT", "l", "BEFORE", "p", "x"]
+    );
+    assert_eq!(
+        words(&cmd::linsert("l", Where::After, "p", "x")),
+        ["LINSERT", "l", "AFTER", "p", "x"]
+    );
+}
+
+#[test]
+fn oneof_with_token_aggregate() {
+    // ZUNIONSTORE ... [AGGREGATE SUM | MIN | MAX]
+    assert_eq!(
+        words(&cmd::zunionstore("d", ["a"]).max()),
+        ["ZUNIONSTORE", "d", "1", "a", "AGGREGATE", "MAX"]
+    );
+    assert_eq!(
+        words(&cmd::zunionstore("d", ["a"]).aggregate(Aggregate::Sum)),
+        ["ZUNIONSTORE", "d", "1", "a", "AGGREGATE", "SUM"]
+    );
+}
+
+#[test]
+fn zrange_sortby_methods_and_enum() {
+    // ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
+    assert_eq!(
+        words(&cmd::zrange("z", 0, -1).byscore()),
+        ["ZRANGE", "z", "0", "-1", "BYSCORE"]
+    );
+    assert_eq!(
+        words(
+            &cmd::zrange("z", LexBound::Inclusive("a"), LexBound::Exclusive("m"))
+                .sortby(RangeBy::Bylex)
+        ),
+        ["ZRANGE", "z", "[a", "(m", "BYLEX"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Oneofs with data
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn set_condition_and_expiration_enums() {
+    // SET key value [NX | XX | IFEQ comparison-value] [GET] [EX ... | PX ... | KEEPTTL]
+    assert_eq!(
+        words(
+            &cmd::set("k", "v")
+                .condition(SetCondition::Xx)
+                .expiration(SetExpiration::Px(250))
+        ),
+        ["SET", "k", "v", "XX", "PX", "250"]
+    );
+    assert_eq!(
+        words(&cmd::set("k", "v").expiration(SetExpiration::Ex(10))),
+        ["SET", "k", "v", "EX", "10"]
+    );
+    assert_eq!(
+        words(&cmd::set("k", "v").expiration(SetExpiration::Exat(1_700_000_000))),
+        ["SET", "k", "v", "EXAT", "1700000000"]
+    );
+    assert_eq!(
+        words(&cmd::set("k", "v").expiration(SetExpiration::Keepttl)),
+        ["SET", "k", "v", "KEEPTTL"]
+    );
+}
+
+#[test]
+fn set_ifeq_method_and_enum() {
+    // SET key value [NX | XX | IFEQ comparison-value]
+    let by_method = cmd::set("k", "new").ifeq("old");
+    let by_enum = cmd::set("k", "new").condition(SetCondition::Ifeq(b("old")));
+    assert_eq!(words(&by_method), ["SET", "k", "new", "IFEQ", "old"]);
+    assert_eq!(words(&by_enum), words(&by_method));
+}
+
+#[test]
+fn getex_expiration_enum_and_methods() {
+    // GETEX key [EX seconds | PX milliseconds | EXAT ... | PXAT ... | PERSIST]
+    assert_eq!(words(&cmd::getex("k")), ["GETEX", "k"]);
+    assert_eq!(words(&cmd::getex("k").persist()), ["GETEX", "k", "PERSIST"]);
+    assert_eq!(
+        words(&cmd::getex("k").expiration(GetexExpiration::Persist)),
+        ["GETEX", "k", "PERSIST"]
+    );
+    assert_eq!(
+        words(&cmd::getex("k").expiration(GetexExpiration::Px(1500))),
+        ["GETEX", "k", "PX", "1500"]
+    );
+    assert_eq!(
+        words(&cmd::getex("k").ex(Duration::from_secs(7))),
+        ["GETEX", "k", "EX", "7"]
+    );
+}
+
+#[test]
+fn migrate_authentication_enum_and_methods() {
+    // MIGRATE host port <key | ""> destination-db timeout [COPY] [REPLACE]
+    //   [AUTH password | AUTH2 username password] [KEYS key [key ...]]
+    let by_method =
+        cmd::migrate("h", 6379, MigrateKeySelector::Key(b("k")), 0, 1000).auth2("u", "pw");
+    let by_enum = cmd::migrate("h", 6379, MigrateKeySelector::Key(b("k")), 0, 1000).authentication(
+        MigrateAuthentication::Auth2 {
+            username: b("u"),
+            password: b("pw"),
+        },
+    );
+    assert_eq!(
+        words(&by_method),
+        ["MIGRATE", "h", "6379", "k", "0", "1000", "AUTH2", "u", "pw"]
+    );
+    assert_eq!(words(&by_enum), words(&by_method));
+    assert_eq!(
+        words(
+            &cmd::migrate(
+                "h",
+                6379,
+                MigrateKeySelector::Key(b("k")),
+                0,
+                Duration::from_secs(2)
+            )
+            .auth("pw")
+        ),
+        ["MIGRATE", "h", "6379", "k", "0", "2000", "AUTH", "pw"]
+    );
+}
+
+#[test]
+fn id_selector_oneofs() {
+    // XADD key ... <* | id> field value [field value ...]
+    assert_eq!(
+        words(&cmd::xadd(
+            "s",
+            XaddIdSelector::Id(b("1-0")),
+            [("f", "v"), ("g", "w")]
+        )),
+        ["XADD", "s", "1-0", "f", "v", "g", "w"]
+    );
+    // XGROUP CREATE key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]
+    assert_eq!(
+        words(
+            &cmd::xgroup_create("s", "g", XgroupCreateIdSelector::NewId)
+                .entriesread(5)
+                .mkstream()
+        ),
+        [
+            "XGROUP",
+            "CREATE",
+            "s",
+            "g",
+            "$",
+            "MKSTREAM",
+            "ENTRIESREAD",
+            "5"
+        ]
+    );
+    assert_eq!(
+        words(&cmd::xgroup_create(
+            "s",
+            "g",
+            XgroupCreateIdSelector::Id(b("0"))
+        )),
+        ["XGROUP", "CREATE", "s", "g", "0"]
+    );
+}
+
+#[test]
+fn shutdown_nested_oneof_block() {
+    // SHUTDOWN [[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]
+    assert_eq!(words(&cmd::shutdown()), ["SHUTDOWN"]);
+    assert_eq!(words(&cmd::shutdown().abort()), ["SHUTDOWN", "ABORT"]);
+    assert_eq!(
+        words(&cmd::shutdown().save_selector_block(
+            Some(SaveSelector::Nosave),
+            true,
+            false,
+            false,
+            true
+        )),
+        ["SHUTDOWN", "NOSAVE", "NOW", "FAILOVER"]
+    );
+    assert_eq!(
+        words(
+            &cmd::shutdown().abort_selector(ShutdownAbortSelector::SaveSelectorBlock {
+                save_selector: None,
+                now: false,
+                force: true,
+                safe: true,
+                failover: false,
+            })
+        ),
+        ["SHUTDOWN", "FORCE", "SAFE"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Blocks
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn blocks_limit_count_full() {
+    // SORT key [BY pattern] [LIMIT offset count] ...
+    assert_eq!(
+        words(&cmd::sort("l").limit(0, 10)),
+        ["SORT", "l", "LIMIT", "0", "10"]
+    );
+    // XINFO STREAM key [FULL [COUNT count]]
+    assert_eq!(
+        words(&cmd::xinfo_stream("s").full(Some(10))),
+        ["XINFO", "STREAM", "s", "FULL", "COUNT", "10"]
+    );
+    assert_eq!(
+        words(&cmd::xinfo_stream("s").full(None)),
+        ["XINFO", "STREAM", "s", "FULL"]
+    );
+    assert_eq!(words(&cmd::xinfo_stream("s")), ["XINFO", "STREAM", "s"]);
+}
+
+#[test]
+fn hello_nested_optional_block() {
+    // HELLO [protover [AUTH username password] [SETNAME clientname]]
+    assert_eq!(words(&cmd::hello()), ["HELLO"]);
+    assert_eq!(
+        words(&cmd::hello().protover(3, Some((b("default"), b("pw"))), Some(b("app")))),
+        ["HELLO", "3", "AUTH", "default", "pw", "SETNAME", "app"]
+    );
+    assert_eq!(
+        words(&cmd::hello().protover(2, None, Some(b("app")))),
+        ["HELLO", "2", "SETNAME", "app"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Multiple args and multiple blocks as tuples
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn multiple_blocks_mset_hset_config_set() {
+    // MSET key value [key value ...]
+    assert_eq!(
+        words(&cmd::mset([("a", "1"), ("b", "2")])),
+        ["MSET", "a", "1", "b", "2"]
+    );
+    // HSET key field value [field value ...]
+    let fields = vec![("f1".to_string(), 1), ("f2".to_string(), 2)];
+    assert_eq!(
+        words(&cmd::hset("h", fields)),
+        ["HSET", "h", "f1", "1", "f2", "2"]
+    );
+    // CONFIG SET parameter value [parameter value ...]
+    assert_eq!(
+        words(&cmd::config_set([
+            ("maxmemory", "100mb"),
+            ("maxmemory-policy", "allkeys-lru")
+        ])),
+        [
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "100mb",
+            "maxmemory-policy",
+            "allkeys-lru"
+        ]
+    );
+}
+
+#[test]
+fn multiple_blocks_zadd_geoadd() {
+    // ZADD key ... score member [score member ...]
+    assert_eq!(
+        words(&cmd::zadd("z", [(1.5, "a"), (2.0, "b"), (-3.25, "c")])),
+        ["ZADD", "z", "1.5", "a", "2", "b", "-3.25", "c"]
+    );
+    assert_eq!(
+        words(&cmd::zadd(
+            "z",
+            [(ScoreBound::PosInf, "top"), (ScoreBound::NegInf, "bottom")]
+        )),
+        ["ZADD", "z", "+inf", "top", "-inf", "bottom"]
+    );
+    // GEOADD key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]
+    assert_eq!(
+        words(&cmd::geoadd(
+            "Sicily",
+            [
+                (13.361389, 38.115556, "Palermo"),
+                (15.087269, 37.502669, "Catania")
+            ]
+        )),
+        [
+            "GEOADD",
+            "Sicily",
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
+            "Catania"
+        ]
+    );
+}
+
+#[test]
+fn multiple_args_acl_setuser() {
+    // ACL SETUSER username [rule [rule ...]]
+    assert_eq!(
+        words(&cmd::acl_setuser("alice")),
+        ["ACL", "SETUSER", "alice"]
+    );
+    assert_eq!(
+        words(&cmd::acl_setuser("alice").rule(["on", ">pass", "~keys:*", "+get"])),
+        ["ACL", "SETUSER", "alice", "on", ">pass", "~keys:*", "+get"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Computed counts
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn numkeys_zunionstore() {
+    // ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]]
+    //   [AGGREGATE SUM | MIN | MAX]
+    assert_eq!(
+        words(
+            &cmd::zunionstore("out", ["zset1", "zset2"])
+                .weights([2, 3])
+                .max()
+        ),
+        [
+            "ZUNIONSTORE",
+            "out",
+            "2",
+            "zset1",
+            "zset2",
+            "WEIGHTS",
+            "2",
+            "3",
+            "AGGREGATE",
+            "MAX"
+        ]
+    );
+    let many: Vec<String> = (0..12).map(|i| format!("k{i}")).collect();
+    let w = words(&cmd::zunionstore("out", &many));
+    assert_eq!(&w[..4], ["ZUNIONSTORE", "out", "12", "k0"]);
+    assert_eq!(w.len(), 3 + 12);
+}
+
+#[test]
+fn numkeys_eval() {
+    // EVAL script numkeys [key [key ...]] [arg [arg ...]]
+    assert_eq!(words(&cmd::eval("return 1")), ["EVAL", "return 1", "0"]);
+    assert_eq!(
+        words(&cmd::eval("return KEYS[1]").key(["k1", "k2"]).arg(["a1"])),
+        ["EVAL", "return KEYS[1]", "2", "k1", "k2", "a1"]
+    );
+    assert_eq!(
+        words(&cmd::eval("return ARGV[1]").arg(["a1", "a2"])),
+        ["EVAL", "return ARGV[1]", "0", "a1", "a2"]
+    );
+}
+
+#[test]
+fn numkeys_lmpop_sintercard() {
+    // LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+    assert_eq!(
+        words(&cmd::lmpop(["l1", "l2"], ListSide::Left).count(3)),
+        ["LMPOP", "2", "l1", "l2", "LEFT", "COUNT", "3"]
+    );
+    assert_eq!(
+        words(&cmd::lmpop(["l"], ListSide::Right)),
+        ["LMPOP", "1", "l", "RIGHT"]
+    );
+    // SINTERCARD numkeys key [key ...] [LIMIT limit]
+    assert_eq!(
+        words(&cmd::sintercard(["a", "b", "c"]).limit(5)),
+        ["SINTERCARD", "3", "a", "b", "c", "LIMIT", "5"]
+    );
+}
+
+#[test]
+fn numfields_hexpire_hgetex_hsetex() {
+    // HEXPIRE key seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
+    assert_eq!(
+        words(&cmd::hexpire("h", Duration::from_secs(60), ["f1", "f2"]).nx()),
+        ["HEXPIRE", "h", "60", "NX", "FIELDS", "2", "f1", "f2"]
+    );
+    assert_eq!(
+        words(&cmd::hexpire("h", 60, ["f1"])),
+        ["HEXPIRE", "h", "60", "FIELDS", "1", "f1"]
+    );
+    // HGETEX key [EX ... | PERSIST] FIELDS numfields field [field ...]
+    assert_eq!(
+        words(&cmd::hgetex("h", ["a", "b", "c"]).persist()),
+        ["HGETEX", "h", "PERSIST", "FIELDS", "3", "a", "b", "c"]
+    );
+    // HSETEX key [NX | XX] [FNX | FXX] [EX ... | KEEPTTL] FIELDS numfields field value
+    //   [field value ...]: numfields counts fields, not words.
+    assert_eq!(
+        words(
+            &cmd::hsetex("h", [("f1", "v1"), ("f2", "v2")])
+                .px(1500)
+                .fnx()
+                .xx()
+        ),
+        ["HSETEX", "h", "XX", "FNX", "PX", "1500", "FIELDS", "2", "f1", "v1", "f2", "v2"]
+    );
+    assert_eq!(
+        words(
+            &cmd::hsetex("h", [("f", "v")])
+                .expiration(HsetexExpiration::Keepttl)
+                .fields_condition(FieldsCondition::Fxx)
+                .key_condition(ExistenceCondition::Nx)
+        ),
+        ["HSETEX", "h", "NX", "FXX", "KEEPTTL", "FIELDS", "1", "f", "v"]
+    );
+}
+
+#[test]
+fn num_vertices_geosearch_bypolygon() {
+    // GEOSEARCH key ... BYPOLYGON num-vertices longitude latitude [longitude latitude ...]
+    let by = GeosearchBy::Bypolygon {
+        vertices: vec![(12.0, 37.0), (16.0, 37.0), (14.5, 39.25)],
+    };
+    assert_eq!(
+        words(&cmd::geosearch("Sicily", by)),
+        [
+            "GEOSEARCH",
+            "Sicily",
+            "BYPOLYGON",
+            "3",
+            "12",
+            "37",
+            "16",
+            "37",
+            "14.5",
+            "39.25"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Required arguments after optional ones
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn required_after_optional_zadd_geoadd() {
+    // ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
+    assert_eq!(
+        words(&cmd::zadd("z", [(1.5, "a"), (2.0, "b")]).xx().gt().ch()),
+        ["ZADD", "z", "XX", "GT", "CH", "1.5", "a", "2", "b"]
+    );
+    // GEOADD key [NX | XX] [CH] longitude latitude member [...]
+    assert_eq!(
+        words(&cmd::geoadd("g", [(13.5, 38.25, "m")]).ch().nx()),
+        ["GEOADD", "g", "NX", "CH", "13.5", "38.25", "m"]
+    );
+    assert_eq!(
+        words(&cmd::geoadd("g", [(1, 2, "m")]).condition(ExistenceCondition::Xx)),
+        ["GEOADD", "g", "XX", "1", "2", "m"]
+    );
+}
+
+#[test]
+fn required_after_optional_xadd() {
+    // XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id>
+    //   field value [field value ...]
+    assert_eq!(
+        words(
+            &cmd::xadd("s", XaddIdSelector::AutoId, [("f", "v")])
+                .trim(
+                    TrimStrategy::Maxlen,
+                    Some(TrimOperator::Approximately),
+                    1000,
+                    Some(100)
+                )
+                .nomkstream()
+        ),
+        [
+            "XADD",
+            "s",
+            "NOMKSTREAM",
+            "MAXLEN",
+            "~",
+            "1000",
+            "LIMIT",
+            "100",
+            "*",
+            "f",
+            "v"
+        ]
+    );
+    assert_eq!(
+        words(&cmd::xadd("s", XaddIdSelector::AutoId, [("f", "v")]).trim(
+            TrimStrategy::Minid,
+            Some(TrimOperator::Equal),
+            "0-1",
+            None
+        )),
+        ["XADD", "s", "MINID", "=", "0-1", "*", "f", "v"]
+    );
+    assert_eq!(
+        words(&cmd::xadd("s", XaddIdSelector::AutoId, [("f", "v")]).trim(
+            TrimStrategy::Maxlen,
+            None,
+            10,
+            None
+        )),
+        ["XADD", "s", "MAXLEN", "10", "*", "f", "v"]
+    );
+    // XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
+    assert_eq!(
+        words(&cmd::xtrim(
+            "s",
+            TrimStrategy::Minid,
+            Some(TrimOperator::Equal),
+            "1700000000000-0",
+            None
+        )),
+        ["XTRIM", "s", "MINID", "=", "1700000000000-0"]
+    );
+}
+
+#[test]
+fn required_after_optional_xread_xreadgroup() {
+    // XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] ID [ID ...]
+    assert_eq!(
+        words(
+            &cmd::xread(["s1", "s2"], ["0-0", "$"])
+                .block(Duration::from_secs(5))
+                .count(10)
+        ),
+        ["XREAD", "COUNT", "10", "BLOCK", "5000", "STREAMS", "s1", "s2", "0-0", "$"]
+    );
+    assert_eq!(
+        words(&cmd::xread(["s"], ["0"])),
+        ["XREAD", "STREAMS", "s", "0"]
+    );
+    // XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK]
+    //   STREAMS key [key ...] ID [ID ...]
+    assert_eq!(
+        words(
+            &cmd::xreadgroup("g", "c", ["s"], [">"])
+                .noack()
+                .block(100)
+                .count(1)
+        ),
+        [
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "COUNT",
+            "1",
+            "BLOCK",
+            "100",
+            "NOACK",
+            "STREAMS",
+            "s",
+            ">"
+        ]
+    );
+}
+
+#[test]
+fn required_after_optional_auth_function_load() {
+    // AUTH [username] password
+    assert_eq!(words(&cmd::auth("secret")), ["AUTH", "secret"]);
+    assert_eq!(
+        words(&cmd::auth("secret").username("alice")),
+        ["AUTH", "alice", "secret"]
+    );
+    // FUNCTION LOAD [REPLACE] function-code
+    let code = "#!lua name=mylib\nserver.register_function('f', function() return 1 end)";
+    assert_eq!(
+        words(&cmd::function_load(code).replace()),
+        ["FUNCTION", "LOAD", "REPLACE", code]
+    );
+    assert_eq!(words(&cmd::function_load(code)), ["FUNCTION", "LOAD", code]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Builders called out of spec order
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn out_of_order_set() {
+    // SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | ...]
+    assert_eq!(
+        words(&cmd::set("k", "v").ex(10).get().nx()),
+        ["SET", "k", "v", "NX", "GET", "EX", "10"]
+    );
+}
+
+#[test]
+fn out_of_order_sort() {
+    // SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]
+    //   [ASC | DESC] [ALPHA] [STORE destination]
+    let c = cmd::sort("list")
+        .store("dst")
+        .alpha()
+        .desc()
+        .get(["#", "obj_*->field"])
+        .limit(0, 10)
+        .by("weight_*");
+    assert_eq!(
+        words(&c),
+        [
+            "SORT",
+            "list",
+            "BY",
+            "weight_*",
+            "LIMIT",
+            "0",
+            "10",
+            "GET",
+            "#",
+            "GET",
+            "obj_*->field",
+            "DESC",
+            "ALPHA",
+            "STORE",
+            "dst"
+        ]
+    );
+}
+
+#[test]
+fn out_of_order_zrange_lpos_scan() {
+    // ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
+    assert_eq!(
+        words(
+            &cmd::zrange("z", 0, -1)
+                .withscores()
+                .limit(0, 5)
+                .rev()
+                .byscore()
+        ),
+        [
+            "ZRANGE",
+            "z",
+            "0",
+            "-1",
+            "BYSCORE",
+            "REV",
+            "LIMIT",
+            "0",
+            "5",
+            "WITHSCORES"
+        ]
+    );
+    // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
+    assert_eq!(
+        words(&cmd::lpos("l", "e").maxlen(100).count(0).rank(-1)),
+        ["LPOS", "l", "e", "RANK", "-1", "COUNT", "0", "MAXLEN", "100"]
+    );
+    // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+    assert_eq!(
+        words(&cmd::scan(17).type_("string").count(100).match_("user:*")),
+        ["SCAN", "17", "MATCH", "user:*", "COUNT", "100", "TYPE", "string"]
+    );
+}
+
+#[test]
+fn out_of_order_eval_keys_after_args() {
+    // EVAL script numkeys [key [key ...]] [arg [arg ...]]
+    assert_eq!(
+        words(&cmd::eval("s").arg(["a1", "a2"]).key(["k1"])),
+        ["EVAL", "s", "1", "k1", "a1", "a2"]
+    );
+}
+
+#[test]
+fn out_of_order_client_tracking() {
+    // CLIENT TRACKING <ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]]
+    //   [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
+    assert_eq!(
+        words(
+            &cmd::client_tracking(ClientImportSourceEnabled::On)
+                .noloop()
+                .prefix(["a:", "b:"])
+                .bcast()
+                .redirect(7)
+        ),
+        [
+            "CLIENT", "TRACKING", "ON", "REDIRECT", "7", "PREFIX", "a:", "PREFIX", "b:", "BCAST",
+            "NOLOOP"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// An option set twice: the last one wins
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn set_twice_last_wins_set() {
+    // SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | PX milliseconds ...]
+    assert_eq!(
+        words(&cmd::set("k", "v").ex(10).px(500)),
+        ["SET", "k", "v", "PX", "500"]
+    );
+    assert_eq!(
+        words(&cmd::set("k", "v").nx().xx()),
+        ["SET", "k", "v", "XX"]
+    );
+    assert_eq!(
+        words(&cmd::set("k", "v").condition(SetCondition::Nx).ifeq("x")),
+        ["SET", "k", "v", "IFEQ", "x"]
+    );
+    assert_eq!(
+        words(
+            &cmd::set("k", "v")
+                .px(1)
+                .expiration(SetExpiration::Keepttl)
+                .nx()
+        ),
+        ["SET", "k", "v", "NX", "KEEPTTL"]
+    );
+    // Replaced, then other options: still one run per option, in spec order.
+    assert_eq!(
+        words(&cmd::set("k", "v").ex(1).nx().ex(2).xx().get().ex(3)),
+        ["SET", "k", "v", "XX", "GET", "EX", "3"]
+    );
+}
+
+#[test]
+fn set_twice_last_wins_blocks_and_oneofs() {
+    // ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
+    assert_eq!(
+        words(&cmd::zrangebyscore("z", 0, 1).limit(0, 10).limit(20, 5)),
+        ["ZRANGEBYSCORE", "z", "0", "1", "LIMIT", "20", "5"]
+    );
+    // GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] ...
+    let by = GeosearchBy::Byradius {
+        radius: 1.0,
+        unit: GeoUnit::M,
+    };
+    assert_eq!(
+        words(&cmd::geosearch("g", by).fromlonlat(1, 2).frommember("m")),
+        ["GEOSEARCH", "g", "FROMMEMBER", "m", "BYRADIUS", "1", "m"]
+    );
+    // EVAL: a second key list replaces the first, numkeys follows it.
+    assert_eq!(
+        words(&cmd::eval("s").key(["a", "b"]).key(["c"])),
+        ["EVAL", "s", "1", "c"]
+    );
+    // XINFO STREAM key [FULL [COUNT count]]
+    assert_eq!(
+        words(&cmd::xinfo_stream("s").full(Some(1)).full(None)),
+        ["XINFO", "STREAM", "s", "FULL"]
+    );
+}
+
+#[test]
+fn set_twice_last_wins_weights() {
+    // ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] ...
+    // WEIGHTS is a single option holding a list (not `multiple_token`): one WEIGHTS token.
+    assert_eq!(
+        words(
+            &cmd::zunionstore("d", ["a", "b"])
+                .weights([2, 3])
+                .weights([5, 7])
+        ),
+        ["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "5", "7"]
+    );
+}
+
+#[test]
+fn set_twice_last_wins_migrate_keys() {
+    // MIGRATE ... [KEYS key [key ...]]: the server takes every word after KEYS as a key,
+    // so a second KEYS token would itself be migrated as a key named "KEYS".
+    let c = cmd::migrate("h", 6379, MigrateKeySelector::EmptyString, 0, 5000)
+        .keys_keys(["a"])
+        .keys_keys(["b", "c"]);
+    assert_eq!(
+        words(&c),
+        ["MIGRATE", "h", "6379", "", "0", "5000", "KEYS", "b", "c"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Repeated multiple_token options
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn multiple_token_sort_get() {
+    // SORT key ... [GET pattern [GET pattern ...]]: GET before every pattern.
+    assert_eq!(
+        words(&cmd::sort("l").get(["#", "a_*", "b_*->f"])),
+        ["SORT", "l", "GET", "#", "GET", "a_*", "GET", "b_*->f"]
+    );
+    // Repeated calls add patterns, even with other options in between.
+    assert_eq!(
+        words(&cmd::sort("l").get(["a_*"]).desc().get(["b_*"]).by("w_*")),
+        ["SORT", "l", "BY", "w_*", "GET", "a_*", "GET", "b_*", "DESC"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Nested oneofs and blocks
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn nested_geosearch() {
+    // GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude]
+    //   <BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | ...>
+    //   [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]
+    let c = cmd::geosearch(
+        "Sicily",
+        GeosearchBy::Byradius {
+            radius: 200.0,
+            unit: GeoUnit::Km,
+        },
+    )
+    .withcoord()
+    .count(3, true)
+    .asc()
+    .fromlonlat(15, 37);
+    assert_eq!(
+        words(&c),
+        [
+            "GEOSEARCH",
+            "Sicily",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYRADIUS",
+            "200",
+            "km",
+            "ASC",
+            "COUNT",
+            "3",
+            "ANY",
+            "WITHCOORD"
+        ]
+    );
+    let c = cmd::geosearch(
+        "Sicily",
+        GeosearchBy::Bybox {
+            width: 400.0,
+            height: 300.5,
+            unit: GeoUnit::Mi,
+        },
+    )
+    .order(SortOrder::Desc)
+    .from(GeosearchFrom::Frommember(b("Palermo")))
+    .count(5, false)
+    .withdist()
+    .withhash();
+    assert_eq!(
+        words(&c),
+        [
+            "GEOSEARCH",
+            "Sicily",
+            "FROMMEMBER",
+            "Palermo",
+            "BYBOX",
+            "400",
+            "300.5",
+            "mi",
+            "DESC",
+            "COUNT",
+            "5",
+            "WITHDIST",
+            "WITHHASH"
+        ]
+    );
+    let c = cmd::geosearch(
+        "g",
+        GeosearchBy::Byradius {
+            radius: 0.5,
+            unit: GeoUnit::Ft,
+        },
+    )
+    .from(GeosearchFrom::Fromlonlat {
+        longitude: -122.25,
+        latitude: 37.75,
+    });
+    assert_eq!(
+        words(&c),
+        [
+            "GEOSEARCH",
+            "g",
+            "FROMLONLAT",
+            "-122.25",
+            "37.75",
+            "BYRADIUS",
+            "0.5",
+            "ft"
+        ]
+    );
+}
+
+#[test]
+fn nested_georadius_store() {
+    // GEORADIUS key longitude latitude radius <m | km | ft | mi> [WITHCOORD] [WITHDIST]
+    //   [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
+    assert_eq!(
+        words(
+            &cmd::georadius("Sicily", 15, 37, 200, GeoUnit::Km)
+                .store_store("dst")
+                .desc()
+                .count(5, false)
+        ),
+        [
+            "GEORADIUS",
+            "Sicily",
+            "15",
+            "37",
+            "200",
+            "km",
+            "COUNT",
+            "5",
+            "DESC",
+            "STORE",
+            "dst"
+        ]
+    );
+    assert_eq!(
+        words(&cmd::georadius("Sicily", 15, 37, 200, GeoUnit::M).storedist("dst")),
+        [
+            "GEORADIUS",
+            "Sicily",
+            "15",
+            "37",
+            "200",
+            "m",
+            "STOREDIST",
+            "dst"
+        ]
+    );
+}
+
+#[test]
+fn nested_bitfield_operations() {
+    // BITFIELD key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL]
+    //   <SET encoding offset value | INCRBY encoding offset increment> ...]
+    let c = cmd::bitfield("bf")
+        .get("u8", 0)
+        .write(
+            Some(BitfieldOverflow::Sat),
+            BitfieldWriteOperation::Incrby {
+                encoding: b("i5"),
+                offset: 100,
+                increment: 1,
+            },
+        )
+        .write(
+            None,
+            BitfieldWriteOperation::Set {
+                encoding: b("u4"),
+                offset: 0,
+                value: 7,
+            },
+        );
+    assert_eq!(
+        words(&c),
+        [
+            "BITFIELD", "bf", "GET", "u8", "0", "OVERFLOW", "SAT", "INCRBY", "i5", "100", "1",
+            "SET", "u4", "0", "7"
+        ]
+    );
+    let c = cmd::bitfield("bf")
+        .operation(BitfieldOperation::Write {
+            overflow_block: Some(BitfieldOverflow::Fail),
+            write_operation: BitfieldWriteOperation::Set {
+                encoding: b("i8"),
+                offset: 8,
+                value: -1,
+            },
+        })
+        .operation(BitfieldOperation::Get {
+            encoding: b("i8"),
+            offset: 8,
+        })
+        .operation(BitfieldOperation::Write {
+            overflow_block: Some(BitfieldOverflow::Wrap),
+            write_operation: BitfieldWriteOperation::Incrby {
+                encoding: b("u2"),
+                offset: 102,
+                increment: 1,
+            },
+        });
+    assert_eq!(
+        words(&c),
+        [
+            "BITFIELD", "bf", "OVERFLOW", "FAIL", "SET", "i8", "8", "-1", "GET", "i8", "8",
+            "OVERFLOW", "WRAP", "INCRBY", "u2", "102", "1"
+        ]
+    );
+    assert_eq!(words(&cmd::bitfield("bf")), ["BITFIELD", "bf"]);
+}
+
+#[test]
+fn nested_client_kill_filters() {
+    // CLIENT KILL <ip:port | <[ID client-id [client-id ...]] | [TYPE normal | ...]
+    //   | [USER username] | [ADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | ...
+    //   | [NOT-USER not-username] | ...> [...]>
+    let c = cmd::client_kill(ClientKillFilter::NewFormat(vec![
+        ClientKillNewFormat::Id(vec![1, 2]),
+        ClientKillNewFormat::Type(ClientKillClientType::Normal),
+        ClientKillNewFormat::Skipme(YesNo::No),
+        ClientKillNewFormat::Maxage(60),
+        ClientKillNewFormat::NotUser(b("bob")),
+        ClientKillNewFormat::Addr(b("10.0.0.1:5000")),
+    ]));
+    assert_eq!(
+        words(&c),
+        [
+            "CLIENT",
+            "KILL",
+            "ID",
+            "1",
+            "2",
+            "TYPE",
+            "normal",
+            "SKIPME",
+            "NO",
+            "MAXAGE",
+            "60",
+            "NOT-USER",
+            "bob",
+            "ADDR",
+            "10.0.0.1:5000"
+        ]
+    );
+    let c = cmd::client_kill(ClientKillFilter::NewFormat(vec![
+        ClientKillNewFormat::User(b("alice")),
+        ClientKillNewFormat::NotType(ClientKillClientType::Pubsub),
+        ClientKillNewFormat::NotId(vec![9]),
+    ]));
+    assert_eq!(
+        words(&c),
+        ["CLIENT", "KILL", "USER", "alice", "NOT-TYPE", "pubsub", "NOT-ID", "9"]
+    );
+    assert_eq!(
+        words(&cmd::client_kill(ClientKillFilter::OldFormat(b(
+            "1.2.3.4:5"
+        )))),
+        ["CLIENT", "KILL", "1.2.3.4:5"]
+    );
+}
+
+#[test]
+fn nested_migrate_keys_with_empty_key() {
+    // MIGRATE host port <key | ""> destination-db timeout [COPY] [REPLACE]
+    //   [AUTH password | AUTH2 username password] [KEYS key [key ...]]
+    let c = cmd::migrate(
+        "10.0.0.2",
+        6379,
+        MigrateKeySelector::EmptyString,
+        0,
+        Duration::from_secs(5),
+    )
+    .keys_keys(["a", "b"])
+    .auth2("user", "pw")
+    .replace()
+    .copy();
+    assert_eq!(
+        words(&c),
+        [
+            "MIGRATE", "10.0.0.2", "6379", "", "0", "5000", "COPY", "REPLACE", "AUTH2", "user",
+            "pw", "KEYS", "a", "b"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Subcommands and keyword names
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn subcommands() {
+    // OBJECT ENCODING key
+    assert_eq!(
+        words(&cmd::object_encoding("k")),
+        ["OBJECT", "ENCODING", "k"]
+    );
+    // CLIENT SETINFO <LIB-NAME libname | LIB-VER libver> (tokens are lower case in the spec)
+    assert_eq!(
+        words(&cmd::client_setinfo(ClientSetinfoAttr::LibName(b(
+            "respec"
+        )))),
+        ["CLIENT", "SETINFO", "lib-name", "respec"]
+    );
+    assert_eq!(
+        words(&cmd::client_setinfo(ClientSetinfoAttr::LibVer(b("0.1.0")))),
+        ["CLIENT", "SETINFO", "lib-ver", "0.1.0"]
+    );
+    // CONFIG SET parameter value [parameter value ...]
+    assert_eq!(
+        words(&cmd::config_set([("appendonly", "yes")])),
+        ["CONFIG", "SET", "appendonly", "yes"]
+    );
+    // CLIENT LIST [TYPE normal | master | replica | pubsub] ...
+    assert_eq!(
+        words(&cmd::client_list().normal()),
+        ["CLIENT", "LIST", "TYPE", "normal"]
+    );
+}
+
+#[test]
+fn keyword_names() {
+    // TYPE key
+    assert_eq!(words(&cmd::type_("k")), ["TYPE", "k"]);
+    // MOVE key db
+    assert_eq!(words(&cmd::move_("k", 1)), ["MOVE", "k", "1"]);
+    // SCAN ... [MATCH pattern] [TYPE type]
+    assert_eq!(
+        words(&cmd::scan(0).type_("zset")),
+        ["SCAN", "0", "TYPE", "zset"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The raw escape hatch
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn raw_commands() {
+    assert_eq!(
+        words(&raw_cmd("JSON.GET").arg("doc").arg("$")),
+        ["JSON.GET", "doc", "$"]
+    );
+    assert_eq!(
+        words(&raw_cmd("CLIENT").arg("LIST").args(["TYPE", "normal"])),
+        ["CLIENT", "LIST", "TYPE", "normal"]
+    );
+    assert_eq!(words(&raw_cmd("PING")), ["PING"]);
+    assert_eq!(
+        words(&raw_cmd("INCRBY").arg("k").arg(5)),
+        ["INCRBY", "k", "5"]
+    );
+    assert!(raw_cmd("JSON.GET").arg("doc").validate().is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Argument validation
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn validate_ok() {
+    assert!(cmd::set("k", "v").nx().ex(10).validate().is_ok());
+    assert!(cmd::zadd("z", [(1.5, "a")]).validate().is_ok());
+    assert!(cmd::del(["a"]).validate().is_ok());
+    assert!(cmd::zcount("z", ScoreBound::NegInf, ScoreBound::PosInf)
+        .validate()
+        .is_ok());
+    assert!(cmd::blpop(["l"], 0).validate().is_ok());
+    assert!(cmd::eval("return 1").validate().is_ok());
+}
+
+#[test]
+fn validate_nan_score() {
+    let c = cmd::zadd("z", [(f64::NAN, "m")]);
+    let err = c.validate().unwrap_err();
+    assert!(err.is_invalid_argument(), "{err:?}");
+    assert_eq!(err.command(), Some("ZADD"));
+    let msg = err.to_string();
+    assert!(msg.contains("ZADD"), "{msg}");
+    assert!(msg.contains("score"), "{msg}");
+}
+
+#[test]
+fn validate_empty_required_list() {
+    let err = cmd::del(Vec::<&str>::new()).validate().unwrap_err();
+    assert!(err.is_invalid_argument(), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("DEL"), "{msg}");
+    assert!(msg.contains("key"), "{msg}");
+}
+
+#[test]
+fn validate_other_bad_numbers() {
+    // A NaN bound names the bound.
+    let err = cmd::zcount("z", f64::NAN, 1).validate().unwrap_err();
+    assert!(err.is_invalid_argument());
+    let msg = err.to_string();
+    assert!(msg.contains("ZCOUNT") && msg.contains("min"), "{msg}");
+    let err = cmd::zcount("z", 1, ScoreBound::Exclusive(f64::NAN))
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("max"), "{err}");
+    // A negative blocking timeout.
+    let err = cmd::blpop(["l"], -1.0).validate().unwrap_err();
+    assert!(err.is_invalid_argument());
+    let msg = err.to_string();
+    assert!(msg.contains("BLPOP") && msg.contains("timeout"), "{msg}");
+    // A time before the Unix epoch.
+    let err = cmd::expireat("k", UNIX_EPOCH - Duration::from_secs(1))
+        .validate()
+        .unwrap_err();
+    assert!(err.is_invalid_argument());
+    assert!(err.to_string().contains("EXPIREAT"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Key positions from the spec's key specifications
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn keys_mset_returns_keys_not_values() {
+    assert_eq!(
+        keys(&cmd::mset([("a", "1"), ("b", "2"), ("c", "3")])),
+        ["a", "b", "c"]
+    );
+}
+
+#[test]
+fn keys_zunionstore_destination_and_numkeys_keys() {
+    assert_eq!(
+        keys(&cmd::zunionstore("dst", ["z1", "z2"]).weights([1, 2]).sum()),
+        ["dst", "z1", "z2"]
+    );
+}
+
+#[test]
+fn keys_xread_streams() {
+    assert_eq!(
+        keys(&cmd::xread(["s1", "s2"], ["0", "0"]).count(1).block(0)),
+        ["s1", "s2"]
+    );
+    assert_eq!(
+        keys(&cmd::xreadgroup("g", "c", ["s1", "s2"], [">", ">"]).count(5)),
+        ["s1", "s2"]
+    );
+}
+
+#[test]
+fn keys_eval_get_and_raw() {
+    assert_eq!(
+        keys(&cmd::eval("return 1").key(["k1", "k2"]).arg(["a"])),
+        ["k1", "k2"]
+    );
+    assert!(keys(&cmd::eval("return 1").arg(["a"])).is_empty());
+    assert_eq!(keys(&cmd::get("k")), ["k"]);
+    assert_eq!(keys(&raw_cmd("GET").arg("k")), ["k"]);
+    assert_eq!(keys(&raw_cmd("get").arg("k")), ["k"]);
+    assert!(keys(&raw_cmd("JSON.GET").arg("doc")).is_empty());
+}
+
+#[test]
+fn keys_other_commands() {
+    assert_eq!(keys(&cmd::zadd("z", [(1, "m")]).nx()), ["z"]);
+    assert_eq!(
+        keys(&cmd::lmpop(["l1", "l2"], ListSide::Left)),
+        ["l1", "l2"]
+    );
+    assert_eq!(keys(&cmd::blpop(["a", "b"], 1)), ["a", "b"]);
+    assert_eq!(keys(&cmd::object_encoding("k")), ["k"]);
+}
