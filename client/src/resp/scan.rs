@@ -247,3 +247,114 @@ fn element(buf: &[u8], at: usize, limits: &Limits) -> Result<Option<(usize, u64)
         other => Err(ProtocolError::UnknownType { byte: other }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRAMES: &[&[u8]] = &[
+        b"+OK\r\n",
+        b"-ERR unknown\r\n",
+        b":-42\r\n",
+        b"$5\r\nhello\r\n",
+        b"$-1\r\n",
+        b"*-1\r\n",
+        b"*0\r\n",
+        b"_\r\n",
+        b"#t\r\n",
+        b",-inf\r\n",
+        b",1.5e3\r\n",
+        b"(12345678901234567890\r\n",
+        b"!10\r\nERR boom!!\r\n",
+        b"=8\r\ntxt:abcd\r\n",
+        b"*3\r\n$1\r\na\r\n*2\r\n:1\r\n:2\r\n%1\r\n+k\r\n~2\r\n#f\r\n_\r\n",
+        b"|1\r\n+ttl\r\n:3\r\n$2\r\nhi\r\n",
+        b"*2\r\n|1\r\n+a\r\n+b\r\n:1\r\n:2\r\n",
+        b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$0\r\n\r\n",
+    ];
+
+    #[test]
+    fn complete_frames_have_their_length() {
+        for f in FRAMES {
+            let mut s = Scanner::default();
+            assert_eq!(
+                s.scan(f),
+                Ok(Some(f.len())),
+                "{}",
+                String::from_utf8_lossy(f)
+            );
+        }
+    }
+
+    #[test]
+    fn frames_split_at_every_point_are_found_once_complete() {
+        for f in FRAMES {
+            for cut in 0..f.len() {
+                let mut s = Scanner::default();
+                assert_eq!(s.scan(&f[..cut]), Ok(None), "cut {cut} of {:?}", f);
+                assert_eq!(s.scan(f), Ok(Some(f.len())), "after cut {cut} of {:?}", f);
+            }
+        }
+    }
+
+    #[test]
+    fn back_to_back_frames_are_separated() {
+        let all: Vec<u8> = FRAMES.concat();
+        let mut s = Scanner::default();
+        let mut at = 0;
+        for f in FRAMES {
+            let n = s.scan(&all[at..]).unwrap().unwrap();
+            assert_eq!(&all[at..at + n], *f);
+            at += n;
+        }
+        assert_eq!(at, all.len());
+    }
+
+    #[test]
+    fn malformed_frames_are_errors() {
+        let bad: &[&[u8]] = &[
+            b"?\r\n",
+            b":12a\r\n",
+            b"$3\r\nabcd\r\n",
+            b"$-2\r\n",
+            b"#x\r\n",
+            b",1.2.3\r\n",
+            b"+OK\n",
+            b"=2\r\nab\r\n",
+        ];
+        for f in bad {
+            let mut s = Scanner::default();
+            assert!(s.scan(f).is_err(), "{:?}", String::from_utf8_lossy(f));
+        }
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let limits = Limits {
+            max_depth: 2,
+            max_bulk_len: 4,
+            max_aggregate_len: 3,
+            max_line_len: 16,
+        };
+        let mut s = Scanner::new(limits.clone());
+        assert!(matches!(
+            s.scan(b"*1\r\n*1\r\n*1\r\n:1\r\n"),
+            Err(ProtocolError::TooDeep { .. })
+        ));
+        let mut s = Scanner::new(limits.clone());
+        assert!(matches!(
+            s.scan(b"$5\r\n"),
+            Err(ProtocolError::BulkTooLong { .. })
+        ));
+        let mut s = Scanner::new(limits.clone());
+        assert!(matches!(
+            s.scan(b"*4\r\n"),
+            Err(ProtocolError::AggregateTooLong { .. })
+        ));
+        let mut s = Scanner::new(limits);
+        assert!(matches!(
+            s.scan(b"+aaaaaaaaaaaaaaaaaaaaaaaa"),
+            Err(ProtocolError::LineTooLong { .. })
+        ));
+    }
+}
