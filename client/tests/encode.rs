@@ -22,13 +22,13 @@
 use bytes::Bytes;
 use respec::cmd;
 use respec::types::{
-    Aggregate, BitfieldOperation, BitfieldOverflow, BitfieldWriteOperation,
-    ClientImportSourceEnabled, ClientKillClientType, ClientKillFilter, ClientKillNewFormat,
-    ClientSetinfoAttr, Comparison, ExistenceCondition, ExpireCondition, FieldsCondition, FlushType,
-    GeoUnit, GeosearchBy, GeosearchFrom, GetexExpiration, HsetexExpiration, LexBound, ListSide,
-    MigrateAuthentication, MigrateKeySelector, RangeBy, SaveSelector, ScoreBound, SetCondition,
-    SetExpiration, ShutdownAbortSelector, SortOrder, TrimOperator, TrimStrategy, Where,
-    XaddIdSelector, XgroupCreateIdSelector, YesNo,
+    Aggregate, BitUnit, BitfieldOperation, BitfieldOverflow, BitfieldWriteOperation,
+    ClientImportSourceEnabled, ClientKillClientType, ClientKillNewFormat, ClientPauseMode,
+    ClientSetinfoAttr, ClusterSlotStatsFilter, Comparison, ExistenceCondition, Expiration,
+    ExpireCondition, FieldsCondition, FlushType, GeoUnit, GeosearchBy, GeosearchFrom, LexBound,
+    ListSide, MigrateAuthentication, MigrateKeySelector, MinMax, RangeBy, SaveSelector, ScoreBound,
+    SetCondition, SetExpiration, ShutdownAbortSelector, SortOrder, TrimOperator, TrimStrategy,
+    Where, XaddIdSelector, XgroupCreateIdSelector, YesNo,
 };
 use respec::{raw_cmd, Command};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -159,7 +159,7 @@ fn raw_bytes_binary_safe_arguments() {
 #[test]
 fn raw_bytes_two_word_command_name() {
     // CLIENT KILL <ip:port | ...>
-    let c = cmd::client_kill(ClientKillFilter::OldFormat(b("127.0.0.1:6379")));
+    let c = cmd::client_kill().old_format("127.0.0.1:6379");
     assert_eq!(
         &c.buf().to_bytes()[..],
         b"*3\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$14\r\n127.0.0.1:6379\r\n"
@@ -175,7 +175,7 @@ fn raw_bytes_two_word_command_name() {
 #[test]
 fn raw_bytes_migrate_empty_string_key() {
     // MIGRATE host port <key | ""> destination-db timeout ... [KEYS key [key ...]]
-    let c = cmd::migrate("h", 6379, MigrateKeySelector::EmptyString, 0, 5000).keys_keys(["a", "b"]);
+    let c = cmd::migrate("h", 6379, MigrateKeySelector::EmptyString, 0, 5000).keys(["a", "b"]);
     assert_eq!(
         &c.buf().to_bytes()[..],
         &b"*9\r\n$7\r\nMIGRATE\r\n$1\r\nh\r\n$4\r\n6379\r\n$0\r\n\r\n$1\r\n0\r\n\
@@ -672,11 +672,11 @@ fn getex_expiration_enum_and_methods() {
     assert_eq!(words(&cmd::getex("k")), ["GETEX", "k"]);
     assert_eq!(words(&cmd::getex("k").persist()), ["GETEX", "k", "PERSIST"]);
     assert_eq!(
-        words(&cmd::getex("k").expiration(GetexExpiration::Persist)),
+        words(&cmd::getex("k").expiration(Expiration::Persist)),
         ["GETEX", "k", "PERSIST"]
     );
     assert_eq!(
-        words(&cmd::getex("k").expiration(GetexExpiration::Px(1500))),
+        words(&cmd::getex("k").expiration(Expiration::Px(1500))),
         ["GETEX", "k", "PX", "1500"]
     );
     assert_eq!(
@@ -809,16 +809,40 @@ fn blocks_limit_count_full() {
 }
 
 #[test]
-fn hello_nested_optional_block() {
-    // HELLO [protover [AUTH username password] [SETNAME clientname]]
-    assert_eq!(words(&cmd::hello()), ["HELLO"]);
+fn nested_optional_block_in_oneof() {
+    // CLUSTER SLOT-STATS <SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>
     assert_eq!(
-        words(&cmd::hello().protover(3, Some((b("default"), b("pw"))), Some(b("app")))),
-        ["HELLO", "3", "AUTH", "default", "pw", "SETNAME", "app"]
+        words(&cmd::cluster_slot_stats(
+            ClusterSlotStatsFilter::Slotsrange {
+                start_slot: 0,
+                end_slot: 16383,
+            }
+        )),
+        ["CLUSTER", "SLOT-STATS", "SLOTSRANGE", "0", "16383"]
     );
     assert_eq!(
-        words(&cmd::hello().protover(2, None, Some(b("app")))),
-        ["HELLO", "2", "SETNAME", "app"]
+        words(&cmd::cluster_slot_stats(ClusterSlotStatsFilter::Orderby {
+            metric: b("key-count"),
+            limit: Some(10),
+            order: Some(SortOrder::Desc),
+        })),
+        [
+            "CLUSTER",
+            "SLOT-STATS",
+            "ORDERBY",
+            "key-count",
+            "LIMIT",
+            "10",
+            "DESC"
+        ]
+    );
+    assert_eq!(
+        words(&cmd::cluster_slot_stats(ClusterSlotStatsFilter::Orderby {
+            metric: b("cpu-usec"),
+            limit: None,
+            order: Some(SortOrder::Asc),
+        })),
+        ["CLUSTER", "SLOT-STATS", "ORDERBY", "cpu-usec", "ASC"]
     );
 }
 
@@ -1000,7 +1024,7 @@ fn numfields_hexpire_hgetex_hsetex() {
     assert_eq!(
         words(
             &cmd::hsetex("h", [("f", "v")])
-                .expiration(HsetexExpiration::Keepttl)
+                .expiration(SetExpiration::Keepttl)
                 .fields_condition(FieldsCondition::Fxx)
                 .key_condition(ExistenceCondition::Nx)
         ),
@@ -1028,6 +1052,45 @@ fn num_vertices_geosearch_bypolygon() {
             "14.5",
             "39.25"
         ]
+    );
+}
+
+#[test]
+fn numkeys_after_timeout_bzmpop_blmpop_zmpop() {
+    // BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
+    assert_eq!(
+        words(&cmd::bzmpop(1.5, ["z1", "z2"], MinMax::Min).count(10)),
+        ["BZMPOP", "1.5", "2", "z1", "z2", "MIN", "COUNT", "10"]
+    );
+    // BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+    assert_eq!(
+        words(&cmd::blmpop(
+            Duration::from_millis(100),
+            ["l"],
+            ListSide::Right
+        )),
+        ["BLMPOP", "0.1", "1", "l", "RIGHT"]
+    );
+    // ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]
+    assert_eq!(
+        words(&cmd::zmpop(["z"], MinMax::Max)),
+        ["ZMPOP", "1", "z", "MAX"]
+    );
+}
+
+#[test]
+fn numkeys_fcall_msetex() {
+    // FCALL function numkeys [key [key ...]] [arg [arg ...]]
+    assert_eq!(
+        words(&cmd::fcall("myfunc").arg(["a"]).key(["k1", "k2"])),
+        ["FCALL", "myfunc", "2", "k1", "k2", "a"]
+    );
+    assert_eq!(words(&cmd::fcall("myfunc")), ["FCALL", "myfunc", "0"]);
+    // MSETEX numkeys key value [key value ...] [NX | XX] [EX seconds | ... | KEEPTTL]:
+    // numkeys counts keys, not words.
+    assert_eq!(
+        words(&cmd::msetex([("a", "1"), ("b", "2")]).ex(10).xx()),
+        ["MSETEX", "2", "a", "1", "b", "2", "XX", "EX", "10"]
     );
 }
 
@@ -1345,6 +1408,7 @@ fn set_twice_last_wins_blocks_and_oneofs() {
 }
 
 #[test]
+
 fn set_twice_last_wins_weights() {
     // ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] ...
     // WEIGHTS is a single option holding a list (not `multiple_token`): one WEIGHTS token.
@@ -1359,15 +1423,51 @@ fn set_twice_last_wins_weights() {
 }
 
 #[test]
+
 fn set_twice_last_wins_migrate_keys() {
     // MIGRATE ... [KEYS key [key ...]]: the server takes every word after KEYS as a key,
     // so a second KEYS token would itself be migrated as a key named "KEYS".
     let c = cmd::migrate("h", 6379, MigrateKeySelector::EmptyString, 0, 5000)
-        .keys_keys(["a"])
-        .keys_keys(["b", "c"]);
+        .keys(["a"])
+        .keys(["b", "c"]);
     assert_eq!(
         words(&c),
         ["MIGRATE", "h", "6379", "", "0", "5000", "KEYS", "b", "c"]
+    );
+}
+
+#[test]
+
+fn set_twice_last_wins_client_list_id() {
+    // CLIENT LIST [TYPE ...] [ID client-id [client-id ...]] ... [NOT-ID not-client-id [...]]
+    assert_eq!(
+        words(&cmd::client_list().id([1, 2]).id([3])),
+        ["CLIENT", "LIST", "ID", "3"]
+    );
+}
+
+#[test]
+
+fn set_twice_last_wins_module_loadex_args() {
+    // MODULE LOADEX path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]
+    assert_eq!(
+        words(&cmd::module_loadex("/m.so").args(["a"]).args(["b", "c"])),
+        ["MODULE", "LOADEX", "/m.so", "ARGS", "b", "c"]
+    );
+}
+
+#[test]
+fn multiple_token_module_loadex_config() {
+    // MODULE LOADEX path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]
+    // CONFIG is `multiple_token`: every call adds one CONFIG name value.
+    assert_eq!(
+        words(
+            &cmd::module_loadex("/m.so")
+                .args(["x"])
+                .config("a", "1")
+                .config("b", "2")
+        ),
+        ["MODULE", "LOADEX", "/m.so", "CONFIG", "a", "1", "CONFIG", "b", "2", "ARGS", "x"]
     );
 }
 
@@ -1528,29 +1628,18 @@ fn nested_georadius_store() {
 fn nested_bitfield_operations() {
     // BITFIELD key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL]
     //   <SET encoding offset value | INCRBY encoding offset increment> ...]
+    // Operations are sent in call order.
     let c = cmd::bitfield("bf")
         .get("u8", 0)
-        .write(
-            Some(BitfieldOverflow::Sat),
-            BitfieldWriteOperation::Incrby {
-                encoding: b("i5"),
-                offset: 100,
-                increment: 1,
-            },
-        )
-        .write(
-            None,
-            BitfieldWriteOperation::Set {
-                encoding: b("u4"),
-                offset: 0,
-                value: 7,
-            },
-        );
+        .overflow(BitfieldOverflow::Sat)
+        .incrby("i5", 100, 1)
+        .set("u4", 0, 7)
+        .get("u4", 0);
     assert_eq!(
         words(&c),
         [
             "BITFIELD", "bf", "GET", "u8", "0", "OVERFLOW", "SAT", "INCRBY", "i5", "100", "1",
-            "SET", "u4", "0", "7"
+            "SET", "u4", "0", "7", "GET", "u4", "0"
         ]
     );
     let c = cmd::bitfield("bf")
@@ -1567,7 +1656,7 @@ fn nested_bitfield_operations() {
             offset: 8,
         })
         .operation(BitfieldOperation::Write {
-            overflow_block: Some(BitfieldOverflow::Wrap),
+            overflow_block: None,
             write_operation: BitfieldWriteOperation::Incrby {
                 encoding: b("u2"),
                 offset: 102,
@@ -1578,7 +1667,7 @@ fn nested_bitfield_operations() {
         words(&c),
         [
             "BITFIELD", "bf", "OVERFLOW", "FAIL", "SET", "i8", "8", "-1", "GET", "i8", "8",
-            "OVERFLOW", "WRAP", "INCRBY", "u2", "102", "1"
+            "INCRBY", "u2", "102", "1"
         ]
     );
     assert_eq!(words(&cmd::bitfield("bf")), ["BITFIELD", "bf"]);
@@ -1589,14 +1678,14 @@ fn nested_client_kill_filters() {
     // CLIENT KILL <ip:port | <[ID client-id [client-id ...]] | [TYPE normal | ...]
     //   | [USER username] | [ADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | ...
     //   | [NOT-USER not-username] | ...> [...]>
-    let c = cmd::client_kill(ClientKillFilter::NewFormat(vec![
-        ClientKillNewFormat::Id(vec![1, 2]),
-        ClientKillNewFormat::Type(ClientKillClientType::Normal),
-        ClientKillNewFormat::Skipme(YesNo::No),
-        ClientKillNewFormat::Maxage(60),
-        ClientKillNewFormat::NotUser(b("bob")),
-        ClientKillNewFormat::Addr(b("10.0.0.1:5000")),
-    ]));
+    // Filters are a repeated oneof: sent in call order, each with its token.
+    let c = cmd::client_kill()
+        .id([1, 2])
+        .type_(ClientKillClientType::Normal)
+        .skipme(YesNo::No)
+        .maxage(60)
+        .not_user("bob")
+        .addr("10.0.0.1:5000");
     assert_eq!(
         words(&c),
         [
@@ -1617,19 +1706,17 @@ fn nested_client_kill_filters() {
             "10.0.0.1:5000"
         ]
     );
-    let c = cmd::client_kill(ClientKillFilter::NewFormat(vec![
-        ClientKillNewFormat::User(b("alice")),
-        ClientKillNewFormat::NotType(ClientKillClientType::Pubsub),
-        ClientKillNewFormat::NotId(vec![9]),
-    ]));
+    let c = cmd::client_kill()
+        .user("alice")
+        .not_type(ClientKillClientType::Pubsub)
+        .new_format(ClientKillNewFormat::NotId(vec![9]))
+        .new_format(ClientKillNewFormat::Skipme(YesNo::Yes));
     assert_eq!(
         words(&c),
-        ["CLIENT", "KILL", "USER", "alice", "NOT-TYPE", "pubsub", "NOT-ID", "9"]
+        ["CLIENT", "KILL", "USER", "alice", "NOT-TYPE", "pubsub", "NOT-ID", "9", "SKIPME", "YES"]
     );
     assert_eq!(
-        words(&cmd::client_kill(ClientKillFilter::OldFormat(b(
-            "1.2.3.4:5"
-        )))),
+        words(&cmd::client_kill().old_format("1.2.3.4:5")),
         ["CLIENT", "KILL", "1.2.3.4:5"]
     );
 }
@@ -1645,7 +1732,7 @@ fn nested_migrate_keys_with_empty_key() {
         0,
         Duration::from_secs(5),
     )
-    .keys_keys(["a", "b"])
+    .keys(["a", "b"])
     .auth2("user", "pw")
     .replace()
     .copy();
@@ -1655,6 +1742,110 @@ fn nested_migrate_keys_with_empty_key() {
             "MIGRATE", "10.0.0.2", "6379", "", "0", "5000", "COPY", "REPLACE", "AUTH2", "user",
             "pw", "KEYS", "a", "b"
         ]
+    );
+}
+
+#[test]
+fn nested_optional_blocks_bitcount_bitpos() {
+    // BITCOUNT key [start end [BYTE | BIT]]
+    assert_eq!(words(&cmd::bitcount("k")), ["BITCOUNT", "k"]);
+    assert_eq!(
+        words(&cmd::bitcount("k").start(0, Some((-1, Some(BitUnit::Bit))))),
+        ["BITCOUNT", "k", "0", "-1", "BIT"]
+    );
+    assert_eq!(
+        words(&cmd::bitcount("k").start(1, Some((2, None)))),
+        ["BITCOUNT", "k", "1", "2"]
+    );
+    // BITPOS key bit [start [end [BYTE | BIT]]]
+    assert_eq!(
+        words(&cmd::bitpos("k", 1).start(2, None)),
+        ["BITPOS", "k", "1", "2"]
+    );
+    assert_eq!(
+        words(&cmd::bitpos("k", 0).start(2, Some((10, Some(BitUnit::Byte))))),
+        ["BITPOS", "k", "0", "2", "10", "BYTE"]
+    );
+}
+
+#[test]
+fn nested_optional_block_xpending() {
+    // XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
+    assert_eq!(words(&cmd::xpending("s", "g")), ["XPENDING", "s", "g"]);
+    assert_eq!(
+        words(&cmd::xpending("s", "g").filters(Some(60_000), "-", "+", 10, Some(b("c1")))),
+        ["XPENDING", "s", "g", "IDLE", "60000", "-", "+", "10", "c1"]
+    );
+    assert_eq!(
+        words(&cmd::xpending("s", "g").filters(None, "-", "+", 5, None)),
+        ["XPENDING", "s", "g", "-", "+", "5"]
+    );
+}
+
+#[test]
+fn many_options_out_of_order_xclaim_lcs_failover() {
+    // XCLAIM key group consumer min-idle-time ID [ID ...] [IDLE ms]
+    //   [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]
+    let c = cmd::xclaim("s", "g", "c", "3600000", ["1-0", "2-0"])
+        .lastid("2-0")
+        .justid()
+        .force()
+        .retrycount(3)
+        .time(t0())
+        .idle(5000);
+    assert_eq!(
+        words(&c),
+        [
+            "XCLAIM",
+            "s",
+            "g",
+            "c",
+            "3600000",
+            "1-0",
+            "2-0",
+            "IDLE",
+            "5000",
+            "TIME",
+            "1700000000123",
+            "RETRYCOUNT",
+            "3",
+            "FORCE",
+            "JUSTID",
+            "LASTID",
+            "2-0"
+        ]
+    );
+    // LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
+    assert_eq!(
+        words(&cmd::lcs("a", "b").withmatchlen().minmatchlen(4).idx()),
+        ["LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"]
+    );
+    // FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]
+    assert_eq!(
+        words(
+            &cmd::failover()
+                .timeout(Duration::from_secs(1))
+                .to("h", 6380, true)
+        ),
+        ["FAILOVER", "TO", "h", "6380", "FORCE", "TIMEOUT", "1000"]
+    );
+    assert_eq!(
+        words(&cmd::failover().to("h", 6380, false)),
+        ["FAILOVER", "TO", "h", "6380"]
+    );
+    // CLIENT PAUSE timeout [WRITE | ALL]
+    assert_eq!(
+        words(&cmd::client_pause(Duration::from_millis(500)).write()),
+        ["CLIENT", "PAUSE", "500", "WRITE"]
+    );
+    assert_eq!(
+        words(&cmd::client_pause(500).mode(ClientPauseMode::All)),
+        ["CLIENT", "PAUSE", "500", "ALL"]
+    );
+    // MEMORY USAGE key [SAMPLES count]
+    assert_eq!(
+        words(&cmd::memory_usage("k").samples(0)),
+        ["MEMORY", "USAGE", "k", "SAMPLES", "0"]
     );
 }
 
@@ -1744,6 +1935,7 @@ fn validate_ok() {
 }
 
 #[test]
+
 fn validate_nan_score() {
     let c = cmd::zadd("z", [(f64::NAN, "m")]);
     let err = c.validate().unwrap_err();
@@ -1752,6 +1944,18 @@ fn validate_nan_score() {
     let msg = err.to_string();
     assert!(msg.contains("ZADD"), "{msg}");
     assert!(msg.contains("score"), "{msg}");
+}
+
+#[test]
+
+fn validate_nan_longitude_names_field() {
+    // GEOADD key [NX | XX] [CH] longitude latitude member [...]
+    let err = cmd::geoadd("g", [(f64::NAN, 1.0, "m")])
+        .validate()
+        .unwrap_err();
+    assert!(err.is_invalid_argument());
+    let msg = err.to_string();
+    assert!(msg.contains("GEOADD") && msg.contains("longitude"), "{msg}");
 }
 
 #[test]
@@ -1841,4 +2045,65 @@ fn keys_other_commands() {
     );
     assert_eq!(keys(&cmd::blpop(["a", "b"], 1)), ["a", "b"]);
     assert_eq!(keys(&cmd::object_encoding("k")), ["k"]);
+}
+
+#[test]
+fn keys_numkeys_after_timeout_and_pairs() {
+    assert_eq!(
+        keys(&cmd::bzmpop(0, ["z1", "z2"], MinMax::Max).count(2)),
+        ["z1", "z2"]
+    );
+    assert_eq!(
+        keys(&cmd::blmpop(0, ["l1", "l2", "l3"], ListSide::Left)),
+        ["l1", "l2", "l3"]
+    );
+    assert_eq!(
+        keys(&cmd::msetex([("a", "1"), ("b", "2")]).nx()),
+        ["a", "b"]
+    );
+    assert_eq!(keys(&cmd::fcall("f").key(["k"]).arg(["x"])), ["k"]);
+}
+
+#[test]
+fn keys_migrate_follow_the_key_specs_and_flag_custom_lookup() {
+    // MIGRATE host port <key | ""> ... KEYS key [key ...]: the key specs point at the
+    // key selector and at the words after KEYS. With the empty-string selector the
+    // spec's first key is "" (not a real key): the server finds MIGRATE's keys with
+    // its own code, which the metadata says, so routing asks COMMAND GETKEYS.
+    let c = cmd::migrate("h", 6379, MigrateKeySelector::EmptyString, 0, 5000).keys(["a", "b"]);
+    assert_eq!(keys(&c), ["", "a", "b"]);
+    assert!(c.meta().is_some_and(|m| m.custom_key_lookup));
+    let c = cmd::migrate("h", 6379, MigrateKeySelector::Key(b("k")), 0, 5000);
+    assert_eq!(keys(&c), ["k"]);
+    assert!(!cmd::get("k").meta().is_some_and(|m| m.custom_key_lookup));
+}
+
+#[test]
+fn flattened_required_choice_needs_one_option() {
+    // CLIENT KILL's filter is required: its alternatives are builder methods, and
+    // building the command without any of them is rejected before sending.
+    let err = cmd::client_kill().validate().unwrap_err();
+    assert!(err.is_invalid_argument());
+    let msg = err.to_string();
+    assert!(
+        msg.contains("CLIENT KILL") && msg.contains("filter"),
+        "{msg}"
+    );
+    assert!(cmd::client_kill().id([7]).validate().is_ok());
+    assert_eq!(
+        words(&cmd::client_kill().id([7]).skipme(respec::types::YesNo::No)),
+        ["CLIENT", "KILL", "ID", "7", "SKIPME", "NO"]
+    );
+}
+
+#[test]
+fn float_arguments_the_spec_types_as_integers() {
+    assert_eq!(
+        words(&cmd::zincrby("z", 2.5, "m")),
+        ["ZINCRBY", "z", "2.5", "m"]
+    );
+    assert_eq!(
+        words(&cmd::zunionstore("d", ["a", "b"]).weights([0.5, 2.0])),
+        ["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "0.5", "2"]
+    );
 }

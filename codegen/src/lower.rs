@@ -42,6 +42,7 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         key_specs: spec.key_specs.clone(),
         deprecated_since: spec.deprecated_since.clone(),
         replaced_by: spec.replaced_by.clone(),
+        custom_keys: spec.get_keys_function.is_some(),
         syscmd: spec.doc_flags.contains(&DocFlag::Syscmd),
         args,
         reply_schema: spec.reply_schema.clone(),
@@ -55,6 +56,9 @@ fn flatten(command: &str, args: &mut Vec<Arg>, ov: &Overrides) {
         if matches!(a.kind, ArgKind::OneOf(_)) && ov.flatten(command, &a.name) {
             for mut alt in a.children().to_vec() {
                 alt.optional = true;
+                if !a.optional {
+                    alt.group = Some(a.name.clone());
+                }
                 out.push(alt);
             }
         } else {
@@ -117,7 +121,12 @@ fn lower_args(
         };
         let lower_name = a.name.to_lowercase();
         let unit_fix = fix.and_then(|f| f.unit.as_deref());
-        let kind = match a.kind {
+        let spec_kind = match fix.and_then(|f| f.kind.as_deref()) {
+            None => a.kind,
+            Some("double") => ArgType::Double,
+            Some(other) => bail!("{command} {path}: unknown kind override {other}"),
+        };
+        let kind = match spec_kind {
             ArgType::Key => ArgKind::Key,
             ArgType::String => ArgKind::String,
             ArgType::Pattern => ArgKind::Pattern,
@@ -174,6 +183,7 @@ fn lower_args(
             deprecated_since: a.deprecated_since.clone(),
             summary: a.summary.clone().or_else(|| a.description.clone()),
             display: a.display.clone(),
+            group: None,
         });
     }
     Ok(out)

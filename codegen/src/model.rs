@@ -35,6 +35,8 @@ pub struct Command {
     pub deprecated_since: Option<String>,
     /// Replacement of a deprecated command.
     pub replaced_by: Option<String>,
+    /// The server locates the keys with command-specific code (`get_keys_function`).
+    pub custom_keys: bool,
     /// A system command (`SYSCMD` doc flag).
     pub syscmd: bool,
     /// Top-level arguments in wire order.
@@ -126,6 +128,9 @@ pub struct Arg {
     pub summary: Option<String>,
     /// Display name (`ip:port`).
     pub display: Option<String>,
+    /// The required choice this option came from, when the overrides flattened it:
+    /// one option of the group must be given.
+    pub group: Option<String>,
 }
 
 impl Arg {

@@ -62,6 +62,8 @@ pub struct FixArg {
     pub token: Option<String>,
     /// Replace the unit: `seconds`, `millis`, `timeout-seconds`, `plain`.
     pub unit: Option<String>,
+    /// Replace the type: `double`.
+    pub kind: Option<String>,
     /// Why.
     pub reason: String,
 }

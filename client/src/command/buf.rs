@@ -49,6 +49,8 @@ pub struct CommandBuf {
     /// The spec name of the argument being written, for error messages.
     current: &'static str,
     problem: Option<ArgProblem>,
+    /// A required choice none of whose options has been given yet.
+    missing: Option<&'static str>,
 }
 
 impl std::fmt::Debug for CommandBuf {
@@ -75,6 +77,7 @@ impl CommandBuf {
             in_order: true,
             current: "",
             problem: None,
+            missing: None,
         }
     }
 
@@ -177,9 +180,28 @@ impl CommandBuf {
         }
     }
 
-    /// The first argument problem, if any.
-    pub fn problem(&self) -> Option<&ArgProblem> {
-        self.problem.as_ref()
+    /// Names the argument being written (a field inside a block), for error messages.
+    pub fn arg_name(&mut self, arg: &'static str) {
+        self.current = arg;
+    }
+
+    /// Records that one option of the required choice `group` must still be given
+    /// (a choice whose alternatives are builder methods).
+    pub fn require(&mut self, group: &'static str) {
+        self.missing = Some(group);
+    }
+
+    /// One option of the required choice was given.
+    pub fn satisfy(&mut self) {
+        self.missing = None;
+    }
+
+    /// The first argument problem, if any (a missing required choice comes last).
+    pub fn problem(&self) -> Option<ArgProblem> {
+        self.problem.clone().or(self.missing.map(|arg| ArgProblem {
+            arg,
+            problem: "is required: give one of its options",
+        }))
     }
 
     /// The number of words on the wire, including the command name.

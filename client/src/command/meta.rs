@@ -319,6 +319,10 @@ pub struct CommandMeta {
     pub acl_categories: AclCategories,
     /// Key specifications.
     pub key_specs: &'static [KeySpec],
+    /// The server finds this command's keys with command-specific code (MIGRATE, SORT,
+    /// EVAL, ...): the key specifications may then list a word that is not a key
+    /// (MIGRATE's empty-string key) or miss one; `COMMAND GETKEYS` is authoritative.
+    pub custom_key_lookup: bool,
     /// Cluster request policy.
     pub request_policy: Option<RequestPolicy>,
     /// Cluster response policy.

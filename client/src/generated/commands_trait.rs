@@ -4237,7 +4237,7 @@ Arguments:
     fn zincrby(
         &self,
         key: impl ToArg,
-        increment: impl IntArg,
+        increment: impl DoubleArg,
         member: impl ToArg,
     ) -> Zincrby<Self::Exec<'_>> {
         Zincrby::new_in(self.executor(), key, increment, member)

@@ -1372,7 +1372,9 @@ impl WriteArgs for GeosearchFrom {
             }
             Self::Fromlonlat { longitude, latitude } => {
                 buf.token("FROMLONLAT");
+                buf.arg_name("longitude");
                 longitude.write_double(buf);
+                buf.arg_name("latitude");
                 latitude.write_double(buf);
             }
         }
@@ -1407,13 +1409,16 @@ impl WriteArgs for GeosearchBy {
     fn write_args(&self, buf: &mut CommandBuf) {
         match self {
             Self::Byradius { radius, unit } => {
+                buf.arg_name("radius");
                 buf.token("BYRADIUS");
                 radius.write_double(buf);
                 unit.write_args(buf);
             }
             Self::Bybox { width, height, unit } => {
+                buf.arg_name("width");
                 buf.token("BYBOX");
                 width.write_double(buf);
+                buf.arg_name("height");
                 height.write_double(buf);
                 unit.write_args(buf);
             }
@@ -1426,7 +1431,9 @@ impl WriteArgs for GeosearchBy {
                     n += 1;
                     {
                         let (f0, f1) = item;
+                        buf.arg_name("longitude");
                         f0.write_double(buf);
+                        buf.arg_name("latitude");
                         f1.write_double(buf);
                     }
                 }

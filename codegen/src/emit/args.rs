@@ -249,10 +249,21 @@ impl ArgGen<'_> {
             }
             let v = &vars[vi];
             vi += 1;
+            if can_fail(c) {
+                // Errors name the field, not the block.
+                let n = &c.name;
+                out.extend(quote!(buf.arg_name(#n);));
+            }
             out.extend(self.write_field(&p, c, quote!(#v), counted(children, i)));
         }
         out
     }
+}
+
+/// Whether writing a value of `a` can record an argument problem (NaN, negative
+/// timeout, a time before the epoch).
+fn can_fail(a: &Arg) -> bool {
+    matches!(a.kind, ArgKind::Double(_) | ArgKind::UnixTime { .. })
 }
 
 /// Whether child `i` is counted by a preceding computed count.

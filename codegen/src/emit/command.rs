@@ -111,6 +111,11 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
             }
         }
     }
+    // Choices flattened into options still need one of them.
+    let groups: BTreeSet<&String> = c.args.iter().filter_map(|a| a.group.as_ref()).collect();
+    for g in groups {
+        body.extend(quote!(buf.require(#g);));
+    }
     let bind = if body.is_empty() {
         quote!(let cmd = CommandBuf::new(#name_lit, #name_argc);)
     } else {
@@ -232,8 +237,9 @@ fn optional_methods(
     let pos = pos_of(i);
     let an = &a.name;
     let path = a.name.clone();
-    // Repeatable options accumulate; single-valued ones are replaced.
-    let start = if a.multiple {
+    // Repeatable options that are self-contained per call (a token before each item,
+    // or no token) accumulate; others (one token, then a list) are replaced.
+    let start = if a.multiple && (a.multiple_token || a.token.is_none()) {
         quote!(buf.multi(#pos, #an);)
     } else {
         quote!(buf.single(#pos, #an);)
@@ -431,6 +437,8 @@ fn optional_methods(
             });
         }
     }
+    // An alternative of a required choice the overrides flattened into options.
+    let satisfy = a.group.as_ref().map(|_| quote!(buf.satisfy();));
     let mut ts = TokenStream::new();
     for m in out {
         let mut name = names::snake(&m.name);
@@ -443,6 +451,7 @@ fn optional_methods(
         let ident = format_ident!("{}", name);
         let decls: Vec<TokenStream> = m.params.iter().map(|(n, t)| quote!(#n: #t)).collect();
         let body = &m.body;
+        let body = quote!(#satisfy #body);
         let mdoc = &m.doc;
         match ov.reply_option(&c.name, &m.path) {
             Some(rt) => {

@@ -189,6 +189,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
         Some(r) => quote!(Some(#r)),
         None => quote!(None),
     };
+    let custom_keys = c.custom_keys;
     let doc = format!("Metadata of `{name}`.");
     Ok(quote! {
         #[doc = #doc]
@@ -201,6 +202,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
             flags: #cflags,
             acl_categories: #acl,
             key_specs: &[#(#specs),*],
+            custom_key_lookup: #custom_keys,
             request_policy: #request,
             response_policy: #response,
             tips: #tips,

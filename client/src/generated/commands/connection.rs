@@ -418,7 +418,9 @@ command_impls!(ClientKill, meta::CLIENT_KILL);
 impl<X> ClientKill<X> {
     ///Builds `CLIENT KILL` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
-        let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nKILL\r\n", 2u8);
+        let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nKILL\r\n", 2u8);
+        let buf = &mut cmd;
+        buf.require("filter");
         ClientKill {
             buf: cmd,
             exec,
@@ -430,6 +432,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[ip:port]` (deprecated since 2.8.12)
     pub fn old_format(mut self, old_format: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.single(0u16, "old-format");
         old_format.write_arg(buf);
         self
@@ -437,6 +440,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`
     pub fn new_format(mut self, value: ClientKillNewFormat) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         value.write_args(buf);
         self
@@ -444,6 +448,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[ID client-id [client-id ...]]` (since 2.8.12) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn id(mut self, client_id: impl IntoIterator<Item = impl IntArg>) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("ID");
         let items = client_id.into_iter();
@@ -460,6 +465,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[TYPE normal | master | primary | slave | replica | pubsub]` (since 2.8.12) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn type_(mut self, client_type: ClientKillClientType) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("TYPE");
         client_type.write_args(buf);
@@ -468,6 +474,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[USER username]` (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn user(mut self, username: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("USER");
         username.write_arg(buf);
@@ -476,6 +483,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[ADDR ip:port]` (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn addr(mut self, addr: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("ADDR");
         addr.write_arg(buf);
@@ -484,6 +492,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[LADDR ip:port]` (since 6.2.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn laddr(mut self, laddr: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("LADDR");
         laddr.write_arg(buf);
@@ -492,6 +501,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[SKIPME YES | NO]` (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn skipme(mut self, skipme: YesNo) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("SKIPME");
         skipme.write_args(buf);
@@ -500,6 +510,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[MAXAGE maxage]` (since 8.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn maxage(mut self, maxage: impl IntArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("MAXAGE");
         maxage.write_int(buf);
@@ -508,6 +519,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NAME name]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn name(mut self, name: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NAME");
         name.write_arg(buf);
@@ -516,6 +528,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[IDLE idle]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn idle(mut self, idle: impl IntArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("IDLE");
         idle.write_int(buf);
@@ -524,6 +537,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[FLAGS flags]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn flags(mut self, flags: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("FLAGS");
         flags.write_arg(buf);
@@ -532,6 +546,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[LIB-NAME lib-name]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn lib_name(mut self, lib_name: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("LIB-NAME");
         lib_name.write_arg(buf);
@@ -540,6 +555,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[LIB-VER lib-ver]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn lib_ver(mut self, lib_ver: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("LIB-VER");
         lib_ver.write_arg(buf);
@@ -548,6 +564,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[DB db]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn db(mut self, db: impl IntArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("DB");
         db.write_int(buf);
@@ -556,6 +573,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[CAPA capa]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn capa(mut self, capa: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("CAPA");
         capa.write_arg(buf);
@@ -564,6 +582,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[IP ip]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn ip(mut self, ip: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("IP");
         ip.write_arg(buf);
@@ -572,6 +591,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-TYPE normal | master | primary | slave | replica | pubsub]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_type(mut self, not_client_type: ClientKillClientType) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-TYPE");
         not_client_type.write_args(buf);
@@ -583,6 +603,7 @@ impl<X, R> ClientKill<X, R> {
         not_client_id: impl IntoIterator<Item = impl IntArg>,
     ) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-ID");
         let items = not_client_id.into_iter();
@@ -599,6 +620,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-USER not-username]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_user(mut self, not_username: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-USER");
         not_username.write_arg(buf);
@@ -607,6 +629,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-ADDR ip:port]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_addr(mut self, not_addr: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-ADDR");
         not_addr.write_arg(buf);
@@ -615,6 +638,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-LADDR ip:port]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_laddr(mut self, not_laddr: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-LADDR");
         not_laddr.write_arg(buf);
@@ -623,6 +647,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-NAME not-name]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_name(mut self, not_name: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-NAME");
         not_name.write_arg(buf);
@@ -631,6 +656,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-FLAGS not-flags]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_flags(mut self, not_flags: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-FLAGS");
         not_flags.write_arg(buf);
@@ -639,6 +665,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-LIB-NAME not-lib-name]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_lib_name(mut self, not_lib_name: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-LIB-NAME");
         not_lib_name.write_arg(buf);
@@ -647,6 +674,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-LIB-VER not-lib-ver]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_lib_ver(mut self, not_lib_ver: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-LIB-VER");
         not_lib_ver.write_arg(buf);
@@ -655,6 +683,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-DB not-db]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_db(mut self, not_db: impl IntArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-DB");
         not_db.write_int(buf);
@@ -663,6 +692,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-CAPA not-capa]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_capa(mut self, not_capa: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-CAPA");
         not_capa.write_arg(buf);
@@ -671,6 +701,7 @@ impl<X, R> ClientKill<X, R> {
     ///`[NOT-IP not-ip]` (since 9.0.0) (one of `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`)
     pub fn not_ip(mut self, not_ip: impl ToArg) -> Self {
         let buf = &mut self.buf;
+        buf.satisfy();
         buf.multi(16u16, "new-format");
         buf.token("NOT-IP");
         not_ip.write_arg(buf);
@@ -767,7 +798,7 @@ impl<X, R> ClientList<X, R> {
     ///`[ID client-id [client-id ...]]` (since 6.2.0)
     pub fn id(mut self, client_id: impl IntoIterator<Item = impl IntArg>) -> Self {
         let buf = &mut self.buf;
-        buf.multi(16u16, "client-id");
+        buf.single(16u16, "client-id");
         buf.token("ID");
         let items = client_id.into_iter();
         let mut n = 0usize;
@@ -946,7 +977,7 @@ impl<X, R> ClientList<X, R> {
         not_client_id: impl IntoIterator<Item = impl IntArg>,
     ) -> Self {
         let buf = &mut self.buf;
-        buf.multi(256u16, "not-client-id");
+        buf.single(256u16, "not-client-id");
         buf.token("NOT-ID");
         let items = not_client_id.into_iter();
         let mut n = 0usize;

@@ -582,7 +582,7 @@ impl<X, R> Migrate<X, R> {
     ///`[KEYS key [key ...]]` (since 3.0.6)
     pub fn keys(mut self, keys: impl IntoIterator<Item = impl ToArg>) -> Self {
         let buf = &mut self.buf;
-        buf.multi(128u16, "keys");
+        buf.single(128u16, "keys");
         buf.token("KEYS");
         let items = keys.into_iter();
         let mut n = 0usize;

@@ -51,7 +51,9 @@ impl<X> Geoadd<X> {
             n += 1;
             {
                 let (f0, f1, f2) = item;
+                buf.arg_name("longitude");
                 f0.write_double(buf);
+                buf.arg_name("latitude");
                 f1.write_double(buf);
                 f2.write_arg(buf);
             }
@@ -969,7 +971,9 @@ impl<X, R> Geosearch<X, R> {
         let buf = &mut self.buf;
         buf.single(16u16, "from");
         buf.token("FROMLONLAT");
+        buf.arg_name("longitude");
         longitude.write_double(buf);
+        buf.arg_name("latitude");
         latitude.write_double(buf);
         self
     }
@@ -1116,7 +1120,9 @@ impl<X, R> Geosearchstore<X, R> {
         let buf = &mut self.buf;
         buf.single(32u16, "from");
         buf.token("FROMLONLAT");
+        buf.arg_name("longitude");
         longitude.write_double(buf);
+        buf.arg_name("latitude");
         latitude.write_double(buf);
         self
     }

@@ -2593,7 +2593,7 @@ impl<X, R> ModuleLoadex<X, R> {
     ///`[ARGS args [args ...]]`
     pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
         let buf = &mut self.buf;
-        buf.multi(32u16, "args");
+        buf.single(32u16, "args");
         buf.token("ARGS");
         let items = args.into_iter();
         let mut n = 0usize;

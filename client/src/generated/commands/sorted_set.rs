@@ -265,6 +265,7 @@ impl<X> Zadd<X> {
             n += 1;
             {
                 let (f0, f1) = item;
+                buf.arg_name("score");
                 f0.write_double(buf);
                 f1.write_arg(buf);
             }
@@ -603,7 +604,7 @@ impl<X> Zincrby<X> {
     pub fn new_in(
         exec: X,
         key: impl ToArg,
-        increment: impl IntArg,
+        increment: impl DoubleArg,
         member: impl ToArg,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nZINCRBY\r\n", 1u8);
@@ -611,7 +612,7 @@ impl<X> Zincrby<X> {
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "increment");
-        increment.write_int(buf);
+        increment.write_double(buf);
         buf.single(32u16, "member");
         member.write_arg(buf);
         Zincrby {
@@ -631,7 +632,11 @@ Arguments:
 - `increment`: `increment`
 - `member`: `member`*/
 #[doc(alias = "ZINCRBY")]
-pub fn zincrby(key: impl ToArg, increment: impl IntArg, member: impl ToArg) -> Zincrby {
+pub fn zincrby(
+    key: impl ToArg,
+    increment: impl DoubleArg,
+    member: impl ToArg,
+) -> Zincrby {
     Zincrby::new_in(Detached, key, increment, member)
 }
 /**Returns the intersect of multiple sorted sets.
@@ -682,15 +687,15 @@ impl<X> Zinter<X> {
 }
 impl<X, R> Zinter<X, R> {
     ///`[WEIGHTS weight [weight ...]]`
-    pub fn weights(mut self, weight: impl IntoIterator<Item = impl IntArg>) -> Self {
+    pub fn weights(mut self, weight: impl IntoIterator<Item = impl DoubleArg>) -> Self {
         let buf = &mut self.buf;
-        buf.multi(32u16, "weight");
+        buf.single(32u16, "weight");
         buf.token("WEIGHTS");
         let items = weight.into_iter();
         let mut n = 0usize;
         for item in items {
             n += 1;
-            item.write_int(buf);
+            item.write_double(buf);
         }
         if n == 0 {
             buf.fail("needs at least one value");
@@ -867,15 +872,15 @@ impl<X> Zinterstore<X> {
 }
 impl<X, R> Zinterstore<X, R> {
     ///`[WEIGHTS weight [weight ...]]`
-    pub fn weights(mut self, weight: impl IntoIterator<Item = impl IntArg>) -> Self {
+    pub fn weights(mut self, weight: impl IntoIterator<Item = impl DoubleArg>) -> Self {
         let buf = &mut self.buf;
-        buf.multi(48u16, "weight");
+        buf.single(48u16, "weight");
         buf.token("WEIGHTS");
         let items = weight.into_iter();
         let mut n = 0usize;
         for item in items {
             n += 1;
-            item.write_int(buf);
+            item.write_double(buf);
         }
         if n == 0 {
             buf.fail("needs at least one value");
@@ -2369,15 +2374,15 @@ impl<X> Zunion<X> {
 }
 impl<X, R> Zunion<X, R> {
     ///`[WEIGHTS weight [weight ...]]`
-    pub fn weights(mut self, weight: impl IntoIterator<Item = impl IntArg>) -> Self {
+    pub fn weights(mut self, weight: impl IntoIterator<Item = impl DoubleArg>) -> Self {
         let buf = &mut self.buf;
-        buf.multi(32u16, "weight");
+        buf.single(32u16, "weight");
         buf.token("WEIGHTS");
         let items = weight.into_iter();
         let mut n = 0usize;
         for item in items {
             n += 1;
-            item.write_int(buf);
+            item.write_double(buf);
         }
         if n == 0 {
             buf.fail("needs at least one value");
@@ -2488,15 +2493,15 @@ impl<X> Zunionstore<X> {
 }
 impl<X, R> Zunionstore<X, R> {
     ///`[WEIGHTS weight [weight ...]]`
-    pub fn weights(mut self, weight: impl IntoIterator<Item = impl IntArg>) -> Self {
+    pub fn weights(mut self, weight: impl IntoIterator<Item = impl DoubleArg>) -> Self {
         let buf = &mut self.buf;
-        buf.multi(48u16, "weight");
+        buf.single(48u16, "weight");
         buf.token("WEIGHTS");
         let items = weight.into_iter();
         let mut n = 0usize;
         for item in items {
             n += 1;
-            item.write_int(buf);
+            item.write_double(buf);
         }
         if n == 0 {
             buf.fail("needs at least one value");
