@@ -138,7 +138,19 @@ pub fn generate(opts: &Options) -> Result<Output> {
     let mut reply_of = BTreeMap::new();
     for c in &generated {
         let hint = format!("{}Reply", names::camel(&c.name));
+        let named = match (ov.reply_alternatives(&c.name), &c.reply_schema) {
+            (Some(names), Some(schema)) => {
+                Some(reply::alternatives_named(schema, names).with_context(|| {
+                    format!("{}: reply_alternatives do not match the schema", c.name)
+                })?)
+            }
+            _ => None,
+        };
         let (ty, structs) = match (ov.reply(&c.name), &c.reply_schema) {
+            _ if named.is_some() => {
+                let r = named.unwrap_or_default();
+                (r.ty, r.structs)
+            }
             (Some(t), _) => (t.to_owned(), Vec::new()),
             (None, Some(schema)) => {
                 let r = reply::reply_type(schema, &hint);

@@ -34,6 +34,9 @@ pub struct Overrides {
     /// Options that change the reply type.
     #[serde(default)]
     pub reply_option: Vec<ReplyOption>,
+    /// Replies whose schema alternatives (one per option set) each get their own type.
+    #[serde(default)]
+    pub reply_alternatives: Vec<ReplyAlternatives>,
     /// Keys (`kind:index`) of the entries that matched something.
     #[serde(skip)]
     used: RefCell<BTreeSet<String>>,
@@ -99,6 +102,19 @@ pub struct Reply {
     /// Rust type, with paths relative to the generated module's imports.
     #[serde(rename = "type")]
     pub ty: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Names for the types of each alternative of a reply schema; the first is the
+/// default reply type, options pick the others through `reply_option`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyAlternatives {
+    /// Full command name.
+    pub command: String,
+    /// One type name per alternative of the schema's `oneOf`/`anyOf`.
+    pub names: Vec<String>,
     /// Why.
     pub reason: String,
 }
@@ -220,6 +236,17 @@ impl Overrides {
         Some(&r.ty)
     }
 
+    /// The type names of the alternatives of `command`'s reply schema.
+    pub fn reply_alternatives(&self, command: &str) -> Option<&[String]> {
+        let (i, r) = self
+            .reply_alternatives
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.command == command)?;
+        self.mark(format!("reply_alternatives:{i}"));
+        Some(&r.names)
+    }
+
     /// The reply type once option `path` of `command` is given.
     pub fn reply_option(&self, command: &str, path: &str) -> Option<&str> {
         let (i, r) = self
@@ -262,6 +289,11 @@ impl Overrides {
         for (i, r) in self.reply.iter().enumerate() {
             if !self.is_marked(&format!("reply:{i}")) {
                 out.push(format!("reply {}", r.command));
+            }
+        }
+        for (i, r) in self.reply_alternatives.iter().enumerate() {
+            if !self.is_marked(&format!("reply_alternatives:{i}")) {
+                out.push(format!("reply_alternatives {}", r.command));
             }
         }
         for (i, r) in self.reply_option.iter().enumerate() {

@@ -51,17 +51,50 @@ pub struct ReplyType {
     pub structs: Vec<StructDef>,
 }
 
+thread_local! {
+    /// The type of the schema being mapped, for `"$ref": "#"` (recursive schemas).
+    static ROOT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// Maps a command's schema to a Rust type; `hint` names generated structs.
 pub fn reply_type(schema: &Json, hint: &str) -> ReplyType {
+    // First pass: the root's own type (a recursive reference reads as `Value`), then
+    // the real pass, where `"$ref": "#"` is that type.
+    ROOT.with(|r| *r.borrow_mut() = "Value".into());
+    let root = ty(schema, hint, &mut Vec::new());
+    ROOT.with(|r| *r.borrow_mut() = root);
     let mut out = ReplyType::default();
     out.ty = ty(schema, hint, &mut out.structs);
     out
+}
+
+/// Types each alternative of a `oneOf`/`anyOf` schema separately, named `names[i]`;
+/// the first alternative's type is returned as the reply type.
+pub fn alternatives_named(schema: &Json, names: &[String]) -> Option<ReplyType> {
+    let alts = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))?
+        .as_array()?;
+    if alts.len() != names.len() {
+        return None;
+    }
+    let mut out = ReplyType::default();
+    for (i, (alt, name)) in alts.iter().zip(names).enumerate() {
+        let t = ty(alt, name, &mut out.structs);
+        if i == 0 {
+            out.ty = t;
+        }
+    }
+    Some(out)
 }
 
 fn ty(s: &Json, hint: &str, structs: &mut Vec<StructDef>) -> String {
     let Some(obj) = s.as_object() else {
         return "Value".into();
     };
+    if obj.get("$ref").and_then(Json::as_str) == Some("#") {
+        return ROOT.with(|r| r.borrow().clone());
+    }
     if let Some(c) = obj.get("const") {
         return match c {
             Json::String(t) if t == "OK" => "()".into(),

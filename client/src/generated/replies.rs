@@ -527,7 +527,7 @@ pub struct CommandDocsReplyValue {
     ///`since`: The server version that added the command (or for module commands, the module version).
     pub since: Option<Bytes>,
     ///`subcommands`: A map where each key is a subcommand, and each value is the documentary information.
-    pub subcommands: Option<Value>,
+    pub subcommands: Option<HashMap<Bytes, CommandDocsReplyValue>>,
     ///`summary`: Short command description.
     pub summary: Option<Bytes>,
 }
@@ -1332,7 +1332,7 @@ pub struct XinfoStreamReply {
     ///`first-entry`: The first entry of the stream.
     pub first_entry: Option<(Bytes, Vec<Bytes>)>,
     ///`groups`: The number of consumer groups defined for the stream.
-    pub groups: Option<Value>,
+    pub groups: Option<i64>,
     ///`last-entry`: The last entry of the stream.
     pub last_entry: Option<(Bytes, Vec<Bytes>)>,
     ///`last-generated-id`: The ID of the least-recently entry that was added to the stream.
@@ -1347,8 +1347,6 @@ pub struct XinfoStreamReply {
     pub radix_tree_nodes: Option<i64>,
     ///`recorded-first-entry-id`: Cached copy of the first entry ID.
     pub recorded_first_entry_id: Option<Bytes>,
-    ///`entries`: All the entries of the stream.
-    pub entries: Option<Vec<(Bytes, Vec<Bytes>)>>,
 }
 impl FromReply for XinfoStreamReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -1362,7 +1360,6 @@ impl FromReply for XinfoStreamReply {
         let mut radix_tree_keys = None;
         let mut radix_tree_nodes = None;
         let mut recorded_first_entry_id = None;
-        let mut entries = None;
         read_fields(
             r,
             "a XINFO STREAM reply",
@@ -1388,7 +1385,6 @@ impl FromReply for XinfoStreamReply {
                     b"recorded-first-entry-id" => {
                         recorded_first_entry_id = Some(FromReply::from_reply(r)?);
                     }
-                    b"entries" => entries = Some(FromReply::from_reply(r)?),
                     _ => r.skip()?,
                 }
                 Ok(())
@@ -1405,14 +1401,13 @@ impl FromReply for XinfoStreamReply {
             radix_tree_keys,
             radix_tree_nodes,
             recorded_first_entry_id,
-            entries,
         })
     }
 }
 ///A reply of `XINFO STREAM`.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
-pub struct XinfoStreamReplyGroupsConsumers {
+pub struct XinfoStreamFullReplyGroupsConsumers {
     ///`active-time`: Last time this consumer was active (successful reading/claiming).
     pub active_time: Option<i64>,
     ///`name`: Consumer name.
@@ -1424,7 +1419,7 @@ pub struct XinfoStreamReplyGroupsConsumers {
     ///`seen-time`: Timestamp of the last interaction attempt of the consumer.
     pub seen_time: Option<i64>,
 }
-impl FromReply for XinfoStreamReplyGroupsConsumers {
+impl FromReply for XinfoStreamFullReplyGroupsConsumers {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut active_time = None;
         let mut name = None;
@@ -1446,7 +1441,7 @@ impl FromReply for XinfoStreamReplyGroupsConsumers {
                 Ok(())
             },
         )?;
-        Ok(XinfoStreamReplyGroupsConsumers {
+        Ok(XinfoStreamFullReplyGroupsConsumers {
             active_time,
             name,
             pel_count,
@@ -1458,9 +1453,9 @@ impl FromReply for XinfoStreamReplyGroupsConsumers {
 ///A reply of `XINFO STREAM`.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
-pub struct XinfoStreamReplyGroups {
+pub struct XinfoStreamFullReplyGroups {
     ///`consumers`: Data about all of the consumers of the group.
-    pub consumers: Option<Vec<XinfoStreamReplyGroupsConsumers>>,
+    pub consumers: Option<Vec<XinfoStreamFullReplyGroupsConsumers>>,
     ///`entries-read`: Total number of entries ever read by consumers in the group.
     pub entries_read: Option<i64>,
     ///`lag`: Number of entries left to be consumed from the stream.
@@ -1474,7 +1469,7 @@ pub struct XinfoStreamReplyGroups {
     ///`pending`: Data about all of the unacknowledged entries.
     pub pending: Option<Vec<(Bytes, Bytes, i64, i64)>>,
 }
-impl FromReply for XinfoStreamReplyGroups {
+impl FromReply for XinfoStreamFullReplyGroups {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut consumers = None;
         let mut entries_read = None;
@@ -1502,7 +1497,7 @@ impl FromReply for XinfoStreamReplyGroups {
                 Ok(())
             },
         )?;
-        Ok(XinfoStreamReplyGroups {
+        Ok(XinfoStreamFullReplyGroups {
             consumers,
             entries_read,
             lag,
@@ -1510,6 +1505,82 @@ impl FromReply for XinfoStreamReplyGroups {
             name,
             pel_count,
             pending,
+        })
+    }
+}
+///A reply of `XINFO STREAM`: Extended form, in case `FULL` was given.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct XinfoStreamFullReply {
+    ///`entries`: All the entries of the stream.
+    pub entries: Option<Vec<(Bytes, Vec<Bytes>)>>,
+    ///`entries-added`: The count of all entries added to the stream during its lifetime.
+    pub entries_added: Option<i64>,
+    ///`groups`.
+    pub groups: Option<Vec<XinfoStreamFullReplyGroups>>,
+    ///`last-generated-id`: The ID of the least-recently entry that was added to the stream.
+    pub last_generated_id: Option<Bytes>,
+    ///`length`: The number of entries in the stream (see `XLEN`).
+    pub length: Option<i64>,
+    ///`max-deleted-entry-id`: The maximal entry ID that was deleted from the stream.
+    pub max_deleted_entry_id: Option<Bytes>,
+    ///`radix-tree-keys`: The number of keys in the underlying radix data structure.
+    pub radix_tree_keys: Option<i64>,
+    ///`radix-tree-nodes`: The number of nodes in the underlying radix data structure.
+    pub radix_tree_nodes: Option<i64>,
+    ///`recorded-first-entry-id`: Cached copy of the first entry ID.
+    pub recorded_first_entry_id: Option<Bytes>,
+}
+impl FromReply for XinfoStreamFullReply {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        let mut entries = None;
+        let mut entries_added = None;
+        let mut groups = None;
+        let mut last_generated_id = None;
+        let mut length = None;
+        let mut max_deleted_entry_id = None;
+        let mut radix_tree_keys = None;
+        let mut radix_tree_nodes = None;
+        let mut recorded_first_entry_id = None;
+        read_fields(
+            r,
+            "a XINFO STREAM reply",
+            |key, r| {
+                match key {
+                    b"entries" => entries = Some(FromReply::from_reply(r)?),
+                    b"entries-added" => entries_added = Some(FromReply::from_reply(r)?),
+                    b"groups" => groups = Some(FromReply::from_reply(r)?),
+                    b"last-generated-id" => {
+                        last_generated_id = Some(FromReply::from_reply(r)?);
+                    }
+                    b"length" => length = Some(FromReply::from_reply(r)?),
+                    b"max-deleted-entry-id" => {
+                        max_deleted_entry_id = Some(FromReply::from_reply(r)?);
+                    }
+                    b"radix-tree-keys" => {
+                        radix_tree_keys = Some(FromReply::from_reply(r)?);
+                    }
+                    b"radix-tree-nodes" => {
+                        radix_tree_nodes = Some(FromReply::from_reply(r)?);
+                    }
+                    b"recorded-first-entry-id" => {
+                        recorded_first_entry_id = Some(FromReply::from_reply(r)?);
+                    }
+                    _ => r.skip()?,
+                }
+                Ok(())
+            },
+        )?;
+        Ok(XinfoStreamFullReply {
+            entries,
+            entries_added,
+            groups,
+            last_generated_id,
+            length,
+            max_deleted_entry_id,
+            radix_tree_keys,
+            radix_tree_nodes,
+            recorded_first_entry_id,
         })
     }
 }

@@ -1806,14 +1806,14 @@ pub fn ttl(key: impl ToArg) -> Ttl {
 TYPE key
 ```
 
-**Reply** (`Option<Bytes>`):
+**Reply** (`Bytes`):
 - Key doesn't exist
 - Type of the key
 
 **Since**: 1.0.0 · **Complexity**: O(1) · **ACL categories**: `@fast` `@keyspace` `@read` · **Flags**: `FAST` `READONLY`*/
 #[doc(alias = "TYPE")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Type<X = Detached, R = Option<Bytes>> {
+pub struct Type<X = Detached, R = Bytes> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
@@ -1945,12 +1945,12 @@ pub fn wait(numreplicas: impl IntArg, timeout: impl MillisArg) -> Wait {
 WAITAOF numlocal numreplicas timeout
 ```
 
-**Reply** (`(i64,f64)`): Number of local and remote AOF files in sync.
+**Reply** (`(i64,i64)`): Number of local and remote AOF files in sync.
 
 **Since**: 7.2.0 · **Complexity**: O(1) · **ACL categories**: `@blocking` `@connection` `@slow` · **Flags**: `BLOCKING`*/
 #[doc(alias = "WAITAOF")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Waitaof<X = Detached, R = (i64, f64)> {
+pub struct Waitaof<X = Detached, R = (i64, i64)> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,

@@ -118,14 +118,14 @@ pub fn geoadd(
 GEODIST key member1 member2 [m | km | ft | mi]
 ```
 
-**Reply** (`Option<Bytes>`):
+**Reply** (`Option<f64>`):
 - One or both of elements are missing.
 - Distance as a double (represented as a string) in the specified units.
 
 **Since**: 3.2.0 · **Complexity**: O(1) · **ACL categories**: `@geo` `@read` `@slow` · **Flags**: `READONLY`*/
 #[doc(alias = "GEODIST")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Geodist<X = Detached, R = Option<Bytes>> {
+pub struct Geodist<X = Detached, R = Option<f64>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,

@@ -2059,12 +2059,12 @@ pub fn latency_history(event: impl ToArg) -> LatencyHistory {
 LATENCY LATEST
 ```
 
-**Reply** (`Vec<(Bytes,i64,i64,i64,i64,i64)>`): An array where each element is an array representing the event name, timestamp, latest and all-time latency measurements.
+**Reply** (`Vec<Vec<Value>>`): An array where each element is an array representing the event name, timestamp, latest and all-time latency measurements.
 
 **Since**: 2.8.13 · **Complexity**: O(1) · **ACL categories**: `@admin` `@dangerous` `@slow` · **Flags**: `ADMIN` `LOADING` `NOSCRIPT` `STALE`*/
 #[doc(alias = "LATENCY LATEST")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct LatencyLatest<X = Detached, R = Vec<(Bytes, i64, i64, i64, i64, i64)>> {
+pub struct LatencyLatest<X = Detached, R = Vec<Vec<Value>>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,

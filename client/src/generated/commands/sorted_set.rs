@@ -2261,11 +2261,14 @@ impl<X, R> Zscan<X, R> {
         self
     }
     ///`[NOSCORES]`
-    pub fn noscores(mut self) -> Self {
+    /**
+
+Changes the reply to `(Bytes,Vec<Bytes>)`.*/
+    pub fn noscores(mut self) -> Zscan<X, (Bytes, Vec<Bytes>)> {
         let buf = &mut self.buf;
         buf.single(64u16, "noscores");
         buf.token("NOSCORES");
-        self
+        self.decode()
     }
 }
 /**`ZSCAN`: Iterates over members and scores of a sorted set.

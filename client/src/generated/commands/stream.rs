@@ -964,7 +964,10 @@ impl<X> XinfoStream<X> {
 }
 impl<X, R> XinfoStream<X, R> {
     ///`[FULL [COUNT count]]`
-    pub fn full(mut self, count: Option<i64>) -> Self {
+    /**
+
+Changes the reply to `XinfoStreamFullReply`.*/
+    pub fn full(mut self, count: Option<i64>) -> XinfoStream<X, XinfoStreamFullReply> {
         let buf = &mut self.buf;
         buf.single(16u16, "full-block");
         buf.token("FULL");
@@ -972,7 +975,7 @@ impl<X, R> XinfoStream<X, R> {
             buf.token("COUNT");
             v.write_int(buf);
         }
-        self
+        self.decode()
     }
 }
 /**`XINFO STREAM`: Returns information about a stream.
