@@ -145,165 +145,162 @@ impl Overrides {
     /// Parses overrides text.
     pub fn parse(text: &str) -> Result<Self> {
         let o: Overrides = toml::from_str(text)?;
-        for e in &o.exclude {
-            if e.reason.trim().is_empty() {
-                bail!("exclude {} has no reason", e.command);
-            }
-        }
-        for r in &o.reply {
-            if r.reason.trim().is_empty() {
-                bail!("reply {} has no reason", r.command);
-            }
-        }
-        for r in &o.reply_option {
-            if r.reason.trim().is_empty() {
-                bail!("reply_option {} {} has no reason", r.command, r.arg);
-            }
-        }
-        for r in o.token_type.values() {
-            if r.reason.trim().is_empty() {
-                bail!("token_type {} has no reason", r.name);
-            }
-        }
-        for f in &o.fix_arg {
-            if f.reason.trim().is_empty() {
-                bail!("fix_arg {} {} has no reason", f.command, f.arg);
+        let mut reasons: Vec<(String, &str)> = Vec::new();
+        o.each_entry(|kind, _, e| reasons.push((format!("{kind} {}", e.describe()), e.reason())));
+        for (what, reason) in reasons {
+            if reason.trim().is_empty() {
+                bail!("{what} has no reason");
             }
         }
         Ok(o)
     }
 
-    /// The reason a command is excluded, if it is.
-    pub fn excluded(&self, command: &str) -> Option<&str> {
-        let (i, e) = self
-            .exclude
+    /// Calls `f` with every entry (kind, index, entry).
+    fn each_entry<'a>(&'a self, mut f: impl FnMut(&str, usize, &'a dyn Entry)) {
+        fn list<'a, T: Entry>(
+            kind: &str,
+            l: &'a [T],
+            f: &mut impl FnMut(&str, usize, &'a dyn Entry),
+        ) {
+            for (i, e) in l.iter().enumerate() {
+                f(kind, i, e);
+            }
+        }
+        list("exclude", &self.exclude, &mut f);
+        list("fix_arg", &self.fix_arg, &mut f);
+        list("flatten", &self.flatten, &mut f);
+        list("reply", &self.reply, &mut f);
+        list("reply_alternatives", &self.reply_alternatives, &mut f);
+        list("reply_option", &self.reply_option, &mut f);
+        for (kind, map) in [
+            ("token_type", &self.token_type),
+            ("data_type", &self.data_type),
+        ] {
+            for (i, e) in map.values().enumerate() {
+                f(kind, i, e);
+            }
+        }
+    }
+
+    /// The entry of `list` for `command` (and `arg`), marked as used.
+    fn find<'a, T: Entry>(
+        &self,
+        kind: &str,
+        list: &'a [T],
+        command: &str,
+        arg: &str,
+    ) -> Option<&'a T> {
+        let (i, e) = list
             .iter()
             .enumerate()
-            .find(|(_, e)| e.command == command)?;
-        self.mark(format!("exclude:{i}"));
-        Some(&e.reason)
+            .find(|(_, e)| e.key() == (command, arg))?;
+        self.mark(format!("{kind}:{i}"));
+        Some(e)
+    }
+
+    /// The entry of a named map, marked as used.
+    fn find_named<'a>(
+        &self,
+        kind: &str,
+        map: &'a BTreeMap<String, TokenType>,
+        key: &str,
+    ) -> Option<&'a str> {
+        let i = map.keys().position(|k| k == key)?;
+        self.mark(format!("{kind}:{i}"));
+        Some(&map[key].name)
+    }
+
+    /// The reason a command is excluded, if it is.
+    pub fn excluded(&self, command: &str) -> Option<&str> {
+        self.find("exclude", &self.exclude, command, "")
+            .map(|e| e.reason.as_str())
     }
 
     /// The fix for the argument at `path` of `command`.
     pub fn fix_arg(&self, command: &str, path: &str) -> Option<&FixArg> {
-        let (i, f) = self
-            .fix_arg
-            .iter()
-            .enumerate()
-            .find(|(_, f)| f.command == command && f.arg == path)?;
-        self.mark(format!("fix_arg:{i}"));
-        Some(f)
+        self.find("fix_arg", &self.fix_arg, command, path)
     }
 
     /// The type name for a pure-token choice.
     pub fn token_type(&self, tokens: &str) -> Option<&str> {
-        let t = self.token_type.get(tokens)?;
-        self.mark(format!("token_type:{tokens}"));
-        Some(&t.name)
+        self.find_named("token_type", &self.token_type, tokens)
     }
 
     /// The name of the enum with data first used at `"COMMAND path"`.
     pub fn data_type(&self, first_user: &str) -> Option<&str> {
-        let t = self.data_type.get(first_user)?;
-        self.mark(format!("data_type:{first_user}"));
-        Some(&t.name)
+        self.find_named("data_type", &self.data_type, first_user)
     }
 
     /// Whether top-level argument `arg` of `command` is flattened.
     pub fn flatten(&self, command: &str, arg: &str) -> bool {
-        match self
-            .flatten
-            .iter()
-            .enumerate()
-            .find(|(_, f)| f.command == command && f.arg == arg)
-        {
-            Some((i, _)) => {
-                self.mark(format!("flatten:{i}"));
-                true
-            }
-            None => false,
-        }
+        self.find("flatten", &self.flatten, command, arg).is_some()
     }
 
     /// The default reply type of a command.
     pub fn reply(&self, command: &str) -> Option<&str> {
-        let (i, r) = self
-            .reply
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.command == command)?;
-        self.mark(format!("reply:{i}"));
-        Some(&r.ty)
+        self.find("reply", &self.reply, command, "")
+            .map(|r| r.ty.as_str())
     }
 
     /// The type names of the alternatives of `command`'s reply schema.
     pub fn reply_alternatives(&self, command: &str) -> Option<&[String]> {
-        let (i, r) = self
-            .reply_alternatives
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.command == command)?;
-        self.mark(format!("reply_alternatives:{i}"));
-        Some(&r.names)
+        self.find("reply_alternatives", &self.reply_alternatives, command, "")
+            .map(|r| r.names.as_slice())
     }
 
     /// The reply type once option `path` of `command` is given.
     pub fn reply_option(&self, command: &str, path: &str) -> Option<&str> {
-        let (i, r) = self
-            .reply_option
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.command == command && r.arg == path)?;
-        self.mark(format!("reply_option:{i}"));
-        Some(&r.ty)
+        self.find("reply_option", &self.reply_option, command, path)
+            .map(|r| r.ty.as_str())
     }
 
     /// Entries that matched nothing, described.
     pub fn unused(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for (i, e) in self.exclude.iter().enumerate() {
-            if !self.is_marked(&format!("exclude:{i}")) {
-                out.push(format!("exclude {}", e.command));
+        self.each_entry(|kind, i, e| {
+            if !self.is_marked(&format!("{kind}:{i}")) {
+                out.push(format!("{kind} {}", e.describe()));
             }
-        }
-        for (i, f) in self.fix_arg.iter().enumerate() {
-            if !self.is_marked(&format!("fix_arg:{i}")) {
-                out.push(format!("fix_arg {} {}", f.command, f.arg));
-            }
-        }
-        for k in self.token_type.keys() {
-            if !self.is_marked(&format!("token_type:{k}")) {
-                out.push(format!("token_type \"{k}\""));
-            }
-        }
-        for k in self.data_type.keys() {
-            if !self.is_marked(&format!("data_type:{k}")) {
-                out.push(format!("data_type \"{k}\""));
-            }
-        }
-        for (i, f) in self.flatten.iter().enumerate() {
-            if !self.is_marked(&format!("flatten:{i}")) {
-                out.push(format!("flatten {} {}", f.command, f.arg));
-            }
-        }
-        for (i, r) in self.reply.iter().enumerate() {
-            if !self.is_marked(&format!("reply:{i}")) {
-                out.push(format!("reply {}", r.command));
-            }
-        }
-        for (i, r) in self.reply_alternatives.iter().enumerate() {
-            if !self.is_marked(&format!("reply_alternatives:{i}")) {
-                out.push(format!("reply_alternatives {}", r.command));
-            }
-        }
-        for (i, r) in self.reply_option.iter().enumerate() {
-            if !self.is_marked(&format!("reply_option:{i}")) {
-                out.push(format!("reply_option {} {}", r.command, r.arg));
-            }
-        }
+        });
         out
     }
 }
+
+/// What every override entry has: what it applies to, and why.
+trait Entry {
+    /// (command, argument path); empty strings where they do not apply.
+    fn key(&self) -> (&str, &str);
+    /// The reason.
+    fn reason(&self) -> &str;
+    /// For messages.
+    fn describe(&self) -> String {
+        let (c, a) = self.key();
+        format!("{c} {a}").trim().to_owned()
+    }
+}
+
+macro_rules! entry {
+    ($t:ty, $cmd:ident, $arg:tt) => {
+        impl Entry for $t {
+            fn key(&self) -> (&str, &str) {
+                (&self.$cmd, entry!(@arg self $arg))
+            }
+            fn reason(&self) -> &str {
+                &self.reason
+            }
+        }
+    };
+    (@arg $s:ident -) => { "" };
+    (@arg $s:ident $f:ident) => { &$s.$f };
+}
+
+entry!(Exclude, command, -);
+entry!(FixArg, command, arg);
+entry!(Flatten, command, arg);
+entry!(Reply, command, -);
+entry!(ReplyAlternatives, command, -);
+entry!(ReplyOption, command, arg);
+entry!(TokenType, name, -);
 
 impl Overrides {
     fn mark(&self, key: String) {
@@ -312,5 +309,46 @@ impl Overrides {
 
     fn is_marked(&self, key: &str) -> bool {
         self.used.borrow().contains(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_without_a_reason_is_an_error() {
+        let err =
+            Overrides::parse("[[exclude]]\ncommand = \"SYNC\"\nreason = \" \"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("exclude SYNC has no reason"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(
+            Overrides::parse("[[exclude]]\ncommand = \"A\"\nreason = \"r\"\nextra = 1\n").is_err()
+        );
+        assert!(Overrides::parse("[[nonsense]]\n").is_err());
+    }
+
+    #[test]
+    fn entries_that_match_nothing_are_reported() {
+        let o = Overrides::parse(
+            "[[exclude]]\ncommand = \"SYNC\"\nreason = \"r\"\n\
+             [[reply_option]]\ncommand = \"SET\"\narg = \"get\"\ntype = \"Bytes\"\nreason = \"r\"\n\
+             [token_type.\"NX XX\"]\nname = \"ExistenceCondition\"\nreason = \"r\"\n",
+        )
+        .unwrap();
+        assert_eq!(o.excluded("SYNC"), Some("r"));
+        assert_eq!(o.reply_option("SET", "nx"), None);
+        assert_eq!(
+            o.unused(),
+            ["reply_option SET get", "token_type ExistenceCondition"]
+        );
+        assert_eq!(o.token_type("NX XX"), Some("ExistenceCondition"));
+        assert_eq!(o.unused(), ["reply_option SET get"]);
     }
 }

@@ -343,26 +343,8 @@ fn optional_methods(
                 None => vec![None],
             };
             for flag_value in variants {
-                let mut pused = BTreeSet::new();
-                let mut params = Vec::new();
-                let mut vars = Vec::new();
-                let mut fixed = TokenStream::new();
-                for (j, ch) in children.iter().enumerate() {
-                    if !is_valued(ch) {
-                        continue;
-                    }
-                    let id = unique(&names::snake(&ch.name), &mut pused);
-                    if Some(j) == split {
-                        let v = flag_value == Some(true);
-                        fixed.extend(quote!(let #id = #v;));
-                    } else {
-                        params.push((
-                            id.clone(),
-                            gen.param_field(&child_path(&path, ch), ch, counted(children, j)),
-                        ));
-                    }
-                    vars.push(id);
-                }
+                let fixed_flag = split.map(|j| (j, flag_value == Some(true)));
+                let (params, vars, fixed) = block_params(gen, &path, children, fixed_flag);
                 let write = gen.write_children(&path, children, &vars);
                 let (name, mpath, mdoc) = match (split, flag_value) {
                     (Some(j), Some(true)) => (
@@ -485,6 +467,36 @@ fn optional_methods(
     ts
 }
 
+/// The parameters of a block's valued children (flattened into a method), the
+/// variables the write code uses for them, and code binding `fixed` (a flag child
+/// given a constant value instead of a parameter).
+fn block_params(
+    gen: &ArgGen<'_>,
+    path: &str,
+    children: &[Arg],
+    fixed: Option<(usize, bool)>,
+) -> (Vec<(Ident, TokenStream)>, Vec<Ident>, TokenStream) {
+    let mut used = BTreeSet::new();
+    let mut params = Vec::new();
+    let mut vars = Vec::new();
+    let mut fixed_code = TokenStream::new();
+    for (j, ch) in children.iter().enumerate() {
+        if !is_valued(ch) {
+            continue;
+        }
+        let id = unique(&names::snake(&ch.name), &mut used);
+        match fixed {
+            Some((k, value)) if k == j => fixed_code.extend(quote!(let #id = #value;)),
+            _ => params.push((
+                id.clone(),
+                gen.param_field(&child_path(path, ch), ch, counted(children, j)),
+            )),
+        }
+        vars.push(id);
+    }
+    (params, vars, fixed_code)
+}
+
 /// Parameters and write code for one alternative of an optional oneof.
 fn alt_params(gen: &ArgGen<'_>, path: &str, alt: &Arg) -> (Vec<(Ident, TokenStream)>, TokenStream) {
     match &alt.kind {
@@ -493,20 +505,7 @@ fn alt_params(gen: &ArgGen<'_>, path: &str, alt: &Arg) -> (Vec<(Ident, TokenStre
             (vec![], quote!(buf.token(#t);))
         }
         ArgKind::Block(children) if !alt.multiple => {
-            let mut pused = BTreeSet::new();
-            let mut params = Vec::new();
-            let mut vars = Vec::new();
-            for (j, ch) in children.iter().enumerate() {
-                if !is_valued(ch) {
-                    continue;
-                }
-                let id = unique(&names::snake(&ch.name), &mut pused);
-                params.push((
-                    id.clone(),
-                    gen.param_field(&child_path(path, ch), ch, counted(children, j)),
-                ));
-                vars.push(id);
-            }
+            let (params, vars, _) = block_params(gen, path, children, None);
             let token = alt.token.as_ref().map(|_| {
                 let t = token_lit(alt);
                 quote!(buf.token(#t);)
