@@ -38,13 +38,17 @@
 
 #![warn(missing_docs)]
 
+mod client;
 pub mod command;
+pub mod connection;
 pub mod error;
 #[rustfmt::skip]
 mod generated;
+mod pool;
 pub mod reply;
 pub mod resp;
 
+pub use client::{Client, ClientBuilder};
 pub use command::{cmd as raw_cmd, Command, Detached, ToArg};
 pub use error::{Error, Result, ServerError};
 pub use generated::commands_trait::Commands;

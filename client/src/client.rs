@@ -1,0 +1,285 @@
+//! [`Client`]: the entry point, and its builder.
+
+use crate::command::{Command, Executor, Raw, Request, ToArg};
+use crate::connection::{
+    Address, Backoff, Config, Connection, Protocol, PushHook, ResponseFuture, TlsOptions,
+};
+use crate::error::{Error, Result};
+use crate::pool::Pool;
+use crate::reply::FromReply;
+use crate::resp::Limits;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A client for one Redis or Valkey server.
+///
+/// Cheap to clone: clones share one multiplexed connection, on which every command
+/// from every task is pipelined automatically. Commands the spec flags `BLOCKING`
+/// (`BLPOP`, `XREAD`, `WAIT`, ...) run on dedicated pooled connections instead, so they
+/// never stall the others.
+///
+/// ```no_run
+/// # async fn demo() -> respec::Result<()> {
+/// use respec::{Client, Commands};
+/// let client = Client::connect("redis://127.0.0.1:6379/0").await?;
+/// client.set("foo", 1).await?;
+/// assert_eq!(client.incrby("foo", 100).await?, 101);
+/// let v: Option<bytes::Bytes> = client.get("foo").await?;
+/// let s: Option<String> = client.get("foo").decode().await?;
+/// # Ok(()) }
+/// ```
+///
+/// # URLs
+///
+/// | form | meaning |
+/// |------|---------|
+/// | `redis://[user:password@]host[:port][/db]` | TCP (`valkey://` is the same) |
+/// | `rediss://...` | TLS (`valkeys://` is the same) |
+/// | `unix:///path/to/socket` | Unix socket (`redis+unix://`, `valkey+unix://`) |
+///
+/// Query options: `db=N`, `protocol=2|3`, `client_name=NAME`, `username=U`,
+/// `password=P`, `connect_timeout=SECS`, `timeout=SECS` (request timeout; `250ms`
+/// works too), `keepalive=SECS` (0 disables), and for TLS `ca=PATH`, `cert=PATH`,
+/// `key=PATH`, `insecure=true`, `server_name=NAME`. Unknown options are errors.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Connection,
+    pool: Arc<Pool>,
+    config: Arc<Config>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("address", &self.inner.config.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to the server at `url` (see the table above).
+    pub async fn connect(url: &str) -> Result<Client> {
+        Client::from_config(Config::from_url(url)?).await
+    }
+
+    /// A builder for every option.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Connects with a ready configuration.
+    pub async fn from_config(config: Config) -> Result<Client> {
+        let config = Arc::new(config);
+        let conn = Connection::connect(config.clone()).await?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                conn,
+                pool: Pool::new(config.clone()),
+                config,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The shared multiplexed connection.
+    pub fn connection(&self) -> &Connection {
+        &self.inner.conn
+    }
+
+    /// Sends a detached command (`cmd::set("k", "v")`) and decodes its reply.
+    pub fn send<C: Command>(&self, cmd: C) -> ResponseFuture<C::Output>
+    where
+        C::Output: Send + 'static,
+    {
+        let meta = cmd.meta();
+        self.dispatch(Request {
+            buf: cmd.into_buf(),
+            meta,
+        })
+    }
+
+    /// A raw command for modules and commands newer than the spec:
+    /// `client.cmd("JSON.GET").arg("doc").arg("$").await`.
+    pub fn cmd(&self, name: impl ToArg) -> Raw<&Client> {
+        Raw::new_in(self, name)
+    }
+
+    fn dispatch<T: FromReply + Send + 'static>(&self, req: Request) -> ResponseFuture<T> {
+        let name = req.meta.map_or("command", |m| m.name);
+        if let Some(p) = req.buf.problem() {
+            return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
+        }
+        if req.meta.is_some_and(|m| m.is_blocking()) {
+            let pool = self.inner.pool.clone();
+            return ResponseFuture::boxed(
+                name,
+                Box::pin(async move {
+                    let mut pooled = pool.get().await?;
+                    pooled.busy = true;
+                    let reply = pooled.conn().send(req.buf).await;
+                    pooled.busy = false;
+                    reply.unwrap_or_else(|_| Err(Error::closed()))
+                }),
+            );
+        }
+        let rx = self.inner.conn.send(req.buf);
+        ResponseFuture::waiting(name, rx, self.inner.config.request_timeout)
+    }
+}
+
+impl<'a> Executor for &'a Client {
+    type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
+
+    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {
+        self.dispatch(request)
+    }
+}
+
+impl crate::Commands for Client {
+    type Exec<'a> = &'a Client;
+
+    fn executor(&self) -> &Client {
+        self
+    }
+}
+
+/// Builds a [`Client`] option by option; start from a URL or from defaults
+/// (`127.0.0.1:6379`, RESP3, database 0).
+#[derive(Default)]
+#[must_use = "a builder does nothing until connect() is called"]
+pub struct ClientBuilder {
+    config: Config,
+    error: Option<Error>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Takes every option from `url`; later calls override them.
+    pub fn url(mut self, url: &str) -> Self {
+        match Config::from_url(url) {
+            Ok(c) => {
+                self.config = Config {
+                    push_hook: self.config.push_hook.take(),
+                    ..c
+                }
+            }
+            Err(e) => self.error = Some(e),
+        }
+        self
+    }
+
+    /// TCP host and port.
+    pub fn host(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.config.address = Address::Tcp {
+            host: host.into(),
+            port,
+        };
+        self
+    }
+
+    /// A Unix socket.
+    pub fn unix(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.address = Address::Unix(path.into());
+        self
+    }
+
+    /// TLS options (turns TLS on).
+    pub fn tls(mut self, tls: TlsOptions) -> Self {
+        self.config.tls = Some(tls);
+        self
+    }
+
+    /// ACL user name.
+    pub fn username(mut self, user: impl Into<String>) -> Self {
+        self.config.username = Some(user.into());
+        self
+    }
+
+    /// Password.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.config.password = Some(password.into());
+        self
+    }
+
+    /// Database number.
+    pub fn database(mut self, db: i64) -> Self {
+        self.config.database = db;
+        self
+    }
+
+    /// `CLIENT SETNAME` on every connection.
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.config.client_name = Some(name.into());
+        self
+    }
+
+    /// RESP2 or RESP3.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.config.protocol = protocol;
+        self
+    }
+
+    /// Connect (and handshake) timeout; `None` waits as long as the OS does.
+    pub fn connect_timeout(mut self, t: Option<Duration>) -> Self {
+        self.config.connect_timeout = t;
+        self
+    }
+
+    /// Request timeout for non-blocking commands; `None` (the default) waits forever.
+    pub fn request_timeout(mut self, t: Option<Duration>) -> Self {
+        self.config.request_timeout = t;
+        self
+    }
+
+    /// Reconnection backoff.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.config.backoff = backoff;
+        self
+    }
+
+    /// Protocol limits (nesting depth, bulk and aggregate sizes).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// Receives RESP3 push messages that are not replies.
+    pub fn push_hook(mut self, hook: PushHook) -> Self {
+        self.config.push_hook = Some(hook);
+        self
+    }
+
+    /// TCP keepalive interval; `None` disables it.
+    pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
+        self.config.keepalive = interval;
+        self
+    }
+
+    /// The configuration built so far.
+    pub fn build(self) -> Result<Config> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.config),
+        }
+    }
+
+    /// Connects.
+    pub async fn connect(self) -> Result<Client> {
+        Client::from_config(self.build()?).await
+    }
+}

@@ -1,0 +1,174 @@
+//! Connection options and their URL form.
+
+use crate::error::Result;
+use crate::resp::Limits;
+use bytes::Bytes;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// A TCP host and port.
+    Tcp {
+        /// Host name or IP address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// A Unix domain socket.
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Address::Tcp { host, port } => write!(f, "{host}:{port}"),
+            Address::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// TLS options (`rediss://`, `valkeys://`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM file of the CA certificates to trust instead of the bundled web roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM file of a client certificate chain (mutual TLS).
+    pub cert_file: Option<PathBuf>,
+    /// PEM file of the client certificate's private key.
+    pub key_file: Option<PathBuf>,
+    /// Accept any server certificate. Only for tests and trusted networks.
+    pub insecure: bool,
+    /// The name to verify the server certificate against (default: the host).
+    pub server_name: Option<String>,
+}
+
+/// RESP protocol version to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// RESP2 (`AUTH`, no `HELLO`).
+    Resp2,
+    /// RESP3 (`HELLO 3`), falling back to RESP2 when the server does not know `HELLO`.
+    #[default]
+    Resp3,
+}
+
+/// Receives the push messages (`>` frames, RESP3) a connection gets outside of replies:
+/// pub/sub messages, client-tracking invalidations.
+pub type PushHook = Arc<dyn Fn(Bytes) + Send + Sync>;
+
+/// Reconnection policy: exponential backoff with full jitter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    /// First delay.
+    pub initial: Duration,
+    /// Largest delay.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    /// 10 ms doubling up to 2 s.
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `n` (0-based): a random duration up to
+    /// `min(max, initial * 2^n)`.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .initial
+            .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX))
+            .min(self.max);
+        let nanos = cap.as_nanos().min(u128::from(u64::MAX)) as u64;
+        Duration::from_nanos(fastrand::u64(nanos / 2..=nanos.max(1)))
+    }
+}
+
+/// Everything a connection needs to know.
+#[derive(Clone)]
+pub struct Config {
+    /// Where.
+    pub address: Address,
+    /// TLS, when set.
+    pub tls: Option<TlsOptions>,
+    /// ACL user name (`AUTH username password`).
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Database to `SELECT`.
+    pub database: i64,
+    /// `CLIENT SETNAME`.
+    pub client_name: Option<String>,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// How long connecting (TCP, TLS and handshake) may take.
+    pub connect_timeout: Option<Duration>,
+    /// How long a command may wait for its reply (blocking commands excepted).
+    pub request_timeout: Option<Duration>,
+    /// Reconnection backoff.
+    pub backoff: Backoff,
+    /// Protocol limits.
+    pub limits: Limits,
+    /// Push messages consumer.
+    pub push_hook: Option<PushHook>,
+    /// TCP keepalive interval (`None` disables it).
+    pub keepalive: Option<Duration>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("address", &self.address)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("database", &self.database)
+            .field("client_name", &self.client_name)
+            .field("protocol", &self.protocol)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("backoff", &self.backoff)
+            .field("limits", &self.limits)
+            .field("push_hook", &self.push_hook.is_some())
+            .field("keepalive", &self.keepalive)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            address: Address::Tcp {
+                host: "127.0.0.1".into(),
+                port: 6379,
+            },
+            tls: None,
+            username: None,
+            password: None,
+            database: 0,
+            client_name: None,
+            protocol: Protocol::Resp3,
+            connect_timeout: Some(Duration::from_secs(10)),
+            request_timeout: None,
+            backoff: Backoff::default(),
+            limits: Limits::default(),
+            push_hook: None,
+            keepalive: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+impl Config {
+    /// Parses a URL. See [`Client`](crate::Client) for the accepted forms and options.
+    pub fn from_url(input: &str) -> Result<Self> {
+        super::url::parse(input)
+    }
+}

@@ -1,0 +1,356 @@
+//! The driver task: owns one socket, coalesces queued requests into few writes
+//! (auto-pipelining), matches replies to requests in order, routes push frames, and
+//! reconnects.
+
+use super::config::{Config, Protocol};
+use super::handshake;
+use super::transport::Transport;
+use crate::command::CommandBuf;
+use crate::error::{Error, Result};
+use crate::resp::Scanner;
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::AsyncWrite;
+use tokio::sync::{mpsc, oneshot};
+
+/// Bytes queued for writing before the driver stops taking requests and writes.
+const HIGH_WATER: usize = 256 * 1024;
+/// Free space kept in the read buffer before a read; grows for big replies.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Where the replies of a request go.
+pub(crate) enum Sink {
+    /// One reply.
+    One(oneshot::Sender<Result<Bytes>>),
+    /// `n` replies, delivered together (pipelines).
+    Many {
+        /// How many replies.
+        n: usize,
+        /// Collected so far.
+        got: Vec<Bytes>,
+        /// Receives them all.
+        tx: oneshot::Sender<Result<Vec<Bytes>>>,
+    },
+}
+
+impl Sink {
+    pub(crate) fn fail(self, err: Error) {
+        match self {
+            Sink::One(tx) => {
+                let _ = tx.send(Err(err));
+            }
+            Sink::Many { tx, .. } => {
+                let _ = tx.send(Err(err));
+            }
+        }
+    }
+
+    /// Delivers one reply; returns the sink back when it expects more.
+    fn deliver(self, frame: Bytes) -> Option<Sink> {
+        match self {
+            Sink::One(tx) => {
+                // The caller may have gone (cancelled): the reply is dropped, and the
+                // connection stays in step.
+                let _ = tx.send(Ok(frame));
+                None
+            }
+            Sink::Many { n, mut got, tx } => {
+                got.push(frame);
+                if got.len() == n {
+                    let _ = tx.send(Ok(got));
+                    None
+                } else {
+                    Some(Sink::Many { n, got, tx })
+                }
+            }
+        }
+    }
+
+    /// Completes a sink that expects no reply (an empty pipeline).
+    fn finish_empty(self) {
+        match self {
+            Sink::One(tx) => {
+                let _ = tx.send(Ok(Bytes::new()));
+            }
+            Sink::Many { got, tx, .. } => {
+                let _ = tx.send(Ok(got));
+            }
+        }
+    }
+
+    fn expects(&self) -> usize {
+        match self {
+            Sink::One(_) => 1,
+            Sink::Many { n, .. } => *n,
+        }
+    }
+}
+
+/// What a request sends.
+pub(crate) enum Payload {
+    /// One command.
+    One(CommandBuf),
+    /// Several commands, written back to back.
+    Many(Vec<CommandBuf>),
+}
+
+/// A message to the driver.
+pub(crate) enum Msg {
+    /// Send and route the replies to the sink.
+    Request(Payload, Sink),
+    /// Close the connection now, failing whatever is in flight.
+    Close,
+}
+
+/// Runs a connection until every handle is gone (or it is closed), reconnecting on
+/// failure. `first` is the already connected and handshaken transport.
+pub(crate) async fn run(
+    config: Arc<Config>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    first: Transport,
+) {
+    let mut transport = Some(first);
+    let mut attempt: u32 = 0;
+    loop {
+        let t = match transport.take() {
+            Some(t) => t,
+            None => match reconnect(&config, &mut rx, &mut attempt).await {
+                Some(t) => t,
+                None => return,
+            },
+        };
+        attempt = 0;
+        let mut io = Io::new(t, &config, &mut rx);
+        let outcome = (&mut io).await;
+        let pending = std::mem::take(&mut io.pending);
+        drop(io);
+        match outcome {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::debug!(address = %config.address, error = %err, "connection lost");
+                // Written requests may have run: they fail, never resent (at most once).
+                let text = format!(
+                    "connection to {} lost: {err}; the command may or may not have run",
+                    config.address
+                );
+                for sink in pending {
+                    sink.fail(io_error(&text));
+                }
+                if err.is_closed() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn io_error(text: &str) -> Error {
+    Error::io(io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        text.to_owned(),
+    ))
+}
+
+/// Reconnects with backoff. While disconnected, requests fail fast. Returns `None`
+/// when every handle is gone.
+async fn reconnect(
+    config: &Config,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    attempt: &mut u32,
+) -> Option<Transport> {
+    loop {
+        match handshake::connect(config).await {
+            Ok(t) => {
+                tracing::debug!(address = %config.address, "reconnected");
+                return Some(t);
+            }
+            Err(err) => {
+                let text = format!("not connected to {} (reconnecting): {err}", config.address);
+                // Fail what is queued now, then keep failing new requests until the
+                // next attempt.
+                loop {
+                    match rx.try_recv() {
+                        Ok(Msg::Request(_, sink)) => sink.fail(io_error(&text)),
+                        Ok(Msg::Close) => return None,
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => return None,
+                    }
+                }
+                let delay = config.backoff.delay(*attempt);
+                *attempt = attempt.saturating_add(1);
+                let sleep = tokio::time::sleep(delay);
+                tokio::pin!(sleep);
+                loop {
+                    tokio::select! {
+                        _ = &mut sleep => break,
+                        msg = rx.recv() => match msg {
+                            Some(Msg::Request(_, sink)) => sink.fail(io_error(&text)),
+                            Some(Msg::Close) | None => return None,
+                        },
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One connected socket.
+struct Io<'a> {
+    stream: Transport,
+    rx: &'a mut mpsc::UnboundedReceiver<Msg>,
+    resp3: bool,
+    push_hook: Option<super::config::PushHook>,
+    wbuf: BytesMut,
+    needs_flush: bool,
+    rbuf: BytesMut,
+    scanner: Scanner,
+    /// Sinks of written (or being written) requests, in order.
+    pending: VecDeque<Sink>,
+    rx_closed: bool,
+}
+
+impl<'a> Io<'a> {
+    fn new(stream: Transport, config: &Config, rx: &'a mut mpsc::UnboundedReceiver<Msg>) -> Self {
+        Io {
+            stream,
+            rx,
+            resp3: config.protocol == Protocol::Resp3,
+            push_hook: config.push_hook.clone(),
+            wbuf: BytesMut::with_capacity(16 * 1024),
+            needs_flush: false,
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            scanner: Scanner::new(config.limits.clone()),
+            pending: VecDeque::new(),
+            rx_closed: false,
+        }
+    }
+
+    /// Takes queued requests into the write buffer. Returns an error on `Close`.
+    fn take_requests(&mut self, cx: &mut Context<'_>) -> Result<bool> {
+        let mut progress = false;
+        while !self.rx_closed && self.wbuf.len() < HIGH_WATER {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(Msg::Request(payload, sink))) => {
+                    match payload {
+                        Payload::One(cmd) => cmd.encode(&mut self.wbuf),
+                        Payload::Many(cmds) => {
+                            for cmd in &cmds {
+                                cmd.encode(&mut self.wbuf);
+                            }
+                        }
+                    }
+                    if sink.expects() == 0 {
+                        sink.finish_empty();
+                    } else {
+                        self.pending.push_back(sink);
+                    }
+                    progress = true;
+                }
+                Poll::Ready(Some(Msg::Close)) => return Err(Error::closed()),
+                Poll::Ready(None) => {
+                    self.rx_closed = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        Ok(progress)
+    }
+
+    fn write(&mut self, cx: &mut Context<'_>) -> Result<bool> {
+        let mut progress = false;
+        while !self.wbuf.is_empty() {
+            match Pin::new(&mut self.stream).poll_write(cx, &self.wbuf) {
+                Poll::Ready(Ok(0)) => {
+                    return Err(Error::io(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the server closed the connection",
+                    )))
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.wbuf.advance(n);
+                    self.needs_flush = true;
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => return Err(Error::io(e)),
+                Poll::Pending => break,
+            }
+        }
+        if self.wbuf.is_empty() {
+            self.wbuf.clear();
+            if self.needs_flush {
+                match Pin::new(&mut self.stream).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => self.needs_flush = false,
+                    Poll::Ready(Err(e)) => return Err(Error::io(e)),
+                    Poll::Pending => {}
+                }
+            }
+        }
+        Ok(progress)
+    }
+
+    fn read(&mut self, cx: &mut Context<'_>) -> Result<bool> {
+        // Grow for big replies: at least READ_CHUNK free, or as much as is buffered.
+        let spare = self.rbuf.capacity() - self.rbuf.len();
+        if spare < READ_CHUNK / 2 {
+            self.rbuf.reserve(READ_CHUNK.max(self.rbuf.len()));
+        }
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.rbuf) {
+            Poll::Ready(Ok(0)) => Err(Error::io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ))),
+            Poll::Ready(Ok(_)) => {
+                self.dispatch()?;
+                Ok(true)
+            }
+            Poll::Ready(Err(e)) => Err(Error::io(e)),
+            Poll::Pending => Ok(false),
+        }
+    }
+
+    /// Routes every complete frame in the read buffer.
+    fn dispatch(&mut self) -> Result<()> {
+        while let Some(n) = self.scanner.scan(&self.rbuf)? {
+            let frame = self.rbuf.split_to(n).freeze();
+            if self.resp3 && frame.first() == Some(&b'>') {
+                if let Some(hook) = &self.push_hook {
+                    hook(frame);
+                }
+                continue;
+            }
+            let Some(sink) = self.pending.pop_front() else {
+                return Err(Error::protocol(crate::resp::ProtocolError::Malformed {
+                    what: "a reply arrived with no request waiting for it",
+                }));
+            };
+            if let Some(rest) = sink.deliver(frame) {
+                self.pending.push_front(rest);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Future for Io<'_> {
+    type Output = Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let this = self.get_mut();
+        loop {
+            let mut progress = this.take_requests(cx)?;
+            progress |= this.write(cx)?;
+            progress |= this.read(cx)?;
+            if this.rx_closed && this.pending.is_empty() && this.wbuf.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Connecting: transport, then `HELLO 3` (with `AUTH` and `SETNAME`), `CLIENT SETINFO`
+//! and `SELECT`, falling back to RESP2 and `AUTH` when the server does not know `HELLO`.
+
+use super::config::{Config, Protocol};
+use super::transport::{self, Transport};
+use crate::command::CommandBuf;
+use crate::error::{Error, Result, ServerError};
+use crate::resp::Scanner;
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The library name sent with `CLIENT SETINFO`.
+pub const LIB_NAME: &str = "respec";
+/// The library version sent with `CLIENT SETINFO`.
+pub const LIB_VER: &str = env!("CARGO_PKG_VERSION");
+
+/// Opens a transport and runs the handshake, within the connect timeout.
+pub async fn connect(config: &Config) -> Result<Transport> {
+    let work = async {
+        let mut t = transport::connect(config).await?;
+        handshake(&mut t, config).await?;
+        Ok(t)
+    };
+    match config.connect_timeout {
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| Error::timeout().with_command("connect"))?,
+        None => work.await,
+    }
+}
+
+fn raw(words: &[&[u8]]) -> CommandBuf {
+    let mut c = CommandBuf::raw(words[0]);
+    for w in &words[1..] {
+        c.push(w);
+    }
+    c
+}
+
+/// Writes `cmds` in one write and reads one reply per command.
+async fn exchange(t: &mut Transport, config: &Config, cmds: &[CommandBuf]) -> Result<Vec<Bytes>> {
+    let mut out = BytesMut::new();
+    for c in cmds {
+        c.encode(&mut out);
+    }
+    t.write_all(&out).await?;
+    t.flush().await?;
+    let mut scanner = Scanner::new(config.limits.clone());
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut replies = Vec::with_capacity(cmds.len());
+    while replies.len() < cmds.len() {
+        while let Some(n) = scanner.scan(&buf)? {
+            let frame = buf.split_to(n).freeze();
+            // Push frames cannot arrive before the handshake is done; skip any anyway.
+            if frame.first() != Some(&b'>') {
+                replies.push(frame);
+            }
+            if replies.len() == cmds.len() {
+                break;
+            }
+        }
+        if replies.len() == cmds.len() {
+            break;
+        }
+        if t.read_buf(&mut buf).await? == 0 {
+            return Err(Error::io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the server closed the connection during the handshake",
+            )));
+        }
+    }
+    Ok(replies)
+}
+
+fn server_error(frame: &Bytes) -> Option<ServerError> {
+    match frame.first() {
+        Some(b'-') => Some(ServerError::new(
+            frame.slice(1..frame.len().saturating_sub(2)),
+        )),
+        Some(b'!') => {
+            let mut r = crate::resp::Reader::new(frame.clone());
+            match r.next() {
+                Ok(crate::resp::Head::Error(text)) => Some(ServerError::new(text)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn auth_error(e: ServerError) -> Error {
+    Error::server(e).with_command("AUTH")
+}
+
+async fn handshake(t: &mut Transport, config: &Config) -> Result<()> {
+    if config.protocol == Protocol::Resp3 {
+        let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
+        let user = config.username.as_deref().unwrap_or("default");
+        if let Some(pass) = &config.password {
+            hello.extend([&b"AUTH"[..], user.as_bytes(), pass.as_bytes()]);
+        }
+        if let Some(name) = &config.client_name {
+            hello.extend([&b"SETNAME"[..], name.as_bytes()]);
+        }
+        let replies = exchange(t, config, &[raw(&hello)]).await?;
+        match server_error(&replies[0]) {
+            None => return finish(t, config).await,
+            Some(e) if is_unknown_command(&e) => {
+                tracing::debug!("server does not know HELLO: falling back to RESP2");
+            }
+            Some(e) => return Err(auth_error(e)),
+        }
+    }
+    // RESP2: AUTH and SETNAME as separate commands.
+    let mut cmds = Vec::new();
+    if let Some(pass) = &config.password {
+        match &config.username {
+            Some(user) => cmds.push(raw(&[b"AUTH", user.as_bytes(), pass.as_bytes()])),
+            None => cmds.push(raw(&[b"AUTH", pass.as_bytes()])),
+        }
+    }
+    if !cmds.is_empty() {
+        let replies = exchange(t, config, &cmds).await?;
+        if let Some(e) = server_error(&replies[0]) {
+            return Err(auth_error(e));
+        }
+    }
+    if let Some(name) = &config.client_name {
+        let replies =
+            exchange(t, config, &[raw(&[b"CLIENT", b"SETNAME", name.as_bytes()])]).await?;
+        if let Some(e) = server_error(&replies[0]) {
+            return Err(Error::server(e).with_command("CLIENT SETNAME"));
+        }
+    }
+    finish(t, config).await
+}
+
+/// `CLIENT SETINFO` (errors ignored: older servers lack it) and `SELECT`.
+async fn finish(t: &mut Transport, config: &Config) -> Result<()> {
+    let mut cmds = vec![
+        raw(&[b"CLIENT", b"SETINFO", b"LIB-NAME", LIB_NAME.as_bytes()]),
+        raw(&[b"CLIENT", b"SETINFO", b"LIB-VER", LIB_VER.as_bytes()]),
+    ];
+    let db = config.database.to_string();
+    if config.database != 0 {
+        cmds.push(raw(&[b"SELECT", db.as_bytes()]));
+    }
+    let replies = exchange(t, config, &cmds).await?;
+    if config.database != 0 {
+        if let Some(e) = server_error(&replies[2]) {
+            return Err(Error::server(e).with_command("SELECT"));
+        }
+    }
+    Ok(())
+}
+
+fn is_unknown_command(e: &ServerError) -> bool {
+    let text = e.text().to_ascii_lowercase();
+    text.contains("unknown command") || e.code() == "NOPROTO"
+}

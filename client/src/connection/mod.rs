@@ -1,0 +1,18 @@
+//! Connections: transports (TCP, Unix, TLS), the handshake, and the driver task
+//! behind each [`Connection`] handle.
+//!
+//! One driver task owns each socket. Handles are cheap clones over a channel; the
+//! driver writes whatever is queued in one go (auto-pipelining), matches replies to
+//! requests in order, hands push frames to a hook, and reconnects with backoff.
+
+mod config;
+mod driver;
+mod handle;
+mod handshake;
+mod tls;
+mod transport;
+mod url;
+
+pub use config::{Address, Backoff, Config, Protocol, PushHook, TlsOptions};
+pub use handle::{Connection, ResponseFuture};
+pub use handshake::{LIB_NAME, LIB_VER};
