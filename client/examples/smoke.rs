@@ -27,5 +27,17 @@ async fn main() -> respec::Result<()> {
         Err(e) => println!("error -> {e} (server: {})", e.is_server()),
         Ok(v) => println!("unexpected {v}"),
     }
+    let (ok, n, v) = client
+        .pipeline()
+        .add(respec::cmd::set("a", 1))
+        .add(respec::cmd::incr("a"))
+        .add(respec::cmd::get("a"))
+        .execute()
+        .await?;
+    println!("pipeline -> {ok} {n} {v:?}");
+    let all = client
+        .batch((0..5).map(|i| respec::cmd::incrby("ctr", i)))
+        .await?;
+    println!("batch -> {all:?}");
     Ok(())
 }

@@ -112,6 +112,22 @@ impl Client {
         Raw::new_in(self, name)
     }
 
+    /// Sends commands back to back on the shared connection; returns their reply
+    /// frames in order.
+    pub(crate) async fn send_frames(
+        &self,
+        cmds: Vec<crate::command::CommandBuf>,
+    ) -> Result<Vec<bytes::Bytes>> {
+        let rx = self.inner.conn.send_many(cmds);
+        let wait = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
+        match self.inner.config.request_timeout {
+            Some(t) => tokio::time::timeout(t, wait)
+                .await
+                .map_err(|_| Error::timeout().with_command("pipeline"))?,
+            None => wait.await,
+        }
+    }
+
     fn dispatch<T: FromReply + Send + 'static>(&self, req: Request) -> ResponseFuture<T> {
         let name = req.meta.map_or("command", |m| m.name);
         if let Some(p) = req.buf.problem() {

@@ -44,6 +44,7 @@ pub mod connection;
 pub mod error;
 #[rustfmt::skip]
 mod generated;
+pub mod pipeline;
 mod pool;
 pub mod reply;
 pub mod resp;
