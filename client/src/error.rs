@@ -93,6 +93,30 @@ impl Error {
         Error::new(Kind::Config(msg.into()))
     }
 
+    /// A copy for failing several requests with one cause (I/O errors are not
+    /// `Clone`: the copy keeps their kind and text).
+    pub(crate) fn duplicate(&self) -> Error {
+        let kind = match &self.inner.kind {
+            Kind::Server(e) => Kind::Server(e.clone()),
+            Kind::Protocol(e) => Kind::Protocol(e.clone()),
+            Kind::Decode { expected, got } => Kind::Decode {
+                expected,
+                got: got.clone(),
+            },
+            Kind::InvalidArgument { arg, problem } => Kind::InvalidArgument { arg, problem },
+            Kind::Io(e) => Kind::Io(std::io::Error::new(e.kind(), e.to_string())),
+            Kind::Timeout => Kind::Timeout,
+            Kind::Closed => Kind::Closed,
+            Kind::Config(m) => Kind::Config(m.clone()),
+        };
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                command: self.inner.command,
+            }),
+        }
+    }
+
     /// Names the command this error belongs to (keeps the first name given).
     pub fn with_command(mut self, command: &'static str) -> Self {
         if self.inner.command.is_none() {

@@ -292,6 +292,11 @@ fn stream() -> impl Strategy<Value = Vec<Frame>> {
     vec(frame(), 1..6)
 }
 
+/// A valid stream, encoded.
+fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
+    stream().prop_map(|frames| frames.iter().flat_map(Frame::to_bytes).collect())
+}
+
 /// Pieces RESP is made of, glued at random: mostly-wellformed garbage.
 fn token_soup() -> impl Strategy<Value = Vec<u8>> {
     let token = prop_oneof![
@@ -619,8 +624,9 @@ proptest! {
         for f in &frames {
             let bytes = Bytes::from(f.to_bytes());
             let expected = f.value();
-            let got = Value::from_frame(bytes.clone())
-                .unwrap_or_else(|e| panic!("{:?} does not decode: {e}", String::from_utf8_lossy(&bytes)));
+            let got = Value::from_frame(bytes.clone()).unwrap_or_else(|e| {
+                panic!("{:?} does not decode: {e}", String::from_utf8_lossy(&bytes))
+            });
             prop_assert!(
                 same_value(&got, &expected),
                 "{:?}: got {:?}, expected {:?}",
@@ -635,6 +641,58 @@ proptest! {
             typed_agree_with(&bytes, &expected);
         }
     }
+
+    /// Commands written with the encoder are frames that decode back to their
+    /// arguments.
+    #[test]
+    fn encoded_commands_decode_back(args in vec(payload(), 0..8)) {
+        let mut out = BytesMut::new();
+        write_array_header(&mut out, args.len());
+        for a in &args {
+            write_bulk(&mut out, a);
+        }
+        let out = out.freeze();
+        prop_assert_eq!(Scanner::default().scan(&out), Ok(Some(out.len())));
+        let got = Vec::<Bytes>::from_frame(out).unwrap();
+        let want: Vec<Bytes> = args.into_iter().map(Bytes::from).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    /// Nesting up to the depth limit is accepted, one level more is refused.
+    #[test]
+    fn depth_limit_is_exact(
+        depth in 1usize..40,
+        limit in 1usize..40,
+        kind in prop::sample::select(&b"*~>%|"[..]),
+    ) {
+        let mut buf = Vec::new();
+        for _ in 0..depth {
+            buf.push(kind);
+            buf.extend_from_slice(b"1\r\n");
+            if kind == b'%' || kind == b'|' {
+                // The key of a map entry, or of an attribute pair.
+                buf.extend_from_slice(b"+k\r\n");
+            }
+        }
+        buf.extend_from_slice(b":1\r\n");
+        if kind == b'|' {
+            // The element the innermost attribute annotates, then one for each outer one.
+            buf.extend_from_slice(&b":2\r\n".repeat(depth));
+        }
+        let limits = Limits { max_depth: limit, ..Limits::default() };
+        let got = Scanner::new(limits).scan(&buf);
+        if depth <= limit {
+            prop_assert_eq!(got, Ok(Some(buf.len())));
+            check_accepted_frame(Bytes::from(buf));
+        } else {
+            prop_assert!(got.is_err());
+        }
+    }
+}
+
+proptest! {
+    // Hostile inputs are cheap to check and the likeliest to find a panic: more cases.
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     /// No byte string makes the scanner panic; a frame it accepts never makes a
     /// reader or a typed decoding panic, and is read whole.
@@ -663,7 +721,7 @@ proptest! {
     /// The scanner says the same thing of a buffer given whole or one byte at a time.
     #[test]
     fn whole_or_bytewise_scans_agree(
-        bytes in prop_oneof![hostile_bytes(), stream().prop_map(|f| f.iter().flat_map(Frame::to_bytes).collect())],
+        bytes in prop_oneof![hostile_bytes(), stream_bytes()],
     ) {
         let limits = Limits::default();
         prop_assert_eq!(scan_whole(&bytes, &limits), scan_bytewise(&bytes, &limits));
@@ -675,49 +733,6 @@ proptest! {
         match (&whole, &bytewise) {
             (Err(_), Err(_)) => {}
             _ => prop_assert_eq!(whole, bytewise),
-        }
-    }
-
-    /// Commands written with the encoder are frames that decode back to their
-    /// arguments.
-    #[test]
-    fn encoded_commands_decode_back(args in vec(payload(), 0..8)) {
-        let mut out = BytesMut::new();
-        write_array_header(&mut out, args.len());
-        for a in &args {
-            write_bulk(&mut out, a);
-        }
-        let out = out.freeze();
-        prop_assert_eq!(Scanner::default().scan(&out), Ok(Some(out.len())));
-        let got = Vec::<Bytes>::from_frame(out).unwrap();
-        let want: Vec<Bytes> = args.into_iter().map(Bytes::from).collect();
-        prop_assert_eq!(got, want);
-    }
-
-    /// Nesting up to the depth limit is accepted, one level more is refused.
-    #[test]
-    fn depth_limit_is_exact(depth in 1usize..40, limit in 1usize..40, kind in prop::sample::select(&b"*~>%|"[..])) {
-        let mut buf = Vec::new();
-        for _ in 0..depth {
-            buf.push(kind);
-            buf.extend_from_slice(b"1\r\n");
-            if kind == b'%' || kind == b'|' {
-                // The key of a map entry, or of an attribute pair.
-                buf.extend_from_slice(b"+k\r\n");
-            }
-        }
-        buf.extend_from_slice(b":1\r\n");
-        if kind == b'|' {
-            // The element the innermost attribute annotates, then one for each outer one.
-            buf.extend_from_slice(&b":2\r\n".repeat(depth));
-        }
-        let limits = Limits { max_depth: limit, ..Limits::default() };
-        let got = Scanner::new(limits).scan(&buf);
-        if depth <= limit {
-            prop_assert_eq!(got, Ok(Some(buf.len())));
-            check_accepted_frame(Bytes::from(buf));
-        } else {
-            prop_assert!(got.is_err());
         }
     }
 }

@@ -112,7 +112,7 @@ pub(crate) enum Msg {
 pub(crate) async fn run(
     config: Arc<Config>,
     mut rx: mpsc::UnboundedReceiver<Msg>,
-    first: Transport,
+    first: (Transport, Protocol),
 ) {
     let mut transport = Some(first);
     let mut attempt: u32 = 0;
@@ -125,7 +125,7 @@ pub(crate) async fn run(
             },
         };
         attempt = 0;
-        let mut io = Io::new(t, &config, &mut rx);
+        let mut io = Io::new(t.0, t.1, &config, &mut rx);
         let outcome = (&mut io).await;
         let pending = std::mem::take(&mut io.pending);
         drop(io);
@@ -134,12 +134,16 @@ pub(crate) async fn run(
             Err(err) => {
                 tracing::debug!(address = %config.address, error = %err, "connection lost");
                 // Written requests may have run: they fail, never resent (at most once).
-                let text = format!(
-                    "connection to {} lost: {err}; the command may or may not have run",
-                    config.address
-                );
+                let lost = if err.is_io() {
+                    io_error(&format!(
+                        "connection to {} lost: {err}; the command may or may not have run",
+                        config.address
+                    ))
+                } else {
+                    err.duplicate()
+                };
                 for sink in pending {
-                    sink.fail(io_error(&text));
+                    sink.fail(lost.duplicate());
                 }
                 if err.is_closed() {
                     return;
@@ -162,7 +166,7 @@ async fn reconnect(
     config: &Config,
     rx: &mut mpsc::UnboundedReceiver<Msg>,
     attempt: &mut u32,
-) -> Option<Transport> {
+) -> Option<(Transport, Protocol)> {
     loop {
         match handshake::connect(config).await {
             Ok(t) => {
@@ -215,11 +219,16 @@ struct Io<'a> {
 }
 
 impl<'a> Io<'a> {
-    fn new(stream: Transport, config: &Config, rx: &'a mut mpsc::UnboundedReceiver<Msg>) -> Self {
+    fn new(
+        stream: Transport,
+        protocol: Protocol,
+        config: &Config,
+        rx: &'a mut mpsc::UnboundedReceiver<Msg>,
+    ) -> Self {
         Io {
             stream,
             rx,
-            resp3: config.protocol == Protocol::Resp3,
+            resp3: protocol == Protocol::Resp3,
             push_hook: config.push_hook.clone(),
             wbuf: BytesMut::with_capacity(16 * 1024),
             needs_flush: false,

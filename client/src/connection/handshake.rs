@@ -14,12 +14,13 @@ pub const LIB_NAME: &str = "respec";
 /// The library version sent with `CLIENT SETINFO`.
 pub const LIB_VER: &str = env!("CARGO_PKG_VERSION");
 
-/// Opens a transport and runs the handshake, within the connect timeout.
-pub async fn connect(config: &Config) -> Result<Transport> {
+/// Opens a transport and runs the handshake, within the connect timeout. Returns the
+/// transport and the protocol the server agreed to.
+pub async fn connect(config: &Config) -> Result<(Transport, Protocol)> {
     let work = async {
         let mut t = transport::connect(config).await?;
-        handshake(&mut t, config).await?;
-        Ok(t)
+        let protocol = handshake(&mut t, config).await?;
+        Ok((t, protocol))
     };
     match config.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, work)
@@ -92,7 +93,7 @@ fn auth_error(e: ServerError) -> Error {
     Error::server(e).with_command("AUTH")
 }
 
-async fn handshake(t: &mut Transport, config: &Config) -> Result<()> {
+async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
     if config.protocol == Protocol::Resp3 {
         let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
         let user = config.username.as_deref().unwrap_or("default");
@@ -104,9 +105,17 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<()> {
         }
         let replies = exchange(t, config, &[raw(&hello)]).await?;
         match server_error(&replies[0]) {
-            None => return finish(t, config).await,
+            None => {
+                finish(t, config).await?;
+                return Ok(Protocol::Resp3);
+            }
             Some(e) if is_unknown_command(&e) => {
                 tracing::debug!("server does not know HELLO: falling back to RESP2");
+            }
+            // No credentials for a server that wants them: stay on RESP2 so the
+            // connection exists and commands fail with NOAUTH, naming the problem.
+            Some(e) if e.code() == "NOAUTH" && config.password.is_none() => {
+                tracing::debug!("server requires authentication and none is configured");
             }
             Some(e) => return Err(auth_error(e)),
         }
@@ -132,7 +141,8 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<()> {
             return Err(Error::server(e).with_command("CLIENT SETNAME"));
         }
     }
-    finish(t, config).await
+    finish(t, config).await?;
+    Ok(Protocol::Resp2)
 }
 
 /// `CLIENT SETINFO` (errors ignored: older servers lack it) and `SELECT`.

@@ -1,0 +1,205 @@
+//! The runtime against real servers: authentication, databases, protocols,
+//! transports.
+
+use bytes::Bytes;
+use respec::connection::{Protocol, TlsOptions};
+use respec::{cmd, Client, Commands};
+use respec_tests::Server;
+use std::collections::HashMap;
+
+#[tokio::test]
+async fn password_auth_and_wrong_password() {
+    let server = Server::builder().password("s3cret").start().unwrap();
+    let url = format!("redis://:s3cret@{}", server.addr());
+    let client = Client::connect(&url).await.unwrap();
+    assert_eq!(client.ping().await.unwrap(), Bytes::from_static(b"PONG"));
+
+    let err = Client::connect(&format!("redis://:wrong@{}", server.addr()))
+        .await
+        .unwrap_err();
+    assert!(err.is_server(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("AUTH") && text.contains("WRONGPASS"),
+        "{text}"
+    );
+
+    // Without a password the connection works, but commands are refused.
+    let anon = Client::connect(&server.url()).await.unwrap();
+    let err = anon.get("k").await.unwrap_err();
+    assert_eq!(
+        err.server_error().map(|e| e.code()),
+        Some("NOAUTH"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn acl_user_auth() {
+    let server = Server::builder()
+        .acl_user("user alice on >wonderland ~* &* +@all")
+        .start()
+        .unwrap();
+    for protocol in ["2", "3"] {
+        let url = format!(
+            "redis://alice:wonderland@{}?protocol={protocol}",
+            server.addr()
+        );
+        let client = Client::connect(&url).await.unwrap();
+        assert_eq!(client.acl_whoami().await.unwrap(), "alice");
+    }
+    let err = Client::connect(&format!("redis://alice:nope@{}", server.addr()))
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_server() && err.to_string().contains("WRONGPASS"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn select_database() {
+    let server = Server::start();
+    let db3 = Client::connect(&format!("{}/3", server.url()))
+        .await
+        .unwrap();
+    let db0 = Client::connect(&server.url()).await.unwrap();
+    db3.set("where", "three").await.unwrap();
+    assert_eq!(db0.get("where").await.unwrap(), None);
+    assert_eq!(
+        db3.get("where").await.unwrap(),
+        Some(Bytes::from_static(b"three"))
+    );
+    let info = db3.client_info().await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&info).contains(" db=3 "),
+        "{info:?}"
+    );
+    // A database the server does not have fails the connect, naming SELECT.
+    let err = Client::connect(&format!("{}/99", server.url()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("SELECT"), "{err}");
+}
+
+/// Typed results of a mix of commands whose RESP2 and RESP3 encodings differ.
+async fn typed_results(
+    client: &Client,
+) -> (
+    Vec<(Bytes, f64)>,
+    HashMap<Bytes, Bytes>,
+    Vec<Bytes>,
+    f64,
+    Option<f64>,
+    Vec<(Bytes, Bytes)>,
+) {
+    client.del(["z", "h", "s", "f"]).await.unwrap();
+    client.zadd("z", [(1.5, "a"), (2.0, "b")]).await.unwrap();
+    client
+        .hset("h", [("f1", "v1"), ("f2", "v2")])
+        .await
+        .unwrap();
+    client.sadd("s", ["x"]).await.unwrap();
+    let zr = client.zrange("z", 0, -1).withscores().await.unwrap();
+    let h = client.hgetall("h").await.unwrap();
+    let s = client.smembers("s").await.unwrap();
+    let f = client.incrbyfloat("f", 2.5).await.unwrap();
+    let score = client.zscore("z", "a").await.unwrap();
+    let mut cfg = client
+        .config_get(["maxmemory-policy"])
+        .await
+        .unwrap()
+        .into_iter()
+        .collect::<Vec<_>>();
+    cfg.sort();
+    (zr, h, s, f, score, cfg)
+}
+
+#[tokio::test]
+async fn resp2_and_resp3_give_the_same_typed_results() {
+    let server = Server::start();
+    let c3 = Client::connect(&server.url()).await.unwrap();
+    let c2 = Client::builder()
+        .url(&server.url())
+        .protocol(Protocol::Resp2)
+        .connect()
+        .await
+        .unwrap();
+    let r3 = typed_results(&c3).await;
+    let r2 = typed_results(&c2).await;
+    assert_eq!(r2, r3);
+    assert_eq!(r3.0, vec![(Bytes::from("a"), 1.5), (Bytes::from("b"), 2.0)]);
+    assert_eq!(r3.3, 2.5);
+    assert_eq!(r3.4, Some(1.5));
+    // The handshake really negotiated different protocols.
+    let hello2: respec::Value = c2.cmd("HELLO").decode().await.unwrap();
+    let hello3: respec::Value = c3.cmd("HELLO").decode().await.unwrap();
+    assert!(matches!(hello2, respec::Value::Array(_)), "{hello2:?}");
+    assert!(matches!(hello3, respec::Value::Map(_)), "{hello3:?}");
+}
+
+#[tokio::test]
+async fn unix_socket() {
+    let server = Server::builder().unix_socket().start().unwrap();
+    let url = format!("unix://{}", server.unix_path().display());
+    let client = Client::connect(&url).await.unwrap();
+    client.set("via", "unix").await.unwrap();
+    assert_eq!(client.get("via").await.unwrap(), Some(Bytes::from("unix")));
+    let info = client.client_info().await.unwrap();
+    let info = String::from_utf8_lossy(&info).into_owned();
+    assert!(
+        info.contains(&*server.unix_path().to_string_lossy()),
+        "{info}"
+    );
+}
+
+#[tokio::test]
+async fn tls_with_ca_client_cert_and_insecure() {
+    let Some(server) = Server::builder().tls().start_or_skip() else {
+        return;
+    };
+    let ca = server.ca_path().display().to_string();
+    // Verified against the generated CA.
+    let client = Client::connect(&format!("{}?ca={ca}", server.tls_url()))
+        .await
+        .unwrap();
+    assert_eq!(client.ping().await.unwrap(), Bytes::from_static(b"PONG"));
+    // Mutual TLS through the builder.
+    let client = Client::builder()
+        .url(&server.tls_url())
+        .tls(TlsOptions {
+            ca_file: Some(server.ca_path().into()),
+            cert_file: Some(server.client_cert_path().into()),
+            key_file: Some(server.client_key_path().into()),
+            ..TlsOptions::default()
+        })
+        .connect()
+        .await
+        .unwrap();
+    client.set("tls", "yes").await.unwrap();
+    assert_eq!(client.get("tls").await.unwrap(), Some(Bytes::from("yes")));
+    // Without the CA the certificate is rejected ...
+    let err = Client::connect(&server.tls_url()).await.unwrap_err();
+    assert!(err.is_io(), "{err}");
+    // ... unless verification is explicitly skipped.
+    let client = Client::connect(&format!("{}?insecure=true", server.tls_url()))
+        .await
+        .unwrap();
+    assert_eq!(client.ping().await.unwrap(), Bytes::from_static(b"PONG"));
+}
+
+#[tokio::test]
+async fn bad_arguments_fail_before_sending() {
+    let server = Server::start();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let err = client.zadd("z", [(f64::NAN, "m")]).await.unwrap_err();
+    assert!(err.is_invalid_argument());
+    assert!(
+        err.to_string().contains("ZADD") && err.to_string().contains("score"),
+        "{err}"
+    );
+    // Nothing reached the server.
+    assert_eq!(client.exists(["z"]).await.unwrap(), 0);
+    // A detached command runs the same way.
+    assert!(client.send(cmd::set("k", "v").nx()).await.unwrap());
+}

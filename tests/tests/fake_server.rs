@@ -1,0 +1,136 @@
+//! What a real server cannot produce: malformed frames and a disconnect in the middle
+//! of a frame, from a tiny in-process server (DESIGN §7 allows exactly this).
+
+use respec::{Client, Commands};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Reads one RESP array command (enough for what the client sends) and returns its
+/// words; `None` at EOF.
+async fn read_command(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<Vec<u8>>> {
+    loop {
+        if let Some((words, used)) = parse(buf) {
+            buf.drain(..used);
+            return Some(words);
+        }
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn parse(buf: &[u8]) -> Option<(Vec<Vec<u8>>, usize)> {
+    let line = |at: usize| -> Option<(usize, usize)> {
+        let i = buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+        let n: usize = std::str::from_utf8(&buf[at + 1..at + i])
+            .ok()?
+            .parse()
+            .ok()?;
+        Some((n, at + i + 2))
+    };
+    let (count, mut at) = line(0)?;
+    let mut words = Vec::new();
+    for _ in 0..count {
+        let (len, start) = line(at)?;
+        let end = start + len;
+        if buf.len() < end + 2 {
+            return None;
+        }
+        words.push(buf[start..end].to_vec());
+        at = end + 2;
+    }
+    Some((words, at))
+}
+
+/// A server that completes the RESP2 fallback handshake (refusing HELLO), then
+/// answers the first real command with `reply` and, if `close`, hangs up.
+async fn fake(reply: &'static [u8], close: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some(words) = read_command(&mut s, &mut buf).await {
+                    let name = String::from_utf8_lossy(&words[0]).to_uppercase();
+                    let answer: &[u8] = match name.as_str() {
+                        "HELLO" => b"-ERR unknown command 'HELLO'\r\n",
+                        "CLIENT" => b"+OK\r\n",
+                        _ => reply,
+                    };
+                    if s.write_all(answer).await.is_err() {
+                        return;
+                    }
+                    if close && !matches!(name.as_str(), "HELLO" | "CLIENT") {
+                        let _ = s.shutdown().await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("redis://{addr}?connect_timeout=2")
+}
+
+async fn within<T>(f: impl std::future::IntoFuture<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f.into_future())
+        .await
+        .expect("the client hung")
+}
+
+#[tokio::test]
+async fn malformed_frame_is_a_protocol_error() {
+    for bad in [
+        &b"?what\r\n"[..],
+        b":12x\r\n",
+        b"$3\r\nabcdef\r\n",
+        b"*1\r\n#maybe\r\n",
+    ] {
+        let url = fake(Box::leak(bad.to_vec().into_boxed_slice()), false).await;
+        let client = Client::connect(&url).await.unwrap();
+        let err = within(client.get("k")).await.unwrap_err();
+        assert!(
+            err.is_protocol(),
+            "{:?}: {err}",
+            String::from_utf8_lossy(bad)
+        );
+        assert!(err.to_string().contains("GET"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn disconnect_mid_frame_is_an_io_error() {
+    // A bulk string announced as 10 bytes, cut after 3.
+    let url = fake(b"$10\r\nabc", true).await;
+    let client = Client::connect(&url).await.unwrap();
+    let err = within(client.get("k")).await.unwrap_err();
+    assert!(err.is_io(), "{err}");
+}
+
+#[tokio::test]
+async fn a_reply_that_does_not_fit_the_type_is_a_decode_error() {
+    // A well-formed reply of the wrong shape only fails that request.
+    let url = fake(b"*2\r\n:1\r\n:2\r\n", false).await;
+    let client = Client::connect(&url).await.unwrap();
+    let err = within(client.get("k")).await.unwrap_err();
+    assert!(err.is_decode(), "{err}");
+    let again = within(client.get("k")).await.unwrap_err();
+    assert!(again.is_decode(), "{again}");
+}
+
+#[tokio::test]
+async fn an_unknown_hello_falls_back_to_resp2() {
+    let url = fake(b"$2\r\nok\r\n", false).await;
+    let client = Client::connect(&url).await.unwrap();
+    assert_eq!(
+        within(client.get("k")).await.unwrap(),
+        Some(bytes::Bytes::from("ok"))
+    );
+}
