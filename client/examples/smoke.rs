@@ -39,5 +39,8 @@ async fn main() -> respec::Result<()> {
         .batch((0..5).map(|i| respec::cmd::incrby("ctr", i)))
         .await?;
     println!("batch -> {all:?}");
+    let text: Option<String> = client.strings().get("foo").await?;
+    let board: Vec<(String, f64)> = client.strings().zrange("board", 0, -1).withscores().await?;
+    println!("strings -> {text:?} {board:?}");
     Ok(())
 }

@@ -159,6 +159,10 @@ impl<'a> Executor for &'a Client {
     }
 }
 
+impl crate::reply::ReplyMode for &Client {
+    type Out<T: crate::reply::TextReply> = T;
+}
+
 impl crate::Commands for Client {
     type Exec<'a> = &'a Client;
 
@@ -297,5 +301,46 @@ impl ClientBuilder {
     /// Connects.
     pub async fn connect(self) -> Result<Client> {
         Client::from_config(self.build()?).await
+    }
+}
+
+/// The string view of a [`Client`] (coredis's `decode_responses=True`, decided by
+/// type): every command replies with `String` where it would reply with `Bytes`,
+/// checking UTF-8 — `client.strings().get("k")` is an `Option<String>`,
+/// `client.strings().hgetall("h")` a `HashMap<String, String>`.
+///
+/// It shares the client's connections; make one whenever convenient.
+#[derive(Debug, Clone, Copy)]
+pub struct Strings<'c> {
+    client: &'c Client,
+}
+
+impl Client {
+    /// The string view of this client.
+    pub fn strings(&self) -> Strings<'_> {
+        Strings { client: self }
+    }
+}
+
+impl<'c> Executor for Strings<'c> {
+    type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
+
+    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {
+        self.client.dispatch(request)
+    }
+}
+
+impl crate::reply::ReplyMode for Strings<'_> {
+    type Out<T: crate::reply::TextReply> = T::Text;
+}
+
+impl crate::Commands for Strings<'_> {
+    type Exec<'a>
+        = Strings<'a>
+    where
+        Self: 'a;
+
+    fn executor(&self) -> Strings<'_> {
+        *self
     }
 }

@@ -49,7 +49,7 @@ mod pool;
 pub mod reply;
 pub mod resp;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, Strings};
 pub use command::{cmd as raw_cmd, Command, Detached, ToArg};
 pub use error::{Error, Result, ServerError};
 pub use generated::commands_trait::Commands;

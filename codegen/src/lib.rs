@@ -195,7 +195,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
         use crate::generated::meta;
         use crate::generated::replies::*;
         use crate::generated::types::*;
-        use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+        use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
         use bytes::Bytes;
         use std::collections::HashMap;
         use std::marker::PhantomData;
@@ -228,6 +228,9 @@ pub fn generate(opts: &Options) -> Result<Output> {
             quote! {
                 use crate::command::{DoubleArg, Executor, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, UnixTimeArg};
                 use crate::generated::commands::*;
+                use crate::generated::replies::*;
+                use crate::reply::{GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
+                use std::collections::HashMap;
                 use crate::generated::types::*;
                 use bytes::Bytes;
             },
@@ -237,8 +240,9 @@ pub fn generate(opts: &Options) -> Result<Output> {
                 /// Each method returns the command's struct bound to
                 /// [`executor`](Commands::executor): chain its options, then `.await` it.
                 pub trait Commands {
-                    /// What runs the commands this trait builds.
-                    type Exec<'a>: Executor where Self: 'a;
+                    /// What runs the commands this trait builds, and how it types replies
+                    /// ([`Binary`](crate::reply::Binary) or [`Utf8`](crate::reply::Utf8)).
+                    type Exec<'a>: Executor + ReplyMode where Self: 'a;
 
                     /// The executor for one command.
                     fn executor(&self) -> Self::Exec<'_>;
@@ -266,7 +270,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
         emit::file(
             quote! {
                 use crate::error::Result;
-                use crate::reply::{read_fields, FromReply, Value};
+                use crate::reply::{read_fields, FromReply, TextReply, Value};
                 use crate::resp::Reader;
                 use bytes::Bytes;
                 use std::collections::HashMap;

@@ -203,3 +203,25 @@ async fn bad_arguments_fail_before_sending() {
     // A detached command runs the same way.
     assert!(client.send(cmd::set("k", "v").nx()).await.unwrap());
 }
+
+#[tokio::test]
+async fn string_view_types_replies_as_strings() {
+    let server = Server::start();
+    let client = Client::connect(&server.url()).await.unwrap();
+    client.hset("h", [("f", "v")]).await.unwrap();
+    let s = client.strings();
+    let h: HashMap<String, String> = s.hgetall("h").await.unwrap();
+    assert_eq!(h, HashMap::from([("f".to_owned(), "v".to_owned())]));
+    s.zadd("z", [(1.0, "one")]).await.unwrap();
+    let z: Vec<(String, f64)> = s.zrange("z", 0, -1).withscores().await.unwrap();
+    assert_eq!(z, vec![("one".to_owned(), 1.0)]);
+    let n: i64 = s.incr("n").await.unwrap();
+    assert_eq!(n, 1);
+    // Bytes that are not UTF-8 are a decode error in the string view only.
+    client.set("bin", &b"\xff\xfe"[..]).await.unwrap();
+    assert!(s.get("bin").await.unwrap_err().is_decode());
+    assert_eq!(
+        client.get("bin").await.unwrap(),
+        Some(Bytes::from_static(b"\xff\xfe"))
+    );
+}

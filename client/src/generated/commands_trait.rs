@@ -6,6 +6,9 @@ use crate::command::{
     DoubleArg, Executor, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
 use crate::generated::commands::*;
+use crate::generated::replies::*;
+use crate::reply::{GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
+use std::collections::HashMap;
 use crate::generated::types::*;
 use bytes::Bytes;
 /// Every command as a method, for anything that executes commands.
@@ -13,15 +16,18 @@ use bytes::Bytes;
 /// Each method returns the command's struct bound to
 /// [`executor`](Commands::executor): chain its options, then `.await` it.
 pub trait Commands {
-    /// What runs the commands this trait builds.
-    type Exec<'a>: Executor where Self: 'a;
+    /// What runs the commands this trait builds, and how it types replies
+    /// ([`Binary`](crate::reply::Binary) or [`Utf8`](crate::reply::Utf8)).
+    type Exec<'a>: Executor + ReplyMode where Self: 'a;
     /// The executor for one command.
     fn executor(&self) -> Self::Exec<'_>;
     /**`ACL CAT`: Lists the ACL categories, or the commands inside a category.
 
 Builds a detached [`AclCat`](struct@crate::cmd::AclCat); see it for the options and the reply.*/
     #[doc(alias = "ACL CAT")]
-    fn acl_cat(&self) -> AclCat<Self::Exec<'_>> {
+    fn acl_cat(
+        &self,
+    ) -> AclCat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         AclCat::new_in(self.executor())
     }
     /**`ACL DELUSER`: Deletes ACL users, and terminates their connections.
@@ -34,7 +40,7 @@ Arguments:
     fn acl_deluser(
         &self,
         username: impl IntoIterator<Item = impl ToArg>,
-    ) -> AclDeluser<Self::Exec<'_>> {
+    ) -> AclDeluser<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         AclDeluser::new_in(self.executor(), username)
     }
     /**`ACL DRYRUN`: Simulates the execution of a command by a user, without executing the command.
@@ -49,14 +55,16 @@ Arguments:
         &self,
         username: impl ToArg,
         command: impl ToArg,
-    ) -> AclDryrun<Self::Exec<'_>> {
+    ) -> AclDryrun<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         AclDryrun::new_in(self.executor(), username, command)
     }
     /**`ACL GENPASS`: Generates a pseudorandom, secure password that can be used to identify ACL users.
 
 Builds a detached [`AclGenpass`](struct@crate::cmd::AclGenpass); see it for the options and the reply.*/
     #[doc(alias = "ACL GENPASS")]
-    fn acl_genpass(&self) -> AclGenpass<Self::Exec<'_>> {
+    fn acl_genpass(
+        &self,
+    ) -> AclGenpass<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         AclGenpass::new_in(self.executor())
     }
     /**`ACL GETUSER`: Lists the ACL rules of a user.
@@ -66,42 +74,58 @@ Builds a detached [`AclGetuser`](struct@crate::cmd::AclGetuser); see it for the 
 Arguments:
 - `username`: `username`*/
     #[doc(alias = "ACL GETUSER")]
-    fn acl_getuser(&self, username: impl ToArg) -> AclGetuser<Self::Exec<'_>> {
+    fn acl_getuser(
+        &self,
+        username: impl ToArg,
+    ) -> AclGetuser<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<AclGetuserReply>>,
+    > {
         AclGetuser::new_in(self.executor(), username)
     }
     /**`ACL HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`AclHelp`](struct@crate::cmd::AclHelp); see it for the options and the reply.*/
     #[doc(alias = "ACL HELP")]
-    fn acl_help(&self) -> AclHelp<Self::Exec<'_>> {
+    fn acl_help(
+        &self,
+    ) -> AclHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         AclHelp::new_in(self.executor())
     }
     /**`ACL LIST`: Dumps the effective rules in ACL file format.
 
 Builds a detached [`AclList`](struct@crate::cmd::AclList); see it for the options and the reply.*/
     #[doc(alias = "ACL LIST")]
-    fn acl_list(&self) -> AclList<Self::Exec<'_>> {
+    fn acl_list(
+        &self,
+    ) -> AclList<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         AclList::new_in(self.executor())
     }
     /**`ACL LOAD`: Reloads the rules from the configured ACL file.
 
 Builds a detached [`AclLoad`](struct@crate::cmd::AclLoad); see it for the options and the reply.*/
     #[doc(alias = "ACL LOAD")]
-    fn acl_load(&self) -> AclLoad<Self::Exec<'_>> {
+    fn acl_load(
+        &self,
+    ) -> AclLoad<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         AclLoad::new_in(self.executor())
     }
     /**`ACL LOG`: Lists recent security events generated due to ACL rules.
 
 Builds a detached [`AclLog`](struct@crate::cmd::AclLog); see it for the options and the reply.*/
     #[doc(alias = "ACL LOG")]
-    fn acl_log(&self) -> AclLog<Self::Exec<'_>> {
+    fn acl_log(
+        &self,
+    ) -> AclLog<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         AclLog::new_in(self.executor())
     }
     /**`ACL SAVE`: Saves the effective ACL rules in the configured ACL file.
 
 Builds a detached [`AclSave`](struct@crate::cmd::AclSave); see it for the options and the reply.*/
     #[doc(alias = "ACL SAVE")]
-    fn acl_save(&self) -> AclSave<Self::Exec<'_>> {
+    fn acl_save(
+        &self,
+    ) -> AclSave<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         AclSave::new_in(self.executor())
     }
     /**`ACL SETUSER`: Creates and modifies an ACL user and its rules.
@@ -111,21 +135,28 @@ Builds a detached [`AclSetuser`](struct@crate::cmd::AclSetuser); see it for the 
 Arguments:
 - `username`: `username`*/
     #[doc(alias = "ACL SETUSER")]
-    fn acl_setuser(&self, username: impl ToArg) -> AclSetuser<Self::Exec<'_>> {
+    fn acl_setuser(
+        &self,
+        username: impl ToArg,
+    ) -> AclSetuser<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         AclSetuser::new_in(self.executor(), username)
     }
     /**`ACL USERS`: Lists all ACL users.
 
 Builds a detached [`AclUsers`](struct@crate::cmd::AclUsers); see it for the options and the reply.*/
     #[doc(alias = "ACL USERS")]
-    fn acl_users(&self) -> AclUsers<Self::Exec<'_>> {
+    fn acl_users(
+        &self,
+    ) -> AclUsers<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         AclUsers::new_in(self.executor())
     }
     /**`ACL WHOAMI`: Returns the authenticated username of the current connection.
 
 Builds a detached [`AclWhoami`](struct@crate::cmd::AclWhoami); see it for the options and the reply.*/
     #[doc(alias = "ACL WHOAMI")]
-    fn acl_whoami(&self) -> AclWhoami<Self::Exec<'_>> {
+    fn acl_whoami(
+        &self,
+    ) -> AclWhoami<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         AclWhoami::new_in(self.executor())
     }
     /**`APPEND`: Appends a string to the value of a key. Creates the key if it doesn't exist.
@@ -136,14 +167,18 @@ Arguments:
 - `key`: `key`
 - `value`: `value`*/
     #[doc(alias = "APPEND")]
-    fn append(&self, key: impl ToArg, value: impl ToArg) -> Append<Self::Exec<'_>> {
+    fn append(
+        &self,
+        key: impl ToArg,
+        value: impl ToArg,
+    ) -> Append<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Append::new_in(self.executor(), key, value)
     }
     /**`ASKING`: Signals that a cluster client is following an -ASK redirect.
 
 Builds a detached [`Asking`](struct@crate::cmd::Asking); see it for the options and the reply.*/
     #[doc(alias = "ASKING")]
-    fn asking(&self) -> Asking<Self::Exec<'_>> {
+    fn asking(&self) -> Asking<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Asking::new_in(self.executor())
     }
     /**`AUTH`: Authenticates the connection.
@@ -153,21 +188,28 @@ Builds a detached [`Auth`](struct@crate::cmd::Auth); see it for the options and 
 Arguments:
 - `password`: `password`*/
     #[doc(alias = "AUTH")]
-    fn auth(&self, password: impl ToArg) -> Auth<Self::Exec<'_>> {
+    fn auth(
+        &self,
+        password: impl ToArg,
+    ) -> Auth<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Auth::new_in(self.executor(), password)
     }
     /**`BGREWRITEAOF`: Asynchronously rewrites the append-only file to disk.
 
 Builds a detached [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof); see it for the options and the reply.*/
     #[doc(alias = "BGREWRITEAOF")]
-    fn bgrewriteaof(&self) -> Bgrewriteaof<Self::Exec<'_>> {
+    fn bgrewriteaof(
+        &self,
+    ) -> Bgrewriteaof<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Bgrewriteaof::new_in(self.executor())
     }
     /**`BGSAVE`: Asynchronously saves the database(s) to disk.
 
 Builds a detached [`Bgsave`](struct@crate::cmd::Bgsave); see it for the options and the reply.*/
     #[doc(alias = "BGSAVE")]
-    fn bgsave(&self) -> Bgsave<Self::Exec<'_>> {
+    fn bgsave(
+        &self,
+    ) -> Bgsave<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Bgsave::new_in(self.executor())
     }
     /**`BITCOUNT`: Counts the number of set bits (population counting) in a string.
@@ -177,7 +219,10 @@ Builds a detached [`Bitcount`](struct@crate::cmd::Bitcount); see it for the opti
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "BITCOUNT")]
-    fn bitcount(&self, key: impl ToArg) -> Bitcount<Self::Exec<'_>> {
+    fn bitcount(
+        &self,
+        key: impl ToArg,
+    ) -> Bitcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Bitcount::new_in(self.executor(), key)
     }
     /**`BITFIELD`: Performs arbitrary bitfield integer operations on strings.
@@ -187,7 +232,10 @@ Builds a detached [`Bitfield`](struct@crate::cmd::Bitfield); see it for the opti
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "BITFIELD")]
-    fn bitfield(&self, key: impl ToArg) -> Bitfield<Self::Exec<'_>> {
+    fn bitfield(
+        &self,
+        key: impl ToArg,
+    ) -> Bitfield<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<i64>>>> {
         Bitfield::new_in(self.executor(), key)
     }
     /**`BITFIELD_RO`: Performs arbitrary read-only bitfield integer operations on strings.
@@ -197,7 +245,10 @@ Builds a detached [`BitfieldRo`](struct@crate::cmd::BitfieldRo); see it for the 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "BITFIELD_RO")]
-    fn bitfield_ro(&self, key: impl ToArg) -> BitfieldRo<Self::Exec<'_>> {
+    fn bitfield_ro(
+        &self,
+        key: impl ToArg,
+    ) -> BitfieldRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         BitfieldRo::new_in(self.executor(), key)
     }
     /**`BITOP`: Performs bitwise operations on multiple strings, and stores the result.
@@ -214,7 +265,7 @@ Arguments:
         operation: BitopOperation,
         destkey: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Bitop<Self::Exec<'_>> {
+    ) -> Bitop<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Bitop::new_in(self.executor(), operation, destkey, key)
     }
     /**`BITPOS`: Finds the first set (1) or clear (0) bit in a string.
@@ -225,7 +276,11 @@ Arguments:
 - `key`: `key`
 - `bit`: `bit`*/
     #[doc(alias = "BITPOS")]
-    fn bitpos(&self, key: impl ToArg, bit: impl IntArg) -> Bitpos<Self::Exec<'_>> {
+    fn bitpos(
+        &self,
+        key: impl ToArg,
+        bit: impl IntArg,
+    ) -> Bitpos<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Bitpos::new_in(self.executor(), key, bit)
     }
     /**`BLMOVE`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
@@ -246,7 +301,7 @@ Arguments:
         wherefrom: ListSide,
         whereto: ListSide,
         timeout: impl TimeoutArg,
-    ) -> Blmove<Self::Exec<'_>> {
+    ) -> Blmove<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Blmove::new_in(self.executor(), source, destination, wherefrom, whereto, timeout)
     }
     /**`BLMPOP`: Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -263,7 +318,10 @@ Arguments:
         timeout: impl TimeoutArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
         where_: ListSide,
-    ) -> Blmpop<Self::Exec<'_>> {
+    ) -> Blmpop<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>,
+    > {
         Blmpop::new_in(self.executor(), timeout, key, where_)
     }
     /**`BLPOP`: Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -278,7 +336,10 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         timeout: impl TimeoutArg,
-    ) -> Blpop<Self::Exec<'_>> {
+    ) -> Blpop<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Bytes)>>,
+    > {
         Blpop::new_in(self.executor(), key, timeout)
     }
     /**`BRPOP`: Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -293,7 +354,10 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         timeout: impl TimeoutArg,
-    ) -> Brpop<Self::Exec<'_>> {
+    ) -> Brpop<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Bytes)>>,
+    > {
         Brpop::new_in(self.executor(), key, timeout)
     }
     /**`BRPOPLPUSH`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -310,7 +374,7 @@ Arguments:
         source: impl ToArg,
         destination: impl ToArg,
         timeout: impl TimeoutArg,
-    ) -> Brpoplpush<Self::Exec<'_>> {
+    ) -> Brpoplpush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Brpoplpush::new_in(self.executor(), source, destination, timeout)
     }
     /**`BZMPOP`: Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -327,7 +391,10 @@ Arguments:
         timeout: impl TimeoutArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
         where_: MinMax,
-    ) -> Bzmpop<Self::Exec<'_>> {
+    ) -> Bzmpop<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>,
+    > {
         Bzmpop::new_in(self.executor(), timeout, key, where_)
     }
     /**`BZPOPMAX`: Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -342,7 +409,10 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         timeout: impl TimeoutArg,
-    ) -> Bzpopmax<Self::Exec<'_>> {
+    ) -> Bzpopmax<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>>,
+    > {
         Bzpopmax::new_in(self.executor(), key, timeout)
     }
     /**`BZPOPMIN`: Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -357,7 +427,10 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         timeout: impl TimeoutArg,
-    ) -> Bzpopmin<Self::Exec<'_>> {
+    ) -> Bzpopmin<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>>,
+    > {
         Bzpopmin::new_in(self.executor(), key, timeout)
     }
     /**`CLIENT CACHING`: Instructs the server whether to track the keys in the next request.
@@ -367,7 +440,10 @@ Builds a detached [`ClientCaching`](struct@crate::cmd::ClientCaching); see it fo
 Arguments:
 - `mode`: `<YES | NO>`*/
     #[doc(alias = "CLIENT CACHING")]
-    fn client_caching(&self, mode: YesNo) -> ClientCaching<Self::Exec<'_>> {
+    fn client_caching(
+        &self,
+        mode: YesNo,
+    ) -> ClientCaching<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientCaching::new_in(self.executor(), mode)
     }
     /**`CLIENT CAPA`: A client claims its capability.
@@ -380,35 +456,46 @@ Arguments:
     fn client_capa(
         &self,
         capability: impl IntoIterator<Item = impl ToArg>,
-    ) -> ClientCapa<Self::Exec<'_>> {
+    ) -> ClientCapa<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientCapa::new_in(self.executor(), capability)
     }
     /**`CLIENT GETNAME`: Returns the name of the connection.
 
 Builds a detached [`ClientGetname`](struct@crate::cmd::ClientGetname); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETNAME")]
-    fn client_getname(&self) -> ClientGetname<Self::Exec<'_>> {
+    fn client_getname(
+        &self,
+    ) -> ClientGetname<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>,
+    > {
         ClientGetname::new_in(self.executor())
     }
     /**`CLIENT GETREDIR`: Returns the client ID to which the connection's tracking notifications are redirected.
 
 Builds a detached [`ClientGetredir`](struct@crate::cmd::ClientGetredir); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETREDIR")]
-    fn client_getredir(&self) -> ClientGetredir<Self::Exec<'_>> {
+    fn client_getredir(
+        &self,
+    ) -> ClientGetredir<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         ClientGetredir::new_in(self.executor())
     }
     /**`CLIENT HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`ClientHelp`](struct@crate::cmd::ClientHelp); see it for the options and the reply.*/
     #[doc(alias = "CLIENT HELP")]
-    fn client_help(&self) -> ClientHelp<Self::Exec<'_>> {
+    fn client_help(
+        &self,
+    ) -> ClientHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         ClientHelp::new_in(self.executor())
     }
     /**`CLIENT ID`: Returns the unique client ID of the connection.
 
 Builds a detached [`ClientId`](struct@crate::cmd::ClientId); see it for the options and the reply.*/
     #[doc(alias = "CLIENT ID")]
-    fn client_id(&self) -> ClientId<Self::Exec<'_>> {
+    fn client_id(
+        &self,
+    ) -> ClientId<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         ClientId::new_in(self.executor())
     }
     /**`CLIENT IMPORT-SOURCE`: Marks this client as an import source when the server is in import mode.
@@ -421,28 +508,34 @@ Arguments:
     fn client_import_source(
         &self,
         enabled: ClientImportSourceEnabled,
-    ) -> ClientImportSource<Self::Exec<'_>> {
+    ) -> ClientImportSource<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientImportSource::new_in(self.executor(), enabled)
     }
     /**`CLIENT INFO`: Returns information about the connection.
 
 Builds a detached [`ClientInfo`](struct@crate::cmd::ClientInfo); see it for the options and the reply.*/
     #[doc(alias = "CLIENT INFO")]
-    fn client_info(&self) -> ClientInfo<Self::Exec<'_>> {
+    fn client_info(
+        &self,
+    ) -> ClientInfo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ClientInfo::new_in(self.executor())
     }
     /**`CLIENT KILL`: Terminates open connections.
 
 Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill); see it for the options and the reply.*/
     #[doc(alias = "CLIENT KILL")]
-    fn client_kill(&self) -> ClientKill<Self::Exec<'_>> {
+    fn client_kill(
+        &self,
+    ) -> ClientKill<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         ClientKill::new_in(self.executor())
     }
     /**`CLIENT LIST`: Lists open connections.
 
 Builds a detached [`ClientList`](struct@crate::cmd::ClientList); see it for the options and the reply.*/
     #[doc(alias = "CLIENT LIST")]
-    fn client_list(&self) -> ClientList<Self::Exec<'_>> {
+    fn client_list(
+        &self,
+    ) -> ClientList<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ClientList::new_in(self.executor())
     }
     /**`CLIENT NO-EVICT`: Sets the client eviction mode of the connection.
@@ -455,7 +548,7 @@ Arguments:
     fn client_no_evict(
         &self,
         enabled: ClientImportSourceEnabled,
-    ) -> ClientNoEvict<Self::Exec<'_>> {
+    ) -> ClientNoEvict<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientNoEvict::new_in(self.executor(), enabled)
     }
     /**`CLIENT NO-TOUCH`: Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
@@ -468,7 +561,7 @@ Arguments:
     fn client_no_touch(
         &self,
         enabled: ClientImportSourceEnabled,
-    ) -> ClientNoTouch<Self::Exec<'_>> {
+    ) -> ClientNoTouch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientNoTouch::new_in(self.executor(), enabled)
     }
     /**`CLIENT PAUSE`: Suspends commands processing.
@@ -478,7 +571,10 @@ Builds a detached [`ClientPause`](struct@crate::cmd::ClientPause); see it for th
 Arguments:
 - `timeout`: `timeout`*/
     #[doc(alias = "CLIENT PAUSE")]
-    fn client_pause(&self, timeout: impl MillisArg) -> ClientPause<Self::Exec<'_>> {
+    fn client_pause(
+        &self,
+        timeout: impl MillisArg,
+    ) -> ClientPause<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientPause::new_in(self.executor(), timeout)
     }
     /**`CLIENT SETINFO`: Sets information specific to the client or connection.
@@ -488,7 +584,10 @@ Builds a detached [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo); see it fo
 Arguments:
 - `attr`: `<lib-name libname | lib-ver libver>`*/
     #[doc(alias = "CLIENT SETINFO")]
-    fn client_setinfo(&self, attr: ClientSetinfoAttr) -> ClientSetinfo<Self::Exec<'_>> {
+    fn client_setinfo(
+        &self,
+        attr: ClientSetinfoAttr,
+    ) -> ClientSetinfo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientSetinfo::new_in(self.executor(), attr)
     }
     /**`CLIENT SETNAME`: Sets the connection name.
@@ -501,7 +600,7 @@ Arguments:
     fn client_setname(
         &self,
         connection_name: impl ToArg,
-    ) -> ClientSetname<Self::Exec<'_>> {
+    ) -> ClientSetname<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientSetname::new_in(self.executor(), connection_name)
     }
     /**`CLIENT TRACKING`: Controls server-assisted client-side caching for the connection.
@@ -514,14 +613,19 @@ Arguments:
     fn client_tracking(
         &self,
         status: ClientImportSourceEnabled,
-    ) -> ClientTracking<Self::Exec<'_>> {
+    ) -> ClientTracking<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientTracking::new_in(self.executor(), status)
     }
     /**`CLIENT TRACKINGINFO`: Returns information about server-assisted client-side caching for the connection.
 
 Builds a detached [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo); see it for the options and the reply.*/
     #[doc(alias = "CLIENT TRACKINGINFO")]
-    fn client_trackinginfo(&self) -> ClientTrackinginfo<Self::Exec<'_>> {
+    fn client_trackinginfo(
+        &self,
+    ) -> ClientTrackinginfo<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<ClientTrackinginfoReply>,
+    > {
         ClientTrackinginfo::new_in(self.executor())
     }
     /**`CLIENT UNBLOCK`: Unblocks a client blocked by a blocking command from a different connection.
@@ -531,14 +635,19 @@ Builds a detached [`ClientUnblock`](struct@crate::cmd::ClientUnblock); see it fo
 Arguments:
 - `client_id`: `client-id`*/
     #[doc(alias = "CLIENT UNBLOCK")]
-    fn client_unblock(&self, client_id: impl IntArg) -> ClientUnblock<Self::Exec<'_>> {
+    fn client_unblock(
+        &self,
+        client_id: impl IntArg,
+    ) -> ClientUnblock<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         ClientUnblock::new_in(self.executor(), client_id)
     }
     /**`CLIENT UNPAUSE`: Resumes processing commands from paused clients.
 
 Builds a detached [`ClientUnpause`](struct@crate::cmd::ClientUnpause); see it for the options and the reply.*/
     #[doc(alias = "CLIENT UNPAUSE")]
-    fn client_unpause(&self) -> ClientUnpause<Self::Exec<'_>> {
+    fn client_unpause(
+        &self,
+    ) -> ClientUnpause<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientUnpause::new_in(self.executor())
     }
     /**`CLUSTER ADDSLOTS`: Assigns new hash slots to a node.
@@ -551,7 +660,7 @@ Arguments:
     fn cluster_addslots(
         &self,
         slot: impl IntoIterator<Item = impl IntArg>,
-    ) -> ClusterAddslots<Self::Exec<'_>> {
+    ) -> ClusterAddslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterAddslots::new_in(self.executor(), slot)
     }
     /**`CLUSTER ADDSLOTSRANGE`: Assigns new hash slot ranges to a node.
@@ -564,14 +673,16 @@ Arguments:
     fn cluster_addslotsrange(
         &self,
         range: impl IntoIterator<Item = (impl IntArg, impl IntArg)>,
-    ) -> ClusterAddslotsrange<Self::Exec<'_>> {
+    ) -> ClusterAddslotsrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterAddslotsrange::new_in(self.executor(), range)
     }
     /**`CLUSTER BUMPEPOCH`: Advances the cluster config epoch.
 
 Builds a detached [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER BUMPEPOCH")]
-    fn cluster_bumpepoch(&self) -> ClusterBumpepoch<Self::Exec<'_>> {
+    fn cluster_bumpepoch(
+        &self,
+    ) -> ClusterBumpepoch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ClusterBumpepoch::new_in(self.executor())
     }
     /**`CLUSTER CANCELSLOTMIGRATIONS`: Cancel all current ongoing slot migration operations.
@@ -580,7 +691,10 @@ Builds a detached [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCanc
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     fn cluster_cancelslotmigrations(
         &self,
-    ) -> ClusterCancelslotmigrations<Self::Exec<'_>> {
+    ) -> ClusterCancelslotmigrations<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<()>,
+    > {
         ClusterCancelslotmigrations::new_in(self.executor())
     }
     /**`CLUSTER COUNT-FAILURE-REPORTS`: Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
@@ -593,7 +707,10 @@ Arguments:
     fn cluster_count_failure_reports(
         &self,
         node_id: impl ToArg,
-    ) -> ClusterCountFailureReports<Self::Exec<'_>> {
+    ) -> ClusterCountFailureReports<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<i64>,
+    > {
         ClusterCountFailureReports::new_in(self.executor(), node_id)
     }
     /**`CLUSTER COUNTKEYSINSLOT`: Returns the number of keys in a hash slot.
@@ -606,7 +723,10 @@ Arguments:
     fn cluster_countkeysinslot(
         &self,
         slot: impl IntArg,
-    ) -> ClusterCountkeysinslot<Self::Exec<'_>> {
+    ) -> ClusterCountkeysinslot<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<i64>,
+    > {
         ClusterCountkeysinslot::new_in(self.executor(), slot)
     }
     /**`CLUSTER DELSLOTS`: Sets hash slots as unbound for a node.
@@ -619,7 +739,7 @@ Arguments:
     fn cluster_delslots(
         &self,
         slot: impl IntoIterator<Item = impl IntArg>,
-    ) -> ClusterDelslots<Self::Exec<'_>> {
+    ) -> ClusterDelslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterDelslots::new_in(self.executor(), slot)
     }
     /**`CLUSTER DELSLOTSRANGE`: Sets hash slot ranges as unbound for a node.
@@ -632,14 +752,16 @@ Arguments:
     fn cluster_delslotsrange(
         &self,
         range: impl IntoIterator<Item = (impl IntArg, impl IntArg)>,
-    ) -> ClusterDelslotsrange<Self::Exec<'_>> {
+    ) -> ClusterDelslotsrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterDelslotsrange::new_in(self.executor(), range)
     }
     /**`CLUSTER FAILOVER`: Forces a replica to perform a manual failover of its primary.
 
 Builds a detached [`ClusterFailover`](struct@crate::cmd::ClusterFailover); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FAILOVER")]
-    fn cluster_failover(&self) -> ClusterFailover<Self::Exec<'_>> {
+    fn cluster_failover(
+        &self,
+    ) -> ClusterFailover<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterFailover::new_in(self.executor())
     }
     /**`CLUSTER FLUSHSLOT`: Removes all keys from the target slot.
@@ -649,14 +771,19 @@ Builds a detached [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot); see
 Arguments:
 - `slot`: `slot`*/
     #[doc(alias = "CLUSTER FLUSHSLOT")]
-    fn cluster_flushslot(&self, slot: impl IntArg) -> ClusterFlushslot<Self::Exec<'_>> {
+    fn cluster_flushslot(
+        &self,
+        slot: impl IntArg,
+    ) -> ClusterFlushslot<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterFlushslot::new_in(self.executor(), slot)
     }
     /**`CLUSTER FLUSHSLOTS`: Deletes all slots information from a node.
 
 Builds a detached [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
-    fn cluster_flushslots(&self) -> ClusterFlushslots<Self::Exec<'_>> {
+    fn cluster_flushslots(
+        &self,
+    ) -> ClusterFlushslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterFlushslots::new_in(self.executor())
     }
     /**`CLUSTER FORGET`: Removes a node from the nodes table.
@@ -666,7 +793,10 @@ Builds a detached [`ClusterForget`](struct@crate::cmd::ClusterForget); see it fo
 Arguments:
 - `node_id`: `node-id`*/
     #[doc(alias = "CLUSTER FORGET")]
-    fn cluster_forget(&self, node_id: impl ToArg) -> ClusterForget<Self::Exec<'_>> {
+    fn cluster_forget(
+        &self,
+        node_id: impl ToArg,
+    ) -> ClusterForget<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterForget::new_in(self.executor(), node_id)
     }
     /**`CLUSTER GETKEYSINSLOT`: Returns the key names in a hash slot.
@@ -681,28 +811,40 @@ Arguments:
         &self,
         slot: impl IntArg,
         count: impl IntArg,
-    ) -> ClusterGetkeysinslot<Self::Exec<'_>> {
+    ) -> ClusterGetkeysinslot<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
+    > {
         ClusterGetkeysinslot::new_in(self.executor(), slot, count)
     }
     /**`CLUSTER GETSLOTMIGRATIONS`: Gets the status of ongoing and recently finished slot import and export operations.
 
 Builds a detached [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
-    fn cluster_getslotmigrations(&self) -> ClusterGetslotmigrations<Self::Exec<'_>> {
+    fn cluster_getslotmigrations(
+        &self,
+    ) -> ClusterGetslotmigrations<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<ClusterGetslotmigrationsReply>>,
+    > {
         ClusterGetslotmigrations::new_in(self.executor())
     }
     /**`CLUSTER HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`ClusterHelp`](struct@crate::cmd::ClusterHelp); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER HELP")]
-    fn cluster_help(&self) -> ClusterHelp<Self::Exec<'_>> {
+    fn cluster_help(
+        &self,
+    ) -> ClusterHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         ClusterHelp::new_in(self.executor())
     }
     /**`CLUSTER INFO`: Returns information about the state of a node.
 
 Builds a detached [`ClusterInfo`](struct@crate::cmd::ClusterInfo); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER INFO")]
-    fn cluster_info(&self) -> ClusterInfo<Self::Exec<'_>> {
+    fn cluster_info(
+        &self,
+    ) -> ClusterInfo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ClusterInfo::new_in(self.executor())
     }
     /**`CLUSTER KEYSLOT`: Returns the hash slot for a key.
@@ -712,14 +854,22 @@ Builds a detached [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot); see it 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "CLUSTER KEYSLOT")]
-    fn cluster_keyslot(&self, key: impl ToArg) -> ClusterKeyslot<Self::Exec<'_>> {
+    fn cluster_keyslot(
+        &self,
+        key: impl ToArg,
+    ) -> ClusterKeyslot<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         ClusterKeyslot::new_in(self.executor(), key)
     }
     /**`CLUSTER LINKS`: Returns a list of all TCP links to and from peer nodes.
 
 Builds a detached [`ClusterLinks`](struct@crate::cmd::ClusterLinks); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER LINKS")]
-    fn cluster_links(&self) -> ClusterLinks<Self::Exec<'_>> {
+    fn cluster_links(
+        &self,
+    ) -> ClusterLinks<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<ClusterLinksReply>>,
+    > {
         ClusterLinks::new_in(self.executor())
     }
     /**`CLUSTER MEET`: Forces a node to handshake with another node.
@@ -734,7 +884,7 @@ Arguments:
         &self,
         ip: impl ToArg,
         port: impl IntArg,
-    ) -> ClusterMeet<Self::Exec<'_>> {
+    ) -> ClusterMeet<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterMeet::new_in(self.executor(), ip, port)
     }
     /**`CLUSTER MIGRATESLOTS`: Migrate the given slots from this node to the specified nodes.
@@ -749,28 +899,34 @@ Arguments:
         migration_group: impl IntoIterator<
             Item = (impl IntoIterator<Item = (impl IntArg, impl IntArg)>, impl ToArg),
         >,
-    ) -> ClusterMigrateslots<Self::Exec<'_>> {
+    ) -> ClusterMigrateslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterMigrateslots::new_in(self.executor(), migration_group)
     }
     /**`CLUSTER MYID`: Returns the ID of a node.
 
 Builds a detached [`ClusterMyid`](struct@crate::cmd::ClusterMyid); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYID")]
-    fn cluster_myid(&self) -> ClusterMyid<Self::Exec<'_>> {
+    fn cluster_myid(
+        &self,
+    ) -> ClusterMyid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ClusterMyid::new_in(self.executor())
     }
     /**`CLUSTER MYSHARDID`: Returns the shard ID of a node.
 
 Builds a detached [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYSHARDID")]
-    fn cluster_myshardid(&self) -> ClusterMyshardid<Self::Exec<'_>> {
+    fn cluster_myshardid(
+        &self,
+    ) -> ClusterMyshardid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ClusterMyshardid::new_in(self.executor())
     }
     /**`CLUSTER NODES`: Returns the cluster configuration for a node.
 
 Builds a detached [`ClusterNodes`](struct@crate::cmd::ClusterNodes); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER NODES")]
-    fn cluster_nodes(&self) -> ClusterNodes<Self::Exec<'_>> {
+    fn cluster_nodes(
+        &self,
+    ) -> ClusterNodes<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ClusterNodes::new_in(self.executor())
     }
     /**`CLUSTER REPLICAS`: Lists the replica nodes of a primary node.
@@ -780,7 +936,13 @@ Builds a detached [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas); see i
 Arguments:
 - `node_id`: `node-id`*/
     #[doc(alias = "CLUSTER REPLICAS")]
-    fn cluster_replicas(&self, node_id: impl ToArg) -> ClusterReplicas<Self::Exec<'_>> {
+    fn cluster_replicas(
+        &self,
+        node_id: impl ToArg,
+    ) -> ClusterReplicas<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
+    > {
         ClusterReplicas::new_in(self.executor(), node_id)
     }
     /**`CLUSTER REPLICATE`: Configures a node as replica of a primary node or detaches a replica from its primary.
@@ -793,21 +955,25 @@ Arguments:
     fn cluster_replicate(
         &self,
         args: ClusterReplicateArgs,
-    ) -> ClusterReplicate<Self::Exec<'_>> {
+    ) -> ClusterReplicate<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterReplicate::new_in(self.executor(), args)
     }
     /**`CLUSTER RESET`: Resets a node.
 
 Builds a detached [`ClusterReset`](struct@crate::cmd::ClusterReset); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER RESET")]
-    fn cluster_reset(&self) -> ClusterReset<Self::Exec<'_>> {
+    fn cluster_reset(
+        &self,
+    ) -> ClusterReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterReset::new_in(self.executor())
     }
     /**`CLUSTER SAVECONFIG`: Forces a node to save the cluster configuration to disk.
 
 Builds a detached [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SAVECONFIG")]
-    fn cluster_saveconfig(&self) -> ClusterSaveconfig<Self::Exec<'_>> {
+    fn cluster_saveconfig(
+        &self,
+    ) -> ClusterSaveconfig<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterSaveconfig::new_in(self.executor())
     }
     /**`CLUSTER SET-CONFIG-EPOCH`: Sets the configuration epoch for a new node.
@@ -820,7 +986,7 @@ Arguments:
     fn cluster_set_config_epoch(
         &self,
         config_epoch: impl IntArg,
-    ) -> ClusterSetConfigEpoch<Self::Exec<'_>> {
+    ) -> ClusterSetConfigEpoch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterSetConfigEpoch::new_in(self.executor(), config_epoch)
     }
     /**`CLUSTER SETSLOT`: Binds a hash slot to a node.
@@ -835,14 +1001,19 @@ Arguments:
         &self,
         slot: impl IntArg,
         subcommand: ClusterSetslotSubcommand,
-    ) -> ClusterSetslot<Self::Exec<'_>> {
+    ) -> ClusterSetslot<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClusterSetslot::new_in(self.executor(), slot, subcommand)
     }
     /**`CLUSTER SHARDS`: Returns the mapping of cluster slots to shards.
 
 Builds a detached [`ClusterShards`](struct@crate::cmd::ClusterShards); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SHARDS")]
-    fn cluster_shards(&self) -> ClusterShards<Self::Exec<'_>> {
+    fn cluster_shards(
+        &self,
+    ) -> ClusterShards<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<ClusterShardsReply>>,
+    > {
         ClusterShards::new_in(self.executor())
     }
     /**`CLUSTER SLAVES`: Lists the replica nodes of a primary node.
@@ -853,7 +1024,10 @@ Arguments:
 - `node_id`: `node-id`*/
     #[doc(alias = "CLUSTER SLAVES")]
     #[deprecated(since = "5.0.0", note = "replaced by `CLUSTER REPLICAS`")]
-    fn cluster_slaves(&self, node_id: impl ToArg) -> ClusterSlaves<Self::Exec<'_>> {
+    fn cluster_slaves(
+        &self,
+        node_id: impl ToArg,
+    ) -> ClusterSlaves<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         ClusterSlaves::new_in(self.executor(), node_id)
     }
     /**`CLUSTER SLOT-STATS`: Return an array of slot usage statistics for slots assigned to the current node.
@@ -866,21 +1040,31 @@ Arguments:
     fn cluster_slot_stats(
         &self,
         filter: ClusterSlotStatsFilter,
-    ) -> ClusterSlotStats<Self::Exec<'_>> {
+    ) -> ClusterSlotStats<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<(i64, ClusterSlotStatsReply2)>>,
+    > {
         ClusterSlotStats::new_in(self.executor(), filter)
     }
     /**`CLUSTER SLOTS`: Returns the mapping of cluster slots to nodes.
 
 Builds a detached [`ClusterSlots`](struct@crate::cmd::ClusterSlots); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SLOTS")]
-    fn cluster_slots(&self) -> ClusterSlots<Self::Exec<'_>> {
+    fn cluster_slots(
+        &self,
+    ) -> ClusterSlots<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Vec<Value>>>,
+    > {
         ClusterSlots::new_in(self.executor())
     }
     /**`CLUSTER SYNCSLOTS`: A container for internal slot migration commands.
 
 Builds a detached [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SYNCSLOTS")]
-    fn cluster_syncslots(&self) -> ClusterSyncslots<Self::Exec<'_>> {
+    fn cluster_syncslots(
+        &self,
+    ) -> ClusterSyncslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         ClusterSyncslots::new_in(self.executor())
     }
     /**`CLUSTERSCAN`: Iterates over the keys in the cluster.
@@ -890,21 +1074,34 @@ Builds a detached [`Clusterscan`](struct@crate::cmd::Clusterscan); see it for th
 Arguments:
 - `cursor`: `cursor`*/
     #[doc(alias = "CLUSTERSCAN")]
-    fn clusterscan(&self, cursor: impl ToArg) -> Clusterscan<Self::Exec<'_>> {
+    fn clusterscan(
+        &self,
+        cursor: impl ToArg,
+    ) -> Clusterscan<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<Bytes>)>,
+    > {
         Clusterscan::new_in(self.executor(), cursor)
     }
     /**`COMMAND COUNT`: Returns a count of commands.
 
 Builds a detached [`CommandCount`](struct@crate::cmd::CommandCount); see it for the options and the reply.*/
     #[doc(alias = "COMMAND COUNT")]
-    fn command_count(&self) -> CommandCount<Self::Exec<'_>> {
+    fn command_count(
+        &self,
+    ) -> CommandCount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         CommandCount::new_in(self.executor())
     }
     /**`COMMAND DOCS`: Returns documentary information about one, multiple or all commands.
 
 Builds a detached [`CommandDocs`](struct@crate::cmd::CommandDocs); see it for the options and the reply.*/
     #[doc(alias = "COMMAND DOCS")]
-    fn command_docs(&self) -> CommandDocs<Self::Exec<'_>> {
+    fn command_docs(
+        &self,
+    ) -> CommandDocs<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, CommandDocsReplyValue>>,
+    > {
         CommandDocs::new_in(self.executor())
     }
     /**`COMMAND GETKEYS`: Extracts the key names from an arbitrary command.
@@ -914,7 +1111,10 @@ Builds a detached [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys); see it 
 Arguments:
 - `command`: `command`*/
     #[doc(alias = "COMMAND GETKEYS")]
-    fn command_getkeys(&self, command: impl ToArg) -> CommandGetkeys<Self::Exec<'_>> {
+    fn command_getkeys(
+        &self,
+        command: impl ToArg,
+    ) -> CommandGetkeys<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         CommandGetkeys::new_in(self.executor(), command)
     }
     /**`COMMAND GETKEYSANDFLAGS`: Extracts the key names and access flags for an arbitrary command.
@@ -927,28 +1127,59 @@ Arguments:
     fn command_getkeysandflags(
         &self,
         command: impl ToArg,
-    ) -> CommandGetkeysandflags<Self::Exec<'_>> {
+    ) -> CommandGetkeysandflags<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<(Bytes, Vec<Bytes>)>>,
+    > {
         CommandGetkeysandflags::new_in(self.executor(), command)
     }
     /**`COMMAND HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`CommandHelp`](struct@crate::cmd::CommandHelp); see it for the options and the reply.*/
     #[doc(alias = "COMMAND HELP")]
-    fn command_help(&self) -> CommandHelp<Self::Exec<'_>> {
+    fn command_help(
+        &self,
+    ) -> CommandHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         CommandHelp::new_in(self.executor())
     }
     /**`COMMAND INFO`: Returns information about one, multiple or all commands.
 
 Builds a detached [`CommandInfo`](struct@crate::cmd::CommandInfo); see it for the options and the reply.*/
     #[doc(alias = "COMMAND INFO")]
-    fn command_info(&self) -> CommandInfo<Self::Exec<'_>> {
+    fn command_info(
+        &self,
+    ) -> CommandInfo<
+        Self::Exec<'_>,
+        <Self::Exec<
+            '_,
+        > as ReplyMode>::Out<
+            Vec<
+                Option<
+                    (
+                        Bytes,
+                        i64,
+                        Vec<Bytes>,
+                        i64,
+                        i64,
+                        i64,
+                        Vec<Bytes>,
+                        Vec<Bytes>,
+                        Vec<CommandInfoReply9>,
+                        Vec<Value>,
+                    ),
+                >,
+            >,
+        >,
+    > {
         CommandInfo::new_in(self.executor())
     }
     /**`COMMAND LIST`: Returns a list of command names.
 
 Builds a detached [`CommandList`](struct@crate::cmd::CommandList); see it for the options and the reply.*/
     #[doc(alias = "COMMAND LIST")]
-    fn command_list(&self) -> CommandList<Self::Exec<'_>> {
+    fn command_list(
+        &self,
+    ) -> CommandList<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         CommandList::new_in(self.executor())
     }
     /**`COMMANDLOG GET`: Returns the specified command log's entries.
@@ -963,14 +1194,21 @@ Arguments:
         &self,
         count: impl IntArg,
         type_: CommandlogGetType,
-    ) -> CommandlogGet<Self::Exec<'_>> {
+    ) -> CommandlogGet<
+        Self::Exec<'_>,
+        <Self::Exec<
+            '_,
+        > as ReplyMode>::Out<Vec<(i64, i64, i64, Vec<Bytes>, Bytes, Bytes)>>,
+    > {
         CommandlogGet::new_in(self.executor(), count, type_)
     }
     /**`COMMANDLOG HELP`: Shows helpful text about the different subcommands.
 
 Builds a detached [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp); see it for the options and the reply.*/
     #[doc(alias = "COMMANDLOG HELP")]
-    fn commandlog_help(&self) -> CommandlogHelp<Self::Exec<'_>> {
+    fn commandlog_help(
+        &self,
+    ) -> CommandlogHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         CommandlogHelp::new_in(self.executor())
     }
     /**`COMMANDLOG LEN`: Returns the number of entries in the specified type of command log.
@@ -980,7 +1218,10 @@ Builds a detached [`CommandlogLen`](struct@crate::cmd::CommandlogLen); see it fo
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
     #[doc(alias = "COMMANDLOG LEN")]
-    fn commandlog_len(&self, type_: CommandlogGetType) -> CommandlogLen<Self::Exec<'_>> {
+    fn commandlog_len(
+        &self,
+        type_: CommandlogGetType,
+    ) -> CommandlogLen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         CommandlogLen::new_in(self.executor(), type_)
     }
     /**`COMMANDLOG RESET`: Clears all entries from the specified type of command log.
@@ -993,7 +1234,7 @@ Arguments:
     fn commandlog_reset(
         &self,
         type_: CommandlogGetType,
-    ) -> CommandlogReset<Self::Exec<'_>> {
+    ) -> CommandlogReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         CommandlogReset::new_in(self.executor(), type_)
     }
     /**`CONFIG GET`: Returns the effective values of configuration parameters.
@@ -1006,28 +1247,37 @@ Arguments:
     fn config_get(
         &self,
         parameter: impl IntoIterator<Item = impl ToArg>,
-    ) -> ConfigGet<Self::Exec<'_>> {
+    ) -> ConfigGet<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, Bytes>>,
+    > {
         ConfigGet::new_in(self.executor(), parameter)
     }
     /**`CONFIG HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`ConfigHelp`](struct@crate::cmd::ConfigHelp); see it for the options and the reply.*/
     #[doc(alias = "CONFIG HELP")]
-    fn config_help(&self) -> ConfigHelp<Self::Exec<'_>> {
+    fn config_help(
+        &self,
+    ) -> ConfigHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         ConfigHelp::new_in(self.executor())
     }
     /**`CONFIG RESETSTAT`: Resets the server's statistics.
 
 Builds a detached [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat); see it for the options and the reply.*/
     #[doc(alias = "CONFIG RESETSTAT")]
-    fn config_resetstat(&self) -> ConfigResetstat<Self::Exec<'_>> {
+    fn config_resetstat(
+        &self,
+    ) -> ConfigResetstat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ConfigResetstat::new_in(self.executor())
     }
     /**`CONFIG REWRITE`: Persists the effective configuration to file.
 
 Builds a detached [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite); see it for the options and the reply.*/
     #[doc(alias = "CONFIG REWRITE")]
-    fn config_rewrite(&self) -> ConfigRewrite<Self::Exec<'_>> {
+    fn config_rewrite(
+        &self,
+    ) -> ConfigRewrite<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ConfigRewrite::new_in(self.executor())
     }
     /**`CONFIG SET`: Sets configuration parameters in-flight.
@@ -1040,7 +1290,7 @@ Arguments:
     fn config_set(
         &self,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> ConfigSet<Self::Exec<'_>> {
+    ) -> ConfigSet<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ConfigSet::new_in(self.executor(), data)
     }
     /**`COPY`: Copies the value of a key to a new key.
@@ -1051,21 +1301,25 @@ Arguments:
 - `source`: `source`
 - `destination`: `destination`*/
     #[doc(alias = "COPY")]
-    fn copy(&self, source: impl ToArg, destination: impl ToArg) -> Copy<Self::Exec<'_>> {
+    fn copy(
+        &self,
+        source: impl ToArg,
+        destination: impl ToArg,
+    ) -> Copy<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Copy::new_in(self.executor(), source, destination)
     }
     /**`DBSIZE`: Returns the number of keys in the database.
 
 Builds a detached [`Dbsize`](struct@crate::cmd::Dbsize); see it for the options and the reply.*/
     #[doc(alias = "DBSIZE")]
-    fn dbsize(&self) -> Dbsize<Self::Exec<'_>> {
+    fn dbsize(&self) -> Dbsize<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Dbsize::new_in(self.executor())
     }
     /**`DEBUG`: A container for debugging commands.
 
 Builds a detached [`Debug`](struct@crate::cmd::Debug); see it for the options and the reply.*/
     #[doc(alias = "DEBUG")]
-    fn debug(&self) -> Debug<Self::Exec<'_>> {
+    fn debug(&self) -> Debug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         Debug::new_in(self.executor())
     }
     /**`DECR`: Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
@@ -1075,7 +1329,10 @@ Builds a detached [`Decr`](struct@crate::cmd::Decr); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "DECR")]
-    fn decr(&self, key: impl ToArg) -> Decr<Self::Exec<'_>> {
+    fn decr(
+        &self,
+        key: impl ToArg,
+    ) -> Decr<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Decr::new_in(self.executor(), key)
     }
     /**`DECRBY`: Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
@@ -1086,7 +1343,11 @@ Arguments:
 - `key`: `key`
 - `decrement`: `decrement`*/
     #[doc(alias = "DECRBY")]
-    fn decrby(&self, key: impl ToArg, decrement: impl IntArg) -> Decrby<Self::Exec<'_>> {
+    fn decrby(
+        &self,
+        key: impl ToArg,
+        decrement: impl IntArg,
+    ) -> Decrby<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Decrby::new_in(self.executor(), key, decrement)
     }
     /**`DEL`: Deletes one or more keys.
@@ -1096,7 +1357,10 @@ Builds a detached [`Del`](struct@crate::cmd::Del); see it for the options and th
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "DEL")]
-    fn del(&self, key: impl IntoIterator<Item = impl ToArg>) -> Del<Self::Exec<'_>> {
+    fn del(
+        &self,
+        key: impl IntoIterator<Item = impl ToArg>,
+    ) -> Del<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Del::new_in(self.executor(), key)
     }
     /**`DELIFEQ`: Delete key if value matches string.
@@ -1107,14 +1371,20 @@ Arguments:
 - `key`: `key`
 - `value`: `value`*/
     #[doc(alias = "DELIFEQ")]
-    fn delifeq(&self, key: impl ToArg, value: impl ToArg) -> Delifeq<Self::Exec<'_>> {
+    fn delifeq(
+        &self,
+        key: impl ToArg,
+        value: impl ToArg,
+    ) -> Delifeq<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Delifeq::new_in(self.executor(), key, value)
     }
     /**`DISCARD`: Discards a transaction.
 
 Builds a detached [`Discard`](struct@crate::cmd::Discard); see it for the options and the reply.*/
     #[doc(alias = "DISCARD")]
-    fn discard(&self) -> Discard<Self::Exec<'_>> {
+    fn discard(
+        &self,
+    ) -> Discard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Discard::new_in(self.executor())
     }
     /**`DUMP`: Returns a serialized representation of the value stored at a key.
@@ -1124,7 +1394,10 @@ Builds a detached [`Dump`](struct@crate::cmd::Dump); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "DUMP")]
-    fn dump(&self, key: impl ToArg) -> Dump<Self::Exec<'_>> {
+    fn dump(
+        &self,
+        key: impl ToArg,
+    ) -> Dump<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Dump::new_in(self.executor(), key)
     }
     /**`ECHO`: Returns the given string.
@@ -1134,7 +1407,10 @@ Builds a detached [`Echo`](struct@crate::cmd::Echo); see it for the options and 
 Arguments:
 - `message`: `message`*/
     #[doc(alias = "ECHO")]
-    fn echo(&self, message: impl ToArg) -> Echo<Self::Exec<'_>> {
+    fn echo(
+        &self,
+        message: impl ToArg,
+    ) -> Echo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Echo::new_in(self.executor(), message)
     }
     /**`EVAL`: Executes a server-side Lua script.
@@ -1144,7 +1420,10 @@ Builds a detached [`Eval`](struct@crate::cmd::Eval); see it for the options and 
 Arguments:
 - `script`: `script`*/
     #[doc(alias = "EVAL")]
-    fn eval(&self, script: impl ToArg) -> Eval<Self::Exec<'_>> {
+    fn eval(
+        &self,
+        script: impl ToArg,
+    ) -> Eval<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         Eval::new_in(self.executor(), script)
     }
     /**`EVALSHA`: Executes a server-side Lua script by SHA1 digest.
@@ -1154,7 +1433,10 @@ Builds a detached [`Evalsha`](struct@crate::cmd::Evalsha); see it for the option
 Arguments:
 - `sha1`: `sha1`*/
     #[doc(alias = "EVALSHA")]
-    fn evalsha(&self, sha1: impl ToArg) -> Evalsha<Self::Exec<'_>> {
+    fn evalsha(
+        &self,
+        sha1: impl ToArg,
+    ) -> Evalsha<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         Evalsha::new_in(self.executor(), sha1)
     }
     /**`EVALSHA_RO`: Executes a read-only server-side Lua script by SHA1 digest.
@@ -1164,7 +1446,10 @@ Builds a detached [`EvalshaRo`](struct@crate::cmd::EvalshaRo); see it for the op
 Arguments:
 - `sha1`: `sha1`*/
     #[doc(alias = "EVALSHA_RO")]
-    fn evalsha_ro(&self, sha1: impl ToArg) -> EvalshaRo<Self::Exec<'_>> {
+    fn evalsha_ro(
+        &self,
+        sha1: impl ToArg,
+    ) -> EvalshaRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         EvalshaRo::new_in(self.executor(), sha1)
     }
     /**`EVAL_RO`: Executes a read-only server-side Lua script.
@@ -1174,14 +1459,19 @@ Builds a detached [`EvalRo`](struct@crate::cmd::EvalRo); see it for the options 
 Arguments:
 - `script`: `script`*/
     #[doc(alias = "EVAL_RO")]
-    fn eval_ro(&self, script: impl ToArg) -> EvalRo<Self::Exec<'_>> {
+    fn eval_ro(
+        &self,
+        script: impl ToArg,
+    ) -> EvalRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         EvalRo::new_in(self.executor(), script)
     }
     /**`EXEC`: Executes all commands in a transaction.
 
 Builds a detached [`Exec`](struct@crate::cmd::Exec); see it for the options and the reply.*/
     #[doc(alias = "EXEC")]
-    fn exec(&self) -> Exec<Self::Exec<'_>> {
+    fn exec(
+        &self,
+    ) -> Exec<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Vec<Value>>>> {
         Exec::new_in(self.executor())
     }
     /**`EXISTS`: Determines whether one or more keys exist.
@@ -1194,7 +1484,7 @@ Arguments:
     fn exists(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Exists<Self::Exec<'_>> {
+    ) -> Exists<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Exists::new_in(self.executor(), key)
     }
     /**`EXPIRE`: Sets the expiration time of a key in seconds.
@@ -1209,7 +1499,7 @@ Arguments:
         &self,
         key: impl ToArg,
         seconds: impl SecondsArg,
-    ) -> Expire<Self::Exec<'_>> {
+    ) -> Expire<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Expire::new_in(self.executor(), key, seconds)
     }
     /**`EXPIREAT`: Sets the expiration time of a key to a Unix timestamp.
@@ -1224,7 +1514,7 @@ Arguments:
         &self,
         key: impl ToArg,
         unix_time_seconds: impl UnixTimeArg,
-    ) -> Expireat<Self::Exec<'_>> {
+    ) -> Expireat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Expireat::new_in(self.executor(), key, unix_time_seconds)
     }
     /**`EXPIRETIME`: Returns the expiration time of a key as a Unix timestamp.
@@ -1234,14 +1524,19 @@ Builds a detached [`Expiretime`](struct@crate::cmd::Expiretime); see it for the 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "EXPIRETIME")]
-    fn expiretime(&self, key: impl ToArg) -> Expiretime<Self::Exec<'_>> {
+    fn expiretime(
+        &self,
+        key: impl ToArg,
+    ) -> Expiretime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Expiretime::new_in(self.executor(), key)
     }
     /**`FAILOVER`: Starts a coordinated failover from a server to one of its replicas.
 
 Builds a detached [`Failover`](struct@crate::cmd::Failover); see it for the options and the reply.*/
     #[doc(alias = "FAILOVER")]
-    fn failover(&self) -> Failover<Self::Exec<'_>> {
+    fn failover(
+        &self,
+    ) -> Failover<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Failover::new_in(self.executor())
     }
     /**`FCALL`: Invokes a function.
@@ -1251,7 +1546,10 @@ Builds a detached [`Fcall`](struct@crate::cmd::Fcall); see it for the options an
 Arguments:
 - `function`: `function`*/
     #[doc(alias = "FCALL")]
-    fn fcall(&self, function: impl ToArg) -> Fcall<Self::Exec<'_>> {
+    fn fcall(
+        &self,
+        function: impl ToArg,
+    ) -> Fcall<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         Fcall::new_in(self.executor(), function)
     }
     /**`FCALL_RO`: Invokes a read-only function.
@@ -1261,21 +1559,28 @@ Builds a detached [`FcallRo`](struct@crate::cmd::FcallRo); see it for the option
 Arguments:
 - `function`: `function`*/
     #[doc(alias = "FCALL_RO")]
-    fn fcall_ro(&self, function: impl ToArg) -> FcallRo<Self::Exec<'_>> {
+    fn fcall_ro(
+        &self,
+        function: impl ToArg,
+    ) -> FcallRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         FcallRo::new_in(self.executor(), function)
     }
     /**`FLUSHALL`: Removes all keys from all databases.
 
 Builds a detached [`Flushall`](struct@crate::cmd::Flushall); see it for the options and the reply.*/
     #[doc(alias = "FLUSHALL")]
-    fn flushall(&self) -> Flushall<Self::Exec<'_>> {
+    fn flushall(
+        &self,
+    ) -> Flushall<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Flushall::new_in(self.executor())
     }
     /**`FLUSHDB`: Removes all keys from the current database.
 
 Builds a detached [`Flushdb`](struct@crate::cmd::Flushdb); see it for the options and the reply.*/
     #[doc(alias = "FLUSHDB")]
-    fn flushdb(&self) -> Flushdb<Self::Exec<'_>> {
+    fn flushdb(
+        &self,
+    ) -> Flushdb<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Flushdb::new_in(self.executor())
     }
     /**`FUNCTION DELETE`: Deletes a library and its functions.
@@ -1288,42 +1593,55 @@ Arguments:
     fn function_delete(
         &self,
         library_name: impl ToArg,
-    ) -> FunctionDelete<Self::Exec<'_>> {
+    ) -> FunctionDelete<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         FunctionDelete::new_in(self.executor(), library_name)
     }
     /**`FUNCTION DUMP`: Dumps all libraries into a serialized binary payload.
 
 Builds a detached [`FunctionDump`](struct@crate::cmd::FunctionDump); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION DUMP")]
-    fn function_dump(&self) -> FunctionDump<Self::Exec<'_>> {
+    fn function_dump(
+        &self,
+    ) -> FunctionDump<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         FunctionDump::new_in(self.executor())
     }
     /**`FUNCTION FLUSH`: Deletes all libraries and functions.
 
 Builds a detached [`FunctionFlush`](struct@crate::cmd::FunctionFlush); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION FLUSH")]
-    fn function_flush(&self) -> FunctionFlush<Self::Exec<'_>> {
+    fn function_flush(
+        &self,
+    ) -> FunctionFlush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         FunctionFlush::new_in(self.executor())
     }
     /**`FUNCTION HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`FunctionHelp`](struct@crate::cmd::FunctionHelp); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION HELP")]
-    fn function_help(&self) -> FunctionHelp<Self::Exec<'_>> {
+    fn function_help(
+        &self,
+    ) -> FunctionHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         FunctionHelp::new_in(self.executor())
     }
     /**`FUNCTION KILL`: Terminates a function during execution.
 
 Builds a detached [`FunctionKill`](struct@crate::cmd::FunctionKill); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION KILL")]
-    fn function_kill(&self) -> FunctionKill<Self::Exec<'_>> {
+    fn function_kill(
+        &self,
+    ) -> FunctionKill<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         FunctionKill::new_in(self.executor())
     }
     /**`FUNCTION LIST`: Returns information about all libraries.
 
 Builds a detached [`FunctionList`](struct@crate::cmd::FunctionList); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION LIST")]
-    fn function_list(&self) -> FunctionList<Self::Exec<'_>> {
+    fn function_list(
+        &self,
+    ) -> FunctionList<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<FunctionListReply>>,
+    > {
         FunctionList::new_in(self.executor())
     }
     /**`FUNCTION LOAD`: Creates a library.
@@ -1333,7 +1651,10 @@ Builds a detached [`FunctionLoad`](struct@crate::cmd::FunctionLoad); see it for 
 Arguments:
 - `function_code`: `function-code`*/
     #[doc(alias = "FUNCTION LOAD")]
-    fn function_load(&self, function_code: impl ToArg) -> FunctionLoad<Self::Exec<'_>> {
+    fn function_load(
+        &self,
+        function_code: impl ToArg,
+    ) -> FunctionLoad<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         FunctionLoad::new_in(self.executor(), function_code)
     }
     /**`FUNCTION RESTORE`: Restores all libraries from a payload.
@@ -1346,14 +1667,19 @@ Arguments:
     fn function_restore(
         &self,
         serialized_value: impl ToArg,
-    ) -> FunctionRestore<Self::Exec<'_>> {
+    ) -> FunctionRestore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         FunctionRestore::new_in(self.executor(), serialized_value)
     }
     /**`FUNCTION STATS`: Returns information about a function during execution.
 
 Builds a detached [`FunctionStats`](struct@crate::cmd::FunctionStats); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION STATS")]
-    fn function_stats(&self) -> FunctionStats<Self::Exec<'_>> {
+    fn function_stats(
+        &self,
+    ) -> FunctionStats<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<FunctionStatsReply>,
+    > {
         FunctionStats::new_in(self.executor())
     }
     /**`GEOADD`: Adds one or more members to a geospatial index. The key is created if it doesn't exist.
@@ -1368,7 +1694,7 @@ Arguments:
         &self,
         key: impl ToArg,
         data: impl IntoIterator<Item = (impl DoubleArg, impl DoubleArg, impl ToArg)>,
-    ) -> Geoadd<Self::Exec<'_>> {
+    ) -> Geoadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Geoadd::new_in(self.executor(), key, data)
     }
     /**`GEODIST`: Returns the distance between two members of a geospatial index.
@@ -1385,7 +1711,7 @@ Arguments:
         key: impl ToArg,
         member1: impl ToArg,
         member2: impl ToArg,
-    ) -> Geodist<Self::Exec<'_>> {
+    ) -> Geodist<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<f64>>> {
         Geodist::new_in(self.executor(), key, member1, member2)
     }
     /**`GEOHASH`: Returns members from a geospatial index as geohash strings.
@@ -1395,7 +1721,10 @@ Builds a detached [`Geohash`](struct@crate::cmd::Geohash); see it for the option
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "GEOHASH")]
-    fn geohash(&self, key: impl ToArg) -> Geohash<Self::Exec<'_>> {
+    fn geohash(
+        &self,
+        key: impl ToArg,
+    ) -> Geohash<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Geohash::new_in(self.executor(), key)
     }
     /**`GEOPOS`: Returns the longitude and latitude of members from a geospatial index.
@@ -1405,7 +1734,13 @@ Builds a detached [`Geopos`](struct@crate::cmd::Geopos); see it for the options 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "GEOPOS")]
-    fn geopos(&self, key: impl ToArg) -> Geopos<Self::Exec<'_>> {
+    fn geopos(
+        &self,
+        key: impl ToArg,
+    ) -> Geopos<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<(f64, f64)>>>,
+    > {
         Geopos::new_in(self.executor(), key)
     }
     /**`GEORADIUS`: Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
@@ -1426,7 +1761,7 @@ Arguments:
         latitude: impl DoubleArg,
         radius: impl DoubleArg,
         unit: GeoUnit,
-    ) -> Georadius<Self::Exec<'_>> {
+    ) -> Georadius<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Georadius::new_in(self.executor(), key, longitude, latitude, radius, unit)
     }
     /**`GEORADIUSBYMEMBER`: Queries a geospatial index for members within a distance from a member, optionally stores the result.
@@ -1445,7 +1780,10 @@ Arguments:
         member: impl ToArg,
         radius: impl DoubleArg,
         unit: GeoUnit,
-    ) -> Georadiusbymember<Self::Exec<'_>> {
+    ) -> Georadiusbymember<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
+    > {
         Georadiusbymember::new_in(self.executor(), key, member, radius, unit)
     }
     /**`GEORADIUSBYMEMBER_RO`: Returns members from a geospatial index that are within a distance from a member.
@@ -1464,7 +1802,10 @@ Arguments:
         member: impl ToArg,
         radius: impl DoubleArg,
         unit: GeoUnit,
-    ) -> GeoradiusbymemberRo<Self::Exec<'_>> {
+    ) -> GeoradiusbymemberRo<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
+    > {
         GeoradiusbymemberRo::new_in(self.executor(), key, member, radius, unit)
     }
     /**`GEORADIUS_RO`: Returns members from a geospatial index that are within a distance from a coordinate.
@@ -1485,7 +1826,7 @@ Arguments:
         latitude: impl DoubleArg,
         radius: impl DoubleArg,
         unit: GeoUnit,
-    ) -> GeoradiusRo<Self::Exec<'_>> {
+    ) -> GeoradiusRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         GeoradiusRo::new_in(self.executor(), key, longitude, latitude, radius, unit)
     }
     /**`GEOSEARCH`: Queries a geospatial index for members inside an area of a box, circle, or a polygon.
@@ -1496,7 +1837,11 @@ Arguments:
 - `key`: `key`
 - `by`: `<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>`*/
     #[doc(alias = "GEOSEARCH")]
-    fn geosearch(&self, key: impl ToArg, by: GeosearchBy) -> Geosearch<Self::Exec<'_>> {
+    fn geosearch(
+        &self,
+        key: impl ToArg,
+        by: GeosearchBy,
+    ) -> Geosearch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Geosearch::new_in(self.executor(), key, by)
     }
     /**`GEOSEARCHSTORE`: Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
@@ -1513,7 +1858,7 @@ Arguments:
         destination: impl ToArg,
         source: impl ToArg,
         by: GeosearchBy,
-    ) -> Geosearchstore<Self::Exec<'_>> {
+    ) -> Geosearchstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Geosearchstore::new_in(self.executor(), destination, source, by)
     }
     /**`GET`: Returns the string value of a key.
@@ -1523,7 +1868,10 @@ Builds a detached [`Get`](struct@crate::cmd::Get); see it for the options and th
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "GET")]
-    fn get(&self, key: impl ToArg) -> Get<Self::Exec<'_>> {
+    fn get(
+        &self,
+        key: impl ToArg,
+    ) -> Get<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Get::new_in(self.executor(), key)
     }
     /**`GETBIT`: Returns a bit value by offset.
@@ -1534,7 +1882,11 @@ Arguments:
 - `key`: `key`
 - `offset`: `offset`*/
     #[doc(alias = "GETBIT")]
-    fn getbit(&self, key: impl ToArg, offset: impl IntArg) -> Getbit<Self::Exec<'_>> {
+    fn getbit(
+        &self,
+        key: impl ToArg,
+        offset: impl IntArg,
+    ) -> Getbit<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Getbit::new_in(self.executor(), key, offset)
     }
     /**`GETDEL`: Returns the string value of a key after deleting the key.
@@ -1544,7 +1896,10 @@ Builds a detached [`Getdel`](struct@crate::cmd::Getdel); see it for the options 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "GETDEL")]
-    fn getdel(&self, key: impl ToArg) -> Getdel<Self::Exec<'_>> {
+    fn getdel(
+        &self,
+        key: impl ToArg,
+    ) -> Getdel<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Getdel::new_in(self.executor(), key)
     }
     /**`GETEX`: Returns the string value of a key after setting its expiration time.
@@ -1554,7 +1909,10 @@ Builds a detached [`Getex`](struct@crate::cmd::Getex); see it for the options an
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "GETEX")]
-    fn getex(&self, key: impl ToArg) -> Getex<Self::Exec<'_>> {
+    fn getex(
+        &self,
+        key: impl ToArg,
+    ) -> Getex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Getex::new_in(self.executor(), key)
     }
     /**`GETRANGE`: Returns a substring of the string stored at a key.
@@ -1571,7 +1929,7 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         end: impl IntArg,
-    ) -> Getrange<Self::Exec<'_>> {
+    ) -> Getrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Getrange::new_in(self.executor(), key, start, end)
     }
     /**`GETSET`: Returns the previous string value of a key after setting it to a new value.
@@ -1582,7 +1940,11 @@ Arguments:
 - `key`: `key`
 - `value`: `value`*/
     #[doc(alias = "GETSET")]
-    fn getset(&self, key: impl ToArg, value: impl ToArg) -> Getset<Self::Exec<'_>> {
+    fn getset(
+        &self,
+        key: impl ToArg,
+        value: impl ToArg,
+    ) -> Getset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Getset::new_in(self.executor(), key, value)
     }
     /**`HDEL`: Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
@@ -1597,7 +1959,7 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg>,
-    ) -> Hdel<Self::Exec<'_>> {
+    ) -> Hdel<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Hdel::new_in(self.executor(), key, field)
     }
     /**`HEXISTS`: Determines whether a field exists in a hash.
@@ -1608,7 +1970,11 @@ Arguments:
 - `key`: `key`
 - `field`: `field`*/
     #[doc(alias = "HEXISTS")]
-    fn hexists(&self, key: impl ToArg, field: impl ToArg) -> Hexists<Self::Exec<'_>> {
+    fn hexists(
+        &self,
+        key: impl ToArg,
+        field: impl ToArg,
+    ) -> Hexists<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Hexists::new_in(self.executor(), key, field)
     }
     /**`HEXPIRE`: Sets expiry time on hash fields.
@@ -1625,7 +1991,7 @@ Arguments:
         key: impl ToArg,
         seconds: impl SecondsArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hexpire<Self::Exec<'_>> {
+    ) -> Hexpire<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Hexpire::new_in(self.executor(), key, seconds, field)
     }
     /**`HEXPIREAT`: Sets expiry time on hash fields.
@@ -1642,7 +2008,7 @@ Arguments:
         key: impl ToArg,
         unix_time_seconds: impl UnixTimeArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hexpireat<Self::Exec<'_>> {
+    ) -> Hexpireat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Hexpireat::new_in(self.executor(), key, unix_time_seconds, field)
     }
     /**`HEXPIRETIME`: Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
@@ -1657,7 +2023,7 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hexpiretime<Self::Exec<'_>> {
+    ) -> Hexpiretime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Hexpiretime::new_in(self.executor(), key, field)
     }
     /**`HGET`: Returns the value of a field in a hash.
@@ -1668,7 +2034,11 @@ Arguments:
 - `key`: `key`
 - `field`: `field`*/
     #[doc(alias = "HGET")]
-    fn hget(&self, key: impl ToArg, field: impl ToArg) -> Hget<Self::Exec<'_>> {
+    fn hget(
+        &self,
+        key: impl ToArg,
+        field: impl ToArg,
+    ) -> Hget<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Hget::new_in(self.executor(), key, field)
     }
     /**`HGETALL`: Returns all fields and values in a hash.
@@ -1678,7 +2048,13 @@ Builds a detached [`Hgetall`](struct@crate::cmd::Hgetall); see it for the option
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "HGETALL")]
-    fn hgetall(&self, key: impl ToArg) -> Hgetall<Self::Exec<'_>> {
+    fn hgetall(
+        &self,
+        key: impl ToArg,
+    ) -> Hgetall<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, Bytes>>,
+    > {
         Hgetall::new_in(self.executor(), key)
     }
     /**`HGETDEL`: Returns the values of one or more fields and deletes them from a hash.
@@ -1693,7 +2069,10 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hgetdel<Self::Exec<'_>> {
+    ) -> Hgetdel<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>,
+    > {
         Hgetdel::new_in(self.executor(), key, field)
     }
     /**`HGETEX`: Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
@@ -1708,7 +2087,7 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hgetex<Self::Exec<'_>> {
+    ) -> Hgetex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
         Hgetex::new_in(self.executor(), key, field)
     }
     /**`HINCRBY`: Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
@@ -1725,7 +2104,7 @@ Arguments:
         key: impl ToArg,
         field: impl ToArg,
         increment: impl IntArg,
-    ) -> Hincrby<Self::Exec<'_>> {
+    ) -> Hincrby<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Hincrby::new_in(self.executor(), key, field, increment)
     }
     /**`HINCRBYFLOAT`: Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
@@ -1742,7 +2121,7 @@ Arguments:
         key: impl ToArg,
         field: impl ToArg,
         increment: impl DoubleArg,
-    ) -> Hincrbyfloat<Self::Exec<'_>> {
+    ) -> Hincrbyfloat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<f64>> {
         Hincrbyfloat::new_in(self.executor(), key, field, increment)
     }
     /**`HKEYS`: Returns all fields in a hash.
@@ -1752,7 +2131,10 @@ Builds a detached [`Hkeys`](struct@crate::cmd::Hkeys); see it for the options an
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "HKEYS")]
-    fn hkeys(&self, key: impl ToArg) -> Hkeys<Self::Exec<'_>> {
+    fn hkeys(
+        &self,
+        key: impl ToArg,
+    ) -> Hkeys<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Hkeys::new_in(self.executor(), key)
     }
     /**`HLEN`: Returns the number of fields in a hash.
@@ -1762,7 +2144,10 @@ Builds a detached [`Hlen`](struct@crate::cmd::Hlen); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "HLEN")]
-    fn hlen(&self, key: impl ToArg) -> Hlen<Self::Exec<'_>> {
+    fn hlen(
+        &self,
+        key: impl ToArg,
+    ) -> Hlen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Hlen::new_in(self.executor(), key)
     }
     /**`HMGET`: Returns the values of all fields in a hash.
@@ -1777,7 +2162,7 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg>,
-    ) -> Hmget<Self::Exec<'_>> {
+    ) -> Hmget<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
         Hmget::new_in(self.executor(), key, field)
     }
     /**`HMSET`: Sets the values of multiple fields.
@@ -1792,7 +2177,7 @@ Arguments:
         &self,
         key: impl ToArg,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Hmset<Self::Exec<'_>> {
+    ) -> Hmset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Hmset::new_in(self.executor(), key, data)
     }
     /**`HPERSIST`: Remove the existing expiration on a hash key's field(s).
@@ -1807,7 +2192,7 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpersist<Self::Exec<'_>> {
+    ) -> Hpersist<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Hpersist::new_in(self.executor(), key, field)
     }
     /**`HPEXPIRE`: Sets expiry time on hash object.
@@ -1824,7 +2209,7 @@ Arguments:
         key: impl ToArg,
         milliseconds: impl MillisArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpexpire<Self::Exec<'_>> {
+    ) -> Hpexpire<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Hpexpire::new_in(self.executor(), key, milliseconds, field)
     }
     /**`HPEXPIREAT`: Sets expiration time on hash field.
@@ -1841,7 +2226,7 @@ Arguments:
         key: impl ToArg,
         unix_time_milliseconds: impl UnixTimeArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpexpireat<Self::Exec<'_>> {
+    ) -> Hpexpireat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Hpexpireat::new_in(self.executor(), key, unix_time_milliseconds, field)
     }
     /**`HPEXPIRETIME`: Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
@@ -1856,7 +2241,7 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpexpiretime<Self::Exec<'_>> {
+    ) -> Hpexpiretime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Hpexpiretime::new_in(self.executor(), key, field)
     }
     /**`HPTTL`: Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
@@ -1871,7 +2256,7 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpttl<Self::Exec<'_>> {
+    ) -> Hpttl<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Hpttl::new_in(self.executor(), key, field)
     }
     /**`HRANDFIELD`: Returns one or more random fields from a hash.
@@ -1881,7 +2266,10 @@ Builds a detached [`Hrandfield`](struct@crate::cmd::Hrandfield); see it for the 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "HRANDFIELD")]
-    fn hrandfield(&self, key: impl ToArg) -> Hrandfield<Self::Exec<'_>> {
+    fn hrandfield(
+        &self,
+        key: impl ToArg,
+    ) -> Hrandfield<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Hrandfield::new_in(self.executor(), key)
     }
     /**`HSCAN`: Iterates over fields and values of a hash.
@@ -1892,7 +2280,14 @@ Arguments:
 - `key`: `key`
 - `cursor`: `cursor`*/
     #[doc(alias = "HSCAN")]
-    fn hscan(&self, key: impl ToArg, cursor: impl IntArg) -> Hscan<Self::Exec<'_>> {
+    fn hscan(
+        &self,
+        key: impl ToArg,
+        cursor: impl IntArg,
+    ) -> Hscan<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<(Bytes, Bytes)>)>,
+    > {
         Hscan::new_in(self.executor(), key, cursor)
     }
     /**`HSET`: Creates or modifies the value of a field in a hash.
@@ -1907,7 +2302,7 @@ Arguments:
         &self,
         key: impl ToArg,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Hset<Self::Exec<'_>> {
+    ) -> Hset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Hset::new_in(self.executor(), key, data)
     }
     /**`HSETEX`: Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
@@ -1925,7 +2320,7 @@ Arguments:
             Item = (impl ToArg, impl ToArg),
             IntoIter: ExactSizeIterator,
         >,
-    ) -> Hsetex<Self::Exec<'_>> {
+    ) -> Hsetex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Hsetex::new_in(self.executor(), key, data)
     }
     /**`HSETNX`: Sets the value of a field in a hash only when the field doesn't exist.
@@ -1942,7 +2337,7 @@ Arguments:
         key: impl ToArg,
         field: impl ToArg,
         value: impl ToArg,
-    ) -> Hsetnx<Self::Exec<'_>> {
+    ) -> Hsetnx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Hsetnx::new_in(self.executor(), key, field, value)
     }
     /**`HSTRLEN`: Returns the length of the value of a field.
@@ -1953,7 +2348,11 @@ Arguments:
 - `key`: `key`
 - `field`: `field`*/
     #[doc(alias = "HSTRLEN")]
-    fn hstrlen(&self, key: impl ToArg, field: impl ToArg) -> Hstrlen<Self::Exec<'_>> {
+    fn hstrlen(
+        &self,
+        key: impl ToArg,
+        field: impl ToArg,
+    ) -> Hstrlen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Hstrlen::new_in(self.executor(), key, field)
     }
     /**`HTTL`: Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
@@ -1968,7 +2367,7 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Httl<Self::Exec<'_>> {
+    ) -> Httl<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
         Httl::new_in(self.executor(), key, field)
     }
     /**`HVALS`: Returns all values in a hash.
@@ -1978,7 +2377,10 @@ Builds a detached [`Hvals`](struct@crate::cmd::Hvals); see it for the options an
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "HVALS")]
-    fn hvals(&self, key: impl ToArg) -> Hvals<Self::Exec<'_>> {
+    fn hvals(
+        &self,
+        key: impl ToArg,
+    ) -> Hvals<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Hvals::new_in(self.executor(), key)
     }
     /**`INCR`: Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
@@ -1988,7 +2390,10 @@ Builds a detached [`Incr`](struct@crate::cmd::Incr); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "INCR")]
-    fn incr(&self, key: impl ToArg) -> Incr<Self::Exec<'_>> {
+    fn incr(
+        &self,
+        key: impl ToArg,
+    ) -> Incr<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Incr::new_in(self.executor(), key)
     }
     /**`INCRBY`: Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
@@ -1999,7 +2404,11 @@ Arguments:
 - `key`: `key`
 - `increment`: `increment`*/
     #[doc(alias = "INCRBY")]
-    fn incrby(&self, key: impl ToArg, increment: impl IntArg) -> Incrby<Self::Exec<'_>> {
+    fn incrby(
+        &self,
+        key: impl ToArg,
+        increment: impl IntArg,
+    ) -> Incrby<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Incrby::new_in(self.executor(), key, increment)
     }
     /**`INCRBYFLOAT`: Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
@@ -2014,14 +2423,14 @@ Arguments:
         &self,
         key: impl ToArg,
         increment: impl DoubleArg,
-    ) -> Incrbyfloat<Self::Exec<'_>> {
+    ) -> Incrbyfloat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<f64>> {
         Incrbyfloat::new_in(self.executor(), key, increment)
     }
     /**`INFO`: Returns information and statistics about the server.
 
 Builds a detached [`Info`](struct@crate::cmd::Info); see it for the options and the reply.*/
     #[doc(alias = "INFO")]
-    fn info(&self) -> Info<Self::Exec<'_>> {
+    fn info(&self) -> Info<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Info::new_in(self.executor())
     }
     /**`KEYS`: Returns all key names that match a pattern.
@@ -2031,21 +2440,28 @@ Builds a detached [`Keys`](struct@crate::cmd::Keys); see it for the options and 
 Arguments:
 - `pattern`: `pattern`*/
     #[doc(alias = "KEYS")]
-    fn keys(&self, pattern: impl ToArg) -> Keys<Self::Exec<'_>> {
+    fn keys(
+        &self,
+        pattern: impl ToArg,
+    ) -> Keys<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Keys::new_in(self.executor(), pattern)
     }
     /**`LASTSAVE`: Returns the Unix timestamp of the last successful save to disk.
 
 Builds a detached [`Lastsave`](struct@crate::cmd::Lastsave); see it for the options and the reply.*/
     #[doc(alias = "LASTSAVE")]
-    fn lastsave(&self) -> Lastsave<Self::Exec<'_>> {
+    fn lastsave(
+        &self,
+    ) -> Lastsave<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Lastsave::new_in(self.executor())
     }
     /**`LATENCY DOCTOR`: Returns a human-readable latency analysis report.
 
 Builds a detached [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor); see it for the options and the reply.*/
     #[doc(alias = "LATENCY DOCTOR")]
-    fn latency_doctor(&self) -> LatencyDoctor<Self::Exec<'_>> {
+    fn latency_doctor(
+        &self,
+    ) -> LatencyDoctor<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         LatencyDoctor::new_in(self.executor())
     }
     /**`LATENCY GRAPH`: Returns a latency graph for an event.
@@ -2055,21 +2471,31 @@ Builds a detached [`LatencyGraph`](struct@crate::cmd::LatencyGraph); see it for 
 Arguments:
 - `event`: `event`*/
     #[doc(alias = "LATENCY GRAPH")]
-    fn latency_graph(&self, event: impl ToArg) -> LatencyGraph<Self::Exec<'_>> {
+    fn latency_graph(
+        &self,
+        event: impl ToArg,
+    ) -> LatencyGraph<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         LatencyGraph::new_in(self.executor(), event)
     }
     /**`LATENCY HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`LatencyHelp`](struct@crate::cmd::LatencyHelp); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HELP")]
-    fn latency_help(&self) -> LatencyHelp<Self::Exec<'_>> {
+    fn latency_help(
+        &self,
+    ) -> LatencyHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         LatencyHelp::new_in(self.executor())
     }
     /**`LATENCY HISTOGRAM`: Returns the cumulative distribution of latencies of a subset or all commands.
 
 Builds a detached [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HISTOGRAM")]
-    fn latency_histogram(&self) -> LatencyHistogram<Self::Exec<'_>> {
+    fn latency_histogram(
+        &self,
+    ) -> LatencyHistogram<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, LatencyHistogramReplyValue>>,
+    > {
         LatencyHistogram::new_in(self.executor())
     }
     /**`LATENCY HISTORY`: Returns timestamp-latency samples for an event.
@@ -2079,21 +2505,34 @@ Builds a detached [`LatencyHistory`](struct@crate::cmd::LatencyHistory); see it 
 Arguments:
 - `event`: `event`*/
     #[doc(alias = "LATENCY HISTORY")]
-    fn latency_history(&self, event: impl ToArg) -> LatencyHistory<Self::Exec<'_>> {
+    fn latency_history(
+        &self,
+        event: impl ToArg,
+    ) -> LatencyHistory<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<(i64, i64)>>,
+    > {
         LatencyHistory::new_in(self.executor(), event)
     }
     /**`LATENCY LATEST`: Returns the latest latency samples for all events.
 
 Builds a detached [`LatencyLatest`](struct@crate::cmd::LatencyLatest); see it for the options and the reply.*/
     #[doc(alias = "LATENCY LATEST")]
-    fn latency_latest(&self) -> LatencyLatest<Self::Exec<'_>> {
+    fn latency_latest(
+        &self,
+    ) -> LatencyLatest<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Vec<Value>>>,
+    > {
         LatencyLatest::new_in(self.executor())
     }
     /**`LATENCY RESET`: Resets the latency data for one or more events.
 
 Builds a detached [`LatencyReset`](struct@crate::cmd::LatencyReset); see it for the options and the reply.*/
     #[doc(alias = "LATENCY RESET")]
-    fn latency_reset(&self) -> LatencyReset<Self::Exec<'_>> {
+    fn latency_reset(
+        &self,
+    ) -> LatencyReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         LatencyReset::new_in(self.executor())
     }
     /**`LCS`: Finds the longest common substring.
@@ -2104,7 +2543,11 @@ Arguments:
 - `key1`: `key1`
 - `key2`: `key2`*/
     #[doc(alias = "LCS")]
-    fn lcs(&self, key1: impl ToArg, key2: impl ToArg) -> Lcs<Self::Exec<'_>> {
+    fn lcs(
+        &self,
+        key1: impl ToArg,
+        key2: impl ToArg,
+    ) -> Lcs<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Lcs::new_in(self.executor(), key1, key2)
     }
     /**`LINDEX`: Returns an element from a list by its index.
@@ -2115,7 +2558,11 @@ Arguments:
 - `key`: `key`
 - `index`: `index`*/
     #[doc(alias = "LINDEX")]
-    fn lindex(&self, key: impl ToArg, index: impl IntArg) -> Lindex<Self::Exec<'_>> {
+    fn lindex(
+        &self,
+        key: impl ToArg,
+        index: impl IntArg,
+    ) -> Lindex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Lindex::new_in(self.executor(), key, index)
     }
     /**`LINSERT`: Inserts an element before or after another element in a list.
@@ -2134,7 +2581,7 @@ Arguments:
         where_: Where,
         pivot: impl ToArg,
         element: impl ToArg,
-    ) -> Linsert<Self::Exec<'_>> {
+    ) -> Linsert<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Linsert::new_in(self.executor(), key, where_, pivot, element)
     }
     /**`LLEN`: Returns the length of a list.
@@ -2144,7 +2591,10 @@ Builds a detached [`Llen`](struct@crate::cmd::Llen); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "LLEN")]
-    fn llen(&self, key: impl ToArg) -> Llen<Self::Exec<'_>> {
+    fn llen(
+        &self,
+        key: impl ToArg,
+    ) -> Llen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Llen::new_in(self.executor(), key)
     }
     /**`LMOVE`: Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
@@ -2163,7 +2613,7 @@ Arguments:
         destination: impl ToArg,
         wherefrom: ListSide,
         whereto: ListSide,
-    ) -> Lmove<Self::Exec<'_>> {
+    ) -> Lmove<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Lmove::new_in(self.executor(), source, destination, wherefrom, whereto)
     }
     /**`LMPOP`: Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
@@ -2178,14 +2628,19 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
         where_: ListSide,
-    ) -> Lmpop<Self::Exec<'_>> {
+    ) -> Lmpop<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>,
+    > {
         Lmpop::new_in(self.executor(), key, where_)
     }
     /**`LOLWUT`: Displays computer art and the server version.
 
 Builds a detached [`Lolwut`](struct@crate::cmd::Lolwut); see it for the options and the reply.*/
     #[doc(alias = "LOLWUT")]
-    fn lolwut(&self) -> Lolwut<Self::Exec<'_>> {
+    fn lolwut(
+        &self,
+    ) -> Lolwut<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Lolwut::new_in(self.executor())
     }
     /**`LPOP`: Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
@@ -2195,7 +2650,10 @@ Builds a detached [`Lpop`](struct@crate::cmd::Lpop); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "LPOP")]
-    fn lpop(&self, key: impl ToArg) -> Lpop<Self::Exec<'_>> {
+    fn lpop(
+        &self,
+        key: impl ToArg,
+    ) -> Lpop<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Lpop::new_in(self.executor(), key)
     }
     /**`LPOS`: Returns the index of matching elements in a list.
@@ -2206,7 +2664,11 @@ Arguments:
 - `key`: `key`
 - `element`: `element`*/
     #[doc(alias = "LPOS")]
-    fn lpos(&self, key: impl ToArg, element: impl ToArg) -> Lpos<Self::Exec<'_>> {
+    fn lpos(
+        &self,
+        key: impl ToArg,
+        element: impl ToArg,
+    ) -> Lpos<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<i64>>> {
         Lpos::new_in(self.executor(), key, element)
     }
     /**`LPUSH`: Prepends one or more elements to a list. Creates the key if it doesn't exist.
@@ -2221,7 +2683,7 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Lpush<Self::Exec<'_>> {
+    ) -> Lpush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Lpush::new_in(self.executor(), key, element)
     }
     /**`LPUSHX`: Prepends one or more elements to a list only when the list exists.
@@ -2236,7 +2698,7 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Lpushx<Self::Exec<'_>> {
+    ) -> Lpushx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Lpushx::new_in(self.executor(), key, element)
     }
     /**`LRANGE`: Returns a range of elements from a list.
@@ -2253,7 +2715,7 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         stop: impl IntArg,
-    ) -> Lrange<Self::Exec<'_>> {
+    ) -> Lrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Lrange::new_in(self.executor(), key, start, stop)
     }
     /**`LREM`: Removes elements from a list. Deletes the list if the last element was removed.
@@ -2270,7 +2732,7 @@ Arguments:
         key: impl ToArg,
         count: impl IntArg,
         element: impl ToArg,
-    ) -> Lrem<Self::Exec<'_>> {
+    ) -> Lrem<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Lrem::new_in(self.executor(), key, count, element)
     }
     /**`LSET`: Sets the value of an element in a list by its index.
@@ -2287,7 +2749,7 @@ Arguments:
         key: impl ToArg,
         index: impl IntArg,
         element: impl ToArg,
-    ) -> Lset<Self::Exec<'_>> {
+    ) -> Lset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Lset::new_in(self.executor(), key, index, element)
     }
     /**`LTRIM`: Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
@@ -2304,42 +2766,55 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         stop: impl IntArg,
-    ) -> Ltrim<Self::Exec<'_>> {
+    ) -> Ltrim<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Ltrim::new_in(self.executor(), key, start, stop)
     }
     /**`MEMORY DOCTOR`: Outputs a memory problems report.
 
 Builds a detached [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor); see it for the options and the reply.*/
     #[doc(alias = "MEMORY DOCTOR")]
-    fn memory_doctor(&self) -> MemoryDoctor<Self::Exec<'_>> {
+    fn memory_doctor(
+        &self,
+    ) -> MemoryDoctor<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         MemoryDoctor::new_in(self.executor())
     }
     /**`MEMORY HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`MemoryHelp`](struct@crate::cmd::MemoryHelp); see it for the options and the reply.*/
     #[doc(alias = "MEMORY HELP")]
-    fn memory_help(&self) -> MemoryHelp<Self::Exec<'_>> {
+    fn memory_help(
+        &self,
+    ) -> MemoryHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         MemoryHelp::new_in(self.executor())
     }
     /**`MEMORY MALLOC-STATS`: Returns the allocator statistics.
 
 Builds a detached [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats); see it for the options and the reply.*/
     #[doc(alias = "MEMORY MALLOC-STATS")]
-    fn memory_malloc_stats(&self) -> MemoryMallocStats<Self::Exec<'_>> {
+    fn memory_malloc_stats(
+        &self,
+    ) -> MemoryMallocStats<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         MemoryMallocStats::new_in(self.executor())
     }
     /**`MEMORY PURGE`: Asks the allocator to release memory.
 
 Builds a detached [`MemoryPurge`](struct@crate::cmd::MemoryPurge); see it for the options and the reply.*/
     #[doc(alias = "MEMORY PURGE")]
-    fn memory_purge(&self) -> MemoryPurge<Self::Exec<'_>> {
+    fn memory_purge(
+        &self,
+    ) -> MemoryPurge<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         MemoryPurge::new_in(self.executor())
     }
     /**`MEMORY STATS`: Returns details about memory usage.
 
 Builds a detached [`MemoryStats`](struct@crate::cmd::MemoryStats); see it for the options and the reply.*/
     #[doc(alias = "MEMORY STATS")]
-    fn memory_stats(&self) -> MemoryStats<Self::Exec<'_>> {
+    fn memory_stats(
+        &self,
+    ) -> MemoryStats<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<MemoryStatsReply>,
+    > {
         MemoryStats::new_in(self.executor())
     }
     /**`MEMORY USAGE`: Estimates the memory usage of a key.
@@ -2349,7 +2824,10 @@ Builds a detached [`MemoryUsage`](struct@crate::cmd::MemoryUsage); see it for th
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "MEMORY USAGE")]
-    fn memory_usage(&self, key: impl ToArg) -> MemoryUsage<Self::Exec<'_>> {
+    fn memory_usage(
+        &self,
+        key: impl ToArg,
+    ) -> MemoryUsage<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<i64>>> {
         MemoryUsage::new_in(self.executor(), key)
     }
     /**`MGET`: Atomically returns the string values of one or more keys.
@@ -2359,7 +2837,10 @@ Builds a detached [`Mget`](struct@crate::cmd::Mget); see it for the options and 
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "MGET")]
-    fn mget(&self, key: impl IntoIterator<Item = impl ToArg>) -> Mget<Self::Exec<'_>> {
+    fn mget(
+        &self,
+        key: impl IntoIterator<Item = impl ToArg>,
+    ) -> Mget<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
         Mget::new_in(self.executor(), key)
     }
     /**`MIGRATE`: Atomically transfers a key from one instance to another.
@@ -2380,7 +2861,7 @@ Arguments:
         key_selector: MigrateKeySelector,
         destination_db: impl IntArg,
         timeout: impl MillisArg,
-    ) -> Migrate<Self::Exec<'_>> {
+    ) -> Migrate<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Migrate::new_in(
             self.executor(),
             host,
@@ -2394,14 +2875,21 @@ Arguments:
 
 Builds a detached [`ModuleHelp`](struct@crate::cmd::ModuleHelp); see it for the options and the reply.*/
     #[doc(alias = "MODULE HELP")]
-    fn module_help(&self) -> ModuleHelp<Self::Exec<'_>> {
+    fn module_help(
+        &self,
+    ) -> ModuleHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         ModuleHelp::new_in(self.executor())
     }
     /**`MODULE LIST`: Returns all loaded modules.
 
 Builds a detached [`ModuleList`](struct@crate::cmd::ModuleList); see it for the options and the reply.*/
     #[doc(alias = "MODULE LIST")]
-    fn module_list(&self) -> ModuleList<Self::Exec<'_>> {
+    fn module_list(
+        &self,
+    ) -> ModuleList<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<ModuleListReply>>,
+    > {
         ModuleList::new_in(self.executor())
     }
     /**`MODULE LOAD`: Loads a module.
@@ -2411,7 +2899,10 @@ Builds a detached [`ModuleLoad`](struct@crate::cmd::ModuleLoad); see it for the 
 Arguments:
 - `path`: `path`*/
     #[doc(alias = "MODULE LOAD")]
-    fn module_load(&self, path: impl ToArg) -> ModuleLoad<Self::Exec<'_>> {
+    fn module_load(
+        &self,
+        path: impl ToArg,
+    ) -> ModuleLoad<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ModuleLoad::new_in(self.executor(), path)
     }
     /**`MODULE LOADEX`: Loads a module using extended parameters.
@@ -2421,7 +2912,10 @@ Builds a detached [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex); see it for 
 Arguments:
 - `path`: `path`*/
     #[doc(alias = "MODULE LOADEX")]
-    fn module_loadex(&self, path: impl ToArg) -> ModuleLoadex<Self::Exec<'_>> {
+    fn module_loadex(
+        &self,
+        path: impl ToArg,
+    ) -> ModuleLoadex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ModuleLoadex::new_in(self.executor(), path)
     }
     /**`MODULE UNLOAD`: Unloads a module.
@@ -2431,7 +2925,10 @@ Builds a detached [`ModuleUnload`](struct@crate::cmd::ModuleUnload); see it for 
 Arguments:
 - `name`: `name`*/
     #[doc(alias = "MODULE UNLOAD")]
-    fn module_unload(&self, name: impl ToArg) -> ModuleUnload<Self::Exec<'_>> {
+    fn module_unload(
+        &self,
+        name: impl ToArg,
+    ) -> ModuleUnload<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ModuleUnload::new_in(self.executor(), name)
     }
     /**`MOVE`: Moves a key to another database.
@@ -2442,7 +2939,11 @@ Arguments:
 - `key`: `key`
 - `db`: `db`*/
     #[doc(alias = "MOVE")]
-    fn move_(&self, key: impl ToArg, db: impl IntArg) -> Move<Self::Exec<'_>> {
+    fn move_(
+        &self,
+        key: impl ToArg,
+        db: impl IntArg,
+    ) -> Move<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Move::new_in(self.executor(), key, db)
     }
     /**`MSET`: Atomically creates or modifies the string values of one or more keys.
@@ -2455,7 +2956,7 @@ Arguments:
     fn mset(
         &self,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Mset<Self::Exec<'_>> {
+    ) -> Mset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Mset::new_in(self.executor(), data)
     }
     /**`MSETEX`: Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
@@ -2471,7 +2972,7 @@ Arguments:
             Item = (impl ToArg, impl ToArg),
             IntoIter: ExactSizeIterator,
         >,
-    ) -> Msetex<Self::Exec<'_>> {
+    ) -> Msetex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Msetex::new_in(self.executor(), data)
     }
     /**`MSETNX`: Atomically modifies the string values of one or more keys only when all keys don't exist.
@@ -2484,14 +2985,14 @@ Arguments:
     fn msetnx(
         &self,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Msetnx<Self::Exec<'_>> {
+    ) -> Msetnx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Msetnx::new_in(self.executor(), data)
     }
     /**`MULTI`: Starts a transaction.
 
 Builds a detached [`Multi`](struct@crate::cmd::Multi); see it for the options and the reply.*/
     #[doc(alias = "MULTI")]
-    fn multi(&self) -> Multi<Self::Exec<'_>> {
+    fn multi(&self) -> Multi<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Multi::new_in(self.executor())
     }
     /**`OBJECT ENCODING`: Returns the internal encoding of an object.
@@ -2501,7 +3002,13 @@ Builds a detached [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding); see it 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "OBJECT ENCODING")]
-    fn object_encoding(&self, key: impl ToArg) -> ObjectEncoding<Self::Exec<'_>> {
+    fn object_encoding(
+        &self,
+        key: impl ToArg,
+    ) -> ObjectEncoding<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>,
+    > {
         ObjectEncoding::new_in(self.executor(), key)
     }
     /**`OBJECT FREQ`: Returns the logarithmic access frequency counter of an object.
@@ -2511,14 +3018,19 @@ Builds a detached [`ObjectFreq`](struct@crate::cmd::ObjectFreq); see it for the 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "OBJECT FREQ")]
-    fn object_freq(&self, key: impl ToArg) -> ObjectFreq<Self::Exec<'_>> {
+    fn object_freq(
+        &self,
+        key: impl ToArg,
+    ) -> ObjectFreq<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         ObjectFreq::new_in(self.executor(), key)
     }
     /**`OBJECT HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`ObjectHelp`](struct@crate::cmd::ObjectHelp); see it for the options and the reply.*/
     #[doc(alias = "OBJECT HELP")]
-    fn object_help(&self) -> ObjectHelp<Self::Exec<'_>> {
+    fn object_help(
+        &self,
+    ) -> ObjectHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         ObjectHelp::new_in(self.executor())
     }
     /**`OBJECT IDLETIME`: Returns the time since the last access to an object.
@@ -2528,7 +3040,10 @@ Builds a detached [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime); see it 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "OBJECT IDLETIME")]
-    fn object_idletime(&self, key: impl ToArg) -> ObjectIdletime<Self::Exec<'_>> {
+    fn object_idletime(
+        &self,
+        key: impl ToArg,
+    ) -> ObjectIdletime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         ObjectIdletime::new_in(self.executor(), key)
     }
     /**`OBJECT REFCOUNT`: Returns the reference count of a value of a key.
@@ -2538,7 +3053,10 @@ Builds a detached [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount); see it 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "OBJECT REFCOUNT")]
-    fn object_refcount(&self, key: impl ToArg) -> ObjectRefcount<Self::Exec<'_>> {
+    fn object_refcount(
+        &self,
+        key: impl ToArg,
+    ) -> ObjectRefcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         ObjectRefcount::new_in(self.executor(), key)
     }
     /**`PERSIST`: Removes the expiration time of a key.
@@ -2548,7 +3066,10 @@ Builds a detached [`Persist`](struct@crate::cmd::Persist); see it for the option
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "PERSIST")]
-    fn persist(&self, key: impl ToArg) -> Persist<Self::Exec<'_>> {
+    fn persist(
+        &self,
+        key: impl ToArg,
+    ) -> Persist<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Persist::new_in(self.executor(), key)
     }
     /**`PEXPIRE`: Sets the expiration time of a key in milliseconds.
@@ -2563,7 +3084,7 @@ Arguments:
         &self,
         key: impl ToArg,
         milliseconds: impl MillisArg,
-    ) -> Pexpire<Self::Exec<'_>> {
+    ) -> Pexpire<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Pexpire::new_in(self.executor(), key, milliseconds)
     }
     /**`PEXPIREAT`: Sets the expiration time of a key to a Unix milliseconds timestamp.
@@ -2578,7 +3099,7 @@ Arguments:
         &self,
         key: impl ToArg,
         unix_time_milliseconds: impl UnixTimeArg,
-    ) -> Pexpireat<Self::Exec<'_>> {
+    ) -> Pexpireat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Pexpireat::new_in(self.executor(), key, unix_time_milliseconds)
     }
     /**`PEXPIRETIME`: Returns the expiration time of a key as a Unix milliseconds timestamp.
@@ -2588,7 +3109,10 @@ Builds a detached [`Pexpiretime`](struct@crate::cmd::Pexpiretime); see it for th
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "PEXPIRETIME")]
-    fn pexpiretime(&self, key: impl ToArg) -> Pexpiretime<Self::Exec<'_>> {
+    fn pexpiretime(
+        &self,
+        key: impl ToArg,
+    ) -> Pexpiretime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Pexpiretime::new_in(self.executor(), key)
     }
     /**`PFADD`: Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
@@ -2598,7 +3122,10 @@ Builds a detached [`Pfadd`](struct@crate::cmd::Pfadd); see it for the options an
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "PFADD")]
-    fn pfadd(&self, key: impl ToArg) -> Pfadd<Self::Exec<'_>> {
+    fn pfadd(
+        &self,
+        key: impl ToArg,
+    ) -> Pfadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Pfadd::new_in(self.executor(), key)
     }
     /**`PFCOUNT`: Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
@@ -2611,7 +3138,7 @@ Arguments:
     fn pfcount(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Pfcount<Self::Exec<'_>> {
+    ) -> Pfcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Pfcount::new_in(self.executor(), key)
     }
     /**`PFDEBUG`: Internal commands for debugging HyperLogLog values.
@@ -2626,7 +3153,7 @@ Arguments:
         &self,
         subcommand: impl ToArg,
         key: impl ToArg,
-    ) -> Pfdebug<Self::Exec<'_>> {
+    ) -> Pfdebug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         Pfdebug::new_in(self.executor(), subcommand, key)
     }
     /**`PFMERGE`: Merges one or more HyperLogLog values into a single key.
@@ -2636,21 +3163,26 @@ Builds a detached [`Pfmerge`](struct@crate::cmd::Pfmerge); see it for the option
 Arguments:
 - `destkey`: `destkey`*/
     #[doc(alias = "PFMERGE")]
-    fn pfmerge(&self, destkey: impl ToArg) -> Pfmerge<Self::Exec<'_>> {
+    fn pfmerge(
+        &self,
+        destkey: impl ToArg,
+    ) -> Pfmerge<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Pfmerge::new_in(self.executor(), destkey)
     }
     /**`PFSELFTEST`: An internal command for testing HyperLogLog values.
 
 Builds a detached [`Pfselftest`](struct@crate::cmd::Pfselftest); see it for the options and the reply.*/
     #[doc(alias = "PFSELFTEST")]
-    fn pfselftest(&self) -> Pfselftest<Self::Exec<'_>> {
+    fn pfselftest(
+        &self,
+    ) -> Pfselftest<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Pfselftest::new_in(self.executor())
     }
     /**`PING`: Returns the server's liveliness response.
 
 Builds a detached [`Ping`](struct@crate::cmd::Ping); see it for the options and the reply.*/
     #[doc(alias = "PING")]
-    fn ping(&self) -> Ping<Self::Exec<'_>> {
+    fn ping(&self) -> Ping<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Ping::new_in(self.executor())
     }
     /**`PSETEX`: Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
@@ -2667,7 +3199,7 @@ Arguments:
         key: impl ToArg,
         milliseconds: impl MillisArg,
         value: impl ToArg,
-    ) -> Psetex<Self::Exec<'_>> {
+    ) -> Psetex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Psetex::new_in(self.executor(), key, milliseconds, value)
     }
     /**`PTTL`: Returns the expiration time in milliseconds of a key.
@@ -2677,7 +3209,10 @@ Builds a detached [`Pttl`](struct@crate::cmd::Pttl); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "PTTL")]
-    fn pttl(&self, key: impl ToArg) -> Pttl<Self::Exec<'_>> {
+    fn pttl(
+        &self,
+        key: impl ToArg,
+    ) -> Pttl<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Pttl::new_in(self.executor(), key)
     }
     /**`PUBLISH`: Posts a message to a channel.
@@ -2692,70 +3227,97 @@ Arguments:
         &self,
         channel: impl ToArg,
         message: impl ToArg,
-    ) -> Publish<Self::Exec<'_>> {
+    ) -> Publish<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Publish::new_in(self.executor(), channel, message)
     }
     /**`PUBSUB CHANNELS`: Returns the active channels.
 
 Builds a detached [`PubsubChannels`](struct@crate::cmd::PubsubChannels); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB CHANNELS")]
-    fn pubsub_channels(&self) -> PubsubChannels<Self::Exec<'_>> {
+    fn pubsub_channels(
+        &self,
+    ) -> PubsubChannels<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         PubsubChannels::new_in(self.executor())
     }
     /**`PUBSUB HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`PubsubHelp`](struct@crate::cmd::PubsubHelp); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB HELP")]
-    fn pubsub_help(&self) -> PubsubHelp<Self::Exec<'_>> {
+    fn pubsub_help(
+        &self,
+    ) -> PubsubHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         PubsubHelp::new_in(self.executor())
     }
     /**`PUBSUB NUMPAT`: Returns a count of unique pattern subscriptions.
 
 Builds a detached [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMPAT")]
-    fn pubsub_numpat(&self) -> PubsubNumpat<Self::Exec<'_>> {
+    fn pubsub_numpat(
+        &self,
+    ) -> PubsubNumpat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         PubsubNumpat::new_in(self.executor())
     }
     /**`PUBSUB NUMSUB`: Returns a count of subscribers to channels.
 
 Builds a detached [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMSUB")]
-    fn pubsub_numsub(&self) -> PubsubNumsub<Self::Exec<'_>> {
+    fn pubsub_numsub(
+        &self,
+    ) -> PubsubNumsub<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<(Bytes, i64)>>,
+    > {
         PubsubNumsub::new_in(self.executor())
     }
     /**`PUBSUB SHARDCHANNELS`: Returns the active shard channels.
 
 Builds a detached [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
-    fn pubsub_shardchannels(&self) -> PubsubShardchannels<Self::Exec<'_>> {
+    fn pubsub_shardchannels(
+        &self,
+    ) -> PubsubShardchannels<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
+    > {
         PubsubShardchannels::new_in(self.executor())
     }
     /**`PUBSUB SHARDNUMSUB`: Returns the count of subscribers of shard channels.
 
 Builds a detached [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
-    fn pubsub_shardnumsub(&self) -> PubsubShardnumsub<Self::Exec<'_>> {
+    fn pubsub_shardnumsub(
+        &self,
+    ) -> PubsubShardnumsub<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<(Bytes, i64)>>,
+    > {
         PubsubShardnumsub::new_in(self.executor())
     }
     /**`RANDOMKEY`: Returns a random key name from the database.
 
 Builds a detached [`Randomkey`](struct@crate::cmd::Randomkey); see it for the options and the reply.*/
     #[doc(alias = "RANDOMKEY")]
-    fn randomkey(&self) -> Randomkey<Self::Exec<'_>> {
+    fn randomkey(
+        &self,
+    ) -> Randomkey<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Randomkey::new_in(self.executor())
     }
     /**`READONLY`: Enables read-only queries for a connection to a Valkey replica node.
 
 Builds a detached [`Readonly`](struct@crate::cmd::Readonly); see it for the options and the reply.*/
     #[doc(alias = "READONLY")]
-    fn readonly(&self) -> Readonly<Self::Exec<'_>> {
+    fn readonly(
+        &self,
+    ) -> Readonly<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Readonly::new_in(self.executor())
     }
     /**`READWRITE`: Enables read-write queries for a connection to a Valkey replica node.
 
 Builds a detached [`Readwrite`](struct@crate::cmd::Readwrite); see it for the options and the reply.*/
     #[doc(alias = "READWRITE")]
-    fn readwrite(&self) -> Readwrite<Self::Exec<'_>> {
+    fn readwrite(
+        &self,
+    ) -> Readwrite<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Readwrite::new_in(self.executor())
     }
     /**`RENAME`: Renames a key and overwrites the destination.
@@ -2766,7 +3328,11 @@ Arguments:
 - `key`: `key`
 - `newkey`: `newkey`*/
     #[doc(alias = "RENAME")]
-    fn rename(&self, key: impl ToArg, newkey: impl ToArg) -> Rename<Self::Exec<'_>> {
+    fn rename(
+        &self,
+        key: impl ToArg,
+        newkey: impl ToArg,
+    ) -> Rename<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Rename::new_in(self.executor(), key, newkey)
     }
     /**`RENAMENX`: Renames a key only when the target key name doesn't exist.
@@ -2777,7 +3343,11 @@ Arguments:
 - `key`: `key`
 - `newkey`: `newkey`*/
     #[doc(alias = "RENAMENX")]
-    fn renamenx(&self, key: impl ToArg, newkey: impl ToArg) -> Renamenx<Self::Exec<'_>> {
+    fn renamenx(
+        &self,
+        key: impl ToArg,
+        newkey: impl ToArg,
+    ) -> Renamenx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Renamenx::new_in(self.executor(), key, newkey)
     }
     /**`REPLICAOF`: Configures a server as replica of another, or promotes it to a primary.
@@ -2787,7 +3357,10 @@ Builds a detached [`Replicaof`](struct@crate::cmd::Replicaof); see it for the op
 Arguments:
 - `args`: `<host port | NO ONE>`*/
     #[doc(alias = "REPLICAOF")]
-    fn replicaof(&self, args: ReplicaofArgs) -> Replicaof<Self::Exec<'_>> {
+    fn replicaof(
+        &self,
+        args: ReplicaofArgs,
+    ) -> Replicaof<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Replicaof::new_in(self.executor(), args)
     }
     /**`RESTORE`: Creates a key from the serialized representation of a value.
@@ -2804,7 +3377,7 @@ Arguments:
         key: impl ToArg,
         ttl: impl IntArg,
         serialized_value: impl ToArg,
-    ) -> Restore<Self::Exec<'_>> {
+    ) -> Restore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Restore::new_in(self.executor(), key, ttl, serialized_value)
     }
     /**`RESTORE-ASKING`: An internal command for migrating keys in a cluster.
@@ -2821,14 +3394,14 @@ Arguments:
         key: impl ToArg,
         ttl: impl IntArg,
         serialized_value: impl ToArg,
-    ) -> RestoreAsking<Self::Exec<'_>> {
+    ) -> RestoreAsking<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         RestoreAsking::new_in(self.executor(), key, ttl, serialized_value)
     }
     /**`ROLE`: Returns the replication role.
 
 Builds a detached [`Role`](struct@crate::cmd::Role); see it for the options and the reply.*/
     #[doc(alias = "ROLE")]
-    fn role(&self) -> Role<Self::Exec<'_>> {
+    fn role(&self) -> Role<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         Role::new_in(self.executor())
     }
     /**`RPOP`: Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
@@ -2838,7 +3411,10 @@ Builds a detached [`Rpop`](struct@crate::cmd::Rpop); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "RPOP")]
-    fn rpop(&self, key: impl ToArg) -> Rpop<Self::Exec<'_>> {
+    fn rpop(
+        &self,
+        key: impl ToArg,
+    ) -> Rpop<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Rpop::new_in(self.executor(), key)
     }
     /**`RPOPLPUSH`: Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
@@ -2853,7 +3429,7 @@ Arguments:
         &self,
         source: impl ToArg,
         destination: impl ToArg,
-    ) -> Rpoplpush<Self::Exec<'_>> {
+    ) -> Rpoplpush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Rpoplpush::new_in(self.executor(), source, destination)
     }
     /**`RPUSH`: Appends one or more elements to a list. Creates the key if it doesn't exist.
@@ -2868,7 +3444,7 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Rpush<Self::Exec<'_>> {
+    ) -> Rpush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Rpush::new_in(self.executor(), key, element)
     }
     /**`RPUSHX`: Appends one or more elements to a list only when the list exists.
@@ -2883,7 +3459,7 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Rpushx<Self::Exec<'_>> {
+    ) -> Rpushx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Rpushx::new_in(self.executor(), key, element)
     }
     /**`SADD`: Adds one or more members to a set. Creates the key if it doesn't exist.
@@ -2898,14 +3474,14 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sadd<Self::Exec<'_>> {
+    ) -> Sadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Sadd::new_in(self.executor(), key, member)
     }
     /**`SAVE`: Synchronously saves the database(s) to disk.
 
 Builds a detached [`Save`](struct@crate::cmd::Save); see it for the options and the reply.*/
     #[doc(alias = "SAVE")]
-    fn save(&self) -> Save<Self::Exec<'_>> {
+    fn save(&self) -> Save<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Save::new_in(self.executor())
     }
     /**`SCAN`: Iterates over the key names in the database.
@@ -2915,7 +3491,10 @@ Builds a detached [`Scan`](struct@crate::cmd::Scan); see it for the options and 
 Arguments:
 - `cursor`: `cursor`*/
     #[doc(alias = "SCAN")]
-    fn scan(&self, cursor: impl IntArg) -> Scan<Self::Exec<'_>> {
+    fn scan(
+        &self,
+        cursor: impl IntArg,
+    ) -> Scan<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<Bytes>)>> {
         Scan::new_in(self.executor(), cursor)
     }
     /**`SCARD`: Returns the number of members in a set.
@@ -2925,7 +3504,10 @@ Builds a detached [`Scard`](struct@crate::cmd::Scard); see it for the options an
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "SCARD")]
-    fn scard(&self, key: impl ToArg) -> Scard<Self::Exec<'_>> {
+    fn scard(
+        &self,
+        key: impl ToArg,
+    ) -> Scard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Scard::new_in(self.executor(), key)
     }
     /**`SCRIPT DEBUG`: Sets the debug mode of server-side Lua scripts.
@@ -2935,7 +3517,10 @@ Builds a detached [`ScriptDebug`](struct@crate::cmd::ScriptDebug); see it for th
 Arguments:
 - `mode`: `<YES | SYNC | NO>`*/
     #[doc(alias = "SCRIPT DEBUG")]
-    fn script_debug(&self, mode: ScriptDebugMode) -> ScriptDebug<Self::Exec<'_>> {
+    fn script_debug(
+        &self,
+        mode: ScriptDebugMode,
+    ) -> ScriptDebug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ScriptDebug::new_in(self.executor(), mode)
     }
     /**`SCRIPT EXISTS`: Determines whether server-side Lua scripts exist in the script cache.
@@ -2948,28 +3533,34 @@ Arguments:
     fn script_exists(
         &self,
         sha1: impl IntoIterator<Item = impl ToArg>,
-    ) -> ScriptExists<Self::Exec<'_>> {
+    ) -> ScriptExists<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<bool>>> {
         ScriptExists::new_in(self.executor(), sha1)
     }
     /**`SCRIPT FLUSH`: Removes all server-side Lua scripts from the script cache.
 
 Builds a detached [`ScriptFlush`](struct@crate::cmd::ScriptFlush); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT FLUSH")]
-    fn script_flush(&self) -> ScriptFlush<Self::Exec<'_>> {
+    fn script_flush(
+        &self,
+    ) -> ScriptFlush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ScriptFlush::new_in(self.executor())
     }
     /**`SCRIPT HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`ScriptHelp`](struct@crate::cmd::ScriptHelp); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT HELP")]
-    fn script_help(&self) -> ScriptHelp<Self::Exec<'_>> {
+    fn script_help(
+        &self,
+    ) -> ScriptHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         ScriptHelp::new_in(self.executor())
     }
     /**`SCRIPT KILL`: Terminates a server-side Lua script during execution.
 
 Builds a detached [`ScriptKill`](struct@crate::cmd::ScriptKill); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT KILL")]
-    fn script_kill(&self) -> ScriptKill<Self::Exec<'_>> {
+    fn script_kill(
+        &self,
+    ) -> ScriptKill<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ScriptKill::new_in(self.executor())
     }
     /**`SCRIPT LOAD`: Loads a server-side Lua script to the script cache.
@@ -2979,7 +3570,10 @@ Builds a detached [`ScriptLoad`](struct@crate::cmd::ScriptLoad); see it for the 
 Arguments:
 - `script`: `script`*/
     #[doc(alias = "SCRIPT LOAD")]
-    fn script_load(&self, script: impl ToArg) -> ScriptLoad<Self::Exec<'_>> {
+    fn script_load(
+        &self,
+        script: impl ToArg,
+    ) -> ScriptLoad<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ScriptLoad::new_in(self.executor(), script)
     }
     /**`SCRIPT SHOW`: Show server-side Lua script in the script cache.
@@ -2989,7 +3583,10 @@ Builds a detached [`ScriptShow`](struct@crate::cmd::ScriptShow); see it for the 
 Arguments:
 - `sha1`: `sha1`*/
     #[doc(alias = "SCRIPT SHOW")]
-    fn script_show(&self, sha1: impl ToArg) -> ScriptShow<Self::Exec<'_>> {
+    fn script_show(
+        &self,
+        sha1: impl ToArg,
+    ) -> ScriptShow<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         ScriptShow::new_in(self.executor(), sha1)
     }
     /**`SDIFF`: Returns the difference of multiple sets.
@@ -2999,7 +3596,10 @@ Builds a detached [`Sdiff`](struct@crate::cmd::Sdiff); see it for the options an
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "SDIFF")]
-    fn sdiff(&self, key: impl IntoIterator<Item = impl ToArg>) -> Sdiff<Self::Exec<'_>> {
+    fn sdiff(
+        &self,
+        key: impl IntoIterator<Item = impl ToArg>,
+    ) -> Sdiff<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Sdiff::new_in(self.executor(), key)
     }
     /**`SDIFFSTORE`: Stores the difference of multiple sets in a key.
@@ -3014,7 +3614,7 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sdiffstore<Self::Exec<'_>> {
+    ) -> Sdiffstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Sdiffstore::new_in(self.executor(), destination, key)
     }
     /**`SELECT`: Changes the selected database.
@@ -3024,7 +3624,10 @@ Builds a detached [`Select`](struct@crate::cmd::Select); see it for the options 
 Arguments:
 - `index`: `index`*/
     #[doc(alias = "SELECT")]
-    fn select(&self, index: impl IntArg) -> Select<Self::Exec<'_>> {
+    fn select(
+        &self,
+        index: impl IntArg,
+    ) -> Select<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Select::new_in(self.executor(), index)
     }
     /**`SENTINEL CKQUORUM`: Checks for a Sentinel quorum.
@@ -3037,7 +3640,7 @@ Arguments:
     fn sentinel_ckquorum(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelCkquorum<Self::Exec<'_>> {
+    ) -> SentinelCkquorum<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         SentinelCkquorum::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL CONFIG`: Configures Sentinel.
@@ -3050,14 +3653,16 @@ Arguments:
     fn sentinel_config(
         &self,
         action: SentinelConfigAction,
-    ) -> SentinelConfig<Self::Exec<'_>> {
+    ) -> SentinelConfig<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         SentinelConfig::new_in(self.executor(), action)
     }
     /**`SENTINEL DEBUG`: Lists or updates the current configurable parameters of Sentinel.
 
 Builds a detached [`SentinelDebug`](struct@crate::cmd::SentinelDebug); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL DEBUG")]
-    fn sentinel_debug(&self) -> SentinelDebug<Self::Exec<'_>> {
+    fn sentinel_debug(
+        &self,
+    ) -> SentinelDebug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         SentinelDebug::new_in(self.executor())
     }
     /**`SENTINEL FAILOVER`: Forces a Sentinel failover.
@@ -3070,14 +3675,16 @@ Arguments:
     fn sentinel_failover(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelFailover<Self::Exec<'_>> {
+    ) -> SentinelFailover<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         SentinelFailover::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL FLUSHCONFIG`: Rewrites the Sentinel configuration file.
 
 Builds a detached [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL FLUSHCONFIG")]
-    fn sentinel_flushconfig(&self) -> SentinelFlushconfig<Self::Exec<'_>> {
+    fn sentinel_flushconfig(
+        &self,
+    ) -> SentinelFlushconfig<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         SentinelFlushconfig::new_in(self.executor())
     }
     /**`SENTINEL GET-MASTER-ADDR-BY-NAME`: Returns the port and address of a primary instance.
@@ -3094,7 +3701,10 @@ Arguments:
     fn sentinel_get_master_addr_by_name(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelGetMasterAddrByName<Self::Exec<'_>> {
+    ) -> SentinelGetMasterAddrByName<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Bytes)>,
+    > {
         SentinelGetMasterAddrByName::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL GET-PRIMARY-ADDR-BY-NAME`: Returns the port and address of a primary instance.
@@ -3107,14 +3717,19 @@ Arguments:
     fn sentinel_get_primary_addr_by_name(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelGetPrimaryAddrByName<Self::Exec<'_>> {
+    ) -> SentinelGetPrimaryAddrByName<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Bytes)>,
+    > {
         SentinelGetPrimaryAddrByName::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`SentinelHelp`](struct@crate::cmd::SentinelHelp); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL HELP")]
-    fn sentinel_help(&self) -> SentinelHelp<Self::Exec<'_>> {
+    fn sentinel_help(
+        &self,
+    ) -> SentinelHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         SentinelHelp::new_in(self.executor())
     }
     /**`SENTINEL INFO-CACHE`: Returns the cached `INFO` replies from the deployment's instances.
@@ -3127,7 +3742,10 @@ Arguments:
     fn sentinel_info_cache(
         &self,
         nodename: impl IntoIterator<Item = impl ToArg>,
-    ) -> SentinelInfoCache<Self::Exec<'_>> {
+    ) -> SentinelInfoCache<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Value>>,
+    > {
         SentinelInfoCache::new_in(self.executor(), nodename)
     }
     /**`SENTINEL IS-MASTER-DOWN-BY-ADDR`: Determines whether a primary instance is down.
@@ -3150,7 +3768,10 @@ Arguments:
         port: impl IntArg,
         current_epoch: impl IntArg,
         runid: impl ToArg,
-    ) -> SentinelIsMasterDownByAddr<Self::Exec<'_>> {
+    ) -> SentinelIsMasterDownByAddr<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<(bool, Bytes, i64)>,
+    > {
         SentinelIsMasterDownByAddr::new_in(
             self.executor(),
             ip,
@@ -3175,7 +3796,10 @@ Arguments:
         port: impl IntArg,
         current_epoch: impl IntArg,
         runid: impl ToArg,
-    ) -> SentinelIsPrimaryDownByAddr<Self::Exec<'_>> {
+    ) -> SentinelIsPrimaryDownByAddr<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<(bool, Bytes, i64)>,
+    > {
         SentinelIsPrimaryDownByAddr::new_in(
             self.executor(),
             ip,
@@ -3195,7 +3819,10 @@ Arguments:
     fn sentinel_master(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelMaster<Self::Exec<'_>> {
+    ) -> SentinelMaster<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, Bytes>>,
+    > {
         SentinelMaster::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL MASTERS`: Returns a list of monitored primaries.
@@ -3203,7 +3830,12 @@ Arguments:
 Builds a detached [`SentinelMasters`](struct@crate::cmd::SentinelMasters); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MASTERS")]
     #[deprecated(since = "8.0.0", note = "replaced by `SENTINEL PRIMARIES`")]
-    fn sentinel_masters(&self) -> SentinelMasters<Self::Exec<'_>> {
+    fn sentinel_masters(
+        &self,
+    ) -> SentinelMasters<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
+    > {
         SentinelMasters::new_in(self.executor())
     }
     /**`SENTINEL MONITOR`: Starts monitoring.
@@ -3222,28 +3854,40 @@ Arguments:
         ip: impl ToArg,
         port: impl IntArg,
         quorum: impl IntArg,
-    ) -> SentinelMonitor<Self::Exec<'_>> {
+    ) -> SentinelMonitor<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         SentinelMonitor::new_in(self.executor(), name, ip, port, quorum)
     }
     /**`SENTINEL MYID`: Returns the Sentinel instance ID.
 
 Builds a detached [`SentinelMyid`](struct@crate::cmd::SentinelMyid); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MYID")]
-    fn sentinel_myid(&self) -> SentinelMyid<Self::Exec<'_>> {
+    fn sentinel_myid(
+        &self,
+    ) -> SentinelMyid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         SentinelMyid::new_in(self.executor())
     }
     /**`SENTINEL PENDING-SCRIPTS`: Returns information about pending scripts for Sentinel.
 
 Builds a detached [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL PENDING-SCRIPTS")]
-    fn sentinel_pending_scripts(&self) -> SentinelPendingScripts<Self::Exec<'_>> {
+    fn sentinel_pending_scripts(
+        &self,
+    ) -> SentinelPendingScripts<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<SentinelPendingScriptsReply>>,
+    > {
         SentinelPendingScripts::new_in(self.executor())
     }
     /**`SENTINEL PRIMARIES`: Returns a list of monitored primaries.
 
 Builds a detached [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL PRIMARIES")]
-    fn sentinel_primaries(&self) -> SentinelPrimaries<Self::Exec<'_>> {
+    fn sentinel_primaries(
+        &self,
+    ) -> SentinelPrimaries<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
+    > {
         SentinelPrimaries::new_in(self.executor())
     }
     /**`SENTINEL PRIMARY`: Returns the state of a primary instance.
@@ -3256,7 +3900,10 @@ Arguments:
     fn sentinel_primary(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelPrimary<Self::Exec<'_>> {
+    ) -> SentinelPrimary<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, Bytes>>,
+    > {
         SentinelPrimary::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL REMOVE`: Stops monitoring.
@@ -3269,7 +3916,7 @@ Arguments:
     fn sentinel_remove(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelRemove<Self::Exec<'_>> {
+    ) -> SentinelRemove<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         SentinelRemove::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL REPLICAS`: Returns a list of the monitored replicas.
@@ -3282,7 +3929,10 @@ Arguments:
     fn sentinel_replicas(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelReplicas<Self::Exec<'_>> {
+    ) -> SentinelReplicas<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
+    > {
         SentinelReplicas::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL RESET`: Resets primaries by name matching a pattern.
@@ -3292,7 +3942,10 @@ Builds a detached [`SentinelReset`](struct@crate::cmd::SentinelReset); see it fo
 Arguments:
 - `pattern`: `pattern`*/
     #[doc(alias = "SENTINEL RESET")]
-    fn sentinel_reset(&self, pattern: impl ToArg) -> SentinelReset<Self::Exec<'_>> {
+    fn sentinel_reset(
+        &self,
+        pattern: impl ToArg,
+    ) -> SentinelReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         SentinelReset::new_in(self.executor(), pattern)
     }
     /**`SENTINEL SENTINELS`: Returns a list of Sentinel instances.
@@ -3305,7 +3958,10 @@ Arguments:
     fn sentinel_sentinels(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelSentinels<Self::Exec<'_>> {
+    ) -> SentinelSentinels<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
+    > {
         SentinelSentinels::new_in(self.executor(), primary_name)
     }
     /**`SENTINEL SET`: Changes the configuration of a monitored primary.
@@ -3320,14 +3976,19 @@ Arguments:
         &self,
         primary_name: impl ToArg,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> SentinelSet<Self::Exec<'_>> {
+    ) -> SentinelSet<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         SentinelSet::new_in(self.executor(), primary_name, data)
     }
     /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
 Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL SIMULATE-FAILURE")]
-    fn sentinel_simulate_failure(&self) -> SentinelSimulateFailure<Self::Exec<'_>> {
+    fn sentinel_simulate_failure(
+        &self,
+    ) -> SentinelSimulateFailure<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Value>,
+    > {
         SentinelSimulateFailure::new_in(self.executor())
     }
     /**`SENTINEL SLAVES`: Returns a list of the monitored replicas.
@@ -3341,7 +4002,10 @@ Arguments:
     fn sentinel_slaves(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelSlaves<Self::Exec<'_>> {
+    ) -> SentinelSlaves<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
+    > {
         SentinelSlaves::new_in(self.executor(), primary_name)
     }
     /**`SET`: Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
@@ -3352,7 +4016,11 @@ Arguments:
 - `key`: `key`
 - `value`: `value`*/
     #[doc(alias = "SET")]
-    fn set(&self, key: impl ToArg, value: impl ToArg) -> Set<Self::Exec<'_>> {
+    fn set(
+        &self,
+        key: impl ToArg,
+        value: impl ToArg,
+    ) -> Set<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Set::new_in(self.executor(), key, value)
     }
     /**`SETBIT`: Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
@@ -3369,7 +4037,7 @@ Arguments:
         key: impl ToArg,
         offset: impl IntArg,
         value: impl IntArg,
-    ) -> Setbit<Self::Exec<'_>> {
+    ) -> Setbit<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Setbit::new_in(self.executor(), key, offset, value)
     }
     /**`SETEX`: Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
@@ -3386,7 +4054,7 @@ Arguments:
         key: impl ToArg,
         seconds: impl SecondsArg,
         value: impl ToArg,
-    ) -> Setex<Self::Exec<'_>> {
+    ) -> Setex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Setex::new_in(self.executor(), key, seconds, value)
     }
     /**`SETNX`: Sets the string value of a key only when the key doesn't exist.
@@ -3397,7 +4065,11 @@ Arguments:
 - `key`: `key`
 - `value`: `value`*/
     #[doc(alias = "SETNX")]
-    fn setnx(&self, key: impl ToArg, value: impl ToArg) -> Setnx<Self::Exec<'_>> {
+    fn setnx(
+        &self,
+        key: impl ToArg,
+        value: impl ToArg,
+    ) -> Setnx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Setnx::new_in(self.executor(), key, value)
     }
     /**`SETRANGE`: Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
@@ -3414,14 +4086,16 @@ Arguments:
         key: impl ToArg,
         offset: impl IntArg,
         value: impl ToArg,
-    ) -> Setrange<Self::Exec<'_>> {
+    ) -> Setrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Setrange::new_in(self.executor(), key, offset, value)
     }
     /**`SHUTDOWN`: Synchronously saves the database(s) to disk and shuts down the server.
 
 Builds a detached [`Shutdown`](struct@crate::cmd::Shutdown); see it for the options and the reply.*/
     #[doc(alias = "SHUTDOWN")]
-    fn shutdown(&self) -> Shutdown<Self::Exec<'_>> {
+    fn shutdown(
+        &self,
+    ) -> Shutdown<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Shutdown::new_in(self.executor())
     }
     /**`SINTER`: Returns the intersect of multiple sets.
@@ -3434,7 +4108,7 @@ Arguments:
     fn sinter(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sinter<Self::Exec<'_>> {
+    ) -> Sinter<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Sinter::new_in(self.executor(), key)
     }
     /**`SINTERCARD`: Returns the number of members of the intersect of multiple sets.
@@ -3447,7 +4121,7 @@ Arguments:
     fn sintercard(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Sintercard<Self::Exec<'_>> {
+    ) -> Sintercard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Sintercard::new_in(self.executor(), key)
     }
     /**`SINTERSTORE`: Stores the intersect of multiple sets in a key.
@@ -3462,7 +4136,7 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sinterstore<Self::Exec<'_>> {
+    ) -> Sinterstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Sinterstore::new_in(self.executor(), destination, key)
     }
     /**`SISMEMBER`: Determines whether a member belongs to a set.
@@ -3477,7 +4151,7 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl ToArg,
-    ) -> Sismember<Self::Exec<'_>> {
+    ) -> Sismember<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Sismember::new_in(self.executor(), key, member)
     }
     /**`SLAVEOF`: Sets a server as a replica of another, or promotes it to being a primary.
@@ -3488,35 +4162,51 @@ Arguments:
 - `args`: `<host port | NO ONE>`*/
     #[doc(alias = "SLAVEOF")]
     #[deprecated(since = "5.0.0", note = "replaced by `REPLICAOF`")]
-    fn slaveof(&self, args: ReplicaofArgs) -> Slaveof<Self::Exec<'_>> {
+    fn slaveof(
+        &self,
+        args: ReplicaofArgs,
+    ) -> Slaveof<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Slaveof::new_in(self.executor(), args)
     }
     /**`SLOWLOG GET`: Returns the slow log's entries.
 
 Builds a detached [`SlowlogGet`](struct@crate::cmd::SlowlogGet); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG GET")]
-    fn slowlog_get(&self) -> SlowlogGet<Self::Exec<'_>> {
+    fn slowlog_get(
+        &self,
+    ) -> SlowlogGet<
+        Self::Exec<'_>,
+        <Self::Exec<
+            '_,
+        > as ReplyMode>::Out<Vec<(i64, i64, i64, Vec<Bytes>, Bytes, Bytes)>>,
+    > {
         SlowlogGet::new_in(self.executor())
     }
     /**`SLOWLOG HELP`: Shows helpful text about the different subcommands.
 
 Builds a detached [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG HELP")]
-    fn slowlog_help(&self) -> SlowlogHelp<Self::Exec<'_>> {
+    fn slowlog_help(
+        &self,
+    ) -> SlowlogHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         SlowlogHelp::new_in(self.executor())
     }
     /**`SLOWLOG LEN`: Returns the number of entries in the slow log.
 
 Builds a detached [`SlowlogLen`](struct@crate::cmd::SlowlogLen); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG LEN")]
-    fn slowlog_len(&self) -> SlowlogLen<Self::Exec<'_>> {
+    fn slowlog_len(
+        &self,
+    ) -> SlowlogLen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         SlowlogLen::new_in(self.executor())
     }
     /**`SLOWLOG RESET`: Clears all entries from the slow log.
 
 Builds a detached [`SlowlogReset`](struct@crate::cmd::SlowlogReset); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG RESET")]
-    fn slowlog_reset(&self) -> SlowlogReset<Self::Exec<'_>> {
+    fn slowlog_reset(
+        &self,
+    ) -> SlowlogReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         SlowlogReset::new_in(self.executor())
     }
     /**`SMEMBERS`: Returns all members of a set.
@@ -3526,7 +4216,10 @@ Builds a detached [`Smembers`](struct@crate::cmd::Smembers); see it for the opti
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "SMEMBERS")]
-    fn smembers(&self, key: impl ToArg) -> Smembers<Self::Exec<'_>> {
+    fn smembers(
+        &self,
+        key: impl ToArg,
+    ) -> Smembers<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Smembers::new_in(self.executor(), key)
     }
     /**`SMISMEMBER`: Determines whether multiple members belong to a set.
@@ -3541,7 +4234,7 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Smismember<Self::Exec<'_>> {
+    ) -> Smismember<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<bool>>> {
         Smismember::new_in(self.executor(), key, member)
     }
     /**`SMOVE`: Moves a member from one set to another.
@@ -3558,7 +4251,7 @@ Arguments:
         source: impl ToArg,
         destination: impl ToArg,
         member: impl ToArg,
-    ) -> Smove<Self::Exec<'_>> {
+    ) -> Smove<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Smove::new_in(self.executor(), source, destination, member)
     }
     /**`SORT`: Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
@@ -3568,7 +4261,10 @@ Builds a detached [`Sort`](struct@crate::cmd::Sort); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "SORT")]
-    fn sort(&self, key: impl ToArg) -> Sort<Self::Exec<'_>> {
+    fn sort(
+        &self,
+        key: impl ToArg,
+    ) -> Sort<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
         Sort::new_in(self.executor(), key)
     }
     /**`SORT_RO`: Returns the sorted elements of a list, a set, or a sorted set.
@@ -3578,7 +4274,10 @@ Builds a detached [`SortRo`](struct@crate::cmd::SortRo); see it for the options 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "SORT_RO")]
-    fn sort_ro(&self, key: impl ToArg) -> SortRo<Self::Exec<'_>> {
+    fn sort_ro(
+        &self,
+        key: impl ToArg,
+    ) -> SortRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
         SortRo::new_in(self.executor(), key)
     }
     /**`SPOP`: Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
@@ -3588,7 +4287,10 @@ Builds a detached [`Spop`](struct@crate::cmd::Spop); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "SPOP")]
-    fn spop(&self, key: impl ToArg) -> Spop<Self::Exec<'_>> {
+    fn spop(
+        &self,
+        key: impl ToArg,
+    ) -> Spop<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Spop::new_in(self.executor(), key)
     }
     /**`SPUBLISH`: Posts a message to a shard channel.
@@ -3603,7 +4305,7 @@ Arguments:
         &self,
         shardchannel: impl ToArg,
         message: impl ToArg,
-    ) -> Spublish<Self::Exec<'_>> {
+    ) -> Spublish<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Spublish::new_in(self.executor(), shardchannel, message)
     }
     /**`SRANDMEMBER`: Gets one or multiple random members from a set.
@@ -3613,7 +4315,10 @@ Builds a detached [`Srandmember`](struct@crate::cmd::Srandmember); see it for th
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "SRANDMEMBER")]
-    fn srandmember(&self, key: impl ToArg) -> Srandmember<Self::Exec<'_>> {
+    fn srandmember(
+        &self,
+        key: impl ToArg,
+    ) -> Srandmember<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Srandmember::new_in(self.executor(), key)
     }
     /**`SREM`: Removes one or more members from a set. Deletes the set if the last member was removed.
@@ -3628,7 +4333,7 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Srem<Self::Exec<'_>> {
+    ) -> Srem<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Srem::new_in(self.executor(), key, member)
     }
     /**`SSCAN`: Iterates over members of a set.
@@ -3639,7 +4344,11 @@ Arguments:
 - `key`: `key`
 - `cursor`: `cursor`*/
     #[doc(alias = "SSCAN")]
-    fn sscan(&self, key: impl ToArg, cursor: impl IntArg) -> Sscan<Self::Exec<'_>> {
+    fn sscan(
+        &self,
+        key: impl ToArg,
+        cursor: impl IntArg,
+    ) -> Sscan<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<Bytes>)>> {
         Sscan::new_in(self.executor(), key, cursor)
     }
     /**`STRLEN`: Returns the length of a string value.
@@ -3649,7 +4358,10 @@ Builds a detached [`Strlen`](struct@crate::cmd::Strlen); see it for the options 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "STRLEN")]
-    fn strlen(&self, key: impl ToArg) -> Strlen<Self::Exec<'_>> {
+    fn strlen(
+        &self,
+        key: impl ToArg,
+    ) -> Strlen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Strlen::new_in(self.executor(), key)
     }
     /**`SUBSTR`: Returns a substring from a string value.
@@ -3666,7 +4378,7 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         end: impl IntArg,
-    ) -> Substr<Self::Exec<'_>> {
+    ) -> Substr<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Substr::new_in(self.executor(), key, start, end)
     }
     /**`SUNION`: Returns the union of multiple sets.
@@ -3679,7 +4391,7 @@ Arguments:
     fn sunion(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sunion<Self::Exec<'_>> {
+    ) -> Sunion<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Sunion::new_in(self.executor(), key)
     }
     /**`SUNIONSTORE`: Stores the union of multiple sets in a key.
@@ -3694,7 +4406,7 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sunionstore<Self::Exec<'_>> {
+    ) -> Sunionstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Sunionstore::new_in(self.executor(), destination, key)
     }
     /**`SWAPDB`: Swaps two databases.
@@ -3709,14 +4421,16 @@ Arguments:
         &self,
         index1: impl IntArg,
         index2: impl IntArg,
-    ) -> Swapdb<Self::Exec<'_>> {
+    ) -> Swapdb<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Swapdb::new_in(self.executor(), index1, index2)
     }
     /**`TIME`: Returns the server time.
 
 Builds a detached [`Time`](struct@crate::cmd::Time); see it for the options and the reply.*/
     #[doc(alias = "TIME")]
-    fn time(&self) -> Time<Self::Exec<'_>> {
+    fn time(
+        &self,
+    ) -> Time<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Time::new_in(self.executor())
     }
     /**`TOUCH`: Returns the number of existing keys out of those specified after updating the time they were last accessed.
@@ -3726,7 +4440,10 @@ Builds a detached [`Touch`](struct@crate::cmd::Touch); see it for the options an
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "TOUCH")]
-    fn touch(&self, key: impl IntoIterator<Item = impl ToArg>) -> Touch<Self::Exec<'_>> {
+    fn touch(
+        &self,
+        key: impl IntoIterator<Item = impl ToArg>,
+    ) -> Touch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Touch::new_in(self.executor(), key)
     }
     /**`TTL`: Returns the expiration time in seconds of a key.
@@ -3736,7 +4453,10 @@ Builds a detached [`Ttl`](struct@crate::cmd::Ttl); see it for the options and th
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "TTL")]
-    fn ttl(&self, key: impl ToArg) -> Ttl<Self::Exec<'_>> {
+    fn ttl(
+        &self,
+        key: impl ToArg,
+    ) -> Ttl<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Ttl::new_in(self.executor(), key)
     }
     /**`TYPE`: Determines the type of value stored at a key.
@@ -3746,7 +4466,10 @@ Builds a detached [`Type`](struct@crate::cmd::Type); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "TYPE")]
-    fn type_(&self, key: impl ToArg) -> Type<Self::Exec<'_>> {
+    fn type_(
+        &self,
+        key: impl ToArg,
+    ) -> Type<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Type::new_in(self.executor(), key)
     }
     /**`UNLINK`: Asynchronously deletes one or more keys.
@@ -3759,14 +4482,16 @@ Arguments:
     fn unlink(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Unlink<Self::Exec<'_>> {
+    ) -> Unlink<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Unlink::new_in(self.executor(), key)
     }
     /**`UNWATCH`: Forgets about watched keys of a transaction.
 
 Builds a detached [`Unwatch`](struct@crate::cmd::Unwatch); see it for the options and the reply.*/
     #[doc(alias = "UNWATCH")]
-    fn unwatch(&self) -> Unwatch<Self::Exec<'_>> {
+    fn unwatch(
+        &self,
+    ) -> Unwatch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Unwatch::new_in(self.executor())
     }
     /**`WAIT`: Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
@@ -3781,7 +4506,7 @@ Arguments:
         &self,
         numreplicas: impl IntArg,
         timeout: impl MillisArg,
-    ) -> Wait<Self::Exec<'_>> {
+    ) -> Wait<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Wait::new_in(self.executor(), numreplicas, timeout)
     }
     /**`WAITAOF`: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
@@ -3798,7 +4523,7 @@ Arguments:
         numlocal: impl IntArg,
         numreplicas: impl IntArg,
         timeout: impl MillisArg,
-    ) -> Waitaof<Self::Exec<'_>> {
+    ) -> Waitaof<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<(i64, i64)>> {
         Waitaof::new_in(self.executor(), numlocal, numreplicas, timeout)
     }
     /**`WATCH`: Monitors changes to keys to determine the execution of a transaction.
@@ -3808,7 +4533,10 @@ Builds a detached [`Watch`](struct@crate::cmd::Watch); see it for the options an
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "WATCH")]
-    fn watch(&self, key: impl IntoIterator<Item = impl ToArg>) -> Watch<Self::Exec<'_>> {
+    fn watch(
+        &self,
+        key: impl IntoIterator<Item = impl ToArg>,
+    ) -> Watch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Watch::new_in(self.executor(), key)
     }
     /**`XACK`: Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
@@ -3825,7 +4553,7 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xack<Self::Exec<'_>> {
+    ) -> Xack<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Xack::new_in(self.executor(), key, group, id)
     }
     /**`XADD`: Appends a new message to a stream. Creates the key if it doesn't exist.
@@ -3842,7 +4570,7 @@ Arguments:
         key: impl ToArg,
         id_selector: XaddIdSelector,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Xadd<Self::Exec<'_>> {
+    ) -> Xadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Xadd::new_in(self.executor(), key, id_selector, data)
     }
     /**`XAUTOCLAIM`: Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
@@ -3863,7 +4591,10 @@ Arguments:
         consumer: impl ToArg,
         min_idle_time: impl ToArg,
         start: impl ToArg,
-    ) -> Xautoclaim<Self::Exec<'_>> {
+    ) -> Xautoclaim<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<StreamEntry>, Vec<Bytes>)>,
+    > {
         Xautoclaim::new_in(self.executor(), key, group, consumer, min_idle_time, start)
     }
     /**`XCLAIM`: Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
@@ -3884,7 +4615,7 @@ Arguments:
         consumer: impl ToArg,
         min_idle_time: impl ToArg,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xclaim<Self::Exec<'_>> {
+    ) -> Xclaim<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<StreamEntry>>> {
         Xclaim::new_in(self.executor(), key, group, consumer, min_idle_time, id)
     }
     /**`XDEL`: Returns the number of messages after removing them from a stream.
@@ -3899,7 +4630,7 @@ Arguments:
         &self,
         key: impl ToArg,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xdel<Self::Exec<'_>> {
+    ) -> Xdel<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Xdel::new_in(self.executor(), key, id)
     }
     /**`XGROUP CREATE`: Creates a consumer group.
@@ -3916,7 +4647,7 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         id_selector: XgroupCreateIdSelector,
-    ) -> XgroupCreate<Self::Exec<'_>> {
+    ) -> XgroupCreate<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         XgroupCreate::new_in(self.executor(), key, group, id_selector)
     }
     /**`XGROUP CREATECONSUMER`: Creates a consumer in a consumer group.
@@ -3933,7 +4664,7 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         consumer: impl ToArg,
-    ) -> XgroupCreateconsumer<Self::Exec<'_>> {
+    ) -> XgroupCreateconsumer<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         XgroupCreateconsumer::new_in(self.executor(), key, group, consumer)
     }
     /**`XGROUP DELCONSUMER`: Deletes a consumer from a consumer group.
@@ -3950,7 +4681,7 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         consumer: impl ToArg,
-    ) -> XgroupDelconsumer<Self::Exec<'_>> {
+    ) -> XgroupDelconsumer<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         XgroupDelconsumer::new_in(self.executor(), key, group, consumer)
     }
     /**`XGROUP DESTROY`: Destroys a consumer group.
@@ -3965,14 +4696,16 @@ Arguments:
         &self,
         key: impl ToArg,
         group: impl ToArg,
-    ) -> XgroupDestroy<Self::Exec<'_>> {
+    ) -> XgroupDestroy<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         XgroupDestroy::new_in(self.executor(), key, group)
     }
     /**`XGROUP HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`XgroupHelp`](struct@crate::cmd::XgroupHelp); see it for the options and the reply.*/
     #[doc(alias = "XGROUP HELP")]
-    fn xgroup_help(&self) -> XgroupHelp<Self::Exec<'_>> {
+    fn xgroup_help(
+        &self,
+    ) -> XgroupHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         XgroupHelp::new_in(self.executor())
     }
     /**`XGROUP SETID`: Sets the last-delivered ID of a consumer group.
@@ -3989,7 +4722,7 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         id_selector: XgroupCreateIdSelector,
-    ) -> XgroupSetid<Self::Exec<'_>> {
+    ) -> XgroupSetid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         XgroupSetid::new_in(self.executor(), key, group, id_selector)
     }
     /**`XINFO CONSUMERS`: Returns a list of the consumers in a consumer group.
@@ -4004,7 +4737,10 @@ Arguments:
         &self,
         key: impl ToArg,
         group: impl ToArg,
-    ) -> XinfoConsumers<Self::Exec<'_>> {
+    ) -> XinfoConsumers<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<XinfoConsumersReply>>,
+    > {
         XinfoConsumers::new_in(self.executor(), key, group)
     }
     /**`XINFO GROUPS`: Returns a list of the consumer groups of a stream.
@@ -4014,14 +4750,22 @@ Builds a detached [`XinfoGroups`](struct@crate::cmd::XinfoGroups); see it for th
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "XINFO GROUPS")]
-    fn xinfo_groups(&self, key: impl ToArg) -> XinfoGroups<Self::Exec<'_>> {
+    fn xinfo_groups(
+        &self,
+        key: impl ToArg,
+    ) -> XinfoGroups<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<XinfoGroupsReply>>,
+    > {
         XinfoGroups::new_in(self.executor(), key)
     }
     /**`XINFO HELP`: Returns helpful text about the different subcommands.
 
 Builds a detached [`XinfoHelp`](struct@crate::cmd::XinfoHelp); see it for the options and the reply.*/
     #[doc(alias = "XINFO HELP")]
-    fn xinfo_help(&self) -> XinfoHelp<Self::Exec<'_>> {
+    fn xinfo_help(
+        &self,
+    ) -> XinfoHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         XinfoHelp::new_in(self.executor())
     }
     /**`XINFO STREAM`: Returns information about a stream.
@@ -4031,7 +4775,13 @@ Builds a detached [`XinfoStream`](struct@crate::cmd::XinfoStream); see it for th
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "XINFO STREAM")]
-    fn xinfo_stream(&self, key: impl ToArg) -> XinfoStream<Self::Exec<'_>> {
+    fn xinfo_stream(
+        &self,
+        key: impl ToArg,
+    ) -> XinfoStream<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<XinfoStreamReply>,
+    > {
         XinfoStream::new_in(self.executor(), key)
     }
     /**`XLEN`: Returns the number of messages in a stream.
@@ -4041,7 +4791,10 @@ Builds a detached [`Xlen`](struct@crate::cmd::Xlen); see it for the options and 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "XLEN")]
-    fn xlen(&self, key: impl ToArg) -> Xlen<Self::Exec<'_>> {
+    fn xlen(
+        &self,
+        key: impl ToArg,
+    ) -> Xlen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Xlen::new_in(self.executor(), key)
     }
     /**`XPENDING`: Returns the information and entries from a stream consumer group's pending entries list.
@@ -4052,7 +4805,18 @@ Arguments:
 - `key`: `key`
 - `group`: `group`*/
     #[doc(alias = "XPENDING")]
-    fn xpending(&self, key: impl ToArg, group: impl ToArg) -> Xpending<Self::Exec<'_>> {
+    fn xpending(
+        &self,
+        key: impl ToArg,
+        group: impl ToArg,
+    ) -> Xpending<
+        Self::Exec<'_>,
+        <Self::Exec<
+            '_,
+        > as ReplyMode>::Out<
+            (i64, Option<Bytes>, Option<Bytes>, Option<Vec<(Bytes, i64)>>),
+        >,
+    > {
         Xpending::new_in(self.executor(), key, group)
     }
     /**`XRANGE`: Returns the messages from a stream within a range of IDs.
@@ -4069,7 +4833,7 @@ Arguments:
         key: impl ToArg,
         start: impl ToArg,
         end: impl ToArg,
-    ) -> Xrange<Self::Exec<'_>> {
+    ) -> Xrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<StreamEntry>>> {
         Xrange::new_in(self.executor(), key, start, end)
     }
     /**`XREAD`: Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
@@ -4084,7 +4848,10 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xread<Self::Exec<'_>> {
+    ) -> Xread<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>,
+    > {
         Xread::new_in(self.executor(), key, id)
     }
     /**`XREADGROUP`: Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
@@ -4103,7 +4870,10 @@ Arguments:
         consumer: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xreadgroup<Self::Exec<'_>> {
+    ) -> Xreadgroup<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>,
+    > {
         Xreadgroup::new_in(self.executor(), group, consumer, key, id)
     }
     /**`XREVRANGE`: Returns the messages from a stream within a range of IDs in reverse order.
@@ -4120,7 +4890,10 @@ Arguments:
         key: impl ToArg,
         end: impl ToArg,
         start: impl ToArg,
-    ) -> Xrevrange<Self::Exec<'_>> {
+    ) -> Xrevrange<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<StreamEntry>>,
+    > {
         Xrevrange::new_in(self.executor(), key, end, start)
     }
     /**`XSETID`: An internal command for replicating stream values.
@@ -4131,7 +4904,11 @@ Arguments:
 - `key`: `key`
 - `last_id`: `last-id`*/
     #[doc(alias = "XSETID")]
-    fn xsetid(&self, key: impl ToArg, last_id: impl ToArg) -> Xsetid<Self::Exec<'_>> {
+    fn xsetid(
+        &self,
+        key: impl ToArg,
+        last_id: impl ToArg,
+    ) -> Xsetid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Xsetid::new_in(self.executor(), key, last_id)
     }
     /**`XTRIM`: Deletes messages from the beginning of a stream.
@@ -4152,7 +4929,7 @@ Arguments:
         operator: Option<TrimOperator>,
         threshold: impl ToArg,
         count: Option<i64>,
-    ) -> Xtrim<Self::Exec<'_>> {
+    ) -> Xtrim<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Xtrim::new_in(self.executor(), key, strategy, operator, threshold, count)
     }
     /**`ZADD`: Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
@@ -4167,7 +4944,7 @@ Arguments:
         &self,
         key: impl ToArg,
         data: impl IntoIterator<Item = (impl DoubleArg, impl ToArg)>,
-    ) -> Zadd<Self::Exec<'_>> {
+    ) -> Zadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zadd::new_in(self.executor(), key, data)
     }
     /**`ZCARD`: Returns the number of members in a sorted set.
@@ -4177,7 +4954,10 @@ Builds a detached [`Zcard`](struct@crate::cmd::Zcard); see it for the options an
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "ZCARD")]
-    fn zcard(&self, key: impl ToArg) -> Zcard<Self::Exec<'_>> {
+    fn zcard(
+        &self,
+        key: impl ToArg,
+    ) -> Zcard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zcard::new_in(self.executor(), key)
     }
     /**`ZCOUNT`: Returns the count of members in a sorted set that have scores within a range.
@@ -4194,7 +4974,7 @@ Arguments:
         key: impl ToArg,
         min: impl DoubleArg,
         max: impl DoubleArg,
-    ) -> Zcount<Self::Exec<'_>> {
+    ) -> Zcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zcount::new_in(self.executor(), key, min, max)
     }
     /**`ZDIFF`: Returns the difference between multiple sorted sets.
@@ -4207,7 +4987,7 @@ Arguments:
     fn zdiff(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zdiff<Self::Exec<'_>> {
+    ) -> Zdiff<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Zdiff::new_in(self.executor(), key)
     }
     /**`ZDIFFSTORE`: Stores the difference of multiple sorted sets in a key.
@@ -4222,7 +5002,7 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zdiffstore<Self::Exec<'_>> {
+    ) -> Zdiffstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zdiffstore::new_in(self.executor(), destination, key)
     }
     /**`ZINCRBY`: Increments the score of a member in a sorted set.
@@ -4239,7 +5019,7 @@ Arguments:
         key: impl ToArg,
         increment: impl DoubleArg,
         member: impl ToArg,
-    ) -> Zincrby<Self::Exec<'_>> {
+    ) -> Zincrby<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<f64>> {
         Zincrby::new_in(self.executor(), key, increment, member)
     }
     /**`ZINTER`: Returns the intersect of multiple sorted sets.
@@ -4252,7 +5032,7 @@ Arguments:
     fn zinter(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zinter<Self::Exec<'_>> {
+    ) -> Zinter<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Zinter::new_in(self.executor(), key)
     }
     /**`ZINTERCARD`: Returns the number of members of the intersect of multiple sorted sets.
@@ -4265,7 +5045,7 @@ Arguments:
     fn zintercard(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zintercard<Self::Exec<'_>> {
+    ) -> Zintercard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zintercard::new_in(self.executor(), key)
     }
     /**`ZINTERSTORE`: Stores the intersect of multiple sorted sets in a key.
@@ -4280,7 +5060,7 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zinterstore<Self::Exec<'_>> {
+    ) -> Zinterstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zinterstore::new_in(self.executor(), destination, key)
     }
     /**`ZLEXCOUNT`: Returns the number of members in a sorted set within a lexicographical range.
@@ -4297,7 +5077,7 @@ Arguments:
         key: impl ToArg,
         min: impl ToArg,
         max: impl ToArg,
-    ) -> Zlexcount<Self::Exec<'_>> {
+    ) -> Zlexcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zlexcount::new_in(self.executor(), key, min, max)
     }
     /**`ZMPOP`: Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
@@ -4312,7 +5092,10 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
         where_: MinMax,
-    ) -> Zmpop<Self::Exec<'_>> {
+    ) -> Zmpop<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>,
+    > {
         Zmpop::new_in(self.executor(), key, where_)
     }
     /**`ZMSCORE`: Returns the score of one or more members in a sorted set.
@@ -4327,7 +5110,7 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Zmscore<Self::Exec<'_>> {
+    ) -> Zmscore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<f64>>>> {
         Zmscore::new_in(self.executor(), key, member)
     }
     /**`ZPOPMAX`: Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
@@ -4337,7 +5120,13 @@ Builds a detached [`Zpopmax`](struct@crate::cmd::Zpopmax); see it for the option
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "ZPOPMAX")]
-    fn zpopmax(&self, key: impl ToArg) -> Zpopmax<Self::Exec<'_>> {
+    fn zpopmax(
+        &self,
+        key: impl ToArg,
+    ) -> Zpopmax<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, f64)>>,
+    > {
         Zpopmax::new_in(self.executor(), key)
     }
     /**`ZPOPMIN`: Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
@@ -4347,7 +5136,13 @@ Builds a detached [`Zpopmin`](struct@crate::cmd::Zpopmin); see it for the option
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "ZPOPMIN")]
-    fn zpopmin(&self, key: impl ToArg) -> Zpopmin<Self::Exec<'_>> {
+    fn zpopmin(
+        &self,
+        key: impl ToArg,
+    ) -> Zpopmin<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, f64)>>,
+    > {
         Zpopmin::new_in(self.executor(), key)
     }
     /**`ZRANDMEMBER`: Returns one or more random members from a sorted set.
@@ -4357,7 +5152,10 @@ Builds a detached [`Zrandmember`](struct@crate::cmd::Zrandmember); see it for th
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "ZRANDMEMBER")]
-    fn zrandmember(&self, key: impl ToArg) -> Zrandmember<Self::Exec<'_>> {
+    fn zrandmember(
+        &self,
+        key: impl ToArg,
+    ) -> Zrandmember<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
         Zrandmember::new_in(self.executor(), key)
     }
     /**`ZRANGE`: Returns members in a sorted set within a range of indexes.
@@ -4374,7 +5172,7 @@ Arguments:
         key: impl ToArg,
         start: impl ToArg,
         stop: impl ToArg,
-    ) -> Zrange<Self::Exec<'_>> {
+    ) -> Zrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Zrange::new_in(self.executor(), key, start, stop)
     }
     /**`ZRANGEBYLEX`: Returns members in a sorted set within a lexicographical range.
@@ -4391,7 +5189,7 @@ Arguments:
         key: impl ToArg,
         min: impl ToArg,
         max: impl ToArg,
-    ) -> Zrangebylex<Self::Exec<'_>> {
+    ) -> Zrangebylex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Zrangebylex::new_in(self.executor(), key, min, max)
     }
     /**`ZRANGEBYSCORE`: Returns members in a sorted set within a range of scores.
@@ -4408,7 +5206,7 @@ Arguments:
         key: impl ToArg,
         min: impl DoubleArg,
         max: impl DoubleArg,
-    ) -> Zrangebyscore<Self::Exec<'_>> {
+    ) -> Zrangebyscore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Zrangebyscore::new_in(self.executor(), key, min, max)
     }
     /**`ZRANGESTORE`: Stores a range of members from sorted set in a key.
@@ -4427,7 +5225,7 @@ Arguments:
         src: impl ToArg,
         min: impl ToArg,
         max: impl ToArg,
-    ) -> Zrangestore<Self::Exec<'_>> {
+    ) -> Zrangestore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zrangestore::new_in(self.executor(), dst, src, min, max)
     }
     /**`ZRANK`: Returns the index of a member in a sorted set ordered by ascending scores.
@@ -4438,7 +5236,11 @@ Arguments:
 - `key`: `key`
 - `member`: `member`*/
     #[doc(alias = "ZRANK")]
-    fn zrank(&self, key: impl ToArg, member: impl ToArg) -> Zrank<Self::Exec<'_>> {
+    fn zrank(
+        &self,
+        key: impl ToArg,
+        member: impl ToArg,
+    ) -> Zrank<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<i64>>> {
         Zrank::new_in(self.executor(), key, member)
     }
     /**`ZREM`: Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
@@ -4453,7 +5255,7 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Zrem<Self::Exec<'_>> {
+    ) -> Zrem<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zrem::new_in(self.executor(), key, member)
     }
     /**`ZREMRANGEBYLEX`: Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
@@ -4470,7 +5272,7 @@ Arguments:
         key: impl ToArg,
         min: impl ToArg,
         max: impl ToArg,
-    ) -> Zremrangebylex<Self::Exec<'_>> {
+    ) -> Zremrangebylex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zremrangebylex::new_in(self.executor(), key, min, max)
     }
     /**`ZREMRANGEBYRANK`: Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
@@ -4487,7 +5289,7 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         stop: impl IntArg,
-    ) -> Zremrangebyrank<Self::Exec<'_>> {
+    ) -> Zremrangebyrank<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zremrangebyrank::new_in(self.executor(), key, start, stop)
     }
     /**`ZREMRANGEBYSCORE`: Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
@@ -4504,7 +5306,7 @@ Arguments:
         key: impl ToArg,
         min: impl DoubleArg,
         max: impl DoubleArg,
-    ) -> Zremrangebyscore<Self::Exec<'_>> {
+    ) -> Zremrangebyscore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zremrangebyscore::new_in(self.executor(), key, min, max)
     }
     /**`ZREVRANGE`: Returns members in a sorted set within a range of indexes in reverse order.
@@ -4521,7 +5323,7 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         stop: impl IntArg,
-    ) -> Zrevrange<Self::Exec<'_>> {
+    ) -> Zrevrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Zrevrange::new_in(self.executor(), key, start, stop)
     }
     /**`ZREVRANGEBYLEX`: Returns members in a sorted set within a lexicographical range in reverse order.
@@ -4538,7 +5340,7 @@ Arguments:
         key: impl ToArg,
         max: impl ToArg,
         min: impl ToArg,
-    ) -> Zrevrangebylex<Self::Exec<'_>> {
+    ) -> Zrevrangebylex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Zrevrangebylex::new_in(self.executor(), key, max, min)
     }
     /**`ZREVRANGEBYSCORE`: Returns members in a sorted set within a range of scores in reverse order.
@@ -4555,7 +5357,10 @@ Arguments:
         key: impl ToArg,
         max: impl DoubleArg,
         min: impl DoubleArg,
-    ) -> Zrevrangebyscore<Self::Exec<'_>> {
+    ) -> Zrevrangebyscore<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
+    > {
         Zrevrangebyscore::new_in(self.executor(), key, max, min)
     }
     /**`ZREVRANK`: Returns the index of a member in a sorted set ordered by descending scores.
@@ -4566,7 +5371,11 @@ Arguments:
 - `key`: `key`
 - `member`: `member`*/
     #[doc(alias = "ZREVRANK")]
-    fn zrevrank(&self, key: impl ToArg, member: impl ToArg) -> Zrevrank<Self::Exec<'_>> {
+    fn zrevrank(
+        &self,
+        key: impl ToArg,
+        member: impl ToArg,
+    ) -> Zrevrank<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<i64>>> {
         Zrevrank::new_in(self.executor(), key, member)
     }
     /**`ZSCAN`: Iterates over members and scores of a sorted set.
@@ -4577,7 +5386,14 @@ Arguments:
 - `key`: `key`
 - `cursor`: `cursor`*/
     #[doc(alias = "ZSCAN")]
-    fn zscan(&self, key: impl ToArg, cursor: impl IntArg) -> Zscan<Self::Exec<'_>> {
+    fn zscan(
+        &self,
+        key: impl ToArg,
+        cursor: impl IntArg,
+    ) -> Zscan<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<(Bytes, f64)>)>,
+    > {
         Zscan::new_in(self.executor(), key, cursor)
     }
     /**`ZSCORE`: Returns the score of a member in a sorted set.
@@ -4588,7 +5404,11 @@ Arguments:
 - `key`: `key`
 - `member`: `member`*/
     #[doc(alias = "ZSCORE")]
-    fn zscore(&self, key: impl ToArg, member: impl ToArg) -> Zscore<Self::Exec<'_>> {
+    fn zscore(
+        &self,
+        key: impl ToArg,
+        member: impl ToArg,
+    ) -> Zscore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<f64>>> {
         Zscore::new_in(self.executor(), key, member)
     }
     /**`ZUNION`: Returns the union of multiple sorted sets.
@@ -4601,7 +5421,7 @@ Arguments:
     fn zunion(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zunion<Self::Exec<'_>> {
+    ) -> Zunion<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
         Zunion::new_in(self.executor(), key)
     }
     /**`ZUNIONSTORE`: Stores the union of multiple sorted sets in a key.
@@ -4616,7 +5436,7 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zunionstore<Self::Exec<'_>> {
+    ) -> Zunionstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Zunionstore::new_in(self.executor(), destination, key)
     }
 }

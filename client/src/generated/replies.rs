@@ -3,7 +3,7 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::error::Result;
-use crate::reply::{read_fields, FromReply, Value};
+use crate::reply::{read_fields, FromReply, TextReply, Value};
 use crate::resp::Reader;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -19,6 +19,9 @@ pub struct AclGetuserReplySelectors {
     pub databases: Option<Bytes>,
     ///`keys`.
     pub keys: Option<Bytes>,
+}
+impl TextReply for AclGetuserReplySelectors {
+    type Text = Self;
 }
 impl FromReply for AclGetuserReplySelectors {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -67,6 +70,9 @@ pub struct AclGetuserReply {
     ///`selectors`.
     pub selectors: Option<Vec<AclGetuserReplySelectors>>,
 }
+impl TextReply for AclGetuserReply {
+    type Text = Self;
+}
 impl FromReply for AclGetuserReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut channels = None;
@@ -114,6 +120,9 @@ pub struct ClientTrackinginfoReply {
     pub prefixes: Option<Vec<Bytes>>,
     ///`redirect`: The client ID used for notifications redirection, or -1 when none.
     pub redirect: Option<i64>,
+}
+impl TextReply for ClientTrackinginfoReply {
+    type Text = Self;
 }
 impl FromReply for ClientTrackinginfoReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -166,6 +175,9 @@ pub struct ClusterGetslotmigrationsReply {
     pub state: Option<Bytes>,
     ///`target_node`: The target node name in the migration job.
     pub target_node: Option<Bytes>,
+}
+impl TextReply for ClusterGetslotmigrationsReply {
+    type Text = Self;
 }
 impl FromReply for ClusterGetslotmigrationsReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -235,6 +247,9 @@ pub struct ClusterLinksReply {
     ///`send-buffer-used`: Size of the portion of the link's send buffer that is currently holding data(messages).
     pub send_buffer_used: Option<i64>,
 }
+impl TextReply for ClusterLinksReply {
+    type Text = Self;
+}
 impl FromReply for ClusterLinksReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut create_time = None;
@@ -298,6 +313,9 @@ pub struct ClusterShardsReplyNodes {
     ///`tls-port`.
     pub tls_port: Option<i64>,
 }
+impl TextReply for ClusterShardsReplyNodes {
+    type Text = Self;
+}
 impl FromReply for ClusterShardsReplyNodes {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut availability_zone = None;
@@ -359,6 +377,9 @@ pub struct ClusterShardsReply {
     ///`slots`: An even number element array specifying the start and end slot numbers for slot ranges owned by this shard.
     pub slots: Option<Vec<i64>>,
 }
+impl TextReply for ClusterShardsReply {
+    type Text = Self;
+}
 impl FromReply for ClusterShardsReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut id = None;
@@ -396,6 +417,9 @@ pub struct ClusterSlotStatsReply2 {
     pub network_bytes_in: Option<i64>,
     ///`network-bytes-out`.
     pub network_bytes_out: Option<i64>,
+}
+impl TextReply for ClusterSlotStatsReply2 {
+    type Text = Self;
 }
 impl FromReply for ClusterSlotStatsReply2 {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -453,6 +477,9 @@ pub struct CommandDocsReplyValueArguments {
     pub token: Option<Bytes>,
     ///`type`.
     pub type_: Option<Bytes>,
+}
+impl TextReply for CommandDocsReplyValueArguments {
+    type Text = Self;
 }
 impl FromReply for CommandDocsReplyValueArguments {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -531,6 +558,9 @@ pub struct CommandDocsReplyValue {
     ///`summary`: Short command description.
     pub summary: Option<Bytes>,
 }
+impl TextReply for CommandDocsReplyValue {
+    type Text = Self;
+}
 impl FromReply for CommandDocsReplyValue {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut arguments = None;
@@ -594,6 +624,9 @@ pub struct CommandInfoReply9BeginSearch {
     ///`type`.
     pub type_: Option<Bytes>,
 }
+impl TextReply for CommandInfoReply9BeginSearch {
+    type Text = Self;
+}
 impl FromReply for CommandInfoReply9BeginSearch {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut spec = None;
@@ -624,6 +657,9 @@ pub struct CommandInfoReply9FindKeys {
     pub spec: Option<Value>,
     ///`type`.
     pub type_: Option<Bytes>,
+}
+impl TextReply for CommandInfoReply9FindKeys {
+    type Text = Self;
 }
 impl FromReply for CommandInfoReply9FindKeys {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -659,6 +695,9 @@ pub struct CommandInfoReply9 {
     pub flags: Option<Vec<Bytes>>,
     ///`notes`.
     pub notes: Option<Bytes>,
+}
+impl TextReply for CommandInfoReply9 {
+    type Text = Self;
 }
 impl FromReply for CommandInfoReply9 {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -699,6 +738,9 @@ pub struct FunctionListReplyFunctions {
     ///`name`: The name of the function.
     pub name: Option<Bytes>,
 }
+impl TextReply for FunctionListReplyFunctions {
+    type Text = Self;
+}
 impl FromReply for FunctionListReplyFunctions {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut description = None;
@@ -737,6 +779,9 @@ pub struct FunctionListReply {
     ///`library_name`: The name of the library.
     pub library_name: Option<Bytes>,
 }
+impl TextReply for FunctionListReply {
+    type Text = Self;
+}
 impl FromReply for FunctionListReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut engine = None;
@@ -773,6 +818,9 @@ pub struct FunctionStatsReplyEnginesValue {
     pub functions_count: Option<i64>,
     ///`libraries_count`: Number of libraries.
     pub libraries_count: Option<i64>,
+}
+impl TextReply for FunctionStatsReplyEnginesValue {
+    type Text = Self;
 }
 impl FromReply for FunctionStatsReplyEnginesValue {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -811,6 +859,9 @@ pub struct FunctionStatsReplyRunningScript {
     ///`name`: The name of the function.
     pub name: Option<Bytes>,
 }
+impl TextReply for FunctionStatsReplyRunningScript {
+    type Text = Self;
+}
 impl FromReply for FunctionStatsReplyRunningScript {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut command = None;
@@ -845,6 +896,9 @@ pub struct FunctionStatsReply {
     ///`running_script`: Information about the running script.
     pub running_script: Option<FunctionStatsReplyRunningScript>,
 }
+impl TextReply for FunctionStatsReply {
+    type Text = Self;
+}
 impl FromReply for FunctionStatsReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut engines = None;
@@ -875,6 +929,9 @@ pub struct LatencyHistogramReplyValue {
     pub calls: Option<i64>,
     ///`histogram_usec`: Histogram map, bucket id to latency
     pub histogram_usec: Option<HashMap<Bytes, i64>>,
+}
+impl TextReply for LatencyHistogramReplyValue {
+    type Text = Self;
 }
 impl FromReply for LatencyHistogramReplyValue {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -970,6 +1027,9 @@ pub struct MemoryStatsReply {
     pub startup_allocated: Option<i64>,
     ///`total.allocated`.
     pub total_allocated: Option<i64>,
+}
+impl TextReply for MemoryStatsReply {
+    type Text = Self;
 }
 impl FromReply for MemoryStatsReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -1150,6 +1210,9 @@ pub struct ModuleListReply {
     ///`ver`: Version of the module.
     pub ver: Option<i64>,
 }
+impl TextReply for ModuleListReply {
+    type Text = Self;
+}
 impl FromReply for ModuleListReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut args = None;
@@ -1194,6 +1257,9 @@ pub struct SentinelPendingScriptsReply {
     pub run_delay: Option<Bytes>,
     ///`run-time`: Script run-time.
     pub run_time: Option<Bytes>,
+}
+impl TextReply for SentinelPendingScriptsReply {
+    type Text = Self;
 }
 impl FromReply for SentinelPendingScriptsReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -1242,6 +1308,9 @@ pub struct XinfoConsumersReply {
     ///`pending`.
     pub pending: Option<i64>,
 }
+impl TextReply for XinfoConsumersReply {
+    type Text = Self;
+}
 impl FromReply for XinfoConsumersReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut idle = None;
@@ -1286,6 +1355,9 @@ pub struct XinfoGroupsReply {
     pub name: Option<Bytes>,
     ///`pending`.
     pub pending: Option<i64>,
+}
+impl TextReply for XinfoGroupsReply {
+    type Text = Self;
 }
 impl FromReply for XinfoGroupsReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -1347,6 +1419,9 @@ pub struct XinfoStreamReply {
     pub radix_tree_nodes: Option<i64>,
     ///`recorded-first-entry-id`: Cached copy of the first entry ID.
     pub recorded_first_entry_id: Option<Bytes>,
+}
+impl TextReply for XinfoStreamReply {
+    type Text = Self;
 }
 impl FromReply for XinfoStreamReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -1419,6 +1494,9 @@ pub struct XinfoStreamFullReplyGroupsConsumers {
     ///`seen-time`: Timestamp of the last interaction attempt of the consumer.
     pub seen_time: Option<i64>,
 }
+impl TextReply for XinfoStreamFullReplyGroupsConsumers {
+    type Text = Self;
+}
 impl FromReply for XinfoStreamFullReplyGroupsConsumers {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         let mut active_time = None;
@@ -1468,6 +1546,9 @@ pub struct XinfoStreamFullReplyGroups {
     pub pel_count: Option<i64>,
     ///`pending`: Data about all of the unacknowledged entries.
     pub pending: Option<Vec<(Bytes, Bytes, i64, i64)>>,
+}
+impl TextReply for XinfoStreamFullReplyGroups {
+    type Text = Self;
 }
 impl FromReply for XinfoStreamFullReplyGroups {
     fn from_reply(r: &mut Reader) -> Result<Self> {
@@ -1530,6 +1611,9 @@ pub struct XinfoStreamFullReply {
     pub radix_tree_nodes: Option<i64>,
     ///`recorded-first-entry-id`: Cached copy of the first entry ID.
     pub recorded_first_entry_id: Option<Bytes>,
+}
+impl TextReply for XinfoStreamFullReply {
+    type Text = Self;
 }
 impl FromReply for XinfoStreamFullReply {
     fn from_reply(r: &mut Reader) -> Result<Self> {

@@ -7,9 +7,11 @@
 //! accepts both, so the same Rust type decodes from either protocol to the same value.
 
 mod impls;
+mod text;
 mod types;
 mod value;
 
+pub use text::{Binary, ReplyMode, TextReply, Utf8};
 pub use types::{GeoMatch, LcsMatch, LcsMatches, StreamEntry};
 pub use value::Value;
 

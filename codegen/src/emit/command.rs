@@ -160,7 +160,7 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
 
         command_impls!(#ty, meta::#meta_ident);
 
-        impl<X> #ty<X> {
+        impl<X: ReplyMode> #ty<X, <X as ReplyMode>::Out<#reply>> {
             #[doc = #new_doc]
             pub fn new_in(exec: X, #(#param_decls),*) -> Self {
                 #bind
@@ -184,7 +184,7 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
         #[doc = #fn_doc]
         #[doc(alias = #alias)]
         #deprecated
-        fn #func(&self, #(#param_decls),*) -> #ty<Self::Exec<'_>> {
+        fn #func(&self, #(#param_decls),*) -> #ty<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<#reply>> {
             #ty::new_in(self.executor(), #(#param_names),*)
         }
     };
@@ -447,7 +447,10 @@ fn optional_methods(
                 ts.extend(quote! {
                     #[doc = #mdoc]
                     #[doc = #note]
-                    pub fn #ident(mut self, #(#decls),*) -> #ty<X, #rt> {
+                    pub fn #ident(mut self, #(#decls),*) -> #ty<X, <X as ReplyMode>::Out<#rt>>
+                    where
+                        X: ReplyMode,
+                    {
                         let buf = &mut self.buf;
                         #body
                         self.decode()

@@ -47,6 +47,10 @@ pub fn emit(s: &StructDef, command: &str) -> TokenStream {
         #[non_exhaustive]
         pub struct #name { #(#fields),* }
 
+        impl TextReply for #name {
+            type Text = Self;
+        }
+
         impl FromReply for #name {
             fn from_reply(r: &mut Reader) -> Result<Self> {
                 #(#locals)*

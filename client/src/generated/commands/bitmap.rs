@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -34,7 +34,7 @@ pub struct Bitcount<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bitcount, meta::BITCOUNT);
-impl<X> Bitcount<X> {
+impl<X: ReplyMode> Bitcount<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `BITCOUNT` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nBITCOUNT\r\n", 1u8);
@@ -97,7 +97,7 @@ pub struct Bitfield<X = Detached, R = Vec<Option<i64>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bitfield, meta::BITFIELD);
-impl<X> Bitfield<X> {
+impl<X: ReplyMode> Bitfield<X, <X as ReplyMode>::Out<Vec<Option<i64>>>> {
     ///Builds `BITFIELD` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nBITFIELD\r\n", 1u8);
@@ -194,7 +194,7 @@ pub struct BitfieldRo<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(BitfieldRo, meta::BITFIELD_RO);
-impl<X> BitfieldRo<X> {
+impl<X: ReplyMode> BitfieldRo<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `BITFIELD_RO` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nBITFIELD_RO\r\n", 1u8);
@@ -246,7 +246,7 @@ pub struct Bitop<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bitop, meta::BITOP);
-impl<X> Bitop<X> {
+impl<X: ReplyMode> Bitop<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `BITOP` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -316,7 +316,7 @@ pub struct Bitpos<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bitpos, meta::BITPOS);
-impl<X> Bitpos<X> {
+impl<X: ReplyMode> Bitpos<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `BITPOS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, bit: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nBITPOS\r\n", 1u8);
@@ -382,7 +382,7 @@ pub struct Getbit<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Getbit, meta::GETBIT);
-impl<X> Getbit<X> {
+impl<X: ReplyMode> Getbit<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `GETBIT` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, offset: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nGETBIT\r\n", 1u8);
@@ -427,7 +427,7 @@ pub struct Setbit<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Setbit, meta::SETBIT);
-impl<X> Setbit<X> {
+impl<X: ReplyMode> Setbit<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `SETBIT` bound to `exec`.
     pub fn new_in(
         exec: X,

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -30,7 +30,7 @@ pub struct Asking<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Asking, meta::ASKING);
-impl<X> Asking<X> {
+impl<X: ReplyMode> Asking<X, <X as ReplyMode>::Out<()>> {
     ///Builds `ASKING` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nASKING\r\n", 1u8);
@@ -66,7 +66,7 @@ pub struct ClusterAddslots<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterAddslots, meta::CLUSTER_ADDSLOTS);
-impl<X> ClusterAddslots<X> {
+impl<X: ReplyMode> ClusterAddslots<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER ADDSLOTS` bound to `exec`.
     pub fn new_in(exec: X, slot: impl IntoIterator<Item = impl IntArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$8\r\nADDSLOTS\r\n", 2u8);
@@ -116,7 +116,7 @@ pub struct ClusterAddslotsrange<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterAddslotsrange, meta::CLUSTER_ADDSLOTSRANGE);
-impl<X> ClusterAddslotsrange<X> {
+impl<X: ReplyMode> ClusterAddslotsrange<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER ADDSLOTSRANGE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -177,7 +177,7 @@ pub struct ClusterBumpepoch<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterBumpepoch, meta::CLUSTER_BUMPEPOCH);
-impl<X> ClusterBumpepoch<X> {
+impl<X: ReplyMode> ClusterBumpepoch<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `CLUSTER BUMPEPOCH` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nBUMPEPOCH\r\n", 2u8);
@@ -213,7 +213,7 @@ pub struct ClusterCancelslotmigrations<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterCancelslotmigrations, meta::CLUSTER_CANCELSLOTMIGRATIONS);
-impl<X> ClusterCancelslotmigrations<X> {
+impl<X: ReplyMode> ClusterCancelslotmigrations<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER CANCELSLOTMIGRATIONS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(
@@ -255,7 +255,7 @@ pub struct ClusterCountFailureReports<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterCountFailureReports, meta::CLUSTER_COUNT_FAILURE_REPORTS);
-impl<X> ClusterCountFailureReports<X> {
+impl<X: ReplyMode> ClusterCountFailureReports<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `CLUSTER COUNT-FAILURE-REPORTS` bound to `exec`.
     pub fn new_in(exec: X, node_id: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(
@@ -300,7 +300,7 @@ pub struct ClusterCountkeysinslot<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterCountkeysinslot, meta::CLUSTER_COUNTKEYSINSLOT);
-impl<X> ClusterCountkeysinslot<X> {
+impl<X: ReplyMode> ClusterCountkeysinslot<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `CLUSTER COUNTKEYSINSLOT` bound to `exec`.
     pub fn new_in(exec: X, slot: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(
@@ -345,7 +345,7 @@ pub struct ClusterDelslots<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterDelslots, meta::CLUSTER_DELSLOTS);
-impl<X> ClusterDelslots<X> {
+impl<X: ReplyMode> ClusterDelslots<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER DELSLOTS` bound to `exec`.
     pub fn new_in(exec: X, slot: impl IntoIterator<Item = impl IntArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$8\r\nDELSLOTS\r\n", 2u8);
@@ -395,7 +395,7 @@ pub struct ClusterDelslotsrange<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterDelslotsrange, meta::CLUSTER_DELSLOTSRANGE);
-impl<X> ClusterDelslotsrange<X> {
+impl<X: ReplyMode> ClusterDelslotsrange<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER DELSLOTSRANGE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -454,7 +454,7 @@ pub struct ClusterFailover<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterFailover, meta::CLUSTER_FAILOVER);
-impl<X> ClusterFailover<X> {
+impl<X: ReplyMode> ClusterFailover<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER FAILOVER` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$8\r\nFAILOVER\r\n", 2u8);
@@ -512,7 +512,7 @@ pub struct ClusterFlushslot<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterFlushslot, meta::CLUSTER_FLUSHSLOT);
-impl<X> ClusterFlushslot<X> {
+impl<X: ReplyMode> ClusterFlushslot<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER FLUSHSLOT` bound to `exec`.
     pub fn new_in(exec: X, slot: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nFLUSHSLOT\r\n", 2u8);
@@ -576,7 +576,7 @@ pub struct ClusterFlushslots<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterFlushslots, meta::CLUSTER_FLUSHSLOTS);
-impl<X> ClusterFlushslots<X> {
+impl<X: ReplyMode> ClusterFlushslots<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER FLUSHSLOTS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$10\r\nFLUSHSLOTS\r\n", 2u8);
@@ -612,7 +612,7 @@ pub struct ClusterForget<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterForget, meta::CLUSTER_FORGET);
-impl<X> ClusterForget<X> {
+impl<X: ReplyMode> ClusterForget<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER FORGET` bound to `exec`.
     pub fn new_in(exec: X, node_id: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$6\r\nFORGET\r\n", 2u8);
@@ -654,7 +654,7 @@ pub struct ClusterGetkeysinslot<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterGetkeysinslot, meta::CLUSTER_GETKEYSINSLOT);
-impl<X> ClusterGetkeysinslot<X> {
+impl<X: ReplyMode> ClusterGetkeysinslot<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `CLUSTER GETKEYSINSLOT` bound to `exec`.
     pub fn new_in(exec: X, slot: impl IntArg, count: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$13\r\nGETKEYSINSLOT\r\n", 2u8);
@@ -705,7 +705,12 @@ pub struct ClusterGetslotmigrations<
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterGetslotmigrations, meta::CLUSTER_GETSLOTMIGRATIONS);
-impl<X> ClusterGetslotmigrations<X> {
+impl<
+    X: ReplyMode,
+> ClusterGetslotmigrations<
+    X,
+    <X as ReplyMode>::Out<Vec<ClusterGetslotmigrationsReply>>,
+> {
     ///Builds `CLUSTER GETSLOTMIGRATIONS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$17\r\nGETSLOTMIGRATIONS\r\n", 2u8);
@@ -741,7 +746,7 @@ pub struct ClusterHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterHelp, meta::CLUSTER_HELP);
-impl<X> ClusterHelp<X> {
+impl<X: ReplyMode> ClusterHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `CLUSTER HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nHELP\r\n", 2u8);
@@ -777,7 +782,7 @@ pub struct ClusterInfo<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterInfo, meta::CLUSTER_INFO);
-impl<X> ClusterInfo<X> {
+impl<X: ReplyMode> ClusterInfo<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `CLUSTER INFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nINFO\r\n", 2u8);
@@ -813,7 +818,7 @@ pub struct ClusterKeyslot<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterKeyslot, meta::CLUSTER_KEYSLOT);
-impl<X> ClusterKeyslot<X> {
+impl<X: ReplyMode> ClusterKeyslot<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `CLUSTER KEYSLOT` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$7\r\nKEYSLOT\r\n", 2u8);
@@ -855,7 +860,7 @@ pub struct ClusterLinks<X = Detached, R = Vec<ClusterLinksReply>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterLinks, meta::CLUSTER_LINKS);
-impl<X> ClusterLinks<X> {
+impl<X: ReplyMode> ClusterLinks<X, <X as ReplyMode>::Out<Vec<ClusterLinksReply>>> {
     ///Builds `CLUSTER LINKS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nLINKS\r\n", 2u8);
@@ -894,7 +899,7 @@ pub struct ClusterMeet<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterMeet, meta::CLUSTER_MEET);
-impl<X> ClusterMeet<X> {
+impl<X: ReplyMode> ClusterMeet<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER MEET` bound to `exec`.
     pub fn new_in(exec: X, ip: impl ToArg, port: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nMEET\r\n", 2u8);
@@ -947,7 +952,7 @@ pub struct ClusterMigrateslots<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterMigrateslots, meta::CLUSTER_MIGRATESLOTS);
-impl<X> ClusterMigrateslots<X> {
+impl<X: ReplyMode> ClusterMigrateslots<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER MIGRATESLOTS` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1024,7 +1029,7 @@ pub struct ClusterMyid<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterMyid, meta::CLUSTER_MYID);
-impl<X> ClusterMyid<X> {
+impl<X: ReplyMode> ClusterMyid<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `CLUSTER MYID` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$4\r\nMYID\r\n", 2u8);
@@ -1060,7 +1065,7 @@ pub struct ClusterMyshardid<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterMyshardid, meta::CLUSTER_MYSHARDID);
-impl<X> ClusterMyshardid<X> {
+impl<X: ReplyMode> ClusterMyshardid<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `CLUSTER MYSHARDID` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nMYSHARDID\r\n", 2u8);
@@ -1096,7 +1101,7 @@ pub struct ClusterNodes<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterNodes, meta::CLUSTER_NODES);
-impl<X> ClusterNodes<X> {
+impl<X: ReplyMode> ClusterNodes<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `CLUSTER NODES` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nNODES\r\n", 2u8);
@@ -1132,7 +1137,7 @@ pub struct ClusterReplicas<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterReplicas, meta::CLUSTER_REPLICAS);
-impl<X> ClusterReplicas<X> {
+impl<X: ReplyMode> ClusterReplicas<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `CLUSTER REPLICAS` bound to `exec`.
     pub fn new_in(exec: X, node_id: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$8\r\nREPLICAS\r\n", 2u8);
@@ -1177,7 +1182,7 @@ pub struct ClusterReplicate<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterReplicate, meta::CLUSTER_REPLICATE);
-impl<X> ClusterReplicate<X> {
+impl<X: ReplyMode> ClusterReplicate<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER REPLICATE` bound to `exec`.
     pub fn new_in(exec: X, args: ClusterReplicateArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nREPLICATE\r\n", 2u8);
@@ -1219,7 +1224,7 @@ pub struct ClusterReset<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterReset, meta::CLUSTER_RESET);
-impl<X> ClusterReset<X> {
+impl<X: ReplyMode> ClusterReset<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER RESET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nRESET\r\n", 2u8);
@@ -1277,7 +1282,7 @@ pub struct ClusterSaveconfig<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterSaveconfig, meta::CLUSTER_SAVECONFIG);
-impl<X> ClusterSaveconfig<X> {
+impl<X: ReplyMode> ClusterSaveconfig<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER SAVECONFIG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$10\r\nSAVECONFIG\r\n", 2u8);
@@ -1313,7 +1318,7 @@ pub struct ClusterSetConfigEpoch<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterSetConfigEpoch, meta::CLUSTER_SET_CONFIG_EPOCH);
-impl<X> ClusterSetConfigEpoch<X> {
+impl<X: ReplyMode> ClusterSetConfigEpoch<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER SET-CONFIG-EPOCH` bound to `exec`.
     pub fn new_in(exec: X, config_epoch: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(
@@ -1361,7 +1366,7 @@ pub struct ClusterSetslot<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterSetslot, meta::CLUSTER_SETSLOT);
-impl<X> ClusterSetslot<X> {
+impl<X: ReplyMode> ClusterSetslot<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLUSTER SETSLOT` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1425,7 +1430,7 @@ pub struct ClusterShards<X = Detached, R = Vec<ClusterShardsReply>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterShards, meta::CLUSTER_SHARDS);
-impl<X> ClusterShards<X> {
+impl<X: ReplyMode> ClusterShards<X, <X as ReplyMode>::Out<Vec<ClusterShardsReply>>> {
     ///Builds `CLUSTER SHARDS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$6\r\nSHARDS\r\n", 2u8);
@@ -1464,7 +1469,7 @@ pub struct ClusterSlaves<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterSlaves, meta::CLUSTER_SLAVES);
-impl<X> ClusterSlaves<X> {
+impl<X: ReplyMode> ClusterSlaves<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `CLUSTER SLAVES` bound to `exec`.
     pub fn new_in(exec: X, node_id: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$6\r\nSLAVES\r\n", 2u8);
@@ -1507,7 +1512,9 @@ pub struct ClusterSlotStats<X = Detached, R = Vec<(i64, ClusterSlotStatsReply2)>
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterSlotStats, meta::CLUSTER_SLOT_STATS);
-impl<X> ClusterSlotStats<X> {
+impl<
+    X: ReplyMode,
+> ClusterSlotStats<X, <X as ReplyMode>::Out<Vec<(i64, ClusterSlotStatsReply2)>>> {
     ///Builds `CLUSTER SLOT-STATS` bound to `exec`.
     pub fn new_in(exec: X, filter: ClusterSlotStatsFilter) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$10\r\nSLOT-STATS\r\n", 2u8);
@@ -1554,7 +1561,7 @@ pub struct ClusterSlots<X = Detached, R = Vec<Vec<Value>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterSlots, meta::CLUSTER_SLOTS);
-impl<X> ClusterSlots<X> {
+impl<X: ReplyMode> ClusterSlots<X, <X as ReplyMode>::Out<Vec<Vec<Value>>>> {
     ///Builds `CLUSTER SLOTS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n", 2u8);
@@ -1590,7 +1597,7 @@ pub struct ClusterSyncslots<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClusterSyncslots, meta::CLUSTER_SYNCSLOTS);
-impl<X> ClusterSyncslots<X> {
+impl<X: ReplyMode> ClusterSyncslots<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `CLUSTER SYNCSLOTS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCLUSTER\r\n$9\r\nSYNCSLOTS\r\n", 2u8);
@@ -1626,7 +1633,7 @@ pub struct Clusterscan<X = Detached, R = (Bytes, Vec<Bytes>)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Clusterscan, meta::CLUSTERSCAN);
-impl<X> Clusterscan<X> {
+impl<X: ReplyMode> Clusterscan<X, <X as ReplyMode>::Out<(Bytes, Vec<Bytes>)>> {
     ///Builds `CLUSTERSCAN` bound to `exec`.
     pub fn new_in(exec: X, cursor: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nCLUSTERSCAN\r\n", 1u8);
@@ -1701,7 +1708,7 @@ pub struct Readonly<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Readonly, meta::READONLY);
-impl<X> Readonly<X> {
+impl<X: ReplyMode> Readonly<X, <X as ReplyMode>::Out<()>> {
     ///Builds `READONLY` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nREADONLY\r\n", 1u8);
@@ -1737,7 +1744,7 @@ pub struct Readwrite<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Readwrite, meta::READWRITE);
-impl<X> Readwrite<X> {
+impl<X: ReplyMode> Readwrite<X, <X as ReplyMode>::Out<()>> {
     ///Builds `READWRITE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$9\r\nREADWRITE\r\n", 1u8);

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -33,7 +33,7 @@ pub struct Auth<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Auth, meta::AUTH);
-impl<X> Auth<X> {
+impl<X: ReplyMode> Auth<X, <X as ReplyMode>::Out<()>> {
     ///Builds `AUTH` bound to `exec`.
     pub fn new_in(exec: X, password: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nAUTH\r\n", 1u8);
@@ -83,7 +83,7 @@ pub struct ClientCaching<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientCaching, meta::CLIENT_CACHING);
-impl<X> ClientCaching<X> {
+impl<X: ReplyMode> ClientCaching<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT CACHING` bound to `exec`.
     pub fn new_in(exec: X, mode: YesNo) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nCACHING\r\n", 2u8);
@@ -125,7 +125,7 @@ pub struct ClientCapa<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientCapa, meta::CLIENT_CAPA);
-impl<X> ClientCapa<X> {
+impl<X: ReplyMode> ClientCapa<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT CAPA` bound to `exec`.
     pub fn new_in(exec: X, capability: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nCAPA\r\n", 2u8);
@@ -177,7 +177,7 @@ pub struct ClientGetname<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientGetname, meta::CLIENT_GETNAME);
-impl<X> ClientGetname<X> {
+impl<X: ReplyMode> ClientGetname<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `CLIENT GETNAME` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nGETNAME\r\n", 2u8);
@@ -216,7 +216,7 @@ pub struct ClientGetredir<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientGetredir, meta::CLIENT_GETREDIR);
-impl<X> ClientGetredir<X> {
+impl<X: ReplyMode> ClientGetredir<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `CLIENT GETREDIR` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nGETREDIR\r\n", 2u8);
@@ -252,7 +252,7 @@ pub struct ClientHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientHelp, meta::CLIENT_HELP);
-impl<X> ClientHelp<X> {
+impl<X: ReplyMode> ClientHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `CLIENT HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nHELP\r\n", 2u8);
@@ -288,7 +288,7 @@ pub struct ClientId<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientId, meta::CLIENT_ID);
-impl<X> ClientId<X> {
+impl<X: ReplyMode> ClientId<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `CLIENT ID` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$2\r\nID\r\n", 2u8);
@@ -324,7 +324,7 @@ pub struct ClientImportSource<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientImportSource, meta::CLIENT_IMPORT_SOURCE);
-impl<X> ClientImportSource<X> {
+impl<X: ReplyMode> ClientImportSource<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT IMPORT-SOURCE` bound to `exec`.
     pub fn new_in(exec: X, enabled: ClientImportSourceEnabled) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$13\r\nIMPORT-SOURCE\r\n", 2u8);
@@ -366,7 +366,7 @@ pub struct ClientInfo<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientInfo, meta::CLIENT_INFO);
-impl<X> ClientInfo<X> {
+impl<X: ReplyMode> ClientInfo<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `CLIENT INFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nINFO\r\n", 2u8);
@@ -415,7 +415,7 @@ pub struct ClientKill<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientKill, meta::CLIENT_KILL);
-impl<X> ClientKill<X> {
+impl<X: ReplyMode> ClientKill<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `CLIENT KILL` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nKILL\r\n", 2u8);
@@ -743,7 +743,7 @@ pub struct ClientList<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientList, meta::CLIENT_LIST);
-impl<X> ClientList<X> {
+impl<X: ReplyMode> ClientList<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `CLIENT LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nLIST\r\n", 2u8);
@@ -1095,7 +1095,7 @@ pub struct ClientNoEvict<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientNoEvict, meta::CLIENT_NO_EVICT);
-impl<X> ClientNoEvict<X> {
+impl<X: ReplyMode> ClientNoEvict<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT NO-EVICT` bound to `exec`.
     pub fn new_in(exec: X, enabled: ClientImportSourceEnabled) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nNO-EVICT\r\n", 2u8);
@@ -1137,7 +1137,7 @@ pub struct ClientNoTouch<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientNoTouch, meta::CLIENT_NO_TOUCH);
-impl<X> ClientNoTouch<X> {
+impl<X: ReplyMode> ClientNoTouch<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT NO-TOUCH` bound to `exec`.
     pub fn new_in(exec: X, enabled: ClientImportSourceEnabled) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nNO-TOUCH\r\n", 2u8);
@@ -1182,7 +1182,7 @@ pub struct ClientPause<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientPause, meta::CLIENT_PAUSE);
-impl<X> ClientPause<X> {
+impl<X: ReplyMode> ClientPause<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT PAUSE` bound to `exec`.
     pub fn new_in(exec: X, timeout: impl MillisArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$5\r\nPAUSE\r\n", 2u8);
@@ -1246,7 +1246,7 @@ pub struct ClientSetinfo<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientSetinfo, meta::CLIENT_SETINFO);
-impl<X> ClientSetinfo<X> {
+impl<X: ReplyMode> ClientSetinfo<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT SETINFO` bound to `exec`.
     pub fn new_in(exec: X, attr: ClientSetinfoAttr) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n", 2u8);
@@ -1288,7 +1288,7 @@ pub struct ClientSetname<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientSetname, meta::CLIENT_SETNAME);
-impl<X> ClientSetname<X> {
+impl<X: ReplyMode> ClientSetname<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT SETNAME` bound to `exec`.
     pub fn new_in(exec: X, connection_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n", 2u8);
@@ -1330,7 +1330,7 @@ pub struct ClientTracking<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientTracking, meta::CLIENT_TRACKING);
-impl<X> ClientTracking<X> {
+impl<X: ReplyMode> ClientTracking<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT TRACKING` bound to `exec`.
     pub fn new_in(exec: X, status: ClientImportSourceEnabled) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n", 2u8);
@@ -1425,7 +1425,9 @@ pub struct ClientTrackinginfo<X = Detached, R = ClientTrackinginfoReply> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientTrackinginfo, meta::CLIENT_TRACKINGINFO);
-impl<X> ClientTrackinginfo<X> {
+impl<
+    X: ReplyMode,
+> ClientTrackinginfo<X, <X as ReplyMode>::Out<ClientTrackinginfoReply>> {
     ///Builds `CLIENT TRACKINGINFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$12\r\nTRACKINGINFO\r\n", 2u8);
@@ -1463,7 +1465,7 @@ pub struct ClientUnblock<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientUnblock, meta::CLIENT_UNBLOCK);
-impl<X> ClientUnblock<X> {
+impl<X: ReplyMode> ClientUnblock<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `CLIENT UNBLOCK` bound to `exec`.
     pub fn new_in(exec: X, client_id: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nUNBLOCK\r\n", 2u8);
@@ -1527,7 +1529,7 @@ pub struct ClientUnpause<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ClientUnpause, meta::CLIENT_UNPAUSE);
-impl<X> ClientUnpause<X> {
+impl<X: ReplyMode> ClientUnpause<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT UNPAUSE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$7\r\nUNPAUSE\r\n", 2u8);
@@ -1563,7 +1565,7 @@ pub struct Echo<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Echo, meta::ECHO);
-impl<X> Echo<X> {
+impl<X: ReplyMode> Echo<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `ECHO` bound to `exec`.
     pub fn new_in(exec: X, message: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nECHO\r\n", 1u8);
@@ -1607,7 +1609,7 @@ pub struct Ping<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Ping, meta::PING);
-impl<X> Ping<X> {
+impl<X: ReplyMode> Ping<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `PING` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$4\r\nPING\r\n", 1u8);
@@ -1651,7 +1653,7 @@ pub struct Select<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Select, meta::SELECT);
-impl<X> Select<X> {
+impl<X: ReplyMode> Select<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SELECT` bound to `exec`.
     pub fn new_in(exec: X, index: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSELECT\r\n", 1u8);

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -32,7 +32,7 @@ pub struct Copy<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Copy, meta::COPY);
-impl<X> Copy<X> {
+impl<X: ReplyMode> Copy<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `COPY` bound to `exec`.
     pub fn new_in(exec: X, source: impl ToArg, destination: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nCOPY\r\n", 1u8);
@@ -93,7 +93,7 @@ pub struct Del<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Del, meta::DEL);
-impl<X> Del<X> {
+impl<X: ReplyMode> Del<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `DEL` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nDEL\r\n", 1u8);
@@ -145,7 +145,7 @@ pub struct Dump<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Dump, meta::DUMP);
-impl<X> Dump<X> {
+impl<X: ReplyMode> Dump<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `DUMP` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nDUMP\r\n", 1u8);
@@ -190,7 +190,7 @@ pub struct Exists<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Exists, meta::EXISTS);
-impl<X> Exists<X> {
+impl<X: ReplyMode> Exists<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `EXISTS` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nEXISTS\r\n", 1u8);
@@ -245,7 +245,7 @@ pub struct Expire<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Expire, meta::EXPIRE);
-impl<X> Expire<X> {
+impl<X: ReplyMode> Expire<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `EXPIRE` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, seconds: impl SecondsArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nEXPIRE\r\n", 1u8);
@@ -331,7 +331,7 @@ pub struct Expireat<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Expireat, meta::EXPIREAT);
-impl<X> Expireat<X> {
+impl<X: ReplyMode> Expireat<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `EXPIREAT` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -419,7 +419,7 @@ pub struct Expiretime<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Expiretime, meta::EXPIRETIME);
-impl<X> Expiretime<X> {
+impl<X: ReplyMode> Expiretime<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `EXPIRETIME` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nEXPIRETIME\r\n", 1u8);
@@ -461,7 +461,7 @@ pub struct Keys<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Keys, meta::KEYS);
-impl<X> Keys<X> {
+impl<X: ReplyMode> Keys<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `KEYS` bound to `exec`.
     pub fn new_in(exec: X, pattern: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nKEYS\r\n", 1u8);
@@ -511,7 +511,7 @@ pub struct Migrate<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Migrate, meta::MIGRATE);
-impl<X> Migrate<X> {
+impl<X: ReplyMode> Migrate<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `MIGRATE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -635,7 +635,7 @@ pub struct Move<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Move, meta::MOVE_);
-impl<X> Move<X> {
+impl<X: ReplyMode> Move<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `MOVE` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, db: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nMOVE\r\n", 1u8);
@@ -682,7 +682,7 @@ pub struct ObjectEncoding<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ObjectEncoding, meta::OBJECT_ENCODING);
-impl<X> ObjectEncoding<X> {
+impl<X: ReplyMode> ObjectEncoding<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `OBJECT ENCODING` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nOBJECT\r\n$8\r\nENCODING\r\n", 2u8);
@@ -724,7 +724,7 @@ pub struct ObjectFreq<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ObjectFreq, meta::OBJECT_FREQ);
-impl<X> ObjectFreq<X> {
+impl<X: ReplyMode> ObjectFreq<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `OBJECT FREQ` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nOBJECT\r\n$4\r\nFREQ\r\n", 2u8);
@@ -766,7 +766,7 @@ pub struct ObjectHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ObjectHelp, meta::OBJECT_HELP);
-impl<X> ObjectHelp<X> {
+impl<X: ReplyMode> ObjectHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `OBJECT HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nOBJECT\r\n$4\r\nHELP\r\n", 2u8);
@@ -802,7 +802,7 @@ pub struct ObjectIdletime<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ObjectIdletime, meta::OBJECT_IDLETIME);
-impl<X> ObjectIdletime<X> {
+impl<X: ReplyMode> ObjectIdletime<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `OBJECT IDLETIME` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nOBJECT\r\n$8\r\nIDLETIME\r\n", 2u8);
@@ -844,7 +844,7 @@ pub struct ObjectRefcount<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ObjectRefcount, meta::OBJECT_REFCOUNT);
-impl<X> ObjectRefcount<X> {
+impl<X: ReplyMode> ObjectRefcount<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `OBJECT REFCOUNT` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nOBJECT\r\n$8\r\nREFCOUNT\r\n", 2u8);
@@ -888,7 +888,7 @@ pub struct Persist<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Persist, meta::PERSIST);
-impl<X> Persist<X> {
+impl<X: ReplyMode> Persist<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `PERSIST` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nPERSIST\r\n", 1u8);
@@ -935,7 +935,7 @@ pub struct Pexpire<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pexpire, meta::PEXPIRE);
-impl<X> Pexpire<X> {
+impl<X: ReplyMode> Pexpire<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `PEXPIRE` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, milliseconds: impl MillisArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nPEXPIRE\r\n", 1u8);
@@ -1021,7 +1021,7 @@ pub struct Pexpireat<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pexpireat, meta::PEXPIREAT);
-impl<X> Pexpireat<X> {
+impl<X: ReplyMode> Pexpireat<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `PEXPIREAT` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1112,7 +1112,7 @@ pub struct Pexpiretime<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pexpiretime, meta::PEXPIRETIME);
-impl<X> Pexpiretime<X> {
+impl<X: ReplyMode> Pexpiretime<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `PEXPIRETIME` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nPEXPIRETIME\r\n", 1u8);
@@ -1160,7 +1160,7 @@ pub struct Pttl<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pttl, meta::PTTL);
-impl<X> Pttl<X> {
+impl<X: ReplyMode> Pttl<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `PTTL` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nPTTL\r\n", 1u8);
@@ -1204,7 +1204,7 @@ pub struct Randomkey<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Randomkey, meta::RANDOMKEY);
-impl<X> Randomkey<X> {
+impl<X: ReplyMode> Randomkey<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `RANDOMKEY` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$9\r\nRANDOMKEY\r\n", 1u8);
@@ -1240,7 +1240,7 @@ pub struct Rename<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Rename, meta::RENAME);
-impl<X> Rename<X> {
+impl<X: ReplyMode> Rename<X, <X as ReplyMode>::Out<()>> {
     ///Builds `RENAME` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, newkey: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nRENAME\r\n", 1u8);
@@ -1290,7 +1290,7 @@ pub struct Renamenx<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Renamenx, meta::RENAMENX);
-impl<X> Renamenx<X> {
+impl<X: ReplyMode> Renamenx<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `RENAMENX` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, newkey: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nRENAMENX\r\n", 1u8);
@@ -1340,7 +1340,7 @@ pub struct Restore<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Restore, meta::RESTORE);
-impl<X> Restore<X> {
+impl<X: ReplyMode> Restore<X, <X as ReplyMode>::Out<()>> {
     ///Builds `RESTORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1431,7 +1431,7 @@ pub struct Scan<X = Detached, R = (Bytes, Vec<Bytes>)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Scan, meta::SCAN);
-impl<X> Scan<X> {
+impl<X: ReplyMode> Scan<X, <X as ReplyMode>::Out<(Bytes, Vec<Bytes>)>> {
     ///Builds `SCAN` bound to `exec`.
     pub fn new_in(exec: X, cursor: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nSCAN\r\n", 1u8);
@@ -1500,7 +1500,7 @@ pub struct Sort<X = Detached, R = Vec<Option<Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sort, meta::SORT);
-impl<X> Sort<X> {
+impl<X: ReplyMode> Sort<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `SORT` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nSORT\r\n", 1u8);
@@ -1580,7 +1580,13 @@ impl<X, R> Sort<X, R> {
     /**
 
 Changes the reply to `i64`.*/
-    pub fn store(mut self, destination: impl ToArg) -> Sort<X, i64> {
+    pub fn store(
+        mut self,
+        destination: impl ToArg,
+    ) -> Sort<X, <X as ReplyMode>::Out<i64>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(96u16, "destination");
         buf.token("STORE");
@@ -1615,7 +1621,7 @@ pub struct SortRo<X = Detached, R = Vec<Option<Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SortRo, meta::SORT_RO);
-impl<X> SortRo<X> {
+impl<X: ReplyMode> SortRo<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `SORT_RO` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nSORT_RO\r\n", 1u8);
@@ -1719,7 +1725,7 @@ pub struct Touch<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Touch, meta::TOUCH);
-impl<X> Touch<X> {
+impl<X: ReplyMode> Touch<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `TOUCH` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nTOUCH\r\n", 1u8);
@@ -1775,7 +1781,7 @@ pub struct Ttl<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Ttl, meta::TTL);
-impl<X> Ttl<X> {
+impl<X: ReplyMode> Ttl<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `TTL` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nTTL\r\n", 1u8);
@@ -1819,7 +1825,7 @@ pub struct Type<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Type, meta::TYPE_);
-impl<X> Type<X> {
+impl<X: ReplyMode> Type<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `TYPE` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nTYPE\r\n", 1u8);
@@ -1861,7 +1867,7 @@ pub struct Unlink<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Unlink, meta::UNLINK);
-impl<X> Unlink<X> {
+impl<X: ReplyMode> Unlink<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `UNLINK` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nUNLINK\r\n", 1u8);
@@ -1911,7 +1917,7 @@ pub struct Wait<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Wait, meta::WAIT);
-impl<X> Wait<X> {
+impl<X: ReplyMode> Wait<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `WAIT` bound to `exec`.
     pub fn new_in(exec: X, numreplicas: impl IntArg, timeout: impl MillisArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nWAIT\r\n", 1u8);
@@ -1956,7 +1962,7 @@ pub struct Waitaof<X = Detached, R = (i64, i64)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Waitaof, meta::WAITAOF);
-impl<X> Waitaof<X> {
+impl<X: ReplyMode> Waitaof<X, <X as ReplyMode>::Out<(i64, i64)>> {
     ///Builds `WAITAOF` bound to `exec`.
     pub fn new_in(
         exec: X,

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -33,7 +33,7 @@ pub struct Geoadd<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Geoadd, meta::GEOADD);
-impl<X> Geoadd<X> {
+impl<X: ReplyMode> Geoadd<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `GEOADD` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -131,7 +131,7 @@ pub struct Geodist<X = Detached, R = Option<f64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Geodist, meta::GEODIST);
-impl<X> Geodist<X> {
+impl<X: ReplyMode> Geodist<X, <X as ReplyMode>::Out<Option<f64>>> {
     ///Builds `GEODIST` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -220,7 +220,7 @@ pub struct Geohash<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Geohash, meta::GEOHASH);
-impl<X> Geohash<X> {
+impl<X: ReplyMode> Geohash<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `GEOHASH` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nGEOHASH\r\n", 1u8);
@@ -278,7 +278,7 @@ pub struct Geopos<X = Detached, R = Vec<Option<(f64, f64)>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Geopos, meta::GEOPOS);
-impl<X> Geopos<X> {
+impl<X: ReplyMode> Geopos<X, <X as ReplyMode>::Out<Vec<Option<(f64, f64)>>>> {
     ///Builds `GEOPOS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nGEOPOS\r\n", 1u8);
@@ -340,7 +340,7 @@ pub struct Georadius<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Georadius, meta::GEORADIUS);
-impl<X> Georadius<X> {
+impl<X: ReplyMode> Georadius<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `GEORADIUS` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -374,7 +374,10 @@ impl<X, R> Georadius<X, R> {
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withcoord(mut self) -> Georadius<X, Vec<GeoMatch>> {
+    pub fn withcoord(mut self) -> Georadius<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(80u16, "withcoord");
         buf.token("WITHCOORD");
@@ -384,7 +387,10 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withdist(mut self) -> Georadius<X, Vec<GeoMatch>> {
+    pub fn withdist(mut self) -> Georadius<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(96u16, "withdist");
         buf.token("WITHDIST");
@@ -394,7 +400,10 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withhash(mut self) -> Georadius<X, Vec<GeoMatch>> {
+    pub fn withhash(mut self) -> Georadius<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(112u16, "withhash");
         buf.token("WITHHASH");
@@ -436,7 +445,13 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `i64`.*/
-    pub fn store(mut self, value: GeoradiusStore) -> Georadius<X, i64> {
+    pub fn store(
+        mut self,
+        value: GeoradiusStore,
+    ) -> Georadius<X, <X as ReplyMode>::Out<i64>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(160u16, "store");
         value.write_args(buf);
@@ -446,7 +461,13 @@ Changes the reply to `i64`.*/
     /**
 
 Changes the reply to `i64`.*/
-    pub fn store_store(mut self, storekey: impl ToArg) -> Georadius<X, i64> {
+    pub fn store_store(
+        mut self,
+        storekey: impl ToArg,
+    ) -> Georadius<X, <X as ReplyMode>::Out<i64>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(160u16, "store");
         buf.token("STORE");
@@ -457,7 +478,13 @@ Changes the reply to `i64`.*/
     /**
 
 Changes the reply to `i64`.*/
-    pub fn storedist(mut self, storedistkey: impl ToArg) -> Georadius<X, i64> {
+    pub fn storedist(
+        mut self,
+        storedistkey: impl ToArg,
+    ) -> Georadius<X, <X as ReplyMode>::Out<i64>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(160u16, "store");
         buf.token("STOREDIST");
@@ -506,7 +533,7 @@ pub struct Georadiusbymember<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Georadiusbymember, meta::GEORADIUSBYMEMBER);
-impl<X> Georadiusbymember<X> {
+impl<X: ReplyMode> Georadiusbymember<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `GEORADIUSBYMEMBER` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -537,7 +564,12 @@ impl<X, R> Georadiusbymember<X, R> {
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withcoord(mut self) -> Georadiusbymember<X, Vec<GeoMatch>> {
+    pub fn withcoord(
+        mut self,
+    ) -> Georadiusbymember<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(64u16, "withcoord");
         buf.token("WITHCOORD");
@@ -547,7 +579,12 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withdist(mut self) -> Georadiusbymember<X, Vec<GeoMatch>> {
+    pub fn withdist(
+        mut self,
+    ) -> Georadiusbymember<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(80u16, "withdist");
         buf.token("WITHDIST");
@@ -557,7 +594,12 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withhash(mut self) -> Georadiusbymember<X, Vec<GeoMatch>> {
+    pub fn withhash(
+        mut self,
+    ) -> Georadiusbymember<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(96u16, "withhash");
         buf.token("WITHHASH");
@@ -599,7 +641,13 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `i64`.*/
-    pub fn store(mut self, value: GeoradiusStore) -> Georadiusbymember<X, i64> {
+    pub fn store(
+        mut self,
+        value: GeoradiusStore,
+    ) -> Georadiusbymember<X, <X as ReplyMode>::Out<i64>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(144u16, "store");
         value.write_args(buf);
@@ -609,7 +657,13 @@ Changes the reply to `i64`.*/
     /**
 
 Changes the reply to `i64`.*/
-    pub fn store_store(mut self, storekey: impl ToArg) -> Georadiusbymember<X, i64> {
+    pub fn store_store(
+        mut self,
+        storekey: impl ToArg,
+    ) -> Georadiusbymember<X, <X as ReplyMode>::Out<i64>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(144u16, "store");
         buf.token("STORE");
@@ -620,7 +674,13 @@ Changes the reply to `i64`.*/
     /**
 
 Changes the reply to `i64`.*/
-    pub fn storedist(mut self, storedistkey: impl ToArg) -> Georadiusbymember<X, i64> {
+    pub fn storedist(
+        mut self,
+        storedistkey: impl ToArg,
+    ) -> Georadiusbymember<X, <X as ReplyMode>::Out<i64>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(144u16, "store");
         buf.token("STOREDIST");
@@ -667,7 +727,7 @@ pub struct GeoradiusbymemberRo<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(GeoradiusbymemberRo, meta::GEORADIUSBYMEMBER_RO);
-impl<X> GeoradiusbymemberRo<X> {
+impl<X: ReplyMode> GeoradiusbymemberRo<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `GEORADIUSBYMEMBER_RO` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -698,7 +758,12 @@ impl<X, R> GeoradiusbymemberRo<X, R> {
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withcoord(mut self) -> GeoradiusbymemberRo<X, Vec<GeoMatch>> {
+    pub fn withcoord(
+        mut self,
+    ) -> GeoradiusbymemberRo<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(64u16, "withcoord");
         buf.token("WITHCOORD");
@@ -708,7 +773,12 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withdist(mut self) -> GeoradiusbymemberRo<X, Vec<GeoMatch>> {
+    pub fn withdist(
+        mut self,
+    ) -> GeoradiusbymemberRo<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(80u16, "withdist");
         buf.token("WITHDIST");
@@ -718,7 +788,12 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withhash(mut self) -> GeoradiusbymemberRo<X, Vec<GeoMatch>> {
+    pub fn withhash(
+        mut self,
+    ) -> GeoradiusbymemberRo<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(96u16, "withhash");
         buf.token("WITHHASH");
@@ -796,7 +871,7 @@ pub struct GeoradiusRo<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(GeoradiusRo, meta::GEORADIUS_RO);
-impl<X> GeoradiusRo<X> {
+impl<X: ReplyMode> GeoradiusRo<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `GEORADIUS_RO` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -830,7 +905,10 @@ impl<X, R> GeoradiusRo<X, R> {
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withcoord(mut self) -> GeoradiusRo<X, Vec<GeoMatch>> {
+    pub fn withcoord(mut self) -> GeoradiusRo<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(80u16, "withcoord");
         buf.token("WITHCOORD");
@@ -840,7 +918,10 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withdist(mut self) -> GeoradiusRo<X, Vec<GeoMatch>> {
+    pub fn withdist(mut self) -> GeoradiusRo<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(96u16, "withdist");
         buf.token("WITHDIST");
@@ -850,7 +931,10 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withhash(mut self) -> GeoradiusRo<X, Vec<GeoMatch>> {
+    pub fn withhash(mut self) -> GeoradiusRo<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(112u16, "withhash");
         buf.token("WITHHASH");
@@ -930,7 +1014,7 @@ pub struct Geosearch<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Geosearch, meta::GEOSEARCH);
-impl<X> Geosearch<X> {
+impl<X: ReplyMode> Geosearch<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `GEOSEARCH` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, by: GeosearchBy) -> Self {
         let mut cmd = CommandBuf::new(b"$9\r\nGEOSEARCH\r\n", 1u8);
@@ -1013,7 +1097,10 @@ impl<X, R> Geosearch<X, R> {
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withcoord(mut self) -> Geosearch<X, Vec<GeoMatch>> {
+    pub fn withcoord(mut self) -> Geosearch<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(80u16, "withcoord");
         buf.token("WITHCOORD");
@@ -1023,7 +1110,10 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withdist(mut self) -> Geosearch<X, Vec<GeoMatch>> {
+    pub fn withdist(mut self) -> Geosearch<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(96u16, "withdist");
         buf.token("WITHDIST");
@@ -1033,7 +1123,10 @@ Changes the reply to `Vec<GeoMatch>`.*/
     /**
 
 Changes the reply to `Vec<GeoMatch>`.*/
-    pub fn withhash(mut self) -> Geosearch<X, Vec<GeoMatch>> {
+    pub fn withhash(mut self) -> Geosearch<X, <X as ReplyMode>::Out<Vec<GeoMatch>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(112u16, "withhash");
         buf.token("WITHHASH");
@@ -1072,7 +1165,7 @@ pub struct Geosearchstore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Geosearchstore, meta::GEOSEARCHSTORE);
-impl<X> Geosearchstore<X> {
+impl<X: ReplyMode> Geosearchstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `GEOSEARCHSTORE` bound to `exec`.
     pub fn new_in(
         exec: X,

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -33,7 +33,7 @@ pub struct Hdel<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hdel, meta::HDEL);
-impl<X> Hdel<X> {
+impl<X: ReplyMode> Hdel<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `HDEL` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -92,7 +92,7 @@ pub struct Hexists<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hexists, meta::HEXISTS);
-impl<X> Hexists<X> {
+impl<X: ReplyMode> Hexists<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `HEXISTS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, field: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nHEXISTS\r\n", 1u8);
@@ -137,7 +137,7 @@ pub struct Hexpire<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hexpire, meta::HEXPIRE);
-impl<X> Hexpire<X> {
+impl<X: ReplyMode> Hexpire<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HEXPIRE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -240,7 +240,7 @@ pub struct Hexpireat<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hexpireat, meta::HEXPIREAT);
-impl<X> Hexpireat<X> {
+impl<X: ReplyMode> Hexpireat<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HEXPIREAT` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -343,7 +343,7 @@ pub struct Hexpiretime<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hexpiretime, meta::HEXPIRETIME);
-impl<X> Hexpiretime<X> {
+impl<X: ReplyMode> Hexpiretime<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HEXPIRETIME` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -407,7 +407,7 @@ pub struct Hget<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hget, meta::HGET);
-impl<X> Hget<X> {
+impl<X: ReplyMode> Hget<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `HGET` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, field: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nHGET\r\n", 1u8);
@@ -452,7 +452,7 @@ pub struct Hgetall<X = Detached, R = HashMap<Bytes, Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hgetall, meta::HGETALL);
-impl<X> Hgetall<X> {
+impl<X: ReplyMode> Hgetall<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes>>> {
     ///Builds `HGETALL` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nHGETALL\r\n", 1u8);
@@ -494,7 +494,7 @@ pub struct Hgetdel<X = Detached, R = Vec<Option<Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hgetdel, meta::HGETDEL);
-impl<X> Hgetdel<X> {
+impl<X: ReplyMode> Hgetdel<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `HGETDEL` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -556,7 +556,7 @@ pub struct Hgetex<X = Detached, R = Vec<Option<Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hgetex, meta::HGETEX);
-impl<X> Hgetex<X> {
+impl<X: ReplyMode> Hgetex<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `HGETEX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -665,7 +665,7 @@ pub struct Hincrby<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hincrby, meta::HINCRBY);
-impl<X> Hincrby<X> {
+impl<X: ReplyMode> Hincrby<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `HINCRBY` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -718,7 +718,7 @@ pub struct Hincrbyfloat<X = Detached, R = f64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hincrbyfloat, meta::HINCRBYFLOAT);
-impl<X> Hincrbyfloat<X> {
+impl<X: ReplyMode> Hincrbyfloat<X, <X as ReplyMode>::Out<f64>> {
     ///Builds `HINCRBYFLOAT` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -775,7 +775,7 @@ pub struct Hkeys<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hkeys, meta::HKEYS);
-impl<X> Hkeys<X> {
+impl<X: ReplyMode> Hkeys<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `HKEYS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nHKEYS\r\n", 1u8);
@@ -817,7 +817,7 @@ pub struct Hlen<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hlen, meta::HLEN);
-impl<X> Hlen<X> {
+impl<X: ReplyMode> Hlen<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `HLEN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nHLEN\r\n", 1u8);
@@ -859,7 +859,7 @@ pub struct Hmget<X = Detached, R = Vec<Option<Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hmget, meta::HMGET);
-impl<X> Hmget<X> {
+impl<X: ReplyMode> Hmget<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `HMGET` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -916,7 +916,7 @@ pub struct Hmset<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hmset, meta::HMSET);
-impl<X> Hmset<X> {
+impl<X: ReplyMode> Hmset<X, <X as ReplyMode>::Out<()>> {
     ///Builds `HMSET` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -980,7 +980,7 @@ pub struct Hpersist<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hpersist, meta::HPERSIST);
-impl<X> Hpersist<X> {
+impl<X: ReplyMode> Hpersist<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HPERSIST` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1042,7 +1042,7 @@ pub struct Hpexpire<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hpexpire, meta::HPEXPIRE);
-impl<X> Hpexpire<X> {
+impl<X: ReplyMode> Hpexpire<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HPEXPIRE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1145,7 +1145,7 @@ pub struct Hpexpireat<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hpexpireat, meta::HPEXPIREAT);
-impl<X> Hpexpireat<X> {
+impl<X: ReplyMode> Hpexpireat<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HPEXPIREAT` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1248,7 +1248,7 @@ pub struct Hpexpiretime<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hpexpiretime, meta::HPEXPIRETIME);
-impl<X> Hpexpiretime<X> {
+impl<X: ReplyMode> Hpexpiretime<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HPEXPIRETIME` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1310,7 +1310,7 @@ pub struct Hpttl<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hpttl, meta::HPTTL);
-impl<X> Hpttl<X> {
+impl<X: ReplyMode> Hpttl<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HPTTL` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1376,7 +1376,7 @@ pub struct Hrandfield<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hrandfield, meta::HRANDFIELD);
-impl<X> Hrandfield<X> {
+impl<X: ReplyMode> Hrandfield<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `HRANDFIELD` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nHRANDFIELD\r\n", 1u8);
@@ -1395,7 +1395,13 @@ impl<X, R> Hrandfield<X, R> {
     /**
 
 Changes the reply to `Vec<Bytes>`.*/
-    pub fn count(mut self, count: impl IntArg) -> Hrandfield<X, Vec<Bytes>> {
+    pub fn count(
+        mut self,
+        count: impl IntArg,
+    ) -> Hrandfield<X, <X as ReplyMode>::Out<Vec<Bytes>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "options");
         let withvalues = false;
@@ -1412,7 +1418,10 @@ Changes the reply to `Vec<(Bytes,Bytes)>`.*/
     pub fn count_withvalues(
         mut self,
         count: impl IntArg,
-    ) -> Hrandfield<X, Vec<(Bytes, Bytes)>> {
+    ) -> Hrandfield<X, <X as ReplyMode>::Out<Vec<(Bytes, Bytes)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "options");
         let withvalues = true;
@@ -1450,7 +1459,7 @@ pub struct Hscan<X = Detached, R = (Bytes, Vec<(Bytes, Bytes)>)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hscan, meta::HSCAN);
-impl<X> Hscan<X> {
+impl<X: ReplyMode> Hscan<X, <X as ReplyMode>::Out<(Bytes, Vec<(Bytes, Bytes)>)>> {
     ///Builds `HSCAN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, cursor: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nHSCAN\r\n", 1u8);
@@ -1487,7 +1496,10 @@ impl<X, R> Hscan<X, R> {
     /**
 
 Changes the reply to `(Bytes,Vec<Bytes>)`.*/
-    pub fn novalues(mut self) -> Hscan<X, (Bytes, Vec<Bytes>)> {
+    pub fn novalues(mut self) -> Hscan<X, <X as ReplyMode>::Out<(Bytes, Vec<Bytes>)>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(64u16, "novalues");
         buf.token("NOVALUES");
@@ -1525,7 +1537,7 @@ pub struct Hset<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hset, meta::HSET);
-impl<X> Hset<X> {
+impl<X: ReplyMode> Hset<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `HSET` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1591,7 +1603,7 @@ pub struct Hsetex<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hsetex, meta::HSETEX);
-impl<X> Hsetex<X> {
+impl<X: ReplyMode> Hsetex<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `HSETEX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1751,7 +1763,7 @@ pub struct Hsetnx<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hsetnx, meta::HSETNX);
-impl<X> Hsetnx<X> {
+impl<X: ReplyMode> Hsetnx<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `HSETNX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1804,7 +1816,7 @@ pub struct Hstrlen<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hstrlen, meta::HSTRLEN);
-impl<X> Hstrlen<X> {
+impl<X: ReplyMode> Hstrlen<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `HSTRLEN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, field: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nHSTRLEN\r\n", 1u8);
@@ -1849,7 +1861,7 @@ pub struct Httl<X = Detached, R = Vec<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Httl, meta::HTTL);
-impl<X> Httl<X> {
+impl<X: ReplyMode> Httl<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HTTL` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1911,7 +1923,7 @@ pub struct Hvals<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Hvals, meta::HVALS);
-impl<X> Hvals<X> {
+impl<X: ReplyMode> Hvals<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `HVALS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nHVALS\r\n", 1u8);

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -32,7 +32,7 @@ pub struct Pfadd<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pfadd, meta::PFADD);
-impl<X> Pfadd<X> {
+impl<X: ReplyMode> Pfadd<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `PFADD` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nPFADD\r\n", 1u8);
@@ -90,7 +90,7 @@ pub struct Pfcount<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pfcount, meta::PFCOUNT);
-impl<X> Pfcount<X> {
+impl<X: ReplyMode> Pfcount<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `PFCOUNT` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nPFCOUNT\r\n", 1u8);
@@ -140,7 +140,7 @@ pub struct Pfdebug<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pfdebug, meta::PFDEBUG);
-impl<X> Pfdebug<X> {
+impl<X: ReplyMode> Pfdebug<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `PFDEBUG` bound to `exec`.
     pub fn new_in(exec: X, subcommand: impl ToArg, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nPFDEBUG\r\n", 1u8);
@@ -185,7 +185,7 @@ pub struct Pfmerge<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pfmerge, meta::PFMERGE);
-impl<X> Pfmerge<X> {
+impl<X: ReplyMode> Pfmerge<X, <X as ReplyMode>::Out<()>> {
     ///Builds `PFMERGE` bound to `exec`.
     pub fn new_in(exec: X, destkey: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nPFMERGE\r\n", 1u8);
@@ -243,7 +243,7 @@ pub struct Pfselftest<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Pfselftest, meta::PFSELFTEST);
-impl<X> Pfselftest<X> {
+impl<X: ReplyMode> Pfselftest<X, <X as ReplyMode>::Out<()>> {
     ///Builds `PFSELFTEST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$10\r\nPFSELFTEST\r\n", 1u8);

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -32,7 +32,7 @@ pub struct Blmove<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Blmove, meta::BLMOVE);
-impl<X> Blmove<X> {
+impl<X: ReplyMode> Blmove<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `BLMOVE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -101,7 +101,7 @@ pub struct Blmpop<X = Detached, R = Option<(Bytes, Vec<Bytes>)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Blmpop, meta::BLMPOP);
-impl<X> Blmpop<X> {
+impl<X: ReplyMode> Blmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>> {
     ///Builds `BLMPOP` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -182,7 +182,7 @@ pub struct Blpop<X = Detached, R = Option<(Bytes, Bytes)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Blpop, meta::BLPOP);
-impl<X> Blpop<X> {
+impl<X: ReplyMode> Blpop<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes)>>> {
     ///Builds `BLPOP` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -245,7 +245,7 @@ pub struct Brpop<X = Detached, R = Option<(Bytes, Bytes)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Brpop, meta::BRPOP);
-impl<X> Brpop<X> {
+impl<X: ReplyMode> Brpop<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes)>>> {
     ///Builds `BRPOP` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -310,7 +310,7 @@ pub struct Brpoplpush<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Brpoplpush, meta::BRPOPLPUSH);
-impl<X> Brpoplpush<X> {
+impl<X: ReplyMode> Brpoplpush<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `BRPOPLPUSH` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -369,7 +369,7 @@ pub struct Lindex<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lindex, meta::LINDEX);
-impl<X> Lindex<X> {
+impl<X: ReplyMode> Lindex<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `LINDEX` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, index: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nLINDEX\r\n", 1u8);
@@ -417,7 +417,7 @@ pub struct Linsert<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Linsert, meta::LINSERT);
-impl<X> Linsert<X> {
+impl<X: ReplyMode> Linsert<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LINSERT` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -479,7 +479,7 @@ pub struct Llen<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Llen, meta::LLEN);
-impl<X> Llen<X> {
+impl<X: ReplyMode> Llen<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LLEN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nLLEN\r\n", 1u8);
@@ -523,7 +523,7 @@ pub struct Lmove<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lmove, meta::LMOVE);
-impl<X> Lmove<X> {
+impl<X: ReplyMode> Lmove<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `LMOVE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -587,7 +587,7 @@ pub struct Lmpop<X = Detached, R = Option<(Bytes, Vec<Bytes>)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lmpop, meta::LMPOP);
-impl<X> Lmpop<X> {
+impl<X: ReplyMode> Lmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>> {
     ///Builds `LMPOP` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -664,7 +664,7 @@ pub struct Lpop<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lpop, meta::LPOP);
-impl<X> Lpop<X> {
+impl<X: ReplyMode> Lpop<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `LPOP` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nLPOP\r\n", 1u8);
@@ -683,7 +683,13 @@ impl<X, R> Lpop<X, R> {
     /**
 
 Changes the reply to `Option<Vec<Bytes>>`.*/
-    pub fn count(mut self, count: impl IntArg) -> Lpop<X, Option<Vec<Bytes>>> {
+    pub fn count(
+        mut self,
+        count: impl IntArg,
+    ) -> Lpop<X, <X as ReplyMode>::Out<Option<Vec<Bytes>>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
@@ -720,7 +726,7 @@ pub struct Lpos<X = Detached, R = Option<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lpos, meta::LPOS);
-impl<X> Lpos<X> {
+impl<X: ReplyMode> Lpos<X, <X as ReplyMode>::Out<Option<i64>>> {
     ///Builds `LPOS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, element: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nLPOS\r\n", 1u8);
@@ -749,7 +755,13 @@ impl<X, R> Lpos<X, R> {
     /**
 
 Changes the reply to `Vec<i64>`.*/
-    pub fn count(mut self, num_matches: impl IntArg) -> Lpos<X, Vec<i64>> {
+    pub fn count(
+        mut self,
+        num_matches: impl IntArg,
+    ) -> Lpos<X, <X as ReplyMode>::Out<Vec<i64>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(48u16, "num-matches");
         buf.token("COUNT");
@@ -796,7 +808,7 @@ pub struct Lpush<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lpush, meta::LPUSH);
-impl<X> Lpush<X> {
+impl<X: ReplyMode> Lpush<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LPUSH` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -856,7 +868,7 @@ pub struct Lpushx<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lpushx, meta::LPUSHX);
-impl<X> Lpushx<X> {
+impl<X: ReplyMode> Lpushx<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LPUSHX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -913,7 +925,7 @@ pub struct Lrange<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lrange, meta::LRANGE);
-impl<X> Lrange<X> {
+impl<X: ReplyMode> Lrange<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `LRANGE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -966,7 +978,7 @@ pub struct Lrem<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lrem, meta::LREM);
-impl<X> Lrem<X> {
+impl<X: ReplyMode> Lrem<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LREM` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1019,7 +1031,7 @@ pub struct Lset<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lset, meta::LSET);
-impl<X> Lset<X> {
+impl<X: ReplyMode> Lset<X, <X as ReplyMode>::Out<()>> {
     ///Builds `LSET` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1072,7 +1084,7 @@ pub struct Ltrim<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Ltrim, meta::LTRIM);
-impl<X> Ltrim<X> {
+impl<X: ReplyMode> Ltrim<X, <X as ReplyMode>::Out<()>> {
     ///Builds `LTRIM` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1131,7 +1143,7 @@ pub struct Rpop<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Rpop, meta::RPOP);
-impl<X> Rpop<X> {
+impl<X: ReplyMode> Rpop<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `RPOP` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nRPOP\r\n", 1u8);
@@ -1150,7 +1162,13 @@ impl<X, R> Rpop<X, R> {
     /**
 
 Changes the reply to `Option<Vec<Bytes>>`.*/
-    pub fn count(mut self, count: impl IntArg) -> Rpop<X, Option<Vec<Bytes>>> {
+    pub fn count(
+        mut self,
+        count: impl IntArg,
+    ) -> Rpop<X, <X as ReplyMode>::Out<Option<Vec<Bytes>>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
@@ -1186,7 +1204,7 @@ pub struct Rpoplpush<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Rpoplpush, meta::RPOPLPUSH);
-impl<X> Rpoplpush<X> {
+impl<X: ReplyMode> Rpoplpush<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `RPOPLPUSH` bound to `exec`.
     pub fn new_in(exec: X, source: impl ToArg, destination: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$9\r\nRPOPLPUSH\r\n", 1u8);
@@ -1234,7 +1252,7 @@ pub struct Rpush<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Rpush, meta::RPUSH);
-impl<X> Rpush<X> {
+impl<X: ReplyMode> Rpush<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `RPUSH` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1294,7 +1312,7 @@ pub struct Rpushx<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Rpushx, meta::RPUSHX);
-impl<X> Rpushx<X> {
+impl<X: ReplyMode> Rpushx<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `RPUSHX` bound to `exec`.
     pub fn new_in(
         exec: X,

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -30,7 +30,7 @@ pub struct Publish<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Publish, meta::PUBLISH);
-impl<X> Publish<X> {
+impl<X: ReplyMode> Publish<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `PUBLISH` bound to `exec`.
     pub fn new_in(exec: X, channel: impl ToArg, message: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nPUBLISH\r\n", 1u8);
@@ -75,7 +75,7 @@ pub struct PubsubChannels<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(PubsubChannels, meta::PUBSUB_CHANNELS);
-impl<X> PubsubChannels<X> {
+impl<X: ReplyMode> PubsubChannels<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `PUBSUB CHANNELS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$8\r\nCHANNELS\r\n", 2u8);
@@ -119,7 +119,7 @@ pub struct PubsubHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(PubsubHelp, meta::PUBSUB_HELP);
-impl<X> PubsubHelp<X> {
+impl<X: ReplyMode> PubsubHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `PUBSUB HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$4\r\nHELP\r\n", 2u8);
@@ -155,7 +155,7 @@ pub struct PubsubNumpat<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(PubsubNumpat, meta::PUBSUB_NUMPAT);
-impl<X> PubsubNumpat<X> {
+impl<X: ReplyMode> PubsubNumpat<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `PUBSUB NUMPAT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$6\r\nNUMPAT\r\n", 2u8);
@@ -191,7 +191,7 @@ pub struct PubsubNumsub<X = Detached, R = Vec<(Bytes, i64)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(PubsubNumsub, meta::PUBSUB_NUMSUB);
-impl<X> PubsubNumsub<X> {
+impl<X: ReplyMode> PubsubNumsub<X, <X as ReplyMode>::Out<Vec<(Bytes, i64)>>> {
     ///Builds `PUBSUB NUMSUB` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n", 2u8);
@@ -243,7 +243,7 @@ pub struct PubsubShardchannels<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(PubsubShardchannels, meta::PUBSUB_SHARDCHANNELS);
-impl<X> PubsubShardchannels<X> {
+impl<X: ReplyMode> PubsubShardchannels<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `PUBSUB SHARDCHANNELS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$13\r\nSHARDCHANNELS\r\n", 2u8);
@@ -287,7 +287,7 @@ pub struct PubsubShardnumsub<X = Detached, R = Vec<(Bytes, i64)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(PubsubShardnumsub, meta::PUBSUB_SHARDNUMSUB);
-impl<X> PubsubShardnumsub<X> {
+impl<X: ReplyMode> PubsubShardnumsub<X, <X as ReplyMode>::Out<Vec<(Bytes, i64)>>> {
     ///Builds `PUBSUB SHARDNUMSUB` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nPUBSUB\r\n$11\r\nSHARDNUMSUB\r\n", 2u8);
@@ -342,7 +342,7 @@ pub struct Spublish<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Spublish, meta::SPUBLISH);
-impl<X> Spublish<X> {
+impl<X: ReplyMode> Spublish<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SPUBLISH` bound to `exec`.
     pub fn new_in(exec: X, shardchannel: impl ToArg, message: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSPUBLISH\r\n", 1u8);

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -30,7 +30,7 @@ pub struct Eval<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Eval, meta::EVAL);
-impl<X> Eval<X> {
+impl<X: ReplyMode> Eval<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `EVAL` bound to `exec`.
     pub fn new_in(exec: X, script: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nEVAL\r\n", 1u8);
@@ -105,7 +105,7 @@ pub struct Evalsha<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Evalsha, meta::EVALSHA);
-impl<X> Evalsha<X> {
+impl<X: ReplyMode> Evalsha<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `EVALSHA` bound to `exec`.
     pub fn new_in(exec: X, sha1: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nEVALSHA\r\n", 1u8);
@@ -180,7 +180,7 @@ pub struct EvalshaRo<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(EvalshaRo, meta::EVALSHA_RO);
-impl<X> EvalshaRo<X> {
+impl<X: ReplyMode> EvalshaRo<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `EVALSHA_RO` bound to `exec`.
     pub fn new_in(exec: X, sha1: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nEVALSHA_RO\r\n", 1u8);
@@ -255,7 +255,7 @@ pub struct EvalRo<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(EvalRo, meta::EVAL_RO);
-impl<X> EvalRo<X> {
+impl<X: ReplyMode> EvalRo<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `EVAL_RO` bound to `exec`.
     pub fn new_in(exec: X, script: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nEVAL_RO\r\n", 1u8);
@@ -330,7 +330,7 @@ pub struct Fcall<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Fcall, meta::FCALL);
-impl<X> Fcall<X> {
+impl<X: ReplyMode> Fcall<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `FCALL` bound to `exec`.
     pub fn new_in(exec: X, function: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nFCALL\r\n", 1u8);
@@ -405,7 +405,7 @@ pub struct FcallRo<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FcallRo, meta::FCALL_RO);
-impl<X> FcallRo<X> {
+impl<X: ReplyMode> FcallRo<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `FCALL_RO` bound to `exec`.
     pub fn new_in(exec: X, function: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nFCALL_RO\r\n", 1u8);
@@ -480,7 +480,7 @@ pub struct FunctionDelete<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionDelete, meta::FUNCTION_DELETE);
-impl<X> FunctionDelete<X> {
+impl<X: ReplyMode> FunctionDelete<X, <X as ReplyMode>::Out<()>> {
     ///Builds `FUNCTION DELETE` bound to `exec`.
     pub fn new_in(exec: X, library_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$6\r\nDELETE\r\n", 2u8);
@@ -522,7 +522,7 @@ pub struct FunctionDump<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionDump, meta::FUNCTION_DUMP);
-impl<X> FunctionDump<X> {
+impl<X: ReplyMode> FunctionDump<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `FUNCTION DUMP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nDUMP\r\n", 2u8);
@@ -558,7 +558,7 @@ pub struct FunctionFlush<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionFlush, meta::FUNCTION_FLUSH);
-impl<X> FunctionFlush<X> {
+impl<X: ReplyMode> FunctionFlush<X, <X as ReplyMode>::Out<()>> {
     ///Builds `FUNCTION FLUSH` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$5\r\nFLUSH\r\n", 2u8);
@@ -616,7 +616,7 @@ pub struct FunctionHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionHelp, meta::FUNCTION_HELP);
-impl<X> FunctionHelp<X> {
+impl<X: ReplyMode> FunctionHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `FUNCTION HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nHELP\r\n", 2u8);
@@ -652,7 +652,7 @@ pub struct FunctionKill<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionKill, meta::FUNCTION_KILL);
-impl<X> FunctionKill<X> {
+impl<X: ReplyMode> FunctionKill<X, <X as ReplyMode>::Out<()>> {
     ///Builds `FUNCTION KILL` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nKILL\r\n", 2u8);
@@ -688,7 +688,7 @@ pub struct FunctionList<X = Detached, R = Vec<FunctionListReply>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionList, meta::FUNCTION_LIST);
-impl<X> FunctionList<X> {
+impl<X: ReplyMode> FunctionList<X, <X as ReplyMode>::Out<Vec<FunctionListReply>>> {
     ///Builds `FUNCTION LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nLIST\r\n", 2u8);
@@ -740,7 +740,7 @@ pub struct FunctionLoad<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionLoad, meta::FUNCTION_LOAD);
-impl<X> FunctionLoad<X> {
+impl<X: ReplyMode> FunctionLoad<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `FUNCTION LOAD` bound to `exec`.
     pub fn new_in(exec: X, function_code: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n", 2u8);
@@ -790,7 +790,7 @@ pub struct FunctionRestore<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionRestore, meta::FUNCTION_RESTORE);
-impl<X> FunctionRestore<X> {
+impl<X: ReplyMode> FunctionRestore<X, <X as ReplyMode>::Out<()>> {
     ///Builds `FUNCTION RESTORE` bound to `exec`.
     pub fn new_in(exec: X, serialized_value: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$7\r\nRESTORE\r\n", 2u8);
@@ -861,7 +861,7 @@ pub struct FunctionStats<X = Detached, R = FunctionStatsReply> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(FunctionStats, meta::FUNCTION_STATS);
-impl<X> FunctionStats<X> {
+impl<X: ReplyMode> FunctionStats<X, <X as ReplyMode>::Out<FunctionStatsReply>> {
     ///Builds `FUNCTION STATS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nFUNCTION\r\n$5\r\nSTATS\r\n", 2u8);
@@ -897,7 +897,7 @@ pub struct ScriptDebug<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ScriptDebug, meta::SCRIPT_DEBUG);
-impl<X> ScriptDebug<X> {
+impl<X: ReplyMode> ScriptDebug<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SCRIPT DEBUG` bound to `exec`.
     pub fn new_in(exec: X, mode: ScriptDebugMode) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$5\r\nDEBUG\r\n", 2u8);
@@ -947,7 +947,7 @@ pub struct ScriptExists<X = Detached, R = Vec<bool>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ScriptExists, meta::SCRIPT_EXISTS);
-impl<X> ScriptExists<X> {
+impl<X: ReplyMode> ScriptExists<X, <X as ReplyMode>::Out<Vec<bool>>> {
     ///Builds `SCRIPT EXISTS` bound to `exec`.
     pub fn new_in(exec: X, sha1: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$6\r\nEXISTS\r\n", 2u8);
@@ -1000,7 +1000,7 @@ pub struct ScriptFlush<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ScriptFlush, meta::SCRIPT_FLUSH);
-impl<X> ScriptFlush<X> {
+impl<X: ReplyMode> ScriptFlush<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SCRIPT FLUSH` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$5\r\nFLUSH\r\n", 2u8);
@@ -1058,7 +1058,7 @@ pub struct ScriptHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ScriptHelp, meta::SCRIPT_HELP);
-impl<X> ScriptHelp<X> {
+impl<X: ReplyMode> ScriptHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SCRIPT HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$4\r\nHELP\r\n", 2u8);
@@ -1094,7 +1094,7 @@ pub struct ScriptKill<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ScriptKill, meta::SCRIPT_KILL);
-impl<X> ScriptKill<X> {
+impl<X: ReplyMode> ScriptKill<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SCRIPT KILL` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$4\r\nKILL\r\n", 2u8);
@@ -1130,7 +1130,7 @@ pub struct ScriptLoad<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ScriptLoad, meta::SCRIPT_LOAD);
-impl<X> ScriptLoad<X> {
+impl<X: ReplyMode> ScriptLoad<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `SCRIPT LOAD` bound to `exec`.
     pub fn new_in(exec: X, script: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n", 2u8);
@@ -1172,7 +1172,7 @@ pub struct ScriptShow<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ScriptShow, meta::SCRIPT_SHOW);
-impl<X> ScriptShow<X> {
+impl<X: ReplyMode> ScriptShow<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `SCRIPT SHOW` bound to `exec`.
     pub fn new_in(exec: X, sha1: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$4\r\nSHOW\r\n", 2u8);

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -30,7 +30,7 @@ pub struct SentinelCkquorum<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelCkquorum, meta::SENTINEL_CKQUORUM);
-impl<X> SentinelCkquorum<X> {
+impl<X: ReplyMode> SentinelCkquorum<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `SENTINEL CKQUORUM` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$8\r\nCKQUORUM\r\n", 2u8);
@@ -77,7 +77,7 @@ pub struct SentinelConfig<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelConfig, meta::SENTINEL_CONFIG);
-impl<X> SentinelConfig<X> {
+impl<X: ReplyMode> SentinelConfig<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `SENTINEL CONFIG` bound to `exec`.
     pub fn new_in(exec: X, action: SentinelConfigAction) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$6\r\nCONFIG\r\n", 2u8);
@@ -121,7 +121,7 @@ pub struct SentinelDebug<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelDebug, meta::SENTINEL_DEBUG);
-impl<X> SentinelDebug<X> {
+impl<X: ReplyMode> SentinelDebug<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `SENTINEL DEBUG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$5\r\nDEBUG\r\n", 2u8);
@@ -169,7 +169,7 @@ pub struct SentinelFailover<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelFailover, meta::SENTINEL_FAILOVER);
-impl<X> SentinelFailover<X> {
+impl<X: ReplyMode> SentinelFailover<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SENTINEL FAILOVER` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$8\r\nFAILOVER\r\n", 2u8);
@@ -219,7 +219,7 @@ pub struct SentinelFlushconfig<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelFlushconfig, meta::SENTINEL_FLUSHCONFIG);
-impl<X> SentinelFlushconfig<X> {
+impl<X: ReplyMode> SentinelFlushconfig<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SENTINEL FLUSHCONFIG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$11\r\nFLUSHCONFIG\r\n", 2u8);
@@ -258,7 +258,9 @@ pub struct SentinelGetMasterAddrByName<X = Detached, R = (Bytes, Bytes)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelGetMasterAddrByName, meta::SENTINEL_GET_MASTER_ADDR_BY_NAME);
-impl<X> SentinelGetMasterAddrByName<X> {
+impl<
+    X: ReplyMode,
+> SentinelGetMasterAddrByName<X, <X as ReplyMode>::Out<(Bytes, Bytes)>> {
     ///Builds `SENTINEL GET-MASTER-ADDR-BY-NAME` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(
@@ -306,7 +308,9 @@ pub struct SentinelGetPrimaryAddrByName<X = Detached, R = (Bytes, Bytes)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelGetPrimaryAddrByName, meta::SENTINEL_GET_PRIMARY_ADDR_BY_NAME);
-impl<X> SentinelGetPrimaryAddrByName<X> {
+impl<
+    X: ReplyMode,
+> SentinelGetPrimaryAddrByName<X, <X as ReplyMode>::Out<(Bytes, Bytes)>> {
     ///Builds `SENTINEL GET-PRIMARY-ADDR-BY-NAME` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(
@@ -353,7 +357,7 @@ pub struct SentinelHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelHelp, meta::SENTINEL_HELP);
-impl<X> SentinelHelp<X> {
+impl<X: ReplyMode> SentinelHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SENTINEL HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$4\r\nHELP\r\n", 2u8);
@@ -389,7 +393,7 @@ pub struct SentinelInfoCache<X = Detached, R = Vec<Value>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelInfoCache, meta::SENTINEL_INFO_CACHE);
-impl<X> SentinelInfoCache<X> {
+impl<X: ReplyMode> SentinelInfoCache<X, <X as ReplyMode>::Out<Vec<Value>>> {
     ///Builds `SENTINEL INFO-CACHE` bound to `exec`.
     pub fn new_in(exec: X, nodename: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$10\r\nINFO-CACHE\r\n", 2u8);
@@ -444,7 +448,9 @@ pub struct SentinelIsMasterDownByAddr<X = Detached, R = (bool, Bytes, i64)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelIsMasterDownByAddr, meta::SENTINEL_IS_MASTER_DOWN_BY_ADDR);
-impl<X> SentinelIsMasterDownByAddr<X> {
+impl<
+    X: ReplyMode,
+> SentinelIsMasterDownByAddr<X, <X as ReplyMode>::Out<(bool, Bytes, i64)>> {
     ///Builds `SENTINEL IS-MASTER-DOWN-BY-ADDR` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -510,7 +516,9 @@ pub struct SentinelIsPrimaryDownByAddr<X = Detached, R = (bool, Bytes, i64)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelIsPrimaryDownByAddr, meta::SENTINEL_IS_PRIMARY_DOWN_BY_ADDR);
-impl<X> SentinelIsPrimaryDownByAddr<X> {
+impl<
+    X: ReplyMode,
+> SentinelIsPrimaryDownByAddr<X, <X as ReplyMode>::Out<(bool, Bytes, i64)>> {
     ///Builds `SENTINEL IS-PRIMARY-DOWN-BY-ADDR` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -578,7 +586,7 @@ pub struct SentinelMaster<X = Detached, R = HashMap<Bytes, Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelMaster, meta::SENTINEL_MASTER);
-impl<X> SentinelMaster<X> {
+impl<X: ReplyMode> SentinelMaster<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes>>> {
     ///Builds `SENTINEL MASTER` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$6\r\nMASTER\r\n", 2u8);
@@ -624,7 +632,9 @@ pub struct SentinelMasters<X = Detached, R = Vec<HashMap<Bytes, Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelMasters, meta::SENTINEL_MASTERS);
-impl<X> SentinelMasters<X> {
+impl<
+    X: ReplyMode,
+> SentinelMasters<X, <X as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>> {
     ///Builds `SENTINEL MASTERS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$7\r\nMASTERS\r\n", 2u8);
@@ -661,7 +671,7 @@ pub struct SentinelMonitor<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelMonitor, meta::SENTINEL_MONITOR);
-impl<X> SentinelMonitor<X> {
+impl<X: ReplyMode> SentinelMonitor<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SENTINEL MONITOR` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -723,7 +733,7 @@ pub struct SentinelMyid<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelMyid, meta::SENTINEL_MYID);
-impl<X> SentinelMyid<X> {
+impl<X: ReplyMode> SentinelMyid<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `SENTINEL MYID` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$4\r\nMYID\r\n", 2u8);
@@ -759,7 +769,9 @@ pub struct SentinelPendingScripts<X = Detached, R = Vec<SentinelPendingScriptsRe
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelPendingScripts, meta::SENTINEL_PENDING_SCRIPTS);
-impl<X> SentinelPendingScripts<X> {
+impl<
+    X: ReplyMode,
+> SentinelPendingScripts<X, <X as ReplyMode>::Out<Vec<SentinelPendingScriptsReply>>> {
     ///Builds `SENTINEL PENDING-SCRIPTS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$15\r\nPENDING-SCRIPTS\r\n", 2u8);
@@ -795,7 +807,9 @@ pub struct SentinelPrimaries<X = Detached, R = Vec<HashMap<Bytes, Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelPrimaries, meta::SENTINEL_PRIMARIES);
-impl<X> SentinelPrimaries<X> {
+impl<
+    X: ReplyMode,
+> SentinelPrimaries<X, <X as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>> {
     ///Builds `SENTINEL PRIMARIES` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$9\r\nPRIMARIES\r\n", 2u8);
@@ -831,7 +845,7 @@ pub struct SentinelPrimary<X = Detached, R = HashMap<Bytes, Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelPrimary, meta::SENTINEL_PRIMARY);
-impl<X> SentinelPrimary<X> {
+impl<X: ReplyMode> SentinelPrimary<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes>>> {
     ///Builds `SENTINEL PRIMARY` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$7\r\nPRIMARY\r\n", 2u8);
@@ -873,7 +887,7 @@ pub struct SentinelRemove<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelRemove, meta::SENTINEL_REMOVE);
-impl<X> SentinelRemove<X> {
+impl<X: ReplyMode> SentinelRemove<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SENTINEL REMOVE` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$6\r\nREMOVE\r\n", 2u8);
@@ -915,7 +929,9 @@ pub struct SentinelReplicas<X = Detached, R = Vec<HashMap<Bytes, Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelReplicas, meta::SENTINEL_REPLICAS);
-impl<X> SentinelReplicas<X> {
+impl<
+    X: ReplyMode,
+> SentinelReplicas<X, <X as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>> {
     ///Builds `SENTINEL REPLICAS` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$8\r\nREPLICAS\r\n", 2u8);
@@ -957,7 +973,7 @@ pub struct SentinelReset<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelReset, meta::SENTINEL_RESET);
-impl<X> SentinelReset<X> {
+impl<X: ReplyMode> SentinelReset<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SENTINEL RESET` bound to `exec`.
     pub fn new_in(exec: X, pattern: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$5\r\nRESET\r\n", 2u8);
@@ -999,7 +1015,9 @@ pub struct SentinelSentinels<X = Detached, R = Vec<HashMap<Bytes, Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelSentinels, meta::SENTINEL_SENTINELS);
-impl<X> SentinelSentinels<X> {
+impl<
+    X: ReplyMode,
+> SentinelSentinels<X, <X as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>> {
     ///Builds `SENTINEL SENTINELS` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$9\r\nSENTINELS\r\n", 2u8);
@@ -1041,7 +1059,7 @@ pub struct SentinelSet<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelSet, meta::SENTINEL_SET);
-impl<X> SentinelSet<X> {
+impl<X: ReplyMode> SentinelSet<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SENTINEL SET` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1107,7 +1125,7 @@ pub struct SentinelSimulateFailure<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelSimulateFailure, meta::SENTINEL_SIMULATE_FAILURE);
-impl<X> SentinelSimulateFailure<X> {
+impl<X: ReplyMode> SentinelSimulateFailure<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `SENTINEL SIMULATE-FAILURE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$16\r\nSIMULATE-FAILURE\r\n", 2u8);
@@ -1175,7 +1193,7 @@ pub struct SentinelSlaves<X = Detached, R = Vec<HashMap<Bytes, Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SentinelSlaves, meta::SENTINEL_SLAVES);
-impl<X> SentinelSlaves<X> {
+impl<X: ReplyMode> SentinelSlaves<X, <X as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>> {
     ///Builds `SENTINEL SLAVES` bound to `exec`.
     pub fn new_in(exec: X, primary_name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$6\r\nSLAVES\r\n", 2u8);

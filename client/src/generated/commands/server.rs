@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -32,7 +32,7 @@ pub struct AclCat<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclCat, meta::ACL_CAT);
-impl<X> AclCat<X> {
+impl<X: ReplyMode> AclCat<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ACL CAT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$3\r\nCAT\r\n", 2u8);
@@ -76,7 +76,7 @@ pub struct AclDeluser<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclDeluser, meta::ACL_DELUSER);
-impl<X> AclDeluser<X> {
+impl<X: ReplyMode> AclDeluser<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ACL DELUSER` bound to `exec`.
     pub fn new_in(exec: X, username: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$7\r\nDELUSER\r\n", 2u8);
@@ -128,7 +128,7 @@ pub struct AclDryrun<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclDryrun, meta::ACL_DRYRUN);
-impl<X> AclDryrun<X> {
+impl<X: ReplyMode> AclDryrun<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `ACL DRYRUN` bound to `exec`.
     pub fn new_in(exec: X, username: impl ToArg, command: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$6\r\nDRYRUN\r\n", 2u8);
@@ -189,7 +189,7 @@ pub struct AclGenpass<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclGenpass, meta::ACL_GENPASS);
-impl<X> AclGenpass<X> {
+impl<X: ReplyMode> AclGenpass<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `ACL GENPASS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$7\r\nGENPASS\r\n", 2u8);
@@ -240,7 +240,7 @@ pub struct AclGetuser<X = Detached, R = Option<AclGetuserReply>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclGetuser, meta::ACL_GETUSER);
-impl<X> AclGetuser<X> {
+impl<X: ReplyMode> AclGetuser<X, <X as ReplyMode>::Out<Option<AclGetuserReply>>> {
     ///Builds `ACL GETUSER` bound to `exec`.
     pub fn new_in(exec: X, username: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$7\r\nGETUSER\r\n", 2u8);
@@ -282,7 +282,7 @@ pub struct AclHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclHelp, meta::ACL_HELP);
-impl<X> AclHelp<X> {
+impl<X: ReplyMode> AclHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ACL HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nHELP\r\n", 2u8);
@@ -318,7 +318,7 @@ pub struct AclList<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclList, meta::ACL_LIST);
-impl<X> AclList<X> {
+impl<X: ReplyMode> AclList<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ACL LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nLIST\r\n", 2u8);
@@ -354,7 +354,7 @@ pub struct AclLoad<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclLoad, meta::ACL_LOAD);
-impl<X> AclLoad<X> {
+impl<X: ReplyMode> AclLoad<X, <X as ReplyMode>::Out<()>> {
     ///Builds `ACL LOAD` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nLOAD\r\n", 2u8);
@@ -395,7 +395,7 @@ pub struct AclLog<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclLog, meta::ACL_LOG);
-impl<X> AclLog<X> {
+impl<X: ReplyMode> AclLog<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `ACL LOG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$3\r\nLOG\r\n", 2u8);
@@ -453,7 +453,7 @@ pub struct AclSave<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclSave, meta::ACL_SAVE);
-impl<X> AclSave<X> {
+impl<X: ReplyMode> AclSave<X, <X as ReplyMode>::Out<()>> {
     ///Builds `ACL SAVE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$4\r\nSAVE\r\n", 2u8);
@@ -494,7 +494,7 @@ pub struct AclSetuser<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclSetuser, meta::ACL_SETUSER);
-impl<X> AclSetuser<X> {
+impl<X: ReplyMode> AclSetuser<X, <X as ReplyMode>::Out<()>> {
     ///Builds `ACL SETUSER` bound to `exec`.
     pub fn new_in(exec: X, username: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$7\r\nSETUSER\r\n", 2u8);
@@ -552,7 +552,7 @@ pub struct AclUsers<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclUsers, meta::ACL_USERS);
-impl<X> AclUsers<X> {
+impl<X: ReplyMode> AclUsers<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ACL USERS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$5\r\nUSERS\r\n", 2u8);
@@ -588,7 +588,7 @@ pub struct AclWhoami<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclWhoami, meta::ACL_WHOAMI);
-impl<X> AclWhoami<X> {
+impl<X: ReplyMode> AclWhoami<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `ACL WHOAMI` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$6\r\nWHOAMI\r\n", 2u8);
@@ -624,7 +624,7 @@ pub struct Bgrewriteaof<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bgrewriteaof, meta::BGREWRITEAOF);
-impl<X> Bgrewriteaof<X> {
+impl<X: ReplyMode> Bgrewriteaof<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `BGREWRITEAOF` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$12\r\nBGREWRITEAOF\r\n", 1u8);
@@ -664,7 +664,7 @@ pub struct Bgsave<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bgsave, meta::BGSAVE);
-impl<X> Bgsave<X> {
+impl<X: ReplyMode> Bgsave<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `BGSAVE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nBGSAVE\r\n", 1u8);
@@ -722,7 +722,7 @@ pub struct CommandCount<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandCount, meta::COMMAND_COUNT);
-impl<X> CommandCount<X> {
+impl<X: ReplyMode> CommandCount<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `COMMAND COUNT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$5\r\nCOUNT\r\n", 2u8);
@@ -758,7 +758,9 @@ pub struct CommandDocs<X = Detached, R = HashMap<Bytes, CommandDocsReplyValue>> 
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandDocs, meta::COMMAND_DOCS);
-impl<X> CommandDocs<X> {
+impl<
+    X: ReplyMode,
+> CommandDocs<X, <X as ReplyMode>::Out<HashMap<Bytes, CommandDocsReplyValue>>> {
     ///Builds `COMMAND DOCS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n", 2u8);
@@ -813,7 +815,7 @@ pub struct CommandGetkeys<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandGetkeys, meta::COMMAND_GETKEYS);
-impl<X> CommandGetkeys<X> {
+impl<X: ReplyMode> CommandGetkeys<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `COMMAND GETKEYS` bound to `exec`.
     pub fn new_in(exec: X, command: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$7\r\nGETKEYS\r\n", 2u8);
@@ -871,7 +873,9 @@ pub struct CommandGetkeysandflags<X = Detached, R = Vec<(Bytes, Vec<Bytes>)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandGetkeysandflags, meta::COMMAND_GETKEYSANDFLAGS);
-impl<X> CommandGetkeysandflags<X> {
+impl<
+    X: ReplyMode,
+> CommandGetkeysandflags<X, <X as ReplyMode>::Out<Vec<(Bytes, Vec<Bytes>)>>> {
     ///Builds `COMMAND GETKEYSANDFLAGS` bound to `exec`.
     pub fn new_in(exec: X, command: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(
@@ -932,7 +936,7 @@ pub struct CommandHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandHelp, meta::COMMAND_HELP);
-impl<X> CommandHelp<X> {
+impl<X: ReplyMode> CommandHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `COMMAND HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nHELP\r\n", 2u8);
@@ -990,7 +994,29 @@ pub struct CommandInfo<
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandInfo, meta::COMMAND_INFO);
-impl<X> CommandInfo<X> {
+impl<
+    X: ReplyMode,
+> CommandInfo<
+    X,
+    <X as ReplyMode>::Out<
+        Vec<
+            Option<
+                (
+                    Bytes,
+                    i64,
+                    Vec<Bytes>,
+                    i64,
+                    i64,
+                    i64,
+                    Vec<Bytes>,
+                    Vec<Bytes>,
+                    Vec<CommandInfoReply9>,
+                    Vec<Value>,
+                ),
+            >,
+        >,
+    >,
+> {
     ///Builds `COMMAND INFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nINFO\r\n", 2u8);
@@ -1045,7 +1071,7 @@ pub struct CommandList<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandList, meta::COMMAND_LIST);
-impl<X> CommandList<X> {
+impl<X: ReplyMode> CommandList<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `COMMAND LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nCOMMAND\r\n$4\r\nLIST\r\n", 2u8);
@@ -1120,7 +1146,12 @@ pub struct CommandlogGet<
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandlogGet, meta::COMMANDLOG_GET);
-impl<X> CommandlogGet<X> {
+impl<
+    X: ReplyMode,
+> CommandlogGet<
+    X,
+    <X as ReplyMode>::Out<Vec<(i64, i64, i64, Vec<Bytes>, Bytes, Bytes)>>,
+> {
     ///Builds `COMMANDLOG GET` bound to `exec`.
     pub fn new_in(exec: X, count: impl IntArg, type_: CommandlogGetType) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nCOMMANDLOG\r\n$3\r\nGET\r\n", 2u8);
@@ -1165,7 +1196,7 @@ pub struct CommandlogHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandlogHelp, meta::COMMANDLOG_HELP);
-impl<X> CommandlogHelp<X> {
+impl<X: ReplyMode> CommandlogHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `COMMANDLOG HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$10\r\nCOMMANDLOG\r\n$4\r\nHELP\r\n", 2u8);
@@ -1201,7 +1232,7 @@ pub struct CommandlogLen<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandlogLen, meta::COMMANDLOG_LEN);
-impl<X> CommandlogLen<X> {
+impl<X: ReplyMode> CommandlogLen<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `COMMANDLOG LEN` bound to `exec`.
     pub fn new_in(exec: X, type_: CommandlogGetType) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nCOMMANDLOG\r\n$3\r\nLEN\r\n", 2u8);
@@ -1243,7 +1274,7 @@ pub struct CommandlogReset<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(CommandlogReset, meta::COMMANDLOG_RESET);
-impl<X> CommandlogReset<X> {
+impl<X: ReplyMode> CommandlogReset<X, <X as ReplyMode>::Out<()>> {
     ///Builds `COMMANDLOG RESET` bound to `exec`.
     pub fn new_in(exec: X, type_: CommandlogGetType) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nCOMMANDLOG\r\n$5\r\nRESET\r\n", 2u8);
@@ -1288,7 +1319,7 @@ pub struct ConfigGet<X = Detached, R = HashMap<Bytes, Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ConfigGet, meta::CONFIG_GET);
-impl<X> ConfigGet<X> {
+impl<X: ReplyMode> ConfigGet<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes>>> {
     ///Builds `CONFIG GET` bound to `exec`.
     pub fn new_in(exec: X, parameter: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$3\r\nGET\r\n", 2u8);
@@ -1338,7 +1369,7 @@ pub struct ConfigHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ConfigHelp, meta::CONFIG_HELP);
-impl<X> ConfigHelp<X> {
+impl<X: ReplyMode> ConfigHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `CONFIG HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$4\r\nHELP\r\n", 2u8);
@@ -1374,7 +1405,7 @@ pub struct ConfigResetstat<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ConfigResetstat, meta::CONFIG_RESETSTAT);
-impl<X> ConfigResetstat<X> {
+impl<X: ReplyMode> ConfigResetstat<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CONFIG RESETSTAT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$9\r\nRESETSTAT\r\n", 2u8);
@@ -1410,7 +1441,7 @@ pub struct ConfigRewrite<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ConfigRewrite, meta::CONFIG_REWRITE);
-impl<X> ConfigRewrite<X> {
+impl<X: ReplyMode> ConfigRewrite<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CONFIG REWRITE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$7\r\nREWRITE\r\n", 2u8);
@@ -1449,7 +1480,7 @@ pub struct ConfigSet<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ConfigSet, meta::CONFIG_SET);
-impl<X> ConfigSet<X> {
+impl<X: ReplyMode> ConfigSet<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CONFIG SET` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1508,7 +1539,7 @@ pub struct Dbsize<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Dbsize, meta::DBSIZE);
-impl<X> Dbsize<X> {
+impl<X: ReplyMode> Dbsize<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `DBSIZE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nDBSIZE\r\n", 1u8);
@@ -1544,7 +1575,7 @@ pub struct Debug<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Debug, meta::DEBUG);
-impl<X> Debug<X> {
+impl<X: ReplyMode> Debug<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `DEBUG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$5\r\nDEBUG\r\n", 1u8);
@@ -1580,7 +1611,7 @@ pub struct Failover<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Failover, meta::FAILOVER);
-impl<X> Failover<X> {
+impl<X: ReplyMode> Failover<X, <X as ReplyMode>::Out<()>> {
     ///Builds `FAILOVER` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nFAILOVER\r\n", 1u8);
@@ -1648,7 +1679,7 @@ pub struct Flushall<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Flushall, meta::FLUSHALL);
-impl<X> Flushall<X> {
+impl<X: ReplyMode> Flushall<X, <X as ReplyMode>::Out<()>> {
     ///Builds `FLUSHALL` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nFLUSHALL\r\n", 1u8);
@@ -1710,7 +1741,7 @@ pub struct Flushdb<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Flushdb, meta::FLUSHDB);
-impl<X> Flushdb<X> {
+impl<X: ReplyMode> Flushdb<X, <X as ReplyMode>::Out<()>> {
     ///Builds `FLUSHDB` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nFLUSHDB\r\n", 1u8);
@@ -1771,7 +1802,7 @@ pub struct Info<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Info, meta::INFO);
-impl<X> Info<X> {
+impl<X: ReplyMode> Info<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `INFO` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$4\r\nINFO\r\n", 1u8);
@@ -1823,7 +1854,7 @@ pub struct Lastsave<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lastsave, meta::LASTSAVE);
-impl<X> Lastsave<X> {
+impl<X: ReplyMode> Lastsave<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LASTSAVE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nLASTSAVE\r\n", 1u8);
@@ -1859,7 +1890,7 @@ pub struct LatencyDoctor<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(LatencyDoctor, meta::LATENCY_DOCTOR);
-impl<X> LatencyDoctor<X> {
+impl<X: ReplyMode> LatencyDoctor<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `LATENCY DOCTOR` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$6\r\nDOCTOR\r\n", 2u8);
@@ -1895,7 +1926,7 @@ pub struct LatencyGraph<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(LatencyGraph, meta::LATENCY_GRAPH);
-impl<X> LatencyGraph<X> {
+impl<X: ReplyMode> LatencyGraph<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `LATENCY GRAPH` bound to `exec`.
     pub fn new_in(exec: X, event: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$5\r\nGRAPH\r\n", 2u8);
@@ -1937,7 +1968,7 @@ pub struct LatencyHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(LatencyHelp, meta::LATENCY_HELP);
-impl<X> LatencyHelp<X> {
+impl<X: ReplyMode> LatencyHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `LATENCY HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$4\r\nHELP\r\n", 2u8);
@@ -1976,7 +2007,12 @@ pub struct LatencyHistogram<
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(LatencyHistogram, meta::LATENCY_HISTOGRAM);
-impl<X> LatencyHistogram<X> {
+impl<
+    X: ReplyMode,
+> LatencyHistogram<
+    X,
+    <X as ReplyMode>::Out<HashMap<Bytes, LatencyHistogramReplyValue>>,
+> {
     ///Builds `LATENCY HISTOGRAM` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$9\r\nHISTOGRAM\r\n", 2u8);
@@ -2028,7 +2064,7 @@ pub struct LatencyHistory<X = Detached, R = Vec<(i64, i64)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(LatencyHistory, meta::LATENCY_HISTORY);
-impl<X> LatencyHistory<X> {
+impl<X: ReplyMode> LatencyHistory<X, <X as ReplyMode>::Out<Vec<(i64, i64)>>> {
     ///Builds `LATENCY HISTORY` bound to `exec`.
     pub fn new_in(exec: X, event: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$7\r\nHISTORY\r\n", 2u8);
@@ -2070,7 +2106,7 @@ pub struct LatencyLatest<X = Detached, R = Vec<Vec<Value>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(LatencyLatest, meta::LATENCY_LATEST);
-impl<X> LatencyLatest<X> {
+impl<X: ReplyMode> LatencyLatest<X, <X as ReplyMode>::Out<Vec<Vec<Value>>>> {
     ///Builds `LATENCY LATEST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$6\r\nLATEST\r\n", 2u8);
@@ -2106,7 +2142,7 @@ pub struct LatencyReset<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(LatencyReset, meta::LATENCY_RESET);
-impl<X> LatencyReset<X> {
+impl<X: ReplyMode> LatencyReset<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LATENCY RESET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nLATENCY\r\n$5\r\nRESET\r\n", 2u8);
@@ -2158,7 +2194,7 @@ pub struct Lolwut<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lolwut, meta::LOLWUT);
-impl<X> Lolwut<X> {
+impl<X: ReplyMode> Lolwut<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `LOLWUT` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nLOLWUT\r\n", 1u8);
@@ -2203,7 +2239,7 @@ pub struct MemoryDoctor<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(MemoryDoctor, meta::MEMORY_DOCTOR);
-impl<X> MemoryDoctor<X> {
+impl<X: ReplyMode> MemoryDoctor<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `MEMORY DOCTOR` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$6\r\nDOCTOR\r\n", 2u8);
@@ -2239,7 +2275,7 @@ pub struct MemoryHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(MemoryHelp, meta::MEMORY_HELP);
-impl<X> MemoryHelp<X> {
+impl<X: ReplyMode> MemoryHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `MEMORY HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$4\r\nHELP\r\n", 2u8);
@@ -2275,7 +2311,7 @@ pub struct MemoryMallocStats<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(MemoryMallocStats, meta::MEMORY_MALLOC_STATS);
-impl<X> MemoryMallocStats<X> {
+impl<X: ReplyMode> MemoryMallocStats<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `MEMORY MALLOC-STATS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$12\r\nMALLOC-STATS\r\n", 2u8);
@@ -2311,7 +2347,7 @@ pub struct MemoryPurge<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(MemoryPurge, meta::MEMORY_PURGE);
-impl<X> MemoryPurge<X> {
+impl<X: ReplyMode> MemoryPurge<X, <X as ReplyMode>::Out<()>> {
     ///Builds `MEMORY PURGE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$5\r\nPURGE\r\n", 2u8);
@@ -2347,7 +2383,7 @@ pub struct MemoryStats<X = Detached, R = MemoryStatsReply> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(MemoryStats, meta::MEMORY_STATS);
-impl<X> MemoryStats<X> {
+impl<X: ReplyMode> MemoryStats<X, <X as ReplyMode>::Out<MemoryStatsReply>> {
     ///Builds `MEMORY STATS` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$5\r\nSTATS\r\n", 2u8);
@@ -2385,7 +2421,7 @@ pub struct MemoryUsage<X = Detached, R = Option<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(MemoryUsage, meta::MEMORY_USAGE);
-impl<X> MemoryUsage<X> {
+impl<X: ReplyMode> MemoryUsage<X, <X as ReplyMode>::Out<Option<i64>>> {
     ///Builds `MEMORY USAGE` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n", 2u8);
@@ -2436,7 +2472,7 @@ pub struct ModuleHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ModuleHelp, meta::MODULE_HELP);
-impl<X> ModuleHelp<X> {
+impl<X: ReplyMode> ModuleHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `MODULE HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$4\r\nHELP\r\n", 2u8);
@@ -2472,7 +2508,7 @@ pub struct ModuleList<X = Detached, R = Vec<ModuleListReply>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ModuleList, meta::MODULE_LIST);
-impl<X> ModuleList<X> {
+impl<X: ReplyMode> ModuleList<X, <X as ReplyMode>::Out<Vec<ModuleListReply>>> {
     ///Builds `MODULE LIST` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$4\r\nLIST\r\n", 2u8);
@@ -2508,7 +2544,7 @@ pub struct ModuleLoad<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ModuleLoad, meta::MODULE_LOAD);
-impl<X> ModuleLoad<X> {
+impl<X: ReplyMode> ModuleLoad<X, <X as ReplyMode>::Out<()>> {
     ///Builds `MODULE LOAD` bound to `exec`.
     pub fn new_in(exec: X, path: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$4\r\nLOAD\r\n", 2u8);
@@ -2566,7 +2602,7 @@ pub struct ModuleLoadex<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ModuleLoadex, meta::MODULE_LOADEX);
-impl<X> ModuleLoadex<X> {
+impl<X: ReplyMode> ModuleLoadex<X, <X as ReplyMode>::Out<()>> {
     ///Builds `MODULE LOADEX` bound to `exec`.
     pub fn new_in(exec: X, path: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$6\r\nLOADEX\r\n", 2u8);
@@ -2634,7 +2670,7 @@ pub struct ModuleUnload<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(ModuleUnload, meta::MODULE_UNLOAD);
-impl<X> ModuleUnload<X> {
+impl<X: ReplyMode> ModuleUnload<X, <X as ReplyMode>::Out<()>> {
     ///Builds `MODULE UNLOAD` bound to `exec`.
     pub fn new_in(exec: X, name: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nMODULE\r\n$6\r\nUNLOAD\r\n", 2u8);
@@ -2676,7 +2712,7 @@ pub struct Replicaof<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Replicaof, meta::REPLICAOF);
-impl<X> Replicaof<X> {
+impl<X: ReplyMode> Replicaof<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `REPLICAOF` bound to `exec`.
     pub fn new_in(exec: X, args: ReplicaofArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$9\r\nREPLICAOF\r\n", 1u8);
@@ -2723,7 +2759,7 @@ pub struct RestoreAsking<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(RestoreAsking, meta::RESTORE_ASKING);
-impl<X> RestoreAsking<X> {
+impl<X: ReplyMode> RestoreAsking<X, <X as ReplyMode>::Out<()>> {
     ///Builds `RESTORE-ASKING` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -2811,7 +2847,7 @@ pub struct Role<X = Detached, R = Value> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Role, meta::ROLE);
-impl<X> Role<X> {
+impl<X: ReplyMode> Role<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `ROLE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$4\r\nROLE\r\n", 1u8);
@@ -2847,7 +2883,7 @@ pub struct Save<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Save, meta::SAVE);
-impl<X> Save<X> {
+impl<X: ReplyMode> Save<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SAVE` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$4\r\nSAVE\r\n", 1u8);
@@ -2887,7 +2923,7 @@ pub struct Shutdown<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Shutdown, meta::SHUTDOWN);
-impl<X> Shutdown<X> {
+impl<X: ReplyMode> Shutdown<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SHUTDOWN` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$8\r\nSHUTDOWN\r\n", 1u8);
@@ -2969,7 +3005,7 @@ pub struct Slaveof<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Slaveof, meta::SLAVEOF);
-impl<X> Slaveof<X> {
+impl<X: ReplyMode> Slaveof<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `SLAVEOF` bound to `exec`.
     pub fn new_in(exec: X, args: ReplicaofArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nSLAVEOF\r\n", 1u8);
@@ -3015,7 +3051,9 @@ pub struct SlowlogGet<X = Detached, R = Vec<(i64, i64, i64, Vec<Bytes>, Bytes, B
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SlowlogGet, meta::SLOWLOG_GET);
-impl<X> SlowlogGet<X> {
+impl<
+    X: ReplyMode,
+> SlowlogGet<X, <X as ReplyMode>::Out<Vec<(i64, i64, i64, Vec<Bytes>, Bytes, Bytes)>>> {
     ///Builds `SLOWLOG GET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$3\r\nGET\r\n", 2u8);
@@ -3059,7 +3097,7 @@ pub struct SlowlogHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SlowlogHelp, meta::SLOWLOG_HELP);
-impl<X> SlowlogHelp<X> {
+impl<X: ReplyMode> SlowlogHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SLOWLOG HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$4\r\nHELP\r\n", 2u8);
@@ -3095,7 +3133,7 @@ pub struct SlowlogLen<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SlowlogLen, meta::SLOWLOG_LEN);
-impl<X> SlowlogLen<X> {
+impl<X: ReplyMode> SlowlogLen<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SLOWLOG LEN` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", 2u8);
@@ -3131,7 +3169,7 @@ pub struct SlowlogReset<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(SlowlogReset, meta::SLOWLOG_RESET);
-impl<X> SlowlogReset<X> {
+impl<X: ReplyMode> SlowlogReset<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SLOWLOG RESET` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nSLOWLOG\r\n$5\r\nRESET\r\n", 2u8);
@@ -3167,7 +3205,7 @@ pub struct Swapdb<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Swapdb, meta::SWAPDB);
-impl<X> Swapdb<X> {
+impl<X: ReplyMode> Swapdb<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SWAPDB` bound to `exec`.
     pub fn new_in(exec: X, index1: impl IntArg, index2: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSWAPDB\r\n", 1u8);
@@ -3212,7 +3250,7 @@ pub struct Time<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Time, meta::TIME);
-impl<X> Time<X> {
+impl<X: ReplyMode> Time<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `TIME` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$4\r\nTIME\r\n", 1u8);

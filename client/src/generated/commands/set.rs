@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -33,7 +33,7 @@ pub struct Sadd<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sadd, meta::SADD);
-impl<X> Sadd<X> {
+impl<X: ReplyMode> Sadd<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SADD` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -90,7 +90,7 @@ pub struct Scard<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Scard, meta::SCARD);
-impl<X> Scard<X> {
+impl<X: ReplyMode> Scard<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SCARD` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nSCARD\r\n", 1u8);
@@ -132,7 +132,7 @@ pub struct Sdiff<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sdiff, meta::SDIFF);
-impl<X> Sdiff<X> {
+impl<X: ReplyMode> Sdiff<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SDIFF` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nSDIFF\r\n", 1u8);
@@ -182,7 +182,7 @@ pub struct Sdiffstore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sdiffstore, meta::SDIFFSTORE);
-impl<X> Sdiffstore<X> {
+impl<X: ReplyMode> Sdiffstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SDIFFSTORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -242,7 +242,7 @@ pub struct Sinter<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sinter, meta::SINTER);
-impl<X> Sinter<X> {
+impl<X: ReplyMode> Sinter<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SINTER` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSINTER\r\n", 1u8);
@@ -292,7 +292,7 @@ pub struct Sintercard<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sintercard, meta::SINTERCARD);
-impl<X> Sintercard<X> {
+impl<X: ReplyMode> Sintercard<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SINTERCARD` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -358,7 +358,7 @@ pub struct Sinterstore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sinterstore, meta::SINTERSTORE);
-impl<X> Sinterstore<X> {
+impl<X: ReplyMode> Sinterstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SINTERSTORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -420,7 +420,7 @@ pub struct Sismember<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sismember, meta::SISMEMBER);
-impl<X> Sismember<X> {
+impl<X: ReplyMode> Sismember<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `SISMEMBER` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, member: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$9\r\nSISMEMBER\r\n", 1u8);
@@ -465,7 +465,7 @@ pub struct Smembers<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Smembers, meta::SMEMBERS);
-impl<X> Smembers<X> {
+impl<X: ReplyMode> Smembers<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SMEMBERS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSMEMBERS\r\n", 1u8);
@@ -507,7 +507,7 @@ pub struct Smismember<X = Detached, R = Vec<bool>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Smismember, meta::SMISMEMBER);
-impl<X> Smismember<X> {
+impl<X: ReplyMode> Smismember<X, <X as ReplyMode>::Out<Vec<bool>>> {
     ///Builds `SMISMEMBER` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -569,7 +569,7 @@ pub struct Smove<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Smove, meta::SMOVE);
-impl<X> Smove<X> {
+impl<X: ReplyMode> Smove<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `SMOVE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -628,7 +628,7 @@ pub struct Spop<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Spop, meta::SPOP);
-impl<X> Spop<X> {
+impl<X: ReplyMode> Spop<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `SPOP` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nSPOP\r\n", 1u8);
@@ -647,7 +647,13 @@ impl<X, R> Spop<X, R> {
     /**
 
 Changes the reply to `Vec<Bytes>`.*/
-    pub fn count(mut self, count: impl IntArg) -> Spop<X, Vec<Bytes>> {
+    pub fn count(
+        mut self,
+        count: impl IntArg,
+    ) -> Spop<X, <X as ReplyMode>::Out<Vec<Bytes>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
@@ -688,7 +694,7 @@ pub struct Srandmember<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Srandmember, meta::SRANDMEMBER);
-impl<X> Srandmember<X> {
+impl<X: ReplyMode> Srandmember<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `SRANDMEMBER` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nSRANDMEMBER\r\n", 1u8);
@@ -707,7 +713,13 @@ impl<X, R> Srandmember<X, R> {
     /**
 
 Changes the reply to `Vec<Bytes>`.*/
-    pub fn count(mut self, count: impl IntArg) -> Srandmember<X, Vec<Bytes>> {
+    pub fn count(
+        mut self,
+        count: impl IntArg,
+    ) -> Srandmember<X, <X as ReplyMode>::Out<Vec<Bytes>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
@@ -744,7 +756,7 @@ pub struct Srem<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Srem, meta::SREM);
-impl<X> Srem<X> {
+impl<X: ReplyMode> Srem<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SREM` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -801,7 +813,7 @@ pub struct Sscan<X = Detached, R = (Bytes, Vec<Bytes>)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sscan, meta::SSCAN);
-impl<X> Sscan<X> {
+impl<X: ReplyMode> Sscan<X, <X as ReplyMode>::Out<(Bytes, Vec<Bytes>)>> {
     ///Builds `SSCAN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, cursor: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nSSCAN\r\n", 1u8);
@@ -863,7 +875,7 @@ pub struct Sunion<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sunion, meta::SUNION);
-impl<X> Sunion<X> {
+impl<X: ReplyMode> Sunion<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SUNION` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSUNION\r\n", 1u8);
@@ -913,7 +925,7 @@ pub struct Sunionstore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Sunionstore, meta::SUNIONSTORE);
-impl<X> Sunionstore<X> {
+impl<X: ReplyMode> Sunionstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SUNIONSTORE` bound to `exec`.
     pub fn new_in(
         exec: X,

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -32,7 +32,7 @@ pub struct Bzmpop<X = Detached, R = Option<(Bytes, Vec<(Bytes, f64)>)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bzmpop, meta::BZMPOP);
-impl<X> Bzmpop<X> {
+impl<X: ReplyMode> Bzmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>> {
     ///Builds `BZMPOP` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -113,7 +113,7 @@ pub struct Bzpopmax<X = Detached, R = Option<(Bytes, Bytes, f64)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bzpopmax, meta::BZPOPMAX);
-impl<X> Bzpopmax<X> {
+impl<X: ReplyMode> Bzpopmax<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>>> {
     ///Builds `BZPOPMAX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -178,7 +178,7 @@ pub struct Bzpopmin<X = Detached, R = Option<(Bytes, Bytes, f64)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Bzpopmin, meta::BZPOPMIN);
-impl<X> Bzpopmin<X> {
+impl<X: ReplyMode> Bzpopmin<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>>> {
     ///Builds `BZPOPMIN` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -247,7 +247,7 @@ pub struct Zadd<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zadd, meta::ZADD);
-impl<X> Zadd<X> {
+impl<X: ReplyMode> Zadd<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZADD` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -334,7 +334,10 @@ impl<X, R> Zadd<X, R> {
     /**
 
 Changes the reply to `Option<f64>`.*/
-    pub fn incr(mut self) -> Zadd<X, Option<f64>> {
+    pub fn incr(mut self) -> Zadd<X, <X as ReplyMode>::Out<Option<f64>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(64u16, "increment");
         buf.token("INCR");
@@ -372,7 +375,7 @@ pub struct Zcard<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zcard, meta::ZCARD);
-impl<X> Zcard<X> {
+impl<X: ReplyMode> Zcard<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZCARD` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nZCARD\r\n", 1u8);
@@ -414,7 +417,7 @@ pub struct Zcount<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zcount, meta::ZCOUNT);
-impl<X> Zcount<X> {
+impl<X: ReplyMode> Zcount<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZCOUNT` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -469,7 +472,7 @@ pub struct Zdiff<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zdiff, meta::ZDIFF);
-impl<X> Zdiff<X> {
+impl<X: ReplyMode> Zdiff<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZDIFF` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -501,7 +504,10 @@ impl<X, R> Zdiff<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn withscores(mut self) -> Zdiff<X, Vec<(Bytes, f64)>> {
+    pub fn withscores(mut self) -> Zdiff<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(32u16, "withscores");
         buf.token("WITHSCORES");
@@ -537,7 +543,7 @@ pub struct Zdiffstore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zdiffstore, meta::ZDIFFSTORE);
-impl<X> Zdiffstore<X> {
+impl<X: ReplyMode> Zdiffstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZDIFFSTORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -599,7 +605,7 @@ pub struct Zincrby<X = Detached, R = f64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zincrby, meta::ZINCRBY);
-impl<X> Zincrby<X> {
+impl<X: ReplyMode> Zincrby<X, <X as ReplyMode>::Out<f64>> {
     ///Builds `ZINCRBY` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -658,7 +664,7 @@ pub struct Zinter<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zinter, meta::ZINTER);
-impl<X> Zinter<X> {
+impl<X: ReplyMode> Zinter<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZINTER` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -738,7 +744,10 @@ impl<X, R> Zinter<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn withscores(mut self) -> Zinter<X, Vec<(Bytes, f64)>> {
+    pub fn withscores(mut self) -> Zinter<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(64u16, "withscores");
         buf.token("WITHSCORES");
@@ -774,7 +783,7 @@ pub struct Zintercard<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zintercard, meta::ZINTERCARD);
-impl<X> Zintercard<X> {
+impl<X: ReplyMode> Zintercard<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZINTERCARD` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -840,7 +849,7 @@ pub struct Zinterstore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zinterstore, meta::ZINTERSTORE);
-impl<X> Zinterstore<X> {
+impl<X: ReplyMode> Zinterstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZINTERSTORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -951,7 +960,7 @@ pub struct Zlexcount<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zlexcount, meta::ZLEXCOUNT);
-impl<X> Zlexcount<X> {
+impl<X: ReplyMode> Zlexcount<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZLEXCOUNT` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, min: impl ToArg, max: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$9\r\nZLEXCOUNT\r\n", 1u8);
@@ -999,7 +1008,7 @@ pub struct Zmpop<X = Detached, R = Option<(Bytes, Vec<(Bytes, f64)>)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zmpop, meta::ZMPOP);
-impl<X> Zmpop<X> {
+impl<X: ReplyMode> Zmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>> {
     ///Builds `ZMPOP` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1070,7 +1079,7 @@ pub struct Zmscore<X = Detached, R = Vec<Option<f64>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zmscore, meta::ZMSCORE);
-impl<X> Zmscore<X> {
+impl<X: ReplyMode> Zmscore<X, <X as ReplyMode>::Out<Vec<Option<f64>>>> {
     ///Builds `ZMSCORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1132,7 +1141,7 @@ pub struct Zpopmax<X = Detached, R = Option<(Bytes, f64)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zpopmax, meta::ZPOPMAX);
-impl<X> Zpopmax<X> {
+impl<X: ReplyMode> Zpopmax<X, <X as ReplyMode>::Out<Option<(Bytes, f64)>>> {
     ///Builds `ZPOPMAX` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nZPOPMAX\r\n", 1u8);
@@ -1151,7 +1160,13 @@ impl<X, R> Zpopmax<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn count(mut self, count: impl IntArg) -> Zpopmax<X, Vec<(Bytes, f64)>> {
+    pub fn count(
+        mut self,
+        count: impl IntArg,
+    ) -> Zpopmax<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
@@ -1187,7 +1202,7 @@ pub struct Zpopmin<X = Detached, R = Option<(Bytes, f64)>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zpopmin, meta::ZPOPMIN);
-impl<X> Zpopmin<X> {
+impl<X: ReplyMode> Zpopmin<X, <X as ReplyMode>::Out<Option<(Bytes, f64)>>> {
     ///Builds `ZPOPMIN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nZPOPMIN\r\n", 1u8);
@@ -1206,7 +1221,13 @@ impl<X, R> Zpopmin<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn count(mut self, count: impl IntArg) -> Zpopmin<X, Vec<(Bytes, f64)>> {
+    pub fn count(
+        mut self,
+        count: impl IntArg,
+    ) -> Zpopmin<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "count");
         count.write_int(buf);
@@ -1244,7 +1265,7 @@ pub struct Zrandmember<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrandmember, meta::ZRANDMEMBER);
-impl<X> Zrandmember<X> {
+impl<X: ReplyMode> Zrandmember<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `ZRANDMEMBER` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nZRANDMEMBER\r\n", 1u8);
@@ -1263,7 +1284,13 @@ impl<X, R> Zrandmember<X, R> {
     /**
 
 Changes the reply to `Vec<Bytes>`.*/
-    pub fn count(mut self, count: impl IntArg) -> Zrandmember<X, Vec<Bytes>> {
+    pub fn count(
+        mut self,
+        count: impl IntArg,
+    ) -> Zrandmember<X, <X as ReplyMode>::Out<Vec<Bytes>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "options");
         let withscores = false;
@@ -1280,7 +1307,10 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
     pub fn count_withscores(
         mut self,
         count: impl IntArg,
-    ) -> Zrandmember<X, Vec<(Bytes, f64)>> {
+    ) -> Zrandmember<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "options");
         let withscores = true;
@@ -1323,7 +1353,7 @@ pub struct Zrange<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrange, meta::ZRANGE);
-impl<X> Zrange<X> {
+impl<X: ReplyMode> Zrange<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZRANGE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1388,7 +1418,10 @@ impl<X, R> Zrange<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn withscores(mut self) -> Zrange<X, Vec<(Bytes, f64)>> {
+    pub fn withscores(mut self) -> Zrange<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(96u16, "withscores");
         buf.token("WITHSCORES");
@@ -1424,7 +1457,7 @@ pub struct Zrangebylex<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrangebylex, meta::ZRANGEBYLEX);
-impl<X> Zrangebylex<X> {
+impl<X: ReplyMode> Zrangebylex<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZRANGEBYLEX` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, min: impl ToArg, max: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nZRANGEBYLEX\r\n", 1u8);
@@ -1487,7 +1520,7 @@ pub struct Zrangebyscore<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrangebyscore, meta::ZRANGEBYSCORE);
-impl<X> Zrangebyscore<X> {
+impl<X: ReplyMode> Zrangebyscore<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZRANGEBYSCORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1515,7 +1548,12 @@ impl<X, R> Zrangebyscore<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn withscores(mut self) -> Zrangebyscore<X, Vec<(Bytes, f64)>> {
+    pub fn withscores(
+        mut self,
+    ) -> Zrangebyscore<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(48u16, "withscores");
         buf.token("WITHSCORES");
@@ -1564,7 +1602,7 @@ pub struct Zrangestore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrangestore, meta::ZRANGESTORE);
-impl<X> Zrangestore<X> {
+impl<X: ReplyMode> Zrangestore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZRANGESTORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1670,7 +1708,7 @@ pub struct Zrank<X = Detached, R = Option<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrank, meta::ZRANK);
-impl<X> Zrank<X> {
+impl<X: ReplyMode> Zrank<X, <X as ReplyMode>::Out<Option<i64>>> {
     ///Builds `ZRANK` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, member: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nZRANK\r\n", 1u8);
@@ -1691,7 +1729,10 @@ impl<X, R> Zrank<X, R> {
     /**
 
 Changes the reply to `Option<(i64,f64)>`.*/
-    pub fn withscore(mut self) -> Zrank<X, Option<(i64, f64)>> {
+    pub fn withscore(mut self) -> Zrank<X, <X as ReplyMode>::Out<Option<(i64, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(32u16, "withscore");
         buf.token("WITHSCORE");
@@ -1729,7 +1770,7 @@ pub struct Zrem<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrem, meta::ZREM);
-impl<X> Zrem<X> {
+impl<X: ReplyMode> Zrem<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZREM` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1786,7 +1827,7 @@ pub struct Zremrangebylex<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zremrangebylex, meta::ZREMRANGEBYLEX);
-impl<X> Zremrangebylex<X> {
+impl<X: ReplyMode> Zremrangebylex<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZREMRANGEBYLEX` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, min: impl ToArg, max: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$14\r\nZREMRANGEBYLEX\r\n", 1u8);
@@ -1838,7 +1879,7 @@ pub struct Zremrangebyrank<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zremrangebyrank, meta::ZREMRANGEBYRANK);
-impl<X> Zremrangebyrank<X> {
+impl<X: ReplyMode> Zremrangebyrank<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZREMRANGEBYRANK` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1895,7 +1936,7 @@ pub struct Zremrangebyscore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zremrangebyscore, meta::ZREMRANGEBYSCORE);
-impl<X> Zremrangebyscore<X> {
+impl<X: ReplyMode> Zremrangebyscore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZREMRANGEBYSCORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1954,7 +1995,7 @@ pub struct Zrevrange<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrevrange, meta::ZREVRANGE);
-impl<X> Zrevrange<X> {
+impl<X: ReplyMode> Zrevrange<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZREVRANGE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1982,7 +2023,10 @@ impl<X, R> Zrevrange<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn withscores(mut self) -> Zrevrange<X, Vec<(Bytes, f64)>> {
+    pub fn withscores(mut self) -> Zrevrange<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(48u16, "withscores");
         buf.token("WITHSCORES");
@@ -2018,7 +2062,7 @@ pub struct Zrevrangebylex<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrevrangebylex, meta::ZREVRANGEBYLEX);
-impl<X> Zrevrangebylex<X> {
+impl<X: ReplyMode> Zrevrangebylex<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZREVRANGEBYLEX` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, max: impl ToArg, min: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$14\r\nZREVRANGEBYLEX\r\n", 1u8);
@@ -2085,7 +2129,7 @@ pub struct Zrevrangebyscore<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrevrangebyscore, meta::ZREVRANGEBYSCORE);
-impl<X> Zrevrangebyscore<X> {
+impl<X: ReplyMode> Zrevrangebyscore<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZREVRANGEBYSCORE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -2113,7 +2157,12 @@ impl<X, R> Zrevrangebyscore<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn withscores(mut self) -> Zrevrangebyscore<X, Vec<(Bytes, f64)>> {
+    pub fn withscores(
+        mut self,
+    ) -> Zrevrangebyscore<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(48u16, "withscores");
         buf.token("WITHSCORES");
@@ -2168,7 +2217,7 @@ pub struct Zrevrank<X = Detached, R = Option<i64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zrevrank, meta::ZREVRANK);
-impl<X> Zrevrank<X> {
+impl<X: ReplyMode> Zrevrank<X, <X as ReplyMode>::Out<Option<i64>>> {
     ///Builds `ZREVRANK` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, member: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nZREVRANK\r\n", 1u8);
@@ -2189,7 +2238,10 @@ impl<X, R> Zrevrank<X, R> {
     /**
 
 Changes the reply to `Option<(i64,f64)>`.*/
-    pub fn withscore(mut self) -> Zrevrank<X, Option<(i64, f64)>> {
+    pub fn withscore(mut self) -> Zrevrank<X, <X as ReplyMode>::Out<Option<(i64, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(32u16, "withscore");
         buf.token("WITHSCORE");
@@ -2227,7 +2279,7 @@ pub struct Zscan<X = Detached, R = (Bytes, Vec<(Bytes, f64)>)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zscan, meta::ZSCAN);
-impl<X> Zscan<X> {
+impl<X: ReplyMode> Zscan<X, <X as ReplyMode>::Out<(Bytes, Vec<(Bytes, f64)>)>> {
     ///Builds `ZSCAN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, cursor: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nZSCAN\r\n", 1u8);
@@ -2264,7 +2316,10 @@ impl<X, R> Zscan<X, R> {
     /**
 
 Changes the reply to `(Bytes,Vec<Bytes>)`.*/
-    pub fn noscores(mut self) -> Zscan<X, (Bytes, Vec<Bytes>)> {
+    pub fn noscores(mut self) -> Zscan<X, <X as ReplyMode>::Out<(Bytes, Vec<Bytes>)>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(64u16, "noscores");
         buf.token("NOSCORES");
@@ -2301,7 +2356,7 @@ pub struct Zscore<X = Detached, R = Option<f64>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zscore, meta::ZSCORE);
-impl<X> Zscore<X> {
+impl<X: ReplyMode> Zscore<X, <X as ReplyMode>::Out<Option<f64>>> {
     ///Builds `ZSCORE` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, member: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nZSCORE\r\n", 1u8);
@@ -2348,7 +2403,7 @@ pub struct Zunion<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zunion, meta::ZUNION);
-impl<X> Zunion<X> {
+impl<X: ReplyMode> Zunion<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZUNION` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -2428,7 +2483,10 @@ impl<X, R> Zunion<X, R> {
     /**
 
 Changes the reply to `Vec<(Bytes,f64)>`.*/
-    pub fn withscores(mut self) -> Zunion<X, Vec<(Bytes, f64)>> {
+    pub fn withscores(mut self) -> Zunion<X, <X as ReplyMode>::Out<Vec<(Bytes, f64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(64u16, "withscores");
         buf.token("WITHSCORES");
@@ -2464,7 +2522,7 @@ pub struct Zunionstore<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Zunionstore, meta::ZUNIONSTORE);
-impl<X> Zunionstore<X> {
+impl<X: ReplyMode> Zunionstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZUNIONSTORE` bound to `exec`.
     pub fn new_in(
         exec: X,

@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -30,7 +30,7 @@ pub struct Xack<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xack, meta::XACK);
-impl<X> Xack<X> {
+impl<X: ReplyMode> Xack<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `XACK` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -101,7 +101,7 @@ pub struct Xadd<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xadd, meta::XADD);
-impl<X> Xadd<X> {
+impl<X: ReplyMode> Xadd<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `XADD` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -204,7 +204,9 @@ pub struct Xautoclaim<X = Detached, R = (Bytes, Vec<StreamEntry>, Vec<Bytes>)> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xautoclaim, meta::XAUTOCLAIM);
-impl<X> Xautoclaim<X> {
+impl<
+    X: ReplyMode,
+> Xautoclaim<X, <X as ReplyMode>::Out<(Bytes, Vec<StreamEntry>, Vec<Bytes>)>> {
     ///Builds `XAUTOCLAIM` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -246,7 +248,12 @@ impl<X, R> Xautoclaim<X, R> {
     /**
 
 Changes the reply to `(Bytes,Vec<Bytes>,Vec<Bytes>)`.*/
-    pub fn justid(mut self) -> Xautoclaim<X, (Bytes, Vec<Bytes>, Vec<Bytes>)> {
+    pub fn justid(
+        mut self,
+    ) -> Xautoclaim<X, <X as ReplyMode>::Out<(Bytes, Vec<Bytes>, Vec<Bytes>)>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(96u16, "justid");
         buf.token("JUSTID");
@@ -290,7 +297,7 @@ pub struct Xclaim<X = Detached, R = Vec<StreamEntry>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xclaim, meta::XCLAIM);
-impl<X> Xclaim<X> {
+impl<X: ReplyMode> Xclaim<X, <X as ReplyMode>::Out<Vec<StreamEntry>>> {
     ///Builds `XCLAIM` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -363,7 +370,10 @@ impl<X, R> Xclaim<X, R> {
     /**
 
 Changes the reply to `Vec<Bytes>`.*/
-    pub fn justid(mut self) -> Xclaim<X, Vec<Bytes>> {
+    pub fn justid(mut self) -> Xclaim<X, <X as ReplyMode>::Out<Vec<Bytes>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(144u16, "justid");
         buf.token("JUSTID");
@@ -415,7 +425,7 @@ pub struct Xdel<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xdel, meta::XDEL);
-impl<X> Xdel<X> {
+impl<X: ReplyMode> Xdel<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `XDEL` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -475,7 +485,7 @@ pub struct XgroupCreate<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XgroupCreate, meta::XGROUP_CREATE);
-impl<X> XgroupCreate<X> {
+impl<X: ReplyMode> XgroupCreate<X, <X as ReplyMode>::Out<()>> {
     ///Builds `XGROUP CREATE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -548,7 +558,7 @@ pub struct XgroupCreateconsumer<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XgroupCreateconsumer, meta::XGROUP_CREATECONSUMER);
-impl<X> XgroupCreateconsumer<X> {
+impl<X: ReplyMode> XgroupCreateconsumer<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `XGROUP CREATECONSUMER` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -605,7 +615,7 @@ pub struct XgroupDelconsumer<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XgroupDelconsumer, meta::XGROUP_DELCONSUMER);
-impl<X> XgroupDelconsumer<X> {
+impl<X: ReplyMode> XgroupDelconsumer<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `XGROUP DELCONSUMER` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -662,7 +672,7 @@ pub struct XgroupDestroy<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XgroupDestroy, meta::XGROUP_DESTROY);
-impl<X> XgroupDestroy<X> {
+impl<X: ReplyMode> XgroupDestroy<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `XGROUP DESTROY` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, group: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nXGROUP\r\n$7\r\nDESTROY\r\n", 2u8);
@@ -707,7 +717,7 @@ pub struct XgroupHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XgroupHelp, meta::XGROUP_HELP);
-impl<X> XgroupHelp<X> {
+impl<X: ReplyMode> XgroupHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `XGROUP HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$6\r\nXGROUP\r\n$4\r\nHELP\r\n", 2u8);
@@ -746,7 +756,7 @@ pub struct XgroupSetid<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XgroupSetid, meta::XGROUP_SETID);
-impl<X> XgroupSetid<X> {
+impl<X: ReplyMode> XgroupSetid<X, <X as ReplyMode>::Out<()>> {
     ///Builds `XGROUP SETID` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -815,7 +825,7 @@ pub struct XinfoConsumers<X = Detached, R = Vec<XinfoConsumersReply>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XinfoConsumers, meta::XINFO_CONSUMERS);
-impl<X> XinfoConsumers<X> {
+impl<X: ReplyMode> XinfoConsumers<X, <X as ReplyMode>::Out<Vec<XinfoConsumersReply>>> {
     ///Builds `XINFO CONSUMERS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, group: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nXINFO\r\n$9\r\nCONSUMERS\r\n", 2u8);
@@ -863,7 +873,7 @@ pub struct XinfoGroups<X = Detached, R = Vec<XinfoGroupsReply>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XinfoGroups, meta::XINFO_GROUPS);
-impl<X> XinfoGroups<X> {
+impl<X: ReplyMode> XinfoGroups<X, <X as ReplyMode>::Out<Vec<XinfoGroupsReply>>> {
     ///Builds `XINFO GROUPS` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nXINFO\r\n$6\r\nGROUPS\r\n", 2u8);
@@ -905,7 +915,7 @@ pub struct XinfoHelp<X = Detached, R = Vec<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XinfoHelp, meta::XINFO_HELP);
-impl<X> XinfoHelp<X> {
+impl<X: ReplyMode> XinfoHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `XINFO HELP` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$5\r\nXINFO\r\n$4\r\nHELP\r\n", 2u8);
@@ -948,7 +958,7 @@ pub struct XinfoStream<X = Detached, R = XinfoStreamReply> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(XinfoStream, meta::XINFO_STREAM);
-impl<X> XinfoStream<X> {
+impl<X: ReplyMode> XinfoStream<X, <X as ReplyMode>::Out<XinfoStreamReply>> {
     ///Builds `XINFO STREAM` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nXINFO\r\n$6\r\nSTREAM\r\n", 2u8);
@@ -967,7 +977,13 @@ impl<X, R> XinfoStream<X, R> {
     /**
 
 Changes the reply to `XinfoStreamFullReply`.*/
-    pub fn full(mut self, count: Option<i64>) -> XinfoStream<X, XinfoStreamFullReply> {
+    pub fn full(
+        mut self,
+        count: Option<i64>,
+    ) -> XinfoStream<X, <X as ReplyMode>::Out<XinfoStreamFullReply>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(16u16, "full-block");
         buf.token("FULL");
@@ -1005,7 +1021,7 @@ pub struct Xlen<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xlen, meta::XLEN);
-impl<X> Xlen<X> {
+impl<X: ReplyMode> Xlen<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `XLEN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nXLEN\r\n", 1u8);
@@ -1055,7 +1071,12 @@ pub struct Xpending<
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xpending, meta::XPENDING);
-impl<X> Xpending<X> {
+impl<
+    X: ReplyMode,
+> Xpending<
+    X,
+    <X as ReplyMode>::Out<(i64, Option<Bytes>, Option<Bytes>, Option<Vec<(Bytes, i64)>>)>,
+> {
     ///Builds `XPENDING` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, group: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nXPENDING\r\n", 1u8);
@@ -1083,7 +1104,10 @@ Changes the reply to `Vec<(Bytes,Bytes,i64,i64)>`.*/
         end: impl ToArg,
         count: impl IntArg,
         consumer: Option<Bytes>,
-    ) -> Xpending<X, Vec<(Bytes, Bytes, i64, i64)>> {
+    ) -> Xpending<X, <X as ReplyMode>::Out<Vec<(Bytes, Bytes, i64, i64)>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(32u16, "filters");
         if let Some(v) = min_idle_time {
@@ -1130,7 +1154,7 @@ pub struct Xrange<X = Detached, R = Vec<StreamEntry>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xrange, meta::XRANGE);
-impl<X> Xrange<X> {
+impl<X: ReplyMode> Xrange<X, <X as ReplyMode>::Out<Vec<StreamEntry>>> {
     ///Builds `XRANGE` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, start: impl ToArg, end: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nXRANGE\r\n", 1u8);
@@ -1189,7 +1213,9 @@ pub struct Xread<X = Detached, R = Option<Vec<(Bytes, Vec<StreamEntry>)>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xread, meta::XREAD);
-impl<X> Xread<X> {
+impl<
+    X: ReplyMode,
+> Xread<X, <X as ReplyMode>::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>> {
     ///Builds `XREAD` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1276,7 +1302,9 @@ pub struct Xreadgroup<X = Detached, R = Option<Vec<(Bytes, Vec<StreamEntry>)>>> 
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xreadgroup, meta::XREADGROUP);
-impl<X> Xreadgroup<X> {
+impl<
+    X: ReplyMode,
+> Xreadgroup<X, <X as ReplyMode>::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>> {
     ///Builds `XREADGROUP` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1381,7 +1409,7 @@ pub struct Xrevrange<X = Detached, R = Vec<StreamEntry>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xrevrange, meta::XREVRANGE);
-impl<X> Xrevrange<X> {
+impl<X: ReplyMode> Xrevrange<X, <X as ReplyMode>::Out<Vec<StreamEntry>>> {
     ///Builds `XREVRANGE` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, end: impl ToArg, start: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$9\r\nXREVRANGE\r\n", 1u8);
@@ -1441,7 +1469,7 @@ pub struct Xsetid<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xsetid, meta::XSETID);
-impl<X> Xsetid<X> {
+impl<X: ReplyMode> Xsetid<X, <X as ReplyMode>::Out<()>> {
     ///Builds `XSETID` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, last_id: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nXSETID\r\n", 1u8);
@@ -1506,7 +1534,7 @@ pub struct Xtrim<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Xtrim, meta::XTRIM);
-impl<X> Xtrim<X> {
+impl<X: ReplyMode> Xtrim<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `XTRIM` bound to `exec`.
     pub fn new_in(
         exec: X,

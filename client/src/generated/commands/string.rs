@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -30,7 +30,7 @@ pub struct Append<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Append, meta::APPEND);
-impl<X> Append<X> {
+impl<X: ReplyMode> Append<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `APPEND` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, value: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nAPPEND\r\n", 1u8);
@@ -75,7 +75,7 @@ pub struct Decr<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Decr, meta::DECR);
-impl<X> Decr<X> {
+impl<X: ReplyMode> Decr<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `DECR` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nDECR\r\n", 1u8);
@@ -117,7 +117,7 @@ pub struct Decrby<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Decrby, meta::DECRBY);
-impl<X> Decrby<X> {
+impl<X: ReplyMode> Decrby<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `DECRBY` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, decrement: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nDECRBY\r\n", 1u8);
@@ -164,7 +164,7 @@ pub struct Delifeq<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Delifeq, meta::DELIFEQ);
-impl<X> Delifeq<X> {
+impl<X: ReplyMode> Delifeq<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `DELIFEQ` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, value: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nDELIFEQ\r\n", 1u8);
@@ -211,7 +211,7 @@ pub struct Get<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Get, meta::GET);
-impl<X> Get<X> {
+impl<X: ReplyMode> Get<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `GET` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nGET\r\n", 1u8);
@@ -255,7 +255,7 @@ pub struct Getdel<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Getdel, meta::GETDEL);
-impl<X> Getdel<X> {
+impl<X: ReplyMode> Getdel<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `GETDEL` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nGETDEL\r\n", 1u8);
@@ -299,7 +299,7 @@ pub struct Getex<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Getex, meta::GETEX);
-impl<X> Getex<X> {
+impl<X: ReplyMode> Getex<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `GETEX` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nGETEX\r\n", 1u8);
@@ -388,7 +388,7 @@ pub struct Getrange<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Getrange, meta::GETRANGE);
-impl<X> Getrange<X> {
+impl<X: ReplyMode> Getrange<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `GETRANGE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -443,7 +443,7 @@ pub struct Getset<X = Detached, R = Option<Bytes>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Getset, meta::GETSET);
-impl<X> Getset<X> {
+impl<X: ReplyMode> Getset<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     ///Builds `GETSET` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, value: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nGETSET\r\n", 1u8);
@@ -488,7 +488,7 @@ pub struct Incr<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Incr, meta::INCR);
-impl<X> Incr<X> {
+impl<X: ReplyMode> Incr<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `INCR` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nINCR\r\n", 1u8);
@@ -530,7 +530,7 @@ pub struct Incrby<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Incrby, meta::INCRBY);
-impl<X> Incrby<X> {
+impl<X: ReplyMode> Incrby<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `INCRBY` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, increment: impl IntArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nINCRBY\r\n", 1u8);
@@ -575,7 +575,7 @@ pub struct Incrbyfloat<X = Detached, R = f64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Incrbyfloat, meta::INCRBYFLOAT);
-impl<X> Incrbyfloat<X> {
+impl<X: ReplyMode> Incrbyfloat<X, <X as ReplyMode>::Out<f64>> {
     ///Builds `INCRBYFLOAT` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, increment: impl DoubleArg) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nINCRBYFLOAT\r\n", 1u8);
@@ -623,7 +623,7 @@ pub struct Lcs<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Lcs, meta::LCS);
-impl<X> Lcs<X> {
+impl<X: ReplyMode> Lcs<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `LCS` bound to `exec`.
     pub fn new_in(exec: X, key1: impl ToArg, key2: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nLCS\r\n", 1u8);
@@ -644,7 +644,10 @@ impl<X, R> Lcs<X, R> {
     /**
 
 Changes the reply to `i64`.*/
-    pub fn len(mut self) -> Lcs<X, i64> {
+    pub fn len(mut self) -> Lcs<X, <X as ReplyMode>::Out<i64>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(32u16, "len");
         buf.token("LEN");
@@ -654,7 +657,10 @@ Changes the reply to `i64`.*/
     /**
 
 Changes the reply to `LcsMatches`.*/
-    pub fn idx(mut self) -> Lcs<X, LcsMatches> {
+    pub fn idx(mut self) -> Lcs<X, <X as ReplyMode>::Out<LcsMatches>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(48u16, "idx");
         buf.token("IDX");
@@ -704,7 +710,7 @@ pub struct Mget<X = Detached, R = Vec<Option<Bytes>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Mget, meta::MGET);
-impl<X> Mget<X> {
+impl<X: ReplyMode> Mget<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `MGET` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nMGET\r\n", 1u8);
@@ -754,7 +760,7 @@ pub struct Mset<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Mset, meta::MSET);
-impl<X> Mset<X> {
+impl<X: ReplyMode> Mset<X, <X as ReplyMode>::Out<()>> {
     ///Builds `MSET` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -813,7 +819,7 @@ pub struct Msetex<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Msetex, meta::MSETEX);
-impl<X> Msetex<X> {
+impl<X: ReplyMode> Msetex<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `MSETEX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -947,7 +953,7 @@ pub struct Msetnx<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Msetnx, meta::MSETNX);
-impl<X> Msetnx<X> {
+impl<X: ReplyMode> Msetnx<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `MSETNX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1004,7 +1010,7 @@ pub struct Psetex<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Psetex, meta::PSETEX);
-impl<X> Psetex<X> {
+impl<X: ReplyMode> Psetex<X, <X as ReplyMode>::Out<()>> {
     ///Builds `PSETEX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1072,7 +1078,7 @@ pub struct Set<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Set, meta::SET);
-impl<X> Set<X> {
+impl<X: ReplyMode> Set<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `SET` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, value: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nSET\r\n", 1u8);
@@ -1122,7 +1128,10 @@ impl<X, R> Set<X, R> {
     /**
 
 Changes the reply to `Option<Bytes>`.*/
-    pub fn get(mut self) -> Set<X, Option<Bytes>> {
+    pub fn get(mut self) -> Set<X, <X as ReplyMode>::Out<Option<Bytes>>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(48u16, "get");
         buf.token("GET");
@@ -1203,7 +1212,7 @@ pub struct Setex<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Setex, meta::SETEX);
-impl<X> Setex<X> {
+impl<X: ReplyMode> Setex<X, <X as ReplyMode>::Out<()>> {
     ///Builds `SETEX` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1258,7 +1267,7 @@ pub struct Setnx<X = Detached, R = bool> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Setnx, meta::SETNX);
-impl<X> Setnx<X> {
+impl<X: ReplyMode> Setnx<X, <X as ReplyMode>::Out<bool>> {
     ///Builds `SETNX` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg, value: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nSETNX\r\n", 1u8);
@@ -1303,7 +1312,7 @@ pub struct Setrange<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Setrange, meta::SETRANGE);
-impl<X> Setrange<X> {
+impl<X: ReplyMode> Setrange<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SETRANGE` bound to `exec`.
     pub fn new_in(
         exec: X,
@@ -1356,7 +1365,7 @@ pub struct Strlen<X = Detached, R = i64> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Strlen, meta::STRLEN);
-impl<X> Strlen<X> {
+impl<X: ReplyMode> Strlen<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `STRLEN` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSTRLEN\r\n", 1u8);
@@ -1398,7 +1407,7 @@ pub struct Substr<X = Detached, R = Bytes> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Substr, meta::SUBSTR);
-impl<X> Substr<X> {
+impl<X: ReplyMode> Substr<X, <X as ReplyMode>::Out<Bytes>> {
     ///Builds `SUBSTR` bound to `exec`.
     pub fn new_in(
         exec: X,

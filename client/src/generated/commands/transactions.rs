@@ -9,7 +9,7 @@ use crate::command::{
 use crate::generated::meta;
 use crate::generated::replies::*;
 use crate::generated::types::*;
-use crate::reply::{FromReply, GeoMatch, LcsMatches, StreamEntry, Value};
+use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -30,7 +30,7 @@ pub struct Discard<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Discard, meta::DISCARD);
-impl<X> Discard<X> {
+impl<X: ReplyMode> Discard<X, <X as ReplyMode>::Out<()>> {
     ///Builds `DISCARD` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nDISCARD\r\n", 1u8);
@@ -68,7 +68,7 @@ pub struct Exec<X = Detached, R = Option<Vec<Value>>> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Exec, meta::EXEC);
-impl<X> Exec<X> {
+impl<X: ReplyMode> Exec<X, <X as ReplyMode>::Out<Option<Vec<Value>>>> {
     ///Builds `EXEC` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$4\r\nEXEC\r\n", 1u8);
@@ -104,7 +104,7 @@ pub struct Multi<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Multi, meta::MULTI);
-impl<X> Multi<X> {
+impl<X: ReplyMode> Multi<X, <X as ReplyMode>::Out<()>> {
     ///Builds `MULTI` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$5\r\nMULTI\r\n", 1u8);
@@ -140,7 +140,7 @@ pub struct Unwatch<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Unwatch, meta::UNWATCH);
-impl<X> Unwatch<X> {
+impl<X: ReplyMode> Unwatch<X, <X as ReplyMode>::Out<()>> {
     ///Builds `UNWATCH` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$7\r\nUNWATCH\r\n", 1u8);
@@ -176,7 +176,7 @@ pub struct Watch<X = Detached, R = ()> {
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Watch, meta::WATCH);
-impl<X> Watch<X> {
+impl<X: ReplyMode> Watch<X, <X as ReplyMode>::Out<()>> {
     ///Builds `WATCH` bound to `exec`.
     pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nWATCH\r\n", 1u8);
