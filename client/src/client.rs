@@ -151,7 +151,7 @@ impl Client {
     }
 }
 
-impl<'a> Executor for &'a Client {
+impl Executor for &Client {
     type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
 
     fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {

@@ -100,6 +100,9 @@ pub(crate) enum Payload {
 }
 
 /// A message to the driver.
+// Requests are the hot path and `Close` is rare: boxing the request would cost an
+// allocation per command to save channel slot space.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
     /// Send and route the replies to the sink.
     Request(Payload, Sink),

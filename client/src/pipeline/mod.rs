@@ -123,6 +123,7 @@ fn check(problem: &mut Option<Error>, cmd: &impl Command) {
 
 impl<'c, T: Replies> Pipeline<'c, T> {
     /// Queues a command; its reply type joins the tuple.
+    #[allow(clippy::should_implement_trait)]
     pub fn add<C: Command>(mut self, cmd: C) -> Pipeline<'c, T::Push<C::Output>> {
         check(&mut self.problem, &cmd);
         self.names.push(cmd.name());
