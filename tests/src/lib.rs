@@ -1,1 +1,44 @@
-//! The server harness and the integration tests of respec (real servers arrive with the runtime issue).
+//! The real-server test harness of respec, and (in `tests/`) the integration tests that
+//! run against real servers (DESIGN §7: real servers, never mocks of server behaviour).
+//!
+//! # Layout
+//!
+//! - [`binary`](mod@binary): which server binary to run (`$RESPEC_SERVER`, the one
+//!   `cargo xtask servers` installed, or `valkey-server`/`redis-server` on `PATH`), the
+//!   TLS-capable one, and their versions.
+//! - [`server`]: [`Server`] and [`ServerBuilder`]: one process on a free loopback port
+//!   in a temp dir, with password, ACL users, Unix socket, TLS, a [`Role`] and extra
+//!   config lines.
+//! - [`tls`]: a generated CA, server and client certificate ([`TlsFiles`]).
+//! - [`ports`]: free loopback ports.
+//! - [`raw`]: a tiny blocking RESP2 connection for the harness's own use.
+//! - [`error`]: [`HarnessError`], why a server could not be had.
+//!
+//! # Behavior
+//!
+//! The harness is synchronous (std only): starting a server blocks until it answers
+//! `PING` (at most [`server::READY_TIMEOUT`]), polling with a short backoff. A server is
+//! killed when its [`Server`] is dropped, and if the test is failing (the thread is
+//! panicking) its log is printed to stderr first. A server that cannot exist on this
+//! machine (no TLS-capable binary) is a [`HarnessError::Unavailable`]: the test prints
+//! the reason and skips ([`ServerBuilder::start_or_skip`]).
+//!
+//! ```no_run
+//! use respec_tests::Server;
+//!
+//! let server = Server::builder().password("secret").unix_socket().start().unwrap();
+//! println!("{} {}", server.url(), server.unix_path().display());
+//! ```
+
+pub mod binary;
+pub mod error;
+pub mod ports;
+pub mod raw;
+pub mod server;
+pub mod tls;
+
+pub use binary::{binary, tls_binary, try_binary, Flavor, Version};
+pub use error::HarnessError;
+pub use raw::{RawConnection, Reply};
+pub use server::{Role, Server, ServerBuilder};
+pub use tls::TlsFiles;

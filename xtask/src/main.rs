@@ -2,12 +2,17 @@
 //! (the `xtask` alias is in `.cargo/config.toml`).
 //!
 //! - [`codegen`]: `regen`, `check` and `coverage`, driving `respec-codegen`.
+//! - [`servers`]: `servers`, finding or installing the server binaries the tests run.
 //! - [`sync`]: comparing a generated tree with a directory and making them match.
 //! - [`test_all`]: `test`, the command CI runs.
+//! - [`bench`]: `bench`, respec against its peers (the `respec-bench` crate).
 //! - [`args`]: the command line and `cargo xtask help`.
 
 mod args;
+mod bench;
 mod codegen;
+mod demo;
+mod servers;
 mod sync;
 mod test_all;
 
@@ -34,7 +39,10 @@ fn main() -> ExitCode {
         Command::Regen { spec, out } => codegen::regen(spec, out),
         Command::Check => codegen::check(),
         Command::Coverage => codegen::coverage(),
+        Command::Servers { tls } => servers::run(tls),
+        Command::Demo => demo::run(),
         Command::Test { cargo_args } => test_all::run(&cargo_args),
+        Command::Bench { quick, criterion } => bench::run(quick, criterion),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

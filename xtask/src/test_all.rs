@@ -7,26 +7,43 @@ use std::process::Command;
 
 use anyhow::{ensure, Context as _, Result};
 
+use crate::servers::{self, SERVER_ENV, TLS_SERVER_ENV};
 use crate::{codegen, workspace_root};
 
-/// Checks that the generated code is fresh, then runs `cargo test --workspace` with
-/// `cargo_args` appended, from the workspace root, with inherited stdio; fails if the
-/// tests fail.
+/// Ensures the server binaries (as `cargo xtask servers --tls`), checks that the
+/// generated code is fresh, then runs `cargo test --workspace` with `cargo_args`
+/// appended, from the workspace root, with inherited stdio and `RESPEC_SERVER` /
+/// `RESPEC_TLS_SERVER` set to the binaries; fails if the tests fail.
 ///
-/// The integration tests will need a server binary. The issue that brings the runtime
-/// adds that step first, before anything else here: use `$RESPEC_SERVER`, else a
-/// `valkey-server`/`redis-server` on PATH, else install one (`cargo xtask servers`).
-/// Until then the tests do not start servers and nothing is ensured.
+/// A missing plain server is an error; a missing TLS-capable server is a warning, and
+/// the TLS tests skip with a printed reason.
 pub fn run(cargo_args: &[OsString]) -> Result<()> {
+    let server =
+        servers::ensure_server().context("providing a server binary for the integration tests")?;
+    let tls_server = match servers::ensure_tls_server(&server) {
+        Ok(path) => Some(path),
+        Err(err) => {
+            eprintln!("warning: no TLS-capable server, the TLS tests will skip: {err:#}");
+            None
+        }
+    };
+
     codegen::check()?;
 
     // `CARGO` is the cargo that runs xtask (set by `cargo run`), so the tests use the
     // same toolchain.
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .current_dir(workspace_root())
         .args(["test", "--workspace"])
         .args(cargo_args)
+        .env(SERVER_ENV, &server);
+    match &tls_server {
+        Some(path) => command.env(TLS_SERVER_ENV, path),
+        None => command.env_remove(TLS_SERVER_ENV),
+    };
+    let status = command
         .status()
         .with_context(|| format!("running {}", cargo.to_string_lossy()))?;
     ensure!(status.success(), "cargo test --workspace failed ({status})");
