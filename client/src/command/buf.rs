@@ -71,7 +71,8 @@ impl CommandBuf {
         CommandBuf {
             name,
             name_argc,
-            args: BytesMut::new(),
+            // Room for a typical command, so that small ones allocate once.
+            args: BytesMut::with_capacity(64),
             argc: 0,
             segments: SmallVec::new(),
             in_order: true,
