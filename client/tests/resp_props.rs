@@ -320,6 +320,9 @@ fn token_soup() -> impl Strategy<Value = Vec<u8>> {
             "10",
             "99999999999999999999",
             "-0",
+            "-01",
+            "+1",
+            "007",
             "",
         ])
         .prop_map(|s| s.as_bytes().to_vec()),
@@ -768,4 +771,37 @@ fn verbatim_without_colon_is_framed_but_not_decoded() {
     assert_eq!(Scanner::default().scan(&f), Ok(Some(f.len())));
     let e = Value::from_frame(f).unwrap_err();
     assert!(e.is_protocol(), "{e}");
+}
+
+#[test]
+fn lengths_are_read_alike_by_scanner_and_reader() {
+    // Found by `cargo fuzz run decode` (input `*-01\r\n`): the scanner read any
+    // spelling of -1 as a null array, the reader only `*-1`, and failed on the frame.
+    let b = Bytes::from_static;
+    let cases: &[(&'static [u8], Value)] = &[
+        (b"*-1\r\n", Value::Nil),
+        (b"*-01\r\n", Value::Nil),
+        (b"*-001\r\n", Value::Nil),
+        (b"*-0\r\n", Value::Array(Vec::new())),
+        (b"*+1\r\n:1\r\n", Value::Array(vec![Value::Int(1)])),
+        (b"*01\r\n:1\r\n", Value::Array(vec![Value::Int(1)])),
+        (b"$-01\r\n", Value::Nil),
+        (b"$+2\r\nab\r\n", Value::Bulk(b(b"ab"))),
+        (
+            b"%01\r\n+k\r\n+v\r\n",
+            Value::Map(vec![(Value::Simple(b(b"k")), Value::Simple(b(b"v")))]),
+        ),
+        (b"|01\r\n+k\r\n+v\r\n:7\r\n", Value::Int(7)),
+    ];
+    for (frame, value) in cases {
+        let frame = Bytes::from_static(frame);
+        assert_eq!(Scanner::default().scan(&frame), Ok(Some(frame.len())));
+        check_accepted_frame(frame.clone());
+        assert_eq!(&Value::from_frame(frame).unwrap(), value);
+    }
+    assert!(
+        Option::<Vec<Bytes>>::from_frame(Bytes::from_static(b"*-01\r\n"))
+            .unwrap()
+            .is_none()
+    );
 }

@@ -306,10 +306,12 @@ impl<'a> Io<'a> {
     }
 
     fn read(&mut self, cx: &mut Context<'_>) -> Result<bool> {
-        // Grow for big replies: at least READ_CHUNK free, or as much as is buffered.
+        // Keep READ_CHUNK / 2 free at least; for a large bulk string whose header has
+        // arrived, make room for all of it at once instead of doubling step by step.
         let spare = self.rbuf.capacity() - self.rbuf.len();
-        if spare < READ_CHUNK / 2 {
-            self.rbuf.reserve(READ_CHUNK.max(self.rbuf.len()));
+        let wanted = self.scanner.wanted().saturating_sub(self.rbuf.len());
+        if spare < READ_CHUNK / 2 || spare < wanted {
+            self.rbuf.reserve(READ_CHUNK.max(wanted));
         }
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.rbuf) {
             Poll::Ready(Ok(0)) => Err(Error::io(io::Error::new(

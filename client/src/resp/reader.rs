@@ -189,13 +189,11 @@ impl Reader {
                     }
                     Head::Verbatim(all.slice(..3), all.slice(4..))
                 }
-                b'*' => {
-                    if line == b"-1" {
-                        Head::Null
-                    } else {
-                        Head::Array(count("bad length")?)
-                    }
-                }
+                // The length is read as the scanner reads it (`-01` is -1 too).
+                b'*' => match int("bad length")? {
+                    -1 => Head::Null,
+                    _ => Head::Array(count("bad length")?),
+                },
                 b'~' => Head::Set(count("bad length")?),
                 b'%' => Head::Map(count("bad length")?),
                 b'>' => Head::Push(count("bad length")?),

@@ -21,6 +21,9 @@ pub struct Scanner {
     pos: usize,
     /// Elements still expected by each open aggregate, innermost last.
     stack: SmallVec<[u64; 8]>,
+    /// How long the buffer must be for the element at `pos` to complete (a bulk
+    /// string whose header arrived), or 0 when unknown.
+    wanted: usize,
 }
 
 impl Default for Scanner {
@@ -36,6 +39,7 @@ impl Scanner {
             limits,
             pos: 0,
             stack: SmallVec::new(),
+            wanted: 0,
         }
     }
 
@@ -48,6 +52,14 @@ impl Scanner {
     pub fn reset(&mut self) {
         self.pos = 0;
         self.stack.clear();
+        self.wanted = 0;
+    }
+
+    /// After [`scan`](Self::scan) returned `Ok(None)`: the buffer length the frame
+    /// needs at least (known once a bulk string's header has arrived; 0 otherwise).
+    /// Lets a reader grow its buffer once for a large reply instead of doubling it.
+    pub fn wanted(&self) -> usize {
+        self.wanted
     }
 
     /// Checks `buf` (which starts at the current frame) as far as it goes.
@@ -57,9 +69,11 @@ impl Scanner {
     /// or one that breaks a limit (the connection cannot continue after that).
     pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
         loop {
-            let Some((next, children)) = element(buf, self.pos, &self.limits)? else {
+            let Some((next, children)) = element(buf, self.pos, &self.limits, &mut self.wanted)?
+            else {
                 return Ok(None);
             };
+            self.wanted = 0;
             self.pos = next;
             if children > 0 {
                 if self.stack.len() >= self.limits.max_depth {
@@ -127,7 +141,12 @@ pub(crate) fn parse_int(line: &[u8]) -> Option<i64> {
 ///
 /// Returns the offset after it and how many child elements follow (0 for leaves and
 /// empty aggregates), or `None` when the buffer ends first.
-fn element(buf: &[u8], at: usize, limits: &Limits) -> Result<Option<(usize, u64)>, ProtocolError> {
+fn element(
+    buf: &[u8],
+    at: usize,
+    limits: &Limits,
+    wanted: &mut usize,
+) -> Result<Option<(usize, u64)>, ProtocolError> {
     let Some(&kind) = buf.get(at) else {
         return Ok(None);
     };
@@ -209,6 +228,7 @@ fn element(buf: &[u8], at: usize, limits: &Limits) -> Result<Option<(usize, u64)
             }
             let end = after as u64 + n + 2;
             if (buf.len() as u64) < end {
+                *wanted = end as usize;
                 return Ok(None);
             }
             let end = end as usize;
@@ -308,6 +328,16 @@ mod tests {
             at += n;
         }
         assert_eq!(at, all.len());
+    }
+
+    #[test]
+    fn wanted_tells_the_size_of_a_partial_bulk_string() {
+        let mut s = Scanner::default();
+        assert_eq!(s.scan(b"*2\r\n$1000000\r\nab"), Ok(None));
+        assert_eq!(s.wanted(), 4 + 10 + 1_000_000 + 2);
+        let mut s = Scanner::default();
+        assert_eq!(s.scan(b"*2\r\n:1"), Ok(None));
+        assert_eq!(s.wanted(), 0);
     }
 
     #[test]
