@@ -10,7 +10,8 @@
 //! - no typed decoding panics on any frame, and a successful one reads the whole frame;
 //! - no byte string (random, token soup, or a mutated valid stream) makes the scanner
 //!   panic, and a frame it accepts is read whole without a panic;
-//! - the scanner says the same thing whether the bytes arrive at once or one by one.
+//! - the scanner says the same thing whether the bytes arrive at once or one by one,
+//!   and the length it says an incomplete frame needs is never more than the frame's.
 
 use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
@@ -369,11 +370,15 @@ fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
 
 /// Plays a connection: `stream` arrives in reads that end at `cuts` (increasing
 /// offsets); after each read the buffer is scanned and every complete frame split off.
+/// What [`Scanner::wanted`] announces while a frame is incomplete is checked against
+/// the frame's real length.
 fn frames_read_as(stream: &[u8], cuts: impl IntoIterator<Item = usize>) -> Vec<Bytes> {
     let mut scanner = Scanner::default();
     let mut buf = BytesMut::new();
     let mut frames = Vec::new();
     let mut done = 0;
+    // The most the current frame was said to need.
+    let mut wanted = 0;
     for cut in cuts.into_iter().chain([stream.len()]) {
         let cut = cut.clamp(done, stream.len());
         buf.extend_from_slice(&stream[done..cut]);
@@ -383,8 +388,14 @@ fn frames_read_as(stream: &[u8], cuts: impl IntoIterator<Item = usize>) -> Vec<B
             .unwrap_or_else(|e| panic!("valid stream rejected: {e}"))
         {
             assert!(n > 0 && n <= buf.len());
+            assert!(
+                n >= wanted,
+                "a frame of {n} bytes was said to need {wanted}"
+            );
+            wanted = 0;
             frames.push(buf.split_to(n).freeze());
         }
+        wanted = wanted.max(check_wanted(&scanner, buf.len()));
     }
     assert!(buf.is_empty(), "{} bytes left unframed", buf.len());
     frames
@@ -540,12 +551,29 @@ fn scan_bytewise(
     limits: &Limits,
 ) -> Result<Option<usize>, respec::resp::ProtocolError> {
     let mut s = Scanner::new(limits.clone());
+    let mut wanted = 0;
     for k in 0..=buf.len() {
         if let Some(n) = s.scan(&buf[..k])? {
+            assert!(
+                n >= wanted,
+                "a frame of {n} bytes was said to need {wanted}"
+            );
             return Ok(Some(n));
         }
+        wanted = wanted.max(check_wanted(&s, k));
     }
     Ok(None)
+}
+
+/// After `scan` said "incomplete" on `buffered` bytes: [`Scanner::wanted`] is 0
+/// (unknown) or more than what is buffered. Returns it.
+fn check_wanted(scanner: &Scanner, buffered: usize) -> usize {
+    let w = scanner.wanted();
+    assert!(
+        w == 0 || w > buffered,
+        "wanted {w} with {buffered} bytes buffered"
+    );
+    w
 }
 
 /// Small limits, to reach the limit checks with small inputs.

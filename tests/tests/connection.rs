@@ -225,3 +225,42 @@ async fn string_view_types_replies_as_strings() {
         Some(Bytes::from_static(b"\xff\xfe"))
     );
 }
+
+#[tokio::test]
+async fn push_frames_reach_the_hook() {
+    let server = Server::start();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let client = Client::builder()
+        .url(&server.url())
+        .push_hook(std::sync::Arc::new(move |frame| {
+            let _ = tx.send(frame);
+        }))
+        .connect()
+        .await
+        .unwrap();
+    // Client-side caching: after reading a key, a change by anyone else makes the
+    // server push an invalidation (RESP3 `>` frame) to this connection.
+    client
+        .client_tracking(respec::types::OnOff::On)
+        .await
+        .unwrap();
+    client.set("cached", "1").await.unwrap();
+    client.get("cached").await.unwrap();
+    let other = Client::connect(&server.url()).await.unwrap();
+    other.set("cached", "2").await.unwrap();
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+        .await
+        .expect("an invalidation push within 5 s")
+        .unwrap();
+    let push: respec::Value = respec::FromReply::from_frame(frame).unwrap();
+    let respec::Value::Push(items) = push else {
+        panic!("not a push: {push:?}")
+    };
+    assert_eq!(items[0], respec::Value::Bulk(Bytes::from("invalidate")));
+    assert_eq!(
+        items[1],
+        respec::Value::Array(vec![respec::Value::Bulk(Bytes::from("cached"))])
+    );
+    // Replies still match their requests.
+    assert_eq!(client.get("cached").await.unwrap(), Some(Bytes::from("2")));
+}

@@ -507,7 +507,7 @@ Arguments:
     #[doc(alias = "CLIENT IMPORT-SOURCE")]
     fn client_import_source(
         &self,
-        enabled: ClientImportSourceEnabled,
+        enabled: OnOff,
     ) -> ClientImportSource<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientImportSource::new_in(self.executor(), enabled)
     }
@@ -547,7 +547,7 @@ Arguments:
     #[doc(alias = "CLIENT NO-EVICT")]
     fn client_no_evict(
         &self,
-        enabled: ClientImportSourceEnabled,
+        enabled: OnOff,
     ) -> ClientNoEvict<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientNoEvict::new_in(self.executor(), enabled)
     }
@@ -560,7 +560,7 @@ Arguments:
     #[doc(alias = "CLIENT NO-TOUCH")]
     fn client_no_touch(
         &self,
-        enabled: ClientImportSourceEnabled,
+        enabled: OnOff,
     ) -> ClientNoTouch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientNoTouch::new_in(self.executor(), enabled)
     }
@@ -612,7 +612,7 @@ Arguments:
     #[doc(alias = "CLIENT TRACKING")]
     fn client_tracking(
         &self,
-        status: ClientImportSourceEnabled,
+        status: OnOff,
     ) -> ClientTracking<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         ClientTracking::new_in(self.executor(), status)
     }

@@ -540,13 +540,13 @@ impl ToArg for ExpireCondition {
 }
 ///One of `ON | OFF`, taken by [`CLIENT IMPORT-SOURCE`](struct@crate::cmd::ClientImportSource), [`CLIENT NO-EVICT`](struct@crate::cmd::ClientNoEvict), [`CLIENT NO-TOUCH`](struct@crate::cmd::ClientNoTouch), [`CLIENT TRACKING`](struct@crate::cmd::ClientTracking).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientImportSourceEnabled {
+pub enum OnOff {
     ///`ON`
     On,
     ///`OFF`
     Off,
 }
-impl ClientImportSourceEnabled {
+impl OnOff {
     /// The token sent for this choice.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -555,12 +555,12 @@ impl ClientImportSourceEnabled {
         }
     }
 }
-impl WriteArgs for ClientImportSourceEnabled {
+impl WriteArgs for OnOff {
     fn write_args(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }
 }
-impl ToArg for ClientImportSourceEnabled {
+impl ToArg for OnOff {
     fn write_arg(&self, buf: &mut CommandBuf) {
         buf.token(self.as_str());
     }

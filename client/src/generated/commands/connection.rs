@@ -326,7 +326,7 @@ pub struct ClientImportSource<X = Detached, R = ()> {
 command_impls!(ClientImportSource, meta::CLIENT_IMPORT_SOURCE);
 impl<X: ReplyMode> ClientImportSource<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT IMPORT-SOURCE` bound to `exec`.
-    pub fn new_in(exec: X, enabled: ClientImportSourceEnabled) -> Self {
+    pub fn new_in(exec: X, enabled: OnOff) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$13\r\nIMPORT-SOURCE\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "enabled");
@@ -346,7 +346,7 @@ Builds a detached [`ClientImportSource`](struct@crate::cmd::ClientImportSource);
 Arguments:
 - `enabled`: `<ON | OFF>`*/
 #[doc(alias = "CLIENT IMPORT-SOURCE")]
-pub fn client_import_source(enabled: ClientImportSourceEnabled) -> ClientImportSource {
+pub fn client_import_source(enabled: OnOff) -> ClientImportSource {
     ClientImportSource::new_in(Detached, enabled)
 }
 /**Returns information about the connection.
@@ -1097,7 +1097,7 @@ pub struct ClientNoEvict<X = Detached, R = ()> {
 command_impls!(ClientNoEvict, meta::CLIENT_NO_EVICT);
 impl<X: ReplyMode> ClientNoEvict<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT NO-EVICT` bound to `exec`.
-    pub fn new_in(exec: X, enabled: ClientImportSourceEnabled) -> Self {
+    pub fn new_in(exec: X, enabled: OnOff) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nNO-EVICT\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "enabled");
@@ -1117,7 +1117,7 @@ Builds a detached [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict); see it fo
 Arguments:
 - `enabled`: `<ON | OFF>`*/
 #[doc(alias = "CLIENT NO-EVICT")]
-pub fn client_no_evict(enabled: ClientImportSourceEnabled) -> ClientNoEvict {
+pub fn client_no_evict(enabled: OnOff) -> ClientNoEvict {
     ClientNoEvict::new_in(Detached, enabled)
 }
 /**Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
@@ -1139,7 +1139,7 @@ pub struct ClientNoTouch<X = Detached, R = ()> {
 command_impls!(ClientNoTouch, meta::CLIENT_NO_TOUCH);
 impl<X: ReplyMode> ClientNoTouch<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT NO-TOUCH` bound to `exec`.
-    pub fn new_in(exec: X, enabled: ClientImportSourceEnabled) -> Self {
+    pub fn new_in(exec: X, enabled: OnOff) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nNO-TOUCH\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "enabled");
@@ -1159,7 +1159,7 @@ Builds a detached [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch); see it fo
 Arguments:
 - `enabled`: `<ON | OFF>`*/
 #[doc(alias = "CLIENT NO-TOUCH")]
-pub fn client_no_touch(enabled: ClientImportSourceEnabled) -> ClientNoTouch {
+pub fn client_no_touch(enabled: OnOff) -> ClientNoTouch {
     ClientNoTouch::new_in(Detached, enabled)
 }
 /**Suspends commands processing.
@@ -1332,7 +1332,7 @@ pub struct ClientTracking<X = Detached, R = ()> {
 command_impls!(ClientTracking, meta::CLIENT_TRACKING);
 impl<X: ReplyMode> ClientTracking<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT TRACKING` bound to `exec`.
-    pub fn new_in(exec: X, status: ClientImportSourceEnabled) -> Self {
+    pub fn new_in(exec: X, status: OnOff) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "status");
@@ -1405,7 +1405,7 @@ Builds a detached [`ClientTracking`](struct@crate::cmd::ClientTracking); see it 
 Arguments:
 - `status`: `<ON | OFF>`*/
 #[doc(alias = "CLIENT TRACKING")]
-pub fn client_tracking(status: ClientImportSourceEnabled) -> ClientTracking {
+pub fn client_tracking(status: OnOff) -> ClientTracking {
     ClientTracking::new_in(Detached, status)
 }
 /**Returns information about server-assisted client-side caching for the connection.
