@@ -23,10 +23,10 @@ use bytes::Bytes;
 use respec::cmd;
 use respec::types::{
     Aggregate, BitUnit, BitfieldOperation, BitfieldOverflow, BitfieldWriteOperation,
-    ClientImportSourceEnabled, ClientKillClientType, ClientKillNewFormat, ClientPauseMode,
-    ClientSetinfoAttr, ClusterSlotStatsFilter, Comparison, ExistenceCondition, Expiration,
-    ExpireCondition, FieldsCondition, FlushType, GeoUnit, GeosearchBy, GeosearchFrom, LexBound,
-    ListSide, MigrateAuthentication, MigrateKeySelector, MinMax, RangeBy, SaveSelector, ScoreBound,
+    ClientKillClientType, ClientKillNewFormat, ClientPauseMode, ClientSetinfoAttr,
+    ClusterSlotStatsFilter, Comparison, ExistenceCondition, Expiration, ExpireCondition,
+    FieldsCondition, FlushType, GeoUnit, GeosearchBy, GeosearchFrom, LexBound, ListSide,
+    MigrateAuthentication, MigrateKeySelector, MinMax, OnOff, RangeBy, SaveSelector, ScoreBound,
     SetCondition, SetExpiration, ShutdownAbortSelector, SortOrder, TrimOperator, TrimStrategy,
     Where, XaddIdSelector, XgroupCreateIdSelector, YesNo,
 };
@@ -1331,7 +1331,7 @@ fn out_of_order_client_tracking() {
     //   [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
     assert_eq!(
         words(
-            &cmd::client_tracking(ClientImportSourceEnabled::On)
+            &cmd::client_tracking(OnOff::On)
                 .noloop()
                 .prefix(["a:", "b:"])
                 .bcast()

@@ -7,9 +7,30 @@ use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash};
 
-/// Caps preallocation by what a frame can really hold, whatever length it announces.
-fn capacity(n: usize) -> usize {
-    n.min(1024)
+/// The capacity to reserve for an aggregate announcing `n` elements: what the rest of
+/// the frame can really hold (every element takes at least 3 bytes), whatever length
+/// it announces.
+fn capacity(r: &Reader, n: usize) -> usize {
+    n.min(r.remaining() / 3)
+}
+
+/// The pair count of a map-like aggregate at the reader: a map's own count, half the
+/// elements of an array (flat pairs or, at most, that many two-element arrays).
+fn announced_pairs(r: &Reader) -> usize {
+    match r.peek() {
+        Ok(Head::Map(_)) => announced(r),
+        _ => announced(r) / 2,
+    }
+}
+
+/// The element count of the aggregate at the reader, without consuming it (for
+/// preallocation; 0 when it is not an aggregate). A map counts its pairs.
+fn announced(r: &Reader) -> usize {
+    match r.peek() {
+        Ok(Head::Array(n) | Head::Set(n) | Head::Push(n)) => capacity(r, n),
+        Ok(Head::Map(n)) => capacity(r, n),
+        _ => 0,
+    }
 }
 
 /// The bytes of a scalar element, formatting numbers the way the server would.
@@ -182,12 +203,12 @@ fn read_seq<T: FromReply>(r: &mut Reader, mut push: impl FnMut(T)) -> Result<usi
 
 impl<T: FromReply> FromReply for Vec<T> {
     fn from_reply(r: &mut Reader) -> Result<Self> {
-        let mut out = match r.peek()? {
-            Head::Array(n) | Head::Set(n) | Head::Push(n) | Head::Map(n) => {
-                Vec::with_capacity(capacity(n))
-            }
-            _ => Vec::new(),
+        let n = if T::PAIR {
+            announced_pairs(r)
+        } else {
+            announced(r)
         };
+        let mut out = Vec::with_capacity(n);
         read_seq(r, |v| out.push(v))?;
         Ok(out)
     }
@@ -201,7 +222,7 @@ impl<T: FromReply> FromReply for VecDeque<T> {
 
 impl<T: FromReply + Eq + Hash, S: BuildHasher + Default> FromReply for HashSet<T, S> {
     fn from_reply(r: &mut Reader) -> Result<Self> {
-        let mut out = HashSet::default();
+        let mut out = HashSet::with_capacity_and_hasher(announced(r), S::default());
         read_seq(r, |v| {
             out.insert(v);
         })?;
@@ -223,7 +244,7 @@ impl<K: FromReply + Eq + Hash, V: FromReply, S: BuildHasher + Default> FromReply
     for HashMap<K, V, S>
 {
     fn from_reply(r: &mut Reader) -> Result<Self> {
-        let mut out = HashMap::default();
+        let mut out = HashMap::with_capacity_and_hasher(announced_pairs(r), S::default());
         read_pairs(r, "a map", |r| {
             let k = K::from_reply(r)?;
             out.insert(k, V::from_reply(r)?);

@@ -111,6 +111,11 @@ impl Reader {
         self.pos >= self.frame.len()
     }
 
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.frame.len().saturating_sub(self.pos)
+    }
+
     /// The frame this reader reads.
     pub fn frame(&self) -> &Bytes {
         &self.frame

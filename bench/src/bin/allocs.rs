@@ -1,0 +1,197 @@
+//! Heap allocations per sequential round trip (`GET` and `SET` of a 32-byte value) for
+//! respec, redis-rs and fred, under a counting global allocator. Prints a markdown table
+//! and appends it to `target/bench/report.md`. Run it through `cargo xtask bench`.
+//!
+//! ```text
+//! allocs [--quick]
+//!   --quick  1,000 calls per figure instead of 10,000
+//! ```
+//!
+//! The runtime is tokio's current-thread one, so each client's background tasks (its
+//! connection driver) run on this thread between the calls, and every allocation they
+//! make is counted too. After a warm-up, the counter is read before and after the
+//! measured calls, and the difference divided by their number. A `realloc` counts as
+//! an allocation (of its new size).
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use bytes::Bytes;
+use respec_bench::report;
+use respec_bench::workload::{SEQUENTIAL_KEY, SMALL_VALUE_LEN};
+use respec_bench::{Peer, PeerId, Peers};
+use respec_tests::ServerBuilder;
+
+/// The counting allocator: the only unsafe code of the crate.
+mod counting {
+    #![allow(unsafe_code)]
+
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Allocation calls (`alloc`, `alloc_zeroed`, `realloc`) since the start.
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    /// Bytes requested by those calls.
+    static BYTES: AtomicU64 = AtomicU64::new(0);
+
+    /// [`System`], counting every allocation.
+    pub struct Counting;
+
+    fn count(size: usize) {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(size as u64, Ordering::Relaxed);
+    }
+
+    // SAFETY: every method forwards its arguments unchanged to `System`, which upholds
+    // the `GlobalAlloc` contract; counting touches no allocated memory.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            count(layout.size());
+            // SAFETY: the caller's guarantees for `alloc` are passed on.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            count(layout.size());
+            // SAFETY: as above, for `alloc_zeroed`.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: as above, for `dealloc`.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            count(new_size);
+            // SAFETY: as above, for `realloc`.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    /// (allocation calls, bytes) so far.
+    pub fn snapshot() -> (u64, u64) {
+        (CALLS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed))
+    }
+}
+
+/// Unmeasured calls before each measurement (connection buffers grow, caches fill).
+const WARMUP: usize = 1_000;
+
+/// The round trip measured.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Get,
+    Set,
+}
+
+/// Allocations per call.
+#[derive(Debug, Clone, Copy)]
+struct PerCall {
+    allocs: f64,
+    bytes: f64,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let mut calls = 10_000;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--quick" => calls = 1_000,
+            other => bail!("unexpected argument {other:?}\nusage: allocs [--quick]"),
+        }
+    }
+    let server = ServerBuilder::new()
+        .start()
+        .context("starting the server")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let value = Bytes::from(vec![b'v'; SMALL_VALUE_LEN]);
+    let rows = runtime.block_on(async {
+        let mut peers = Peers::connect(&server.url()).await?;
+        let mut rows = Vec::new();
+        for id in PeerId::ALL {
+            let row = match id {
+                PeerId::Respec => measure(&mut peers.respec, &value, calls).await?,
+                PeerId::RedisRs => measure(&mut peers.redis, &value, calls).await?,
+                PeerId::Fred => measure(&mut peers.fred, &value, calls).await?,
+            };
+            rows.push((id, row));
+        }
+        anyhow::Ok(rows)
+    })?;
+
+    let mut text = format!(
+        "\n## Allocations per round trip\n\n\
+         Sequential calls of a {SMALL_VALUE_LEN}-byte value on a current-thread runtime \
+         (the clients' background tasks included), averaged over {calls} calls after \
+         {WARMUP} unmeasured ones.\n\n\
+         | client | allocs / GET | bytes / GET | allocs / SET | bytes / SET |\n\
+         |---|---:|---:|---:|---:|\n"
+    );
+    for (id, [get, set]) in &rows {
+        text += &format!(
+            "| {} | {:.2} | {:.0} | {:.2} | {:.0} |\n",
+            id.name(),
+            get.allocs,
+            get.bytes,
+            set.allocs,
+            set.bytes
+        );
+    }
+    print!("{text}");
+    let path = respec_bench::report_path();
+    report::append(&path, &text)?;
+    eprintln!("appended to {}", path.display());
+    Ok(())
+}
+
+/// Allocations per `GET` and per `SET` on `peer`.
+async fn measure<P: Peer>(peer: &mut P, value: &Bytes, calls: usize) -> Result<[PerCall; 2]> {
+    peer.set(SEQUENTIAL_KEY, value).await?;
+    Ok([
+        count(peer, Op::Get, value, calls).await?,
+        count(peer, Op::Set, value, calls).await?,
+    ])
+}
+
+/// Warms up, then counts the allocations of `calls` sequential `op`s.
+async fn count<P: Peer>(peer: &mut P, op: Op, value: &Bytes, calls: usize) -> Result<PerCall> {
+    for _ in 0..WARMUP {
+        once(peer, op, value).await?;
+    }
+    let (calls_before, bytes_before) = counting::snapshot();
+    for _ in 0..calls {
+        once(peer, op, value).await?;
+    }
+    let (calls_after, bytes_after) = counting::snapshot();
+    Ok(PerCall {
+        allocs: (calls_after - calls_before) as f64 / calls as f64,
+        bytes: (bytes_after - bytes_before) as f64 / calls as f64,
+    })
+}
+
+async fn once<P: Peer>(peer: &mut P, op: Op, value: &Bytes) -> Result<()> {
+    match op {
+        Op::Get => {
+            let len = black_box(peer.get(SEQUENTIAL_KEY).await?);
+            anyhow::ensure!(len == SMALL_VALUE_LEN, "GET returned {len} bytes");
+        }
+        Op::Set => peer.set(SEQUENTIAL_KEY, value).await?,
+    }
+    Ok(())
+}

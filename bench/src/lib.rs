@@ -1,0 +1,49 @@
+//! respec measured against its peers, redis-rs and fred, on one server in one run
+//! (DESIGN §8), by `cargo xtask bench`. Performance is only ever claimed as ratios from
+//! this crate, never from timed tests.
+//!
+//! # Layout
+//!
+//! - [`peers`]: the [`Peer`] trait, the handful of operations every workload needs,
+//!   implemented for respec ([`Respec`]), redis-rs' `MultiplexedConnection`
+//!   ([`RedisRs`]) and fred's single-connection client ([`Fred`]), each used the way
+//!   its documentation shows.
+//! - [`workload`]: the [`Workload`]s, the data they read ([`Data`], written once by
+//!   [`workload::setup`]) and one time-boxed measurement ([`workload::run_cell`]).
+//! - [`stats`]: latency percentiles and medians over rounds.
+//! - [`report`]: the markdown tables and `target/bench/report.md`.
+//!
+//! The binaries: `compare` (the peer comparison table) and `allocs` (allocations per
+//! `GET` round trip, under a counting global allocator). `benches/resp.rs` holds the
+//! criterion micro-benchmarks of RESP decoding and command encoding.
+//!
+//! # Behavior
+//!
+//! Every client makes one connection to the same server process, started by the
+//! harness of `respec-tests` (which finds the binary through `$RESPEC_SERVER` or
+//! `target/servers/server-path`; `cargo xtask bench` sets the former). Each client
+//! keeps its own defaults except where a default would measure something else than the
+//! client: TCP_NODELAY is on for all three (respec's default; redis-rs and fred leave
+//! Nagle on) and redis-rs' 500 ms response timeout is off (respec and fred have none).
+
+pub mod peers;
+pub mod report;
+pub mod stats;
+pub mod workload;
+
+pub use peers::{Fred, Peer, PeerId, Peers, RedisRs, Respec};
+pub use workload::{Data, Workload};
+
+use std::path::PathBuf;
+
+/// `target/bench` under the workspace root, where the report is written.
+pub fn output_dir() -> PathBuf {
+    respec_tests::binary::workspace_root()
+        .join("target")
+        .join("bench")
+}
+
+/// The report file both binaries write to: `compare` starts it, `allocs` appends.
+pub fn report_path() -> PathBuf {
+    output_dir().join("report.md")
+}

@@ -1,0 +1,267 @@
+//! The workloads of DESIGN §8, the data they read, and one time-boxed measurement of
+//! one peer on one workload (a "cell" of the report).
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context as _, Result};
+use bytes::Bytes;
+
+use crate::peers::Peer;
+use crate::stats::Latencies;
+
+/// The length of the small values (`GET`/`SET` round trips, pipelines).
+pub const SMALL_VALUE_LEN: usize = 32;
+/// Elements of the big list and fields of the big hash.
+pub const LARGE_ITEMS: usize = 10_000;
+/// The length of the large value: 1 MiB.
+pub const LARGE_VALUE_LEN: usize = 1 << 20;
+/// The most tasks of a concurrent workload (one key each).
+pub const MAX_TASKS: usize = 512;
+/// The longest explicit pipeline (one key per command).
+pub const MAX_PIPELINE: usize = 1000;
+
+/// The key of the sequential `GET`s (holds a small value).
+pub const SEQUENTIAL_KEY: &str = "bench:seq";
+/// The list of [`LARGE_ITEMS`] elements.
+pub const LIST_KEY: &str = "bench:list";
+/// The hash of [`LARGE_ITEMS`] fields.
+pub const HASH_KEY: &str = "bench:hash";
+/// The key the large `GET`s read (holds a [`LARGE_VALUE_LEN`] value).
+pub const LARGE_GET_KEY: &str = "bench:large:get";
+/// The key the large `SET`s write.
+pub const LARGE_SET_KEY: &str = "bench:large:set";
+
+/// What one cell of the report measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// One task, one `GET` of a small value at a time.
+    Sequential,
+    /// `n` tasks sharing the peer's one connection, each looping `GET` then `SET` of its
+    /// own small key.
+    Concurrent(usize),
+    /// One task sending explicit pipelines of `n` `SET`s of a small value.
+    PipelineSet(usize),
+    /// One task sending explicit pipelines of `n` `GET`s of a small value.
+    PipelineGet(usize),
+    /// `LRANGE` of the whole list of [`LARGE_ITEMS`] elements.
+    Lrange,
+    /// `HGETALL` of the hash of [`LARGE_ITEMS`] fields.
+    Hgetall,
+    /// `SET` of a 1 MiB value.
+    SetLarge,
+    /// `GET` of a 1 MiB value.
+    GetLarge,
+}
+
+impl Workload {
+    /// Every workload, in the report's row order.
+    pub const ALL: [Workload; 11] = [
+        Workload::Sequential,
+        Workload::Concurrent(64),
+        Workload::Concurrent(512),
+        Workload::PipelineSet(100),
+        Workload::PipelineSet(1000),
+        Workload::PipelineGet(100),
+        Workload::PipelineGet(1000),
+        Workload::Lrange,
+        Workload::Hgetall,
+        Workload::SetLarge,
+        Workload::GetLarge,
+    ];
+
+    /// The row label.
+    pub fn name(self) -> String {
+        match self {
+            Workload::Sequential => "sequential GET".to_owned(),
+            Workload::Concurrent(n) => format!("{n} tasks GET/SET"),
+            Workload::PipelineSet(n) => format!("pipeline {n} SET"),
+            Workload::PipelineGet(n) => format!("pipeline {n} GET"),
+            Workload::Lrange => "LRANGE 10k".to_owned(),
+            Workload::Hgetall => "HGETALL 10k".to_owned(),
+            Workload::SetLarge => "SET 1 MiB".to_owned(),
+            Workload::GetLarge => "GET 1 MiB".to_owned(),
+        }
+    }
+
+    /// Commands per measured operation: the pipeline length for pipelines, else 1.
+    pub fn commands_per_op(self) -> usize {
+        match self {
+            Workload::PipelineSet(n) | Workload::PipelineGet(n) => n,
+            _ => 1,
+        }
+    }
+}
+
+/// What the workloads read and write, shared by every task.
+#[derive(Debug)]
+pub struct Data {
+    /// The small value.
+    pub small: Bytes,
+    /// The 1 MiB value.
+    pub large: Bytes,
+    /// One key per concurrent task (`bench:task:N`), each holding a small value.
+    pub task_keys: Vec<String>,
+    /// One key per pipelined command (`bench:pipe:N`), each holding a small value.
+    pub pipeline_keys: Vec<String>,
+}
+
+impl Data {
+    /// The keys and values (nothing is written to the server: see [`setup`]).
+    pub fn new() -> Arc<Data> {
+        Arc::new(Data {
+            small: Bytes::from(vec![b'v'; SMALL_VALUE_LEN]),
+            large: Bytes::from((0..LARGE_VALUE_LEN).map(|i| i as u8).collect::<Vec<_>>()),
+            task_keys: (0..MAX_TASKS).map(|i| format!("bench:task:{i}")).collect(),
+            pipeline_keys: (0..MAX_PIPELINE)
+                .map(|i| format!("bench:pipe:{i}"))
+                .collect(),
+        })
+    }
+}
+
+/// Writes every key the workloads read, with respec, and checks the big ones.
+pub async fn setup(client: &respec::Client, data: &Data) -> Result<()> {
+    use respec::{cmd, Commands as _};
+
+    client.flushall().await.context("FLUSHALL")?;
+    client.set(SEQUENTIAL_KEY, &data.small).await?;
+    client.set(LARGE_GET_KEY, &data.large).await?;
+    let small_keys = data.task_keys.iter().chain(&data.pipeline_keys);
+    client
+        .batch(small_keys.map(|key| cmd::set(key, &data.small)))
+        .await
+        .context("setting the small keys")?;
+
+    let elements = (0..LARGE_ITEMS).map(|i| format!("element:{i:05}"));
+    let len = client.rpush(LIST_KEY, elements).await.context("RPUSH")?;
+    ensure!(len == LARGE_ITEMS as i64, "the list has {len} elements");
+    let fields = (0..LARGE_ITEMS).map(|i| (format!("field:{i:05}"), format!("value:{i:05}")));
+    let added = client.hset(HASH_KEY, fields).await.context("HSET")?;
+    ensure!(added == LARGE_ITEMS as i64, "the hash has {added} fields");
+    Ok(())
+}
+
+/// The measurements of one cell.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// Commands completed (pipelined commands each count).
+    pub commands: u64,
+    /// From the first operation's start to the last one's end.
+    pub elapsed: Duration,
+    /// The latency of every operation (round trip, or whole pipeline).
+    pub latencies: Latencies,
+}
+
+impl Cell {
+    /// Commands per second.
+    pub fn ops_per_sec(&self) -> f64 {
+        self.commands as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs `workload` on `peer` for about `duration` (operations start until then; the
+/// last ones finish after it) and measures it. Call it inside a task of the runtime
+/// (`tokio::spawn`), as an application would, not from `block_on`.
+pub async fn run_cell<P: Peer>(
+    peer: P,
+    workload: Workload,
+    data: Arc<Data>,
+    duration: Duration,
+) -> Result<Cell> {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut latencies = match workload {
+        Workload::Concurrent(tasks) => run_concurrent(peer, tasks, &data, deadline).await?,
+        _ => run_sequential(peer, workload, &data, deadline).await?,
+    };
+    let elapsed = start.elapsed();
+    latencies.sort();
+    Ok(Cell {
+        commands: latencies.len() as u64 * workload.commands_per_op() as u64,
+        elapsed,
+        latencies,
+    })
+}
+
+/// One task doing one operation of `workload` at a time until `deadline`.
+async fn run_sequential<P: Peer>(
+    mut peer: P,
+    workload: Workload,
+    data: &Data,
+    deadline: Instant,
+) -> Result<Latencies> {
+    let mut latencies = Latencies::new();
+    loop {
+        let begin = Instant::now();
+        if begin >= deadline {
+            return Ok(latencies);
+        }
+        let check = match workload {
+            Workload::Sequential => peer.get(SEQUENTIAL_KEY).await? == SMALL_VALUE_LEN,
+            Workload::PipelineSet(n) => {
+                peer.pipeline_set(&data.pipeline_keys[..n], &data.small)
+                    .await?;
+                true
+            }
+            Workload::PipelineGet(n) => {
+                peer.pipeline_get(&data.pipeline_keys[..n]).await? == n * SMALL_VALUE_LEN
+            }
+            Workload::Lrange => peer.lrange(LIST_KEY).await? == LARGE_ITEMS,
+            Workload::Hgetall => peer.hgetall(HASH_KEY).await? == LARGE_ITEMS,
+            Workload::SetLarge => {
+                peer.set(LARGE_SET_KEY, &data.large).await?;
+                true
+            }
+            Workload::GetLarge => peer.get(LARGE_GET_KEY).await? == LARGE_VALUE_LEN,
+            Workload::Concurrent(_) => unreachable!("run by run_concurrent"),
+        };
+        latencies.record(begin.elapsed());
+        ensure!(
+            black_box(check),
+            "{} returned a wrong reply for {}",
+            P::ID.name(),
+            workload.name()
+        );
+    }
+}
+
+/// `tasks` tasks, each with its own clone of `peer` (the same connection) and its own
+/// key, alternating `GET` and `SET` until `deadline`.
+async fn run_concurrent<P: Peer>(
+    peer: P,
+    tasks: usize,
+    data: &Arc<Data>,
+    deadline: Instant,
+) -> Result<Latencies> {
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| {
+            let mut peer = peer.clone();
+            let data = data.clone();
+            tokio::spawn(async move {
+                let key = data.task_keys[task].as_str();
+                let mut latencies = Latencies::new();
+                for i in 0usize.. {
+                    let begin = Instant::now();
+                    if begin >= deadline {
+                        break;
+                    }
+                    if i % 2 == 0 {
+                        let len = peer.get(key).await?;
+                        ensure!(len == SMALL_VALUE_LEN, "GET {key} returned {len} bytes");
+                    } else {
+                        peer.set(key, &data.small).await?;
+                    }
+                    latencies.record(begin.elapsed());
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+    let mut all = Latencies::new();
+    for handle in handles {
+        all.extend(handle.await.context("a benchmark task panicked")??);
+    }
+    Ok(all)
+}
