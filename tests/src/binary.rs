@@ -11,7 +11,6 @@ use std::env;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -20,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::HarnessError;
 use crate::ports::free_port;
+pub use crate::which::find_on_path;
+use crate::which::{env_path, is_executable};
 
 /// The variable naming the plain server binary.
 pub const SERVER_ENV: &str = "RESPEC_SERVER";
@@ -246,26 +247,6 @@ pub fn parse_version_line(line: &str) -> Option<(Flavor, Version)> {
         .split_whitespace()
         .find_map(|word| word.strip_prefix("v="))?;
     Some((flavor, Version::parse(version)?))
-}
-
-/// The first executable file called `name` in a directory of `PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-/// Whether `path` is a file with an execute bit.
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-}
-
-/// The non-empty value of the variable `name`.
-fn env_path(name: &str) -> Option<PathBuf> {
-    env::var_os(name)
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
 }
 
 /// `path` if it exists, else an error naming the variable it came from.

@@ -36,6 +36,7 @@ pub mod ports;
 pub mod raw;
 pub mod server;
 pub mod tls;
+pub mod which;
 
 pub use binary::{binary, tls_binary, try_binary, Flavor, Version};
 pub use error::HarnessError;

@@ -16,12 +16,11 @@
 //! plus one short TLS probe.
 
 use std::collections::HashSet;
-use std::env;
 use std::fs;
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::fd::AsFd as _;
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -30,6 +29,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context as _, Result};
 
 use crate::workspace_root;
+
+#[path = "../../tests/src/which.rs"]
+mod which;
+use which::{env_path, find_on_path, is_executable};
 
 /// The variable naming the plain server binary (read here, exported to the tests).
 pub const SERVER_ENV: &str = "RESPEC_SERVER";
@@ -419,26 +422,6 @@ fn record(file: &str, path: &Path) -> Result<()> {
     let mut text = path.as_os_str().to_string_lossy().into_owned();
     text.push('\n');
     fs::write(dir.join(file), text).with_context(|| format!("writing {}/{file}", dir.display()))
-}
-
-/// The first executable file called `name` in a directory of `PATH`.
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-/// Whether `path` is a file with an execute bit.
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-}
-
-/// The non-empty value of the variable `name`, as a path.
-fn env_path(name: &str) -> Option<PathBuf> {
-    env::var_os(name)
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
 }
 
 /// Whether this process runs as root (the owner of `/proc/self` is its user).
