@@ -232,6 +232,11 @@ fn element(
                 return Ok(None);
             }
             let end = end as usize;
+            if kind == b'=' && buf[after + 3] != b':' {
+                return Err(ProtocolError::Malformed {
+                    what: "verbatim string without format",
+                });
+            }
             if &buf[end - 2..end] != b"\r\n" {
                 return Err(ProtocolError::Malformed {
                     what: "blob not terminated by CRLF",
