@@ -112,13 +112,14 @@ impl Client {
         Raw::new_in(self, name)
     }
 
-    /// Sends commands back to back on the shared connection; returns their reply
-    /// frames in order.
+    /// Sends `n` commands, encoded back to back in `cmds`, on the shared connection;
+    /// returns their reply frames in order.
     pub(crate) async fn send_frames(
         &self,
-        cmds: Vec<crate::command::CommandBuf>,
+        cmds: bytes::BytesMut,
+        n: usize,
     ) -> Result<Vec<bytes::Bytes>> {
-        let rx = self.inner.conn.send_many(cmds);
+        let rx = self.inner.conn.send_many(cmds, n);
         let wait = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
         match self.inner.config.request_timeout {
             Some(t) => tokio::time::timeout(t, wait)

@@ -95,8 +95,8 @@ impl Sink {
 pub(crate) enum Payload {
     /// One command.
     One(CommandBuf),
-    /// Several commands, written back to back.
-    Many(Vec<CommandBuf>),
+    /// Several commands, already encoded back to back (pipelines).
+    Encoded(BytesMut),
 }
 
 /// A message to the driver.
@@ -250,11 +250,9 @@ impl<'a> Io<'a> {
                 Poll::Ready(Some(Msg::Request(payload, sink))) => {
                     match payload {
                         Payload::One(cmd) => cmd.encode(&mut self.wbuf),
-                        Payload::Many(cmds) => {
-                            for cmd in &cmds {
-                                cmd.encode(&mut self.wbuf);
-                            }
-                        }
+                        // Nothing else queued: write the pipeline's own buffer, no copy.
+                        Payload::Encoded(bytes) if self.wbuf.is_empty() => self.wbuf = bytes,
+                        Payload::Encoded(bytes) => self.wbuf.extend_from_slice(&bytes),
                     }
                     if sink.expects() == 0 {
                         sink.finish_empty();
@@ -336,6 +334,13 @@ impl<'a> Io<'a> {
                     hook(frame);
                 }
                 continue;
+            }
+            // A pipeline collects its replies in place until it has them all.
+            if let Some(Sink::Many { n, got, .. }) = self.pending.front_mut() {
+                if got.len() + 1 < *n {
+                    got.push(frame);
+                    continue;
+                }
             }
             let Some(sink) = self.pending.pop_front() else {
                 return Err(Error::protocol(crate::resp::ProtocolError::Malformed {

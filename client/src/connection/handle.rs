@@ -73,17 +73,21 @@ impl Connection {
         rx
     }
 
-    /// Queues several commands back to back; the receiver gets all their replies.
-    pub(crate) fn send_many(&self, cmds: Vec<CommandBuf>) -> oneshot::Receiver<Result<Vec<Bytes>>> {
+    /// Queues `n` commands, encoded back to back in `cmds`; the receiver gets all
+    /// their replies.
+    pub(crate) fn send_many(
+        &self,
+        cmds: bytes::BytesMut,
+        n: usize,
+    ) -> oneshot::Receiver<Result<Vec<Bytes>>> {
         let (tx, rx) = oneshot::channel();
-        let n = cmds.len();
         let sink = Sink::Many {
             n,
             got: Vec::with_capacity(n),
             tx,
         };
         if let Err(mpsc::error::SendError(Msg::Request(_, sink))) =
-            self.tx.send(Msg::Request(Payload::Many(cmds), sink))
+            self.tx.send(Msg::Request(Payload::Encoded(cmds), sink))
         {
             sink.fail(Error::closed());
         }

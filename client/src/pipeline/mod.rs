@@ -14,11 +14,11 @@
 //! ```
 
 use crate::client::Client;
-use crate::command::{Command, CommandBuf};
+use crate::command::Command;
 use crate::connection::decode_frame;
 use crate::error::{Error, Result};
 use crate::reply::FromReply;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::marker::PhantomData;
 
 /// A typed tuple of pipeline replies, growing by one type per queued command.
@@ -98,7 +98,8 @@ replies! {
 #[must_use = "a pipeline does nothing until executed"]
 pub struct Pipeline<'c, T = ()> {
     client: &'c Client,
-    cmds: Vec<CommandBuf>,
+    /// The commands, encoded as they are added.
+    cmds: BytesMut,
     names: Vec<&'static str>,
     problem: Option<Error>,
     _replies: PhantomData<fn() -> T>,
@@ -127,7 +128,7 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     pub fn add<C: Command>(mut self, cmd: C) -> Pipeline<'c, T::Push<C::Output>> {
         check(&mut self.problem, &cmd);
         self.names.push(cmd.name());
-        self.cmds.push(cmd.into_buf());
+        cmd.buf().encode(&mut self.cmds);
         Pipeline {
             client: self.client,
             cmds: self.cmds,
@@ -143,7 +144,8 @@ impl<'c, T: Replies> Pipeline<'c, T> {
         if let Some(e) = self.problem {
             return Err(e);
         }
-        let frames = self.client.send_frames(self.cmds).await?;
+        let n = self.names.len();
+        let frames = self.client.send_frames(self.cmds, n).await?;
         T::decode(&mut frames.into_iter(), &self.names)
     }
 }
@@ -153,7 +155,7 @@ impl Client {
     pub fn pipeline(&self) -> Pipeline<'_, ()> {
         Pipeline {
             client: self,
-            cmds: Vec::new(),
+            cmds: BytesMut::new(),
             names: Vec::new(),
             problem: None,
             _replies: PhantomData,
@@ -166,18 +168,20 @@ impl Client {
         &self,
         cmds: impl IntoIterator<Item = C>,
     ) -> Result<Vec<C::Output>> {
-        let mut bufs = Vec::new();
+        let mut out = BytesMut::new();
+        let mut n = 0;
         let mut name = "command";
         let mut problem = None;
         for c in cmds {
             check(&mut problem, &c);
             name = c.name();
-            bufs.push(c.into_buf());
+            c.buf().encode(&mut out);
+            n += 1;
         }
         if let Some(e) = problem {
             return Err(e);
         }
-        let frames = self.send_frames(bufs).await?;
+        let frames = self.send_frames(out, n).await?;
         frames
             .into_iter()
             .map(|f| decode_frame::<C::Output>(f).map_err(|e| e.with_command(name)))

@@ -14,8 +14,13 @@ pub fn write_array_header(out: &mut BytesMut, n: usize) {
 
 /// Appends `data` as a bulk string: `$len\r\ndata\r\n`.
 pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
-    out.reserve(data.len() + 16);
-    write_bulk_header(out, data.len());
+    let mut b = itoa::Buffer::new();
+    let len = b.format(data.len());
+    // Exactly what is written: `$`, the length, CRLF, the data, CRLF.
+    out.reserve(len.len() + data.len() + 5);
+    out.put_u8(b'$');
+    out.put_slice(len.as_bytes());
+    out.put_slice(b"\r\n");
     out.put_slice(data);
     out.put_slice(b"\r\n");
 }
