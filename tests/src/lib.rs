@@ -33,6 +33,7 @@
 pub mod binary;
 pub mod error;
 pub mod ports;
+pub mod protocols;
 pub mod raw;
 pub mod server;
 pub mod tls;

@@ -1,0 +1,50 @@
+//! Running the same test body under RESP2 and RESP3 and asserting the same result.
+
+use crate::server::Server;
+use respec::connection::Protocol;
+use respec::Client;
+use std::fmt::Debug;
+use std::future::Future;
+
+/// A client of `server` speaking `protocol`.
+pub async fn client(server: &Server, protocol: Protocol) -> Client {
+    Client::builder()
+        .url(&server.url())
+        .protocol(protocol)
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {} with {protocol:?}: {e}", server.url()))
+}
+
+/// Runs `body` once with a RESP2 client and once with a RESP3 client (each after
+/// `FLUSHALL`, so both start from an empty server), asserts both runs returned the
+/// same value, and returns it for further assertions.
+pub async fn both<T, F, Fut>(server: &Server, mut body: F) -> T
+where
+    T: PartialEq + Debug,
+    F: FnMut(Client) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut results = Vec::with_capacity(2);
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let c = client(server, protocol).await;
+        c.cmd("FLUSHALL").decode::<()>().await.expect("FLUSHALL");
+        results.push(body(c).await);
+    }
+    let resp3 = results.pop().expect("two runs");
+    let resp2 = results.pop().expect("two runs");
+    assert_eq!(resp2, resp3, "RESP2 and RESP3 gave different results");
+    resp3
+}
+
+/// Whether the server is at least `major.minor.patch`; prints why the caller skips
+/// otherwise (`if !since(&server, (7, 4, 0), "HEXPIRE") { return; }`).
+pub fn since(server: &Server, (major, minor, patch): (u32, u32, u32), what: &str) -> bool {
+    let v = server.version();
+    if v.at_least(major, minor, patch) {
+        true
+    } else {
+        eprintln!("skipped: {what} needs {major}.{minor}.{patch}, the server is {v}");
+        false
+    }
+}
