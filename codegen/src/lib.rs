@@ -75,6 +75,8 @@ pub struct Coverage {
     pub typed: usize,
     /// Generated commands and their reply types.
     pub replies: BTreeMap<String, String>,
+    /// Generated commands and their documentation groups.
+    pub groups: BTreeMap<String, String>,
 }
 
 impl Coverage {
@@ -168,6 +170,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
             coverage.typed += 1;
         }
         coverage.replies.insert(c.name.clone(), ty.clone());
+        coverage.groups.insert(c.name.clone(), c.group.clone());
         reply_of.insert(c.name.clone(), ty);
     }
 

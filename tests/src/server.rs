@@ -402,6 +402,7 @@ impl Server {
     /// Kills the process with SIGKILL and reaps it; nothing is saved, clients see the
     /// connection reset. Does nothing if it is not running.
     pub fn kill(&mut self) {
+        self.record_commandstats();
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -412,6 +413,7 @@ impl Server {
     /// [`STOP_TIMEOUT`] before falling back to SIGKILL. Does nothing if it is not
     /// running.
     pub fn stop(&mut self) {
+        self.record_commandstats();
         let Some(mut child) = self.child.take() else {
             return;
         };
@@ -614,6 +616,35 @@ impl Server {
         let log = fs::read(&self.log_path).unwrap_or_default();
         let new = log.get(log_offset as usize..).unwrap_or_default();
         String::from_utf8_lossy(new).contains("Ready to accept connections")
+    }
+}
+
+impl Server {
+    /// Saves the server's own count of the commands it ran (`INFO commandstats`) under
+    /// `target/servers/commandstats/`, for `cargo xtask coverage --exercised`. Best
+    /// effort: a server that does not answer records nothing.
+    fn record_commandstats(&mut self) {
+        if self.child.is_none() {
+            return;
+        }
+        let Ok(mut conn) = self.raw() else { return };
+        let Ok(stats) = conn.command_text(&["INFO", "commandstats"]) else {
+            return;
+        };
+        let dir = binary::servers_dir().join("commandstats");
+        if fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        let pid = self.pid().unwrap_or_default();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let text = format!(
+            "# server: {} {}\n{stats}",
+            self.binary.display(),
+            self.version()
+        );
+        let _ = fs::write(dir.join(format!("{pid}-{nanos}.txt")), text);
     }
 }
 

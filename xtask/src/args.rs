@@ -18,7 +18,10 @@ Commands:
                             are skipped instead of failing.
                 --out DIR   where to write (default: client/src/generated)
   check       Fail if client/src/generated differs from what `regen` would write
-  coverage    Print how much of the vendored spec is generated and typed
+  coverage [--exercised]
+              Print how much of the vendored spec is generated and typed; with
+              --exercised, also which generated commands the servers the tests started
+              ran (their INFO commandstats, saved under target/servers/commandstats)
   servers [--tls]
               Make sure a server binary for the integration tests exists and print its
               path: $RESPEC_SERVER, else valkey-server on PATH, else valkey-server
@@ -60,7 +63,10 @@ pub enum Command {
     /// Compare the generated code on disk with a fresh generation.
     Check,
     /// Print the coverage lines of the vendored spec.
-    Coverage,
+    Coverage {
+        /// `--exercised`: also what the test servers ran.
+        exercised: bool,
+    },
     /// Make sure server binaries exist and print their paths.
     Servers {
         /// `--tls`: also a TLS-capable server.
@@ -94,7 +100,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         Some("regen") => return parse_regen(args),
         Some("bench") => return parse_bench(args),
         Some("check") => Command::Check,
-        Some("coverage") => Command::Coverage,
+        Some("coverage") => {
+            let exercised = match args.next() {
+                None => false,
+                Some(a) if a == "--exercised" => true,
+                Some(a) => return Err(format!("unknown coverage option {}", a.to_string_lossy())),
+            };
+            if let Some(extra) = args.next() {
+                return Err(format!("unexpected argument {}", extra.to_string_lossy()));
+            }
+            return Ok(Command::Coverage { exercised });
+        }
         Some("demo") => Command::Demo,
         Some("servers") => match args.next() {
             None => Command::Servers { tls: false },
@@ -174,7 +190,14 @@ mod tests {
         assert_eq!(parse_strs(&["help"]), Ok(Command::Help));
         assert_eq!(parse_strs(&["--help"]), Ok(Command::Help));
         assert_eq!(parse_strs(&["check"]), Ok(Command::Check));
-        assert_eq!(parse_strs(&["coverage"]), Ok(Command::Coverage));
+        assert_eq!(
+            parse_strs(&["coverage"]),
+            Ok(Command::Coverage { exercised: false })
+        );
+        assert_eq!(
+            parse_strs(&["coverage", "--exercised"]),
+            Ok(Command::Coverage { exercised: true })
+        );
         assert_eq!(
             parse_strs(&["bench"]),
             Ok(Command::Bench {

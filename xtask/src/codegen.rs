@@ -83,9 +83,15 @@ pub fn check() -> Result<()> {
 
 /// `cargo xtask coverage`: prints the generator's coverage lines for the vendored spec,
 /// and nothing else, on stdout.
-pub fn coverage() -> Result<()> {
-    for line in generate(None)?.coverage.lines() {
+pub fn coverage(exercised: bool) -> Result<()> {
+    let coverage = generate(None)?.coverage;
+    for line in coverage.lines() {
         println!("{line}");
+    }
+    if exercised {
+        for line in crate::exercised::lines(&coverage)? {
+            println!("{line}");
+        }
     }
     Ok(())
 }

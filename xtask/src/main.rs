@@ -12,6 +12,7 @@ mod args;
 mod bench;
 mod codegen;
 mod demo;
+mod exercised;
 mod servers;
 mod sync;
 mod test_all;
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
         }
         Command::Regen { spec, out } => codegen::regen(spec, out),
         Command::Check => codegen::check(),
-        Command::Coverage => codegen::coverage(),
+        Command::Coverage { exercised } => codegen::coverage(exercised),
         Command::Servers { tls } => servers::run(tls),
         Command::Demo => demo::run(),
         Command::Test { cargo_args } => test_all::run(&cargo_args),

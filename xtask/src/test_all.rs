@@ -29,6 +29,8 @@ pub fn run(cargo_args: &[OsString]) -> Result<()> {
     };
 
     codegen::check()?;
+    // The servers the tests start record what they ran; start from nothing.
+    crate::exercised::clear()?;
 
     // `CARGO` is the cargo that runs xtask (set by `cargo run`), so the tests use the
     // same toolchain.
@@ -47,5 +49,6 @@ pub fn run(cargo_args: &[OsString]) -> Result<()> {
         .status()
         .with_context(|| format!("running {}", cargo.to_string_lossy()))?;
     ensure!(status.success(), "cargo test --workspace failed ({status})");
-    Ok(())
+    // What the suite made the servers run (`cargo xtask coverage --exercised`).
+    codegen::coverage(true)
 }
