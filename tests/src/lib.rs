@@ -44,3 +44,20 @@ pub use error::HarnessError;
 pub use raw::{RawConnection, Reply};
 pub use server::{Role, Server, ServerBuilder};
 pub use tls::TlsFiles;
+
+/// Reports that a test skips (prints the reason, and appends it to
+/// `target/servers/skipped.txt`, which `cargo xtask test --matrix` counts: libtest
+/// hides the output of passing tests).
+pub fn skip(reason: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let line = format!("skipped: {reason}");
+    eprintln!("{line}");
+    let path = binary::servers_dir().join("skipped.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}

@@ -44,7 +44,9 @@ pub fn since(server: &Server, (major, minor, patch): (u32, u32, u32), what: &str
     if v.at_least(major, minor, patch) {
         true
     } else {
-        eprintln!("skipped: {what} needs {major}.{minor}.{patch}, the server is {v}");
+        crate::skip(format_args!(
+            "{what} needs {major}.{minor}.{patch}, the server is {v}"
+        ));
         false
     }
 }

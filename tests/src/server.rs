@@ -184,7 +184,7 @@ impl ServerBuilder {
         match self.start() {
             Ok(server) => Some(server),
             Err(err) if err.is_unavailable() => {
-                eprintln!("skipped: {err}");
+                crate::skip(&err);
                 None
             }
             Err(err) => panic!("{err}"),

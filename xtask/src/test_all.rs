@@ -3,6 +3,7 @@
 
 use std::env;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{ensure, Context as _, Result};
@@ -17,21 +18,86 @@ use crate::{codegen, workspace_root};
 ///
 /// A missing plain server is an error; a missing TLS-capable server is a warning, and
 /// the TLS tests skip with a printed reason.
-pub fn run(cargo_args: &[OsString]) -> Result<()> {
-    let server =
-        servers::ensure_server().context("providing a server binary for the integration tests")?;
-    let tls_server = match servers::ensure_tls_server(&server) {
+pub fn run(servers_to_use: &Servers, cargo_args: &[OsString]) -> Result<()> {
+    let tls = |plain: &std::path::Path| match servers::ensure_tls_server(plain) {
         Ok(path) => Some(path),
         Err(err) => {
             eprintln!("warning: no TLS-capable server, the TLS tests will skip: {err:#}");
             None
         }
     };
+    let runs: Vec<(String, PathBuf)> = match servers_to_use {
+        Servers::Default => vec![(
+            "default".into(),
+            servers::ensure_server()
+                .context("providing a server binary for the integration tests")?,
+        )],
+        Servers::One(path) => vec![(path.display().to_string(), path.clone())],
+        Servers::Matrix => vec![
+            ("Valkey 9.1.2".into(), servers::ensure_server()?),
+            ("Redis 7.0.15".into(), servers::ensure_debian_redis()?),
+            ("Redis 8.2.3".into(), servers::ensure_redis8()?),
+        ],
+    };
+    let tls_server = tls(&runs[0].1);
 
     codegen::check()?;
-    // The servers the tests start record what they ran; start from nothing.
-    crate::exercised::clear()?;
+    if runs.len() == 1 {
+        // The servers the tests start record what they ran; start from nothing.
+        crate::exercised::clear()?;
+        let outcome = cargo_test(&runs[0].1, tls_server.as_deref(), cargo_args, false)?;
+        ensure!(outcome.success, "cargo test --workspace failed");
+        // What the suite made the servers run (`cargo xtask coverage --exercised`).
+        return codegen::coverage(true);
+    }
+    let mut table = vec![
+        "| server | passed | skipped | failed |".to_owned(),
+        "|---|---:|---:|---:|".to_owned(),
+    ];
+    let mut all_ok = true;
+    for (name, path) in &runs {
+        eprintln!("\n==> the suite against {name} ({})", path.display());
+        let o = cargo_test(path, tls_server.as_deref(), cargo_args, true)?;
+        all_ok &= o.success;
+        table.push(format!(
+            "| {name} | {} | {} | {} |",
+            o.passed, o.skipped, o.failed
+        ));
+    }
+    println!("\n{}", table.join("\n"));
+    ensure!(all_ok, "the suite failed against at least one server");
+    Ok(())
+}
 
+/// Which servers `cargo xtask test` runs the suite against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Servers {
+    /// The reference server (Valkey 9.1.2), as `cargo xtask servers` provides it.
+    Default,
+    /// `--server BIN`.
+    One(PathBuf),
+    /// `--matrix`: Valkey 9.1.2, Redis 7.0.15, Redis 8.2.3.
+    Matrix,
+}
+
+/// What one `cargo test --workspace` run counted.
+struct Outcome {
+    success: bool,
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+/// Runs `cargo test --workspace` with `server` as the test server. With `capture`, the
+/// output is also parsed for the counts (and printed).
+fn cargo_test(
+    server: &std::path::Path,
+    tls_server: Option<&std::path::Path>,
+    cargo_args: &[OsString],
+    capture: bool,
+) -> Result<Outcome> {
+    let skipped_file = servers::servers_dir().join("skipped.txt");
+    let _ = std::fs::remove_file(&skipped_file);
     // `CARGO` is the cargo that runs xtask (set by `cargo run`), so the tests use the
     // same toolchain.
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -40,15 +106,42 @@ pub fn run(cargo_args: &[OsString]) -> Result<()> {
         .current_dir(workspace_root())
         .args(["test", "--workspace"])
         .args(cargo_args)
-        .env(SERVER_ENV, &server);
-    match &tls_server {
+        .env(SERVER_ENV, server);
+    match tls_server {
         Some(path) => command.env(TLS_SERVER_ENV, path),
         None => command.env_remove(TLS_SERVER_ENV),
     };
-    let status = command
-        .status()
-        .with_context(|| format!("running {}", cargo.to_string_lossy()))?;
-    ensure!(status.success(), "cargo test --workspace failed ({status})");
-    // What the suite made the servers run (`cargo xtask coverage --exercised`).
-    codegen::coverage(true)
+    let describe = || format!("running {}", cargo.to_string_lossy());
+    let skipped = || std::fs::read_to_string(&skipped_file).map_or(0, |t| t.lines().count() as u64);
+    if !capture {
+        let status = command.status().with_context(describe)?;
+        return Ok(Outcome {
+            success: status.success(),
+            passed: 0,
+            failed: 0,
+            skipped: skipped(),
+        });
+    }
+    let output = command.output().with_context(describe)?;
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    print!("{out}");
+    eprint!("{err}");
+    let (mut passed, mut failed) = (0, 0);
+    for line in out.lines().filter(|l| l.starts_with("test result:")) {
+        let num = |word: &str| {
+            line.split(';')
+                .find_map(|part| part.trim().strip_suffix(word))
+                .and_then(|n| n.split_whitespace().last()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        passed += num(" passed");
+        failed += num(" failed");
+    }
+    Ok(Outcome {
+        success: output.status.success(),
+        passed,
+        failed,
+        skipped: skipped(),
+    })
 }
