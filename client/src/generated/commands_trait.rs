@@ -1724,7 +1724,10 @@ Arguments:
     fn geohash(
         &self,
         key: impl ToArg,
-    ) -> Geohash<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
+    ) -> Geohash<
+        Self::Exec<'_>,
+        <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>,
+    > {
         Geohash::new_in(self.executor(), key)
     }
     /**`GEOPOS`: Returns the longitude and latitude of members from a geospatial index.

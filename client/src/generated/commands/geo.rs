@@ -209,18 +209,18 @@ pub fn geodist(key: impl ToArg, member1: impl ToArg, member2: impl ToArg) -> Geo
 GEOHASH key [member [member ...]]
 ```
 
-**Reply** (`Vec<Bytes>`): An array where each element is the Geohash corresponding to each member name passed as argument to the command.
+**Reply** (`Vec<Option<Bytes>>`): An array where each element is the Geohash corresponding to each member name passed as argument to the command.
 
 **Since**: 3.2.0 · **Complexity**: O(1) for each member requested. · **ACL categories**: `@geo` `@read` `@slow` · **Flags**: `READONLY`*/
 #[doc(alias = "GEOHASH")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct Geohash<X = Detached, R = Vec<Bytes>> {
+pub struct Geohash<X = Detached, R = Vec<Option<Bytes>>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(Geohash, meta::GEOHASH);
-impl<X: ReplyMode> Geohash<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
+impl<X: ReplyMode> Geohash<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `GEOHASH` bound to `exec`.
     pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nGEOHASH\r\n", 1u8);
