@@ -116,7 +116,7 @@ Builds a detached [`AclLog`](struct@crate::cmd::AclLog); see it for the options 
     #[doc(alias = "ACL LOG")]
     fn acl_log(
         &self,
-    ) -> AclLog<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
+    ) -> AclLog<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<AclLogEntry>>> {
         AclLog::new_in(self.executor())
     }
     /**`ACL SAVE`: Saves the effective ACL rules in the configured ACL file.

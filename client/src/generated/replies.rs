@@ -110,6 +110,84 @@ impl FromReply for AclGetuserReply {
         })
     }
 }
+///A reply of `ACL LOG`.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct AclLogEntry {
+    ///`age-seconds`.
+    pub age_seconds: Option<f64>,
+    ///`client-info`.
+    pub client_info: Option<Bytes>,
+    ///`context`.
+    pub context: Option<Bytes>,
+    ///`count`.
+    pub count: Option<i64>,
+    ///`entry-id`.
+    pub entry_id: Option<i64>,
+    ///`object`.
+    pub object: Option<Bytes>,
+    ///`reason`.
+    pub reason: Option<Bytes>,
+    ///`timestamp-created`.
+    pub timestamp_created: Option<i64>,
+    ///`timestamp-last-updated`.
+    pub timestamp_last_updated: Option<i64>,
+    ///`username`.
+    pub username: Option<Bytes>,
+}
+impl TextReply for AclLogEntry {
+    type Text = Self;
+}
+impl FromReply for AclLogEntry {
+    fn from_reply(r: &mut Reader) -> Result<Self> {
+        let mut age_seconds = None;
+        let mut client_info = None;
+        let mut context = None;
+        let mut count = None;
+        let mut entry_id = None;
+        let mut object = None;
+        let mut reason = None;
+        let mut timestamp_created = None;
+        let mut timestamp_last_updated = None;
+        let mut username = None;
+        read_fields(
+            r,
+            "a ACL LOG reply",
+            |key, r| {
+                match key {
+                    b"age-seconds" => age_seconds = Some(FromReply::from_reply(r)?),
+                    b"client-info" => client_info = Some(FromReply::from_reply(r)?),
+                    b"context" => context = Some(FromReply::from_reply(r)?),
+                    b"count" => count = Some(FromReply::from_reply(r)?),
+                    b"entry-id" => entry_id = Some(FromReply::from_reply(r)?),
+                    b"object" => object = Some(FromReply::from_reply(r)?),
+                    b"reason" => reason = Some(FromReply::from_reply(r)?),
+                    b"timestamp-created" => {
+                        timestamp_created = Some(FromReply::from_reply(r)?);
+                    }
+                    b"timestamp-last-updated" => {
+                        timestamp_last_updated = Some(FromReply::from_reply(r)?);
+                    }
+                    b"username" => username = Some(FromReply::from_reply(r)?),
+                    _ => r.skip()?,
+                }
+                Ok(())
+            },
+        )?;
+        Ok(AclLogEntry {
+            age_seconds,
+            client_info,
+            context,
+            count,
+            entry_id,
+            object,
+            reason,
+            timestamp_created,
+            timestamp_last_updated,
+            username,
+        })
+    }
+}
 ///A reply of `CLIENT TRACKINGINFO`.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]

@@ -379,7 +379,7 @@ pub fn acl_load() -> AclLoad {
 ACL LOG [count | RESET]
 ```
 
-**Reply** (`Value`):
+**Reply** (`Vec<AclLogEntry>`):
 - In case `RESET` was not given, a list of recent ACL security events.
 - In case `RESET` was given, OK indicates ACL log was cleared.
 
@@ -389,13 +389,13 @@ ACL LOG [count | RESET]
 - 7.2.0: Added entry ID, timestamp created, and timestamp last updated.*/
 #[doc(alias = "ACL LOG")]
 #[must_use = "a command does nothing until it is awaited or queued"]
-pub struct AclLog<X = Detached, R = Value> {
+pub struct AclLog<X = Detached, R = Vec<AclLogEntry>> {
     buf: CommandBuf,
     exec: X,
     _reply: PhantomData<fn() -> R>,
 }
 command_impls!(AclLog, meta::ACL_LOG);
-impl<X: ReplyMode> AclLog<X, <X as ReplyMode>::Out<Value>> {
+impl<X: ReplyMode> AclLog<X, <X as ReplyMode>::Out<Vec<AclLogEntry>>> {
     ///Builds `ACL LOG` bound to `exec`.
     pub fn new_in(exec: X) -> Self {
         let cmd = CommandBuf::new(b"$3\r\nACL\r\n$3\r\nLOG\r\n", 2u8);
@@ -422,11 +422,17 @@ impl<X, R> AclLog<X, R> {
         self
     }
     ///`RESET` (one of `[count | RESET]`)
-    pub fn reset(mut self) -> Self {
+    /**
+
+Changes the reply to `()`.*/
+    pub fn reset(mut self) -> AclLog<X, <X as ReplyMode>::Out<()>>
+    where
+        X: ReplyMode,
+    {
         let buf = &mut self.buf;
         buf.single(0u16, "operation");
         buf.token("RESET");
-        self
+        self.decode()
     }
 }
 /**`ACL LOG`: Lists recent security events generated due to ACL rules.
