@@ -2524,3 +2524,47 @@ fn decode_changes_the_reply_type() {
     assert_eq!(both(&c, b"$2\r\n42\r\n", b"$2\r\n42\r\n"), 42);
     let _: cmd::Get<Detached, String> = cmd::get("k").decode();
 }
+
+// ---------------------------------------------------------------------------------
+// Reply fixes found against real servers (issue 4)
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn geohash_missing_member_is_none() {
+    // The schema says string; a member that does not exist is null in both protocols.
+    let c = cmd::geohash("sicily").member(["Palermo", "Atlantis"]);
+    assert_eq!(
+        both(
+            &c,
+            b"*2\r\n$11\r\nsqc8b49rny0\r\n$-1\r\n",
+            b"*2\r\n$11\r\nsqc8b49rny0\r\n_\r\n"
+        ),
+        vec![Some(b("sqc8b49rny0")), None]
+    );
+}
+
+#[test]
+fn acl_log_entries_are_typed_in_both_protocols() {
+    // RESP2: a flat array per entry, the age as a bulk string; RESP3: a map, the age as
+    // a double.
+    let c = cmd::acl_log();
+    let v = both(
+        &c,
+        b"*1\r\n*20\r\n$5\r\ncount\r\n:1\r\n$6\r\nreason\r\n$4\r\nauth\r\n$7\r\ncontext\r\n$8\r\ntoplevel\r\n\
+          $6\r\nobject\r\n$4\r\nAUTH\r\n$8\r\nusername\r\n$3\r\neve\r\n$11\r\nage-seconds\r\n$5\r\n0.125\r\n\
+          $11\r\nclient-info\r\n$2\r\nid\r\n$8\r\nentry-id\r\n:0\r\n$17\r\ntimestamp-created\r\n:1700000000000\r\n\
+          $22\r\ntimestamp-last-updated\r\n:1700000000000\r\n",
+        b"*1\r\n%10\r\n$5\r\ncount\r\n:1\r\n$6\r\nreason\r\n$4\r\nauth\r\n$7\r\ncontext\r\n$8\r\ntoplevel\r\n\
+          $6\r\nobject\r\n$4\r\nAUTH\r\n$8\r\nusername\r\n$3\r\neve\r\n$11\r\nage-seconds\r\n,0.125\r\n\
+          $11\r\nclient-info\r\n$2\r\nid\r\n$8\r\nentry-id\r\n:0\r\n$17\r\ntimestamp-created\r\n:1700000000000\r\n\
+          $22\r\ntimestamp-last-updated\r\n:1700000000000\r\n",
+    );
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].reason, Some(b("auth")));
+    assert_eq!(v[0].username, Some(b("eve")));
+    assert_eq!(v[0].age_seconds, Some(0.125));
+    assert_eq!(v[0].timestamp_created, Some(1_700_000_000_000));
+    // RESET replies OK.
+    let reset = cmd::acl_log().reset();
+    both(&reset, b"+OK\r\n", b"+OK\r\n");
+}

@@ -37,10 +37,20 @@ where
     resp3
 }
 
-/// Whether the server is at least `major.minor.patch`; prints why the caller skips
-/// otherwise (`if !since(&server, (7, 4, 0), "HEXPIRE") { return; }`).
+/// Whether the server has a feature the spec dates `major.minor.patch`; prints why the
+/// caller skips otherwise (`if !since(&server, (7, 4, 0), "HEXPIRE") { return; }`).
+///
+/// The vendored spec is Valkey's: versions from 8.0 on are Valkey releases, whose
+/// features Redis (a separate line since 7.2) may lack or have under other versions,
+/// so a Redis server skips them.
 pub fn since(server: &Server, (major, minor, patch): (u32, u32, u32), what: &str) -> bool {
     let v = server.version();
+    if major >= 8 && server.flavor() == crate::Flavor::Redis {
+        crate::skip(format_args!(
+            "{what} is dated Valkey {major}.{minor}.{patch} by the spec; the server is Redis {v}"
+        ));
+        return false;
+    }
     if v.at_least(major, minor, patch) {
         true
     } else {

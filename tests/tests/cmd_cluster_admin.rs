@@ -18,6 +18,9 @@ fn is_server_error<T: std::fmt::Debug>(r: respec::Result<T>) -> bool {
 #[tokio::test]
 async fn single_cluster_node_introspection_and_slots() {
     let server = Server::builder().role(Role::ClusterNode).start().unwrap();
+    if !protocols::since(&server, (7, 2, 0), "CLUSTER MYSHARDID") {
+        return;
+    }
     let got = protocols::both(&server, |c| async move {
         let myid = c.cluster_myid().await.unwrap();
         assert_eq!(myid.len(), 40, "{myid:?}");

@@ -159,6 +159,9 @@ async fn hash_hrandfield() {
 #[tokio::test]
 async fn hash_hscan() {
     let server = Server::start();
+    if !protocols::since(&server, (8, 0, 0), "HSCAN NOVALUES") {
+        return;
+    }
     let got = protocols::both(&server, |c| async move {
         c.hset("h", [("f1", "v1"), ("f2", "v2"), ("g1", "w1")])
             .await
@@ -827,6 +830,9 @@ async fn stream_consumer_groups() {
 #[tokio::test]
 async fn stream_group_management_and_info() {
     let server = Server::start();
+    if !protocols::since(&server, (7, 2, 0), "XINFO CONSUMERS active-time") {
+        return;
+    }
     let got = protocols::both(&server, |c| async move {
         for i in 1..=3 {
             c.xadd("s", id(&format!("{i}-1")), [("n", i)])

@@ -1153,6 +1153,9 @@ async fn acl_log() {
 #[tokio::test]
 async fn acl_log_entries_typed() {
     let server = Server::start();
+    if !protocols::since(&server, (7, 2, 0), "ACL LOG entry-id and timestamps") {
+        return;
+    }
     let got = protocols::both(&server, |c| async move {
         c.acl_log().reset().await.unwrap();
         c.acl_setuser("eve")
@@ -1230,7 +1233,11 @@ async fn lolwut_swapdb_role_module_list() {
             0
         )
     );
-    assert!(got.3.iter().all(|m| m == "lua"), "{:?}", got.3);
+    // Valkey 9 lists its Lua engine as a module; Redis 8 has built-in modules of its
+    // own (vectorset) and Redis 7 none.
+    if server.flavor() == respec_tests::Flavor::Valkey {
+        assert!(got.3.iter().all(|m| m == "lua"), "{:?}", got.3);
+    }
 }
 
 // ---------------------------------------------------------------------------------

@@ -944,6 +944,9 @@ async fn restore_freq_and_object_freq() {
 #[tokio::test]
 async fn object_subcommands() {
     let server = Server::start();
+    if !protocols::since(&server, (7, 2, 0), "listpack-encoded lists") {
+        return;
+    }
     let got = protocols::both(&server, |c| async move {
         c.set("int", 12345).await.unwrap();
         c.set("emb", "short").await.unwrap();
@@ -1164,6 +1167,9 @@ async fn sort_and_sort_ro() {
 #[tokio::test]
 async fn wait_and_waitaof() {
     let server = Server::start();
+    if !protocols::since(&server, (7, 2, 0), "WAITAOF") {
+        return;
+    }
     let got = protocols::both(&server, |c| async move {
         c.set("k", "v").await.unwrap();
         let wait = c.wait(0, 100).await.unwrap();
@@ -1180,6 +1186,9 @@ async fn wait_and_waitaof() {
 #[tokio::test]
 async fn waitaof_with_appendonly() {
     let server = Server::start();
+    if !protocols::since(&server, (7, 2, 0), "WAITAOF") {
+        return;
+    }
     let got = protocols::both(&server, |c| async move {
         c.config_set([("appendonly", "yes")]).await.unwrap();
         // The rewrite that turns AOF on runs in the background; wait until it is done.

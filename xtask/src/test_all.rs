@@ -104,9 +104,12 @@ fn cargo_test(
     let mut command = Command::new(&cargo);
     command
         .current_dir(workspace_root())
-        .args(["test", "--workspace"])
-        .args(cargo_args)
-        .env(SERVER_ENV, server);
+        .args(["test", "--workspace"]);
+    if capture {
+        // A failing test binary must not hide the results of the others.
+        command.arg("--no-fail-fast");
+    }
+    command.args(cargo_args).env(SERVER_ENV, server);
     match tls_server {
         Some(path) => command.env(TLS_SERVER_ENV, path),
         None => command.env_remove(TLS_SERVER_ENV),
