@@ -703,9 +703,6 @@ fn command_docs_struct() {
 }
 
 #[test]
-#[ignore = "reply type bug: COMMAND DOCS nested `arguments` are Vec<Value> (the recursive schema \
-            is not typed), so a oneof's sub-arguments are Value::Map under RESP3 and \
-            Value::Array under RESP2"]
 fn command_docs_nested_arguments() {
     let c = cmd::command_docs().command_name(["getex"]);
     let (r2, r3) = fixture!("command_docs_getex");
@@ -721,8 +718,6 @@ fn command_docs_nested_arguments() {
 }
 
 #[test]
-#[ignore = "reply type bug: COMMAND INFO key specs type `begin_search.spec` / `find_keys.spec` \
-            as Value, a map under RESP3 and a flat array under RESP2"]
 fn command_info_key_specs() {
     let c = cmd::command_info().command_name(["get", "nosuchcmd"]);
     let v = both(
@@ -754,6 +749,10 @@ fn command_info_key_specs() {
     assert_eq!(get.8[0].flags, Some(bv(&["RO", "access"])));
     let begin = get.8[0].begin_search.as_ref().expect("begin_search");
     assert_eq!(begin.type_, Some(b("index")));
+    assert_eq!(
+        begin.spec,
+        Some(HashMap::from([(b("index"), Value::Int(1))]))
+    );
     let find = get.8[0].find_keys.as_ref().expect("find_keys");
     assert_eq!(find.type_, Some(b("range")));
     assert!(get.9.is_empty());

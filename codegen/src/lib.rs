@@ -164,7 +164,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
             if !struct_names.insert(s.name.clone()) {
                 bail!("reply struct {} generated twice", s.name);
             }
-            reply_structs.extend(emit::replies::emit(s, &c.name));
+            reply_structs.extend(emit::replies::emit(s, &c.name, &ov));
         }
         if ty != "Value" {
             coverage.typed += 1;

@@ -34,6 +34,10 @@ pub struct Overrides {
     /// Options that change the reply type.
     #[serde(default)]
     pub reply_option: Vec<ReplyOption>,
+    /// Types of reply struct fields the schema leaves untyped (recursive or generic
+    /// objects).
+    #[serde(default)]
+    pub reply_field: Vec<ReplyField>,
     /// Replies whose schema alternatives (one per option set) each get their own type.
     #[serde(default)]
     pub reply_alternatives: Vec<ReplyAlternatives>,
@@ -119,6 +123,22 @@ pub struct ReplyAlternatives {
     pub reason: String,
 }
 
+/// The type of one field of a generated reply struct.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyField {
+    /// The generated struct's name.
+    #[serde(rename = "struct")]
+    pub name: String,
+    /// The field's key in the reply.
+    pub field: String,
+    /// Rust type (the struct makes it optional).
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Why.
+    pub reason: String,
+}
+
 /// An option that changes the reply type.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +191,7 @@ impl Overrides {
         list("flatten", &self.flatten, &mut f);
         list("reply", &self.reply, &mut f);
         list("reply_alternatives", &self.reply_alternatives, &mut f);
+        list("reply_field", &self.reply_field, &mut f);
         list("reply_option", &self.reply_option, &mut f);
         for (kind, map) in [
             ("token_type", &self.token_type),
@@ -248,6 +269,12 @@ impl Overrides {
             .map(|r| r.names.as_slice())
     }
 
+    /// The type of field `field` of the generated reply struct `name`.
+    pub fn reply_field(&self, name: &str, field: &str) -> Option<&str> {
+        self.find("reply_field", &self.reply_field, name, field)
+            .map(|r| r.ty.as_str())
+    }
+
     /// The reply type once option `path` of `command` is given.
     pub fn reply_option(&self, command: &str, path: &str) -> Option<&str> {
         self.find("reply_option", &self.reply_option, command, path)
@@ -300,6 +327,7 @@ entry!(Flatten, command, arg);
 entry!(Reply, command, -);
 entry!(ReplyAlternatives, command, -);
 entry!(ReplyOption, command, arg);
+entry!(ReplyField, name, field);
 entry!(TokenType, name, -);
 
 impl Overrides {

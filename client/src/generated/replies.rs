@@ -536,7 +536,7 @@ impl FromReply for ClusterSlotStatsReply2 {
 #[non_exhaustive]
 pub struct CommandDocsReplyValueArguments {
     ///`arguments`.
-    pub arguments: Option<Vec<Value>>,
+    pub arguments: Option<Vec<CommandDocsReplyValueArguments>>,
     ///`deprecated_since`.
     pub deprecated_since: Option<Bytes>,
     ///`display_text`.
@@ -698,7 +698,7 @@ impl FromReply for CommandDocsReplyValue {
 #[non_exhaustive]
 pub struct CommandInfoReply9BeginSearch {
     ///`spec`.
-    pub spec: Option<Value>,
+    pub spec: Option<HashMap<Bytes, Value>>,
     ///`type`.
     pub type_: Option<Bytes>,
 }
@@ -732,7 +732,7 @@ impl FromReply for CommandInfoReply9BeginSearch {
 #[non_exhaustive]
 pub struct CommandInfoReply9FindKeys {
     ///`spec`.
-    pub spec: Option<Value>,
+    pub spec: Option<HashMap<Bytes, Value>>,
     ///`type`.
     pub type_: Option<Bytes>,
 }

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 /// One reply struct with its `FromReply` impl.
-pub fn emit(s: &StructDef, command: &str) -> TokenStream {
+pub fn emit(s: &StructDef, command: &str, ov: &crate::overrides::Overrides) -> TokenStream {
     let name = format_ident!("{}", s.name);
     let doc = if s.doc.is_empty() {
         format!("A reply of `{command}`.")
@@ -19,7 +19,8 @@ pub fn emit(s: &StructDef, command: &str) -> TokenStream {
     let mut inits = Vec::new();
     for f in &s.fields {
         let id = format_ident!("{}", f.name);
-        let ty: TokenStream = syn::parse_str::<syn::Type>(&f.ty)
+        let field_ty = ov.reply_field(&s.name, &f.wire).unwrap_or(&f.ty);
+        let ty: TokenStream = syn::parse_str::<syn::Type>(field_ty)
             .map(|t| quote!(#t))
             .unwrap_or_else(|_| quote!(Value));
         let fdoc = if f.doc.is_empty() {
@@ -30,7 +31,7 @@ pub fn emit(s: &StructDef, command: &str) -> TokenStream {
         let wire = proc_macro2::Literal::byte_string(f.wire.as_bytes());
         // Every field is optional (servers add fields over time); a nullable field is
         // not wrapped twice.
-        if f.ty.starts_with("Option<") {
+        if field_ty.starts_with("Option<") {
             fields.push(quote!(#[doc = #fdoc] pub #id: #ty));
             arms.push(quote!(#wire => #id = FromReply::from_reply(r)?,));
         } else {
