@@ -129,6 +129,15 @@ impl Client {
         }
     }
 
+    /// Sends an encoded command (used by the SCAN streams).
+    pub(crate) fn send_buf<T: FromReply + Send + 'static>(
+        &self,
+        buf: crate::command::CommandBuf,
+        meta: Option<&'static crate::command::CommandMeta>,
+    ) -> ResponseFuture<T> {
+        self.dispatch(Request { buf, meta })
+    }
+
     fn dispatch<T: FromReply + Send + 'static>(&self, req: Request) -> ResponseFuture<T> {
         let name = req.meta.map_or("command", |m| m.name);
         if let Some(p) = req.buf.problem() {

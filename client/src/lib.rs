@@ -48,6 +48,7 @@ pub mod pipeline;
 mod pool;
 pub mod reply;
 pub mod resp;
+pub mod scan;
 
 pub use client::{Client, ClientBuilder, Strings};
 pub use command::{cmd as raw_cmd, Command, Detached, ToArg};
