@@ -17,7 +17,7 @@ use crate::client::Client;
 use crate::command::Command;
 use crate::connection::decode_frame;
 use crate::error::{Error, Result};
-use crate::reply::FromReply;
+use crate::reply::{FromReply, Value};
 use bytes::{Bytes, BytesMut};
 use std::marker::PhantomData;
 
@@ -26,8 +26,15 @@ pub trait Replies: Sized {
     /// The tuple with `X` appended.
     type Push<X: FromReply>;
 
+    /// The tuple of each reply's own result (`(Result<A>, Result<B>, ...)`).
+    type Each;
+
     /// Decodes one reply per element, in order.
     fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self>;
+
+    /// Decodes every reply into its own result: an error in one command does not
+    /// hide the others' results.
+    fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each;
 }
 
 /// The tuple after 16 commands: queue more with [`Client::batch`] or a second pipeline.
@@ -48,10 +55,13 @@ fn next<T: FromReply>(
 
 impl Replies for () {
     type Push<X: FromReply> = (X,);
+    type Each = ();
 
     fn decode(_: &mut std::vec::IntoIter<Bytes>, _: &[&'static str]) -> Result<Self> {
         Ok(())
     }
+
+    fn decode_each(_: &mut std::vec::IntoIter<Bytes>, _: &[&'static str]) {}
 }
 
 macro_rules! replies {
@@ -59,17 +69,27 @@ macro_rules! replies {
         $(
             impl<$($t: FromReply),+> Replies for ($($t,)+) {
                 type Push<X: FromReply> = ($($t,)+ X);
+                type Each = ($(Result<$t>,)+);
 
                 fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self> {
                     Ok(($(next::<$t>(frames, names, $i)?,)+))
+                }
+
+                fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each {
+                    ($(next::<$t>(frames, names, $i),)+)
                 }
             }
         )*
         impl<$($lt: FromReply),+> Replies for ($($lt,)+) {
             type Push<X: FromReply> = TooManyCommands;
+            type Each = ($(Result<$lt>,)+);
 
             fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self> {
                 Ok(($(next::<$lt>(frames, names, $li)?,)+))
+            }
+
+            fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each {
+                ($(next::<$lt>(frames, names, $li),)+)
             }
         }
     };
@@ -141,16 +161,93 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     /// Sends every command in one write and decodes the replies. A server error in
     /// any command is returned as the error (naming that command).
     pub async fn execute(self) -> Result<T> {
+        let (frames, names) = self.send().await?;
+        T::decode(&mut frames.into_iter(), &names)
+    }
+
+    /// Like [`execute`](Self::execute), but each command gets its own result: a server
+    /// error in one (`WRONGTYPE`) is reported for that command, and the others' replies
+    /// are still there. The outer error is for the pipeline as a whole (bad arguments,
+    /// a lost connection).
+    pub async fn execute_each(self) -> Result<T::Each> {
+        let (frames, names) = self.send().await?;
+        Ok(T::decode_each(&mut frames.into_iter(), &names))
+    }
+
+    async fn send(self) -> Result<(Vec<Bytes>, Vec<&'static str>)> {
         if let Some(e) = self.problem {
             return Err(e);
         }
         let n = self.names.len();
         let frames = self.client.send_frames(self.cmds, n).await?;
-        T::decode(&mut frames.into_iter(), &self.names)
+        Ok((frames, self.names))
+    }
+}
+
+/// A pipeline of commands of any types, whose number is known at run time: replies
+/// are [`Value`]s (or errors), in order.
+#[must_use = "a pipeline does nothing until executed"]
+pub struct DynPipeline<'c> {
+    client: &'c Client,
+    cmds: BytesMut,
+    names: Vec<&'static str>,
+    problem: Option<Error>,
+}
+
+impl std::fmt::Debug for DynPipeline<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynPipeline")
+            .field("commands", &self.names)
+            .finish()
+    }
+}
+
+impl DynPipeline<'_> {
+    /// Queues a command of any type.
+    pub fn push(&mut self, cmd: impl Command) -> &mut Self {
+        check(&mut self.problem, &cmd);
+        self.names.push(cmd.name());
+        cmd.buf().encode(&mut self.cmds);
+        self
+    }
+
+    /// How many commands are queued.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Sends every command in one write; each reply is a [`Value`], or the server error
+    /// of that command.
+    pub async fn execute(self) -> Result<Vec<Result<Value>>> {
+        if let Some(e) = self.problem {
+            return Err(e);
+        }
+        let n = self.names.len();
+        let frames = self.client.send_frames(self.cmds, n).await?;
+        Ok(frames
+            .into_iter()
+            .zip(&self.names)
+            .map(|(f, name)| decode_frame::<Value>(f).map_err(|e| e.with_command(name)))
+            .collect())
     }
 }
 
 impl Client {
+    /// Starts a pipeline of commands of any types (replies as [`Value`]s).
+    pub fn pipeline_dyn(&self) -> DynPipeline<'_> {
+        DynPipeline {
+            client: self,
+            cmds: BytesMut::new(),
+            names: Vec::new(),
+            problem: None,
+        }
+    }
+
     /// Starts a typed pipeline: `.add(cmd)` commands, then `.execute().await`.
     pub fn pipeline(&self) -> Pipeline<'_, ()> {
         Pipeline {
