@@ -49,6 +49,7 @@ mod pool;
 pub mod reply;
 pub mod resp;
 pub mod scan;
+pub mod script;
 
 pub use client::{Client, ClientBuilder, Strings};
 pub use command::{cmd as raw_cmd, Command, Detached, ToArg};

@@ -2107,3 +2107,13 @@ fn float_arguments_the_spec_types_as_integers() {
         ["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "0.5", "2"]
     );
 }
+
+#[test]
+fn an_empty_optional_list_sends_nothing() {
+    // `.arg([])` on EVALSHA: no arguments, no error; a token-led list drops its token.
+    let c = cmd::evalsha("abc").arg(Vec::<&str>::new());
+    assert!(c.validate().is_ok());
+    assert_eq!(words(&c), ["EVALSHA", "abc", "0"]);
+    let c = cmd::zunionstore("d", ["a"]).weights(Vec::<f64>::new());
+    assert_eq!(words(&c), ["ZUNIONSTORE", "d", "1", "a"]);
+}

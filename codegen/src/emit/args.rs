@@ -152,46 +152,75 @@ impl ArgGen<'_> {
     }
 
     fn write_present(&self, path: &str, a: &Arg, expr: TokenStream, count: bool) -> TokenStream {
-        let token = a.token.as_ref().map(|_| token_lit(a));
         if a.multiple {
-            let item = self.write_item(path, a, quote!(item));
-            let per_item = match (&token, a.multiple_token) {
-                (Some(t), true) => quote!(buf.token(#t);),
-                _ => quote!(),
-            };
-            let once = match (&token, a.multiple_token) {
-                (Some(t), false) => quote!(buf.token(#t);),
-                _ => quote!(),
-            };
-            let count_code = if count {
-                quote!(items.len().write_int(buf);)
-            } else {
-                quote!()
-            };
-            let check = if a.optional {
-                quote!()
-            } else {
-                quote!(if n == 0 {
-                    buf.fail("needs at least one value");
-                })
-            };
-            return quote! {
-                #once
-                let items = #expr.into_iter();
-                #count_code
-                let mut n = 0usize;
-                for item in items {
-                    n += 1;
-                    #per_item
-                    #item
-                }
-                #check
-            };
+            return self.write_list(path, a, expr, count, a.optional);
         }
+        let token = a.token.as_ref().map(|_| token_lit(a));
         let item = self.write_item(path, a, expr);
         match token {
             Some(t) => quote!(buf.token(#t); #item),
             None => item,
+        }
+    }
+
+    /// Code writing the items of the repeatable `a`, from the iterable `expr`. When
+    /// `optional`, an empty list writes nothing (not even its token); otherwise it is
+    /// an argument problem. `count`: the item count is written first.
+    pub fn write_list(
+        &self,
+        path: &str,
+        a: &Arg,
+        expr: TokenStream,
+        count: bool,
+        optional: bool,
+    ) -> TokenStream {
+        let token = a.token.as_ref().map(|_| token_lit(a));
+        let item = self.write_item(path, a, quote!(item));
+        let per_item = match (&token, a.multiple_token) {
+            (Some(t), true) => quote!(buf.token(#t);),
+            _ => quote!(),
+        };
+        let (before, first) = match (&token, a.multiple_token, optional) {
+            (Some(t), false, false) => (quote!(buf.token(#t);), quote!()),
+            (Some(t), false, true) => (quote!(), quote!(if n == 0 { buf.token(#t); })),
+            _ => (quote!(), quote!()),
+        };
+        let count_code = if count {
+            quote!(items.len().write_int(buf);)
+        } else {
+            quote!()
+        };
+        let check = if optional {
+            quote!()
+        } else {
+            quote!(if n == 0 {
+                buf.fail("needs at least one value");
+            })
+        };
+        // Counting is only needed for the emptiness check or a token before the first.
+        if check.is_empty() && first.is_empty() {
+            return quote! {
+                #before
+                let items = #expr.into_iter();
+                #count_code
+                for item in items {
+                    #per_item
+                    #item
+                }
+            };
+        }
+        quote! {
+            #before
+            let items = #expr.into_iter();
+            #count_code
+            let mut n = 0usize;
+            for item in items {
+                #first
+                n += 1;
+                #per_item
+                #item
+            }
+            #check
         }
     }
 

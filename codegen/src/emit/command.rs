@@ -402,8 +402,9 @@ fn optional_methods(
                     },
                 )
             } else if a.multiple {
+                // An empty list for an optional argument sends nothing.
                 let item = gen.param_item(&path, a);
-                let w = gen.write_field(&path, &inner, quote!(#pid), false);
+                let w = gen.write_list(&path, a, quote!(#pid), false, true);
                 (quote!(impl IntoIterator<Item = #item>), quote!(#start #w))
             } else {
                 let item = gen.param_item(&path, a);

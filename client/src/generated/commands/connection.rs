@@ -799,15 +799,14 @@ impl<X, R> ClientList<X, R> {
     pub fn id(mut self, client_id: impl IntoIterator<Item = impl IntArg>) -> Self {
         let buf = &mut self.buf;
         buf.single(16u16, "client-id");
-        buf.token("ID");
         let items = client_id.into_iter();
         let mut n = 0usize;
         for item in items {
+            if n == 0 {
+                buf.token("ID");
+            }
             n += 1;
             item.write_int(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -978,15 +977,14 @@ impl<X, R> ClientList<X, R> {
     ) -> Self {
         let buf = &mut self.buf;
         buf.single(256u16, "not-client-id");
-        buf.token("NOT-ID");
         let items = not_client_id.into_iter();
         let mut n = 0usize;
         for item in items {
+            if n == 0 {
+                buf.token("NOT-ID");
+            }
             n += 1;
             item.write_int(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -1358,14 +1356,9 @@ impl<X, R> ClientTracking<X, R> {
         let buf = &mut self.buf;
         buf.multi(32u16, "prefix");
         let items = prefix.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             buf.token("PREFIX");
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }

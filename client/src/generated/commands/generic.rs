@@ -583,15 +583,14 @@ impl<X, R> Migrate<X, R> {
     pub fn keys(mut self, keys: impl IntoIterator<Item = impl ToArg>) -> Self {
         let buf = &mut self.buf;
         buf.single(128u16, "keys");
-        buf.token("KEYS");
         let items = keys.into_iter();
         let mut n = 0usize;
         for item in items {
+            if n == 0 {
+                buf.token("KEYS");
+            }
             n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -1537,14 +1536,9 @@ impl<X, R> Sort<X, R> {
         let buf = &mut self.buf;
         buf.multi(48u16, "get-pattern");
         let items = get_pattern.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             buf.token("GET");
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -1658,14 +1652,9 @@ impl<X, R> SortRo<X, R> {
         let buf = &mut self.buf;
         buf.multi(48u16, "get-pattern");
         let items = get_pattern.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             buf.token("GET");
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }

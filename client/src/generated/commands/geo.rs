@@ -240,13 +240,8 @@ impl<X, R> Geohash<X, R> {
         let buf = &mut self.buf;
         buf.multi(16u16, "member");
         let items = member.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -298,13 +293,8 @@ impl<X, R> Geopos<X, R> {
         let buf = &mut self.buf;
         buf.multi(16u16, "member");
         let items = member.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }

@@ -52,13 +52,8 @@ impl<X, R> Pfadd<X, R> {
         let buf = &mut self.buf;
         buf.multi(16u16, "element");
         let items = element.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -205,13 +200,8 @@ impl<X, R> Pfmerge<X, R> {
         let buf = &mut self.buf;
         buf.multi(16u16, "sourcekey");
         let items = sourcekey.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }

@@ -208,13 +208,8 @@ impl<X, R> PubsubNumsub<X, R> {
         let buf = &mut self.buf;
         buf.multi(0u16, "channel");
         let items = channel.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -307,13 +302,8 @@ impl<X, R> PubsubShardnumsub<X, R> {
         let buf = &mut self.buf;
         buf.multi(0u16, "shardchannel");
         let items = shardchannel.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }

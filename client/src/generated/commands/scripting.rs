@@ -67,13 +67,8 @@ impl<X, R> Eval<X, R> {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -142,13 +137,8 @@ impl<X, R> Evalsha<X, R> {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -217,13 +207,8 @@ impl<X, R> EvalshaRo<X, R> {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -292,13 +277,8 @@ impl<X, R> EvalRo<X, R> {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -367,13 +347,8 @@ impl<X, R> Fcall<X, R> {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -442,13 +417,8 @@ impl<X, R> FcallRo<X, R> {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }

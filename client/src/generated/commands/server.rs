@@ -150,13 +150,8 @@ impl<X, R> AclDryrun<X, R> {
         let buf = &mut self.buf;
         buf.multi(32u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -520,13 +515,8 @@ impl<X, R> AclSetuser<X, R> {
         let buf = &mut self.buf;
         buf.multi(16u16, "rule");
         let items = rule.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -786,13 +776,8 @@ impl<X, R> CommandDocs<X, R> {
         let buf = &mut self.buf;
         buf.multi(0u16, "command-name");
         let items = command_name.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -841,13 +826,8 @@ impl<X, R> CommandGetkeys<X, R> {
         let buf = &mut self.buf;
         buf.multi(16u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -904,13 +884,8 @@ impl<X, R> CommandGetkeysandflags<X, R> {
         let buf = &mut self.buf;
         buf.multi(16u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -1042,13 +1017,8 @@ impl<X, R> CommandInfo<X, R> {
         let buf = &mut self.buf;
         buf.multi(0u16, "command-name");
         let items = command_name.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -1825,13 +1795,8 @@ impl<X, R> Info<X, R> {
         let buf = &mut self.buf;
         buf.multi(0u16, "section");
         let items = section.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -2035,13 +2000,8 @@ impl<X, R> LatencyHistogram<X, R> {
         let buf = &mut self.buf;
         buf.multi(0u16, "COMMAND");
         let items = command.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -2165,13 +2125,8 @@ impl<X, R> LatencyReset<X, R> {
         let buf = &mut self.buf;
         buf.multi(0u16, "event");
         let items = event.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -2570,13 +2525,8 @@ impl<X, R> ModuleLoad<X, R> {
         let buf = &mut self.buf;
         buf.multi(16u16, "arg");
         let items = arg.into_iter();
-        let mut n = 0usize;
         for item in items {
-            n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -2636,15 +2586,14 @@ impl<X, R> ModuleLoadex<X, R> {
     pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "args");
-        buf.token("ARGS");
         let items = args.into_iter();
         let mut n = 0usize;
         for item in items {
+            if n == 0 {
+                buf.token("ARGS");
+            }
             n += 1;
             item.write_arg(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }

@@ -696,15 +696,14 @@ impl<X, R> Zinter<X, R> {
     pub fn weights(mut self, weight: impl IntoIterator<Item = impl DoubleArg>) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "weight");
-        buf.token("WEIGHTS");
         let items = weight.into_iter();
         let mut n = 0usize;
         for item in items {
+            if n == 0 {
+                buf.token("WEIGHTS");
+            }
             n += 1;
             item.write_double(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -884,15 +883,14 @@ impl<X, R> Zinterstore<X, R> {
     pub fn weights(mut self, weight: impl IntoIterator<Item = impl DoubleArg>) -> Self {
         let buf = &mut self.buf;
         buf.single(48u16, "weight");
-        buf.token("WEIGHTS");
         let items = weight.into_iter();
         let mut n = 0usize;
         for item in items {
+            if n == 0 {
+                buf.token("WEIGHTS");
+            }
             n += 1;
             item.write_double(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -2435,15 +2433,14 @@ impl<X, R> Zunion<X, R> {
     pub fn weights(mut self, weight: impl IntoIterator<Item = impl DoubleArg>) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "weight");
-        buf.token("WEIGHTS");
         let items = weight.into_iter();
         let mut n = 0usize;
         for item in items {
+            if n == 0 {
+                buf.token("WEIGHTS");
+            }
             n += 1;
             item.write_double(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
@@ -2557,15 +2554,14 @@ impl<X, R> Zunionstore<X, R> {
     pub fn weights(mut self, weight: impl IntoIterator<Item = impl DoubleArg>) -> Self {
         let buf = &mut self.buf;
         buf.single(48u16, "weight");
-        buf.token("WEIGHTS");
         let items = weight.into_iter();
         let mut n = 0usize;
         for item in items {
+            if n == 0 {
+                buf.token("WEIGHTS");
+            }
             n += 1;
             item.write_double(buf);
-        }
-        if n == 0 {
-            buf.fail("needs at least one value");
         }
         self
     }
