@@ -15,8 +15,30 @@
 //!   argument conversion traits ([`ToArg`], ...).
 //! - [`reply`]: decoding replies into Rust types ([`FromReply`]) and [`Value`].
 //! - [`resp`]: sans-IO RESP2/RESP3 framing, reading and encoding.
+//! - [`Client`] (with [`Client::strings`], the string view), [`connection`]
+//!   (transports, handshake, the driver task), [`pipeline`], [`scan`] (SCAN streams),
+//!   [`script`] (EVALSHA with reload), [`error`].
 //!
 //! # Behavior
+//!
+//! **Pipelining.** A [`Client`] is one connection per server, shared by every clone
+//! and task. Its driver task writes whatever has been queued in one write and matches
+//! replies to requests in order, so concurrent commands are pipelined without being
+//! asked; an explicit [`pipeline`](Client::pipeline) is sent as one write too.
+//! Commands the spec flags `BLOCKING` (`BLPOP`, `XREAD`, `WAIT`, ...) never run on the
+//! shared connection: each takes a dedicated connection from a pool for its duration.
+//!
+//! **Cancellation.** Dropping a command's future is safe at any point: the command
+//! keeps its place (it runs if it was queued) and its reply is read and discarded, so
+//! later replies still reach the right requests. A blocking command cancelled on its
+//! pooled connection closes that connection instead of returning it.
+//!
+//! **Failures and retries.** Writes happen at most once. When the connection is lost,
+//! commands already written fail with an I/O error saying they may or may not have
+//! run; commands not yet written are sent after the reconnect. The driver reconnects
+//! at once, then with exponential backoff and jitter; while it is disconnected new
+//! commands fail fast. Connect and request timeouts are options; a protocol error
+//! from the server closes and reopens the connection.
 //!
 //! A command encodes its arguments as it is built, in the order of the command's
 //! syntax whatever order the builder methods are called in; bad arguments (a NaN
