@@ -66,7 +66,7 @@ impl Client {
         let cursor_pos = if meta.is_some_and(|m| m.key_specs.is_empty()) {
             0
         } else {
-            16
+            crate::command::ARG_POS_STRIDE
         };
         let template = cmd.into_buf();
         let cursor = template

@@ -16,7 +16,7 @@ pub use arg::{
     flag, DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg,
     UnixTimeArg,
 };
-pub use buf::{ArgProblem, CommandBuf};
+pub use buf::{ArgProblem, CommandBuf, ARG_POS_STRIDE};
 pub use meta::CommandMeta;
 pub use raw::{cmd, Raw};
 

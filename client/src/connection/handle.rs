@@ -107,6 +107,11 @@ pub(crate) fn frame_error(frame: &Bytes) -> Option<Error> {
     }
 }
 
+/// The server error of a reply frame, if it is one (the handshake's view).
+pub(crate) fn frame_server_error(frame: &Bytes) -> Option<ServerError> {
+    frame_error(frame)?.server_error().cloned()
+}
+
 /// Decodes a reply frame into `T`: an error frame becomes [`Error::server`].
 pub(crate) fn decode<T: FromReply>(frame: Bytes) -> Result<T> {
     if let Some(e) = frame_error(&frame) {

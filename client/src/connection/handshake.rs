@@ -2,6 +2,7 @@
 //! and `SELECT`, falling back to RESP2 and `AUTH` when the server does not know `HELLO`.
 
 use super::config::{Config, Protocol};
+use super::handle::frame_server_error;
 use super::transport::{self, Transport};
 use crate::command::CommandBuf;
 use crate::error::{Error, Result, ServerError};
@@ -73,22 +74,6 @@ async fn exchange(t: &mut Transport, config: &Config, cmds: &[CommandBuf]) -> Re
     Ok(replies)
 }
 
-fn server_error(frame: &Bytes) -> Option<ServerError> {
-    match frame.first() {
-        Some(b'-') => Some(ServerError::new(
-            frame.slice(1..frame.len().saturating_sub(2)),
-        )),
-        Some(b'!') => {
-            let mut r = crate::resp::Reader::new(frame.clone());
-            match r.next() {
-                Ok(crate::resp::Head::Error(text)) => Some(ServerError::new(text)),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
 fn auth_error(e: ServerError) -> Error {
     Error::server(e).with_command("AUTH")
 }
@@ -104,7 +89,7 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
             hello.extend([&b"SETNAME"[..], name.as_bytes()]);
         }
         let replies = exchange(t, config, &[raw(&hello)]).await?;
-        match server_error(&replies[0]) {
+        match frame_server_error(&replies[0]) {
             None => {
                 finish(t, config).await?;
                 return Ok(Protocol::Resp3);
@@ -130,14 +115,14 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
     }
     if !cmds.is_empty() {
         let replies = exchange(t, config, &cmds).await?;
-        if let Some(e) = server_error(&replies[0]) {
+        if let Some(e) = frame_server_error(&replies[0]) {
             return Err(auth_error(e));
         }
     }
     if let Some(name) = &config.client_name {
         let replies =
             exchange(t, config, &[raw(&[b"CLIENT", b"SETNAME", name.as_bytes()])]).await?;
-        if let Some(e) = server_error(&replies[0]) {
+        if let Some(e) = frame_server_error(&replies[0]) {
             return Err(Error::server(e).with_command("CLIENT SETNAME"));
         }
     }
@@ -157,7 +142,7 @@ async fn finish(t: &mut Transport, config: &Config) -> Result<()> {
     }
     let replies = exchange(t, config, &cmds).await?;
     if config.database != 0 {
-        if let Some(e) = server_error(&replies[2]) {
+        if let Some(e) = frame_server_error(&replies[2]) {
             return Err(Error::server(e).with_command("SELECT"));
         }
     }

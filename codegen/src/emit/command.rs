@@ -191,7 +191,8 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
     Emitted { item, trait_method }
 }
 
-/// Position of top-level argument `i` (room for sub-positions).
+/// Position of top-level argument `i` (room for sub-positions); the client's
+/// `command::ARG_POS_STRIDE` names the same stride.
 fn pos_of(i: usize) -> u16 {
     (i * 16) as u16
 }
