@@ -1,6 +1,6 @@
 //! [`Client`]: the entry point, and its builder.
 
-use crate::command::{Command, Executor, Raw, Request, ToArg};
+use crate::command::{AclCategories, Command, Executor, Raw, Request, ToArg};
 use crate::connection::{
     Address, Backoff, Config, Connection, Protocol, PushHook, ResponseFuture, TlsOptions,
 };
@@ -39,8 +39,11 @@ use std::time::Duration;
 ///
 /// Query options: `db=N`, `protocol=2|3`, `client_name=NAME`, `username=U`,
 /// `password=P`, `connect_timeout=SECS`, `timeout=SECS` (request timeout; `250ms`
-/// works too), `keepalive=SECS` (0 disables), and for TLS `ca=PATH`, `cert=PATH`,
-/// `key=PATH`, `insecure=true`, `server_name=NAME`. Unknown options are errors.
+/// works too), `keepalive=SECS` (0 disables), the pool's `pool_size=N`,
+/// `pool_timeout=SECS|none`, `pool_idle_timeout=SECS|none` and
+/// `health_check_interval=SECS` (see [`PoolOptions`](crate::pool::PoolOptions)), and
+/// for TLS `ca=PATH`, `cert=PATH`, `key=PATH`, `insecure=true`, `server_name=NAME`.
+/// Unknown options are errors.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -94,6 +97,16 @@ impl Client {
         &self.inner.conn
     }
 
+    /// What the pool of dedicated connections holds right now.
+    pub fn pool_status(&self) -> crate::pool::PoolStatus {
+        self.inner.pool.status()
+    }
+
+    /// The pool of dedicated connections.
+    pub(crate) fn pool(&self) -> &Arc<Pool> {
+        &self.inner.pool
+    }
+
     /// Sends a detached command (`cmd::set("k", "v")`) and decodes its reply.
     pub fn send<C: Command>(&self, cmd: C) -> ResponseFuture<C::Output>
     where
@@ -142,6 +155,18 @@ impl Client {
         let name = req.meta.map_or("command", |m| m.name);
         if let Some(p) = req.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
+        }
+        if let Some(m) = req
+            .meta
+            .filter(|m| m.acl_categories.contains(AclCategories::TRANSACTION))
+        {
+            return ResponseFuture::failed(
+                m.name,
+                Error::invalid_argument(
+                    "command",
+                    "MULTI, EXEC, DISCARD, WATCH and UNWATCH cannot run on the shared connection: use client.pipeline().transaction(), client.watch(keys) or client.transaction(keys, f)",
+                ),
+            );
         }
         if req.meta.is_some_and(|m| m.is_blocking()) {
             let pool = self.inner.pool.clone();
@@ -297,6 +322,40 @@ impl ClientBuilder {
     /// TCP keepalive interval; `None` disables it.
     pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
         self.config.keepalive = interval;
+        self
+    }
+
+    /// All the options of the pool of dedicated connections at once.
+    pub fn pool(mut self, options: crate::pool::PoolOptions) -> Self {
+        self.config.pool = options;
+        self
+    }
+
+    /// Most dedicated connections open at once (blocking commands, `WATCH`); at
+    /// least 1.
+    pub fn pool_size(mut self, max: usize) -> Self {
+        self.config.pool.max_size = max.max(1);
+        self
+    }
+
+    /// How long a task waits for a dedicated connection when all are in use before
+    /// failing with [`Error::is_pool_exhausted`]; `None` waits forever.
+    pub fn pool_timeout(mut self, wait: Option<Duration>) -> Self {
+        self.config.pool.wait_timeout = wait;
+        self
+    }
+
+    /// How long a dedicated connection may stay idle before it is closed; `None`
+    /// keeps it.
+    pub fn pool_idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.config.pool.idle_timeout = idle;
+        self
+    }
+
+    /// A dedicated connection idle for longer than this answers a `PING` before it
+    /// is reused; zero checks on every checkout.
+    pub fn health_check_interval(mut self, interval: Duration) -> Self {
+        self.config.pool.health_check_interval = interval;
         self
     }
 

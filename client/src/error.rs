@@ -38,6 +38,11 @@ enum Kind {
     Timeout,
     Closed,
     Config(String),
+    PoolExhausted {
+        max: usize,
+        waited: std::time::Duration,
+    },
+    WatchConflict,
 }
 
 impl Error {
@@ -93,6 +98,17 @@ impl Error {
         Error::new(Kind::Config(msg.into()))
     }
 
+    /// Every pooled connection stayed in use for the whole wait timeout.
+    pub fn pool_exhausted(max: usize, waited: std::time::Duration) -> Self {
+        Error::new(Kind::PoolExhausted { max, waited })
+    }
+
+    /// A transaction was not run because a watched key changed after `WATCH`
+    /// (`EXEC` answered null).
+    pub fn watch_conflict() -> Self {
+        Error::new(Kind::WatchConflict)
+    }
+
     /// A copy for failing several requests with one cause (I/O errors are not
     /// `Clone`: the copy keeps their kind and text).
     pub(crate) fn duplicate(&self) -> Error {
@@ -108,6 +124,11 @@ impl Error {
             Kind::Timeout => Kind::Timeout,
             Kind::Closed => Kind::Closed,
             Kind::Config(m) => Kind::Config(m.clone()),
+            Kind::PoolExhausted { max, waited } => Kind::PoolExhausted {
+                max: *max,
+                waited: *waited,
+            },
+            Kind::WatchConflict => Kind::WatchConflict,
         };
         Error {
             inner: Box::new(Inner {
@@ -163,9 +184,20 @@ impl Error {
         matches!(self.inner.kind, Kind::Io(_))
     }
 
-    /// A connect or request timeout.
+    /// A connect or request timeout, or no pooled connection free in time.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, Kind::Timeout)
+        matches!(self.inner.kind, Kind::Timeout | Kind::PoolExhausted { .. })
+    }
+
+    /// No pooled connection became free within the pool's wait timeout.
+    pub fn is_pool_exhausted(&self) -> bool {
+        matches!(self.inner.kind, Kind::PoolExhausted { .. })
+    }
+
+    /// A `WATCH` transaction was not run because a watched key changed; run it again
+    /// (the [`Client::transaction`](crate::Client::transaction) helper does).
+    pub fn is_watch_conflict(&self) -> bool {
+        matches!(self.inner.kind, Kind::WatchConflict)
     }
 
     /// The connection or client is closed.
@@ -197,6 +229,13 @@ impl fmt::Display for Error {
             Kind::Timeout => f.write_str("timed out"),
             Kind::Closed => f.write_str("connection closed"),
             Kind::Config(m) => write!(f, "configuration error: {m}"),
+            Kind::PoolExhausted { max, waited } => write!(
+                f,
+                "no pooled connection free: all {max} stayed in use for {waited:?} (raise the pool size or the wait timeout)"
+            ),
+            Kind::WatchConflict => f.write_str(
+                "transaction not run: a watched key changed after WATCH (EXEC answered null)",
+            ),
         }
     }
 }

@@ -66,8 +66,9 @@ pub mod connection;
 pub mod error;
 #[rustfmt::skip]
 mod generated;
+pub mod function;
 pub mod pipeline;
-mod pool;
+pub mod pool;
 pub mod reply;
 pub mod resp;
 pub mod scan;

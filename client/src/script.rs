@@ -7,16 +7,25 @@
 //! use respec::script::Script;
 //! let incr_by = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
 //! let n: i64 = incr_by.prepare().key("counter").arg(5).invoke(&client).await?;
+//!
+//! // In a pipeline or transaction: loaded (if needed) before the batch is sent.
+//! let (a, b) = client
+//!     .pipeline()
+//!     .transaction()
+//!     .add(incr_by.prepare().key("counter").arg(1).command::<i64>())
+//!     .add(incr_by.prepare().key("counter").arg(1).command::<i64>())
+//!     .execute()
+//!     .await?;
 //! # Ok(()) }
 //! ```
 
-use crate::client::Client;
-use crate::command::{CommandBuf, ToArg};
+use crate::cmd;
+use crate::command::{Command, CommandBuf, CommandMeta, Executor, Request, ToArg};
 use crate::error::Result;
 use crate::reply::FromReply;
-use crate::{cmd, Commands};
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
+use std::marker::PhantomData;
 
 /// A Lua script and its SHA1 digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,14 +77,15 @@ pub struct Invocation<'s> {
     read_only: bool,
 }
 
-fn to_bytes(value: impl ToArg) -> Bytes {
+/// One argument's bytes (keys and arguments are kept until the call is built).
+pub(crate) fn to_bytes(value: impl ToArg) -> Bytes {
     let mut buf = CommandBuf::raw(b"");
     value.write_arg(&mut buf);
     let bytes = buf.iter().nth(1).map(Bytes::copy_from_slice);
     bytes.unwrap_or_default()
 }
 
-impl Invocation<'_> {
+impl<'s> Invocation<'s> {
     /// Adds a key (`KEYS[n]`).
     pub fn key(mut self, key: impl ToArg) -> Self {
         self.keys.push(to_bytes(key));
@@ -95,34 +105,105 @@ impl Invocation<'_> {
         self
     }
 
-    async fn evalsha<T: FromReply + Send + 'static>(&self, client: &Client) -> Result<T> {
+    /// The call as a command whose reply decodes into `T`, to queue in a
+    /// [pipeline](crate::pipeline) or transaction: the pipeline loads the script
+    /// (`SCRIPT EXISTS`, then `SCRIPT LOAD` if needed) before it is sent.
+    pub fn command<T: FromReply>(&self) -> ScriptCall<'s, T> {
         let sha = self.script.sha1.as_str();
-        if self.read_only {
-            client
-                .evalsha_ro(sha)
-                .key(&self.keys)
-                .arg(&self.args)
-                .decode::<T>()
-                .await
+        let (buf, meta) = if self.read_only {
+            let c = cmd::evalsha_ro(sha).key(&self.keys).arg(&self.args);
+            (c.buf().clone(), c.meta())
         } else {
-            client
-                .evalsha(sha)
-                .key(&self.keys)
-                .arg(&self.args)
-                .decode::<T>()
-                .await
+            let c = cmd::evalsha(sha).key(&self.keys).arg(&self.args);
+            (c.buf().clone(), c.meta())
+        };
+        ScriptCall {
+            script: self.script,
+            buf,
+            meta,
+            _reply: PhantomData,
         }
     }
 
     /// Runs the script by digest; when the server does not have it (`NOSCRIPT`), loads
     /// it with `SCRIPT LOAD` and runs it again. The reply decodes into `T`.
-    pub async fn invoke<T: FromReply + Send + 'static>(self, client: &Client) -> Result<T> {
-        match self.evalsha(client).await {
+    ///
+    /// `on` is anything that runs commands: `&client`, `client.strings()`, a
+    /// [`Watched`](crate::pipeline::watch::Watched) connection.
+    pub async fn invoke<T>(self, on: impl Executor + Copy) -> Result<T>
+    where
+        T: FromReply + Send + 'static,
+    {
+        let call = self.command::<T>();
+        match call.clone().run(on).await {
             Err(e) if e.server_error().is_some_and(|s| s.code() == "NOSCRIPT") => {
-                client.send(cmd::script_load(&self.script.code)).await?;
-                self.evalsha(client).await
+                let load = cmd::script_load(&self.script.code);
+                let meta = load.meta();
+                let _: Bytes = on
+                    .execute(Request {
+                        buf: load.into_buf(),
+                        meta,
+                    })
+                    .await?;
+                call.run(on).await
             }
             other => other,
         }
+    }
+}
+
+/// A [`Script`] call as a command (from [`Invocation::command`]); its reply decodes
+/// into `T`.
+#[must_use = "a command does nothing until sent or queued"]
+pub struct ScriptCall<'s, T> {
+    script: &'s Script,
+    buf: CommandBuf,
+    meta: Option<&'static CommandMeta>,
+    _reply: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for ScriptCall<'_, T> {
+    fn clone(&self) -> Self {
+        ScriptCall {
+            script: self.script,
+            buf: self.buf.clone(),
+            meta: self.meta,
+            _reply: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for ScriptCall<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.buf, f)
+    }
+}
+
+impl<T: FromReply + Send + 'static> ScriptCall<'_, T> {
+    fn run<E: Executor>(self, on: E) -> E::Future<T> {
+        on.execute(Request {
+            buf: self.buf,
+            meta: self.meta,
+        })
+    }
+}
+
+impl<T: FromReply> Command for ScriptCall<'_, T> {
+    type Output = T;
+
+    fn meta(&self) -> Option<&'static CommandMeta> {
+        self.meta
+    }
+
+    fn buf(&self) -> &CommandBuf {
+        &self.buf
+    }
+
+    fn into_buf(self) -> CommandBuf {
+        self.buf
+    }
+
+    fn script(&self) -> Option<&Script> {
+        Some(self.script)
     }
 }

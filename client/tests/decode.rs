@@ -843,33 +843,6 @@ fn script_exists() {
 }
 
 #[test]
-fn exec_keeps_nested_errors() {
-    // MULTI / SET k v / INCR l (a list) / GET k / EXEC.
-    let c = cmd::exec();
-    output_is::<Option<Vec<Value>>, _>(&c);
-    let r: &'static [u8] = b"*3\r\n+OK\r\n\
-        -WRONGTYPE Operation against a key holding the wrong kind of value\r\n$1\r\nv\r\n";
-    let v = both(&c, r, r).expect("not aborted");
-    let wrongtype = ServerError::new(b(
-        "WRONGTYPE Operation against a key holding the wrong kind of value",
-    ));
-    assert_eq!(
-        v,
-        vec![
-            Value::Simple(b("OK")),
-            Value::Error(wrongtype),
-            Value::Bulk(b("v"))
-        ]
-    );
-    match &v[1] {
-        Value::Error(e) => assert_eq!(e.code(), "WRONGTYPE"),
-        other => panic!("expected an error, got {other:?}"),
-    }
-    // WATCH failed: null array / null.
-    assert_eq!(both(&c, b"*-1\r\n", b"_\r\n"), None);
-}
-
-#[test]
 fn bitfield() {
     let c = cmd::bitfield("bf");
     output_is::<Vec<Option<i64>>, _>(&c);

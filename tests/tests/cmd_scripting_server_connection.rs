@@ -8,7 +8,7 @@ use respec::replies::{FunctionListReply, FunctionStatsReply};
 use respec::types::{
     ClientPauseMode, ClientSetinfoAttr, CommandlogGetType, FlushType, OnOff, RestorePolicy, YesNo,
 };
-use respec::{Client, Commands, Value};
+use respec::{cmd, Client, Commands, Value};
 use respec_tests::{protocols, Server};
 use std::time::Duration;
 
@@ -327,35 +327,38 @@ async fn functions() {
 async fn multi_exec_discard() {
     let server = Server::start();
     let got = protocols::both(&server, |c| async move {
-        c.multi().await.unwrap();
-        let queued = c.set("a", "1").decode::<Value>().await.unwrap();
-        assert_eq!(queued, simple("QUEUED"));
-        c.incr("a").decode::<Value>().await.unwrap();
-        c.get("a").decode::<Value>().await.unwrap();
-        // A command that fails at run time: its error is one of EXEC's results.
-        c.lpush("a", ["x"]).decode::<Value>().await.unwrap();
-        let results = c.exec().await.unwrap();
+        // MULTI ... EXEC as one transaction pipeline; a command that fails at run time
+        // is one of EXEC's results.
+        let (set, incr, get, lpush) = c
+            .pipeline()
+            .transaction()
+            .add(cmd::set("a", "1"))
+            .add(cmd::incr("a"))
+            .add(cmd::get("a"))
+            .add(cmd::lpush("a", ["x"]))
+            .execute_each()
+            .await
+            .unwrap();
+        let lpush = lpush.unwrap_err();
+        assert_eq!(lpush.server_error().map(|e| e.code()), Some("WRONGTYPE"));
 
-        c.multi().await.unwrap();
-        c.set("a", "discarded").decode::<Value>().await.unwrap();
-        c.discard().await.unwrap();
+        // Discarded: nothing reaches the server.
+        c.pipeline()
+            .transaction()
+            .add(cmd::set("a", "discarded"))
+            .discard()
+            .await
+            .unwrap();
         let after_discard = c.get("a").await.unwrap();
 
-        let no_multi = server_err(c.exec().await);
-        assert!(no_multi.contains("EXEC without MULTI"), "{no_multi}");
-        let no_multi = server_err(c.discard().await);
-        assert!(no_multi.contains("DISCARD without MULTI"), "{no_multi}");
-        (results, after_discard)
+        // MULTI, EXEC, DISCARD, WATCH and UNWATCH never run on the shared connection.
+        let refused = c.unwatch().await.unwrap_err();
+        assert!(refused.is_invalid_argument(), "{refused}");
+        assert!(refused.to_string().contains("UNWATCH"), "{refused}");
+        (set.unwrap(), incr.unwrap(), get.unwrap(), after_discard)
     })
     .await;
-    let results = got.0.expect("EXEC ran");
-    assert_eq!(results.len(), 4);
-    assert_eq!(results[..3], [simple("OK"), Value::Int(2), bulk("2")]);
-    match &results[3] {
-        Value::Error(e) => assert_eq!(e.code(), "WRONGTYPE"),
-        other => panic!("expected an error, got {other:?}"),
-    }
-    assert_eq!(got.1, Some(b("2")));
+    assert_eq!(got, (true, 2, Some(b("2")), Some(b("2"))));
 }
 
 #[tokio::test]
@@ -367,32 +370,33 @@ async fn watch_and_unwatch() {
         c.set("w", "0").await.unwrap();
 
         // A watched key changed by another client aborts the transaction.
-        c.watch(["w"]).await.unwrap();
+        let tx = c.watch(["w"]).await.unwrap();
         other.set("w", "changed").await.unwrap();
-        c.multi().await.unwrap();
-        c.set("w", "mine").decode::<Value>().await.unwrap();
-        let aborted = c.exec().await.unwrap();
+        let aborted = tx
+            .multi()
+            .add(cmd::set("w", "mine"))
+            .execute()
+            .await
+            .unwrap_err();
+        assert!(aborted.is_watch_conflict(), "{aborted}");
+        assert!(!tx.is_watching());
         let value_after_abort = c.get("w").await.unwrap();
 
-        // UNWATCH forgets the watch.
-        c.watch(["w", "w2"]).await.unwrap();
-        c.unwatch().await.unwrap();
+        // WATCH adds keys on the same connection; UNWATCH forgets them.
+        tx.watch(["w", "w2"]).await.unwrap();
+        assert!(tx.is_watching());
+        tx.unwatch().await.unwrap();
         other.set("w", "again").await.unwrap();
-        c.multi().await.unwrap();
-        c.set("w", "mine").decode::<Value>().await.unwrap();
-        let ran = c.exec().await.unwrap();
-        (aborted, value_after_abort, ran, c.get("w").await.unwrap())
+        let (ran,) = tx
+            .multi()
+            .add(cmd::set("w", "mine"))
+            .execute()
+            .await
+            .unwrap();
+        (value_after_abort, ran, c.get("w").await.unwrap())
     })
     .await;
-    assert_eq!(
-        got,
-        (
-            None,
-            Some(b("changed")),
-            Some(vec![simple("OK")]),
-            Some(b("mine"))
-        )
-    );
+    assert_eq!(got, (Some(b("changed")), true, Some(b("mine"))));
 }
 
 // ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ pub use arg::{
     UnixTimeArg,
 };
 pub use buf::{ArgProblem, CommandBuf, ARG_POS_STRIDE};
-pub use meta::CommandMeta;
+pub use meta::{AclCategories, CommandMeta};
 pub use raw::{cmd, Raw};
 
 use crate::error::{Error, Result};
@@ -54,6 +54,13 @@ pub trait Command {
             .into_iter()
             .map(|i| args[i])
             .collect()
+    }
+
+    /// The script this command runs by digest (a [`Script`](crate::script::Script)
+    /// call): pipelines load it before they are sent.
+    #[doc(hidden)]
+    fn script(&self) -> Option<&crate::script::Script> {
+        None
     }
 
     /// Checks the arguments: the error names the command and the argument.

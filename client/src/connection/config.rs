@@ -121,6 +121,8 @@ pub struct Config {
     pub push_hook: Option<PushHook>,
     /// TCP keepalive interval (`None` disables it).
     pub keepalive: Option<Duration>,
+    /// The pool of dedicated connections (blocking commands, `WATCH`).
+    pub pool: crate::pool::PoolOptions,
 }
 
 impl std::fmt::Debug for Config {
@@ -139,6 +141,7 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("push_hook", &self.push_hook.is_some())
             .field("keepalive", &self.keepalive)
+            .field("pool", &self.pool)
             .finish()
     }
 }
@@ -162,6 +165,7 @@ impl Default for Config {
             limits: Limits::default(),
             push_hook: None,
             keepalive: Some(Duration::from_secs(60)),
+            pool: crate::pool::PoolOptions::default(),
         }
     }
 }

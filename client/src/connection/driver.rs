@@ -111,11 +111,14 @@ pub(crate) enum Msg {
 }
 
 /// Runs a connection until every handle is gone (or it is closed), reconnecting on
-/// failure. `first` is the already connected and handshaken transport.
+/// failure when `reconnect` is set (a dedicated connection instead ends, so state such
+/// as watched keys can never vanish silently). `first` is the already connected and
+/// handshaken transport.
 pub(crate) async fn run(
     config: Arc<Config>,
     mut rx: mpsc::UnboundedReceiver<Msg>,
     first: (Transport, Protocol),
+    reconnect_on_failure: bool,
 ) {
     let mut transport = Some(first);
     let mut attempt: u32 = 0;
@@ -148,7 +151,7 @@ pub(crate) async fn run(
                 for sink in pending {
                     sink.fail(lost.duplicate());
                 }
-                if err.is_closed() {
+                if err.is_closed() || !reconnect_on_failure {
                     return;
                 }
             }

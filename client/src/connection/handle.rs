@@ -41,9 +41,21 @@ impl Connection {
     /// Connects, runs the handshake and starts the driver task (on the current tokio
     /// runtime).
     pub async fn connect(config: Arc<Config>) -> Result<Self> {
+        Self::start(config, true).await
+    }
+
+    /// Connects like [`connect`](Self::connect), but the connection does not come
+    /// back after a failure: it closes, and every later request fails. For
+    /// connections holding state (watched keys, subscriptions) that a silent
+    /// reconnect would lose.
+    pub async fn connect_dedicated(config: Arc<Config>) -> Result<Self> {
+        Self::start(config, false).await
+    }
+
+    async fn start(config: Arc<Config>, reconnect: bool) -> Result<Self> {
         let transport = handshake::connect(&config).await?;
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(driver::run(config.clone(), rx, transport));
+        tokio::spawn(driver::run(config.clone(), rx, transport, reconnect));
         Ok(Connection { tx, config })
     }
 

@@ -14,6 +14,6 @@ mod transport;
 mod url;
 
 pub use config::{Address, Backoff, Config, Protocol, PushHook, TlsOptions};
-pub(crate) use handle::decode as decode_frame;
+pub(crate) use handle::{decode as decode_frame, frame_error};
 pub use handle::{Connection, ResponseFuture};
 pub use handshake::{LIB_NAME, LIB_VER};

@@ -30,6 +30,14 @@ fn duration(key: &str, v: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs * scale))
 }
 
+/// A duration, or `none` for no limit.
+fn optional(key: &str, v: &str) -> Result<Option<Duration>> {
+    match v {
+        "none" | "never" => Ok(None),
+        _ => duration(key, v).map(Some),
+    }
+}
+
 fn boolean(key: &str, v: &str) -> Result<bool> {
     match v {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -117,6 +125,15 @@ pub fn parse(input: &str) -> Result<Config> {
                 let d = duration(&key, v)?;
                 cfg.keepalive = (!d.is_zero()).then_some(d);
             }
+"pool_size" | "max_connections" => {
+                cfg.pool.max_size = match v.parse() {
+                    Ok(n) if n > 0 => n,
+                    _ => return Err(bad(format!("`{key}` must be a positive number, got `{v}`"))),
+                }
+            }
+            "pool_timeout" => cfg.pool.wait_timeout = optional(&key, v)?,
+            "pool_idle_timeout" => cfg.pool.idle_timeout = optional(&key, v)?,
+            "health_check_interval" => cfg.pool.health_check_interval = duration(&key, v)?,
             "ca" | "ca_file" | "tls_ca" => tls_opts.ca_file = Some(PathBuf::from(v)),
             "cert" | "cert_file" | "tls_cert" => tls_opts.cert_file = Some(PathBuf::from(v)),
             "key" | "key_file" | "tls_key" => tls_opts.key_file = Some(PathBuf::from(v)),
@@ -124,7 +141,7 @@ pub fn parse(input: &str) -> Result<Config> {
             "server_name" | "sni" => tls_opts.server_name = Some(v.to_owned()),
             other => {
                 return Err(bad(format!(
-                    "unknown URL option `{other}` (known: db, protocol, client_name, username, password, connect_timeout, timeout, keepalive, ca, cert, key, insecure, server_name)"
+                    "unknown URL option `{other}` (known: db, protocol, client_name, username, password, connect_timeout, timeout, keepalive, pool_size, pool_timeout, pool_idle_timeout, health_check_interval, ca, cert, key, insecure, server_name)"
                 )))
             }
         }
@@ -191,6 +208,28 @@ mod tests {
         let c = parse("redis://:secret@h").unwrap();
         assert_eq!(c.username, None);
         assert_eq!(c.password.as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn pool_options() {
+        let c = parse(
+            "redis://h?pool_size=4&pool_timeout=250ms&pool_idle_timeout=none&health_check_interval=0",
+        )
+        .unwrap();
+        assert_eq!(c.pool.max_size, 4);
+        assert_eq!(c.pool.wait_timeout, Some(Duration::from_millis(250)));
+        assert_eq!(c.pool.idle_timeout, None);
+        assert_eq!(c.pool.health_check_interval, Duration::ZERO);
+        let d = parse("redis://h").unwrap();
+        assert_eq!(d.pool, crate::pool::PoolOptions::default());
+        for bad in ["pool_size=0", "pool_size=x", "pool_timeout=soon"] {
+            let e = parse(&format!("redis://h?{bad}")).unwrap_err();
+            assert!(e.is_config(), "{bad}");
+            assert!(
+                e.to_string().contains(bad.split('=').next().unwrap()),
+                "{e}"
+            );
+        }
     }
 
     #[test]

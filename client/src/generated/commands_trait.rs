@@ -1378,15 +1378,6 @@ Arguments:
     ) -> Delifeq<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Delifeq::new_in(self.executor(), key, value)
     }
-    /**`DISCARD`: Discards a transaction.
-
-Builds a detached [`Discard`](struct@crate::cmd::Discard); see it for the options and the reply.*/
-    #[doc(alias = "DISCARD")]
-    fn discard(
-        &self,
-    ) -> Discard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Discard::new_in(self.executor())
-    }
     /**`DUMP`: Returns a serialized representation of the value stored at a key.
 
 Builds a detached [`Dump`](struct@crate::cmd::Dump); see it for the options and the reply.
@@ -1464,15 +1455,6 @@ Arguments:
         script: impl ToArg,
     ) -> EvalRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         EvalRo::new_in(self.executor(), script)
-    }
-    /**`EXEC`: Executes all commands in a transaction.
-
-Builds a detached [`Exec`](struct@crate::cmd::Exec); see it for the options and the reply.*/
-    #[doc(alias = "EXEC")]
-    fn exec(
-        &self,
-    ) -> Exec<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Vec<Value>>>> {
-        Exec::new_in(self.executor())
     }
     /**`EXISTS`: Determines whether one or more keys exist.
 
@@ -2990,13 +2972,6 @@ Arguments:
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
     ) -> Msetnx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
         Msetnx::new_in(self.executor(), data)
-    }
-    /**`MULTI`: Starts a transaction.
-
-Builds a detached [`Multi`](struct@crate::cmd::Multi); see it for the options and the reply.*/
-    #[doc(alias = "MULTI")]
-    fn multi(&self) -> Multi<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Multi::new_in(self.executor())
     }
     /**`OBJECT ENCODING`: Returns the internal encoding of an object.
 

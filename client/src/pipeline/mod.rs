@@ -1,4 +1,5 @@
-//! Explicit pipelines: many commands sent in one write, their replies typed.
+//! Explicit pipelines and `MULTI`/`EXEC` transactions: many commands sent in one
+//! write, their replies typed.
 //!
 //! ```no_run
 //! # async fn demo(client: respec::Client) -> respec::Result<()> {
@@ -10,134 +11,153 @@
 //!     .add(cmd::get("a"))
 //!     .execute()
 //!     .await?; // (bool, i64, Option<Bytes>), inferred
+//!
+//! // The same commands as one MULTI/EXEC transaction: all or nothing.
+//! let (ok, n) = client
+//!     .pipeline()
+//!     .transaction()
+//!     .add(cmd::set("a", 1))
+//!     .add(cmd::incr("a"))
+//!     .execute()
+//!     .await?;
 //! # Ok(()) }
 //! ```
+//!
+//! A transaction built on the shared connection is atomic on it as well: the driver
+//! writes `MULTI`, the commands and `EXEC` as one unit that no other task's command
+//! can split. Optimistic locking with `WATCH` needs a connection of its own: see
+//! [`Client::watch`] and [`Client::transaction`] in [`watch`].
+
+mod replies;
+pub mod watch;
+
+pub use replies::{Replies, TooManyCommands};
 
 use crate::client::Client;
-use crate::command::Command;
-use crate::connection::decode_frame;
-use crate::error::{Error, Result};
-use crate::reply::{FromReply, Value};
+use crate::command::{AclCategories, Command, CommandBuf};
+use crate::connection::{decode_frame, frame_error};
+use crate::error::{Error, Result, ServerError};
+use crate::reply::{unexpected, Value};
+use crate::resp::{Head, Reader};
+use crate::script::Script;
 use bytes::{Bytes, BytesMut};
 use std::marker::PhantomData;
+use watch::Watched;
 
-/// A typed tuple of pipeline replies, growing by one type per queued command.
-pub trait Replies: Sized {
-    /// The tuple with `X` appended.
-    type Push<X: FromReply>;
-
-    /// The tuple of each reply's own result (`(Result<A>, Result<B>, ...)`).
-    type Each;
-
-    /// Decodes one reply per element, in order.
-    fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self>;
-
-    /// Decodes every reply into its own result: an error in one command does not
-    /// hide the others' results.
-    fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each;
+/// The connection a pipeline goes to.
+#[derive(Clone, Copy)]
+enum Target<'c> {
+    /// The client's shared connection.
+    Shared(&'c Client),
+    /// A dedicated connection with watched keys.
+    Watched(&'c Watched),
 }
 
-/// The tuple after 16 commands: queue more with [`Client::batch`] or a second pipeline.
-#[derive(Debug)]
-pub enum TooManyCommands {}
-
-fn next<T: FromReply>(
-    frames: &mut std::vec::IntoIter<Bytes>,
-    names: &[&'static str],
-    i: usize,
-) -> Result<T> {
-    let name = names.get(i).copied().unwrap_or("command");
-    let frame = frames
-        .next()
-        .ok_or_else(|| Error::decode("a reply per command", "fewer replies"))?;
-    decode_frame::<T>(frame).map_err(|e| e.with_command(name))
-}
-
-impl Replies for () {
-    type Push<X: FromReply> = (X,);
-    type Each = ();
-
-    fn decode(_: &mut std::vec::IntoIter<Bytes>, _: &[&'static str]) -> Result<Self> {
-        Ok(())
+impl Target<'_> {
+    async fn send(self, cmds: BytesMut, n: usize) -> Result<Vec<Bytes>> {
+        match self {
+            Target::Shared(c) => c.send_frames(cmds, n).await,
+            Target::Watched(w) => w.send_frames(cmds, n).await,
+        }
     }
 
-    fn decode_each(_: &mut std::vec::IntoIter<Bytes>, _: &[&'static str]) {}
-}
-
-macro_rules! replies {
-    ($( ($($t:ident $i:tt),+) );* ; last ($($lt:ident $li:tt),+)) => {
-        $(
-            impl<$($t: FromReply),+> Replies for ($($t,)+) {
-                type Push<X: FromReply> = ($($t,)+ X);
-                type Each = ($(Result<$t>,)+);
-
-                fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self> {
-                    Ok(($(next::<$t>(frames, names, $i)?,)+))
-                }
-
-                fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each {
-                    ($(next::<$t>(frames, names, $i),)+)
-                }
-            }
-        )*
-        impl<$($lt: FromReply),+> Replies for ($($lt,)+) {
-            type Push<X: FromReply> = TooManyCommands;
-            type Each = ($(Result<$lt>,)+);
-
-            fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self> {
-                Ok(($(next::<$lt>(frames, names, $li)?,)+))
-            }
-
-            fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each {
-                ($(next::<$lt>(frames, names, $li),)+)
-            }
+    /// Sends one command and returns its reply frame (an error frame as an error).
+    async fn send_one(self, cmd: impl Command) -> Result<Bytes> {
+        let name = cmd.name();
+        let mut out = BytesMut::new();
+        cmd.buf().encode(&mut out);
+        let frame = self.send(out, 1).await?.pop().unwrap_or_default();
+        match frame_error(&frame) {
+            Some(e) => Err(e.with_command(name)),
+            None => Ok(frame),
         }
-    };
-}
+    }
 
-replies! {
-    (A 0);
-    (A 0, B 1);
-    (A 0, B 1, C 2);
-    (A 0, B 1, C 2, D 3);
-    (A 0, B 1, C 2, D 3, E 4);
-    (A 0, B 1, C 2, D 3, E 4, F 5);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
-    last (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15)
+    /// Loads the scripts the server does not have: `SCRIPT EXISTS`, then `SCRIPT
+    /// LOAD` for the missing ones.
+    async fn load_scripts(self, scripts: &[Script]) -> Result<()> {
+        if scripts.is_empty() {
+            return Ok(());
+        }
+        let frame = self
+            .send_one(crate::cmd::script_exists(scripts.iter().map(Script::sha1)))
+            .await?;
+        let exists: Vec<bool> = decode_frame(frame).map_err(|e| e.with_command("SCRIPT EXISTS"))?;
+        for (script, _) in scripts.iter().zip(exists).filter(|(_, e)| !e) {
+            self.send_one(crate::cmd::script_load(script.code()))
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Commands queued to be sent together; `T` is the tuple of their reply types.
 #[must_use = "a pipeline does nothing until executed"]
 pub struct Pipeline<'c, T = ()> {
-    client: &'c Client,
-    /// The commands, encoded as they are added.
+    target: Target<'c>,
+    /// The commands, encoded as they are added (after `MULTI` in a transaction).
     cmds: BytesMut,
     names: Vec<&'static str>,
     problem: Option<Error>,
+    /// Scripts called by digest, loaded before the pipeline is sent.
+    scripts: Vec<Script>,
+    transaction: bool,
     _replies: PhantomData<fn() -> T>,
 }
 
 impl<T> std::fmt::Debug for Pipeline<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
+            .field("transaction", &self.transaction)
             .field("commands", &self.names)
             .finish()
     }
 }
 
-/// Checks a command's arguments, keeping the first problem.
-fn check(problem: &mut Option<Error>, cmd: &impl Command) {
+/// The `MULTI` command, encoded.
+fn multi() -> CommandBuf {
+    CommandBuf::raw(b"MULTI")
+}
+
+/// Checks a command's arguments, and that it may be queued, keeping the first
+/// problem; notes the script it runs.
+fn check(problem: &mut Option<Error>, scripts: &mut Vec<Script>, cmd: &impl Command) {
     if problem.is_none() {
-        if let Err(e) = cmd.validate() {
+        if let Err(e) = cmd.validate().and_then(|()| queueable(cmd)) {
             *problem = Some(e);
+        }
+    }
+    if let Some(s) = cmd.script() {
+        if !scripts.iter().any(|k| k.sha1() == s.sha1()) {
+            scripts.push(s.clone());
+        }
+    }
+}
+
+/// `MULTI`, `EXEC`, `DISCARD`, `WATCH` and `UNWATCH` are the pipeline's own business.
+fn queueable(cmd: &impl Command) -> Result<()> {
+    match cmd.meta() {
+        Some(m) if m.acl_categories.contains(AclCategories::TRANSACTION) => Err(
+            Error::invalid_argument(
+                "command",
+                "MULTI, EXEC, DISCARD, WATCH and UNWATCH cannot be queued: use pipeline().transaction(), Client::watch or Client::transaction",
+            )
+            .with_command(m.name),
+        ),
+        _ => Ok(()),
+    }
+}
+
+impl<'c> Pipeline<'c, ()> {
+    fn new(target: Target<'c>) -> Self {
+        Pipeline {
+            target,
+            cmds: BytesMut::new(),
+            names: Vec::new(),
+            problem: None,
+            scripts: Vec::new(),
+            transaction: false,
+            _replies: PhantomData,
         }
     }
 }
@@ -146,20 +166,53 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     /// Queues a command; its reply type joins the tuple.
     #[allow(clippy::should_implement_trait)]
     pub fn add<C: Command>(mut self, cmd: C) -> Pipeline<'c, T::Push<C::Output>> {
-        check(&mut self.problem, &cmd);
+        check(&mut self.problem, &mut self.scripts, &cmd);
         self.names.push(cmd.name());
         cmd.buf().encode(&mut self.cmds);
         Pipeline {
-            client: self.client,
+            target: self.target,
             cmds: self.cmds,
             names: self.names,
             problem: self.problem,
+            scripts: self.scripts,
+            transaction: self.transaction,
             _replies: PhantomData,
         }
     }
 
+    /// Makes this a `MULTI`/`EXEC` transaction: the commands run together, with no
+    /// other client's command between them, and the replies are those of `EXEC`.
+    ///
+    /// If the server refuses a command while queueing it (an unknown command, a wrong
+    /// number of arguments) it discards the whole transaction (`EXECABORT`) and
+    /// [`execute`](Self::execute) returns that command's error. A command that fails
+    /// while running (`WRONGTYPE`) does not stop the others: see
+    /// [`execute_each`](Self::execute_each).
+    pub fn transaction(mut self) -> Self {
+        if !self.transaction {
+            self.transaction = true;
+            let mut cmds = BytesMut::with_capacity(self.cmds.len() + 16);
+            multi().encode(&mut cmds);
+            cmds.extend_from_slice(&self.cmds);
+            self.cmds = cmds;
+        }
+        self
+    }
+
+    /// How many commands are queued.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     /// Sends every command in one write and decodes the replies. A server error in
-    /// any command is returned as the error (naming that command).
+    /// any command is returned as the error (naming that command); in a transaction on
+    /// watched keys, a conflict is an error for which
+    /// [`Error::is_watch_conflict`] is true.
     pub async fn execute(self) -> Result<T> {
         let (frames, names) = self.send().await?;
         T::decode(&mut frames.into_iter(), &names)
@@ -168,19 +221,75 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     /// Like [`execute`](Self::execute), but each command gets its own result: a server
     /// error in one (`WRONGTYPE`) is reported for that command, and the others' replies
     /// are still there. The outer error is for the pipeline as a whole (bad arguments,
-    /// a lost connection).
+    /// a lost connection, a transaction that did not run).
     pub async fn execute_each(self) -> Result<T::Each> {
         let (frames, names) = self.send().await?;
         Ok(T::decode_each(&mut frames.into_iter(), &names))
     }
 
-    async fn send(self) -> Result<(Vec<Bytes>, Vec<&'static str>)> {
+    /// Drops the queued commands without sending them (they are only sent by
+    /// `execute`); on a [`Watched`] connection also unwatches its keys, which is what
+    /// `DISCARD` does on the server.
+    pub async fn discard(self) -> Result<()> {
+        match self.target {
+            Target::Watched(w) => w.unwatch().await,
+            Target::Shared(_) => Ok(()),
+        }
+    }
+
+    async fn send(mut self) -> Result<(Vec<Bytes>, Vec<&'static str>)> {
         if let Some(e) = self.problem {
             return Err(e);
         }
+        self.target.load_scripts(&self.scripts).await?;
         let n = self.names.len();
-        let frames = self.client.send_frames(self.cmds, n).await?;
+        if !self.transaction {
+            let frames = self.target.send(self.cmds, n).await?;
+            return Ok((frames, self.names));
+        }
+        CommandBuf::raw(b"EXEC").encode(&mut self.cmds);
+        let sent = self.target.send(self.cmds, n + 2).await;
+        if let Target::Watched(w) = self.target {
+            // EXEC unwatches every key, whether the transaction ran or not.
+            w.exec_done();
+        }
+        let frames = exec_replies(sent?, &self.names)?;
         Ok((frames, self.names))
+    }
+}
+
+/// The replies of the commands of a transaction: the elements of `EXEC`'s reply.
+/// `frames` holds the replies of `MULTI`, of each queued command, and of `EXEC`.
+fn exec_replies(frames: Vec<Bytes>, names: &[&'static str]) -> Result<Vec<Bytes>> {
+    let missing = || Error::decode("a reply per command", "fewer replies");
+    let mut frames = frames.into_iter();
+    let multi = frames.next().ok_or_else(missing)?;
+    if let Some(e) = frame_error(&multi) {
+        return Err(e.with_command("MULTI"));
+    }
+    // `+QUEUED`, or the error that makes the server discard the transaction.
+    let mut queue_error = None;
+    for name in names {
+        let queued = frames.next().ok_or_else(missing)?;
+        if queue_error.is_none() {
+            queue_error = frame_error(&queued).map(|e| e.with_command(name));
+        }
+    }
+    let exec = frames.next().ok_or_else(missing)?;
+    let mut r = Reader::new(exec);
+    match r.next()? {
+        Head::Null => Err(Error::watch_conflict().with_command("EXEC")),
+        Head::Error(text) => Err(queue_error
+            .unwrap_or_else(|| Error::server(ServerError::new(text)).with_command("EXEC"))),
+        Head::Array(n) | Head::Set(n) if n == names.len() => {
+            (0..n).map(|_| Ok(r.next_frame()?)).collect()
+        }
+        Head::Array(_) | Head::Set(_) => Err(Error::decode(
+            "one EXEC reply per queued command",
+            "a different count",
+        )
+        .with_command("EXEC")),
+        other => Err(unexpected("the array of EXEC", other).with_command("EXEC")),
     }
 }
 
@@ -192,6 +301,7 @@ pub struct DynPipeline<'c> {
     cmds: BytesMut,
     names: Vec<&'static str>,
     problem: Option<Error>,
+    scripts: Vec<Script>,
 }
 
 impl std::fmt::Debug for DynPipeline<'_> {
@@ -205,7 +315,7 @@ impl std::fmt::Debug for DynPipeline<'_> {
 impl DynPipeline<'_> {
     /// Queues a command of any type.
     pub fn push(&mut self, cmd: impl Command) -> &mut Self {
-        check(&mut self.problem, &cmd);
+        check(&mut self.problem, &mut self.scripts, &cmd);
         self.names.push(cmd.name());
         cmd.buf().encode(&mut self.cmds);
         self
@@ -227,8 +337,10 @@ impl DynPipeline<'_> {
         if let Some(e) = self.problem {
             return Err(e);
         }
+        let target = Target::Shared(self.client);
+        target.load_scripts(&self.scripts).await?;
         let n = self.names.len();
-        let frames = self.client.send_frames(self.cmds, n).await?;
+        let frames = target.send(self.cmds, n).await?;
         Ok(frames
             .into_iter()
             .zip(&self.names)
@@ -245,18 +357,14 @@ impl Client {
             cmds: BytesMut::new(),
             names: Vec::new(),
             problem: None,
+            scripts: Vec::new(),
         }
     }
 
-    /// Starts a typed pipeline: `.add(cmd)` commands, then `.execute().await`.
+    /// Starts a typed pipeline: `.add(cmd)` commands, then `.execute().await`; add
+    /// `.transaction()` for `MULTI`/`EXEC`.
     pub fn pipeline(&self) -> Pipeline<'_, ()> {
-        Pipeline {
-            client: self,
-            cmds: BytesMut::new(),
-            names: Vec::new(),
-            problem: None,
-            _replies: PhantomData,
-        }
+        Pipeline::new(Target::Shared(self))
     }
 
     /// Sends a run of commands of one type in one write: a pipeline whose size is
@@ -269,8 +377,9 @@ impl Client {
         let mut n = 0;
         let mut name = "command";
         let mut problem = None;
+        let mut scripts = Vec::new();
         for c in cmds {
-            check(&mut problem, &c);
+            check(&mut problem, &mut scripts, &c);
             name = c.name();
             c.buf().encode(&mut out);
             n += 1;
@@ -278,7 +387,9 @@ impl Client {
         if let Some(e) = problem {
             return Err(e);
         }
-        let frames = self.send_frames(out, n).await?;
+        let target = Target::Shared(self);
+        target.load_scripts(&scripts).await?;
+        let frames = target.send(out, n).await?;
         frames
             .into_iter()
             .map(|f| decode_frame::<C::Output>(f).map_err(|e| e.with_command(name)))

@@ -219,6 +219,14 @@ impl Reader {
         self.clone().next()
     }
 
+    /// Takes the next whole element (with all its children) as a frame of its own: a
+    /// zero-copy slice (the elements of an `EXEC` reply, decoded one by one).
+    pub fn next_frame(&mut self) -> Result<Bytes, ProtocolError> {
+        let start = self.pos;
+        self.skip()?;
+        Ok(self.frame.slice(start..self.pos))
+    }
+
     /// Skips one whole element (with all its children).
     pub fn skip(&mut self) -> Result<(), ProtocolError> {
         let mut pending: usize = 1;

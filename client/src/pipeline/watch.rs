@@ -1,0 +1,314 @@
+//! Optimistic locking: `WATCH` on a dedicated connection, reads in immediate mode,
+//! then a `MULTI`/`EXEC` transaction that runs only if no watched key changed.
+//!
+//! The helper retries on conflict, like redis-py's and coredis's `transaction`:
+//!
+//! ```no_run
+//! # async fn demo(client: respec::Client) -> respec::Result<()> {
+//! use respec::{cmd, Commands};
+//! let n: i64 = client
+//!     .transaction(["counter"], |tx| async move {
+//!         // Immediate mode: the reply is here now.
+//!         let n: Option<i64> = tx.get("counter").decode().await?;
+//!         let n = n.unwrap_or(0) + 1;
+//!         // Queued: runs only if `counter` did not change since WATCH.
+//!         tx.multi().add(cmd::set("counter", n)).execute().await?;
+//!         Ok(n)
+//!     })
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Or step by step with [`Client::watch`]: the [`Watched`] connection goes back to the
+//! pool, unwatched, when its last clone is dropped.
+
+use super::{Pipeline, Target};
+use crate::client::Client;
+use crate::command::{AclCategories, Executor, Request, ToArg};
+use crate::connection::{Connection, ResponseFuture};
+use crate::error::{Error, Result};
+use crate::pool::Pooled;
+use crate::reply::FromReply;
+use bytes::{Bytes, BytesMut};
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A dedicated connection from the pool on which keys are watched.
+///
+/// Commands called on it ([`Commands`](crate::Commands)) run at once, on this
+/// connection only: read what the transaction depends on, then queue the writes with
+/// [`multi`](Watched::multi). `WATCH` adds keys and `UNWATCH` forgets them; `MULTI`,
+/// `EXEC` and `DISCARD` are not sent one by one (the pipeline of `multi` sends them).
+///
+/// Cheap to clone; the connection returns to the pool when the last clone is
+/// dropped, with `UNWATCH` queued if keys are still watched, or closed if a command
+/// is still in flight (a cancelled task). If the connection is lost, it is not
+/// re-established: every later command fails, so watched keys are never silently
+/// forgotten.
+#[derive(Clone)]
+pub struct Watched {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pooled: Pooled,
+    conn: Connection,
+    request_timeout: Option<std::time::Duration>,
+    watching: AtomicBool,
+    /// Requests sent whose replies have not arrived.
+    in_flight: AtomicUsize,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.pooled.busy = *self.in_flight.get_mut() > 0;
+        self.pooled.watching = *self.watching.get_mut();
+    }
+}
+
+impl std::fmt::Debug for Watched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watched")
+            .field("watching", &self.inner.watching.load(Ordering::Relaxed))
+            .field("connection", &self.inner.conn)
+            .finish()
+    }
+}
+
+/// Counts a request as in flight until its reply arrives (not when it is dropped).
+struct InFlight(Arc<Inner>);
+
+impl InFlight {
+    fn new(inner: &Arc<Inner>) -> Self {
+        inner.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(inner.clone())
+    }
+
+    fn done(self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Watched {
+    /// Starts a `MULTI`/`EXEC` transaction on this connection: queue commands with
+    /// `.add(cmd)`, then `.execute().await`. When a watched key changed, nothing runs
+    /// and the error's [`is_watch_conflict`](Error::is_watch_conflict) is true. Either
+    /// way the keys are unwatched afterwards.
+    pub fn multi(&self) -> Pipeline<'_, ()> {
+        Pipeline::new(Target::Watched(self)).transaction()
+    }
+
+    /// Forgets every watched key (`UNWATCH`).
+    pub async fn unwatch(&self) -> Result<()> {
+        self.send(crate::cmd::unwatch()).await
+    }
+
+    /// True while keys are watched.
+    pub fn is_watching(&self) -> bool {
+        self.inner.watching.load(Ordering::Acquire)
+    }
+
+    /// Records that `EXEC` was sent: the server unwatched everything.
+    pub(super) fn exec_done(&self) {
+        self.inner.watching.store(false, Ordering::Release);
+    }
+
+    /// Sends `n` encoded commands in one write; returns their reply frames.
+    pub(super) async fn send_frames(&self, cmds: BytesMut, n: usize) -> Result<Vec<Bytes>> {
+        let guard = InFlight::new(&self.inner);
+        let rx = self.inner.conn.send_many(cmds, n);
+        let wait = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
+        let frames = match self.inner.request_timeout {
+            Some(t) => tokio::time::timeout(t, wait)
+                .await
+                .map_err(|_| Error::timeout().with_command("pipeline"))?,
+            None => wait.await,
+        };
+        guard.done();
+        frames
+    }
+}
+
+impl Executor for &Watched {
+    type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
+
+    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {
+        let name = request.meta.map_or("command", |m| m.name);
+        if let Some(p) = request.buf.problem() {
+            return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
+        }
+        if let Some(m) = request.meta {
+            if m.acl_categories.contains(AclCategories::TRANSACTION) {
+                match m.name {
+                    "WATCH" => self.inner.watching.store(true, Ordering::Release),
+                    "UNWATCH" => self.inner.watching.store(false, Ordering::Release),
+                    _ => {
+                        return ResponseFuture::failed(
+                            name,
+                            Error::invalid_argument(
+                                "command",
+                                "MULTI, EXEC and DISCARD are not sent one by one: queue the transaction with Watched::multi()",
+                            ),
+                        )
+                    }
+                }
+            }
+        }
+        let guard = InFlight::new(&self.inner);
+        let rx = self.inner.conn.send(request.buf);
+        let timeout = self.inner.request_timeout;
+        let blocking = request.meta.is_some_and(|m| m.is_blocking());
+        ResponseFuture::boxed(
+            name,
+            Box::pin(async move {
+                let wait = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
+                let r = match timeout {
+                    Some(t) if !blocking => tokio::time::timeout(t, wait)
+                        .await
+                        .unwrap_or_else(|_| Err(Error::timeout())),
+                    _ => wait.await,
+                };
+                guard.done();
+                r
+            }),
+        )
+    }
+}
+
+impl crate::reply::ReplyMode for &Watched {
+    type Out<T: crate::reply::TextReply> = T;
+}
+
+impl crate::Commands for Watched {
+    type Exec<'a> = &'a Watched;
+
+    fn executor(&self) -> &Watched {
+        self
+    }
+}
+
+/// How many times [`Client::transaction`] runs its function by default before giving
+/// up on conflicts.
+pub const DEFAULT_MAX_ATTEMPTS: usize = 64;
+
+/// The future of [`Client::transaction`]; set the retry limit with
+/// [`max_attempts`](Transaction::max_attempts), then await it.
+#[must_use = "a transaction does nothing until awaited"]
+pub struct Transaction<'c, F> {
+    client: &'c Client,
+    keys: Vec<Bytes>,
+    f: F,
+    max_attempts: usize,
+}
+
+impl<F> std::fmt::Debug for Transaction<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("keys", &self.keys)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+impl<F> Transaction<'_, F> {
+    /// Runs the function at most `n` times (at least once); after that the last
+    /// conflict is returned. Default [`DEFAULT_MAX_ATTEMPTS`].
+    pub fn max_attempts(mut self, n: usize) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+}
+
+impl<'c, F, Fut, T> IntoFuture for Transaction<'c, F>
+where
+    F: FnMut(Watched) -> Fut + Send + 'c,
+    Fut: Future<Output = Result<T>> + Send + 'c,
+    T: Send + 'c,
+{
+    type Output = Result<T>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let mut attempt = 1;
+            loop {
+                let watched = self.client.watch(&self.keys).await?;
+                match (self.f)(watched).await {
+                    Err(e) if e.is_watch_conflict() && attempt < self.max_attempts => {
+                        attempt += 1;
+                    }
+                    other => return other,
+                }
+            }
+        })
+    }
+}
+
+impl Client {
+    /// Takes a dedicated connection from the pool and `WATCH`es `keys` on it.
+    ///
+    /// Read with the commands of the returned [`Watched`], then queue the writes with
+    /// [`Watched::multi`]; they run only if no watched key changed in between.
+    pub async fn watch<K: ToArg>(&self, keys: impl IntoIterator<Item = K>) -> Result<Watched> {
+        let watch = crate::cmd::watch(keys);
+        crate::command::Command::validate(&watch)?;
+        let pooled = self.pool().get().await?;
+        let watched = Watched {
+            inner: Arc::new(Inner {
+                conn: pooled.conn().clone(),
+                pooled,
+                request_timeout: self.config().request_timeout,
+                watching: AtomicBool::new(false),
+                in_flight: AtomicUsize::new(0),
+            }),
+        };
+        watched.send(watch).await?;
+        Ok(watched)
+    }
+
+    /// Runs `f` with keys watched, as many times as it takes (up to
+    /// [`max_attempts`](Transaction::max_attempts)) for its transaction to run without
+    /// a watched key changing under it: the check-and-set loop of redis-py's and
+    /// coredis's `transaction` helpers.
+    ///
+    /// `f` gets a fresh [`Watched`] connection each time: it reads in immediate mode,
+    /// then runs the writes with `tx.multi()...execute()`. An error from `f` for which
+    /// [`Error::is_watch_conflict`] is true runs it again; any other result is
+    /// returned as it is. See [the module docs](crate::pipeline::watch).
+    pub fn transaction<K, F, Fut, T>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        f: F,
+    ) -> Transaction<'_, F>
+    where
+        K: ToArg,
+        F: FnMut(Watched) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let keys = keys
+            .into_iter()
+            .map(|k| crate::script::to_bytes(k))
+            .collect();
+        Transaction {
+            client: self,
+            keys,
+            f,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+}
+
+impl Watched {
+    fn send<C: crate::command::Command>(&self, cmd: C) -> ResponseFuture<C::Output>
+    where
+        C::Output: Send + 'static,
+    {
+        let meta = cmd.meta();
+        self.execute(Request {
+            buf: cmd.into_buf(),
+            meta,
+        })
+    }
+}
