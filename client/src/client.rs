@@ -15,8 +15,9 @@ use std::time::Duration;
 ///
 /// Cheap to clone: clones share one multiplexed connection, on which every command
 /// from every task is pipelined automatically. Commands the spec flags `BLOCKING`
-/// (`BLPOP`, `XREAD`, `WAIT`, ...) run on dedicated pooled connections instead, so they
-/// never stall the others.
+/// (`BLPOP`, `XREAD`, ...) run on dedicated pooled connections instead, so they
+/// never stall the others; `WAIT` and `WAITAOF` are the exception, since they wait
+/// for the writes made on the connection they run on (see the crate docs).
 ///
 /// ```no_run
 /// # async fn demo() -> respec::Result<()> {
@@ -156,33 +157,50 @@ impl Client {
         if let Some(p) = req.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
-        if let Some(m) = req
-            .meta
-            .filter(|m| m.acl_categories.contains(AclCategories::TRANSACTION))
-        {
-            return ResponseFuture::failed(
-                m.name,
-                Error::invalid_argument(
-                    "command",
-                    "MULTI, EXEC, DISCARD, WATCH and UNWATCH cannot run on the shared connection: use client.pipeline().transaction(), client.watch(keys) or client.transaction(keys, f)",
-                ),
-            );
-        }
-        if req.meta.is_some_and(|m| m.is_blocking()) {
-            let pool = self.inner.pool.clone();
-            return ResponseFuture::boxed(
-                name,
-                Box::pin(async move {
-                    let mut pooled = pool.get().await?;
-                    pooled.busy = true;
-                    let reply = pooled.conn().send(req.buf).await;
-                    pooled.busy = false;
-                    reply.unwrap_or_else(|_| Err(Error::closed()))
-                }),
-            );
+        let mut timeout = self.inner.config.request_timeout;
+        if let Some(m) = req.meta {
+            if m.acl_categories.contains(AclCategories::TRANSACTION) {
+                return ResponseFuture::failed(
+                    m.name,
+                    Error::invalid_argument(
+                        "command",
+                        "MULTI, EXEC, DISCARD, WATCH and UNWATCH cannot run on the shared connection: use client.pipeline().transaction(), client.watch(keys) or client.transaction(keys, f)",
+                    ),
+                );
+            }
+            if m.is_blocking() {
+                // WAIT and WAITAOF wait for the writes made on their own connection: on
+                // a pooled one they would wait for nothing. They get no request timeout
+                // shorter than their own.
+                if matches!(m.name, "WAIT" | "WAITAOF") {
+                    timeout = None;
+                } else {
+                    return self.on_pooled(name, req);
+                }
+            }
         }
         let rx = self.inner.conn.send(req.buf);
-        ResponseFuture::waiting(name, rx, self.inner.config.request_timeout)
+        ResponseFuture::waiting(name, rx, timeout)
+    }
+
+    /// Runs a blocking command on a dedicated connection from the pool.
+    fn on_pooled<T: FromReply + Send + 'static>(
+        &self,
+        name: &'static str,
+        req: Request,
+    ) -> ResponseFuture<T> {
+        let pool = self.inner.pool.clone();
+        ResponseFuture::boxed(
+            name,
+            Box::pin(async move {
+                let mut pooled = pool.get().await?;
+                // Cancelled from here on: the connection is closed, not reused.
+                pooled.busy = true;
+                let reply = pooled.conn().send(req.buf).await;
+                pooled.busy = false;
+                reply.unwrap_or_else(|_| Err(Error::closed()))
+            }),
+        )
     }
 }
 

@@ -16,8 +16,10 @@
 //! - [`reply`]: decoding replies into Rust types ([`FromReply`]) and [`Value`].
 //! - [`resp`]: sans-IO RESP2/RESP3 framing, reading and encoding.
 //! - [`Client`] (with [`Client::strings`], the string view), [`connection`]
-//!   (transports, handshake, the driver task), [`pipeline`], [`scan`] (SCAN streams),
-//!   [`script`] (EVALSHA with reload), [`error`].
+//!   (transports, handshake, the driver task), [`pool`] (dedicated connections),
+//!   [`pipeline`] (pipelines and transactions, with [`pipeline::watch`] for `WATCH`),
+//!   [`scan`] (SCAN streams), [`script`] (EVALSHA with reload), [`function`]
+//!   (function libraries), [`error`].
 //!
 //! # Behavior
 //!
@@ -25,13 +27,32 @@
 //! and task. Its driver task writes whatever has been queued in one write and matches
 //! replies to requests in order, so concurrent commands are pipelined without being
 //! asked; an explicit [`pipeline`](Client::pipeline) is sent as one write too.
-//! Commands the spec flags `BLOCKING` (`BLPOP`, `XREAD`, `WAIT`, ...) never run on the
-//! shared connection: each takes a dedicated connection from a pool for its duration.
+//!
+//! **Shared and dedicated connections.** Almost every command runs on the shared
+//! connection; so do explicit pipelines and `MULTI`/`EXEC` transactions
+//! ([`pipeline().transaction()`](pipeline::Pipeline::transaction)), which are written
+//! as one unit that no other task's command can split. A command takes a dedicated
+//! connection from the client's [`pool`] only when sharing would be wrong:
+//!
+//! | what | connection |
+//! |------|------------|
+//! | commands the spec flags `BLOCKING` (`BLPOP`, `BRPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD`/`XREADGROUP` (flagged blocking whatever their options), ...) | a pooled one for the duration of the command |
+//! | `WATCH` and everything up to `EXEC` ([`Client::watch`], [`Client::transaction`]) | a pooled one, held by the [`Watched`](pipeline::watch::Watched) handle |
+//! | `WAIT`, `WAITAOF` (blocking, but about the writes made on the connection they run on: they cover every write sent before them on the shared connection, and hold it up to their timeout) | the shared one |
+//! | everything else, pipelines and plain `MULTI`/`EXEC` transactions | the shared one |
+//!
+//! `MULTI`, `EXEC`, `DISCARD`, `WATCH` and `UNWATCH` change the state of the
+//! connection they run on, so the shared connection refuses them with an error naming
+//! the way to do it instead. The pool is bounded ([`pool::PoolOptions`]: size, wait
+//! timeout, idle timeout, health check, all settable from the builder and the URL);
+//! a connection goes back to it, clean, whenever the value holding it is dropped.
 //!
 //! **Cancellation.** Dropping a command's future is safe at any point: the command
 //! keeps its place (it runs if it was queued) and its reply is read and discarded, so
 //! later replies still reach the right requests. A blocking command cancelled on its
-//! pooled connection closes that connection instead of returning it.
+//! pooled connection closes that connection instead of returning it (its pool slot is
+//! free at once); a cancelled [`Watched`](pipeline::watch::Watched) goes back to the
+//! pool with `UNWATCH` queued.
 //!
 //! **Failures and retries.** Writes happen at most once. When the connection is lost,
 //! commands already written fail with an I/O error saying they may or may not have

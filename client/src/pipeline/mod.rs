@@ -91,46 +91,69 @@ impl Target<'_> {
     }
 }
 
-/// Commands queued to be sent together; `T` is the tuple of their reply types.
-#[must_use = "a pipeline does nothing until executed"]
-pub struct Pipeline<'c, T = ()> {
-    target: Target<'c>,
+/// Encoded commands waiting to be sent, with what sending them needs: the state
+/// shared by [`Pipeline`], [`DynPipeline`] and [`Client::batch`].
+#[derive(Default)]
+struct Queue {
     /// The commands, encoded as they are added (after `MULTI` in a transaction).
     cmds: BytesMut,
     names: Vec<&'static str>,
+    /// The first bad argument or unqueueable command.
     problem: Option<Error>,
-    /// Scripts called by digest, loaded before the pipeline is sent.
+    /// Scripts called by digest, loaded before the commands are sent.
     scripts: Vec<Script>,
     transaction: bool,
-    _replies: PhantomData<fn() -> T>,
 }
 
-impl<T> std::fmt::Debug for Pipeline<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline")
-            .field("transaction", &self.transaction)
-            .field("commands", &self.names)
-            .finish()
+impl Queue {
+    /// Checks and encodes a command.
+    fn push(&mut self, cmd: &impl Command) {
+        if self.problem.is_none() {
+            if let Err(e) = cmd.validate().and_then(|()| queueable(cmd)) {
+                self.problem = Some(e);
+            }
+        }
+        if let Some(s) = cmd.script() {
+            if !self.scripts.iter().any(|k| k.sha1() == s.sha1()) {
+                self.scripts.push(s.clone());
+            }
+        }
+        self.names.push(cmd.name());
+        cmd.buf().encode(&mut self.cmds);
     }
-}
 
-/// The `MULTI` command, encoded.
-fn multi() -> CommandBuf {
-    CommandBuf::raw(b"MULTI")
-}
-
-/// Checks a command's arguments, and that it may be queued, keeping the first
-/// problem; notes the script it runs.
-fn check(problem: &mut Option<Error>, scripts: &mut Vec<Script>, cmd: &impl Command) {
-    if problem.is_none() {
-        if let Err(e) = cmd.validate().and_then(|()| queueable(cmd)) {
-            *problem = Some(e);
+    /// Wraps the commands in `MULTI` ... `EXEC`.
+    fn transaction(&mut self) {
+        if !self.transaction {
+            self.transaction = true;
+            let mut cmds = BytesMut::with_capacity(self.cmds.len() + 16);
+            CommandBuf::raw(b"MULTI").encode(&mut cmds);
+            cmds.extend_from_slice(&self.cmds);
+            self.cmds = cmds;
         }
     }
-    if let Some(s) = cmd.script() {
-        if !scripts.iter().any(|k| k.sha1() == s.sha1()) {
-            scripts.push(s.clone());
+
+    /// Loads the scripts, sends every command in one write, and returns one reply
+    /// frame per queued command (for a transaction, the elements of `EXEC`'s reply)
+    /// with the commands' names.
+    async fn send(mut self, target: Target<'_>) -> Result<(Vec<Bytes>, Vec<&'static str>)> {
+        if let Some(e) = self.problem {
+            return Err(e);
         }
+        target.load_scripts(&self.scripts).await?;
+        let n = self.names.len();
+        if !self.transaction {
+            let frames = target.send(self.cmds, n).await?;
+            return Ok((frames, self.names));
+        }
+        CommandBuf::raw(b"EXEC").encode(&mut self.cmds);
+        let sent = target.send(self.cmds, n + 2).await;
+        if let Target::Watched(w) = target {
+            // EXEC unwatches every key, whether the transaction ran or not.
+            w.exec_done();
+        }
+        let frames = exec_replies(sent?, &self.names)?;
+        Ok((frames, self.names))
     }
 }
 
@@ -148,15 +171,28 @@ fn queueable(cmd: &impl Command) -> Result<()> {
     }
 }
 
+/// Commands queued to be sent together; `T` is the tuple of their reply types.
+#[must_use = "a pipeline does nothing until executed"]
+pub struct Pipeline<'c, T = ()> {
+    target: Target<'c>,
+    queue: Queue,
+    _replies: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Pipeline<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("transaction", &self.queue.transaction)
+            .field("commands", &self.queue.names)
+            .finish()
+    }
+}
+
 impl<'c> Pipeline<'c, ()> {
     fn new(target: Target<'c>) -> Self {
         Pipeline {
             target,
-            cmds: BytesMut::new(),
-            names: Vec::new(),
-            problem: None,
-            scripts: Vec::new(),
-            transaction: false,
+            queue: Queue::default(),
             _replies: PhantomData,
         }
     }
@@ -166,16 +202,10 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     /// Queues a command; its reply type joins the tuple.
     #[allow(clippy::should_implement_trait)]
     pub fn add<C: Command>(mut self, cmd: C) -> Pipeline<'c, T::Push<C::Output>> {
-        check(&mut self.problem, &mut self.scripts, &cmd);
-        self.names.push(cmd.name());
-        cmd.buf().encode(&mut self.cmds);
+        self.queue.push(&cmd);
         Pipeline {
             target: self.target,
-            cmds: self.cmds,
-            names: self.names,
-            problem: self.problem,
-            scripts: self.scripts,
-            transaction: self.transaction,
+            queue: self.queue,
             _replies: PhantomData,
         }
     }
@@ -189,24 +219,18 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     /// while running (`WRONGTYPE`) does not stop the others: see
     /// [`execute_each`](Self::execute_each).
     pub fn transaction(mut self) -> Self {
-        if !self.transaction {
-            self.transaction = true;
-            let mut cmds = BytesMut::with_capacity(self.cmds.len() + 16);
-            multi().encode(&mut cmds);
-            cmds.extend_from_slice(&self.cmds);
-            self.cmds = cmds;
-        }
+        self.queue.transaction();
         self
     }
 
     /// How many commands are queued.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.queue.names.len()
     }
 
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.queue.names.is_empty()
     }
 
     /// Sends every command in one write and decodes the replies. A server error in
@@ -214,7 +238,7 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     /// watched keys, a conflict is an error for which
     /// [`Error::is_watch_conflict`] is true.
     pub async fn execute(self) -> Result<T> {
-        let (frames, names) = self.send().await?;
+        let (frames, names) = self.queue.send(self.target).await?;
         T::decode(&mut frames.into_iter(), &names)
     }
 
@@ -223,7 +247,7 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     /// are still there. The outer error is for the pipeline as a whole (bad arguments,
     /// a lost connection, a transaction that did not run).
     pub async fn execute_each(self) -> Result<T::Each> {
-        let (frames, names) = self.send().await?;
+        let (frames, names) = self.queue.send(self.target).await?;
         Ok(T::decode_each(&mut frames.into_iter(), &names))
     }
 
@@ -235,26 +259,6 @@ impl<'c, T: Replies> Pipeline<'c, T> {
             Target::Watched(w) => w.unwatch().await,
             Target::Shared(_) => Ok(()),
         }
-    }
-
-    async fn send(mut self) -> Result<(Vec<Bytes>, Vec<&'static str>)> {
-        if let Some(e) = self.problem {
-            return Err(e);
-        }
-        self.target.load_scripts(&self.scripts).await?;
-        let n = self.names.len();
-        if !self.transaction {
-            let frames = self.target.send(self.cmds, n).await?;
-            return Ok((frames, self.names));
-        }
-        CommandBuf::raw(b"EXEC").encode(&mut self.cmds);
-        let sent = self.target.send(self.cmds, n + 2).await;
-        if let Target::Watched(w) = self.target {
-            // EXEC unwatches every key, whether the transaction ran or not.
-            w.exec_done();
-        }
-        let frames = exec_replies(sent?, &self.names)?;
-        Ok((frames, self.names))
     }
 }
 
@@ -281,10 +285,8 @@ fn exec_replies(frames: Vec<Bytes>, names: &[&'static str]) -> Result<Vec<Bytes>
         Head::Null => Err(Error::watch_conflict().with_command("EXEC")),
         Head::Error(text) => Err(queue_error
             .unwrap_or_else(|| Error::server(ServerError::new(text)).with_command("EXEC"))),
-        Head::Array(n) | Head::Set(n) if n == names.len() => {
-            (0..n).map(|_| Ok(r.next_frame()?)).collect()
-        }
-        Head::Array(_) | Head::Set(_) => Err(Error::decode(
+        Head::Array(n) if n == names.len() => (0..n).map(|_| Ok(r.next_frame()?)).collect(),
+        Head::Array(_) => Err(Error::decode(
             "one EXEC reply per queued command",
             "a different count",
         )
@@ -297,68 +299,67 @@ fn exec_replies(frames: Vec<Bytes>, names: &[&'static str]) -> Result<Vec<Bytes>
 /// are [`Value`]s (or errors), in order.
 #[must_use = "a pipeline does nothing until executed"]
 pub struct DynPipeline<'c> {
-    client: &'c Client,
-    cmds: BytesMut,
-    names: Vec<&'static str>,
-    problem: Option<Error>,
-    scripts: Vec<Script>,
+    target: Target<'c>,
+    queue: Queue,
 }
 
 impl std::fmt::Debug for DynPipeline<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DynPipeline")
-            .field("commands", &self.names)
+            .field("transaction", &self.queue.transaction)
+            .field("commands", &self.queue.names)
             .finish()
     }
 }
 
-impl DynPipeline<'_> {
+impl<'c> DynPipeline<'c> {
+    fn new(target: Target<'c>) -> Self {
+        DynPipeline {
+            target,
+            queue: Queue::default(),
+        }
+    }
+
+    /// Makes this a `MULTI`/`EXEC` transaction, as [`Pipeline::transaction`] does.
+    pub fn transaction(&mut self) -> &mut Self {
+        self.queue.transaction();
+        self
+    }
+
     /// Queues a command of any type.
     pub fn push(&mut self, cmd: impl Command) -> &mut Self {
-        check(&mut self.problem, &mut self.scripts, &cmd);
-        self.names.push(cmd.name());
-        cmd.buf().encode(&mut self.cmds);
+        self.queue.push(&cmd);
         self
     }
 
     /// How many commands are queued.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.queue.names.len()
     }
 
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.queue.names.is_empty()
     }
 
     /// Sends every command in one write; each reply is a [`Value`], or the server error
-    /// of that command.
+    /// of that command. The outer error is for the pipeline as a whole (bad
+    /// arguments, a lost connection, a transaction that did not run).
     pub async fn execute(self) -> Result<Vec<Result<Value>>> {
-        if let Some(e) = self.problem {
-            return Err(e);
-        }
-        let target = Target::Shared(self.client);
-        target.load_scripts(&self.scripts).await?;
-        let n = self.names.len();
-        let frames = target.send(self.cmds, n).await?;
+        let (frames, names) = self.queue.send(self.target).await?;
         Ok(frames
             .into_iter()
-            .zip(&self.names)
+            .zip(names)
             .map(|(f, name)| decode_frame::<Value>(f).map_err(|e| e.with_command(name)))
             .collect())
     }
 }
 
 impl Client {
-    /// Starts a pipeline of commands of any types (replies as [`Value`]s).
+    /// Starts a pipeline of commands of any types (replies as [`Value`]s); add
+    /// `.transaction()` for `MULTI`/`EXEC`.
     pub fn pipeline_dyn(&self) -> DynPipeline<'_> {
-        DynPipeline {
-            client: self,
-            cmds: BytesMut::new(),
-            names: Vec::new(),
-            problem: None,
-            scripts: Vec::new(),
-        }
+        DynPipeline::new(Target::Shared(self))
     }
 
     /// Starts a typed pipeline: `.add(cmd)` commands, then `.execute().await`; add
@@ -373,26 +374,15 @@ impl Client {
         &self,
         cmds: impl IntoIterator<Item = C>,
     ) -> Result<Vec<C::Output>> {
-        let mut out = BytesMut::new();
-        let mut n = 0;
-        let mut name = "command";
-        let mut problem = None;
-        let mut scripts = Vec::new();
+        let mut queue = Queue::default();
         for c in cmds {
-            check(&mut problem, &mut scripts, &c);
-            name = c.name();
-            c.buf().encode(&mut out);
-            n += 1;
+            queue.push(&c);
         }
-        if let Some(e) = problem {
-            return Err(e);
-        }
-        let target = Target::Shared(self);
-        target.load_scripts(&scripts).await?;
-        let frames = target.send(out, n).await?;
+        let (frames, names) = queue.send(Target::Shared(self)).await?;
         frames
             .into_iter()
-            .map(|f| decode_frame::<C::Output>(f).map_err(|e| e.with_command(name)))
+            .zip(names)
+            .map(|(f, name)| decode_frame::<C::Output>(f).map_err(|e| e.with_command(name)))
             .collect()
     }
 }

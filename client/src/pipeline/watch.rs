@@ -22,7 +22,7 @@
 //! Or step by step with [`Client::watch`]: the [`Watched`] connection goes back to the
 //! pool, unwatched, when its last clone is dropped.
 
-use super::{Pipeline, Target};
+use super::{DynPipeline, Pipeline, Target};
 use crate::client::Client;
 use crate::command::{AclCategories, Executor, Request, ToArg};
 use crate::connection::{Connection, ResponseFuture};
@@ -98,6 +98,14 @@ impl Watched {
     /// way the keys are unwatched afterwards.
     pub fn multi(&self) -> Pipeline<'_, ()> {
         Pipeline::new(Target::Watched(self)).transaction()
+    }
+
+    /// Like [`multi`](Self::multi), for any number of commands of any types (replies
+    /// as [`Value`](crate::Value)s).
+    pub fn multi_dyn(&self) -> DynPipeline<'_> {
+        let mut p = DynPipeline::new(Target::Watched(self));
+        p.transaction();
+        p
     }
 
     /// Forgets every watched key (`UNWATCH`).
