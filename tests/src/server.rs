@@ -402,6 +402,7 @@ impl Server {
     /// Kills the process with SIGKILL and reaps it; nothing is saved, clients see the
     /// connection reset. Does nothing if it is not running.
     pub fn kill(&mut self) {
+        self.wake();
         self.record_commandstats();
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -409,10 +410,37 @@ impl Server {
         }
     }
 
+    /// Freezes the process (SIGSTOP): it keeps its connections but answers nothing
+    /// until [`resume`](Self::resume). A paused replica acknowledges no writes.
+    pub fn pause(&mut self) {
+        self.signal(rustix::process::Signal::STOP);
+    }
+
+    /// Lets a [`pause`](Self::pause)d process run again (SIGCONT).
+    pub fn resume(&mut self) {
+        self.signal(rustix::process::Signal::CONT);
+    }
+
+    /// Resumes a paused process before it is stopped, ignoring errors.
+    fn wake(&self) {
+        if let Some(child) = &self.child {
+            let pid = rustix::process::Pid::from_child(child);
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::CONT);
+        }
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
+        if let Some(child) = &self.child {
+            let pid = rustix::process::Pid::from_child(child);
+            rustix::process::kill_process(pid, signal).expect("signalling the server");
+        }
+    }
+
     /// Stops the process with SIGTERM (a clean shutdown), waiting up to
     /// [`STOP_TIMEOUT`] before falling back to SIGKILL. Does nothing if it is not
     /// running.
     pub fn stop(&mut self) {
+        self.wake();
         self.record_commandstats();
         let Some(mut child) = self.child.take() else {
             return;
