@@ -8,8 +8,11 @@
 //!   implemented for respec ([`Respec`]), redis-rs' `MultiplexedConnection`
 //!   ([`RedisRs`]) and fred's single-connection client ([`Fred`]), each used the way
 //!   its documentation shows.
-//! - [`workload`]: the [`Workload`]s, the data they read ([`Data`], written once by
-//!   [`workload::setup`]) and one time-boxed measurement ([`workload::run_cell`]).
+//! - [`workload`]: the [`Workload`]s (sequential and concurrent `GET`/`SET`, explicit
+//!   pipelines of 100 and 1000 `SET`s or `GET`s, a `MULTI`/`EXEC` transaction of 100
+//!   `SET`s, `LRANGE`/`HGETALL` of 10k items, 1 MiB values), the data they read
+//!   ([`Data`], written once by [`workload::setup`]) and one time-boxed measurement
+//!   ([`workload::run_cell`]).
 //! - [`stats`]: latency percentiles and medians over rounds.
 //! - [`report`]: the markdown tables and `target/bench/report.md`.
 //!

@@ -35,6 +35,14 @@ pub trait Peer: Clone + Send + Sync + 'static {
     /// One explicit pipeline of `GET key` for every key: the total length of the values.
     fn pipeline_get(&mut self, keys: &[String]) -> impl Future<Output = Result<usize>> + Send;
 
+    /// One `MULTI`/`EXEC` transaction of `SET key value` for every key, through the
+    /// library's transaction API: the number of `OK` replies among `EXEC`'s.
+    fn transaction_set(
+        &mut self,
+        keys: &[String],
+        value: &Bytes,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
     /// `LRANGE key 0 -1` as a list of byte strings: the number of elements.
     fn lrange(&mut self, key: &str) -> impl Future<Output = Result<usize>> + Send;
 
@@ -90,14 +98,16 @@ impl Peers {
     }
 }
 
-/// Checks that a pipeline or batch returned one reply per command.
+/// Checks that a pipeline, batch or transaction returned one reply per command.
 fn check_replies(got: usize, sent: usize) -> Result<()> {
     ensure!(got == sent, "{sent} commands sent, {got} replies");
     Ok(())
 }
 
 /// respec: one [`respec::Client`] (its shared multiplexed connection), explicit
-/// pipelines through [`respec::Client::batch`].
+/// pipelines through [`respec::Client::batch`], transactions through
+/// [`respec::Client::pipeline_dyn`] made transactional (the typed
+/// `pipeline().transaction()` holds at most 16 commands).
 #[derive(Clone, Debug)]
 pub struct Respec(pub respec::Client);
 
@@ -137,6 +147,20 @@ impl Peer for Respec {
         Ok(values.iter().flatten().map(Bytes::len).sum())
     }
 
+    async fn transaction_set(&mut self, keys: &[String], value: &Bytes) -> Result<usize> {
+        let mut tx = self.0.pipeline_dyn();
+        tx.transaction();
+        for key in keys {
+            tx.push(respec::cmd::set(key, value));
+        }
+        let replies = tx.execute().await?;
+        check_replies(replies.len(), keys.len())?;
+        Ok(replies
+            .iter()
+            .filter(|r| matches!(r, Ok(respec::Value::Simple(s)) if s == "OK"))
+            .count())
+    }
+
     async fn lrange(&mut self, key: &str) -> Result<usize> {
         use respec::Commands as _;
         let items: Vec<Bytes> = self.0.lrange(key, 0, -1).await?;
@@ -150,7 +174,8 @@ impl Peer for Respec {
     }
 }
 
-/// redis-rs: one `MultiplexedConnection`, explicit pipelines through `redis::pipe()`.
+/// redis-rs: one `MultiplexedConnection`, explicit pipelines through `redis::pipe()`,
+/// transactions through `redis::pipe().atomic()`.
 #[derive(Clone)]
 pub struct RedisRs(pub redis::aio::MultiplexedConnection);
 
@@ -211,6 +236,21 @@ impl Peer for RedisRs {
         Ok(values.iter().flatten().map(Vec::len).sum())
     }
 
+    async fn transaction_set(&mut self, keys: &[String], value: &Bytes) -> Result<usize> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for key in keys {
+            pipe.set(key, value.as_ref());
+        }
+        // An atomic pipeline's reply is EXEC's: one value per queued command.
+        let replies: Vec<redis::Value> = pipe.query_async(&mut self.0).await?;
+        check_replies(replies.len(), keys.len())?;
+        Ok(replies
+            .iter()
+            .filter(|v| matches!(v, redis::Value::Okay))
+            .count())
+    }
+
     async fn lrange(&mut self, key: &str) -> Result<usize> {
         use redis::AsyncCommands as _;
         let items: Vec<Vec<u8>> = self.0.lrange(key, 0, -1).await?;
@@ -225,7 +265,7 @@ impl Peer for RedisRs {
 }
 
 /// fred: one `Client` (a single connection, commands pipelined automatically),
-/// explicit pipelines through `Client::pipeline`.
+/// explicit pipelines through `Client::pipeline`, transactions through `Client::multi`.
 #[derive(Clone)]
 pub struct Fred(pub fred::clients::Client);
 
@@ -290,6 +330,21 @@ impl Peer for Fred {
         let values: Vec<Option<Bytes>> = pipe.all().await?;
         check_replies(values.len(), keys.len())?;
         Ok(values.iter().flatten().map(Bytes::len).sum())
+    }
+
+    async fn transaction_set(&mut self, keys: &[String], value: &Bytes) -> Result<usize> {
+        use fred::prelude::{KeysInterface as _, TransactionInterface as _};
+        let tx = self.0.multi();
+        for key in keys {
+            // Queued locally: the reply is fred's own `QUEUED`.
+            let () = tx
+                .set(key.as_str(), value.clone(), None, None, false)
+                .await?;
+        }
+        // `true`: DISCARD if a command is refused while queueing.
+        let replies: Vec<fred::prelude::Value> = tx.exec(true).await?;
+        check_replies(replies.len(), keys.len())?;
+        Ok(replies.iter().filter(|v| v.is_ok()).count())
     }
 
     async fn lrange(&mut self, key: &str) -> Result<usize> {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context as _, Result};
 use bytes::Bytes;
 
-use crate::peers::Peer;
+use crate::peers::{Peer, Peers};
 use crate::stats::Latencies;
 
 /// The length of the small values (`GET`/`SET` round trips, pipelines).
@@ -19,7 +19,7 @@ pub const LARGE_ITEMS: usize = 10_000;
 pub const LARGE_VALUE_LEN: usize = 1 << 20;
 /// The most tasks of a concurrent workload (one key each).
 pub const MAX_TASKS: usize = 512;
-/// The longest explicit pipeline (one key per command).
+/// The longest explicit pipeline or transaction (one key per command).
 pub const MAX_PIPELINE: usize = 1000;
 
 /// The key of the sequential `GET`s (holds a small value).
@@ -45,6 +45,10 @@ pub enum Workload {
     PipelineSet(usize),
     /// One task sending explicit pipelines of `n` `GET`s of a small value.
     PipelineGet(usize),
+    /// One task sending `MULTI`/`EXEC` transactions of `n` `SET`s of a small value (the
+    /// keys of the pipelines, so their values do not change), without waiting for the
+    /// `QUEUED` replies.
+    Transaction(usize),
     /// `LRANGE` of the whole list of [`LARGE_ITEMS`] elements.
     Lrange,
     /// `HGETALL` of the hash of [`LARGE_ITEMS`] fields.
@@ -57,7 +61,7 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the report's row order.
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 12] = [
         Workload::Sequential,
         Workload::Concurrent(64),
         Workload::Concurrent(512),
@@ -65,6 +69,7 @@ impl Workload {
         Workload::PipelineSet(1000),
         Workload::PipelineGet(100),
         Workload::PipelineGet(1000),
+        Workload::Transaction(100),
         Workload::Lrange,
         Workload::Hgetall,
         Workload::SetLarge,
@@ -78,6 +83,7 @@ impl Workload {
             Workload::Concurrent(n) => format!("{n} tasks GET/SET"),
             Workload::PipelineSet(n) => format!("pipeline {n} SET"),
             Workload::PipelineGet(n) => format!("pipeline {n} GET"),
+            Workload::Transaction(n) => format!("transaction {n} SET"),
             Workload::Lrange => "LRANGE 10k".to_owned(),
             Workload::Hgetall => "HGETALL 10k".to_owned(),
             Workload::SetLarge => "SET 1 MiB".to_owned(),
@@ -85,10 +91,11 @@ impl Workload {
         }
     }
 
-    /// Commands per measured operation: the pipeline length for pipelines, else 1.
+    /// Commands per measured operation: the pipeline length for pipelines, the queued
+    /// commands for transactions (`MULTI` and `EXEC` not counted), else 1.
     pub fn commands_per_op(self) -> usize {
         match self {
-            Workload::PipelineSet(n) | Workload::PipelineGet(n) => n,
+            Workload::PipelineSet(n) | Workload::PipelineGet(n) | Workload::Transaction(n) => n,
             _ => 1,
         }
     }
@@ -103,7 +110,8 @@ pub struct Data {
     pub large: Bytes,
     /// One key per concurrent task (`bench:task:N`), each holding a small value.
     pub task_keys: Vec<String>,
-    /// One key per pipelined command (`bench:pipe:N`), each holding a small value.
+    /// One key per pipelined or transaction command (`bench:pipe:N`), each holding a
+    /// small value.
     pub pipeline_keys: Vec<String>,
 }
 
@@ -141,6 +149,63 @@ pub async fn setup(client: &respec::Client, data: &Data) -> Result<()> {
     let added = client.hset(HASH_KEY, fields).await.context("HSET")?;
     ensure!(added == LARGE_ITEMS as i64, "the hash has {added} fields");
     Ok(())
+}
+
+/// Checks that each peer's [`Peer::transaction_set`] reaches the server as one
+/// `MULTI`/`EXEC` transaction: the server's counts of `MULTI` and `EXEC` calls
+/// (`INFO commandstats`) must each grow by exactly one, so that a client sending a
+/// plain pipeline cannot pass for a fast transaction (its replies would look the same).
+/// Run it before measuring, while nothing else uses the server.
+pub async fn check_transactions(peers: &Peers, data: &Data) -> Result<()> {
+    let server = &peers.respec.0;
+    check_transaction(peers.respec.clone(), server, data).await?;
+    check_transaction(peers.redis.clone(), server, data).await?;
+    check_transaction(peers.fred.clone(), server, data).await
+}
+
+/// [`check_transactions`] for one peer.
+async fn check_transaction<P: Peer>(
+    mut peer: P,
+    server: &respec::Client,
+    data: &Data,
+) -> Result<()> {
+    let keys = &data.pipeline_keys[..2];
+    let before = transaction_calls(server).await?;
+    let ok = peer.transaction_set(keys, &data.small).await?;
+    let after = transaction_calls(server).await?;
+    ensure!(
+        ok == keys.len(),
+        "{}: {ok} OK replies to a transaction of {} SETs",
+        P::ID.name(),
+        keys.len()
+    );
+    ensure!(
+        after.0 == before.0 + 1 && after.1 == before.1 + 1,
+        "{}: a transaction_set made the server count {} MULTI and {} EXEC calls, not 1 each",
+        P::ID.name(),
+        after.0 - before.0,
+        after.1 - before.1
+    );
+    Ok(())
+}
+
+/// The server's counts of `MULTI` and `EXEC` calls, from `INFO commandstats`.
+async fn transaction_calls(server: &respec::Client) -> Result<(u64, u64)> {
+    use respec::Commands as _;
+    let info = server.info().section(["commandstats"]).await?;
+    let info = std::str::from_utf8(&info).context("INFO is not UTF-8")?;
+    let calls = |name: &str| -> Result<u64> {
+        let prefix = format!("cmdstat_{name}:calls=");
+        let Some(line) = info.lines().find(|l| l.starts_with(&prefix)) else {
+            return Ok(0); // never called yet
+        };
+        let count = &line[prefix.len()..];
+        let count = count.split(',').next().unwrap_or(count);
+        count
+            .parse()
+            .with_context(|| format!("INFO commandstats: {line:?}"))
+    };
+    Ok((calls("multi")?, calls("exec")?))
 }
 
 /// The measurements of one cell.
@@ -207,6 +272,11 @@ async fn run_sequential<P: Peer>(
             }
             Workload::PipelineGet(n) => {
                 peer.pipeline_get(&data.pipeline_keys[..n]).await? == n * SMALL_VALUE_LEN
+            }
+            Workload::Transaction(n) => {
+                peer.transaction_set(&data.pipeline_keys[..n], &data.small)
+                    .await?
+                    == n
             }
             Workload::Lrange => peer.lrange(LIST_KEY).await? == LARGE_ITEMS,
             Workload::Hgetall => peer.hgetall(HASH_KEY).await? == LARGE_ITEMS,

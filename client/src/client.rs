@@ -79,12 +79,9 @@ impl Client {
     pub async fn from_config(config: Config) -> Result<Client> {
         let config = Arc::new(config);
         let conn = Connection::connect(config.clone()).await?;
+        let pool = Pool::new(config.clone(), conn.clone());
         Ok(Client {
-            inner: Arc::new(Inner {
-                conn,
-                pool: Pool::new(config.clone()),
-                config,
-            }),
+            inner: Arc::new(Inner { conn, pool, config }),
         })
     }
 

@@ -241,10 +241,11 @@ impl fmt::Display for Error {
 }
 
 impl fmt::Debug for Error {
+    /// The message, as [`Display`](fmt::Display) gives it, so that `main` returning
+    /// `respec::Result` prints something readable.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("command", &self.inner.command)
-            .field("kind", &self.inner.kind)
+        f.debug_tuple("Error")
+            .field(&format_args!("{self}"))
             .finish()
     }
 }

@@ -199,6 +199,7 @@ impl<T: FromReply> Function<T> {
             function: FunctionRef::Borrowed(self),
             keys: Vec::new(),
             args: Vec::new(),
+            read_only: self.read_only,
         }
     }
 }
@@ -214,6 +215,7 @@ pub struct FunctionCall<'f, T> {
     function: FunctionRef<'f, T>,
     keys: Vec<Bytes>,
     args: Vec<Bytes>,
+    read_only: bool,
 }
 
 impl<T> std::fmt::Debug for FunctionCall<'_, T> {
@@ -222,6 +224,7 @@ impl<T> std::fmt::Debug for FunctionCall<'_, T> {
             .field("function", self.function())
             .field("keys", &self.keys)
             .field("args", &self.args)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }
@@ -229,6 +232,7 @@ impl<T> std::fmt::Debug for FunctionCall<'_, T> {
 impl<T> FunctionCall<'static, T> {
     fn owned(function: Function<T>) -> Self {
         FunctionCall {
+            read_only: function.read_only,
             function: FunctionRef::Owned(function),
             keys: Vec::new(),
             args: Vec::new(),
@@ -242,6 +246,12 @@ impl<T> FunctionCall<'_, T> {
             FunctionRef::Borrowed(f) => f,
             FunctionRef::Owned(f) => f,
         }
+    }
+
+    /// Calls with `FCALL_RO` (see [`Function::read_only`]).
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
     }
 
     /// Adds a key (`keys[n]` in the function).
@@ -263,7 +273,7 @@ impl<T> FunctionCall<'_, T> {
         T: FromReply,
     {
         let f = self.function();
-        let (buf, meta) = if f.read_only {
+        let (buf, meta) = if self.read_only {
             let c = cmd::fcall_ro(&f.name).key(&self.keys).arg(&self.args);
             (c.buf().clone(), c.meta())
         } else {

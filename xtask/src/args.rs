@@ -41,8 +41,13 @@ Commands:
               Ensure the servers (as `servers --tls`; without TLS the TLS tests skip),
               run `check`, then `cargo test --workspace [ARGS...]` from the workspace
               root with RESPEC_SERVER and RESPEC_TLS_SERVER set
-  demo        Run the guided tour (client/examples/tour.rs) against $REDIS_URL, or
-              against a throwaway server started for it
+  demo        Run the guided tour (client/examples/tour.rs), then every other example
+              in client/examples (pipelines, transactions, scripts, functions, scan,
+              blocking, ...: each `cargo run -p respec --example NAME`), against
+              $REDIS_URL, or against a throwaway server started for them. Fails if
+              any example fails (each asserts its results) or runs over 5 minutes.
+              The tour flushes the database; the others only touch their own
+              example:NAME: keys
   bench [--quick] [--criterion]
               Benchmark respec against redis-rs and fred on one server (release build):
               a markdown table of ops/s and latencies, and allocations per round trip,
@@ -78,7 +83,8 @@ pub enum Command {
         /// `--tls`: also a TLS-capable server.
         tls: bool,
     },
-    /// Run the tour example against a throwaway server (or `$REDIS_URL`).
+    /// Run the tour and every other example against a throwaway server (or
+    /// `$REDIS_URL`).
     Demo,
     /// Ensure the servers, check, then run the workspace's tests.
     Test {

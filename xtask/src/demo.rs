@@ -1,11 +1,28 @@
-//! `cargo xtask demo`: the guided tour against `$REDIS_URL`, or against a throwaway
-//! server started for it (on a free loopback port, in a temp dir, killed afterwards).
+//! `cargo xtask demo`: the guided tour (`client/examples/tour.rs`), then every other
+//! example in `client/examples/` (found by listing the directory, in name order), each
+//! with `cargo run -p respec --example NAME`, against `$REDIS_URL` or against a
+//! throwaway server started for them (on a free loopback port, in a temp dir, killed
+//! afterwards).
+//!
+//! Each example asserts its results, so a broken one exits non-zero; the demo runs
+//! them all, then fails naming every example that failed or ran longer than
+//! [`EXAMPLE_TIMEOUT`]. CI runs it. The tour flushes the database it is given; the
+//! other examples touch only keys under their own `example:<name>:` prefix (and
+//! `scripts` flushes the server's script cache, `functions` loads the library
+//! `example_counters`).
 
 use crate::{servers, workspace_root};
 use anyhow::{bail, Context, Result};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// The example run first: the guided tour.
+const TOUR: &str = "tour";
+
+/// How long one example may run before it is killed and counted as failed.
+const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A server process that is killed when dropped.
 struct Throwaway {
@@ -48,7 +65,49 @@ fn start_server() -> Result<(Throwaway, String)> {
     Ok((server, format!("redis://127.0.0.1:{port}")))
 }
 
-/// Runs the tour.
+/// The examples in `dir` (its `*.rs` files), the tour first, then in name order.
+fn examples(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                names.push(stem.to_owned());
+            }
+        }
+    }
+    names.sort_by_key(|n| (n != TOUR, n.clone()));
+    if names.first().map(String::as_str) != Some(TOUR) {
+        bail!("{} has no {TOUR}.rs", dir.display());
+    }
+    Ok(names)
+}
+
+/// Runs one example with `cargo run`; `Ok(None)` when it ran past the timeout (it
+/// is killed: `cargo run` execs the example on Unix, so the child is the example).
+fn run_example(cargo: &std::ffi::OsStr, name: &str, url: &str) -> Result<Option<ExitStatus>> {
+    let mut child = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["run", "--quiet", "-p", "respec", "--example", name])
+        .env("REDIS_URL", url)
+        .spawn()
+        .with_context(|| format!("running the {name} example"))?;
+    let deadline = Instant::now() + EXAMPLE_TIMEOUT;
+    // Wait for the process to exit (a condition, polled with a short pause).
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs the tour and every other example; fails if any of them fails.
 pub fn run() -> Result<()> {
     let (_server, url) = match std::env::var("REDIS_URL") {
         Ok(url) => (None, url),
@@ -58,15 +117,47 @@ pub fn run() -> Result<()> {
             (Some(server), url)
         }
     };
+    let names = examples(&workspace_root().join("client").join("examples"))?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    // Build them all at once (in parallel), so each run below only runs.
+    let status = Command::new(&cargo)
         .current_dir(workspace_root())
-        .args(["run", "--quiet", "-p", "respec", "--example", "tour"])
-        .env("REDIS_URL", &url)
+        .args(["build", "--quiet", "-p", "respec", "--examples"])
         .status()
-        .context("running the tour example")?;
+        .context("building the examples")?;
     if !status.success() {
-        bail!("the tour failed ({status})");
+        bail!("building the examples failed ({status})");
     }
+    let mut failed = Vec::new();
+    for name in &names {
+        eprintln!("\n==> example {name}");
+        let started = Instant::now();
+        match run_example(&cargo, name, &url)? {
+            Some(status) if status.success() => {
+                eprintln!("--> {name}: ok ({:.1} s)", started.elapsed().as_secs_f64());
+            }
+            Some(status) => {
+                eprintln!("--> {name}: FAILED ({status})");
+                failed.push(format!("{name} ({status})"));
+            }
+            None => {
+                eprintln!("--> {name}: FAILED (killed after {EXAMPLE_TIMEOUT:?})");
+                failed.push(format!("{name} (timed out)"));
+            }
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} examples failed: {}",
+            failed.len(),
+            names.len(),
+            failed.join(", ")
+        );
+    }
+    eprintln!(
+        "\ndemo: all {} examples passed ({})",
+        names.len(),
+        names.join(", ")
+    );
     Ok(())
 }

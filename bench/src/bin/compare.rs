@@ -16,7 +16,9 @@
 //! Each round runs every workload once per client, the order of the clients rotating
 //! from one workload and round to the next so that none always goes first (after
 //! another's writes) or last. Each cell is preceded by a short unmeasured warm-up of the
-//! same workload. Only a full run (no `--only`, no `--client`) writes the report file.
+//! same workload. Before the transaction workload, each client's transaction is checked
+//! to reach the server as one `MULTI`/`EXEC` (by the server's `INFO commandstats`). Only
+//! a full run (no `--only`, no `--client`) writes the report file.
 //! All clients share one tokio multi-thread runtime with 2 workers, and
 //! each cell runs inside a task of it.
 
@@ -134,6 +136,14 @@ fn run() -> Result<()> {
     let peers = runtime.block_on(async {
         let peers = Peers::connect(&server.url()).await?;
         workload::setup(&peers.respec.0, &data).await?;
+        if workloads
+            .iter()
+            .any(|w| matches!(w, Workload::Transaction(_)))
+        {
+            workload::check_transactions(&peers, &data)
+                .await
+                .context("checking the transactions")?;
+        }
         anyhow::Ok(peers)
     })?;
 
@@ -245,11 +255,13 @@ fn header(server: &respec_tests::Server, options: &Options) -> String {
 
 /// What the table's columns mean.
 const NOTES: &str = "\
-ops/s counts commands (a pipeline of 100 is 100); p50/p99 is the latency of one \
-operation: one round trip, or one whole pipeline. ratio = respec ops/s / the best \
+ops/s counts commands (a pipeline of 100 is 100, and so is a transaction of 100: \
+MULTI and EXEC are not counted); p50/p99 is the latency of one operation: one round \
+trip, or one whole pipeline or transaction. ratio = respec ops/s / the best \
 peer's ops/s (above 1: respec is faster). Small values are 32 bytes; \
 `N tasks GET/SET` is N tasks on the client's one connection, each alternating GET \
-and SET of its own key.
+and SET of its own key; `transaction 100 SET` is one MULTI/EXEC transaction of 100 \
+SETs through each library's transaction API.
 ";
 
 /// Warms up and measures one cell, inside a task of the runtime.

@@ -341,6 +341,24 @@ impl CommandMeta {
         self.flags.contains(CommandFlags::BLOCKING)
     }
 
+    /// True when the command leaves state on the connection it runs on that a later
+    /// user of the connection would inherit: the database (`SELECT`), the user
+    /// (`AUTH`), the name, client tracking, eviction and touch modes, replica reads.
+    pub fn changes_connection_state(&self) -> bool {
+        matches!(
+            self.name,
+            "SELECT"
+                | "AUTH"
+                | "CLIENT SETNAME"
+                | "CLIENT SETINFO"
+                | "CLIENT TRACKING"
+                | "CLIENT NO-EVICT"
+                | "CLIENT NO-TOUCH"
+                | "READONLY"
+                | "READWRITE"
+        )
+    }
+
     /// True when the command only reads data.
     pub fn is_readonly(&self) -> bool {
         self.flags.contains(CommandFlags::READONLY)

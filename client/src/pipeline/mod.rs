@@ -49,6 +49,9 @@ use watch::Watched;
 enum Target<'c> {
     /// The client's shared connection.
     Shared(&'c Client),
+    /// A dedicated connection from the client's pool, for a pipeline with a blocking
+    /// command (which would stall the shared one).
+    Pooled(&'c Client),
     /// A dedicated connection with watched keys.
     Watched(&'c Watched),
 }
@@ -57,6 +60,14 @@ impl Target<'_> {
     async fn send(self, cmds: BytesMut, n: usize) -> Result<Vec<Bytes>> {
         match self {
             Target::Shared(c) => c.send_frames(cmds, n).await,
+            Target::Pooled(c) => {
+                let mut pooled = c.pool().get().await?;
+                // Cancelled from here on: the connection is closed, not reused.
+                pooled.busy = true;
+                let frames = pooled.conn().send_many(cmds, n).await;
+                pooled.busy = false;
+                frames.unwrap_or_else(|_| Err(Error::closed()))
+            }
             Target::Watched(w) => w.send_frames(cmds, n).await,
         }
     }
@@ -103,6 +114,11 @@ struct Queue {
     /// Scripts called by digest, loaded before the commands are sent.
     scripts: Vec<Script>,
     transaction: bool,
+    /// A command blocks (`BLPOP`): outside a transaction, the pipeline takes a pooled
+    /// connection.
+    blocking: bool,
+    /// A command changes the connection's state (`SELECT`).
+    changes_state: bool,
 }
 
 impl Queue {
@@ -112,6 +128,10 @@ impl Queue {
             if let Err(e) = cmd.validate().and_then(|()| queueable(cmd)) {
                 self.problem = Some(e);
             }
+        }
+        if let Some(m) = cmd.meta() {
+            self.blocking |= m.is_blocking() && !matches!(m.name, "WAIT" | "WAITAOF");
+            self.changes_state |= m.changes_connection_state();
         }
         if let Some(s) = cmd.script() {
             if !self.scripts.iter().any(|k| k.sha1() == s.sha1()) {
@@ -140,6 +160,15 @@ impl Queue {
         if let Some(e) = self.problem {
             return Err(e);
         }
+        let target = match target {
+            // Blocking commands do not block inside MULTI.
+            Target::Shared(c) if self.blocking && !self.transaction => Target::Pooled(c),
+            Target::Watched(w) if self.changes_state => {
+                w.taint();
+                target
+            }
+            other => other,
+        };
         target.load_scripts(&self.scripts).await?;
         let n = self.names.len();
         if !self.transaction {
@@ -257,7 +286,7 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     pub async fn discard(self) -> Result<()> {
         match self.target {
             Target::Watched(w) => w.unwatch().await,
-            Target::Shared(_) => Ok(()),
+            Target::Shared(_) | Target::Pooled(_) => Ok(()),
         }
     }
 }

@@ -57,6 +57,8 @@ struct Inner {
     conn: Connection,
     request_timeout: Option<std::time::Duration>,
     watching: AtomicBool,
+    /// A command changed the connection's state (see [`Pooled::tainted`]).
+    tainted: AtomicBool,
     /// Requests sent whose replies have not arrived.
     in_flight: AtomicUsize,
 }
@@ -65,6 +67,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.pooled.busy = *self.in_flight.get_mut() > 0;
         self.pooled.watching = *self.watching.get_mut();
+        self.pooled.tainted = *self.tainted.get_mut();
     }
 }
 
@@ -118,6 +121,12 @@ impl Watched {
         self.inner.watching.load(Ordering::Acquire)
     }
 
+    /// Records that a command changed the connection's state: it is closed, not
+    /// pooled, when released.
+    pub(super) fn taint(&self) {
+        self.inner.tainted.store(true, Ordering::Release);
+    }
+
     /// Records that `EXEC` was sent: the server unwatched everything.
     pub(super) fn exec_done(&self) {
         self.inner.watching.store(false, Ordering::Release);
@@ -148,6 +157,9 @@ impl Executor for &Watched {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
         if let Some(m) = request.meta {
+            if m.changes_connection_state() {
+                self.taint();
+            }
             if m.acl_categories.contains(AclCategories::TRANSACTION) {
                 match m.name {
                     "WATCH" => self.inner.watching.store(true, Ordering::Release),
@@ -269,6 +281,7 @@ impl Client {
                 pooled,
                 request_timeout: self.config().request_timeout,
                 watching: AtomicBool::new(false),
+                tainted: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
             }),
         };

@@ -12,11 +12,25 @@
 //! A connection comes back to the pool when the value holding it is dropped, on every
 //! path: the end of a blocking command, the end of a transaction, a cancelled task.
 //! It comes back clean: keys it still watches are unwatched (`UNWATCH` is queued
-//! before anything the next user sends), and a connection with a command still in
-//! flight (a cancelled `BLPOP`) is closed, so its slot is free at once and no late
-//! reply can reach the next user.
+//! before anything the next user sends).
+//!
+//! A connection dropped with a command still in flight (a cancelled `BLPOP`) is
+//! unblocked: `CLIENT UNBLOCK` goes out on the client's shared connection at once,
+//! before any command the client sends after the cancellation, so a `BLPOP` cancelled
+//! before an `RPUSH` of the same client never takes the pushed element. The
+//! connection then returns to the pool once a `PING` behind the cancelled command
+//! has been answered, which proves no reply of it is left to read; if that fails (or
+//! the server refuses `CLIENT ID`/`CLIENT UNBLOCK` to this user), the connection is
+//! closed instead. Its slot stays taken until then. (An element the server had
+//! already popped and sent when the cancellation happened is lost, as with any
+//! client: the reply is read and discarded.)
+//!
+//! A connection on which a command changed the state of the connection (`SELECT`,
+//! `CLIENT SETNAME`, `CLIENT TRACKING`, ...) is closed rather than reused: the next
+//! user gets a connection as the configuration made it.
 
 use crate::command::CommandBuf;
+use crate::connection::decode_frame;
 use crate::connection::{Config, Connection};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,18 +76,24 @@ pub struct PoolStatus {
     pub open: usize,
     /// Connections idle in the pool.
     pub idle: usize,
+    /// Connections in use (`open - idle`).
+    pub in_use: usize,
     /// The most that may be open.
     pub max_size: usize,
 }
 
 struct Idle {
     conn: Connection,
+    /// `CLIENT ID`, for `CLIENT UNBLOCK` (`None` when the server refused it).
+    id: Option<i64>,
     since: Instant,
 }
 
 /// The pool.
 pub(crate) struct Pool {
     config: Arc<Config>,
+    /// The client's shared connection, which sends `CLIENT UNBLOCK`.
+    shared: Connection,
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Idle>>,
     open: AtomicUsize,
@@ -88,11 +108,13 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    /// An empty pool making connections with `config`.
-    pub(crate) fn new(config: Arc<Config>) -> Arc<Self> {
+    /// An empty pool making connections with `config`; `shared` is the client's
+    /// shared connection.
+    pub(crate) fn new(config: Arc<Config>, shared: Connection) -> Arc<Self> {
         let size = config.pool.max_size.max(1);
         Arc::new(Pool {
             config,
+            shared,
             permits: Arc::new(Semaphore::new(size)),
             idle: Mutex::new(Vec::new()),
             open: AtomicUsize::new(0),
@@ -105,9 +127,12 @@ impl Pool {
 
     /// What the pool holds.
     pub(crate) fn status(&self) -> PoolStatus {
+        let open = self.open.load(Ordering::Relaxed);
+        let idle = self.lock().len();
         PoolStatus {
-            open: self.open.load(Ordering::Relaxed),
-            idle: self.lock().len(),
+            open,
+            idle,
+            in_use: open.saturating_sub(idle),
             max_size: self.options().max_size.max(1),
         }
     }
@@ -153,7 +178,7 @@ impl Pool {
             None => acquire.await,
         }
         .map_err(|_| Error::closed())?;
-        while let Some(Idle { conn, since }) = self.pop_idle() {
+        while let Some(Idle { conn, id, since }) = self.pop_idle() {
             if conn.is_closed() {
                 self.discard(conn);
                 continue;
@@ -163,41 +188,61 @@ impl Pool {
                 self.discard(conn);
                 continue;
             }
-            return Ok(self.wrap(conn, permit));
+            return Ok(self.wrap(conn, id, permit));
         }
         let conn = Connection::connect_dedicated(self.config.clone()).await?;
         self.open.fetch_add(1, Ordering::Relaxed);
-        Ok(self.wrap(conn, permit))
+        let mut id_cmd = CommandBuf::raw(b"CLIENT");
+        id_cmd.push(b"ID");
+        let id = match conn.send(id_cmd).await {
+            Ok(Ok(frame)) => decode_frame::<i64>(frame).ok(),
+            _ => None,
+        };
+        Ok(self.wrap(conn, id, permit))
     }
 
     /// The connection answers `PING` with `PONG` in time.
     async fn healthy(&self, conn: &Connection) -> bool {
-        let ping = conn.send(CommandBuf::raw(b"PING"));
-        let limit = self
-            .config
-            .connect_timeout
-            .unwrap_or(Duration::from_secs(10));
-        match tokio::time::timeout(limit, ping).await {
-            Ok(Ok(Ok(frame))) => frame.as_ref() == b"+PONG\r\n",
-            _ => false,
-        }
+        pong(conn.send(CommandBuf::raw(b"PING")), &self.config).await
     }
 
-    fn wrap(self: &Arc<Self>, conn: Connection, permit: OwnedSemaphorePermit) -> Pooled {
+    fn wrap(
+        self: &Arc<Self>,
+        conn: Connection,
+        id: Option<i64>,
+        permit: OwnedSemaphorePermit,
+    ) -> Pooled {
         Pooled {
             conn: Some(conn),
+            id,
             pool: self.clone(),
-            _permit: permit,
+            permit: Some(permit),
             busy: false,
             watching: false,
+            tainted: false,
         }
     }
 
-    fn put_back(&self, conn: Connection) {
+    fn put_back(&self, conn: Connection, id: Option<i64>, watching: bool) {
+        if watching {
+            // Replies come back in order: this one is read and dropped before any
+            // reply of the next user's commands.
+            drop(conn.send(CommandBuf::raw(b"UNWATCH")));
+        }
         self.lock().push(Idle {
             conn,
+            id,
             since: Instant::now(),
         });
+    }
+}
+
+/// The reply `rx` will get is `PONG`, within the connect timeout.
+async fn pong(rx: tokio::sync::oneshot::Receiver<Result<bytes::Bytes>>, config: &Config) -> bool {
+    let limit = config.connect_timeout.unwrap_or(Duration::from_secs(10));
+    match tokio::time::timeout(limit, rx).await {
+        Ok(Ok(Ok(frame))) => frame.as_ref() == b"+PONG\r\n",
+        _ => false,
     }
 }
 
@@ -205,13 +250,18 @@ impl Pool {
 #[derive(Debug)]
 pub(crate) struct Pooled {
     conn: Option<Connection>,
+    /// `CLIENT ID` of the connection.
+    id: Option<i64>,
     pool: Arc<Pool>,
     /// Released after the connection is back, so the next waiter finds it.
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
     /// A command is in flight: if dropped now, the connection is closed.
     pub(crate) busy: bool,
     /// Keys are watched: if dropped now, `UNWATCH` is queued first.
     pub(crate) watching: bool,
+    /// A command changed the connection's state (`SELECT`, `CLIENT SETNAME`): it is
+    /// closed rather than handed to someone expecting a fresh one.
+    pub(crate) tainted: bool,
 }
 
 impl Pooled {
@@ -224,15 +274,35 @@ impl Pooled {
 impl Drop for Pooled {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if self.busy || conn.is_closed() {
+        if self.tainted || conn.is_closed() {
             self.pool.discard(conn);
             return;
         }
-        if self.watching {
-            // Replies come back in order: this one is read and dropped before any
-            // reply of the next user's commands.
-            drop(conn.send(CommandBuf::raw(b"UNWATCH")));
+        if !self.busy {
+            self.pool.put_back(conn, self.id, self.watching);
+            return;
         }
-        self.pool.put_back(conn);
+        // A command is in flight: unblock it now, from the shared connection (so it is
+        // ordered before anything sent after this), then wait for a PING behind it.
+        let (Some(id), Ok(runtime)) = (self.id, tokio::runtime::Handle::try_current()) else {
+            self.pool.discard(conn);
+            return;
+        };
+        let mut unblock = CommandBuf::raw(b"CLIENT");
+        unblock.push(b"UNBLOCK");
+        unblock.push(itoa::Buffer::new().format(id).as_bytes());
+        drop(self.pool.shared.send(unblock));
+        let fence = conn.send(CommandBuf::raw(b"PING"));
+        let pool = self.pool.clone();
+        let permit = self.permit.take();
+        let watching = self.watching;
+        runtime.spawn(async move {
+            if pong(fence, &pool.config).await {
+                pool.put_back(conn, Some(id), watching);
+            } else {
+                pool.discard(conn);
+            }
+            drop(permit);
+        });
     }
 }
