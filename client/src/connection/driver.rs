@@ -148,6 +148,11 @@ pub(crate) async fn run(
                 } else {
                     err.duplicate()
                 };
+                if !reconnect_on_failure {
+                    // Closed before the failures are delivered: whoever sees one finds
+                    // the connection closed, and nothing new can be queued on it.
+                    rx.close();
+                }
                 for sink in pending {
                     sink.fail(lost.duplicate());
                 }

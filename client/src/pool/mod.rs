@@ -16,14 +16,19 @@
 //!
 //! A connection dropped with a command still in flight (a cancelled `BLPOP`) is
 //! unblocked: `CLIENT UNBLOCK` goes out on the client's shared connection at once,
-//! before any command the client sends after the cancellation, so a `BLPOP` cancelled
-//! before an `RPUSH` of the same client never takes the pushed element. The
-//! connection then returns to the pool once a `PING` behind the cancelled command
-//! has been answered, which proves no reply of it is left to read; if that fails (or
-//! the server refuses `CLIENT ID`/`CLIENT UNBLOCK` to this user), the connection is
-//! closed instead. Its slot stays taken until then. (An element the server had
-//! already popped and sent when the cancellation happened is lost, as with any
-//! client: the reply is read and discarded.)
+//! before any command the client sends after the cancellation, so a `BLPOP` that was
+//! blocked on the server when it was cancelled never takes an element that the same
+//! client pushes afterwards. The unblock is repeated every few milliseconds until a
+//! `PING` sent behind the cancelled command is answered, which proves no reply of it
+//! is left to read; the connection then returns to the pool (its slot stays taken
+//! until then). If that takes longer than the connect timeout, or the server refuses
+//! `CLIENT ID`/`CLIENT UNBLOCK` to this user, the connection is closed instead.
+//!
+//! What cancellation cannot do, in any client: a command still on its way to the
+//! server when it is cancelled may run (and a `BLPOP` pop an element) before the
+//! unblock reaches it, and an element the server popped and sent before the
+//! cancellation is lost with the discarded reply. Use `BLMOVE` into a processing list
+//! where losing an element is not acceptable.
 //!
 //! A connection on which a command changed the state of the connection (`SELECT`,
 //! `CLIENT SETNAME`, `CLIENT TRACKING`, ...) is closed rather than reused: the next
@@ -178,27 +183,33 @@ impl Pool {
             None => acquire.await,
         }
         .map_err(|_| Error::closed())?;
+        let mut permit = permit;
+        // From here on the connection is held by a `Pooled`, so a cancellation at any
+        // await gives it back (or closes it) and keeps the count right.
         while let Some(Idle { conn, id, since }) = self.pop_idle() {
             if conn.is_closed() {
                 self.discard(conn);
                 continue;
             }
-            if since.elapsed() >= self.options().health_check_interval && !self.healthy(&conn).await
+            let pooled = self.wrap(conn, id, permit);
+            if since.elapsed() >= self.options().health_check_interval
+                && !self.healthy(pooled.conn()).await
             {
-                self.discard(conn);
+                permit = pooled.retire();
                 continue;
             }
-            return Ok(self.wrap(conn, id, permit));
+            return Ok(pooled);
         }
         let conn = Connection::connect_dedicated(self.config.clone()).await?;
         self.open.fetch_add(1, Ordering::Relaxed);
+        let mut pooled = self.wrap(conn, None, permit);
         let mut id_cmd = CommandBuf::raw(b"CLIENT");
         id_cmd.push(b"ID");
-        let id = match conn.send(id_cmd).await {
+        pooled.id = match pooled.conn().send(id_cmd).await {
             Ok(Ok(frame)) => decode_frame::<i64>(frame).ok(),
             _ => None,
         };
-        Ok(self.wrap(conn, id, permit))
+        Ok(pooled)
     }
 
     /// The connection answers `PING` with `PONG` in time.
@@ -237,12 +248,50 @@ impl Pool {
     }
 }
 
+/// How long a reply to a health check or fence `PING` may take.
+fn ping_limit(config: &Config) -> Duration {
+    config.connect_timeout.unwrap_or(Duration::from_secs(10))
+}
+
 /// The reply `rx` will get is `PONG`, within the connect timeout.
-async fn pong(rx: tokio::sync::oneshot::Receiver<Result<bytes::Bytes>>, config: &Config) -> bool {
-    let limit = config.connect_timeout.unwrap_or(Duration::from_secs(10));
-    match tokio::time::timeout(limit, rx).await {
-        Ok(Ok(Ok(frame))) => frame.as_ref() == b"+PONG\r\n",
-        _ => false,
+async fn pong(rx: Reply, config: &Config) -> bool {
+    tokio::time::timeout(ping_limit(config), rx)
+        .await
+        .is_ok_and(is_pong)
+}
+
+type Reply = tokio::sync::oneshot::Receiver<Result<bytes::Bytes>>;
+
+fn is_pong(
+    r: std::result::Result<Result<bytes::Bytes>, tokio::sync::oneshot::error::RecvError>,
+) -> bool {
+    matches!(r, Ok(Ok(frame)) if frame.as_ref() == b"+PONG\r\n")
+}
+
+/// How often `CLIENT UNBLOCK` is sent again while the cancelled command has not
+/// finished (it may reach the server after the first one).
+const UNBLOCK_RETRY: Duration = Duration::from_millis(20);
+
+fn client_unblock(id: i64) -> CommandBuf {
+    let mut unblock = CommandBuf::raw(b"CLIENT");
+    unblock.push(b"UNBLOCK");
+    unblock.push(itoa::Buffer::new().format(id).as_bytes());
+    unblock
+}
+
+/// Waits for the `PING` fence behind a cancelled command, sending `CLIENT UNBLOCK`
+/// again every [`UNBLOCK_RETRY`] in case the command reached the server after the
+/// previous one; true once the fence answered.
+async fn unblocked(pool: &Pool, id: i64, mut fence: Reply) -> bool {
+    let deadline = tokio::time::Instant::now() + ping_limit(&pool.config);
+    loop {
+        match tokio::time::timeout(UNBLOCK_RETRY, &mut fence).await {
+            Ok(r) => return is_pong(r),
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                drop(pool.shared.send(client_unblock(id)));
+            }
+            Err(_) => return false,
+        }
     }
 }
 
@@ -269,6 +318,14 @@ impl Pooled {
     pub(crate) fn conn(&self) -> &Connection {
         self.conn.as_ref().expect("present until dropped")
     }
+
+    /// Closes the connection and keeps its slot for another one.
+    fn retire(mut self) -> OwnedSemaphorePermit {
+        if let Some(conn) = self.conn.take() {
+            self.pool.discard(conn);
+        }
+        self.permit.take().expect("present until dropped")
+    }
 }
 
 impl Drop for Pooled {
@@ -288,16 +345,13 @@ impl Drop for Pooled {
             self.pool.discard(conn);
             return;
         };
-        let mut unblock = CommandBuf::raw(b"CLIENT");
-        unblock.push(b"UNBLOCK");
-        unblock.push(itoa::Buffer::new().format(id).as_bytes());
-        drop(self.pool.shared.send(unblock));
+        drop(self.pool.shared.send(client_unblock(id)));
         let fence = conn.send(CommandBuf::raw(b"PING"));
         let pool = self.pool.clone();
         let permit = self.permit.take();
         let watching = self.watching;
         runtime.spawn(async move {
-            if pong(fence, &pool.config).await {
+            if unblocked(&pool, id, fence).await {
                 pool.put_back(conn, Some(id), watching);
             } else {
                 pool.discard(conn);
