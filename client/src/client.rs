@@ -100,6 +100,11 @@ impl Client {
         self.inner.pool.status()
     }
 
+    /// The configuration, shared.
+    pub(crate) fn config_arc(&self) -> Arc<Config> {
+        self.inner.config.clone()
+    }
+
     /// The pool of dedicated connections.
     pub(crate) fn pool(&self) -> &Arc<Pool> {
         &self.inner.pool

@@ -90,6 +90,7 @@ mod generated;
 pub mod function;
 pub mod pipeline;
 pub mod pool;
+pub mod pubsub;
 pub mod reply;
 pub mod resp;
 pub mod scan;

@@ -8,9 +8,10 @@
 mod config;
 mod driver;
 mod handle;
-mod handshake;
+pub(crate) mod handshake;
 mod tls;
 mod transport;
+pub(crate) use transport::Transport;
 mod url;
 
 pub use config::{Address, Backoff, Config, Protocol, PushHook, TlsOptions};

@@ -175,15 +175,7 @@ impl Pool {
     /// A connection: an idle one that passes the checks, or a new one. Waits for a
     /// free slot at most `wait_timeout`.
     pub(crate) async fn get(self: &Arc<Self>) -> Result<Pooled> {
-        let acquire = self.permits.clone().acquire_owned();
-        let permit = match self.options().wait_timeout {
-            Some(t) => tokio::time::timeout(t, acquire)
-                .await
-                .map_err(|_| Error::pool_exhausted(self.options().max_size.max(1), t))?,
-            None => acquire.await,
-        }
-        .map_err(|_| Error::closed())?;
-        let mut permit = permit;
+        let mut permit = self.acquire().await?;
         // From here on the connection is held by a `Pooled`, so a cancellation at any
         // await gives it back (or closes it) and keeps the count right.
         while let Some(Idle { conn, id, since }) = self.pop_idle() {
@@ -210,6 +202,29 @@ impl Pool {
             _ => None,
         };
         Ok(pooled)
+    }
+
+    /// A free slot, waiting at most `wait_timeout`.
+    async fn acquire(&self) -> Result<OwnedSemaphorePermit> {
+        let acquire = self.permits.clone().acquire_owned();
+        match self.options().wait_timeout {
+            Some(t) => tokio::time::timeout(t, acquire)
+                .await
+                .map_err(|_| Error::pool_exhausted(self.options().max_size.max(1), t))?,
+            None => acquire.await,
+        }
+        .map_err(|_| Error::closed())
+    }
+
+    /// A slot for a connection the caller makes and owns (a subscriber's), counted
+    /// as open until the slot is dropped.
+    pub(crate) async fn reserve(self: &Arc<Self>) -> Result<Slot> {
+        let permit = self.acquire().await?;
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Ok(Slot {
+            pool: self.clone(),
+            _permit: permit,
+        })
     }
 
     /// The connection answers `PING` with `PONG` in time.
@@ -292,6 +307,20 @@ async fn unblocked(pool: &Pool, id: i64, mut fence: Reply) -> bool {
             }
             Err(_) => return false,
         }
+    }
+}
+
+/// A place in the pool's size taken by a connection the pool does not manage (a
+/// subscriber's); given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pool: Arc<Pool>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.pool.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

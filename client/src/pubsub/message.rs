@@ -1,0 +1,206 @@
+//! The messages a [`Subscriber`](super::Subscriber) yields, parsed from RESP2 arrays
+//! or RESP3 push frames alike.
+
+use crate::error::{Error, Result};
+use crate::reply::FromReply;
+use crate::resp::{Head, Reader};
+use bytes::Bytes;
+
+/// What a [`Message`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A message published to a subscribed channel.
+    Message,
+    /// A message published to a channel matching a subscribed pattern.
+    PMessage,
+    /// A message published to a subscribed shard channel (`SPUBLISH`).
+    SMessage,
+    /// Confirms `SUBSCRIBE` of one channel.
+    Subscribe,
+    /// Confirms `UNSUBSCRIBE` of one channel.
+    Unsubscribe,
+    /// Confirms `PSUBSCRIBE` of one pattern.
+    PSubscribe,
+    /// Confirms `PUNSUBSCRIBE` of one pattern.
+    PUnsubscribe,
+    /// Confirms `SSUBSCRIBE` of one shard channel.
+    SSubscribe,
+    /// Confirms `SUNSUBSCRIBE` of one shard channel.
+    SUnsubscribe,
+    /// The connection was lost and made again, and every subscription renewed; what
+    /// was published in between is lost (pub/sub does not keep messages).
+    Reconnected,
+}
+
+impl Kind {
+    /// The kind named by the first element of a pub/sub frame.
+    fn from_name(name: &[u8]) -> Option<Kind> {
+        Some(match name {
+            b"message" => Kind::Message,
+            b"pmessage" => Kind::PMessage,
+            b"smessage" => Kind::SMessage,
+            b"subscribe" => Kind::Subscribe,
+            b"unsubscribe" => Kind::Unsubscribe,
+            b"psubscribe" => Kind::PSubscribe,
+            b"punsubscribe" => Kind::PUnsubscribe,
+            b"ssubscribe" => Kind::SSubscribe,
+            b"sunsubscribe" => Kind::SUnsubscribe,
+            _ => return None,
+        })
+    }
+
+    /// A confirmation of a subscribe or unsubscribe, rather than a message or event.
+    pub fn is_confirmation(self) -> bool {
+        !matches!(
+            self,
+            Kind::Message | Kind::PMessage | Kind::SMessage | Kind::Reconnected
+        )
+    }
+
+    /// A published message (`message`, `pmessage`, `smessage`).
+    pub fn is_message(self) -> bool {
+        matches!(self, Kind::Message | Kind::PMessage | Kind::SMessage)
+    }
+}
+
+/// One message or confirmation, the typed form of redis-py's and coredis's message
+/// dictionaries (`type`, `pattern`, `channel`, `data`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// What it is.
+    pub kind: Kind,
+    /// The channel (for a confirmation: the channel or pattern concerned; empty for
+    /// [`Kind::Reconnected`] and for an unsubscribe-all when nothing was subscribed).
+    pub channel: Bytes,
+    /// The pattern that matched, for [`Kind::PMessage`].
+    pub pattern: Option<Bytes>,
+    /// What was published (empty for confirmations).
+    pub payload: Bytes,
+    /// For a confirmation, how many subscriptions the connection has after it.
+    pub count: Option<i64>,
+}
+
+impl Message {
+    /// The payload decoded as UTF-8.
+    pub fn payload_str(&self) -> Result<&str> {
+        std::str::from_utf8(&self.payload).map_err(|_| Error::decode("UTF-8", "invalid UTF-8"))
+    }
+
+    /// The channel name decoded as UTF-8.
+    pub fn channel_str(&self) -> Result<&str> {
+        std::str::from_utf8(&self.channel).map_err(|_| Error::decode("UTF-8", "invalid UTF-8"))
+    }
+
+    pub(crate) fn reconnected() -> Self {
+        Message {
+            kind: Kind::Reconnected,
+            channel: Bytes::new(),
+            pattern: None,
+            payload: Bytes::new(),
+            count: None,
+        }
+    }
+
+    /// Parses a pub/sub frame: a RESP3 push or a RESP2 array whose first element
+    /// names its kind. `Ok(None)` for a frame that is not pub/sub (a `pong`, another
+    /// push kind).
+    pub(crate) fn parse(frame: Bytes) -> Result<Option<Message>> {
+        let mut r = Reader::new(frame);
+        let n = match r.next()? {
+            Head::Push(n) | Head::Array(n) => n,
+            Head::Error(text) => return Err(Error::server(crate::ServerError::new(text))),
+            _ => return Ok(None),
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        let name = Bytes::from_reply(&mut r)?;
+        let Some(kind) = Kind::from_name(&name) else {
+            return Ok(None);
+        };
+        let bad = || Error::decode("a pub/sub message", "a frame of another shape");
+        let msg = match (kind, n) {
+            (Kind::PMessage, 4) => {
+                let pattern = Bytes::from_reply(&mut r)?;
+                let channel = Bytes::from_reply(&mut r)?;
+                let payload = Bytes::from_reply(&mut r)?;
+                Message {
+                    kind,
+                    channel,
+                    pattern: Some(pattern),
+                    payload,
+                    count: None,
+                }
+            }
+            (Kind::Message | Kind::SMessage, 3) => {
+                let channel = Bytes::from_reply(&mut r)?;
+                let payload = Bytes::from_reply(&mut r)?;
+                Message {
+                    kind,
+                    channel,
+                    pattern: None,
+                    payload,
+                    count: None,
+                }
+            }
+            (k, 3) if k.is_confirmation() => {
+                // The channel is null for an unsubscribe-all with nothing subscribed.
+                let channel = Option::<Bytes>::from_reply(&mut r)?.unwrap_or_default();
+                let count = i64::from_reply(&mut r)?;
+                Message {
+                    kind,
+                    channel,
+                    pattern: None,
+                    payload: Bytes::new(),
+                    count: Some(count),
+                }
+            }
+            _ => return Err(bad()),
+        };
+        Ok(Some(msg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(frame: &'static [u8]) -> Option<Message> {
+        Message::parse(Bytes::from_static(frame)).unwrap()
+    }
+
+    #[test]
+    fn resp2_and_resp3_frames_parse_alike() {
+        let m2 = parse(b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n").unwrap();
+        let m3 = parse(b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n").unwrap();
+        assert_eq!(m2, m3);
+        assert_eq!(
+            (m2.kind, &m2.channel[..], &m2.payload[..]),
+            (Kind::Message, &b"ch"[..], &b"hi"[..])
+        );
+        let p = parse(b">4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$1\r\nx\r\n").unwrap();
+        assert_eq!(p.pattern.as_deref(), Some(&b"c*"[..]));
+        assert_eq!(&p.channel[..], b"ch");
+        let s = parse(b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:2\r\n").unwrap();
+        assert_eq!((s.kind, s.count), (Kind::Subscribe, Some(2)));
+        let u = parse(b">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n").unwrap();
+        assert_eq!(
+            (u.kind, &u.channel[..], u.count),
+            (Kind::Unsubscribe, &b""[..], Some(0))
+        );
+    }
+
+    #[test]
+    fn other_frames_are_not_messages() {
+        assert_eq!(parse(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"), None);
+        assert_eq!(parse(b"+PONG\r\n"), None);
+        assert_eq!(parse(b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"), None);
+        assert!(
+            Message::parse(Bytes::from_static(b"*2\r\n$7\r\nmessage\r\n$2\r\nch\r\n")).is_err()
+        );
+        assert!(Message::parse(Bytes::from_static(b"-ERR nope\r\n"))
+            .unwrap_err()
+            .is_server());
+    }
+}

@@ -1,0 +1,134 @@
+//! The bounded queue between a subscriber's connection task and its consumer.
+
+use super::message::Message;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+use tokio::sync::Notify;
+
+/// What a subscriber does when its consumer falls behind and the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Stop reading the connection until the consumer catches up (the default): no
+    /// message is lost, the server buffers what follows (up to its
+    /// `client-output-buffer-limit pubsub`, past which it drops the connection, and
+    /// the subscriber reconnects).
+    #[default]
+    Backpressure,
+    /// Keep reading and drop the oldest queued message to make room; the number
+    /// dropped is counted ([`Subscriber::dropped`](super::Subscriber::dropped)).
+    DropOldest,
+}
+
+struct State {
+    items: VecDeque<Message>,
+    /// The consumer waiting for a message.
+    waker: Option<Waker>,
+    closed: bool,
+    dropped: u64,
+}
+
+/// A bounded FIFO of messages: one producer (the connection task), one consumer.
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    capacity: usize,
+    overflow: Overflow,
+    /// Wakes the producer waiting for room.
+    room: Notify,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize, overflow: Overflow) -> Self {
+        Queue {
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                waker: None,
+                closed: false,
+                dropped: 0,
+            }),
+            capacity: capacity.max(1),
+            overflow,
+            room: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a message; under [`Overflow::Backpressure`] waits for room first.
+    pub(crate) async fn push(&self, msg: Message) {
+        let mut msg = Some(msg);
+        loop {
+            let waker = {
+                let mut s = self.lock();
+                if s.closed {
+                    return;
+                }
+                if s.items.len() < self.capacity || self.overflow == Overflow::DropOldest {
+                    if s.items.len() >= self.capacity {
+                        s.items.pop_front();
+                        s.dropped += 1;
+                    }
+                    s.items.push_back(msg.take().expect("pushed once"));
+                    s.waker.take()
+                } else {
+                    None
+                }
+            };
+            if msg.is_none() {
+                if let Some(w) = waker {
+                    w.wake();
+                }
+                return;
+            }
+            // `notify_one` keeps a permit when nobody waits: a pop between the check
+            // and this await is not missed.
+            self.room.notified().await;
+        }
+    }
+
+    /// The next message, or `None` once closed and drained.
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        let mut s = self.lock();
+        if let Some(m) = s.items.pop_front() {
+            drop(s);
+            self.room.notify_one();
+            return Poll::Ready(Some(m));
+        }
+        if s.closed {
+            return Poll::Ready(None);
+        }
+        s.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// No more messages will come (the task ended), or none is wanted (the
+    /// subscriber was dropped): wakes both sides.
+    pub(crate) fn close(&self) {
+        let waker = {
+            let mut s = self.lock();
+            s.closed = true;
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        self.room.notify_one();
+    }
+
+    /// True once [`close`](Self::close)d.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Messages dropped by [`Overflow::DropOldest`].
+    pub(crate) fn dropped(&self) -> u64 {
+        self.lock().dropped
+    }
+
+    /// Messages waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+}
