@@ -88,6 +88,7 @@ pub mod error;
 #[rustfmt::skip]
 mod generated;
 pub mod function;
+pub mod monitor;
 pub mod pipeline;
 pub mod pool;
 pub mod pubsub;

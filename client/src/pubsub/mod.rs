@@ -46,7 +46,7 @@
 //! queued message, counting them in [`Subscriber::dropped`].
 
 mod message;
-mod queue;
+pub(crate) mod queue;
 mod task;
 
 pub use message::{Kind, Message};

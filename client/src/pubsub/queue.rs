@@ -1,6 +1,6 @@
-//! The bounded queue between a subscriber's connection task and its consumer.
+//! The bounded queue between a connection task (a subscriber's, a monitor's) and its
+//! consumer.
 
-use super::message::Message;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
@@ -20,24 +20,24 @@ pub enum Overflow {
     DropOldest,
 }
 
-struct State {
-    items: VecDeque<Message>,
+struct State<T> {
+    items: VecDeque<T>,
     /// The consumer waiting for a message.
     waker: Option<Waker>,
     closed: bool,
     dropped: u64,
 }
 
-/// A bounded FIFO of messages: one producer (the connection task), one consumer.
-pub(crate) struct Queue {
-    state: Mutex<State>,
+/// A bounded FIFO: one producer (the connection task), one consumer.
+pub(crate) struct Queue<T> {
+    state: Mutex<State<T>>,
     capacity: usize,
     overflow: Overflow,
     /// Wakes the producer waiting for room.
     room: Notify,
 }
 
-impl Queue {
+impl<T> Queue<T> {
     pub(crate) fn new(capacity: usize, overflow: Overflow) -> Self {
         Queue {
             state: Mutex::new(State {
@@ -52,12 +52,12 @@ impl Queue {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues a message; under [`Overflow::Backpressure`] waits for room first.
-    pub(crate) async fn push(&self, msg: Message) {
+    pub(crate) async fn push(&self, msg: T) {
         let mut msg = Some(msg);
         loop {
             let waker = {
@@ -89,7 +89,7 @@ impl Queue {
     }
 
     /// The next message, or `None` once closed and drained.
-    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut s = self.lock();
         if let Some(m) = s.items.pop_front() {
             drop(s);

@@ -93,7 +93,7 @@ impl Subscriptions {
 
 /// What the task shares with its subscriber.
 pub(crate) struct Shared {
-    pub(crate) queue: Queue,
+    pub(crate) queue: Queue<Message>,
     pub(crate) ignore_confirmations: bool,
 }
 

@@ -1,0 +1,128 @@
+//! MONITOR as a stream of parsed entries, and RESP3 push frames other than pub/sub
+//! (client-tracking invalidations) reaching the client's push hook.
+
+use bytes::Bytes;
+use respec::connection::Protocol;
+use respec::monitor::MonitorEntry;
+use respec::{Client, Commands};
+use respec_tests::{protocols, Server};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+async fn next_entry(m: &mut respec::monitor::Monitor) -> MonitorEntry {
+    tokio::time::timeout(Duration::from_secs(10), m.next_entry())
+        .await
+        .expect("an entry within 10 s")
+        .expect("the monitor is running")
+        .expect("the line parses")
+}
+
+#[tokio::test]
+async fn monitor_sees_commands_from_another_client() {
+    let server = Server::start();
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let c = protocols::client(&server, protocol).await;
+        let mut monitor = c.monitor().await.unwrap();
+        assert_eq!(c.pool_status().open, 1, "the monitor takes a pool slot");
+        let other = protocols::client(&server, Protocol::Resp3).await;
+        let other_id = other.client_id().await.unwrap();
+        let addr = other
+            .client_info()
+            .decode::<String>()
+            .await
+            .unwrap()
+            .split(' ')
+            .find_map(|f| f.strip_prefix("addr=").map(str::to_owned))
+            .unwrap();
+        other.select(2).await.unwrap();
+        other.set("k", "a \"quoted\"\n value").await.unwrap();
+        // Entries arrive in order; skip what the other client ran before.
+        let mut seen = Vec::new();
+        loop {
+            let e = next_entry(&mut monitor).await;
+            let done = e
+                .args
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"set"));
+            seen.push(e);
+            if done {
+                break;
+            }
+        }
+        let set = seen.last().unwrap();
+        assert_eq!(set.db, 2);
+        assert_eq!(set.client, addr);
+        assert_eq!(
+            set.args,
+            [
+                Bytes::from_static(b"SET"),
+                Bytes::from_static(b"k"),
+                Bytes::from_static(b"a \"quoted\"\n value")
+            ]
+        );
+        assert!(set.time > 1.6e9, "{}", set.time);
+        assert!(
+            seen.iter().any(|e| e
+                .args
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"client"))),
+            "the CLIENT ID of client {other_id} was seen too: {seen:?}"
+        );
+        // A script's calls show as `lua`.
+        other
+            .eval("return redis.call('GET', KEYS[1])")
+            .key(["k"])
+            .decode::<Option<Bytes>>()
+            .await
+            .unwrap();
+        let mut lua = None;
+        while lua.is_none() {
+            let e = next_entry(&mut monitor).await;
+            if e.client == "lua" {
+                lua = Some(e);
+            }
+        }
+        assert_eq!(
+            lua.unwrap().args,
+            [Bytes::from_static(b"GET"), Bytes::from_static(b"k")]
+        );
+        drop(monitor);
+        assert_eq!(c.pool_status().open, 0, "the slot is given back");
+    }
+}
+
+#[tokio::test]
+async fn invalidation_pushes_reach_the_push_hook() {
+    let server = Server::start();
+    let pushes: Arc<Mutex<Vec<Bytes>>> = Arc::default();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let hook_pushes = pushes.clone();
+    let c = Client::builder()
+        .url(&server.url())
+        .push_hook(Arc::new(move |frame: Bytes| {
+            hook_pushes.lock().unwrap().push(frame);
+            let _ = tx.send(());
+        }))
+        .connect()
+        .await
+        .unwrap();
+    c.client_tracking(respec::types::OnOff::On).await.unwrap();
+    c.set("tracked", "1").await.unwrap();
+    let _: Option<Bytes> = c.get("tracked").await.unwrap();
+    let other = Client::connect(&server.url()).await.unwrap();
+    other.set("tracked", "2").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an invalidation within 10 s")
+        .unwrap();
+    let frame = pushes.lock().unwrap()[0].clone();
+    // `>2 invalidate [key]`: a push frame naming the key.
+    assert_eq!(frame.first(), Some(&b'>'));
+    let text = String::from_utf8_lossy(&frame);
+    assert!(
+        text.contains("invalidate") && text.contains("tracked"),
+        "{text}"
+    );
+    // Replies on the same connection are unaffected.
+    assert_eq!(c.get("tracked").decode::<String>().await.unwrap(), "2");
+}
