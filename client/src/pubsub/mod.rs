@@ -43,7 +43,13 @@
 //! consumer catches up (the server then buffers, up to its
 //! `client-output-buffer-limit pubsub`, past which it closes the connection and the
 //! subscriber reconnects); [`Overflow::DropOldest`] keeps reading and drops the oldest
-//! queued message, counting them in [`Subscriber::dropped`].
+//! queued message, counting them in [`Subscriber::dropped`]. While the queue is full
+//! under backpressure, a subscribe or unsubscribe call still sends its command but
+//! returns without waiting for the confirmation (which is behind messages the
+//! consumer has not read); the confirmation is delivered in order later.
+//!
+//! Subscription calls wait for their confirmation at most the client's request
+//! timeout, when one is set.
 
 mod message;
 pub(crate) mod queue;
@@ -104,9 +110,11 @@ impl<'c> SubscriberBuilder<'c> {
             ignore_confirmations: self.ignore_confirmations,
         });
         let (tx, rx) = mpsc::unbounded_channel();
+        let request_timeout = config.request_timeout;
         tokio::spawn(task::run(config, shared.clone(), rx, transport));
         Ok(Subscriber {
             tx,
+            request_timeout,
             shared,
             _slot: slot,
         })
@@ -140,6 +148,7 @@ impl Client {
 /// connection.
 pub struct Subscriber {
     tx: mpsc::UnboundedSender<task::Request>,
+    request_timeout: Option<Duration>,
     shared: Arc<task::Shared>,
     /// Its place in the client's pool size.
     _slot: crate::pool::Slot,
@@ -192,9 +201,14 @@ impl Subscriber {
         self.tx
             .send(req)
             .map_err(|_| Error::closed().with_command(name))?;
-        rx.await
-            .unwrap_or_else(|_| Err(Error::closed()))
-            .map_err(|e| e.with_command(name))
+        let confirmed = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
+        match self.request_timeout {
+            Some(t) => tokio::time::timeout(t, confirmed)
+                .await
+                .unwrap_or_else(|_| Err(Error::timeout())),
+            None => confirmed.await,
+        }
+        .map_err(|e| e.with_command(name))
     }
 
     /// Subscribes to channels (`SUBSCRIBE`); returns once the server confirmed each.

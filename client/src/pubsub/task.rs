@@ -164,7 +164,7 @@ impl Task {
             // nothing more is read meanwhile.
             while let Some(n) = scanner.scan(&rbuf)? {
                 let frame = rbuf.split_to(n).freeze();
-                self.handle(frame).await;
+                self.handle(frame, &mut t).await?;
                 if self.shared.queue.is_closed() {
                     return Ok(());
                 }
@@ -200,25 +200,52 @@ impl Task {
 
     /// Routes one frame: a message to the queue, a confirmation to the waiters and
     /// the queue, an error to the oldest waiter.
-    async fn handle(&mut self, frame: Bytes) {
+    async fn handle(&mut self, frame: Bytes, t: &mut Transport) -> Result<()> {
         let msg = match Message::parse(frame) {
             Ok(Some(m)) => m,
-            Ok(None) => return,
+            Ok(None) => return Ok(()),
             Err(e) => {
                 if let Some(w) = self.waiters.pop_front() {
                     let _ = w.done.send(Err(e));
                 }
-                return;
+                return Ok(());
             }
         };
         if msg.kind.is_confirmation() {
             self.subs.apply(&msg);
             self.confirm(&msg);
             if self.shared.ignore_confirmations {
-                return;
+                return Ok(());
             }
         }
-        self.shared.queue.push(msg).await;
+        self.deliver(msg, t).await
+    }
+
+    /// Queues a message. While the queue is full (backpressure), subscription
+    /// commands are still sent, but their calls return at once, unconfirmed: the
+    /// confirmation is behind messages the consumer has not read yet, and the
+    /// consumer cannot read while it waits for the call.
+    async fn deliver(&mut self, msg: Message, t: &mut Transport) -> Result<()> {
+        let shared = self.shared.clone();
+        let push = shared.queue.push(msg);
+        tokio::pin!(push);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut push => return Ok(()),
+                req = self.rx.recv() => match req {
+                    Some(req) => {
+                        t.write_all(&req.cmd).await?;
+                        t.flush().await?;
+                        let _ = req.done.send(Ok(()));
+                    }
+                    None => {
+                        shared.queue.close();
+                        return Ok(());
+                    }
+                },
+            }
+        }
     }
 
     fn confirm(&mut self, msg: &Message) {
