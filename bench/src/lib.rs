@@ -10,9 +10,12 @@
 //!   its documentation shows.
 //! - [`workload`]: the [`Workload`]s (sequential and concurrent `GET`/`SET`, explicit
 //!   pipelines of 100 and 1000 `SET`s or `GET`s, a `MULTI`/`EXEC` transaction of 100
-//!   `SET`s, `LRANGE`/`HGETALL` of 10k items, 1 MiB values), the data they read
-//!   ([`Data`], written once by [`workload::setup`]) and one time-boxed measurement
-//!   ([`workload::run_cell`]).
+//!   `SET`s, `LRANGE`/`HGETALL` of 10k items, 1 MiB values, pub/sub with 1 and 10
+//!   subscribers), the data they read ([`Data`], written once by [`workload::setup`])
+//!   and one time-boxed measurement ([`workload::run_cell`]).
+//! - [`pubsub`]: the pub/sub workloads: a publisher, subscribers on connections of
+//!   their own, every message counted and checked in order, its latency from publish to
+//!   receipt.
 //! - [`stats`]: latency percentiles and medians over rounds.
 //! - [`report`]: the markdown tables and `target/bench/report.md`.
 //!
@@ -22,7 +25,8 @@
 //!
 //! # Behavior
 //!
-//! Every client makes one connection to the same server process, started by the
+//! Every client makes one connection to the same server process (and one more per
+//! subscriber of the pub/sub workloads), started by the
 //! harness of `respec-tests` (which finds the binary through `$RESPEC_SERVER` or
 //! `target/servers/server-path`; `cargo xtask bench` sets the former). Each client
 //! keeps its own defaults except where a default would measure something else than the
@@ -30,11 +34,12 @@
 //! Nagle on) and redis-rs' 500 ms response timeout is off (respec and fred have none).
 
 pub mod peers;
+pub mod pubsub;
 pub mod report;
 pub mod stats;
 pub mod workload;
 
-pub use peers::{Fred, Peer, PeerId, Peers, RedisRs, Respec};
+pub use peers::{Fred, Peer, PeerId, Peers, RedisRs, Respec, Subscriber};
 pub use workload::{Data, Workload};
 
 use std::path::PathBuf;

@@ -5,12 +5,19 @@
 //! respec and fred, whose replies are `Bytes` already; `Vec<u8>` for redis-rs, whose
 //! parser produces `Vec<u8>` and would copy into `Bytes`). Every method returns a
 //! number derived from the reply (a length, a count) so that nothing is optimized away.
+//!
+//! Pub/sub: [`Peer::publish`] and [`Peer::pipeline_publish`] go through the peer's
+//! shared connection; [`Peer::subscriber`] opens a [`Subscriber`] on a connection of
+//! its own, the way each library subscribes (respec's `Client::subscriber`, redis-rs'
+//! `Client::get_async_pubsub`, a second fred `Client` with `message_rx`).
 
 use std::collections::HashMap;
 use std::future::Future;
 
-use anyhow::{ensure, Result};
+use anyhow::{bail, ensure, Context as _, Result};
 use bytes::Bytes;
+
+use crate::pubsub::{Stamp, PAYLOAD_LEN};
 
 /// One client library, connected to the benchmark server by one multiplexed
 /// connection. Clones share the connection (the concurrent workloads give each task a
@@ -48,6 +55,40 @@ pub trait Peer: Clone + Send + Sync + 'static {
 
     /// `HGETALL key` as a hash map of byte strings: the number of fields.
     fn hgetall(&mut self, key: &str) -> impl Future<Output = Result<usize>> + Send;
+
+    /// This peer's subscriber.
+    type Subscriber: Subscriber;
+
+    /// `PUBLISH channel payload`: the number of subscribers that received it.
+    fn publish(
+        &mut self,
+        channel: &str,
+        payload: &[u8; PAYLOAD_LEN],
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// One explicit pipeline of `PUBLISH channel payload` for every payload: the sum of
+    /// the receiver counts.
+    fn pipeline_publish(
+        &mut self,
+        channel: &str,
+        payloads: &[[u8; PAYLOAD_LEN]],
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// A new subscriber on a connection of its own, subscribed to `channel` (the server
+    /// has confirmed it when this returns).
+    fn subscriber(&self, channel: &str) -> impl Future<Output = Result<Self::Subscriber>> + Send;
+}
+
+/// A subscription to one channel, on a connection of its own.
+pub trait Subscriber: Send + 'static {
+    /// The next message's [`Stamp`]; an error for anything else than a message on the
+    /// subscribed channel (or a notice that messages were lost).
+    fn next(&mut self) -> impl Future<Output = Result<Stamp>> + Send;
+
+    /// Unsubscribes and closes the connection.
+    fn close(self) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: Sized;
 }
 
 /// Names a peer (a column of the report).
@@ -172,12 +213,72 @@ impl Peer for Respec {
         let map: HashMap<Bytes, Bytes> = self.0.hgetall(key).await?;
         Ok(map.len())
     }
+
+    type Subscriber = RespecSubscriber;
+
+    async fn publish(&mut self, channel: &str, payload: &[u8; PAYLOAD_LEN]) -> Result<u64> {
+        use respec::Commands as _;
+        Ok(self.0.publish(channel, payload).await?.try_into()?)
+    }
+
+    async fn pipeline_publish(
+        &mut self,
+        channel: &str,
+        payloads: &[[u8; PAYLOAD_LEN]],
+    ) -> Result<u64> {
+        let replies: Vec<i64> = self
+            .0
+            .batch(payloads.iter().map(|p| respec::cmd::publish(channel, p)))
+            .await?;
+        check_replies(replies.len(), payloads.len())?;
+        Ok(replies.iter().sum::<i64>().try_into()?)
+    }
+
+    async fn subscriber(&self, channel: &str) -> Result<RespecSubscriber> {
+        // Only messages, as redis-rs' and fred's streams deliver.
+        let sub = self.0.subscriber().ignore_subscribe_messages().await?;
+        sub.subscribe([channel]).await?;
+        Ok(RespecSubscriber {
+            sub,
+            channel: Bytes::copy_from_slice(channel.as_bytes()),
+        })
+    }
+}
+
+/// respec: a [`respec::pubsub::Subscriber`] (RESP3: messages are push frames), with
+/// its default queue (1024 messages, backpressure).
+#[derive(Debug)]
+pub struct RespecSubscriber {
+    sub: respec::pubsub::Subscriber,
+    channel: Bytes,
+}
+
+impl Subscriber for RespecSubscriber {
+    async fn next(&mut self) -> Result<Stamp> {
+        use respec::pubsub::Kind;
+        let msg = self
+            .sub
+            .next_message()
+            .await
+            .context("the subscriber's task ended")?;
+        match msg.kind {
+            Kind::Message if msg.channel == self.channel => Stamp::decode(&msg.payload),
+            Kind::Reconnected => bail!("the subscriber reconnected: messages were lost"),
+            kind => bail!("{kind:?} on {:?} instead of a message", msg.channel),
+        }
+    }
+
+    async fn close(self) -> Result<()> {
+        drop(self.sub); // closes its connection
+        Ok(())
+    }
 }
 
 /// redis-rs: one `MultiplexedConnection`, explicit pipelines through `redis::pipe()`,
-/// transactions through `redis::pipe().atomic()`.
+/// transactions through `redis::pipe().atomic()`; the `redis::Client` it came from
+/// opens the subscribers.
 #[derive(Clone)]
-pub struct RedisRs(pub redis::aio::MultiplexedConnection);
+pub struct RedisRs(pub redis::aio::MultiplexedConnection, pub redis::Client);
 
 impl std::fmt::Debug for RedisRs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -198,7 +299,7 @@ impl RedisRs {
         let conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
-        Ok(RedisRs(conn))
+        Ok(RedisRs(conn, client))
     }
 }
 
@@ -261,6 +362,71 @@ impl Peer for RedisRs {
         use redis::AsyncCommands as _;
         let map: HashMap<Vec<u8>, Vec<u8>> = self.0.hgetall(key).await?;
         Ok(map.len())
+    }
+
+    type Subscriber = RedisRsSubscriber;
+
+    async fn publish(&mut self, channel: &str, payload: &[u8; PAYLOAD_LEN]) -> Result<u64> {
+        use redis::AsyncCommands as _;
+        let receivers: u64 = self.0.publish(channel, &payload[..]).await?;
+        Ok(receivers)
+    }
+
+    async fn pipeline_publish(
+        &mut self,
+        channel: &str,
+        payloads: &[[u8; PAYLOAD_LEN]],
+    ) -> Result<u64> {
+        let mut pipe = redis::pipe();
+        for payload in payloads {
+            pipe.publish(channel, &payload[..]);
+        }
+        let replies: Vec<u64> = pipe.query_async(&mut self.0).await?;
+        check_replies(replies.len(), payloads.len())?;
+        Ok(replies.iter().sum())
+    }
+
+    async fn subscriber(&self, channel: &str) -> Result<RedisRsSubscriber> {
+        let mut pubsub = self.1.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok(RedisRsSubscriber {
+            stream: Box::pin(pubsub.into_on_message()),
+            channel: channel.to_owned(),
+        })
+    }
+}
+
+/// redis-rs: an `aio::PubSub` (a RESP2 connection of its own, TCP_NODELAY on) turned
+/// into its message stream.
+pub struct RedisRsSubscriber {
+    stream: std::pin::Pin<Box<redis::aio::PubSubStream>>,
+    channel: String,
+}
+
+impl std::fmt::Debug for RedisRsSubscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisRsSubscriber")
+    }
+}
+
+impl Subscriber for RedisRsSubscriber {
+    async fn next(&mut self) -> Result<Stamp> {
+        use futures_core::Stream as _;
+        let msg = std::future::poll_fn(|cx| self.stream.as_mut().poll_next(cx))
+            .await
+            .context("the subscriber's stream ended")?;
+        ensure!(
+            msg.get_channel_name() == self.channel && !msg.from_pattern(),
+            "a message on {:?} instead of {:?}",
+            msg.get_channel_name(),
+            self.channel
+        );
+        Stamp::decode(msg.get_payload_bytes())
+    }
+
+    async fn close(self) -> Result<()> {
+        drop(self.stream); // stops its driver task, which closes the connection
+        Ok(())
     }
 }
 
@@ -357,5 +523,91 @@ impl Peer for Fred {
         use fred::prelude::HashesInterface as _;
         let map: HashMap<Bytes, Bytes> = self.0.hgetall(key).await?;
         Ok(map.len())
+    }
+
+    type Subscriber = FredSubscriber;
+
+    async fn publish(&mut self, channel: &str, payload: &[u8; PAYLOAD_LEN]) -> Result<u64> {
+        use fred::prelude::PubsubInterface as _;
+        // fred's arguments are owned values.
+        let payload = Bytes::copy_from_slice(payload);
+        let receivers: u64 = self.0.publish(channel, payload).await?;
+        Ok(receivers)
+    }
+
+    async fn pipeline_publish(
+        &mut self,
+        channel: &str,
+        payloads: &[[u8; PAYLOAD_LEN]],
+    ) -> Result<u64> {
+        use fred::prelude::PubsubInterface as _;
+        let pipe = self.0.pipeline();
+        for payload in payloads {
+            let () = pipe
+                .publish(channel, Bytes::copy_from_slice(payload))
+                .await?;
+        }
+        let replies: Vec<u64> = pipe.all().await?;
+        check_replies(replies.len(), payloads.len())?;
+        Ok(replies.iter().sum())
+    }
+
+    async fn subscriber(&self, channel: &str) -> Result<FredSubscriber> {
+        use fred::prelude::{ClientLike as _, EventInterface as _, PubsubInterface as _};
+        // A client of its own (its own connection), with this one's configuration.
+        let client = self.0.clone_new();
+        let _task = client.init().await?;
+        // Before subscribing, so that nothing is missed.
+        let rx = client.message_rx();
+        client.subscribe(channel).await?;
+        Ok(FredSubscriber {
+            client,
+            rx,
+            channel: channel.to_owned(),
+        })
+    }
+}
+
+/// fred: a second `Client` (a connection of its own, RESP2, TCP_NODELAY on) and its
+/// `message_rx` broadcast receiver, of fred's default capacity (32 messages; a
+/// subscriber further behind loses messages, which fails the cell: the workloads keep
+/// at most 32 unreceived).
+pub struct FredSubscriber {
+    client: fred::clients::Client,
+    rx: tokio::sync::broadcast::Receiver<fred::types::Message>,
+    channel: String,
+}
+
+impl std::fmt::Debug for FredSubscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FredSubscriber")
+    }
+}
+
+impl Subscriber for FredSubscriber {
+    async fn next(&mut self) -> Result<Stamp> {
+        use fred::types::MessageKind;
+        let msg = match self.rx.recv().await {
+            Ok(msg) => msg,
+            Err(err) => bail!("the subscriber's receiver failed ({err}): messages were lost"),
+        };
+        ensure!(
+            msg.kind == MessageKind::Message && *msg.channel == *self.channel,
+            "{:?} on {:?} instead of a message on {:?}",
+            msg.kind,
+            &*msg.channel,
+            self.channel
+        );
+        let payload = msg
+            .value
+            .as_bytes()
+            .with_context(|| format!("a message of {:?}", msg.value.kind()))?;
+        Stamp::decode(payload)
+    }
+
+    async fn close(self) -> Result<()> {
+        use fred::prelude::ClientLike as _;
+        self.client.quit().await?;
+        Ok(())
     }
 }

@@ -21,6 +21,10 @@ pub const LARGE_VALUE_LEN: usize = 1 << 20;
 pub const MAX_TASKS: usize = 512;
 /// The longest explicit pipeline or transaction (one key per command).
 pub const MAX_PIPELINE: usize = 1000;
+/// The larger window of the pub/sub workloads: at most this many messages published
+/// and not yet received by every subscriber. fred's default subscriber buffer (a
+/// broadcast channel of 32 messages) loses messages beyond it.
+pub const PUBSUB_WINDOW: usize = 32;
 
 /// The key of the sequential `GET`s (holds a small value).
 pub const SEQUENTIAL_KEY: &str = "bench:seq";
@@ -57,11 +61,21 @@ pub enum Workload {
     SetLarge,
     /// `GET` of a 1 MiB value.
     GetLarge,
+    /// One publisher (the peer's shared connection) and `subscribers` subscribers of
+    /// one channel (a connection each), at most `window` messages published and not yet
+    /// received by every subscriber: one `PUBLISH` at a time for a window of 1, else
+    /// explicit pipelines of half the window (see [`crate::pubsub`]).
+    PubSub {
+        /// Subscribers, each receiving every message.
+        subscribers: usize,
+        /// The most messages in flight.
+        window: usize,
+    },
 }
 
 impl Workload {
     /// Every workload, in the report's row order.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 16] = [
         Workload::Sequential,
         Workload::Concurrent(64),
         Workload::Concurrent(512),
@@ -74,6 +88,22 @@ impl Workload {
         Workload::Hgetall,
         Workload::SetLarge,
         Workload::GetLarge,
+        Workload::PubSub {
+            subscribers: 1,
+            window: 1,
+        },
+        Workload::PubSub {
+            subscribers: 1,
+            window: PUBSUB_WINDOW,
+        },
+        Workload::PubSub {
+            subscribers: 10,
+            window: 1,
+        },
+        Workload::PubSub {
+            subscribers: 10,
+            window: PUBSUB_WINDOW,
+        },
     ];
 
     /// The row label.
@@ -88,11 +118,19 @@ impl Workload {
             Workload::Hgetall => "HGETALL 10k".to_owned(),
             Workload::SetLarge => "SET 1 MiB".to_owned(),
             Workload::GetLarge => "GET 1 MiB".to_owned(),
+            Workload::PubSub {
+                subscribers,
+                window,
+            } => format!(
+                "pubsub 1 pub {subscribers} sub{}, {window} in flight",
+                if subscribers == 1 { "" } else { "s" }
+            ),
         }
     }
 
     /// Commands per measured operation: the pipeline length for pipelines, the queued
-    /// commands for transactions (`MULTI` and `EXEC` not counted), else 1.
+    /// commands for transactions (`MULTI` and `EXEC` not counted), else 1 (a pub/sub
+    /// cell counts messages received by each subscriber instead).
     pub fn commands_per_op(self) -> usize {
         match self {
             Workload::PipelineSet(n) | Workload::PipelineGet(n) | Workload::Transaction(n) => n,
@@ -235,6 +273,13 @@ pub async fn run_cell<P: Peer>(
     data: Arc<Data>,
     duration: Duration,
 ) -> Result<Cell> {
+    if let Workload::PubSub {
+        subscribers,
+        window,
+    } = workload
+    {
+        return crate::pubsub::run_cell(peer, subscribers, window, Duration::ZERO, duration).await;
+    }
     let start = Instant::now();
     let deadline = start + duration;
     let mut latencies = match workload {
@@ -286,6 +331,7 @@ async fn run_sequential<P: Peer>(
             }
             Workload::GetLarge => peer.get(LARGE_GET_KEY).await? == LARGE_VALUE_LEN,
             Workload::Concurrent(_) => unreachable!("run by run_concurrent"),
+            Workload::PubSub { .. } => unreachable!("run by pubsub::run_cell"),
         };
         latencies.record(begin.elapsed());
         ensure!(

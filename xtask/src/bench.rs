@@ -3,7 +3,7 @@
 //!
 //! Makes sure a server binary exists (as `cargo xtask servers`), then runs the
 //! `compare` binary (every workload, the clients interleaved, medians over rounds:
-//! about 4 minutes) and the `allocs` binary (allocations per round trip). Both print
+//! about 5 minutes) and the `allocs` binary (allocations per round trip). Both print
 //! markdown tables; `target/bench/report.md` gets both. With `--criterion` it also runs
 //! the criterion micro-benchmarks of RESP decoding and encoding
 //! (`cargo bench -p respec-bench`). `--quick` is a smoke run of each (well under a

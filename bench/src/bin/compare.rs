@@ -17,8 +17,9 @@
 //! from one workload and round to the next so that none always goes first (after
 //! another's writes) or last. Each cell is preceded by a short unmeasured warm-up of the
 //! same workload. Before the transaction workload, each client's transaction is checked
-//! to reach the server as one `MULTI`/`EXEC` (by the server's `INFO commandstats`). Only
-//! a full run (no `--only`, no `--client`) writes the report file.
+//! to reach the server as one `MULTI`/`EXEC` (by the server's `INFO commandstats`). A
+//! pub/sub cell connects its subscribers once, for its warm-up and its measurement.
+//! Only a full run (no `--only`, no `--client`) writes the report file.
 //! All clients share one tokio multi-thread runtime with 2 workers, and
 //! each cell runs inside a task of it.
 
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use respec_bench::pubsub;
 use respec_bench::report::{self, Row, Summary};
 use respec_bench::workload::{self, Cell};
 use respec_bench::{Data, Peer, PeerId, Peers, Workload};
@@ -233,8 +235,8 @@ fn header(server: &respec_tests::Server, options: &Options) -> String {
         "# respec benchmark\n\n\
          - server: {:?} {} on 127.0.0.1 ({} cores on this machine)\n\
          - clients: respec {} (RESP3), redis-rs 1.x `MultiplexedConnection` (RESP2), \
-         fred 10.x `Client` (RESP2): each library's default protocol; one connection each, \
-         TCP_NODELAY on, no request timeout\n\
+         fred 10.x `Client` (RESP2): each library's default protocol; one connection each \
+         (and one per subscriber in the pubsub rows), TCP_NODELAY on, no request timeout\n\
          - runtime: tokio multi-thread, {WORKERS} workers, shared by all clients\n\
          - {} rounds of {:.2} s per cell (after a {:.2} s warm-up), clients interleaved; \
          medians over rounds{}\n",
@@ -262,6 +264,19 @@ peer's ops/s (above 1: respec is faster). Small values are 32 bytes; \
 `N tasks GET/SET` is N tasks on the client's one connection, each alternating GET \
 and SET of its own key; `transaction 100 SET` is one MULTI/EXEC transaction of 100 \
 SETs through each library's transaction API.
+
+`pubsub 1 pub N subs, W in flight`: one publisher (the client's connection) and N \
+subscribers of one channel, each on a connection of its own (respec \
+`Client::subscriber`, RESP3 pushes; redis-rs `get_async_pubsub`, RESP2; fred a second \
+`Client` with `message_rx`, RESP2). ops/s counts the messages each subscriber \
+received per second (every subscriber receives every message: N times as many \
+deliveries); p50/p99 is the time from publishing a message to one subscriber's \
+receipt of it, over every delivery. W = 1: one PUBLISH, then wait until every \
+subscriber has it; W = 32: explicit pipelines of 16 PUBLISH, at most 32 messages \
+published and not yet received by every subscriber (fred's default subscriber \
+buffer of 32 loses messages beyond that), so latency includes the wait behind the \
+rest of the window. Every message is counted and checked in order: a lost message \
+fails the run.
 ";
 
 /// Warms up and measures one cell, inside a task of the runtime.
@@ -285,6 +300,21 @@ async fn cell<P: Peer>(
     data: &Arc<Data>,
     options: &Options,
 ) -> Result<Cell> {
+    if let Workload::PubSub {
+        subscribers,
+        window,
+    } = workload
+    {
+        // The warm-up and the measurement on the same subscribers.
+        return tokio::spawn(pubsub::run_cell(
+            peer,
+            subscribers,
+            window,
+            options.warmup,
+            options.cell,
+        ))
+        .await?;
+    }
     if !options.warmup.is_zero() {
         tokio::spawn(workload::run_cell(
             peer.clone(),

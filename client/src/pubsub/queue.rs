@@ -56,31 +56,36 @@ impl<T> Queue<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Queues a message if there is room (always, under [`Overflow::DropOldest`]);
+    /// gives it back when the queue is full under backpressure.
+    pub(crate) fn try_push(&self, msg: T) -> Result<(), T> {
+        let waker = {
+            let mut s = self.lock();
+            if s.closed {
+                return Ok(());
+            }
+            if s.items.len() >= self.capacity {
+                if self.overflow == Overflow::Backpressure {
+                    return Err(msg);
+                }
+                s.items.pop_front();
+                s.dropped += 1;
+            }
+            s.items.push_back(msg);
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
     /// Queues a message; under [`Overflow::Backpressure`] waits for room first.
-    pub(crate) async fn push(&self, msg: T) {
-        let mut msg = Some(msg);
+    pub(crate) async fn push(&self, mut msg: T) {
         loop {
-            let waker = {
-                let mut s = self.lock();
-                if s.closed {
-                    return;
-                }
-                if s.items.len() < self.capacity || self.overflow == Overflow::DropOldest {
-                    if s.items.len() >= self.capacity {
-                        s.items.pop_front();
-                        s.dropped += 1;
-                    }
-                    s.items.push_back(msg.take().expect("pushed once"));
-                    s.waker.take()
-                } else {
-                    None
-                }
-            };
-            if msg.is_none() {
-                if let Some(w) = waker {
-                    w.wake();
-                }
-                return;
+            match self.try_push(msg) {
+                Ok(()) => return,
+                Err(back) => msg = back,
             }
             // `notify_one` keeps a permit when nobody waits: a pop between the check
             // and this await is not missed.

@@ -226,6 +226,9 @@ impl Task {
     /// confirmation is behind messages the consumer has not read yet, and the
     /// consumer cannot read while it waits for the call.
     async fn deliver(&mut self, msg: Message, t: &mut Transport) -> Result<()> {
+        let Err(msg) = self.shared.queue.try_push(msg) else {
+            return Ok(());
+        };
         let shared = self.shared.clone();
         let push = shared.queue.push(msg);
         tokio::pin!(push);
