@@ -19,7 +19,8 @@
 //!   (transports, handshake, the driver task), [`pool`] (dedicated connections),
 //!   [`pipeline`] (pipelines and transactions, with [`pipeline::watch`] for `WATCH`),
 //!   [`scan`] (SCAN streams), [`script`] (EVALSHA with reload), [`function`]
-//!   (function libraries), [`error`].
+//!   (function libraries), [`pubsub`] (subscribers), [`monitor`] (`MONITOR` as a
+//!   stream), [`error`].
 //!
 //! # Behavior
 //!
@@ -39,6 +40,7 @@
 //! | commands the spec flags `BLOCKING` (`BLPOP`, `BRPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD`/`XREADGROUP` (flagged blocking whatever their options), ...) | a pooled one for the duration of the command |
 //! | `WATCH` and everything up to `EXEC` ([`Client::watch`], [`Client::transaction`]) | a pooled one, held by the [`Watched`](pipeline::watch::Watched) handle |
 //! | `WAIT`, `WAITAOF` (blocking, but about the writes made on the connection they run on: they cover every write sent before them on the shared connection, and hold it up to their timeout) | the shared one |
+//! | a [`Subscriber`](pubsub::Subscriber), a [`Monitor`](monitor::Monitor) | one of its own, counted against the pool size |
 //! | everything else, pipelines and plain `MULTI`/`EXEC` transactions | the shared one |
 //!
 //! `MULTI`, `EXEC`, `DISCARD`, `WATCH` and `UNWATCH` change the state of the
