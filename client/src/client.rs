@@ -170,15 +170,13 @@ impl Client {
                     ),
                 );
             }
+            if m.needs_dedicated_connection() {
+                return self.on_pooled(name, req);
+            }
             if m.is_blocking() {
-                // WAIT and WAITAOF wait for the writes made on their own connection: on
-                // a pooled one they would wait for nothing. They get no request timeout
+                // WAIT and WAITAOF: on the shared connection, with no request timeout
                 // shorter than their own.
-                if matches!(m.name, "WAIT" | "WAITAOF") {
-                    timeout = None;
-                } else {
-                    return self.on_pooled(name, req);
-                }
+                timeout = None;
             }
         }
         let rx = self.inner.conn.send(req.buf);
@@ -194,14 +192,7 @@ impl Client {
         let pool = self.inner.pool.clone();
         ResponseFuture::boxed(
             name,
-            Box::pin(async move {
-                let mut pooled = pool.get().await?;
-                // Cancelled from here on: the connection is closed, not reused.
-                pooled.busy = true;
-                let reply = pooled.conn().send(req.buf).await;
-                pooled.busy = false;
-                reply.unwrap_or_else(|_| Err(Error::closed()))
-            }),
+            Box::pin(async move { pool.get().await?.send(req.buf).await }),
         )
     }
 }

@@ -273,12 +273,12 @@ impl<T> FunctionCall<'_, T> {
         T: FromReply,
     {
         let f = self.function();
-        let (buf, meta) = if self.read_only {
+        let (meta, buf) = if self.read_only {
             let c = cmd::fcall_ro(&f.name).key(&self.keys).arg(&self.args);
-            (c.buf().clone(), c.meta())
+            (c.meta(), c.into_buf())
         } else {
             let c = cmd::fcall(&f.name).key(&self.keys).arg(&self.args);
-            (c.buf().clone(), c.meta())
+            (c.meta(), c.into_buf())
         };
         FcallCommand {
             buf,

@@ -52,16 +52,15 @@ impl MonitorEntry {
     /// Parses one monitor line.
     pub fn parse(line: &[u8]) -> Result<MonitorEntry> {
         let bad = |what: &'static str| Error::decode("a MONITOR line", what);
-        let text = line;
-        let space = text
+        let space = line
             .iter()
             .position(|&b| b == b' ')
             .ok_or_else(|| bad("no time"))?;
-        let time: f64 = std::str::from_utf8(&text[..space])
+        let time: f64 = std::str::from_utf8(&line[..space])
             .ok()
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| bad("a bad time"))?;
-        let rest = &text[space + 1..];
+        let rest = &line[space + 1..];
         let rest = rest
             .strip_prefix(b"[")
             .ok_or_else(|| bad("no [db client]"))?;

@@ -110,12 +110,12 @@ impl<'s> Invocation<'s> {
     /// (`SCRIPT EXISTS`, then `SCRIPT LOAD` if needed) before it is sent.
     pub fn command<T: FromReply>(&self) -> ScriptCall<'s, T> {
         let sha = self.script.sha1.as_str();
-        let (buf, meta) = if self.read_only {
+        let (meta, buf) = if self.read_only {
             let c = cmd::evalsha_ro(sha).key(&self.keys).arg(&self.args);
-            (c.buf().clone(), c.meta())
+            (c.meta(), c.into_buf())
         } else {
             let c = cmd::evalsha(sha).key(&self.keys).arg(&self.args);
-            (c.buf().clone(), c.meta())
+            (c.meta(), c.into_buf())
         };
         ScriptCall {
             script: self.script,

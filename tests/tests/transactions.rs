@@ -515,6 +515,35 @@ async fn transaction_commands_are_rejected_before_sending() {
 // The connection goes back to the pool clean
 // ---------------------------------------------------------------------------------
 
+/// After a `Watched` on `first` went back to the pool: watches `second`, lets
+/// `other` write `first`, and runs a transaction on `second`. Returns whether the
+/// connection is the one with CLIENT ID `id`, whether the transaction ran (it does
+/// only if `first` is no longer watched), the value of `second`, and the pool's
+/// (open, idle) at the end.
+async fn reuse_after_first(
+    c: &Client,
+    other: &Client,
+    id: i64,
+) -> (bool, bool, Option<Bytes>, (usize, usize)) {
+    let w = c.watch(["second"]).await.unwrap();
+    let same = w.client_id().await.unwrap() == id;
+    other.set("first", "theirs").await.unwrap();
+    let (ok,) = w
+        .multi()
+        .add(cmd::set("second", "mine"))
+        .execute()
+        .await
+        .unwrap();
+    drop(w);
+    let end = c.pool_status();
+    (
+        same,
+        ok,
+        c.get("second").await.unwrap(),
+        (end.open, end.idle),
+    )
+}
+
 #[tokio::test]
 async fn a_dropped_watched_connection_is_unwatched_before_reuse() {
     let server = Server::start();
@@ -533,24 +562,14 @@ async fn a_dropped_watched_connection_is_unwatched_before_reuse() {
         let dropped = c.pool_status();
 
         // Reused: the same server connection, no longer watching `first`.
-        let w = c.watch(["second"]).await.unwrap();
-        let same = w.client_id().await.unwrap() == id;
-        other.set("first", "theirs").await.unwrap();
-        let (ok,) = w
-            .multi()
-            .add(cmd::set("second", "mine"))
-            .execute()
-            .await
-            .unwrap();
-        drop(w);
-        let end = c.pool_status();
+        let (same, ok, second, end) = reuse_after_first(&c, &other, id).await;
         (
             (with_a_clone.open, with_a_clone.idle),
             (dropped.open, dropped.idle),
             same,
             ok,
-            c.get("second").await.unwrap(),
-            (end.open, end.idle),
+            second,
+            end,
         )
     })
     .await;
@@ -584,24 +603,8 @@ async fn a_cancelled_transaction_helper_returns_its_connection_clean() {
         // Cancelled between commands: nothing in flight, so the connection is kept.
         let cancelled = c.pool_status();
 
-        let w = c.watch(["second"]).await.unwrap();
-        let same = w.client_id().await.unwrap() == id;
-        other.set("first", "theirs").await.unwrap();
-        let (ok,) = w
-            .multi()
-            .add(cmd::set("second", "mine"))
-            .execute()
-            .await
-            .unwrap();
-        drop(w);
-        let end = c.pool_status();
-        (
-            (cancelled.open, cancelled.idle),
-            same,
-            ok,
-            c.get("second").await.unwrap(),
-            (end.open, end.idle),
-        )
+        let (same, ok, second, end) = reuse_after_first(&c, &other, id).await;
+        ((cancelled.open, cancelled.idle), same, ok, second, end)
     })
     .await;
     assert_eq!(got, ((1, 1), true, true, Some(b("mine")), (1, 1)));

@@ -341,6 +341,14 @@ impl CommandMeta {
         self.flags.contains(CommandFlags::BLOCKING)
     }
 
+    /// True when the command must not run on the shared connection: it may block it
+    /// (`BLPOP`, `XREAD BLOCK`). `WAIT` and `WAITAOF` are flagged blocking too but
+    /// wait for the writes made on their own connection, so they stay on the shared
+    /// one (on a fresh pooled connection they would wait for nothing).
+    pub fn needs_dedicated_connection(&self) -> bool {
+        self.is_blocking() && !matches!(self.name, "WAIT" | "WAITAOF")
+    }
+
     /// True when the command leaves state on the connection it runs on that a later
     /// user of the connection would inherit: the database (`SELECT`), the user
     /// (`AUTH`), the name, client tracking, eviction and touch modes, replica reads.

@@ -60,14 +60,7 @@ impl Target<'_> {
     async fn send(self, cmds: BytesMut, n: usize) -> Result<Vec<Bytes>> {
         match self {
             Target::Shared(c) => c.send_frames(cmds, n).await,
-            Target::Pooled(c) => {
-                let mut pooled = c.pool().get().await?;
-                // Cancelled from here on: the connection is closed, not reused.
-                pooled.busy = true;
-                let frames = pooled.conn().send_many(cmds, n).await;
-                pooled.busy = false;
-                frames.unwrap_or_else(|_| Err(Error::closed()))
-            }
+            Target::Pooled(c) => c.pool().get().await?.send_many(cmds, n).await,
             Target::Watched(w) => w.send_frames(cmds, n).await,
         }
     }
@@ -130,7 +123,7 @@ impl Queue {
             }
         }
         if let Some(m) = cmd.meta() {
-            self.blocking |= m.is_blocking() && !matches!(m.name, "WAIT" | "WAITAOF");
+            self.blocking |= m.needs_dedicated_connection();
             self.changes_state |= m.changes_connection_state();
         }
         if let Some(s) = cmd.script() {

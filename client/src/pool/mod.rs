@@ -348,6 +348,27 @@ impl Pooled {
         self.conn.as_ref().expect("present until dropped")
     }
 
+    /// Runs one command; cancelled while it is in flight, the connection is unblocked
+    /// (see the module docs) rather than handed on with a reply pending.
+    pub(crate) async fn send(mut self, cmd: CommandBuf) -> Result<bytes::Bytes> {
+        self.busy = true;
+        let reply = self.conn().send(cmd).await;
+        self.busy = false;
+        reply.unwrap_or_else(|_| Err(Error::closed()))
+    }
+
+    /// Runs `n` commands encoded back to back, like [`send`](Self::send).
+    pub(crate) async fn send_many(
+        mut self,
+        cmds: bytes::BytesMut,
+        n: usize,
+    ) -> Result<Vec<bytes::Bytes>> {
+        self.busy = true;
+        let replies = self.conn().send_many(cmds, n).await;
+        self.busy = false;
+        replies.unwrap_or_else(|_| Err(Error::closed()))
+    }
+
     /// Closes the connection and keeps its slot for another one.
     fn retire(mut self) -> OwnedSemaphorePermit {
         if let Some(conn) = self.conn.take() {
