@@ -44,7 +44,7 @@
 //! `client-output-buffer-limit pubsub`, past which it closes the connection and the
 //! subscriber reconnects); [`Overflow::DropOldest`] keeps reading and drops the oldest
 //! queued message, counting them in [`Subscriber::dropped`]. While the queue is full
-//! under backpressure, a subscribe or unsubscribe call still sends its command but
+//! under backpressure, a subscribe or unsubscribe call (also one already waiting)
 //! returns without waiting for the confirmation (which is behind messages the
 //! consumer has not read); the confirmation is delivered in order later.
 //!

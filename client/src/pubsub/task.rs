@@ -222,13 +222,19 @@ impl Task {
     }
 
     /// Queues a message. While the queue is full (backpressure), subscription
-    /// commands are still sent, but their calls return at once, unconfirmed: the
+    /// commands are still sent, but their calls (and those already waiting) return
+    /// at once, unconfirmed: the
     /// confirmation is behind messages the consumer has not read yet, and the
     /// consumer cannot read while it waits for the call.
     async fn deliver(&mut self, msg: Message, t: &mut Transport) -> Result<()> {
         let Err(msg) = self.shared.queue.try_push(msg) else {
             return Ok(());
         };
+        // Calls already waiting for a confirmation return too: theirs may be behind
+        // this message.
+        for w in self.waiters.drain(..) {
+            let _ = w.done.send(Ok(()));
+        }
         let shared = self.shared.clone();
         let push = shared.queue.push(msg);
         tokio::pin!(push);
