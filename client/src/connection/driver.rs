@@ -7,6 +7,8 @@ use super::handshake;
 use super::transport::Transport;
 use crate::command::CommandBuf;
 use crate::error::{Error, Result};
+use crate::pubsub::router::{Fence, Op, Router};
+use crate::pubsub::Message;
 use crate::resp::Scanner;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -36,6 +38,8 @@ pub(crate) enum Sink {
         /// Receives them all.
         tx: oneshot::Sender<Result<Vec<Bytes>>>,
     },
+    /// The `PING` behind subscription commands (see the pub/sub router).
+    Fence(Fence),
 }
 
 impl Sink {
@@ -47,6 +51,7 @@ impl Sink {
             Sink::Many { tx, .. } => {
                 let _ = tx.send(Err(err));
             }
+            Sink::Fence(f) => f.fail(err),
         }
     }
 
@@ -68,6 +73,11 @@ impl Sink {
                     Some(Sink::Many { n, got, tx })
                 }
             }
+            // Fences are answered through the pub/sub router (`Io::dispatch`).
+            Sink::Fence(mut f) => {
+                f.release();
+                None
+            }
         }
     }
 
@@ -80,12 +90,13 @@ impl Sink {
             Sink::Many { got, tx, .. } => {
                 let _ = tx.send(Ok(got));
             }
+            Sink::Fence(mut f) => f.release(),
         }
     }
 
     fn expects(&self) -> usize {
         match self {
-            Sink::One(_) => 1,
+            Sink::One(_) | Sink::Fence(_) => 1,
             Sink::Many { n, .. } => *n,
         }
     }
@@ -108,6 +119,8 @@ pub(crate) enum Msg {
     Request(Payload, Sink),
     /// Close the connection now, failing whatever is in flight.
     Close,
+    /// A subscriber's operation.
+    PubSub(Op),
 }
 
 /// Runs a connection until every handle is gone (or it is closed), reconnecting on
@@ -119,19 +132,21 @@ pub(crate) async fn run(
     mut rx: mpsc::UnboundedReceiver<Msg>,
     first: (Transport, Protocol),
     reconnect_on_failure: bool,
+    mut router: Router,
 ) {
     let mut transport = Some(first);
     let mut attempt: u32 = 0;
     loop {
         let t = match transport.take() {
             Some(t) => t,
-            None => match reconnect(&config, &mut rx, &mut attempt).await {
+            None => match reconnect(&config, &mut rx, &mut attempt, &mut router).await {
                 Some(t) => t,
                 None => return,
             },
         };
         attempt = 0;
-        let mut io = Io::new(t.0, t.1, &config, &mut rx);
+        let mut io = Io::new(t.0, t.1, &config, &mut rx, &mut router);
+        io.renew_subscriptions();
         let outcome = (&mut io).await;
         let pending = std::mem::take(&mut io.pending);
         drop(io);
@@ -148,6 +163,7 @@ pub(crate) async fn run(
                 } else {
                     err.duplicate()
                 };
+                router.connection_lost();
                 if !reconnect_on_failure {
                     // Closed before the failures are delivered: whoever sees one finds
                     // the connection closed, and nothing new can be queued on it.
@@ -177,6 +193,7 @@ async fn reconnect(
     config: &Config,
     rx: &mut mpsc::UnboundedReceiver<Msg>,
     attempt: &mut u32,
+    router: &mut Router,
 ) -> Option<(Transport, Protocol)> {
     loop {
         match handshake::connect(config).await {
@@ -191,6 +208,7 @@ async fn reconnect(
                 loop {
                     match rx.try_recv() {
                         Ok(Msg::Request(_, sink)) => sink.fail(io_error(&text)),
+                        Ok(Msg::PubSub(op)) => fail_op(router, op, &text),
                         Ok(Msg::Close) => return None,
                         Err(mpsc::error::TryRecvError::Empty) => break,
                         Err(mpsc::error::TryRecvError::Disconnected) => return None,
@@ -205,12 +223,21 @@ async fn reconnect(
                         _ = &mut sleep => break,
                         msg = rx.recv() => match msg {
                             Some(Msg::Request(_, sink)) => sink.fail(io_error(&text)),
+                            Some(Msg::PubSub(op)) => fail_op(router, op, &text),
                             Some(Msg::Close) | None => return None,
                         },
                     }
                 }
             }
         }
+    }
+}
+
+/// A subscriber's operation while disconnected: calls fail at once, a subscriber
+/// that left is forgotten.
+fn fail_op(router: &mut Router, op: Op, text: &str) {
+    if let Some(id) = op.fail(io_error(text)) {
+        router.detach_offline(id);
     }
 }
 
@@ -227,6 +254,8 @@ struct Io<'a> {
     /// Sinks of written (or being written) requests, in order.
     pending: VecDeque<Sink>,
     rx_closed: bool,
+    /// Subscribers on this connection, kept across reconnects.
+    router: &'a mut Router,
 }
 
 impl<'a> Io<'a> {
@@ -235,6 +264,7 @@ impl<'a> Io<'a> {
         protocol: Protocol,
         config: &Config,
         rx: &'a mut mpsc::UnboundedReceiver<Msg>,
+        router: &'a mut Router,
     ) -> Self {
         Io {
             stream,
@@ -247,6 +277,43 @@ impl<'a> Io<'a> {
             scanner: Scanner::new(config.limits.clone()),
             pending: VecDeque::new(),
             rx_closed: false,
+            router,
+        }
+    }
+
+    /// A new connection renews the subscriptions of the last one.
+    fn renew_subscriptions(&mut self) {
+        if let Some(fence) = self.router.renew(&mut self.wbuf) {
+            self.push_fence(fence);
+        }
+    }
+
+    fn push_fence(&mut self, mut fence: Fence) {
+        if self.router.is_stalled() {
+            fence.release();
+        }
+        self.pending.push_back(Sink::Fence(fence));
+    }
+
+    /// Reading stopped for a full subscriber queue: calls waiting for a
+    /// confirmation return now (theirs may be behind the message that filled it).
+    fn release_fences(&mut self) {
+        for sink in &mut self.pending {
+            if let Sink::Fence(f) = sink {
+                f.release();
+            }
+        }
+    }
+
+    /// Routes a pub/sub frame to the subscribers.
+    fn route(&mut self, msg: Message) {
+        let front = match self.pending.front() {
+            Some(Sink::Fence(f)) => Some(f),
+            _ => None,
+        };
+        self.router.on_message(msg, front);
+        if self.router.is_stalled() {
+            self.release_fences();
         }
     }
 
@@ -266,6 +333,12 @@ impl<'a> Io<'a> {
                         sink.finish_empty();
                     } else {
                         self.pending.push_back(sink);
+                    }
+                    progress = true;
+                }
+                Poll::Ready(Some(Msg::PubSub(op))) => {
+                    if let Some(fence) = self.router.op(op, &mut self.wbuf, self.resp3) {
+                        self.push_fence(fence);
                     }
                     progress = true;
                 }
@@ -333,15 +406,27 @@ impl<'a> Io<'a> {
         }
     }
 
-    /// Routes every complete frame in the read buffer.
+    /// Routes every complete frame in the read buffer (until a full subscriber
+    /// queue stops it, under backpressure).
     fn dispatch(&mut self) -> Result<()> {
-        while let Some(n) = self.scanner.scan(&self.rbuf)? {
+        while !self.router.is_stalled() {
+            let Some(n) = self.scanner.scan(&self.rbuf)? else {
+                break;
+            };
             let frame = self.rbuf.split_to(n).freeze();
-            if self.resp3 && frame.first() == Some(&b'>') {
-                if let Some(hook) = &self.push_hook {
-                    hook(frame);
+            match frame.first() {
+                Some(b'>') if self.resp3 => {
+                    self.on_push(frame);
+                    continue;
                 }
-                continue;
+                // On a subscriber's own RESP2 connection, pub/sub frames are arrays.
+                Some(b'*') if self.router.is_dedicated() => {
+                    if let Ok(Some(msg)) = Message::parse(frame.clone()) {
+                        self.route(msg);
+                        continue;
+                    }
+                }
+                _ => {}
             }
             // A pipeline collects its replies in place until it has them all.
             if let Some(Sink::Many { n, got, .. }) = self.pending.front_mut() {
@@ -350,16 +435,47 @@ impl<'a> Io<'a> {
                     continue;
                 }
             }
-            let Some(sink) = self.pending.pop_front() else {
-                return Err(Error::protocol(crate::resp::ProtocolError::Malformed {
-                    what: "a reply arrived with no request waiting for it",
-                }));
-            };
-            if let Some(rest) = sink.deliver(frame) {
-                self.pending.push_front(rest);
+            match self.pending.pop_front() {
+                None => {
+                    return Err(Error::protocol(crate::resp::ProtocolError::Malformed {
+                        what: "a reply arrived with no request waiting for it",
+                    }))
+                }
+                Some(Sink::Fence(mut fence)) => {
+                    if fence.on_reply(&frame) {
+                        self.router.fence_done(fence);
+                        if self.router.is_stalled() {
+                            self.release_fences();
+                        }
+                    } else {
+                        self.pending.push_front(Sink::Fence(fence));
+                    }
+                }
+                Some(sink) => {
+                    if let Some(rest) = sink.deliver(frame) {
+                        self.pending.push_front(rest);
+                    }
+                }
             }
         }
         Ok(())
+    }
+
+    /// A RESP3 push: pub/sub frames to the subscribers, the rest to the hook.
+    fn on_push(&mut self, frame: Bytes) {
+        match Message::parse(frame.clone()) {
+            Ok(Some(msg)) => self.route(msg),
+            Ok(None) => {
+                if let Some(hook) = &self.push_hook {
+                    hook(frame);
+                }
+            }
+            Err(err) => {
+                // Framed correctly, so the connection stays in step; only this
+                // frame is unusable.
+                tracing::warn!(error = %err, "a pub/sub push frame of an unknown shape was dropped");
+            }
+        }
     }
 }
 
@@ -371,7 +487,14 @@ impl Future for Io<'_> {
         loop {
             let mut progress = this.take_requests(cx)?;
             progress |= this.write(cx)?;
-            progress |= this.read(cx)?;
+            if this.router.is_stalled() && this.router.poll_unstall(cx).is_ready() {
+                // Frames already read first, then the socket again.
+                this.dispatch()?;
+                progress = true;
+            }
+            if !this.router.is_stalled() {
+                progress |= this.read(cx)?;
+            }
             if this.rx_closed && this.pending.is_empty() && this.wbuf.is_empty() {
                 return Poll::Ready(Ok(()));
             }

@@ -41,7 +41,7 @@ impl Connection {
     /// Connects, runs the handshake and starts the driver task (on the current tokio
     /// runtime).
     pub async fn connect(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, true).await
+        Self::start(config, true, false).await
     }
 
     /// Connects like [`connect`](Self::connect), but the connection does not come
@@ -49,13 +49,27 @@ impl Connection {
     /// connections holding state (watched keys, subscriptions) that a silent
     /// reconnect would lose.
     pub async fn connect_dedicated(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, false).await
+        Self::start(config, false, false).await
     }
 
-    async fn start(config: Arc<Config>, reconnect: bool) -> Result<Self> {
+    /// A subscriber's own connection: it reconnects and renews the subscriptions,
+    /// and on RESP2 it reads every array as a pub/sub frame (nothing else runs
+    /// there).
+    pub(crate) async fn connect_subscriber(config: Arc<Config>) -> Result<Self> {
+        Self::start(config, true, true).await
+    }
+
+    async fn start(config: Arc<Config>, reconnect: bool, subscriber: bool) -> Result<Self> {
         let transport = handshake::connect(&config).await?;
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(driver::run(config.clone(), rx, transport, reconnect));
+        let router = crate::pubsub::router::Router::new(subscriber);
+        tokio::spawn(driver::run(
+            config.clone(),
+            rx,
+            transport,
+            reconnect,
+            router,
+        ));
         Ok(Connection { tx, config })
     }
 
@@ -72,6 +86,14 @@ impl Connection {
     /// Closes the connection now; requests in flight fail.
     pub fn close(&self) {
         let _ = self.tx.send(Msg::Close);
+    }
+
+    /// Hands a subscriber's operation to the driver; fails it when the connection
+    /// is closed.
+    pub(crate) fn pubsub(&self, op: crate::pubsub::router::Op) {
+        if let Err(mpsc::error::SendError(Msg::PubSub(op))) = self.tx.send(Msg::PubSub(op)) {
+            op.fail(Error::closed());
+        }
     }
 
     /// Queues one command; the receiver gets its reply frame.

@@ -20,54 +20,73 @@
 //! # Ok(()) }
 //! ```
 //!
-//! **Connection.** A subscriber has a connection of its own, made with the client's
-//! configuration (RESP2 or RESP3 alike: RESP3 delivers messages as push frames,
-//! RESP2 as arrays) and counted against the client's [pool](crate::pool) size; it is
-//! closed when the subscriber is dropped.
+//! **Connection.** By default a subscriber has a connection of its own, made with
+//! the client's configuration (RESP2 or RESP3 alike: RESP3 delivers messages as push
+//! frames, RESP2 as arrays), counted against the client's [pool](crate::pool) size
+//! and closed when the subscriber is dropped. With
+//! [`on_shared_connection`](SubscriberBuilder::on_shared_connection), a subscriber on
+//! a RESP3 client uses the client's multiplexed connection instead, beside every
+//! other command: messages arrive there as push frames and go to the subscribers
+//! that asked for them. Any number of subscribers can share it, also on the same
+//! channels: the server sees one subscription while at least one of them wants it,
+//! each gets every message, and each one's confirmation counts are its own. On RESP2
+//! (configured, or a server without `HELLO`) a subscribed connection can run nothing
+//! else, so such a subscriber gets a connection of its own after all
+//! ([`Subscriber::is_shared`] tells).
 //!
 //! **Confirmations.** `subscribe` and its kin return once the server has confirmed
 //! every channel; the confirmations (with the subscription count) are also delivered,
 //! in order with the messages, unless
 //! [`ignore_subscribe_messages`](SubscriberBuilder::ignore_subscribe_messages) is set.
-//! `unsubscribe([])` (no channel) unsubscribes from all of them.
+//! `unsubscribe([])` (no channel) unsubscribes from all of them. A refused command
+//! (an ACL `NOPERM`, say) fails its call; the connection stays in step, since every
+//! subscription command is followed by a `PING` whose reply ends the call.
 //!
-//! **Reconnection.** When the connection is lost, the subscriber reconnects with the
-//! client's backoff, subscribes again to every channel, pattern and shard channel the
-//! server had confirmed, and delivers a [`Kind::Reconnected`] message. What was
-//! published while it was away is lost: pub/sub keeps nothing. Subscription calls made
-//! while it is reconnecting fail at once.
+//! **Reconnection.** When the connection is lost, it is made again with the
+//! client's backoff, every channel, pattern and shard channel the server had
+//! confirmed is subscribed again, and each subscriber gets a [`Kind::Reconnected`]
+//! message, then the confirmations of the renewal. What was published while it was
+//! away is lost: pub/sub keeps nothing. Subscription calls made while it is
+//! reconnecting fail at once; a call that fails because the connection was lost
+//! under it may or may not have reached the server, and is not renewed.
 //!
 //! **Bounded memory.** Messages wait in a queue of
-//! [`capacity`](SubscriberBuilder::capacity) messages (default 1024). When it is full,
-//! the default [`Overflow::Backpressure`] stops reading the connection until the
-//! consumer catches up (the server then buffers, up to its
-//! `client-output-buffer-limit pubsub`, past which it closes the connection and the
-//! subscriber reconnects); [`Overflow::DropOldest`] keeps reading and drops the oldest
-//! queued message, counting them in [`Subscriber::dropped`]. While the queue is full
-//! under backpressure, a subscribe or unsubscribe call (also one already waiting)
-//! returns without waiting for the confirmation (which is behind messages the
-//! consumer has not read); the confirmation is delivered in order later.
+//! [`capacity`](SubscriberBuilder::capacity) messages (default 1024). What happens
+//! when it is full is the [`Overflow`] policy:
+//! - [`Overflow::Backpressure`], the default on a connection of its own, stops
+//!   reading the connection until the consumer catches up (the server then buffers,
+//!   up to its `client-output-buffer-limit pubsub`, past which it closes the
+//!   connection and the subscriber reconnects). On a shared connection this also
+//!   holds back the replies of every other command, so it is opt-in there.
+//! - [`Overflow::DropOldest`], the default on a shared connection, keeps reading and
+//!   drops the oldest queued message, counting them in [`Subscriber::dropped`].
+//!
+//! While reading is stopped, a subscribe or unsubscribe call (also one already
+//! waiting) returns without waiting for the confirmation (which is behind messages
+//! the consumer has not read); the confirmation is delivered in order later.
 //!
 //! Subscription calls wait for their confirmation at most the client's request
 //! timeout, when one is set.
 
 mod message;
 pub(crate) mod queue;
-mod task;
+pub(crate) mod router;
 
 pub use message::{Kind, Message};
 pub use queue::Overflow;
 
 use crate::client::Client;
-use crate::command::{CommandBuf, ToArg};
+use crate::command::ToArg;
+use crate::connection::Connection;
 use crate::error::{Error, Result};
-use bytes::BytesMut;
+use router::{Op, Shared, SubId};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Options of a [`Subscriber`]; await it (or call [`connect`](Self::connect)) to
 /// connect.
@@ -76,8 +95,9 @@ use tokio::sync::{mpsc, oneshot};
 pub struct SubscriberBuilder<'c> {
     client: &'c Client,
     capacity: usize,
-    overflow: Overflow,
+    overflow: Option<Overflow>,
     ignore_confirmations: bool,
+    on_shared: bool,
 }
 
 impl<'c> SubscriberBuilder<'c> {
@@ -87,9 +107,10 @@ impl<'c> SubscriberBuilder<'c> {
         self
     }
 
-    /// What happens when the queue is full (default [`Overflow::Backpressure`]).
+    /// What happens when the queue is full (default [`Overflow::Backpressure`] on a
+    /// connection of its own, [`Overflow::DropOldest`] on the shared one).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
-        self.overflow = overflow;
+        self.overflow = Some(overflow);
         self
     }
 
@@ -100,25 +121,79 @@ impl<'c> SubscriberBuilder<'c> {
         self
     }
 
-    /// Connects.
-    pub async fn connect(self) -> Result<Subscriber> {
-        let slot = self.client.pool().reserve().await?;
-        let config = self.client.config_arc();
-        let (transport, _) = crate::connection::handshake::connect(&config).await?;
-        let shared = Arc::new(task::Shared {
-            queue: queue::Queue::new(self.capacity, self.overflow),
+    /// Subscribe on the client's shared multiplexed connection instead of a
+    /// connection of its own, when it speaks RESP3 (see [the module docs](self)).
+    pub fn on_shared_connection(mut self) -> Self {
+        self.on_shared = true;
+        self
+    }
+
+    fn shared_state(&self, on_shared: bool) -> Arc<Shared> {
+        Arc::new(Shared {
+            queue: queue::Queue::new(
+                self.capacity,
+                self.overflow
+                    .unwrap_or_else(|| router::default_overflow(on_shared)),
+            ),
             ignore_confirmations: self.ignore_confirmations,
-        });
-        let (tx, rx) = mpsc::unbounded_channel();
-        let request_timeout = config.request_timeout;
-        tokio::spawn(task::run(config, shared.clone(), rx, transport));
-        Ok(Subscriber {
-            tx,
-            request_timeout,
-            shared,
-            _slot: slot,
         })
     }
+
+    /// Connects.
+    pub async fn connect(self) -> Result<Subscriber> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let request_timeout = self.client.config().request_timeout;
+        if self.on_shared {
+            let conn = self.client.connection().clone();
+            let shared = self.shared_state(true);
+            if attach(&conn, id, shared.clone(), request_timeout).await? {
+                return Ok(Subscriber {
+                    conn,
+                    id,
+                    request_timeout,
+                    shared,
+                    slot: None,
+                });
+            }
+        }
+        let slot = self.client.pool().reserve().await?;
+        let conn = Connection::connect_subscriber(self.client.config_arc()).await?;
+        let shared = self.shared_state(false);
+        attach(&conn, id, shared.clone(), request_timeout).await?;
+        Ok(Subscriber {
+            conn,
+            id,
+            request_timeout,
+            shared,
+            slot: Some(slot),
+        })
+    }
+}
+
+/// Waits for an answer from the driver, at most `timeout`.
+async fn answer<T>(rx: oneshot::Receiver<Result<T>>, timeout: Option<Duration>) -> Result<T> {
+    let answered = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
+    match timeout {
+        Some(t) => tokio::time::timeout(t, answered)
+            .await
+            .unwrap_or_else(|_| Err(Error::timeout())),
+        None => answered.await,
+    }
+}
+
+/// Attaches a subscriber to a connection; false when it cannot share it (RESP2).
+async fn attach(
+    conn: &Connection,
+    id: SubId,
+    shared: Arc<Shared>,
+    timeout: Option<Duration>,
+) -> Result<bool> {
+    let (done, rx) = oneshot::channel();
+    conn.pubsub(Op::Attach { id, shared, done });
+    answer(rx, timeout)
+        .await
+        .map_err(|e| e.with_command("subscriber"))
 }
 
 impl<'c> IntoFuture for SubscriberBuilder<'c> {
@@ -131,13 +206,16 @@ impl<'c> IntoFuture for SubscriberBuilder<'c> {
 }
 
 impl Client {
-    /// A new [`Subscriber`], on a connection of its own: set options, then await it.
+    /// A new [`Subscriber`] (on a connection of its own unless
+    /// [`on_shared_connection`](SubscriberBuilder::on_shared_connection) is set):
+    /// set options, then await it.
     pub fn subscriber(&self) -> SubscriberBuilder<'_> {
         SubscriberBuilder {
             client: self,
             capacity: 1024,
-            overflow: Overflow::default(),
+            overflow: None,
             ignore_confirmations: false,
+            on_shared: false,
         }
     }
 }
@@ -145,18 +223,21 @@ impl Client {
 /// Receives published messages; see [the module docs](self).
 ///
 /// Also a [`futures_core::Stream`] of [`Message`]s. Dropping it closes its
-/// connection.
+/// connection, or on a shared connection unsubscribes what no other subscriber
+/// wants.
 pub struct Subscriber {
-    tx: mpsc::UnboundedSender<task::Request>,
+    conn: Connection,
+    id: SubId,
     request_timeout: Option<Duration>,
-    shared: Arc<task::Shared>,
-    /// Its place in the client's pool size.
-    _slot: crate::pool::Slot,
+    shared: Arc<Shared>,
+    /// Its place in the client's pool size, when it has a connection of its own.
+    slot: Option<crate::pool::Slot>,
 }
 
 impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
+            .field("shared", &self.is_shared())
             .field("queued", &self.shared.queue.len())
             .field("dropped", &self.shared.queue.dropped())
             .finish_non_exhaustive()
@@ -166,10 +247,21 @@ impl std::fmt::Debug for Subscriber {
 impl Drop for Subscriber {
     fn drop(&mut self) {
         self.shared.queue.close();
+        if self.slot.is_some() {
+            self.conn.close();
+        } else {
+            self.conn.pubsub(Op::Detach { id: self.id });
+        }
     }
 }
 
 impl Subscriber {
+    /// True when it uses the client's shared connection, false when it has one of
+    /// its own.
+    pub fn is_shared(&self) -> bool {
+        self.slot.is_none()
+    }
+
     async fn request<C: ToArg>(
         &self,
         name: &'static str,
@@ -177,38 +269,22 @@ impl Subscriber {
         channels: impl IntoIterator<Item = C>,
         at_least_one: bool,
     ) -> Result<()> {
-        let mut buf = CommandBuf::raw(name.as_bytes());
-        let mut list = Vec::new();
-        for c in channels {
-            let word = crate::script::to_bytes(c);
-            buf.push(&word);
-            list.push(word);
-        }
+        let list: Vec<_> = channels.into_iter().map(crate::script::to_bytes).collect();
         if at_least_one && list.is_empty() {
             return Err(
                 Error::invalid_argument("channel", "at least one is needed").with_command(name)
             );
         }
-        let mut cmd = BytesMut::new();
-        buf.encode(&mut cmd);
         let (done, rx) = oneshot::channel();
-        let req = task::Request {
-            cmd,
+        self.conn.pubsub(Op::Request {
+            id: self.id,
             kind,
             channels: list,
             done,
-        };
-        self.tx
-            .send(req)
-            .map_err(|_| Error::closed().with_command(name))?;
-        let confirmed = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
-        match self.request_timeout {
-            Some(t) => tokio::time::timeout(t, confirmed)
-                .await
-                .unwrap_or_else(|_| Err(Error::timeout())),
-            None => confirmed.await,
-        }
-        .map_err(|e| e.with_command(name))
+        });
+        answer(rx, self.request_timeout)
+            .await
+            .map_err(|e| e.with_command(name))
     }
 
     /// Subscribes to channels (`SUBSCRIBE`); returns once the server confirmed each.

@@ -1,5 +1,5 @@
-//! The bounded queue between a connection task (a subscriber's, a monitor's) and its
-//! consumer.
+//! The bounded queue between a connection (a subscriber's driver, a monitor's task)
+//! and its consumer.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -24,11 +24,13 @@ struct State<T> {
     items: VecDeque<T>,
     /// The consumer waiting for a message.
     waker: Option<Waker>,
+    /// The producer waiting for room (a connection's driver, polling).
+    producer: Option<Waker>,
     closed: bool,
     dropped: u64,
 }
 
-/// A bounded FIFO: one producer (the connection task), one consumer.
+/// A bounded FIFO: one producer (the connection), one consumer.
 pub(crate) struct Queue<T> {
     state: Mutex<State<T>>,
     capacity: usize,
@@ -43,6 +45,7 @@ impl<T> Queue<T> {
             state: Mutex::new(State {
                 items: VecDeque::new(),
                 waker: None,
+                producer: None,
                 closed: false,
                 dropped: 0,
             }),
@@ -80,6 +83,33 @@ impl<T> Queue<T> {
         Ok(())
     }
 
+    /// Queues a control event (`Reconnected`) even when the queue is full: it may
+    /// exceed the capacity by the few events a reconnect produces.
+    pub(crate) fn push_event(&self, msg: T) {
+        let waker = {
+            let mut s = self.lock();
+            if s.closed {
+                return;
+            }
+            s.items.push_back(msg);
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Ready when a message would be taken (there is room, or the queue is closed);
+    /// otherwise the producer is woken when the consumer takes one.
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.lock();
+        if s.closed || s.items.len() < self.capacity || self.overflow == Overflow::DropOldest {
+            return Poll::Ready(());
+        }
+        s.producer = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
     /// Queues a message; under [`Overflow::Backpressure`] waits for room first.
     pub(crate) async fn push(&self, mut msg: T) {
         loop {
@@ -97,7 +127,11 @@ impl<T> Queue<T> {
     pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut s = self.lock();
         if let Some(m) = s.items.pop_front() {
+            let producer = s.producer.take();
             drop(s);
+            if let Some(p) = producer {
+                p.wake();
+            }
             self.room.notify_one();
             return Poll::Ready(Some(m));
         }
@@ -114,9 +148,9 @@ impl<T> Queue<T> {
         let waker = {
             let mut s = self.lock();
             s.closed = true;
-            s.waker.take()
+            (s.waker.take(), s.producer.take())
         };
-        if let Some(w) = waker {
+        for w in [waker.0, waker.1].into_iter().flatten() {
             w.wake();
         }
         self.room.notify_one();

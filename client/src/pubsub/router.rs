@@ -1,0 +1,692 @@
+//! The pub/sub state of one connection, kept by its driver: which subscriber wants
+//! which channel, pattern and shard channel, which of those the server confirmed,
+//! and where each pub/sub frame goes.
+//!
+//! Sans-IO: the driver hands it requests (it encodes the commands to write) and
+//! parsed frames (it queues them for subscribers); it never touches the socket.
+//!
+//! Two modes:
+//! - **shared** (the client's multiplexed RESP3 connection): any number of
+//!   subscribers; a channel is subscribed on the server while at least one of them
+//!   wants it; confirmation counts are each subscriber's own.
+//! - **dedicated** (a subscriber's own connection, RESP2 or RESP3): one subscriber;
+//!   requests go to the server as they are and its counts pass through; RESP2 arrays
+//!   are pub/sub frames too, since nothing else runs there.
+//!
+//! Every subscription command is followed by a `PING`, the *fence*: confirmations
+//! arrive as pub/sub frames before its reply, and a refused command's error reply
+//! arrives before it too, so an error can never be taken for the reply of another
+//! command. The confirmations of a request therefore arrive while its fence is the
+//! oldest request waiting for a reply, which is how they are told apart from those
+//! of other subscribers' requests.
+
+use super::message::{Kind, Message};
+use super::queue::{Overflow, Queue};
+use crate::command::CommandBuf;
+use crate::error::{Error, Result};
+use bytes::{Bytes, BytesMut};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::oneshot;
+
+/// Identifies a subscriber on its connection.
+pub(crate) type SubId = u64;
+
+/// What a subscriber shares with the connection's driver.
+pub(crate) struct Shared {
+    /// Where its messages wait.
+    pub(crate) queue: Queue<Message>,
+    /// Whether confirmations are left out of the queue.
+    pub(crate) ignore_confirmations: bool,
+}
+
+/// A pub/sub operation for a connection's driver.
+pub(crate) enum Op {
+    /// A subscriber starts using the connection; `done` gets whether it may (a
+    /// shared connection must speak RESP3).
+    Attach {
+        id: SubId,
+        shared: Arc<Shared>,
+        done: oneshot::Sender<Result<bool>>,
+    },
+    /// A subscribe or unsubscribe call; `done` once the server answered.
+    Request {
+        id: SubId,
+        kind: Kind,
+        /// Empty for an unsubscribe: every one of that family.
+        channels: Vec<Bytes>,
+        done: oneshot::Sender<Result<()>>,
+    },
+    /// The subscriber is gone: what only it wanted is unsubscribed.
+    Detach { id: SubId },
+}
+
+impl Op {
+    /// Fails the operation without running it (the connection is down).
+    pub(crate) fn fail(self, err: Error) -> Option<SubId> {
+        match self {
+            Op::Attach { done, .. } => {
+                let _ = done.send(Err(err));
+                None
+            }
+            Op::Request { done, .. } => {
+                let _ = done.send(Err(err));
+                None
+            }
+            Op::Detach { id } => Some(id),
+        }
+    }
+}
+
+/// The three families of subscriptions; each has its own commands and count.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Family {
+    Channel = 0,
+    Pattern = 1,
+    Shard = 2,
+}
+
+const FAMILIES: [Family; 3] = [Family::Channel, Family::Pattern, Family::Shard];
+
+impl Family {
+    /// The family of a confirmation kind, and whether it adds a subscription.
+    fn of(kind: Kind) -> Option<(Family, bool)> {
+        Some(match kind {
+            Kind::Subscribe => (Family::Channel, true),
+            Kind::Unsubscribe => (Family::Channel, false),
+            Kind::PSubscribe => (Family::Pattern, true),
+            Kind::PUnsubscribe => (Family::Pattern, false),
+            Kind::SSubscribe => (Family::Shard, true),
+            Kind::SUnsubscribe => (Family::Shard, false),
+            _ => return None,
+        })
+    }
+
+    fn subscribe(self) -> (&'static [u8], Kind) {
+        match self {
+            Family::Channel => (b"SUBSCRIBE", Kind::Subscribe),
+            Family::Pattern => (b"PSUBSCRIBE", Kind::PSubscribe),
+            Family::Shard => (b"SSUBSCRIBE", Kind::SSubscribe),
+        }
+    }
+
+    fn unsubscribe(self) -> (&'static [u8], Kind) {
+        match self {
+            Family::Channel => (b"UNSUBSCRIBE", Kind::Unsubscribe),
+            Family::Pattern => (b"PUNSUBSCRIBE", Kind::PUnsubscribe),
+            Family::Shard => (b"SUNSUBSCRIBE", Kind::SUnsubscribe),
+        }
+    }
+
+    /// Shard channels go one per command: in a cluster each may be another slot's.
+    fn one_per_command(self) -> bool {
+        self == Family::Shard
+    }
+}
+
+/// One subscriber's state on the connection.
+struct Sub {
+    shared: Arc<Shared>,
+    /// What it asked for, as of the last request the driver took (the server runs
+    /// requests in that order): decides what is sent.
+    wants: [HashSet<Bytes>; 3],
+    /// What the server confirmed for it on the current connection: decides what is
+    /// delivered. Unsubscribing ends a subscription when the server confirms it, so
+    /// messages published before the call still arrive.
+    confirmed: [HashSet<Bytes>; 3],
+}
+
+impl Sub {
+    /// The count a confirmation of `family` carries: channels and patterns together,
+    /// shard channels apart (as the server counts them).
+    fn count(&self, family: Family) -> i64 {
+        let n = match family {
+            Family::Shard => self.confirmed[2].len(),
+            _ => self.confirmed[0].len() + self.confirmed[1].len(),
+        };
+        n as i64
+    }
+}
+
+/// Whose confirmations arrive while a fence is the oldest request waiting.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Owner {
+    /// A subscriber's call of this kind.
+    Call(SubId, Kind),
+    /// The renewal after a reconnect: they go to whoever wants the channel.
+    Renewal,
+    /// The clean-up after a subscriber left: they go to nobody.
+    Cleanup,
+}
+
+/// The request waiting for the `PING` behind its subscription commands.
+pub(crate) struct Fence {
+    owner: Owner,
+    /// Told when the fence is answered (or released early under backpressure).
+    done: Option<oneshot::Sender<Result<()>>>,
+    /// Error replies still possible (one per command, then the `PING`'s own).
+    errors_left: usize,
+    /// The first error reply.
+    error: Option<Error>,
+    /// Unsubscriptions that other subscribers' wants keep on the server: confirmed
+    /// here when the fence is answered, after every message that came before.
+    local: Vec<Bytes>,
+}
+
+impl Fence {
+    /// Takes one reply; true when the fence is done. Subscription commands reply
+    /// (in band) only with errors, so the first other reply is the `PING`'s.
+    pub(crate) fn on_reply(&mut self, frame: &Bytes) -> bool {
+        if let Some(err) = crate::connection::frame_error(frame) {
+            self.error.get_or_insert(err);
+            self.errors_left = self.errors_left.saturating_sub(1);
+            return self.errors_left == 0;
+        }
+        true
+    }
+
+    /// The connection failed before the fence was answered.
+    pub(crate) fn fail(self, err: Error) {
+        if let Some(done) = self.done {
+            let _ = done.send(Err(err));
+        }
+    }
+
+    /// Lets the call return now, unconfirmed: under backpressure its confirmation is
+    /// behind messages nobody can read while the call is waiting.
+    pub(crate) fn release(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(Ok(()));
+        }
+    }
+}
+
+/// A message that found a full queue under backpressure, with the subscribers it
+/// has still to reach.
+struct Stalled {
+    msg: Message,
+    targets: Vec<Arc<Shared>>,
+    /// Confirmations queued meanwhile, which go after it.
+    held: Vec<(Arc<Shared>, Message)>,
+}
+
+/// Per family, a channel (or pattern) and the subscribers it concerns.
+type Index = [HashMap<Bytes, Vec<SubId>>; 3];
+
+fn index_add(index: &mut Index, f: usize, c: &Bytes, id: SubId) {
+    let ids = index[f].entry(c.clone()).or_default();
+    if !ids.contains(&id) {
+        ids.push(id);
+    }
+}
+
+fn index_remove(index: &mut Index, f: usize, c: &Bytes, id: SubId) {
+    if let Some(ids) = index[f].get_mut(c) {
+        ids.retain(|x| *x != id);
+        if ids.is_empty() {
+            index[f].remove(c);
+        }
+    }
+}
+
+/// The pub/sub state of one connection.
+pub(crate) struct Router {
+    dedicated: bool,
+    subs: HashMap<SubId, Sub>,
+    /// Who wants each channel: on a shared connection, subscribed on the server
+    /// while not empty.
+    holders: Index,
+    /// Who has each channel confirmed: where its messages go.
+    routes: Index,
+    stalled: Option<Stalled>,
+}
+
+/// `PING`, the fence behind subscription commands.
+const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+
+impl Router {
+    /// The state of a shared connection (`dedicated == false`) or of a subscriber's
+    /// own connection.
+    pub(crate) fn new(dedicated: bool) -> Self {
+        Router {
+            dedicated,
+            subs: HashMap::new(),
+            holders: Default::default(),
+            routes: Default::default(),
+            stalled: None,
+        }
+    }
+
+    /// A subscriber's own connection: RESP2 arrays are pub/sub frames.
+    pub(crate) fn is_dedicated(&self) -> bool {
+        self.dedicated
+    }
+
+    /// A message waits for room in a queue: stop reading.
+    pub(crate) fn is_stalled(&self) -> bool {
+        self.stalled.is_some()
+    }
+
+    /// Runs an operation: writes what it sends to `out` and returns the fence to
+    /// wait for, if anything was sent.
+    pub(crate) fn op(&mut self, op: Op, out: &mut BytesMut, resp3: bool) -> Option<Fence> {
+        match op {
+            Op::Attach { id, shared, done } => {
+                // Sharing needs push frames: on RESP2 a subscribed connection can run
+                // nothing else.
+                let ok = self.dedicated || resp3;
+                if ok {
+                    self.subs.insert(
+                        id,
+                        Sub {
+                            shared,
+                            wants: Default::default(),
+                            confirmed: Default::default(),
+                        },
+                    );
+                }
+                let _ = done.send(Ok(ok));
+                None
+            }
+            Op::Request {
+                id,
+                kind,
+                channels,
+                done,
+            } => self.request(id, kind, channels, done, out),
+            Op::Detach { id } => self.detach(id, out),
+        }
+    }
+
+    fn request(
+        &mut self,
+        id: SubId,
+        kind: Kind,
+        channels: Vec<Bytes>,
+        done: oneshot::Sender<Result<()>>,
+        out: &mut BytesMut,
+    ) -> Option<Fence> {
+        let (Some((family, adds)), Some(sub)) = (Family::of(kind), self.subs.get_mut(&id)) else {
+            let _ = done.send(Err(Error::closed()));
+            return None;
+        };
+        let f = family as usize;
+        let owner = Owner::Call(id, kind);
+        if adds {
+            // Each channel once: the server confirms every argument.
+            let mut seen = HashSet::with_capacity(channels.len());
+            let mut send: Vec<Bytes> = Vec::with_capacity(channels.len());
+            for c in channels {
+                if seen.insert(c.clone()) {
+                    sub.wants[f].insert(c.clone());
+                    send.push(c);
+                }
+            }
+            for c in &send {
+                index_add(&mut self.holders, f, c, id);
+            }
+            return Some(fenced(owner, vec![(family, true, send)], done, out));
+        }
+        if channels.is_empty() && self.dedicated {
+            // The server's own "all" (it also confirms when there is nothing).
+            for c in std::mem::take(&mut sub.wants[f]) {
+                index_remove(&mut self.holders, f, &c, id);
+            }
+            return Some(fenced(owner, vec![(family, false, Vec::new())], done, out));
+        }
+        let list: Vec<Bytes> = if channels.is_empty() {
+            let mut all: Vec<Bytes> = sub.wants[f].union(&sub.confirmed[f]).cloned().collect();
+            all.sort();
+            all
+        } else {
+            channels
+        };
+        let mut send = Vec::new();
+        let mut local = Vec::new();
+        let mut seen = HashSet::with_capacity(list.len());
+        if list.is_empty() {
+            // Unsubscribing from all of nothing: confirmed as the server would, with
+            // no channel.
+            local.push(Bytes::new());
+        }
+        for c in list {
+            if !seen.insert(c.clone()) {
+                continue;
+            }
+            sub.wants[f].remove(&c);
+            index_remove(&mut self.holders, f, &c, id);
+            if self.holders[f].contains_key(&c) {
+                // Another subscriber still wants it: the server keeps it.
+                local.push(c);
+            } else {
+                send.push(c);
+            }
+        }
+        let commands = if send.is_empty() {
+            Vec::new()
+        } else {
+            vec![(family, false, send)]
+        };
+        let mut fence = fenced(owner, commands, done, out);
+        fence.local = local;
+        Some(fence)
+    }
+
+    /// The subscriber left: its subscriptions that nobody else wants are dropped on
+    /// the server (on a dedicated connection the connection itself closes).
+    pub(crate) fn detach(&mut self, id: SubId, out: &mut BytesMut) -> Option<Fence> {
+        let sub = self.subs.remove(&id)?;
+        let mut commands = Vec::new();
+        for family in FAMILIES {
+            let f = family as usize;
+            let mut orphans = Vec::new();
+            for c in sub.wants[f].union(&sub.confirmed[f]) {
+                index_remove(&mut self.routes, f, c, id);
+                index_remove(&mut self.holders, f, c, id);
+                if !self.holders[f].contains_key(c) && !orphans.contains(c) {
+                    orphans.push(c.clone());
+                }
+            }
+            if !orphans.is_empty() {
+                orphans.sort();
+                commands.push((family, false, orphans));
+            }
+        }
+        if commands.is_empty() || self.dedicated {
+            return None;
+        }
+        Some(fenced(Owner::Cleanup, commands, None, out))
+    }
+
+    /// The subscriber left while the connection is down: nothing to send, and the
+    /// renewal leaves out what only it wanted.
+    pub(crate) fn detach_offline(&mut self, id: SubId) {
+        let _ = self.detach(id, &mut BytesMut::new());
+    }
+
+    /// The connection was lost: what the server never confirmed is forgotten (its
+    /// call failed), and nothing is confirmed on the next connection yet.
+    pub(crate) fn connection_lost(&mut self) {
+        for (id, sub) in &mut self.subs {
+            for f in 0..3 {
+                let unconfirmed: Vec<Bytes> = sub.wants[f]
+                    .difference(&sub.confirmed[f])
+                    .cloned()
+                    .collect();
+                for c in unconfirmed {
+                    sub.wants[f].remove(&c);
+                    index_remove(&mut self.holders, f, &c, *id);
+                }
+                sub.confirmed[f].clear();
+            }
+        }
+        self.routes = Default::default();
+    }
+
+    /// A new connection: every subscriber hears of it (after a message that was
+    /// waiting for room), then every subscription is renewed.
+    pub(crate) fn renew(&mut self, out: &mut BytesMut) -> Option<Fence> {
+        if let Some(stalled) = self.stalled.take() {
+            for t in stalled.targets {
+                t.queue.push_event(stalled.msg.clone());
+            }
+            for (t, m) in stalled.held {
+                t.queue.push_event(m);
+            }
+        }
+        let mut ids: Vec<&SubId> = self.subs.keys().collect();
+        ids.sort();
+        for id in ids {
+            self.subs[id]
+                .shared
+                .queue
+                .push_event(Message::reconnected());
+        }
+        let mut commands = Vec::new();
+        for family in FAMILIES {
+            let mut all: Vec<Bytes> = self.holders[family as usize].keys().cloned().collect();
+            if !all.is_empty() {
+                all.sort();
+                commands.push((family, true, all));
+            }
+        }
+        if commands.is_empty() {
+            return None;
+        }
+        Some(fenced(Owner::Renewal, commands, None, out))
+    }
+
+    /// The fence of a request was answered: every confirmation and message before
+    /// it has been routed. Confirms what was kept locally and ends the call.
+    pub(crate) fn fence_done(&mut self, mut fence: Fence) {
+        if let Owner::Call(id, kind) = fence.owner {
+            for c in std::mem::take(&mut fence.local) {
+                self.confirm_to(id, confirmation(kind, c, None));
+            }
+        }
+        let result = match fence.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
+        if let Some(done) = fence.done.take() {
+            let _ = done.send(result);
+        }
+    }
+
+    /// Routes a pub/sub frame. `front` is the fence of the oldest request waiting
+    /// for a reply, if that request is one. Afterwards,
+    /// [`is_stalled`](Self::is_stalled) tells whether reading must stop.
+    pub(crate) fn on_message(&mut self, msg: Message, front: Option<&Fence>) {
+        let Some((family, adds)) = Family::of(msg.kind) else {
+            let f = match msg.kind {
+                Kind::PMessage => Family::Pattern,
+                Kind::SMessage => Family::Shard,
+                _ => Family::Channel,
+            } as usize;
+            let key = match msg.kind {
+                Kind::PMessage => msg.pattern.as_ref(),
+                _ => Some(&msg.channel),
+            };
+            let Some(ids) = key.and_then(|k| self.routes[f].get(k)) else {
+                return;
+            };
+            let subs = &self.subs;
+            let targets = ids.iter().filter_map(|id| subs.get(id)).map(|s| &s.shared);
+            deliver(&mut self.stalled, msg, targets);
+            return;
+        };
+        let f = family as usize;
+        match front.map(|fence| fence.owner) {
+            Some(Owner::Call(id, kind)) if kind == msg.kind => self.confirm_to(id, msg),
+            Some(Owner::Renewal) if adds => {
+                for id in self.holders[f]
+                    .get(&msg.channel)
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    self.confirm_to(id, msg.clone());
+                }
+            }
+            Some(Owner::Cleanup) if !adds => {}
+            _ => {
+                // Not asked for: the server dropped a subscription by itself (a
+                // shard channel whose slot moved). Whoever had it is told.
+                let mut ids = self.holders[f].remove(&msg.channel).unwrap_or_default();
+                for id in self.routes[f]
+                    .get(&msg.channel)
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                for id in ids {
+                    if let Some(sub) = self.subs.get_mut(&id) {
+                        sub.wants[f].remove(&msg.channel);
+                    }
+                    self.confirm_to(id, msg.clone());
+                }
+            }
+        }
+    }
+
+    /// Applies a confirmation to one subscriber and queues it (with its own count
+    /// on a shared connection).
+    fn confirm_to(&mut self, id: SubId, mut msg: Message) {
+        let Some((family, adds)) = Family::of(msg.kind) else {
+            return;
+        };
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        let f = family as usize;
+        if adds {
+            if sub.wants[f].contains(&msg.channel) {
+                sub.confirmed[f].insert(msg.channel.clone());
+                index_add(&mut self.routes, f, &msg.channel, id);
+            }
+        } else if sub.confirmed[f].remove(&msg.channel) {
+            index_remove(&mut self.routes, f, &msg.channel, id);
+        }
+        if sub.shared.ignore_confirmations {
+            return;
+        }
+        if !self.dedicated || msg.count.is_none() {
+            msg.count = Some(sub.count(family));
+        }
+        let target = sub.shared.clone();
+        deliver(&mut self.stalled, msg, std::iter::once(&target));
+    }
+
+    /// Tries again to queue a stalled message; ready once every queue took it.
+    pub(crate) fn poll_unstall(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        while let Some(stalled) = &mut self.stalled {
+            let Some(t) = stalled.targets.first() else {
+                break;
+            };
+            match t.queue.try_push(stalled.msg.clone()) {
+                Ok(()) => {
+                    stalled.targets.remove(0);
+                }
+                Err(_) => {
+                    if t.queue.poll_room(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+        if let Some(stalled) = self.stalled.take() {
+            for (t, m) in stalled.held {
+                t.queue.push_event(m);
+            }
+        }
+        Poll::Ready(())
+    }
+}
+
+impl Drop for Router {
+    /// The connection's driver ended: the subscribers' streams end too.
+    fn drop(&mut self) {
+        for sub in self.subs.values() {
+            sub.shared.queue.close();
+        }
+    }
+}
+
+fn confirmation(kind: Kind, channel: Bytes, count: Option<i64>) -> Message {
+    Message {
+        kind,
+        channel,
+        pattern: None,
+        payload: Bytes::new(),
+        count,
+    }
+}
+
+/// Encodes the commands (`(family, subscribe?, channels)`; no channels: the
+/// command alone) and the `PING` behind them.
+fn fenced(
+    owner: Owner,
+    commands: Vec<(Family, bool, Vec<Bytes>)>,
+    done: impl Into<Option<oneshot::Sender<Result<()>>>>,
+    out: &mut BytesMut,
+) -> Fence {
+    let mut n = 0;
+    for (family, adds, channels) in commands {
+        let (name, _) = if adds {
+            family.subscribe()
+        } else {
+            family.unsubscribe()
+        };
+        let groups: Vec<&[Bytes]> = if family.one_per_command() && !channels.is_empty() {
+            channels.chunks(1).collect()
+        } else {
+            vec![&channels[..]]
+        };
+        for group in groups {
+            let mut cmd = CommandBuf::raw(name);
+            for c in group {
+                cmd.push(c);
+            }
+            cmd.encode(out);
+            n += 1;
+        }
+    }
+    out.extend_from_slice(PING);
+    Fence {
+        owner,
+        done: done.into(),
+        errors_left: n + 1,
+        error: None,
+        local: Vec::new(),
+    }
+}
+
+/// Queues a message for `targets`, in order; under backpressure, stalls at the
+/// first full queue.
+fn deliver<'a>(
+    stalled: &mut Option<Stalled>,
+    msg: Message,
+    targets: impl Iterator<Item = &'a Arc<Shared>>,
+) {
+    if let Some(stalled) = stalled {
+        // Reading has stopped, so only a confirmation made here gets here: it goes
+        // behind the stalled message.
+        for t in targets {
+            stalled.held.push((t.clone(), msg.clone()));
+        }
+        return;
+    }
+    let mut targets = targets.peekable();
+    let mut msg = Some(msg);
+    while let Some(t) = targets.next() {
+        let m = match targets.peek() {
+            Some(_) => msg.clone(),
+            None => msg.take(),
+        };
+        let Some(m) = m else { return };
+        if let Err(back) = t.queue.try_push(m) {
+            let mut rest = vec![t.clone()];
+            rest.extend(targets.cloned());
+            *stalled = Some(Stalled {
+                msg: back,
+                targets: rest,
+                held: Vec::new(),
+            });
+            return;
+        }
+    }
+}
+
+/// The default overflow policy of a subscriber: backpressure on a connection of its
+/// own, dropping the oldest on a shared one (where not reading would stall every
+/// command).
+pub(crate) fn default_overflow(shared: bool) -> Overflow {
+    if shared {
+        Overflow::DropOldest
+    } else {
+        Overflow::Backpressure
+    }
+}
