@@ -1,6 +1,6 @@
 //! [`Client`]: the entry point, and its builder.
 
-use crate::command::{AclCategories, Command, Executor, Raw, Request, ToArg};
+use crate::command::{Command, Executor, Raw, Request, ToArg};
 use crate::connection::{
     Address, Backoff, Config, Connection, Protocol, PushHook, ResponseFuture, TlsOptions,
 };
@@ -161,14 +161,8 @@ impl Client {
         }
         let mut timeout = self.inner.config.request_timeout;
         if let Some(m) = req.meta {
-            if m.acl_categories.contains(AclCategories::TRANSACTION) {
-                return ResponseFuture::failed(
-                    m.name,
-                    Error::invalid_argument(
-                        "command",
-                        "MULTI, EXEC, DISCARD, WATCH and UNWATCH cannot run on the shared connection: use client.pipeline().transaction(), client.watch(keys) or client.transaction(keys, f)",
-                    ),
-                );
+            if let Some(instead) = m.runtime_alternative() {
+                return ResponseFuture::failed(m.name, Error::invalid_argument("command", instead));
             }
             if m.needs_dedicated_connection() {
                 return self.on_pooled(name, req);

@@ -229,11 +229,11 @@ async fn string_view_types_replies_as_strings() {
 #[tokio::test]
 async fn push_frames_reach_the_hook() {
     let server = Server::start();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<respec::connection::Push>();
     let client = Client::builder()
         .url(&server.url())
-        .push_hook(std::sync::Arc::new(move |frame| {
-            let _ = tx.send(frame);
+        .push_hook(std::sync::Arc::new(move |push| {
+            let _ = tx.send(push);
         }))
         .connect()
         .await
@@ -248,18 +248,13 @@ async fn push_frames_reach_the_hook() {
     client.get("cached").await.unwrap();
     let other = Client::connect(&server.url()).await.unwrap();
     other.set("cached", "2").await.unwrap();
-    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+    let push = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
         .await
         .expect("an invalidation push within 5 s")
         .unwrap();
-    let push: respec::Value = respec::FromReply::from_frame(frame).unwrap();
-    let respec::Value::Push(items) = push else {
-        panic!("not a push: {push:?}")
-    };
-    assert_eq!(items[0], respec::Value::Bulk(Bytes::from("invalidate")));
     assert_eq!(
-        items[1],
-        respec::Value::Array(vec![respec::Value::Bulk(Bytes::from("cached"))])
+        push,
+        respec::connection::Push::Invalidate(Some(vec![Bytes::from("cached")]))
     );
     // Replies still match their requests.
     assert_eq!(client.get("cached").await.unwrap(), Some(Bytes::from("2")));

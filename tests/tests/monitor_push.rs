@@ -3,10 +3,12 @@
 
 use bytes::Bytes;
 use respec::connection::Protocol;
+use respec::connection::Push;
 use respec::monitor::MonitorEntry;
+use respec::pubsub::Kind;
 use respec::{Client, Commands};
 use respec_tests::{protocols, Server};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 async fn next_entry(m: &mut respec::monitor::Monitor) -> MonitorEntry {
@@ -94,35 +96,53 @@ async fn monitor_sees_commands_from_another_client() {
 #[tokio::test]
 async fn invalidation_pushes_reach_the_push_hook() {
     let server = Server::start();
-    let pushes: Arc<Mutex<Vec<Bytes>>> = Arc::default();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let hook_pushes = pushes.clone();
     let c = Client::builder()
         .url(&server.url())
-        .push_hook(Arc::new(move |frame: Bytes| {
-            hook_pushes.lock().unwrap().push(frame);
-            let _ = tx.send(());
+        .push_hook(Arc::new(move |push: Push| {
+            let _ = tx.send(push);
         }))
         .connect()
         .await
         .unwrap();
+    let mut next_push = async || {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a push within 10 s")
+            .expect("the hook is alive")
+    };
+    // A subscriber on the same connection: its pub/sub pushes go to it, never to
+    // the hook.
+    let mut sub = c.subscriber().on_shared_connection().await.unwrap();
+    assert!(sub.is_shared());
+    sub.subscribe(["news"]).await.unwrap();
     c.client_tracking(respec::types::OnOff::On).await.unwrap();
     c.set("tracked", "1").await.unwrap();
     let _: Option<Bytes> = c.get("tracked").await.unwrap();
     let other = Client::connect(&server.url()).await.unwrap();
+    assert_eq!(other.publish("news", "hello").await.unwrap(), 1);
     other.set("tracked", "2").await.unwrap();
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("an invalidation within 10 s")
-        .unwrap();
-    let frame = pushes.lock().unwrap()[0].clone();
-    // `>2 invalidate [key]`: a push frame naming the key.
-    assert_eq!(frame.first(), Some(&b'>'));
-    let text = String::from_utf8_lossy(&frame);
-    assert!(
-        text.contains("invalidate") && text.contains("tracked"),
-        "{text}"
+    assert_eq!(
+        next_push().await,
+        Push::Invalidate(Some(vec![Bytes::from("tracked")]))
     );
     // Replies on the same connection are unaffected.
     assert_eq!(c.get("tracked").decode::<String>().await.unwrap(), "2");
+    // A flush invalidates every key: a null list.
+    other.flushall().await.unwrap();
+    assert_eq!(next_push().await, Push::Invalidate(None));
+    let got: Vec<_> = [
+        sub.get_message(Duration::from_secs(10)).await.unwrap(),
+        sub.get_message(Duration::from_secs(10)).await.unwrap(),
+    ]
+    .into_iter()
+    .map(|m| (m.kind, m.channel, m.payload))
+    .collect();
+    assert_eq!(
+        got,
+        [
+            (Kind::Subscribe, Bytes::from("news"), Bytes::new()),
+            (Kind::Message, Bytes::from("news"), Bytes::from("hello")),
+        ]
+    );
 }

@@ -349,6 +349,24 @@ impl CommandMeta {
         self.is_blocking() && !matches!(self.name, "WAIT" | "WAITAOF")
     }
 
+    /// When the runtime owns the command, what to use instead: transactions (their
+    /// replies come from `EXEC`), subscriptions (confirmed by pushes, not replies) and
+    /// `MONITOR` (a stream of lines) cannot run as a plain command on a shared
+    /// connection or in a pipeline, even through [`cmd`](crate::raw_cmd).
+    pub fn runtime_alternative(&self) -> Option<&'static str> {
+        if self.acl_categories.contains(AclCategories::TRANSACTION) {
+            return Some("MULTI, EXEC, DISCARD, WATCH and UNWATCH are run by the client: use client.pipeline().transaction(), client.watch(keys) or client.transaction(keys, f)");
+        }
+        match self.name {
+            "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "UNSUBSCRIBE" | "PUNSUBSCRIBE"
+            | "SUNSUBSCRIBE" => {
+                Some("subscriptions are run by the client: use client.subscriber()")
+            }
+            "MONITOR" => Some("MONITOR is run by the client: use client.monitor()"),
+            _ => None,
+        }
+    }
+
     /// True when the command leaves state on the connection it runs on that a later
     /// user of the connection would inherit: the database (`SELECT`), the user
     /// (`AUTH`), the name, client tracking, eviction and touch modes, replica reads.

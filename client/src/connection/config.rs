@@ -2,7 +2,6 @@
 
 use crate::error::Result;
 use crate::resp::Limits;
-use bytes::Bytes;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,9 +55,11 @@ pub enum Protocol {
     Resp3,
 }
 
-/// Receives the push messages (`>` frames, RESP3) a connection gets outside of replies:
-/// pub/sub messages, client-tracking invalidations.
-pub type PushHook = Arc<dyn Fn(Bytes) + Send + Sync>;
+/// Receives the RESP3 push frames a connection gets outside of replies that are not
+/// pub/sub messages for a subscriber: client-tracking invalidations, and any kind
+/// this client does not know. It runs on the connection's driver task, between
+/// reading frames: it must return quickly (hand the push to a channel).
+pub type PushHook = Arc<dyn Fn(super::Push) + Send + Sync>;
 
 /// Reconnection policy: exponential backoff with full jitter.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -467,7 +467,12 @@ impl<'a> Io<'a> {
             Ok(Some(msg)) => self.route(msg),
             Ok(None) => {
                 if let Some(hook) = &self.push_hook {
-                    hook(frame);
+                    match super::Push::parse(frame) {
+                        Ok(push) => hook(push),
+                        Err(err) => {
+                            tracing::warn!(error = %err, "a push frame of an unknown shape was dropped")
+                        }
+                    }
                 }
             }
             Err(err) => {

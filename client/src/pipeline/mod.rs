@@ -34,7 +34,7 @@ pub mod watch;
 pub use replies::{Replies, TooManyCommands};
 
 use crate::client::Client;
-use crate::command::{AclCategories, Command, CommandBuf};
+use crate::command::{Command, CommandBuf};
 use crate::connection::{decode_frame, frame_error};
 use crate::error::{Error, Result, ServerError};
 use crate::reply::{unexpected, Value};
@@ -179,17 +179,15 @@ impl Queue {
     }
 }
 
-/// `MULTI`, `EXEC`, `DISCARD`, `WATCH` and `UNWATCH` are the pipeline's own business.
+/// Transactions, subscriptions and `MONITOR` are the runtime's own business
+/// ([`CommandMeta::runtime_alternative`](crate::command::CommandMeta::runtime_alternative)).
 fn queueable(cmd: &impl Command) -> Result<()> {
     match cmd.meta() {
-        Some(m) if m.acl_categories.contains(AclCategories::TRANSACTION) => Err(
-            Error::invalid_argument(
-                "command",
-                "MULTI, EXEC, DISCARD, WATCH and UNWATCH cannot be queued: use pipeline().transaction(), Client::watch or Client::transaction",
-            )
-            .with_command(m.name),
-        ),
-        _ => Ok(()),
+        Some(m) => match m.runtime_alternative() {
+            Some(instead) => Err(Error::invalid_argument("command", instead).with_command(m.name)),
+            None => Ok(()),
+        },
+        None => Ok(()),
     }
 }
 
