@@ -40,12 +40,16 @@
 //! | commands the spec flags `BLOCKING` (`BLPOP`, `BRPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD`/`XREADGROUP` (flagged blocking whatever their options), ...) | a pooled one for the duration of the command |
 //! | `WATCH` and everything up to `EXEC` ([`Client::watch`], [`Client::transaction`]) | a pooled one, held by the [`Watched`](pipeline::watch::Watched) handle |
 //! | `WAIT`, `WAITAOF` (blocking, but about the writes made on the connection they run on: they cover every write sent before them on the shared connection, and hold it up to their timeout) | the shared one |
-//! | a [`Subscriber`](pubsub::Subscriber), a [`Monitor`](monitor::Monitor) | one of its own, counted against the pool size |
+//! | a [`Subscriber`](pubsub::Subscriber) (unless it asks for the shared one), a [`Monitor`](monitor::Monitor) | one of its own, counted against the pool size |
+//! | a [`Subscriber`](pubsub::Subscriber) made with [`on_shared_connection`](pubsub::SubscriberBuilder::on_shared_connection), on RESP3 | the shared one: its messages arrive as push frames and are routed to it |
 //! | everything else, pipelines and plain `MULTI`/`EXEC` transactions | the shared one |
 //!
 //! `MULTI`, `EXEC`, `DISCARD`, `WATCH` and `UNWATCH` change the state of the
-//! connection they run on, so the shared connection refuses them with an error naming
-//! the way to do it instead. The pool is bounded ([`pool::PoolOptions`]: size, wait
+//! connection they run on, and the subscribe commands and `MONITOR` are not answered
+//! by one reply each, so the shared connection and pipelines refuse them (also as raw
+//! commands) with an error naming the way to do it instead. RESP3 push frames that
+//! are not for a subscriber (client-tracking invalidations) go, typed as
+//! [`connection::Push`], to the hook set with [`ClientBuilder::push_hook`]. The pool is bounded ([`pool::PoolOptions`]: size, wait
 //! timeout, idle timeout, health check, all settable from the builder and the URL);
 //! a connection goes back to it, clean, whenever the value holding it is dropped.
 //!

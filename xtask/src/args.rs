@@ -43,7 +43,7 @@ Commands:
               root with RESPEC_SERVER and RESPEC_TLS_SERVER set
   demo        Run the guided tour (client/examples/tour.rs), then every other example
               in client/examples (pipelines, transactions, scripts, functions, scan,
-              blocking, ...: each `cargo run -p respec --example NAME`), against
+              pubsub, blocking, ...: each `cargo run -p respec --example NAME`), against
               $REDIS_URL, or against a throwaway server started for them. Fails if
               any example fails (each asserts its results) or runs over 5 minutes.
               The tour flushes the database; the others only touch their own

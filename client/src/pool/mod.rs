@@ -1,5 +1,6 @@
 //! Dedicated connections for what must not share the multiplexed one: blocking
-//! commands, `WATCH` transactions and (with later work) RESP2 pub/sub.
+//! commands, `WATCH` transactions; subscribers and monitors with a connection of their
+//! own count against its size.
 //!
 //! The pool holds at most [`PoolOptions::max_size`] connections, idle and in use
 //! together. A task that finds them all in use waits up to
