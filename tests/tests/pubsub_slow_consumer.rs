@@ -1,7 +1,13 @@
 //! A slow consumer: 100,000 messages of 1 KiB (about 100 MiB) are published while the
 //! subscriber (a queue of 1,024) does not read, under both overflow policies (RESP3
-//! only: the queue does not depend on the protocol), and the test process's peak RSS
-//! is measured to show the subscriber's memory stays bounded.
+//! only: the queue does not depend on the protocol), with the subscriber on a
+//! connection of its own and on the client's shared connection, and the test
+//! process's peak RSS is measured to show the subscriber's memory stays bounded.
+//!
+//! On the shared connection, backpressure stops the reading of the subscribing
+//! client's one connection: its own commands would wait behind the queue. So the
+//! messages are published, and the server's `CLIENT LIST` read, by another client,
+//! and the subscribing client sends nothing while the queue is full.
 //!
 //! Server config: `client-output-buffer-limit pubsub 0 0 0`. The default pub/sub
 //! limit (32mb hard, 8mb soft for 60 s) would make the server drop a subscriber that
@@ -11,8 +17,8 @@
 //! the counts exact, and keeps the payloads big enough that an unbounded client
 //! queue (~100 MiB) could not pass for a bounded one (< 64 MiB of growth).
 //!
-//! Peak RSS is per process and the tests of one file share a process: the two tests
-//! run one after the other (a lock), and each resets the peak (`VmHWM`) to the
+//! Peak RSS is per process and the tests of one file share a process: the tests run
+//! one after the other (a lock), and each resets the peak (`VmHWM`) to the
 //! current RSS first (writing 5 to `/proc/self/clear_refs`, Linux >= 4.0), so each
 //! reports its own peak.
 
@@ -65,23 +71,50 @@ fn reset_peak() -> u64 {
     status_kib("VmRSS")
 }
 
+/// What a test runs against.
+struct Setup {
+    _server: Server,
+    /// Publishes, and asks the server; the subscribing client itself when the
+    /// subscriber has a connection of its own, another client when it is on the
+    /// subscribing client's shared connection.
+    publisher: Client,
+    /// The client the subscriber belongs to (kept alive; in shared mode it must not
+    /// send anything while the queue is full).
+    owner: Client,
+    sub: Subscriber,
+}
+
 /// A server without a pub/sub output buffer limit (see the module docs), a RESP3
-/// client, and a subscriber to `firehose` with a queue of [`CAPACITY`].
-async fn setup(overflow: Overflow) -> (Server, Client, Subscriber) {
+/// client, and a subscriber to `firehose` with a queue of [`CAPACITY`], on a
+/// connection of its own or (`shared`) on the client's shared connection.
+async fn setup(overflow: Overflow, shared: bool) -> Setup {
     let server = Server::builder()
         .config("client-output-buffer-limit pubsub 0 0 0")
         .start()
         .unwrap();
     let c = protocols::client(&server, Protocol::Resp3).await;
-    let sub = c
+    let mut builder = c
         .subscriber()
         .capacity(CAPACITY)
         .overflow(overflow)
-        .ignore_subscribe_messages()
-        .await
-        .unwrap();
+        .ignore_subscribe_messages();
+    if shared {
+        builder = builder.on_shared_connection();
+    }
+    let sub = builder.await.unwrap();
+    assert_eq!(sub.is_shared(), shared, "{sub:?}");
     sub.subscribe(["firehose"]).await.unwrap();
-    (server, c, sub)
+    let publisher = if shared {
+        protocols::client(&server, Protocol::Resp3).await
+    } else {
+        c.clone()
+    };
+    Setup {
+        _server: server,
+        publisher,
+        owner: c,
+        sub,
+    }
 }
 
 /// Publishes the [`TOTAL`] payloads in pipelines of [`BATCH`], each received by the
@@ -142,78 +175,134 @@ fn report(policy: &str, baseline: u64, started: Instant) -> u64 {
 
 #[tokio::test]
 async fn backpressure_keeps_every_message_in_bounded_memory() {
-    let _serial = SERIAL.lock().await;
-    let (_server, c, mut sub) = setup(Overflow::Backpressure).await;
-    let started = Instant::now();
-    let baseline = reset_peak();
+    backpressure(false).await;
+}
 
-    let most_while_publishing = publish_all(&c, &sub).await;
-    assert!(most_while_publishing <= CAPACITY, "{most_while_publishing}");
-    // The queue fills up to its capacity and no further ...
-    await_true("the queue is full", || sub.queued() == CAPACITY).await;
-    // ... and the rest waits in the server: the subscriber stopped reading. (The
-    // kernel's socket buffers hold a few MiB more.)
-    let omem = server_omem_of_subscriber(&c).await;
-    eprintln!("Backpressure: the server holds {omem} bytes for the subscriber");
-    assert!(
-        omem > 50 << 20,
-        "the server holds only {omem} bytes for the subscriber"
-    );
-    assert_eq!(sub.queued(), CAPACITY);
-
-    // Everything arrives, in order.
-    for i in 0..TOTAL {
-        assert!(sub.queued() <= CAPACITY, "{} queued", sub.queued());
-        let m = next(&mut sub).await;
-        assert_eq!(m.kind, Kind::Message, "message {i}: {m:?}");
-        assert_eq!(&m.channel[..], b"firehose");
-        assert!(
-            m.payload == payload(i),
-            "message {i} is {:?}",
-            String::from_utf8_lossy(&m.payload[..9.min(m.payload.len())])
-        );
-    }
-    assert_eq!(sub.dropped(), 0);
-    assert_eq!(sub.queued(), 0);
-    assert_eq!(server_omem_of_subscriber(&c).await, 0);
-
-    let growth = report("Backpressure", baseline, started);
-    assert!(growth < MAX_GROWTH_KIB, "RSS grew by {growth} KiB");
+#[tokio::test]
+async fn backpressure_on_the_shared_connection_keeps_every_message_in_bounded_memory() {
+    backpressure(true).await;
 }
 
 #[tokio::test]
 async fn drop_oldest_keeps_the_last_messages_in_bounded_memory() {
+    drop_oldest(false).await;
+}
+
+#[tokio::test]
+async fn drop_oldest_on_the_shared_connection_keeps_the_last_messages_in_bounded_memory() {
+    drop_oldest(true).await;
+}
+
+fn mode(shared: bool) -> &'static str {
+    if shared {
+        "shared"
+    } else {
+        "dedicated"
+    }
+}
+
+async fn backpressure(shared: bool) {
     let _serial = SERIAL.lock().await;
-    let (_server, c, mut sub) = setup(Overflow::DropOldest).await;
+    let mode = mode(shared);
+    let Setup {
+        _server,
+        publisher: c,
+        owner,
+        mut sub,
+    } = setup(Overflow::Backpressure, shared).await;
     let started = Instant::now();
     let baseline = reset_peak();
 
     let most_while_publishing = publish_all(&c, &sub).await;
-    assert!(most_while_publishing <= CAPACITY, "{most_while_publishing}");
-    // The subscriber keeps reading: once it has read everything, it holds the last
-    // CAPACITY messages and has dropped all the others.
-    await_true("every message read", || {
-        sub.dropped() + sub.queued() as u64 == TOTAL as u64
+    assert!(
+        most_while_publishing <= CAPACITY,
+        "{mode}: {most_while_publishing}"
+    );
+    // The queue fills up to its capacity and no further ...
+    await_true(&format!("{mode}: the queue is full"), || {
+        sub.queued() == CAPACITY
     })
     .await;
-    assert_eq!(sub.queued(), CAPACITY);
-    assert_eq!(sub.dropped(), (TOTAL - CAPACITY) as u64);
+    // ... and the rest waits in the server: the subscriber stopped reading. (The
+    // kernel's socket buffers hold a few MiB more.)
+    let omem = server_omem_of_subscriber(&c).await;
+    eprintln!("Backpressure ({mode}): the server holds {omem} bytes for the subscriber");
+    assert!(
+        omem > 50 << 20,
+        "{mode}: the server holds only {omem} bytes for the subscriber"
+    );
+    assert_eq!(sub.queued(), CAPACITY, "{mode}");
 
-    for i in TOTAL - CAPACITY..TOTAL {
+    // Everything arrives, in order.
+    for i in 0..TOTAL {
+        assert!(sub.queued() <= CAPACITY, "{mode}: {} queued", sub.queued());
         let m = next(&mut sub).await;
-        assert_eq!(m.kind, Kind::Message, "message {i}: {m:?}");
+        assert_eq!(m.kind, Kind::Message, "{mode}: message {i}: {m:?}");
+        assert_eq!(&m.channel[..], b"firehose", "{mode}");
         assert!(
             m.payload == payload(i),
-            "message {i} is {:?}",
+            "{mode}: message {i} is {:?}",
             String::from_utf8_lossy(&m.payload[..9.min(m.payload.len())])
         );
     }
-    assert_eq!(sub.queued(), 0);
-    assert_eq!(sub.dropped(), (TOTAL - CAPACITY) as u64);
-    // Nothing more was published: one more message shows the stream goes on.
-    assert_eq!(c.publish("firehose", "last").await.unwrap(), 1);
-    assert_eq!(&next(&mut sub).await.payload[..], b"last");
+    assert_eq!(sub.dropped(), 0, "{mode}");
+    assert_eq!(sub.queued(), 0, "{mode}");
+    assert_eq!(server_omem_of_subscriber(&c).await, 0, "{mode}");
+    if shared {
+        // Caught up, the shared connection answers its client again.
+        assert!(owner.set("after", "ok").await.unwrap(), "{mode}");
+        assert_eq!(
+            owner.get("after").await.unwrap(),
+            Some(Bytes::from("ok")),
+            "{mode}"
+        );
+    }
 
-    let growth = report("DropOldest", baseline, started);
-    assert!(growth < MAX_GROWTH_KIB, "RSS grew by {growth} KiB");
+    let growth = report(&format!("Backpressure ({mode})"), baseline, started);
+    assert!(growth < MAX_GROWTH_KIB, "{mode}: RSS grew by {growth} KiB");
+}
+
+async fn drop_oldest(shared: bool) {
+    let _serial = SERIAL.lock().await;
+    let mode = mode(shared);
+    let Setup {
+        _server,
+        publisher: c,
+        owner: _owner,
+        mut sub,
+    } = setup(Overflow::DropOldest, shared).await;
+    let started = Instant::now();
+    let baseline = reset_peak();
+
+    let most_while_publishing = publish_all(&c, &sub).await;
+    assert!(
+        most_while_publishing <= CAPACITY,
+        "{mode}: {most_while_publishing}"
+    );
+    // The subscriber keeps reading: once it has read everything, it holds the last
+    // CAPACITY messages and has dropped all the others.
+    await_true(&format!("{mode}: every message read"), || {
+        sub.dropped() + sub.queued() as u64 == TOTAL as u64
+    })
+    .await;
+    assert_eq!(sub.queued(), CAPACITY, "{mode}");
+    assert_eq!(sub.dropped(), (TOTAL - CAPACITY) as u64, "{mode}");
+
+    for i in TOTAL - CAPACITY..TOTAL {
+        let m = next(&mut sub).await;
+        assert_eq!(m.kind, Kind::Message, "{mode}: message {i}: {m:?}");
+        assert!(
+            m.payload == payload(i),
+            "{mode}: message {i} is {:?}",
+            String::from_utf8_lossy(&m.payload[..9.min(m.payload.len())])
+        );
+    }
+    assert_eq!(sub.queued(), 0, "{mode}");
+    assert_eq!(sub.dropped(), (TOTAL - CAPACITY) as u64, "{mode}");
+    // Nothing more was published: one more message shows the stream goes on.
+    assert_eq!(c.publish("firehose", "last").await.unwrap(), 1, "{mode}");
+    assert_eq!(&next(&mut sub).await.payload[..], b"last", "{mode}");
+
+    let growth = report(&format!("DropOldest ({mode})"), baseline, started);
+    assert!(growth < MAX_GROWTH_KIB, "{mode}: RSS grew by {growth} KiB");
 }

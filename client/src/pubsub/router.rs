@@ -172,6 +172,8 @@ pub(crate) struct Fence {
     /// Unsubscriptions that other subscribers' wants keep on the server: confirmed
     /// here when the fence is answered, after every message that came before.
     local: Vec<Bytes>,
+    /// What a subscribe call asked for: forgotten again if the server refused it.
+    asked: Vec<Bytes>,
 }
 
 impl Fence {
@@ -326,7 +328,10 @@ impl Router {
             for c in &send {
                 index_add(&mut self.holders, f, c, id);
             }
-            return Some(fenced(owner, vec![(family, true, send)], done, out));
+            let asked = send.clone();
+            let mut fence = fenced(owner, vec![(family, true, send)], done, out);
+            fence.asked = asked;
+            return Some(fence);
         }
         if channels.is_empty() && self.dedicated {
             // The server's own "all" (it also confirms when there is nothing).
@@ -464,6 +469,9 @@ impl Router {
             for c in std::mem::take(&mut fence.local) {
                 self.confirm_to(id, confirmation(kind, c, None));
             }
+            if fence.error.is_some() {
+                self.refused(id, kind, &fence.asked);
+            }
         }
         let result = match fence.error.take() {
             Some(e) => Err(e),
@@ -471,6 +479,20 @@ impl Router {
         };
         if let Some(done) = fence.done.take() {
             let _ = done.send(result);
+        }
+    }
+
+    /// The server refused a subscribe call: what it did not confirm is not wanted
+    /// (it would be renewed, or unsubscribed by an unsubscribe-all, otherwise).
+    fn refused(&mut self, id: SubId, kind: Kind, asked: &[Bytes]) {
+        let (Some((family, true)), Some(sub)) = (Family::of(kind), self.subs.get_mut(&id)) else {
+            return;
+        };
+        let f = family as usize;
+        for c in asked {
+            if !sub.confirmed[f].contains(c) && sub.wants[f].remove(c) {
+                index_remove(&mut self.holders, f, c, id);
+            }
         }
     }
 
@@ -641,6 +663,7 @@ fn fenced(
         errors_left: n + 1,
         error: None,
         local: Vec::new(),
+        asked: Vec::new(),
     }
 }
 
