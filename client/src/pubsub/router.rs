@@ -530,10 +530,14 @@ impl Router {
                     self.confirm_to(id, msg.clone());
                 }
             }
-            Some(Owner::Cleanup) if !adds => {}
+            // Clean-up confirmations go to nobody; a subscription nobody asked for
+            // has nobody to go to.
+            Some(Owner::Cleanup) => {}
+            _ if adds => {}
             _ => {
-                // Not asked for: the server dropped a subscription by itself (a
-                // shard channel whose slot moved). Whoever had it is told.
+                // An unsubscription not asked for: the server dropped a subscription
+                // by itself (a shard channel whose slot moved). Whoever had it is
+                // told, and it is not renewed.
                 let mut ids = self.holders[f].remove(&msg.channel).unwrap_or_default();
                 for id in self.routes[f]
                     .get(&msg.channel)
