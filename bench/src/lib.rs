@@ -11,10 +11,10 @@
 //! - [`workload`]: the [`Workload`]s (sequential and concurrent `GET`/`SET`, explicit
 //!   pipelines of 100 and 1000 `SET`s or `GET`s, a `MULTI`/`EXEC` transaction of 100
 //!   `SET`s, `LRANGE`/`HGETALL` of 10k items, 1 MiB values, pub/sub with 1 and 10
-//!   subscribers), the data they read ([`Data`], written once by [`workload::setup`])
+//!   subscribers and with a subscriber on the publishing connection), the data they read ([`Data`], written once by [`workload::setup`])
 //!   and one time-boxed measurement ([`workload::run_cell`]).
 //! - [`pubsub`]: the pub/sub workloads: a publisher, subscribers on connections of
-//!   their own, every message counted and checked in order, its latency from publish to
+//!   their own or on the publisher's, every message counted and checked in order, its latency from publish to
 //!   receipt.
 //! - [`stats`]: latency percentiles and medians over rounds.
 //! - [`report`]: the markdown tables and `target/bench/report.md`.

@@ -9,7 +9,8 @@
 //! Pub/sub: [`Peer::publish`] and [`Peer::pipeline_publish`] go through the peer's
 //! shared connection; [`Peer::subscriber`] opens a [`Subscriber`] on a connection of
 //! its own, the way each library subscribes (respec's `Client::subscriber`, redis-rs'
-//! `Client::get_async_pubsub`, a second fred `Client` with `message_rx`).
+//! `Client::get_async_pubsub`, a second fred `Client` with `message_rx`);
+//! [`Peer::shared_pubsub`] subscribes on a RESP3 connection that also publishes.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -77,6 +78,19 @@ pub trait Peer: Clone + Send + Sync + 'static {
     /// A new subscriber on a connection of its own, subscribed to `channel` (the server
     /// has confirmed it when this returns).
     fn subscriber(&self, channel: &str) -> impl Future<Output = Result<Self::Subscriber>> + Send;
+
+    /// This peer's subscriber on its publishing connection.
+    type SharedSubscriber: Subscriber;
+
+    /// A publisher and a subscriber of `channel` on one RESP3 connection, where the
+    /// messages arrive as push frames among the replies: this peer itself when it
+    /// speaks RESP3, else a new one connected for it, the way the library does it
+    /// (respec's `on_shared_connection`, redis-rs' push sender, fred's RESP3 client
+    /// with `message_rx`).
+    fn shared_pubsub(
+        &self,
+        channel: &str,
+    ) -> impl Future<Output = Result<(Self, Self::SharedSubscriber)>> + Send;
 }
 
 /// A subscription to one channel, on a connection of its own.
@@ -243,6 +257,29 @@ impl Peer for Respec {
             channel: Bytes::copy_from_slice(channel.as_bytes()),
         })
     }
+
+    type SharedSubscriber = RespecSubscriber;
+
+    async fn shared_pubsub(&self, channel: &str) -> Result<(Respec, RespecSubscriber)> {
+        // The client speaks RESP3 already; the subscriber's queue is the default
+        // (1024 messages, drop-oldest on a shared connection: a loss fails the cell).
+        let sub = self
+            .0
+            .subscriber()
+            .on_shared_connection()
+            .ignore_subscribe_messages()
+            .await?;
+        ensure!(
+            sub.is_shared(),
+            "the subscriber did not get the shared connection"
+        );
+        sub.subscribe([channel]).await?;
+        let sub = RespecSubscriber {
+            sub,
+            channel: Bytes::copy_from_slice(channel.as_bytes()),
+        };
+        Ok((self.clone(), sub))
+    }
 }
 
 /// respec: a [`respec::pubsub::Subscriber`] (RESP3: messages are push frames), with
@@ -393,6 +430,75 @@ impl Peer for RedisRs {
             stream: Box::pin(pubsub.into_on_message()),
             channel: channel.to_owned(),
         })
+    }
+
+    type SharedSubscriber = RedisRsPushSubscriber;
+
+    async fn shared_pubsub(&self, channel: &str) -> Result<(RedisRs, RedisRsPushSubscriber)> {
+        // A RESP3 `MultiplexedConnection` of the same settings, whose pushes go to an
+        // unbounded channel (redis-rs' documented way).
+        let info = self.1.get_connection_info().clone();
+        let redis_settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        let client = redis::Client::open(info.set_redis_settings(redis_settings))?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let config = redis::AsyncConnectionConfig::new()
+            .set_response_timeout(None)
+            .set_push_sender(tx);
+        let mut conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        conn.subscribe(channel).await?;
+        let sub = RedisRsPushSubscriber {
+            rx,
+            channel: channel.as_bytes().to_vec(),
+        };
+        Ok((RedisRs(conn, client), sub))
+    }
+}
+
+/// redis-rs: the push frames of a RESP3 `MultiplexedConnection` that also publishes,
+/// from its unbounded push channel.
+pub struct RedisRsPushSubscriber {
+    rx: tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>,
+    channel: Vec<u8>,
+}
+
+impl std::fmt::Debug for RedisRsPushSubscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisRsPushSubscriber")
+    }
+}
+
+impl Subscriber for RedisRsPushSubscriber {
+    async fn next(&mut self) -> Result<Stamp> {
+        loop {
+            let push = self
+                .rx
+                .recv()
+                .await
+                .context("the connection's push channel closed")?;
+            match push.kind {
+                redis::PushKind::Message => {
+                    let [redis::Value::BulkString(channel), redis::Value::BulkString(payload)] =
+                        &push.data[..]
+                    else {
+                        bail!("a message push of another shape: {:?}", push.data);
+                    };
+                    ensure!(*channel == self.channel, "a message on another channel");
+                    return Stamp::decode(payload);
+                }
+                // The subscription's confirmation.
+                redis::PushKind::Subscribe => continue,
+                kind => bail!("a {kind:?} push instead of a message"),
+            }
+        }
+    }
+
+    async fn close(self) -> Result<()> {
+        Ok(()) // the connection closes with its last handle (the publisher's)
     }
 }
 
@@ -565,6 +671,35 @@ impl Peer for Fred {
             rx,
             channel: channel.to_owned(),
         })
+    }
+
+    type SharedSubscriber = FredSubscriber;
+
+    async fn shared_pubsub(&self, channel: &str) -> Result<(Fred, FredSubscriber)> {
+        use fred::prelude::{
+            Builder, ClientLike as _, EventInterface as _, PubsubInterface as _, TcpConfig,
+        };
+        // A client of the same configuration but RESP3, which publishes and subscribes
+        // on its one connection.
+        let mut config = self.0.client_config();
+        config.version = fred::types::RespVersion::RESP3;
+        let client = Builder::from_config(config)
+            .with_connection_config(|config| {
+                config.tcp = TcpConfig {
+                    nodelay: Some(true),
+                    ..TcpConfig::default()
+                };
+            })
+            .build()?;
+        let _task = client.init().await?;
+        let rx = client.message_rx();
+        client.subscribe(channel).await?;
+        let sub = FredSubscriber {
+            client: client.clone(),
+            rx,
+            channel: channel.to_owned(),
+        };
+        Ok((Fred(client), sub))
     }
 }
 

@@ -3,7 +3,10 @@
 //!
 //! The publisher is the peer's shared connection ([`Peer::publish`],
 //! [`Peer::pipeline_publish`]); each subscriber has a connection of its own
-//! ([`Peer::subscriber`]) and a task of its own that receives messages. Every payload
+//! ([`Peer::subscriber`]) and a task of its own that receives messages. In the shared
+//! rows ([`Shape::shared`]), one subscriber rides the publishing RESP3 connection
+//! itself ([`Peer::shared_pubsub`]), its messages arriving among the `PUBLISH`
+//! replies. Every payload
 //! is a [`Stamp`]: a sequence number and the time it was published. A subscriber
 //! checks that the sequence numbers come one after the other (a lost, repeated or
 //! reordered message fails the cell) and records, for each message, the time from its
@@ -77,20 +80,47 @@ impl Stamp {
     }
 }
 
-/// Runs a pub/sub workload on `peer`: connects `subscribers` subscribers, warms up for
+/// What a pub/sub cell runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Subscribers, each receiving every message.
+    pub subscribers: usize,
+    /// The most messages in flight.
+    pub window: usize,
+    /// One subscriber on the publishing connection ([`Peer::shared_pubsub`]) instead
+    /// of subscribers on connections of their own.
+    pub shared: bool,
+}
+
+/// Runs a pub/sub workload on `peer`: connects the subscribers, warms up for
 /// `warmup` (if not zero), measures for about `duration`, closes them. The cell counts
 /// the messages each subscriber received (every one received them all) and the
 /// latency of every delivery. Call it inside a task of the runtime.
 pub async fn run_cell<P: Peer>(
-    mut peer: P,
-    subscribers: usize,
-    window: usize,
+    peer: P,
+    shape: Shape,
     warmup: Duration,
     duration: Duration,
 ) -> Result<Cell> {
     static CELLS: AtomicU64 = AtomicU64::new(0);
+    let Shape {
+        subscribers,
+        window,
+        shared,
+    } = shape;
     ensure!(subscribers > 0 && window > 0, "no subscriber, or no window");
+    ensure!(
+        !shared || subscribers == 1,
+        "one subscriber on a shared connection"
+    );
     let channel = format!("bench:pubsub:{}", CELLS.fetch_add(1, Ordering::Relaxed));
+    if shared {
+        let (publisher, sub) = peer
+            .shared_pubsub(&channel)
+            .await
+            .with_context(|| format!("subscribing to {channel} on the publisher"))?;
+        return measure(publisher, &channel, vec![sub], window, warmup, duration).await;
+    }
     let mut subs = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
         subs.push(
@@ -99,10 +129,22 @@ pub async fn run_cell<P: Peer>(
                 .with_context(|| format!("subscribing to {channel}"))?,
         );
     }
+    measure(peer, &channel, subs, window, warmup, duration).await
+}
+
+/// The warm-up and the measured run on connected subscribers, which are closed after.
+async fn measure<P: Peer, S: Subscriber>(
+    mut peer: P,
+    channel: &str,
+    mut subs: Vec<S>,
+    window: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> Result<Cell> {
     if !warmup.is_zero() {
-        subs = run(&mut peer, &channel, subs, window, warmup).await?.0;
+        subs = run(&mut peer, channel, subs, window, warmup).await?.0;
     }
-    let (subs, cell) = run(&mut peer, &channel, subs, window, duration).await?;
+    let (subs, cell) = run(&mut peer, channel, subs, window, duration).await?;
     for sub in subs {
         sub.close().await.context("closing a subscriber")?;
     }
@@ -113,16 +155,16 @@ pub async fn run_cell<P: Peer>(
 type Receiving<S> = JoinHandle<Result<(S, Latencies)>>;
 
 /// One run on connected subscribers: they are handed back at its end.
-async fn run<P: Peer>(
+async fn run<P: Peer, S: Subscriber>(
     peer: &mut P,
     channel: &str,
-    subs: Vec<P::Subscriber>,
+    subs: Vec<S>,
     window: usize,
     duration: Duration,
-) -> Result<(Vec<P::Subscriber>, Cell)> {
+) -> Result<(Vec<S>, Cell)> {
     let progress = Arc::new(Progress::new(subs.len()));
     let base = Instant::now();
-    let tasks: Vec<Receiving<P::Subscriber>> = subs
+    let tasks: Vec<Receiving<S>> = subs
         .into_iter()
         .enumerate()
         .map(|(index, sub)| tokio::spawn(receive(sub, index, progress.clone(), base)))

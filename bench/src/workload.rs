@@ -70,12 +70,15 @@ pub enum Workload {
         subscribers: usize,
         /// The most messages in flight.
         window: usize,
+        /// One subscriber on the publisher's own RESP3 connection instead (messages
+        /// are push frames among the replies): [`Peer::shared_pubsub`](crate::Peer::shared_pubsub).
+        shared: bool,
     },
 }
 
 impl Workload {
     /// Every workload, in the report's row order.
-    pub const ALL: [Workload; 16] = [
+    pub const ALL: [Workload; 18] = [
         Workload::Sequential,
         Workload::Concurrent(64),
         Workload::Concurrent(512),
@@ -91,18 +94,32 @@ impl Workload {
         Workload::PubSub {
             subscribers: 1,
             window: 1,
+            shared: false,
         },
         Workload::PubSub {
             subscribers: 1,
             window: PUBSUB_WINDOW,
+            shared: false,
         },
         Workload::PubSub {
             subscribers: 10,
             window: 1,
+            shared: false,
         },
         Workload::PubSub {
             subscribers: 10,
             window: PUBSUB_WINDOW,
+            shared: false,
+        },
+        Workload::PubSub {
+            subscribers: 1,
+            window: 1,
+            shared: true,
+        },
+        Workload::PubSub {
+            subscribers: 1,
+            window: PUBSUB_WINDOW,
+            shared: true,
         },
     ];
 
@@ -121,10 +138,16 @@ impl Workload {
             Workload::PubSub {
                 subscribers,
                 window,
+                shared: false,
             } => format!(
                 "pubsub 1 pub {subscribers} sub{}, {window} in flight",
                 if subscribers == 1 { "" } else { "s" }
             ),
+            Workload::PubSub {
+                window,
+                shared: true,
+                ..
+            } => format!("pubsub shared conn 1 sub, {window} in flight"),
         }
     }
 
@@ -276,9 +299,15 @@ pub async fn run_cell<P: Peer>(
     if let Workload::PubSub {
         subscribers,
         window,
+        shared,
     } = workload
     {
-        return crate::pubsub::run_cell(peer, subscribers, window, Duration::ZERO, duration).await;
+        let shape = crate::pubsub::Shape {
+            subscribers,
+            window,
+            shared,
+        };
+        return crate::pubsub::run_cell(peer, shape, Duration::ZERO, duration).await;
     }
     let start = Instant::now();
     let deadline = start + duration;

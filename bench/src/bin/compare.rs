@@ -276,7 +276,11 @@ subscriber has it; W = 32: explicit pipelines of 16 PUBLISH, at most 32 messages
 published and not yet received by every subscriber (fred's default subscriber \
 buffer of 32 loses messages beyond that), so latency includes the wait behind the \
 rest of the window. Every message is counted and checked in order: a lost message \
-fails the run.
+fails the run. `pubsub shared conn 1 sub, W in flight`: the same with one subscriber \
+on the publishing connection itself, RESP3 for all three (respec \
+`subscriber().on_shared_connection()`; redis-rs a `MultiplexedConnection` with a push \
+sender; fred a RESP3 `Client` with `message_rx`): messages arrive as push frames \
+among the PUBLISH replies.
 ";
 
 /// Warms up and measures one cell, inside a task of the runtime.
@@ -303,17 +307,16 @@ async fn cell<P: Peer>(
     if let Workload::PubSub {
         subscribers,
         window,
+        shared,
     } = workload
     {
-        // The warm-up and the measurement on the same subscribers.
-        return tokio::spawn(pubsub::run_cell(
-            peer,
+        let shape = pubsub::Shape {
             subscribers,
             window,
-            options.warmup,
-            options.cell,
-        ))
-        .await?;
+            shared,
+        };
+        // The warm-up and the measurement on the same subscribers.
+        return tokio::spawn(pubsub::run_cell(peer, shape, options.warmup, options.cell)).await?;
     }
     if !options.warmup.is_zero() {
         tokio::spawn(workload::run_cell(
