@@ -134,3 +134,70 @@ async fn an_unknown_hello_falls_back_to_resp2() {
         Some(bytes::Bytes::from("ok"))
     );
 }
+
+/// A RESP2 server whose pub/sub frames are partly malformed: it answers `SUBSCRIBE`
+/// with a `message` frame of the wrong shape, then the confirmation and a good
+/// message, and `PING` as a subscribed RESP2 server does.
+async fn fake_pubsub() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some(words) = read_command(&mut s, &mut buf).await {
+                    let answer: &[u8] = match &words[0].to_ascii_uppercase()[..] {
+                        b"HELLO" => b"-ERR unknown command 'HELLO'\r\n",
+                        b"SUBSCRIBE" => {
+                            b"*2\r\n$7\r\nmessage\r\n$1\r\nx\r\n\
+                              *3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n\
+                              *3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$4\r\ngood\r\n"
+                        }
+                        b"PING" => b"*2\r\n$4\r\npong\r\n$0\r\n\r\n",
+                        _ => b"+OK\r\n",
+                    };
+                    if s.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("redis://{addr}?connect_timeout=2")
+}
+
+#[tokio::test]
+async fn a_malformed_pubsub_frame_is_dropped_and_the_subscriber_stays_in_step() {
+    let c = Client::connect(&fake_pubsub().await).await.unwrap();
+    let mut sub = c.subscriber().await.unwrap();
+    // The malformed frame neither answers the call nor breaks the connection: the
+    // call ends with the PING's answer, after the confirmation.
+    tokio::time::timeout(Duration::from_secs(5), sub.subscribe(["x"]))
+        .await
+        .expect("subscribe returns")
+        .unwrap();
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let m = sub
+            .get_message(Duration::from_secs(5))
+            .await
+            .expect("a message");
+        got.push((m.kind, m.channel, m.payload));
+    }
+    use respec::pubsub::Kind;
+    assert_eq!(
+        got,
+        [
+            (Kind::Subscribe, "x".into(), bytes::Bytes::new()),
+            (Kind::Message, "x".into(), "good".into()),
+        ]
+    );
+    // No reconnect happened (it would have delivered `Reconnected`).
+    assert!(sub.get_message(Duration::from_millis(100)).await.is_none());
+    // The same subscriber goes on working.
+    sub.subscribe(["x"]).await.unwrap();
+    assert_eq!(
+        sub.get_message(Duration::from_secs(5)).await.unwrap().kind,
+        Kind::Subscribe
+    );
+}

@@ -420,12 +420,17 @@ impl<'a> Io<'a> {
                     continue;
                 }
                 // On a subscriber's own RESP2 connection, pub/sub frames are arrays.
-                Some(b'*') if self.router.is_dedicated() => {
-                    if let Ok(Some(msg)) = Message::parse(frame.clone()) {
+                Some(b'*') if self.router.is_dedicated() => match Message::parse(frame.clone()) {
+                    Ok(Some(msg)) => {
                         self.route(msg);
                         continue;
                     }
-                }
+                    Ok(None) => {} // a reply (`pong`)
+                    Err(err) => {
+                        tracing::warn!(error = %err, "a pub/sub frame of an unknown shape was dropped");
+                        continue;
+                    }
+                },
                 _ => {}
             }
             // A pipeline collects its replies in place until it has them all.

@@ -717,3 +717,277 @@ pub(crate) fn default_overflow(shared: bool) -> Overflow {
         Overflow::Backpressure
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The router alone, fed the frames a server sends in answer to what it writes.
+    use super::*;
+    use std::task::Waker;
+
+    fn shared(capacity: usize, overflow: Overflow) -> Arc<Shared> {
+        Arc::new(Shared {
+            queue: Queue::new(capacity, overflow),
+            ignore_confirmations: false,
+        })
+    }
+
+    fn attach(r: &mut Router, id: SubId, s: &Arc<Shared>) {
+        let (done, mut rx) = oneshot::channel();
+        let fence = r.op(
+            Op::Attach {
+                id,
+                shared: s.clone(),
+                done,
+            },
+            &mut BytesMut::new(),
+            true,
+        );
+        assert!(fence.is_none());
+        assert!(matches!(rx.try_recv(), Ok(Ok(true))));
+    }
+
+    /// A call: what it wrote, its fence, and where its result goes.
+    fn call(
+        r: &mut Router,
+        id: SubId,
+        kind: Kind,
+        channels: &[&str],
+    ) -> (String, Fence, oneshot::Receiver<Result<()>>) {
+        let (done, rx) = oneshot::channel();
+        let mut out = BytesMut::new();
+        let fence = r
+            .op(
+                Op::Request {
+                    id,
+                    kind,
+                    channels: channels
+                        .iter()
+                        .map(|c| Bytes::from(c.to_string()))
+                        .collect(),
+                    done,
+                },
+                &mut out,
+                true,
+            )
+            .expect("a fence");
+        (String::from_utf8(out.to_vec()).unwrap(), fence, rx)
+    }
+
+    /// The `PING` answered: the fence is done.
+    fn pong(r: &mut Router, mut fence: Fence) {
+        assert!(fence.on_reply(&Bytes::from_static(b"+PONG\r\n")));
+        r.fence_done(fence);
+    }
+
+    fn conf(kind: Kind, channel: &str) -> Message {
+        confirmation(kind, Bytes::from(channel.to_string()), Some(99))
+    }
+
+    fn msg(channel: &str, payload: &str) -> Message {
+        Message {
+            kind: Kind::Message,
+            channel: Bytes::from(channel.to_string()),
+            pattern: None,
+            payload: Bytes::from(payload.to_string()),
+            count: None,
+        }
+    }
+
+    /// What waits in a queue: kind, channel, payload, count.
+    fn drain(s: &Shared) -> Vec<(Kind, String, String, Option<i64>)> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(m)) = s.queue.poll_pop(&mut cx) {
+            let text = |b: &Bytes| String::from_utf8(b.to_vec()).unwrap();
+            out.push((m.kind, text(&m.channel), text(&m.payload), m.count));
+        }
+        out
+    }
+
+    fn c(kind: Kind, channel: &str, count: i64) -> (Kind, String, String, Option<i64>) {
+        (kind, channel.into(), String::new(), Some(count))
+    }
+
+    fn m(channel: &str, payload: &str) -> (Kind, String, String, Option<i64>) {
+        (Kind::Message, channel.into(), payload.into(), None)
+    }
+
+    const PING: &str = "*1\r\n$4\r\nPING\r\n";
+
+    #[test]
+    fn a_shared_channel_stays_subscribed_while_anyone_wants_it() {
+        let mut r = Router::new(false);
+        let (a, b) = (
+            shared(16, Overflow::DropOldest),
+            shared(16, Overflow::DropOldest),
+        );
+        attach(&mut r, 1, &a);
+        attach(&mut r, 2, &b);
+        let (out, fence, _rx) = call(&mut r, 1, Kind::Subscribe, &["x", "x"]);
+        assert_eq!(out, format!("*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nx\r\n{PING}"));
+        r.on_message(conf(Kind::Subscribe, "x"), Some(&fence));
+        pong(&mut r, fence);
+        // The second subscriber's SUBSCRIBE goes out too: its confirmation, and so its
+        // call, waits for the server.
+        let (out, fence, _rx) = call(&mut r, 2, Kind::Subscribe, &["x"]);
+        assert!(out.starts_with("*2\r\n$9\r\nSUBSCRIBE"));
+        r.on_message(conf(Kind::Subscribe, "x"), Some(&fence));
+        pong(&mut r, fence);
+        r.on_message(msg("x", "1"), None);
+        // The first one leaves: only a PING goes out, and what arrives before its
+        // answer is still its own.
+        let (out, fence, mut rx) = call(&mut r, 1, Kind::Unsubscribe, &["x"]);
+        assert_eq!(out, PING);
+        r.on_message(msg("x", "2"), Some(&fence));
+        assert!(rx.try_recv().is_err(), "answered before the PING");
+        pong(&mut r, fence);
+        assert!(matches!(rx.try_recv(), Ok(Ok(()))));
+        r.on_message(msg("x", "3"), None);
+        assert_eq!(
+            drain(&a),
+            [
+                c(Kind::Subscribe, "x", 1),
+                m("x", "1"),
+                m("x", "2"),
+                c(Kind::Unsubscribe, "x", 0)
+            ]
+        );
+        assert_eq!(
+            drain(&b),
+            [
+                c(Kind::Subscribe, "x", 1),
+                m("x", "1"),
+                m("x", "2"),
+                m("x", "3")
+            ]
+        );
+        // The last one leaves: now the server is told.
+        let (out, _, _) = call(&mut r, 2, Kind::Unsubscribe, &[]);
+        assert_eq!(
+            out,
+            format!("*2\r\n$11\r\nUNSUBSCRIBE\r\n$1\r\nx\r\n{PING}")
+        );
+    }
+
+    #[test]
+    fn a_refused_subscribe_is_forgotten() {
+        let mut r = Router::new(false);
+        let a = shared(16, Overflow::DropOldest);
+        attach(&mut r, 1, &a);
+        let (_, mut fence, mut rx) = call(&mut r, 1, Kind::Subscribe, &["no"]);
+        assert!(!fence.on_reply(&Bytes::from_static(b"-NOPERM no\r\n")));
+        assert!(fence.on_reply(&Bytes::from_static(b"+PONG\r\n")));
+        r.fence_done(fence);
+        assert!(rx.try_recv().unwrap().unwrap_err().is_server());
+        // Nothing is wanted: unsubscribing from all sends nothing and confirms with
+        // no channel, as the server would.
+        let (out, fence, _) = call(&mut r, 1, Kind::Unsubscribe, &[]);
+        assert_eq!(out, PING);
+        pong(&mut r, fence);
+        assert_eq!(drain(&a), [c(Kind::Unsubscribe, "", 0)]);
+        // And a reconnect renews nothing.
+        r.connection_lost();
+        let mut out = BytesMut::new();
+        assert!(r.renew(&mut out).is_none());
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_subscriber_that_leaves_unsubscribes_what_only_it_wanted() {
+        let mut r = Router::new(false);
+        let (a, b) = (
+            shared(16, Overflow::DropOldest),
+            shared(16, Overflow::DropOldest),
+        );
+        attach(&mut r, 1, &a);
+        attach(&mut r, 2, &b);
+        for (id, kind, ch) in [
+            (1, Kind::Subscribe, "x"),
+            (1, Kind::PSubscribe, "p*"),
+            (1, Kind::SSubscribe, "s1"),
+            (1, Kind::SSubscribe, "s2"),
+            (2, Kind::Subscribe, "x"),
+        ] {
+            let (_, fence, _) = call(&mut r, id, kind, &[ch]);
+            r.on_message(conf(kind, ch), Some(&fence));
+            pong(&mut r, fence);
+        }
+        let mut out = BytesMut::new();
+        let fence = r.detach(1, &mut out).expect("a clean-up");
+        // One SUNSUBSCRIBE per shard channel (a cluster may have them on other slots).
+        assert_eq!(
+            String::from_utf8(out.to_vec()).unwrap(),
+            format!(
+                "*2\r\n$12\r\nPUNSUBSCRIBE\r\n$2\r\np*\r\n\
+                 *2\r\n$12\r\nSUNSUBSCRIBE\r\n$2\r\ns1\r\n\
+                 *2\r\n$12\r\nSUNSUBSCRIBE\r\n$2\r\ns2\r\n{PING}"
+            )
+        );
+        // Its confirmations go to nobody; the other subscriber still gets x.
+        r.on_message(conf(Kind::PUnsubscribe, "p*"), Some(&fence));
+        pong(&mut r, fence);
+        r.on_message(msg("x", "still"), None);
+        assert_eq!(drain(&b), [c(Kind::Subscribe, "x", 1), m("x", "still")]);
+    }
+
+    #[test]
+    fn a_reconnect_renews_what_the_server_confirmed() {
+        let mut r = Router::new(false);
+        let a = shared(16, Overflow::DropOldest);
+        attach(&mut r, 1, &a);
+        let (_, fence, _) = call(&mut r, 1, Kind::Subscribe, &["kept"]);
+        r.on_message(conf(Kind::Subscribe, "kept"), Some(&fence));
+        pong(&mut r, fence);
+        // Lost before its confirmation: the call fails, and it is not renewed.
+        let (_, fence, mut rx) = call(&mut r, 1, Kind::Subscribe, &["lost"]);
+        fence.fail(Error::closed());
+        assert!(rx.try_recv().unwrap().is_err());
+        r.connection_lost();
+        // Nothing is confirmed on the new connection yet: no message is routed.
+        r.on_message(msg("kept", "too early"), None);
+        let mut out = BytesMut::new();
+        let fence = r.renew(&mut out).expect("a renewal");
+        assert_eq!(
+            String::from_utf8(out.to_vec()).unwrap(),
+            format!("*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nkept\r\n{PING}")
+        );
+        r.on_message(conf(Kind::Subscribe, "kept"), Some(&fence));
+        pong(&mut r, fence);
+        r.on_message(msg("kept", "back"), None);
+        let got = drain(&a);
+        assert_eq!(got[0], c(Kind::Subscribe, "kept", 1));
+        assert_eq!(got[1].0, Kind::Reconnected);
+        assert_eq!(got[2..], [c(Kind::Subscribe, "kept", 1), m("kept", "back")]);
+    }
+
+    #[test]
+    fn backpressure_stalls_and_keeps_later_confirmations_behind() {
+        let mut r = Router::new(false);
+        let (a, b) = (
+            shared(1, Overflow::Backpressure),
+            shared(16, Overflow::DropOldest),
+        );
+        a.queue.push_event(msg("warm", "up")); // the queue starts full
+        attach(&mut r, 1, &a);
+        attach(&mut r, 2, &b);
+        for id in [1, 2] {
+            let (_, fence, _) = call(&mut r, id, Kind::Subscribe, &["x"]);
+            r.on_message(conf(Kind::Subscribe, "x"), Some(&fence));
+            assert!(r.is_stalled(), "the full queue stalls the confirmation");
+            pong(&mut r, fence);
+        }
+        // The second subscriber leaves x meanwhile: its confirmation waits its turn.
+        let (_, fence, _) = call(&mut r, 2, Kind::Unsubscribe, &["x"]);
+        pong(&mut r, fence);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(r.poll_unstall(&mut cx).is_pending());
+        assert_eq!(drain(&a), [m("warm", "up")]);
+        assert!(r.poll_unstall(&mut cx).is_ready());
+        assert!(!r.is_stalled());
+        assert_eq!(drain(&a), [c(Kind::Subscribe, "x", 1)]);
+        assert_eq!(
+            drain(&b),
+            [c(Kind::Subscribe, "x", 1), c(Kind::Unsubscribe, "x", 0)]
+        );
+    }
+}
