@@ -43,10 +43,22 @@ async fn handbook_sequence_subscribe_publish_unsubscribe() {
     for mode in MODES {
         let c = mode.client(&server).await;
         let mut sub = mode.subscriber(&c, |b| b).await;
+        assert!(!sub.is_subscribed(), "{mode:?}");
         sub.subscribe(["my-first-channel", "my-second-channel"])
             .await
             .unwrap();
         sub.psubscribe(["my-*"]).await.unwrap();
+        // What the server confirmed, as redis-py's `channels` and `patterns` show it.
+        assert!(sub.is_subscribed(), "{mode:?}");
+        assert_eq!(
+            (sub.channels(), sub.patterns(), sub.shard_channels()),
+            (
+                vec![b("my-first-channel"), b("my-second-channel")],
+                vec![b("my-*")],
+                vec![]
+            ),
+            "{mode:?}"
+        );
         // On the shared connection too: one connection with the channel and the
         // pattern gets the message twice, and the server counts both.
         assert_eq!(
@@ -55,7 +67,13 @@ async fn handbook_sequence_subscribe_publish_unsubscribe() {
             "{mode:?}"
         );
         sub.unsubscribe::<&str>([]).await.unwrap();
+        assert_eq!(
+            (sub.channels(), sub.patterns()),
+            (vec![], vec![b("my-*")]),
+            "{mode:?}"
+        );
         sub.punsubscribe::<&str>([]).await.unwrap();
+        assert!(!sub.is_subscribed(), "{mode:?}");
         let mut got = Vec::new();
         for _ in 0..8 {
             got.push(shape(&next(&mut sub).await));

@@ -128,6 +128,17 @@ async fn concurrent_churn_leaves_the_server_and_the_routes_consistent() {
             ended.push(t.await.unwrap());
         }
         let (mut subs, wants): (Vec<_>, Vec<_>) = ended.into_iter().unzip();
+        // Each subscriber shows what it asked for, as the server confirmed it.
+        for (i, (sub, w)) in subs.iter().zip(&wants).enumerate() {
+            let as_bytes = |set: &BTreeSet<&str>| -> Vec<Bytes> {
+                set.iter().map(|c| Bytes::from(c.to_string())).collect()
+            };
+            assert_eq!(
+                (sub.channels(), sub.patterns()),
+                (as_bytes(&w.channels), as_bytes(&w.patterns)),
+                "round {round} subscriber {i}"
+            );
+        }
         assert_eq!(
             server_state(&c).await,
             expected_state(wants.iter()),

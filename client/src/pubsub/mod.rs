@@ -79,6 +79,7 @@ use crate::client::Client;
 use crate::command::ToArg;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use bytes::Bytes;
 use router::{Op, Shared, SubId};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -129,14 +130,13 @@ impl<'c> SubscriberBuilder<'c> {
     }
 
     fn shared_state(&self, on_shared: bool) -> Arc<Shared> {
-        Arc::new(Shared {
-            queue: queue::Queue::new(
-                self.capacity,
-                self.overflow
-                    .unwrap_or_else(|| router::default_overflow(on_shared)),
-            ),
-            ignore_confirmations: self.ignore_confirmations,
-        })
+        let overflow = self
+            .overflow
+            .unwrap_or_else(|| router::default_overflow(on_shared));
+        Arc::new(Shared::new(
+            queue::Queue::new(self.capacity, overflow),
+            self.ignore_confirmations,
+        ))
     }
 
     /// Connects.
@@ -341,6 +341,29 @@ impl Subscriber {
             .await
             .ok()
             .flatten()
+    }
+
+    /// The channels the server has confirmed for this subscriber, sorted (redis-py's
+    /// and coredis's `channels`). Right after a reconnect they come back one by one
+    /// as the renewal is confirmed.
+    pub fn channels(&self) -> Vec<Bytes> {
+        self.shared.confirmed_list(0)
+    }
+
+    /// The patterns the server has confirmed for this subscriber, sorted.
+    pub fn patterns(&self) -> Vec<Bytes> {
+        self.shared.confirmed_list(1)
+    }
+
+    /// The shard channels the server has confirmed for this subscriber, sorted.
+    pub fn shard_channels(&self) -> Vec<Bytes> {
+        self.shared.confirmed_list(2)
+    }
+
+    /// True while the server has confirmed any subscription of this subscriber
+    /// (redis-py's `subscribed`).
+    pub fn is_subscribed(&self) -> bool {
+        self.shared.any_confirmed()
     }
 
     /// Messages waiting in the queue.

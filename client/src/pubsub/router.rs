@@ -39,6 +39,35 @@ pub(crate) struct Shared {
     pub(crate) queue: Queue<Message>,
     /// Whether confirmations are left out of the queue.
     pub(crate) ignore_confirmations: bool,
+    /// Per family, what the server confirmed for it on the current connection: the
+    /// driver decides what to deliver by it, the subscriber shows it.
+    confirmed: std::sync::Mutex<[HashSet<Bytes>; 3]>,
+}
+
+impl Shared {
+    pub(crate) fn new(queue: Queue<Message>, ignore_confirmations: bool) -> Self {
+        Shared {
+            queue,
+            ignore_confirmations,
+            confirmed: Default::default(),
+        }
+    }
+
+    fn confirmed(&self) -> std::sync::MutexGuard<'_, [HashSet<Bytes>; 3]> {
+        self.confirmed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether anything is confirmed.
+    pub(crate) fn any_confirmed(&self) -> bool {
+        self.confirmed().iter().any(|set| !set.is_empty())
+    }
+
+    /// The channels (0), patterns (1) or shard channels (2) confirmed, sorted.
+    pub(crate) fn confirmed_list(&self, family: usize) -> Vec<Bytes> {
+        let mut list: Vec<Bytes> = self.confirmed()[family].iter().cloned().collect();
+        list.sort();
+        list
+    }
 }
 
 /// A pub/sub operation for a connection's driver.
@@ -131,19 +160,19 @@ struct Sub {
     /// What it asked for, as of the last request the driver took (the server runs
     /// requests in that order): decides what is sent.
     wants: [HashSet<Bytes>; 3],
-    /// What the server confirmed for it on the current connection: decides what is
-    /// delivered. Unsubscribing ends a subscription when the server confirms it, so
-    /// messages published before the call still arrive.
-    confirmed: [HashSet<Bytes>; 3],
+    // What the server confirmed is `shared.confirmed`: it decides what is delivered.
+    // Unsubscribing ends a subscription when the server confirms it, so messages
+    // published before the call still arrive.
 }
 
 impl Sub {
     /// The count a confirmation of `family` carries: channels and patterns together,
     /// shard channels apart (as the server counts them).
     fn count(&self, family: Family) -> i64 {
+        let confirmed = self.shared.confirmed();
         let n = match family {
-            Family::Shard => self.confirmed[2].len(),
-            _ => self.confirmed[0].len() + self.confirmed[1].len(),
+            Family::Shard => confirmed[2].len(),
+            _ => confirmed[0].len() + confirmed[1].len(),
         };
         n as i64
     }
@@ -284,7 +313,6 @@ impl Router {
                         Sub {
                             shared,
                             wants: Default::default(),
-                            confirmed: Default::default(),
                         },
                     );
                 }
@@ -341,7 +369,10 @@ impl Router {
             return Some(fenced(owner, vec![(family, false, Vec::new())], done, out));
         }
         let list: Vec<Bytes> = if channels.is_empty() {
-            let mut all: Vec<Bytes> = sub.wants[f].union(&sub.confirmed[f]).cloned().collect();
+            let mut all: Vec<Bytes> = sub.wants[f]
+                .union(&sub.shared.confirmed()[f])
+                .cloned()
+                .collect();
             all.sort();
             all
         } else {
@@ -386,7 +417,7 @@ impl Router {
         for family in FAMILIES {
             let f = family as usize;
             let mut orphans = Vec::new();
-            for c in sub.wants[f].union(&sub.confirmed[f]) {
+            for c in sub.wants[f].union(&sub.shared.confirmed()[f]) {
                 index_remove(&mut self.routes, f, c, id);
                 index_remove(&mut self.holders, f, c, id);
                 if !self.holders[f].contains_key(c) && !orphans.contains(c) {
@@ -416,14 +447,14 @@ impl Router {
         for (id, sub) in &mut self.subs {
             for f in 0..3 {
                 let unconfirmed: Vec<Bytes> = sub.wants[f]
-                    .difference(&sub.confirmed[f])
+                    .difference(&sub.shared.confirmed()[f])
                     .cloned()
                     .collect();
                 for c in unconfirmed {
                     sub.wants[f].remove(&c);
                     index_remove(&mut self.holders, f, &c, *id);
                 }
-                sub.confirmed[f].clear();
+                sub.shared.confirmed()[f].clear();
             }
         }
         self.routes = Default::default();
@@ -490,7 +521,7 @@ impl Router {
         };
         let f = family as usize;
         for c in asked {
-            if !sub.confirmed[f].contains(c) && sub.wants[f].remove(c) {
+            if !sub.shared.confirmed()[f].contains(c) && sub.wants[f].remove(c) {
                 index_remove(&mut self.holders, f, c, id);
             }
         }
@@ -570,10 +601,10 @@ impl Router {
         let f = family as usize;
         if adds {
             if sub.wants[f].contains(&msg.channel) {
-                sub.confirmed[f].insert(msg.channel.clone());
+                sub.shared.confirmed()[f].insert(msg.channel.clone());
                 index_add(&mut self.routes, f, &msg.channel, id);
             }
-        } else if sub.confirmed[f].remove(&msg.channel) {
+        } else if sub.shared.confirmed()[f].remove(&msg.channel) {
             index_remove(&mut self.routes, f, &msg.channel, id);
         }
         if sub.shared.ignore_confirmations {
@@ -725,10 +756,7 @@ mod tests {
     use std::task::Waker;
 
     fn shared(capacity: usize, overflow: Overflow) -> Arc<Shared> {
-        Arc::new(Shared {
-            queue: Queue::new(capacity, overflow),
-            ignore_confirmations: false,
-        })
+        Arc::new(Shared::new(Queue::new(capacity, overflow), false))
     }
 
     fn attach(r: &mut Router, id: SubId, s: &Arc<Shared>) {
