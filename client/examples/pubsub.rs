@@ -6,7 +6,7 @@
 //!   its own, publishes, and prints the messages and confirmations as they come (the
 //!   redis-py / coredis handbook sequence);
 //! - hands a subscriber to a handler running on a task of its own (`run`, redis-py's
-//!   `run_in_thread`);
+//!   `run_in_thread`), and subscribes it to one more channel through its handle;
 //! - subscribes on the client's own RESP3 connection (`on_shared_connection`) beside
 //!   ordinary commands, with two subscribers sharing a channel;
 //! - asks the server who listens (`PUBSUB NUMSUB`, `PUBSUB NUMPAT`).
@@ -94,6 +94,8 @@ async fn main() -> BoxResult<()> {
     println!("-- a handler on a task of its own");
     let sub = client.subscriber().ignore_subscribe_messages().await?;
     sub.subscribe(["example:pubsub:jobs"]).await?;
+    // The task will own the subscriber: keep a handle to change its subscriptions.
+    let handle = sub.handle();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let handler = sub.run(move |msg| {
         let tx = tx.clone();
@@ -113,6 +115,14 @@ async fn main() -> BoxResult<()> {
         println!("  handled {}", String::from_utf8_lossy(&payload));
         assert_eq!(payload, format!("job {i}"));
     }
+    handle.subscribe(["example:pubsub:urgent"]).await?;
+    println!("  subscribed through the handle: {:?}", handle.channels());
+    client.publish("example:pubsub:urgent", "job 3").await?;
+    let payload = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await?
+        .ok_or("the handler stopped")?;
+    println!("  handled {}", String::from_utf8_lossy(&payload));
+    assert_eq!(payload, "job 3");
     handler.abort(); // the subscriber goes with its task
 
     println!("-- two subscribers on the client's own connection (RESP3)");

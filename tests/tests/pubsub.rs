@@ -297,6 +297,31 @@ fn has_sharded(server: &Server) -> bool {
 // ---------------------------------------------------------------------------------------
 // 1. `run`: a handler on a task of its own.
 
+/// Runs `sub` with a handler that forwards every message to the returned channel.
+fn run_into_channel(
+    sub: respec::pubsub::Subscriber,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::UnboundedReceiver<Message>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    // The handler is FnMut: each call gets its own sender.
+    let task = sub.run(move |msg| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(msg);
+        }
+    });
+    (task, rx)
+}
+
+/// What the handler forwarded next (`None` once it is gone), within [`LIMIT`].
+async fn handled(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Message>) -> Option<Message> {
+    tokio::time::timeout(LIMIT, rx.recv())
+        .await
+        .expect("the handler got a message within the limit")
+}
+
 #[tokio::test]
 async fn run_handler_gets_messages_in_order_and_abort_closes_the_connection() {
     let server = Server::start();
@@ -304,19 +329,8 @@ async fn run_handler_gets_messages_in_order_and_abort_closes_the_connection() {
         let c = mode.client(&server).await;
         let sub = mode.subscriber(&c, |b| b).await;
         sub.subscribe(["jobs"]).await.unwrap();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        // The handler is FnMut: each call gets its own sender.
-        let handle = sub.run(move |msg| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(msg);
-            }
-        });
-        let mut recv = async || {
-            tokio::time::timeout(LIMIT, rx.recv())
-                .await
-                .expect("the handler got a message within the limit")
-        };
+        let (handle, mut rx) = run_into_channel(sub);
+        let mut recv = async || handled(&mut rx).await;
         assert_eq!(
             shape(&recv().await.unwrap()),
             confirmation(Kind::Subscribe, "jobs", 1),
@@ -366,6 +380,54 @@ async fn run_handler_gets_messages_in_order_and_abort_closes_the_connection() {
         .await;
         // The client works on.
         assert_eq!(c.publish("jobs", "late").await.unwrap(), 0, "{mode:?}");
+    }
+}
+
+/// A handle subscribes and unsubscribes while `run` owns the subscriber (redis-py's
+/// `p.subscribe(...)` beside `run_in_thread`), and fails once the subscriber is gone.
+#[tokio::test]
+async fn a_handle_changes_subscriptions_while_run_owns_the_subscriber() {
+    let server = Server::start();
+    for mode in MODES {
+        let c = mode.client(&server).await;
+        let sub = mode.subscriber(&c, |b| b.ignore_subscribe_messages()).await;
+        sub.subscribe(["first"]).await.unwrap();
+        let handle = sub.handle();
+        let (task, mut rx) = run_into_channel(sub);
+        let mut recv = async || handled(&mut rx).await.expect("the handler is alive");
+        assert_eq!(c.publish("first", "1").await.unwrap(), 1, "{mode:?}");
+        assert_eq!(
+            shape(&recv().await),
+            message(Kind::Message, "first", None, "1")
+        );
+        handle.subscribe(["second"]).await.unwrap();
+        handle.psubscribe(["th*"]).await.unwrap();
+        assert_eq!(
+            (handle.channels(), handle.patterns()),
+            (vec![b("first"), b("second")], vec![b("th*")]),
+            "{mode:?}"
+        );
+        handle.unsubscribe(["first"]).await.unwrap();
+        assert_eq!(c.publish("first", "gone").await.unwrap(), 0, "{mode:?}");
+        assert_eq!(c.publish("second", "2").await.unwrap(), 1, "{mode:?}");
+        assert_eq!(c.publish("third", "3").await.unwrap(), 1, "{mode:?}");
+        assert_eq!(
+            [shape(&recv().await), shape(&recv().await)],
+            [
+                message(Kind::Message, "second", None, "2"),
+                message(Kind::PMessage, "third", Some("th*"), "3"),
+            ],
+            "{mode:?}"
+        );
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        // The subscriber went with its task: the handle's calls fail, and nothing
+        // stays subscribed.
+        let err = handle.subscribe(["late"]).await.unwrap_err();
+        assert!(err.is_closed(), "{mode:?}: {err}");
+        assert_eq!(err.command(), Some("SUBSCRIBE"), "{mode:?}: {err}");
+        await_value("NUMSUB second after abort", 0, || numsub(&c, "second")).await;
+        await_value("NUMPAT after abort", 0, || c.pubsub_numpat()).await;
     }
 }
 

@@ -68,10 +68,12 @@
 //! Subscription calls wait for their confirmation at most the client's request
 //! timeout, when one is set.
 
+mod handle;
 mod message;
 pub(crate) mod queue;
 pub(crate) mod router;
 
+pub use handle::SubscriberHandle;
 pub use message::{Kind, Message};
 pub use queue::Overflow;
 
@@ -148,26 +150,20 @@ impl<'c> SubscriberBuilder<'c> {
             let conn = self.client.connection().clone();
             let shared = self.shared_state(true);
             if attach(&conn, id, shared.clone(), request_timeout).await? {
-                return Ok(Subscriber {
-                    conn,
-                    id,
-                    request_timeout,
-                    shared,
-                    slot: None,
-                });
+                return Ok(Subscriber::new(conn, id, request_timeout, shared, None));
             }
         }
         let slot = self.client.pool().reserve().await?;
         let conn = Connection::connect_subscriber(self.client.config_arc()).await?;
         let shared = self.shared_state(false);
         attach(&conn, id, shared.clone(), request_timeout).await?;
-        Ok(Subscriber {
+        Ok(Subscriber::new(
             conn,
             id,
             request_timeout,
             shared,
-            slot: Some(slot),
-        })
+            Some(slot),
+        ))
     }
 }
 
@@ -226,9 +222,7 @@ impl Client {
 /// connection, or on a shared connection unsubscribes what no other subscriber
 /// wants.
 pub struct Subscriber {
-    conn: Connection,
-    id: SubId,
-    request_timeout: Option<Duration>,
+    handle: SubscriberHandle,
     shared: Arc<Shared>,
     /// Its place in the client's pool size, when it has a connection of its own.
     slot: Option<crate::pool::Slot>,
@@ -248,67 +242,63 @@ impl Drop for Subscriber {
     fn drop(&mut self) {
         self.shared.queue.close();
         if self.slot.is_some() {
-            self.conn.close();
+            self.handle.conn.close();
         } else {
-            self.conn.pubsub(Op::Detach { id: self.id });
+            self.handle.conn.pubsub(Op::Detach { id: self.handle.id });
         }
     }
 }
 
 impl Subscriber {
+    fn new(
+        conn: Connection,
+        id: SubId,
+        request_timeout: Option<Duration>,
+        shared: Arc<Shared>,
+        slot: Option<crate::pool::Slot>,
+    ) -> Self {
+        Subscriber {
+            handle: SubscriberHandle {
+                conn,
+                id,
+                request_timeout,
+                shared: shared.clone(),
+            },
+            shared,
+            slot,
+        }
+    }
+
     /// True when it uses the client's shared connection, false when it has one of
     /// its own.
     pub fn is_shared(&self) -> bool {
         self.slot.is_none()
     }
 
-    async fn request<C: ToArg>(
-        &self,
-        name: &'static str,
-        kind: Kind,
-        channels: impl IntoIterator<Item = C>,
-        at_least_one: bool,
-    ) -> Result<()> {
-        let list: Vec<_> = channels.into_iter().map(crate::script::to_bytes).collect();
-        if at_least_one && list.is_empty() {
-            return Err(
-                Error::invalid_argument("channel", "at least one is needed").with_command(name)
-            );
-        }
-        let (done, rx) = oneshot::channel();
-        self.conn.pubsub(Op::Request {
-            id: self.id,
-            kind,
-            channels: list,
-            done,
-        });
-        answer(rx, self.request_timeout)
-            .await
-            .map_err(|e| e.with_command(name))
+    /// A handle that subscribes and unsubscribes for this subscriber from anywhere,
+    /// also while [`run`](Self::run) or a task of yours owns the subscriber.
+    pub fn handle(&self) -> SubscriberHandle {
+        self.handle.clone()
     }
 
     /// Subscribes to channels (`SUBSCRIBE`); returns once the server confirmed each.
     pub async fn subscribe<C: ToArg>(&self, channels: impl IntoIterator<Item = C>) -> Result<()> {
-        self.request("SUBSCRIBE", Kind::Subscribe, channels, true)
-            .await
+        self.handle.subscribe(channels).await
     }
 
     /// Subscribes to patterns (`PSUBSCRIBE`, glob-style: `news.*`).
     pub async fn psubscribe<C: ToArg>(&self, patterns: impl IntoIterator<Item = C>) -> Result<()> {
-        self.request("PSUBSCRIBE", Kind::PSubscribe, patterns, true)
-            .await
+        self.handle.psubscribe(patterns).await
     }
 
     /// Subscribes to shard channels (`SSUBSCRIBE`, messages sent with `SPUBLISH`).
     pub async fn ssubscribe<C: ToArg>(&self, channels: impl IntoIterator<Item = C>) -> Result<()> {
-        self.request("SSUBSCRIBE", Kind::SSubscribe, channels, true)
-            .await
+        self.handle.ssubscribe(channels).await
     }
 
     /// Unsubscribes from channels; from every channel when `channels` is empty.
     pub async fn unsubscribe<C: ToArg>(&self, channels: impl IntoIterator<Item = C>) -> Result<()> {
-        self.request("UNSUBSCRIBE", Kind::Unsubscribe, channels, false)
-            .await
+        self.handle.unsubscribe(channels).await
     }
 
     /// Unsubscribes from patterns; from every pattern when `patterns` is empty.
@@ -316,8 +306,7 @@ impl Subscriber {
         &self,
         patterns: impl IntoIterator<Item = C>,
     ) -> Result<()> {
-        self.request("PUNSUBSCRIBE", Kind::PUnsubscribe, patterns, false)
-            .await
+        self.handle.punsubscribe(patterns).await
     }
 
     /// Unsubscribes from shard channels; from every one when `channels` is empty.
@@ -325,8 +314,7 @@ impl Subscriber {
         &self,
         channels: impl IntoIterator<Item = C>,
     ) -> Result<()> {
-        self.request("SUNSUBSCRIBE", Kind::SUnsubscribe, channels, false)
-            .await
+        self.handle.sunsubscribe(channels).await
     }
 
     /// The next message; `None` only if the subscriber's task has ended.
@@ -344,26 +332,25 @@ impl Subscriber {
     }
 
     /// The channels the server has confirmed for this subscriber, sorted (redis-py's
-    /// and coredis's `channels`). Right after a reconnect they come back one by one
-    /// as the renewal is confirmed.
+    /// and coredis's `channels`).
     pub fn channels(&self) -> Vec<Bytes> {
-        self.shared.confirmed_list(0)
+        self.handle.channels()
     }
 
     /// The patterns the server has confirmed for this subscriber, sorted.
     pub fn patterns(&self) -> Vec<Bytes> {
-        self.shared.confirmed_list(1)
+        self.handle.patterns()
     }
 
     /// The shard channels the server has confirmed for this subscriber, sorted.
     pub fn shard_channels(&self) -> Vec<Bytes> {
-        self.shared.confirmed_list(2)
+        self.handle.shard_channels()
     }
 
     /// True while the server has confirmed any subscription of this subscriber
     /// (redis-py's `subscribed`).
     pub fn is_subscribed(&self) -> bool {
-        self.shared.any_confirmed()
+        self.handle.is_subscribed()
     }
 
     /// Messages waiting in the queue.
@@ -379,7 +366,8 @@ impl Subscriber {
     /// Hands every message to `handler` on a task of its own (redis-py's
     /// `run_in_thread`); the subscriber lives in that task until it is aborted.
     ///
-    /// Subscribe before calling it, or keep a way to: the task owns the subscriber.
+    /// Subscribe before calling it, or keep a [`handle`](Self::handle) to subscribe
+    /// and unsubscribe while the task owns the subscriber.
     pub fn run<F, Fut>(mut self, mut handler: F) -> tokio::task::JoinHandle<()>
     where
         F: FnMut(Message) -> Fut + Send + 'static,

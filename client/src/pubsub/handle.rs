@@ -1,0 +1,125 @@
+//! [`SubscriberHandle`]: subscribing and unsubscribing for a
+//! [`Subscriber`](super::Subscriber) from anywhere.
+
+use super::router::{Op, Shared, SubId};
+use super::{answer, Kind};
+use crate::command::ToArg;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Subscribes and unsubscribes for one [`Subscriber`](super::Subscriber) while something else (a
+/// [`run`](super::Subscriber::run) task, a stream combinator) owns it and reads its messages.
+///
+/// Cheap to clone. Once its subscriber is dropped, calls fail with an error for
+/// which [`Error::is_closed`] is true.
+#[derive(Clone)]
+pub struct SubscriberHandle {
+    pub(super) conn: Connection,
+    pub(super) id: SubId,
+    pub(super) request_timeout: Option<Duration>,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SubscriberHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscriberHandle")
+            .field("subscribed", &self.is_subscribed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubscriberHandle {
+    async fn request<C: ToArg>(
+        &self,
+        name: &'static str,
+        kind: Kind,
+        channels: impl IntoIterator<Item = C>,
+        at_least_one: bool,
+    ) -> Result<()> {
+        let list: Vec<_> = channels.into_iter().map(crate::script::to_bytes).collect();
+        if at_least_one && list.is_empty() {
+            return Err(
+                Error::invalid_argument("channel", "at least one is needed").with_command(name)
+            );
+        }
+        let (done, rx) = oneshot::channel();
+        self.conn.pubsub(Op::Request {
+            id: self.id,
+            kind,
+            channels: list,
+            done,
+        });
+        answer(rx, self.request_timeout)
+            .await
+            .map_err(|e| e.with_command(name))
+    }
+
+    /// Subscribes to channels (`SUBSCRIBE`); returns once the server confirmed each.
+    pub async fn subscribe<C: ToArg>(&self, channels: impl IntoIterator<Item = C>) -> Result<()> {
+        self.request("SUBSCRIBE", Kind::Subscribe, channels, true)
+            .await
+    }
+
+    /// Subscribes to patterns (`PSUBSCRIBE`, glob-style: `news.*`).
+    pub async fn psubscribe<C: ToArg>(&self, patterns: impl IntoIterator<Item = C>) -> Result<()> {
+        self.request("PSUBSCRIBE", Kind::PSubscribe, patterns, true)
+            .await
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`, messages sent with `SPUBLISH`).
+    pub async fn ssubscribe<C: ToArg>(&self, channels: impl IntoIterator<Item = C>) -> Result<()> {
+        self.request("SSUBSCRIBE", Kind::SSubscribe, channels, true)
+            .await
+    }
+
+    /// Unsubscribes from channels; from every channel when `channels` is empty.
+    pub async fn unsubscribe<C: ToArg>(&self, channels: impl IntoIterator<Item = C>) -> Result<()> {
+        self.request("UNSUBSCRIBE", Kind::Unsubscribe, channels, false)
+            .await
+    }
+
+    /// Unsubscribes from patterns; from every pattern when `patterns` is empty.
+    pub async fn punsubscribe<C: ToArg>(
+        &self,
+        patterns: impl IntoIterator<Item = C>,
+    ) -> Result<()> {
+        self.request("PUNSUBSCRIBE", Kind::PUnsubscribe, patterns, false)
+            .await
+    }
+
+    /// Unsubscribes from shard channels; from every one when `channels` is empty.
+    pub async fn sunsubscribe<C: ToArg>(
+        &self,
+        channels: impl IntoIterator<Item = C>,
+    ) -> Result<()> {
+        self.request("SUNSUBSCRIBE", Kind::SUnsubscribe, channels, false)
+            .await
+    }
+
+    /// The channels the server has confirmed for this subscriber, sorted (redis-py's
+    /// and coredis's `channels`). Right after a reconnect they come back one by one
+    /// as the renewal is confirmed.
+    pub fn channels(&self) -> Vec<Bytes> {
+        self.shared.confirmed_list(0)
+    }
+
+    /// The patterns the server has confirmed for this subscriber, sorted.
+    pub fn patterns(&self) -> Vec<Bytes> {
+        self.shared.confirmed_list(1)
+    }
+
+    /// The shard channels the server has confirmed for this subscriber, sorted.
+    pub fn shard_channels(&self) -> Vec<Bytes> {
+        self.shared.confirmed_list(2)
+    }
+
+    /// True while the server has confirmed any subscription of this subscriber
+    /// (redis-py's `subscribed`).
+    pub fn is_subscribed(&self) -> bool {
+        self.shared.any_confirmed()
+    }
+}
