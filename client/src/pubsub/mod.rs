@@ -57,7 +57,9 @@
 //!   reading the connection until the consumer catches up (the server then buffers,
 //!   up to its `client-output-buffer-limit pubsub`, past which it closes the
 //!   connection and the subscriber reconnects). On a shared connection this also
-//!   holds back the replies of every other command, so it is opt-in there.
+//!   holds back the replies of every other command, so it is opt-in there: a
+//!   consumer that awaits a command of the same client before it reads on waits
+//!   until its request timeout, if any.
 //! - [`Overflow::DropOldest`], the default on a shared connection, keeps reading and
 //!   drops the oldest queued message, counting them in [`Subscriber::dropped`].
 //!
