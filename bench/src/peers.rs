@@ -550,8 +550,15 @@ impl std::fmt::Debug for Fred {
 impl Fred {
     /// Connects with fred's defaults (RESP2) except TCP_NODELAY on (see the crate docs).
     pub async fn connect(url: &str) -> Result<Fred> {
-        use fred::prelude::{Builder, ClientLike as _, Config, TcpConfig};
-        let client = Builder::from_config(Config::from_url(url)?)
+        Ok(Fred(
+            Fred::start(fred::prelude::Config::from_url(url)?).await?,
+        ))
+    }
+
+    /// A connected client of `config`, TCP_NODELAY on.
+    async fn start(config: fred::prelude::Config) -> Result<fred::clients::Client> {
+        use fred::prelude::{Builder, ClientLike as _, TcpConfig};
+        let client = Builder::from_config(config)
             .with_connection_config(|config| {
                 config.tcp = TcpConfig {
                     nodelay: Some(true),
@@ -562,7 +569,7 @@ impl Fred {
         // The connection task runs on the runtime until the client is dropped; its
         // handle is not needed.
         let _task = client.init().await?;
-        Ok(Fred(client))
+        Ok(client)
     }
 }
 
@@ -676,22 +683,12 @@ impl Peer for Fred {
     type SharedSubscriber = FredSubscriber;
 
     async fn shared_pubsub(&self, channel: &str) -> Result<(Fred, FredSubscriber)> {
-        use fred::prelude::{
-            Builder, ClientLike as _, EventInterface as _, PubsubInterface as _, TcpConfig,
-        };
+        use fred::prelude::{ClientLike as _, EventInterface as _, PubsubInterface as _};
         // A client of the same configuration but RESP3, which publishes and subscribes
         // on its one connection.
         let mut config = self.0.client_config();
         config.version = fred::types::RespVersion::RESP3;
-        let client = Builder::from_config(config)
-            .with_connection_config(|config| {
-                config.tcp = TcpConfig {
-                    nodelay: Some(true),
-                    ..TcpConfig::default()
-                };
-            })
-            .build()?;
-        let _task = client.init().await?;
+        let client = Fred::start(config).await?;
         let rx = client.message_rx();
         client.subscribe(channel).await?;
         let sub = FredSubscriber {

@@ -12,6 +12,8 @@
 //! - [`tls`]: a generated CA, server and client certificate ([`TlsFiles`]).
 //! - [`ports`]: free loopback ports.
 //! - [`raw`]: a tiny blocking RESP2 connection for the harness's own use.
+//! - [`pubsub`](mod@pubsub): helpers of the pub/sub tests (message shapes, waiting,
+//!   the server's view of subscriptions).
 //! - [`error`]: [`HarnessError`], why a server could not be had.
 //!
 //! # Behavior
@@ -34,6 +36,7 @@ pub mod binary;
 pub mod error;
 pub mod ports;
 pub mod protocols;
+pub mod pubsub;
 pub mod raw;
 pub mod server;
 pub mod tls;

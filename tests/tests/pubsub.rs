@@ -10,32 +10,13 @@ use bytes::Bytes;
 use respec::connection::Protocol;
 use respec::pubsub::{Kind, Message, Overflow, Subscriber, SubscriberBuilder};
 use respec::{Client, Commands};
+use respec_tests::pubsub::{
+    await_value, b, confirmation, has_sharded, message, next, numsub, shape, shardnumsub,
+    subscribed_connections, subscribed_ids, LIMIT,
+};
 use respec_tests::{protocols, Server};
 use std::future::IntoFuture;
 use std::time::{Duration, Instant};
-
-fn b(s: &str) -> Bytes {
-    Bytes::copy_from_slice(s.as_bytes())
-}
-
-/// The shape of a message: kind, channel, pattern, payload, count.
-type Shape = (Kind, Bytes, Option<Bytes>, Bytes, Option<i64>);
-
-fn shape(m: &Message) -> Shape {
-    (
-        m.kind,
-        m.channel.clone(),
-        m.pattern.clone(),
-        m.payload.clone(),
-        m.count,
-    )
-}
-
-async fn next(sub: &mut Subscriber) -> Message {
-    sub.get_message(Duration::from_secs(10))
-        .await
-        .expect("a message within 10 s")
-}
 
 #[tokio::test]
 async fn handbook_sequence_subscribe_publish_unsubscribe() {
@@ -134,9 +115,6 @@ async fn handbook_sequence_subscribe_publish_unsubscribe() {
 // ---------------------------------------------------------------------------------------
 // Helpers shared by the tests below.
 
-/// How long a condition may take to come true before a test fails.
-const LIMIT: Duration = Duration::from_secs(10);
-
 /// Where a test's subscriber lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -196,68 +174,6 @@ impl Mode {
     }
 }
 
-/// Polls `probe` until it returns `Ok(want)`, for at most [`LIMIT`] (awaiting a
-/// condition, not sleeping for a guessed time); errors count as "not yet" (the probing
-/// client may be reconnecting).
-async fn await_value<T, F, Fut>(what: &str, want: T, mut probe: F)
-where
-    T: PartialEq + std::fmt::Debug,
-    F: FnMut() -> Fut,
-    Fut: std::future::IntoFuture<Output = respec::Result<T>>,
-{
-    let start = Instant::now();
-    loop {
-        let got = probe().into_future().await;
-        if matches!(&got, Ok(v) if *v == want) {
-            return;
-        }
-        assert!(
-            start.elapsed() < LIMIT,
-            "{what}: still {got:?} after {LIMIT:?}, want {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// `PUBSUB NUMSUB channel` as seen by `c`.
-async fn numsub(c: &Client, channel: &str) -> respec::Result<i64> {
-    Ok(c.pubsub_numsub().channel([channel]).await?[0].1)
-}
-
-/// `PUBSUB SHARDNUMSUB channel` as seen by `c`.
-async fn shardnumsub(c: &Client, channel: &str) -> respec::Result<i64> {
-    Ok(c.pubsub_shardnumsub().shardchannel([channel]).await?[0].1)
-}
-
-/// How many connections `CLIENT LIST` shows in a subscribed state (`sub`, `psub` or
-/// `ssub` above 0).
-async fn subscribed_connections(c: &Client) -> respec::Result<usize> {
-    Ok(subscribed_ids(c).await?.len())
-}
-
-/// The ids of the connections `CLIENT LIST` shows in a subscribed state.
-async fn subscribed_ids(c: &Client) -> respec::Result<Vec<i64>> {
-    let list = c.client_list().await?;
-    Ok(String::from_utf8_lossy(&list)
-        .lines()
-        .filter(|line| {
-            line.split(' ').any(|field| {
-                ["sub=", "psub=", "ssub="].iter().any(|k| {
-                    field
-                        .strip_prefix(k)
-                        .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 0))
-                })
-            })
-        })
-        .map(|line| {
-            line.split(' ')
-                .find_map(|f| f.strip_prefix("id="))
-                .and_then(|id| id.parse().ok())
-                .unwrap_or_else(|| panic!("no id in {line}"))
-        })
-        .collect())
-}
-
 /// Asserts which connection is subscribed: `c`'s own shared connection in shared
 /// mode, exactly one other (the subscriber's own) otherwise.
 async fn assert_subscribed_connection(c: &Client, mode: Mode) {
@@ -277,21 +193,6 @@ async fn assert_subscribed_connection(c: &Client, mode: Mode) {
             "{mode:?}: the client's own connection is subscribed"
         );
     }
-}
-
-/// The shape of a confirmation.
-fn confirmation(kind: Kind, channel: &str, count: i64) -> Shape {
-    (kind, b(channel), None, Bytes::new(), Some(count))
-}
-
-/// The shape of a published message.
-fn message(kind: Kind, channel: &str, pattern: Option<&str>, payload: &str) -> Shape {
-    (kind, b(channel), pattern.map(b), b(payload), None)
-}
-
-/// Whether the server has sharded pub/sub (prints why not otherwise).
-fn has_sharded(server: &Server) -> bool {
-    protocols::since(server, (7, 0, 0), "SSUBSCRIBE")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,80 +9,17 @@
 
 use bytes::Bytes;
 use respec::connection::Protocol;
-use respec::pubsub::{Kind, Message, Overflow, Subscriber};
+use respec::pubsub::{Kind, Overflow, Subscriber};
 use respec::{cmd, Client, Commands, Value};
-use respec_tests::Server;
+use respec_tests::pubsub::{
+    await_value, b, confirmation, field, message, next, next_n, numsub, shape,
+    subscribed_connections, LIMIT,
+};
+use respec_tests::{protocols, Server};
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// How long a condition may take to come true before a test fails.
-const LIMIT: Duration = Duration::from_secs(10);
-
-fn b(s: &str) -> Bytes {
-    Bytes::copy_from_slice(s.as_bytes())
-}
-
-/// The shape of a message: kind, channel, pattern, payload, count.
-type Shape = (Kind, Bytes, Option<Bytes>, Bytes, Option<i64>);
-
-fn shape(m: &Message) -> Shape {
-    (
-        m.kind,
-        m.channel.clone(),
-        m.pattern.clone(),
-        m.payload.clone(),
-        m.count,
-    )
-}
-
-/// The shape of a confirmation.
-fn confirmation(kind: Kind, channel: &str, count: i64) -> Shape {
-    (kind, b(channel), None, Bytes::new(), Some(count))
-}
-
-/// The shape of a published message.
-fn message(kind: Kind, channel: &str, pattern: Option<&str>, payload: &str) -> Shape {
-    (kind, b(channel), pattern.map(b), b(payload), None)
-}
-
-async fn next(sub: &mut Subscriber) -> Message {
-    sub.get_message(LIMIT)
-        .await
-        .unwrap_or_else(|| panic!("a message within {LIMIT:?}"))
-}
-
-/// The shapes of the next `n` messages.
-async fn next_n(sub: &mut Subscriber, n: usize) -> Vec<Shape> {
-    let mut got = Vec::with_capacity(n);
-    for _ in 0..n {
-        got.push(shape(&next(sub).await));
-    }
-    got
-}
-
-/// Polls `probe` until it returns `Ok(want)`, for at most [`LIMIT`]; errors count as
-/// "not yet".
-async fn await_value<T, F, Fut>(what: &str, want: T, mut probe: F)
-where
-    T: PartialEq + std::fmt::Debug,
-    F: FnMut() -> Fut,
-    Fut: std::future::IntoFuture<Output = respec::Result<T>>,
-{
-    let start = Instant::now();
-    loop {
-        let got = probe().into_future().await;
-        if matches!(&got, Ok(v) if *v == want) {
-            return;
-        }
-        assert!(
-            start.elapsed() < LIMIT,
-            "{what}: still {got:?} after {LIMIT:?}, want {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+use std::time::Duration;
 
 /// A client of `server` speaking `protocol`, named `name` (`CLIENT SETNAME` on each
 /// of its connections).
@@ -96,16 +33,6 @@ async fn named_client(server: &Server, protocol: Protocol, name: &str) -> Client
         .unwrap_or_else(|e| panic!("connecting {name} with {protocol:?}: {e}"))
 }
 
-/// A RESP3 client of `server`.
-async fn resp3(server: &Server) -> Client {
-    Client::builder()
-        .url(&server.url())
-        .protocol(Protocol::Resp3)
-        .connect()
-        .await
-        .unwrap()
-}
-
 /// A subscriber on `c`'s shared connection; asserts it is one.
 async fn shared(c: &Client) -> Subscriber {
     let sub = c.subscriber().on_shared_connection().await.unwrap();
@@ -114,11 +41,6 @@ async fn shared(c: &Client) -> Subscriber {
         "a RESP3 client's subscriber is shared: {sub:?}"
     );
     sub
-}
-
-/// `PUBSUB NUMSUB channel` as seen by `c`.
-async fn numsub(c: &Client, channel: &str) -> respec::Result<i64> {
-    Ok(c.pubsub_numsub().channel([channel]).await?[0].1)
 }
 
 /// The `CLIENT LIST` lines of the connections named `name`.
@@ -130,31 +52,6 @@ async fn connections_named(c: &Client, name: &str) -> respec::Result<Vec<String>
         .filter(|line| line.split(' ').any(|f| f == field))
         .map(str::to_owned)
         .collect())
-}
-
-/// A field of a `CLIENT LIST` line.
-fn field<'l>(line: &'l str, key: &str) -> &'l str {
-    line.split(' ')
-        .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
-        .unwrap_or_else(|| panic!("no {key} in {line}"))
-}
-
-/// How many connections `CLIENT LIST` shows in a subscribed state (`sub`, `psub` or
-/// `ssub` above 0).
-async fn subscribed_connections(c: &Client) -> respec::Result<usize> {
-    let list = c.client_list().await?;
-    Ok(String::from_utf8_lossy(&list)
-        .lines()
-        .filter(|line| {
-            ["sub", "psub", "ssub"].iter().any(|k| {
-                line.split(' ').any(|f| {
-                    f.strip_prefix(k)
-                        .and_then(|v| v.strip_prefix('='))
-                        .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 0))
-                })
-            })
-        })
-        .count())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -307,8 +204,8 @@ async fn commands_and_messages_interleave_on_the_one_connection() {
 #[tokio::test]
 async fn two_subscribers_share_a_channel_and_patterns() {
     let server = Server::start();
-    let c = resp3(&server).await;
-    let publisher = resp3(&server).await;
+    let c = protocols::client(&server, Protocol::Resp3).await;
+    let publisher = protocols::client(&server, Protocol::Resp3).await;
     let mut one = shared(&c).await;
     let mut two = shared(&c).await;
     one.subscribe(["room"]).await.unwrap();
@@ -415,7 +312,7 @@ async fn two_subscribers_share_a_channel_and_patterns() {
 #[tokio::test]
 async fn a_refused_subscribe_fails_its_call_and_the_connection_stays_in_step() {
     let server = Server::start();
-    let admin = resp3(&server).await;
+    let admin = protocols::client(&server, Protocol::Resp3).await;
     admin
         .acl_setuser("limited")
         .rule([
@@ -507,7 +404,7 @@ async fn a_refused_subscribe_fails_its_call_and_the_connection_stays_in_step() {
 #[tokio::test]
 async fn a_shared_subscriber_drops_the_oldest_by_default() {
     let server = Server::start();
-    let c = resp3(&server).await;
+    let c = protocols::client(&server, Protocol::Resp3).await;
     let mut sub = c
         .subscriber()
         .on_shared_connection()
@@ -544,8 +441,8 @@ async fn a_shared_subscriber_drops_the_oldest_by_default() {
 #[tokio::test]
 async fn backpressure_on_the_shared_connection_loses_nothing() {
     let server = Server::start();
-    let c = resp3(&server).await;
-    let publisher = resp3(&server).await;
+    let c = protocols::client(&server, Protocol::Resp3).await;
+    let publisher = protocols::client(&server, Protocol::Resp3).await;
     let mut sub = c
         .subscriber()
         .on_shared_connection()

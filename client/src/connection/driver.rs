@@ -55,8 +55,9 @@ impl Sink {
         }
     }
 
-    /// Delivers one reply; returns the sink back when it expects more.
-    fn deliver(self, frame: Bytes) -> Option<Sink> {
+    /// Delivers one reply; returns the sink back when it expects more. A fence's
+    /// answer goes through the pub/sub router.
+    fn deliver(self, frame: Bytes, router: &mut Router) -> Option<Sink> {
         match self {
             Sink::One(tx) => {
                 // The caller may have gone (cancelled): the reply is dropped, and the
@@ -73,10 +74,13 @@ impl Sink {
                     Some(Sink::Many { n, got, tx })
                 }
             }
-            // Fences are answered through the pub/sub router (`Io::dispatch`).
             Sink::Fence(mut f) => {
-                f.release();
-                None
+                if f.on_reply(&frame) {
+                    router.fence_done(f);
+                    None
+                } else {
+                    Some(Sink::Fence(f))
+                }
             }
         }
     }
@@ -440,27 +444,17 @@ impl<'a> Io<'a> {
                     continue;
                 }
             }
-            match self.pending.pop_front() {
-                None => {
-                    return Err(Error::protocol(crate::resp::ProtocolError::Malformed {
-                        what: "a reply arrived with no request waiting for it",
-                    }))
-                }
-                Some(Sink::Fence(mut fence)) => {
-                    if fence.on_reply(&frame) {
-                        self.router.fence_done(fence);
-                        if self.router.is_stalled() {
-                            self.release_fences();
-                        }
-                    } else {
-                        self.pending.push_front(Sink::Fence(fence));
-                    }
-                }
-                Some(sink) => {
-                    if let Some(rest) = sink.deliver(frame) {
-                        self.pending.push_front(rest);
-                    }
-                }
+            let Some(sink) = self.pending.pop_front() else {
+                return Err(Error::protocol(crate::resp::ProtocolError::Malformed {
+                    what: "a reply arrived with no request waiting for it",
+                }));
+            };
+            if let Some(rest) = sink.deliver(frame, self.router) {
+                self.pending.push_front(rest);
+            }
+            // A fence's answer may have queued confirmations into a full queue.
+            if self.router.is_stalled() {
+                self.release_fences();
             }
         }
         Ok(())

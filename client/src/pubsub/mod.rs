@@ -225,7 +225,6 @@ impl Client {
 /// wants.
 pub struct Subscriber {
     handle: SubscriberHandle,
-    shared: Arc<Shared>,
     /// Its place in the client's pool size, when it has a connection of its own.
     slot: Option<crate::pool::Slot>,
 }
@@ -234,15 +233,15 @@ impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
             .field("shared", &self.is_shared())
-            .field("queued", &self.shared.queue.len())
-            .field("dropped", &self.shared.queue.dropped())
+            .field("queued", &self.handle.shared.queue.len())
+            .field("dropped", &self.handle.shared.queue.dropped())
             .finish_non_exhaustive()
     }
 }
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        self.shared.queue.close();
+        self.handle.shared.queue.close();
         if self.slot.is_some() {
             self.handle.conn.close();
         } else {
@@ -264,9 +263,8 @@ impl Subscriber {
                 conn,
                 id,
                 request_timeout,
-                shared: shared.clone(),
+                shared,
             },
-            shared,
             slot,
         }
     }
@@ -321,7 +319,7 @@ impl Subscriber {
 
     /// The next message; `None` only if the subscriber's task has ended.
     pub async fn next_message(&mut self) -> Option<Message> {
-        std::future::poll_fn(|cx| self.shared.queue.poll_pop(cx)).await
+        std::future::poll_fn(|cx| self.handle.shared.queue.poll_pop(cx)).await
     }
 
     /// The next message, or `None` if none comes within `timeout` (redis-py's
@@ -357,12 +355,12 @@ impl Subscriber {
 
     /// Messages waiting in the queue.
     pub fn queued(&self) -> usize {
-        self.shared.queue.len()
+        self.handle.shared.queue.len()
     }
 
     /// Messages dropped so far under [`Overflow::DropOldest`].
     pub fn dropped(&self) -> u64 {
-        self.shared.queue.dropped()
+        self.handle.shared.queue.dropped()
     }
 
     /// Hands every message to `handler` on a task of its own (redis-py's
@@ -387,6 +385,6 @@ impl futures_core::Stream for Subscriber {
     type Item = Message;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        self.shared.queue.poll_pop(cx)
+        self.handle.shared.queue.poll_pop(cx)
     }
 }

@@ -807,6 +807,13 @@ mod tests {
         r.fence_done(fence);
     }
 
+    /// A subscribe call of one channel that the server confirms.
+    fn confirmed_call(r: &mut Router, id: SubId, kind: Kind, channel: &str) {
+        let (_, fence, _) = call(r, id, kind, &[channel]);
+        r.on_message(conf(kind, channel), Some(&fence));
+        pong(r, fence);
+    }
+
     fn conf(kind: Kind, channel: &str) -> Message {
         confirmation(kind, Bytes::from(channel.to_string()), Some(99))
     }
@@ -936,9 +943,7 @@ mod tests {
             (1, Kind::SSubscribe, "s2"),
             (2, Kind::Subscribe, "x"),
         ] {
-            let (_, fence, _) = call(&mut r, id, kind, &[ch]);
-            r.on_message(conf(kind, ch), Some(&fence));
-            pong(&mut r, fence);
+            confirmed_call(&mut r, id, kind, ch);
         }
         let mut out = BytesMut::new();
         let fence = r.detach(1, &mut out).expect("a clean-up");
@@ -963,9 +968,7 @@ mod tests {
         let mut r = Router::new(false);
         let a = shared(16, Overflow::DropOldest);
         attach(&mut r, 1, &a);
-        let (_, fence, _) = call(&mut r, 1, Kind::Subscribe, &["kept"]);
-        r.on_message(conf(Kind::Subscribe, "kept"), Some(&fence));
-        pong(&mut r, fence);
+        confirmed_call(&mut r, 1, Kind::Subscribe, "kept");
         // Lost before its confirmation: the call fails, and it is not renewed.
         let (_, fence, mut rx) = call(&mut r, 1, Kind::Subscribe, &["lost"]);
         fence.fail(Error::closed());
