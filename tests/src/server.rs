@@ -619,20 +619,24 @@ impl Server {
         }
     }
 
-    /// One readiness check: `PING` answered with `+PONG` or `-NOAUTH` on the plain
-    /// port; for a TLS-only server, the TLS port accepts a connection and the log
-    /// written since `log_offset` says "Ready to accept connections".
+    /// One readiness check: on the plain port (authenticated if a password is set),
+    /// `PING` is answered with `+PONG` and `INFO server` names this process's pid; for
+    /// a TLS-only server, the TLS port accepts a connection and the log written since
+    /// `log_offset` says "Ready to accept connections".
+    ///
+    /// The pid matters: another test's server can take the port between the moment it
+    /// was chosen and this one binding it. This one then exits ("Address already in
+    /// use"), but until the exit is seen the other server answers `PING` on the port.
     fn is_ready(&self, log_offset: u64) -> bool {
-        if let Some(port) = self.ports.plain {
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let Ok(mut conn) = RawConnection::tcp(addr, Duration::from_secs(1)) else {
+        if self.ports.plain.is_some() {
+            let Ok(mut conn) = self.raw() else {
                 return false;
             };
-            return match conn.command(&["PING"]) {
-                Ok(Reply::Status(status)) => status == "PONG",
-                Ok(Reply::Error(error)) => error.starts_with("NOAUTH"),
-                _ => false,
-            };
+            let pong = matches!(conn.command(&["PING"]), Ok(Reply::Status(s)) if s == "PONG");
+            return pong
+                && conn
+                    .command_text(&["INFO", "server"])
+                    .is_ok_and(|info| info_pid(&info).is_some() && info_pid(&info) == self.pid());
         }
         let Some(port) = self.ports.tls else {
             return false;
@@ -645,6 +649,13 @@ impl Server {
         let new = log.get(log_offset as usize..).unwrap_or_default();
         String::from_utf8_lossy(new).contains("Ready to accept connections")
     }
+}
+
+/// The `process_id` field of an `INFO server` reply.
+fn info_pid(info: &str) -> Option<u32> {
+    info.lines()
+        .find_map(|line| line.strip_prefix("process_id:"))
+        .and_then(|pid| pid.trim().parse().ok())
 }
 
 impl Server {

@@ -72,6 +72,37 @@ fn restarts_on_the_same_port() {
     assert_eq!(ping(&server), Reply::Status("PONG".into()));
 }
 
+/// Another process answering `PING` on the port is not taken for the server: while
+/// something else holds the port, the restarted process cannot bind it and `restart`
+/// fails instead of reporting the imposter ready.
+#[test]
+fn an_imposter_on_the_port_is_not_taken_for_the_server() {
+    let mut server = Server::start();
+    server.stop();
+    let listener = std::net::TcpListener::bind(server.addr()).expect("taking the port");
+    // Answers every read with +PONG, as another server would answer PING.
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                use std::io::{Read as _, Write as _};
+                let mut buf = [0; 512];
+                while matches!(conn.read(&mut buf), Ok(n) if n > 0) {
+                    if conn.write_all(b"+PONG\r\n").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let restarted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.restart()));
+    assert!(
+        restarted.is_err(),
+        "restart took the imposter for the server"
+    );
+    assert!(!server.is_running());
+}
+
 /// `stop` shuts the server down cleanly and frees its port.
 #[test]
 fn stops_cleanly() {
