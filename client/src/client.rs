@@ -19,6 +19,15 @@ use std::time::Duration;
 /// never stall the others; `WAIT` and `WAITAOF` are the exception, since they wait
 /// for the writes made on the connection they run on (see the crate docs).
 ///
+/// Because every task shares that connection, commands that would change it under
+/// all of them are refused before anything is sent, with an error naming what to use
+/// instead: `SELECT` and `AUTH` (set the database and user with the builder, or run
+/// them on a connection of your own from [`Client::watch`], which is closed rather
+/// than pooled afterwards), and, on any connection, what the runtime owns: `MULTI`,
+/// `EXEC`, `DISCARD`, `WATCH`, `UNWATCH`, the subscriptions, `MONITOR`, `HELLO` with
+/// arguments, `RESET`, `QUIT` and `CLIENT REPLY`
+/// ([`CommandMeta::runtime_alternative`](crate::command::CommandMeta::runtime_alternative)).
+///
 /// ```no_run
 /// # async fn demo() -> respec::Result<()> {
 /// use respec::{Client, Commands};
@@ -161,7 +170,10 @@ impl Client {
         }
         let mut timeout = self.inner.config.request_timeout;
         if let Some(m) = req.meta {
-            if let Some(instead) = m.runtime_alternative() {
+            let refused = m
+                .runtime_alternative(req.buf.len())
+                .or_else(|| m.shared_connection_alternative());
+            if let Some(instead) = refused {
                 return ResponseFuture::failed(m.name, Error::invalid_argument("command", instead));
             }
             if m.needs_dedicated_connection() {

@@ -14,6 +14,7 @@
 //! - [`raw`]: a tiny blocking RESP2 connection for the harness's own use.
 //! - [`pubsub`](mod@pubsub): helpers of the pub/sub tests (message shapes, waiting,
 //!   the server's view of subscriptions).
+//! - [`stats`]: the server's count of the commands it ran ([`calls`]).
 //! - [`error`]: [`HarnessError`], why a server could not be had.
 //!
 //! # Behavior
@@ -39,6 +40,7 @@ pub mod protocols;
 pub mod pubsub;
 pub mod raw;
 pub mod server;
+pub mod stats;
 pub mod tls;
 pub mod which;
 
@@ -46,6 +48,7 @@ pub use binary::{binary, tls_binary, try_binary, Flavor, Version};
 pub use error::HarnessError;
 pub use raw::{RawConnection, Reply};
 pub use server::{Role, Server, ServerBuilder};
+pub use stats::calls;
 pub use tls::TlsFiles;
 
 /// Reports that a test skips (prints the reason, and appends it to

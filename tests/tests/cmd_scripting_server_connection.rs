@@ -411,12 +411,14 @@ async fn ping_echo_select() {
         let hello = c.ping().message("hello").await.unwrap();
         let echo = c.echo("e c h o").await.unwrap();
         c.set("in0", "x").await.unwrap();
-        c.select(1).await.unwrap();
-        let db1 = (c.dbsize().await.unwrap(), c.get("in0").await.unwrap());
-        c.set("in1", "y").await.unwrap();
-        c.select(0).await.unwrap();
-        let db0 = c.dbsize().await.unwrap();
-        let bad = server_err(c.select(100_000).await);
+        // SELECT runs on a connection of its own (refused on the shared one).
+        let w = c.watch(["in0"]).await.unwrap();
+        w.select(1).await.unwrap();
+        let db1 = (w.dbsize().await.unwrap(), w.get("in0").await.unwrap());
+        w.set("in1", "y").await.unwrap();
+        w.select(0).await.unwrap();
+        let db0 = w.dbsize().await.unwrap();
+        let bad = server_err(w.select(100_000).await);
         assert!(bad.contains("out of range"), "{bad}");
         (pong, hello, echo, db1, db0)
     })
@@ -598,19 +600,21 @@ async fn client_kill_and_unblock() {
 async fn auth_and_acl_whoami() {
     let server = Server::start();
     let got = protocols::both(&server, |c| async move {
-        let no_password = server_err(c.auth("nopass").await);
+        // AUTH runs on a connection of its own (refused on the shared one).
+        let w = c.watch(["k"]).await.unwrap();
+        let no_password = server_err(w.auth("nopass").await);
         assert!(no_password.contains("AUTH"), "{no_password}");
         c.acl_setuser("tester")
             .rule(["reset", "on", ">secret", "~*", "&*", "+@all"])
             .await
             .unwrap();
-        let wrong = server_err(c.auth("wrong").username("tester").await);
+        let wrong = server_err(w.auth("wrong").username("tester").await);
         assert!(wrong.starts_with("WRONGPASS"), "{wrong}");
-        let before = c.acl_whoami().await.unwrap();
-        c.auth("secret").username("tester").await.unwrap();
-        let after = c.acl_whoami().await.unwrap();
-        c.auth("anything").username("default").await.unwrap();
-        (before, after, c.acl_whoami().await.unwrap())
+        let before = w.acl_whoami().await.unwrap();
+        w.auth("secret").username("tester").await.unwrap();
+        let after = w.acl_whoami().await.unwrap();
+        w.auth("anything").username("default").await.unwrap();
+        (before, after, w.acl_whoami().await.unwrap())
     })
     .await;
     assert_eq!(got, (b("default"), b("tester"), b("default")));
@@ -1127,17 +1131,24 @@ async fn acl_commands() {
     );
 }
 
+/// Creates the user `eve` and fails to authenticate as her (on a connection of its
+/// own: AUTH is refused on the shared one), which the ACL log records.
+async fn fail_auth_as_eve(c: &Client) {
+    c.acl_setuser("eve")
+        .rule(["reset", "on", ">pw", "~*", "+get"])
+        .await
+        .unwrap();
+    let w = c.watch(["k"]).await.unwrap();
+    server_err(w.auth("wrong").username("eve").await);
+}
+
 #[tokio::test]
 async fn acl_log() {
     let server = Server::start();
     let got = protocols::both(&server, |c| async move {
         let reset: () = c.acl_log().reset().await.unwrap();
         let empty = c.acl_log().await.unwrap();
-        c.acl_setuser("eve")
-            .rule(["reset", "on", ">pw", "~*", "+get"])
-            .await
-            .unwrap();
-        server_err(c.auth("wrong").username("eve").await);
+        fail_auth_as_eve(&c).await;
         let one = c.acl_log().count(1).await.unwrap();
         c.acl_log().reset().await.unwrap();
         c.acl_deluser(["eve"]).await.unwrap();
@@ -1162,11 +1173,7 @@ async fn acl_log_entries_typed() {
     }
     let got = protocols::both(&server, |c| async move {
         c.acl_log().reset().await.unwrap();
-        c.acl_setuser("eve")
-            .rule(["reset", "on", ">pw", "~*", "+get"])
-            .await
-            .unwrap();
-        server_err(c.auth("wrong").username("eve").await);
+        fail_auth_as_eve(&c).await;
         let log = c.acl_log().count(1).await.unwrap();
         c.acl_log().reset().await.unwrap();
         assert_eq!(log.len(), 1);
@@ -1208,9 +1215,10 @@ async fn lolwut_swapdb_role_module_list() {
         c.set("k0", "zero").await.unwrap();
         c.swapdb(0, 1).await.unwrap();
         let db0 = c.dbsize().await.unwrap();
-        c.select(1).await.unwrap();
-        let db1 = c.get("k0").await.unwrap();
-        c.select(0).await.unwrap();
+        let w = c.watch(["k0"]).await.unwrap();
+        w.select(1).await.unwrap();
+        let db1 = w.get("k0").await.unwrap();
+        drop(w);
         let bad = server_err(c.swapdb(0, 100_000).await);
         assert!(bad.contains("DB index"), "{bad}");
 

@@ -2,9 +2,10 @@
 //! transports.
 
 use bytes::Bytes;
+use respec::command::Raw;
 use respec::connection::{Protocol, TlsOptions};
-use respec::{cmd, Client, Commands};
-use respec_tests::Server;
+use respec::{cmd, Client, Commands, Value};
+use respec_tests::{calls, protocols, Server};
 use std::collections::HashMap;
 
 #[tokio::test]
@@ -258,4 +259,110 @@ async fn push_frames_reach_the_hook() {
     );
     // Replies still match their requests.
     assert_eq!(client.get("cached").await.unwrap(), Some(Bytes::from("2")));
+}
+
+/// The commands that would change the client's shared connection under every task
+/// using it (SELECT, AUTH), or pull it from under the runtime (HELLO with arguments,
+/// RESET, QUIT, CLIENT REPLY), are refused before anything is sent: one by one, raw,
+/// and queued in pipelines. SELECT and AUTH still run on a connection of one's own.
+#[tokio::test]
+async fn commands_that_would_change_the_shared_connection_are_refused_before_sending() {
+    let server = Server::start();
+    let got = protocols::both(&server, |c| async move {
+        let names = [
+            "select",
+            "auth",
+            "hello",
+            "reset",
+            "quit",
+            "client|reply",
+            "set",
+        ];
+        let w = c.watch(["k"]).await.unwrap();
+        let mut before = Vec::new();
+        for name in names {
+            before.push(calls(&c, name).await);
+        }
+        let refused: Vec<(&str, respec::Error)> = vec![
+            ("SELECT", c.select(1).await.unwrap_err()),
+            ("SELECT", c.strings().select(1).await.unwrap_err()),
+            ("SELECT", c.cmd("select").arg(1).await.unwrap_err()),
+            ("AUTH", c.auth("pw").await.unwrap_err()),
+            ("AUTH", c.cmd("AUTH").arg("u").arg("pw").await.unwrap_err()),
+            ("HELLO", c.cmd("HELLO").arg(2).await.unwrap_err()),
+            ("RESET", c.cmd("RESET").await.unwrap_err()),
+            ("QUIT", c.cmd("QUIT").await.unwrap_err()),
+            (
+                "CLIENT REPLY",
+                c.cmd("CLIENT").arg("REPLY").arg("OFF").await.unwrap_err(),
+            ),
+            (
+                "SELECT",
+                c.pipeline()
+                    .add(cmd::set("k", 1))
+                    .add(cmd::select(1))
+                    .execute()
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "AUTH",
+                c.pipeline()
+                    .transaction()
+                    .add(cmd::set("k", 1))
+                    .add(cmd::auth("pw"))
+                    .execute()
+                    .await
+                    .unwrap_err(),
+            ),
+            ("SELECT", c.batch([cmd::select(1)]).await.unwrap_err()),
+            // On a connection of one's own too, what the runtime owns.
+            (
+                "CLIENT REPLY",
+                Raw::new_in(&w, "CLIENT")
+                    .arg("REPLY")
+                    .arg("SKIP")
+                    .await
+                    .unwrap_err(),
+            ),
+            ("RESET", Raw::new_in(&w, "RESET").await.unwrap_err()),
+            (
+                "RESET",
+                w.multi()
+                    .add(respec::raw_cmd("RESET"))
+                    .execute()
+                    .await
+                    .unwrap_err(),
+            ),
+        ];
+        for (name, e) in &refused {
+            assert!(e.is_invalid_argument(), "{name}: {e}");
+            assert!(e.to_string().contains(name), "{name}: {e}");
+        }
+        assert!(
+            refused[0].1.to_string().contains("ClientBuilder::database"),
+            "{}",
+            refused[0].1
+        );
+        let mut after = Vec::new();
+        for name in names {
+            after.push(calls(&c, name).await);
+        }
+        assert_eq!(after, before, "nothing reached the server: {names:?}");
+
+        // HELLO alone only reports, and runs.
+        let hello: Value = c.cmd("HELLO").decode().await.unwrap();
+        assert!(!matches!(hello, Value::Error(_)), "{hello:?}");
+        // SELECT runs on a watched connection, which then does not go back to the pool.
+        let id = w.client_id().await.unwrap();
+        w.select(1).await.unwrap();
+        w.set("k", "in db 1").await.unwrap();
+        drop(w);
+        let next = c.watch(["k"]).await.unwrap();
+        assert_ne!(next.client_id().await.unwrap(), id);
+        // The shared connection is still in database 0.
+        (c.get("k").await.unwrap(), c.dbsize().await.unwrap())
+    })
+    .await;
+    assert_eq!(got, (None, 0));
 }

@@ -26,7 +26,14 @@ async fn monitor_sees_commands_from_another_client() {
         let c = protocols::client(&server, protocol).await;
         let mut monitor = c.monitor().await.unwrap();
         assert_eq!(c.pool_status().open, 1, "the monitor takes a pool slot");
-        let other = protocols::client(&server, Protocol::Resp3).await;
+        // In database 2, set at connect (SELECT is refused on the shared connection).
+        let other = Client::builder()
+            .url(&server.url())
+            .protocol(Protocol::Resp3)
+            .database(2)
+            .connect()
+            .await
+            .unwrap();
         let other_id = other.client_id().await.unwrap();
         let addr = other
             .client_info()
@@ -36,7 +43,6 @@ async fn monitor_sees_commands_from_another_client() {
             .split(' ')
             .find_map(|f| f.strip_prefix("addr=").map(str::to_owned))
             .unwrap();
-        other.select(2).await.unwrap();
         other.set("k", "a \"quoted\"\n value").await.unwrap();
         // Entries arrive in order; skip what the other client ran before.
         let mut seen = Vec::new();

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use respec::connection::Protocol;
 use respec::pool::PoolOptions;
 use respec::{cmd, Client, Commands};
-use respec_tests::Server;
+use respec_tests::{calls, Server};
 use std::collections::BTreeSet;
 use std::future::{Future, IntoFuture};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -76,16 +76,6 @@ async fn info_field(admin: &Client, section: &str, field: &str) -> i64 {
 /// How many clients are blocked in a blocking command on the server.
 async fn blocked_clients(admin: &Client) -> i64 {
     info_field(admin, "clients", "blocked_clients").await
-}
-
-/// `calls` of one command in `INFO commandstats` (0 before its first call).
-async fn calls(admin: &Client, command: &str) -> u64 {
-    let info = admin.info().section(["commandstats"]).await.unwrap();
-    let info = String::from_utf8_lossy(&info);
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
 }
 
 /// One line of `CLIENT LIST`.

@@ -4,27 +4,11 @@
 use bytes::Bytes;
 use respec::function::{Function, Library};
 use respec::script::Script;
-use respec::{cmd, Client, Commands, Error, Value};
-use respec_tests::{protocols, Server};
+use respec::{cmd, Commands, Error, Value};
+use respec_tests::{calls, protocols, Server};
 
 fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
-}
-
-/// How many times the server ran `name` (`cmdstat_<name>` of `INFO commandstats`,
-/// `script|load` for a subcommand; 0 when it never did).
-async fn calls(c: &Client, name: &str) -> u64 {
-    let info = c.info().section(["commandstats"]).await.unwrap();
-    let info = String::from_utf8_lossy(&info);
-    let prefix = format!("cmdstat_{name}:calls=");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|rest| {
-            let n = rest.split(',').next().unwrap_or_default();
-            n.parse()
-                .unwrap_or_else(|_| panic!("cmdstat_{name} of {info}"))
-        })
-        .unwrap_or(0)
 }
 
 /// The server code of an error reply (`WRONGTYPE`), or a panic naming the error.

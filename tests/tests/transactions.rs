@@ -7,28 +7,12 @@ use respec::command::Raw;
 use respec::connection::Protocol;
 use respec::pipeline::watch::{Watched, DEFAULT_MAX_ATTEMPTS};
 use respec::{cmd, Client, Commands, Error};
-use respec_tests::{protocols, Server};
+use respec_tests::{calls, protocols, Server};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
-}
-
-/// How many times the server ran `name` (`cmdstat_<name>` of `INFO commandstats`;
-/// 0 when it never did).
-async fn calls(c: &Client, name: &str) -> u64 {
-    let info = c.info().section(["commandstats"]).await.unwrap();
-    let info = String::from_utf8_lossy(&info);
-    let prefix = format!("cmdstat_{name}:calls=");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|rest| {
-            let n = rest.split(',').next().unwrap_or_default();
-            n.parse()
-                .unwrap_or_else(|_| panic!("cmdstat_{name} of {info}"))
-        })
-        .unwrap_or(0)
 }
 
 /// The calls of every transaction command, in the order MULTI, EXEC, DISCARD, WATCH,

@@ -350,10 +350,14 @@ impl CommandMeta {
     }
 
     /// When the runtime owns the command, what to use instead: transactions (their
-    /// replies come from `EXEC`), subscriptions (confirmed by pushes, not replies) and
-    /// `MONITOR` (a stream of lines) cannot run as a plain command on a shared
-    /// connection or in a pipeline, even through [`cmd`](crate::raw_cmd).
-    pub fn runtime_alternative(&self) -> Option<&'static str> {
+    /// replies come from `EXEC`), subscriptions (confirmed by pushes, not replies),
+    /// `MONITOR` (a stream of lines), and what would pull the connection from under
+    /// the runtime (`HELLO` with arguments, `RESET`, `QUIT`, `CLIENT REPLY`) cannot run
+    /// as a plain command or in a pipeline, even through [`cmd`](crate::raw_cmd). The
+    /// generator leaves them out of the typed API for the same reasons
+    /// (`spec/overrides.toml`). `argc` counts the words with the name: `HELLO` alone
+    /// only reports and may run.
+    pub fn runtime_alternative(&self, argc: usize) -> Option<&'static str> {
         if self.acl_categories.contains(AclCategories::TRANSACTION) {
             return Some("MULTI, EXEC, DISCARD, WATCH and UNWATCH are run by the client: use client.pipeline().transaction(), client.watch(keys) or client.transaction(keys, f)");
         }
@@ -363,6 +367,24 @@ impl CommandMeta {
                 Some("subscriptions are run by the client: use client.subscriber()")
             }
             "MONITOR" => Some("MONITOR is run by the client: use client.monitor()"),
+            "CLIENT REPLY" => Some("the client matches every request to its reply: CLIENT REPLY OFF or SKIP would leave requests waiting for replies the server never sends"),
+            "HELLO" if argc > 1 => Some("the client runs HELLO when it connects: set the protocol, user and name with ClientBuilder::protocol, username, password and client_name"),
+            "RESET" => Some("RESET would reset the protocol, database, user, subscriptions and client tracking behind the client's back: connect a new Client instead"),
+            "QUIT" => Some("closing connections is the client's job: drop the Client"),
+            _ => None,
+        }
+    }
+
+    /// When the command may not run on a [`Client`](crate::Client)'s shared
+    /// connection, why and what to use instead: it would change the connection under
+    /// every task sharing it (`SELECT` would move their keys to another database), and
+    /// a reconnect would silently undo it. On a connection of one's own
+    /// (`client.watch(keys)`) they run, and that connection is closed afterwards
+    /// instead of going back to the pool.
+    pub fn shared_connection_alternative(&self) -> Option<&'static str> {
+        match self.name {
+            "SELECT" => Some("SELECT would switch the database of every task sharing the client's connection, until a reconnect switched it back: set it with ClientBuilder::database (one Client per database), or run it on a connection of your own (client.watch(keys))"),
+            "AUTH" => Some("AUTH would change the user of every task sharing the client's connection, until a reconnect changed it back: set it with ClientBuilder::username and password (one Client per user), or run it on a connection of your own (client.watch(keys))"),
             _ => None,
         }
     }

@@ -112,6 +112,9 @@ struct Queue {
     blocking: bool,
     /// A command changes the connection's state (`SELECT`).
     changes_state: bool,
+    /// The first command that may not run on the client's shared connection
+    /// ([`CommandMeta::shared_connection_alternative`](crate::command::CommandMeta::shared_connection_alternative)).
+    not_shared: Option<Error>,
 }
 
 impl Queue {
@@ -125,6 +128,11 @@ impl Queue {
         if let Some(m) = cmd.meta() {
             self.blocking |= m.needs_dedicated_connection();
             self.changes_state |= m.changes_connection_state();
+            if self.not_shared.is_none() {
+                self.not_shared = m.shared_connection_alternative().map(|instead| {
+                    Error::invalid_argument("command", instead).with_command(m.name)
+                });
+            }
         }
         if let Some(s) = cmd.script() {
             if !self.scripts.iter().any(|k| k.sha1() == s.sha1()) {
@@ -151,6 +159,9 @@ impl Queue {
     /// with the commands' names.
     async fn send(mut self, target: Target<'_>) -> Result<(Vec<Bytes>, Vec<&'static str>)> {
         if let Some(e) = self.problem {
+            return Err(e);
+        }
+        if let (Target::Shared(_), Some(e)) = (&target, self.not_shared) {
             return Err(e);
         }
         let target = match target {
@@ -183,7 +194,7 @@ impl Queue {
 /// ([`CommandMeta::runtime_alternative`](crate::command::CommandMeta::runtime_alternative)).
 fn queueable(cmd: &impl Command) -> Result<()> {
     match cmd.meta() {
-        Some(m) => match m.runtime_alternative() {
+        Some(m) => match m.runtime_alternative(cmd.buf().len()) {
             Some(instead) => Err(Error::invalid_argument("command", instead).with_command(m.name)),
             None => Ok(()),
         },

@@ -174,6 +174,8 @@ impl Executor for &Watched {
                         )
                     }
                 }
+            } else if let Some(instead) = m.runtime_alternative(request.buf.len()) {
+                return ResponseFuture::failed(name, Error::invalid_argument("command", instead));
             }
         }
         let guard = InFlight::new(&self.inner);
