@@ -20,7 +20,8 @@
 //! # Behavior
 //!
 //! The harness is synchronous (std only): starting a server blocks until it answers
-//! `PING` (at most [`server::READY_TIMEOUT`]), polling with a short backoff. A server is
+//! `PING`, checked to come from its own process (at most [`server::READY_TIMEOUT`]),
+//! polling with a short backoff. A server is
 //! killed when its [`Server`] is dropped, and if the test is failing (the thread is
 //! panicking) its log is printed to stderr first. A server that cannot exist on this
 //! machine (no TLS-capable binary) is a [`HarnessError::Unavailable`]: the test prints

@@ -19,7 +19,7 @@ use tempfile::TempDir;
 
 use crate::binary::{self, Flavor, Version};
 use crate::error::HarnessError;
-use crate::ports::free_ports;
+use crate::ports::{release_ports, reserve_ports};
 use crate::raw::{RawConnection, Reply};
 use crate::tls::TlsFiles;
 
@@ -123,10 +123,11 @@ impl ServerBuilder {
         self
     }
 
-    /// Starts the server and waits until it is ready: it answers `PING` with `+PONG` or
-    /// `-NOAUTH` (a TLS-only server: its port accepts connections and its log says
-    /// "Ready to accept connections"), for at most [`READY_TIMEOUT`]. When another
-    /// process took the chosen port first, it retries with fresh ports.
+    /// Starts the server and waits until it is ready: it answers `PING` with `+PONG`
+    /// and `INFO server` with its own pid (a TLS-only server: its port accepts
+    /// connections and its log says "Ready to accept connections"), for at most
+    /// [`READY_TIMEOUT`]. When another process took the chosen port first, it retries
+    /// with fresh ports.
     pub fn start(self) -> Result<Server, HarnessError> {
         let binary = match &self.binary {
             Some(path) => path.clone(),
@@ -158,6 +159,7 @@ impl ServerBuilder {
         };
         let mut attempt = 1;
         loop {
+            std::mem::take(&mut server.ports).release();
             server.ports = Ports::allocate(self.tls, self.role)
                 .map_err(|err| HarnessError::io("choosing free ports", err))?;
             let config = server.config_text(&self);
@@ -207,13 +209,23 @@ impl Ports {
     /// Free ports for a server with or without TLS, in `role`.
     fn allocate(tls: bool, role: Role) -> io::Result<Self> {
         let cluster = role == Role::ClusterNode;
-        let mut ports = free_ports(1 + usize::from(cluster))?.into_iter();
+        let mut ports = reserve_ports(1 + usize::from(cluster))?.into_iter();
         let main = ports.next();
         Ok(Ports {
             plain: if tls { None } else { main },
             tls: if tls { main } else { None },
             cluster_bus: ports.next(),
         })
+    }
+
+    /// Gives the ports back for other servers of this process, once nothing
+    /// listens on them for this server any more.
+    fn release(self) {
+        release_ports(
+            [self.plain, self.tls, self.cluster_bus]
+                .into_iter()
+                .flatten(),
+        );
     }
 }
 
@@ -705,6 +717,7 @@ impl Drop for Server {
             );
         }
         self.kill();
+        std::mem::take(&mut self.ports).release();
     }
 }
 
