@@ -26,6 +26,7 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         None => Vec::new(),
     };
     flatten(&name, &mut args, ov);
+    let doc_note = ov.doc_note(&name).map(str::to_owned);
     Ok(Command {
         name,
         container: spec.container.as_ref().map(|c| c.to_uppercase()),
@@ -46,6 +47,7 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         syscmd: spec.doc_flags.contains(&DocFlag::Syscmd),
         args,
         reply_schema: spec.reply_schema.clone(),
+        doc_note,
     })
 }
 

@@ -43,6 +43,8 @@ pub struct Command {
     pub args: Vec<Arg>,
     /// The reply schema (RESP3), if the spec has one.
     pub reply_schema: Option<serde_json::Value>,
+    /// A note for the docs from `spec/overrides.toml` (how the runtime treats it).
+    pub doc_note: Option<String>,
 }
 
 impl Command {

@@ -28,6 +28,10 @@ pub struct Overrides {
     /// filters are builder methods, not one enum).
     #[serde(default)]
     pub flatten: Vec<Flatten>,
+    /// Notes on a command's docs: how the runtime treats it (`SELECT` is refused on a
+    /// client's shared connection).
+    #[serde(default)]
+    pub doc_note: Vec<DocNote>,
     /// Reply types the schema cannot express.
     #[serde(default)]
     pub reply: Vec<Reply>,
@@ -94,6 +98,18 @@ pub struct Flatten {
     /// Top-level argument name.
     pub arg: String,
     /// Why.
+    pub reason: String,
+}
+
+/// A paragraph added to a command's docs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocNote {
+    /// Full command name.
+    pub command: String,
+    /// The paragraph (Markdown), shown under **Note**.
+    pub note: String,
+    /// Why the docs need it.
     pub reason: String,
 }
 
@@ -189,6 +205,7 @@ impl Overrides {
         list("exclude", &self.exclude, &mut f);
         list("fix_arg", &self.fix_arg, &mut f);
         list("flatten", &self.flatten, &mut f);
+        list("doc_note", &self.doc_note, &mut f);
         list("reply", &self.reply, &mut f);
         list("reply_alternatives", &self.reply_alternatives, &mut f);
         list("reply_field", &self.reply_field, &mut f);
@@ -255,6 +272,12 @@ impl Overrides {
     /// Whether top-level argument `arg` of `command` is flattened.
     pub fn flatten(&self, command: &str, arg: &str) -> bool {
         self.find("flatten", &self.flatten, command, arg).is_some()
+    }
+
+    /// The note on a command's docs, if it has one.
+    pub fn doc_note(&self, command: &str) -> Option<&str> {
+        self.find("doc_note", &self.doc_note, command, "")
+            .map(|n| n.note.as_str())
     }
 
     /// The default reply type of a command.
@@ -324,6 +347,7 @@ macro_rules! entry {
 entry!(Exclude, command, -);
 entry!(FixArg, command, arg);
 entry!(Flatten, command, arg);
+entry!(DocNote, command, -);
 entry!(Reply, command, -);
 entry!(ReplyAlternatives, command, -);
 entry!(ReplyOption, command, arg);
@@ -378,5 +402,19 @@ mod tests {
         );
         assert_eq!(o.token_type("NX XX"), Some("ExistenceCondition"));
         assert_eq!(o.unused(), ["reply_option SET get"]);
+    }
+
+    #[test]
+    fn doc_notes_belong_to_their_command() {
+        let o = Overrides::parse(
+            "[[doc_note]]\ncommand = \"SELECT\"\nnote = \"refused here\"\nreason = \"r\"\n",
+        )
+        .unwrap();
+        assert_eq!(o.unused(), ["doc_note SELECT"]);
+        assert_eq!(o.doc_note("GET"), None);
+        assert_eq!(o.doc_note("SELECT"), Some("refused here"));
+        assert!(o.unused().is_empty());
+        let no_note = Overrides::parse("[[doc_note]]\ncommand = \"SELECT\"\nreason = \"r\"\n");
+        assert!(no_note.is_err());
     }
 }

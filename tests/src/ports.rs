@@ -79,7 +79,10 @@ mod tests {
         // Held ports are never handed out again while reserved.
         for _ in 0..50 {
             let more = reserve_ports(2).unwrap();
-            assert!(more.iter().all(|p| !ports.contains(p)), "{more:?} {ports:?}");
+            assert!(
+                more.iter().all(|p| !ports.contains(p)),
+                "{more:?} {ports:?}"
+            );
             release_ports(more);
         }
         release_ports(ports.clone());

@@ -185,6 +185,8 @@ Builds a detached [`Asking`](struct@crate::cmd::Asking); see it for the options 
 
 Builds a detached [`Auth`](struct@crate::cmd::Auth); see it for the options and the reply.
 
+**Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with [`ClientBuilder::username`](crate::ClientBuilder::username) and [`password`](crate::ClientBuilder::password) (one client per user), or run `AUTH` on a connection of your own from [`Client::watch`](crate::Client::watch).
+
 Arguments:
 - `password`: `password`*/
     #[doc(alias = "AUTH")]
@@ -3598,6 +3600,8 @@ Arguments:
     /**`SELECT`: Changes the selected database.
 
 Builds a detached [`Select`](struct@crate::cmd::Select); see it for the options and the reply.
+
+**Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with [`ClientBuilder::database`](crate::ClientBuilder::database) (one client per database), or run `SELECT` on a connection of your own from [`Client::watch`](crate::Client::watch).
 
 Arguments:
 - `index`: `index`*/

@@ -135,11 +135,15 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
     }
 
     let fn_doc = format!(
-        "`{}`: {}\n\nBuilds a detached [`{}`](struct@crate::cmd::{}); see it for the options and the reply.{}",
+        "`{}`: {}\n\nBuilds a detached [`{}`](struct@crate::cmd::{}); see it for the options and the reply.{}{}",
         c.name,
         docs::escape(&c.summary),
         ty,
         ty,
+        c.doc_note
+            .as_ref()
+            .map(|note| format!("\n\n**Note**: {note}"))
+            .unwrap_or_default(),
         if param_doc.is_empty() {
             String::new()
         } else {

@@ -110,6 +110,9 @@ pub fn command_doc(c: &Command, reply_ty: &str) -> String {
         let flags: Vec<String> = c.flags.iter().map(|f| format!("`{f}`")).collect();
         s.push_str(&format!(" · **Flags**: {}", flags.join(" ")));
     }
+    if let Some(note) = &c.doc_note {
+        s.push_str(&format!("\n\n**Note**: {note}"));
+    }
     if let Some(d) = &c.deprecated_since {
         s.push_str(&format!("\n\n**Deprecated** since {d}"));
         if let Some(r) = &c.replaced_by {
