@@ -64,9 +64,12 @@ impl MonitorEntry {
         let rest = rest
             .strip_prefix(b"[")
             .ok_or_else(|| bad("no [db client]"))?;
+        // The client may hold brackets itself (an IPv6 peer is `[::1]:50000`): the
+        // bracket that closes is the one before the first quoted argument.
         let close = rest
-            .iter()
-            .position(|&b| b == b']')
+            .windows(3)
+            .position(|w| w == b"] \"")
+            .or_else(|| rest.ends_with(b"]").then(|| rest.len() - 1))
             .ok_or_else(|| bad("no ]"))?;
         let inside = std::str::from_utf8(&rest[..close]).map_err(|_| bad("a bad client"))?;
         let (db, client) = inside.split_once(' ').ok_or_else(|| bad("no client"))?;
@@ -264,6 +267,12 @@ mod tests {
         assert_eq!(lua.client, "lua");
         let unix = MonitorEntry::parse(br#"1.5 [0 unix:/tmp/s.sock] "PING""#).unwrap();
         assert_eq!(unix.client, "unix:/tmp/s.sock");
+        let v6 = MonitorEntry::parse(br#"1.5 [2 [::1]:50000] "GET" "k]""#).unwrap();
+        assert_eq!((v6.db, v6.client.as_str()), (2, "[::1]:50000"));
+        assert_eq!(
+            v6.args,
+            [Bytes::from_static(b"GET"), Bytes::from_static(b"k]")]
+        );
         for bad in [
             &b"x [0 a] \"p\""[..],
             b"1.0 0 a",

@@ -648,7 +648,7 @@ impl Server {
             return pong
                 && conn
                     .command_text(&["INFO", "server"])
-                    .is_ok_and(|info| info_pid(&info).is_some() && info_pid(&info) == self.pid());
+                    .is_ok_and(|info| info_pid(&info).is_some_and(|pid| Some(pid) == self.pid()));
         }
         let Some(port) = self.ports.tls else {
             return false;
