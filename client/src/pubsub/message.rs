@@ -203,4 +203,102 @@ mod tests {
             .unwrap_err()
             .is_server());
     }
+
+    mod props {
+        use super::*;
+        use crate::resp::{write_array_header, write_bulk, Limits, Scanner};
+        use bytes::BytesMut;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        const NAMES: [&str; 9] = [
+            "message",
+            "pmessage",
+            "smessage",
+            "subscribe",
+            "unsubscribe",
+            "psubscribe",
+            "punsubscribe",
+            "ssubscribe",
+            "sunsubscribe",
+        ];
+
+        /// One element of every RESP2 and RESP3 type, nested ones included.
+        const ELEMENTS: [&[u8]; 14] = [
+            b"$2\r\nch\r\n",
+            b"$0\r\n\r\n",
+            b"$-1\r\n",
+            b":3\r\n",
+            b":-9223372036854775808\r\n",
+            b"_\r\n",
+            b"+OK\r\n",
+            b"-ERR no\r\n",
+            b",1.5\r\n",
+            b"#t\r\n",
+            b"*0\r\n",
+            b"*-1\r\n",
+            b"*2\r\n$1\r\na\r\n:1\r\n",
+            b"%1\r\n+k\r\n$1\r\nv\r\n",
+        ];
+
+        proptest! {
+            /// A message frame of any bytes, as a RESP2 array or a RESP3 push, gives
+            /// back its channel, pattern and payload.
+            #[test]
+            fn messages_give_back_their_parts(
+                push in any::<bool>(),
+                kind in 0usize..3,
+                parts in vec(vec(any::<u8>(), 0..16), 3),
+            ) {
+                let name = NAMES[kind];
+                let words: Vec<&[u8]> = match kind {
+                    1 => vec![name.as_bytes(), &parts[0], &parts[1], &parts[2]],
+                    _ => vec![name.as_bytes(), &parts[1], &parts[2]],
+                };
+                let mut frame = BytesMut::new();
+                if push {
+                    frame.extend_from_slice(format!(">{}\r\n", words.len()).as_bytes());
+                } else {
+                    write_array_header(&mut frame, words.len());
+                }
+                for w in &words {
+                    write_bulk(&mut frame, w);
+                }
+                let m = Message::parse(frame.freeze()).unwrap().unwrap();
+                prop_assert_eq!(m.kind, Kind::from_name(name.as_bytes()).unwrap());
+                prop_assert_eq!(&m.channel[..], &parts[1][..]);
+                prop_assert_eq!(&m.payload[..], &parts[2][..]);
+                prop_assert_eq!(m.pattern.as_deref(), (kind == 1).then_some(&parts[0][..]));
+                prop_assert_eq!(m.count, None);
+            }
+
+            /// A pub/sub kind's name followed by elements of every RESP type (and
+            /// random bytes after the frame): the frame parses or fails without a
+            /// panic.
+            #[test]
+            fn frames_of_any_shape_parse_without_a_panic(
+                kind in 0usize..9,
+                push in any::<bool>(),
+                elements in vec(0usize..ELEMENTS.len(), 0..5),
+                tail in vec(any::<u8>(), 0..24),
+            ) {
+                let mut buf = BytesMut::new();
+                let n = 1 + elements.len();
+                if push {
+                    buf.extend_from_slice(format!(">{n}\r\n").as_bytes());
+                } else {
+                    write_array_header(&mut buf, n);
+                }
+                write_bulk(&mut buf, NAMES[kind].as_bytes());
+                for e in &elements {
+                    buf.extend_from_slice(ELEMENTS[*e]);
+                }
+                let whole = buf.len();
+                buf.extend_from_slice(&tail);
+                let scanned = Scanner::new(Limits::default()).scan(&buf).ok().flatten();
+                prop_assert_eq!(scanned, Some(whole));
+                let _ = Message::parse(Bytes::copy_from_slice(&buf[..whole]));
+            }
+        }
+    }
 }
