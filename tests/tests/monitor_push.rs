@@ -99,6 +99,45 @@ async fn monitor_sees_commands_from_another_client() {
     }
 }
 
+/// A client connected over IPv6 shows in MONITOR as `[::1]:port`, inside the line's
+/// own brackets, and its entries parse. Skipped where the machine has no IPv6
+/// loopback.
+#[tokio::test]
+async fn monitor_sees_a_client_connected_over_ipv6() {
+    if let Err(err) = std::net::TcpListener::bind("[::1]:0") {
+        respec_tests::skip(format!("no IPv6 loopback on this machine: {err}"));
+        return;
+    }
+    let server = Server::builder()
+        .config("bind 127.0.0.1 ::1")
+        .start()
+        .unwrap();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let mut monitor = c.monitor().await.unwrap();
+    let v6 = Client::connect(&format!("redis://[::1]:{}", server.port()))
+        .await
+        .unwrap();
+    v6.set("over-ipv6", "yes").await.unwrap();
+    let set = loop {
+        let e = next_entry(&mut monitor).await;
+        if e.args
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"set"))
+        {
+            break e;
+        }
+    };
+    assert!(set.client.starts_with("[::1]:"), "{set:?}");
+    assert_eq!(
+        set.args,
+        [
+            Bytes::from_static(b"SET"),
+            Bytes::from_static(b"over-ipv6"),
+            Bytes::from_static(b"yes")
+        ]
+    );
+}
+
 #[tokio::test]
 async fn invalidation_pushes_reach_the_push_hook() {
     let server = Server::start();
