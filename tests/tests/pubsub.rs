@@ -149,6 +149,17 @@ impl Mode {
         protocols::client(server, self.protocol()).await
     }
 
+    /// A client of `server` for this mode whose request timeout is 500 ms.
+    async fn client_with_timeout(self, server: &Server) -> Client {
+        Client::builder()
+            .url(&server.url())
+            .protocol(self.protocol())
+            .request_timeout(Some(Duration::from_millis(500)))
+            .connect()
+            .await
+            .unwrap()
+    }
+
     /// `c`'s subscriber builder for this mode (not awaited).
     fn builder(self, c: &Client) -> SubscriberBuilder<'_> {
         let builder = c.subscriber();
@@ -886,13 +897,7 @@ async fn subscribe_while_the_backpressure_queue_is_full_does_not_hang() {
 async fn subscribe_honours_the_request_timeout() {
     let mut server = Server::start();
     for mode in MODES {
-        let c = Client::builder()
-            .url(&server.url())
-            .protocol(mode.protocol())
-            .request_timeout(Some(Duration::from_millis(500)))
-            .connect()
-            .await
-            .unwrap();
+        let c = mode.client_with_timeout(&server).await;
         let sub = mode.subscriber(&c, |b| b).await;
         server.pause();
         let get = tokio::time::timeout(Duration::from_secs(3), c.get("k").into_future()).await;
@@ -906,5 +911,47 @@ async fn subscribe_honours_the_request_timeout() {
             matches!(&subscribe, Ok(Err(e)) if e.is_timeout()),
             "{mode:?}: SUBSCRIBE {subscribe:?}"
         );
+    }
+}
+
+/// `ping` checks the subscriber's connection: it returns once the server answered,
+/// with every message published before it already queued, and the answer is never
+/// delivered as a message; with the server frozen it fails with the request timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_checks_the_subscriber_connection() {
+    let mut server = Server::start();
+    let publisher = protocols::client(&server, Protocol::Resp3).await;
+    for mode in MODES {
+        let c = mode.client_with_timeout(&server).await;
+        let mut sub = mode.subscriber(&c, |b| b.ignore_subscribe_messages()).await;
+        sub.ping().await.unwrap();
+        sub.subscribe(["news"]).await.unwrap();
+        for i in 0..3 {
+            assert_eq!(publisher.publish("news", i).await.unwrap(), 1, "{mode:?}");
+        }
+        sub.handle().ping().await.unwrap();
+        assert_eq!(sub.queued(), 3, "{mode:?}: queued before the answer");
+        for i in 0..3 {
+            let m = sub.next_message().await.unwrap();
+            assert_eq!(
+                (m.kind, m.payload_str().unwrap()),
+                (Kind::Message, &*i.to_string())
+            );
+        }
+        sub.ping().await.unwrap();
+        assert_eq!(sub.queued(), 0, "{mode:?}: the answer is no message");
+
+        server.pause();
+        let frozen = tokio::time::timeout(Duration::from_secs(3), sub.ping()).await;
+        server.resume();
+        assert!(
+            matches!(&frozen, Ok(Err(e)) if e.is_timeout()),
+            "{mode:?}: {frozen:?}"
+        );
+        // The late answer does not confuse the next call.
+        sub.ping().await.unwrap();
+        assert_eq!(publisher.publish("news", "after").await.unwrap(), 1);
+        let m = sub.next_message().await.unwrap();
+        assert_eq!(m.payload_str().unwrap(), "after", "{mode:?}");
     }
 }

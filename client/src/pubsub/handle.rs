@@ -33,6 +33,23 @@ impl std::fmt::Debug for SubscriberHandle {
 }
 
 impl SubscriberHandle {
+    /// Checks that the server still answers on the subscriber's connection: sends
+    /// `PING` and returns once the answer came, when every message that arrived
+    /// before it is in the queue. A connection that died without closing fails with
+    /// the request timeout ([`Error::is_timeout`]) instead of staying silent; set one
+    /// with [`ClientBuilder::request_timeout`](crate::ClientBuilder::request_timeout),
+    /// or wrap the call in `tokio::time::timeout`.
+    ///
+    /// Under backpressure with a full queue the answer is behind messages nobody
+    /// reads, and the call returns at once without it, as subscribe calls do.
+    pub async fn ping(&self) -> Result<()> {
+        let (done, rx) = oneshot::channel();
+        self.conn.pubsub(Op::Ping { done });
+        answer(rx, self.request_timeout)
+            .await
+            .map_err(|e| e.with_command("PING"))
+    }
+
     async fn request<C: ToArg>(
         &self,
         name: &'static str,

@@ -286,6 +286,12 @@ impl Subscriber {
         self.handle.subscribe(channels).await
     }
 
+    /// Checks that the server still answers on this subscriber's connection (`PING`);
+    /// see [`SubscriberHandle::ping`].
+    pub async fn ping(&self) -> Result<()> {
+        self.handle.ping().await
+    }
+
     /// Subscribes to patterns (`PSUBSCRIBE`, glob-style: `news.*`).
     pub async fn psubscribe<C: ToArg>(&self, patterns: impl IntoIterator<Item = C>) -> Result<()> {
         self.handle.psubscribe(patterns).await

@@ -89,6 +89,8 @@ pub(crate) enum Op {
     },
     /// The subscriber is gone: what only it wanted is unsubscribed.
     Detach { id: SubId },
+    /// A `PING` alone; `done` once the server answered it.
+    Ping { done: oneshot::Sender<Result<()>> },
 }
 
 impl Op {
@@ -99,7 +101,7 @@ impl Op {
                 let _ = done.send(Err(err));
                 None
             }
-            Op::Request { done, .. } => {
+            Op::Request { done, .. } | Op::Ping { done } => {
                 let _ = done.send(Err(err));
                 None
             }
@@ -187,6 +189,8 @@ enum Owner {
     Renewal,
     /// The clean-up after a subscriber left: they go to nobody.
     Cleanup,
+    /// A subscriber's `PING`: it confirms nothing.
+    Ping,
 }
 
 /// The request waiting for the `PING` behind its subscription commands.
@@ -326,6 +330,7 @@ impl Router {
                 done,
             } => self.request(id, kind, channels, done, out),
             Op::Detach { id } => self.detach(id, out),
+            Op::Ping { done } => Some(fenced(Owner::Ping, Vec::new(), done, out)),
         }
     }
 
