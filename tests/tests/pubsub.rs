@@ -955,3 +955,49 @@ async fn ping_checks_the_subscriber_connection() {
         assert_eq!(m.payload_str().unwrap(), "after", "{mode:?}");
     }
 }
+
+/// The health check of a subscriber's own connection: while the server answers, its
+/// PINGs keep the connection; once the server stops answering (frozen with SIGSTOP,
+/// its sockets open, as a vanished host looks), the connection is taken for dead,
+/// and after the server is back the subscriber has reconnected (`Reconnected`) and
+/// gets messages again. Without the check it would wait on the old connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_check_notices_a_server_that_stopped_answering() {
+    let mut server = Server::start();
+    let publisher = protocols::client(&server, Protocol::Resp3).await;
+    let every = Duration::from_millis(300);
+    for mode in [Mode::Resp2Dedicated, Mode::Resp3Dedicated] {
+        let c = mode.client(&server).await;
+        let mut sub = mode
+            .subscriber(&c, |b| {
+                b.ignore_subscribe_messages()
+                    .health_check_interval(Some(every))
+            })
+            .await;
+        sub.subscribe(["news"]).await.unwrap();
+        let pings = respec_tests::calls(&publisher, "ping").await;
+
+        // Silence while the server answers: the probes keep the connection.
+        await_value("two health-check PINGs", true, || async {
+            Ok(respec_tests::calls(&publisher, "ping").await >= pings + 2)
+        })
+        .await;
+        publisher.publish("news", "alive").await.unwrap();
+        let m = next(&mut sub).await;
+        assert_eq!(
+            (m.kind, m.payload_str().unwrap()),
+            (Kind::Message, "alive"),
+            "{mode:?}"
+        );
+
+        // Time passing is the thing under test: a probe, then as long unanswered.
+        server.pause();
+        tokio::time::sleep(every * 4).await;
+        server.resume();
+        let m = next(&mut sub).await;
+        assert_eq!(m.kind, Kind::Reconnected, "{mode:?}: {m:?}");
+        assert_eq!(publisher.publish("news", "back").await.unwrap(), 1);
+        let m = next(&mut sub).await;
+        assert_eq!(m.payload_str().unwrap(), "back", "{mode:?}");
+    }
+}

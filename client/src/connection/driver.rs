@@ -4,6 +4,7 @@
 
 use super::config::{Config, Protocol};
 use super::handshake;
+use super::health::{Health, Verdict};
 use super::transport::Transport;
 use crate::command::CommandBuf;
 use crate::error::{Error, Result};
@@ -260,6 +261,8 @@ struct Io<'a> {
     rx_closed: bool,
     /// Subscribers on this connection, kept across reconnects.
     router: &'a mut Router,
+    /// A subscriber's own connection checks that the server still answers.
+    health: Option<Health>,
 }
 
 impl<'a> Io<'a> {
@@ -281,6 +284,7 @@ impl<'a> Io<'a> {
             scanner: Scanner::new(config.limits.clone()),
             pending: VecDeque::new(),
             rx_closed: false,
+            health: router.health_check_interval().map(Health::new),
             router,
         }
     }
@@ -296,7 +300,46 @@ impl<'a> Io<'a> {
         if self.router.is_stalled() {
             fence.release();
         }
+        if self.pending.is_empty() {
+            // The wait for this answer starts now, not at the last frame read.
+            self.touch_health();
+        }
         self.pending.push_back(Sink::Fence(fence));
+    }
+
+    /// A sign of life for the health check.
+    fn touch_health(&mut self) {
+        if let Some(h) = &mut self.health {
+            h.touch();
+        }
+    }
+
+    /// The health check: a `PING` after a silence, or the verdict that the server
+    /// stopped answering. Not while reading is stopped under backpressure (the
+    /// silence is then ours). Returns whether it wrote something.
+    fn check_health(&mut self, cx: &mut Context<'_>) -> Result<bool> {
+        let Some(h) = &mut self.health else {
+            return Ok(false);
+        };
+        if self.router.is_stalled() {
+            h.touch();
+            return Ok(false);
+        }
+        match h.poll(cx, !self.pending.is_empty()) {
+            Verdict::Wait => Ok(false),
+            Verdict::Probe => {
+                let fence = self.router.probe(&mut self.wbuf);
+                self.pending.push_back(Sink::Fence(fence));
+                Ok(true)
+            }
+            Verdict::Dead => Err(Error::io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the server left a request unanswered for {:?} (the subscriber's health_check_interval): the connection is taken for dead",
+                    h.every()
+                ),
+            ))),
+        }
     }
 
     /// Reading stopped for a full subscriber queue: calls waiting for a
@@ -402,6 +445,7 @@ impl<'a> Io<'a> {
                 "the server closed the connection",
             ))),
             Poll::Ready(Ok(_)) => {
+                self.touch_health();
                 self.dispatch()?;
                 Ok(true)
             }
@@ -492,6 +536,8 @@ impl Future for Io<'_> {
             let mut progress = this.take_requests(cx)?;
             progress |= this.write(cx)?;
             if this.router.is_stalled() && this.router.poll_unstall(cx).is_ready() {
+                // The silence while stalled was the consumer's, not the server's.
+                this.touch_health();
                 // Frames already read first, then the socket again.
                 this.dispatch()?;
                 progress = true;
@@ -502,7 +548,7 @@ impl Future for Io<'_> {
             if this.rx_closed && this.pending.is_empty() && this.wbuf.is_empty() {
                 return Poll::Ready(Ok(()));
             }
-            if !progress {
+            if !progress && !this.check_health(cx)? {
                 return Poll::Pending;
             }
         }

@@ -6,6 +6,7 @@ use super::driver::{self, Msg, Payload, Sink};
 use super::handshake;
 use crate::command::CommandBuf;
 use crate::error::{Error, Result, ServerError};
+use crate::pubsub::router::Router;
 use crate::reply::FromReply;
 use crate::resp::{Head, Reader};
 use bytes::Bytes;
@@ -14,6 +15,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// One multiplexed connection to one server.
@@ -41,7 +43,7 @@ impl Connection {
     /// Connects, runs the handshake and starts the driver task (on the current tokio
     /// runtime).
     pub async fn connect(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, true, false).await
+        Self::start(config, true, Router::new(false)).await
     }
 
     /// Connects like [`connect`](Self::connect), but the connection does not come
@@ -49,20 +51,24 @@ impl Connection {
     /// connections holding state (watched keys, subscriptions) that a silent
     /// reconnect would lose.
     pub async fn connect_dedicated(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, false, false).await
+        Self::start(config, false, Router::new(false)).await
     }
 
     /// A subscriber's own connection: it reconnects and renews the subscriptions,
-    /// and on RESP2 it reads every array as a pub/sub frame (nothing else runs
-    /// there).
-    pub(crate) async fn connect_subscriber(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, true, true).await
+    /// on RESP2 it reads every array as a pub/sub frame (nothing else runs there),
+    /// and after `health_check_interval` of silence it checks that the server still
+    /// answers.
+    pub(crate) async fn connect_subscriber(
+        config: Arc<Config>,
+        health_check_interval: Option<Duration>,
+    ) -> Result<Self> {
+        let router = Router::new(true).with_health_check(health_check_interval);
+        Self::start(config, true, router).await
     }
 
-    async fn start(config: Arc<Config>, reconnect: bool, subscriber: bool) -> Result<Self> {
+    async fn start(config: Arc<Config>, reconnect: bool, router: Router) -> Result<Self> {
         let transport = handshake::connect(&config).await?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let router = crate::pubsub::router::Router::new(subscriber);
         tokio::spawn(driver::run(
             config.clone(),
             rx,

@@ -9,6 +9,7 @@ mod config;
 mod driver;
 mod handle;
 pub(crate) mod handshake;
+mod health;
 mod push;
 mod tls;
 mod transport;

@@ -50,6 +50,14 @@
 //! reconnecting fail at once; a call that fails because the connection was lost
 //! under it may or may not have reached the server, and is not renewed.
 //!
+//! A connection can also break without closing (the server's host gone, a NAT entry
+//! dropped), and a subscriber waiting for messages would not notice. So a
+//! subscriber's own connection that has been silent for
+//! [`health_check_interval`](SubscriberBuilder::health_check_interval) (default
+//! 30 s) sends `PING`. A request left unanswered as long means the connection is
+//! dead, and it is reconnected as above. [`Subscriber::ping`] runs the same check on
+//! demand.
+//!
 //! **Bounded memory.** Messages wait in a queue of
 //! [`capacity`](SubscriberBuilder::capacity) messages (default 1024). What happens
 //! when it is full is the [`Overflow`] policy:
@@ -93,6 +101,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+/// The default of [`SubscriberBuilder::health_check_interval`].
+pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Options of a [`Subscriber`]; await it (or call [`connect`](Self::connect)) to
 /// connect.
 #[derive(Debug)]
@@ -103,6 +114,7 @@ pub struct SubscriberBuilder<'c> {
     overflow: Option<Overflow>,
     ignore_confirmations: bool,
     on_shared: bool,
+    health_check_interval: Option<Duration>,
 }
 
 impl<'c> SubscriberBuilder<'c> {
@@ -133,6 +145,23 @@ impl<'c> SubscriberBuilder<'c> {
         self
     }
 
+    /// How long a subscriber's own connection may stay silent before it checks that
+    /// the server still answers (default 30 s; `None` turns the check off).
+    ///
+    /// After that much silence it sends `PING`; a request (that `PING`, or a
+    /// subscribe call) left unanswered as long means the connection is dead, though
+    /// nothing closed it (a server host gone, a NAT entry dropped). It is then
+    /// reconnected and every subscription renewed, as after any disconnect
+    /// ([`Kind::Reconnected`]), instead of waiting for messages that would never
+    /// come. TCP keepalive alone would notice after about ten minutes. Not while the
+    /// queue is full under backpressure: that silence is the consumer's. The
+    /// client's shared connection has no such check (a `WAIT` there may rightly
+    /// wait for long).
+    pub fn health_check_interval(mut self, every: Option<Duration>) -> Self {
+        self.health_check_interval = every;
+        self
+    }
+
     fn shared_state(&self, on_shared: bool) -> Arc<Shared> {
         let overflow = self
             .overflow
@@ -156,7 +185,9 @@ impl<'c> SubscriberBuilder<'c> {
             }
         }
         let slot = self.client.pool().reserve().await?;
-        let conn = Connection::connect_subscriber(self.client.config_arc()).await?;
+        let conn =
+            Connection::connect_subscriber(self.client.config_arc(), self.health_check_interval)
+                .await?;
         let shared = self.shared_state(false);
         attach(&conn, id, shared.clone(), request_timeout).await?;
         Ok(Subscriber::new(
@@ -214,6 +245,7 @@ impl Client {
             overflow: None,
             ignore_confirmations: false,
             on_shared: false,
+            health_check_interval: Some(DEFAULT_HEALTH_CHECK_INTERVAL),
         }
     }
 }

@@ -28,6 +28,7 @@ use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Identifies a subscriber on its connection.
@@ -268,6 +269,9 @@ fn index_remove(index: &mut Index, f: usize, c: &Bytes, id: SubId) {
 /// The pub/sub state of one connection.
 pub(crate) struct Router {
     dedicated: bool,
+    /// A subscriber's own connection: how long a silence lasts before the driver
+    /// asks whether the server is still there.
+    health_check_interval: Option<Duration>,
     subs: HashMap<SubId, Sub>,
     /// Who wants each channel: on a shared connection, subscribed on the server
     /// while not empty.
@@ -286,6 +290,7 @@ impl Router {
     pub(crate) fn new(dedicated: bool) -> Self {
         Router {
             dedicated,
+            health_check_interval: None,
             subs: HashMap::new(),
             holders: Default::default(),
             routes: Default::default(),
@@ -296,6 +301,25 @@ impl Router {
     /// A subscriber's own connection: RESP2 arrays are pub/sub frames.
     pub(crate) fn is_dedicated(&self) -> bool {
         self.dedicated
+    }
+
+    /// Checks the connection after `every` of silence (a subscriber's own
+    /// connection; see [`SubscriberBuilder::health_check_interval`]).
+    ///
+    /// [`SubscriberBuilder::health_check_interval`]: crate::pubsub::SubscriberBuilder::health_check_interval
+    pub(crate) fn with_health_check(mut self, every: Option<Duration>) -> Self {
+        self.health_check_interval = every;
+        self
+    }
+
+    /// The silence after which the driver checks the connection.
+    pub(crate) fn health_check_interval(&self) -> Option<Duration> {
+        self.health_check_interval
+    }
+
+    /// The health check's `PING`, written to `out`; its fence confirms nothing.
+    pub(crate) fn probe(&self, out: &mut BytesMut) -> Fence {
+        fenced(Owner::Ping, Vec::new(), None, out)
     }
 
     /// A message waits for room in a queue: stop reading.

@@ -1,0 +1,101 @@
+//! The health check of a subscriber's own connection: a connection that has been
+//! silent for a while is asked (`PING`), and one that leaves a request unanswered as
+//! long is taken for dead, so a silently broken connection (a peer gone without a
+//! FIN, a dropped NAT entry) is reconnected and its subscriptions renewed instead of
+//! waiting, quietly, for messages that will never come.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
+
+/// What the check wants the driver to do.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Nothing yet (the timer is armed).
+    Wait,
+    /// Silent for the interval with nothing asked: send a `PING`.
+    Probe,
+    /// A request went unanswered for the interval: the connection is dead.
+    Dead,
+}
+
+/// The timer of one connection's health check.
+pub(crate) struct Health {
+    every: Duration,
+    /// The last sign of life: a frame read, or a request sent to an idle connection.
+    since: Instant,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl Health {
+    /// A check every `every` of silence.
+    pub(crate) fn new(every: Duration) -> Self {
+        let since = Instant::now();
+        Health {
+            every,
+            since,
+            timer: Box::pin(tokio::time::sleep_until(since + every)),
+        }
+    }
+
+    /// The interval.
+    pub(crate) fn every(&self) -> Duration {
+        self.every
+    }
+
+    /// A sign of life: the silence starts again from now.
+    pub(crate) fn touch(&mut self) {
+        self.since = Instant::now();
+    }
+
+    /// Polls the timer. `waiting` tells whether a request awaits its reply: the
+    /// silence then means the server does not answer, otherwise only that nothing
+    /// happened.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, waiting: bool) -> Verdict {
+        let deadline = self.since + self.every;
+        if self.timer.deadline() != deadline {
+            self.timer.as_mut().reset(deadline);
+        }
+        match self.timer.as_mut().poll(cx) {
+            Poll::Pending => Verdict::Wait,
+            Poll::Ready(()) if waiting => Verdict::Dead,
+            Poll::Ready(()) => {
+                self.touch();
+                Verdict::Probe
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    fn poll(h: &mut Health, waiting: bool) -> Verdict {
+        h.poll(&mut Context::from_waker(Waker::noop()), waiting)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_asks_then_an_unanswered_request_is_dead() {
+        let every = Duration::from_secs(30);
+        let mut h = Health::new(every);
+        assert_eq!(poll(&mut h, false), Verdict::Wait);
+        tokio::time::advance(every - Duration::from_millis(1)).await;
+        assert_eq!(poll(&mut h, false), Verdict::Wait);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        // Silent with nothing asked: a probe, and the silence starts again.
+        assert_eq!(poll(&mut h, false), Verdict::Probe);
+        assert_eq!(poll(&mut h, true), Verdict::Wait);
+        // An answer in time keeps it alive.
+        tokio::time::advance(every / 2).await;
+        h.touch();
+        tokio::time::advance(every / 2).await;
+        assert_eq!(poll(&mut h, true), Verdict::Wait);
+        // No answer for the whole interval: dead.
+        tokio::time::advance(every / 2).await;
+        assert_eq!(poll(&mut h, true), Verdict::Dead);
+    }
+}
