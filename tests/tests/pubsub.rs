@@ -996,6 +996,8 @@ async fn the_health_check_notices_a_server_that_stopped_answering() {
         server.resume();
         let m = next(&mut sub).await;
         assert_eq!(m.kind, Kind::Reconnected, "{mode:?}: {m:?}");
+        // The renewal follows the event: wait until the server has it.
+        await_value("the renewed subscription", 1, || numsub(&publisher, "news")).await;
         assert_eq!(publisher.publish("news", "back").await.unwrap(), 1);
         let m = next(&mut sub).await;
         assert_eq!(m.payload_str().unwrap(), "back", "{mode:?}");

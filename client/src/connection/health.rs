@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Context;
 use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
@@ -53,18 +53,25 @@ impl Health {
     /// Polls the timer. `waiting` tells whether a request awaits its reply: the
     /// silence then means the server does not answer, otherwise only that nothing
     /// happened.
+    ///
+    /// The timer is re-armed lazily: a sign of life only moves `since`, and when the
+    /// timer fires before the silence is long enough it is set again then, so a busy
+    /// connection touches the timer wheel once per interval, not once per read.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>, waiting: bool) -> Verdict {
-        let deadline = self.since + self.every;
-        if self.timer.deadline() != deadline {
-            self.timer.as_mut().reset(deadline);
-        }
-        match self.timer.as_mut().poll(cx) {
-            Poll::Pending => Verdict::Wait,
-            Poll::Ready(()) if waiting => Verdict::Dead,
-            Poll::Ready(()) => {
-                self.touch();
-                Verdict::Probe
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return Verdict::Wait;
             }
+            let deadline = self.since + self.every;
+            if deadline > Instant::now() {
+                self.timer.as_mut().reset(deadline);
+                continue;
+            }
+            if waiting {
+                return Verdict::Dead;
+            }
+            self.touch();
+            return Verdict::Probe;
         }
     }
 }
