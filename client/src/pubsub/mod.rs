@@ -153,10 +153,12 @@ impl<'c> SubscriberBuilder<'c> {
     /// nothing closed it (a server host gone, a NAT entry dropped). It is then
     /// reconnected and every subscription renewed, as after any disconnect
     /// ([`Kind::Reconnected`]), instead of waiting for messages that would never
-    /// come. TCP keepalive alone would notice after about ten minutes. Not while the
-    /// queue is full under backpressure: that silence is the consumer's. The
-    /// client's shared connection has no such check (a `WAIT` there may rightly
-    /// wait for long).
+    /// come. TCP keepalive alone would notice after about ten minutes. A server
+    /// that answers nothing for that long for another reason (a script running
+    /// longer) looks the same, and costs a reconnection; raise the interval if that
+    /// is expected. Not while the queue is full under backpressure: that silence is
+    /// the consumer's. The client's shared connection has no such check (a `WAIT`
+    /// there may rightly wait for long).
     pub fn health_check_interval(mut self, every: Option<Duration>) -> Self {
         self.health_check_interval = every;
         self
