@@ -788,6 +788,17 @@ mod tests {
         Arc::new(Shared::new(Queue::new(capacity, overflow), false))
     }
 
+    /// Subscribers 1 and 2, each with a queue of 16 that drops the oldest.
+    fn two_subscribers(r: &mut Router) -> (Arc<Shared>, Arc<Shared>) {
+        let (a, b) = (
+            shared(16, Overflow::DropOldest),
+            shared(16, Overflow::DropOldest),
+        );
+        attach(r, 1, &a);
+        attach(r, 2, &b);
+        (a, b)
+    }
+
     fn attach(r: &mut Router, id: SubId, s: &Arc<Shared>) {
         let (done, mut rx) = oneshot::channel();
         let fence = r.op(
@@ -881,12 +892,7 @@ mod tests {
     #[test]
     fn a_shared_channel_stays_subscribed_while_anyone_wants_it() {
         let mut r = Router::new(false);
-        let (a, b) = (
-            shared(16, Overflow::DropOldest),
-            shared(16, Overflow::DropOldest),
-        );
-        attach(&mut r, 1, &a);
-        attach(&mut r, 2, &b);
+        let (a, b) = two_subscribers(&mut r);
         let (out, fence, _rx) = call(&mut r, 1, Kind::Subscribe, &["x", "x"]);
         assert_eq!(out, format!("*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nx\r\n{PING}"));
         r.on_message(conf(Kind::Subscribe, "x"), Some(&fence));
@@ -959,12 +965,7 @@ mod tests {
     #[test]
     fn a_subscriber_that_leaves_unsubscribes_what_only_it_wanted() {
         let mut r = Router::new(false);
-        let (a, b) = (
-            shared(16, Overflow::DropOldest),
-            shared(16, Overflow::DropOldest),
-        );
-        attach(&mut r, 1, &a);
-        attach(&mut r, 2, &b);
+        let (_, b) = two_subscribers(&mut r);
         for (id, kind, ch) in [
             (1, Kind::Subscribe, "x"),
             (1, Kind::PSubscribe, "p*"),
