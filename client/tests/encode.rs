@@ -269,11 +269,10 @@ fn integer_seconds_plain_and_duration() {
         words(&cmd::setex("k", Duration::from_secs(90), "v")),
         ["SETEX", "k", "90", "v"]
     );
-    // Whole seconds: the fraction of a Duration is dropped.
-    assert_eq!(
-        words(&cmd::setex("k", Duration::from_millis(2999), "v")),
-        ["SETEX", "k", "2", "v"]
-    );
+    // A fraction of a second is refused (see `sub_unit_durations_are_refused`).
+    assert!(cmd::setex("k", Duration::from_millis(2999), "v")
+        .validate()
+        .is_err());
     // EXPIRE key seconds [NX | XX | GT | LT]
     assert_eq!(
         words(&cmd::expire("k", Duration::from_secs(120))),
@@ -451,9 +450,24 @@ fn unix_time_integer_and_system_time() {
         words(&cmd::expireat("k", 1_700_000_000)),
         ["EXPIREAT", "k", "1700000000"]
     );
+    // A SystemTime between whole seconds is rounded up, never into the past.
     assert_eq!(
         words(&cmd::expireat("k", t0()).nx()),
-        ["EXPIREAT", "k", "1700000000", "NX"]
+        ["EXPIREAT", "k", "1700000001", "NX"]
+    );
+    assert_eq!(
+        words(&cmd::expireat(
+            "k",
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+        )),
+        ["EXPIREAT", "k", "1700000000"]
+    );
+    assert_eq!(
+        words(&cmd::pexpireat(
+            "k",
+            UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_000_001)
+        )),
+        ["PEXPIREAT", "k", "1700000000124"]
     );
     // PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]
     assert_eq!(
@@ -471,7 +485,7 @@ fn unix_time_in_set_and_getex() {
     // SET ... EXAT unix-time-seconds | PXAT unix-time-milliseconds
     assert_eq!(
         words(&cmd::set("k", "v").exat(t0())),
-        ["SET", "k", "v", "EXAT", "1700000000"]
+        ["SET", "k", "v", "EXAT", "1700000001"]
     );
     assert_eq!(
         words(&cmd::set("k", "v").pxat(t0())),
@@ -1932,6 +1946,72 @@ fn validate_ok() {
         .is_ok());
     assert!(cmd::blpop(["l"], 0).validate().is_ok());
     assert!(cmd::eval("return 1").validate().is_ok());
+}
+
+/// Issue 13: `expire(k, 500 ms)` was sent as `EXPIRE k 0`, deleting the key. A
+/// Duration the argument's unit cannot carry is refused before sending, naming the
+/// command and the argument; whole units still go through.
+#[test]
+fn sub_unit_durations_are_refused() {
+    let cases: Vec<(respec::Result<()>, &str, &str)> = vec![
+        (
+            cmd::expire("k", Duration::from_millis(500)).validate(),
+            "EXPIRE",
+            "seconds",
+        ),
+        (
+            cmd::setex("k", Duration::from_millis(1500), "v").validate(),
+            "SETEX",
+            "seconds",
+        ),
+        (
+            cmd::set("k", "v").ex(Duration::from_millis(999)).validate(),
+            "SET",
+            "expiration",
+        ),
+        (
+            cmd::getex("k").ex(Duration::from_nanos(1)).validate(),
+            "GETEX",
+            "expiration",
+        ),
+        (
+            cmd::pexpire("k", Duration::from_micros(1500)).validate(),
+            "PEXPIRE",
+            "milliseconds",
+        ),
+        (
+            cmd::set("k", "v").px(Duration::from_micros(10)).validate(),
+            "SET",
+            "expiration",
+        ),
+        (
+            cmd::expire("k", Duration::from_secs(u64::MAX)).validate(),
+            "EXPIRE",
+            "seconds",
+        ),
+        (
+            cmd::pexpire("k", Duration::from_secs(u64::MAX)).validate(),
+            "PEXPIRE",
+            "milliseconds",
+        ),
+    ];
+    for (result, command, arg) in cases {
+        let err = result.unwrap_err();
+        println!("{err}");
+        assert!(err.is_invalid_argument(), "{err}");
+        assert!(err.is_unsent(), "{err}");
+        assert_eq!(err.command(), Some(command), "{err}");
+        assert!(err.to_string().contains(&format!("`{arg}`")), "{err}");
+    }
+    // Whole units are fine.
+    assert!(cmd::expire("k", Duration::from_secs(1)).validate().is_ok());
+    assert!(cmd::pexpire("k", Duration::from_millis(500))
+        .validate()
+        .is_ok());
+    assert_eq!(
+        words(&cmd::pexpire("k", Duration::from_millis(500))),
+        ["PEXPIRE", "k", "500"]
+    );
 }
 
 #[test]

@@ -256,8 +256,12 @@ impl<T: AsRef<[u8]>> ToArg for LexBound<T> {
     }
 }
 
-/// A count of seconds: an integer, or a [`Duration`] (whole seconds, the fraction
-/// dropped).
+/// A count of seconds: an integer, or a [`Duration`] of whole seconds.
+///
+/// A `Duration` with a fraction of a second is refused before anything is sent
+/// (the error names the command and the argument): truncated, 500 ms would become
+/// `EXPIRE key 0`, which deletes the key. Use the command's milliseconds form
+/// (`PEXPIRE`, `PX`) for such durations.
 pub trait SecondsArg {
     /// Appends the number of seconds.
     fn write_seconds(&self, out: &mut CommandBuf);
@@ -265,11 +269,19 @@ pub trait SecondsArg {
 
 impl SecondsArg for Duration {
     fn write_seconds(&self, out: &mut CommandBuf) {
+        if self.subsec_nanos() != 0 {
+            out.fail("is a Duration with a fraction of a second, which this argument counts in whole seconds: use the milliseconds form of the command (PEXPIRE, PX, ...) or round the Duration yourself");
+        } else if i64::try_from(self.as_secs()).is_err() {
+            out.fail("is a Duration longer than the server can count (more than i64::MAX seconds)");
+        }
         self.as_secs().write_arg(out)
     }
 }
 
-/// A count of milliseconds: an integer, or a [`Duration`] (whole milliseconds).
+/// A count of milliseconds: an integer, or a [`Duration`] of whole milliseconds.
+///
+/// A `Duration` with a fraction of a millisecond is refused before anything is sent,
+/// like [`SecondsArg`]'s fractions of a second.
 pub trait MillisArg {
     /// Appends the number of milliseconds.
     fn write_millis(&self, out: &mut CommandBuf);
@@ -277,6 +289,13 @@ pub trait MillisArg {
 
 impl MillisArg for Duration {
     fn write_millis(&self, out: &mut CommandBuf) {
+        if self.subsec_nanos() % 1_000_000 != 0 {
+            out.fail("is a Duration with a fraction of a millisecond, which this argument counts in whole milliseconds: round the Duration to milliseconds");
+        } else if i64::try_from(self.as_millis()).is_err() {
+            out.fail(
+                "is a Duration longer than the server can count (more than i64::MAX milliseconds)",
+            );
+        }
         self.as_millis().write_arg(out)
     }
 }
@@ -305,6 +324,11 @@ impl TimeoutArg for f64 {
 
 /// A point in time: a [`SystemTime`], or an integer already in the unit the argument
 /// asks for (seconds or milliseconds since the Unix epoch).
+///
+/// A `SystemTime` between two whole units is rounded **up** to the next one: a
+/// deadline moves later by less than a unit, never earlier (rounded down, a time
+/// half a second from now could land in the past, and `EXPIREAT` with a past time
+/// deletes the key).
 pub trait UnixTimeArg {
     /// Appends the time in seconds, or milliseconds when `millis`.
     fn write_unix_time(&self, millis: bool, out: &mut CommandBuf);
@@ -313,8 +337,11 @@ pub trait UnixTimeArg {
 impl UnixTimeArg for SystemTime {
     fn write_unix_time(&self, millis: bool, out: &mut CommandBuf) {
         match self.duration_since(UNIX_EPOCH) {
-            Ok(d) if millis => d.as_millis().write_arg(out),
-            Ok(d) => d.as_secs().write_arg(out),
+            Ok(d) if millis => {
+                let whole = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+                whole.write_arg(out)
+            }
+            Ok(d) => (u128::from(d.as_secs()) + u128::from(d.subsec_nanos() != 0)).write_arg(out),
             Err(_) => {
                 out.fail("is before the Unix epoch");
                 out.push(b"0")
