@@ -2,7 +2,8 @@
 
 use crate::command::{Command, Executor, Raw, Request, ToArg};
 use crate::connection::{
-    Address, Backoff, Config, Connection, Protocol, PushHook, ResponseFuture, TlsOptions,
+    Address, Backoff, Config, Connection, LongestArg, Protocol, PushHook, QueueOptions,
+    ResponseFuture, TlsOptions,
 };
 use crate::error::{Error, Result};
 use crate::pool::Pool;
@@ -143,15 +144,14 @@ impl Client {
         &self,
         cmds: bytes::BytesMut,
         n: usize,
+        longest: Option<LongestArg>,
     ) -> Result<Vec<bytes::Bytes>> {
-        let rx = self.inner.conn.send_many(cmds, n);
-        let wait = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
-        match self.inner.config.request_timeout {
-            Some(t) => tokio::time::timeout(t, wait)
-                .await
-                .map_err(|_| Error::timeout().with_command("pipeline"))?,
-            None => wait.await,
-        }
+        self.inner
+            .conn
+            .send_many(cmds, n, longest)
+            .within(self.inner.config.request_timeout)
+            .await
+            .map_err(|e| e.with_command("pipeline"))
     }
 
     /// Sends an encoded command (used by the SCAN streams).
@@ -168,7 +168,7 @@ impl Client {
         if let Some(p) = req.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
-        let mut timeout = self.inner.config.request_timeout;
+        let timeout = self.inner.config.request_timeout;
         if let Some(m) = req.meta {
             let refused = m
                 .runtime_alternative(req.buf.len())
@@ -181,12 +181,11 @@ impl Client {
             }
             if m.is_blocking() {
                 // WAIT and WAITAOF: on the shared connection, with no request timeout
-                // shorter than their own.
-                timeout = None;
+                // shorter than their own, and no liveness rule while they wait.
+                return ResponseFuture::waiting(name, self.inner.conn.send_waiting(req.buf), None);
             }
         }
-        let rx = self.inner.conn.send(req.buf);
-        ResponseFuture::waiting(name, rx, timeout)
+        ResponseFuture::waiting(name, self.inner.conn.send(req.buf), timeout)
     }
 
     /// Runs a blocking command on a dedicated connection from the pool.
@@ -373,6 +372,21 @@ impl ClientBuilder {
     /// is reused; zero checks on every checkout.
     pub fn health_check_interval(mut self, interval: Duration) -> Self {
         self.config.pool.health_check_interval = interval;
+        self
+    }
+
+    /// The bound on the requests waiting to be written on a connection, and what a
+    /// caller does when it is reached (default: 4096, wait for room).
+    pub fn queue(mut self, options: QueueOptions) -> Self {
+        self.config.queue = options;
+        self
+    }
+
+    /// How long the shared connection may leave a written request unanswered, with
+    /// nothing arriving, before it is replaced (default 10 s; `None`: never). See
+    /// [`Config::liveness_timeout`].
+    pub fn liveness_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.config.liveness_timeout = limit;
         self
     }
 

@@ -3,7 +3,19 @@
 
 use crate::resp::ProtocolError;
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::fmt;
+
+/// Whether a timed-out request had been sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Not a request (connecting, a pool wait), or not known.
+    Unknown,
+    /// Still in the queue: never written, so it did not run.
+    No,
+    /// Taken for writing: it may have run.
+    Yes,
+}
 
 /// `Result<T, respec::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -32,10 +44,13 @@ enum Kind {
     },
     InvalidArgument {
         arg: &'static str,
-        problem: &'static str,
+        problem: Cow<'static, str>,
     },
     Io(std::io::Error),
-    Timeout,
+    Timeout(Sent),
+    QueueFull {
+        capacity: usize,
+    },
     Closed,
     Config(String),
     PoolExhausted {
@@ -75,7 +90,19 @@ impl Error {
 
     /// An argument rejected before anything was sent.
     pub fn invalid_argument(arg: &'static str, problem: &'static str) -> Self {
-        Error::new(Kind::InvalidArgument { arg, problem })
+        Error::new(Kind::InvalidArgument {
+            arg,
+            problem: Cow::Borrowed(problem),
+        })
+    }
+
+    /// An argument rejected before anything was sent, with a message made at run
+    /// time.
+    pub(crate) fn invalid_argument_owned(arg: &'static str, problem: String) -> Self {
+        Error::new(Kind::InvalidArgument {
+            arg,
+            problem: Cow::Owned(problem),
+        })
     }
 
     /// An I/O error from the transport.
@@ -85,7 +112,24 @@ impl Error {
 
     /// A connect or request timeout.
     pub fn timeout() -> Self {
-        Error::new(Kind::Timeout)
+        Error::new(Kind::Timeout(Sent::Unknown))
+    }
+
+    /// A request timed out while still queued: it was never written, so it did not
+    /// run.
+    pub(crate) fn timeout_unsent() -> Self {
+        Error::new(Kind::Timeout(Sent::No))
+    }
+
+    /// A request timed out after it was taken for writing: it may have run.
+    pub(crate) fn timeout_sent() -> Self {
+        Error::new(Kind::Timeout(Sent::Yes))
+    }
+
+    /// The connection's request queue was full and the client is set to fail rather
+    /// than wait ([`QueueFull::Fail`](crate::connection::QueueFull::Fail)).
+    pub(crate) fn queue_full(capacity: usize) -> Self {
+        Error::new(Kind::QueueFull { capacity })
     }
 
     /// The connection or client was closed.
@@ -119,9 +163,15 @@ impl Error {
                 expected,
                 got: got.clone(),
             },
-            Kind::InvalidArgument { arg, problem } => Kind::InvalidArgument { arg, problem },
+            Kind::InvalidArgument { arg, problem } => Kind::InvalidArgument {
+                arg,
+                problem: problem.clone(),
+            },
             Kind::Io(e) => Kind::Io(std::io::Error::new(e.kind(), e.to_string())),
-            Kind::Timeout => Kind::Timeout,
+            Kind::Timeout(sent) => Kind::Timeout(*sent),
+            Kind::QueueFull { capacity } => Kind::QueueFull {
+                capacity: *capacity,
+            },
             Kind::Closed => Kind::Closed,
             Kind::Config(m) => Kind::Config(m.clone()),
             Kind::PoolExhausted { max, waited } => Kind::PoolExhausted {
@@ -184,9 +234,45 @@ impl Error {
         matches!(self.inner.kind, Kind::Io(_))
     }
 
+    /// The transport error, if this is one.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match &self.inner.kind {
+            Kind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// A connect or request timeout, or no pooled connection free in time.
+    ///
+    /// A request timeout says whether the request had been sent: see
+    /// [`is_unsent`](Self::is_unsent).
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, Kind::Timeout | Kind::PoolExhausted { .. })
+        matches!(
+            self.inner.kind,
+            Kind::Timeout(_) | Kind::PoolExhausted { .. }
+        )
+    }
+
+    /// The command was certainly never written to the server, so it did not run
+    /// and retrying it cannot run it twice: it timed out (or was dropped) while still
+    /// waiting in the connection's queue, the queue was full, an argument was
+    /// rejected, or no pooled connection was free. False when it may have run
+    /// (a timeout after it was sent, a connection lost with the command in flight)
+    /// and for errors the server answered (it ran, and failed).
+    pub fn is_unsent(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            Kind::Timeout(Sent::No)
+                | Kind::QueueFull { .. }
+                | Kind::InvalidArgument { .. }
+                | Kind::PoolExhausted { .. }
+        )
+    }
+
+    /// The connection's request queue was full (with
+    /// [`QueueFull::Fail`](crate::connection::QueueFull::Fail)); nothing was sent.
+    pub fn is_queue_full(&self) -> bool {
+        matches!(self.inner.kind, Kind::QueueFull { .. })
     }
 
     /// No pooled connection became free within the pool's wait timeout.
@@ -226,7 +312,17 @@ impl fmt::Display for Error {
                 write!(f, "invalid argument `{arg}`: {problem}")
             }
             Kind::Io(e) => write!(f, "I/O error: {e}"),
-            Kind::Timeout => f.write_str("timed out"),
+            Kind::Timeout(Sent::Unknown) => f.write_str("timed out"),
+            Kind::Timeout(Sent::No) => {
+                f.write_str("timed out before it was sent: it was never written and did not run")
+            }
+            Kind::Timeout(Sent::Yes) => f.write_str(
+                "timed out waiting for the reply: it was sent and may or may not have run",
+            ),
+            Kind::QueueFull { capacity } => write!(
+                f,
+                "not sent: the connection's request queue is full ({capacity} requests waiting to be written)"
+            ),
             Kind::Closed => f.write_str("connection closed"),
             Kind::Config(m) => write!(f, "configuration error: {m}"),
             Kind::PoolExhausted { max, waited } => write!(

@@ -53,19 +53,57 @@
 //! timeout, idle timeout, health check, all settable from the builder and the URL);
 //! a connection goes back to it, clean, whenever the value holding it is dropped.
 //!
-//! **Cancellation.** Dropping a command's future is safe at any point: the command
-//! keeps its place (it runs if it was queued) and its reply is read and discarded, so
-//! later replies still reach the right requests. A blocking command cancelled on its
-//! pooled connection closes that connection instead of returning it (its pool slot is
-//! free at once); a cancelled [`Watched`](pipeline::watch::Watched) goes back to the
-//! pool with `UNWATCH` queued.
+//! **Cancellation and timeouts.** A command waits in its connection's queue until
+//! the driver takes it for writing. Whether it runs depends only on that moment:
+//!
+//! - given up **before it was sent** (its future dropped, or its request timeout
+//!   passed, while it was still queued): it is never written and never runs. A
+//!   timeout says so ("timed out before it was sent"), and
+//!   [`Error::is_unsent`] is true: retrying cannot run it twice;
+//! - given up **after it was sent**: it keeps its place, may run, and its reply is
+//!   read and discarded, so later replies still reach the right requests. A timeout
+//!   says "it was sent and may or may not have run".
+//!
+//! The queue is bounded ([`connection::QueueOptions`], 4096 requests by default):
+//! when the server does not keep up (or stops), callers wait for room within their
+//! request timeout (or fail at once, with [`connection::QueueFull::Fail`]), so
+//! memory stays bounded. The driver takes no new requests while the socket is not
+//! taking what it already has, so what a stalled server has not read stays in the
+//! queue, where it can still be given up.
+//!
+//! A blocking command cancelled on its pooled connection closes that connection
+//! instead of returning it (its pool slot is free at once); a cancelled
+//! [`Watched`](pipeline::watch::Watched) goes back to the pool with `UNWATCH` queued.
 //!
 //! **Failures and retries.** Writes happen at most once. When the connection is lost,
 //! commands already written fail with an I/O error saying they may or may not have
 //! run; commands not yet written are sent after the reconnect. The driver reconnects
-//! at once, then with exponential backoff and jitter; while it is disconnected new
-//! commands fail fast. Connect and request timeouts are options; a protocol error
-//! from the server closes and reopens the connection.
+//! with exponential backoff and jitter ([`connection::Backoff`]), which starts over
+//! only once a connection has proved itself (answered a request, or stayed up for the
+//! longest delay), so a server that hangs up after every handshake is retried ever
+//! more slowly, not in a loop; while it is disconnected new commands fail fast.
+//! Connect and request timeouts are options; a protocol error from the server closes
+//! and reopens the connection.
+//!
+//! **A server that stops answering.** Request timeouts live in the callers' futures,
+//! so the driver watches the shared connection itself: when a written request has
+//! waited [`liveness_timeout`](connection::Config::liveness_timeout) (10 s by
+//! default) with nothing at all arriving from the server (a frozen process, a
+//! black-holed network path, a reply cut off), the connection is taken for dead:
+//! it is closed, its written requests fail as "may or may not have run", and a new
+//! one replaces it. It sends no `PING`: a busy connection costs nothing, and bytes of
+//! a large reply still arriving count as life. `WAIT` and `WAITAOF` suspend the rule
+//! while they are the oldest request (they rightly wait); any other command the
+//! server takes longer than the limit to answer (a long script, `DEBUG SLEEP`) costs
+//! the connection, so raise the limit above your slowest command. Dedicated
+//! connections (blocking commands, `WATCH`) are not watched this way; subscribers
+//! have their own health check.
+//!
+//! **Arguments the server would refuse.** The connection learns the server's
+//! `proto-max-bulk-len` at connect time (`CONFIG GET`; 512 MiB when an ACL refuses
+//! it) and refuses a longer argument before sending, naming the command and the
+//! argument. If the server still refuses one mid-write (its limit lowered since), the
+//! caller gets the server's answer, read before the connection is replaced.
 //!
 //! A command encodes its arguments as it is built, in the order of the command's
 //! syntax whatever order the builder methods are called in; bad arguments (a NaN

@@ -172,7 +172,7 @@ impl Client {
     pub async fn monitor(&self) -> Result<Monitor> {
         let slot = self.pool().reserve().await?;
         let config = self.config_arc();
-        let (mut t, _) = handshake::connect(&config).await?;
+        let mut t = handshake::connect(&config).await?.transport;
         let mut cmd = BytesMut::new();
         CommandBuf::raw(b"MONITOR").encode(&mut cmd);
         t.write_all(&cmd).await?;

@@ -12,10 +12,13 @@
 //! - [`tls`]: a generated CA, server and client certificate ([`TlsFiles`]).
 //! - [`ports`]: free loopback ports.
 //! - [`raw`]: a tiny blocking RESP2 connection for the harness's own use.
+//! - [`proxy`]: [`Proxy`], a TCP relay in front of a real server that can black-hole
+//!   the connections through it (a broken network path).
 //! - [`pubsub`](mod@pubsub): helpers of the pub/sub tests (message shapes, waiting,
 //!   the server's view of subscriptions).
 //! - [`stats`]: the server's count of the commands it ran ([`calls`]).
 //! - [`error`]: [`HarnessError`], why a server could not be had.
+//! - [`fake`]: helpers of the tiny fake servers (what no real server can produce).
 //!
 //! # Behavior
 //!
@@ -36,8 +39,10 @@
 
 pub mod binary;
 pub mod error;
+pub mod fake;
 pub mod ports;
 pub mod protocols;
+pub mod proxy;
 pub mod pubsub;
 pub mod raw;
 pub mod server;
@@ -47,6 +52,7 @@ pub mod which;
 
 pub use binary::{binary, tls_binary, try_binary, Flavor, Version};
 pub use error::HarnessError;
+pub use proxy::Proxy;
 pub use raw::{RawConnection, Reply};
 pub use server::{Role, Server, ServerBuilder};
 pub use stats::calls;

@@ -2,49 +2,10 @@
 //! of a frame, from a tiny in-process server (DESIGN §7 allows exactly this).
 
 use respec::{Client, Commands};
+use respec_tests::fake::{handshake_answer, read_command};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// Reads one RESP array command (enough for what the client sends) and returns its
-/// words; `None` at EOF.
-async fn read_command(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<Vec<u8>>> {
-    loop {
-        if let Some((words, used)) = parse(buf) {
-            buf.drain(..used);
-            return Some(words);
-        }
-        let mut chunk = [0u8; 4096];
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-fn parse(buf: &[u8]) -> Option<(Vec<Vec<u8>>, usize)> {
-    let line = |at: usize| -> Option<(usize, usize)> {
-        let i = buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
-        let n: usize = std::str::from_utf8(&buf[at + 1..at + i])
-            .ok()?
-            .parse()
-            .ok()?;
-        Some((n, at + i + 2))
-    };
-    let (count, mut at) = line(0)?;
-    let mut words = Vec::new();
-    for _ in 0..count {
-        let (len, start) = line(at)?;
-        let end = start + len;
-        if buf.len() < end + 2 {
-            return None;
-        }
-        words.push(buf[start..end].to_vec());
-        at = end + 2;
-    }
-    Some((words, at))
-}
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 
 /// A server that completes the RESP2 fallback handshake (refusing HELLO), then
 /// answers the first real command with `reply` and, if `close`, hangs up.
@@ -59,16 +20,11 @@ async fn fake(reply: &'static [u8], close: bool) -> String {
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 while let Some(words) = read_command(&mut s, &mut buf).await {
-                    let name = String::from_utf8_lossy(&words[0]).to_uppercase();
-                    let answer: &[u8] = match name.as_str() {
-                        "HELLO" => b"-ERR unknown command 'HELLO'\r\n",
-                        "CLIENT" => b"+OK\r\n",
-                        _ => reply,
-                    };
-                    if s.write_all(answer).await.is_err() {
+                    let handshake = handshake_answer(&words);
+                    if s.write_all(handshake.unwrap_or(reply)).await.is_err() {
                         return;
                     }
-                    if close && !matches!(name.as_str(), "HELLO" | "CLIENT") {
+                    if close && handshake.is_none() {
                         let _ = s.shutdown().await;
                         return;
                     }
@@ -147,7 +103,9 @@ async fn fake_pubsub() -> String {
                 let mut buf = Vec::new();
                 while let Some(words) = read_command(&mut s, &mut buf).await {
                     let answer: &[u8] = match &words[0].to_ascii_uppercase()[..] {
-                        b"HELLO" => b"-ERR unknown command 'HELLO'\r\n",
+                        _ if handshake_answer(&words).is_some() => {
+                            handshake_answer(&words).unwrap_or_default()
+                        }
                         b"SUBSCRIBE" => {
                             b"*2\r\n$7\r\nmessage\r\n$1\r\nx\r\n\
                               *3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n\

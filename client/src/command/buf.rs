@@ -56,6 +56,8 @@ pub struct CommandBuf {
     problem: Option<ArgProblem>,
     /// A required choice none of whose options has been given yet.
     missing: Option<&'static str>,
+    /// The longest argument written so far: its length and spec name.
+    longest: (usize, &'static str),
 }
 
 impl std::fmt::Debug for CommandBuf {
@@ -84,6 +86,7 @@ impl CommandBuf {
             current: "",
             problem: None,
             missing: None,
+            longest: (0, ""),
         }
     }
 
@@ -139,7 +142,7 @@ impl CommandBuf {
     /// Appends one argument to the current run.
     pub fn push(&mut self, arg: &[u8]) {
         write_bulk(&mut self.args, arg);
-        self.count();
+        self.count(arg.len());
     }
 
     /// Appends one argument made of `parts` joined together (`(1.5`, `[member`).
@@ -150,7 +153,7 @@ impl CommandBuf {
             self.args.extend_from_slice(p);
         }
         self.args.extend_from_slice(b"\r\n");
-        self.count();
+        self.count(len);
     }
 
     /// Appends a pure token (`NX`, `WITHSCORES`): the same as [`push`](Self::push).
@@ -158,7 +161,10 @@ impl CommandBuf {
         self.push(token.as_bytes());
     }
 
-    fn count(&mut self) {
+    fn count(&mut self, len: usize) {
+        if len > self.longest.0 {
+            self.longest = (len, self.current);
+        }
         self.argc += 1;
         match self.segments.last_mut() {
             Some(seg) => seg.argc += 1,
@@ -208,6 +214,19 @@ impl CommandBuf {
             arg,
             problem: "is required: give one of its options",
         }))
+    }
+
+    /// The length and spec name of the longest argument, checked against the
+    /// server's limit before sending. An argument a later call replaced still
+    /// counts, unless [`exact_longest_arg`](Self::exact_longest_arg) is asked.
+    pub fn longest_arg(&self) -> (usize, &'static str) {
+        self.longest
+    }
+
+    /// The length of the longest argument that will be sent (slower than
+    /// [`longest_arg`](Self::longest_arg): it walks the arguments).
+    pub fn exact_longest_arg(&self) -> usize {
+        self.iter().map(<[u8]>::len).max().unwrap_or(0)
     }
 
     /// The number of words on the wire, including the command name.

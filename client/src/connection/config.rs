@@ -61,7 +61,15 @@ pub enum Protocol {
 /// reading frames: it must return quickly (hand the push to a channel).
 pub type PushHook = Arc<dyn Fn(super::Push) + Send + Sync>;
 
-/// Reconnection policy: exponential backoff with full jitter.
+/// Reconnection policy: exponential backoff with jitter.
+///
+/// Every reconnection attempt `k` (0, 1, 2, ...) first waits a random delay between
+/// half and all of `min(max, initial * 2^k)`. The count `k` starts over only once a
+/// connection has proved itself: it answered a request, or stayed up for `max`. So
+/// the worst case, a server that accepts and closes every connection before
+/// answering anything, costs one attempt per 5–10 ms, 10–20 ms, ... growing to one
+/// per 1–2 s with the defaults: about 8 attempts in the first 2.5 s, then at most
+/// one a second (measured by the `reconnect_storm` test: 9, then 0.5 a second).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backoff {
     /// First delay.
@@ -92,6 +100,9 @@ impl Backoff {
         Duration::from_nanos(fastrand::u64(nanos / 2..=nanos.max(1)))
     }
 }
+
+/// The default [`Config::liveness_timeout`].
+pub const DEFAULT_LIVENESS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a connection needs to know.
 #[derive(Clone)]
@@ -124,6 +135,49 @@ pub struct Config {
     pub keepalive: Option<Duration>,
     /// The pool of dedicated connections (blocking commands, `WATCH`).
     pub pool: crate::pool::PoolOptions,
+    /// How many requests may wait to be written on one connection, and what a
+    /// caller does when they are that many.
+    pub queue: QueueOptions,
+    /// How long the shared connection may leave a written request unanswered,
+    /// with nothing at all arriving from the server, before it is taken for dead:
+    /// closed, its written requests failed as "may have run", and replaced (see
+    /// the crate docs). `None` (or zero) turns the rule off.
+    pub liveness_timeout: Option<Duration>,
+}
+
+/// What a caller does when the request queue of a connection is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueFull {
+    /// Wait for room, within the request timeout (the request is then never sent).
+    #[default]
+    Wait,
+    /// Fail at once with an error for which [`Error::is_queue_full`](crate::Error::is_queue_full)
+    /// is true; the request is never sent.
+    Fail,
+}
+
+/// The bound on the requests queued to one connection's driver.
+///
+/// Requests wait in this queue until the driver writes them; while the server does
+/// not read (stopped, or slower than the callers), the queue fills and callers wait
+/// for room (or fail, with [`QueueFull::Fail`]), so memory stays bounded. A request
+/// still in the queue when its caller times out or drops it is never written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueOptions {
+    /// Requests (a pipeline counts as one) that may wait to be written. At least 1.
+    pub capacity: usize,
+    /// What a caller does when the queue is full.
+    pub when_full: QueueFull,
+}
+
+impl Default for QueueOptions {
+    /// 4096 requests; callers wait for room.
+    fn default() -> Self {
+        QueueOptions {
+            capacity: 4096,
+            when_full: QueueFull::Wait,
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -143,6 +197,8 @@ impl std::fmt::Debug for Config {
             .field("push_hook", &self.push_hook.is_some())
             .field("keepalive", &self.keepalive)
             .field("pool", &self.pool)
+            .field("queue", &self.queue)
+            .field("liveness_timeout", &self.liveness_timeout)
             .finish()
     }
 }
@@ -167,6 +223,8 @@ impl Default for Config {
             push_hook: None,
             keepalive: Some(Duration::from_secs(60)),
             pool: crate::pool::PoolOptions::default(),
+            queue: QueueOptions::default(),
+            liveness_timeout: Some(DEFAULT_LIVENESS_TIMEOUT),
         }
     }
 }

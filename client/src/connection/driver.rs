@@ -1,10 +1,12 @@
 //! The driver task: owns one socket, coalesces queued requests into few writes
-//! (auto-pipelining), matches replies to requests in order, routes push frames, and
-//! reconnects.
+//! (auto-pipelining), matches replies to requests in order, routes push frames,
+//! watches that the server still answers, and reconnects.
 
 use super::config::{Config, Protocol};
-use super::handshake;
+use super::handle::Learned;
+use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
+use super::slot::SlotSender;
 use super::transport::Transport;
 use crate::command::CommandBuf;
 use crate::error::{Error, Result};
@@ -18,8 +20,10 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::AsyncWrite;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Bytes queued for writing before the driver stops taking requests and writes.
 const HIGH_WATER: usize = 256 * 1024;
@@ -29,7 +33,10 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Where the replies of a request go.
 pub(crate) enum Sink {
     /// One reply.
-    One(oneshot::Sender<Result<Bytes>>),
+    One(SlotSender<Result<Bytes>>),
+    /// One reply that may rightly take long (`WAIT`, `WAITAOF`): the liveness rule
+    /// does not run while it is the oldest unanswered request.
+    Long(SlotSender<Result<Bytes>>),
     /// `n` replies, delivered together (pipelines).
     Many {
         /// How many replies.
@@ -37,8 +44,10 @@ pub(crate) enum Sink {
         /// Collected so far.
         got: Vec<Bytes>,
         /// Receives them all.
-        tx: oneshot::Sender<Result<Vec<Bytes>>>,
+        tx: SlotSender<Result<Vec<Bytes>>>,
     },
+    /// One reply nobody waits for: read and dropped.
+    Discard,
     /// The `PING` behind subscription commands (see the pub/sub router).
     Fence(Fence),
 }
@@ -46,13 +55,20 @@ pub(crate) enum Sink {
 impl Sink {
     pub(crate) fn fail(self, err: Error) {
         match self {
-            Sink::One(tx) => {
-                let _ = tx.send(Err(err));
-            }
-            Sink::Many { tx, .. } => {
-                let _ = tx.send(Err(err));
-            }
+            Sink::One(tx) | Sink::Long(tx) => tx.send(Err(err)),
+            Sink::Many { tx, .. } => tx.send(Err(err)),
+            Sink::Discard => {}
             Sink::Fence(f) => f.fail(err),
+        }
+    }
+
+    /// The driver takes the request for writing; false when its caller already gave
+    /// up (it must then never be written).
+    fn take(&self) -> bool {
+        match self {
+            Sink::One(tx) | Sink::Long(tx) => tx.take(),
+            Sink::Many { tx, .. } => tx.take(),
+            Sink::Discard | Sink::Fence(_) => true,
         }
     }
 
@@ -60,21 +76,22 @@ impl Sink {
     /// answer goes through the pub/sub router.
     fn deliver(self, frame: Bytes, router: &mut Router) -> Option<Sink> {
         match self {
-            Sink::One(tx) => {
-                // The caller may have gone (cancelled): the reply is dropped, and the
-                // connection stays in step.
-                let _ = tx.send(Ok(frame));
+            // The caller may have gone (cancelled): the reply is dropped, and the
+            // connection stays in step.
+            Sink::One(tx) | Sink::Long(tx) => {
+                tx.send(Ok(frame));
                 None
             }
             Sink::Many { n, mut got, tx } => {
                 got.push(frame);
                 if got.len() == n {
-                    let _ = tx.send(Ok(got));
+                    tx.send(Ok(got));
                     None
                 } else {
                     Some(Sink::Many { n, got, tx })
                 }
             }
+            Sink::Discard => None,
             Sink::Fence(mut f) => {
                 if f.on_reply(&frame) {
                     router.fence_done(f);
@@ -89,19 +106,16 @@ impl Sink {
     /// Completes a sink that expects no reply (an empty pipeline).
     fn finish_empty(self) {
         match self {
-            Sink::One(tx) => {
-                let _ = tx.send(Ok(Bytes::new()));
-            }
-            Sink::Many { got, tx, .. } => {
-                let _ = tx.send(Ok(got));
-            }
+            Sink::One(tx) | Sink::Long(tx) => tx.send(Ok(Bytes::new())),
+            Sink::Many { got, tx, .. } => tx.send(Ok(got)),
+            Sink::Discard => {}
             Sink::Fence(mut f) => f.release(),
         }
     }
 
     fn expects(&self) -> usize {
         match self {
-            Sink::One(_) | Sink::Fence(_) => 1,
+            Sink::One(_) | Sink::Long(_) | Sink::Discard | Sink::Fence(_) => 1,
             Sink::Many { n, .. } => *n,
         }
     }
@@ -115,54 +129,104 @@ pub(crate) enum Payload {
     Encoded(BytesMut),
 }
 
-/// A message to the driver.
-// Requests are the hot path and `Close` is rare: boxing the request would cost an
-// allocation per command to save channel slot space.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Msg {
-    /// Send and route the replies to the sink.
-    Request(Payload, Sink),
+/// A request to the driver, through the bounded request queue.
+pub(crate) struct Request {
+    /// What to write.
+    pub(crate) payload: Payload,
+    /// Where the replies go.
+    pub(crate) sink: Sink,
+}
+
+/// A message to the driver outside the request queue (never waits for room).
+pub(crate) enum Control {
     /// Close the connection now, failing whatever is in flight.
     Close,
     /// A subscriber's operation.
     PubSub(Op),
 }
 
+/// What a driver task starts with.
+pub(crate) struct Setup {
+    /// The connection's options.
+    pub(crate) config: Arc<Config>,
+    /// The bounded request queue.
+    pub(crate) requests: mpsc::Receiver<Request>,
+    /// Close and pub/sub operations.
+    pub(crate) control: mpsc::UnboundedReceiver<Control>,
+    /// The already connected and handshaken session.
+    pub(crate) first: Session,
+    /// Reconnect after a failure (a dedicated connection instead ends, so state
+    /// such as watched keys can never vanish silently).
+    pub(crate) reconnect: bool,
+    /// The subscribers on this connection.
+    pub(crate) router: Router,
+    /// What the handshake learned, shared with the handles.
+    pub(crate) learned: Arc<Learned>,
+    /// The liveness rule of the shared connection (see [`Config::liveness_timeout`]).
+    pub(crate) liveness: Option<Duration>,
+}
+
+/// The receiving ends of a connection's two queues.
+struct Queues {
+    requests: mpsc::Receiver<Request>,
+    control: mpsc::UnboundedReceiver<Control>,
+}
+
+impl Queues {
+    /// Stops taking requests: whoever queues next finds the connection closed.
+    fn close(&mut self) {
+        self.requests.close();
+        self.control.close();
+    }
+}
+
 /// Runs a connection until every handle is gone (or it is closed), reconnecting on
-/// failure when `reconnect` is set (a dedicated connection instead ends, so state such
-/// as watched keys can never vanish silently). `first` is the already connected and
-/// handshaken transport.
-pub(crate) async fn run(
-    config: Arc<Config>,
-    mut rx: mpsc::UnboundedReceiver<Msg>,
-    first: (Transport, Protocol),
-    reconnect_on_failure: bool,
-    mut router: Router,
-) {
-    let mut transport = Some(first);
+/// failure when `setup.reconnect` is set.
+pub(crate) async fn run(setup: Setup) {
+    let Setup {
+        config,
+        requests,
+        control,
+        first,
+        reconnect: reconnect_on_failure,
+        mut router,
+        learned,
+        liveness,
+    } = setup;
+    let mut queues = Queues { requests, control };
+    let mut session = Some(first);
     let mut attempt: u32 = 0;
     loop {
-        let t = match transport.take() {
-            Some(t) => t,
-            None => match reconnect(&config, &mut rx, &mut attempt, &mut router).await {
-                Some(t) => t,
+        let s = match session.take() {
+            Some(s) => s,
+            None => match reconnect(&config, &mut queues, &mut attempt, &mut router).await {
+                Some(s) => s,
                 None => return,
             },
         };
-        attempt = 0;
-        let mut io = Io::new(t.0, t.1, &config, &mut rx, &mut router);
+        learned.update(s.max_arg_len);
+        let started = Instant::now();
+        let mut io = Io::new(s, &config, &mut queues, &mut router, liveness);
         io.renew_subscriptions();
         let outcome = (&mut io).await;
         let pending = std::mem::take(&mut io.pending);
+        let served = io.served;
         drop(io);
+        // The backoff starts over only once a connection proved itself: it answered
+        // a request, or stayed up for the longest backoff delay. A server that
+        // closes every connection right after the handshake is retried ever more
+        // slowly, not in a loop.
+        if served || started.elapsed() >= config.backoff.max {
+            attempt = 0;
+        }
         match outcome {
             Ok(()) => return,
             Err(err) => {
                 tracing::debug!(address = %config.address, error = %err, "connection lost");
                 // Written requests may have run: they fail, never resent (at most once).
-                let lost = if err.is_io() {
+                let lost = if let Some(cause) = err.io_error() {
                     io_error(&format!(
-                        "connection to {} lost: {err}; the command may or may not have run",
+                        "connection to {} lost: {cause}; the command may or may not have run",
                         config.address
                     ))
                 } else {
@@ -172,7 +236,7 @@ pub(crate) async fn run(
                 if !reconnect_on_failure {
                     // Closed before the failures are delivered: whoever sees one finds
                     // the connection closed, and nothing new can be queued on it.
-                    rx.close();
+                    queues.close();
                 }
                 for sink in pending {
                     sink.fail(lost.duplicate());
@@ -192,48 +256,66 @@ fn io_error(text: &str) -> Error {
     ))
 }
 
-/// Reconnects with backoff. While disconnected, requests fail fast. Returns `None`
-/// when every handle is gone.
+/// Reconnects with backoff: every attempt waits its backoff delay first, and the
+/// delay grows with each attempt (see [`run`] for when it starts over). While
+/// disconnected after a failed attempt, requests fail fast. Returns `None` when
+/// every handle is gone.
 async fn reconnect(
     config: &Config,
-    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    queues: &mut Queues,
     attempt: &mut u32,
     router: &mut Router,
-) -> Option<(Transport, Protocol)> {
+) -> Option<Session> {
+    let mut failure: Option<String> = None;
     loop {
+        let delay = config.backoff.delay(*attempt);
+        *attempt = attempt.saturating_add(1);
+        if !wait(delay, queues, router, failure.as_deref()).await {
+            return None;
+        }
         match handshake::connect(config).await {
-            Ok(t) => {
+            Ok(s) => {
                 tracing::debug!(address = %config.address, "reconnected");
-                return Some(t);
+                return Some(s);
             }
             Err(err) => {
-                let text = format!("not connected to {} (reconnecting): {err}", config.address);
-                // Fail what is queued now, then keep failing new requests until the
-                // next attempt.
-                loop {
-                    match rx.try_recv() {
-                        Ok(Msg::Request(_, sink)) => sink.fail(io_error(&text)),
-                        Ok(Msg::PubSub(op)) => fail_op(router, op, &text),
-                        Ok(Msg::Close) => return None,
-                        Err(mpsc::error::TryRecvError::Empty) => break,
-                        Err(mpsc::error::TryRecvError::Disconnected) => return None,
-                    }
-                }
-                let delay = config.backoff.delay(*attempt);
-                *attempt = attempt.saturating_add(1);
-                let sleep = tokio::time::sleep(delay);
-                tokio::pin!(sleep);
-                loop {
-                    tokio::select! {
-                        _ = &mut sleep => break,
-                        msg = rx.recv() => match msg {
-                            Some(Msg::Request(_, sink)) => sink.fail(io_error(&text)),
-                            Some(Msg::PubSub(op)) => fail_op(router, op, &text),
-                            Some(Msg::Close) | None => return None,
-                        },
-                    }
-                }
+                failure = Some(format!(
+                    "not connected to {} (reconnecting): {err}",
+                    config.address
+                ));
             }
+        }
+    }
+}
+
+/// Waits `delay` before a connection attempt. After a failed attempt (`failure`),
+/// queued requests and operations and new ones fail at once with that text; before
+/// the first, they wait in their queues for the new connection. False when every
+/// handle is gone or the connection was closed.
+async fn wait(
+    delay: Duration,
+    queues: &mut Queues,
+    router: &mut Router,
+    failure: Option<&str>,
+) -> bool {
+    let Some(text) = failure else {
+        tokio::time::sleep(delay).await;
+        return !queues.control.is_closed();
+    };
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            biased;
+            msg = queues.control.recv() => match msg {
+                Some(Control::PubSub(op)) => fail_op(router, op, text),
+                Some(Control::Close) | None => return false,
+            },
+            req = queues.requests.recv() => match req {
+                Some(req) => req.sink.fail(io_error(text)),
+                None => return false,
+            },
+            _ = &mut sleep => return true,
         }
     }
 }
@@ -249,43 +331,62 @@ fn fail_op(router: &mut Router, op: Op, text: &str) {
 /// One connected socket.
 struct Io<'a> {
     stream: Transport,
-    rx: &'a mut mpsc::UnboundedReceiver<Msg>,
+    queues: &'a mut Queues,
     resp3: bool,
     push_hook: Option<super::config::PushHook>,
     wbuf: BytesMut,
     needs_flush: bool,
+    /// The socket took only part of the write buffer: no new requests are taken
+    /// until it takes the rest, so requests stay in the queue (where their callers
+    /// can still give them up) rather than pile up here.
+    write_blocked: bool,
     rbuf: BytesMut,
     scanner: Scanner,
     /// Sinks of written (or being written) requests, in order.
     pending: VecDeque<Sink>,
-    rx_closed: bool,
+    queues_closed: bool,
     /// Subscribers on this connection, kept across reconnects.
     router: &'a mut Router,
-    /// A subscriber's own connection checks that the server still answers.
+    /// A subscriber's own connection checks that the server still answers (with a
+    /// `PING` after a silence); the shared connection only watches that written
+    /// requests get answers (the liveness rule, no `PING`).
     health: Option<Health>,
+    /// Whether `health` is the liveness rule (no probes) rather than a
+    /// subscriber's health check.
+    liveness: bool,
+    /// A reply was delivered to a request: the connection proved itself.
+    served: bool,
 }
 
 impl<'a> Io<'a> {
     fn new(
-        stream: Transport,
-        protocol: Protocol,
+        session: Session,
         config: &Config,
-        rx: &'a mut mpsc::UnboundedReceiver<Msg>,
+        queues: &'a mut Queues,
         router: &'a mut Router,
+        liveness: Option<Duration>,
     ) -> Self {
+        let (health, liveness) = match (router.health_check_interval(), liveness) {
+            (Some(every), _) => (Some(Health::new(every)), false),
+            (None, Some(limit)) => (Some(Health::new(limit)), true),
+            (None, None) => (None, false),
+        };
         Io {
-            stream,
-            rx,
-            resp3: protocol == Protocol::Resp3,
+            stream: session.transport,
+            queues,
+            resp3: session.protocol == Protocol::Resp3,
             push_hook: config.push_hook.clone(),
             wbuf: BytesMut::with_capacity(16 * 1024),
             needs_flush: false,
+            write_blocked: false,
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             scanner: Scanner::new(config.limits.clone()),
             pending: VecDeque::new(),
-            rx_closed: false,
-            health: router.health_check_interval().map(Health::new),
+            queues_closed: false,
+            health,
+            liveness,
             router,
+            served: false,
         }
     }
 
@@ -317,6 +418,11 @@ impl<'a> Io<'a> {
     /// The health check: a `PING` after a silence, or the verdict that the server
     /// stopped answering. Not while reading is stopped under backpressure (the
     /// silence is then ours). Returns whether it wrote something.
+    ///
+    /// The liveness rule of the shared connection is the same timer without the
+    /// `PING`: a request waiting for its reply as long as `liveness_timeout`, with
+    /// nothing read meanwhile, means the server stopped answering. A `WAIT` or
+    /// `WAITAOF` at the head of the line suspends it (it rightly waits).
     fn check_health(&mut self, cx: &mut Context<'_>) -> Result<bool> {
         let Some(h) = &mut self.health else {
             return Ok(false);
@@ -325,13 +431,27 @@ impl<'a> Io<'a> {
             h.touch();
             return Ok(false);
         }
-        match h.poll(cx, !self.pending.is_empty()) {
+        let waiting = match self.pending.front() {
+            None => false,
+            Some(Sink::Long(_)) => false,
+            Some(_) => true,
+        };
+        match h.poll(cx, waiting) {
             Verdict::Wait => Ok(false),
+            // The liveness rule never asks: a silence with nothing waiting is fine.
+            Verdict::Probe if self.liveness => Ok(false),
             Verdict::Probe => {
                 let fence = self.router.probe(&mut self.wbuf);
                 self.pending.push_back(Sink::Fence(fence));
                 Ok(true)
             }
+            Verdict::Dead if self.liveness => Err(Error::io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the server left a request unanswered for {:?} with nothing else arriving (liveness_timeout): the connection was taken for dead and is replaced",
+                    h.every()
+                ),
+            ))),
             Verdict::Dead => Err(Error::io(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
@@ -364,12 +484,33 @@ impl<'a> Io<'a> {
         }
     }
 
-    /// Takes queued requests into the write buffer. Returns an error on `Close`.
+    /// Takes queued requests into the write buffer (not while the socket is not
+    /// taking what is there). A request whose caller gave up is dropped unwritten.
+    /// Returns an error on `Close`.
     fn take_requests(&mut self, cx: &mut Context<'_>) -> Result<bool> {
         let mut progress = false;
-        while !self.rx_closed && self.wbuf.len() < HIGH_WATER {
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(Msg::Request(payload, sink))) => {
+        while !self.queues_closed {
+            match self.queues.control.poll_recv(cx) {
+                Poll::Ready(Some(Control::PubSub(op))) => {
+                    if let Some(fence) = self.router.op(op, &mut self.wbuf, self.resp3) {
+                        self.push_fence(fence);
+                    }
+                    progress = true;
+                }
+                Poll::Ready(Some(Control::Close)) => return Err(Error::closed()),
+                // Every handle is gone; what is already queued is still written.
+                Poll::Ready(None) => break,
+                Poll::Pending => break,
+            }
+        }
+        while !self.queues_closed && !self.write_blocked && self.wbuf.len() < HIGH_WATER {
+            match self.queues.requests.poll_recv(cx) {
+                Poll::Ready(Some(Request { payload, sink })) => {
+                    progress = true;
+                    if !sink.take() {
+                        // Timed out or dropped while queued: never written.
+                        continue;
+                    }
                     match payload {
                         Payload::One(cmd) => cmd.encode(&mut self.wbuf),
                         // Nothing else queued: write the pipeline's own buffer, no copy.
@@ -379,19 +520,15 @@ impl<'a> Io<'a> {
                     if sink.expects() == 0 {
                         sink.finish_empty();
                     } else {
+                        if self.pending.is_empty() {
+                            // The wait for this answer starts now.
+                            self.touch_health();
+                        }
                         self.pending.push_back(sink);
                     }
-                    progress = true;
                 }
-                Poll::Ready(Some(Msg::PubSub(op))) => {
-                    if let Some(fence) = self.router.op(op, &mut self.wbuf, self.resp3) {
-                        self.push_fence(fence);
-                    }
-                    progress = true;
-                }
-                Poll::Ready(Some(Msg::Close)) => return Err(Error::closed()),
                 Poll::Ready(None) => {
-                    self.rx_closed = true;
+                    self.queues_closed = true;
                 }
                 Poll::Pending => break,
             }
@@ -401,21 +538,28 @@ impl<'a> Io<'a> {
 
     fn write(&mut self, cx: &mut Context<'_>) -> Result<bool> {
         let mut progress = false;
+        self.write_blocked = false;
         while !self.wbuf.is_empty() {
             match Pin::new(&mut self.stream).poll_write(cx, &self.wbuf) {
                 Poll::Ready(Ok(0)) => {
-                    return Err(Error::io(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "the server closed the connection",
-                    )))
+                    return Err(self.write_failed(
+                        cx,
+                        io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "the server closed the connection",
+                        ),
+                    ))
                 }
                 Poll::Ready(Ok(n)) => {
                     self.wbuf.advance(n);
                     self.needs_flush = true;
                     progress = true;
                 }
-                Poll::Ready(Err(e)) => return Err(Error::io(e)),
-                Poll::Pending => break,
+                Poll::Ready(Err(e)) => return Err(self.write_failed(cx, e)),
+                Poll::Pending => {
+                    self.write_blocked = true;
+                    break;
+                }
             }
         }
         if self.wbuf.is_empty() {
@@ -423,12 +567,34 @@ impl<'a> Io<'a> {
             if self.needs_flush {
                 match Pin::new(&mut self.stream).poll_flush(cx) {
                     Poll::Ready(Ok(())) => self.needs_flush = false,
-                    Poll::Ready(Err(e)) => return Err(Error::io(e)),
+                    Poll::Ready(Err(e)) => return Err(self.write_failed(cx, e)),
                     Poll::Pending => {}
                 }
             }
         }
         Ok(progress)
+    }
+
+    /// A write failed (the server closed the connection while we wrote): before the
+    /// requests in flight fail, whatever the server answered first is read and
+    /// delivered, so a request it refused (`-ERR Protocol error: invalid bulk
+    /// length`) gets that answer rather than a reset.
+    fn write_failed(&mut self, cx: &mut Context<'_>, err: io::Error) -> Error {
+        loop {
+            let spare = self.rbuf.capacity() - self.rbuf.len();
+            if spare < READ_CHUNK / 2 {
+                self.rbuf.reserve(READ_CHUNK);
+            }
+            match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.rbuf) {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    if self.dispatch().is_err() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Error::io(err)
     }
 
     fn read(&mut self, cx: &mut Context<'_>) -> Result<bool> {
@@ -493,6 +659,9 @@ impl<'a> Io<'a> {
                     what: "a reply arrived with no request waiting for it",
                 }));
             };
+            if !matches!(sink, Sink::Fence(_)) {
+                self.served = true;
+            }
             if let Some(rest) = sink.deliver(frame, self.router) {
                 self.pending.push_front(rest);
             }
@@ -545,7 +714,7 @@ impl Future for Io<'_> {
             if !this.router.is_stalled() {
                 progress |= this.read(cx)?;
             }
-            if this.rx_closed && this.pending.is_empty() && this.wbuf.is_empty() {
+            if this.queues_closed && this.pending.is_empty() && this.wbuf.is_empty() {
                 return Poll::Ready(Ok(()));
             }
             if !progress && !this.check_health(cx)? {

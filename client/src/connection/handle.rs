@@ -2,21 +2,24 @@
 //! one reply.
 
 use super::config::Config;
-use super::driver::{self, Msg, Payload, Sink};
+use super::config::QueueFull;
+use super::driver::{self, Control, Payload, Request, Sink};
 use super::handshake;
+use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
 use crate::error::{Error, Result, ServerError};
 use crate::pubsub::router::Router;
 use crate::reply::FromReply;
 use crate::resp::{Head, Reader};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// One multiplexed connection to one server.
 ///
@@ -24,34 +27,83 @@ use tokio::sync::{mpsc, oneshot};
 /// the order they are queued, coalesced into as few writes as possible, and their
 /// replies are matched back in order. The connection reconnects by itself after a
 /// failure.
+///
+/// The queue to the connection is bounded ([`QueueOptions`](super::QueueOptions)):
+/// when it is full, callers wait for room (within their request timeout) or fail
+/// at once. A request whose caller gave up (timed out or dropped its future) before
+/// the connection took it for writing is never written.
 #[derive(Clone)]
 pub struct Connection {
-    tx: mpsc::UnboundedSender<Msg>,
+    requests: mpsc::Sender<Request>,
+    control: mpsc::UnboundedSender<Control>,
     config: Arc<Config>,
+    learned: Arc<Learned>,
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("address", &self.config.address)
-            .field("closed", &self.tx.is_closed())
+            .field("closed", &self.control.is_closed())
             .finish()
     }
+}
+
+/// What the connection learned from the server at its last handshake.
+#[derive(Debug)]
+pub(crate) struct Learned {
+    /// The server's `proto-max-bulk-len`: the longest argument it accepts.
+    max_arg_len: AtomicU64,
+}
+
+impl Learned {
+    fn new(max_arg_len: Option<u64>) -> Self {
+        Learned {
+            max_arg_len: AtomicU64::new(max_arg_len.unwrap_or(DEFAULT_MAX_ARG_LEN)),
+        }
+    }
+
+    /// Records what a (re)connection's handshake learned.
+    pub(crate) fn update(&self, max_arg_len: Option<u64>) {
+        self.max_arg_len.store(
+            max_arg_len.unwrap_or(DEFAULT_MAX_ARG_LEN),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The longest argument the server accepts.
+    pub(crate) fn max_arg_len(&self) -> u64 {
+        self.max_arg_len.load(Ordering::Relaxed)
+    }
+}
+
+/// The server's default `proto-max-bulk-len` (512 MiB), assumed when the server does
+/// not say (`CONFIG GET` refused by an ACL, or unknown).
+pub(crate) const DEFAULT_MAX_ARG_LEN: u64 = 512 * 1024 * 1024;
+
+/// Which connection kind [`Connection::start`] makes.
+enum Kind {
+    /// The shared, multiplexed connection: reconnects, and the liveness rule.
+    Shared,
+    /// A dedicated connection: ends on failure, no liveness rule (it runs blocking
+    /// commands that rightly wait).
+    Dedicated,
 }
 
 impl Connection {
     /// Connects, runs the handshake and starts the driver task (on the current tokio
     /// runtime).
     pub async fn connect(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, true, Router::new(false)).await
+        Self::start(config, Kind::Shared, Router::new(false)).await
     }
 
     /// Connects like [`connect`](Self::connect), but the connection does not come
     /// back after a failure: it closes, and every later request fails. For
     /// connections holding state (watched keys, subscriptions) that a silent
-    /// reconnect would lose.
+    /// reconnect would lose. Blocking commands run here, so the liveness rule of the
+    /// shared connection does not apply.
     pub async fn connect_dedicated(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, false, Router::new(false)).await
+        Self::start(config, Kind::Dedicated, Router::new(false)).await
     }
 
     /// A subscriber's own connection: it reconnects and renews the subscriptions,
@@ -63,20 +115,37 @@ impl Connection {
         health_check_interval: Option<Duration>,
     ) -> Result<Self> {
         let router = Router::new(true).with_health_check(health_check_interval);
-        Self::start(config, true, router).await
+        Self::start(config, Kind::Shared, router).await
     }
 
-    async fn start(config: Arc<Config>, reconnect: bool, router: Router) -> Result<Self> {
-        let transport = handshake::connect(&config).await?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(driver::run(
-            config.clone(),
-            rx,
-            transport,
-            reconnect,
+    async fn start(config: Arc<Config>, kind: Kind, router: Router) -> Result<Self> {
+        let session = handshake::connect(&config).await?;
+        let (requests, requests_rx) = mpsc::channel(config.queue.capacity.max(1));
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let learned = Arc::new(Learned::new(session.max_arg_len));
+        let liveness = match kind {
+            // A subscriber's connection has its own health check.
+            Kind::Shared if !router.is_dedicated() => {
+                config.liveness_timeout.filter(|limit| !limit.is_zero())
+            }
+            _ => None,
+        };
+        tokio::spawn(driver::run(driver::Setup {
+            config: config.clone(),
+            requests: requests_rx,
+            control: control_rx,
+            first: session,
+            reconnect: matches!(kind, Kind::Shared),
             router,
-        ));
-        Ok(Connection { tx, config })
+            learned: learned.clone(),
+            liveness,
+        }));
+        Ok(Connection {
+            requests,
+            control,
+            config,
+            learned,
+        })
     }
 
     /// The configuration this connection was made with.
@@ -86,52 +155,267 @@ impl Connection {
 
     /// True once the driver has stopped (closed, or every handle dropped).
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.control.is_closed()
     }
 
     /// Closes the connection now; requests in flight fail.
     pub fn close(&self) {
-        let _ = self.tx.send(Msg::Close);
+        let _ = self.control.send(Control::Close);
     }
 
     /// Hands a subscriber's operation to the driver; fails it when the connection
     /// is closed.
     pub(crate) fn pubsub(&self, op: crate::pubsub::router::Op) {
-        if let Err(mpsc::error::SendError(Msg::PubSub(op))) = self.tx.send(Msg::PubSub(op)) {
+        if let Err(mpsc::error::SendError(Control::PubSub(op))) =
+            self.control.send(Control::PubSub(op))
+        {
             op.fail(Error::closed());
         }
     }
 
-    /// Queues one command; the receiver gets its reply frame.
-    pub(crate) fn send(&self, cmd: CommandBuf) -> oneshot::Receiver<Result<Bytes>> {
-        let (tx, rx) = oneshot::channel();
-        if let Err(mpsc::error::SendError(Msg::Request(_, sink))) =
-            self.tx.send(Msg::Request(Payload::One(cmd), Sink::One(tx)))
-        {
-            sink.fail(Error::closed());
-        }
-        rx
+    /// The longest argument the server accepts (`proto-max-bulk-len`, learned at
+    /// connect time; 512 MiB when the server does not say).
+    pub fn max_arg_len(&self) -> u64 {
+        self.learned.max_arg_len()
     }
 
-    /// Queues `n` commands, encoded back to back in `cmds`; the receiver gets all
-    /// their replies.
+    /// Queues one command; the future resolves to its reply frame.
+    pub(crate) fn send(&self, cmd: CommandBuf) -> Reply<Bytes> {
+        self.send_with(cmd, false)
+    }
+
+    /// Queues one command that may rightly wait long for its reply (`WAIT`,
+    /// `WAITAOF`): while it is the oldest unanswered request, the liveness rule
+    /// does not run.
+    pub(crate) fn send_waiting(&self, cmd: CommandBuf) -> Reply<Bytes> {
+        self.send_with(cmd, true)
+    }
+
+    fn send_with(&self, cmd: CommandBuf, waits: bool) -> Reply<Bytes> {
+        if let Some(err) = self.too_long(&cmd) {
+            return Reply::failed(err);
+        }
+        let (tx, rx) = slot();
+        let sink = if waits { Sink::Long(tx) } else { Sink::One(tx) };
+        self.queue(
+            Request {
+                payload: Payload::One(cmd),
+                sink,
+            },
+            rx,
+        )
+    }
+
+    /// Queues `n` commands, encoded back to back in `cmds`; the future resolves to
+    /// all their replies. `longest` is the longest argument among them (its length,
+    /// command and argument name), checked against the server's limit.
     pub(crate) fn send_many(
         &self,
-        cmds: bytes::BytesMut,
+        cmds: BytesMut,
         n: usize,
-    ) -> oneshot::Receiver<Result<Vec<Bytes>>> {
-        let (tx, rx) = oneshot::channel();
+        longest: Option<LongestArg>,
+    ) -> Reply<Vec<Bytes>> {
+        if let Some(l) = longest {
+            if let Some(err) = self.check_len(l.len, l.arg) {
+                return Reply::failed(err.with_command(l.command));
+            }
+        }
+        let (tx, rx) = slot();
         let sink = Sink::Many {
             n,
             got: Vec::with_capacity(n),
             tx,
         };
-        if let Err(mpsc::error::SendError(Msg::Request(_, sink))) =
-            self.tx.send(Msg::Request(Payload::Encoded(cmds), sink))
-        {
-            sink.fail(Error::closed());
+        self.queue(
+            Request {
+                payload: Payload::Encoded(cmds),
+                sink,
+            },
+            rx,
+        )
+    }
+
+    /// Queues a command whose reply nobody waits for (`UNWATCH` before a pooled
+    /// connection is reused, `CLIENT UNBLOCK`): it is written in its turn and its
+    /// reply dropped. False when the queue is full or the connection closed: it was
+    /// not queued.
+    pub(crate) fn send_detached(&self, cmd: CommandBuf) -> bool {
+        self.requests
+            .try_send(Request {
+                payload: Payload::One(cmd),
+                sink: Sink::Discard,
+            })
+            .is_ok()
+    }
+
+    /// The error for a command with an argument longer than the server accepts (the
+    /// caller names the command).
+    fn too_long(&self, cmd: &CommandBuf) -> Option<Error> {
+        let (len, arg) = cmd.longest_arg();
+        if len as u64 <= self.max_arg_len() {
+            return None;
         }
-        rx
+        self.check_len(cmd.exact_longest_arg(), arg)
+    }
+
+    fn check_len(&self, len: usize, arg: &'static str) -> Option<Error> {
+        let max = self.max_arg_len();
+        (len as u64 > max).then(|| {
+            Error::invalid_argument_owned(
+                arg,
+                format!(
+                    "is {len} bytes long, more than the server accepts (proto-max-bulk-len {max}); nothing was sent"
+                ),
+            )
+        })
+    }
+
+    fn queue<T>(&self, req: Request, rx: SlotReceiver<Result<T>>) -> Reply<T> {
+        match self.requests.try_send(req) {
+            Ok(()) => Reply::queued(rx),
+            Err(mpsc::error::TrySendError::Closed(_)) => Reply::failed(Error::closed()),
+            Err(mpsc::error::TrySendError::Full(req)) => match self.config.queue.when_full {
+                QueueFull::Fail => Reply::failed(Error::queue_full(self.config.queue.capacity)),
+                QueueFull::Wait => {
+                    let room = Box::pin(self.requests.clone().reserve_owned());
+                    Reply {
+                        rx: Some(rx),
+                        stage: Stage::WaitingForRoom(Box::new((room, Some(req)))),
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// The longest argument of a batch of commands, for the check against the server's
+/// limit before sending.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LongestArg {
+    /// Its length in bytes.
+    pub(crate) len: usize,
+    /// The command it belongs to.
+    pub(crate) command: &'static str,
+    /// The argument's name in the spec.
+    pub(crate) arg: &'static str,
+}
+
+impl LongestArg {
+    /// Keeps the longer of `this` and the longest argument of `cmd` (named
+    /// `command`).
+    pub(crate) fn max(this: Option<Self>, command: &'static str, cmd: &CommandBuf) -> Option<Self> {
+        let (len, arg) = cmd.longest_arg();
+        match this {
+            Some(l) if l.len >= len => Some(l),
+            _ => Some(LongestArg { len, command, arg }),
+        }
+    }
+}
+
+type Room = Pin<
+    Box<
+        dyn Future<
+                Output = std::result::Result<
+                    mpsc::OwnedPermit<Request>,
+                    mpsc::error::SendError<()>,
+                >,
+            > + Send,
+    >,
+>;
+
+enum Stage {
+    /// In the queue (or taken by the driver).
+    Queued,
+    /// The queue was full: waiting for room, the request still here.
+    WaitingForRoom(Box<(Room, Option<Request>)>),
+    /// Failed before it was queued.
+    Failed(Option<Error>),
+}
+
+/// The future of a request's reply on a [`Connection`].
+///
+/// Dropping it gives the request up: if the connection has not taken it for writing
+/// yet, it is never written; otherwise it keeps its place and its reply is read and
+/// dropped.
+#[must_use = "futures do nothing unless awaited"]
+pub(crate) struct Reply<T> {
+    rx: Option<SlotReceiver<Result<T>>>,
+    stage: Stage,
+}
+
+impl<T> Reply<T> {
+    fn queued(rx: SlotReceiver<Result<T>>) -> Self {
+        Reply {
+            rx: Some(rx),
+            stage: Stage::Queued,
+        }
+    }
+
+    fn failed(err: Error) -> Self {
+        Reply {
+            rx: None,
+            stage: Stage::Failed(Some(err)),
+        }
+    }
+
+    /// Gives up waiting (a timeout): the error to report, saying whether the
+    /// request was sent, or the reply if it arrived at that very moment.
+    pub(crate) fn give_up(&mut self) -> Result<T> {
+        if let Stage::WaitingForRoom(..) = self.stage {
+            // Still here, so never queued: dropped with this future.
+            self.stage = Stage::Failed(None);
+            return Err(Error::timeout_unsent());
+        }
+        match self.rx.as_mut().map(SlotReceiver::give_up) {
+            Some(GiveUp::NotSent) => Err(Error::timeout_unsent()),
+            Some(GiveUp::Sent) => Err(Error::timeout_sent()),
+            Some(GiveUp::Finished(Some(r))) => r,
+            Some(GiveUp::Finished(None)) | None => Err(Error::closed()),
+        }
+    }
+
+    /// Waits at most `limit` (none: for ever); a timeout gives the request up and
+    /// says whether it was sent.
+    pub(crate) async fn within(mut self, limit: Option<Duration>) -> Result<T> {
+        let Some(limit) = limit else {
+            return self.await;
+        };
+        match tokio::time::timeout(limit, &mut self).await {
+            Ok(r) => r,
+            Err(_) => self.give_up(),
+        }
+    }
+}
+
+impl<T> Future for Reply<T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
+        match &mut this.stage {
+            Stage::Queued => {}
+            Stage::Failed(err) => {
+                return Poll::Ready(Err(err.take().unwrap_or_else(Error::closed)))
+            }
+            Stage::WaitingForRoom(waiting) => match waiting.0.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(permit)) => {
+                    if let Some(req) = waiting.1.take() {
+                        permit.send(req);
+                    }
+                    this.stage = Stage::Queued;
+                }
+                Poll::Ready(Err(_)) => {
+                    this.stage = Stage::Failed(None);
+                    return Poll::Ready(Err(Error::closed()));
+                }
+            },
+        }
+        match this.rx.as_mut().map(|rx| rx.poll_reply(cx)) {
+            Some(Poll::Pending) => Poll::Pending,
+            Some(Poll::Ready(Some(r))) => Poll::Ready(r),
+            Some(Poll::Ready(None)) | None => Poll::Ready(Err(Error::closed())),
+        }
     }
 }
 
@@ -165,7 +449,7 @@ pub(crate) type BoxedReply = Pin<Box<dyn Future<Output = Result<Bytes>> + Send>>
 
 enum State {
     Ready(Option<Error>),
-    Waiting(oneshot::Receiver<Result<Bytes>>),
+    Waiting(Reply<Bytes>),
     Boxed(BoxedReply),
 }
 
@@ -203,7 +487,7 @@ impl<T> ResponseFuture<T> {
     /// Waits for `rx`, at most `timeout`.
     pub(crate) fn waiting(
         command: &'static str,
-        rx: oneshot::Receiver<Result<Bytes>>,
+        rx: Reply<Bytes>,
         timeout: Option<std::time::Duration>,
     ) -> Self {
         ResponseFuture {
@@ -235,16 +519,18 @@ impl<T: FromReply> Future for ResponseFuture<T> {
                 let e = err.take().unwrap_or_else(Error::closed);
                 return Poll::Ready(Err(e.with_command(this.command)));
             }
-            State::Waiting(rx) => match Pin::new(rx).poll(cx) {
-                Poll::Ready(Ok(r)) => r,
-                Poll::Ready(Err(_)) => Err(Error::closed()),
+            State::Waiting(rx) => match Pin::new(&mut *rx).poll(cx) {
+                Poll::Ready(r) => r,
                 Poll::Pending => {
-                    if let Some(t) = &mut this.timeout {
-                        if t.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(Err(Error::timeout().with_command(this.command)));
-                        }
+                    let expired = match &mut this.timeout {
+                        Some(t) => t.as_mut().poll(cx).is_ready(),
+                        None => false,
+                    };
+                    if !expired {
+                        return Poll::Pending;
                     }
-                    return Poll::Pending;
+                    this.timeout = None;
+                    rx.give_up()
                 }
             },
             State::Boxed(fut) => match fut.as_mut().poll(cx) {

@@ -2,10 +2,11 @@
 //! and `SELECT`, falling back to RESP2 and `AUTH` when the server does not know `HELLO`.
 
 use super::config::{Config, Protocol};
-use super::handle::frame_server_error;
+use super::handle::{decode as decode_frame, frame_server_error};
 use super::transport::{self, Transport};
 use crate::command::CommandBuf;
 use crate::error::{Error, Result, ServerError};
+use crate::reply::Value;
 use crate::resp::Scanner;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,13 +16,28 @@ pub const LIB_NAME: &str = "respec";
 /// The library version sent with `CLIENT SETINFO`.
 pub const LIB_VER: &str = env!("CARGO_PKG_VERSION");
 
-/// Opens a transport and runs the handshake, within the connect timeout. Returns the
-/// transport and the protocol the server agreed to.
-pub async fn connect(config: &Config) -> Result<(Transport, Protocol)> {
+/// A connected, handshaken transport and what the handshake learned.
+#[derive(Debug)]
+pub struct Session {
+    /// The byte stream.
+    pub transport: Transport,
+    /// The protocol the server agreed to.
+    pub protocol: Protocol,
+    /// The server's `proto-max-bulk-len` (the longest argument it accepts), when it
+    /// told (`CONFIG GET` may be refused by an ACL).
+    pub max_arg_len: Option<u64>,
+}
+
+/// Opens a transport and runs the handshake, within the connect timeout.
+pub async fn connect(config: &Config) -> Result<Session> {
     let work = async {
-        let mut t = transport::connect(config).await?;
-        let protocol = handshake(&mut t, config).await?;
-        Ok((t, protocol))
+        let mut transport = transport::connect(config).await?;
+        let (protocol, max_arg_len) = handshake(&mut transport, config).await?;
+        Ok(Session {
+            transport,
+            protocol,
+            max_arg_len,
+        })
     };
     match config.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, work)
@@ -78,7 +94,7 @@ fn auth_error(e: ServerError) -> Error {
     Error::server(e).with_command("AUTH")
 }
 
-async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
+async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Option<u64>)> {
     if config.protocol == Protocol::Resp3 {
         let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
         let user = config.username.as_deref().unwrap_or("default");
@@ -90,10 +106,7 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
         }
         let replies = exchange(t, config, &[raw(&hello)]).await?;
         match frame_server_error(&replies[0]) {
-            None => {
-                finish(t, config).await?;
-                return Ok(Protocol::Resp3);
-            }
+            None => return Ok((Protocol::Resp3, finish(t, config).await?)),
             Some(e) if is_unknown_command(&e) => {
                 tracing::debug!("server does not know HELLO: falling back to RESP2");
             }
@@ -126,15 +139,17 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
             return Err(Error::server(e).with_command("CLIENT SETNAME"));
         }
     }
-    finish(t, config).await?;
-    Ok(Protocol::Resp2)
+    Ok((Protocol::Resp2, finish(t, config).await?))
 }
 
-/// `CLIENT SETINFO` (errors ignored: older servers lack it) and `SELECT`.
-async fn finish(t: &mut Transport, config: &Config) -> Result<()> {
+/// `CLIENT SETINFO` (errors ignored: older servers lack it), `CONFIG GET
+/// proto-max-bulk-len` (errors ignored: an ACL may refuse it) and `SELECT`, in one
+/// round trip. Returns the server's `proto-max-bulk-len`.
+async fn finish(t: &mut Transport, config: &Config) -> Result<Option<u64>> {
     let mut cmds = vec![
         raw(&[b"CLIENT", b"SETINFO", b"LIB-NAME", LIB_NAME.as_bytes()]),
         raw(&[b"CLIENT", b"SETINFO", b"LIB-VER", LIB_VER.as_bytes()]),
+        raw(&[b"CONFIG", b"GET", b"proto-max-bulk-len"]),
     ];
     let db = config.database.to_string();
     if config.database != 0 {
@@ -142,11 +157,22 @@ async fn finish(t: &mut Transport, config: &Config) -> Result<()> {
     }
     let replies = exchange(t, config, &cmds).await?;
     if config.database != 0 {
-        if let Some(e) = frame_server_error(&replies[2]) {
+        if let Some(e) = frame_server_error(&replies[3]) {
             return Err(Error::server(e).with_command("SELECT"));
         }
     }
-    Ok(())
+    Ok(config_value(&replies[2]))
+}
+
+/// The value in a `CONFIG GET` reply for one parameter (a map under RESP3, a pair
+/// under RESP2), as a number.
+fn config_value(frame: &Bytes) -> Option<u64> {
+    let value = match decode_frame::<Value>(frame.clone()).ok()? {
+        Value::Map(pairs) => pairs.into_iter().next()?.1,
+        Value::Array(items) => items.into_iter().nth(1)?,
+        _ => return None,
+    };
+    std::str::from_utf8(value.as_bytes()?).ok()?.parse().ok()
 }
 
 fn is_unknown_command(e: &ServerError) -> bool {

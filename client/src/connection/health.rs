@@ -36,7 +36,7 @@ impl Health {
         Health {
             every,
             since,
-            timer: Box::pin(tokio::time::sleep_until(since + every)),
+            timer: Box::pin(tokio::time::sleep_until(after(since, every))),
         }
     }
 
@@ -62,7 +62,7 @@ impl Health {
             if self.timer.as_mut().poll(cx).is_pending() {
                 return Verdict::Wait;
             }
-            let deadline = self.since + self.every;
+            let deadline = after(self.since, self.every);
             if deadline > Instant::now() {
                 self.timer.as_mut().reset(deadline);
                 continue;
@@ -74,6 +74,14 @@ impl Health {
             return Verdict::Probe;
         }
     }
+}
+
+/// `since + every`, or a time too far ahead to matter when that overflows (a
+/// `Duration::MAX` interval).
+fn after(since: Instant, every: Duration) -> Instant {
+    since
+        .checked_add(every)
+        .unwrap_or_else(|| since + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 #[cfg(test)]
@@ -104,5 +112,12 @@ mod tests {
         // No answer for the whole interval: dead.
         tokio::time::advance(every / 2).await;
         assert_eq!(poll(&mut h, true), Verdict::Dead);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interval_too_long_to_add_never_fires() {
+        let mut h = Health::new(Duration::MAX);
+        tokio::time::advance(Duration::from_secs(1 << 30)).await;
+        assert_eq!(poll(&mut h, true), Verdict::Wait);
     }
 }

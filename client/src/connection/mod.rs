@@ -11,13 +11,17 @@ mod handle;
 pub(crate) mod handshake;
 mod health;
 mod push;
+mod slot;
 mod tls;
 mod transport;
 pub(crate) use transport::Transport;
 mod url;
 
-pub use config::{Address, Backoff, Config, Protocol, PushHook, TlsOptions};
-pub(crate) use handle::{decode as decode_frame, frame_error};
+pub use config::{
+    Address, Backoff, Config, Protocol, PushHook, QueueFull, QueueOptions, TlsOptions,
+    DEFAULT_LIVENESS_TIMEOUT,
+};
+pub(crate) use handle::{decode as decode_frame, frame_error, LongestArg, Reply};
 pub use handle::{Connection, ResponseFuture};
 pub use handshake::{LIB_NAME, LIB_VER};
 pub use push::Push;

@@ -35,7 +35,7 @@ pub use replies::{Replies, TooManyCommands};
 
 use crate::client::Client;
 use crate::command::{Command, CommandBuf};
-use crate::connection::{decode_frame, frame_error};
+use crate::connection::{decode_frame, frame_error, LongestArg};
 use crate::error::{Error, Result, ServerError};
 use crate::reply::{unexpected, Value};
 use crate::resp::{Head, Reader};
@@ -57,11 +57,16 @@ enum Target<'c> {
 }
 
 impl Target<'_> {
-    async fn send(self, cmds: BytesMut, n: usize) -> Result<Vec<Bytes>> {
+    async fn send(
+        self,
+        cmds: BytesMut,
+        n: usize,
+        longest: Option<LongestArg>,
+    ) -> Result<Vec<Bytes>> {
         match self {
-            Target::Shared(c) => c.send_frames(cmds, n).await,
-            Target::Pooled(c) => c.pool().get().await?.send_many(cmds, n).await,
-            Target::Watched(w) => w.send_frames(cmds, n).await,
+            Target::Shared(c) => c.send_frames(cmds, n, longest).await,
+            Target::Pooled(c) => c.pool().get().await?.send_many(cmds, n, longest).await,
+            Target::Watched(w) => w.send_frames(cmds, n, longest).await,
         }
     }
 
@@ -70,7 +75,8 @@ impl Target<'_> {
         let name = cmd.name();
         let mut out = BytesMut::new();
         cmd.buf().encode(&mut out);
-        let frame = self.send(out, 1).await?.pop().unwrap_or_default();
+        let longest = LongestArg::max(None, name, cmd.buf());
+        let frame = self.send(out, 1, longest).await?.pop().unwrap_or_default();
         match frame_error(&frame) {
             Some(e) => Err(e.with_command(name)),
             None => Ok(frame),
@@ -115,6 +121,8 @@ struct Queue {
     /// The first command that may not run on the client's shared connection
     /// ([`CommandMeta::shared_connection_alternative`](crate::command::CommandMeta::shared_connection_alternative)).
     not_shared: Option<Error>,
+    /// The longest argument, checked against the server's limit before sending.
+    longest: Option<LongestArg>,
 }
 
 impl Queue {
@@ -140,6 +148,7 @@ impl Queue {
             }
         }
         self.names.push(cmd.name());
+        self.longest = LongestArg::max(self.longest, cmd.name(), cmd.buf());
         cmd.buf().encode(&mut self.cmds);
     }
 
@@ -176,11 +185,11 @@ impl Queue {
         target.load_scripts(&self.scripts).await?;
         let n = self.names.len();
         if !self.transaction {
-            let frames = target.send(self.cmds, n).await?;
+            let frames = target.send(self.cmds, n, self.longest).await?;
             return Ok((frames, self.names));
         }
         CommandBuf::raw(b"EXEC").encode(&mut self.cmds);
-        let sent = target.send(self.cmds, n + 2).await;
+        let sent = target.send(self.cmds, n + 2, self.longest).await;
         if let Target::Watched(w) = target {
             // EXEC unwatches every key, whether the transaction ran or not.
             w.exec_done();

@@ -25,7 +25,7 @@
 use super::{DynPipeline, Pipeline, Target};
 use crate::client::Client;
 use crate::command::{AclCategories, Executor, Request, ToArg};
-use crate::connection::{Connection, ResponseFuture};
+use crate::connection::{Connection, LongestArg, ResponseFuture};
 use crate::error::{Error, Result};
 use crate::pool::Pooled;
 use crate::reply::FromReply;
@@ -133,16 +133,20 @@ impl Watched {
     }
 
     /// Sends `n` encoded commands in one write; returns their reply frames.
-    pub(super) async fn send_frames(&self, cmds: BytesMut, n: usize) -> Result<Vec<Bytes>> {
+    pub(super) async fn send_frames(
+        &self,
+        cmds: BytesMut,
+        n: usize,
+        longest: Option<LongestArg>,
+    ) -> Result<Vec<Bytes>> {
         let guard = InFlight::new(&self.inner);
-        let rx = self.inner.conn.send_many(cmds, n);
-        let wait = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
-        let frames = match self.inner.request_timeout {
-            Some(t) => tokio::time::timeout(t, wait)
-                .await
-                .map_err(|_| Error::timeout().with_command("pipeline"))?,
-            None => wait.await,
-        };
+        let frames = self
+            .inner
+            .conn
+            .send_many(cmds, n, longest)
+            .within(self.inner.request_timeout)
+            .await
+            .map_err(|e| e.with_command("pipeline"));
         guard.done();
         frames
     }
@@ -179,19 +183,13 @@ impl Executor for &Watched {
             }
         }
         let guard = InFlight::new(&self.inner);
-        let rx = self.inner.conn.send(request.buf);
-        let timeout = self.inner.request_timeout;
+        let reply = self.inner.conn.send(request.buf);
         let blocking = request.meta.is_some_and(|m| m.is_blocking());
+        let timeout = self.inner.request_timeout.filter(|_| !blocking);
         ResponseFuture::boxed(
             name,
             Box::pin(async move {
-                let wait = async { rx.await.unwrap_or_else(|_| Err(Error::closed())) };
-                let r = match timeout {
-                    Some(t) if !blocking => tokio::time::timeout(t, wait)
-                        .await
-                        .unwrap_or_else(|_| Err(Error::timeout())),
-                    _ => wait.await,
-                };
+                let r = reply.within(timeout).await;
                 guard.done();
                 r
             }),

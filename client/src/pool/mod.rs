@@ -37,7 +37,7 @@
 
 use crate::command::CommandBuf;
 use crate::connection::decode_frame;
-use crate::connection::{Config, Connection};
+use crate::connection::{Config, Connection, LongestArg, Reply};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -199,8 +199,8 @@ impl Pool {
         let mut id_cmd = CommandBuf::raw(b"CLIENT");
         id_cmd.push(b"ID");
         pooled.id = match pooled.conn().send(id_cmd).await {
-            Ok(Ok(frame)) => decode_frame::<i64>(frame).ok(),
-            _ => None,
+            Ok(frame) => decode_frame::<i64>(frame).ok(),
+            Err(_) => None,
         };
         Ok(pooled)
     }
@@ -253,8 +253,11 @@ impl Pool {
     fn put_back(&self, conn: Connection, id: Option<i64>, watching: bool) {
         if watching {
             // Replies come back in order: this one is read and dropped before any
-            // reply of the next user's commands.
-            drop(conn.send(CommandBuf::raw(b"UNWATCH")));
+            // reply of the next user's commands. Not queued: the connection goes.
+            if !conn.send_detached(CommandBuf::raw(b"UNWATCH")) {
+                self.discard(conn);
+                return;
+            }
         }
         self.lock().push(Idle {
             conn,
@@ -270,18 +273,14 @@ fn ping_limit(config: &Config) -> Duration {
 }
 
 /// The reply `rx` will get is `PONG`, within the connect timeout.
-async fn pong(rx: Reply, config: &Config) -> bool {
+async fn pong(rx: Reply<bytes::Bytes>, config: &Config) -> bool {
     tokio::time::timeout(ping_limit(config), rx)
         .await
         .is_ok_and(is_pong)
 }
 
-type Reply = tokio::sync::oneshot::Receiver<Result<bytes::Bytes>>;
-
-fn is_pong(
-    r: std::result::Result<Result<bytes::Bytes>, tokio::sync::oneshot::error::RecvError>,
-) -> bool {
-    matches!(r, Ok(Ok(frame)) if frame.as_ref() == b"+PONG\r\n")
+fn is_pong(r: Result<bytes::Bytes>) -> bool {
+    matches!(r, Ok(frame) if frame.as_ref() == b"+PONG\r\n")
 }
 
 /// How often `CLIENT UNBLOCK` is sent again while the cancelled command has not
@@ -298,13 +297,13 @@ fn client_unblock(id: i64) -> CommandBuf {
 /// Waits for the `PING` fence behind a cancelled command, sending `CLIENT UNBLOCK`
 /// again every [`UNBLOCK_RETRY`] in case the command reached the server after the
 /// previous one; true once the fence answered.
-async fn unblocked(pool: &Pool, id: i64, mut fence: Reply) -> bool {
+async fn unblocked(pool: &Pool, id: i64, mut fence: Reply<bytes::Bytes>) -> bool {
     let deadline = tokio::time::Instant::now() + ping_limit(&pool.config);
     loop {
         match tokio::time::timeout(UNBLOCK_RETRY, &mut fence).await {
             Ok(r) => return is_pong(r),
             Err(_) if tokio::time::Instant::now() < deadline => {
-                drop(pool.shared.send(client_unblock(id)));
+                pool.shared.send_detached(client_unblock(id));
             }
             Err(_) => return false,
         }
@@ -355,7 +354,7 @@ impl Pooled {
         self.busy = true;
         let reply = self.conn().send(cmd).await;
         self.busy = false;
-        reply.unwrap_or_else(|_| Err(Error::closed()))
+        reply
     }
 
     /// Runs `n` commands encoded back to back, like [`send`](Self::send).
@@ -363,11 +362,12 @@ impl Pooled {
         mut self,
         cmds: bytes::BytesMut,
         n: usize,
+        longest: Option<LongestArg>,
     ) -> Result<Vec<bytes::Bytes>> {
         self.busy = true;
-        let replies = self.conn().send_many(cmds, n).await;
+        let replies = self.conn().send_many(cmds, n, longest).await;
         self.busy = false;
-        replies.unwrap_or_else(|_| Err(Error::closed()))
+        replies
     }
 
     /// Closes the connection and keeps its slot for another one.
@@ -396,7 +396,7 @@ impl Drop for Pooled {
             self.pool.discard(conn);
             return;
         };
-        drop(self.pool.shared.send(client_unblock(id)));
+        self.pool.shared.send_detached(client_unblock(id));
         let fence = conn.send(CommandBuf::raw(b"PING"));
         let pool = self.pool.clone();
         let permit = self.permit.take();

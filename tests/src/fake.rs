@@ -1,0 +1,68 @@
+//! Helpers of the tiny in-process fake servers, for what no real server can produce
+//! (malformed frames, a reply cut off and then silence, a server that hangs up right
+//! after the handshake; DESIGN §7 allows exactly this).
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// Reads one RESP array command (enough for what the client sends) and returns its
+/// words; `None` at EOF.
+pub async fn read_command(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<Vec<u8>>> {
+    loop {
+        if let Some((words, used)) = parse(buf) {
+            buf.drain(..used);
+            return Some(words);
+        }
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn parse(buf: &[u8]) -> Option<(Vec<Vec<u8>>, usize)> {
+    let line = |at: usize| -> Option<(usize, usize)> {
+        let i = buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+        let n: usize = std::str::from_utf8(&buf[at + 1..at + i])
+            .ok()?
+            .parse()
+            .ok()?;
+        Some((n, at + i + 2))
+    };
+    let (count, mut at) = line(0)?;
+    let mut words = Vec::new();
+    for _ in 0..count {
+        let (len, start) = line(at)?;
+        let end = start + len;
+        if buf.len() < end + 2 {
+            return None;
+        }
+        words.push(buf[start..end].to_vec());
+        at = end + 2;
+    }
+    Some((words, at))
+}
+
+/// The fake's answer to the client's handshake commands, as a RESP2-only server
+/// whose ACL refuses `CONFIG`: `HELLO` is unknown (the client falls back to RESP2),
+/// `CLIENT SETINFO` is `+OK`, `CONFIG GET` is refused. `None` for other commands.
+pub fn handshake_answer(words: &[Vec<u8>]) -> Option<&'static [u8]> {
+    match &words.first()?.to_ascii_uppercase()[..] {
+        b"HELLO" => Some(b"-ERR unknown command 'HELLO'\r\n"),
+        b"CLIENT" => Some(b"+OK\r\n"),
+        b"CONFIG" => {
+            Some(b"-NOPERM this user has no permissions to run the 'config|get' command\r\n")
+        }
+        _ => None,
+    }
+}
+
+/// True for the last command of the client's handshake (`CONFIG GET`, sent after
+/// `CLIENT SETINFO`, when no database is selected).
+pub fn ends_handshake(words: &[Vec<u8>]) -> bool {
+    words
+        .first()
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"CONFIG"))
+}

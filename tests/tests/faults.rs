@@ -1,0 +1,500 @@
+//! Faults found by fault injection (issue 13), each with the test that failed before
+//! its fix: a sub-second `Duration` that deleted the key, commands that ran after
+//! their callers were told they timed out, a connection that never recovered from a
+//! server that stopped answering, and arguments longer than the server accepts.
+
+use bytes::Bytes;
+use respec::connection::{QueueFull, QueueOptions};
+use respec::{Client, Commands};
+use respec_tests::fake::{ends_handshake, handshake_answer, read_command};
+use respec_tests::{Proxy, Server};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+/// The resident set of this process, in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Issue 13.1: `expire(k, 500 ms)` was sent as `EXPIRE k 0` and deleted the key.
+#[tokio::test]
+async fn a_sub_second_duration_is_refused_and_the_key_survives() {
+    let server = Server::start();
+    let client = Client::connect(&server.url()).await.unwrap();
+    client.set("k", "v").await.unwrap();
+    let err = client
+        .expire("k", Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    println!("{err}");
+    assert!(err.is_invalid_argument() && err.is_unsent(), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("EXPIRE: invalid argument `seconds`"),
+        "{err}"
+    );
+    let err = client
+        .set("k2", "v")
+        .ex(Duration::from_millis(1500))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("SET: invalid argument"),
+        "{err}"
+    );
+    // Nothing was sent: the key is intact and has no TTL.
+    assert_eq!(client.get("k").await.unwrap(), Some(Bytes::from("v")));
+    assert_eq!(client.ttl("k").await.unwrap(), -1);
+    assert_eq!(client.exists(["k2"]).await.unwrap(), 0);
+    // The milliseconds form carries it.
+    assert!(client
+        .pexpire("k", Duration::from_millis(500))
+        .await
+        .unwrap());
+    assert!(client.pttl("k").await.unwrap() > 0);
+}
+
+/// What a caller was told about one SET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    /// Timed out (or failed) before it was sent: it must not have run.
+    Unsent,
+    /// Timed out after it was sent: it may have run.
+    MayHaveRun,
+}
+
+/// Issue 13.2: with the server stopped, the request queue grew without bound and
+/// the server ran every SET whose caller had been told it timed out. Now the queue
+/// is bounded, memory stays flat, and a request given up before it was written is
+/// never written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_runs_none_of_the_commands_given_up_before_they_were_sent() {
+    const TASKS: usize = 64;
+    const IN_FLIGHT: usize = 32;
+    let mut server = Server::start();
+    let client = Client::builder()
+        .url(&server.url())
+        .request_timeout(Some(Duration::from_secs(1)))
+        .queue(QueueOptions {
+            capacity: 256,
+            when_full: QueueFull::Wait,
+        })
+        .connect()
+        .await
+        .unwrap();
+    let value = Bytes::from(vec![b'x'; 8 * 1024]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let (client, stop, outcomes, value) = (
+            client.clone(),
+            stop.clone(),
+            outcomes.clone(),
+            value.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut round = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let mut set = tokio::task::JoinSet::new();
+                for i in 0..IN_FLIGHT {
+                    let key = format!("stop:{t}:{round}:{i}");
+                    let (client, value) = (client.clone(), value.clone());
+                    set.spawn(async move {
+                        let outcome = match client.set(&key, value).await {
+                            Ok(_) => Outcome::Ok,
+                            Err(e) if e.is_unsent() => Outcome::Unsent,
+                            Err(e) if e.is_timeout() || e.is_io() => Outcome::MayHaveRun,
+                            Err(e) => panic!("unexpected error: {e}"),
+                        };
+                        (key, outcome)
+                    });
+                }
+                let mut done = Vec::with_capacity(IN_FLIGHT);
+                while let Some(r) = set.join_next().await {
+                    done.push(r.unwrap());
+                }
+                outcomes.lock().unwrap().extend(done);
+                round += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Memory while the server is stopped, against just before.
+    let before = rss();
+    let peak = Arc::new(AtomicUsize::new(before as usize));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                peak.fetch_max(rss() as usize, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    server.pause();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    sampling.store(false, Ordering::Relaxed);
+    sampler.join().unwrap();
+    server.resume();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Everything written before this PING has run once it answers.
+    client.ping().await.unwrap();
+    let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
+    let count = |o: Outcome| outcomes.iter().filter(|(_, x)| *x == o).count();
+    let growth =
+        peak.load(Ordering::Relaxed) as u64 - before.min(peak.load(Ordering::Relaxed) as u64);
+    eprintln!(
+        "{} SETs: {} ok, {} timed out before they were sent, {} after; memory {} MiB before the stop, peak growth {:.1} MiB while stopped",
+        outcomes.len(),
+        count(Outcome::Ok),
+        count(Outcome::Unsent),
+        count(Outcome::MayHaveRun),
+        before >> 20,
+        growth as f64 / (1 << 20) as f64,
+    );
+    assert!(
+        count(Outcome::Unsent) > 0,
+        "the stop produced no unsent timeouts"
+    );
+    assert!(
+        count(Outcome::MayHaveRun) > 0,
+        "nothing was in flight at the stop"
+    );
+    // The server ran none of the unsent ones, and all of the acknowledged ones.
+    let mut ran_unsent = 0;
+    let mut lost_ok = 0;
+    for chunk in outcomes.chunks(500) {
+        let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+        let values = client.mget(keys).await.unwrap();
+        for ((_, outcome), v) in chunk.iter().zip(values) {
+            match outcome {
+                Outcome::Unsent if v.is_some() => ran_unsent += 1,
+                Outcome::Ok if v.is_none() => lost_ok += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(ran_unsent, 0, "commands reported unsent ran on the server");
+    assert_eq!(lost_ok, 0, "acknowledged SETs are missing");
+    // Bounded: the queue holds at most 256 requests of 8 KiB (2 MiB); unbounded, the
+    // 2048 callers re-issuing every second queued 16 MiB a second.
+    assert!(
+        growth < 32 << 20,
+        "memory grew by {growth} bytes while the server was stopped"
+    );
+}
+
+/// With `QueueFull::Fail`, a full queue fails at once, and the request is unsent.
+#[tokio::test]
+async fn a_full_queue_fails_fast_when_asked() {
+    let mut server = Server::start();
+    let client = Client::builder()
+        .url(&server.url())
+        .queue(QueueOptions {
+            capacity: 4,
+            when_full: QueueFull::Fail,
+        })
+        .connect()
+        .await
+        .unwrap();
+    server.pause();
+    // Large values fill the socket buffers, then the driver's buffer, then the queue.
+    let value = Bytes::from(vec![b'y'; 256 * 1024]);
+    let mut pending = Vec::new();
+    let mut full = None;
+    for i in 0..2000 {
+        let fut = client.set(format!("full:{i}"), value.clone());
+        let mut fut = Box::pin(std::future::IntoFuture::into_future(fut));
+        match tokio::time::timeout(Duration::from_millis(5), &mut fut).await {
+            Ok(Err(e)) if e.is_queue_full() => {
+                full = Some((i, e));
+                break;
+            }
+            Ok(r) => panic!("the stopped server answered: {r:?}"),
+            Err(_) => pending.push(fut),
+        }
+    }
+    let (at, err) = full.expect("the queue never filled");
+    println!("queue full after {at} SETs: {err}");
+    assert!(err.is_unsent(), "{err}");
+    assert!(err.to_string().contains("queue is full"), "{err}");
+    server.resume();
+    for fut in pending {
+        assert!(fut.await.unwrap());
+    }
+    assert_eq!(
+        client.exists([format!("full:{at}")]).await.unwrap(),
+        0,
+        "the refused SET ran"
+    );
+}
+
+/// A fake server whose first connection answers `GET` with a bulk header and three
+/// bytes of ten, then nothing (the connection stays open); later connections answer
+/// `$2 ok`. Returns its URL and the count of connections.
+async fn stalls_mid_reply() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let count = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let first = count.fetch_add(1, Ordering::SeqCst) == 0;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some(words) = read_command(&mut s, &mut buf).await {
+                    let answer = match handshake_answer(&words) {
+                        Some(a) => a,
+                        None if first => b"$10\r\nabc",
+                        None => b"$2\r\nok\r\n",
+                    };
+                    if s.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("redis://{addr}"), connections)
+}
+
+/// Issue 13.3: a server that sends a length header and then nothing left the shared
+/// connection stuck for good. Now it is replaced within the liveness timeout.
+#[tokio::test]
+async fn a_reply_cut_off_by_silence_replaces_the_connection_within_the_liveness_timeout() {
+    let (url, connections) = stalls_mid_reply().await;
+    let limit = Duration::from_secs(1);
+    let client = Client::builder()
+        .url(&url)
+        .liveness_timeout(Some(limit))
+        .connect()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let err = tokio::time::timeout(limit * 5, client.get("k"))
+        .await
+        .expect("the stuck connection was never replaced")
+        .unwrap_err();
+    let took = start.elapsed();
+    println!("after {took:?}: {err}");
+    assert!(err.is_io(), "{err}");
+    assert!(err.to_string().contains("may or may not have run"), "{err}");
+    assert!(err.to_string().contains("liveness_timeout"), "{err}");
+    assert!(
+        took >= limit.mul_f64(0.9) && took <= limit.mul_f64(1.1),
+        "replaced after {took:?}, not within 10 % of {limit:?}"
+    );
+    // A new connection serves the next request.
+    assert_eq!(client.get("k").await.unwrap(), Some(Bytes::from("ok")));
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
+
+/// When a loader's request ended, and how.
+type Event = (Instant, Result<(), String>);
+
+/// Issue 13.3 under load, through a network path that black-holes the connection
+/// in the middle of large replies: replaced within the liveness timeout ± 10 %, then
+/// requests succeed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_holed_path_under_load_is_replaced_within_the_liveness_timeout() {
+    let server = Server::start();
+    let proxy = Proxy::start(server.addr()).unwrap();
+    let limit = Duration::from_secs(2);
+    let client = Client::builder()
+        .url(&proxy.url())
+        .liveness_timeout(Some(limit))
+        .connect()
+        .await
+        .unwrap();
+    let big = Bytes::from(vec![b'z'; 1 << 20]);
+    client.set("big", big.clone()).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let mut loaders = Vec::new();
+    for _ in 0..4 {
+        let (client, stop, events, big) =
+            (client.clone(), stop.clone(), events.clone(), big.clone());
+        loaders.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let r = match client.get("big").await {
+                    Ok(v) => {
+                        assert_eq!(v.as_ref(), Some(&big), "a wrong reply");
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                events.lock().unwrap().push((Instant::now(), r));
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let frozen_at = Instant::now();
+    proxy.freeze();
+    // Wait for a success after the first failure (bounded).
+    let deadline = frozen_at + limit * 4;
+    let (first_failure, first_success) = loop {
+        assert!(
+            Instant::now() < deadline,
+            "not replaced after {:?}",
+            limit * 4
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let events = events.lock().unwrap();
+        let failure = events.iter().find(|(at, r)| *at > frozen_at && r.is_err());
+        if let Some((failed_at, _)) = failure {
+            if let Some((ok_at, _)) = events.iter().find(|(at, r)| at > failed_at && r.is_ok()) {
+                break (failure.cloned().unwrap(), *ok_at);
+            }
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    for l in loaders {
+        l.await.unwrap();
+    }
+    let detected = first_failure.0 - frozen_at;
+    let recovered = first_success - frozen_at;
+    println!(
+        "frozen; failed after {detected:?} ({}), first success after {recovered:?}",
+        first_failure.1.unwrap_err()
+    );
+    assert!(
+        detected >= limit.mul_f64(0.9) && detected <= limit.mul_f64(1.1),
+        "taken for dead after {detected:?}, not within 10 % of {limit:?}"
+    );
+    assert!(recovered <= limit.mul_f64(1.1) + Duration::from_millis(500));
+    assert_eq!(proxy.accepted(), 2, "one replacement connection");
+}
+
+/// No false alarms: `WAIT` rightly waits longer than the liveness timeout, and a
+/// slow command below it is not taken for a dead server; one above it is.
+#[tokio::test]
+async fn commands_that_rightly_wait_are_not_taken_for_a_dead_server() {
+    let server = Server::builder()
+        .config("enable-debug-command yes")
+        .start()
+        .unwrap();
+    let limit = Duration::from_millis(800);
+    let client = Client::builder()
+        .url(&server.url())
+        .liveness_timeout(Some(limit))
+        .connect()
+        .await
+        .unwrap();
+    let id = client.client_id().await.unwrap();
+    client.set("k", "v").await.unwrap();
+    // WAIT for a replica that does not exist: it waits its full 2 s.
+    let start = Instant::now();
+    assert_eq!(client.wait(1, 2000).await.unwrap(), 0);
+    assert!(start.elapsed() >= Duration::from_secs(2));
+    // A command that takes 0.4 s.
+    client.cmd("DEBUG").arg("SLEEP").arg("0.4").await.unwrap();
+    assert_eq!(
+        client.client_id().await.unwrap(),
+        id,
+        "the connection was replaced"
+    );
+    // One that takes 2 s is: the server did not answer for longer than the limit.
+    let start = Instant::now();
+    let err = client.cmd("DEBUG").arg("SLEEP").arg("2").await.unwrap_err();
+    assert!(err.to_string().contains("liveness_timeout"), "{err}");
+    let took = start.elapsed();
+    assert!(
+        took >= limit.mul_f64(0.9) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    // Once the server answers again, a new connection serves.
+    let new_id = client.client_id().await.unwrap();
+    assert_ne!(new_id, id);
+}
+
+/// Issue 13.6: an argument longer than the server accepts is refused before
+/// anything is sent, naming the command and the argument.
+#[tokio::test]
+async fn an_argument_longer_than_the_server_accepts_is_refused_before_sending() {
+    let server = Server::builder()
+        .config("proto-max-bulk-len 1mb")
+        .start()
+        .unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    assert_eq!(client.connection().max_arg_len(), 1 << 20);
+    let big = Bytes::from(vec![b'v'; 2 << 20]);
+    let err = client.set("k", big.clone()).await.unwrap_err();
+    println!("{err}");
+    assert!(err.is_invalid_argument() && err.is_unsent(), "{err}");
+    assert!(
+        err.to_string().starts_with("SET: invalid argument `value`"),
+        "{err}"
+    );
+    let err = client
+        .pipeline()
+        .add(respec::cmd::set("a", 1))
+        .add(respec::cmd::set("k", big.clone()))
+        .execute()
+        .await
+        .unwrap_err();
+    println!("{err}");
+    assert!(
+        err.to_string().starts_with("SET: invalid argument `value`"),
+        "{err}"
+    );
+    // Nothing was sent, and the connection is as it was.
+    assert_eq!(client.exists(["k", "a"]).await.unwrap(), 0);
+    // At the limit it goes through.
+    let fits = Bytes::from(vec![b'v'; 1 << 20]);
+    client.set("k", fits.clone()).await.unwrap();
+    assert_eq!(client.get("k").await.unwrap(), Some(fits));
+}
+
+/// Issue 13.6: when the server refuses an argument while the client is still
+/// writing it (the limit was lowered after the client connected), the caller gets
+/// the server's answer, not a connection reset; the reconnection learns the new
+/// limit.
+#[tokio::test]
+async fn a_request_refused_mid_write_gets_the_servers_answer() {
+    let server = Server::start();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let admin = Client::connect(&server.url()).await.unwrap();
+    assert_eq!(client.connection().max_arg_len(), 512 << 20);
+    admin
+        .config_set([("proto-max-bulk-len", "1mb")])
+        .await
+        .unwrap();
+    let big = Bytes::from(vec![b'w'; 8 << 20]);
+    let err = client.set("k", big.clone()).await.unwrap_err();
+    println!("{err}");
+    assert!(err.is_server(), "{err}");
+    assert!(err.to_string().contains("invalid bulk length"), "{err}");
+    // The server closed that connection; the next one knows the limit.
+    let id = loop {
+        if let Ok(id) = client.client_id().await {
+            break id;
+        }
+    };
+    assert!(id > 0);
+    assert_eq!(client.connection().max_arg_len(), 1 << 20);
+    let err = client.set("k", big).await.unwrap_err();
+    assert!(err.is_invalid_argument(), "{err}");
+}
+
+/// The reconnect storm's server (see `reconnect_storm.rs`) lives there; this one
+/// checks the handshake helper the fakes share ends where the client's does.
+#[test]
+fn the_fake_handshake_ends_with_config_get() {
+    assert!(ends_handshake(&[b"CONFIG".to_vec(), b"GET".to_vec()]));
+    assert!(!ends_handshake(&[b"CLIENT".to_vec()]));
+}
