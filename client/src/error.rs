@@ -36,6 +36,8 @@ enum Kind {
     },
     Io(std::io::Error),
     Timeout,
+    /// A timeout that says what timed out, where, and the limit.
+    TimedOut(String),
     Closed,
     Config(String),
     PoolExhausted {
@@ -88,6 +90,13 @@ impl Error {
         Error::new(Kind::Timeout)
     }
 
+    /// A timeout, with what timed out (`the TLS handshake with 10.0.0.1:6379 did not
+    /// finish within the connect timeout (1s)`): [`is_timeout`](Error::is_timeout)
+    /// holds, and the message says what.
+    pub fn timed_out(what: impl Into<String>) -> Self {
+        Error::new(Kind::TimedOut(what.into()))
+    }
+
     /// The connection or client was closed.
     pub fn closed() -> Self {
         Error::new(Kind::Closed)
@@ -122,6 +131,7 @@ impl Error {
             Kind::InvalidArgument { arg, problem } => Kind::InvalidArgument { arg, problem },
             Kind::Io(e) => Kind::Io(std::io::Error::new(e.kind(), e.to_string())),
             Kind::Timeout => Kind::Timeout,
+            Kind::TimedOut(m) => Kind::TimedOut(m.clone()),
             Kind::Closed => Kind::Closed,
             Kind::Config(m) => Kind::Config(m.clone()),
             Kind::PoolExhausted { max, waited } => Kind::PoolExhausted {
@@ -186,7 +196,10 @@ impl Error {
 
     /// A connect or request timeout, or no pooled connection free in time.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, Kind::Timeout | Kind::PoolExhausted { .. })
+        matches!(
+            self.inner.kind,
+            Kind::Timeout | Kind::TimedOut(_) | Kind::PoolExhausted { .. }
+        )
     }
 
     /// No pooled connection became free within the pool's wait timeout.
@@ -227,6 +240,7 @@ impl fmt::Display for Error {
             }
             Kind::Io(e) => write!(f, "I/O error: {e}"),
             Kind::Timeout => f.write_str("timed out"),
+            Kind::TimedOut(what) => write!(f, "timed out: {what}"),
             Kind::Closed => f.write_str("connection closed"),
             Kind::Config(m) => write!(f, "configuration error: {m}"),
             Kind::PoolExhausted { max, waited } => write!(

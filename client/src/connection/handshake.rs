@@ -3,7 +3,7 @@
 
 use super::config::{Config, Protocol};
 use super::handle::frame_server_error;
-use super::transport::{self, Transport};
+use super::transport::{self, Deadline, Transport};
 use crate::command::CommandBuf;
 use crate::error::{Error, Result, ServerError};
 use crate::resp::Scanner;
@@ -17,18 +17,34 @@ pub const LIB_VER: &str = env!("CARGO_PKG_VERSION");
 
 /// Opens a transport and runs the handshake, within the connect timeout. Returns the
 /// transport and the protocol the server agreed to.
+///
+/// The connect timeout is one deadline for the TCP connection, the TLS handshake and
+/// the RESP handshake; a timeout says which of them ran out of time, the address and
+/// the limit, and so does an I/O error.
 pub async fn connect(config: &Config) -> Result<(Transport, Protocol)> {
-    let work = async {
-        let mut t = transport::connect(config).await?;
-        let protocol = handshake(&mut t, config).await?;
-        Ok((t, protocol))
-    };
-    match config.connect_timeout {
-        Some(limit) => tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| Error::timeout().with_command("connect"))?,
-        None => work.await,
-    }
+    let deadline = Deadline::after(config.connect_timeout);
+    let mut t = transport::connect(config, deadline).await?;
+    let address = &config.address;
+    let protocol = deadline
+        .run(
+            || format!("the RESP handshake (HELLO, AUTH, SELECT) with {address}"),
+            None,
+            async {
+                handshake(&mut t, config).await.map_err(|e| {
+                    let io = std::error::Error::source(&e)
+                        .and_then(|s| s.downcast_ref::<std::io::Error>());
+                    match io {
+                        Some(io) => Error::io(std::io::Error::new(
+                            io.kind(),
+                            format!("during the RESP handshake with {address}: {io}"),
+                        )),
+                        None => e,
+                    }
+                })
+            },
+        )
+        .await?;
+    Ok((t, protocol))
 }
 
 fn raw(words: &[&[u8]]) -> CommandBuf {
