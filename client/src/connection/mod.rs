@@ -13,7 +13,7 @@ mod health;
 mod push;
 mod tls;
 mod transport;
-pub(crate) use transport::Transport;
+pub(crate) use transport::{keepalive_time, Transport};
 mod url;
 
 pub use config::{Address, Backoff, Config, Protocol, PushHook, TlsOptions};
