@@ -44,7 +44,7 @@ use std::time::Duration;
 ///
 /// | form | meaning |
 /// |------|---------|
-/// | `redis://[user:password@]host[:port][/db]` | TCP (`valkey://` is the same) |
+/// | `redis://[[user][:password]@]host[:port][/db]` | TCP (`valkey://` is the same) |
 /// | `rediss://...` | TLS (`valkeys://` is the same) |
 /// | `unix:///path/to/socket` | Unix socket (`redis+unix://`, `valkey+unix://`) |
 ///
@@ -57,6 +57,13 @@ use std::time::Duration;
 /// for TLS `ca=PATH`, `cert=PATH`, `key=PATH`, `insecure=true`, `server_name=NAME`.
 /// Unknown options, and values out of range, are configuration errors naming the
 /// option; no input panics.
+///
+/// Credentials: `user:password@` authenticates as that ACL user, `:password@` as
+/// `default`. A user name without a password (`redis://alice@host`, or
+/// [`ClientBuilder::username`] alone) authenticates as that user with an empty
+/// password, rather than ignoring the name and silently running as `default`: an ACL
+/// user created with `nopass` accepts it, any other user fails the connect with a
+/// `WRONGPASS` error naming `AUTH`.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -279,7 +286,8 @@ impl ClientBuilder {
         self
     }
 
-    /// ACL user name.
+    /// ACL user name; without a [`password`](ClientBuilder::password) it
+    /// authenticates with an empty one (see [`Client`], Credentials).
     pub fn username(mut self, user: impl Into<String>) -> Self {
         self.config.username = Some(user.into());
         self

@@ -3,7 +3,7 @@
 //!
 //! Each test prints the messages it checks (`--nocapture` shows them).
 
-use respec::connection::Config;
+use respec::connection::{Config, Protocol};
 use respec::{Client, Commands};
 use respec_tests::{ports, Server};
 use std::time::{Duration, Instant};
@@ -73,6 +73,42 @@ async fn a_closed_port_names_the_address() {
         let text = err.to_string();
         assert!(
             text.contains(&format!("cannot connect to 127.0.0.1:{port}")),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_user_without_a_password_authenticates_as_that_user() {
+    let server = Server::builder()
+        .acl_user("user u on nopass ~* &* +@all")
+        .acl_user("user alice on >wonderland ~* &* +@all")
+        .start()
+        .unwrap();
+    let addr = server.addr();
+    for protocol in ["2", "3"] {
+        let client = Client::connect(&format!("redis://u@{addr}?protocol={protocol}"))
+            .await
+            .unwrap();
+        assert_eq!(client.acl_whoami().await.unwrap(), "u", "RESP{protocol}");
+    }
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let client = Client::builder()
+            .host("127.0.0.1", addr.port())
+            .username("u")
+            .protocol(protocol)
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(client.acl_whoami().await.unwrap(), "u", "{protocol:?}");
+    }
+    // A user with a password: the connect fails, naming AUTH and WRONGPASS.
+    for protocol in ["2", "3"] {
+        let err = refused(&format!("redis://alice@{addr}?protocol={protocol}")).await;
+        assert!(err.is_server(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("AUTH") && text.contains("WRONGPASS"),
             "{text}"
         );
     }

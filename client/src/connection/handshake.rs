@@ -90,6 +90,17 @@ async fn exchange(t: &mut Transport, config: &Config, cmds: &[CommandBuf]) -> Re
     Ok(replies)
 }
 
+/// What to authenticate with, if anything: the user name (`None`: `default`) and the
+/// password. A user name without a password authenticates as that user with an empty
+/// password, rather than being ignored: an ACL user created with `nopass` accepts
+/// it, any other fails the connect with `WRONGPASS` naming `AUTH`.
+fn credentials(config: &Config) -> Option<(Option<&str>, &str)> {
+    match (config.username.as_deref(), config.password.as_deref()) {
+        (None, None) => None,
+        (user, pass) => Some((user, pass.unwrap_or(""))),
+    }
+}
+
 fn auth_error(e: ServerError) -> Error {
     Error::server(e).with_command("AUTH")
 }
@@ -97,8 +108,8 @@ fn auth_error(e: ServerError) -> Error {
 async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
     if config.protocol == Protocol::Resp3 {
         let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
-        let user = config.username.as_deref().unwrap_or("default");
-        if let Some(pass) = &config.password {
+        if let Some((user, pass)) = credentials(config) {
+            let user = user.unwrap_or("default");
             hello.extend([&b"AUTH"[..], user.as_bytes(), pass.as_bytes()]);
         }
         if let Some(name) = &config.client_name {
@@ -115,7 +126,7 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
             }
             // No credentials for a server that wants them: stay on RESP2 so the
             // connection exists and commands fail with NOAUTH, naming the problem.
-            Some(e) if e.code() == "NOAUTH" && config.password.is_none() => {
+            Some(e) if e.code() == "NOAUTH" && credentials(config).is_none() => {
                 tracing::debug!("server requires authentication and none is configured");
             }
             Some(e) => return Err(auth_error(e)),
@@ -123,8 +134,8 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<Protocol> {
     }
     // RESP2: AUTH and SETNAME as separate commands.
     let mut cmds = Vec::new();
-    if let Some(pass) = &config.password {
-        match &config.username {
+    if let Some((user, pass)) = credentials(config) {
+        match user {
             Some(user) => cmds.push(raw(&[b"AUTH", user.as_bytes(), pass.as_bytes()])),
             None => cmds.push(raw(&[b"AUTH", pass.as_bytes()])),
         }
@@ -168,4 +179,25 @@ async fn finish(t: &mut Transport, config: &Config) -> Result<()> {
 fn is_unknown_command(e: &ServerError) -> bool {
     let text = e.text().to_ascii_lowercase();
     text.contains("unknown command") || e.code() == "NOPROTO"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_name_without_a_password_is_not_ignored() {
+        let with = |user: Option<&str>, pass: Option<&str>| Config {
+            username: user.map(str::to_owned),
+            password: pass.map(str::to_owned),
+            ..Config::default()
+        };
+        assert_eq!(credentials(&with(None, None)), None);
+        assert_eq!(credentials(&with(Some("u"), None)), Some((Some("u"), "")));
+        assert_eq!(credentials(&with(None, Some("p"))), Some((None, "p")));
+        assert_eq!(
+            credentials(&with(Some("u"), Some("p"))),
+            Some((Some("u"), "p"))
+        );
+    }
 }
