@@ -2,8 +2,8 @@
 
 use crate::command::{Command, Executor, Raw, Request, ToArg};
 use crate::connection::{
-    Address, Backoff, Config, Connection, LongestArg, Protocol, PushHook, QueueOptions,
-    ResponseFuture, TlsOptions,
+    keepalive_time, Address, Backoff, Config, Connection, LongestArg, Protocol, PushHook,
+    QueueOptions, ResponseFuture, TlsOptions,
 };
 use crate::error::{Error, Result};
 use crate::pool::Pool;
@@ -44,17 +44,28 @@ use std::time::Duration;
 ///
 /// | form | meaning |
 /// |------|---------|
-/// | `redis://[user:password@]host[:port][/db]` | TCP (`valkey://` is the same) |
+/// | `redis://[[user][:password]@]host[:port][/db]` | TCP (`valkey://` is the same) |
 /// | `rediss://...` | TLS (`valkeys://` is the same) |
 /// | `unix:///path/to/socket` | Unix socket (`redis+unix://`, `valkey+unix://`) |
 ///
 /// Query options: `db=N`, `protocol=2|3`, `client_name=NAME`, `username=U`,
 /// `password=P`, `connect_timeout=SECS`, `timeout=SECS` (request timeout; `250ms`
-/// works too), `keepalive=SECS` (0 disables), the pool's `pool_size=N`,
+/// works too), `keepalive=SECS` (1 to 32767, the TCP range, fractions rounded up to
+/// whole seconds; 0 disables), the pool's `pool_size=N`,
 /// `pool_timeout=SECS|none`, `pool_idle_timeout=SECS|none` and
-/// `health_check_interval=SECS` (see [`PoolOptions`](crate::pool::PoolOptions)), and
-/// for TLS `ca=PATH`, `cert=PATH`, `key=PATH`, `insecure=true`, `server_name=NAME`.
-/// Unknown options are errors.
+/// `health_check_interval=SECS` (see [`PoolOptions`](crate::pool::PoolOptions)), the
+/// request queue's `queue_size=N` and `queue_full=wait|fail` (see
+/// [`QueueOptions`](crate::connection::QueueOptions)), `liveness_timeout=SECS|none`
+/// (see [`Config::liveness_timeout`]), and for TLS `ca=PATH`, `cert=PATH`, `key=PATH`, `insecure=true`, `server_name=NAME`.
+/// Unknown options, and values out of range, are configuration errors naming the
+/// option; no input panics.
+///
+/// Credentials: `user:password@` authenticates as that ACL user, `:password@` as
+/// `default`. A user name without a password (`redis://alice@host`, or
+/// [`ClientBuilder::username`] alone) authenticates as that user with an empty
+/// password, rather than ignoring the name and silently running as `default`: an ACL
+/// user created with `nopass` accepts it, any other user fails the connect with a
+/// `WRONGPASS` error naming `AUTH`.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -275,7 +286,8 @@ impl ClientBuilder {
         self
     }
 
-    /// ACL user name.
+    /// ACL user name; without a [`password`](ClientBuilder::password) it
+    /// authenticates with an empty one (see [`Client`], Credentials).
     pub fn username(mut self, user: impl Into<String>) -> Self {
         self.config.username = Some(user.into());
         self
@@ -335,7 +347,8 @@ impl ClientBuilder {
         self
     }
 
-    /// TCP keepalive interval; `None` disables it.
+    /// TCP keepalive interval, 1 to 32767 seconds (fractions rounded up; checked by
+    /// [`build`](ClientBuilder::build)); `None` disables it.
     pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
         self.config.keepalive = interval;
         self
@@ -390,12 +403,23 @@ impl ClientBuilder {
         self
     }
 
-    /// The configuration built so far.
+    /// The configuration built so far, checked: the first invalid option (a bad URL,
+    /// a keepalive outside 1 to 32767 seconds, a negative database) is a
+    /// configuration error naming it.
     pub fn build(self) -> Result<Config> {
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok(self.config),
+        if let Some(e) = self.error {
+            return Err(e);
         }
+        if let Some(interval) = self.config.keepalive {
+            keepalive_time(interval, &format_args!("{interval:?}"))?;
+        }
+        if self.config.database < 0 {
+            return Err(Error::config(format!(
+                "`database` must be a non-negative number, got {}",
+                self.config.database
+            )));
+        }
+        Ok(self.config)
     }
 
     /// Connects.

@@ -51,6 +51,8 @@ enum Kind {
     QueueFull {
         capacity: usize,
     },
+    /// A timeout that says what timed out, where, and the limit.
+    TimedOut(String),
     Closed,
     Config(String),
     PoolExhausted {
@@ -132,6 +134,13 @@ impl Error {
         Error::new(Kind::QueueFull { capacity })
     }
 
+    /// A timeout, with what timed out (`the TLS handshake with 10.0.0.1:6379 did not
+    /// finish within the connect timeout (1s)`): [`is_timeout`](Error::is_timeout)
+    /// holds, and the message says what.
+    pub fn timed_out(what: impl Into<String>) -> Self {
+        Error::new(Kind::TimedOut(what.into()))
+    }
+
     /// The connection or client was closed.
     pub fn closed() -> Self {
         Error::new(Kind::Closed)
@@ -172,6 +181,7 @@ impl Error {
             Kind::QueueFull { capacity } => Kind::QueueFull {
                 capacity: *capacity,
             },
+            Kind::TimedOut(m) => Kind::TimedOut(m.clone()),
             Kind::Closed => Kind::Closed,
             Kind::Config(m) => Kind::Config(m.clone()),
             Kind::PoolExhausted { max, waited } => Kind::PoolExhausted {
@@ -249,7 +259,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         matches!(
             self.inner.kind,
-            Kind::Timeout(_) | Kind::PoolExhausted { .. }
+            Kind::Timeout(_) | Kind::TimedOut(_) | Kind::PoolExhausted { .. }
         )
     }
 
@@ -323,6 +333,7 @@ impl fmt::Display for Error {
                 f,
                 "not sent: the connection's request queue is full ({capacity} requests waiting to be written)"
             ),
+            Kind::TimedOut(what) => write!(f, "timed out: {what}"),
             Kind::Closed => f.write_str("connection closed"),
             Kind::Config(m) => write!(f, "configuration error: {m}"),
             Kind::PoolExhausted { max, waited } => write!(

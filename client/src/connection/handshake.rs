@@ -3,7 +3,7 @@
 
 use super::config::{Config, Protocol};
 use super::handle::{decode as decode_frame, frame_server_error};
-use super::transport::{self, Transport};
+use super::transport::{self, Deadline, Transport};
 use crate::command::CommandBuf;
 use crate::error::{Error, Result, ServerError};
 use crate::reply::Value;
@@ -29,22 +29,38 @@ pub struct Session {
 }
 
 /// Opens a transport and runs the handshake, within the connect timeout.
+///
+/// The connect timeout is one deadline for the TCP connection, the TLS handshake and
+/// the RESP handshake; a timeout says which of them ran out of time, the address and
+/// the limit, and so does an I/O error.
 pub async fn connect(config: &Config) -> Result<Session> {
-    let work = async {
-        let mut transport = transport::connect(config).await?;
-        let (protocol, max_arg_len) = handshake(&mut transport, config).await?;
-        Ok(Session {
-            transport,
-            protocol,
-            max_arg_len,
-        })
-    };
-    match config.connect_timeout {
-        Some(limit) => tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| Error::timeout().with_command("connect"))?,
-        None => work.await,
-    }
+    let deadline = Deadline::after(config.connect_timeout);
+    let mut transport = transport::connect(config, deadline).await?;
+    let address = &config.address;
+    let (protocol, max_arg_len) = deadline
+        .run(
+            || format!("the RESP handshake (HELLO, AUTH, SELECT) with {address}"),
+            None,
+            async {
+                handshake(&mut transport, config).await.map_err(|e| {
+                    let io = std::error::Error::source(&e)
+                        .and_then(|s| s.downcast_ref::<std::io::Error>());
+                    match io {
+                        Some(io) => Error::io(std::io::Error::new(
+                            io.kind(),
+                            format!("during the RESP handshake with {address}: {io}"),
+                        )),
+                        None => e,
+                    }
+                })
+            },
+        )
+        .await?;
+    Ok(Session {
+        transport,
+        protocol,
+        max_arg_len,
+    })
 }
 
 fn raw(words: &[&[u8]]) -> CommandBuf {
@@ -90,6 +106,17 @@ async fn exchange(t: &mut Transport, config: &Config, cmds: &[CommandBuf]) -> Re
     Ok(replies)
 }
 
+/// What to authenticate with, if anything: the user name (`None`: `default`) and the
+/// password. A user name without a password authenticates as that user with an empty
+/// password, rather than being ignored: an ACL user created with `nopass` accepts
+/// it, any other fails the connect with `WRONGPASS` naming `AUTH`.
+fn credentials(config: &Config) -> Option<(Option<&str>, &str)> {
+    match (config.username.as_deref(), config.password.as_deref()) {
+        (None, None) => None,
+        (user, pass) => Some((user, pass.unwrap_or(""))),
+    }
+}
+
 fn auth_error(e: ServerError) -> Error {
     Error::server(e).with_command("AUTH")
 }
@@ -97,8 +124,8 @@ fn auth_error(e: ServerError) -> Error {
 async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Option<u64>)> {
     if config.protocol == Protocol::Resp3 {
         let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
-        let user = config.username.as_deref().unwrap_or("default");
-        if let Some(pass) = &config.password {
+        if let Some((user, pass)) = credentials(config) {
+            let user = user.unwrap_or("default");
             hello.extend([&b"AUTH"[..], user.as_bytes(), pass.as_bytes()]);
         }
         if let Some(name) = &config.client_name {
@@ -112,7 +139,7 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
             }
             // No credentials for a server that wants them: stay on RESP2 so the
             // connection exists and commands fail with NOAUTH, naming the problem.
-            Some(e) if e.code() == "NOAUTH" && config.password.is_none() => {
+            Some(e) if e.code() == "NOAUTH" && credentials(config).is_none() => {
                 tracing::debug!("server requires authentication and none is configured");
             }
             Some(e) => return Err(auth_error(e)),
@@ -120,8 +147,8 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
     }
     // RESP2: AUTH and SETNAME as separate commands.
     let mut cmds = Vec::new();
-    if let Some(pass) = &config.password {
-        match &config.username {
+    if let Some((user, pass)) = credentials(config) {
+        match user {
             Some(user) => cmds.push(raw(&[b"AUTH", user.as_bytes(), pass.as_bytes()])),
             None => cmds.push(raw(&[b"AUTH", pass.as_bytes()])),
         }
@@ -178,4 +205,25 @@ fn config_value(frame: &Bytes) -> Option<u64> {
 fn is_unknown_command(e: &ServerError) -> bool {
     let text = e.text().to_ascii_lowercase();
     text.contains("unknown command") || e.code() == "NOPROTO"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_name_without_a_password_is_not_ignored() {
+        let with = |user: Option<&str>, pass: Option<&str>| Config {
+            username: user.map(str::to_owned),
+            password: pass.map(str::to_owned),
+            ..Config::default()
+        };
+        assert_eq!(credentials(&with(None, None)), None);
+        assert_eq!(credentials(&with(Some("u"), None)), Some((Some("u"), "")));
+        assert_eq!(credentials(&with(None, Some("p"))), Some((None, "p")));
+        assert_eq!(
+            credentials(&with(Some("u"), Some("p"))),
+            Some((Some("u"), "p"))
+        );
+    }
 }

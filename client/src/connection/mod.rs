@@ -14,7 +14,7 @@ mod push;
 mod slot;
 mod tls;
 mod transport;
-pub(crate) use transport::Transport;
+pub(crate) use transport::{keepalive_time, Transport};
 mod url;
 
 pub use config::{

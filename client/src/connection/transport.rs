@@ -3,11 +3,14 @@
 use super::config::{Address, Config};
 use super::tls;
 use crate::error::{Error, Result};
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 /// A connected stream.
 pub enum Transport {
@@ -31,41 +34,135 @@ impl std::fmt::Debug for Transport {
     }
 }
 
-/// Opens the stream `config` describes (without the RESP handshake).
-pub async fn connect(config: &Config) -> Result<Transport> {
-    match &config.address {
+/// The longest TCP keepalive time and probe interval Linux accepts
+/// (`TCP_KEEPIDLE`, `TCP_KEEPINTVL`), in seconds.
+pub(crate) const MAX_KEEPALIVE_SECS: u64 = 32767;
+
+/// The keepalive time `interval` as the socket options take it: whole seconds,
+/// rounded up (so that a positive interval never becomes 0), within
+/// 1..=[`MAX_KEEPALIVE_SECS`]; otherwise a configuration error naming `keepalive`
+/// and showing `given` (the value as the user wrote it).
+pub(crate) fn keepalive_time(
+    interval: Duration,
+    given: &dyn std::fmt::Display,
+) -> Result<Duration> {
+    let secs = interval
+        .as_secs()
+        .saturating_add(u64::from(interval.subsec_nanos() > 0));
+    if (1..=MAX_KEEPALIVE_SECS).contains(&secs) {
+        Ok(Duration::from_secs(secs))
+    } else {
+        Err(Error::config(format!(
+            "`keepalive` must be between 1 and {MAX_KEEPALIVE_SECS} seconds (the TCP keepalive range; 0 in a URL, or None, disables it), got {given}"
+        )))
+    }
+}
+
+/// The connect timeout as one deadline shared by the phases of connecting (TCP, TLS,
+/// the RESP handshake), so that a timeout names the phase that ran out of time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    /// When, and the limit it came from; `None` when there is no limit (none set, or
+    /// one too far away for the clock to represent).
+    at: Option<(Instant, Duration)>,
+}
+
+impl Deadline {
+    /// The deadline `limit` from now.
+    pub(crate) fn after(limit: Option<Duration>) -> Self {
+        Deadline {
+            at: limit.and_then(|l| Instant::now().checked_add(l).map(|at| (at, l))),
+        }
+    }
+
+    /// Runs `work`, or fails at the deadline with a timeout saying that `what` (`the
+    /// TLS handshake with 10.0.0.1:6379`) did not complete, the limit, and `hint`.
+    pub(crate) async fn run<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        hint: Option<&str>,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some((at, limit)) = self.at else {
+            return work.await;
+        };
+        match tokio::time::timeout_at(at, work).await {
+            Ok(result) => result,
+            Err(_) => {
+                let mut text = format!(
+                    "{} did not complete within the connect timeout ({limit:?})",
+                    what()
+                );
+                if let Some(hint) = hint {
+                    text.push_str("; ");
+                    text.push_str(hint);
+                }
+                Err(Error::timed_out(text).with_command("connect"))
+            }
+        }
+    }
+}
+
+/// An I/O error whose text says what was being done, and where.
+fn io_context(e: io::Error, doing: std::fmt::Arguments<'_>) -> Error {
+    Error::io(io::Error::new(e.kind(), format!("{doing}: {e}")))
+}
+
+/// Opens the stream `config` describes (without the RESP handshake), each phase
+/// within `deadline`. Every error names the address.
+pub(crate) async fn connect(config: &Config, deadline: Deadline) -> Result<Transport> {
+    let address = &config.address;
+    match address {
         Address::Tcp { host, port } => {
-            let tcp = TcpStream::connect((host.as_str(), *port))
-                .await
-                .map_err(|e| {
-                    Error::io(io::Error::new(
-                        e.kind(),
-                        format!("cannot connect to {}: {e}", config.address),
-                    ))
-                })?;
-            tcp.set_nodelay(true)?;
-            if let Some(interval) = config.keepalive {
+            let keepalive = match config.keepalive {
+                Some(d) => Some(keepalive_time(d, &format_args!("{d:?}"))?),
+                None => None,
+            };
+            let tcp = deadline
+                .run(|| format!("the TCP connection to {address}"), None, async {
+                    TcpStream::connect((host.as_str(), *port))
+                        .await
+                        .map_err(|e| io_context(e, format_args!("cannot connect to {address}")))
+                })
+                .await?;
+            tcp.set_nodelay(true).map_err(|e| {
+                io_context(
+                    e,
+                    format_args!("cannot set TCP_NODELAY on the connection to {address}"),
+                )
+            })?;
+            if let Some(time) = keepalive {
                 let ka = socket2::TcpKeepalive::new()
-                    .with_time(interval)
-                    .with_interval(interval);
-                socket2::SockRef::from(&tcp).set_tcp_keepalive(&ka)?;
+                    .with_time(time)
+                    .with_interval(time);
+                socket2::SockRef::from(&tcp)
+                    .set_tcp_keepalive(&ka)
+                    .map_err(|e| {
+                        io_context(
+                            e,
+                            format_args!(
+                                "cannot set the TCP keepalive (`keepalive` {time:?}) on the connection to {address}"
+                            ),
+                        )
+                    })?;
             }
             match &config.tls {
                 None => Ok(Transport::Tcp(tcp)),
                 Some(opts) => {
-                    let stream = tls::connect(tcp, host, opts).await?;
+                    let stream = tls::connect(tcp, host, opts, address, deadline).await?;
                     Ok(Transport::Tls(Box::new(stream)))
                 }
             }
         }
         #[cfg(unix)]
         Address::Unix(path) => {
-            let s = tokio::net::UnixStream::connect(path).await.map_err(|e| {
-                Error::io(io::Error::new(
-                    e.kind(),
-                    format!("cannot connect to {}: {e}", config.address),
-                ))
-            })?;
+            let s = deadline
+                .run(|| format!("the connection to {address}"), None, async {
+                    tokio::net::UnixStream::connect(path)
+                        .await
+                        .map_err(|e| io_context(e, format_args!("cannot connect to {address}")))
+                })
+                .await?;
             Ok(Transport::Unix(s))
         }
         #[cfg(not(unix))]
@@ -141,6 +238,74 @@ impl AsyncWrite for Transport {
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_is_whole_seconds_in_the_tcp_range() {
+        let ok = |d| keepalive_time(d, &"x").unwrap();
+        assert_eq!(ok(Duration::from_millis(1)), Duration::from_secs(1));
+        assert_eq!(ok(Duration::from_millis(1500)), Duration::from_secs(2));
+        assert_eq!(ok(Duration::from_secs(32767)), Duration::from_secs(32767));
+        for d in [
+            Duration::ZERO,
+            Duration::from_millis(32_767_001),
+            Duration::from_secs(10_000_000_000),
+            Duration::MAX,
+        ] {
+            let e = keepalive_time(d, &format_args!("{d:?}")).unwrap_err();
+            assert!(e.is_config(), "{e}");
+            let text = e.to_string();
+            println!("{d:?} -> {text}");
+            assert!(
+                text.contains("`keepalive` must be between 1 and 32767 seconds"),
+                "{text}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connect_timeout_names_the_phase_the_address_and_the_limit() {
+        let deadline = Deadline::after(Some(Duration::from_millis(1500)));
+        let e = deadline
+            .run(
+                || "the TCP connection to 10.0.0.1:6379".to_owned(),
+                None,
+                std::future::pending::<Result<()>>(),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.is_timeout(), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "connect: timed out: the TCP connection to 10.0.0.1:6379 did not complete within the connect timeout (1.5s)"
+        );
+        // The deadline is shared by the phases: a later one has what is left.
+        let start = Instant::now();
+        let e = deadline
+            .run(
+                || "the TLS handshake with h:1".to_owned(),
+                Some("a hint"),
+                std::future::pending::<Result<()>>(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(
+            e.to_string(),
+            "connect: timed out: the TLS handshake with h:1 did not complete within the connect timeout (1.5s); a hint"
+        );
+        // No limit, or one too far away for the clock: no deadline, no panic.
+        for limit in [None, Some(Duration::MAX)] {
+            Deadline::after(limit)
+                .run(String::new, None, async { Ok(()) })
+                .await
+                .unwrap();
         }
     }
 }

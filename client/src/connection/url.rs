@@ -1,7 +1,8 @@
 //! URL parsing: `redis://`, `rediss://`, `valkey://`, `valkeys://`, `unix://`,
 //! `redis+unix://`, `valkey+unix://`.
 
-use super::config::{Address, Config, Protocol, TlsOptions};
+use super::config::{Address, Config, Protocol, QueueFull, TlsOptions};
+use super::transport::keepalive_time;
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,7 +28,13 @@ fn duration(key: &str, v: &str) -> Result<Duration> {
             "`{key}` must be a non-negative duration, got `{v}`"
         )));
     }
-    Ok(Duration::from_secs_f64(secs * scale))
+    // The checked conversion: `from_secs_f64` panics past ~1.8e19 seconds.
+    Duration::try_from_secs_f64(secs * scale).map_err(|_| {
+        bad(format!(
+            "`{key}` is too large, got `{v}` (at most {} seconds)",
+            Duration::MAX.as_secs()
+        ))
+    })
 }
 
 /// A duration, or `none` for no limit.
@@ -36,6 +43,14 @@ fn optional(key: &str, v: &str) -> Result<Option<Duration>> {
         "none" | "never" => Ok(None),
         _ => duration(key, v).map(Some),
     }
+}
+
+/// A database number: digits, at most `i64::MAX`.
+fn database(v: &str) -> std::result::Result<i64, ()> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(());
+    }
+    v.parse().map_err(|_| ())
 }
 
 fn boolean(key: &str, v: &str) -> Result<bool> {
@@ -80,6 +95,7 @@ pub fn parse(input: &str) -> Result<Config> {
     } else {
         let host = url
             .host_str()
+            .filter(|h| !h.is_empty())
             .ok_or_else(|| bad(format!("URL `{input}` has no host")))?;
         let host = host
             .trim_start_matches('[')
@@ -91,7 +107,7 @@ pub fn parse(input: &str) -> Result<Config> {
         };
         let db = url.path().trim_start_matches('/');
         if !db.is_empty() {
-            cfg.database = db.parse().map_err(|_| {
+            cfg.database = database(db).map_err(|_| {
                 bad(format!(
                     "the URL path must be a database number, got `/{db}`"
                 ))
@@ -103,9 +119,9 @@ pub fn parse(input: &str) -> Result<Config> {
         let v = value.as_ref();
         match key.as_ref() {
             "db" => {
-                cfg.database = v
-                    .parse()
-                    .map_err(|_| bad(format!("`db` must be a number, got `{v}`")))?
+                cfg.database = database(v).map_err(|_| {
+                    bad(format!("`db` must be a non-negative number, got `{v}`"))
+                })?
             }
             "protocol" | "resp" => {
                 cfg.protocol = match v {
@@ -123,9 +139,12 @@ pub fn parse(input: &str) -> Result<Config> {
             }
             "keepalive" => {
                 let d = duration(&key, v)?;
-                cfg.keepalive = (!d.is_zero()).then_some(d);
+                cfg.keepalive = match d.is_zero() {
+                    true => None,
+                    false => Some(keepalive_time(d, &format_args!("`{v}`"))?),
+                };
             }
-"pool_size" | "max_connections" => {
+            "pool_size" | "max_connections" => {
                 cfg.pool.max_size = match v.parse() {
                     Ok(n) if n > 0 => n,
                     _ => return Err(bad(format!("`{key}` must be a positive number, got `{v}`"))),
@@ -134,6 +153,20 @@ pub fn parse(input: &str) -> Result<Config> {
             "pool_timeout" => cfg.pool.wait_timeout = optional(&key, v)?,
             "pool_idle_timeout" => cfg.pool.idle_timeout = optional(&key, v)?,
             "health_check_interval" => cfg.pool.health_check_interval = duration(&key, v)?,
+            "liveness_timeout" => cfg.liveness_timeout = optional(&key, v)?,
+            "queue_size" | "max_queued_requests" => {
+                cfg.queue.capacity = match v.parse() {
+                    Ok(n) if n > 0 => n,
+                    _ => return Err(bad(format!("`{key}` must be a positive number, got `{v}`"))),
+                }
+            }
+            "queue_full" => {
+                cfg.queue.when_full = match v {
+                    "wait" => QueueFull::Wait,
+                    "fail" => QueueFull::Fail,
+                    _ => return Err(bad(format!("`queue_full` must be wait or fail, got `{v}`"))),
+                }
+            }
             "ca" | "ca_file" | "tls_ca" => tls_opts.ca_file = Some(PathBuf::from(v)),
             "cert" | "cert_file" | "tls_cert" => tls_opts.cert_file = Some(PathBuf::from(v)),
             "key" | "key_file" | "tls_key" => tls_opts.key_file = Some(PathBuf::from(v)),
@@ -141,7 +174,7 @@ pub fn parse(input: &str) -> Result<Config> {
             "server_name" | "sni" => tls_opts.server_name = Some(v.to_owned()),
             other => {
                 return Err(bad(format!(
-                    "unknown URL option `{other}` (known: db, protocol, client_name, username, password, connect_timeout, timeout, keepalive, pool_size, pool_timeout, pool_idle_timeout, health_check_interval, ca, cert, key, insecure, server_name)"
+                    "unknown URL option `{other}` (known: db, protocol, client_name, username, password, connect_timeout, timeout, keepalive, pool_size, pool_timeout, pool_idle_timeout, health_check_interval, liveness_timeout, queue_size, queue_full, ca, cert, key, insecure, server_name)"
                 )))
             }
         }
@@ -160,8 +193,12 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let hex = bytes.get(i + 1..i + 3)?;
+            // Two hex digits (`from_str_radix` alone would also take a sign: `%+1`).
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -233,6 +270,23 @@ mod tests {
     }
 
     #[test]
+    fn queue_and_liveness_options() {
+        let c = parse("redis://h?queue_size=16&queue_full=fail&liveness_timeout=2.5").unwrap();
+        assert_eq!(c.queue.capacity, 16);
+        assert_eq!(c.queue.when_full, QueueFull::Fail);
+        assert_eq!(c.liveness_timeout, Some(Duration::from_millis(2500)));
+        let c = parse("redis://h?liveness_timeout=none").unwrap();
+        assert_eq!(c.liveness_timeout, None);
+        for bad in ["queue_size=0", "queue_full=maybe", "liveness_timeout=soon"] {
+            let e = parse(&format!("redis://h?{bad}")).unwrap_err();
+            assert!(
+                e.to_string().contains(bad.split('=').next().unwrap()),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn tls_and_unix() {
         let c = parse("rediss://h:6380?ca=/tmp/ca.pem&insecure=true").unwrap();
         let t = c.tls.unwrap();
@@ -263,5 +317,93 @@ mod tests {
             assert!(e.is_config(), "{url}");
             assert!(e.to_string().contains(needle), "{url}: {e}");
         }
+    }
+
+    /// Prints the message a bad input gets (run with `--nocapture` to read them).
+    fn rejected(url: &str) -> String {
+        let e = parse(url).unwrap_err();
+        assert!(e.is_config(), "{url}: {e}");
+        let text = e.to_string();
+        println!("{url}\n    -> {text}");
+        text
+    }
+
+    #[test]
+    fn durations_too_large_for_a_duration_are_errors_naming_the_option() {
+        // Every duration option at and above the value that used to panic
+        // (`Duration::from_secs_f64` past ~1.8e19 seconds).
+        for key in [
+            "timeout",
+            "request_timeout",
+            "connect_timeout",
+            "pool_timeout",
+            "pool_idle_timeout",
+            "health_check_interval",
+            "liveness_timeout",
+        ] {
+            for v in ["1e20", "1e30", "1e300", "18446744073709551616", "1e30ms"] {
+                let text = rejected(&format!("redis://h:6379?{key}={v}"));
+                assert!(text.contains(&format!("`{key}` is too large")), "{text}");
+                assert!(text.contains(v), "{text}");
+            }
+            // The largest that fits is accepted.
+            parse(&format!("redis://h?{key}=1e19")).unwrap();
+        }
+        for v in ["1e20", "1e30", "1e300"] {
+            let text = rejected(&format!("redis://h:6379?keepalive={v}"));
+            assert!(text.contains("`keepalive` is too large"), "{text}");
+        }
+    }
+
+    #[test]
+    fn keepalive_outside_the_tcp_range_is_an_error_naming_it() {
+        for v in ["1e10", "32768", "40000s", "1e19"] {
+            let text = rejected(&format!("redis://h?keepalive={v}"));
+            assert!(
+                text.contains("`keepalive` must be between 1 and 32767 seconds"),
+                "{text}"
+            );
+            assert!(text.contains(&format!("`{v}`")), "{text}");
+        }
+        // Whole seconds, rounded up: a positive value never becomes 0.
+        for (v, secs) in [
+            ("32767", 32767),
+            ("1", 1),
+            ("0.5", 1),
+            ("1ms", 1),
+            ("1.5", 2),
+        ] {
+            let c = parse(&format!("redis://h?keepalive={v}")).unwrap();
+            assert_eq!(c.keepalive, Some(Duration::from_secs(secs)), "{v}");
+        }
+        assert_eq!(parse("redis://h?keepalive=0").unwrap().keepalive, None);
+    }
+
+    #[test]
+    fn other_bad_input_is_an_error_not_a_panic() {
+        for (url, needle) in [
+            // `%+1` was decoded as byte 1 (`from_str_radix` takes a sign).
+            ("redis://%+1:p@h", "percent-encoding"),
+            ("redis://u:%2@h", "percent-encoding"),
+            ("redis://u:%ff@h", "percent-encoding"),
+            ("redis://h/-1", "database number"),
+            ("redis://h/+1", "database number"),
+            ("redis://h/99999999999999999999", "database number"),
+            ("redis://h?db=-1", "`db` must be a non-negative number"),
+            ("redis://h:65536", "invalid URL"),
+            ("redis://h:-1", "invalid URL"),
+            ("redis://", "has no host"),
+            ("redis://:p@", "empty host"),
+            ("redis://h?timeout=nan", "`timeout`"),
+            ("redis://h?timeout=inf", "`timeout`"),
+            ("redis://h?pool_size=99999999999999999999999", "`pool_size`"),
+        ] {
+            let text = rejected(url);
+            assert!(text.contains(needle), "{url}: {text}");
+        }
+        assert_eq!(
+            parse("redis://u%3A:p%40@h").unwrap().username.as_deref(),
+            Some("u:")
+        );
     }
 }

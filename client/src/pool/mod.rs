@@ -298,11 +298,12 @@ fn client_unblock(id: i64) -> CommandBuf {
 /// again every [`UNBLOCK_RETRY`] in case the command reached the server after the
 /// previous one; true once the fence answered.
 async fn unblocked(pool: &Pool, id: i64, mut fence: Reply<bytes::Bytes>) -> bool {
-    let deadline = tokio::time::Instant::now() + ping_limit(&pool.config);
+    // Checked: a connect timeout too far away for the clock means no deadline.
+    let deadline = tokio::time::Instant::now().checked_add(ping_limit(&pool.config));
     loop {
         match tokio::time::timeout(UNBLOCK_RETRY, &mut fence).await {
             Ok(r) => return is_pong(r),
-            Err(_) if tokio::time::Instant::now() < deadline => {
+            Err(_) if deadline.is_none_or(|d| tokio::time::Instant::now() < d) => {
                 pool.shared.send_detached(client_unblock(id));
             }
             Err(_) => return false,
