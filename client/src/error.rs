@@ -32,6 +32,8 @@ struct Inner {
     kind: Kind,
     /// The command this error belongs to (`SET`, `CLIENT KILL`).
     command: Option<&'static str>,
+    /// Known never to have been written (whatever the kind).
+    unsent: bool,
 }
 
 #[derive(Debug)]
@@ -68,6 +70,7 @@ impl Error {
             inner: Box::new(Inner {
                 kind,
                 command: None,
+                unsent: false,
             }),
         }
     }
@@ -194,8 +197,16 @@ impl Error {
             inner: Box::new(Inner {
                 kind,
                 command: self.inner.command,
+                unsent: self.inner.unsent,
             }),
         }
+    }
+
+    /// Marks the error as one of a request that was never written (it failed while
+    /// still queued, for example while the connection was down).
+    pub(crate) fn unsent(mut self) -> Self {
+        self.inner.unsent = true;
+        self
     }
 
     /// Names the command this error belongs to (keeps the first name given).
@@ -266,17 +277,19 @@ impl Error {
     /// The command was certainly never written to the server, so it did not run
     /// and retrying it cannot run it twice: it timed out (or was dropped) while still
     /// waiting in the connection's queue, the queue was full, an argument was
-    /// rejected, or no pooled connection was free. False when it may have run
+    /// rejected, no pooled connection was free, or the connection was down (a
+    /// reconnection in progress) while it waited. False when it may have run
     /// (a timeout after it was sent, a connection lost with the command in flight)
     /// and for errors the server answered (it ran, and failed).
     pub fn is_unsent(&self) -> bool {
-        matches!(
-            self.inner.kind,
-            Kind::Timeout(Sent::No)
-                | Kind::QueueFull { .. }
-                | Kind::InvalidArgument { .. }
-                | Kind::PoolExhausted { .. }
-        )
+        self.inner.unsent
+            || matches!(
+                self.inner.kind,
+                Kind::Timeout(Sent::No)
+                    | Kind::QueueFull { .. }
+                    | Kind::InvalidArgument { .. }
+                    | Kind::PoolExhausted { .. }
+            )
     }
 
     /// The connection's request queue was full (with

@@ -171,9 +171,11 @@ async fn server_restart_fails_fast_then_recovers() {
     let start = Instant::now();
     let err = client.get("before").await.unwrap_err();
     assert!(err.is_io(), "{err}");
-    // Fails fast while the server is down (no waiting for a timeout).
+    // Fails fast while the server is down (no waiting for a timeout), and says it
+    // was never sent.
     let err = client.get("before").await.unwrap_err();
     assert!(err.is_io(), "{err}");
+    assert!(err.is_unsent(), "{err}");
     assert!(
         start.elapsed() < Duration::from_secs(2),
         "{:?}",

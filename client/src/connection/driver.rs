@@ -312,7 +312,8 @@ async fn wait(
                 Some(Control::Close) | None => return false,
             },
             req = queues.requests.recv() => match req {
-                Some(req) => req.sink.fail(io_error(text)),
+                // Never written: it did not run.
+                Some(req) => req.sink.fail(io_error(text).unsent()),
                 None => return false,
             },
             _ = &mut sleep => return true,
