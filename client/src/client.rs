@@ -1,5 +1,6 @@
 //! [`Client`]: the entry point, and its builder.
 
+use crate::command::route::{self, Decision, On};
 use crate::command::{Command, Executor, Raw, Request, ToArg};
 use crate::connection::{
     keepalive_time, Address, Backoff, Config, Connection, LongestArg, Protocol, PushHook,
@@ -26,8 +27,9 @@ use std::time::Duration;
 /// them on a connection of your own from [`Client::watch`], which is closed rather
 /// than pooled afterwards), and, on any connection, what the runtime owns: `MULTI`,
 /// `EXEC`, `DISCARD`, `WATCH`, `UNWATCH`, the subscriptions, `MONITOR`, `HELLO` with
-/// arguments, `RESET`, `QUIT` and `CLIENT REPLY`
-/// ([`CommandMeta::runtime_alternative`](crate::command::CommandMeta::runtime_alternative)).
+/// arguments, `RESET`, `QUIT`, `CLIENT REPLY` and the replication protocol
+/// ([`CommandMeta::route`](crate::command::CommandMeta::route), decided by
+/// [`route::decide`](crate::command::route::decide)).
 ///
 /// ```no_run
 /// # async fn demo() -> respec::Result<()> {
@@ -179,24 +181,23 @@ impl Client {
         if let Some(p) = req.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
-        let timeout = self.inner.config.request_timeout;
-        if let Some(m) = req.meta {
-            let refused = m
-                .runtime_alternative(req.buf.len())
-                .or_else(|| m.shared_connection_alternative());
-            if let Some(instead) = refused {
-                return ResponseFuture::failed(m.name, Error::invalid_argument("command", instead));
+        match route::decide(req.meta, req.buf.len(), On::Shared) {
+            // (`Taint` is for connections of one's own: the shared one is not pooled.)
+            Decision::Send { waits: false } | Decision::Taint => ResponseFuture::waiting(
+                name,
+                self.inner.conn.send(req.buf),
+                self.inner.config.request_timeout,
+            ),
+            // WAIT and WAITAOF: on the shared connection, with no request timeout
+            // shorter than their own, and no liveness rule while they wait.
+            Decision::Send { waits: true } => {
+                ResponseFuture::waiting(name, self.inner.conn.send_waiting(req.buf), None)
             }
-            if m.needs_dedicated_connection() {
-                return self.on_pooled(name, req);
-            }
-            if m.is_blocking() {
-                // WAIT and WAITAOF: on the shared connection, with no request timeout
-                // shorter than their own, and no liveness rule while they wait.
-                return ResponseFuture::waiting(name, self.inner.conn.send_waiting(req.buf), None);
+            Decision::Dedicated => self.on_pooled(name, req),
+            Decision::Refuse(instead) | Decision::Watching { instead, .. } => {
+                ResponseFuture::failed(name, Error::invalid_argument("command", instead))
             }
         }
-        ResponseFuture::waiting(name, self.inner.conn.send(req.buf), timeout)
     }
 
     /// Runs a blocking command on a dedicated connection from the pool.

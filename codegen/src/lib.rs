@@ -283,7 +283,10 @@ pub fn generate(opts: &Options) -> Result<Output> {
     );
     let mut metas = TokenStream::new();
     for c in &all {
-        metas.extend(emit::meta::entry(c).with_context(|| format!("metadata of {}", c.name))?);
+        metas.extend(
+            emit::meta::entry(c, ov.route(&c.name))
+                .with_context(|| format!("metadata of {}", c.name))?,
+        );
     }
     let all_refs: Vec<&Command> = all.iter().collect();
     metas.extend(emit::meta::table(&all_refs));
@@ -293,7 +296,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
             quote! {
                 use crate::command::meta::{
                     AclCategories, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group, KeySpec,
-                    KeySpecFlags, RequestPolicy, ResponsePolicy, Tips, Version,
+                    KeySpecFlags, RequestPolicy, ResponsePolicy, Route, Tips, Version,
                 };
             },
             metas,

@@ -12,9 +12,11 @@ use std::path::Path;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
-    /// Commands not generated (they still get metadata).
+    /// Where the runtime runs a command, when not where its flags say (the shared
+    /// connection; a dedicated one for `BLOCKING` commands). Commands the runtime
+    /// owns (`route = "runtime"`) are not generated (they still get metadata).
     #[serde(default)]
-    pub exclude: Vec<Exclude>,
+    pub route: Vec<Route>,
     /// Fixes to arguments the spec gets wrong.
     #[serde(default)]
     pub fix_arg: Vec<FixArg>,
@@ -50,14 +52,66 @@ pub struct Overrides {
     used: RefCell<BTreeSet<String>>,
 }
 
-/// A command that is not generated.
+/// Where the runtime runs a command: the one place this is decided (the client,
+/// pipelines and watched connections all follow the generated `CommandMeta::route`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Exclude {
+pub struct Route {
     /// Full command name.
     pub command: String,
+    /// One of [`ROUTES`].
+    pub route: String,
+    /// What to use instead, for the routes that refuse the command somewhere
+    /// (`runtime`, `own-connection`, `watch`, `unwatch`): the error message's advice.
+    #[serde(default)]
+    pub instead: Option<String>,
+    /// For `runtime`: refused only when it has arguments (`HELLO` alone only
+    /// reports, and may run).
+    #[serde(default)]
+    pub with_arguments: bool,
     /// Why.
     pub reason: String,
+}
+
+/// The routes an override may name (the runtime's `Route` variants, kebab-case).
+pub const ROUTES: &[&str] = &[
+    "runtime",
+    "own-connection",
+    "stateful",
+    "shared-waiting",
+    "watch",
+    "unwatch",
+];
+
+impl Route {
+    /// The route is one of [`ROUTES`], `instead` is given exactly where it is used,
+    /// and `with_arguments` only with `runtime`.
+    fn check(&self) -> Result<()> {
+        let c = &self.command;
+        if !ROUTES.contains(&self.route.as_str()) {
+            bail!(
+                "route {c}: unknown route {:?} (known: {})",
+                self.route,
+                ROUTES.join(", ")
+            );
+        }
+        let refuses = matches!(
+            self.route.as_str(),
+            "runtime" | "own-connection" | "watch" | "unwatch"
+        );
+        if refuses
+            != self
+                .instead
+                .as_deref()
+                .is_some_and(|i| !i.trim().is_empty())
+        {
+            bail!("route {c}: `instead` is required for the routes that refuse the command somewhere (runtime, own-connection, watch, unwatch), and only there");
+        }
+        if self.with_arguments && self.route != "runtime" {
+            bail!("route {c}: `with_arguments` only applies to the runtime route");
+        }
+        Ok(())
+    }
 }
 
 /// A fix to one argument, found by its path of names from the top level
@@ -188,6 +242,9 @@ impl Overrides {
                 bail!("{what} has no reason");
             }
         }
+        for r in &o.route {
+            r.check()?;
+        }
         Ok(o)
     }
 
@@ -202,7 +259,7 @@ impl Overrides {
                 f(kind, i, e);
             }
         }
-        list("exclude", &self.exclude, &mut f);
+        list("route", &self.route, &mut f);
         list("fix_arg", &self.fix_arg, &mut f);
         list("flatten", &self.flatten, &mut f);
         list("doc_note", &self.doc_note, &mut f);
@@ -248,10 +305,16 @@ impl Overrides {
         Some(&map[key].name)
     }
 
-    /// The reason a command is excluded, if it is.
+    /// The route override of a command, if it has one.
+    pub fn route(&self, command: &str) -> Option<&Route> {
+        self.find("route", &self.route, command, "")
+    }
+
+    /// The reason a command is not generated, if it is not: the runtime owns it.
     pub fn excluded(&self, command: &str) -> Option<&str> {
-        self.find("exclude", &self.exclude, command, "")
-            .map(|e| e.reason.as_str())
+        self.route(command)
+            .filter(|r| r.route == "runtime")
+            .map(|r| r.reason.as_str())
     }
 
     /// The fix for the argument at `path` of `command`.
@@ -344,7 +407,7 @@ macro_rules! entry {
     (@arg $s:ident $f:ident) => { &$s.$f };
 }
 
-entry!(Exclude, command, -);
+entry!(Route, command, -);
 entry!(FixArg, command, arg);
 entry!(Flatten, command, arg);
 entry!(DocNote, command, -);
@@ -370,26 +433,29 @@ mod tests {
 
     #[test]
     fn an_entry_without_a_reason_is_an_error() {
-        let err =
-            Overrides::parse("[[exclude]]\ncommand = \"SYNC\"\nreason = \" \"\n").unwrap_err();
+        let err = Overrides::parse(
+            "[[route]]\ncommand = \"SYNC\"\nroute = \"stateful\"\nreason = \" \"\n",
+        )
+        .unwrap_err();
         assert!(
-            err.to_string().contains("exclude SYNC has no reason"),
+            err.to_string().contains("route SYNC has no reason"),
             "{err}"
         );
     }
 
     #[test]
     fn unknown_keys_are_errors() {
-        assert!(
-            Overrides::parse("[[exclude]]\ncommand = \"A\"\nreason = \"r\"\nextra = 1\n").is_err()
-        );
+        assert!(Overrides::parse(
+            "[[route]]\ncommand = \"A\"\nroute = \"stateful\"\nreason = \"r\"\nextra = 1\n"
+        )
+        .is_err());
         assert!(Overrides::parse("[[nonsense]]\n").is_err());
     }
 
     #[test]
     fn entries_that_match_nothing_are_reported() {
         let o = Overrides::parse(
-            "[[exclude]]\ncommand = \"SYNC\"\nreason = \"r\"\n\
+            "[[route]]\ncommand = \"SYNC\"\nroute = \"runtime\"\ninstead = \"i\"\nreason = \"r\"\n\
              [[reply_option]]\ncommand = \"SET\"\narg = \"get\"\ntype = \"Bytes\"\nreason = \"r\"\n\
              [token_type.\"NX XX\"]\nname = \"ExistenceCondition\"\nreason = \"r\"\n",
         )
@@ -402,6 +468,34 @@ mod tests {
         );
         assert_eq!(o.token_type("NX XX"), Some("ExistenceCondition"));
         assert_eq!(o.unused(), ["reply_option SET get"]);
+    }
+
+    #[test]
+    fn routes_are_checked() {
+        let parse = |body: &str| {
+            Overrides::parse(&format!(
+                "[[route]]\ncommand = \"X\"\nreason = \"r\"\n{body}"
+            ))
+        };
+        assert!(parse("route = \"runtime\"\ninstead = \"use y\"\n").is_ok());
+        assert!(parse("route = \"stateful\"\n").is_ok());
+        for (bad, needle) in [
+            ("route = \"elsewhere\"\n", "unknown route"),
+            ("route = \"runtime\"\n", "`instead` is required"),
+            (
+                "route = \"stateful\"\ninstead = \"y\"\n",
+                "`instead` is required",
+            ),
+            (
+                "route = \"stateful\"\nwith_arguments = true\n",
+                "with_arguments",
+            ),
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert!(err.to_string().contains(needle), "{bad}: {err}");
+        }
+        let o = parse("route = \"own-connection\"\ninstead = \"y\"\n").unwrap();
+        assert_eq!(o.excluded("X"), None, "only the runtime route excludes");
     }
 
     #[test]

@@ -333,78 +333,63 @@ pub struct CommandMeta {
     pub deprecated_since: Option<Version>,
     /// What to use instead of a deprecated command.
     pub replaced_by: Option<&'static str>,
+    /// Where the runtime runs the command (decided by
+    /// [`route::decide`](crate::command::route::decide)).
+    pub route: Route,
+}
+
+/// Where the runtime runs a command, generated from its flags and
+/// `spec/overrides.toml` (`[[route]]`): the one source of the decision that
+/// [`route::decide`](crate::command::route::decide) makes for the client, pipelines
+/// and watched connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The shared connection (or whatever connection it is sent on).
+    Shared,
+    /// The shared connection, waiting as long as it takes (`WAIT`, `WAITAOF`: flagged
+    /// `BLOCKING`, but about the writes made on their own connection): no request
+    /// timeout, and the liveness rule is suspended while it waits.
+    SharedWaiting,
+    /// A dedicated pooled connection, so it never stalls the shared one (the spec's
+    /// `BLOCKING` commands).
+    Dedicated,
+    /// Refused on the shared connection (it would change it under every task);
+    /// runs on a connection of one's own, which it leaves changed (`SELECT`, `AUTH`).
+    OwnConnection {
+        /// Why, and what to use instead.
+        instead: &'static str,
+    },
+    /// Runs anywhere, but leaves state on its connection that a later user of a
+    /// pooled one would inherit (`CLIENT SETNAME`, `READONLY`, ...).
+    Stateful,
+    /// `WATCH`: refused on the shared connection; on a watched one, its keys are
+    /// tracked.
+    Watch {
+        /// Why, and what to use instead.
+        instead: &'static str,
+    },
+    /// `UNWATCH`: like [`Watch`](Route::Watch); on a watched connection, nothing is
+    /// watched any more.
+    Unwatch {
+        /// Why, and what to use instead.
+        instead: &'static str,
+    },
+    /// The runtime owns it (transactions, subscriptions, `MONITOR`, `HELLO` with
+    /// arguments, `RESET`, `QUIT`, `CLIENT REPLY`, the replication protocol): refused
+    /// as a plain command and in pipelines on every connection, even through
+    /// [`cmd`](crate::raw_cmd).
+    Runtime {
+        /// Why, and what to use instead.
+        instead: &'static str,
+        /// Refused only with arguments (`HELLO` alone only reports, and may run).
+        with_arguments: bool,
+    },
 }
 
 impl CommandMeta {
     /// True when the command may block the connection (`BLPOP`, `XREAD BLOCK`, ...).
     pub fn is_blocking(&self) -> bool {
         self.flags.contains(CommandFlags::BLOCKING)
-    }
-
-    /// True when the command must not run on the shared connection: it may block it
-    /// (`BLPOP`, `XREAD BLOCK`). `WAIT` and `WAITAOF` are flagged blocking too but
-    /// wait for the writes made on their own connection, so they stay on the shared
-    /// one (on a fresh pooled connection they would wait for nothing).
-    pub fn needs_dedicated_connection(&self) -> bool {
-        self.is_blocking() && !matches!(self.name, "WAIT" | "WAITAOF")
-    }
-
-    /// When the runtime owns the command, what to use instead: transactions (their
-    /// replies come from `EXEC`), subscriptions (confirmed by pushes, not replies),
-    /// `MONITOR` (a stream of lines), and what would pull the connection from under
-    /// the runtime (`HELLO` with arguments, `RESET`, `QUIT`, `CLIENT REPLY`) cannot run
-    /// as a plain command or in a pipeline, even through [`cmd`](crate::raw_cmd). The
-    /// generator leaves them out of the typed API for the same reasons
-    /// (`spec/overrides.toml`). `argc` counts the words with the name: `HELLO` alone
-    /// only reports and may run.
-    pub fn runtime_alternative(&self, argc: usize) -> Option<&'static str> {
-        if self.acl_categories.contains(AclCategories::TRANSACTION) {
-            return Some("MULTI, EXEC, DISCARD, WATCH and UNWATCH are run by the client: use client.pipeline().transaction(), client.watch(keys) or client.transaction(keys, f)");
-        }
-        match self.name {
-            "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "UNSUBSCRIBE" | "PUNSUBSCRIBE"
-            | "SUNSUBSCRIBE" => {
-                Some("subscriptions are run by the client: use client.subscriber()")
-            }
-            "MONITOR" => Some("MONITOR is run by the client: use client.monitor()"),
-            "CLIENT REPLY" => Some("the client matches every request to its reply: CLIENT REPLY OFF or SKIP would leave requests waiting for replies the server never sends"),
-            "HELLO" if argc > 1 => Some("the client runs HELLO when it connects: set the protocol, user and name with ClientBuilder::protocol, username, password and client_name"),
-            "RESET" => Some("RESET would reset the protocol, database, user, subscriptions and client tracking behind the client's back: connect a new Client instead"),
-            "QUIT" => Some("closing connections is the client's job: drop the Client"),
-            _ => None,
-        }
-    }
-
-    /// When the command may not run on a [`Client`](crate::Client)'s shared
-    /// connection, why and what to use instead: it would change the connection under
-    /// every task sharing it (`SELECT` would move their keys to another database), and
-    /// a reconnect would silently undo it. On a connection of one's own
-    /// (`client.watch(keys)`) they run, and that connection is closed afterwards
-    /// instead of going back to the pool.
-    pub fn shared_connection_alternative(&self) -> Option<&'static str> {
-        match self.name {
-            "SELECT" => Some("SELECT would switch the database of every task sharing the client's connection, until a reconnect switched it back: set it with ClientBuilder::database (one Client per database), or run it on a connection of your own (client.watch(keys))"),
-            "AUTH" => Some("AUTH would change the user of every task sharing the client's connection, until a reconnect changed it back: set it with ClientBuilder::username and password (one Client per user), or run it on a connection of your own (client.watch(keys))"),
-            _ => None,
-        }
-    }
-
-    /// True when the command leaves state on the connection it runs on that a later
-    /// user of the connection would inherit: the database (`SELECT`), the user
-    /// (`AUTH`), the name, client tracking, eviction and touch modes, replica reads.
-    pub fn changes_connection_state(&self) -> bool {
-        matches!(
-            self.name,
-            "SELECT"
-                | "AUTH"
-                | "CLIENT SETNAME"
-                | "CLIENT SETINFO"
-                | "CLIENT TRACKING"
-                | "CLIENT NO-EVICT"
-                | "CLIENT NO-TOUCH"
-                | "READONLY"
-                | "READWRITE"
-        )
     }
 
     /// True when the command only reads data.

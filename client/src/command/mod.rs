@@ -11,13 +11,14 @@ mod arg;
 mod buf;
 pub mod meta;
 mod raw;
+pub mod route;
 
 pub use arg::{
     flag, DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg,
     UnixTimeArg,
 };
 pub use buf::{ArgProblem, CommandBuf, ARG_POS_STRIDE};
-pub use meta::{AclCategories, CommandMeta};
+pub use meta::{AclCategories, CommandMeta, Route};
 pub use raw::{cmd, Raw};
 
 use crate::error::{Error, Result};

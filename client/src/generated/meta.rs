@@ -4,7 +4,7 @@
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::meta::{
     AclCategories, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group, KeySpec,
-    KeySpecFlags, RequestPolicy, ResponsePolicy, Tips, Version,
+    KeySpecFlags, RequestPolicy, ResponsePolicy, Route, Tips, Version,
 };
 ///Metadata of `ACL CAT`.
 pub static ACL_CAT: CommandMeta = CommandMeta {
@@ -25,6 +25,7 @@ pub static ACL_CAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL DELUSER`.
 pub static ACL_DELUSER: CommandMeta = CommandMeta {
@@ -49,6 +50,7 @@ pub static ACL_DELUSER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL DRYRUN`.
 pub static ACL_DRYRUN: CommandMeta = CommandMeta {
@@ -73,6 +75,7 @@ pub static ACL_DRYRUN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL GENPASS`.
 pub static ACL_GENPASS: CommandMeta = CommandMeta {
@@ -93,6 +96,7 @@ pub static ACL_GENPASS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL GETUSER`.
 pub static ACL_GETUSER: CommandMeta = CommandMeta {
@@ -117,6 +121,7 @@ pub static ACL_GETUSER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL HELP`.
 pub static ACL_HELP: CommandMeta = CommandMeta {
@@ -137,6 +142,7 @@ pub static ACL_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL LIST`.
 pub static ACL_LIST: CommandMeta = CommandMeta {
@@ -161,6 +167,7 @@ pub static ACL_LIST: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL LOAD`.
 pub static ACL_LOAD: CommandMeta = CommandMeta {
@@ -185,6 +192,7 @@ pub static ACL_LOAD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL LOG`.
 pub static ACL_LOG: CommandMeta = CommandMeta {
@@ -209,6 +217,7 @@ pub static ACL_LOG: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL SAVE`.
 pub static ACL_SAVE: CommandMeta = CommandMeta {
@@ -233,6 +242,7 @@ pub static ACL_SAVE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL SETUSER`.
 pub static ACL_SETUSER: CommandMeta = CommandMeta {
@@ -257,6 +267,7 @@ pub static ACL_SETUSER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL USERS`.
 pub static ACL_USERS: CommandMeta = CommandMeta {
@@ -281,6 +292,7 @@ pub static ACL_USERS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ACL WHOAMI`.
 pub static ACL_WHOAMI: CommandMeta = CommandMeta {
@@ -301,6 +313,7 @@ pub static ACL_WHOAMI: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `APPEND`.
 pub static APPEND: CommandMeta = CommandMeta {
@@ -336,6 +349,7 @@ pub static APPEND: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ASKING`.
 pub static ASKING: CommandMeta = CommandMeta {
@@ -355,6 +369,7 @@ pub static ASKING: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `AUTH`.
 pub static AUTH: CommandMeta = CommandMeta {
@@ -379,6 +394,9 @@ pub static AUTH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::OwnConnection {
+        instead: "AUTH would change the user of every task sharing the client's connection, until a reconnect changed it back: set it with ClientBuilder::username and password (one Client per user), or run it on a connection of your own (client.watch(keys))",
+    },
 };
 ///Metadata of `BGREWRITEAOF`.
 pub static BGREWRITEAOF: CommandMeta = CommandMeta {
@@ -402,6 +420,7 @@ pub static BGREWRITEAOF: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `BGSAVE`.
 pub static BGSAVE: CommandMeta = CommandMeta {
@@ -425,6 +444,7 @@ pub static BGSAVE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `BITCOUNT`.
 pub static BITCOUNT: CommandMeta = CommandMeta {
@@ -457,6 +477,7 @@ pub static BITCOUNT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `BITFIELD`.
 pub static BITFIELD: CommandMeta = CommandMeta {
@@ -492,6 +513,7 @@ pub static BITFIELD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `BITFIELD_RO`.
 pub static BITFIELD_RO: CommandMeta = CommandMeta {
@@ -526,6 +548,7 @@ pub static BITFIELD_RO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `BITOP`.
 pub static BITOP: CommandMeta = CommandMeta {
@@ -571,6 +594,7 @@ pub static BITOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `BITPOS`.
 pub static BITPOS: CommandMeta = CommandMeta {
@@ -603,6 +627,7 @@ pub static BITPOS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `BLMOVE`.
 pub static BLMOVE: CommandMeta = CommandMeta {
@@ -650,6 +675,7 @@ pub static BLMOVE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `BLMPOP`.
 pub static BLMPOP: CommandMeta = CommandMeta {
@@ -685,6 +711,7 @@ pub static BLMPOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `BLPOP`.
 pub static BLPOP: CommandMeta = CommandMeta {
@@ -720,6 +747,7 @@ pub static BLPOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `BRPOP`.
 pub static BRPOP: CommandMeta = CommandMeta {
@@ -755,6 +783,7 @@ pub static BRPOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `BRPOPLPUSH`.
 pub static BRPOPLPUSH: CommandMeta = CommandMeta {
@@ -802,6 +831,7 @@ pub static BRPOPLPUSH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `BZMPOP`.
 pub static BZMPOP: CommandMeta = CommandMeta {
@@ -837,6 +867,7 @@ pub static BZMPOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `BZPOPMAX`.
 pub static BZPOPMAX: CommandMeta = CommandMeta {
@@ -873,6 +904,7 @@ pub static BZPOPMAX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `BZPOPMIN`.
 pub static BZPOPMIN: CommandMeta = CommandMeta {
@@ -909,6 +941,7 @@ pub static BZPOPMIN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `CLIENT CACHING`.
 pub static CLIENT_CACHING: CommandMeta = CommandMeta {
@@ -932,6 +965,7 @@ pub static CLIENT_CACHING: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT CAPA`.
 pub static CLIENT_CAPA: CommandMeta = CommandMeta {
@@ -954,6 +988,7 @@ pub static CLIENT_CAPA: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT GETNAME`.
 pub static CLIENT_GETNAME: CommandMeta = CommandMeta {
@@ -977,6 +1012,7 @@ pub static CLIENT_GETNAME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT GETREDIR`.
 pub static CLIENT_GETREDIR: CommandMeta = CommandMeta {
@@ -1000,6 +1036,7 @@ pub static CLIENT_GETREDIR: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT HELP`.
 pub static CLIENT_HELP: CommandMeta = CommandMeta {
@@ -1022,6 +1059,7 @@ pub static CLIENT_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT ID`.
 pub static CLIENT_ID: CommandMeta = CommandMeta {
@@ -1045,6 +1083,7 @@ pub static CLIENT_ID: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT IMPORT-SOURCE`.
 pub static CLIENT_IMPORT_SOURCE: CommandMeta = CommandMeta {
@@ -1067,6 +1106,7 @@ pub static CLIENT_IMPORT_SOURCE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT INFO`.
 pub static CLIENT_INFO: CommandMeta = CommandMeta {
@@ -1089,6 +1129,7 @@ pub static CLIENT_INFO: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT KILL`.
 pub static CLIENT_KILL: CommandMeta = CommandMeta {
@@ -1113,6 +1154,7 @@ pub static CLIENT_KILL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT LIST`.
 pub static CLIENT_LIST: CommandMeta = CommandMeta {
@@ -1137,6 +1179,7 @@ pub static CLIENT_LIST: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT NO-EVICT`.
 pub static CLIENT_NO_EVICT: CommandMeta = CommandMeta {
@@ -1161,6 +1204,7 @@ pub static CLIENT_NO_EVICT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Stateful,
 };
 ///Metadata of `CLIENT NO-TOUCH`.
 pub static CLIENT_NO_TOUCH: CommandMeta = CommandMeta {
@@ -1183,6 +1227,7 @@ pub static CLIENT_NO_TOUCH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Stateful,
 };
 ///Metadata of `CLIENT PAUSE`.
 pub static CLIENT_PAUSE: CommandMeta = CommandMeta {
@@ -1207,6 +1252,7 @@ pub static CLIENT_PAUSE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT REPLY`.
 pub static CLIENT_REPLY: CommandMeta = CommandMeta {
@@ -1230,6 +1276,10 @@ pub static CLIENT_REPLY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "the client matches every request to its reply: CLIENT REPLY OFF or SKIP would leave requests waiting for replies the server never sends",
+        with_arguments: false,
+    },
 };
 ///Metadata of `CLIENT SETINFO`.
 pub static CLIENT_SETINFO: CommandMeta = CommandMeta {
@@ -1253,6 +1303,7 @@ pub static CLIENT_SETINFO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Stateful,
 };
 ///Metadata of `CLIENT SETNAME`.
 pub static CLIENT_SETNAME: CommandMeta = CommandMeta {
@@ -1276,6 +1327,7 @@ pub static CLIENT_SETNAME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Stateful,
 };
 ///Metadata of `CLIENT TRACKING`.
 pub static CLIENT_TRACKING: CommandMeta = CommandMeta {
@@ -1298,6 +1350,7 @@ pub static CLIENT_TRACKING: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Stateful,
 };
 ///Metadata of `CLIENT TRACKINGINFO`.
 pub static CLIENT_TRACKINGINFO: CommandMeta = CommandMeta {
@@ -1320,6 +1373,7 @@ pub static CLIENT_TRACKINGINFO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT UNBLOCK`.
 pub static CLIENT_UNBLOCK: CommandMeta = CommandMeta {
@@ -1344,6 +1398,7 @@ pub static CLIENT_UNBLOCK: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLIENT UNPAUSE`.
 pub static CLIENT_UNPAUSE: CommandMeta = CommandMeta {
@@ -1368,6 +1423,7 @@ pub static CLIENT_UNPAUSE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER ADDSLOTS`.
 pub static CLUSTER_ADDSLOTS: CommandMeta = CommandMeta {
@@ -1391,6 +1447,7 @@ pub static CLUSTER_ADDSLOTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER ADDSLOTSRANGE`.
 pub static CLUSTER_ADDSLOTSRANGE: CommandMeta = CommandMeta {
@@ -1414,6 +1471,7 @@ pub static CLUSTER_ADDSLOTSRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER BUMPEPOCH`.
 pub static CLUSTER_BUMPEPOCH: CommandMeta = CommandMeta {
@@ -1437,6 +1495,7 @@ pub static CLUSTER_BUMPEPOCH: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER CANCELSLOTMIGRATIONS`.
 pub static CLUSTER_CANCELSLOTMIGRATIONS: CommandMeta = CommandMeta {
@@ -1460,6 +1519,7 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER COUNT-FAILURE-REPORTS`.
 pub static CLUSTER_COUNT_FAILURE_REPORTS: CommandMeta = CommandMeta {
@@ -1482,6 +1542,7 @@ pub static CLUSTER_COUNT_FAILURE_REPORTS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER COUNTKEYSINSLOT`.
 pub static CLUSTER_COUNTKEYSINSLOT: CommandMeta = CommandMeta {
@@ -1499,6 +1560,7 @@ pub static CLUSTER_COUNTKEYSINSLOT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER DELSLOTS`.
 pub static CLUSTER_DELSLOTS: CommandMeta = CommandMeta {
@@ -1522,6 +1584,7 @@ pub static CLUSTER_DELSLOTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER DELSLOTSRANGE`.
 pub static CLUSTER_DELSLOTSRANGE: CommandMeta = CommandMeta {
@@ -1545,6 +1608,7 @@ pub static CLUSTER_DELSLOTSRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER FAILOVER`.
 pub static CLUSTER_FAILOVER: CommandMeta = CommandMeta {
@@ -1568,6 +1632,7 @@ pub static CLUSTER_FAILOVER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER FLUSHSLOT`.
 pub static CLUSTER_FLUSHSLOT: CommandMeta = CommandMeta {
@@ -1592,6 +1657,7 @@ pub static CLUSTER_FLUSHSLOT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER FLUSHSLOTS`.
 pub static CLUSTER_FLUSHSLOTS: CommandMeta = CommandMeta {
@@ -1615,6 +1681,7 @@ pub static CLUSTER_FLUSHSLOTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER FORGET`.
 pub static CLUSTER_FORGET: CommandMeta = CommandMeta {
@@ -1638,6 +1705,7 @@ pub static CLUSTER_FORGET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER GETKEYSINSLOT`.
 pub static CLUSTER_GETKEYSINSLOT: CommandMeta = CommandMeta {
@@ -1655,6 +1723,7 @@ pub static CLUSTER_GETKEYSINSLOT: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER GETSLOTMIGRATIONS`.
 pub static CLUSTER_GETSLOTMIGRATIONS: CommandMeta = CommandMeta {
@@ -1678,6 +1747,7 @@ pub static CLUSTER_GETSLOTMIGRATIONS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER HELP`.
 pub static CLUSTER_HELP: CommandMeta = CommandMeta {
@@ -1697,6 +1767,7 @@ pub static CLUSTER_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER INFO`.
 pub static CLUSTER_INFO: CommandMeta = CommandMeta {
@@ -1716,6 +1787,7 @@ pub static CLUSTER_INFO: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER KEYSLOT`.
 pub static CLUSTER_KEYSLOT: CommandMeta = CommandMeta {
@@ -1733,6 +1805,7 @@ pub static CLUSTER_KEYSLOT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER LINKS`.
 pub static CLUSTER_LINKS: CommandMeta = CommandMeta {
@@ -1750,6 +1823,7 @@ pub static CLUSTER_LINKS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER MEET`.
 pub static CLUSTER_MEET: CommandMeta = CommandMeta {
@@ -1773,6 +1847,7 @@ pub static CLUSTER_MEET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER MIGRATESLOTS`.
 pub static CLUSTER_MIGRATESLOTS: CommandMeta = CommandMeta {
@@ -1796,6 +1871,7 @@ pub static CLUSTER_MIGRATESLOTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER MYID`.
 pub static CLUSTER_MYID: CommandMeta = CommandMeta {
@@ -1815,6 +1891,7 @@ pub static CLUSTER_MYID: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER MYSHARDID`.
 pub static CLUSTER_MYSHARDID: CommandMeta = CommandMeta {
@@ -1834,6 +1911,7 @@ pub static CLUSTER_MYSHARDID: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER NODES`.
 pub static CLUSTER_NODES: CommandMeta = CommandMeta {
@@ -1853,6 +1931,7 @@ pub static CLUSTER_NODES: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER REPLICAS`.
 pub static CLUSTER_REPLICAS: CommandMeta = CommandMeta {
@@ -1875,6 +1954,7 @@ pub static CLUSTER_REPLICAS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER REPLICATE`.
 pub static CLUSTER_REPLICATE: CommandMeta = CommandMeta {
@@ -1898,6 +1978,7 @@ pub static CLUSTER_REPLICATE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER RESET`.
 pub static CLUSTER_RESET: CommandMeta = CommandMeta {
@@ -1921,6 +2002,7 @@ pub static CLUSTER_RESET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER SAVECONFIG`.
 pub static CLUSTER_SAVECONFIG: CommandMeta = CommandMeta {
@@ -1944,6 +2026,7 @@ pub static CLUSTER_SAVECONFIG: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER SET-CONFIG-EPOCH`.
 pub static CLUSTER_SET_CONFIG_EPOCH: CommandMeta = CommandMeta {
@@ -1967,6 +2050,7 @@ pub static CLUSTER_SET_CONFIG_EPOCH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER SETSLOT`.
 pub static CLUSTER_SETSLOT: CommandMeta = CommandMeta {
@@ -1990,6 +2074,7 @@ pub static CLUSTER_SETSLOT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER SHARDS`.
 pub static CLUSTER_SHARDS: CommandMeta = CommandMeta {
@@ -2009,6 +2094,7 @@ pub static CLUSTER_SHARDS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER SLAVES`.
 pub static CLUSTER_SLAVES: CommandMeta = CommandMeta {
@@ -2031,6 +2117,7 @@ pub static CLUSTER_SLAVES: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: Some(Version::new(5u16, 0u16, 0u16)),
     replaced_by: Some("`CLUSTER REPLICAS`"),
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER SLOT-STATS`.
 pub static CLUSTER_SLOT_STATS: CommandMeta = CommandMeta {
@@ -2050,6 +2137,7 @@ pub static CLUSTER_SLOT_STATS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER SLOTS`.
 pub static CLUSTER_SLOTS: CommandMeta = CommandMeta {
@@ -2069,6 +2157,7 @@ pub static CLUSTER_SLOTS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTER SYNCSLOTS`.
 pub static CLUSTER_SYNCSLOTS: CommandMeta = CommandMeta {
@@ -2092,6 +2181,7 @@ pub static CLUSTER_SYNCSLOTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CLUSTERSCAN`.
 pub static CLUSTERSCAN: CommandMeta = CommandMeta {
@@ -2124,6 +2214,7 @@ pub static CLUSTERSCAN: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMAND COUNT`.
 pub static COMMAND_COUNT: CommandMeta = CommandMeta {
@@ -2146,6 +2237,7 @@ pub static COMMAND_COUNT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMAND DOCS`.
 pub static COMMAND_DOCS: CommandMeta = CommandMeta {
@@ -2168,6 +2260,7 @@ pub static COMMAND_DOCS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMAND GETKEYS`.
 pub static COMMAND_GETKEYS: CommandMeta = CommandMeta {
@@ -2190,6 +2283,7 @@ pub static COMMAND_GETKEYS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMAND GETKEYSANDFLAGS`.
 pub static COMMAND_GETKEYSANDFLAGS: CommandMeta = CommandMeta {
@@ -2212,6 +2306,7 @@ pub static COMMAND_GETKEYSANDFLAGS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMAND HELP`.
 pub static COMMAND_HELP: CommandMeta = CommandMeta {
@@ -2234,6 +2329,7 @@ pub static COMMAND_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMAND INFO`.
 pub static COMMAND_INFO: CommandMeta = CommandMeta {
@@ -2256,6 +2352,7 @@ pub static COMMAND_INFO: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMAND LIST`.
 pub static COMMAND_LIST: CommandMeta = CommandMeta {
@@ -2278,6 +2375,7 @@ pub static COMMAND_LIST: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMANDLOG GET`.
 pub static COMMANDLOG_GET: CommandMeta = CommandMeta {
@@ -2301,6 +2399,7 @@ pub static COMMANDLOG_GET: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMANDLOG HELP`.
 pub static COMMANDLOG_HELP: CommandMeta = CommandMeta {
@@ -2320,6 +2419,7 @@ pub static COMMANDLOG_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMANDLOG LEN`.
 pub static COMMANDLOG_LEN: CommandMeta = CommandMeta {
@@ -2343,6 +2443,7 @@ pub static COMMANDLOG_LEN: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COMMANDLOG RESET`.
 pub static COMMANDLOG_RESET: CommandMeta = CommandMeta {
@@ -2366,6 +2467,7 @@ pub static COMMANDLOG_RESET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CONFIG GET`.
 pub static CONFIG_GET: CommandMeta = CommandMeta {
@@ -2389,6 +2491,7 @@ pub static CONFIG_GET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CONFIG HELP`.
 pub static CONFIG_HELP: CommandMeta = CommandMeta {
@@ -2408,6 +2511,7 @@ pub static CONFIG_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CONFIG RESETSTAT`.
 pub static CONFIG_RESETSTAT: CommandMeta = CommandMeta {
@@ -2431,6 +2535,7 @@ pub static CONFIG_RESETSTAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CONFIG REWRITE`.
 pub static CONFIG_REWRITE: CommandMeta = CommandMeta {
@@ -2454,6 +2559,7 @@ pub static CONFIG_REWRITE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `CONFIG SET`.
 pub static CONFIG_SET: CommandMeta = CommandMeta {
@@ -2477,6 +2583,7 @@ pub static CONFIG_SET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `COPY`.
 pub static COPY: CommandMeta = CommandMeta {
@@ -2522,6 +2629,7 @@ pub static COPY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `DBSIZE`.
 pub static DBSIZE: CommandMeta = CommandMeta {
@@ -2544,6 +2652,7 @@ pub static DBSIZE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `DEBUG`.
 pub static DEBUG: CommandMeta = CommandMeta {
@@ -2568,6 +2677,7 @@ pub static DEBUG: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `DECR`.
 pub static DECR: CommandMeta = CommandMeta {
@@ -2604,6 +2714,7 @@ pub static DECR: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `DECRBY`.
 pub static DECRBY: CommandMeta = CommandMeta {
@@ -2640,6 +2751,7 @@ pub static DECRBY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `DEL`.
 pub static DEL: CommandMeta = CommandMeta {
@@ -2672,6 +2784,7 @@ pub static DEL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `DELIFEQ`.
 pub static DELIFEQ: CommandMeta = CommandMeta {
@@ -2706,6 +2819,7 @@ pub static DELIFEQ: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `DISCARD`.
 pub static DISCARD: CommandMeta = CommandMeta {
@@ -2729,6 +2843,10 @@ pub static DISCARD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "MULTI, EXEC and DISCARD are run by the client: use client.pipeline().transaction(), Watched::multi() on a connection from client.watch(keys), or client.transaction(keys, f)",
+        with_arguments: false,
+    },
 };
 ///Metadata of `DUMP`.
 pub static DUMP: CommandMeta = CommandMeta {
@@ -2761,6 +2879,7 @@ pub static DUMP: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ECHO`.
 pub static ECHO: CommandMeta = CommandMeta {
@@ -2783,6 +2902,7 @@ pub static ECHO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `EVAL`.
 pub static EVAL: CommandMeta = CommandMeta {
@@ -2819,6 +2939,7 @@ pub static EVAL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `EVALSHA`.
 pub static EVALSHA: CommandMeta = CommandMeta {
@@ -2855,6 +2976,7 @@ pub static EVALSHA: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `EVALSHA_RO`.
 pub static EVALSHA_RO: CommandMeta = CommandMeta {
@@ -2890,6 +3012,7 @@ pub static EVALSHA_RO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `EVAL_RO`.
 pub static EVAL_RO: CommandMeta = CommandMeta {
@@ -2925,6 +3048,7 @@ pub static EVAL_RO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `EXEC`.
 pub static EXEC: CommandMeta = CommandMeta {
@@ -2947,6 +3071,10 @@ pub static EXEC: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "MULTI, EXEC and DISCARD are run by the client: use client.pipeline().transaction(), Watched::multi() on a connection from client.watch(keys), or client.transaction(keys, f)",
+        with_arguments: false,
+    },
 };
 ///Metadata of `EXISTS`.
 pub static EXISTS: CommandMeta = CommandMeta {
@@ -2979,6 +3107,7 @@ pub static EXISTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `EXPIRE`.
 pub static EXPIRE: CommandMeta = CommandMeta {
@@ -3013,6 +3142,7 @@ pub static EXPIRE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `EXPIREAT`.
 pub static EXPIREAT: CommandMeta = CommandMeta {
@@ -3047,6 +3177,7 @@ pub static EXPIREAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `EXPIRETIME`.
 pub static EXPIRETIME: CommandMeta = CommandMeta {
@@ -3081,6 +3212,7 @@ pub static EXPIRETIME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FAILOVER`.
 pub static FAILOVER: CommandMeta = CommandMeta {
@@ -3104,6 +3236,7 @@ pub static FAILOVER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FCALL`.
 pub static FCALL: CommandMeta = CommandMeta {
@@ -3140,6 +3273,7 @@ pub static FCALL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FCALL_RO`.
 pub static FCALL_RO: CommandMeta = CommandMeta {
@@ -3175,6 +3309,7 @@ pub static FCALL_RO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FLUSHALL`.
 pub static FLUSHALL: CommandMeta = CommandMeta {
@@ -3197,6 +3332,7 @@ pub static FLUSHALL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FLUSHDB`.
 pub static FLUSHDB: CommandMeta = CommandMeta {
@@ -3217,6 +3353,7 @@ pub static FLUSHDB: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION DELETE`.
 pub static FUNCTION_DELETE: CommandMeta = CommandMeta {
@@ -3239,6 +3376,7 @@ pub static FUNCTION_DELETE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION DUMP`.
 pub static FUNCTION_DUMP: CommandMeta = CommandMeta {
@@ -3258,6 +3396,7 @@ pub static FUNCTION_DUMP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION FLUSH`.
 pub static FUNCTION_FLUSH: CommandMeta = CommandMeta {
@@ -3280,6 +3419,7 @@ pub static FUNCTION_FLUSH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION HELP`.
 pub static FUNCTION_HELP: CommandMeta = CommandMeta {
@@ -3301,6 +3441,7 @@ pub static FUNCTION_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION KILL`.
 pub static FUNCTION_KILL: CommandMeta = CommandMeta {
@@ -3322,6 +3463,7 @@ pub static FUNCTION_KILL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION LIST`.
 pub static FUNCTION_LIST: CommandMeta = CommandMeta {
@@ -3341,6 +3483,7 @@ pub static FUNCTION_LIST: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION LOAD`.
 pub static FUNCTION_LOAD: CommandMeta = CommandMeta {
@@ -3364,6 +3507,7 @@ pub static FUNCTION_LOAD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION RESTORE`.
 pub static FUNCTION_RESTORE: CommandMeta = CommandMeta {
@@ -3387,6 +3531,7 @@ pub static FUNCTION_RESTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `FUNCTION STATS`.
 pub static FUNCTION_STATS: CommandMeta = CommandMeta {
@@ -3408,6 +3553,7 @@ pub static FUNCTION_STATS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEOADD`.
 pub static GEOADD: CommandMeta = CommandMeta {
@@ -3442,6 +3588,7 @@ pub static GEOADD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEODIST`.
 pub static GEODIST: CommandMeta = CommandMeta {
@@ -3474,6 +3621,7 @@ pub static GEODIST: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEOHASH`.
 pub static GEOHASH: CommandMeta = CommandMeta {
@@ -3506,6 +3654,7 @@ pub static GEOHASH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEOPOS`.
 pub static GEOPOS: CommandMeta = CommandMeta {
@@ -3538,6 +3687,7 @@ pub static GEOPOS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEORADIUS`.
 pub static GEORADIUS: CommandMeta = CommandMeta {
@@ -3602,6 +3752,7 @@ pub static GEORADIUS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEORADIUSBYMEMBER`.
 pub static GEORADIUSBYMEMBER: CommandMeta = CommandMeta {
@@ -3666,6 +3817,7 @@ pub static GEORADIUSBYMEMBER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEORADIUSBYMEMBER_RO`.
 pub static GEORADIUSBYMEMBER_RO: CommandMeta = CommandMeta {
@@ -3698,6 +3850,7 @@ pub static GEORADIUSBYMEMBER_RO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEORADIUS_RO`.
 pub static GEORADIUS_RO: CommandMeta = CommandMeta {
@@ -3730,6 +3883,7 @@ pub static GEORADIUS_RO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEOSEARCH`.
 pub static GEOSEARCH: CommandMeta = CommandMeta {
@@ -3762,6 +3916,7 @@ pub static GEOSEARCH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GEOSEARCHSTORE`.
 pub static GEOSEARCHSTORE: CommandMeta = CommandMeta {
@@ -3807,6 +3962,7 @@ pub static GEOSEARCHSTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GET`.
 pub static GET: CommandMeta = CommandMeta {
@@ -3841,6 +3997,7 @@ pub static GET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GETBIT`.
 pub static GETBIT: CommandMeta = CommandMeta {
@@ -3875,6 +4032,7 @@ pub static GETBIT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GETDEL`.
 pub static GETDEL: CommandMeta = CommandMeta {
@@ -3910,6 +4068,7 @@ pub static GETDEL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GETEX`.
 pub static GETEX: CommandMeta = CommandMeta {
@@ -3945,6 +4104,7 @@ pub static GETEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GETRANGE`.
 pub static GETRANGE: CommandMeta = CommandMeta {
@@ -3977,6 +4137,7 @@ pub static GETRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `GETSET`.
 pub static GETSET: CommandMeta = CommandMeta {
@@ -4013,6 +4174,7 @@ pub static GETSET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HDEL`.
 pub static HDEL: CommandMeta = CommandMeta {
@@ -4047,6 +4209,7 @@ pub static HDEL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HELLO`.
 pub static HELLO: CommandMeta = CommandMeta {
@@ -4071,6 +4234,10 @@ pub static HELLO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "the client runs HELLO when it connects: set the protocol, user and name with ClientBuilder::protocol, username, password and client_name",
+        with_arguments: true,
+    },
 };
 ///Metadata of `HEXISTS`.
 pub static HEXISTS: CommandMeta = CommandMeta {
@@ -4103,6 +4270,7 @@ pub static HEXISTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HEXPIRE`.
 pub static HEXPIRE: CommandMeta = CommandMeta {
@@ -4137,6 +4305,7 @@ pub static HEXPIRE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HEXPIREAT`.
 pub static HEXPIREAT: CommandMeta = CommandMeta {
@@ -4171,6 +4340,7 @@ pub static HEXPIREAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HEXPIRETIME`.
 pub static HEXPIRETIME: CommandMeta = CommandMeta {
@@ -4205,6 +4375,7 @@ pub static HEXPIRETIME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HGET`.
 pub static HGET: CommandMeta = CommandMeta {
@@ -4239,6 +4410,7 @@ pub static HGET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HGETALL`.
 pub static HGETALL: CommandMeta = CommandMeta {
@@ -4271,6 +4443,7 @@ pub static HGETALL: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HGETDEL`.
 pub static HGETDEL: CommandMeta = CommandMeta {
@@ -4306,6 +4479,7 @@ pub static HGETDEL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HGETEX`.
 pub static HGETEX: CommandMeta = CommandMeta {
@@ -4341,6 +4515,7 @@ pub static HGETEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HINCRBY`.
 pub static HINCRBY: CommandMeta = CommandMeta {
@@ -4377,6 +4552,7 @@ pub static HINCRBY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HINCRBYFLOAT`.
 pub static HINCRBYFLOAT: CommandMeta = CommandMeta {
@@ -4413,6 +4589,7 @@ pub static HINCRBYFLOAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HKEYS`.
 pub static HKEYS: CommandMeta = CommandMeta {
@@ -4445,6 +4622,7 @@ pub static HKEYS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HLEN`.
 pub static HLEN: CommandMeta = CommandMeta {
@@ -4477,6 +4655,7 @@ pub static HLEN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HMGET`.
 pub static HMGET: CommandMeta = CommandMeta {
@@ -4511,6 +4690,7 @@ pub static HMGET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HMSET`.
 pub static HMSET: CommandMeta = CommandMeta {
@@ -4546,6 +4726,7 @@ pub static HMSET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HPERSIST`.
 pub static HPERSIST: CommandMeta = CommandMeta {
@@ -4580,6 +4761,7 @@ pub static HPERSIST: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HPEXPIRE`.
 pub static HPEXPIRE: CommandMeta = CommandMeta {
@@ -4614,6 +4796,7 @@ pub static HPEXPIRE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HPEXPIREAT`.
 pub static HPEXPIREAT: CommandMeta = CommandMeta {
@@ -4648,6 +4831,7 @@ pub static HPEXPIREAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HPEXPIRETIME`.
 pub static HPEXPIRETIME: CommandMeta = CommandMeta {
@@ -4682,6 +4866,7 @@ pub static HPEXPIRETIME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HPTTL`.
 pub static HPTTL: CommandMeta = CommandMeta {
@@ -4716,6 +4901,7 @@ pub static HPTTL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HRANDFIELD`.
 pub static HRANDFIELD: CommandMeta = CommandMeta {
@@ -4748,6 +4934,7 @@ pub static HRANDFIELD: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HSCAN`.
 pub static HSCAN: CommandMeta = CommandMeta {
@@ -4780,6 +4967,7 @@ pub static HSCAN: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HSET`.
 pub static HSET: CommandMeta = CommandMeta {
@@ -4815,6 +5003,7 @@ pub static HSET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HSETEX`.
 pub static HSETEX: CommandMeta = CommandMeta {
@@ -4850,6 +5039,7 @@ pub static HSETEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HSETNX`.
 pub static HSETNX: CommandMeta = CommandMeta {
@@ -4885,6 +5075,7 @@ pub static HSETNX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HSTRLEN`.
 pub static HSTRLEN: CommandMeta = CommandMeta {
@@ -4917,6 +5108,7 @@ pub static HSTRLEN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HTTL`.
 pub static HTTL: CommandMeta = CommandMeta {
@@ -4951,6 +5143,7 @@ pub static HTTL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `HVALS`.
 pub static HVALS: CommandMeta = CommandMeta {
@@ -4983,6 +5176,7 @@ pub static HVALS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `INCR`.
 pub static INCR: CommandMeta = CommandMeta {
@@ -5019,6 +5213,7 @@ pub static INCR: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `INCRBY`.
 pub static INCRBY: CommandMeta = CommandMeta {
@@ -5055,6 +5250,7 @@ pub static INCRBY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `INCRBYFLOAT`.
 pub static INCRBYFLOAT: CommandMeta = CommandMeta {
@@ -5091,6 +5287,7 @@ pub static INCRBYFLOAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `INFO`.
 pub static INFO: CommandMeta = CommandMeta {
@@ -5113,6 +5310,7 @@ pub static INFO: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `KEYS`.
 pub static KEYS: CommandMeta = CommandMeta {
@@ -5133,6 +5331,7 @@ pub static KEYS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LASTSAVE`.
 pub static LASTSAVE: CommandMeta = CommandMeta {
@@ -5156,6 +5355,7 @@ pub static LASTSAVE: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LATENCY DOCTOR`.
 pub static LATENCY_DOCTOR: CommandMeta = CommandMeta {
@@ -5179,6 +5379,7 @@ pub static LATENCY_DOCTOR: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LATENCY GRAPH`.
 pub static LATENCY_GRAPH: CommandMeta = CommandMeta {
@@ -5202,6 +5403,7 @@ pub static LATENCY_GRAPH: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LATENCY HELP`.
 pub static LATENCY_HELP: CommandMeta = CommandMeta {
@@ -5221,6 +5423,7 @@ pub static LATENCY_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LATENCY HISTOGRAM`.
 pub static LATENCY_HISTOGRAM: CommandMeta = CommandMeta {
@@ -5244,6 +5447,7 @@ pub static LATENCY_HISTOGRAM: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LATENCY HISTORY`.
 pub static LATENCY_HISTORY: CommandMeta = CommandMeta {
@@ -5267,6 +5471,7 @@ pub static LATENCY_HISTORY: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LATENCY LATEST`.
 pub static LATENCY_LATEST: CommandMeta = CommandMeta {
@@ -5290,6 +5495,7 @@ pub static LATENCY_LATEST: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LATENCY RESET`.
 pub static LATENCY_RESET: CommandMeta = CommandMeta {
@@ -5313,6 +5519,7 @@ pub static LATENCY_RESET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LCS`.
 pub static LCS: CommandMeta = CommandMeta {
@@ -5345,6 +5552,7 @@ pub static LCS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LINDEX`.
 pub static LINDEX: CommandMeta = CommandMeta {
@@ -5377,6 +5585,7 @@ pub static LINDEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LINSERT`.
 pub static LINSERT: CommandMeta = CommandMeta {
@@ -5411,6 +5620,7 @@ pub static LINSERT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LLEN`.
 pub static LLEN: CommandMeta = CommandMeta {
@@ -5443,6 +5653,7 @@ pub static LLEN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LMOVE`.
 pub static LMOVE: CommandMeta = CommandMeta {
@@ -5489,6 +5700,7 @@ pub static LMOVE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LMPOP`.
 pub static LMPOP: CommandMeta = CommandMeta {
@@ -5522,6 +5734,7 @@ pub static LMPOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LOLWUT`.
 pub static LOLWUT: CommandMeta = CommandMeta {
@@ -5543,6 +5756,7 @@ pub static LOLWUT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LPOP`.
 pub static LPOP: CommandMeta = CommandMeta {
@@ -5578,6 +5792,7 @@ pub static LPOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LPOS`.
 pub static LPOS: CommandMeta = CommandMeta {
@@ -5610,6 +5825,7 @@ pub static LPOS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LPUSH`.
 pub static LPUSH: CommandMeta = CommandMeta {
@@ -5645,6 +5861,7 @@ pub static LPUSH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LPUSHX`.
 pub static LPUSHX: CommandMeta = CommandMeta {
@@ -5680,6 +5897,7 @@ pub static LPUSHX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LRANGE`.
 pub static LRANGE: CommandMeta = CommandMeta {
@@ -5712,6 +5930,7 @@ pub static LRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LREM`.
 pub static LREM: CommandMeta = CommandMeta {
@@ -5744,6 +5963,7 @@ pub static LREM: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LSET`.
 pub static LSET: CommandMeta = CommandMeta {
@@ -5778,6 +5998,7 @@ pub static LSET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `LTRIM`.
 pub static LTRIM: CommandMeta = CommandMeta {
@@ -5810,6 +6031,7 @@ pub static LTRIM: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MEMORY DOCTOR`.
 pub static MEMORY_DOCTOR: CommandMeta = CommandMeta {
@@ -5827,6 +6049,7 @@ pub static MEMORY_DOCTOR: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MEMORY HELP`.
 pub static MEMORY_HELP: CommandMeta = CommandMeta {
@@ -5846,6 +6069,7 @@ pub static MEMORY_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MEMORY MALLOC-STATS`.
 pub static MEMORY_MALLOC_STATS: CommandMeta = CommandMeta {
@@ -5863,6 +6087,7 @@ pub static MEMORY_MALLOC_STATS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MEMORY PURGE`.
 pub static MEMORY_PURGE: CommandMeta = CommandMeta {
@@ -5880,6 +6105,7 @@ pub static MEMORY_PURGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MEMORY STATS`.
 pub static MEMORY_STATS: CommandMeta = CommandMeta {
@@ -5897,6 +6123,7 @@ pub static MEMORY_STATS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MEMORY USAGE`.
 pub static MEMORY_USAGE: CommandMeta = CommandMeta {
@@ -5926,6 +6153,7 @@ pub static MEMORY_USAGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MGET`.
 pub static MGET: CommandMeta = CommandMeta {
@@ -5960,6 +6188,7 @@ pub static MGET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MIGRATE`.
 pub static MIGRATE: CommandMeta = CommandMeta {
@@ -6008,6 +6237,7 @@ pub static MIGRATE: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MODULE HELP`.
 pub static MODULE_HELP: CommandMeta = CommandMeta {
@@ -6027,6 +6257,7 @@ pub static MODULE_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MODULE LIST`.
 pub static MODULE_LIST: CommandMeta = CommandMeta {
@@ -6049,6 +6280,7 @@ pub static MODULE_LIST: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MODULE LOAD`.
 pub static MODULE_LOAD: CommandMeta = CommandMeta {
@@ -6072,6 +6304,7 @@ pub static MODULE_LOAD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MODULE LOADEX`.
 pub static MODULE_LOADEX: CommandMeta = CommandMeta {
@@ -6095,6 +6328,7 @@ pub static MODULE_LOADEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MODULE UNLOAD`.
 pub static MODULE_UNLOAD: CommandMeta = CommandMeta {
@@ -6118,6 +6352,7 @@ pub static MODULE_UNLOAD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MONITOR`.
 pub static MONITOR: CommandMeta = CommandMeta {
@@ -6141,6 +6376,10 @@ pub static MONITOR: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "MONITOR is run by the client: use client.monitor()",
+        with_arguments: false,
+    },
 };
 ///Metadata of `MOVE`.
 pub static MOVE_: CommandMeta = CommandMeta {
@@ -6176,6 +6415,7 @@ pub static MOVE_: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MSET`.
 pub static MSET: CommandMeta = CommandMeta {
@@ -6210,6 +6450,7 @@ pub static MSET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MSETEX`.
 pub static MSETEX: CommandMeta = CommandMeta {
@@ -6244,6 +6485,7 @@ pub static MSETEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MSETNX`.
 pub static MSETNX: CommandMeta = CommandMeta {
@@ -6278,6 +6520,7 @@ pub static MSETNX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `MULTI`.
 pub static MULTI: CommandMeta = CommandMeta {
@@ -6301,6 +6544,10 @@ pub static MULTI: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "MULTI, EXEC and DISCARD are run by the client: use client.pipeline().transaction(), Watched::multi() on a connection from client.watch(keys), or client.transaction(keys, f)",
+        with_arguments: false,
+    },
 };
 ///Metadata of `OBJECT ENCODING`.
 pub static OBJECT_ENCODING: CommandMeta = CommandMeta {
@@ -6331,6 +6578,7 @@ pub static OBJECT_ENCODING: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `OBJECT FREQ`.
 pub static OBJECT_FREQ: CommandMeta = CommandMeta {
@@ -6361,6 +6609,7 @@ pub static OBJECT_FREQ: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `OBJECT HELP`.
 pub static OBJECT_HELP: CommandMeta = CommandMeta {
@@ -6382,6 +6631,7 @@ pub static OBJECT_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `OBJECT IDLETIME`.
 pub static OBJECT_IDLETIME: CommandMeta = CommandMeta {
@@ -6412,6 +6662,7 @@ pub static OBJECT_IDLETIME: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `OBJECT REFCOUNT`.
 pub static OBJECT_REFCOUNT: CommandMeta = CommandMeta {
@@ -6442,6 +6693,7 @@ pub static OBJECT_REFCOUNT: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PERSIST`.
 pub static PERSIST: CommandMeta = CommandMeta {
@@ -6476,6 +6728,7 @@ pub static PERSIST: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PEXPIRE`.
 pub static PEXPIRE: CommandMeta = CommandMeta {
@@ -6510,6 +6763,7 @@ pub static PEXPIRE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PEXPIREAT`.
 pub static PEXPIREAT: CommandMeta = CommandMeta {
@@ -6544,6 +6798,7 @@ pub static PEXPIREAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PEXPIRETIME`.
 pub static PEXPIRETIME: CommandMeta = CommandMeta {
@@ -6578,6 +6833,7 @@ pub static PEXPIRETIME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PFADD`.
 pub static PFADD: CommandMeta = CommandMeta {
@@ -6613,6 +6869,7 @@ pub static PFADD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PFCOUNT`.
 pub static PFCOUNT: CommandMeta = CommandMeta {
@@ -6647,6 +6904,7 @@ pub static PFCOUNT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PFDEBUG`.
 pub static PFDEBUG: CommandMeta = CommandMeta {
@@ -6683,6 +6941,7 @@ pub static PFDEBUG: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PFMERGE`.
 pub static PFMERGE: CommandMeta = CommandMeta {
@@ -6729,6 +6988,7 @@ pub static PFMERGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PFSELFTEST`.
 pub static PFSELFTEST: CommandMeta = CommandMeta {
@@ -6749,6 +7009,7 @@ pub static PFSELFTEST: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PING`.
 pub static PING: CommandMeta = CommandMeta {
@@ -6770,6 +7031,7 @@ pub static PING: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PSETEX`.
 pub static PSETEX: CommandMeta = CommandMeta {
@@ -6804,6 +7066,7 @@ pub static PSETEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PSUBSCRIBE`.
 pub static PSUBSCRIBE: CommandMeta = CommandMeta {
@@ -6827,6 +7090,10 @@ pub static PSUBSCRIBE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "subscriptions are run by the client: use client.subscriber()",
+        with_arguments: false,
+    },
 };
 ///Metadata of `PSYNC`.
 pub static PSYNC: CommandMeta = CommandMeta {
@@ -6850,6 +7117,10 @@ pub static PSYNC: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "the replication protocol turns the connection into a replication stream: it is for replicas, not clients",
+        with_arguments: false,
+    },
 };
 ///Metadata of `PTTL`.
 pub static PTTL: CommandMeta = CommandMeta {
@@ -6884,6 +7155,7 @@ pub static PTTL: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PUBLISH`.
 pub static PUBLISH: CommandMeta = CommandMeta {
@@ -6907,6 +7179,7 @@ pub static PUBLISH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PUBSUB CHANNELS`.
 pub static PUBSUB_CHANNELS: CommandMeta = CommandMeta {
@@ -6929,6 +7202,7 @@ pub static PUBSUB_CHANNELS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PUBSUB HELP`.
 pub static PUBSUB_HELP: CommandMeta = CommandMeta {
@@ -6948,6 +7222,7 @@ pub static PUBSUB_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PUBSUB NUMPAT`.
 pub static PUBSUB_NUMPAT: CommandMeta = CommandMeta {
@@ -6970,6 +7245,7 @@ pub static PUBSUB_NUMPAT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PUBSUB NUMSUB`.
 pub static PUBSUB_NUMSUB: CommandMeta = CommandMeta {
@@ -6992,6 +7268,7 @@ pub static PUBSUB_NUMSUB: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PUBSUB SHARDCHANNELS`.
 pub static PUBSUB_SHARDCHANNELS: CommandMeta = CommandMeta {
@@ -7014,6 +7291,7 @@ pub static PUBSUB_SHARDCHANNELS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PUBSUB SHARDNUMSUB`.
 pub static PUBSUB_SHARDNUMSUB: CommandMeta = CommandMeta {
@@ -7036,6 +7314,7 @@ pub static PUBSUB_SHARDNUMSUB: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `PUNSUBSCRIBE`.
 pub static PUNSUBSCRIBE: CommandMeta = CommandMeta {
@@ -7059,6 +7338,10 @@ pub static PUNSUBSCRIBE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "subscriptions are run by the client: use client.subscriber()",
+        with_arguments: false,
+    },
 };
 ///Metadata of `QUIT`.
 pub static QUIT: CommandMeta = CommandMeta {
@@ -7082,6 +7365,10 @@ pub static QUIT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "closing connections is the client's job: drop the Client",
+        with_arguments: false,
+    },
 };
 ///Metadata of `RANDOMKEY`.
 pub static RANDOMKEY: CommandMeta = CommandMeta {
@@ -7104,6 +7391,7 @@ pub static RANDOMKEY: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `READONLY`.
 pub static READONLY: CommandMeta = CommandMeta {
@@ -7126,6 +7414,7 @@ pub static READONLY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Stateful,
 };
 ///Metadata of `READWRITE`.
 pub static READWRITE: CommandMeta = CommandMeta {
@@ -7148,6 +7437,7 @@ pub static READWRITE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Stateful,
 };
 ///Metadata of `RENAME`.
 pub static RENAME: CommandMeta = CommandMeta {
@@ -7192,6 +7482,7 @@ pub static RENAME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `RENAMENX`.
 pub static RENAMENX: CommandMeta = CommandMeta {
@@ -7238,6 +7529,7 @@ pub static RENAMENX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `REPLCONF`.
 pub static REPLCONF: CommandMeta = CommandMeta {
@@ -7262,6 +7554,10 @@ pub static REPLCONF: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "the replication protocol turns the connection into a replication stream: it is for replicas, not clients",
+        with_arguments: false,
+    },
 };
 ///Metadata of `REPLICAOF`.
 pub static REPLICAOF: CommandMeta = CommandMeta {
@@ -7285,6 +7581,7 @@ pub static REPLICAOF: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `RESET`.
 pub static RESET: CommandMeta = CommandMeta {
@@ -7308,6 +7605,10 @@ pub static RESET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "RESET would reset the protocol, database, user, subscriptions and client tracking behind the client's back: connect a new Client instead",
+        with_arguments: false,
+    },
 };
 ///Metadata of `RESTORE`.
 pub static RESTORE: CommandMeta = CommandMeta {
@@ -7342,6 +7643,7 @@ pub static RESTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `RESTORE-ASKING`.
 pub static RESTORE_ASKING: CommandMeta = CommandMeta {
@@ -7377,6 +7679,7 @@ pub static RESTORE_ASKING: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ROLE`.
 pub static ROLE: CommandMeta = CommandMeta {
@@ -7401,6 +7704,7 @@ pub static ROLE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `RPOP`.
 pub static RPOP: CommandMeta = CommandMeta {
@@ -7436,6 +7740,7 @@ pub static RPOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `RPOPLPUSH`.
 pub static RPOPLPUSH: CommandMeta = CommandMeta {
@@ -7482,6 +7787,7 @@ pub static RPOPLPUSH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `RPUSH`.
 pub static RPUSH: CommandMeta = CommandMeta {
@@ -7517,6 +7823,7 @@ pub static RPUSH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `RPUSHX`.
 pub static RPUSHX: CommandMeta = CommandMeta {
@@ -7552,6 +7859,7 @@ pub static RPUSHX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SADD`.
 pub static SADD: CommandMeta = CommandMeta {
@@ -7587,6 +7895,7 @@ pub static SADD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SAVE`.
 pub static SAVE: CommandMeta = CommandMeta {
@@ -7610,6 +7919,7 @@ pub static SAVE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCAN`.
 pub static SCAN: CommandMeta = CommandMeta {
@@ -7632,6 +7942,7 @@ pub static SCAN: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCARD`.
 pub static SCARD: CommandMeta = CommandMeta {
@@ -7664,6 +7975,7 @@ pub static SCARD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCRIPT DEBUG`.
 pub static SCRIPT_DEBUG: CommandMeta = CommandMeta {
@@ -7683,6 +7995,7 @@ pub static SCRIPT_DEBUG: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCRIPT EXISTS`.
 pub static SCRIPT_EXISTS: CommandMeta = CommandMeta {
@@ -7704,6 +8017,7 @@ pub static SCRIPT_EXISTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCRIPT FLUSH`.
 pub static SCRIPT_FLUSH: CommandMeta = CommandMeta {
@@ -7725,6 +8039,7 @@ pub static SCRIPT_FLUSH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCRIPT HELP`.
 pub static SCRIPT_HELP: CommandMeta = CommandMeta {
@@ -7746,6 +8061,7 @@ pub static SCRIPT_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCRIPT KILL`.
 pub static SCRIPT_KILL: CommandMeta = CommandMeta {
@@ -7767,6 +8083,7 @@ pub static SCRIPT_KILL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCRIPT LOAD`.
 pub static SCRIPT_LOAD: CommandMeta = CommandMeta {
@@ -7788,6 +8105,7 @@ pub static SCRIPT_LOAD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SCRIPT SHOW`.
 pub static SCRIPT_SHOW: CommandMeta = CommandMeta {
@@ -7809,6 +8127,7 @@ pub static SCRIPT_SHOW: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SDIFF`.
 pub static SDIFF: CommandMeta = CommandMeta {
@@ -7841,6 +8160,7 @@ pub static SDIFF: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SDIFFSTORE`.
 pub static SDIFFSTORE: CommandMeta = CommandMeta {
@@ -7886,6 +8206,7 @@ pub static SDIFFSTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SELECT`.
 pub static SELECT: CommandMeta = CommandMeta {
@@ -7908,6 +8229,9 @@ pub static SELECT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::OwnConnection {
+        instead: "SELECT would switch the database of every task sharing the client's connection, until a reconnect switched it back: set it with ClientBuilder::database (one Client per database), or run it on a connection of your own (client.watch(keys))",
+    },
 };
 ///Metadata of `SENTINEL CKQUORUM`.
 pub static SENTINEL_CKQUORUM: CommandMeta = CommandMeta {
@@ -7931,6 +8255,7 @@ pub static SENTINEL_CKQUORUM: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL CONFIG`.
 pub static SENTINEL_CONFIG: CommandMeta = CommandMeta {
@@ -7954,6 +8279,7 @@ pub static SENTINEL_CONFIG: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL DEBUG`.
 pub static SENTINEL_DEBUG: CommandMeta = CommandMeta {
@@ -7977,6 +8303,7 @@ pub static SENTINEL_DEBUG: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL FAILOVER`.
 pub static SENTINEL_FAILOVER: CommandMeta = CommandMeta {
@@ -8000,6 +8327,7 @@ pub static SENTINEL_FAILOVER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL FLUSHCONFIG`.
 pub static SENTINEL_FLUSHCONFIG: CommandMeta = CommandMeta {
@@ -8023,6 +8351,7 @@ pub static SENTINEL_FLUSHCONFIG: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL GET-MASTER-ADDR-BY-NAME`.
 pub static SENTINEL_GET_MASTER_ADDR_BY_NAME: CommandMeta = CommandMeta {
@@ -8046,6 +8375,7 @@ pub static SENTINEL_GET_MASTER_ADDR_BY_NAME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: Some(Version::new(8u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL GET-PRIMARY-ADDR-BY-NAME`"),
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL GET-PRIMARY-ADDR-BY-NAME`.
 pub static SENTINEL_GET_PRIMARY_ADDR_BY_NAME: CommandMeta = CommandMeta {
@@ -8069,6 +8399,7 @@ pub static SENTINEL_GET_PRIMARY_ADDR_BY_NAME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL HELP`.
 pub static SENTINEL_HELP: CommandMeta = CommandMeta {
@@ -8089,6 +8420,7 @@ pub static SENTINEL_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL INFO-CACHE`.
 pub static SENTINEL_INFO_CACHE: CommandMeta = CommandMeta {
@@ -8112,6 +8444,7 @@ pub static SENTINEL_INFO_CACHE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL IS-MASTER-DOWN-BY-ADDR`.
 pub static SENTINEL_IS_MASTER_DOWN_BY_ADDR: CommandMeta = CommandMeta {
@@ -8135,6 +8468,7 @@ pub static SENTINEL_IS_MASTER_DOWN_BY_ADDR: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: Some(Version::new(8u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL IS-PRIMARY-DOWN-BY-ADDR`"),
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL IS-PRIMARY-DOWN-BY-ADDR`.
 pub static SENTINEL_IS_PRIMARY_DOWN_BY_ADDR: CommandMeta = CommandMeta {
@@ -8158,6 +8492,7 @@ pub static SENTINEL_IS_PRIMARY_DOWN_BY_ADDR: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL MASTER`.
 pub static SENTINEL_MASTER: CommandMeta = CommandMeta {
@@ -8181,6 +8516,7 @@ pub static SENTINEL_MASTER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: Some(Version::new(8u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL PRIMARY`"),
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL MASTERS`.
 pub static SENTINEL_MASTERS: CommandMeta = CommandMeta {
@@ -8204,6 +8540,7 @@ pub static SENTINEL_MASTERS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: Some(Version::new(8u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL PRIMARIES`"),
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL MONITOR`.
 pub static SENTINEL_MONITOR: CommandMeta = CommandMeta {
@@ -8227,6 +8564,7 @@ pub static SENTINEL_MONITOR: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL MYID`.
 pub static SENTINEL_MYID: CommandMeta = CommandMeta {
@@ -8250,6 +8588,7 @@ pub static SENTINEL_MYID: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL PENDING-SCRIPTS`.
 pub static SENTINEL_PENDING_SCRIPTS: CommandMeta = CommandMeta {
@@ -8273,6 +8612,7 @@ pub static SENTINEL_PENDING_SCRIPTS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL PRIMARIES`.
 pub static SENTINEL_PRIMARIES: CommandMeta = CommandMeta {
@@ -8296,6 +8636,7 @@ pub static SENTINEL_PRIMARIES: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL PRIMARY`.
 pub static SENTINEL_PRIMARY: CommandMeta = CommandMeta {
@@ -8319,6 +8660,7 @@ pub static SENTINEL_PRIMARY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL REMOVE`.
 pub static SENTINEL_REMOVE: CommandMeta = CommandMeta {
@@ -8342,6 +8684,7 @@ pub static SENTINEL_REMOVE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL REPLICAS`.
 pub static SENTINEL_REPLICAS: CommandMeta = CommandMeta {
@@ -8365,6 +8708,7 @@ pub static SENTINEL_REPLICAS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL RESET`.
 pub static SENTINEL_RESET: CommandMeta = CommandMeta {
@@ -8388,6 +8732,7 @@ pub static SENTINEL_RESET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL SENTINELS`.
 pub static SENTINEL_SENTINELS: CommandMeta = CommandMeta {
@@ -8411,6 +8756,7 @@ pub static SENTINEL_SENTINELS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL SET`.
 pub static SENTINEL_SET: CommandMeta = CommandMeta {
@@ -8434,6 +8780,7 @@ pub static SENTINEL_SET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL SIMULATE-FAILURE`.
 pub static SENTINEL_SIMULATE_FAILURE: CommandMeta = CommandMeta {
@@ -8457,6 +8804,7 @@ pub static SENTINEL_SIMULATE_FAILURE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SENTINEL SLAVES`.
 pub static SENTINEL_SLAVES: CommandMeta = CommandMeta {
@@ -8480,6 +8828,7 @@ pub static SENTINEL_SLAVES: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: Some(Version::new(5u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL REPLICAS`"),
+    route: Route::Shared,
 };
 ///Metadata of `SET`.
 pub static SET: CommandMeta = CommandMeta {
@@ -8515,6 +8864,7 @@ pub static SET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SETBIT`.
 pub static SETBIT: CommandMeta = CommandMeta {
@@ -8550,6 +8900,7 @@ pub static SETBIT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SETEX`.
 pub static SETEX: CommandMeta = CommandMeta {
@@ -8584,6 +8935,7 @@ pub static SETEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SETNX`.
 pub static SETNX: CommandMeta = CommandMeta {
@@ -8619,6 +8971,7 @@ pub static SETNX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SETRANGE`.
 pub static SETRANGE: CommandMeta = CommandMeta {
@@ -8653,6 +9006,7 @@ pub static SETRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SHUTDOWN`.
 pub static SHUTDOWN: CommandMeta = CommandMeta {
@@ -8678,6 +9032,7 @@ pub static SHUTDOWN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SINTER`.
 pub static SINTER: CommandMeta = CommandMeta {
@@ -8710,6 +9065,7 @@ pub static SINTER: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SINTERCARD`.
 pub static SINTERCARD: CommandMeta = CommandMeta {
@@ -8742,6 +9098,7 @@ pub static SINTERCARD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SINTERSTORE`.
 pub static SINTERSTORE: CommandMeta = CommandMeta {
@@ -8787,6 +9144,7 @@ pub static SINTERSTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SISMEMBER`.
 pub static SISMEMBER: CommandMeta = CommandMeta {
@@ -8819,6 +9177,7 @@ pub static SISMEMBER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SLAVEOF`.
 pub static SLAVEOF: CommandMeta = CommandMeta {
@@ -8842,6 +9201,7 @@ pub static SLAVEOF: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: Some(Version::new(5u16, 0u16, 0u16)),
     replaced_by: Some("`REPLICAOF`"),
+    route: Route::Shared,
 };
 ///Metadata of `SLOWLOG GET`.
 pub static SLOWLOG_GET: CommandMeta = CommandMeta {
@@ -8865,6 +9225,7 @@ pub static SLOWLOG_GET: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SLOWLOG HELP`.
 pub static SLOWLOG_HELP: CommandMeta = CommandMeta {
@@ -8884,6 +9245,7 @@ pub static SLOWLOG_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SLOWLOG LEN`.
 pub static SLOWLOG_LEN: CommandMeta = CommandMeta {
@@ -8907,6 +9269,7 @@ pub static SLOWLOG_LEN: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SLOWLOG RESET`.
 pub static SLOWLOG_RESET: CommandMeta = CommandMeta {
@@ -8930,6 +9293,7 @@ pub static SLOWLOG_RESET: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SMEMBERS`.
 pub static SMEMBERS: CommandMeta = CommandMeta {
@@ -8962,6 +9326,7 @@ pub static SMEMBERS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SMISMEMBER`.
 pub static SMISMEMBER: CommandMeta = CommandMeta {
@@ -8996,6 +9361,7 @@ pub static SMISMEMBER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SMOVE`.
 pub static SMOVE: CommandMeta = CommandMeta {
@@ -9042,6 +9408,7 @@ pub static SMOVE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SORT`.
 pub static SORT: CommandMeta = CommandMeta {
@@ -9091,6 +9458,7 @@ pub static SORT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SORT_RO`.
 pub static SORT_RO: CommandMeta = CommandMeta {
@@ -9131,6 +9499,7 @@ pub static SORT_RO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SPOP`.
 pub static SPOP: CommandMeta = CommandMeta {
@@ -9166,6 +9535,7 @@ pub static SPOP: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SPUBLISH`.
 pub static SPUBLISH: CommandMeta = CommandMeta {
@@ -9199,6 +9569,7 @@ pub static SPUBLISH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SRANDMEMBER`.
 pub static SRANDMEMBER: CommandMeta = CommandMeta {
@@ -9231,6 +9602,7 @@ pub static SRANDMEMBER: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SREM`.
 pub static SREM: CommandMeta = CommandMeta {
@@ -9265,6 +9637,7 @@ pub static SREM: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SSCAN`.
 pub static SSCAN: CommandMeta = CommandMeta {
@@ -9297,6 +9670,7 @@ pub static SSCAN: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SSUBSCRIBE`.
 pub static SSUBSCRIBE: CommandMeta = CommandMeta {
@@ -9329,6 +9703,10 @@ pub static SSUBSCRIBE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "subscriptions are run by the client: use client.subscriber()",
+        with_arguments: false,
+    },
 };
 ///Metadata of `STRLEN`.
 pub static STRLEN: CommandMeta = CommandMeta {
@@ -9361,6 +9739,7 @@ pub static STRLEN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SUBSCRIBE`.
 pub static SUBSCRIBE: CommandMeta = CommandMeta {
@@ -9384,6 +9763,10 @@ pub static SUBSCRIBE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "subscriptions are run by the client: use client.subscriber()",
+        with_arguments: false,
+    },
 };
 ///Metadata of `SUBSTR`.
 pub static SUBSTR: CommandMeta = CommandMeta {
@@ -9416,6 +9799,7 @@ pub static SUBSTR: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SUNION`.
 pub static SUNION: CommandMeta = CommandMeta {
@@ -9448,6 +9832,7 @@ pub static SUNION: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT_ORDER.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SUNIONSTORE`.
 pub static SUNIONSTORE: CommandMeta = CommandMeta {
@@ -9493,6 +9878,7 @@ pub static SUNIONSTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SUNSUBSCRIBE`.
 pub static SUNSUBSCRIBE: CommandMeta = CommandMeta {
@@ -9525,6 +9911,10 @@ pub static SUNSUBSCRIBE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "subscriptions are run by the client: use client.subscriber()",
+        with_arguments: false,
+    },
 };
 ///Metadata of `SWAPDB`.
 pub static SWAPDB: CommandMeta = CommandMeta {
@@ -9547,6 +9937,7 @@ pub static SWAPDB: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `SYNC`.
 pub static SYNC: CommandMeta = CommandMeta {
@@ -9570,6 +9961,10 @@ pub static SYNC: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "the replication protocol turns the connection into a replication stream: it is for replicas, not clients",
+        with_arguments: false,
+    },
 };
 ///Metadata of `TIME`.
 pub static TIME: CommandMeta = CommandMeta {
@@ -9590,6 +9985,7 @@ pub static TIME: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `TOUCH`.
 pub static TOUCH: CommandMeta = CommandMeta {
@@ -9622,6 +10018,7 @@ pub static TOUCH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `TTL`.
 pub static TTL: CommandMeta = CommandMeta {
@@ -9656,6 +10053,7 @@ pub static TTL: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `TYPE`.
 pub static TYPE_: CommandMeta = CommandMeta {
@@ -9688,6 +10086,7 @@ pub static TYPE_: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `UNLINK`.
 pub static UNLINK: CommandMeta = CommandMeta {
@@ -9722,6 +10121,7 @@ pub static UNLINK: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `UNSUBSCRIBE`.
 pub static UNSUBSCRIBE: CommandMeta = CommandMeta {
@@ -9745,6 +10145,10 @@ pub static UNSUBSCRIBE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Runtime {
+        instead: "subscriptions are run by the client: use client.subscriber()",
+        with_arguments: false,
+    },
 };
 ///Metadata of `UNWATCH`.
 pub static UNWATCH: CommandMeta = CommandMeta {
@@ -9768,6 +10172,9 @@ pub static UNWATCH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Unwatch {
+        instead: "WATCH and UNWATCH hold state on the connection they run on: use client.watch(keys) (a connection of your own) or client.transaction(keys, f)",
+    },
 };
 ///Metadata of `WAIT`.
 pub static WAIT: CommandMeta = CommandMeta {
@@ -9788,6 +10195,7 @@ pub static WAIT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::SharedWaiting,
 };
 ///Metadata of `WAITAOF`.
 pub static WAITAOF: CommandMeta = CommandMeta {
@@ -9808,6 +10216,7 @@ pub static WAITAOF: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::SharedWaiting,
 };
 ///Metadata of `WATCH`.
 pub static WATCH: CommandMeta = CommandMeta {
@@ -9841,6 +10250,9 @@ pub static WATCH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Watch {
+        instead: "WATCH and UNWATCH hold state on the connection they run on: use client.watch(keys) (a connection of your own) or client.transaction(keys, f)",
+    },
 };
 ///Metadata of `XACK`.
 pub static XACK: CommandMeta = CommandMeta {
@@ -9875,6 +10287,7 @@ pub static XACK: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XADD`.
 pub static XADD: CommandMeta = CommandMeta {
@@ -9910,6 +10323,7 @@ pub static XADD: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XAUTOCLAIM`.
 pub static XAUTOCLAIM: CommandMeta = CommandMeta {
@@ -9944,6 +10358,7 @@ pub static XAUTOCLAIM: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XCLAIM`.
 pub static XCLAIM: CommandMeta = CommandMeta {
@@ -9978,6 +10393,7 @@ pub static XCLAIM: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XDEL`.
 pub static XDEL: CommandMeta = CommandMeta {
@@ -10012,6 +10428,7 @@ pub static XDEL: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XGROUP CREATE`.
 pub static XGROUP_CREATE: CommandMeta = CommandMeta {
@@ -10046,6 +10463,7 @@ pub static XGROUP_CREATE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XGROUP CREATECONSUMER`.
 pub static XGROUP_CREATECONSUMER: CommandMeta = CommandMeta {
@@ -10080,6 +10498,7 @@ pub static XGROUP_CREATECONSUMER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XGROUP DELCONSUMER`.
 pub static XGROUP_DELCONSUMER: CommandMeta = CommandMeta {
@@ -10112,6 +10531,7 @@ pub static XGROUP_DELCONSUMER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XGROUP DESTROY`.
 pub static XGROUP_DESTROY: CommandMeta = CommandMeta {
@@ -10144,6 +10564,7 @@ pub static XGROUP_DESTROY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XGROUP HELP`.
 pub static XGROUP_HELP: CommandMeta = CommandMeta {
@@ -10165,6 +10586,7 @@ pub static XGROUP_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XGROUP SETID`.
 pub static XGROUP_SETID: CommandMeta = CommandMeta {
@@ -10197,6 +10619,7 @@ pub static XGROUP_SETID: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XINFO CONSUMERS`.
 pub static XINFO_CONSUMERS: CommandMeta = CommandMeta {
@@ -10229,6 +10652,7 @@ pub static XINFO_CONSUMERS: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XINFO GROUPS`.
 pub static XINFO_GROUPS: CommandMeta = CommandMeta {
@@ -10261,6 +10685,7 @@ pub static XINFO_GROUPS: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XINFO HELP`.
 pub static XINFO_HELP: CommandMeta = CommandMeta {
@@ -10282,6 +10707,7 @@ pub static XINFO_HELP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XINFO STREAM`.
 pub static XINFO_STREAM: CommandMeta = CommandMeta {
@@ -10314,6 +10740,7 @@ pub static XINFO_STREAM: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XLEN`.
 pub static XLEN: CommandMeta = CommandMeta {
@@ -10346,6 +10773,7 @@ pub static XLEN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XPENDING`.
 pub static XPENDING: CommandMeta = CommandMeta {
@@ -10378,6 +10806,7 @@ pub static XPENDING: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XRANGE`.
 pub static XRANGE: CommandMeta = CommandMeta {
@@ -10410,6 +10839,7 @@ pub static XRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XREAD`.
 pub static XREAD: CommandMeta = CommandMeta {
@@ -10447,6 +10877,7 @@ pub static XREAD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `XREADGROUP`.
 pub static XREADGROUP: CommandMeta = CommandMeta {
@@ -10484,6 +10915,7 @@ pub static XREADGROUP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Dedicated,
 };
 ///Metadata of `XREVRANGE`.
 pub static XREVRANGE: CommandMeta = CommandMeta {
@@ -10516,6 +10948,7 @@ pub static XREVRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XSETID`.
 pub static XSETID: CommandMeta = CommandMeta {
@@ -10551,6 +10984,7 @@ pub static XSETID: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `XTRIM`.
 pub static XTRIM: CommandMeta = CommandMeta {
@@ -10583,6 +11017,7 @@ pub static XTRIM: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZADD`.
 pub static ZADD: CommandMeta = CommandMeta {
@@ -10618,6 +11053,7 @@ pub static ZADD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZCARD`.
 pub static ZCARD: CommandMeta = CommandMeta {
@@ -10650,6 +11086,7 @@ pub static ZCARD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZCOUNT`.
 pub static ZCOUNT: CommandMeta = CommandMeta {
@@ -10684,6 +11121,7 @@ pub static ZCOUNT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZDIFF`.
 pub static ZDIFF: CommandMeta = CommandMeta {
@@ -10716,6 +11154,7 @@ pub static ZDIFF: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZDIFFSTORE`.
 pub static ZDIFFSTORE: CommandMeta = CommandMeta {
@@ -10761,6 +11200,7 @@ pub static ZDIFFSTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZINCRBY`.
 pub static ZINCRBY: CommandMeta = CommandMeta {
@@ -10797,6 +11237,7 @@ pub static ZINCRBY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZINTER`.
 pub static ZINTER: CommandMeta = CommandMeta {
@@ -10829,6 +11270,7 @@ pub static ZINTER: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZINTERCARD`.
 pub static ZINTERCARD: CommandMeta = CommandMeta {
@@ -10861,6 +11303,7 @@ pub static ZINTERCARD: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZINTERSTORE`.
 pub static ZINTERSTORE: CommandMeta = CommandMeta {
@@ -10906,6 +11349,7 @@ pub static ZINTERSTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZLEXCOUNT`.
 pub static ZLEXCOUNT: CommandMeta = CommandMeta {
@@ -10940,6 +11384,7 @@ pub static ZLEXCOUNT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZMPOP`.
 pub static ZMPOP: CommandMeta = CommandMeta {
@@ -10973,6 +11418,7 @@ pub static ZMPOP: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZMSCORE`.
 pub static ZMSCORE: CommandMeta = CommandMeta {
@@ -11007,6 +11453,7 @@ pub static ZMSCORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZPOPMAX`.
 pub static ZPOPMAX: CommandMeta = CommandMeta {
@@ -11042,6 +11489,7 @@ pub static ZPOPMAX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZPOPMIN`.
 pub static ZPOPMIN: CommandMeta = CommandMeta {
@@ -11077,6 +11525,7 @@ pub static ZPOPMIN: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZRANDMEMBER`.
 pub static ZRANDMEMBER: CommandMeta = CommandMeta {
@@ -11109,6 +11558,7 @@ pub static ZRANDMEMBER: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZRANGE`.
 pub static ZRANGE: CommandMeta = CommandMeta {
@@ -11141,6 +11591,7 @@ pub static ZRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZRANGEBYLEX`.
 pub static ZRANGEBYLEX: CommandMeta = CommandMeta {
@@ -11173,6 +11624,7 @@ pub static ZRANGEBYLEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZRANGEBYSCORE`.
 pub static ZRANGEBYSCORE: CommandMeta = CommandMeta {
@@ -11205,6 +11657,7 @@ pub static ZRANGEBYSCORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZRANGESTORE`.
 pub static ZRANGESTORE: CommandMeta = CommandMeta {
@@ -11250,6 +11703,7 @@ pub static ZRANGESTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZRANK`.
 pub static ZRANK: CommandMeta = CommandMeta {
@@ -11284,6 +11738,7 @@ pub static ZRANK: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZREM`.
 pub static ZREM: CommandMeta = CommandMeta {
@@ -11318,6 +11773,7 @@ pub static ZREM: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZREMRANGEBYLEX`.
 pub static ZREMRANGEBYLEX: CommandMeta = CommandMeta {
@@ -11350,6 +11806,7 @@ pub static ZREMRANGEBYLEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZREMRANGEBYRANK`.
 pub static ZREMRANGEBYRANK: CommandMeta = CommandMeta {
@@ -11382,6 +11839,7 @@ pub static ZREMRANGEBYRANK: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZREMRANGEBYSCORE`.
 pub static ZREMRANGEBYSCORE: CommandMeta = CommandMeta {
@@ -11414,6 +11872,7 @@ pub static ZREMRANGEBYSCORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZREVRANGE`.
 pub static ZREVRANGE: CommandMeta = CommandMeta {
@@ -11446,6 +11905,7 @@ pub static ZREVRANGE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZREVRANGEBYLEX`.
 pub static ZREVRANGEBYLEX: CommandMeta = CommandMeta {
@@ -11478,6 +11938,7 @@ pub static ZREVRANGEBYLEX: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZREVRANGEBYSCORE`.
 pub static ZREVRANGEBYSCORE: CommandMeta = CommandMeta {
@@ -11510,6 +11971,7 @@ pub static ZREVRANGEBYSCORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZREVRANK`.
 pub static ZREVRANK: CommandMeta = CommandMeta {
@@ -11544,6 +12006,7 @@ pub static ZREVRANK: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZSCAN`.
 pub static ZSCAN: CommandMeta = CommandMeta {
@@ -11576,6 +12039,7 @@ pub static ZSCAN: CommandMeta = CommandMeta {
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZSCORE`.
 pub static ZSCORE: CommandMeta = CommandMeta {
@@ -11610,6 +12074,7 @@ pub static ZSCORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZUNION`.
 pub static ZUNION: CommandMeta = CommandMeta {
@@ -11642,6 +12107,7 @@ pub static ZUNION: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 ///Metadata of `ZUNIONSTORE`.
 pub static ZUNIONSTORE: CommandMeta = CommandMeta {
@@ -11687,6 +12153,7 @@ pub static ZUNIONSTORE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
+    route: Route::Shared,
 };
 /// Every command's metadata, sorted by name (see [`lookup`](crate::command::meta::lookup)).
 pub static COMMANDS: [&CommandMeta; 408usize] = [

@@ -34,6 +34,7 @@ pub mod watch;
 pub use replies::{Replies, TooManyCommands};
 
 use crate::client::Client;
+use crate::command::route::{self, Decision, On};
 use crate::command::{Command, CommandBuf};
 use crate::connection::{decode_frame, frame_error, LongestArg};
 use crate::error::{Error, Result, ServerError};
@@ -57,6 +58,14 @@ enum Target<'c> {
 }
 
 impl Target<'_> {
+    /// The kind of connection, for routing decisions.
+    fn on(self) -> On {
+        match self {
+            Target::Shared(_) | Target::Pooled(_) => On::Shared,
+            Target::Watched(_) => On::Own,
+        }
+    }
+
     async fn send(
         self,
         cmds: BytesMut,
@@ -103,8 +112,9 @@ impl Target<'_> {
 
 /// Encoded commands waiting to be sent, with what sending them needs: the state
 /// shared by [`Pipeline`], [`DynPipeline`] and [`Client::batch`].
-#[derive(Default)]
 struct Queue {
+    /// The kind of connection the commands are for (routing decisions).
+    on: On,
     /// The commands, encoded as they are added (after `MULTI` in a transaction).
     cmds: BytesMut,
     names: Vec<&'static str>,
@@ -118,28 +128,43 @@ struct Queue {
     blocking: bool,
     /// A command changes the connection's state (`SELECT`).
     changes_state: bool,
-    /// The first command that may not run on the client's shared connection
-    /// ([`CommandMeta::shared_connection_alternative`](crate::command::CommandMeta::shared_connection_alternative)).
-    not_shared: Option<Error>,
     /// The longest argument, checked against the server's limit before sending.
     longest: Option<LongestArg>,
 }
 
 impl Queue {
-    /// Checks and encodes a command.
+    /// An empty queue for the connection `target` sends to.
+    fn new(target: Target<'_>) -> Self {
+        Queue {
+            on: target.on(),
+            cmds: BytesMut::new(),
+            names: Vec::new(),
+            problem: None,
+            scripts: Vec::new(),
+            transaction: false,
+            blocking: false,
+            changes_state: false,
+            longest: None,
+        }
+    }
+
+    /// Checks and encodes a command; where it runs is [`route::decide`]'s call.
     fn push(&mut self, cmd: &impl Command) {
         if self.problem.is_none() {
-            if let Err(e) = cmd.validate().and_then(|()| queueable(cmd)) {
+            if let Err(e) = cmd.validate() {
                 self.problem = Some(e);
             }
         }
-        if let Some(m) = cmd.meta() {
-            self.blocking |= m.needs_dedicated_connection();
-            self.changes_state |= m.changes_connection_state();
-            if self.not_shared.is_none() {
-                self.not_shared = m.shared_connection_alternative().map(|instead| {
-                    Error::invalid_argument("command", instead).with_command(m.name)
-                });
+        match route::decide(cmd.meta(), cmd.buf().len(), self.on) {
+            Decision::Send { .. } => {}
+            Decision::Dedicated => self.blocking = true,
+            Decision::Taint => self.changes_state = true,
+            // WATCH and UNWATCH belong to the watched connection, not its pipelines.
+            Decision::Refuse(instead) | Decision::Watching { instead, .. } => {
+                if self.problem.is_none() {
+                    self.problem =
+                        Some(Error::invalid_argument("command", instead).with_command(cmd.name()));
+                }
             }
         }
         if let Some(s) = cmd.script() {
@@ -170,9 +195,6 @@ impl Queue {
         if let Some(e) = self.problem {
             return Err(e);
         }
-        if let (Target::Shared(_), Some(e)) = (&target, self.not_shared) {
-            return Err(e);
-        }
         let target = match target {
             // Blocking commands do not block inside MULTI.
             Target::Shared(c) if self.blocking && !self.transaction => Target::Pooled(c),
@@ -199,18 +221,6 @@ impl Queue {
     }
 }
 
-/// Transactions, subscriptions and `MONITOR` are the runtime's own business
-/// ([`CommandMeta::runtime_alternative`](crate::command::CommandMeta::runtime_alternative)).
-fn queueable(cmd: &impl Command) -> Result<()> {
-    match cmd.meta() {
-        Some(m) => match m.runtime_alternative(cmd.buf().len()) {
-            Some(instead) => Err(Error::invalid_argument("command", instead).with_command(m.name)),
-            None => Ok(()),
-        },
-        None => Ok(()),
-    }
-}
-
 /// Commands queued to be sent together; `T` is the tuple of their reply types.
 #[must_use = "a pipeline does nothing until executed"]
 pub struct Pipeline<'c, T = ()> {
@@ -232,7 +242,7 @@ impl<'c> Pipeline<'c, ()> {
     fn new(target: Target<'c>) -> Self {
         Pipeline {
             target,
-            queue: Queue::default(),
+            queue: Queue::new(target),
             _replies: PhantomData,
         }
     }
@@ -356,7 +366,7 @@ impl<'c> DynPipeline<'c> {
     fn new(target: Target<'c>) -> Self {
         DynPipeline {
             target,
-            queue: Queue::default(),
+            queue: Queue::new(target),
         }
     }
 
@@ -414,7 +424,7 @@ impl Client {
         &self,
         cmds: impl IntoIterator<Item = C>,
     ) -> Result<Vec<C::Output>> {
-        let mut queue = Queue::default();
+        let mut queue = Queue::new(Target::Shared(self));
         for c in cmds {
             queue.push(&c);
         }

@@ -24,7 +24,8 @@
 
 use super::{DynPipeline, Pipeline, Target};
 use crate::client::Client;
-use crate::command::{AclCategories, Executor, Request, ToArg};
+use crate::command::route::{self, Decision, On};
+use crate::command::{Executor, Request, ToArg};
 use crate::connection::{Connection, LongestArg, ResponseFuture};
 use crate::error::{Error, Result};
 use crate::pool::Pooled;
@@ -160,32 +161,20 @@ impl Executor for &Watched {
         if let Some(p) = request.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
-        if let Some(m) = request.meta {
-            if m.changes_connection_state() {
-                self.taint();
-            }
-            if m.acl_categories.contains(AclCategories::TRANSACTION) {
-                match m.name {
-                    "WATCH" => self.inner.watching.store(true, Ordering::Release),
-                    "UNWATCH" => self.inner.watching.store(false, Ordering::Release),
-                    _ => {
-                        return ResponseFuture::failed(
-                            name,
-                            Error::invalid_argument(
-                                "command",
-                                "MULTI, EXEC and DISCARD are not sent one by one: queue the transaction with Watched::multi()",
-                            ),
-                        )
-                    }
-                }
-            } else if let Some(instead) = m.runtime_alternative(request.buf.len()) {
-                return ResponseFuture::failed(name, Error::invalid_argument("command", instead));
+        let mut waits = false;
+        match route::decide(request.meta, request.buf.len(), On::Own) {
+            Decision::Send { waits: w } => waits = w,
+            Decision::Taint => self.taint(),
+            Decision::Watching { watch, .. } => self.inner.watching.store(watch, Ordering::Release),
+            // Already a dedicated connection: it runs here.
+            Decision::Dedicated => waits = true,
+            Decision::Refuse(instead) => {
+                return ResponseFuture::failed(name, Error::invalid_argument("command", instead))
             }
         }
         let guard = InFlight::new(&self.inner);
         let reply = self.inner.conn.send(request.buf);
-        let blocking = request.meta.is_some_and(|m| m.is_blocking());
-        let timeout = self.inner.request_timeout.filter(|_| !blocking);
+        let timeout = self.inner.request_timeout.filter(|_| !waits);
         ResponseFuture::boxed(
             name,
             Box::pin(async move {

@@ -111,8 +111,34 @@ fn group(g: &str) -> Result<TokenStream> {
     Ok(quote!(Group::#id))
 }
 
-/// The static metadata of one command.
-pub fn entry(c: &Command) -> Result<TokenStream> {
+/// Where the runtime runs the command: the override's route, or what its flags say
+/// (`BLOCKING`: a dedicated connection; otherwise the shared one).
+fn route(c: &Command, over: Option<&crate::overrides::Route>) -> Result<TokenStream> {
+    let Some(r) = over else {
+        return Ok(if c.flags.iter().any(|f| f == "BLOCKING") {
+            quote!(Route::Dedicated)
+        } else {
+            quote!(Route::Shared)
+        });
+    };
+    let instead = r.instead.as_deref().unwrap_or_default();
+    Ok(match r.route.as_str() {
+        "runtime" => {
+            let with_arguments = r.with_arguments;
+            quote!(Route::Runtime { instead: #instead, with_arguments: #with_arguments })
+        }
+        "own-connection" => quote!(Route::OwnConnection { instead: #instead }),
+        "stateful" => quote!(Route::Stateful),
+        "shared-waiting" => quote!(Route::SharedWaiting),
+        "watch" => quote!(Route::Watch { instead: #instead }),
+        "unwatch" => quote!(Route::Unwatch { instead: #instead }),
+        other => bail!("{}: unknown route {other}", c.name),
+    })
+}
+
+/// The static metadata of one command; `over` is its route override.
+pub fn entry(c: &Command, over: Option<&crate::overrides::Route>) -> Result<TokenStream> {
+    let route = route(c, over)?;
     let id = format_ident!("{}", names::snake(&c.name).to_uppercase());
     let name = &c.name;
     let container = match &c.container {
@@ -208,6 +234,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
             tips: #tips,
             deprecated_since: #deprecated,
             replaced_by: #replaced,
+            route: #route,
         };
     })
 }
