@@ -1,7 +1,8 @@
 //! Faults found by fault injection (issue 13), each with the test that failed before
-//! its fix: a sub-second `Duration` that deleted the key, commands that ran after
-//! their callers were told they timed out, a connection that never recovered from a
-//! server that stopped answering, and arguments longer than the server accepts.
+//! its fix: a sub-second `Duration` that deleted the key, a full queue, a connection
+//! that never recovered from a server that stopped answering, and arguments longer
+//! than the server accepts. (The stopped server's memory test and the reconnect
+//! storm measure the process: they are in `isolated.rs`.)
 
 use bytes::Bytes;
 use respec::connection::{QueueFull, QueueOptions};
@@ -13,16 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-
-/// The resident set of this process, in bytes.
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
 
 /// Issue 13.1: `expire(k, 500 ms)` was sent as `EXPIRE k 0` and deleted the key.
 #[tokio::test]
@@ -60,143 +51,6 @@ async fn a_sub_second_duration_is_refused_and_the_key_survives() {
         .await
         .unwrap());
     assert!(client.pttl("k").await.unwrap() > 0);
-}
-
-/// What a caller was told about one SET.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Ok,
-    /// Timed out (or failed) before it was sent: it must not have run.
-    Unsent,
-    /// Timed out after it was sent: it may have run.
-    MayHaveRun,
-}
-
-/// Issue 13.2: with the server stopped, the request queue grew without bound and
-/// the server ran every SET whose caller had been told it timed out. Now the queue
-/// is bounded, memory stays flat, and a request given up before it was written is
-/// never written.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stopped_server_runs_none_of_the_commands_given_up_before_they_were_sent() {
-    const TASKS: usize = 64;
-    const IN_FLIGHT: usize = 32;
-    let mut server = Server::start();
-    let client = Client::builder()
-        .url(&server.url())
-        .request_timeout(Some(Duration::from_secs(1)))
-        .queue(QueueOptions {
-            capacity: 256,
-            when_full: QueueFull::Wait,
-        })
-        .connect()
-        .await
-        .unwrap();
-    let value = Bytes::from(vec![b'x'; 8 * 1024]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let outcomes: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
-    let mut tasks = Vec::new();
-    for t in 0..TASKS {
-        let (client, stop, outcomes, value) = (
-            client.clone(),
-            stop.clone(),
-            outcomes.clone(),
-            value.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut round = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let mut set = tokio::task::JoinSet::new();
-                for i in 0..IN_FLIGHT {
-                    let key = format!("stop:{t}:{round}:{i}");
-                    let (client, value) = (client.clone(), value.clone());
-                    set.spawn(async move {
-                        let outcome = match client.set(&key, value).await {
-                            Ok(_) => Outcome::Ok,
-                            Err(e) if e.is_unsent() => Outcome::Unsent,
-                            Err(e) if e.is_timeout() || e.is_io() => Outcome::MayHaveRun,
-                            Err(e) => panic!("unexpected error: {e}"),
-                        };
-                        (key, outcome)
-                    });
-                }
-                let mut done = Vec::with_capacity(IN_FLIGHT);
-                while let Some(r) = set.join_next().await {
-                    done.push(r.unwrap());
-                }
-                outcomes.lock().unwrap().extend(done);
-                round += 1;
-            }
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // Memory while the server is stopped, against just before.
-    let before = rss();
-    let peak = Arc::new(AtomicUsize::new(before as usize));
-    let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = {
-        let (peak, sampling) = (peak.clone(), sampling.clone());
-        std::thread::spawn(move || {
-            while sampling.load(Ordering::Relaxed) {
-                peak.fetch_max(rss() as usize, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
-    };
-    server.pause();
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    sampling.store(false, Ordering::Relaxed);
-    sampler.join().unwrap();
-    server.resume();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    // Everything written before this PING has run once it answers.
-    client.ping().await.unwrap();
-    let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
-    let count = |o: Outcome| outcomes.iter().filter(|(_, x)| *x == o).count();
-    let growth =
-        peak.load(Ordering::Relaxed) as u64 - before.min(peak.load(Ordering::Relaxed) as u64);
-    eprintln!(
-        "{} SETs: {} ok, {} timed out before they were sent, {} after; memory {} MiB before the stop, peak growth {:.1} MiB while stopped",
-        outcomes.len(),
-        count(Outcome::Ok),
-        count(Outcome::Unsent),
-        count(Outcome::MayHaveRun),
-        before >> 20,
-        growth as f64 / (1 << 20) as f64,
-    );
-    assert!(
-        count(Outcome::Unsent) > 0,
-        "the stop produced no unsent timeouts"
-    );
-    assert!(
-        count(Outcome::MayHaveRun) > 0,
-        "nothing was in flight at the stop"
-    );
-    // The server ran none of the unsent ones, and all of the acknowledged ones.
-    let mut ran_unsent = 0;
-    let mut lost_ok = 0;
-    for chunk in outcomes.chunks(500) {
-        let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
-        let values = client.mget(keys).await.unwrap();
-        for ((_, outcome), v) in chunk.iter().zip(values) {
-            match outcome {
-                Outcome::Unsent if v.is_some() => ran_unsent += 1,
-                Outcome::Ok if v.is_none() => lost_ok += 1,
-                _ => {}
-            }
-        }
-    }
-    assert_eq!(ran_unsent, 0, "commands reported unsent ran on the server");
-    assert_eq!(lost_ok, 0, "acknowledged SETs are missing");
-    // Bounded: the queue holds at most 256 requests of 8 KiB (2 MiB); unbounded, the
-    // 2048 callers re-issuing every second queued 16 MiB a second.
-    assert!(
-        growth < 32 << 20,
-        "memory grew by {growth} bytes while the server was stopped"
-    );
 }
 
 /// With `QueueFull::Fail`, a full queue fails at once, and the request is unsent.

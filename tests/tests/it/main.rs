@@ -1,0 +1,29 @@
+//! Every integration test of respec against real servers, as one test binary (one
+//! link instead of one per file), with a module per topic. The tests that measure
+//! the whole process (its memory, its CPU time) are in `isolated.rs`, a binary of
+//! their own, so that no other test runs beside them.
+
+mod cmd_cluster_admin;
+mod cmd_example;
+mod cmd_hash_stream_geo;
+mod cmd_list_set_zset;
+mod cmd_scripting_server_connection;
+mod cmd_string_bitmap_hll_generic;
+mod connect_errors;
+mod connection;
+mod fake_server;
+mod faults;
+mod harness;
+mod monitor_push;
+mod pipelines;
+mod pool;
+mod pubsub;
+mod pubsub_shared;
+mod pubsub_shared_churn;
+mod pubsub_slow_consumer;
+mod resilience;
+mod scan_streams;
+mod scripts;
+mod scripts_functions;
+mod transactions;
+mod wait;
