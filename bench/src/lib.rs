@@ -1,5 +1,5 @@
 //! respec measured against its peers, redis-rs and fred, on one server in one run
-//! (DESIGN §8), by `cargo xtask bench`. Performance is only ever claimed as ratios from
+//! (ARCHITECTURE.md §7), by `cargo xtask bench`. Performance is only ever claimed as ratios from
 //! this crate, never from timed tests.
 //!
 //! # Layout

@@ -1,4 +1,4 @@
-//! The workloads of DESIGN §8, the data they read, and one time-boxed measurement of
+//! The workloads of ARCHITECTURE.md §7, the data they read, and one time-boxed measurement of
 //! one peer on one workload (a "cell" of the report).
 
 use std::hint::black_box;

@@ -1,6 +1,6 @@
 //! Helpers of the tiny in-process fake servers, for what no real server can produce
 //! (malformed frames, a reply cut off and then silence, a server that hangs up right
-//! after the handshake; DESIGN §7 allows exactly this).
+//! after the handshake; ARCHITECTURE.md §6).
 
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;

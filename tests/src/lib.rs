@@ -1,5 +1,5 @@
 //! The real-server test harness of respec, and (in `tests/`) the integration tests that
-//! run against real servers (DESIGN §7: real servers, never mocks of server behaviour).
+//! run against real servers (ARCHITECTURE.md §6: real servers, never mocks of server behaviour).
 //!
 //! # Layout
 //!

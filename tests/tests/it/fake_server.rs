@@ -1,5 +1,5 @@
 //! What a real server cannot produce: malformed frames and a disconnect in the middle
-//! of a frame, from a tiny in-process server (DESIGN §7 allows exactly this).
+//! of a frame, from a tiny in-process server (ARCHITECTURE.md §6).
 
 use respec::{Client, Commands};
 use respec_tests::fake::{handshake_answer, read_command};
