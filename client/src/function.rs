@@ -28,11 +28,11 @@
 //! per function; see `client/examples/functions.rs`.
 
 use crate::cmd;
+use crate::command::arg_bytes;
 use crate::command::{Command, CommandBuf, CommandMeta, Executor, Request, ToArg};
 use crate::error::{Error, Result};
 use crate::replies::FunctionListReply;
 use crate::reply::{FromReply, Value};
-use crate::script::to_bytes;
 use bytes::Bytes;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -256,13 +256,13 @@ impl<T> FunctionCall<'_, T> {
 
     /// Adds a key (`keys[n]` in the function).
     pub fn key(mut self, key: impl ToArg) -> Self {
-        self.keys.push(to_bytes(key));
+        self.keys.push(arg_bytes(key));
         self
     }
 
     /// Adds an argument (`args[n]` in the function).
     pub fn arg(mut self, arg: impl ToArg) -> Self {
-        self.args.push(to_bytes(arg));
+        self.args.push(arg_bytes(arg));
         self
     }
 

@@ -23,16 +23,17 @@
 
 use crate::client::Client;
 use crate::command::CommandBuf;
-use crate::connection::{decode_frame, handshake, Transport};
+use crate::connection::{handshake, FrameReader, Transport};
 use crate::error::{Error, Result};
 use crate::pool::Slot;
 use crate::pubsub::queue::Queue;
-use crate::resp::{Head, Reader, Scanner};
+use crate::reply::decode_frame;
+use crate::resp::{Head, Reader};
 use bytes::{Bytes, BytesMut};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// One command the server ran, from a `MONITOR` line such as
 /// `1700000000.123456 [0 127.0.0.1:50000] "SET" "k" "v"`.
@@ -177,19 +178,14 @@ impl Client {
         CommandBuf::raw(b"MONITOR").encode(&mut cmd);
         t.write_all(&cmd).await?;
         t.flush().await?;
-        let mut rbuf = BytesMut::with_capacity(16 * 1024);
-        let mut scanner = Scanner::new(config.limits.clone());
-        let ok = loop {
-            if let Some(n) = scanner.scan(&rbuf)? {
-                break rbuf.split_to(n).freeze();
-            }
-            if t.read_buf(&mut rbuf).await? == 0 {
-                return Err(Error::closed().with_command("MONITOR"));
-            }
-        };
+        let mut frames = FrameReader::new(config.limits.clone());
+        let ok = frames
+            .next(&mut t)
+            .await?
+            .ok_or_else(|| Error::closed().with_command("MONITOR"))?;
         decode_frame::<()>(ok).map_err(|e| e.with_command("MONITOR"))?;
         let queue = Arc::new(Queue::new(1024, crate::pubsub::Overflow::Backpressure));
-        let task = tokio::spawn(run(t, rbuf, scanner, queue.clone()));
+        let task = tokio::spawn(run(t, frames, queue.clone()));
         Ok(Monitor {
             queue,
             task,
@@ -198,46 +194,35 @@ impl Client {
     }
 }
 
-async fn run(
-    mut t: Transport,
-    mut rbuf: BytesMut,
-    mut scanner: Scanner,
-    queue: Arc<Queue<Result<MonitorEntry>>>,
-) {
+async fn run(mut t: Transport, mut frames: FrameReader, queue: Arc<Queue<Result<MonitorEntry>>>) {
     loop {
-        loop {
-            match scanner.scan(&rbuf) {
-                Ok(Some(n)) => {
-                    let frame = rbuf.split_to(n).freeze();
-                    let entry = match Reader::new(frame).next() {
-                        Ok(Head::Simple(line)) => MonitorEntry::parse(&line),
-                        Ok(other) => Err(crate::reply::unexpected("a MONITOR line", other)),
-                        Err(e) => Err(Error::protocol(e)),
-                    };
-                    queue
-                        .push(entry.map_err(|e| e.with_command("MONITOR")))
-                        .await;
-                    if queue.is_closed() {
-                        return;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    queue.push(Err(Error::protocol(e))).await;
-                    queue.close();
-                    return;
-                }
-            }
-        }
-        if rbuf.capacity() - rbuf.len() < 4096 {
-            rbuf.reserve(16 * 1024);
-        }
-        match t.read_buf(&mut rbuf).await {
-            Ok(n) if n > 0 => {}
-            _ => {
+        let frame = match frames.next(&mut t).await {
+            Ok(Some(frame)) => frame,
+            // The connection ended.
+            Ok(None) => {
                 queue.close();
                 return;
             }
+            Err(e) if e.is_protocol() => {
+                queue.push(Err(e)).await;
+                queue.close();
+                return;
+            }
+            Err(_) => {
+                queue.close();
+                return;
+            }
+        };
+        let entry = match Reader::new(frame).next() {
+            Ok(Head::Simple(line)) => MonitorEntry::parse(&line),
+            Ok(other) => Err(crate::reply::unexpected("a MONITOR line", other)),
+            Err(e) => Err(Error::protocol(e)),
+        };
+        queue
+            .push(entry.map_err(|e| e.with_command("MONITOR")))
+            .await;
+        if queue.is_closed() {
+            return;
         }
     }
 }

@@ -20,7 +20,7 @@
 //! ```
 
 use crate::cmd;
-use crate::command::{Command, CommandBuf, CommandMeta, Executor, Request, ToArg};
+use crate::command::{arg_bytes, Command, CommandBuf, CommandMeta, Executor, Request, ToArg};
 use crate::error::Result;
 use crate::reply::FromReply;
 use bytes::Bytes;
@@ -77,24 +77,16 @@ pub struct Invocation<'s> {
     read_only: bool,
 }
 
-/// One argument's bytes (keys and arguments are kept until the call is built).
-pub(crate) fn to_bytes(value: impl ToArg) -> Bytes {
-    let mut buf = CommandBuf::raw(b"");
-    value.write_arg(&mut buf);
-    let bytes = buf.iter().nth(1).map(Bytes::copy_from_slice);
-    bytes.unwrap_or_default()
-}
-
 impl<'s> Invocation<'s> {
     /// Adds a key (`KEYS[n]`).
     pub fn key(mut self, key: impl ToArg) -> Self {
-        self.keys.push(to_bytes(key));
+        self.keys.push(arg_bytes(key));
         self
     }
 
     /// Adds an argument (`ARGV[n]`).
     pub fn arg(mut self, arg: impl ToArg) -> Self {
-        self.args.push(to_bytes(arg));
+        self.args.push(arg_bytes(arg));
         self
     }
 

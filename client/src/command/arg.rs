@@ -25,6 +25,15 @@ pub trait ToArg {
     fn write_arg(&self, out: &mut CommandBuf);
 }
 
+/// One argument's bytes, as [`ToArg`] writes them (keys and arguments that are kept
+/// before a command is built: scripts, functions, subscriptions, watched keys).
+pub(crate) fn arg_bytes(value: impl ToArg) -> Bytes {
+    let mut buf = CommandBuf::raw(b"");
+    value.write_arg(&mut buf);
+    let bytes = buf.iter().nth(1).map(Bytes::copy_from_slice);
+    bytes.unwrap_or_default()
+}
+
 impl<T: ToArg + ?Sized> ToArg for &T {
     fn write_arg(&self, out: &mut CommandBuf) {
         (**self).write_arg(out)

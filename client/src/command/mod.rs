@@ -13,6 +13,7 @@ pub mod meta;
 mod raw;
 pub mod route;
 
+pub(crate) use arg::arg_bytes;
 pub use arg::{
     flag, DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg,
     UnixTimeArg,

@@ -3,6 +3,7 @@
 //! watches that the server still answers, and reconnects.
 
 use super::config::{Config, Protocol};
+use super::frames::FrameReader;
 use super::handle::Learned;
 use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
@@ -12,7 +13,6 @@ use crate::command::CommandBuf;
 use crate::error::{Error, Result};
 use crate::pubsub::router::{Fence, Op, Router};
 use crate::pubsub::Message;
-use crate::resp::Scanner;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -27,8 +27,6 @@ use tokio::time::Instant;
 
 /// Bytes queued for writing before the driver stops taking requests and writes.
 const HIGH_WATER: usize = 256 * 1024;
-/// Free space kept in the read buffer before a read; grows for big replies.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Where the replies of a request go.
 pub(crate) enum Sink {
@@ -341,8 +339,7 @@ struct Io<'a> {
     /// until it takes the rest, so requests stay in the queue (where their callers
     /// can still give them up) rather than pile up here.
     write_blocked: bool,
-    rbuf: BytesMut,
-    scanner: Scanner,
+    frames: FrameReader,
     /// Sinks of written (or being written) requests, in order.
     pending: VecDeque<Sink>,
     queues_closed: bool,
@@ -380,8 +377,7 @@ impl<'a> Io<'a> {
             wbuf: BytesMut::with_capacity(16 * 1024),
             needs_flush: false,
             write_blocked: false,
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
-            scanner: Scanner::new(config.limits.clone()),
+            frames: FrameReader::new(config.limits.clone()),
             pending: VecDeque::new(),
             queues_closed: false,
             health,
@@ -581,32 +577,16 @@ impl<'a> Io<'a> {
     /// delivered, so a request it refused (`-ERR Protocol error: invalid bulk
     /// length`) gets that answer rather than a reset.
     fn write_failed(&mut self, cx: &mut Context<'_>, err: io::Error) -> Error {
-        loop {
-            let spare = self.rbuf.capacity() - self.rbuf.len();
-            if spare < READ_CHUNK / 2 {
-                self.rbuf.reserve(READ_CHUNK);
-            }
-            match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.rbuf) {
-                Poll::Ready(Ok(n)) if n > 0 => {
-                    if self.dispatch().is_err() {
-                        break;
-                    }
-                }
-                _ => break,
+        while let Poll::Ready(Ok(1..)) = self.frames.poll_fill(&mut self.stream, cx) {
+            if self.dispatch().is_err() {
+                break;
             }
         }
         Error::io(err)
     }
 
     fn read(&mut self, cx: &mut Context<'_>) -> Result<bool> {
-        // Keep READ_CHUNK / 2 free at least; for a large bulk string whose header has
-        // arrived, make room for all of it at once instead of doubling step by step.
-        let spare = self.rbuf.capacity() - self.rbuf.len();
-        let wanted = self.scanner.wanted().saturating_sub(self.rbuf.len());
-        if spare < READ_CHUNK / 2 || spare < wanted {
-            self.rbuf.reserve(READ_CHUNK.max(wanted));
-        }
-        match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.rbuf) {
+        match self.frames.poll_fill(&mut self.stream, cx) {
             Poll::Ready(Ok(0)) => Err(Error::io(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the server closed the connection",
@@ -625,10 +605,9 @@ impl<'a> Io<'a> {
     /// queue stops it, under backpressure).
     fn dispatch(&mut self) -> Result<()> {
         while !self.router.is_stalled() {
-            let Some(n) = self.scanner.scan(&self.rbuf)? else {
+            let Some(frame) = self.frames.next_buffered()? else {
                 break;
             };
-            let frame = self.rbuf.split_to(n).freeze();
             match frame.first() {
                 Some(b'>') if self.resp3 => {
                     self.on_push(frame);

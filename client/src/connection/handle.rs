@@ -7,10 +7,9 @@ use super::driver::{self, Control, Payload, Request, Sink};
 use super::handshake;
 use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
-use crate::error::{Error, Result, ServerError};
+use crate::error::{Error, Result};
 use crate::pubsub::router::Router;
-use crate::reply::FromReply;
-use crate::resp::{Head, Reader};
+use crate::reply::{decode_frame, FromReply};
 use bytes::{Bytes, BytesMut};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -419,31 +418,6 @@ impl<T> Future for Reply<T> {
     }
 }
 
-/// The server error in a reply frame, if the frame is an error.
-pub(crate) fn frame_error(frame: &Bytes) -> Option<Error> {
-    match frame.first() {
-        Some(b'-') | Some(b'!') => match Reader::new(frame.clone()).next() {
-            Ok(Head::Error(text)) => Some(Error::server(ServerError::new(text))),
-            Ok(_) => None,
-            Err(e) => Some(Error::protocol(e)),
-        },
-        _ => None,
-    }
-}
-
-/// The server error of a reply frame, if it is one (the handshake's view).
-pub(crate) fn frame_server_error(frame: &Bytes) -> Option<ServerError> {
-    frame_error(frame)?.server_error().cloned()
-}
-
-/// Decodes a reply frame into `T`: an error frame becomes [`Error::server`].
-pub(crate) fn decode<T: FromReply>(frame: Bytes) -> Result<T> {
-    if let Some(e) = frame_error(&frame) {
-        return Err(e);
-    }
-    T::from_frame(frame)
-}
-
 /// A future that resolves to the reply frame of one request.
 pub(crate) type BoxedReply = Pin<Box<dyn Future<Output = Result<Bytes>> + Send>>;
 
@@ -540,7 +514,7 @@ impl<T: FromReply> Future for ResponseFuture<T> {
         };
         Poll::Ready(
             frame
-                .and_then(decode::<T>)
+                .and_then(decode_frame::<T>)
                 .map_err(|e| e.with_command(this.command)),
         )
     }

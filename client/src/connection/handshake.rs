@@ -2,14 +2,13 @@
 //! and `SELECT`, falling back to RESP2 and `AUTH` when the server does not know `HELLO`.
 
 use super::config::{Config, Protocol};
-use super::handle::{decode as decode_frame, frame_server_error};
+use super::frames::FrameReader;
 use super::transport::{self, Deadline, Transport};
 use crate::command::CommandBuf;
 use crate::error::{Error, Result, ServerError};
-use crate::reply::Value;
-use crate::resp::Scanner;
+use crate::reply::{decode_frame, frame_server_error, Value};
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// The library name sent with `CLIENT SETINFO`.
 pub const LIB_NAME: &str = "respec";
@@ -79,28 +78,13 @@ async fn exchange(t: &mut Transport, config: &Config, cmds: &[CommandBuf]) -> Re
     }
     t.write_all(&out).await?;
     t.flush().await?;
-    let mut scanner = Scanner::new(config.limits.clone());
-    let mut buf = BytesMut::with_capacity(4096);
+    let mut frames = FrameReader::new(config.limits.clone());
     let mut replies = Vec::with_capacity(cmds.len());
     while replies.len() < cmds.len() {
-        while let Some(n) = scanner.scan(&buf)? {
-            let frame = buf.split_to(n).freeze();
-            // Push frames cannot arrive before the handshake is done; skip any anyway.
-            if frame.first() != Some(&b'>') {
-                replies.push(frame);
-            }
-            if replies.len() == cmds.len() {
-                break;
-            }
-        }
-        if replies.len() == cmds.len() {
-            break;
-        }
-        if t.read_buf(&mut buf).await? == 0 {
-            return Err(Error::io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the server closed the connection during the handshake",
-            )));
+        let frame = frames.expect(t, "during the handshake").await?;
+        // Push frames cannot arrive before the handshake is done; skip any anyway.
+        if frame.first() != Some(&b'>') {
+            replies.push(frame);
         }
     }
     Ok(replies)

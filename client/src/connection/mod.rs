@@ -7,6 +7,8 @@
 
 mod config;
 mod driver;
+mod frames;
+pub(crate) use frames::FrameReader;
 mod handle;
 pub(crate) mod handshake;
 mod health;
@@ -21,7 +23,7 @@ pub use config::{
     Address, Backoff, Config, Protocol, PushHook, QueueFull, QueueOptions, TlsOptions,
     DEFAULT_LIVENESS_TIMEOUT,
 };
-pub(crate) use handle::{decode as decode_frame, frame_error, LongestArg, Reply};
 pub use handle::{Connection, ResponseFuture};
+pub(crate) use handle::{LongestArg, Reply};
 pub use handshake::{LIB_NAME, LIB_VER};
 pub use push::Push;

@@ -1,7 +1,7 @@
 //! The typed tuple of a pipeline's replies, one type per queued command.
 
-use crate::connection::decode_frame;
 use crate::error::{Error, Result};
+use crate::reply::decode_frame;
 use crate::reply::FromReply;
 use bytes::Bytes;
 

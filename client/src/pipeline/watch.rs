@@ -299,7 +299,7 @@ impl Client {
     {
         let keys = keys
             .into_iter()
-            .map(|k| crate::script::to_bytes(k))
+            .map(|k| crate::command::arg_bytes(k))
             .collect();
         Transaction {
             client: self,

@@ -36,9 +36,9 @@
 //! user gets a connection as the configuration made it.
 
 use crate::command::CommandBuf;
-use crate::connection::decode_frame;
 use crate::connection::{Config, Connection, LongestArg, Reply};
 use crate::error::{Error, Result};
+use crate::reply::decode_frame;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

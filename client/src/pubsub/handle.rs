@@ -57,7 +57,10 @@ impl SubscriberHandle {
         channels: impl IntoIterator<Item = C>,
         at_least_one: bool,
     ) -> Result<()> {
-        let list: Vec<_> = channels.into_iter().map(crate::script::to_bytes).collect();
+        let list: Vec<_> = channels
+            .into_iter()
+            .map(crate::command::arg_bytes)
+            .collect();
         if at_least_one && list.is_empty() {
             return Err(
                 Error::invalid_argument("channel", "at least one is needed").with_command(name)

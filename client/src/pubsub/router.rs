@@ -214,7 +214,7 @@ impl Fence {
     /// Takes one reply; true when the fence is done. Subscription commands reply
     /// (in band) only with errors, so the first other reply is the `PING`'s.
     pub(crate) fn on_reply(&mut self, frame: &Bytes) -> bool {
-        if let Some(err) = crate::connection::frame_error(frame) {
+        if let Some(err) = crate::reply::frame_error(frame) {
             self.error.get_or_insert(err);
             self.errors_left = self.errors_left.saturating_sub(1);
             return self.errors_left == 0;

@@ -6,6 +6,7 @@
 //! in RESP2; a set is `~` or `*`; a boolean is `#t` or `:1`. Every implementation here
 //! accepts both, so the same Rust type decodes from either protocol to the same value.
 
+mod frame;
 mod impls;
 mod text;
 mod types;
@@ -14,6 +15,8 @@ mod value;
 pub use text::{Binary, ReplyMode, TextReply, Utf8};
 pub use types::{GeoMatch, LcsMatch, LcsMatches, StreamEntry};
 pub use value::Value;
+
+pub(crate) use frame::{decode_frame, frame_error, frame_server_error};
 
 use crate::error::{Error, Result, ServerError};
 use crate::resp::{Head, Reader};
