@@ -3,7 +3,7 @@
 use crate::command::route::{self, Decision, On};
 use crate::command::{Command, Executor, Raw, Request, ToArg};
 use crate::connection::{
-    keepalive_time, Address, Backoff, Config, Connection, LongestArg, Protocol, PushHook,
+    keepalive_time, Address, Backoff, Config, Connection, Kind, LongestArg, Protocol, PushHook,
     QueueOptions, ResponseFuture, TlsOptions,
 };
 use crate::error::{Error, Result};
@@ -75,6 +75,8 @@ pub struct Client {
 
 struct Inner {
     conn: Connection,
+    /// Where subscribers on the shared connection send their operations.
+    ops: crate::pubsub::demux::Ops,
     pool: Arc<Pool>,
     config: Arc<Config>,
 }
@@ -101,10 +103,16 @@ impl Client {
     /// Connects with a ready configuration.
     pub async fn from_config(config: Config) -> Result<Client> {
         let config = Arc::new(config);
-        let conn = Connection::connect(config.clone()).await?;
+        let (demux, ops) = crate::pubsub::demux::shared();
+        let conn = Connection::connect_with(config.clone(), Kind::Reconnects, demux).await?;
         let pool = Pool::new(config.clone(), conn.clone());
         Ok(Client {
-            inner: Arc::new(Inner { conn, pool, config }),
+            inner: Arc::new(Inner {
+                conn,
+                ops,
+                pool,
+                config,
+            }),
         })
     }
 
@@ -126,6 +134,11 @@ impl Client {
     /// The configuration, shared.
     pub(crate) fn config_arc(&self) -> Arc<Config> {
         self.inner.config.clone()
+    }
+
+    /// Where subscribers on the shared connection send their operations.
+    pub(crate) fn shared_ops(&self) -> &crate::pubsub::demux::Ops {
+        &self.inner.ops
     }
 
     /// The pool of dedicated connections.

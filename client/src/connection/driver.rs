@@ -3,6 +3,7 @@
 //! watches that the server still answers, and reconnects.
 
 use super::config::{Config, Protocol};
+use super::demux::{Demux, Taken};
 use super::frames::FrameReader;
 use super::handle::Learned;
 use super::handshake::{self, Session};
@@ -11,8 +12,6 @@ use super::slot::SlotSender;
 use super::transport::Transport;
 use crate::command::CommandBuf;
 use crate::error::{Error, Result};
-use crate::pubsub::router::{Fence, Op, Router};
-use crate::pubsub::Message;
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -46,8 +45,9 @@ pub(crate) enum Sink {
     },
     /// One reply nobody waits for: read and dropped.
     Discard,
-    /// The `PING` behind subscription commands (see the pub/sub router).
-    Fence(Fence),
+    /// A fence of the demultiplexer (the `PING` behind subscription commands): its
+    /// replies go to the demultiplexer.
+    Fence,
 }
 
 impl Sink {
@@ -55,8 +55,8 @@ impl Sink {
         match self {
             Sink::One(tx) | Sink::Long(tx) => tx.send(Err(err)),
             Sink::Many { tx, .. } => tx.send(Err(err)),
-            Sink::Discard => {}
-            Sink::Fence(f) => f.fail(err),
+            // The demultiplexer fails its own fences (`Demux::on_lost`).
+            Sink::Discard | Sink::Fence => {}
         }
     }
 
@@ -66,13 +66,13 @@ impl Sink {
         match self {
             Sink::One(tx) | Sink::Long(tx) => tx.take(),
             Sink::Many { tx, .. } => tx.take(),
-            Sink::Discard | Sink::Fence(_) => true,
+            Sink::Discard | Sink::Fence => true,
         }
     }
 
     /// Delivers one reply; returns the sink back when it expects more. A fence's
-    /// answer goes through the pub/sub router.
-    fn deliver(self, frame: Bytes, router: &mut Router) -> Option<Sink> {
+    /// answer goes to the demultiplexer.
+    fn deliver(self, frame: Bytes, demux: &mut dyn Demux) -> Option<Sink> {
         match self {
             // The caller may have gone (cancelled): the reply is dropped, and the
             // connection stays in step.
@@ -90,14 +90,7 @@ impl Sink {
                 }
             }
             Sink::Discard => None,
-            Sink::Fence(mut f) => {
-                if f.on_reply(&frame) {
-                    router.fence_done(f);
-                    None
-                } else {
-                    Some(Sink::Fence(f))
-                }
-            }
+            Sink::Fence => (!demux.on_fence_reply(&frame)).then_some(Sink::Fence),
         }
     }
 
@@ -106,14 +99,13 @@ impl Sink {
         match self {
             Sink::One(tx) | Sink::Long(tx) => tx.send(Ok(Bytes::new())),
             Sink::Many { got, tx, .. } => tx.send(Ok(got)),
-            Sink::Discard => {}
-            Sink::Fence(mut f) => f.release(),
+            Sink::Discard | Sink::Fence => {}
         }
     }
 
     fn expects(&self) -> usize {
         match self {
-            Sink::One(_) | Sink::Long(_) | Sink::Discard | Sink::Fence(_) => 1,
+            Sink::One(_) | Sink::Long(_) | Sink::Discard | Sink::Fence => 1,
             Sink::Many { n, .. } => *n,
         }
     }
@@ -139,8 +131,6 @@ pub(crate) struct Request {
 pub(crate) enum Control {
     /// Close the connection now, failing whatever is in flight.
     Close,
-    /// A subscriber's operation.
-    PubSub(Op),
 }
 
 /// What a driver task starts with.
@@ -149,15 +139,15 @@ pub(crate) struct Setup {
     pub(crate) config: Arc<Config>,
     /// The bounded request queue.
     pub(crate) requests: mpsc::Receiver<Request>,
-    /// Close and pub/sub operations.
+    /// Close.
     pub(crate) control: mpsc::UnboundedReceiver<Control>,
     /// The already connected and handshaken session.
     pub(crate) first: Session,
     /// Reconnect after a failure (a dedicated connection instead ends, so state
     /// such as watched keys can never vanish silently).
     pub(crate) reconnect: bool,
-    /// The subscribers on this connection.
-    pub(crate) router: Router,
+    /// What the connection hands the frames that are not replies (pub/sub).
+    pub(crate) demux: Box<dyn Demux>,
     /// What the handshake learned, shared with the handles.
     pub(crate) learned: Arc<Learned>,
     /// The liveness rule of the shared connection (see [`Config::liveness_timeout`]).
@@ -187,7 +177,7 @@ pub(crate) async fn run(setup: Setup) {
         control,
         first,
         reconnect: reconnect_on_failure,
-        mut router,
+        mut demux,
         learned,
         liveness,
     } = setup;
@@ -197,15 +187,15 @@ pub(crate) async fn run(setup: Setup) {
     loop {
         let s = match session.take() {
             Some(s) => s,
-            None => match reconnect(&config, &mut queues, &mut attempt, &mut router).await {
+            None => match reconnect(&config, &mut queues, &mut attempt, demux.as_mut()).await {
                 Some(s) => s,
                 None => return,
             },
         };
         learned.update(s.max_arg_len);
         let started = Instant::now();
-        let mut io = Io::new(s, &config, &mut queues, &mut router, liveness);
-        io.renew_subscriptions();
+        let mut io = Io::new(s, &config, &mut queues, demux.as_mut(), liveness);
+        io.renew();
         let outcome = (&mut io).await;
         let pending = std::mem::take(&mut io.pending);
         let served = io.served;
@@ -230,7 +220,7 @@ pub(crate) async fn run(setup: Setup) {
                 } else {
                     err.duplicate()
                 };
-                router.connection_lost();
+                demux.on_lost(&lost);
                 if !reconnect_on_failure {
                     // Closed before the failures are delivered: whoever sees one finds
                     // the connection closed, and nothing new can be queued on it.
@@ -262,13 +252,13 @@ async fn reconnect(
     config: &Config,
     queues: &mut Queues,
     attempt: &mut u32,
-    router: &mut Router,
+    demux: &mut dyn Demux,
 ) -> Option<Session> {
     let mut failure: Option<String> = None;
     loop {
         let delay = config.backoff.delay(*attempt);
         *attempt = attempt.saturating_add(1);
-        if !wait(delay, queues, router, failure.as_deref()).await {
+        if !wait(delay, queues, demux, failure.as_deref()).await {
             return None;
         }
         match handshake::connect(config).await {
@@ -293,7 +283,7 @@ async fn reconnect(
 async fn wait(
     delay: Duration,
     queues: &mut Queues,
-    router: &mut Router,
+    demux: &mut dyn Demux,
     failure: Option<&str>,
 ) -> bool {
     let Some(text) = failure else {
@@ -302,13 +292,19 @@ async fn wait(
     };
     let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);
+    let err = io_error(text).unsent();
+    // The demultiplexer's operations fail as they come (never ready).
+    let mut fail_ops = std::future::poll_fn(|cx| {
+        demux.fail_ops(cx, &err);
+        Poll::<()>::Pending
+    });
     loop {
         tokio::select! {
             biased;
             msg = queues.control.recv() => match msg {
-                Some(Control::PubSub(op)) => fail_op(router, op, text),
                 Some(Control::Close) | None => return false,
             },
+            () = &mut fail_ops => {}
             req = queues.requests.recv() => match req {
                 // Never written: it did not run.
                 Some(req) => req.sink.fail(io_error(text).unsent()),
@@ -316,14 +312,6 @@ async fn wait(
             },
             _ = &mut sleep => return true,
         }
-    }
-}
-
-/// A subscriber's operation while disconnected: calls fail at once, a subscriber
-/// that left is forgotten.
-fn fail_op(router: &mut Router, op: Op, text: &str) {
-    if let Some(id) = op.fail(io_error(text)) {
-        router.detach_offline(id);
     }
 }
 
@@ -343,8 +331,10 @@ struct Io<'a> {
     /// Sinks of written (or being written) requests, in order.
     pending: VecDeque<Sink>,
     queues_closed: bool,
-    /// Subscribers on this connection, kept across reconnects.
-    router: &'a mut Router,
+    /// The demultiplexer (pub/sub), kept across reconnects.
+    demux: &'a mut dyn Demux,
+    /// Every array frame goes to the demultiplexer (a subscriber's RESP2 connection).
+    arrays_to_demux: bool,
     /// A subscriber's own connection checks that the server still answers (with a
     /// `PING` after a silence); the shared connection only watches that written
     /// requests get answers (the liveness rule, no `PING`).
@@ -361,10 +351,10 @@ impl<'a> Io<'a> {
         session: Session,
         config: &Config,
         queues: &'a mut Queues,
-        router: &'a mut Router,
+        demux: &'a mut dyn Demux,
         liveness: Option<Duration>,
     ) -> Self {
-        let (health, liveness) = match (router.health_check_interval(), liveness) {
+        let (health, liveness) = match (demux.health_check_interval(), liveness) {
             (Some(every), _) => (Some(Health::new(every)), false),
             (None, Some(limit)) => (Some(Health::new(limit)), true),
             (None, None) => (None, false),
@@ -382,27 +372,33 @@ impl<'a> Io<'a> {
             queues_closed: false,
             health,
             liveness,
-            router,
+            arrays_to_demux: demux.takes_arrays(),
+            demux,
             served: false,
         }
     }
 
-    /// A new connection renews the subscriptions of the last one.
-    fn renew_subscriptions(&mut self) {
-        if let Some(fence) = self.router.renew(&mut self.wbuf) {
-            self.push_fence(fence);
-        }
+    /// A new connection renews what the demultiplexer had on the last one.
+    fn renew(&mut self) {
+        let fences = self.demux.on_connect(&mut self.wbuf);
+        self.push_fences(fences);
     }
 
-    fn push_fence(&mut self, mut fence: Fence) {
-        if self.router.is_stalled() {
-            fence.release();
+    /// Places `n` of the demultiplexer's fences in the reply FIFO.
+    fn push_fences(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if self.demux.is_stalled() {
+            self.demux.release_fences();
         }
         if self.pending.is_empty() {
             // The wait for this answer starts now, not at the last frame read.
             self.touch_health();
         }
-        self.pending.push_back(Sink::Fence(fence));
+        for _ in 0..n {
+            self.pending.push_back(Sink::Fence);
+        }
     }
 
     /// A sign of life for the health check.
@@ -424,7 +420,7 @@ impl<'a> Io<'a> {
         let Some(h) = &mut self.health else {
             return Ok(false);
         };
-        if self.router.is_stalled() {
+        if self.demux.is_stalled() {
             h.touch();
             return Ok(false);
         }
@@ -438,8 +434,8 @@ impl<'a> Io<'a> {
             // The liveness rule never asks: a silence with nothing waiting is fine.
             Verdict::Probe if self.liveness => Ok(false),
             Verdict::Probe => {
-                let fence = self.router.probe(&mut self.wbuf);
-                self.pending.push_back(Sink::Fence(fence));
+                self.demux.probe(&mut self.wbuf);
+                self.pending.push_back(Sink::Fence);
                 Ok(true)
             }
             Verdict::Dead if self.liveness => Err(Error::io(io::Error::new(
@@ -459,46 +455,18 @@ impl<'a> Io<'a> {
         }
     }
 
-    /// Reading stopped for a full subscriber queue: calls waiting for a
-    /// confirmation return now (theirs may be behind the message that filled it).
-    fn release_fences(&mut self) {
-        for sink in &mut self.pending {
-            if let Sink::Fence(f) = sink {
-                f.release();
-            }
-        }
-    }
-
-    /// Routes a pub/sub frame to the subscribers.
-    fn route(&mut self, msg: Message) {
-        let front = match self.pending.front() {
-            Some(Sink::Fence(f)) => Some(f),
-            _ => None,
-        };
-        self.router.on_message(msg, front);
-        if self.router.is_stalled() {
-            self.release_fences();
-        }
-    }
-
     /// Takes queued requests into the write buffer (not while the socket is not
     /// taking what is there). A request whose caller gave up is dropped unwritten.
     /// Returns an error on `Close`.
     fn take_requests(&mut self, cx: &mut Context<'_>) -> Result<bool> {
         let mut progress = false;
-        while !self.queues_closed {
-            match self.queues.control.poll_recv(cx) {
-                Poll::Ready(Some(Control::PubSub(op))) => {
-                    if let Some(fence) = self.router.op(op, &mut self.wbuf, self.resp3) {
-                        self.push_fence(fence);
-                    }
-                    progress = true;
-                }
-                Poll::Ready(Some(Control::Close)) => return Err(Error::closed()),
-                // Every handle is gone; what is already queued is still written.
-                Poll::Ready(None) => break,
-                Poll::Pending => break,
-            }
+        if let Poll::Ready(Some(Control::Close)) = self.queues.control.poll_recv(cx) {
+            return Err(Error::closed());
+        }
+        let fences = self.demux.poll_ops(cx, &mut self.wbuf, self.resp3);
+        if fences > 0 {
+            self.push_fences(fences);
+            progress = true;
         }
         while !self.queues_closed && !self.write_blocked && self.wbuf.len() < HIGH_WATER {
             match self.queues.requests.poll_recv(cx) {
@@ -601,31 +569,33 @@ impl<'a> Io<'a> {
         }
     }
 
-    /// Routes every complete frame in the read buffer (until a full subscriber
-    /// queue stops it, under backpressure).
+    /// Routes every complete frame in the read buffer (until a full consumer queue
+    /// of the demultiplexer stops it, under backpressure).
     fn dispatch(&mut self) -> Result<()> {
-        while !self.router.is_stalled() {
-            let Some(frame) = self.frames.next_buffered()? else {
+        while !self.demux.is_stalled() {
+            let Some(mut frame) = self.frames.next_buffered()? else {
                 break;
             };
-            match frame.first() {
-                Some(b'>') if self.resp3 => {
-                    self.on_push(frame);
-                    continue;
+            let offer = match frame.first() {
+                Some(b'>') => self.resp3,
+                Some(b'*') => self.arrays_to_demux,
+                _ => false,
+            };
+            if offer {
+                let front_is_fence = matches!(self.pending.front(), Some(Sink::Fence));
+                match self.demux.on_frame(frame, front_is_fence) {
+                    Taken::Yes => {
+                        if self.demux.is_stalled() {
+                            self.demux.release_fences();
+                        }
+                        continue;
+                    }
+                    Taken::Push(push) => {
+                        self.on_push(push);
+                        continue;
+                    }
+                    Taken::Reply(reply) => frame = reply,
                 }
-                // On a subscriber's own RESP2 connection, pub/sub frames are arrays.
-                Some(b'*') if self.router.is_dedicated() => match Message::parse(frame.clone()) {
-                    Ok(Some(msg)) => {
-                        self.route(msg);
-                        continue;
-                    }
-                    Ok(None) => {} // a reply (`pong`)
-                    Err(err) => {
-                        tracing::warn!(error = %err, "a pub/sub frame of an unknown shape was dropped");
-                        continue;
-                    }
-                },
-                _ => {}
             }
             // A pipeline collects its replies in place until it has them all.
             if let Some(Sink::Many { n, got, .. }) = self.pending.front_mut() {
@@ -639,38 +609,28 @@ impl<'a> Io<'a> {
                     what: "a reply arrived with no request waiting for it",
                 }));
             };
-            if !matches!(sink, Sink::Fence(_)) {
+            if !matches!(sink, Sink::Fence) {
                 self.served = true;
             }
-            if let Some(rest) = sink.deliver(frame, self.router) {
+            if let Some(rest) = sink.deliver(frame, self.demux) {
                 self.pending.push_front(rest);
             }
             // A fence's answer may have queued confirmations into a full queue.
-            if self.router.is_stalled() {
-                self.release_fences();
+            if self.demux.is_stalled() {
+                self.demux.release_fences();
             }
         }
         Ok(())
     }
 
-    /// A RESP3 push: pub/sub frames to the subscribers, the rest to the hook.
+    /// A push frame nobody else takes: to the hook, if there is one.
     fn on_push(&mut self, frame: Bytes) {
-        match Message::parse(frame.clone()) {
-            Ok(Some(msg)) => self.route(msg),
-            Ok(None) => {
-                if let Some(hook) = &self.push_hook {
-                    match super::Push::parse(frame) {
-                        Ok(push) => hook(push),
-                        Err(err) => {
-                            tracing::warn!(error = %err, "a push frame of an unknown shape was dropped")
-                        }
-                    }
+        if let Some(hook) = &self.push_hook {
+            match super::Push::parse(frame) {
+                Ok(push) => hook(push),
+                Err(err) => {
+                    tracing::warn!(error = %err, "a push frame of an unknown shape was dropped")
                 }
-            }
-            Err(err) => {
-                // Framed correctly, so the connection stays in step; only this
-                // frame is unusable.
-                tracing::warn!(error = %err, "a pub/sub push frame of an unknown shape was dropped");
             }
         }
     }
@@ -684,14 +644,14 @@ impl Future for Io<'_> {
         loop {
             let mut progress = this.take_requests(cx)?;
             progress |= this.write(cx)?;
-            if this.router.is_stalled() && this.router.poll_unstall(cx).is_ready() {
+            if this.demux.is_stalled() && this.demux.poll_unstall(cx).is_ready() {
                 // The silence while stalled was the consumer's, not the server's.
                 this.touch_health();
                 // Frames already read first, then the socket again.
                 this.dispatch()?;
                 progress = true;
             }
-            if !this.router.is_stalled() {
+            if !this.demux.is_stalled() {
                 progress |= this.read(cx)?;
             }
             if this.queues_closed && this.pending.is_empty() && this.wbuf.is_empty() {

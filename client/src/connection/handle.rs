@@ -3,12 +3,12 @@
 
 use super::config::Config;
 use super::config::QueueFull;
+use super::demux::{Demux, NoDemux};
 use super::driver::{self, Control, Payload, Request, Sink};
 use super::handshake;
 use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
 use crate::error::{Error, Result};
-use crate::pubsub::router::Router;
 use crate::reply::{decode_frame, FromReply};
 use bytes::{Bytes, BytesMut};
 use std::future::Future;
@@ -80,20 +80,22 @@ impl Learned {
 /// not say (`CONFIG GET` refused by an ACL, or unknown).
 pub(crate) const DEFAULT_MAX_ARG_LEN: u64 = 512 * 1024 * 1024;
 
-/// Which connection kind [`Connection::start`] makes.
-enum Kind {
-    /// The shared, multiplexed connection: reconnects, and the liveness rule.
-    Shared,
-    /// A dedicated connection: ends on failure, no liveness rule (it runs blocking
-    /// commands that rightly wait).
-    Dedicated,
+/// What a connection does after a failure.
+pub(crate) enum Kind {
+    /// Reconnects (the shared connection, a subscriber's own); the shared
+    /// connection's liveness rule applies unless its demultiplexer has a health
+    /// check of its own.
+    Reconnects,
+    /// Ends, so that state held on it can never vanish silently (a dedicated
+    /// connection); no liveness rule (it runs blocking commands that rightly wait).
+    EndsOnFailure,
 }
 
 impl Connection {
     /// Connects, runs the handshake and starts the driver task (on the current tokio
     /// runtime).
     pub async fn connect(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, Kind::Shared, Router::new(false)).await
+        Self::start(config, Kind::Reconnects, Box::new(NoDemux)).await
     }
 
     /// Connects like [`connect`](Self::connect), but the connection does not come
@@ -102,29 +104,28 @@ impl Connection {
     /// reconnect would lose. Blocking commands run here, so the liveness rule of the
     /// shared connection does not apply.
     pub async fn connect_dedicated(config: Arc<Config>) -> Result<Self> {
-        Self::start(config, Kind::Dedicated, Router::new(false)).await
+        Self::start(config, Kind::EndsOnFailure, Box::new(NoDemux)).await
     }
 
-    /// A subscriber's own connection: it reconnects and renews the subscriptions,
-    /// on RESP2 it reads every array as a pub/sub frame (nothing else runs there),
-    /// and after `health_check_interval` of silence it checks that the server still
-    /// answers.
-    pub(crate) async fn connect_subscriber(
+    /// Connects with `demux` taking the frames that are not replies (pub/sub's,
+    /// for the client's shared connection and a subscriber's own).
+    pub(crate) async fn connect_with(
         config: Arc<Config>,
-        health_check_interval: Option<Duration>,
+        kind: Kind,
+        demux: Box<dyn Demux>,
     ) -> Result<Self> {
-        let router = Router::new(true).with_health_check(health_check_interval);
-        Self::start(config, Kind::Shared, router).await
+        Self::start(config, kind, demux).await
     }
 
-    async fn start(config: Arc<Config>, kind: Kind, router: Router) -> Result<Self> {
+    async fn start(config: Arc<Config>, kind: Kind, demux: Box<dyn Demux>) -> Result<Self> {
         let session = handshake::connect(&config).await?;
         let (requests, requests_rx) = mpsc::channel(config.queue.capacity.max(1));
         let (control, control_rx) = mpsc::unbounded_channel();
         let learned = Arc::new(Learned::new(session.max_arg_len));
         let liveness = match kind {
-            // A subscriber's connection has its own health check.
-            Kind::Shared if !router.is_dedicated() => {
+            // A demultiplexer with a health check of its own (a subscriber's
+            // connection) replaces the liveness rule.
+            Kind::Reconnects if demux.health_check_interval().is_none() => {
                 config.liveness_timeout.filter(|limit| !limit.is_zero())
             }
             _ => None,
@@ -134,8 +135,8 @@ impl Connection {
             requests: requests_rx,
             control: control_rx,
             first: session,
-            reconnect: matches!(kind, Kind::Shared),
-            router,
+            reconnect: matches!(kind, Kind::Reconnects),
+            demux,
             learned: learned.clone(),
             liveness,
         }));
@@ -160,16 +161,6 @@ impl Connection {
     /// Closes the connection now; requests in flight fail.
     pub fn close(&self) {
         let _ = self.control.send(Control::Close);
-    }
-
-    /// Hands a subscriber's operation to the driver; fails it when the connection
-    /// is closed.
-    pub(crate) fn pubsub(&self, op: crate::pubsub::router::Op) {
-        if let Err(mpsc::error::SendError(Control::PubSub(op))) =
-            self.control.send(Control::PubSub(op))
-        {
-            op.fail(Error::closed());
-        }
     }
 
     /// The longest argument the server accepts (`proto-max-bulk-len`, learned at

@@ -1,11 +1,14 @@
 //! Connections: transports (TCP, Unix, TLS), the handshake, and the driver task
 //! behind each [`Connection`] handle.
 //!
-//! One driver task owns each socket. Handles are cheap clones over a channel; the
-//! driver writes whatever is queued in one go (auto-pipelining), matches replies to
-//! requests in order, hands push frames to a hook, and reconnects with backoff.
+//! One driver task owns each socket. Handles are cheap clones over a bounded queue;
+//! the driver writes whatever is queued in one go (auto-pipelining), matches replies
+//! to requests in order, hands the frames that are not replies to its demultiplexer
+//! (`demux.rs`: pub/sub's, or none) and the rest of the push frames to a hook, watches
+//! that the server still answers, and reconnects with backoff.
 
 mod config;
+pub(crate) mod demux;
 mod driver;
 mod frames;
 pub(crate) use frames::FrameReader;
@@ -24,6 +27,6 @@ pub use config::{
     DEFAULT_LIVENESS_TIMEOUT,
 };
 pub use handle::{Connection, ResponseFuture};
-pub(crate) use handle::{LongestArg, Reply};
+pub(crate) use handle::{Kind, LongestArg, Reply};
 pub use handshake::{LIB_NAME, LIB_VER};
 pub use push::Push;

@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 #[derive(Clone)]
 pub struct SubscriberHandle {
     pub(super) conn: Connection,
+    pub(super) ops: super::demux::Ops,
     pub(super) id: SubId,
     pub(super) request_timeout: Option<Duration>,
     pub(super) shared: Arc<Shared>,
@@ -44,7 +45,7 @@ impl SubscriberHandle {
     /// reads, and the call returns at once without it, as subscribe calls do.
     pub async fn ping(&self) -> Result<()> {
         let (done, rx) = oneshot::channel();
-        self.conn.pubsub(Op::Ping { done });
+        self.ops.send(Op::Ping { done });
         answer(rx, self.request_timeout)
             .await
             .map_err(|e| e.with_command("PING"))
@@ -67,7 +68,7 @@ impl SubscriberHandle {
             );
         }
         let (done, rx) = oneshot::channel();
-        self.conn.pubsub(Op::Request {
+        self.ops.send(Op::Request {
             id: self.id,
             kind,
             channels: list,

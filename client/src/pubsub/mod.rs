@@ -78,6 +78,7 @@
 //! Subscription calls wait for their confirmation at most the client's request
 //! timeout, when one is set.
 
+pub(crate) mod demux;
 mod handle;
 mod message;
 pub(crate) mod queue;
@@ -89,7 +90,7 @@ pub use queue::Overflow;
 
 use crate::client::Client;
 use crate::command::ToArg;
-use crate::connection::Connection;
+use crate::connection::{Connection, Kind as ConnectionKind};
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use router::{Op, Shared, SubId};
@@ -181,19 +182,29 @@ impl<'c> SubscriberBuilder<'c> {
         let request_timeout = self.client.config().request_timeout;
         if self.on_shared {
             let conn = self.client.connection().clone();
+            let ops = self.client.shared_ops().clone();
             let shared = self.shared_state(true);
-            if attach(&conn, id, shared.clone(), request_timeout).await? {
-                return Ok(Subscriber::new(conn, id, request_timeout, shared, None));
+            if attach(&ops, id, shared.clone(), request_timeout).await? {
+                return Ok(Subscriber::new(
+                    conn,
+                    ops,
+                    id,
+                    request_timeout,
+                    shared,
+                    None,
+                ));
             }
         }
         let slot = self.client.pool().reserve().await?;
+        let (demux, ops) = demux::dedicated(self.health_check_interval);
         let conn =
-            Connection::connect_subscriber(self.client.config_arc(), self.health_check_interval)
+            Connection::connect_with(self.client.config_arc(), ConnectionKind::Reconnects, demux)
                 .await?;
         let shared = self.shared_state(false);
-        attach(&conn, id, shared.clone(), request_timeout).await?;
+        attach(&ops, id, shared.clone(), request_timeout).await?;
         Ok(Subscriber::new(
             conn,
+            ops,
             id,
             request_timeout,
             shared,
@@ -215,13 +226,13 @@ async fn answer<T>(rx: oneshot::Receiver<Result<T>>, timeout: Option<Duration>) 
 
 /// Attaches a subscriber to a connection; false when it cannot share it (RESP2).
 async fn attach(
-    conn: &Connection,
+    ops: &demux::Ops,
     id: SubId,
     shared: Arc<Shared>,
     timeout: Option<Duration>,
 ) -> Result<bool> {
     let (done, rx) = oneshot::channel();
-    conn.pubsub(Op::Attach { id, shared, done });
+    ops.send(Op::Attach { id, shared, done });
     answer(rx, timeout)
         .await
         .map_err(|e| e.with_command("subscriber"))
@@ -279,7 +290,7 @@ impl Drop for Subscriber {
         if self.slot.is_some() {
             self.handle.conn.close();
         } else {
-            self.handle.conn.pubsub(Op::Detach { id: self.handle.id });
+            self.handle.ops.send(Op::Detach { id: self.handle.id });
         }
     }
 }
@@ -287,6 +298,7 @@ impl Drop for Subscriber {
 impl Subscriber {
     fn new(
         conn: Connection,
+        ops: demux::Ops,
         id: SubId,
         request_timeout: Option<Duration>,
         shared: Arc<Shared>,
@@ -295,6 +307,7 @@ impl Subscriber {
         Subscriber {
             handle: SubscriberHandle {
                 conn,
+                ops,
                 id,
                 request_timeout,
                 shared,

@@ -1,9 +1,10 @@
-//! The pub/sub state of one connection, kept by its driver: which subscriber wants
+//! The pub/sub state of one connection, kept by its demultiplexer
+//! ([`demux`](super::demux)), which the connection's driver talks to: which subscriber wants
 //! which channel, pattern and shard channel, which of those the server confirmed,
 //! and where each pub/sub frame goes.
 //!
-//! Sans-IO: the driver hands it requests (it encodes the commands to write) and
-//! parsed frames (it queues them for subscribers); it never touches the socket.
+//! Sans-IO: it is handed operations (it encodes the commands to write) and parsed
+//! frames (it queues them for subscribers); it never touches the socket.
 //!
 //! Two modes:
 //! - **shared** (the client's multiplexed RESP3 connection): any number of
