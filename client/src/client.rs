@@ -2,9 +2,10 @@
 
 use crate::command::route::{self, Decision, On};
 use crate::command::{Command, Executor, Raw, Request, ToArg};
+use crate::config::keepalive_time;
 use crate::connection::{
-    keepalive_time, Address, Backoff, Config, Connection, Kind, LongestArg, Protocol, PushHook,
-    QueueOptions, ResponseFuture, TlsOptions,
+    Address, Backoff, Config, Connection, Kind, LongestArg, Protocol, PushHook, QueueOptions,
+    ResponseFuture, TlsOptions,
 };
 use crate::error::{Error, Result};
 use crate::pool::Pool;

@@ -127,6 +127,7 @@
 
 mod client;
 pub mod command;
+mod config;
 pub mod connection;
 pub mod error;
 #[rustfmt::skip]

@@ -2,7 +2,6 @@
 //! (auto-pipelining), matches replies to requests in order, routes push frames,
 //! watches that the server still answers, and reconnects.
 
-use super::config::{Config, Protocol};
 use super::demux::{Demux, Taken};
 use super::frames::FrameReader;
 use super::handle::Learned;
@@ -11,6 +10,7 @@ use super::health::{Health, Verdict};
 use super::slot::SlotSender;
 use super::transport::Transport;
 use crate::command::CommandBuf;
+use crate::config::{Config, Protocol};
 use crate::error::{Error, Result};
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -320,7 +320,7 @@ struct Io<'a> {
     stream: Transport,
     queues: &'a mut Queues,
     resp3: bool,
-    push_hook: Option<super::config::PushHook>,
+    push_hook: Option<crate::config::PushHook>,
     wbuf: BytesMut,
     needs_flush: bool,
     /// The socket took only part of the write buffer: no new requests are taken
@@ -626,7 +626,7 @@ impl<'a> Io<'a> {
     /// A push frame nobody else takes: to the hook, if there is one.
     fn on_push(&mut self, frame: Bytes) {
         if let Some(hook) = &self.push_hook {
-            match super::Push::parse(frame) {
+            match crate::reply::Push::parse(frame) {
                 Ok(push) => hook(push),
                 Err(err) => {
                     tracing::warn!(error = %err, "a push frame of an unknown shape was dropped")

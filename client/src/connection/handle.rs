@@ -1,13 +1,13 @@
 //! [`Connection`]: a cheap, cloneable handle to one driver task, and the future of
 //! one reply.
 
-use super::config::Config;
-use super::config::QueueFull;
 use super::demux::{Demux, NoDemux};
 use super::driver::{self, Control, Payload, Request, Sink};
 use super::handshake;
 use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
+use crate::config::Config;
+use crate::config::QueueFull;
 use crate::error::{Error, Result};
 use crate::reply::{decode_frame, FromReply};
 use bytes::{Bytes, BytesMut};

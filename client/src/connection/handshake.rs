@@ -1,10 +1,10 @@
 //! Connecting: transport, then `HELLO 3` (with `AUTH` and `SETNAME`), `CLIENT SETINFO`
 //! and `SELECT`, falling back to RESP2 and `AUTH` when the server does not know `HELLO`.
 
-use super::config::{Config, Protocol};
 use super::frames::FrameReader;
 use super::transport::{self, Deadline, Transport};
 use crate::command::CommandBuf;
+use crate::config::{Config, Protocol};
 use crate::error::{Error, Result, ServerError};
 use crate::reply::{decode_frame, frame_server_error, Value};
 use bytes::{Bytes, BytesMut};

@@ -7,7 +7,6 @@
 //! (`demux.rs`: pub/sub's, or none) and the rest of the push frames to a hook, watches
 //! that the server still answers, and reconnects with backoff.
 
-mod config;
 pub(crate) mod demux;
 mod driver;
 mod frames;
@@ -15,18 +14,16 @@ pub(crate) use frames::FrameReader;
 mod handle;
 pub(crate) mod handshake;
 mod health;
-mod push;
 mod slot;
 mod tls;
 mod transport;
-pub(crate) use transport::{keepalive_time, Transport};
-mod url;
+pub(crate) use transport::Transport;
 
-pub use config::{
+pub use crate::config::{
     Address, Backoff, Config, Protocol, PushHook, QueueFull, QueueOptions, TlsOptions,
     DEFAULT_LIVENESS_TIMEOUT,
 };
+pub use crate::reply::Push;
 pub use handle::{Connection, ResponseFuture};
 pub(crate) use handle::{Kind, LongestArg, Reply};
 pub use handshake::{LIB_NAME, LIB_VER};
-pub use push::Push;

@@ -1,8 +1,8 @@
 //! TLS with rustls: CA file or bundled web roots, optional client certificate,
 //! opt-in to skip verification.
 
-use super::config::{Address, TlsOptions};
 use super::transport::Deadline;
+use crate::config::{Address, TlsOptions};
 use crate::error::{Error, Result};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};

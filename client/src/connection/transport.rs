@@ -1,7 +1,7 @@
 //! Byte streams to a server: TCP (nodelay, keepalive), Unix sockets, TLS.
 
-use super::config::{Address, Config};
 use super::tls;
+use crate::config::{Address, Config};
 use crate::error::{Error, Result};
 use std::future::Future;
 use std::io;
@@ -31,30 +31,6 @@ impl std::fmt::Debug for Transport {
             Transport::Unix(_) => "Transport::Unix",
             Transport::Tls(_) => "Transport::Tls",
         })
-    }
-}
-
-/// The longest TCP keepalive time and probe interval Linux accepts
-/// (`TCP_KEEPIDLE`, `TCP_KEEPINTVL`), in seconds.
-pub(crate) const MAX_KEEPALIVE_SECS: u64 = 32767;
-
-/// The keepalive time `interval` as the socket options take it: whole seconds,
-/// rounded up (so that a positive interval never becomes 0), within
-/// 1..=[`MAX_KEEPALIVE_SECS`]; otherwise a configuration error naming `keepalive`
-/// and showing `given` (the value as the user wrote it).
-pub(crate) fn keepalive_time(
-    interval: Duration,
-    given: &dyn std::fmt::Display,
-) -> Result<Duration> {
-    let secs = interval
-        .as_secs()
-        .saturating_add(u64::from(interval.subsec_nanos() > 0));
-    if (1..=MAX_KEEPALIVE_SECS).contains(&secs) {
-        Ok(Duration::from_secs(secs))
-    } else {
-        Err(Error::config(format!(
-            "`keepalive` must be between 1 and {MAX_KEEPALIVE_SECS} seconds (the TCP keepalive range; 0 in a URL, or None, disables it), got {given}"
-        )))
     }
 }
 
@@ -115,7 +91,7 @@ pub(crate) async fn connect(config: &Config, deadline: Deadline) -> Result<Trans
     match address {
         Address::Tcp { host, port } => {
             let keepalive = match config.keepalive {
-                Some(d) => Some(keepalive_time(d, &format_args!("{d:?}"))?),
+                Some(d) => Some(crate::config::keepalive_time(d, &format_args!("{d:?}"))?),
                 None => None,
             };
             let tcp = deadline
@@ -245,29 +221,6 @@ impl AsyncWrite for Transport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keepalive_is_whole_seconds_in_the_tcp_range() {
-        let ok = |d| keepalive_time(d, &"x").unwrap();
-        assert_eq!(ok(Duration::from_millis(1)), Duration::from_secs(1));
-        assert_eq!(ok(Duration::from_millis(1500)), Duration::from_secs(2));
-        assert_eq!(ok(Duration::from_secs(32767)), Duration::from_secs(32767));
-        for d in [
-            Duration::ZERO,
-            Duration::from_millis(32_767_001),
-            Duration::from_secs(10_000_000_000),
-            Duration::MAX,
-        ] {
-            let e = keepalive_time(d, &format_args!("{d:?}")).unwrap_err();
-            assert!(e.is_config(), "{e}");
-            let text = e.to_string();
-            println!("{d:?} -> {text}");
-            assert!(
-                text.contains("`keepalive` must be between 1 and 32767 seconds"),
-                "{text}"
-            );
-        }
-    }
 
     #[tokio::test(start_paused = true)]
     async fn a_connect_timeout_names_the_phase_the_address_and_the_limit() {

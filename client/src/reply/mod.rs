@@ -8,10 +8,12 @@
 
 mod frame;
 mod impls;
+mod push;
 mod text;
 mod types;
 mod value;
 
+pub use push::Push;
 pub use text::{Binary, ReplyMode, TextReply, Utf8};
 pub use types::{GeoMatch, LcsMatch, LcsMatches, StreamEntry};
 pub use value::Value;

@@ -1,10 +1,17 @@
-//! Connection options and their URL form.
+//! Options: the connection's, the request queue's, the pool's, and their URL form
+//! (`url.rs`). Plain data and its checks; the layers that use it (`connection/`,
+//! `pool/`) import it, not each other.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::resp::Limits;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod pool;
+mod url;
+
+pub use pool::PoolOptions;
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +66,7 @@ pub enum Protocol {
 /// pub/sub messages for a subscriber: client-tracking invalidations, and any kind
 /// this client does not know. It runs on the connection's driver task, between
 /// reading frames: it must return quickly (hand the push to a channel).
-pub type PushHook = Arc<dyn Fn(super::Push) + Send + Sync>;
+pub type PushHook = Arc<dyn Fn(crate::reply::Push) + Send + Sync>;
 
 /// Reconnection policy: exponential backoff with jitter.
 ///
@@ -134,7 +141,7 @@ pub struct Config {
     /// TCP keepalive interval (`None` disables it).
     pub keepalive: Option<Duration>,
     /// The pool of dedicated connections (blocking commands, `WATCH`).
-    pub pool: crate::pool::PoolOptions,
+    pub pool: PoolOptions,
     /// How many requests may wait to be written on one connection, and what a
     /// caller does when they are that many.
     pub queue: QueueOptions,
@@ -222,7 +229,7 @@ impl Default for Config {
             limits: Limits::default(),
             push_hook: None,
             keepalive: Some(Duration::from_secs(60)),
-            pool: crate::pool::PoolOptions::default(),
+            pool: PoolOptions::default(),
             queue: QueueOptions::default(),
             liveness_timeout: Some(DEFAULT_LIVENESS_TIMEOUT),
         }
@@ -232,6 +239,58 @@ impl Default for Config {
 impl Config {
     /// Parses a URL. See [`Client`](crate::Client) for the accepted forms and options.
     pub fn from_url(input: &str) -> Result<Self> {
-        super::url::parse(input)
+        url::parse(input)
+    }
+}
+
+/// The longest TCP keepalive time and probe interval Linux accepts
+/// (`TCP_KEEPIDLE`, `TCP_KEEPINTVL`), in seconds.
+pub(crate) const MAX_KEEPALIVE_SECS: u64 = 32767;
+
+/// The keepalive time `interval` as the socket options take it: whole seconds,
+/// rounded up (so that a positive interval never becomes 0), within
+/// 1..=[`MAX_KEEPALIVE_SECS`]; otherwise a configuration error naming `keepalive`
+/// and showing `given` (the value as the user wrote it).
+pub(crate) fn keepalive_time(
+    interval: Duration,
+    given: &dyn std::fmt::Display,
+) -> Result<Duration> {
+    let secs = interval
+        .as_secs()
+        .saturating_add(u64::from(interval.subsec_nanos() > 0));
+    if (1..=MAX_KEEPALIVE_SECS).contains(&secs) {
+        Ok(Duration::from_secs(secs))
+    } else {
+        Err(Error::config(format!(
+            "`keepalive` must be between 1 and {MAX_KEEPALIVE_SECS} seconds (the TCP keepalive range; 0 in a URL, or None, disables it), got {given}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_is_whole_seconds_in_the_tcp_range() {
+        let ok = |d| keepalive_time(d, &"x").unwrap();
+        assert_eq!(ok(Duration::from_millis(1)), Duration::from_secs(1));
+        assert_eq!(ok(Duration::from_millis(1500)), Duration::from_secs(2));
+        assert_eq!(ok(Duration::from_secs(32767)), Duration::from_secs(32767));
+        for d in [
+            Duration::ZERO,
+            Duration::from_millis(32_767_001),
+            Duration::from_secs(10_000_000_000),
+            Duration::MAX,
+        ] {
+            let e = keepalive_time(d, &format_args!("{d:?}")).unwrap_err();
+            assert!(e.is_config(), "{e}");
+            let text = e.to_string();
+            println!("{d:?} -> {text}");
+            assert!(
+                text.contains("`keepalive` must be between 1 and 32767 seconds"),
+                "{text}"
+            );
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! [`Push`]: the typed form of a RESP3 push frame that is neither a reply nor a
 //! pub/sub message for a subscriber, handed to the client's push hook.
 
+use super::FromReply;
 use crate::error::{Error, Result};
-use crate::reply::FromReply;
 use crate::resp::{Head, Reader};
 use bytes::Bytes;
 

@@ -1,8 +1,7 @@
 //! URL parsing: `redis://`, `rediss://`, `valkey://`, `valkeys://`, `unix://`,
 //! `redis+unix://`, `valkey+unix://`.
 
-use super::config::{Address, Config, Protocol, QueueFull, TlsOptions};
-use super::transport::keepalive_time;
+use super::{keepalive_time, Address, Config, Protocol, QueueFull, TlsOptions};
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -258,7 +257,7 @@ mod tests {
         assert_eq!(c.pool.idle_timeout, None);
         assert_eq!(c.pool.health_check_interval, Duration::ZERO);
         let d = parse("redis://h").unwrap();
-        assert_eq!(d.pool, crate::pool::PoolOptions::default());
+        assert_eq!(d.pool, crate::config::PoolOptions::default());
         for bad in ["pool_size=0", "pool_size=x", "pool_timeout=soon"] {
             let e = parse(&format!("redis://h?{bad}")).unwrap_err();
             assert!(e.is_config(), "{bad}");
