@@ -2,8 +2,10 @@
 //! (malformed frames, a reply cut off and then silence, a server that hangs up right
 //! after the handshake; ARCHITECTURE.md §6).
 
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 /// Reads one RESP array command (enough for what the client sends) and returns its
 /// words; `None` at EOF.
@@ -65,4 +67,47 @@ pub fn ends_handshake(words: &[Vec<u8>]) -> bool {
     words
         .first()
         .is_some_and(|w| w.eq_ignore_ascii_case(b"CONFIG"))
+}
+
+/// What a fake server does with one command.
+pub enum Answer {
+    /// Writes these bytes and reads the next command.
+    Write(&'static [u8]),
+    /// Writes these bytes and hangs up.
+    WriteAndClose(&'static [u8]),
+}
+
+/// Starts a fake server on a free loopback port. For every command of every
+/// connection, `answer(n, words)` says what to do, `n` counting the connections
+/// from 0. Returns its `redis://` URL and the number of connections accepted.
+pub async fn serve<F>(answer: F) -> (String, Arc<AtomicUsize>)
+where
+    F: Fn(usize, &[Vec<u8>]) -> Answer + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding a loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    let connections = Arc::new(AtomicUsize::new(0));
+    let count = connections.clone();
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some(words) = read_command(&mut s, &mut buf).await {
+                    let (bytes, close) = match answer(n, &words) {
+                        Answer::Write(b) => (b, false),
+                        Answer::WriteAndClose(b) => (b, true),
+                    };
+                    if s.write_all(bytes).await.is_err() || close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("redis://{addr}"), connections)
 }

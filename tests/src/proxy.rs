@@ -55,28 +55,22 @@ impl Proxy {
     /// relayed stay delivered, nothing more is, and the sockets stay open (no FIN,
     /// no reset). Connections made later are relayed normally.
     pub fn freeze(&self) {
-        for link in self
-            .shared
-            .links
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for link in self.shared.links().iter() {
             link.frozen.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+impl Shared {
+    fn links(&self) -> std::sync::MutexGuard<'_, Vec<Link>> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        for link in self
-            .shared
-            .links
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for link in self.shared.links().iter() {
             for s in &link.sockets {
                 let _ = s.shutdown(Shutdown::Both);
             }

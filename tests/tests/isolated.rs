@@ -10,13 +10,11 @@
 use bytes::Bytes;
 use respec::connection::{Backoff, QueueFull, QueueOptions};
 use respec::{Client, Commands};
-use respec_tests::fake::{ends_handshake, handshake_answer, read_command};
+use respec_tests::fake::{ends_handshake, handshake_answer, serve, Answer};
 use respec_tests::Server;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 
 /// Held by each test for its whole run: one at a time.
 static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -185,25 +183,12 @@ fn cpu_time() -> Duration {
 
 /// A fake server that completes the handshake and then hangs up, every time.
 async fn hangs_up_after_the_handshake() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let count = connections.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                while let Some(words) = read_command(&mut s, &mut buf).await {
-                    let answer = handshake_answer(&words).unwrap_or(b"+OK\r\n");
-                    if s.write_all(answer).await.is_err() || ends_handshake(&words) {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (format!("redis://{addr}"), connections)
+    serve(|_, words| match handshake_answer(words) {
+        Some(a) if ends_handshake(words) => Answer::WriteAndClose(a),
+        Some(a) => Answer::Write(a),
+        None => Answer::Write(b"+OK\r\n"),
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

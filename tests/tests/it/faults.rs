@@ -7,13 +7,11 @@
 use bytes::Bytes;
 use respec::connection::{QueueFull, QueueOptions};
 use respec::{Client, Commands};
-use respec_tests::fake::{ends_handshake, handshake_answer, read_command};
+use respec_tests::fake::{ends_handshake, handshake_answer, serve, Answer};
 use respec_tests::{Proxy, Server};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 
 /// Issue 13.1: `expire(k, 500 ms)` was sent as `EXPIRE k 0` and deleted the key.
 #[tokio::test]
@@ -102,29 +100,12 @@ async fn a_full_queue_fails_fast_when_asked() {
 /// bytes of ten, then nothing (the connection stays open); later connections answer
 /// `$2 ok`. Returns its URL and the count of connections.
 async fn stalls_mid_reply() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let count = connections.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let first = count.fetch_add(1, Ordering::SeqCst) == 0;
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                while let Some(words) = read_command(&mut s, &mut buf).await {
-                    let answer = match handshake_answer(&words) {
-                        Some(a) => a,
-                        None if first => b"$10\r\nabc",
-                        None => b"$2\r\nok\r\n",
-                    };
-                    if s.write_all(answer).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (format!("redis://{addr}"), connections)
+    serve(|n, words| match handshake_answer(words) {
+        Some(a) => Answer::Write(a),
+        None if n == 0 => Answer::Write(b"$10\r\nabc"),
+        None => Answer::Write(b"$2\r\nok\r\n"),
+    })
+    .await
 }
 
 /// Issue 13.3: a server that sends a length header and then nothing left the shared
