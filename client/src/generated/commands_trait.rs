@@ -23,7 +23,7 @@ pub trait Commands {
     fn executor(&self) -> Self::Exec<'_>;
     /**`ACL CAT`: Lists the ACL categories, or the commands inside a category.
 
-Builds a detached [`AclCat`](struct@crate::cmd::AclCat); see it for the options and the reply.*/
+Builds a [`AclCat`](struct@crate::cmd::AclCat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL CAT")]
     fn acl_cat(
         &self,
@@ -32,7 +32,7 @@ Builds a detached [`AclCat`](struct@crate::cmd::AclCat); see it for the options 
     }
     /**`ACL DELUSER`: Deletes ACL users, and terminates their connections.
 
-Builds a detached [`AclDeluser`](struct@crate::cmd::AclDeluser); see it for the options and the reply.
+Builds a [`AclDeluser`](struct@crate::cmd::AclDeluser) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `username`: `username [username ...]`*/
@@ -45,7 +45,7 @@ Arguments:
     }
     /**`ACL DRYRUN`: Simulates the execution of a command by a user, without executing the command.
 
-Builds a detached [`AclDryrun`](struct@crate::cmd::AclDryrun); see it for the options and the reply.
+Builds a [`AclDryrun`](struct@crate::cmd::AclDryrun) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`
@@ -60,7 +60,7 @@ Arguments:
     }
     /**`ACL GENPASS`: Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-Builds a detached [`AclGenpass`](struct@crate::cmd::AclGenpass); see it for the options and the reply.*/
+Builds a [`AclGenpass`](struct@crate::cmd::AclGenpass) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL GENPASS")]
     fn acl_genpass(
         &self,
@@ -69,7 +69,7 @@ Builds a detached [`AclGenpass`](struct@crate::cmd::AclGenpass); see it for the 
     }
     /**`ACL GETUSER`: Lists the ACL rules of a user.
 
-Builds a detached [`AclGetuser`](struct@crate::cmd::AclGetuser); see it for the options and the reply.
+Builds a [`AclGetuser`](struct@crate::cmd::AclGetuser) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -85,7 +85,7 @@ Arguments:
     }
     /**`ACL HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`AclHelp`](struct@crate::cmd::AclHelp); see it for the options and the reply.*/
+Builds a [`AclHelp`](struct@crate::cmd::AclHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL HELP")]
     fn acl_help(
         &self,
@@ -94,7 +94,7 @@ Builds a detached [`AclHelp`](struct@crate::cmd::AclHelp); see it for the option
     }
     /**`ACL LIST`: Dumps the effective rules in ACL file format.
 
-Builds a detached [`AclList`](struct@crate::cmd::AclList); see it for the options and the reply.*/
+Builds a [`AclList`](struct@crate::cmd::AclList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL LIST")]
     fn acl_list(
         &self,
@@ -103,7 +103,7 @@ Builds a detached [`AclList`](struct@crate::cmd::AclList); see it for the option
     }
     /**`ACL LOAD`: Reloads the rules from the configured ACL file.
 
-Builds a detached [`AclLoad`](struct@crate::cmd::AclLoad); see it for the options and the reply.*/
+Builds a [`AclLoad`](struct@crate::cmd::AclLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL LOAD")]
     fn acl_load(
         &self,
@@ -112,7 +112,7 @@ Builds a detached [`AclLoad`](struct@crate::cmd::AclLoad); see it for the option
     }
     /**`ACL LOG`: Lists recent security events generated due to ACL rules.
 
-Builds a detached [`AclLog`](struct@crate::cmd::AclLog); see it for the options and the reply.*/
+Builds a [`AclLog`](struct@crate::cmd::AclLog) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL LOG")]
     fn acl_log(
         &self,
@@ -121,7 +121,7 @@ Builds a detached [`AclLog`](struct@crate::cmd::AclLog); see it for the options 
     }
     /**`ACL SAVE`: Saves the effective ACL rules in the configured ACL file.
 
-Builds a detached [`AclSave`](struct@crate::cmd::AclSave); see it for the options and the reply.*/
+Builds a [`AclSave`](struct@crate::cmd::AclSave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL SAVE")]
     fn acl_save(
         &self,
@@ -130,7 +130,7 @@ Builds a detached [`AclSave`](struct@crate::cmd::AclSave); see it for the option
     }
     /**`ACL SETUSER`: Creates and modifies an ACL user and its rules.
 
-Builds a detached [`AclSetuser`](struct@crate::cmd::AclSetuser); see it for the options and the reply.
+Builds a [`AclSetuser`](struct@crate::cmd::AclSetuser) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -143,7 +143,7 @@ Arguments:
     }
     /**`ACL USERS`: Lists all ACL users.
 
-Builds a detached [`AclUsers`](struct@crate::cmd::AclUsers); see it for the options and the reply.*/
+Builds a [`AclUsers`](struct@crate::cmd::AclUsers) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL USERS")]
     fn acl_users(
         &self,
@@ -152,7 +152,7 @@ Builds a detached [`AclUsers`](struct@crate::cmd::AclUsers); see it for the opti
     }
     /**`ACL WHOAMI`: Returns the authenticated username of the current connection.
 
-Builds a detached [`AclWhoami`](struct@crate::cmd::AclWhoami); see it for the options and the reply.*/
+Builds a [`AclWhoami`](struct@crate::cmd::AclWhoami) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL WHOAMI")]
     fn acl_whoami(
         &self,
@@ -161,7 +161,7 @@ Builds a detached [`AclWhoami`](struct@crate::cmd::AclWhoami); see it for the op
     }
     /**`APPEND`: Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-Builds a detached [`Append`](struct@crate::cmd::Append); see it for the options and the reply.
+Builds a [`Append`](struct@crate::cmd::Append) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -176,14 +176,14 @@ Arguments:
     }
     /**`ASKING`: Signals that a cluster client is following an -ASK redirect.
 
-Builds a detached [`Asking`](struct@crate::cmd::Asking); see it for the options and the reply.*/
+Builds a [`Asking`](struct@crate::cmd::Asking) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ASKING")]
     fn asking(&self) -> Asking<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Asking::new_in(self.executor())
     }
     /**`AUTH`: Authenticates the connection.
 
-Builds a detached [`Auth`](struct@crate::cmd::Auth); see it for the options and the reply.
+Builds a [`Auth`](struct@crate::cmd::Auth) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 **Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with [`ClientBuilder::username`](crate::ClientBuilder::username) and [`password`](crate::ClientBuilder::password) (one client per user), or run `AUTH` on a connection of your own from [`Client::watch`](crate::Client::watch).
 
@@ -198,7 +198,7 @@ Arguments:
     }
     /**`BGREWRITEAOF`: Asynchronously rewrites the append-only file to disk.
 
-Builds a detached [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof); see it for the options and the reply.*/
+Builds a [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "BGREWRITEAOF")]
     fn bgrewriteaof(
         &self,
@@ -207,7 +207,7 @@ Builds a detached [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof); see it for 
     }
     /**`BGSAVE`: Asynchronously saves the database(s) to disk.
 
-Builds a detached [`Bgsave`](struct@crate::cmd::Bgsave); see it for the options and the reply.*/
+Builds a [`Bgsave`](struct@crate::cmd::Bgsave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "BGSAVE")]
     fn bgsave(
         &self,
@@ -216,7 +216,7 @@ Builds a detached [`Bgsave`](struct@crate::cmd::Bgsave); see it for the options 
     }
     /**`BITCOUNT`: Counts the number of set bits (population counting) in a string.
 
-Builds a detached [`Bitcount`](struct@crate::cmd::Bitcount); see it for the options and the reply.
+Builds a [`Bitcount`](struct@crate::cmd::Bitcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -229,7 +229,7 @@ Arguments:
     }
     /**`BITFIELD`: Performs arbitrary bitfield integer operations on strings.
 
-Builds a detached [`Bitfield`](struct@crate::cmd::Bitfield); see it for the options and the reply.
+Builds a [`Bitfield`](struct@crate::cmd::Bitfield) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -242,7 +242,7 @@ Arguments:
     }
     /**`BITFIELD_RO`: Performs arbitrary read-only bitfield integer operations on strings.
 
-Builds a detached [`BitfieldRo`](struct@crate::cmd::BitfieldRo); see it for the options and the reply.
+Builds a [`BitfieldRo`](struct@crate::cmd::BitfieldRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -255,7 +255,7 @@ Arguments:
     }
     /**`BITOP`: Performs bitwise operations on multiple strings, and stores the result.
 
-Builds a detached [`Bitop`](struct@crate::cmd::Bitop); see it for the options and the reply.
+Builds a [`Bitop`](struct@crate::cmd::Bitop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `operation`: `<AND | OR | XOR | NOT>`
@@ -272,7 +272,7 @@ Arguments:
     }
     /**`BITPOS`: Finds the first set (1) or clear (0) bit in a string.
 
-Builds a detached [`Bitpos`](struct@crate::cmd::Bitpos); see it for the options and the reply.
+Builds a [`Bitpos`](struct@crate::cmd::Bitpos) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -287,7 +287,7 @@ Arguments:
     }
     /**`BLMOVE`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
 
-Builds a detached [`Blmove`](struct@crate::cmd::Blmove); see it for the options and the reply.
+Builds a [`Blmove`](struct@crate::cmd::Blmove) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -308,7 +308,7 @@ Arguments:
     }
     /**`BLMPOP`: Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Blmpop`](struct@crate::cmd::Blmpop); see it for the options and the reply.
+Builds a [`Blmpop`](struct@crate::cmd::Blmpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -328,7 +328,7 @@ Arguments:
     }
     /**`BLPOP`: Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Blpop`](struct@crate::cmd::Blpop); see it for the options and the reply.
+Builds a [`Blpop`](struct@crate::cmd::Blpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -346,7 +346,7 @@ Arguments:
     }
     /**`BRPOP`: Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Brpop`](struct@crate::cmd::Brpop); see it for the options and the reply.
+Builds a [`Brpop`](struct@crate::cmd::Brpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -364,7 +364,7 @@ Arguments:
     }
     /**`BRPOPLPUSH`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Brpoplpush`](struct@crate::cmd::Brpoplpush); see it for the options and the reply.
+Builds a [`Brpoplpush`](struct@crate::cmd::Brpoplpush) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -381,7 +381,7 @@ Arguments:
     }
     /**`BZMPOP`: Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzmpop`](struct@crate::cmd::Bzmpop); see it for the options and the reply.
+Builds a [`Bzmpop`](struct@crate::cmd::Bzmpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -401,7 +401,7 @@ Arguments:
     }
     /**`BZPOPMAX`: Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzpopmax`](struct@crate::cmd::Bzpopmax); see it for the options and the reply.
+Builds a [`Bzpopmax`](struct@crate::cmd::Bzpopmax) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -419,7 +419,7 @@ Arguments:
     }
     /**`BZPOPMIN`: Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzpopmin`](struct@crate::cmd::Bzpopmin); see it for the options and the reply.
+Builds a [`Bzpopmin`](struct@crate::cmd::Bzpopmin) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -437,7 +437,7 @@ Arguments:
     }
     /**`CLIENT CACHING`: Instructs the server whether to track the keys in the next request.
 
-Builds a detached [`ClientCaching`](struct@crate::cmd::ClientCaching); see it for the options and the reply.
+Builds a [`ClientCaching`](struct@crate::cmd::ClientCaching) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | NO>`*/
@@ -450,7 +450,7 @@ Arguments:
     }
     /**`CLIENT CAPA`: A client claims its capability.
 
-Builds a detached [`ClientCapa`](struct@crate::cmd::ClientCapa); see it for the options and the reply.
+Builds a [`ClientCapa`](struct@crate::cmd::ClientCapa) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `capability`: `capability [capability ...]`*/
@@ -463,7 +463,7 @@ Arguments:
     }
     /**`CLIENT GETNAME`: Returns the name of the connection.
 
-Builds a detached [`ClientGetname`](struct@crate::cmd::ClientGetname); see it for the options and the reply.*/
+Builds a [`ClientGetname`](struct@crate::cmd::ClientGetname) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETNAME")]
     fn client_getname(
         &self,
@@ -475,7 +475,7 @@ Builds a detached [`ClientGetname`](struct@crate::cmd::ClientGetname); see it fo
     }
     /**`CLIENT GETREDIR`: Returns the client ID to which the connection's tracking notifications are redirected.
 
-Builds a detached [`ClientGetredir`](struct@crate::cmd::ClientGetredir); see it for the options and the reply.*/
+Builds a [`ClientGetredir`](struct@crate::cmd::ClientGetredir) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETREDIR")]
     fn client_getredir(
         &self,
@@ -484,7 +484,7 @@ Builds a detached [`ClientGetredir`](struct@crate::cmd::ClientGetredir); see it 
     }
     /**`CLIENT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ClientHelp`](struct@crate::cmd::ClientHelp); see it for the options and the reply.*/
+Builds a [`ClientHelp`](struct@crate::cmd::ClientHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT HELP")]
     fn client_help(
         &self,
@@ -493,7 +493,7 @@ Builds a detached [`ClientHelp`](struct@crate::cmd::ClientHelp); see it for the 
     }
     /**`CLIENT ID`: Returns the unique client ID of the connection.
 
-Builds a detached [`ClientId`](struct@crate::cmd::ClientId); see it for the options and the reply.*/
+Builds a [`ClientId`](struct@crate::cmd::ClientId) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT ID")]
     fn client_id(
         &self,
@@ -502,7 +502,7 @@ Builds a detached [`ClientId`](struct@crate::cmd::ClientId); see it for the opti
     }
     /**`CLIENT IMPORT-SOURCE`: Marks this client as an import source when the server is in import mode.
 
-Builds a detached [`ClientImportSource`](struct@crate::cmd::ClientImportSource); see it for the options and the reply.
+Builds a [`ClientImportSource`](struct@crate::cmd::ClientImportSource) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -515,7 +515,7 @@ Arguments:
     }
     /**`CLIENT INFO`: Returns information about the connection.
 
-Builds a detached [`ClientInfo`](struct@crate::cmd::ClientInfo); see it for the options and the reply.*/
+Builds a [`ClientInfo`](struct@crate::cmd::ClientInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT INFO")]
     fn client_info(
         &self,
@@ -524,7 +524,7 @@ Builds a detached [`ClientInfo`](struct@crate::cmd::ClientInfo); see it for the 
     }
     /**`CLIENT KILL`: Terminates open connections.
 
-Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill); see it for the options and the reply.*/
+Builds a [`ClientKill`](struct@crate::cmd::ClientKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT KILL")]
     fn client_kill(
         &self,
@@ -533,7 +533,7 @@ Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill); see it for the 
     }
     /**`CLIENT LIST`: Lists open connections.
 
-Builds a detached [`ClientList`](struct@crate::cmd::ClientList); see it for the options and the reply.*/
+Builds a [`ClientList`](struct@crate::cmd::ClientList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT LIST")]
     fn client_list(
         &self,
@@ -542,7 +542,7 @@ Builds a detached [`ClientList`](struct@crate::cmd::ClientList); see it for the 
     }
     /**`CLIENT NO-EVICT`: Sets the client eviction mode of the connection.
 
-Builds a detached [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict); see it for the options and the reply.
+Builds a [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -555,7 +555,7 @@ Arguments:
     }
     /**`CLIENT NO-TOUCH`: Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-Builds a detached [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch); see it for the options and the reply.
+Builds a [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -568,7 +568,7 @@ Arguments:
     }
     /**`CLIENT PAUSE`: Suspends commands processing.
 
-Builds a detached [`ClientPause`](struct@crate::cmd::ClientPause); see it for the options and the reply.
+Builds a [`ClientPause`](struct@crate::cmd::ClientPause) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`*/
@@ -581,7 +581,7 @@ Arguments:
     }
     /**`CLIENT SETINFO`: Sets information specific to the client or connection.
 
-Builds a detached [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo); see it for the options and the reply.
+Builds a [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `attr`: `<lib-name libname | lib-ver libver>`*/
@@ -594,7 +594,7 @@ Arguments:
     }
     /**`CLIENT SETNAME`: Sets the connection name.
 
-Builds a detached [`ClientSetname`](struct@crate::cmd::ClientSetname); see it for the options and the reply.
+Builds a [`ClientSetname`](struct@crate::cmd::ClientSetname) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `connection_name`: `connection-name`*/
@@ -607,7 +607,7 @@ Arguments:
     }
     /**`CLIENT TRACKING`: Controls server-assisted client-side caching for the connection.
 
-Builds a detached [`ClientTracking`](struct@crate::cmd::ClientTracking); see it for the options and the reply.
+Builds a [`ClientTracking`](struct@crate::cmd::ClientTracking) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `status`: `<ON | OFF>`*/
@@ -620,7 +620,7 @@ Arguments:
     }
     /**`CLIENT TRACKINGINFO`: Returns information about server-assisted client-side caching for the connection.
 
-Builds a detached [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo); see it for the options and the reply.*/
+Builds a [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT TRACKINGINFO")]
     fn client_trackinginfo(
         &self,
@@ -632,7 +632,7 @@ Builds a detached [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo);
     }
     /**`CLIENT UNBLOCK`: Unblocks a client blocked by a blocking command from a different connection.
 
-Builds a detached [`ClientUnblock`](struct@crate::cmd::ClientUnblock); see it for the options and the reply.
+Builds a [`ClientUnblock`](struct@crate::cmd::ClientUnblock) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `client_id`: `client-id`*/
@@ -645,7 +645,7 @@ Arguments:
     }
     /**`CLIENT UNPAUSE`: Resumes processing commands from paused clients.
 
-Builds a detached [`ClientUnpause`](struct@crate::cmd::ClientUnpause); see it for the options and the reply.*/
+Builds a [`ClientUnpause`](struct@crate::cmd::ClientUnpause) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT UNPAUSE")]
     fn client_unpause(
         &self,
@@ -654,7 +654,7 @@ Builds a detached [`ClientUnpause`](struct@crate::cmd::ClientUnpause); see it fo
     }
     /**`CLUSTER ADDSLOTS`: Assigns new hash slots to a node.
 
-Builds a detached [`ClusterAddslots`](struct@crate::cmd::ClusterAddslots); see it for the options and the reply.
+Builds a [`ClusterAddslots`](struct@crate::cmd::ClusterAddslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -667,7 +667,7 @@ Arguments:
     }
     /**`CLUSTER ADDSLOTSRANGE`: Assigns new hash slot ranges to a node.
 
-Builds a detached [`ClusterAddslotsrange`](struct@crate::cmd::ClusterAddslotsrange); see it for the options and the reply.
+Builds a [`ClusterAddslotsrange`](struct@crate::cmd::ClusterAddslotsrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -680,7 +680,7 @@ Arguments:
     }
     /**`CLUSTER BUMPEPOCH`: Advances the cluster config epoch.
 
-Builds a detached [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch); see it for the options and the reply.*/
+Builds a [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER BUMPEPOCH")]
     fn cluster_bumpepoch(
         &self,
@@ -689,7 +689,7 @@ Builds a detached [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch); see
     }
     /**`CLUSTER CANCELSLOTMIGRATIONS`: Cancel all current ongoing slot migration operations.
 
-Builds a detached [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmigrations); see it for the options and the reply.*/
+Builds a [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmigrations) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     fn cluster_cancelslotmigrations(
         &self,
@@ -701,7 +701,7 @@ Builds a detached [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCanc
     }
     /**`CLUSTER COUNT-FAILURE-REPORTS`: Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
 
-Builds a detached [`ClusterCountFailureReports`](struct@crate::cmd::ClusterCountFailureReports); see it for the options and the reply.
+Builds a [`ClusterCountFailureReports`](struct@crate::cmd::ClusterCountFailureReports) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -717,7 +717,7 @@ Arguments:
     }
     /**`CLUSTER COUNTKEYSINSLOT`: Returns the number of keys in a hash slot.
 
-Builds a detached [`ClusterCountkeysinslot`](struct@crate::cmd::ClusterCountkeysinslot); see it for the options and the reply.
+Builds a [`ClusterCountkeysinslot`](struct@crate::cmd::ClusterCountkeysinslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -733,7 +733,7 @@ Arguments:
     }
     /**`CLUSTER DELSLOTS`: Sets hash slots as unbound for a node.
 
-Builds a detached [`ClusterDelslots`](struct@crate::cmd::ClusterDelslots); see it for the options and the reply.
+Builds a [`ClusterDelslots`](struct@crate::cmd::ClusterDelslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -746,7 +746,7 @@ Arguments:
     }
     /**`CLUSTER DELSLOTSRANGE`: Sets hash slot ranges as unbound for a node.
 
-Builds a detached [`ClusterDelslotsrange`](struct@crate::cmd::ClusterDelslotsrange); see it for the options and the reply.
+Builds a [`ClusterDelslotsrange`](struct@crate::cmd::ClusterDelslotsrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -759,7 +759,7 @@ Arguments:
     }
     /**`CLUSTER FAILOVER`: Forces a replica to perform a manual failover of its primary.
 
-Builds a detached [`ClusterFailover`](struct@crate::cmd::ClusterFailover); see it for the options and the reply.*/
+Builds a [`ClusterFailover`](struct@crate::cmd::ClusterFailover) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FAILOVER")]
     fn cluster_failover(
         &self,
@@ -768,7 +768,7 @@ Builds a detached [`ClusterFailover`](struct@crate::cmd::ClusterFailover); see i
     }
     /**`CLUSTER FLUSHSLOT`: Removes all keys from the target slot.
 
-Builds a detached [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot); see it for the options and the reply.
+Builds a [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -781,7 +781,7 @@ Arguments:
     }
     /**`CLUSTER FLUSHSLOTS`: Deletes all slots information from a node.
 
-Builds a detached [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots); see it for the options and the reply.*/
+Builds a [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
     fn cluster_flushslots(
         &self,
@@ -790,7 +790,7 @@ Builds a detached [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots); s
     }
     /**`CLUSTER FORGET`: Removes a node from the nodes table.
 
-Builds a detached [`ClusterForget`](struct@crate::cmd::ClusterForget); see it for the options and the reply.
+Builds a [`ClusterForget`](struct@crate::cmd::ClusterForget) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -803,7 +803,7 @@ Arguments:
     }
     /**`CLUSTER GETKEYSINSLOT`: Returns the key names in a hash slot.
 
-Builds a detached [`ClusterGetkeysinslot`](struct@crate::cmd::ClusterGetkeysinslot); see it for the options and the reply.
+Builds a [`ClusterGetkeysinslot`](struct@crate::cmd::ClusterGetkeysinslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -821,7 +821,7 @@ Arguments:
     }
     /**`CLUSTER GETSLOTMIGRATIONS`: Gets the status of ongoing and recently finished slot import and export operations.
 
-Builds a detached [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations); see it for the options and the reply.*/
+Builds a [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
     fn cluster_getslotmigrations(
         &self,
@@ -833,7 +833,7 @@ Builds a detached [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslot
     }
     /**`CLUSTER HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ClusterHelp`](struct@crate::cmd::ClusterHelp); see it for the options and the reply.*/
+Builds a [`ClusterHelp`](struct@crate::cmd::ClusterHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER HELP")]
     fn cluster_help(
         &self,
@@ -842,7 +842,7 @@ Builds a detached [`ClusterHelp`](struct@crate::cmd::ClusterHelp); see it for th
     }
     /**`CLUSTER INFO`: Returns information about the state of a node.
 
-Builds a detached [`ClusterInfo`](struct@crate::cmd::ClusterInfo); see it for the options and the reply.*/
+Builds a [`ClusterInfo`](struct@crate::cmd::ClusterInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER INFO")]
     fn cluster_info(
         &self,
@@ -851,7 +851,7 @@ Builds a detached [`ClusterInfo`](struct@crate::cmd::ClusterInfo); see it for th
     }
     /**`CLUSTER KEYSLOT`: Returns the hash slot for a key.
 
-Builds a detached [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot); see it for the options and the reply.
+Builds a [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -864,7 +864,7 @@ Arguments:
     }
     /**`CLUSTER LINKS`: Returns a list of all TCP links to and from peer nodes.
 
-Builds a detached [`ClusterLinks`](struct@crate::cmd::ClusterLinks); see it for the options and the reply.*/
+Builds a [`ClusterLinks`](struct@crate::cmd::ClusterLinks) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER LINKS")]
     fn cluster_links(
         &self,
@@ -876,7 +876,7 @@ Builds a detached [`ClusterLinks`](struct@crate::cmd::ClusterLinks); see it for 
     }
     /**`CLUSTER MEET`: Forces a node to handshake with another node.
 
-Builds a detached [`ClusterMeet`](struct@crate::cmd::ClusterMeet); see it for the options and the reply.
+Builds a [`ClusterMeet`](struct@crate::cmd::ClusterMeet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -891,7 +891,7 @@ Arguments:
     }
     /**`CLUSTER MIGRATESLOTS`: Migrate the given slots from this node to the specified nodes.
 
-Builds a detached [`ClusterMigrateslots`](struct@crate::cmd::ClusterMigrateslots); see it for the options and the reply.
+Builds a [`ClusterMigrateslots`](struct@crate::cmd::ClusterMigrateslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `migration_group`: `SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]`*/
@@ -906,7 +906,7 @@ Arguments:
     }
     /**`CLUSTER MYID`: Returns the ID of a node.
 
-Builds a detached [`ClusterMyid`](struct@crate::cmd::ClusterMyid); see it for the options and the reply.*/
+Builds a [`ClusterMyid`](struct@crate::cmd::ClusterMyid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYID")]
     fn cluster_myid(
         &self,
@@ -915,7 +915,7 @@ Builds a detached [`ClusterMyid`](struct@crate::cmd::ClusterMyid); see it for th
     }
     /**`CLUSTER MYSHARDID`: Returns the shard ID of a node.
 
-Builds a detached [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid); see it for the options and the reply.*/
+Builds a [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYSHARDID")]
     fn cluster_myshardid(
         &self,
@@ -924,7 +924,7 @@ Builds a detached [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid); see
     }
     /**`CLUSTER NODES`: Returns the cluster configuration for a node.
 
-Builds a detached [`ClusterNodes`](struct@crate::cmd::ClusterNodes); see it for the options and the reply.*/
+Builds a [`ClusterNodes`](struct@crate::cmd::ClusterNodes) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER NODES")]
     fn cluster_nodes(
         &self,
@@ -933,7 +933,7 @@ Builds a detached [`ClusterNodes`](struct@crate::cmd::ClusterNodes); see it for 
     }
     /**`CLUSTER REPLICAS`: Lists the replica nodes of a primary node.
 
-Builds a detached [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas); see it for the options and the reply.
+Builds a [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -949,7 +949,7 @@ Arguments:
     }
     /**`CLUSTER REPLICATE`: Configures a node as replica of a primary node or detaches a replica from its primary.
 
-Builds a detached [`ClusterReplicate`](struct@crate::cmd::ClusterReplicate); see it for the options and the reply.
+Builds a [`ClusterReplicate`](struct@crate::cmd::ClusterReplicate) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `args`: `<node-id | NO ONE>`*/
@@ -962,7 +962,7 @@ Arguments:
     }
     /**`CLUSTER RESET`: Resets a node.
 
-Builds a detached [`ClusterReset`](struct@crate::cmd::ClusterReset); see it for the options and the reply.*/
+Builds a [`ClusterReset`](struct@crate::cmd::ClusterReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER RESET")]
     fn cluster_reset(
         &self,
@@ -971,7 +971,7 @@ Builds a detached [`ClusterReset`](struct@crate::cmd::ClusterReset); see it for 
     }
     /**`CLUSTER SAVECONFIG`: Forces a node to save the cluster configuration to disk.
 
-Builds a detached [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig); see it for the options and the reply.*/
+Builds a [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SAVECONFIG")]
     fn cluster_saveconfig(
         &self,
@@ -980,7 +980,7 @@ Builds a detached [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig); s
     }
     /**`CLUSTER SET-CONFIG-EPOCH`: Sets the configuration epoch for a new node.
 
-Builds a detached [`ClusterSetConfigEpoch`](struct@crate::cmd::ClusterSetConfigEpoch); see it for the options and the reply.
+Builds a [`ClusterSetConfigEpoch`](struct@crate::cmd::ClusterSetConfigEpoch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `config_epoch`: `config-epoch`*/
@@ -993,7 +993,7 @@ Arguments:
     }
     /**`CLUSTER SETSLOT`: Binds a hash slot to a node.
 
-Builds a detached [`ClusterSetslot`](struct@crate::cmd::ClusterSetslot); see it for the options and the reply.
+Builds a [`ClusterSetslot`](struct@crate::cmd::ClusterSetslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -1008,7 +1008,7 @@ Arguments:
     }
     /**`CLUSTER SHARDS`: Returns the mapping of cluster slots to shards.
 
-Builds a detached [`ClusterShards`](struct@crate::cmd::ClusterShards); see it for the options and the reply.*/
+Builds a [`ClusterShards`](struct@crate::cmd::ClusterShards) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SHARDS")]
     fn cluster_shards(
         &self,
@@ -1020,7 +1020,7 @@ Builds a detached [`ClusterShards`](struct@crate::cmd::ClusterShards); see it fo
     }
     /**`CLUSTER SLAVES`: Lists the replica nodes of a primary node.
 
-Builds a detached [`ClusterSlaves`](struct@crate::cmd::ClusterSlaves); see it for the options and the reply.
+Builds a [`ClusterSlaves`](struct@crate::cmd::ClusterSlaves) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -1034,7 +1034,7 @@ Arguments:
     }
     /**`CLUSTER SLOT-STATS`: Return an array of slot usage statistics for slots assigned to the current node.
 
-Builds a detached [`ClusterSlotStats`](struct@crate::cmd::ClusterSlotStats); see it for the options and the reply.
+Builds a [`ClusterSlotStats`](struct@crate::cmd::ClusterSlotStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `filter`: `<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`*/
@@ -1050,7 +1050,7 @@ Arguments:
     }
     /**`CLUSTER SLOTS`: Returns the mapping of cluster slots to nodes.
 
-Builds a detached [`ClusterSlots`](struct@crate::cmd::ClusterSlots); see it for the options and the reply.*/
+Builds a [`ClusterSlots`](struct@crate::cmd::ClusterSlots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SLOTS")]
     fn cluster_slots(
         &self,
@@ -1062,7 +1062,7 @@ Builds a detached [`ClusterSlots`](struct@crate::cmd::ClusterSlots); see it for 
     }
     /**`CLUSTER SYNCSLOTS`: A container for internal slot migration commands.
 
-Builds a detached [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots); see it for the options and the reply.*/
+Builds a [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SYNCSLOTS")]
     fn cluster_syncslots(
         &self,
@@ -1071,7 +1071,7 @@ Builds a detached [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots); see
     }
     /**`CLUSTERSCAN`: Iterates over the keys in the cluster.
 
-Builds a detached [`Clusterscan`](struct@crate::cmd::Clusterscan); see it for the options and the reply.
+Builds a [`Clusterscan`](struct@crate::cmd::Clusterscan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -1087,7 +1087,7 @@ Arguments:
     }
     /**`COMMAND COUNT`: Returns a count of commands.
 
-Builds a detached [`CommandCount`](struct@crate::cmd::CommandCount); see it for the options and the reply.*/
+Builds a [`CommandCount`](struct@crate::cmd::CommandCount) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMAND COUNT")]
     fn command_count(
         &self,
@@ -1096,7 +1096,7 @@ Builds a detached [`CommandCount`](struct@crate::cmd::CommandCount); see it for 
     }
     /**`COMMAND DOCS`: Returns documentary information about one, multiple or all commands.
 
-Builds a detached [`CommandDocs`](struct@crate::cmd::CommandDocs); see it for the options and the reply.*/
+Builds a [`CommandDocs`](struct@crate::cmd::CommandDocs) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMAND DOCS")]
     fn command_docs(
         &self,
@@ -1108,7 +1108,7 @@ Builds a detached [`CommandDocs`](struct@crate::cmd::CommandDocs); see it for th
     }
     /**`COMMAND GETKEYS`: Extracts the key names from an arbitrary command.
 
-Builds a detached [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys); see it for the options and the reply.
+Builds a [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -1121,7 +1121,7 @@ Arguments:
     }
     /**`COMMAND GETKEYSANDFLAGS`: Extracts the key names and access flags for an arbitrary command.
 
-Builds a detached [`CommandGetkeysandflags`](struct@crate::cmd::CommandGetkeysandflags); see it for the options and the reply.
+Builds a [`CommandGetkeysandflags`](struct@crate::cmd::CommandGetkeysandflags) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -1137,7 +1137,7 @@ Arguments:
     }
     /**`COMMAND HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`CommandHelp`](struct@crate::cmd::CommandHelp); see it for the options and the reply.*/
+Builds a [`CommandHelp`](struct@crate::cmd::CommandHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMAND HELP")]
     fn command_help(
         &self,
@@ -1146,7 +1146,7 @@ Builds a detached [`CommandHelp`](struct@crate::cmd::CommandHelp); see it for th
     }
     /**`COMMAND INFO`: Returns information about one, multiple or all commands.
 
-Builds a detached [`CommandInfo`](struct@crate::cmd::CommandInfo); see it for the options and the reply.*/
+Builds a [`CommandInfo`](struct@crate::cmd::CommandInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMAND INFO")]
     fn command_info(
         &self,
@@ -1177,7 +1177,7 @@ Builds a detached [`CommandInfo`](struct@crate::cmd::CommandInfo); see it for th
     }
     /**`COMMAND LIST`: Returns a list of command names.
 
-Builds a detached [`CommandList`](struct@crate::cmd::CommandList); see it for the options and the reply.*/
+Builds a [`CommandList`](struct@crate::cmd::CommandList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMAND LIST")]
     fn command_list(
         &self,
@@ -1186,7 +1186,7 @@ Builds a detached [`CommandList`](struct@crate::cmd::CommandList); see it for th
     }
     /**`COMMANDLOG GET`: Returns the specified command log's entries.
 
-Builds a detached [`CommandlogGet`](struct@crate::cmd::CommandlogGet); see it for the options and the reply.
+Builds a [`CommandlogGet`](struct@crate::cmd::CommandlogGet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `count`: `count`
@@ -1206,7 +1206,7 @@ Arguments:
     }
     /**`COMMANDLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a detached [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp); see it for the options and the reply.*/
+Builds a [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMANDLOG HELP")]
     fn commandlog_help(
         &self,
@@ -1215,7 +1215,7 @@ Builds a detached [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp); see it 
     }
     /**`COMMANDLOG LEN`: Returns the number of entries in the specified type of command log.
 
-Builds a detached [`CommandlogLen`](struct@crate::cmd::CommandlogLen); see it for the options and the reply.
+Builds a [`CommandlogLen`](struct@crate::cmd::CommandlogLen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1228,7 +1228,7 @@ Arguments:
     }
     /**`COMMANDLOG RESET`: Clears all entries from the specified type of command log.
 
-Builds a detached [`CommandlogReset`](struct@crate::cmd::CommandlogReset); see it for the options and the reply.
+Builds a [`CommandlogReset`](struct@crate::cmd::CommandlogReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1241,7 +1241,7 @@ Arguments:
     }
     /**`CONFIG GET`: Returns the effective values of configuration parameters.
 
-Builds a detached [`ConfigGet`](struct@crate::cmd::ConfigGet); see it for the options and the reply.
+Builds a [`ConfigGet`](struct@crate::cmd::ConfigGet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `parameter`: `parameter [parameter ...]`*/
@@ -1257,7 +1257,7 @@ Arguments:
     }
     /**`CONFIG HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ConfigHelp`](struct@crate::cmd::ConfigHelp); see it for the options and the reply.*/
+Builds a [`ConfigHelp`](struct@crate::cmd::ConfigHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CONFIG HELP")]
     fn config_help(
         &self,
@@ -1266,7 +1266,7 @@ Builds a detached [`ConfigHelp`](struct@crate::cmd::ConfigHelp); see it for the 
     }
     /**`CONFIG RESETSTAT`: Resets the server's statistics.
 
-Builds a detached [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat); see it for the options and the reply.*/
+Builds a [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CONFIG RESETSTAT")]
     fn config_resetstat(
         &self,
@@ -1275,7 +1275,7 @@ Builds a detached [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat); see i
     }
     /**`CONFIG REWRITE`: Persists the effective configuration to file.
 
-Builds a detached [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite); see it for the options and the reply.*/
+Builds a [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CONFIG REWRITE")]
     fn config_rewrite(
         &self,
@@ -1284,7 +1284,7 @@ Builds a detached [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite); see it fo
     }
     /**`CONFIG SET`: Sets configuration parameters in-flight.
 
-Builds a detached [`ConfigSet`](struct@crate::cmd::ConfigSet); see it for the options and the reply.
+Builds a [`ConfigSet`](struct@crate::cmd::ConfigSet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `data`: `parameter value [parameter value ...]`*/
@@ -1297,7 +1297,7 @@ Arguments:
     }
     /**`COPY`: Copies the value of a key to a new key.
 
-Builds a detached [`Copy`](struct@crate::cmd::Copy); see it for the options and the reply.
+Builds a [`Copy`](struct@crate::cmd::Copy) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -1312,21 +1312,21 @@ Arguments:
     }
     /**`DBSIZE`: Returns the number of keys in the database.
 
-Builds a detached [`Dbsize`](struct@crate::cmd::Dbsize); see it for the options and the reply.*/
+Builds a [`Dbsize`](struct@crate::cmd::Dbsize) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "DBSIZE")]
     fn dbsize(&self) -> Dbsize<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
         Dbsize::new_in(self.executor())
     }
     /**`DEBUG`: A container for debugging commands.
 
-Builds a detached [`Debug`](struct@crate::cmd::Debug); see it for the options and the reply.*/
+Builds a [`Debug`](struct@crate::cmd::Debug) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "DEBUG")]
     fn debug(&self) -> Debug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         Debug::new_in(self.executor())
     }
     /**`DECR`: Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Decr`](struct@crate::cmd::Decr); see it for the options and the reply.
+Builds a [`Decr`](struct@crate::cmd::Decr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1339,7 +1339,7 @@ Arguments:
     }
     /**`DECRBY`: Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Decrby`](struct@crate::cmd::Decrby); see it for the options and the reply.
+Builds a [`Decrby`](struct@crate::cmd::Decrby) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1354,7 +1354,7 @@ Arguments:
     }
     /**`DEL`: Deletes one or more keys.
 
-Builds a detached [`Del`](struct@crate::cmd::Del); see it for the options and the reply.
+Builds a [`Del`](struct@crate::cmd::Del) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1367,7 +1367,7 @@ Arguments:
     }
     /**`DELIFEQ`: Delete key if value matches string.
 
-Builds a detached [`Delifeq`](struct@crate::cmd::Delifeq); see it for the options and the reply.
+Builds a [`Delifeq`](struct@crate::cmd::Delifeq) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1382,7 +1382,7 @@ Arguments:
     }
     /**`DUMP`: Returns a serialized representation of the value stored at a key.
 
-Builds a detached [`Dump`](struct@crate::cmd::Dump); see it for the options and the reply.
+Builds a [`Dump`](struct@crate::cmd::Dump) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1395,7 +1395,7 @@ Arguments:
     }
     /**`ECHO`: Returns the given string.
 
-Builds a detached [`Echo`](struct@crate::cmd::Echo); see it for the options and the reply.
+Builds a [`Echo`](struct@crate::cmd::Echo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `message`: `message`*/
@@ -1408,7 +1408,7 @@ Arguments:
     }
     /**`EVAL`: Executes a server-side Lua script.
 
-Builds a detached [`Eval`](struct@crate::cmd::Eval); see it for the options and the reply.
+Builds a [`Eval`](struct@crate::cmd::Eval) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -1421,7 +1421,7 @@ Arguments:
     }
     /**`EVALSHA`: Executes a server-side Lua script by SHA1 digest.
 
-Builds a detached [`Evalsha`](struct@crate::cmd::Evalsha); see it for the options and the reply.
+Builds a [`Evalsha`](struct@crate::cmd::Evalsha) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -1434,7 +1434,7 @@ Arguments:
     }
     /**`EVALSHA_RO`: Executes a read-only server-side Lua script by SHA1 digest.
 
-Builds a detached [`EvalshaRo`](struct@crate::cmd::EvalshaRo); see it for the options and the reply.
+Builds a [`EvalshaRo`](struct@crate::cmd::EvalshaRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -1447,7 +1447,7 @@ Arguments:
     }
     /**`EVAL_RO`: Executes a read-only server-side Lua script.
 
-Builds a detached [`EvalRo`](struct@crate::cmd::EvalRo); see it for the options and the reply.
+Builds a [`EvalRo`](struct@crate::cmd::EvalRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -1460,7 +1460,7 @@ Arguments:
     }
     /**`EXISTS`: Determines whether one or more keys exist.
 
-Builds a detached [`Exists`](struct@crate::cmd::Exists); see it for the options and the reply.
+Builds a [`Exists`](struct@crate::cmd::Exists) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1473,7 +1473,7 @@ Arguments:
     }
     /**`EXPIRE`: Sets the expiration time of a key in seconds.
 
-Builds a detached [`Expire`](struct@crate::cmd::Expire); see it for the options and the reply.
+Builds a [`Expire`](struct@crate::cmd::Expire) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1488,7 +1488,7 @@ Arguments:
     }
     /**`EXPIREAT`: Sets the expiration time of a key to a Unix timestamp.
 
-Builds a detached [`Expireat`](struct@crate::cmd::Expireat); see it for the options and the reply.
+Builds a [`Expireat`](struct@crate::cmd::Expireat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1503,7 +1503,7 @@ Arguments:
     }
     /**`EXPIRETIME`: Returns the expiration time of a key as a Unix timestamp.
 
-Builds a detached [`Expiretime`](struct@crate::cmd::Expiretime); see it for the options and the reply.
+Builds a [`Expiretime`](struct@crate::cmd::Expiretime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1516,7 +1516,7 @@ Arguments:
     }
     /**`FAILOVER`: Starts a coordinated failover from a server to one of its replicas.
 
-Builds a detached [`Failover`](struct@crate::cmd::Failover); see it for the options and the reply.*/
+Builds a [`Failover`](struct@crate::cmd::Failover) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FAILOVER")]
     fn failover(
         &self,
@@ -1525,7 +1525,7 @@ Builds a detached [`Failover`](struct@crate::cmd::Failover); see it for the opti
     }
     /**`FCALL`: Invokes a function.
 
-Builds a detached [`Fcall`](struct@crate::cmd::Fcall); see it for the options and the reply.
+Builds a [`Fcall`](struct@crate::cmd::Fcall) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -1538,7 +1538,7 @@ Arguments:
     }
     /**`FCALL_RO`: Invokes a read-only function.
 
-Builds a detached [`FcallRo`](struct@crate::cmd::FcallRo); see it for the options and the reply.
+Builds a [`FcallRo`](struct@crate::cmd::FcallRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -1551,7 +1551,7 @@ Arguments:
     }
     /**`FLUSHALL`: Removes all keys from all databases.
 
-Builds a detached [`Flushall`](struct@crate::cmd::Flushall); see it for the options and the reply.*/
+Builds a [`Flushall`](struct@crate::cmd::Flushall) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FLUSHALL")]
     fn flushall(
         &self,
@@ -1560,7 +1560,7 @@ Builds a detached [`Flushall`](struct@crate::cmd::Flushall); see it for the opti
     }
     /**`FLUSHDB`: Removes all keys from the current database.
 
-Builds a detached [`Flushdb`](struct@crate::cmd::Flushdb); see it for the options and the reply.*/
+Builds a [`Flushdb`](struct@crate::cmd::Flushdb) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FLUSHDB")]
     fn flushdb(
         &self,
@@ -1569,7 +1569,7 @@ Builds a detached [`Flushdb`](struct@crate::cmd::Flushdb); see it for the option
     }
     /**`FUNCTION DELETE`: Deletes a library and its functions.
 
-Builds a detached [`FunctionDelete`](struct@crate::cmd::FunctionDelete); see it for the options and the reply.
+Builds a [`FunctionDelete`](struct@crate::cmd::FunctionDelete) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `library_name`: `library-name`*/
@@ -1582,7 +1582,7 @@ Arguments:
     }
     /**`FUNCTION DUMP`: Dumps all libraries into a serialized binary payload.
 
-Builds a detached [`FunctionDump`](struct@crate::cmd::FunctionDump); see it for the options and the reply.*/
+Builds a [`FunctionDump`](struct@crate::cmd::FunctionDump) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION DUMP")]
     fn function_dump(
         &self,
@@ -1591,7 +1591,7 @@ Builds a detached [`FunctionDump`](struct@crate::cmd::FunctionDump); see it for 
     }
     /**`FUNCTION FLUSH`: Deletes all libraries and functions.
 
-Builds a detached [`FunctionFlush`](struct@crate::cmd::FunctionFlush); see it for the options and the reply.*/
+Builds a [`FunctionFlush`](struct@crate::cmd::FunctionFlush) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION FLUSH")]
     fn function_flush(
         &self,
@@ -1600,7 +1600,7 @@ Builds a detached [`FunctionFlush`](struct@crate::cmd::FunctionFlush); see it fo
     }
     /**`FUNCTION HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`FunctionHelp`](struct@crate::cmd::FunctionHelp); see it for the options and the reply.*/
+Builds a [`FunctionHelp`](struct@crate::cmd::FunctionHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION HELP")]
     fn function_help(
         &self,
@@ -1609,7 +1609,7 @@ Builds a detached [`FunctionHelp`](struct@crate::cmd::FunctionHelp); see it for 
     }
     /**`FUNCTION KILL`: Terminates a function during execution.
 
-Builds a detached [`FunctionKill`](struct@crate::cmd::FunctionKill); see it for the options and the reply.*/
+Builds a [`FunctionKill`](struct@crate::cmd::FunctionKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION KILL")]
     fn function_kill(
         &self,
@@ -1618,7 +1618,7 @@ Builds a detached [`FunctionKill`](struct@crate::cmd::FunctionKill); see it for 
     }
     /**`FUNCTION LIST`: Returns information about all libraries.
 
-Builds a detached [`FunctionList`](struct@crate::cmd::FunctionList); see it for the options and the reply.*/
+Builds a [`FunctionList`](struct@crate::cmd::FunctionList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION LIST")]
     fn function_list(
         &self,
@@ -1630,7 +1630,7 @@ Builds a detached [`FunctionList`](struct@crate::cmd::FunctionList); see it for 
     }
     /**`FUNCTION LOAD`: Creates a library.
 
-Builds a detached [`FunctionLoad`](struct@crate::cmd::FunctionLoad); see it for the options and the reply.
+Builds a [`FunctionLoad`](struct@crate::cmd::FunctionLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `function_code`: `function-code`*/
@@ -1643,7 +1643,7 @@ Arguments:
     }
     /**`FUNCTION RESTORE`: Restores all libraries from a payload.
 
-Builds a detached [`FunctionRestore`](struct@crate::cmd::FunctionRestore); see it for the options and the reply.
+Builds a [`FunctionRestore`](struct@crate::cmd::FunctionRestore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `serialized_value`: `serialized-value`*/
@@ -1656,7 +1656,7 @@ Arguments:
     }
     /**`FUNCTION STATS`: Returns information about a function during execution.
 
-Builds a detached [`FunctionStats`](struct@crate::cmd::FunctionStats); see it for the options and the reply.*/
+Builds a [`FunctionStats`](struct@crate::cmd::FunctionStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION STATS")]
     fn function_stats(
         &self,
@@ -1668,7 +1668,7 @@ Builds a detached [`FunctionStats`](struct@crate::cmd::FunctionStats); see it fo
     }
     /**`GEOADD`: Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-Builds a detached [`Geoadd`](struct@crate::cmd::Geoadd); see it for the options and the reply.
+Builds a [`Geoadd`](struct@crate::cmd::Geoadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1683,7 +1683,7 @@ Arguments:
     }
     /**`GEODIST`: Returns the distance between two members of a geospatial index.
 
-Builds a detached [`Geodist`](struct@crate::cmd::Geodist); see it for the options and the reply.
+Builds a [`Geodist`](struct@crate::cmd::Geodist) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1700,7 +1700,7 @@ Arguments:
     }
     /**`GEOHASH`: Returns members from a geospatial index as geohash strings.
 
-Builds a detached [`Geohash`](struct@crate::cmd::Geohash); see it for the options and the reply.
+Builds a [`Geohash`](struct@crate::cmd::Geohash) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1716,7 +1716,7 @@ Arguments:
     }
     /**`GEOPOS`: Returns the longitude and latitude of members from a geospatial index.
 
-Builds a detached [`Geopos`](struct@crate::cmd::Geopos); see it for the options and the reply.
+Builds a [`Geopos`](struct@crate::cmd::Geopos) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1732,7 +1732,7 @@ Arguments:
     }
     /**`GEORADIUS`: Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
 
-Builds a detached [`Georadius`](struct@crate::cmd::Georadius); see it for the options and the reply.
+Builds a [`Georadius`](struct@crate::cmd::Georadius) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1753,7 +1753,7 @@ Arguments:
     }
     /**`GEORADIUSBYMEMBER`: Queries a geospatial index for members within a distance from a member, optionally stores the result.
 
-Builds a detached [`Georadiusbymember`](struct@crate::cmd::Georadiusbymember); see it for the options and the reply.
+Builds a [`Georadiusbymember`](struct@crate::cmd::Georadiusbymember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1775,7 +1775,7 @@ Arguments:
     }
     /**`GEORADIUSBYMEMBER_RO`: Returns members from a geospatial index that are within a distance from a member.
 
-Builds a detached [`GeoradiusbymemberRo`](struct@crate::cmd::GeoradiusbymemberRo); see it for the options and the reply.
+Builds a [`GeoradiusbymemberRo`](struct@crate::cmd::GeoradiusbymemberRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1797,7 +1797,7 @@ Arguments:
     }
     /**`GEORADIUS_RO`: Returns members from a geospatial index that are within a distance from a coordinate.
 
-Builds a detached [`GeoradiusRo`](struct@crate::cmd::GeoradiusRo); see it for the options and the reply.
+Builds a [`GeoradiusRo`](struct@crate::cmd::GeoradiusRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1818,7 +1818,7 @@ Arguments:
     }
     /**`GEOSEARCH`: Queries a geospatial index for members inside an area of a box, circle, or a polygon.
 
-Builds a detached [`Geosearch`](struct@crate::cmd::Geosearch); see it for the options and the reply.
+Builds a [`Geosearch`](struct@crate::cmd::Geosearch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1833,7 +1833,7 @@ Arguments:
     }
     /**`GEOSEARCHSTORE`: Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
 
-Builds a detached [`Geosearchstore`](struct@crate::cmd::Geosearchstore); see it for the options and the reply.
+Builds a [`Geosearchstore`](struct@crate::cmd::Geosearchstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -1850,7 +1850,7 @@ Arguments:
     }
     /**`GET`: Returns the string value of a key.
 
-Builds a detached [`Get`](struct@crate::cmd::Get); see it for the options and the reply.
+Builds a [`Get`](struct@crate::cmd::Get) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1863,7 +1863,7 @@ Arguments:
     }
     /**`GETBIT`: Returns a bit value by offset.
 
-Builds a detached [`Getbit`](struct@crate::cmd::Getbit); see it for the options and the reply.
+Builds a [`Getbit`](struct@crate::cmd::Getbit) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1878,7 +1878,7 @@ Arguments:
     }
     /**`GETDEL`: Returns the string value of a key after deleting the key.
 
-Builds a detached [`Getdel`](struct@crate::cmd::Getdel); see it for the options and the reply.
+Builds a [`Getdel`](struct@crate::cmd::Getdel) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1891,7 +1891,7 @@ Arguments:
     }
     /**`GETEX`: Returns the string value of a key after setting its expiration time.
 
-Builds a detached [`Getex`](struct@crate::cmd::Getex); see it for the options and the reply.
+Builds a [`Getex`](struct@crate::cmd::Getex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1904,7 +1904,7 @@ Arguments:
     }
     /**`GETRANGE`: Returns a substring of the string stored at a key.
 
-Builds a detached [`Getrange`](struct@crate::cmd::Getrange); see it for the options and the reply.
+Builds a [`Getrange`](struct@crate::cmd::Getrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1921,7 +1921,7 @@ Arguments:
     }
     /**`GETSET`: Returns the previous string value of a key after setting it to a new value.
 
-Builds a detached [`Getset`](struct@crate::cmd::Getset); see it for the options and the reply.
+Builds a [`Getset`](struct@crate::cmd::Getset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1936,7 +1936,7 @@ Arguments:
     }
     /**`HDEL`: Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
 
-Builds a detached [`Hdel`](struct@crate::cmd::Hdel); see it for the options and the reply.
+Builds a [`Hdel`](struct@crate::cmd::Hdel) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1951,7 +1951,7 @@ Arguments:
     }
     /**`HEXISTS`: Determines whether a field exists in a hash.
 
-Builds a detached [`Hexists`](struct@crate::cmd::Hexists); see it for the options and the reply.
+Builds a [`Hexists`](struct@crate::cmd::Hexists) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1966,7 +1966,7 @@ Arguments:
     }
     /**`HEXPIRE`: Sets expiry time on hash fields.
 
-Builds a detached [`Hexpire`](struct@crate::cmd::Hexpire); see it for the options and the reply.
+Builds a [`Hexpire`](struct@crate::cmd::Hexpire) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1983,7 +1983,7 @@ Arguments:
     }
     /**`HEXPIREAT`: Sets expiry time on hash fields.
 
-Builds a detached [`Hexpireat`](struct@crate::cmd::Hexpireat); see it for the options and the reply.
+Builds a [`Hexpireat`](struct@crate::cmd::Hexpireat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2000,7 +2000,7 @@ Arguments:
     }
     /**`HEXPIRETIME`: Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
 
-Builds a detached [`Hexpiretime`](struct@crate::cmd::Hexpiretime); see it for the options and the reply.
+Builds a [`Hexpiretime`](struct@crate::cmd::Hexpiretime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2015,7 +2015,7 @@ Arguments:
     }
     /**`HGET`: Returns the value of a field in a hash.
 
-Builds a detached [`Hget`](struct@crate::cmd::Hget); see it for the options and the reply.
+Builds a [`Hget`](struct@crate::cmd::Hget) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2030,7 +2030,7 @@ Arguments:
     }
     /**`HGETALL`: Returns all fields and values in a hash.
 
-Builds a detached [`Hgetall`](struct@crate::cmd::Hgetall); see it for the options and the reply.
+Builds a [`Hgetall`](struct@crate::cmd::Hgetall) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2046,7 +2046,7 @@ Arguments:
     }
     /**`HGETDEL`: Returns the values of one or more fields and deletes them from a hash.
 
-Builds a detached [`Hgetdel`](struct@crate::cmd::Hgetdel); see it for the options and the reply.
+Builds a [`Hgetdel`](struct@crate::cmd::Hgetdel) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2064,7 +2064,7 @@ Arguments:
     }
     /**`HGETEX`: Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
 
-Builds a detached [`Hgetex`](struct@crate::cmd::Hgetex); see it for the options and the reply.
+Builds a [`Hgetex`](struct@crate::cmd::Hgetex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2079,7 +2079,7 @@ Arguments:
     }
     /**`HINCRBY`: Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a detached [`Hincrby`](struct@crate::cmd::Hincrby); see it for the options and the reply.
+Builds a [`Hincrby`](struct@crate::cmd::Hincrby) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2096,7 +2096,7 @@ Arguments:
     }
     /**`HINCRBYFLOAT`: Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a detached [`Hincrbyfloat`](struct@crate::cmd::Hincrbyfloat); see it for the options and the reply.
+Builds a [`Hincrbyfloat`](struct@crate::cmd::Hincrbyfloat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2113,7 +2113,7 @@ Arguments:
     }
     /**`HKEYS`: Returns all fields in a hash.
 
-Builds a detached [`Hkeys`](struct@crate::cmd::Hkeys); see it for the options and the reply.
+Builds a [`Hkeys`](struct@crate::cmd::Hkeys) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2126,7 +2126,7 @@ Arguments:
     }
     /**`HLEN`: Returns the number of fields in a hash.
 
-Builds a detached [`Hlen`](struct@crate::cmd::Hlen); see it for the options and the reply.
+Builds a [`Hlen`](struct@crate::cmd::Hlen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2139,7 +2139,7 @@ Arguments:
     }
     /**`HMGET`: Returns the values of all fields in a hash.
 
-Builds a detached [`Hmget`](struct@crate::cmd::Hmget); see it for the options and the reply.
+Builds a [`Hmget`](struct@crate::cmd::Hmget) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2154,7 +2154,7 @@ Arguments:
     }
     /**`HMSET`: Sets the values of multiple fields.
 
-Builds a detached [`Hmset`](struct@crate::cmd::Hmset); see it for the options and the reply.
+Builds a [`Hmset`](struct@crate::cmd::Hmset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2169,7 +2169,7 @@ Arguments:
     }
     /**`HPERSIST`: Remove the existing expiration on a hash key's field(s).
 
-Builds a detached [`Hpersist`](struct@crate::cmd::Hpersist); see it for the options and the reply.
+Builds a [`Hpersist`](struct@crate::cmd::Hpersist) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2184,7 +2184,7 @@ Arguments:
     }
     /**`HPEXPIRE`: Sets expiry time on hash object.
 
-Builds a detached [`Hpexpire`](struct@crate::cmd::Hpexpire); see it for the options and the reply.
+Builds a [`Hpexpire`](struct@crate::cmd::Hpexpire) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2201,7 +2201,7 @@ Arguments:
     }
     /**`HPEXPIREAT`: Sets expiration time on hash field.
 
-Builds a detached [`Hpexpireat`](struct@crate::cmd::Hpexpireat); see it for the options and the reply.
+Builds a [`Hpexpireat`](struct@crate::cmd::Hpexpireat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2218,7 +2218,7 @@ Arguments:
     }
     /**`HPEXPIRETIME`: Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
 
-Builds a detached [`Hpexpiretime`](struct@crate::cmd::Hpexpiretime); see it for the options and the reply.
+Builds a [`Hpexpiretime`](struct@crate::cmd::Hpexpiretime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2233,7 +2233,7 @@ Arguments:
     }
     /**`HPTTL`: Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
 
-Builds a detached [`Hpttl`](struct@crate::cmd::Hpttl); see it for the options and the reply.
+Builds a [`Hpttl`](struct@crate::cmd::Hpttl) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2248,7 +2248,7 @@ Arguments:
     }
     /**`HRANDFIELD`: Returns one or more random fields from a hash.
 
-Builds a detached [`Hrandfield`](struct@crate::cmd::Hrandfield); see it for the options and the reply.
+Builds a [`Hrandfield`](struct@crate::cmd::Hrandfield) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2261,7 +2261,7 @@ Arguments:
     }
     /**`HSCAN`: Iterates over fields and values of a hash.
 
-Builds a detached [`Hscan`](struct@crate::cmd::Hscan); see it for the options and the reply.
+Builds a [`Hscan`](struct@crate::cmd::Hscan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2279,7 +2279,7 @@ Arguments:
     }
     /**`HSET`: Creates or modifies the value of a field in a hash.
 
-Builds a detached [`Hset`](struct@crate::cmd::Hset); see it for the options and the reply.
+Builds a [`Hset`](struct@crate::cmd::Hset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2294,7 +2294,7 @@ Arguments:
     }
     /**`HSETEX`: Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
 
-Builds a detached [`Hsetex`](struct@crate::cmd::Hsetex); see it for the options and the reply.
+Builds a [`Hsetex`](struct@crate::cmd::Hsetex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2312,7 +2312,7 @@ Arguments:
     }
     /**`HSETNX`: Sets the value of a field in a hash only when the field doesn't exist.
 
-Builds a detached [`Hsetnx`](struct@crate::cmd::Hsetnx); see it for the options and the reply.
+Builds a [`Hsetnx`](struct@crate::cmd::Hsetnx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2329,7 +2329,7 @@ Arguments:
     }
     /**`HSTRLEN`: Returns the length of the value of a field.
 
-Builds a detached [`Hstrlen`](struct@crate::cmd::Hstrlen); see it for the options and the reply.
+Builds a [`Hstrlen`](struct@crate::cmd::Hstrlen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2344,7 +2344,7 @@ Arguments:
     }
     /**`HTTL`: Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
 
-Builds a detached [`Httl`](struct@crate::cmd::Httl); see it for the options and the reply.
+Builds a [`Httl`](struct@crate::cmd::Httl) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2359,7 +2359,7 @@ Arguments:
     }
     /**`HVALS`: Returns all values in a hash.
 
-Builds a detached [`Hvals`](struct@crate::cmd::Hvals); see it for the options and the reply.
+Builds a [`Hvals`](struct@crate::cmd::Hvals) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2372,7 +2372,7 @@ Arguments:
     }
     /**`INCR`: Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incr`](struct@crate::cmd::Incr); see it for the options and the reply.
+Builds a [`Incr`](struct@crate::cmd::Incr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2385,7 +2385,7 @@ Arguments:
     }
     /**`INCRBY`: Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incrby`](struct@crate::cmd::Incrby); see it for the options and the reply.
+Builds a [`Incrby`](struct@crate::cmd::Incrby) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2400,7 +2400,7 @@ Arguments:
     }
     /**`INCRBYFLOAT`: Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incrbyfloat`](struct@crate::cmd::Incrbyfloat); see it for the options and the reply.
+Builds a [`Incrbyfloat`](struct@crate::cmd::Incrbyfloat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2415,14 +2415,14 @@ Arguments:
     }
     /**`INFO`: Returns information and statistics about the server.
 
-Builds a detached [`Info`](struct@crate::cmd::Info); see it for the options and the reply.*/
+Builds a [`Info`](struct@crate::cmd::Info) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "INFO")]
     fn info(&self) -> Info<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Info::new_in(self.executor())
     }
     /**`KEYS`: Returns all key names that match a pattern.
 
-Builds a detached [`Keys`](struct@crate::cmd::Keys); see it for the options and the reply.
+Builds a [`Keys`](struct@crate::cmd::Keys) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -2435,7 +2435,7 @@ Arguments:
     }
     /**`LASTSAVE`: Returns the Unix timestamp of the last successful save to disk.
 
-Builds a detached [`Lastsave`](struct@crate::cmd::Lastsave); see it for the options and the reply.*/
+Builds a [`Lastsave`](struct@crate::cmd::Lastsave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LASTSAVE")]
     fn lastsave(
         &self,
@@ -2444,7 +2444,7 @@ Builds a detached [`Lastsave`](struct@crate::cmd::Lastsave); see it for the opti
     }
     /**`LATENCY DOCTOR`: Returns a human-readable latency analysis report.
 
-Builds a detached [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor); see it for the options and the reply.*/
+Builds a [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LATENCY DOCTOR")]
     fn latency_doctor(
         &self,
@@ -2453,7 +2453,7 @@ Builds a detached [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor); see it fo
     }
     /**`LATENCY GRAPH`: Returns a latency graph for an event.
 
-Builds a detached [`LatencyGraph`](struct@crate::cmd::LatencyGraph); see it for the options and the reply.
+Builds a [`LatencyGraph`](struct@crate::cmd::LatencyGraph) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -2466,7 +2466,7 @@ Arguments:
     }
     /**`LATENCY HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`LatencyHelp`](struct@crate::cmd::LatencyHelp); see it for the options and the reply.*/
+Builds a [`LatencyHelp`](struct@crate::cmd::LatencyHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HELP")]
     fn latency_help(
         &self,
@@ -2475,7 +2475,7 @@ Builds a detached [`LatencyHelp`](struct@crate::cmd::LatencyHelp); see it for th
     }
     /**`LATENCY HISTOGRAM`: Returns the cumulative distribution of latencies of a subset or all commands.
 
-Builds a detached [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram); see it for the options and the reply.*/
+Builds a [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HISTOGRAM")]
     fn latency_histogram(
         &self,
@@ -2487,7 +2487,7 @@ Builds a detached [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram); see
     }
     /**`LATENCY HISTORY`: Returns timestamp-latency samples for an event.
 
-Builds a detached [`LatencyHistory`](struct@crate::cmd::LatencyHistory); see it for the options and the reply.
+Builds a [`LatencyHistory`](struct@crate::cmd::LatencyHistory) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -2503,7 +2503,7 @@ Arguments:
     }
     /**`LATENCY LATEST`: Returns the latest latency samples for all events.
 
-Builds a detached [`LatencyLatest`](struct@crate::cmd::LatencyLatest); see it for the options and the reply.*/
+Builds a [`LatencyLatest`](struct@crate::cmd::LatencyLatest) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LATENCY LATEST")]
     fn latency_latest(
         &self,
@@ -2515,7 +2515,7 @@ Builds a detached [`LatencyLatest`](struct@crate::cmd::LatencyLatest); see it fo
     }
     /**`LATENCY RESET`: Resets the latency data for one or more events.
 
-Builds a detached [`LatencyReset`](struct@crate::cmd::LatencyReset); see it for the options and the reply.*/
+Builds a [`LatencyReset`](struct@crate::cmd::LatencyReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LATENCY RESET")]
     fn latency_reset(
         &self,
@@ -2524,7 +2524,7 @@ Builds a detached [`LatencyReset`](struct@crate::cmd::LatencyReset); see it for 
     }
     /**`LCS`: Finds the longest common substring.
 
-Builds a detached [`Lcs`](struct@crate::cmd::Lcs); see it for the options and the reply.
+Builds a [`Lcs`](struct@crate::cmd::Lcs) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key1`: `key1`
@@ -2539,7 +2539,7 @@ Arguments:
     }
     /**`LINDEX`: Returns an element from a list by its index.
 
-Builds a detached [`Lindex`](struct@crate::cmd::Lindex); see it for the options and the reply.
+Builds a [`Lindex`](struct@crate::cmd::Lindex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2554,7 +2554,7 @@ Arguments:
     }
     /**`LINSERT`: Inserts an element before or after another element in a list.
 
-Builds a detached [`Linsert`](struct@crate::cmd::Linsert); see it for the options and the reply.
+Builds a [`Linsert`](struct@crate::cmd::Linsert) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2573,7 +2573,7 @@ Arguments:
     }
     /**`LLEN`: Returns the length of a list.
 
-Builds a detached [`Llen`](struct@crate::cmd::Llen); see it for the options and the reply.
+Builds a [`Llen`](struct@crate::cmd::Llen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2586,7 +2586,7 @@ Arguments:
     }
     /**`LMOVE`: Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
 
-Builds a detached [`Lmove`](struct@crate::cmd::Lmove); see it for the options and the reply.
+Builds a [`Lmove`](struct@crate::cmd::Lmove) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -2605,7 +2605,7 @@ Arguments:
     }
     /**`LMPOP`: Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
 
-Builds a detached [`Lmpop`](struct@crate::cmd::Lmpop); see it for the options and the reply.
+Builds a [`Lmpop`](struct@crate::cmd::Lmpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -2623,7 +2623,7 @@ Arguments:
     }
     /**`LOLWUT`: Displays computer art and the server version.
 
-Builds a detached [`Lolwut`](struct@crate::cmd::Lolwut); see it for the options and the reply.*/
+Builds a [`Lolwut`](struct@crate::cmd::Lolwut) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LOLWUT")]
     fn lolwut(
         &self,
@@ -2632,7 +2632,7 @@ Builds a detached [`Lolwut`](struct@crate::cmd::Lolwut); see it for the options 
     }
     /**`LPOP`: Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
 
-Builds a detached [`Lpop`](struct@crate::cmd::Lpop); see it for the options and the reply.
+Builds a [`Lpop`](struct@crate::cmd::Lpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2645,7 +2645,7 @@ Arguments:
     }
     /**`LPOS`: Returns the index of matching elements in a list.
 
-Builds a detached [`Lpos`](struct@crate::cmd::Lpos); see it for the options and the reply.
+Builds a [`Lpos`](struct@crate::cmd::Lpos) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2660,7 +2660,7 @@ Arguments:
     }
     /**`LPUSH`: Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a detached [`Lpush`](struct@crate::cmd::Lpush); see it for the options and the reply.
+Builds a [`Lpush`](struct@crate::cmd::Lpush) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2675,7 +2675,7 @@ Arguments:
     }
     /**`LPUSHX`: Prepends one or more elements to a list only when the list exists.
 
-Builds a detached [`Lpushx`](struct@crate::cmd::Lpushx); see it for the options and the reply.
+Builds a [`Lpushx`](struct@crate::cmd::Lpushx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2690,7 +2690,7 @@ Arguments:
     }
     /**`LRANGE`: Returns a range of elements from a list.
 
-Builds a detached [`Lrange`](struct@crate::cmd::Lrange); see it for the options and the reply.
+Builds a [`Lrange`](struct@crate::cmd::Lrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2707,7 +2707,7 @@ Arguments:
     }
     /**`LREM`: Removes elements from a list. Deletes the list if the last element was removed.
 
-Builds a detached [`Lrem`](struct@crate::cmd::Lrem); see it for the options and the reply.
+Builds a [`Lrem`](struct@crate::cmd::Lrem) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2724,7 +2724,7 @@ Arguments:
     }
     /**`LSET`: Sets the value of an element in a list by its index.
 
-Builds a detached [`Lset`](struct@crate::cmd::Lset); see it for the options and the reply.
+Builds a [`Lset`](struct@crate::cmd::Lset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2741,7 +2741,7 @@ Arguments:
     }
     /**`LTRIM`: Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
 
-Builds a detached [`Ltrim`](struct@crate::cmd::Ltrim); see it for the options and the reply.
+Builds a [`Ltrim`](struct@crate::cmd::Ltrim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2758,7 +2758,7 @@ Arguments:
     }
     /**`MEMORY DOCTOR`: Outputs a memory problems report.
 
-Builds a detached [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor); see it for the options and the reply.*/
+Builds a [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY DOCTOR")]
     fn memory_doctor(
         &self,
@@ -2767,7 +2767,7 @@ Builds a detached [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor); see it for 
     }
     /**`MEMORY HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`MemoryHelp`](struct@crate::cmd::MemoryHelp); see it for the options and the reply.*/
+Builds a [`MemoryHelp`](struct@crate::cmd::MemoryHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY HELP")]
     fn memory_help(
         &self,
@@ -2776,7 +2776,7 @@ Builds a detached [`MemoryHelp`](struct@crate::cmd::MemoryHelp); see it for the 
     }
     /**`MEMORY MALLOC-STATS`: Returns the allocator statistics.
 
-Builds a detached [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats); see it for the options and the reply.*/
+Builds a [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY MALLOC-STATS")]
     fn memory_malloc_stats(
         &self,
@@ -2785,7 +2785,7 @@ Builds a detached [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats); s
     }
     /**`MEMORY PURGE`: Asks the allocator to release memory.
 
-Builds a detached [`MemoryPurge`](struct@crate::cmd::MemoryPurge); see it for the options and the reply.*/
+Builds a [`MemoryPurge`](struct@crate::cmd::MemoryPurge) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY PURGE")]
     fn memory_purge(
         &self,
@@ -2794,7 +2794,7 @@ Builds a detached [`MemoryPurge`](struct@crate::cmd::MemoryPurge); see it for th
     }
     /**`MEMORY STATS`: Returns details about memory usage.
 
-Builds a detached [`MemoryStats`](struct@crate::cmd::MemoryStats); see it for the options and the reply.*/
+Builds a [`MemoryStats`](struct@crate::cmd::MemoryStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY STATS")]
     fn memory_stats(
         &self,
@@ -2806,7 +2806,7 @@ Builds a detached [`MemoryStats`](struct@crate::cmd::MemoryStats); see it for th
     }
     /**`MEMORY USAGE`: Estimates the memory usage of a key.
 
-Builds a detached [`MemoryUsage`](struct@crate::cmd::MemoryUsage); see it for the options and the reply.
+Builds a [`MemoryUsage`](struct@crate::cmd::MemoryUsage) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2819,7 +2819,7 @@ Arguments:
     }
     /**`MGET`: Atomically returns the string values of one or more keys.
 
-Builds a detached [`Mget`](struct@crate::cmd::Mget); see it for the options and the reply.
+Builds a [`Mget`](struct@crate::cmd::Mget) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -2832,7 +2832,7 @@ Arguments:
     }
     /**`MIGRATE`: Atomically transfers a key from one instance to another.
 
-Builds a detached [`Migrate`](struct@crate::cmd::Migrate); see it for the options and the reply.
+Builds a [`Migrate`](struct@crate::cmd::Migrate) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `host`: `host`
@@ -2860,7 +2860,7 @@ Arguments:
     }
     /**`MODULE HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ModuleHelp`](struct@crate::cmd::ModuleHelp); see it for the options and the reply.*/
+Builds a [`ModuleHelp`](struct@crate::cmd::ModuleHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MODULE HELP")]
     fn module_help(
         &self,
@@ -2869,7 +2869,7 @@ Builds a detached [`ModuleHelp`](struct@crate::cmd::ModuleHelp); see it for the 
     }
     /**`MODULE LIST`: Returns all loaded modules.
 
-Builds a detached [`ModuleList`](struct@crate::cmd::ModuleList); see it for the options and the reply.*/
+Builds a [`ModuleList`](struct@crate::cmd::ModuleList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MODULE LIST")]
     fn module_list(
         &self,
@@ -2881,7 +2881,7 @@ Builds a detached [`ModuleList`](struct@crate::cmd::ModuleList); see it for the 
     }
     /**`MODULE LOAD`: Loads a module.
 
-Builds a detached [`ModuleLoad`](struct@crate::cmd::ModuleLoad); see it for the options and the reply.
+Builds a [`ModuleLoad`](struct@crate::cmd::ModuleLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2894,7 +2894,7 @@ Arguments:
     }
     /**`MODULE LOADEX`: Loads a module using extended parameters.
 
-Builds a detached [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex); see it for the options and the reply.
+Builds a [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2907,7 +2907,7 @@ Arguments:
     }
     /**`MODULE UNLOAD`: Unloads a module.
 
-Builds a detached [`ModuleUnload`](struct@crate::cmd::ModuleUnload); see it for the options and the reply.
+Builds a [`ModuleUnload`](struct@crate::cmd::ModuleUnload) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`*/
@@ -2920,7 +2920,7 @@ Arguments:
     }
     /**`MOVE`: Moves a key to another database.
 
-Builds a detached [`Move`](struct@crate::cmd::Move); see it for the options and the reply.
+Builds a [`Move`](struct@crate::cmd::Move) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2935,7 +2935,7 @@ Arguments:
     }
     /**`MSET`: Atomically creates or modifies the string values of one or more keys.
 
-Builds a detached [`Mset`](struct@crate::cmd::Mset); see it for the options and the reply.
+Builds a [`Mset`](struct@crate::cmd::Mset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2948,7 +2948,7 @@ Arguments:
     }
     /**`MSETEX`: Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
 
-Builds a detached [`Msetex`](struct@crate::cmd::Msetex); see it for the options and the reply.
+Builds a [`Msetex`](struct@crate::cmd::Msetex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2964,7 +2964,7 @@ Arguments:
     }
     /**`MSETNX`: Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-Builds a detached [`Msetnx`](struct@crate::cmd::Msetnx); see it for the options and the reply.
+Builds a [`Msetnx`](struct@crate::cmd::Msetnx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2977,7 +2977,7 @@ Arguments:
     }
     /**`OBJECT ENCODING`: Returns the internal encoding of an object.
 
-Builds a detached [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding); see it for the options and the reply.
+Builds a [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2993,7 +2993,7 @@ Arguments:
     }
     /**`OBJECT FREQ`: Returns the logarithmic access frequency counter of an object.
 
-Builds a detached [`ObjectFreq`](struct@crate::cmd::ObjectFreq); see it for the options and the reply.
+Builds a [`ObjectFreq`](struct@crate::cmd::ObjectFreq) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3006,7 +3006,7 @@ Arguments:
     }
     /**`OBJECT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ObjectHelp`](struct@crate::cmd::ObjectHelp); see it for the options and the reply.*/
+Builds a [`ObjectHelp`](struct@crate::cmd::ObjectHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "OBJECT HELP")]
     fn object_help(
         &self,
@@ -3015,7 +3015,7 @@ Builds a detached [`ObjectHelp`](struct@crate::cmd::ObjectHelp); see it for the 
     }
     /**`OBJECT IDLETIME`: Returns the time since the last access to an object.
 
-Builds a detached [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime); see it for the options and the reply.
+Builds a [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3028,7 +3028,7 @@ Arguments:
     }
     /**`OBJECT REFCOUNT`: Returns the reference count of a value of a key.
 
-Builds a detached [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount); see it for the options and the reply.
+Builds a [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3041,7 +3041,7 @@ Arguments:
     }
     /**`PERSIST`: Removes the expiration time of a key.
 
-Builds a detached [`Persist`](struct@crate::cmd::Persist); see it for the options and the reply.
+Builds a [`Persist`](struct@crate::cmd::Persist) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3054,7 +3054,7 @@ Arguments:
     }
     /**`PEXPIRE`: Sets the expiration time of a key in milliseconds.
 
-Builds a detached [`Pexpire`](struct@crate::cmd::Pexpire); see it for the options and the reply.
+Builds a [`Pexpire`](struct@crate::cmd::Pexpire) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3069,7 +3069,7 @@ Arguments:
     }
     /**`PEXPIREAT`: Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-Builds a detached [`Pexpireat`](struct@crate::cmd::Pexpireat); see it for the options and the reply.
+Builds a [`Pexpireat`](struct@crate::cmd::Pexpireat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3084,7 +3084,7 @@ Arguments:
     }
     /**`PEXPIRETIME`: Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-Builds a detached [`Pexpiretime`](struct@crate::cmd::Pexpiretime); see it for the options and the reply.
+Builds a [`Pexpiretime`](struct@crate::cmd::Pexpiretime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3097,7 +3097,7 @@ Arguments:
     }
     /**`PFADD`: Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-Builds a detached [`Pfadd`](struct@crate::cmd::Pfadd); see it for the options and the reply.
+Builds a [`Pfadd`](struct@crate::cmd::Pfadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3110,7 +3110,7 @@ Arguments:
     }
     /**`PFCOUNT`: Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-Builds a detached [`Pfcount`](struct@crate::cmd::Pfcount); see it for the options and the reply.
+Builds a [`Pfcount`](struct@crate::cmd::Pfcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3123,7 +3123,7 @@ Arguments:
     }
     /**`PFDEBUG`: Internal commands for debugging HyperLogLog values.
 
-Builds a detached [`Pfdebug`](struct@crate::cmd::Pfdebug); see it for the options and the reply.
+Builds a [`Pfdebug`](struct@crate::cmd::Pfdebug) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `subcommand`: `subcommand`
@@ -3138,7 +3138,7 @@ Arguments:
     }
     /**`PFMERGE`: Merges one or more HyperLogLog values into a single key.
 
-Builds a detached [`Pfmerge`](struct@crate::cmd::Pfmerge); see it for the options and the reply.
+Builds a [`Pfmerge`](struct@crate::cmd::Pfmerge) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `destkey`: `destkey`*/
@@ -3151,7 +3151,7 @@ Arguments:
     }
     /**`PFSELFTEST`: An internal command for testing HyperLogLog values.
 
-Builds a detached [`Pfselftest`](struct@crate::cmd::Pfselftest); see it for the options and the reply.*/
+Builds a [`Pfselftest`](struct@crate::cmd::Pfselftest) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PFSELFTEST")]
     fn pfselftest(
         &self,
@@ -3160,14 +3160,14 @@ Builds a detached [`Pfselftest`](struct@crate::cmd::Pfselftest); see it for the 
     }
     /**`PING`: Returns the server's liveliness response.
 
-Builds a detached [`Ping`](struct@crate::cmd::Ping); see it for the options and the reply.*/
+Builds a [`Ping`](struct@crate::cmd::Ping) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PING")]
     fn ping(&self) -> Ping<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
         Ping::new_in(self.executor())
     }
     /**`PSETEX`: Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
 
-Builds a detached [`Psetex`](struct@crate::cmd::Psetex); see it for the options and the reply.
+Builds a [`Psetex`](struct@crate::cmd::Psetex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3184,7 +3184,7 @@ Arguments:
     }
     /**`PTTL`: Returns the expiration time in milliseconds of a key.
 
-Builds a detached [`Pttl`](struct@crate::cmd::Pttl); see it for the options and the reply.
+Builds a [`Pttl`](struct@crate::cmd::Pttl) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3197,7 +3197,7 @@ Arguments:
     }
     /**`PUBLISH`: Posts a message to a channel.
 
-Builds a detached [`Publish`](struct@crate::cmd::Publish); see it for the options and the reply.
+Builds a [`Publish`](struct@crate::cmd::Publish) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `channel`: `channel`
@@ -3212,7 +3212,7 @@ Arguments:
     }
     /**`PUBSUB CHANNELS`: Returns the active channels.
 
-Builds a detached [`PubsubChannels`](struct@crate::cmd::PubsubChannels); see it for the options and the reply.*/
+Builds a [`PubsubChannels`](struct@crate::cmd::PubsubChannels) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB CHANNELS")]
     fn pubsub_channels(
         &self,
@@ -3221,7 +3221,7 @@ Builds a detached [`PubsubChannels`](struct@crate::cmd::PubsubChannels); see it 
     }
     /**`PUBSUB HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`PubsubHelp`](struct@crate::cmd::PubsubHelp); see it for the options and the reply.*/
+Builds a [`PubsubHelp`](struct@crate::cmd::PubsubHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB HELP")]
     fn pubsub_help(
         &self,
@@ -3230,7 +3230,7 @@ Builds a detached [`PubsubHelp`](struct@crate::cmd::PubsubHelp); see it for the 
     }
     /**`PUBSUB NUMPAT`: Returns a count of unique pattern subscriptions.
 
-Builds a detached [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat); see it for the options and the reply.*/
+Builds a [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMPAT")]
     fn pubsub_numpat(
         &self,
@@ -3239,7 +3239,7 @@ Builds a detached [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat); see it for 
     }
     /**`PUBSUB NUMSUB`: Returns a count of subscribers to channels.
 
-Builds a detached [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub); see it for the options and the reply.*/
+Builds a [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMSUB")]
     fn pubsub_numsub(
         &self,
@@ -3251,7 +3251,7 @@ Builds a detached [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub); see it for 
     }
     /**`PUBSUB SHARDCHANNELS`: Returns the active shard channels.
 
-Builds a detached [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels); see it for the options and the reply.*/
+Builds a [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
     fn pubsub_shardchannels(
         &self,
@@ -3263,7 +3263,7 @@ Builds a detached [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels
     }
     /**`PUBSUB SHARDNUMSUB`: Returns the count of subscribers of shard channels.
 
-Builds a detached [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub); see it for the options and the reply.*/
+Builds a [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
     fn pubsub_shardnumsub(
         &self,
@@ -3275,7 +3275,7 @@ Builds a detached [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub); s
     }
     /**`RANDOMKEY`: Returns a random key name from the database.
 
-Builds a detached [`Randomkey`](struct@crate::cmd::Randomkey); see it for the options and the reply.*/
+Builds a [`Randomkey`](struct@crate::cmd::Randomkey) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "RANDOMKEY")]
     fn randomkey(
         &self,
@@ -3284,7 +3284,7 @@ Builds a detached [`Randomkey`](struct@crate::cmd::Randomkey); see it for the op
     }
     /**`READONLY`: Enables read-only queries for a connection to a Valkey replica node.
 
-Builds a detached [`Readonly`](struct@crate::cmd::Readonly); see it for the options and the reply.*/
+Builds a [`Readonly`](struct@crate::cmd::Readonly) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "READONLY")]
     fn readonly(
         &self,
@@ -3293,7 +3293,7 @@ Builds a detached [`Readonly`](struct@crate::cmd::Readonly); see it for the opti
     }
     /**`READWRITE`: Enables read-write queries for a connection to a Valkey replica node.
 
-Builds a detached [`Readwrite`](struct@crate::cmd::Readwrite); see it for the options and the reply.*/
+Builds a [`Readwrite`](struct@crate::cmd::Readwrite) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "READWRITE")]
     fn readwrite(
         &self,
@@ -3302,7 +3302,7 @@ Builds a detached [`Readwrite`](struct@crate::cmd::Readwrite); see it for the op
     }
     /**`RENAME`: Renames a key and overwrites the destination.
 
-Builds a detached [`Rename`](struct@crate::cmd::Rename); see it for the options and the reply.
+Builds a [`Rename`](struct@crate::cmd::Rename) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3317,7 +3317,7 @@ Arguments:
     }
     /**`RENAMENX`: Renames a key only when the target key name doesn't exist.
 
-Builds a detached [`Renamenx`](struct@crate::cmd::Renamenx); see it for the options and the reply.
+Builds a [`Renamenx`](struct@crate::cmd::Renamenx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3332,7 +3332,7 @@ Arguments:
     }
     /**`REPLICAOF`: Configures a server as replica of another, or promotes it to a primary.
 
-Builds a detached [`Replicaof`](struct@crate::cmd::Replicaof); see it for the options and the reply.
+Builds a [`Replicaof`](struct@crate::cmd::Replicaof) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -3345,7 +3345,7 @@ Arguments:
     }
     /**`RESTORE`: Creates a key from the serialized representation of a value.
 
-Builds a detached [`Restore`](struct@crate::cmd::Restore); see it for the options and the reply.
+Builds a [`Restore`](struct@crate::cmd::Restore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3362,7 +3362,7 @@ Arguments:
     }
     /**`RESTORE-ASKING`: An internal command for migrating keys in a cluster.
 
-Builds a detached [`RestoreAsking`](struct@crate::cmd::RestoreAsking); see it for the options and the reply.
+Builds a [`RestoreAsking`](struct@crate::cmd::RestoreAsking) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3379,14 +3379,14 @@ Arguments:
     }
     /**`ROLE`: Returns the replication role.
 
-Builds a detached [`Role`](struct@crate::cmd::Role); see it for the options and the reply.*/
+Builds a [`Role`](struct@crate::cmd::Role) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ROLE")]
     fn role(&self) -> Role<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
         Role::new_in(self.executor())
     }
     /**`RPOP`: Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
 
-Builds a detached [`Rpop`](struct@crate::cmd::Rpop); see it for the options and the reply.
+Builds a [`Rpop`](struct@crate::cmd::Rpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3399,7 +3399,7 @@ Arguments:
     }
     /**`RPOPLPUSH`: Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
 
-Builds a detached [`Rpoplpush`](struct@crate::cmd::Rpoplpush); see it for the options and the reply.
+Builds a [`Rpoplpush`](struct@crate::cmd::Rpoplpush) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -3414,7 +3414,7 @@ Arguments:
     }
     /**`RPUSH`: Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a detached [`Rpush`](struct@crate::cmd::Rpush); see it for the options and the reply.
+Builds a [`Rpush`](struct@crate::cmd::Rpush) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3429,7 +3429,7 @@ Arguments:
     }
     /**`RPUSHX`: Appends one or more elements to a list only when the list exists.
 
-Builds a detached [`Rpushx`](struct@crate::cmd::Rpushx); see it for the options and the reply.
+Builds a [`Rpushx`](struct@crate::cmd::Rpushx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3444,7 +3444,7 @@ Arguments:
     }
     /**`SADD`: Adds one or more members to a set. Creates the key if it doesn't exist.
 
-Builds a detached [`Sadd`](struct@crate::cmd::Sadd); see it for the options and the reply.
+Builds a [`Sadd`](struct@crate::cmd::Sadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3459,14 +3459,14 @@ Arguments:
     }
     /**`SAVE`: Synchronously saves the database(s) to disk.
 
-Builds a detached [`Save`](struct@crate::cmd::Save); see it for the options and the reply.*/
+Builds a [`Save`](struct@crate::cmd::Save) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SAVE")]
     fn save(&self) -> Save<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
         Save::new_in(self.executor())
     }
     /**`SCAN`: Iterates over the key names in the database.
 
-Builds a detached [`Scan`](struct@crate::cmd::Scan); see it for the options and the reply.
+Builds a [`Scan`](struct@crate::cmd::Scan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -3479,7 +3479,7 @@ Arguments:
     }
     /**`SCARD`: Returns the number of members in a set.
 
-Builds a detached [`Scard`](struct@crate::cmd::Scard); see it for the options and the reply.
+Builds a [`Scard`](struct@crate::cmd::Scard) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3492,7 +3492,7 @@ Arguments:
     }
     /**`SCRIPT DEBUG`: Sets the debug mode of server-side Lua scripts.
 
-Builds a detached [`ScriptDebug`](struct@crate::cmd::ScriptDebug); see it for the options and the reply.
+Builds a [`ScriptDebug`](struct@crate::cmd::ScriptDebug) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | SYNC | NO>`*/
@@ -3505,7 +3505,7 @@ Arguments:
     }
     /**`SCRIPT EXISTS`: Determines whether server-side Lua scripts exist in the script cache.
 
-Builds a detached [`ScriptExists`](struct@crate::cmd::ScriptExists); see it for the options and the reply.
+Builds a [`ScriptExists`](struct@crate::cmd::ScriptExists) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1 [sha1 ...]`*/
@@ -3518,7 +3518,7 @@ Arguments:
     }
     /**`SCRIPT FLUSH`: Removes all server-side Lua scripts from the script cache.
 
-Builds a detached [`ScriptFlush`](struct@crate::cmd::ScriptFlush); see it for the options and the reply.*/
+Builds a [`ScriptFlush`](struct@crate::cmd::ScriptFlush) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT FLUSH")]
     fn script_flush(
         &self,
@@ -3527,7 +3527,7 @@ Builds a detached [`ScriptFlush`](struct@crate::cmd::ScriptFlush); see it for th
     }
     /**`SCRIPT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ScriptHelp`](struct@crate::cmd::ScriptHelp); see it for the options and the reply.*/
+Builds a [`ScriptHelp`](struct@crate::cmd::ScriptHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT HELP")]
     fn script_help(
         &self,
@@ -3536,7 +3536,7 @@ Builds a detached [`ScriptHelp`](struct@crate::cmd::ScriptHelp); see it for the 
     }
     /**`SCRIPT KILL`: Terminates a server-side Lua script during execution.
 
-Builds a detached [`ScriptKill`](struct@crate::cmd::ScriptKill); see it for the options and the reply.*/
+Builds a [`ScriptKill`](struct@crate::cmd::ScriptKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT KILL")]
     fn script_kill(
         &self,
@@ -3545,7 +3545,7 @@ Builds a detached [`ScriptKill`](struct@crate::cmd::ScriptKill); see it for the 
     }
     /**`SCRIPT LOAD`: Loads a server-side Lua script to the script cache.
 
-Builds a detached [`ScriptLoad`](struct@crate::cmd::ScriptLoad); see it for the options and the reply.
+Builds a [`ScriptLoad`](struct@crate::cmd::ScriptLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -3558,7 +3558,7 @@ Arguments:
     }
     /**`SCRIPT SHOW`: Show server-side Lua script in the script cache.
 
-Builds a detached [`ScriptShow`](struct@crate::cmd::ScriptShow); see it for the options and the reply.
+Builds a [`ScriptShow`](struct@crate::cmd::ScriptShow) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -3571,7 +3571,7 @@ Arguments:
     }
     /**`SDIFF`: Returns the difference of multiple sets.
 
-Builds a detached [`Sdiff`](struct@crate::cmd::Sdiff); see it for the options and the reply.
+Builds a [`Sdiff`](struct@crate::cmd::Sdiff) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3584,7 +3584,7 @@ Arguments:
     }
     /**`SDIFFSTORE`: Stores the difference of multiple sets in a key.
 
-Builds a detached [`Sdiffstore`](struct@crate::cmd::Sdiffstore); see it for the options and the reply.
+Builds a [`Sdiffstore`](struct@crate::cmd::Sdiffstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -3599,7 +3599,7 @@ Arguments:
     }
     /**`SELECT`: Changes the selected database.
 
-Builds a detached [`Select`](struct@crate::cmd::Select); see it for the options and the reply.
+Builds a [`Select`](struct@crate::cmd::Select) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 **Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with [`ClientBuilder::database`](crate::ClientBuilder::database) (one client per database), or run `SELECT` on a connection of your own from [`Client::watch`](crate::Client::watch).
 
@@ -3614,7 +3614,7 @@ Arguments:
     }
     /**`SENTINEL CKQUORUM`: Checks for a Sentinel quorum.
 
-Builds a detached [`SentinelCkquorum`](struct@crate::cmd::SentinelCkquorum); see it for the options and the reply.
+Builds a [`SentinelCkquorum`](struct@crate::cmd::SentinelCkquorum) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3627,7 +3627,7 @@ Arguments:
     }
     /**`SENTINEL CONFIG`: Configures Sentinel.
 
-Builds a detached [`SentinelConfig`](struct@crate::cmd::SentinelConfig); see it for the options and the reply.
+Builds a [`SentinelConfig`](struct@crate::cmd::SentinelConfig) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `action`: `<SET parameter value [parameter value ...] | GET parameter [parameter ...]>`*/
@@ -3640,7 +3640,7 @@ Arguments:
     }
     /**`SENTINEL DEBUG`: Lists or updates the current configurable parameters of Sentinel.
 
-Builds a detached [`SentinelDebug`](struct@crate::cmd::SentinelDebug); see it for the options and the reply.*/
+Builds a [`SentinelDebug`](struct@crate::cmd::SentinelDebug) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL DEBUG")]
     fn sentinel_debug(
         &self,
@@ -3649,7 +3649,7 @@ Builds a detached [`SentinelDebug`](struct@crate::cmd::SentinelDebug); see it fo
     }
     /**`SENTINEL FAILOVER`: Forces a Sentinel failover.
 
-Builds a detached [`SentinelFailover`](struct@crate::cmd::SentinelFailover); see it for the options and the reply.
+Builds a [`SentinelFailover`](struct@crate::cmd::SentinelFailover) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3662,7 +3662,7 @@ Arguments:
     }
     /**`SENTINEL FLUSHCONFIG`: Rewrites the Sentinel configuration file.
 
-Builds a detached [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig); see it for the options and the reply.*/
+Builds a [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL FLUSHCONFIG")]
     fn sentinel_flushconfig(
         &self,
@@ -3671,7 +3671,7 @@ Builds a detached [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig
     }
     /**`SENTINEL GET-MASTER-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a detached [`SentinelGetMasterAddrByName`](struct@crate::cmd::SentinelGetMasterAddrByName); see it for the options and the reply.
+Builds a [`SentinelGetMasterAddrByName`](struct@crate::cmd::SentinelGetMasterAddrByName) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3691,7 +3691,7 @@ Arguments:
     }
     /**`SENTINEL GET-PRIMARY-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a detached [`SentinelGetPrimaryAddrByName`](struct@crate::cmd::SentinelGetPrimaryAddrByName); see it for the options and the reply.
+Builds a [`SentinelGetPrimaryAddrByName`](struct@crate::cmd::SentinelGetPrimaryAddrByName) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3707,7 +3707,7 @@ Arguments:
     }
     /**`SENTINEL HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`SentinelHelp`](struct@crate::cmd::SentinelHelp); see it for the options and the reply.*/
+Builds a [`SentinelHelp`](struct@crate::cmd::SentinelHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL HELP")]
     fn sentinel_help(
         &self,
@@ -3716,7 +3716,7 @@ Builds a detached [`SentinelHelp`](struct@crate::cmd::SentinelHelp); see it for 
     }
     /**`SENTINEL INFO-CACHE`: Returns the cached `INFO` replies from the deployment's instances.
 
-Builds a detached [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache); see it for the options and the reply.
+Builds a [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `nodename`: `nodename [nodename ...]`*/
@@ -3732,7 +3732,7 @@ Arguments:
     }
     /**`SENTINEL IS-MASTER-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a detached [`SentinelIsMasterDownByAddr`](struct@crate::cmd::SentinelIsMasterDownByAddr); see it for the options and the reply.
+Builds a [`SentinelIsMasterDownByAddr`](struct@crate::cmd::SentinelIsMasterDownByAddr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -3764,7 +3764,7 @@ Arguments:
     }
     /**`SENTINEL IS-PRIMARY-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a detached [`SentinelIsPrimaryDownByAddr`](struct@crate::cmd::SentinelIsPrimaryDownByAddr); see it for the options and the reply.
+Builds a [`SentinelIsPrimaryDownByAddr`](struct@crate::cmd::SentinelIsPrimaryDownByAddr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -3792,7 +3792,7 @@ Arguments:
     }
     /**`SENTINEL MASTER`: Returns the state of a primary instance.
 
-Builds a detached [`SentinelMaster`](struct@crate::cmd::SentinelMaster); see it for the options and the reply.
+Builds a [`SentinelMaster`](struct@crate::cmd::SentinelMaster) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3809,7 +3809,7 @@ Arguments:
     }
     /**`SENTINEL MASTERS`: Returns a list of monitored primaries.
 
-Builds a detached [`SentinelMasters`](struct@crate::cmd::SentinelMasters); see it for the options and the reply.*/
+Builds a [`SentinelMasters`](struct@crate::cmd::SentinelMasters) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MASTERS")]
     #[deprecated(since = "8.0.0", note = "replaced by `SENTINEL PRIMARIES`")]
     fn sentinel_masters(
@@ -3822,7 +3822,7 @@ Builds a detached [`SentinelMasters`](struct@crate::cmd::SentinelMasters); see i
     }
     /**`SENTINEL MONITOR`: Starts monitoring.
 
-Builds a detached [`SentinelMonitor`](struct@crate::cmd::SentinelMonitor); see it for the options and the reply.
+Builds a [`SentinelMonitor`](struct@crate::cmd::SentinelMonitor) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`
@@ -3841,7 +3841,7 @@ Arguments:
     }
     /**`SENTINEL MYID`: Returns the Sentinel instance ID.
 
-Builds a detached [`SentinelMyid`](struct@crate::cmd::SentinelMyid); see it for the options and the reply.*/
+Builds a [`SentinelMyid`](struct@crate::cmd::SentinelMyid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MYID")]
     fn sentinel_myid(
         &self,
@@ -3850,7 +3850,7 @@ Builds a detached [`SentinelMyid`](struct@crate::cmd::SentinelMyid); see it for 
     }
     /**`SENTINEL PENDING-SCRIPTS`: Returns information about pending scripts for Sentinel.
 
-Builds a detached [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts); see it for the options and the reply.*/
+Builds a [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL PENDING-SCRIPTS")]
     fn sentinel_pending_scripts(
         &self,
@@ -3862,7 +3862,7 @@ Builds a detached [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingS
     }
     /**`SENTINEL PRIMARIES`: Returns a list of monitored primaries.
 
-Builds a detached [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries); see it for the options and the reply.*/
+Builds a [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL PRIMARIES")]
     fn sentinel_primaries(
         &self,
@@ -3874,7 +3874,7 @@ Builds a detached [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries); s
     }
     /**`SENTINEL PRIMARY`: Returns the state of a primary instance.
 
-Builds a detached [`SentinelPrimary`](struct@crate::cmd::SentinelPrimary); see it for the options and the reply.
+Builds a [`SentinelPrimary`](struct@crate::cmd::SentinelPrimary) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3890,7 +3890,7 @@ Arguments:
     }
     /**`SENTINEL REMOVE`: Stops monitoring.
 
-Builds a detached [`SentinelRemove`](struct@crate::cmd::SentinelRemove); see it for the options and the reply.
+Builds a [`SentinelRemove`](struct@crate::cmd::SentinelRemove) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3903,7 +3903,7 @@ Arguments:
     }
     /**`SENTINEL REPLICAS`: Returns a list of the monitored replicas.
 
-Builds a detached [`SentinelReplicas`](struct@crate::cmd::SentinelReplicas); see it for the options and the reply.
+Builds a [`SentinelReplicas`](struct@crate::cmd::SentinelReplicas) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3919,7 +3919,7 @@ Arguments:
     }
     /**`SENTINEL RESET`: Resets primaries by name matching a pattern.
 
-Builds a detached [`SentinelReset`](struct@crate::cmd::SentinelReset); see it for the options and the reply.
+Builds a [`SentinelReset`](struct@crate::cmd::SentinelReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -3932,7 +3932,7 @@ Arguments:
     }
     /**`SENTINEL SENTINELS`: Returns a list of Sentinel instances.
 
-Builds a detached [`SentinelSentinels`](struct@crate::cmd::SentinelSentinels); see it for the options and the reply.
+Builds a [`SentinelSentinels`](struct@crate::cmd::SentinelSentinels) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3948,7 +3948,7 @@ Arguments:
     }
     /**`SENTINEL SET`: Changes the configuration of a monitored primary.
 
-Builds a detached [`SentinelSet`](struct@crate::cmd::SentinelSet); see it for the options and the reply.
+Builds a [`SentinelSet`](struct@crate::cmd::SentinelSet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`
@@ -3963,7 +3963,7 @@ Arguments:
     }
     /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
-Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure); see it for the options and the reply.*/
+Builds a [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL SIMULATE-FAILURE")]
     fn sentinel_simulate_failure(
         &self,
@@ -3975,7 +3975,7 @@ Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulat
     }
     /**`SENTINEL SLAVES`: Returns a list of the monitored replicas.
 
-Builds a detached [`SentinelSlaves`](struct@crate::cmd::SentinelSlaves); see it for the options and the reply.
+Builds a [`SentinelSlaves`](struct@crate::cmd::SentinelSlaves) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3992,7 +3992,7 @@ Arguments:
     }
     /**`SET`: Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-Builds a detached [`Set`](struct@crate::cmd::Set); see it for the options and the reply.
+Builds a [`Set`](struct@crate::cmd::Set) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4007,7 +4007,7 @@ Arguments:
     }
     /**`SETBIT`: Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-Builds a detached [`Setbit`](struct@crate::cmd::Setbit); see it for the options and the reply.
+Builds a [`Setbit`](struct@crate::cmd::Setbit) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4024,7 +4024,7 @@ Arguments:
     }
     /**`SETEX`: Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-Builds a detached [`Setex`](struct@crate::cmd::Setex); see it for the options and the reply.
+Builds a [`Setex`](struct@crate::cmd::Setex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4041,7 +4041,7 @@ Arguments:
     }
     /**`SETNX`: Sets the string value of a key only when the key doesn't exist.
 
-Builds a detached [`Setnx`](struct@crate::cmd::Setnx); see it for the options and the reply.
+Builds a [`Setnx`](struct@crate::cmd::Setnx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4056,7 +4056,7 @@ Arguments:
     }
     /**`SETRANGE`: Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
 
-Builds a detached [`Setrange`](struct@crate::cmd::Setrange); see it for the options and the reply.
+Builds a [`Setrange`](struct@crate::cmd::Setrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4073,7 +4073,7 @@ Arguments:
     }
     /**`SHUTDOWN`: Synchronously saves the database(s) to disk and shuts down the server.
 
-Builds a detached [`Shutdown`](struct@crate::cmd::Shutdown); see it for the options and the reply.*/
+Builds a [`Shutdown`](struct@crate::cmd::Shutdown) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SHUTDOWN")]
     fn shutdown(
         &self,
@@ -4082,7 +4082,7 @@ Builds a detached [`Shutdown`](struct@crate::cmd::Shutdown); see it for the opti
     }
     /**`SINTER`: Returns the intersect of multiple sets.
 
-Builds a detached [`Sinter`](struct@crate::cmd::Sinter); see it for the options and the reply.
+Builds a [`Sinter`](struct@crate::cmd::Sinter) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4095,7 +4095,7 @@ Arguments:
     }
     /**`SINTERCARD`: Returns the number of members of the intersect of multiple sets.
 
-Builds a detached [`Sintercard`](struct@crate::cmd::Sintercard); see it for the options and the reply.
+Builds a [`Sintercard`](struct@crate::cmd::Sintercard) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4108,7 +4108,7 @@ Arguments:
     }
     /**`SINTERSTORE`: Stores the intersect of multiple sets in a key.
 
-Builds a detached [`Sinterstore`](struct@crate::cmd::Sinterstore); see it for the options and the reply.
+Builds a [`Sinterstore`](struct@crate::cmd::Sinterstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -4123,7 +4123,7 @@ Arguments:
     }
     /**`SISMEMBER`: Determines whether a member belongs to a set.
 
-Builds a detached [`Sismember`](struct@crate::cmd::Sismember); see it for the options and the reply.
+Builds a [`Sismember`](struct@crate::cmd::Sismember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4138,7 +4138,7 @@ Arguments:
     }
     /**`SLAVEOF`: Sets a server as a replica of another, or promotes it to being a primary.
 
-Builds a detached [`Slaveof`](struct@crate::cmd::Slaveof); see it for the options and the reply.
+Builds a [`Slaveof`](struct@crate::cmd::Slaveof) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -4152,7 +4152,7 @@ Arguments:
     }
     /**`SLOWLOG GET`: Returns the slow log's entries.
 
-Builds a detached [`SlowlogGet`](struct@crate::cmd::SlowlogGet); see it for the options and the reply.*/
+Builds a [`SlowlogGet`](struct@crate::cmd::SlowlogGet) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG GET")]
     fn slowlog_get(
         &self,
@@ -4166,7 +4166,7 @@ Builds a detached [`SlowlogGet`](struct@crate::cmd::SlowlogGet); see it for the 
     }
     /**`SLOWLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a detached [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp); see it for the options and the reply.*/
+Builds a [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG HELP")]
     fn slowlog_help(
         &self,
@@ -4175,7 +4175,7 @@ Builds a detached [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp); see it for th
     }
     /**`SLOWLOG LEN`: Returns the number of entries in the slow log.
 
-Builds a detached [`SlowlogLen`](struct@crate::cmd::SlowlogLen); see it for the options and the reply.*/
+Builds a [`SlowlogLen`](struct@crate::cmd::SlowlogLen) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG LEN")]
     fn slowlog_len(
         &self,
@@ -4184,7 +4184,7 @@ Builds a detached [`SlowlogLen`](struct@crate::cmd::SlowlogLen); see it for the 
     }
     /**`SLOWLOG RESET`: Clears all entries from the slow log.
 
-Builds a detached [`SlowlogReset`](struct@crate::cmd::SlowlogReset); see it for the options and the reply.*/
+Builds a [`SlowlogReset`](struct@crate::cmd::SlowlogReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG RESET")]
     fn slowlog_reset(
         &self,
@@ -4193,7 +4193,7 @@ Builds a detached [`SlowlogReset`](struct@crate::cmd::SlowlogReset); see it for 
     }
     /**`SMEMBERS`: Returns all members of a set.
 
-Builds a detached [`Smembers`](struct@crate::cmd::Smembers); see it for the options and the reply.
+Builds a [`Smembers`](struct@crate::cmd::Smembers) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4206,7 +4206,7 @@ Arguments:
     }
     /**`SMISMEMBER`: Determines whether multiple members belong to a set.
 
-Builds a detached [`Smismember`](struct@crate::cmd::Smismember); see it for the options and the reply.
+Builds a [`Smismember`](struct@crate::cmd::Smismember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4221,7 +4221,7 @@ Arguments:
     }
     /**`SMOVE`: Moves a member from one set to another.
 
-Builds a detached [`Smove`](struct@crate::cmd::Smove); see it for the options and the reply.
+Builds a [`Smove`](struct@crate::cmd::Smove) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -4238,7 +4238,7 @@ Arguments:
     }
     /**`SORT`: Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-Builds a detached [`Sort`](struct@crate::cmd::Sort); see it for the options and the reply.
+Builds a [`Sort`](struct@crate::cmd::Sort) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4251,7 +4251,7 @@ Arguments:
     }
     /**`SORT_RO`: Returns the sorted elements of a list, a set, or a sorted set.
 
-Builds a detached [`SortRo`](struct@crate::cmd::SortRo); see it for the options and the reply.
+Builds a [`SortRo`](struct@crate::cmd::SortRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4264,7 +4264,7 @@ Arguments:
     }
     /**`SPOP`: Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
 
-Builds a detached [`Spop`](struct@crate::cmd::Spop); see it for the options and the reply.
+Builds a [`Spop`](struct@crate::cmd::Spop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4277,7 +4277,7 @@ Arguments:
     }
     /**`SPUBLISH`: Posts a message to a shard channel.
 
-Builds a detached [`Spublish`](struct@crate::cmd::Spublish); see it for the options and the reply.
+Builds a [`Spublish`](struct@crate::cmd::Spublish) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `shardchannel`: `shardchannel`
@@ -4292,7 +4292,7 @@ Arguments:
     }
     /**`SRANDMEMBER`: Gets one or multiple random members from a set.
 
-Builds a detached [`Srandmember`](struct@crate::cmd::Srandmember); see it for the options and the reply.
+Builds a [`Srandmember`](struct@crate::cmd::Srandmember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4305,7 +4305,7 @@ Arguments:
     }
     /**`SREM`: Removes one or more members from a set. Deletes the set if the last member was removed.
 
-Builds a detached [`Srem`](struct@crate::cmd::Srem); see it for the options and the reply.
+Builds a [`Srem`](struct@crate::cmd::Srem) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4320,7 +4320,7 @@ Arguments:
     }
     /**`SSCAN`: Iterates over members of a set.
 
-Builds a detached [`Sscan`](struct@crate::cmd::Sscan); see it for the options and the reply.
+Builds a [`Sscan`](struct@crate::cmd::Sscan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4335,7 +4335,7 @@ Arguments:
     }
     /**`STRLEN`: Returns the length of a string value.
 
-Builds a detached [`Strlen`](struct@crate::cmd::Strlen); see it for the options and the reply.
+Builds a [`Strlen`](struct@crate::cmd::Strlen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4348,7 +4348,7 @@ Arguments:
     }
     /**`SUBSTR`: Returns a substring from a string value.
 
-Builds a detached [`Substr`](struct@crate::cmd::Substr); see it for the options and the reply.
+Builds a [`Substr`](struct@crate::cmd::Substr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4365,7 +4365,7 @@ Arguments:
     }
     /**`SUNION`: Returns the union of multiple sets.
 
-Builds a detached [`Sunion`](struct@crate::cmd::Sunion); see it for the options and the reply.
+Builds a [`Sunion`](struct@crate::cmd::Sunion) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4378,7 +4378,7 @@ Arguments:
     }
     /**`SUNIONSTORE`: Stores the union of multiple sets in a key.
 
-Builds a detached [`Sunionstore`](struct@crate::cmd::Sunionstore); see it for the options and the reply.
+Builds a [`Sunionstore`](struct@crate::cmd::Sunionstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -4393,7 +4393,7 @@ Arguments:
     }
     /**`SWAPDB`: Swaps two databases.
 
-Builds a detached [`Swapdb`](struct@crate::cmd::Swapdb); see it for the options and the reply.
+Builds a [`Swapdb`](struct@crate::cmd::Swapdb) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `index1`: `index1`
@@ -4408,7 +4408,7 @@ Arguments:
     }
     /**`TIME`: Returns the server time.
 
-Builds a detached [`Time`](struct@crate::cmd::Time); see it for the options and the reply.*/
+Builds a [`Time`](struct@crate::cmd::Time) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "TIME")]
     fn time(
         &self,
@@ -4417,7 +4417,7 @@ Builds a detached [`Time`](struct@crate::cmd::Time); see it for the options and 
     }
     /**`TOUCH`: Returns the number of existing keys out of those specified after updating the time they were last accessed.
 
-Builds a detached [`Touch`](struct@crate::cmd::Touch); see it for the options and the reply.
+Builds a [`Touch`](struct@crate::cmd::Touch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4430,7 +4430,7 @@ Arguments:
     }
     /**`TTL`: Returns the expiration time in seconds of a key.
 
-Builds a detached [`Ttl`](struct@crate::cmd::Ttl); see it for the options and the reply.
+Builds a [`Ttl`](struct@crate::cmd::Ttl) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4443,7 +4443,7 @@ Arguments:
     }
     /**`TYPE`: Determines the type of value stored at a key.
 
-Builds a detached [`Type`](struct@crate::cmd::Type); see it for the options and the reply.
+Builds a [`Type`](struct@crate::cmd::Type) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4456,7 +4456,7 @@ Arguments:
     }
     /**`UNLINK`: Asynchronously deletes one or more keys.
 
-Builds a detached [`Unlink`](struct@crate::cmd::Unlink); see it for the options and the reply.
+Builds a [`Unlink`](struct@crate::cmd::Unlink) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4469,7 +4469,7 @@ Arguments:
     }
     /**`UNWATCH`: Forgets about watched keys of a transaction.
 
-Builds a detached [`Unwatch`](struct@crate::cmd::Unwatch); see it for the options and the reply.*/
+Builds a [`Unwatch`](struct@crate::cmd::Unwatch) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "UNWATCH")]
     fn unwatch(
         &self,
@@ -4478,7 +4478,7 @@ Builds a detached [`Unwatch`](struct@crate::cmd::Unwatch); see it for the option
     }
     /**`WAIT`: Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
 
-Builds a detached [`Wait`](struct@crate::cmd::Wait); see it for the options and the reply.
+Builds a [`Wait`](struct@crate::cmd::Wait) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `numreplicas`: `numreplicas`
@@ -4493,7 +4493,7 @@ Arguments:
     }
     /**`WAITAOF`: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
 
-Builds a detached [`Waitaof`](struct@crate::cmd::Waitaof); see it for the options and the reply.
+Builds a [`Waitaof`](struct@crate::cmd::Waitaof) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `numlocal`: `numlocal`
@@ -4510,7 +4510,7 @@ Arguments:
     }
     /**`WATCH`: Monitors changes to keys to determine the execution of a transaction.
 
-Builds a detached [`Watch`](struct@crate::cmd::Watch); see it for the options and the reply.
+Builds a [`Watch`](struct@crate::cmd::Watch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4523,7 +4523,7 @@ Arguments:
     }
     /**`XACK`: Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
 
-Builds a detached [`Xack`](struct@crate::cmd::Xack); see it for the options and the reply.
+Builds a [`Xack`](struct@crate::cmd::Xack) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4540,7 +4540,7 @@ Arguments:
     }
     /**`XADD`: Appends a new message to a stream. Creates the key if it doesn't exist.
 
-Builds a detached [`Xadd`](struct@crate::cmd::Xadd); see it for the options and the reply.
+Builds a [`Xadd`](struct@crate::cmd::Xadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4557,7 +4557,7 @@ Arguments:
     }
     /**`XAUTOCLAIM`: Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
 
-Builds a detached [`Xautoclaim`](struct@crate::cmd::Xautoclaim); see it for the options and the reply.
+Builds a [`Xautoclaim`](struct@crate::cmd::Xautoclaim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4581,7 +4581,7 @@ Arguments:
     }
     /**`XCLAIM`: Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
 
-Builds a detached [`Xclaim`](struct@crate::cmd::Xclaim); see it for the options and the reply.
+Builds a [`Xclaim`](struct@crate::cmd::Xclaim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4602,7 +4602,7 @@ Arguments:
     }
     /**`XDEL`: Returns the number of messages after removing them from a stream.
 
-Builds a detached [`Xdel`](struct@crate::cmd::Xdel); see it for the options and the reply.
+Builds a [`Xdel`](struct@crate::cmd::Xdel) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4617,7 +4617,7 @@ Arguments:
     }
     /**`XGROUP CREATE`: Creates a consumer group.
 
-Builds a detached [`XgroupCreate`](struct@crate::cmd::XgroupCreate); see it for the options and the reply.
+Builds a [`XgroupCreate`](struct@crate::cmd::XgroupCreate) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4634,7 +4634,7 @@ Arguments:
     }
     /**`XGROUP CREATECONSUMER`: Creates a consumer in a consumer group.
 
-Builds a detached [`XgroupCreateconsumer`](struct@crate::cmd::XgroupCreateconsumer); see it for the options and the reply.
+Builds a [`XgroupCreateconsumer`](struct@crate::cmd::XgroupCreateconsumer) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4651,7 +4651,7 @@ Arguments:
     }
     /**`XGROUP DELCONSUMER`: Deletes a consumer from a consumer group.
 
-Builds a detached [`XgroupDelconsumer`](struct@crate::cmd::XgroupDelconsumer); see it for the options and the reply.
+Builds a [`XgroupDelconsumer`](struct@crate::cmd::XgroupDelconsumer) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4668,7 +4668,7 @@ Arguments:
     }
     /**`XGROUP DESTROY`: Destroys a consumer group.
 
-Builds a detached [`XgroupDestroy`](struct@crate::cmd::XgroupDestroy); see it for the options and the reply.
+Builds a [`XgroupDestroy`](struct@crate::cmd::XgroupDestroy) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4683,7 +4683,7 @@ Arguments:
     }
     /**`XGROUP HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`XgroupHelp`](struct@crate::cmd::XgroupHelp); see it for the options and the reply.*/
+Builds a [`XgroupHelp`](struct@crate::cmd::XgroupHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "XGROUP HELP")]
     fn xgroup_help(
         &self,
@@ -4692,7 +4692,7 @@ Builds a detached [`XgroupHelp`](struct@crate::cmd::XgroupHelp); see it for the 
     }
     /**`XGROUP SETID`: Sets the last-delivered ID of a consumer group.
 
-Builds a detached [`XgroupSetid`](struct@crate::cmd::XgroupSetid); see it for the options and the reply.
+Builds a [`XgroupSetid`](struct@crate::cmd::XgroupSetid) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4709,7 +4709,7 @@ Arguments:
     }
     /**`XINFO CONSUMERS`: Returns a list of the consumers in a consumer group.
 
-Builds a detached [`XinfoConsumers`](struct@crate::cmd::XinfoConsumers); see it for the options and the reply.
+Builds a [`XinfoConsumers`](struct@crate::cmd::XinfoConsumers) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4727,7 +4727,7 @@ Arguments:
     }
     /**`XINFO GROUPS`: Returns a list of the consumer groups of a stream.
 
-Builds a detached [`XinfoGroups`](struct@crate::cmd::XinfoGroups); see it for the options and the reply.
+Builds a [`XinfoGroups`](struct@crate::cmd::XinfoGroups) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4743,7 +4743,7 @@ Arguments:
     }
     /**`XINFO HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`XinfoHelp`](struct@crate::cmd::XinfoHelp); see it for the options and the reply.*/
+Builds a [`XinfoHelp`](struct@crate::cmd::XinfoHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "XINFO HELP")]
     fn xinfo_help(
         &self,
@@ -4752,7 +4752,7 @@ Builds a detached [`XinfoHelp`](struct@crate::cmd::XinfoHelp); see it for the op
     }
     /**`XINFO STREAM`: Returns information about a stream.
 
-Builds a detached [`XinfoStream`](struct@crate::cmd::XinfoStream); see it for the options and the reply.
+Builds a [`XinfoStream`](struct@crate::cmd::XinfoStream) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4768,7 +4768,7 @@ Arguments:
     }
     /**`XLEN`: Returns the number of messages in a stream.
 
-Builds a detached [`Xlen`](struct@crate::cmd::Xlen); see it for the options and the reply.
+Builds a [`Xlen`](struct@crate::cmd::Xlen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4781,7 +4781,7 @@ Arguments:
     }
     /**`XPENDING`: Returns the information and entries from a stream consumer group's pending entries list.
 
-Builds a detached [`Xpending`](struct@crate::cmd::Xpending); see it for the options and the reply.
+Builds a [`Xpending`](struct@crate::cmd::Xpending) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4803,7 +4803,7 @@ Arguments:
     }
     /**`XRANGE`: Returns the messages from a stream within a range of IDs.
 
-Builds a detached [`Xrange`](struct@crate::cmd::Xrange); see it for the options and the reply.
+Builds a [`Xrange`](struct@crate::cmd::Xrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4820,7 +4820,7 @@ Arguments:
     }
     /**`XREAD`: Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
 
-Builds a detached [`Xread`](struct@crate::cmd::Xread); see it for the options and the reply.
+Builds a [`Xread`](struct@crate::cmd::Xread) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -4838,7 +4838,7 @@ Arguments:
     }
     /**`XREADGROUP`: Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
 
-Builds a detached [`Xreadgroup`](struct@crate::cmd::Xreadgroup); see it for the options and the reply.
+Builds a [`Xreadgroup`](struct@crate::cmd::Xreadgroup) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `group`: `group`
@@ -4860,7 +4860,7 @@ Arguments:
     }
     /**`XREVRANGE`: Returns the messages from a stream within a range of IDs in reverse order.
 
-Builds a detached [`Xrevrange`](struct@crate::cmd::Xrevrange); see it for the options and the reply.
+Builds a [`Xrevrange`](struct@crate::cmd::Xrevrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4880,7 +4880,7 @@ Arguments:
     }
     /**`XSETID`: An internal command for replicating stream values.
 
-Builds a detached [`Xsetid`](struct@crate::cmd::Xsetid); see it for the options and the reply.
+Builds a [`Xsetid`](struct@crate::cmd::Xsetid) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4895,7 +4895,7 @@ Arguments:
     }
     /**`XTRIM`: Deletes messages from the beginning of a stream.
 
-Builds a detached [`Xtrim`](struct@crate::cmd::Xtrim); see it for the options and the reply.
+Builds a [`Xtrim`](struct@crate::cmd::Xtrim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4916,7 +4916,7 @@ Arguments:
     }
     /**`ZADD`: Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
 
-Builds a detached [`Zadd`](struct@crate::cmd::Zadd); see it for the options and the reply.
+Builds a [`Zadd`](struct@crate::cmd::Zadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4931,7 +4931,7 @@ Arguments:
     }
     /**`ZCARD`: Returns the number of members in a sorted set.
 
-Builds a detached [`Zcard`](struct@crate::cmd::Zcard); see it for the options and the reply.
+Builds a [`Zcard`](struct@crate::cmd::Zcard) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4944,7 +4944,7 @@ Arguments:
     }
     /**`ZCOUNT`: Returns the count of members in a sorted set that have scores within a range.
 
-Builds a detached [`Zcount`](struct@crate::cmd::Zcount); see it for the options and the reply.
+Builds a [`Zcount`](struct@crate::cmd::Zcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4961,7 +4961,7 @@ Arguments:
     }
     /**`ZDIFF`: Returns the difference between multiple sorted sets.
 
-Builds a detached [`Zdiff`](struct@crate::cmd::Zdiff); see it for the options and the reply.
+Builds a [`Zdiff`](struct@crate::cmd::Zdiff) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4974,7 +4974,7 @@ Arguments:
     }
     /**`ZDIFFSTORE`: Stores the difference of multiple sorted sets in a key.
 
-Builds a detached [`Zdiffstore`](struct@crate::cmd::Zdiffstore); see it for the options and the reply.
+Builds a [`Zdiffstore`](struct@crate::cmd::Zdiffstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -4989,7 +4989,7 @@ Arguments:
     }
     /**`ZINCRBY`: Increments the score of a member in a sorted set.
 
-Builds a detached [`Zincrby`](struct@crate::cmd::Zincrby); see it for the options and the reply.
+Builds a [`Zincrby`](struct@crate::cmd::Zincrby) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5006,7 +5006,7 @@ Arguments:
     }
     /**`ZINTER`: Returns the intersect of multiple sorted sets.
 
-Builds a detached [`Zinter`](struct@crate::cmd::Zinter); see it for the options and the reply.
+Builds a [`Zinter`](struct@crate::cmd::Zinter) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -5019,7 +5019,7 @@ Arguments:
     }
     /**`ZINTERCARD`: Returns the number of members of the intersect of multiple sorted sets.
 
-Builds a detached [`Zintercard`](struct@crate::cmd::Zintercard); see it for the options and the reply.
+Builds a [`Zintercard`](struct@crate::cmd::Zintercard) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -5032,7 +5032,7 @@ Arguments:
     }
     /**`ZINTERSTORE`: Stores the intersect of multiple sorted sets in a key.
 
-Builds a detached [`Zinterstore`](struct@crate::cmd::Zinterstore); see it for the options and the reply.
+Builds a [`Zinterstore`](struct@crate::cmd::Zinterstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -5047,7 +5047,7 @@ Arguments:
     }
     /**`ZLEXCOUNT`: Returns the number of members in a sorted set within a lexicographical range.
 
-Builds a detached [`Zlexcount`](struct@crate::cmd::Zlexcount); see it for the options and the reply.
+Builds a [`Zlexcount`](struct@crate::cmd::Zlexcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5064,7 +5064,7 @@ Arguments:
     }
     /**`ZMPOP`: Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zmpop`](struct@crate::cmd::Zmpop); see it for the options and the reply.
+Builds a [`Zmpop`](struct@crate::cmd::Zmpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -5082,7 +5082,7 @@ Arguments:
     }
     /**`ZMSCORE`: Returns the score of one or more members in a sorted set.
 
-Builds a detached [`Zmscore`](struct@crate::cmd::Zmscore); see it for the options and the reply.
+Builds a [`Zmscore`](struct@crate::cmd::Zmscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5097,7 +5097,7 @@ Arguments:
     }
     /**`ZPOPMAX`: Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zpopmax`](struct@crate::cmd::Zpopmax); see it for the options and the reply.
+Builds a [`Zpopmax`](struct@crate::cmd::Zpopmax) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -5113,7 +5113,7 @@ Arguments:
     }
     /**`ZPOPMIN`: Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zpopmin`](struct@crate::cmd::Zpopmin); see it for the options and the reply.
+Builds a [`Zpopmin`](struct@crate::cmd::Zpopmin) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -5129,7 +5129,7 @@ Arguments:
     }
     /**`ZRANDMEMBER`: Returns one or more random members from a sorted set.
 
-Builds a detached [`Zrandmember`](struct@crate::cmd::Zrandmember); see it for the options and the reply.
+Builds a [`Zrandmember`](struct@crate::cmd::Zrandmember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -5142,7 +5142,7 @@ Arguments:
     }
     /**`ZRANGE`: Returns members in a sorted set within a range of indexes.
 
-Builds a detached [`Zrange`](struct@crate::cmd::Zrange); see it for the options and the reply.
+Builds a [`Zrange`](struct@crate::cmd::Zrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5159,7 +5159,7 @@ Arguments:
     }
     /**`ZRANGEBYLEX`: Returns members in a sorted set within a lexicographical range.
 
-Builds a detached [`Zrangebylex`](struct@crate::cmd::Zrangebylex); see it for the options and the reply.
+Builds a [`Zrangebylex`](struct@crate::cmd::Zrangebylex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5176,7 +5176,7 @@ Arguments:
     }
     /**`ZRANGEBYSCORE`: Returns members in a sorted set within a range of scores.
 
-Builds a detached [`Zrangebyscore`](struct@crate::cmd::Zrangebyscore); see it for the options and the reply.
+Builds a [`Zrangebyscore`](struct@crate::cmd::Zrangebyscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5193,7 +5193,7 @@ Arguments:
     }
     /**`ZRANGESTORE`: Stores a range of members from sorted set in a key.
 
-Builds a detached [`Zrangestore`](struct@crate::cmd::Zrangestore); see it for the options and the reply.
+Builds a [`Zrangestore`](struct@crate::cmd::Zrangestore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `dst`: `dst`
@@ -5212,7 +5212,7 @@ Arguments:
     }
     /**`ZRANK`: Returns the index of a member in a sorted set ordered by ascending scores.
 
-Builds a detached [`Zrank`](struct@crate::cmd::Zrank); see it for the options and the reply.
+Builds a [`Zrank`](struct@crate::cmd::Zrank) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5227,7 +5227,7 @@ Arguments:
     }
     /**`ZREM`: Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zrem`](struct@crate::cmd::Zrem); see it for the options and the reply.
+Builds a [`Zrem`](struct@crate::cmd::Zrem) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5242,7 +5242,7 @@ Arguments:
     }
     /**`ZREMRANGEBYLEX`: Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebylex`](struct@crate::cmd::Zremrangebylex); see it for the options and the reply.
+Builds a [`Zremrangebylex`](struct@crate::cmd::Zremrangebylex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5259,7 +5259,7 @@ Arguments:
     }
     /**`ZREMRANGEBYRANK`: Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebyrank`](struct@crate::cmd::Zremrangebyrank); see it for the options and the reply.
+Builds a [`Zremrangebyrank`](struct@crate::cmd::Zremrangebyrank) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5276,7 +5276,7 @@ Arguments:
     }
     /**`ZREMRANGEBYSCORE`: Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebyscore`](struct@crate::cmd::Zremrangebyscore); see it for the options and the reply.
+Builds a [`Zremrangebyscore`](struct@crate::cmd::Zremrangebyscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5293,7 +5293,7 @@ Arguments:
     }
     /**`ZREVRANGE`: Returns members in a sorted set within a range of indexes in reverse order.
 
-Builds a detached [`Zrevrange`](struct@crate::cmd::Zrevrange); see it for the options and the reply.
+Builds a [`Zrevrange`](struct@crate::cmd::Zrevrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5310,7 +5310,7 @@ Arguments:
     }
     /**`ZREVRANGEBYLEX`: Returns members in a sorted set within a lexicographical range in reverse order.
 
-Builds a detached [`Zrevrangebylex`](struct@crate::cmd::Zrevrangebylex); see it for the options and the reply.
+Builds a [`Zrevrangebylex`](struct@crate::cmd::Zrevrangebylex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5327,7 +5327,7 @@ Arguments:
     }
     /**`ZREVRANGEBYSCORE`: Returns members in a sorted set within a range of scores in reverse order.
 
-Builds a detached [`Zrevrangebyscore`](struct@crate::cmd::Zrevrangebyscore); see it for the options and the reply.
+Builds a [`Zrevrangebyscore`](struct@crate::cmd::Zrevrangebyscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5347,7 +5347,7 @@ Arguments:
     }
     /**`ZREVRANK`: Returns the index of a member in a sorted set ordered by descending scores.
 
-Builds a detached [`Zrevrank`](struct@crate::cmd::Zrevrank); see it for the options and the reply.
+Builds a [`Zrevrank`](struct@crate::cmd::Zrevrank) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5362,7 +5362,7 @@ Arguments:
     }
     /**`ZSCAN`: Iterates over members and scores of a sorted set.
 
-Builds a detached [`Zscan`](struct@crate::cmd::Zscan); see it for the options and the reply.
+Builds a [`Zscan`](struct@crate::cmd::Zscan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5380,7 +5380,7 @@ Arguments:
     }
     /**`ZSCORE`: Returns the score of a member in a sorted set.
 
-Builds a detached [`Zscore`](struct@crate::cmd::Zscore); see it for the options and the reply.
+Builds a [`Zscore`](struct@crate::cmd::Zscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -5395,7 +5395,7 @@ Arguments:
     }
     /**`ZUNION`: Returns the union of multiple sorted sets.
 
-Builds a detached [`Zunion`](struct@crate::cmd::Zunion); see it for the options and the reply.
+Builds a [`Zunion`](struct@crate::cmd::Zunion) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -5408,7 +5408,7 @@ Arguments:
     }
     /**`ZUNIONSTORE`: Stores the union of multiple sorted sets in a key.
 
-Builds a detached [`Zunionstore`](struct@crate::cmd::Zunionstore); see it for the options and the reply.
+Builds a [`Zunionstore`](struct@crate::cmd::Zunionstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`

@@ -134,21 +134,33 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
         methods.extend(optional_methods(&gen, c, i, a, &ty, ov, &mut used_methods));
     }
 
-    let fn_doc = format!(
-        "`{}`: {}\n\nBuilds a detached [`{}`](struct@crate::cmd::{}); see it for the options and the reply.{}{}",
-        c.name,
-        docs::escape(&c.summary),
-        ty,
-        ty,
-        c.doc_note
-            .as_ref()
-            .map(|note| format!("\n\n**Note**: {note}"))
-            .unwrap_or_default(),
-        if param_doc.is_empty() {
-            String::new()
-        } else {
-            format!("\n\nArguments:{param_doc}")
-        }
+    // The free function builds a detached command, the trait method one bound to
+    // whatever executes it; the rest of their docs is the same.
+    let doc_with = |builds: &str, how: &str| {
+        format!(
+            "`{}`: {}\n\n{builds} [`{}`](struct@crate::cmd::{}){how}; see it for the options and the reply.{}{}",
+            c.name,
+            docs::escape(&c.summary),
+            ty,
+            ty,
+            c.doc_note
+                .as_ref()
+                .map(|note| format!("\n\n**Note**: {note}"))
+                .unwrap_or_default(),
+            if param_doc.is_empty() {
+                String::new()
+            } else {
+                format!("\n\nArguments:{param_doc}")
+            }
+        )
+    };
+    let fn_doc = doc_with(
+        "Builds a detached",
+        " (queue it in a pipeline, or send it later)",
+    );
+    let method_doc = doc_with(
+        "Builds a",
+        " bound to this client or pipeline (await it to run it)",
     );
     let new_doc = format!("Builds `{}` bound to `exec`.", c.name);
     let item = quote! {
@@ -185,7 +197,7 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
         }
     };
     let trait_method = quote! {
-        #[doc = #fn_doc]
+        #[doc = #method_doc]
         #[doc(alias = #alias)]
         #deprecated
         fn #func(&self, #(#param_decls),*) -> #ty<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<#reply>> {

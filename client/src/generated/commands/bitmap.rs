@@ -72,7 +72,7 @@ impl<X, R> Bitcount<X, R> {
 }
 /**`BITCOUNT`: Counts the number of set bits (population counting) in a string.
 
-Builds a detached [`Bitcount`](struct@crate::cmd::Bitcount); see it for the options and the reply.
+Builds a detached [`Bitcount`](struct@crate::cmd::Bitcount) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -169,7 +169,7 @@ impl<X, R> Bitfield<X, R> {
 }
 /**`BITFIELD`: Performs arbitrary bitfield integer operations on strings.
 
-Builds a detached [`Bitfield`](struct@crate::cmd::Bitfield); see it for the options and the reply.
+Builds a detached [`Bitfield`](struct@crate::cmd::Bitfield) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -221,7 +221,7 @@ impl<X, R> BitfieldRo<X, R> {
 }
 /**`BITFIELD_RO`: Performs arbitrary read-only bitfield integer operations on strings.
 
-Builds a detached [`BitfieldRo`](struct@crate::cmd::BitfieldRo); see it for the options and the reply.
+Builds a detached [`BitfieldRo`](struct@crate::cmd::BitfieldRo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -280,7 +280,7 @@ impl<X: ReplyMode> Bitop<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Bitop<X, R> {}
 /**`BITOP`: Performs bitwise operations on multiple strings, and stores the result.
 
-Builds a detached [`Bitop`](struct@crate::cmd::Bitop); see it for the options and the reply.
+Builds a detached [`Bitop`](struct@crate::cmd::Bitop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `operation`: `<AND | OR | XOR | NOT>`
@@ -356,7 +356,7 @@ impl<X, R> Bitpos<X, R> {
 }
 /**`BITPOS`: Finds the first set (1) or clear (0) bit in a string.
 
-Builds a detached [`Bitpos`](struct@crate::cmd::Bitpos); see it for the options and the reply.
+Builds a detached [`Bitpos`](struct@crate::cmd::Bitpos) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -401,7 +401,7 @@ impl<X: ReplyMode> Getbit<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Getbit<X, R> {}
 /**`GETBIT`: Returns a bit value by offset.
 
-Builds a detached [`Getbit`](struct@crate::cmd::Getbit); see it for the options and the reply.
+Builds a detached [`Getbit`](struct@crate::cmd::Getbit) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -453,7 +453,7 @@ impl<X: ReplyMode> Setbit<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Setbit<X, R> {}
 /**`SETBIT`: Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-Builds a detached [`Setbit`](struct@crate::cmd::Setbit); see it for the options and the reply.
+Builds a detached [`Setbit`](struct@crate::cmd::Setbit) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`

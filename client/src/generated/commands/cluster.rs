@@ -44,7 +44,7 @@ impl<X: ReplyMode> Asking<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Asking<X, R> {}
 /**`ASKING`: Signals that a cluster client is following an -ASK redirect.
 
-Builds a detached [`Asking`](struct@crate::cmd::Asking); see it for the options and the reply.*/
+Builds a detached [`Asking`](struct@crate::cmd::Asking) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ASKING")]
 pub fn asking() -> Asking {
     Asking::new_in(Detached)
@@ -91,7 +91,7 @@ impl<X: ReplyMode> ClusterAddslots<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterAddslots<X, R> {}
 /**`CLUSTER ADDSLOTS`: Assigns new hash slots to a node.
 
-Builds a detached [`ClusterAddslots`](struct@crate::cmd::ClusterAddslots); see it for the options and the reply.
+Builds a detached [`ClusterAddslots`](struct@crate::cmd::ClusterAddslots) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -148,7 +148,7 @@ impl<X: ReplyMode> ClusterAddslotsrange<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterAddslotsrange<X, R> {}
 /**`CLUSTER ADDSLOTSRANGE`: Assigns new hash slot ranges to a node.
 
-Builds a detached [`ClusterAddslotsrange`](struct@crate::cmd::ClusterAddslotsrange); see it for the options and the reply.
+Builds a detached [`ClusterAddslotsrange`](struct@crate::cmd::ClusterAddslotsrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -191,7 +191,7 @@ impl<X: ReplyMode> ClusterBumpepoch<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> ClusterBumpepoch<X, R> {}
 /**`CLUSTER BUMPEPOCH`: Advances the cluster config epoch.
 
-Builds a detached [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch); see it for the options and the reply.*/
+Builds a detached [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER BUMPEPOCH")]
 pub fn cluster_bumpepoch() -> ClusterBumpepoch {
     ClusterBumpepoch::new_in(Detached)
@@ -230,7 +230,7 @@ impl<X: ReplyMode> ClusterCancelslotmigrations<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterCancelslotmigrations<X, R> {}
 /**`CLUSTER CANCELSLOTMIGRATIONS`: Cancel all current ongoing slot migration operations.
 
-Builds a detached [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmigrations); see it for the options and the reply.*/
+Builds a detached [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmigrations) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
 pub fn cluster_cancelslotmigrations() -> ClusterCancelslotmigrations {
     ClusterCancelslotmigrations::new_in(Detached)
@@ -275,7 +275,7 @@ impl<X: ReplyMode> ClusterCountFailureReports<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> ClusterCountFailureReports<X, R> {}
 /**`CLUSTER COUNT-FAILURE-REPORTS`: Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
 
-Builds a detached [`ClusterCountFailureReports`](struct@crate::cmd::ClusterCountFailureReports); see it for the options and the reply.
+Builds a detached [`ClusterCountFailureReports`](struct@crate::cmd::ClusterCountFailureReports) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -320,7 +320,7 @@ impl<X: ReplyMode> ClusterCountkeysinslot<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> ClusterCountkeysinslot<X, R> {}
 /**`CLUSTER COUNTKEYSINSLOT`: Returns the number of keys in a hash slot.
 
-Builds a detached [`ClusterCountkeysinslot`](struct@crate::cmd::ClusterCountkeysinslot); see it for the options and the reply.
+Builds a detached [`ClusterCountkeysinslot`](struct@crate::cmd::ClusterCountkeysinslot) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -370,7 +370,7 @@ impl<X: ReplyMode> ClusterDelslots<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterDelslots<X, R> {}
 /**`CLUSTER DELSLOTS`: Sets hash slots as unbound for a node.
 
-Builds a detached [`ClusterDelslots`](struct@crate::cmd::ClusterDelslots); see it for the options and the reply.
+Builds a detached [`ClusterDelslots`](struct@crate::cmd::ClusterDelslots) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -427,7 +427,7 @@ impl<X: ReplyMode> ClusterDelslotsrange<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterDelslotsrange<X, R> {}
 /**`CLUSTER DELSLOTSRANGE`: Sets hash slot ranges as unbound for a node.
 
-Builds a detached [`ClusterDelslotsrange`](struct@crate::cmd::ClusterDelslotsrange); see it for the options and the reply.
+Builds a detached [`ClusterDelslotsrange`](struct@crate::cmd::ClusterDelslotsrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -490,7 +490,7 @@ impl<X, R> ClusterFailover<X, R> {
 }
 /**`CLUSTER FAILOVER`: Forces a replica to perform a manual failover of its primary.
 
-Builds a detached [`ClusterFailover`](struct@crate::cmd::ClusterFailover); see it for the options and the reply.*/
+Builds a detached [`ClusterFailover`](struct@crate::cmd::ClusterFailover) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER FAILOVER")]
 pub fn cluster_failover() -> ClusterFailover {
     ClusterFailover::new_in(Detached)
@@ -551,7 +551,7 @@ impl<X, R> ClusterFlushslot<X, R> {
 }
 /**`CLUSTER FLUSHSLOT`: Removes all keys from the target slot.
 
-Builds a detached [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot); see it for the options and the reply.
+Builds a detached [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -590,7 +590,7 @@ impl<X: ReplyMode> ClusterFlushslots<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterFlushslots<X, R> {}
 /**`CLUSTER FLUSHSLOTS`: Deletes all slots information from a node.
 
-Builds a detached [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots); see it for the options and the reply.*/
+Builds a detached [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER FLUSHSLOTS")]
 pub fn cluster_flushslots() -> ClusterFlushslots {
     ClusterFlushslots::new_in(Detached)
@@ -629,7 +629,7 @@ impl<X: ReplyMode> ClusterForget<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterForget<X, R> {}
 /**`CLUSTER FORGET`: Removes a node from the nodes table.
 
-Builds a detached [`ClusterForget`](struct@crate::cmd::ClusterForget); see it for the options and the reply.
+Builds a detached [`ClusterForget`](struct@crate::cmd::ClusterForget) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -673,7 +673,7 @@ impl<X: ReplyMode> ClusterGetkeysinslot<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ClusterGetkeysinslot<X, R> {}
 /**`CLUSTER GETKEYSINSLOT`: Returns the key names in a hash slot.
 
-Builds a detached [`ClusterGetkeysinslot`](struct@crate::cmd::ClusterGetkeysinslot); see it for the options and the reply.
+Builds a detached [`ClusterGetkeysinslot`](struct@crate::cmd::ClusterGetkeysinslot) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -724,7 +724,7 @@ impl<
 impl<X, R> ClusterGetslotmigrations<X, R> {}
 /**`CLUSTER GETSLOTMIGRATIONS`: Gets the status of ongoing and recently finished slot import and export operations.
 
-Builds a detached [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations); see it for the options and the reply.*/
+Builds a detached [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
 pub fn cluster_getslotmigrations() -> ClusterGetslotmigrations {
     ClusterGetslotmigrations::new_in(Detached)
@@ -760,7 +760,7 @@ impl<X: ReplyMode> ClusterHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ClusterHelp<X, R> {}
 /**`CLUSTER HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ClusterHelp`](struct@crate::cmd::ClusterHelp); see it for the options and the reply.*/
+Builds a detached [`ClusterHelp`](struct@crate::cmd::ClusterHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER HELP")]
 pub fn cluster_help() -> ClusterHelp {
     ClusterHelp::new_in(Detached)
@@ -796,7 +796,7 @@ impl<X: ReplyMode> ClusterInfo<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> ClusterInfo<X, R> {}
 /**`CLUSTER INFO`: Returns information about the state of a node.
 
-Builds a detached [`ClusterInfo`](struct@crate::cmd::ClusterInfo); see it for the options and the reply.*/
+Builds a detached [`ClusterInfo`](struct@crate::cmd::ClusterInfo) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER INFO")]
 pub fn cluster_info() -> ClusterInfo {
     ClusterInfo::new_in(Detached)
@@ -835,7 +835,7 @@ impl<X: ReplyMode> ClusterKeyslot<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> ClusterKeyslot<X, R> {}
 /**`CLUSTER KEYSLOT`: Returns the hash slot for a key.
 
-Builds a detached [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot); see it for the options and the reply.
+Builds a detached [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -874,7 +874,7 @@ impl<X: ReplyMode> ClusterLinks<X, <X as ReplyMode>::Out<Vec<ClusterLinksReply>>
 impl<X, R> ClusterLinks<X, R> {}
 /**`CLUSTER LINKS`: Returns a list of all TCP links to and from peer nodes.
 
-Builds a detached [`ClusterLinks`](struct@crate::cmd::ClusterLinks); see it for the options and the reply.*/
+Builds a detached [`ClusterLinks`](struct@crate::cmd::ClusterLinks) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER LINKS")]
 pub fn cluster_links() -> ClusterLinks {
     ClusterLinks::new_in(Detached)
@@ -926,7 +926,7 @@ impl<X, R> ClusterMeet<X, R> {
 }
 /**`CLUSTER MEET`: Forces a node to handshake with another node.
 
-Builds a detached [`ClusterMeet`](struct@crate::cmd::ClusterMeet); see it for the options and the reply.
+Builds a detached [`ClusterMeet`](struct@crate::cmd::ClusterMeet) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -1000,7 +1000,7 @@ impl<X: ReplyMode> ClusterMigrateslots<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterMigrateslots<X, R> {}
 /**`CLUSTER MIGRATESLOTS`: Migrate the given slots from this node to the specified nodes.
 
-Builds a detached [`ClusterMigrateslots`](struct@crate::cmd::ClusterMigrateslots); see it for the options and the reply.
+Builds a detached [`ClusterMigrateslots`](struct@crate::cmd::ClusterMigrateslots) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `migration_group`: `SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]`*/
@@ -1043,7 +1043,7 @@ impl<X: ReplyMode> ClusterMyid<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> ClusterMyid<X, R> {}
 /**`CLUSTER MYID`: Returns the ID of a node.
 
-Builds a detached [`ClusterMyid`](struct@crate::cmd::ClusterMyid); see it for the options and the reply.*/
+Builds a detached [`ClusterMyid`](struct@crate::cmd::ClusterMyid) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER MYID")]
 pub fn cluster_myid() -> ClusterMyid {
     ClusterMyid::new_in(Detached)
@@ -1079,7 +1079,7 @@ impl<X: ReplyMode> ClusterMyshardid<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> ClusterMyshardid<X, R> {}
 /**`CLUSTER MYSHARDID`: Returns the shard ID of a node.
 
-Builds a detached [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid); see it for the options and the reply.*/
+Builds a detached [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER MYSHARDID")]
 pub fn cluster_myshardid() -> ClusterMyshardid {
     ClusterMyshardid::new_in(Detached)
@@ -1115,7 +1115,7 @@ impl<X: ReplyMode> ClusterNodes<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> ClusterNodes<X, R> {}
 /**`CLUSTER NODES`: Returns the cluster configuration for a node.
 
-Builds a detached [`ClusterNodes`](struct@crate::cmd::ClusterNodes); see it for the options and the reply.*/
+Builds a detached [`ClusterNodes`](struct@crate::cmd::ClusterNodes) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER NODES")]
 pub fn cluster_nodes() -> ClusterNodes {
     ClusterNodes::new_in(Detached)
@@ -1154,7 +1154,7 @@ impl<X: ReplyMode> ClusterReplicas<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ClusterReplicas<X, R> {}
 /**`CLUSTER REPLICAS`: Lists the replica nodes of a primary node.
 
-Builds a detached [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas); see it for the options and the reply.
+Builds a detached [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -1199,7 +1199,7 @@ impl<X: ReplyMode> ClusterReplicate<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterReplicate<X, R> {}
 /**`CLUSTER REPLICATE`: Configures a node as replica of a primary node or detaches a replica from its primary.
 
-Builds a detached [`ClusterReplicate`](struct@crate::cmd::ClusterReplicate); see it for the options and the reply.
+Builds a detached [`ClusterReplicate`](struct@crate::cmd::ClusterReplicate) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `args`: `<node-id | NO ONE>`*/
@@ -1260,7 +1260,7 @@ impl<X, R> ClusterReset<X, R> {
 }
 /**`CLUSTER RESET`: Resets a node.
 
-Builds a detached [`ClusterReset`](struct@crate::cmd::ClusterReset); see it for the options and the reply.*/
+Builds a detached [`ClusterReset`](struct@crate::cmd::ClusterReset) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER RESET")]
 pub fn cluster_reset() -> ClusterReset {
     ClusterReset::new_in(Detached)
@@ -1296,7 +1296,7 @@ impl<X: ReplyMode> ClusterSaveconfig<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterSaveconfig<X, R> {}
 /**`CLUSTER SAVECONFIG`: Forces a node to save the cluster configuration to disk.
 
-Builds a detached [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig); see it for the options and the reply.*/
+Builds a detached [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER SAVECONFIG")]
 pub fn cluster_saveconfig() -> ClusterSaveconfig {
     ClusterSaveconfig::new_in(Detached)
@@ -1338,7 +1338,7 @@ impl<X: ReplyMode> ClusterSetConfigEpoch<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClusterSetConfigEpoch<X, R> {}
 /**`CLUSTER SET-CONFIG-EPOCH`: Sets the configuration epoch for a new node.
 
-Builds a detached [`ClusterSetConfigEpoch`](struct@crate::cmd::ClusterSetConfigEpoch); see it for the options and the reply.
+Builds a detached [`ClusterSetConfigEpoch`](struct@crate::cmd::ClusterSetConfigEpoch) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `config_epoch`: `config-epoch`*/
@@ -1398,7 +1398,7 @@ impl<X, R> ClusterSetslot<X, R> {
 }
 /**`CLUSTER SETSLOT`: Binds a hash slot to a node.
 
-Builds a detached [`ClusterSetslot`](struct@crate::cmd::ClusterSetslot); see it for the options and the reply.
+Builds a detached [`ClusterSetslot`](struct@crate::cmd::ClusterSetslot) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -1444,7 +1444,7 @@ impl<X: ReplyMode> ClusterShards<X, <X as ReplyMode>::Out<Vec<ClusterShardsReply
 impl<X, R> ClusterShards<X, R> {}
 /**`CLUSTER SHARDS`: Returns the mapping of cluster slots to shards.
 
-Builds a detached [`ClusterShards`](struct@crate::cmd::ClusterShards); see it for the options and the reply.*/
+Builds a detached [`ClusterShards`](struct@crate::cmd::ClusterShards) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER SHARDS")]
 pub fn cluster_shards() -> ClusterShards {
     ClusterShards::new_in(Detached)
@@ -1486,7 +1486,7 @@ impl<X: ReplyMode> ClusterSlaves<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ClusterSlaves<X, R> {}
 /**`CLUSTER SLAVES`: Lists the replica nodes of a primary node.
 
-Builds a detached [`ClusterSlaves`](struct@crate::cmd::ClusterSlaves); see it for the options and the reply.
+Builds a detached [`ClusterSlaves`](struct@crate::cmd::ClusterSlaves) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -1531,7 +1531,7 @@ impl<
 impl<X, R> ClusterSlotStats<X, R> {}
 /**`CLUSTER SLOT-STATS`: Return an array of slot usage statistics for slots assigned to the current node.
 
-Builds a detached [`ClusterSlotStats`](struct@crate::cmd::ClusterSlotStats); see it for the options and the reply.
+Builds a detached [`ClusterSlotStats`](struct@crate::cmd::ClusterSlotStats) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `filter`: `<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`*/
@@ -1575,7 +1575,7 @@ impl<X: ReplyMode> ClusterSlots<X, <X as ReplyMode>::Out<Vec<Vec<Value>>>> {
 impl<X, R> ClusterSlots<X, R> {}
 /**`CLUSTER SLOTS`: Returns the mapping of cluster slots to nodes.
 
-Builds a detached [`ClusterSlots`](struct@crate::cmd::ClusterSlots); see it for the options and the reply.*/
+Builds a detached [`ClusterSlots`](struct@crate::cmd::ClusterSlots) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER SLOTS")]
 pub fn cluster_slots() -> ClusterSlots {
     ClusterSlots::new_in(Detached)
@@ -1611,7 +1611,7 @@ impl<X: ReplyMode> ClusterSyncslots<X, <X as ReplyMode>::Out<Value>> {
 impl<X, R> ClusterSyncslots<X, R> {}
 /**`CLUSTER SYNCSLOTS`: A container for internal slot migration commands.
 
-Builds a detached [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots); see it for the options and the reply.*/
+Builds a detached [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLUSTER SYNCSLOTS")]
 pub fn cluster_syncslots() -> ClusterSyncslots {
     ClusterSyncslots::new_in(Detached)
@@ -1683,7 +1683,7 @@ impl<X, R> Clusterscan<X, R> {
 }
 /**`CLUSTERSCAN`: Iterates over the keys in the cluster.
 
-Builds a detached [`Clusterscan`](struct@crate::cmd::Clusterscan); see it for the options and the reply.
+Builds a detached [`Clusterscan`](struct@crate::cmd::Clusterscan) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -1722,7 +1722,7 @@ impl<X: ReplyMode> Readonly<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Readonly<X, R> {}
 /**`READONLY`: Enables read-only queries for a connection to a Valkey replica node.
 
-Builds a detached [`Readonly`](struct@crate::cmd::Readonly); see it for the options and the reply.*/
+Builds a detached [`Readonly`](struct@crate::cmd::Readonly) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "READONLY")]
 pub fn readonly() -> Readonly {
     Readonly::new_in(Detached)
@@ -1758,7 +1758,7 @@ impl<X: ReplyMode> Readwrite<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Readwrite<X, R> {}
 /**`READWRITE`: Enables read-write queries for a connection to a Valkey replica node.
 
-Builds a detached [`Readwrite`](struct@crate::cmd::Readwrite); see it for the options and the reply.*/
+Builds a detached [`Readwrite`](struct@crate::cmd::Readwrite) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "READWRITE")]
 pub fn readwrite() -> Readwrite {
     Readwrite::new_in(Detached)

@@ -60,7 +60,7 @@ impl<X, R> Auth<X, R> {
 }
 /**`AUTH`: Authenticates the connection.
 
-Builds a detached [`Auth`](struct@crate::cmd::Auth); see it for the options and the reply.
+Builds a detached [`Auth`](struct@crate::cmd::Auth) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 **Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with [`ClientBuilder::username`](crate::ClientBuilder::username) and [`password`](crate::ClientBuilder::password) (one client per user), or run `AUTH` on a connection of your own from [`Client::watch`](crate::Client::watch).
 
@@ -104,7 +104,7 @@ impl<X: ReplyMode> ClientCaching<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClientCaching<X, R> {}
 /**`CLIENT CACHING`: Instructs the server whether to track the keys in the next request.
 
-Builds a detached [`ClientCaching`](struct@crate::cmd::ClientCaching); see it for the options and the reply.
+Builds a detached [`ClientCaching`](struct@crate::cmd::ClientCaching) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | NO>`*/
@@ -154,7 +154,7 @@ impl<X: ReplyMode> ClientCapa<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClientCapa<X, R> {}
 /**`CLIENT CAPA`: A client claims its capability.
 
-Builds a detached [`ClientCapa`](struct@crate::cmd::ClientCapa); see it for the options and the reply.
+Builds a detached [`ClientCapa`](struct@crate::cmd::ClientCapa) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `capability`: `capability [capability ...]`*/
@@ -195,7 +195,7 @@ impl<X: ReplyMode> ClientGetname<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> ClientGetname<X, R> {}
 /**`CLIENT GETNAME`: Returns the name of the connection.
 
-Builds a detached [`ClientGetname`](struct@crate::cmd::ClientGetname); see it for the options and the reply.*/
+Builds a detached [`ClientGetname`](struct@crate::cmd::ClientGetname) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT GETNAME")]
 pub fn client_getname() -> ClientGetname {
     ClientGetname::new_in(Detached)
@@ -234,7 +234,7 @@ impl<X: ReplyMode> ClientGetredir<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> ClientGetredir<X, R> {}
 /**`CLIENT GETREDIR`: Returns the client ID to which the connection's tracking notifications are redirected.
 
-Builds a detached [`ClientGetredir`](struct@crate::cmd::ClientGetredir); see it for the options and the reply.*/
+Builds a detached [`ClientGetredir`](struct@crate::cmd::ClientGetredir) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT GETREDIR")]
 pub fn client_getredir() -> ClientGetredir {
     ClientGetredir::new_in(Detached)
@@ -270,7 +270,7 @@ impl<X: ReplyMode> ClientHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ClientHelp<X, R> {}
 /**`CLIENT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ClientHelp`](struct@crate::cmd::ClientHelp); see it for the options and the reply.*/
+Builds a detached [`ClientHelp`](struct@crate::cmd::ClientHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT HELP")]
 pub fn client_help() -> ClientHelp {
     ClientHelp::new_in(Detached)
@@ -306,7 +306,7 @@ impl<X: ReplyMode> ClientId<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> ClientId<X, R> {}
 /**`CLIENT ID`: Returns the unique client ID of the connection.
 
-Builds a detached [`ClientId`](struct@crate::cmd::ClientId); see it for the options and the reply.*/
+Builds a detached [`ClientId`](struct@crate::cmd::ClientId) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT ID")]
 pub fn client_id() -> ClientId {
     ClientId::new_in(Detached)
@@ -345,7 +345,7 @@ impl<X: ReplyMode> ClientImportSource<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClientImportSource<X, R> {}
 /**`CLIENT IMPORT-SOURCE`: Marks this client as an import source when the server is in import mode.
 
-Builds a detached [`ClientImportSource`](struct@crate::cmd::ClientImportSource); see it for the options and the reply.
+Builds a detached [`ClientImportSource`](struct@crate::cmd::ClientImportSource) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -384,7 +384,7 @@ impl<X: ReplyMode> ClientInfo<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> ClientInfo<X, R> {}
 /**`CLIENT INFO`: Returns information about the connection.
 
-Builds a detached [`ClientInfo`](struct@crate::cmd::ClientInfo); see it for the options and the reply.*/
+Builds a detached [`ClientInfo`](struct@crate::cmd::ClientInfo) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT INFO")]
 pub fn client_info() -> ClientInfo {
     ClientInfo::new_in(Detached)
@@ -714,7 +714,7 @@ impl<X, R> ClientKill<X, R> {
 }
 /**`CLIENT KILL`: Terminates open connections.
 
-Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill); see it for the options and the reply.*/
+Builds a detached [`ClientKill`](struct@crate::cmd::ClientKill) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT KILL")]
 pub fn client_kill() -> ClientKill {
     ClientKill::new_in(Detached)
@@ -1075,7 +1075,7 @@ impl<X, R> ClientList<X, R> {
 }
 /**`CLIENT LIST`: Lists open connections.
 
-Builds a detached [`ClientList`](struct@crate::cmd::ClientList); see it for the options and the reply.*/
+Builds a detached [`ClientList`](struct@crate::cmd::ClientList) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT LIST")]
 pub fn client_list() -> ClientList {
     ClientList::new_in(Detached)
@@ -1114,7 +1114,7 @@ impl<X: ReplyMode> ClientNoEvict<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClientNoEvict<X, R> {}
 /**`CLIENT NO-EVICT`: Sets the client eviction mode of the connection.
 
-Builds a detached [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict); see it for the options and the reply.
+Builds a detached [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -1156,7 +1156,7 @@ impl<X: ReplyMode> ClientNoTouch<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClientNoTouch<X, R> {}
 /**`CLIENT NO-TOUCH`: Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-Builds a detached [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch); see it for the options and the reply.
+Builds a detached [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -1223,7 +1223,7 @@ impl<X, R> ClientPause<X, R> {
 }
 /**`CLIENT PAUSE`: Suspends commands processing.
 
-Builds a detached [`ClientPause`](struct@crate::cmd::ClientPause); see it for the options and the reply.
+Builds a detached [`ClientPause`](struct@crate::cmd::ClientPause) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`*/
@@ -1265,7 +1265,7 @@ impl<X: ReplyMode> ClientSetinfo<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClientSetinfo<X, R> {}
 /**`CLIENT SETINFO`: Sets information specific to the client or connection.
 
-Builds a detached [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo); see it for the options and the reply.
+Builds a detached [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `attr`: `<lib-name libname | lib-ver libver>`*/
@@ -1307,7 +1307,7 @@ impl<X: ReplyMode> ClientSetname<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClientSetname<X, R> {}
 /**`CLIENT SETNAME`: Sets the connection name.
 
-Builds a detached [`ClientSetname`](struct@crate::cmd::ClientSetname); see it for the options and the reply.
+Builds a detached [`ClientSetname`](struct@crate::cmd::ClientSetname) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `connection_name`: `connection-name`*/
@@ -1397,7 +1397,7 @@ impl<X, R> ClientTracking<X, R> {
 }
 /**`CLIENT TRACKING`: Controls server-assisted client-side caching for the connection.
 
-Builds a detached [`ClientTracking`](struct@crate::cmd::ClientTracking); see it for the options and the reply.
+Builds a detached [`ClientTracking`](struct@crate::cmd::ClientTracking) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `status`: `<ON | OFF>`*/
@@ -1438,7 +1438,7 @@ impl<
 impl<X, R> ClientTrackinginfo<X, R> {}
 /**`CLIENT TRACKINGINFO`: Returns information about server-assisted client-side caching for the connection.
 
-Builds a detached [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo); see it for the options and the reply.*/
+Builds a detached [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT TRACKINGINFO")]
 pub fn client_trackinginfo() -> ClientTrackinginfo {
     ClientTrackinginfo::new_in(Detached)
@@ -1501,7 +1501,7 @@ impl<X, R> ClientUnblock<X, R> {
 }
 /**`CLIENT UNBLOCK`: Unblocks a client blocked by a blocking command from a different connection.
 
-Builds a detached [`ClientUnblock`](struct@crate::cmd::ClientUnblock); see it for the options and the reply.
+Builds a detached [`ClientUnblock`](struct@crate::cmd::ClientUnblock) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `client_id`: `client-id`*/
@@ -1540,7 +1540,7 @@ impl<X: ReplyMode> ClientUnpause<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ClientUnpause<X, R> {}
 /**`CLIENT UNPAUSE`: Resumes processing commands from paused clients.
 
-Builds a detached [`ClientUnpause`](struct@crate::cmd::ClientUnpause); see it for the options and the reply.*/
+Builds a detached [`ClientUnpause`](struct@crate::cmd::ClientUnpause) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CLIENT UNPAUSE")]
 pub fn client_unpause() -> ClientUnpause {
     ClientUnpause::new_in(Detached)
@@ -1579,7 +1579,7 @@ impl<X: ReplyMode> Echo<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> Echo<X, R> {}
 /**`ECHO`: Returns the given string.
 
-Builds a detached [`Echo`](struct@crate::cmd::Echo); see it for the options and the reply.
+Builds a detached [`Echo`](struct@crate::cmd::Echo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `message`: `message`*/
@@ -1628,7 +1628,7 @@ impl<X, R> Ping<X, R> {
 }
 /**`PING`: Returns the server's liveliness response.
 
-Builds a detached [`Ping`](struct@crate::cmd::Ping); see it for the options and the reply.*/
+Builds a detached [`Ping`](struct@crate::cmd::Ping) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "PING")]
 pub fn ping() -> Ping {
     Ping::new_in(Detached)
@@ -1669,7 +1669,7 @@ impl<X: ReplyMode> Select<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Select<X, R> {}
 /**`SELECT`: Changes the selected database.
 
-Builds a detached [`Select`](struct@crate::cmd::Select); see it for the options and the reply.
+Builds a detached [`Select`](struct@crate::cmd::Select) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 **Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with [`ClientBuilder::database`](crate::ClientBuilder::database) (one client per database), or run `SELECT` on a connection of your own from [`Client::watch`](crate::Client::watch).
 

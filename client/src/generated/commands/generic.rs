@@ -67,7 +67,7 @@ impl<X, R> Copy<X, R> {
 }
 /**`COPY`: Copies the value of a key to a new key.
 
-Builds a detached [`Copy`](struct@crate::cmd::Copy); see it for the options and the reply.
+Builds a detached [`Copy`](struct@crate::cmd::Copy) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -118,7 +118,7 @@ impl<X: ReplyMode> Del<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Del<X, R> {}
 /**`DEL`: Deletes one or more keys.
 
-Builds a detached [`Del`](struct@crate::cmd::Del); see it for the options and the reply.
+Builds a detached [`Del`](struct@crate::cmd::Del) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -162,7 +162,7 @@ impl<X: ReplyMode> Dump<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Dump<X, R> {}
 /**`DUMP`: Returns a serialized representation of the value stored at a key.
 
-Builds a detached [`Dump`](struct@crate::cmd::Dump); see it for the options and the reply.
+Builds a detached [`Dump`](struct@crate::cmd::Dump) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -215,7 +215,7 @@ impl<X: ReplyMode> Exists<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Exists<X, R> {}
 /**`EXISTS`: Determines whether one or more keys exist.
 
-Builds a detached [`Exists`](struct@crate::cmd::Exists); see it for the options and the reply.
+Builds a detached [`Exists`](struct@crate::cmd::Exists) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -300,7 +300,7 @@ impl<X, R> Expire<X, R> {
 }
 /**`EXPIRE`: Sets the expiration time of a key in seconds.
 
-Builds a detached [`Expire`](struct@crate::cmd::Expire); see it for the options and the reply.
+Builds a detached [`Expire`](struct@crate::cmd::Expire) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -390,7 +390,7 @@ impl<X, R> Expireat<X, R> {
 }
 /**`EXPIREAT`: Sets the expiration time of a key to a Unix timestamp.
 
-Builds a detached [`Expireat`](struct@crate::cmd::Expireat); see it for the options and the reply.
+Builds a detached [`Expireat`](struct@crate::cmd::Expireat) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -436,7 +436,7 @@ impl<X: ReplyMode> Expiretime<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Expiretime<X, R> {}
 /**`EXPIRETIME`: Returns the expiration time of a key as a Unix timestamp.
 
-Builds a detached [`Expiretime`](struct@crate::cmd::Expiretime); see it for the options and the reply.
+Builds a detached [`Expiretime`](struct@crate::cmd::Expiretime) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -478,7 +478,7 @@ impl<X: ReplyMode> Keys<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Keys<X, R> {}
 /**`KEYS`: Returns all key names that match a pattern.
 
-Builds a detached [`Keys`](struct@crate::cmd::Keys); see it for the options and the reply.
+Builds a detached [`Keys`](struct@crate::cmd::Keys) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -597,7 +597,7 @@ impl<X, R> Migrate<X, R> {
 }
 /**`MIGRATE`: Atomically transfers a key from one instance to another.
 
-Builds a detached [`Migrate`](struct@crate::cmd::Migrate); see it for the options and the reply.
+Builds a detached [`Migrate`](struct@crate::cmd::Migrate) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `host`: `host`
@@ -653,7 +653,7 @@ impl<X: ReplyMode> Move<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Move<X, R> {}
 /**`MOVE`: Moves a key to another database.
 
-Builds a detached [`Move`](struct@crate::cmd::Move); see it for the options and the reply.
+Builds a detached [`Move`](struct@crate::cmd::Move) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -698,7 +698,7 @@ impl<X: ReplyMode> ObjectEncoding<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> ObjectEncoding<X, R> {}
 /**`OBJECT ENCODING`: Returns the internal encoding of an object.
 
-Builds a detached [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding); see it for the options and the reply.
+Builds a detached [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -740,7 +740,7 @@ impl<X: ReplyMode> ObjectFreq<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> ObjectFreq<X, R> {}
 /**`OBJECT FREQ`: Returns the logarithmic access frequency counter of an object.
 
-Builds a detached [`ObjectFreq`](struct@crate::cmd::ObjectFreq); see it for the options and the reply.
+Builds a detached [`ObjectFreq`](struct@crate::cmd::ObjectFreq) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -779,7 +779,7 @@ impl<X: ReplyMode> ObjectHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ObjectHelp<X, R> {}
 /**`OBJECT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ObjectHelp`](struct@crate::cmd::ObjectHelp); see it for the options and the reply.*/
+Builds a detached [`ObjectHelp`](struct@crate::cmd::ObjectHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "OBJECT HELP")]
 pub fn object_help() -> ObjectHelp {
     ObjectHelp::new_in(Detached)
@@ -818,7 +818,7 @@ impl<X: ReplyMode> ObjectIdletime<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> ObjectIdletime<X, R> {}
 /**`OBJECT IDLETIME`: Returns the time since the last access to an object.
 
-Builds a detached [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime); see it for the options and the reply.
+Builds a detached [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -860,7 +860,7 @@ impl<X: ReplyMode> ObjectRefcount<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> ObjectRefcount<X, R> {}
 /**`OBJECT REFCOUNT`: Returns the reference count of a value of a key.
 
-Builds a detached [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount); see it for the options and the reply.
+Builds a detached [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -904,7 +904,7 @@ impl<X: ReplyMode> Persist<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Persist<X, R> {}
 /**`PERSIST`: Removes the expiration time of a key.
 
-Builds a detached [`Persist`](struct@crate::cmd::Persist); see it for the options and the reply.
+Builds a detached [`Persist`](struct@crate::cmd::Persist) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -989,7 +989,7 @@ impl<X, R> Pexpire<X, R> {
 }
 /**`PEXPIRE`: Sets the expiration time of a key in milliseconds.
 
-Builds a detached [`Pexpire`](struct@crate::cmd::Pexpire); see it for the options and the reply.
+Builds a detached [`Pexpire`](struct@crate::cmd::Pexpire) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1079,7 +1079,7 @@ impl<X, R> Pexpireat<X, R> {
 }
 /**`PEXPIREAT`: Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-Builds a detached [`Pexpireat`](struct@crate::cmd::Pexpireat); see it for the options and the reply.
+Builds a detached [`Pexpireat`](struct@crate::cmd::Pexpireat) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1128,7 +1128,7 @@ impl<X: ReplyMode> Pexpiretime<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Pexpiretime<X, R> {}
 /**`PEXPIRETIME`: Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-Builds a detached [`Pexpiretime`](struct@crate::cmd::Pexpiretime); see it for the options and the reply.
+Builds a detached [`Pexpiretime`](struct@crate::cmd::Pexpiretime) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1176,7 +1176,7 @@ impl<X: ReplyMode> Pttl<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Pttl<X, R> {}
 /**`PTTL`: Returns the expiration time in milliseconds of a key.
 
-Builds a detached [`Pttl`](struct@crate::cmd::Pttl); see it for the options and the reply.
+Builds a detached [`Pttl`](struct@crate::cmd::Pttl) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1217,7 +1217,7 @@ impl<X: ReplyMode> Randomkey<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Randomkey<X, R> {}
 /**`RANDOMKEY`: Returns a random key name from the database.
 
-Builds a detached [`Randomkey`](struct@crate::cmd::Randomkey); see it for the options and the reply.*/
+Builds a detached [`Randomkey`](struct@crate::cmd::Randomkey) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "RANDOMKEY")]
 pub fn randomkey() -> Randomkey {
     Randomkey::new_in(Detached)
@@ -1258,7 +1258,7 @@ impl<X: ReplyMode> Rename<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Rename<X, R> {}
 /**`RENAME`: Renames a key and overwrites the destination.
 
-Builds a detached [`Rename`](struct@crate::cmd::Rename); see it for the options and the reply.
+Builds a detached [`Rename`](struct@crate::cmd::Rename) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1308,7 +1308,7 @@ impl<X: ReplyMode> Renamenx<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Renamenx<X, R> {}
 /**`RENAMENX`: Renames a key only when the target key name doesn't exist.
 
-Builds a detached [`Renamenx`](struct@crate::cmd::Renamenx); see it for the options and the reply.
+Builds a detached [`Renamenx`](struct@crate::cmd::Renamenx) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1396,7 +1396,7 @@ impl<X, R> Restore<X, R> {
 }
 /**`RESTORE`: Creates a key from the serialized representation of a value.
 
-Builds a detached [`Restore`](struct@crate::cmd::Restore); see it for the options and the reply.
+Builds a detached [`Restore`](struct@crate::cmd::Restore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1472,7 +1472,7 @@ impl<X, R> Scan<X, R> {
 }
 /**`SCAN`: Iterates over the key names in the database.
 
-Builds a detached [`Scan`](struct@crate::cmd::Scan); see it for the options and the reply.
+Builds a detached [`Scan`](struct@crate::cmd::Scan) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -1590,7 +1590,7 @@ Changes the reply to `i64`.*/
 }
 /**`SORT`: Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-Builds a detached [`Sort`](struct@crate::cmd::Sort); see it for the options and the reply.
+Builds a detached [`Sort`](struct@crate::cmd::Sort) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1689,7 +1689,7 @@ impl<X, R> SortRo<X, R> {
 }
 /**`SORT_RO`: Returns the sorted elements of a list, a set, or a sorted set.
 
-Builds a detached [`SortRo`](struct@crate::cmd::SortRo); see it for the options and the reply.
+Builds a detached [`SortRo`](struct@crate::cmd::SortRo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1739,7 +1739,7 @@ impl<X: ReplyMode> Touch<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Touch<X, R> {}
 /**`TOUCH`: Returns the number of existing keys out of those specified after updating the time they were last accessed.
 
-Builds a detached [`Touch`](struct@crate::cmd::Touch); see it for the options and the reply.
+Builds a detached [`Touch`](struct@crate::cmd::Touch) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1787,7 +1787,7 @@ impl<X: ReplyMode> Ttl<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Ttl<X, R> {}
 /**`TTL`: Returns the expiration time in seconds of a key.
 
-Builds a detached [`Ttl`](struct@crate::cmd::Ttl); see it for the options and the reply.
+Builds a detached [`Ttl`](struct@crate::cmd::Ttl) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1831,7 +1831,7 @@ impl<X: ReplyMode> Type<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> Type<X, R> {}
 /**`TYPE`: Determines the type of value stored at a key.
 
-Builds a detached [`Type`](struct@crate::cmd::Type); see it for the options and the reply.
+Builds a detached [`Type`](struct@crate::cmd::Type) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1881,7 +1881,7 @@ impl<X: ReplyMode> Unlink<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Unlink<X, R> {}
 /**`UNLINK`: Asynchronously deletes one or more keys.
 
-Builds a detached [`Unlink`](struct@crate::cmd::Unlink); see it for the options and the reply.
+Builds a detached [`Unlink`](struct@crate::cmd::Unlink) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1925,7 +1925,7 @@ impl<X: ReplyMode> Wait<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Wait<X, R> {}
 /**`WAIT`: Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
 
-Builds a detached [`Wait`](struct@crate::cmd::Wait); see it for the options and the reply.
+Builds a detached [`Wait`](struct@crate::cmd::Wait) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `numreplicas`: `numreplicas`
@@ -1977,7 +1977,7 @@ impl<X: ReplyMode> Waitaof<X, <X as ReplyMode>::Out<(i64, i64)>> {
 impl<X, R> Waitaof<X, R> {}
 /**`WAITAOF`: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
 
-Builds a detached [`Waitaof`](struct@crate::cmd::Waitaof); see it for the options and the reply.
+Builds a detached [`Waitaof`](struct@crate::cmd::Waitaof) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `numlocal`: `numlocal`

@@ -100,7 +100,7 @@ impl<X, R> Geoadd<X, R> {
 }
 /**`GEOADD`: Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-Builds a detached [`Geoadd`](struct@crate::cmd::Geoadd); see it for the options and the reply.
+Builds a detached [`Geoadd`](struct@crate::cmd::Geoadd) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -193,7 +193,7 @@ impl<X, R> Geodist<X, R> {
 }
 /**`GEODIST`: Returns the distance between two members of a geospatial index.
 
-Builds a detached [`Geodist`](struct@crate::cmd::Geodist); see it for the options and the reply.
+Builds a detached [`Geodist`](struct@crate::cmd::Geodist) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -248,7 +248,7 @@ impl<X, R> Geohash<X, R> {
 }
 /**`GEOHASH`: Returns members from a geospatial index as geohash strings.
 
-Builds a detached [`Geohash`](struct@crate::cmd::Geohash); see it for the options and the reply.
+Builds a detached [`Geohash`](struct@crate::cmd::Geohash) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -301,7 +301,7 @@ impl<X, R> Geopos<X, R> {
 }
 /**`GEOPOS`: Returns the longitude and latitude of members from a geospatial index.
 
-Builds a detached [`Geopos`](struct@crate::cmd::Geopos); see it for the options and the reply.
+Builds a detached [`Geopos`](struct@crate::cmd::Geopos) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -484,7 +484,7 @@ Changes the reply to `i64`.*/
 }
 /**`GEORADIUS`: Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
 
-Builds a detached [`Georadius`](struct@crate::cmd::Georadius); see it for the options and the reply.
+Builds a detached [`Georadius`](struct@crate::cmd::Georadius) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -680,7 +680,7 @@ Changes the reply to `i64`.*/
 }
 /**`GEORADIUSBYMEMBER`: Queries a geospatial index for members within a distance from a member, optionally stores the result.
 
-Builds a detached [`Georadiusbymember`](struct@crate::cmd::Georadiusbymember); see it for the options and the reply.
+Builds a detached [`Georadiusbymember`](struct@crate::cmd::Georadiusbymember) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -824,7 +824,7 @@ Changes the reply to `Vec<GeoMatch>`.*/
 }
 /**`GEORADIUSBYMEMBER_RO`: Returns members from a geospatial index that are within a distance from a member.
 
-Builds a detached [`GeoradiusbymemberRo`](struct@crate::cmd::GeoradiusbymemberRo); see it for the options and the reply.
+Builds a detached [`GeoradiusbymemberRo`](struct@crate::cmd::GeoradiusbymemberRo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -965,7 +965,7 @@ Changes the reply to `Vec<GeoMatch>`.*/
 }
 /**`GEORADIUS_RO`: Returns members from a geospatial index that are within a distance from a coordinate.
 
-Builds a detached [`GeoradiusRo`](struct@crate::cmd::GeoradiusRo); see it for the options and the reply.
+Builds a detached [`GeoradiusRo`](struct@crate::cmd::GeoradiusRo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1125,7 +1125,7 @@ Changes the reply to `Vec<GeoMatch>`.*/
 }
 /**`GEOSEARCH`: Queries a geospatial index for members inside an area of a box, circle, or a polygon.
 
-Builds a detached [`Geosearch`](struct@crate::cmd::Geosearch); see it for the options and the reply.
+Builds a detached [`Geosearch`](struct@crate::cmd::Geosearch) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1251,7 +1251,7 @@ impl<X, R> Geosearchstore<X, R> {
 }
 /**`GEOSEARCHSTORE`: Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
 
-Builds a detached [`Geosearchstore`](struct@crate::cmd::Geosearchstore); see it for the options and the reply.
+Builds a detached [`Geosearchstore`](struct@crate::cmd::Geosearchstore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`

@@ -64,7 +64,7 @@ impl<X: ReplyMode> Hdel<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Hdel<X, R> {}
 /**`HDEL`: Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
 
-Builds a detached [`Hdel`](struct@crate::cmd::Hdel); see it for the options and the reply.
+Builds a detached [`Hdel`](struct@crate::cmd::Hdel) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -111,7 +111,7 @@ impl<X: ReplyMode> Hexists<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Hexists<X, R> {}
 /**`HEXISTS`: Determines whether a field exists in a hash.
 
-Builds a detached [`Hexists`](struct@crate::cmd::Hexists); see it for the options and the reply.
+Builds a detached [`Hexists`](struct@crate::cmd::Hexists) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -209,7 +209,7 @@ impl<X, R> Hexpire<X, R> {
 }
 /**`HEXPIRE`: Sets expiry time on hash fields.
 
-Builds a detached [`Hexpire`](struct@crate::cmd::Hexpire); see it for the options and the reply.
+Builds a detached [`Hexpire`](struct@crate::cmd::Hexpire) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -312,7 +312,7 @@ impl<X, R> Hexpireat<X, R> {
 }
 /**`HEXPIREAT`: Sets expiry time on hash fields.
 
-Builds a detached [`Hexpireat`](struct@crate::cmd::Hexpireat); see it for the options and the reply.
+Builds a detached [`Hexpireat`](struct@crate::cmd::Hexpireat) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -376,7 +376,7 @@ impl<X: ReplyMode> Hexpiretime<X, <X as ReplyMode>::Out<Vec<i64>>> {
 impl<X, R> Hexpiretime<X, R> {}
 /**`HEXPIRETIME`: Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
 
-Builds a detached [`Hexpiretime`](struct@crate::cmd::Hexpiretime); see it for the options and the reply.
+Builds a detached [`Hexpiretime`](struct@crate::cmd::Hexpiretime) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -426,7 +426,7 @@ impl<X: ReplyMode> Hget<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Hget<X, R> {}
 /**`HGET`: Returns the value of a field in a hash.
 
-Builds a detached [`Hget`](struct@crate::cmd::Hget); see it for the options and the reply.
+Builds a detached [`Hget`](struct@crate::cmd::Hget) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -469,7 +469,7 @@ impl<X: ReplyMode> Hgetall<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes>>> {
 impl<X, R> Hgetall<X, R> {}
 /**`HGETALL`: Returns all fields and values in a hash.
 
-Builds a detached [`Hgetall`](struct@crate::cmd::Hgetall); see it for the options and the reply.
+Builds a detached [`Hgetall`](struct@crate::cmd::Hgetall) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -527,7 +527,7 @@ impl<X: ReplyMode> Hgetdel<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
 impl<X, R> Hgetdel<X, R> {}
 /**`HGETDEL`: Returns the values of one or more fields and deletes them from a hash.
 
-Builds a detached [`Hgetdel`](struct@crate::cmd::Hgetdel); see it for the options and the reply.
+Builds a detached [`Hgetdel`](struct@crate::cmd::Hgetdel) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -636,7 +636,7 @@ impl<X, R> Hgetex<X, R> {
 }
 /**`HGETEX`: Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
 
-Builds a detached [`Hgetex`](struct@crate::cmd::Hgetex); see it for the options and the reply.
+Builds a detached [`Hgetex`](struct@crate::cmd::Hgetex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -691,7 +691,7 @@ impl<X: ReplyMode> Hincrby<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Hincrby<X, R> {}
 /**`HINCRBY`: Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a detached [`Hincrby`](struct@crate::cmd::Hincrby); see it for the options and the reply.
+Builds a detached [`Hincrby`](struct@crate::cmd::Hincrby) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -744,7 +744,7 @@ impl<X: ReplyMode> Hincrbyfloat<X, <X as ReplyMode>::Out<f64>> {
 impl<X, R> Hincrbyfloat<X, R> {}
 /**`HINCRBYFLOAT`: Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a detached [`Hincrbyfloat`](struct@crate::cmd::Hincrbyfloat); see it for the options and the reply.
+Builds a detached [`Hincrbyfloat`](struct@crate::cmd::Hincrbyfloat) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -792,7 +792,7 @@ impl<X: ReplyMode> Hkeys<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Hkeys<X, R> {}
 /**`HKEYS`: Returns all fields in a hash.
 
-Builds a detached [`Hkeys`](struct@crate::cmd::Hkeys); see it for the options and the reply.
+Builds a detached [`Hkeys`](struct@crate::cmd::Hkeys) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -834,7 +834,7 @@ impl<X: ReplyMode> Hlen<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Hlen<X, R> {}
 /**`HLEN`: Returns the number of fields in a hash.
 
-Builds a detached [`Hlen`](struct@crate::cmd::Hlen); see it for the options and the reply.
+Builds a detached [`Hlen`](struct@crate::cmd::Hlen) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -890,7 +890,7 @@ impl<X: ReplyMode> Hmget<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
 impl<X, R> Hmget<X, R> {}
 /**`HMGET`: Returns the values of all fields in a hash.
 
-Builds a detached [`Hmget`](struct@crate::cmd::Hmget); see it for the options and the reply.
+Builds a detached [`Hmget`](struct@crate::cmd::Hmget) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -951,7 +951,7 @@ impl<X: ReplyMode> Hmset<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Hmset<X, R> {}
 /**`HMSET`: Sets the values of multiple fields.
 
-Builds a detached [`Hmset`](struct@crate::cmd::Hmset); see it for the options and the reply.
+Builds a detached [`Hmset`](struct@crate::cmd::Hmset) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1013,7 +1013,7 @@ impl<X: ReplyMode> Hpersist<X, <X as ReplyMode>::Out<Vec<i64>>> {
 impl<X, R> Hpersist<X, R> {}
 /**`HPERSIST`: Remove the existing expiration on a hash key's field(s).
 
-Builds a detached [`Hpersist`](struct@crate::cmd::Hpersist); see it for the options and the reply.
+Builds a detached [`Hpersist`](struct@crate::cmd::Hpersist) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1114,7 +1114,7 @@ impl<X, R> Hpexpire<X, R> {
 }
 /**`HPEXPIRE`: Sets expiry time on hash object.
 
-Builds a detached [`Hpexpire`](struct@crate::cmd::Hpexpire); see it for the options and the reply.
+Builds a detached [`Hpexpire`](struct@crate::cmd::Hpexpire) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1217,7 +1217,7 @@ impl<X, R> Hpexpireat<X, R> {
 }
 /**`HPEXPIREAT`: Sets expiration time on hash field.
 
-Builds a detached [`Hpexpireat`](struct@crate::cmd::Hpexpireat); see it for the options and the reply.
+Builds a detached [`Hpexpireat`](struct@crate::cmd::Hpexpireat) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1281,7 +1281,7 @@ impl<X: ReplyMode> Hpexpiretime<X, <X as ReplyMode>::Out<Vec<i64>>> {
 impl<X, R> Hpexpiretime<X, R> {}
 /**`HPEXPIRETIME`: Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
 
-Builds a detached [`Hpexpiretime`](struct@crate::cmd::Hpexpiretime); see it for the options and the reply.
+Builds a detached [`Hpexpiretime`](struct@crate::cmd::Hpexpiretime) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1343,7 +1343,7 @@ impl<X: ReplyMode> Hpttl<X, <X as ReplyMode>::Out<Vec<i64>>> {
 impl<X, R> Hpttl<X, R> {}
 /**`HPTTL`: Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
 
-Builds a detached [`Hpttl`](struct@crate::cmd::Hpttl); see it for the options and the reply.
+Builds a detached [`Hpttl`](struct@crate::cmd::Hpttl) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1434,7 +1434,7 @@ Changes the reply to `Vec<(Bytes,Bytes)>`.*/
 }
 /**`HRANDFIELD`: Returns one or more random fields from a hash.
 
-Builds a detached [`Hrandfield`](struct@crate::cmd::Hrandfield); see it for the options and the reply.
+Builds a detached [`Hrandfield`](struct@crate::cmd::Hrandfield) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1508,7 +1508,7 @@ Changes the reply to `(Bytes,Vec<Bytes>)`.*/
 }
 /**`HSCAN`: Iterates over fields and values of a hash.
 
-Builds a detached [`Hscan`](struct@crate::cmd::Hscan); see it for the options and the reply.
+Builds a detached [`Hscan`](struct@crate::cmd::Hscan) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1572,7 +1572,7 @@ impl<X: ReplyMode> Hset<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Hset<X, R> {}
 /**`HSET`: Creates or modifies the value of a field in a hash.
 
-Builds a detached [`Hset`](struct@crate::cmd::Hset); see it for the options and the reply.
+Builds a detached [`Hset`](struct@crate::cmd::Hset) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1732,7 +1732,7 @@ impl<X, R> Hsetex<X, R> {
 }
 /**`HSETEX`: Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
 
-Builds a detached [`Hsetex`](struct@crate::cmd::Hsetex); see it for the options and the reply.
+Builds a detached [`Hsetex`](struct@crate::cmd::Hsetex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1789,7 +1789,7 @@ impl<X: ReplyMode> Hsetnx<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Hsetnx<X, R> {}
 /**`HSETNX`: Sets the value of a field in a hash only when the field doesn't exist.
 
-Builds a detached [`Hsetnx`](struct@crate::cmd::Hsetnx); see it for the options and the reply.
+Builds a detached [`Hsetnx`](struct@crate::cmd::Hsetnx) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1835,7 +1835,7 @@ impl<X: ReplyMode> Hstrlen<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Hstrlen<X, R> {}
 /**`HSTRLEN`: Returns the length of the value of a field.
 
-Builds a detached [`Hstrlen`](struct@crate::cmd::Hstrlen); see it for the options and the reply.
+Builds a detached [`Hstrlen`](struct@crate::cmd::Hstrlen) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1894,7 +1894,7 @@ impl<X: ReplyMode> Httl<X, <X as ReplyMode>::Out<Vec<i64>>> {
 impl<X, R> Httl<X, R> {}
 /**`HTTL`: Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
 
-Builds a detached [`Httl`](struct@crate::cmd::Httl); see it for the options and the reply.
+Builds a detached [`Httl`](struct@crate::cmd::Httl) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1940,7 +1940,7 @@ impl<X: ReplyMode> Hvals<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Hvals<X, R> {}
 /**`HVALS`: Returns all values in a hash.
 
-Builds a detached [`Hvals`](struct@crate::cmd::Hvals); see it for the options and the reply.
+Builds a detached [`Hvals`](struct@crate::cmd::Hvals) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/

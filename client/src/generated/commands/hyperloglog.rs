@@ -60,7 +60,7 @@ impl<X, R> Pfadd<X, R> {
 }
 /**`PFADD`: Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-Builds a detached [`Pfadd`](struct@crate::cmd::Pfadd); see it for the options and the reply.
+Builds a detached [`Pfadd`](struct@crate::cmd::Pfadd) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -110,7 +110,7 @@ impl<X: ReplyMode> Pfcount<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Pfcount<X, R> {}
 /**`PFCOUNT`: Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-Builds a detached [`Pfcount`](struct@crate::cmd::Pfcount); see it for the options and the reply.
+Builds a detached [`Pfcount`](struct@crate::cmd::Pfcount) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -154,7 +154,7 @@ impl<X: ReplyMode> Pfdebug<X, <X as ReplyMode>::Out<Value>> {
 impl<X, R> Pfdebug<X, R> {}
 /**`PFDEBUG`: Internal commands for debugging HyperLogLog values.
 
-Builds a detached [`Pfdebug`](struct@crate::cmd::Pfdebug); see it for the options and the reply.
+Builds a detached [`Pfdebug`](struct@crate::cmd::Pfdebug) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `subcommand`: `subcommand`
@@ -208,7 +208,7 @@ impl<X, R> Pfmerge<X, R> {
 }
 /**`PFMERGE`: Merges one or more HyperLogLog values into a single key.
 
-Builds a detached [`Pfmerge`](struct@crate::cmd::Pfmerge); see it for the options and the reply.
+Builds a detached [`Pfmerge`](struct@crate::cmd::Pfmerge) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `destkey`: `destkey`*/
@@ -247,7 +247,7 @@ impl<X: ReplyMode> Pfselftest<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Pfselftest<X, R> {}
 /**`PFSELFTEST`: An internal command for testing HyperLogLog values.
 
-Builds a detached [`Pfselftest`](struct@crate::cmd::Pfselftest); see it for the options and the reply.*/
+Builds a detached [`Pfselftest`](struct@crate::cmd::Pfselftest) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "PFSELFTEST")]
 pub fn pfselftest() -> Pfselftest {
     Pfselftest::new_in(Detached)

@@ -64,7 +64,7 @@ impl<X: ReplyMode> Blmove<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Blmove<X, R> {}
 /**`BLMOVE`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
 
-Builds a detached [`Blmove`](struct@crate::cmd::Blmove); see it for the options and the reply.
+Builds a detached [`Blmove`](struct@crate::cmd::Blmove) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -146,7 +146,7 @@ impl<X, R> Blmpop<X, R> {
 }
 /**`BLMPOP`: Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Blmpop`](struct@crate::cmd::Blmpop); see it for the options and the reply.
+Builds a detached [`Blmpop`](struct@crate::cmd::Blmpop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -213,7 +213,7 @@ impl<X: ReplyMode> Blpop<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes)>>> {
 impl<X, R> Blpop<X, R> {}
 /**`BLPOP`: Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Blpop`](struct@crate::cmd::Blpop); see it for the options and the reply.
+Builds a detached [`Blpop`](struct@crate::cmd::Blpop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -276,7 +276,7 @@ impl<X: ReplyMode> Brpop<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes)>>> {
 impl<X, R> Brpop<X, R> {}
 /**`BRPOP`: Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Brpop`](struct@crate::cmd::Brpop); see it for the options and the reply.
+Builds a detached [`Brpop`](struct@crate::cmd::Brpop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -336,7 +336,7 @@ impl<X: ReplyMode> Brpoplpush<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Brpoplpush<X, R> {}
 /**`BRPOPLPUSH`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a detached [`Brpoplpush`](struct@crate::cmd::Brpoplpush); see it for the options and the reply.
+Builds a detached [`Brpoplpush`](struct@crate::cmd::Brpoplpush) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -388,7 +388,7 @@ impl<X: ReplyMode> Lindex<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Lindex<X, R> {}
 /**`LINDEX`: Returns an element from a list by its index.
 
-Builds a detached [`Lindex`](struct@crate::cmd::Lindex); see it for the options and the reply.
+Builds a detached [`Lindex`](struct@crate::cmd::Lindex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -446,7 +446,7 @@ impl<X: ReplyMode> Linsert<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Linsert<X, R> {}
 /**`LINSERT`: Inserts an element before or after another element in a list.
 
-Builds a detached [`Linsert`](struct@crate::cmd::Linsert); see it for the options and the reply.
+Builds a detached [`Linsert`](struct@crate::cmd::Linsert) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -496,7 +496,7 @@ impl<X: ReplyMode> Llen<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Llen<X, R> {}
 /**`LLEN`: Returns the length of a list.
 
-Builds a detached [`Llen`](struct@crate::cmd::Llen); see it for the options and the reply.
+Builds a detached [`Llen`](struct@crate::cmd::Llen) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -552,7 +552,7 @@ impl<X: ReplyMode> Lmove<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Lmove<X, R> {}
 /**`LMOVE`: Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
 
-Builds a detached [`Lmove`](struct@crate::cmd::Lmove); see it for the options and the reply.
+Builds a detached [`Lmove`](struct@crate::cmd::Lmove) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -629,7 +629,7 @@ impl<X, R> Lmpop<X, R> {
 }
 /**`LMPOP`: Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
 
-Builds a detached [`Lmpop`](struct@crate::cmd::Lmpop); see it for the options and the reply.
+Builds a detached [`Lmpop`](struct@crate::cmd::Lmpop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -698,7 +698,7 @@ Changes the reply to `Option<Vec<Bytes>>`.*/
 }
 /**`LPOP`: Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
 
-Builds a detached [`Lpop`](struct@crate::cmd::Lpop); see it for the options and the reply.
+Builds a detached [`Lpop`](struct@crate::cmd::Lpop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -779,7 +779,7 @@ Changes the reply to `Vec<i64>`.*/
 }
 /**`LPOS`: Returns the index of matching elements in a list.
 
-Builds a detached [`Lpos`](struct@crate::cmd::Lpos); see it for the options and the reply.
+Builds a detached [`Lpos`](struct@crate::cmd::Lpos) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -839,7 +839,7 @@ impl<X: ReplyMode> Lpush<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Lpush<X, R> {}
 /**`LPUSH`: Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a detached [`Lpush`](struct@crate::cmd::Lpush); see it for the options and the reply.
+Builds a detached [`Lpush`](struct@crate::cmd::Lpush) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -899,7 +899,7 @@ impl<X: ReplyMode> Lpushx<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Lpushx<X, R> {}
 /**`LPUSHX`: Prepends one or more elements to a list only when the list exists.
 
-Builds a detached [`Lpushx`](struct@crate::cmd::Lpushx); see it for the options and the reply.
+Builds a detached [`Lpushx`](struct@crate::cmd::Lpushx) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -951,7 +951,7 @@ impl<X: ReplyMode> Lrange<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Lrange<X, R> {}
 /**`LRANGE`: Returns a range of elements from a list.
 
-Builds a detached [`Lrange`](struct@crate::cmd::Lrange); see it for the options and the reply.
+Builds a detached [`Lrange`](struct@crate::cmd::Lrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1004,7 +1004,7 @@ impl<X: ReplyMode> Lrem<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Lrem<X, R> {}
 /**`LREM`: Removes elements from a list. Deletes the list if the last element was removed.
 
-Builds a detached [`Lrem`](struct@crate::cmd::Lrem); see it for the options and the reply.
+Builds a detached [`Lrem`](struct@crate::cmd::Lrem) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1057,7 +1057,7 @@ impl<X: ReplyMode> Lset<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Lset<X, R> {}
 /**`LSET`: Sets the value of an element in a list by its index.
 
-Builds a detached [`Lset`](struct@crate::cmd::Lset); see it for the options and the reply.
+Builds a detached [`Lset`](struct@crate::cmd::Lset) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1110,7 +1110,7 @@ impl<X: ReplyMode> Ltrim<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Ltrim<X, R> {}
 /**`LTRIM`: Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
 
-Builds a detached [`Ltrim`](struct@crate::cmd::Ltrim); see it for the options and the reply.
+Builds a detached [`Ltrim`](struct@crate::cmd::Ltrim) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1177,7 +1177,7 @@ Changes the reply to `Option<Vec<Bytes>>`.*/
 }
 /**`RPOP`: Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
 
-Builds a detached [`Rpop`](struct@crate::cmd::Rpop); see it for the options and the reply.
+Builds a detached [`Rpop`](struct@crate::cmd::Rpop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1223,7 +1223,7 @@ impl<X: ReplyMode> Rpoplpush<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Rpoplpush<X, R> {}
 /**`RPOPLPUSH`: Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
 
-Builds a detached [`Rpoplpush`](struct@crate::cmd::Rpoplpush); see it for the options and the reply.
+Builds a detached [`Rpoplpush`](struct@crate::cmd::Rpoplpush) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -1283,7 +1283,7 @@ impl<X: ReplyMode> Rpush<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Rpush<X, R> {}
 /**`RPUSH`: Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a detached [`Rpush`](struct@crate::cmd::Rpush); see it for the options and the reply.
+Builds a detached [`Rpush`](struct@crate::cmd::Rpush) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1343,7 +1343,7 @@ impl<X: ReplyMode> Rpushx<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Rpushx<X, R> {}
 /**`RPUSHX`: Appends one or more elements to a list only when the list exists.
 
-Builds a detached [`Rpushx`](struct@crate::cmd::Rpushx); see it for the options and the reply.
+Builds a detached [`Rpushx`](struct@crate::cmd::Rpushx) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`

@@ -49,7 +49,7 @@ impl<X: ReplyMode> Publish<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Publish<X, R> {}
 /**`PUBLISH`: Posts a message to a channel.
 
-Builds a detached [`Publish`](struct@crate::cmd::Publish); see it for the options and the reply.
+Builds a detached [`Publish`](struct@crate::cmd::Publish) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `channel`: `channel`
@@ -97,7 +97,7 @@ impl<X, R> PubsubChannels<X, R> {
 }
 /**`PUBSUB CHANNELS`: Returns the active channels.
 
-Builds a detached [`PubsubChannels`](struct@crate::cmd::PubsubChannels); see it for the options and the reply.*/
+Builds a detached [`PubsubChannels`](struct@crate::cmd::PubsubChannels) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB CHANNELS")]
 pub fn pubsub_channels() -> PubsubChannels {
     PubsubChannels::new_in(Detached)
@@ -133,7 +133,7 @@ impl<X: ReplyMode> PubsubHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> PubsubHelp<X, R> {}
 /**`PUBSUB HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`PubsubHelp`](struct@crate::cmd::PubsubHelp); see it for the options and the reply.*/
+Builds a detached [`PubsubHelp`](struct@crate::cmd::PubsubHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB HELP")]
 pub fn pubsub_help() -> PubsubHelp {
     PubsubHelp::new_in(Detached)
@@ -169,7 +169,7 @@ impl<X: ReplyMode> PubsubNumpat<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> PubsubNumpat<X, R> {}
 /**`PUBSUB NUMPAT`: Returns a count of unique pattern subscriptions.
 
-Builds a detached [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat); see it for the options and the reply.*/
+Builds a detached [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB NUMPAT")]
 pub fn pubsub_numpat() -> PubsubNumpat {
     PubsubNumpat::new_in(Detached)
@@ -216,7 +216,7 @@ impl<X, R> PubsubNumsub<X, R> {
 }
 /**`PUBSUB NUMSUB`: Returns a count of subscribers to channels.
 
-Builds a detached [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub); see it for the options and the reply.*/
+Builds a detached [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB NUMSUB")]
 pub fn pubsub_numsub() -> PubsubNumsub {
     PubsubNumsub::new_in(Detached)
@@ -260,7 +260,7 @@ impl<X, R> PubsubShardchannels<X, R> {
 }
 /**`PUBSUB SHARDCHANNELS`: Returns the active shard channels.
 
-Builds a detached [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels); see it for the options and the reply.*/
+Builds a detached [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB SHARDCHANNELS")]
 pub fn pubsub_shardchannels() -> PubsubShardchannels {
     PubsubShardchannels::new_in(Detached)
@@ -310,7 +310,7 @@ impl<X, R> PubsubShardnumsub<X, R> {
 }
 /**`PUBSUB SHARDNUMSUB`: Returns the count of subscribers of shard channels.
 
-Builds a detached [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub); see it for the options and the reply.*/
+Builds a detached [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "PUBSUB SHARDNUMSUB")]
 pub fn pubsub_shardnumsub() -> PubsubShardnumsub {
     PubsubShardnumsub::new_in(Detached)
@@ -351,7 +351,7 @@ impl<X: ReplyMode> Spublish<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Spublish<X, R> {}
 /**`SPUBLISH`: Posts a message to a shard channel.
 
-Builds a detached [`Spublish`](struct@crate::cmd::Spublish); see it for the options and the reply.
+Builds a detached [`Spublish`](struct@crate::cmd::Spublish) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `shardchannel`: `shardchannel`

@@ -75,7 +75,7 @@ impl<X, R> Eval<X, R> {
 }
 /**`EVAL`: Executes a server-side Lua script.
 
-Builds a detached [`Eval`](struct@crate::cmd::Eval); see it for the options and the reply.
+Builds a detached [`Eval`](struct@crate::cmd::Eval) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -145,7 +145,7 @@ impl<X, R> Evalsha<X, R> {
 }
 /**`EVALSHA`: Executes a server-side Lua script by SHA1 digest.
 
-Builds a detached [`Evalsha`](struct@crate::cmd::Evalsha); see it for the options and the reply.
+Builds a detached [`Evalsha`](struct@crate::cmd::Evalsha) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -215,7 +215,7 @@ impl<X, R> EvalshaRo<X, R> {
 }
 /**`EVALSHA_RO`: Executes a read-only server-side Lua script by SHA1 digest.
 
-Builds a detached [`EvalshaRo`](struct@crate::cmd::EvalshaRo); see it for the options and the reply.
+Builds a detached [`EvalshaRo`](struct@crate::cmd::EvalshaRo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -285,7 +285,7 @@ impl<X, R> EvalRo<X, R> {
 }
 /**`EVAL_RO`: Executes a read-only server-side Lua script.
 
-Builds a detached [`EvalRo`](struct@crate::cmd::EvalRo); see it for the options and the reply.
+Builds a detached [`EvalRo`](struct@crate::cmd::EvalRo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -355,7 +355,7 @@ impl<X, R> Fcall<X, R> {
 }
 /**`FCALL`: Invokes a function.
 
-Builds a detached [`Fcall`](struct@crate::cmd::Fcall); see it for the options and the reply.
+Builds a detached [`Fcall`](struct@crate::cmd::Fcall) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -425,7 +425,7 @@ impl<X, R> FcallRo<X, R> {
 }
 /**`FCALL_RO`: Invokes a read-only function.
 
-Builds a detached [`FcallRo`](struct@crate::cmd::FcallRo); see it for the options and the reply.
+Builds a detached [`FcallRo`](struct@crate::cmd::FcallRo) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -467,7 +467,7 @@ impl<X: ReplyMode> FunctionDelete<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> FunctionDelete<X, R> {}
 /**`FUNCTION DELETE`: Deletes a library and its functions.
 
-Builds a detached [`FunctionDelete`](struct@crate::cmd::FunctionDelete); see it for the options and the reply.
+Builds a detached [`FunctionDelete`](struct@crate::cmd::FunctionDelete) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `library_name`: `library-name`*/
@@ -506,7 +506,7 @@ impl<X: ReplyMode> FunctionDump<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> FunctionDump<X, R> {}
 /**`FUNCTION DUMP`: Dumps all libraries into a serialized binary payload.
 
-Builds a detached [`FunctionDump`](struct@crate::cmd::FunctionDump); see it for the options and the reply.*/
+Builds a detached [`FunctionDump`](struct@crate::cmd::FunctionDump) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION DUMP")]
 pub fn function_dump() -> FunctionDump {
     FunctionDump::new_in(Detached)
@@ -564,7 +564,7 @@ impl<X, R> FunctionFlush<X, R> {
 }
 /**`FUNCTION FLUSH`: Deletes all libraries and functions.
 
-Builds a detached [`FunctionFlush`](struct@crate::cmd::FunctionFlush); see it for the options and the reply.*/
+Builds a detached [`FunctionFlush`](struct@crate::cmd::FunctionFlush) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION FLUSH")]
 pub fn function_flush() -> FunctionFlush {
     FunctionFlush::new_in(Detached)
@@ -600,7 +600,7 @@ impl<X: ReplyMode> FunctionHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> FunctionHelp<X, R> {}
 /**`FUNCTION HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`FunctionHelp`](struct@crate::cmd::FunctionHelp); see it for the options and the reply.*/
+Builds a detached [`FunctionHelp`](struct@crate::cmd::FunctionHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION HELP")]
 pub fn function_help() -> FunctionHelp {
     FunctionHelp::new_in(Detached)
@@ -636,7 +636,7 @@ impl<X: ReplyMode> FunctionKill<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> FunctionKill<X, R> {}
 /**`FUNCTION KILL`: Terminates a function during execution.
 
-Builds a detached [`FunctionKill`](struct@crate::cmd::FunctionKill); see it for the options and the reply.*/
+Builds a detached [`FunctionKill`](struct@crate::cmd::FunctionKill) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION KILL")]
 pub fn function_kill() -> FunctionKill {
     FunctionKill::new_in(Detached)
@@ -688,7 +688,7 @@ impl<X, R> FunctionList<X, R> {
 }
 /**`FUNCTION LIST`: Returns information about all libraries.
 
-Builds a detached [`FunctionList`](struct@crate::cmd::FunctionList); see it for the options and the reply.*/
+Builds a detached [`FunctionList`](struct@crate::cmd::FunctionList) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION LIST")]
 pub fn function_list() -> FunctionList {
     FunctionList::new_in(Detached)
@@ -735,7 +735,7 @@ impl<X, R> FunctionLoad<X, R> {
 }
 /**`FUNCTION LOAD`: Creates a library.
 
-Builds a detached [`FunctionLoad`](struct@crate::cmd::FunctionLoad); see it for the options and the reply.
+Builds a detached [`FunctionLoad`](struct@crate::cmd::FunctionLoad) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `function_code`: `function-code`*/
@@ -806,7 +806,7 @@ impl<X, R> FunctionRestore<X, R> {
 }
 /**`FUNCTION RESTORE`: Restores all libraries from a payload.
 
-Builds a detached [`FunctionRestore`](struct@crate::cmd::FunctionRestore); see it for the options and the reply.
+Builds a detached [`FunctionRestore`](struct@crate::cmd::FunctionRestore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `serialized_value`: `serialized-value`*/
@@ -845,7 +845,7 @@ impl<X: ReplyMode> FunctionStats<X, <X as ReplyMode>::Out<FunctionStatsReply>> {
 impl<X, R> FunctionStats<X, R> {}
 /**`FUNCTION STATS`: Returns information about a function during execution.
 
-Builds a detached [`FunctionStats`](struct@crate::cmd::FunctionStats); see it for the options and the reply.*/
+Builds a detached [`FunctionStats`](struct@crate::cmd::FunctionStats) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FUNCTION STATS")]
 pub fn function_stats() -> FunctionStats {
     FunctionStats::new_in(Detached)
@@ -892,7 +892,7 @@ impl<X, R> ScriptDebug<X, R> {
 }
 /**`SCRIPT DEBUG`: Sets the debug mode of server-side Lua scripts.
 
-Builds a detached [`ScriptDebug`](struct@crate::cmd::ScriptDebug); see it for the options and the reply.
+Builds a detached [`ScriptDebug`](struct@crate::cmd::ScriptDebug) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | SYNC | NO>`*/
@@ -942,7 +942,7 @@ impl<X: ReplyMode> ScriptExists<X, <X as ReplyMode>::Out<Vec<bool>>> {
 impl<X, R> ScriptExists<X, R> {}
 /**`SCRIPT EXISTS`: Determines whether server-side Lua scripts exist in the script cache.
 
-Builds a detached [`ScriptExists`](struct@crate::cmd::ScriptExists); see it for the options and the reply.
+Builds a detached [`ScriptExists`](struct@crate::cmd::ScriptExists) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1 [sha1 ...]`*/
@@ -1006,7 +1006,7 @@ impl<X, R> ScriptFlush<X, R> {
 }
 /**`SCRIPT FLUSH`: Removes all server-side Lua scripts from the script cache.
 
-Builds a detached [`ScriptFlush`](struct@crate::cmd::ScriptFlush); see it for the options and the reply.*/
+Builds a detached [`ScriptFlush`](struct@crate::cmd::ScriptFlush) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SCRIPT FLUSH")]
 pub fn script_flush() -> ScriptFlush {
     ScriptFlush::new_in(Detached)
@@ -1042,7 +1042,7 @@ impl<X: ReplyMode> ScriptHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ScriptHelp<X, R> {}
 /**`SCRIPT HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ScriptHelp`](struct@crate::cmd::ScriptHelp); see it for the options and the reply.*/
+Builds a detached [`ScriptHelp`](struct@crate::cmd::ScriptHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SCRIPT HELP")]
 pub fn script_help() -> ScriptHelp {
     ScriptHelp::new_in(Detached)
@@ -1078,7 +1078,7 @@ impl<X: ReplyMode> ScriptKill<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ScriptKill<X, R> {}
 /**`SCRIPT KILL`: Terminates a server-side Lua script during execution.
 
-Builds a detached [`ScriptKill`](struct@crate::cmd::ScriptKill); see it for the options and the reply.*/
+Builds a detached [`ScriptKill`](struct@crate::cmd::ScriptKill) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SCRIPT KILL")]
 pub fn script_kill() -> ScriptKill {
     ScriptKill::new_in(Detached)
@@ -1117,7 +1117,7 @@ impl<X: ReplyMode> ScriptLoad<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> ScriptLoad<X, R> {}
 /**`SCRIPT LOAD`: Loads a server-side Lua script to the script cache.
 
-Builds a detached [`ScriptLoad`](struct@crate::cmd::ScriptLoad); see it for the options and the reply.
+Builds a detached [`ScriptLoad`](struct@crate::cmd::ScriptLoad) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -1159,7 +1159,7 @@ impl<X: ReplyMode> ScriptShow<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> ScriptShow<X, R> {}
 /**`SCRIPT SHOW`: Show server-side Lua script in the script cache.
 
-Builds a detached [`ScriptShow`](struct@crate::cmd::ScriptShow); see it for the options and the reply.
+Builds a detached [`ScriptShow`](struct@crate::cmd::ScriptShow) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/

@@ -47,7 +47,7 @@ impl<X: ReplyMode> SentinelCkquorum<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> SentinelCkquorum<X, R> {}
 /**`SENTINEL CKQUORUM`: Checks for a Sentinel quorum.
 
-Builds a detached [`SentinelCkquorum`](struct@crate::cmd::SentinelCkquorum); see it for the options and the reply.
+Builds a detached [`SentinelCkquorum`](struct@crate::cmd::SentinelCkquorum) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -94,7 +94,7 @@ impl<X: ReplyMode> SentinelConfig<X, <X as ReplyMode>::Out<Value>> {
 impl<X, R> SentinelConfig<X, R> {}
 /**`SENTINEL CONFIG`: Configures Sentinel.
 
-Builds a detached [`SentinelConfig`](struct@crate::cmd::SentinelConfig); see it for the options and the reply.
+Builds a detached [`SentinelConfig`](struct@crate::cmd::SentinelConfig) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `action`: `<SET parameter value [parameter value ...] | GET parameter [parameter ...]>`*/
@@ -144,7 +144,7 @@ impl<X, R> SentinelDebug<X, R> {
 }
 /**`SENTINEL DEBUG`: Lists or updates the current configurable parameters of Sentinel.
 
-Builds a detached [`SentinelDebug`](struct@crate::cmd::SentinelDebug); see it for the options and the reply.*/
+Builds a detached [`SentinelDebug`](struct@crate::cmd::SentinelDebug) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL DEBUG")]
 pub fn sentinel_debug() -> SentinelDebug {
     SentinelDebug::new_in(Detached)
@@ -194,7 +194,7 @@ impl<X, R> SentinelFailover<X, R> {
 }
 /**`SENTINEL FAILOVER`: Forces a Sentinel failover.
 
-Builds a detached [`SentinelFailover`](struct@crate::cmd::SentinelFailover); see it for the options and the reply.
+Builds a detached [`SentinelFailover`](struct@crate::cmd::SentinelFailover) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -233,7 +233,7 @@ impl<X: ReplyMode> SentinelFlushconfig<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> SentinelFlushconfig<X, R> {}
 /**`SENTINEL FLUSHCONFIG`: Rewrites the Sentinel configuration file.
 
-Builds a detached [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig); see it for the options and the reply.*/
+Builds a detached [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL FLUSHCONFIG")]
 pub fn sentinel_flushconfig() -> SentinelFlushconfig {
     SentinelFlushconfig::new_in(Detached)
@@ -280,7 +280,7 @@ impl<
 impl<X, R> SentinelGetMasterAddrByName<X, R> {}
 /**`SENTINEL GET-MASTER-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a detached [`SentinelGetMasterAddrByName`](struct@crate::cmd::SentinelGetMasterAddrByName); see it for the options and the reply.
+Builds a detached [`SentinelGetMasterAddrByName`](struct@crate::cmd::SentinelGetMasterAddrByName) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -330,7 +330,7 @@ impl<
 impl<X, R> SentinelGetPrimaryAddrByName<X, R> {}
 /**`SENTINEL GET-PRIMARY-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a detached [`SentinelGetPrimaryAddrByName`](struct@crate::cmd::SentinelGetPrimaryAddrByName); see it for the options and the reply.
+Builds a detached [`SentinelGetPrimaryAddrByName`](struct@crate::cmd::SentinelGetPrimaryAddrByName) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -371,7 +371,7 @@ impl<X: ReplyMode> SentinelHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> SentinelHelp<X, R> {}
 /**`SENTINEL HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`SentinelHelp`](struct@crate::cmd::SentinelHelp); see it for the options and the reply.*/
+Builds a detached [`SentinelHelp`](struct@crate::cmd::SentinelHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL HELP")]
 pub fn sentinel_help() -> SentinelHelp {
     SentinelHelp::new_in(Detached)
@@ -418,7 +418,7 @@ impl<X: ReplyMode> SentinelInfoCache<X, <X as ReplyMode>::Out<Vec<Value>>> {
 impl<X, R> SentinelInfoCache<X, R> {}
 /**`SENTINEL INFO-CACHE`: Returns the cached `INFO` replies from the deployment's instances.
 
-Builds a detached [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache); see it for the options and the reply.
+Builds a detached [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `nodename`: `nodename [nodename ...]`*/
@@ -482,7 +482,7 @@ impl<
 impl<X, R> SentinelIsMasterDownByAddr<X, R> {}
 /**`SENTINEL IS-MASTER-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a detached [`SentinelIsMasterDownByAddr`](struct@crate::cmd::SentinelIsMasterDownByAddr); see it for the options and the reply.
+Builds a detached [`SentinelIsMasterDownByAddr`](struct@crate::cmd::SentinelIsMasterDownByAddr) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -550,7 +550,7 @@ impl<
 impl<X, R> SentinelIsPrimaryDownByAddr<X, R> {}
 /**`SENTINEL IS-PRIMARY-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a detached [`SentinelIsPrimaryDownByAddr`](struct@crate::cmd::SentinelIsPrimaryDownByAddr); see it for the options and the reply.
+Builds a detached [`SentinelIsPrimaryDownByAddr`](struct@crate::cmd::SentinelIsPrimaryDownByAddr) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -603,7 +603,7 @@ impl<X: ReplyMode> SentinelMaster<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes>
 impl<X, R> SentinelMaster<X, R> {}
 /**`SENTINEL MASTER`: Returns the state of a primary instance.
 
-Builds a detached [`SentinelMaster`](struct@crate::cmd::SentinelMaster); see it for the options and the reply.
+Builds a detached [`SentinelMaster`](struct@crate::cmd::SentinelMaster) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -648,7 +648,7 @@ impl<
 impl<X, R> SentinelMasters<X, R> {}
 /**`SENTINEL MASTERS`: Returns a list of monitored primaries.
 
-Builds a detached [`SentinelMasters`](struct@crate::cmd::SentinelMasters); see it for the options and the reply.*/
+Builds a detached [`SentinelMasters`](struct@crate::cmd::SentinelMasters) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL MASTERS")]
 #[deprecated(since = "8.0.0", note = "replaced by `SENTINEL PRIMARIES`")]
 pub fn sentinel_masters() -> SentinelMasters {
@@ -700,7 +700,7 @@ impl<X: ReplyMode> SentinelMonitor<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> SentinelMonitor<X, R> {}
 /**`SENTINEL MONITOR`: Starts monitoring.
 
-Builds a detached [`SentinelMonitor`](struct@crate::cmd::SentinelMonitor); see it for the options and the reply.
+Builds a detached [`SentinelMonitor`](struct@crate::cmd::SentinelMonitor) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`
@@ -747,7 +747,7 @@ impl<X: ReplyMode> SentinelMyid<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> SentinelMyid<X, R> {}
 /**`SENTINEL MYID`: Returns the Sentinel instance ID.
 
-Builds a detached [`SentinelMyid`](struct@crate::cmd::SentinelMyid); see it for the options and the reply.*/
+Builds a detached [`SentinelMyid`](struct@crate::cmd::SentinelMyid) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL MYID")]
 pub fn sentinel_myid() -> SentinelMyid {
     SentinelMyid::new_in(Detached)
@@ -785,7 +785,7 @@ impl<
 impl<X, R> SentinelPendingScripts<X, R> {}
 /**`SENTINEL PENDING-SCRIPTS`: Returns information about pending scripts for Sentinel.
 
-Builds a detached [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts); see it for the options and the reply.*/
+Builds a detached [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL PENDING-SCRIPTS")]
 pub fn sentinel_pending_scripts() -> SentinelPendingScripts {
     SentinelPendingScripts::new_in(Detached)
@@ -823,7 +823,7 @@ impl<
 impl<X, R> SentinelPrimaries<X, R> {}
 /**`SENTINEL PRIMARIES`: Returns a list of monitored primaries.
 
-Builds a detached [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries); see it for the options and the reply.*/
+Builds a detached [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL PRIMARIES")]
 pub fn sentinel_primaries() -> SentinelPrimaries {
     SentinelPrimaries::new_in(Detached)
@@ -862,7 +862,7 @@ impl<X: ReplyMode> SentinelPrimary<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes
 impl<X, R> SentinelPrimary<X, R> {}
 /**`SENTINEL PRIMARY`: Returns the state of a primary instance.
 
-Builds a detached [`SentinelPrimary`](struct@crate::cmd::SentinelPrimary); see it for the options and the reply.
+Builds a detached [`SentinelPrimary`](struct@crate::cmd::SentinelPrimary) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -904,7 +904,7 @@ impl<X: ReplyMode> SentinelRemove<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> SentinelRemove<X, R> {}
 /**`SENTINEL REMOVE`: Stops monitoring.
 
-Builds a detached [`SentinelRemove`](struct@crate::cmd::SentinelRemove); see it for the options and the reply.
+Builds a detached [`SentinelRemove`](struct@crate::cmd::SentinelRemove) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -948,7 +948,7 @@ impl<
 impl<X, R> SentinelReplicas<X, R> {}
 /**`SENTINEL REPLICAS`: Returns a list of the monitored replicas.
 
-Builds a detached [`SentinelReplicas`](struct@crate::cmd::SentinelReplicas); see it for the options and the reply.
+Builds a detached [`SentinelReplicas`](struct@crate::cmd::SentinelReplicas) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -990,7 +990,7 @@ impl<X: ReplyMode> SentinelReset<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> SentinelReset<X, R> {}
 /**`SENTINEL RESET`: Resets primaries by name matching a pattern.
 
-Builds a detached [`SentinelReset`](struct@crate::cmd::SentinelReset); see it for the options and the reply.
+Builds a detached [`SentinelReset`](struct@crate::cmd::SentinelReset) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -1034,7 +1034,7 @@ impl<
 impl<X, R> SentinelSentinels<X, R> {}
 /**`SENTINEL SENTINELS`: Returns a list of Sentinel instances.
 
-Builds a detached [`SentinelSentinels`](struct@crate::cmd::SentinelSentinels); see it for the options and the reply.
+Builds a detached [`SentinelSentinels`](struct@crate::cmd::SentinelSentinels) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -1094,7 +1094,7 @@ impl<X: ReplyMode> SentinelSet<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> SentinelSet<X, R> {}
 /**`SENTINEL SET`: Changes the configuration of a monitored primary.
 
-Builds a detached [`SentinelSet`](struct@crate::cmd::SentinelSet); see it for the options and the reply.
+Builds a detached [`SentinelSet`](struct@crate::cmd::SentinelSet) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`
@@ -1168,7 +1168,7 @@ impl<X, R> SentinelSimulateFailure<X, R> {
 }
 /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
-Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure); see it for the options and the reply.*/
+Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SENTINEL SIMULATE-FAILURE")]
 pub fn sentinel_simulate_failure() -> SentinelSimulateFailure {
     SentinelSimulateFailure::new_in(Detached)
@@ -1210,7 +1210,7 @@ impl<X: ReplyMode> SentinelSlaves<X, <X as ReplyMode>::Out<Vec<HashMap<Bytes, By
 impl<X, R> SentinelSlaves<X, R> {}
 /**`SENTINEL SLAVES`: Returns a list of the monitored replicas.
 
-Builds a detached [`SentinelSlaves`](struct@crate::cmd::SentinelSlaves); see it for the options and the reply.
+Builds a detached [`SentinelSlaves`](struct@crate::cmd::SentinelSlaves) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/

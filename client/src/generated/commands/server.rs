@@ -54,7 +54,7 @@ impl<X, R> AclCat<X, R> {
 }
 /**`ACL CAT`: Lists the ACL categories, or the commands inside a category.
 
-Builds a detached [`AclCat`](struct@crate::cmd::AclCat); see it for the options and the reply.*/
+Builds a detached [`AclCat`](struct@crate::cmd::AclCat) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL CAT")]
 pub fn acl_cat() -> AclCat {
     AclCat::new_in(Detached)
@@ -101,7 +101,7 @@ impl<X: ReplyMode> AclDeluser<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> AclDeluser<X, R> {}
 /**`ACL DELUSER`: Deletes ACL users, and terminates their connections.
 
-Builds a detached [`AclDeluser`](struct@crate::cmd::AclDeluser); see it for the options and the reply.
+Builds a detached [`AclDeluser`](struct@crate::cmd::AclDeluser) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `username`: `username [username ...]`*/
@@ -158,7 +158,7 @@ impl<X, R> AclDryrun<X, R> {
 }
 /**`ACL DRYRUN`: Simulates the execution of a command by a user, without executing the command.
 
-Builds a detached [`AclDryrun`](struct@crate::cmd::AclDryrun); see it for the options and the reply.
+Builds a detached [`AclDryrun`](struct@crate::cmd::AclDryrun) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`
@@ -206,7 +206,7 @@ impl<X, R> AclGenpass<X, R> {
 }
 /**`ACL GENPASS`: Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-Builds a detached [`AclGenpass`](struct@crate::cmd::AclGenpass); see it for the options and the reply.*/
+Builds a detached [`AclGenpass`](struct@crate::cmd::AclGenpass) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL GENPASS")]
 pub fn acl_genpass() -> AclGenpass {
     AclGenpass::new_in(Detached)
@@ -252,7 +252,7 @@ impl<X: ReplyMode> AclGetuser<X, <X as ReplyMode>::Out<Option<AclGetuserReply>>>
 impl<X, R> AclGetuser<X, R> {}
 /**`ACL GETUSER`: Lists the ACL rules of a user.
 
-Builds a detached [`AclGetuser`](struct@crate::cmd::AclGetuser); see it for the options and the reply.
+Builds a detached [`AclGetuser`](struct@crate::cmd::AclGetuser) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -291,7 +291,7 @@ impl<X: ReplyMode> AclHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> AclHelp<X, R> {}
 /**`ACL HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`AclHelp`](struct@crate::cmd::AclHelp); see it for the options and the reply.*/
+Builds a detached [`AclHelp`](struct@crate::cmd::AclHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL HELP")]
 pub fn acl_help() -> AclHelp {
     AclHelp::new_in(Detached)
@@ -327,7 +327,7 @@ impl<X: ReplyMode> AclList<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> AclList<X, R> {}
 /**`ACL LIST`: Dumps the effective rules in ACL file format.
 
-Builds a detached [`AclList`](struct@crate::cmd::AclList); see it for the options and the reply.*/
+Builds a detached [`AclList`](struct@crate::cmd::AclList) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL LIST")]
 pub fn acl_list() -> AclList {
     AclList::new_in(Detached)
@@ -363,7 +363,7 @@ impl<X: ReplyMode> AclLoad<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> AclLoad<X, R> {}
 /**`ACL LOAD`: Reloads the rules from the configured ACL file.
 
-Builds a detached [`AclLoad`](struct@crate::cmd::AclLoad); see it for the options and the reply.*/
+Builds a detached [`AclLoad`](struct@crate::cmd::AclLoad) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL LOAD")]
 pub fn acl_load() -> AclLoad {
     AclLoad::new_in(Detached)
@@ -432,7 +432,7 @@ Changes the reply to `()`.*/
 }
 /**`ACL LOG`: Lists recent security events generated due to ACL rules.
 
-Builds a detached [`AclLog`](struct@crate::cmd::AclLog); see it for the options and the reply.*/
+Builds a detached [`AclLog`](struct@crate::cmd::AclLog) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL LOG")]
 pub fn acl_log() -> AclLog {
     AclLog::new_in(Detached)
@@ -468,7 +468,7 @@ impl<X: ReplyMode> AclSave<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> AclSave<X, R> {}
 /**`ACL SAVE`: Saves the effective ACL rules in the configured ACL file.
 
-Builds a detached [`AclSave`](struct@crate::cmd::AclSave); see it for the options and the reply.*/
+Builds a detached [`AclSave`](struct@crate::cmd::AclSave) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL SAVE")]
 pub fn acl_save() -> AclSave {
     AclSave::new_in(Detached)
@@ -523,7 +523,7 @@ impl<X, R> AclSetuser<X, R> {
 }
 /**`ACL SETUSER`: Creates and modifies an ACL user and its rules.
 
-Builds a detached [`AclSetuser`](struct@crate::cmd::AclSetuser); see it for the options and the reply.
+Builds a detached [`AclSetuser`](struct@crate::cmd::AclSetuser) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -562,7 +562,7 @@ impl<X: ReplyMode> AclUsers<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> AclUsers<X, R> {}
 /**`ACL USERS`: Lists all ACL users.
 
-Builds a detached [`AclUsers`](struct@crate::cmd::AclUsers); see it for the options and the reply.*/
+Builds a detached [`AclUsers`](struct@crate::cmd::AclUsers) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL USERS")]
 pub fn acl_users() -> AclUsers {
     AclUsers::new_in(Detached)
@@ -598,7 +598,7 @@ impl<X: ReplyMode> AclWhoami<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> AclWhoami<X, R> {}
 /**`ACL WHOAMI`: Returns the authenticated username of the current connection.
 
-Builds a detached [`AclWhoami`](struct@crate::cmd::AclWhoami); see it for the options and the reply.*/
+Builds a detached [`AclWhoami`](struct@crate::cmd::AclWhoami) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ACL WHOAMI")]
 pub fn acl_whoami() -> AclWhoami {
     AclWhoami::new_in(Detached)
@@ -634,7 +634,7 @@ impl<X: ReplyMode> Bgrewriteaof<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> Bgrewriteaof<X, R> {}
 /**`BGREWRITEAOF`: Asynchronously rewrites the append-only file to disk.
 
-Builds a detached [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof); see it for the options and the reply.*/
+Builds a detached [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "BGREWRITEAOF")]
 pub fn bgrewriteaof() -> Bgrewriteaof {
     Bgrewriteaof::new_in(Detached)
@@ -696,7 +696,7 @@ impl<X, R> Bgsave<X, R> {
 }
 /**`BGSAVE`: Asynchronously saves the database(s) to disk.
 
-Builds a detached [`Bgsave`](struct@crate::cmd::Bgsave); see it for the options and the reply.*/
+Builds a detached [`Bgsave`](struct@crate::cmd::Bgsave) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "BGSAVE")]
 pub fn bgsave() -> Bgsave {
     Bgsave::new_in(Detached)
@@ -732,7 +732,7 @@ impl<X: ReplyMode> CommandCount<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> CommandCount<X, R> {}
 /**`COMMAND COUNT`: Returns a count of commands.
 
-Builds a detached [`CommandCount`](struct@crate::cmd::CommandCount); see it for the options and the reply.*/
+Builds a detached [`CommandCount`](struct@crate::cmd::CommandCount) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "COMMAND COUNT")]
 pub fn command_count() -> CommandCount {
     CommandCount::new_in(Detached)
@@ -784,7 +784,7 @@ impl<X, R> CommandDocs<X, R> {
 }
 /**`COMMAND DOCS`: Returns documentary information about one, multiple or all commands.
 
-Builds a detached [`CommandDocs`](struct@crate::cmd::CommandDocs); see it for the options and the reply.*/
+Builds a detached [`CommandDocs`](struct@crate::cmd::CommandDocs) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "COMMAND DOCS")]
 pub fn command_docs() -> CommandDocs {
     CommandDocs::new_in(Detached)
@@ -834,7 +834,7 @@ impl<X, R> CommandGetkeys<X, R> {
 }
 /**`COMMAND GETKEYS`: Extracts the key names from an arbitrary command.
 
-Builds a detached [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys); see it for the options and the reply.
+Builds a detached [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -892,7 +892,7 @@ impl<X, R> CommandGetkeysandflags<X, R> {
 }
 /**`COMMAND GETKEYSANDFLAGS`: Extracts the key names and access flags for an arbitrary command.
 
-Builds a detached [`CommandGetkeysandflags`](struct@crate::cmd::CommandGetkeysandflags); see it for the options and the reply.
+Builds a detached [`CommandGetkeysandflags`](struct@crate::cmd::CommandGetkeysandflags) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -931,7 +931,7 @@ impl<X: ReplyMode> CommandHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> CommandHelp<X, R> {}
 /**`COMMAND HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`CommandHelp`](struct@crate::cmd::CommandHelp); see it for the options and the reply.*/
+Builds a detached [`CommandHelp`](struct@crate::cmd::CommandHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "COMMAND HELP")]
 pub fn command_help() -> CommandHelp {
     CommandHelp::new_in(Detached)
@@ -1025,7 +1025,7 @@ impl<X, R> CommandInfo<X, R> {
 }
 /**`COMMAND INFO`: Returns information about one, multiple or all commands.
 
-Builds a detached [`CommandInfo`](struct@crate::cmd::CommandInfo); see it for the options and the reply.*/
+Builds a detached [`CommandInfo`](struct@crate::cmd::CommandInfo) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "COMMAND INFO")]
 pub fn command_info() -> CommandInfo {
     CommandInfo::new_in(Detached)
@@ -1097,7 +1097,7 @@ impl<X, R> CommandList<X, R> {
 }
 /**`COMMAND LIST`: Returns a list of command names.
 
-Builds a detached [`CommandList`](struct@crate::cmd::CommandList); see it for the options and the reply.*/
+Builds a detached [`CommandList`](struct@crate::cmd::CommandList) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "COMMAND LIST")]
 pub fn command_list() -> CommandList {
     CommandList::new_in(Detached)
@@ -1146,7 +1146,7 @@ impl<
 impl<X, R> CommandlogGet<X, R> {}
 /**`COMMANDLOG GET`: Returns the specified command log's entries.
 
-Builds a detached [`CommandlogGet`](struct@crate::cmd::CommandlogGet); see it for the options and the reply.
+Builds a detached [`CommandlogGet`](struct@crate::cmd::CommandlogGet) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `count`: `count`
@@ -1186,7 +1186,7 @@ impl<X: ReplyMode> CommandlogHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> CommandlogHelp<X, R> {}
 /**`COMMANDLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a detached [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp); see it for the options and the reply.*/
+Builds a detached [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "COMMANDLOG HELP")]
 pub fn commandlog_help() -> CommandlogHelp {
     CommandlogHelp::new_in(Detached)
@@ -1225,7 +1225,7 @@ impl<X: ReplyMode> CommandlogLen<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> CommandlogLen<X, R> {}
 /**`COMMANDLOG LEN`: Returns the number of entries in the specified type of command log.
 
-Builds a detached [`CommandlogLen`](struct@crate::cmd::CommandlogLen); see it for the options and the reply.
+Builds a detached [`CommandlogLen`](struct@crate::cmd::CommandlogLen) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1267,7 +1267,7 @@ impl<X: ReplyMode> CommandlogReset<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> CommandlogReset<X, R> {}
 /**`COMMANDLOG RESET`: Clears all entries from the specified type of command log.
 
-Builds a detached [`CommandlogReset`](struct@crate::cmd::CommandlogReset); see it for the options and the reply.
+Builds a detached [`CommandlogReset`](struct@crate::cmd::CommandlogReset) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1320,7 +1320,7 @@ impl<X: ReplyMode> ConfigGet<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes>>> {
 impl<X, R> ConfigGet<X, R> {}
 /**`CONFIG GET`: Returns the effective values of configuration parameters.
 
-Builds a detached [`ConfigGet`](struct@crate::cmd::ConfigGet); see it for the options and the reply.
+Builds a detached [`ConfigGet`](struct@crate::cmd::ConfigGet) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `parameter`: `parameter [parameter ...]`*/
@@ -1359,7 +1359,7 @@ impl<X: ReplyMode> ConfigHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ConfigHelp<X, R> {}
 /**`CONFIG HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ConfigHelp`](struct@crate::cmd::ConfigHelp); see it for the options and the reply.*/
+Builds a detached [`ConfigHelp`](struct@crate::cmd::ConfigHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CONFIG HELP")]
 pub fn config_help() -> ConfigHelp {
     ConfigHelp::new_in(Detached)
@@ -1395,7 +1395,7 @@ impl<X: ReplyMode> ConfigResetstat<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ConfigResetstat<X, R> {}
 /**`CONFIG RESETSTAT`: Resets the server's statistics.
 
-Builds a detached [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat); see it for the options and the reply.*/
+Builds a detached [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CONFIG RESETSTAT")]
 pub fn config_resetstat() -> ConfigResetstat {
     ConfigResetstat::new_in(Detached)
@@ -1431,7 +1431,7 @@ impl<X: ReplyMode> ConfigRewrite<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ConfigRewrite<X, R> {}
 /**`CONFIG REWRITE`: Persists the effective configuration to file.
 
-Builds a detached [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite); see it for the options and the reply.*/
+Builds a detached [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "CONFIG REWRITE")]
 pub fn config_rewrite() -> ConfigRewrite {
     ConfigRewrite::new_in(Detached)
@@ -1488,7 +1488,7 @@ impl<X: ReplyMode> ConfigSet<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ConfigSet<X, R> {}
 /**`CONFIG SET`: Sets configuration parameters in-flight.
 
-Builds a detached [`ConfigSet`](struct@crate::cmd::ConfigSet); see it for the options and the reply.
+Builds a detached [`ConfigSet`](struct@crate::cmd::ConfigSet) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `data`: `parameter value [parameter value ...]`*/
@@ -1529,7 +1529,7 @@ impl<X: ReplyMode> Dbsize<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Dbsize<X, R> {}
 /**`DBSIZE`: Returns the number of keys in the database.
 
-Builds a detached [`Dbsize`](struct@crate::cmd::Dbsize); see it for the options and the reply.*/
+Builds a detached [`Dbsize`](struct@crate::cmd::Dbsize) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "DBSIZE")]
 pub fn dbsize() -> Dbsize {
     Dbsize::new_in(Detached)
@@ -1565,7 +1565,7 @@ impl<X: ReplyMode> Debug<X, <X as ReplyMode>::Out<Value>> {
 impl<X, R> Debug<X, R> {}
 /**`DEBUG`: A container for debugging commands.
 
-Builds a detached [`Debug`](struct@crate::cmd::Debug); see it for the options and the reply.*/
+Builds a detached [`Debug`](struct@crate::cmd::Debug) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "DEBUG")]
 pub fn debug() -> Debug {
     Debug::new_in(Detached)
@@ -1629,7 +1629,7 @@ impl<X, R> Failover<X, R> {
 }
 /**`FAILOVER`: Starts a coordinated failover from a server to one of its replicas.
 
-Builds a detached [`Failover`](struct@crate::cmd::Failover); see it for the options and the reply.*/
+Builds a detached [`Failover`](struct@crate::cmd::Failover) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FAILOVER")]
 pub fn failover() -> Failover {
     Failover::new_in(Detached)
@@ -1691,7 +1691,7 @@ impl<X, R> Flushall<X, R> {
 }
 /**`FLUSHALL`: Removes all keys from all databases.
 
-Builds a detached [`Flushall`](struct@crate::cmd::Flushall); see it for the options and the reply.*/
+Builds a detached [`Flushall`](struct@crate::cmd::Flushall) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FLUSHALL")]
 pub fn flushall() -> Flushall {
     Flushall::new_in(Detached)
@@ -1753,7 +1753,7 @@ impl<X, R> Flushdb<X, R> {
 }
 /**`FLUSHDB`: Removes all keys from the current database.
 
-Builds a detached [`Flushdb`](struct@crate::cmd::Flushdb); see it for the options and the reply.*/
+Builds a detached [`Flushdb`](struct@crate::cmd::Flushdb) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "FLUSHDB")]
 pub fn flushdb() -> Flushdb {
     Flushdb::new_in(Detached)
@@ -1803,7 +1803,7 @@ impl<X, R> Info<X, R> {
 }
 /**`INFO`: Returns information and statistics about the server.
 
-Builds a detached [`Info`](struct@crate::cmd::Info); see it for the options and the reply.*/
+Builds a detached [`Info`](struct@crate::cmd::Info) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "INFO")]
 pub fn info() -> Info {
     Info::new_in(Detached)
@@ -1839,7 +1839,7 @@ impl<X: ReplyMode> Lastsave<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Lastsave<X, R> {}
 /**`LASTSAVE`: Returns the Unix timestamp of the last successful save to disk.
 
-Builds a detached [`Lastsave`](struct@crate::cmd::Lastsave); see it for the options and the reply.*/
+Builds a detached [`Lastsave`](struct@crate::cmd::Lastsave) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "LASTSAVE")]
 pub fn lastsave() -> Lastsave {
     Lastsave::new_in(Detached)
@@ -1875,7 +1875,7 @@ impl<X: ReplyMode> LatencyDoctor<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> LatencyDoctor<X, R> {}
 /**`LATENCY DOCTOR`: Returns a human-readable latency analysis report.
 
-Builds a detached [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor); see it for the options and the reply.*/
+Builds a detached [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "LATENCY DOCTOR")]
 pub fn latency_doctor() -> LatencyDoctor {
     LatencyDoctor::new_in(Detached)
@@ -1914,7 +1914,7 @@ impl<X: ReplyMode> LatencyGraph<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> LatencyGraph<X, R> {}
 /**`LATENCY GRAPH`: Returns a latency graph for an event.
 
-Builds a detached [`LatencyGraph`](struct@crate::cmd::LatencyGraph); see it for the options and the reply.
+Builds a detached [`LatencyGraph`](struct@crate::cmd::LatencyGraph) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -1953,7 +1953,7 @@ impl<X: ReplyMode> LatencyHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> LatencyHelp<X, R> {}
 /**`LATENCY HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`LatencyHelp`](struct@crate::cmd::LatencyHelp); see it for the options and the reply.*/
+Builds a detached [`LatencyHelp`](struct@crate::cmd::LatencyHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "LATENCY HELP")]
 pub fn latency_help() -> LatencyHelp {
     LatencyHelp::new_in(Detached)
@@ -2008,7 +2008,7 @@ impl<X, R> LatencyHistogram<X, R> {
 }
 /**`LATENCY HISTOGRAM`: Returns the cumulative distribution of latencies of a subset or all commands.
 
-Builds a detached [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram); see it for the options and the reply.*/
+Builds a detached [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "LATENCY HISTOGRAM")]
 pub fn latency_histogram() -> LatencyHistogram {
     LatencyHistogram::new_in(Detached)
@@ -2047,7 +2047,7 @@ impl<X: ReplyMode> LatencyHistory<X, <X as ReplyMode>::Out<Vec<(i64, i64)>>> {
 impl<X, R> LatencyHistory<X, R> {}
 /**`LATENCY HISTORY`: Returns timestamp-latency samples for an event.
 
-Builds a detached [`LatencyHistory`](struct@crate::cmd::LatencyHistory); see it for the options and the reply.
+Builds a detached [`LatencyHistory`](struct@crate::cmd::LatencyHistory) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -2086,7 +2086,7 @@ impl<X: ReplyMode> LatencyLatest<X, <X as ReplyMode>::Out<Vec<Vec<Value>>>> {
 impl<X, R> LatencyLatest<X, R> {}
 /**`LATENCY LATEST`: Returns the latest latency samples for all events.
 
-Builds a detached [`LatencyLatest`](struct@crate::cmd::LatencyLatest); see it for the options and the reply.*/
+Builds a detached [`LatencyLatest`](struct@crate::cmd::LatencyLatest) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "LATENCY LATEST")]
 pub fn latency_latest() -> LatencyLatest {
     LatencyLatest::new_in(Detached)
@@ -2133,7 +2133,7 @@ impl<X, R> LatencyReset<X, R> {
 }
 /**`LATENCY RESET`: Resets the latency data for one or more events.
 
-Builds a detached [`LatencyReset`](struct@crate::cmd::LatencyReset); see it for the options and the reply.*/
+Builds a detached [`LatencyReset`](struct@crate::cmd::LatencyReset) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "LATENCY RESET")]
 pub fn latency_reset() -> LatencyReset {
     LatencyReset::new_in(Detached)
@@ -2178,7 +2178,7 @@ impl<X, R> Lolwut<X, R> {
 }
 /**`LOLWUT`: Displays computer art and the server version.
 
-Builds a detached [`Lolwut`](struct@crate::cmd::Lolwut); see it for the options and the reply.*/
+Builds a detached [`Lolwut`](struct@crate::cmd::Lolwut) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "LOLWUT")]
 pub fn lolwut() -> Lolwut {
     Lolwut::new_in(Detached)
@@ -2214,7 +2214,7 @@ impl<X: ReplyMode> MemoryDoctor<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> MemoryDoctor<X, R> {}
 /**`MEMORY DOCTOR`: Outputs a memory problems report.
 
-Builds a detached [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor); see it for the options and the reply.*/
+Builds a detached [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "MEMORY DOCTOR")]
 pub fn memory_doctor() -> MemoryDoctor {
     MemoryDoctor::new_in(Detached)
@@ -2250,7 +2250,7 @@ impl<X: ReplyMode> MemoryHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> MemoryHelp<X, R> {}
 /**`MEMORY HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`MemoryHelp`](struct@crate::cmd::MemoryHelp); see it for the options and the reply.*/
+Builds a detached [`MemoryHelp`](struct@crate::cmd::MemoryHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "MEMORY HELP")]
 pub fn memory_help() -> MemoryHelp {
     MemoryHelp::new_in(Detached)
@@ -2286,7 +2286,7 @@ impl<X: ReplyMode> MemoryMallocStats<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> MemoryMallocStats<X, R> {}
 /**`MEMORY MALLOC-STATS`: Returns the allocator statistics.
 
-Builds a detached [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats); see it for the options and the reply.*/
+Builds a detached [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "MEMORY MALLOC-STATS")]
 pub fn memory_malloc_stats() -> MemoryMallocStats {
     MemoryMallocStats::new_in(Detached)
@@ -2322,7 +2322,7 @@ impl<X: ReplyMode> MemoryPurge<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> MemoryPurge<X, R> {}
 /**`MEMORY PURGE`: Asks the allocator to release memory.
 
-Builds a detached [`MemoryPurge`](struct@crate::cmd::MemoryPurge); see it for the options and the reply.*/
+Builds a detached [`MemoryPurge`](struct@crate::cmd::MemoryPurge) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "MEMORY PURGE")]
 pub fn memory_purge() -> MemoryPurge {
     MemoryPurge::new_in(Detached)
@@ -2358,7 +2358,7 @@ impl<X: ReplyMode> MemoryStats<X, <X as ReplyMode>::Out<MemoryStatsReply>> {
 impl<X, R> MemoryStats<X, R> {}
 /**`MEMORY STATS`: Returns details about memory usage.
 
-Builds a detached [`MemoryStats`](struct@crate::cmd::MemoryStats); see it for the options and the reply.*/
+Builds a detached [`MemoryStats`](struct@crate::cmd::MemoryStats) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "MEMORY STATS")]
 pub fn memory_stats() -> MemoryStats {
     MemoryStats::new_in(Detached)
@@ -2408,7 +2408,7 @@ impl<X, R> MemoryUsage<X, R> {
 }
 /**`MEMORY USAGE`: Estimates the memory usage of a key.
 
-Builds a detached [`MemoryUsage`](struct@crate::cmd::MemoryUsage); see it for the options and the reply.
+Builds a detached [`MemoryUsage`](struct@crate::cmd::MemoryUsage) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2447,7 +2447,7 @@ impl<X: ReplyMode> ModuleHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> ModuleHelp<X, R> {}
 /**`MODULE HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`ModuleHelp`](struct@crate::cmd::ModuleHelp); see it for the options and the reply.*/
+Builds a detached [`ModuleHelp`](struct@crate::cmd::ModuleHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "MODULE HELP")]
 pub fn module_help() -> ModuleHelp {
     ModuleHelp::new_in(Detached)
@@ -2483,7 +2483,7 @@ impl<X: ReplyMode> ModuleList<X, <X as ReplyMode>::Out<Vec<ModuleListReply>>> {
 impl<X, R> ModuleList<X, R> {}
 /**`MODULE LIST`: Returns all loaded modules.
 
-Builds a detached [`ModuleList`](struct@crate::cmd::ModuleList); see it for the options and the reply.*/
+Builds a detached [`ModuleList`](struct@crate::cmd::ModuleList) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "MODULE LIST")]
 pub fn module_list() -> ModuleList {
     ModuleList::new_in(Detached)
@@ -2533,7 +2533,7 @@ impl<X, R> ModuleLoad<X, R> {
 }
 /**`MODULE LOAD`: Loads a module.
 
-Builds a detached [`ModuleLoad`](struct@crate::cmd::ModuleLoad); see it for the options and the reply.
+Builds a detached [`ModuleLoad`](struct@crate::cmd::ModuleLoad) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2600,7 +2600,7 @@ impl<X, R> ModuleLoadex<X, R> {
 }
 /**`MODULE LOADEX`: Loads a module using extended parameters.
 
-Builds a detached [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex); see it for the options and the reply.
+Builds a detached [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2642,7 +2642,7 @@ impl<X: ReplyMode> ModuleUnload<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> ModuleUnload<X, R> {}
 /**`MODULE UNLOAD`: Unloads a module.
 
-Builds a detached [`ModuleUnload`](struct@crate::cmd::ModuleUnload); see it for the options and the reply.
+Builds a detached [`ModuleUnload`](struct@crate::cmd::ModuleUnload) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`*/
@@ -2684,7 +2684,7 @@ impl<X: ReplyMode> Replicaof<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> Replicaof<X, R> {}
 /**`REPLICAOF`: Configures a server as replica of another, or promotes it to a primary.
 
-Builds a detached [`Replicaof`](struct@crate::cmd::Replicaof); see it for the options and the reply.
+Builds a detached [`Replicaof`](struct@crate::cmd::Replicaof) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -2771,7 +2771,7 @@ impl<X, R> RestoreAsking<X, R> {
 }
 /**`RESTORE-ASKING`: An internal command for migrating keys in a cluster.
 
-Builds a detached [`RestoreAsking`](struct@crate::cmd::RestoreAsking); see it for the options and the reply.
+Builds a detached [`RestoreAsking`](struct@crate::cmd::RestoreAsking) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2816,7 +2816,7 @@ impl<X: ReplyMode> Role<X, <X as ReplyMode>::Out<Value>> {
 impl<X, R> Role<X, R> {}
 /**`ROLE`: Returns the replication role.
 
-Builds a detached [`Role`](struct@crate::cmd::Role); see it for the options and the reply.*/
+Builds a detached [`Role`](struct@crate::cmd::Role) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "ROLE")]
 pub fn role() -> Role {
     Role::new_in(Detached)
@@ -2852,7 +2852,7 @@ impl<X: ReplyMode> Save<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Save<X, R> {}
 /**`SAVE`: Synchronously saves the database(s) to disk.
 
-Builds a detached [`Save`](struct@crate::cmd::Save); see it for the options and the reply.*/
+Builds a detached [`Save`](struct@crate::cmd::Save) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SAVE")]
 pub fn save() -> Save {
     Save::new_in(Detached)
@@ -2935,7 +2935,7 @@ impl<X, R> Shutdown<X, R> {
 }
 /**`SHUTDOWN`: Synchronously saves the database(s) to disk and shuts down the server.
 
-Builds a detached [`Shutdown`](struct@crate::cmd::Shutdown); see it for the options and the reply.*/
+Builds a detached [`Shutdown`](struct@crate::cmd::Shutdown) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SHUTDOWN")]
 pub fn shutdown() -> Shutdown {
     Shutdown::new_in(Detached)
@@ -2977,7 +2977,7 @@ impl<X: ReplyMode> Slaveof<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> Slaveof<X, R> {}
 /**`SLAVEOF`: Sets a server as a replica of another, or promotes it to being a primary.
 
-Builds a detached [`Slaveof`](struct@crate::cmd::Slaveof); see it for the options and the reply.
+Builds a detached [`Slaveof`](struct@crate::cmd::Slaveof) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -3030,7 +3030,7 @@ impl<X, R> SlowlogGet<X, R> {
 }
 /**`SLOWLOG GET`: Returns the slow log's entries.
 
-Builds a detached [`SlowlogGet`](struct@crate::cmd::SlowlogGet); see it for the options and the reply.*/
+Builds a detached [`SlowlogGet`](struct@crate::cmd::SlowlogGet) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SLOWLOG GET")]
 pub fn slowlog_get() -> SlowlogGet {
     SlowlogGet::new_in(Detached)
@@ -3066,7 +3066,7 @@ impl<X: ReplyMode> SlowlogHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> SlowlogHelp<X, R> {}
 /**`SLOWLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a detached [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp); see it for the options and the reply.*/
+Builds a detached [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SLOWLOG HELP")]
 pub fn slowlog_help() -> SlowlogHelp {
     SlowlogHelp::new_in(Detached)
@@ -3102,7 +3102,7 @@ impl<X: ReplyMode> SlowlogLen<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> SlowlogLen<X, R> {}
 /**`SLOWLOG LEN`: Returns the number of entries in the slow log.
 
-Builds a detached [`SlowlogLen`](struct@crate::cmd::SlowlogLen); see it for the options and the reply.*/
+Builds a detached [`SlowlogLen`](struct@crate::cmd::SlowlogLen) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SLOWLOG LEN")]
 pub fn slowlog_len() -> SlowlogLen {
     SlowlogLen::new_in(Detached)
@@ -3138,7 +3138,7 @@ impl<X: ReplyMode> SlowlogReset<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> SlowlogReset<X, R> {}
 /**`SLOWLOG RESET`: Clears all entries from the slow log.
 
-Builds a detached [`SlowlogReset`](struct@crate::cmd::SlowlogReset); see it for the options and the reply.*/
+Builds a detached [`SlowlogReset`](struct@crate::cmd::SlowlogReset) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "SLOWLOG RESET")]
 pub fn slowlog_reset() -> SlowlogReset {
     SlowlogReset::new_in(Detached)
@@ -3179,7 +3179,7 @@ impl<X: ReplyMode> Swapdb<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Swapdb<X, R> {}
 /**`SWAPDB`: Swaps two databases.
 
-Builds a detached [`Swapdb`](struct@crate::cmd::Swapdb); see it for the options and the reply.
+Builds a detached [`Swapdb`](struct@crate::cmd::Swapdb) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `index1`: `index1`
@@ -3219,7 +3219,7 @@ impl<X: ReplyMode> Time<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Time<X, R> {}
 /**`TIME`: Returns the server time.
 
-Builds a detached [`Time`](struct@crate::cmd::Time); see it for the options and the reply.*/
+Builds a detached [`Time`](struct@crate::cmd::Time) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "TIME")]
 pub fn time() -> Time {
     Time::new_in(Detached)

@@ -64,7 +64,7 @@ impl<X: ReplyMode> Sadd<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Sadd<X, R> {}
 /**`SADD`: Adds one or more members to a set. Creates the key if it doesn't exist.
 
-Builds a detached [`Sadd`](struct@crate::cmd::Sadd); see it for the options and the reply.
+Builds a detached [`Sadd`](struct@crate::cmd::Sadd) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -107,7 +107,7 @@ impl<X: ReplyMode> Scard<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Scard<X, R> {}
 /**`SCARD`: Returns the number of members in a set.
 
-Builds a detached [`Scard`](struct@crate::cmd::Scard); see it for the options and the reply.
+Builds a detached [`Scard`](struct@crate::cmd::Scard) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -157,7 +157,7 @@ impl<X: ReplyMode> Sdiff<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Sdiff<X, R> {}
 /**`SDIFF`: Returns the difference of multiple sets.
 
-Builds a detached [`Sdiff`](struct@crate::cmd::Sdiff); see it for the options and the reply.
+Builds a detached [`Sdiff`](struct@crate::cmd::Sdiff) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -213,7 +213,7 @@ impl<X: ReplyMode> Sdiffstore<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Sdiffstore<X, R> {}
 /**`SDIFFSTORE`: Stores the difference of multiple sets in a key.
 
-Builds a detached [`Sdiffstore`](struct@crate::cmd::Sdiffstore); see it for the options and the reply.
+Builds a detached [`Sdiffstore`](struct@crate::cmd::Sdiffstore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -267,7 +267,7 @@ impl<X: ReplyMode> Sinter<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Sinter<X, R> {}
 /**`SINTER`: Returns the intersect of multiple sets.
 
-Builds a detached [`Sinter`](struct@crate::cmd::Sinter); see it for the options and the reply.
+Builds a detached [`Sinter`](struct@crate::cmd::Sinter) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -331,7 +331,7 @@ impl<X, R> Sintercard<X, R> {
 }
 /**`SINTERCARD`: Returns the number of members of the intersect of multiple sets.
 
-Builds a detached [`Sintercard`](struct@crate::cmd::Sintercard); see it for the options and the reply.
+Builds a detached [`Sintercard`](struct@crate::cmd::Sintercard) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -389,7 +389,7 @@ impl<X: ReplyMode> Sinterstore<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Sinterstore<X, R> {}
 /**`SINTERSTORE`: Stores the intersect of multiple sets in a key.
 
-Builds a detached [`Sinterstore`](struct@crate::cmd::Sinterstore); see it for the options and the reply.
+Builds a detached [`Sinterstore`](struct@crate::cmd::Sinterstore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -439,7 +439,7 @@ impl<X: ReplyMode> Sismember<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Sismember<X, R> {}
 /**`SISMEMBER`: Determines whether a member belongs to a set.
 
-Builds a detached [`Sismember`](struct@crate::cmd::Sismember); see it for the options and the reply.
+Builds a detached [`Sismember`](struct@crate::cmd::Sismember) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -482,7 +482,7 @@ impl<X: ReplyMode> Smembers<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Smembers<X, R> {}
 /**`SMEMBERS`: Returns all members of a set.
 
-Builds a detached [`Smembers`](struct@crate::cmd::Smembers); see it for the options and the reply.
+Builds a detached [`Smembers`](struct@crate::cmd::Smembers) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -538,7 +538,7 @@ impl<X: ReplyMode> Smismember<X, <X as ReplyMode>::Out<Vec<bool>>> {
 impl<X, R> Smismember<X, R> {}
 /**`SMISMEMBER`: Determines whether multiple members belong to a set.
 
-Builds a detached [`Smismember`](struct@crate::cmd::Smismember); see it for the options and the reply.
+Builds a detached [`Smismember`](struct@crate::cmd::Smismember) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -595,7 +595,7 @@ impl<X: ReplyMode> Smove<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Smove<X, R> {}
 /**`SMOVE`: Moves a member from one set to another.
 
-Builds a detached [`Smove`](struct@crate::cmd::Smove); see it for the options and the reply.
+Builds a detached [`Smove`](struct@crate::cmd::Smove) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -662,7 +662,7 @@ Changes the reply to `Vec<Bytes>`.*/
 }
 /**`SPOP`: Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
 
-Builds a detached [`Spop`](struct@crate::cmd::Spop); see it for the options and the reply.
+Builds a detached [`Spop`](struct@crate::cmd::Spop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -728,7 +728,7 @@ Changes the reply to `Vec<Bytes>`.*/
 }
 /**`SRANDMEMBER`: Gets one or multiple random members from a set.
 
-Builds a detached [`Srandmember`](struct@crate::cmd::Srandmember); see it for the options and the reply.
+Builds a detached [`Srandmember`](struct@crate::cmd::Srandmember) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -787,7 +787,7 @@ impl<X: ReplyMode> Srem<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Srem<X, R> {}
 /**`SREM`: Removes one or more members from a set. Deletes the set if the last member was removed.
 
-Builds a detached [`Srem`](struct@crate::cmd::Srem); see it for the options and the reply.
+Builds a detached [`Srem`](struct@crate::cmd::Srem) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -849,7 +849,7 @@ impl<X, R> Sscan<X, R> {
 }
 /**`SSCAN`: Iterates over members of a set.
 
-Builds a detached [`Sscan`](struct@crate::cmd::Sscan); see it for the options and the reply.
+Builds a detached [`Sscan`](struct@crate::cmd::Sscan) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -900,7 +900,7 @@ impl<X: ReplyMode> Sunion<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> Sunion<X, R> {}
 /**`SUNION`: Returns the union of multiple sets.
 
-Builds a detached [`Sunion`](struct@crate::cmd::Sunion); see it for the options and the reply.
+Builds a detached [`Sunion`](struct@crate::cmd::Sunion) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -956,7 +956,7 @@ impl<X: ReplyMode> Sunionstore<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Sunionstore<X, R> {}
 /**`SUNIONSTORE`: Stores the union of multiple sets in a key.
 
-Builds a detached [`Sunionstore`](struct@crate::cmd::Sunionstore); see it for the options and the reply.
+Builds a detached [`Sunionstore`](struct@crate::cmd::Sunionstore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`

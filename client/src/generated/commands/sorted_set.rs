@@ -77,7 +77,7 @@ impl<X, R> Bzmpop<X, R> {
 }
 /**`BZMPOP`: Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzmpop`](struct@crate::cmd::Bzmpop); see it for the options and the reply.
+Builds a detached [`Bzmpop`](struct@crate::cmd::Bzmpop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -144,7 +144,7 @@ impl<X: ReplyMode> Bzpopmax<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>
 impl<X, R> Bzpopmax<X, R> {}
 /**`BZPOPMAX`: Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzpopmax`](struct@crate::cmd::Bzpopmax); see it for the options and the reply.
+Builds a detached [`Bzpopmax`](struct@crate::cmd::Bzpopmax) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -209,7 +209,7 @@ impl<X: ReplyMode> Bzpopmin<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>
 impl<X, R> Bzpopmin<X, R> {}
 /**`BZPOPMIN`: Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a detached [`Bzpopmin`](struct@crate::cmd::Bzpopmin); see it for the options and the reply.
+Builds a detached [`Bzpopmin`](struct@crate::cmd::Bzpopmin) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -346,7 +346,7 @@ Changes the reply to `Option<f64>`.*/
 }
 /**`ZADD`: Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
 
-Builds a detached [`Zadd`](struct@crate::cmd::Zadd); see it for the options and the reply.
+Builds a detached [`Zadd`](struct@crate::cmd::Zadd) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -392,7 +392,7 @@ impl<X: ReplyMode> Zcard<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Zcard<X, R> {}
 /**`ZCARD`: Returns the number of members in a sorted set.
 
-Builds a detached [`Zcard`](struct@crate::cmd::Zcard); see it for the options and the reply.
+Builds a detached [`Zcard`](struct@crate::cmd::Zcard) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -443,7 +443,7 @@ impl<X: ReplyMode> Zcount<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Zcount<X, R> {}
 /**`ZCOUNT`: Returns the count of members in a sorted set that have scores within a range.
 
-Builds a detached [`Zcount`](struct@crate::cmd::Zcount); see it for the options and the reply.
+Builds a detached [`Zcount`](struct@crate::cmd::Zcount) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -516,7 +516,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZDIFF`: Returns the difference between multiple sorted sets.
 
-Builds a detached [`Zdiff`](struct@crate::cmd::Zdiff); see it for the options and the reply.
+Builds a detached [`Zdiff`](struct@crate::cmd::Zdiff) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -576,7 +576,7 @@ impl<X: ReplyMode> Zdiffstore<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Zdiffstore<X, R> {}
 /**`ZDIFFSTORE`: Stores the difference of multiple sorted sets in a key.
 
-Builds a detached [`Zdiffstore`](struct@crate::cmd::Zdiffstore); see it for the options and the reply.
+Builds a detached [`Zdiffstore`](struct@crate::cmd::Zdiffstore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -631,7 +631,7 @@ impl<X: ReplyMode> Zincrby<X, <X as ReplyMode>::Out<f64>> {
 impl<X, R> Zincrby<X, R> {}
 /**`ZINCRBY`: Increments the score of a member in a sorted set.
 
-Builds a detached [`Zincrby`](struct@crate::cmd::Zincrby); see it for the options and the reply.
+Builds a detached [`Zincrby`](struct@crate::cmd::Zincrby) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -755,7 +755,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZINTER`: Returns the intersect of multiple sorted sets.
 
-Builds a detached [`Zinter`](struct@crate::cmd::Zinter); see it for the options and the reply.
+Builds a detached [`Zinter`](struct@crate::cmd::Zinter) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -821,7 +821,7 @@ impl<X, R> Zintercard<X, R> {
 }
 /**`ZINTERCARD`: Returns the number of members of the intersect of multiple sorted sets.
 
-Builds a detached [`Zintercard`](struct@crate::cmd::Zintercard); see it for the options and the reply.
+Builds a detached [`Zintercard`](struct@crate::cmd::Zintercard) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -929,7 +929,7 @@ impl<X, R> Zinterstore<X, R> {
 }
 /**`ZINTERSTORE`: Stores the intersect of multiple sorted sets in a key.
 
-Builds a detached [`Zinterstore`](struct@crate::cmd::Zinterstore); see it for the options and the reply.
+Builds a detached [`Zinterstore`](struct@crate::cmd::Zinterstore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -979,7 +979,7 @@ impl<X: ReplyMode> Zlexcount<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Zlexcount<X, R> {}
 /**`ZLEXCOUNT`: Returns the number of members in a sorted set within a lexicographical range.
 
-Builds a detached [`Zlexcount`](struct@crate::cmd::Zlexcount); see it for the options and the reply.
+Builds a detached [`Zlexcount`](struct@crate::cmd::Zlexcount) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1048,7 +1048,7 @@ impl<X, R> Zmpop<X, R> {
 }
 /**`ZMPOP`: Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zmpop`](struct@crate::cmd::Zmpop); see it for the options and the reply.
+Builds a detached [`Zmpop`](struct@crate::cmd::Zmpop) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -1108,7 +1108,7 @@ impl<X: ReplyMode> Zmscore<X, <X as ReplyMode>::Out<Vec<Option<f64>>>> {
 impl<X, R> Zmscore<X, R> {}
 /**`ZMSCORE`: Returns the score of one or more members in a sorted set.
 
-Builds a detached [`Zmscore`](struct@crate::cmd::Zmscore); see it for the options and the reply.
+Builds a detached [`Zmscore`](struct@crate::cmd::Zmscore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1173,7 +1173,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZPOPMAX`: Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zpopmax`](struct@crate::cmd::Zpopmax); see it for the options and the reply.
+Builds a detached [`Zpopmax`](struct@crate::cmd::Zpopmax) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1234,7 +1234,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZPOPMIN`: Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a detached [`Zpopmin`](struct@crate::cmd::Zpopmin); see it for the options and the reply.
+Builds a detached [`Zpopmin`](struct@crate::cmd::Zpopmin) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1321,7 +1321,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZRANDMEMBER`: Returns one or more random members from a sorted set.
 
-Builds a detached [`Zrandmember`](struct@crate::cmd::Zrandmember); see it for the options and the reply.
+Builds a detached [`Zrandmember`](struct@crate::cmd::Zrandmember) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1428,7 +1428,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZRANGE`: Returns members in a sorted set within a range of indexes.
 
-Builds a detached [`Zrange`](struct@crate::cmd::Zrange); see it for the options and the reply.
+Builds a detached [`Zrange`](struct@crate::cmd::Zrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1486,7 +1486,7 @@ impl<X, R> Zrangebylex<X, R> {
 }
 /**`ZRANGEBYLEX`: Returns members in a sorted set within a lexicographical range.
 
-Builds a detached [`Zrangebylex`](struct@crate::cmd::Zrangebylex); see it for the options and the reply.
+Builds a detached [`Zrangebylex`](struct@crate::cmd::Zrangebylex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1569,7 +1569,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZRANGEBYSCORE`: Returns members in a sorted set within a range of scores.
 
-Builds a detached [`Zrangebyscore`](struct@crate::cmd::Zrangebyscore); see it for the options and the reply.
+Builds a detached [`Zrangebyscore`](struct@crate::cmd::Zrangebyscore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1667,7 +1667,7 @@ impl<X, R> Zrangestore<X, R> {
 }
 /**`ZRANGESTORE`: Stores a range of members from sorted set in a key.
 
-Builds a detached [`Zrangestore`](struct@crate::cmd::Zrangestore); see it for the options and the reply.
+Builds a detached [`Zrangestore`](struct@crate::cmd::Zrangestore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `dst`: `dst`
@@ -1739,7 +1739,7 @@ Changes the reply to `Option<(i64,f64)>`.*/
 }
 /**`ZRANK`: Returns the index of a member in a sorted set ordered by ascending scores.
 
-Builds a detached [`Zrank`](struct@crate::cmd::Zrank); see it for the options and the reply.
+Builds a detached [`Zrank`](struct@crate::cmd::Zrank) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1799,7 +1799,7 @@ impl<X: ReplyMode> Zrem<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Zrem<X, R> {}
 /**`ZREM`: Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zrem`](struct@crate::cmd::Zrem); see it for the options and the reply.
+Builds a detached [`Zrem`](struct@crate::cmd::Zrem) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1846,7 +1846,7 @@ impl<X: ReplyMode> Zremrangebylex<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Zremrangebylex<X, R> {}
 /**`ZREMRANGEBYLEX`: Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebylex`](struct@crate::cmd::Zremrangebylex); see it for the options and the reply.
+Builds a detached [`Zremrangebylex`](struct@crate::cmd::Zremrangebylex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1903,7 +1903,7 @@ impl<X: ReplyMode> Zremrangebyrank<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Zremrangebyrank<X, R> {}
 /**`ZREMRANGEBYRANK`: Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebyrank`](struct@crate::cmd::Zremrangebyrank); see it for the options and the reply.
+Builds a detached [`Zremrangebyrank`](struct@crate::cmd::Zremrangebyrank) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1960,7 +1960,7 @@ impl<X: ReplyMode> Zremrangebyscore<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Zremrangebyscore<X, R> {}
 /**`ZREMRANGEBYSCORE`: Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
 
-Builds a detached [`Zremrangebyscore`](struct@crate::cmd::Zremrangebyscore); see it for the options and the reply.
+Builds a detached [`Zremrangebyscore`](struct@crate::cmd::Zremrangebyscore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2033,7 +2033,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZREVRANGE`: Returns members in a sorted set within a range of indexes in reverse order.
 
-Builds a detached [`Zrevrange`](struct@crate::cmd::Zrevrange); see it for the options and the reply.
+Builds a detached [`Zrevrange`](struct@crate::cmd::Zrevrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2091,7 +2091,7 @@ impl<X, R> Zrevrangebylex<X, R> {
 }
 /**`ZREVRANGEBYLEX`: Returns members in a sorted set within a lexicographical range in reverse order.
 
-Builds a detached [`Zrevrangebylex`](struct@crate::cmd::Zrevrangebylex); see it for the options and the reply.
+Builds a detached [`Zrevrangebylex`](struct@crate::cmd::Zrevrangebylex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2178,7 +2178,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZREVRANGEBYSCORE`: Returns members in a sorted set within a range of scores in reverse order.
 
-Builds a detached [`Zrevrangebyscore`](struct@crate::cmd::Zrevrangebyscore); see it for the options and the reply.
+Builds a detached [`Zrevrangebyscore`](struct@crate::cmd::Zrevrangebyscore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2248,7 +2248,7 @@ Changes the reply to `Option<(i64,f64)>`.*/
 }
 /**`ZREVRANK`: Returns the index of a member in a sorted set ordered by descending scores.
 
-Builds a detached [`Zrevrank`](struct@crate::cmd::Zrevrank); see it for the options and the reply.
+Builds a detached [`Zrevrank`](struct@crate::cmd::Zrevrank) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2326,7 +2326,7 @@ Changes the reply to `(Bytes,Vec<Bytes>)`.*/
 }
 /**`ZSCAN`: Iterates over members and scores of a sorted set.
 
-Builds a detached [`Zscan`](struct@crate::cmd::Zscan); see it for the options and the reply.
+Builds a detached [`Zscan`](struct@crate::cmd::Zscan) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2373,7 +2373,7 @@ impl<X: ReplyMode> Zscore<X, <X as ReplyMode>::Out<Option<f64>>> {
 impl<X, R> Zscore<X, R> {}
 /**`ZSCORE`: Returns the score of a member in a sorted set.
 
-Builds a detached [`Zscore`](struct@crate::cmd::Zscore); see it for the options and the reply.
+Builds a detached [`Zscore`](struct@crate::cmd::Zscore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2492,7 +2492,7 @@ Changes the reply to `Vec<(Bytes,f64)>`.*/
 }
 /**`ZUNION`: Returns the union of multiple sorted sets.
 
-Builds a detached [`Zunion`](struct@crate::cmd::Zunion); see it for the options and the reply.
+Builds a detached [`Zunion`](struct@crate::cmd::Zunion) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -2600,7 +2600,7 @@ impl<X, R> Zunionstore<X, R> {
 }
 /**`ZUNIONSTORE`: Stores the union of multiple sorted sets in a key.
 
-Builds a detached [`Zunionstore`](struct@crate::cmd::Zunionstore); see it for the options and the reply.
+Builds a detached [`Zunionstore`](struct@crate::cmd::Zunionstore) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`

@@ -64,7 +64,7 @@ impl<X: ReplyMode> Xack<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Xack<X, R> {}
 /**`XACK`: Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
 
-Builds a detached [`Xack`](struct@crate::cmd::Xack); see it for the options and the reply.
+Builds a detached [`Xack`](struct@crate::cmd::Xack) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -168,7 +168,7 @@ impl<X, R> Xadd<X, R> {
 }
 /**`XADD`: Appends a new message to a stream. Creates the key if it doesn't exist.
 
-Builds a detached [`Xadd`](struct@crate::cmd::Xadd); see it for the options and the reply.
+Builds a detached [`Xadd`](struct@crate::cmd::Xadd) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -262,7 +262,7 @@ Changes the reply to `(Bytes,Vec<Bytes>,Vec<Bytes>)`.*/
 }
 /**`XAUTOCLAIM`: Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
 
-Builds a detached [`Xautoclaim`](struct@crate::cmd::Xautoclaim); see it for the options and the reply.
+Builds a detached [`Xautoclaim`](struct@crate::cmd::Xautoclaim) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -390,7 +390,7 @@ Changes the reply to `Vec<Bytes>`.*/
 }
 /**`XCLAIM`: Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
 
-Builds a detached [`Xclaim`](struct@crate::cmd::Xclaim); see it for the options and the reply.
+Builds a detached [`Xclaim`](struct@crate::cmd::Xclaim) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -456,7 +456,7 @@ impl<X: ReplyMode> Xdel<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Xdel<X, R> {}
 /**`XDEL`: Returns the number of messages after removing them from a stream.
 
-Builds a detached [`Xdel`](struct@crate::cmd::Xdel); see it for the options and the reply.
+Builds a detached [`Xdel`](struct@crate::cmd::Xdel) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -527,7 +527,7 @@ impl<X, R> XgroupCreate<X, R> {
 }
 /**`XGROUP CREATE`: Creates a consumer group.
 
-Builds a detached [`XgroupCreate`](struct@crate::cmd::XgroupCreate); see it for the options and the reply.
+Builds a detached [`XgroupCreate`](struct@crate::cmd::XgroupCreate) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -584,7 +584,7 @@ impl<X: ReplyMode> XgroupCreateconsumer<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> XgroupCreateconsumer<X, R> {}
 /**`XGROUP CREATECONSUMER`: Creates a consumer in a consumer group.
 
-Builds a detached [`XgroupCreateconsumer`](struct@crate::cmd::XgroupCreateconsumer); see it for the options and the reply.
+Builds a detached [`XgroupCreateconsumer`](struct@crate::cmd::XgroupCreateconsumer) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -641,7 +641,7 @@ impl<X: ReplyMode> XgroupDelconsumer<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> XgroupDelconsumer<X, R> {}
 /**`XGROUP DELCONSUMER`: Deletes a consumer from a consumer group.
 
-Builds a detached [`XgroupDelconsumer`](struct@crate::cmd::XgroupDelconsumer); see it for the options and the reply.
+Builds a detached [`XgroupDelconsumer`](struct@crate::cmd::XgroupDelconsumer) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -691,7 +691,7 @@ impl<X: ReplyMode> XgroupDestroy<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> XgroupDestroy<X, R> {}
 /**`XGROUP DESTROY`: Destroys a consumer group.
 
-Builds a detached [`XgroupDestroy`](struct@crate::cmd::XgroupDestroy); see it for the options and the reply.
+Builds a detached [`XgroupDestroy`](struct@crate::cmd::XgroupDestroy) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -731,7 +731,7 @@ impl<X: ReplyMode> XgroupHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> XgroupHelp<X, R> {}
 /**`XGROUP HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`XgroupHelp`](struct@crate::cmd::XgroupHelp); see it for the options and the reply.*/
+Builds a detached [`XgroupHelp`](struct@crate::cmd::XgroupHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "XGROUP HELP")]
 pub fn xgroup_help() -> XgroupHelp {
     XgroupHelp::new_in(Detached)
@@ -791,7 +791,7 @@ impl<X, R> XgroupSetid<X, R> {
 }
 /**`XGROUP SETID`: Sets the last-delivered ID of a consumer group.
 
-Builds a detached [`XgroupSetid`](struct@crate::cmd::XgroupSetid); see it for the options and the reply.
+Builds a detached [`XgroupSetid`](struct@crate::cmd::XgroupSetid) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -844,7 +844,7 @@ impl<X: ReplyMode> XinfoConsumers<X, <X as ReplyMode>::Out<Vec<XinfoConsumersRep
 impl<X, R> XinfoConsumers<X, R> {}
 /**`XINFO CONSUMERS`: Returns a list of the consumers in a consumer group.
 
-Builds a detached [`XinfoConsumers`](struct@crate::cmd::XinfoConsumers); see it for the options and the reply.
+Builds a detached [`XinfoConsumers`](struct@crate::cmd::XinfoConsumers) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -890,7 +890,7 @@ impl<X: ReplyMode> XinfoGroups<X, <X as ReplyMode>::Out<Vec<XinfoGroupsReply>>> 
 impl<X, R> XinfoGroups<X, R> {}
 /**`XINFO GROUPS`: Returns a list of the consumer groups of a stream.
 
-Builds a detached [`XinfoGroups`](struct@crate::cmd::XinfoGroups); see it for the options and the reply.
+Builds a detached [`XinfoGroups`](struct@crate::cmd::XinfoGroups) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -929,7 +929,7 @@ impl<X: ReplyMode> XinfoHelp<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 impl<X, R> XinfoHelp<X, R> {}
 /**`XINFO HELP`: Returns helpful text about the different subcommands.
 
-Builds a detached [`XinfoHelp`](struct@crate::cmd::XinfoHelp); see it for the options and the reply.*/
+Builds a detached [`XinfoHelp`](struct@crate::cmd::XinfoHelp) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "XINFO HELP")]
 pub fn xinfo_help() -> XinfoHelp {
     XinfoHelp::new_in(Detached)
@@ -996,7 +996,7 @@ Changes the reply to `XinfoStreamFullReply`.*/
 }
 /**`XINFO STREAM`: Returns information about a stream.
 
-Builds a detached [`XinfoStream`](struct@crate::cmd::XinfoStream); see it for the options and the reply.
+Builds a detached [`XinfoStream`](struct@crate::cmd::XinfoStream) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1038,7 +1038,7 @@ impl<X: ReplyMode> Xlen<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Xlen<X, R> {}
 /**`XLEN`: Returns the number of messages in a stream.
 
-Builds a detached [`Xlen`](struct@crate::cmd::Xlen); see it for the options and the reply.
+Builds a detached [`Xlen`](struct@crate::cmd::Xlen) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1125,7 +1125,7 @@ Changes the reply to `Vec<(Bytes,Bytes,i64,i64)>`.*/
 }
 /**`XPENDING`: Returns the information and entries from a stream consumer group's pending entries list.
 
-Builds a detached [`Xpending`](struct@crate::cmd::Xpending); see it for the options and the reply.
+Builds a detached [`Xpending`](struct@crate::cmd::Xpending) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1184,7 +1184,7 @@ impl<X, R> Xrange<X, R> {
 }
 /**`XRANGE`: Returns the messages from a stream within a range of IDs.
 
-Builds a detached [`Xrange`](struct@crate::cmd::Xrange); see it for the options and the reply.
+Builds a detached [`Xrange`](struct@crate::cmd::Xrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1271,7 +1271,7 @@ impl<X, R> Xread<X, R> {
 }
 /**`XREAD`: Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
 
-Builds a detached [`Xread`](struct@crate::cmd::Xread); see it for the options and the reply.
+Builds a detached [`Xread`](struct@crate::cmd::Xread) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -1373,7 +1373,7 @@ impl<X, R> Xreadgroup<X, R> {
 }
 /**`XREADGROUP`: Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
 
-Builds a detached [`Xreadgroup`](struct@crate::cmd::Xreadgroup); see it for the options and the reply.
+Builds a detached [`Xreadgroup`](struct@crate::cmd::Xreadgroup) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `group`: `group`
@@ -1439,7 +1439,7 @@ impl<X, R> Xrevrange<X, R> {
 }
 /**`XREVRANGE`: Returns the messages from a stream within a range of IDs in reverse order.
 
-Builds a detached [`Xrevrange`](struct@crate::cmd::Xrevrange); see it for the options and the reply.
+Builds a detached [`Xrevrange`](struct@crate::cmd::Xrevrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1505,7 +1505,7 @@ impl<X, R> Xsetid<X, R> {
 }
 /**`XSETID`: An internal command for replicating stream values.
 
-Builds a detached [`Xsetid`](struct@crate::cmd::Xsetid); see it for the options and the reply.
+Builds a detached [`Xsetid`](struct@crate::cmd::Xsetid) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1568,7 +1568,7 @@ impl<X: ReplyMode> Xtrim<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Xtrim<X, R> {}
 /**`XTRIM`: Deletes messages from the beginning of a stream.
 
-Builds a detached [`Xtrim`](struct@crate::cmd::Xtrim); see it for the options and the reply.
+Builds a detached [`Xtrim`](struct@crate::cmd::Xtrim) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`

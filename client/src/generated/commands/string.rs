@@ -49,7 +49,7 @@ impl<X: ReplyMode> Append<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Append<X, R> {}
 /**`APPEND`: Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-Builds a detached [`Append`](struct@crate::cmd::Append); see it for the options and the reply.
+Builds a detached [`Append`](struct@crate::cmd::Append) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -92,7 +92,7 @@ impl<X: ReplyMode> Decr<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Decr<X, R> {}
 /**`DECR`: Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Decr`](struct@crate::cmd::Decr); see it for the options and the reply.
+Builds a detached [`Decr`](struct@crate::cmd::Decr) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -136,7 +136,7 @@ impl<X: ReplyMode> Decrby<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Decrby<X, R> {}
 /**`DECRBY`: Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Decrby`](struct@crate::cmd::Decrby); see it for the options and the reply.
+Builds a detached [`Decrby`](struct@crate::cmd::Decrby) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -183,7 +183,7 @@ impl<X: ReplyMode> Delifeq<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Delifeq<X, R> {}
 /**`DELIFEQ`: Delete key if value matches string.
 
-Builds a detached [`Delifeq`](struct@crate::cmd::Delifeq); see it for the options and the reply.
+Builds a detached [`Delifeq`](struct@crate::cmd::Delifeq) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -228,7 +228,7 @@ impl<X: ReplyMode> Get<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Get<X, R> {}
 /**`GET`: Returns the string value of a key.
 
-Builds a detached [`Get`](struct@crate::cmd::Get); see it for the options and the reply.
+Builds a detached [`Get`](struct@crate::cmd::Get) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -272,7 +272,7 @@ impl<X: ReplyMode> Getdel<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Getdel<X, R> {}
 /**`GETDEL`: Returns the string value of a key after deleting the key.
 
-Builds a detached [`Getdel`](struct@crate::cmd::Getdel); see it for the options and the reply.
+Builds a detached [`Getdel`](struct@crate::cmd::Getdel) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -363,7 +363,7 @@ impl<X, R> Getex<X, R> {
 }
 /**`GETEX`: Returns the string value of a key after setting its expiration time.
 
-Builds a detached [`Getex`](struct@crate::cmd::Getex); see it for the options and the reply.
+Builds a detached [`Getex`](struct@crate::cmd::Getex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -414,7 +414,7 @@ impl<X: ReplyMode> Getrange<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> Getrange<X, R> {}
 /**`GETRANGE`: Returns a substring of the string stored at a key.
 
-Builds a detached [`Getrange`](struct@crate::cmd::Getrange); see it for the options and the reply.
+Builds a detached [`Getrange`](struct@crate::cmd::Getrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -462,7 +462,7 @@ impl<X: ReplyMode> Getset<X, <X as ReplyMode>::Out<Option<Bytes>>> {
 impl<X, R> Getset<X, R> {}
 /**`GETSET`: Returns the previous string value of a key after setting it to a new value.
 
-Builds a detached [`Getset`](struct@crate::cmd::Getset); see it for the options and the reply.
+Builds a detached [`Getset`](struct@crate::cmd::Getset) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -505,7 +505,7 @@ impl<X: ReplyMode> Incr<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Incr<X, R> {}
 /**`INCR`: Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incr`](struct@crate::cmd::Incr); see it for the options and the reply.
+Builds a detached [`Incr`](struct@crate::cmd::Incr) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -549,7 +549,7 @@ impl<X: ReplyMode> Incrby<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Incrby<X, R> {}
 /**`INCRBY`: Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incrby`](struct@crate::cmd::Incrby); see it for the options and the reply.
+Builds a detached [`Incrby`](struct@crate::cmd::Incrby) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -594,7 +594,7 @@ impl<X: ReplyMode> Incrbyfloat<X, <X as ReplyMode>::Out<f64>> {
 impl<X, R> Incrbyfloat<X, R> {}
 /**`INCRBYFLOAT`: Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a detached [`Incrbyfloat`](struct@crate::cmd::Incrbyfloat); see it for the options and the reply.
+Builds a detached [`Incrbyfloat`](struct@crate::cmd::Incrbyfloat) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -684,7 +684,7 @@ Changes the reply to `LcsMatches`.*/
 }
 /**`LCS`: Finds the longest common substring.
 
-Builds a detached [`Lcs`](struct@crate::cmd::Lcs); see it for the options and the reply.
+Builds a detached [`Lcs`](struct@crate::cmd::Lcs) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key1`: `key1`
@@ -735,7 +735,7 @@ impl<X: ReplyMode> Mget<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
 impl<X, R> Mget<X, R> {}
 /**`MGET`: Atomically returns the string values of one or more keys.
 
-Builds a detached [`Mget`](struct@crate::cmd::Mget); see it for the options and the reply.
+Builds a detached [`Mget`](struct@crate::cmd::Mget) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -792,7 +792,7 @@ impl<X: ReplyMode> Mset<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Mset<X, R> {}
 /**`MSET`: Atomically creates or modifies the string values of one or more keys.
 
-Builds a detached [`Mset`](struct@crate::cmd::Mset); see it for the options and the reply.
+Builds a detached [`Mset`](struct@crate::cmd::Mset) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -924,7 +924,7 @@ impl<X, R> Msetex<X, R> {
 }
 /**`MSETEX`: Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
 
-Builds a detached [`Msetex`](struct@crate::cmd::Msetex); see it for the options and the reply.
+Builds a detached [`Msetex`](struct@crate::cmd::Msetex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -985,7 +985,7 @@ impl<X: ReplyMode> Msetnx<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Msetnx<X, R> {}
 /**`MSETNX`: Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-Builds a detached [`Msetnx`](struct@crate::cmd::Msetnx); see it for the options and the reply.
+Builds a detached [`Msetnx`](struct@crate::cmd::Msetnx) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -1036,7 +1036,7 @@ impl<X: ReplyMode> Psetex<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Psetex<X, R> {}
 /**`PSETEX`: Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
 
-Builds a detached [`Psetex`](struct@crate::cmd::Psetex); see it for the options and the reply.
+Builds a detached [`Psetex`](struct@crate::cmd::Psetex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1186,7 +1186,7 @@ Changes the reply to `Option<Bytes>`.*/
 }
 /**`SET`: Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-Builds a detached [`Set`](struct@crate::cmd::Set); see it for the options and the reply.
+Builds a detached [`Set`](struct@crate::cmd::Set) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1238,7 +1238,7 @@ impl<X: ReplyMode> Setex<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Setex<X, R> {}
 /**`SETEX`: Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-Builds a detached [`Setex`](struct@crate::cmd::Setex); see it for the options and the reply.
+Builds a detached [`Setex`](struct@crate::cmd::Setex) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1286,7 +1286,7 @@ impl<X: ReplyMode> Setnx<X, <X as ReplyMode>::Out<bool>> {
 impl<X, R> Setnx<X, R> {}
 /**`SETNX`: Sets the string value of a key only when the key doesn't exist.
 
-Builds a detached [`Setnx`](struct@crate::cmd::Setnx); see it for the options and the reply.
+Builds a detached [`Setnx`](struct@crate::cmd::Setnx) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1338,7 +1338,7 @@ impl<X: ReplyMode> Setrange<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Setrange<X, R> {}
 /**`SETRANGE`: Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
 
-Builds a detached [`Setrange`](struct@crate::cmd::Setrange); see it for the options and the reply.
+Builds a detached [`Setrange`](struct@crate::cmd::Setrange) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1382,7 +1382,7 @@ impl<X: ReplyMode> Strlen<X, <X as ReplyMode>::Out<i64>> {
 impl<X, R> Strlen<X, R> {}
 /**`STRLEN`: Returns the length of a string value.
 
-Builds a detached [`Strlen`](struct@crate::cmd::Strlen); see it for the options and the reply.
+Builds a detached [`Strlen`](struct@crate::cmd::Strlen) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1433,7 +1433,7 @@ impl<X: ReplyMode> Substr<X, <X as ReplyMode>::Out<Bytes>> {
 impl<X, R> Substr<X, R> {}
 /**`SUBSTR`: Returns a substring from a string value.
 
-Builds a detached [`Substr`](struct@crate::cmd::Substr); see it for the options and the reply.
+Builds a detached [`Substr`](struct@crate::cmd::Substr) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`

@@ -44,7 +44,7 @@ impl<X: ReplyMode> Unwatch<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Unwatch<X, R> {}
 /**`UNWATCH`: Forgets about watched keys of a transaction.
 
-Builds a detached [`Unwatch`](struct@crate::cmd::Unwatch); see it for the options and the reply.*/
+Builds a detached [`Unwatch`](struct@crate::cmd::Unwatch) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
 #[doc(alias = "UNWATCH")]
 pub fn unwatch() -> Unwatch {
     Unwatch::new_in(Detached)
@@ -91,7 +91,7 @@ impl<X: ReplyMode> Watch<X, <X as ReplyMode>::Out<()>> {
 impl<X, R> Watch<X, R> {}
 /**`WATCH`: Monitors changes to keys to determine the execution of a transaction.
 
-Builds a detached [`Watch`](struct@crate::cmd::Watch); see it for the options and the reply.
+Builds a detached [`Watch`](struct@crate::cmd::Watch) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
