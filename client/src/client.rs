@@ -191,7 +191,7 @@ impl Client {
     }
 
     fn dispatch<T: FromReply + Send + 'static>(&self, req: Request) -> ResponseFuture<T> {
-        let name = req.meta.map_or("command", |m| m.name);
+        let name = req.name();
         if let Some(p) = req.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
@@ -209,7 +209,7 @@ impl Client {
             }
             Decision::Dedicated => self.on_pooled(name, req),
             Decision::Refuse(instead) | Decision::Watching { instead, .. } => {
-                ResponseFuture::failed(name, Error::invalid_argument("command", instead))
+                ResponseFuture::failed(name, Error::refused(instead))
             }
         }
     }
@@ -217,7 +217,7 @@ impl Client {
     /// Runs a blocking command on a dedicated connection from the pool.
     fn on_pooled<T: FromReply + Send + 'static>(
         &self,
-        name: &'static str,
+        name: std::borrow::Cow<'static, str>,
         req: Request,
     ) -> ResponseFuture<T> {
         let pool = self.inner.pool.clone();

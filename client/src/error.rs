@@ -5,6 +5,7 @@ use crate::resp::ProtocolError;
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 /// Whether a timed-out request had been sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +31,9 @@ pub struct Error {
 
 struct Inner {
     kind: Kind,
-    /// The command this error belongs to (`SET`, `CLIENT KILL`).
-    command: Option<&'static str>,
+    /// The command this error belongs to (`SET`, `CLIENT KILL`, a module's
+    /// `JSON.GET`).
+    command: Option<Cow<'static, str>>,
     /// Known never to have been written (whatever the kind).
     unsent: bool,
 }
@@ -49,7 +51,10 @@ enum Kind {
         problem: Cow<'static, str>,
     },
     Io(std::io::Error),
-    Timeout(Sent),
+    Refused {
+        instead: &'static str,
+    },
+    Timeout(Sent, Option<Duration>),
     QueueFull {
         capacity: usize,
     },
@@ -101,6 +106,12 @@ impl Error {
         })
     }
 
+    /// A command the runtime refuses to send (where it would run, or at all), with
+    /// why and what to use instead.
+    pub(crate) fn refused(instead: &'static str) -> Self {
+        Error::new(Kind::Refused { instead })
+    }
+
     /// An argument rejected before anything was sent, with a message made at run
     /// time.
     pub(crate) fn invalid_argument_owned(arg: &'static str, problem: String) -> Self {
@@ -117,18 +128,23 @@ impl Error {
 
     /// A connect or request timeout.
     pub fn timeout() -> Self {
-        Error::new(Kind::Timeout(Sent::Unknown))
+        Error::new(Kind::Timeout(Sent::Unknown, None))
+    }
+
+    /// A request timeout of `limit` that passed.
+    pub(crate) fn request_timeout(limit: Duration) -> Self {
+        Error::new(Kind::Timeout(Sent::Unknown, Some(limit)))
     }
 
     /// A request timed out while still queued: it was never written, so it did not
     /// run.
-    pub(crate) fn timeout_unsent() -> Self {
-        Error::new(Kind::Timeout(Sent::No))
+    pub(crate) fn timeout_unsent(limit: Duration) -> Self {
+        Error::new(Kind::Timeout(Sent::No, Some(limit)))
     }
 
     /// A request timed out after it was taken for writing: it may have run.
-    pub(crate) fn timeout_sent() -> Self {
-        Error::new(Kind::Timeout(Sent::Yes))
+    pub(crate) fn timeout_sent(limit: Duration) -> Self {
+        Error::new(Kind::Timeout(Sent::Yes, Some(limit)))
     }
 
     /// The connection's request queue was full and the client is set to fail rather
@@ -180,7 +196,8 @@ impl Error {
                 problem: problem.clone(),
             },
             Kind::Io(e) => Kind::Io(std::io::Error::new(e.kind(), e.to_string())),
-            Kind::Timeout(sent) => Kind::Timeout(*sent),
+            Kind::Refused { instead } => Kind::Refused { instead },
+            Kind::Timeout(sent, limit) => Kind::Timeout(*sent, *limit),
             Kind::QueueFull { capacity } => Kind::QueueFull {
                 capacity: *capacity,
             },
@@ -196,7 +213,7 @@ impl Error {
         Error {
             inner: Box::new(Inner {
                 kind,
-                command: self.inner.command,
+                command: self.inner.command.clone(),
                 unsent: self.inner.unsent,
             }),
         }
@@ -210,16 +227,17 @@ impl Error {
     }
 
     /// Names the command this error belongs to (keeps the first name given).
-    pub fn with_command(mut self, command: &'static str) -> Self {
+    pub fn with_command(mut self, command: impl Into<Cow<'static, str>>) -> Self {
         if self.inner.command.is_none() {
-            self.inner.command = Some(command);
+            self.inner.command = Some(command.into());
         }
         self
     }
 
-    /// The command this error belongs to, if known.
-    pub fn command(&self) -> Option<&'static str> {
-        self.inner.command
+    /// The command this error belongs to, if known (a raw or module command keeps
+    /// the name it was sent with, in upper case).
+    pub fn command(&self) -> Option<&str> {
+        self.inner.command.as_deref()
     }
 
     /// The server answered with an error reply.
@@ -250,6 +268,14 @@ impl Error {
         matches!(self.inner.kind, Kind::InvalidArgument { .. })
     }
 
+    /// The runtime refused to send the command, before anything was sent: it would
+    /// change the client's shared connection under every task (`SELECT`), or the
+    /// runtime owns it (`MULTI`, `SUBSCRIBE`, `MONITOR`, ...). The message says what
+    /// to use instead.
+    pub fn is_refused(&self) -> bool {
+        matches!(self.inner.kind, Kind::Refused { .. })
+    }
+
     /// A transport error.
     pub fn is_io(&self) -> bool {
         matches!(self.inner.kind, Kind::Io(_))
@@ -270,7 +296,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         matches!(
             self.inner.kind,
-            Kind::Timeout(_) | Kind::TimedOut(_) | Kind::PoolExhausted { .. }
+            Kind::Timeout(..) | Kind::TimedOut(_) | Kind::PoolExhausted { .. }
         )
     }
 
@@ -285,9 +311,10 @@ impl Error {
         self.inner.unsent
             || matches!(
                 self.inner.kind,
-                Kind::Timeout(Sent::No)
+                Kind::Timeout(Sent::No, _)
                     | Kind::QueueFull { .. }
                     | Kind::InvalidArgument { .. }
+                    | Kind::Refused { .. }
                     | Kind::PoolExhausted { .. }
             )
     }
@@ -322,7 +349,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(cmd) = self.inner.command {
+        if let Some(cmd) = &self.inner.command {
             write!(f, "{cmd}: ")?;
         }
         match &self.inner.kind {
@@ -335,13 +362,18 @@ impl fmt::Display for Error {
                 write!(f, "invalid argument `{arg}`: {problem}")
             }
             Kind::Io(e) => write!(f, "I/O error: {e}"),
-            Kind::Timeout(Sent::Unknown) => f.write_str("timed out"),
-            Kind::Timeout(Sent::No) => {
-                f.write_str("timed out before it was sent: it was never written and did not run")
+            Kind::Refused { instead } => write!(f, "refused before sending: {instead}"),
+            Kind::Timeout(sent, limit) => {
+                f.write_str("timed out")?;
+                if let Some(limit) = limit {
+                    write!(f, " after {limit:?} (the request timeout)")?;
+                }
+                f.write_str(match sent {
+                    Sent::Unknown => "",
+                    Sent::No => " before it was sent: it was never written and did not run",
+                    Sent::Yes => " waiting for the reply: it was sent and may or may not have run",
+                })
             }
-            Kind::Timeout(Sent::Yes) => f.write_str(
-                "timed out waiting for the reply: it was sent and may or may not have run",
-            ),
             Kind::QueueFull { capacity } => write!(
                 f,
                 "not sent: the connection's request queue is full ({capacity} requests waiting to be written)"

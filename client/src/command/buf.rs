@@ -229,6 +229,16 @@ impl CommandBuf {
         self.iter().map(<[u8]>::len).max().unwrap_or(0)
     }
 
+    /// The first word, in upper case: the name of a command the spec does not know
+    /// (a module's `JSON.GET`), for messages.
+    pub fn raw_name(&self) -> std::borrow::Cow<'static, str> {
+        let word = self.iter().next().unwrap_or_default();
+        match std::str::from_utf8(word) {
+            Ok(w) if !w.is_empty() => std::borrow::Cow::Owned(w.to_ascii_uppercase()),
+            _ => std::borrow::Cow::Borrowed("command"),
+        }
+    }
+
     /// The number of words on the wire, including the command name.
     pub fn len(&self) -> usize {
         self.name_argc as usize + self.argc as usize

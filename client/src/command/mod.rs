@@ -24,6 +24,7 @@ pub use raw::{cmd, Raw};
 
 use crate::error::{Error, Result};
 use crate::reply::FromReply;
+use std::borrow::Cow;
 use std::future::Future;
 
 /// A command ready to be sent: its encoded words, its metadata and its reply type.
@@ -40,9 +41,13 @@ pub trait Command {
     /// Takes the encoded words out.
     fn into_buf(self) -> CommandBuf;
 
-    /// The command's name for messages (`CLIENT KILL`).
-    fn name(&self) -> &'static str {
-        self.meta().map_or("command", |m| m.name)
+    /// The command's name for messages (`CLIENT KILL`); a command the spec does not
+    /// know (a module's) by its first word, in upper case.
+    fn name(&self) -> Cow<'static, str> {
+        match self.meta() {
+            Some(m) => Cow::Borrowed(m.name),
+            None => self.buf().raw_name(),
+        }
     }
 
     /// The keys this command touches, located by the spec's key specifications (for
@@ -85,6 +90,16 @@ pub struct Request {
     pub buf: CommandBuf,
     /// Static metadata, when the spec knows the command.
     pub meta: Option<&'static CommandMeta>,
+}
+
+impl Request {
+    /// The command's name for messages (see [`Command::name`]).
+    pub fn name(&self) -> Cow<'static, str> {
+        match self.meta {
+            Some(m) => Cow::Borrowed(m.name),
+            None => self.buf.raw_name(),
+        }
+    }
 }
 
 /// Something that runs commands and decodes their replies: a client, a pooled

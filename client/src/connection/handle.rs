@@ -11,6 +11,7 @@ use crate::config::QueueFull;
 use crate::error::{Error, Result};
 use crate::reply::{decode_frame, FromReply};
 use bytes::{Bytes, BytesMut};
+use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -280,12 +281,12 @@ impl Connection {
 
 /// The longest argument of a batch of commands, for the check against the server's
 /// limit before sending.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct LongestArg {
     /// Its length in bytes.
     pub(crate) len: usize,
     /// The command it belongs to.
-    pub(crate) command: &'static str,
+    pub(crate) command: Cow<'static, str>,
     /// The argument's name in the spec.
     pub(crate) arg: &'static str,
 }
@@ -293,7 +294,11 @@ pub(crate) struct LongestArg {
 impl LongestArg {
     /// Keeps the longer of `this` and the longest argument of `cmd` (named
     /// `command`).
-    pub(crate) fn max(this: Option<Self>, command: &'static str, cmd: &CommandBuf) -> Option<Self> {
+    pub(crate) fn max(
+        this: Option<Self>,
+        command: Cow<'static, str>,
+        cmd: &CommandBuf,
+    ) -> Option<Self> {
         let (len, arg) = cmd.longest_arg();
         match this {
             Some(l) if l.len >= len => Some(l),
@@ -350,15 +355,15 @@ impl<T> Reply<T> {
 
     /// Gives up waiting (a timeout): the error to report, saying whether the
     /// request was sent, or the reply if it arrived at that very moment.
-    pub(crate) fn give_up(&mut self) -> Result<T> {
+    pub(crate) fn give_up(&mut self, limit: Duration) -> Result<T> {
         if let Stage::WaitingForRoom(..) = self.stage {
             // Still here, so never queued: dropped with this future.
             self.stage = Stage::Failed(None);
-            return Err(Error::timeout_unsent());
+            return Err(Error::timeout_unsent(limit));
         }
         match self.rx.as_mut().map(SlotReceiver::give_up) {
-            Some(GiveUp::NotSent) => Err(Error::timeout_unsent()),
-            Some(GiveUp::Sent) => Err(Error::timeout_sent()),
+            Some(GiveUp::NotSent) => Err(Error::timeout_unsent(limit)),
+            Some(GiveUp::Sent) => Err(Error::timeout_sent(limit)),
             Some(GiveUp::Finished(Some(r))) => r,
             Some(GiveUp::Finished(None)) | None => Err(Error::closed()),
         }
@@ -372,7 +377,7 @@ impl<T> Reply<T> {
         };
         match tokio::time::timeout(limit, &mut self).await {
             Ok(r) => r,
-            Err(_) => self.give_up(),
+            Err(_) => self.give_up(limit),
         }
     }
 }
@@ -425,8 +430,9 @@ enum State {
 #[must_use = "futures do nothing unless awaited"]
 pub struct ResponseFuture<T> {
     state: State,
-    command: &'static str,
-    timeout: Option<Pin<Box<tokio::time::Sleep>>>,
+    command: Cow<'static, str>,
+    /// The request timeout and its timer.
+    timeout: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
     _reply: PhantomData<fn() -> T>,
 }
 
@@ -440,10 +446,10 @@ impl<T> std::fmt::Debug for ResponseFuture<T> {
 
 impl<T> ResponseFuture<T> {
     /// Already failed (bad arguments, closed client).
-    pub(crate) fn failed(command: &'static str, err: Error) -> Self {
+    pub(crate) fn failed(command: impl Into<Cow<'static, str>>, err: Error) -> Self {
         ResponseFuture {
             state: State::Ready(Some(err)),
-            command,
+            command: command.into(),
             timeout: None,
             _reply: PhantomData,
         }
@@ -451,23 +457,23 @@ impl<T> ResponseFuture<T> {
 
     /// Waits for `rx`, at most `timeout`.
     pub(crate) fn waiting(
-        command: &'static str,
+        command: impl Into<Cow<'static, str>>,
         rx: Reply<Bytes>,
         timeout: Option<std::time::Duration>,
     ) -> Self {
         ResponseFuture {
             state: State::Waiting(rx),
-            command,
-            timeout: timeout.map(|d| Box::pin(tokio::time::sleep(d))),
+            command: command.into(),
+            timeout: timeout.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
             _reply: PhantomData,
         }
     }
 
     /// Runs a boxed future (a command on a pooled connection).
-    pub(crate) fn boxed(command: &'static str, fut: BoxedReply) -> Self {
+    pub(crate) fn boxed(command: impl Into<Cow<'static, str>>, fut: BoxedReply) -> Self {
         ResponseFuture {
             state: State::Boxed(fut),
-            command,
+            command: command.into(),
             timeout: None,
             _reply: PhantomData,
         }
@@ -482,20 +488,20 @@ impl<T: FromReply> Future for ResponseFuture<T> {
         let frame = match &mut this.state {
             State::Ready(err) => {
                 let e = err.take().unwrap_or_else(Error::closed);
-                return Poll::Ready(Err(e.with_command(this.command)));
+                return Poll::Ready(Err(e.with_command(this.command.clone())));
             }
             State::Waiting(rx) => match Pin::new(&mut *rx).poll(cx) {
                 Poll::Ready(r) => r,
                 Poll::Pending => {
                     let expired = match &mut this.timeout {
-                        Some(t) => t.as_mut().poll(cx).is_ready(),
-                        None => false,
+                        Some((limit, t)) => t.as_mut().poll(cx).is_ready().then_some(*limit),
+                        None => None,
                     };
-                    if !expired {
+                    let Some(limit) = expired else {
                         return Poll::Pending;
-                    }
+                    };
                     this.timeout = None;
-                    rx.give_up()
+                    rx.give_up(limit)
                 }
             },
             State::Boxed(fut) => match fut.as_mut().poll(cx) {
@@ -506,7 +512,7 @@ impl<T: FromReply> Future for ResponseFuture<T> {
         Poll::Ready(
             frame
                 .and_then(decode_frame::<T>)
-                .map_err(|e| e.with_command(this.command)),
+                .map_err(|e| e.with_command(this.command.clone())),
         )
     }
 }

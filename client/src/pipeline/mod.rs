@@ -31,7 +31,7 @@
 mod replies;
 pub mod watch;
 
-pub use replies::{Replies, TooManyCommands};
+pub use replies::{Name, Replies, TooManyCommands};
 
 use crate::client::Client;
 use crate::command::route::{self, Decision, On};
@@ -85,7 +85,7 @@ impl Target<'_> {
         let name = cmd.name();
         let mut out = BytesMut::new();
         cmd.buf().encode(&mut out);
-        let longest = LongestArg::max(None, name, cmd.buf());
+        let longest = LongestArg::max(None, name.clone(), cmd.buf());
         let frame = self.send(out, 1, longest).await?.pop().unwrap_or_default();
         match frame_error(&frame) {
             Some(e) => Err(e.with_command(name)),
@@ -118,7 +118,7 @@ struct Queue {
     on: On,
     /// The commands, encoded as they are added (after `MULTI` in a transaction).
     cmds: BytesMut,
-    names: Vec<&'static str>,
+    names: Vec<Name>,
     /// The first bad argument or unqueueable command.
     problem: Option<Error>,
     /// Scripts called by digest, loaded before the commands are sent.
@@ -163,8 +163,7 @@ impl Queue {
             // WATCH and UNWATCH belong to the watched connection, not its pipelines.
             Decision::Refuse(instead) | Decision::Watching { instead, .. } => {
                 if self.problem.is_none() {
-                    self.problem =
-                        Some(Error::invalid_argument("command", instead).with_command(cmd.name()));
+                    self.problem = Some(Error::refused(instead).with_command(cmd.name()));
                 }
             }
         }
@@ -173,8 +172,8 @@ impl Queue {
                 self.scripts.push(s.clone());
             }
         }
+        self.longest = LongestArg::max(self.longest.take(), cmd.name(), cmd.buf());
         self.names.push(cmd.name());
-        self.longest = LongestArg::max(self.longest, cmd.name(), cmd.buf());
         cmd.buf().encode(&mut self.cmds);
     }
 
@@ -192,7 +191,7 @@ impl Queue {
     /// Loads the scripts, sends every command in one write, and returns one reply
     /// frame per queued command (for a transaction, the elements of `EXEC`'s reply)
     /// with the commands' names.
-    async fn send(mut self, target: Target<'_>) -> Result<(Vec<Bytes>, Vec<&'static str>)> {
+    async fn send(mut self, target: Target<'_>) -> Result<(Vec<Bytes>, Vec<Name>)> {
         if let Some(e) = self.problem {
             return Err(e);
         }
@@ -208,11 +207,11 @@ impl Queue {
         target.load_scripts(&self.scripts).await?;
         let n = self.names.len();
         if !self.transaction {
-            let frames = target.send(self.cmds, n, self.longest).await?;
+            let frames = target.send(self.cmds, n, self.longest.take()).await?;
             return Ok((frames, self.names));
         }
         CommandBuf::raw(b"EXEC").encode(&mut self.cmds);
-        let sent = target.send(self.cmds, n + 2, self.longest).await;
+        let sent = target.send(self.cmds, n + 2, self.longest.take()).await;
         if let Target::Watched(w) = target {
             // EXEC unwatches every key, whether the transaction ran or not.
             w.exec_done();
@@ -315,7 +314,7 @@ impl<'c, T: Replies> Pipeline<'c, T> {
 
 /// The replies of the commands of a transaction: the elements of `EXEC`'s reply.
 /// `frames` holds the replies of `MULTI`, of each queued command, and of `EXEC`.
-fn exec_replies(frames: Vec<Bytes>, names: &[&'static str]) -> Result<Vec<Bytes>> {
+fn exec_replies(frames: Vec<Bytes>, names: &[Name]) -> Result<Vec<Bytes>> {
     let missing = || Error::decode("a reply per command", "fewer replies");
     let mut frames = frames.into_iter();
     let multi = frames.next().ok_or_else(missing)?;
@@ -327,7 +326,7 @@ fn exec_replies(frames: Vec<Bytes>, names: &[&'static str]) -> Result<Vec<Bytes>
     for name in names {
         let queued = frames.next().ok_or_else(missing)?;
         if queue_error.is_none() {
-            queue_error = frame_error(&queued).map(|e| e.with_command(name));
+            queue_error = frame_error(&queued).map(|e| e.with_command(name.clone()));
         }
     }
     let exec = frames.next().ok_or_else(missing)?;

@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::reply::decode_frame;
 use crate::reply::FromReply;
 use bytes::Bytes;
+use std::borrow::Cow;
 
 /// A typed tuple of pipeline replies, growing by one type per queued command.
 pub trait Replies: Sized {
@@ -14,11 +15,11 @@ pub trait Replies: Sized {
     type Each;
 
     /// Decodes one reply per element, in order.
-    fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self>;
+    fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[Name]) -> Result<Self>;
 
     /// Decodes every reply into its own result: an error in one command does not
     /// hide the others' results.
-    fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each;
+    fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[Name]) -> Self::Each;
 }
 
 /// The tuple after 16 commands: queue more with [`Client::batch`](crate::Client::batch)
@@ -28,10 +29,10 @@ pub enum TooManyCommands {}
 
 fn next<T: FromReply>(
     frames: &mut std::vec::IntoIter<Bytes>,
-    names: &[&'static str],
+    names: &[Name],
     i: usize,
 ) -> Result<T> {
-    let name = names.get(i).copied().unwrap_or("command");
+    let name = names.get(i).cloned().unwrap_or(Cow::Borrowed("command"));
     let frame = frames
         .next()
         .ok_or_else(|| Error::decode("a reply per command", "fewer replies"))?;
@@ -42,11 +43,11 @@ impl Replies for () {
     type Push<X: FromReply> = (X,);
     type Each = ();
 
-    fn decode(_: &mut std::vec::IntoIter<Bytes>, _: &[&'static str]) -> Result<Self> {
+    fn decode(_: &mut std::vec::IntoIter<Bytes>, _: &[Name]) -> Result<Self> {
         Ok(())
     }
 
-    fn decode_each(_: &mut std::vec::IntoIter<Bytes>, _: &[&'static str]) {}
+    fn decode_each(_: &mut std::vec::IntoIter<Bytes>, _: &[Name]) {}
 }
 
 macro_rules! replies {
@@ -56,11 +57,11 @@ macro_rules! replies {
                 type Push<X: FromReply> = ($($t,)+ X);
                 type Each = ($(Result<$t>,)+);
 
-                fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self> {
+                fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[Name]) -> Result<Self> {
                     Ok(($(next::<$t>(frames, names, $i)?,)+))
                 }
 
-                fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each {
+                fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[Name]) -> Self::Each {
                     ($(next::<$t>(frames, names, $i),)+)
                 }
             }
@@ -69,11 +70,11 @@ macro_rules! replies {
             type Push<X: FromReply> = TooManyCommands;
             type Each = ($(Result<$lt>,)+);
 
-            fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Result<Self> {
+            fn decode(frames: &mut std::vec::IntoIter<Bytes>, names: &[Name]) -> Result<Self> {
                 Ok(($(next::<$lt>(frames, names, $li)?,)+))
             }
 
-            fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[&'static str]) -> Self::Each {
+            fn decode_each(frames: &mut std::vec::IntoIter<Bytes>, names: &[Name]) -> Self::Each {
                 ($(next::<$lt>(frames, names, $li),)+)
             }
         }
@@ -98,3 +99,6 @@ replies! {
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
     last (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15)
 }
+
+/// A queued command's name, for the errors of its reply.
+pub type Name = Cow<'static, str>;

@@ -157,7 +157,7 @@ impl Executor for &Watched {
     type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
 
     fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {
-        let name = request.meta.map_or("command", |m| m.name);
+        let name = request.name();
         if let Some(p) = request.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
@@ -169,7 +169,7 @@ impl Executor for &Watched {
             // Already a dedicated connection: it runs here.
             Decision::Dedicated => waits = true,
             Decision::Refuse(instead) => {
-                return ResponseFuture::failed(name, Error::invalid_argument("command", instead))
+                return ResponseFuture::failed(name, Error::refused(instead))
             }
         }
         let guard = InFlight::new(&self.inner);

@@ -219,7 +219,7 @@ async fn answer<T>(rx: oneshot::Receiver<Result<T>>, timeout: Option<Duration>) 
     match timeout {
         Some(t) => tokio::time::timeout(t, answered)
             .await
-            .unwrap_or_else(|_| Err(Error::timeout())),
+            .unwrap_or_else(|_| Err(Error::request_timeout(t))),
         None => answered.await,
     }
 }

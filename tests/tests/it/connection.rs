@@ -336,7 +336,7 @@ async fn commands_that_would_change_the_shared_connection_are_refused_before_sen
             ),
         ];
         for (name, e) in &refused {
-            assert!(e.is_invalid_argument(), "{name}: {e}");
+            assert!(e.is_refused() && e.is_unsent(), "{name}: {e}");
             assert!(e.to_string().contains(name), "{name}: {e}");
         }
         assert!(
@@ -365,4 +365,24 @@ async fn commands_that_would_change_the_shared_connection_are_refused_before_sen
     })
     .await;
     assert_eq!(got, (None, 0));
+}
+
+/// A command the spec does not know (a module's) keeps its name in errors, in upper
+/// case, instead of a generic "command".
+#[tokio::test]
+async fn an_unknown_command_keeps_its_name_in_errors() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let err = c.cmd("nosuch.cmd").arg("x").await.unwrap_err();
+    assert!(err.is_server(), "{err}");
+    assert_eq!(err.command(), Some("NOSUCH.CMD"), "{err}");
+    assert!(err.to_string().starts_with("NOSUCH.CMD: "), "{err}");
+    // In a pipeline too.
+    let err = c
+        .pipeline()
+        .add(respec::raw_cmd("nosuch.cmd").arg("x"))
+        .execute()
+        .await
+        .unwrap_err();
+    assert_eq!(err.command(), Some("NOSUCH.CMD"), "{err}");
 }

@@ -220,7 +220,16 @@ async fn request_timeout_is_reported_and_the_connection_stays_usable() {
     // DEBUG SLEEP holds the server longer than the timeout.
     let slow = client.cmd("DEBUG").arg("SLEEP").arg("0.5").await;
     match slow {
-        Err(e) if e.is_timeout() => {}
+        Err(e) if e.is_timeout() => {
+            // It was sent: the message says which timeout, how long, and that it
+            // may have run.
+            let text = e.to_string();
+            assert!(!e.is_unsent(), "{text}");
+            assert!(
+                text.starts_with("DEBUG: timed out after 100ms (the request timeout) waiting for the reply: it was sent and may or may not have run"),
+                "{text}"
+            );
+        }
         Err(e) if e.is_server() => {
             eprintln!("skipped: DEBUG is disabled on this server ({e})");
             return;

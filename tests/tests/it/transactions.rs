@@ -465,9 +465,12 @@ async fn transaction_commands_are_rejected_before_sending() {
             .is_watch_conflict();
 
         for e in &refused {
-            assert!(e.is_invalid_argument(), "{e}");
+            assert!(e.is_refused() && e.is_unsent(), "{e}");
         }
-        let names: Vec<Option<&str>> = refused.iter().map(Error::command).collect();
+        let names: Vec<Option<String>> = refused
+            .iter()
+            .map(|e| e.command().map(str::to_owned))
+            .collect();
         (
             names,
             shared_unchanged,
@@ -485,7 +488,7 @@ async fn transaction_commands_are_rejected_before_sending() {
     assert_eq!(
         got,
         (
-            expected_names.iter().map(|n| Some(*n)).collect(),
+            expected_names.iter().map(|n| Some(n.to_string())).collect(),
             true,
             true,
             true,
