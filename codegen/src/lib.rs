@@ -244,7 +244,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
                 /// [`executor`](Commands::executor): chain its options, then `.await` it.
                 pub trait Commands {
                     /// What runs the commands this trait builds, and how it types replies
-                    /// ([`Binary`](crate::reply::Binary) or [`Utf8`](crate::reply::Utf8)).
+                    /// (as generated, or with `String`s for the string view).
                     type Exec<'a>: Executor + ReplyMode where Self: 'a;
 
                     /// The executor for one command.

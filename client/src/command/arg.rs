@@ -66,7 +66,7 @@ forward_refs! {
 }
 
 /// Reads a flag parameter or field, by value or by reference (generated code).
-pub fn flag(b: impl std::borrow::Borrow<bool>) -> bool {
+pub(crate) fn flag(b: impl std::borrow::Borrow<bool>) -> bool {
     *b.borrow()
 }
 

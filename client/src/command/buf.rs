@@ -20,7 +20,7 @@ struct Segment {
 /// Spec position of top-level argument `i` is `i * ARG_POS_STRIDE` in generated code
 /// (the room between leaves positions for the fields of flattened blocks); it must
 /// match `pos_of` in `codegen/src/emit/command.rs`.
-pub const ARG_POS_STRIDE: u16 = 16;
+pub(crate) const ARG_POS_STRIDE: u16 = 16;
 
 /// Argument problem found while building a command, reported before anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl CommandBuf {
     /// A command whose name words are pre-encoded in `name` (`name_argc` words).
     ///
     /// Generated code passes literals such as `b"$6\r\nCLIENT\r\n$4\r\nKILL\r\n"`.
-    pub fn new(name: &'static [u8], name_argc: u8) -> Self {
+    pub(crate) fn new(name: &'static [u8], name_argc: u8) -> Self {
         CommandBuf {
             name,
             name_argc,
@@ -101,7 +101,7 @@ impl CommandBuf {
 
     /// Starts writing the argument at spec position `pos`, replacing whatever an
     /// earlier call wrote there (single-valued options: the last call wins).
-    pub fn single(&mut self, pos: u16, arg: &'static str) {
+    pub(crate) fn single(&mut self, pos: u16, arg: &'static str) {
         for seg in self.segments.iter_mut() {
             if seg.pos == pos && !seg.dead {
                 seg.dead = true;
@@ -114,7 +114,7 @@ impl CommandBuf {
 
     /// Starts writing at spec position `pos`, after whatever earlier calls wrote there
     /// (repeatable arguments).
-    pub fn multi(&mut self, pos: u16, arg: &'static str) {
+    pub(crate) fn multi(&mut self, pos: u16, arg: &'static str) {
         if let Some(last) = self.segments.last() {
             if last.pos == pos && !last.dead {
                 self.current = arg;
@@ -157,7 +157,7 @@ impl CommandBuf {
     }
 
     /// Appends a pure token (`NX`, `WITHSCORES`): the same as [`push`](Self::push).
-    pub fn token(&mut self, token: &'static str) {
+    pub(crate) fn token(&mut self, token: &'static str) {
         self.push(token.as_bytes());
     }
 
@@ -193,18 +193,18 @@ impl CommandBuf {
     }
 
     /// Names the argument being written (a field inside a block), for error messages.
-    pub fn arg_name(&mut self, arg: &'static str) {
+    pub(crate) fn arg_name(&mut self, arg: &'static str) {
         self.current = arg;
     }
 
     /// Records that one option of the required choice `group` must still be given
     /// (a choice whose alternatives are builder methods).
-    pub fn require(&mut self, group: &'static str) {
+    pub(crate) fn require(&mut self, group: &'static str) {
         self.missing = Some(group);
     }
 
     /// One option of the required choice was given.
-    pub fn satisfy(&mut self) {
+    pub(crate) fn satisfy(&mut self) {
         self.missing = None;
     }
 
@@ -219,19 +219,19 @@ impl CommandBuf {
     /// The length and spec name of the longest argument, checked against the
     /// server's limit before sending. An argument a later call replaced still
     /// counts, unless [`exact_longest_arg`](Self::exact_longest_arg) is asked.
-    pub fn longest_arg(&self) -> (usize, &'static str) {
+    pub(crate) fn longest_arg(&self) -> (usize, &'static str) {
         self.longest
     }
 
     /// The length of the longest argument that will be sent (slower than
     /// [`longest_arg`](Self::longest_arg): it walks the arguments).
-    pub fn exact_longest_arg(&self) -> usize {
+    pub(crate) fn exact_longest_arg(&self) -> usize {
         self.iter().map(<[u8]>::len).max().unwrap_or(0)
     }
 
     /// The first word, in upper case: the name of a command the spec does not know
     /// (a module's `JSON.GET`), for messages.
-    pub fn raw_name(&self) -> std::borrow::Cow<'static, str> {
+    pub(crate) fn raw_name(&self) -> std::borrow::Cow<'static, str> {
         let word = self.iter().next().unwrap_or_default();
         match std::str::from_utf8(word) {
             Ok(w) if !w.is_empty() => std::borrow::Cow::Owned(w.to_ascii_uppercase()),

@@ -14,11 +14,12 @@ mod raw;
 pub mod route;
 
 pub(crate) use arg::arg_bytes;
+pub(crate) use arg::flag;
 pub use arg::{
-    flag, DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg,
-    UnixTimeArg,
+    DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
-pub use buf::{ArgProblem, CommandBuf, ARG_POS_STRIDE};
+pub(crate) use buf::ARG_POS_STRIDE;
+pub use buf::{ArgProblem, CommandBuf};
 pub use meta::{AclCategories, CommandMeta, Route};
 pub use raw::{cmd, Raw};
 
@@ -82,6 +83,11 @@ pub trait Command {
 /// A command that is not bound to a client: build it now, send it or queue it later.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Detached;
+
+/// A detached command's reply is the generated type.
+impl crate::reply::ReplyMode for Detached {
+    type Out<T: crate::reply::TextReply> = T;
+}
 
 /// A command taken apart for sending.
 #[derive(Debug, Clone)]

@@ -112,7 +112,12 @@ impl Backoff {
 pub const DEFAULT_LIVENESS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a connection needs to know.
+///
+/// Non-exhaustive, so that options can be added: start from
+/// [`Config::default`] or [`Config::from_url`] and set fields, or use
+/// [`ClientBuilder`](crate::ClientBuilder).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// Where.
     pub address: Address,

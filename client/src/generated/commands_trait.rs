@@ -17,7 +17,7 @@ use bytes::Bytes;
 /// [`executor`](Commands::executor): chain its options, then `.await` it.
 pub trait Commands {
     /// What runs the commands this trait builds, and how it types replies
-    /// ([`Binary`](crate::reply::Binary) or [`Utf8`](crate::reply::Utf8)).
+    /// (as generated, or with `String`s for the string view).
     type Exec<'a>: Executor + ReplyMode where Self: 'a;
     /// The executor for one command.
     fn executor(&self) -> Self::Exec<'_>;

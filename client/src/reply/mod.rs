@@ -14,7 +14,7 @@ mod types;
 mod value;
 
 pub use push::Push;
-pub use text::{Binary, ReplyMode, TextReply, Utf8};
+pub use text::{ReplyMode, TextReply};
 pub use types::{GeoMatch, LcsMatch, LcsMatches, StreamEntry};
 pub use value::Value;
 

@@ -13,31 +13,12 @@ pub trait TextReply: FromReply + Send + 'static {
     type Text: FromReply + Send + 'static;
 }
 
-/// How an executor types replies: [`Binary`] keeps the generated types, [`Utf8`]
-/// turns their byte strings into `String`s.
+/// How an executor types replies: a client keeps the generated types, its string
+/// view ([`Client::strings`](crate::Client::strings)) turns their byte strings into
+/// `String`s.
 pub trait ReplyMode {
     /// The reply type of a command whose generated reply type is `T`.
     type Out<T: TextReply>: FromReply + Send + 'static;
-}
-
-/// Replies as generated (`Bytes`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Binary;
-
-/// Replies with `String` where the generated type has `Bytes`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Utf8;
-
-impl ReplyMode for Binary {
-    type Out<T: TextReply> = T;
-}
-
-impl ReplyMode for Utf8 {
-    type Out<T: TextReply> = T::Text;
-}
-
-impl ReplyMode for crate::command::Detached {
-    type Out<T: TextReply> = T;
 }
 
 impl TextReply for Bytes {

@@ -136,10 +136,8 @@ async fn keepalive_out_of_range_is_a_config_error_naming_it() {
         "{err}"
     );
     // A Config built by hand is checked when connecting, before the socket options.
-    let config = Config {
-        keepalive: Some(Duration::from_secs(40_000)),
-        ..Config::from_url(&server.url()).unwrap()
-    };
+    let mut config = Config::from_url(&server.url()).unwrap();
+    config.keepalive = Some(Duration::from_secs(40_000));
     let err = Client::from_config(config).await.unwrap_err();
     println!("Config {{ keepalive: 40000 s }}\n    -> {err}");
     assert!(
