@@ -242,6 +242,7 @@ impl crate::reply::ReplyMode for &Client {
 
 impl crate::Commands for Client {
     type Exec<'a> = &'a Client;
+    type Out<T: crate::reply::TextReply> = T;
 
     fn executor(&self) -> &Client {
         self
@@ -478,6 +479,7 @@ impl crate::Commands for Strings<'_> {
         = Strings<'a>
     where
         Self: 'a;
+    type Out<T: crate::reply::TextReply> = T::Text;
 
     fn executor(&self) -> Strings<'_> {
         *self

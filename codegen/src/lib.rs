@@ -232,7 +232,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
                 use crate::command::{DoubleArg, Executor, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, UnixTimeArg};
                 use crate::generated::commands::*;
                 use crate::generated::replies::*;
-                use crate::reply::{GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
+                use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, TextReply, Value};
                 use std::collections::HashMap;
                 use crate::generated::types::*;
                 use bytes::Bytes;
@@ -243,9 +243,13 @@ pub fn generate(opts: &Options) -> Result<Output> {
                 /// Each method returns the command's struct bound to
                 /// [`executor`](Commands::executor): chain its options, then `.await` it.
                 pub trait Commands {
-                    /// What runs the commands this trait builds, and how it types replies
-                    /// (as generated, or with `String`s for the string view).
+                    /// What runs the commands this trait builds.
                     type Exec<'a>: Executor + ReplyMode where Self: 'a;
+
+                    /// The reply type of a command whose generated reply type is `T`:
+                    /// `T` itself, or with `String`s for the string view
+                    /// ([`Client::strings`](crate::Client::strings)).
+                    type Out<T: TextReply>: FromReply + Send + 'static;
 
                     /// The executor for one command.
                     fn executor(&self) -> Self::Exec<'_>;

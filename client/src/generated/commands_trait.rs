@@ -7,7 +7,9 @@ use crate::command::{
 };
 use crate::generated::commands::*;
 use crate::generated::replies::*;
-use crate::reply::{GeoMatch, LcsMatches, ReplyMode, StreamEntry, Value};
+use crate::reply::{
+    FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, TextReply, Value,
+};
 use std::collections::HashMap;
 use crate::generated::types::*;
 use bytes::Bytes;
@@ -16,19 +18,20 @@ use bytes::Bytes;
 /// Each method returns the command's struct bound to
 /// [`executor`](Commands::executor): chain its options, then `.await` it.
 pub trait Commands {
-    /// What runs the commands this trait builds, and how it types replies
-    /// (as generated, or with `String`s for the string view).
+    /// What runs the commands this trait builds.
     type Exec<'a>: Executor + ReplyMode where Self: 'a;
+    /// The reply type of a command whose generated reply type is `T`:
+    /// `T` itself, or with `String`s for the string view
+    /// ([`Client::strings`](crate::Client::strings)).
+    type Out<T: TextReply>: FromReply + Send + 'static;
     /// The executor for one command.
     fn executor(&self) -> Self::Exec<'_>;
     /**`ACL CAT`: Lists the ACL categories, or the commands inside a category.
 
 Builds a [`AclCat`](struct@crate::cmd::AclCat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL CAT")]
-    fn acl_cat(
-        &self,
-    ) -> AclCat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        AclCat::new_in(self.executor())
+    fn acl_cat(&self) -> AclCat<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        AclCat::new_in(self.executor()).decode()
     }
     /**`ACL DELUSER`: Deletes ACL users, and terminates their connections.
 
@@ -40,8 +43,8 @@ Arguments:
     fn acl_deluser(
         &self,
         username: impl IntoIterator<Item = impl ToArg>,
-    ) -> AclDeluser<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        AclDeluser::new_in(self.executor(), username)
+    ) -> AclDeluser<Self::Exec<'_>, Self::Out<i64>> {
+        AclDeluser::new_in(self.executor(), username).decode()
     }
     /**`ACL DRYRUN`: Simulates the execution of a command by a user, without executing the command.
 
@@ -55,17 +58,15 @@ Arguments:
         &self,
         username: impl ToArg,
         command: impl ToArg,
-    ) -> AclDryrun<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        AclDryrun::new_in(self.executor(), username, command)
+    ) -> AclDryrun<Self::Exec<'_>, Self::Out<Bytes>> {
+        AclDryrun::new_in(self.executor(), username, command).decode()
     }
     /**`ACL GENPASS`: Generates a pseudorandom, secure password that can be used to identify ACL users.
 
 Builds a [`AclGenpass`](struct@crate::cmd::AclGenpass) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL GENPASS")]
-    fn acl_genpass(
-        &self,
-    ) -> AclGenpass<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        AclGenpass::new_in(self.executor())
+    fn acl_genpass(&self) -> AclGenpass<Self::Exec<'_>, Self::Out<Bytes>> {
+        AclGenpass::new_in(self.executor()).decode()
     }
     /**`ACL GETUSER`: Lists the ACL rules of a user.
 
@@ -77,56 +78,43 @@ Arguments:
     fn acl_getuser(
         &self,
         username: impl ToArg,
-    ) -> AclGetuser<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<AclGetuserReply>>,
-    > {
-        AclGetuser::new_in(self.executor(), username)
+    ) -> AclGetuser<Self::Exec<'_>, Self::Out<Option<AclGetuserReply>>> {
+        AclGetuser::new_in(self.executor(), username).decode()
     }
     /**`ACL HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`AclHelp`](struct@crate::cmd::AclHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL HELP")]
-    fn acl_help(
-        &self,
-    ) -> AclHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        AclHelp::new_in(self.executor())
+    fn acl_help(&self) -> AclHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        AclHelp::new_in(self.executor()).decode()
     }
     /**`ACL LIST`: Dumps the effective rules in ACL file format.
 
 Builds a [`AclList`](struct@crate::cmd::AclList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL LIST")]
-    fn acl_list(
-        &self,
-    ) -> AclList<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        AclList::new_in(self.executor())
+    fn acl_list(&self) -> AclList<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        AclList::new_in(self.executor()).decode()
     }
     /**`ACL LOAD`: Reloads the rules from the configured ACL file.
 
 Builds a [`AclLoad`](struct@crate::cmd::AclLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL LOAD")]
-    fn acl_load(
-        &self,
-    ) -> AclLoad<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        AclLoad::new_in(self.executor())
+    fn acl_load(&self) -> AclLoad<Self::Exec<'_>, Self::Out<()>> {
+        AclLoad::new_in(self.executor()).decode()
     }
     /**`ACL LOG`: Lists recent security events generated due to ACL rules.
 
 Builds a [`AclLog`](struct@crate::cmd::AclLog) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL LOG")]
-    fn acl_log(
-        &self,
-    ) -> AclLog<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<AclLogEntry>>> {
-        AclLog::new_in(self.executor())
+    fn acl_log(&self) -> AclLog<Self::Exec<'_>, Self::Out<Vec<AclLogEntry>>> {
+        AclLog::new_in(self.executor()).decode()
     }
     /**`ACL SAVE`: Saves the effective ACL rules in the configured ACL file.
 
 Builds a [`AclSave`](struct@crate::cmd::AclSave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL SAVE")]
-    fn acl_save(
-        &self,
-    ) -> AclSave<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        AclSave::new_in(self.executor())
+    fn acl_save(&self) -> AclSave<Self::Exec<'_>, Self::Out<()>> {
+        AclSave::new_in(self.executor()).decode()
     }
     /**`ACL SETUSER`: Creates and modifies an ACL user and its rules.
 
@@ -138,26 +126,22 @@ Arguments:
     fn acl_setuser(
         &self,
         username: impl ToArg,
-    ) -> AclSetuser<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        AclSetuser::new_in(self.executor(), username)
+    ) -> AclSetuser<Self::Exec<'_>, Self::Out<()>> {
+        AclSetuser::new_in(self.executor(), username).decode()
     }
     /**`ACL USERS`: Lists all ACL users.
 
 Builds a [`AclUsers`](struct@crate::cmd::AclUsers) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL USERS")]
-    fn acl_users(
-        &self,
-    ) -> AclUsers<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        AclUsers::new_in(self.executor())
+    fn acl_users(&self) -> AclUsers<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        AclUsers::new_in(self.executor()).decode()
     }
     /**`ACL WHOAMI`: Returns the authenticated username of the current connection.
 
 Builds a [`AclWhoami`](struct@crate::cmd::AclWhoami) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ACL WHOAMI")]
-    fn acl_whoami(
-        &self,
-    ) -> AclWhoami<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        AclWhoami::new_in(self.executor())
+    fn acl_whoami(&self) -> AclWhoami<Self::Exec<'_>, Self::Out<Bytes>> {
+        AclWhoami::new_in(self.executor()).decode()
     }
     /**`APPEND`: Appends a string to the value of a key. Creates the key if it doesn't exist.
 
@@ -171,15 +155,15 @@ Arguments:
         &self,
         key: impl ToArg,
         value: impl ToArg,
-    ) -> Append<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Append::new_in(self.executor(), key, value)
+    ) -> Append<Self::Exec<'_>, Self::Out<i64>> {
+        Append::new_in(self.executor(), key, value).decode()
     }
     /**`ASKING`: Signals that a cluster client is following an -ASK redirect.
 
 Builds a [`Asking`](struct@crate::cmd::Asking) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ASKING")]
-    fn asking(&self) -> Asking<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Asking::new_in(self.executor())
+    fn asking(&self) -> Asking<Self::Exec<'_>, Self::Out<()>> {
+        Asking::new_in(self.executor()).decode()
     }
     /**`AUTH`: Authenticates the connection.
 
@@ -190,29 +174,22 @@ Builds a [`Auth`](struct@crate::cmd::Auth) bound to this client or pipeline (awa
 Arguments:
 - `password`: `password`*/
     #[doc(alias = "AUTH")]
-    fn auth(
-        &self,
-        password: impl ToArg,
-    ) -> Auth<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Auth::new_in(self.executor(), password)
+    fn auth(&self, password: impl ToArg) -> Auth<Self::Exec<'_>, Self::Out<()>> {
+        Auth::new_in(self.executor(), password).decode()
     }
     /**`BGREWRITEAOF`: Asynchronously rewrites the append-only file to disk.
 
 Builds a [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "BGREWRITEAOF")]
-    fn bgrewriteaof(
-        &self,
-    ) -> Bgrewriteaof<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Bgrewriteaof::new_in(self.executor())
+    fn bgrewriteaof(&self) -> Bgrewriteaof<Self::Exec<'_>, Self::Out<Bytes>> {
+        Bgrewriteaof::new_in(self.executor()).decode()
     }
     /**`BGSAVE`: Asynchronously saves the database(s) to disk.
 
 Builds a [`Bgsave`](struct@crate::cmd::Bgsave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "BGSAVE")]
-    fn bgsave(
-        &self,
-    ) -> Bgsave<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Bgsave::new_in(self.executor())
+    fn bgsave(&self) -> Bgsave<Self::Exec<'_>, Self::Out<Bytes>> {
+        Bgsave::new_in(self.executor()).decode()
     }
     /**`BITCOUNT`: Counts the number of set bits (population counting) in a string.
 
@@ -221,11 +198,8 @@ Builds a [`Bitcount`](struct@crate::cmd::Bitcount) bound to this client or pipel
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "BITCOUNT")]
-    fn bitcount(
-        &self,
-        key: impl ToArg,
-    ) -> Bitcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Bitcount::new_in(self.executor(), key)
+    fn bitcount(&self, key: impl ToArg) -> Bitcount<Self::Exec<'_>, Self::Out<i64>> {
+        Bitcount::new_in(self.executor(), key).decode()
     }
     /**`BITFIELD`: Performs arbitrary bitfield integer operations on strings.
 
@@ -237,8 +211,8 @@ Arguments:
     fn bitfield(
         &self,
         key: impl ToArg,
-    ) -> Bitfield<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<i64>>>> {
-        Bitfield::new_in(self.executor(), key)
+    ) -> Bitfield<Self::Exec<'_>, Self::Out<Vec<Option<i64>>>> {
+        Bitfield::new_in(self.executor(), key).decode()
     }
     /**`BITFIELD_RO`: Performs arbitrary read-only bitfield integer operations on strings.
 
@@ -250,8 +224,8 @@ Arguments:
     fn bitfield_ro(
         &self,
         key: impl ToArg,
-    ) -> BitfieldRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        BitfieldRo::new_in(self.executor(), key)
+    ) -> BitfieldRo<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        BitfieldRo::new_in(self.executor(), key).decode()
     }
     /**`BITOP`: Performs bitwise operations on multiple strings, and stores the result.
 
@@ -267,8 +241,8 @@ Arguments:
         operation: BitopOperation,
         destkey: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Bitop<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Bitop::new_in(self.executor(), operation, destkey, key)
+    ) -> Bitop<Self::Exec<'_>, Self::Out<i64>> {
+        Bitop::new_in(self.executor(), operation, destkey, key).decode()
     }
     /**`BITPOS`: Finds the first set (1) or clear (0) bit in a string.
 
@@ -282,8 +256,8 @@ Arguments:
         &self,
         key: impl ToArg,
         bit: impl IntArg,
-    ) -> Bitpos<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Bitpos::new_in(self.executor(), key, bit)
+    ) -> Bitpos<Self::Exec<'_>, Self::Out<i64>> {
+        Bitpos::new_in(self.executor(), key, bit).decode()
     }
     /**`BLMOVE`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
 
@@ -303,8 +277,9 @@ Arguments:
         wherefrom: ListSide,
         whereto: ListSide,
         timeout: impl TimeoutArg,
-    ) -> Blmove<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
+    ) -> Blmove<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
         Blmove::new_in(self.executor(), source, destination, wherefrom, whereto, timeout)
+            .decode()
     }
     /**`BLMPOP`: Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
@@ -320,11 +295,8 @@ Arguments:
         timeout: impl TimeoutArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
         where_: ListSide,
-    ) -> Blmpop<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>,
-    > {
-        Blmpop::new_in(self.executor(), timeout, key, where_)
+    ) -> Blmpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Vec<Bytes>)>>> {
+        Blmpop::new_in(self.executor(), timeout, key, where_).decode()
     }
     /**`BLPOP`: Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
@@ -338,11 +310,8 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         timeout: impl TimeoutArg,
-    ) -> Blpop<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Bytes)>>,
-    > {
-        Blpop::new_in(self.executor(), key, timeout)
+    ) -> Blpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Bytes)>>> {
+        Blpop::new_in(self.executor(), key, timeout).decode()
     }
     /**`BRPOP`: Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
@@ -356,11 +325,8 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         timeout: impl TimeoutArg,
-    ) -> Brpop<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Bytes)>>,
-    > {
-        Brpop::new_in(self.executor(), key, timeout)
+    ) -> Brpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Bytes)>>> {
+        Brpop::new_in(self.executor(), key, timeout).decode()
     }
     /**`BRPOPLPUSH`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
@@ -376,8 +342,8 @@ Arguments:
         source: impl ToArg,
         destination: impl ToArg,
         timeout: impl TimeoutArg,
-    ) -> Brpoplpush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Brpoplpush::new_in(self.executor(), source, destination, timeout)
+    ) -> Brpoplpush<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Brpoplpush::new_in(self.executor(), source, destination, timeout).decode()
     }
     /**`BZMPOP`: Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
@@ -393,11 +359,8 @@ Arguments:
         timeout: impl TimeoutArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
         where_: MinMax,
-    ) -> Bzmpop<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>,
-    > {
-        Bzmpop::new_in(self.executor(), timeout, key, where_)
+    ) -> Bzmpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>> {
+        Bzmpop::new_in(self.executor(), timeout, key, where_).decode()
     }
     /**`BZPOPMAX`: Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
@@ -411,11 +374,8 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         timeout: impl TimeoutArg,
-    ) -> Bzpopmax<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>>,
-    > {
-        Bzpopmax::new_in(self.executor(), key, timeout)
+    ) -> Bzpopmax<Self::Exec<'_>, Self::Out<Option<(Bytes, Bytes, f64)>>> {
+        Bzpopmax::new_in(self.executor(), key, timeout).decode()
     }
     /**`BZPOPMIN`: Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
@@ -429,11 +389,8 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         timeout: impl TimeoutArg,
-    ) -> Bzpopmin<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>>,
-    > {
-        Bzpopmin::new_in(self.executor(), key, timeout)
+    ) -> Bzpopmin<Self::Exec<'_>, Self::Out<Option<(Bytes, Bytes, f64)>>> {
+        Bzpopmin::new_in(self.executor(), key, timeout).decode()
     }
     /**`CLIENT CACHING`: Instructs the server whether to track the keys in the next request.
 
@@ -445,8 +402,8 @@ Arguments:
     fn client_caching(
         &self,
         mode: YesNo,
-    ) -> ClientCaching<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientCaching::new_in(self.executor(), mode)
+    ) -> ClientCaching<Self::Exec<'_>, Self::Out<()>> {
+        ClientCaching::new_in(self.executor(), mode).decode()
     }
     /**`CLIENT CAPA`: A client claims its capability.
 
@@ -458,47 +415,36 @@ Arguments:
     fn client_capa(
         &self,
         capability: impl IntoIterator<Item = impl ToArg>,
-    ) -> ClientCapa<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientCapa::new_in(self.executor(), capability)
+    ) -> ClientCapa<Self::Exec<'_>, Self::Out<()>> {
+        ClientCapa::new_in(self.executor(), capability).decode()
     }
     /**`CLIENT GETNAME`: Returns the name of the connection.
 
 Builds a [`ClientGetname`](struct@crate::cmd::ClientGetname) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETNAME")]
-    fn client_getname(
-        &self,
-    ) -> ClientGetname<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>,
-    > {
-        ClientGetname::new_in(self.executor())
+    fn client_getname(&self) -> ClientGetname<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        ClientGetname::new_in(self.executor()).decode()
     }
     /**`CLIENT GETREDIR`: Returns the client ID to which the connection's tracking notifications are redirected.
 
 Builds a [`ClientGetredir`](struct@crate::cmd::ClientGetredir) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETREDIR")]
-    fn client_getredir(
-        &self,
-    ) -> ClientGetredir<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        ClientGetredir::new_in(self.executor())
+    fn client_getredir(&self) -> ClientGetredir<Self::Exec<'_>, Self::Out<i64>> {
+        ClientGetredir::new_in(self.executor()).decode()
     }
     /**`CLIENT HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`ClientHelp`](struct@crate::cmd::ClientHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT HELP")]
-    fn client_help(
-        &self,
-    ) -> ClientHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        ClientHelp::new_in(self.executor())
+    fn client_help(&self) -> ClientHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ClientHelp::new_in(self.executor()).decode()
     }
     /**`CLIENT ID`: Returns the unique client ID of the connection.
 
 Builds a [`ClientId`](struct@crate::cmd::ClientId) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT ID")]
-    fn client_id(
-        &self,
-    ) -> ClientId<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        ClientId::new_in(self.executor())
+    fn client_id(&self) -> ClientId<Self::Exec<'_>, Self::Out<i64>> {
+        ClientId::new_in(self.executor()).decode()
     }
     /**`CLIENT IMPORT-SOURCE`: Marks this client as an import source when the server is in import mode.
 
@@ -510,35 +456,29 @@ Arguments:
     fn client_import_source(
         &self,
         enabled: OnOff,
-    ) -> ClientImportSource<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientImportSource::new_in(self.executor(), enabled)
+    ) -> ClientImportSource<Self::Exec<'_>, Self::Out<()>> {
+        ClientImportSource::new_in(self.executor(), enabled).decode()
     }
     /**`CLIENT INFO`: Returns information about the connection.
 
 Builds a [`ClientInfo`](struct@crate::cmd::ClientInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT INFO")]
-    fn client_info(
-        &self,
-    ) -> ClientInfo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ClientInfo::new_in(self.executor())
+    fn client_info(&self) -> ClientInfo<Self::Exec<'_>, Self::Out<Bytes>> {
+        ClientInfo::new_in(self.executor()).decode()
     }
     /**`CLIENT KILL`: Terminates open connections.
 
 Builds a [`ClientKill`](struct@crate::cmd::ClientKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT KILL")]
-    fn client_kill(
-        &self,
-    ) -> ClientKill<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        ClientKill::new_in(self.executor())
+    fn client_kill(&self) -> ClientKill<Self::Exec<'_>, Self::Out<Value>> {
+        ClientKill::new_in(self.executor()).decode()
     }
     /**`CLIENT LIST`: Lists open connections.
 
 Builds a [`ClientList`](struct@crate::cmd::ClientList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT LIST")]
-    fn client_list(
-        &self,
-    ) -> ClientList<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ClientList::new_in(self.executor())
+    fn client_list(&self) -> ClientList<Self::Exec<'_>, Self::Out<Bytes>> {
+        ClientList::new_in(self.executor()).decode()
     }
     /**`CLIENT NO-EVICT`: Sets the client eviction mode of the connection.
 
@@ -550,8 +490,8 @@ Arguments:
     fn client_no_evict(
         &self,
         enabled: OnOff,
-    ) -> ClientNoEvict<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientNoEvict::new_in(self.executor(), enabled)
+    ) -> ClientNoEvict<Self::Exec<'_>, Self::Out<()>> {
+        ClientNoEvict::new_in(self.executor(), enabled).decode()
     }
     /**`CLIENT NO-TOUCH`: Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
@@ -563,8 +503,8 @@ Arguments:
     fn client_no_touch(
         &self,
         enabled: OnOff,
-    ) -> ClientNoTouch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientNoTouch::new_in(self.executor(), enabled)
+    ) -> ClientNoTouch<Self::Exec<'_>, Self::Out<()>> {
+        ClientNoTouch::new_in(self.executor(), enabled).decode()
     }
     /**`CLIENT PAUSE`: Suspends commands processing.
 
@@ -576,8 +516,8 @@ Arguments:
     fn client_pause(
         &self,
         timeout: impl MillisArg,
-    ) -> ClientPause<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientPause::new_in(self.executor(), timeout)
+    ) -> ClientPause<Self::Exec<'_>, Self::Out<()>> {
+        ClientPause::new_in(self.executor(), timeout).decode()
     }
     /**`CLIENT SETINFO`: Sets information specific to the client or connection.
 
@@ -589,8 +529,8 @@ Arguments:
     fn client_setinfo(
         &self,
         attr: ClientSetinfoAttr,
-    ) -> ClientSetinfo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientSetinfo::new_in(self.executor(), attr)
+    ) -> ClientSetinfo<Self::Exec<'_>, Self::Out<()>> {
+        ClientSetinfo::new_in(self.executor(), attr).decode()
     }
     /**`CLIENT SETNAME`: Sets the connection name.
 
@@ -602,8 +542,8 @@ Arguments:
     fn client_setname(
         &self,
         connection_name: impl ToArg,
-    ) -> ClientSetname<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientSetname::new_in(self.executor(), connection_name)
+    ) -> ClientSetname<Self::Exec<'_>, Self::Out<()>> {
+        ClientSetname::new_in(self.executor(), connection_name).decode()
     }
     /**`CLIENT TRACKING`: Controls server-assisted client-side caching for the connection.
 
@@ -615,8 +555,8 @@ Arguments:
     fn client_tracking(
         &self,
         status: OnOff,
-    ) -> ClientTracking<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientTracking::new_in(self.executor(), status)
+    ) -> ClientTracking<Self::Exec<'_>, Self::Out<()>> {
+        ClientTracking::new_in(self.executor(), status).decode()
     }
     /**`CLIENT TRACKINGINFO`: Returns information about server-assisted client-side caching for the connection.
 
@@ -624,11 +564,8 @@ Builds a [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo) bound to 
     #[doc(alias = "CLIENT TRACKINGINFO")]
     fn client_trackinginfo(
         &self,
-    ) -> ClientTrackinginfo<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<ClientTrackinginfoReply>,
-    > {
-        ClientTrackinginfo::new_in(self.executor())
+    ) -> ClientTrackinginfo<Self::Exec<'_>, Self::Out<ClientTrackinginfoReply>> {
+        ClientTrackinginfo::new_in(self.executor()).decode()
     }
     /**`CLIENT UNBLOCK`: Unblocks a client blocked by a blocking command from a different connection.
 
@@ -640,17 +577,15 @@ Arguments:
     fn client_unblock(
         &self,
         client_id: impl IntArg,
-    ) -> ClientUnblock<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        ClientUnblock::new_in(self.executor(), client_id)
+    ) -> ClientUnblock<Self::Exec<'_>, Self::Out<bool>> {
+        ClientUnblock::new_in(self.executor(), client_id).decode()
     }
     /**`CLIENT UNPAUSE`: Resumes processing commands from paused clients.
 
 Builds a [`ClientUnpause`](struct@crate::cmd::ClientUnpause) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLIENT UNPAUSE")]
-    fn client_unpause(
-        &self,
-    ) -> ClientUnpause<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClientUnpause::new_in(self.executor())
+    fn client_unpause(&self) -> ClientUnpause<Self::Exec<'_>, Self::Out<()>> {
+        ClientUnpause::new_in(self.executor()).decode()
     }
     /**`CLUSTER ADDSLOTS`: Assigns new hash slots to a node.
 
@@ -662,8 +597,8 @@ Arguments:
     fn cluster_addslots(
         &self,
         slot: impl IntoIterator<Item = impl IntArg>,
-    ) -> ClusterAddslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterAddslots::new_in(self.executor(), slot)
+    ) -> ClusterAddslots<Self::Exec<'_>, Self::Out<()>> {
+        ClusterAddslots::new_in(self.executor(), slot).decode()
     }
     /**`CLUSTER ADDSLOTSRANGE`: Assigns new hash slot ranges to a node.
 
@@ -675,17 +610,15 @@ Arguments:
     fn cluster_addslotsrange(
         &self,
         range: impl IntoIterator<Item = (impl IntArg, impl IntArg)>,
-    ) -> ClusterAddslotsrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterAddslotsrange::new_in(self.executor(), range)
+    ) -> ClusterAddslotsrange<Self::Exec<'_>, Self::Out<()>> {
+        ClusterAddslotsrange::new_in(self.executor(), range).decode()
     }
     /**`CLUSTER BUMPEPOCH`: Advances the cluster config epoch.
 
 Builds a [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER BUMPEPOCH")]
-    fn cluster_bumpepoch(
-        &self,
-    ) -> ClusterBumpepoch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ClusterBumpepoch::new_in(self.executor())
+    fn cluster_bumpepoch(&self) -> ClusterBumpepoch<Self::Exec<'_>, Self::Out<Bytes>> {
+        ClusterBumpepoch::new_in(self.executor()).decode()
     }
     /**`CLUSTER CANCELSLOTMIGRATIONS`: Cancel all current ongoing slot migration operations.
 
@@ -693,11 +626,8 @@ Builds a [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmig
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     fn cluster_cancelslotmigrations(
         &self,
-    ) -> ClusterCancelslotmigrations<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<()>,
-    > {
-        ClusterCancelslotmigrations::new_in(self.executor())
+    ) -> ClusterCancelslotmigrations<Self::Exec<'_>, Self::Out<()>> {
+        ClusterCancelslotmigrations::new_in(self.executor()).decode()
     }
     /**`CLUSTER COUNT-FAILURE-REPORTS`: Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
 
@@ -709,11 +639,8 @@ Arguments:
     fn cluster_count_failure_reports(
         &self,
         node_id: impl ToArg,
-    ) -> ClusterCountFailureReports<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<i64>,
-    > {
-        ClusterCountFailureReports::new_in(self.executor(), node_id)
+    ) -> ClusterCountFailureReports<Self::Exec<'_>, Self::Out<i64>> {
+        ClusterCountFailureReports::new_in(self.executor(), node_id).decode()
     }
     /**`CLUSTER COUNTKEYSINSLOT`: Returns the number of keys in a hash slot.
 
@@ -725,11 +652,8 @@ Arguments:
     fn cluster_countkeysinslot(
         &self,
         slot: impl IntArg,
-    ) -> ClusterCountkeysinslot<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<i64>,
-    > {
-        ClusterCountkeysinslot::new_in(self.executor(), slot)
+    ) -> ClusterCountkeysinslot<Self::Exec<'_>, Self::Out<i64>> {
+        ClusterCountkeysinslot::new_in(self.executor(), slot).decode()
     }
     /**`CLUSTER DELSLOTS`: Sets hash slots as unbound for a node.
 
@@ -741,8 +665,8 @@ Arguments:
     fn cluster_delslots(
         &self,
         slot: impl IntoIterator<Item = impl IntArg>,
-    ) -> ClusterDelslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterDelslots::new_in(self.executor(), slot)
+    ) -> ClusterDelslots<Self::Exec<'_>, Self::Out<()>> {
+        ClusterDelslots::new_in(self.executor(), slot).decode()
     }
     /**`CLUSTER DELSLOTSRANGE`: Sets hash slot ranges as unbound for a node.
 
@@ -754,17 +678,15 @@ Arguments:
     fn cluster_delslotsrange(
         &self,
         range: impl IntoIterator<Item = (impl IntArg, impl IntArg)>,
-    ) -> ClusterDelslotsrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterDelslotsrange::new_in(self.executor(), range)
+    ) -> ClusterDelslotsrange<Self::Exec<'_>, Self::Out<()>> {
+        ClusterDelslotsrange::new_in(self.executor(), range).decode()
     }
     /**`CLUSTER FAILOVER`: Forces a replica to perform a manual failover of its primary.
 
 Builds a [`ClusterFailover`](struct@crate::cmd::ClusterFailover) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FAILOVER")]
-    fn cluster_failover(
-        &self,
-    ) -> ClusterFailover<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterFailover::new_in(self.executor())
+    fn cluster_failover(&self) -> ClusterFailover<Self::Exec<'_>, Self::Out<()>> {
+        ClusterFailover::new_in(self.executor()).decode()
     }
     /**`CLUSTER FLUSHSLOT`: Removes all keys from the target slot.
 
@@ -776,17 +698,15 @@ Arguments:
     fn cluster_flushslot(
         &self,
         slot: impl IntArg,
-    ) -> ClusterFlushslot<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterFlushslot::new_in(self.executor(), slot)
+    ) -> ClusterFlushslot<Self::Exec<'_>, Self::Out<()>> {
+        ClusterFlushslot::new_in(self.executor(), slot).decode()
     }
     /**`CLUSTER FLUSHSLOTS`: Deletes all slots information from a node.
 
 Builds a [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
-    fn cluster_flushslots(
-        &self,
-    ) -> ClusterFlushslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterFlushslots::new_in(self.executor())
+    fn cluster_flushslots(&self) -> ClusterFlushslots<Self::Exec<'_>, Self::Out<()>> {
+        ClusterFlushslots::new_in(self.executor()).decode()
     }
     /**`CLUSTER FORGET`: Removes a node from the nodes table.
 
@@ -798,8 +718,8 @@ Arguments:
     fn cluster_forget(
         &self,
         node_id: impl ToArg,
-    ) -> ClusterForget<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterForget::new_in(self.executor(), node_id)
+    ) -> ClusterForget<Self::Exec<'_>, Self::Out<()>> {
+        ClusterForget::new_in(self.executor(), node_id).decode()
     }
     /**`CLUSTER GETKEYSINSLOT`: Returns the key names in a hash slot.
 
@@ -813,11 +733,8 @@ Arguments:
         &self,
         slot: impl IntArg,
         count: impl IntArg,
-    ) -> ClusterGetkeysinslot<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
-    > {
-        ClusterGetkeysinslot::new_in(self.executor(), slot, count)
+    ) -> ClusterGetkeysinslot<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ClusterGetkeysinslot::new_in(self.executor(), slot, count).decode()
     }
     /**`CLUSTER GETSLOTMIGRATIONS`: Gets the status of ongoing and recently finished slot import and export operations.
 
@@ -827,27 +744,23 @@ Builds a [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigration
         &self,
     ) -> ClusterGetslotmigrations<
         Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<ClusterGetslotmigrationsReply>>,
+        Self::Out<Vec<ClusterGetslotmigrationsReply>>,
     > {
-        ClusterGetslotmigrations::new_in(self.executor())
+        ClusterGetslotmigrations::new_in(self.executor()).decode()
     }
     /**`CLUSTER HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`ClusterHelp`](struct@crate::cmd::ClusterHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER HELP")]
-    fn cluster_help(
-        &self,
-    ) -> ClusterHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        ClusterHelp::new_in(self.executor())
+    fn cluster_help(&self) -> ClusterHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ClusterHelp::new_in(self.executor()).decode()
     }
     /**`CLUSTER INFO`: Returns information about the state of a node.
 
 Builds a [`ClusterInfo`](struct@crate::cmd::ClusterInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER INFO")]
-    fn cluster_info(
-        &self,
-    ) -> ClusterInfo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ClusterInfo::new_in(self.executor())
+    fn cluster_info(&self) -> ClusterInfo<Self::Exec<'_>, Self::Out<Bytes>> {
+        ClusterInfo::new_in(self.executor()).decode()
     }
     /**`CLUSTER KEYSLOT`: Returns the hash slot for a key.
 
@@ -859,8 +772,8 @@ Arguments:
     fn cluster_keyslot(
         &self,
         key: impl ToArg,
-    ) -> ClusterKeyslot<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        ClusterKeyslot::new_in(self.executor(), key)
+    ) -> ClusterKeyslot<Self::Exec<'_>, Self::Out<i64>> {
+        ClusterKeyslot::new_in(self.executor(), key).decode()
     }
     /**`CLUSTER LINKS`: Returns a list of all TCP links to and from peer nodes.
 
@@ -868,11 +781,8 @@ Builds a [`ClusterLinks`](struct@crate::cmd::ClusterLinks) bound to this client 
     #[doc(alias = "CLUSTER LINKS")]
     fn cluster_links(
         &self,
-    ) -> ClusterLinks<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<ClusterLinksReply>>,
-    > {
-        ClusterLinks::new_in(self.executor())
+    ) -> ClusterLinks<Self::Exec<'_>, Self::Out<Vec<ClusterLinksReply>>> {
+        ClusterLinks::new_in(self.executor()).decode()
     }
     /**`CLUSTER MEET`: Forces a node to handshake with another node.
 
@@ -886,8 +796,8 @@ Arguments:
         &self,
         ip: impl ToArg,
         port: impl IntArg,
-    ) -> ClusterMeet<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterMeet::new_in(self.executor(), ip, port)
+    ) -> ClusterMeet<Self::Exec<'_>, Self::Out<()>> {
+        ClusterMeet::new_in(self.executor(), ip, port).decode()
     }
     /**`CLUSTER MIGRATESLOTS`: Migrate the given slots from this node to the specified nodes.
 
@@ -901,35 +811,29 @@ Arguments:
         migration_group: impl IntoIterator<
             Item = (impl IntoIterator<Item = (impl IntArg, impl IntArg)>, impl ToArg),
         >,
-    ) -> ClusterMigrateslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterMigrateslots::new_in(self.executor(), migration_group)
+    ) -> ClusterMigrateslots<Self::Exec<'_>, Self::Out<()>> {
+        ClusterMigrateslots::new_in(self.executor(), migration_group).decode()
     }
     /**`CLUSTER MYID`: Returns the ID of a node.
 
 Builds a [`ClusterMyid`](struct@crate::cmd::ClusterMyid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYID")]
-    fn cluster_myid(
-        &self,
-    ) -> ClusterMyid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ClusterMyid::new_in(self.executor())
+    fn cluster_myid(&self) -> ClusterMyid<Self::Exec<'_>, Self::Out<Bytes>> {
+        ClusterMyid::new_in(self.executor()).decode()
     }
     /**`CLUSTER MYSHARDID`: Returns the shard ID of a node.
 
 Builds a [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYSHARDID")]
-    fn cluster_myshardid(
-        &self,
-    ) -> ClusterMyshardid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ClusterMyshardid::new_in(self.executor())
+    fn cluster_myshardid(&self) -> ClusterMyshardid<Self::Exec<'_>, Self::Out<Bytes>> {
+        ClusterMyshardid::new_in(self.executor()).decode()
     }
     /**`CLUSTER NODES`: Returns the cluster configuration for a node.
 
 Builds a [`ClusterNodes`](struct@crate::cmd::ClusterNodes) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER NODES")]
-    fn cluster_nodes(
-        &self,
-    ) -> ClusterNodes<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ClusterNodes::new_in(self.executor())
+    fn cluster_nodes(&self) -> ClusterNodes<Self::Exec<'_>, Self::Out<Bytes>> {
+        ClusterNodes::new_in(self.executor()).decode()
     }
     /**`CLUSTER REPLICAS`: Lists the replica nodes of a primary node.
 
@@ -941,11 +845,8 @@ Arguments:
     fn cluster_replicas(
         &self,
         node_id: impl ToArg,
-    ) -> ClusterReplicas<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
-    > {
-        ClusterReplicas::new_in(self.executor(), node_id)
+    ) -> ClusterReplicas<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ClusterReplicas::new_in(self.executor(), node_id).decode()
     }
     /**`CLUSTER REPLICATE`: Configures a node as replica of a primary node or detaches a replica from its primary.
 
@@ -957,26 +858,22 @@ Arguments:
     fn cluster_replicate(
         &self,
         args: ClusterReplicateArgs,
-    ) -> ClusterReplicate<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterReplicate::new_in(self.executor(), args)
+    ) -> ClusterReplicate<Self::Exec<'_>, Self::Out<()>> {
+        ClusterReplicate::new_in(self.executor(), args).decode()
     }
     /**`CLUSTER RESET`: Resets a node.
 
 Builds a [`ClusterReset`](struct@crate::cmd::ClusterReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER RESET")]
-    fn cluster_reset(
-        &self,
-    ) -> ClusterReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterReset::new_in(self.executor())
+    fn cluster_reset(&self) -> ClusterReset<Self::Exec<'_>, Self::Out<()>> {
+        ClusterReset::new_in(self.executor()).decode()
     }
     /**`CLUSTER SAVECONFIG`: Forces a node to save the cluster configuration to disk.
 
 Builds a [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SAVECONFIG")]
-    fn cluster_saveconfig(
-        &self,
-    ) -> ClusterSaveconfig<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterSaveconfig::new_in(self.executor())
+    fn cluster_saveconfig(&self) -> ClusterSaveconfig<Self::Exec<'_>, Self::Out<()>> {
+        ClusterSaveconfig::new_in(self.executor()).decode()
     }
     /**`CLUSTER SET-CONFIG-EPOCH`: Sets the configuration epoch for a new node.
 
@@ -988,8 +885,8 @@ Arguments:
     fn cluster_set_config_epoch(
         &self,
         config_epoch: impl IntArg,
-    ) -> ClusterSetConfigEpoch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterSetConfigEpoch::new_in(self.executor(), config_epoch)
+    ) -> ClusterSetConfigEpoch<Self::Exec<'_>, Self::Out<()>> {
+        ClusterSetConfigEpoch::new_in(self.executor(), config_epoch).decode()
     }
     /**`CLUSTER SETSLOT`: Binds a hash slot to a node.
 
@@ -1003,8 +900,8 @@ Arguments:
         &self,
         slot: impl IntArg,
         subcommand: ClusterSetslotSubcommand,
-    ) -> ClusterSetslot<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ClusterSetslot::new_in(self.executor(), slot, subcommand)
+    ) -> ClusterSetslot<Self::Exec<'_>, Self::Out<()>> {
+        ClusterSetslot::new_in(self.executor(), slot, subcommand).decode()
     }
     /**`CLUSTER SHARDS`: Returns the mapping of cluster slots to shards.
 
@@ -1012,11 +909,8 @@ Builds a [`ClusterShards`](struct@crate::cmd::ClusterShards) bound to this clien
     #[doc(alias = "CLUSTER SHARDS")]
     fn cluster_shards(
         &self,
-    ) -> ClusterShards<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<ClusterShardsReply>>,
-    > {
-        ClusterShards::new_in(self.executor())
+    ) -> ClusterShards<Self::Exec<'_>, Self::Out<Vec<ClusterShardsReply>>> {
+        ClusterShards::new_in(self.executor()).decode()
     }
     /**`CLUSTER SLAVES`: Lists the replica nodes of a primary node.
 
@@ -1029,8 +923,8 @@ Arguments:
     fn cluster_slaves(
         &self,
         node_id: impl ToArg,
-    ) -> ClusterSlaves<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        ClusterSlaves::new_in(self.executor(), node_id)
+    ) -> ClusterSlaves<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ClusterSlaves::new_in(self.executor(), node_id).decode()
     }
     /**`CLUSTER SLOT-STATS`: Return an array of slot usage statistics for slots assigned to the current node.
 
@@ -1044,30 +938,23 @@ Arguments:
         filter: ClusterSlotStatsFilter,
     ) -> ClusterSlotStats<
         Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<(i64, ClusterSlotStatsReply2)>>,
+        Self::Out<Vec<(i64, ClusterSlotStatsReply2)>>,
     > {
-        ClusterSlotStats::new_in(self.executor(), filter)
+        ClusterSlotStats::new_in(self.executor(), filter).decode()
     }
     /**`CLUSTER SLOTS`: Returns the mapping of cluster slots to nodes.
 
 Builds a [`ClusterSlots`](struct@crate::cmd::ClusterSlots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SLOTS")]
-    fn cluster_slots(
-        &self,
-    ) -> ClusterSlots<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Vec<Value>>>,
-    > {
-        ClusterSlots::new_in(self.executor())
+    fn cluster_slots(&self) -> ClusterSlots<Self::Exec<'_>, Self::Out<Vec<Vec<Value>>>> {
+        ClusterSlots::new_in(self.executor()).decode()
     }
     /**`CLUSTER SYNCSLOTS`: A container for internal slot migration commands.
 
 Builds a [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SYNCSLOTS")]
-    fn cluster_syncslots(
-        &self,
-    ) -> ClusterSyncslots<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        ClusterSyncslots::new_in(self.executor())
+    fn cluster_syncslots(&self) -> ClusterSyncslots<Self::Exec<'_>, Self::Out<Value>> {
+        ClusterSyncslots::new_in(self.executor()).decode()
     }
     /**`CLUSTERSCAN`: Iterates over the keys in the cluster.
 
@@ -1079,20 +966,15 @@ Arguments:
     fn clusterscan(
         &self,
         cursor: impl ToArg,
-    ) -> Clusterscan<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<Bytes>)>,
-    > {
-        Clusterscan::new_in(self.executor(), cursor)
+    ) -> Clusterscan<Self::Exec<'_>, Self::Out<(Bytes, Vec<Bytes>)>> {
+        Clusterscan::new_in(self.executor(), cursor).decode()
     }
     /**`COMMAND COUNT`: Returns a count of commands.
 
 Builds a [`CommandCount`](struct@crate::cmd::CommandCount) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMAND COUNT")]
-    fn command_count(
-        &self,
-    ) -> CommandCount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        CommandCount::new_in(self.executor())
+    fn command_count(&self) -> CommandCount<Self::Exec<'_>, Self::Out<i64>> {
+        CommandCount::new_in(self.executor()).decode()
     }
     /**`COMMAND DOCS`: Returns documentary information about one, multiple or all commands.
 
@@ -1100,11 +982,8 @@ Builds a [`CommandDocs`](struct@crate::cmd::CommandDocs) bound to this client or
     #[doc(alias = "COMMAND DOCS")]
     fn command_docs(
         &self,
-    ) -> CommandDocs<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, CommandDocsReplyValue>>,
-    > {
-        CommandDocs::new_in(self.executor())
+    ) -> CommandDocs<Self::Exec<'_>, Self::Out<HashMap<Bytes, CommandDocsReplyValue>>> {
+        CommandDocs::new_in(self.executor()).decode()
     }
     /**`COMMAND GETKEYS`: Extracts the key names from an arbitrary command.
 
@@ -1116,8 +995,8 @@ Arguments:
     fn command_getkeys(
         &self,
         command: impl ToArg,
-    ) -> CommandGetkeys<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        CommandGetkeys::new_in(self.executor(), command)
+    ) -> CommandGetkeys<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        CommandGetkeys::new_in(self.executor(), command).decode()
     }
     /**`COMMAND GETKEYSANDFLAGS`: Extracts the key names and access flags for an arbitrary command.
 
@@ -1129,20 +1008,15 @@ Arguments:
     fn command_getkeysandflags(
         &self,
         command: impl ToArg,
-    ) -> CommandGetkeysandflags<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<(Bytes, Vec<Bytes>)>>,
-    > {
-        CommandGetkeysandflags::new_in(self.executor(), command)
+    ) -> CommandGetkeysandflags<Self::Exec<'_>, Self::Out<Vec<(Bytes, Vec<Bytes>)>>> {
+        CommandGetkeysandflags::new_in(self.executor(), command).decode()
     }
     /**`COMMAND HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`CommandHelp`](struct@crate::cmd::CommandHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMAND HELP")]
-    fn command_help(
-        &self,
-    ) -> CommandHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        CommandHelp::new_in(self.executor())
+    fn command_help(&self) -> CommandHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        CommandHelp::new_in(self.executor()).decode()
     }
     /**`COMMAND INFO`: Returns information about one, multiple or all commands.
 
@@ -1152,9 +1026,7 @@ Builds a [`CommandInfo`](struct@crate::cmd::CommandInfo) bound to this client or
         &self,
     ) -> CommandInfo<
         Self::Exec<'_>,
-        <Self::Exec<
-            '_,
-        > as ReplyMode>::Out<
+        Self::Out<
             Vec<
                 Option<
                     (
@@ -1173,16 +1045,14 @@ Builds a [`CommandInfo`](struct@crate::cmd::CommandInfo) bound to this client or
             >,
         >,
     > {
-        CommandInfo::new_in(self.executor())
+        CommandInfo::new_in(self.executor()).decode()
     }
     /**`COMMAND LIST`: Returns a list of command names.
 
 Builds a [`CommandList`](struct@crate::cmd::CommandList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMAND LIST")]
-    fn command_list(
-        &self,
-    ) -> CommandList<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        CommandList::new_in(self.executor())
+    fn command_list(&self) -> CommandList<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        CommandList::new_in(self.executor()).decode()
     }
     /**`COMMANDLOG GET`: Returns the specified command log's entries.
 
@@ -1198,20 +1068,16 @@ Arguments:
         type_: CommandlogGetType,
     ) -> CommandlogGet<
         Self::Exec<'_>,
-        <Self::Exec<
-            '_,
-        > as ReplyMode>::Out<Vec<(i64, i64, i64, Vec<Bytes>, Bytes, Bytes)>>,
+        Self::Out<Vec<(i64, i64, i64, Vec<Bytes>, Bytes, Bytes)>>,
     > {
-        CommandlogGet::new_in(self.executor(), count, type_)
+        CommandlogGet::new_in(self.executor(), count, type_).decode()
     }
     /**`COMMANDLOG HELP`: Shows helpful text about the different subcommands.
 
 Builds a [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "COMMANDLOG HELP")]
-    fn commandlog_help(
-        &self,
-    ) -> CommandlogHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        CommandlogHelp::new_in(self.executor())
+    fn commandlog_help(&self) -> CommandlogHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        CommandlogHelp::new_in(self.executor()).decode()
     }
     /**`COMMANDLOG LEN`: Returns the number of entries in the specified type of command log.
 
@@ -1223,8 +1089,8 @@ Arguments:
     fn commandlog_len(
         &self,
         type_: CommandlogGetType,
-    ) -> CommandlogLen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        CommandlogLen::new_in(self.executor(), type_)
+    ) -> CommandlogLen<Self::Exec<'_>, Self::Out<i64>> {
+        CommandlogLen::new_in(self.executor(), type_).decode()
     }
     /**`COMMANDLOG RESET`: Clears all entries from the specified type of command log.
 
@@ -1236,8 +1102,8 @@ Arguments:
     fn commandlog_reset(
         &self,
         type_: CommandlogGetType,
-    ) -> CommandlogReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        CommandlogReset::new_in(self.executor(), type_)
+    ) -> CommandlogReset<Self::Exec<'_>, Self::Out<()>> {
+        CommandlogReset::new_in(self.executor(), type_).decode()
     }
     /**`CONFIG GET`: Returns the effective values of configuration parameters.
 
@@ -1249,38 +1115,29 @@ Arguments:
     fn config_get(
         &self,
         parameter: impl IntoIterator<Item = impl ToArg>,
-    ) -> ConfigGet<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, Bytes>>,
-    > {
-        ConfigGet::new_in(self.executor(), parameter)
+    ) -> ConfigGet<Self::Exec<'_>, Self::Out<HashMap<Bytes, Bytes>>> {
+        ConfigGet::new_in(self.executor(), parameter).decode()
     }
     /**`CONFIG HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`ConfigHelp`](struct@crate::cmd::ConfigHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CONFIG HELP")]
-    fn config_help(
-        &self,
-    ) -> ConfigHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        ConfigHelp::new_in(self.executor())
+    fn config_help(&self) -> ConfigHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ConfigHelp::new_in(self.executor()).decode()
     }
     /**`CONFIG RESETSTAT`: Resets the server's statistics.
 
 Builds a [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CONFIG RESETSTAT")]
-    fn config_resetstat(
-        &self,
-    ) -> ConfigResetstat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ConfigResetstat::new_in(self.executor())
+    fn config_resetstat(&self) -> ConfigResetstat<Self::Exec<'_>, Self::Out<()>> {
+        ConfigResetstat::new_in(self.executor()).decode()
     }
     /**`CONFIG REWRITE`: Persists the effective configuration to file.
 
 Builds a [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "CONFIG REWRITE")]
-    fn config_rewrite(
-        &self,
-    ) -> ConfigRewrite<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ConfigRewrite::new_in(self.executor())
+    fn config_rewrite(&self) -> ConfigRewrite<Self::Exec<'_>, Self::Out<()>> {
+        ConfigRewrite::new_in(self.executor()).decode()
     }
     /**`CONFIG SET`: Sets configuration parameters in-flight.
 
@@ -1292,8 +1149,8 @@ Arguments:
     fn config_set(
         &self,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> ConfigSet<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ConfigSet::new_in(self.executor(), data)
+    ) -> ConfigSet<Self::Exec<'_>, Self::Out<()>> {
+        ConfigSet::new_in(self.executor(), data).decode()
     }
     /**`COPY`: Copies the value of a key to a new key.
 
@@ -1307,22 +1164,22 @@ Arguments:
         &self,
         source: impl ToArg,
         destination: impl ToArg,
-    ) -> Copy<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Copy::new_in(self.executor(), source, destination)
+    ) -> Copy<Self::Exec<'_>, Self::Out<bool>> {
+        Copy::new_in(self.executor(), source, destination).decode()
     }
     /**`DBSIZE`: Returns the number of keys in the database.
 
 Builds a [`Dbsize`](struct@crate::cmd::Dbsize) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "DBSIZE")]
-    fn dbsize(&self) -> Dbsize<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Dbsize::new_in(self.executor())
+    fn dbsize(&self) -> Dbsize<Self::Exec<'_>, Self::Out<i64>> {
+        Dbsize::new_in(self.executor()).decode()
     }
     /**`DEBUG`: A container for debugging commands.
 
 Builds a [`Debug`](struct@crate::cmd::Debug) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "DEBUG")]
-    fn debug(&self) -> Debug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        Debug::new_in(self.executor())
+    fn debug(&self) -> Debug<Self::Exec<'_>, Self::Out<Value>> {
+        Debug::new_in(self.executor()).decode()
     }
     /**`DECR`: Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
@@ -1331,11 +1188,8 @@ Builds a [`Decr`](struct@crate::cmd::Decr) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "DECR")]
-    fn decr(
-        &self,
-        key: impl ToArg,
-    ) -> Decr<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Decr::new_in(self.executor(), key)
+    fn decr(&self, key: impl ToArg) -> Decr<Self::Exec<'_>, Self::Out<i64>> {
+        Decr::new_in(self.executor(), key).decode()
     }
     /**`DECRBY`: Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
@@ -1349,8 +1203,8 @@ Arguments:
         &self,
         key: impl ToArg,
         decrement: impl IntArg,
-    ) -> Decrby<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Decrby::new_in(self.executor(), key, decrement)
+    ) -> Decrby<Self::Exec<'_>, Self::Out<i64>> {
+        Decrby::new_in(self.executor(), key, decrement).decode()
     }
     /**`DEL`: Deletes one or more keys.
 
@@ -1362,8 +1216,8 @@ Arguments:
     fn del(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Del<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Del::new_in(self.executor(), key)
+    ) -> Del<Self::Exec<'_>, Self::Out<i64>> {
+        Del::new_in(self.executor(), key).decode()
     }
     /**`DELIFEQ`: Delete key if value matches string.
 
@@ -1377,8 +1231,8 @@ Arguments:
         &self,
         key: impl ToArg,
         value: impl ToArg,
-    ) -> Delifeq<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Delifeq::new_in(self.executor(), key, value)
+    ) -> Delifeq<Self::Exec<'_>, Self::Out<bool>> {
+        Delifeq::new_in(self.executor(), key, value).decode()
     }
     /**`DUMP`: Returns a serialized representation of the value stored at a key.
 
@@ -1387,11 +1241,8 @@ Builds a [`Dump`](struct@crate::cmd::Dump) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "DUMP")]
-    fn dump(
-        &self,
-        key: impl ToArg,
-    ) -> Dump<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Dump::new_in(self.executor(), key)
+    fn dump(&self, key: impl ToArg) -> Dump<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Dump::new_in(self.executor(), key).decode()
     }
     /**`ECHO`: Returns the given string.
 
@@ -1400,11 +1251,8 @@ Builds a [`Echo`](struct@crate::cmd::Echo) bound to this client or pipeline (awa
 Arguments:
 - `message`: `message`*/
     #[doc(alias = "ECHO")]
-    fn echo(
-        &self,
-        message: impl ToArg,
-    ) -> Echo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Echo::new_in(self.executor(), message)
+    fn echo(&self, message: impl ToArg) -> Echo<Self::Exec<'_>, Self::Out<Bytes>> {
+        Echo::new_in(self.executor(), message).decode()
     }
     /**`EVAL`: Executes a server-side Lua script.
 
@@ -1413,11 +1261,8 @@ Builds a [`Eval`](struct@crate::cmd::Eval) bound to this client or pipeline (awa
 Arguments:
 - `script`: `script`*/
     #[doc(alias = "EVAL")]
-    fn eval(
-        &self,
-        script: impl ToArg,
-    ) -> Eval<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        Eval::new_in(self.executor(), script)
+    fn eval(&self, script: impl ToArg) -> Eval<Self::Exec<'_>, Self::Out<Value>> {
+        Eval::new_in(self.executor(), script).decode()
     }
     /**`EVALSHA`: Executes a server-side Lua script by SHA1 digest.
 
@@ -1426,11 +1271,8 @@ Builds a [`Evalsha`](struct@crate::cmd::Evalsha) bound to this client or pipelin
 Arguments:
 - `sha1`: `sha1`*/
     #[doc(alias = "EVALSHA")]
-    fn evalsha(
-        &self,
-        sha1: impl ToArg,
-    ) -> Evalsha<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        Evalsha::new_in(self.executor(), sha1)
+    fn evalsha(&self, sha1: impl ToArg) -> Evalsha<Self::Exec<'_>, Self::Out<Value>> {
+        Evalsha::new_in(self.executor(), sha1).decode()
     }
     /**`EVALSHA_RO`: Executes a read-only server-side Lua script by SHA1 digest.
 
@@ -1442,8 +1284,8 @@ Arguments:
     fn evalsha_ro(
         &self,
         sha1: impl ToArg,
-    ) -> EvalshaRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        EvalshaRo::new_in(self.executor(), sha1)
+    ) -> EvalshaRo<Self::Exec<'_>, Self::Out<Value>> {
+        EvalshaRo::new_in(self.executor(), sha1).decode()
     }
     /**`EVAL_RO`: Executes a read-only server-side Lua script.
 
@@ -1452,11 +1294,8 @@ Builds a [`EvalRo`](struct@crate::cmd::EvalRo) bound to this client or pipeline 
 Arguments:
 - `script`: `script`*/
     #[doc(alias = "EVAL_RO")]
-    fn eval_ro(
-        &self,
-        script: impl ToArg,
-    ) -> EvalRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        EvalRo::new_in(self.executor(), script)
+    fn eval_ro(&self, script: impl ToArg) -> EvalRo<Self::Exec<'_>, Self::Out<Value>> {
+        EvalRo::new_in(self.executor(), script).decode()
     }
     /**`EXISTS`: Determines whether one or more keys exist.
 
@@ -1468,8 +1307,8 @@ Arguments:
     fn exists(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Exists<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Exists::new_in(self.executor(), key)
+    ) -> Exists<Self::Exec<'_>, Self::Out<i64>> {
+        Exists::new_in(self.executor(), key).decode()
     }
     /**`EXPIRE`: Sets the expiration time of a key in seconds.
 
@@ -1483,8 +1322,8 @@ Arguments:
         &self,
         key: impl ToArg,
         seconds: impl SecondsArg,
-    ) -> Expire<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Expire::new_in(self.executor(), key, seconds)
+    ) -> Expire<Self::Exec<'_>, Self::Out<bool>> {
+        Expire::new_in(self.executor(), key, seconds).decode()
     }
     /**`EXPIREAT`: Sets the expiration time of a key to a Unix timestamp.
 
@@ -1498,8 +1337,8 @@ Arguments:
         &self,
         key: impl ToArg,
         unix_time_seconds: impl UnixTimeArg,
-    ) -> Expireat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Expireat::new_in(self.executor(), key, unix_time_seconds)
+    ) -> Expireat<Self::Exec<'_>, Self::Out<bool>> {
+        Expireat::new_in(self.executor(), key, unix_time_seconds).decode()
     }
     /**`EXPIRETIME`: Returns the expiration time of a key as a Unix timestamp.
 
@@ -1508,20 +1347,15 @@ Builds a [`Expiretime`](struct@crate::cmd::Expiretime) bound to this client or p
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "EXPIRETIME")]
-    fn expiretime(
-        &self,
-        key: impl ToArg,
-    ) -> Expiretime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Expiretime::new_in(self.executor(), key)
+    fn expiretime(&self, key: impl ToArg) -> Expiretime<Self::Exec<'_>, Self::Out<i64>> {
+        Expiretime::new_in(self.executor(), key).decode()
     }
     /**`FAILOVER`: Starts a coordinated failover from a server to one of its replicas.
 
 Builds a [`Failover`](struct@crate::cmd::Failover) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FAILOVER")]
-    fn failover(
-        &self,
-    ) -> Failover<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Failover::new_in(self.executor())
+    fn failover(&self) -> Failover<Self::Exec<'_>, Self::Out<()>> {
+        Failover::new_in(self.executor()).decode()
     }
     /**`FCALL`: Invokes a function.
 
@@ -1530,11 +1364,8 @@ Builds a [`Fcall`](struct@crate::cmd::Fcall) bound to this client or pipeline (a
 Arguments:
 - `function`: `function`*/
     #[doc(alias = "FCALL")]
-    fn fcall(
-        &self,
-        function: impl ToArg,
-    ) -> Fcall<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        Fcall::new_in(self.executor(), function)
+    fn fcall(&self, function: impl ToArg) -> Fcall<Self::Exec<'_>, Self::Out<Value>> {
+        Fcall::new_in(self.executor(), function).decode()
     }
     /**`FCALL_RO`: Invokes a read-only function.
 
@@ -1546,26 +1377,22 @@ Arguments:
     fn fcall_ro(
         &self,
         function: impl ToArg,
-    ) -> FcallRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        FcallRo::new_in(self.executor(), function)
+    ) -> FcallRo<Self::Exec<'_>, Self::Out<Value>> {
+        FcallRo::new_in(self.executor(), function).decode()
     }
     /**`FLUSHALL`: Removes all keys from all databases.
 
 Builds a [`Flushall`](struct@crate::cmd::Flushall) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FLUSHALL")]
-    fn flushall(
-        &self,
-    ) -> Flushall<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Flushall::new_in(self.executor())
+    fn flushall(&self) -> Flushall<Self::Exec<'_>, Self::Out<()>> {
+        Flushall::new_in(self.executor()).decode()
     }
     /**`FLUSHDB`: Removes all keys from the current database.
 
 Builds a [`Flushdb`](struct@crate::cmd::Flushdb) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FLUSHDB")]
-    fn flushdb(
-        &self,
-    ) -> Flushdb<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Flushdb::new_in(self.executor())
+    fn flushdb(&self) -> Flushdb<Self::Exec<'_>, Self::Out<()>> {
+        Flushdb::new_in(self.executor()).decode()
     }
     /**`FUNCTION DELETE`: Deletes a library and its functions.
 
@@ -1577,44 +1404,36 @@ Arguments:
     fn function_delete(
         &self,
         library_name: impl ToArg,
-    ) -> FunctionDelete<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        FunctionDelete::new_in(self.executor(), library_name)
+    ) -> FunctionDelete<Self::Exec<'_>, Self::Out<()>> {
+        FunctionDelete::new_in(self.executor(), library_name).decode()
     }
     /**`FUNCTION DUMP`: Dumps all libraries into a serialized binary payload.
 
 Builds a [`FunctionDump`](struct@crate::cmd::FunctionDump) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION DUMP")]
-    fn function_dump(
-        &self,
-    ) -> FunctionDump<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        FunctionDump::new_in(self.executor())
+    fn function_dump(&self) -> FunctionDump<Self::Exec<'_>, Self::Out<Bytes>> {
+        FunctionDump::new_in(self.executor()).decode()
     }
     /**`FUNCTION FLUSH`: Deletes all libraries and functions.
 
 Builds a [`FunctionFlush`](struct@crate::cmd::FunctionFlush) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION FLUSH")]
-    fn function_flush(
-        &self,
-    ) -> FunctionFlush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        FunctionFlush::new_in(self.executor())
+    fn function_flush(&self) -> FunctionFlush<Self::Exec<'_>, Self::Out<()>> {
+        FunctionFlush::new_in(self.executor()).decode()
     }
     /**`FUNCTION HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`FunctionHelp`](struct@crate::cmd::FunctionHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION HELP")]
-    fn function_help(
-        &self,
-    ) -> FunctionHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        FunctionHelp::new_in(self.executor())
+    fn function_help(&self) -> FunctionHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        FunctionHelp::new_in(self.executor()).decode()
     }
     /**`FUNCTION KILL`: Terminates a function during execution.
 
 Builds a [`FunctionKill`](struct@crate::cmd::FunctionKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION KILL")]
-    fn function_kill(
-        &self,
-    ) -> FunctionKill<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        FunctionKill::new_in(self.executor())
+    fn function_kill(&self) -> FunctionKill<Self::Exec<'_>, Self::Out<()>> {
+        FunctionKill::new_in(self.executor()).decode()
     }
     /**`FUNCTION LIST`: Returns information about all libraries.
 
@@ -1622,11 +1441,8 @@ Builds a [`FunctionList`](struct@crate::cmd::FunctionList) bound to this client 
     #[doc(alias = "FUNCTION LIST")]
     fn function_list(
         &self,
-    ) -> FunctionList<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<FunctionListReply>>,
-    > {
-        FunctionList::new_in(self.executor())
+    ) -> FunctionList<Self::Exec<'_>, Self::Out<Vec<FunctionListReply>>> {
+        FunctionList::new_in(self.executor()).decode()
     }
     /**`FUNCTION LOAD`: Creates a library.
 
@@ -1638,8 +1454,8 @@ Arguments:
     fn function_load(
         &self,
         function_code: impl ToArg,
-    ) -> FunctionLoad<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        FunctionLoad::new_in(self.executor(), function_code)
+    ) -> FunctionLoad<Self::Exec<'_>, Self::Out<Bytes>> {
+        FunctionLoad::new_in(self.executor(), function_code).decode()
     }
     /**`FUNCTION RESTORE`: Restores all libraries from a payload.
 
@@ -1651,8 +1467,8 @@ Arguments:
     fn function_restore(
         &self,
         serialized_value: impl ToArg,
-    ) -> FunctionRestore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        FunctionRestore::new_in(self.executor(), serialized_value)
+    ) -> FunctionRestore<Self::Exec<'_>, Self::Out<()>> {
+        FunctionRestore::new_in(self.executor(), serialized_value).decode()
     }
     /**`FUNCTION STATS`: Returns information about a function during execution.
 
@@ -1660,11 +1476,8 @@ Builds a [`FunctionStats`](struct@crate::cmd::FunctionStats) bound to this clien
     #[doc(alias = "FUNCTION STATS")]
     fn function_stats(
         &self,
-    ) -> FunctionStats<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<FunctionStatsReply>,
-    > {
-        FunctionStats::new_in(self.executor())
+    ) -> FunctionStats<Self::Exec<'_>, Self::Out<FunctionStatsReply>> {
+        FunctionStats::new_in(self.executor()).decode()
     }
     /**`GEOADD`: Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
@@ -1678,8 +1491,8 @@ Arguments:
         &self,
         key: impl ToArg,
         data: impl IntoIterator<Item = (impl DoubleArg, impl DoubleArg, impl ToArg)>,
-    ) -> Geoadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Geoadd::new_in(self.executor(), key, data)
+    ) -> Geoadd<Self::Exec<'_>, Self::Out<i64>> {
+        Geoadd::new_in(self.executor(), key, data).decode()
     }
     /**`GEODIST`: Returns the distance between two members of a geospatial index.
 
@@ -1695,8 +1508,8 @@ Arguments:
         key: impl ToArg,
         member1: impl ToArg,
         member2: impl ToArg,
-    ) -> Geodist<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<f64>>> {
-        Geodist::new_in(self.executor(), key, member1, member2)
+    ) -> Geodist<Self::Exec<'_>, Self::Out<Option<f64>>> {
+        Geodist::new_in(self.executor(), key, member1, member2).decode()
     }
     /**`GEOHASH`: Returns members from a geospatial index as geohash strings.
 
@@ -1708,11 +1521,8 @@ Arguments:
     fn geohash(
         &self,
         key: impl ToArg,
-    ) -> Geohash<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>,
-    > {
-        Geohash::new_in(self.executor(), key)
+    ) -> Geohash<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
+        Geohash::new_in(self.executor(), key).decode()
     }
     /**`GEOPOS`: Returns the longitude and latitude of members from a geospatial index.
 
@@ -1724,11 +1534,8 @@ Arguments:
     fn geopos(
         &self,
         key: impl ToArg,
-    ) -> Geopos<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<(f64, f64)>>>,
-    > {
-        Geopos::new_in(self.executor(), key)
+    ) -> Geopos<Self::Exec<'_>, Self::Out<Vec<Option<(f64, f64)>>>> {
+        Geopos::new_in(self.executor(), key).decode()
     }
     /**`GEORADIUS`: Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
 
@@ -1748,8 +1555,9 @@ Arguments:
         latitude: impl DoubleArg,
         radius: impl DoubleArg,
         unit: GeoUnit,
-    ) -> Georadius<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
+    ) -> Georadius<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         Georadius::new_in(self.executor(), key, longitude, latitude, radius, unit)
+            .decode()
     }
     /**`GEORADIUSBYMEMBER`: Queries a geospatial index for members within a distance from a member, optionally stores the result.
 
@@ -1767,11 +1575,8 @@ Arguments:
         member: impl ToArg,
         radius: impl DoubleArg,
         unit: GeoUnit,
-    ) -> Georadiusbymember<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
-    > {
-        Georadiusbymember::new_in(self.executor(), key, member, radius, unit)
+    ) -> Georadiusbymember<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Georadiusbymember::new_in(self.executor(), key, member, radius, unit).decode()
     }
     /**`GEORADIUSBYMEMBER_RO`: Returns members from a geospatial index that are within a distance from a member.
 
@@ -1789,11 +1594,8 @@ Arguments:
         member: impl ToArg,
         radius: impl DoubleArg,
         unit: GeoUnit,
-    ) -> GeoradiusbymemberRo<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
-    > {
-        GeoradiusbymemberRo::new_in(self.executor(), key, member, radius, unit)
+    ) -> GeoradiusbymemberRo<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        GeoradiusbymemberRo::new_in(self.executor(), key, member, radius, unit).decode()
     }
     /**`GEORADIUS_RO`: Returns members from a geospatial index that are within a distance from a coordinate.
 
@@ -1813,8 +1615,9 @@ Arguments:
         latitude: impl DoubleArg,
         radius: impl DoubleArg,
         unit: GeoUnit,
-    ) -> GeoradiusRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
+    ) -> GeoradiusRo<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         GeoradiusRo::new_in(self.executor(), key, longitude, latitude, radius, unit)
+            .decode()
     }
     /**`GEOSEARCH`: Queries a geospatial index for members inside an area of a box, circle, or a polygon.
 
@@ -1828,8 +1631,8 @@ Arguments:
         &self,
         key: impl ToArg,
         by: GeosearchBy,
-    ) -> Geosearch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Geosearch::new_in(self.executor(), key, by)
+    ) -> Geosearch<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Geosearch::new_in(self.executor(), key, by).decode()
     }
     /**`GEOSEARCHSTORE`: Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
 
@@ -1845,8 +1648,8 @@ Arguments:
         destination: impl ToArg,
         source: impl ToArg,
         by: GeosearchBy,
-    ) -> Geosearchstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Geosearchstore::new_in(self.executor(), destination, source, by)
+    ) -> Geosearchstore<Self::Exec<'_>, Self::Out<i64>> {
+        Geosearchstore::new_in(self.executor(), destination, source, by).decode()
     }
     /**`GET`: Returns the string value of a key.
 
@@ -1855,11 +1658,8 @@ Builds a [`Get`](struct@crate::cmd::Get) bound to this client or pipeline (await
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "GET")]
-    fn get(
-        &self,
-        key: impl ToArg,
-    ) -> Get<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Get::new_in(self.executor(), key)
+    fn get(&self, key: impl ToArg) -> Get<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Get::new_in(self.executor(), key).decode()
     }
     /**`GETBIT`: Returns a bit value by offset.
 
@@ -1873,8 +1673,8 @@ Arguments:
         &self,
         key: impl ToArg,
         offset: impl IntArg,
-    ) -> Getbit<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Getbit::new_in(self.executor(), key, offset)
+    ) -> Getbit<Self::Exec<'_>, Self::Out<bool>> {
+        Getbit::new_in(self.executor(), key, offset).decode()
     }
     /**`GETDEL`: Returns the string value of a key after deleting the key.
 
@@ -1886,8 +1686,8 @@ Arguments:
     fn getdel(
         &self,
         key: impl ToArg,
-    ) -> Getdel<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Getdel::new_in(self.executor(), key)
+    ) -> Getdel<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Getdel::new_in(self.executor(), key).decode()
     }
     /**`GETEX`: Returns the string value of a key after setting its expiration time.
 
@@ -1896,11 +1696,8 @@ Builds a [`Getex`](struct@crate::cmd::Getex) bound to this client or pipeline (a
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "GETEX")]
-    fn getex(
-        &self,
-        key: impl ToArg,
-    ) -> Getex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Getex::new_in(self.executor(), key)
+    fn getex(&self, key: impl ToArg) -> Getex<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Getex::new_in(self.executor(), key).decode()
     }
     /**`GETRANGE`: Returns a substring of the string stored at a key.
 
@@ -1916,8 +1713,8 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         end: impl IntArg,
-    ) -> Getrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Getrange::new_in(self.executor(), key, start, end)
+    ) -> Getrange<Self::Exec<'_>, Self::Out<Bytes>> {
+        Getrange::new_in(self.executor(), key, start, end).decode()
     }
     /**`GETSET`: Returns the previous string value of a key after setting it to a new value.
 
@@ -1931,8 +1728,8 @@ Arguments:
         &self,
         key: impl ToArg,
         value: impl ToArg,
-    ) -> Getset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Getset::new_in(self.executor(), key, value)
+    ) -> Getset<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Getset::new_in(self.executor(), key, value).decode()
     }
     /**`HDEL`: Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
 
@@ -1946,8 +1743,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg>,
-    ) -> Hdel<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Hdel::new_in(self.executor(), key, field)
+    ) -> Hdel<Self::Exec<'_>, Self::Out<i64>> {
+        Hdel::new_in(self.executor(), key, field).decode()
     }
     /**`HEXISTS`: Determines whether a field exists in a hash.
 
@@ -1961,8 +1758,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl ToArg,
-    ) -> Hexists<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Hexists::new_in(self.executor(), key, field)
+    ) -> Hexists<Self::Exec<'_>, Self::Out<bool>> {
+        Hexists::new_in(self.executor(), key, field).decode()
     }
     /**`HEXPIRE`: Sets expiry time on hash fields.
 
@@ -1978,8 +1775,8 @@ Arguments:
         key: impl ToArg,
         seconds: impl SecondsArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hexpire<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Hexpire::new_in(self.executor(), key, seconds, field)
+    ) -> Hexpire<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Hexpire::new_in(self.executor(), key, seconds, field).decode()
     }
     /**`HEXPIREAT`: Sets expiry time on hash fields.
 
@@ -1995,8 +1792,8 @@ Arguments:
         key: impl ToArg,
         unix_time_seconds: impl UnixTimeArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hexpireat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Hexpireat::new_in(self.executor(), key, unix_time_seconds, field)
+    ) -> Hexpireat<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Hexpireat::new_in(self.executor(), key, unix_time_seconds, field).decode()
     }
     /**`HEXPIRETIME`: Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
 
@@ -2010,8 +1807,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hexpiretime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Hexpiretime::new_in(self.executor(), key, field)
+    ) -> Hexpiretime<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Hexpiretime::new_in(self.executor(), key, field).decode()
     }
     /**`HGET`: Returns the value of a field in a hash.
 
@@ -2025,8 +1822,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl ToArg,
-    ) -> Hget<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Hget::new_in(self.executor(), key, field)
+    ) -> Hget<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Hget::new_in(self.executor(), key, field).decode()
     }
     /**`HGETALL`: Returns all fields and values in a hash.
 
@@ -2038,11 +1835,8 @@ Arguments:
     fn hgetall(
         &self,
         key: impl ToArg,
-    ) -> Hgetall<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, Bytes>>,
-    > {
-        Hgetall::new_in(self.executor(), key)
+    ) -> Hgetall<Self::Exec<'_>, Self::Out<HashMap<Bytes, Bytes>>> {
+        Hgetall::new_in(self.executor(), key).decode()
     }
     /**`HGETDEL`: Returns the values of one or more fields and deletes them from a hash.
 
@@ -2056,11 +1850,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hgetdel<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>,
-    > {
-        Hgetdel::new_in(self.executor(), key, field)
+    ) -> Hgetdel<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
+        Hgetdel::new_in(self.executor(), key, field).decode()
     }
     /**`HGETEX`: Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
 
@@ -2074,8 +1865,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hgetex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
-        Hgetex::new_in(self.executor(), key, field)
+    ) -> Hgetex<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
+        Hgetex::new_in(self.executor(), key, field).decode()
     }
     /**`HINCRBY`: Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
 
@@ -2091,8 +1882,8 @@ Arguments:
         key: impl ToArg,
         field: impl ToArg,
         increment: impl IntArg,
-    ) -> Hincrby<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Hincrby::new_in(self.executor(), key, field, increment)
+    ) -> Hincrby<Self::Exec<'_>, Self::Out<i64>> {
+        Hincrby::new_in(self.executor(), key, field, increment).decode()
     }
     /**`HINCRBYFLOAT`: Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
 
@@ -2108,8 +1899,8 @@ Arguments:
         key: impl ToArg,
         field: impl ToArg,
         increment: impl DoubleArg,
-    ) -> Hincrbyfloat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<f64>> {
-        Hincrbyfloat::new_in(self.executor(), key, field, increment)
+    ) -> Hincrbyfloat<Self::Exec<'_>, Self::Out<f64>> {
+        Hincrbyfloat::new_in(self.executor(), key, field, increment).decode()
     }
     /**`HKEYS`: Returns all fields in a hash.
 
@@ -2118,11 +1909,8 @@ Builds a [`Hkeys`](struct@crate::cmd::Hkeys) bound to this client or pipeline (a
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "HKEYS")]
-    fn hkeys(
-        &self,
-        key: impl ToArg,
-    ) -> Hkeys<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Hkeys::new_in(self.executor(), key)
+    fn hkeys(&self, key: impl ToArg) -> Hkeys<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Hkeys::new_in(self.executor(), key).decode()
     }
     /**`HLEN`: Returns the number of fields in a hash.
 
@@ -2131,11 +1919,8 @@ Builds a [`Hlen`](struct@crate::cmd::Hlen) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "HLEN")]
-    fn hlen(
-        &self,
-        key: impl ToArg,
-    ) -> Hlen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Hlen::new_in(self.executor(), key)
+    fn hlen(&self, key: impl ToArg) -> Hlen<Self::Exec<'_>, Self::Out<i64>> {
+        Hlen::new_in(self.executor(), key).decode()
     }
     /**`HMGET`: Returns the values of all fields in a hash.
 
@@ -2149,8 +1934,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg>,
-    ) -> Hmget<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
-        Hmget::new_in(self.executor(), key, field)
+    ) -> Hmget<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
+        Hmget::new_in(self.executor(), key, field).decode()
     }
     /**`HMSET`: Sets the values of multiple fields.
 
@@ -2164,8 +1949,8 @@ Arguments:
         &self,
         key: impl ToArg,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Hmset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Hmset::new_in(self.executor(), key, data)
+    ) -> Hmset<Self::Exec<'_>, Self::Out<()>> {
+        Hmset::new_in(self.executor(), key, data).decode()
     }
     /**`HPERSIST`: Remove the existing expiration on a hash key's field(s).
 
@@ -2179,8 +1964,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpersist<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Hpersist::new_in(self.executor(), key, field)
+    ) -> Hpersist<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Hpersist::new_in(self.executor(), key, field).decode()
     }
     /**`HPEXPIRE`: Sets expiry time on hash object.
 
@@ -2196,8 +1981,8 @@ Arguments:
         key: impl ToArg,
         milliseconds: impl MillisArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpexpire<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Hpexpire::new_in(self.executor(), key, milliseconds, field)
+    ) -> Hpexpire<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Hpexpire::new_in(self.executor(), key, milliseconds, field).decode()
     }
     /**`HPEXPIREAT`: Sets expiration time on hash field.
 
@@ -2213,8 +1998,8 @@ Arguments:
         key: impl ToArg,
         unix_time_milliseconds: impl UnixTimeArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpexpireat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Hpexpireat::new_in(self.executor(), key, unix_time_milliseconds, field)
+    ) -> Hpexpireat<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Hpexpireat::new_in(self.executor(), key, unix_time_milliseconds, field).decode()
     }
     /**`HPEXPIRETIME`: Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
 
@@ -2228,8 +2013,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpexpiretime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Hpexpiretime::new_in(self.executor(), key, field)
+    ) -> Hpexpiretime<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Hpexpiretime::new_in(self.executor(), key, field).decode()
     }
     /**`HPTTL`: Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
 
@@ -2243,8 +2028,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Hpttl<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Hpttl::new_in(self.executor(), key, field)
+    ) -> Hpttl<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Hpttl::new_in(self.executor(), key, field).decode()
     }
     /**`HRANDFIELD`: Returns one or more random fields from a hash.
 
@@ -2256,8 +2041,8 @@ Arguments:
     fn hrandfield(
         &self,
         key: impl ToArg,
-    ) -> Hrandfield<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Hrandfield::new_in(self.executor(), key)
+    ) -> Hrandfield<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Hrandfield::new_in(self.executor(), key).decode()
     }
     /**`HSCAN`: Iterates over fields and values of a hash.
 
@@ -2271,11 +2056,8 @@ Arguments:
         &self,
         key: impl ToArg,
         cursor: impl IntArg,
-    ) -> Hscan<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<(Bytes, Bytes)>)>,
-    > {
-        Hscan::new_in(self.executor(), key, cursor)
+    ) -> Hscan<Self::Exec<'_>, Self::Out<(Bytes, Vec<(Bytes, Bytes)>)>> {
+        Hscan::new_in(self.executor(), key, cursor).decode()
     }
     /**`HSET`: Creates or modifies the value of a field in a hash.
 
@@ -2289,8 +2071,8 @@ Arguments:
         &self,
         key: impl ToArg,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Hset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Hset::new_in(self.executor(), key, data)
+    ) -> Hset<Self::Exec<'_>, Self::Out<i64>> {
+        Hset::new_in(self.executor(), key, data).decode()
     }
     /**`HSETEX`: Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
 
@@ -2307,8 +2089,8 @@ Arguments:
             Item = (impl ToArg, impl ToArg),
             IntoIter: ExactSizeIterator,
         >,
-    ) -> Hsetex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Hsetex::new_in(self.executor(), key, data)
+    ) -> Hsetex<Self::Exec<'_>, Self::Out<bool>> {
+        Hsetex::new_in(self.executor(), key, data).decode()
     }
     /**`HSETNX`: Sets the value of a field in a hash only when the field doesn't exist.
 
@@ -2324,8 +2106,8 @@ Arguments:
         key: impl ToArg,
         field: impl ToArg,
         value: impl ToArg,
-    ) -> Hsetnx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Hsetnx::new_in(self.executor(), key, field, value)
+    ) -> Hsetnx<Self::Exec<'_>, Self::Out<bool>> {
+        Hsetnx::new_in(self.executor(), key, field, value).decode()
     }
     /**`HSTRLEN`: Returns the length of the value of a field.
 
@@ -2339,8 +2121,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl ToArg,
-    ) -> Hstrlen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Hstrlen::new_in(self.executor(), key, field)
+    ) -> Hstrlen<Self::Exec<'_>, Self::Out<i64>> {
+        Hstrlen::new_in(self.executor(), key, field).decode()
     }
     /**`HTTL`: Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
 
@@ -2354,8 +2136,8 @@ Arguments:
         &self,
         key: impl ToArg,
         field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Httl<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<i64>>> {
-        Httl::new_in(self.executor(), key, field)
+    ) -> Httl<Self::Exec<'_>, Self::Out<Vec<i64>>> {
+        Httl::new_in(self.executor(), key, field).decode()
     }
     /**`HVALS`: Returns all values in a hash.
 
@@ -2364,11 +2146,8 @@ Builds a [`Hvals`](struct@crate::cmd::Hvals) bound to this client or pipeline (a
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "HVALS")]
-    fn hvals(
-        &self,
-        key: impl ToArg,
-    ) -> Hvals<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Hvals::new_in(self.executor(), key)
+    fn hvals(&self, key: impl ToArg) -> Hvals<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Hvals::new_in(self.executor(), key).decode()
     }
     /**`INCR`: Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
@@ -2377,11 +2156,8 @@ Builds a [`Incr`](struct@crate::cmd::Incr) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "INCR")]
-    fn incr(
-        &self,
-        key: impl ToArg,
-    ) -> Incr<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Incr::new_in(self.executor(), key)
+    fn incr(&self, key: impl ToArg) -> Incr<Self::Exec<'_>, Self::Out<i64>> {
+        Incr::new_in(self.executor(), key).decode()
     }
     /**`INCRBY`: Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
@@ -2395,8 +2171,8 @@ Arguments:
         &self,
         key: impl ToArg,
         increment: impl IntArg,
-    ) -> Incrby<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Incrby::new_in(self.executor(), key, increment)
+    ) -> Incrby<Self::Exec<'_>, Self::Out<i64>> {
+        Incrby::new_in(self.executor(), key, increment).decode()
     }
     /**`INCRBYFLOAT`: Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
@@ -2410,15 +2186,15 @@ Arguments:
         &self,
         key: impl ToArg,
         increment: impl DoubleArg,
-    ) -> Incrbyfloat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<f64>> {
-        Incrbyfloat::new_in(self.executor(), key, increment)
+    ) -> Incrbyfloat<Self::Exec<'_>, Self::Out<f64>> {
+        Incrbyfloat::new_in(self.executor(), key, increment).decode()
     }
     /**`INFO`: Returns information and statistics about the server.
 
 Builds a [`Info`](struct@crate::cmd::Info) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "INFO")]
-    fn info(&self) -> Info<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Info::new_in(self.executor())
+    fn info(&self) -> Info<Self::Exec<'_>, Self::Out<Bytes>> {
+        Info::new_in(self.executor()).decode()
     }
     /**`KEYS`: Returns all key names that match a pattern.
 
@@ -2427,29 +2203,22 @@ Builds a [`Keys`](struct@crate::cmd::Keys) bound to this client or pipeline (awa
 Arguments:
 - `pattern`: `pattern`*/
     #[doc(alias = "KEYS")]
-    fn keys(
-        &self,
-        pattern: impl ToArg,
-    ) -> Keys<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Keys::new_in(self.executor(), pattern)
+    fn keys(&self, pattern: impl ToArg) -> Keys<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Keys::new_in(self.executor(), pattern).decode()
     }
     /**`LASTSAVE`: Returns the Unix timestamp of the last successful save to disk.
 
 Builds a [`Lastsave`](struct@crate::cmd::Lastsave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LASTSAVE")]
-    fn lastsave(
-        &self,
-    ) -> Lastsave<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Lastsave::new_in(self.executor())
+    fn lastsave(&self) -> Lastsave<Self::Exec<'_>, Self::Out<i64>> {
+        Lastsave::new_in(self.executor()).decode()
     }
     /**`LATENCY DOCTOR`: Returns a human-readable latency analysis report.
 
 Builds a [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LATENCY DOCTOR")]
-    fn latency_doctor(
-        &self,
-    ) -> LatencyDoctor<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        LatencyDoctor::new_in(self.executor())
+    fn latency_doctor(&self) -> LatencyDoctor<Self::Exec<'_>, Self::Out<Bytes>> {
+        LatencyDoctor::new_in(self.executor()).decode()
     }
     /**`LATENCY GRAPH`: Returns a latency graph for an event.
 
@@ -2461,17 +2230,15 @@ Arguments:
     fn latency_graph(
         &self,
         event: impl ToArg,
-    ) -> LatencyGraph<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        LatencyGraph::new_in(self.executor(), event)
+    ) -> LatencyGraph<Self::Exec<'_>, Self::Out<Bytes>> {
+        LatencyGraph::new_in(self.executor(), event).decode()
     }
     /**`LATENCY HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`LatencyHelp`](struct@crate::cmd::LatencyHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HELP")]
-    fn latency_help(
-        &self,
-    ) -> LatencyHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        LatencyHelp::new_in(self.executor())
+    fn latency_help(&self) -> LatencyHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        LatencyHelp::new_in(self.executor()).decode()
     }
     /**`LATENCY HISTOGRAM`: Returns the cumulative distribution of latencies of a subset or all commands.
 
@@ -2481,9 +2248,9 @@ Builds a [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram) bound to this
         &self,
     ) -> LatencyHistogram<
         Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, LatencyHistogramReplyValue>>,
+        Self::Out<HashMap<Bytes, LatencyHistogramReplyValue>>,
     > {
-        LatencyHistogram::new_in(self.executor())
+        LatencyHistogram::new_in(self.executor()).decode()
     }
     /**`LATENCY HISTORY`: Returns timestamp-latency samples for an event.
 
@@ -2495,11 +2262,8 @@ Arguments:
     fn latency_history(
         &self,
         event: impl ToArg,
-    ) -> LatencyHistory<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<(i64, i64)>>,
-    > {
-        LatencyHistory::new_in(self.executor(), event)
+    ) -> LatencyHistory<Self::Exec<'_>, Self::Out<Vec<(i64, i64)>>> {
+        LatencyHistory::new_in(self.executor(), event).decode()
     }
     /**`LATENCY LATEST`: Returns the latest latency samples for all events.
 
@@ -2507,20 +2271,15 @@ Builds a [`LatencyLatest`](struct@crate::cmd::LatencyLatest) bound to this clien
     #[doc(alias = "LATENCY LATEST")]
     fn latency_latest(
         &self,
-    ) -> LatencyLatest<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Vec<Value>>>,
-    > {
-        LatencyLatest::new_in(self.executor())
+    ) -> LatencyLatest<Self::Exec<'_>, Self::Out<Vec<Vec<Value>>>> {
+        LatencyLatest::new_in(self.executor()).decode()
     }
     /**`LATENCY RESET`: Resets the latency data for one or more events.
 
 Builds a [`LatencyReset`](struct@crate::cmd::LatencyReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LATENCY RESET")]
-    fn latency_reset(
-        &self,
-    ) -> LatencyReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        LatencyReset::new_in(self.executor())
+    fn latency_reset(&self) -> LatencyReset<Self::Exec<'_>, Self::Out<i64>> {
+        LatencyReset::new_in(self.executor()).decode()
     }
     /**`LCS`: Finds the longest common substring.
 
@@ -2534,8 +2293,8 @@ Arguments:
         &self,
         key1: impl ToArg,
         key2: impl ToArg,
-    ) -> Lcs<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Lcs::new_in(self.executor(), key1, key2)
+    ) -> Lcs<Self::Exec<'_>, Self::Out<Bytes>> {
+        Lcs::new_in(self.executor(), key1, key2).decode()
     }
     /**`LINDEX`: Returns an element from a list by its index.
 
@@ -2549,8 +2308,8 @@ Arguments:
         &self,
         key: impl ToArg,
         index: impl IntArg,
-    ) -> Lindex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Lindex::new_in(self.executor(), key, index)
+    ) -> Lindex<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Lindex::new_in(self.executor(), key, index).decode()
     }
     /**`LINSERT`: Inserts an element before or after another element in a list.
 
@@ -2568,8 +2327,8 @@ Arguments:
         where_: Where,
         pivot: impl ToArg,
         element: impl ToArg,
-    ) -> Linsert<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Linsert::new_in(self.executor(), key, where_, pivot, element)
+    ) -> Linsert<Self::Exec<'_>, Self::Out<i64>> {
+        Linsert::new_in(self.executor(), key, where_, pivot, element).decode()
     }
     /**`LLEN`: Returns the length of a list.
 
@@ -2578,11 +2337,8 @@ Builds a [`Llen`](struct@crate::cmd::Llen) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "LLEN")]
-    fn llen(
-        &self,
-        key: impl ToArg,
-    ) -> Llen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Llen::new_in(self.executor(), key)
+    fn llen(&self, key: impl ToArg) -> Llen<Self::Exec<'_>, Self::Out<i64>> {
+        Llen::new_in(self.executor(), key).decode()
     }
     /**`LMOVE`: Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
 
@@ -2600,8 +2356,8 @@ Arguments:
         destination: impl ToArg,
         wherefrom: ListSide,
         whereto: ListSide,
-    ) -> Lmove<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Lmove::new_in(self.executor(), source, destination, wherefrom, whereto)
+    ) -> Lmove<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Lmove::new_in(self.executor(), source, destination, wherefrom, whereto).decode()
     }
     /**`LMPOP`: Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
 
@@ -2615,20 +2371,15 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
         where_: ListSide,
-    ) -> Lmpop<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>,
-    > {
-        Lmpop::new_in(self.executor(), key, where_)
+    ) -> Lmpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Vec<Bytes>)>>> {
+        Lmpop::new_in(self.executor(), key, where_).decode()
     }
     /**`LOLWUT`: Displays computer art and the server version.
 
 Builds a [`Lolwut`](struct@crate::cmd::Lolwut) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "LOLWUT")]
-    fn lolwut(
-        &self,
-    ) -> Lolwut<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Lolwut::new_in(self.executor())
+    fn lolwut(&self) -> Lolwut<Self::Exec<'_>, Self::Out<Bytes>> {
+        Lolwut::new_in(self.executor()).decode()
     }
     /**`LPOP`: Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
 
@@ -2637,11 +2388,8 @@ Builds a [`Lpop`](struct@crate::cmd::Lpop) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "LPOP")]
-    fn lpop(
-        &self,
-        key: impl ToArg,
-    ) -> Lpop<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Lpop::new_in(self.executor(), key)
+    fn lpop(&self, key: impl ToArg) -> Lpop<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Lpop::new_in(self.executor(), key).decode()
     }
     /**`LPOS`: Returns the index of matching elements in a list.
 
@@ -2655,8 +2403,8 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl ToArg,
-    ) -> Lpos<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<i64>>> {
-        Lpos::new_in(self.executor(), key, element)
+    ) -> Lpos<Self::Exec<'_>, Self::Out<Option<i64>>> {
+        Lpos::new_in(self.executor(), key, element).decode()
     }
     /**`LPUSH`: Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
@@ -2670,8 +2418,8 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Lpush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Lpush::new_in(self.executor(), key, element)
+    ) -> Lpush<Self::Exec<'_>, Self::Out<i64>> {
+        Lpush::new_in(self.executor(), key, element).decode()
     }
     /**`LPUSHX`: Prepends one or more elements to a list only when the list exists.
 
@@ -2685,8 +2433,8 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Lpushx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Lpushx::new_in(self.executor(), key, element)
+    ) -> Lpushx<Self::Exec<'_>, Self::Out<i64>> {
+        Lpushx::new_in(self.executor(), key, element).decode()
     }
     /**`LRANGE`: Returns a range of elements from a list.
 
@@ -2702,8 +2450,8 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         stop: impl IntArg,
-    ) -> Lrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Lrange::new_in(self.executor(), key, start, stop)
+    ) -> Lrange<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Lrange::new_in(self.executor(), key, start, stop).decode()
     }
     /**`LREM`: Removes elements from a list. Deletes the list if the last element was removed.
 
@@ -2719,8 +2467,8 @@ Arguments:
         key: impl ToArg,
         count: impl IntArg,
         element: impl ToArg,
-    ) -> Lrem<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Lrem::new_in(self.executor(), key, count, element)
+    ) -> Lrem<Self::Exec<'_>, Self::Out<i64>> {
+        Lrem::new_in(self.executor(), key, count, element).decode()
     }
     /**`LSET`: Sets the value of an element in a list by its index.
 
@@ -2736,8 +2484,8 @@ Arguments:
         key: impl ToArg,
         index: impl IntArg,
         element: impl ToArg,
-    ) -> Lset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Lset::new_in(self.executor(), key, index, element)
+    ) -> Lset<Self::Exec<'_>, Self::Out<()>> {
+        Lset::new_in(self.executor(), key, index, element).decode()
     }
     /**`LTRIM`: Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
 
@@ -2753,26 +2501,22 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         stop: impl IntArg,
-    ) -> Ltrim<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Ltrim::new_in(self.executor(), key, start, stop)
+    ) -> Ltrim<Self::Exec<'_>, Self::Out<()>> {
+        Ltrim::new_in(self.executor(), key, start, stop).decode()
     }
     /**`MEMORY DOCTOR`: Outputs a memory problems report.
 
 Builds a [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY DOCTOR")]
-    fn memory_doctor(
-        &self,
-    ) -> MemoryDoctor<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        MemoryDoctor::new_in(self.executor())
+    fn memory_doctor(&self) -> MemoryDoctor<Self::Exec<'_>, Self::Out<Bytes>> {
+        MemoryDoctor::new_in(self.executor()).decode()
     }
     /**`MEMORY HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`MemoryHelp`](struct@crate::cmd::MemoryHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY HELP")]
-    fn memory_help(
-        &self,
-    ) -> MemoryHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        MemoryHelp::new_in(self.executor())
+    fn memory_help(&self) -> MemoryHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        MemoryHelp::new_in(self.executor()).decode()
     }
     /**`MEMORY MALLOC-STATS`: Returns the allocator statistics.
 
@@ -2780,29 +2524,22 @@ Builds a [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats) bound to th
     #[doc(alias = "MEMORY MALLOC-STATS")]
     fn memory_malloc_stats(
         &self,
-    ) -> MemoryMallocStats<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        MemoryMallocStats::new_in(self.executor())
+    ) -> MemoryMallocStats<Self::Exec<'_>, Self::Out<Bytes>> {
+        MemoryMallocStats::new_in(self.executor()).decode()
     }
     /**`MEMORY PURGE`: Asks the allocator to release memory.
 
 Builds a [`MemoryPurge`](struct@crate::cmd::MemoryPurge) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY PURGE")]
-    fn memory_purge(
-        &self,
-    ) -> MemoryPurge<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        MemoryPurge::new_in(self.executor())
+    fn memory_purge(&self) -> MemoryPurge<Self::Exec<'_>, Self::Out<()>> {
+        MemoryPurge::new_in(self.executor()).decode()
     }
     /**`MEMORY STATS`: Returns details about memory usage.
 
 Builds a [`MemoryStats`](struct@crate::cmd::MemoryStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MEMORY STATS")]
-    fn memory_stats(
-        &self,
-    ) -> MemoryStats<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<MemoryStatsReply>,
-    > {
-        MemoryStats::new_in(self.executor())
+    fn memory_stats(&self) -> MemoryStats<Self::Exec<'_>, Self::Out<MemoryStatsReply>> {
+        MemoryStats::new_in(self.executor()).decode()
     }
     /**`MEMORY USAGE`: Estimates the memory usage of a key.
 
@@ -2814,8 +2551,8 @@ Arguments:
     fn memory_usage(
         &self,
         key: impl ToArg,
-    ) -> MemoryUsage<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<i64>>> {
-        MemoryUsage::new_in(self.executor(), key)
+    ) -> MemoryUsage<Self::Exec<'_>, Self::Out<Option<i64>>> {
+        MemoryUsage::new_in(self.executor(), key).decode()
     }
     /**`MGET`: Atomically returns the string values of one or more keys.
 
@@ -2827,8 +2564,8 @@ Arguments:
     fn mget(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Mget<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
-        Mget::new_in(self.executor(), key)
+    ) -> Mget<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
+        Mget::new_in(self.executor(), key).decode()
     }
     /**`MIGRATE`: Atomically transfers a key from one instance to another.
 
@@ -2848,24 +2585,23 @@ Arguments:
         key_selector: MigrateKeySelector,
         destination_db: impl IntArg,
         timeout: impl MillisArg,
-    ) -> Migrate<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
+    ) -> Migrate<Self::Exec<'_>, Self::Out<Bytes>> {
         Migrate::new_in(
-            self.executor(),
-            host,
-            port,
-            key_selector,
-            destination_db,
-            timeout,
-        )
+                self.executor(),
+                host,
+                port,
+                key_selector,
+                destination_db,
+                timeout,
+            )
+            .decode()
     }
     /**`MODULE HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`ModuleHelp`](struct@crate::cmd::ModuleHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "MODULE HELP")]
-    fn module_help(
-        &self,
-    ) -> ModuleHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        ModuleHelp::new_in(self.executor())
+    fn module_help(&self) -> ModuleHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ModuleHelp::new_in(self.executor()).decode()
     }
     /**`MODULE LIST`: Returns all loaded modules.
 
@@ -2873,11 +2609,8 @@ Builds a [`ModuleList`](struct@crate::cmd::ModuleList) bound to this client or p
     #[doc(alias = "MODULE LIST")]
     fn module_list(
         &self,
-    ) -> ModuleList<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<ModuleListReply>>,
-    > {
-        ModuleList::new_in(self.executor())
+    ) -> ModuleList<Self::Exec<'_>, Self::Out<Vec<ModuleListReply>>> {
+        ModuleList::new_in(self.executor()).decode()
     }
     /**`MODULE LOAD`: Loads a module.
 
@@ -2889,8 +2622,8 @@ Arguments:
     fn module_load(
         &self,
         path: impl ToArg,
-    ) -> ModuleLoad<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ModuleLoad::new_in(self.executor(), path)
+    ) -> ModuleLoad<Self::Exec<'_>, Self::Out<()>> {
+        ModuleLoad::new_in(self.executor(), path).decode()
     }
     /**`MODULE LOADEX`: Loads a module using extended parameters.
 
@@ -2902,8 +2635,8 @@ Arguments:
     fn module_loadex(
         &self,
         path: impl ToArg,
-    ) -> ModuleLoadex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ModuleLoadex::new_in(self.executor(), path)
+    ) -> ModuleLoadex<Self::Exec<'_>, Self::Out<()>> {
+        ModuleLoadex::new_in(self.executor(), path).decode()
     }
     /**`MODULE UNLOAD`: Unloads a module.
 
@@ -2915,8 +2648,8 @@ Arguments:
     fn module_unload(
         &self,
         name: impl ToArg,
-    ) -> ModuleUnload<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ModuleUnload::new_in(self.executor(), name)
+    ) -> ModuleUnload<Self::Exec<'_>, Self::Out<()>> {
+        ModuleUnload::new_in(self.executor(), name).decode()
     }
     /**`MOVE`: Moves a key to another database.
 
@@ -2930,8 +2663,8 @@ Arguments:
         &self,
         key: impl ToArg,
         db: impl IntArg,
-    ) -> Move<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Move::new_in(self.executor(), key, db)
+    ) -> Move<Self::Exec<'_>, Self::Out<bool>> {
+        Move::new_in(self.executor(), key, db).decode()
     }
     /**`MSET`: Atomically creates or modifies the string values of one or more keys.
 
@@ -2943,8 +2676,8 @@ Arguments:
     fn mset(
         &self,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Mset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Mset::new_in(self.executor(), data)
+    ) -> Mset<Self::Exec<'_>, Self::Out<()>> {
+        Mset::new_in(self.executor(), data).decode()
     }
     /**`MSETEX`: Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
 
@@ -2959,8 +2692,8 @@ Arguments:
             Item = (impl ToArg, impl ToArg),
             IntoIter: ExactSizeIterator,
         >,
-    ) -> Msetex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Msetex::new_in(self.executor(), data)
+    ) -> Msetex<Self::Exec<'_>, Self::Out<bool>> {
+        Msetex::new_in(self.executor(), data).decode()
     }
     /**`MSETNX`: Atomically modifies the string values of one or more keys only when all keys don't exist.
 
@@ -2972,8 +2705,8 @@ Arguments:
     fn msetnx(
         &self,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Msetnx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Msetnx::new_in(self.executor(), data)
+    ) -> Msetnx<Self::Exec<'_>, Self::Out<bool>> {
+        Msetnx::new_in(self.executor(), data).decode()
     }
     /**`OBJECT ENCODING`: Returns the internal encoding of an object.
 
@@ -2985,11 +2718,8 @@ Arguments:
     fn object_encoding(
         &self,
         key: impl ToArg,
-    ) -> ObjectEncoding<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>,
-    > {
-        ObjectEncoding::new_in(self.executor(), key)
+    ) -> ObjectEncoding<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        ObjectEncoding::new_in(self.executor(), key).decode()
     }
     /**`OBJECT FREQ`: Returns the logarithmic access frequency counter of an object.
 
@@ -3001,17 +2731,15 @@ Arguments:
     fn object_freq(
         &self,
         key: impl ToArg,
-    ) -> ObjectFreq<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        ObjectFreq::new_in(self.executor(), key)
+    ) -> ObjectFreq<Self::Exec<'_>, Self::Out<i64>> {
+        ObjectFreq::new_in(self.executor(), key).decode()
     }
     /**`OBJECT HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`ObjectHelp`](struct@crate::cmd::ObjectHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "OBJECT HELP")]
-    fn object_help(
-        &self,
-    ) -> ObjectHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        ObjectHelp::new_in(self.executor())
+    fn object_help(&self) -> ObjectHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ObjectHelp::new_in(self.executor()).decode()
     }
     /**`OBJECT IDLETIME`: Returns the time since the last access to an object.
 
@@ -3023,8 +2751,8 @@ Arguments:
     fn object_idletime(
         &self,
         key: impl ToArg,
-    ) -> ObjectIdletime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        ObjectIdletime::new_in(self.executor(), key)
+    ) -> ObjectIdletime<Self::Exec<'_>, Self::Out<i64>> {
+        ObjectIdletime::new_in(self.executor(), key).decode()
     }
     /**`OBJECT REFCOUNT`: Returns the reference count of a value of a key.
 
@@ -3036,8 +2764,8 @@ Arguments:
     fn object_refcount(
         &self,
         key: impl ToArg,
-    ) -> ObjectRefcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        ObjectRefcount::new_in(self.executor(), key)
+    ) -> ObjectRefcount<Self::Exec<'_>, Self::Out<i64>> {
+        ObjectRefcount::new_in(self.executor(), key).decode()
     }
     /**`PERSIST`: Removes the expiration time of a key.
 
@@ -3046,11 +2774,8 @@ Builds a [`Persist`](struct@crate::cmd::Persist) bound to this client or pipelin
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "PERSIST")]
-    fn persist(
-        &self,
-        key: impl ToArg,
-    ) -> Persist<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Persist::new_in(self.executor(), key)
+    fn persist(&self, key: impl ToArg) -> Persist<Self::Exec<'_>, Self::Out<bool>> {
+        Persist::new_in(self.executor(), key).decode()
     }
     /**`PEXPIRE`: Sets the expiration time of a key in milliseconds.
 
@@ -3064,8 +2789,8 @@ Arguments:
         &self,
         key: impl ToArg,
         milliseconds: impl MillisArg,
-    ) -> Pexpire<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Pexpire::new_in(self.executor(), key, milliseconds)
+    ) -> Pexpire<Self::Exec<'_>, Self::Out<bool>> {
+        Pexpire::new_in(self.executor(), key, milliseconds).decode()
     }
     /**`PEXPIREAT`: Sets the expiration time of a key to a Unix milliseconds timestamp.
 
@@ -3079,8 +2804,8 @@ Arguments:
         &self,
         key: impl ToArg,
         unix_time_milliseconds: impl UnixTimeArg,
-    ) -> Pexpireat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Pexpireat::new_in(self.executor(), key, unix_time_milliseconds)
+    ) -> Pexpireat<Self::Exec<'_>, Self::Out<bool>> {
+        Pexpireat::new_in(self.executor(), key, unix_time_milliseconds).decode()
     }
     /**`PEXPIRETIME`: Returns the expiration time of a key as a Unix milliseconds timestamp.
 
@@ -3092,8 +2817,8 @@ Arguments:
     fn pexpiretime(
         &self,
         key: impl ToArg,
-    ) -> Pexpiretime<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Pexpiretime::new_in(self.executor(), key)
+    ) -> Pexpiretime<Self::Exec<'_>, Self::Out<i64>> {
+        Pexpiretime::new_in(self.executor(), key).decode()
     }
     /**`PFADD`: Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
@@ -3102,11 +2827,8 @@ Builds a [`Pfadd`](struct@crate::cmd::Pfadd) bound to this client or pipeline (a
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "PFADD")]
-    fn pfadd(
-        &self,
-        key: impl ToArg,
-    ) -> Pfadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Pfadd::new_in(self.executor(), key)
+    fn pfadd(&self, key: impl ToArg) -> Pfadd<Self::Exec<'_>, Self::Out<bool>> {
+        Pfadd::new_in(self.executor(), key).decode()
     }
     /**`PFCOUNT`: Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
@@ -3118,8 +2840,8 @@ Arguments:
     fn pfcount(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Pfcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Pfcount::new_in(self.executor(), key)
+    ) -> Pfcount<Self::Exec<'_>, Self::Out<i64>> {
+        Pfcount::new_in(self.executor(), key).decode()
     }
     /**`PFDEBUG`: Internal commands for debugging HyperLogLog values.
 
@@ -3133,8 +2855,8 @@ Arguments:
         &self,
         subcommand: impl ToArg,
         key: impl ToArg,
-    ) -> Pfdebug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        Pfdebug::new_in(self.executor(), subcommand, key)
+    ) -> Pfdebug<Self::Exec<'_>, Self::Out<Value>> {
+        Pfdebug::new_in(self.executor(), subcommand, key).decode()
     }
     /**`PFMERGE`: Merges one or more HyperLogLog values into a single key.
 
@@ -3143,27 +2865,22 @@ Builds a [`Pfmerge`](struct@crate::cmd::Pfmerge) bound to this client or pipelin
 Arguments:
 - `destkey`: `destkey`*/
     #[doc(alias = "PFMERGE")]
-    fn pfmerge(
-        &self,
-        destkey: impl ToArg,
-    ) -> Pfmerge<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Pfmerge::new_in(self.executor(), destkey)
+    fn pfmerge(&self, destkey: impl ToArg) -> Pfmerge<Self::Exec<'_>, Self::Out<()>> {
+        Pfmerge::new_in(self.executor(), destkey).decode()
     }
     /**`PFSELFTEST`: An internal command for testing HyperLogLog values.
 
 Builds a [`Pfselftest`](struct@crate::cmd::Pfselftest) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PFSELFTEST")]
-    fn pfselftest(
-        &self,
-    ) -> Pfselftest<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Pfselftest::new_in(self.executor())
+    fn pfselftest(&self) -> Pfselftest<Self::Exec<'_>, Self::Out<()>> {
+        Pfselftest::new_in(self.executor()).decode()
     }
     /**`PING`: Returns the server's liveliness response.
 
 Builds a [`Ping`](struct@crate::cmd::Ping) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PING")]
-    fn ping(&self) -> Ping<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Ping::new_in(self.executor())
+    fn ping(&self) -> Ping<Self::Exec<'_>, Self::Out<Bytes>> {
+        Ping::new_in(self.executor()).decode()
     }
     /**`PSETEX`: Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
 
@@ -3179,8 +2896,8 @@ Arguments:
         key: impl ToArg,
         milliseconds: impl MillisArg,
         value: impl ToArg,
-    ) -> Psetex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Psetex::new_in(self.executor(), key, milliseconds, value)
+    ) -> Psetex<Self::Exec<'_>, Self::Out<()>> {
+        Psetex::new_in(self.executor(), key, milliseconds, value).decode()
     }
     /**`PTTL`: Returns the expiration time in milliseconds of a key.
 
@@ -3189,11 +2906,8 @@ Builds a [`Pttl`](struct@crate::cmd::Pttl) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "PTTL")]
-    fn pttl(
-        &self,
-        key: impl ToArg,
-    ) -> Pttl<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Pttl::new_in(self.executor(), key)
+    fn pttl(&self, key: impl ToArg) -> Pttl<Self::Exec<'_>, Self::Out<i64>> {
+        Pttl::new_in(self.executor(), key).decode()
     }
     /**`PUBLISH`: Posts a message to a channel.
 
@@ -3207,35 +2921,29 @@ Arguments:
         &self,
         channel: impl ToArg,
         message: impl ToArg,
-    ) -> Publish<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Publish::new_in(self.executor(), channel, message)
+    ) -> Publish<Self::Exec<'_>, Self::Out<i64>> {
+        Publish::new_in(self.executor(), channel, message).decode()
     }
     /**`PUBSUB CHANNELS`: Returns the active channels.
 
 Builds a [`PubsubChannels`](struct@crate::cmd::PubsubChannels) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB CHANNELS")]
-    fn pubsub_channels(
-        &self,
-    ) -> PubsubChannels<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        PubsubChannels::new_in(self.executor())
+    fn pubsub_channels(&self) -> PubsubChannels<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        PubsubChannels::new_in(self.executor()).decode()
     }
     /**`PUBSUB HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`PubsubHelp`](struct@crate::cmd::PubsubHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB HELP")]
-    fn pubsub_help(
-        &self,
-    ) -> PubsubHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        PubsubHelp::new_in(self.executor())
+    fn pubsub_help(&self) -> PubsubHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        PubsubHelp::new_in(self.executor()).decode()
     }
     /**`PUBSUB NUMPAT`: Returns a count of unique pattern subscriptions.
 
 Builds a [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMPAT")]
-    fn pubsub_numpat(
-        &self,
-    ) -> PubsubNumpat<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        PubsubNumpat::new_in(self.executor())
+    fn pubsub_numpat(&self) -> PubsubNumpat<Self::Exec<'_>, Self::Out<i64>> {
+        PubsubNumpat::new_in(self.executor()).decode()
     }
     /**`PUBSUB NUMSUB`: Returns a count of subscribers to channels.
 
@@ -3243,11 +2951,8 @@ Builds a [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub) bound to this client 
     #[doc(alias = "PUBSUB NUMSUB")]
     fn pubsub_numsub(
         &self,
-    ) -> PubsubNumsub<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<(Bytes, i64)>>,
-    > {
-        PubsubNumsub::new_in(self.executor())
+    ) -> PubsubNumsub<Self::Exec<'_>, Self::Out<Vec<(Bytes, i64)>>> {
+        PubsubNumsub::new_in(self.executor()).decode()
     }
     /**`PUBSUB SHARDCHANNELS`: Returns the active shard channels.
 
@@ -3255,11 +2960,8 @@ Builds a [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels) bound t
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
     fn pubsub_shardchannels(
         &self,
-    ) -> PubsubShardchannels<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
-    > {
-        PubsubShardchannels::new_in(self.executor())
+    ) -> PubsubShardchannels<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        PubsubShardchannels::new_in(self.executor()).decode()
     }
     /**`PUBSUB SHARDNUMSUB`: Returns the count of subscribers of shard channels.
 
@@ -3267,38 +2969,29 @@ Builds a [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub) bound to th
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
     fn pubsub_shardnumsub(
         &self,
-    ) -> PubsubShardnumsub<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<(Bytes, i64)>>,
-    > {
-        PubsubShardnumsub::new_in(self.executor())
+    ) -> PubsubShardnumsub<Self::Exec<'_>, Self::Out<Vec<(Bytes, i64)>>> {
+        PubsubShardnumsub::new_in(self.executor()).decode()
     }
     /**`RANDOMKEY`: Returns a random key name from the database.
 
 Builds a [`Randomkey`](struct@crate::cmd::Randomkey) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "RANDOMKEY")]
-    fn randomkey(
-        &self,
-    ) -> Randomkey<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Randomkey::new_in(self.executor())
+    fn randomkey(&self) -> Randomkey<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Randomkey::new_in(self.executor()).decode()
     }
     /**`READONLY`: Enables read-only queries for a connection to a Valkey replica node.
 
 Builds a [`Readonly`](struct@crate::cmd::Readonly) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "READONLY")]
-    fn readonly(
-        &self,
-    ) -> Readonly<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Readonly::new_in(self.executor())
+    fn readonly(&self) -> Readonly<Self::Exec<'_>, Self::Out<()>> {
+        Readonly::new_in(self.executor()).decode()
     }
     /**`READWRITE`: Enables read-write queries for a connection to a Valkey replica node.
 
 Builds a [`Readwrite`](struct@crate::cmd::Readwrite) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "READWRITE")]
-    fn readwrite(
-        &self,
-    ) -> Readwrite<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Readwrite::new_in(self.executor())
+    fn readwrite(&self) -> Readwrite<Self::Exec<'_>, Self::Out<()>> {
+        Readwrite::new_in(self.executor()).decode()
     }
     /**`RENAME`: Renames a key and overwrites the destination.
 
@@ -3312,8 +3005,8 @@ Arguments:
         &self,
         key: impl ToArg,
         newkey: impl ToArg,
-    ) -> Rename<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Rename::new_in(self.executor(), key, newkey)
+    ) -> Rename<Self::Exec<'_>, Self::Out<()>> {
+        Rename::new_in(self.executor(), key, newkey).decode()
     }
     /**`RENAMENX`: Renames a key only when the target key name doesn't exist.
 
@@ -3327,8 +3020,8 @@ Arguments:
         &self,
         key: impl ToArg,
         newkey: impl ToArg,
-    ) -> Renamenx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Renamenx::new_in(self.executor(), key, newkey)
+    ) -> Renamenx<Self::Exec<'_>, Self::Out<bool>> {
+        Renamenx::new_in(self.executor(), key, newkey).decode()
     }
     /**`REPLICAOF`: Configures a server as replica of another, or promotes it to a primary.
 
@@ -3340,8 +3033,8 @@ Arguments:
     fn replicaof(
         &self,
         args: ReplicaofArgs,
-    ) -> Replicaof<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Replicaof::new_in(self.executor(), args)
+    ) -> Replicaof<Self::Exec<'_>, Self::Out<Bytes>> {
+        Replicaof::new_in(self.executor(), args).decode()
     }
     /**`RESTORE`: Creates a key from the serialized representation of a value.
 
@@ -3357,8 +3050,8 @@ Arguments:
         key: impl ToArg,
         ttl: impl IntArg,
         serialized_value: impl ToArg,
-    ) -> Restore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Restore::new_in(self.executor(), key, ttl, serialized_value)
+    ) -> Restore<Self::Exec<'_>, Self::Out<()>> {
+        Restore::new_in(self.executor(), key, ttl, serialized_value).decode()
     }
     /**`RESTORE-ASKING`: An internal command for migrating keys in a cluster.
 
@@ -3374,15 +3067,15 @@ Arguments:
         key: impl ToArg,
         ttl: impl IntArg,
         serialized_value: impl ToArg,
-    ) -> RestoreAsking<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        RestoreAsking::new_in(self.executor(), key, ttl, serialized_value)
+    ) -> RestoreAsking<Self::Exec<'_>, Self::Out<()>> {
+        RestoreAsking::new_in(self.executor(), key, ttl, serialized_value).decode()
     }
     /**`ROLE`: Returns the replication role.
 
 Builds a [`Role`](struct@crate::cmd::Role) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "ROLE")]
-    fn role(&self) -> Role<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        Role::new_in(self.executor())
+    fn role(&self) -> Role<Self::Exec<'_>, Self::Out<Value>> {
+        Role::new_in(self.executor()).decode()
     }
     /**`RPOP`: Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
 
@@ -3391,11 +3084,8 @@ Builds a [`Rpop`](struct@crate::cmd::Rpop) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "RPOP")]
-    fn rpop(
-        &self,
-        key: impl ToArg,
-    ) -> Rpop<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Rpop::new_in(self.executor(), key)
+    fn rpop(&self, key: impl ToArg) -> Rpop<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Rpop::new_in(self.executor(), key).decode()
     }
     /**`RPOPLPUSH`: Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
 
@@ -3409,8 +3099,8 @@ Arguments:
         &self,
         source: impl ToArg,
         destination: impl ToArg,
-    ) -> Rpoplpush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Rpoplpush::new_in(self.executor(), source, destination)
+    ) -> Rpoplpush<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Rpoplpush::new_in(self.executor(), source, destination).decode()
     }
     /**`RPUSH`: Appends one or more elements to a list. Creates the key if it doesn't exist.
 
@@ -3424,8 +3114,8 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Rpush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Rpush::new_in(self.executor(), key, element)
+    ) -> Rpush<Self::Exec<'_>, Self::Out<i64>> {
+        Rpush::new_in(self.executor(), key, element).decode()
     }
     /**`RPUSHX`: Appends one or more elements to a list only when the list exists.
 
@@ -3439,8 +3129,8 @@ Arguments:
         &self,
         key: impl ToArg,
         element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Rpushx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Rpushx::new_in(self.executor(), key, element)
+    ) -> Rpushx<Self::Exec<'_>, Self::Out<i64>> {
+        Rpushx::new_in(self.executor(), key, element).decode()
     }
     /**`SADD`: Adds one or more members to a set. Creates the key if it doesn't exist.
 
@@ -3454,15 +3144,15 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Sadd::new_in(self.executor(), key, member)
+    ) -> Sadd<Self::Exec<'_>, Self::Out<i64>> {
+        Sadd::new_in(self.executor(), key, member).decode()
     }
     /**`SAVE`: Synchronously saves the database(s) to disk.
 
 Builds a [`Save`](struct@crate::cmd::Save) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SAVE")]
-    fn save(&self) -> Save<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Save::new_in(self.executor())
+    fn save(&self) -> Save<Self::Exec<'_>, Self::Out<()>> {
+        Save::new_in(self.executor()).decode()
     }
     /**`SCAN`: Iterates over the key names in the database.
 
@@ -3474,8 +3164,8 @@ Arguments:
     fn scan(
         &self,
         cursor: impl IntArg,
-    ) -> Scan<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<Bytes>)>> {
-        Scan::new_in(self.executor(), cursor)
+    ) -> Scan<Self::Exec<'_>, Self::Out<(Bytes, Vec<Bytes>)>> {
+        Scan::new_in(self.executor(), cursor).decode()
     }
     /**`SCARD`: Returns the number of members in a set.
 
@@ -3484,11 +3174,8 @@ Builds a [`Scard`](struct@crate::cmd::Scard) bound to this client or pipeline (a
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "SCARD")]
-    fn scard(
-        &self,
-        key: impl ToArg,
-    ) -> Scard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Scard::new_in(self.executor(), key)
+    fn scard(&self, key: impl ToArg) -> Scard<Self::Exec<'_>, Self::Out<i64>> {
+        Scard::new_in(self.executor(), key).decode()
     }
     /**`SCRIPT DEBUG`: Sets the debug mode of server-side Lua scripts.
 
@@ -3500,8 +3187,8 @@ Arguments:
     fn script_debug(
         &self,
         mode: ScriptDebugMode,
-    ) -> ScriptDebug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ScriptDebug::new_in(self.executor(), mode)
+    ) -> ScriptDebug<Self::Exec<'_>, Self::Out<()>> {
+        ScriptDebug::new_in(self.executor(), mode).decode()
     }
     /**`SCRIPT EXISTS`: Determines whether server-side Lua scripts exist in the script cache.
 
@@ -3513,35 +3200,29 @@ Arguments:
     fn script_exists(
         &self,
         sha1: impl IntoIterator<Item = impl ToArg>,
-    ) -> ScriptExists<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<bool>>> {
-        ScriptExists::new_in(self.executor(), sha1)
+    ) -> ScriptExists<Self::Exec<'_>, Self::Out<Vec<bool>>> {
+        ScriptExists::new_in(self.executor(), sha1).decode()
     }
     /**`SCRIPT FLUSH`: Removes all server-side Lua scripts from the script cache.
 
 Builds a [`ScriptFlush`](struct@crate::cmd::ScriptFlush) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT FLUSH")]
-    fn script_flush(
-        &self,
-    ) -> ScriptFlush<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ScriptFlush::new_in(self.executor())
+    fn script_flush(&self) -> ScriptFlush<Self::Exec<'_>, Self::Out<()>> {
+        ScriptFlush::new_in(self.executor()).decode()
     }
     /**`SCRIPT HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`ScriptHelp`](struct@crate::cmd::ScriptHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT HELP")]
-    fn script_help(
-        &self,
-    ) -> ScriptHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        ScriptHelp::new_in(self.executor())
+    fn script_help(&self) -> ScriptHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        ScriptHelp::new_in(self.executor()).decode()
     }
     /**`SCRIPT KILL`: Terminates a server-side Lua script during execution.
 
 Builds a [`ScriptKill`](struct@crate::cmd::ScriptKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT KILL")]
-    fn script_kill(
-        &self,
-    ) -> ScriptKill<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        ScriptKill::new_in(self.executor())
+    fn script_kill(&self) -> ScriptKill<Self::Exec<'_>, Self::Out<()>> {
+        ScriptKill::new_in(self.executor()).decode()
     }
     /**`SCRIPT LOAD`: Loads a server-side Lua script to the script cache.
 
@@ -3553,8 +3234,8 @@ Arguments:
     fn script_load(
         &self,
         script: impl ToArg,
-    ) -> ScriptLoad<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ScriptLoad::new_in(self.executor(), script)
+    ) -> ScriptLoad<Self::Exec<'_>, Self::Out<Bytes>> {
+        ScriptLoad::new_in(self.executor(), script).decode()
     }
     /**`SCRIPT SHOW`: Show server-side Lua script in the script cache.
 
@@ -3566,8 +3247,8 @@ Arguments:
     fn script_show(
         &self,
         sha1: impl ToArg,
-    ) -> ScriptShow<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        ScriptShow::new_in(self.executor(), sha1)
+    ) -> ScriptShow<Self::Exec<'_>, Self::Out<Bytes>> {
+        ScriptShow::new_in(self.executor(), sha1).decode()
     }
     /**`SDIFF`: Returns the difference of multiple sets.
 
@@ -3579,8 +3260,8 @@ Arguments:
     fn sdiff(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sdiff<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Sdiff::new_in(self.executor(), key)
+    ) -> Sdiff<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Sdiff::new_in(self.executor(), key).decode()
     }
     /**`SDIFFSTORE`: Stores the difference of multiple sets in a key.
 
@@ -3594,8 +3275,8 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sdiffstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Sdiffstore::new_in(self.executor(), destination, key)
+    ) -> Sdiffstore<Self::Exec<'_>, Self::Out<i64>> {
+        Sdiffstore::new_in(self.executor(), destination, key).decode()
     }
     /**`SELECT`: Changes the selected database.
 
@@ -3606,11 +3287,8 @@ Builds a [`Select`](struct@crate::cmd::Select) bound to this client or pipeline 
 Arguments:
 - `index`: `index`*/
     #[doc(alias = "SELECT")]
-    fn select(
-        &self,
-        index: impl IntArg,
-    ) -> Select<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Select::new_in(self.executor(), index)
+    fn select(&self, index: impl IntArg) -> Select<Self::Exec<'_>, Self::Out<()>> {
+        Select::new_in(self.executor(), index).decode()
     }
     /**`SENTINEL CKQUORUM`: Checks for a Sentinel quorum.
 
@@ -3622,8 +3300,8 @@ Arguments:
     fn sentinel_ckquorum(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelCkquorum<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        SentinelCkquorum::new_in(self.executor(), primary_name)
+    ) -> SentinelCkquorum<Self::Exec<'_>, Self::Out<Bytes>> {
+        SentinelCkquorum::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL CONFIG`: Configures Sentinel.
 
@@ -3635,17 +3313,15 @@ Arguments:
     fn sentinel_config(
         &self,
         action: SentinelConfigAction,
-    ) -> SentinelConfig<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        SentinelConfig::new_in(self.executor(), action)
+    ) -> SentinelConfig<Self::Exec<'_>, Self::Out<Value>> {
+        SentinelConfig::new_in(self.executor(), action).decode()
     }
     /**`SENTINEL DEBUG`: Lists or updates the current configurable parameters of Sentinel.
 
 Builds a [`SentinelDebug`](struct@crate::cmd::SentinelDebug) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL DEBUG")]
-    fn sentinel_debug(
-        &self,
-    ) -> SentinelDebug<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Value>> {
-        SentinelDebug::new_in(self.executor())
+    fn sentinel_debug(&self) -> SentinelDebug<Self::Exec<'_>, Self::Out<Value>> {
+        SentinelDebug::new_in(self.executor()).decode()
     }
     /**`SENTINEL FAILOVER`: Forces a Sentinel failover.
 
@@ -3657,8 +3333,8 @@ Arguments:
     fn sentinel_failover(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelFailover<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        SentinelFailover::new_in(self.executor(), primary_name)
+    ) -> SentinelFailover<Self::Exec<'_>, Self::Out<()>> {
+        SentinelFailover::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL FLUSHCONFIG`: Rewrites the Sentinel configuration file.
 
@@ -3666,8 +3342,8 @@ Builds a [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig) bound t
     #[doc(alias = "SENTINEL FLUSHCONFIG")]
     fn sentinel_flushconfig(
         &self,
-    ) -> SentinelFlushconfig<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        SentinelFlushconfig::new_in(self.executor())
+    ) -> SentinelFlushconfig<Self::Exec<'_>, Self::Out<()>> {
+        SentinelFlushconfig::new_in(self.executor()).decode()
     }
     /**`SENTINEL GET-MASTER-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
@@ -3683,11 +3359,8 @@ Arguments:
     fn sentinel_get_master_addr_by_name(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelGetMasterAddrByName<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Bytes)>,
-    > {
-        SentinelGetMasterAddrByName::new_in(self.executor(), primary_name)
+    ) -> SentinelGetMasterAddrByName<Self::Exec<'_>, Self::Out<(Bytes, Bytes)>> {
+        SentinelGetMasterAddrByName::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL GET-PRIMARY-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
@@ -3699,20 +3372,15 @@ Arguments:
     fn sentinel_get_primary_addr_by_name(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelGetPrimaryAddrByName<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Bytes)>,
-    > {
-        SentinelGetPrimaryAddrByName::new_in(self.executor(), primary_name)
+    ) -> SentinelGetPrimaryAddrByName<Self::Exec<'_>, Self::Out<(Bytes, Bytes)>> {
+        SentinelGetPrimaryAddrByName::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`SentinelHelp`](struct@crate::cmd::SentinelHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL HELP")]
-    fn sentinel_help(
-        &self,
-    ) -> SentinelHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        SentinelHelp::new_in(self.executor())
+    fn sentinel_help(&self) -> SentinelHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        SentinelHelp::new_in(self.executor()).decode()
     }
     /**`SENTINEL INFO-CACHE`: Returns the cached `INFO` replies from the deployment's instances.
 
@@ -3724,11 +3392,8 @@ Arguments:
     fn sentinel_info_cache(
         &self,
         nodename: impl IntoIterator<Item = impl ToArg>,
-    ) -> SentinelInfoCache<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Value>>,
-    > {
-        SentinelInfoCache::new_in(self.executor(), nodename)
+    ) -> SentinelInfoCache<Self::Exec<'_>, Self::Out<Vec<Value>>> {
+        SentinelInfoCache::new_in(self.executor(), nodename).decode()
     }
     /**`SENTINEL IS-MASTER-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
@@ -3750,17 +3415,15 @@ Arguments:
         port: impl IntArg,
         current_epoch: impl IntArg,
         runid: impl ToArg,
-    ) -> SentinelIsMasterDownByAddr<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<(bool, Bytes, i64)>,
-    > {
+    ) -> SentinelIsMasterDownByAddr<Self::Exec<'_>, Self::Out<(bool, Bytes, i64)>> {
         SentinelIsMasterDownByAddr::new_in(
-            self.executor(),
-            ip,
-            port,
-            current_epoch,
-            runid,
-        )
+                self.executor(),
+                ip,
+                port,
+                current_epoch,
+                runid,
+            )
+            .decode()
     }
     /**`SENTINEL IS-PRIMARY-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
@@ -3778,17 +3441,15 @@ Arguments:
         port: impl IntArg,
         current_epoch: impl IntArg,
         runid: impl ToArg,
-    ) -> SentinelIsPrimaryDownByAddr<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<(bool, Bytes, i64)>,
-    > {
+    ) -> SentinelIsPrimaryDownByAddr<Self::Exec<'_>, Self::Out<(bool, Bytes, i64)>> {
         SentinelIsPrimaryDownByAddr::new_in(
-            self.executor(),
-            ip,
-            port,
-            current_epoch,
-            runid,
-        )
+                self.executor(),
+                ip,
+                port,
+                current_epoch,
+                runid,
+            )
+            .decode()
     }
     /**`SENTINEL MASTER`: Returns the state of a primary instance.
 
@@ -3801,11 +3462,8 @@ Arguments:
     fn sentinel_master(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelMaster<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, Bytes>>,
-    > {
-        SentinelMaster::new_in(self.executor(), primary_name)
+    ) -> SentinelMaster<Self::Exec<'_>, Self::Out<HashMap<Bytes, Bytes>>> {
+        SentinelMaster::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL MASTERS`: Returns a list of monitored primaries.
 
@@ -3814,11 +3472,8 @@ Builds a [`SentinelMasters`](struct@crate::cmd::SentinelMasters) bound to this c
     #[deprecated(since = "8.0.0", note = "replaced by `SENTINEL PRIMARIES`")]
     fn sentinel_masters(
         &self,
-    ) -> SentinelMasters<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
-    > {
-        SentinelMasters::new_in(self.executor())
+    ) -> SentinelMasters<Self::Exec<'_>, Self::Out<Vec<HashMap<Bytes, Bytes>>>> {
+        SentinelMasters::new_in(self.executor()).decode()
     }
     /**`SENTINEL MONITOR`: Starts monitoring.
 
@@ -3836,17 +3491,15 @@ Arguments:
         ip: impl ToArg,
         port: impl IntArg,
         quorum: impl IntArg,
-    ) -> SentinelMonitor<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        SentinelMonitor::new_in(self.executor(), name, ip, port, quorum)
+    ) -> SentinelMonitor<Self::Exec<'_>, Self::Out<()>> {
+        SentinelMonitor::new_in(self.executor(), name, ip, port, quorum).decode()
     }
     /**`SENTINEL MYID`: Returns the Sentinel instance ID.
 
 Builds a [`SentinelMyid`](struct@crate::cmd::SentinelMyid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MYID")]
-    fn sentinel_myid(
-        &self,
-    ) -> SentinelMyid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        SentinelMyid::new_in(self.executor())
+    fn sentinel_myid(&self) -> SentinelMyid<Self::Exec<'_>, Self::Out<Bytes>> {
+        SentinelMyid::new_in(self.executor()).decode()
     }
     /**`SENTINEL PENDING-SCRIPTS`: Returns information about pending scripts for Sentinel.
 
@@ -3856,9 +3509,9 @@ Builds a [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts) b
         &self,
     ) -> SentinelPendingScripts<
         Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<SentinelPendingScriptsReply>>,
+        Self::Out<Vec<SentinelPendingScriptsReply>>,
     > {
-        SentinelPendingScripts::new_in(self.executor())
+        SentinelPendingScripts::new_in(self.executor()).decode()
     }
     /**`SENTINEL PRIMARIES`: Returns a list of monitored primaries.
 
@@ -3866,11 +3519,8 @@ Builds a [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries) bound to th
     #[doc(alias = "SENTINEL PRIMARIES")]
     fn sentinel_primaries(
         &self,
-    ) -> SentinelPrimaries<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
-    > {
-        SentinelPrimaries::new_in(self.executor())
+    ) -> SentinelPrimaries<Self::Exec<'_>, Self::Out<Vec<HashMap<Bytes, Bytes>>>> {
+        SentinelPrimaries::new_in(self.executor()).decode()
     }
     /**`SENTINEL PRIMARY`: Returns the state of a primary instance.
 
@@ -3882,11 +3532,8 @@ Arguments:
     fn sentinel_primary(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelPrimary<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<HashMap<Bytes, Bytes>>,
-    > {
-        SentinelPrimary::new_in(self.executor(), primary_name)
+    ) -> SentinelPrimary<Self::Exec<'_>, Self::Out<HashMap<Bytes, Bytes>>> {
+        SentinelPrimary::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL REMOVE`: Stops monitoring.
 
@@ -3898,8 +3545,8 @@ Arguments:
     fn sentinel_remove(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelRemove<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        SentinelRemove::new_in(self.executor(), primary_name)
+    ) -> SentinelRemove<Self::Exec<'_>, Self::Out<()>> {
+        SentinelRemove::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL REPLICAS`: Returns a list of the monitored replicas.
 
@@ -3911,11 +3558,8 @@ Arguments:
     fn sentinel_replicas(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelReplicas<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
-    > {
-        SentinelReplicas::new_in(self.executor(), primary_name)
+    ) -> SentinelReplicas<Self::Exec<'_>, Self::Out<Vec<HashMap<Bytes, Bytes>>>> {
+        SentinelReplicas::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL RESET`: Resets primaries by name matching a pattern.
 
@@ -3927,8 +3571,8 @@ Arguments:
     fn sentinel_reset(
         &self,
         pattern: impl ToArg,
-    ) -> SentinelReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        SentinelReset::new_in(self.executor(), pattern)
+    ) -> SentinelReset<Self::Exec<'_>, Self::Out<i64>> {
+        SentinelReset::new_in(self.executor(), pattern).decode()
     }
     /**`SENTINEL SENTINELS`: Returns a list of Sentinel instances.
 
@@ -3940,11 +3584,8 @@ Arguments:
     fn sentinel_sentinels(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelSentinels<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
-    > {
-        SentinelSentinels::new_in(self.executor(), primary_name)
+    ) -> SentinelSentinels<Self::Exec<'_>, Self::Out<Vec<HashMap<Bytes, Bytes>>>> {
+        SentinelSentinels::new_in(self.executor(), primary_name).decode()
     }
     /**`SENTINEL SET`: Changes the configuration of a monitored primary.
 
@@ -3958,8 +3599,8 @@ Arguments:
         &self,
         primary_name: impl ToArg,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> SentinelSet<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        SentinelSet::new_in(self.executor(), primary_name, data)
+    ) -> SentinelSet<Self::Exec<'_>, Self::Out<()>> {
+        SentinelSet::new_in(self.executor(), primary_name, data).decode()
     }
     /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
@@ -3967,11 +3608,8 @@ Builds a [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure)
     #[doc(alias = "SENTINEL SIMULATE-FAILURE")]
     fn sentinel_simulate_failure(
         &self,
-    ) -> SentinelSimulateFailure<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Value>,
-    > {
-        SentinelSimulateFailure::new_in(self.executor())
+    ) -> SentinelSimulateFailure<Self::Exec<'_>, Self::Out<Value>> {
+        SentinelSimulateFailure::new_in(self.executor()).decode()
     }
     /**`SENTINEL SLAVES`: Returns a list of the monitored replicas.
 
@@ -3984,11 +3622,8 @@ Arguments:
     fn sentinel_slaves(
         &self,
         primary_name: impl ToArg,
-    ) -> SentinelSlaves<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<HashMap<Bytes, Bytes>>>,
-    > {
-        SentinelSlaves::new_in(self.executor(), primary_name)
+    ) -> SentinelSlaves<Self::Exec<'_>, Self::Out<Vec<HashMap<Bytes, Bytes>>>> {
+        SentinelSlaves::new_in(self.executor(), primary_name).decode()
     }
     /**`SET`: Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
@@ -4002,8 +3637,8 @@ Arguments:
         &self,
         key: impl ToArg,
         value: impl ToArg,
-    ) -> Set<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Set::new_in(self.executor(), key, value)
+    ) -> Set<Self::Exec<'_>, Self::Out<bool>> {
+        Set::new_in(self.executor(), key, value).decode()
     }
     /**`SETBIT`: Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
@@ -4019,8 +3654,8 @@ Arguments:
         key: impl ToArg,
         offset: impl IntArg,
         value: impl IntArg,
-    ) -> Setbit<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Setbit::new_in(self.executor(), key, offset, value)
+    ) -> Setbit<Self::Exec<'_>, Self::Out<bool>> {
+        Setbit::new_in(self.executor(), key, offset, value).decode()
     }
     /**`SETEX`: Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
@@ -4036,8 +3671,8 @@ Arguments:
         key: impl ToArg,
         seconds: impl SecondsArg,
         value: impl ToArg,
-    ) -> Setex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Setex::new_in(self.executor(), key, seconds, value)
+    ) -> Setex<Self::Exec<'_>, Self::Out<()>> {
+        Setex::new_in(self.executor(), key, seconds, value).decode()
     }
     /**`SETNX`: Sets the string value of a key only when the key doesn't exist.
 
@@ -4051,8 +3686,8 @@ Arguments:
         &self,
         key: impl ToArg,
         value: impl ToArg,
-    ) -> Setnx<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Setnx::new_in(self.executor(), key, value)
+    ) -> Setnx<Self::Exec<'_>, Self::Out<bool>> {
+        Setnx::new_in(self.executor(), key, value).decode()
     }
     /**`SETRANGE`: Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
 
@@ -4068,17 +3703,15 @@ Arguments:
         key: impl ToArg,
         offset: impl IntArg,
         value: impl ToArg,
-    ) -> Setrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Setrange::new_in(self.executor(), key, offset, value)
+    ) -> Setrange<Self::Exec<'_>, Self::Out<i64>> {
+        Setrange::new_in(self.executor(), key, offset, value).decode()
     }
     /**`SHUTDOWN`: Synchronously saves the database(s) to disk and shuts down the server.
 
 Builds a [`Shutdown`](struct@crate::cmd::Shutdown) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SHUTDOWN")]
-    fn shutdown(
-        &self,
-    ) -> Shutdown<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Shutdown::new_in(self.executor())
+    fn shutdown(&self) -> Shutdown<Self::Exec<'_>, Self::Out<()>> {
+        Shutdown::new_in(self.executor()).decode()
     }
     /**`SINTER`: Returns the intersect of multiple sets.
 
@@ -4090,8 +3723,8 @@ Arguments:
     fn sinter(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sinter<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Sinter::new_in(self.executor(), key)
+    ) -> Sinter<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Sinter::new_in(self.executor(), key).decode()
     }
     /**`SINTERCARD`: Returns the number of members of the intersect of multiple sets.
 
@@ -4103,8 +3736,8 @@ Arguments:
     fn sintercard(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Sintercard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Sintercard::new_in(self.executor(), key)
+    ) -> Sintercard<Self::Exec<'_>, Self::Out<i64>> {
+        Sintercard::new_in(self.executor(), key).decode()
     }
     /**`SINTERSTORE`: Stores the intersect of multiple sets in a key.
 
@@ -4118,8 +3751,8 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sinterstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Sinterstore::new_in(self.executor(), destination, key)
+    ) -> Sinterstore<Self::Exec<'_>, Self::Out<i64>> {
+        Sinterstore::new_in(self.executor(), destination, key).decode()
     }
     /**`SISMEMBER`: Determines whether a member belongs to a set.
 
@@ -4133,8 +3766,8 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl ToArg,
-    ) -> Sismember<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Sismember::new_in(self.executor(), key, member)
+    ) -> Sismember<Self::Exec<'_>, Self::Out<bool>> {
+        Sismember::new_in(self.executor(), key, member).decode()
     }
     /**`SLAVEOF`: Sets a server as a replica of another, or promotes it to being a primary.
 
@@ -4144,11 +3777,8 @@ Arguments:
 - `args`: `<host port | NO ONE>`*/
     #[doc(alias = "SLAVEOF")]
     #[deprecated(since = "5.0.0", note = "replaced by `REPLICAOF`")]
-    fn slaveof(
-        &self,
-        args: ReplicaofArgs,
-    ) -> Slaveof<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Slaveof::new_in(self.executor(), args)
+    fn slaveof(&self, args: ReplicaofArgs) -> Slaveof<Self::Exec<'_>, Self::Out<Bytes>> {
+        Slaveof::new_in(self.executor(), args).decode()
     }
     /**`SLOWLOG GET`: Returns the slow log's entries.
 
@@ -4158,38 +3788,30 @@ Builds a [`SlowlogGet`](struct@crate::cmd::SlowlogGet) bound to this client or p
         &self,
     ) -> SlowlogGet<
         Self::Exec<'_>,
-        <Self::Exec<
-            '_,
-        > as ReplyMode>::Out<Vec<(i64, i64, i64, Vec<Bytes>, Bytes, Bytes)>>,
+        Self::Out<Vec<(i64, i64, i64, Vec<Bytes>, Bytes, Bytes)>>,
     > {
-        SlowlogGet::new_in(self.executor())
+        SlowlogGet::new_in(self.executor()).decode()
     }
     /**`SLOWLOG HELP`: Shows helpful text about the different subcommands.
 
 Builds a [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG HELP")]
-    fn slowlog_help(
-        &self,
-    ) -> SlowlogHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        SlowlogHelp::new_in(self.executor())
+    fn slowlog_help(&self) -> SlowlogHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        SlowlogHelp::new_in(self.executor()).decode()
     }
     /**`SLOWLOG LEN`: Returns the number of entries in the slow log.
 
 Builds a [`SlowlogLen`](struct@crate::cmd::SlowlogLen) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG LEN")]
-    fn slowlog_len(
-        &self,
-    ) -> SlowlogLen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        SlowlogLen::new_in(self.executor())
+    fn slowlog_len(&self) -> SlowlogLen<Self::Exec<'_>, Self::Out<i64>> {
+        SlowlogLen::new_in(self.executor()).decode()
     }
     /**`SLOWLOG RESET`: Clears all entries from the slow log.
 
 Builds a [`SlowlogReset`](struct@crate::cmd::SlowlogReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG RESET")]
-    fn slowlog_reset(
-        &self,
-    ) -> SlowlogReset<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        SlowlogReset::new_in(self.executor())
+    fn slowlog_reset(&self) -> SlowlogReset<Self::Exec<'_>, Self::Out<()>> {
+        SlowlogReset::new_in(self.executor()).decode()
     }
     /**`SMEMBERS`: Returns all members of a set.
 
@@ -4201,8 +3823,8 @@ Arguments:
     fn smembers(
         &self,
         key: impl ToArg,
-    ) -> Smembers<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Smembers::new_in(self.executor(), key)
+    ) -> Smembers<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Smembers::new_in(self.executor(), key).decode()
     }
     /**`SMISMEMBER`: Determines whether multiple members belong to a set.
 
@@ -4216,8 +3838,8 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Smismember<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<bool>>> {
-        Smismember::new_in(self.executor(), key, member)
+    ) -> Smismember<Self::Exec<'_>, Self::Out<Vec<bool>>> {
+        Smismember::new_in(self.executor(), key, member).decode()
     }
     /**`SMOVE`: Moves a member from one set to another.
 
@@ -4233,8 +3855,8 @@ Arguments:
         source: impl ToArg,
         destination: impl ToArg,
         member: impl ToArg,
-    ) -> Smove<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        Smove::new_in(self.executor(), source, destination, member)
+    ) -> Smove<Self::Exec<'_>, Self::Out<bool>> {
+        Smove::new_in(self.executor(), source, destination, member).decode()
     }
     /**`SORT`: Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
@@ -4246,8 +3868,8 @@ Arguments:
     fn sort(
         &self,
         key: impl ToArg,
-    ) -> Sort<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
-        Sort::new_in(self.executor(), key)
+    ) -> Sort<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
+        Sort::new_in(self.executor(), key).decode()
     }
     /**`SORT_RO`: Returns the sorted elements of a list, a set, or a sorted set.
 
@@ -4259,8 +3881,8 @@ Arguments:
     fn sort_ro(
         &self,
         key: impl ToArg,
-    ) -> SortRo<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<Bytes>>>> {
-        SortRo::new_in(self.executor(), key)
+    ) -> SortRo<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
+        SortRo::new_in(self.executor(), key).decode()
     }
     /**`SPOP`: Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
 
@@ -4269,11 +3891,8 @@ Builds a [`Spop`](struct@crate::cmd::Spop) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "SPOP")]
-    fn spop(
-        &self,
-        key: impl ToArg,
-    ) -> Spop<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Spop::new_in(self.executor(), key)
+    fn spop(&self, key: impl ToArg) -> Spop<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Spop::new_in(self.executor(), key).decode()
     }
     /**`SPUBLISH`: Posts a message to a shard channel.
 
@@ -4287,8 +3906,8 @@ Arguments:
         &self,
         shardchannel: impl ToArg,
         message: impl ToArg,
-    ) -> Spublish<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Spublish::new_in(self.executor(), shardchannel, message)
+    ) -> Spublish<Self::Exec<'_>, Self::Out<i64>> {
+        Spublish::new_in(self.executor(), shardchannel, message).decode()
     }
     /**`SRANDMEMBER`: Gets one or multiple random members from a set.
 
@@ -4300,8 +3919,8 @@ Arguments:
     fn srandmember(
         &self,
         key: impl ToArg,
-    ) -> Srandmember<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Srandmember::new_in(self.executor(), key)
+    ) -> Srandmember<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Srandmember::new_in(self.executor(), key).decode()
     }
     /**`SREM`: Removes one or more members from a set. Deletes the set if the last member was removed.
 
@@ -4315,8 +3934,8 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Srem<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Srem::new_in(self.executor(), key, member)
+    ) -> Srem<Self::Exec<'_>, Self::Out<i64>> {
+        Srem::new_in(self.executor(), key, member).decode()
     }
     /**`SSCAN`: Iterates over members of a set.
 
@@ -4330,8 +3949,8 @@ Arguments:
         &self,
         key: impl ToArg,
         cursor: impl IntArg,
-    ) -> Sscan<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<Bytes>)>> {
-        Sscan::new_in(self.executor(), key, cursor)
+    ) -> Sscan<Self::Exec<'_>, Self::Out<(Bytes, Vec<Bytes>)>> {
+        Sscan::new_in(self.executor(), key, cursor).decode()
     }
     /**`STRLEN`: Returns the length of a string value.
 
@@ -4340,11 +3959,8 @@ Builds a [`Strlen`](struct@crate::cmd::Strlen) bound to this client or pipeline 
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "STRLEN")]
-    fn strlen(
-        &self,
-        key: impl ToArg,
-    ) -> Strlen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Strlen::new_in(self.executor(), key)
+    fn strlen(&self, key: impl ToArg) -> Strlen<Self::Exec<'_>, Self::Out<i64>> {
+        Strlen::new_in(self.executor(), key).decode()
     }
     /**`SUBSTR`: Returns a substring from a string value.
 
@@ -4360,8 +3976,8 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         end: impl IntArg,
-    ) -> Substr<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Substr::new_in(self.executor(), key, start, end)
+    ) -> Substr<Self::Exec<'_>, Self::Out<Bytes>> {
+        Substr::new_in(self.executor(), key, start, end).decode()
     }
     /**`SUNION`: Returns the union of multiple sets.
 
@@ -4373,8 +3989,8 @@ Arguments:
     fn sunion(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sunion<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Sunion::new_in(self.executor(), key)
+    ) -> Sunion<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Sunion::new_in(self.executor(), key).decode()
     }
     /**`SUNIONSTORE`: Stores the union of multiple sets in a key.
 
@@ -4388,8 +4004,8 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sunionstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Sunionstore::new_in(self.executor(), destination, key)
+    ) -> Sunionstore<Self::Exec<'_>, Self::Out<i64>> {
+        Sunionstore::new_in(self.executor(), destination, key).decode()
     }
     /**`SWAPDB`: Swaps two databases.
 
@@ -4403,17 +4019,15 @@ Arguments:
         &self,
         index1: impl IntArg,
         index2: impl IntArg,
-    ) -> Swapdb<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Swapdb::new_in(self.executor(), index1, index2)
+    ) -> Swapdb<Self::Exec<'_>, Self::Out<()>> {
+        Swapdb::new_in(self.executor(), index1, index2).decode()
     }
     /**`TIME`: Returns the server time.
 
 Builds a [`Time`](struct@crate::cmd::Time) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "TIME")]
-    fn time(
-        &self,
-    ) -> Time<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Time::new_in(self.executor())
+    fn time(&self) -> Time<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Time::new_in(self.executor()).decode()
     }
     /**`TOUCH`: Returns the number of existing keys out of those specified after updating the time they were last accessed.
 
@@ -4425,8 +4039,8 @@ Arguments:
     fn touch(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Touch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Touch::new_in(self.executor(), key)
+    ) -> Touch<Self::Exec<'_>, Self::Out<i64>> {
+        Touch::new_in(self.executor(), key).decode()
     }
     /**`TTL`: Returns the expiration time in seconds of a key.
 
@@ -4435,11 +4049,8 @@ Builds a [`Ttl`](struct@crate::cmd::Ttl) bound to this client or pipeline (await
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "TTL")]
-    fn ttl(
-        &self,
-        key: impl ToArg,
-    ) -> Ttl<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Ttl::new_in(self.executor(), key)
+    fn ttl(&self, key: impl ToArg) -> Ttl<Self::Exec<'_>, Self::Out<i64>> {
+        Ttl::new_in(self.executor(), key).decode()
     }
     /**`TYPE`: Determines the type of value stored at a key.
 
@@ -4448,11 +4059,8 @@ Builds a [`Type`](struct@crate::cmd::Type) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "TYPE")]
-    fn type_(
-        &self,
-        key: impl ToArg,
-    ) -> Type<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Bytes>> {
-        Type::new_in(self.executor(), key)
+    fn type_(&self, key: impl ToArg) -> Type<Self::Exec<'_>, Self::Out<Bytes>> {
+        Type::new_in(self.executor(), key).decode()
     }
     /**`UNLINK`: Asynchronously deletes one or more keys.
 
@@ -4464,17 +4072,15 @@ Arguments:
     fn unlink(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Unlink<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Unlink::new_in(self.executor(), key)
+    ) -> Unlink<Self::Exec<'_>, Self::Out<i64>> {
+        Unlink::new_in(self.executor(), key).decode()
     }
     /**`UNWATCH`: Forgets about watched keys of a transaction.
 
 Builds a [`Unwatch`](struct@crate::cmd::Unwatch) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "UNWATCH")]
-    fn unwatch(
-        &self,
-    ) -> Unwatch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Unwatch::new_in(self.executor())
+    fn unwatch(&self) -> Unwatch<Self::Exec<'_>, Self::Out<()>> {
+        Unwatch::new_in(self.executor()).decode()
     }
     /**`WAIT`: Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
 
@@ -4488,8 +4094,8 @@ Arguments:
         &self,
         numreplicas: impl IntArg,
         timeout: impl MillisArg,
-    ) -> Wait<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Wait::new_in(self.executor(), numreplicas, timeout)
+    ) -> Wait<Self::Exec<'_>, Self::Out<i64>> {
+        Wait::new_in(self.executor(), numreplicas, timeout).decode()
     }
     /**`WAITAOF`: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
 
@@ -4505,8 +4111,8 @@ Arguments:
         numlocal: impl IntArg,
         numreplicas: impl IntArg,
         timeout: impl MillisArg,
-    ) -> Waitaof<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<(i64, i64)>> {
-        Waitaof::new_in(self.executor(), numlocal, numreplicas, timeout)
+    ) -> Waitaof<Self::Exec<'_>, Self::Out<(i64, i64)>> {
+        Waitaof::new_in(self.executor(), numlocal, numreplicas, timeout).decode()
     }
     /**`WATCH`: Monitors changes to keys to determine the execution of a transaction.
 
@@ -4518,8 +4124,8 @@ Arguments:
     fn watch(
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Watch<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Watch::new_in(self.executor(), key)
+    ) -> Watch<Self::Exec<'_>, Self::Out<()>> {
+        Watch::new_in(self.executor(), key).decode()
     }
     /**`XACK`: Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
 
@@ -4535,8 +4141,8 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xack<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Xack::new_in(self.executor(), key, group, id)
+    ) -> Xack<Self::Exec<'_>, Self::Out<i64>> {
+        Xack::new_in(self.executor(), key, group, id).decode()
     }
     /**`XADD`: Appends a new message to a stream. Creates the key if it doesn't exist.
 
@@ -4552,8 +4158,8 @@ Arguments:
         key: impl ToArg,
         id_selector: XaddIdSelector,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
-    ) -> Xadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Xadd::new_in(self.executor(), key, id_selector, data)
+    ) -> Xadd<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Xadd::new_in(self.executor(), key, id_selector, data).decode()
     }
     /**`XAUTOCLAIM`: Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
 
@@ -4573,11 +4179,9 @@ Arguments:
         consumer: impl ToArg,
         min_idle_time: impl ToArg,
         start: impl ToArg,
-    ) -> Xautoclaim<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<StreamEntry>, Vec<Bytes>)>,
-    > {
+    ) -> Xautoclaim<Self::Exec<'_>, Self::Out<(Bytes, Vec<StreamEntry>, Vec<Bytes>)>> {
         Xautoclaim::new_in(self.executor(), key, group, consumer, min_idle_time, start)
+            .decode()
     }
     /**`XCLAIM`: Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
 
@@ -4597,8 +4201,8 @@ Arguments:
         consumer: impl ToArg,
         min_idle_time: impl ToArg,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xclaim<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<StreamEntry>>> {
-        Xclaim::new_in(self.executor(), key, group, consumer, min_idle_time, id)
+    ) -> Xclaim<Self::Exec<'_>, Self::Out<Vec<StreamEntry>>> {
+        Xclaim::new_in(self.executor(), key, group, consumer, min_idle_time, id).decode()
     }
     /**`XDEL`: Returns the number of messages after removing them from a stream.
 
@@ -4612,8 +4216,8 @@ Arguments:
         &self,
         key: impl ToArg,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xdel<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Xdel::new_in(self.executor(), key, id)
+    ) -> Xdel<Self::Exec<'_>, Self::Out<i64>> {
+        Xdel::new_in(self.executor(), key, id).decode()
     }
     /**`XGROUP CREATE`: Creates a consumer group.
 
@@ -4629,8 +4233,8 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         id_selector: XgroupCreateIdSelector,
-    ) -> XgroupCreate<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        XgroupCreate::new_in(self.executor(), key, group, id_selector)
+    ) -> XgroupCreate<Self::Exec<'_>, Self::Out<()>> {
+        XgroupCreate::new_in(self.executor(), key, group, id_selector).decode()
     }
     /**`XGROUP CREATECONSUMER`: Creates a consumer in a consumer group.
 
@@ -4646,8 +4250,8 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         consumer: impl ToArg,
-    ) -> XgroupCreateconsumer<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        XgroupCreateconsumer::new_in(self.executor(), key, group, consumer)
+    ) -> XgroupCreateconsumer<Self::Exec<'_>, Self::Out<bool>> {
+        XgroupCreateconsumer::new_in(self.executor(), key, group, consumer).decode()
     }
     /**`XGROUP DELCONSUMER`: Deletes a consumer from a consumer group.
 
@@ -4663,8 +4267,8 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         consumer: impl ToArg,
-    ) -> XgroupDelconsumer<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        XgroupDelconsumer::new_in(self.executor(), key, group, consumer)
+    ) -> XgroupDelconsumer<Self::Exec<'_>, Self::Out<i64>> {
+        XgroupDelconsumer::new_in(self.executor(), key, group, consumer).decode()
     }
     /**`XGROUP DESTROY`: Destroys a consumer group.
 
@@ -4678,17 +4282,15 @@ Arguments:
         &self,
         key: impl ToArg,
         group: impl ToArg,
-    ) -> XgroupDestroy<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<bool>> {
-        XgroupDestroy::new_in(self.executor(), key, group)
+    ) -> XgroupDestroy<Self::Exec<'_>, Self::Out<bool>> {
+        XgroupDestroy::new_in(self.executor(), key, group).decode()
     }
     /**`XGROUP HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`XgroupHelp`](struct@crate::cmd::XgroupHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "XGROUP HELP")]
-    fn xgroup_help(
-        &self,
-    ) -> XgroupHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        XgroupHelp::new_in(self.executor())
+    fn xgroup_help(&self) -> XgroupHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        XgroupHelp::new_in(self.executor()).decode()
     }
     /**`XGROUP SETID`: Sets the last-delivered ID of a consumer group.
 
@@ -4704,8 +4306,8 @@ Arguments:
         key: impl ToArg,
         group: impl ToArg,
         id_selector: XgroupCreateIdSelector,
-    ) -> XgroupSetid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        XgroupSetid::new_in(self.executor(), key, group, id_selector)
+    ) -> XgroupSetid<Self::Exec<'_>, Self::Out<()>> {
+        XgroupSetid::new_in(self.executor(), key, group, id_selector).decode()
     }
     /**`XINFO CONSUMERS`: Returns a list of the consumers in a consumer group.
 
@@ -4719,11 +4321,8 @@ Arguments:
         &self,
         key: impl ToArg,
         group: impl ToArg,
-    ) -> XinfoConsumers<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<XinfoConsumersReply>>,
-    > {
-        XinfoConsumers::new_in(self.executor(), key, group)
+    ) -> XinfoConsumers<Self::Exec<'_>, Self::Out<Vec<XinfoConsumersReply>>> {
+        XinfoConsumers::new_in(self.executor(), key, group).decode()
     }
     /**`XINFO GROUPS`: Returns a list of the consumer groups of a stream.
 
@@ -4735,20 +4334,15 @@ Arguments:
     fn xinfo_groups(
         &self,
         key: impl ToArg,
-    ) -> XinfoGroups<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<XinfoGroupsReply>>,
-    > {
-        XinfoGroups::new_in(self.executor(), key)
+    ) -> XinfoGroups<Self::Exec<'_>, Self::Out<Vec<XinfoGroupsReply>>> {
+        XinfoGroups::new_in(self.executor(), key).decode()
     }
     /**`XINFO HELP`: Returns helpful text about the different subcommands.
 
 Builds a [`XinfoHelp`](struct@crate::cmd::XinfoHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
     #[doc(alias = "XINFO HELP")]
-    fn xinfo_help(
-        &self,
-    ) -> XinfoHelp<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        XinfoHelp::new_in(self.executor())
+    fn xinfo_help(&self) -> XinfoHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        XinfoHelp::new_in(self.executor()).decode()
     }
     /**`XINFO STREAM`: Returns information about a stream.
 
@@ -4760,11 +4354,8 @@ Arguments:
     fn xinfo_stream(
         &self,
         key: impl ToArg,
-    ) -> XinfoStream<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<XinfoStreamReply>,
-    > {
-        XinfoStream::new_in(self.executor(), key)
+    ) -> XinfoStream<Self::Exec<'_>, Self::Out<XinfoStreamReply>> {
+        XinfoStream::new_in(self.executor(), key).decode()
     }
     /**`XLEN`: Returns the number of messages in a stream.
 
@@ -4773,11 +4364,8 @@ Builds a [`Xlen`](struct@crate::cmd::Xlen) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "XLEN")]
-    fn xlen(
-        &self,
-        key: impl ToArg,
-    ) -> Xlen<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Xlen::new_in(self.executor(), key)
+    fn xlen(&self, key: impl ToArg) -> Xlen<Self::Exec<'_>, Self::Out<i64>> {
+        Xlen::new_in(self.executor(), key).decode()
     }
     /**`XPENDING`: Returns the information and entries from a stream consumer group's pending entries list.
 
@@ -4793,13 +4381,9 @@ Arguments:
         group: impl ToArg,
     ) -> Xpending<
         Self::Exec<'_>,
-        <Self::Exec<
-            '_,
-        > as ReplyMode>::Out<
-            (i64, Option<Bytes>, Option<Bytes>, Option<Vec<(Bytes, i64)>>),
-        >,
+        Self::Out<(i64, Option<Bytes>, Option<Bytes>, Option<Vec<(Bytes, i64)>>)>,
     > {
-        Xpending::new_in(self.executor(), key, group)
+        Xpending::new_in(self.executor(), key, group).decode()
     }
     /**`XRANGE`: Returns the messages from a stream within a range of IDs.
 
@@ -4815,8 +4399,8 @@ Arguments:
         key: impl ToArg,
         start: impl ToArg,
         end: impl ToArg,
-    ) -> Xrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<StreamEntry>>> {
-        Xrange::new_in(self.executor(), key, start, end)
+    ) -> Xrange<Self::Exec<'_>, Self::Out<Vec<StreamEntry>>> {
+        Xrange::new_in(self.executor(), key, start, end).decode()
     }
     /**`XREAD`: Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
 
@@ -4830,11 +4414,8 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg>,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xread<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>,
-    > {
-        Xread::new_in(self.executor(), key, id)
+    ) -> Xread<Self::Exec<'_>, Self::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>> {
+        Xread::new_in(self.executor(), key, id).decode()
     }
     /**`XREADGROUP`: Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
 
@@ -4852,11 +4433,8 @@ Arguments:
         consumer: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg>,
         id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Xreadgroup<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>,
-    > {
-        Xreadgroup::new_in(self.executor(), group, consumer, key, id)
+    ) -> Xreadgroup<Self::Exec<'_>, Self::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>> {
+        Xreadgroup::new_in(self.executor(), group, consumer, key, id).decode()
     }
     /**`XREVRANGE`: Returns the messages from a stream within a range of IDs in reverse order.
 
@@ -4872,11 +4450,8 @@ Arguments:
         key: impl ToArg,
         end: impl ToArg,
         start: impl ToArg,
-    ) -> Xrevrange<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<StreamEntry>>,
-    > {
-        Xrevrange::new_in(self.executor(), key, end, start)
+    ) -> Xrevrange<Self::Exec<'_>, Self::Out<Vec<StreamEntry>>> {
+        Xrevrange::new_in(self.executor(), key, end, start).decode()
     }
     /**`XSETID`: An internal command for replicating stream values.
 
@@ -4890,8 +4465,8 @@ Arguments:
         &self,
         key: impl ToArg,
         last_id: impl ToArg,
-    ) -> Xsetid<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<()>> {
-        Xsetid::new_in(self.executor(), key, last_id)
+    ) -> Xsetid<Self::Exec<'_>, Self::Out<()>> {
+        Xsetid::new_in(self.executor(), key, last_id).decode()
     }
     /**`XTRIM`: Deletes messages from the beginning of a stream.
 
@@ -4911,8 +4486,9 @@ Arguments:
         operator: Option<TrimOperator>,
         threshold: impl ToArg,
         count: Option<i64>,
-    ) -> Xtrim<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
+    ) -> Xtrim<Self::Exec<'_>, Self::Out<i64>> {
         Xtrim::new_in(self.executor(), key, strategy, operator, threshold, count)
+            .decode()
     }
     /**`ZADD`: Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
 
@@ -4926,8 +4502,8 @@ Arguments:
         &self,
         key: impl ToArg,
         data: impl IntoIterator<Item = (impl DoubleArg, impl ToArg)>,
-    ) -> Zadd<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zadd::new_in(self.executor(), key, data)
+    ) -> Zadd<Self::Exec<'_>, Self::Out<i64>> {
+        Zadd::new_in(self.executor(), key, data).decode()
     }
     /**`ZCARD`: Returns the number of members in a sorted set.
 
@@ -4936,11 +4512,8 @@ Builds a [`Zcard`](struct@crate::cmd::Zcard) bound to this client or pipeline (a
 Arguments:
 - `key`: `key`*/
     #[doc(alias = "ZCARD")]
-    fn zcard(
-        &self,
-        key: impl ToArg,
-    ) -> Zcard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zcard::new_in(self.executor(), key)
+    fn zcard(&self, key: impl ToArg) -> Zcard<Self::Exec<'_>, Self::Out<i64>> {
+        Zcard::new_in(self.executor(), key).decode()
     }
     /**`ZCOUNT`: Returns the count of members in a sorted set that have scores within a range.
 
@@ -4956,8 +4529,8 @@ Arguments:
         key: impl ToArg,
         min: impl DoubleArg,
         max: impl DoubleArg,
-    ) -> Zcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zcount::new_in(self.executor(), key, min, max)
+    ) -> Zcount<Self::Exec<'_>, Self::Out<i64>> {
+        Zcount::new_in(self.executor(), key, min, max).decode()
     }
     /**`ZDIFF`: Returns the difference between multiple sorted sets.
 
@@ -4969,8 +4542,8 @@ Arguments:
     fn zdiff(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zdiff<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Zdiff::new_in(self.executor(), key)
+    ) -> Zdiff<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zdiff::new_in(self.executor(), key).decode()
     }
     /**`ZDIFFSTORE`: Stores the difference of multiple sorted sets in a key.
 
@@ -4984,8 +4557,8 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zdiffstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zdiffstore::new_in(self.executor(), destination, key)
+    ) -> Zdiffstore<Self::Exec<'_>, Self::Out<i64>> {
+        Zdiffstore::new_in(self.executor(), destination, key).decode()
     }
     /**`ZINCRBY`: Increments the score of a member in a sorted set.
 
@@ -5001,8 +4574,8 @@ Arguments:
         key: impl ToArg,
         increment: impl DoubleArg,
         member: impl ToArg,
-    ) -> Zincrby<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<f64>> {
-        Zincrby::new_in(self.executor(), key, increment, member)
+    ) -> Zincrby<Self::Exec<'_>, Self::Out<f64>> {
+        Zincrby::new_in(self.executor(), key, increment, member).decode()
     }
     /**`ZINTER`: Returns the intersect of multiple sorted sets.
 
@@ -5014,8 +4587,8 @@ Arguments:
     fn zinter(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zinter<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Zinter::new_in(self.executor(), key)
+    ) -> Zinter<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zinter::new_in(self.executor(), key).decode()
     }
     /**`ZINTERCARD`: Returns the number of members of the intersect of multiple sorted sets.
 
@@ -5027,8 +4600,8 @@ Arguments:
     fn zintercard(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zintercard<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zintercard::new_in(self.executor(), key)
+    ) -> Zintercard<Self::Exec<'_>, Self::Out<i64>> {
+        Zintercard::new_in(self.executor(), key).decode()
     }
     /**`ZINTERSTORE`: Stores the intersect of multiple sorted sets in a key.
 
@@ -5042,8 +4615,8 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zinterstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zinterstore::new_in(self.executor(), destination, key)
+    ) -> Zinterstore<Self::Exec<'_>, Self::Out<i64>> {
+        Zinterstore::new_in(self.executor(), destination, key).decode()
     }
     /**`ZLEXCOUNT`: Returns the number of members in a sorted set within a lexicographical range.
 
@@ -5059,8 +4632,8 @@ Arguments:
         key: impl ToArg,
         min: impl ToArg,
         max: impl ToArg,
-    ) -> Zlexcount<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zlexcount::new_in(self.executor(), key, min, max)
+    ) -> Zlexcount<Self::Exec<'_>, Self::Out<i64>> {
+        Zlexcount::new_in(self.executor(), key, min, max).decode()
     }
     /**`ZMPOP`: Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
 
@@ -5074,11 +4647,8 @@ Arguments:
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
         where_: MinMax,
-    ) -> Zmpop<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>,
-    > {
-        Zmpop::new_in(self.executor(), key, where_)
+    ) -> Zmpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>> {
+        Zmpop::new_in(self.executor(), key, where_).decode()
     }
     /**`ZMSCORE`: Returns the score of one or more members in a sorted set.
 
@@ -5092,8 +4662,8 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Zmscore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Option<f64>>>> {
-        Zmscore::new_in(self.executor(), key, member)
+    ) -> Zmscore<Self::Exec<'_>, Self::Out<Vec<Option<f64>>>> {
+        Zmscore::new_in(self.executor(), key, member).decode()
     }
     /**`ZPOPMAX`: Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
@@ -5105,11 +4675,8 @@ Arguments:
     fn zpopmax(
         &self,
         key: impl ToArg,
-    ) -> Zpopmax<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, f64)>>,
-    > {
-        Zpopmax::new_in(self.executor(), key)
+    ) -> Zpopmax<Self::Exec<'_>, Self::Out<Option<(Bytes, f64)>>> {
+        Zpopmax::new_in(self.executor(), key).decode()
     }
     /**`ZPOPMIN`: Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
@@ -5121,11 +4688,8 @@ Arguments:
     fn zpopmin(
         &self,
         key: impl ToArg,
-    ) -> Zpopmin<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Option<(Bytes, f64)>>,
-    > {
-        Zpopmin::new_in(self.executor(), key)
+    ) -> Zpopmin<Self::Exec<'_>, Self::Out<Option<(Bytes, f64)>>> {
+        Zpopmin::new_in(self.executor(), key).decode()
     }
     /**`ZRANDMEMBER`: Returns one or more random members from a sorted set.
 
@@ -5137,8 +4701,8 @@ Arguments:
     fn zrandmember(
         &self,
         key: impl ToArg,
-    ) -> Zrandmember<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<Bytes>>> {
-        Zrandmember::new_in(self.executor(), key)
+    ) -> Zrandmember<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
+        Zrandmember::new_in(self.executor(), key).decode()
     }
     /**`ZRANGE`: Returns members in a sorted set within a range of indexes.
 
@@ -5154,8 +4718,8 @@ Arguments:
         key: impl ToArg,
         start: impl ToArg,
         stop: impl ToArg,
-    ) -> Zrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Zrange::new_in(self.executor(), key, start, stop)
+    ) -> Zrange<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zrange::new_in(self.executor(), key, start, stop).decode()
     }
     /**`ZRANGEBYLEX`: Returns members in a sorted set within a lexicographical range.
 
@@ -5171,8 +4735,8 @@ Arguments:
         key: impl ToArg,
         min: impl ToArg,
         max: impl ToArg,
-    ) -> Zrangebylex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Zrangebylex::new_in(self.executor(), key, min, max)
+    ) -> Zrangebylex<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zrangebylex::new_in(self.executor(), key, min, max).decode()
     }
     /**`ZRANGEBYSCORE`: Returns members in a sorted set within a range of scores.
 
@@ -5188,8 +4752,8 @@ Arguments:
         key: impl ToArg,
         min: impl DoubleArg,
         max: impl DoubleArg,
-    ) -> Zrangebyscore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Zrangebyscore::new_in(self.executor(), key, min, max)
+    ) -> Zrangebyscore<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zrangebyscore::new_in(self.executor(), key, min, max).decode()
     }
     /**`ZRANGESTORE`: Stores a range of members from sorted set in a key.
 
@@ -5207,8 +4771,8 @@ Arguments:
         src: impl ToArg,
         min: impl ToArg,
         max: impl ToArg,
-    ) -> Zrangestore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zrangestore::new_in(self.executor(), dst, src, min, max)
+    ) -> Zrangestore<Self::Exec<'_>, Self::Out<i64>> {
+        Zrangestore::new_in(self.executor(), dst, src, min, max).decode()
     }
     /**`ZRANK`: Returns the index of a member in a sorted set ordered by ascending scores.
 
@@ -5222,8 +4786,8 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl ToArg,
-    ) -> Zrank<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<i64>>> {
-        Zrank::new_in(self.executor(), key, member)
+    ) -> Zrank<Self::Exec<'_>, Self::Out<Option<i64>>> {
+        Zrank::new_in(self.executor(), key, member).decode()
     }
     /**`ZREM`: Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
 
@@ -5237,8 +4801,8 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Zrem<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zrem::new_in(self.executor(), key, member)
+    ) -> Zrem<Self::Exec<'_>, Self::Out<i64>> {
+        Zrem::new_in(self.executor(), key, member).decode()
     }
     /**`ZREMRANGEBYLEX`: Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
 
@@ -5254,8 +4818,8 @@ Arguments:
         key: impl ToArg,
         min: impl ToArg,
         max: impl ToArg,
-    ) -> Zremrangebylex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zremrangebylex::new_in(self.executor(), key, min, max)
+    ) -> Zremrangebylex<Self::Exec<'_>, Self::Out<i64>> {
+        Zremrangebylex::new_in(self.executor(), key, min, max).decode()
     }
     /**`ZREMRANGEBYRANK`: Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
 
@@ -5271,8 +4835,8 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         stop: impl IntArg,
-    ) -> Zremrangebyrank<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zremrangebyrank::new_in(self.executor(), key, start, stop)
+    ) -> Zremrangebyrank<Self::Exec<'_>, Self::Out<i64>> {
+        Zremrangebyrank::new_in(self.executor(), key, start, stop).decode()
     }
     /**`ZREMRANGEBYSCORE`: Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
 
@@ -5288,8 +4852,8 @@ Arguments:
         key: impl ToArg,
         min: impl DoubleArg,
         max: impl DoubleArg,
-    ) -> Zremrangebyscore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zremrangebyscore::new_in(self.executor(), key, min, max)
+    ) -> Zremrangebyscore<Self::Exec<'_>, Self::Out<i64>> {
+        Zremrangebyscore::new_in(self.executor(), key, min, max).decode()
     }
     /**`ZREVRANGE`: Returns members in a sorted set within a range of indexes in reverse order.
 
@@ -5305,8 +4869,8 @@ Arguments:
         key: impl ToArg,
         start: impl IntArg,
         stop: impl IntArg,
-    ) -> Zrevrange<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Zrevrange::new_in(self.executor(), key, start, stop)
+    ) -> Zrevrange<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zrevrange::new_in(self.executor(), key, start, stop).decode()
     }
     /**`ZREVRANGEBYLEX`: Returns members in a sorted set within a lexicographical range in reverse order.
 
@@ -5322,8 +4886,8 @@ Arguments:
         key: impl ToArg,
         max: impl ToArg,
         min: impl ToArg,
-    ) -> Zrevrangebylex<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Zrevrangebylex::new_in(self.executor(), key, max, min)
+    ) -> Zrevrangebylex<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zrevrangebylex::new_in(self.executor(), key, max, min).decode()
     }
     /**`ZREVRANGEBYSCORE`: Returns members in a sorted set within a range of scores in reverse order.
 
@@ -5339,11 +4903,8 @@ Arguments:
         key: impl ToArg,
         max: impl DoubleArg,
         min: impl DoubleArg,
-    ) -> Zrevrangebyscore<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>,
-    > {
-        Zrevrangebyscore::new_in(self.executor(), key, max, min)
+    ) -> Zrevrangebyscore<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zrevrangebyscore::new_in(self.executor(), key, max, min).decode()
     }
     /**`ZREVRANK`: Returns the index of a member in a sorted set ordered by descending scores.
 
@@ -5357,8 +4918,8 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl ToArg,
-    ) -> Zrevrank<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<i64>>> {
-        Zrevrank::new_in(self.executor(), key, member)
+    ) -> Zrevrank<Self::Exec<'_>, Self::Out<Option<i64>>> {
+        Zrevrank::new_in(self.executor(), key, member).decode()
     }
     /**`ZSCAN`: Iterates over members and scores of a sorted set.
 
@@ -5372,11 +4933,8 @@ Arguments:
         &self,
         key: impl ToArg,
         cursor: impl IntArg,
-    ) -> Zscan<
-        Self::Exec<'_>,
-        <Self::Exec<'_> as ReplyMode>::Out<(Bytes, Vec<(Bytes, f64)>)>,
-    > {
-        Zscan::new_in(self.executor(), key, cursor)
+    ) -> Zscan<Self::Exec<'_>, Self::Out<(Bytes, Vec<(Bytes, f64)>)>> {
+        Zscan::new_in(self.executor(), key, cursor).decode()
     }
     /**`ZSCORE`: Returns the score of a member in a sorted set.
 
@@ -5390,8 +4948,8 @@ Arguments:
         &self,
         key: impl ToArg,
         member: impl ToArg,
-    ) -> Zscore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Option<f64>>> {
-        Zscore::new_in(self.executor(), key, member)
+    ) -> Zscore<Self::Exec<'_>, Self::Out<Option<f64>>> {
+        Zscore::new_in(self.executor(), key, member).decode()
     }
     /**`ZUNION`: Returns the union of multiple sorted sets.
 
@@ -5403,8 +4961,8 @@ Arguments:
     fn zunion(
         &self,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zunion<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<Vec<Bytes>>> {
-        Zunion::new_in(self.executor(), key)
+    ) -> Zunion<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+        Zunion::new_in(self.executor(), key).decode()
     }
     /**`ZUNIONSTORE`: Stores the union of multiple sorted sets in a key.
 
@@ -5418,7 +4976,7 @@ Arguments:
         &self,
         destination: impl ToArg,
         key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zunionstore<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<i64>> {
-        Zunionstore::new_in(self.executor(), destination, key)
+    ) -> Zunionstore<Self::Exec<'_>, Self::Out<i64>> {
+        Zunionstore::new_in(self.executor(), destination, key).decode()
     }
 }

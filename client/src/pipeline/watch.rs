@@ -191,6 +191,7 @@ impl crate::reply::ReplyMode for &Watched {
 }
 
 impl crate::Commands for Watched {
+    type Out<T: crate::reply::TextReply> = T;
     type Exec<'a> = &'a Watched;
 
     fn executor(&self) -> &Watched {

@@ -200,8 +200,8 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
         #[doc = #method_doc]
         #[doc(alias = #alias)]
         #deprecated
-        fn #func(&self, #(#param_decls),*) -> #ty<Self::Exec<'_>, <Self::Exec<'_> as ReplyMode>::Out<#reply>> {
-            #ty::new_in(self.executor(), #(#param_names),*)
+        fn #func(&self, #(#param_decls),*) -> #ty<Self::Exec<'_>, Self::Out<#reply>> {
+            #ty::new_in(self.executor(), #(#param_names),*).decode()
         }
     };
     Emitted { item, trait_method }
