@@ -130,6 +130,7 @@ pub mod command;
 mod config;
 pub mod connection;
 pub mod error;
+mod queue;
 #[rustfmt::skip]
 mod generated;
 pub mod function;

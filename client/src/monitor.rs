@@ -26,7 +26,7 @@ use crate::command::CommandBuf;
 use crate::connection::{handshake, FrameReader, Transport};
 use crate::error::{Error, Result};
 use crate::pool::Slot;
-use crate::pubsub::queue::Queue;
+use crate::queue::{Overflow, Queue};
 use crate::reply::decode_frame;
 use crate::resp::{Head, Reader};
 use bytes::{Bytes, BytesMut};
@@ -184,7 +184,7 @@ impl Client {
             .await?
             .ok_or_else(|| Error::closed().with_command("MONITOR"))?;
         decode_frame::<()>(ok).map_err(|e| e.with_command("MONITOR"))?;
-        let queue = Arc::new(Queue::new(1024, crate::pubsub::Overflow::Backpressure));
+        let queue = Arc::new(Queue::new(1024, Overflow::Backpressure));
         let task = tokio::spawn(run(t, frames, queue.clone()));
         Ok(Monitor {
             queue,

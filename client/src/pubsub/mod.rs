@@ -81,12 +81,11 @@
 pub(crate) mod demux;
 mod handle;
 mod message;
-pub(crate) mod queue;
 pub(crate) mod router;
 
+pub use crate::queue::Overflow;
 pub use handle::SubscriberHandle;
 pub use message::{Kind, Message};
-pub use queue::Overflow;
 
 use crate::client::Client;
 use crate::command::ToArg;
@@ -170,7 +169,7 @@ impl<'c> SubscriberBuilder<'c> {
             .overflow
             .unwrap_or_else(|| router::default_overflow(on_shared));
         Arc::new(Shared::new(
-            queue::Queue::new(self.capacity, overflow),
+            crate::queue::Queue::new(self.capacity, overflow),
             self.ignore_confirmations,
         ))
     }

@@ -22,9 +22,9 @@
 //! of other subscribers' requests.
 
 use super::message::{Kind, Message};
-use super::queue::{Overflow, Queue};
 use crate::command::CommandBuf;
 use crate::error::{Error, Result};
+use crate::queue::{Overflow, Queue};
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

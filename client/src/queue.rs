@@ -1,5 +1,6 @@
-//! The bounded queue between a connection (a subscriber's driver, a monitor's task)
-//! and its consumer.
+//! The bounded queue between a connection (a subscriber's demultiplexer, a
+//! monitor's task) and its consumer, with its overflow policy. Used by `pubsub/`
+//! and `monitor.rs`; it depends on neither.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -16,7 +17,7 @@ pub enum Overflow {
     #[default]
     Backpressure,
     /// Keep reading and drop the oldest queued message to make room; the number
-    /// dropped is counted ([`Subscriber::dropped`](super::Subscriber::dropped)).
+    /// dropped is counted ([`Subscriber::dropped`](crate::pubsub::Subscriber::dropped)).
     DropOldest,
 }
 
