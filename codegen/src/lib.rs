@@ -179,7 +179,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
     let mut trait_methods = TokenStream::new();
     let mut per_command = BTreeMap::new();
     for c in &generated {
-        let e = emit::command::emit(c, &reply_of[&c.name], &types, &ov);
+        let e = emit::command::emit(c, &reply_of[&c.name], &types, &ov)?;
         let (item, method, enums) = (&e.item, &e.trait_method, types.emit_for(&c.name));
         per_command.insert(
             c.name.clone(),

@@ -6,6 +6,7 @@ use super::types::TypeNames;
 use crate::model::{Arg, ArgKind, Command};
 use crate::names;
 use crate::overrides::Overrides;
+use anyhow::{anyhow, Result};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::BTreeSet;
@@ -23,16 +24,14 @@ pub struct Emitted {
 }
 
 /// Emits one command.
-pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> Emitted {
+pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> Result<Emitted> {
     let gen = ArgGen {
         command: &c.name,
         types,
     };
     let ty = format_ident!("{}", names::camel(&c.name));
     let func = format_ident!("{}", names::snake(&c.name));
-    let reply: TokenStream = syn::parse_str::<syn::Type>(reply_ty)
-        .map(|t| quote!(#t))
-        .unwrap_or_else(|_| quote!(Value));
+    let reply = rust_type(&c.name, "reply", reply_ty)?;
     let meta_ident = format_ident!("{}", names::snake(&c.name).to_uppercase());
     let alias = &c.name;
     let doc = docs::command_doc(c, reply_ty);
@@ -131,7 +130,7 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
         if !a.optional {
             continue;
         }
-        methods.extend(optional_methods(&gen, c, i, a, &ty, ov, &mut used_methods));
+        methods.extend(optional_methods(&gen, c, i, a, &ty, ov, &mut used_methods)?);
     }
 
     // The free function builds a detached command, the trait method one bound to
@@ -204,7 +203,16 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> E
             #ty::new_in(self.executor(), #(#param_names),*).decode()
         }
     };
-    Emitted { item, trait_method }
+    Ok(Emitted { item, trait_method })
+}
+
+/// A Rust type written as text (a reply type from the reply schema or an override),
+/// parsed; one that does not parse is an error naming the command, never a silent
+/// `Value`.
+fn rust_type(command: &str, what: &str, ty: &str) -> Result<TokenStream> {
+    let parsed = syn::parse_str::<syn::Type>(ty)
+        .map_err(|e| anyhow!("{command}: the {what} type `{ty}` is not a Rust type: {e}"))?;
+    Ok(quote!(#parsed))
 }
 
 /// Position of top-level argument `i` (room for sub-positions); the client's
@@ -250,7 +258,7 @@ fn optional_methods(
     ty: &Ident,
     ov: &Overrides,
     used: &mut BTreeSet<String>,
-) -> TokenStream {
+) -> Result<TokenStream> {
     let pos = pos_of(i);
     let an = &a.name;
     let path = a.name.clone();
@@ -455,9 +463,7 @@ fn optional_methods(
         let mdoc = &m.doc;
         match ov.reply_option(&c.name, &m.path) {
             Some(rt) => {
-                let rt: TokenStream = syn::parse_str::<syn::Type>(rt)
-                    .map(|t| quote!(#t))
-                    .unwrap_or_else(|_| quote!(Value));
+                let rt = rust_type(&c.name, "reply option", rt)?;
                 let note = format!(
                     "\n\nChanges the reply to `{}`.",
                     rt.to_string().replace(' ', "")
@@ -485,7 +491,7 @@ fn optional_methods(
             }),
         }
     }
-    ts
+    Ok(ts)
 }
 
 /// The parameters of a block's valued children (flattened into a method), the
@@ -547,5 +553,21 @@ fn alt_params(gen: &ArgGen<'_>, path: &str, alt: &Arg) -> (Vec<(Ident, TokenStre
             let w = gen.write_field(path, &inner, quote!(#pid), false);
             (vec![(pid, pty)], w)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rust_type;
+
+    #[test]
+    fn a_reply_type_that_does_not_parse_is_an_error_naming_the_command() {
+        assert!(rust_type("GET", "reply", "Option<Bytes>").is_ok());
+        let err = rust_type("GET", "reply", "Option<Bytes").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("GET: the reply type `Option<Bytes` is not a Rust type"),
+            "{err}"
+        );
     }
 }
