@@ -17,11 +17,6 @@ struct Segment {
     dead: bool,
 }
 
-/// Spec position of top-level argument `i` is `i * ARG_POS_STRIDE` in generated code
-/// (the room between leaves positions for the fields of flattened blocks); it must
-/// match `pos_of` in `codegen/src/emit/command.rs`.
-pub(crate) const ARG_POS_STRIDE: u16 = 16;
-
 /// Argument problem found while building a command, reported before anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgProblem {

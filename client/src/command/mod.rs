@@ -13,12 +13,14 @@ pub mod meta;
 mod raw;
 pub mod route;
 
+/// The stride of the generated builders' argument positions (defined by the
+/// generator).
+pub(crate) use crate::generated::meta::ARG_POS_STRIDE;
 pub(crate) use arg::arg_bytes;
 pub(crate) use arg::flag;
 pub use arg::{
     DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
-pub(crate) use buf::ARG_POS_STRIDE;
 pub use buf::{ArgProblem, CommandBuf};
 pub use meta::{AclCategories, CommandMeta, Route};
 pub use raw::{cmd, Raw};

@@ -215,10 +215,14 @@ fn rust_type(command: &str, what: &str, ty: &str) -> Result<TokenStream> {
     Ok(quote!(#parsed))
 }
 
-/// Position of top-level argument `i` (room for sub-positions); the client's
-/// `command::ARG_POS_STRIDE` names the same stride.
+/// The room between the spec positions of two top-level arguments (positions in
+/// between are for the fields of flattened blocks). Emitted into the generated
+/// metadata as `ARG_POS_STRIDE`, the one definition the client uses.
+pub const ARG_POS_STRIDE: u16 = 16;
+
+/// Position of top-level argument `i`.
 fn pos_of(i: usize) -> u16 {
-    (i * 16) as u16
+    i as u16 * ARG_POS_STRIDE
 }
 
 /// The parameter of a one-value method: the argument's name (`seconds`).

@@ -248,8 +248,14 @@ pub fn table(commands: &[&Command]) -> TokenStream {
         .map(|c| format_ident!("{}", names::snake(&c.name).to_uppercase()))
         .collect();
     let n = ids.len();
+    let stride = super::command::ARG_POS_STRIDE;
     quote! {
         /// Every command's metadata, sorted by name (see [`lookup`](crate::command::meta::lookup)).
         pub static COMMANDS: [&CommandMeta; #n] = [#(&#ids),*];
+
+        /// The spec position of top-level argument `i` is `i * ARG_POS_STRIDE` in the
+        /// generated builders (the room between is for the fields of flattened
+        /// blocks).
+        pub(crate) const ARG_POS_STRIDE: u16 = #stride;
     }
 }
