@@ -36,7 +36,9 @@ fn flags(ty: &str, list: &[String], known: &[&str]) -> Result<TokenStream> {
     Ok(quote!(#ty::from_bits_retain(#(#items)|*)))
 }
 
-const COMMAND_FLAGS: &[&str] = &[
+/// The command flags the client's `CommandFlags` knows (checked by a test of the
+/// client against its bitflags).
+pub const COMMAND_FLAGS: &[&str] = &[
     "ADMIN",
     "ALL_DBS",
     "ALLOW_BUSY",
@@ -63,7 +65,8 @@ const COMMAND_FLAGS: &[&str] = &[
     "TOUCHES_ARBITRARY_KEYS",
     "WRITE",
 ];
-const ACL: &[&str] = &[
+/// The ACL categories the client's `AclCategories` knows (checked likewise).
+pub const ACL: &[&str] = &[
     "ADMIN",
     "BITMAP",
     "BLOCKING",
@@ -86,7 +89,8 @@ const ACL: &[&str] = &[
     "TRANSACTION",
     "WRITE",
 ];
-const KEY_FLAGS: &[&str] = &[
+/// The key-spec flags the client's `KeySpecFlags` knows (checked likewise).
+pub const KEY_FLAGS: &[&str] = &[
     "RO",
     "RW",
     "OW",

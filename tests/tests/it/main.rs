@@ -26,4 +26,5 @@ mod scan_streams;
 mod scripts;
 mod scripts_functions;
 mod transactions;
+mod vocabulary;
 mod wait;
