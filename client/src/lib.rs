@@ -126,43 +126,23 @@
 #![warn(missing_docs)]
 
 mod client;
-pub mod command;
 mod config;
 pub mod connection;
-pub mod error;
-mod queue;
-#[rustfmt::skip]
-mod generated;
 pub mod function;
 pub mod monitor;
 pub mod pipeline;
 pub mod pool;
 pub mod pubsub;
-pub mod reply;
-pub mod resp;
+mod queue;
 pub mod scan;
-pub mod script;
+
+// The sans-IO layers: a crate of their own, so that cargo enforces the layering and
+// an edit of the runtime does not recompile the generated commands.
+#[doc(inline)]
+pub use respec_protocol::{cmd, command, error, replies, reply, resp, script, types};
 
 pub use client::{Client, ClientBuilder, Strings};
-pub use command::{cmd as raw_cmd, Command, Detached, ToArg};
-pub use error::{Error, Result, ServerError};
-pub use generated::commands_trait::Commands;
-pub use reply::{FromReply, Value};
-
-/// Every command: its struct and its constructor function.
-pub mod cmd {
-    pub use crate::generated::commands::*;
-}
-
-/// Option enums and blocks taken by the commands.
-pub mod types {
-    pub use crate::command::{LexBound, ScoreBound};
-    pub use crate::generated::types::*;
-}
-
-/// Structured replies generated from the reply schemas.
-pub mod replies {
-    // Empty for a spec tree without reply schemas (Redis 7.0).
-    #[allow(unused_imports)]
-    pub use crate::generated::replies::*;
-}
+#[doc(inline)]
+pub use respec_protocol::{raw_cmd, Command, Commands, Detached, Error, FromReply, Result};
+#[doc(inline)]
+pub use respec_protocol::{ServerError, ToArg, Value};

@@ -248,7 +248,7 @@ pub fn generate(opts: &Options) -> Result<Output> {
 
                     /// The reply type of a command whose generated reply type is `T`:
                     /// `T` itself, or with `String`s for the string view
-                    /// ([`Client::strings`](crate::Client::strings)).
+                    /// (`Client::strings`).
                     type Out<T: TextReply>: FromReply + Send + 'static;
 
                     /// The executor for one command.

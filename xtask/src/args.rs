@@ -18,8 +18,8 @@ Commands:
                             Any Redis >= 7.0 or Valkey src/commands directory works;
                             overrides in spec/overrides.toml that match nothing in it
                             are skipped instead of failing.
-                --out DIR   where to write (default: client/src/generated)
-  check       Fail if client/src/generated differs from what `regen` would write
+                --out DIR   where to write (default: protocol/src/generated)
+  check       Fail if protocol/src/generated differs from what `regen` would write
   coverage [--exercised]
               Print how much of the vendored spec is generated and typed; with
               --exercised, also which generated commands the servers the tests started
@@ -68,7 +68,7 @@ pub enum Command {
     Regen {
         /// `--spec DIR`: a spec other than the vendored one.
         spec: Option<PathBuf>,
-        /// `--out DIR`: an output directory other than `client/src/generated`.
+        /// `--out DIR`: an output directory other than `protocol/src/generated`.
         out: Option<PathBuf>,
     },
     /// Compare the generated code on disk with a fresh generation.

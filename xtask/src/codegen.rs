@@ -14,7 +14,7 @@ const SPEC_DIR: &str = "spec/commands";
 /// respec's overrides of the spec, relative to the workspace root.
 const OVERRIDES: &str = "spec/overrides.toml";
 /// Where the generated code lives, relative to the workspace root; owned by `regen`.
-const OUT_DIR: &str = "client/src/generated";
+const OUT_DIR: &str = "protocol/src/generated";
 
 /// Runs the generator over `spec`, or over the vendored spec when `None`.
 ///
@@ -33,7 +33,7 @@ fn generate(spec: Option<PathBuf>) -> Result<Output> {
 }
 
 /// `cargo xtask regen`: generates from `spec` (default: the vendored spec) into `out`
-/// (default: `client/src/generated`), writing only the files that changed and deleting
+/// (default: `protocol/src/generated`), writing only the files that changed and deleting
 /// the generated files that are no longer produced; prints the generator's warnings to
 /// stderr and a one-line summary to stdout.
 pub fn regen(spec: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
@@ -56,7 +56,7 @@ pub fn regen(spec: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
 }
 
 /// Generates from the vendored spec in memory and fails, listing every differing,
-/// missing and extra `.rs` file, unless `client/src/generated` holds exactly that;
+/// missing and extra `.rs` file, unless `protocol/src/generated` holds exactly that;
 /// returns the number of generated files.
 ///
 /// `cargo xtask check`, `cargo xtask test` and the `generated_code_is_fresh` test all
@@ -98,7 +98,7 @@ pub fn coverage(exercised: bool) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    /// `cargo test` fails when `client/src/generated` is stale, exactly as
+    /// `cargo test` fails when `protocol/src/generated` is stale, exactly as
     /// `cargo xtask check` does.
     #[test]
     fn generated_code_is_fresh() {

@@ -260,6 +260,7 @@ pub fn table(commands: &[&Command]) -> TokenStream {
         /// The spec position of top-level argument `i` is `i * ARG_POS_STRIDE` in the
         /// generated builders (the room between is for the fields of flattened
         /// blocks).
-        pub(crate) const ARG_POS_STRIDE: u16 = #stride;
+        #[doc(hidden)]
+        pub const ARG_POS_STRIDE: u16 = #stride;
     }
 }

@@ -1,4 +1,4 @@
-//! Model -> Rust files under `client/src/generated/`.
+//! Model -> Rust files under `protocol/src/generated/`.
 
 pub mod args;
 pub mod command;

@@ -96,7 +96,8 @@ impl CommandBuf {
 
     /// Starts writing the argument at spec position `pos`, replacing whatever an
     /// earlier call wrote there (single-valued options: the last call wins).
-    pub(crate) fn single(&mut self, pos: u16, arg: &'static str) {
+    #[doc(hidden)]
+    pub fn single(&mut self, pos: u16, arg: &'static str) {
         for seg in self.segments.iter_mut() {
             if seg.pos == pos && !seg.dead {
                 seg.dead = true;
@@ -214,19 +215,22 @@ impl CommandBuf {
     /// The length and spec name of the longest argument, checked against the
     /// server's limit before sending. An argument a later call replaced still
     /// counts, unless [`exact_longest_arg`](Self::exact_longest_arg) is asked.
-    pub(crate) fn longest_arg(&self) -> (usize, &'static str) {
+    #[doc(hidden)]
+    pub fn longest_arg(&self) -> (usize, &'static str) {
         self.longest
     }
 
     /// The length of the longest argument that will be sent (slower than
     /// [`longest_arg`](Self::longest_arg): it walks the arguments).
-    pub(crate) fn exact_longest_arg(&self) -> usize {
+    #[doc(hidden)]
+    pub fn exact_longest_arg(&self) -> usize {
         self.iter().map(<[u8]>::len).max().unwrap_or(0)
     }
 
     /// The first word, in upper case: the name of a command the spec does not know
     /// (a module's `JSON.GET`), for messages.
-    pub(crate) fn raw_name(&self) -> std::borrow::Cow<'static, str> {
+    #[doc(hidden)]
+    pub fn raw_name(&self) -> std::borrow::Cow<'static, str> {
         let word = self.iter().next().unwrap_or_default();
         match std::str::from_utf8(word) {
             Ok(w) if !w.is_empty() => std::borrow::Cow::Owned(w.to_ascii_uppercase()),

@@ -10,7 +10,7 @@ use super::meta::{CommandMeta, Route};
 pub enum On {
     /// The client's shared, multiplexed connection (also a pipeline sent there).
     Shared,
-    /// A connection of the caller's own (a [`Watched`](crate::pipeline::watch::Watched)
+    /// A connection of the caller's own (a `Watched`
     /// handle and its pipelines).
     Own,
 }

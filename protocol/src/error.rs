@@ -108,13 +108,15 @@ impl Error {
 
     /// A command the runtime refuses to send (where it would run, or at all), with
     /// why and what to use instead.
-    pub(crate) fn refused(instead: &'static str) -> Self {
+    #[doc(hidden)]
+    pub fn refused(instead: &'static str) -> Self {
         Error::new(Kind::Refused { instead })
     }
 
     /// An argument rejected before anything was sent, with a message made at run
     /// time.
-    pub(crate) fn invalid_argument_owned(arg: &'static str, problem: String) -> Self {
+    #[doc(hidden)]
+    pub fn invalid_argument_owned(arg: &'static str, problem: String) -> Self {
         Error::new(Kind::InvalidArgument {
             arg,
             problem: Cow::Owned(problem),
@@ -132,24 +134,28 @@ impl Error {
     }
 
     /// A request timeout of `limit` that passed.
-    pub(crate) fn request_timeout(limit: Duration) -> Self {
+    #[doc(hidden)]
+    pub fn request_timeout(limit: Duration) -> Self {
         Error::new(Kind::Timeout(Sent::Unknown, Some(limit)))
     }
 
     /// A request timed out while still queued: it was never written, so it did not
     /// run.
-    pub(crate) fn timeout_unsent(limit: Duration) -> Self {
+    #[doc(hidden)]
+    pub fn timeout_unsent(limit: Duration) -> Self {
         Error::new(Kind::Timeout(Sent::No, Some(limit)))
     }
 
     /// A request timed out after it was taken for writing: it may have run.
-    pub(crate) fn timeout_sent(limit: Duration) -> Self {
+    #[doc(hidden)]
+    pub fn timeout_sent(limit: Duration) -> Self {
         Error::new(Kind::Timeout(Sent::Yes, Some(limit)))
     }
 
     /// The connection's request queue was full and the client is set to fail rather
-    /// than wait ([`QueueFull::Fail`](crate::connection::QueueFull::Fail)).
-    pub(crate) fn queue_full(capacity: usize) -> Self {
+    /// than wait (`QueueFull::Fail`).
+    #[doc(hidden)]
+    pub fn queue_full(capacity: usize) -> Self {
         Error::new(Kind::QueueFull { capacity })
     }
 
@@ -183,7 +189,8 @@ impl Error {
 
     /// A copy for failing several requests with one cause (I/O errors are not
     /// `Clone`: the copy keeps their kind and text).
-    pub(crate) fn duplicate(&self) -> Error {
+    #[doc(hidden)]
+    pub fn duplicate(&self) -> Error {
         let kind = match &self.inner.kind {
             Kind::Server(e) => Kind::Server(e.clone()),
             Kind::Protocol(e) => Kind::Protocol(e.clone()),
@@ -221,7 +228,8 @@ impl Error {
 
     /// Marks the error as one of a request that was never written (it failed while
     /// still queued, for example while the connection was down).
-    pub(crate) fn unsent(mut self) -> Self {
+    #[doc(hidden)]
+    pub fn unsent(mut self) -> Self {
         self.inner.unsent = true;
         self
     }
@@ -320,7 +328,7 @@ impl Error {
     }
 
     /// The connection's request queue was full (with
-    /// [`QueueFull::Fail`](crate::connection::QueueFull::Fail)); nothing was sent.
+    /// `QueueFull::Fail`); nothing was sent.
     pub fn is_queue_full(&self) -> bool {
         matches!(self.inner.kind, Kind::QueueFull { .. })
     }
@@ -331,7 +339,7 @@ impl Error {
     }
 
     /// A `WATCH` transaction was not run because a watched key changed; run it again
-    /// (the [`Client::transaction`](crate::Client::transaction) helper does).
+    /// (the `Client::transaction` helper does).
     pub fn is_watch_conflict(&self) -> bool {
         matches!(self.inner.kind, Kind::WatchConflict)
     }

@@ -23,7 +23,7 @@ AUTH [username] password
 
 **Since**: 1.0.0 · **Complexity**: O(N) where N is the number of passwords defined for the user · **ACL categories**: `@connection` `@fast` · **Flags**: `ALLOW_BUSY` `FAST` `LOADING` `NOSCRIPT` `NO_AUTH` `SENTINEL` `STALE`
 
-**Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with [`ClientBuilder::username`](crate::ClientBuilder::username) and [`password`](crate::ClientBuilder::password) (one client per user), or run `AUTH` on a connection of your own from [`Client::watch`](crate::Client::watch).
+**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::watch`.
 
 **History**:
 - 6.0.0: Added ACL style (username and password).*/
@@ -62,7 +62,7 @@ impl<X, R> Auth<X, R> {
 
 Builds a detached [`Auth`](struct@crate::cmd::Auth) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
-**Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with [`ClientBuilder::username`](crate::ClientBuilder::username) and [`password`](crate::ClientBuilder::password) (one client per user), or run `AUTH` on a connection of your own from [`Client::watch`](crate::Client::watch).
+**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::watch`.
 
 Arguments:
 - `password`: `password`*/
@@ -1643,7 +1643,7 @@ SELECT index
 
 **Since**: 1.0.0 · **Complexity**: O(1) · **ACL categories**: `@connection` `@fast` · **Flags**: `ALLOW_BUSY` `FAST` `LOADING` `STALE`
 
-**Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with [`ClientBuilder::database`](crate::ClientBuilder::database) (one client per database), or run `SELECT` on a connection of your own from [`Client::watch`](crate::Client::watch).*/
+**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::watch`.*/
 #[doc(alias = "SELECT")]
 #[must_use = "a command does nothing until it is awaited or queued"]
 pub struct Select<X = Detached, R = ()> {
@@ -1671,7 +1671,7 @@ impl<X, R> Select<X, R> {}
 
 Builds a detached [`Select`](struct@crate::cmd::Select) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
-**Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with [`ClientBuilder::database`](crate::ClientBuilder::database) (one client per database), or run `SELECT` on a connection of your own from [`Client::watch`](crate::Client::watch).
+**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::watch`.
 
 Arguments:
 - `index`: `index`*/

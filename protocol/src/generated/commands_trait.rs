@@ -22,7 +22,7 @@ pub trait Commands {
     type Exec<'a>: Executor + ReplyMode where Self: 'a;
     /// The reply type of a command whose generated reply type is `T`:
     /// `T` itself, or with `String`s for the string view
-    /// ([`Client::strings`](crate::Client::strings)).
+    /// (`Client::strings`).
     type Out<T: TextReply>: FromReply + Send + 'static;
     /// The executor for one command.
     fn executor(&self) -> Self::Exec<'_>;
@@ -169,7 +169,7 @@ Builds a [`Asking`](struct@crate::cmd::Asking) bound to this client or pipeline 
 
 Builds a [`Auth`](struct@crate::cmd::Auth) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
-**Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with [`ClientBuilder::username`](crate::ClientBuilder::username) and [`password`](crate::ClientBuilder::password) (one client per user), or run `AUTH` on a connection of your own from [`Client::watch`](crate::Client::watch).
+**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::watch`.
 
 Arguments:
 - `password`: `password`*/
@@ -3282,7 +3282,7 @@ Arguments:
 
 Builds a [`Select`](struct@crate::cmd::Select) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
-**Note**: refused on a [`Client`](crate::Client)'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with [`ClientBuilder::database`](crate::ClientBuilder::database) (one client per database), or run `SELECT` on a connection of your own from [`Client::watch`](crate::Client::watch).
+**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::watch`.
 
 Arguments:
 - `index`: `index`*/

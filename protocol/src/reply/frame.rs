@@ -7,7 +7,8 @@ use crate::resp::{Head, Reader};
 use bytes::Bytes;
 
 /// The server error in a reply frame, if the frame is an error.
-pub(crate) fn frame_error(frame: &Bytes) -> Option<Error> {
+#[doc(hidden)]
+pub fn frame_error(frame: &Bytes) -> Option<Error> {
     match frame.first() {
         Some(b'-') | Some(b'!') => match Reader::new(frame.clone()).next() {
             Ok(Head::Error(text)) => Some(Error::server(ServerError::new(text))),
@@ -19,12 +20,14 @@ pub(crate) fn frame_error(frame: &Bytes) -> Option<Error> {
 }
 
 /// The server error of a reply frame, if it is one (the handshake's view).
-pub(crate) fn frame_server_error(frame: &Bytes) -> Option<ServerError> {
+#[doc(hidden)]
+pub fn frame_server_error(frame: &Bytes) -> Option<ServerError> {
     frame_error(frame)?.server_error().cloned()
 }
 
 /// Decodes a reply frame into `T`: an error frame becomes [`Error::server`].
-pub(crate) fn decode_frame<T: FromReply>(frame: Bytes) -> Result<T> {
+#[doc(hidden)]
+pub fn decode_frame<T: FromReply>(frame: Bytes) -> Result<T> {
     if let Some(e) = frame_error(&frame) {
         return Err(e);
     }

@@ -27,7 +27,8 @@ pub trait ToArg {
 
 /// One argument's bytes, as [`ToArg`] writes them (keys and arguments that are kept
 /// before a command is built: scripts, functions, subscriptions, watched keys).
-pub(crate) fn arg_bytes(value: impl ToArg) -> Bytes {
+#[doc(hidden)]
+pub fn arg_bytes(value: impl ToArg) -> Bytes {
     let mut buf = CommandBuf::raw(b"");
     value.write_arg(&mut buf);
     let bytes = buf.iter().nth(1).map(Bytes::copy_from_slice);

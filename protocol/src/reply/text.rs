@@ -14,7 +14,7 @@ pub trait TextReply: FromReply + Send + 'static {
 }
 
 /// How an executor types replies: a client keeps the generated types, its string
-/// view ([`Client::strings`](crate::Client::strings)) turns their byte strings into
+/// view (`Client::strings`) turns their byte strings into
 /// `String`s.
 pub trait ReplyMode {
     /// The reply type of a command whose generated reply type is `T`.

@@ -98,7 +98,7 @@ impl<'s> Invocation<'s> {
     }
 
     /// The call as a command whose reply decodes into `T`, to queue in a
-    /// [pipeline](crate::pipeline) or transaction: the pipeline loads the script
+    /// pipeline or transaction: the pipeline loads the script
     /// (`SCRIPT EXISTS`, then `SCRIPT LOAD` if needed) before it is sent.
     pub fn command<T: FromReply>(&self) -> ScriptCall<'s, T> {
         let sha = self.script.sha1.as_str();
@@ -121,7 +121,7 @@ impl<'s> Invocation<'s> {
     /// it with `SCRIPT LOAD` and runs it again. The reply decodes into `T`.
     ///
     /// `on` is anything that runs commands: `&client`, `client.strings()`, a
-    /// [`Watched`](crate::pipeline::watch::Watched) connection.
+    /// `Watched` connection.
     pub async fn invoke<T>(self, on: impl Executor + Copy) -> Result<T>
     where
         T: FromReply + Send + 'static,

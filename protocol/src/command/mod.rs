@@ -15,8 +15,10 @@ pub mod route;
 
 /// The stride of the generated builders' argument positions (defined by the
 /// generator).
-pub(crate) use crate::generated::meta::ARG_POS_STRIDE;
-pub(crate) use arg::arg_bytes;
+#[doc(hidden)]
+pub use crate::generated::meta::ARG_POS_STRIDE;
+#[doc(hidden)]
+pub use arg::arg_bytes;
 pub(crate) use arg::flag;
 pub use arg::{
     DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,

@@ -12569,4 +12569,5 @@ pub static COMMANDS: [&CommandMeta; 408usize] = [
 /// The spec position of top-level argument `i` is `i * ARG_POS_STRIDE` in the
 /// generated builders (the room between is for the fields of flattened
 /// blocks).
-pub(crate) const ARG_POS_STRIDE: u16 = 16u16;
+#[doc(hidden)]
+pub const ARG_POS_STRIDE: u16 = 16u16;

@@ -7,7 +7,7 @@ use crate::resp::{Head, Reader};
 use bytes::Bytes;
 
 /// A RESP3 push frame for the client's push hook
-/// ([`ClientBuilder::push_hook`](crate::ClientBuilder::push_hook)).
+/// (`ClientBuilder::push_hook`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Push {

@@ -18,7 +18,8 @@ pub use text::{ReplyMode, TextReply};
 pub use types::{GeoMatch, LcsMatch, LcsMatches, StreamEntry};
 pub use value::Value;
 
-pub(crate) use frame::{decode_frame, frame_error, frame_server_error};
+#[doc(hidden)]
+pub use frame::{decode_frame, frame_error, frame_server_error};
 
 use crate::error::{Error, Result, ServerError};
 use crate::resp::{Head, Reader};
