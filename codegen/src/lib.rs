@@ -97,29 +97,70 @@ impl Coverage {
     }
 }
 
-/// Generates every file.
+/// Generates every file: load, lower (the argument fixes of the overrides applied),
+/// select what is generated, resolve every reply type, then emit each file from the
+/// resolved model.
 pub fn generate(opts: &Options) -> Result<Output> {
+    let (specs, ov) = load(opts)?;
+    let all = lower_all(&specs, &ov)?;
+    let (generated, mut coverage) = select(&all, &ov);
+    let replies = resolve_replies(&generated, &ov, &mut coverage)?;
+    let types = emit::types::TypeNames::build(&generated, &ov)?;
+    let (commands, per_command) = emit_commands(&generated, &replies.of, &types, &ov)?;
+    let mut files = commands;
+    files.insert("types.rs".into(), emit_types(&types)?);
+    files.insert("replies.rs".into(), emit_replies(replies.structs)?);
+    files.insert("meta.rs".into(), emit_meta(&all, &ov)?);
+    files.insert("mod.rs".into(), emit_mod()?);
+    let warnings = unused_overrides(&ov, opts.strict_overrides)?;
+    Ok(Output {
+        files,
+        coverage,
+        warnings,
+        commands: per_command,
+    })
+}
+
+/// The spec's command files: file name, command word, parsed content.
+type SpecFiles = Vec<(String, String, spec::CommandSpec)>;
+
+/// The spec files and the overrides.
+fn load(opts: &Options) -> Result<(SpecFiles, Overrides)> {
     let specs = spec::load_dir(&opts.spec_dir)?;
     let ov = match &opts.overrides {
         Some(p) => Overrides::load(p)?,
         None => Overrides::default(),
     };
+    Ok((specs, ov))
+}
+
+/// Every command of the spec in the model, sorted by name (a container's own entry
+/// is left out: its subcommands are the commands).
+fn lower_all(
+    specs: &[(String, String, spec::CommandSpec)],
+    ov: &Overrides,
+) -> Result<Vec<Command>> {
     let containers: BTreeSet<String> = specs
         .iter()
         .filter_map(|(_, _, s)| s.container.as_ref().map(|c| c.to_uppercase()))
         .collect();
     let mut all = Vec::new();
-    for (file, word, s) in &specs {
+    for (file, word, s) in specs {
         if s.container.is_none() && containers.contains(&word.to_uppercase()) {
             continue;
         }
-        all.push(lower::lower(file, word, s, &ov).with_context(|| format!("lowering {file}"))?);
+        all.push(lower::lower(file, word, s, ov).with_context(|| format!("lowering {file}"))?);
     }
     all.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(all)
+}
 
+/// The commands that get a typed API (every one the runtime does not own), and the
+/// counts of the coverage report.
+fn select<'a>(all: &'a [Command], ov: &Overrides) -> (Vec<&'a Command>, Coverage) {
     let mut coverage = Coverage::default();
-    let mut generated: Vec<&Command> = Vec::new();
-    for c in &all {
+    let mut generated = Vec::new();
+    for c in all {
         if c.container.is_some() {
             coverage.subcommands += 1;
         } else {
@@ -131,14 +172,28 @@ pub fn generate(opts: &Options) -> Result<Output> {
         }
     }
     coverage.generated = generated.len();
+    (generated, coverage)
+}
 
-    let types = emit::types::TypeNames::build(&generated, &ov)?;
+/// Every command's reply type, and the reply structs they need.
+struct Replies {
+    /// The reply type of each command, as Rust source.
+    of: BTreeMap<String, String>,
+    /// The reply structs.
+    structs: TokenStream,
+}
 
-    // Replies.
-    let mut reply_structs = TokenStream::new();
+/// Resolves each command's reply type: the override's alternatives or type, or the
+/// type of its reply schema, or `Value` without one.
+fn resolve_replies(
+    generated: &[&Command],
+    ov: &Overrides,
+    coverage: &mut Coverage,
+) -> Result<Replies> {
+    let mut structs_out = TokenStream::new();
     let mut struct_names = BTreeSet::new();
-    let mut reply_of = BTreeMap::new();
-    for c in &generated {
+    let mut of = BTreeMap::new();
+    for c in generated {
         let hint = format!("{}Reply", names::camel(&c.name));
         let named = match (ov.reply_alternatives(&c.name), &c.reply_schema) {
             (Some(names), Some(schema)) => {
@@ -164,22 +219,35 @@ pub fn generate(opts: &Options) -> Result<Output> {
             if !struct_names.insert(s.name.clone()) {
                 bail!("reply struct {} generated twice", s.name);
             }
-            reply_structs.extend(emit::replies::emit(s, &c.name, &ov));
+            structs_out.extend(emit::replies::emit(s, &c.name, ov));
         }
         if ty != "Value" {
             coverage.typed += 1;
         }
         coverage.replies.insert(c.name.clone(), ty.clone());
         coverage.groups.insert(c.name.clone(), c.group.clone());
-        reply_of.insert(c.name.clone(), ty);
+        of.insert(c.name.clone(), ty);
     }
+    Ok(Replies {
+        of,
+        structs: structs_out,
+    })
+}
 
+/// The command files (one per documentation group, and their `mod.rs`), the
+/// `Commands` trait, and each command's code alone (for the golden snapshots).
+fn emit_commands(
+    generated: &[&Command],
+    reply_of: &BTreeMap<String, String>,
+    types: &emit::types::TypeNames,
+    ov: &Overrides,
+) -> Result<(BTreeMap<String, String>, BTreeMap<String, TokenStream>)> {
     // Commands, grouped by documentation group.
     let mut groups: BTreeMap<String, TokenStream> = BTreeMap::new();
     let mut trait_methods = TokenStream::new();
     let mut per_command = BTreeMap::new();
-    for c in &generated {
-        let e = emit::command::emit(c, &reply_of[&c.name], &types, &ov)?;
+    for c in generated {
+        let e = emit::command::emit(c, &reply_of[&c.name], types, ov)?;
         let (item, method, enums) = (&e.item, &e.trait_method, types.emit_for(&c.name));
         per_command.insert(
             c.name.clone(),
@@ -259,34 +327,41 @@ pub fn generate(opts: &Options) -> Result<Output> {
             },
         )?,
     );
-    files.insert(
-        "types.rs".into(),
-        emit::file(
-            quote! {
-                use crate::command::{
-                    flag, CommandBuf, DoubleArg, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg,
-                    UnixTimeArg, WriteArgs,
-                };
-                use bytes::Bytes;
-            },
-            types.emit(),
-        )?,
-    );
-    files.insert(
-        "replies.rs".into(),
-        emit::file(
-            quote! {
-                use crate::error::Result;
-                use crate::reply::{read_fields, FromReply, TextReply, Value};
-                use crate::resp::Reader;
-                use bytes::Bytes;
-                use std::collections::HashMap;
-            },
-            reply_structs,
-        )?,
-    );
+    Ok((files, per_command))
+}
+
+/// `types.rs`: the option enums and blocks.
+fn emit_types(types: &emit::types::TypeNames) -> Result<String> {
+    emit::file(
+        quote! {
+            use crate::command::{
+                flag, CommandBuf, DoubleArg, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg,
+                UnixTimeArg, WriteArgs,
+            };
+            use bytes::Bytes;
+        },
+        types.emit(),
+    )
+}
+
+/// `replies.rs`: the reply structs.
+fn emit_replies(structs: TokenStream) -> Result<String> {
+    emit::file(
+        quote! {
+            use crate::error::Result;
+            use crate::reply::{read_fields, FromReply, TextReply, Value};
+            use crate::resp::Reader;
+            use bytes::Bytes;
+            use std::collections::HashMap;
+        },
+        structs,
+    )
+}
+
+/// `meta.rs`: every command's metadata (the excluded ones too) and the lookup table.
+fn emit_meta(all: &[Command], ov: &Overrides) -> Result<String> {
     let mut metas = TokenStream::new();
-    for c in &all {
+    for c in all {
         metas.extend(
             emit::meta::entry(c, ov.route(&c.name))
                 .with_context(|| format!("metadata of {}", c.name))?,
@@ -294,42 +369,43 @@ pub fn generate(opts: &Options) -> Result<Output> {
     }
     let all_refs: Vec<&Command> = all.iter().collect();
     metas.extend(emit::meta::table(&all_refs));
-    files.insert(
-        "meta.rs".into(),
-        emit::file(
-            quote! {
-                use crate::command::meta::{
-                    AclCategories, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group, KeySpec,
-                    KeySpecFlags, RequestPolicy, ResponsePolicy, Route, Tips, Version,
-                };
-            },
-            metas,
-        )?,
-    );
-    files.insert(
-        "mod.rs".into(),
-        emit::file(
-            quote!(),
-            quote! {
-                //! Generated from the command spec by `cargo xtask regen`.
-                /// Command structs and constructors.
-                pub mod commands;
-                /// The `Commands` trait.
-                pub mod commands_trait;
-                /// Command metadata.
-                pub mod meta;
-                /// Reply structs.
-                pub mod replies;
-                /// Option enums.
-                pub mod types;
-            },
-        )?,
-    );
+    emit::file(
+        quote! {
+            use crate::command::meta::{
+                AclCategories, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group, KeySpec,
+                KeySpecFlags, RequestPolicy, ResponsePolicy, Route, Tips, Version,
+            };
+        },
+        metas,
+    )
+}
 
+/// `mod.rs`: the generated modules.
+fn emit_mod() -> Result<String> {
+    emit::file(
+        quote!(),
+        quote! {
+            //! Generated from the command spec by `cargo xtask regen`.
+            /// Command structs and constructors.
+            pub mod commands;
+            /// The `Commands` trait.
+            pub mod commands_trait;
+            /// Command metadata.
+            pub mod meta;
+            /// Reply structs.
+            pub mod replies;
+            /// Option enums.
+            pub mod types;
+        },
+    )
+}
+
+/// The overrides that no longer apply: an error when `strict`, otherwise warnings.
+fn unused_overrides(ov: &Overrides, strict: bool) -> Result<Vec<String>> {
     let unused = ov.unused();
     let mut warnings = Vec::new();
     if !unused.is_empty() {
-        if opts.strict_overrides {
+        if strict {
             bail!(
                 "overrides that no longer apply (remove or fix them): {}",
                 unused.join("; ")
@@ -341,10 +417,5 @@ pub fn generate(opts: &Options) -> Result<Output> {
                 .map(|u| format!("override not applied: {u}")),
         );
     }
-    Ok(Output {
-        files,
-        coverage,
-        warnings,
-        commands: per_command,
-    })
+    Ok(warnings)
 }
