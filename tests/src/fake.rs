@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// Reads one RESP array command (enough for what the client sends) and returns its
 /// words; `None` at EOF.
-pub async fn read_command(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<Vec<u8>>> {
+async fn read_command(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<Vec<u8>>> {
     loop {
         if let Some((words, used)) = parse(buf) {
             buf.drain(..used);

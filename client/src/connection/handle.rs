@@ -77,9 +77,9 @@ impl Learned {
     }
 }
 
-/// The server's default `proto-max-bulk-len` (512 MiB), assumed when the server does
-/// not say (`CONFIG GET` refused by an ACL, or unknown).
-pub(crate) const DEFAULT_MAX_ARG_LEN: u64 = 512 * 1024 * 1024;
+/// The server's default `proto-max-bulk-len`, assumed when the server does not say
+/// (`CONFIG GET` refused by an ACL, or unknown).
+const DEFAULT_MAX_ARG_LEN: u64 = crate::resp::SERVER_MAX_BULK_LEN;
 
 /// What a connection does after a failure.
 pub(crate) enum Kind {

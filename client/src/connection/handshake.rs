@@ -71,14 +71,17 @@ fn raw(words: &[&[u8]]) -> CommandBuf {
 }
 
 /// Writes `cmds` in one write and reads one reply per command.
-async fn exchange(t: &mut Transport, config: &Config, cmds: &[CommandBuf]) -> Result<Vec<Bytes>> {
+async fn exchange(
+    t: &mut Transport,
+    frames: &mut FrameReader,
+    cmds: &[CommandBuf],
+) -> Result<Vec<Bytes>> {
     let mut out = BytesMut::new();
     for c in cmds {
         c.encode(&mut out);
     }
     t.write_all(&out).await?;
     t.flush().await?;
-    let mut frames = FrameReader::new(config.limits.clone());
     let mut replies = Vec::with_capacity(cmds.len());
     while replies.len() < cmds.len() {
         let frame = frames.expect(t, "during the handshake").await?;
@@ -106,6 +109,9 @@ fn auth_error(e: ServerError) -> Error {
 }
 
 async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Option<u64>)> {
+    // One reader for the whole handshake (the server sends nothing unasked, so
+    // nothing is left in it for the driver).
+    let frames = &mut FrameReader::new(config.limits.clone());
     if config.protocol == Protocol::Resp3 {
         let mut hello: Vec<&[u8]> = vec![b"HELLO", b"3"];
         if let Some((user, pass)) = credentials(config) {
@@ -115,9 +121,9 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
         if let Some(name) = &config.client_name {
             hello.extend([&b"SETNAME"[..], name.as_bytes()]);
         }
-        let replies = exchange(t, config, &[raw(&hello)]).await?;
+        let replies = exchange(t, frames, &[raw(&hello)]).await?;
         match frame_server_error(&replies[0]) {
-            None => return Ok((Protocol::Resp3, finish(t, config).await?)),
+            None => return Ok((Protocol::Resp3, finish(t, frames, config).await?)),
             Some(e) if is_unknown_command(&e) => {
                 tracing::debug!("server does not know HELLO: falling back to RESP2");
             }
@@ -138,25 +144,29 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
         }
     }
     if !cmds.is_empty() {
-        let replies = exchange(t, config, &cmds).await?;
+        let replies = exchange(t, frames, &cmds).await?;
         if let Some(e) = frame_server_error(&replies[0]) {
             return Err(auth_error(e));
         }
     }
     if let Some(name) = &config.client_name {
         let replies =
-            exchange(t, config, &[raw(&[b"CLIENT", b"SETNAME", name.as_bytes()])]).await?;
+            exchange(t, frames, &[raw(&[b"CLIENT", b"SETNAME", name.as_bytes()])]).await?;
         if let Some(e) = frame_server_error(&replies[0]) {
             return Err(Error::server(e).with_command("CLIENT SETNAME"));
         }
     }
-    Ok((Protocol::Resp2, finish(t, config).await?))
+    Ok((Protocol::Resp2, finish(t, frames, config).await?))
 }
 
 /// `CLIENT SETINFO` (errors ignored: older servers lack it), `CONFIG GET
 /// proto-max-bulk-len` (errors ignored: an ACL may refuse it) and `SELECT`, in one
 /// round trip. Returns the server's `proto-max-bulk-len`.
-async fn finish(t: &mut Transport, config: &Config) -> Result<Option<u64>> {
+async fn finish(
+    t: &mut Transport,
+    frames: &mut FrameReader,
+    config: &Config,
+) -> Result<Option<u64>> {
     let mut cmds = vec![
         raw(&[b"CLIENT", b"SETINFO", b"LIB-NAME", LIB_NAME.as_bytes()]),
         raw(&[b"CLIENT", b"SETINFO", b"LIB-VER", LIB_VER.as_bytes()]),
@@ -166,7 +176,7 @@ async fn finish(t: &mut Transport, config: &Config) -> Result<Option<u64>> {
     if config.database != 0 {
         cmds.push(raw(&[b"SELECT", db.as_bytes()]));
     }
-    let replies = exchange(t, config, &cmds).await?;
+    let replies = exchange(t, frames, &cmds).await?;
     if config.database != 0 {
         if let Some(e) = frame_server_error(&replies[3]) {
             return Err(Error::server(e).with_command("SELECT"));

@@ -49,17 +49,27 @@ pub(crate) fn slot<T>() -> (SlotSender<T>, SlotReceiver<T>) {
         value: None,
         waker: None,
     })));
-    (SlotSender(shared.clone()), SlotReceiver(shared))
+    (
+        SlotSender {
+            shared: shared.clone(),
+            done: false,
+        },
+        SlotReceiver(shared),
+    )
 }
 
 /// The driver's end.
-pub(crate) struct SlotSender<T>(Arc<Shared<T>>);
+pub(crate) struct SlotSender<T> {
+    shared: Arc<Shared<T>>,
+    /// Already finished (by `send`): dropping it takes no lock.
+    done: bool,
+}
 
 impl<T> SlotSender<T> {
     /// The driver takes the request for writing. False when the caller gave up
     /// first: the request must then not be written.
     pub(crate) fn take(&self) -> bool {
-        let mut inner = self.0.lock();
+        let mut inner = self.shared.lock();
         match inner.stage {
             Stage::Queued => {
                 inner.stage = Stage::Taken;
@@ -71,13 +81,14 @@ impl<T> SlotSender<T> {
     }
 
     /// Delivers the reply (dropped when the caller has gone).
-    pub(crate) fn send(self, value: T) {
+    pub(crate) fn send(mut self, value: T) {
         self.finish(Some(value));
     }
 
-    fn finish(&self, value: Option<T>) {
+    fn finish(&mut self, value: Option<T>) {
+        self.done = true;
         let waker = {
-            let mut inner = self.0.lock();
+            let mut inner = self.shared.lock();
             if inner.stage == Stage::Finished {
                 return;
             }
@@ -96,7 +107,9 @@ impl<T> SlotSender<T> {
 impl<T> Drop for SlotSender<T> {
     /// Dropped unanswered (the driver stopped): the caller sees the slot closed.
     fn drop(&mut self) {
-        self.finish(None);
+        if !self.done {
+            self.finish(None);
+        }
     }
 }
 

@@ -172,8 +172,9 @@ impl Queue {
                 self.scripts.push(s.clone());
             }
         }
-        self.longest = LongestArg::max(self.longest.take(), cmd.name(), cmd.buf());
-        self.names.push(cmd.name());
+        let name = cmd.name();
+        self.longest = LongestArg::max(self.longest.take(), name.clone(), cmd.buf());
+        self.names.push(name);
         cmd.buf().encode(&mut self.cmds);
     }
 

@@ -16,6 +16,10 @@ pub(crate) use reader::parse_double;
 pub use reader::{Head, Reader};
 pub use scan::Scanner;
 
+/// The server's default `proto-max-bulk-len` (512 MiB): the longest bulk string it
+/// accepts, and the default of [`Limits::max_bulk_len`].
+pub const SERVER_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
+
 /// Upper bounds on what a peer may send, checked while framing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -35,7 +39,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 128,
-            max_bulk_len: 512 * 1024 * 1024,
+            max_bulk_len: SERVER_MAX_BULK_LEN,
             max_aggregate_len: 1 << 32,
             max_line_len: 64 * 1024,
         }

@@ -2,37 +2,19 @@
 //! of a frame, from a tiny in-process server (ARCHITECTURE.md §6).
 
 use respec::{Client, Commands};
-use respec_tests::fake::{handshake_answer, read_command};
+use respec_tests::fake::{handshake_answer, serve, Answer};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 
 /// A server that completes the RESP2 fallback handshake (refusing HELLO), then
 /// answers the first real command with `reply` and, if `close`, hangs up.
 async fn fake(reply: &'static [u8], close: bool) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                while let Some(words) = read_command(&mut s, &mut buf).await {
-                    let handshake = handshake_answer(&words);
-                    if s.write_all(handshake.unwrap_or(reply)).await.is_err() {
-                        return;
-                    }
-                    if close && handshake.is_none() {
-                        let _ = s.shutdown().await;
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    format!("redis://{addr}?connect_timeout=2")
+    let (url, _) = serve(move |_, words| match handshake_answer(words) {
+        Some(a) => Answer::Write(a),
+        None if close => Answer::WriteAndClose(reply),
+        None => Answer::Write(reply),
+    })
+    .await;
+    format!("{url}?connect_timeout=2")
 }
 
 async fn within<T>(f: impl std::future::IntoFuture<Output = T>) -> T {
@@ -95,33 +77,22 @@ async fn an_unknown_hello_falls_back_to_resp2() {
 /// with a `message` frame of the wrong shape, then the confirmation and a good
 /// message, and `PING` as a subscribed RESP2 server does.
 async fn fake_pubsub() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                while let Some(words) = read_command(&mut s, &mut buf).await {
-                    let answer: &[u8] = match &words[0].to_ascii_uppercase()[..] {
-                        _ if handshake_answer(&words).is_some() => {
-                            handshake_answer(&words).unwrap_or_default()
-                        }
-                        b"SUBSCRIBE" => {
-                            b"*2\r\n$7\r\nmessage\r\n$1\r\nx\r\n\
-                              *3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n\
-                              *3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$4\r\ngood\r\n"
-                        }
-                        b"PING" => b"*2\r\n$4\r\npong\r\n$0\r\n\r\n",
-                        _ => b"+OK\r\n",
-                    };
-                    if s.write_all(answer).await.is_err() {
-                        return;
-                    }
-                }
-            });
+    let (url, _) = serve(|_, words| {
+        if let Some(a) = handshake_answer(words) {
+            return Answer::Write(a);
         }
-    });
-    format!("redis://{addr}?connect_timeout=2")
+        Answer::Write(match &words[0].to_ascii_uppercase()[..] {
+            b"SUBSCRIBE" => {
+                b"*2\r\n$7\r\nmessage\r\n$1\r\nx\r\n\
+                  *3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n\
+                  *3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$4\r\ngood\r\n"
+            }
+            b"PING" => b"*2\r\n$4\r\npong\r\n$0\r\n\r\n",
+            _ => b"+OK\r\n",
+        })
+    })
+    .await;
+    format!("{url}?connect_timeout=2")
 }
 
 #[tokio::test]
