@@ -25,6 +25,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Ask what happened with the `is_*()` predicates and the accessors; the message
 /// names the command when one was involved.
+///
+/// `Display` prints one level (hyper's rule): what failed, in respec's words. The
+/// cause, when there is one (the operating system's I/O error, the failed connection
+/// attempt behind "not connected", the invalid RESP), is the
+/// [`source`](std::error::Error::source), so an error reporter (`anyhow`'s `{:#}`,
+/// `tracing`) prints each level once. `{:?}` prints the message and every cause.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -50,7 +56,12 @@ enum Kind {
         arg: &'static str,
         problem: Cow<'static, str>,
     },
-    Io(std::io::Error),
+    /// An I/O error, and what was being done when it happened (`None`: the error's
+    /// kind says enough).
+    Io {
+        doing: Option<Cow<'static, str>>,
+        err: std::io::Error,
+    },
     Refused {
         instead: &'static str,
     },
@@ -125,7 +136,21 @@ impl Error {
 
     /// An I/O error from the transport.
     pub fn io(err: std::io::Error) -> Self {
-        Error::new(Kind::Io(err))
+        Error::new(Kind::Io { doing: None, err })
+    }
+
+    /// An I/O error of `kind` with what was being done, or what it means, as the
+    /// message: `"connecting to 127.0.0.1:6379"`, `"the server closed the
+    /// connection"`. The operating system's error is the [`source`] (hyper's rule:
+    /// the message is one level; `{:?}` prints the chain).
+    ///
+    /// [`source`]: std::error::Error::source
+    #[doc(hidden)]
+    pub fn io_while(doing: impl Into<Cow<'static, str>>, err: std::io::Error) -> Self {
+        Error::new(Kind::Io {
+            doing: Some(doing.into()),
+            err,
+        })
     }
 
     /// A connect or request timeout.
@@ -202,7 +227,14 @@ impl Error {
                 arg,
                 problem: problem.clone(),
             },
-            Kind::Io(e) => Kind::Io(std::io::Error::new(e.kind(), e.to_string())),
+            Kind::Io { doing, err } => Kind::Io {
+                doing: doing.clone(),
+                // A cause that is itself one of ours keeps its own chain.
+                err: match err.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
+                    Some(ours) => std::io::Error::new(err.kind(), ours.duplicate()),
+                    None => std::io::Error::new(err.kind(), err.to_string()),
+                },
+            },
             Kind::Refused { instead } => Kind::Refused { instead },
             Kind::Timeout(sent, limit) => Kind::Timeout(*sent, *limit),
             Kind::QueueFull { capacity } => Kind::QueueFull {
@@ -286,13 +318,13 @@ impl Error {
 
     /// A transport error.
     pub fn is_io(&self) -> bool {
-        matches!(self.inner.kind, Kind::Io(_))
+        matches!(self.inner.kind, Kind::Io { .. })
     }
 
     /// The transport error, if this is one.
     pub fn io_error(&self) -> Option<&std::io::Error> {
         match &self.inner.kind {
-            Kind::Io(e) => Some(e),
+            Kind::Io { err, .. } => Some(err),
             _ => None,
         }
     }
@@ -362,14 +394,19 @@ impl fmt::Display for Error {
         }
         match &self.inner.kind {
             Kind::Server(e) => write!(f, "server error: {e}"),
-            Kind::Protocol(e) => write!(f, "{e}"),
+            Kind::Protocol(_) => f.write_str(
+                "the server sent bytes that are not valid RESP (the connection is closed)",
+            ),
             Kind::Decode { expected, got } => {
                 write!(f, "cannot decode the reply: expected {expected}, got {got}")
             }
             Kind::InvalidArgument { arg, problem } => {
                 write!(f, "invalid argument `{arg}`: {problem}")
             }
-            Kind::Io(e) => write!(f, "I/O error: {e}"),
+            Kind::Io {
+                doing: Some(doing), ..
+            } => f.write_str(doing),
+            Kind::Io { doing: None, err } => write!(f, "I/O error: {}", err.kind()),
             Kind::Refused { instead } => write!(f, "refused before sending: {instead}"),
             Kind::Timeout(sent, limit) => {
                 f.write_str("timed out")?;
@@ -401,12 +438,16 @@ impl fmt::Display for Error {
 }
 
 impl fmt::Debug for Error {
-    /// The message, as [`Display`](fmt::Display) gives it, so that `main` returning
-    /// `respec::Result` prints something readable.
+    /// The message and its causes, one per [`source`](std::error::Error::source), so
+    /// that `main` returning `respec::Result` prints the whole story.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Error")
-            .field(&format_args!("{self}"))
-            .finish()
+        write!(f, "Error({self:?}", self = self.to_string())?;
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            write!(f, ", caused by: {e}")?;
+            cause = e.source();
+        }
+        f.write_str(")")
     }
 }
 
@@ -414,8 +455,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.inner.kind {
             Kind::Protocol(e) => Some(e),
-            Kind::Io(e) => Some(e),
-            Kind::Server(e) => Some(e),
+            Kind::Io { err, .. } => Some(err),
             _ => None,
         }
     }

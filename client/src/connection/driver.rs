@@ -213,10 +213,14 @@ pub(crate) async fn run(setup: Setup) {
                 tracing::debug!(address = %config.address, error = %err, "connection lost");
                 // Written requests may have run: they fail, never resent (at most once).
                 let lost = if let Some(cause) = err.io_error() {
-                    io_error(&format!(
-                        "connection to {} lost: {cause}; the command may or may not have run",
-                        config.address
-                    ))
+                    // The cause (and its own) stays in the chain, as the source.
+                    Error::io_while(
+                        format!(
+                            "connection to {} lost: the command may or may not have run",
+                            config.address
+                        ),
+                        io::Error::new(cause.kind(), err.duplicate()),
+                    )
                 } else {
                     err.duplicate()
                 };
@@ -237,13 +241,6 @@ pub(crate) async fn run(setup: Setup) {
     }
 }
 
-fn io_error(text: &str) -> Error {
-    Error::io(io::Error::new(
-        io::ErrorKind::ConnectionAborted,
-        text.to_owned(),
-    ))
-}
-
 /// Reconnects with backoff: every attempt waits its backoff delay first, and the
 /// delay grows with each attempt (see [`run`] for when it starts over). While
 /// disconnected after a failed attempt, requests fail fast. Returns `None` when
@@ -254,11 +251,11 @@ async fn reconnect(
     attempt: &mut u32,
     demux: &mut dyn Demux,
 ) -> Option<Session> {
-    let mut failure: Option<String> = None;
+    let mut failure: Option<Error> = None;
     loop {
         let delay = config.backoff.delay(*attempt);
         *attempt = attempt.saturating_add(1);
-        if !wait(delay, queues, demux, failure.as_deref()).await {
+        if !wait(delay, queues, demux, failure.as_ref()).await {
             return None;
         }
         match handshake::connect(config).await {
@@ -267,9 +264,13 @@ async fn reconnect(
                 return Some(s);
             }
             Err(err) => {
-                failure = Some(format!(
-                    "not connected to {} (reconnecting): {err}",
-                    config.address
+                // The failed attempt's error stays in the chain, as the source.
+                let kind = err
+                    .io_error()
+                    .map_or(io::ErrorKind::NotConnected, io::Error::kind);
+                failure = Some(Error::io_while(
+                    format!("not connected to {} (reconnecting)", config.address),
+                    io::Error::new(kind, err),
                 ));
             }
         }
@@ -277,22 +278,22 @@ async fn reconnect(
 }
 
 /// Waits `delay` before a connection attempt. After a failed attempt (`failure`),
-/// queued requests and operations and new ones fail at once with that text; before
+/// queued requests and operations and new ones fail at once with that error; before
 /// the first, they wait in their queues for the new connection. False when every
 /// handle is gone or the connection was closed.
 async fn wait(
     delay: Duration,
     queues: &mut Queues,
     demux: &mut dyn Demux,
-    failure: Option<&str>,
+    failure: Option<&Error>,
 ) -> bool {
-    let Some(text) = failure else {
+    let Some(failure) = failure else {
         tokio::time::sleep(delay).await;
         return !queues.control.is_closed();
     };
     let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);
-    let err = io_error(text).unsent();
+    let err = failure.duplicate().unsent();
     // The demultiplexer's operations fail as they come (never ready).
     let mut fail_ops = std::future::poll_fn(|cx| {
         demux.fail_ops(cx, &err);
@@ -307,7 +308,7 @@ async fn wait(
             () = &mut fail_ops => {}
             req = queues.requests.recv() => match req {
                 // Never written: it did not run.
-                Some(req) => req.sink.fail(io_error(text).unsent()),
+                Some(req) => req.sink.fail(err.duplicate()),
                 None => return false,
             },
             _ = &mut sleep => return true,
@@ -438,20 +439,20 @@ impl<'a> Io<'a> {
                 self.pending.push_back(Sink::Fence);
                 Ok(true)
             }
-            Verdict::Dead if self.liveness => Err(Error::io(io::Error::new(
-                io::ErrorKind::TimedOut,
+            Verdict::Dead if self.liveness => Err(Error::io_while(
                 format!(
                     "the server left a request unanswered for {:?} with nothing else arriving (liveness_timeout): the connection was taken for dead and is replaced",
                     h.every()
                 ),
-            ))),
-            Verdict::Dead => Err(Error::io(io::Error::new(
-                io::ErrorKind::TimedOut,
+                io::ErrorKind::TimedOut.into(),
+            )),
+            Verdict::Dead => Err(Error::io_while(
                 format!(
                     "the server left a request unanswered for {:?} (the subscriber's health_check_interval): the connection is taken for dead",
                     h.every()
                 ),
-            ))),
+                io::ErrorKind::TimedOut.into(),
+            )),
         }
     }
 
@@ -550,21 +551,21 @@ impl<'a> Io<'a> {
                 break;
             }
         }
-        Error::io(err)
+        Error::io_while("writing to the server", err)
     }
 
     fn read(&mut self, cx: &mut Context<'_>) -> Result<bool> {
         match self.frames.poll_fill(&mut self.stream, cx) {
-            Poll::Ready(Ok(0)) => Err(Error::io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
+            Poll::Ready(Ok(0)) => Err(Error::io_while(
                 "the server closed the connection",
-            ))),
+                io::ErrorKind::UnexpectedEof.into(),
+            )),
             Poll::Ready(Ok(_)) => {
                 self.touch_health();
                 self.dispatch()?;
                 Ok(true)
             }
-            Poll::Ready(Err(e)) => Err(Error::io(e)),
+            Poll::Ready(Err(e)) => Err(Error::io_while("reading from the server", e)),
             Poll::Pending => Ok(false),
         }
     }

@@ -78,10 +78,10 @@ impl FrameReader {
         during: &str,
     ) -> Result<Bytes> {
         self.next(io).await?.ok_or_else(|| {
-            Error::io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
+            Error::io_while(
                 format!("the server closed the connection {during}"),
-            ))
+                io::ErrorKind::UnexpectedEof.into(),
+            )
         })
     }
 }

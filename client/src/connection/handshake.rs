@@ -45,10 +45,10 @@ pub async fn connect(config: &Config) -> Result<Session> {
                     let io = std::error::Error::source(&e)
                         .and_then(|s| s.downcast_ref::<std::io::Error>());
                     match io {
-                        Some(io) => Error::io(std::io::Error::new(
-                            io.kind(),
-                            format!("during the RESP handshake with {address}: {io}"),
-                        )),
+                        Some(io) => Error::io_while(
+                            format!("the RESP handshake with {address} failed"),
+                            std::io::Error::new(io.kind(), e),
+                        ),
                         None => e,
                     }
                 })

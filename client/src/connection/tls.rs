@@ -107,12 +107,12 @@ pub(crate) async fn connect(
         tokio::select! {
             biased;
             done = handshake => done.map_err(|e| handshake_failed(e, address)),
-            () = probe => Err(Error::io(io::Error::new(
-                io::ErrorKind::InvalidData,
+            () = probe => Err(Error::io_while(
                 format!(
                     "the TLS handshake with {address} got no answer, but the port answers a plain-text PING: the server does not speak TLS on this port; use redis:// instead of rediss://"
                 ),
-            ))),
+                io::ErrorKind::InvalidData.into(),
+            )),
         }
     };
     deadline
@@ -137,12 +137,13 @@ fn handshake_failed(e: io::Error, address: &Address) -> Error {
         e.kind(),
         io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
     );
-    let mut text = format!("the TLS handshake with {address} failed: {e}");
+    let mut text = format!("the TLS handshake with {address} failed");
     if not_a_tls_record || closed {
-        text.push_str("; ");
+        text.push_str(" (");
         text.push_str(NOT_TLS_HINT);
+        text.push(')');
     }
-    Error::io(io::Error::new(e.kind(), text))
+    Error::io_while(text, e)
 }
 
 /// Whether the server at `peer` answers an inline `PING` in plain RESP: a simple
@@ -260,8 +261,25 @@ mod tests {
                 "{t}"
             );
         }
-        assert!(texts[0].ends_with(NOT_TLS_HINT), "{}", texts[0]);
-        assert!(texts[1].ends_with(NOT_TLS_HINT), "{}", texts[1]);
+        assert!(
+            texts[0].ends_with(&format!("({NOT_TLS_HINT})")),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            texts[1].ends_with(&format!("({NOT_TLS_HINT})")),
+            "{}",
+            texts[1]
+        );
+        // One level: the cause is the source, not repeated in the message.
+        assert!(!texts[1].contains("tls handshake eof"), "{}", texts[1]);
+        let err = handshake_failed(
+            io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof"),
+            &address,
+        );
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("tls handshake eof"));
+        assert!(format!("{err:?}").contains("caused by: tls handshake eof"));
         assert!(!texts[2].contains("rediss://"), "{}", texts[2]);
     }
 

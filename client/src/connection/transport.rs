@@ -81,7 +81,7 @@ impl Deadline {
 
 /// An I/O error whose text says what was being done, and where.
 fn io_context(e: io::Error, doing: std::fmt::Arguments<'_>) -> Error {
-    Error::io(io::Error::new(e.kind(), format!("{doing}: {e}")))
+    Error::io_while(doing.to_string(), e)
 }
 
 /// Opens the stream `config` describes (without the RESP handshake), each phase
