@@ -3,8 +3,10 @@
 //! A pure library: command spec files (`spec/commands/*.json`) in, Rust source out.
 //! `cargo xtask regen` drives it; nothing here touches the network or a server.
 //!
-//! The pipeline is `spec/*.json` -> [`spec`] (strict serde mirror) -> [`lower`]
-//! (the [`model`], with [`overrides`] applied) -> [`reply`] types -> [`emit`].
+//! The pipeline is load -> resolve -> emit: `spec/*.json` -> [`spec`] (strict serde
+//! mirror) -> [`lower`] (the [`model`], with the argument and route [`overrides`]
+//! applied) -> [`reply`] types (a [`reply::ReplyTy`] each, reply overrides applied) and
+//! type names -> [`emit`], whose functions read the resolved model only.
 
 pub mod emit;
 pub mod lower;
@@ -19,6 +21,7 @@ use model::Command;
 use overrides::Overrides;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use reply::{ReplyTy, StructDef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -97,25 +100,21 @@ impl Coverage {
     }
 }
 
-/// Generates every file: load, lower (the argument fixes of the overrides applied),
-/// select what is generated, resolve every reply type, then emit each file from the
-/// resolved model.
+/// Generates every file: load, resolve (lower the spec with the argument fixes, select
+/// what is generated, decide every reply type and type name: every override applied
+/// once), then emit each file from the resolved model alone.
 pub fn generate(opts: &Options) -> Result<Output> {
     let (specs, ov) = load(opts)?;
-    let all = lower_all(&specs, &ov)?;
-    let (generated, mut coverage) = select(&all, &ov);
-    let replies = resolve_replies(&generated, &ov, &mut coverage)?;
-    let types = emit::types::TypeNames::build(&generated, &ov)?;
-    let (commands, per_command) = emit_commands(&generated, &replies.of, &types, &ov)?;
-    let mut files = commands;
-    files.insert("types.rs".into(), emit_types(&types)?);
-    files.insert("replies.rs".into(), emit_replies(replies.structs)?);
-    files.insert("meta.rs".into(), emit_meta(&all, &ov)?);
-    files.insert("mod.rs".into(), emit_mod()?);
+    let model = resolve(&specs, &ov)?;
     let warnings = unused_overrides(&ov, opts.strict_overrides)?;
+    let (mut files, per_command) = emit_commands(&model)?;
+    files.insert("types.rs".into(), emit_types(&model.types)?);
+    files.insert("replies.rs".into(), emit_replies(&model.structs)?);
+    files.insert("meta.rs".into(), emit_meta(&model.all)?);
+    files.insert("mod.rs".into(), emit_mod()?);
     Ok(Output {
         files,
-        coverage,
+        coverage: model.coverage,
         warnings,
         commands: per_command,
     })
@@ -134,12 +133,46 @@ fn load(opts: &Options) -> Result<(SpecFiles, Overrides)> {
     Ok((specs, ov))
 }
 
+/// The fully resolved model: what the emitters read, with every override applied.
+struct Model {
+    /// Every command of the spec, sorted by name, with its route and reply options.
+    all: Vec<Command>,
+    /// The reply type of each generated command.
+    replies: BTreeMap<String, ReplyTy>,
+    /// The reply structs, each with the command it was made for.
+    structs: Vec<(String, StructDef)>,
+    /// The option enums' names and shapes.
+    types: emit::types::TypeNames,
+    /// The coverage figures.
+    coverage: Coverage,
+}
+
+impl Model {
+    /// The commands that get a typed API (every one the runtime does not own).
+    fn generated(&self) -> impl Iterator<Item = &Command> {
+        self.all.iter().filter(|c| c.excluded().is_none())
+    }
+}
+
+/// Lowers the spec and applies every override, once.
+fn resolve(specs: &SpecFiles, ov: &Overrides) -> Result<Model> {
+    let all = lower_all(specs, ov)?;
+    let mut coverage = count(&all);
+    let generated: Vec<&Command> = all.iter().filter(|c| c.excluded().is_none()).collect();
+    let (replies, structs) = resolve_replies(&generated, ov, &mut coverage)?;
+    let types = emit::types::TypeNames::build(&generated, ov)?;
+    Ok(Model {
+        all,
+        replies,
+        structs,
+        types,
+        coverage,
+    })
+}
+
 /// Every command of the spec in the model, sorted by name (a container's own entry
 /// is left out: its subcommands are the commands).
-fn lower_all(
-    specs: &[(String, String, spec::CommandSpec)],
-    ov: &Overrides,
-) -> Result<Vec<Command>> {
+fn lower_all(specs: &SpecFiles, ov: &Overrides) -> Result<Vec<Command>> {
     let containers: BTreeSet<String> = specs
         .iter()
         .filter_map(|(_, _, s)| s.container.as_ref().map(|c| c.to_uppercase()))
@@ -155,99 +188,112 @@ fn lower_all(
     Ok(all)
 }
 
-/// The commands that get a typed API (every one the runtime does not own), and the
-/// counts of the coverage report.
-fn select<'a>(all: &'a [Command], ov: &Overrides) -> (Vec<&'a Command>, Coverage) {
+/// The counts of the coverage report: commands, subcommands, generated, excluded.
+fn count(all: &[Command]) -> Coverage {
     let mut coverage = Coverage::default();
-    let mut generated = Vec::new();
     for c in all {
         if c.container.is_some() {
             coverage.subcommands += 1;
         } else {
             coverage.top_level += 1;
         }
-        match ov.excluded(&c.name) {
+        match c.excluded() {
             Some(reason) => coverage.excluded.push((c.name.clone(), reason.to_owned())),
-            None => generated.push(c),
+            None => coverage.generated += 1,
         }
     }
-    coverage.generated = generated.len();
-    (generated, coverage)
+    coverage
 }
 
-/// Every command's reply type, and the reply structs they need.
-struct Replies {
-    /// The reply type of each command, as Rust source.
-    of: BTreeMap<String, String>,
-    /// The reply structs.
-    structs: TokenStream,
-}
+/// The reply types of the generated commands and the reply structs they need.
+type Replies = (BTreeMap<String, ReplyTy>, Vec<(String, StructDef)>);
 
 /// Resolves each command's reply type: the override's alternatives or type, or the
-/// type of its reply schema, or `Value` without one.
+/// type of its reply schema, or `Value` without one; then the struct fields the
+/// overrides retype. A type that names neither a generated struct nor a runtime
+/// reply type is an error naming the command.
 fn resolve_replies(
     generated: &[&Command],
     ov: &Overrides,
     coverage: &mut Coverage,
 ) -> Result<Replies> {
-    let mut structs_out = TokenStream::new();
-    let mut struct_names = BTreeSet::new();
+    let mut structs: Vec<(String, StructDef)> = Vec::new();
     let mut of = BTreeMap::new();
     for c in generated {
         let hint = format!("{}Reply", names::camel(&c.name));
-        let named = match (ov.reply_alternatives(&c.name), &c.reply_schema) {
-            (Some(names), Some(schema)) => {
-                Some(reply::alternatives_named(schema, names).with_context(|| {
+        let r = match (
+            ov.reply_alternatives(&c.name),
+            ov.reply(&c.name),
+            &c.reply_schema,
+        ) {
+            (Some(names), _, Some(schema)) => reply::alternatives_named(schema, names)
+                .with_context(|| {
                     format!("{}: reply_alternatives do not match the schema", c.name)
-                })?)
-            }
-            _ => None,
+                })?,
+            (_, Some(t), _) => reply::ReplyType {
+                ty: ReplyTy::parse(t).with_context(|| format!("{}: the reply type", c.name))?,
+                structs: Vec::new(),
+            },
+            (_, None, Some(schema)) => reply::reply_type(schema, &hint),
+            (_, None, None) => reply::ReplyType {
+                ty: ReplyTy::Value,
+                structs: Vec::new(),
+            },
         };
-        let (ty, structs) = match (ov.reply(&c.name), &c.reply_schema) {
-            _ if named.is_some() => {
-                let r = named.unwrap_or_default();
-                (r.ty, r.structs)
-            }
-            (Some(t), _) => (t.to_owned(), Vec::new()),
-            (None, Some(schema)) => {
-                let r = reply::reply_type(schema, &hint);
-                (r.ty, r.structs)
-            }
-            (None, None) => ("Value".to_owned(), Vec::new()),
-        };
-        for s in &structs {
-            if !struct_names.insert(s.name.clone()) {
+        for mut s in r.structs {
+            if structs.iter().any(|(_, x)| x.name == s.name) {
                 bail!("reply struct {} generated twice", s.name);
             }
-            structs_out.extend(emit::replies::emit(s, &c.name, ov));
+            for f in &mut s.fields {
+                if let Some(t) = ov.reply_field(&s.name, &f.wire) {
+                    f.ty = ReplyTy::parse(t).with_context(|| {
+                        format!("{}: the type of field `{}` of {}", c.name, f.wire, s.name)
+                    })?;
+                }
+            }
+            structs.push((c.name.clone(), s));
         }
-        if ty != "Value" {
+        if !r.ty.is_value() {
             coverage.typed += 1;
         }
-        coverage.replies.insert(c.name.clone(), ty.clone());
+        coverage.replies.insert(c.name.clone(), r.ty.to_string());
         coverage.groups.insert(c.name.clone(), c.group.clone());
-        of.insert(c.name.clone(), ty);
+        of.insert(c.name.clone(), r.ty);
     }
-    Ok(Replies {
-        of,
-        structs: structs_out,
-    })
+    // Every named type exists.
+    let known: BTreeSet<&str> = structs
+        .iter()
+        .map(|(_, s)| s.name.as_str())
+        .chain(reply::RUNTIME_TYPES.iter().copied())
+        .collect();
+    let fields = structs
+        .iter()
+        .flat_map(|(c, s)| s.fields.iter().map(move |f| (c, &f.ty)));
+    let options = generated
+        .iter()
+        .flat_map(|c| c.reply_options.values().map(move |t| (&c.name, t)));
+    for (command, ty) in of.iter().chain(fields).chain(options) {
+        let mut named = Vec::new();
+        ty.named(&mut named);
+        if let Some(unknown) = named.iter().find(|n| !known.contains(n.as_str())) {
+            bail!("{command}: the reply type `{ty}` names `{unknown}`, which is neither a generated reply struct nor one of the runtime's ({})", reply::RUNTIME_TYPES.join(", "));
+        }
+    }
+    Ok((of, structs))
 }
 
 /// The command files (one per documentation group, and their `mod.rs`), the
 /// `Commands` trait, and each command's code alone (for the golden snapshots).
 fn emit_commands(
-    generated: &[&Command],
-    reply_of: &BTreeMap<String, String>,
-    types: &emit::types::TypeNames,
-    ov: &Overrides,
+    model: &Model,
 ) -> Result<(BTreeMap<String, String>, BTreeMap<String, TokenStream>)> {
+    let types = &model.types;
     // Commands, grouped by documentation group.
     let mut groups: BTreeMap<String, TokenStream> = BTreeMap::new();
     let mut trait_methods = TokenStream::new();
     let mut per_command = BTreeMap::new();
-    for c in generated {
-        let e = emit::command::emit(c, &reply_of[&c.name], types, ov)?;
+    for c in model.generated() {
+        let e = emit::command::emit(c, &model.replies[&c.name], types)?;
         let (item, method, enums) = (&e.item, &e.trait_method, types.emit_for(&c.name));
         per_command.insert(
             c.name.clone(),
@@ -345,7 +391,11 @@ fn emit_types(types: &emit::types::TypeNames) -> Result<String> {
 }
 
 /// `replies.rs`: the reply structs.
-fn emit_replies(structs: TokenStream) -> Result<String> {
+fn emit_replies(structs: &[(String, StructDef)]) -> Result<String> {
+    let structs: TokenStream = structs
+        .iter()
+        .map(|(command, s)| emit::replies::emit(s, command))
+        .collect();
     emit::file(
         quote! {
             use crate::error::Result;
@@ -359,13 +409,10 @@ fn emit_replies(structs: TokenStream) -> Result<String> {
 }
 
 /// `meta.rs`: every command's metadata (the excluded ones too) and the lookup table.
-fn emit_meta(all: &[Command], ov: &Overrides) -> Result<String> {
+fn emit_meta(all: &[Command]) -> Result<String> {
     let mut metas = TokenStream::new();
     for c in all {
-        metas.extend(
-            emit::meta::entry(c, ov.route(&c.name))
-                .with_context(|| format!("metadata of {}", c.name))?,
-        );
+        metas.extend(emit::meta::entry(c).with_context(|| format!("metadata of {}", c.name))?);
     }
     let all_refs: Vec<&Command> = all.iter().collect();
     metas.extend(emit::meta::table(&all_refs));

@@ -3,8 +3,10 @@
 
 use crate::model::{Arg, ArgKind, Command, DoubleUnit, IntUnit};
 use crate::overrides::Overrides;
+use crate::reply::ReplyTy;
 use crate::spec::{ArgSpec, ArgType, CommandSpec, DocFlag};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
+use std::collections::BTreeMap;
 
 /// Lowers one parsed spec entry.
 pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Result<Command> {
@@ -27,7 +29,8 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
     };
     flatten(&name, &mut args, ov);
     let doc_note = ov.doc_note(&name).map(str::to_owned);
-    Ok(Command {
+    let route = ov.route(&name).cloned();
+    let mut c = Command {
         name,
         container: spec.container.as_ref().map(|c| c.to_uppercase()),
         file: file.to_owned(),
@@ -48,7 +51,16 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         args,
         reply_schema: spec.reply_schema.clone(),
         doc_note,
-    })
+        route,
+        reply_options: BTreeMap::new(),
+    };
+    let paths = c.arg_paths();
+    for (path, ty) in ov.reply_options(&c.name, |p| paths.iter().any(|x| x == p)) {
+        let ty = ReplyTy::parse(ty)
+            .with_context(|| format!("{}: the reply type with option `{path}`", c.name))?;
+        c.reply_options.insert(path.to_owned(), ty);
+    }
+    Ok(c)
 }
 
 /// Replaces each flattened top-level oneof by its alternatives, as options.

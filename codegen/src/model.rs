@@ -1,6 +1,9 @@
 //! The lowered model: what the emitter needs, with the spec's quirks resolved.
 
+use crate::overrides::Route;
+use crate::reply::ReplyTy;
 use crate::spec;
+use std::collections::BTreeMap;
 
 /// One command or subcommand.
 #[derive(Debug, Clone)]
@@ -45,12 +48,37 @@ pub struct Command {
     pub reply_schema: Option<serde_json::Value>,
     /// A note for the docs from `spec/overrides.toml` (how the runtime treats it).
     pub doc_note: Option<String>,
+    /// How the runtime routes it, from `spec/overrides.toml` (`None`: the shared
+    /// connection, or what its flags say).
+    pub route: Option<Route>,
+    /// The reply type once an option is given, by the option's argument path
+    /// (`withscores`), from `spec/overrides.toml`.
+    pub reply_options: BTreeMap<String, ReplyTy>,
 }
 
 impl Command {
     /// Words of the name (`["CLIENT", "KILL"]`).
     pub fn words(&self) -> Vec<&str> {
         self.name.split(' ').collect()
+    }
+
+    /// Why the command gets no generated API (the runtime owns it), if it does not.
+    pub fn excluded(&self) -> Option<&str> {
+        self.route.as_ref().and_then(Route::excludes)
+    }
+
+    /// Every argument's path (`count`, `count/withscores`), depth first.
+    pub fn arg_paths(&self) -> Vec<String> {
+        fn walk(path: &str, args: &[Arg], out: &mut Vec<String>) {
+            for a in args {
+                let p = child_path(path, a);
+                walk(&p, a.children(), out);
+                out.push(p);
+            }
+        }
+        let mut out = Vec::new();
+        walk("", &self.args, &mut out);
+        out
     }
 
     /// Whether the command has a flag.
@@ -133,6 +161,16 @@ pub struct Arg {
     /// The required choice this option came from, when the overrides flattened it:
     /// one option of the group must be given.
     pub group: Option<String>,
+}
+
+/// The path of argument `a` under the path `path` of its parent (`""` at the top):
+/// `count/withscores`. Overrides name arguments by it.
+pub fn child_path(path: &str, a: &Arg) -> String {
+    if path.is_empty() {
+        a.name.clone()
+    } else {
+        format!("{path}/{}", a.name)
+    }
 }
 
 impl Arg {

@@ -54,7 +54,7 @@ pub struct Overrides {
 
 /// Where the runtime runs a command: the one place this is decided (the client,
 /// pipelines and watched connections all follow the generated `CommandMeta::route`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
     /// Full command name.
@@ -84,6 +84,12 @@ pub const ROUTES: &[&str] = &[
 ];
 
 impl Route {
+    /// Why the command gets no generated API, when the runtime owns it (the
+    /// `runtime` route).
+    pub fn excludes(&self) -> Option<&str> {
+        (self.route == "runtime").then_some(self.reason.as_str())
+    }
+
     /// The route is one of [`ROUTES`], `instead` is given exactly where it is used,
     /// and `with_arguments` only with `runtime`.
     fn check(&self) -> Result<()> {
@@ -310,13 +316,6 @@ impl Overrides {
         self.find("route", &self.route, command, "")
     }
 
-    /// The reason a command is not generated, if it is not: the runtime owns it.
-    pub fn excluded(&self, command: &str) -> Option<&str> {
-        self.route(command)
-            .filter(|r| r.route == "runtime")
-            .map(|r| r.reason.as_str())
-    }
-
     /// The fix for the argument at `path` of `command`.
     pub fn fix_arg(&self, command: &str, path: &str) -> Option<&FixArg> {
         self.find("fix_arg", &self.fix_arg, command, path)
@@ -361,10 +360,17 @@ impl Overrides {
             .map(|r| r.ty.as_str())
     }
 
-    /// The reply type once option `path` of `command` is given.
-    pub fn reply_option(&self, command: &str, path: &str) -> Option<&str> {
-        self.find("reply_option", &self.reply_option, command, path)
-            .map(|r| r.ty.as_str())
+    /// The reply types of `command` once one of its options is given, by argument
+    /// path (`withscores`, `count/withscores`): those whose path `exists`.
+    pub fn reply_options(&self, command: &str, exists: impl Fn(&str) -> bool) -> Vec<(&str, &str)> {
+        let mut out = Vec::new();
+        for (i, r) in self.reply_option.iter().enumerate() {
+            if r.command == command && exists(&r.arg) {
+                self.mark(format!("reply_option:{i}"));
+                out.push((r.arg.as_str(), r.ty.as_str()));
+            }
+        }
+        out
     }
 
     /// Entries that matched nothing, described.
@@ -460,8 +466,8 @@ mod tests {
              [token_type.\"NX XX\"]\nname = \"ExistenceCondition\"\nreason = \"r\"\n",
         )
         .unwrap();
-        assert_eq!(o.excluded("SYNC"), Some("r"));
-        assert_eq!(o.reply_option("SET", "nx"), None);
+        assert_eq!(o.route("SYNC").and_then(Route::excludes), Some("r"));
+        assert!(o.reply_options("SET", |path| path == "nx").is_empty());
         assert_eq!(
             o.unused(),
             ["reply_option SET get", "token_type ExistenceCondition"]
@@ -495,7 +501,11 @@ mod tests {
             assert!(err.to_string().contains(needle), "{bad}: {err}");
         }
         let o = parse("route = \"own-connection\"\ninstead = \"y\"\n").unwrap();
-        assert_eq!(o.excluded("X"), None, "only the runtime route excludes");
+        assert_eq!(
+            o.route("X").and_then(Route::excludes),
+            None,
+            "only the runtime route excludes"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! values (fields of option enums: `Bytes`, `i64`, `f64`, `Vec`, `Option`).
 
 use super::types::TypeNames;
-use crate::model::{Arg, ArgKind, DoubleUnit, IntUnit};
+use crate::model::{child_path, Arg, ArgKind, DoubleUnit, IntUnit};
 use crate::names;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -25,15 +25,6 @@ pub fn is_valued(a: &Arg) -> bool {
         ArgKind::NumItems => false,
         ArgKind::PureToken => a.optional || a.multiple,
         _ => true,
-    }
-}
-
-/// Path of a child argument.
-pub fn child_path(path: &str, a: &Arg) -> String {
-    if path.is_empty() {
-        a.name.clone()
-    } else {
-        format!("{path}/{}", a.name)
     }
 }
 

@@ -1,12 +1,12 @@
 //! One command: its struct, constructor, builder methods and trait method.
 
-use super::args::{arg_word, child_path, counted, is_valued, token_lit, ArgGen};
+use super::args::{arg_word, counted, is_valued, token_lit, ArgGen};
 use super::docs;
 use super::types::TypeNames;
-use crate::model::{Arg, ArgKind, Command};
+use crate::model::{child_path, Arg, ArgKind, Command};
 use crate::names;
-use crate::overrides::Overrides;
-use anyhow::{anyhow, Result};
+use crate::reply::ReplyTy;
+use anyhow::Result;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::BTreeSet;
@@ -24,17 +24,16 @@ pub struct Emitted {
 }
 
 /// Emits one command.
-pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> Result<Emitted> {
+pub fn emit(c: &Command, reply: &ReplyTy, types: &TypeNames) -> Result<Emitted> {
     let gen = ArgGen {
         command: &c.name,
         types,
     };
     let ty = format_ident!("{}", names::camel(&c.name));
     let func = format_ident!("{}", names::snake(&c.name));
-    let reply = rust_type(&c.name, "reply", reply_ty)?;
     let meta_ident = format_ident!("{}", names::snake(&c.name).to_uppercase());
     let alias = &c.name;
-    let doc = docs::command_doc(c, reply_ty);
+    let doc = docs::command_doc(c, reply);
     let deprecated = c.deprecated_since.as_ref().map(|v| {
         let note = c
             .replaced_by
@@ -130,7 +129,7 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> R
         if !a.optional {
             continue;
         }
-        methods.extend(optional_methods(&gen, c, i, a, &ty, ov, &mut used_methods)?);
+        methods.extend(optional_methods(&gen, c, i, &ty, &mut used_methods));
     }
 
     // The free function builds a detached command, the trait method one bound to
@@ -206,15 +205,6 @@ pub fn emit(c: &Command, reply_ty: &str, types: &TypeNames, ov: &Overrides) -> R
     Ok(Emitted { item, trait_method })
 }
 
-/// A Rust type written as text (a reply type from the reply schema or an override),
-/// parsed; one that does not parse is an error naming the command, never a silent
-/// `Value`.
-fn rust_type(command: &str, what: &str, ty: &str) -> Result<TokenStream> {
-    let parsed = syn::parse_str::<syn::Type>(ty)
-        .map_err(|e| anyhow!("{command}: the {what} type `{ty}` is not a Rust type: {e}"))?;
-    Ok(quote!(#parsed))
-}
-
 /// The room between the spec positions of two top-level arguments (positions in
 /// between are for the fields of flattened blocks). Emitted into the generated
 /// metadata as `ARG_POS_STRIDE`, the one definition the client uses.
@@ -253,206 +243,277 @@ struct Method {
     path: String,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The builder methods of optional argument `i` of `c`: one per way to give it
+/// (the whole value, each alternative of a choice, with and without a flag that
+/// changes the reply), each named uniquely among `used`.
 fn optional_methods(
     gen: &ArgGen<'_>,
     c: &Command,
     i: usize,
-    a: &Arg,
     ty: &Ident,
-    ov: &Overrides,
     used: &mut BTreeSet<String>,
-) -> Result<TokenStream> {
-    let pos = pos_of(i);
-    let an = &a.name;
-    let path = a.name.clone();
-    // Repeatable options that are self-contained per call (a token before each item,
-    // or no token) accumulate; others (one token, then a list) are replaced.
-    let start = if a.multiple && (a.multiple_token || a.token.is_none()) {
-        quote!(buf.multi(#pos, #an);)
-    } else {
-        quote!(buf.single(#pos, #an);)
+) -> TokenStream {
+    let a = &c.args[i];
+    let o = Optional::new(gen, c, i);
+    let methods = match &a.kind {
+        ArgKind::PureToken => vec![o.token_method()],
+        ArgKind::OneOf(alts) => o.choice_methods(alts),
+        ArgKind::Block(children) => o.block_methods(children),
+        _ => vec![o.value_method()],
     };
-    let own_token = a.token.as_ref().map(|_| {
-        let t = token_lit(a);
-        quote!(buf.token(#t);)
-    });
-    let mut out: Vec<Method> = Vec::new();
-    let doc = docs::arg_doc(a);
-    match &a.kind {
-        ArgKind::PureToken => {
+    render_methods(c, a, ty, methods, used)
+}
+
+/// What the methods of one optional argument share.
+struct Optional<'a, 'g> {
+    gen: &'a ArgGen<'g>,
+    c: &'a Command,
+    /// Its index among the top-level arguments.
+    i: usize,
+    a: &'a Arg,
+    /// Code marking the argument's position: accumulating (a repeatable option that
+    /// is self-contained per call: a token before each item, or no token) or
+    /// replacing (one token, then a list).
+    start: TokenStream,
+    /// Code writing the argument's own token, if it has one.
+    own_token: Option<TokenStream>,
+    /// The argument's doc.
+    doc: String,
+}
+
+impl<'a, 'g> Optional<'a, 'g> {
+    fn new(gen: &'a ArgGen<'g>, c: &'a Command, i: usize) -> Self {
+        let a = &c.args[i];
+        let pos = pos_of(i);
+        let an = &a.name;
+        let start = if a.multiple && (a.multiple_token || a.token.is_none()) {
+            quote!(buf.multi(#pos, #an);)
+        } else {
+            quote!(buf.single(#pos, #an);)
+        };
+        let own_token = a.token.as_ref().map(|_| {
             let t = token_lit(a);
-            out.push(Method {
-                name: arg_word(a),
-                doc,
-                params: vec![],
-                body: quote!(#start buf.token(#t);),
-                path: a.name.clone(),
-            });
-        }
-        ArgKind::OneOf(alts) => {
-            // The whole choice as one value.
-            let ety = gen.owned_item(&path, a);
-            out.push(Method {
-                name: a.name.clone(),
-                doc: doc.clone(),
-                params: vec![(format_ident!("value"), ety)],
-                body: quote!(#start #own_token value.write_args(buf);),
-                path: a.name.clone(),
-            });
-            // One method per alternative. In a repeatable choice, an alternative that is
-            // a token-less block of choices (BITFIELD's `[OVERFLOW ..] <SET .. | INCRBY ..>`)
-            // is lifted: each inner choice gets its own methods, and the call order
-            // gives the wire order.
-            for alt in alts {
-                if let (true, ArgKind::Block(inner), None) = (a.multiple, &alt.kind, &alt.token) {
-                    if inner.iter().all(|i| matches!(i.kind, ArgKind::OneOf(_))) {
-                        let block_path = child_path(&path, alt);
-                        for choice in inner {
-                            let cpath = child_path(&block_path, choice);
-                            let ctoken = choice.token.as_ref().map(|_| {
-                                let t = token_lit(choice);
-                                quote!(buf.token(#t);)
-                            });
-                            if choice.optional {
-                                let ety = gen.owned_item(&cpath, choice);
-                                out.push(Method {
-                                    name: arg_word(choice),
-                                    doc: docs::arg_doc(choice),
-                                    params: vec![(param_ident(choice), ety.clone())],
-                                    body: {
-                                        let pid = param_ident(choice);
-                                        quote!(#start #own_token #ctoken #pid.write_args(buf);)
-                                    },
-                                    path: cpath.clone(),
-                                });
-                                continue;
-                            }
-                            for leaf in choice.children() {
-                                let lpath = child_path(&cpath, leaf);
-                                let (params, write) = alt_params(gen, &lpath, leaf);
-                                out.push(Method {
-                                    name: arg_word(leaf),
-                                    doc: format!(
-                                        "{} (one of {})",
-                                        docs::arg_doc(leaf),
-                                        docs::arg_doc(choice)
-                                    ),
-                                    params,
-                                    body: quote!(#start #own_token #ctoken #write),
-                                    path: lpath,
-                                });
-                            }
-                        }
-                        continue;
-                    }
-                }
-                let alt_path = child_path(&path, alt);
-                let alt_doc = format!("{} (one of {})", docs::arg_doc(alt), docs::arg_doc(a));
-                let (params, write) = alt_params(gen, &alt_path, alt);
-                out.push(Method {
-                    name: arg_word(alt),
-                    doc: alt_doc,
-                    params,
-                    body: quote!(#start #own_token #write),
-                    path: format!("{}/{}", a.name, alt.name),
-                });
-            }
-        }
-        ArgKind::Block(children) => {
-            // An optional flag inside the block that changes the reply (`count
-            // [WITHSCORES]`) splits the method in two: without it and with it.
-            let split = children.iter().position(|ch| {
-                matches!(ch.kind, ArgKind::PureToken)
-                    && ch.optional
-                    && ov.reply_option(&c.name, &child_path(&path, ch)).is_some()
-            });
-            let variants: Vec<Option<bool>> = match split {
-                Some(_) => vec![Some(false), Some(true)],
-                None => vec![None],
-            };
-            for flag_value in variants {
-                let fixed_flag = split.map(|j| (j, flag_value == Some(true)));
-                let (params, vars, fixed) = block_params(gen, &path, children, fixed_flag);
-                let write = gen.write_children(&path, children, &vars);
-                let (name, mpath, mdoc) = match (split, flag_value) {
-                    (Some(j), Some(true)) => (
-                        format!("{}_{}", arg_word(a), arg_word(&children[j])),
-                        child_path(&path, &children[j]),
-                        format!(
-                            "{doc} with `{}`",
-                            children[j].token.clone().unwrap_or_default()
-                        ),
-                    ),
-                    (Some(j), _) => (
-                        arg_word(a),
-                        a.name.clone(),
-                        format!(
-                            "{doc} without `{}`",
-                            children[j].token.clone().unwrap_or_default()
-                        ),
-                    ),
-                    _ => (arg_word(a), a.name.clone(), doc.clone()),
-                };
-                out.push(Method {
-                    name,
-                    doc: mdoc,
-                    params,
-                    body: quote!(#start #own_token #fixed #write),
-                    path: mpath,
-                });
-            }
-        }
-        _ => {
-            let mut inner = a.clone();
-            inner.optional = false;
-            let pid = param_ident(a);
-            let after_count = i > 0 && matches!(c.args[i - 1].kind, ArgKind::NumItems);
-            let (pty, write) = if a.multiple && after_count {
-                // The count before this list is rewritten with the list's length.
-                let prev = &c.args[i - 1];
-                let ppos = pos_of(i - 1);
-                let pn = &prev.name;
-                let ptoken = prev.token.as_ref().map(|_| {
-                    let t = token_lit(prev);
-                    quote!(buf.token(#t);)
-                });
-                let item = gen.param_item(&path, a);
-                let wi = gen.write_item(&path, a, quote!(item));
-                (
-                    quote!(impl IntoIterator<Item = #item, IntoIter: ExactSizeIterator>),
-                    quote! {
-                        let items = #pid.into_iter();
-                        buf.single(#ppos, #pn);
-                        #ptoken
-                        items.len().write_int(buf);
-                        buf.single(#pos, #an);
-                        for item in items { #wi }
-                    },
-                )
-            } else if a.multiple {
-                // An empty list for an optional argument sends nothing.
-                let item = gen.param_item(&path, a);
-                let w = gen.write_list(&path, a, quote!(#pid), false, true);
-                (quote!(impl IntoIterator<Item = #item>), quote!(#start #w))
-            } else {
-                let item = gen.param_item(&path, a);
-                let w = gen.write_field(&path, &inner, quote!(#pid), false);
-                (item, quote!(#start #w))
-            };
-            out.push(Method {
-                name: arg_word(a),
-                doc,
-                params: vec![(param_ident(a), pty)],
-                body: write,
-                path: a.name.clone(),
-            });
+            quote!(buf.token(#t);)
+        });
+        Optional {
+            gen,
+            c,
+            i,
+            a,
+            start,
+            own_token,
+            doc: docs::arg_doc(a),
         }
     }
+
+    /// A pure token: a method without parameters.
+    fn token_method(&self) -> Method {
+        let (a, start) = (self.a, &self.start);
+        let t = token_lit(a);
+        Method {
+            name: arg_word(a),
+            doc: self.doc.clone(),
+            params: vec![],
+            body: quote!(#start buf.token(#t);),
+            path: a.name.clone(),
+        }
+    }
+
+    /// A choice: the whole choice as one value, then one method per alternative.
+    fn choice_methods(&self, alts: &[Arg]) -> Vec<Method> {
+        let (a, start, own_token) = (self.a, &self.start, &self.own_token);
+        let path = &a.name;
+        let ety = self.gen.owned_item(path, a);
+        let mut out = vec![Method {
+            name: a.name.clone(),
+            doc: self.doc.clone(),
+            params: vec![(format_ident!("value"), ety)],
+            body: quote!(#start #own_token value.write_args(buf);),
+            path: a.name.clone(),
+        }];
+        for alt in alts {
+            if let Some(lifted) = self.lifted_methods(alt) {
+                out.extend(lifted);
+                continue;
+            }
+            let alt_path = child_path(path, alt);
+            let alt_doc = format!("{} (one of {})", docs::arg_doc(alt), self.doc);
+            let (params, write) = alt_params(self.gen, &alt_path, alt);
+            out.push(Method {
+                name: arg_word(alt),
+                doc: alt_doc,
+                params,
+                body: quote!(#start #own_token #write),
+                path: alt_path,
+            });
+        }
+        out
+    }
+
+    /// In a repeatable choice, an alternative that is a token-less block of choices
+    /// (BITFIELD's `[OVERFLOW ..] <SET .. | INCRBY ..>`) is lifted: each inner choice
+    /// gets its own methods, and the call order gives the wire order. `None` for any
+    /// other alternative.
+    fn lifted_methods(&self, alt: &Arg) -> Option<Vec<Method>> {
+        let (a, start, own_token) = (self.a, &self.start, &self.own_token);
+        let ArgKind::Block(inner) = &alt.kind else {
+            return None;
+        };
+        if !a.multiple
+            || alt.token.is_some()
+            || !inner.iter().all(|i| matches!(i.kind, ArgKind::OneOf(_)))
+        {
+            return None;
+        }
+        let block_path = child_path(&a.name, alt);
+        let mut out = Vec::new();
+        for choice in inner {
+            let cpath = child_path(&block_path, choice);
+            let ctoken = choice.token.as_ref().map(|_| {
+                let t = token_lit(choice);
+                quote!(buf.token(#t);)
+            });
+            if choice.optional {
+                let ety = self.gen.owned_item(&cpath, choice);
+                let pid = param_ident(choice);
+                out.push(Method {
+                    name: arg_word(choice),
+                    doc: docs::arg_doc(choice),
+                    params: vec![(pid.clone(), ety)],
+                    body: quote!(#start #own_token #ctoken #pid.write_args(buf);),
+                    path: cpath,
+                });
+                continue;
+            }
+            for leaf in choice.children() {
+                let lpath = child_path(&cpath, leaf);
+                let (params, write) = alt_params(self.gen, &lpath, leaf);
+                out.push(Method {
+                    name: arg_word(leaf),
+                    doc: format!("{} (one of {})", docs::arg_doc(leaf), docs::arg_doc(choice)),
+                    params,
+                    body: quote!(#start #own_token #ctoken #write),
+                    path: lpath,
+                });
+            }
+        }
+        Some(out)
+    }
+
+    /// A block: one method taking its values. An optional flag inside the block that
+    /// changes the reply (`count [WITHSCORES]`) splits the method in two: without it
+    /// and with it.
+    fn block_methods(&self, children: &[Arg]) -> Vec<Method> {
+        let (a, start, own_token, doc) = (self.a, &self.start, &self.own_token, &self.doc);
+        let path = &a.name;
+        let split = children.iter().position(|ch| {
+            matches!(ch.kind, ArgKind::PureToken)
+                && ch.optional
+                && self.c.reply_options.contains_key(&child_path(path, ch))
+        });
+        let variants: Vec<Option<bool>> = match split {
+            Some(_) => vec![Some(false), Some(true)],
+            None => vec![None],
+        };
+        let mut out = Vec::new();
+        for flag_value in variants {
+            let fixed_flag = split.map(|j| (j, flag_value == Some(true)));
+            let (params, vars, fixed) = block_params(self.gen, path, children, fixed_flag);
+            let write = self.gen.write_children(path, children, &vars);
+            let (name, mpath, mdoc) = match (split, flag_value) {
+                (Some(j), Some(true)) => (
+                    format!("{}_{}", arg_word(a), arg_word(&children[j])),
+                    child_path(path, &children[j]),
+                    format!(
+                        "{doc} with `{}`",
+                        children[j].token.clone().unwrap_or_default()
+                    ),
+                ),
+                (Some(j), _) => (
+                    arg_word(a),
+                    a.name.clone(),
+                    format!(
+                        "{doc} without `{}`",
+                        children[j].token.clone().unwrap_or_default()
+                    ),
+                ),
+                _ => (arg_word(a), a.name.clone(), doc.clone()),
+            };
+            out.push(Method {
+                name,
+                doc: mdoc,
+                params,
+                body: quote!(#start #own_token #fixed #write),
+                path: mpath,
+            });
+        }
+        out
+    }
+
+    /// A value or a list of values: one method taking it. A list after its count
+    /// (`numkeys`) rewrites the count with the list's length.
+    fn value_method(&self) -> Method {
+        let (gen, c, i, a, start) = (self.gen, self.c, self.i, self.a, &self.start);
+        let path = &a.name;
+        let (pos, an) = (pos_of(i), &a.name);
+        let mut inner = a.clone();
+        inner.optional = false;
+        let pid = param_ident(a);
+        let after_count = i > 0 && matches!(c.args[i - 1].kind, ArgKind::NumItems);
+        let (pty, write) = if a.multiple && after_count {
+            let prev = &c.args[i - 1];
+            let ppos = pos_of(i - 1);
+            let pn = &prev.name;
+            let ptoken = prev.token.as_ref().map(|_| {
+                let t = token_lit(prev);
+                quote!(buf.token(#t);)
+            });
+            let item = gen.param_item(path, a);
+            let wi = gen.write_item(path, a, quote!(item));
+            (
+                quote!(impl IntoIterator<Item = #item, IntoIter: ExactSizeIterator>),
+                quote! {
+                    let items = #pid.into_iter();
+                    buf.single(#ppos, #pn);
+                    #ptoken
+                    items.len().write_int(buf);
+                    buf.single(#pos, #an);
+                    for item in items { #wi }
+                },
+            )
+        } else if a.multiple {
+            // An empty list for an optional argument sends nothing.
+            let item = gen.param_item(path, a);
+            let w = gen.write_list(path, a, quote!(#pid), false, true);
+            (quote!(impl IntoIterator<Item = #item>), quote!(#start #w))
+        } else {
+            let item = gen.param_item(path, a);
+            let w = gen.write_field(path, &inner, quote!(#pid), false);
+            (item, quote!(#start #w))
+        };
+        Method {
+            name: arg_word(a),
+            doc: self.doc.clone(),
+            params: vec![(pid, pty)],
+            body: write,
+            path: a.name.clone(),
+        }
+    }
+}
+
+/// The methods as code, each named uniquely among `used`; a method whose option
+/// changes the reply (a reply option) returns the command with that reply type.
+fn render_methods(
+    c: &Command,
+    a: &Arg,
+    ty: &Ident,
+    methods: Vec<Method>,
+    used: &mut BTreeSet<String>,
+) -> TokenStream {
     // An alternative of a required choice the overrides flattened into options.
     let satisfy = a.group.as_ref().map(|_| quote!(buf.satisfy();));
     let mut ts = TokenStream::new();
-    for m in out {
+    for m in methods {
         let mut name = names::snake(&m.name);
         if used.contains(&name) {
             name = names::snake(&format!("{}_{}", a.name, m.name));
@@ -465,9 +526,8 @@ fn optional_methods(
         let body = &m.body;
         let body = quote!(#satisfy #body);
         let mdoc = &m.doc;
-        match ov.reply_option(&c.name, &m.path) {
+        match c.reply_options.get(&m.path) {
             Some(rt) => {
-                let rt = rust_type(&c.name, "reply option", rt)?;
                 let note = format!(
                     "\n\nChanges the reply to `{}`.",
                     rt.to_string().replace(' ', "")
@@ -495,7 +555,7 @@ fn optional_methods(
             }),
         }
     }
-    Ok(ts)
+    ts
 }
 
 /// The parameters of a block's valued children (flattened into a method), the
@@ -557,21 +617,5 @@ fn alt_params(gen: &ArgGen<'_>, path: &str, alt: &Arg) -> (Vec<(Ident, TokenStre
             let w = gen.write_field(path, &inner, quote!(#pid), false);
             (vec![(pid, pty)], w)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rust_type;
-
-    #[test]
-    fn a_reply_type_that_does_not_parse_is_an_error_naming_the_command() {
-        assert!(rust_type("GET", "reply", "Option<Bytes>").is_ok());
-        let err = rust_type("GET", "reply", "Option<Bytes").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("GET: the reply type `Option<Bytes` is not a Rust type"),
-            "{err}"
-        );
     }
 }

@@ -1,6 +1,7 @@
 //! Doc text for generated items.
 
 use crate::model::{Arg, Command};
+use crate::reply::ReplyTy;
 
 /// Escapes text from the spec for rustdoc (brackets would become broken links,
 /// angle brackets HTML).
@@ -51,8 +52,8 @@ pub fn arg_doc(a: &Arg) -> String {
 }
 
 /// The reply section from the schema's descriptions.
-pub fn reply_doc(c: &Command, ty: &str) -> String {
-    let mut s = format!("**Reply** (`{}`)", ty.replace(' ', ""));
+pub fn reply_doc(c: &Command, ty: &ReplyTy) -> String {
+    let mut s = format!("**Reply** (`{}`)", ty.to_string().replace(' ', ""));
     let mut descs = Vec::new();
     if let Some(schema) = &c.reply_schema {
         collect_descriptions(schema, &mut descs);
@@ -89,7 +90,7 @@ fn collect_descriptions(schema: &serde_json::Value, out: &mut Vec<String>) {
 }
 
 /// The full doc of a command struct.
-pub fn command_doc(c: &Command, reply_ty: &str) -> String {
+pub fn command_doc(c: &Command, reply_ty: &ReplyTy) -> String {
     let mut s = escape(&c.summary);
     s.push_str("\n\n```text\n");
     s.push_str(&syntax(c));

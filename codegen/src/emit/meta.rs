@@ -1,4 +1,4 @@
-//! `meta.rs`: one static [`CommandMeta`] per command and the sorted lookup table.
+//! `meta.rs`: one static `CommandMeta` per command and the sorted lookup table.
 
 use crate::model::Command;
 use crate::names;
@@ -117,8 +117,8 @@ fn group(g: &str) -> Result<TokenStream> {
 
 /// Where the runtime runs the command: the override's route, or what its flags say
 /// (`BLOCKING`: a dedicated connection; otherwise the shared one).
-fn route(c: &Command, over: Option<&crate::overrides::Route>) -> Result<TokenStream> {
-    let Some(r) = over else {
+fn route(c: &Command) -> Result<TokenStream> {
+    let Some(r) = &c.route else {
         return Ok(if c.flags.iter().any(|f| f == "BLOCKING") {
             quote!(Route::Dedicated)
         } else {
@@ -140,9 +140,9 @@ fn route(c: &Command, over: Option<&crate::overrides::Route>) -> Result<TokenStr
     })
 }
 
-/// The static metadata of one command; `over` is its route override.
-pub fn entry(c: &Command, over: Option<&crate::overrides::Route>) -> Result<TokenStream> {
-    let route = route(c, over)?;
+/// The static metadata of one command.
+pub fn entry(c: &Command) -> Result<TokenStream> {
+    let route = route(c)?;
     let id = format_ident!("{}", names::snake(&c.name).to_uppercase());
     let name = &c.name;
     let container = match &c.container {

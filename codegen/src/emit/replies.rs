@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 /// One reply struct with its `FromReply` impl.
-pub fn emit(s: &StructDef, command: &str, ov: &crate::overrides::Overrides) -> TokenStream {
+pub fn emit(s: &StructDef, command: &str) -> TokenStream {
     let name = format_ident!("{}", s.name);
     let doc = if s.doc.is_empty() {
         format!("A reply of `{command}`.")
@@ -19,10 +19,7 @@ pub fn emit(s: &StructDef, command: &str, ov: &crate::overrides::Overrides) -> T
     let mut inits = Vec::new();
     for f in &s.fields {
         let id = format_ident!("{}", f.name);
-        let field_ty = ov.reply_field(&s.name, &f.wire).unwrap_or(&f.ty);
-        let ty: TokenStream = syn::parse_str::<syn::Type>(field_ty)
-            .map(|t| quote!(#t))
-            .unwrap_or_else(|_| quote!(Value));
+        let ty = &f.ty;
         let fdoc = if f.doc.is_empty() {
             format!("`{}`.", f.wire)
         } else {
@@ -31,7 +28,7 @@ pub fn emit(s: &StructDef, command: &str, ov: &crate::overrides::Overrides) -> T
         let wire = proc_macro2::Literal::byte_string(f.wire.as_bytes());
         // Every field is optional (servers add fields over time); a nullable field is
         // not wrapped twice.
-        if field_ty.starts_with("Option<") {
+        if ty.is_option() {
             fields.push(quote!(#[doc = #fdoc] pub #id: #ty));
             arms.push(quote!(#wire => #id = FromReply::from_reply(r)?,));
         } else {

@@ -1,9 +1,9 @@
 //! Option enums: pure-token choices shared across commands (`ExistenceCondition`),
 //! and per-command enums with data (`SetExpiration`).
 
-use super::args::{arg_word, child_path, is_valued, ArgGen};
+use super::args::{arg_word, is_valued, ArgGen};
 use super::docs;
-use crate::model::{Arg, ArgKind, Command};
+use crate::model::{child_path, Arg, ArgKind, Command};
 use crate::names;
 use crate::overrides::Overrides;
 use anyhow::{bail, Result};

@@ -15,6 +15,10 @@
 //! | `object` with `properties` | a generated struct, every field optional |
 //! | anything else | `Value` |
 
+mod ty;
+
+pub use ty::{ReplyTy, RUNTIME_TYPES};
+
 use crate::names;
 use serde_json::Value as Json;
 
@@ -37,35 +41,35 @@ pub struct Field {
     /// The key in the reply.
     pub wire: String,
     /// Rust type (without the `Option` every field gets).
-    pub ty: String,
+    pub ty: ReplyTy,
     /// Doc text.
     pub doc: String,
 }
 
 /// The Rust type of a reply, with the structs it needs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ReplyType {
-    /// The type, as Rust source.
-    pub ty: String,
+    /// The type.
+    pub ty: ReplyTy,
     /// Structs to generate.
     pub structs: Vec<StructDef>,
 }
 
 thread_local! {
     /// The type of the schema being mapped, for `"$ref": "#"` (recursive schemas).
-    static ROOT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static ROOT: std::cell::RefCell<ReplyTy> = const { std::cell::RefCell::new(ReplyTy::Value) };
 }
 
 /// Maps a command's schema to a Rust type; `hint` names generated structs.
 pub fn reply_type(schema: &Json, hint: &str) -> ReplyType {
     // First pass: the root's own type (a recursive reference reads as `Value`), then
     // the real pass, where `"$ref": "#"` is that type.
-    ROOT.with(|r| *r.borrow_mut() = "Value".into());
+    ROOT.with(|r| *r.borrow_mut() = ReplyTy::Value);
     let root = ty(schema, hint, &mut Vec::new());
     ROOT.with(|r| *r.borrow_mut() = root);
-    let mut out = ReplyType::default();
-    out.ty = ty(schema, hint, &mut out.structs);
-    out
+    let mut structs = Vec::new();
+    let ty = ty(schema, hint, &mut structs);
+    ReplyType { ty, structs }
 }
 
 /// Types each alternative of a `oneOf`/`anyOf` schema separately, named `names[i]`;
@@ -78,29 +82,31 @@ pub fn alternatives_named(schema: &Json, names: &[String]) -> Option<ReplyType> 
     if alts.len() != names.len() {
         return None;
     }
-    let mut out = ReplyType::default();
-    for (i, (alt, name)) in alts.iter().zip(names).enumerate() {
-        let t = ty(alt, name, &mut out.structs);
-        if i == 0 {
-            out.ty = t;
-        }
+    let mut structs = Vec::new();
+    let mut first = None;
+    for (alt, name) in alts.iter().zip(names) {
+        let t = ty(alt, name, &mut structs);
+        first.get_or_insert(t);
     }
-    Some(out)
+    Some(ReplyType {
+        ty: first?,
+        structs,
+    })
 }
 
-fn ty(s: &Json, hint: &str, structs: &mut Vec<StructDef>) -> String {
+fn ty(s: &Json, hint: &str, structs: &mut Vec<StructDef>) -> ReplyTy {
     let Some(obj) = s.as_object() else {
-        return "Value".into();
+        return ReplyTy::Value;
     };
     if obj.get("$ref").and_then(Json::as_str) == Some("#") {
         return ROOT.with(|r| r.borrow().clone());
     }
     if let Some(c) = obj.get("const") {
         return match c {
-            Json::String(t) if t == "OK" => "()".into(),
-            Json::String(_) => "Bytes".into(),
-            Json::Number(_) => "i64".into(),
-            _ => "Value".into(),
+            Json::String(t) if t == "OK" => ReplyTy::Unit,
+            Json::String(_) => ReplyTy::Bytes,
+            Json::Number(_) => ReplyTy::Int,
+            _ => ReplyTy::Value,
         };
     }
     for key in ["oneOf", "anyOf"] {
@@ -109,45 +115,46 @@ fn ty(s: &Json, hint: &str, structs: &mut Vec<StructDef>) -> String {
         }
     }
     match obj.get("type").and_then(Json::as_str) {
-        Some("string") => "Bytes".into(),
-        Some("integer") => "i64".into(),
-        Some("number") => "f64".into(),
-        Some("boolean") => "bool".into(),
-        Some("null") => "()".into(),
+        Some("string") => ReplyTy::Bytes,
+        Some("integer") => ReplyTy::Int,
+        Some("number") => ReplyTy::Double,
+        Some("boolean") => ReplyTy::Bool,
+        Some("null") => ReplyTy::Unit,
         Some("array") => array(obj, hint, structs),
         Some("object") => object(obj, hint, structs),
-        _ => "Value".into(),
+        _ => ReplyTy::Value,
     }
 }
 
-fn array(obj: &serde_json::Map<String, Json>, hint: &str, structs: &mut Vec<StructDef>) -> String {
+fn array(obj: &serde_json::Map<String, Json>, hint: &str, structs: &mut Vec<StructDef>) -> ReplyTy {
     match obj.get("items") {
         Some(Json::Array(items)) => {
             let fixed = obj.get("minItems").and_then(Json::as_u64) == Some(items.len() as u64)
                 && obj.get("maxItems").and_then(Json::as_u64) == Some(items.len() as u64);
             if !fixed || items.is_empty() || items.len() > 12 {
-                return "Vec<Value>".into();
+                return ReplyTy::vec(ReplyTy::Value);
             }
-            let parts: Vec<String> = items
-                .iter()
-                .enumerate()
-                .map(|(i, it)| ty(it, &format!("{hint}{}", i + 1), structs))
-                .collect();
-            if parts.len() == 1 {
-                format!("({},)", parts[0])
-            } else {
-                format!("({})", parts.join(", "))
-            }
+            ReplyTy::Tuple(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, it)| ty(it, &format!("{hint}{}", i + 1), structs))
+                    .collect(),
+            )
         }
-        Some(item) => format!("Vec<{}>", ty(item, hint, structs)),
-        None => "Vec<Value>".into(),
+        Some(item) => ReplyTy::vec(ty(item, hint, structs)),
+        None => ReplyTy::vec(ReplyTy::Value),
     }
 }
 
-fn object(obj: &serde_json::Map<String, Json>, hint: &str, structs: &mut Vec<StructDef>) -> String {
+fn object(
+    obj: &serde_json::Map<String, Json>,
+    hint: &str,
+    structs: &mut Vec<StructDef>,
+) -> ReplyTy {
     if let Some(Json::Object(props)) = obj.get("properties") {
         if props.is_empty() {
-            return "Value".into();
+            return ReplyTy::Value;
         }
         let mut fields = Vec::new();
         let mut used = std::collections::BTreeSet::new();
@@ -179,7 +186,7 @@ fn object(obj: &serde_json::Map<String, Json>, hint: &str, structs: &mut Vec<Str
             doc,
             fields,
         });
-        return hint.to_owned();
+        return ReplyTy::Named(hint.to_owned());
     }
     let value_schema = match obj.get("additionalProperties") {
         Some(Json::Object(_)) => obj.get("additionalProperties"),
@@ -189,20 +196,17 @@ fn object(obj: &serde_json::Map<String, Json>, hint: &str, structs: &mut Vec<Str
         },
     };
     match value_schema {
-        Some(v) => format!(
-            "HashMap<Bytes, {}>",
-            ty(v, &format!("{hint}Value"), structs)
-        ),
-        None => "Value".into(),
+        Some(v) => ReplyTy::map(ty(v, &format!("{hint}Value"), structs)),
+        None => ReplyTy::Value,
     }
 }
 
-fn alternatives(alts: &[Json], hint: &str, structs: &mut Vec<StructDef>) -> String {
+fn alternatives(alts: &[Json], hint: &str, structs: &mut Vec<StructDef>) -> ReplyTy {
     let is_null = |a: &Json| a.get("type").and_then(Json::as_str) == Some("null");
     let has_null = alts.iter().any(is_null);
     let rest: Vec<&Json> = alts.iter().filter(|a| !is_null(a)).collect();
     if rest.is_empty() {
-        return "()".into();
+        return ReplyTy::Unit;
     }
     // 0 / 1 constants: a boolean.
     let int_consts: Vec<i64> = rest
@@ -211,25 +215,25 @@ fn alternatives(alts: &[Json], hint: &str, structs: &mut Vec<StructDef>) -> Stri
         .collect();
     if int_consts.len() == rest.len() && int_consts.iter().all(|c| *c == 0 || *c == 1) {
         return if has_null {
-            "Option<bool>".into()
+            ReplyTy::option(ReplyTy::Bool)
         } else {
-            "bool".into()
+            ReplyTy::Bool
         };
     }
     let mut scratch = Vec::new();
-    let types: Vec<String> = rest.iter().map(|a| ty(a, hint, &mut scratch)).collect();
+    let types: Vec<ReplyTy> = rest.iter().map(|a| ty(a, hint, &mut scratch)).collect();
     let first = &types[0];
     let same = types.iter().all(|t| t == first);
     let inner = if same {
         structs.extend(dedup(scratch));
         first.clone()
     } else {
-        return "Value".into();
+        return ReplyTy::Value;
     };
-    match (has_null, inner.as_str()) {
-        (false, _) => inner,
-        (true, "()") => "bool".into(),
-        (true, _) => format!("Option<{inner}>"),
+    match (has_null, inner) {
+        (false, inner) => inner,
+        (true, ReplyTy::Unit) => ReplyTy::Bool,
+        (true, inner) => ReplyTy::option(inner),
     }
 }
 
@@ -245,7 +249,7 @@ fn dedup(structs: Vec<StructDef>) -> Vec<StructDef> {
                 for f in s.fields {
                     match o.fields.iter_mut().find(|x| x.wire == f.wire) {
                         None => o.fields.push(f),
-                        Some(x) if x.ty != f.ty => x.ty = "Value".into(),
+                        Some(x) if x.ty != f.ty => x.ty = ReplyTy::Value,
                         Some(_) => {}
                     }
                 }
@@ -261,7 +265,7 @@ mod tests {
     use serde_json::json;
 
     fn t(s: Json) -> String {
-        reply_type(&s, "X").ty
+        reply_type(&s, "X").ty.to_string()
     }
 
     #[test]
@@ -309,7 +313,7 @@ mod tests {
             &json!({"type": "object", "properties": {"max-len": {"type": "integer"}}}),
             "Foo",
         );
-        assert_eq!(r.ty, "Foo");
+        assert_eq!(r.ty, ReplyTy::Named("Foo".into()));
         assert_eq!(r.structs[0].fields[0].name, "max_len");
     }
 }

@@ -1,0 +1,53 @@
+//! Overrides that cannot be applied stop the generator with an error naming the
+//! command and the type, rather than turning into an untyped `Value`.
+
+use respec_codegen::{generate, Options};
+use std::path::PathBuf;
+
+/// Generates the vendored spec with `extra` appended to the vendored overrides.
+fn generate_with(extra: &str) -> anyhow::Result<respec_codegen::Output> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("spec/overrides.toml"))? + extra;
+    let dir = std::env::temp_dir().join(format!("respec-overrides-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{}.toml", extra.len()));
+    std::fs::write(&path, text)?;
+    generate(&Options {
+        spec_dir: root.join("spec/commands"),
+        overrides: Some(path),
+        strict_overrides: true,
+    })
+}
+
+#[test]
+fn a_reply_type_that_is_not_rust_is_an_error_naming_the_command() {
+    let err =
+        generate_with("\n[[reply]]\ncommand = \"ECHO\"\ntype = \"Option<Bytes\"\nreason = \"r\"\n")
+            .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("ECHO: the reply type"), "{text}");
+    assert!(text.contains("not a Rust type"), "{text}");
+}
+
+#[test]
+fn a_reply_type_naming_an_unknown_struct_is_an_error() {
+    let err = generate_with(
+        "\n[[reply]]\ncommand = \"ECHO\"\ntype = \"Vec<EchoThing>\"\nreason = \"r\"\n",
+    )
+    .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("ECHO") && text.contains("`EchoThing`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_reply_option_type_respec_cannot_decode_is_an_error() {
+    let err = generate_with(
+        "\n[[reply_option]]\ncommand = \"ZRANGE\"\narg = \"withscores\"\ntype = \"Vec<u32>\"\nreason = \"r\"\n",
+    )
+    .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("ZRANGE") && text.contains("`u32`"), "{text}");
+}
