@@ -345,6 +345,9 @@ struct Io<'a> {
     liveness: bool,
     /// A reply was delivered to a request: the connection proved itself.
     served: bool,
+    /// Requests were taken since the last write, and the driver let the tasks that
+    /// are ready run once before writing them (see [`Io::poll`]).
+    yielded: bool,
 }
 
 impl<'a> Io<'a> {
@@ -376,6 +379,7 @@ impl<'a> Io<'a> {
             arrays_to_demux: demux.takes_arrays(),
             demux,
             served: false,
+            yielded: false,
         }
     }
 
@@ -458,9 +462,12 @@ impl<'a> Io<'a> {
 
     /// Takes queued requests into the write buffer (not while the socket is not
     /// taking what is there). A request whose caller gave up is dropped unwritten.
-    /// Returns an error on `Close`.
-    fn take_requests(&mut self, cx: &mut Context<'_>) -> Result<bool> {
+    /// Returns whether anything was taken, and whether requests were while others
+    /// were in flight (so other tasks are at work); an error on `Close`.
+    fn take_requests(&mut self, cx: &mut Context<'_>) -> Result<(bool, bool)> {
         let mut progress = false;
+        let mut requests = false;
+        let busy = !self.pending.is_empty();
         if let Poll::Ready(Some(Control::Close)) = self.queues.control.poll_recv(cx) {
             return Err(Error::closed());
         }
@@ -473,6 +480,7 @@ impl<'a> Io<'a> {
             match self.queues.requests.poll_recv(cx) {
                 Poll::Ready(Some(Request { payload, sink })) => {
                     progress = true;
+                    requests = true;
                     if !sink.take() {
                         // Timed out or dropped while queued: never written.
                         continue;
@@ -499,7 +507,7 @@ impl<'a> Io<'a> {
                 Poll::Pending => break,
             }
         }
-        Ok(progress)
+        Ok((progress, requests && busy))
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> Result<bool> {
@@ -643,8 +651,25 @@ impl Future for Io<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
         loop {
-            let mut progress = this.take_requests(cx)?;
-            progress |= this.write(cx)?;
+            let (mut progress, requests) = this.take_requests(cx)?;
+            // Batching that does not depend on the scheduler: a caller's request
+            // wakes the driver, which tokio runs next on that worker (its LIFO slot),
+            // before the other tasks that are ready, whose requests would then each
+            // cost a write. So when requests come while others are in flight (other
+            // tasks are at work), once per write the driver lets the ready tasks run
+            // first: it wakes itself (tokio queues a self-woken task behind the
+            // ready ones) and writes what they all queued when it runs again. A lone
+            // caller (nothing in flight) is written at once.
+            if requests && !this.yielded && !this.write_blocked && this.wbuf.len() < HIGH_WATER {
+                this.yielded = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let wrote = this.write(cx)?;
+            if wrote {
+                this.yielded = false;
+            }
+            progress |= wrote;
             if this.demux.is_stalled() && this.demux.poll_unstall(cx).is_ready() {
                 // The silence while stalled was the consumer's, not the server's.
                 this.touch_health();
