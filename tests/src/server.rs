@@ -183,14 +183,7 @@ impl ServerBuilder {
     /// unavailable on this machine ([`HarnessError::is_unavailable`]), so a test can
     /// `let Some(server) = ... else { return };`. Panics on any other failure.
     pub fn start_or_skip(self) -> Option<Server> {
-        match self.start() {
-            Ok(server) => Some(server),
-            Err(err) if err.is_unavailable() => {
-                crate::skip(&err);
-                None
-            }
-            Err(err) => panic!("{err}"),
-        }
+        crate::or_skip(self.start())
     }
 }
 
