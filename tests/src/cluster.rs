@@ -8,7 +8,7 @@
 //! [`ClusterBuilder::start`] starts every node at once ([`Role::ClusterNode`]: its own
 //! dir, `nodes.conf` and bus port), then: `CLUSTER SET-CONFIG-EPOCH` (distinct epochs,
 //! so no collision has to be resolved), `CLUSTER ADDSLOTSRANGE` on the primaries (the
-//! 16384 slots split evenly), `CLUSTER MEET` from every node to the first, a wait until
+//! 16384 slots split evenly), `CLUSTER MEET` between every pair of nodes, a wait until
 //! every node knows every other (no handshake, link connected), `CLUSTER REPLICATE` on
 //! the replicas (retried while the primary is unknown to them), and a final wait until
 //! every node reports `cluster_state:ok` and the planned slot map (`CLUSTER SLOTS`,
@@ -67,24 +67,26 @@ const MIGRATE_TIMEOUT_MS: &str = "5000";
 pub struct ClusterBuilder {
     primaries: usize,
     replicas: usize,
-    binary: Option<PathBuf>,
-    config: Vec<String>,
-    node_timeout: Duration,
-    full_coverage: bool,
+    /// The builder of every node: the harness's config lines, then the caller's.
+    node: ServerBuilder,
     timeout: Duration,
 }
 
 impl Default for ClusterBuilder {
     fn default() -> Self {
+        let node = ServerBuilder::new()
+            .role(Role::ClusterNode)
+            .config("repl-diskless-sync-delay 0")
+            // Redis 7.0 lists a replica in CLUSTER SLOTS once its replication offset is
+            // not 0, which on an idle primary takes its first ping (10 s by default).
+            .config("repl-ping-replica-period 1");
         ClusterBuilder {
             primaries: 3,
             replicas: 1,
-            binary: None,
-            config: Vec::new(),
-            node_timeout: DEFAULT_NODE_TIMEOUT,
-            full_coverage: true,
+            node,
             timeout: DEFAULT_TIMEOUT,
         }
+        .node_timeout(DEFAULT_NODE_TIMEOUT)
     }
 }
 
@@ -112,28 +114,31 @@ impl ClusterBuilder {
     }
 
     /// Runs this binary instead of the one the harness finds ([`binary::try_binary`]).
-    pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
-        self.binary = Some(path.into());
-        self
+    pub fn binary(self, path: impl Into<PathBuf>) -> Self {
+        self.with_node(|node| node.binary(path))
     }
 
-    /// Appends a config line to every node's config (see [`ServerBuilder::config`]).
-    pub fn config(mut self, line: impl Into<String>) -> Self {
-        self.config.push(line.into());
-        self
+    /// Appends a config line to every node's config (see [`ServerBuilder::config`]);
+    /// it overrides the lines the harness and earlier calls wrote.
+    pub fn config(self, line: impl Into<String>) -> Self {
+        self.with_node(|node| node.config(line))
     }
 
     /// The `cluster-node-timeout` (whole milliseconds): how long a node may be
     /// unreachable before it is taken as failing.
-    pub fn node_timeout(mut self, timeout: Duration) -> Self {
-        self.node_timeout = timeout;
-        self
+    pub fn node_timeout(self, timeout: Duration) -> Self {
+        self.config(format!("cluster-node-timeout {}", timeout.as_millis()))
     }
 
     /// Sets `cluster-require-full-coverage no`: the nodes keep serving their slots
     /// while some slots have no live primary.
-    pub fn allow_partial_coverage(mut self) -> Self {
-        self.full_coverage = false;
+    pub fn allow_partial_coverage(self) -> Self {
+        self.config("cluster-require-full-coverage no")
+    }
+
+    /// Changes the builder of every node.
+    fn with_node(mut self, change: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Self {
+        self.node = change(self.node);
         self
     }
 
@@ -149,10 +154,7 @@ impl ClusterBuilder {
     /// Redis 7.0 or any Valkey) is [`HarnessError::Unavailable`].
     pub fn start(self) -> Result<Cluster, HarnessError> {
         let started = Instant::now();
-        let binary = match &self.binary {
-            Some(path) => path.clone(),
-            None => binary::try_binary()?,
-        };
+        let binary = self.node.resolve_binary()?;
         let (flavor, version) = binary::version_of(&binary)?;
         if flavor != Flavor::Valkey && !version.at_least(7, 0, 0) {
             return Err(HarnessError::Unavailable(format!(
@@ -161,7 +163,7 @@ impl ClusterBuilder {
                 binary.display()
             )));
         }
-        let node = self.node_builder().binary(binary);
+        let node = self.node.clone().binary(binary);
         let count = self.primaries * (1 + self.replicas);
         let servers = thread::scope(|scope| {
             let starts: Vec<_> = (0..count)
@@ -194,24 +196,6 @@ impl ClusterBuilder {
     /// other failure.
     pub fn start_or_skip(self) -> Option<Cluster> {
         crate::or_skip(self.start())
-    }
-
-    /// The builder of one node of this cluster.
-    fn node_builder(&self) -> ServerBuilder {
-        let mut node = ServerBuilder::new()
-            .role(Role::ClusterNode)
-            .config(format!(
-                "cluster-node-timeout {}",
-                self.node_timeout.as_millis()
-            ))
-            .config("repl-diskless-sync-delay 0");
-        if !self.full_coverage {
-            node = node.config("cluster-require-full-coverage no");
-        }
-        for line in &self.config {
-            node = node.config(line.clone());
-        }
-        node
     }
 }
 
@@ -492,6 +476,9 @@ pub struct Migration {
     pub target: usize,
 }
 
+/// The states of a node that has not been removed.
+const LIVE: [NodeState; 3] = [NodeState::Running, NodeState::Frozen, NodeState::Killed];
+
 /// Why a poll of [`Cluster::poll`] has not succeeded.
 enum Pending {
     /// Not yet: what was seen instead.
@@ -648,47 +635,35 @@ impl Cluster {
 
     /// Kills the node with SIGKILL ([`Server::kill`]); it keeps its index and ports.
     pub fn kill(&mut self, index: usize) {
-        self.nodes[index].server.kill();
-        self.nodes[index].state = NodeState::Killed;
+        self.change_state(index, &LIVE, Server::kill, NodeState::Killed);
     }
 
     /// Freezes the node with SIGSTOP ([`Server::pause`]): it keeps its connections but
     /// answers nothing, to the others nor to clients, until [`thaw`](Self::thaw).
     pub fn freeze(&mut self, index: usize) {
-        assert_eq!(
-            self.nodes[index].state,
-            NodeState::Running,
-            "{}",
-            self.label(index)
+        self.change_state(
+            index,
+            &[NodeState::Running],
+            Server::pause,
+            NodeState::Frozen,
         );
-        self.nodes[index].server.pause();
-        self.nodes[index].state = NodeState::Frozen;
     }
 
     /// Lets a frozen node run again (SIGCONT, [`Server::resume`]).
     pub fn thaw(&mut self, index: usize) {
-        assert_eq!(
-            self.nodes[index].state,
-            NodeState::Frozen,
-            "{}",
-            self.label(index)
+        self.change_state(
+            index,
+            &[NodeState::Frozen],
+            Server::resume,
+            NodeState::Running,
         );
-        self.nodes[index].server.resume();
-        self.nodes[index].state = NodeState::Running;
     }
 
     /// Restarts a killed (or running) node on its ports and dir ([`Server::restart`]);
     /// it keeps its `nodes.conf`, so it rejoins with its id, but not its data. Waits
     /// until the cluster has converged ([`wait_converged`](Self::wait_converged)).
     pub fn restart(&mut self, index: usize) -> Result<SlotMap, HarnessError> {
-        assert_ne!(
-            self.nodes[index].state,
-            NodeState::Removed,
-            "{}",
-            self.label(index)
-        );
-        self.nodes[index].server.restart();
-        self.nodes[index].state = NodeState::Running;
+        self.change_state(index, &LIVE, Server::restart, NodeState::Running);
         self.wait_converged()
     }
 
@@ -946,18 +921,16 @@ impl Cluster {
     }
 
     /// Starts a new node with the cluster's options and meets it (`CLUSTER MEET` to
-    /// the first running node), waiting until it and every running node know each
+    /// every running node), waiting until it and every running node know each
     /// other. It is a primary without slots; returns its index.
     pub fn add_node(&mut self) -> Result<usize, HarnessError> {
-        let meet = self.first_running();
-        let server = self
-            .options
-            .node_builder()
-            .binary(self.nodes[meet].server.binary_path())
-            .start()?;
+        let binary = self.nodes[self.first_running()].server.binary_path();
+        let server = self.options.node.clone().binary(binary).start()?;
         self.nodes.push(ClusterNode::new(server)?);
         let index = self.nodes.len() - 1;
-        self.meet(index, meet)?;
+        for other in self.running().filter(|&other| other != index) {
+            self.meet(index, other)?;
+        }
         self.poll("every node knows the new node", || {
             self.running()
                 .try_for_each(|i| self.check_known(i, &self.view(i)?))
@@ -1059,8 +1032,12 @@ impl Cluster {
             });
         }
         let planned = SlotMap::normalized(planned);
+        // Every pair meets directly: waiting for gossip to spread the nodes takes
+        // seconds on Redis 7.0.
         for i in 1..self.nodes.len() {
-            self.meet(i, 0)?;
+            for other in 0..i {
+                self.meet(i, other)?;
+            }
         }
         self.poll("every node knows every other", || {
             self.running()
@@ -1139,11 +1116,13 @@ impl Cluster {
         let mut agreed: Option<(usize, SlotMap)> = None;
         for i in self.running() {
             let info = self.text(i, &["CLUSTER", "INFO"])?;
-            if !info.contains("cluster_state:ok") {
-                return Err(format!(
-                    "{} reports cluster_state other than ok",
-                    self.label(i)
-                ));
+            let state = info
+                .lines()
+                .find(|line| line.starts_with("cluster_state:"))
+                .unwrap_or("no cluster_state")
+                .trim();
+            if state != "cluster_state:ok" {
+                return Err(format!("{} reports {state}", self.label(i)));
             }
             let view = self.view(i)?;
             self.check_known(i, &view)?;
@@ -1271,6 +1250,25 @@ impl Cluster {
             thread::sleep(backoff);
             backoff = (backoff * 2).min(longest);
         }
+    }
+
+    /// Checks that the node at `index` is in one of the states `from` (panics if not),
+    /// applies `change` to its server, and records it as `to`.
+    fn change_state(
+        &mut self,
+        index: usize,
+        from: &[NodeState],
+        change: fn(&mut Server),
+        to: NodeState,
+    ) {
+        let state = self.nodes[index].state;
+        assert!(
+            from.contains(&state),
+            "{} is {state:?}, not one of {from:?}",
+            self.label(index)
+        );
+        change(&mut self.nodes[index].server);
+        self.nodes[index].state = to;
     }
 
     /// The indices of the running nodes.

@@ -129,11 +129,7 @@ impl ServerBuilder {
     /// [`READY_TIMEOUT`]. When another process took the chosen port first, it retries
     /// with fresh ports.
     pub fn start(self) -> Result<Server, HarnessError> {
-        let binary = match &self.binary {
-            Some(path) => path.clone(),
-            None if self.tls => binary::tls_binary()?,
-            None => binary::try_binary()?,
-        };
+        let binary = self.resolve_binary()?;
         let dir = tempfile::Builder::new()
             .prefix("respec-server-")
             .tempdir()
@@ -176,6 +172,16 @@ impl ServerBuilder {
                 }
                 Err(err) => return Err(err),
             }
+        }
+    }
+
+    /// The binary [`start`](Self::start) runs: the one given, else the TLS-capable one
+    /// for a TLS server, else the plain one.
+    pub(crate) fn resolve_binary(&self) -> Result<PathBuf, HarnessError> {
+        match &self.binary {
+            Some(path) => Ok(path.clone()),
+            None if self.tls => binary::tls_binary(),
+            None => binary::try_binary(),
         }
     }
 
