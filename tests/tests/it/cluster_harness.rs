@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use respec_tests::{Cluster, ClusterRole, RawConnection, Reply};
+use respec_tests::{Cluster, ClusterRole, HarnessError, RawConnection, Reply};
 
 /// A node's raw connection.
 fn conn(cluster: &Cluster, index: usize) -> RawConnection {
@@ -260,4 +260,33 @@ fn failover_swaps_roles_and_a_killed_primary_is_replaced() {
         "a killed primary keeps its flag"
     );
     assert_eq!(cluster.seed_urls().len(), 5);
+
+    // Restarted, the old primary rejoins as a replica of the node that took its slots.
+    cluster.restart(1).unwrap();
+    assert_eq!(cluster.role(1), ClusterRole::Replica);
+    assert_eq!(cluster.replicas_of(4), [1]);
+    assert_eq!(cluster.seed_urls().len(), 6);
+}
+
+/// A cluster that cannot form in time is an error naming the condition it waited
+/// for and what it saw instead (here: no time at all to form).
+#[test]
+fn a_cluster_not_formed_in_time_says_what_it_waited_for() {
+    let result = Cluster::builder()
+        .primaries(2)
+        .replicas(0)
+        .timeout(Duration::ZERO)
+        .start();
+    match result {
+        Err(HarnessError::Cluster(message)) => {
+            eprintln!("{message}");
+            assert!(
+                message.contains("waited") && message.contains("last seen: node "),
+                "{message}"
+            );
+        }
+        Err(err) if err.is_unavailable() => respec_tests::skip(err),
+        Err(err) => panic!("{err}"),
+        Ok(cluster) => panic!("formed in no time: {:?}", cluster.slot_map(0)),
+    }
 }
