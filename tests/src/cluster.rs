@@ -670,7 +670,10 @@ impl Cluster {
     /// Waits until the cluster has converged, and returns its slot map: every running
     /// node reports `cluster_state:ok`, knows every other running node as settled,
     /// connected and not failing, sees every killed node as `fail`, and reports the
-    /// same slot map. Frozen nodes are not asked, and may be seen in any state.
+    /// same slot map. Frozen nodes are not asked, and may be seen in any state. A
+    /// killed primary without a replica leaves `cluster_state:fail` (the wait times
+    /// out) unless the cluster was built with
+    /// [`allow_partial_coverage`](ClusterBuilder::allow_partial_coverage).
     pub fn wait_converged(&self) -> Result<SlotMap, HarnessError> {
         self.wait_map("the cluster converges", |_| Ok(()))
     }
@@ -688,7 +691,9 @@ impl Cluster {
         })
     }
 
-    /// Promotes a replica with `CLUSTER FAILOVER` (coordinated with its primary) and
+    /// Promotes a replica with `CLUSTER FAILOVER` (coordinated with its primary, which
+    /// must therefore be running: a killed one is replaced by the cluster itself, see
+    /// [`wait_primary`](Self::wait_primary)) and
     /// waits until every running node agrees it is the primary, its old primary being
     /// its replica. Given a primary, promotes its first running replica. Returns the
     /// index of the new primary.
