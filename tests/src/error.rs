@@ -44,6 +44,10 @@ pub enum HarnessError {
         /// Its log file and captured stdout/stderr.
         log: String,
     },
+    /// A cluster ([`crate::Cluster`]) could not be formed or did not reach a state in
+    /// time; the message says which condition was not met, and on which node.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// The server process did not become ready in time (it has been killed).
     #[error("{} was not ready after {waited:?}\n--- server log ---\n{log}--- end of log ---", binary.display())]
     NotReady {

@@ -9,6 +9,9 @@
 //! - [`server`]: [`Server`] and [`ServerBuilder`]: one process on a free loopback port
 //!   in a temp dir, with password, ACL users, Unix socket, TLS, a [`Role`] and extra
 //!   config lines.
+//! - [`cluster`]: [`Cluster`] and [`ClusterBuilder`]: a cluster of such servers,
+//!   formed over raw RESP, with failover, kill, freeze and slot migration for fault
+//!   tests.
 //! - [`tls`]: a generated CA, server and client certificate ([`TlsFiles`]).
 //! - [`ports`]: free loopback ports.
 //! - [`raw`]: a tiny blocking RESP2 connection for the harness's own use.
@@ -38,6 +41,7 @@
 //! ```
 
 pub mod binary;
+pub mod cluster;
 pub mod error;
 pub mod fake;
 pub mod ports;
@@ -51,6 +55,10 @@ pub mod tls;
 pub mod which;
 
 pub use binary::{binary, tls_binary, try_binary, Flavor, Version};
+pub use cluster::{
+    Cluster, ClusterBuilder, ClusterNode, ClusterRole, Migration, NodeEntry, NodeState, SlotMap,
+    SlotRange,
+};
 pub use error::HarnessError;
 pub use proxy::Proxy;
 pub use raw::{RawConnection, Reply};
@@ -72,5 +80,19 @@ pub fn skip(reason: impl std::fmt::Display) {
         .open(path)
     {
         let _ = writeln!(f, "{line}");
+    }
+}
+
+/// The value of `result`, or `None` after reporting the error ([`skip`]) when it means
+/// "not available on this machine" ([`HarnessError::is_unavailable`]). Panics on any
+/// other error. The `start_or_skip` of the builders.
+pub(crate) fn or_skip<T>(result: Result<T, HarnessError>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(err) if err.is_unavailable() => {
+            skip(&err);
+            None
+        }
+        Err(err) => panic!("{err}"),
     }
 }

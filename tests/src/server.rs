@@ -129,11 +129,7 @@ impl ServerBuilder {
     /// [`READY_TIMEOUT`]. When another process took the chosen port first, it retries
     /// with fresh ports.
     pub fn start(self) -> Result<Server, HarnessError> {
-        let binary = match &self.binary {
-            Some(path) => path.clone(),
-            None if self.tls => binary::tls_binary()?,
-            None => binary::try_binary()?,
-        };
+        let binary = self.resolve_binary()?;
         let dir = tempfile::Builder::new()
             .prefix("respec-server-")
             .tempdir()
@@ -179,18 +175,21 @@ impl ServerBuilder {
         }
     }
 
+    /// The binary [`start`](Self::start) runs: the one given, else the TLS-capable one
+    /// for a TLS server, else the plain one.
+    pub(crate) fn resolve_binary(&self) -> Result<PathBuf, HarnessError> {
+        match &self.binary {
+            Some(path) => Ok(path.clone()),
+            None if self.tls => binary::tls_binary(),
+            None => binary::try_binary(),
+        }
+    }
+
     /// Starts the server, or returns `None` after printing why to stderr when it is
     /// unavailable on this machine ([`HarnessError::is_unavailable`]), so a test can
     /// `let Some(server) = ... else { return };`. Panics on any other failure.
     pub fn start_or_skip(self) -> Option<Server> {
-        match self.start() {
-            Ok(server) => Some(server),
-            Err(err) if err.is_unavailable() => {
-                crate::skip(&err);
-                None
-            }
-            Err(err) => panic!("{err}"),
-        }
+        crate::or_skip(self.start())
     }
 }
 
