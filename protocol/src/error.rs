@@ -65,6 +65,8 @@ enum Kind {
     Refused {
         instead: &'static str,
     },
+    /// A multi-key command whose keys a cluster cannot run together.
+    CrossSlot(String),
     Timeout(Sent, Option<Duration>),
     QueueFull {
         capacity: usize,
@@ -122,6 +124,13 @@ impl Error {
     #[doc(hidden)]
     pub fn refused(instead: &'static str) -> Self {
         Error::new(Kind::Refused { instead })
+    }
+
+    /// A command refused on a cluster because its keys hash to different slots
+    /// (the message names them and the remedy).
+    #[doc(hidden)]
+    pub fn cross_slot(message: String) -> Self {
+        Error::new(Kind::CrossSlot(message))
     }
 
     /// An argument rejected before anything was sent, with a message made at run
@@ -236,6 +245,7 @@ impl Error {
                 },
             },
             Kind::Refused { instead } => Kind::Refused { instead },
+            Kind::CrossSlot(m) => Kind::CrossSlot(m.clone()),
             Kind::Timeout(sent, limit) => Kind::Timeout(*sent, *limit),
             Kind::QueueFull { capacity } => Kind::QueueFull {
                 capacity: *capacity,
@@ -316,6 +326,13 @@ impl Error {
         matches!(self.inner.kind, Kind::Refused { .. })
     }
 
+    /// A multi-key command refused by a cluster client before anything was sent:
+    /// its keys hash to different slots and the spec does not let a client split it
+    /// (`MSETNX`, `RENAME`, a script's keys). Give the keys a common hash tag.
+    pub fn is_cross_slot(&self) -> bool {
+        matches!(self.inner.kind, Kind::CrossSlot(_))
+    }
+
     /// A transport error.
     pub fn is_io(&self) -> bool {
         matches!(self.inner.kind, Kind::Io { .. })
@@ -355,6 +372,7 @@ impl Error {
                     | Kind::QueueFull { .. }
                     | Kind::InvalidArgument { .. }
                     | Kind::Refused { .. }
+                    | Kind::CrossSlot(_)
                     | Kind::PoolExhausted { .. }
             )
     }
@@ -408,6 +426,7 @@ impl fmt::Display for Error {
             } => f.write_str(doing),
             Kind::Io { doing: None, err } => write!(f, "I/O error: {}", err.kind()),
             Kind::Refused { instead } => write!(f, "refused before sending: {instead}"),
+            Kind::CrossSlot(m) => write!(f, "refused by the cluster client: {m}"),
             Kind::Timeout(sent, limit) => {
                 f.write_str("timed out")?;
                 if let Some(limit) = limit {

@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod command;
 pub mod error;
 #[rustfmt::skip]
