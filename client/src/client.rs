@@ -1,5 +1,6 @@
 //! [`Client`]: the entry point, and its builder.
 
+use crate::cluster::{Cluster, ClusterOptions, ClusterStats};
 use crate::command::route::{self, Decision, On};
 use crate::command::{Command, Executor, Raw, Request, ToArg};
 use crate::config::keepalive_time;
@@ -75,11 +76,15 @@ pub struct Client {
 }
 
 struct Inner {
+    /// The shared connection (on a cluster, to its first primary: classic pub/sub
+    /// and `MONITOR` run there).
     conn: Connection,
     /// Where subscribers on the shared connection send their operations.
     ops: crate::pubsub::demux::Ops,
     pool: Arc<Pool>,
     config: Arc<Config>,
+    /// The cluster, when the client was connected to one.
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -91,9 +96,105 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connects to the server at `url` (see the table above).
+    /// Connects to the server at `url` (see the table above); a
+    /// `redis+cluster://` URL connects to a cluster (see
+    /// [`connect_cluster`](Client::connect_cluster)).
     pub async fn connect(url: &str) -> Result<Client> {
+        if let Some((config, seeds)) = crate::config::parse_cluster_url(url)? {
+            return Client::from_cluster_config(config, seeds, ClusterOptions::default()).await;
+        }
         Client::from_config(Config::from_url(url)?).await
+    }
+
+    /// Connects to a Redis Cluster or Valkey Cluster through its seed nodes
+    /// (`redis://host:port` URLs; the first one's options, credentials and TLS
+    /// included, apply to every node). The client reads the slot map from the first
+    /// seed that answers and connects to the other nodes as commands need them.
+    ///
+    /// The same typed API runs on it: each command goes to the node of its keys'
+    /// slot, keyless commands follow the spec's request policy (every primary for
+    /// `DBSIZE`, `KEYS`, `FLUSHALL`, merged by the response policy), multi-key
+    /// commands the spec lets a client split (`MGET`, `MSET`, `DEL`, `EXISTS`,
+    /// `TOUCH`, `UNLINK`) are split by slot and put back together in the caller's
+    /// order, and `MOVED`, `ASK`, `TRYAGAIN` and `CLUSTERDOWN` are followed. See the
+    /// crate docs (Cluster) for what runs where and what is refused.
+    pub async fn connect_cluster<I, S>(seeds: I) -> Result<Client>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Client::connect_cluster_with(seeds, ClusterOptions::default()).await
+    }
+
+    /// [`connect_cluster`](Client::connect_cluster) with options.
+    pub async fn connect_cluster_with<I, S>(seeds: I, options: ClusterOptions) -> Result<Client>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut template = None;
+        let mut addresses = Vec::new();
+        for seed in seeds {
+            let config = Config::from_url(seed.as_ref())?;
+            let address = crate::cluster::address_text(&config.address).ok_or_else(|| {
+                Error::config("a cluster seed needs a TCP address, not a Unix socket")
+            })?;
+            addresses.push(address);
+            template.get_or_insert(config);
+        }
+        let template =
+            template.ok_or_else(|| Error::config("a cluster needs at least one seed node"))?;
+        Client::from_cluster_config(template, addresses, options).await
+    }
+
+    /// Connects to the cluster whose nodes `seeds` (`host:port`) are, every node
+    /// with the options of `template`.
+    async fn from_cluster_config(
+        template: Config,
+        seeds: Vec<String>,
+        options: ClusterOptions,
+    ) -> Result<Client> {
+        if template.database != 0 {
+            return Err(Error::config(
+                "a cluster has only database 0: remove the database from the URL or builder",
+            ));
+        }
+        let cluster = Cluster::connect(Arc::new(template.clone()), seeds, options).await?;
+        let home = cluster.any_node()?;
+        let mut config = template;
+        config.address = home.config().address.clone();
+        let config = Arc::new(config);
+        let (demux, ops) = crate::pubsub::demux::shared();
+        let conn = Connection::connect_with(config.clone(), Kind::Reconnects, demux).await?;
+        let pool = Pool::new(config.clone(), conn.clone());
+        Ok(Client {
+            inner: Arc::new(Inner {
+                conn,
+                ops,
+                pool,
+                config,
+                cluster: Some(cluster),
+            }),
+        })
+    }
+
+    /// Whether this client is connected to a cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.inner.cluster.is_some()
+    }
+
+    /// What a cluster client has done to follow the cluster (refreshes, redirects,
+    /// retries); `None` for a client of one server.
+    pub fn cluster_stats(&self) -> Option<ClusterStats> {
+        self.inner.cluster.as_ref().map(|c| c.stats())
+    }
+
+    /// Fails on a cluster client: `what` is not supported there yet.
+    pub(crate) fn single_server(&self, what: &'static str) -> Result<()> {
+        match self.inner.cluster {
+            Some(_) => Err(Error::refused(what)),
+            None => Ok(()),
+        }
     }
 
     /// A builder for every option.
@@ -113,6 +214,7 @@ impl Client {
                 ops,
                 pool,
                 config,
+                cluster: None,
             }),
         })
     }
@@ -194,6 +296,18 @@ impl Client {
         let name = req.name();
         if let Some(p) = req.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
+        }
+        if let Some(cluster) = &self.inner.cluster {
+            let (waits, dedicated) = match route::decide(req.meta, req.buf.len(), On::Shared) {
+                Decision::Send { waits } => (waits, false),
+                Decision::Taint => (false, false),
+                Decision::Dedicated => (false, true),
+                Decision::Refuse(instead) | Decision::Watching { instead, .. } => {
+                    return ResponseFuture::failed(name, Error::refused(instead))
+                }
+            };
+            let run = cluster.clone().run(req.buf, req.meta, waits, dedicated);
+            return ResponseFuture::boxed(name, Box::pin(run));
         }
         match route::decide(req.meta, req.buf.len(), On::Shared) {
             // (`Taint` is for connections of one's own: the shared one is not pooled.)

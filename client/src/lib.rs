@@ -126,6 +126,7 @@
 #![warn(missing_docs)]
 
 mod client;
+pub mod cluster;
 mod config;
 pub mod connection;
 pub mod function;

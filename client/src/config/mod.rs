@@ -12,6 +12,7 @@ mod pool;
 mod url;
 
 pub use pool::PoolOptions;
+pub(crate) use url::parse_cluster as parse_cluster_url;
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -60,6 +60,42 @@ fn boolean(key: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// A cluster URL, `redis+cluster://[user:password@]host1:port1,host2:port2[?options]`
+/// (`rediss+cluster`, `valkey+cluster`, `valkeys+cluster` alike): the connection
+/// options every node gets, and the seed nodes as `host:port`. `None` for any other
+/// URL.
+pub fn parse_cluster(input: &str) -> Result<Option<(Config, Vec<String>)>> {
+    let Some((scheme, rest)) = input.split_once("://") else {
+        return Ok(None);
+    };
+    let Some(base) = scheme.strip_suffix("+cluster") else {
+        return Ok(None);
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, hosts) = match authority.rfind('@') {
+        Some(at) => (&authority[..=at], &authority[at + 1..]),
+        None => ("", authority),
+    };
+    let mut template = None;
+    let mut seeds = Vec::new();
+    for host in hosts.split(',').filter(|h| !h.is_empty()) {
+        let config = parse(&format!("{base}://{userinfo}{host}{tail}"))?;
+        match &config.address {
+            Address::Tcp { host, port } if host.contains(':') => {
+                seeds.push(format!("[{host}]:{port}"))
+            }
+            Address::Tcp { host, port } => seeds.push(format!("{host}:{port}")),
+            Address::Unix(_) => return Err(bad("a cluster URL needs TCP hosts")),
+        }
+        template.get_or_insert(config);
+    }
+    match template {
+        Some(t) => Ok(Some((t, seeds))),
+        None => Err(bad(format!("cluster URL `{input}` has no host"))),
+    }
+}
+
 /// Parses a connection URL into a [`Config`].
 pub fn parse(input: &str) -> Result<Config> {
     let url = url::Url::parse(input).map_err(|e| bad(format!("invalid URL `{input}`: {e}")))?;
@@ -210,6 +246,20 @@ fn percent_decode(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_urls_give_every_seed_and_the_shared_options() {
+        let (c, seeds) = parse_cluster("redis+cluster://u:p@h1:7000,h2,[::1]:7002/?protocol=2")
+            .unwrap()
+            .unwrap();
+        assert_eq!(seeds, ["h1:7000", "h2:6379", "[::1]:7002"]);
+        assert_eq!(c.username.as_deref(), Some("u"));
+        assert_eq!(c.password.as_deref(), Some("p"));
+        assert_eq!(c.protocol, crate::config::Protocol::Resp2);
+        assert!(parse_cluster("redis://h").unwrap().is_none());
+        assert!(parse_cluster("redis+cluster://").is_err());
+        assert!(parse_cluster("redis+cluster://h?bogus=1").is_err());
+    }
 
     #[test]
     fn tcp_urls() {

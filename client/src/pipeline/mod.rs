@@ -73,6 +73,11 @@ impl Target<'_> {
         n: usize,
         longest: Option<LongestArg>,
     ) -> Result<Vec<Bytes>> {
+        if let Target::Shared(c) | Target::Pooled(c) = self {
+            c.single_server(
+                "pipelines and transactions through a cluster client are not supported yet",
+            )?;
+        }
         match self {
             Target::Shared(c) => c.send_frames(cmds, n, longest).await,
             Target::Pooled(c) => c.pool().get().await?.send_many(cmds, n, longest).await,

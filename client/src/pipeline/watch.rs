@@ -264,6 +264,7 @@ impl Client {
     pub async fn watch<K: ToArg>(&self, keys: impl IntoIterator<Item = K>) -> Result<Watched> {
         let watch = crate::cmd::watch(keys);
         crate::command::Command::validate(&watch)?;
+        self.single_server("WATCH through a cluster client is not supported yet")?;
         let pooled = self.pool().get().await?;
         let watched = Watched {
             inner: Arc::new(Inner {

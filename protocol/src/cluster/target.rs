@@ -27,9 +27,13 @@ pub enum Target {
     /// Every node, replicas too (`request_policy:all_nodes`): `CONFIG SET`,
     /// `SCRIPT FLUSH`.
     AllNodes(Option<ResponsePolicy>),
+    /// A command whose request or response policy is `special`: handled by name
+    /// (`SCAN`'s cursor belongs to one node; `RANDOMKEY` asks every primary; the
+    /// per-node diagnostics `INFO`, `MEMORY STATS`, `LATENCY LATEST` ...).
+    Special(&'static str),
     /// Keys in several slots of a command the spec lets a client split
     /// (`request_policy:multi_shard`: `MGET`, `MSET`, `DEL`, `EXISTS`): one part per
-    /// slot ([`split`](super::split)), merged by the response policy, or in the
+    /// slot ([`split()`](super::split())), merged by the response policy, or in the
     /// caller's key order.
     Split(Option<ResponsePolicy>),
 }
@@ -45,6 +49,11 @@ pub fn target(meta: Option<&CommandMeta>, args: &[&[u8]]) -> Result<Target> {
     let Some(meta) = meta else {
         return Ok(Target::Any);
     };
+    if meta.request_policy == Some(RequestPolicy::Special)
+        || meta.response_policy == Some(ResponsePolicy::Special)
+    {
+        return Ok(Target::Special(meta.name));
+    }
     match meta.request_policy {
         Some(RequestPolicy::AllShards) => return Ok(Target::AllPrimaries(meta.response_policy)),
         Some(RequestPolicy::AllNodes) => return Ok(Target::AllNodes(meta.response_policy)),
@@ -120,6 +129,8 @@ mod tests {
         assert_eq!(t("KEYS *").unwrap(), Target::AllPrimaries(None));
         assert!(matches!(t("CONFIG SET a b").unwrap(), Target::AllNodes(_)));
         assert_eq!(t("ECHO hi").unwrap(), Target::Any);
+        assert_eq!(t("SCAN 0").unwrap(), Target::Special("SCAN"));
+        assert_eq!(t("INFO").unwrap(), Target::Special("INFO"));
         assert_eq!(
             t("PING").unwrap(),
             Target::AllPrimaries(Some(ResponsePolicy::AllSucceeded))

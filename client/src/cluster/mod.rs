@@ -1,0 +1,182 @@
+//! The cluster client's runtime: one multiplexed [`Connection`](crate::connection::Connection) per node (opened
+//! when first needed), the slot map, its refresh, and sending commands where the
+//! sans-IO [`respec_protocol::cluster`] layer says they go, following redirects.
+//!
+//! A cluster is a topology of the one [`Client`](crate::Client) type, chosen when it
+//! connects ([`Client::connect_cluster`](crate::Client::connect_cluster), a
+//! `redis+cluster://` URL): code written against one server runs unchanged against a
+//! cluster, and the typed API has one entry point. See the crate docs (Cluster).
+
+mod nodes;
+mod refresh;
+mod send;
+
+pub(crate) use nodes::Node;
+
+use crate::config::Config;
+use crate::connection::Address;
+use crate::error::{Error, Result};
+use nodes::View;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// How a cluster client follows the cluster.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClusterOptions {
+    /// The most redirects (`MOVED`, `ASK`) and retries (`TRYAGAIN`, `CLUSTERDOWN`, a
+    /// node that cannot be reached before anything was written) one command
+    /// follows before its last error is returned (default 16).
+    pub max_redirects: u32,
+    /// How often the slot map is refreshed with nothing prompting it (default 60 s;
+    /// `None`: only when prompted: a `MOVED`, a lost node, `CLUSTERDOWN`).
+    pub refresh_interval: Option<Duration>,
+    /// The least time between two refreshes, however many prompts arrive (default
+    /// 100 ms): a storm of `MOVED` replies causes one refresh.
+    pub min_refresh_interval: Duration,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            max_redirects: 16,
+            refresh_interval: Some(Duration::from_secs(60)),
+            min_refresh_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What a cluster client has done to follow the cluster (for tests and metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClusterStats {
+    /// Slot map refreshes completed.
+    pub refreshes: u64,
+    /// `MOVED` redirects followed.
+    pub moved: u64,
+    /// `ASK` redirects followed.
+    pub asked: u64,
+    /// Retries after `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` or an unreachable node.
+    pub retries: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    refreshes: AtomicU64,
+    moved: AtomicU64,
+    asked: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// One cluster: its nodes, the slot map, and how to reach new nodes.
+pub(crate) struct Cluster {
+    /// The options of every node's connection (its address aside).
+    template: Arc<Config>,
+    options: ClusterOptions,
+    /// The addresses it was given, asked when no known node answers.
+    seeds: Vec<String>,
+    /// Every node connected to, by `host:port`, kept across refreshes.
+    nodes: Mutex<HashMap<String, Arc<Node>>>,
+    /// The slot map and the shards' nodes.
+    view: RwLock<Arc<View>>,
+    refresh: refresh::State,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("seeds", &self.seeds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Connects to the cluster through `seeds` (each `host:port`) with the connection
+    /// options of `template`: reads the slot map from the first seed that answers.
+    pub(crate) async fn connect(
+        template: Arc<Config>,
+        seeds: Vec<String>,
+        options: ClusterOptions,
+    ) -> Result<Arc<Cluster>> {
+        if seeds.is_empty() {
+            return Err(Error::config("a cluster needs at least one seed node"));
+        }
+        let cluster = Arc::new(Cluster {
+            template,
+            options,
+            seeds,
+            nodes: Mutex::new(HashMap::new()),
+            view: RwLock::new(Arc::new(View::empty())),
+            refresh: refresh::State::default(),
+            counters: Counters::default(),
+        });
+        cluster.refresh_now().await?;
+        refresh::start_timer(&cluster);
+        Ok(cluster)
+    }
+
+    /// What the client has done so far.
+    pub(crate) fn stats(&self) -> ClusterStats {
+        let c = &self.counters;
+        ClusterStats {
+            refreshes: c.refreshes.load(Ordering::Relaxed),
+            moved: c.moved.load(Ordering::Relaxed),
+            asked: c.asked.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The current view.
+    fn view(&self) -> Arc<View> {
+        self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The node at `address` (`host:port`), made on first use.
+    pub(crate) fn node(&self, address: &str) -> Arc<Node> {
+        let mut nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
+        nodes
+            .entry(address.to_owned())
+            .or_insert_with(|| Arc::new(Node::new(address, self.node_config(address))))
+            .clone()
+    }
+
+    /// The connection options for the node at `address`.
+    fn node_config(&self, address: &str) -> Arc<Config> {
+        let mut config = (*self.template).clone();
+        config.address = parse_address(address);
+        Arc::new(config)
+    }
+
+    /// A node to run a keyless command on: the first primary.
+    pub(crate) fn any_node(&self) -> Result<Arc<Node>> {
+        self.view()
+            .primaries()
+            .next()
+            .cloned()
+            .ok_or_else(|| Error::config("the cluster has no known primary"))
+    }
+}
+
+/// `host:port` (IPv6 hosts in brackets) as an address.
+fn parse_address(address: &str) -> Address {
+    let (host, port) = address.rsplit_once(':').unwrap_or((address, "6379"));
+    Address::Tcp {
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
+        port: port.parse().unwrap_or(6379),
+    }
+}
+
+/// `host:port` of an address (the form redirects and topologies use).
+pub(crate) fn address_text(address: &Address) -> Option<String> {
+    match address {
+        Address::Tcp { host, port } if host.contains(':') => Some(format!("[{host}]:{port}")),
+        Address::Tcp { host, port } => Some(format!("{host}:{port}")),
+        Address::Unix(_) => None,
+    }
+}

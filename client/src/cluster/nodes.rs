@@ -1,0 +1,166 @@
+//! The nodes a cluster client talks to, and its view of which node serves which
+//! slot.
+
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::error::Result;
+use crate::pool::Pool;
+use respec_protocol::cluster::topology::{Topology, NONE};
+use respec_protocol::cluster::SLOTS;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// One node: its shared multiplexed connection, opened on first use, and its pool
+/// of dedicated connections (blocking commands).
+pub(crate) struct Node {
+    address: String,
+    config: Arc<Config>,
+    conn: tokio::sync::OnceCell<Connection>,
+    pool: OnceLock<Arc<Pool>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    pub(crate) fn new(address: &str, config: Arc<Config>) -> Self {
+        Node {
+            address: address.to_owned(),
+            config,
+            conn: tokio::sync::OnceCell::new(),
+            pool: OnceLock::new(),
+        }
+    }
+
+    /// Its connection options.
+    pub(crate) fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// `host:port`.
+    pub(crate) fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The node's shared connection, connecting first if it has none yet (a failed
+    /// connect is tried again by the next caller).
+    pub(crate) async fn connection(&self) -> Result<Connection> {
+        self.conn
+            .get_or_try_init(|| Connection::connect(self.config.clone()))
+            .await
+            .cloned()
+    }
+
+    /// The node's pool of dedicated connections.
+    pub(crate) async fn pool(&self) -> Result<Arc<Pool>> {
+        if let Some(pool) = self.pool.get() {
+            return Ok(pool.clone());
+        }
+        let conn = self.connection().await?;
+        Ok(self
+            .pool
+            .get_or_init(|| Pool::new(self.config.clone(), conn))
+            .clone())
+    }
+
+    /// Closes its connections (it left the cluster).
+    pub(crate) fn close(&self) {
+        if let Some(conn) = self.conn.get() {
+            conn.close();
+        }
+    }
+}
+
+/// One shard's nodes.
+#[derive(Debug)]
+pub(crate) struct ShardNodes {
+    pub(crate) primary: Arc<Node>,
+    pub(crate) replicas: Vec<Arc<Node>>,
+}
+
+/// Which shard serves each slot, and each shard's nodes. A `MOVED` reply updates
+/// one slot in place (to a known primary); anything else new waits for a refresh,
+/// which installs a new view.
+#[derive(Debug)]
+pub(crate) struct View {
+    shards: Vec<ShardNodes>,
+    table: Box<[AtomicU16]>,
+}
+
+impl View {
+    /// Serves nothing (before the first refresh).
+    pub(crate) fn empty() -> Self {
+        View {
+            shards: Vec::new(),
+            table: (0..SLOTS).map(|_| AtomicU16::new(NONE)).collect(),
+        }
+    }
+
+    /// The view of `topology`, with `node` giving the node of each address.
+    pub(crate) fn new(topology: &Topology, node: impl Fn(&str) -> Arc<Node>) -> Self {
+        let shards = topology
+            .shards
+            .iter()
+            .map(|s| ShardNodes {
+                primary: node(&s.primary.address),
+                replicas: s
+                    .replicas
+                    .iter()
+                    .filter(|r| r.healthy)
+                    .map(|r| node(&r.address))
+                    .collect(),
+            })
+            .collect();
+        View {
+            shards,
+            table: topology
+                .slot_table()
+                .into_iter()
+                .map(AtomicU16::new)
+                .collect(),
+        }
+    }
+
+    /// The primary serving `slot`, if one is known.
+    pub(crate) fn primary_of(&self, slot: u16) -> Option<&Arc<Node>> {
+        let i = self.table.get(slot as usize)?.load(Ordering::Relaxed);
+        self.shards.get(i as usize).map(|s| &s.primary)
+    }
+
+    /// Records a `MOVED`: `slot` is now served by the primary at `address`. False
+    /// when that is no primary this view knows (a refresh will tell).
+    pub(crate) fn moved(&self, slot: u16, address: &str) -> bool {
+        let Some(i) = self
+            .shards
+            .iter()
+            .position(|s| s.primary.address() == address)
+        else {
+            return false;
+        };
+        if let Some(entry) = self.table.get(slot as usize) {
+            entry.store(i as u16, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// Every primary.
+    pub(crate) fn primaries(&self) -> impl Iterator<Item = &Arc<Node>> {
+        self.shards.iter().map(|s| &s.primary)
+    }
+
+    /// Every node, primaries first.
+    pub(crate) fn all_nodes(&self) -> impl Iterator<Item = &Arc<Node>> {
+        self.primaries()
+            .chain(self.shards.iter().flat_map(|s| s.replicas.iter()))
+    }
+
+    /// Whether every slot is served.
+    pub(crate) fn is_complete(&self) -> bool {
+        !self.shards.is_empty() && self.table.iter().all(|s| s.load(Ordering::Relaxed) != NONE)
+    }
+}

@@ -1,0 +1,359 @@
+//! Sending one command to a cluster: to the node of its slot (following `MOVED`
+//! and `ASK`, retrying what the reply proves did not run), to every primary or
+//! node (merged by the response policy), or split by slot (one pipeline per node,
+//! put back together in the caller's key order).
+//!
+//! At most once: a command is sent again only when its reply proves it did not run
+//! (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `MASTERDOWN`, `READONLY`),
+//! or it was never written (the node could not be reached). A command lost with its
+//! connection fails as "may or may not have run".
+
+use super::nodes::Node;
+use super::refresh::words;
+use super::Cluster;
+use crate::command::meta::{lookup_args, CommandMeta, ResponsePolicy};
+use crate::command::CommandBuf;
+use crate::error::{Error, Result};
+use crate::reply::frame_error;
+use bytes::{Bytes, BytesMut};
+use respec_protocol::cluster::{aggregate, split, target, Target};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a command's error reply asks the client to do.
+enum Next {
+    /// `MOVED`: the slot lives at this address now.
+    Moved(u16, String),
+    /// `ASK`: this once, at this address, after `ASKING`.
+    Ask(String),
+    /// Try again after a pause; `refresh`: the topology changed.
+    Retry { refresh: bool },
+}
+
+/// What to do about an error reply, if it is one of the cluster's.
+fn next(err: &Error) -> Option<Next> {
+    let server = err.server_error()?;
+    if let Some(r) = server.moved() {
+        return Some(Next::Moved(r.slot, r.address));
+    }
+    if let Some(r) = server.ask() {
+        return Some(Next::Ask(r.address));
+    }
+    match server.code() {
+        "TRYAGAIN" | "LOADING" => Some(Next::Retry { refresh: false }),
+        "CLUSTERDOWN" | "MASTERDOWN" | "READONLY" => Some(Next::Retry { refresh: true }),
+        _ => None,
+    }
+}
+
+/// The pause before retry `attempt` (from 0): 10 ms doubling, at most 640 ms.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(10 << attempt.min(6))
+}
+
+impl Cluster {
+    /// Runs one command (`dedicated`: on a pooled connection of its node, a blocking
+    /// command; `waits`: it may rightly wait long) and returns its reply frame.
+    pub(crate) async fn run(
+        self: Arc<Self>,
+        buf: CommandBuf,
+        meta: Option<&'static CommandMeta>,
+        waits: bool,
+        dedicated: bool,
+    ) -> Result<Bytes> {
+        let args: Vec<&[u8]> = buf.iter().collect();
+        let meta = meta.or_else(|| lookup_args(&args));
+        match target(meta, &args)? {
+            Target::Slot { slot, .. } => {
+                drop(args);
+                self.run_slot(Some(slot), buf, waits, dedicated).await
+            }
+            Target::Any => {
+                drop(args);
+                self.run_slot(None, buf, waits, dedicated).await
+            }
+            Target::AllPrimaries(policy) => {
+                drop(args);
+                self.fan_out(false, policy, buf).await
+            }
+            Target::AllNodes(policy) => {
+                drop(args);
+                self.fan_out(true, policy, buf).await
+            }
+            Target::Special(name) => {
+                drop(args);
+                self.run_special(name, buf).await
+            }
+            Target::Split(policy) => {
+                let Some(meta) = meta else {
+                    return Err(Error::cross_slot(
+                        "a command the spec does not know cannot be split by slot".into(),
+                    ));
+                };
+                let parts = split(meta, &args)?;
+                let total = parts.iter().map(|p| p.keys.len()).sum();
+                drop(args);
+                self.run_split(policy, parts, total).await
+            }
+        }
+    }
+
+    /// The request timeout.
+    fn timeout(&self) -> Option<Duration> {
+        self.template.request_timeout
+    }
+
+    /// Runs a command on the node of `slot` (`None`: any node), following redirects.
+    pub(crate) async fn run_slot(
+        self: &Arc<Self>,
+        slot: Option<u16>,
+        buf: CommandBuf,
+        waits: bool,
+        dedicated: bool,
+    ) -> Result<Bytes> {
+        let mut attempt = 0;
+        // Where the next attempt goes when the slot map does not say (a redirect).
+        let mut to: Option<String> = None;
+        let mut asking = false;
+        loop {
+            let node = match (to.take(), slot) {
+                (Some(address), _) => Some(self.node(&address)),
+                (None, Some(slot)) => self.view().primary_of(slot).cloned(),
+                (None, None) => self.any_node().ok(),
+            };
+            let outcome = match &node {
+                Some(node) => self.send_to(node, &buf, asking, waits, dedicated).await,
+                None => Err(Error::config(format!(
+                    "no node serves slot {} in the cluster's slot map",
+                    slot.unwrap_or_default()
+                ))
+                .unsent()),
+            };
+            asking = false;
+            let retry_error = match outcome {
+                Ok(frame) => {
+                    let Some(err) = frame_error(&frame) else {
+                        return Ok(frame);
+                    };
+                    match next(&err) {
+                        None => return Ok(frame),
+                        Some(_) if attempt >= self.options.max_redirects => return Ok(frame),
+                        Some(Next::Moved(moved_slot, address)) => {
+                            self.counters.moved.fetch_add(1, Ordering::Relaxed);
+                            if !self.view().moved(moved_slot, &address) {
+                                to = Some(address);
+                            }
+                            self.schedule_refresh();
+                            None
+                        }
+                        Some(Next::Ask(address)) => {
+                            self.counters.asked.fetch_add(1, Ordering::Relaxed);
+                            to = Some(address);
+                            asking = true;
+                            None
+                        }
+                        Some(Next::Retry { refresh }) => {
+                            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                            if refresh {
+                                let _ = self.refresh_now().await;
+                            }
+                            tokio::time::sleep(backoff(attempt)).await;
+                            None
+                        }
+                    }
+                }
+                // Never written (the node could not be reached, or its connection
+                // was down): the topology may have changed; try again.
+                Err(e) if e.is_unsent() && !e.is_timeout() && !e.is_queue_full() => Some(e),
+                Err(e) => {
+                    if e.is_io() {
+                        self.schedule_refresh();
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some(e) = retry_error {
+                if attempt >= self.options.max_redirects {
+                    return Err(e);
+                }
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                let _ = self.refresh_now().await;
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Sends `buf` to `node` once (after `ASKING` when `asking`); its reply frame.
+    async fn send_to(
+        &self,
+        node: &Node,
+        buf: &CommandBuf,
+        asking: bool,
+        waits: bool,
+        dedicated: bool,
+    ) -> Result<Bytes> {
+        let with_asking = |buf: &CommandBuf| {
+            let mut both = BytesMut::new();
+            words(&["ASKING"]).encode(&mut both);
+            buf.encode(&mut both);
+            both
+        };
+        let second = |frames: Vec<Bytes>| frames.into_iter().nth(1).unwrap_or_default();
+        if dedicated {
+            let pool = node.pool().await.map_err(Error::unsent)?;
+            let conn = pool.get().await?;
+            return if asking {
+                conn.send_many(with_asking(buf), 2, None).await.map(second)
+            } else {
+                conn.send(buf.clone()).await
+            };
+        }
+        // A node that cannot be reached was sent nothing.
+        let conn = node.connection().await.map_err(Error::unsent)?;
+        let limit = if waits { None } else { self.timeout() };
+        if asking {
+            // ASKING and the command are written together, so no other task's
+            // command comes between them.
+            conn.send_many(with_asking(buf), 2, None)
+                .within(limit)
+                .await
+                .map(second)
+        } else if waits {
+            conn.send_waiting(buf.clone()).within(limit).await
+        } else {
+            conn.send(buf.clone()).within(limit).await
+        }
+    }
+
+    /// Runs a command on every primary (or every node) and merges the replies by
+    /// `policy`. When a node answers that it no longer serves what the view says
+    /// (a failover), the view is refreshed and the command runs again on the new
+    /// nodes (the commands sent everywhere are idempotent: `FLUSHALL`,
+    /// `SCRIPT LOAD`, `CONFIG SET`).
+    async fn fan_out(
+        self: &Arc<Self>,
+        all_nodes: bool,
+        policy: Option<ResponsePolicy>,
+        buf: CommandBuf,
+    ) -> Result<Bytes> {
+        let mut attempt = 0;
+        loop {
+            let view = self.view();
+            let nodes: Vec<Arc<Node>> = if all_nodes {
+                view.all_nodes().cloned().collect()
+            } else {
+                view.primaries().cloned().collect()
+            };
+            if nodes.is_empty() {
+                return Err(Error::config("the cluster has no known node").unsent());
+            }
+            // Queued on every node before waiting for any: they run in parallel.
+            let mut replies = Vec::with_capacity(nodes.len());
+            for node in &nodes {
+                let conn = node.connection().await?;
+                replies.push(conn.send(buf.clone()));
+            }
+            let mut frames = Vec::with_capacity(nodes.len());
+            for reply in replies {
+                frames.push(reply.within(self.timeout()).await?);
+            }
+            let stale = frames
+                .iter()
+                .any(|f| frame_error(f).is_some_and(|e| next(&e).is_some()));
+            if stale && attempt < 2 {
+                attempt += 1;
+                let _ = self.refresh_now().await;
+                continue;
+            }
+            return aggregate::merge(policy, frames);
+        }
+    }
+
+    /// The commands the spec marks `special`, by name: `RANDOMKEY` asks every
+    /// primary and returns the first key found; `SCAN` (its cursor belongs to one
+    /// node) is refused; the per-node diagnostics (`INFO`, `MEMORY STATS`,
+    /// `LATENCY LATEST`, `FUNCTION STATS`, ...) run on one node, with the same reply
+    /// type as on one server.
+    async fn run_special(self: &Arc<Self>, name: &'static str, buf: CommandBuf) -> Result<Bytes> {
+        match name {
+            "RANDOMKEY" => {
+                let view = self.view();
+                let mut first = None;
+                for node in view.primaries() {
+                    let frame = node.connection().await?.send(buf.clone()).within(self.timeout()).await?;
+                    let null = matches!(&frame[..], b"_\r\n" | b"$-1\r\n");
+                    if !null {
+                        return Ok(frame);
+                    }
+                    first.get_or_insert(frame);
+                }
+                Ok(first.unwrap_or_default())
+            }
+            "SCAN" | "CLUSTERSCAN" => Err(Error::refused(
+                "a SCAN cursor belongs to one node: scanning through a cluster client is not supported yet",
+            )),
+            _ => self.run_slot(None, buf, false, false).await,
+        }
+    }
+
+    /// Runs the parts of a split command: one pipeline per node, the parts a node
+    /// redirects run again on their own, and the replies put back together.
+    async fn run_split(
+        self: &Arc<Self>,
+        policy: Option<ResponsePolicy>,
+        parts: Vec<respec_protocol::cluster::Part>,
+        total: usize,
+    ) -> Result<Bytes> {
+        let view = self.view();
+        // Parts grouped by node.
+        let mut groups: Vec<(Arc<Node>, Vec<usize>)> = Vec::new();
+        let mut unmapped = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            match view.primary_of(part.slot) {
+                Some(node) => match groups.iter_mut().find(|(n, _)| Arc::ptr_eq(n, node)) {
+                    Some((_, list)) => list.push(i),
+                    None => groups.push((node.clone(), vec![i])),
+                },
+                None => unmapped.push(i),
+            }
+        }
+        let mut frames: Vec<Option<Bytes>> = vec![None; parts.len()];
+        let mut pending = Vec::with_capacity(groups.len());
+        for (node, list) in &groups {
+            let conn = node.connection().await?;
+            let mut encoded = BytesMut::new();
+            for &i in list {
+                parts[i].cmd.encode(&mut encoded);
+            }
+            pending.push(conn.send_many(encoded, list.len(), None));
+        }
+        for ((_, list), reply) in groups.iter().zip(pending) {
+            let got = reply.within(self.timeout()).await?;
+            for (&i, frame) in list.iter().zip(got) {
+                frames[i] = Some(frame);
+            }
+        }
+        // Redirected parts (and those the view had no node for) run on their own.
+        for (i, part) in parts.iter().enumerate() {
+            let redo = match &frames[i] {
+                None => true,
+                Some(f) => frame_error(f).is_some_and(|e| next(&e).is_some()),
+            };
+            if redo || unmapped.contains(&i) {
+                frames[i] = Some(
+                    self.run_slot(Some(part.slot), part.cmd.clone(), false, false)
+                        .await?,
+                );
+            }
+        }
+        let keys: Vec<Vec<usize>> = parts.into_iter().map(|p| p.keys).collect();
+        aggregate::reassemble(
+            policy,
+            &keys,
+            total,
+            frames.into_iter().map(Option::unwrap_or_default).collect(),
+        )
+    }
+}

@@ -1,0 +1,194 @@
+//! The cluster client against real clusters formed by the harness: commands go to
+//! the node of their slot, keyless ones follow the spec's request policy and merge
+//! by its response policy, multi-key ones split by slot and come back in the
+//! caller's order, unsplittable cross-slot ones are refused before sending, and
+//! `MOVED` / `ASK` are followed while slots migrate.
+
+use bytes::Bytes;
+use respec::{Client, Commands};
+use respec_tests::{Cluster, RawConnection, Reply};
+use tokio::task::block_in_place;
+
+/// `n` keys spread over many slots (and so over every primary).
+fn keys(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}:{i}")).collect()
+}
+
+/// The value the node at `index` holds for `key`, asked directly (raw RESP).
+fn raw_get(cluster: &Cluster, index: usize, key: &str) -> Reply {
+    let mut conn: RawConnection = cluster.node(index).raw().expect("connect");
+    conn.command(&["GET", key]).expect("reply")
+}
+
+/// One 3-primary cluster (no replicas: these tests do not fail over).
+fn three_primaries() -> Option<Cluster> {
+    Cluster::builder().replicas(0).start_or_skip()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_go_to_the_node_of_their_slot_and_fan_out_by_the_spec() {
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    assert!(client.is_cluster());
+    let keys = keys("route", 300);
+
+    // Single-key commands: each key lands on the node that serves its slot.
+    for (i, k) in keys.iter().enumerate() {
+        client.set(k, i as i64).await.unwrap();
+    }
+    for (i, k) in keys.iter().enumerate().step_by(37) {
+        let owner = cluster.node_for_slot(cluster.keyslot(k));
+        assert_eq!(
+            raw_get(&cluster, owner, k),
+            Reply::Bulk(Some(i.to_string().into_bytes())),
+            "{k} on node {owner}"
+        );
+        let got: Option<i64> = client.get(k).decode().await.unwrap();
+        assert_eq!(got, Some(i as i64));
+        // A raw command routes the same way.
+        let raw: Option<String> = client.cmd("GET").arg(k).decode().await.unwrap();
+        assert_eq!(raw, Some(i.to_string()));
+    }
+
+    // Keyless commands with a request policy: every primary, merged.
+    assert_eq!(
+        client.dbsize().await.unwrap(),
+        300,
+        "DBSIZE sums the primaries"
+    );
+    let mut all: Vec<Bytes> = client.keys("route:*").await.unwrap();
+    all.sort();
+    let mut want: Vec<Bytes> = keys.iter().map(|k| Bytes::from(k.clone())).collect();
+    want.sort();
+    assert_eq!(all, want, "KEYS concatenates the primaries' keys");
+
+    // Multi-key commands split by slot, the results in the caller's order.
+    let mut asked = keys[..120].to_vec();
+    asked.insert(7, "route:missing".into());
+    let values: Vec<Option<i64>> = client.mget(&asked).decode().await.unwrap();
+    let mut expected: Vec<Option<i64>> = (0..120).map(Some).collect();
+    expected.insert(7, None);
+    assert_eq!(values, expected);
+    assert_eq!(client.exists(&keys[..50]).await.unwrap(), 50);
+    client
+        .mset((0..40).map(|i| (format!("mset:{i}"), i)))
+        .await
+        .unwrap();
+    for i in (0..40).step_by(9) {
+        let v: Option<i64> = client.get(format!("mset:{i}")).decode().await.unwrap();
+        assert_eq!(v, Some(i));
+    }
+    assert_eq!(client.del(&keys[..100]).await.unwrap(), 100, "DEL sums");
+    assert_eq!(client.dbsize().await.unwrap(), 240);
+
+    // Keys in one slot (a hash tag) run together even where they cannot be split;
+    // across slots they are refused before anything is sent.
+    client.set("{user1}:a", 1).await.unwrap();
+    client.rename("{user1}:a", "{user1}:b").await.unwrap();
+    assert_eq!(client.exists(["{user1}:b"]).await.unwrap(), 1);
+    let err = client
+        .msetnx([("cross:a", 1), ("cross:b", 2)])
+        .await
+        .unwrap_err();
+    assert!(err.is_cross_slot() && err.is_unsent(), "{err}");
+    assert!(err.to_string().contains("MSETNX"), "{err}");
+    assert_eq!(client.exists(["cross:a", "cross:b"]).await.unwrap(), 0);
+
+    // SCRIPT LOAD goes to every primary; SCRIPT EXISTS is true only where all have it.
+    let sha = client.script_load("return 1").await.unwrap();
+    let exists = client
+        .script_exists([sha.clone(), "0".repeat(40).into()])
+        .await
+        .unwrap();
+    assert_eq!(exists, [true, false]);
+
+    // Commands whose keys only the server finds, blocking ones (a dedicated
+    // connection of the key's node), and a per-node diagnostic.
+    client.rpush("{q}list", ["x"]).await.unwrap();
+    let popped = client
+        .blpop(["{q}list"], std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(popped.map(|(_, v)| v), Some(Bytes::from("x")));
+    let info: String = client.info().decode().await.unwrap();
+    assert!(info.contains("cluster_enabled:1"), "{info}");
+
+    client.flushall().await.unwrap();
+    assert_eq!(
+        client.dbsize().await.unwrap(),
+        0,
+        "FLUSHALL reached every primary"
+    );
+    let stats = client.cluster_stats().unwrap();
+    assert_eq!(stats.moved, 0, "{stats:?}");
+}
+
+/// A slot moved atomically (Valkey 9's `CLUSTER MIGRATESLOTS`): the client's next
+/// command to it gets `MOVED`, follows it, and later ones go straight to the new
+/// node. A slot moved the legacy way, stopped midway: a key already moved is read
+/// through `ASK` (the map unchanged), one not yet moved from the source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moved_and_ask_are_followed_while_slots_migrate() {
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+
+    // Legacy migration, stopped after one of two keys moved.
+    let (a, b) = ("{legacy}a", "{legacy}b");
+    client.set(a, "va").await.unwrap();
+    client.set(b, "vb").await.unwrap();
+    let slot = cluster.keyslot(a);
+    let from = cluster.node_for_slot(slot);
+    let to = (from + 1) % 3;
+    let migration = block_in_place(|| cluster.begin_migration(slot, to)).unwrap();
+    let mut moved_one = 0;
+    while moved_one == 0 {
+        moved_one = block_in_place(|| cluster.move_keys(&migration, 1)).unwrap();
+    }
+    let va: Option<String> = client.get(a).decode().await.unwrap();
+    let vb: Option<String> = client.get(b).decode().await.unwrap();
+    assert_eq!((va.as_deref(), vb.as_deref()), (Some("va"), Some("vb")));
+    let stats = client.cluster_stats().unwrap();
+    assert!(
+        stats.asked >= 1,
+        "one of the keys was read through ASK: {stats:?}"
+    );
+    assert_eq!(stats.moved, 0, "{stats:?}");
+    block_in_place(|| cluster.move_keys(&migration, usize::MAX)).unwrap();
+    block_in_place(|| cluster.finish_migration(migration)).unwrap();
+    let va: Option<String> = client.get(a).decode().await.unwrap();
+    assert_eq!(va.as_deref(), Some("va"));
+    let after_finish = client.cluster_stats().unwrap();
+    assert!(after_finish.moved >= 1, "{after_finish:?}");
+    let _: Option<String> = client.get(b).decode().await.unwrap();
+    assert_eq!(
+        client.cluster_stats().unwrap().moved,
+        after_finish.moved,
+        "the map was fixed by the first MOVED"
+    );
+
+    // Atomic migration (Valkey 9 only). A refresh may run meanwhile (the MOVED
+    // above scheduled one), so the client meets at most one MOVED for the slot.
+    let key = "atomic:key";
+    client.set(key, "v").await.unwrap();
+    let slot = cluster.keyslot(key);
+    let to = (cluster.node_for_slot(slot) + 1) % 3;
+    let before = client.cluster_stats().unwrap().moved;
+    match block_in_place(|| cluster.migrate_atomic(slot..=slot, to)) {
+        Ok(()) => {
+            for _ in 0..3 {
+                let v: Option<String> = client.get(key).decode().await.unwrap();
+                assert_eq!(v.as_deref(), Some("v"));
+            }
+            let moved = client.cluster_stats().unwrap().moved - before;
+            assert!(moved <= 1, "{moved} MOVED for one slot");
+            let owner = cluster.node_for_slot(slot);
+            assert_eq!(owner, to);
+            assert_eq!(raw_get(&cluster, to, key), Reply::Bulk(Some(b"v".to_vec())));
+        }
+        Err(e) => eprintln!("atomic migration skipped: {e}"),
+    }
+}
