@@ -189,6 +189,11 @@ impl Client {
         self.inner.cluster.as_ref().map(|c| c.stats())
     }
 
+    /// The cluster, for a cluster client.
+    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.inner.cluster.as_ref()
+    }
+
     /// Fails on a cluster client: `what` is not supported there yet.
     pub(crate) fn single_server(&self, what: &'static str) -> Result<()> {
         match self.inner.cluster {

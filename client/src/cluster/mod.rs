@@ -8,10 +8,12 @@
 //! cluster, and the typed API has one entry point. See the crate docs (Cluster).
 
 mod nodes;
+mod pipeline;
 mod refresh;
 mod send;
 
 pub(crate) use nodes::Node;
+pub(crate) use pipeline::Queued;
 
 use crate::config::Config;
 use crate::connection::Address;

@@ -47,6 +47,12 @@ fn next(err: &Error) -> Option<Next> {
     }
 }
 
+/// Whether a reply frame is an error that proves the command did not run and that
+/// following the cluster may fix (`MOVED`, `ASK`, `TRYAGAIN`, ...).
+pub(super) fn needs_retry(frame: &Bytes) -> bool {
+    frame_error(frame).is_some_and(|e| next(&e).is_some())
+}
+
 /// The pause before retry `attempt` (from 0): 10 ms doubling, at most 640 ms.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(10 << attempt.min(6))
@@ -339,7 +345,7 @@ impl Cluster {
         for (i, part) in parts.iter().enumerate() {
             let redo = match &frames[i] {
                 None => true,
-                Some(f) => frame_error(f).is_some_and(|e| next(&e).is_some()),
+                Some(f) => needs_retry(f),
             };
             if redo || unmapped.contains(&i) {
                 frames[i] = Some(

@@ -73,11 +73,6 @@ impl Target<'_> {
         n: usize,
         longest: Option<LongestArg>,
     ) -> Result<Vec<Bytes>> {
-        if let Target::Shared(c) | Target::Pooled(c) = self {
-            c.single_server(
-                "pipelines and transactions through a cluster client are not supported yet",
-            )?;
-        }
         match self {
             Target::Shared(c) => c.send_frames(cmds, n, longest).await,
             Target::Pooled(c) => c.pool().get().await?.send_many(cmds, n, longest).await,
@@ -136,6 +131,8 @@ struct Queue {
     changes_state: bool,
     /// The longest argument, checked against the server's limit before sending.
     longest: Option<LongestArg>,
+    /// On a cluster client: each command on its own, to be sent to its node.
+    each: Option<Vec<crate::cluster::Queued>>,
 }
 
 impl Queue {
@@ -151,6 +148,10 @@ impl Queue {
             blocking: false,
             changes_state: false,
             longest: None,
+            each: match target {
+                Target::Shared(c) if c.is_cluster() => Some(Vec::new()),
+                _ => None,
+            },
         }
     }
 
@@ -177,6 +178,9 @@ impl Queue {
                 self.scripts.push(s.clone());
             }
         }
+        if let Some(each) = &mut self.each {
+            each.push((cmd.buf().clone(), cmd.meta()));
+        }
         let name = cmd.name();
         self.longest = LongestArg::max(self.longest.take(), name.clone(), cmd.buf());
         self.names.push(name);
@@ -201,6 +205,9 @@ impl Queue {
         if let Some(e) = self.problem {
             return Err(e);
         }
+        if let (Some(each), Target::Shared(client)) = (self.each.take(), target) {
+            return self.send_to_cluster(client, each).await;
+        }
         let target = match target {
             // Blocking commands do not block inside MULTI.
             Target::Shared(c) if self.blocking && !self.transaction => Target::Pooled(c),
@@ -222,6 +229,35 @@ impl Queue {
             // EXEC unwatches every key, whether the transaction ran or not.
             w.exec_done();
         }
+        let frames = exec_replies(sent?, &self.names)?;
+        Ok((frames, self.names))
+    }
+}
+
+impl Queue {
+    /// [`send`](Self::send) on a cluster client: each command to its node (a
+    /// transaction to the node of its one slot); scripts are loaded on every primary
+    /// first.
+    async fn send_to_cluster(
+        mut self,
+        client: &Client,
+        each: Vec<crate::cluster::Queued>,
+    ) -> Result<(Vec<Bytes>, Vec<Name>)> {
+        let cluster = client.cluster().ok_or_else(Error::closed)?;
+        if self.blocking && !self.transaction {
+            return Err(Error::refused(
+                "a pipeline with a blocking command is not supported on a cluster client yet: run the blocking command on its own",
+            ));
+        }
+        for script in &self.scripts {
+            crate::Commands::script_load(client, script.code()).await?;
+        }
+        if !self.transaction {
+            let frames = cluster.run_pipeline(each).await?;
+            return Ok((frames, self.names));
+        }
+        CommandBuf::raw(b"EXEC").encode(&mut self.cmds);
+        let sent = cluster.run_transaction(self.cmds, &each).await;
         let frames = exec_replies(sent?, &self.names)?;
         Ok((frames, self.names))
     }

@@ -157,10 +157,41 @@ async fn moved_and_ask_are_followed_while_slots_migrate() {
         "one of the keys was read through ASK: {stats:?}"
     );
     assert_eq!(stats.moved, 0, "{stats:?}");
+
+    // A pipeline in the migrating slot: counters created on the source, a third of
+    // them moved, then every one incremented once in one pipeline (new ones too,
+    // which go to the target through ASK): each runs exactly once, replies in order.
+    let counters: Vec<String> = (0..60).map(|i| format!("{{legacy}}c{i}")).collect();
+    let mut p = client.pipeline_dyn();
+    for c in &counters[..40] {
+        p.push(respec::cmd::incr(c));
+    }
+    p.execute().await.unwrap();
+    block_in_place(|| cluster.move_keys(&migration, 20)).unwrap();
+    let mut p = client.pipeline_dyn();
+    for c in &counters {
+        p.push(respec::cmd::incr(c));
+    }
+    let replies = p.execute().await.unwrap();
+    let got: Vec<i64> = replies
+        .iter()
+        .map(|r| match r {
+            Ok(respec::Value::Int(i)) => *i,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let expected: Vec<i64> = (0..60).map(|i| if i < 40 { 2 } else { 1 }).collect();
+    assert_eq!(got, expected);
+    assert!(client.cluster_stats().unwrap().asked > stats.asked);
     block_in_place(|| cluster.move_keys(&migration, usize::MAX)).unwrap();
     block_in_place(|| cluster.finish_migration(migration)).unwrap();
     let va: Option<String> = client.get(a).decode().await.unwrap();
     assert_eq!(va.as_deref(), Some("va"));
+    let values: Vec<Option<i64>> = client.mget(&counters).decode().await.unwrap();
+    assert_eq!(
+        values,
+        expected.iter().map(|&v| Some(v)).collect::<Vec<_>>()
+    );
     let after_finish = client.cluster_stats().unwrap();
     assert!(after_finish.moved >= 1, "{after_finish:?}");
     let _: Option<String> = client.get(b).decode().await.unwrap();
@@ -191,4 +222,98 @@ async fn moved_and_ask_are_followed_while_slots_migrate() {
         }
         Err(e) => eprintln!("atomic migration skipped: {e}"),
     }
+}
+
+/// Pipelines on a cluster: 10,000 commands over every slot come back in call order;
+/// commands that go to several nodes run in their place; a transaction runs on the
+/// node of its one slot and is refused across slots; scripts are loaded first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_split_by_node_and_keep_their_order() {
+    use respec::cmd;
+    use respec::script::Script;
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+
+    let mut p = client.pipeline_dyn();
+    for i in 0..10_000 {
+        match i % 4 {
+            0 => p.push(cmd::set(format!("k{i}"), i)),
+            1 => p.push(cmd::incr(format!("counter{}", i % 7))),
+            2 => p.push(cmd::rpush(format!("list{}", i % 5), [i])),
+            _ => p.push(cmd::get(format!("k{}", i - 3))),
+        };
+    }
+    let replies = p.execute().await.unwrap();
+    assert_eq!(replies.len(), 10_000);
+    for (i, reply) in replies.iter().enumerate() {
+        let reply = reply.as_ref().unwrap();
+        match i % 4 {
+            0 => assert_eq!(reply, &respec::Value::Simple(Bytes::from("OK")), "{i}"),
+            3 => assert_eq!(
+                reply,
+                &respec::Value::Bulk(Bytes::from((i - 3).to_string())),
+                "{i}"
+            ),
+            _ => assert!(matches!(reply, respec::Value::Int(_)), "{i}: {reply:?}"),
+        }
+    }
+    let counters: Vec<Option<i64>> = client
+        .mget((0..7).map(|c| format!("counter{c}")))
+        .decode()
+        .await
+        .unwrap();
+    assert_eq!(
+        counters.iter().flatten().sum::<i64>(),
+        2_500,
+        "each INCR ran once"
+    );
+
+    // A fan-out (DBSIZE) and a split (MGET) in the middle run in their place.
+    let (set, keys_then, incr, both): (bool, i64, i64, Vec<Option<i64>>) = client
+        .pipeline()
+        .add(cmd::set("p:a", 1))
+        .add(cmd::dbsize())
+        .add(cmd::incr("p:a"))
+        .add(cmd::mget(["p:a", "p:b"]).decode())
+        .execute()
+        .await
+        .unwrap();
+    assert!(set);
+    assert_eq!(keys_then, 10_000 / 4 + 7 + 5 + 1);
+    assert_eq!((incr, both), (2, vec![Some(2), None]));
+
+    // A transaction on one slot (hash tag); across slots it is refused unsent.
+    let (x, y): (i64, i64) = client
+        .pipeline()
+        .transaction()
+        .add(cmd::incr("{t}x"))
+        .add(cmd::incrby("{t}y", 5))
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!((x, y), (1, 5));
+    let err = client
+        .pipeline()
+        .transaction()
+        .add(cmd::incr("tx:a"))
+        .add(cmd::incr("tx:b"))
+        .execute()
+        .await
+        .unwrap_err();
+    assert!(err.is_cross_slot() && err.is_unsent(), "{err}");
+    assert_eq!(client.exists(["tx:a", "tx:b"]).await.unwrap(), 0);
+
+    // A script in a pipeline is loaded on every primary first.
+    client.script_flush().await.unwrap();
+    let add = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    let (a, b): (i64, i64) = client
+        .pipeline()
+        .add(add.prepare().key("s:a").arg(2).command::<i64>())
+        .add(add.prepare().key("s:b").arg(3).command::<i64>())
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!((a, b), (2, 3));
 }

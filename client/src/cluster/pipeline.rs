@@ -1,0 +1,152 @@
+//! Pipelines and transactions on a cluster.
+//!
+//! A pipeline is cut into segments at each command that goes to several nodes
+//! (a fan-out or a split command), which runs alone, in its place. Within a segment
+//! the commands are grouped by node and each node gets its share as one pipeline,
+//! all nodes at once, so each node runs its commands in the caller's order. A command
+//! a node redirects (`MOVED`, `ASK`, `TRYAGAIN`: it did not run) runs again on its
+//! own, in pipeline order, after its segment; the replies come back in call order.
+//!
+//! A transaction runs on one node: every key of every command must hash to one slot
+//! (a hash tag), or it is refused before anything is sent.
+
+use super::nodes::Node;
+use super::send::needs_retry;
+use super::Cluster;
+use crate::command::meta::CommandMeta;
+use crate::command::CommandBuf;
+use crate::error::{Error, Result};
+use bytes::{Bytes, BytesMut};
+use respec_protocol::cluster::{target, Target};
+use std::sync::Arc;
+
+/// A command of a pipeline: its words and metadata.
+pub(crate) type Queued = (CommandBuf, Option<&'static CommandMeta>);
+
+impl Cluster {
+    /// Runs the commands of a pipeline; one reply frame per command, in order.
+    pub(crate) async fn run_pipeline(self: &Arc<Self>, cmds: Vec<Queued>) -> Result<Vec<Bytes>> {
+        let mut targets = Vec::with_capacity(cmds.len());
+        for (buf, meta) in &cmds {
+            let args: Vec<&[u8]> = buf.iter().collect();
+            let meta = meta.or_else(|| crate::command::meta::lookup_args(&args));
+            targets.push(target(meta, &args)?);
+        }
+        let mut frames: Vec<Bytes> = Vec::with_capacity(cmds.len());
+        let mut start = 0;
+        while start < cmds.len() {
+            let end = (start..cmds.len())
+                .find(|&i| !matches!(targets[i], Target::Slot { .. } | Target::Any))
+                .unwrap_or(cmds.len());
+            if end > start {
+                let slots: Vec<Option<u16>> = targets[start..end]
+                    .iter()
+                    .map(|t| match t {
+                        Target::Slot { slot, .. } => Some(*slot),
+                        _ => None,
+                    })
+                    .collect();
+                frames.extend(self.run_segment(&cmds[start..end], &slots).await?);
+            }
+            if end < cmds.len() {
+                let (buf, meta) = &cmds[end];
+                frames.push(self.clone().run(buf.clone(), *meta, false, false).await?);
+            }
+            start = end + 1;
+        }
+        Ok(frames)
+    }
+
+    /// Runs commands that each go to one node: one pipeline per node, in parallel;
+    /// the redirected ones again on their own.
+    async fn run_segment(
+        self: &Arc<Self>,
+        cmds: &[Queued],
+        slots: &[Option<u16>],
+    ) -> Result<Vec<Bytes>> {
+        let view = self.view();
+        let mut groups: Vec<(Arc<Node>, Vec<usize>)> = Vec::new();
+        let mut unmapped = Vec::new();
+        for (i, slot) in slots.iter().enumerate() {
+            let node = match slot {
+                Some(s) => view.primary_of(*s).cloned(),
+                None => self.any_node().ok(),
+            };
+            match node {
+                Some(node) => match groups.iter_mut().find(|(n, _)| Arc::ptr_eq(n, &node)) {
+                    Some((_, list)) => list.push(i),
+                    None => groups.push((node, vec![i])),
+                },
+                None => unmapped.push(i),
+            }
+        }
+        let mut pending = Vec::with_capacity(groups.len());
+        for (node, list) in &groups {
+            let conn = node.connection().await?;
+            let mut encoded = BytesMut::new();
+            for &i in list {
+                cmds[i].0.encode(&mut encoded);
+            }
+            pending.push(conn.send_many(encoded, list.len(), None));
+        }
+        let mut frames: Vec<Option<Bytes>> = vec![None; cmds.len()];
+        for ((_, list), reply) in groups.iter().zip(pending) {
+            let got = reply.within(self.template.request_timeout).await?;
+            for (&i, frame) in list.iter().zip(got) {
+                frames[i] = Some(frame);
+            }
+        }
+        let mut out = Vec::with_capacity(cmds.len());
+        for (i, frame) in frames.into_iter().enumerate() {
+            let frame = match frame {
+                Some(f) if !needs_retry(&f) && !unmapped.contains(&i) => f,
+                _ => {
+                    self.run_slot(slots[i], cmds[i].0.clone(), false, false)
+                        .await?
+                }
+            };
+            out.push(frame);
+        }
+        Ok(out)
+    }
+
+    /// Runs a transaction (`cmds`: `MULTI`, the `queued` commands, `EXEC`, encoded)
+    /// on the node of its one slot.
+    pub(crate) async fn run_transaction(
+        self: &Arc<Self>,
+        cmds: BytesMut,
+        queued: &[Queued],
+    ) -> Result<Vec<Bytes>> {
+        let mut slot: Option<(u16, &str)> = None;
+        for (buf, meta) in queued {
+            let args: Vec<&[u8]> = buf.iter().collect();
+            let meta = meta.or_else(|| crate::command::meta::lookup_args(&args));
+            let name = meta.map_or("a command", |m| m.name);
+            match target(meta, &args)? {
+                Target::Slot { slot: s, .. } => match slot {
+                    Some((first, first_name)) if first != s => {
+                        return Err(Error::cross_slot(format!(
+                            "a transaction runs on one node, but its keys hash to different slots ({first} for {first_name}, {s} for {name}); give the keys a common hash tag. Nothing was sent"
+                        )))
+                    }
+                    _ => slot = Some((s, name)),
+                },
+                Target::Any => {}
+                _ => {
+                    return Err(Error::cross_slot(format!(
+                        "{name} runs on several nodes of a cluster, so it cannot be part of a transaction. Nothing was sent"
+                    )))
+                }
+            }
+        }
+        let node = match slot {
+            Some((s, _)) => self.view().primary_of(s).cloned(),
+            None => self.any_node().ok(),
+        }
+        .ok_or_else(|| Error::config("no node serves the transaction's slot").unsent())?;
+        let conn = node.connection().await?;
+        conn.send_many(cmds, queued.len() + 2, None)
+            .within(self.template.request_timeout)
+            .await
+    }
+}
