@@ -14,6 +14,7 @@ mod send;
 
 pub(crate) use nodes::Node;
 pub(crate) use pipeline::Queued;
+pub use respec_protocol::cluster::{slot, SLOTS};
 
 use crate::config::Config;
 use crate::connection::Address;

@@ -81,7 +81,13 @@ impl Topology {
             if slots.is_empty() {
                 continue;
             }
-            let Some(at) = nodes.iter().position(|n| n.primary) else {
+            // After a failover the failed old primary may still be listed as one:
+            // the healthy primary serves the slots.
+            let Some(at) = nodes
+                .iter()
+                .position(|n| n.primary && n.healthy)
+                .or_else(|| nodes.iter().position(|n| n.primary))
+            else {
                 continue;
             };
             let primary = nodes.remove(at);
@@ -300,6 +306,21 @@ mod tests {
         let t = Topology::from_shards(b(resp3), "x:1").unwrap();
         assert_eq!(t.shards[0].primary.address, "127.0.0.1:6379");
         assert_eq!(t.covered(), 16384);
+    }
+
+    #[test]
+    fn the_healthy_primary_serves_after_a_failover() {
+        let node = |role: &str, port: u16, health: &str| {
+            format!("*8\r\n$4\r\nport\r\n:{port}\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n${}\r\n{role}\r\n$6\r\nhealth\r\n${}\r\n{health}\r\n", role.len(), health.len())
+        };
+        let reply = format!(
+            "*1\r\n*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16383\r\n$5\r\nnodes\r\n*2\r\n{}{}",
+            node("master", 7000, "failed"),
+            node("master", 7001, "online")
+        );
+        let t = Topology::from_shards(b(&reply), "x:1").unwrap();
+        assert_eq!(t.shards[0].primary.address, "127.0.0.1:7001");
+        assert!(!t.shards[0].replicas[0].healthy);
     }
 
     #[test]

@@ -1,0 +1,276 @@
+//! The cluster client while the cluster changes under load: 32 tasks each `INCR`
+//! their own counter (counters over every primary) while a primary fails over, is
+//! killed, or slots migrate. Every acknowledged `INCR` must be on the server (none
+//! lost), none applied twice (the server's count is at most the acknowledged ones
+//! plus those that failed as "may have run"), every reply one more than the last
+//! (no wrong reply), and the figures are printed for the record.
+
+use respec::{Client, Commands};
+use respec_tests::Cluster;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::block_in_place;
+
+/// What one task saw.
+#[derive(Debug, Default)]
+struct Tally {
+    /// `INCR`s acknowledged.
+    acks: i64,
+    /// Failed before they were sent: did not run.
+    unsent: i64,
+    /// Failed after: may or may not have run.
+    maybe: i64,
+    /// Replies that were not one more than the last value the task knew.
+    wrong: i64,
+    /// The longest time one command took (or failed after).
+    slowest: Duration,
+    /// The errors, for the record (first few).
+    errors: Vec<String>,
+}
+
+/// `tasks` tasks incrementing `{prefix}:{i}` until `stop`.
+fn load(
+    client: &Client,
+    prefix: &str,
+    tasks: usize,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<(String, Tally)>> {
+    let keys: Vec<String> = (0..tasks).map(|i| format!("{prefix}:{i}")).collect();
+    load_keys(client, keys, stop)
+}
+
+/// One task per key, incrementing it until `stop`.
+fn load_keys(
+    client: &Client,
+    keys: Vec<String>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<(String, Tally)>> {
+    keys.into_iter()
+        .map(|key| {
+            let (client, stop) = (client.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut t = Tally::default();
+                let mut last = 0i64;
+                while !stop.load(Ordering::Relaxed) {
+                    let start = Instant::now();
+                    let r = client.incr(&key).await;
+                    t.slowest = t.slowest.max(start.elapsed());
+                    match r {
+                        Ok(v) => {
+                            // One more than the last, or more by the "maybe"s since.
+                            if v <= last || v > last + 1 + t.maybe {
+                                t.wrong += 1;
+                            }
+                            last = v;
+                            t.acks += 1;
+                        }
+                        Err(e) => {
+                            if e.is_unsent() {
+                                t.unsent += 1;
+                            } else {
+                                t.maybe += 1;
+                            }
+                            if t.errors.len() < 3 {
+                                t.errors.push(e.to_string());
+                            }
+                        }
+                    }
+                }
+                (key, t)
+            })
+        })
+        .collect()
+}
+
+/// Stops the load and checks each counter against the server; returns the totals.
+async fn finish(
+    client: &Client,
+    stop: &Arc<AtomicBool>,
+    handles: Vec<tokio::task::JoinHandle<(String, Tally)>>,
+) -> Tally {
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Tally::default();
+    for h in handles {
+        let (key, t) = h.await.unwrap();
+        let on_server: i64 = client
+            .get(&key)
+            .decode::<Option<i64>>()
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        assert!(
+            on_server >= t.acks,
+            "{key}: {} acknowledged, {on_server} on the server (lost)",
+            t.acks
+        );
+        assert!(
+            on_server <= t.acks + t.maybe,
+            "{key}: {on_server} on the server, {} acknowledged + {} maybe (applied twice)",
+            t.acks,
+            t.maybe
+        );
+        total.acks += t.acks;
+        total.unsent += t.unsent;
+        total.maybe += t.maybe;
+        total.wrong += t.wrong;
+        total.slowest = total.slowest.max(t.slowest);
+        total.errors.extend(t.errors);
+    }
+    total.errors.truncate(5);
+    total
+}
+
+fn three_by_three() -> Option<Cluster> {
+    Cluster::builder()
+        .node_timeout(Duration::from_millis(2000))
+        .start_or_skip()
+}
+
+/// `CLUSTER FAILOVER` of each primary's replica, one after the other, under load:
+/// no error, nothing lost or doubled, no wrong reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_failover_under_load_loses_nothing_and_fails_nothing() {
+    let Some(cluster) = three_by_three() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = load(&client, "failover", 32, &stop);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    for primary in 0..3 {
+        block_in_place(|| cluster.failover(primary)).unwrap();
+    }
+    let failovers = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let total = finish(&client, &stop, handles).await;
+    eprintln!(
+        "manual failover of 3 primaries in {failovers:?} under load: {total:?}, {:?}",
+        client.cluster_stats()
+    );
+    assert!(total.acks > 1_000, "{total:?}");
+    assert_eq!(
+        (total.unsent, total.maybe, total.wrong),
+        (0, 0, 0),
+        "{total:?}"
+    );
+    // Fan-out commands reach the new primaries.
+    assert_eq!(client.dbsize().await.unwrap(), 32);
+}
+
+/// A primary killed (SIGKILL) under load: its replica takes over and commands reach
+/// it; the ones in flight on the dead node fail as "may have run" and are not sent
+/// again; nothing acknowledged is lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_primary_is_replaced_and_nothing_acknowledged_is_lost() {
+    let Some(mut cluster) = three_by_three() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = load(&client, "killed", 32, &stop);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let replica = cluster.replicas_of(0)[0];
+    let killed_at = Instant::now();
+    block_in_place(|| cluster.kill(0));
+    block_in_place(|| cluster.wait_primary(replica)).unwrap();
+    let promoted = killed_at.elapsed();
+    // The client reaches the new primary: a key of its slots answers.
+    let probe = (0..)
+        .map(|i| format!("probe:{i}"))
+        .find(|k| block_in_place(|| cluster.node_for_slot(cluster.keyslot(k))) == replica)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match client.set(&probe, 1).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the new primary was not reached: {e} ({:?})",
+                    client.cluster_stats()
+                );
+            }
+        }
+    }
+    let reached = killed_at.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let total = finish(&client, &stop, handles).await;
+    eprintln!(
+        "primary killed: promoted after {promoted:?}, reached after {reached:?}; {total:?}, {:?}",
+        client.cluster_stats()
+    );
+    assert!(
+        reached < promoted + Duration::from_secs(1),
+        "{reached:?} vs {promoted:?}"
+    );
+    assert_eq!(total.wrong, 0, "{total:?}");
+}
+
+/// `n` keys named `{prefix}:..` whose slots are in `slots`.
+fn keys_in(prefix: &str, slots: std::ops::RangeInclusive<u16>, n: usize) -> Vec<String> {
+    (0..)
+        .map(|i| format!("{prefix}:{i}"))
+        .filter(|k| slots.contains(&respec::cluster::slot(k.as_bytes())))
+        .take(n)
+        .collect()
+}
+
+/// 1,000 slots moved under load (Valkey 9's atomic `CLUSTER MIGRATESLOTS`), then
+/// slots moved the legacy way (`SETSLOT IMPORTING/MIGRATING` + `MIGRATE`, so `ASK`
+/// and `TRYAGAIN` happen) while 64 tasks increment counters in those very slots:
+/// nothing lost or doubled, no error, no wrong reply, and the refreshes stay within
+/// one per `min_refresh_interval`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resharding_under_load_loses_nothing_and_fails_nothing() {
+    let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Counters in the slots that move (0..=999 from node 0) and elsewhere.
+    let moving = keys_in("reshard", 0..=999, 48);
+    let mut handles = load_keys(&client, moving.clone(), &stop);
+    handles.extend(load(&client, "elsewhere", 16, &stop));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let from = cluster.node_for_slot(0);
+    let to = (from + 1) % 3;
+    let atomic = block_in_place(|| cluster.migrate_atomic(0..=999, to));
+    if let Err(e) = &atomic {
+        eprintln!("atomic migration skipped: {e}");
+    }
+    // Legacy migration of the slots of the first 8 counters, one by one.
+    let legacy_to = (cluster.node_for_slot(0) + 1) % 3;
+    let mut legacy: Vec<u16> = moving[..8]
+        .iter()
+        .map(|k| respec::cluster::slot(k.as_bytes()))
+        .collect();
+    legacy.dedup();
+    for &slot in &legacy {
+        block_in_place(|| cluster.migrate_legacy(slot, legacy_to)).unwrap();
+    }
+    let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let total = finish(&client, &stop, handles).await;
+    let stats = client.cluster_stats().unwrap();
+    eprintln!(
+        "resharding ({} atomic, {} legacy slots) in {elapsed:?} under load: {total:?}, {stats:?}",
+        if atomic.is_ok() { 1000 } else { 0 },
+        legacy.len()
+    );
+    assert!(total.acks > 1_000, "{total:?}");
+    assert_eq!(
+        (total.unsent, total.maybe, total.wrong),
+        (0, 0, 0),
+        "{total:?}"
+    );
+    assert!(stats.moved > 0, "{stats:?}");
+    // At most one refresh per min_refresh_interval (100 ms), whatever the MOVED count.
+    let bound = (started.elapsed().as_millis() / 100) as u64 + 3;
+    assert!(
+        stats.refreshes <= bound,
+        "{stats:?}: more than {bound} refreshes"
+    );
+}
