@@ -20,7 +20,7 @@
 //!   [`pipeline`] (pipelines and transactions, with [`pipeline::watch`] for `WATCH`),
 //!   [`scan`] (SCAN streams), [`script`] (EVALSHA with reload), [`function`]
 //!   (function libraries), [`pubsub`] (subscribers), [`monitor`] (`MONITOR` as a
-//!   stream), [`error`].
+//!   stream), [`cluster`] (the cluster client's options), [`error`].
 //!
 //! # Behavior
 //!
@@ -109,6 +109,44 @@
 //! syntax whatever order the builder methods are called in; bad arguments (a NaN
 //! score, an empty key list) are recorded and reported by [`Command::validate`]
 //! before anything is sent, with an error naming the command and the argument.
+//!
+//! # Cluster
+//!
+//! A Redis Cluster or Valkey Cluster is a topology of the same [`Client`], chosen when
+//! it connects: [`Client::connect_cluster`] with seed node URLs, or a
+//! `redis+cluster://host1:port1,host2:port2` URL to [`Client::connect`]. Code written
+//! against one server compiles and runs unchanged against a cluster: there is one
+//! typed API and one client type to hold, not a second type behind the same traits
+//! that every function taking a client would have to be generic over. The choice is
+//! made once, at connect time, where the deployment is known.
+//!
+//! What runs where, decided from the generated metadata alone (key specifications
+//! and the spec's request and response policy tips; [`cluster`] has the options):
+//!
+//! | command | where | reply |
+//! |---------|-------|-------|
+//! | with keys in one slot (`GET`, `SET`, `HSET`, a script's keys with a hash tag) | the primary serving the slot; `MOVED` fixes the slot map and is followed, `ASK` is followed with `ASKING` | as on one server |
+//! | `request_policy:all_shards` (`DBSIZE`, `KEYS`, `FLUSHALL`, `SCRIPT LOAD`, `PING`) | every primary, in parallel | merged by the response policy: `DBSIZE` sums, `KEYS` concatenates, `SCRIPT EXISTS` is a logical AND, `FLUSHALL` succeeds when all do |
+//! | `request_policy:all_nodes` (`CONFIG SET`, `SCRIPT FLUSH`) | every node, replicas too | merged likewise |
+//! | `request_policy:multi_shard` (`MGET`, `MSET`, `DEL`, `EXISTS`, `TOUCH`, `UNLINK`) with keys in several slots | split by slot, one pipeline per node | put back together: `MGET` in the caller's key order, `DEL` summed |
+//! | other multi-key commands (`MSETNX`, `RENAME`, `SINTERSTORE`, a script) with keys in several slots | refused before anything is sent ([`Error::is_cross_slot`]): give the keys a common hash tag (`{user1}:a`, `{user1}:b`) | |
+//! | keyless, no policy (`ECHO`, `CLUSTER SHARDS`), and per-node diagnostics (`INFO`, `MEMORY STATS`, `LATENCY LATEST`) | one node | as on one server |
+//! | `RANDOMKEY` | every primary until one has a key | |
+//! | blocking commands (`BLPOP`) | a pooled connection of the key's node | |
+//! | pipelines | each command to its node: one pipeline per node, all at once; a command that goes to several nodes runs alone in its place | in call order |
+//! | transactions | the node of their one slot; refused across slots | |
+//!
+//! Following the cluster: one multiplexed connection per node, opened on first use;
+//! the slot map from `CLUSTER SHARDS` (`CLUSTER SLOTS` on servers without it),
+//! refreshed after a `MOVED`, a lost node, `CLUSTERDOWN` and on a timer, with at
+//! most one refresh in flight and one per `min_refresh_interval`, asking the known
+//! primaries before the seeds. Writes stay at most once: a command is sent again
+//! only when the reply proves it did not run (`MOVED`, `ASK`, `TRYAGAIN`,
+//! `CLUSTERDOWN`, `LOADING`, `MASTERDOWN`, `READONLY` after a failover) or it was
+//! never written (its node could not be reached); one lost with its node's
+//! connection fails as "may or may not have run". Not yet on a cluster client:
+//! `SCAN` over the whole cluster, `WATCH`, reads from replicas, sharded pub/sub
+//! following its slot; classic pub/sub and `MONITOR` run on the first primary.
 //!
 //! Replies decode into the same Rust value under RESP2 and RESP3: maps from `%` maps
 //! or flat arrays, doubles from `,` or bulk strings, sets from `~` or arrays.

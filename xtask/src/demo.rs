@@ -2,7 +2,8 @@
 //! example in `client/examples/` (found by listing the directory, in name order), each
 //! with `cargo run -p respec --example NAME`, against `$REDIS_URL` or against a
 //! throwaway server started for them (on a free loopback port, in a temp dir, killed
-//! afterwards).
+//! afterwards), and the cluster example against `$REDIS_CLUSTER_URL` or a throwaway
+//! 3-node cluster (the test harness's `throwaway_cluster` binary).
 //!
 //! Each example asserts its results, so a broken one exits non-zero; the demo runs
 //! them all, then fails naming every example that failed or ran longer than
@@ -65,6 +66,49 @@ fn start_server() -> Result<(Throwaway, String)> {
     Ok((server, format!("redis://127.0.0.1:{port}")))
 }
 
+/// A throwaway cluster (the test harness's `throwaway_cluster` binary), killed when
+/// dropped (its standard input closes, and it is killed as well).
+struct ThrowawayCluster {
+    child: Child,
+}
+
+impl Drop for ThrowawayCluster {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a 3-node cluster with the test harness; returns it and its
+/// `redis+cluster://` URL.
+fn start_cluster(cargo: &std::ffi::OsStr) -> Result<(ThrowawayCluster, String)> {
+    let binary = servers::ensure_server()?;
+    let mut child = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "respec-tests",
+            "--bin",
+            "throwaway_cluster",
+        ])
+        .env("RESPEC_SERVER", &binary)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the throwaway cluster")?;
+    let stdout = child.stdout.take().context("the cluster's stdout")?;
+    let cluster = ThrowawayCluster { child };
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
+    let url = line.trim().to_owned();
+    if !url.starts_with("redis+cluster://") {
+        bail!("the throwaway cluster did not start (it printed {line:?})");
+    }
+    Ok((cluster, url))
+}
+
 /// The examples in `dir` (its `*.rs` files), the tour first, then in name order.
 fn examples(dir: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
@@ -85,11 +129,17 @@ fn examples(dir: &Path) -> Result<Vec<String>> {
 
 /// Runs one example with `cargo run`; `Ok(None)` when it ran past the timeout (it
 /// is killed: `cargo run` execs the example on Unix, so the child is the example).
-fn run_example(cargo: &std::ffi::OsStr, name: &str, url: &str) -> Result<Option<ExitStatus>> {
+fn run_example(
+    cargo: &std::ffi::OsStr,
+    name: &str,
+    url: &str,
+    cluster_url: &str,
+) -> Result<Option<ExitStatus>> {
     let mut child = Command::new(cargo)
         .current_dir(workspace_root())
         .args(["run", "--quiet", "-p", "respec", "--example", name])
         .env("REDIS_URL", url)
+        .env("REDIS_CLUSTER_URL", cluster_url)
         .spawn()
         .with_context(|| format!("running the {name} example"))?;
     let deadline = Instant::now() + EXAMPLE_TIMEOUT;
@@ -128,11 +178,19 @@ pub fn run() -> Result<()> {
     if !status.success() {
         bail!("building the examples failed ({status})");
     }
+    let (_cluster, cluster_url) = match std::env::var("REDIS_CLUSTER_URL") {
+        Ok(url) => (None, url),
+        Err(_) => {
+            let (cluster, url) = start_cluster(&cargo)?;
+            eprintln!("demo: started a throwaway cluster at {url}");
+            (Some(cluster), url)
+        }
+    };
     let mut failed = Vec::new();
     for name in &names {
         eprintln!("\n==> example {name}");
         let started = Instant::now();
-        match run_example(&cargo, name, &url)? {
+        match run_example(&cargo, name, &url, &cluster_url)? {
             Some(status) if status.success() => {
                 eprintln!("--> {name}: ok ({:.1} s)", started.elapsed().as_secs_f64());
             }

@@ -1,0 +1,34 @@
+//! A throwaway cluster for `cargo xtask demo`: starts three primaries on loopback
+//! (the harness's [`Cluster`]), prints its `redis+cluster://` URL on one line of
+//! standard output, and keeps it running until standard input closes; then every
+//! node is killed.
+
+use respec_tests::Cluster;
+use std::io::{BufRead, Write};
+
+fn main() {
+    let cluster = match Cluster::builder().replicas(0).start() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("throwaway cluster: {e}");
+            std::process::exit(1);
+        }
+    };
+    let hosts: Vec<String> = cluster
+        .seed_addrs()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    println!("redis+cluster://{}", hosts.join(","));
+    let _ = std::io::stdout().flush();
+    // Until the parent closes our stdin (or exits).
+    let mut line = String::new();
+    while std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .is_ok_and(|n| n > 0)
+    {
+        line.clear();
+    }
+    drop(cluster);
+}
