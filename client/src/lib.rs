@@ -132,6 +132,7 @@
 //! | other multi-key commands (`MSETNX`, `RENAME`, `SINTERSTORE`, a script) with keys in several slots | refused before anything is sent ([`Error::is_cross_slot`]): give the keys a common hash tag (`{user1}:a`, `{user1}:b`) | |
 //! | keyless, no policy (`ECHO`, `CLUSTER SHARDS`), and per-node diagnostics (`INFO`, `MEMORY STATS`, `LATENCY LATEST`) | one node | as on one server |
 //! | `RANDOMKEY` | every primary until one has a key | |
+//! | `SCAN` | refused as a plain command (its cursor belongs to one node); a [`scan_stream`](Client::scan_stream) walks every primary | |
 //! | blocking commands (`BLPOP`) | a pooled connection of the key's node | |
 //! | pipelines | each command to its node: one pipeline per node, all at once; a command that goes to several nodes runs alone in its place | in call order |
 //! | transactions | the node of their one slot; refused across slots | |
@@ -144,9 +145,12 @@
 //! only when the reply proves it did not run (`MOVED`, `ASK`, `TRYAGAIN`,
 //! `CLUSTERDOWN`, `LOADING`, `MASTERDOWN`, `READONLY` after a failover) or it was
 //! never written (its node could not be reached); one lost with its node's
-//! connection fails as "may or may not have run". Not yet on a cluster client:
-//! `SCAN` over the whole cluster, `WATCH`, reads from replicas, sharded pub/sub
-//! following its slot; classic pub/sub and `MONITOR` run on the first primary.
+//! connection fails as "may or may not have run". A
+//! [`scan_stream`](Client::scan_stream) of `SCAN` walks every primary, and scans
+//! again the slots that moved meanwhile (every key that exists throughout comes at
+//! least once). Not yet on a cluster client: `WATCH`, reads from replicas, sharded
+//! pub/sub following its slot; classic pub/sub and `MONITOR` run on the first
+//! primary.
 //!
 //! Replies decode into the same Rust value under RESP2 and RESP3: maps from `%` maps
 //! or flat arrays, doubles from `,` or bulk strings, sets from `~` or arrays.

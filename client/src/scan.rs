@@ -22,12 +22,19 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 /// Items of a SCAN-family command, fetched a page at a time.
 ///
 /// Also a [`futures_core::Stream`]. [`cursor`](ScanStream::cursor) gives the cursor of
 /// the next page, to restart from later with `cmd::scan(cursor)`.
+///
+/// On a cluster client, `SCAN` walks every primary in turn (each from cursor 0);
+/// slots that move during the scan are scanned again where they went, so every key
+/// that exists throughout is returned at least once (SCAN's guarantee), some
+/// possibly twice. Its [`cursor`](ScanStream::cursor) then only says whether the
+/// scan is complete (`0`) and cannot restart it.
 pub struct ScanStream<'c, I> {
     client: &'c Client,
     /// The command with its options; the cursor is replaced for every page.
@@ -39,6 +46,8 @@ pub struct ScanStream<'c, I> {
     items: VecDeque<I>,
     page: Option<ResponseFuture<(Bytes, Vec<I>)>>,
     done: bool,
+    /// `SCAN` through a cluster client: every primary in turn.
+    walk: Option<Arc<Mutex<crate::cluster::Walk>>>,
 }
 
 impl<I> std::fmt::Debug for ScanStream<'_, I> {
@@ -83,6 +92,7 @@ impl Client {
             items: VecDeque::new(),
             page: None,
             done: false,
+            walk: (cursor_pos == 0 && self.is_cluster()).then(crate::cluster::Walk::new),
         }
     }
 }
@@ -114,6 +124,13 @@ impl<I: FromReply + Send + 'static> ScanStream<'_, I> {
     }
 
     fn request(&self) -> ResponseFuture<(Bytes, Vec<I>)> {
+        if let (Some(walk), Some(cluster)) = (&self.walk, self.client.cluster()) {
+            let page =
+                cluster
+                    .clone()
+                    .scan_page(walk.clone(), self.template.clone(), self.cursor_pos);
+            return ResponseFuture::boxed("SCAN", Box::pin(page));
+        }
         let mut buf = self.template.clone();
         buf.single(self.cursor_pos, "cursor");
         buf.push(&self.cursor);

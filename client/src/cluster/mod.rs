@@ -10,11 +10,13 @@
 mod nodes;
 mod pipeline;
 mod refresh;
+mod scan;
 mod send;
 
 pub(crate) use nodes::Node;
 pub(crate) use pipeline::Queued;
 pub use respec_protocol::cluster::{slot, SLOTS};
+pub(crate) use scan::Walk;
 
 use crate::config::Config;
 use crate::connection::Address;

@@ -148,6 +148,20 @@ impl View {
         true
     }
 
+    /// The slots `node` serves, in order.
+    pub(crate) fn slots_of(&self, node: &Arc<Node>) -> Vec<u16> {
+        let Some(i) = self
+            .shards
+            .iter()
+            .position(|s| Arc::ptr_eq(&s.primary, node))
+        else {
+            return Vec::new();
+        };
+        (0..SLOTS)
+            .filter(|&s| self.table[s as usize].load(Ordering::Relaxed) == i as u16)
+            .collect()
+    }
+
     /// Every primary.
     pub(crate) fn primaries(&self) -> impl Iterator<Item = &Arc<Node>> {
         self.shards.iter().map(|s| &s.primary)

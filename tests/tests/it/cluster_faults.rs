@@ -5,6 +5,7 @@
 //! plus those that failed as "may have run"), every reply one more than the last
 //! (no wrong reply), and the figures are printed for the record.
 
+use bytes::Bytes;
 use respec::{Client, Commands};
 use respec_tests::Cluster;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -272,5 +273,70 @@ async fn resharding_under_load_loses_nothing_and_fails_nothing() {
     assert!(
         stats.refreshes <= bound,
         "{stats:?}: more than {bound} refreshes"
+    );
+}
+
+/// `SCAN` through a cluster client walks every primary: every key is returned, also
+/// while slots migrate and a primary fails over during the scan (SCAN's guarantee:
+/// every key that exists throughout, at least once); the duplicates are printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_returns_every_key_across_a_migration_and_a_failover() {
+    use respec::cmd;
+    use std::collections::HashMap;
+    let Some(cluster) = three_by_three() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let keys: Vec<String> = (0..3_000).map(|i| format!("scan:{i}")).collect();
+    client
+        .mset(keys.iter().map(|k| (k.as_str(), 1)))
+        .await
+        .unwrap();
+    // Quiet: every key once.
+    let seen: Vec<Bytes> = client
+        .scan_stream(cmd::scan(0).match_("scan:*").count(100))
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 3_000);
+
+    // Slots migrate and a primary fails over while the scan runs.
+    let mut stream = client.scan_stream(cmd::scan(0).match_("scan:*").count(50));
+    let mut count: HashMap<Bytes, usize> = HashMap::new();
+    let mut n = 0;
+    let first_slot_of = |node: usize| {
+        keys.iter()
+            .map(|k| respec::cluster::slot(k.as_bytes()))
+            .find(|&s| cluster.node_for_slot(s) == node)
+            .unwrap()
+    };
+    while let Some(key) = stream.next().await {
+        *count.entry(key.unwrap()).or_default() += 1;
+        n += 1;
+        if n == 500 {
+            // A slot of the last primary (not scanned yet, most likely) moves to
+            // the first one (scanned already).
+            let slot = first_slot_of(2);
+            block_in_place(|| cluster.migrate_legacy(slot, 0)).unwrap();
+        }
+        if n == 1_500 {
+            block_in_place(|| cluster.failover(1)).unwrap();
+        }
+    }
+    let missed: Vec<&String> = keys
+        .iter()
+        .filter(|k| !count.contains_key(k.as_bytes()))
+        .collect();
+    let twice = count.values().filter(|&&c| c > 1).count();
+    eprintln!(
+        "cluster SCAN across a migration and a failover: {} keys returned, {} missed, {twice} returned more than once",
+        count.len(),
+        missed.len()
+    );
+    assert!(
+        missed.is_empty(),
+        "missed {} keys, e.g. {:?}",
+        missed.len(),
+        &missed[..missed.len().min(5)]
     );
 }
