@@ -194,14 +194,6 @@ impl Client {
         self.inner.cluster.as_ref()
     }
 
-    /// Fails on a cluster client: `what` is not supported there yet.
-    pub(crate) fn single_server(&self, what: &'static str) -> Result<()> {
-        match self.inner.cluster {
-            Some(_) => Err(Error::refused(what)),
-            None => Ok(()),
-        }
-    }
-
     /// A builder for every option.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()

@@ -135,7 +135,7 @@
 //! | `SCAN` | refused as a plain command (its cursor belongs to one node); a [`scan_stream`](Client::scan_stream) walks every primary | |
 //! | blocking commands (`BLPOP`) | a pooled connection of the key's node | |
 //! | pipelines | each command to its node: one pipeline per node, all at once; a command that goes to several nodes runs alone in its place | in call order |
-//! | transactions | the node of their one slot; refused across slots | |
+//! | transactions, `WATCH` | the node of their one slot; refused across slots | |
 //!
 //! Following the cluster: one multiplexed connection per node, opened on first use;
 //! the slot map from `CLUSTER SHARDS` (`CLUSTER SLOTS` on servers without it),
@@ -148,9 +148,9 @@
 //! connection fails as "may or may not have run". A
 //! [`scan_stream`](Client::scan_stream) of `SCAN` walks every primary, and scans
 //! again the slots that moved meanwhile (every key that exists throughout comes at
-//! least once). Not yet on a cluster client: `WATCH`, reads from replicas, sharded
-//! pub/sub following its slot; classic pub/sub and `MONITOR` run on the first
-//! primary.
+//! least once). [`Client::watch`] takes a connection of the node serving the keys'
+//! one slot. Not yet on a cluster client: reads from replicas, sharded pub/sub
+//! following its slot; classic pub/sub and `MONITOR` run on the first primary.
 //!
 //! Replies decode into the same Rust value under RESP2 and RESP3: maps from `%` maps
 //! or flat arrays, doubles from `,` or bulk strings, sets from `~` or arrays.

@@ -105,6 +105,37 @@ impl Cluster {
         }
     }
 
+    /// The pool of the node serving the keys of `cmd` (`WATCH`), which must share
+    /// one slot.
+    pub(crate) async fn pool_for(
+        self: &Arc<Self>,
+        cmd: &impl crate::command::Command,
+    ) -> Result<Arc<crate::pool::Pool>> {
+        let args: Vec<&[u8]> = cmd.buf().iter().collect();
+        let slot = match target(cmd.meta(), &args)? {
+            Target::Slot { slot, .. } => Some(slot),
+            Target::Split(_) => {
+                return Err(Error::cross_slot(format!(
+                    "{}: the keys hash to different slots, and a transaction runs on one node; give them a common hash tag. Nothing was sent",
+                    cmd.name()
+                )))
+            }
+            _ => None,
+        };
+        let find = || match slot {
+            Some(s) => self.view().primary_of(s).cloned(),
+            None => self.any_node().ok(),
+        };
+        let node = match find() {
+            Some(n) => n,
+            None => {
+                self.refresh_now().await?;
+                find().ok_or_else(|| Error::config("no node serves the keys' slot").unsent())?
+            }
+        };
+        node.pool().await
+    }
+
     /// The request timeout.
     fn timeout(&self) -> Option<Duration> {
         self.template.request_timeout

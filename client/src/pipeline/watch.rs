@@ -259,13 +259,21 @@ where
 impl Client {
     /// Takes a dedicated connection from the pool and `WATCH`es `keys` on it.
     ///
+    /// On a cluster client the keys must share one slot (a hash tag): the connection
+    /// is one of the node serving it, and the transaction runs there.
+    ///
     /// Read with the commands of the returned [`Watched`], then queue the writes with
     /// [`Watched::multi`]; they run only if no watched key changed in between.
     pub async fn watch<K: ToArg>(&self, keys: impl IntoIterator<Item = K>) -> Result<Watched> {
         let watch = crate::cmd::watch(keys);
         crate::command::Command::validate(&watch)?;
-        self.single_server("WATCH through a cluster client is not supported yet")?;
-        let pooled = self.pool().get().await?;
+        let pool = match self.cluster() {
+            // On a cluster: a dedicated connection of the node serving the keys' one
+            // slot (keys in several slots are refused before anything is sent).
+            Some(cluster) => cluster.pool_for(&watch).await?,
+            None => self.pool().clone(),
+        };
+        let pooled = pool.get().await?;
         let watched = Watched {
             inner: Arc::new(Inner {
                 conn: pooled.conn().clone(),

@@ -317,3 +317,68 @@ async fn pipelines_split_by_node_and_keep_their_order() {
         .unwrap();
     assert_eq!((a, b), (2, 3));
 }
+
+/// `WATCH` on a cluster: the watched connection is one of the node serving the keys'
+/// slot; a concurrent write aborts the transaction, an undisturbed one runs; keys in
+/// several slots are refused before anything is sent; `Client::transaction` retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_runs_on_the_node_of_the_keys_slot() {
+    use respec::cmd;
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    for key in ["{acct}:balance", "w:other"] {
+        client.set(key, 100).await.unwrap();
+        let w = client.watch([key]).await.unwrap();
+        let balance: i64 = w.get(key).decode::<Option<i64>>().await.unwrap().unwrap();
+        client.incrby(key, 1).await.unwrap();
+        let err = w
+            .multi()
+            .add(cmd::set(key, balance - 10))
+            .execute()
+            .await
+            .unwrap_err();
+        assert!(err.is_watch_conflict(), "{key}: {err}");
+        let w = client.watch([key]).await.unwrap();
+        let balance: i64 = w.get(key).decode::<Option<i64>>().await.unwrap().unwrap();
+        let (ok,): (bool,) = w
+            .multi()
+            .add(cmd::set(key, balance - 10))
+            .execute()
+            .await
+            .unwrap();
+        assert!(ok);
+        let now: Option<i64> = client.get(key).decode().await.unwrap();
+        assert_eq!(now, Some(91), "{key}");
+    }
+    let err = client.watch(["w:a", "w:b"]).await.unwrap_err();
+    assert!(err.is_cross_slot() && err.is_unsent(), "{err}");
+
+    // The check-and-set loop under contention: 8 tasks, each adds 1 ten times.
+    client.set("{cas}n", 0).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    client
+                        .transaction(["{cas}n"], |w| async move {
+                            let n: i64 =
+                                w.get("{cas}n").decode::<Option<i64>>().await?.unwrap_or(0);
+                            let (_ok,): (bool,) =
+                                w.multi().add(cmd::set("{cas}n", n + 1)).execute().await?;
+                            Ok(())
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let n: Option<i64> = client.get("{cas}n").decode().await.unwrap();
+    assert_eq!(n, Some(80));
+}
