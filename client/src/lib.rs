@@ -149,8 +149,11 @@
 //! [`scan_stream`](Client::scan_stream) of `SCAN` walks every primary, and scans
 //! again the slots that moved meanwhile (every key that exists throughout comes at
 //! least once). [`Client::watch`] takes a connection of the node serving the keys'
-//! one slot. Not yet on a cluster client: reads from replicas, sharded pub/sub
-//! following its slot; classic pub/sub and `MONITOR` run on the first primary.
+//! one slot. Reads (the spec's `READONLY` flag) go to replicas when
+//! [`ClusterOptions::read_from`](cluster::ClusterOptions::read_from) says so
+//! (`READONLY` is sent on every connection; the primary when no replica is healthy
+//! or reachable). Not yet on a cluster client: sharded pub/sub following its slot;
+//! classic pub/sub and `MONITOR` run on the first primary.
 //!
 //! Replies decode into the same Rust value under RESP2 and RESP3: maps from `%` maps
 //! or flat arrays, doubles from `,` or bulk strings, sets from `~` or arrays.

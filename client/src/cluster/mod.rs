@@ -41,6 +41,28 @@ pub struct ClusterOptions {
     /// The least time between two refreshes, however many prompts arrive (default
     /// 100 ms): a storm of `MOVED` replies causes one refresh.
     pub min_refresh_interval: Duration,
+    /// Where read-only commands go (default: the primary).
+    pub read_from: ReadFrom,
+}
+
+/// Where a cluster client sends the commands the spec flags read-only (`GET`,
+/// `HGETALL`, `ZRANGE`, ...). Replicas serve reads of their primary's slots after
+/// `READONLY` (sent on every connection when reading from replicas), and lag behind
+/// it: a read from a replica may not see a write just acknowledged by the primary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadFrom {
+    /// The primary: reads see every acknowledged write.
+    #[default]
+    Primary,
+    /// A replica of the slot's shard, in turn; the primary when none is healthy or
+    /// the replica cannot be reached.
+    PreferReplica,
+    /// The primary and its replicas, in turn.
+    AnyNode,
+    /// A replica in this availability zone (Valkey's `availability-zone`), in turn;
+    /// the primary when none is.
+    Zone(String),
 }
 
 impl Default for ClusterOptions {
@@ -49,6 +71,7 @@ impl Default for ClusterOptions {
             max_redirects: 16,
             refresh_interval: Some(Duration::from_secs(60)),
             min_refresh_interval: Duration::from_millis(100),
+            read_from: ReadFrom::Primary,
         }
     }
 }
@@ -88,6 +111,8 @@ pub(crate) struct Cluster {
     view: RwLock<Arc<View>>,
     refresh: refresh::State,
     counters: Counters,
+    /// Turns for spreading reads over replicas.
+    turn: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -117,6 +142,7 @@ impl Cluster {
             view: RwLock::new(Arc::new(View::empty())),
             refresh: refresh::State::default(),
             counters: Counters::default(),
+            turn: std::sync::atomic::AtomicUsize::new(0),
         });
         cluster.refresh_now().await?;
         refresh::start_timer(&cluster);
@@ -152,7 +178,34 @@ impl Cluster {
     fn node_config(&self, address: &str) -> Arc<Config> {
         let mut config = (*self.template).clone();
         config.address = parse_address(address);
+        config.replica_reads = self.options.read_from != ReadFrom::Primary;
         Arc::new(config)
+    }
+
+    /// The node a read-only command for `slot` goes to, by the read policy; `None`:
+    /// the primary.
+    fn reader_of(&self, slot: u16) -> Option<Arc<Node>> {
+        let view = self.view();
+        let (primary, replicas) = view.shard_of(slot)?;
+        let up = |n: &&Arc<Node>| !n.recently_unreachable(Duration::from_secs(1));
+        let candidates: Vec<&Arc<Node>> = match &self.options.read_from {
+            ReadFrom::Primary => return None,
+            ReadFrom::PreferReplica => replicas.iter().map(|(n, _)| n).collect(),
+            ReadFrom::AnyNode => std::iter::once(primary)
+                .chain(replicas.iter().map(|(n, _)| n))
+                .collect(),
+            ReadFrom::Zone(zone) => replicas
+                .iter()
+                .filter(|(_, z)| z.as_deref() == Some(zone.as_str()))
+                .map(|(n, _)| n)
+                .collect(),
+        };
+        let candidates: Vec<&Arc<Node>> = candidates.into_iter().filter(up).collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed);
+        Some(candidates[turn % candidates.len()].clone())
     }
 
     /// A node to run a keyless command on: the first primary.

@@ -17,6 +17,8 @@ pub(crate) struct Node {
     config: Arc<Config>,
     conn: tokio::sync::OnceCell<Connection>,
     pool: OnceLock<Arc<Pool>>,
+    /// When it last could not be reached (reads avoid it for a while).
+    unreachable: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -34,6 +36,7 @@ impl Node {
             config,
             conn: tokio::sync::OnceCell::new(),
             pool: OnceLock::new(),
+            unreachable: std::sync::Mutex::new(None),
         }
     }
 
@@ -68,6 +71,20 @@ impl Node {
             .clone())
     }
 
+    /// Records that it could not be reached just now.
+    pub(crate) fn mark_unreachable(&self) {
+        *self.unreachable.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(std::time::Instant::now());
+    }
+
+    /// Whether it could not be reached within the last `window`.
+    pub(crate) fn recently_unreachable(&self, window: std::time::Duration) -> bool {
+        self.unreachable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| at.elapsed() < window)
+    }
+
     /// Closes its connections (it left the cluster).
     pub(crate) fn close(&self) {
         if let Some(conn) = self.conn.get() {
@@ -80,7 +97,8 @@ impl Node {
 #[derive(Debug)]
 pub(crate) struct ShardNodes {
     pub(crate) primary: Arc<Node>,
-    pub(crate) replicas: Vec<Arc<Node>>,
+    /// The healthy replicas, with their availability zones.
+    pub(crate) replicas: Vec<(Arc<Node>, Option<String>)>,
 }
 
 /// Which shard serves each slot, and each shard's nodes. A `MOVED` reply updates
@@ -112,7 +130,7 @@ impl View {
                     .replicas
                     .iter()
                     .filter(|r| r.healthy)
-                    .map(|r| node(&r.address))
+                    .map(|r| (node(&r.address), r.zone.clone()))
                     .collect(),
             })
             .collect();
@@ -130,6 +148,17 @@ impl View {
     pub(crate) fn primary_of(&self, slot: u16) -> Option<&Arc<Node>> {
         let i = self.table.get(slot as usize)?.load(Ordering::Relaxed);
         self.shards.get(i as usize).map(|s| &s.primary)
+    }
+
+    /// The primary serving `slot` and its healthy replicas.
+    pub(crate) fn shard_of(
+        &self,
+        slot: u16,
+    ) -> Option<(&Arc<Node>, &[(Arc<Node>, Option<String>)])> {
+        let i = self.table.get(slot as usize)?.load(Ordering::Relaxed);
+        self.shards
+            .get(i as usize)
+            .map(|s| (&s.primary, s.replicas.as_slice()))
     }
 
     /// Records a `MOVED`: `slot` is now served by the primary at `address`. False
@@ -169,8 +198,11 @@ impl View {
 
     /// Every node, primaries first.
     pub(crate) fn all_nodes(&self) -> impl Iterator<Item = &Arc<Node>> {
-        self.primaries()
-            .chain(self.shards.iter().flat_map(|s| s.replicas.iter()))
+        self.primaries().chain(
+            self.shards
+                .iter()
+                .flat_map(|s| s.replicas.iter().map(|(n, _)| n)),
+        )
     }
 
     /// Whether every slot is served.

@@ -71,9 +71,13 @@ impl Cluster {
         let args: Vec<&[u8]> = buf.iter().collect();
         let meta = meta.or_else(|| lookup_args(&args));
         match target(meta, &args)? {
-            Target::Slot { slot, .. } => {
+            Target::Slot { slot, read_only } => {
                 drop(args);
-                self.run_slot(Some(slot), buf, waits, dedicated).await
+                // A read may go to a replica (by the read policy), first try only.
+                let reader = (read_only && !dedicated)
+                    .then(|| self.reader_of(slot))
+                    .flatten();
+                self.run_on(Some(slot), reader, buf, waits, dedicated).await
             }
             Target::Any => {
                 drop(args);
@@ -149,18 +153,39 @@ impl Cluster {
         waits: bool,
         dedicated: bool,
     ) -> Result<Bytes> {
+        self.run_on(slot, None, buf, waits, dedicated).await
+    }
+
+    /// [`run_slot`](Self::run_slot), trying `first` (a replica for a read) first:
+    /// any retry goes to the primary.
+    async fn run_on(
+        self: &Arc<Self>,
+        slot: Option<u16>,
+        first: Option<Arc<Node>>,
+        buf: CommandBuf,
+        waits: bool,
+        dedicated: bool,
+    ) -> Result<Bytes> {
         let mut attempt = 0;
         // Where the next attempt goes when the slot map does not say (a redirect).
         let mut to: Option<String> = None;
         let mut asking = false;
+        let mut first = first;
         loop {
-            let node = match (to.take(), slot) {
-                (Some(address), _) => Some(self.node(&address)),
-                (None, Some(slot)) => self.view().primary_of(slot).cloned(),
-                (None, None) => self.any_node().ok(),
+            let node = match (first.take(), to.take(), slot) {
+                (Some(node), _, _) => Some(node),
+                (None, Some(address), _) => Some(self.node(&address)),
+                (None, None, Some(slot)) => self.view().primary_of(slot).cloned(),
+                (None, None, None) => self.any_node().ok(),
             };
             let outcome = match &node {
-                Some(node) => self.send_to(node, &buf, asking, waits, dedicated).await,
+                Some(node) => {
+                    let r = self.send_to(node, &buf, asking, waits, dedicated).await;
+                    if matches!(&r, Err(e) if e.is_unsent() && e.is_io()) {
+                        node.mark_unreachable();
+                    }
+                    r
+                }
                 None => Err(Error::config(format!(
                     "no node serves slot {} in the cluster's slot map",
                     slot.unwrap_or_default()

@@ -156,6 +156,9 @@ pub struct Config {
     /// closed, its written requests failed as "may have run", and replaced (see
     /// the crate docs). `None` (or zero) turns the rule off.
     pub liveness_timeout: Option<Duration>,
+    /// A cluster replica's connection: `READONLY` is sent at every (re)connect, so
+    /// the replica serves reads of its primary's slots.
+    pub(crate) replica_reads: bool,
 }
 
 /// What a caller does when the request queue of a connection is full.
@@ -238,6 +241,7 @@ impl Default for Config {
             pool: PoolOptions::default(),
             queue: QueueOptions::default(),
             liveness_timeout: Some(DEFAULT_LIVENESS_TIMEOUT),
+            replica_reads: false,
         }
     }
 }

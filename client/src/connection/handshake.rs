@@ -160,8 +160,9 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
 }
 
 /// `CLIENT SETINFO` (errors ignored: older servers lack it), `CONFIG GET
-/// proto-max-bulk-len` (errors ignored: an ACL may refuse it) and `SELECT`, in one
-/// round trip. Returns the server's `proto-max-bulk-len`.
+/// proto-max-bulk-len` (errors ignored: an ACL may refuse it), `SELECT` and, on a
+/// cluster replica's connection, `READONLY`, in one round trip. Returns the server's
+/// `proto-max-bulk-len`.
 async fn finish(
     t: &mut Transport,
     frames: &mut FrameReader,
@@ -176,10 +177,18 @@ async fn finish(
     if config.database != 0 {
         cmds.push(raw(&[b"SELECT", db.as_bytes()]));
     }
+    if config.replica_reads {
+        cmds.push(raw(&[b"READONLY"]));
+    }
     let replies = exchange(t, frames, &cmds).await?;
     if config.database != 0 {
         if let Some(e) = frame_server_error(&replies[3]) {
             return Err(Error::server(e).with_command("SELECT"));
+        }
+    }
+    if config.replica_reads {
+        if let Some(e) = replies.last().and_then(frame_server_error) {
+            return Err(Error::server(e).with_command("READONLY"));
         }
     }
     Ok(config_value(&replies[2]))

@@ -340,3 +340,55 @@ async fn scan_returns_every_key_across_a_migration_and_a_failover() {
         &missed[..missed.len().min(5)]
     );
 }
+
+/// How many `GET`s the node at `index` has served (`INFO commandstats`).
+fn gets_served(cluster: &Cluster, index: usize) -> u64 {
+    let mut conn = cluster.node(index).raw().expect("connect");
+    match conn.command(&["INFO", "commandstats"]).expect("reply") {
+        respec_tests::Reply::Bulk(Some(text)) => String::from_utf8_lossy(&text)
+            .lines()
+            .find_map(|l| l.strip_prefix("cmdstat_get:calls="))
+            .and_then(|rest| rest.split(',').next()?.parse().ok())
+            .unwrap_or(0),
+        other => panic!("INFO: {other:?}"),
+    }
+}
+
+/// Reads from replicas (`ReadFrom::PreferReplica`): `GET`s are served by the
+/// replicas (after `READONLY`), writes by the primaries; a replica killed, its
+/// shard's reads fall back to the primary, without an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_to_replicas_and_fall_back_to_the_primary() {
+    use respec::cluster::{ClusterOptions, ReadFrom};
+    let Some(mut cluster) = three_by_three() else {
+        return;
+    };
+    let mut options = ClusterOptions::default();
+    options.read_from = ReadFrom::PreferReplica;
+    let client = Client::connect_cluster_with(cluster.seed_urls(), options)
+        .await
+        .unwrap();
+    let keys: Vec<String> = (0..60).map(|i| format!("replica:{i}")).collect();
+    for k in &keys {
+        client.set(k, k.as_str()).await.unwrap();
+    }
+    // Every primary has its write on its replica.
+    assert_eq!(client.wait(1, 2_000).await.unwrap(), 1);
+    for k in &keys {
+        let v: Option<String> = client.get(k).decode().await.unwrap();
+        assert_eq!(v.as_deref(), Some(k.as_str()));
+    }
+    for primary in 0..3 {
+        let replica = cluster.replicas_of(primary)[0];
+        assert_eq!(gets_served(&cluster, primary), 0, "primary {primary}");
+        assert!(gets_served(&cluster, replica) > 0, "replica {replica}");
+    }
+    // A replica down: its shard's reads go to the primary.
+    let replica = cluster.replicas_of(0)[0];
+    block_in_place(|| cluster.kill(replica));
+    for k in &keys {
+        let v: Option<String> = client.get(k).decode().await.unwrap();
+        assert_eq!(v.as_deref(), Some(k.as_str()));
+    }
+    assert!(gets_served(&cluster, 0) > 0);
+}
