@@ -93,12 +93,15 @@ impl Node {
     }
 }
 
+/// A replica and its availability zone.
+pub(crate) type Replica = (Arc<Node>, Option<String>);
+
 /// One shard's nodes.
 #[derive(Debug)]
 pub(crate) struct ShardNodes {
     pub(crate) primary: Arc<Node>,
     /// The healthy replicas, with their availability zones.
-    pub(crate) replicas: Vec<(Arc<Node>, Option<String>)>,
+    pub(crate) replicas: Vec<Replica>,
 }
 
 /// Which shard serves each slot, and each shard's nodes. A `MOVED` reply updates
@@ -151,10 +154,7 @@ impl View {
     }
 
     /// The primary serving `slot` and its healthy replicas.
-    pub(crate) fn shard_of(
-        &self,
-        slot: u16,
-    ) -> Option<(&Arc<Node>, &[(Arc<Node>, Option<String>)])> {
+    pub(crate) fn shard_of(&self, slot: u16) -> Option<(&Arc<Node>, &[Replica])> {
         let i = self.table.get(slot as usize)?.load(Ordering::Relaxed);
         self.shards
             .get(i as usize)
