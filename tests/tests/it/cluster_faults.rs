@@ -392,3 +392,112 @@ async fn reads_go_to_replicas_and_fall_back_to_the_primary() {
     }
     assert!(gets_served(&cluster, 0) > 0);
 }
+
+/// The p99 of `rounds` rounds of one `GET` per key, in parallel tasks.
+async fn p99_of_gets(client: &Client, keys: &[String], rounds: usize) -> Duration {
+    let tasks: Vec<_> = keys
+        .iter()
+        .cloned()
+        .map(|k| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut times = Vec::with_capacity(rounds);
+                for _ in 0..rounds {
+                    let start = Instant::now();
+                    let _: Option<Bytes> = client.get(&k).await.unwrap();
+                    times.push(start.elapsed());
+                }
+                times
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    all[all.len() * 99 / 100]
+}
+
+/// One primary frozen (SIGSTOP): commands for the other shards do not wait for it
+/// (their p99 rises by less than 5 ms), while its own commands wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_node_does_not_hold_up_the_other_shards() {
+    let Some(mut cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let frozen = 0;
+    let others: Vec<String> = (0..)
+        .map(|i| format!("iso:{i}"))
+        .filter(|k| cluster.node_for_slot(respec::cluster::slot(k.as_bytes())) != frozen)
+        .take(32)
+        .collect();
+    let stuck_key = (0..)
+        .map(|i| format!("stuck:{i}"))
+        .find(|k| cluster.node_for_slot(respec::cluster::slot(k.as_bytes())) == frozen)
+        .unwrap();
+    client.set(&stuck_key, 1).await.unwrap();
+    let before = p99_of_gets(&client, &others, 200).await;
+    block_in_place(|| cluster.freeze(frozen));
+    // Commands to the frozen node wait (here, 20 of them in flight).
+    let stuck: Vec<_> = (0..20)
+        .map(|_| {
+            let (client, k) = (client.clone(), stuck_key.clone());
+            tokio::spawn(async move { client.get(&k).await })
+        })
+        .collect();
+    let during = p99_of_gets(&client, &others, 200).await;
+    assert!(
+        stuck.iter().all(|t| !t.is_finished()),
+        "the frozen node answered"
+    );
+    block_in_place(|| cluster.thaw(frozen));
+    for t in stuck {
+        let v: Option<Bytes> = t.await.unwrap().unwrap();
+        assert_eq!(v, Some(Bytes::from("1")));
+    }
+    eprintln!("other shards' GET p99: {before:?} before, {during:?} with a node frozen");
+    assert!(
+        during < before + Duration::from_millis(5),
+        "p99 {before:?} -> {during:?}"
+    );
+}
+
+/// 1,000 requests answered `MOVED` at once (a slot moved under them) cause one
+/// refresh, not one each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_moved_replies_causes_one_refresh() {
+    let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let key = "storm:{s}";
+    client.set(key, 1).await.unwrap();
+    let slot = respec::cluster::slot(key.as_bytes());
+    let to = (cluster.node_for_slot(slot) + 1) % 3;
+    if let Err(e) = block_in_place(|| cluster.migrate_legacy(slot, to)) {
+        panic!("{e}");
+    }
+    let before = client.cluster_stats().unwrap();
+    let tasks: Vec<_> = (0..1_000)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get(key).await })
+        })
+        .collect();
+    for t in tasks {
+        let v: Option<Bytes> = t.await.unwrap().unwrap();
+        assert_eq!(v, Some(Bytes::from("1")));
+    }
+    // Let a scheduled refresh finish.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = client.cluster_stats().unwrap();
+    eprintln!("1,000 concurrent GETs of a moved slot: {before:?} -> {after:?}");
+    assert!(after.moved - before.moved >= 1);
+    assert!(
+        after.refreshes - before.refreshes <= 1,
+        "{} refreshes",
+        after.refreshes - before.refreshes
+    );
+}
