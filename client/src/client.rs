@@ -159,20 +159,16 @@ impl Client {
                 "a cluster has only database 0: remove the database from the URL or builder",
             ));
         }
-        let cluster = Cluster::connect(Arc::new(template.clone()), seeds, options).await?;
-        let home = cluster.any_node()?;
-        let mut config = template;
-        config.address = home.config().address.clone();
-        let config = Arc::new(config);
-        let (demux, ops) = crate::pubsub::demux::shared();
-        let conn = Connection::connect_with(config.clone(), Kind::Reconnects, demux).await?;
-        let pool = Pool::new(config.clone(), conn.clone());
+        let cluster = Cluster::connect(Arc::new(template), seeds, options).await?;
+        // The first primary's connections serve what is not routed by slot
+        // (classic pub/sub, MONITOR).
+        let home = cluster.any_node()?.client().await?;
         Ok(Client {
             inner: Arc::new(Inner {
-                conn,
-                ops,
-                pool,
-                config,
+                conn: home.inner.conn.clone(),
+                ops: home.inner.ops.clone(),
+                pool: home.inner.pool.clone(),
+                config: home.inner.config.clone(),
                 cluster: Some(cluster),
             }),
         })
@@ -201,7 +197,11 @@ impl Client {
 
     /// Connects with a ready configuration.
     pub async fn from_config(config: Config) -> Result<Client> {
-        let config = Arc::new(config);
+        Client::from_config_arc(Arc::new(config)).await
+    }
+
+    /// [`from_config`](Client::from_config) with a shared configuration.
+    pub(crate) async fn from_config_arc(config: Arc<Config>) -> Result<Client> {
         let (demux, ops) = crate::pubsub::demux::shared();
         let conn = Connection::connect_with(config.clone(), Kind::Reconnects, demux).await?;
         let pool = Pool::new(config.clone(), conn.clone());

@@ -7,6 +7,7 @@
 //! `redis+cluster://` URL): code written against one server runs unchanged against a
 //! cluster, and the typed API has one entry point. See the crate docs (Cluster).
 
+mod explicit;
 mod nodes;
 mod pipeline;
 mod refresh;
@@ -161,7 +162,7 @@ impl Cluster {
     }
 
     /// The current view.
-    fn view(&self) -> Arc<View> {
+    pub(crate) fn view(&self) -> Arc<View> {
         self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 

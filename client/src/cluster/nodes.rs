@@ -5,18 +5,19 @@ use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::Result;
 use crate::pool::Pool;
+use crate::Client;
 use respec_protocol::cluster::topology::{Topology, NONE};
 use respec_protocol::cluster::SLOTS;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-/// One node: its shared multiplexed connection, opened on first use, and its pool
-/// of dedicated connections (blocking commands).
+/// One node: a client of that one server, made on first use (its shared
+/// multiplexed connection, its pool of dedicated connections for blocking commands
+/// and `WATCH`, its subscribers), which explicit routing hands out as it is.
 pub(crate) struct Node {
     address: String,
     config: Arc<Config>,
-    conn: tokio::sync::OnceCell<Connection>,
-    pool: OnceLock<Arc<Pool>>,
+    client: tokio::sync::OnceCell<Client>,
     /// When it last could not be reached (reads avoid it for a while).
     unreachable: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -34,15 +35,9 @@ impl Node {
         Node {
             address: address.to_owned(),
             config,
-            conn: tokio::sync::OnceCell::new(),
-            pool: OnceLock::new(),
+            client: tokio::sync::OnceCell::new(),
             unreachable: std::sync::Mutex::new(None),
         }
-    }
-
-    /// Its connection options.
-    pub(crate) fn config(&self) -> &Arc<Config> {
-        &self.config
     }
 
     /// `host:port`.
@@ -53,22 +48,20 @@ impl Node {
     /// The node's shared connection, connecting first if it has none yet (a failed
     /// connect is tried again by the next caller).
     pub(crate) async fn connection(&self) -> Result<Connection> {
-        self.conn
-            .get_or_try_init(|| Connection::connect(self.config.clone()))
+        Ok(self.client().await?.connection().clone())
+    }
+
+    /// The client of this one node, connecting first if there is none yet.
+    pub(crate) async fn client(&self) -> Result<Client> {
+        self.client
+            .get_or_try_init(|| Client::from_config_arc(self.config.clone()))
             .await
             .cloned()
     }
 
     /// The node's pool of dedicated connections.
     pub(crate) async fn pool(&self) -> Result<Arc<Pool>> {
-        if let Some(pool) = self.pool.get() {
-            return Ok(pool.clone());
-        }
-        let conn = self.connection().await?;
-        Ok(self
-            .pool
-            .get_or_init(|| Pool::new(self.config.clone(), conn))
-            .clone())
+        Ok(self.client().await?.pool().clone())
     }
 
     /// Records that it could not be reached just now.
@@ -85,10 +78,10 @@ impl Node {
             .is_some_and(|at| at.elapsed() < window)
     }
 
-    /// Closes its connections (it left the cluster).
+    /// Closes its shared connection (it left the cluster).
     pub(crate) fn close(&self) {
-        if let Some(conn) = self.conn.get() {
-            conn.close();
+        if let Some(client) = self.client.get() {
+            client.connection().close();
         }
     }
 }

@@ -115,6 +115,23 @@ async fn commands_go_to_the_node_of_their_slot_and_fan_out_by_the_spec() {
     let info: String = client.info().decode().await.unwrap();
     assert!(info.contains("cluster_enabled:1"), "{info}");
 
+    // Explicit routing: a client of each primary, of a key's node, of an address.
+    let primaries = client.primary_clients().await.unwrap();
+    assert_eq!(primaries.len(), 3);
+    let mut per_node = Vec::new();
+    for p in &primaries {
+        assert!(!p.is_cluster());
+        per_node.push(p.dbsize().await.unwrap());
+    }
+    assert_eq!(per_node.iter().sum::<i64>(), client.dbsize().await.unwrap());
+    assert!(per_node.iter().all(|&n| n > 0), "{per_node:?}");
+    let owner = client.client_for_key(&keys[120]).await.unwrap();
+    let v: Option<i64> = owner.get(&keys[120]).decode().await.unwrap();
+    assert_eq!(v, Some(120));
+    let same = client.node_client(&owner.address()).await.unwrap();
+    assert_eq!(same.address(), owner.address());
+    assert_eq!(client.node_clients().await.unwrap().len(), 3);
+
     client.flushall().await.unwrap();
     assert_eq!(
         client.dbsize().await.unwrap(),
