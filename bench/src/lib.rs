@@ -33,6 +33,8 @@
 //! client: TCP_NODELAY is on for all three (respec's default; redis-rs and fred leave
 //! Nagle on) and redis-rs' 500 ms response timeout is off (respec and fred have none).
 
+pub mod baseline;
+pub mod callgrind;
 pub mod peers;
 pub mod pubsub;
 pub mod report;
