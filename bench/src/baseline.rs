@@ -5,9 +5,12 @@
 //! What is comparable, and what is not:
 //!
 //! - `-c N` opens N connections, one per simulated client, where the peers multiplex N
-//!   tasks over one connection. With `-c 1` (sequential rows, pipelines, big replies)
-//!   the shapes are the same; for `-c 64`/`-c 512` it is the server's and the
-//!   machine's limit for that many requests in flight, not a like-for-like client.
+//!   tasks over one connection, so every run here is `-c 1`. The N tasks rows are
+//!   `-c 1 -P N`: N requests in flight on one connection, sent as one batch and answered
+//!   in one, then the next batch; the peers' tasks keep N in flight continuously and
+//!   each awaits its own reply, so this is the limit of the shape, not a like-for-like
+//!   client. (`-c 64` on this machine is slower than one pipelined connection: the
+//!   server makes a read and a write per request of each connection.)
 //! - `-t set,get` runs all the `SET`s, then all the `GET`s. The rows that alternate
 //!   `GET` and `SET` ([`Workload::Concurrent`], [`Workload::SetGetLarge`]) get the rate
 //!   of doing both halves ([`Combine::Both`]): `2 / (1/set + 1/get)`.
@@ -66,9 +69,13 @@ impl Plan {
                 Combine::One,
                 2_000,
             ),
+            // One connection with n requests in flight, as the peers' n tasks on their
+            // one connection (`-c n` would open n connections).
             Workload::Concurrent(n) => (
                 args(&[
                     "-c",
+                    "1",
+                    "-P",
                     &n.to_string(),
                     "-r",
                     &keyspace,

@@ -390,11 +390,11 @@ and GET of one 1 MiB value; `transaction 100 SET` is one MULTI/EXEC transaction 
 
 redis-benchmark (the machine's limit, a C client on an event loop; see \
 `respec_bench::baseline`): `sequential GET` is `-c 1 GET bench:seq`; \
-`sequential SET/GET` and `N tasks GET/SET` are `-c N -r 1000 -d 32 -t set,get` \
-(the rate of doing both: 2 / (1/SET + 1/GET); p50/p99 the mean of the two tests'), \
-which opens N connections where the peers share one: for N > 1 it is the limit \
-of the server and the machine with N requests in flight, not a like-for-like \
-client; `pipeline N SET/GET` is `-c 1 -P N -r 1000 -d 32 -t set` (or `get`), \
+`sequential SET/GET` is `-c 1 -r 1000 -d 32 -t set,get` (the rate of doing both: \
+2 / (1/SET + 1/GET); p50/p99 the mean of the two tests'); `N tasks GET/SET` is the \
+same with `-P N`: N requests in flight on one connection as the peers' N tasks, but \
+sent and answered as a batch (the limit of the shape, not a like-for-like client; \
+`-c N` would open N connections, and p50/p99 are per batch); `pipeline N SET/GET` is `-c 1 -P N -r 1000 -d 32 -t set` (or `get`), \
 its p50/p99 per pipeline; `LRANGE 10k` and `HGETALL 10k` are `-c 1 LRANGE \
 bench:list 0 -1` and `-c 1 HGETALL bench:hash`; `SET 1 MiB` is `-c 1 -d 1048576 -t \
 set`, `GET 1 MiB` `-c 1 GET bench:large:get`, `1 MiB SET+GET` `-c 1 -d 1048576 -t \

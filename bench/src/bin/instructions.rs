@@ -26,8 +26,8 @@
 //! counted twice, with a sixth of the operations and with all of them; the difference
 //! of instructions over the difference of operations is the marginal cost of one
 //! operation (a `GET` or a `SET`), free of the startup, connection and shutdown costs
-//! ([`respec_bench::callgrind`]). `redis-benchmark` runs `-c TASKS -r 1000 -d 32 -t
-//! set,get`: TASKS connections where the clients share one.
+//! ([`respec_bench::callgrind`]). `redis-benchmark` runs the compare row's command:
+//! `-c 1 -r 1000 -d 32 -t set,get`, with `-P TASKS` for more than one task.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -190,7 +190,8 @@ fn run(args: &[String]) -> Result<()> {
          a run of {} and one of {few_ops} operations, over the difference of \
          operations (startup, connection and shutdown cancel out). The server's \
          instructions and the kernel's are not counted. redis-benchmark runs \
-         `-c N -r 1000 -d 32 -t set,get`: N connections.\n\n\
+         `-c 1 -r 1000 -d 32 -t set,get`, with `-P N` for N tasks (one connection, \
+         N requests in flight as one batch).\n\n\
          | client |",
         server.flavor(),
         server.version(),
