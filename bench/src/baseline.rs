@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn plans() {
         let plan = Plan::of(Workload::Concurrent(64)).unwrap();
-        assert_eq!(plan.args.join(" "), "-c 64 -r 1000 -d 32 -t set,get");
+        assert_eq!(plan.args.join(" "), "-c 1 -P 64 -r 1000 -d 32 -t set,get");
         assert_eq!(plan.combine, Combine::Both);
         let plan = Plan::of(Workload::Lrange).unwrap();
         assert_eq!(plan.args.join(" "), "-c 1 LRANGE bench:list 0 -1");
