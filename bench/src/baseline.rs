@@ -54,85 +54,63 @@ pub struct Plan {
     pub combine: Combine,
     /// Requests per test for the first, unmeasured calibration run.
     pub probe: u64,
+    /// Requests per pipeline (`-P`), 1 without: `-n` must be a multiple of it (else
+    /// the last batch overshoots, `redis-benchmark` sees its one client gone before
+    /// `-n` replies and may abort with "All clients disconnected").
+    pub pipeline: u64,
 }
 
 impl Plan {
     /// The comparable `redis-benchmark` run of `workload`, if there is one.
     pub fn of(workload: Workload) -> Option<Plan> {
-        let args = |words: &[&str]| words.iter().map(|w| w.to_string()).collect();
         let keyspace = KEYSPACE.to_string();
         let small = SMALL_VALUE_LEN.to_string();
         let large = LARGE_VALUE_LEN.to_string();
-        let (args, combine, probe) = match workload {
-            Workload::Sequential => (
-                args(&["-c", "1", "GET", workload::SEQUENTIAL_KEY]),
-                Combine::One,
-                2_000,
-            ),
-            // One connection with n requests in flight, as the peers' n tasks on their
-            // one connection (`-c n` would open n connections).
+        let (words, combine, probe): (Vec<&str>, _, u64) = match workload {
+            Workload::Sequential => (vec!["GET", workload::SEQUENTIAL_KEY], Combine::One, 2_000),
+            // n requests in flight on one connection, as the peers' n tasks on theirs
+            // (`-c n` would open n connections); `-P 1` is no pipeline.
             Workload::Concurrent(n) => (
-                args(&[
-                    "-c",
-                    "1",
-                    "-P",
-                    &n.to_string(),
-                    "-r",
-                    &keyspace,
-                    "-d",
-                    &small,
-                    "-t",
-                    "set,get",
-                ]),
+                vec!["-r", &keyspace, "-d", &small, "-t", "set,get", "-P"],
                 Combine::Both,
                 2_000 * n as u64,
             ),
-            Workload::PipelineSet(n) | Workload::PipelineGet(n) => {
-                let test = if matches!(workload, Workload::PipelineSet(_)) {
-                    "set"
-                } else {
-                    "get"
-                };
-                let pipeline = n.to_string();
-                (
-                    args(&[
-                        "-c", "1", "-P", &pipeline, "-r", &keyspace, "-d", &small, "-t", test,
-                    ]),
-                    Combine::One,
-                    20 * n as u64,
-                )
-            }
+            Workload::PipelineSet(n) => (
+                vec!["-r", &keyspace, "-d", &small, "-t", "set", "-P"],
+                Combine::One,
+                20 * n as u64,
+            ),
+            Workload::PipelineGet(n) => (
+                vec!["-r", &keyspace, "-d", &small, "-t", "get", "-P"],
+                Combine::One,
+                20 * n as u64,
+            ),
             Workload::Lrange => (
-                args(&["-c", "1", "LRANGE", workload::LIST_KEY, "0", "-1"]),
+                vec!["LRANGE", workload::LIST_KEY, "0", "-1"],
                 Combine::One,
                 100,
             ),
-            Workload::Hgetall => (
-                args(&["-c", "1", "HGETALL", workload::HASH_KEY]),
-                Combine::One,
-                100,
-            ),
-            Workload::SetLarge => (
-                args(&["-c", "1", "-d", &large, "-t", "set"]),
-                Combine::One,
-                50,
-            ),
-            Workload::GetLarge => (
-                args(&["-c", "1", "GET", workload::LARGE_GET_KEY]),
-                Combine::One,
-                50,
-            ),
-            Workload::SetGetLarge => (
-                args(&["-c", "1", "-d", &large, "-t", "set,get"]),
-                Combine::Both,
-                50,
-            ),
+            Workload::Hgetall => (vec!["HGETALL", workload::HASH_KEY], Combine::One, 100),
+            Workload::SetLarge => (vec!["-d", &large, "-t", "set"], Combine::One, 50),
+            Workload::GetLarge => (vec!["GET", workload::LARGE_GET_KEY], Combine::One, 50),
+            Workload::SetGetLarge => (vec!["-d", &large, "-t", "set,get"], Combine::Both, 50),
             Workload::Transaction(_) | Workload::PubSub { .. } => return None,
         };
+        let mut args: Vec<String> = vec!["-c".into(), "1".into()];
+        args.extend(words.iter().map(|w| w.to_string()));
+        let mut pipeline = 1;
+        if let Workload::Concurrent(n) | Workload::PipelineSet(n) | Workload::PipelineGet(n) =
+            workload
+        {
+            // Options before a command of its own; these runs have none.
+            args.push(n.to_string());
+            pipeline = n as u64;
+        }
         Some(Plan {
             args,
             combine,
             probe,
+            pipeline,
         })
     }
 
@@ -142,6 +120,12 @@ impl Plan {
             Combine::One => 1,
             Combine::Both => 2,
         }
+    }
+
+    /// `-n` for about `ops` commands in all (every test together): a multiple of the
+    /// pipeline, at least one pipeline.
+    pub fn requests(&self, ops: u64) -> u64 {
+        (ops / self.tests()).div_ceil(self.pipeline).max(1) * self.pipeline
     }
 }
 
@@ -207,8 +191,8 @@ impl RedisBenchmark {
 /// The requests per test that make a run of `plan` last about `duration` at `ops_per_sec`
 /// (commands per second, all tests together), at least its probe.
 pub fn requests_for(plan: &Plan, ops_per_sec: f64, duration: Duration) -> u64 {
-    let wanted = ops_per_sec * duration.as_secs_f64() / plan.tests() as f64;
-    (wanted as u64).max(plan.probe)
+    let wanted = (ops_per_sec * duration.as_secs_f64()) as u64;
+    plan.requests(wanted).max(plan.probe)
 }
 
 /// One line of `redis-benchmark --csv`.
@@ -315,7 +299,7 @@ mod tests {
     #[test]
     fn plans() {
         let plan = Plan::of(Workload::Concurrent(64)).unwrap();
-        assert_eq!(plan.args.join(" "), "-c 1 -P 64 -r 1000 -d 32 -t set,get");
+        assert_eq!(plan.args.join(" "), "-c 1 -r 1000 -d 32 -t set,get -P 64");
         assert_eq!(plan.combine, Combine::Both);
         let plan = Plan::of(Workload::Lrange).unwrap();
         assert_eq!(plan.args.join(" "), "-c 1 LRANGE bench:list 0 -1");
@@ -326,6 +310,12 @@ mod tests {
         assert_eq!(
             requests_for(&both, 100_000.0, Duration::from_secs(1)),
             50_000
+        );
+        // Whole pipelines only.
+        let pipe = Plan::of(Workload::PipelineGet(100)).unwrap();
+        assert_eq!(
+            requests_for(&pipe, 666_666.7, Duration::from_millis(500)),
+            333_400
         );
     }
 }

@@ -260,20 +260,30 @@ fn run() -> Result<()> {
                         continue;
                     };
                     let rate = match baseline_rate.get(&index) {
-                        Some(&rate) => rate,
+                        Some(&rate) => Ok(rate),
                         // The calibration run, unmeasured (as the peers' warm-ups).
-                        None => rb.run(&plan, plan.probe)?.ops_per_sec,
+                        None => rb.run(&plan, plan.probe).map(|s| s.ops_per_sec),
                     };
-                    let summary = rb
-                        .run(&plan, baseline::requests_for(&plan, rate, options.cell))
-                        .with_context(|| format!("redis-benchmark on {}", workload.name()))?;
-                    baseline_rate.insert(index, summary.ops_per_sec);
-                    line += &format!(
-                        "  {} {} ops/s",
-                        report::BASELINE,
-                        report::format_ops(summary.ops_per_sec)
-                    );
-                    rows[index].baseline.push(summary);
+                    let run = rate.and_then(|rate| {
+                        rb.run(&plan, baseline::requests_for(&plan, rate, options.cell))
+                    });
+                    match run {
+                        Ok(summary) => {
+                            baseline_rate.insert(index, summary.ops_per_sec);
+                            line += &format!(
+                                "  {} {} ops/s",
+                                report::BASELINE,
+                                report::format_ops(summary.ops_per_sec)
+                            );
+                            rows[index].baseline.push(summary);
+                        }
+                        // Its reps no longer pair with the clients': its ratio is left out.
+                        Err(err) => eprintln!(
+                            "warning: redis-benchmark on {}: {err:#}; its column of this row \
+                             is left unpaired",
+                            workload.name()
+                        ),
+                    }
                     continue;
                 };
                 if !options.clients.is_empty() && !options.clients.contains(&id) {

@@ -210,7 +210,7 @@ fn run(args: &[String]) -> Result<()> {
         text += &format!("| {name} |");
         for &tasks in &options.tasks {
             let count = |ops: u64| -> Result<Count> {
-                let (program, args) = match (contender, rb) {
+                let (program, args, ops) = match (contender, rb) {
                     (Some(id), _) => (
                         me.clone(),
                         [
@@ -226,17 +226,19 @@ fn run(args: &[String]) -> Result<()> {
                         ]
                         .map(str::to_owned)
                         .to_vec(),
+                        ops,
                     ),
                     (None, Some(rb)) => {
                         let plan = Plan::of(Workload::Concurrent(tasks))
                             .context("no redis-benchmark plan")?;
                         let rb = baseline::RedisBenchmark::new(rb, server.port());
-                        let command = rb.command(&plan, ops / plan.tests());
+                        let requests = plan.requests(ops);
+                        let command = rb.command(&plan, requests);
                         let args = command
                             .get_args()
                             .map(|a| a.to_string_lossy().into_owned())
                             .collect();
-                        (rb.binary().to_owned(), args)
+                        (rb.binary().to_owned(), args, requests * plan.tests())
                     }
                     (None, None) => unreachable!("no redis-benchmark contender without it"),
                 };
