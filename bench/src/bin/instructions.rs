@@ -16,8 +16,10 @@
 //!   --redis-benchmark PATH  default /usr/bin/redis-benchmark (left out when missing)
 //!   --no-baseline           no redis-benchmark row
 //!   --report PATH           the report file to append to (default target/bench/report.md)
+//!   --current-thread        the clients on a current-thread runtime (default: the
+//!                           multi-thread runtime of compare, 2 workers)
 //!
-//! instructions ops --url URL --client NAME --tasks N --ops N
+//! instructions ops --url URL --client NAME --tasks N --ops N [--current-thread]
 //!   what runs under callgrind: connect one client, do N operations of the workload
 //!   (N / tasks per task), exit
 //! ```
@@ -68,6 +70,7 @@ fn client(name: &str) -> Result<PeerId> {
 /// `instructions ops`: one client, a fixed number of operations.
 fn run_ops(args: &[String]) -> Result<()> {
     let (mut url, mut id, mut tasks, mut ops) = (None, None, 1, 0);
+    let mut current_thread = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
@@ -76,14 +79,21 @@ fn run_ops(args: &[String]) -> Result<()> {
             "--client" => id = Some(client(value("--client")?)?),
             "--tasks" => tasks = value("--tasks")?.parse()?,
             "--ops" => ops = value("--ops")?.parse()?,
+            "--current-thread" => current_thread = true,
             other => bail!("unexpected argument {other:?} to instructions ops"),
         }
     }
     let (url, id) = (url.context("--url")?, id.context("--client")?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_all()
-        .build()?;
+    let runtime = if current_thread {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKERS)
+            .enable_all()
+            .build()?
+    };
     let data = Data::new();
     let per_task = ops / tasks.max(1);
     runtime.block_on(async {
@@ -119,6 +129,7 @@ struct Options {
     valgrind: PathBuf,
     redis_benchmark: Option<PathBuf>,
     report: PathBuf,
+    current_thread: bool,
 }
 
 impl Options {
@@ -131,6 +142,7 @@ impl Options {
             valgrind: callgrind::DEFAULT_VALGRIND.into(),
             redis_benchmark: Some(baseline::DEFAULT_PATH.into()),
             report: respec_bench::report_path(),
+            current_thread: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -147,6 +159,7 @@ impl Options {
                 }
                 "--no-baseline" => options.redis_benchmark = None,
                 "--report" => options.report = value("--report")?.into(),
+                "--current-thread" => options.current_thread = true,
                 other => bail!("unexpected argument {other:?} (see the binary's docs)"),
             }
         }
@@ -184,7 +197,7 @@ fn run(args: &[String]) -> Result<()> {
         .filter(|path| path.exists());
 
     let mut text = format!(
-        "\n## Instructions per operation ({:?} {})\n\n\
+        "\n## Instructions per operation ({:?} {}, {})\n\n\
          User space instructions (callgrind `Ir`, every thread of the process) per \
          `GET` or `SET` of `N tasks GET/SET` on one connection: the difference between \
          a run of {} and one of {few_ops} operations, over the difference of \
@@ -195,6 +208,11 @@ fn run(args: &[String]) -> Result<()> {
          | client |",
         server.flavor(),
         server.version(),
+        if options.current_thread {
+            "current-thread runtime"
+        } else {
+            "multi-thread runtime, 2 workers"
+        },
         options.ops
     );
     for tasks in &options.tasks {
@@ -211,9 +229,8 @@ fn run(args: &[String]) -> Result<()> {
         for &tasks in &options.tasks {
             let count = |ops: u64| -> Result<Count> {
                 let (program, args, ops) = match (contender, rb) {
-                    (Some(id), _) => (
-                        me.clone(),
-                        [
+                    (Some(id), _) => {
+                        let mut args = [
                             "ops",
                             "--url",
                             &server.url(),
@@ -225,9 +242,12 @@ fn run(args: &[String]) -> Result<()> {
                             &ops.to_string(),
                         ]
                         .map(str::to_owned)
-                        .to_vec(),
-                        ops,
-                    ),
+                        .to_vec();
+                        if options.current_thread {
+                            args.push("--current-thread".to_owned());
+                        }
+                        (me.clone(), args, ops)
+                    }
                     (None, Some(rb)) => {
                         let plan = Plan::of(Workload::Concurrent(tasks))
                             .context("no redis-benchmark plan")?;
