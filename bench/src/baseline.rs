@@ -15,7 +15,7 @@
 //!   `GET` and `SET` ([`Workload::Concurrent`], [`Workload::SetGetLarge`]) get the rate
 //!   of doing both halves ([`Combine::Both`]): `2 / (1/set + 1/get)`.
 //! - `-r 1000` picks random keys `key:000000000000` to `key:000000000999`, the
-//!   workloads' [`KEYSPACE`](crate::workload::KEYSPACE) keys (written by
+//!   workloads' [`KEYSPACE`] keys (written by
 //!   [`setup`](crate::workload::setup)).
 //! - A command line of its own (`redis-benchmark ... LRANGE bench:list 0 -1`) sends
 //!   exactly the workload's command; a 1 MiB value cannot be an argument (the kernel

@@ -16,11 +16,16 @@
 //! - [`pubsub`]: the pub/sub workloads: a publisher, subscribers on connections of
 //!   their own or on the publisher's, every message counted and checked in order, its latency from publish to
 //!   receipt.
-//! - [`stats`]: latency percentiles and medians over rounds.
-//! - [`report`]: the markdown tables and `target/bench/report.md`.
+//! - [`stats`]: latency percentiles, medians and spreads over rounds.
+//! - [`report`]: the markdown tables (paired ratios over rounds, latencies, every rep,
+//!   flags for wide or bimodal spreads) and the report files.
+//! - [`baseline`]: `redis-benchmark` as the machine's limit, for the workloads it can
+//!   express: its command lines and its `--csv` output.
+//! - [`callgrind`]: instructions per operation under `valgrind --tool=callgrind`.
 //!
-//! The binaries: `compare` (the peer comparison table) and `allocs` (allocations per
-//! `GET` round trip, under a counting global allocator). `benches/resp.rs` holds the
+//! The binaries: `compare` (the peer comparison tables), `allocs` (allocations per
+//! `GET` round trip, under a counting global allocator) and `instructions`
+//! (instructions per operation of each client and of `redis-benchmark`). `benches/resp.rs` holds the
 //! criterion micro-benchmarks of RESP decoding and command encoding.
 //!
 //! # Behavior
