@@ -58,7 +58,8 @@ pub fn output_dir() -> PathBuf {
         .join("bench")
 }
 
-/// The report file both binaries write to: `compare` starts it, `allocs` appends.
+/// The default report file: `compare` starts it, `allocs` and `instructions` append
+/// (each takes `--report PATH` instead; `cargo xtask bench` gives one per server).
 pub fn report_path() -> PathBuf {
     output_dir().join("report.md")
 }
