@@ -16,11 +16,16 @@
 //! - [`pubsub`]: the pub/sub workloads: a publisher, subscribers on connections of
 //!   their own or on the publisher's, every message counted and checked in order, its latency from publish to
 //!   receipt.
-//! - [`stats`]: latency percentiles and medians over rounds.
-//! - [`report`]: the markdown tables and `target/bench/report.md`.
+//! - [`stats`]: latency percentiles, medians and spreads over rounds.
+//! - [`report`]: the markdown tables (paired ratios over rounds, latencies, every rep,
+//!   flags for wide or bimodal spreads) and the report files.
+//! - [`baseline`]: `redis-benchmark` as the machine's limit, for the workloads it can
+//!   express: its command lines and its `--csv` output.
+//! - [`callgrind`]: instructions per operation under `valgrind --tool=callgrind`.
 //!
-//! The binaries: `compare` (the peer comparison table) and `allocs` (allocations per
-//! `GET` round trip, under a counting global allocator). `benches/resp.rs` holds the
+//! The binaries: `compare` (the peer comparison tables), `allocs` (allocations per
+//! `GET` round trip, under a counting global allocator) and `instructions`
+//! (instructions per operation of each client and of `redis-benchmark`). `benches/resp.rs` holds the
 //! criterion micro-benchmarks of RESP decoding and command encoding.
 //!
 //! # Behavior
@@ -33,6 +38,8 @@
 //! client: TCP_NODELAY is on for all three (respec's default; redis-rs and fred leave
 //! Nagle on) and redis-rs' 500 ms response timeout is off (respec and fred have none).
 
+pub mod baseline;
+pub mod callgrind;
 pub mod peers;
 pub mod pubsub;
 pub mod report;
@@ -51,7 +58,8 @@ pub fn output_dir() -> PathBuf {
         .join("bench")
 }
 
-/// The report file both binaries write to: `compare` starts it, `allocs` appends.
+/// The default report file: `compare` starts it, `allocs` and `instructions` append
+/// (each takes `--report PATH` instead; `cargo xtask bench` gives one per server).
 pub fn report_path() -> PathBuf {
     output_dir().join("report.md")
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 
 use crate::peers::PeerId;
-use crate::stats::{median, median_duration};
+use crate::stats::{median, median_duration, Spread};
 use crate::workload::Cell;
 
 /// One peer on one workload: one cell's figures, or the medians of the rounds' figures.
@@ -47,70 +47,205 @@ impl Summary {
     }
 }
 
-/// One row of the comparison table.
-#[derive(Debug, Clone, PartialEq)]
+/// One row of the comparison tables: every rep of every client on one workload.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Row {
     /// The workload's label.
     pub workload: String,
-    /// Each peer's summary.
-    pub peers: BTreeMap<PeerId, Summary>,
+    /// Each peer's reps, in round order: rep `i` of every peer comes from the same
+    /// round, so they pair.
+    pub reps: BTreeMap<PeerId, Vec<Summary>>,
+    /// `redis-benchmark`'s reps of the comparable workload, run in the same rounds
+    /// (empty when it has none or was not run).
+    pub baseline: Vec<Summary>,
 }
 
 impl Row {
-    /// respec's ops/s over the best other peer's, if both were measured.
-    pub fn ratio(&self) -> Option<f64> {
-        let ours = self.peers.get(&PeerId::Respec)?.ops_per_sec;
-        let best = self
-            .peers
+    /// The spread of `id`'s ops/s over its reps.
+    pub fn ops(&self, id: PeerId) -> Option<Spread> {
+        Spread::of(&ops_of(self.reps.get(&id)?))
+    }
+
+    /// The spread of `redis-benchmark`'s ops/s over its reps.
+    pub fn baseline_ops(&self) -> Option<Spread> {
+        Spread::of(&ops_of(&self.baseline))
+    }
+
+    /// The median over reps of `id`'s (p50, p99) latencies.
+    pub fn latency(&self, id: PeerId) -> Option<(Duration, Duration)> {
+        latency_of(self.reps.get(&id)?)
+    }
+
+    /// respec's ops/s over `id`'s, rep by rep (paired: both from the same round).
+    pub fn paired(&self, id: PeerId) -> Option<Spread> {
+        let ours = self.reps.get(&PeerId::Respec)?;
+        let theirs = self.reps.get(&id)?;
+        paired_ratios(ours, theirs.iter().map(|s| s.ops_per_sec))
+    }
+
+    /// respec's ops/s over the best other peer's in the same rep.
+    pub fn paired_best(&self) -> Option<Spread> {
+        let ours = self.reps.get(&PeerId::Respec)?;
+        let others: Vec<&Vec<Summary>> = self
+            .reps
             .iter()
-            .filter(|(id, _)| **id != PeerId::Respec)
-            .map(|(_, s)| s.ops_per_sec)
-            .max_by(f64::total_cmp)?;
-        Some(ours / best)
+            .filter(|(id, reps)| **id != PeerId::Respec && reps.len() == ours.len())
+            .map(|(_, reps)| reps)
+            .collect();
+        if others.is_empty() {
+            return None;
+        }
+        let best = (0..ours.len()).map(|i| {
+            others
+                .iter()
+                .map(|reps| reps[i].ops_per_sec)
+                .fold(f64::MIN, f64::max)
+        });
+        paired_ratios(ours, best)
+    }
+
+    /// respec's ops/s over `redis-benchmark`'s, rep by rep.
+    pub fn vs_baseline(&self) -> Option<Spread> {
+        let ours = self.reps.get(&PeerId::Respec)?;
+        paired_ratios(ours, self.baseline.iter().map(|s| s.ops_per_sec))
+    }
+
+    /// The clients whose reps spread widely or look bimodal, as `name: kind` phrases.
+    pub fn flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        let named = self
+            .reps
+            .iter()
+            .map(|(id, reps)| (id.name(), reps))
+            .chain(std::iter::once((BASELINE, &self.baseline)));
+        for (name, reps) in named {
+            match Spread::of(&ops_of(reps)) {
+                Some(s) if s.bimodal => flags.push(format!("{name} bimodal")),
+                Some(s) if s.wide => flags.push(format!("{name} wide")),
+                _ => {}
+            }
+        }
+        flags
     }
 }
 
-/// The comparison table: ops/s per peer, p50/p99 per peer, and respec's ratio to the
-/// best peer.
+/// The label of `redis-benchmark`'s columns.
+pub const BASELINE: &str = "redis-benchmark";
+
+/// The ops/s of each rep.
+fn ops_of(reps: &[Summary]) -> Vec<f64> {
+    reps.iter().map(|s| s.ops_per_sec).collect()
+}
+
+/// The medians of the reps' p50 and p99.
+fn latency_of(reps: &[Summary]) -> Option<(Duration, Duration)> {
+    let s = Summary::median(reps)?;
+    Some((s.p50, s.p99))
+}
+
+/// `ours[i] / theirs[i]` for every rep, when both have the same number of reps.
+fn paired_ratios(ours: &[Summary], theirs: impl ExactSizeIterator<Item = f64>) -> Option<Spread> {
+    if theirs.len() != ours.len() {
+        return None;
+    }
+    let ratios: Vec<f64> = ours
+        .iter()
+        .zip(theirs)
+        .map(|(o, t)| o.ops_per_sec / t)
+        .collect();
+    Spread::of(&ratios)
+}
+
+/// `1.23 (0.98–1.40)`: a median and its range, with `decimals` digits, or `-`.
+fn format_spread(spread: Option<Spread>, format: impl Fn(f64) -> String) -> String {
+    match spread {
+        Some(s) => format!("{} ({}–{})", format(s.median), format(s.min), format(s.max)),
+        None => "-".to_owned(),
+    }
+}
+
+/// A ratio with two decimals.
+fn format_ratio(r: f64) -> String {
+    format!("{r:.2}")
+}
+
+/// The throughput table: per client the median ops/s over reps and its range, respec's
+/// paired ratios to each peer, to the best peer of each rep and to `redis-benchmark`
+/// (medians and ranges over reps), and the flags of wide or bimodal reps.
 pub fn comparison_table(rows: &[Row]) -> String {
-    let mut out = String::from("| workload |");
+    let mut out = String::from("| workload | reps |");
     for id in PeerId::ALL {
         let _ = write!(out, " {} ops/s |", id.name());
     }
-    for id in PeerId::ALL {
-        let _ = write!(out, " {} p50/p99 |", id.name());
+    let _ = write!(out, " {BASELINE} ops/s |");
+    for id in PeerId::ALL.into_iter().filter(|&id| id != PeerId::Respec) {
+        let _ = write!(out, " respec / {} |", id.name());
     }
-    out.push_str(" ratio |\n|---|");
-    out.push_str(&"---:|".repeat(2 * PeerId::ALL.len() + 1));
+    let _ = write!(
+        out,
+        " respec / best peer | respec / {BASELINE} | flags |\n|---|---:|"
+    );
+    out.push_str(&"---:|".repeat(PeerId::ALL.len() * 2 + 2));
+    out.push_str("---|\n");
+    for row in rows {
+        let reps = row.reps.values().map(Vec::len).max().unwrap_or(0);
+        let _ = write!(out, "| {} | {reps} |", row.workload);
+        for id in PeerId::ALL {
+            let _ = write!(out, " {} |", format_spread(row.ops(id), format_ops));
+        }
+        let _ = write!(out, " {} |", format_spread(row.baseline_ops(), format_ops));
+        for id in PeerId::ALL.into_iter().filter(|&id| id != PeerId::Respec) {
+            let _ = write!(out, " {} |", format_spread(row.paired(id), format_ratio));
+        }
+        let _ = writeln!(
+            out,
+            " {} | {} | {} |",
+            format_spread(row.paired_best(), format_ratio),
+            format_spread(row.vs_baseline(), format_ratio),
+            row.flags().join(", ")
+        );
+    }
+    out
+}
+
+/// The latency table: per client the medians over reps of p50 and p99.
+pub fn latency_table(rows: &[Row]) -> String {
+    let mut out = String::from("| workload |");
+    for id in PeerId::ALL {
+        let _ = write!(out, " {} p50 / p99 |", id.name());
+    }
+    let _ = write!(out, " {BASELINE} p50 / p99 |\n|---|");
+    out.push_str(&"---:|".repeat(PeerId::ALL.len() + 1));
     out.push('\n');
+    let cell = |latency: Option<(Duration, Duration)>| match latency {
+        Some((p50, p99)) => format!(" {} / {} |", format_latency(p50), format_latency(p99)),
+        None => " - |".to_owned(),
+    };
     for row in rows {
         let _ = write!(out, "| {} |", row.workload);
         for id in PeerId::ALL {
-            match row.peers.get(&id) {
-                Some(s) => {
-                    let _ = write!(out, " {} |", format_ops(s.ops_per_sec));
-                }
-                None => out.push_str(" - |"),
-            }
+            out.push_str(&cell(row.latency(id)));
         }
-        for id in PeerId::ALL {
-            match row.peers.get(&id) {
-                Some(s) => {
-                    let _ = write!(
-                        out,
-                        " {} / {} |",
-                        format_latency(s.p50),
-                        format_latency(s.p99)
-                    );
-                }
-                None => out.push_str(" - |"),
-            }
-        }
-        match row.ratio() {
-            Some(r) => {
-                let _ = writeln!(out, " {r:.2} |");
-            }
-            None => out.push_str(" - |\n"),
+        out.push_str(&cell(latency_of(&row.baseline)));
+        out.push('\n');
+    }
+    out
+}
+
+/// Every rep's ops/s, in round order, for the rows where `include` holds (the
+/// concurrent rows, and any row with a flag): the raw figures behind a median.
+pub fn reps_table(rows: &[Row], include: impl Fn(&Row) -> bool) -> String {
+    let mut out =
+        String::from("| workload | client | ops/s of each rep, in round order |\n|---|---|---|\n");
+    for row in rows.iter().filter(|row| include(row)) {
+        let named = row
+            .reps
+            .iter()
+            .map(|(id, reps)| (id.name(), reps))
+            .chain(std::iter::once((BASELINE, &row.baseline)));
+        for (name, reps) in named.filter(|(_, reps)| !reps.is_empty()) {
+            let figures: Vec<String> = reps.iter().map(|s| format_ops(s.ops_per_sec)).collect();
+            let _ = writeln!(out, "| {} | {name} | {} |", row.workload, figures.join(" "));
         }
     }
     out
@@ -189,9 +324,9 @@ mod tests {
         assert_eq!(format_latency(Duration::from_millis(1_500)), "1.50 s");
     }
 
-    /// The ratio is respec over the faster peer; the table has one line per row.
+    /// Ratios are paired rep by rep; the table has one line per row.
     #[test]
-    fn table_and_ratio() {
+    fn table_and_ratios() {
         let s = |ops| Summary {
             ops_per_sec: ops,
             p50: Duration::from_micros(20),
@@ -199,17 +334,51 @@ mod tests {
         };
         let row = Row {
             workload: "sequential GET".into(),
-            peers: [
-                (PeerId::Respec, s(30_000.0)),
-                (PeerId::RedisRs, s(20_000.0)),
-                (PeerId::Fred, s(25_000.0)),
+            reps: [
+                (PeerId::Respec, vec![s(30_000.0), s(15_000.0), s(33_000.0)]),
+                (PeerId::RedisRs, vec![s(20_000.0), s(10_000.0), s(30_000.0)]),
+                (PeerId::Fred, vec![s(25_000.0), s(15_000.0), s(22_000.0)]),
             ]
             .into(),
+            baseline: vec![s(60_000.0), s(30_000.0), s(66_000.0)],
         };
-        assert_eq!(row.ratio(), Some(1.2));
-        let table = comparison_table(&[row]);
+        let vs_redis = row.paired(PeerId::RedisRs).unwrap();
+        assert_eq!(
+            (vs_redis.median, vs_redis.min, vs_redis.max),
+            (1.5, 1.1, 1.5)
+        );
+        // The best peer is fred, fred, then redis-rs.
+        let best = row.paired_best().unwrap();
+        assert_eq!((best.min, best.max), (1.0, 1.2));
+        assert!((best.median - 1.1).abs() < 1e-9);
+        assert_eq!(row.vs_baseline().unwrap().median, 0.5);
+        assert_eq!(row.ops(PeerId::Respec).unwrap().median, 30_000.0);
+        let table = comparison_table(std::slice::from_ref(&row));
         assert_eq!(table.lines().count(), 3);
-        assert!(table.contains("| sequential GET | 30,000 | 20,000 | 25,000 | 20.0 µs / 90.0 µs |"));
-        assert!(table.trim_end().ends_with("| 1.20 |"));
+        assert!(
+            table.contains("| sequential GET | 3 | 30,000 (15,000–33,000) |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 1.10 (1.00–1.20) | 0.50 (0.50–0.50) |"),
+            "{table}"
+        );
+        // Each client's reps halve once: a wide spread, not two groups of two.
+        assert!(
+            table
+                .trim_end()
+                .ends_with("respec wide, redis-rs wide, fred wide, redis-benchmark wide |"),
+            "{table}"
+        );
+        let latency = latency_table(std::slice::from_ref(&row));
+        assert!(
+            latency.contains("| sequential GET | 20.0 µs / 90.0 µs |"),
+            "{latency}"
+        );
+        let reps = reps_table(std::slice::from_ref(&row), |_| true);
+        assert!(
+            reps.contains("| sequential GET | redis-benchmark | 60,000 30,000 66,000 |"),
+            "{reps}"
+        );
     }
 }

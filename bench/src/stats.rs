@@ -76,6 +76,56 @@ pub fn median_duration(values: &[Duration]) -> Duration {
     median(&secs).map_or(Duration::ZERO, Duration::from_secs_f64)
 }
 
+/// How a figure varied over the reps of a cell: its median and extremes, and whether
+/// the reps look like two populations rather than noise around one value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// The median over the reps.
+    pub median: f64,
+    /// The smallest rep.
+    pub min: f64,
+    /// The largest rep.
+    pub max: f64,
+    /// The range over the median exceeds [`WIDE_SPREAD`].
+    pub wide: bool,
+    /// The reps split in two groups of at least two each, separated by a gap wider
+    /// than [`BIMODAL_GAP`] of the median and than half of the range (see
+    /// [`Spread::of`]).
+    pub bimodal: bool,
+}
+
+/// A spread counts as wide when `(max - min) / median` exceeds this.
+pub const WIDE_SPREAD: f64 = 0.25;
+/// The smallest gap between two groups of reps, relative to the median, for
+/// [`Spread::bimodal`].
+pub const BIMODAL_GAP: f64 = 0.15;
+
+impl Spread {
+    /// The spread of `values` (one per rep), or `None` when there are none. Bimodality
+    /// is judged on the widest gap between consecutive sorted values: with at least two
+    /// values on each side, a gap above both [`BIMODAL_GAP`] × median and half of the
+    /// whole range means the reps cluster at two levels (noise spreads them evenly).
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let median = median(values)?;
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
+        let range = max - min;
+        let bimodal = sorted.len() >= 4
+            && (2..=sorted.len() - 2).any(|split| {
+                let gap = sorted[split] - sorted[split - 1];
+                gap > BIMODAL_GAP * median.abs() && gap > range / 2.0
+            });
+        Some(Spread {
+            median,
+            min,
+            max,
+            wide: median != 0.0 && range / median.abs() > WIDE_SPREAD,
+            bimodal,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +155,19 @@ mod tests {
             median_duration(&[Duration::from_micros(30), Duration::from_micros(10)]),
             Duration::from_micros(20)
         );
+    }
+
+    /// Noise is neither wide nor bimodal; two clusters are both.
+    #[test]
+    fn spreads() {
+        let noise = Spread::of(&[100.0, 98.0, 103.0, 101.0, 99.0, 102.0]).unwrap();
+        assert_eq!((noise.median, noise.min, noise.max), (100.5, 98.0, 103.0));
+        assert!(!noise.wide && !noise.bimodal);
+        let two = Spread::of(&[450.0, 780.0, 420.0, 800.0, 760.0, 480.0, 790.0]).unwrap();
+        assert!(two.wide && two.bimodal);
+        // One outlier is a wide spread, not two populations.
+        let outlier = Spread::of(&[100.0, 101.0, 99.0, 100.0, 60.0]).unwrap();
+        assert!(outlier.wide && !outlier.bimodal);
+        assert_eq!(Spread::of(&[]), None);
     }
 }

@@ -17,8 +17,9 @@ pub const SMALL_VALUE_LEN: usize = 32;
 pub const LARGE_ITEMS: usize = 10_000;
 /// The length of the large value: 1 MiB.
 pub const LARGE_VALUE_LEN: usize = 1 << 20;
-/// The most tasks of a concurrent workload (one key each).
-pub const MAX_TASKS: usize = 512;
+/// The keys of the `GET`/`SET` workloads: each operation picks one of this many at
+/// random, as `redis-benchmark -r 1000` does.
+pub const KEYSPACE: usize = 1000;
 /// The longest explicit pipeline or transaction (one key per command).
 pub const MAX_PIPELINE: usize = 1000;
 /// The larger window of the pub/sub workloads: at most this many messages published
@@ -42,8 +43,9 @@ pub const LARGE_SET_KEY: &str = "bench:large:set";
 pub enum Workload {
     /// One task, one `GET` of a small value at a time.
     Sequential,
-    /// `n` tasks sharing the peer's one connection, each looping `GET` then `SET` of its
-    /// own small key.
+    /// `n` tasks sharing the peer's one connection, each looping over random keys of
+    /// the [`KEYSPACE`]: `GET` the key, then `SET` it (a small value). `Concurrent(1)` is
+    /// the sequential `SET`/`GET` row.
     Concurrent(usize),
     /// One task sending explicit pipelines of `n` `SET`s of a small value.
     PipelineSet(usize),
@@ -61,6 +63,8 @@ pub enum Workload {
     SetLarge,
     /// `GET` of a 1 MiB value.
     GetLarge,
+    /// `SET` then `GET` of a 1 MiB value, alternating (one key).
+    SetGetLarge,
     /// One publisher (the peer's shared connection) and `subscribers` subscribers of
     /// one channel (a connection each), at most `window` messages published and not yet
     /// received by every subscriber: one `PUBLISH` at a time for a window of 1, else
@@ -78,8 +82,9 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the report's row order.
-    pub const ALL: [Workload; 18] = [
+    pub const ALL: [Workload; 20] = [
         Workload::Sequential,
+        Workload::Concurrent(1),
         Workload::Concurrent(64),
         Workload::Concurrent(512),
         Workload::PipelineSet(100),
@@ -91,6 +96,7 @@ impl Workload {
         Workload::Hgetall,
         Workload::SetLarge,
         Workload::GetLarge,
+        Workload::SetGetLarge,
         Workload::PubSub {
             subscribers: 1,
             window: 1,
@@ -127,6 +133,7 @@ impl Workload {
     pub fn name(self) -> String {
         match self {
             Workload::Sequential => "sequential GET".to_owned(),
+            Workload::Concurrent(1) => "sequential SET/GET".to_owned(),
             Workload::Concurrent(n) => format!("{n} tasks GET/SET"),
             Workload::PipelineSet(n) => format!("pipeline {n} SET"),
             Workload::PipelineGet(n) => format!("pipeline {n} GET"),
@@ -135,6 +142,7 @@ impl Workload {
             Workload::Hgetall => "HGETALL 10k".to_owned(),
             Workload::SetLarge => "SET 1 MiB".to_owned(),
             Workload::GetLarge => "GET 1 MiB".to_owned(),
+            Workload::SetGetLarge => "1 MiB SET+GET".to_owned(),
             Workload::PubSub {
                 subscribers,
                 window,
@@ -160,6 +168,12 @@ impl Workload {
             _ => 1,
         }
     }
+
+    /// True for the rows of several tasks on one connection, which get more reps
+    /// (their throughput has been seen to vary from rep to rep).
+    pub fn is_concurrent(self) -> bool {
+        matches!(self, Workload::Concurrent(n) if n > 1)
+    }
 }
 
 /// What the workloads read and write, shared by every task.
@@ -169,8 +183,9 @@ pub struct Data {
     pub small: Bytes,
     /// The 1 MiB value.
     pub large: Bytes,
-    /// One key per concurrent task (`bench:task:N`), each holding a small value.
-    pub task_keys: Vec<String>,
+    /// The [`KEYSPACE`] keys of the `GET`/`SET` workloads, each holding a small value:
+    /// `key:000000000000` to `key:000000000999`, the keys of `redis-benchmark -r 1000`.
+    pub keys: Vec<String>,
     /// One key per pipelined or transaction command (`bench:pipe:N`), each holding a
     /// small value.
     pub pipeline_keys: Vec<String>,
@@ -182,7 +197,7 @@ impl Data {
         Arc::new(Data {
             small: Bytes::from(vec![b'v'; SMALL_VALUE_LEN]),
             large: Bytes::from((0..LARGE_VALUE_LEN).map(|i| i as u8).collect::<Vec<_>>()),
-            task_keys: (0..MAX_TASKS).map(|i| format!("bench:task:{i}")).collect(),
+            keys: (0..KEYSPACE).map(|i| format!("key:{i:012}")).collect(),
             pipeline_keys: (0..MAX_PIPELINE)
                 .map(|i| format!("bench:pipe:{i}"))
                 .collect(),
@@ -197,7 +212,7 @@ pub async fn setup(client: &respec::Client, data: &Data) -> Result<()> {
     client.flushall().await.context("FLUSHALL")?;
     client.set(SEQUENTIAL_KEY, &data.small).await?;
     client.set(LARGE_GET_KEY, &data.large).await?;
-    let small_keys = data.task_keys.iter().chain(&data.pipeline_keys);
+    let small_keys = data.keys.iter().chain(&data.pipeline_keys);
     client
         .batch(small_keys.map(|key| cmd::set(key, &data.small)))
         .await
@@ -312,7 +327,9 @@ pub async fn run_cell<P: Peer>(
     let start = Instant::now();
     let deadline = start + duration;
     let mut latencies = match workload {
-        Workload::Concurrent(tasks) => run_concurrent(peer, tasks, &data, deadline).await?,
+        Workload::Concurrent(tasks) => {
+            run_concurrent(peer, tasks, &data, Until::Deadline(deadline)).await?
+        }
         _ => run_sequential(peer, workload, &data, deadline).await?,
     };
     let elapsed = start.elapsed();
@@ -332,10 +349,10 @@ async fn run_sequential<P: Peer>(
     deadline: Instant,
 ) -> Result<Latencies> {
     let mut latencies = Latencies::new();
-    loop {
+    for i in 0usize.. {
         let begin = Instant::now();
         if begin >= deadline {
-            return Ok(latencies);
+            break;
         }
         let check = match workload {
             Workload::Sequential => peer.get(SEQUENTIAL_KEY).await? == SMALL_VALUE_LEN,
@@ -359,6 +376,11 @@ async fn run_sequential<P: Peer>(
                 true
             }
             Workload::GetLarge => peer.get(LARGE_GET_KEY).await? == LARGE_VALUE_LEN,
+            Workload::SetGetLarge if i % 2 == 0 => {
+                peer.set(LARGE_SET_KEY, &data.large).await?;
+                true
+            }
+            Workload::SetGetLarge => peer.get(LARGE_SET_KEY).await? == LARGE_VALUE_LEN,
             Workload::Concurrent(_) => unreachable!("run by run_concurrent"),
             Workload::PubSub { .. } => unreachable!("run by pubsub::run_cell"),
         };
@@ -370,29 +392,46 @@ async fn run_sequential<P: Peer>(
             workload.name()
         );
     }
+    Ok(latencies)
 }
 
-/// `tasks` tasks, each with its own clone of `peer` (the same connection) and its own
-/// key, alternating `GET` and `SET` until `deadline`.
-async fn run_concurrent<P: Peer>(
+/// When the tasks of [`run_concurrent`] stop.
+#[derive(Debug, Clone, Copy)]
+pub enum Until {
+    /// No operation starts after this instant.
+    Deadline(Instant),
+    /// Each task does this many operations.
+    Ops(usize),
+}
+
+/// `tasks` tasks, each with its own clone of `peer` (the same connection), looping over
+/// random keys of [`Data::keys`]: `GET` the key, then `SET` it, until `until`. Every
+/// `GET` is checked to return a small value. The latencies of every operation.
+pub async fn run_concurrent<P: Peer>(
     peer: P,
     tasks: usize,
     data: &Arc<Data>,
-    deadline: Instant,
+    until: Until,
 ) -> Result<Latencies> {
     let handles: Vec<_> = (0..tasks)
         .map(|task| {
             let mut peer = peer.clone();
             let data = data.clone();
             tokio::spawn(async move {
-                let key = data.task_keys[task].as_str();
+                let mut keys = KeyPicker::new(task);
+                let mut key = "";
                 let mut latencies = Latencies::new();
                 for i in 0usize.. {
                     let begin = Instant::now();
-                    if begin >= deadline {
+                    let done = match until {
+                        Until::Deadline(deadline) => begin >= deadline,
+                        Until::Ops(ops) => i >= ops,
+                    };
+                    if done {
                         break;
                     }
                     if i % 2 == 0 {
+                        key = &data.keys[keys.next_index(data.keys.len())];
                         let len = peer.get(key).await?;
                         ensure!(len == SMALL_VALUE_LEN, "GET {key} returned {len} bytes");
                     } else {
@@ -409,4 +448,51 @@ async fn run_concurrent<P: Peer>(
         all.extend(handle.await.context("a benchmark task panicked")??);
     }
     Ok(all)
+}
+
+/// A per-task stream of pseudo-random key indices (xorshift64*, seeded by the task's
+/// number), the same for every client.
+#[derive(Debug, Clone)]
+struct KeyPicker(u64);
+
+impl KeyPicker {
+    fn new(task: usize) -> KeyPicker {
+        KeyPicker(0x9E37_79B9_7F4A_7C15 ^ (task as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9))
+    }
+
+    /// The next index below `len`.
+    fn next_index(&mut self, len: usize) -> usize {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The picker covers the keyspace and differs between tasks.
+    #[test]
+    fn key_picker() {
+        let mut a = KeyPicker::new(0);
+        let mut seen = vec![false; KEYSPACE];
+        for _ in 0..20 * KEYSPACE {
+            seen[a.next_index(KEYSPACE)] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+        let mut b = KeyPicker::new(1);
+        let (xs, ys): (Vec<_>, Vec<_>) = (0..8)
+            .map(|_| {
+                (
+                    KeyPicker::new(0).next_index(KEYSPACE),
+                    b.next_index(KEYSPACE),
+                )
+            })
+            .unzip();
+        assert_ne!(xs, ys);
+    }
 }

@@ -48,12 +48,25 @@ Commands:
               any example fails (each asserts its results) or runs over 5 minutes.
               The tour flushes the database; the others only touch their own
               example:NAME: keys
-  bench [--quick] [--criterion]
-              Benchmark respec against redis-rs and fred on one server (release build):
-              a markdown table of ops/s and latencies, and allocations per round trip,
-              also written to target/bench/report.md (about 5 minutes).
-                --quick      a smoke run (fewer, shorter rounds), not a measurement
-                --criterion  also run the RESP micro-benchmarks (cargo bench)
+  bench [--quick] [--criterion] [--instructions] [--server BIN]... [-- ARGS...]
+              Benchmark respec against redis-rs, fred and redis-benchmark (release
+              build), on Valkey 9.1.2 (as `servers`) and Redis 7.0.15 (Debian's
+              redis-server, installed if missing) one after the other: per server,
+              markdown tables of ops/s (median and range over rounds), paired ratios
+              (respec / each peer in the same round), p50/p99 latencies, every rep of
+              the concurrent rows with wide or bimodal spreads flagged, written to
+              target/bench/report-<server>-<version>.md (about 10 minutes per server);
+              allocations per round trip are appended to the first server's report.
+                --quick         a smoke run (fewer, shorter rounds), not a measurement
+                --criterion     also run the RESP micro-benchmarks (cargo bench)
+                --instructions  also instructions per operation under callgrind
+                                (valgrind) of each client and of redis-benchmark,
+                                sequential SET/GET and 64 tasks
+                --server BIN    benchmark on this server binary instead (repeatable)
+                -- ARGS         passed to the compare binary: --rounds N (default 5),
+                                --concurrent-rounds N (64 and 512 tasks, default 9),
+                                --secs S (per cell, default 1), --only TEXT,
+                                --no-baseline (no redis-benchmark), --redis-benchmark PATH
   help        Print this message
 
 Relative DIRs are resolved from the current directory, the defaults from the workspace root.
@@ -94,12 +107,7 @@ pub enum Command {
         cargo_args: Vec<OsString>,
     },
     /// Benchmark respec against its peers.
-    Bench {
-        /// `--quick`: a smoke run.
-        quick: bool,
-        /// `--criterion`: also the criterion micro-benchmarks.
-        criterion: bool,
-    },
+    Bench(crate::bench::Options),
 }
 
 /// Parses the arguments that follow `cargo xtask`; the error is a one-line message for
@@ -160,13 +168,26 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
     }
 }
 
-/// Parses the options of `bench`: `--quick` and `--criterion`, each at most once.
-fn parse_bench(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
-    let (mut quick, mut criterion) = (false, false);
-    for arg in args {
+/// Parses the options of `bench`: `--quick`, `--criterion` and `--instructions`, each at
+/// most once, `--server BIN` (repeatable), then everything after `--` for `compare`.
+fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<Command, String> {
+    let mut options = crate::bench::Options::default();
+    while let Some(arg) = args.next() {
         let flag = match arg.to_str() {
-            Some("--quick") => &mut quick,
-            Some("--criterion") => &mut criterion,
+            Some("--quick") => &mut options.quick,
+            Some("--criterion") => &mut options.criterion,
+            Some("--instructions") => &mut options.instructions,
+            Some("--server") => match args.next() {
+                Some(path) if !path.is_empty() => {
+                    options.servers.push(PathBuf::from(path));
+                    continue;
+                }
+                _ => return Err("--server needs a server binary".to_owned()),
+            },
+            Some("--") => {
+                options.compare_args = args.collect();
+                break;
+            }
             _ => return Err(format!("unexpected argument {arg:?}")),
         };
         if *flag {
@@ -174,7 +195,7 @@ fn parse_bench(args: impl Iterator<Item = OsString>) -> Result<Command, String> 
         }
         *flag = true;
     }
-    Ok(Command::Bench { quick, criterion })
+    Ok(Command::Bench(options))
 }
 
 /// Parses the options of `regen`: `--spec DIR` and `--out DIR`, each at most once, also
@@ -230,17 +251,27 @@ mod tests {
         );
         assert_eq!(
             parse_strs(&["bench"]),
-            Ok(Command::Bench {
-                quick: false,
-                criterion: false
-            })
+            Ok(Command::Bench(crate::bench::Options::default()))
         );
         assert_eq!(
-            parse_strs(&["bench", "--criterion", "--quick"]),
-            Ok(Command::Bench {
+            parse_strs(&[
+                "bench",
+                "--criterion",
+                "--quick",
+                "--server",
+                "/bin/redis-server",
+                "--instructions",
+                "--",
+                "--rounds",
+                "9"
+            ]),
+            Ok(Command::Bench(crate::bench::Options {
                 quick: true,
-                criterion: true
-            })
+                criterion: true,
+                instructions: true,
+                servers: vec![PathBuf::from("/bin/redis-server")],
+                compare_args: vec![OsString::from("--rounds"), OsString::from("9")],
+            }))
         );
         assert_eq!(
             parse_strs(&["servers"]),
@@ -304,6 +335,8 @@ mod tests {
             &["check", "extra"],
             &["bench", "--bogus"],
             &["bench", "--quick", "--quick"],
+            &["bench", "--server"],
+            &["bench", "--rounds", "9"],
             &["servers", "--bogus"],
             &["servers", "--tls", "--tls"],
             &["regen", "--spec"],

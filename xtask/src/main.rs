@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             servers,
             cargo_args,
         } => test_all::run(&servers, &cargo_args),
-        Command::Bench { quick, criterion } => bench::run(quick, criterion),
+        Command::Bench(options) => bench::run(&options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

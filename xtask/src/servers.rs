@@ -445,7 +445,7 @@ fn supports_tls(binary: &Path) -> Result<bool> {
 }
 
 /// The first line of `binary --version`, failing if it does not run.
-fn version_line(binary: &Path) -> Result<String> {
+pub fn version_line(binary: &Path) -> Result<String> {
     let output = Command::new(binary)
         .arg("--version")
         .stdin(Stdio::null())

@@ -3,8 +3,9 @@
 //! and appends it to `target/bench/report.md`. Run it through `cargo xtask bench`.
 //!
 //! ```text
-//! allocs [--quick]
-//!   --quick  1,000 calls per figure instead of 10,000
+//! allocs [--quick] [--report PATH]
+//!   --quick        1,000 calls per figure instead of 10,000
+//!   --report PATH  the report file to append to (default target/bench/report.md)
 //! ```
 //!
 //! The runtime is tokio's current-thread one, so each client's background tasks (its
@@ -108,10 +109,15 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let mut calls = 10_000;
-    for arg in std::env::args().skip(1) {
+    let mut path = respec_bench::report_path();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => calls = 1_000,
-            other => bail!("unexpected argument {other:?}\nusage: allocs [--quick]"),
+            "--report" => path = args.next().context("--report needs a path")?.into(),
+            other => {
+                bail!("unexpected argument {other:?}\nusage: allocs [--quick] [--report PATH]")
+            }
         }
     }
     let server = ServerBuilder::new()
@@ -154,7 +160,6 @@ fn run() -> Result<()> {
         );
     }
     print!("{text}");
-    let path = respec_bench::report_path();
     report::append(&path, &text)?;
     eprintln!("appended to {}", path.display());
     Ok(())

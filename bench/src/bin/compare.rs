@@ -1,34 +1,49 @@
 //! respec against redis-rs and fred on one server: every workload of ARCHITECTURE.md §7, the
-//! clients interleaved, medians over rounds. Prints the markdown table and writes it to
-//! `target/bench/report.md`. Run it through `cargo xtask bench` (release build, server
-//! binary provided).
+//! clients interleaved, `redis-benchmark` as the machine's limit where it has a comparable
+//! run, paired ratios over reps. Prints markdown tables and writes them to a report file.
+//! Run it through `cargo xtask bench` (release build, server binaries provided).
 //!
 //! ```text
-//! compare [--quick] [--rounds N] [--secs S] [--only TEXT] [--client NAME]...
-//!   --quick        a smoke run: 2 rounds of 0.25 s cells
-//!   --rounds N     rounds (default 5)
-//!   --secs S       seconds per cell (default 1)
-//!   --only TEXT    only the workloads whose label contains TEXT (case-insensitive)
-//!   --client NAME  only this client (respec, redis-rs, fred; repeatable), for
-//!                  profiling one of them (under perf or strace)
+//! compare [--quick] [--rounds N] [--concurrent-rounds N] [--secs S] [--only TEXT]
+//!         [--client NAME]... [--server PATH] [--redis-benchmark PATH | --no-baseline]
+//!         [--report PATH]
+//!   --quick               a smoke run: 2 rounds of 0.25 s cells
+//!   --rounds N            rounds (default 5)
+//!   --concurrent-rounds N rounds of the 64 and 512 tasks rows (default 9, at least
+//!                         --rounds; --quick: 2)
+//!   --secs S              seconds per cell (default 1)
+//!   --only TEXT           only the workloads whose label contains TEXT (case-insensitive)
+//!   --client NAME         only this client (respec, redis-rs, fred; repeatable), for
+//!                         profiling one of them (under perf or strace); no redis-benchmark
+//!   --server PATH         the server binary (default: $RESPEC_SERVER, else the one
+//!                         `cargo xtask servers` recorded)
+//!   --redis-benchmark PATH  the redis-benchmark binary (default /usr/bin/redis-benchmark;
+//!                         its rows are left out when it does not exist)
+//!   --no-baseline         no redis-benchmark rows
+//!   --report PATH         the report file (default target/bench/report.md)
 //! ```
 //!
-//! Each round runs every workload once per client, the order of the clients rotating
-//! from one workload and round to the next so that none always goes first (after
-//! another's writes) or last. Each cell is preceded by a short unmeasured warm-up of the
-//! same workload. Before the transaction workload, each client's transaction is checked
-//! to reach the server as one `MULTI`/`EXEC` (by the server's `INFO commandstats`). A
-//! pub/sub cell connects its subscribers once, for its warm-up and its measurement.
-//! Only a full run (no `--only`, no `--client`) writes the report file.
-//! All clients share one tokio multi-thread runtime with 2 workers, and
-//! each cell runs inside a task of it.
+//! Each round runs every workload once per client, the order of the clients (and of
+//! `redis-benchmark`) rotating from one workload and round to the next so that none
+//! always goes first (after another's writes) or last. Each cell is preceded by a short
+//! unmeasured warm-up of the same workload (`redis-benchmark` gets one calibration run
+//! per workload, which sizes its `-n` to the cell's duration). Rep `i` of every client
+//! comes from round `i`, so ratios are paired: respec's ops/s over a peer's in the same
+//! round, reported as the median and range over rounds. Before the transaction
+//! workload, each client's transaction is checked to reach the server as one
+//! `MULTI`/`EXEC` (by the server's `INFO commandstats`). A pub/sub cell connects its
+//! subscribers once, for its warm-up and its measurement. Only a full run (no `--only`,
+//! no `--client`) writes the report file. All clients share one tokio multi-thread
+//! runtime with 2 workers, and each cell runs inside a task of it.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use respec_bench::baseline::{self, Plan, RedisBenchmark};
 use respec_bench::pubsub;
 use respec_bench::report::{self, Row, Summary};
 use respec_bench::workload::{self, Cell};
@@ -42,24 +57,32 @@ const WORKERS: usize = 2;
 #[derive(Debug, Clone)]
 struct Options {
     rounds: usize,
+    concurrent_rounds: usize,
     cell: Duration,
     warmup: Duration,
     only: Option<String>,
     clients: Vec<PeerId>,
     quick: bool,
+    server: Option<PathBuf>,
+    redis_benchmark: Option<PathBuf>,
+    report: Option<PathBuf>,
 }
 
 impl Options {
     fn parse(args: impl IntoIterator<Item = String>) -> Result<Options> {
         let mut options = Options {
             rounds: 5,
+            concurrent_rounds: 9,
             cell: Duration::from_secs(1),
             warmup: Duration::from_millis(200),
             only: None,
             clients: Vec::new(),
             quick: false,
+            server: None,
+            redis_benchmark: Some(PathBuf::from(baseline::DEFAULT_PATH)),
+            report: None,
         };
-        let (mut rounds, mut secs) = (None, None);
+        let (mut rounds, mut concurrent_rounds, mut secs) = (None, None, None);
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let mut value =
@@ -67,6 +90,15 @@ impl Options {
             match arg.as_str() {
                 "--quick" => options.quick = true,
                 "--rounds" => rounds = Some(value("--rounds")?.parse::<usize>()?),
+                "--concurrent-rounds" => {
+                    concurrent_rounds = Some(value("--concurrent-rounds")?.parse::<usize>()?)
+                }
+                "--server" => options.server = Some(value("--server")?.into()),
+                "--redis-benchmark" => {
+                    options.redis_benchmark = Some(value("--redis-benchmark")?.into())
+                }
+                "--no-baseline" => options.redis_benchmark = None,
+                "--report" => options.report = Some(value("--report")?.into()),
                 "--secs" => secs = Some(value("--secs")?.parse::<f64>()?),
                 "--only" => options.only = Some(value("--only")?.to_lowercase()),
                 "--client" => {
@@ -79,19 +111,25 @@ impl Options {
                 }
                 other => bail!(
                     "unexpected argument {other:?}\n\
-                     usage: compare [--quick] [--rounds N] [--secs S] [--only TEXT] \
-                     [--client NAME]..."
+                     usage: compare [--quick] [--rounds N] [--concurrent-rounds N] \
+                     [--secs S] [--only TEXT] [--client NAME]... [--server PATH] \
+                     [--redis-benchmark PATH | --no-baseline] [--report PATH]"
                 ),
             }
         }
         if options.quick {
             options.rounds = 2;
+            options.concurrent_rounds = 2;
             options.cell = Duration::from_millis(250);
             options.warmup = Duration::from_millis(50);
         }
         if let Some(rounds) = rounds {
             options.rounds = rounds.max(1);
         }
+        if let Some(rounds) = concurrent_rounds {
+            options.concurrent_rounds = rounds;
+        }
+        options.concurrent_rounds = options.concurrent_rounds.max(options.rounds);
         if let Some(secs) = secs {
             options.cell = Duration::try_from_secs_f64(secs).context("--secs")?;
         }
@@ -109,7 +147,27 @@ impl Options {
             })
             .collect()
     }
+
+    /// The rounds `workload` is measured in.
+    fn rounds_of(&self, workload: Workload) -> usize {
+        if workload.is_concurrent() {
+            self.concurrent_rounds
+        } else {
+            self.rounds
+        }
+    }
 }
+
+/// One contender of a round: a peer, or `redis-benchmark` (`None`).
+type Contender = Option<PeerId>;
+
+/// The contenders in a round's default order, rotated per workload and round.
+const CONTENDERS: [Contender; 4] = [
+    Some(PeerId::Respec),
+    Some(PeerId::RedisRs),
+    Some(PeerId::Fred),
+    None,
+];
 
 fn main() -> ExitCode {
     match run() {
@@ -127,9 +185,11 @@ fn run() -> Result<()> {
     if workloads.is_empty() {
         bail!("no workload matches --only {:?}", options.only);
     }
-    let server = ServerBuilder::new()
-        .start()
-        .context("starting the server")?;
+    let mut builder = ServerBuilder::new();
+    if let Some(path) = &options.server {
+        builder = builder.binary(path);
+    }
+    let server = builder.start().context("starting the server")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKERS)
         .enable_all()
@@ -148,10 +208,20 @@ fn run() -> Result<()> {
         }
         anyhow::Ok(peers)
     })?;
+    let redis_benchmark = options
+        .redis_benchmark
+        .as_ref()
+        .filter(|path| options.clients.is_empty() && path.exists())
+        .map(|path| RedisBenchmark::new(path, server.port()));
 
     let started = Instant::now();
+    let rounds = workloads
+        .iter()
+        .map(|&w| options.rounds_of(w))
+        .max()
+        .unwrap_or(0);
     eprintln!(
-        "{} workloads x {} clients x {} rounds of {:.2} s cells",
+        "{} workloads x {} clients x {} rounds ({} for the concurrent rows) of {:.2} s cells{}",
         workloads.len(),
         if options.clients.is_empty() {
             PeerId::ALL.len()
@@ -159,20 +229,63 @@ fn run() -> Result<()> {
             options.clients.len()
         },
         options.rounds,
-        options.cell.as_secs_f64()
+        options.concurrent_rounds,
+        options.cell.as_secs_f64(),
+        if redis_benchmark.is_some() {
+            ", and redis-benchmark"
+        } else {
+            ""
+        }
     );
-    let mut results: BTreeMap<(usize, PeerId), Vec<Summary>> = BTreeMap::new();
-    for round in 0..options.rounds {
+    let mut rows: Vec<Row> = workloads
+        .iter()
+        .map(|w| Row {
+            workload: w.name(),
+            ..Row::default()
+        })
+        .collect();
+    // redis-benchmark's last rate per workload, which sizes its next run.
+    let mut baseline_rate: BTreeMap<usize, f64> = BTreeMap::new();
+    for round in 0..rounds {
         for (index, &workload) in workloads.iter().enumerate() {
-            let mut line = format!(
-                "round {}/{} {:<18}",
-                round + 1,
-                options.rounds,
-                workload.name()
-            );
-            let mut order = PeerId::ALL;
-            order.rotate_left((round + index) % PeerId::ALL.len());
-            for id in order {
+            if round >= options.rounds_of(workload) {
+                continue;
+            }
+            let mut line = format!("round {}/{} {:<22}", round + 1, rounds, workload.name());
+            let mut order = CONTENDERS;
+            order.rotate_left((round + index) % CONTENDERS.len());
+            for contender in order {
+                let Some(id) = contender else {
+                    let (Some(rb), Some(plan)) = (&redis_benchmark, Plan::of(workload)) else {
+                        continue;
+                    };
+                    let rate = match baseline_rate.get(&index) {
+                        Some(&rate) => Ok(rate),
+                        // The calibration run, unmeasured (as the peers' warm-ups).
+                        None => rb.run(&plan, plan.probe).map(|s| s.ops_per_sec),
+                    };
+                    let run = rate.and_then(|rate| {
+                        rb.run(&plan, baseline::requests_for(&plan, rate, options.cell))
+                    });
+                    match run {
+                        Ok(summary) => {
+                            baseline_rate.insert(index, summary.ops_per_sec);
+                            line += &format!(
+                                "  {} {} ops/s",
+                                report::BASELINE,
+                                report::format_ops(summary.ops_per_sec)
+                            );
+                            rows[index].baseline.push(summary);
+                        }
+                        // Its reps no longer pair with the clients': its ratio is left out.
+                        Err(err) => eprintln!(
+                            "warning: redis-benchmark on {}: {err:#}; its column of this row \
+                             is left unpaired",
+                            workload.name()
+                        ),
+                    }
+                    continue;
+                };
                 if !options.clients.is_empty() && !options.clients.contains(&id) {
                     continue;
                 }
@@ -185,35 +298,29 @@ fn run() -> Result<()> {
                     id.name(),
                     report::format_ops(summary.ops_per_sec)
                 );
-                results.entry((index, id)).or_default().push(summary);
+                rows[index].reps.entry(id).or_default().push(summary);
             }
             eprintln!("{line}");
         }
     }
     eprintln!("measured in {:.0} s", started.elapsed().as_secs_f64());
 
-    let rows: Vec<Row> = workloads
-        .iter()
-        .enumerate()
-        .map(|(index, workload)| Row {
-            workload: workload.name(),
-            peers: PeerId::ALL
-                .into_iter()
-                .filter_map(|id| {
-                    let summary = Summary::median(results.get(&(index, id))?)?;
-                    Some((id, summary))
-                })
-                .collect(),
-        })
-        .collect();
     let text = format!(
-        "{}\n{}\n{}",
-        header(&server, &options),
+        "{}\n## Throughput\n\n{}\n## Latency\n\n{}\n## Every rep\n\n\
+         The concurrent rows, and every row with a flag.\n\n{}\n{}",
+        header(&server, &options, redis_benchmark.as_ref()),
         report::comparison_table(&rows),
+        report::latency_table(&rows),
+        report::reps_table(&rows, |row| {
+            row.workload.contains("tasks") || !row.flags().is_empty()
+        }),
         NOTES
     );
     print!("{text}");
-    let path = respec_bench::report_path();
+    let path = options
+        .report
+        .clone()
+        .unwrap_or_else(respec_bench::report_path);
     if options.only.is_none() && options.clients.is_empty() {
         report::write(&path, &text)?;
         eprintln!("written to {}", path.display());
@@ -229,22 +336,41 @@ fn run() -> Result<()> {
 }
 
 /// The report's title and the conditions of the run.
-fn header(server: &respec_tests::Server, options: &Options) -> String {
+fn header(
+    server: &respec_tests::Server,
+    options: &Options,
+    redis_benchmark: Option<&RedisBenchmark>,
+) -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let baseline = match redis_benchmark {
+        Some(rb) => format!(
+            "{} ({}), one connection per simulated client",
+            rb.binary().display(),
+            rb.version()
+                .unwrap_or_else(|e| format!("version unknown: {e:#}"))
+        ),
+        None => "not run".to_owned(),
+    };
     format!(
-        "# respec benchmark\n\n\
-         - server: {:?} {} on 127.0.0.1 ({} cores on this machine)\n\
+        "# respec benchmark: {:?} {}\n\n\
+         - server: {:?} {} ({}) on 127.0.0.1 ({} cores on this machine)\n\
          - clients: respec {} (RESP3), redis-rs 1.x `MultiplexedConnection` (RESP2), \
          fred 10.x `Client` (RESP2): each library's default protocol; one connection each \
          (and one per subscriber in the pubsub rows), TCP_NODELAY on, no request timeout\n\
+         - redis-benchmark: {baseline}\n\
          - runtime: tokio multi-thread, {WORKERS} workers, shared by all clients\n\
-         - {} rounds of {:.2} s per cell (after a {:.2} s warm-up), clients interleaved; \
-         medians over rounds{}\n",
+         - {} rounds ({} for the 64 and 512 tasks rows) of {:.2} s per cell (after a {:.2} s \
+         warm-up), clients interleaved in a rotating order; medians (min–max) over \
+         rounds{}\n",
         server.flavor(),
         server.version(),
+        server.flavor(),
+        server.version(),
+        server.binary_path().display(),
         cores,
         env!("CARGO_PKG_VERSION"),
         options.rounds,
+        options.concurrent_rounds,
         options.cell.as_secs_f64(),
         options.warmup.as_secs_f64(),
         if options.quick {
@@ -259,11 +385,31 @@ fn header(server: &respec_tests::Server, options: &Options) -> String {
 const NOTES: &str = "\
 ops/s counts commands (a pipeline of 100 is 100, and so is a transaction of 100: \
 MULTI and EXEC are not counted); p50/p99 is the latency of one operation: one round \
-trip, or one whole pipeline or transaction. ratio = respec ops/s / the best \
-peer's ops/s (above 1: respec is faster). Small values are 32 bytes; \
-`N tasks GET/SET` is N tasks on the client's one connection, each alternating GET \
-and SET of its own key; `transaction 100 SET` is one MULTI/EXEC transaction of 100 \
-SETs through each library's transaction API.
+trip, or one whole pipeline or transaction. Figures are `median (min–max)` over \
+the rounds. `respec / X` is a paired ratio: respec's ops/s over X's in the same \
+round, median and range over rounds (above 1: respec is faster); `best peer` is the \
+faster of redis-rs and fred in that round. Flags: `wide` when a client's range \
+exceeds 25% of its median, `bimodal` when its rounds split into two groups of at \
+least two, the gap between them wider than 15% of the median and than half the range \
+(the rounds cluster at two levels rather than spreading). Small values are 32 \
+bytes; `N tasks GET/SET` is N tasks on the client's one connection, each picking \
+random keys among 1,000 (`key:000000000000`..) and doing GET then SET of each; \
+`sequential SET/GET` is the same with one task; `1 MiB SET+GET` alternates SET \
+and GET of one 1 MiB value; `transaction 100 SET` is one MULTI/EXEC transaction of \
+100 SETs through each library's transaction API.
+
+redis-benchmark (the machine's limit, a C client on an event loop; see \
+`respec_bench::baseline`): `sequential GET` is `-c 1 GET bench:seq`; \
+`sequential SET/GET` is `-c 1 -r 1000 -d 32 -t set,get` (the rate of doing both: \
+2 / (1/SET + 1/GET); p50/p99 the mean of the two tests'); `N tasks GET/SET` is the \
+same with `-P N`: N requests in flight on one connection as the peers' N tasks, but \
+sent and answered as a batch (the limit of the shape, not a like-for-like client; \
+`-c N` would open N connections, and p50/p99 are per batch); `pipeline N SET/GET` is `-c 1 -P N -r 1000 -d 32 -t set` (or `get`), \
+its p50/p99 per pipeline; `LRANGE 10k` and `HGETALL 10k` are `-c 1 LRANGE \
+bench:list 0 -1` and `-c 1 HGETALL bench:hash`; `SET 1 MiB` is `-c 1 -d 1048576 -t \
+set`, `GET 1 MiB` `-c 1 GET bench:large:get`, `1 MiB SET+GET` `-c 1 -d 1048576 -t \
+set,get`. redis-benchmark parses each reply (hiredis) and frees it at once: \
+on the big replies it builds no map or list for a caller.
 
 `pubsub 1 pub N subs, W in flight`: one publisher (the client's connection) and N \
 subscribers of one channel, each on a connection of its own (respec \
