@@ -53,6 +53,17 @@ pub(super) fn needs_retry(frame: &Bytes) -> bool {
     frame_error(frame).is_some_and(|e| next(&e).is_some())
 }
 
+/// Whether only the server can say where a command's keys are: its keys are found
+/// by command-specific code and its key specifications say they may miss some
+/// (`MIGRATE`, whose key may be an empty string before `KEYS`).
+fn keys_need_the_server(meta: &CommandMeta) -> bool {
+    meta.custom_key_lookup
+        && meta.key_specs.iter().any(|k| {
+            k.flags
+                .contains(crate::command::meta::KeySpecFlags::INCOMPLETE)
+        })
+}
+
 /// The pause before retry `attempt` (from 0): 10 ms doubling, at most 640 ms.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(10 << attempt.min(6))
@@ -70,6 +81,11 @@ impl Cluster {
     ) -> Result<Bytes> {
         let args: Vec<&[u8]> = buf.iter().collect();
         let meta = meta.or_else(|| lookup_args(&args));
+        if meta.is_some_and(keys_need_the_server) {
+            drop(args);
+            let slot = self.slot_from_server(&buf).await?;
+            return self.run_slot(slot, buf, waits, dedicated).await;
+        }
         match target(meta, &args)? {
             Target::Slot { slot, read_only } => {
                 drop(args);
@@ -138,6 +154,29 @@ impl Cluster {
             }
         };
         node.pool().await
+    }
+
+    /// The one slot of a command's keys as the server finds them (`COMMAND
+    /// GETKEYS`, asked of any node); `None` for no keys.
+    async fn slot_from_server(self: &Arc<Self>, buf: &CommandBuf) -> Result<Option<u16>> {
+        let mut ask = CommandBuf::raw(b"COMMAND");
+        ask.push(b"GETKEYS");
+        for word in buf.iter() {
+            ask.push(word);
+        }
+        let frame = self.run_slot(None, ask, false, false).await?;
+        let keys: Vec<Bytes> =
+            crate::reply::decode_frame(frame).map_err(|e| e.with_command("COMMAND GETKEYS"))?;
+        let mut slots = keys.iter().map(|k| respec_protocol::cluster::slot(k));
+        let Some(first) = slots.next() else {
+            return Ok(None);
+        };
+        match slots.find(|&s| s != first) {
+            None => Ok(Some(first)),
+            Some(other) => Err(Error::cross_slot(format!(
+                "its keys hash to different slots ({first} and {other}), and a cluster runs it only when they share one; give the keys a common hash tag. Nothing was sent"
+            ))),
+        }
     }
 
     /// The request timeout.

@@ -399,3 +399,48 @@ async fn watch_runs_on_the_node_of_the_keys_slot() {
     let n: Option<i64> = client.get("{cas}n").decode().await.unwrap();
     assert_eq!(n, Some(80));
 }
+
+/// `MIGRATE` (keys found by the server's own code, an empty string in the key's
+/// place with `KEYS`): routed by `COMMAND GETKEYS` to the node of its keys, which
+/// moves them to another server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_goes_where_the_server_says_its_keys_are() {
+    use respec::types::MigrateKeySelector;
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    let other = respec_tests::Server::start();
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    client.set("{mig}a", 1).await.unwrap();
+    client.set("{mig}b", 2).await.unwrap();
+    client
+        .migrate(
+            "127.0.0.1",
+            other.port(),
+            MigrateKeySelector::EmptyString,
+            0,
+            std::time::Duration::from_secs(5),
+        )
+        .keys(["{mig}a", "{mig}b"])
+        .await
+        .unwrap();
+    assert_eq!(client.exists(["{mig}a", "{mig}b"]).await.unwrap(), 0);
+    let there = Client::connect(&other.url()).await.unwrap();
+    assert_eq!(there.exists(["{mig}a", "{mig}b"]).await.unwrap(), 2);
+    // Keys in two slots: refused before anything is sent.
+    client.set("mig:x", 1).await.unwrap();
+    client.set("mig:y", 1).await.unwrap();
+    let err = client
+        .migrate(
+            "127.0.0.1",
+            other.port(),
+            MigrateKeySelector::EmptyString,
+            0,
+            std::time::Duration::from_secs(5),
+        )
+        .keys(["mig:x", "mig:y"])
+        .await
+        .unwrap_err();
+    assert!(err.is_cross_slot(), "{err}");
+    assert_eq!(client.exists(["mig:x", "mig:y"]).await.unwrap(), 2);
+}
