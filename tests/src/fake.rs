@@ -75,6 +75,8 @@ pub enum Answer {
     Write(&'static [u8]),
     /// Writes these bytes and hangs up.
     WriteAndClose(&'static [u8]),
+    /// Writes these bytes, made for this command, and reads the next command.
+    WriteOwned(Vec<u8>),
 }
 
 /// Starts a fake server on a free loopback port. For every command of every
@@ -99,10 +101,11 @@ where
                 let mut buf = Vec::new();
                 while let Some(words) = read_command(&mut s, &mut buf).await {
                     let (bytes, close) = match answer(n, &words) {
-                        Answer::Write(b) => (b, false),
-                        Answer::WriteAndClose(b) => (b, true),
+                        Answer::Write(b) => (std::borrow::Cow::Borrowed(b), false),
+                        Answer::WriteAndClose(b) => (std::borrow::Cow::Borrowed(b), true),
+                        Answer::WriteOwned(b) => (std::borrow::Cow::Owned(b), false),
                     };
-                    if s.write_all(bytes).await.is_err() || close {
+                    if s.write_all(&bytes).await.is_err() || close {
                         return;
                     }
                 }

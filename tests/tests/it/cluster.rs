@@ -444,3 +444,69 @@ async fn migrate_goes_where_the_server_says_its_keys_are() {
     assert!(err.is_cross_slot(), "{err}");
     assert_eq!(client.exists(["mig:x", "mig:y"]).await.unwrap(), 2);
 }
+
+/// A `CLUSTER SHARDS` reply of `shards` shards, the first served by the node at
+/// `port` (the fake itself), the others by nodes nobody listens on.
+fn shards_reply(port: u16, shards: usize) -> Vec<u8> {
+    let mut out = format!("*{shards}\r\n").into_bytes();
+    for i in 0..shards {
+        let first = i * 16384 / shards;
+        let last = (i + 1) * 16384 / shards - 1;
+        let node_port = if i == 0 { port } else { 1 + i as u16 };
+        out.extend(
+            format!(
+                "*4\r\n$5\r\nslots\r\n*2\r\n:{first}\r\n:{last}\r\n$5\r\nnodes\r\n*1\r\n*8\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n:{node_port}\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$6\r\nhealth\r\n$6\r\nonline\r\n"
+            )
+            .into_bytes(),
+        );
+    }
+    out
+}
+
+/// Scale by simulation: a topology of 1,000 shards (served by a fake node) is read
+/// and installed, commands to the one reachable node run, and the client connects
+/// to nothing else (connections are opened per node, when a command needs one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_shard_topology_is_installed_and_nodes_are_connected_lazily() {
+    use respec_tests::fake::{handshake_answer, serve, Answer};
+    use std::sync::{Arc, OnceLock};
+    let port: Arc<OnceLock<u16>> = Arc::new(OnceLock::new());
+    let own = port.clone();
+    let (url, connections) = serve(move |_, words| {
+        if let Some(a) = handshake_answer(words) {
+            return Answer::Write(a);
+        }
+        match &words[0].to_ascii_uppercase()[..] {
+            b"CLUSTER" => Answer::WriteOwned(shards_reply(*own.get().unwrap(), 1_000)),
+            b"GET" => Answer::Write(b"$1\r\nv\r\n"),
+            _ => Answer::Write(b"+OK\r\n"),
+        }
+    })
+    .await;
+    port.set(url.rsplit(':').next().unwrap().parse().unwrap())
+        .unwrap();
+    let started = std::time::Instant::now();
+    let client = Client::connect_cluster([&url]).await.unwrap();
+    let connect = started.elapsed();
+    // Keys of the first shard's slots (0 to 15) answer.
+    let key = (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| respec::cluster::slot(k.as_bytes()) < 16)
+        .unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..1_000 {
+        let v: Option<Bytes> = client.get(&key).await.unwrap();
+        assert_eq!(v, Some(Bytes::from("v")));
+    }
+    let per_get = started.elapsed() / 1_000;
+    eprintln!(
+        "1,000-shard topology: connected (handshake, CLUSTER SHARDS, parse, install) in {connect:?}; a GET {per_get:?}; {} connection(s) opened",
+        connections.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert_eq!(client.cluster_stats().unwrap().refreshes, 1);
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one connection: the seed's, which serves the first shard"
+    );
+}
