@@ -280,26 +280,37 @@ async fn a_frozen_node_does_not_hold_up_the_other_shards() {
         .find(|k| cluster.node_for_slot(respec::cluster::slot(k.as_bytes())) == frozen)
         .unwrap();
     client.set(&stuck_key, 1).await.unwrap();
-    let before = p99_of_gets(&client, &others, 200).await;
-    tokio::task::block_in_place(|| cluster.freeze(frozen));
-    // Commands to the frozen node wait (here, 20 of them in flight).
-    let stuck: Vec<_> = (0..20)
-        .map(|_| {
-            let (client, k) = (client.clone(), stuck_key.clone());
-            tokio::spawn(async move { client.get(&k).await })
-        })
-        .collect();
-    let during = p99_of_gets(&client, &others, 200).await;
-    assert!(
-        stuck.iter().all(|t| !t.is_finished()),
-        "the frozen node answered"
-    );
-    tokio::task::block_in_place(|| cluster.thaw(frozen));
-    for t in stuck {
-        let v: Option<Bytes> = t.await.unwrap().unwrap();
-        assert_eq!(v, Some(Bytes::from("1")));
+    // Three rounds of: the p99 with every node running, then with one frozen (and
+    // 20 commands waiting for it). The best window of each kind is compared: noise
+    // on a busy machine only adds latency, while an effect of the frozen node would
+    // show in every frozen window.
+    let (mut befores, mut durings) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        befores.push(p99_of_gets(&client, &others, 100).await);
+        tokio::task::block_in_place(|| cluster.freeze(frozen));
+        let stuck: Vec<_> = (0..20)
+            .map(|_| {
+                let (client, k) = (client.clone(), stuck_key.clone());
+                tokio::spawn(async move { client.get(&k).await })
+            })
+            .collect();
+        durings.push(p99_of_gets(&client, &others, 100).await);
+        assert!(
+            stuck.iter().all(|t| !t.is_finished()),
+            "the frozen node answered"
+        );
+        tokio::task::block_in_place(|| cluster.thaw(frozen));
+        for t in stuck {
+            let v: Option<Bytes> = t.await.unwrap().unwrap();
+            assert_eq!(v, Some(Bytes::from("1")));
+        }
     }
-    eprintln!("other shards' GET p99: {before:?} before, {during:?} with a node frozen");
+    befores.sort();
+    durings.sort();
+    let (before, during) = (befores[0], durings[0]);
+    eprintln!(
+        "other shards' GET p99 (best of 3 windows): {before:?} before, {during:?} with a node frozen (all: {befores:?} / {durings:?})"
+    );
     assert!(
         during < before + Duration::from_millis(5),
         "p99 {before:?} -> {during:?}"
