@@ -169,7 +169,7 @@ impl Client {
     /// returns their reply frames in order.
     pub(crate) async fn send_frames(
         &self,
-        cmds: bytes::BytesMut,
+        cmds: crate::command::Encoded,
         n: usize,
         longest: Option<LongestArg>,
     ) -> Result<Vec<bytes::Bytes>> {
