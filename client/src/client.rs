@@ -296,7 +296,9 @@ impl ClientBuilder {
         self
     }
 
-    /// TLS options (turns TLS on).
+    /// TLS options (turns TLS on). Needs the `tls` feature (on by default): without
+    /// it, [`build`](Self::build) and [`connect`](Self::connect) fail with a
+    /// configuration error naming the feature.
     pub fn tls(mut self, tls: TlsOptions) -> Self {
         self.config.tls = Some(tls);
         self
@@ -434,6 +436,10 @@ impl ClientBuilder {
                 "`database` must be a non-negative number, got {}",
                 self.config.database
             )));
+        }
+        #[cfg(not(feature = "tls"))]
+        if self.config.tls.is_some() {
+            return Err(crate::config::tls_unavailable());
         }
         Ok(self.config)
     }

@@ -110,6 +110,22 @@
 //! score, an empty key list) are recorded and reported by [`Command::validate`]
 //! before anything is sent, with an error naming the command and the argument.
 //!
+//! **Large values.** An argument of [`LARGE_ARG`](command::LARGE_ARG) (32 KiB) or
+//! more is not copied into the command nor into the connection's write buffer: a
+//! [`Bytes`](bytes::Bytes) value is written from the caller's own memory (vectored
+//! writes; chunk by chunk over TLS), a borrowed `&[u8]`, `String` or `Vec<u8>` is
+//! copied once. Pass large values as `Bytes` to avoid that copy too.
+//!
+//! # Cargo features
+//!
+//! - `tls` (on by default): TLS connections (`rediss://`, `valkeys://`,
+//!   [`ClientBuilder::tls`]) with rustls, its `ring` provider and the bundled web
+//!   roots. Without it (`respec = { version = "...", default-features = false }`),
+//!   the TLS stack is not built (a faster, smaller build), and a TLS URL or TLS
+//!   options are a configuration error naming the feature. It is on by default
+//!   because `rediss://` is what hosted servers ask for: a user who never connects
+//!   over TLS turns it off.
+//!
 //! Replies decode into the same Rust value under RESP2 and RESP3: maps from `%` maps
 //! or flat arrays, doubles from `,` or bulk strings, sets from `~` or arrays.
 //!
