@@ -268,7 +268,7 @@ impl Client {
     /// returns their reply frames in order.
     pub(crate) async fn send_frames(
         &self,
-        cmds: bytes::BytesMut,
+        cmds: crate::command::Encoded,
         n: usize,
         longest: Option<LongestArg>,
     ) -> Result<Vec<bytes::Bytes>> {
@@ -407,7 +407,9 @@ impl ClientBuilder {
         self
     }
 
-    /// TLS options (turns TLS on).
+    /// TLS options (turns TLS on). Needs the `tls` feature (on by default): without
+    /// it, [`build`](Self::build) and [`connect`](Self::connect) fail with a
+    /// configuration error naming the feature.
     pub fn tls(mut self, tls: TlsOptions) -> Self {
         self.config.tls = Some(tls);
         self
@@ -545,6 +547,10 @@ impl ClientBuilder {
                 "`database` must be a non-negative number, got {}",
                 self.config.database
             )));
+        }
+        #[cfg(not(feature = "tls"))]
+        if self.config.tls.is_some() {
+            return Err(crate::config::tls_unavailable());
         }
         Ok(self.config)
     }

@@ -110,6 +110,25 @@
 //! score, an empty key list) are recorded and reported by [`Command::validate`]
 //! before anything is sent, with an error naming the command and the argument.
 //!
+//! Replies decode into the same Rust value under RESP2 and RESP3: maps from `%` maps
+//! or flat arrays, doubles from `,` or bulk strings, sets from `~` or arrays.
+//!
+//! ```
+//! use respec::{cmd, Command};
+//!
+//! let set = cmd::set("key", "value").nx().ex(10);
+//! assert_eq!(
+//!     &set.buf().to_bytes()[..],
+//!     b"*6\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n$2\r\nNX\r\n$2\r\nEX\r\n$2\r\n10\r\n"
+//! );
+//! ```
+//!
+//! **Large values.** An argument of [`LARGE_ARG`](command::LARGE_ARG) (32 KiB) or
+//! more is not copied into the command nor into the connection's write buffer: a
+//! [`Bytes`](bytes::Bytes) value is written from the caller's own memory (vectored
+//! writes; chunk by chunk over TLS), a borrowed `&[u8]`, `String` or `Vec<u8>` is
+//! copied once. Pass large values as `Bytes` to avoid that copy too.
+//!
 //! # Cluster
 //!
 //! A Redis Cluster or Valkey Cluster is a topology of the same [`Client`], chosen when
@@ -155,18 +174,16 @@
 //! or reachable). Not yet on a cluster client: sharded pub/sub following its slot;
 //! classic pub/sub and `MONITOR` run on the first primary.
 //!
-//! Replies decode into the same Rust value under RESP2 and RESP3: maps from `%` maps
-//! or flat arrays, doubles from `,` or bulk strings, sets from `~` or arrays.
+//! # Cargo features
 //!
-//! ```
-//! use respec::{cmd, Command};
+//! - `tls` (on by default): TLS connections (`rediss://`, `valkeys://`,
+//!   [`ClientBuilder::tls`]) with rustls, its `ring` provider and the bundled web
+//!   roots. Without it (`respec = { version = "...", default-features = false }`),
+//!   the TLS stack is not built (a faster, smaller build), and a TLS URL or TLS
+//!   options are a configuration error naming the feature. It is on by default
+//!   because `rediss://` is what hosted servers ask for: a user who never connects
+//!   over TLS turns it off.
 //!
-//! let set = cmd::set("key", "value").nx().ex(10);
-//! assert_eq!(
-//!     &set.buf().to_bytes()[..],
-//!     b"*6\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n$2\r\nNX\r\n$2\r\nEX\r\n$2\r\n10\r\n"
-//! );
-//! ```
 
 #![warn(missing_docs)]
 

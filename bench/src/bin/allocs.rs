@@ -3,9 +3,11 @@
 //! and appends it to `target/bench/report.md`. Run it through `cargo xtask bench`.
 //!
 //! ```text
-//! allocs [--quick] [--report PATH]
-//!   --quick        1,000 calls per figure instead of 10,000
-//!   --report PATH  the report file to append to (default target/bench/report.md)
+//! allocs [--quick] [--report PATH] [--value-len N]
+//!   --quick          1,000 calls per figure instead of 10,000
+//!   --report PATH    the report file to append to (default target/bench/report.md)
+//!   --value-len N    a value of N bytes instead of 32 (`--value-len 1048576`: the
+//!                    bytes a 1 MiB SET allocates show the copies of its value)
 //! ```
 //!
 //! The runtime is tokio's current-thread one, so each client's background tasks (its
@@ -110,13 +112,21 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let mut calls = 10_000;
     let mut path = respec_bench::report_path();
+    let mut value_len = SMALL_VALUE_LEN;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => calls = 1_000,
             "--report" => path = args.next().context("--report needs a path")?.into(),
+            "--value-len" => {
+                value_len = args
+                    .next()
+                    .context("--value-len needs a number")?
+                    .parse()
+                    .context("--value-len")?;
+            }
             other => {
-                bail!("unexpected argument {other:?}\nusage: allocs [--quick] [--report PATH]")
+                bail!("unexpected argument {other:?}\nusage: allocs [--quick] [--report PATH] [--value-len N]")
             }
         }
     }
@@ -126,7 +136,7 @@ fn run() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let value = Bytes::from(vec![b'v'; SMALL_VALUE_LEN]);
+    let value = Bytes::from(vec![b'v'; value_len]);
     let rows = runtime.block_on(async {
         let mut peers = Peers::connect(&server.url()).await?;
         let mut rows = Vec::new();
@@ -143,7 +153,7 @@ fn run() -> Result<()> {
 
     let mut text = format!(
         "\n## Allocations per round trip\n\n\
-         Sequential calls of a {SMALL_VALUE_LEN}-byte value on a current-thread runtime \
+         Sequential calls of a {value_len}-byte value on a current-thread runtime \
          (the clients' background tasks included), averaged over {calls} calls after \
          {WARMUP} unmeasured ones.\n\n\
          | client | allocs / GET | bytes / GET | allocs / SET | bytes / SET |\n\
@@ -160,8 +170,11 @@ fn run() -> Result<()> {
         );
     }
     print!("{text}");
-    report::append(&path, &text)?;
-    eprintln!("appended to {}", path.display());
+    // The report holds the standard figures only.
+    if value_len == SMALL_VALUE_LEN {
+        report::append(&path, &text)?;
+        eprintln!("appended to {}", path.display());
+    }
     Ok(())
 }
 
@@ -194,7 +207,7 @@ async fn once<P: Peer>(peer: &mut P, op: Op, value: &Bytes) -> Result<()> {
     match op {
         Op::Get => {
             let len = black_box(peer.get(SEQUENTIAL_KEY).await?);
-            anyhow::ensure!(len == SMALL_VALUE_LEN, "GET returned {len} bytes");
+            anyhow::ensure!(len == value.len(), "GET returned {len} bytes");
         }
         Op::Set => peer.set(SEQUENTIAL_KEY, value).await?,
     }

@@ -15,8 +15,9 @@ use super::send::needs_retry;
 use super::Cluster;
 use crate::command::meta::CommandMeta;
 use crate::command::CommandBuf;
+use crate::command::Encoded;
 use crate::error::{Error, Result};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use respec_protocol::cluster::{target, Target};
 use std::sync::Arc;
 
@@ -83,9 +84,9 @@ impl Cluster {
         let mut pending = Vec::with_capacity(groups.len());
         for (node, list) in &groups {
             let conn = node.connection().await?;
-            let mut encoded = BytesMut::new();
+            let mut encoded = Encoded::new();
             for &i in list {
-                cmds[i].0.encode(&mut encoded);
+                cmds[i].0.encode_into(&mut encoded);
             }
             pending.push(conn.send_many(encoded, list.len(), None));
         }
@@ -114,7 +115,7 @@ impl Cluster {
     /// on the node of its one slot.
     pub(crate) async fn run_transaction(
         self: &Arc<Self>,
-        cmds: BytesMut,
+        cmds: Encoded,
         queued: &[Queued],
     ) -> Result<Vec<Bytes>> {
         let mut slot: Option<(u16, &str)> = None;

@@ -13,9 +13,10 @@ use super::refresh::words;
 use super::Cluster;
 use crate::command::meta::{lookup_args, CommandMeta, ResponsePolicy};
 use crate::command::CommandBuf;
+use crate::command::Encoded;
 use crate::error::{Error, Result};
 use crate::reply::frame_error;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use respec_protocol::cluster::{aggregate, split, target, Target};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -296,9 +297,9 @@ impl Cluster {
         dedicated: bool,
     ) -> Result<Bytes> {
         let with_asking = |buf: &CommandBuf| {
-            let mut both = BytesMut::new();
-            words(&["ASKING"]).encode(&mut both);
-            buf.encode(&mut both);
+            let mut both = Encoded::new();
+            words(&["ASKING"]).encode_into(&mut both);
+            buf.encode_into(&mut both);
             both
         };
         let second = |frames: Vec<Bytes>| frames.into_iter().nth(1).unwrap_or_default();
@@ -424,9 +425,9 @@ impl Cluster {
         let mut pending = Vec::with_capacity(groups.len());
         for (node, list) in &groups {
             let conn = node.connection().await?;
-            let mut encoded = BytesMut::new();
+            let mut encoded = Encoded::new();
             for &i in list {
-                parts[i].cmd.encode(&mut encoded);
+                parts[i].cmd.encode_into(&mut encoded);
             }
             pending.push(conn.send_many(encoded, list.len(), None));
         }

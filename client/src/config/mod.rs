@@ -38,6 +38,14 @@ impl std::fmt::Display for Address {
     }
 }
 
+/// The error for a TLS address or TLS options in a build without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+pub(crate) fn tls_unavailable() -> Error {
+    Error::config(
+        "TLS (a rediss:// or valkeys:// URL, or TLS options) needs the `tls` feature of respec, which this build leaves out (default-features = false): enable it with `respec = { version = \"...\", features = [\"tls\"] }`",
+    )
+}
+
 /// TLS options (`rediss://`, `valkeys://`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {

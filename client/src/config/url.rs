@@ -215,7 +215,12 @@ pub fn parse(input: &str) -> Result<Config> {
         }
     }
     if tls {
-        cfg.tls = Some(tls_opts);
+        #[cfg(not(feature = "tls"))]
+        return Err(super::tls_unavailable());
+        #[cfg(feature = "tls")]
+        {
+            cfg.tls = Some(tls_opts);
+        }
     } else if tls_opts != TlsOptions::default() {
         return Err(bad("TLS options need a rediss:// or valkeys:// URL"));
     }
@@ -335,12 +340,38 @@ mod tests {
     }
 
     #[test]
-    fn tls_and_unix() {
+    #[cfg(feature = "tls")]
+    fn tls() {
         let c = parse("rediss://h:6380?ca=/tmp/ca.pem&insecure=true").unwrap();
         let t = c.tls.unwrap();
         assert_eq!(t.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
         assert!(t.insecure);
         assert!(parse("valkeys://h").unwrap().tls.is_some());
+    }
+
+    /// Without the `tls` feature, a TLS URL or TLS options are a configuration
+    /// error naming the feature, never a panic.
+    #[test]
+    #[cfg(not(feature = "tls"))]
+    fn tls_without_the_feature_names_it() {
+        for url in ["rediss://h:6380", "valkeys://h?insecure=true"] {
+            let e = parse(url).unwrap_err();
+            assert!(e.is_config(), "{url}: {e}");
+            assert!(e.to_string().contains("`tls` feature"), "{url}: {e}");
+        }
+        let e = crate::Client::builder()
+            .url("redis://h")
+            .tls(crate::connection::TlsOptions::default())
+            .build()
+            .unwrap_err();
+        assert!(
+            e.is_config() && e.to_string().contains("`tls` feature"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unix() {
         let c = parse("unix:///tmp/redis.sock?db=2").unwrap();
         assert_eq!(c.address, Address::Unix("/tmp/redis.sock".into()));
         assert_eq!(c.database, 2);

@@ -9,13 +9,13 @@ use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
 use super::slot::SlotSender;
 use super::transport::Transport;
-use crate::command::CommandBuf;
+use crate::command::{CommandBuf, Encoded};
 use crate::config::{Config, Protocol};
 use crate::error::{Error, Result};
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -24,8 +24,12 @@ use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// Bytes queued for writing before the driver stops taking requests and writes.
+/// Bytes queued for writing (large values included) before the driver stops taking
+/// requests and writes.
 const HIGH_WATER: usize = 256 * 1024;
+
+/// The most slices one vectored write hands the socket.
+const MAX_SLICES: usize = 64;
 
 /// Where the replies of a request go.
 pub(crate) enum Sink {
@@ -116,7 +120,7 @@ pub(crate) enum Payload {
     /// One command.
     One(CommandBuf),
     /// Several commands, already encoded back to back (pipelines).
-    Encoded(BytesMut),
+    Encoded(Encoded),
 }
 
 /// A request to the driver, through the bounded request queue.
@@ -322,12 +326,17 @@ struct Io<'a> {
     queues: &'a mut Queues,
     resp3: bool,
     push_hook: Option<crate::config::PushHook>,
-    wbuf: BytesMut,
+    /// What is left to write: small parts copied into a buffer, large values as
+    /// the callers' own `Bytes` (written with vectored writes).
+    wbuf: Encoded,
     needs_flush: bool,
     /// The socket took only part of the write buffer: no new requests are taken
     /// until it takes the rest, so requests stay in the queue (where their callers
     /// can still give them up) rather than pile up here.
     write_blocked: bool,
+    /// A write failed: nothing more is written or taken, and the connection ends
+    /// with this error once reading ends too (see [`Io::write_failed`]).
+    write_error: Option<io::Error>,
     frames: FrameReader,
     /// Sinks of written (or being written) requests, in order.
     pending: VecDeque<Sink>,
@@ -368,9 +377,10 @@ impl<'a> Io<'a> {
             queues,
             resp3: session.protocol == Protocol::Resp3,
             push_hook: config.push_hook.clone(),
-            wbuf: BytesMut::with_capacity(16 * 1024),
+            wbuf: Encoded::with_capacity(16 * 1024),
             needs_flush: false,
             write_blocked: false,
+            write_error: None,
             frames: FrameReader::new(config.limits.clone()),
             pending: VecDeque::new(),
             queues_closed: false,
@@ -385,7 +395,7 @@ impl<'a> Io<'a> {
 
     /// A new connection renews what the demultiplexer had on the last one.
     fn renew(&mut self) {
-        let fences = self.demux.on_connect(&mut self.wbuf);
+        let fences = self.demux.on_connect(self.wbuf.buf_mut());
         self.push_fences(fences);
     }
 
@@ -439,7 +449,7 @@ impl<'a> Io<'a> {
             // The liveness rule never asks: a silence with nothing waiting is fine.
             Verdict::Probe if self.liveness => Ok(false),
             Verdict::Probe => {
-                self.demux.probe(&mut self.wbuf);
+                self.demux.probe(self.wbuf.buf_mut());
                 self.pending.push_back(Sink::Fence);
                 Ok(true)
             }
@@ -471,7 +481,7 @@ impl<'a> Io<'a> {
         if let Poll::Ready(Some(Control::Close)) = self.queues.control.poll_recv(cx) {
             return Err(Error::closed());
         }
-        let fences = self.demux.poll_ops(cx, &mut self.wbuf, self.resp3);
+        let fences = self.demux.poll_ops(cx, self.wbuf.buf_mut(), self.resp3);
         if fences > 0 {
             self.push_fences(fences);
             progress = true;
@@ -486,10 +496,11 @@ impl<'a> Io<'a> {
                         continue;
                     }
                     match payload {
-                        Payload::One(cmd) => cmd.encode(&mut self.wbuf),
-                        // Nothing else queued: write the pipeline's own buffer, no copy.
-                        Payload::Encoded(bytes) if self.wbuf.is_empty() => self.wbuf = bytes,
-                        Payload::Encoded(bytes) => self.wbuf.extend_from_slice(&bytes),
+                        // Large values are not copied (ARCHITECTURE.md §3).
+                        Payload::One(cmd) => cmd.encode_into(&mut self.wbuf),
+                        // Nothing else queued: the pipeline's own buffer is written,
+                        // no copy; else its large parts are not copied.
+                        Payload::Encoded(cmds) => self.wbuf.append(cmds),
                     }
                     if sink.expects() == 0 {
                         sink.finish_empty();
@@ -511,25 +522,38 @@ impl<'a> Io<'a> {
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> Result<bool> {
+        if self.write_error.is_some() {
+            return Ok(false);
+        }
         let mut progress = false;
         self.write_blocked = false;
+        // Large values are chunks of their own: written with one vectored write
+        // where the transport has them, else chunk by chunk (TLS).
+        let vectored = self.stream.is_write_vectored();
         while !self.wbuf.is_empty() {
-            match Pin::new(&mut self.stream).poll_write(cx, &self.wbuf) {
+            let polled = if vectored && !self.wbuf.is_contiguous() {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let n = self.wbuf.io_slices(&mut slices);
+                Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n])
+            } else {
+                Pin::new(&mut self.stream).poll_write(cx, self.wbuf.chunk())
+            };
+            match polled {
                 Poll::Ready(Ok(0)) => {
-                    return Err(self.write_failed(
+                    return self.write_failed(
                         cx,
                         io::Error::new(
                             io::ErrorKind::WriteZero,
                             "the server closed the connection",
                         ),
-                    ))
+                    )
                 }
                 Poll::Ready(Ok(n)) => {
                     self.wbuf.advance(n);
                     self.needs_flush = true;
                     progress = true;
                 }
-                Poll::Ready(Err(e)) => return Err(self.write_failed(cx, e)),
+                Poll::Ready(Err(e)) => return self.write_failed(cx, e),
                 Poll::Pending => {
                     self.write_blocked = true;
                     break;
@@ -541,7 +565,7 @@ impl<'a> Io<'a> {
             if self.needs_flush {
                 match Pin::new(&mut self.stream).poll_flush(cx) {
                     Poll::Ready(Ok(())) => self.needs_flush = false,
-                    Poll::Ready(Err(e)) => return Err(self.write_failed(cx, e)),
+                    Poll::Ready(Err(e)) => return self.write_failed(cx, e),
                     Poll::Pending => {}
                 }
             }
@@ -552,18 +576,37 @@ impl<'a> Io<'a> {
     /// A write failed (the server closed the connection while we wrote): before the
     /// requests in flight fail, whatever the server answered first is read and
     /// delivered, so a request it refused (`-ERR Protocol error: invalid bulk
-    /// length`) gets that answer rather than a reset.
-    fn write_failed(&mut self, cx: &mut Context<'_>, err: io::Error) -> Error {
-        while let Poll::Ready(Ok(1..)) = self.frames.poll_fill(&mut self.stream, cx) {
-            if self.dispatch().is_err() {
-                break;
+    /// length`) gets that answer rather than a reset. Nothing more is written or
+    /// taken; the connection ends with this error when reading ends (at once when
+    /// the socket has already told so, else when the reactor sees the answer and
+    /// the end of the stream).
+    fn write_failed(&mut self, cx: &mut Context<'_>, err: io::Error) -> Result<bool> {
+        self.wbuf.clear();
+        self.write_blocked = true;
+        self.write_error = Some(err);
+        loop {
+            match self.frames.poll_fill(&mut self.stream, cx) {
+                Poll::Ready(Ok(1..)) => self.dispatch()?,
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Err(self.take_write_error()),
+                Poll::Pending => return Ok(true),
             }
         }
+    }
+
+    /// The error a failed write ends the connection with.
+    fn take_write_error(&mut self) -> Error {
+        let err = self
+            .write_error
+            .take()
+            .unwrap_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the connection broke"));
         Error::io_while("writing to the server", err)
     }
 
     fn read(&mut self, cx: &mut Context<'_>) -> Result<bool> {
         match self.frames.poll_fill(&mut self.stream, cx) {
+            Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) if self.write_error.is_some() => {
+                Err(self.take_write_error())
+            }
             Poll::Ready(Ok(0)) => Err(Error::io_while(
                 "the server closed the connection",
                 io::ErrorKind::UnexpectedEof.into(),
@@ -679,6 +722,9 @@ impl Future for Io<'_> {
             }
             if !this.demux.is_stalled() {
                 progress |= this.read(cx)?;
+            } else if this.write_error.is_some() {
+                // Reading is stopped (backpressure): nothing more to wait for.
+                return Poll::Ready(Err(this.take_write_error()));
             }
             if this.queues_closed && this.pending.is_empty() && this.wbuf.is_empty() {
                 return Poll::Ready(Ok(()));

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::config::QueueFull;
 use crate::error::{Error, Result};
 use crate::reply::{decode_frame, FromReply};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -202,7 +202,7 @@ impl Connection {
     /// command and argument name), checked against the server's limit.
     pub(crate) fn send_many(
         &self,
-        cmds: BytesMut,
+        cmds: crate::command::Encoded,
         n: usize,
         longest: Option<LongestArg>,
     ) -> Reply<Vec<Bytes>> {

@@ -15,6 +15,7 @@ mod handle;
 pub(crate) mod handshake;
 mod health;
 mod slot;
+#[cfg(feature = "tls")]
 mod tls;
 mod transport;
 pub(crate) use transport::Transport;

@@ -1,5 +1,6 @@
 //! Byte streams to a server: TCP (nodelay, keepalive), Unix sockets, TLS.
 
+#[cfg(feature = "tls")]
 use super::tls;
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
@@ -20,6 +21,7 @@ pub enum Transport {
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
     /// TLS over TCP.
+    #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
@@ -29,6 +31,7 @@ impl std::fmt::Debug for Transport {
             Transport::Tcp(_) => "Transport::Tcp",
             #[cfg(unix)]
             Transport::Unix(_) => "Transport::Unix",
+            #[cfg(feature = "tls")]
             Transport::Tls(_) => "Transport::Tls",
         })
     }
@@ -124,10 +127,13 @@ pub(crate) async fn connect(config: &Config, deadline: Deadline) -> Result<Trans
             }
             match &config.tls {
                 None => Ok(Transport::Tcp(tcp)),
+                #[cfg(feature = "tls")]
                 Some(opts) => {
                     let stream = tls::connect(tcp, host, opts, address, deadline).await?;
                     Ok(Transport::Tls(Box::new(stream)))
                 }
+                #[cfg(not(feature = "tls"))]
+                Some(_) => Err(crate::config::tls_unavailable()),
             }
         }
         #[cfg(unix)]
@@ -158,6 +164,7 @@ impl AsyncRead for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
@@ -173,6 +180,7 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
@@ -186,6 +194,7 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
@@ -195,6 +204,7 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => s.is_write_vectored(),
             #[cfg(unix)]
             Transport::Unix(s) => s.is_write_vectored(),
+            #[cfg(feature = "tls")]
             Transport::Tls(s) => s.is_write_vectored(),
         }
     }
@@ -204,6 +214,7 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
@@ -213,6 +224,7 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }

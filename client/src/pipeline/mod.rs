@@ -35,6 +35,7 @@ pub use replies::{Name, Replies, TooManyCommands};
 
 use crate::client::Client;
 use crate::command::route::{self, Decision, On};
+use crate::command::Encoded;
 use crate::command::{Command, CommandBuf};
 use crate::connection::LongestArg;
 use crate::error::{Error, Result, ServerError};
@@ -42,7 +43,7 @@ use crate::reply::{decode_frame, frame_error};
 use crate::reply::{unexpected, Value};
 use crate::resp::{Head, Reader};
 use crate::script::Script;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::marker::PhantomData;
 use watch::Watched;
 
@@ -69,7 +70,7 @@ impl Target<'_> {
 
     async fn send(
         self,
-        cmds: BytesMut,
+        cmds: Encoded,
         n: usize,
         longest: Option<LongestArg>,
     ) -> Result<Vec<Bytes>> {
@@ -83,8 +84,8 @@ impl Target<'_> {
     /// Sends one command and returns its reply frame (an error frame as an error).
     async fn send_one(self, cmd: impl Command) -> Result<Bytes> {
         let name = cmd.name();
-        let mut out = BytesMut::new();
-        cmd.buf().encode(&mut out);
+        let mut out = Encoded::new();
+        cmd.buf().encode_into(&mut out);
         let longest = LongestArg::max(None, name.clone(), cmd.buf());
         let frame = self.send(out, 1, longest).await?.pop().unwrap_or_default();
         match frame_error(&frame) {
@@ -117,7 +118,7 @@ struct Queue {
     /// The kind of connection the commands are for (routing decisions).
     on: On,
     /// The commands, encoded as they are added (after `MULTI` in a transaction).
-    cmds: BytesMut,
+    cmds: Encoded,
     names: Vec<Name>,
     /// The first bad argument or unqueueable command.
     problem: Option<Error>,
@@ -140,7 +141,7 @@ impl Queue {
     fn new(target: Target<'_>) -> Self {
         Queue {
             on: target.on(),
-            cmds: BytesMut::new(),
+            cmds: Encoded::new(),
             names: Vec::new(),
             problem: None,
             scripts: Vec::new(),
@@ -184,16 +185,16 @@ impl Queue {
         let name = cmd.name();
         self.longest = LongestArg::max(self.longest.take(), name.clone(), cmd.buf());
         self.names.push(name);
-        cmd.buf().encode(&mut self.cmds);
+        cmd.buf().encode_into(&mut self.cmds);
     }
 
     /// Wraps the commands in `MULTI` ... `EXEC`.
     fn transaction(&mut self) {
         if !self.transaction {
             self.transaction = true;
-            let mut cmds = BytesMut::with_capacity(self.cmds.len() + 16);
-            CommandBuf::raw(b"MULTI").encode(&mut cmds);
-            cmds.extend_from_slice(&self.cmds);
+            let mut cmds = Encoded::new();
+            CommandBuf::raw(b"MULTI").encode_into(&mut cmds);
+            cmds.append(std::mem::take(&mut self.cmds));
             self.cmds = cmds;
         }
     }
@@ -223,7 +224,7 @@ impl Queue {
             let frames = target.send(self.cmds, n, self.longest.take()).await?;
             return Ok((frames, self.names));
         }
-        CommandBuf::raw(b"EXEC").encode(&mut self.cmds);
+        CommandBuf::raw(b"EXEC").encode_into(&mut self.cmds);
         let sent = target.send(self.cmds, n + 2, self.longest.take()).await;
         if let Target::Watched(w) = target {
             // EXEC unwatches every key, whether the transaction ran or not.
@@ -256,7 +257,7 @@ impl Queue {
             let frames = cluster.run_pipeline(each).await?;
             return Ok((frames, self.names));
         }
-        CommandBuf::raw(b"EXEC").encode(&mut self.cmds);
+        CommandBuf::raw(b"EXEC").encode_into(&mut self.cmds);
         let sent = cluster.run_transaction(self.cmds, &each).await;
         let frames = exec_replies(sent?, &self.names)?;
         Ok((frames, self.names))

@@ -30,7 +30,7 @@ use crate::connection::{Connection, LongestArg, ResponseFuture};
 use crate::error::{Error, Result};
 use crate::pool::Pooled;
 use crate::reply::FromReply;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -136,7 +136,7 @@ impl Watched {
     /// Sends `n` encoded commands in one write; returns their reply frames.
     pub(super) async fn send_frames(
         &self,
-        cmds: BytesMut,
+        cmds: crate::command::Encoded,
         n: usize,
         longest: Option<LongestArg>,
     ) -> Result<Vec<Bytes>> {

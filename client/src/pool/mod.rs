@@ -332,7 +332,7 @@ impl Pooled {
     /// Runs `n` commands encoded back to back, like [`send`](Self::send).
     pub(crate) async fn send_many(
         mut self,
-        cmds: bytes::BytesMut,
+        cmds: crate::command::Encoded,
         n: usize,
         longest: Option<LongestArg>,
     ) -> Result<Vec<bytes::Bytes>> {

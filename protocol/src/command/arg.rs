@@ -87,10 +87,20 @@ bytes_like! {
     String => |s| s.as_bytes();
     [u8] => |s| s;
     Vec<u8> => |s| s;
-    Bytes => |s| s;
     BytesMut => |s| s;
     Cow<'_, str> => |s| s.as_bytes();
     Cow<'_, [u8]> => |s| s;
+}
+
+/// A large `Bytes` value is not copied: the command keeps a reference to it.
+impl ToArg for Bytes {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        if self.len() < crate::command::LARGE_ARG {
+            out.push(self)
+        } else {
+            out.push_bytes(self.clone())
+        }
+    }
 }
 
 impl<const N: usize> ToArg for [u8; N] {

@@ -1,5 +1,6 @@
 //! [`CommandBuf`]: the encoded arguments of one command, kept in spec order.
 
+use super::encoded::{Encoded, LARGE_ARG};
 use crate::resp::{write_array_header, write_bulk, write_bulk_header};
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
@@ -42,6 +43,10 @@ pub struct CommandBuf {
     /// How many words `name` holds.
     name_argc: u8,
     args: BytesMut,
+    /// Large values, in the order of `args`: where each value's bytes belong in
+    /// `args` (between its bulk header and its CRLF, which `args` holds), and the
+    /// value.
+    large: Vec<(u32, Bytes)>,
     argc: u32,
     segments: SmallVec<[Segment; 6]>,
     /// Segments are in position order and none is dead.
@@ -75,6 +80,7 @@ impl CommandBuf {
             name_argc,
             // Room for a typical command, so that small ones allocate once.
             args: BytesMut::with_capacity(64),
+            large: Vec::new(),
             argc: 0,
             segments: SmallVec::new(),
             in_order: true,
@@ -135,10 +141,31 @@ impl CommandBuf {
         });
     }
 
-    /// Appends one argument to the current run.
+    /// Appends one argument to the current run (a large one is copied into a
+    /// [`Bytes`] of its own, once).
     pub fn push(&mut self, arg: &[u8]) {
+        if arg.len() >= LARGE_ARG {
+            return self.push_large(Bytes::copy_from_slice(arg));
+        }
         write_bulk(&mut self.args, arg);
         self.count(arg.len());
+    }
+
+    /// Appends one argument to the current run; a large one is kept as it is, never
+    /// copied.
+    pub fn push_bytes(&mut self, arg: Bytes) {
+        if arg.len() < LARGE_ARG {
+            return self.push(&arg);
+        }
+        self.push_large(arg);
+    }
+
+    fn push_large(&mut self, arg: Bytes) {
+        let len = arg.len();
+        write_bulk_header(&mut self.args, len);
+        self.large.push((self.args.len() as u32, arg));
+        self.args.extend_from_slice(b"\r\n");
+        self.count(len);
     }
 
     /// Appends one argument made of `parts` joined together (`(1.5`, `[member`).
@@ -248,13 +275,31 @@ impl CommandBuf {
         self.len() == 0
     }
 
-    /// Appends the whole command as a RESP array to `out`.
+    /// Appends the whole command as a RESP array to `out` (large values copied).
     pub fn encode(&self, out: &mut BytesMut) {
         write_array_header(out, self.len());
         out.extend_from_slice(self.name);
+        self.emit(|part| match part {
+            Part::Copy(bytes) => out.extend_from_slice(bytes),
+            Part::Large(bytes) => out.extend_from_slice(bytes),
+        });
+    }
+
+    /// Appends the whole command as a RESP array to `out`: small parts are copied,
+    /// large values are handed on as they are (no copy).
+    pub fn encode_into(&self, out: &mut Encoded) {
+        write_array_header(out.buf_mut(), self.len());
+        out.extend_from_slice(self.name);
+        self.emit(|part| match part {
+            Part::Copy(bytes) => out.extend_from_slice(bytes),
+            Part::Large(bytes) => out.push_bytes(bytes.clone()),
+        });
+    }
+
+    /// Hands the arguments' bytes, in wire order, to `f`.
+    fn emit(&self, mut f: impl FnMut(Part<'_>)) {
         if self.in_order {
-            out.extend_from_slice(&self.args);
-            return;
+            return self.emit_range(0..self.args.len(), &mut f);
         }
         let mut order: SmallVec<[usize; 8]> = (0..self.segments.len())
             .filter(|&i| !self.segments[i].dead)
@@ -262,13 +307,30 @@ impl CommandBuf {
         // Stable: runs at the same position keep their call order.
         order.sort_by_key(|&i| self.segments[i].pos);
         for i in order {
-            out.extend_from_slice(&self.args[self.segment_range(i)]);
+            self.emit_range(self.segment_range(i), &mut f);
         }
+    }
+
+    /// Hands the bytes of `args[range]` to `f`, each large value in its place.
+    fn emit_range(&self, range: std::ops::Range<usize>, f: &mut impl FnMut(Part<'_>)) {
+        let mut at = range.start;
+        let first = self.large.partition_point(|(pos, _)| (*pos as usize) < at);
+        for (pos, value) in &self.large[first..] {
+            let pos = *pos as usize;
+            if pos >= range.end {
+                break;
+            }
+            f(Part::Copy(&self.args[at..pos]));
+            f(Part::Large(value));
+            at = pos;
+        }
+        f(Part::Copy(&self.args[at..range.end]));
     }
 
     /// The command as one RESP array.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(self.name.len() + self.args.len() + 16);
+        let large: usize = self.large.iter().map(|(_, v)| v.len()).sum();
+        let mut out = BytesMut::with_capacity(self.name.len() + self.args.len() + large + 16);
         self.encode(&mut out);
         out.freeze()
     }
@@ -288,27 +350,103 @@ impl CommandBuf {
             .filter(|&i| !self.segments[i].dead)
             .collect();
         order.sort_by_key(|&i| self.segments[i].pos);
-        let name = Bulks(self.name);
-        name.chain(
-            order
-                .into_iter()
-                .flat_map(move |i| Bulks(&self.args[self.segment_range(i)])),
-        )
+        let name = Bulks {
+            buf: self.name,
+            at: 0,
+            end: self.name.len(),
+            large: &[],
+        };
+        name.chain(order.into_iter().flat_map(move |i| {
+            let range = self.segment_range(i);
+            Bulks {
+                buf: &self.args,
+                at: range.start,
+                end: range.end,
+                large: &self.large,
+            }
+        }))
     }
 }
 
-/// Iterates over the payloads of consecutive bulk strings written by `write_bulk`.
-struct Bulks<'a>(&'a [u8]);
+/// A piece of an encoded command.
+enum Part<'a> {
+    /// Bytes of the command's buffer.
+    Copy(&'a [u8]),
+    /// A large value, kept apart.
+    Large(&'a Bytes),
+}
+
+/// Iterates over the payloads of consecutive bulk strings written by `write_bulk`
+/// (or by `push_large`, whose payload is in `large`) in `buf[at..end]`.
+struct Bulks<'a> {
+    buf: &'a [u8],
+    at: usize,
+    end: usize,
+    large: &'a [(u32, Bytes)],
+}
 
 impl<'a> Iterator for Bulks<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.0.strip_prefix(b"$")?;
+        let rest = self.buf.get(self.at..self.end)?.strip_prefix(b"$")?;
         let nl = rest.iter().position(|&b| b == b'\r')?;
         let len: usize = std::str::from_utf8(&rest[..nl]).ok()?.parse().ok()?;
-        let body = rest.get(nl + 2..nl + 2 + len)?;
-        self.0 = rest.get(nl + 2 + len + 2..).unwrap_or_default();
+        let body_at = self.at + 1 + nl + 2;
+        if let Ok(i) = self
+            .large
+            .binary_search_by_key(&body_at, |(pos, _)| *pos as usize)
+        {
+            self.at = body_at + 2;
+            return Some(&self.large[i].1);
+        }
+        let body = self.buf.get(body_at..body_at + len)?;
+        self.at = body_at + len + 2;
         Some(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Large values out of spec order, replaced, borrowed and shared: the words and
+    /// both encodings agree, and a shared `Bytes` is not copied.
+    #[test]
+    fn large_values_keep_their_place() {
+        let big = Bytes::from(vec![b'x'; LARGE_ARG + 3]);
+        let other = vec![b'y'; LARGE_ARG];
+        let mut buf = CommandBuf::new(b"$3\r\nSET\r\n", 1);
+        buf.single(16, "value");
+        buf.push(&other);
+        buf.single(0, "key");
+        buf.push(b"k");
+        buf.single(16, "value");
+        buf.push_bytes(big.clone());
+        buf.single(32, "tail");
+        buf.push(b"t");
+        let words: Vec<&[u8]> = buf.iter().collect();
+        assert_eq!(words, [&b"SET"[..], b"k", &big[..], b"t"]);
+        assert_eq!(buf.exact_longest_arg(), big.len());
+
+        let mut copied = BytesMut::new();
+        buf.encode(&mut copied);
+        let mut want = format!("*4\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", big.len()).into_bytes();
+        want.extend_from_slice(&big);
+        want.extend_from_slice(b"\r\n$1\r\nt\r\n");
+        assert_eq!(&copied[..], &want[..]);
+        assert_eq!(&buf.to_bytes()[..], &want[..]);
+
+        let mut chunks = Encoded::new();
+        buf.encode_into(&mut chunks);
+        assert_eq!(chunks.to_vec(), want);
+        let mut slices = [std::io::IoSlice::new(&[]); 4];
+        let n = chunks.io_slices(&mut slices);
+        assert_eq!(n, 3);
+        assert_eq!(
+            slices[1].as_ptr(),
+            big.as_ptr(),
+            "the shared value was copied"
+        );
     }
 }

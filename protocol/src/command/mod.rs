@@ -9,6 +9,7 @@
 
 mod arg;
 mod buf;
+mod encoded;
 pub mod meta;
 mod raw;
 pub mod route;
@@ -24,6 +25,9 @@ pub use arg::{
     DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
 pub use buf::{ArgProblem, CommandBuf};
+#[doc(hidden)]
+pub use encoded::Encoded;
+pub use encoded::LARGE_ARG;
 pub use meta::{AclCategories, CommandMeta, Route};
 pub use raw::{cmd, Raw};
 

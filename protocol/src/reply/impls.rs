@@ -314,3 +314,24 @@ tuples! {
     11 => (A, B, C, D, E, F, G, H, I, J, K);
     12 => (A, B, C, D, E, F, G, H, I, J, K, L);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use std::hash::{BuildHasherDefault, DefaultHasher};
+
+    /// A map reply decodes with whatever hasher the caller names, from RESP3 and RESP2.
+    #[test]
+    fn maps_decode_with_any_hasher() {
+        type Fast = BuildHasherDefault<DefaultHasher>;
+        for frame in [
+            &b"%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"[..],
+            &b"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"[..],
+        ] {
+            let map = HashMap::<Bytes, Bytes, Fast>::from_frame(Bytes::from_static(frame)).unwrap();
+            assert_eq!(map.len(), 2);
+            assert_eq!(map[&Bytes::from("b")], Bytes::from("2"));
+        }
+    }
+}

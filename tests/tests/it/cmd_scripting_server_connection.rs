@@ -1264,6 +1264,19 @@ async fn pubsub_introspection() {
     }
     let server_ref = &server;
     let got = protocols::both(&server, |c| async move {
+        // The previous run's subscriber connection is closed, but the server may not
+        // have noticed yet: wait until it has (its subscriptions are gone).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while c.pubsub_numpat().await.unwrap() != 0
+            || !c.pubsub_channels().await.unwrap().is_empty()
+            || !c.pubsub_shardchannels().await.unwrap().is_empty()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "subscriptions left over"
+            );
+            tokio::task::yield_now().await;
+        }
         let nobody = (
             c.publish("news", "m").await.unwrap(),
             c.spublish("shard", "m").await.unwrap(),

@@ -17,6 +17,7 @@ mod connection;
 mod fake_server;
 mod faults;
 mod harness;
+mod large_values;
 mod monitor_push;
 mod pipelines;
 mod pool;
