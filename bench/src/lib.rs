@@ -40,13 +40,14 @@
 
 pub mod baseline;
 pub mod callgrind;
+pub mod cluster;
 pub mod peers;
 pub mod pubsub;
 pub mod report;
 pub mod stats;
 pub mod workload;
 
-pub use peers::{Fred, Peer, PeerId, Peers, RedisRs, Respec, Subscriber};
+pub use peers::{Fred, GetSet, Peer, PeerId, Peers, RedisRs, Respec, Subscriber};
 pub use workload::{Data, Workload};
 
 use std::path::PathBuf;
