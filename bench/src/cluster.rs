@@ -369,7 +369,9 @@ pub struct Disruption {
     /// that failed but ran (an ambiguous outcome, which the error should say).
     pub ran_unacked: u64,
     /// The longest time between two acknowledged `INCR`s of one counter on the moving
-    /// slots, around the event (from the start of the event to the end of the load).
+    /// slots, across the event: from the last ack before the event's command to one
+    /// after it, the pause starting before the event ended (later pauses are the
+    /// machine's, not the event's).
     pub longest_pause: Duration,
     /// From the event's command to the end of that longest pause: the first success on
     /// the moved slots after the switch.
@@ -463,7 +465,8 @@ pub fn run_disruption<P: ClusterPeer>(
             cluster.migrate_atomic(MIGRATED_SLOTS, to)?;
         }
     }
-    let event_time = begin.elapsed();
+    let end = Instant::now();
+    let event_time = end - begin;
     std::thread::sleep(times.after);
     stop.store(true, Ordering::Relaxed);
     let accounts = runtime.block_on(async {
@@ -508,7 +511,8 @@ pub fn run_disruption<P: ClusterPeer>(
             .iter()
             .rposition(|&t| t < begin)
             .unwrap_or(0);
-        for pair in account.acked_at[first..].windows(2) {
+        let pairs = account.acked_at[first..].windows(2);
+        for pair in pairs.take_while(|pair| pair[0] <= end) {
             let pause = pair[1] - pair[0];
             if pause > result.longest_pause {
                 result.longest_pause = pause;

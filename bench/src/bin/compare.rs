@@ -795,8 +795,9 @@ acknowledged above the server's final value. `doubled`: increments on the server
 beyond those acknowledged, on counters whose task saw no error (a command run twice \
 for one call). `ran unacked`: the same on counters whose task saw errors (calls that \
 failed but ran). `longest pause`: the longest time between two acknowledged \
-`INCR`s of one counter on the moving slots, from the last one before the event's \
-command on; `first success after it` is when that pause ended, from the command. \
+`INCR`s of one counter on the moving slots that began between the last ack before \
+the event's command and the event's end; `first success after it` is when that \
+pause ended, from the command. \
 `event took`: the harness's command and its wait until every node agrees. A task \
 waits 1 ms after an error before its next `INCR`.
 ";
