@@ -16,6 +16,10 @@
 //! - [`pubsub`]: the pub/sub workloads: a publisher, subscribers on connections of
 //!   their own or on the publisher's, every message counted and checked in order, its latency from publish to
 //!   receipt.
+//! - [`cluster`]: the cluster rows (`compare --cluster`): respec's cluster client
+//!   against redis-rs' `cluster_async::ClusterConnection` and fred's clustered client
+//!   ([`cluster::ClusterPeer`]) on a 3-primary cluster of the harness, and the
+//!   failover and slot-migration disruption figures.
 //! - [`stats`]: latency percentiles, medians and spreads over rounds.
 //! - [`report`]: the markdown tables (paired ratios over rounds, latencies, every rep,
 //!   flags for wide or bimodal spreads) and the report files.
@@ -40,13 +44,14 @@
 
 pub mod baseline;
 pub mod callgrind;
+pub mod cluster;
 pub mod peers;
 pub mod pubsub;
 pub mod report;
 pub mod stats;
 pub mod workload;
 
-pub use peers::{Fred, Peer, PeerId, Peers, RedisRs, Respec, Subscriber};
+pub use peers::{Fred, GetSet, Peer, PeerId, Peers, RedisRs, Respec, Subscriber};
 pub use workload::{Data, Workload};
 
 use std::path::PathBuf;

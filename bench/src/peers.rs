@@ -20,11 +20,11 @@ use bytes::Bytes;
 
 use crate::pubsub::{Stamp, PAYLOAD_LEN};
 
-/// One client library, connected to the benchmark server by one multiplexed
-/// connection. Clones share the connection (the concurrent workloads give each task a
-/// clone).
-pub trait Peer: Clone + Send + Sync + 'static {
-    /// Which peer this is.
+/// The operations of the `N tasks GET/SET` rows ([`crate::workload::run_concurrent`]),
+/// which a client of one server ([`Peer`]) and a cluster client
+/// ([`crate::cluster::ClusterPeer`]) both have. Clones share the client's connections.
+pub trait GetSet: Clone + Send + Sync + 'static {
+    /// Which library this is.
     const ID: PeerId;
 
     /// `GET key`: the value's length, 0 when the key does not exist.
@@ -32,7 +32,12 @@ pub trait Peer: Clone + Send + Sync + 'static {
 
     /// `SET key value`.
     fn set(&mut self, key: &str, value: &Bytes) -> impl Future<Output = Result<()>> + Send;
+}
 
+/// One client library, connected to the benchmark server by one multiplexed
+/// connection. Clones share the connection (the concurrent workloads give each task a
+/// clone).
+pub trait Peer: GetSet {
     /// One explicit pipeline of `SET key value` for every key.
     fn pipeline_set(
         &mut self,
@@ -173,7 +178,7 @@ impl Respec {
     }
 }
 
-impl Peer for Respec {
+impl GetSet for Respec {
     const ID: PeerId = PeerId::Respec;
 
     async fn get(&mut self, key: &str) -> Result<usize> {
@@ -187,7 +192,9 @@ impl Peer for Respec {
         self.0.set(key, value).await?;
         Ok(())
     }
+}
 
+impl Peer for Respec {
     async fn pipeline_set(&mut self, keys: &[String], value: &Bytes) -> Result<()> {
         let replies: Vec<bool> = self
             .0
@@ -340,21 +347,57 @@ impl RedisRs {
     }
 }
 
-impl Peer for RedisRs {
-    const ID: PeerId = PeerId::RedisRs;
-
-    async fn get(&mut self, key: &str) -> Result<usize> {
+impl RedisRs {
+    /// `GET key` on any redis-rs async connection (this one's, or a cluster's): the
+    /// value's length, 0 when the key does not exist.
+    pub(crate) async fn get_on<C>(conn: &mut C, key: &str) -> Result<usize>
+    where
+        C: redis::aio::ConnectionLike + Send + Sync,
+    {
         use redis::AsyncCommands as _;
-        let value: Option<Vec<u8>> = self.0.get(key).await?;
+        let value: Option<Vec<u8>> = conn.get(key).await?;
         Ok(value.map_or(0, |v| v.len()))
     }
 
-    async fn set(&mut self, key: &str, value: &Bytes) -> Result<()> {
+    /// `SET key value` on any redis-rs async connection.
+    pub(crate) async fn set_on<C>(conn: &mut C, key: &str, value: &Bytes) -> Result<()>
+    where
+        C: redis::aio::ConnectionLike + Send + Sync,
+    {
         use redis::AsyncCommands as _;
-        let () = self.0.set(key, value.as_ref()).await?;
+        let () = conn.set(key, value.as_ref()).await?;
         Ok(())
     }
 
+    /// One `redis::pipe()` of `GET key` for every key on any redis-rs async
+    /// connection: the total length of the values.
+    pub(crate) async fn pipeline_get_on<C>(conn: &mut C, keys: &[String]) -> Result<usize>
+    where
+        C: redis::aio::ConnectionLike + Send,
+    {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.get(key);
+        }
+        let values: Vec<Option<Vec<u8>>> = pipe.query_async(conn).await?;
+        check_replies(values.len(), keys.len())?;
+        Ok(values.iter().flatten().map(Vec::len).sum())
+    }
+}
+
+impl GetSet for RedisRs {
+    const ID: PeerId = PeerId::RedisRs;
+
+    async fn get(&mut self, key: &str) -> Result<usize> {
+        RedisRs::get_on(&mut self.0, key).await
+    }
+
+    async fn set(&mut self, key: &str, value: &Bytes) -> Result<()> {
+        RedisRs::set_on(&mut self.0, key, value).await
+    }
+}
+
+impl Peer for RedisRs {
     async fn pipeline_set(&mut self, keys: &[String], value: &Bytes) -> Result<()> {
         let mut pipe = redis::pipe();
         for key in keys {
@@ -365,13 +408,7 @@ impl Peer for RedisRs {
     }
 
     async fn pipeline_get(&mut self, keys: &[String]) -> Result<usize> {
-        let mut pipe = redis::pipe();
-        for key in keys {
-            pipe.get(key);
-        }
-        let values: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.0).await?;
-        check_replies(values.len(), keys.len())?;
-        Ok(values.iter().flatten().map(Vec::len).sum())
+        RedisRs::pipeline_get_on(&mut self.0, keys).await
     }
 
     async fn transaction_set(&mut self, keys: &[String], value: &Bytes) -> Result<usize> {
@@ -556,7 +593,7 @@ impl Fred {
     }
 
     /// A connected client of `config`, TCP_NODELAY on.
-    async fn start(config: fred::prelude::Config) -> Result<fred::clients::Client> {
+    pub(crate) async fn start(config: fred::prelude::Config) -> Result<fred::clients::Client> {
         use fred::prelude::{Builder, ClientLike as _, TcpConfig};
         let client = Builder::from_config(config)
             .with_connection_config(|config| {
@@ -573,7 +610,7 @@ impl Fred {
     }
 }
 
-impl Peer for Fred {
+impl GetSet for Fred {
     const ID: PeerId = PeerId::Fred;
 
     async fn get(&mut self, key: &str) -> Result<usize> {
@@ -587,7 +624,9 @@ impl Peer for Fred {
         let () = self.0.set(key, value.clone(), None, None, false).await?;
         Ok(())
     }
+}
 
+impl Peer for Fred {
     async fn pipeline_set(&mut self, keys: &[String], value: &Bytes) -> Result<()> {
         use fred::prelude::KeysInterface as _;
         let pipe = self.0.pipeline();

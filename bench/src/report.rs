@@ -169,23 +169,34 @@ fn format_ratio(r: f64) -> String {
     format!("{r:.2}")
 }
 
+/// Whether any row has `redis-benchmark` reps: its columns are left out otherwise (the
+/// cluster rows have none).
+fn has_baseline(rows: &[Row]) -> bool {
+    rows.iter().any(|row| !row.baseline.is_empty())
+}
+
 /// The throughput table: per client the median ops/s over reps and its range, respec's
 /// paired ratios to each peer, to the best peer of each rep and to `redis-benchmark`
-/// (medians and ranges over reps), and the flags of wide or bimodal reps.
+/// (medians and ranges over reps; its columns only when a row has its reps), and the
+/// flags of wide or bimodal reps.
 pub fn comparison_table(rows: &[Row]) -> String {
+    let baseline = has_baseline(rows);
     let mut out = String::from("| workload | reps |");
     for id in PeerId::ALL {
         let _ = write!(out, " {} ops/s |", id.name());
     }
-    let _ = write!(out, " {BASELINE} ops/s |");
+    if baseline {
+        let _ = write!(out, " {BASELINE} ops/s |");
+    }
     for id in PeerId::ALL.into_iter().filter(|&id| id != PeerId::Respec) {
         let _ = write!(out, " respec / {} |", id.name());
     }
-    let _ = write!(
-        out,
-        " respec / best peer | respec / {BASELINE} | flags |\n|---|---:|"
-    );
-    out.push_str(&"---:|".repeat(PeerId::ALL.len() * 2 + 2));
+    out.push_str(" respec / best peer |");
+    if baseline {
+        let _ = write!(out, " respec / {BASELINE} |");
+    }
+    out.push_str(" flags |\n|---|---:|");
+    out.push_str(&"---:|".repeat(PeerId::ALL.len() * 2 + if baseline { 2 } else { 0 }));
     out.push_str("---|\n");
     for row in rows {
         let reps = row.reps.values().map(Vec::len).max().unwrap_or(0);
@@ -193,29 +204,34 @@ pub fn comparison_table(rows: &[Row]) -> String {
         for id in PeerId::ALL {
             let _ = write!(out, " {} |", format_spread(row.ops(id), format_ops));
         }
-        let _ = write!(out, " {} |", format_spread(row.baseline_ops(), format_ops));
+        if baseline {
+            let _ = write!(out, " {} |", format_spread(row.baseline_ops(), format_ops));
+        }
         for id in PeerId::ALL.into_iter().filter(|&id| id != PeerId::Respec) {
             let _ = write!(out, " {} |", format_spread(row.paired(id), format_ratio));
         }
-        let _ = writeln!(
-            out,
-            " {} | {} | {} |",
-            format_spread(row.paired_best(), format_ratio),
-            format_spread(row.vs_baseline(), format_ratio),
-            row.flags().join(", ")
-        );
+        let _ = write!(out, " {} |", format_spread(row.paired_best(), format_ratio));
+        if baseline {
+            let _ = write!(out, " {} |", format_spread(row.vs_baseline(), format_ratio));
+        }
+        let _ = writeln!(out, " {} |", row.flags().join(", "));
     }
     out
 }
 
-/// The latency table: per client the medians over reps of p50 and p99.
+/// The latency table: per client the medians over reps of p50 and p99 (and
+/// `redis-benchmark`'s, when a row has its reps).
 pub fn latency_table(rows: &[Row]) -> String {
+    let baseline = has_baseline(rows);
     let mut out = String::from("| workload |");
     for id in PeerId::ALL {
         let _ = write!(out, " {} p50 / p99 |", id.name());
     }
-    let _ = write!(out, " {BASELINE} p50 / p99 |\n|---|");
-    out.push_str(&"---:|".repeat(PeerId::ALL.len() + 1));
+    if baseline {
+        let _ = write!(out, " {BASELINE} p50 / p99 |");
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(PeerId::ALL.len() + usize::from(baseline)));
     out.push('\n');
     let cell = |latency: Option<(Duration, Duration)>| match latency {
         Some((p50, p99)) => format!(" {} / {} |", format_latency(p50), format_latency(p99)),
@@ -226,7 +242,9 @@ pub fn latency_table(rows: &[Row]) -> String {
         for id in PeerId::ALL {
             out.push_str(&cell(row.latency(id)));
         }
-        out.push_str(&cell(latency_of(&row.baseline)));
+        if baseline {
+            out.push_str(&cell(latency_of(&row.baseline)));
+        }
         out.push('\n');
     }
     out

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context as _, Result};
 use bytes::Bytes;
 
-use crate::peers::{Peer, Peers};
+use crate::peers::{GetSet, Peer, Peers};
 use crate::stats::Latencies;
 
 /// The length of the small values (`GET`/`SET` round trips, pipelines).
@@ -407,7 +407,7 @@ pub enum Until {
 /// `tasks` tasks, each with its own clone of `peer` (the same connection), looping over
 /// random keys of [`Data::keys`]: `GET` the key, then `SET` it, until `until`. Every
 /// `GET` is checked to return a small value. The latencies of every operation.
-pub async fn run_concurrent<P: Peer>(
+pub async fn run_concurrent<P: GetSet>(
     peer: P,
     tasks: usize,
     data: &Arc<Data>,

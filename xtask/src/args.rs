@@ -48,7 +48,8 @@ Commands:
               any example fails (each asserts its results) or runs over 5 minutes.
               The tour flushes the database; the others only touch their own
               example:NAME: keys
-  bench [--quick] [--criterion] [--instructions] [--server BIN]... [-- ARGS...]
+  bench [--quick] [--criterion] [--instructions] [--cluster | --no-cluster]
+        [--server BIN]... [-- ARGS...]
               Benchmark respec against redis-rs, fred and redis-benchmark (release
               build), on Valkey 9.1.2 (as `servers`) and Redis 7.0.15 (Debian's
               redis-server, installed if missing) one after the other: per server,
@@ -56,12 +57,16 @@ Commands:
               (respec / each peer in the same round), p50/p99 latencies, every rep of
               the concurrent rows with wide or bimodal spreads flagged, written to
               target/bench/report-<server>-<version>.md (about 10 minutes per server);
-              allocations per round trip are appended to the first server's report.
+              allocations per round trip are appended to the first server's report;
+              then the cluster section on a 3-primary cluster of the first server
+              (target/bench/report-cluster.md, a few minutes).
                 --quick         a smoke run (fewer, shorter rounds), not a measurement
                 --criterion     also run the RESP micro-benchmarks (cargo bench)
                 --instructions  also instructions per operation under callgrind
                                 (valgrind) of each client and of redis-benchmark,
                                 sequential SET/GET and 64 tasks
+                --cluster       only the cluster section (compare --cluster)
+                --no-cluster    without the cluster section
                 --server BIN    benchmark on this server binary instead (repeatable)
                 -- ARGS         passed to the compare binary: --rounds N (default 5),
                                 --concurrent-rounds N (64 and 512 tasks, default 9),
@@ -168,7 +173,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
     }
 }
 
-/// Parses the options of `bench`: `--quick`, `--criterion` and `--instructions`, each at
+/// Parses the options of `bench`: `--quick`, `--criterion`, `--instructions`,
+/// `--cluster` and `--no-cluster` (not both), each at
 /// most once, `--server BIN` (repeatable), then everything after `--` for `compare`.
 fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<Command, String> {
     let mut options = crate::bench::Options::default();
@@ -177,6 +183,8 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<Command, Stri
             Some("--quick") => &mut options.quick,
             Some("--criterion") => &mut options.criterion,
             Some("--instructions") => &mut options.instructions,
+            Some("--cluster") => &mut options.cluster,
+            Some("--no-cluster") => &mut options.no_cluster,
             Some("--server") => match args.next() {
                 Some(path) if !path.is_empty() => {
                     options.servers.push(PathBuf::from(path));
@@ -194,6 +202,9 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<Command, Stri
             return Err(format!("{} given twice", arg.to_string_lossy()));
         }
         *flag = true;
+    }
+    if options.cluster && options.no_cluster {
+        return Err("--cluster and --no-cluster exclude each other".to_owned());
     }
     Ok(Command::Bench(options))
 }
@@ -271,8 +282,18 @@ mod tests {
                 instructions: true,
                 servers: vec![PathBuf::from("/bin/redis-server")],
                 compare_args: vec![OsString::from("--rounds"), OsString::from("9")],
+                ..crate::bench::Options::default()
             }))
         );
+        assert_eq!(
+            parse_strs(&["bench", "--cluster", "--quick"]),
+            Ok(Command::Bench(crate::bench::Options {
+                quick: true,
+                cluster: true,
+                ..crate::bench::Options::default()
+            }))
+        );
+        assert!(parse_strs(&["bench", "--cluster", "--no-cluster"]).is_err());
         assert_eq!(
             parse_strs(&["servers"]),
             Ok(Command::Servers { tls: false })

@@ -1,5 +1,5 @@
-//! `cargo xtask bench [--quick] [--criterion] [--instructions] [--server BIN]...
-//! [-- COMPARE_ARGS...]`: respec against redis-rs, fred and `redis-benchmark` (ratios
+//! `cargo xtask bench [--quick] [--criterion] [--instructions] [--cluster | --no-cluster]
+//! [--server BIN]... [-- COMPARE_ARGS...]`: respec against redis-rs, fred and `redis-benchmark` (ratios
 //! in the same run), by the `respec-bench` crate, built in release.
 //!
 //! For each server (by default Valkey 9.1.2, as `cargo xtask servers` provides it, and
@@ -11,7 +11,11 @@
 //! appended to the first server's report; with `--instructions`, the `instructions`
 //! binary (instructions per operation under callgrind) against each server, appended
 //! to its report. With `--criterion` it also runs the criterion micro-benchmarks of
-//! RESP decoding and encoding (`cargo bench -p respec-bench`). `--quick` is a smoke run
+//! RESP decoding and encoding (`cargo bench -p respec-bench`). Last, unless
+//! `--no-cluster`, the cluster section (`compare --cluster`: respec's cluster client
+//! against redis-rs' and fred's on a 3-primary cluster of the first server, with the
+//! failover and slot migration figures) into `target/bench/report-cluster.md`;
+//! `--cluster` runs that section alone. `--quick` is a smoke run
 //! of each (about a minute per server once built), not a measurement. The arguments
 //! after `--` go to `compare` (`--rounds N`, `--concurrent-rounds N`, `--secs S`,
 //! `--only TEXT`, `--no-baseline`, ...: see `bench/src/bin/compare.rs`).
@@ -39,6 +43,10 @@ pub struct Options {
     pub criterion: bool,
     /// `--instructions`: also instructions per operation under callgrind.
     pub instructions: bool,
+    /// `--cluster`: only the cluster section.
+    pub cluster: bool,
+    /// `--no-cluster`: no cluster section.
+    pub no_cluster: bool,
     /// `--server BIN`, repeatable: these servers instead of the default two.
     pub servers: Vec<PathBuf>,
     /// After `--`: passed to `compare` as they are.
@@ -48,14 +56,20 @@ pub struct Options {
 /// Runs the benchmarks as `options` say.
 pub fn run(options: &Options) -> Result<()> {
     let servers = if options.servers.is_empty() {
-        vec![
-            servers::ensure_server().context("providing a server binary for the benchmarks")?,
-            servers::ensure_debian_redis().context("providing Redis 7.0.15")?,
-        ]
+        let mut servers =
+            vec![servers::ensure_server().context("providing a server binary for the benchmarks")?];
+        // The cluster section alone runs on the first server only.
+        if !options.cluster {
+            servers.push(servers::ensure_debian_redis().context("providing Redis 7.0.15")?);
+        }
+        servers
     } else {
         options.servers.clone()
     };
     let quick: &[&str] = if options.quick { &["--quick"] } else { &[] };
+    if options.cluster {
+        return run_cluster(options, &servers[0]);
+    }
     let mut reports = Vec::new();
     for server in &servers {
         let label = server_label(server)?;
@@ -94,6 +108,27 @@ pub fn run(options: &Options) -> Result<()> {
     for report in &reports {
         eprintln!("report: {}", report.display());
     }
+    if !options.no_cluster {
+        run_cluster(options, &servers[0])?;
+    }
+    Ok(())
+}
+
+/// The cluster section: `compare --cluster` on a cluster of `server`, into
+/// `target/bench/report-cluster.md`.
+fn run_cluster(options: &Options, server: &Path) -> Result<()> {
+    let report = workspace_root().join("target/bench/report-cluster.md");
+    eprintln!("\n==> cluster ({})", server.display());
+    let mut args = release_run("compare");
+    args.push(OsString::from("--cluster"));
+    if options.quick {
+        args.push(OsString::from("--quick"));
+    }
+    args.extend(path_arg("--server", server));
+    args.extend(path_arg("--report", &report));
+    args.extend(options.compare_args.iter().cloned());
+    cargo(server, &args)?;
+    eprintln!("report: {}", report.display());
     Ok(())
 }
 

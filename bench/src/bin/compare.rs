@@ -4,10 +4,12 @@
 //! Run it through `cargo xtask bench` (release build, server binaries provided).
 //!
 //! ```text
-//! compare [--quick] [--rounds N] [--concurrent-rounds N] [--secs S] [--only TEXT]
-//!         [--client NAME]... [--server PATH] [--redis-benchmark PATH | --no-baseline]
-//!         [--report PATH]
+//! compare [--quick] [--cluster] [--rounds N] [--concurrent-rounds N] [--secs S]
+//!         [--only TEXT] [--client NAME]... [--server PATH]
+//!         [--redis-benchmark PATH | --no-baseline] [--report PATH]
 //!   --quick               a smoke run: 2 rounds of 0.25 s cells
+//!   --cluster             the cluster section instead (see below): a 3-primary
+//!                         cluster of --server, report target/bench/report-cluster.md
 //!   --rounds N            rounds (default 5)
 //!   --concurrent-rounds N rounds of the 64 and 512 tasks rows (default 9, at least
 //!                         --rounds; --quick: 2)
@@ -35,6 +37,14 @@
 //! subscribers once, for its warm-up and its measurement. Only a full run (no `--only`,
 //! no `--client`) writes the report file. All clients share one tokio multi-thread
 //! runtime with 2 workers, and each cell runs inside a task of it.
+//!
+//! With `--cluster`, the rows are [`ClusterWorkload`]s on one 3-primary cluster of the
+//! `respec-tests` harness, measured the same way (interleaved, rotated, paired ratios;
+//! no `redis-benchmark`), followed by the disruption figures of [`cluster::Event`]:
+//! per event and client, a fresh cluster (so that clients do not disturb each other).
+//! `--only TEXT` selects rows and events by name (`tasks`, `pipeline`, `MGET`,
+//! `failover`, `migration`). A workload a client refuses or fails is reported with its
+//! error instead of figures.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,11 +54,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use respec_bench::baseline::{self, Plan, RedisBenchmark};
+use respec_bench::cluster::{self, ClusterPeer, ClusterPeers, ClusterWorkload, Disruption};
 use respec_bench::pubsub;
 use respec_bench::report::{self, Row, Summary};
 use respec_bench::workload::{self, Cell};
 use respec_bench::{Data, Peer, PeerId, Peers, Workload};
-use respec_tests::ServerBuilder;
+use respec_tests::{Cluster, ServerBuilder};
 
 /// Runtime worker threads (the machine has 2 cores; the server shares them).
 const WORKERS: usize = 2;
@@ -63,6 +74,7 @@ struct Options {
     only: Option<String>,
     clients: Vec<PeerId>,
     quick: bool,
+    cluster: bool,
     server: Option<PathBuf>,
     redis_benchmark: Option<PathBuf>,
     report: Option<PathBuf>,
@@ -78,6 +90,7 @@ impl Options {
             only: None,
             clients: Vec::new(),
             quick: false,
+            cluster: false,
             server: None,
             redis_benchmark: Some(PathBuf::from(baseline::DEFAULT_PATH)),
             report: None,
@@ -89,6 +102,7 @@ impl Options {
                 |name: &str| args.next().with_context(|| format!("{name} needs a value"));
             match arg.as_str() {
                 "--quick" => options.quick = true,
+                "--cluster" => options.cluster = true,
                 "--rounds" => rounds = Some(value("--rounds")?.parse::<usize>()?),
                 "--concurrent-rounds" => {
                     concurrent_rounds = Some(value("--concurrent-rounds")?.parse::<usize>()?)
@@ -111,7 +125,7 @@ impl Options {
                 }
                 other => bail!(
                     "unexpected argument {other:?}\n\
-                     usage: compare [--quick] [--rounds N] [--concurrent-rounds N] \
+                     usage: compare [--quick] [--cluster] [--rounds N] [--concurrent-rounds N] \
                      [--secs S] [--only TEXT] [--client NAME]... [--server PATH] \
                      [--redis-benchmark PATH | --no-baseline] [--report PATH]"
                 ),
@@ -140,21 +154,34 @@ impl Options {
     fn workloads(&self) -> Vec<Workload> {
         Workload::ALL
             .into_iter()
-            .filter(|w| {
-                self.only
-                    .as_ref()
-                    .is_none_or(|only| w.name().to_lowercase().contains(only))
-            })
+            .filter(|w| self.selects(&w.name()))
             .collect()
     }
 
     /// The rounds `workload` is measured in.
     fn rounds_of(&self, workload: Workload) -> usize {
-        if workload.is_concurrent() {
+        self.rounds_for(workload.is_concurrent())
+    }
+
+    /// The rounds of a concurrent row, or of another.
+    fn rounds_for(&self, concurrent: bool) -> usize {
+        if concurrent {
             self.concurrent_rounds
         } else {
             self.rounds
         }
+    }
+
+    /// Whether the row or event named `name` is selected by `--only`.
+    fn selects(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| name.to_lowercase().contains(only))
+    }
+
+    /// Whether `id` is selected by `--client` (all are without it).
+    fn runs(&self, id: PeerId) -> bool {
+        self.clients.is_empty() || self.clients.contains(&id)
     }
 }
 
@@ -169,6 +196,14 @@ const CONTENDERS: [Contender; 4] = [
     None,
 ];
 
+/// The runtime every client shares.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()?)
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -181,6 +216,9 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let options = Options::parse(std::env::args().skip(1))?;
+    if options.cluster {
+        return run_cluster(&options);
+    }
     let workloads = options.workloads();
     if workloads.is_empty() {
         bail!("no workload matches --only {:?}", options.only);
@@ -190,10 +228,7 @@ fn run() -> Result<()> {
         builder = builder.binary(path);
     }
     let server = builder.start().context("starting the server")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     let data = Data::new();
     let peers = runtime.block_on(async {
         let peers = Peers::connect(&server.url()).await?;
@@ -286,7 +321,7 @@ fn run() -> Result<()> {
                     }
                     continue;
                 };
-                if !options.clients.is_empty() && !options.clients.contains(&id) {
+                if !options.runs(id) {
                     continue;
                 }
                 let cell = runtime
@@ -474,6 +509,325 @@ async fn cell<P: Peer>(
         .await??;
     }
     tokio::spawn(workload::run_cell(
+        peer,
+        workload,
+        data.clone(),
+        options.cell,
+    ))
+    .await?
+}
+
+/// The cluster section (`--cluster`): the throughput rows on one cluster, then the
+/// disruption figures, each on a fresh cluster.
+fn run_cluster(options: &Options) -> Result<()> {
+    let workloads: Vec<ClusterWorkload> = ClusterWorkload::ALL
+        .into_iter()
+        .filter(|w| options.selects(&w.name()))
+        .collect();
+    let events: Vec<cluster::Event> = cluster::Event::ALL
+        .into_iter()
+        .filter(|e| options.selects(e.name()))
+        .collect();
+    if workloads.is_empty() && events.is_empty() {
+        bail!("no cluster row or event matches --only {:?}", options.only);
+    }
+    let clients: Vec<PeerId> = PeerId::ALL
+        .into_iter()
+        .filter(|&id| options.runs(id))
+        .collect();
+    let runtime = runtime()?;
+    let started = Instant::now();
+    let mut builder = Cluster::builder().primaries(cluster::PRIMARIES);
+    if let Some(path) = &options.server {
+        builder = builder.binary(path);
+    }
+    let cluster = builder.start().context("starting the cluster")?;
+    let server = cluster.node(0).server();
+    let server_line = format!(
+        "{:?} {} ({})",
+        server.flavor(),
+        server.version(),
+        server.binary_path().display()
+    );
+    eprintln!(
+        "cluster of {} primaries ready in {:.1} s: {server_line}",
+        cluster::PRIMARIES,
+        cluster.ready_time().as_secs_f64()
+    );
+
+    let data = Data::new();
+    let peers = runtime.block_on(async {
+        let peers = ClusterPeers::connect(&cluster.seed_addrs()).await?;
+        cluster::setup(&peers.respec.0, &data).await?;
+        anyhow::Ok(peers)
+    })?;
+    let mut rows: Vec<Row> = workloads
+        .iter()
+        .map(|w| Row {
+            workload: w.name(),
+            ..Row::default()
+        })
+        .collect();
+    // The workloads a client refused or failed, with the error: left out after it.
+    let mut refused: BTreeMap<(usize, PeerId), String> = BTreeMap::new();
+    let rounds = workloads
+        .iter()
+        .map(|w| options.rounds_for(w.is_concurrent()))
+        .max()
+        .unwrap_or(0);
+    for round in 0..rounds {
+        for (index, &workload) in workloads.iter().enumerate() {
+            if round >= options.rounds_for(workload.is_concurrent()) {
+                continue;
+            }
+            let mut line = format!("round {}/{} {:<26}", round + 1, rounds, workload.name());
+            let mut order = clients.clone();
+            let turn = (round + index) % order.len().max(1);
+            order.rotate_left(turn);
+            for id in order {
+                if refused.contains_key(&(index, id)) {
+                    continue;
+                }
+                match runtime.block_on(measure_cluster(&peers, id, workload, &data, options)) {
+                    Ok(cell) => {
+                        let summary = Summary::of(&cell);
+                        line += &format!(
+                            "  {} {} ops/s",
+                            id.name(),
+                            report::format_ops(summary.ops_per_sec)
+                        );
+                        rows[index].reps.entry(id).or_default().push(summary);
+                    }
+                    Err(err) => {
+                        line += &format!("  {} error", id.name());
+                        // Its earlier reps no longer pair with the other clients'.
+                        rows[index].reps.remove(&id);
+                        refused.insert((index, id), format!("round {}: {err:#}", round + 1));
+                    }
+                }
+            }
+            eprintln!("{line}");
+        }
+    }
+    drop(peers);
+    drop(cluster);
+
+    let times = if options.quick {
+        cluster::LoadTimes {
+            before: Duration::from_millis(300),
+            after: Duration::from_millis(300),
+        }
+    } else {
+        cluster::LoadTimes {
+            before: Duration::from_secs(1),
+            after: Duration::from_secs(1),
+        }
+    };
+    let mut disruptions: Vec<(cluster::Event, PeerId, Result<Disruption>)> = Vec::new();
+    for &event in &events {
+        for &id in &clients {
+            let binary = options.server.as_deref();
+            let result = match id {
+                PeerId::Respec => {
+                    cluster::run_disruption::<respec_bench::Respec>(&runtime, binary, event, times)
+                }
+                PeerId::RedisRs => cluster::run_disruption::<cluster::RedisRsCluster>(
+                    &runtime, binary, event, times,
+                ),
+                PeerId::Fred => {
+                    cluster::run_disruption::<respec_bench::Fred>(&runtime, binary, event, times)
+                }
+            };
+            match &result {
+                Ok(d) => eprintln!(
+                    "{} {}: {} acks, {} errors, {} lost, {} doubled, pause {}",
+                    event.name(),
+                    id.name(),
+                    d.acks,
+                    d.errors,
+                    d.lost,
+                    d.doubled,
+                    report::format_latency(d.longest_pause)
+                ),
+                Err(err) => eprintln!("{} {}: failed: {err:#}", event.name(), id.name()),
+            }
+            disruptions.push((event, id, result));
+        }
+    }
+    eprintln!("measured in {:.0} s", started.elapsed().as_secs_f64());
+
+    let mut text = format!(
+        "# respec benchmark: cluster\n\n\
+         - cluster: {} primaries, no replica, on 127.0.0.1: {server_line} ({} cores on this \
+         machine)\n\
+         - clients: respec {} cluster `Client` (RESP3), redis-rs 1.x \
+         `cluster_async::ClusterConnection` (RESP2), fred 10.x clustered `Client` (RESP2): \
+         each library's defaults, TCP_NODELAY on, no response timeout set\n\
+         - runtime: tokio multi-thread, {WORKERS} workers, shared by all clients\n\
+         - {} rounds ({} for the tasks rows) of {:.2} s per cell (after a {:.2} s warm-up), \
+         clients interleaved in a rotating order; medians (min–max) over rounds{}\n",
+        cluster::PRIMARIES,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        env!("CARGO_PKG_VERSION"),
+        options.rounds,
+        options.concurrent_rounds,
+        options.cell.as_secs_f64(),
+        options.warmup.as_secs_f64(),
+        if options.quick {
+            " (--quick: a smoke run, not a measurement)"
+        } else {
+            ""
+        },
+    );
+    if !rows.is_empty() {
+        text += &format!(
+            "\n## Throughput\n\n{}\n## Latency\n\n{}\n## Every rep\n\n{}",
+            report::comparison_table(&rows),
+            report::latency_table(&rows),
+            report::reps_table(&rows, |_| true),
+        );
+    }
+    if !refused.is_empty() {
+        text += "\n## Not measured\n\n";
+        for ((index, id), err) in &refused {
+            text += &format!(
+                "- {} on {}: n/a, {err}\n",
+                id.name(),
+                workloads[*index].name()
+            );
+        }
+    }
+    if !disruptions.is_empty() {
+        text += &format!(
+            "\n## Disruption\n\n{}",
+            disruption_table(&disruptions, times)
+        );
+    }
+    text += CLUSTER_NOTES;
+    print!("{text}");
+    let path = options
+        .report
+        .clone()
+        .unwrap_or_else(|| respec_bench::output_dir().join("report-cluster.md"));
+    if options.only.is_none() && options.clients.is_empty() {
+        report::write(&path, &text)?;
+        eprintln!("written to {}", path.display());
+    } else {
+        eprintln!(
+            "a partial run (--only, --client): {} left as it was",
+            path.display()
+        );
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+/// The disruption figures: one line per event and client, then the first error each
+/// client surfaced.
+fn disruption_table(
+    disruptions: &[(cluster::Event, PeerId, Result<Disruption>)],
+    times: cluster::LoadTimes,
+) -> String {
+    let mut out = format!(
+        "{} tasks, each `INCR`ing a counter of its own ({} on moving slots), for {:.1} s \
+         before the event and {:.1} s after it.\n\n\
+         | event | client | acked INCRs | errors surfaced | lost acked | doubled | ran unacked \
+         (errored) | longest pause, moving slots | first success after it (from the command) \
+         | event took | client's counters |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        cluster::COUNTERS,
+        cluster::COUNTERS / 2,
+        times.before.as_secs_f64(),
+        times.after.as_secs_f64()
+    );
+    let mut errors = String::new();
+    for (event, id, result) in disruptions {
+        match result {
+            Ok(d) => {
+                out += &format!(
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                    event.name(),
+                    id.name(),
+                    d.acks,
+                    d.errors,
+                    d.lost,
+                    d.doubled,
+                    d.ran_unacked,
+                    report::format_latency(d.longest_pause),
+                    report::format_latency(d.recovered_after),
+                    report::format_latency(d.event_time),
+                    d.counters.as_deref().unwrap_or("-")
+                );
+                if let Some(err) = &d.first_error {
+                    errors += &format!("- {} {}: first error: {err}\n", event.name(), id.name());
+                }
+            }
+            Err(err) => {
+                out += &format!(
+                    "| {} | {} | failed: {err:#} | | | | | | | | |\n",
+                    event.name(),
+                    id.name()
+                );
+            }
+        }
+    }
+    if !errors.is_empty() {
+        out += "\n";
+        out += &errors;
+    }
+    out
+}
+
+/// What the cluster section's columns mean.
+const CLUSTER_NOTES: &str = "
+ops/s counts keys read or written: a pipeline of 1,000 `GET`s counts 1,000, an `MGET` \
+of 100 keys counts 100; p50/p99 is the latency of one operation (a round trip, a whole \
+pipeline or `MGET`). `cluster N tasks GET/SET`: N tasks sharing the client, `GET` then \
+`SET` of random keys among 1,000 (`key:000000000000`..), which hash to slots of every \
+shard. `cluster pipeline 1000 GET`: one explicit pipeline of `GET bench:pipe:0..999` \
+(keys of every shard) through the library's pipeline API. `cluster MGET 100`: one `MGET` \
+of `key:000000000000..099` (keys of every shard) through the library's `mget`. \
+`respec / X` is the paired ratio of the single-server tables.
+
+Disruption: per event and client, a fresh cluster (3 primaries; with one replica each \
+for the failover). `lost acked`: per counter, the highest value the client \
+acknowledged above the server's final value. `doubled`: increments on the server \
+beyond those acknowledged, on counters whose task saw no error (a command run twice \
+for one call). `ran unacked`: the same on counters whose task saw errors (calls that \
+failed but ran). `longest pause`: the longest time between two acknowledged \
+`INCR`s of one counter on the moving slots that began between the last ack before \
+the event's command and the event's end; `first success after it` is when that \
+pause ended, from the command. \
+`event took`: the harness's command and its wait until every node agrees. A task \
+waits 1 ms after an error before its next `INCR`.
+";
+
+/// Warms up and measures one cluster cell, inside a task of the runtime.
+async fn measure_cluster(
+    peers: &ClusterPeers,
+    id: PeerId,
+    workload: ClusterWorkload,
+    data: &Arc<Data>,
+    options: &Options,
+) -> Result<workload::Cell> {
+    match id {
+        PeerId::Respec => cluster_cell(peers.respec.clone(), workload, data, options).await,
+        PeerId::RedisRs => cluster_cell(peers.redis.clone(), workload, data, options).await,
+        PeerId::Fred => cluster_cell(peers.fred.clone(), workload, data, options).await,
+    }
+}
+
+async fn cluster_cell<P: ClusterPeer>(
+    peer: P,
+    workload: ClusterWorkload,
+    data: &Arc<Data>,
+    options: &Options,
+) -> Result<workload::Cell> {
+    if !options.warmup.is_zero() {
+        let warmup = cluster::run_cell(peer.clone(), workload, data.clone(), options.warmup);
+        tokio::spawn(warmup).await??;
+    }
+    tokio::spawn(cluster::run_cell(
         peer,
         workload,
         data.clone(),
