@@ -22,9 +22,18 @@ pub(super) struct State {
     last: Mutex<Option<Instant>>,
     /// The last refresh's error, for callers who waited for it.
     failed: Mutex<Option<Error>>,
+    /// The node a `MOVED` last pointed to: it knows the newest owner of that slot
+    /// (it claimed it), so the next refresh asks it first, rather than a node whose
+    /// view may lag behind the change.
+    hint: Mutex<Option<String>>,
 }
 
 impl Cluster {
+    /// Notes that a `MOVED` pointed to `address`: the next refresh asks it first.
+    pub(crate) fn hint_refresh(&self, address: &str) {
+        *self.refresh.hint.lock().unwrap_or_else(|e| e.into_inner()) = Some(address.to_owned());
+    }
+
     /// Starts a refresh unless one is in flight.
     pub(crate) fn schedule_refresh(self: &Arc<Self>) {
         if self.refresh.running.swap(true, Ordering::AcqRel) {
@@ -74,11 +83,18 @@ impl Cluster {
     /// Asks the known primaries, then the seeds, for the slot map; installs the first
     /// that covers every slot, or else the one that covers the most.
     async fn refresh_once(self: &Arc<Self>) -> Result<()> {
-        let mut candidates: Vec<String> = self
-            .view()
-            .primaries()
-            .map(|n| n.address().to_owned())
-            .collect();
+        let hint = self
+            .refresh
+            .hint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let mut candidates: Vec<String> = hint.into_iter().collect();
+        for n in self.view().primaries() {
+            if !candidates.iter().any(|c| c == n.address()) {
+                candidates.push(n.address().to_owned());
+            }
+        }
         for seed in &self.seeds {
             if !candidates.contains(seed) {
                 candidates.push(seed.clone());

@@ -243,6 +243,7 @@ impl Cluster {
                         Some(_) if attempt >= self.options.max_redirects => return Ok(frame),
                         Some(Next::Moved(moved_slot, address)) => {
                             self.counters.moved.fetch_add(1, Ordering::Relaxed);
+                            self.hint_refresh(&address);
                             if !self.view().moved(moved_slot, &address) {
                                 to = Some(address);
                             }
