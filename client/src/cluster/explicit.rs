@@ -61,14 +61,13 @@ impl Client {
         let Some(cluster) = self.cluster() else {
             return Ok(self.clone());
         };
-        let node = match cluster.view().primary_of(slot).cloned() {
+        let node = match cluster.view().primary_of(slot) {
             Some(node) => node,
             None => {
                 cluster.refresh_now().await?;
                 cluster
                     .view()
                     .primary_of(slot)
-                    .cloned()
                     .ok_or_else(|| Error::config(format!("no node serves slot {slot}")))?
             }
         };

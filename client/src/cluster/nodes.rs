@@ -104,6 +104,10 @@ pub(crate) struct ShardNodes {
 pub(crate) struct View {
     shards: Vec<ShardNodes>,
     table: Box<[AtomicU16]>,
+    /// Primaries a `MOVED` named that the view did not list as primaries (a replica
+    /// promoted by a failover, a node added): slot entries from `shards.len()` on
+    /// point here, until a refresh installs a new view.
+    promoted: std::sync::Mutex<Vec<Arc<Node>>>,
 }
 
 impl View {
@@ -112,6 +116,7 @@ impl View {
         View {
             shards: Vec::new(),
             table: (0..SLOTS).map(|_| AtomicU16::new(NONE)).collect(),
+            promoted: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -132,6 +137,7 @@ impl View {
             .collect();
         View {
             shards,
+            promoted: std::sync::Mutex::new(Vec::new()),
             table: topology
                 .slot_table()
                 .into_iter()
@@ -141,9 +147,18 @@ impl View {
     }
 
     /// The primary serving `slot`, if one is known.
-    pub(crate) fn primary_of(&self, slot: u16) -> Option<&Arc<Node>> {
-        let i = self.table.get(slot as usize)?.load(Ordering::Relaxed);
-        self.shards.get(i as usize).map(|s| &s.primary)
+    pub(crate) fn primary_of(&self, slot: u16) -> Option<Arc<Node>> {
+        let i = self.table.get(slot as usize)?.load(Ordering::Relaxed) as usize;
+        match self.shards.get(i) {
+            Some(s) => Some(s.primary.clone()),
+            None if i == NONE as usize => None,
+            None => self
+                .promoted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(i - self.shards.len())
+                .cloned(),
+        }
     }
 
     /// The primary serving `slot` and its healthy replicas.
@@ -154,20 +169,32 @@ impl View {
             .map(|s| (&s.primary, s.replicas.as_slice()))
     }
 
-    /// Records a `MOVED`: `slot` is now served by the primary at `address`. False
-    /// when that is no primary this view knows (a refresh will tell).
-    pub(crate) fn moved(&self, slot: u16, address: &str) -> bool {
-        let Some(i) = self
+    /// Records a `MOVED`: `slot` is now served by `node`, a primary whether or not
+    /// this view lists it as one (a promoted replica is noted until a refresh).
+    pub(crate) fn moved(&self, slot: u16, node: &Arc<Node>) {
+        let i = match self
             .shards
             .iter()
-            .position(|s| s.primary.address() == address)
-        else {
-            return false;
+            .position(|s| s.primary.address() == node.address())
+        {
+            Some(i) => i,
+            None => {
+                let mut promoted = self.promoted.lock().unwrap_or_else(|e| e.into_inner());
+                let k = match promoted.iter().position(|n| n.address() == node.address()) {
+                    Some(k) => k,
+                    None => {
+                        promoted.push(node.clone());
+                        promoted.len() - 1
+                    }
+                };
+                self.shards.len() + k
+            }
         };
-        if let Some(entry) = self.table.get(slot as usize) {
-            entry.store(i as u16, Ordering::Relaxed);
+        if let (Some(entry), Ok(i)) = (self.table.get(slot as usize), u16::try_from(i)) {
+            if i != NONE {
+                entry.store(i, Ordering::Relaxed);
+            }
         }
-        true
     }
 
     /// The slots `node` serves, in order.

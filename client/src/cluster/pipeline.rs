@@ -70,7 +70,7 @@ impl Cluster {
         let mut unmapped = Vec::new();
         for (i, slot) in slots.iter().enumerate() {
             let node = match slot {
-                Some(s) => view.primary_of(*s).cloned(),
+                Some(s) => view.primary_of(*s),
                 None => self.any_node().ok(),
             };
             match node {
@@ -141,7 +141,7 @@ impl Cluster {
             }
         }
         let node = match slot {
-            Some((s, _)) => self.view().primary_of(s).cloned(),
+            Some((s, _)) => self.view().primary_of(s),
             None => self.any_node().ok(),
         }
         .ok_or_else(|| Error::config("no node serves the transaction's slot").unsent())?;

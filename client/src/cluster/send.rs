@@ -144,7 +144,7 @@ impl Cluster {
             _ => None,
         };
         let find = || match slot {
-            Some(s) => self.view().primary_of(s).cloned(),
+            Some(s) => self.view().primary_of(s),
             None => self.any_node().ok(),
         };
         let node = match find() {
@@ -215,7 +215,7 @@ impl Cluster {
             let node = match (first.take(), to.take(), slot) {
                 (Some(node), _, _) => Some(node),
                 (None, Some(address), _) => Some(self.node(&address)),
-                (None, None, Some(slot)) => self.view().primary_of(slot).cloned(),
+                (None, None, Some(slot)) => self.view().primary_of(slot),
                 (None, None, None) => self.any_node().ok(),
             };
             let outcome = match &node {
@@ -244,9 +244,10 @@ impl Cluster {
                         Some(Next::Moved(moved_slot, address)) => {
                             self.counters.moved.fetch_add(1, Ordering::Relaxed);
                             self.hint_refresh(&address);
-                            if !self.view().moved(moved_slot, &address) {
-                                to = Some(address);
-                            }
+                            let node = self.node(&address);
+                            self.view().moved(moved_slot, &node);
+                            // This very slot's next attempt goes there in any case.
+                            to = (slot != Some(moved_slot)).then_some(address);
                             self.schedule_refresh();
                             None
                         }
@@ -415,9 +416,9 @@ impl Cluster {
         let mut unmapped = Vec::new();
         for (i, part) in parts.iter().enumerate() {
             match view.primary_of(part.slot) {
-                Some(node) => match groups.iter_mut().find(|(n, _)| Arc::ptr_eq(n, node)) {
+                Some(node) => match groups.iter_mut().find(|(n, _)| Arc::ptr_eq(n, &node)) {
                     Some((_, list)) => list.push(i),
-                    None => groups.push((node.clone(), vec![i])),
+                    None => groups.push((node, vec![i])),
                 },
                 None => unmapped.push(i),
             }
