@@ -60,7 +60,7 @@ impl Cluster {
 
     /// Runs commands that each go to one node: one pipeline per node, in parallel;
     /// the redirected ones again on their own.
-    async fn run_segment(
+    pub(super) async fn run_segment(
         self: &Arc<Self>,
         cmds: &[Queued],
         slots: &[Option<u16>],

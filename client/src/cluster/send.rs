@@ -402,62 +402,19 @@ impl Cluster {
         }
     }
 
-    /// Runs the parts of a split command: one pipeline per node, the parts a node
-    /// redirects run again on their own, and the replies put back together.
+    /// Runs the parts of a split command as one pipeline segment (one pipeline per
+    /// node; the parts a node redirects run again on their own) and puts the replies
+    /// back together.
     async fn run_split(
         self: &Arc<Self>,
         policy: Option<ResponsePolicy>,
         parts: Vec<respec_protocol::cluster::Part>,
         total: usize,
     ) -> Result<Bytes> {
-        let view = self.view();
-        // Parts grouped by node.
-        let mut groups: Vec<(Arc<Node>, Vec<usize>)> = Vec::new();
-        let mut unmapped = Vec::new();
-        for (i, part) in parts.iter().enumerate() {
-            match view.primary_of(part.slot) {
-                Some(node) => match groups.iter_mut().find(|(n, _)| Arc::ptr_eq(n, &node)) {
-                    Some((_, list)) => list.push(i),
-                    None => groups.push((node, vec![i])),
-                },
-                None => unmapped.push(i),
-            }
-        }
-        let mut frames: Vec<Option<Bytes>> = vec![None; parts.len()];
-        let mut pending = Vec::with_capacity(groups.len());
-        for (node, list) in &groups {
-            let conn = node.connection().await?;
-            let mut encoded = Encoded::new();
-            for &i in list {
-                parts[i].cmd.encode_into(&mut encoded);
-            }
-            pending.push(conn.send_many(encoded, list.len(), None));
-        }
-        for ((_, list), reply) in groups.iter().zip(pending) {
-            let got = reply.within(self.timeout()).await?;
-            for (&i, frame) in list.iter().zip(got) {
-                frames[i] = Some(frame);
-            }
-        }
-        // Redirected parts (and those the view had no node for) run on their own.
-        for (i, part) in parts.iter().enumerate() {
-            let redo = match &frames[i] {
-                None => true,
-                Some(f) => needs_retry(f),
-            };
-            if redo || unmapped.contains(&i) {
-                frames[i] = Some(
-                    self.run_slot(Some(part.slot), part.cmd.clone(), false, false)
-                        .await?,
-                );
-            }
-        }
-        let keys: Vec<Vec<usize>> = parts.into_iter().map(|p| p.keys).collect();
-        aggregate::reassemble(
-            policy,
-            &keys,
-            total,
-            frames.into_iter().map(Option::unwrap_or_default).collect(),
-        )
+        let slots: Vec<Option<u16>> = parts.iter().map(|p| Some(p.slot)).collect();
+        let (cmds, keys): (Vec<_>, Vec<_>) =
+            parts.into_iter().map(|p| ((p.cmd, None), p.keys)).unzip();
+        let frames = self.run_segment(&cmds, &slots).await?;
+        aggregate::reassemble(policy, &keys, total, frames)
     }
 }
