@@ -663,7 +663,16 @@ impl Cluster {
     /// it keeps its `nodes.conf`, so it rejoins with its id, but not its data. Waits
     /// until the cluster has converged ([`wait_converged`](Self::wait_converged)).
     pub fn restart(&mut self, index: usize) -> Result<SlotMap, HarnessError> {
-        self.change_state(index, &LIVE, Server::restart, NodeState::Running);
+        self.restart_all(&[index])
+    }
+
+    /// Restarts several nodes (see [`restart`](Self::restart)), then waits once until
+    /// the cluster has converged: for a cluster whose primaries are all down, which
+    /// cannot converge until a majority of them is back.
+    pub fn restart_all(&mut self, indices: &[usize]) -> Result<SlotMap, HarnessError> {
+        for &index in indices {
+            self.change_state(index, &LIVE, Server::restart, NodeState::Running);
+        }
         self.wait_converged()
     }
 

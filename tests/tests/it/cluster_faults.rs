@@ -430,3 +430,100 @@ async fn a_storm_of_moved_replies_causes_one_refresh() {
         after.refreshes - before.refreshes
     );
 }
+
+/// The CPU time this process has used.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(Vec::new(), |(_, rest)| rest.split(' ').collect());
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Every primary down (SIGKILL), then back: while down, commands fail with an error
+/// naming the unreachable node after a bounded number of retries, with no busy loop
+/// (little CPU, however many callers); once the nodes are back, commands run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_primary_down_then_back() {
+    use respec::cluster::ClusterOptions;
+    let Some(mut cluster) = Cluster::builder()
+        .replicas(0)
+        .allow_partial_coverage()
+        .node_timeout(Duration::from_millis(1000))
+        .start_or_skip()
+    else {
+        return;
+    };
+    let mut options = ClusterOptions::default();
+    options.max_redirects = 4;
+    let client = Client::connect_cluster_with(cluster.seed_urls(), options)
+        .await
+        .unwrap();
+    let keys: Vec<String> = (0..30).map(|i| format!("down:{i}")).collect();
+    for k in &keys {
+        client.set(k, 1).await.unwrap();
+    }
+    for i in 0..3 {
+        block_in_place(|| cluster.kill(i));
+    }
+    // 8 callers retrying for 2 s against a cluster that is all down.
+    let cpu_before = cpu_time();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let (client, key) = (client.clone(), keys[t].clone());
+            tokio::spawn(async move {
+                let mut errors = Vec::new();
+                let end = Instant::now() + Duration::from_secs(2);
+                while Instant::now() < end {
+                    match client.get(&key).await {
+                        Ok(v) => panic!("a dead cluster answered {v:?}"),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for t in tasks {
+        errors.extend(t.await.unwrap());
+    }
+    let down = started.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu_before);
+    eprintln!(
+        "every primary down for {down:?}: {} failed commands from 8 callers, {cpu:?} of CPU; e.g. {:?}",
+        errors.len(),
+        errors.first()
+    );
+    assert!(
+        errors.iter().all(|e| e.is_io() || e.is_config()),
+        "{:?}",
+        errors.first()
+    );
+    assert!(
+        errors.len() < 8 * 50,
+        "{} failures in {down:?}: the retries are not bounded",
+        errors.len()
+    );
+    assert!(cpu < down / 2, "{cpu:?} of CPU in {down:?}: a busy loop");
+
+    // Back (empty: no persistence): commands run again.
+    block_in_place(|| cluster.restart_all(&[0, 1, 2])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.set(&keys[0], 2).await {
+            Ok(_) => break,
+            Err(e) => assert!(Instant::now() < deadline, "not back: {e}"),
+        }
+    }
+    for k in &keys {
+        client.set(k, 3).await.unwrap();
+        let v: Option<i64> = client.get(k).decode().await.unwrap();
+        assert_eq!(v, Some(3));
+    }
+}
