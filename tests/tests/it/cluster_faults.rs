@@ -527,3 +527,65 @@ async fn every_primary_down_then_back() {
         assert_eq!(v, Some(3));
     }
 }
+
+/// A node added and slots moved to it while the client runs: the client follows
+/// them there (and fans out to the new primary); the slots moved back and the node
+/// removed: the client drops it and every key still answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_added_and_removed_is_followed() {
+    let Some(mut cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let keys: Vec<String> = (0..200).map(|i| format!("grow:{i}")).collect();
+    for k in &keys {
+        client.set(k, 1).await.unwrap();
+    }
+    let added = block_in_place(|| cluster.add_node()).unwrap();
+    // A node that just joined answers CLUSTERDOWN until it sees the cluster ok.
+    block_in_place(|| cluster.wait_converged()).unwrap();
+    // The slots of a few keys move to the new node (the legacy way: every server).
+    let mut slots: Vec<u16> = keys[..5]
+        .iter()
+        .map(|k| respec::cluster::slot(k.as_bytes()))
+        .collect();
+    slots.sort();
+    slots.dedup();
+    for &slot in &slots {
+        block_in_place(|| cluster.migrate_legacy(slot, added)).unwrap();
+    }
+    for k in &keys {
+        let v: Option<i64> = client.get(k).decode().await.unwrap();
+        assert_eq!(v, Some(1), "{k}");
+    }
+    assert!(client.cluster_stats().unwrap().moved > 0);
+    // A refresh has run since (MOVED schedules one): DBSIZE reaches the new node.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.primary_clients().await.unwrap().len() != 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the new primary never joined the view"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(client.dbsize().await.unwrap(), 200);
+
+    // Back, and the node removed.
+    for &slot in &slots {
+        block_in_place(|| cluster.migrate_legacy(slot, 0)).unwrap();
+    }
+    block_in_place(|| cluster.remove_node(added)).unwrap();
+    for k in &keys {
+        let v: Option<i64> = client.get(k).decode().await.unwrap();
+        assert_eq!(v, Some(1), "{k}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.primary_clients().await.unwrap().len() != 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the removed node stayed in the view"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(client.dbsize().await.unwrap(), 200);
+}
