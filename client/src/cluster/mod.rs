@@ -231,11 +231,8 @@ fn parse_address(address: &str) -> Address {
     }
 }
 
-/// `host:port` of an address (the form redirects and topologies use).
+/// `host:port` of a TCP address (the form redirects and topologies use: the
+/// address's `Display`); `None` for a Unix socket.
 pub(crate) fn address_text(address: &Address) -> Option<String> {
-    match address {
-        Address::Tcp { host, port } if host.contains(':') => Some(format!("[{host}]:{port}")),
-        Address::Tcp { host, port } => Some(format!("{host}:{port}")),
-        Address::Unix(_) => None,
-    }
+    matches!(address, Address::Tcp { .. }).then(|| address.to_string())
 }

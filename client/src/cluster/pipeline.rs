@@ -67,18 +67,17 @@ impl Cluster {
     ) -> Result<Vec<Bytes>> {
         let view = self.view();
         let mut groups: Vec<(Arc<Node>, Vec<usize>)> = Vec::new();
-        let mut unmapped = Vec::new();
         for (i, slot) in slots.iter().enumerate() {
             let node = match slot {
                 Some(s) => view.primary_of(*s),
                 None => self.any_node().ok(),
             };
-            match node {
-                Some(node) => match groups.iter_mut().find(|(n, _)| Arc::ptr_eq(n, &node)) {
+            // No node known: run on its own below (which refreshes).
+            if let Some(node) = node {
+                match groups.iter_mut().find(|(n, _)| Arc::ptr_eq(n, &node)) {
                     Some((_, list)) => list.push(i),
                     None => groups.push((node, vec![i])),
-                },
-                None => unmapped.push(i),
+                }
             }
         }
         let mut pending = Vec::with_capacity(groups.len());
@@ -100,7 +99,7 @@ impl Cluster {
         let mut out = Vec::with_capacity(cmds.len());
         for (i, frame) in frames.into_iter().enumerate() {
             let frame = match frame {
-                Some(f) if !needs_retry(&f) && !unmapped.contains(&i) => f,
+                Some(f) if !needs_retry(&f) => f,
                 _ => {
                     self.run_slot(slots[i], cmds[i].0.clone(), false, false)
                         .await?

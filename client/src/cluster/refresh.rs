@@ -144,14 +144,14 @@ impl Cluster {
             .request_timeout
             .or(Some(std::time::Duration::from_secs(5)));
         let frame = conn
-            .send(words(&["CLUSTER", "SHARDS"]))
+            .send(CommandBuf::from_words(&[b"CLUSTER", b"SHARDS"]))
             .within(timeout)
             .await?;
         match frame_error(&frame) {
             None => Topology::from_shards(frame, address),
             Some(e) if is_unknown_command(&e) => {
                 let frame = conn
-                    .send(words(&["CLUSTER", "SLOTS"]))
+                    .send(CommandBuf::from_words(&[b"CLUSTER", b"SLOTS"]))
                     .within(timeout)
                     .await?;
                 match frame_error(&frame) {
@@ -170,15 +170,6 @@ fn is_unknown_command(e: &Error) -> bool {
         let t = s.text().to_ascii_lowercase();
         t.contains("unknown subcommand") || t.contains("unknown command")
     })
-}
-
-/// A command from its words.
-pub(super) fn words(words: &[&str]) -> CommandBuf {
-    let mut buf = CommandBuf::raw(words[0].as_bytes());
-    for w in &words[1..] {
-        buf.push(w.as_bytes());
-    }
-    buf
 }
 
 /// Refreshes every `refresh_interval` while the cluster client lives.

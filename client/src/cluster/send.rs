@@ -9,7 +9,6 @@
 //! connection fails as "may or may not have run".
 
 use super::nodes::Node;
-use super::refresh::words;
 use super::Cluster;
 use crate::command::meta::{lookup_args, CommandMeta, ResponsePolicy};
 use crate::command::CommandBuf;
@@ -160,11 +159,11 @@ impl Cluster {
     /// The one slot of a command's keys as the server finds them (`COMMAND
     /// GETKEYS`, asked of any node); `None` for no keys.
     async fn slot_from_server(self: &Arc<Self>, buf: &CommandBuf) -> Result<Option<u16>> {
-        let mut ask = CommandBuf::raw(b"COMMAND");
-        ask.push(b"GETKEYS");
-        for word in buf.iter() {
-            ask.push(word);
-        }
+        let words: Vec<&[u8]> = [&b"COMMAND"[..], b"GETKEYS"]
+            .into_iter()
+            .chain(buf.iter())
+            .collect();
+        let ask = CommandBuf::from_words(&words);
         let frame = self.run_slot(None, ask, false, false).await?;
         let keys: Vec<Bytes> =
             crate::reply::decode_frame(frame).map_err(|e| e.with_command("COMMAND GETKEYS"))?;
@@ -300,7 +299,7 @@ impl Cluster {
     ) -> Result<Bytes> {
         let with_asking = |buf: &CommandBuf| {
             let mut both = Encoded::new();
-            words(&["ASKING"]).encode_into(&mut both);
+            CommandBuf::from_words(&[b"ASKING"]).encode_into(&mut both);
             buf.encode_into(&mut both);
             both
         };

@@ -82,10 +82,7 @@ pub fn parse_cluster(input: &str) -> Result<Option<(Config, Vec<String>)>> {
     for host in hosts.split(',').filter(|h| !h.is_empty()) {
         let config = parse(&format!("{base}://{userinfo}{host}{tail}"))?;
         match &config.address {
-            Address::Tcp { host, port } if host.contains(':') => {
-                seeds.push(format!("[{host}]:{port}"))
-            }
-            Address::Tcp { host, port } => seeds.push(format!("{host}:{port}")),
+            Address::Tcp { .. } => seeds.push(config.address.to_string()),
             Address::Unix(_) => return Err(bad("a cluster URL needs TCP hosts")),
         }
         template.get_or_insert(config);

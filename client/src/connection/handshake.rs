@@ -62,14 +62,6 @@ pub async fn connect(config: &Config) -> Result<Session> {
     })
 }
 
-fn raw(words: &[&[u8]]) -> CommandBuf {
-    let mut c = CommandBuf::raw(words[0]);
-    for w in &words[1..] {
-        c.push(w);
-    }
-    c
-}
-
 /// Writes `cmds` in one write and reads one reply per command.
 async fn exchange(
     t: &mut Transport,
@@ -121,7 +113,7 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
         if let Some(name) = &config.client_name {
             hello.extend([&b"SETNAME"[..], name.as_bytes()]);
         }
-        let replies = exchange(t, frames, &[raw(&hello)]).await?;
+        let replies = exchange(t, frames, &[CommandBuf::from_words(&hello)]).await?;
         match frame_server_error(&replies[0]) {
             None => return Ok((Protocol::Resp3, finish(t, frames, config).await?)),
             Some(e) if is_unknown_command(&e) => {
@@ -139,8 +131,12 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
     let mut cmds = Vec::new();
     if let Some((user, pass)) = credentials(config) {
         match user {
-            Some(user) => cmds.push(raw(&[b"AUTH", user.as_bytes(), pass.as_bytes()])),
-            None => cmds.push(raw(&[b"AUTH", pass.as_bytes()])),
+            Some(user) => cmds.push(CommandBuf::from_words(&[
+                b"AUTH",
+                user.as_bytes(),
+                pass.as_bytes(),
+            ])),
+            None => cmds.push(CommandBuf::from_words(&[b"AUTH", pass.as_bytes()])),
         }
     }
     if !cmds.is_empty() {
@@ -150,8 +146,16 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
         }
     }
     if let Some(name) = &config.client_name {
-        let replies =
-            exchange(t, frames, &[raw(&[b"CLIENT", b"SETNAME", name.as_bytes()])]).await?;
+        let replies = exchange(
+            t,
+            frames,
+            &[CommandBuf::from_words(&[
+                b"CLIENT",
+                b"SETNAME",
+                name.as_bytes(),
+            ])],
+        )
+        .await?;
         if let Some(e) = frame_server_error(&replies[0]) {
             return Err(Error::server(e).with_command("CLIENT SETNAME"));
         }
@@ -169,16 +173,16 @@ async fn finish(
     config: &Config,
 ) -> Result<Option<u64>> {
     let mut cmds = vec![
-        raw(&[b"CLIENT", b"SETINFO", b"LIB-NAME", LIB_NAME.as_bytes()]),
-        raw(&[b"CLIENT", b"SETINFO", b"LIB-VER", LIB_VER.as_bytes()]),
-        raw(&[b"CONFIG", b"GET", b"proto-max-bulk-len"]),
+        CommandBuf::from_words(&[b"CLIENT", b"SETINFO", b"LIB-NAME", LIB_NAME.as_bytes()]),
+        CommandBuf::from_words(&[b"CLIENT", b"SETINFO", b"LIB-VER", LIB_VER.as_bytes()]),
+        CommandBuf::from_words(&[b"CONFIG", b"GET", b"proto-max-bulk-len"]),
     ];
     let db = config.database.to_string();
     if config.database != 0 {
-        cmds.push(raw(&[b"SELECT", db.as_bytes()]));
+        cmds.push(CommandBuf::from_words(&[b"SELECT", db.as_bytes()]));
     }
     if config.replica_reads {
-        cmds.push(raw(&[b"READONLY"]));
+        cmds.push(CommandBuf::from_words(&[b"READONLY"]));
     }
     let replies = exchange(t, frames, &cmds).await?;
     if config.database != 0 {

@@ -132,7 +132,8 @@ struct Queue {
     changes_state: bool,
     /// The longest argument, checked against the server's limit before sending.
     longest: Option<LongestArg>,
-    /// On a cluster client: each command on its own, to be sent to its node.
+    /// On a cluster client: each command on its own, to be sent to its node (then
+    /// `cmds` holds only the `MULTI` of a transaction).
     each: Option<Vec<crate::cluster::Queued>>,
 }
 
@@ -179,13 +180,14 @@ impl Queue {
                 self.scripts.push(s.clone());
             }
         }
-        if let Some(each) = &mut self.each {
-            each.push((cmd.buf().clone(), cmd.meta()));
-        }
         let name = cmd.name();
         self.longest = LongestArg::max(self.longest.take(), name.clone(), cmd.buf());
         self.names.push(name);
-        cmd.buf().encode_into(&mut self.cmds);
+        match &mut self.each {
+            // Encoded per node when sent.
+            Some(each) => each.push((cmd.buf().clone(), cmd.meta())),
+            None => cmd.buf().encode_into(&mut self.cmds),
+        }
     }
 
     /// Wraps the commands in `MULTI` ... `EXEC`.
@@ -256,6 +258,10 @@ impl Queue {
         if !self.transaction {
             let frames = cluster.run_pipeline(each).await?;
             return Ok((frames, self.names));
+        }
+        // `MULTI` is in `cmds` already (`transaction`).
+        for (buf, _) in &each {
+            buf.encode_into(&mut self.cmds);
         }
         CommandBuf::raw(b"EXEC").encode_into(&mut self.cmds);
         let sent = cluster.run_transaction(self.cmds, &each).await;

@@ -100,6 +100,17 @@ impl CommandBuf {
         buf
     }
 
+    /// A command from its words, the name first (`["CLUSTER", "SHARDS"]`): the
+    /// runtime's own commands (handshake, cluster topology).
+    #[doc(hidden)]
+    pub fn from_words(words: &[&[u8]]) -> Self {
+        let mut buf = CommandBuf::raw(words.first().copied().unwrap_or_default());
+        for w in words.iter().skip(1) {
+            buf.push(w);
+        }
+        buf
+    }
+
     /// Starts writing the argument at spec position `pos`, replacing whatever an
     /// earlier call wrote there (single-valued options: the last call wins).
     #[doc(hidden)]
