@@ -1096,14 +1096,18 @@ impl Cluster {
         self.poll(what, || {
             let map = self.check_converged()?;
             check(&map)?;
-            // A replica that has just been promoted or attached must also be in sync.
+            // Every replica must also be in sync, and every node must report it
+            // `online` in `CLUSTER SHARDS` (what a client routes replica reads by; a
+            // replica stays `loading` there until its replication offset has been
+            // gossiped, and `CLUSTER SLOTS` leaves it out until then, so each node
+            // is asked what it is).
             for i in self.running() {
-                if map
-                    .ranges
-                    .iter()
-                    .any(|range| range.replicas.contains(&self.nodes[i].id))
-                {
+                let myself = self.view(i)?.into_iter().find(|e| e.has_flag("myself"));
+                if myself.is_some_and(|e| e.is_replica()) {
                     self.check_link_up(i)?;
+                    for j in self.running() {
+                        self.check_online(j, i)?;
+                    }
                 }
             }
             Ok::<_, String>(map)
@@ -1213,6 +1217,48 @@ impl Cluster {
                 self.label(index)
             ))
         }
+    }
+
+    /// Whether the node at `index` reports the node at `other` as `online` in
+    /// `CLUSTER SHARDS` (a server without the command passes).
+    fn check_online(&self, index: usize, other: usize) -> Result<(), String> {
+        let reply = self.query(index, &["CLUSTER", "SHARDS"])?;
+        let Reply::Array(Some(shards)) = &reply else {
+            return Ok(());
+        };
+        let id = self.nodes[other].id.as_str();
+        // Each shard is `slots, [..], nodes, [node..]`; each node a field list.
+        let nodes = shards.iter().filter_map(|shard| match shard {
+            Reply::Array(Some(fields)) => fields.chunks(2).find_map(|pair| match pair {
+                [name, Reply::Array(Some(nodes))] if name.text().as_deref() == Some("nodes") => {
+                    Some(nodes)
+                }
+                _ => None,
+            }),
+            _ => None,
+        });
+        for node in nodes.flatten() {
+            let Reply::Array(Some(fields)) = node else {
+                continue;
+            };
+            let field = |name: &str| {
+                fields
+                    .chunks(2)
+                    .find(|pair| pair[0].text().as_deref() == Some(name))
+                    .and_then(|pair| pair.get(1)?.text())
+            };
+            if field("id").as_deref() == Some(id) {
+                let health = field("health").unwrap_or_default();
+                if health != "online" {
+                    return Err(format!(
+                        "{} reports {} as {health} in CLUSTER SHARDS",
+                        self.label(index),
+                        self.label(other)
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The jobs `CLUSTER GETSLOTMIGRATIONS` lists on the node at `index`, as field maps.
