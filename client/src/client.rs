@@ -51,6 +51,8 @@ use std::time::Duration;
 /// | `redis://[[user][:password]@]host[:port][/db]` | TCP (`valkey://` is the same) |
 /// | `rediss://...` | TLS (`valkeys://` is the same) |
 /// | `unix:///path/to/socket` | Unix socket (`redis+unix://`, `valkey+unix://`) |
+/// | `redis+cluster://h1:p1,h2:p2` | a cluster through its seed nodes ([`Client::connect_cluster`]) |
+/// | `redis+sentinel://s1:p1,s2:p2/service[/db]` | the primary of a service behind sentinels (port 26379 by default; `role=replica` for a replica, `sentinel_username`, `sentinel_password`: see [`Client::connect_sentinel`]) |
 ///
 /// Query options: `db=N`, `protocol=2|3`, `client_name=NAME`, `username=U`,
 /// `password=P`, `connect_timeout=SECS`, `timeout=SECS` (request timeout; `250ms`
@@ -98,10 +100,14 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Connects to the server at `url` (see the table above); a
     /// `redis+cluster://` URL connects to a cluster (see
-    /// [`connect_cluster`](Client::connect_cluster)).
+    /// [`connect_cluster`](Client::connect_cluster)), a `redis+sentinel://` URL to
+    /// a service behind sentinels (see [`connect_sentinel`](Client::connect_sentinel)).
     pub async fn connect(url: &str) -> Result<Client> {
         if let Some((config, seeds)) = crate::config::parse_cluster_url(url)? {
             return Client::from_cluster_config(config, seeds, ClusterOptions::default()).await;
+        }
+        if let Some(s) = crate::config::parse_sentinel_url(url)? {
+            return Client::from_sentinel_config(s.sentinels, &s.service, s.node, s.options).await;
         }
         Client::from_config(Config::from_url(url)?).await
     }

@@ -198,6 +198,7 @@ pub mod pool;
 pub mod pubsub;
 mod queue;
 pub mod scan;
+pub mod sentinel;
 
 // The sans-IO layers: a crate of their own, so that cargo enforces the layering and
 // an edit of the runtime does not recompile the generated commands.

@@ -75,9 +75,9 @@ impl Client {
     }
 
     /// The address (`host:port`) of this client's server; on a cluster client, of
-    /// its first primary.
+    /// its first primary; on a client of a service behind sentinels, of the node it
+    /// is connected to now.
     pub fn address(&self) -> String {
-        super::address_text(&self.config().address)
-            .unwrap_or_else(|| self.config().address.to_string())
+        self.connection().address().to_string()
     }
 }

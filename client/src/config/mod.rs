@@ -8,11 +8,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod locate;
 mod pool;
 mod url;
 
+pub(crate) use locate::{BoxFuture, Locate, Locator};
+
 pub use pool::PoolOptions;
 pub(crate) use url::parse_cluster as parse_cluster_url;
+pub(crate) use url::parse_sentinel as parse_sentinel_url;
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +171,9 @@ pub struct Config {
     /// A cluster replica's connection: `READONLY` is sent at every (re)connect, so
     /// the replica serves reads of its primary's slots.
     pub(crate) replica_reads: bool,
+    /// Where the server is when it can move (a service behind sentinels): asked at
+    /// every connect instead of `address`, which then only names the last one found.
+    pub(crate) locator: Option<Locator>,
 }
 
 /// What a caller does when the request queue of a connection is full.
@@ -223,6 +230,7 @@ impl std::fmt::Debug for Config {
             .field("pool", &self.pool)
             .field("queue", &self.queue)
             .field("liveness_timeout", &self.liveness_timeout)
+            .field("located", &self.locator.is_some())
             .finish()
     }
 }
@@ -250,6 +258,7 @@ impl Default for Config {
             queue: QueueOptions::default(),
             liveness_timeout: Some(DEFAULT_LIVENESS_TIMEOUT),
             replica_reads: false,
+            locator: None,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! URL parsing: `redis://`, `rediss://`, `valkey://`, `valkeys://`, `unix://`,
-//! `redis+unix://`, `valkey+unix://`.
+//! `redis+unix://`, `valkey+unix://`, and the `+cluster` and `+sentinel` forms.
 
 use super::{keepalive_time, Address, Config, Protocol, QueueFull, TlsOptions};
 use crate::error::{Error, Result};
+use crate::sentinel::{SentinelOptions, SentinelRole};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -91,6 +92,95 @@ pub fn parse_cluster(input: &str) -> Result<Option<(Config, Vec<String>)>> {
         Some(t) => Ok(Some((t, seeds))),
         None => Err(bad(format!("cluster URL `{input}` has no host"))),
     }
+}
+
+/// A sentinel URL,
+/// `redis+sentinel://[user:password@]host1:port1,host2:port2/service[/db][?options]`
+/// (`rediss+sentinel`, `valkey+sentinel`, `valkeys+sentinel` alike; a sentinel's
+/// port defaults to 26379): the data nodes' options (credentials included), the
+/// sentinels, the service name and the sentinel options (`role=primary|replica`,
+/// `sentinel_username`, `sentinel_password`; TLS, when on, applies to both). `None`
+/// for any other URL.
+pub fn parse_sentinel(input: &str) -> Result<Option<SentinelUrl>> {
+    let Some((scheme, rest)) = input.split_once("://") else {
+        return Ok(None);
+    };
+    let Some(base) = scheme.strip_suffix("+sentinel") else {
+        return Ok(None);
+    };
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (userinfo, hosts) = match authority.rfind('@') {
+        Some(at) => (&authority[..=at], &authority[at + 1..]),
+        None => ("", authority),
+    };
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    let service = segments.next().ok_or_else(|| {
+        bad(format!(
+            "sentinel URL `{input}` names no service: add /<service name>"
+        ))
+    })?;
+    let service = percent_decode(service)
+        .ok_or_else(|| bad("invalid percent-encoding in the service name"))?;
+    let db = segments.next().unwrap_or("0");
+    if let Some(extra) = segments.next() {
+        return Err(bad(format!(
+            "unexpected `/{extra}` after the database in sentinel URL `{input}`"
+        )));
+    }
+    let mut options = SentinelOptions::default();
+    let mut node_query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "role" => {
+                options.role = match value.as_ref() {
+                    "primary" | "master" => SentinelRole::Primary,
+                    "replica" | "slave" => SentinelRole::Replica,
+                    v => return Err(bad(format!("`role` must be primary or replica, got `{v}`"))),
+                }
+            }
+            "sentinel_username" => options.username = Some(value.into_owned()),
+            "sentinel_password" => options.password = Some(value.into_owned()),
+            _ => {
+                node_query.append_pair(&key, &value);
+            }
+        }
+    }
+    let node_query = node_query.finish();
+    let mut sentinels = Vec::new();
+    let mut node = None;
+    for host in hosts.split(',').filter(|h| !h.is_empty()) {
+        let with_port = match host.rsplit_once(':') {
+            Some((_, port)) if !host.ends_with(']') && !port.is_empty() => host.to_owned(),
+            _ => format!("{host}:26379"),
+        };
+        let config = parse(&format!("{base}://{userinfo}{with_port}/{db}?{node_query}"))?;
+        match &config.address {
+            Address::Tcp { .. } => sentinels.push(config.address.clone()),
+            Address::Unix(_) => return Err(bad("a sentinel URL needs TCP hosts")),
+        }
+        node.get_or_insert(config);
+    }
+    let node = node.ok_or_else(|| bad(format!("sentinel URL `{input}` has no host")))?;
+    options.tls = node.tls.clone();
+    Ok(Some(SentinelUrl {
+        node,
+        sentinels,
+        service,
+        options,
+    }))
+}
+
+/// What a sentinel URL says.
+pub struct SentinelUrl {
+    /// The data nodes' options.
+    pub node: Config,
+    /// The sentinels.
+    pub sentinels: Vec<Address>,
+    /// The service name.
+    pub service: String,
+    /// The sentinel options.
+    pub options: SentinelOptions,
 }
 
 /// Parses a connection URL into a [`Config`].
@@ -481,5 +571,50 @@ mod tests {
             parse("redis://u%3A:p%40@h").unwrap().username.as_deref(),
             Some("u:")
         );
+    }
+}
+
+#[cfg(test)]
+mod sentinel_tests {
+    use super::*;
+
+    #[test]
+    fn a_sentinel_url_gives_the_sentinels_the_service_and_both_credentials() {
+        let s = parse_sentinel(
+            "redis+sentinel://u:p@s1:1,s2,[::1]:3/my%20service/2?role=replica&sentinel_password=sp&timeout=5",
+        )
+        .unwrap()
+        .unwrap();
+        let ports: Vec<String> = s.sentinels.iter().map(|a| a.to_string()).collect();
+        assert_eq!(ports, ["s1:1", "s2:26379", "[::1]:3"]);
+        assert_eq!(s.service, "my service");
+        assert_eq!(s.node.database, 2);
+        assert_eq!(s.node.username.as_deref(), Some("u"));
+        assert_eq!(s.node.password.as_deref(), Some("p"));
+        assert_eq!(s.node.request_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(s.options.role, SentinelRole::Replica);
+        assert_eq!(s.options.password.as_deref(), Some("sp"));
+        assert_eq!(s.options.username, None);
+        assert!(parse_sentinel("redis://h:1").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_bad_sentinel_url_says_what_is_wrong() {
+        for (url, says) in [
+            ("redis+sentinel://s1:1", "names no service"),
+            ("redis+sentinel://s1:1/m?role=boss", "`role`"),
+            ("redis+sentinel://s1:1/m/x", "database"),
+            ("redis+sentinel://s1:1/m/0/extra", "unexpected `/extra`"),
+            ("redis+sentinel:///m", "no host"),
+            (
+                "redis+sentinel://s1:1/m?bogus=1",
+                "unknown URL option `bogus`",
+            ),
+        ] {
+            let err = parse_sentinel(url)
+                .err()
+                .unwrap_or_else(|| panic!("{url} parsed"));
+            assert!(err.to_string().contains(says), "{url}: {err}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use super::health::{Health, Verdict};
 use super::slot::SlotSender;
 use super::transport::Transport;
 use crate::command::{CommandBuf, Encoded};
-use crate::config::{Config, Protocol};
+use crate::config::{Address, BoxFuture, Config, Locator, Protocol};
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -196,7 +196,8 @@ pub(crate) async fn run(setup: Setup) {
                 None => return,
             },
         };
-        learned.update(s.max_arg_len);
+        learned.update(&s);
+        let address = s.address.clone();
         let started = Instant::now();
         let mut io = Io::new(s, &config, &mut queues, demux.as_mut(), liveness);
         io.renew();
@@ -214,14 +215,13 @@ pub(crate) async fn run(setup: Setup) {
         match outcome {
             Ok(()) => return,
             Err(err) => {
-                tracing::debug!(address = %config.address, error = %err, "connection lost");
+                tracing::debug!(%address, error = %err, "connection lost");
                 // Written requests may have run: they fail, never resent (at most once).
                 let lost = if let Some(cause) = err.io_error() {
                     // The cause (and its own) stays in the chain, as the source.
                     Error::io_while(
                         format!(
-                            "connection to {} lost: the command may or may not have run",
-                            config.address
+                            "connection to {address} lost: the command may or may not have run"
                         ),
                         io::Error::new(cause.kind(), err.duplicate()),
                     )
@@ -264,7 +264,7 @@ async fn reconnect(
         }
         match handshake::connect(config).await {
             Ok(s) => {
-                tracing::debug!(address = %config.address, "reconnected");
+                tracing::debug!(address = %s.address, "reconnected");
                 return Some(s);
             }
             Err(err) => {
@@ -272,8 +272,12 @@ async fn reconnect(
                 let kind = err
                     .io_error()
                     .map_or(io::ErrorKind::NotConnected, io::Error::kind);
+                let target = match &config.locator {
+                    Some(locator) => locator.name(),
+                    None => config.address.to_string(),
+                };
                 failure = Some(Error::io_while(
-                    format!("not connected to {} (reconnecting)", config.address),
+                    format!("not connected to {target} (reconnecting)"),
                     io::Error::new(kind, err),
                 ));
             }
@@ -357,6 +361,13 @@ struct Io<'a> {
     /// Requests were taken since the last write, and the driver let the tasks that
     /// are ready run once before writing them (see [`Io::poll`]).
     yielded: bool,
+    /// With a locator (a service behind sentinels): resolves once this node is to
+    /// be left (a failover made another node the primary).
+    left: Option<BoxFuture<'static, ()>>,
+    /// The locator, told when a reply suggests the node changed role.
+    locator: Option<Locator>,
+    /// Where this socket is connected.
+    address: Address,
 }
 
 impl<'a> Io<'a> {
@@ -372,7 +383,11 @@ impl<'a> Io<'a> {
             (None, Some(limit)) => (Some(Health::new(limit)), true),
             (None, None) => (None, false),
         };
+        let locator = config.locator.clone();
         Io {
+            left: locator.as_ref().map(|l| l.left(&session.address)),
+            locator,
+            address: session.address,
             stream: session.transport,
             queues,
             resp3: session.protocol == Protocol::Resp3,
@@ -664,6 +679,11 @@ impl<'a> Io<'a> {
             if !matches!(sink, Sink::Fence) {
                 self.served = true;
             }
+            if let (Some(locator), Some(b'-')) = (&self.locator, frame.first()) {
+                if frame.starts_with(b"-READONLY") || frame.starts_with(b"-MASTERDOWN") {
+                    locator.suspect();
+                }
+            }
             if let Some(rest) = sink.deliver(frame, self.demux) {
                 self.pending.push_front(rest);
             }
@@ -693,6 +713,19 @@ impl Future for Io<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
+        if let Some(left) = &mut this.left {
+            if left.as_mut().poll(cx).is_ready() {
+                // Nothing more is written here; what was is answered as "may have
+                // run", and the queued requests go to the node found next.
+                return Poll::Ready(Err(Error::io_while(
+                    format!(
+                        "{} is no longer the node to use: the sentinels name another primary",
+                        this.address
+                    ),
+                    io::ErrorKind::ConnectionReset.into(),
+                )));
+            }
+        }
         loop {
             let (mut progress, requests) = this.take_requests(cx)?;
             // Batching that does not depend on the scheduler: a caller's request

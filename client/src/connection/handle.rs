@@ -3,11 +3,11 @@
 
 use super::demux::{Demux, NoDemux};
 use super::driver::{self, Control, Payload, Request, Sink};
-use super::handshake;
+use super::handshake::{self, Session};
 use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
-use crate::config::Config;
 use crate::config::QueueFull;
+use crate::config::{Address, Config};
 use crate::error::{Error, Result};
 use crate::reply::{decode_frame, FromReply};
 use bytes::Bytes;
@@ -54,26 +54,41 @@ impl std::fmt::Debug for Connection {
 pub(crate) struct Learned {
     /// The server's `proto-max-bulk-len`: the longest argument it accepts.
     max_arg_len: AtomicU64,
+    /// Where the connection is (with a locator, the node it found last).
+    address: std::sync::Mutex<Address>,
 }
 
 impl Learned {
-    fn new(max_arg_len: Option<u64>) -> Self {
+    fn new(session: &Session) -> Self {
         Learned {
-            max_arg_len: AtomicU64::new(max_arg_len.unwrap_or(DEFAULT_MAX_ARG_LEN)),
+            max_arg_len: AtomicU64::new(session.max_arg_len.unwrap_or(DEFAULT_MAX_ARG_LEN)),
+            address: std::sync::Mutex::new(session.address.clone()),
         }
     }
 
     /// Records what a (re)connection's handshake learned.
-    pub(crate) fn update(&self, max_arg_len: Option<u64>) {
+    pub(crate) fn update(&self, session: &Session) {
         self.max_arg_len.store(
-            max_arg_len.unwrap_or(DEFAULT_MAX_ARG_LEN),
+            session.max_arg_len.unwrap_or(DEFAULT_MAX_ARG_LEN),
             Ordering::Relaxed,
         );
+        if let Ok(mut address) = self.address.lock() {
+            if *address != session.address {
+                *address = session.address.clone();
+            }
+        }
     }
 
     /// The longest argument the server accepts.
     pub(crate) fn max_arg_len(&self) -> u64 {
         self.max_arg_len.load(Ordering::Relaxed)
+    }
+
+    /// Where the connection is, or was last.
+    pub(crate) fn address(&self) -> Address {
+        self.address
+            .lock()
+            .map_or_else(|e| e.into_inner().clone(), |a| a.clone())
     }
 }
 
@@ -122,7 +137,7 @@ impl Connection {
         let session = handshake::connect(&config).await?;
         let (requests, requests_rx) = mpsc::channel(config.queue.capacity.max(1));
         let (control, control_rx) = mpsc::unbounded_channel();
-        let learned = Arc::new(Learned::new(session.max_arg_len));
+        let learned = Arc::new(Learned::new(&session));
         let liveness = match kind {
             // A demultiplexer with a health check of its own (a subscriber's
             // connection) replaces the liveness rule.
@@ -162,6 +177,12 @@ impl Connection {
     /// Closes the connection now; requests in flight fail.
     pub fn close(&self) {
         let _ = self.control.send(Control::Close);
+    }
+
+    /// Where the connection is: the configured address, or with a service behind
+    /// sentinels the node it found at its last connect.
+    pub fn address(&self) -> Address {
+        self.learned.address()
     }
 
     /// The longest argument the server accepts (`proto-max-bulk-len`, learned at

@@ -4,7 +4,7 @@
 use super::frames::FrameReader;
 use super::transport::{self, Deadline, Transport};
 use crate::command::CommandBuf;
-use crate::config::{Config, Protocol};
+use crate::config::{Address, Config, Protocol};
 use crate::error::{Error, Result, ServerError};
 use crate::reply::{decode_frame, frame_server_error, Value};
 use bytes::{Bytes, BytesMut};
@@ -25,14 +25,29 @@ pub struct Session {
     /// The server's `proto-max-bulk-len` (the longest argument it accepts), when it
     /// told (`CONFIG GET` may be refused by an ACL).
     pub max_arg_len: Option<u64>,
+    /// Where it is connected (with a locator, the node it found).
+    pub address: Address,
 }
 
 /// Opens a transport and runs the handshake, within the connect timeout.
 ///
 /// The connect timeout is one deadline for the TCP connection, the TLS handshake and
 /// the RESP handshake; a timeout says which of them ran out of time, the address and
-/// the limit, and so does an I/O error.
+/// the limit, and so does an I/O error. With a locator (a service behind sentinels),
+/// the address is the one it finds now, and the node's `ROLE` must be what it wants.
 pub async fn connect(config: &Config) -> Result<Session> {
+    match &config.locator {
+        None => connect_to(config).await,
+        Some(locator) => {
+            let mut located = config.clone();
+            located.address = locator.locate().await?;
+            connect_to(&located).await
+        }
+    }
+}
+
+/// [`connect`] to `config.address`.
+async fn connect_to(config: &Config) -> Result<Session> {
     let deadline = Deadline::after(config.connect_timeout);
     let mut transport = transport::connect(config, deadline).await?;
     let address = &config.address;
@@ -59,6 +74,7 @@ pub async fn connect(config: &Config) -> Result<Session> {
         transport,
         protocol,
         max_arg_len,
+        address: address.clone(),
     })
 }
 
@@ -164,8 +180,9 @@ async fn handshake(t: &mut Transport, config: &Config) -> Result<(Protocol, Opti
 }
 
 /// `CLIENT SETINFO` (errors ignored: older servers lack it), `CONFIG GET
-/// proto-max-bulk-len` (errors ignored: an ACL may refuse it), `SELECT` and, on a
-/// cluster replica's connection, `READONLY`, in one round trip. Returns the server's
+/// proto-max-bulk-len` (errors ignored: an ACL may refuse it), `SELECT`, on a
+/// cluster replica's connection `READONLY`, and with a locator `ROLE` (checked by
+/// it), in one round trip. Returns the server's
 /// `proto-max-bulk-len`.
 async fn finish(
     t: &mut Transport,
@@ -184,14 +201,33 @@ async fn finish(
     if config.replica_reads {
         cmds.push(CommandBuf::from_words(&[b"READONLY"]));
     }
+    if config.locator.is_some() {
+        cmds.push(CommandBuf::from_words(&[b"ROLE"]));
+    }
     let replies = exchange(t, frames, &cmds).await?;
+    if let Some(locator) = &config.locator {
+        let reply = replies.last().expect("ROLE was sent");
+        if let Some(e) = frame_server_error(reply) {
+            return Err(Error::server(e).with_command("ROLE"));
+        }
+        let role = match decode_frame::<Value>(reply.clone())? {
+            Value::Array(items) => items.into_iter().next(),
+            _ => None,
+        };
+        let role = role
+            .as_ref()
+            .and_then(Value::as_bytes)
+            .map_or(&b""[..], |b| &b[..]);
+        locator.check_role(&config.address, role)?;
+    }
     if config.database != 0 {
         if let Some(e) = frame_server_error(&replies[3]) {
             return Err(Error::server(e).with_command("SELECT"));
         }
     }
     if config.replica_reads {
-        if let Some(e) = replies.last().and_then(frame_server_error) {
+        let at = 3 + usize::from(config.database != 0);
+        if let Some(e) = replies.get(at).and_then(frame_server_error) {
             return Err(Error::server(e).with_command("READONLY"));
         }
     }
