@@ -48,6 +48,10 @@ pub enum HarnessError {
     /// time; the message says which condition was not met, and on which node.
     #[error("cluster: {0}")]
     Cluster(String),
+    /// A sentinel group ([`crate::SentinelGroup`]) could not be set up or did not reach
+    /// a state in time; the message says which condition was not met, and where.
+    #[error("sentinel group: {0}")]
+    Sentinel(String),
     /// The server process did not become ready in time (it has been killed).
     #[error("{} was not ready after {waited:?}\n--- server log ---\n{log}--- end of log ---", binary.display())]
     NotReady {

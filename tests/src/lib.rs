@@ -12,6 +12,9 @@
 //! - [`cluster`]: [`Cluster`] and [`ClusterBuilder`]: a cluster of such servers,
 //!   formed over raw RESP, with failover, kill, freeze and slot migration for fault
 //!   tests.
+//! - [`sentinel`]: [`SentinelGroup`] and [`SentinelGroupBuilder`]: a primary, its
+//!   replicas and sentinels watching them, with failover, kill, restart and freeze for
+//!   fault tests.
 //! - [`tls`]: a generated CA, server and client certificate ([`TlsFiles`]).
 //! - [`ports`]: free loopback ports.
 //! - [`raw`]: a tiny blocking RESP2 connection for the harness's own use.
@@ -49,6 +52,7 @@ pub mod protocols;
 pub mod proxy;
 pub mod pubsub;
 pub mod raw;
+pub mod sentinel;
 pub mod server;
 pub mod stats;
 pub mod tls;
@@ -62,6 +66,7 @@ pub use cluster::{
 pub use error::HarnessError;
 pub use proxy::Proxy;
 pub use raw::{RawConnection, Reply};
+pub use sentinel::{Failover, SentinelGroup, SentinelGroupBuilder};
 pub use server::{Role, Server, ServerBuilder};
 pub use stats::calls;
 pub use tls::TlsFiles;
