@@ -27,6 +27,10 @@ pub(crate) trait Locate: Send + Sync + 'static {
     /// another node the primary); never resolves otherwise.
     fn left(&self, address: &Address) -> BoxFuture<'static, ()>;
 
+    /// Resolves the next time the locator learns something new (a reconnect that
+    /// waits out its backoff tries at once then).
+    fn changed(&self) -> BoxFuture<'static, ()>;
+
     /// A reply suggested that the node changed role (`READONLY`, `MASTERDOWN`):
     /// look again now.
     fn suspect(&self);

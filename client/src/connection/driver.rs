@@ -259,7 +259,10 @@ async fn reconnect(
     loop {
         let delay = config.backoff.delay(*attempt);
         *attempt = attempt.saturating_add(1);
-        if !wait(delay, queues, demux, failure.as_ref()).await {
+        // Where the server can move, news of it ends the wait (the node is found
+        // again at once, not after a backoff grown while the old one was down).
+        let news = config.locator.as_ref().map(|l| l.changed());
+        if !wait(delay, news, queues, demux, failure.as_ref()).await {
             return None;
         }
         match handshake::connect(config).await {
@@ -291,15 +294,26 @@ async fn reconnect(
 /// handle is gone or the connection was closed.
 async fn wait(
     delay: Duration,
+    news: Option<BoxFuture<'static, ()>>,
     queues: &mut Queues,
     demux: &mut dyn Demux,
     failure: Option<&Error>,
 ) -> bool {
+    let sleep = async move {
+        match news {
+            Some(news) => {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = news => {}
+                }
+            }
+            None => tokio::time::sleep(delay).await,
+        }
+    };
     let Some(failure) = failure else {
-        tokio::time::sleep(delay).await;
+        sleep.await;
         return !queues.control.is_closed();
     };
-    let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);
     let err = failure.duplicate().unsent();
     // The demultiplexer's operations fail as they come (never ready).
@@ -319,7 +333,7 @@ async fn wait(
                 Some(req) => req.sink.fail(err.duplicate()),
                 None => return false,
             },
-            _ = &mut sleep => return true,
+            () = &mut sleep => return true,
         }
     }
 }

@@ -226,6 +226,16 @@ impl Locate for Service {
         })
     }
 
+    fn changed(&self) -> BoxFuture<'static, ()> {
+        let mut state = self.state.subscribe();
+        state.mark_unchanged();
+        Box::pin(async move {
+            if state.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+
     fn suspect(&self) {
         self.wake.notify_one();
     }

@@ -10,12 +10,22 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 
-/// The events a client of the primary listens to.
-const PRIMARY_EVENTS: &[&str] = &["+switch-master"];
+/// The events a client of the primary listens to: the end of a failover
+/// (`+switch-master`), and before it the moment the sentinel sees the promoted
+/// replica answer as a primary (`+promoted-slave`, then
+/// `+failover-state-reconf-slaves`), from which on it names the new primary when
+/// asked: asking then moves the client a good second before the announcement.
+const PRIMARY_EVENTS: &[&str] = &[
+    "+switch-master",
+    "+promoted-slave",
+    "+failover-state-reconf-slaves",
+];
 /// The events a client of a replica listens to as well: a replica down or back,
 /// added, or reconfigured.
 const REPLICA_EVENTS: &[&str] = &[
     "+switch-master",
+    "+promoted-slave",
+    "+failover-state-reconf-slaves",
     "+sdown",
     "-sdown",
     "+slave",

@@ -29,6 +29,7 @@ mod resilience;
 mod scan_streams;
 mod scripts;
 mod scripts_functions;
+mod sentinel;
 mod sentinel_harness;
 mod transactions;
 mod vocabulary;

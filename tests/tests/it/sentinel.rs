@@ -1,0 +1,499 @@
+//! The client of a service behind sentinels, against real sentinel groups: discovery,
+//! following `SENTINEL FAILOVER` and a `kill -9` of the primary under load, replica
+//! clients, subscribers, and sentinels going down.
+
+use bytes::Bytes;
+use respec::pubsub::Kind;
+use respec::{Client, Commands};
+use respec_tests::SentinelGroup;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::task::block_in_place;
+
+fn group() -> Option<SentinelGroup> {
+    SentinelGroup::builder().start_or_skip()
+}
+
+/// `127.0.0.1:<port>` of the data node at `index`.
+fn addr(group: &SentinelGroup, index: usize) -> String {
+    format!("127.0.0.1:{}", group.node(index).port())
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Polls `check` every 10 ms for up to `limit`; whether it came true.
+async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_to_the_primary_the_sentinels_name() {
+    let Some(group) = group() else { return };
+    let url = group.sentinel_service_url();
+    let client = Client::connect(&url).await.unwrap();
+    assert_eq!(client.address(), addr(&group, group.primary()));
+    client.set("s:k", "v").await.unwrap();
+    let v: Option<String> = client.get("s:k").decode().await.unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+
+    // The same through the builder form, with a dead sentinel listed first.
+    let mut sentinels = vec!["127.0.0.1:1".to_owned()];
+    sentinels.extend(group.sentinel_addrs().iter().map(|a| a.to_string()));
+    let client = Client::connect_sentinel(
+        &sentinels,
+        group.service_name(),
+        respec::ClientBuilder::default().build().unwrap(),
+        respec::sentinel::SentinelOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(client.address(), addr(&group, group.primary()));
+
+    // An unknown service: a clear error naming it.
+    let err = Client::connect(&url.replace(group.service_name(), "nosuch"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("nosuch"), "{err}");
+}
+
+/// What the load tasks saw.
+#[derive(Default, Debug)]
+struct Tally {
+    /// Acknowledged writes: key, value, when (seconds since the epoch).
+    acked: Vec<(String, String, f64)>,
+    /// INCRs acknowledged, and failed as may-have-run, per counter.
+    incr_acked: Vec<u64>,
+    incr_maybe: Vec<u64>,
+    /// Reads that returned another value than the one just written.
+    wrong: u64,
+    errors: u64,
+    examples: Vec<String>,
+}
+
+/// `tasks` tasks writing unique values, reading them back, and counting with INCR
+/// until `stop`.
+fn load(
+    client: &Client,
+    prefix: &str,
+    tasks: usize,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Tally>> {
+    (0..tasks)
+        .map(|t| {
+            let client = client.clone();
+            let stop = stop.clone();
+            let prefix = prefix.to_owned();
+            tokio::spawn(async move {
+                let mut tally = Tally {
+                    incr_acked: vec![0],
+                    incr_maybe: vec![0],
+                    ..Tally::default()
+                };
+                let counter = format!("{prefix}:ctr:{t}");
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let key = format!("{prefix}:{t}:{i}");
+                    let value = format!("v{i}");
+                    match client.set(&key, value.as_str()).await {
+                        Ok(_) => tally.acked.push((key.clone(), value.clone(), now_secs())),
+                        Err(e) => {
+                            tally.errors += 1;
+                            if tally.examples.len() < 3 {
+                                tally.examples.push(e.to_string());
+                            }
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            continue;
+                        }
+                    }
+                    match client.get(&key).decode::<Option<String>>().await {
+                        Ok(Some(v)) if v != value => tally.wrong += 1,
+                        Ok(_) => {}
+                        Err(_) => tally.errors += 1,
+                    }
+                    match client.incr(&counter).await {
+                        Ok(_) => tally.incr_acked[0] += 1,
+                        Err(e) if e.is_unsent() => {}
+                        Err(_) => tally.incr_maybe[0] += 1,
+                    }
+                }
+                tally
+            })
+        })
+        .collect()
+}
+
+async fn collect(handles: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
+    let mut total = Tally::default();
+    for h in handles {
+        let t = h.await.unwrap();
+        total.acked.extend(t.acked);
+        total.incr_acked.extend(t.incr_acked);
+        total.incr_maybe.extend(t.incr_maybe);
+        total.wrong += t.wrong;
+        total.errors += t.errors;
+        total.examples.extend(t.examples);
+    }
+    total.examples.truncate(5);
+    total
+}
+
+/// The time (seconds since the epoch) the first `+switch-master` reaches a
+/// subscriber of sentinel 0.
+async fn announcement(group: &SentinelGroup) -> tokio::task::JoinHandle<Option<f64>> {
+    let sentinel = Client::connect(&group.sentinel_urls()[0]).await.unwrap();
+    let mut sub = sentinel.subscriber().connect().await.unwrap();
+    sub.subscribe(["+switch-master"]).await.unwrap();
+    tokio::spawn(async move {
+        let _keep = sentinel;
+        while let Some(m) = sub.next_message().await {
+            if m.kind.is_message() {
+                return Some(now_secs());
+            }
+        }
+        None
+    })
+}
+
+/// The `SET`s of keys starting with `prefix` the node at `index` runs, with the
+/// server's time, until the monitor's connection ends or the task is aborted.
+async fn sets_on(
+    group: &SentinelGroup,
+    index: usize,
+    prefix: &str,
+) -> (tokio::task::JoinHandle<()>, Arc<Mutex<Vec<f64>>>) {
+    let node = Client::connect(&group.node_urls()[index]).await.unwrap();
+    let mut monitor = node.monitor().await.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    let prefix = prefix.as_bytes().to_vec();
+    let task = tokio::spawn(async move {
+        let _keep = node;
+        while let Some(Ok(entry)) = monitor.next_entry().await {
+            let is_set = entry
+                .args
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"SET"));
+            if is_set && entry.args.get(1).is_some_and(|k| k.starts_with(&prefix)) {
+                out.lock().unwrap().push(entry.time);
+            }
+        }
+    });
+    (task, seen)
+}
+
+/// `SENTINEL FAILOVER` under 32 tasks of writes and reads: nothing is written to the
+/// old primary more than 100 ms after the announcement, nothing is written twice,
+/// no wrong reply, and the acknowledged writes lost are only those acknowledged by
+/// the old primary before the announcement reached the client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
+    let Some(mut group) = group() else { return };
+    let client = Client::connect(&group.sentinel_service_url())
+        .await
+        .unwrap();
+    let old = group.primary();
+    let announced = announcement(&group).await;
+    let (monitor, old_sets) = sets_on(&group, old, "fo:").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = load(&client, "fo", 32, &stop);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let failover = block_in_place(|| group.failover()).unwrap();
+    // Load on the new primary for a while.
+    let new = failover.new;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            client.address() == addr(&group, new)
+        })
+        .await,
+        "the client did not move to the new primary"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let tally = collect(handles).await;
+    monitor.abort();
+    let announced = tokio::time::timeout(Duration::from_secs(5), announced)
+        .await
+        .expect("no +switch-master")
+        .unwrap()
+        .expect("no +switch-master");
+    let late: Vec<f64> = old_sets
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|t| *t > announced + 0.1)
+        .collect();
+
+    // Every acknowledged write, checked on the new primary once the group settled.
+    let direct = Client::connect(&group.node_urls()[new]).await.unwrap();
+    let mut lost = Vec::new();
+    for (key, value, at) in &tally.acked {
+        let v: Option<String> = direct.get(key).decode().await.unwrap();
+        if v.as_deref() != Some(value.as_str()) {
+            lost.push(*at - announced);
+        }
+    }
+    let mut doubled = 0;
+    for (t, (acked, maybe)) in tally.incr_acked.iter().zip(&tally.incr_maybe).enumerate() {
+        let n: Option<u64> = direct.get(format!("fo:ctr:{t}")).decode().await.unwrap();
+        // Lost INCRs (acknowledged by the old primary in the window) lower it;
+        // nothing may raise it above what was sent.
+        if n.unwrap_or(0) > acked + maybe {
+            doubled += 1;
+        }
+    }
+    let window = lost.iter().copied().fold(f64::MIN, f64::max);
+    eprintln!(
+        "SENTINEL FAILOVER under load: promoted after {:?}; {} writes acknowledged, {} lost (acknowledged from {:.1} ms to {:.1} ms after the announcement), {} errors {:?}, {} wrong, {} doubled counters, {} SETs on the old primary, {} of them more than 100 ms after the announcement",
+        failover.promoted_after,
+        tally.acked.len(),
+        lost.len(),
+        lost.iter().copied().fold(f64::MAX, f64::min) * 1e3,
+        window * 1e3,
+        tally.errors,
+        tally.examples,
+        tally.wrong,
+        doubled,
+        old_sets.lock().unwrap().len(),
+        late.len(),
+    );
+    assert!(
+        late.is_empty(),
+        "{} SETs on the old primary after the announcement",
+        late.len()
+    );
+    assert_eq!(tally.wrong, 0);
+    assert_eq!(doubled, 0);
+    assert!(
+        lost.iter().all(|at| *at <= 0.1),
+        "writes acknowledged after the announcement were lost: {lost:?}"
+    );
+}
+
+/// `kill -9` of the primary under load: the client serves again within 1 s of the
+/// promotion, and the old primary, restarted (a replica now), never gets a
+/// connection from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_primary_is_replaced_within_a_second_of_the_promotion() {
+    let Some(mut group) = group() else { return };
+    let url = format!("{}?client_name=sentinel-load", group.sentinel_service_url());
+    let client = Client::connect(&url).await.unwrap();
+    let old = group.primary();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = load(&client, "kill", 8, &stop);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed_at = now_secs();
+    let failover = block_in_place(|| group.kill_primary()).unwrap();
+    let promoted_at = killed_at + failover.promoted_after.as_secs_f64();
+    block_in_place(|| group.restart_node(old)).unwrap();
+    // The restarted old primary: no connection of the client's, while it writes.
+    let mut ours = 0;
+    for _ in 0..20 {
+        let list = group.query(old, &["CLIENT", "LIST"]).unwrap();
+        ours += list
+            .text()
+            .unwrap_or_default()
+            .matches("name=sentinel-load")
+            .count();
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let tally = collect(handles).await;
+    // (Acknowledgements in the first 100 ms are of requests answered before the
+    // kill; from then on only the new primary can answer.)
+    let first_after = tally
+        .acked
+        .iter()
+        .map(|(_, _, at)| *at)
+        .filter(|at| *at > killed_at + 0.1)
+        .fold(f64::MAX, f64::min);
+    eprintln!(
+        "kill -9 of the primary: promoted {:.0} ms after the kill, first write acknowledged {:.0} ms after the promotion; {} errors while down {:?}",
+        failover.promoted_after.as_secs_f64() * 1e3,
+        (first_after - promoted_at) * 1e3,
+        tally.errors,
+        tally.examples,
+    );
+    assert!(first_after - promoted_at < 1.0);
+    assert_eq!(ours, 0, "the client connected to the restarted old primary");
+    assert_eq!(client.address(), addr(&group, failover.new));
+    assert_eq!(tally.wrong, 0);
+}
+
+/// A subscriber follows the failover: resubscribed on the new primary, it receives
+/// every message published after that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_keeps_receiving_after_a_failover() {
+    let Some(mut group) = group() else { return };
+    let client = Client::connect(&group.sentinel_service_url())
+        .await
+        .unwrap();
+    let mut sub = client
+        .subscriber()
+        .ignore_subscribe_messages()
+        .connect()
+        .await
+        .unwrap();
+    sub.subscribe(["news"]).await.unwrap();
+    client.publish("news", "before").await.unwrap();
+    let m = sub.get_message(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(m.payload, Bytes::from("before"));
+    block_in_place(|| group.failover()).unwrap();
+    // The subscriber says when it is subscribed again, on the new primary.
+    let resubscribed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(m) = sub.next_message().await {
+            if m.kind == Kind::Reconnected {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(resubscribed, "the subscriber did not resubscribe");
+    for i in 0..100 {
+        assert_eq!(client.publish("news", i).await.unwrap(), 1, "message {i}");
+    }
+    for i in 0..100 {
+        let m = sub.get_message(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(m.payload, Bytes::from(i.to_string()));
+    }
+}
+
+/// A replica client reads from the replicas, keeps reading through a failover, and
+/// falls back to the primary when both replicas are down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_client_reads_from_replicas_and_falls_back_to_the_primary() {
+    let Some(mut group) = group() else { return };
+    let primary = Client::connect(&group.sentinel_service_url())
+        .await
+        .unwrap();
+    let url = format!("{}?role=replica", group.sentinel_service_url());
+    let replica = Client::connect(&url).await.unwrap();
+    let replicas: Vec<String> = group.replicas().iter().map(|&i| addr(&group, i)).collect();
+    assert!(
+        replicas.contains(&replica.address()),
+        "{}",
+        replica.address()
+    );
+    primary.set("r:k", "v").await.unwrap();
+    primary.wait(2, 2_000).await.unwrap();
+    let v: Option<String> = replica.get("r:k").decode().await.unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    let err = replica.set("r:k", "w").await.unwrap_err();
+    assert!(err.to_string().contains("READONLY"), "{err}");
+
+    // Reads through a failover.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (replica, stop) = (replica.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                match replica.get("r:k").decode::<Option<String>>().await {
+                    Ok(Some(v)) if v == "v" => ok += 1,
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed)
+        })
+    };
+    block_in_place(|| group.failover()).unwrap();
+    let ok_before = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            matches!(
+                replica.get("r:k").decode::<Option<String>>().await,
+                Ok(Some(_))
+            )
+        })
+        .await
+    );
+    stop.store(true, Ordering::Relaxed);
+    let (ok, failed) = reader.await.unwrap();
+    eprintln!(
+        "replica reads through a failover: {ok} served, {failed} failed; reading again after {:?}",
+        ok_before.elapsed()
+    );
+    assert!(ok > 0);
+
+    // Both replicas down: the primary serves the reads.
+    for i in group.replicas() {
+        group.kill_node(i);
+    }
+    let new_primary = addr(&group, group.primary());
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            matches!(
+                replica.get("r:k").decode::<Option<String>>().await,
+                Ok(Some(_))
+            ) && replica.address() == new_primary
+        })
+        .await,
+        "no fallback to the primary: at {}",
+        replica.address()
+    );
+}
+
+/// Sentinels down: the client keeps working with its primary; when it must find the
+/// primary again (its connection killed) it fails with an error naming the
+/// sentinels, and recovers when one comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinels_down_then_back() {
+    let Some(mut group) = group() else { return };
+    let url = format!("{}?client_name=sentinel-down", group.sentinel_service_url());
+    let client = Client::connect(&url).await.unwrap();
+    group.kill_sentinel(0);
+    client.set("d:k", 1).await.unwrap();
+    for j in 1..group.sentinel_count() {
+        group.kill_sentinel(j);
+    }
+    client.set("d:k", 2).await.unwrap();
+    // Its connection killed, the client must ask the sentinels: none answers.
+    let primary = group.primary();
+    group
+        .query(
+            primary,
+            &["CLIENT", "KILL", "USER", "default", "SKIPME", "yes"],
+        )
+        .unwrap();
+    // (The first error may be the killed connection's own: "may have run".)
+    let mut err = None;
+    for _ in 0..100 {
+        match client.get("d:k").await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(e) if format!("{e:?}").contains("no sentinel") => {
+                err = Some(e);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    let err = err.expect("no error naming the sentinels");
+    eprintln!("all sentinels down, reconnecting: {err}");
+    block_in_place(|| group.restart_sentinel(1)).unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            client.get("d:k").await.is_ok()
+        })
+        .await,
+        "no recovery once a sentinel is back"
+    );
+}
