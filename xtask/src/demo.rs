@@ -2,8 +2,10 @@
 //! example in `client/examples/` (found by listing the directory, in name order), each
 //! with `cargo run -p respec --example NAME`, against `$REDIS_URL` or against a
 //! throwaway server started for them (on a free loopback port, in a temp dir, killed
-//! afterwards), and the cluster example against `$REDIS_CLUSTER_URL` or a throwaway
-//! 3-node cluster (the test harness's `throwaway_cluster` binary).
+//! afterwards), the cluster example against `$REDIS_CLUSTER_URL` or a throwaway
+//! 3-node cluster (the test harness's `throwaway_cluster` binary), and the sentinel
+//! example against `$REDIS_SENTINEL_URL` or a throwaway sentinel group
+//! (`throwaway_sentinel`).
 //!
 //! Each example asserts its results, so a broken one exits non-zero; the demo runs
 //! them all, then fails naming every example that failed or ran longer than
@@ -66,47 +68,58 @@ fn start_server() -> Result<(Throwaway, String)> {
     Ok((server, format!("redis://127.0.0.1:{port}")))
 }
 
-/// A throwaway cluster (the test harness's `throwaway_cluster` binary), killed when
-/// dropped (its standard input closes, and it is killed as well).
-struct ThrowawayCluster {
+/// A throwaway topology (the test harness's `throwaway_cluster` or
+/// `throwaway_sentinel` binary), killed when dropped (its standard input closes, and
+/// it is killed as well).
+struct Topology {
     child: Child,
 }
 
-impl Drop for ThrowawayCluster {
+impl Drop for Topology {
     fn drop(&mut self) {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
     }
 }
 
-/// Starts a 3-node cluster with the test harness; returns it and its
-/// `redis+cluster://` URL.
-fn start_cluster(cargo: &std::ffi::OsStr) -> Result<(ThrowawayCluster, String)> {
+/// Starts the harness's `bin` (a 3-node cluster, a sentinel group); returns it and
+/// the URL it prints, which must start with `scheme`.
+fn start_throwaway(cargo: &std::ffi::OsStr, bin: &str, scheme: &str) -> Result<(Topology, String)> {
     let binary = servers::ensure_server()?;
     let mut child = Command::new(cargo)
         .current_dir(workspace_root())
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            "respec-tests",
-            "--bin",
-            "throwaway_cluster",
-        ])
+        .args(["run", "--quiet", "-p", "respec-tests", "--bin", bin])
         .env("RESPEC_SERVER", &binary)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .context("starting the throwaway cluster")?;
-    let stdout = child.stdout.take().context("the cluster's stdout")?;
-    let cluster = ThrowawayCluster { child };
+        .with_context(|| format!("starting {bin}"))?;
+    let stdout = child.stdout.take().context("its stdout")?;
+    let throwaway = Topology { child };
     let mut line = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
     let url = line.trim().to_owned();
-    if !url.starts_with("redis+cluster://") {
-        bail!("the throwaway cluster did not start (it printed {line:?})");
+    if !url.starts_with(scheme) {
+        bail!("{bin} did not start (it printed {line:?})");
     }
-    Ok((cluster, url))
+    Ok((throwaway, url))
+}
+
+/// `$var`, or a throwaway topology started with [`start_throwaway`].
+fn url_or_throwaway(
+    cargo: &std::ffi::OsStr,
+    var: &str,
+    bin: &str,
+    scheme: &str,
+) -> Result<(Option<Topology>, String)> {
+    match std::env::var(var) {
+        Ok(url) => Ok((None, url)),
+        Err(_) => {
+            let (throwaway, url) = start_throwaway(cargo, bin, scheme)?;
+            eprintln!("demo: started {bin} at {url}");
+            Ok((Some(throwaway), url))
+        }
+    }
 }
 
 /// The examples in `dir` (its `*.rs` files), the tour first, then in name order.
@@ -134,12 +147,14 @@ fn run_example(
     name: &str,
     url: &str,
     cluster_url: &str,
+    sentinel_url: &str,
 ) -> Result<Option<ExitStatus>> {
     let mut child = Command::new(cargo)
         .current_dir(workspace_root())
         .args(["run", "--quiet", "-p", "respec", "--example", name])
         .env("REDIS_URL", url)
         .env("REDIS_CLUSTER_URL", cluster_url)
+        .env("REDIS_SENTINEL_URL", sentinel_url)
         .spawn()
         .with_context(|| format!("running the {name} example"))?;
     let deadline = Instant::now() + EXAMPLE_TIMEOUT;
@@ -178,19 +193,23 @@ pub fn run() -> Result<()> {
     if !status.success() {
         bail!("building the examples failed ({status})");
     }
-    let (_cluster, cluster_url) = match std::env::var("REDIS_CLUSTER_URL") {
-        Ok(url) => (None, url),
-        Err(_) => {
-            let (cluster, url) = start_cluster(&cargo)?;
-            eprintln!("demo: started a throwaway cluster at {url}");
-            (Some(cluster), url)
-        }
-    };
+    let (_cluster, cluster_url) = url_or_throwaway(
+        &cargo,
+        "REDIS_CLUSTER_URL",
+        "throwaway_cluster",
+        "redis+cluster://",
+    )?;
+    let (_sentinels, sentinel_url) = url_or_throwaway(
+        &cargo,
+        "REDIS_SENTINEL_URL",
+        "throwaway_sentinel",
+        "redis+sentinel://",
+    )?;
     let mut failed = Vec::new();
     for name in &names {
         eprintln!("\n==> example {name}");
         let started = Instant::now();
-        match run_example(&cargo, name, &url, &cluster_url)? {
+        match run_example(&cargo, name, &url, &cluster_url, &sentinel_url)? {
             Some(status) if status.success() => {
                 eprintln!("--> {name}: ok ({:.1} s)", started.elapsed().as_secs_f64());
             }
