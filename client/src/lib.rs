@@ -174,6 +174,17 @@
 //! or reachable). Not yet on a cluster client: sharded pub/sub following its slot;
 //! classic pub/sub and `MONITOR` run on the first primary.
 //!
+//! # Sentinel
+//!
+//! A service behind sentinels is one [`Client`] too, with the same API:
+//! `Client::connect("redis+sentinel://s1:26379,s2:26379/mymaster")` or
+//! [`Client::connect_sentinel`] (the sentinels' credentials and TLS apart from the
+//! data nodes'). Every connect asks the sentinels for the primary (or, with
+//! `role=replica`, a usable replica) and checks the node's `ROLE`; a task follows the
+//! sentinels' announcements and moves every connection off an old primary as soon as
+//! they name a new one, failing what was written there as "may have run" and sending
+//! what was not to the new primary. See [`sentinel`].
+//!
 //! # Cargo features
 //!
 //! - `tls` (on by default): TLS connections (`rediss://`, `valkeys://`,
