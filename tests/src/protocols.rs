@@ -1,5 +1,7 @@
-//! Running the same test body under RESP2 and RESP3 and asserting the same result.
+//! Running the same test body under RESP2 and RESP3 and asserting the same result,
+//! on one server or on a cluster ([`Deployment`]).
 
+use crate::cluster::Cluster;
 use crate::server::Server;
 use respec::connection::Protocol;
 use respec::Client;
@@ -16,10 +18,54 @@ pub async fn client(server: &Server, protocol: Protocol) -> Client {
         .unwrap_or_else(|e| panic!("connecting to {} with {protocol:?}: {e}", server.url()))
 }
 
+/// What a command test runs against: one server, or a cluster through a cluster
+/// client (the same test body on both: its keys share a hash tag where a command
+/// takes several).
+pub trait Deployment: Sync {
+    /// A server of it, whose version and flavor say what a test skips.
+    fn server(&self) -> &Server;
+
+    /// A client of it speaking `protocol`.
+    fn connect(&self, protocol: Protocol) -> impl Future<Output = Client> + Send;
+}
+
+impl Deployment for Server {
+    fn server(&self) -> &Server {
+        self
+    }
+
+    fn connect(&self, protocol: Protocol) -> impl Future<Output = Client> + Send {
+        client(self, protocol)
+    }
+}
+
+impl Deployment for Cluster {
+    fn server(&self) -> &Server {
+        self.node(0).server()
+    }
+
+    fn connect(&self, protocol: Protocol) -> impl Future<Output = Client> + Send {
+        let resp = match protocol {
+            Protocol::Resp2 => 2,
+            _ => 3,
+        };
+        let seeds: Vec<String> = self
+            .seed_urls()
+            .into_iter()
+            .map(|url| format!("{url}?protocol={resp}"))
+            .collect();
+        async move {
+            Client::connect_cluster(&seeds)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to the cluster {seeds:?}: {e}"))
+        }
+    }
+}
+
 /// Runs `body` once with a RESP2 client and once with a RESP3 client (each after
-/// `FLUSHALL`, so both start from an empty server), asserts both runs returned the
-/// same value, and returns it for further assertions.
-pub async fn both<T, F, Fut>(server: &Server, mut body: F) -> T
+/// `FLUSHALL`, so both start from an empty server or cluster), asserts both runs
+/// returned the same value, and returns it for further assertions.
+pub async fn both<T, F, Fut>(on: &impl Deployment, mut body: F) -> T
 where
     T: PartialEq + Debug,
     F: FnMut(Client) -> Fut,
@@ -27,7 +73,7 @@ where
 {
     let mut results = Vec::with_capacity(2);
     for protocol in [Protocol::Resp2, Protocol::Resp3] {
-        let c = client(server, protocol).await;
+        let c = on.connect(protocol).await;
         c.cmd("FLUSHALL").decode::<()>().await.expect("FLUSHALL");
         results.push(body(c).await);
     }
@@ -43,7 +89,8 @@ where
 /// The vendored spec is Valkey's: versions from 8.0 on are Valkey releases, whose
 /// features Redis (a separate line since 7.2) may lack or have under other versions,
 /// so a Redis server skips them.
-pub fn since(server: &Server, (major, minor, patch): (u32, u32, u32), what: &str) -> bool {
+pub fn since(on: &impl Deployment, (major, minor, patch): (u32, u32, u32), what: &str) -> bool {
+    let server = on.server();
     let v = server.version();
     if major >= 8 && server.flavor() == crate::Flavor::Redis {
         crate::skip(format_args!(

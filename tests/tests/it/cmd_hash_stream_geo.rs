@@ -9,7 +9,8 @@ use respec::types::{
     XgroupCreateIdSelector,
 };
 use respec::Commands;
-use respec_tests::{protocols, Server};
+use respec_tests::protocols::{self, Deployment};
+use respec_tests::Server;
 use std::collections::HashMap;
 
 fn b(s: &str) -> Bytes {
@@ -42,8 +43,11 @@ fn close(a: f64, b: f64) -> bool {
 
 #[tokio::test]
 async fn hash_basic_commands() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    hash_basic_commands_on(&Server::start()).await;
+}
+
+pub(crate) async fn hash_basic_commands_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let added = c.hset("h", [("a", "1"), ("b", "hello")]).await.unwrap();
         let re_added = c.hset("h", [("a", "2"), ("c", "x")]).await.unwrap();
         let nx_new = c.hsetnx("h", "d", "4").await.unwrap();
@@ -199,11 +203,14 @@ const AT_MILLIS: i64 = 4_000_000_000_123;
 
 #[tokio::test]
 async fn hash_field_expiration() {
-    let server = Server::start();
-    if !protocols::since(&server, (9, 0, 0), "HEXPIRE") {
+    hash_field_expiration_on(&Server::start()).await;
+}
+
+pub(crate) async fn hash_field_expiration_on(server: &impl Deployment) {
+    if !protocols::since(server, (9, 0, 0), "HEXPIRE") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.hset(
             "h",
             [("f1", "v1"), ("f2", "v2"), ("f3", "v3"), ("f4", "v4")],
@@ -292,11 +299,14 @@ async fn hash_field_expiration_on_missing_key() {
 
 #[tokio::test]
 async fn hash_hgetex() {
-    let server = Server::start();
-    if !protocols::since(&server, (9, 0, 0), "HGETEX") {
+    hash_hgetex_on(&Server::start()).await;
+}
+
+pub(crate) async fn hash_hgetex_on(server: &impl Deployment) {
+    if !protocols::since(server, (9, 0, 0), "HGETEX") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.hset("h", [("a", "1"), ("b", "2"), ("c", "3")])
             .await
             .unwrap();
@@ -346,11 +356,14 @@ async fn hash_hgetex() {
 
 #[tokio::test]
 async fn hash_hsetex() {
-    let server = Server::start();
-    if !protocols::since(&server, (9, 0, 0), "HSETEX") {
+    hash_hsetex_on(&Server::start()).await;
+}
+
+pub(crate) async fn hash_hsetex_on(server: &impl Deployment) {
+    if !protocols::since(server, (9, 0, 0), "HSETEX") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         let plain = c.hsetex("h", [("a", "1"), ("b", "2")]).await.unwrap();
         let ex = c.hsetex("h", [("a", "10")]).ex(100).await.unwrap();
         let ttl = c.httl("h", ["a", "b"]).await.unwrap();
@@ -406,11 +419,14 @@ async fn hash_hsetex() {
 
 #[tokio::test]
 async fn hash_hgetdel() {
-    let server = Server::start();
-    if !protocols::since(&server, (9, 1, 0), "HGETDEL") {
+    hash_hgetdel_on(&Server::start()).await;
+}
+
+pub(crate) async fn hash_hgetdel_on(server: &impl Deployment) {
+    if !protocols::since(server, (9, 1, 0), "HGETDEL") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.hset("h", [("a", "1"), ("b", "2"), ("c", "3")])
             .await
             .unwrap();
@@ -442,8 +458,11 @@ async fn hash_hgetdel() {
 
 #[tokio::test]
 async fn stream_xadd_range_len_del() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    stream_xadd_range_len_del_on(&Server::start()).await;
+}
+
+pub(crate) async fn stream_xadd_range_len_del_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let a1 = c.xadd("s", id("1-1"), [("f", "v1")]).await.unwrap();
         let a2 = c
             .xadd("s", id("2-1"), [("f", "v2"), ("g", "w2")])
@@ -627,18 +646,25 @@ async fn stream_trimming() {
 
 #[tokio::test]
 async fn stream_xread() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
-        c.xadd("s1", id("1-1"), [("a", "1")]).await.unwrap();
-        c.xadd("s1", id("2-1"), [("a", "2")]).await.unwrap();
-        c.xadd("s2", id("5-1"), [("b", "5")]).await.unwrap();
-        let all = c.xread(["s1", "s2"], ["0", "0"]).await.unwrap();
-        let counted = c.xread(["s1", "s2"], ["0", "0"]).count(1).await.unwrap();
-        let after = c.xread(["s1"], ["1-1"]).await.unwrap();
-        let nothing = c.xread(["s1"], ["2-1"]).await.unwrap();
-        let missing = c.xread(["nostream"], ["0"]).await.unwrap();
-        let blocked = c.xread(["s1"], ["$"]).block(50).count(1).await.unwrap();
-        let blocked_missing = c.xread(["nostream"], ["$"]).block(20).await.unwrap();
+    stream_xread_on(&Server::start()).await;
+}
+
+pub(crate) async fn stream_xread_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
+        c.xadd("{t}s1", id("1-1"), [("a", "1")]).await.unwrap();
+        c.xadd("{t}s1", id("2-1"), [("a", "2")]).await.unwrap();
+        c.xadd("{t}s2", id("5-1"), [("b", "5")]).await.unwrap();
+        let all = c.xread(["{t}s1", "{t}s2"], ["0", "0"]).await.unwrap();
+        let counted = c
+            .xread(["{t}s1", "{t}s2"], ["0", "0"])
+            .count(1)
+            .await
+            .unwrap();
+        let after = c.xread(["{t}s1"], ["1-1"]).await.unwrap();
+        let nothing = c.xread(["{t}s1"], ["2-1"]).await.unwrap();
+        let missing = c.xread(["{t}nostream"], ["0"]).await.unwrap();
+        let blocked = c.xread(["{t}s1"], ["$"]).block(50).count(1).await.unwrap();
+        let blocked_missing = c.xread(["{t}nostream"], ["$"]).block(20).await.unwrap();
         (
             all,
             counted,
@@ -656,15 +682,15 @@ async fn stream_xread() {
     assert_eq!(
         got.0,
         Some(vec![
-            (b("s1"), vec![e11.clone(), e21.clone()]),
-            (b("s2"), vec![e51.clone()])
+            (b("{t}s1"), vec![e11.clone(), e21.clone()]),
+            (b("{t}s2"), vec![e51.clone()])
         ])
     );
     assert_eq!(
         got.1,
-        Some(vec![(b("s1"), vec![e11]), (b("s2"), vec![e51])])
+        Some(vec![(b("{t}s1"), vec![e11]), (b("{t}s2"), vec![e51])])
     );
-    assert_eq!(got.2, Some(vec![(b("s1"), vec![e21])]));
+    assert_eq!(got.2, Some(vec![(b("{t}s1"), vec![e21])]));
     assert_eq!(got.3, None);
     assert_eq!(got.4, None);
     assert_eq!(got.5, None);
@@ -673,8 +699,11 @@ async fn stream_xread() {
 
 #[tokio::test]
 async fn stream_consumer_groups() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    stream_consumer_groups_on(&Server::start()).await;
+}
+
+pub(crate) async fn stream_consumer_groups_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         for (i, v) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
             c.xadd("s", id(&format!("{i}-1")), [("v", v)])
                 .await
@@ -829,11 +858,14 @@ async fn stream_consumer_groups() {
 
 #[tokio::test]
 async fn stream_group_management_and_info() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 2, 0), "XINFO CONSUMERS active-time") {
+    stream_group_management_and_info_on(&Server::start()).await;
+}
+
+pub(crate) async fn stream_group_management_and_info_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 2, 0), "XINFO CONSUMERS active-time") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         for i in 1..=3 {
             c.xadd("s", id(&format!("{i}-1")), [("n", i)])
                 .await
@@ -1054,7 +1086,7 @@ const CATANIA_HASH: i64 = 3479447370796909;
 async fn add_sicily(c: &respec::Client) {
     let added = c
         .geoadd(
-            "sicily",
+            "{t}sicily",
             [
                 (PALERMO.0, PALERMO.1, "Palermo"),
                 (CATANIA.0, CATANIA.1, "Catania"),
@@ -1086,63 +1118,76 @@ fn summarize(matches: Vec<GeoMatch>) -> Vec<(Bytes, Option<i64>, Option<i64>, bo
 
 #[tokio::test]
 async fn geo_add_dist_hash_pos() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    geo_add_dist_hash_pos_on(&Server::start()).await;
+}
+
+pub(crate) async fn geo_add_dist_hash_pos_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         add_sicily(&c).await;
         let again = c
-            .geoadd("sicily", [(PALERMO.0, PALERMO.1, "Palermo")])
+            .geoadd("{t}sicily", [(PALERMO.0, PALERMO.1, "Palermo")])
             .await
             .unwrap();
         let nx = c
-            .geoadd("sicily", [(1.0, 1.0, "Palermo"), (2.0, 2.0, "Null Island")])
+            .geoadd(
+                "{t}sicily",
+                [(1.0, 1.0, "Palermo"), (2.0, 2.0, "Null Island")],
+            )
             .nx()
             .await
             .unwrap();
         let xx_ch = c
-            .geoadd("sicily", [(3.0, 3.0, "Null Island"), (4.0, 4.0, "Nowhere")])
+            .geoadd(
+                "{t}sicily",
+                [(3.0, 3.0, "Null Island"), (4.0, 4.0, "Nowhere")],
+            )
             .xx()
             .ch()
             .await
             .unwrap();
         let ch = c
             .geoadd(
-                "sicily",
+                "{t}sicily",
                 [(5.0, 5.0, "Null Island"), (6.0, 6.0, "Elsewhere")],
             )
             .ch()
             .await
             .unwrap();
-        let card = c.zcard("sicily").await.unwrap();
-        let dist_m = c.geodist("sicily", "Palermo", "Catania").await.unwrap();
+        let card = c.zcard("{t}sicily").await.unwrap();
+        let dist_m = c.geodist("{t}sicily", "Palermo", "Catania").await.unwrap();
         let dist_km = c
-            .geodist("sicily", "Palermo", "Catania")
+            .geodist("{t}sicily", "Palermo", "Catania")
             .km()
             .await
             .unwrap();
         let dist_mi = c
-            .geodist("sicily", "Palermo", "Catania")
+            .geodist("{t}sicily", "Palermo", "Catania")
             .unit(GeoUnit::Mi)
             .await
             .unwrap();
         let dist_ft = c
-            .geodist("sicily", "Palermo", "Catania")
+            .geodist("{t}sicily", "Palermo", "Catania")
             .ft()
             .await
             .unwrap();
-        let dist_m2 = c.geodist("sicily", "Palermo", "Catania").m().await.unwrap();
-        let dist_missing = c.geodist("sicily", "Palermo", "Atlantis").await.unwrap();
+        let dist_m2 = c
+            .geodist("{t}sicily", "Palermo", "Catania")
+            .m()
+            .await
+            .unwrap();
+        let dist_missing = c.geodist("{t}sicily", "Palermo", "Atlantis").await.unwrap();
         let hash = c
-            .geohash("sicily")
+            .geohash("{t}sicily")
             .member(["Palermo", "Catania"])
             .await
             .unwrap();
-        let hash_none = c.geohash("sicily").await.unwrap();
+        let hash_none = c.geohash("{t}sicily").await.unwrap();
         let pos = c
-            .geopos("sicily")
+            .geopos("{t}sicily")
             .member(["Palermo", "Atlantis", "Catania"])
             .await
             .unwrap();
-        let pos_none = c.geopos("sicily").await.unwrap();
+        let pos_none = c.geopos("{t}sicily").await.unwrap();
         (
             (again, nx, xx_ch, ch, card),
             (dist_m, dist_km, dist_mi, dist_ft, dist_m2, dist_missing),
@@ -1177,7 +1222,7 @@ async fn geo_geohash_missing_member() {
     let got = protocols::both(&server, |c| async move {
         add_sicily(&c).await;
         // A member that does not exist is null (GEOHASH's override in spec/overrides.toml).
-        c.geohash("sicily")
+        c.geohash("{t}sicily")
             .member(["Palermo", "Atlantis"])
             .await
             .unwrap()
@@ -1188,40 +1233,43 @@ async fn geo_geohash_missing_member() {
 
 #[tokio::test]
 async fn geo_geosearch() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    geo_geosearch_on(&Server::start()).await;
+}
+
+pub(crate) async fn geo_geosearch_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         add_sicily(&c).await;
         let by_radius = GeosearchBy::Byradius {
             radius: 200.0,
             unit: GeoUnit::Km,
         };
         let from_member = c
-            .geosearch("sicily", by_radius.clone())
+            .geosearch("{t}sicily", by_radius.clone())
             .frommember("Palermo")
             .asc()
             .await
             .unwrap();
         let from_lonlat = c
-            .geosearch("sicily", by_radius.clone())
+            .geosearch("{t}sicily", by_radius.clone())
             .fromlonlat(15, 37)
             .desc()
             .await
             .unwrap();
         let counted = c
-            .geosearch("sicily", by_radius.clone())
+            .geosearch("{t}sicily", by_radius.clone())
             .fromlonlat(15, 37)
             .asc()
             .count(1, false)
             .await
             .unwrap();
         let counted_any = c
-            .geosearch("sicily", by_radius.clone())
+            .geosearch("{t}sicily", by_radius.clone())
             .fromlonlat(15, 37)
             .count(5, true)
             .await
             .unwrap();
         let with_all = c
-            .geosearch("sicily", by_radius.clone())
+            .geosearch("{t}sicily", by_radius.clone())
             .fromlonlat(15, 37)
             .asc()
             .withcoord()
@@ -1231,14 +1279,14 @@ async fn geo_geosearch() {
             .unwrap();
         let coords: Vec<_> = with_all.iter().map(|m| m.coord).collect();
         let with_dist = c
-            .geosearch("sicily", by_radius.clone())
+            .geosearch("{t}sicily", by_radius.clone())
             .fromlonlat(15, 37)
             .asc()
             .withdist()
             .await
             .unwrap();
         let with_hash = c
-            .geosearch("sicily", by_radius.clone())
+            .geosearch("{t}sicily", by_radius.clone())
             .frommember("Catania")
             .order(respec::types::SortOrder::Asc)
             .withhash()
@@ -1246,7 +1294,7 @@ async fn geo_geosearch() {
             .unwrap();
         let with_coord = c
             .geosearch(
-                "sicily",
+                "{t}sicily",
                 GeosearchBy::Bybox {
                     width: 400.0,
                     height: 400.0,
@@ -1260,7 +1308,7 @@ async fn geo_geosearch() {
             .unwrap();
         let box_small = c
             .geosearch(
-                "sicily",
+                "{t}sicily",
                 GeosearchBy::Bybox {
                     width: 50.0,
                     height: 50.0,
@@ -1340,8 +1388,11 @@ async fn geo_geosearch_bypolygon() {
         let polygon = GeosearchBy::Bypolygon {
             vertices: vec![(14.5, 37.0), (15.5, 37.0), (15.0, 38.0)],
         };
-        let members = c.geosearch("sicily", polygon.clone()).await.unwrap();
-        let stored = c.geosearchstore("dest", "sicily", polygon).await.unwrap();
+        let members = c.geosearch("{t}sicily", polygon.clone()).await.unwrap();
+        let stored = c
+            .geosearchstore("dest", "{t}sicily", polygon)
+            .await
+            .unwrap();
         (members, stored)
     })
     .await;
@@ -1350,34 +1401,37 @@ async fn geo_geosearch_bypolygon() {
 
 #[tokio::test]
 async fn geo_geosearchstore() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    geo_geosearchstore_on(&Server::start()).await;
+}
+
+pub(crate) async fn geo_geosearchstore_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         add_sicily(&c).await;
         let by_radius = GeosearchBy::Byradius {
             radius: 200.0,
             unit: GeoUnit::Km,
         };
         let stored = c
-            .geosearchstore("dest", "sicily", by_radius.clone())
+            .geosearchstore("{t}dest", "{t}sicily", by_radius.clone())
             .fromlonlat(15, 37)
             .asc()
             .count(1, false)
             .await
             .unwrap();
-        let dest = c.zrange("dest", 0, -1).await.unwrap();
-        let pos = c.geopos("dest").member(["Catania"]).await.unwrap();
+        let dest = c.zrange("{t}dest", 0, -1).await.unwrap();
+        let pos = c.geopos("{t}dest").member(["Catania"]).await.unwrap();
         let stored_dist = c
-            .geosearchstore("distdest", "sicily", by_radius.clone())
+            .geosearchstore("{t}distdest", "{t}sicily", by_radius.clone())
             .frommember("Palermo")
             .storedist()
             .await
             .unwrap();
-        let dist_palermo = c.zscore("distdest", "Palermo").await.unwrap();
-        let dist_catania = c.zscore("distdest", "Catania").await.unwrap();
+        let dist_palermo = c.zscore("{t}distdest", "Palermo").await.unwrap();
+        let dist_catania = c.zscore("{t}distdest", "Catania").await.unwrap();
         let stored_box = c
             .geosearchstore(
-                "boxdest",
-                "sicily",
+                "{t}boxdest",
+                "{t}sicily",
                 GeosearchBy::Bybox {
                     width: 10.0,
                     height: 10.0,
@@ -1389,11 +1443,11 @@ async fn geo_geosearchstore() {
             .await
             .unwrap();
         let stored_none = c
-            .geosearchstore("nodest", "sicily", by_radius)
+            .geosearchstore("{t}nodest", "{t}sicily", by_radius)
             .fromlonlat(0, 0)
             .await
             .unwrap();
-        let nodest = c.exists(["nodest"]).await.unwrap();
+        let nodest = c.exists(["{t}nodest"]).await.unwrap();
         (
             (stored, dest, close_coord(pos[0], CATANIA)),
             (stored_dist, dist_palermo, dist_catania.map(|d| d.round())),
@@ -1409,16 +1463,19 @@ async fn geo_geosearchstore() {
 #[tokio::test]
 #[allow(deprecated)]
 async fn geo_georadius_family() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    geo_georadius_family_on(&Server::start()).await;
+}
+
+pub(crate) async fn geo_georadius_family_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         add_sicily(&c).await;
         let radius = c
-            .georadius("sicily", 15, 37, 200, GeoUnit::Km)
+            .georadius("{t}sicily", 15, 37, 200, GeoUnit::Km)
             .asc()
             .await
             .unwrap();
         let radius_all = c
-            .georadius("sicily", 15, 37, 200, GeoUnit::Km)
+            .georadius("{t}sicily", 15, 37, 200, GeoUnit::Km)
             .withdist()
             .withcoord()
             .withhash()
@@ -1427,49 +1484,49 @@ async fn geo_georadius_family() {
             .await
             .unwrap();
         let radius_ro = c
-            .georadius_ro("sicily", 15, 37, 100, GeoUnit::Km)
+            .georadius_ro("{t}sicily", 15, 37, 100, GeoUnit::Km)
             .await
             .unwrap();
         let radius_ro_dist = c
-            .georadius_ro("sicily", 15, 37, 200, GeoUnit::Km)
+            .georadius_ro("{t}sicily", 15, 37, 200, GeoUnit::Km)
             .desc()
             .withdist()
             .await
             .unwrap();
         let stored = c
-            .georadius("sicily", 15, 37, 200, GeoUnit::Km)
-            .store_store("store")
+            .georadius("{t}sicily", 15, 37, 200, GeoUnit::Km)
+            .store_store("{t}store")
             .await
             .unwrap();
-        let store_card = c.zcard("store").await.unwrap();
+        let store_card = c.zcard("{t}store").await.unwrap();
         let stored_dist = c
-            .georadius("sicily", 15, 37, 100, GeoUnit::Km)
-            .storedist("storedist")
+            .georadius("{t}sicily", 15, 37, 100, GeoUnit::Km)
+            .storedist("{t}storedist")
             .await
             .unwrap();
-        let catania_dist = c.zscore("storedist", "Catania").await.unwrap();
+        let catania_dist = c.zscore("{t}storedist", "Catania").await.unwrap();
         let by_member = c
-            .georadiusbymember("sicily", "Palermo", 200, GeoUnit::Km)
+            .georadiusbymember("{t}sicily", "Palermo", 200, GeoUnit::Km)
             .asc()
             .await
             .unwrap();
         let by_member_hash = c
-            .georadiusbymember("sicily", "Palermo", 100, GeoUnit::Km)
+            .georadiusbymember("{t}sicily", "Palermo", 100, GeoUnit::Km)
             .withhash()
             .await
             .unwrap();
         let by_member_store = c
-            .georadiusbymember("sicily", "Palermo", 200, GeoUnit::Km)
-            .store(respec::types::GeoradiusStore::Store(b("store2")))
+            .georadiusbymember("{t}sicily", "Palermo", 200, GeoUnit::Km)
+            .store(respec::types::GeoradiusStore::Store(b("{t}store2")))
             .await
             .unwrap();
         let by_member_ro = c
-            .georadiusbymember_ro("sicily", "Catania", 200, GeoUnit::Km)
+            .georadiusbymember_ro("{t}sicily", "Catania", 200, GeoUnit::Km)
             .desc()
             .await
             .unwrap();
         let by_member_ro_coord = c
-            .georadiusbymember_ro("sicily", "Catania", 10, GeoUnit::Km)
+            .georadiusbymember_ro("{t}sicily", "Catania", 10, GeoUnit::Km)
             .withcoord()
             .await
             .unwrap();

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use respec::types::{Aggregate, Comparison, ExistenceCondition, LexBound, ListSide, MinMax};
 use respec::types::{RangeBy, ScoreBound, Where};
 use respec::Commands;
-use respec_tests::{protocols, Flavor, Server};
+use respec_tests::protocols::{self, Deployment};
+use respec_tests::{Flavor, Server};
 use std::time::Duration;
 
 /// A lexicographic bound over string literals.
@@ -52,8 +53,11 @@ fn cursor(c: &Bytes) -> u64 {
 
 #[tokio::test]
 async fn list_push_index_insert_set_rem_trim() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    list_push_index_insert_set_rem_trim_on(&Server::start()).await;
+}
+
+pub(crate) async fn list_push_index_insert_set_rem_trim_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let pushx_missing = (
             c.lpushx("l", ["x"]).await.unwrap(),
             c.rpushx("l", ["x"]).await.unwrap(),
@@ -117,8 +121,11 @@ async fn list_push_index_insert_set_rem_trim() {
 
 #[tokio::test]
 async fn list_lpop_rpop_with_and_without_count() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    list_lpop_rpop_with_and_without_count_on(&Server::start()).await;
+}
+
+pub(crate) async fn list_lpop_rpop_with_and_without_count_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         c.rpush("l", ["a", "b", "c", "d", "e", "f"]).await.unwrap();
         let single = (c.lpop("l").await.unwrap(), c.rpop("l").await.unwrap());
         let counted = (
@@ -181,29 +188,32 @@ async fn list_lpos_rank_count_maxlen() {
 
 #[tokio::test]
 async fn list_lmove_rpoplpush() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
-        c.rpush("src", ["1", "2", "3"]).await.unwrap();
+    list_lmove_rpoplpush_on(&Server::start()).await;
+}
+
+pub(crate) async fn list_lmove_rpoplpush_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
+        c.rpush("{t}src", ["1", "2", "3"]).await.unwrap();
         let moved = (
-            c.lmove("src", "dst", ListSide::Left, ListSide::Right)
+            c.lmove("{t}src", "{t}dst", ListSide::Left, ListSide::Right)
                 .await
                 .unwrap(),
-            c.lmove("src", "dst", ListSide::Right, ListSide::Left)
+            c.lmove("{t}src", "{t}dst", ListSide::Right, ListSide::Left)
                 .await
                 .unwrap(),
-            c.rpoplpush("src", "dst").await.unwrap(),
+            c.rpoplpush("{t}src", "{t}dst").await.unwrap(),
         );
-        let dst = c.lrange("dst", 0, -1).await.unwrap();
+        let dst = c.lrange("{t}dst", 0, -1).await.unwrap();
         let empty = (
-            c.lmove("src", "dst", ListSide::Left, ListSide::Left)
+            c.lmove("{t}src", "{t}dst", ListSide::Left, ListSide::Left)
                 .await
                 .unwrap(),
-            c.rpoplpush("src", "dst").await.unwrap(),
-            c.llen("src").await.unwrap(),
+            c.rpoplpush("{t}src", "{t}dst").await.unwrap(),
+            c.llen("{t}src").await.unwrap(),
         );
         // Rotating a list onto itself.
-        let rotated = c.rpoplpush("dst", "dst").await.unwrap();
-        let dst_after = c.lrange("dst", 0, -1).await.unwrap();
+        let rotated = c.rpoplpush("{t}dst", "{t}dst").await.unwrap();
+        let dst_after = c.lrange("{t}dst", 0, -1).await.unwrap();
         (moved, dst, empty, rotated, dst_after)
     })
     .await;
@@ -216,80 +226,99 @@ async fn list_lmove_rpoplpush() {
 
 #[tokio::test]
 async fn list_lmpop_blmpop() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "LMPOP/BLMPOP") {
+    list_lmpop_blmpop_on(&Server::start()).await;
+}
+
+pub(crate) async fn list_lmpop_blmpop_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 0, 0), "LMPOP/BLMPOP") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
-        let none = c.lmpop(["m1", "m2"], ListSide::Left).await.unwrap();
-        c.rpush("m2", ["a", "b", "c"]).await.unwrap();
-        let one = c.lmpop(["m1", "m2"], ListSide::Left).await.unwrap();
+    let got = protocols::both(server, |c| async move {
+        let none = c.lmpop(["{t}m1", "{t}m2"], ListSide::Left).await.unwrap();
+        c.rpush("{t}m2", ["a", "b", "c"]).await.unwrap();
+        let one = c.lmpop(["{t}m1", "{t}m2"], ListSide::Left).await.unwrap();
         let counted = c
-            .lmpop(["m1", "m2"], ListSide::Right)
+            .lmpop(["{t}m1", "{t}m2"], ListSide::Right)
             .count(5)
             .await
             .unwrap();
-        let timed_out = c.blmpop(SHORT, ["m1", "m2"], ListSide::Left).await.unwrap();
-        c.rpush("m1", ["x", "y"]).await.unwrap();
+        let timed_out = c
+            .blmpop(SHORT, ["{t}m1", "{t}m2"], ListSide::Left)
+            .await
+            .unwrap();
+        c.rpush("{t}m1", ["x", "y"]).await.unwrap();
         let blocked = c
-            .blmpop(SHORT, ["m1", "m2"], ListSide::Right)
+            .blmpop(SHORT, ["{t}m1", "{t}m2"], ListSide::Right)
             .count(1)
             .await
             .unwrap();
         let blocked_default = c
-            .blmpop(Duration::from_millis(100), ["m2", "m1"], ListSide::Left)
+            .blmpop(
+                Duration::from_millis(100),
+                ["{t}m2", "{t}m1"],
+                ListSide::Left,
+            )
             .await
             .unwrap();
         (none, one, counted, timed_out, blocked, blocked_default)
     })
     .await;
     assert_eq!(got.0, None);
-    assert_eq!(got.1, Some((b("m2"), bs(&["a"]))));
-    assert_eq!(got.2, Some((b("m2"), bs(&["c", "b"]))));
+    assert_eq!(got.1, Some((b("{t}m2"), bs(&["a"]))));
+    assert_eq!(got.2, Some((b("{t}m2"), bs(&["c", "b"]))));
     assert_eq!(got.3, None);
-    assert_eq!(got.4, Some((b("m1"), bs(&["y"]))));
-    assert_eq!(got.5, Some((b("m1"), bs(&["x"]))));
+    assert_eq!(got.4, Some((b("{t}m1"), bs(&["y"]))));
+    assert_eq!(got.5, Some((b("{t}m1"), bs(&["x"]))));
 }
 
 #[tokio::test]
 async fn list_blocking_pops_with_data_and_timeout() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    list_blocking_pops_with_data_and_timeout_on(&Server::start()).await;
+}
+
+pub(crate) async fn list_blocking_pops_with_data_and_timeout_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let timeouts = (
-            c.blpop(["k1", "k2"], SHORT).await.unwrap(),
-            c.brpop(["k1", "k2"], SHORT).await.unwrap(),
-            c.blmove("src", "dst", ListSide::Left, ListSide::Left, SHORT)
+            c.blpop(["{t}k1", "{t}k2"], SHORT).await.unwrap(),
+            c.brpop(["{t}k1", "{t}k2"], SHORT).await.unwrap(),
+            c.blmove("{t}src", "{t}dst", ListSide::Left, ListSide::Left, SHORT)
                 .await
                 .unwrap(),
-            c.brpoplpush("src", "dst", SHORT).await.unwrap(),
+            c.brpoplpush("{t}src", "{t}dst", SHORT).await.unwrap(),
         );
-        c.rpush("k2", ["a", "b", "c"]).await.unwrap();
+        c.rpush("{t}k2", ["a", "b", "c"]).await.unwrap();
         let pops = (
-            c.blpop(["k1", "k2"], SHORT).await.unwrap(),
-            c.brpop(["k1", "k2"], 1).await.unwrap(),
+            c.blpop(["{t}k1", "{t}k2"], SHORT).await.unwrap(),
+            c.brpop(["{t}k1", "{t}k2"], 1).await.unwrap(),
         );
-        c.rpush("src", ["x", "y"]).await.unwrap();
+        c.rpush("{t}src", ["x", "y"]).await.unwrap();
         let moves = (
-            c.blmove("src", "dst", ListSide::Left, ListSide::Left, SHORT)
+            c.blmove("{t}src", "{t}dst", ListSide::Left, ListSide::Left, SHORT)
                 .await
                 .unwrap(),
-            c.brpoplpush("src", "dst", SHORT).await.unwrap(),
-            c.brpoplpush("src", "dst", SHORT).await.unwrap(),
+            c.brpoplpush("{t}src", "{t}dst", SHORT).await.unwrap(),
+            c.brpoplpush("{t}src", "{t}dst", SHORT).await.unwrap(),
         );
-        let dst = c.lrange("dst", 0, -1).await.unwrap();
+        let dst = c.lrange("{t}dst", 0, -1).await.unwrap();
         (timeouts, pops, moves, dst)
     })
     .await;
     assert_eq!(got.0, (None, None, None, None));
-    assert_eq!(got.1, (Some((b("k2"), b("a"))), Some((b("k2"), b("c")))));
+    assert_eq!(
+        got.1,
+        (Some((b("{t}k2"), b("a"))), Some((b("{t}k2"), b("c"))))
+    );
     assert_eq!(got.2, (Some(b("x")), Some(b("y")), None));
     assert_eq!(got.3, bs(&["y", "x"]));
 }
 
 #[tokio::test]
 async fn list_blpop_wakes_up_when_another_client_pushes() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    list_blpop_wakes_up_when_another_client_pushes_on(&Server::start()).await;
+}
+
+pub(crate) async fn list_blpop_wakes_up_when_another_client_pushes_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let pusher = c.clone();
         let push = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -306,36 +335,39 @@ async fn list_blpop_wakes_up_when_another_client_pushes() {
 
 #[tokio::test]
 async fn set_add_rem_members_move() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    set_add_rem_members_move_on(&Server::start()).await;
+}
+
+pub(crate) async fn set_add_rem_members_move_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let adds = (
-            c.sadd("s", ["a", "b", "c"]).await.unwrap(),
-            c.sadd("s", ["c", "d"]).await.unwrap(),
+            c.sadd("{t}s", ["a", "b", "c"]).await.unwrap(),
+            c.sadd("{t}s", ["c", "d"]).await.unwrap(),
         );
         let cards = (
-            c.scard("s").await.unwrap(),
-            c.scard("missing").await.unwrap(),
+            c.scard("{t}s").await.unwrap(),
+            c.scard("{t}missing").await.unwrap(),
         );
-        let rem = c.srem("s", ["d", "zz"]).await.unwrap();
+        let rem = c.srem("{t}s", ["d", "zz"]).await.unwrap();
         let is = (
-            c.sismember("s", "a").await.unwrap(),
-            c.sismember("s", "zz").await.unwrap(),
-            c.sismember("missing", "a").await.unwrap(),
+            c.sismember("{t}s", "a").await.unwrap(),
+            c.sismember("{t}s", "zz").await.unwrap(),
+            c.sismember("{t}missing", "a").await.unwrap(),
         );
-        let members = sorted(c.smembers("s").await.unwrap());
-        let missing_members = c.smembers("missing").await.unwrap();
+        let members = sorted(c.smembers("{t}s").await.unwrap());
+        let missing_members = c.smembers("{t}missing").await.unwrap();
         let mis = (
-            c.smismember("s", ["a", "zz", "c"]).await.unwrap(),
-            c.smismember("missing", ["a"]).await.unwrap(),
+            c.smismember("{t}s", ["a", "zz", "c"]).await.unwrap(),
+            c.smismember("{t}missing", ["a"]).await.unwrap(),
         );
         let moves = (
-            c.smove("s", "t", "a").await.unwrap(),
-            c.smove("s", "t", "zz").await.unwrap(),
-            c.smove("missing", "t", "a").await.unwrap(),
+            c.smove("{t}s", "{t}t", "a").await.unwrap(),
+            c.smove("{t}s", "{t}t", "zz").await.unwrap(),
+            c.smove("{t}missing", "{t}t", "a").await.unwrap(),
         );
         let after = (
-            sorted(c.smembers("s").await.unwrap()),
-            c.smembers("t").await.unwrap(),
+            sorted(c.smembers("{t}s").await.unwrap()),
+            c.smembers("{t}t").await.unwrap(),
         );
         (
             adds,
@@ -363,29 +395,34 @@ async fn set_add_rem_members_move() {
 
 #[tokio::test]
 async fn set_diff_inter_union_and_stores() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
-        c.sadd("s1", ["a", "b", "c", "d"]).await.unwrap();
-        c.sadd("s2", ["c", "d", "e"]).await.unwrap();
-        c.sadd("s3", ["d", "f"]).await.unwrap();
+    set_diff_inter_union_and_stores_on(&Server::start()).await;
+}
+
+pub(crate) async fn set_diff_inter_union_and_stores_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
+        c.sadd("{t}s1", ["a", "b", "c", "d"]).await.unwrap();
+        c.sadd("{t}s2", ["c", "d", "e"]).await.unwrap();
+        c.sadd("{t}s3", ["d", "f"]).await.unwrap();
         let reads = (
-            sorted(c.sdiff(["s1", "s2"]).await.unwrap()),
-            sorted(c.sinter(["s1", "s2", "s3"]).await.unwrap()),
-            sorted(c.sunion(["s2", "s3"]).await.unwrap()),
-            c.sinter(["s1", "missing"]).await.unwrap(),
-            sorted(c.sdiff(["s1"]).await.unwrap()),
+            sorted(c.sdiff(["{t}s1", "{t}s2"]).await.unwrap()),
+            sorted(c.sinter(["{t}s1", "{t}s2", "{t}s3"]).await.unwrap()),
+            sorted(c.sunion(["{t}s2", "{t}s3"]).await.unwrap()),
+            c.sinter(["{t}s1", "{t}missing"]).await.unwrap(),
+            sorted(c.sdiff(["{t}s1"]).await.unwrap()),
         );
         let stores = (
-            c.sdiffstore("d1", ["s1", "s2"]).await.unwrap(),
-            c.sinterstore("d2", ["s1", "s2"]).await.unwrap(),
-            c.sunionstore("d3", ["s1", "s3"]).await.unwrap(),
-            c.sinterstore("d4", ["s1", "missing"]).await.unwrap(),
+            c.sdiffstore("{t}d1", ["{t}s1", "{t}s2"]).await.unwrap(),
+            c.sinterstore("{t}d2", ["{t}s1", "{t}s2"]).await.unwrap(),
+            c.sunionstore("{t}d3", ["{t}s1", "{t}s3"]).await.unwrap(),
+            c.sinterstore("{t}d4", ["{t}s1", "{t}missing"])
+                .await
+                .unwrap(),
         );
         let stored = (
-            sorted(c.smembers("d1").await.unwrap()),
-            sorted(c.smembers("d2").await.unwrap()),
-            sorted(c.smembers("d3").await.unwrap()),
-            c.scard("d4").await.unwrap(),
+            sorted(c.smembers("{t}d1").await.unwrap()),
+            sorted(c.smembers("{t}d2").await.unwrap()),
+            sorted(c.smembers("{t}d3").await.unwrap()),
+            c.scard("{t}d4").await.unwrap(),
         );
         (reads, stores, stored)
     })
@@ -414,18 +451,21 @@ async fn set_diff_inter_union_and_stores() {
 
 #[tokio::test]
 async fn set_sintercard_limit() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "SINTERCARD") {
+    set_sintercard_limit_on(&Server::start()).await;
+}
+
+pub(crate) async fn set_sintercard_limit_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 0, 0), "SINTERCARD") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
-        c.sadd("s1", ["a", "b", "c", "d"]).await.unwrap();
-        c.sadd("s2", ["b", "c", "d", "e"]).await.unwrap();
+    let got = protocols::both(server, |c| async move {
+        c.sadd("{t}s1", ["a", "b", "c", "d"]).await.unwrap();
+        c.sadd("{t}s2", ["b", "c", "d", "e"]).await.unwrap();
         (
-            c.sintercard(["s1", "s2"]).await.unwrap(),
-            c.sintercard(["s1", "s2"]).limit(2).await.unwrap(),
-            c.sintercard(["s1", "s2"]).limit(0).await.unwrap(),
-            c.sintercard(["s1", "missing"]).await.unwrap(),
+            c.sintercard(["{t}s1", "{t}s2"]).await.unwrap(),
+            c.sintercard(["{t}s1", "{t}s2"]).limit(2).await.unwrap(),
+            c.sintercard(["{t}s1", "{t}s2"]).limit(0).await.unwrap(),
+            c.sintercard(["{t}s1", "{t}missing"]).await.unwrap(),
         )
     })
     .await;
@@ -524,8 +564,11 @@ async fn set_sscan_match_count() {
 
 #[tokio::test]
 async fn zset_zadd_options_and_scores() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    zset_zadd_options_and_scores_on(&Server::start()).await;
+}
+
+pub(crate) async fn zset_zadd_options_and_scores_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let adds = (
             c.zadd("z", [(1.0, "a"), (2.0, "b")]).await.unwrap(),
             c.zadd("z", [(3.0, "a")]).nx().await.unwrap(),
@@ -586,8 +629,11 @@ async fn zset_zadd_options_and_scores() {
 
 #[tokio::test]
 async fn zset_zrange_variants() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    zset_zrange_variants_on(&Server::start()).await;
+}
+
+pub(crate) async fn zset_zrange_variants_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         c.zadd("r", [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")])
             .await
             .unwrap();
@@ -823,22 +869,25 @@ async fn zset_zpopmin_zpopmax_with_and_without_count() {
 
 #[tokio::test]
 async fn zset_bzpopmin_bzpopmax() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    zset_bzpopmin_bzpopmax_on(&Server::start()).await;
+}
+
+pub(crate) async fn zset_bzpopmin_bzpopmax_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let timeouts = (
-            c.bzpopmin(["k1", "k2"], SHORT).await.unwrap(),
-            c.bzpopmax(["k1", "k2"], SHORT).await.unwrap(),
+            c.bzpopmin(["{t}k1", "{t}k2"], SHORT).await.unwrap(),
+            c.bzpopmax(["{t}k1", "{t}k2"], SHORT).await.unwrap(),
         );
-        c.zadd("k2", [(1.5, "a"), (2.0, "b"), (3.0, "c")])
+        c.zadd("{t}k2", [(1.5, "a"), (2.0, "b"), (3.0, "c")])
             .await
             .unwrap();
         let pops = (
-            c.bzpopmin(["k1", "k2"], SHORT).await.unwrap(),
-            c.bzpopmax(["k1", "k2"], 1).await.unwrap(),
-            c.bzpopmax(["k2"], Duration::from_millis(100))
+            c.bzpopmin(["{t}k1", "{t}k2"], SHORT).await.unwrap(),
+            c.bzpopmax(["{t}k1", "{t}k2"], 1).await.unwrap(),
+            c.bzpopmax(["{t}k2"], Duration::from_millis(100))
                 .await
                 .unwrap(),
-            c.bzpopmin(["k2"], SHORT).await.unwrap(),
+            c.bzpopmin(["{t}k2"], SHORT).await.unwrap(),
         );
         (timeouts, pops)
     })
@@ -847,9 +896,9 @@ async fn zset_bzpopmin_bzpopmax() {
     assert_eq!(
         got.1,
         (
-            Some((b("k2"), b("a"), 1.5)),
-            Some((b("k2"), b("c"), 3.0)),
-            Some((b("k2"), b("b"), 2.0)),
+            Some((b("{t}k2"), b("a"), 1.5)),
+            Some((b("{t}k2"), b("c"), 3.0)),
+            Some((b("{t}k2"), b("b"), 2.0)),
             None
         )
     );
@@ -857,32 +906,44 @@ async fn zset_bzpopmin_bzpopmax() {
 
 #[tokio::test]
 async fn zset_zmpop_bzmpop() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "ZMPOP/BZMPOP") {
+    zset_zmpop_bzmpop_on(&Server::start()).await;
+}
+
+pub(crate) async fn zset_zmpop_bzmpop_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 0, 0), "ZMPOP/BZMPOP") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
-        let none = c.zmpop(["m1", "m2"], MinMax::Min).await.unwrap();
-        c.zadd("m2", [(1, "a"), (2, "b"), (3, "c")]).await.unwrap();
-        let one = c.zmpop(["m1", "m2"], MinMax::Min).await.unwrap();
-        let counted = c.zmpop(["m1", "m2"], MinMax::Max).count(5).await.unwrap();
-        let timed_out = c.bzmpop(SHORT, ["m1", "m2"], MinMax::Min).await.unwrap();
-        c.zadd("m1", [(1.5, "x"), (2.5, "y")]).await.unwrap();
+    let got = protocols::both(server, |c| async move {
+        let none = c.zmpop(["{t}m1", "{t}m2"], MinMax::Min).await.unwrap();
+        c.zadd("{t}m2", [(1, "a"), (2, "b"), (3, "c")])
+            .await
+            .unwrap();
+        let one = c.zmpop(["{t}m1", "{t}m2"], MinMax::Min).await.unwrap();
+        let counted = c
+            .zmpop(["{t}m1", "{t}m2"], MinMax::Max)
+            .count(5)
+            .await
+            .unwrap();
+        let timed_out = c
+            .bzmpop(SHORT, ["{t}m1", "{t}m2"], MinMax::Min)
+            .await
+            .unwrap();
+        c.zadd("{t}m1", [(1.5, "x"), (2.5, "y")]).await.unwrap();
         let blocked = c
-            .bzmpop(SHORT, ["m1", "m2"], MinMax::Max)
+            .bzmpop(SHORT, ["{t}m1", "{t}m2"], MinMax::Max)
             .count(1)
             .await
             .unwrap();
-        let blocked_default = c.bzmpop(1, ["m2", "m1"], MinMax::Min).await.unwrap();
+        let blocked_default = c.bzmpop(1, ["{t}m2", "{t}m1"], MinMax::Min).await.unwrap();
         (none, one, counted, timed_out, blocked, blocked_default)
     })
     .await;
     assert_eq!(got.0, None);
-    assert_eq!(got.1, Some((b("m2"), scored(&[("a", 1.0)]))));
-    assert_eq!(got.2, Some((b("m2"), scored(&[("c", 3.0), ("b", 2.0)]))));
+    assert_eq!(got.1, Some((b("{t}m2"), scored(&[("a", 1.0)]))));
+    assert_eq!(got.2, Some((b("{t}m2"), scored(&[("c", 3.0), ("b", 2.0)]))));
     assert_eq!(got.3, None);
-    assert_eq!(got.4, Some((b("m1"), scored(&[("y", 2.5)]))));
-    assert_eq!(got.5, Some((b("m1"), scored(&[("x", 1.5)]))));
+    assert_eq!(got.4, Some((b("{t}m1"), scored(&[("y", 2.5)]))));
+    assert_eq!(got.5, Some((b("{t}m1"), scored(&[("x", 1.5)]))));
 }
 
 #[tokio::test]
@@ -931,69 +992,78 @@ async fn zset_zrandmember_count_and_withscores() {
 
 #[tokio::test]
 async fn zset_union_inter_diff_and_stores() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
-        c.zadd("z1", [(1, "a"), (2, "b"), (3, "c")]).await.unwrap();
-        c.zadd("z2", [(10, "b"), (20, "c"), (30, "d")])
+    zset_union_inter_diff_and_stores_on(&Server::start()).await;
+}
+
+pub(crate) async fn zset_union_inter_diff_and_stores_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
+        c.zadd("{t}z1", [(1, "a"), (2, "b"), (3, "c")])
+            .await
+            .unwrap();
+        c.zadd("{t}z2", [(10, "b"), (20, "c"), (30, "d")])
             .await
             .unwrap();
         let union = (
-            c.zunion(["z1", "z2"]).await.unwrap(),
-            c.zunion(["z1", "z2"]).withscores().await.unwrap(),
-            c.zunion(["z1", "z2"])
+            c.zunion(["{t}z1", "{t}z2"]).await.unwrap(),
+            c.zunion(["{t}z1", "{t}z2"]).withscores().await.unwrap(),
+            c.zunion(["{t}z1", "{t}z2"])
                 .weights([2.0, 1.0])
                 .aggregate(Aggregate::Max)
                 .withscores()
                 .await
                 .unwrap(),
-            c.zunion(["z1", "missing"])
+            c.zunion(["{t}z1", "{t}missing"])
                 .sum()
                 .withscores()
                 .await
                 .unwrap(),
         );
         let inter = (
-            c.zinter(["z1", "z2"]).await.unwrap(),
-            c.zinter(["z1", "z2"]).min().withscores().await.unwrap(),
-            c.zinter(["z1", "z2"])
+            c.zinter(["{t}z1", "{t}z2"]).await.unwrap(),
+            c.zinter(["{t}z1", "{t}z2"])
+                .min()
+                .withscores()
+                .await
+                .unwrap(),
+            c.zinter(["{t}z1", "{t}z2"])
                 .weights([1.0, 0.5])
                 .withscores()
                 .await
                 .unwrap(),
-            c.zinter(["z1", "missing"]).await.unwrap(),
+            c.zinter(["{t}z1", "{t}missing"]).await.unwrap(),
         );
         let diff = (
-            c.zdiff(["z1", "z2"]).await.unwrap(),
-            c.zdiff(["z2", "z1"]).withscores().await.unwrap(),
-            c.zdiff(["missing", "z1"]).await.unwrap(),
+            c.zdiff(["{t}z1", "{t}z2"]).await.unwrap(),
+            c.zdiff(["{t}z2", "{t}z1"]).withscores().await.unwrap(),
+            c.zdiff(["{t}missing", "{t}z1"]).await.unwrap(),
         );
         let stores = (
-            c.zunionstore("u", ["z1", "z2"])
+            c.zunionstore("{t}u", ["{t}z1", "{t}z2"])
                 .aggregate(Aggregate::Min)
                 .await
                 .unwrap(),
-            c.zinterstore("i", ["z1", "z2"])
+            c.zinterstore("{t}i", ["{t}z1", "{t}z2"])
                 .weights([1, 1])
                 .max()
                 .await
                 .unwrap(),
-            c.zdiffstore("d", ["z2", "z1"]).await.unwrap(),
-            c.zunionstore("u2", ["z1", "z2"])
+            c.zdiffstore("{t}d", ["{t}z2", "{t}z1"]).await.unwrap(),
+            c.zunionstore("{t}u2", ["{t}z1", "{t}z2"])
                 .weights([1, 2])
                 .sum()
                 .await
                 .unwrap(),
-            c.zinterstore("i2", ["z1", "z2"])
+            c.zinterstore("{t}i2", ["{t}z1", "{t}z2"])
                 .aggregate(Aggregate::Sum)
                 .await
                 .unwrap(),
         );
         let stored = (
-            c.zrange("u", 0, -1).withscores().await.unwrap(),
-            c.zrange("i", 0, -1).withscores().await.unwrap(),
-            c.zrange("d", 0, -1).withscores().await.unwrap(),
-            c.zrange("u2", 0, -1).withscores().await.unwrap(),
-            c.zrange("i2", 0, -1).withscores().await.unwrap(),
+            c.zrange("{t}u", 0, -1).withscores().await.unwrap(),
+            c.zrange("{t}i", 0, -1).withscores().await.unwrap(),
+            c.zrange("{t}d", 0, -1).withscores().await.unwrap(),
+            c.zrange("{t}u2", 0, -1).withscores().await.unwrap(),
+            c.zrange("{t}i2", 0, -1).withscores().await.unwrap(),
         );
         (union, inter, diff, stores, stored)
     })
@@ -1032,20 +1102,25 @@ async fn zset_union_inter_diff_and_stores() {
 
 #[tokio::test]
 async fn zset_zintercard_limit() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "ZINTERCARD") {
+    zset_zintercard_limit_on(&Server::start()).await;
+}
+
+pub(crate) async fn zset_zintercard_limit_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 0, 0), "ZINTERCARD") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
-        c.zadd("z1", [(1, "a"), (2, "b"), (3, "c")]).await.unwrap();
-        c.zadd("z2", [(10, "b"), (20, "c"), (30, "d")])
+    let got = protocols::both(server, |c| async move {
+        c.zadd("{t}z1", [(1, "a"), (2, "b"), (3, "c")])
+            .await
+            .unwrap();
+        c.zadd("{t}z2", [(10, "b"), (20, "c"), (30, "d")])
             .await
             .unwrap();
         (
-            c.zintercard(["z1", "z2"]).await.unwrap(),
-            c.zintercard(["z1", "z2"]).limit(1).await.unwrap(),
-            c.zintercard(["z1", "z2"]).limit(0).await.unwrap(),
-            c.zintercard(["z1", "missing"]).await.unwrap(),
+            c.zintercard(["{t}z1", "{t}z2"]).await.unwrap(),
+            c.zintercard(["{t}z1", "{t}z2"]).limit(1).await.unwrap(),
+            c.zintercard(["{t}z1", "{t}z2"]).limit(0).await.unwrap(),
+            c.zintercard(["{t}z1", "{t}missing"]).await.unwrap(),
         )
     })
     .await;
@@ -1094,39 +1169,47 @@ async fn zset_zrem_and_zremrangeby() {
 
 #[tokio::test]
 async fn zset_zrangestore() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
-        c.zadd("src", [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")])
+    zset_zrangestore_on(&Server::start()).await;
+}
+
+pub(crate) async fn zset_zrangestore_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
+        c.zadd("{t}src", [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")])
             .await
             .unwrap();
-        c.zadd("lex", [(0, "a"), (0, "b"), (0, "c"), (0, "d"), (0, "e")])
+        c.zadd("{t}lex", [(0, "a"), (0, "b"), (0, "c"), (0, "d"), (0, "e")])
             .await
             .unwrap();
         let counts = (
-            c.zrangestore("d1", "src", 1, 2).await.unwrap(),
-            c.zrangestore("d2", "src", ScoreBound::PosInf, ScoreBound::Inclusive(2.0))
-                .byscore()
-                .rev()
-                .limit(0, 2)
-                .await
-                .unwrap(),
-            c.zrangestore("d3", "lex", LexBound::Inclusive("b"), Lex::Max)
+            c.zrangestore("{t}d1", "{t}src", 1, 2).await.unwrap(),
+            c.zrangestore(
+                "{t}d2",
+                "{t}src",
+                ScoreBound::PosInf,
+                ScoreBound::Inclusive(2.0),
+            )
+            .byscore()
+            .rev()
+            .limit(0, 2)
+            .await
+            .unwrap(),
+            c.zrangestore("{t}d3", "{t}lex", LexBound::Inclusive("b"), Lex::Max)
                 .bylex()
                 .await
                 .unwrap(),
-            c.zrangestore("d4", "src", 0, 10)
+            c.zrangestore("{t}d4", "{t}src", 0, 10)
                 .sortby(RangeBy::Byscore)
                 .limit(1, 1)
                 .await
                 .unwrap(),
-            c.zrangestore("d5", "missing", 0, -1).await.unwrap(),
+            c.zrangestore("{t}d5", "{t}missing", 0, -1).await.unwrap(),
         );
         let stored = (
-            c.zrange("d1", 0, -1).withscores().await.unwrap(),
-            c.zrange("d2", 0, -1).withscores().await.unwrap(),
-            c.zrange("d3", 0, -1).await.unwrap(),
-            c.zrange("d4", 0, -1).withscores().await.unwrap(),
-            c.zcard("d5").await.unwrap(),
+            c.zrange("{t}d1", 0, -1).withscores().await.unwrap(),
+            c.zrange("{t}d2", 0, -1).withscores().await.unwrap(),
+            c.zrange("{t}d3", 0, -1).await.unwrap(),
+            c.zrange("{t}d4", 0, -1).withscores().await.unwrap(),
+            c.zcard("{t}d5").await.unwrap(),
         );
         (counts, stored)
     })

@@ -9,7 +9,8 @@ use respec::types::{
     ClientPauseMode, ClientSetinfoAttr, CommandlogGetType, FlushType, OnOff, RestorePolicy, YesNo,
 };
 use respec::{cmd, Client, Commands, Value};
-use respec_tests::{protocols, Server};
+use respec_tests::protocols::{self, Deployment};
+use respec_tests::Server;
 use std::time::Duration;
 
 fn b(s: &str) -> Bytes {
@@ -68,8 +69,11 @@ async fn wait_saves(c: &Client, saves: i64) {
 
 #[tokio::test]
 async fn eval_and_evalsha() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    eval_and_evalsha_on(&Server::start()).await;
+}
+
+pub(crate) async fn eval_and_evalsha_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let one = c.eval("return 1").decode::<i64>().await.unwrap();
         let echoed = c
             .eval("return {KEYS[1], ARGV[1], ARGV[2]}")
@@ -89,7 +93,11 @@ async fn eval_and_evalsha() {
             .key(["k"])
             .await
             .unwrap();
-        let nil = c.eval("return redis.call('GET', 'missing')").await.unwrap();
+        let nil = c
+            .eval("return redis.call('GET', KEYS[1])")
+            .key(["missing"])
+            .await
+            .unwrap();
         let table = c.eval("return {1, 'two', {3}}").await.unwrap();
         let err = server_err(c.eval("return redis.error_reply('MYERR boom')").await);
         assert!(err.starts_with("MYERR boom"), "{err}");
@@ -148,11 +156,14 @@ async fn eval_and_evalsha() {
 
 #[tokio::test]
 async fn eval_ro_and_evalsha_ro() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "EVAL_RO") {
+    eval_ro_and_evalsha_ro_on(&Server::start()).await;
+}
+
+pub(crate) async fn eval_ro_and_evalsha_ro_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 0, 0), "EVAL_RO") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.set("k", "v").await.unwrap();
         let read = c
             .eval_ro("return redis.call('GET', KEYS[1])")
@@ -228,11 +239,14 @@ fn function_names(lib: &FunctionListReply) -> Vec<(String, Vec<Bytes>, Option<By
 
 #[tokio::test]
 async fn functions() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "FUNCTION") {
+    functions_on(&Server::start()).await;
+}
+
+pub(crate) async fn functions_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 0, 0), "FUNCTION") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.function_flush().sync().await.unwrap();
         let loaded = c.function_load(LIBRARY).await.unwrap();
         let again = server_err(c.function_load(LIBRARY).await);
@@ -325,8 +339,11 @@ async fn functions() {
 
 #[tokio::test]
 async fn multi_exec_discard() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    multi_exec_discard_on(&Server::start()).await;
+}
+
+pub(crate) async fn multi_exec_discard_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         // MULTI ... EXEC as one transaction pipeline; a command that fails at run time
         // is one of EXEC's results.
         let (set, incr, get, lpush) = c
@@ -363,37 +380,40 @@ async fn multi_exec_discard() {
 
 #[tokio::test]
 async fn watch_and_unwatch() {
-    let server = Server::start();
-    let server_ref = &server;
-    let got = protocols::both(&server, |c| async move {
-        let other = protocols::client(server_ref, Protocol::Resp3).await;
-        c.set("w", "0").await.unwrap();
+    watch_and_unwatch_on(&Server::start()).await;
+}
+
+pub(crate) async fn watch_and_unwatch_on(server: &impl Deployment) {
+    let server_ref = server;
+    let got = protocols::both(server, |c| async move {
+        let other = server_ref.connect(Protocol::Resp3).await;
+        c.set("{t}w", "0").await.unwrap();
 
         // A watched key changed by another client aborts the transaction.
-        let tx = c.watch(["w"]).await.unwrap();
-        other.set("w", "changed").await.unwrap();
+        let tx = c.watch(["{t}w"]).await.unwrap();
+        other.set("{t}w", "changed").await.unwrap();
         let aborted = tx
             .multi()
-            .add(cmd::set("w", "mine"))
+            .add(cmd::set("{t}w", "mine"))
             .execute()
             .await
             .unwrap_err();
         assert!(aborted.is_watch_conflict(), "{aborted}");
         assert!(!tx.is_watching());
-        let value_after_abort = c.get("w").await.unwrap();
+        let value_after_abort = c.get("{t}w").await.unwrap();
 
         // WATCH adds keys on the same connection; UNWATCH forgets them.
-        tx.watch(["w", "w2"]).await.unwrap();
+        tx.watch(["{t}w", "{t}w2"]).await.unwrap();
         assert!(tx.is_watching());
         tx.unwatch().await.unwrap();
-        other.set("w", "again").await.unwrap();
+        other.set("{t}w", "again").await.unwrap();
         let (ran,) = tx
             .multi()
-            .add(cmd::set("w", "mine"))
+            .add(cmd::set("{t}w", "mine"))
             .execute()
             .await
             .unwrap();
-        (value_after_abort, ran, c.get("w").await.unwrap())
+        (value_after_abort, ran, c.get("{t}w").await.unwrap())
     })
     .await;
     assert_eq!(got, (Some(b("changed")), true, Some(b("mine"))));

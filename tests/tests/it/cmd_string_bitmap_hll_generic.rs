@@ -7,7 +7,8 @@ use respec::types::{
     MigrateKeySelector, SetCondition, SetExpiration, SortOrder,
 };
 use respec::{Client, Commands, Value};
-use respec_tests::{protocols, Server};
+use respec_tests::protocols::{self, Deployment};
+use respec_tests::Server;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn b(s: &str) -> Bytes {
@@ -39,8 +40,11 @@ async fn on_db(url: &str, db: u32) -> Client {
 
 #[tokio::test]
 async fn string_counters_and_multi_keys() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    string_counters_and_multi_keys_on(&Server::start()).await;
+}
+
+pub(crate) async fn string_counters_and_multi_keys_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let appended = (
             c.append("s", "Hello").await.unwrap(),
             c.append("s", " World").await.unwrap(),
@@ -62,20 +66,20 @@ async fn string_counters_and_multi_keys() {
             c.incrbyfloat("f", 0.1).await.unwrap(),
             c.incrbyfloat("f", -5).await.unwrap(),
         );
-        c.mset([("a", "1"), ("b", "2")]).await.unwrap();
-        let mget = c.mget(["a", "nope", "b"]).await.unwrap();
+        c.mset([("{t}a", "1"), ("b", "2")]).await.unwrap();
+        let mget = c.mget(["{t}a", "nope", "b"]).await.unwrap();
         let msetnx = (
-            c.msetnx([("a", "x"), ("c", "3")]).await.unwrap(),
-            c.msetnx([("c", "3"), ("d", "4")]).await.unwrap(),
+            c.msetnx([("{t}a", "x"), ("{t}c", "3")]).await.unwrap(),
+            c.msetnx([("{t}c", "3"), ("{t}d", "4")]).await.unwrap(),
         );
         let getset = (
-            c.getset("a", "11").await.unwrap(),
+            c.getset("{t}a", "11").await.unwrap(),
             c.getset("fresh", "v").await.unwrap(),
         );
         let getdel = (
-            c.getdel("a").await.unwrap(),
-            c.getdel("a").await.unwrap(),
-            c.get("a").await.unwrap(),
+            c.getdel("{t}a").await.unwrap(),
+            c.getdel("{t}a").await.unwrap(),
+            c.get("{t}a").await.unwrap(),
         );
         let setnx = (
             c.setnx("nx", "first").await.unwrap(),
@@ -104,8 +108,11 @@ async fn string_counters_and_multi_keys() {
 
 #[tokio::test]
 async fn string_ranges() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    string_ranges_on(&Server::start()).await;
+}
+
+pub(crate) async fn string_ranges_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         c.set("s", "Hello World").await.unwrap();
         let setrange = (
             c.setrange("s", 6, "Redis").await.unwrap(),
@@ -133,8 +140,11 @@ async fn string_ranges() {
 
 #[tokio::test]
 async fn set_options_and_expiring_setters() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    set_options_and_expiring_setters_on(&Server::start()).await;
+}
+
+pub(crate) async fn set_options_and_expiring_setters_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let nx = (
             c.set("k", "1").nx().await.unwrap(),
             c.set("k", "2").nx().await.unwrap(),
@@ -242,8 +252,11 @@ async fn set_options_and_expiring_setters() {
 
 #[tokio::test]
 async fn getex_options() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    getex_options_on(&Server::start()).await;
+}
+
+pub(crate) async fn getex_options_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         c.set("k", "v").await.unwrap();
         let plain = (c.getex("k").await.unwrap(), c.ttl("k").await.unwrap());
         let missing = c.getex("nope").ex(10).await.unwrap();
@@ -292,11 +305,14 @@ async fn getex_options() {
 
 #[tokio::test]
 async fn set_ifeq() {
-    let server = Server::start();
-    if !protocols::since(&server, (8, 1, 0), "SET IFEQ") {
+    set_ifeq_on(&Server::start()).await;
+}
+
+pub(crate) async fn set_ifeq_on(server: &impl Deployment) {
+    if !protocols::since(server, (8, 1, 0), "SET IFEQ") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.set("k", "v1").await.unwrap();
         (
             c.set("k", "v2").ifeq("other").await.unwrap(),
@@ -316,11 +332,14 @@ async fn set_ifeq() {
 
 #[tokio::test]
 async fn delifeq() {
-    let server = Server::start();
-    if !protocols::since(&server, (9, 0, 0), "DELIFEQ") {
+    delifeq_on(&Server::start()).await;
+}
+
+pub(crate) async fn delifeq_on(server: &impl Deployment) {
+    if !protocols::since(server, (9, 0, 0), "DELIFEQ") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.set("k", "v").await.unwrap();
         (
             c.delifeq("k", "other").await.unwrap(),
@@ -336,47 +355,56 @@ async fn delifeq() {
 
 #[tokio::test]
 async fn msetex() {
-    let server = Server::start();
-    if !protocols::since(&server, (9, 1, 0), "MSETEX") {
+    msetex_on(&Server::start()).await;
+}
+
+pub(crate) async fn msetex_on(server: &impl Deployment) {
+    if !protocols::since(server, (9, 1, 0), "MSETEX") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
-        let plain = c.msetex([("a", "1"), ("b", "2")]).await.unwrap();
-        let nx_fail = c.msetex([("a", "x"), ("c", "3")]).nx().await.unwrap();
+    let got = protocols::both(server, |c| async move {
+        let plain = c.msetex([("{t}a", "1"), ("{t}b", "2")]).await.unwrap();
+        let nx_fail = c.msetex([("{t}a", "x"), ("{t}c", "3")]).nx().await.unwrap();
         let nx_ok = c
-            .msetex([("c", "3"), ("d", "4")])
+            .msetex([("{t}c", "3"), ("{t}d", "4")])
             .nx()
             .ex(100)
             .await
             .unwrap();
-        let c_ttl = c.ttl("c").await.unwrap();
-        let xx_fail = c.msetex([("a", "y"), ("zz", "3")]).xx().await.unwrap();
+        let c_ttl = c.ttl("{t}c").await.unwrap();
+        let xx_fail = c
+            .msetex([("{t}a", "y"), ("{t}zz", "3")])
+            .xx()
+            .await
+            .unwrap();
         let xx_ok = c
-            .msetex([("a", "y"), ("b", "z")])
+            .msetex([("{t}a", "y"), ("{t}b", "z")])
             .condition(ExistenceCondition::Xx)
             .px(100_000)
             .await
             .unwrap();
-        let a_pttl = c.pttl("a").await.unwrap();
-        let keep = c.msetex([("a", "k")]).keepttl().await.unwrap();
-        let a_kept = c.pttl("a").await.unwrap();
+        let a_pttl = c.pttl("{t}a").await.unwrap();
+        let keep = c.msetex([("{t}a", "k")]).keepttl().await.unwrap();
+        let a_kept = c.pttl("{t}a").await.unwrap();
         let at = now_secs() + 1000;
         let exat = c
-            .msetex([("e", "1")])
+            .msetex([("{t}e", "1")])
             .expiration(SetExpiration::Exat(at))
             .await
             .unwrap();
         let at_ms = now_millis() + 2_000_000;
-        let pxat = c.msetex([("p", "1")]).pxat(at_ms).await.unwrap();
-        let exat2 = c.msetex([("e2", "1")]).exat(at).await.unwrap();
+        let pxat = c.msetex([("{t}p", "1")]).pxat(at_ms).await.unwrap();
+        let exat2 = c.msetex([("{t}e2", "1")]).exat(at).await.unwrap();
         (
             (plain, nx_fail, nx_ok, 0 < c_ttl && c_ttl <= 100),
             (xx_fail, xx_ok, 0 < a_pttl && a_pttl <= 100_000),
             (keep, 0 < a_kept && a_kept <= 100_000),
-            (exat, c.expiretime("e").await.unwrap() == at),
-            (pxat, c.pexpiretime("p").await.unwrap() == at_ms),
-            (exat2, c.expiretime("e2").await.unwrap() == at),
-            c.mget(["a", "b", "c", "d", "zz"]).await.unwrap(),
+            (exat, c.expiretime("{t}e").await.unwrap() == at),
+            (pxat, c.pexpiretime("{t}p").await.unwrap() == at_ms),
+            (exat2, c.expiretime("{t}e2").await.unwrap() == at),
+            c.mget(["{t}a", "{t}b", "{t}c", "{t}d", "{t}zz"])
+                .await
+                .unwrap(),
         )
     })
     .await;
@@ -394,25 +422,28 @@ async fn msetex() {
 
 #[tokio::test]
 async fn lcs() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "LCS") {
+    lcs_on(&Server::start()).await;
+}
+
+pub(crate) async fn lcs_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 0, 0), "LCS") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
-        c.mset([("key1", "ohmytext"), ("key2", "mynewtext")])
+    let got = protocols::both(server, |c| async move {
+        c.mset([("{t}key1", "ohmytext"), ("{t}key2", "mynewtext")])
             .await
             .unwrap();
         (
-            c.lcs("key1", "key2").await.unwrap(),
-            c.lcs("key1", "key2").len().await.unwrap(),
-            c.lcs("key1", "key2").idx().await.unwrap(),
-            c.lcs("key1", "key2")
+            c.lcs("{t}key1", "{t}key2").await.unwrap(),
+            c.lcs("{t}key1", "{t}key2").len().await.unwrap(),
+            c.lcs("{t}key1", "{t}key2").idx().await.unwrap(),
+            c.lcs("{t}key1", "{t}key2")
                 .idx()
                 .minmatchlen(4)
                 .withmatchlen()
                 .await
                 .unwrap(),
-            c.lcs("nope1", "nope2").await.unwrap(),
+            c.lcs("{t}nope1", "{t}nope2").await.unwrap(),
         )
     })
     .await;
@@ -435,8 +466,11 @@ async fn lcs() {
 
 #[tokio::test]
 async fn bitmap_bits_counts_positions_and_ops() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    bitmap_bits_counts_positions_and_ops_on(&Server::start()).await;
+}
+
+pub(crate) async fn bitmap_bits_counts_positions_and_ops_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let setbit = (
             c.setbit("bm", 7, 1).await.unwrap(),
             c.setbit("bm", 7, 1).await.unwrap(),
@@ -488,21 +522,25 @@ async fn bitmap_bits_counts_positions_and_ops() {
                 .unwrap(),
             c.bitpos("nope", 1).await.unwrap(),
         );
-        c.set("a", "abc").await.unwrap();
-        c.set("b", "a").await.unwrap();
+        c.set("{t}a", "abc").await.unwrap();
+        c.set("{t}b", "a").await.unwrap();
         let bitop = (
-            c.bitop(BitopOperation::And, "and", ["a", "b"])
+            c.bitop(BitopOperation::And, "{t}and", ["{t}a", "{t}b"])
                 .await
                 .unwrap(),
-            c.get("and").await.unwrap(),
-            c.bitop(BitopOperation::Or, "or", ["a", "b"]).await.unwrap(),
-            c.get("or").await.unwrap(),
-            c.bitop(BitopOperation::Xor, "xor", ["a", "a"])
+            c.get("{t}and").await.unwrap(),
+            c.bitop(BitopOperation::Or, "{t}or", ["{t}a", "{t}b"])
                 .await
                 .unwrap(),
-            c.get("xor").await.unwrap(),
-            c.bitop(BitopOperation::Not, "not", ["b"]).await.unwrap(),
-            c.get("not").await.unwrap(),
+            c.get("{t}or").await.unwrap(),
+            c.bitop(BitopOperation::Xor, "{t}xor", ["{t}a", "{t}a"])
+                .await
+                .unwrap(),
+            c.get("{t}xor").await.unwrap(),
+            c.bitop(BitopOperation::Not, "{t}not", ["{t}b"])
+                .await
+                .unwrap(),
+            c.get("{t}not").await.unwrap(),
         );
         (setbit, getbit, bitcount, bitpos, bitop)
     })
@@ -546,8 +584,11 @@ async fn bitcount_without_end() {
 
 #[tokio::test]
 async fn bitfield_and_bitfield_ro() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    bitfield_and_bitfield_ro_on(&Server::start()).await;
+}
+
+pub(crate) async fn bitfield_and_bitfield_ro_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let first = c
             .bitfield("bf")
             .set("i8", 0, 100)
@@ -614,34 +655,43 @@ async fn bitfield_overflow_fail_gives_nil() {
 
 #[tokio::test]
 async fn hyperloglog() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    hyperloglog_on(&Server::start()).await;
+}
+
+pub(crate) async fn hyperloglog_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let add = (
-            c.pfadd("h1").element(["a", "b", "c", "d"]).await.unwrap(),
-            c.pfadd("h1").element(["a", "b"]).await.unwrap(),
-            c.pfadd("h2").element(["c", "d", "e"]).await.unwrap(),
+            c.pfadd("{t}h1")
+                .element(["a", "b", "c", "d"])
+                .await
+                .unwrap(),
+            c.pfadd("{t}h1").element(["a", "b"]).await.unwrap(),
+            c.pfadd("{t}h2").element(["c", "d", "e"]).await.unwrap(),
             c.pfadd("empty").await.unwrap(),
             c.pfadd("empty").await.unwrap(),
         );
         let count = (
-            c.pfcount(["h1"]).await.unwrap(),
-            c.pfcount(["h1", "h2"]).await.unwrap(),
+            c.pfcount(["{t}h1"]).await.unwrap(),
+            c.pfcount(["{t}h1", "{t}h2"]).await.unwrap(),
             c.pfcount(["nope"]).await.unwrap(),
             c.pfcount(["empty"]).await.unwrap(),
         );
-        c.pfmerge("m").sourcekey(["h1", "h2"]).await.unwrap();
-        let merged = c.pfcount(["m"]).await.unwrap();
+        c.pfmerge("{t}m")
+            .sourcekey(["{t}h1", "{t}h2"])
+            .await
+            .unwrap();
+        let merged = c.pfcount(["{t}m"]).await.unwrap();
         c.pfmerge("m2").await.unwrap();
         let m2 = (
             c.exists(["m2"]).await.unwrap(),
             c.pfcount(["m2"]).await.unwrap(),
         );
-        let wrong = c.pfadd("h1").element(["x"]).await.is_ok() && {
+        let wrong = c.pfadd("{t}h1").element(["x"]).await.is_ok() && {
             c.set("str", "x").await.unwrap();
             c.pfcount(["str"]).await.is_err()
         };
-        let encoding = c.pfdebug("encoding", "h1").await.unwrap();
-        let registers = match c.pfdebug("getreg", "h1").await.unwrap() {
+        let encoding = c.pfdebug("encoding", "{t}h1").await.unwrap();
+        let registers = match c.pfdebug("getreg", "{t}h1").await.unwrap() {
             Value::Array(regs) => regs.len(),
             other => panic!("PFDEBUG GETREG: {other:?}"),
         };
@@ -759,8 +809,11 @@ async fn keyspace_basics() {
 
 #[tokio::test]
 async fn expire_family() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    expire_family_on(&Server::start()).await;
+}
+
+pub(crate) async fn expire_family_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         c.set("k", "v").await.unwrap();
         let ttl_none = (
             c.ttl("k").await.unwrap(),
@@ -872,8 +925,11 @@ async fn expire_family() {
 
 #[tokio::test]
 async fn dump_and_restore() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    dump_and_restore_on(&Server::start()).await;
+}
+
+pub(crate) async fn dump_and_restore_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         c.set("k", "hello").await.unwrap();
         let dump = c.dump("k").await.unwrap().expect("DUMP of an existing key");
         let missing = c.dump("nope").await.unwrap();
@@ -945,11 +1001,14 @@ async fn restore_freq_and_object_freq() {
 
 #[tokio::test]
 async fn object_subcommands() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 2, 0), "listpack-encoded lists") {
+    object_subcommands_on(&Server::start()).await;
+}
+
+pub(crate) async fn object_subcommands_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 2, 0), "listpack-encoded lists") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.set("int", 12345).await.unwrap();
         c.set("emb", "short").await.unwrap();
         // APPEND turns an embedded string into a raw one.

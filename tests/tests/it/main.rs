@@ -4,6 +4,7 @@
 //! their own, so that no other test runs beside them.
 
 mod cluster;
+mod cluster_commands;
 mod cluster_faults;
 mod cluster_harness;
 mod cmd_cluster_admin;

@@ -3,12 +3,16 @@
 
 use bytes::Bytes;
 use respec::{cmd, Commands, Value};
-use respec_tests::{protocols, Server};
+use respec_tests::protocols::{self, Deployment};
+use respec_tests::Server;
 
 #[tokio::test]
 async fn typed_pipeline_infers_its_tuple() {
-    let server = Server::start();
-    let got = protocols::both(&server, |c| async move {
+    typed_pipeline_infers_its_tuple_on(&Server::start()).await;
+}
+
+pub(crate) async fn typed_pipeline_infers_its_tuple_on(server: &impl Deployment) {
+    let got = protocols::both(server, |c| async move {
         let (ok, n, v) = c
             .pipeline()
             .add(cmd::set("a", 1))

@@ -5,7 +5,8 @@ use bytes::Bytes;
 use respec::function::{Function, Library};
 use respec::script::Script;
 use respec::{cmd, Commands, Error, Value};
-use respec_tests::{calls, protocols, Server};
+use respec_tests::protocols::{self, Deployment};
+use respec_tests::{calls, Server};
 
 fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
@@ -329,11 +330,14 @@ fn a_library_needs_the_shebang_line() {
 
 #[tokio::test]
 async fn typed_functions_and_read_only_calls() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "FUNCTION") {
+    typed_functions_and_read_only_calls_on(&Server::start()).await;
+}
+
+pub(crate) async fn typed_functions_and_read_only_calls_on(server: &impl Deployment) {
+    if !protocols::since(server, (7, 0, 0), "FUNCTION") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.function_flush().await.unwrap();
         let lib = library();
         lib.load(&c).await.unwrap();
@@ -457,11 +461,16 @@ async fn library_info_lists_functions_and_flags_until_deleted() {
 
 #[tokio::test]
 async fn function_calls_queued_in_a_pipeline_and_a_transaction() {
-    let server = Server::start();
-    if !protocols::since(&server, (7, 0, 0), "FUNCTION") {
+    function_calls_queued_in_a_pipeline_and_a_transaction_on(&Server::start()).await;
+}
+
+pub(crate) async fn function_calls_queued_in_a_pipeline_and_a_transaction_on(
+    server: &impl Deployment,
+) {
+    if !protocols::since(server, (7, 0, 0), "FUNCTION") {
         return;
     }
-    let got = protocols::both(&server, |c| async move {
+    let got = protocols::both(server, |c| async move {
         c.function_flush().await.unwrap();
         let lib = library();
         let bump: Function<i64> = lib.function("bump");
