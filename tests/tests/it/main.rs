@@ -12,6 +12,7 @@ mod cmd_example;
 mod cmd_hash_stream_geo;
 mod cmd_list_set_zset;
 mod cmd_scripting_server_connection;
+mod cmd_sentinel;
 mod cmd_string_bitmap_hll_generic;
 mod connect_errors;
 mod connection;

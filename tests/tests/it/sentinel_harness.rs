@@ -228,16 +228,19 @@ fn sentinel_failover_changes_the_primary() {
     assert!([1, 2].contains(&failover.new), "{failover:?}");
     assert_topology(&group, failover.new);
     assert!(group.replicas().contains(&0));
+    // The first switch announced is away from node 0, to a replica (the group may
+    // have failed over again since, on a loaded machine: see `Failover::new`).
     let announced = events.read_reply().unwrap();
-    let (old, new) = (group.node(0).port(), group.node(failover.new).port());
-    assert_eq!(
-        announced,
-        Reply::Array(Some(vec![
-            bulk("message"),
-            bulk("+switch-master"),
-            bulk(&format!("mymaster 127.0.0.1 {old} 127.0.0.1 {new}")),
-        ]))
-    );
+    let switched = (1..3).find(|&i| {
+        let (old, new) = (group.node(0).port(), group.node(i).port());
+        announced
+            == Reply::Array(Some(vec![
+                bulk("message"),
+                bulk("+switch-master"),
+                bulk(&format!("mymaster 127.0.0.1 {old} 127.0.0.1 {new}")),
+            ]))
+    });
+    assert!(switched.is_some(), "{announced:?}");
 
     // A killed sentinel comes back on its port with its id (from the config file it
     // rewrote), knowing the new primary and the others.
@@ -248,7 +251,7 @@ fn sentinel_failover_changes_the_primary() {
     group.restart_sentinel(1).unwrap();
     assert_eq!(group.sentinel_id(1).unwrap(), id);
     assert_eq!(group.sentinel(1).port(), port);
-    assert_topology(&group, failover.new);
+    assert_topology(&group, group.primary());
     eprintln!(
         "sentinel_failover_changes_the_primary took {:?}",
         started.elapsed()
@@ -290,7 +293,7 @@ fn a_killed_primary_is_replaced_and_returns_as_a_replica() {
     group.restart_node(0).unwrap();
     group.wait_replica(0).unwrap();
     eprintln!("old primary back as a replica after {:?}", back.elapsed());
-    assert_topology(&group, failover.new);
+    assert_topology(&group, group.primary());
     assert!(group.replicas().contains(&0));
     assert_eq!(group.query(0, &["GET", "k"]).unwrap(), bulk("v"));
     eprintln!(
