@@ -59,7 +59,6 @@ fn ran() -> Result<BTreeSet<String>> {
 /// those.
 fn reason(name: &str, group: &str) -> &'static str {
     match (name, group) {
-        (_, "sentinel") => "sentinel only (sentinel issue)",
         (_, "cluster") | ("READONLY" | "READWRITE" | "ASKING", _) => {
             "cluster mode only (cluster issue)"
         }
