@@ -430,3 +430,51 @@ async fn sentinel_administration_subcommands() {
         assert_ne!(new, old);
     }
 }
+
+/// A sentinel with a password of its own (the data nodes have another): respec
+/// connects with the sentinel's password under both protocols and its typed calls
+/// see the primary; without a password, a call fails with NOAUTH; with the data
+/// nodes' password, the connect fails naming AUTH.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_with_its_own_password() {
+    let Some(group) = block_in_place(|| {
+        SentinelGroup::builder()
+            .replicas(1)
+            .password("data-secret")
+            .sentinel_password("sentinel-secret")
+            .start_or_skip()
+    }) else {
+        return;
+    };
+    let primary_port = group.node(group.primary()).port();
+    for protocol in PROTOCOLS {
+        let c = client(&group, 0, protocol, "cmd-sentinel-auth").await;
+        let (_, port) = c
+            .sentinel_get_master_addr_by_name("mymaster")
+            .await
+            .unwrap();
+        assert_eq!(&port[..], primary_port.to_string().as_bytes());
+
+        let anonymous = Client::builder()
+            .url(&group.sentinel(0).url())
+            .protocol(protocol)
+            .connect()
+            .await
+            .unwrap();
+        let refused = anonymous.sentinel_myid().await.unwrap_err();
+        assert!(refused.to_string().contains("NOAUTH"), "{refused}");
+
+        let wrong = Client::builder()
+            .url(&group.sentinel(0).url())
+            .protocol(protocol)
+            .password("data-secret")
+            .connect()
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            wrong.is_server() && wrong.to_string().contains("AUTH"),
+            "{wrong}"
+        );
+    }
+}
