@@ -8,7 +8,10 @@ use crate::{
     cmd_hash_stream_geo, cmd_list_set_zset, cmd_scripting_server_connection,
     cmd_string_bitmap_hll_generic, pipelines, scripts_functions,
 };
-use respec_tests::Cluster;
+use bytes::Bytes;
+use respec::types::{ClientSetinfoAttr, ClusterSlotStatsFilter, CommandlogGetType};
+use respec::{Client, Commands};
+use respec_tests::{protocols, Cluster};
 use std::sync::Arc;
 
 /// One 3-primary cluster (no replicas).
@@ -97,4 +100,404 @@ async fn the_command_tests_pass_on_a_cluster() {
     );
     eprintln!("the command tests on a cluster: {:?}", started.elapsed());
     assert!(failed.is_empty(), "failed on a cluster: {failed:#?}");
+}
+
+/// `n` keys spread over many slots (and so over every primary).
+fn spread(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}:{i}")).collect()
+}
+
+/// The multi-shard commands (`MSET`, `MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`)
+/// over 1,000 keys, and `DBSIZE` after them: the same on one server and on a
+/// cluster, where they are split by slot and merged.
+async fn multi_key_round(c: &Client) -> MultiKeyRound {
+    let keys = spread("mk", 1_000);
+    c.mset(keys.iter().map(|k| (k, k))).await.unwrap();
+    let mut asked: Vec<&str> = keys.iter().step_by(3).map(String::as_str).collect();
+    asked.insert(5, "mk:missing");
+    let mget = c.mget(&asked).await.unwrap();
+    let exists = (
+        c.exists(&keys).await.unwrap(),
+        // A key named twice counts twice.
+        c.exists([&keys[0], &keys[0], &keys[999]]).await.unwrap(),
+    );
+    let touched = c.touch(&keys[..400]).await.unwrap();
+    let deleted = c.del(&keys[..300]).await.unwrap();
+    let unlinked = c.unlink(&keys[250..600]).await.unwrap();
+    (
+        mget,
+        exists,
+        touched,
+        deleted,
+        unlinked,
+        c.dbsize().await.unwrap(),
+    )
+}
+
+type MultiKeyRound = (Vec<Option<Bytes>>, (i64, i64), i64, i64, i64, i64);
+
+/// Sums the integer `get` gives for each client.
+async fn sum_over<F, Fut>(clients: &[Client], get: F) -> i64
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = i64>,
+{
+    let mut sum = 0;
+    for c in clients {
+        sum += get(c.clone()).await;
+    }
+    sum
+}
+
+/// What `get` gives for each client, in order.
+async fn per_node<T, F, Fut>(clients: &[Client], get: F) -> Vec<T>
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut out = Vec::with_capacity(clients.len());
+    for c in clients {
+        out.push(get(c.clone()).await);
+    }
+    out
+}
+
+/// Every command with a request or response policy tip in the spec, through a
+/// cluster client, against what each node says on its own: sums are sums of the
+/// nodes' values, `all_shards` / `all_nodes` commands reach every primary / every
+/// node (replicas too), logical AND and minimum are taken across nodes, and the
+/// multi-shard commands give the same typed results as on one server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tipped_command_aggregates_over_the_nodes() {
+    let Some(cluster) = Cluster::builder()
+        .replicas(1)
+        .config("appendonly yes")
+        .start_or_skip()
+    else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let server = cluster.node(0).server();
+    // A replica still loading its AOF after the first sync is left out of a view;
+    // wait for one with every node (the fan-outs below must reach all six).
+    let (client, nodes) = loop {
+        let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+        let nodes = client.node_clients().await.unwrap();
+        if nodes.len() == 6 {
+            break (client, nodes);
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{} nodes",
+            nodes.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let primaries = client.primary_clients().await.unwrap();
+    assert_eq!(primaries.len(), 3);
+
+    // CONFIG RESETSTAT (all nodes) first: it clears the nodes' command statistics
+    // (here: every primary's count of GET calls).
+    for k in spread("resetstat", 30) {
+        let _: Option<Bytes> = client.get(k).await.unwrap();
+    }
+    let gets = |n: Client| async move {
+        let stats: String = n.info().section(["commandstats"]).decode().await.unwrap();
+        stats.contains("cmdstat_get:")
+    };
+    assert_eq!(per_node(&primaries, gets).await, [true; 3]);
+    client.config_resetstat().await.unwrap();
+    assert_eq!(per_node(&nodes, gets).await, [false; 6]);
+
+    // CONFIG SET (all nodes): every node, replicas too, has the new value; CONFIG
+    // REWRITE (all nodes) writes it into each node's own config file.
+    client.config_set([("lfu-log-factor", "11")]).await.unwrap();
+    for n in &nodes {
+        let got = n.config_get(["lfu-log-factor"]).await.unwrap();
+        assert_eq!(got.get(&b"lfu-log-factor"[..]), Some(&Bytes::from("11")));
+    }
+    client.config_rewrite().await.unwrap();
+    for node in cluster.nodes() {
+        let file = std::fs::read_to_string(node.server().config_path()).unwrap();
+        assert!(file.contains("lfu-log-factor 11"), "{file}");
+    }
+
+    // MSET, MGET, EXISTS, TOUCH, DEL, UNLINK (multi_shard) and DBSIZE (agg_sum):
+    // the same typed results as on one server.
+    let alone = respec_tests::Server::start();
+    let one = Client::connect(&alone.url()).await.unwrap();
+    let on_one = multi_key_round(&one).await;
+    let on_cluster = multi_key_round(&client).await;
+    assert_eq!(on_cluster, on_one);
+    assert_eq!(on_cluster.1, (1_000, 3));
+    assert_eq!((on_cluster.4, on_cluster.5), (300, 400));
+    let sizes = per_node(&primaries, |p| async move { p.dbsize().await.unwrap() }).await;
+    assert!(
+        sizes.iter().all(|&n| n > 0),
+        "keys on every primary: {sizes:?}"
+    );
+    assert_eq!(sizes.iter().sum::<i64>(), client.dbsize().await.unwrap());
+
+    // WAIT and WAITAOF (agg_min): each primary has one replica, which acknowledges.
+    assert_eq!(client.wait(1, 5_000).await.unwrap(), 1);
+    if protocols::since(server, (7, 2, 0), "WAITAOF") {
+        assert_eq!(client.waitaof(1, 1, 5_000).await.unwrap(), (1, 1));
+    }
+
+    // PING (all_shards, all_succeeded).
+    assert_eq!(client.ping().await.unwrap(), Bytes::from("PONG"));
+
+    // RANDOMKEY (special): a key of whichever primary has one.
+    let some = client.randomkey().await.unwrap().expect("a key");
+    assert!(some.starts_with(b"mk:"), "{some:?}");
+
+    // FLUSHDB and FLUSHALL (all_shards): every primary is empty.
+    client.flushdb().await.unwrap();
+    let sizes = per_node(&primaries, |p| async move { p.dbsize().await.unwrap() }).await;
+    assert_eq!(sizes, [0, 0, 0]);
+    assert_eq!(client.randomkey().await.unwrap(), None);
+    for k in spread("fa", 30) {
+        client.set(k, 1).await.unwrap();
+    }
+    client.flushall().await.unwrap();
+    let sizes = per_node(&primaries, |p| async move { p.dbsize().await.unwrap() }).await;
+    assert_eq!(sizes, [0, 0, 0]);
+
+    // SCRIPT LOAD (all nodes), SCRIPT EXISTS (agg_logical_and), SCRIPT FLUSH (all
+    // nodes): a script one primary has is not reported as there.
+    let only_one = primaries[1].script_load("return 'one'").await.unwrap();
+    let everywhere = client.script_load("return 'all'").await.unwrap();
+    assert_eq!(
+        client
+            .script_exists([only_one.clone(), everywhere.clone()])
+            .await
+            .unwrap(),
+        [false, true]
+    );
+    for n in &nodes {
+        assert_eq!(n.script_exists([everywhere.clone()]).await.unwrap(), [true]);
+    }
+    client.script_flush().await.unwrap();
+    for n in &nodes {
+        let exists = n
+            .script_exists([everywhere.clone(), only_one.clone()])
+            .await;
+        assert_eq!(exists.unwrap(), [false, false]);
+    }
+
+    // FUNCTION LOAD, DUMP, FLUSH, RESTORE, DELETE (all_shards) and STATS (special).
+    const LIB: &str = "#!lua name=tipped\nredis.register_function('t', function() return 1 end)";
+    client.function_load(LIB).await.unwrap();
+    let libraries = |c: Client| async move { c.function_list().await.unwrap().len() };
+    assert_eq!(per_node(&primaries, libraries).await, [1, 1, 1]);
+    let dump = client.function_dump().await.unwrap();
+    client.function_flush().await.unwrap();
+    assert_eq!(per_node(&primaries, libraries).await, [0, 0, 0]);
+    client.function_restore(dump).await.unwrap();
+    assert_eq!(per_node(&primaries, libraries).await, [1, 1, 1]);
+    let stats = client.function_stats().await.unwrap();
+    assert!(stats.running_script.is_none());
+    client.function_delete("tipped").await.unwrap();
+    assert_eq!(per_node(&primaries, libraries).await, [0, 0, 0]);
+
+    // SCRIPT KILL and FUNCTION KILL (one_succeeded): nothing runs, every node says
+    // NOTBUSY; with a script busy on one node, that node's OK wins.
+    for err in [
+        client.script_kill().await.unwrap_err(),
+        client.function_kill().await.unwrap_err(),
+    ] {
+        assert_eq!(
+            err.server_error().map(|e| e.code()),
+            Some("NOTBUSY"),
+            "{err}"
+        );
+    }
+    client
+        .config_set([("busy-reply-threshold", "20")])
+        .await
+        .unwrap();
+    let busy_node = Client::connect(
+        &cluster
+            .node(cluster.node_for_slot(cluster.keyslot("busy")))
+            .url(),
+    )
+    .await
+    .unwrap();
+    let busy = tokio::spawn(async move {
+        busy_node
+            .eval("while true do end")
+            .key(["busy"])
+            .await
+            .unwrap_err()
+    });
+    // Until the script runs, every node says NOTBUSY.
+    let asked = std::time::Instant::now();
+    while let Err(e) = client.script_kill().await {
+        assert_eq!(e.server_error().map(|e| e.code()), Some("NOTBUSY"), "{e}");
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(5),
+            "the script never ran"
+        );
+        tokio::task::yield_now().await;
+    }
+    let killed = busy.await.unwrap();
+    assert!(killed.to_string().contains("killed"), "{killed}");
+
+    // SLOWLOG RESET / LEN (agg_sum) / GET (all nodes, concatenated): every command
+    // logged while the threshold is 0, counted on each node.
+    client.slowlog_reset().await.unwrap();
+    client
+        .config_set([("slowlog-log-slower-than", "0")])
+        .await
+        .unwrap();
+    for k in spread("slow", 20) {
+        client.set(k, 1).await.unwrap();
+    }
+    client
+        .config_set([("slowlog-log-slower-than", "-1")])
+        .await
+        .unwrap();
+    let lens = per_node(&nodes, |n| async move { n.slowlog_len().await.unwrap() }).await;
+    assert!(lens.iter().all(|&n| n > 0), "{lens:?}");
+    let total: i64 = lens.iter().sum();
+    assert_eq!(client.slowlog_len().await.unwrap(), total);
+    let entries = client.slowlog_get().count(-1).await.unwrap();
+    assert_eq!(entries.len() as i64, total);
+    let sets = entries
+        .iter()
+        .filter(|e| e.3.first().is_some_and(|c| c.eq_ignore_ascii_case(b"SET")));
+    // Each SET twice: run by its primary, and by the primary's replica.
+    assert_eq!(sets.count(), 40, "every SET, from every node");
+    client.slowlog_reset().await.unwrap();
+    let lens = per_node(&nodes, |n| async move { n.slowlog_len().await.unwrap() }).await;
+    assert_eq!(lens, [0; 6]);
+
+    // LATENCY RESET (agg_sum): the event kinds reset on every node, summed; the
+    // per-node diagnostics (special) answer with their one-server types.
+    client
+        .config_set([("latency-monitor-threshold", "1")])
+        .await
+        .unwrap();
+    let mut kinds = 0;
+    for p in &primaries {
+        p.eval("local i = 0 while i < 1000000 do i = i + 1 end return 1")
+            .decode::<i64>()
+            .await
+            .unwrap();
+        kinds += p.latency_latest().await.unwrap().len() as i64;
+    }
+    assert!(kinds >= 3, "{kinds}");
+    let _ = client.latency_doctor().await.unwrap();
+    let _ = client.latency_latest().await.unwrap();
+    let _ = client.latency_history("command").await.unwrap();
+    let _ = client.latency_graph("command").await;
+    let _ = client.latency_histogram().await.unwrap();
+    let replica_kinds = sum_over(&nodes[3..], |n| async move {
+        n.latency_latest().await.unwrap().len() as i64
+    })
+    .await;
+    assert_eq!(client.latency_reset().await.unwrap(), kinds + replica_kinds);
+    let after = sum_over(&nodes, |n| async move {
+        n.latency_latest().await.unwrap().len() as i64
+    })
+    .await;
+    assert_eq!(after, 0);
+
+    // MEMORY DOCTOR / STATS / MALLOC-STATS (special: one node), MEMORY PURGE
+    // (all_shards), INFO (special: one node).
+    assert!(!client.memory_doctor().await.unwrap().is_empty());
+    let _ = client.memory_stats().await.unwrap();
+    let _ = client.memory_malloc_stats().await.unwrap();
+    client.memory_purge().await.unwrap();
+    let info: String = client.info().decode().await.unwrap();
+    assert!(info.contains("cluster_enabled:1"));
+
+    // CLIENT SETNAME / SETINFO (all nodes): the cluster client's connection to
+    // every node carries them.
+    client.client_setname("tipped").await.unwrap();
+    let setinfo = protocols::since(server, (7, 2, 0), "CLIENT SETINFO");
+    if setinfo {
+        client
+            .client_setinfo(ClientSetinfoAttr::LibName(Bytes::from("tipped-lib")))
+            .await
+            .unwrap();
+    }
+    for n in &nodes {
+        let me: String = n.client_info().decode().await.unwrap();
+        assert!(me.contains("name=tipped "), "{me}");
+        assert!(!setinfo || me.contains("lib-name=tipped-lib"), "{me}");
+    }
+
+    // ACL SETUSER / DELUSER (all nodes); ACL SAVE fails where no ACL file is set.
+    client.acl_setuser("tipped-user").await.unwrap();
+    for n in &nodes {
+        assert!(n.acl_getuser("tipped-user").await.unwrap().is_some());
+    }
+    assert_eq!(client.acl_deluser(["tipped-user"]).await.unwrap(), 1);
+    for n in &nodes {
+        assert!(n.acl_getuser("tipped-user").await.unwrap().is_none());
+    }
+    assert!(client.acl_save().await.is_err());
+
+    // Valkey 8's CLUSTER SLOT-STATS (all_shards, concatenated): every slot once;
+    // Valkey 8.1's COMMANDLOG LEN (agg_sum), GET (concatenated), RESET (all nodes).
+    if protocols::since(server, (8, 0, 0), "CLUSTER SLOT-STATS") {
+        let stats = client
+            .cluster_slot_stats(ClusterSlotStatsFilter::Slotsrange {
+                start_slot: 0,
+                end_slot: 16383,
+            })
+            .await
+            .unwrap();
+        let mut slots: Vec<i64> = stats.iter().map(|(slot, _)| *slot).collect();
+        slots.sort_unstable();
+        assert_eq!(slots, (0..16384).collect::<Vec<i64>>());
+    }
+    if protocols::since(server, (8, 1, 0), "COMMANDLOG") {
+        client
+            .commandlog_reset(CommandlogGetType::Slow)
+            .await
+            .unwrap();
+        client
+            .config_set([("commandlog-execution-slower-than", "0")])
+            .await
+            .unwrap();
+        for k in spread("clog", 20) {
+            client.set(k, 1).await.unwrap();
+        }
+        client
+            .config_set([("commandlog-execution-slower-than", "-1")])
+            .await
+            .unwrap();
+        let lens = per_node(&nodes, |n| async move {
+            n.commandlog_len(CommandlogGetType::Slow).await.unwrap()
+        })
+        .await;
+        let total: i64 = lens.iter().sum();
+        assert!(lens.iter().all(|&n| n > 0), "{lens:?}");
+        assert_eq!(
+            client
+                .commandlog_len(CommandlogGetType::Slow)
+                .await
+                .unwrap(),
+            total
+        );
+        let entries = client
+            .commandlog_get(-1, CommandlogGetType::Slow)
+            .await
+            .unwrap();
+        assert_eq!(entries.len() as i64, total);
+        client
+            .commandlog_reset(CommandlogGetType::Slow)
+            .await
+            .unwrap();
+        assert_eq!(
+            client
+                .commandlog_len(CommandlogGetType::Slow)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+    eprintln!("the tipped commands on a cluster: {:?}", started.elapsed());
 }
