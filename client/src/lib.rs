@@ -152,6 +152,7 @@
 //! | keyless, no policy (`ECHO`, `CLUSTER SHARDS`), and per-node diagnostics (`INFO`, `MEMORY STATS`, `LATENCY LATEST`) | one node | as on one server |
 //! | `RANDOMKEY` | every primary until one has a key | |
 //! | `SCAN` | refused as a plain command (its cursor belongs to one node); a [`scan_stream`](Client::scan_stream) walks every primary | |
+//! | `CLUSTERSCAN` (Valkey 9.1) | the node of the slot its cursor names (`0-{06S}-0`: a hash tag); call again with the returned cursor until it is `0` | as on one node |
 //! | blocking commands (`BLPOP`) | a pooled connection of the key's node | |
 //! | pipelines | each command to its node: one pipeline per node, all at once; a command that goes to several nodes runs alone in its place | in call order |
 //! | transactions, `WATCH` | the node of their one slot; refused across slots | |

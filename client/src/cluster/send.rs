@@ -376,7 +376,7 @@ impl Cluster {
 
     /// The commands the spec marks `special`, by name: `RANDOMKEY` asks every
     /// primary and returns the first key found; `SCAN` (its cursor belongs to one
-    /// node) is refused; the per-node diagnostics (`INFO`, `MEMORY STATS`,
+    /// node) is refused; `CLUSTERSCAN` goes to the node of its cursor's slot; the per-node diagnostics (`INFO`, `MEMORY STATS`,
     /// `LATENCY LATEST`, `FUNCTION STATS`, ...) run on one node, with the same reply
     /// type as on one server.
     async fn run_special(self: &Arc<Self>, name: &'static str, buf: CommandBuf) -> Result<Bytes> {
@@ -394,7 +394,14 @@ impl Cluster {
                 }
                 Ok(first.unwrap_or_default())
             }
-            "SCAN" | "CLUSTERSCAN" => Err(Error::refused(
+            // Its cursor names the slot where it goes on (`0-{06S}-0`: a hash tag),
+            // and the spec routes it as a key (`not_key`): the node of that slot,
+            // which answers with the cursor of its next slot, until `0`.
+            "CLUSTERSCAN" => {
+                let slot = buf.iter().nth(1).map(respec_protocol::cluster::slot);
+                self.run_slot(slot, buf, false, false).await
+            }
+            "SCAN" => Err(Error::refused(
                 "a SCAN cursor belongs to one node: scanning through a cluster client is not supported yet",
             )),
             _ => self.run_slot(None, buf, false, false).await,

@@ -501,3 +501,103 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
     }
     eprintln!("the tipped commands on a cluster: {:?}", started.elapsed());
 }
+
+/// The cluster-only commands run on a node (a client of one node, from the
+/// cluster client): `CLUSTER SLAVES` of a primary lists its replica; a slot
+/// migration started with `CLUSTER MIGRATESLOTS` is cancelled by `CLUSTER
+/// CANCELSLOTMIGRATIONS`; `CLUSTERSCAN` walks the keys of the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_only_commands_run_on_a_node() {
+    let Some(cluster) = Cluster::builder().replicas(1).start_or_skip() else {
+        return;
+    };
+    let server = cluster.node(0).server();
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+
+    // CLUSTER SLAVES: the replica of each primary, by its id.
+    for p in cluster.primaries() {
+        let primary = client
+            .node_client(&cluster.node(p).addr().to_string())
+            .await
+            .unwrap();
+        // Deprecated (CLUSTER REPLICAS), still served: exercised on purpose.
+        #[allow(deprecated)]
+        let lines = primary.cluster_slaves(cluster.node(p).id()).await.unwrap();
+        let ids: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| std::str::from_utf8(l).ok()?.split(' ').next())
+            .collect();
+        let replicas: Vec<&str> = cluster
+            .replicas_of(p)
+            .into_iter()
+            .map(|r| cluster.node(r).id())
+            .collect();
+        assert_eq!(ids, replicas, "{lines:?}");
+    }
+
+    for k in spread("cs", 200) {
+        client.set(k, 1).await.unwrap();
+    }
+    if protocols::since(server, (9, 1, 0), "CLUSTERSCAN") {
+        // CLUSTERSCAN: the node of the slot of `0` answers for the first slot, with a
+        // cursor naming the next slot by a hash tag (a node serving another slot
+        // answers MOVED); the cluster client sends each call to the slot its cursor
+        // names, and the walk comes back to `0` with every key once.
+        let node = client.client_for_key("0").await.unwrap();
+        let (next, _) = node.clusterscan("0").await.unwrap();
+        assert!(next.contains(&b'{'), "{next:?}");
+        let mut cursor = Bytes::from("0");
+        let mut seen = Vec::new();
+        loop {
+            let (next, keys) = client.clusterscan(cursor).count(1_000).await.unwrap();
+            seen.extend(keys);
+            if next == "0" {
+                break;
+            }
+            cursor = next;
+        }
+        seen.sort();
+        let mut want: Vec<Bytes> = spread("cs", 200).into_iter().map(Bytes::from).collect();
+        want.sort();
+        assert_eq!(seen, want);
+    }
+    if protocols::since(server, (9, 0, 0), "CLUSTER MIGRATESLOTS") {
+        // CLUSTER MIGRATESLOTS of every slot of one primary to another, cancelled at
+        // once by CLUSTER CANCELSLOTMIGRATIONS: the migration is reported cancelled
+        // and the slots and keys stay where they were.
+        let slot = cluster.keyslot("cs:0");
+        let from = cluster.node_for_slot(slot);
+        let to = cluster
+            .primaries()
+            .into_iter()
+            .find(|&p| p != from)
+            .unwrap();
+        let map = cluster.slot_map(from).unwrap();
+        let range = map.range_of(slot).unwrap().slots.clone();
+        let (first, last) = (i64::from(*range.start()), i64::from(*range.end()));
+        let source = client
+            .node_client(&cluster.node(from).addr().to_string())
+            .await
+            .unwrap();
+        source
+            .cluster_migrateslots([([(first, last)], cluster.node(to).id())])
+            .await
+            .unwrap();
+        source.cluster_cancelslotmigrations().await.unwrap();
+        let migrations = source.cluster_getslotmigrations().await.unwrap();
+        let states: Vec<_> = migrations
+            .iter()
+            .map(|m| (m.slot_ranges.clone(), m.state.clone()))
+            .collect();
+        assert_eq!(
+            states,
+            [(
+                Some(Bytes::from(format!("{first}-{last}"))),
+                Some(Bytes::from("cancelled"))
+            )]
+        );
+        assert_eq!(cluster.node_for_slot(slot), from);
+        let values: Vec<Option<i64>> = client.mget(spread("cs", 200)).decode().await.unwrap();
+        assert_eq!(values, vec![Some(1); 200]);
+    }
+}
