@@ -55,14 +55,12 @@ fn ran() -> Result<BTreeSet<String>> {
     Ok(out)
 }
 
-/// Why a command cannot run meaningfully on a standalone test server, if it is one of
-/// those.
+/// Why a command cannot run meaningfully on the test servers, if it is one of those.
+/// The cluster commands and `WAIT` / `WAITAOF` have none: the tests form clusters
+/// with replicas (`cluster_commands.rs` runs what no other test does).
 fn reason(name: &str, group: &str) -> &'static str {
     match (name, group) {
-        (_, "cluster") | ("READONLY" | "READWRITE" | "ASKING", _) => {
-            "cluster mode only (cluster issue)"
-        }
-        ("REPLICAOF" | "SLAVEOF" | "FAILOVER" | "WAIT" | "WAITAOF", _) => {
+        ("REPLICAOF" | "SLAVEOF" | "FAILOVER", _) => {
             "replication: needs a replica (cluster/sentinel issues)"
         }
         ("SHUTDOWN", _) => "stops the server",
