@@ -22,10 +22,10 @@ pub enum Target {
     /// on another node, the node redirects it).
     Any,
     /// Every primary (`request_policy:all_shards`): `DBSIZE`, `KEYS`, `FLUSHALL`,
-    /// `SCRIPT LOAD`; the replies are merged by the response policy.
+    /// `FUNCTION LOAD`; the replies are merged by the response policy.
     AllPrimaries(Option<ResponsePolicy>),
     /// Every node, replicas too (`request_policy:all_nodes`): `CONFIG SET`,
-    /// `SCRIPT FLUSH`.
+    /// `SCRIPT LOAD`, `SCRIPT FLUSH`.
     AllNodes(Option<ResponsePolicy>),
     /// A command whose request or response policy is `special`: handled by name
     /// (`SCAN`'s cursor belongs to one node; `RANDOMKEY` asks every primary; the

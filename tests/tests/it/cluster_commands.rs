@@ -162,6 +162,17 @@ where
     out
 }
 
+/// Runs 20 `SET`s over many slots with the log threshold `threshold` (a config
+/// parameter, in microseconds) at 0 on every node, then turns the log off (-1), so
+/// that what the nodes logged stays put while it is read.
+async fn twenty_sets_logged(client: &Client, threshold: &str) {
+    client.config_set([(threshold, "0")]).await.unwrap();
+    for k in spread(threshold, 20) {
+        client.set(k, 1).await.unwrap();
+    }
+    client.config_set([(threshold, "-1")]).await.unwrap();
+}
+
 /// Every command with a request or response policy tip in the spec, through a
 /// cluster client, against what each node says on its own: sums are sums of the
 /// nodes' values, `all_shards` / `all_nodes` commands reach every primary / every
@@ -256,6 +267,21 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
     let sizes = per_node(&primaries, |p| async move { p.dbsize().await.unwrap() }).await;
     assert_eq!(sizes, [0, 0, 0]);
     assert_eq!(client.randomkey().await.unwrap(), None);
+    // A key on the last primary only: the others answer nil first.
+    let last = primaries[2].address();
+    let mut only_there = None;
+    for k in spread("rk", 100) {
+        if client.client_for_key(&k).await.unwrap().address() == last {
+            only_there = Some(k);
+            break;
+        }
+    }
+    let only_there = only_there.expect("a key of the last primary");
+    client.set(&only_there, 1).await.unwrap();
+    assert_eq!(
+        client.randomkey().await.unwrap(),
+        Some(Bytes::from(only_there))
+    );
     for k in spread("fa", 30) {
         client.set(k, 1).await.unwrap();
     }
@@ -346,17 +372,7 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
     // SLOWLOG RESET / LEN (agg_sum) / GET (all nodes, concatenated): every command
     // logged while the threshold is 0, counted on each node.
     client.slowlog_reset().await.unwrap();
-    client
-        .config_set([("slowlog-log-slower-than", "0")])
-        .await
-        .unwrap();
-    for k in spread("slow", 20) {
-        client.set(k, 1).await.unwrap();
-    }
-    client
-        .config_set([("slowlog-log-slower-than", "-1")])
-        .await
-        .unwrap();
+    twenty_sets_logged(&client, "slowlog-log-slower-than").await;
     let lens = per_node(&nodes, |n| async move { n.slowlog_len().await.unwrap() }).await;
     assert!(lens.iter().all(|&n| n > 0), "{lens:?}");
     let total: i64 = lens.iter().sum();
@@ -458,17 +474,7 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
             .commandlog_reset(CommandlogGetType::Slow)
             .await
             .unwrap();
-        client
-            .config_set([("commandlog-execution-slower-than", "0")])
-            .await
-            .unwrap();
-        for k in spread("clog", 20) {
-            client.set(k, 1).await.unwrap();
-        }
-        client
-            .config_set([("commandlog-execution-slower-than", "-1")])
-            .await
-            .unwrap();
+        twenty_sets_logged(&client, "commandlog-execution-slower-than").await;
         let lens = per_node(&nodes, |n| async move {
             n.commandlog_len(CommandlogGetType::Slow).await.unwrap()
         })
