@@ -172,8 +172,27 @@
 //! one slot. Reads (the spec's `READONLY` flag) go to replicas when
 //! [`ClusterOptions::read_from`](cluster::ClusterOptions::read_from) says so
 //! (`READONLY` is sent on every connection; the primary when no replica is healthy
-//! or reachable). Not yet on a cluster client: sharded pub/sub following its slot;
-//! classic pub/sub and `MONITOR` run on the first primary.
+//! or reachable). `MONITOR` runs on the first primary.
+//!
+//! Pub/sub: [`Client::subscriber`] gives the same [`Subscriber`](pubsub::Subscriber)
+//! as on one server, with a connection of its own to each node it subscribes on
+//! (made when first needed) and one stream of every node's messages. Shard
+//! channels (`SSUBSCRIBE`; `SPUBLISH` goes to the channel's slot like a key) are
+//! subscribed on the primary serving their slot and follow it: when the slot moves
+//! (a migration, a failover), the server ends the subscription (`sunsubscribe`);
+//! the subscriber then refreshes the slot map, subscribes the channel on the slot's
+//! new primary, and delivers a [`Kind::Reconnected`](pubsub::Kind::Reconnected)
+//! naming the channel before its new confirmation: every message published after
+//! it arrives, some published while the slot moved may be lost (during a legacy
+//! migration, `SPUBLISH` is sent on to the importing node by `ASK` before the
+//! subscription ends). Channels and patterns go to the first primary (a cluster
+//! delivers `PUBLISH` on every node). Keyspace notifications are each node's own:
+//! a subscriber made
+//! [`on_every_primary`](pubsub::SubscriberBuilder::on_every_primary) subscribes its
+//! channels and patterns on every primary, and follows the primaries as they
+//! change (within half a second of the slot map showing it), after
+//! `client.config_set([("notify-keyspace-events", "KEA")])` has set the option on
+//! every node. A confirmation's count is that of its node.
 //!
 //! # Sentinel
 //!

@@ -10,6 +10,7 @@
 mod explicit;
 mod nodes;
 mod pipeline;
+pub(crate) mod pubsub;
 mod refresh;
 mod scan;
 mod send;

@@ -65,7 +65,7 @@ fn keys_need_the_server(meta: &CommandMeta) -> bool {
 }
 
 /// The pause before retry `attempt` (from 0): 10 ms doubling, at most 640 ms.
-fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(10 << attempt.min(6))
 }
 

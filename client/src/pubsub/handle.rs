@@ -18,11 +18,22 @@ use tokio::sync::oneshot;
 /// which [`Error::is_closed`] is true.
 #[derive(Clone)]
 pub struct SubscriberHandle {
-    pub(super) conn: Connection,
-    pub(super) ops: super::demux::Ops,
-    pub(super) id: SubId,
+    pub(super) route: Route,
     pub(super) request_timeout: Option<Duration>,
     pub(super) shared: Arc<Shared>,
+}
+
+/// Where a subscriber's calls go.
+#[derive(Clone)]
+pub(crate) enum Route {
+    /// The driver of its one connection (its own, or a client's shared one).
+    Node {
+        conn: Connection,
+        ops: super::demux::Ops,
+        id: SubId,
+    },
+    /// A cluster client's subscriber: a subscriber per node it subscribes on.
+    Cluster(Arc<crate::cluster::pubsub::Hub>),
 }
 
 impl std::fmt::Debug for SubscriberHandle {
@@ -44,8 +55,12 @@ impl SubscriberHandle {
     /// Under backpressure with a full queue the answer is behind messages nobody
     /// reads, and the call returns at once without it, as subscribe calls do.
     pub async fn ping(&self) -> Result<()> {
+        let ops = match &self.route {
+            Route::Node { ops, .. } => ops,
+            Route::Cluster(hub) => return hub.ping().await,
+        };
         let (done, rx) = oneshot::channel();
-        self.ops.send(Op::Ping { done });
+        ops.send(Op::Ping { done });
         answer(rx, self.request_timeout)
             .await
             .map_err(|e| e.with_command("PING"))
@@ -67,9 +82,18 @@ impl SubscriberHandle {
                 Error::invalid_argument("channel", "at least one is needed").with_command(name)
             );
         }
+        let (ops, id) = match &self.route {
+            Route::Node { ops, id, .. } => (ops, *id),
+            Route::Cluster(hub) => {
+                return hub
+                    .request(kind, list)
+                    .await
+                    .map_err(|e| e.with_command(name))
+            }
+        };
         let (done, rx) = oneshot::channel();
-        self.ops.send(Op::Request {
-            id: self.id,
+        ops.send(Op::Request {
+            id,
             kind,
             channels: list,
             done,
@@ -125,22 +149,33 @@ impl SubscriberHandle {
     /// and coredis's `channels`). Right after a reconnect they come back one by one
     /// as the renewal is confirmed.
     pub fn channels(&self) -> Vec<Bytes> {
-        self.shared.confirmed_list(0)
+        self.confirmed_list(0)
+    }
+
+    /// The channels (0), patterns (1) or shard channels (2) confirmed, sorted.
+    pub(crate) fn confirmed_list(&self, family: usize) -> Vec<Bytes> {
+        match &self.route {
+            Route::Node { .. } => self.shared.confirmed_list(family),
+            Route::Cluster(hub) => hub.confirmed_list(family),
+        }
     }
 
     /// The patterns the server has confirmed for this subscriber, sorted.
     pub fn patterns(&self) -> Vec<Bytes> {
-        self.shared.confirmed_list(1)
+        self.confirmed_list(1)
     }
 
     /// The shard channels the server has confirmed for this subscriber, sorted.
     pub fn shard_channels(&self) -> Vec<Bytes> {
-        self.shared.confirmed_list(2)
+        self.confirmed_list(2)
     }
 
     /// True while the server has confirmed any subscription of this subscriber
     /// (redis-py's `subscribed`).
     pub fn is_subscribed(&self) -> bool {
-        self.shared.any_confirmed()
+        match &self.route {
+            Route::Node { .. } => self.shared.any_confirmed(),
+            Route::Cluster(hub) => (0..3).any(|f| !hub.confirmed_list(f).is_empty()),
+        }
     }
 }

@@ -30,6 +30,12 @@ pub enum Kind {
     SUnsubscribe,
     /// The connection was lost and made again, and every subscription renewed; what
     /// was published in between is lost (pub/sub does not keep messages).
+    ///
+    /// On a cluster client, also for one shard channel (named in
+    /// [`channel`](Message::channel)) that the server unsubscribed because its slot
+    /// moved to another node (a migration, a failover), once it is subscribed on
+    /// the slot's new primary: every message published after it arrives; some
+    /// published before it, while the slot moved, may be lost.
     Reconnected,
 }
 
@@ -71,7 +77,8 @@ pub struct Message {
     /// What it is.
     pub kind: Kind,
     /// The channel (for a confirmation: the channel or pattern concerned; empty for
-    /// [`Kind::Reconnected`] and for an unsubscribe-all when nothing was subscribed).
+    /// [`Kind::Reconnected`] after a reconnect, the shard channel for one after its
+    /// slot moved, and empty for an unsubscribe-all when nothing was subscribed).
     pub channel: Bytes,
     /// The pattern that matched, for [`Kind::PMessage`].
     pub pattern: Option<Bytes>,
@@ -93,9 +100,14 @@ impl Message {
     }
 
     pub(crate) fn reconnected() -> Self {
+        Message::moved(Bytes::new())
+    }
+
+    /// A shard channel subscribed again on the new primary of its slot.
+    pub(crate) fn moved(channel: Bytes) -> Self {
         Message {
             kind: Kind::Reconnected,
-            channel: Bytes::new(),
+            channel,
             pattern: None,
             payload: Bytes::new(),
             count: None,

@@ -84,6 +84,7 @@ mod message;
 pub(crate) mod router;
 
 pub use crate::queue::Overflow;
+pub(crate) use handle::Route;
 pub use handle::SubscriberHandle;
 pub use message::{Kind, Message};
 
@@ -92,7 +93,8 @@ use crate::command::ToArg;
 use crate::connection::{Connection, Kind as ConnectionKind};
 use crate::error::{Error, Result};
 use bytes::Bytes;
-use router::{Op, Shared, SubId};
+pub(crate) use router::Shared;
+use router::{Op, SubId};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -110,38 +112,70 @@ pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 #[must_use = "a builder does nothing until awaited"]
 pub struct SubscriberBuilder<'c> {
     client: &'c Client,
-    capacity: usize,
-    overflow: Option<Overflow>,
-    ignore_confirmations: bool,
-    on_shared: bool,
-    health_check_interval: Option<Duration>,
+    options: Options,
+}
+
+/// What a [`SubscriberBuilder`] was told.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) capacity: usize,
+    pub(crate) overflow: Option<Overflow>,
+    pub(crate) ignore_confirmations: bool,
+    pub(crate) on_shared: bool,
+    pub(crate) health_check_interval: Option<Duration>,
+    pub(crate) every_primary: bool,
+}
+
+impl Options {
+    /// The queue of a subscriber with these options.
+    pub(crate) fn shared_state(&self, on_shared: bool) -> Arc<Shared> {
+        let overflow = self
+            .overflow
+            .unwrap_or_else(|| router::default_overflow(on_shared));
+        Arc::new(Shared::new(
+            crate::queue::Queue::new(self.capacity, overflow),
+            self.ignore_confirmations,
+        ))
+    }
 }
 
 impl<'c> SubscriberBuilder<'c> {
     /// How many messages may wait for the consumer (default 1024).
     pub fn capacity(mut self, n: usize) -> Self {
-        self.capacity = n.max(1);
+        self.options.capacity = n.max(1);
         self
     }
 
     /// What happens when the queue is full (default [`Overflow::Backpressure`] on a
     /// connection of its own, [`Overflow::DropOldest`] on the shared one).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
-        self.overflow = Some(overflow);
+        self.options.overflow = Some(overflow);
         self
     }
 
     /// Do not deliver subscribe and unsubscribe confirmations, only messages and
     /// [`Kind::Reconnected`] (redis-py's `ignore_subscribe_messages`).
     pub fn ignore_subscribe_messages(mut self) -> Self {
-        self.ignore_confirmations = true;
+        self.options.ignore_confirmations = true;
         self
     }
 
     /// Subscribe on the client's shared multiplexed connection instead of a
     /// connection of its own, when it speaks RESP3 (see [the module docs](self)).
+    /// On a cluster client, on the shared connection of each node it subscribes on.
     pub fn on_shared_connection(mut self) -> Self {
-        self.on_shared = true;
+        self.options.on_shared = true;
+        self
+    }
+
+    /// On a cluster client, subscribe to channels and patterns on every primary
+    /// instead of one node: for what each node publishes by itself rather than
+    /// through the cluster, keyspace notifications (`__keyspace@0__:*`, see the
+    /// crate docs, Cluster). Primaries that appear later (a failover, a node added)
+    /// get the subscriptions too, and nodes that stop being primaries lose them. On
+    /// a client of one server it changes nothing.
+    pub fn on_every_primary(mut self) -> Self {
+        self.options.every_primary = true;
         self
     }
 
@@ -160,56 +194,49 @@ impl<'c> SubscriberBuilder<'c> {
     /// the consumer's. The client's shared connection has no such check (a `WAIT`
     /// there may rightly wait for long).
     pub fn health_check_interval(mut self, every: Option<Duration>) -> Self {
-        self.health_check_interval = every;
+        self.options.health_check_interval = every;
         self
     }
 
-    fn shared_state(&self, on_shared: bool) -> Arc<Shared> {
-        let overflow = self
-            .overflow
-            .unwrap_or_else(|| router::default_overflow(on_shared));
-        Arc::new(Shared::new(
-            crate::queue::Queue::new(self.capacity, overflow),
-            self.ignore_confirmations,
-        ))
-    }
-
-    /// Connects.
+    /// Connects (on a cluster client, to each node when it first subscribes there).
     pub async fn connect(self) -> Result<Subscriber> {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let request_timeout = self.client.config().request_timeout;
-        if self.on_shared {
-            let conn = self.client.connection().clone();
-            let ops = self.client.shared_ops().clone();
-            let shared = self.shared_state(true);
-            if attach(&ops, id, shared.clone(), request_timeout).await? {
-                return Ok(Subscriber::new(
-                    conn,
-                    ops,
-                    id,
-                    request_timeout,
-                    shared,
-                    None,
-                ));
-            }
+        match self.client.cluster() {
+            Some(cluster) => crate::cluster::pubsub::connect(cluster, self.options),
+            None => connect_node(self.client, &self.options).await,
         }
-        let slot = self.client.pool().reserve().await?;
-        let (demux, ops) = demux::dedicated(self.health_check_interval);
-        let conn =
-            Connection::connect_with(self.client.config_arc(), ConnectionKind::Reconnects, demux)
-                .await?;
-        let shared = self.shared_state(false);
-        attach(&ops, id, shared.clone(), request_timeout).await?;
-        Ok(Subscriber::new(
-            conn,
-            ops,
-            id,
-            request_timeout,
-            shared,
-            Some(slot),
-        ))
     }
+}
+
+/// A subscriber on the one server of `client`.
+pub(crate) async fn connect_node(client: &Client, options: &Options) -> Result<Subscriber> {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let request_timeout = client.config().request_timeout;
+    if options.on_shared {
+        let conn = client.connection().clone();
+        let ops = client.shared_ops().clone();
+        let shared = options.shared_state(true);
+        if attach(&ops, id, shared.clone(), request_timeout).await? {
+            return Ok(Subscriber::new(
+                Route::Node { conn, ops, id },
+                request_timeout,
+                shared,
+                None,
+            ));
+        }
+    }
+    let slot = client.pool().reserve().await?;
+    let (demux, ops) = demux::dedicated(options.health_check_interval);
+    let conn =
+        Connection::connect_with(client.config_arc(), ConnectionKind::Reconnects, demux).await?;
+    let shared = options.shared_state(false);
+    attach(&ops, id, shared.clone(), request_timeout).await?;
+    Ok(Subscriber::new(
+        Route::Node { conn, ops, id },
+        request_timeout,
+        shared,
+        Some(slot),
+    ))
 }
 
 /// Waits for an answer from the driver, at most `timeout`.
@@ -253,11 +280,14 @@ impl Client {
     pub fn subscriber(&self) -> SubscriberBuilder<'_> {
         SubscriberBuilder {
             client: self,
-            capacity: 1024,
-            overflow: None,
-            ignore_confirmations: false,
-            on_shared: false,
-            health_check_interval: Some(DEFAULT_HEALTH_CHECK_INTERVAL),
+            options: Options {
+                capacity: 1024,
+                overflow: None,
+                ignore_confirmations: false,
+                on_shared: false,
+                health_check_interval: Some(DEFAULT_HEALTH_CHECK_INTERVAL),
+                every_primary: false,
+            },
         }
     }
 }
@@ -286,28 +316,24 @@ impl std::fmt::Debug for Subscriber {
 impl Drop for Subscriber {
     fn drop(&mut self) {
         self.handle.shared.queue.close();
-        if self.slot.is_some() {
-            self.handle.conn.close();
-        } else {
-            self.handle.ops.send(Op::Detach { id: self.handle.id });
+        match &self.handle.route {
+            Route::Node { conn, .. } if self.slot.is_some() => conn.close(),
+            Route::Node { ops, id, .. } => ops.send(Op::Detach { id: *id }),
+            Route::Cluster(hub) => hub.close(),
         }
     }
 }
 
 impl Subscriber {
-    fn new(
-        conn: Connection,
-        ops: demux::Ops,
-        id: SubId,
+    pub(crate) fn new(
+        route: Route,
         request_timeout: Option<Duration>,
         shared: Arc<Shared>,
         slot: Option<crate::pool::Slot>,
     ) -> Self {
         Subscriber {
             handle: SubscriberHandle {
-                conn,
-                ops,
-                id,
+                route,
                 request_timeout,
                 shared,
             },
@@ -316,9 +342,13 @@ impl Subscriber {
     }
 
     /// True when it uses the client's shared connection, false when it has one of
-    /// its own.
+    /// its own (on a cluster client: the nodes' shared connections, or
+    /// connections of its own to the nodes).
     pub fn is_shared(&self) -> bool {
-        self.slot.is_none()
+        match &self.handle.route {
+            Route::Node { .. } => self.slot.is_none(),
+            Route::Cluster(hub) => hub.is_shared(),
+        }
     }
 
     /// A handle that subscribes and unsubscribes for this subscriber from anywhere,

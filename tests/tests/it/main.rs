@@ -7,6 +7,7 @@ mod cluster;
 mod cluster_commands;
 mod cluster_faults;
 mod cluster_harness;
+mod cluster_pubsub;
 mod cmd_cluster_admin;
 mod cmd_example;
 mod cmd_hash_stream_geo;

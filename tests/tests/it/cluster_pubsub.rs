@@ -1,0 +1,309 @@
+//! Pub/sub on a cluster client: shard channels on the primaries of their slots,
+//! following them across slot migrations and failovers; keyspace notifications
+//! from every primary.
+//!
+//! What the servers do when a shard channel's slot moves (seen with raw
+//! connections): Valkey 9.1 and Redis 7.0 send `sunsubscribe` to the subscribers
+//! of the old primary and its replicas on a migration (legacy or atomic); on a
+//! failover Valkey sends it on the old primary and on the new one, Redis 7.0 on
+//! the old primary only (the new one keeps delivering).
+
+use bytes::Bytes;
+use respec::pubsub::{Kind, Subscriber};
+use respec::{Client, Commands};
+use respec_tests::Cluster;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::block_in_place;
+
+/// The first `per_primary` channels named `{prefix}:N` served by each primary.
+fn channels_on_every_primary(cluster: &Cluster, prefix: &str, per_primary: usize) -> Vec<String> {
+    let mut by_node: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for i in 0.. {
+        let c = format!("{prefix}:{i}");
+        let node = cluster.node_for_slot(respec::cluster::slot(c.as_bytes()));
+        let list = by_node.entry(node).or_default();
+        if list.len() < per_primary {
+            list.push(c);
+        }
+        if by_node.len() == cluster.primaries().len()
+            && by_node.values().all(|l| l.len() == per_primary)
+        {
+            break;
+        }
+    }
+    by_node.into_values().flatten().collect()
+}
+
+/// The next message, failing the test after 5 s.
+async fn next(sub: &mut Subscriber) -> respec::pubsub::Message {
+    sub.get_message(Duration::from_secs(5))
+        .await
+        .expect("a message within 5 s")
+}
+
+/// Shard channels on all three primaries: each subscribed on its slot's primary
+/// (`SPUBLISH` reaches one subscriber), every message delivered, in order per
+/// channel; classic channels still work; `SUNSUBSCRIBE` ends one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_channels_on_every_primary_deliver_in_order() {
+    let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let channels = channels_on_every_primary(&cluster, "sharded", 2);
+    let mut sub = client
+        .subscriber()
+        .ignore_subscribe_messages()
+        .await
+        .unwrap();
+    sub.ssubscribe(&channels).await.unwrap();
+    let mut sorted: Vec<Bytes> = channels.iter().map(|c| Bytes::from(c.clone())).collect();
+    sorted.sort();
+    assert_eq!(sub.shard_channels(), sorted);
+    const N: usize = 50;
+    for i in 0..N {
+        for c in &channels {
+            assert_eq!(client.spublish(c, i.to_string()).await.unwrap(), 1, "{c}");
+        }
+    }
+    let mut got: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for _ in 0..N * channels.len() {
+        let m = next(&mut sub).await;
+        assert_eq!(m.kind, Kind::SMessage, "{m:?}");
+        got.entry(m.channel_str().unwrap().to_owned())
+            .or_default()
+            .push(m.payload_str().unwrap().parse().unwrap());
+    }
+    for c in &channels {
+        assert_eq!(got[c], (0..N).collect::<Vec<_>>(), "{c}");
+    }
+    // Classic pub/sub beside it.
+    sub.subscribe(["classic"]).await.unwrap();
+    assert_eq!(client.publish("classic", "x").await.unwrap(), 1);
+    let m = next(&mut sub).await;
+    assert_eq!((m.kind, &m.payload[..]), (Kind::Message, &b"x"[..]));
+    // Unsubscribing one shard channel.
+    sub.sunsubscribe([&channels[0]]).await.unwrap();
+    assert_eq!(client.spublish(&channels[0], "gone").await.unwrap(), 0);
+    assert_eq!(sub.shard_channels().len(), channels.len() - 1);
+    sub.sunsubscribe(Vec::<String>::new()).await.unwrap();
+    assert!(sub.shard_channels().is_empty());
+}
+
+/// What a publisher and a subscriber saw while a channel's slot moved.
+#[derive(Debug)]
+#[allow(dead_code)] // printed for the record
+struct Moved {
+    published: u64,
+    /// Publishes that failed (may or may not have run).
+    failed: u64,
+    /// Messages published before the notice (or in flight when it came) that never
+    /// came.
+    lost_before: u64,
+    /// Messages published after the notice that never came (must be 0).
+    lost_after: u64,
+    /// The first lost ones, for the record.
+    lost: Vec<u64>,
+    duplicates: u64,
+    /// From the start of the move to the notice, and from its end.
+    notice_after_start: Duration,
+    notice_after_move: Option<Duration>,
+}
+
+/// Publishes `{n}` on `channel` without pause while `move_slot` moves its slot,
+/// and until 200 messages were published after the subscriber's notice
+/// ([`Kind::Reconnected`] naming the channel); then counts what arrived.
+async fn publish_across(
+    client: &Client,
+    channel: &str,
+    move_slot: impl FnOnce() -> Result<(), respec_tests::HarnessError>,
+) -> Option<Moved> {
+    let mut sub = client
+        .subscriber()
+        .ignore_subscribe_messages()
+        .await
+        .unwrap();
+    sub.ssubscribe([channel]).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let publisher = {
+        let (client, stop, sent, channel) = (
+            client.clone(),
+            stop.clone(),
+            sent.clone(),
+            channel.to_owned(),
+        );
+        tokio::spawn(async move {
+            let mut failed = BTreeSet::new();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if client.spublish(&channel, i.to_string()).await.is_err() {
+                    failed.insert(i);
+                }
+                i += 1;
+                sent.store(i, Ordering::Relaxed);
+            }
+            (i, failed)
+        })
+    };
+    let noticed = Arc::new(AtomicU64::new(u64::MAX));
+    let reader = {
+        let (sent, noticed) = (sent.clone(), noticed.clone());
+        tokio::spawn(async move {
+            let mut got: Vec<u64> = Vec::new();
+            let mut notice: Option<(u64, Instant)> = None;
+            while let Some(m) = sub.get_message(Duration::from_secs(3)).await {
+                match m.kind {
+                    Kind::SMessage => got.push(m.payload_str().unwrap().parse().unwrap()),
+                    Kind::Reconnected if notice.is_none() => {
+                        let at = sent.load(Ordering::Relaxed);
+                        noticed.store(at, Ordering::Relaxed);
+                        notice = Some((at, Instant::now()));
+                    }
+                    _ => {}
+                }
+            }
+            (got, notice)
+        })
+    };
+    let started = Instant::now();
+    let moved = block_in_place(move_slot);
+    let move_done = Instant::now();
+    if let Err(e) = moved {
+        stop.store(true, Ordering::Relaxed);
+        assert!(e.is_unavailable(), "{e}");
+        eprintln!("skipped: {e}");
+        return None;
+    }
+    // Until the notice came and 200 more were published (at most 8 s).
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < deadline {
+        let at = noticed.load(Ordering::Relaxed);
+        if at != u64::MAX && sent.load(Ordering::Relaxed) > at + 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (published, failed) = publisher.await.unwrap();
+    let (got, notice) = reader.await.unwrap();
+    let (at, when) = notice.expect("a notice that the channel moved");
+    let mut seen = BTreeSet::new();
+    let mut duplicates = 0;
+    for &i in &got {
+        if !seen.insert(i) {
+            duplicates += 1;
+        }
+    }
+    let missing = |range: std::ops::Range<u64>| {
+        range
+            .filter(|i| !seen.contains(i) && !failed.contains(i))
+            .count() as u64
+    };
+    Some(Moved {
+        published,
+        failed: failed.len() as u64,
+        // The publish in flight when the notice came may have run before it.
+        lost_before: missing(0..(at + 1).min(published)),
+        lost_after: missing((at + 1).min(published)..published),
+        lost: (0..published)
+            .filter(|i| !seen.contains(i))
+            .take(8)
+            .collect(),
+        duplicates,
+        notice_after_start: when - started,
+        notice_after_move: when.checked_duration_since(move_done),
+    })
+}
+
+fn check(what: &str, m: Option<Moved>) {
+    let Some(m) = m else { return };
+    eprintln!("{what}: {m:?}");
+    assert_eq!(m.lost_after, 0, "{what}: {m:?}");
+    assert_eq!(m.duplicates, 0, "{what}: {m:?}");
+    assert!(m.published > 200, "{what}: {m:?}");
+}
+
+/// A legacy migration (`SETSLOT IMPORTING/MIGRATING`, `MIGRATE`, `SETSLOT NODE`) of a
+/// shard channel's slot: nothing published after the notice is lost, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_channel_follows_a_legacy_migration() {
+    let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let channel = "legacy-moving";
+    let slot = respec::cluster::slot(channel.as_bytes());
+    let to = (cluster.node_for_slot(slot) + 1) % 3;
+    let m = publish_across(&client, channel, || cluster.migrate_legacy(slot, to)).await;
+    check("legacy migration", m);
+}
+
+/// Valkey 9's atomic slot migration, likewise (skipped on servers without it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_channel_follows_an_atomic_migration() {
+    let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let channel = "atomic-moving";
+    let slot = respec::cluster::slot(channel.as_bytes());
+    let to = (cluster.node_for_slot(slot) + 1) % 3;
+    let m = publish_across(&client, channel, || cluster.migrate_atomic(slot..=slot, to)).await;
+    check("atomic migration", m);
+}
+
+/// A failover of the shard channel's primary, likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_channel_follows_a_failover() {
+    let Some(cluster) = Cluster::builder().start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let channel = "failing-over";
+    let primary = cluster.node_for_slot(respec::cluster::slot(channel.as_bytes()));
+    let m = publish_across(&client, channel, || cluster.failover(primary).map(|_| ())).await;
+    check("failover", m);
+}
+
+/// Keyspace notifications (`notify-keyspace-events KEA` set on every node through
+/// the tipped `CONFIG SET`) from keys on every primary, each once, with a
+/// subscriber [`on_every_primary`](respec::pubsub::SubscriberBuilder::on_every_primary).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyspace_notifications_come_from_every_primary() {
+    let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    client
+        .config_set([("notify-keyspace-events", "KEA")])
+        .await
+        .unwrap();
+    let mut sub = client
+        .subscriber()
+        .on_every_primary()
+        .ignore_subscribe_messages()
+        .await
+        .unwrap();
+    sub.psubscribe(["__keyspace@0__:ks:*"]).await.unwrap();
+    let keys = channels_on_every_primary(&cluster, "ks", 5);
+    for k in &keys {
+        let _: bool = client.set(k, "v").await.unwrap();
+    }
+    let mut got = BTreeMap::new();
+    for _ in 0..keys.len() {
+        let m = next(&mut sub).await;
+        assert_eq!(m.kind, Kind::PMessage, "{m:?}");
+        assert_eq!(m.payload_str().unwrap(), "set");
+        *got.entry(m.channel_str().unwrap().to_owned()).or_insert(0) += 1;
+    }
+    let want: BTreeMap<String, i32> = keys
+        .iter()
+        .map(|k| (format!("__keyspace@0__:{k}"), 1))
+        .collect();
+    assert_eq!(got, want);
+    assert!(sub.get_message(Duration::from_millis(200)).await.is_none());
+}
