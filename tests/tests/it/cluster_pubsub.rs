@@ -269,12 +269,33 @@ async fn a_shard_channel_follows_a_failover() {
     check("failover", m);
 }
 
+/// Sets each of `keys` and expects one `set` notification for each, nothing more.
+async fn notified_once_each(client: &Client, sub: &mut Subscriber, keys: &[String]) {
+    for k in keys {
+        let _: bool = client.set(k, "v").await.unwrap();
+    }
+    let mut got = BTreeMap::new();
+    for _ in 0..keys.len() {
+        let m = next(sub).await;
+        assert_eq!(m.kind, Kind::PMessage, "{m:?}");
+        assert_eq!(m.payload_str().unwrap(), "set");
+        *got.entry(m.channel_str().unwrap().to_owned()).or_insert(0) += 1;
+    }
+    let want: BTreeMap<String, i32> = keys
+        .iter()
+        .map(|k| (format!("__keyspace@0__:{k}"), 1))
+        .collect();
+    assert_eq!(got, want);
+    assert!(sub.get_message(Duration::from_millis(200)).await.is_none());
+}
+
 /// Keyspace notifications (`notify-keyspace-events KEA` set on every node through
 /// the tipped `CONFIG SET`) from keys on every primary, each once, with a
-/// subscriber [`on_every_primary`](respec::pubsub::SubscriberBuilder::on_every_primary).
+/// subscriber [`on_every_primary`](respec::pubsub::SubscriberBuilder::on_every_primary);
+/// after a failover, from the new primary too (and not twice from its old one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyspace_notifications_come_from_every_primary() {
-    let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+    let Some(cluster) = Cluster::builder().start_or_skip() else {
         return;
     };
     let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
@@ -288,22 +309,40 @@ async fn keyspace_notifications_come_from_every_primary() {
         .ignore_subscribe_messages()
         .await
         .unwrap();
-    sub.psubscribe(["__keyspace@0__:ks:*"]).await.unwrap();
+    sub.psubscribe(["__keyspace@0__:ks*"]).await.unwrap();
     let keys = channels_on_every_primary(&cluster, "ks", 5);
-    for k in &keys {
-        let _: bool = client.set(k, "v").await.unwrap();
+    notified_once_each(&client, &mut sub, &keys).await;
+    // A failover of the first key's primary: the new primary gets the pattern once
+    // the client's slot map shows it (the first write there refreshes it), and the
+    // old one (a replica now, which would notify of the writes it replicates)
+    // loses it.
+    let primary = cluster.node_for_slot(respec::cluster::slot(keys[0].as_bytes()));
+    let started = Instant::now();
+    let promoted = block_in_place(|| cluster.failover(primary)).unwrap();
+    let failed_over = started.elapsed();
+    let numpat = |i: usize| match cluster
+        .node(i)
+        .raw()
+        .unwrap()
+        .command(&["PUBSUB", "NUMPAT"])
+    {
+        Ok(respec_tests::Reply::Integer(n)) => n,
+        other => panic!("PUBSUB NUMPAT: {other:?}"),
+    };
+    let since = Instant::now();
+    let _: bool = client.set(&keys[0], "probe").await.unwrap();
+    while (numpat(promoted), numpat(primary)) != (1, 0) {
+        assert!(
+            since.elapsed() < Duration::from_secs(5),
+            "the primaries were not followed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut got = BTreeMap::new();
-    for _ in 0..keys.len() {
-        let m = next(&mut sub).await;
-        assert_eq!(m.kind, Kind::PMessage, "{m:?}");
-        assert_eq!(m.payload_str().unwrap(), "set");
-        *got.entry(m.channel_str().unwrap().to_owned()).or_insert(0) += 1;
-    }
-    let want: BTreeMap<String, i32> = keys
-        .iter()
-        .map(|k| (format!("__keyspace@0__:{k}"), 1))
-        .collect();
-    assert_eq!(got, want);
-    assert!(sub.get_message(Duration::from_millis(200)).await.is_none());
+    eprintln!(
+        "keyspace notifications: failover in {failed_over:?}, the new primary subscribed {:?} after it",
+        since.elapsed()
+    );
+    while sub.get_message(Duration::from_millis(200)).await.is_some() {}
+    let again = channels_on_every_primary(&cluster, "ks2", 5);
+    notified_once_each(&client, &mut sub, &again).await;
 }
