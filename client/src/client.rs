@@ -78,8 +78,8 @@ pub struct Client {
 }
 
 struct Inner {
-    /// The shared connection (on a cluster, to its first primary: classic pub/sub
-    /// and `MONITOR` run there).
+    /// The shared connection (on a cluster, to its first primary: `MONITOR` runs
+    /// there).
     conn: Connection,
     /// Where subscribers on the shared connection send their operations.
     ops: crate::pubsub::demux::Ops,

@@ -20,6 +20,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Cluster.** On a cluster client it is the same type: shard channels go to the
+//! primary of their slot and follow it when it moves, channels and patterns go to
+//! one node or, [`on_every_primary`](SubscriberBuilder::on_every_primary), to every
+//! primary (keyspace notifications); see the crate docs (Cluster).
+//!
 //! **Connection.** By default a subscriber has a connection of its own, made with
 //! the client's configuration (RESP2 or RESP3 alike: RESP3 delivers messages as push
 //! frames, RESP2 as arrays), counted against the client's [pool](crate::pool) size
