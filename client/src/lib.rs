@@ -147,8 +147,8 @@
 //! | with keys in one slot (`GET`, `SET`, `HSET`, a script's keys with a hash tag) | the primary serving the slot; `MOVED` fixes the slot map and is followed, `ASK` is followed with `ASKING` | as on one server |
 //! | `request_policy:all_shards` (`DBSIZE`, `KEYS`, `FLUSHALL`, `FUNCTION LOAD`, `PING`) | every primary, in parallel | merged by the response policy: `DBSIZE` sums, `KEYS` concatenates, `SCRIPT EXISTS` is a logical AND, `FLUSHALL` succeeds when all do |
 //! | `request_policy:all_nodes` (`CONFIG SET`, `SCRIPT LOAD`, `SCRIPT FLUSH`) | every node, replicas too | merged likewise |
-//! | `request_policy:multi_shard` (`MGET`, `MSET`, `DEL`, `EXISTS`, `TOUCH`, `UNLINK`) with keys in several slots | split by slot, one pipeline per node | put back together: `MGET` in the caller's key order, `DEL` summed |
-//! | other multi-key commands (`MSETNX`, `RENAME`, `SINTERSTORE`, a script) with keys in several slots | refused before anything is sent ([`Error::is_cross_slot`]): give the keys a common hash tag (`{user1}:a`, `{user1}:b`) | |
+//! | `request_policy:multi_shard` (`MGET`, `MSET`, `MSETEX`, `DEL`, `EXISTS`, `TOUCH`, `UNLINK`) with keys in several slots | split by slot, one pipeline per node | put back together: `MGET` in the caller's key order, `DEL` summed |
+//! | other multi-key commands (`MSETNX`, `RENAME`, `SINTERSTORE`, a script), and multi-shard ones given a condition on all their keys (`MSETEX ... NX` / `XX`: every key or none, which a split cannot honour; `[[no_split]]` in `spec/overrides.toml`), with keys in several slots | refused before anything is sent ([`Error::is_cross_slot`]): give the keys a common hash tag (`{user1}:a`, `{user1}:b`) | |
 //! | keyless, no policy (`ECHO`, `CLUSTER SHARDS`), and per-node diagnostics (`INFO`, `MEMORY STATS`, `LATENCY LATEST`) | one node | as on one server |
 //! | `RANDOMKEY` | every primary until one has a key | |
 //! | `SCAN` | refused as a plain command (its cursor belongs to one node); a [`scan_stream`](Client::scan_stream) walks every primary | |

@@ -52,8 +52,10 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         reply_schema: spec.reply_schema.clone(),
         doc_note,
         route,
+        no_split_with: Vec::new(),
         reply_options: BTreeMap::new(),
     };
+    c.no_split_with = no_split_tokens(&c, ov)?;
     let paths = c.arg_paths();
     for (path, ty) in ov.reply_options(&c.name, |p| paths.iter().any(|x| x == p)) {
         let ty = ReplyTy::parse(ty)
@@ -61,6 +63,42 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         c.reply_options.insert(path.to_owned(), ty);
     }
     Ok(c)
+}
+
+/// The tokens of the options that make `c` unsplittable by slot (`[[no_split]]`):
+/// each names an argument of a `request_policy:multi_shard` command that is a token
+/// or a choice of pure tokens.
+fn no_split_tokens(c: &Command, ov: &Overrides) -> Result<Vec<String>> {
+    fn find<'a>(path: &str, args: &'a [Arg], want: &str) -> Option<&'a Arg> {
+        args.iter().find_map(|a| {
+            let p = crate::model::child_path(path, a);
+            if p == want {
+                Some(a)
+            } else {
+                find(&p, a.children(), want)
+            }
+        })
+    }
+    let mut out = Vec::new();
+    for path in ov.no_split(&c.name) {
+        if !c.tips.iter().any(|t| t == "REQUEST_POLICY:MULTI_SHARD") {
+            bail!("no_split {} {path}: the command is not request_policy:multi_shard, so it is never split", c.name);
+        }
+        let Some(arg) = find("", &c.args, path) else {
+            bail!("no_split {} {path}: no such argument", c.name);
+        };
+        match &arg.token {
+            Some(token) => out.push(token.to_uppercase()),
+            None if arg.is_token_choice() => {
+                out.extend(arg.choice_tokens().iter().map(|t| t.to_uppercase()))
+            }
+            None => bail!(
+                "no_split {} {path}: neither a token nor a choice of pure tokens",
+                c.name
+            ),
+        }
+    }
+    Ok(out)
 }
 
 /// Replaces each flattened top-level oneof by its alternatives, as options.

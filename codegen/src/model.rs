@@ -51,6 +51,9 @@ pub struct Command {
     /// How the runtime routes it, from `spec/overrides.toml` (`None`: the shared
     /// connection, or what its flags say).
     pub route: Option<Route>,
+    /// Tokens that make a `multi_shard` command unsplittable across slots when given
+    /// (`MSETEX`'s `NX`, `XX`), from `spec/overrides.toml` (`[[no_split]]`).
+    pub no_split_with: Vec<String>,
     /// The reply type once an option is given, by the option's argument path
     /// (`withscores`), from `spec/overrides.toml`.
     pub reply_options: BTreeMap<String, ReplyTy>,

@@ -17,6 +17,10 @@ pub struct Overrides {
     /// owns (`route = "runtime"`) are not generated (they still get metadata).
     #[serde(default)]
     pub route: Vec<Route>,
+    /// Options that make a `request_policy:multi_shard` command unsplittable by slot
+    /// when given (a condition on all its keys at once).
+    #[serde(default)]
+    pub no_split: Vec<NoSplit>,
     /// Fixes to arguments the spec gets wrong.
     #[serde(default)]
     pub fix_arg: Vec<FixArg>,
@@ -118,6 +122,21 @@ impl Route {
         }
         Ok(())
     }
+}
+
+/// An option of a `request_policy:multi_shard` command that a cluster client must
+/// not split by slot: with it, the command's keys must share one slot
+/// (`MSETEX ... NX`: sets every key or none, which parts on several nodes cannot
+/// promise).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoSplit {
+    /// Full command name.
+    pub command: String,
+    /// Path of the argument: a token, or a choice of pure tokens (`condition`).
+    pub arg: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// A fix to one argument, found by its path of names from the top level
@@ -266,6 +285,7 @@ impl Overrides {
             }
         }
         list("route", &self.route, &mut f);
+        list("no_split", &self.no_split, &mut f);
         list("fix_arg", &self.fix_arg, &mut f);
         list("flatten", &self.flatten, &mut f);
         list("doc_note", &self.doc_note, &mut f);
@@ -314,6 +334,18 @@ impl Overrides {
     /// The route override of a command, if it has one.
     pub fn route(&self, command: &str) -> Option<&Route> {
         self.find("route", &self.route, command, "")
+    }
+
+    /// The options of `command` that make it unsplittable by slot (argument paths).
+    pub fn no_split(&self, command: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for (i, n) in self.no_split.iter().enumerate() {
+            if n.command == command {
+                self.mark(format!("no_split:{i}"));
+                out.push(n.arg.as_str());
+            }
+        }
+        out
     }
 
     /// The fix for the argument at `path` of `command`.
@@ -414,6 +446,7 @@ macro_rules! entry {
 }
 
 entry!(Route, command, -);
+entry!(NoSplit, command, arg);
 entry!(FixArg, command, arg);
 entry!(Flatten, command, arg);
 entry!(DocNote, command, -);

@@ -220,6 +220,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
         None => quote!(None),
     };
     let custom_keys = c.custom_keys;
+    let no_split = &c.no_split_with;
     let doc = format!("Metadata of `{name}`.");
     Ok(quote! {
         #[doc = #doc]
@@ -235,6 +236,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
             custom_key_lookup: #custom_keys,
             request_policy: #request,
             response_policy: #response,
+            no_split_with: &[#(#no_split),*],
             tips: #tips,
             deprecated_since: #deprecated,
             replaced_by: #replaced,

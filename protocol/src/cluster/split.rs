@@ -22,6 +22,66 @@ pub struct Part {
     pub cmd: CommandBuf,
 }
 
+/// Where the words of a splittable command are.
+struct Layout {
+    /// The words each key takes: itself and what follows it (`MSET`'s value).
+    step: usize,
+    /// The index of the key count (`MSETEX numkeys`), rewritten for each part.
+    count_at: Option<usize>,
+    /// The index of the first key.
+    first: usize,
+    /// The index of the first word after the last key's (its options: `NX EX 10`).
+    options: usize,
+}
+
+/// The [`Layout`] of the command whose words are `args` and whose keys are at
+/// `keys`, when its one key specification says how to split it.
+fn layout(meta: &CommandMeta, args: &[&[u8]], keys: &[usize]) -> Option<Layout> {
+    let [spec] = meta.key_specs else {
+        return None;
+    };
+    let (step, count_at) = match (spec.find_keys, spec.begin_search) {
+        (FindKeys::Range { step, .. }, _) => (step.max(1), None),
+        (
+            FindKeys::Keynum {
+                keynumidx, step, ..
+            },
+            BeginSearch::Index(begin),
+        ) => (step.max(1), Some(begin + keynumidx)),
+        _ => return None,
+    };
+    let (&first, &last) = (keys.first()?, keys.last()?);
+    if keys.windows(2).any(|w| w[1] != w[0] + step) || last + step > args.len() {
+        return None;
+    }
+    Some(Layout {
+        step,
+        count_at,
+        first,
+        options: last + step,
+    })
+}
+
+/// The option among the words after the keys of a `request_policy:multi_shard`
+/// command that makes it unsplittable ([`CommandMeta::no_split_with`]: `MSETEX`'s
+/// `NX`), if one is given; `keys` are the places of its keys in `args`.
+pub(super) fn unsplittable_option(
+    meta: &CommandMeta,
+    args: &[&[u8]],
+    keys: &[usize],
+) -> Option<&'static str> {
+    if meta.no_split_with.is_empty() {
+        return None;
+    }
+    let options = &args[layout(meta, args, keys)?.options..];
+    options.iter().find_map(|word| {
+        meta.no_split_with
+            .iter()
+            .copied()
+            .find(|token| word.eq_ignore_ascii_case(token.as_bytes()))
+    })
+}
+
 /// Splits the command whose words are `args` (name first) into one [`Part`] per slot
 /// of its keys, in the order each slot first appears.
 pub fn split(meta: &CommandMeta, args: &[&[u8]]) -> Result<Vec<Part>> {
@@ -31,28 +91,18 @@ pub fn split(meta: &CommandMeta, args: &[&[u8]]) -> Result<Vec<Part>> {
                 .to_owned(),
         )
     };
-    let [spec] = meta.key_specs else {
-        return Err(cannot());
-    };
     let keys = meta.key_indices(args);
-    let (step, count_at) = match (spec.find_keys, spec.begin_search) {
-        (FindKeys::Range { step, .. }, _) => (step.max(1), None),
-        (
-            FindKeys::Keynum {
-                keynumidx, step, ..
-            },
-            BeginSearch::Index(begin),
-        ) => (step.max(1), Some(begin + keynumidx)),
-        _ => return Err(cannot()),
-    };
-    let (Some(&first), Some(&last)) = (keys.first(), keys.last()) else {
+    let Some(Layout {
+        step,
+        count_at,
+        first,
+        options,
+    }) = layout(meta, args, &keys)
+    else {
         return Err(cannot());
     };
-    if keys.windows(2).any(|w| w[1] != w[0] + step) || last + step > args.len() {
-        return Err(cannot());
-    }
     let prefix = &args[..first];
-    let suffix = &args[last + step..];
+    let suffix = &args[options..];
     let mut parts: Vec<(u16, Vec<usize>)> = Vec::new();
     for (n, &at) in keys.iter().enumerate() {
         let s = slot(args[at]);

@@ -44,7 +44,9 @@ pub enum Target {
 /// A multi-key command the spec does not let a client split (`MSETNX`, `RENAME`,
 /// `SINTERSTORE`, a script's keys) whose keys hash to different slots is refused
 /// here, before anything is sent, with an error naming the slots and the hash-tag
-/// remedy ([`Error::is_cross_slot`]).
+/// remedy ([`Error::is_cross_slot`]); so is a multi-shard command given an option
+/// that makes it a condition on all its keys at once (`MSETEX ... NX`:
+/// [`CommandMeta::no_split_with`]).
 pub fn target(meta: Option<&CommandMeta>, args: &[&[u8]]) -> Result<Target> {
     let Some(meta) = meta else {
         return Ok(Target::Any);
@@ -64,22 +66,29 @@ pub fn target(meta: Option<&CommandMeta>, args: &[&[u8]]) -> Result<Target> {
         return Ok(Target::Any);
     };
     let first_slot = slot(args[first]);
-    match rest.iter().find(|&&i| slot(args[i]) != first_slot) {
-        None => Ok(Target::Slot {
+    let Some(&other) = rest.iter().find(|&&i| slot(args[i]) != first_slot) else {
+        return Ok(Target::Slot {
             slot: first_slot,
             read_only: meta.is_readonly(),
-        }),
-        Some(_) if meta.request_policy == Some(RequestPolicy::MultiShard) => {
-            Ok(Target::Split(meta.response_policy))
-        }
-        Some(&other) => Err(Error::cross_slot(format!(
-            "its keys hash to different slots ({} for `{}`, {} for `{}`), and a cluster runs it only when they share one; give the keys a common hash tag (`{{user1}}:a`, `{{user1}}:b`) to put them in one slot. Nothing was sent",
-            first_slot,
-            String::from_utf8_lossy(args[first]),
-            slot(args[other]),
-            String::from_utf8_lossy(args[other]),
-        ))),
+        });
+    };
+    let condition = super::split::unsplittable_option(meta, args, &keys);
+    if meta.request_policy == Some(RequestPolicy::MultiShard) && condition.is_none() {
+        return Ok(Target::Split(meta.response_policy));
     }
+    let why = match condition {
+        Some(token) => format!(
+            "with {token} it writes every key or none, by the state of all of them, which parts split by slot and run on several nodes cannot honour"
+        ),
+        None => "a cluster runs it only when they share one".to_owned(),
+    };
+    Err(Error::cross_slot(format!(
+        "its keys hash to different slots ({} for `{}`, {} for `{}`), and {why}; give the keys a common hash tag (`{{user1}}:a`, `{{user1}}:b`) to put them in one slot. Nothing was sent",
+        first_slot,
+        String::from_utf8_lossy(args[first]),
+        slot(args[other]),
+        String::from_utf8_lossy(args[other]),
+    )))
 }
 
 #[cfg(test)]
@@ -142,11 +151,28 @@ mod tests {
         );
         assert!(matches!(t("MSET a 1 b 2").unwrap(), Target::Split(_)));
         assert!(lookup("MSETNX").is_some());
+        // Unconditional, or a value that reads like the condition: split.
+        assert!(matches!(
+            t("MSETEX 2 a 1 b 2 EX 10").unwrap(),
+            Target::Split(_)
+        ));
+        assert!(matches!(t("MSETEX 2 a NX b XX").unwrap(), Target::Split(_)));
+        // Conditional in one slot: runs there.
+        assert!(matches!(
+            t("MSETEX 2 {a}1 x {a}2 y NX").unwrap(),
+            Target::Slot { .. }
+        ));
     }
 
     #[test]
     fn unsplittable_keys_in_two_slots_are_refused_before_sending() {
-        for cmd in ["MSETNX a 1 b 2", "RENAME a b", "SINTERSTORE d a b"] {
+        for cmd in [
+            "MSETNX a 1 b 2",
+            "RENAME a b",
+            "SINTERSTORE d a b",
+            "MSETEX 2 a 1 b 2 NX",
+            "msetex 2 a 1 b 2 EX 10 xx",
+        ] {
             let err = t(cmd).unwrap_err();
             assert!(err.is_cross_slot(), "{cmd}: {err}");
             assert!(err.is_unsent(), "{cmd}: {err}");

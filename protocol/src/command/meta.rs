@@ -327,6 +327,12 @@ pub struct CommandMeta {
     pub request_policy: Option<RequestPolicy>,
     /// Cluster response policy.
     pub response_policy: Option<ResponsePolicy>,
+    /// Tokens that make a `request_policy:multi_shard` command unsplittable when
+    /// given after its keys (`MSETEX`'s `NX` / `XX`: a condition on every key at
+    /// once, which parts run on several nodes could not honour), from
+    /// `spec/overrides.toml` (`[[no_split]]`). With one of them, keys in several
+    /// slots are refused like those of a command the spec does not let a client split.
+    pub no_split_with: &'static [&'static str],
     /// Other tips.
     pub tips: Tips,
     /// Deprecated since this version.

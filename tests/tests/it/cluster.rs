@@ -142,6 +142,55 @@ async fn commands_go_to_the_node_of_their_slot_and_fan_out_by_the_spec() {
     assert_eq!(stats.moved, 0, "{stats:?}");
 }
 
+/// `MSETEX ... NX | XX` (Valkey 9.1) writes every key or none, by the state of all
+/// of them: with keys in several slots it is refused before anything is sent, where
+/// a split by slot would let each node decide for its own keys (writing some and
+/// reporting 0). Without a condition it is split; with one, in one slot, it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_msetex_across_slots_is_refused_before_sending() {
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    if !respec_tests::protocols::since(&cluster, (9, 1, 0), "MSETEX") {
+        return;
+    }
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let (a, c) = ("cond:a", "cond:c");
+    assert_ne!(cluster.keyslot(a), cluster.keyslot(c));
+    client.set(a, "old").await.unwrap();
+    for xx in [false, true] {
+        let m = client.msetex([(a, "x"), (c, "3")]);
+        let err = if xx { m.xx().await } else { m.nx().await }.unwrap_err();
+        assert!(err.is_cross_slot() && err.is_unsent(), "{err}");
+        let text = err.to_string();
+        let token = if xx { "XX" } else { "NX" };
+        for needle in [
+            "MSETEX",
+            token,
+            "hash tag",
+            &cluster.keyslot(a).to_string(),
+            &cluster.keyslot(c).to_string(),
+        ] {
+            assert!(text.contains(needle), "{needle}: {text}");
+        }
+    }
+    assert_eq!(client.exists([c]).await.unwrap(), 0, "nothing was written");
+    let a_now: Option<String> = client.get(a).decode().await.unwrap();
+    assert_eq!(a_now.as_deref(), Some("old"));
+
+    // Unconditional: split by slot, every key written.
+    assert!(client.msetex([(a, "1"), (c, "2")]).ex(100).await.unwrap());
+    assert_eq!(client.exists([a, c]).await.unwrap(), 2);
+    // Conditional in one slot: the server decides for all (`{t}a` exists: none).
+    client.set("{t}a", 1).await.unwrap();
+    assert!(!client
+        .msetex([("{t}a", "x"), ("{t}c", "3")])
+        .nx()
+        .await
+        .unwrap());
+    assert_eq!(client.exists(["{t}c"]).await.unwrap(), 0);
+}
+
 /// A slot moved atomically (Valkey 9's `CLUSTER MIGRATESLOTS`): the client's next
 /// command to it gets `MOVED`, follows it, and later ones go straight to the new
 /// node. A slot moved the legacy way, stopped midway: a key already moved is read
