@@ -151,6 +151,8 @@
 //! | other multi-key commands (`MSETNX`, `RENAME`, `SINTERSTORE`, a script), and multi-shard ones given a condition on all their keys (`MSETEX ... NX` / `XX`: every key or none, which a split cannot honour; `[[no_split]]` in `spec/overrides.toml`), with keys in several slots | refused before anything is sent ([`Error::is_cross_slot`]): give the keys a common hash tag (`{user1}:a`, `{user1}:b`) | |
 //! | keyless, no policy (`ECHO`, `CLUSTER SHARDS`), and per-node diagnostics (`INFO`, `MEMORY STATS`, `LATENCY LATEST`) | one node | as on one server |
 //! | `RANDOMKEY` | every primary until one has a key | |
+//! | `CLUSTER SLOT-STATS` (Valkey 8; `response_policy:special` by `[[tip]]` in `spec/overrides.toml`) | every primary | as one server holding every slot: `ORDERBY <metric> [LIMIT n]` ordered by the metric (descending unless `ASC`, ties by slot) and cut to `n` overall; `SLOTSRANGE` in slot order |
+//! | `SLOWLOG GET n`, `COMMANDLOG GET n` (`request_policy:all_nodes`, no response policy) | every node, replicas too | concatenated: up to `n` entries **per node**, in node order, not the `n` newest of the cluster (an entry's id is per node); use [`node_clients`](Client::node_clients) to read each node's log |
 //! | `SCAN` | refused as a plain command (its cursor belongs to one node); a [`scan_stream`](Client::scan_stream) walks every primary | |
 //! | `CLUSTERSCAN` (Valkey 9.1) | the node of the slot its cursor names (`0-{06S}-0`: a hash tag); call again with the returned cursor until it is `0` | as on one node |
 //! | blocking commands (`BLPOP`) | a pooled connection of the key's node | |

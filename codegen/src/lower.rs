@@ -30,6 +30,17 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
     flatten(&name, &mut args, ov);
     let doc_note = ov.doc_note(&name).map(str::to_owned);
     let route = ov.route(&name).cloned();
+    let mut tips: Vec<String> = spec.command_tips.iter().map(|t| t.to_uppercase()).collect();
+    for tip in ov.tips(&name) {
+        let kind = match tip.split_once(':') {
+            Some((kind @ ("REQUEST_POLICY" | "RESPONSE_POLICY"), _)) => kind,
+            _ => bail!("tip {name} {tip}: only REQUEST_POLICY:... and RESPONSE_POLICY:... tips can be added"),
+        };
+        if tips.iter().any(|t| t.starts_with(kind)) {
+            bail!("tip {name} {tip}: the spec already gives it a {kind}");
+        }
+        tips.push(tip.to_owned());
+    }
     let mut c = Command {
         name,
         container: spec.container.as_ref().map(|c| c.to_uppercase()),
@@ -42,7 +53,7 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         history: spec.history.clone(),
         flags,
         acl_categories,
-        tips: spec.command_tips.iter().map(|t| t.to_uppercase()).collect(),
+        tips,
         key_specs: spec.key_specs.clone(),
         deprecated_since: spec.deprecated_since.clone(),
         replaced_by: spec.replaced_by.clone(),

@@ -17,6 +17,10 @@ pub struct Overrides {
     /// owns (`route = "runtime"`) are not generated (they still get metadata).
     #[serde(default)]
     pub route: Vec<Route>,
+    /// Cluster routing tips the spec lacks (`RESPONSE_POLICY:SPECIAL` for a reply
+    /// that no policy merges as one server would answer).
+    #[serde(default)]
+    pub tip: Vec<Tip>,
     /// Options that make a `request_policy:multi_shard` command unsplittable by slot
     /// when given (a condition on all its keys at once).
     #[serde(default)]
@@ -122,6 +126,19 @@ impl Route {
         }
         Ok(())
     }
+}
+
+/// A routing tip added to a command (`REQUEST_POLICY:...` or `RESPONSE_POLICY:...`),
+/// where the spec has none of that kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tip {
+    /// Full command name.
+    pub command: String,
+    /// The tip, as the spec writes them (`RESPONSE_POLICY:SPECIAL`).
+    pub tip: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// An option of a `request_policy:multi_shard` command that a cluster client must
@@ -285,6 +302,7 @@ impl Overrides {
             }
         }
         list("route", &self.route, &mut f);
+        list("tip", &self.tip, &mut f);
         list("no_split", &self.no_split, &mut f);
         list("fix_arg", &self.fix_arg, &mut f);
         list("flatten", &self.flatten, &mut f);
@@ -334,6 +352,18 @@ impl Overrides {
     /// The route override of a command, if it has one.
     pub fn route(&self, command: &str) -> Option<&Route> {
         self.find("route", &self.route, command, "")
+    }
+
+    /// The routing tips added to `command`.
+    pub fn tips(&self, command: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for (i, t) in self.tip.iter().enumerate() {
+            if t.command == command {
+                self.mark(format!("tip:{i}"));
+                out.push(t.tip.as_str());
+            }
+        }
+        out
     }
 
     /// The options of `command` that make it unsplittable by slot (argument paths).
@@ -446,6 +476,7 @@ macro_rules! entry {
 }
 
 entry!(Route, command, -);
+entry!(Tip, command, tip);
 entry!(NoSplit, command, arg);
 entry!(FixArg, command, arg);
 entry!(Flatten, command, arg);

@@ -341,6 +341,16 @@ impl Cluster {
         policy: Option<ResponsePolicy>,
         buf: CommandBuf,
     ) -> Result<Bytes> {
+        aggregate::merge(policy, self.fan_out_frames(all_nodes, buf).await?)
+    }
+
+    /// Runs a command on every primary (or every node), as [`fan_out`](Self::fan_out)
+    /// does; every node's reply frame, in node order.
+    async fn fan_out_frames(
+        self: &Arc<Self>,
+        all_nodes: bool,
+        buf: CommandBuf,
+    ) -> Result<Vec<Bytes>> {
         let mut attempt = 0;
         loop {
             let view = self.view();
@@ -370,13 +380,14 @@ impl Cluster {
                 let _ = self.refresh_now().await;
                 continue;
             }
-            return aggregate::merge(policy, frames);
+            return Ok(frames);
         }
     }
 
     /// The commands the spec marks `special`, by name: `RANDOMKEY` asks every
-    /// primary and returns the first key found; `SCAN` (its cursor belongs to one
-    /// node) is refused; `CLUSTERSCAN` goes to the node of its cursor's slot; the per-node diagnostics (`INFO`, `MEMORY STATS`,
+    /// primary and returns the first key found; `CLUSTER SLOT-STATS` asks every
+    /// primary and merges their slots as one server would answer
+    /// ([`aggregate::slot_stats`]); `SCAN` (its cursor belongs to one node) is refused; `CLUSTERSCAN` goes to the node of its cursor's slot; the per-node diagnostics (`INFO`, `MEMORY STATS`,
     /// `LATENCY LATEST`, `FUNCTION STATS`, ...) run on one node, with the same reply
     /// type as on one server.
     async fn run_special(self: &Arc<Self>, name: &'static str, buf: CommandBuf) -> Result<Bytes> {
@@ -400,6 +411,13 @@ impl Cluster {
             "CLUSTERSCAN" => {
                 let slot = buf.iter().nth(1).map(respec_protocol::cluster::slot);
                 self.run_slot(slot, buf, false, false).await
+            }
+            // Every primary's slots, merged as one server holding them all answers:
+            // ordered by the metric and cut to the limit, or in slot order.
+            "CLUSTER SLOT-STATS" => {
+                let frames = self.fan_out_frames(false, buf.clone()).await?;
+                let args: Vec<&[u8]> = buf.iter().collect();
+                aggregate::slot_stats(&args, frames)
             }
             "SCAN" => Err(Error::refused(
                 "a SCAN cursor belongs to one node: scanning through a cluster client is not supported yet",

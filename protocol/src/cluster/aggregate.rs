@@ -148,6 +148,84 @@ fn concat(replies: Vec<Bytes>) -> Result<Bytes> {
     Ok(out.freeze())
 }
 
+/// Merges the replies of every primary to `CLUSTER SLOT-STATS` (`args`: its words,
+/// name first) into what one server holding every slot answers: with
+/// `ORDERBY <metric> [LIMIT n] [ASC | DESC]`, the entries ordered by the metric
+/// (descending unless `ASC`, ties by ascending slot, as the server breaks them) and
+/// cut to `n` (without `LIMIT`, every slot, as a node answers with all of its own);
+/// with `SLOTSRANGE`, every
+/// entry in slot order. An error reply from any node fails it.
+pub fn slot_stats(args: &[&[u8]], replies: Vec<Bytes>) -> Result<Bytes> {
+    if let Some(e) = replies.iter().find(|f| is_error(f)) {
+        return Ok(e.clone());
+    }
+    let word = |w: &[u8], s: &str| w.eq_ignore_ascii_case(s.as_bytes());
+    let order_by = args
+        .iter()
+        .position(|w| word(w, "ORDERBY"))
+        .and_then(|i| args.get(i + 1));
+    let limit = args
+        .windows(2)
+        .find(|w| word(w[0], "LIMIT"))
+        .and_then(|w| std::str::from_utf8(w[1]).ok()?.parse::<usize>().ok());
+    let ascending = args.iter().any(|w| word(w, "ASC"));
+    // (slot, the metric's value, the entry's frame)
+    let mut entries: Vec<(i64, i64, Bytes)> = Vec::new();
+    for frame in replies {
+        let mut r = Reader::new(frame);
+        let n = r.next()?.children();
+        for _ in 0..n {
+            let entry = r.next_frame()?;
+            let mut e = Reader::new(entry.clone());
+            let shape = || Error::decode("a slot and its statistics", "another shape");
+            let (Head::Array(2), Head::Int(slot)) = (e.next()?, e.next()?) else {
+                return Err(shape());
+            };
+            let mut value = 0;
+            if let Some(metric) = order_by {
+                let pairs = match e.next()? {
+                    Head::Map(n) => n,
+                    Head::Array(n) => n / 2,
+                    _ => return Err(shape()),
+                };
+                for _ in 0..pairs {
+                    let key = match e.next()? {
+                        Head::Bulk(k) | Head::Simple(k) => k,
+                        _ => return Err(shape()),
+                    };
+                    match e.next()? {
+                        Head::Int(v) if key.eq_ignore_ascii_case(metric) => value = v,
+                        _ => {}
+                    }
+                }
+            }
+            entries.push((slot, value, entry));
+        }
+    }
+    match order_by {
+        Some(_) => {
+            entries.sort_by(|a, b| {
+                let by_metric = if ascending {
+                    a.1.cmp(&b.1)
+                } else {
+                    b.1.cmp(&a.1)
+                };
+                by_metric.then(a.0.cmp(&b.0))
+            });
+            if let Some(limit) = limit {
+                entries.truncate(limit);
+            }
+        }
+        None => entries.sort_by_key(|e| e.0),
+    }
+    let mut out = BytesMut::new();
+    write_array_header(&mut out, entries.len());
+    for (_, _, frame) in entries {
+        out.extend_from_slice(&frame);
+    }
+    Ok(out.freeze())
+}
+
 /// Puts the replies of a split command back together: `replies[i]` answers the part
 /// whose keys are `parts[i]` (places among the command's `total` keys). With a
 /// response policy the replies are merged by it (`DEL`'s sum, `MSET`'s
@@ -229,6 +307,58 @@ mod tests {
         );
         assert_eq!(one.unwrap(), b("+OK\r\n"));
         assert_eq!(merge(None, vec![b("*0\r\n"), err.clone()]).unwrap(), err);
+    }
+
+    #[test]
+    fn slot_stats_ordered_by_the_metric_and_cut_or_by_slot() {
+        let entry = |slot: i64, keys: i64| {
+            format!("*2\r\n:{slot}\r\n%2\r\n$9\r\nkey-count\r\n:{keys}\r\n$8\r\ncpu-usec\r\n:7\r\n")
+        };
+        let node = |e: &[(i64, i64)]| {
+            let body: String = e.iter().map(|&(s, k)| entry(s, k)).collect();
+            b(&format!("*{}\r\n{body}", e.len()))
+        };
+        let replies = || {
+            vec![
+                node(&[(10, 5), (11, 1)]),
+                node(&[(9000, 9), (9001, 5)]),
+                node(&[(16000, 0)]),
+            ]
+        };
+        let slots = |args: &str| -> Vec<i64> {
+            let words: Vec<&[u8]> = args.split(' ').map(str::as_bytes).collect();
+            match v(slot_stats(&words, replies())) {
+                Value::Array(items) => items
+                    .into_iter()
+                    .map(|e| match e {
+                        Value::Array(pair) => match pair[0] {
+                            Value::Int(s) => s,
+                            _ => panic!(),
+                        },
+                        _ => panic!(),
+                    })
+                    .collect(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            slots("CLUSTER SLOT-STATS ORDERBY KEY-COUNT LIMIT 3"),
+            [9000, 10, 9001]
+        );
+        assert_eq!(
+            slots("CLUSTER SLOT-STATS ORDERBY key-count LIMIT 2 ASC"),
+            [16000, 11]
+        );
+        assert_eq!(
+            slots("CLUSTER SLOT-STATS SLOTSRANGE 0 16383"),
+            [10, 11, 9000, 9001, 16000]
+        );
+        let err = b("-ERR no\r\n");
+        let words: Vec<&[u8]> = vec![b"CLUSTER", b"SLOT-STATS"];
+        assert_eq!(
+            slot_stats(&words, vec![replies()[0].clone(), err.clone()]).unwrap(),
+            err
+        );
     }
 
     #[test]

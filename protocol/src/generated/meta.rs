@@ -2215,7 +2215,7 @@ pub static CLUSTER_SLOT_STATS: CommandMeta = CommandMeta {
     key_specs: &[],
     custom_key_lookup: false,
     request_policy: Some(RequestPolicy::AllShards),
-    response_policy: None,
+    response_policy: Some(ResponsePolicy::Special),
     no_split_with: &[],
     tips: Tips::from_bits_retain(Tips::NONDETERMINISTIC_OUTPUT.bits()),
     deprecated_since: None,

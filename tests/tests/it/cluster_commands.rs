@@ -438,7 +438,7 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
     }
     assert!(client.acl_save().await.is_err());
 
-    // Valkey 8's CLUSTER SLOT-STATS (all_shards, concatenated): every slot once;
+    // Valkey 8's CLUSTER SLOT-STATS (every primary, merged in slot order): every slot once;
     // Valkey 8.1's COMMANDLOG LEN (agg_sum), GET (concatenated), RESET (all nodes).
     if protocols::since(server, (8, 0, 0), "CLUSTER SLOT-STATS") {
         let stats = client
@@ -589,4 +589,77 @@ async fn cluster_only_commands_run_on_a_node() {
         let values: Vec<Option<i64>> = client.mget(spread("cs", 200)).decode().await.unwrap();
         assert_eq!(values, vec![Some(1); 200]);
     }
+}
+
+/// `CLUSTER SLOT-STATS` (Valkey 8) asks every primary and merges as one server
+/// holding every slot answers: `ORDERBY key-count LIMIT n` gives the top `n` slots
+/// of the cluster by the metric (ties by ascending slot), not `n` per primary in
+/// node order; without `LIMIT`, every slot; `SLOTSRANGE` in slot order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slot_stats_orderby_gives_the_top_slots_of_the_cluster() {
+    use respec::types::SortOrder;
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    if !protocols::since(&cluster, (8, 0, 0), "CLUSTER SLOT-STATS") {
+        return;
+    }
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    // Six slots with 6, 5, ..., 1 keys, spread over the primaries.
+    let tags: Vec<String> = (0..6).map(|i| format!("{{stats{i}}}")).collect();
+    let owners: std::collections::BTreeSet<usize> = tags
+        .iter()
+        .map(|t| cluster.node_for_slot(cluster.keyslot(t)))
+        .collect();
+    assert!(owners.len() > 1, "{owners:?}");
+    for (i, tag) in tags.iter().enumerate() {
+        for k in 0..6 - i {
+            client.set(format!("{tag}{k}"), 1).await.unwrap();
+        }
+    }
+    let order_by = |limit: Option<i64>, order: Option<SortOrder>| ClusterSlotStatsFilter::Orderby {
+        metric: Bytes::from("key-count"),
+        limit,
+        order,
+    };
+    let top = client
+        .cluster_slot_stats(order_by(Some(3), None))
+        .await
+        .unwrap();
+    let got: Vec<(i64, Option<i64>)> = top.iter().map(|(s, m)| (*s, m.key_count)).collect();
+    let want: Vec<(i64, Option<i64>)> = tags[..3]
+        .iter()
+        .zip([6, 5, 4])
+        .map(|(t, n)| (i64::from(cluster.keyslot(t)), Some(n)))
+        .collect();
+    assert_eq!(got, want);
+    // Ascending: the empty slots, lowest slot first.
+    let low = client
+        .cluster_slot_stats(order_by(Some(4), Some(SortOrder::Asc)))
+        .await
+        .unwrap();
+    let low: Vec<i64> = low.iter().map(|(s, _)| *s).collect();
+    let empty: Vec<i64> = (0..16384)
+        .filter(|s| !tags.iter().any(|t| i64::from(cluster.keyslot(t)) == *s))
+        .take(4)
+        .collect();
+    assert_eq!(low, empty);
+    // No LIMIT: every slot (a node answers with all of its own), the top first.
+    let all = client
+        .cluster_slot_stats(order_by(None, None))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 16384);
+    let counts: Vec<Option<i64>> = all[..7].iter().map(|(_, m)| m.key_count).collect();
+    assert_eq!(counts, [6, 5, 4, 3, 2, 1, 0].map(Some));
+    // SLOTSRANGE: every slot once, in slot order.
+    let range = client
+        .cluster_slot_stats(ClusterSlotStatsFilter::Slotsrange {
+            start_slot: 0,
+            end_slot: 16383,
+        })
+        .await
+        .unwrap();
+    let slots: Vec<i64> = range.iter().map(|(slot, _)| *slot).collect();
+    assert_eq!(slots, (0..16384).collect::<Vec<i64>>());
 }
