@@ -126,11 +126,11 @@ impl Cluster {
     }
 
     /// The pool of the node serving the keys of `cmd` (`WATCH`), which must share
-    /// one slot.
+    /// one slot, and that slot (`None`: no keys).
     pub(crate) async fn pool_for(
         self: &Arc<Self>,
         cmd: &impl crate::command::Command,
-    ) -> Result<Arc<crate::pool::Pool>> {
+    ) -> Result<(Arc<crate::pool::Pool>, Option<u16>)> {
         let args: Vec<&[u8]> = cmd.buf().iter().collect();
         let slot = match target(cmd.meta(), &args)? {
             Target::Slot { slot, .. } => Some(slot),
@@ -153,7 +153,7 @@ impl Cluster {
                 find().ok_or_else(|| Error::config("no node serves the keys' slot").unsent())?
             }
         };
-        node.pool().await
+        Ok((node.pool().await?, slot))
     }
 
     /// The one slot of a command's keys as the server finds them (`COMMAND

@@ -135,6 +135,8 @@ struct Queue {
     /// On a cluster client: each command on its own, to be sent to its node (then
     /// `cmds` holds only the `MULTI` of a transaction).
     each: Option<Vec<crate::cluster::Queued>>,
+    /// On a watched connection of a cluster: the slot it is bound to.
+    slot: Option<u16>,
 }
 
 impl Queue {
@@ -154,6 +156,10 @@ impl Queue {
                 Target::Shared(c) if c.is_cluster() => Some(Vec::new()),
                 _ => None,
             },
+            slot: match target {
+                Target::Watched(w) => w.slot(),
+                _ => None,
+            },
         }
     }
 
@@ -163,6 +169,9 @@ impl Queue {
             if let Err(e) = cmd.validate() {
                 self.problem = Some(e);
             }
+        }
+        if let Err(e) = watch::refuse_other_slot(self.slot, cmd.buf(), cmd.meta()) {
+            self.problem.get_or_insert(e.with_command(cmd.name()));
         }
         match route::decide(cmd.meta(), cmd.buf().len(), self.on) {
             Decision::Send { .. } => {}

@@ -55,6 +55,9 @@ pub struct Watched {
 
 struct Inner {
     pooled: Pooled,
+    /// On a cluster: the slot of the keys first watched, whose node this connection
+    /// is one of; commands with keys of another slot are refused.
+    slot: Option<u16>,
     conn: Connection,
     request_timeout: Option<std::time::Duration>,
     watching: AtomicBool,
@@ -122,6 +125,12 @@ impl Watched {
         self.inner.watching.load(Ordering::Acquire)
     }
 
+    /// On a cluster, the slot this connection is bound to: the one of the keys first
+    /// watched.
+    pub(super) fn slot(&self) -> Option<u16> {
+        self.inner.slot
+    }
+
     /// Records that a command changed the connection's state: it is closed, not
     /// pooled, when released.
     pub(super) fn taint(&self) {
@@ -161,6 +170,9 @@ impl Executor for &Watched {
         if let Some(p) = request.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
+        if let Err(e) = refuse_other_slot(self.inner.slot, &request.buf, request.meta) {
+            return ResponseFuture::failed(name, e);
+        }
         let mut waits = false;
         match route::decide(request.meta, request.buf.len(), On::Own) {
             Decision::Send { waits: w } => waits = w,
@@ -197,6 +209,35 @@ impl crate::Commands for Watched {
     fn executor(&self) -> &Watched {
         self
     }
+}
+
+/// Refuses, before anything is sent, a command with a key outside `bound` (the slot
+/// a watched connection of a cluster is bound to: its node serves that slot, and a
+/// transaction runs on one node), as `client.watch` refuses keys in several slots.
+pub(super) fn refuse_other_slot(
+    bound: Option<u16>,
+    buf: &crate::command::CommandBuf,
+    meta: Option<&'static crate::command::CommandMeta>,
+) -> Result<()> {
+    let Some(bound) = bound else {
+        return Ok(());
+    };
+    let args: Vec<&[u8]> = buf.iter().collect();
+    let Some(meta) = meta.or_else(|| crate::command::meta::lookup_args(&args)) else {
+        return Ok(());
+    };
+    let Some((key, slot)) = meta
+        .key_indices(&args)
+        .into_iter()
+        .map(|i| (args[i], respec_protocol::cluster::slot(args[i])))
+        .find(|&(_, s)| s != bound)
+    else {
+        return Ok(());
+    };
+    Err(Error::cross_slot(format!(
+        "`{}` hashes to slot {slot}, but this watched connection is bound to slot {bound} (the keys first watched), and a transaction runs on one node; give the keys a common hash tag (`{{user1}}:a`, `{{user1}}:b`). Nothing was sent",
+        String::from_utf8_lossy(key)
+    )))
 }
 
 /// How many times [`Client::transaction`] runs its function by default before giving
@@ -260,24 +301,29 @@ impl Client {
     /// Takes a dedicated connection from the pool and `WATCH`es `keys` on it.
     ///
     /// On a cluster client the keys must share one slot (a hash tag): the connection
-    /// is one of the node serving it, and the transaction runs there.
+    /// is one of the node serving it, and the transaction runs there. It stays bound
+    /// to that slot: a command on it (a later `WATCH` too, or one queued in
+    /// [`multi`](Watched::multi)) with a key of another slot is refused before it is
+    /// sent ([`Error::is_cross_slot`]).
     ///
     /// Read with the commands of the returned [`Watched`], then queue the writes with
     /// [`Watched::multi`]; they run only if no watched key changed in between.
     pub async fn watch<K: ToArg>(&self, keys: impl IntoIterator<Item = K>) -> Result<Watched> {
         let watch = crate::cmd::watch(keys);
         crate::command::Command::validate(&watch)?;
-        let pool = match self.cluster() {
+        let (pool, slot) = match self.cluster() {
             // On a cluster: a dedicated connection of the node serving the keys' one
-            // slot (keys in several slots are refused before anything is sent).
+            // slot (keys in several slots are refused before anything is sent), bound
+            // to that slot.
             Some(cluster) => cluster.pool_for(&watch).await?,
-            None => self.pool().clone(),
+            None => (self.pool().clone(), None),
         };
         let pooled = pool.get().await?;
         let watched = Watched {
             inner: Arc::new(Inner {
                 conn: pooled.conn().clone(),
                 pooled,
+                slot,
                 request_timeout: self.config().request_timeout,
                 watching: AtomicBool::new(false),
                 tainted: AtomicBool::new(false),

@@ -449,6 +449,58 @@ async fn watch_runs_on_the_node_of_the_keys_slot() {
     assert_eq!(n, Some(80));
 }
 
+/// A watched connection of a cluster is bound to the slot of the keys first
+/// watched: watching more keys of that slot works, while a key of another slot (a
+/// later `WATCH`, a read, a command queued in `multi`) is refused before anything is
+/// sent, as `client.watch` refuses keys in several slots; the transaction still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_connection_refuses_keys_of_another_slot() {
+    use respec::cmd;
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let (mine, other) = ("{acct}:a", "w:elsewhere");
+    let (bound, foreign) = (cluster.keyslot(mine), cluster.keyslot(other));
+    assert_ne!(bound, foreign);
+    let w = client.watch([mine]).await.unwrap();
+    w.watch(["{acct}:b"]).await.unwrap();
+    let refused = [
+        w.watch([other]).await.unwrap_err(),
+        w.get(other).await.map(|_: Option<Bytes>| ()).unwrap_err(),
+        w.multi()
+            .add(cmd::set(other, 1))
+            .execute()
+            .await
+            .map(|_: (bool,)| ())
+            .unwrap_err(),
+    ];
+    for err in &refused {
+        assert!(err.is_cross_slot() && err.is_unsent(), "{err}");
+        let text = err.to_string();
+        for needle in [other, &bound.to_string(), &foreign.to_string(), "hash tag"] {
+            assert!(text.contains(needle), "{needle}: {text}");
+        }
+    }
+    assert!(refused[0].to_string().contains("WATCH"), "{}", refused[0]);
+    assert_eq!(client.exists([other]).await.unwrap(), 0);
+    assert!(w.is_watching());
+    let (ok,): (bool,) = w.multi().add(cmd::set(mine, 1)).execute().await.unwrap();
+    assert!(ok);
+    // The keys watched in the same slot are watched: a change to one aborts.
+    let w = client.watch([mine]).await.unwrap();
+    w.watch(["{acct}:b"]).await.unwrap();
+    client.set("{acct}:b", 2).await.unwrap();
+    let err = w
+        .multi()
+        .add(cmd::set(mine, 3))
+        .execute()
+        .await
+        .map(|_: (bool,)| ())
+        .unwrap_err();
+    assert!(err.is_watch_conflict(), "{err}");
+}
+
 /// `MIGRATE` (keys found by the server's own code, an empty string in the key's
 /// place with `KEYS`): routed by `COMMAND GETKEYS` to the node of its keys, which
 /// moves them to another server.
