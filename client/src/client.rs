@@ -301,6 +301,9 @@ impl Client {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
         if let Some(cluster) = &self.inner.cluster {
+            if let Some(instead) = route::refused_on_cluster(req.meta) {
+                return ResponseFuture::failed(name, Error::refused(instead));
+            }
             let (waits, dedicated) = match route::decide(req.meta, req.buf.len(), On::Shared) {
                 Decision::Send { waits } => (waits, false),
                 Decision::Taint => (false, false),

@@ -157,7 +157,9 @@
 //! | `CLUSTERSCAN` (Valkey 9.1) | the node of the slot its cursor names (`0-{06S}-0`: a hash tag); call again with the returned cursor until it is `0` | as on one node |
 //! | blocking commands (`BLPOP`) | a pooled connection of the key's node | |
 //! | pipelines | each command to its node: one pipeline per node, all at once; a command that goes to several nodes runs alone in its place | in call order |
-//! | transactions, `WATCH` | the node of their one slot; refused across slots | |
+//! | transactions, `WATCH` | the node of their one slot; refused across slots (a [`Watched`](pipeline::watch::Watched) connection stays bound to its slot: keys of another are refused) | |
+//! | `CLIENT SETNAME` | refused: it would name only the connections open now, not those opened later (new nodes, reconnects, pools); give the seed URLs `?client_name=NAME`, which every connection's handshake sends (`on_cluster` of its `[[route]]` in `spec/overrides.toml`) | |
+//! | `CLIENT SETINFO` (`request_policy:all_nodes`) | every node's connection open at that moment (not those opened later) | |
 //!
 //! Following the cluster: one multiplexed connection per node, opened on first use;
 //! the slot map from `CLUSTER SHARDS` (`CLUSTER SLOTS` on servers without it),

@@ -77,6 +77,10 @@ pub struct Route {
     /// reports, and may run).
     #[serde(default)]
     pub with_arguments: bool,
+    /// For `stateful`: refused on a cluster client with this advice (the state
+    /// would reach only the connections open at that moment).
+    #[serde(default)]
+    pub on_cluster: Option<String>,
     /// Why.
     pub reason: String,
 }
@@ -123,6 +127,9 @@ impl Route {
         }
         if self.with_arguments && self.route != "runtime" {
             bail!("route {c}: `with_arguments` only applies to the runtime route");
+        }
+        if self.on_cluster.is_some() && self.route != "stateful" {
+            bail!("route {c}: `on_cluster` only applies to the stateful route");
         }
         Ok(())
     }

@@ -173,6 +173,14 @@ impl Queue {
         if let Err(e) = watch::refuse_other_slot(self.slot, cmd.buf(), cmd.meta()) {
             self.problem.get_or_insert(e.with_command(cmd.name()));
         }
+        if let Some(instead) = self
+            .each
+            .as_ref()
+            .and(route::refused_on_cluster(cmd.meta()))
+        {
+            self.problem
+                .get_or_insert(Error::refused(instead).with_command(cmd.name()));
+        }
         match route::decide(cmd.meta(), cmd.buf().len(), self.on) {
             Decision::Send { .. } => {}
             Decision::Dedicated => self.blocking = true,

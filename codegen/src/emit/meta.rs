@@ -132,7 +132,10 @@ fn route(c: &Command) -> Result<TokenStream> {
             quote!(Route::Runtime { instead: #instead, with_arguments: #with_arguments })
         }
         "own-connection" => quote!(Route::OwnConnection { instead: #instead }),
-        "stateful" => quote!(Route::Stateful),
+        "stateful" => match r.on_cluster.as_deref() {
+            Some(advice) => quote!(Route::Stateful { on_cluster: Some(#advice) }),
+            None => quote!(Route::Stateful { on_cluster: None }),
+        },
         "shared-waiting" => quote!(Route::SharedWaiting),
         "watch" => quote!(Route::Watch { instead: #instead }),
         "unwatch" => quote!(Route::Unwatch { instead: #instead }),

@@ -367,7 +367,12 @@ pub enum Route {
     },
     /// Runs anywhere, but leaves state on its connection that a later user of a
     /// pooled one would inherit (`CLIENT SETNAME`, `READONLY`, ...).
-    Stateful,
+    Stateful {
+        /// Refused on a cluster client, with this advice, when the state would
+        /// reach only the connections open at that moment (`CLIENT SETNAME`: not
+        /// those opened later to new nodes, after a reconnect, in a pool).
+        on_cluster: Option<&'static str>,
+    },
     /// `WATCH`: refused on the shared connection; on a watched one, its keys are
     /// tracked.
     Watch {

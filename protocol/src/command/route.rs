@@ -57,7 +57,7 @@ pub fn decide(meta: Option<&CommandMeta>, argc: usize, on: On) -> Decision {
             _,
         ) if !with_arguments || argc > 1 => Decision::Refuse(instead),
         (Route::Runtime { .. } | Route::Shared, _) => Decision::Send { waits: false },
-        (Route::Stateful, On::Shared) => Decision::Send { waits: false },
+        (Route::Stateful { .. }, On::Shared) => Decision::Send { waits: false },
         (Route::SharedWaiting, _) | (Route::Dedicated, On::Own) => Decision::Send { waits: true },
         (Route::Dedicated, On::Shared) => Decision::Dedicated,
         (
@@ -66,7 +66,7 @@ pub fn decide(meta: Option<&CommandMeta>, argc: usize, on: On) -> Decision {
             | Route::Unwatch { instead },
             On::Shared,
         ) => Decision::Refuse(instead),
-        (Route::OwnConnection { .. } | Route::Stateful, On::Own) => Decision::Taint,
+        (Route::OwnConnection { .. } | Route::Stateful { .. }, On::Own) => Decision::Taint,
         (Route::Watch { instead }, On::Own) => Decision::Watching {
             watch: true,
             instead,
@@ -75,6 +75,17 @@ pub fn decide(meta: Option<&CommandMeta>, argc: usize, on: On) -> Decision {
             watch: false,
             instead,
         },
+    }
+}
+
+/// Why a command is refused on a cluster client, and what to use instead: state
+/// that would reach only the connections open when it runs (`CLIENT SETNAME`; the
+/// `on_cluster` of its `[[route]]` in `spec/overrides.toml`). Checked with
+/// [`decide`] by the cluster client and its pipelines.
+pub fn refused_on_cluster(meta: Option<&CommandMeta>) -> Option<&'static str> {
+    match meta?.route {
+        Route::Stateful { on_cluster } => on_cluster,
+        _ => None,
     }
 }
 

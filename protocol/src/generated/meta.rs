@@ -1246,7 +1246,9 @@ pub static CLIENT_NO_EVICT: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
-    route: Route::Stateful,
+    route: Route::Stateful {
+        on_cluster: None,
+    },
 };
 ///Metadata of `CLIENT NO-TOUCH`.
 pub static CLIENT_NO_TOUCH: CommandMeta = CommandMeta {
@@ -1270,7 +1272,9 @@ pub static CLIENT_NO_TOUCH: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
-    route: Route::Stateful,
+    route: Route::Stateful {
+        on_cluster: None,
+    },
 };
 ///Metadata of `CLIENT PAUSE`.
 pub static CLIENT_PAUSE: CommandMeta = CommandMeta {
@@ -1349,7 +1353,9 @@ pub static CLIENT_SETINFO: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
-    route: Route::Stateful,
+    route: Route::Stateful {
+        on_cluster: None,
+    },
 };
 ///Metadata of `CLIENT SETNAME`.
 pub static CLIENT_SETNAME: CommandMeta = CommandMeta {
@@ -1374,7 +1380,11 @@ pub static CLIENT_SETNAME: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
-    route: Route::Stateful,
+    route: Route::Stateful {
+        on_cluster: Some(
+            "CLIENT SETNAME through a cluster client would name only the connections open now, not those it opens later (to new nodes, after a reconnect, in a pool): set the name with the client_name option of the seed URLs (redis://host:port/?client_name=NAME; ClientBuilder::client_name on one server), which every connection's handshake sends, or name one node's connection through client.node_client(address)",
+        ),
+    },
 };
 ///Metadata of `CLIENT TRACKING`.
 pub static CLIENT_TRACKING: CommandMeta = CommandMeta {
@@ -1398,7 +1408,9 @@ pub static CLIENT_TRACKING: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
-    route: Route::Stateful,
+    route: Route::Stateful {
+        on_cluster: None,
+    },
 };
 ///Metadata of `CLIENT TRACKINGINFO`.
 pub static CLIENT_TRACKINGINFO: CommandMeta = CommandMeta {
@@ -7671,7 +7683,9 @@ pub static READONLY: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
-    route: Route::Stateful,
+    route: Route::Stateful {
+        on_cluster: None,
+    },
 };
 ///Metadata of `READWRITE`.
 pub static READWRITE: CommandMeta = CommandMeta {
@@ -7695,7 +7709,9 @@ pub static READWRITE: CommandMeta = CommandMeta {
     tips: Tips::empty(),
     deprecated_since: None,
     replaced_by: None,
-    route: Route::Stateful,
+    route: Route::Stateful {
+        on_cluster: None,
+    },
 };
 ///Metadata of `RENAME`.
 pub static RENAME: CommandMeta = CommandMeta {

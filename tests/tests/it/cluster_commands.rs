@@ -411,9 +411,25 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
     let info: String = client.info().decode().await.unwrap();
     assert!(info.contains("cluster_enabled:1"));
 
-    // CLIENT SETNAME / SETINFO (all nodes): the cluster client's connection to
-    // every node carries them.
-    client.client_setname("tipped").await.unwrap();
+    // CLIENT SETNAME is refused on a cluster client (it would name only the
+    // connections open now, not those opened later): the seed URLs' client_name
+    // names every connection, in its handshake. CLIENT SETINFO (all nodes) reaches
+    // the cluster client's connection to every node.
+    let err = client.client_setname("tipped").await.unwrap_err();
+    assert!(err.is_refused() && err.is_unsent(), "{err}");
+    assert!(err.to_string().contains("client_name"), "{err}");
+    let named = Client::connect_cluster(
+        cluster
+            .seed_urls()
+            .iter()
+            .map(|u| format!("{u}?client_name=tipped")),
+    )
+    .await
+    .unwrap();
+    for n in named.node_clients().await.unwrap() {
+        let me: String = n.client_info().decode().await.unwrap();
+        assert!(me.contains("name=tipped "), "{me}");
+    }
     let setinfo = protocols::since(server, (7, 2, 0), "CLIENT SETINFO");
     if setinfo {
         client
@@ -423,7 +439,6 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
     }
     for n in &nodes {
         let me: String = n.client_info().decode().await.unwrap();
-        assert!(me.contains("name=tipped "), "{me}");
         assert!(!setinfo || me.contains("lib-name=tipped-lib"), "{me}");
     }
 
