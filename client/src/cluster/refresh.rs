@@ -22,6 +22,9 @@ pub(super) struct State {
     last: Mutex<Option<Instant>>,
     /// The last refresh's error, for callers who waited for it.
     failed: Mutex<Option<Error>>,
+    /// The last slot map installed was [`Topology::settling`]: the timer asks again
+    /// soon.
+    settling: AtomicBool,
     /// The node a `MOVED` last pointed to: it knows the newest owner of that slot
     /// (it claimed it), so the next refresh asks it first, rather than a node whose
     /// view may lag behind the change.
@@ -120,6 +123,9 @@ impl Cluster {
             return Err(last_error
                 .unwrap_or_else(|| Error::config("no cluster node answered with a slot map")));
         };
+        self.refresh
+            .settling
+            .store(topology.settling, Ordering::Relaxed);
         let view = View::new(&topology, |address| self.node(address));
         let keep: Vec<String> = view.all_nodes().map(|n| n.address().to_owned()).collect();
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
@@ -172,16 +178,27 @@ fn is_unknown_command(e: &Error) -> bool {
     })
 }
 
-/// Refreshes every `refresh_interval` while the cluster client lives.
+/// How soon the timer asks again while the last slot map was settling (replicas
+/// not counted yet).
+const SETTLING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Refreshes every `refresh_interval` while the cluster client lives, and every
+/// second while the last slot map was settling (replicas it could not use yet).
 pub(super) fn start_timer(cluster: &Arc<Cluster>) {
     let Some(every) = cluster.options.refresh_interval.filter(|d| !d.is_zero()) else {
         return;
     };
     let weak: Weak<Cluster> = Arc::downgrade(cluster);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval_at(Instant::now() + every, every);
         loop {
-            tick.tick().await;
+            let wait = match weak.upgrade() {
+                Some(c) if c.refresh.settling.load(Ordering::Relaxed) => {
+                    every.min(SETTLING_INTERVAL)
+                }
+                Some(_) => every,
+                None => return,
+            };
+            tokio::time::sleep(wait).await;
             let Some(cluster) = weak.upgrade() else {
                 return;
             };

@@ -40,6 +40,11 @@ pub struct Shard {
 pub struct Topology {
     /// Every shard that serves slots, in the order the node listed them.
     pub shards: Vec<Shard>,
+    /// The node listed replicas it does not count yet: not `online` (loading, or
+    /// their offset not yet gossiped), or in a shard of their own without a primary
+    /// (just attached, their shard id not yet gossiped). A client asks again soon
+    /// rather than at its periodic refresh, to use them once they count.
+    pub settling: bool,
 }
 
 /// The shard index of each slot ([`Topology::slot_table`]); `NONE` for a slot no
@@ -56,6 +61,7 @@ impl Topology {
             other => return Err(bad(&format!("{other:?}"))),
         };
         let mut out = Vec::new();
+        let mut settling = false;
         for shard in shards {
             let mut slots = Vec::new();
             let mut nodes = Vec::new();
@@ -78,7 +84,10 @@ impl Topology {
                     _ => {}
                 }
             }
+            settling |= nodes.iter().any(|n| !n.primary && !n.healthy);
             if slots.is_empty() {
+                // Replicas without a primary: attached, but not yet known as such.
+                settling |= !nodes.is_empty() && nodes.iter().all(|n| !n.primary);
                 continue;
             }
             // After a failover the failed old primary may still be listed as one:
@@ -97,7 +106,10 @@ impl Topology {
                 replicas: nodes,
             });
         }
-        Ok(Topology { shards: out })
+        Ok(Topology {
+            shards: out,
+            settling,
+        })
     }
 
     /// Reads a `CLUSTER SLOTS` reply from the node at `asked`.
@@ -137,7 +149,10 @@ impl Topology {
                 }),
             }
         }
-        Ok(Topology { shards })
+        Ok(Topology {
+            shards,
+            settling: false,
+        })
     }
 
     /// For each slot, the index of the shard serving it ([`NONE`]: none does).
@@ -321,6 +336,53 @@ mod tests {
         let t = Topology::from_shards(b(&reply), "x:1").unwrap();
         assert_eq!(t.shards[0].primary.address, "127.0.0.1:7001");
         assert!(!t.shards[0].replicas[0].healthy);
+    }
+
+    #[test]
+    fn replicas_not_counted_yet_make_the_map_settling() {
+        let node = |role: &str, port: u16, health: &str| {
+            format!("*8\r\n$4\r\nport\r\n:{port}\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n${}\r\n{role}\r\n$6\r\nhealth\r\n${}\r\n{health}\r\n", role.len(), health.len())
+        };
+        let shard = |slots: &str, nodes: &[String]| {
+            format!(
+                "*4\r\n$5\r\nslots\r\n{slots}$5\r\nnodes\r\n*{}\r\n{}",
+                nodes.len(),
+                nodes.concat()
+            )
+        };
+        let all = "*2\r\n:0\r\n:16383\r\n";
+        let settled = format!(
+            "*1\r\n{}",
+            shard(
+                all,
+                &[node("master", 1, "online"), node("replica", 2, "online")]
+            )
+        );
+        assert!(!Topology::from_shards(b(&settled), "x:1").unwrap().settling);
+        let loading = format!(
+            "*1\r\n{}",
+            shard(
+                all,
+                &[node("master", 1, "online"), node("replica", 2, "loading")]
+            )
+        );
+        assert!(Topology::from_shards(b(&loading), "x:1").unwrap().settling);
+        // A replica just attached, listed in a shard of its own.
+        let stray = format!(
+            "*2\r\n{}{}",
+            shard(all, &[node("master", 1, "online")]),
+            shard("*0\r\n", &[node("replica", 2, "online")])
+        );
+        let t = Topology::from_shards(b(&stray), "x:1").unwrap();
+        assert!(t.settling);
+        assert_eq!(t.shards.len(), 1);
+        // An empty primary (a node added, no slots yet) is not a reason.
+        let empty = format!(
+            "*2\r\n{}{}",
+            shard(all, &[node("master", 1, "online")]),
+            shard("*0\r\n", &[node("master", 2, "online")])
+        );
+        assert!(!Topology::from_shards(b(&empty), "x:1").unwrap().settling);
     }
 
     #[test]
