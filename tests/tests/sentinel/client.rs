@@ -497,3 +497,66 @@ async fn sentinels_down_then_back() {
         "no recovery once a sentinel is back"
     );
 }
+
+/// Handles on dedicated connections of the old primary after a failover: a `WATCH`
+/// handle fails cleanly (its watched state is gone with the node, so its
+/// transaction never runs there), a blocked `BLPOP` fails as "may have run", and
+/// new ones run on the new primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedicated_connections_of_the_old_primary_fail_cleanly() {
+    let Some(mut group) = group() else { return };
+    let client = Client::connect(&group.sentinel_service_url())
+        .await
+        .unwrap();
+    client.set("w:k", 1).await.unwrap();
+    let watched = client.watch(["w:k"]).await.unwrap();
+    let blocked = {
+        let client = client.clone();
+        tokio::spawn(async move { client.blpop(["w:list"], 0.0).await })
+    };
+    // The BLPOP waits on the old primary.
+    let old = group.primary();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            group
+                .query(old, &["CLIENT", "LIST"])
+                .ok()
+                .and_then(|r| r.text())
+                .is_some_and(|t| t.contains("cmd=blpop"))
+        })
+        .await
+    );
+    let failover = block_in_place(|| group.failover()).unwrap();
+    // The blocked command's connection is given up: it may have run.
+    let blpop_err = tokio::time::timeout(Duration::from_secs(5), blocked)
+        .await
+        .expect("BLPOP still blocked on the old primary")
+        .unwrap()
+        .unwrap_err();
+    assert!(!blpop_err.is_unsent(), "{blpop_err}");
+    // The WATCH handle's transaction never runs: its connection is gone.
+    let outcome: respec::Result<(i64,)> = watched
+        .multi()
+        .add(respec::cmd::incr("w:k"))
+        .execute()
+        .await;
+    let err = outcome.unwrap_err();
+    eprintln!(
+        "after a failover: the WATCH handle's transaction: {err}; the blocked BLPOP: {blpop_err}"
+    );
+    let v: Option<i64> = client.get("w:k").decode().await.unwrap();
+    assert_eq!(v, Some(1), "the transaction of the old WATCH ran");
+    // New dedicated connections go to the new primary.
+    client.rpush("w:list", ["x"]).await.unwrap();
+    let popped = client.blpop(["w:list"], 1.0).await.unwrap();
+    assert!(popped.is_some());
+    assert_eq!(client.address(), addr(&group, failover.new));
+    let watched = client.watch(["w:k"]).await.unwrap();
+    let (n,): (i64,) = watched
+        .multi()
+        .add(respec::cmd::incr("w:k"))
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+}
