@@ -261,9 +261,14 @@ async fn reconnect(
         *attempt = attempt.saturating_add(1);
         // Where the server can move, news of it ends the wait (the node is found
         // again at once, not after a backoff grown while the old one was down).
+        // The backoff then starts over: the new node is another server.
         let news = config.locator.as_ref().map(|l| l.changed());
-        if !wait(delay, news, queues, demux, failure.as_ref()).await {
+        let heard = std::sync::atomic::AtomicBool::new(false);
+        if !wait(delay, news, &heard, queues, demux, failure.as_ref()).await {
             return None;
+        }
+        if heard.load(std::sync::atomic::Ordering::Relaxed) {
+            *attempt = 0;
         }
         match handshake::connect(config).await {
             Ok(s) => {
@@ -288,13 +293,14 @@ async fn reconnect(
     }
 }
 
-/// Waits `delay` before a connection attempt. After a failed attempt (`failure`),
+/// Waits `delay` before a connection attempt, or until `news` (set in `heard`). After a failed attempt (`failure`),
 /// queued requests and operations and new ones fail at once with that error; before
 /// the first, they wait in their queues for the new connection. False when every
 /// handle is gone or the connection was closed.
 async fn wait(
     delay: Duration,
     news: Option<BoxFuture<'static, ()>>,
+    heard: &std::sync::atomic::AtomicBool,
     queues: &mut Queues,
     demux: &mut dyn Demux,
     failure: Option<&Error>,
@@ -304,7 +310,7 @@ async fn wait(
             Some(news) => {
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
-                    () = news => {}
+                    () = news => heard.store(true, std::sync::atomic::Ordering::Relaxed),
                 }
             }
             None => tokio::time::sleep(delay).await,

@@ -12,10 +12,17 @@
 //!   The node's `ROLE` is checked in the handshake: a node that is not what the
 //!   sentinels said fails the connect (and has them asked again), so an old primary
 //!   that has not heard of the failover yet is never written to.
-//! - **Following a failover.** A task subscribes to `+switch-master` on a sentinel
+//! - **Following a failover.** A task subscribes to the sentinel's failover events
 //!   and asks again every [`poll_interval`](SentinelOptions::poll_interval) (1 s) in
 //!   case an announcement is missed; a `READONLY` or `MASTERDOWN` reply has it ask at
-//!   once. When the sentinels name another primary, every connection to the old one
+//!   once. The client moves when the sentinel selects the replica to promote
+//!   (`+selected-slave`), before the promotion, rather than at `+switch-master`, a
+//!   second or more later: from the promotion on, whatever the old primary
+//!   acknowledges is lost when it is turned into a replica. Until the replica answers
+//!   `ROLE` as a primary, connecting fails and requests fail at once as not sent
+//!   (an aborted failover, `-failover-abort-*`, or 10 s without the sentinels
+//!   naming it, and their answers count again). When the sentinels name another
+//!   primary, every connection to the old one
 //!   (the shared one, the pool's, subscribers') is given up at once: requests already
 //!   written fail as "may have run" (never resent), requests not yet written go to the
 //!   new primary, subscribers resubscribe there, and a `WATCH` handle or a dedicated

@@ -9,7 +9,12 @@ use crate::error::{Error, Result};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
+
+/// How long a replica the sentinels selected for promotion is taken as the primary
+/// before they confirm it (see [`Service::selected`]).
+pub(crate) const PROMOTION_WAIT: Duration = Duration::from_secs(10);
 
 /// A service the sentinels watch, as this client follows it.
 pub(crate) struct Service {
@@ -30,6 +35,9 @@ pub(crate) struct Service {
     pub(crate) wake: Arc<Notify>,
     /// Turns through the replicas.
     turn: AtomicUsize,
+    /// A failover the sentinels started (`+selected-slave`): the replica they chose,
+    /// taken as the primary from then on, and until when its promotion is awaited.
+    pending: Mutex<Option<(Address, Instant)>>,
     /// Dropped with the service: the watcher task ends.
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -52,6 +60,7 @@ impl Service {
             state: watch::Sender::new(Snapshot::default()),
             wake: Arc::new(Notify::new()),
             turn: AtomicUsize::new(0),
+            pending: Mutex::new(None),
             _stop: stop,
         };
         (service, stopped)
@@ -88,6 +97,46 @@ impl Service {
         self.publish(snapshot);
     }
 
+    /// A failover started (`+selected-slave`): `replica` is taken as the primary at
+    /// once, so that nothing more is written to the old one (whatever it
+    /// acknowledges from the moment the replica is promoted is lost when it is
+    /// turned into a replica). Connections to it are refused by its `ROLE` until it
+    /// is promoted; answers naming the old primary are overruled until the sentinels
+    /// name the replica, the failover is aborted, or [`PROMOTION_WAIT`] passes.
+    pub(crate) fn selected(&self, replica: Address) {
+        if self.options.role != SentinelRole::Primary {
+            return;
+        }
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((replica.clone(), Instant::now() + PROMOTION_WAIT));
+        self.switched(replica);
+    }
+
+    /// The failover was aborted (`-failover-abort-...`): the sentinels' answers
+    /// count again.
+    pub(crate) fn aborted(&self) {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// `snapshot` with the primary of a failover in progress, if one is.
+    fn reconcile(&self, mut snapshot: Snapshot) -> Snapshot {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        match pending.as_ref() {
+            Some((replica, until)) if Instant::now() < *until => {
+                if snapshot.primary.as_ref() == Some(replica) {
+                    // Promoted, and the sentinels say so.
+                    *pending = None;
+                } else {
+                    snapshot.replicas.retain(|r| r != replica);
+                    snapshot.primary = Some(replica.clone());
+                }
+            }
+            Some(_) => *pending = None,
+            None => {}
+        }
+        snapshot
+    }
+
     /// Asks the sentinels: the one that answered last, then each in turn; the first
     /// to answer moves to the front and its list of sentinels is merged in.
     pub(crate) async fn discover(&self) -> Result<Snapshot> {
@@ -97,6 +146,7 @@ impl Service {
         if let Some(client) = current.as_ref() {
             match discover::ask(client, &self.name, replicas).await {
                 Ok(snapshot) => {
+                    let snapshot = self.reconcile(snapshot);
                     self.publish(snapshot.clone());
                     return Ok(snapshot);
                 }
@@ -126,6 +176,7 @@ impl Service {
                         .unwrap_or_default();
                     self.learned(&address, others);
                     *current = Some(client);
+                    let snapshot = self.reconcile(snapshot);
                     self.publish(snapshot.clone());
                     return Ok(snapshot);
                 }

@@ -10,15 +10,19 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 
-/// The events a client of the primary listens to: the end of a failover
-/// (`+switch-master`), and before it the moment the sentinel sees the promoted
-/// replica answer as a primary (`+promoted-slave`, then
-/// `+failover-state-reconf-slaves`), from which on it names the new primary when
-/// asked: asking then moves the client a good second before the announcement.
+/// The events a client of the primary listens to: the start of a failover
+/// (`+selected-slave`: the replica to be promoted, taken as the primary at once) and
+/// its aborts, the moment the sentinel sees the promoted replica answer as a primary
+/// (`+promoted-slave`, then `+failover-state-reconf-slaves`, from which on it names
+/// the new primary when asked), and the end (`+switch-master`).
 const PRIMARY_EVENTS: &[&str] = &[
     "+switch-master",
+    "+selected-slave",
     "+promoted-slave",
     "+failover-state-reconf-slaves",
+    "-failover-abort-not-elected",
+    "-failover-abort-no-good-slave",
+    "-failover-abort-slave-timeout",
 ];
 /// The events a client of a replica listens to as well: a replica down or back,
 /// added, or reconfigured.
@@ -100,25 +104,42 @@ async fn subscribe(service: &Service) -> Option<(Subscriber, Address)> {
     Some((subscriber, sentinel.config().address.clone()))
 }
 
-/// A `+switch-master <name> <old ip> <old port> <new ip> <new port>` for this
-/// service switches at once; other events just have the sentinels asked.
+/// A `+switch-master <name> <old ip> <old port> <new ip> <new port>` or a
+/// `+selected-slave slave <ip:port> <ip> <port> @ <name> <ip> <port>` for this
+/// service switches at once; an abort lets the sentinels' answers count again;
+/// other events just have the sentinels asked.
 fn on_event(service: &Service, message: &Message) {
-    if !message.kind.is_message() || &message.channel[..] != b"+switch-master" {
+    if !message.kind.is_message() {
         return;
     }
     let Ok(payload) = std::str::from_utf8(&message.payload) else {
         return;
     };
     let words: Vec<&str> = payload.split_whitespace().collect();
-    if let [name, _, _, host, port] = words[..] {
-        if name == service.name {
-            if let Ok(port) = port.parse() {
-                tracing::info!(service = name, to = %format_args!("{host}:{port}"), "+switch-master");
-                service.switched(Address::Tcp {
-                    host: host.to_owned(),
-                    port,
-                });
+    let address = |host: &str, port: &str| {
+        Some(Address::Tcp {
+            host: host.to_owned(),
+            port: port.parse().ok()?,
+        })
+    };
+    match (&message.channel[..], &words[..]) {
+        (b"+switch-master", [name, _, _, host, port]) if *name == service.name => {
+            if let Some(to) = address(host, port) {
+                tracing::info!(service = %name, to = %to, "+switch-master");
+                service.switched(to);
             }
         }
+        (b"+selected-slave", ["slave", _, host, port, "@", name, ..]) if *name == service.name => {
+            if let Some(to) = address(host, port) {
+                tracing::info!(service = %name, to = %to, "+selected-slave");
+                service.selected(to);
+            }
+        }
+        (channel, ["master", name, ..])
+            if channel.starts_with(b"-failover-abort") && *name == service.name =>
+        {
+            service.aborted();
+        }
+        _ => {}
     }
 }
