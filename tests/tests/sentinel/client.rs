@@ -565,3 +565,33 @@ async fn dedicated_connections_of_the_old_primary_fail_cleanly() {
         .unwrap();
     assert_eq!(n, 2);
 }
+
+/// Given one sentinel, the client learns the others (`SENTINEL SENTINELS`): with
+/// that one down, it still finds the primary through them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_sentinels_are_learned_from_the_first() {
+    let Some(mut group) = group() else { return };
+    let first = group.sentinel_addrs()[0];
+    let url = format!(
+        "redis+sentinel://{first}/{}?client_name=sentinel-learn",
+        group.service_name()
+    );
+    let client = Client::connect(&url).await.unwrap();
+    client.set("l:k", 1).await.unwrap();
+    group.kill_sentinel(0);
+    // Its connection killed, the client must ask again: not the one it was given.
+    group
+        .query(
+            group.primary(),
+            &["CLIENT", "KILL", "USER", "default", "SKIPME", "yes"],
+        )
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            client.incr("l:k").await.is_ok()
+        })
+        .await,
+        "no primary found without the first sentinel"
+    );
+    assert_eq!(client.address(), addr(&group, group.primary()));
+}
