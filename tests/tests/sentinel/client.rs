@@ -595,3 +595,36 @@ async fn the_other_sentinels_are_learned_from_the_first() {
     );
     assert_eq!(client.address(), addr(&group, group.primary()));
 }
+
+/// The sentinels' credentials are their own: the data nodes' password in the URL's
+/// user info, the sentinels' in `sentinel_password`; without the latter, the error
+/// says the sentinels refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinels_and_data_nodes_have_their_own_credentials() {
+    let Some(group) = SentinelGroup::builder()
+        .password("data-secret")
+        .sentinel_password("sentinel-secret")
+        .start_or_skip()
+    else {
+        return;
+    };
+    let hosts: Vec<String> = group
+        .sentinel_addrs()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let base = format!(
+        "redis+sentinel://:data-secret@{}/{}",
+        hosts.join(","),
+        group.service_name()
+    );
+    let client = Client::connect(&format!("{base}?sentinel_password=sentinel-secret"))
+        .await
+        .unwrap();
+    client.set("c:k", 1).await.unwrap();
+    assert_eq!(client.address(), addr(&group, group.primary()));
+    let err = Client::connect(&base).await.unwrap_err();
+    let text = format!("{err:?}");
+    assert!(text.contains("no sentinel"), "{text}");
+    assert!(text.contains("NOAUTH") || text.contains("AUTH"), "{text}");
+}
