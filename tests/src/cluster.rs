@@ -464,15 +464,16 @@ impl fmt::Display for SlotMap {
     }
 }
 
-/// A legacy slot migration in progress ([`Cluster::begin_migration`]): the slot is
-/// `MIGRATING` on the source and `IMPORTING` on the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A legacy migration of slots in progress ([`Cluster::begin_migration`],
+/// [`Cluster::begin_migration_range`]): the slots are `MIGRATING` on the source and
+/// `IMPORTING` on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
-    /// The slot.
-    pub slot: u16,
-    /// The index of the node that served the slot.
+    /// The slots, both ends included.
+    pub slots: RangeInclusive<u16>,
+    /// The index of the node that served the slots.
     pub source: usize,
-    /// The index of the node the slot moves to.
+    /// The index of the node the slots move to.
     pub target: usize,
 }
 
@@ -741,22 +742,7 @@ impl Cluster {
             )));
         }
         let (first, last) = (*slots.start(), *slots.end());
-        let map = self.slot_map(self.first_running())?;
-        let source = map
-            .owner(first)
-            .ok_or_else(|| HarnessError::Cluster(format!("slot {first} is not assigned: {map}")))?
-            .to_owned();
-        if let Some(slot) = slots
-            .clone()
-            .find(|&slot| map.owner(slot) != Some(source.as_str()))
-        {
-            return Err(HarnessError::Cluster(format!(
-                "slots {first}-{last} are not served by one primary (slot {slot}): {map}"
-            )));
-        }
-        let source = self
-            .index_of(&source)
-            .ok_or_else(|| HarnessError::Cluster(format!("unknown source {source}")))?;
+        let source = self.source_of(&slots)?;
         let earlier: BTreeSet<String> = self
             .migrations(source)
             .map_err(HarnessError::Cluster)?
@@ -809,107 +795,152 @@ impl Cluster {
     /// source then answers `-ASK` for the slot's keys it no longer has, and `-TRYAGAIN`
     /// for multi-key commands over keys on both sides; nothing has moved yet.
     pub fn begin_migration(&self, slot: u16, to: usize) -> Result<Migration, HarnessError> {
-        let source = self.node_for_slot(slot);
+        self.begin_migration_range(slot..=slot, to)
+    }
+
+    /// [`begin_migration`](Self::begin_migration) of every slot of `slots`, which must
+    /// have one source: the `SETSLOT IMPORTING`s sent to the target in one pipeline,
+    /// then the `SETSLOT MIGRATING`s to the source in another.
+    pub fn begin_migration_range(
+        &self,
+        slots: RangeInclusive<u16>,
+        to: usize,
+    ) -> Result<Migration, HarnessError> {
+        let source = self.source_of(&slots)?;
         if source == to {
             return Err(HarnessError::Cluster(format!(
-                "{} already serves slot {slot}",
-                self.label(to)
+                "{} already serves slots {}-{}",
+                self.label(to),
+                slots.start(),
+                slots.end()
             )));
         }
-        let slot_arg = slot.to_string();
-        self.run(
-            to,
-            &[
-                "CLUSTER",
-                "SETSLOT",
-                &slot_arg,
-                "IMPORTING",
-                &self.nodes[source].id,
-            ],
-        )?;
-        self.run(
-            source,
-            &[
-                "CLUSTER",
-                "SETSLOT",
-                &slot_arg,
-                "MIGRATING",
-                &self.nodes[to].id,
-            ],
-        )?;
+        let setslot = |state: &str, node: usize| -> Vec<Vec<String>> {
+            let id = &self.nodes[node].id;
+            slots
+                .clone()
+                .map(|slot| {
+                    ["CLUSTER", "SETSLOT", &slot.to_string(), state, id]
+                        .map(str::to_owned)
+                        .to_vec()
+                })
+                .collect()
+        };
+        self.run_pipeline(to, &setslot("IMPORTING", source))?;
+        self.run_pipeline(source, &setslot("MIGRATING", to))?;
         Ok(Migration {
-            slot,
+            slots,
             source,
             target: to,
         })
     }
 
-    /// Moves at most `max` of the slot's keys from the source to the target
-    /// (`CLUSTER GETKEYSINSLOT`, then `MIGRATE ... KEYS ...`, in batches), and returns
-    /// how many moved; `usize::MAX` moves them all.
+    /// Moves at most `max` keys of the migration's slots from the source to the
+    /// target, at most 100 per `MIGRATE` (see
+    /// [`move_keys_batched`](Self::move_keys_batched)), and returns how many moved;
+    /// `usize::MAX` moves them all.
     pub fn move_keys(&self, migration: &Migration, max: usize) -> Result<usize, HarnessError> {
-        let (slot, target) = (migration.slot.to_string(), &self.nodes[migration.target]);
+        self.move_keys_batched(migration, max, MIGRATE_BATCH)
+    }
+
+    /// Moves at most `max` keys of the migration's slots from the source to the
+    /// target, in rounds: each round asks every slot that still has keys on the
+    /// source for at most `batch` of them (`CLUSTER GETKEYSINSLOT`, one pipeline for
+    /// all the slots), then moves each slot's with one `MIGRATE ... KEYS ...` (one
+    /// pipeline again). Returns how many moved. With `batch` 1, a slot's keys move
+    /// one per round: between two rounds every slot with more than one key has keys
+    /// on both sides (where multi-key commands get `-TRYAGAIN`).
+    pub fn move_keys_batched(
+        &self,
+        migration: &Migration,
+        max: usize,
+        batch: usize,
+    ) -> Result<usize, HarnessError> {
+        assert!(batch > 0, "a MIGRATE moves at least one key");
+        let (source, target) = (migration.source, &self.nodes[migration.target]);
         let port = target.port().to_string();
+        let mut pending: Vec<u16> = migration.slots.clone().collect();
         let mut moved = 0;
-        while moved < max {
-            let count = (max - moved).min(MIGRATE_BATCH).to_string();
-            let keys = match self.query(
-                migration.source,
-                &["CLUSTER", "GETKEYSINSLOT", &slot, &count],
-            ) {
-                Ok(Reply::Array(Some(keys))) => keys
-                    .iter()
-                    .map(|key| match key {
-                        Reply::Bulk(Some(key)) => Ok(key.clone()),
-                        other => Err(other.clone()),
-                    })
-                    .collect::<Result<Vec<_>, _>>(),
-                Ok(other) => Err(other),
-                Err(err) => return Err(HarnessError::Cluster(err)),
-            }
-            .map_err(|reply| {
-                HarnessError::Cluster(format!("CLUSTER GETKEYSINSLOT {slot}: {reply:?}"))
-            })?;
-            if keys.is_empty() {
-                break;
-            }
-            let mut args: Vec<Vec<u8>> = [
-                "MIGRATE",
-                "127.0.0.1",
-                &port,
-                "",
-                "0",
-                MIGRATE_TIMEOUT_MS,
-                "KEYS",
-            ]
-            .iter()
-            .map(|arg| arg.as_bytes().to_vec())
-            .collect();
-            args.extend(keys.iter().cloned());
-            match self
-                .query(migration.source, &args)
-                .map_err(HarnessError::Cluster)?
-            {
-                Reply::Status(_) => moved += keys.len(),
-                other => {
-                    return Err(HarnessError::Cluster(format!(
-                        "MIGRATE from {} to {}: {other:?}",
-                        self.label(migration.source),
-                        self.label(migration.target)
-                    )))
+        while moved < max && !pending.is_empty() {
+            // The budget left, split over the slots in order.
+            let mut budget = max - moved;
+            let mut asks = Vec::new();
+            for &slot in &pending {
+                if budget == 0 {
+                    break;
                 }
+                let count = budget.min(batch);
+                budget -= count;
+                asks.push(
+                    [
+                        "CLUSTER",
+                        "GETKEYSINSLOT",
+                        &slot.to_string(),
+                        &count.to_string(),
+                    ]
+                    .map(|arg| arg.as_bytes().to_vec())
+                    .to_vec(),
+                );
             }
+            let replies = self.run_pipeline(source, &asks)?;
+            let mut migrates: Vec<Vec<Vec<u8>>> = Vec::new();
+            let mut emptied = BTreeSet::new();
+            for (slot, reply) in pending.iter().zip(replies) {
+                let keys = match reply {
+                    Reply::Array(Some(keys)) => keys
+                        .into_iter()
+                        .map(|key| match key {
+                            Reply::Bulk(Some(key)) => Ok(key),
+                            other => Err(other),
+                        })
+                        .collect::<Result<Vec<_>, _>>(),
+                    other => Err(other),
+                }
+                .map_err(|reply| {
+                    HarnessError::Cluster(format!("CLUSTER GETKEYSINSLOT {slot}: {reply:?}"))
+                })?;
+                if keys.is_empty() {
+                    emptied.insert(*slot);
+                    continue;
+                }
+                let mut args: Vec<Vec<u8>> = [
+                    "MIGRATE",
+                    "127.0.0.1",
+                    &port,
+                    "",
+                    "0",
+                    MIGRATE_TIMEOUT_MS,
+                    "KEYS",
+                ]
+                .iter()
+                .map(|arg| arg.as_bytes().to_vec())
+                .collect();
+                args.extend(keys);
+                migrates.push(args);
+            }
+            pending.retain(|slot| !emptied.contains(slot));
+            self.run_pipeline(source, &migrates)?;
+            moved += migrates.iter().map(|args| args.len() - 7).sum::<usize>();
         }
         Ok(moved)
     }
 
-    /// Ends a legacy migration: `CLUSTER SETSLOT slot NODE <target>` on the target,
-    /// the source, then every other running primary, and waits until every running
-    /// node agrees that the target serves the slot. Keys still on the source are lost
-    /// to the cluster: call [`move_keys`](Self::move_keys) first.
+    /// Ends a legacy migration: `CLUSTER SETSLOT slot NODE <target>` for each of its
+    /// slots (one pipeline per node) on the target, the source, then every other
+    /// running primary, and waits until every running node agrees that the target
+    /// serves the slots. Keys still on the source are lost to the cluster: call
+    /// [`move_keys`](Self::move_keys) first.
     pub fn finish_migration(&self, migration: Migration) -> Result<(), HarnessError> {
-        let slot = migration.slot.to_string();
         let target = self.nodes[migration.target].id.as_str();
+        let setslots: Vec<Vec<String>> = migration
+            .slots
+            .clone()
+            .map(|slot| {
+                ["CLUSTER", "SETSLOT", &slot.to_string(), "NODE", target]
+                    .map(str::to_owned)
+                    .to_vec()
+            })
+            .collect();
         let others = self
             .primaries()
             .into_iter()
@@ -918,29 +949,29 @@ impl Cluster {
             .into_iter()
             .chain(others)
         {
-            if self.nodes[node].state != NodeState::Running {
-                continue;
-            }
-            match self.run(node, &["CLUSTER", "SETSLOT", &slot, "NODE", target]) {
-                // A source that gave up its last slot may already have turned
-                // itself into a replica of the target (the servers'
-                // cluster-allow-replica-migration), having heard of the change from
-                // the target: it follows its primary now.
-                Err(HarnessError::Cluster(e))
-                    if node == migration.source && e.contains("only with masters") => {}
-                other => {
-                    other?;
-                }
+            if self.nodes[node].state == NodeState::Running {
+                self.run_pipeline(node, &setslots)?;
             }
         }
-        self.wait_served(migration.slot..=migration.slot, migration.target)
+        self.wait_served(migration.slots, migration.target)
     }
 
     /// A whole legacy migration of `slot` to the node at `to`:
     /// [`begin_migration`](Self::begin_migration), [`move_keys`](Self::move_keys) (all),
     /// [`finish_migration`](Self::finish_migration).
     pub fn migrate_legacy(&self, slot: u16, to: usize) -> Result<(), HarnessError> {
-        let migration = self.begin_migration(slot, to)?;
+        self.migrate_legacy_range(slot..=slot, to)
+    }
+
+    /// [`migrate_legacy`](Self::migrate_legacy) of every slot of `slots`, which must
+    /// have one source, each step pipelined over the slots (see
+    /// [`begin_migration_range`](Self::begin_migration_range)).
+    pub fn migrate_legacy_range(
+        &self,
+        slots: RangeInclusive<u16>,
+        to: usize,
+    ) -> Result<(), HarnessError> {
+        let migration = self.begin_migration_range(slots, to)?;
         self.move_keys(&migration, usize::MAX)?;
         self.finish_migration(migration)
     }
@@ -1430,6 +1461,66 @@ impl Cluster {
     /// [`text`](Self::text) for a setup step that must succeed.
     fn run(&self, index: usize, args: &[&str]) -> Result<String, HarnessError> {
         self.text(index, args).map_err(HarnessError::Cluster)
+    }
+
+    /// Sends `commands` to the node at `index` as one pipeline over a fresh raw
+    /// connection and returns their replies; a server error in any reply fails it,
+    /// described with the node and the command.
+    fn run_pipeline<A: AsRef<[u8]>>(
+        &self,
+        index: usize,
+        commands: &[Vec<A>],
+    ) -> Result<Vec<Reply>, HarnessError> {
+        let Some(first) = commands.first() else {
+            return Ok(Vec::new());
+        };
+        let replies = self.nodes[index]
+            .server
+            .raw()
+            .and_then(|mut conn| conn.pipeline(commands))
+            .map_err(|err| {
+                HarnessError::Cluster(format!(
+                    "{} ({} commands) on {}: {err}",
+                    command_name(first),
+                    commands.len(),
+                    self.label(index)
+                ))
+            })?;
+        match commands
+            .iter()
+            .zip(&replies)
+            .find_map(|(args, reply)| match reply {
+                Reply::Error(err) => Some((args, err)),
+                _ => None,
+            }) {
+            Some((args, err)) => Err(HarnessError::Cluster(format!(
+                "{} on {}: {err}",
+                args.iter()
+                    .take(3)
+                    .map(|arg| String::from_utf8_lossy(arg.as_ref()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                self.label(index)
+            ))),
+            None => Ok(replies),
+        }
+    }
+
+    /// The index of the one primary serving every slot of `slots`, as the first
+    /// running node sees it.
+    fn source_of(&self, slots: &RangeInclusive<u16>) -> Result<usize, HarnessError> {
+        let (first, last) = (*slots.start(), *slots.end());
+        let map = self.slot_map(self.first_running())?;
+        let source = map
+            .owner(first)
+            .ok_or_else(|| HarnessError::Cluster(format!("slot {first} is not assigned: {map}")))?;
+        if let Some(slot) = slots.clone().find(|&slot| map.owner(slot) != Some(source)) {
+            return Err(HarnessError::Cluster(format!(
+                "slots {first}-{last} are not served by one primary (slot {slot}): {map}"
+            )));
+        }
+        self.index_of(source)
+            .ok_or_else(|| HarnessError::Cluster(format!("unknown source {source}")))
     }
 }
 

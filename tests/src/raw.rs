@@ -83,18 +83,32 @@ impl RawConnection {
 
     /// Sends one command and reads its reply. A server error is `Ok(Reply::Error)`.
     pub fn command<A: AsRef<[u8]>>(&mut self, args: &[A]) -> io::Result<Reply> {
-        let mut frame = format!("*{}\r\n", args.len()).into_bytes();
-        for arg in args {
-            let arg = arg.as_ref();
-            frame.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            frame.extend_from_slice(arg);
-            frame.extend_from_slice(b"\r\n");
-        }
-        match self.reader.get_mut() {
-            Stream::Tcp(stream) => stream.write_all(&frame)?,
-            Stream::Unix(stream) => stream.write_all(&frame)?,
-        }
+        let mut frame = Vec::new();
+        encode(&mut frame, args);
+        self.write_all(&frame)?;
         self.read_reply()
+    }
+
+    /// Sends several commands in one write and reads their replies, in order (a
+    /// server error is `Reply::Error` in its place).
+    pub fn pipeline<C: AsRef<[A]>, A: AsRef<[u8]>>(
+        &mut self,
+        commands: &[C],
+    ) -> io::Result<Vec<Reply>> {
+        let mut frames = Vec::new();
+        for args in commands {
+            encode(&mut frames, args.as_ref());
+        }
+        self.write_all(&frames)?;
+        commands.iter().map(|_| self.read_reply()).collect()
+    }
+
+    /// Writes bytes to the stream.
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.reader.get_mut() {
+            Stream::Tcp(stream) => stream.write_all(bytes),
+            Stream::Unix(stream) => stream.write_all(bytes),
+        }
     }
 
     /// Sends a command and returns the text of its reply, turning a server error into
@@ -153,6 +167,17 @@ impl RawConnection {
             return Err(io::Error::other("empty RESP line"));
         }
         Ok(line.to_owned())
+    }
+}
+
+/// Appends a command's RESP2 frame (an array of bulk strings) to `frame`.
+fn encode<A: AsRef<[u8]>>(frame: &mut Vec<u8>, args: &[A]) {
+    frame.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for arg in args {
+        let arg = arg.as_ref();
+        frame.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        frame.extend_from_slice(arg);
+        frame.extend_from_slice(b"\r\n");
     }
 }
 

@@ -90,6 +90,10 @@ pub struct ClusterStats {
     pub asked: u64,
     /// Retries after `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` or an unreachable node.
     pub retries: u64,
+    /// The most slot map refreshes that were ever in flight at once: 1 once any has
+    /// run, since a refresh prompted while one runs joins it instead of starting
+    /// another.
+    pub peak_refreshes_in_flight: u64,
 }
 
 #[derive(Default)]
@@ -98,6 +102,9 @@ struct Counters {
     moved: AtomicU64,
     asked: AtomicU64,
     retries: AtomicU64,
+    /// Refreshes running now, and the most ever.
+    refreshes_in_flight: AtomicU64,
+    peak_refreshes_in_flight: AtomicU64,
 }
 
 /// One cluster: its nodes, the slot map, and how to reach new nodes.
@@ -159,6 +166,7 @@ impl Cluster {
             moved: c.moved.load(Ordering::Relaxed),
             asked: c.asked.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
+            peak_refreshes_in_flight: c.peak_refreshes_in_flight.load(Ordering::Relaxed),
         }
     }
 

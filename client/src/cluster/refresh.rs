@@ -69,7 +69,13 @@ impl Cluster {
         if let Some(last) = last {
             tokio::time::sleep_until(last + self.options.min_refresh_interval).await;
         }
+        let counters = &self.counters;
+        let in_flight = counters.refreshes_in_flight.fetch_add(1, Ordering::AcqRel) + 1;
+        counters
+            .peak_refreshes_in_flight
+            .fetch_max(in_flight, Ordering::AcqRel);
         let outcome = self.refresh_once().await;
+        counters.refreshes_in_flight.fetch_sub(1, Ordering::AcqRel);
         if let Err(e) = &outcome {
             tracing::debug!(error = %e, "cluster slot map refresh failed");
         }

@@ -1,124 +1,203 @@
-//! The cluster client while the cluster changes under load: 32 tasks each `INCR`
-//! their own counter (counters over every primary) while a primary fails over, is
-//! killed, or slots migrate. Every acknowledged `INCR` must be on the server (none
-//! lost), none applied twice (the server's count is at most the acknowledged ones
-//! plus those that failed as "may have run"), every reply one more than the last
-//! (no wrong reply), and the figures are printed for the record.
+//! The cluster client while the cluster changes under load: tasks each `INCR` their
+//! own counter, `APPEND` a value unique to the round to their own log (in the
+//! counter's slot, by a hash tag) and read both back with one `MGET`, over every
+//! primary, while a primary fails over, is killed, or slots migrate. Every
+//! acknowledged write must be on the server (none lost), none applied twice (the
+//! counter is at most the acknowledged `INCR`s plus those that failed as "may have
+//! run"; each value is in the log at most once, and only if its `APPEND` was not
+//! refused unsent), every reply as the task's own writes predict (no wrong reply),
+//! and the figures are printed for the record.
 
 use bytes::Bytes;
 use respec::{Client, Commands};
 use respec_tests::Cluster;
+use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::block_in_place;
 
-/// What one task saw.
+/// What one task saw (or, summed, every task).
 #[derive(Debug, Default)]
 struct Tally {
-    /// `INCR`s acknowledged.
+    /// Writes (`INCR`, `APPEND`) acknowledged.
     acks: i64,
-    /// Failed before they were sent: did not run.
+    /// Commands that failed before they were sent: did not run.
     unsent: i64,
-    /// Failed after: may or may not have run.
+    /// Commands that failed after: may or may not have run.
     maybe: i64,
-    /// Replies that were not one more than the last value the task knew.
+    /// Replies that were not what the task's own writes predict.
     wrong: i64,
+    /// Acknowledged writes missing on the server at the end.
+    lost: i64,
+    /// Writes applied more often than acknowledged (or "may have run").
+    doubled: i64,
     /// The longest time one command took (or failed after).
     slowest: Duration,
     /// The errors, for the record (first few).
     errors: Vec<String>,
 }
 
-/// `tasks` tasks incrementing `{prefix}:{i}` until `stop`.
-fn load(
-    client: &Client,
-    prefix: &str,
-    tasks: usize,
-    stop: &Arc<AtomicBool>,
-) -> Vec<tokio::task::JoinHandle<(String, Tally)>> {
+/// The rounds of a task whose `APPEND` was acknowledged, and those that may have run.
+#[derive(Debug, Default)]
+struct Appends {
+    acked: Vec<u64>,
+    maybe: Vec<u64>,
+}
+
+/// What a load task returns: its counter key, figures and appends.
+type Task = tokio::task::JoinHandle<(String, Tally, Appends)>;
+
+impl Tally {
+    /// Runs one command, timing it; an error is counted as unsent or "may have run"
+    /// (then `Err(true)`) and recorded.
+    async fn run<T>(
+        &mut self,
+        command: impl IntoFuture<Output = respec::Result<T>>,
+    ) -> Result<T, bool> {
+        let start = Instant::now();
+        let result = command.await;
+        self.slowest = self.slowest.max(start.elapsed());
+        result.map_err(|e| {
+            let maybe = !e.is_unsent();
+            if maybe {
+                self.maybe += 1;
+            } else {
+                self.unsent += 1;
+            }
+            if self.errors.len() < 3 {
+                self.errors.push(e.to_string());
+            }
+            maybe
+        })
+    }
+
+    /// Adds a task's figures to the totals.
+    fn add(&mut self, t: Tally) {
+        self.acks += t.acks;
+        self.unsent += t.unsent;
+        self.maybe += t.maybe;
+        self.wrong += t.wrong;
+        self.lost += t.lost;
+        self.doubled += t.doubled;
+        self.slowest = self.slowest.max(t.slowest);
+        self.errors.extend(t.errors);
+    }
+}
+
+/// The log of the task whose counter is `key`: in the counter's slot.
+fn log_key(key: &str) -> String {
+    format!("{{{key}}}:log")
+}
+
+/// `tasks` tasks on the counters `{prefix}:{i}` until `stop`.
+fn load(client: &Client, prefix: &str, tasks: usize, stop: &Arc<AtomicBool>) -> Vec<Task> {
     let keys: Vec<String> = (0..tasks).map(|i| format!("{prefix}:{i}")).collect();
     load_keys(client, keys, stop)
 }
 
-/// One task per key, incrementing it until `stop`.
-fn load_keys(
-    client: &Client,
-    keys: Vec<String>,
-    stop: &Arc<AtomicBool>,
-) -> Vec<tokio::task::JoinHandle<(String, Tally)>> {
+/// One task per counter key, until `stop`: each round `INCR`s the counter,
+/// `APPEND`s `"{round},"` to the log and reads both back with one `MGET`.
+fn load_keys(client: &Client, keys: Vec<String>, stop: &Arc<AtomicBool>) -> Vec<Task> {
     keys.into_iter()
         .map(|key| {
             let (client, stop) = (client.clone(), stop.clone());
             tokio::spawn(async move {
-                let mut t = Tally::default();
-                let mut last = 0i64;
+                let log = log_key(&key);
+                let (mut t, mut appends) = (Tally::default(), Appends::default());
+                let (mut last, mut round) = (0i64, 0u64);
                 while !stop.load(Ordering::Relaxed) {
-                    let start = Instant::now();
-                    let r = client.incr(&key).await;
-                    t.slowest = t.slowest.max(start.elapsed());
-                    match r {
-                        Ok(v) => {
-                            // One more than the last, or more by the "maybe"s since.
-                            if v <= last || v > last + 1 + t.maybe {
-                                t.wrong += 1;
-                            }
-                            last = v;
-                            t.acks += 1;
+                    round += 1;
+                    if let Ok(v) = t.run(client.incr(&key)).await {
+                        // One more than the last, or more by the "maybe"s since.
+                        if v <= last || v > last + 1 + t.maybe {
+                            t.wrong += 1;
                         }
-                        Err(e) => {
-                            if e.is_unsent() {
-                                t.unsent += 1;
-                            } else {
-                                t.maybe += 1;
+                        last = v;
+                        t.acks += 1;
+                    }
+                    let token = format!("{round},");
+                    let appended = match t.run(client.append(&log, &token)).await {
+                        Ok(_) => {
+                            appends.acked.push(round);
+                            t.acks += 1;
+                            true
+                        }
+                        Err(maybe) => {
+                            if maybe {
+                                appends.maybe.push(round);
                             }
-                            if t.errors.len() < 3 {
-                                t.errors.push(e.to_string());
-                            }
+                            false
+                        }
+                    };
+                    let read = client.mget([&key, &log]).decode::<Vec<Option<String>>>();
+                    if let Ok(values) = t.run(read).await {
+                        let counter = values[0].as_deref().and_then(|v| v.parse::<i64>().ok());
+                        let counter_ok = counter.is_some_and(|c| c >= last && c <= last + t.maybe);
+                        let log_ok =
+                            !appended || values[1].as_deref().is_some_and(|l| l.ends_with(&token));
+                        if !counter_ok || !log_ok {
+                            t.wrong += 1;
                         }
                     }
                 }
-                (key, t)
+                (key, t, appends)
             })
         })
         .collect()
 }
 
-/// Stops the load and checks each counter against the server; returns the totals.
-async fn finish(
-    client: &Client,
-    stop: &Arc<AtomicBool>,
-    handles: Vec<tokio::task::JoinHandle<(String, Tally)>>,
-) -> Tally {
+/// Stops the load and checks each counter and log against the server: nothing
+/// lost, nothing doubled (asserted after the figures are summed); returns the
+/// totals.
+async fn finish(client: &Client, stop: &Arc<AtomicBool>, handles: Vec<Task>) -> Tally {
     stop.store(true, Ordering::Relaxed);
     let mut total = Tally::default();
     for h in handles {
-        let (key, t) = h.await.unwrap();
-        let on_server: i64 = client
-            .get(&key)
-            .decode::<Option<i64>>()
+        let (key, mut t, appends) = h.await.unwrap();
+        let (on_server, log): (Option<i64>, Option<String>) = client
+            .pipeline()
+            .add(respec::cmd::get(&key).decode())
+            .add(respec::cmd::get(log_key(&key)).decode())
+            .execute()
             .await
-            .unwrap()
-            .unwrap_or(0);
-        assert!(
-            on_server >= t.acks,
-            "{key}: {} acknowledged, {on_server} on the server (lost)",
-            t.acks
-        );
-        assert!(
-            on_server <= t.acks + t.maybe,
-            "{key}: {on_server} on the server, {} acknowledged + {} maybe (applied twice)",
-            t.acks,
-            t.maybe
-        );
-        total.acks += t.acks;
-        total.unsent += t.unsent;
-        total.maybe += t.maybe;
-        total.wrong += t.wrong;
-        total.slowest = total.slowest.max(t.slowest);
-        total.errors.extend(t.errors);
+            .unwrap();
+        let on_server = on_server.unwrap_or(0);
+        let incr_acks = t.acks - appends.acked.len() as i64;
+        t.lost += (incr_acks - on_server).max(0);
+        t.doubled += (on_server - incr_acks - t.maybe).max(0);
+        // The log: every acknowledged round once, any other only if it may have run,
+        // in order.
+        let rounds: Vec<u64> = log
+            .unwrap_or_default()
+            .split_terminator(',')
+            .map(|r| r.parse().unwrap())
+            .collect();
+        if rounds.windows(2).any(|w| w[0] >= w[1]) {
+            t.doubled += rounds.windows(2).filter(|w| w[0] == w[1]).count() as i64;
+            t.wrong += rounds.windows(2).filter(|w| w[0] > w[1]).count() as i64;
+        }
+        t.lost += appends
+            .acked
+            .iter()
+            .filter(|r| rounds.binary_search(r).is_err())
+            .count() as i64;
+        t.doubled += rounds
+            .iter()
+            .filter(|r| {
+                appends.acked.binary_search(r).is_err() && appends.maybe.binary_search(r).is_err()
+            })
+            .count() as i64;
+        if t.lost + t.doubled > 0 {
+            eprintln!(
+                "{key}: {} lost, {} doubled ({incr_acks} INCRs acknowledged, {on_server} on the server, rounds {rounds:?})",
+                t.lost, t.doubled
+            );
+        }
+        total.add(t);
     }
     total.errors.truncate(5);
+    assert_eq!((total.lost, total.doubled), (0, 0), "{total:?}");
     total
 }
 
@@ -156,8 +235,8 @@ async fn a_manual_failover_under_load_loses_nothing_and_fails_nothing() {
         (0, 0, 0),
         "{total:?}"
     );
-    // Fan-out commands reach the new primaries.
-    assert_eq!(client.dbsize().await.unwrap(), 32);
+    // Fan-out commands reach the new primaries: 32 counters and their logs.
+    assert_eq!(client.dbsize().await.unwrap(), 64);
 }
 
 /// A primary killed (SIGKILL) under load: its replica takes over and commands reach
@@ -218,48 +297,65 @@ fn keys_in(prefix: &str, slots: std::ops::RangeInclusive<u16>, n: usize) -> Vec<
         .collect()
 }
 
-/// 1,000 slots moved under load (Valkey 9's atomic `CLUSTER MIGRATESLOTS`), then
-/// slots moved the legacy way (`SETSLOT IMPORTING/MIGRATING` + `MIGRATE`, so `ASK`
-/// and `TRYAGAIN` happen) while 64 tasks increment counters in those very slots:
-/// nothing lost or doubled, no error, no wrong reply, and the refreshes stay within
-/// one per `min_refresh_interval`.
+/// How many slots [`resharding_under_load_loses_nothing_and_fails_nothing`] moves
+/// each way.
+const RESHARDED_SLOTS: u16 = 1_000;
+
+/// 1,000 slots moved under load by Valkey 9's atomic `CLUSTER MIGRATESLOTS` (skipped
+/// on other servers), then 1,000 slots moved the legacy way (`SETSLOT
+/// IMPORTING/MIGRATING`, `MIGRATE` one key per slot and round, so that `ASK` and
+/// `TRYAGAIN` happen, then `SETSLOT NODE`), on a cluster holding 20,000 other keys,
+/// while 64 tasks (48 with their keys in the moving slots) write and read back:
+/// nothing lost or doubled, no error, no wrong reply, never more than one refresh in
+/// flight and at most one per `min_refresh_interval`; every other key intact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resharding_under_load_loses_nothing_and_fails_nothing() {
     let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
         return;
     };
     let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let slots = 0..=RESHARDED_SLOTS - 1;
+    let data: Vec<String> = (0..20_000).map(|i| format!("data:{i}")).collect();
+    let mut p = client.pipeline_dyn();
+    for k in &data {
+        p.push(respec::cmd::set(k, k));
+    }
+    p.execute().await.unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    // Counters in the slots that move (0..=999 from node 0) and elsewhere.
-    let moving = keys_in("reshard", 0..=999, 48);
-    let mut handles = load_keys(&client, moving.clone(), &stop);
+    // Counters in the slots that move and elsewhere.
+    let moving = keys_in("reshard", slots.clone(), 48);
+    let mut handles = load_keys(&client, moving, &stop);
     handles.extend(load(&client, "elsewhere", 16, &stop));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let from = cluster.node_for_slot(0);
-    let to = (from + 1) % 3;
-    let atomic = block_in_place(|| cluster.migrate_atomic(0..=999, to));
+    let atomic = block_in_place(|| cluster.migrate_atomic(slots.clone(), (from + 1) % 3));
     if let Err(e) = &atomic {
         eprintln!("atomic migration skipped: {e}");
     }
-    // Legacy migration of the slots of the first 8 counters, one by one.
+    let atomic_time = started.elapsed();
     let legacy_to = (cluster.node_for_slot(0) + 1) % 3;
-    let mut legacy: Vec<u16> = moving[..8]
-        .iter()
-        .map(|k| respec::cluster::slot(k.as_bytes()))
-        .collect();
-    legacy.dedup();
-    for &slot in &legacy {
-        block_in_place(|| cluster.migrate_legacy(slot, legacy_to)).unwrap();
-    }
-    let elapsed = started.elapsed();
+    let moved_keys = block_in_place(|| {
+        let migration = cluster.begin_migration_range(slots.clone(), legacy_to)?;
+        // One key per slot and round: between two rounds, the keys of a slot with
+        // several are split between the nodes.
+        let moved = cluster.move_keys_batched(&migration, usize::MAX, 1)?;
+        cluster.finish_migration(migration)?;
+        Ok::<_, respec_tests::HarnessError>(moved)
+    })
+    .unwrap();
+    let legacy_time = started.elapsed() - atomic_time;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let total = finish(&client, &stop, handles).await;
     let stats = client.cluster_stats().unwrap();
     eprintln!(
-        "resharding ({} atomic, {} legacy slots) in {elapsed:?} under load: {total:?}, {stats:?}",
-        if atomic.is_ok() { 1000 } else { 0 },
-        legacy.len()
+        "resharding of {RESHARDED_SLOTS} slots under load: atomic {}, legacy in {legacy_time:?} \
+         ({moved_keys} keys); {total:?}, {stats:?}",
+        if atomic.is_ok() {
+            format!("in {atomic_time:?}")
+        } else {
+            "skipped".to_owned()
+        },
     );
     assert!(total.acks > 1_000, "{total:?}");
     assert_eq!(
@@ -267,13 +363,30 @@ async fn resharding_under_load_loses_nothing_and_fails_nothing() {
         (0, 0, 0),
         "{total:?}"
     );
-    assert!(stats.moved > 0, "{stats:?}");
+    assert!(stats.moved > 0 && stats.asked > 0, "{stats:?}");
+    assert_eq!(stats.peak_refreshes_in_flight, 1, "{stats:?}");
     // At most one refresh per min_refresh_interval (100 ms), whatever the MOVED count.
     let bound = (started.elapsed().as_millis() / 100) as u64 + 3;
     assert!(
         stats.refreshes <= bound,
         "{stats:?}: more than {bound} refreshes"
     );
+    // Every other key moved with its slot, intact.
+    let mut p = client.pipeline_dyn();
+    for k in &data {
+        p.push(respec::cmd::get(k));
+    }
+    let values = p.execute().await.unwrap();
+    for (k, v) in data.iter().zip(values) {
+        assert_eq!(
+            v.unwrap(),
+            respec::Value::Bulk(Bytes::from(k.clone())),
+            "{k}"
+        );
+    }
+    for slot in [0, RESHARDED_SLOTS - 1] {
+        assert_eq!(cluster.node_for_slot(slot), legacy_to);
+    }
 }
 
 /// `SCAN` through a cluster client walks every primary: every key is returned, also
