@@ -6,7 +6,8 @@
 
 use bytes::Bytes;
 use respec::{Client, Commands};
-use respec_tests::{Cluster, RawConnection, Reply};
+use respec_tests::{Cluster, RawConnection, Reply, Server};
+use std::time::Instant;
 use tokio::task::block_in_place;
 
 /// `n` keys spread over many slots (and so over every primary).
@@ -382,6 +383,92 @@ async fn pipelines_split_by_node_and_keep_their_order() {
         .await
         .unwrap();
     assert_eq!((a, b), (2, 3));
+}
+
+/// The 10,000 commands of [`a_pipeline_across_every_slot_during_a_migration_runs_each_command_once`]:
+/// `INCRBY key:i i+1` of 9,000 distinct keys, every tenth command a `GET` of the key
+/// just incremented, so that every reply names its command.
+fn counting_pipeline(client: &Client) -> respec::pipeline::DynPipeline<'_> {
+    let mut p = client.pipeline_dyn();
+    for i in 0..10_000i64 {
+        if i % 10 == 9 {
+            p.push(respec::cmd::get(format!("count:{}", i - 1)));
+        } else {
+            p.push(respec::cmd::incrby(format!("count:{i}"), i + 1));
+        }
+    }
+    p
+}
+
+/// A 10,000-command pipeline over every primary while 1,000 slots migrate the legacy
+/// way, stopped with half their keys moved (some of its commands run on the source,
+/// others go to the target through `ASK`, keys created there too): every reply in
+/// call order, the same as on a standalone server, and every counter incremented
+/// exactly once, before and after the migration ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_across_every_slot_during_a_migration_runs_each_command_once() {
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let standalone = Server::start();
+    let single = Client::connect(&standalone.url()).await.unwrap();
+    // Every other counter exists before (1), the others are created by the pipeline.
+    for c in [&client, &single] {
+        let mut p = c.pipeline_dyn();
+        for i in (0..10_000).step_by(2) {
+            p.push(respec::cmd::incr(format!("count:{i}")));
+        }
+        p.execute().await.unwrap();
+    }
+    let slots = 0..=999;
+    let to = (cluster.node_for_slot(0) + 1) % 3;
+    let migration = block_in_place(|| cluster.begin_migration_range(slots, to)).unwrap();
+    let in_slots = block_in_place(|| cluster.move_keys(&migration, 150)).unwrap();
+    assert_eq!(in_slots, 150);
+
+    let started = Instant::now();
+    let replies = counting_pipeline(&client).execute().await.unwrap();
+    let elapsed = started.elapsed();
+    let expected = counting_pipeline(&single).execute().await.unwrap();
+    let stats = client.cluster_stats().unwrap();
+    eprintln!(
+        "10,000-command pipeline during the migration of 1,000 slots: {elapsed:?}, {stats:?}"
+    );
+    assert_eq!(replies.len(), 10_000);
+    for (i, (got, want)) in replies.iter().zip(&expected).enumerate() {
+        let (got, want) = (got.as_ref().unwrap(), want.as_ref().unwrap());
+        assert_eq!(got, want, "command {i}");
+    }
+    assert!(stats.asked > 0, "{stats:?}");
+
+    // Each counter once: its own increment, plus 1 if it existed. Read by single-key
+    // GETs, as a multi-key command over a slot split between two nodes is refused
+    // with TRYAGAIN until the migration ends.
+    let check = |replies: Vec<respec::Result<respec::Value>>| {
+        for (i, v) in (0..10_000i64).filter(|i| i % 10 != 9).zip(replies) {
+            let want = (i + 1 + i64::from(i % 2 == 0)).to_string();
+            assert_eq!(
+                v.unwrap(),
+                respec::Value::Bulk(Bytes::from(want)),
+                "count:{i}"
+            );
+        }
+    };
+    let gets = || {
+        let mut p = client.pipeline_dyn();
+        for i in (0..10_000).filter(|i| i % 10 != 9) {
+            p.push(respec::cmd::get(format!("count:{i}")));
+        }
+        p
+    };
+    check(gets().execute().await.unwrap());
+    block_in_place(|| {
+        cluster.move_keys(&migration, usize::MAX)?;
+        cluster.finish_migration(migration)
+    })
+    .unwrap();
+    check(gets().execute().await.unwrap());
 }
 
 /// `WATCH` on a cluster: the watched connection is one of the node serving the keys'
