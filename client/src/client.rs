@@ -52,6 +52,7 @@ use std::time::Duration;
 /// | `rediss://...` | TLS (`valkeys://` is the same) |
 /// | `unix:///path/to/socket` | Unix socket (`redis+unix://`, `valkey+unix://`) |
 /// | `redis+cluster://h1:p1,h2:p2` | a cluster through its seed nodes ([`Client::connect_cluster`]) |
+/// | `redis://host:port?cluster=auto` | the cluster of that node when it reports `cluster_enabled:1` in `INFO cluster`, else that one server (`cluster=true`: its cluster, without asking) |
 /// | `redis+sentinel://s1:p1,s2:p2/service[/db]` | the primary of a service behind sentinels (port 26379 by default; `role=replica` for a replica, `sentinel_username`, `sentinel_password`: see [`Client::connect_sentinel`]) |
 ///
 /// Query options: `db=N`, `protocol=2|3`, `client_name=NAME`, `username=U`,
@@ -102,14 +103,41 @@ impl Client {
     /// `redis+cluster://` URL connects to a cluster (see
     /// [`connect_cluster`](Client::connect_cluster)), a `redis+sentinel://` URL to
     /// a service behind sentinels (see [`connect_sentinel`](Client::connect_sentinel)).
+    ///
+    /// A single-server URL with `cluster=auto` connects to the server, asks it
+    /// `INFO cluster`, and when it reports `cluster_enabled:1` connects to its cluster
+    /// instead, with that node as the seed; `cluster=true` connects to the cluster
+    /// without asking. See the crate docs (Cluster).
     pub async fn connect(url: &str) -> Result<Client> {
-        if let Some((config, seeds)) = crate::config::parse_cluster_url(url)? {
+        use crate::config::ClusterOption;
+        let (url, cluster) = crate::config::take_cluster_option(url)?;
+        if let Some((config, seeds)) = crate::config::parse_cluster_url(&url)? {
             return Client::from_cluster_config(config, seeds, ClusterOptions::default()).await;
         }
-        if let Some(s) = crate::config::parse_sentinel_url(url)? {
+        if let Some(s) = crate::config::parse_sentinel_url(&url)? {
             return Client::from_sentinel_config(s.sentinels, &s.service, s.node, s.options).await;
         }
-        Client::from_config(Config::from_url(url)?).await
+        let config = Config::from_url(&url)?;
+        match cluster {
+            ClusterOption::Off => return Client::from_config(config).await,
+            ClusterOption::On => {}
+            ClusterOption::Auto => {
+                let single = Client::from_config(config.clone()).await?;
+                let info: String = single
+                    .cmd("INFO")
+                    .arg("cluster")
+                    .decode()
+                    .await
+                    .map_err(|e| e.with_command("INFO cluster (cluster=auto)"))?;
+                if !info.lines().any(|l| l.trim() == "cluster_enabled:1") {
+                    return Ok(single);
+                }
+            }
+        }
+        let seed = crate::cluster::address_text(&config.address).ok_or_else(|| {
+            Error::config("a cluster seed needs a TCP address, not a Unix socket")
+        })?;
+        Client::from_cluster_config(config, vec![seed], ClusterOptions::default()).await
     }
 
     /// Connects to a Redis Cluster or Valkey Cluster through its seed nodes

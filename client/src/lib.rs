@@ -139,6 +139,15 @@
 //! that every function taking a client would have to be generic over. The choice is
 //! made once, at connect time, where the deployment is known.
 //!
+//! Where one URL must serve both deployments, `cluster=auto` lets the server decide:
+//! [`Client::connect`]`("redis://node:6379?cluster=auto")` asks the node
+//! `INFO cluster` and, when it reports `cluster_enabled:1`, connects to its cluster
+//! with that node as the seed (the slot map names the others); a standalone server
+//! gives a client of that one server. `cluster=true` connects to the cluster without
+//! asking. Without the option a single-server URL stays a single-server client, even
+//! to a cluster node: detection costs a round trip and a second connection, and a
+//! client of one node is sometimes what is wanted.
+//!
 //! What runs where, decided from the generated metadata alone (key specifications
 //! and the spec's request and response policy tips; [`cluster`] has the options):
 //!

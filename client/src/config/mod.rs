@@ -17,6 +17,7 @@ pub(crate) use locate::{BoxFuture, Locate, Locator};
 pub use pool::PoolOptions;
 pub(crate) use url::parse_cluster as parse_cluster_url;
 pub(crate) use url::parse_sentinel as parse_sentinel_url;
+pub(crate) use url::{take_cluster_option, ClusterOption};
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]

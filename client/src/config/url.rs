@@ -94,6 +94,64 @@ pub fn parse_cluster(input: &str) -> Result<Option<(Config, Vec<String>)>> {
     }
 }
 
+/// What the `cluster=` option of a single-server URL asks [`Client::connect`] for.
+///
+/// [`Client::connect`]: crate::Client::connect
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterOption {
+    /// `cluster=false` (or no option): one server.
+    Off,
+    /// `cluster=auto`: a cluster client when the server reports `cluster_enabled:1`
+    /// in `INFO cluster`, else one server.
+    Auto,
+    /// `cluster=true`: a cluster client, the URL's node as its seed.
+    On,
+}
+
+/// Takes the `cluster=auto|true|false` option out of a URL's query: the URL without
+/// it (the other options left byte for byte), and what it asks. A `+cluster` or
+/// `+sentinel` URL, which says what it connects to, refuses it.
+pub fn take_cluster_option(input: &str) -> Result<(String, ClusterOption)> {
+    let Some((base, query)) = input.split_once('?') else {
+        return Ok((input.to_owned(), ClusterOption::Off));
+    };
+    let mut option = ClusterOption::Off;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("cluster", value)) => {
+                option = match value {
+                    "auto" => ClusterOption::Auto,
+                    v => match boolean("cluster", v) {
+                        Ok(true) => ClusterOption::On,
+                        Ok(false) => ClusterOption::Off,
+                        Err(_) => {
+                            return Err(bad(format!(
+                                "`cluster` must be auto, true or false, got `{v}`"
+                            )))
+                        }
+                    },
+                };
+            }
+            _ => kept.push(pair),
+        }
+    }
+    if option != ClusterOption::Off {
+        let scheme = base.split_once("://").map_or("", |(scheme, _)| scheme);
+        if scheme.ends_with("+cluster") || scheme.ends_with("+sentinel") {
+            return Err(bad(format!(
+                "the `cluster` option is for a single-server URL, not a `{scheme}://` one"
+            )));
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, option))
+}
+
 /// A sentinel URL,
 /// `redis+sentinel://[user:password@]host1:port1,host2:port2/service[/db][?options]`
 /// (`rediss+sentinel`, `valkey+sentinel`, `valkeys+sentinel` alike; a sentinel's
@@ -616,5 +674,38 @@ mod sentinel_tests {
                 .unwrap_or_else(|| panic!("{url} parsed"));
             assert!(err.to_string().contains(says), "{url}: {err}");
         }
+    }
+
+    /// `cluster=` is taken out of the query, the other options left as they were.
+    #[test]
+    fn cluster_option_is_taken_out_of_the_query() {
+        let take = |url: &str| take_cluster_option(url).map_err(|e| e.to_string());
+        assert_eq!(
+            take("redis://h:1?cluster=auto&client_name=a%20b").unwrap(),
+            (
+                "redis://h:1?client_name=a%20b".to_owned(),
+                ClusterOption::Auto
+            )
+        );
+        assert_eq!(
+            take("redis://h?protocol=2&cluster=yes").unwrap(),
+            ("redis://h?protocol=2".to_owned(), ClusterOption::On)
+        );
+        assert_eq!(
+            take("redis://h?cluster=false").unwrap(),
+            ("redis://h".to_owned(), ClusterOption::Off)
+        );
+        assert_eq!(
+            take("redis://h/0").unwrap(),
+            ("redis://h/0".to_owned(), ClusterOption::Off)
+        );
+        assert!(take("redis://h?cluster=maybe")
+            .unwrap_err()
+            .contains("`cluster` must be auto, true or false"));
+        assert!(take("redis+cluster://h?cluster=auto")
+            .unwrap_err()
+            .contains("single-server URL"));
+        // Off says nothing about the scheme.
+        assert!(take("redis+cluster://h?cluster=false").is_ok());
     }
 }

@@ -385,6 +385,50 @@ async fn pipelines_split_by_node_and_keep_their_order() {
     assert_eq!((a, b), (2, 3));
 }
 
+/// `cluster=auto` on a single-server URL: a cluster node's URL gives a cluster client
+/// (`cluster_enabled:1`), seeded by that node alone; a standalone server's gives a
+/// client of that server. `cluster=true` connects to the cluster without asking,
+/// and fails against a standalone server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_auto_detects_a_cluster_node() {
+    let Some(cluster) = three_primaries() else {
+        return;
+    };
+    let keys = keys("auto", 100);
+    for option in ["cluster=auto", "cluster=true"] {
+        let url = format!("{}?{option}&client_name=auto", cluster.node(2).url());
+        let client = Client::connect(&url).await.unwrap();
+        assert!(client.is_cluster(), "{url}");
+        // Every primary is reached through the one seed.
+        client
+            .mset(keys.iter().map(|k| (k.as_str(), option)))
+            .await
+            .unwrap();
+        assert_eq!(client.dbsize().await.unwrap(), 100);
+        assert_eq!(client.primary_clients().await.unwrap().len(), 3);
+        let name: Option<String> = client.client_getname().decode().await.unwrap();
+        assert_eq!(name.as_deref(), Some("auto"));
+    }
+    // Without the option, a cluster node's URL is a client of that node.
+    let single = Client::connect(&cluster.node(2).url()).await.unwrap();
+    assert!(!single.is_cluster());
+
+    let standalone = Server::start();
+    let client = Client::connect(&format!("{}?cluster=auto", standalone.url()))
+        .await
+        .unwrap();
+    assert!(!client.is_cluster());
+    client.set("{a}x", 1).await.unwrap();
+    assert_eq!(client.dbsize().await.unwrap(), 1);
+    let err = Client::connect(&format!("{}?cluster=true", standalone.url()))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cluster support disabled"),
+        "{err}"
+    );
+}
+
 /// The 10,000 commands of [`a_pipeline_across_every_slot_during_a_migration_runs_each_command_once`]:
 /// `INCRBY key:i i+1` of 9,000 distinct keys, every tenth command a `GET` of the key
 /// just incremented, so that every reply names its command.
