@@ -93,7 +93,9 @@ impl Cluster {
                 let reader = (read_only && !dedicated)
                     .then(|| self.reader_of(slot))
                     .flatten();
-                self.run_on(Some(slot), reader, buf, waits, dedicated).await
+                let read = read_only && !dedicated;
+                self.run_on(Some(slot), reader, buf, waits, dedicated, read)
+                    .await
             }
             Target::Any => {
                 drop(args);
@@ -192,11 +194,14 @@ impl Cluster {
         waits: bool,
         dedicated: bool,
     ) -> Result<Bytes> {
-        self.run_on(slot, None, buf, waits, dedicated).await
+        self.run_on(slot, None, buf, waits, dedicated, false).await
     }
 
     /// [`run_slot`](Self::run_slot), trying `first` (a replica for a read) first:
-    /// any retry goes to the primary.
+    /// any retry goes to the primary. A `read` (the spec's `READONLY` flag, on a
+    /// shared connection) whose connection was lost after it was written is also
+    /// sent again: it changes nothing, so running twice is harmless (a write is
+    /// never resent once written).
     async fn run_on(
         self: &Arc<Self>,
         slot: Option<u16>,
@@ -204,6 +209,7 @@ impl Cluster {
         buf: CommandBuf,
         waits: bool,
         dedicated: bool,
+        read: bool,
     ) -> Result<Bytes> {
         let mut attempt = 0;
         // Where the next attempt goes when the slot map does not say (a redirect).
@@ -269,6 +275,8 @@ impl Cluster {
                 // Never written (the node could not be reached, or its connection
                 // was down): the topology may have changed; try again.
                 Err(e) if e.is_unsent() && !e.is_timeout() && !e.is_queue_full() => Some(e),
+                // A read whose connection was lost after it was written.
+                Err(e) if read && e.is_io() && !e.is_timeout() => Some(e),
                 Err(e) => {
                     if e.is_io() {
                         self.schedule_refresh();

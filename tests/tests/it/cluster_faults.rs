@@ -704,3 +704,50 @@ async fn a_node_added_and_removed_is_followed() {
     }
     assert_eq!(client.dbsize().await.unwrap(), 200);
 }
+
+/// A primary killed while commands wait for its answers: a read is sent again and
+/// answered by the promoted replica (it changes nothing, so running twice is
+/// harmless); a write fails as "may have run" and is not resent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_in_flight_on_a_killed_primary_is_sent_again_a_write_is_not() {
+    let Some(mut cluster) = three_by_three() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let key = (0..)
+        .map(|i| format!("inflight:{i}"))
+        .find(|k| block_in_place(|| cluster.node_for_slot(cluster.keyslot(k))) == 0)
+        .unwrap();
+    client.set(&key, "v").await.unwrap();
+    assert_eq!(client.wait(1, 2_000).await.unwrap(), 1);
+    let replica = cluster.replicas_of(0)[0];
+    // Frozen, the primary takes the commands and answers none of them.
+    block_in_place(|| cluster.freeze(0));
+    let read = {
+        let (client, key) = (client.clone(), key.clone());
+        tokio::spawn(async move { client.get(&key).decode::<Option<String>>().await })
+    };
+    let write = {
+        let (client, key) = (client.clone(), key.clone());
+        tokio::spawn(async move { client.append(&key, "w").await })
+    };
+    // Both are written to the frozen node's socket (nothing to await but time:
+    // the node cannot say it has them).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!read.is_finished() && !write.is_finished());
+    // SIGKILL while frozen (the harness's kill would let it run first, and answer).
+    let pid = cluster.node(0).server().pid().expect("node 0 runs");
+    let pid = rustix::process::Pid::from_raw(pid as i32).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+    block_in_place(|| cluster.kill(0));
+    block_in_place(|| cluster.wait_primary(replica)).unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the read never ended")
+        .unwrap();
+    assert_eq!(read.unwrap().as_deref(), Some("v"));
+    let write = write.await.unwrap().unwrap_err();
+    assert!(!write.is_unsent(), "{write}");
+    let v: Option<String> = client.get(&key).decode().await.unwrap();
+    assert_eq!(v.as_deref(), Some("v"), "the write was resent");
+}
