@@ -178,7 +178,10 @@
 //! only when the reply proves it did not run (`MOVED`, `ASK`, `TRYAGAIN`,
 //! `CLUSTERDOWN`, `LOADING`, `MASTERDOWN`, `READONLY` after a failover) or it was
 //! never written (its node could not be reached); one lost with its node's
-//! connection fails as "may or may not have run". A
+//! connection fails as "may or may not have run", unless it is a read (the spec's
+//! `READONLY` flag), which changes nothing and is sent again. A slot map whose
+//! replicas are not all counted yet (not `online`, or listed apart from their
+//! primary right after joining) is asked for again every second until they are. A
 //! [`scan_stream`](Client::scan_stream) of `SCAN` walks every primary, and scans
 //! again the slots that moved meanwhile (every key that exists throughout comes at
 //! least once). [`Client::watch`] takes a connection of the node serving the keys'
