@@ -57,9 +57,6 @@ pub trait ClusterPeer: GetSet {
     /// One `MGET` of `keys` through the library's `mget`: the total length of the values.
     fn mget(&mut self, keys: &[String]) -> impl Future<Output = Result<usize>> + Send;
 
-    /// `INCR key`: the new value.
-    fn incr(&mut self, key: &str) -> impl Future<Output = Result<i64>> + Send;
-
     /// What the client counted while following the cluster, if it says.
     fn counters(&self) -> Option<String> {
         None
@@ -89,11 +86,6 @@ impl ClusterPeer for Respec {
     async fn mget(&mut self, keys: &[String]) -> Result<usize> {
         use respec::Commands as _;
         values_len(&self.0.mget(keys).await?, keys.len())
-    }
-
-    async fn incr(&mut self, key: &str) -> Result<i64> {
-        use respec::Commands as _;
-        Ok(self.0.incr(key).await?)
     }
 
     fn counters(&self) -> Option<String> {
@@ -126,6 +118,10 @@ impl GetSet for RedisRsCluster {
     async fn set(&mut self, key: &str, value: &Bytes) -> Result<()> {
         RedisRs::set_on(&mut self.0, key, value).await
     }
+
+    async fn incr(&mut self, key: &str) -> Result<i64> {
+        RedisRs::incr_on(&mut self.0, key).await
+    }
 }
 
 impl ClusterPeer for RedisRsCluster {
@@ -145,11 +141,6 @@ impl ClusterPeer for RedisRsCluster {
         use redis::AsyncCommands as _;
         let values: Vec<Option<Vec<u8>>> = self.0.mget(keys).await?;
         values_len(&values, keys.len())
-    }
-
-    async fn incr(&mut self, key: &str) -> Result<i64> {
-        use redis::AsyncCommands as _;
-        Ok(self.0.incr(key, 1).await?)
     }
 }
 
@@ -175,11 +166,6 @@ impl ClusterPeer for Fred {
         use fred::prelude::KeysInterface as _;
         let values: Vec<Option<Bytes>> = self.0.mget(keys.to_vec()).await?;
         values_len(&values, keys.len())
-    }
-
-    async fn incr(&mut self, key: &str) -> Result<i64> {
-        use fred::prelude::KeysInterface as _;
-        Ok(self.0.incr(key).await?)
     }
 }
 

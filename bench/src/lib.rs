@@ -20,6 +20,11 @@
 //!   against redis-rs' `cluster_async::ClusterConnection` and fred's clustered client
 //!   ([`cluster::ClusterPeer`]) on a 3-primary cluster of the harness, and the
 //!   failover and slot-migration disruption figures.
+//! - [`sentinel`]: the sentinel disruption figures (`compare --sentinel`): respec's
+//!   sentinel client against redis-rs' `SentinelClient` and fred's sentinel config
+//!   ([`sentinel::SentinelPeer`]) through a `SENTINEL FAILOVER` and a `kill -9` of the
+//!   primary, on fresh groups of the harness: acknowledged writes lost, writes reaching
+//!   the old primary after the announcement, wrong replies, doubled `INCR`s, recovery.
 //! - [`stats`]: latency percentiles, medians and spreads over rounds.
 //! - [`report`]: the markdown tables (paired ratios over rounds, latencies, every rep,
 //!   flags for wide or bimodal spreads) and the report files.
@@ -48,6 +53,7 @@ pub mod cluster;
 pub mod peers;
 pub mod pubsub;
 pub mod report;
+pub mod sentinel;
 pub mod stats;
 pub mod workload;
 

@@ -32,6 +32,10 @@ pub trait GetSet: Clone + Send + Sync + 'static {
 
     /// `SET key value`.
     fn set(&mut self, key: &str, value: &Bytes) -> impl Future<Output = Result<()>> + Send;
+
+    /// `INCR key`: the new value (the disruption loads of the cluster and sentinel
+    /// sections).
+    fn incr(&mut self, key: &str) -> impl Future<Output = Result<i64>> + Send;
 }
 
 /// One client library, connected to the benchmark server by one multiplexed
@@ -191,6 +195,11 @@ impl GetSet for Respec {
         use respec::Commands as _;
         self.0.set(key, value).await?;
         Ok(())
+    }
+
+    async fn incr(&mut self, key: &str) -> Result<i64> {
+        use respec::Commands as _;
+        Ok(self.0.incr(key).await?)
     }
 }
 
@@ -369,6 +378,15 @@ impl RedisRs {
         Ok(())
     }
 
+    /// `INCR key` on any redis-rs async connection: the new value.
+    pub(crate) async fn incr_on<C>(conn: &mut C, key: &str) -> Result<i64>
+    where
+        C: redis::aio::ConnectionLike + Send + Sync,
+    {
+        use redis::AsyncCommands as _;
+        Ok(conn.incr(key, 1).await?)
+    }
+
     /// One `redis::pipe()` of `GET key` for every key on any redis-rs async
     /// connection: the total length of the values.
     pub(crate) async fn pipeline_get_on<C>(conn: &mut C, keys: &[String]) -> Result<usize>
@@ -394,6 +412,10 @@ impl GetSet for RedisRs {
 
     async fn set(&mut self, key: &str, value: &Bytes) -> Result<()> {
         RedisRs::set_on(&mut self.0, key, value).await
+    }
+
+    async fn incr(&mut self, key: &str) -> Result<i64> {
+        RedisRs::incr_on(&mut self.0, key).await
     }
 }
 
@@ -594,15 +616,27 @@ impl Fred {
 
     /// A connected client of `config`, TCP_NODELAY on.
     pub(crate) async fn start(config: fred::prelude::Config) -> Result<fred::clients::Client> {
+        Fred::start_with(config, None).await
+    }
+
+    /// A connected client of `config`, TCP_NODELAY on, reconnecting by `policy` if
+    /// one is given (fred's default is not to reconnect).
+    pub(crate) async fn start_with(
+        config: fred::prelude::Config,
+        policy: Option<fred::prelude::ReconnectPolicy>,
+    ) -> Result<fred::clients::Client> {
         use fred::prelude::{Builder, ClientLike as _, TcpConfig};
-        let client = Builder::from_config(config)
-            .with_connection_config(|config| {
-                config.tcp = TcpConfig {
-                    nodelay: Some(true),
-                    ..TcpConfig::default()
-                };
-            })
-            .build()?;
+        let mut builder = Builder::from_config(config);
+        builder.with_connection_config(|config| {
+            config.tcp = TcpConfig {
+                nodelay: Some(true),
+                ..TcpConfig::default()
+            };
+        });
+        if let Some(policy) = policy {
+            builder.set_policy(policy);
+        }
+        let client = builder.build()?;
         // The connection task runs on the runtime until the client is dropped; its
         // handle is not needed.
         let _task = client.init().await?;
@@ -623,6 +657,11 @@ impl GetSet for Fred {
         use fred::prelude::KeysInterface as _;
         let () = self.0.set(key, value.clone(), None, None, false).await?;
         Ok(())
+    }
+
+    async fn incr(&mut self, key: &str) -> Result<i64> {
+        use fred::prelude::KeysInterface as _;
+        Ok(self.0.incr(key).await?)
     }
 }
 

@@ -4,13 +4,16 @@
 //! Run it through `cargo xtask bench` (release build, server binaries provided).
 //!
 //! ```text
-//! compare [--quick] [--cluster] [--rounds N] [--concurrent-rounds N] [--secs S]
-//!         [--only TEXT] [--client NAME]... [--server PATH]
+//! compare [--quick] [--cluster | --sentinel] [--rounds N] [--concurrent-rounds N]
+//!         [--secs S] [--only TEXT] [--client NAME]... [--server PATH]
 //!         [--redis-benchmark PATH | --no-baseline] [--report PATH]
 //!   --quick               a smoke run: 2 rounds of 0.25 s cells
 //!   --cluster             the cluster section instead (see below): a 3-primary
 //!                         cluster of --server, report target/bench/report-cluster.md
-//!   --rounds N            rounds (default 5)
+//!   --sentinel            the sentinel section instead (see below): sentinel groups
+//!                         of --server, report target/bench/report-sentinel.md
+//!   --rounds N            rounds (default 5; with --sentinel: runs per event and
+//!                         client, default 3, --quick 1)
 //!   --concurrent-rounds N rounds of the 64 and 512 tasks rows (default 9, at least
 //!                         --rounds; --quick: 2)
 //!   --secs S              seconds per cell (default 1)
@@ -45,6 +48,11 @@
 //! `--only TEXT` selects rows and events by name (`tasks`, `pipeline`, `MGET`,
 //! `failover`, `migration`). A workload a client refuses or fails is reported with its
 //! error instead of figures.
+//!
+//! With `--sentinel`, the figures of [`sentinel::Event`]s (`SENTINEL FAILOVER`, `kill -9`
+//! of the primary) under the load of [`sentinel`], per event and client on a fresh
+//! group of 1 primary, 2 replicas and 3 sentinels, `--rounds` times (the clients in a
+//! rotating order); `--only failover` or `--only kill` selects one event.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -57,6 +65,7 @@ use respec_bench::baseline::{self, Plan, RedisBenchmark};
 use respec_bench::cluster::{self, ClusterPeer, ClusterPeers, ClusterWorkload, Disruption};
 use respec_bench::pubsub;
 use respec_bench::report::{self, Row, Summary};
+use respec_bench::sentinel;
 use respec_bench::workload::{self, Cell};
 use respec_bench::{Data, Peer, PeerId, Peers, Workload};
 use respec_tests::{Cluster, ServerBuilder};
@@ -75,6 +84,9 @@ struct Options {
     clients: Vec<PeerId>,
     quick: bool,
     cluster: bool,
+    sentinel: bool,
+    /// `--rounds` as given.
+    rounds_given: Option<usize>,
     server: Option<PathBuf>,
     redis_benchmark: Option<PathBuf>,
     report: Option<PathBuf>,
@@ -91,6 +103,8 @@ impl Options {
             clients: Vec::new(),
             quick: false,
             cluster: false,
+            sentinel: false,
+            rounds_given: None,
             server: None,
             redis_benchmark: Some(PathBuf::from(baseline::DEFAULT_PATH)),
             report: None,
@@ -103,6 +117,7 @@ impl Options {
             match arg.as_str() {
                 "--quick" => options.quick = true,
                 "--cluster" => options.cluster = true,
+                "--sentinel" => options.sentinel = true,
                 "--rounds" => rounds = Some(value("--rounds")?.parse::<usize>()?),
                 "--concurrent-rounds" => {
                     concurrent_rounds = Some(value("--concurrent-rounds")?.parse::<usize>()?)
@@ -125,7 +140,8 @@ impl Options {
                 }
                 other => bail!(
                     "unexpected argument {other:?}\n\
-                     usage: compare [--quick] [--cluster] [--rounds N] [--concurrent-rounds N] \
+                     usage: compare [--quick] [--cluster | --sentinel] [--rounds N] \
+                     [--concurrent-rounds N] \
                      [--secs S] [--only TEXT] [--client NAME]... [--server PATH] \
                      [--redis-benchmark PATH | --no-baseline] [--report PATH]"
                 ),
@@ -140,6 +156,7 @@ impl Options {
         if let Some(rounds) = rounds {
             options.rounds = rounds.max(1);
         }
+        options.rounds_given = rounds;
         if let Some(rounds) = concurrent_rounds {
             options.concurrent_rounds = rounds;
         }
@@ -218,6 +235,9 @@ fn run() -> Result<()> {
     let options = Options::parse(std::env::args().skip(1))?;
     if options.cluster {
         return run_cluster(&options);
+    }
+    if options.sentinel {
+        return run_sentinel(&options);
     }
     let workloads = options.workloads();
     if workloads.is_empty() {
@@ -709,6 +729,128 @@ fn run_cluster(options: &Options) -> Result<()> {
         .report
         .clone()
         .unwrap_or_else(|| respec_bench::output_dir().join("report-cluster.md"));
+    if options.only.is_none() && options.clients.is_empty() {
+        report::write(&path, &text)?;
+        eprintln!("written to {}", path.display());
+    } else {
+        eprintln!(
+            "a partial run (--only, --client): {} left as it was",
+            path.display()
+        );
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+/// The sentinel section (`--sentinel`): per run, event and client, a fresh group.
+fn run_sentinel(options: &Options) -> Result<()> {
+    let events: Vec<sentinel::Event> = sentinel::Event::ALL
+        .into_iter()
+        .filter(|e| options.selects(e.name()))
+        .collect();
+    if events.is_empty() {
+        bail!("no sentinel event matches --only {:?}", options.only);
+    }
+    let clients: Vec<PeerId> = PeerId::ALL
+        .into_iter()
+        .filter(|&id| options.runs(id))
+        .collect();
+    let runs = options
+        .rounds_given
+        .unwrap_or(if options.quick { 1 } else { 3 })
+        .max(1);
+    let times = if options.quick {
+        cluster::LoadTimes {
+            before: Duration::from_millis(300),
+            after: Duration::from_millis(300),
+        }
+    } else {
+        cluster::LoadTimes {
+            before: Duration::from_secs(1),
+            after: Duration::from_secs(1),
+        }
+    };
+    let runtime = runtime()?;
+    let started = Instant::now();
+    let server = ServerBuilder::new();
+    let server = match &options.server {
+        Some(path) => server.binary(path),
+        None => server,
+    }
+    .start()
+    .context("starting a server to name it")?;
+    let server_line = format!(
+        "{:?} {} ({})",
+        server.flavor(),
+        server.version(),
+        server.binary_path().display()
+    );
+    drop(server);
+    eprintln!("sentinel groups of {server_line}");
+    let mut outcomes = Vec::new();
+    for run in 0..runs {
+        for (index, &event) in events.iter().enumerate() {
+            let mut order = clients.clone();
+            let turn = (run + index) % order.len().max(1);
+            order.rotate_left(turn);
+            for id in order {
+                let result =
+                    sentinel::run_for(id, &runtime, options.server.as_deref(), event, times);
+                match &result {
+                    Ok(o) => eprintln!(
+                        "run {}/{runs} {} {}: {}",
+                        run + 1,
+                        event.name(),
+                        id.name(),
+                        sentinel::line(o)
+                    ),
+                    Err(err) => eprintln!(
+                        "run {}/{runs} {} {}: failed: {err:#}",
+                        run + 1,
+                        event.name(),
+                        id.name()
+                    ),
+                }
+                outcomes.push((event, id, result));
+            }
+        }
+    }
+    eprintln!("measured in {:.0} s", started.elapsed().as_secs_f64());
+    // The table in the order of the events and of the clients' columns.
+    outcomes.sort_by_key(|(event, id, _)| (events.iter().position(|e| e == event), *id));
+    let mut text = format!(
+        "# respec benchmark: sentinel\n\n\
+         - groups: 1 primary, 2 replicas, 3 sentinels (quorum 2, down-after 1 s, failover-timeout \
+         3 s, the harness's fast sentinel timers: INFO every 1 s) on 127.0.0.1, a fresh group \
+         per run, event and client: {server_line} ({} cores on this machine)\n\
+         - clients: respec {} `redis+sentinel://` URL (RESP3); redis-rs 1.x \
+         `sentinel::SentinelClient` (master), its `MultiplexedConnection` replaced through the \
+         `SentinelClient` after an unrecoverable error or a `READONLY` (RESP2); fred 10.x \
+         `ServerConfig::Sentinel` with `ReconnectPolicy::new_exponential(0, 100, 30_000, 2)` \
+         (RESP2): TCP_NODELAY on, no response timeout set\n\
+         - load: {} tasks sharing the client, each `SET` of a unique value, `GET` of it, \
+         `INCR` of its own counter, {:.1} s before the event and {:.1} s after the first \
+         write acknowledged once the group settled (at most {:?})\n\
+         - runtime: tokio multi-thread, {WORKERS} workers; {runs} runs per event and client, \
+         clients in a rotating order; median (min–max) over runs{}\n\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        env!("CARGO_PKG_VERSION"),
+        sentinel::TASKS,
+        times.before.as_secs_f64(),
+        times.after.as_secs_f64(),
+        sentinel::RECOVERY_LIMIT,
+        if options.quick {
+            " (--quick: a smoke run, not a measurement)"
+        } else {
+            ""
+        },
+    );
+    text += &sentinel::tables(&outcomes);
+    print!("{text}");
+    let path = options
+        .report
+        .clone()
+        .unwrap_or_else(|| respec_bench::output_dir().join("report-sentinel.md"));
     if options.only.is_none() && options.clients.is_empty() {
         report::write(&path, &text)?;
         eprintln!("written to {}", path.display());
