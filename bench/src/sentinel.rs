@@ -284,6 +284,10 @@ pub struct Outcome {
     pub recovered: bool,
     /// Load tasks still waiting for a reply [`JOIN_LIMIT`] after being told to stop.
     pub hung_tasks: usize,
+    /// The distinct new primaries the sentinels announced: more than 1 when they
+    /// failed over again (a new primary that stalled for `down-after` on this loaded
+    /// machine, or two elections), which loses writes whatever the client.
+    pub primaries_announced: usize,
 }
 
 /// One task's account, shared with the bench so that it survives an abort.
@@ -375,45 +379,37 @@ async fn load_task<P: SentinelPeer>(
     }
 }
 
-/// The time the first `+switch-master` reaches a subscriber of each sentinel of `urls`
-/// (the leader of a failover announces it only once it has reconfigured the replicas;
-/// the others as soon as they hear of the new configuration, which is when a client
-/// listening to every sentinel can learn it).
-async fn announcements(urls: &[String]) -> Result<Vec<tokio::task::JoinHandle<Option<f64>>>> {
+/// Every `+switch-master` that subscribers on the sentinels of `urls` receive: when,
+/// and the new primary's address (the leader of a failover announces it only once it
+/// has reconfigured the replicas; the others as soon as they hear of the new
+/// configuration, which is when a client listening to every sentinel can learn it).
+/// The tasks run until aborted.
+async fn announcements(urls: &[String]) -> Result<(Vec<tokio::task::JoinHandle<()>>, Switches)> {
+    let switches = Switches::default();
     let mut tasks = Vec::new();
     for url in urls {
         let sentinel = respec::Client::connect(url).await?;
         let mut sub = sentinel.subscriber().connect().await?;
         sub.subscribe(["+switch-master"]).await?;
+        let out = switches.clone();
         tasks.push(tokio::spawn(async move {
             let _keep = sentinel;
             while let Some(m) = sub.next_message().await {
                 if m.kind.is_message() {
-                    return Some(now_secs());
+                    // `<service> <old ip> <old port> <new ip> <new port>`
+                    let payload = String::from_utf8_lossy(&m.payload).into_owned();
+                    let words: Vec<&str> = payload.split(' ').collect();
+                    let new = words.get(3..5).map_or(payload.clone(), |w| w.join(":"));
+                    out.lock().expect("poisoned").push((now_secs(), new));
                 }
             }
-            None
         }));
     }
-    Ok(tasks)
+    Ok((tasks, switches))
 }
 
-/// The earliest time of [`announcements`], waiting at most `limit` for them.
-async fn earliest(
-    tasks: Vec<tokio::task::JoinHandle<Option<f64>>>,
-    limit: Duration,
-) -> Option<f64> {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut earliest: Option<f64> = None;
-    for mut task in tasks {
-        match tokio::time::timeout_at(deadline, &mut task).await {
-            Ok(Ok(Some(at))) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
-            Ok(_) => {}
-            Err(_) => task.abort(),
-        }
-    }
-    earliest
-}
+/// The `+switch-master` announcements received: when, and the new primary.
+type Switches = Arc<Mutex<Vec<(f64, String)>>>;
 
 /// The server times of the load's `SET`s the node at `url` runs (`MONITOR`), until
 /// its connection ends or the task is aborted.
@@ -466,7 +462,7 @@ pub fn run<P: SentinelPeer>(
         .context("connecting")?;
     let sentinel_urls = group.sentinel_urls();
     let old_url = group.node_urls()[old].clone();
-    let (announced, (monitor, old_sets)) = runtime.block_on(async {
+    let ((announcers, switches), (monitor, old_sets)) = runtime.block_on(async {
         anyhow::Ok((
             announcements(&sentinel_urls).await?,
             sets_on(&old_url).await?,
@@ -522,7 +518,17 @@ pub fn run<P: SentinelPeer>(
         hung
     });
     let failover = failover.context(event.name())?;
-    let announced = runtime.block_on(earliest(announced, Duration::from_secs(5)));
+    // The group has settled: every sentinel has switched, and announced it.
+    let begin = Instant::now();
+    while switches.lock().expect("poisoned").is_empty() && begin.elapsed() < JOIN_LIMIT {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    announcers.iter().for_each(tokio::task::JoinHandle::abort);
+    let switches = std::mem::take(&mut *switches.lock().expect("poisoned"));
+    let announced = switches.iter().map(|&(at, _)| at).reduce(f64::min);
+    let mut primaries: Vec<&str> = switches.iter().map(|(_, new)| new.as_str()).collect();
+    primaries.sort_unstable();
+    primaries.dedup();
     monitor.abort();
     let old_sets = std::mem::take(&mut *old_sets.lock().expect("poisoned"));
     drop(peer);
@@ -582,6 +588,7 @@ pub fn run<P: SentinelPeer>(
             .map(|t| t - reference),
         recovered,
         hung_tasks,
+        primaries_announced: primaries.len(),
     };
     if !lost_at.is_empty() {
         let first = lost_at.iter().copied().reduce(f64::min).unwrap_or_default();
@@ -634,7 +641,7 @@ fn ms(secs: Option<f64>) -> String {
 pub fn line(o: &Outcome) -> String {
     format!(
         "{} acked, {} lost{}, {} late SETs on the old primary, {} wrong, {} missing, {} doubled, \
-         {} errors, first ack on the new primary {}{}{}",
+         {} errors, first ack on the new primary {}{}{}{}",
         o.acked,
         o.lost,
         o.lost_window
@@ -655,6 +662,11 @@ pub fn line(o: &Outcome) -> String {
             format!(", {} tasks hung", o.hung_tasks)
         } else {
             String::new()
+        },
+        if o.primaries_announced == 1 {
+            String::new()
+        } else {
+            format!(", {} new primaries announced", o.primaries_announced)
         },
     )
 }
@@ -678,7 +690,7 @@ fn spread(values: &[f64], unit: &str, scale: f64) -> String {
 /// every-run table, and each client's first error.
 pub fn tables(outcomes: &[(Event, PeerId, Result<Outcome>)]) -> String {
     let mut out = String::from(
-        "| event | client | runs (recovered) | acked SETs | lost acked SETs | lost: acked from..to \
+        "| event | client | runs in the medians (recovered; runs left out: failed over twice) | acked SETs | lost acked SETs | lost: acked from..to \
          (from `+switch-master`) | SETs on the old primary > 100 ms after it | wrong GETs | \
          missing GETs | doubled INCRs | errors | first ack on the new primary (from \
          `+switch-master`) | `+switch-master` (from the event) | hung tasks |\n\
@@ -691,10 +703,18 @@ pub fn tables(outcomes: &[(Event, PeerId, Result<Outcome>)]) -> String {
         }
     }
     for (event, id) in pairs {
-        let runs: Vec<&Outcome> = outcomes
+        let all: Vec<&Outcome> = outcomes
             .iter()
             .filter(|(e, i, _)| (*e, *i) == (event, id))
             .filter_map(|(_, _, r)| r.as_ref().ok())
+            .collect();
+        // A second failover loses writes whatever the client: those runs are listed
+        // below, not in the medians.
+        let twice = all.iter().filter(|o| o.primaries_announced > 1).count();
+        let runs: Vec<&Outcome> = all
+            .iter()
+            .copied()
+            .filter(|o| o.primaries_announced <= 1)
             .collect();
         let failed = outcomes
             .iter()
@@ -724,7 +744,7 @@ pub fn tables(outcomes: &[(Event, PeerId, Result<Outcome>)]) -> String {
             }
         };
         out += &format!(
-            "| {} | {} | {}{} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {}{} ({}; {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             event.name(),
             id.name(),
             runs.len(),
@@ -734,6 +754,7 @@ pub fn tables(outcomes: &[(Event, PeerId, Result<Outcome>)]) -> String {
                 String::new()
             },
             runs.iter().filter(|o| o.recovered).count(),
+            twice,
             col(&|o| Some(o.acked as f64), "", 1.0),
             col(&|o| Some(o.lost as f64), "", 1.0),
             window,
