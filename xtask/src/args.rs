@@ -48,7 +48,7 @@ Commands:
               any example fails (each asserts its results) or runs over 5 minutes.
               The tour flushes the database; the others only touch their own
               example:NAME: keys
-  bench [--quick] [--criterion] [--instructions] [--cluster | --no-cluster]
+  bench [--quick] [--criterion] [--instructions] [--cluster | --no-cluster | --sentinel]
         [--server BIN]... [-- ARGS...]
               Benchmark respec against redis-rs, fred and redis-benchmark (release
               build), on Valkey 9.1.2 (as `servers`) and Redis 7.0.15 (Debian's
@@ -67,6 +67,11 @@ Commands:
                                 sequential SET/GET and 64 tasks
                 --cluster       only the cluster section (compare --cluster)
                 --no-cluster    without the cluster section
+                --sentinel      only the sentinel section (compare --sentinel): SENTINEL
+                                FAILOVER and kill -9 of the primary under load, a
+                                fresh group per run, on each server, into
+                                target/bench/report-sentinel-<server>-<version>.md
+                                (about 3 minutes per server)
                 --server BIN    benchmark on this server binary instead (repeatable)
                 -- ARGS         passed to the compare binary: --rounds N (default 5),
                                 --concurrent-rounds N (64 and 512 tasks, default 9),
@@ -174,7 +179,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
 }
 
 /// Parses the options of `bench`: `--quick`, `--criterion`, `--instructions`,
-/// `--cluster` and `--no-cluster` (not both), each at
+/// `--cluster`, `--no-cluster` and `--sentinel` (one of them), each at
 /// most once, `--server BIN` (repeatable), then everything after `--` for `compare`.
 fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<Command, String> {
     let mut options = crate::bench::Options::default();
@@ -185,6 +190,7 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<Command, Stri
             Some("--instructions") => &mut options.instructions,
             Some("--cluster") => &mut options.cluster,
             Some("--no-cluster") => &mut options.no_cluster,
+            Some("--sentinel") => &mut options.sentinel,
             Some("--server") => match args.next() {
                 Some(path) if !path.is_empty() => {
                     options.servers.push(PathBuf::from(path));
@@ -203,8 +209,13 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<Command, Stri
         }
         *flag = true;
     }
-    if options.cluster && options.no_cluster {
-        return Err("--cluster and --no-cluster exclude each other".to_owned());
+    if [options.cluster, options.no_cluster, options.sentinel]
+        .iter()
+        .filter(|&&f| f)
+        .count()
+        > 1
+    {
+        return Err("--cluster, --no-cluster and --sentinel exclude each other".to_owned());
     }
     Ok(Command::Bench(options))
 }
@@ -294,6 +305,7 @@ mod tests {
             }))
         );
         assert!(parse_strs(&["bench", "--cluster", "--no-cluster"]).is_err());
+        assert!(parse_strs(&["bench", "--cluster", "--sentinel"]).is_err());
         assert_eq!(
             parse_strs(&["servers"]),
             Ok(Command::Servers { tls: false })

@@ -1,4 +1,5 @@
-//! `cargo xtask bench [--quick] [--criterion] [--instructions] [--cluster | --no-cluster]
+//! `cargo xtask bench [--quick] [--criterion] [--instructions]
+//! [--cluster | --no-cluster | --sentinel]
 //! [--server BIN]... [-- COMPARE_ARGS...]`: respec against redis-rs, fred and `redis-benchmark` (ratios
 //! in the same run), by the `respec-bench` crate, built in release.
 //!
@@ -15,7 +16,11 @@
 //! `--no-cluster`, the cluster section (`compare --cluster`: respec's cluster client
 //! against redis-rs' and fred's on a 3-primary cluster of the first server, with the
 //! failover and slot migration figures) into `target/bench/report-cluster.md`;
-//! `--cluster` runs that section alone. `--quick` is a smoke run
+//! `--cluster` runs that section alone. `--sentinel` runs only the sentinel section
+//! (`compare --sentinel`: `SENTINEL FAILOVER` and `kill -9` of the primary under load,
+//! respec's sentinel client against redis-rs' and fred's, a fresh group per run) on
+//! each server, into `target/bench/report-sentinel-<server>-<version>.md`; it is not part
+//! of a default run. `--quick` is a smoke run
 //! of each (about a minute per server once built), not a measurement. The arguments
 //! after `--` go to `compare` (`--rounds N`, `--concurrent-rounds N`, `--secs S`,
 //! `--only TEXT`, `--no-baseline`, ...: see `bench/src/bin/compare.rs`).
@@ -47,6 +52,8 @@ pub struct Options {
     pub cluster: bool,
     /// `--no-cluster`: no cluster section.
     pub no_cluster: bool,
+    /// `--sentinel`: only the sentinel section, on each server.
+    pub sentinel: bool,
     /// `--server BIN`, repeatable: these servers instead of the default two.
     pub servers: Vec<PathBuf>,
     /// After `--`: passed to `compare` as they are.
@@ -69,6 +76,12 @@ pub fn run(options: &Options) -> Result<()> {
     let quick: &[&str] = if options.quick { &["--quick"] } else { &[] };
     if options.cluster {
         return run_cluster(options, &servers[0]);
+    }
+    if options.sentinel {
+        for server in &servers {
+            run_sentinel(options, server)?;
+        }
+        return Ok(());
     }
     let mut reports = Vec::new();
     for server in &servers {
@@ -121,6 +134,27 @@ fn run_cluster(options: &Options, server: &Path) -> Result<()> {
     eprintln!("\n==> cluster ({})", server.display());
     let mut args = release_run("compare");
     args.push(OsString::from("--cluster"));
+    if options.quick {
+        args.push(OsString::from("--quick"));
+    }
+    args.extend(path_arg("--server", server));
+    args.extend(path_arg("--report", &report));
+    args.extend(options.compare_args.iter().cloned());
+    cargo(server, &args)?;
+    eprintln!("report: {}", report.display());
+    Ok(())
+}
+
+/// The sentinel section: `compare --sentinel` on groups of `server`, into
+/// `target/bench/report-sentinel-<server>-<version>.md`.
+fn run_sentinel(options: &Options, server: &Path) -> Result<()> {
+    let label = server_label(server)?;
+    let report = workspace_root()
+        .join("target/bench")
+        .join(format!("report-sentinel-{label}.md"));
+    eprintln!("\n==> sentinel, {label} ({})", server.display());
+    let mut args = release_run("compare");
+    args.push(OsString::from("--sentinel"));
     if options.quick {
         args.push(OsString::from("--quick"));
     }
