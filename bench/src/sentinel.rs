@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
 use bytes::Bytes;
-use respec_tests::SentinelGroup;
+use respec_tests::{RawConnection, Reply, SentinelGroup};
 
 use crate::cluster::{LoadTimes, ERROR_PAUSE};
 use crate::peers::{Fred, GetSet, PeerId, RedisRs, Respec};
@@ -288,6 +288,10 @@ pub struct Outcome {
     /// failed over again (a new primary that stalled for `down-after` on this loaded
     /// machine, or two elections), which loses writes whatever the client.
     pub primaries_announced: usize,
+    /// When a replica first answered `ROLE` with `master` (polled every 2 ms), from
+    /// the announcement: the start of the window in which the old primary's
+    /// acknowledgements are lost.
+    pub promoted: Option<f64>,
 }
 
 /// One task's account, shared with the bench so that it survives an abort.
@@ -438,6 +442,32 @@ async fn sets_on(url: &str) -> Result<(tokio::task::JoinHandle<()>, Arc<Mutex<Ve
     Ok((task, seen))
 }
 
+/// Asks every node of `addrs` for its `ROLE` every 2 ms, from a thread of its own,
+/// until one answers `master` (the moment a replica was promoted, give or take a poll)
+/// or `stop`: when, in seconds since the epoch.
+fn watch_promotion(
+    addrs: Vec<SocketAddr>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Option<f64>> {
+    std::thread::spawn(move || {
+        let mut conns: Vec<RawConnection> = addrs
+            .iter()
+            .filter_map(|&addr| RawConnection::tcp(addr, Duration::from_secs(1)).ok())
+            .collect();
+        while !stop.load(Ordering::Relaxed) {
+            for conn in &mut conns {
+                if let Ok(Reply::Array(Some(role))) = conn.command(&["ROLE"]) {
+                    if matches!(role.first(), Some(Reply::Bulk(Some(r))) if r == b"master") {
+                        return Some(now_secs());
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        None
+    })
+}
+
 /// Starts a fresh sentinel group (its binary `binary`, else the harness's), puts the
 /// [`TASKS`] tasks' load on it through a new client `P`, runs `event` from this thread
 /// (which must not be a runtime's), and returns what the client went through.
@@ -485,6 +515,13 @@ pub fn run<P: SentinelPeer>(
             ))
         })
         .collect();
+    let replicas = group
+        .replicas()
+        .iter()
+        .map(|&i| SocketAddr::from(([127, 0, 0, 1], group.node(i).port())))
+        .collect();
+    let stop_watch = Arc::new(AtomicBool::new(false));
+    let promotion = watch_promotion(replicas, stop_watch.clone());
     std::thread::sleep(times.before);
     let started = now_secs();
     let failover = match event {
@@ -506,6 +543,8 @@ pub fn run<P: SentinelPeer>(
         std::thread::sleep(times.after);
     }
     stop.store(true, Ordering::Relaxed);
+    stop_watch.store(true, Ordering::Relaxed);
+    let promoted = promotion.join().ok().flatten();
     let hung_tasks = runtime.block_on(async {
         let deadline = tokio::time::Instant::now() + JOIN_LIMIT;
         let mut hung = 0;
@@ -589,6 +628,7 @@ pub fn run<P: SentinelPeer>(
         recovered,
         hung_tasks,
         primaries_announced: primaries.len(),
+        promoted: promoted.map(|t| t - reference),
     };
     if !lost_at.is_empty() {
         let first = lost_at.iter().copied().reduce(f64::min).unwrap_or_default();
@@ -693,8 +733,9 @@ pub fn tables(outcomes: &[(Event, PeerId, Result<Outcome>)]) -> String {
         "| event | client | runs in the medians (recovered; runs left out: failed over twice) | acked SETs | lost acked SETs | lost: acked from..to \
          (from `+switch-master`) | SETs on the old primary > 100 ms after it | wrong GETs | \
          missing GETs | doubled INCRs | errors | first ack on the new primary (from \
-         `+switch-master`) | `+switch-master` (from the event) | hung tasks |\n\
-         |---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         `+switch-master`) | `+switch-master` (from the event) | promotion (`ROLE`, from \
+         `+switch-master`) | hung tasks |\n\
+         |---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut pairs: Vec<(Event, PeerId)> = Vec::new();
     for (event, id, _) in outcomes {
@@ -744,7 +785,7 @@ pub fn tables(outcomes: &[(Event, PeerId, Result<Outcome>)]) -> String {
             }
         };
         out += &format!(
-            "| {} | {} | {}{} ({}; {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {}{} ({}; {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             event.name(),
             id.name(),
             runs.len(),
@@ -765,6 +806,7 @@ pub fn tables(outcomes: &[(Event, PeerId, Result<Outcome>)]) -> String {
             col(&|o| Some(o.errors as f64), "", 1.0),
             col(&|o| o.first_new_ack, " ms", 1e3),
             col(&|o| o.announced_after.map(|d| d.as_secs_f64()), " ms", 1e3),
+            col(&|o| o.promoted, " ms", 1e3),
             col(&|o| Some(o.hung_tasks as f64), "", 1.0),
         );
     }
@@ -773,16 +815,19 @@ pub fn tables(outcomes: &[(Event, PeerId, Result<Outcome>)]) -> String {
     for (event, id, result) in outcomes {
         match result {
             Ok(o) => {
-                out +=
-                    &format!(
-                    "- {} {}: {}; promoted (harness) {} after the event, announced {}; last SET \
-                     on the old primary {} from the announcement\n",
+                out += &format!(
+                    "- {} {}: {}; promoted (harness) {} after the event, announced {}, `ROLE` \
+                     master {} from the announcement; last SET on the old primary {} from the \
+                     announcement\n",
                     event.name(),
                     id.name(),
                     line(o),
                     format_latency(o.promoted_after),
-                    o.announced_after
-                        .map_or("never".to_owned(), |d| format!("{} after it", format_latency(d))),
+                    o.announced_after.map_or("never".to_owned(), |d| format!(
+                        "{} after it",
+                        format_latency(d)
+                    )),
+                    ms(o.promoted),
                     ms(o.last_old_set),
                 );
                 if let Some(err) = &o.first_error {
