@@ -450,16 +450,23 @@ fn watch_promotion(
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Option<f64>> {
     std::thread::spawn(move || {
-        let mut conns: Vec<RawConnection> = addrs
-            .iter()
-            .filter_map(|&addr| RawConnection::tcp(addr, Duration::from_secs(1)).ok())
-            .collect();
+        let connect = |addr| RawConnection::tcp(addr, Duration::from_secs(1)).ok();
+        let mut conns: Vec<Option<RawConnection>> = addrs.iter().map(|&a| connect(a)).collect();
         while !stop.load(Ordering::Relaxed) {
-            for conn in &mut conns {
-                if let Ok(Reply::Array(Some(role))) = conn.command(&["ROLE"]) {
-                    if matches!(role.first(), Some(Reply::Bulk(Some(r))) if r == b"master") {
-                        return Some(now_secs());
+            for (conn, &addr) in conns.iter_mut().zip(&addrs) {
+                // The promotion kills the node's client connections (`CLIENT KILL TYPE
+                // normal` in the sentinel's `MULTI`): connect again.
+                if conn.is_none() {
+                    *conn = connect(addr);
+                }
+                let Some(c) = conn.as_mut() else { continue };
+                match c.command(&["ROLE"]) {
+                    Ok(Reply::Array(Some(role))) => {
+                        if matches!(role.first(), Some(Reply::Bulk(Some(r))) if r == b"master") {
+                            return Some(now_secs());
+                        }
                     }
+                    _ => *conn = None,
                 }
             }
             std::thread::sleep(Duration::from_millis(2));
