@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use crate::binary::{self, Flavor};
 use crate::error::HarnessError;
+use crate::poll::Pending;
 use crate::raw::{RawConnection, Reply};
 use crate::server::{Role, Server, ServerBuilder};
 
@@ -54,8 +55,6 @@ pub const SLOTS: u16 = 16384;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default `cluster-node-timeout` ([`ClusterBuilder::node_timeout`]).
 pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_millis(2000);
-/// The first and the longest pause between two polls of a wait.
-const POLL_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_millis(50));
 /// How many keys one `MIGRATE` of [`Cluster::move_keys`] moves at most.
 const MIGRATE_BATCH: usize = 100;
 /// The `MIGRATE` timeout, in milliseconds.
@@ -479,26 +478,6 @@ pub struct Migration {
 
 /// The states of a node that has not been removed.
 const LIVE: [NodeState; 3] = [NodeState::Running, NodeState::Frozen, NodeState::Killed];
-
-/// Why a poll of [`Cluster::poll`] has not succeeded.
-enum Pending {
-    /// Not yet: what was seen instead.
-    Wait(String),
-    /// Never: give up at once.
-    Fatal(HarnessError),
-}
-
-impl From<String> for Pending {
-    fn from(reason: String) -> Self {
-        Pending::Wait(reason)
-    }
-}
-
-impl From<HarnessError> for Pending {
-    fn from(err: HarnessError) -> Self {
-        Pending::Fatal(err)
-    }
-}
 
 /// A formed cluster of [`Server`] processes on loopback; every process is killed when
 /// it is dropped. See the [module docs](self).
@@ -1362,25 +1341,9 @@ impl Cluster {
     fn poll<T, E: Into<Pending>>(
         &self,
         what: &str,
-        mut check: impl FnMut() -> Result<T, E>,
+        check: impl FnMut() -> Result<T, E>,
     ) -> Result<T, HarnessError> {
-        let started = Instant::now();
-        let (mut backoff, longest) = POLL_BACKOFF;
-        loop {
-            let reason = match check().map_err(Into::into) {
-                Ok(value) => return Ok(value),
-                Err(Pending::Fatal(err)) => return Err(err),
-                Err(Pending::Wait(reason)) => reason,
-            };
-            if started.elapsed() >= self.options.timeout {
-                return Err(HarnessError::Cluster(format!(
-                    "waited {:?} for: {what}; last seen: {reason}",
-                    started.elapsed()
-                )));
-            }
-            thread::sleep(backoff);
-            backoff = (backoff * 2).min(longest);
-        }
+        crate::poll::until(self.options.timeout, what, HarnessError::Cluster, check)
     }
 
     /// Checks that the node at `index` is in one of the states `from` (panics if not),

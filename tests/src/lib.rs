@@ -47,6 +47,7 @@ pub mod binary;
 pub mod cluster;
 pub mod error;
 pub mod fake;
+mod poll;
 pub mod ports;
 pub mod protocols;
 pub mod proxy;
@@ -99,5 +100,21 @@ pub(crate) fn or_skip<T>(result: Result<T, HarnessError>) -> Option<T> {
             None
         }
         Err(err) => panic!("{err}"),
+    }
+}
+
+/// For the throwaway topologies `cargo xtask demo` starts (`src/bin/`): flushes
+/// what was printed (the URL the parent reads), then returns once the parent closes
+/// this process's standard input (or exits).
+pub fn hold_until_stdin_closes() {
+    use std::io::{BufRead, Write};
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    while std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .is_ok_and(|n| n > 0)
+    {
+        line.clear();
     }
 }

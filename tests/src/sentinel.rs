@@ -63,8 +63,6 @@ pub const DEFAULT_DOWN_AFTER: Duration = Duration::from_millis(1000);
 pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_millis(3000);
 /// The default service name ([`SentinelGroupBuilder::service_name`]).
 pub const DEFAULT_SERVICE: &str = "mymaster";
-/// The first and the longest pause between two polls of a wait.
-const POLL_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_millis(50));
 /// The internal periods [`SentinelGroupBuilder::fast_timers`] gives every sentinel
 /// (`SENTINEL DEBUG`, milliseconds; the defaults are 2000, 10000, 1000 and 30000):
 /// hello messages (how sentinels find each other and spread a new configuration, and
@@ -1016,24 +1014,9 @@ impl SentinelGroup {
     fn poll<T>(
         &self,
         what: &str,
-        mut check: impl FnMut() -> Result<T, Pending>,
+        check: impl FnMut() -> Result<T, Pending>,
     ) -> Result<T, HarnessError> {
-        let started = Instant::now();
-        let (mut backoff, longest) = POLL_BACKOFF;
-        loop {
-            let reason = match check() {
-                Ok(value) => return Ok(value),
-                Err(reason) => reason,
-            };
-            if started.elapsed() >= self.options.timeout {
-                return Err(HarnessError::Sentinel(format!(
-                    "waited {:?} for: {what}; last seen: {reason}",
-                    started.elapsed()
-                )));
-            }
-            thread::sleep(backoff);
-            backoff = (backoff * 2).min(longest);
-        }
+        crate::poll::until(self.options.timeout, what, HarnessError::Sentinel, check)
     }
 
     /// The indices of the running sentinels.

@@ -132,17 +132,7 @@ pub fn run(options: &Options) -> Result<()> {
 fn run_cluster(options: &Options, server: &Path) -> Result<()> {
     let report = workspace_root().join("target/bench/report-cluster.md");
     eprintln!("\n==> cluster ({})", server.display());
-    let mut args = release_run("compare");
-    args.push(OsString::from("--cluster"));
-    if options.quick {
-        args.push(OsString::from("--quick"));
-    }
-    args.extend(path_arg("--server", server));
-    args.extend(path_arg("--report", &report));
-    args.extend(options.compare_args.iter().cloned());
-    cargo(server, &args)?;
-    eprintln!("report: {}", report.display());
-    Ok(())
+    run_section(options, server, "--cluster", &report)
 }
 
 /// The sentinel section: `compare --sentinel` on groups of `server`, into
@@ -153,13 +143,18 @@ fn run_sentinel(options: &Options, server: &Path) -> Result<()> {
         .join("target/bench")
         .join(format!("report-sentinel-{label}.md"));
     eprintln!("\n==> sentinel, {label} ({})", server.display());
+    run_section(options, server, "--sentinel", &report)
+}
+
+/// `compare <section>` on `server`, its report into `report`.
+fn run_section(options: &Options, server: &Path, section: &str, report: &Path) -> Result<()> {
     let mut args = release_run("compare");
-    args.push(OsString::from("--sentinel"));
+    args.push(OsString::from(section));
     if options.quick {
         args.push(OsString::from("--quick"));
     }
     args.extend(path_arg("--server", server));
-    args.extend(path_arg("--report", &report));
+    args.extend(path_arg("--report", report));
     args.extend(options.compare_args.iter().cloned());
     cargo(server, &args)?;
     eprintln!("report: {}", report.display());

@@ -724,20 +724,7 @@ fn run_cluster(options: &Options) -> Result<()> {
         );
     }
     text += CLUSTER_NOTES;
-    print!("{text}");
-    let path = options
-        .report
-        .clone()
-        .unwrap_or_else(|| respec_bench::output_dir().join("report-cluster.md"));
-    if options.only.is_none() && options.clients.is_empty() {
-        report::write(&path, &text)?;
-        eprintln!("written to {}", path.display());
-    } else {
-        eprintln!(
-            "a partial run (--only, --client): {} left as it was",
-            path.display()
-        );
-    }
+    publish(options, &text, "report-cluster.md")?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())
 }
@@ -846,20 +833,7 @@ fn run_sentinel(options: &Options) -> Result<()> {
         },
     );
     text += &sentinel::tables(&outcomes);
-    print!("{text}");
-    let path = options
-        .report
-        .clone()
-        .unwrap_or_else(|| respec_bench::output_dir().join("report-sentinel.md"));
-    if options.only.is_none() && options.clients.is_empty() {
-        report::write(&path, &text)?;
-        eprintln!("written to {}", path.display());
-    } else {
-        eprintln!(
-            "a partial run (--only, --client): {} left as it was",
-            path.display()
-        );
-    }
+    publish(options, &text, "report-sentinel.md")?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())
 }
@@ -976,4 +950,24 @@ async fn cluster_cell<P: ClusterPeer>(
         options.cell,
     ))
     .await?
+}
+
+/// Prints a section's report and writes it to `--report` (else `default_name` in
+/// the output directory), unless the run was partial (`--only`, `--client`).
+fn publish(options: &Options, text: &str, default_name: &str) -> Result<()> {
+    print!("{text}");
+    let path = options
+        .report
+        .clone()
+        .unwrap_or_else(|| respec_bench::output_dir().join(default_name));
+    if options.only.is_none() && options.clients.is_empty() {
+        report::write(&path, text)?;
+        eprintln!("written to {}", path.display());
+    } else {
+        eprintln!(
+            "a partial run (--only, --client): {} left as it was",
+            path.display()
+        );
+    }
+    Ok(())
 }

@@ -4,7 +4,6 @@
 //! node is killed.
 
 use respec_tests::Cluster;
-use std::io::{BufRead, Write};
 
 fn main() {
     let cluster = match Cluster::builder().replicas(0).start() {
@@ -20,15 +19,6 @@ fn main() {
         .map(ToString::to_string)
         .collect();
     println!("redis+cluster://{}", hosts.join(","));
-    let _ = std::io::stdout().flush();
-    // Until the parent closes our stdin (or exits).
-    let mut line = String::new();
-    while std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .is_ok_and(|n| n > 0)
-    {
-        line.clear();
-    }
+    respec_tests::hold_until_stdin_closes();
     drop(cluster);
 }

@@ -5,7 +5,6 @@
 //! killed.
 
 use respec_tests::SentinelGroup;
-use std::io::{BufRead, Write};
 
 fn main() {
     let group = match SentinelGroup::builder().start() {
@@ -16,15 +15,6 @@ fn main() {
         }
     };
     println!("{}", group.sentinel_service_url());
-    let _ = std::io::stdout().flush();
-    // Until the parent closes our stdin (or exits).
-    let mut line = String::new();
-    while std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .is_ok_and(|n| n > 0)
-    {
-        line.clear();
-    }
+    respec_tests::hold_until_stdin_closes();
     drop(group);
 }
