@@ -9,7 +9,7 @@ use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
 use super::slot::SlotSender;
 use super::transport::Transport;
-use crate::command::{CommandBuf, Encoded};
+use crate::command::{Encoded, Wire};
 use crate::config::{Address, BoxFuture, Config, Locator, Protocol};
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -118,7 +118,7 @@ impl Sink {
 /// What a request sends.
 pub(crate) enum Payload {
     /// One command.
-    One(CommandBuf),
+    One(Wire),
     /// Several commands, already encoded back to back (pipelines).
     Encoded(Encoded),
 }
@@ -344,6 +344,15 @@ async fn wait(
     }
 }
 
+/// Which of the driver's queues answered `Pending` in the current poll.
+#[derive(Default, Clone, Copy)]
+struct Drained {
+    /// The request queue.
+    requests: bool,
+    /// The control queue.
+    control: bool,
+}
+
 /// One connected socket.
 struct Io<'a> {
     stream: Transport,
@@ -381,6 +390,10 @@ struct Io<'a> {
     /// Requests were taken since the last write, and the driver let the tasks that
     /// are ready run once before writing them (see [`Io::poll`]).
     yielded: bool,
+    /// In this poll, the queues already answered `Pending` (the task's waker is
+    /// registered with them): polling them again before the next wake-up finds
+    /// nothing and costs a waker registration each time.
+    drained: Drained,
     /// With a locator (a service behind sentinels): resolves once this node is to
     /// be left (a failover made another node the primary).
     left: Option<BoxFuture<'static, ()>>,
@@ -425,6 +438,7 @@ impl<'a> Io<'a> {
             demux,
             served: false,
             yielded: false,
+            drained: Drained::default(),
         }
     }
 
@@ -513,15 +527,27 @@ impl<'a> Io<'a> {
         let mut progress = false;
         let mut requests = false;
         let busy = !self.pending.is_empty();
-        if let Poll::Ready(Some(Control::Close)) = self.queues.control.poll_recv(cx) {
-            return Err(Error::closed());
+        if !self.drained.control {
+            // It ends at `Pending` (waker registered): once per poll is enough.
+            self.drained.control = true;
+            if let Poll::Ready(Some(Control::Close)) = self.queues.control.poll_recv(cx) {
+                return Err(Error::closed());
+            }
         }
-        let fences = self.demux.poll_ops(cx, self.wbuf.buf_mut(), self.resp3);
-        if fences > 0 {
-            self.push_fences(fences);
-            progress = true;
+        if !self.drained.requests {
+            // The demultiplexer's operations go first: a subscriber's clean-up is
+            // written before the requests queued after it.
+            let fences = self.demux.poll_ops(cx, self.wbuf.buf_mut(), self.resp3);
+            if fences > 0 {
+                self.push_fences(fences);
+                progress = true;
+            }
         }
-        while !self.queues_closed && !self.write_blocked && self.wbuf.len() < HIGH_WATER {
+        while !self.drained.requests
+            && !self.queues_closed
+            && !self.write_blocked
+            && self.wbuf.len() < HIGH_WATER
+        {
             match self.queues.requests.poll_recv(cx) {
                 Poll::Ready(Some(Request { payload, sink })) => {
                     progress = true;
@@ -550,7 +576,7 @@ impl<'a> Io<'a> {
                 Poll::Ready(None) => {
                     self.queues_closed = true;
                 }
-                Poll::Pending => break,
+                Poll::Pending => self.drained.requests = true,
             }
         }
         Ok((progress, requests && busy))
@@ -648,7 +674,14 @@ impl<'a> Io<'a> {
             )),
             Poll::Ready(Ok(_)) => {
                 self.touch_health();
+                let before = self.pending.len();
                 self.dispatch()?;
+                if self.pending.len() + 1 < before {
+                    // Several callers woken by these replies (other tasks are at
+                    // work) may queue more at once: worth a look now, cheaper than
+                    // being woken again. A lone caller's next request comes later.
+                    self.drained.requests = false;
+                }
                 Ok(true)
             }
             Poll::Ready(Err(e)) => Err(Error::io_while("reading from the server", e)),
@@ -733,6 +766,7 @@ impl Future for Io<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
+        this.drained = Drained::default();
         if let Some(left) = &mut this.left {
             if left.as_mut().poll(cx).is_ready() {
                 // Nothing more is written here; what was is answered as "may have

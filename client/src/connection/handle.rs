@@ -211,7 +211,7 @@ impl Connection {
         let sink = if waits { Sink::Long(tx) } else { Sink::One(tx) };
         self.queue(
             Request {
-                payload: Payload::One(cmd),
+                payload: Payload::One(cmd.into_wire()),
                 sink,
             },
             rx,
@@ -254,7 +254,7 @@ impl Connection {
     pub(crate) fn send_detached(&self, cmd: CommandBuf) -> bool {
         self.requests
             .try_send(Request {
-                payload: Payload::One(cmd),
+                payload: Payload::One(cmd.into_wire()),
                 sink: Sink::Discard,
             })
             .is_ok()

@@ -307,6 +307,35 @@ impl CommandBuf {
         });
     }
 
+    /// The command as it goes to a connection: only what writing it needs, in wire
+    /// order (a few words, so queues move it cheaply; the builder's bookkeeping is
+    /// left behind). Arguments given out of the spec's order are put in order here,
+    /// once.
+    #[doc(hidden)]
+    pub fn into_wire(self) -> Wire {
+        let argc = self.len() as u32;
+        if self.in_order {
+            return Wire {
+                name: self.name,
+                argc,
+                args: self.args,
+                large: self.large,
+            };
+        }
+        let mut args = BytesMut::with_capacity(self.args.len());
+        let mut large = Vec::with_capacity(self.large.len());
+        self.emit(|part| match part {
+            Part::Copy(bytes) => args.extend_from_slice(bytes),
+            Part::Large(bytes) => large.push((args.len() as u32, bytes.clone())),
+        });
+        Wire {
+            name: self.name,
+            argc,
+            args,
+            large,
+        }
+    }
+
     /// Hands the arguments' bytes, in wire order, to `f`.
     fn emit(&self, mut f: impl FnMut(Part<'_>)) {
         if self.in_order {
@@ -376,6 +405,35 @@ impl CommandBuf {
                 large: &self.large,
             }
         }))
+    }
+}
+
+/// A command ready to be written ([`CommandBuf::into_wire`]): its pre-encoded name,
+/// its word count, and its arguments in wire order, large values kept apart.
+#[doc(hidden)]
+pub struct Wire {
+    name: &'static [u8],
+    /// Words on the wire, the name's included.
+    argc: u32,
+    args: BytesMut,
+    /// Large values: where each belongs in `args`, and the value.
+    large: Vec<(u32, Bytes)>,
+}
+
+impl Wire {
+    /// Appends the command as a RESP array to `out`: small parts are copied, large
+    /// values are handed on as they are (no copy).
+    pub fn encode_into(&self, out: &mut Encoded) {
+        write_array_header(out.buf_mut(), self.argc as usize);
+        out.extend_from_slice(self.name);
+        let mut at = 0;
+        for (pos, value) in &self.large {
+            let pos = *pos as usize;
+            out.extend_from_slice(&self.args[at..pos]);
+            out.push_bytes(value.clone());
+            at = pos;
+        }
+        out.extend_from_slice(&self.args[at..]);
     }
 }
 
@@ -459,5 +517,37 @@ mod tests {
             big.as_ptr(),
             "the shared value was copied"
         );
+
+        // The same out of order command, made ready for the wire: the same bytes,
+        // the shared value still not copied.
+        let mut wired = Encoded::new();
+        buf.clone().into_wire().encode_into(&mut wired);
+        assert_eq!(wired.to_vec(), want);
+        let n = wired.io_slices(&mut slices);
+        assert_eq!(n, 3);
+        assert_eq!(slices[1].as_ptr(), big.as_ptr(), "the wire form copied it");
+    }
+
+    /// A command written in the spec's order goes to the wire as it is.
+    #[test]
+    fn an_ordered_command_goes_to_the_wire_unchanged() {
+        let big = Bytes::from(vec![b'z'; LARGE_ARG]);
+        let mut buf = CommandBuf::new(b"$3\r\nSET\r\n", 1);
+        buf.single(0, "key");
+        buf.push(b"k");
+        buf.single(16, "value");
+        buf.push_bytes(big.clone());
+        buf.single(32, "condition");
+        buf.push(b"NX");
+        let mut want = Encoded::new();
+        buf.encode_into(&mut want);
+        let mut got = Encoded::new();
+        buf.into_wire().encode_into(&mut got);
+        assert_eq!(got.to_vec(), want.to_vec());
+        let mut empty = Encoded::new();
+        CommandBuf::new(b"$4\r\nPING\r\n", 1)
+            .into_wire()
+            .encode_into(&mut empty);
+        assert_eq!(empty.to_vec(), b"*1\r\n$4\r\nPING\r\n");
     }
 }

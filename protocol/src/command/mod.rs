@@ -24,7 +24,7 @@ pub(crate) use arg::flag;
 pub use arg::{
     DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
-pub use buf::{ArgProblem, CommandBuf};
+pub use buf::{ArgProblem, CommandBuf, Wire};
 #[doc(hidden)]
 pub use encoded::Encoded;
 pub use encoded::LARGE_ARG;
