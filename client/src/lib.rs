@@ -21,6 +21,9 @@
 //!   [`scan`] (SCAN streams), [`script`] (EVALSHA with reload), [`function`]
 //!   (function libraries), [`pubsub`] (subscribers), [`monitor`] (`MONITOR` as a
 //!   stream), [`cluster`] (the cluster client's options), [`error`].
+//! - Application patterns: [`lock`] (distributed locks with leases, fencing tokens,
+//!   a watchdog and a replicated variant; its docs are a handbook: when to use one,
+//!   fencing, the caveats).
 //!
 //! # Behavior
 //!
@@ -239,6 +242,7 @@ pub mod cluster;
 mod config;
 pub mod connection;
 pub mod function;
+pub mod lock;
 pub mod monitor;
 pub mod pipeline;
 pub mod pool;

@@ -95,6 +95,9 @@ pub(crate) struct ShardNodes {
     pub(crate) primary: Arc<Node>,
     /// The healthy replicas, with their availability zones.
     pub(crate) replicas: Vec<Replica>,
+    /// How many replicas the topology lists, healthy or not (a replica that is down
+    /// still counts towards the majority a replicated lock needs).
+    pub(crate) listed_replicas: usize,
 }
 
 /// Which shard serves each slot, and each shard's nodes. A `MOVED` reply updates
@@ -133,6 +136,7 @@ impl View {
                     .filter(|r| r.healthy)
                     .map(|r| (node(&r.address), r.zone.clone()))
                     .collect(),
+                listed_replicas: s.replicas.len(),
             })
             .collect();
         View {
@@ -167,6 +171,13 @@ impl View {
         self.shards
             .get(i as usize)
             .map(|s| (&s.primary, s.replicas.as_slice()))
+    }
+
+    /// How many replicas the shard serving `slot` has, healthy or not, if the slot is
+    /// served by a shard of this view.
+    pub(crate) fn replicas_listed(&self, slot: u16) -> Option<usize> {
+        let i = self.table.get(slot as usize)?.load(Ordering::Relaxed);
+        self.shards.get(i as usize).map(|s| s.listed_replicas)
     }
 
     /// Records a `MOVED`: `slot` is now served by `node`, a primary whether or not

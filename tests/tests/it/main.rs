@@ -20,6 +20,7 @@ mod fake_server;
 mod faults;
 mod harness;
 mod large_values;
+mod lock;
 mod monitor_push;
 mod pipelines;
 mod pool;
