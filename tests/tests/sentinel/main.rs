@@ -6,3 +6,4 @@
 mod client;
 mod commands;
 mod harness;
+mod lock;
