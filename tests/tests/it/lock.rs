@@ -49,7 +49,7 @@ async fn fencing_tokens_strictly_increase_across_1000_acquisitions_by_20_tasks()
                 let mut mine = Vec::new();
                 for _ in 0..50 {
                     let guard = lock.acquire().await.unwrap();
-                    seen.lock().unwrap().push(guard.fence());
+                    seen.lock().unwrap().push((guard.fence(), t));
                     mine.push(guard.fence());
                     guard.release().await.unwrap();
                 }
@@ -61,7 +61,10 @@ async fn fencing_tokens_strictly_increase_across_1000_acquisitions_by_20_tasks()
         let mine = task.await.unwrap();
         assert!(mine.windows(2).all(|w| w[0] < w[1]), "one task's: {mine:?}");
     }
-    let seen = seen.lock().unwrap().clone();
+    let order = seen.lock().unwrap().clone();
+    // How often the lock went from one task to another.
+    let handoffs = order.windows(2).filter(|w| w[0].1 != w[1].1).count();
+    let seen: Vec<u64> = order.into_iter().map(|(fence, _)| fence).collect();
     assert_eq!(seen.len(), 1000);
     let not_increasing: Vec<_> = seen.windows(2).filter(|w| w[0] >= w[1]).collect();
     assert!(not_increasing.is_empty(), "{not_increasing:?}");
@@ -70,7 +73,7 @@ async fn fencing_tokens_strictly_increase_across_1000_acquisitions_by_20_tasks()
     let counter: Option<i64> = cs[0].get("{fence}:fence").decode().await.unwrap();
     assert_eq!(counter, Some(1000));
     eprintln!(
-        "fencing: 1000 acquisitions by 20 tasks, tokens 1..=1000 strictly increasing, in {:?}",
+        "fencing: 1000 acquisitions by 20 tasks ({handoffs} from one task to another), tokens 1..=1000 strictly increasing, in {:?}",
         started.elapsed()
     );
 }
@@ -200,7 +203,9 @@ async fn extend_and_release_check_the_token_on_the_server() {
 async fn the_watchdog_keeps_the_lock_for_three_leases_and_reports_a_lost_lease() {
     let server = Server::start();
     let [a, b] = <[Client; 2]>::try_from(clients(&server, 2).await).unwrap();
-    let lease = Duration::from_millis(300);
+    // (Long enough for the watchdog's extensions to be late by 300 ms on a loaded
+    // machine without losing it.)
+    let lease = Duration::from_millis(450);
     let guard = fast(&a, "dog")
         .lease(lease)
         .watchdog(true)
@@ -237,7 +242,7 @@ async fn the_watchdog_keeps_the_lock_for_three_leases_and_reports_a_lost_lease()
     let detected = deleted.elapsed();
     assert!(err.is_lost(), "{err}");
     assert!(err.to_string().contains("no longer ours"), "{err}");
-    let bound = lease / 3 + Duration::from_millis(150);
+    let bound = lease / 3 + Duration::from_millis(200);
     assert!(detected <= bound, "reported after {detected:?}");
     assert!(guard.is_lost());
     let err = guard.release().await.unwrap_err();
