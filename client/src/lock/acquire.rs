@@ -6,7 +6,7 @@ use super::guard::{release_later, LockGuard};
 use super::lease::Held;
 use super::options::Lock;
 use super::scripts;
-use crate::{Client, Commands};
+use crate::Client;
 use std::time::Instant;
 
 impl Lock {
@@ -51,15 +51,14 @@ impl Lock {
         self.attempt().await
     }
 
-    /// Whether anyone holds the lock now (`EXISTS` of its key).
+    /// Whether anyone holds the lock now (its key read on the primary, even when
+    /// reads go to replicas).
     pub async fn locked(&self) -> Result<bool, LockError> {
         self.check()?;
-        let n = self
-            .client
-            .exists([&self.key])
+        let holder = scripts::holder(&self.client, &self.key)
             .await
             .map_err(|e| LockError::client(&self.name, "locked", e))?;
-        Ok(n > 0)
+        Ok(holder.is_some())
     }
 
     /// One attempt with a fresh token.

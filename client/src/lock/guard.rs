@@ -86,11 +86,12 @@ impl LockGuard {
         self.held.clone().until_lost()
     }
 
-    /// Asks the server whether the lock's key still holds this guard's token
-    /// (`GET`); a lease found not ours is marked lost.
+    /// Asks the server whether the lock's key still holds this guard's token (a
+    /// `GET` in a script, so on the primary even when reads go to replicas); a lease
+    /// found not ours is marked lost.
     pub async fn owned(&self) -> Result<bool, LockError> {
         let lock = &self.held.lock;
-        let value: Option<bytes::Bytes> = crate::Commands::get(&lock.client, &lock.key)
+        let value = scripts::holder(&lock.client, &lock.key)
             .await
             .map_err(|e| LockError::client(&lock.name, "owned", e))?;
         let owned = value.is_some_and(|v| v == self.held.token.as_bytes());

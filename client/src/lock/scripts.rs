@@ -1,6 +1,7 @@
 //! The Lua scripts behind a lock: each one checks and changes the lock's keys in one
 //! atomic step on the server (a script runs alone), run by digest through
-//! [`Script`](crate::script::Script) (loaded again after `NOSCRIPT`).
+//! [`Script`](crate::script::Script) (loaded again after `NOSCRIPT`); the query of
+//! the holder is sent whole.
 //!
 //! `KEYS[1]` is the lock's key, holding the holder's random token with the lease as
 //! its expiry; `KEYS[2]` (acquisition only) is the fencing counter, which has no
@@ -9,6 +10,7 @@
 use crate::error::Result;
 use crate::script::Script;
 use crate::Client;
+use bytes::Bytes;
 use std::sync::LazyLock;
 
 /// Sets the key to the token if it does not exist, with the lease (ms) as expiry, and
@@ -49,6 +51,15 @@ static EXTEND: LazyLock<Script> = LazyLock::new(|| {
          return ms",
     )
 });
+
+/// The token holding the lock now, if any, read by a script so that it is read on
+/// the primary whatever the client's read policy (a replica may lag behind it). Sent
+/// whole (`EVAL`, a few bytes): on a cluster, loading a script for `EVALSHA` goes to
+/// every node, and waits on one that is down, where a query must not.
+pub(crate) async fn holder(on: &Client, key: &[u8]) -> Result<Option<Bytes>> {
+    let peek = crate::cmd::eval("return redis.call('GET', KEYS[1])").key([key]);
+    on.send(peek.decode::<Option<Bytes>>()).await
+}
 
 /// Takes the lock for `token` on `on`: the fencing token, or `None` when it is held.
 pub(crate) async fn acquire(
