@@ -312,6 +312,14 @@ async fn a_dropped_guard_is_released_in_a_runtime_and_expires_outside_one() {
     .await;
     let gone = acquired.elapsed();
     assert!(gone >= lease, "gone after {gone:?}, before its lease ended");
+
+    // A released lease is never reported lost, even past the end it had.
+    let lease = Duration::from_millis(100);
+    let guard = fast(&c, "dropped").lease(lease).acquire().await.unwrap();
+    let lost = guard.lost();
+    guard.release().await.unwrap();
+    let reported = tokio::time::timeout(lease * 3, lost).await;
+    assert!(reported.is_err(), "{reported:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
