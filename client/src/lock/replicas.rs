@@ -2,7 +2,7 @@
 //! on the same connection for enough of its replicas to acknowledge it.
 
 use super::error::LockError;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::{Client, Commands};
 use std::time::Duration;
 
@@ -57,7 +57,19 @@ impl Replication {
             Quorum::Majority => match lock.client.cluster() {
                 Some(cluster) => {
                     let slot = crate::cluster::slot(&lock.key);
-                    cluster.view().replicas_listed(slot).unwrap_or(0)
+                    match cluster.view().replicas_listed(slot) {
+                        Some(n) => n,
+                        // A primary a `MOVED` named (a failover the slot map has not
+                        // caught up with): read it again rather than count no replicas.
+                        None => {
+                            cluster.refresh_now().await?;
+                            cluster.view().replicas_listed(slot).ok_or_else(|| {
+                                Error::config(format!(
+                                    "the slot map shows no shard serving slot {slot}"
+                                ))
+                            })?
+                        }
+                    }
                 }
                 None => connected_replicas(node).await?,
             },
