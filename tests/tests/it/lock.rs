@@ -34,6 +34,38 @@ async fn clients(server: &Server, n: usize) -> Vec<Client> {
     out
 }
 
+/// `tasks` tasks (over the clients in turn), each incrementing `key` `each` times by
+/// GET, then SET, under the lock `name` (a lost update if two ever interleave); the
+/// final value.
+async fn increment_under_lock(
+    cs: &[Client],
+    name: &str,
+    key: &str,
+    tasks: usize,
+    each: usize,
+) -> Option<i64> {
+    let tasks: Vec<_> = (0..tasks)
+        .map(|t| {
+            let c = cs[t % cs.len()].clone();
+            let lock = fast(&c, name).lease(Duration::from_secs(10));
+            let key = key.to_owned();
+            tokio::spawn(async move {
+                for _ in 0..each {
+                    let guard = lock.acquire().await.unwrap();
+                    let n: Option<i64> = c.get(&key).decode().await.unwrap();
+                    tokio::task::yield_now().await;
+                    c.set(&key, n.unwrap_or(0) + 1).await.unwrap();
+                    guard.release().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    cs[0].get(key).decode().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fencing_tokens_strictly_increase_across_1000_acquisitions_by_20_tasks() {
     let server = Server::start();
@@ -83,26 +115,7 @@ async fn a_hundred_tasks_increment_a_non_atomic_counter_exactly_under_the_lock()
     let server = Server::start();
     let cs = clients(&server, 4).await;
     let started = Instant::now();
-    let tasks: Vec<_> = (0..100)
-        .map(|t| {
-            let c = cs[t % cs.len()].clone();
-            let lock = fast(&c, "counter").lease(Duration::from_secs(10));
-            tokio::spawn(async move {
-                for _ in 0..10 {
-                    let guard = lock.acquire().await.unwrap();
-                    // GET, then SET: a lost update if two tasks ever interleave here.
-                    let n: Option<i64> = c.get("counter").decode().await.unwrap();
-                    tokio::task::yield_now().await;
-                    c.set("counter", n.unwrap_or(0) + 1).await.unwrap();
-                    guard.release().await.unwrap();
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let n: Option<i64> = cs[0].get("counter").decode().await.unwrap();
+    let n = increment_under_lock(&cs, "counter", "counter", 100, 10).await;
     assert_eq!(n, Some(1000));
     eprintln!(
         "counter: 100 tasks x 10 GET/SET under the lock = {n:?} in {:?}",
@@ -405,6 +418,9 @@ async fn on_a_cluster_the_lock_and_its_counter_share_a_slot() {
         assert_eq!(fences, [1, 2, 3], "{name}");
         assert!(!lock.locked().await.unwrap());
     }
+    // Mutual exclusion through the cluster client: 10 tasks, 10 GET/SET each.
+    let n = increment_under_lock(&[c], "jobs", "{jobs}:n", 10, 10).await;
+    assert_eq!(n, Some(100));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
