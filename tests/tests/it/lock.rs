@@ -7,7 +7,7 @@ use bytes::Bytes;
 use respec::lock::{Lock, LockError, Quorum};
 use respec::{Client, Commands};
 use respec_tests::pubsub::await_value;
-use respec_tests::{calls, Cluster, Server};
+use respec_tests::{calls, protocols, Cluster, Server};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -121,6 +121,28 @@ async fn a_hundred_tasks_increment_a_non_atomic_counter_exactly_under_the_lock()
         "counter: 100 tasks x 10 GET/SET under the lock = {n:?} in {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_behaves_the_same_under_resp2_and_resp3() {
+    let server = Server::start();
+    let seen = protocols::both(&server, |c| async move {
+        let lock = fast(&c, "proto").lease(Duration::from_secs(10));
+        let guard = lock.acquire().await.unwrap();
+        let busy = lock.try_acquire().await.unwrap().is_none();
+        let (locked, owned) = (lock.locked().await.unwrap(), guard.owned().await.unwrap());
+        guard.extend(Duration::from_secs(5)).await.unwrap();
+        let extended = c.pttl(lock.key()).await.unwrap() > 10_000;
+        guard.release().await.unwrap();
+        let freed = !lock.locked().await.unwrap();
+        let again = lock.try_acquire().await.unwrap().expect("free");
+        let fence = again.fence();
+        c.del([lock.key()]).await.unwrap();
+        let refused = again.release().await.unwrap_err().is_not_held();
+        (busy, locked, owned, extended, freed, fence, refused)
+    })
+    .await;
+    assert_eq!(seen, (true, true, true, true, true, 2, true));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
