@@ -1,6 +1,8 @@
-//! Lua scripts registered once and called by digest: `EVALSHA`, loading the script
-//! and retrying when the server answers `NOSCRIPT` (after a restart or a
-//! `SCRIPT FLUSH`).
+//! Lua scripts registered once and called by digest: `EVALSHA`, and when the server
+//! answers `NOSCRIPT` (after a restart, a failover or a `SCRIPT FLUSH`) the same call
+//! again as `EVAL` with the script's body, which the server runs and caches. The
+//! retry goes where the call went: on a cluster, to the node of the call's keys
+//! only (a `SCRIPT LOAD` would go to every node, and wait on one that is down).
 //!
 //! ```no_run
 //! # async fn demo(client: respec::Client) -> respec::Result<()> {
@@ -117,8 +119,9 @@ impl<'s> Invocation<'s> {
         }
     }
 
-    /// Runs the script by digest; when the server does not have it (`NOSCRIPT`), loads
-    /// it with `SCRIPT LOAD` and runs it again. The reply decodes into `T`.
+    /// Runs the script by digest; when the server does not have it (`NOSCRIPT`), runs
+    /// it again with its body (`EVAL`, or `EVAL_RO`), which the server caches for the
+    /// next call. The reply decodes into `T`.
     ///
     /// `on` is anything that runs commands: `&client`, `client.strings()`, a
     /// `Watched` connection.
@@ -126,18 +129,24 @@ impl<'s> Invocation<'s> {
     where
         T: FromReply + Send + 'static,
     {
-        let call = self.command::<T>();
-        match call.clone().run(on).await {
+        match self.command::<T>().run(on).await {
             Err(e) if e.server_error().is_some_and(|s| s.code() == "NOSCRIPT") => {
-                let load = cmd::script_load(&self.script.code);
-                let meta = load.meta();
-                let _: Bytes = on
-                    .execute(Request {
-                        buf: load.into_buf(),
-                        meta,
-                    })
-                    .await?;
-                call.run(on).await
+                let code = &self.script.code;
+                let (meta, buf) = if self.read_only {
+                    let c = cmd::eval_ro(code).key(&self.keys).arg(&self.args);
+                    (c.meta(), c.into_buf())
+                } else {
+                    let c = cmd::eval(code).key(&self.keys).arg(&self.args);
+                    (c.meta(), c.into_buf())
+                };
+                ScriptCall {
+                    script: self.script,
+                    buf,
+                    meta,
+                    _reply: PhantomData,
+                }
+                .run(on)
+                .await
             }
             other => other,
         }

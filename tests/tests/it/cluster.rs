@@ -291,6 +291,59 @@ async fn moved_and_ask_are_followed_while_slots_migrate() {
     }
 }
 
+/// A script the node does not have (`NOSCRIPT`) runs again with its body on the
+/// node of its keys only: a frozen node elsewhere (here a replica) neither delays
+/// nor fails it, and the node caches the script for the next `EVALSHA`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_script_is_sent_to_the_node_of_its_keys_only() {
+    use respec::script::Script;
+    let Some(mut cluster) = Cluster::builder().primaries(3).replicas(1).start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let script = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    let key = "script-once";
+    let owner = cluster.node_for_slot(cluster.keyslot(key));
+    let frozen = cluster.replicas_of(owner)[0];
+    cluster.freeze(frozen);
+    let started = Instant::now();
+    let n: i64 = script
+        .prepare()
+        .key(key)
+        .arg(5)
+        .invoke(&client)
+        .await
+        .unwrap();
+    let first = started.elapsed();
+    let n2: i64 = script
+        .prepare()
+        .key(key)
+        .arg(5)
+        .invoke(&client)
+        .await
+        .unwrap();
+    cluster.thaw(frozen);
+    assert_eq!((n, n2), (5, 10));
+    // Well below the liveness timeout (10 s) a wait on the frozen node would take.
+    assert!(first.as_secs() < 5, "the first call took {first:?}");
+    let mut raw = cluster.node(owner).raw().expect("connect");
+    assert_eq!(
+        raw.command(&["SCRIPT", "EXISTS", script.sha1()])
+            .expect("reply"),
+        Reply::Array(Some(vec![Reply::Integer(1)])),
+        "the node of the key did not cache the script"
+    );
+    for other in cluster.primaries().into_iter().filter(|&i| i != owner) {
+        let mut raw = cluster.node(other).raw().expect("connect");
+        assert_eq!(
+            raw.command(&["SCRIPT", "EXISTS", script.sha1()])
+                .expect("reply"),
+            Reply::Array(Some(vec![Reply::Integer(0)])),
+            "the script went to node {other}, which has none of its keys"
+        );
+    }
+}
+
 /// Pipelines on a cluster: 10,000 commands over every slot come back in call order;
 /// commands that go to several nodes run in their place; a transaction runs on the
 /// node of its one slot and is refused across slots; scripts are loaded first.
