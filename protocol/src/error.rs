@@ -574,3 +574,130 @@ impl fmt::Debug for ServerError {
 }
 
 impl std::error::Error for ServerError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// Every kind of error, its `Display` (one level: the cause is not repeated) and
+    /// its chain of causes. A change of any message shows here, in one list.
+    #[test]
+    fn every_error_displays_one_level_and_chains_its_cause() {
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let ms = Duration::from_millis(100);
+        let cases: Vec<(Error, &str, Vec<String>)> = vec![
+            (
+                Error::server(ServerError::new(Bytes::from_static(b"ERR wrong"))).with_command("GET"),
+                "GET: server error: ERR wrong",
+                vec![],
+            ),
+            (
+                Error::protocol(ProtocolError::UnknownType { byte: b'!' }),
+                "the server sent bytes that are not valid RESP (the connection is closed)",
+                vec!["invalid RESP: unknown type byte 0x21".into()],
+            ),
+            (
+                Error::decode("an integer", "a bulk string").with_command("INCR"),
+                "INCR: cannot decode the reply: expected an integer, got a bulk string",
+                vec![],
+            ),
+            (
+                Error::invalid_argument("seconds", "is negative").with_command("EXPIRE"),
+                "EXPIRE: invalid argument `seconds`: is negative",
+                vec![],
+            ),
+            (
+                Error::refused("use Client::watch").with_command("WATCH"),
+                "WATCH: refused before sending: use Client::watch",
+                vec![],
+            ),
+            (
+                Error::cross_slot("keys in slots 1 and 2".into()).with_command("RENAME"),
+                "RENAME: refused by the cluster client: keys in slots 1 and 2",
+                vec![],
+            ),
+            (
+                Error::io(io()),
+                "I/O error: connection reset",
+                vec!["peer reset".into()],
+            ),
+            (
+                Error::io_while("connection to 127.0.0.1:6379 lost", io()),
+                "connection to 127.0.0.1:6379 lost",
+                vec!["peer reset".into()],
+            ),
+            (
+                // A cause that has a cause of its own: the whole chain is kept.
+                Error::io_while(
+                    "not connected to 127.0.0.1:6379 (reconnecting)",
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotConnected,
+                        Error::io_while("cannot connect to 127.0.0.1:6379", io()),
+                    ),
+                ),
+                "not connected to 127.0.0.1:6379 (reconnecting)",
+                vec!["cannot connect to 127.0.0.1:6379".into(), "peer reset".into()],
+            ),
+            (Error::timeout(), "timed out", vec![]),
+            (
+                Error::timeout_unsent(ms),
+                "timed out after 100ms (the request timeout) before it was sent: it was never written and did not run",
+                vec![],
+            ),
+            (
+                Error::timeout_sent(ms),
+                "timed out after 100ms (the request timeout) waiting for the reply: it was sent and may or may not have run",
+                vec![],
+            ),
+            (
+                Error::queue_full(4),
+                "not sent: the connection's request queue is full (4 requests waiting to be written)",
+                vec![],
+            ),
+            (
+                Error::timed_out("the TLS handshake"),
+                "timed out: the TLS handshake",
+                vec![],
+            ),
+            (Error::closed(), "connection closed", vec![]),
+            (
+                Error::config("`db` must be a number"),
+                "configuration error: `db` must be a number",
+                vec![],
+            ),
+            (
+                Error::pool_exhausted(8, Duration::from_secs(1)),
+                "no pooled connection free: all 8 stayed in use for 1s (raise the pool size or the wait timeout)",
+                vec![],
+            ),
+            (
+                Error::watch_conflict(),
+                "transaction not run: a watched key changed after WATCH (EXEC answered null)",
+                vec![],
+            ),
+        ];
+        for (err, display, causes) in cases {
+            assert_eq!(err.to_string(), display);
+            let mut chain = Vec::new();
+            let mut cause = err.source();
+            while let Some(c) = cause {
+                chain.push(c.to_string());
+                cause = c.source();
+            }
+            assert_eq!(chain, causes, "the causes of {display:?}");
+            // One level: no cause is repeated in the message.
+            for c in &chain {
+                assert!(!display.contains(c.as_str()), "{display:?} repeats {c:?}");
+            }
+            // `{:?}` tells the whole story.
+            let debug = format!("{err:?}");
+            assert!(debug.contains(display), "{debug}");
+            for c in &chain {
+                assert!(debug.contains(c.as_str()), "{debug} lacks {c:?}");
+            }
+            // A duplicate says the same.
+            assert_eq!(err.duplicate().to_string(), display);
+        }
+    }
+}
