@@ -7,6 +7,7 @@ use super::frames::FrameReader;
 use super::handle::Learned;
 use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
+use super::inbox::Inbox;
 use super::slot::SlotSender;
 use super::transport::Transport;
 use crate::command::{Encoded, Wire};
@@ -160,15 +161,15 @@ pub(crate) struct Setup {
 
 /// The receiving ends of a connection's two queues.
 struct Queues {
-    requests: mpsc::Receiver<Request>,
-    control: mpsc::UnboundedReceiver<Control>,
+    requests: Inbox<mpsc::Receiver<Request>>,
+    control: Inbox<mpsc::UnboundedReceiver<Control>>,
 }
 
 impl Queues {
     /// Stops taking requests: whoever queues next finds the connection closed.
     fn close(&mut self) {
-        self.requests.close();
-        self.control.close();
+        self.requests.get_mut().close();
+        self.control.get_mut().close();
     }
 }
 
@@ -185,7 +186,10 @@ pub(crate) async fn run(setup: Setup) {
         learned,
         liveness,
     } = setup;
-    let mut queues = Queues { requests, control };
+    let mut queues = Queues {
+        requests: Inbox::new(requests),
+        control: Inbox::new(control),
+    };
     let mut session = Some(first);
     let mut attempt: u32 = 0;
     loop {
@@ -318,7 +322,7 @@ async fn wait(
     };
     let Some(failure) = failure else {
         sleep.await;
-        return !queues.control.is_closed();
+        return !queues.control.get_mut().is_closed();
     };
     tokio::pin!(sleep);
     let err = failure.duplicate().unsent();
@@ -330,11 +334,11 @@ async fn wait(
     loop {
         tokio::select! {
             biased;
-            msg = queues.control.recv() => match msg {
+            msg = queues.control.get_mut().recv() => match msg {
                 Some(Control::Close) | None => return false,
             },
             () = &mut fail_ops => {}
-            req = queues.requests.recv() => match req {
+            req = queues.requests.get_mut().recv() => match req {
                 // Never written: it did not run.
                 Some(req) => req.sink.fail(err.duplicate()),
                 None => return false,
@@ -342,15 +346,6 @@ async fn wait(
             () = &mut sleep => return true,
         }
     }
-}
-
-/// Which of the driver's queues answered `Pending` in the current poll.
-#[derive(Default, Clone, Copy)]
-struct Drained {
-    /// The request queue.
-    requests: bool,
-    /// The control queue.
-    control: bool,
 }
 
 /// One connected socket.
@@ -390,10 +385,10 @@ struct Io<'a> {
     /// Requests were taken since the last write, and the driver let the tasks that
     /// are ready run once before writing them (see [`Io::poll`]).
     yielded: bool,
-    /// In this poll, the queues already answered `Pending` (the task's waker is
-    /// registered with them): polling them again before the next wake-up finds
-    /// nothing and costs a waker registration each time.
-    drained: Drained,
+    /// In this poll, the request queue (and the demultiplexer's operations, taken
+    /// before it) already answered `Pending`: looking again before the next
+    /// wake-up finds nothing.
+    drained: bool,
     /// With a locator (a service behind sentinels): resolves once this node is to
     /// be left (a failover made another node the primary).
     left: Option<BoxFuture<'static, ()>>,
@@ -438,7 +433,7 @@ impl<'a> Io<'a> {
             demux,
             served: false,
             yielded: false,
-            drained: Drained::default(),
+            drained: false,
         }
     }
 
@@ -527,14 +522,10 @@ impl<'a> Io<'a> {
         let mut progress = false;
         let mut requests = false;
         let busy = !self.pending.is_empty();
-        if !self.drained.control {
-            // It ends at `Pending` (waker registered): once per poll is enough.
-            self.drained.control = true;
-            if let Poll::Ready(Some(Control::Close)) = self.queues.control.poll_recv(cx) {
-                return Err(Error::closed());
-            }
+        if let Poll::Ready(Some(Control::Close)) = self.queues.control.poll_recv(cx) {
+            return Err(Error::closed());
         }
-        if !self.drained.requests {
+        if !self.drained {
             // The demultiplexer's operations go first: a subscriber's clean-up is
             // written before the requests queued after it.
             let fences = self.demux.poll_ops(cx, self.wbuf.buf_mut(), self.resp3);
@@ -543,7 +534,7 @@ impl<'a> Io<'a> {
                 progress = true;
             }
         }
-        while !self.drained.requests
+        while !self.drained
             && !self.queues_closed
             && !self.write_blocked
             && self.wbuf.len() < HIGH_WATER
@@ -576,7 +567,7 @@ impl<'a> Io<'a> {
                 Poll::Ready(None) => {
                     self.queues_closed = true;
                 }
-                Poll::Pending => self.drained.requests = true,
+                Poll::Pending => self.drained = true,
             }
         }
         Ok((progress, requests && busy))
@@ -680,7 +671,7 @@ impl<'a> Io<'a> {
                     // Several callers woken by these replies (other tasks are at
                     // work) may queue more at once: worth a look now, cheaper than
                     // being woken again. A lone caller's next request comes later.
-                    self.drained.requests = false;
+                    self.drained = false;
                 }
                 Ok(true)
             }
@@ -766,7 +757,7 @@ impl Future for Io<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        this.drained = Drained::default();
+        this.drained = false;
         if let Some(left) = &mut this.left {
             if left.as_mut().poll(cx).is_ready() {
                 // Nothing more is written here; what was is answered as "may have

@@ -7,6 +7,7 @@
 use super::message::Message;
 use super::router::{Fence, Op, Router};
 use crate::connection::demux::{Demux, Taken};
+use crate::connection::inbox::Inbox;
 use crate::error::Error;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -43,7 +44,7 @@ fn new(router: Router) -> (Box<dyn Demux>, Ops) {
     let (tx, ops) = mpsc::unbounded_channel();
     let demux = PubSub {
         router,
-        ops,
+        ops: Inbox::new(ops),
         fences: VecDeque::new(),
     };
     (Box::new(demux), Ops(tx))
@@ -51,7 +52,7 @@ fn new(router: Router) -> (Box<dyn Demux>, Ops) {
 
 struct PubSub {
     router: Router,
-    ops: mpsc::UnboundedReceiver<Op>,
+    ops: Inbox<mpsc::UnboundedReceiver<Op>>,
     /// The fences written and not yet answered, oldest first.
     fences: VecDeque<Fence>,
 }
