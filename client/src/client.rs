@@ -5,8 +5,8 @@ use crate::command::route::{self, Decision, On};
 use crate::command::{Command, Executor, Raw, Request, ToArg};
 use crate::config::keepalive_time;
 use crate::connection::{
-    Address, Backoff, Config, Connection, Kind, LongestArg, Protocol, PushHook, QueueOptions,
-    ResponseFuture, TlsOptions,
+    Address, Backoff, Config, Connection, HoldUnsent, Kind, LongestArg, Protocol, PushHook,
+    QueueOptions, ResponseFuture, TlsOptions,
 };
 use crate::error::{Error, Result};
 use crate::pool::Pool;
@@ -63,7 +63,8 @@ use std::time::Duration;
 /// `health_check_interval=SECS` (see [`PoolOptions`](crate::pool::PoolOptions)), the
 /// request queue's `queue_size=N` and `queue_full=wait|fail` (see
 /// [`QueueOptions`](crate::connection::QueueOptions)), `liveness_timeout=SECS|none`
-/// (see [`Config::liveness_timeout`]), and for TLS `ca=PATH`, `cert=PATH`, `key=PATH`, `insecure=true`, `server_name=NAME`.
+/// (see [`Config::liveness_timeout`]), `hold_unsent=auto|no|SECS` (see
+/// [`Config::hold_unsent`]), and for TLS `ca=PATH`, `cert=PATH`, `key=PATH`, `insecure=true`, `server_name=NAME`.
 /// Unknown options, and values out of range, are configuration errors naming the
 /// option; no input panics.
 ///
@@ -566,6 +567,14 @@ impl ClientBuilder {
     /// [`Config::liveness_timeout`].
     pub fn liveness_timeout(mut self, limit: Option<Duration>) -> Self {
         self.config.liveness_timeout = limit;
+        self
+    }
+
+    /// What requests not yet written do while the connection is being replaced
+    /// (default [`HoldUnsent::Auto`]: held for a service behind sentinels, failed
+    /// after a failed attempt otherwise). See [`Config::hold_unsent`].
+    pub fn hold_unsent(mut self, hold: HoldUnsent) -> Self {
+        self.config.hold_unsent = hold;
         self
     }
 

@@ -84,7 +84,10 @@
 //! with exponential backoff and jitter ([`connection::Backoff`]), which starts over
 //! only once a connection has proved itself (answered a request, or stayed up for the
 //! longest delay), so a server that hangs up after every handshake is retried ever
-//! more slowly, not in a loop; while it is disconnected new commands fail fast.
+//! more slowly, not in a loop; once an attempt has failed, the commands not yet
+//! written fail fast (as unsent) until it is connected again, except on a client of
+//! a service behind sentinels, which holds them for the new primary
+//! ([`HoldUnsent`](connection::HoldUnsent)).
 //! Connect and request timeouts are options; a protocol error from the server closes
 //! and reopens the connection.
 //!
@@ -222,7 +225,18 @@
 //! `role=replica`, a usable replica) and checks the node's `ROLE`; a task follows the
 //! sentinels' announcements and moves every connection off an old primary as soon as
 //! they name a new one, failing what was written there as "may have run" and sending
-//! what was not to the new primary. See [`sentinel`].
+//! what was not to the new primary. While there is no primary to connect to (the
+//! replica not promoted yet, a crashed primary not yet replaced), the commands not
+//! yet written wait for the new one, each within its request timeout (then failing
+//! as "timed out before it was sent": it never ran), and all for at most 10 s from
+//! the loss of the connection ([`DEFAULT_HOLD_UNSENT`](connection::DEFAULT_HOLD_UNSENT),
+//! which covers a `SENTINEL FAILOVER` and a crash found within a `down-after-milliseconds`
+//! of up to about 8 s), so that a caller without a request timeout is not kept
+//! waiting on an outage with no end in sight; the
+//! [`hold_unsent`](connection::Config::hold_unsent) option (`hold_unsent=SECS|no` in
+//! the URL) changes the bound or fails them at once instead, as a client of one
+//! server does. When no sentinel answers, they fail at once with an error naming
+//! every sentinel tried. See [`sentinel`].
 //!
 //! # Cargo features
 //!

@@ -125,6 +125,57 @@ impl Backoff {
 /// The default [`Config::liveness_timeout`].
 pub const DEFAULT_LIVENESS_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long [`HoldUnsent::Auto`] holds the requests of a client of a service behind
+/// sentinels while it has no primary: 10 s, the default connect timeout.
+///
+/// A `SENTINEL FAILOVER` (a planned switch, as for an upgrade) promotes the replica
+/// about a second after the client leaves the old primary, and a crashed primary is
+/// replaced `down-after-milliseconds` plus a second or two after it died: 10 s
+/// covers the first, and the second with a `down-after-milliseconds` of up to about
+/// 8 s. Longer outages fail the requests as unsent rather than keep callers without
+/// a request timeout waiting with no end in sight (they can retry: nothing ran).
+pub const DEFAULT_HOLD_UNSENT: Duration = Duration::from_secs(10);
+
+/// What the requests not yet written do while a lost connection is being replaced
+/// ([`Config::hold_unsent`]).
+///
+/// Requests already written when a connection is lost fail as "may or may not have
+/// run" whatever this says; this is about those still queued, and those queued
+/// while there is no connection. Until the first attempt to reconnect has failed,
+/// they wait in the queue in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HoldUnsent {
+    /// [`For`](HoldUnsent::For)`(`[`DEFAULT_HOLD_UNSENT`]`)` for a client of a
+    /// service behind sentinels (a new primary is expected), [`No`](HoldUnsent::No)
+    /// for any other.
+    #[default]
+    Auto,
+    /// Once an attempt to reconnect has failed, they fail at once, as unsent
+    /// ([`Error::is_unsent`](crate::Error::is_unsent)), and so do new ones, until a
+    /// connection is up again.
+    No,
+    /// They wait in the request queue for the new connection (bounded as always by
+    /// [`QueueOptions`]), each at most its request timeout (then failing as "timed
+    /// out before it was sent": it never runs), and all of them at most this long
+    /// from the loss of the connection: from then on they fail at once, as with
+    /// [`No`](HoldUnsent::No), until a connection is up. An error finding the node
+    /// to connect to (no sentinel answers) fails them at once too: only a failover
+    /// is waited for, not a client that cannot find out where to go.
+    For(Duration),
+}
+
+impl HoldUnsent {
+    /// How long requests are held, for a connection with a locator (`located`) or
+    /// not; `None`: not held.
+    pub(crate) fn limit(self, located: bool) -> Option<Duration> {
+        match self {
+            HoldUnsent::Auto if located => Some(DEFAULT_HOLD_UNSENT),
+            HoldUnsent::Auto | HoldUnsent::No => None,
+            HoldUnsent::For(limit) => Some(limit).filter(|l| !l.is_zero()),
+        }
+    }
+}
+
 /// Everything a connection needs to know.
 ///
 /// Non-exhaustive, so that options can be added: start from
@@ -169,6 +220,12 @@ pub struct Config {
     /// closed, its written requests failed as "may have run", and replaced (see
     /// the crate docs). `None` (or zero) turns the rule off.
     pub liveness_timeout: Option<Duration>,
+    /// What requests not yet written do while the connection is being replaced:
+    /// fail at once after a failed attempt (the default of a client of one server
+    /// or a cluster), or wait for the new connection, each within its request
+    /// timeout and all for at most a bound from the loss (the default of a client
+    /// of a service behind sentinels: [`DEFAULT_HOLD_UNSENT`]). See [`HoldUnsent`].
+    pub hold_unsent: HoldUnsent,
     /// A cluster replica's connection: `READONLY` is sent at every (re)connect, so
     /// the replica serves reads of its primary's slots.
     pub(crate) replica_reads: bool,
@@ -231,6 +288,7 @@ impl std::fmt::Debug for Config {
             .field("pool", &self.pool)
             .field("queue", &self.queue)
             .field("liveness_timeout", &self.liveness_timeout)
+            .field("hold_unsent", &self.hold_unsent)
             .field("located", &self.locator.is_some())
             .finish()
     }
@@ -258,6 +316,7 @@ impl Default for Config {
             pool: PoolOptions::default(),
             queue: QueueOptions::default(),
             liveness_timeout: Some(DEFAULT_LIVENESS_TIMEOUT),
+            hold_unsent: HoldUnsent::Auto,
             replica_reads: false,
             locator: None,
         }

@@ -1,7 +1,7 @@
 //! URL parsing: `redis://`, `rediss://`, `valkey://`, `valkeys://`, `unix://`,
 //! `redis+unix://`, `valkey+unix://`, and the `+cluster` and `+sentinel` forms.
 
-use super::{keepalive_time, Address, Config, Protocol, QueueFull, TlsOptions};
+use super::{keepalive_time, Address, Config, HoldUnsent, Protocol, QueueFull, TlsOptions};
 use crate::error::{Error, Result};
 use crate::sentinel::{SentinelOptions, SentinelRole};
 use std::path::PathBuf;
@@ -334,6 +334,21 @@ pub fn parse(input: &str) -> Result<Config> {
             "pool_idle_timeout" => cfg.pool.idle_timeout = optional(&key, v)?,
             "health_check_interval" => cfg.pool.health_check_interval = duration(&key, v)?,
             "liveness_timeout" => cfg.liveness_timeout = optional(&key, v)?,
+            "hold_unsent" => {
+                cfg.hold_unsent = match v {
+                    "auto" => HoldUnsent::Auto,
+                    "no" | "false" | "off" => HoldUnsent::No,
+                    _ => match duration(&key, v) {
+                        Ok(d) if d.is_zero() => HoldUnsent::No,
+                        Ok(d) => HoldUnsent::For(d),
+                        Err(_) => {
+                            return Err(bad(format!(
+                                "`hold_unsent` must be auto, no or a duration in seconds, got `{v}`"
+                            )))
+                        }
+                    },
+                }
+            }
             "queue_size" | "max_queued_requests" => {
                 cfg.queue.capacity = match v.parse() {
                     Ok(n) if n > 0 => n,
@@ -354,7 +369,7 @@ pub fn parse(input: &str) -> Result<Config> {
             "server_name" | "sni" => tls_opts.server_name = Some(v.to_owned()),
             other => {
                 return Err(bad(format!(
-                    "unknown URL option `{other}` (known: db, protocol, client_name, username, password, connect_timeout, timeout, keepalive, pool_size, pool_timeout, pool_idle_timeout, health_check_interval, liveness_timeout, queue_size, queue_full, ca, cert, key, insecure, server_name)"
+                    "unknown URL option `{other}` (known: db, protocol, client_name, username, password, connect_timeout, timeout, keepalive, pool_size, pool_timeout, pool_idle_timeout, health_check_interval, liveness_timeout, hold_unsent, queue_size, queue_full, ca, cert, key, insecure, server_name)"
                 )))
             }
         }
@@ -482,6 +497,29 @@ mod tests {
         let c = parse("redis://h?liveness_timeout=none").unwrap();
         assert_eq!(c.liveness_timeout, None);
         rejected_naming_the_option(&["queue_size=0", "queue_full=maybe", "liveness_timeout=soon"]);
+    }
+
+    #[test]
+    fn hold_unsent_is_auto_no_or_a_duration() {
+        let hold = |q: &str| {
+            parse(&format!("redis://h?hold_unsent={q}"))
+                .unwrap()
+                .hold_unsent
+        };
+        assert_eq!(parse("redis://h").unwrap().hold_unsent, HoldUnsent::Auto);
+        assert_eq!(hold("auto"), HoldUnsent::Auto);
+        assert_eq!(hold("no"), HoldUnsent::No);
+        assert_eq!(hold("0"), HoldUnsent::No);
+        assert_eq!(hold("2.5"), HoldUnsent::For(Duration::from_millis(2500)));
+        assert_eq!(hold("300ms"), HoldUnsent::For(Duration::from_millis(300)));
+        rejected_naming_the_option(&["hold_unsent=maybe", "hold_unsent=-1"]);
+        // Auto holds only where a new node is expected (sentinels).
+        assert_eq!(HoldUnsent::Auto.limit(false), None);
+        assert_eq!(
+            HoldUnsent::Auto.limit(true),
+            Some(super::super::DEFAULT_HOLD_UNSENT)
+        );
+        assert_eq!(HoldUnsent::For(Duration::ZERO).limit(true), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -250,16 +251,23 @@ pub(crate) async fn run(setup: Setup) {
 }
 
 /// Reconnects with backoff: every attempt waits its backoff delay first, and the
-/// delay grows with each attempt (see [`run`] for when it starts over). While
-/// disconnected after a failed attempt, requests fail fast. Returns `None` when
-/// every handle is gone.
+/// delay grows with each attempt (see [`run`] for when it starts over). Before the
+/// first failed attempt, requests wait in their queue; after it, they fail fast
+/// unless they are held ([`HoldUnsent`](crate::config::HoldUnsent): until the
+/// limit, counted from now, the loss of the connection). Returns `None` when every
+/// handle is gone.
 async fn reconnect(
     config: &Config,
     queues: &mut Queues,
     attempt: &mut u32,
     demux: &mut dyn Demux,
 ) -> Option<Session> {
-    let mut failure: Option<Error> = None;
+    let hold_until = config
+        .hold_unsent
+        .limit(config.locator.is_some())
+        // (A limit past any outage, such as a URL's `1e19`, is some 34 years.)
+        .map(|limit| Instant::now() + limit.min(Duration::from_secs(1 << 30)));
+    let mut failure: Option<Failure> = None;
     loop {
         let delay = config.backoff.delay(*attempt);
         *attempt = attempt.saturating_add(1);
@@ -267,14 +275,20 @@ async fn reconnect(
         // again at once, not after a backoff grown while the old one was down).
         // The backoff then starts over: the new node is another server.
         let news = config.locator.as_ref().map(|l| l.changed());
-        let heard = std::sync::atomic::AtomicBool::new(false);
+        let heard = AtomicBool::new(false);
         if !wait(delay, news, &heard, queues, demux, failure.as_ref()).await {
             return None;
         }
-        if heard.load(std::sync::atomic::Ordering::Relaxed) {
+        if heard.load(Ordering::Relaxed) {
             *attempt = 0;
         }
-        match handshake::connect(config).await {
+        // Finding the node (asking the sentinels) failing is not a failover to
+        // wait for: the client cannot tell where to go, and says so at once.
+        let (connected, located) = match handshake::locate(config).await {
+            Ok(located) => (handshake::connect_to(&located).await, true),
+            Err(err) => (Err(err), false),
+        };
+        match connected {
             Ok(s) => {
                 tracing::debug!(address = %s.address, "reconnected");
                 return Some(s);
@@ -288,44 +302,82 @@ async fn reconnect(
                     Some(locator) => locator.name(),
                     None => config.address.to_string(),
                 };
-                failure = Some(Error::io_while(
-                    format!("not connected to {target} (reconnecting)"),
-                    io::Error::new(kind, err),
-                ));
+                failure = Some(Failure {
+                    error: Error::io_while(
+                        format!("not connected to {target} (reconnecting)"),
+                        io::Error::new(kind, err),
+                    ),
+                    hold_until: hold_until.filter(|_| located),
+                });
             }
         }
     }
 }
 
-/// Waits `delay` before a connection attempt, or until `news` (set in `heard`). After a failed attempt (`failure`),
-/// queued requests and operations and new ones fail at once with that error; before
-/// the first, they wait in their queues for the new connection. False when every
-/// handle is gone or the connection was closed.
+/// The last failed attempt to reconnect.
+struct Failure {
+    /// What requests fail with (as unsent).
+    error: Error,
+    /// Until when requests are held rather than failed, if they are.
+    hold_until: Option<Instant>,
+}
+
+/// Waits `delay` before a connection attempt, or until `news` (set in `heard`).
+/// Before the first failed attempt (no `failure`), and after one while it holds
+/// them, queued requests and operations and new ones wait in their queues for the
+/// new connection; otherwise they fail at once with the failure's error. False
+/// when every handle is gone or the connection was closed.
 async fn wait(
     delay: Duration,
     news: Option<BoxFuture<'static, ()>>,
-    heard: &std::sync::atomic::AtomicBool,
+    heard: &AtomicBool,
     queues: &mut Queues,
     demux: &mut dyn Demux,
-    failure: Option<&Error>,
+    failure: Option<&Failure>,
 ) -> bool {
     let sleep = async move {
         match news {
             Some(news) => {
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
-                    () = news => heard.store(true, std::sync::atomic::Ordering::Relaxed),
+                    () = news => heard.store(true, Ordering::Relaxed),
                 }
             }
             None => tokio::time::sleep(delay).await,
         }
     };
-    let Some(failure) = failure else {
-        sleep.await;
-        return !queues.control.get_mut().is_closed();
-    };
     tokio::pin!(sleep);
-    let err = failure.duplicate().unsent();
+    let hold_until = match failure {
+        None => Some(None),
+        Some(Failure {
+            hold_until: Some(until),
+            ..
+        }) => Some(Some(*until)),
+        Some(_) => None,
+    };
+    if let Some(until) = hold_until {
+        // Held: the requests stay queued (where their callers can still give them
+        // up, then never written); only a close, or every handle gone, ends this.
+        let hold_ends = async move {
+            match until {
+                Some(until) => tokio::time::sleep_until(until).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            msg = queues.control.get_mut().recv() => match msg {
+                Some(Control::Close) | None => return false,
+            },
+            () = &mut sleep => return true,
+            // The limit passed: fail what is queued, for the rest of the delay.
+            () = hold_ends => {}
+        }
+    }
+    let Some(failure) = failure else {
+        return true;
+    };
+    let err = failure.error.duplicate().unsent();
     // The demultiplexer's operations fail as they come (never ready).
     let mut fail_ops = std::future::poll_fn(|cx| {
         demux.fail_ops(cx, &err);

@@ -36,18 +36,25 @@ pub struct Session {
 /// the limit, and so does an I/O error. With a locator (a service behind sentinels),
 /// the address is the one it finds now, and the node's `ROLE` must be what it wants.
 pub async fn connect(config: &Config) -> Result<Session> {
+    let located = locate(config).await?;
+    connect_to(&located).await
+}
+
+/// The options to connect with now: `config`, with a locator the address it finds.
+/// An error says the node to use could not be found (no sentinel answered).
+pub(crate) async fn locate(config: &Config) -> Result<std::borrow::Cow<'_, Config>> {
     match &config.locator {
-        None => connect_to(config).await,
+        None => Ok(std::borrow::Cow::Borrowed(config)),
         Some(locator) => {
             let mut located = config.clone();
             located.address = locator.locate().await?;
-            connect_to(&located).await
+            Ok(std::borrow::Cow::Owned(located))
         }
     }
 }
 
-/// [`connect`] to `config.address`.
-async fn connect_to(config: &Config) -> Result<Session> {
+/// [`connect`] to `config.address`, as it is (no locator asked).
+pub(crate) async fn connect_to(config: &Config) -> Result<Session> {
     let deadline = Deadline::after(config.connect_timeout);
     let mut transport = transport::connect(config, deadline).await?;
     let address = &config.address;

@@ -22,8 +22,8 @@ mod transport;
 pub(crate) use transport::Transport;
 
 pub use crate::config::{
-    Address, Backoff, Config, Protocol, PushHook, QueueFull, QueueOptions, TlsOptions,
-    DEFAULT_LIVENESS_TIMEOUT,
+    Address, Backoff, Config, HoldUnsent, Protocol, PushHook, QueueFull, QueueOptions, TlsOptions,
+    DEFAULT_HOLD_UNSENT, DEFAULT_LIVENESS_TIMEOUT,
 };
 pub use crate::reply::Push;
 pub use handle::{Connection, ResponseFuture};

@@ -19,21 +19,37 @@
 //!   (`+selected-slave`), before the promotion, rather than at `+switch-master`, a
 //!   second or more later: from the promotion on, whatever the old primary
 //!   acknowledges is lost when it is turned into a replica. Until the replica answers
-//!   `ROLE` as a primary, connecting fails and requests fail at once as not sent
-//!   (an aborted failover, `-failover-abort-*`, or 10 s without the sentinels
-//!   naming it, and their answers count again). When the sentinels name another
-//!   primary, every connection to the old one
-//!   (the shared one, the pool's, subscribers') is given up at once: requests already
-//!   written fail as "may have run" (never resent), requests not yet written go to the
-//!   new primary, subscribers resubscribe there, and a `WATCH` handle or a dedicated
-//!   connection on the old primary fails (its state is gone with it).
+//!   `ROLE` as a primary, connecting to it fails (an aborted failover,
+//!   `-failover-abort-*`, or 10 s without the sentinels naming it, and their answers
+//!   count again). When the sentinels name another primary, every connection to the
+//!   old one (the shared one, the pool's, subscribers') is given up at once: requests
+//!   already written fail as "may have run" (never resent), requests not yet written
+//!   go to the new primary, subscribers resubscribe there, and a `WATCH` handle or a
+//!   dedicated connection on the old primary fails (its state is gone with it).
+//! - **Waiting for the new primary.** While there is none to connect to (the
+//!   replica not yet promoted, a killed primary not yet replaced), requests not yet
+//!   written wait in the connection's bounded queue
+//!   ([`QueueOptions`](crate::connection::QueueOptions)) and go to the new primary
+//!   once connected. Each waits at most its request timeout, then fails as "timed
+//!   out before it was sent" ([`Error::is_unsent`]: it never ran, a retry cannot run
+//!   it twice); all of them at most
+//!   [`DEFAULT_HOLD_UNSENT`](crate::connection::DEFAULT_HOLD_UNSENT) (10 s) from the
+//!   loss of the connection, after which they fail at once as unsent until a
+//!   primary is found. 10 s covers a `SENTINEL FAILOVER` (the promotion comes about
+//!   a second after the client leaves the old primary) and a crash with a
+//!   `down-after-milliseconds` of up to about 8 s; a caller without a request
+//!   timeout is not kept waiting longer on an outage with no end in sight. Set
+//!   [`Config::hold_unsent`] (`hold_unsent=SECS` or `hold_unsent=no` in the URL) to
+//!   change the bound, or to fail them at once after a failed attempt, as a client
+//!   of one server does.
 //! - **Replicas.** With [`SentinelRole::Replica`], connections go to the replicas the
 //!   sentinels do not flag down or disconnected (`SENTINEL REPLICAS`), a different
 //!   one at each connect, and to the primary when none is usable
 //!   ([`replica_fallback`](SentinelOptions::replica_fallback)).
 //! - **Sentinels down.** The client keeps working with the node it is connected to;
 //!   only a reconnect, which must ask, fails (with an error naming every sentinel
-//!   tried and why), until a sentinel answers again.
+//!   tried and why, at once: requests are not held while no sentinel answers),
+//!   until a sentinel answers again.
 
 mod discover;
 mod service;

@@ -83,7 +83,19 @@ struct Tally {
     /// Reads that returned another value than the one just written.
     wrong: u64,
     errors: u64,
+    /// Errors saying the command was never sent (of `errors`, and of the INCRs).
+    unsent: u64,
     examples: Vec<String>,
+}
+
+impl Tally {
+    fn failed(&mut self, e: &respec::Error) {
+        self.errors += 1;
+        self.unsent += u64::from(e.is_unsent());
+        if self.examples.len() < 3 {
+            self.examples.push(e.to_string());
+        }
+    }
 }
 
 /// `tasks` tasks writing unique values, reading them back, and counting with INCR
@@ -114,10 +126,7 @@ fn load(
                     match client.set(&key, value.as_str()).await {
                         Ok(_) => tally.acked.push((key.clone(), value.clone(), now_secs())),
                         Err(e) => {
-                            tally.errors += 1;
-                            if tally.examples.len() < 3 {
-                                tally.examples.push(e.to_string());
-                            }
+                            tally.failed(&e);
                             tokio::time::sleep(Duration::from_millis(5)).await;
                             continue;
                         }
@@ -125,11 +134,11 @@ fn load(
                     match client.get(&key).decode::<Option<String>>().await {
                         Ok(Some(v)) if v != value => tally.wrong += 1,
                         Ok(_) => {}
-                        Err(_) => tally.errors += 1,
+                        Err(e) => tally.failed(&e),
                     }
                     match client.incr(&counter).await {
                         Ok(_) => tally.incr_acked[0] += 1,
-                        Err(e) if e.is_unsent() => {}
+                        Err(e) if e.is_unsent() => tally.unsent += 1,
                         Err(_) => tally.incr_maybe[0] += 1,
                     }
                 }
@@ -148,10 +157,45 @@ async fn collect(handles: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
         total.incr_maybe.extend(t.incr_maybe);
         total.wrong += t.wrong;
         total.errors += t.errors;
+        total.unsent += t.unsent;
         total.examples.extend(t.examples);
     }
     total.examples.truncate(5);
     total
+}
+
+/// What the settled new primary (`node`) holds of what the load tasks (keys
+/// starting with `prefix`) were told: the acknowledged writes it lacks (when each
+/// was acknowledged, seconds since the epoch), and the counters above every INCR
+/// sent (run twice).
+async fn verify(
+    group: &SentinelGroup,
+    node: usize,
+    prefix: &str,
+    tally: &Tally,
+) -> (Vec<f64>, usize) {
+    let direct = Client::connect(&group.node_urls()[node]).await.unwrap();
+    let mut lost = Vec::new();
+    for (key, value, at) in &tally.acked {
+        let v: Option<String> = direct.get(key).decode().await.unwrap();
+        if v.as_deref() != Some(value.as_str()) {
+            lost.push(*at);
+        }
+    }
+    let mut doubled = 0;
+    for (t, (acked, maybe)) in tally.incr_acked.iter().zip(&tally.incr_maybe).enumerate() {
+        let n: Option<u64> = direct
+            .get(format!("{prefix}:ctr:{t}"))
+            .decode()
+            .await
+            .unwrap();
+        // Lost INCRs (acknowledged by the old primary in the window) lower it;
+        // nothing may raise it above what was sent.
+        if n.unwrap_or(0) > acked + maybe {
+            doubled += 1;
+        }
+    }
+    (lost, doubled)
 }
 
 /// The time (seconds since the epoch) the first `+switch-master` reaches a
@@ -242,23 +286,8 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
         .collect();
 
     // Every acknowledged write, checked on the new primary once the group settled.
-    let direct = Client::connect(&group.node_urls()[new]).await.unwrap();
-    let mut lost = Vec::new();
-    for (key, value, at) in &tally.acked {
-        let v: Option<String> = direct.get(key).decode().await.unwrap();
-        if v.as_deref() != Some(value.as_str()) {
-            lost.push(*at - announced);
-        }
-    }
-    let mut doubled = 0;
-    for (t, (acked, maybe)) in tally.incr_acked.iter().zip(&tally.incr_maybe).enumerate() {
-        let n: Option<u64> = direct.get(format!("fo:ctr:{t}")).decode().await.unwrap();
-        // Lost INCRs (acknowledged by the old primary in the window) lower it;
-        // nothing may raise it above what was sent.
-        if n.unwrap_or(0) > acked + maybe {
-            doubled += 1;
-        }
-    }
+    let (lost, doubled) = verify(&group, new, "fo", &tally).await;
+    let lost: Vec<f64> = lost.iter().map(|at| at - announced).collect();
     let window = match lost.is_empty() {
         true => "none".to_owned(),
         false => format!(
@@ -268,11 +297,12 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
         ),
     };
     eprintln!(
-        "SENTINEL FAILOVER under load: promoted after {:?}; {} writes acknowledged, {} lost ({window}), {} errors {:?}, {} wrong, {} doubled counters, {} SETs on the old primary, {} of them more than 100 ms after the announcement",
+        "SENTINEL FAILOVER under load: promoted after {:?}; {} writes acknowledged, {} lost ({window}), {} errors ({} unsent) {:?}, {} wrong, {} doubled counters, {} SETs on the old primary, {} of them more than 100 ms after the announcement",
         failover.promoted_after,
         tally.acked.len(),
         lost.len(),
         tally.errors,
+        tally.unsent,
         tally.examples,
         tally.wrong,
         doubled,
@@ -287,22 +317,80 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
     assert_eq!(tally.wrong, 0);
     assert_eq!(doubled, 0);
     assert!(
-        lost.iter().all(|at| *at <= 0.1),
-        "writes acknowledged after the announcement were lost: {lost:?}"
+        lost.is_empty(),
+        "acknowledged writes were lost (acknowledged at these seconds from the announcement): {lost:?}"
+    );
+    // Held while the replica was being promoted, then sent to it.
+    assert_eq!(
+        tally.unsent, 0,
+        "requests failed as unsent: {:?}",
+        tally.examples
     );
 }
 
-/// `kill -9` of the primary under load: the client serves again within 1 s of the
-/// promotion, and the old primary, restarted (a replica now), never gets a
-/// connection from it.
+/// What [`probe`] saw: the keys of the SETs that failed as never sent, by how.
+#[derive(Default, Debug)]
+struct Probe {
+    ok: u64,
+    /// Timed out (the request timeout) before they were sent.
+    timed_out: Vec<String>,
+    /// Failed at once as unsent (held no longer).
+    failed: Vec<String>,
+    /// Other errors (may have run).
+    other: Vec<String>,
+}
+
+/// One task SETting `prefix:N` keys one after the other until `stop`.
+fn probe(client: &Client, prefix: &str, stop: &Arc<AtomicBool>) -> tokio::task::JoinHandle<Probe> {
+    let (client, stop, prefix) = (client.clone(), stop.clone(), prefix.to_owned());
+    tokio::spawn(async move {
+        let mut seen = Probe::default();
+        let mut i = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            i += 1;
+            let key = format!("{prefix}:{i}");
+            let err = match client.set(&key, i).await {
+                Ok(_) => {
+                    seen.ok += 1;
+                    continue;
+                }
+                Err(e) => e,
+            };
+            match (err.is_unsent(), err.is_timeout()) {
+                (true, true) => seen.timed_out.push(key),
+                (true, false) => seen.failed.push(key),
+                (false, _) => seen.other.push(err.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        seen
+    })
+}
+
+/// `kill -9` of the primary under load: requests not yet written wait for the new
+/// primary (none fails as unsent, none is lost or run twice), and the client serves
+/// again within 1 s of the promotion; the old primary, restarted (a replica now),
+/// never gets a connection from it. Requests with a request timeout shorter than
+/// the outage time out as never sent, and a hold shorter than the outage fails
+/// requests as never sent once it has passed: the server never runs either.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_primary_is_replaced_within_a_second_of_the_promotion() {
     let Some(mut group) = group() else { return };
     let url = format!("{}?client_name=sentinel-load", group.sentinel_service_url());
     let client = Client::connect(&url).await.unwrap();
+    let timed = Client::connect(&format!("{url}&timeout=200ms"))
+        .await
+        .unwrap();
+    let bounded = Client::connect(&format!("{url}&hold_unsent=300ms"))
+        .await
+        .unwrap();
     let old = group.primary();
     let stop = Arc::new(AtomicBool::new(false));
     let handles = load(&client, "kill", 8, &stop);
+    let probes = [
+        probe(&timed, "held:t", &stop),
+        probe(&bounded, "held:b", &stop),
+    ];
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed_at = now_secs();
     let failover = block_in_place(|| group.kill_primary()).unwrap();
@@ -321,6 +409,8 @@ async fn a_killed_primary_is_replaced_within_a_second_of_the_promotion() {
     }
     stop.store(true, Ordering::Relaxed);
     let tally = collect(handles).await;
+    let [timed_probe, bounded_probe] = probes;
+    let (timed_probe, bounded_probe) = (timed_probe.await.unwrap(), bounded_probe.await.unwrap());
     // (Acknowledgements in the first 100 ms are of requests answered before the
     // kill; from then on only the new primary can answer.)
     let first_after = tally
@@ -329,17 +419,45 @@ async fn a_killed_primary_is_replaced_within_a_second_of_the_promotion() {
         .map(|(_, _, at)| *at)
         .filter(|at| *at > killed_at + 0.1)
         .fold(f64::MAX, f64::min);
+    let new = group.primary();
+    let (lost, doubled) = verify(&group, new, "kill", &tally).await;
+    // What failed as never sent never ran.
+    let direct = Client::connect(&group.node_urls()[new]).await.unwrap();
+    let mut ran = 0;
+    for key in timed_probe.timed_out.iter().chain(&bounded_probe.failed) {
+        ran += direct.exists([key]).await.unwrap();
+    }
     eprintln!(
-        "kill -9 of the primary: promoted {:.0} ms after the kill, first write acknowledged {:.0} ms after the promotion; {} errors while down {:?}",
+        "kill -9 of the primary: promoted {:.0} ms after the kill, first write acknowledged {:.0} ms after the promotion; {} writes acknowledged, {} lost, {} doubled counters, {} errors ({} unsent) {:?}; with a 200 ms request timeout: {} timed out unsent, {} other errors; held for 300 ms: {} failed unsent, {} other errors; {ran} of those never sent found on the new primary",
         failover.promoted_after.as_secs_f64() * 1e3,
         (first_after - promoted_at) * 1e3,
+        tally.acked.len(),
+        lost.len(),
+        doubled,
         tally.errors,
+        tally.unsent,
         tally.examples,
+        timed_probe.timed_out.len(),
+        timed_probe.other.len(),
+        bounded_probe.failed.len(),
+        bounded_probe.other.len(),
     );
     assert!(first_after - promoted_at < 1.0);
     assert_eq!(ours, 0, "the client connected to the restarted old primary");
     assert_eq!(client.address(), addr(&group, failover.new));
     assert_eq!(tally.wrong, 0);
+    assert!(lost.is_empty(), "{} acknowledged writes lost", lost.len());
+    assert_eq!(doubled, 0);
+    assert_eq!(
+        tally.unsent, 0,
+        "requests failed as unsent: {:?}",
+        tally.examples
+    );
+    // The outage (over a second: `down-after-milliseconds`) outlasts both bounds.
+    assert!(!timed_probe.timed_out.is_empty(), "{timed_probe:?}");
+    assert!(timed_probe.failed.is_empty(), "{timed_probe:?}");
+    assert!(!bounded_probe.failed.is_empty(), "{bounded_probe:?}");
+    assert_eq!(ran, 0, "requests reported as never sent ran");
 }
 
 /// A subscriber follows the failover: resubscribed on the new primary, it receives
