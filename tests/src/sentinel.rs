@@ -54,6 +54,7 @@ use crate::cluster::NodeState;
 use crate::error::HarnessError;
 use crate::raw::Reply;
 use crate::server::{Role, Server, ServerBuilder};
+use crate::tls::TlsFiles;
 
 /// The default bound of every wait ([`SentinelGroupBuilder::timeout`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -94,6 +95,20 @@ pub struct SentinelGroupBuilder {
     binary: Option<PathBuf>,
     node_config: Vec<String>,
     sentinel_config: Vec<String>,
+    tls: Tls,
+}
+
+/// Where a group speaks TLS ([`SentinelGroupBuilder::tls_sentinels`],
+/// [`SentinelGroupBuilder::tls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Tls {
+    /// Nowhere.
+    #[default]
+    No,
+    /// The sentinels take clients over TLS too; the data nodes are plain.
+    Sentinels,
+    /// Every process, with TLS only.
+    Everywhere,
 }
 
 impl Default for SentinelGroupBuilder {
@@ -112,6 +127,7 @@ impl Default for SentinelGroupBuilder {
             binary: None,
             node_config: Vec::new(),
             sentinel_config: Vec::new(),
+            tls: Tls::No,
         }
     }
 }
@@ -216,19 +232,57 @@ impl SentinelGroupBuilder {
         self
     }
 
+    /// The sentinels take clients over TLS as well as in plain (`tls-port` besides
+    /// `port`), with certificates of a CA the group generates
+    /// ([`SentinelGroup::tls_files`]); the data nodes stay plain.
+    ///
+    /// The plain port stays because a sentinel talks to the other sentinels the way
+    /// it talks to the data nodes (`tls-replication`, here `no`), and announces that
+    /// port to them: sentinels listening with TLS only (`port 0`) could not reach
+    /// each other, so they could not agree on a failover. Clients use the TLS ports
+    /// ([`SentinelGroup::sentinel_addrs`]); `SENTINEL SENTINELS` lists the plain ones.
+    pub fn tls_sentinels(mut self) -> Self {
+        self.tls = Tls::Sentinels;
+        self
+    }
+
+    /// Every data node and sentinel listens with TLS only (`port 0`, `tls-port`),
+    /// with certificates of a CA the group generates ([`SentinelGroup::tls_files`]):
+    /// replicas sync from the primary and sentinels talk to the data nodes and to
+    /// each other over TLS (`tls-replication yes`, presenting the client
+    /// certificate). The harness reaches each process over a Unix socket.
+    pub fn tls(mut self) -> Self {
+        self.tls = Tls::Everywhere;
+        self
+    }
+
     /// Starts the group and waits until it has settled (see the [module
     /// docs](self)).
     pub fn start(self) -> Result<SentinelGroup, HarnessError> {
         let started = Instant::now();
         let binary = match &self.binary {
             Some(path) => path.clone(),
+            None if self.tls != Tls::No => binary::tls_binary()?,
             None => binary::try_binary()?,
         };
-        let primary = self.node_builder(&binary).start()?;
+        let tls = match self.tls {
+            Tls::No => None,
+            _ => {
+                let dir = tempfile::Builder::new()
+                    .prefix("respec-sentinel-tls-")
+                    .tempdir()
+                    .map_err(|err| HarnessError::io("creating the certificates' dir", err))?;
+                let files = TlsFiles::generate(dir.path())?;
+                Some((dir, files))
+            }
+        };
+        let files = tls.as_ref().map(|(_, files)| files);
+        let primary = self.node_builder(&binary, files).start()?;
+        let primary_port = self.tls.peer_port(&primary);
         let replica = self
-            .node_builder(&binary)
-            .config(format!("replicaof 127.0.0.1 {}", primary.port()));
-        let sentinel = self.sentinel_builder(&binary, primary.port());
+            .node_builder(&binary, files)
+            .config(format!("replicaof 127.0.0.1 {primary_port}"));
+        let sentinel = self.sentinel_builder(&binary, files, primary_port);
         let (replicas, sentinels) = thread::scope(|scope| {
             let replicas: Vec<_> = (0..self.replicas)
                 .map(|_| {
@@ -259,6 +313,7 @@ impl SentinelGroupBuilder {
             primary: 0,
             options: self,
             ready_time: Duration::ZERO,
+            tls,
         };
         for j in 0..group.sentinels.len() {
             group.speed_up(j)?;
@@ -276,8 +331,10 @@ impl SentinelGroupBuilder {
     }
 
     /// The builder of a data node.
-    fn node_builder(&self, binary: &std::path::Path) -> ServerBuilder {
-        let mut builder = ServerBuilder::new()
+    fn node_builder(&self, binary: &std::path::Path, tls: Option<&TlsFiles>) -> ServerBuilder {
+        let mut builder = self
+            .tls
+            .node_tls(ServerBuilder::new(), tls)
             .binary(binary)
             // Redis 7.0 syncs replicas diskless after a 5 s delay by default.
             .config("repl-diskless-sync-delay 0")
@@ -294,9 +351,16 @@ impl SentinelGroupBuilder {
     }
 
     /// The builder of a sentinel watching the primary on `primary_port`.
-    fn sentinel_builder(&self, binary: &std::path::Path, primary_port: u16) -> ServerBuilder {
+    fn sentinel_builder(
+        &self,
+        binary: &std::path::Path,
+        tls: Option<&TlsFiles>,
+        primary_port: u16,
+    ) -> ServerBuilder {
         let name = &self.service;
-        let mut builder = ServerBuilder::new()
+        let mut builder = self
+            .tls
+            .sentinel_tls(ServerBuilder::new(), tls)
             .binary(binary)
             .role(Role::Sentinel)
             .config(format!(
@@ -325,6 +389,47 @@ impl SentinelGroupBuilder {
             builder = builder.config(line);
         }
         builder
+    }
+}
+
+impl Tls {
+    /// The TLS settings of a data node.
+    fn node_tls(self, builder: ServerBuilder, files: Option<&TlsFiles>) -> ServerBuilder {
+        match (self, files) {
+            (Tls::Everywhere, Some(files)) => Self::tls_only(builder, files),
+            _ => builder,
+        }
+    }
+
+    /// The TLS settings of a sentinel.
+    fn sentinel_tls(self, builder: ServerBuilder, files: Option<&TlsFiles>) -> ServerBuilder {
+        match (self, files) {
+            (Tls::Everywhere, Some(files)) => Self::tls_only(builder, files),
+            (Tls::Sentinels, Some(files)) => builder.tls_files(files.clone()).plain_port_too(),
+            _ => builder,
+        }
+    }
+
+    /// TLS only, reached by the harness over a Unix socket; connecting to the others
+    /// over TLS too, with the client certificate (the server one is not valid for a
+    /// client: the other side, verifying it, would refuse it).
+    fn tls_only(builder: ServerBuilder, files: &TlsFiles) -> ServerBuilder {
+        let path = |p: &std::path::Path| config_quote(&p.to_string_lossy());
+        builder
+            .tls_files(files.clone())
+            .unix_socket()
+            .config("tls-replication yes")
+            .config(format!("tls-client-cert-file {}", path(&files.client_cert)))
+            .config(format!("tls-client-key-file {}", path(&files.client_key)))
+    }
+
+    /// The port the processes of the group use between them, and report: the TLS one
+    /// when they speak TLS to each other.
+    fn peer_port(self, server: &Server) -> u16 {
+        match self {
+            Tls::Everywhere => server.tls_port(),
+            Tls::No | Tls::Sentinels => server.port(),
+        }
     }
 }
 
@@ -373,6 +478,8 @@ pub struct SentinelGroup {
     primary: usize,
     options: SentinelGroupBuilder,
     ready_time: Duration,
+    /// The certificates of a group with TLS, and their dir (deleted with the group).
+    tls: Option<(tempfile::TempDir, TlsFiles)>,
 }
 
 impl SentinelGroup {
@@ -450,50 +557,94 @@ impl SentinelGroup {
         self.sentinels[index].state
     }
 
-    /// The index of the data node listening on `port`.
+    /// The certificates of a group with TLS ([`SentinelGroupBuilder::tls`],
+    /// [`SentinelGroupBuilder::tls_sentinels`]): trust its CA.
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref().map(|(_, files)| files)
+    }
+
+    /// The port of the data node at `index` that the sentinels report and the
+    /// replicas use (its TLS port in a group with TLS everywhere).
+    pub fn node_port(&self, index: usize) -> u16 {
+        self.options.tls.peer_port(&self.nodes[index].server)
+    }
+
+    /// The index of the data node listening on `port` ([`node_port`](Self::node_port)).
     pub fn index_of_port(&self, port: u16) -> Option<usize> {
-        self.nodes.iter().position(|n| n.server.port() == port)
+        (0..self.nodes.len()).find(|&i| self.node_port(i) == port)
     }
 
-    /// The URLs (`redis://127.0.0.1:PORT`, without credentials) of every data node,
-    /// by index.
+    /// The URLs (without credentials) of every data node, by index:
+    /// `rediss://127.0.0.1:TLS_PORT` in a group with TLS everywhere (trust
+    /// [`tls_files`](Self::tls_files)' CA), else `redis://127.0.0.1:PORT`.
     pub fn node_urls(&self) -> Vec<String> {
-        self.nodes.iter().map(|n| n.server.url()).collect()
+        self.nodes.iter().map(|n| self.url_of(&n.server)).collect()
     }
 
-    /// The URL of the primary ([`primary`](Self::primary)).
+    /// The URL of the primary ([`primary`](Self::primary)), as
+    /// [`node_urls`](Self::node_urls).
     pub fn primary_url(&self) -> String {
-        self.nodes[self.primary].server.url()
+        self.url_of(&self.nodes[self.primary].server)
     }
 
-    /// The addresses of the running sentinels.
+    /// The addresses clients reach the running sentinels at: their TLS ports when
+    /// they take TLS, else their plain ones.
     pub fn sentinel_addrs(&self) -> Vec<SocketAddr> {
         self.running_sentinels()
-            .map(|j| self.sentinels[j].server.addr())
+            .map(|j| {
+                let server = &self.sentinels[j].server;
+                match self.options.tls {
+                    Tls::No => server.addr(),
+                    Tls::Sentinels | Tls::Everywhere => {
+                        SocketAddr::from(([127, 0, 0, 1], server.tls_port()))
+                    }
+                }
+            })
             .collect()
     }
 
-    /// The URLs (`redis://127.0.0.1:PORT`, without credentials) of the running
-    /// sentinels.
+    /// The URLs (without credentials) of the running sentinels, at
+    /// [`sentinel_addrs`](Self::sentinel_addrs) (`rediss://` when they take TLS).
     pub fn sentinel_urls(&self) -> Vec<String> {
         self.running_sentinels()
-            .map(|j| self.sentinels[j].server.url())
+            .map(|j| self.url_of(&self.sentinels[j].server))
             .collect()
     }
 
     /// `redis+sentinel://127.0.0.1:P1,127.0.0.1:P2,.../SERVICE`: the running
-    /// sentinels and the service name, without credentials.
+    /// sentinels and the service name, without credentials; `rediss+sentinel://` and
+    /// the TLS ports in a group with TLS everywhere (add `?ca=` with
+    /// [`tls_files`](Self::tls_files)' CA). With TLS sentinels and plain data nodes,
+    /// the sentinels' plain ports: a URL's TLS is the sentinels' and the data
+    /// nodes' alike.
     pub fn sentinel_service_url(&self) -> String {
         let hosts: Vec<String> = self
-            .sentinel_addrs()
-            .iter()
-            .map(|a| a.to_string())
+            .running_sentinels()
+            .map(|j| format!("127.0.0.1:{}", self.sentinel_port(j)))
             .collect();
+        let scheme = match self.options.tls {
+            Tls::Everywhere => "rediss",
+            Tls::No | Tls::Sentinels => "redis",
+        };
         format!(
-            "redis+sentinel://{}/{}",
+            "{scheme}+sentinel://{}/{}",
             hosts.join(","),
             self.options.service
         )
+    }
+
+    /// The port of the sentinel at `index` that the other sentinels know it by
+    /// (`SENTINEL SENTINELS`): its TLS port in a group with TLS everywhere.
+    pub fn sentinel_port(&self, index: usize) -> u16 {
+        self.options.tls.peer_port(&self.sentinels[index].server)
+    }
+
+    /// A server's URL for clients: TLS when it takes TLS.
+    fn url_of(&self, server: &Server) -> String {
+        match (self.options.tls, server.tls_files()) {
+            (Tls::No, _) | (_, None) => server.url(),
+            (_, Some(_)) => server.tls_url(),
+        }
     }
 
     /// Sends a command to the data node at `index` over a fresh raw connection
@@ -749,8 +900,8 @@ impl SentinelGroup {
     fn change(member: &mut Member, from: &[NodeState], change: fn(&mut Server), to: NodeState) {
         assert!(
             from.contains(&member.state),
-            "port {} is {:?}, not one of {from:?}",
-            member.server.port(),
+            "{} is {:?}, not one of {from:?}",
+            member.server.config_path().display(),
             member.state
         );
         change(&mut member.server);
@@ -800,7 +951,7 @@ impl SentinelGroup {
             for i in (0..self.nodes.len())
                 .filter(|&i| i != primary && self.nodes[i].state == NodeState::Running)
             {
-                let port = self.nodes[i].server.port().to_string();
+                let port = self.node_port(i).to_string();
                 let Some(entry) = replicas.iter().find(|e| e.get("port") == Some(&port)) else {
                     return Err(format!(
                         "{} does not list {} as a replica",
@@ -820,7 +971,7 @@ impl SentinelGroup {
             }
             let others = self.sentinel_list(j, "SENTINELS")?;
             for &k in running.iter().filter(|&&k| k != j) {
-                let port = self.sentinels[k].server.port().to_string();
+                let port = self.sentinel_port(k).to_string();
                 let Some(entry) = others.iter().find(|e| e.get("port") == Some(&port)) else {
                     return Err(format!(
                         "{} does not know {}",
@@ -904,7 +1055,7 @@ impl SentinelGroup {
                 .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
                 .map_or("", str::trim)
         };
-        let port = self.nodes[primary].server.port().to_string();
+        let port = self.node_port(primary).to_string();
         let (role, master_port, link) = (
             field("role"),
             field("master_port"),
@@ -1033,15 +1184,12 @@ impl SentinelGroup {
 
     /// `node 1 (port 41234)`, for messages.
     fn label(&self, index: usize) -> String {
-        format!("node {index} (port {})", self.nodes[index].server.port())
+        format!("node {index} (port {})", self.node_port(index))
     }
 
     /// `sentinel 1 (port 41234)`, for messages.
     fn sentinel_label(&self, index: usize) -> String {
-        format!(
-            "sentinel {index} (port {})",
-            self.sentinels[index].server.port()
-        )
+        format!("sentinel {index} (port {})", self.sentinel_port(index))
     }
 
     /// A command on a fresh raw connection to the data node at `index`.

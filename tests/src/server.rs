@@ -61,6 +61,8 @@ pub struct ServerBuilder {
     acl_users: Vec<String>,
     unix_socket: bool,
     tls: bool,
+    tls_files: Option<TlsFiles>,
+    plain_too: bool,
     role: Role,
     config: Vec<String>,
 }
@@ -111,6 +113,21 @@ impl ServerBuilder {
         self
     }
 
+    /// Listens with TLS ([`tls`](Self::tls)) with these certificates instead of a
+    /// set of its own: servers that talk to each other over TLS (replication,
+    /// sentinels) must trust one CA.
+    pub fn tls_files(mut self, files: TlsFiles) -> Self {
+        self.tls = true;
+        self.tls_files = Some(files);
+        self
+    }
+
+    /// With [`tls`](Self::tls): listens on a plain TCP port as well as the TLS one.
+    pub fn plain_port_too(mut self) -> Self {
+        self.plain_too = true;
+        self
+    }
+
     /// Starts the server as `role`.
     pub fn role(mut self, role: Role) -> Self {
         self.role = role;
@@ -134,10 +151,10 @@ impl ServerBuilder {
             .prefix("respec-server-")
             .tempdir()
             .map_err(|err| HarnessError::io("creating the server's temp dir", err))?;
-        let tls = if self.tls {
-            Some(TlsFiles::generate(dir.path())?)
-        } else {
-            None
+        let tls = match (&self.tls_files, self.tls) {
+            (Some(files), _) => Some(files.clone()),
+            (None, true) => Some(TlsFiles::generate(dir.path())?),
+            (None, false) => None,
         };
         let path = |name: &str| dir.path().join(name);
         let mut server = Server {
@@ -156,7 +173,7 @@ impl ServerBuilder {
         let mut attempt = 1;
         loop {
             std::mem::take(&mut server.ports).release();
-            server.ports = Ports::allocate(self.tls, self.role)
+            server.ports = Ports::allocate(self.tls, self.plain_too, self.role)
                 .map_err(|err| HarnessError::io("choosing free ports", err))?;
             let config = server.config_text(&self);
             fs::write(&server.config_path, config).map_err(|err| {
@@ -205,14 +222,20 @@ struct Ports {
 }
 
 impl Ports {
-    /// Free ports for a server with or without TLS, in `role`.
-    fn allocate(tls: bool, role: Role) -> io::Result<Self> {
+    /// Free ports for a server with or without TLS (and with TLS, a plain port too
+    /// when `plain_too`), in `role`.
+    fn allocate(tls: bool, plain_too: bool, role: Role) -> io::Result<Self> {
         let cluster = role == Role::ClusterNode;
-        let mut ports = reserve_ports(1 + usize::from(cluster))?.into_iter();
+        let both = tls && plain_too;
+        let mut ports = reserve_ports(1 + usize::from(both) + usize::from(cluster))?.into_iter();
         let main = ports.next();
         Ok(Ports {
-            plain: if tls { None } else { main },
-            tls: if tls { main } else { None },
+            plain: if tls && !plain_too { None } else { main },
+            tls: match (tls, both) {
+                (false, _) => None,
+                (true, false) => main,
+                (true, true) => ports.next(),
+            },
             cluster_bus: ports.next(),
         })
     }
@@ -630,16 +653,17 @@ impl Server {
         }
     }
 
-    /// One readiness check: on the plain port (authenticated if a password is set),
-    /// `PING` is answered with `+PONG` and `INFO server` names this process's pid; for
-    /// a TLS-only server, the TLS port accepts a connection and the log written since
-    /// `log_offset` says "Ready to accept connections".
+    /// One readiness check: on the plain port, or the Unix socket of a TLS-only
+    /// server (authenticated if a password is set), `PING` is answered with `+PONG`
+    /// and `INFO server` names this process's pid; for a TLS-only server without a
+    /// Unix socket, the TLS port accepts a connection and the log written since
+    /// `log_offset` says "Ready to accept connections" (which a sentinel never says).
     ///
     /// The pid matters: another test's server can take the port between the moment it
     /// was chosen and this one binding it. This one then exits ("Address already in
     /// use"), but until the exit is seen the other server answers `PING` on the port.
     fn is_ready(&self, log_offset: u64) -> bool {
-        if self.ports.plain.is_some() {
+        if self.ports.plain.is_some() || self.unix.is_some() {
             let Ok(mut conn) = self.raw() else {
                 return false;
             };

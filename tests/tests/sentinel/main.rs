@@ -7,3 +7,4 @@ mod client;
 mod commands;
 mod harness;
 mod lock;
+mod tls;
