@@ -235,11 +235,18 @@ fn lower_args(
         if matches!(kind, ArgKind::OneOf(ref c) | ArgKind::Block(ref c) if c.is_empty()) {
             bail!("{command}: `{path}` has no arguments");
         }
+        let optional = match fix.and_then(|f| f.optional) {
+            None => a.optional,
+            Some(o) if o == a.optional => {
+                bail!("{command} {path}: the fix_arg's `optional = {o}` is what the spec says")
+            }
+            Some(o) => o,
+        };
         out.push(Arg {
             name: a.name.clone(),
             kind,
             token,
-            optional: a.optional,
+            optional,
             multiple: a.multiple,
             multiple_token: a.multiple_token,
             since: a.since.clone(),

@@ -176,6 +176,9 @@ pub struct FixArg {
     pub token: Option<String>,
     /// Replace the unit: `seconds`, `millis`, `timeout-seconds`, `plain`.
     pub unit: Option<String>,
+    /// Replace whether the argument may be left out: `false` makes one the spec
+    /// marks optional required (the command's arity says it is).
+    pub optional: Option<bool>,
     /// Replace the type: `double`.
     pub kind: Option<String>,
     /// Why.

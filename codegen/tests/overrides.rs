@@ -51,3 +51,17 @@ fn a_reply_option_type_respec_cannot_decode_is_an_error() {
     let text = format!("{err:#}");
     assert!(text.contains("ZRANGE") && text.contains("`u32`"), "{text}");
 }
+
+#[test]
+fn an_optional_fix_that_says_what_the_spec_says_is_an_error() {
+    // ECHO's message is required already: `optional = false` changes nothing.
+    let err = generate_with(
+        "\n[[fix_arg]]\ncommand = \"ECHO\"\narg = \"message\"\noptional = false\nreason = \"r\"\n",
+    )
+    .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("ECHO message") && text.contains("what the spec says"),
+        "{text}"
+    );
+}

@@ -3604,12 +3604,16 @@ Arguments:
     }
     /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
-Builds a [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+
+Arguments:
+- `mode`: `<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> [<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> ...]`*/
     #[doc(alias = "SENTINEL SIMULATE-FAILURE")]
     fn sentinel_simulate_failure(
         &self,
+        mode: impl IntoIterator<Item = SentinelSimulateFailureMode>,
     ) -> SentinelSimulateFailure<Self::Exec<'_>, Self::Out<Value>> {
-        SentinelSimulateFailure::new_in(self.executor()).decode()
+        SentinelSimulateFailure::new_in(self.executor(), mode).decode()
     }
     /**`SENTINEL SLAVES`: Returns a list of the monitored replicas.
 

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use respec::connection::Protocol;
 use respec::reply::Value;
-use respec::types::SentinelConfigAction;
+use respec::types::{SentinelConfigAction, SentinelSimulateFailureMode as SimulateFailure};
 use respec::{Client, Commands};
 use respec_tests::{protocols, SentinelGroup, Server};
 use tokio::task::block_in_place;
@@ -317,14 +317,25 @@ async fn sentinel_introspection_subcommands() {
         // SIMULATE-FAILURE: both crashes armed (harmless: no failover happens here),
         // then HELP, which also disarms them (every call first clears the flags).
         let armed = c
-            .sentinel_simulate_failure()
-            .crash_after_election()
-            .crash_after_promotion()
+            .sentinel_simulate_failure([
+                SimulateFailure::CrashAfterElection,
+                SimulateFailure::CrashAfterPromotion,
+            ])
             .await
             .unwrap();
         ran("sentinel|simulate-failure");
         assert_eq!(armed, Value::Simple(Bytes::from_static(b"OK")));
-        let modes = c.sentinel_simulate_failure().help().await.unwrap();
+        // A mode is required (arity -3): none is refused before sending.
+        let err = c.sentinel_simulate_failure([]).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("SENTINEL SIMULATE-FAILURE") && text.contains("mode"),
+            "{text}"
+        );
+        let modes = c
+            .sentinel_simulate_failure([SimulateFailure::Help])
+            .await
+            .unwrap();
         ran("sentinel|simulate-failure");
         let modes = strings(&modes);
         assert!(

@@ -1109,7 +1109,7 @@ pub fn sentinel_set(
 /**Simulates failover scenarios.
 
 ```text
-SENTINEL SIMULATE-FAILURE [CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP [CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP ...]]
+SENTINEL SIMULATE-FAILURE <CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> [<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> ...]
 ```
 
 **Reply** (`Value`):
@@ -1127,8 +1127,25 @@ pub struct SentinelSimulateFailure<X = Detached, R = Value> {
 command_impls!(SentinelSimulateFailure, meta::SENTINEL_SIMULATE_FAILURE);
 impl<X: ReplyMode> SentinelSimulateFailure<X, <X as ReplyMode>::Out<Value>> {
     ///Builds `SENTINEL SIMULATE-FAILURE` bound to `exec`.
-    pub fn new_in(exec: X) -> Self {
-        let cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$16\r\nSIMULATE-FAILURE\r\n", 2u8);
+    pub fn new_in(
+        exec: X,
+        mode: impl IntoIterator<Item = SentinelSimulateFailureMode>,
+    ) -> Self {
+        let mut cmd = CommandBuf::new(
+            b"$8\r\nSENTINEL\r\n$16\r\nSIMULATE-FAILURE\r\n",
+            2u8,
+        );
+        let buf = &mut cmd;
+        buf.single(0u16, "mode");
+        let items = mode.into_iter();
+        let mut n = 0usize;
+        for item in items {
+            n += 1;
+            item.write_args(buf);
+        }
+        if n == 0 {
+            buf.fail("needs at least one value");
+        }
         SentinelSimulateFailure {
             buf: cmd,
             exec,
@@ -1136,42 +1153,18 @@ impl<X: ReplyMode> SentinelSimulateFailure<X, <X as ReplyMode>::Out<Value>> {
         }
     }
 }
-impl<X, R> SentinelSimulateFailure<X, R> {
-    ///`[CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP [CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP ...]]`
-    pub fn mode(mut self, value: SentinelSimulateFailureMode) -> Self {
-        let buf = &mut self.buf;
-        buf.multi(0u16, "mode");
-        value.write_args(buf);
-        self
-    }
-    ///`CRASH-AFTER-ELECTION` (one of `[CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP [CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP ...]]`)
-    pub fn crash_after_election(mut self) -> Self {
-        let buf = &mut self.buf;
-        buf.multi(0u16, "mode");
-        buf.token("CRASH-AFTER-ELECTION");
-        self
-    }
-    ///`CRASH-AFTER-PROMOTION` (one of `[CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP [CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP ...]]`)
-    pub fn crash_after_promotion(mut self) -> Self {
-        let buf = &mut self.buf;
-        buf.multi(0u16, "mode");
-        buf.token("CRASH-AFTER-PROMOTION");
-        self
-    }
-    ///`HELP` (one of `[CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP [CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP ...]]`)
-    pub fn help(mut self) -> Self {
-        let buf = &mut self.buf;
-        buf.multi(0u16, "mode");
-        buf.token("HELP");
-        self
-    }
-}
+impl<X, R> SentinelSimulateFailure<X, R> {}
 /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
-Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure) (queue it in a pipeline, or send it later); see it for the options and the reply.*/
+Builds a detached [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure) (queue it in a pipeline, or send it later); see it for the options and the reply.
+
+Arguments:
+- `mode`: `<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> [<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> ...]`*/
 #[doc(alias = "SENTINEL SIMULATE-FAILURE")]
-pub fn sentinel_simulate_failure() -> SentinelSimulateFailure {
-    SentinelSimulateFailure::new_in(Detached)
+pub fn sentinel_simulate_failure(
+    mode: impl IntoIterator<Item = SentinelSimulateFailureMode>,
+) -> SentinelSimulateFailure {
+    SentinelSimulateFailure::new_in(Detached, mode)
 }
 /**Returns a list of the monitored replicas.
 
