@@ -21,6 +21,8 @@ struct Shared {
     links: Mutex<Vec<Link>>,
     accepted: AtomicUsize,
     stop: AtomicBool,
+    /// Connections accepted from now on are black-holed from the start.
+    freeze_new: AtomicBool,
 }
 
 /// A relay on a free loopback port to `target`; stopped when dropped.
@@ -56,6 +58,16 @@ impl Proxy {
     /// no reset). Connections made later are relayed normally.
     pub fn freeze(&self) {
         for link in self.shared.links().iter() {
+            link.frozen.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Black-holes the connection accepted last, as [`freeze`](Self::freeze) does,
+    /// and every connection accepted from now on (a client connecting again finds
+    /// the path as broken), leaving the others open now as they are.
+    pub fn freeze_newest_and_later(&self) {
+        self.shared.freeze_new.store(true, Ordering::SeqCst);
+        if let Some(link) = self.shared.links().last() {
             link.frozen.store(true, Ordering::SeqCst);
         }
     }
@@ -100,7 +112,7 @@ fn relay(client: TcpStream, target: SocketAddr, shared: &Arc<Shared>) -> io::Res
     let server = TcpStream::connect(target)?;
     client.set_nodelay(true)?;
     server.set_nodelay(true)?;
-    let frozen = Arc::new(AtomicBool::new(false));
+    let frozen = Arc::new(AtomicBool::new(shared.freeze_new.load(Ordering::SeqCst)));
     shared
         .links
         .lock()

@@ -27,7 +27,7 @@ fn now_secs() -> f64 {
 }
 
 /// Polls `check` every 10 ms for up to `limit`; whether it came true.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+pub(crate) async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

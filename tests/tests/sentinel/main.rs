@@ -7,4 +7,5 @@ mod client;
 mod commands;
 mod harness;
 mod lock;
+mod polling;
 mod tls;

@@ -1,0 +1,114 @@
+//! A missed announcement: the client's subscription to the sentinel's events is
+//! black-holed (a [`Proxy`] in front of the sentinel), so `+selected-slave` and
+//! `+switch-master` never reach it; it finds the new primary by asking the
+//! sentinels every `poll_interval` (1 s).
+
+use crate::client::eventually;
+use respec::sentinel::SentinelOptions;
+use respec::{Client, Commands};
+use respec_tests::{Proxy, SentinelGroup};
+use std::time::{Duration, Instant};
+use tokio::task::block_in_place;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_switch_is_found_by_polling_within_about_a_second() {
+    let Some(mut group) = SentinelGroup::builder().start_or_skip() else {
+        return;
+    };
+    let proxy = Proxy::start(group.sentinel(0).addr()).unwrap();
+    let through = proxy.url().trim_start_matches("redis://").to_owned();
+    let client = Client::connect_sentinel(
+        [through],
+        group.service_name(),
+        Client::builder().build().unwrap(),
+        SentinelOptions::default(),
+    )
+    .await
+    .unwrap();
+    client.set("p:k", 1).await.unwrap();
+    // The questions' connection first, then the subscription's, subscribed.
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            let list = block_in_place(|| group.sentinel_query(0, &["CLIENT", "LIST"])).unwrap();
+            let subscribed = list
+                .text()
+                .unwrap_or_default()
+                .split_whitespace()
+                .any(|field| field.starts_with("sub=") && field != "sub=0");
+            proxy.accepted() == 2 && subscribed
+        })
+        .await,
+        "no subscription through the proxy ({} connections)",
+        proxy.accepted()
+    );
+    // The subscription black-holed, and so is any it makes again (its health check
+    // gives the silent one up): the questions' connection still answers.
+    proxy.freeze_newest_and_later();
+
+    // When the sentinel that runs the failover names the new primary when asked
+    // (`+failover-state-reconf-slaves`, after the promotion), and when it announces
+    // the switch (`+switch-master`, once the replicas follow it).
+    let observer = Client::connect(&group.sentinel_urls()[0]).await.unwrap();
+    let mut events = observer.subscriber().connect().await.unwrap();
+    events
+        .subscribe(["+failover-state-reconf-slaves", "+switch-master"])
+        .await
+        .unwrap();
+    let announced = tokio::spawn(async move {
+        let _keep = observer;
+        let mut named = None;
+        while let Some(m) = events.next_message().await {
+            match &m.channel[..] {
+                b"+failover-state-reconf-slaves" if m.kind.is_message() => {
+                    named.get_or_insert(Instant::now());
+                }
+                b"+switch-master" if m.kind.is_message() => {
+                    return named.map(|named| (named, Instant::now()));
+                }
+                _ => {}
+            }
+        }
+        None
+    });
+    let old = client.address();
+    let moved = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            while client.address() == old {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Instant::now()
+        })
+    };
+    let failover = block_in_place(|| group.failover()).unwrap();
+    let (named, switched) = tokio::time::timeout(Duration::from_secs(10), announced)
+        .await
+        .expect("no +switch-master")
+        .unwrap()
+        .expect("no +failover-state-reconf-slaves before +switch-master");
+    let moved = tokio::time::timeout(Duration::from_secs(10), moved)
+        .await
+        .expect("the client never left the old primary")
+        .unwrap();
+    let signed = |a: Instant, b: Instant| {
+        a.duration_since(b).as_secs_f64() - b.duration_since(a).as_secs_f64()
+    };
+    let after_named = signed(moved, named);
+    eprintln!(
+        "announcements missed: the client moved {:.0} ms after the sentinel first named the new primary ({:.0} ms after +switch-master), promoted after {:?}",
+        after_named * 1e3,
+        signed(moved, switched) * 1e3,
+        failover.promoted_after
+    );
+    // Not before the sentinel named it (it did not hear `+selected-slave`: with it,
+    // the client leaves before the promotion), and within a poll and a bit after.
+    assert!(
+        (-0.05..1.5).contains(&after_named),
+        "the client moved {after_named:.3} s after the sentinel named the new primary"
+    );
+    assert_eq!(
+        client.address(),
+        format!("127.0.0.1:{}", group.node_port(failover.new))
+    );
+    client.incr("p:k").await.unwrap();
+}
