@@ -28,6 +28,17 @@
 //! process keeps its place and its ports. Roles change with failovers:
 //! [`SentinelGroup::primary`] is the node the sentinels last agreed on.
 //!
+//! # TLS
+//!
+//! [`SentinelGroupBuilder::tls_sentinels`] gives the sentinels a TLS port for
+//! clients (they keep their plain one, which they use between them: a sentinel
+//! talks to its peers as it talks to the data nodes); [`SentinelGroupBuilder::tls`]
+//! makes every process TLS-only, replication and the sentinels' links included. One
+//! CA signs every certificate ([`SentinelGroup::tls_files`]); the group runs the
+//! TLS-capable binary ([`binary::tls_binary`]). Ports: [`SentinelGroup::node_port`]
+//! and [`SentinelGroup::sentinel_port`] are the ones the processes report,
+//! [`SentinelGroup::sentinel_addrs`] the ones clients use.
+//!
 //! # What sentinels announce
 //!
 //! Nothing is hidden: a client may subscribe on a sentinel's own port to its events

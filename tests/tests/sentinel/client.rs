@@ -72,6 +72,18 @@ async fn connects_to_the_primary_the_sentinels_name() {
     assert!(err.to_string().contains("nosuch"), "{err}");
 }
 
+/// Resolves when `client` leaves the node it is on now (polled every 2 ms).
+pub(crate) fn when_moved(client: &Client) -> tokio::task::JoinHandle<Instant> {
+    let client = client.clone();
+    let old = client.address();
+    tokio::spawn(async move {
+        while client.address() == old {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Instant::now()
+    })
+}
+
 /// What the load tasks saw.
 #[derive(Default, Debug)]
 struct Tally {

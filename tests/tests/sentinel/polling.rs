@@ -3,7 +3,7 @@
 //! `+switch-master` never reach it; it finds the new primary by asking the
 //! sentinels every `poll_interval` (1 s).
 
-use crate::client::eventually;
+use crate::client::{eventually, when_moved};
 use respec::sentinel::SentinelOptions;
 use respec::{Client, Commands};
 use respec_tests::{Proxy, SentinelGroup};
@@ -70,16 +70,7 @@ async fn a_missed_switch_is_found_by_polling_within_about_a_second() {
         }
         None
     });
-    let old = client.address();
-    let moved = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            while client.address() == old {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            Instant::now()
-        })
-    };
+    let moved = when_moved(&client);
     let failover = block_in_place(|| group.failover()).unwrap();
     let (named, switched) = tokio::time::timeout(Duration::from_secs(10), announced)
         .await

@@ -7,6 +7,7 @@
 //! on the harness's TLS-capable binary ([`respec_tests::tls_binary`], Debian's
 //! Redis 7.0.15 here), and are skipped, saying why, where there is none.
 
+use crate::client::when_moved;
 use respec::connection::TlsOptions;
 use respec::sentinel::SentinelOptions;
 use respec::{Client, Commands};
@@ -27,22 +28,14 @@ async fn follows_a_failover(group: &mut SentinelGroup, client: &Client) -> Durat
     client.set("tls:k", "v").await.unwrap();
     let v: Option<String> = client.get("tls:k").decode().await.unwrap();
     assert_eq!(v.as_deref(), Some("v"));
-    let watcher = {
-        let client = client.clone();
-        let old = client.address();
-        tokio::spawn(async move {
-            let start = Instant::now();
-            while client.address() == old {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            start.elapsed()
-        })
-    };
+    let start = Instant::now();
+    let watcher = when_moved(client);
     let failover = block_in_place(|| group.failover()).unwrap();
     let moved = tokio::time::timeout(Duration::from_secs(10), watcher)
         .await
         .expect("the client did not leave the old primary")
-        .unwrap();
+        .unwrap()
+        - start;
     assert_eq!(client.address(), addr(group, failover.new));
     // Written to the new primary, read back there.
     client.set("tls:k", "w").await.unwrap();
