@@ -14,6 +14,9 @@ pub(crate) struct Snapshot {
     pub(crate) primary: Option<Address>,
     /// The replicas the sentinels do not flag as down or disconnected.
     pub(crate) replicas: Vec<Address>,
+    /// The primary is the replica the sentinels selected for a failover, whose
+    /// promotion they have not confirmed yet (see `Service::selected`).
+    pub(crate) promoting: bool,
 }
 
 /// Asks `sentinel` for the primary of `service` (and, with `replicas`, its usable
@@ -48,6 +51,7 @@ pub(crate) async fn ask(sentinel: &Client, service: &str, replicas: bool) -> Res
     Ok(Snapshot {
         primary: Some(primary),
         replicas,
+        promoting: false,
     })
 }
 

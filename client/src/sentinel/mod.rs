@@ -18,10 +18,13 @@
 //!   once. The client moves when the sentinel selects the replica to promote
 //!   (`+selected-slave`), before the promotion, rather than at `+switch-master`, a
 //!   second or more later: from the promotion on, whatever the old primary
-//!   acknowledges is lost when it is turned into a replica. Until the replica answers
-//!   `ROLE` as a primary, connecting to it fails (an aborted failover,
-//!   `-failover-abort-*`, or 10 s without the sentinels naming it, and their answers
-//!   count again). When the sentinels name another primary, every connection to the
+//!   acknowledges is lost when it is turned into a replica. Until the sentinels
+//!   confirm the promotion (`+promoted-slave`, after which they name the replica
+//!   when asked), connecting to the replica fails: it may answer `ROLE` as a
+//!   primary before that, but the failover can still be aborted then and the
+//!   replica turned back, losing what it acknowledged (an aborted failover,
+//!   `-failover-abort-*`, or 10 s without the sentinels naming it, and their
+//!   answers count again). When the sentinels name another primary, every connection to the
 //!   old one (the shared one, the pool's, subscribers') is given up at once: requests
 //!   already written fail as "may have run" (never resent), requests not yet written
 //!   go to the new primary, subscribers resubscribe there, and a `WATCH` handle or a

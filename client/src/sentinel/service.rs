@@ -89,27 +89,42 @@ impl Service {
     }
 
     /// A `+switch-master` announcement: `to` is the primary now, at once (the next
-    /// answer to a question fills in the rest).
+    /// answer to a question fills in the rest); a promotion awaited is confirmed.
     pub(crate) fn switched(&self, to: Address) {
-        let mut snapshot = self.snapshot();
-        snapshot.replicas.retain(|r| *r != to);
-        snapshot.primary = Some(to);
-        self.publish(snapshot);
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.as_ref().is_some_and(|(replica, _)| *replica == to) {
+            *pending = None;
+        }
+        drop(pending);
+        self.take_as_primary(to, false);
     }
 
     /// A failover started (`+selected-slave`): `replica` is taken as the primary at
     /// once, so that nothing more is written to the old one (whatever it
     /// acknowledges from the moment the replica is promoted is lost when it is
-    /// turned into a replica). Connections to it are refused by its `ROLE` until it
-    /// is promoted; answers naming the old primary are overruled until the sentinels
-    /// name the replica, the failover is aborted, or [`PROMOTION_WAIT`] passes.
+    /// turned into a replica). Nor is anything written to the replica before the
+    /// sentinels confirm its promotion (`+promoted-slave`, then naming it when
+    /// asked): until then the failover can still be aborted, and the replica turned
+    /// back, losing what it acknowledged. Connections to it are refused meanwhile
+    /// (requests wait, see [`HoldUnsent`](crate::config::HoldUnsent)); answers
+    /// naming the old primary are overruled until the sentinels name the replica,
+    /// the failover is aborted, or [`PROMOTION_WAIT`] passes.
     pub(crate) fn selected(&self, replica: Address) {
         if self.options.role != SentinelRole::Primary {
             return;
         }
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((replica.clone(), Instant::now() + PROMOTION_WAIT));
-        self.switched(replica);
+        self.take_as_primary(replica, true);
+    }
+
+    /// Publishes `to` as the primary (`promoting`: not confirmed yet).
+    fn take_as_primary(&self, to: Address, promoting: bool) {
+        let mut snapshot = self.snapshot();
+        snapshot.replicas.retain(|r| *r != to);
+        snapshot.primary = Some(to);
+        snapshot.promoting = promoting;
+        self.publish(snapshot);
     }
 
     /// The failover was aborted (`-failover-abort-...`): the sentinels' answers
@@ -129,6 +144,7 @@ impl Service {
                 } else {
                     snapshot.replicas.retain(|r| r != replica);
                     snapshot.primary = Some(replica.clone());
+                    snapshot.promoting = true;
                 }
             }
             Some(_) => *pending = None,
@@ -240,6 +256,17 @@ impl Locate for Service {
     }
 
     fn check_role(&self, address: &Address, role: &[u8]) -> Result<()> {
+        let snapshot = self.snapshot();
+        if snapshot.promoting && snapshot.primary.as_ref() == Some(address) {
+            self.wake.notify_one();
+            return Err(Error::io_while(
+                format!(
+                    "{address} is being promoted to {}, which the sentinels have not confirmed yet: asking them again",
+                    self.describe()
+                ),
+                io::ErrorKind::ConnectionRefused.into(),
+            ));
+        }
         let wanted: &[u8] = match self.options.role {
             SentinelRole::Primary => b"master",
             SentinelRole::Replica if self.snapshot().primary.as_ref() == Some(address) => b"master",
