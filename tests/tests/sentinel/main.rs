@@ -6,6 +6,7 @@
 mod client;
 mod commands;
 mod harness;
+mod load;
 mod lock;
 mod polling;
 mod tls;

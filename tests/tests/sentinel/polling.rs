@@ -3,7 +3,7 @@
 //! `+switch-master` never reach it; it finds the new primary by asking the
 //! sentinels every `poll_interval` (1 s).
 
-use crate::client::{eventually, when_moved};
+use crate::load::{eventually, when_moved};
 use respec::sentinel::SentinelOptions;
 use respec::{Client, Commands};
 use respec_tests::{Proxy, SentinelGroup};

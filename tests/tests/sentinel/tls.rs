@@ -7,7 +7,7 @@
 //! on the harness's TLS-capable binary ([`respec_tests::tls_binary`], Debian's
 //! Redis 7.0.15 here), and are skipped, saying why, where there is none.
 
-use crate::client::when_moved;
+use crate::load::when_moved;
 use respec::connection::TlsOptions;
 use respec::sentinel::SentinelOptions;
 use respec::{Client, Commands};
