@@ -3,6 +3,7 @@
 //! the cluster tests of `it` (test binaries run one after the other), and the two
 //! kinds of topology do not compete for this machine's two cores.
 
+mod abandoned;
 mod client;
 mod commands;
 mod harness;
