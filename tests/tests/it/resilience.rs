@@ -189,6 +189,43 @@ async fn server_restart_fails_fast_then_recovers() {
     assert_eq!(client.get("after").await.unwrap(), Some(Bytes::from("2")));
 }
 
+/// With `hold_unsent` (the default of a sentinel client only), requests not yet
+/// written wait for the server to come back instead of failing fast once a
+/// reconnect attempt has failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_requests_wait_for_a_restarted_server() {
+    let mut server = Server::start();
+    let client = Client::connect(&format!("{}?hold_unsent=10", server.url()))
+        .await
+        .unwrap();
+    client.set("n", 41).await.unwrap();
+    server.kill();
+    let held = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            loop {
+                match client.incr("n").await {
+                    Ok(n) => return n,
+                    // Written to the dead connection before the loss was noticed.
+                    Err(e) if !e.is_unsent() => continue,
+                    Err(e) => panic!("failed as unsent: {e}"),
+                }
+            }
+        })
+    };
+    // The outage outlasts many reconnect attempts (10 ms, 20 ms, 40 ms ... apart),
+    // each refused: without the hold, the INCR would have failed after the first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!held.is_finished(), "{:?}", held.await);
+    server.restart();
+    let n = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .expect("the held INCR did not run after the restart")
+        .unwrap();
+    // The restarted server starts empty (`save ""`): the INCR ran there, once.
+    assert_eq!(n, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_kill_of_our_connection_reconnects() {
     let server = Server::start();
