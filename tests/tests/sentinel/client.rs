@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::block_in_place;
 
-use crate::load::{collect, eventually, load, now_secs, probe, verify};
+use crate::load::{collect, eventually, load, now_secs, probe, replication_lag, verify};
 
 fn group() -> Option<SentinelGroup> {
     SentinelGroup::builder().start_or_skip()
@@ -98,8 +98,12 @@ async fn sets_on(
 
 /// `SENTINEL FAILOVER` under 32 tasks of writes and reads: nothing is written to the
 /// old primary more than 100 ms after the announcement, nothing is written twice,
-/// no wrong reply, and the acknowledged writes lost are only those acknowledged by
-/// the old primary before the announcement reached the client.
+/// no wrong reply, no request fails as unsent (they wait for the new primary), and
+/// the acknowledged writes lost are only those acknowledged by the old primary
+/// before the announcement reached the client: usually none, as the client leaves
+/// it when the replica is selected, but the sentinels promote a replica without
+/// waiting for it to catch up, and on this loaded machine a replica can be a second
+/// behind (what the old primary acknowledged then is lost whatever the client does).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
     let Some(mut group) = group() else { return };
@@ -112,6 +116,8 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
     let stop = Arc::new(AtomicBool::new(false));
     let handles = load(&client, "fo", 32, &stop);
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let lag = block_in_place(|| replication_lag(&group, old));
+    let started = now_secs();
     let failover = block_in_place(|| group.failover()).unwrap();
     // Load on the new primary for a while.
     let new = failover.new;
@@ -141,6 +147,7 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
 
     // Every acknowledged write, checked on the new primary once the group settled.
     let (lost, doubled) = verify(&group, new, "fo", &tally).await;
+    let before_failover = lost.iter().filter(|at| **at < started).count();
     let lost: Vec<f64> = lost.iter().map(|at| at - announced).collect();
     let window = match lost.is_empty() {
         true => "none".to_owned(),
@@ -151,7 +158,7 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
         ),
     };
     eprintln!(
-        "SENTINEL FAILOVER under load: promoted after {:?}; {} writes acknowledged, {} lost ({window}), {} errors ({} unsent) {:?}, {} wrong, {} doubled counters, {} SETs on the old primary, {} of them more than 100 ms after the announcement",
+        "SENTINEL FAILOVER under load: promoted after {:?}; {} writes acknowledged, {} lost ({window}; {before_failover} of them before SENTINEL FAILOVER was sent, the replicas {lag:?} bytes behind then), {} errors ({} unsent) {:?}, {} wrong, {} doubled counters, {} SETs on the old primary, {} of them more than 100 ms after the announcement",
         failover.promoted_after,
         tally.acked.len(),
         lost.len(),
@@ -171,8 +178,8 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
     assert_eq!(tally.wrong, 0);
     assert_eq!(doubled, 0);
     assert!(
-        lost.is_empty(),
-        "acknowledged writes were lost (acknowledged at these seconds from the announcement): {lost:?}"
+        lost.iter().all(|at| *at <= 0.1),
+        "writes acknowledged after the announcement were lost (seconds from it): {lost:?}"
     );
     // Held while the replica was being promoted, then sent to it.
     assert_eq!(
@@ -183,7 +190,8 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
 }
 
 /// `kill -9` of the primary under load: requests not yet written wait for the new
-/// primary (none fails as unsent, none is lost or run twice), and the client serves
+/// primary (none fails as unsent, none the new primary acknowledged is lost, none
+/// runs twice), and the client serves
 /// again within 1 s of the promotion; the old primary, restarted (a replica now),
 /// never gets a connection from it. Requests with a request timeout shorter than
 /// the outage time out as never sent, and a hold shorter than the outage fails
@@ -236,6 +244,13 @@ async fn a_killed_primary_is_replaced_within_a_second_of_the_promotion() {
         .fold(f64::MAX, f64::min);
     let new = group.primary();
     let (lost, doubled) = verify(&group, new, "kill", &tally).await;
+    // Acknowledged by the new primary (the old one was dead): never lost. Before
+    // the kill, what the replica had not received yet is lost with the primary.
+    let lost_after: Vec<f64> = lost
+        .iter()
+        .map(|at| at - killed_at)
+        .filter(|at| *at > 0.1)
+        .collect();
     // What failed as never sent never ran.
     let direct = Client::connect(&group.node_urls()[new]).await.unwrap();
     let mut ran = 0;
@@ -243,11 +258,12 @@ async fn a_killed_primary_is_replaced_within_a_second_of_the_promotion() {
         ran += direct.exists([key]).await.unwrap();
     }
     eprintln!(
-        "kill -9 of the primary: promoted {:.0} ms after the kill, first write acknowledged {:.0} ms after the promotion; {} writes acknowledged, {} lost, {} doubled counters, {} errors ({} unsent) {:?}; with a 200 ms request timeout: {} timed out unsent, {} other errors; held for 300 ms: {} failed unsent, {} other errors; {ran} of those never sent found on the new primary",
+        "kill -9 of the primary: promoted {:.0} ms after the kill, first write acknowledged {:.0} ms after the promotion; {} writes acknowledged, {} lost ({} acknowledged after the kill), {} doubled counters, {} errors ({} unsent) {:?}; with a 200 ms request timeout: {} timed out unsent, {} other errors; held for 300 ms: {} failed unsent, {} other errors; {ran} of those never sent found on the new primary",
         failover.promoted_after.as_secs_f64() * 1e3,
         (first_after - promoted_at) * 1e3,
         tally.acked.len(),
         lost.len(),
+        lost_after.len(),
         doubled,
         tally.errors,
         tally.unsent,
@@ -261,7 +277,10 @@ async fn a_killed_primary_is_replaced_within_a_second_of_the_promotion() {
     assert_eq!(ours, 0, "the client connected to the restarted old primary");
     assert_eq!(client.address(), addr(&group, failover.new));
     assert_eq!(tally.wrong, 0);
-    assert!(lost.is_empty(), "{} acknowledged writes lost", lost.len());
+    assert!(
+        lost_after.is_empty(),
+        "writes acknowledged after the kill were lost (seconds after it): {lost_after:?}"
+    );
     assert_eq!(doubled, 0);
     assert_eq!(
         tally.unsent, 0,

@@ -211,3 +211,30 @@ pub(crate) fn probe(
         seen
     })
 }
+
+/// How many bytes of the replication stream the slowest replica of the node at
+/// `primary` has not acknowledged yet (`INFO replication`: `master_repl_offset`
+/// against each `slaveN` offset): what a failover now would lose, as the sentinels
+/// do not wait for the replica they promote to catch up.
+pub(crate) fn replication_lag(group: &SentinelGroup, primary: usize) -> Option<i64> {
+    let info = group
+        .query(primary, &["INFO", "replication"])
+        .ok()?
+        .text()?;
+    let field = |line: &str, name: &str| {
+        line.split([':', ','])
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    let head = info
+        .lines()
+        .find_map(|l| l.strip_prefix("master_repl_offset:"))?
+        .trim()
+        .parse::<i64>()
+        .ok()?;
+    info.lines()
+        .filter(|l| l.starts_with("slave"))
+        .filter_map(|l| field(l, "offset"))
+        .map(|offset| head - offset)
+        .max()
+}
