@@ -12,9 +12,11 @@
 //!   The node's `ROLE` is checked in the handshake: a node that is not what the
 //!   sentinels said fails the connect (and has them asked again), so an old primary
 //!   that has not heard of the failover yet is never written to.
-//! - **Following a failover.** A task subscribes to the sentinel's failover events
-//!   and asks again every [`poll_interval`](SentinelOptions::poll_interval) (1 s) in
-//!   case an announcement is missed; a `READONLY` or `MASTERDOWN` reply has it ask at
+//! - **Following a failover.** A task subscribes to the failover events of every
+//!   sentinel it knows (only the one that runs a failover announces its start,
+//!   `+selected-slave`; a sentinel that cannot be reached is tried again at each
+//!   poll) and asks again every [`poll_interval`](SentinelOptions::poll_interval)
+//!   (1 s) in case an announcement is missed; a `READONLY` or `MASTERDOWN` reply has it ask at
 //!   once. The client moves when the sentinel selects the replica to promote
 //!   (`+selected-slave`), before the promotion, rather than at `+switch-master`, a
 //!   second or more later: from the promotion on, whatever the old primary

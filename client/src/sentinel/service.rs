@@ -71,11 +71,6 @@ impl Service {
         self.state.borrow().clone()
     }
 
-    /// The client of the sentinel that answered last, if it is connected.
-    pub(crate) async fn sentinel(&self) -> Option<Client> {
-        self.current.lock().await.clone()
-    }
-
     /// Records what the sentinels said; connections to a node left behind leave it.
     pub(crate) fn publish(&self, snapshot: Snapshot) {
         self.state.send_if_modified(|old| {
@@ -172,16 +167,9 @@ impl Service {
                 }
             }
         }
-        let sentinels = self
-            .sentinels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for address in sentinels {
-            let mut config = self.sentinel_config.clone();
-            config.address = address.clone();
+        for address in self.sentinel_addresses() {
             let asked = async {
-                let client = Client::from_config(config).await?;
+                let client = self.connect_sentinel(&address).await?;
                 let snapshot = discover::ask(&client, &self.name, replicas).await?;
                 Ok::<_, Error>((client, snapshot))
             };
@@ -207,6 +195,21 @@ impl Service {
             ),
             io::ErrorKind::NotConnected.into(),
         ))
+    }
+
+    /// A client of the sentinel at `address`, with the sentinels' options.
+    pub(crate) async fn connect_sentinel(&self, address: &Address) -> Result<Client> {
+        let mut config = self.sentinel_config.clone();
+        config.address = address.clone();
+        Client::from_config(config).await
+    }
+
+    /// The sentinels known now: the ones given, and the ones they listed.
+    pub(crate) fn sentinel_addresses(&self) -> Vec<Address> {
+        self.sentinels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// `answered` goes first; `others` the sentinel listed are added at the end.

@@ -1,14 +1,17 @@
-//! The watcher task of a service: subscribed to the sentinel's announcements
-//! (`+switch-master` first of all), asking again every `poll_interval` in case an
-//! announcement was missed, and at once when a connection suspects a change.
+//! The watcher task of a service: subscribed to the announcements of every sentinel
+//! it knows (`+switch-master` first of all; only the sentinel that runs a failover
+//! announces its start, `+selected-slave`, and its end), asking again every
+//! `poll_interval` in case an announcement was missed, and at once when a
+//! connection suspects a change.
 
 use super::service::Service;
 use super::SentinelRole;
 use crate::config::Address;
-use crate::pubsub::{Message, Subscriber};
+use crate::pubsub::{Kind, Message};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
 
 /// The events a client of the primary listens to: the start of a failover
 /// (`+selected-slave`: the replica to be promoted, taken as the primary at once) and
@@ -36,6 +39,18 @@ const REPLICA_EVENTS: &[&str] = &[
     "+convert-to-slave",
 ];
 
+/// The listeners of a watcher, by sentinel; aborted with it.
+#[derive(Default)]
+struct Listeners(Vec<(Address, JoinHandle<()>)>);
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        for (_, task) in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// Runs until the service is dropped (`stopped` resolves).
 pub(crate) async fn watch(
     service: Weak<Service>,
@@ -43,65 +58,78 @@ pub(crate) async fn watch(
     wake: Arc<Notify>,
     every: Duration,
 ) {
+    let (tx, mut events) = mpsc::channel(64);
+    let mut listeners = Listeners::default();
+    listen_to_all(&service, &mut listeners, &tx);
     loop {
-        let Some(svc) = service.upgrade() else { return };
-        let (mut subscriber, subscribed_to) = match subscribe(&svc).await {
-            Some((s, at)) => (Some(s), Some(at)),
-            None => (None, None),
-        };
-        drop(svc);
-        loop {
-            tokio::select! {
-                _ = &mut stopped => return,
-                message = next(&mut subscriber) => match message {
-                    Some(message) => {
-                        let Some(svc) = service.upgrade() else { return };
-                        on_event(&svc, &message);
-                        let _ = svc.discover().await;
-                    }
-                    None => break,
-                },
-                () = tokio::time::sleep(every) => {
-                    let Some(svc) = service.upgrade() else { return };
-                    let asked = svc.discover().await;
-                    // Subscribed to a sentinel that no longer answers (or not at
-                    // all): subscribe on the one that does.
-                    let answering = svc.sentinel().await.map(|c| c.config().address.clone());
-                    if asked.is_err() || answering != subscribed_to {
-                        break;
-                    }
-                }
-                () = wake.notified() => {
-                    let Some(svc) = service.upgrade() else { return };
-                    let _ = svc.discover().await;
-                }
+        tokio::select! {
+            _ = &mut stopped => return,
+            Some(message) = events.recv() => {
+                let Some(svc) = service.upgrade() else { return };
+                on_event(&svc, &message);
+                let _ = svc.discover().await;
+            }
+            () = tokio::time::sleep(every) => {
+                let Some(svc) = service.upgrade() else { return };
+                let _ = svc.discover().await;
+                drop(svc);
+                // Sentinels learned since, and those whose listener ended.
+                listen_to_all(&service, &mut listeners, &tx);
+            }
+            () = wake.notified() => {
+                let Some(svc) = service.upgrade() else { return };
+                let _ = svc.discover().await;
             }
         }
     }
 }
 
-/// The next message of `subscriber`; never, without one.
-async fn next(subscriber: &mut Option<Subscriber>) -> Option<Message> {
-    match subscriber {
-        Some(s) => s.next_message().await,
-        None => std::future::pending().await,
+/// Starts a listener for every sentinel known that has none running.
+fn listen_to_all(service: &Weak<Service>, listeners: &mut Listeners, tx: &mpsc::Sender<Message>) {
+    let Some(svc) = service.upgrade() else { return };
+    listeners.0.retain(|(_, task)| !task.is_finished());
+    for address in svc.sentinel_addresses() {
+        if !listeners.0.iter().any(|(a, _)| *a == address) {
+            let task = tokio::spawn(listen(service.clone(), address.clone(), tx.clone()));
+            listeners.0.push((address, task));
+        }
     }
 }
 
-/// A subscription to the service's events on the sentinel that answers, and that
-/// sentinel's address; `None` when none answers (polling goes on).
-async fn subscribe(service: &Service) -> Option<(Subscriber, Address)> {
-    if service.sentinel().await.is_none() {
-        service.discover().await.ok()?;
-    }
-    let sentinel = service.sentinel().await?;
-    let subscriber = sentinel.subscriber().connect().await.ok()?;
-    let events = match service.options.role {
-        SentinelRole::Primary => PRIMARY_EVENTS,
-        SentinelRole::Replica => REPLICA_EVENTS,
+/// Subscribes to the service's events on the sentinel at `address` and hands them
+/// (and word of a subscription renewed after a lost connection, when events may
+/// have been missed) to the watcher, until it is gone. Ends at once when the
+/// sentinel cannot be reached: the watcher tries again at its next poll.
+async fn listen(service: Weak<Service>, address: Address, tx: mpsc::Sender<Message>) {
+    let subscribed = async {
+        let svc = service.upgrade()?;
+        let events = match svc.options.role {
+            SentinelRole::Primary => PRIMARY_EVENTS,
+            SentinelRole::Replica => REPLICA_EVENTS,
+        };
+        let sentinel = svc.connect_sentinel(&address).await.ok()?;
+        drop(svc);
+        let subscriber = sentinel.subscriber().connect().await.ok()?;
+        subscriber.subscribe(events.iter().copied()).await.ok()?;
+        Some(subscriber)
     };
-    subscriber.subscribe(events.iter().copied()).await.ok()?;
-    Some((subscriber, sentinel.config().address.clone()))
+    let Some(mut subscriber) = subscribed.await else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            () = tx.closed() => return,
+            message = subscriber.next_message() => match message {
+                Some(m) if m.kind.is_message() || m.kind == Kind::Reconnected => {
+                    if tx.send(m).await.is_err() {
+                        return;
+                    }
+                }
+                Some(_) => {}
+                None => return,
+            },
+        }
+    }
 }
 
 /// A `+switch-master <name> <old ip> <old port> <new ip> <new port>` or a

@@ -1,7 +1,7 @@
-//! A missed announcement: the client's subscription to the sentinel's events is
-//! black-holed (a [`Proxy`] in front of the sentinel), so `+selected-slave` and
-//! `+switch-master` never reach it; it finds the new primary by asking the
-//! sentinels every `poll_interval` (1 s).
+//! Where the client hears of a failover: from whichever sentinel runs it (the only
+//! one to announce its start, `+selected-slave`), as it listens to every sentinel
+//! it knows; and when every announcement is missed, by asking the sentinels every
+//! `poll_interval` (1 s).
 
 use crate::load::{eventually, when_moved};
 use respec::sentinel::SentinelOptions;
@@ -10,9 +10,17 @@ use respec_tests::{Proxy, SentinelGroup};
 use std::time::{Duration, Instant};
 use tokio::task::block_in_place;
 
+/// A missed announcement: the client's subscription to the only sentinel (a forced
+/// `SENTINEL FAILOVER` needs no other) is black-holed by a [`Proxy`] in front of
+/// it, so `+selected-slave` and `+switch-master` never reach it: it finds the new
+/// primary by polling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missed_switch_is_found_by_polling_within_about_a_second() {
-    let Some(mut group) = SentinelGroup::builder().start_or_skip() else {
+    let Some(mut group) = SentinelGroup::builder()
+        .sentinels(1)
+        .quorum(1)
+        .start_or_skip()
+    else {
         return;
     };
     let proxy = Proxy::start(group.sentinel(0).addr()).unwrap();
@@ -26,7 +34,8 @@ async fn a_missed_switch_is_found_by_polling_within_about_a_second() {
     .await
     .unwrap();
     client.set("p:k", 1).await.unwrap();
-    // The questions' connection first, then the subscription's, subscribed.
+    // The questions' connection first, the subscription's last (the only
+    // subscriber of the only sentinel), subscribed.
     assert!(
         eventually(Duration::from_secs(5), || async {
             let list = block_in_place(|| group.sentinel_query(0, &["CLIENT", "LIST"])).unwrap();
@@ -35,7 +44,7 @@ async fn a_missed_switch_is_found_by_polling_within_about_a_second() {
                 .unwrap_or_default()
                 .split_whitespace()
                 .any(|field| field.starts_with("sub=") && field != "sub=0");
-            proxy.accepted() == 2 && subscribed
+            proxy.accepted() >= 2 && subscribed
         })
         .await,
         "no subscription through the proxy ({} connections)",
@@ -102,4 +111,82 @@ async fn a_missed_switch_is_found_by_polling_within_about_a_second() {
         format!("127.0.0.1:{}", group.node_port(failover.new))
     );
     client.incr("p:k").await.unwrap();
+}
+
+/// The client given one sentinel learns the others and listens to them all: the
+/// start of a failover another sentinel runs (`+selected-slave`) reaches it, and it
+/// leaves the old primary before the promotion is even confirmed
+/// (`+promoted-slave`), when its own sentinel still names the old primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_of_a_failover_is_heard_from_the_sentinel_running_it() {
+    let Some(mut group) = SentinelGroup::builder().start_or_skip() else {
+        return;
+    };
+    // Given sentinel 2; the harness fails over through sentinel 0.
+    let url = format!(
+        "redis+sentinel://{}/{}?client_name=leader-test",
+        group.sentinel_addrs()[2],
+        group.service_name()
+    );
+    let client = Client::connect(&url).await.unwrap();
+    client.set("l:k", 1).await.unwrap();
+    // Listening to all three: subscribed on sentinel 0 too.
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            let list = block_in_place(|| group.sentinel_query(0, &["CLIENT", "LIST"])).unwrap();
+            list.text()
+                .unwrap_or_default()
+                .split_whitespace()
+                .any(|field| field.starts_with("sub=") && field != "sub=0")
+        })
+        .await,
+        "the client did not subscribe on sentinel 0"
+    );
+    let old = group.primary();
+    let observer = Client::connect(&group.sentinel_urls()[0]).await.unwrap();
+    let mut events = observer.subscriber().connect().await.unwrap();
+    events.subscribe(["+promoted-slave"]).await.unwrap();
+    let promoted = tokio::spawn(async move {
+        let _keep = observer;
+        while let Some(m) = events.next_message().await {
+            if m.kind.is_message() {
+                return Some(Instant::now());
+            }
+        }
+        None
+    });
+    // When the client's connection leaves the old primary.
+    let direct = Client::connect(&group.node_urls()[old]).await.unwrap();
+    let left = tokio::spawn(async move {
+        loop {
+            let list: String = direct.cmd("CLIENT").arg("LIST").decode().await.unwrap();
+            if !list.contains("name=leader-test") {
+                return Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    let failover = block_in_place(|| group.failover()).unwrap();
+    let promoted = tokio::time::timeout(Duration::from_secs(10), promoted)
+        .await
+        .expect("no +promoted-slave")
+        .unwrap()
+        .expect("the observer's subscription ended");
+    let left = tokio::time::timeout(Duration::from_secs(10), left)
+        .await
+        .expect("the client stayed on the old primary")
+        .unwrap();
+    let early = promoted.saturating_duration_since(left);
+    eprintln!(
+        "failover run by another sentinel: the client left the old primary {early:?} before the promotion was confirmed (promoted after {:?})",
+        failover.promoted_after
+    );
+    assert!(left < promoted, "the client left after +promoted-slave");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            client.address() == format!("127.0.0.1:{}", group.node_port(failover.new))
+        })
+        .await
+    );
+    client.incr("l:k").await.unwrap();
 }
