@@ -4,7 +4,7 @@
 //! replica of the primary, which keeps its place. The replica answers `ROLE` as a
 //! primary meanwhile: whatever it acknowledged then is lost.
 
-use crate::load::{collect, eventually, load, now_secs, verify};
+use crate::load::{collect, eventually, has_subscriber, load, now_secs, verify};
 use respec::{Client, Commands};
 use respec_tests::raw::Reply;
 use respec_tests::SentinelGroup;
@@ -29,11 +29,7 @@ async fn a_failover_abandoned_after_the_promotion_loses_nothing() {
         .unwrap();
     assert!(
         eventually(Duration::from_secs(5), || async {
-            let list = block_in_place(|| group.sentinel_query(0, &["CLIENT", "LIST"])).unwrap();
-            list.text()
-                .unwrap_or_default()
-                .split_whitespace()
-                .any(|field| field.starts_with("sub=") && field != "sub=0")
+            has_subscriber(&group, 0)
         })
         .await,
         "the client did not subscribe on sentinel 0"

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::block_in_place;
 
-use crate::load::{collect, eventually, load, now_secs, probe, replication_lag, verify};
+use crate::load::{
+    collect, epoch_secs, eventually, first_events, load, now_secs, probe, replication_lag, verify,
+};
 
 fn group() -> Option<SentinelGroup> {
     SentinelGroup::builder().start_or_skip()
@@ -50,23 +52,6 @@ async fn connects_to_the_primary_the_sentinels_name() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("nosuch"), "{err}");
-}
-
-/// The time (seconds since the epoch) the first `+switch-master` reaches a
-/// subscriber of sentinel 0.
-async fn announcement(group: &SentinelGroup) -> tokio::task::JoinHandle<Option<f64>> {
-    let sentinel = Client::connect(&group.sentinel_urls()[0]).await.unwrap();
-    let mut sub = sentinel.subscriber().connect().await.unwrap();
-    sub.subscribe(["+switch-master"]).await.unwrap();
-    tokio::spawn(async move {
-        let _keep = sentinel;
-        while let Some(m) = sub.next_message().await {
-            if m.kind.is_message() {
-                return Some(now_secs());
-            }
-        }
-        None
-    })
 }
 
 /// The `SET`s of keys starting with `prefix` the node at `index` runs, with the
@@ -111,7 +96,7 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
         .await
         .unwrap();
     let old = group.primary();
-    let announced = announcement(&group).await;
+    let announced = first_events(&group, 0, &["+switch-master"]).await;
     let (monitor, old_sets) = sets_on(&group, old, "fo:").await;
     let stop = Arc::new(AtomicBool::new(false));
     let handles = load(&client, "fo", 32, &stop);
@@ -136,6 +121,9 @@ async fn sentinel_failover_under_load_writes_nothing_to_the_old_primary() {
         .await
         .expect("no +switch-master")
         .unwrap()
+        .get("+switch-master")
+        .copied()
+        .map(epoch_secs)
         .expect("no +switch-master");
     let late: Vec<f64> = old_sets
         .lock()

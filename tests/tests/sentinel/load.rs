@@ -1,10 +1,11 @@
 //! The load the failover tests run and what they check afterwards: tasks writing
 //! unique values and reading them back, counting with `INCR` (what was
 //! acknowledged, what failed and how), a probe of single `SET`s, and the check of
-//! all that against the settled new primary.
+//! all that against the settled new primary; when the sentinels announce what.
 
 use respec::{Client, Commands};
 use respec_tests::SentinelGroup;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -237,4 +238,52 @@ pub(crate) fn replication_lag(group: &SentinelGroup, primary: usize) -> Option<i
         .filter_map(|l| field(l, "offset"))
         .map(|offset| head - offset)
         .max()
+}
+
+/// When each of `channels` (sentinel events: `+switch-master`, ...) is first
+/// announced by the sentinel at `index`, as a subscriber of its own sees it; the
+/// task ends once the last of them has been.
+pub(crate) async fn first_events(
+    group: &SentinelGroup,
+    index: usize,
+    channels: &[&'static str],
+) -> tokio::task::JoinHandle<HashMap<&'static str, Instant>> {
+    let sentinel = Client::connect(&group.sentinel_urls()[index])
+        .await
+        .unwrap();
+    let mut events = sentinel.subscriber().connect().await.unwrap();
+    events.subscribe(channels.iter().copied()).await.unwrap();
+    let channels = channels.to_vec();
+    tokio::spawn(async move {
+        let _keep = sentinel;
+        let mut seen = HashMap::new();
+        while let Some(m) = events.next_message().await {
+            let Some(&channel) = channels.iter().find(|c| c.as_bytes() == &m.channel[..]) else {
+                continue;
+            };
+            if m.kind.is_message() {
+                seen.entry(channel).or_insert_with(Instant::now);
+                if Some(&channel) == channels.last() {
+                    break;
+                }
+            }
+        }
+        seen
+    })
+}
+
+/// `at` in seconds since the epoch, as [`now_secs`].
+pub(crate) fn epoch_secs(at: Instant) -> f64 {
+    now_secs() - at.elapsed().as_secs_f64()
+}
+
+/// Whether a client of the sentinel at `index` is subscribed to something there
+/// (`CLIENT LIST`: a `sub=` count other than 0).
+pub(crate) fn has_subscriber(group: &SentinelGroup, index: usize) -> bool {
+    let list = tokio::task::block_in_place(|| group.sentinel_query(index, &["CLIENT", "LIST"]));
+    list.ok()
+        .and_then(|l| l.text())
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|field| field.starts_with("sub=") && field != "sub=0")
 }

@@ -3,7 +3,7 @@
 //! it knows; and when every announcement is missed, by asking the sentinels every
 //! `poll_interval` (1 s).
 
-use crate::load::{eventually, when_moved};
+use crate::load::{eventually, first_events, has_subscriber, when_moved};
 use respec::sentinel::SentinelOptions;
 use respec::{Client, Commands};
 use respec_tests::{Proxy, SentinelGroup};
@@ -38,13 +38,7 @@ async fn a_missed_switch_is_found_by_polling_within_about_a_second() {
     // subscriber of the only sentinel), subscribed.
     assert!(
         eventually(Duration::from_secs(5), || async {
-            let list = block_in_place(|| group.sentinel_query(0, &["CLIENT", "LIST"])).unwrap();
-            let subscribed = list
-                .text()
-                .unwrap_or_default()
-                .split_whitespace()
-                .any(|field| field.starts_with("sub=") && field != "sub=0");
-            proxy.accepted() >= 2 && subscribed
+            proxy.accepted() >= 2 && has_subscriber(&group, 0)
         })
         .await,
         "no subscription through the proxy ({} connections)",
@@ -57,35 +51,22 @@ async fn a_missed_switch_is_found_by_polling_within_about_a_second() {
     // When the sentinel that runs the failover names the new primary when asked
     // (`+failover-state-reconf-slaves`, after the promotion), and when it announces
     // the switch (`+switch-master`, once the replicas follow it).
-    let observer = Client::connect(&group.sentinel_urls()[0]).await.unwrap();
-    let mut events = observer.subscriber().connect().await.unwrap();
-    events
-        .subscribe(["+failover-state-reconf-slaves", "+switch-master"])
-        .await
-        .unwrap();
-    let announced = tokio::spawn(async move {
-        let _keep = observer;
-        let mut named = None;
-        while let Some(m) = events.next_message().await {
-            match &m.channel[..] {
-                b"+failover-state-reconf-slaves" if m.kind.is_message() => {
-                    named.get_or_insert(Instant::now());
-                }
-                b"+switch-master" if m.kind.is_message() => {
-                    return named.map(|named| (named, Instant::now()));
-                }
-                _ => {}
-            }
-        }
-        None
-    });
+    let announced = first_events(
+        &group,
+        0,
+        &["+failover-state-reconf-slaves", "+switch-master"],
+    )
+    .await;
     let moved = when_moved(&client);
     let failover = block_in_place(|| group.failover()).unwrap();
-    let (named, switched) = tokio::time::timeout(Duration::from_secs(10), announced)
+    let announced = tokio::time::timeout(Duration::from_secs(10), announced)
         .await
         .expect("no +switch-master")
-        .unwrap()
-        .expect("no +failover-state-reconf-slaves before +switch-master");
+        .unwrap();
+    let (named, switched) = (
+        announced["+failover-state-reconf-slaves"],
+        announced["+switch-master"],
+    );
     let moved = tokio::time::timeout(Duration::from_secs(10), moved)
         .await
         .expect("the client never left the old primary")
@@ -133,28 +114,13 @@ async fn the_start_of_a_failover_is_heard_from_the_sentinel_running_it() {
     // Listening to all three: subscribed on sentinel 0 too.
     assert!(
         eventually(Duration::from_secs(5), || async {
-            let list = block_in_place(|| group.sentinel_query(0, &["CLIENT", "LIST"])).unwrap();
-            list.text()
-                .unwrap_or_default()
-                .split_whitespace()
-                .any(|field| field.starts_with("sub=") && field != "sub=0")
+            has_subscriber(&group, 0)
         })
         .await,
         "the client did not subscribe on sentinel 0"
     );
     let old = group.primary();
-    let observer = Client::connect(&group.sentinel_urls()[0]).await.unwrap();
-    let mut events = observer.subscriber().connect().await.unwrap();
-    events.subscribe(["+promoted-slave"]).await.unwrap();
-    let promoted = tokio::spawn(async move {
-        let _keep = observer;
-        while let Some(m) = events.next_message().await {
-            if m.kind.is_message() {
-                return Some(Instant::now());
-            }
-        }
-        None
-    });
+    let promoted = first_events(&group, 0, &["+promoted-slave"]).await;
     // When the client's connection leaves the old primary.
     let direct = Client::connect(&group.node_urls()[old]).await.unwrap();
     let left = tokio::spawn(async move {
@@ -170,8 +136,7 @@ async fn the_start_of_a_failover_is_heard_from_the_sentinel_running_it() {
     let promoted = tokio::time::timeout(Duration::from_secs(10), promoted)
         .await
         .expect("no +promoted-slave")
-        .unwrap()
-        .expect("the observer's subscription ended");
+        .unwrap()["+promoted-slave"];
     let left = tokio::time::timeout(Duration::from_secs(10), left)
         .await
         .expect("the client stayed on the old primary")
