@@ -23,7 +23,8 @@
 //!   stream), [`cluster`] (the cluster client's options), [`error`].
 //! - Application patterns: [`lock`] (distributed locks with leases, fencing tokens,
 //!   a watchdog and a replicated variant; its docs are a handbook: when to use one,
-//!   fencing, the caveats).
+//!   fencing, the caveats), [`streams`] (stream readers and consumer groups:
+//!   acknowledgements, claims of what dead consumers left pending, dead letters).
 //!
 //! # Behavior
 //!
@@ -264,6 +265,7 @@ pub mod pubsub;
 mod queue;
 pub mod scan;
 pub mod sentinel;
+pub mod streams;
 
 // The sans-IO layers: a crate of their own, so that cargo enforces the layering and
 // an edit of the runtime does not recompile the generated commands.

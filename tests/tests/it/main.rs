@@ -32,6 +32,7 @@ mod resilience;
 mod scan_streams;
 mod scripts;
 mod scripts_functions;
+mod streams;
 mod transactions;
 mod vocabulary;
 mod wait;

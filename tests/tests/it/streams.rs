@@ -1,0 +1,608 @@
+//! Stream consumers (`respec::streams`) against real servers: four group consumers
+//! sharing 10,000 entries exactly once, at least once when one of them is killed
+//! mid-way (its pending entries claimed by the others), the dead-letter path, a
+//! restarted consumer reading its own pending entries first, a reader of two
+//! streams getting every entry in order, a cluster, and options refused before
+//! anything is sent.
+
+use bytes::Bytes;
+use respec::connection::Protocol;
+use respec::streams::{Entry, GroupBuilder, Start, StreamError};
+use respec::types::XaddIdSelector;
+use respec::{cmd, Client, Commands};
+use respec_tests::pubsub::await_value;
+use respec_tests::{protocols, Cluster, Server};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Awaits `fut` for at most `limit`, panicking with `what` after it.
+async fn within<T>(limit: Duration, what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {limit:?}"))
+}
+
+/// Appends `n` entries `n = 0..n` (and `from`: the writer) to `key`, 1,000 per
+/// pipeline; their IDs.
+async fn fill(c: &Client, key: &str, from: &str, n: usize) -> Vec<Bytes> {
+    let mut ids = Vec::with_capacity(n);
+    for start in (0..n).step_by(1000) {
+        let end = (start + 1000).min(n);
+        let batch = c
+            .batch((start..end).map(|i| {
+                cmd::xadd(
+                    key,
+                    XaddIdSelector::AutoId,
+                    [("n", i.to_string()), ("from", from.to_owned())],
+                )
+            }))
+            .await
+            .unwrap();
+        ids.extend(
+            batch
+                .into_iter()
+                .map(|id| id.expect("XADD without NOMKSTREAM")),
+        );
+    }
+    ids
+}
+
+/// The number of entries pending in `group` (the summary form of `XPENDING`).
+async fn pending(c: &Client, key: &str, group: &str) -> respec::Result<i64> {
+    Ok(c.xpending(key, group).await?.0)
+}
+
+/// Per entry ID, each handler call: (consumer, delivery count).
+type Calls = HashMap<Bytes, Vec<(usize, u64)>>;
+
+/// What the handlers of a test saw: how many times each ID was handled, by whom,
+/// with which delivery counts; `total` follows the number of calls.
+#[derive(Clone)]
+struct Seen {
+    by_id: Arc<Mutex<Calls>>,
+    total: Arc<watch::Sender<usize>>,
+}
+
+impl Seen {
+    fn new() -> Self {
+        Seen {
+            by_id: Arc::default(),
+            total: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    fn record(&self, consumer: usize, e: &Entry) {
+        self.by_id
+            .lock()
+            .unwrap()
+            .entry(e.id.clone())
+            .or_default()
+            .push((consumer, e.deliveries));
+        self.total.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until every one of `ids` was handled at least once.
+    async fn all_of(&self, ids: &[Bytes], limit: Duration) {
+        let mut rx = self.total.subscribe();
+        within(limit, "every entry handled", async {
+            loop {
+                let missing = {
+                    let by_id = self.by_id.lock().unwrap();
+                    ids.iter().filter(|id| !by_id.contains_key(*id)).count()
+                };
+                if missing == 0 {
+                    return;
+                }
+                rx.changed().await.unwrap();
+            }
+        })
+        .await
+    }
+
+    /// (IDs handled more than once, calls with a delivery count above 1, calls per
+    /// consumer).
+    fn figures(&self, consumers: usize) -> (usize, usize, Vec<usize>) {
+        let by_id = self.by_id.lock().unwrap();
+        let duplicates = by_id.values().filter(|v| v.len() > 1).count();
+        let redelivered = by_id.values().flatten().filter(|(_, d)| *d > 1).count();
+        let mut per = vec![0; consumers];
+        for (c, _) in by_id.values().flatten() {
+            per[*c] += 1;
+        }
+        (duplicates, redelivered, per)
+    }
+}
+
+/// Consumer `i` of `group` running `run` on its own task, recording into `seen`.
+fn spawn_consumer(
+    group: &GroupBuilder,
+    i: usize,
+    seen: &Seen,
+) -> tokio::task::JoinHandle<Result<(), StreamError>> {
+    let group = group.clone().consumer(format!("c{i}"));
+    let seen = seen.clone();
+    tokio::spawn(async move {
+        group
+            .start()
+            .await?
+            .run(move |e| {
+                seen.record(i, &e);
+                async { Ok::<_, String>(()) }
+            })
+            .await
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_group_consumers_share_10000_entries_each_handled_exactly_once() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let ids = fill(&c, "jobs", "w", 10_000).await;
+    let started = Instant::now();
+    let group = c
+        .stream_group("jobs", "workers", "c0")
+        .create(Start::Beginning)
+        .count(50)
+        .block(Duration::from_millis(200));
+    let seen = Seen::new();
+    let tasks: Vec<_> = (0..4).map(|i| spawn_consumer(&group, i, &seen)).collect();
+    seen.all_of(&ids, Duration::from_secs(60)).await;
+    await_value("entries still pending", 0, || {
+        pending(&c, "jobs", "workers")
+    })
+    .await;
+    let elapsed = started.elapsed();
+    for t in &tasks {
+        t.abort();
+    }
+    let (duplicates, redelivered, per) = seen.figures(4);
+    eprintln!(
+        "4 consumers, {} entries: {duplicates} handled twice, {redelivered} redelivered, per consumer {per:?}, {elapsed:?}",
+        ids.len()
+    );
+    let by_id = seen.by_id.lock().unwrap();
+    assert_eq!(by_id.len(), 10_000);
+    assert!(
+        by_id.values().all(|v| v.len() == 1 && v[0].1 == 1),
+        "every entry handled once, at its first delivery"
+    );
+    assert_eq!(*seen.total.borrow(), 10_000);
+    assert_eq!(per.iter().sum::<usize>(), 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_killed_midway_has_its_pending_entries_claimed_by_the_others() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let ids = fill(&c, "jobs", "w", 10_000).await;
+    let started = Instant::now();
+    // Short claim times: the victim's entries are taken over 500 ms after it dies.
+    let group = c
+        .stream_group("jobs", "workers", "c0")
+        .create(Start::Beginning)
+        .count(50)
+        .block(Duration::from_millis(100))
+        .claim_idle(Some(Duration::from_millis(500)))
+        .claim_interval(Duration::from_millis(50));
+    let seen = Seen::new();
+    // The victim handles 500 entries, then hangs in its handler, holding a batch,
+    // until its task is aborted: the rest of that batch is never acknowledged.
+    let (hung_tx, mut hung) = watch::channel(false);
+    let victim = {
+        let group = group.clone().consumer("victim");
+        let seen = seen.clone();
+        let mut handled = 0;
+        tokio::spawn(async move {
+            group
+                .start()
+                .await?
+                .run(move |e| {
+                    seen.record(3, &e);
+                    handled += 1;
+                    let hang = handled == 500;
+                    if hang {
+                        hung_tx.send_replace(true);
+                    }
+                    async move {
+                        if hang {
+                            std::future::pending::<()>().await;
+                        }
+                        Ok::<_, String>(())
+                    }
+                })
+                .await
+        })
+    };
+    let others: Vec<_> = (0..3).map(|i| spawn_consumer(&group, i, &seen)).collect();
+    within(
+        Duration::from_secs(60),
+        "the victim's 500th entry",
+        hung.wait_for(|h| *h),
+    )
+    .await
+    .unwrap();
+    victim.abort();
+    // What it held when it died: delivered, never acknowledged.
+    let held: Vec<Bytes> = c
+        .xpending("jobs", "workers")
+        .filters(None, "-", "+", 1000, Some(Bytes::from_static(b"victim")))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, ..)| id)
+        .collect();
+    seen.all_of(&ids, Duration::from_secs(60)).await;
+    await_value("entries still pending", 0, || {
+        pending(&c, "jobs", "workers")
+    })
+    .await;
+    let elapsed = started.elapsed();
+    for t in &others {
+        t.abort();
+    }
+    let (duplicates, redelivered, per) = seen.figures(4);
+    eprintln!(
+        "victim killed holding {} pending entries: {} entries all handled, {duplicates} handled more than once, {redelivered} redeliveries (claims), per consumer (victim last) {per:?}, {elapsed:?}",
+        held.len(),
+        ids.len()
+    );
+    assert!(!held.is_empty(), "the victim died holding pending entries");
+    let by_id = seen.by_id.lock().unwrap();
+    assert_eq!(by_id.len(), 10_000, "every entry handled at least once");
+    for id in &held {
+        assert!(
+            by_id[id].iter().any(|&(c, d)| c != 3 && d >= 2),
+            "{id:?}, held by the victim, was claimed and handled by another: {:?}",
+            by_id[id]
+        );
+    }
+    assert!(redelivered >= held.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_that_always_fails_reaches_the_dead_letter_callback_and_is_acked() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let good = fill(&c, "jobs", "w", 20).await;
+    let poison: Bytes = c
+        .xadd("jobs", XaddIdSelector::AutoId, [("poison", "1")])
+        .await
+        .unwrap()
+        .unwrap();
+    let (dead_tx, mut dead) = watch::channel(Vec::<Entry>::new());
+    let seen = Seen::new();
+    let consumer = c
+        .stream_group("jobs", "workers", "c0")
+        .create(Start::Beginning)
+        .claim_idle(Some(Duration::from_millis(20)))
+        .claim_interval(Duration::from_millis(10))
+        .block(Duration::from_millis(50))
+        .dead_letter(3, move |e| {
+            dead_tx.send_modify(|d| d.push(e));
+            async { Ok::<_, String>(()) }
+        })
+        .start()
+        .await
+        .unwrap();
+    let task = {
+        let seen = seen.clone();
+        tokio::spawn(consumer.run(move |e| {
+            seen.record(0, &e);
+            let fail = e.field("poison").is_some();
+            async move {
+                if fail {
+                    Err(format!("cannot handle {:?}", e.id))
+                } else {
+                    Ok(())
+                }
+            }
+        }))
+    };
+    within(
+        Duration::from_secs(20),
+        "the dead letter",
+        dead.wait_for(|d| !d.is_empty()),
+    )
+    .await
+    .unwrap();
+    await_value("entries still pending", 0, || {
+        pending(&c, "jobs", "workers")
+    })
+    .await;
+    task.abort();
+    let dead = dead.borrow().clone();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].id, poison);
+    assert_eq!(
+        dead[0].deliveries, 4,
+        "delivered a fourth time: to the callback"
+    );
+    assert_eq!(dead[0].field("poison").map(|v| &v[..]), Some(&b"1"[..]));
+    let by_id = seen.by_id.lock().unwrap();
+    let tries: Vec<u64> = by_id[&poison].iter().map(|(_, d)| *d).collect();
+    assert_eq!(tries, [1, 2, 3], "the handler got the poison entry 3 times");
+    for id in &good {
+        assert_eq!(by_id[id], [(0, 1)], "a good entry handled once");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_consumer_reads_its_own_pending_entries_first_and_acks_explicitly() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let ids = fill(&c, "jobs", "w", 30).await;
+    let group = c
+        .stream_group("jobs", "workers", "c0")
+        .create(Start::Beginning)
+        .count(10)
+        .claim_idle(None);
+    // First life: takes 10 entries, acknowledges 4 of them, dies.
+    let mut first = group.clone().start().await.unwrap();
+    let batch = first.next_batch().await.unwrap();
+    assert_eq!(
+        batch.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        ids[..10].iter().collect::<Vec<_>>()
+    );
+    for e in &batch[..3] {
+        assert!(first.ack(e).await.unwrap());
+    }
+    let acker = first.acker();
+    assert_eq!(acker.ack_ids([&batch[3].id]).await.unwrap(), 1);
+    assert!(!acker.ack(&batch[3]).await.unwrap(), "acknowledged already");
+    drop(first);
+    assert_eq!(pending(&c, "jobs", "workers").await.unwrap(), 6);
+    // Second life, same name: the 6 pending entries first (second delivery), then
+    // the 20 new ones (first delivery).
+    let mut second = group.start().await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < 26 {
+        let e = within(Duration::from_secs(10), "the next entry", second.next())
+            .await
+            .unwrap();
+        assert!(second.ack(&e).await.unwrap());
+        got.push((e.id, e.deliveries));
+    }
+    let want: Vec<(Bytes, u64)> = ids[4..10]
+        .iter()
+        .map(|id| (id.clone(), 2))
+        .chain(ids[10..].iter().map(|id| (id.clone(), 1)))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(pending(&c, "jobs", "workers").await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_of_two_streams_gets_every_entry_in_order_per_stream() {
+    let server = Server::start();
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let c = protocols::client(&server, protocol).await;
+        let (a, b) = (format!("a{protocol:?}"), format!("b{protocol:?}"));
+        let before_a = fill(&c, &a, "before", 100).await;
+        // Entries of b added before the reader starts are not read (Start::New).
+        fill(&c, &b, "before", 50).await;
+        let mut reader = c
+            .stream_reader()
+            .stream(&a, Start::Beginning)
+            .stream(&b, Start::New)
+            .count(37)
+            .block(Duration::from_millis(100))
+            .start()
+            .await
+            .unwrap();
+        // Two writers, one per stream, while the reader reads.
+        let writers: Vec<_> = [&a, &b]
+            .into_iter()
+            .map(|key| {
+                let (c, key) = (c.clone(), key.clone());
+                tokio::spawn(async move {
+                    let mut ids = Vec::new();
+                    for _ in 0..10 {
+                        ids.extend(fill(&c, &key, "during", 50).await);
+                        tokio::task::yield_now().await;
+                    }
+                    ids
+                })
+            })
+            .collect();
+        let mut got: HashMap<Bytes, Vec<Bytes>> = HashMap::new();
+        while got.values().map(Vec::len).sum::<usize>() < 1100 {
+            let e = within(Duration::from_secs(20), "the next entry", reader.next())
+                .await
+                .unwrap();
+            assert_eq!(e.deliveries, 0);
+            got.entry(e.stream.clone()).or_default().push(e.id);
+        }
+        let mut during = Vec::new();
+        for w in writers {
+            during.push(w.await.unwrap());
+        }
+        let want_a: Vec<Bytes> = before_a.iter().chain(&during[0]).cloned().collect();
+        assert_eq!(got[a.as_bytes()], want_a, "{protocol:?}: stream a in order");
+        assert_eq!(
+            got[b.as_bytes()],
+            during[1],
+            "{protocol:?}: stream b in order"
+        );
+        // Its place, given to a new reader: only what comes after.
+        let last = reader.last_ids().to_vec();
+        assert_eq!(
+            last[0],
+            (Bytes::from(a.clone()), want_a[1099 - 500].clone())
+        );
+        assert_eq!(last[1].1, during[1][499]);
+        let next: Bytes = c
+            .xadd(&b, XaddIdSelector::AutoId, [("n", "last")])
+            .await
+            .unwrap()
+            .unwrap();
+        let mut again = c
+            .stream_reader()
+            .stream(&a, Start::After(last[0].1.clone()))
+            .stream(&b, Start::after(&last[1].1))
+            .start()
+            .await
+            .unwrap();
+        let e = within(Duration::from_secs(10), "the entry after", again.next())
+            .await
+            .unwrap();
+        assert_eq!(
+            (e.stream, e.id),
+            (Bytes::from(b.clone()), next),
+            "{protocol:?}"
+        );
+    }
+}
+
+/// `what` is refused by `start` before anything is sent, naming `arg`.
+fn refused(err: StreamError, arg: &str) {
+    assert!(err.is_invalid_argument(), "{err}");
+    assert!(err.client_error().is_none());
+    let text = err.to_string();
+    assert!(text.contains(&format!("`{arg}`")), "{text}");
+    assert!(text.contains("nothing was sent"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_options_are_refused_before_anything_is_sent() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let reader = || c.stream_reader().stream("s", Start::New);
+    refused(c.stream_reader().start().await.unwrap_err(), "streams");
+    refused(
+        reader()
+            .stream("s", Start::Beginning)
+            .start()
+            .await
+            .unwrap_err(),
+        "streams",
+    );
+    refused(
+        reader().block(Duration::ZERO).start().await.unwrap_err(),
+        "block",
+    );
+    refused(
+        reader()
+            .block(Duration::from_micros(1500))
+            .start()
+            .await
+            .unwrap_err(),
+        "block",
+    );
+    refused(reader().count(0).start().await.unwrap_err(), "count");
+    let group = || c.stream_group("s", "g", "c").create(Start::New);
+    refused(
+        group().block(Duration::ZERO).start().await.unwrap_err(),
+        "block",
+    );
+    refused(group().count(0).start().await.unwrap_err(), "count");
+    refused(
+        group()
+            .claim_idle(Some(Duration::ZERO))
+            .start()
+            .await
+            .unwrap_err(),
+        "claim_idle",
+    );
+    refused(
+        group()
+            .claim_interval(Duration::ZERO)
+            .start()
+            .await
+            .unwrap_err(),
+        "claim_interval",
+    );
+    refused(
+        c.stream_group("s", "", "c").start().await.unwrap_err(),
+        "group",
+    );
+    refused(group().consumer("").start().await.unwrap_err(), "consumer");
+    let err = group()
+        .dead_letter(0, |_| async { Ok::<_, String>(()) })
+        .start()
+        .await
+        .unwrap_err();
+    refused(err, "max_deliveries");
+    // The message names the consumer and says why.
+    let err = reader().block(Duration::ZERO).start().await.unwrap_err();
+    assert_eq!(err.consumer(), "stream reader of `s`");
+    assert!(err.to_string().contains("wait forever"), "{err}");
+    // Nothing reached the server: no stream or group command ran.
+    let stats: String = c.cmd("INFO").arg("commandstats").decode().await.unwrap();
+    assert!(
+        !stats.contains("cmdstat_x"),
+        "a stream command was sent: {stats}"
+    );
+    // A group never created is the server's NOGROUP, as a client error.
+    let mut missing = c.stream_group("s2", "nobody", "c").start().await.unwrap();
+    let err = missing.next().await.unwrap_err();
+    assert!(!err.is_invalid_argument() && !err.is_transient(), "{err}");
+    let server_err = err.client_error().and_then(|e| e.server_error()).unwrap();
+    assert_eq!(server_err.code(), "NOGROUP", "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_group_consumers_and_a_reader_of_one_slot() {
+    let Some(cluster) = Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let c = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    // Streams of different slots cannot be read together; with a hash tag they can.
+    let err = c
+        .stream_reader()
+        .stream("orders", Start::New)
+        .stream("refunds", Start::New)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_invalid_argument() && err.to_string().contains("hash tag"),
+        "{err}"
+    );
+    let mut reader = c
+        .stream_reader()
+        .stream("orders:{shop}", Start::New)
+        .stream("refunds:{shop}", Start::New)
+        .block(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    // Two groups on two streams of other slots, two consumers each.
+    let seen = Seen::new();
+    let mut tasks = Vec::new();
+    let mut all = Vec::new();
+    for (g, key) in ["a", "b"].into_iter().enumerate() {
+        let ids = fill(&c, key, "w", 500).await;
+        all.extend(ids);
+        let group = c
+            .stream_group(key, "workers", "c0")
+            .create(Start::Beginning)
+            .count(20)
+            .block(Duration::from_millis(100));
+        for i in 0..2 {
+            tasks.push(spawn_consumer(&group, 2 * g + i, &seen));
+        }
+    }
+    seen.all_of(&all, Duration::from_secs(60)).await;
+    for key in ["a", "b"] {
+        await_value("entries still pending", 0, || pending(&c, key, "workers")).await;
+    }
+    for t in &tasks {
+        t.abort();
+    }
+    let (duplicates, _, _) = seen.figures(4);
+    assert_eq!(duplicates, 0);
+    assert_eq!(seen.by_id.lock().unwrap().len(), 1000);
+    let o = fill(&c, "orders:{shop}", "w", 3).await;
+    let r = fill(&c, "refunds:{shop}", "w", 2).await;
+    let mut got: HashMap<Bytes, Vec<Bytes>> = HashMap::new();
+    for _ in 0..5 {
+        let e = within(Duration::from_secs(10), "the next entry", reader.next())
+            .await
+            .unwrap();
+        got.entry(e.stream).or_default().push(e.id);
+    }
+    assert_eq!(got[&b"orders:{shop}"[..]], o);
+    assert_eq!(got[&b"refunds:{shop}"[..]], r);
+}
