@@ -606,3 +606,59 @@ async fn on_a_cluster_group_consumers_and_a_reader_of_one_slot() {
     assert_eq!(got[&b"orders:{shop}"[..]], o);
     assert_eq!(got[&b"refunds:{shop}"[..]], r);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_read_waits_on_a_pooled_connection_not_the_shared_one() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let shared: i64 = c.cmd("CLIENT").arg("ID").decode().await.unwrap();
+    let mut consumer = c
+        .stream_group("s", "g", "c")
+        .create(Start::New)
+        .block(Duration::from_secs(30))
+        .claim_idle(None)
+        .start()
+        .await
+        .unwrap();
+    let read = tokio::spawn(async move { (consumer.next().await, consumer) });
+    // The read blocks on a connection of its own, taken from the pool.
+    let blocked = || async {
+        let list: String = c.cmd("CLIENT").arg("LIST").decode().await?;
+        Ok(list
+            .lines()
+            .filter(|l| l.contains("cmd=xreadgroup"))
+            .map(|l| !l.starts_with(&format!("id={shared} ")))
+            .collect::<Vec<_>>())
+    };
+    await_value(
+        "one XREADGROUP blocked off the shared connection",
+        vec![true],
+        blocked,
+    )
+    .await;
+    assert_eq!(c.pool_status().in_use, 1);
+    // The shared connection is free meanwhile; the entry ends the wait.
+    let id: Bytes = c
+        .xadd("s", XaddIdSelector::AutoId, [("k", "v")])
+        .await
+        .unwrap()
+        .unwrap();
+    let (entry, mut consumer) = within(Duration::from_secs(10), "the entry", read)
+        .await
+        .unwrap();
+    assert_eq!(entry.unwrap().id, id);
+    await_value("the connection back in the pool", 0, || async {
+        Ok(c.pool_status().in_use)
+    })
+    .await;
+    // A consumer dropped while its read blocks gives the connection back too
+    // (CLIENT UNBLOCK).
+    let read = tokio::spawn(async move { consumer.next().await });
+    await_value("blocked again", vec![true], blocked).await;
+    read.abort();
+    await_value("unblocked and back in the pool", 0, || async {
+        Ok(c.pool_status().in_use)
+    })
+    .await;
+    await_value("no XREADGROUP blocked", Vec::<bool>::new(), blocked).await;
+}

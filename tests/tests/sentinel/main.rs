@@ -10,4 +10,5 @@ mod harness;
 mod load;
 mod lock;
 mod polling;
+mod streams;
 mod tls;
