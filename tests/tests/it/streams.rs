@@ -266,113 +266,116 @@ async fn a_consumer_killed_midway_has_its_pending_entries_claimed_by_the_others(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_that_always_fails_reaches_the_dead_letter_callback_and_is_acked() {
     let server = Server::start();
-    let c = Client::connect(&server.url()).await.unwrap();
-    let good = fill(&c, "jobs", "w", 20).await;
-    let poison: Bytes = c
-        .xadd("jobs", XaddIdSelector::AutoId, [("poison", "1")])
-        .await
-        .unwrap()
-        .unwrap();
-    let (dead_tx, mut dead) = watch::channel(Vec::<Entry>::new());
-    let seen = Seen::new();
-    let consumer = c
-        .stream_group("jobs", "workers", "c0")
-        .create(Start::Beginning)
-        .claim_idle(Some(Duration::from_millis(20)))
-        .claim_interval(Duration::from_millis(10))
-        .block(Duration::from_millis(50))
-        .dead_letter(3, move |e| {
-            dead_tx.send_modify(|d| d.push(e));
-            async { Ok::<_, String>(()) }
-        })
-        .start()
-        .await
-        .unwrap();
-    let task = {
-        let seen = seen.clone();
-        tokio::spawn(consumer.run(move |e| {
-            seen.record(0, &e);
-            let fail = e.field("poison").is_some();
-            async move {
-                if fail {
-                    Err(format!("cannot handle {:?}", e.id))
-                } else {
-                    Ok(())
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let c = protocols::client(&server, protocol).await;
+        let key = format!("jobs:{protocol:?}");
+        let good = fill(&c, &key, "w", 20).await;
+        let poison: Bytes = c
+            .xadd(&key, XaddIdSelector::AutoId, [("poison", "1")])
+            .await
+            .unwrap()
+            .unwrap();
+        let (dead_tx, mut dead) = watch::channel(Vec::<Entry>::new());
+        let seen = Seen::new();
+        let consumer = c
+            .stream_group(&key, "workers", "c0")
+            .create(Start::Beginning)
+            .claim_idle(Some(Duration::from_millis(20)))
+            .claim_interval(Duration::from_millis(10))
+            .block(Duration::from_millis(50))
+            .dead_letter(3, move |e| {
+                dead_tx.send_modify(|d| d.push(e));
+                async { Ok::<_, String>(()) }
+            })
+            .start()
+            .await
+            .unwrap();
+        let task = {
+            let seen = seen.clone();
+            tokio::spawn(consumer.run(move |e| {
+                seen.record(0, &e);
+                let fail = e.field("poison").is_some();
+                async move {
+                    if fail {
+                        Err(format!("cannot handle {:?}", e.id))
+                    } else {
+                        Ok(())
+                    }
                 }
-            }
-        }))
-    };
-    within(
-        Duration::from_secs(20),
-        "the dead letter",
-        dead.wait_for(|d| !d.is_empty()),
-    )
-    .await
-    .unwrap();
-    await_value("entries still pending", 0, || {
-        pending(&c, "jobs", "workers")
-    })
-    .await;
-    task.abort();
-    let dead = dead.borrow().clone();
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].id, poison);
-    assert_eq!(
-        dead[0].deliveries, 4,
-        "delivered a fourth time: to the callback"
-    );
-    assert_eq!(dead[0].field("poison").map(|v| &v[..]), Some(&b"1"[..]));
-    let by_id = seen.by_id.lock().unwrap();
-    let tries: Vec<u64> = by_id[&poison].iter().map(|(_, d)| *d).collect();
-    assert_eq!(tries, [1, 2, 3], "the handler got the poison entry 3 times");
-    for id in &good {
-        assert_eq!(by_id[id], [(0, 1)], "a good entry handled once");
+            }))
+        };
+        within(
+            Duration::from_secs(20),
+            "the dead letter",
+            dead.wait_for(|d| !d.is_empty()),
+        )
+        .await
+        .unwrap();
+        await_value("entries still pending", 0, || pending(&c, &key, "workers")).await;
+        task.abort();
+        let dead = dead.borrow().clone();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].id, poison);
+        assert_eq!(
+            dead[0].deliveries, 4,
+            "delivered a fourth time: to the callback"
+        );
+        assert_eq!(dead[0].field("poison").map(|v| &v[..]), Some(&b"1"[..]));
+        let by_id = seen.by_id.lock().unwrap();
+        let tries: Vec<u64> = by_id[&poison].iter().map(|(_, d)| *d).collect();
+        assert_eq!(tries, [1, 2, 3], "the handler got the poison entry 3 times");
+        for id in &good {
+            assert_eq!(by_id[id], [(0, 1)], "a good entry handled once");
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_consumer_reads_its_own_pending_entries_first_and_acks_explicitly() {
     let server = Server::start();
-    let c = Client::connect(&server.url()).await.unwrap();
-    let ids = fill(&c, "jobs", "w", 30).await;
-    let group = c
-        .stream_group("jobs", "workers", "c0")
-        .create(Start::Beginning)
-        .count(10)
-        .claim_idle(None);
-    // First life: takes 10 entries, acknowledges 4 of them, dies.
-    let mut first = group.clone().start().await.unwrap();
-    let batch = first.next_batch().await.unwrap();
-    assert_eq!(
-        batch.iter().map(|e| &e.id).collect::<Vec<_>>(),
-        ids[..10].iter().collect::<Vec<_>>()
-    );
-    for e in &batch[..3] {
-        assert!(first.ack(e).await.unwrap());
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let c = protocols::client(&server, protocol).await;
+        let key = format!("jobs:{protocol:?}");
+        let ids = fill(&c, &key, "w", 30).await;
+        let group = c
+            .stream_group(&key, "workers", "c0")
+            .create(Start::Beginning)
+            .count(10)
+            .claim_idle(None);
+        // First life: takes 10 entries, acknowledges 4 of them, dies.
+        let mut first = group.clone().start().await.unwrap();
+        let batch = first.next_batch().await.unwrap();
+        assert_eq!(
+            batch.iter().map(|e| &e.id).collect::<Vec<_>>(),
+            ids[..10].iter().collect::<Vec<_>>()
+        );
+        for e in &batch[..3] {
+            assert!(first.ack(e).await.unwrap());
+        }
+        let acker = first.acker();
+        assert_eq!(acker.ack_ids([&batch[3].id]).await.unwrap(), 1);
+        assert!(!acker.ack(&batch[3]).await.unwrap(), "acknowledged already");
+        drop(first);
+        assert_eq!(pending(&c, &key, "workers").await.unwrap(), 6);
+        // Second life, same name: the 6 pending entries first (second delivery), then
+        // the 20 new ones (first delivery).
+        let mut second = group.start().await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 26 {
+            let e = within(Duration::from_secs(10), "the next entry", second.next())
+                .await
+                .unwrap();
+            assert!(second.ack(&e).await.unwrap());
+            got.push((e.id, e.deliveries));
+        }
+        let want: Vec<(Bytes, u64)> = ids[4..10]
+            .iter()
+            .map(|id| (id.clone(), 2))
+            .chain(ids[10..].iter().map(|id| (id.clone(), 1)))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(pending(&c, &key, "workers").await.unwrap(), 0);
     }
-    let acker = first.acker();
-    assert_eq!(acker.ack_ids([&batch[3].id]).await.unwrap(), 1);
-    assert!(!acker.ack(&batch[3]).await.unwrap(), "acknowledged already");
-    drop(first);
-    assert_eq!(pending(&c, "jobs", "workers").await.unwrap(), 6);
-    // Second life, same name: the 6 pending entries first (second delivery), then
-    // the 20 new ones (first delivery).
-    let mut second = group.start().await.unwrap();
-    let mut got = Vec::new();
-    while got.len() < 26 {
-        let e = within(Duration::from_secs(10), "the next entry", second.next())
-            .await
-            .unwrap();
-        assert!(second.ack(&e).await.unwrap());
-        got.push((e.id, e.deliveries));
-    }
-    let want: Vec<(Bytes, u64)> = ids[4..10]
-        .iter()
-        .map(|id| (id.clone(), 2))
-        .chain(ids[10..].iter().map(|id| (id.clone(), 1)))
-        .collect();
-    assert_eq!(got, want);
-    assert_eq!(pending(&c, "jobs", "workers").await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -590,6 +593,23 @@ async fn on_a_cluster_group_consumers_and_a_reader_of_one_slot() {
     let (duplicates, _, _) = seen.figures(4);
     assert_eq!(duplicates, 0);
     assert_eq!(seen.by_id.lock().unwrap().len(), 1000);
+    // Restarted after dying with entries in hand, a consumer reads them again, with
+    // their delivery counts (XPENDING through the cluster client).
+    let restart = c
+        .stream_group("a", "restart", "r")
+        .create(Start::New)
+        .claim_idle(None);
+    let mut first = restart.clone().start().await.unwrap();
+    let more = fill(&c, "a", "w", 5).await;
+    let ids = |batch: Vec<Entry>| -> Vec<(Bytes, u64)> {
+        batch.into_iter().map(|e| (e.id, e.deliveries)).collect()
+    };
+    let once: Vec<_> = more.iter().map(|id| (id.clone(), 1)).collect();
+    let twice: Vec<_> = more.iter().map(|id| (id.clone(), 2)).collect();
+    assert_eq!(ids(first.next_batch().await.unwrap()), once);
+    drop(first);
+    let mut again = restart.start().await.unwrap();
+    assert_eq!(ids(again.next_batch().await.unwrap()), twice);
     let o = fill(&c, "orders:{shop}", "w", 3).await;
     let r = fill(&c, "refunds:{shop}", "w", 2).await;
     let mut got: HashMap<Bytes, Vec<Bytes>> = HashMap::new();
