@@ -95,7 +95,9 @@
 //! Acknowledge explicitly with [`GroupConsumer::ack`] (or an [`Acker`] on another
 //! task), or give a handler to [`GroupConsumer::run`]: it acknowledges the entries
 //! the handler accepted after each batch, leaves the others pending (they come back
-//! through claims), and waits and reads again after transient errors.
+//! through claims), and waits and reads again after transient errors;
+//! [`run_until`](GroupConsumer::run_until) also stops when a future resolves (a
+//! shutdown signal), once the batch in hand is handled and acknowledged.
 //!
 //! # Connections
 //!

@@ -26,20 +26,49 @@ impl GroupConsumer {
     /// a failover: [`StreamError::is_transient`]) it waits (50 ms, doubling up to
     /// 2 s) and reads again. Stop it by dropping its future (`tokio::select!`, an
     /// aborted task): the entries of the batch in hand stay pending, and are
-    /// handled again after a claim (delivery is at least once).
-    pub async fn run<F, Fut, E>(mut self, mut handler: F) -> Result<(), StreamError>
+    /// handled again after a claim (delivery is at least once), or use
+    /// [`run_until`](GroupConsumer::run_until).
+    pub async fn run<F, Fut, E>(self, handler: F) -> Result<(), StreamError>
     where
         F: FnMut(Entry) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: Into<BoxError>,
     {
+        self.run_until(std::future::pending(), handler).await
+    }
+
+    /// [`run`](GroupConsumer::run) until `stop` resolves: a read waiting for
+    /// entries is given up at once (an entry the server handed out meanwhile stays
+    /// pending, for a claim), a batch in hand is finished and acknowledged first;
+    /// then it returns `Ok`. For a shutdown that hands nothing to another consumer
+    /// twice.
+    pub async fn run_until<F, Fut, E>(
+        mut self,
+        stop: impl Future<Output = ()>,
+        mut handler: F,
+    ) -> Result<(), StreamError>
+    where
+        F: FnMut(Entry) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Into<BoxError>,
+    {
+        let mut stop = std::pin::pin!(stop);
         let mut pause = RETRY_FIRST;
         loop {
-            let batch = match self.next_batch().await {
+            let next = tokio::select! {
+                biased;
+                () = &mut stop => return Ok(()),
+                next = self.next_batch() => next,
+            };
+            let batch = match next {
                 Ok(batch) => batch,
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = %e, cause = ?e.client_error(), "reading again after {pause:?}");
-                    tokio::time::sleep(pause).await;
+                    tokio::select! {
+                        biased;
+                        () = &mut stop => return Ok(()),
+                        () = tokio::time::sleep(pause) => {}
+                    }
                     pause = (pause * 2).min(RETRY_MAX);
                     continue;
                 }

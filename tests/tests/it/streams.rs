@@ -1,9 +1,10 @@
 //! Stream consumers (`respec::streams`) against real servers: four group consumers
 //! sharing 10,000 entries exactly once, at least once when one of them is killed
 //! mid-way (its pending entries claimed by the others), the dead-letter path, a
-//! restarted consumer reading its own pending entries first, a reader of two
-//! streams getting every entry in order, a cluster, and options refused before
-//! anything is sent.
+//! restarted consumer reading its own pending entries first, `run_until` stopping
+//! with its batch acknowledged, a reader of two streams getting every entry in
+//! order, reads blocking on pooled connections, a cluster, and options refused
+//! before anything is sent.
 
 use bytes::Bytes;
 use respec::connection::Protocol;
@@ -677,4 +678,63 @@ async fn a_blocked_read_waits_on_a_pooled_connection_not_the_shared_one() {
     })
     .await;
     await_value("no XREADGROUP blocked", Vec::<bool>::new(), blocked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_until_stops_a_consumer_with_its_batch_acknowledged() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let ids = fill(&c, "jobs", "w", 25).await;
+    let consumer = c
+        .stream_group("jobs", "workers", "c0")
+        .create(Start::Beginning)
+        .count(10)
+        .start()
+        .await
+        .unwrap();
+    // Stopped while handling the 15th entry: the second batch (entries 11 to 20) is
+    // finished and acknowledged, nothing more is read.
+    let (stop_tx, mut stop) = watch::channel(false);
+    let seen = Seen::new();
+    let run = {
+        let seen = seen.clone();
+        let mut n = 0;
+        tokio::spawn(consumer.run_until(
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+            move |e| {
+                seen.record(0, &e);
+                n += 1;
+                if n == 15 {
+                    stop_tx.send_replace(true);
+                }
+                async { Ok::<_, String>(()) }
+            },
+        ))
+    };
+    within(Duration::from_secs(10), "run_until returning", run)
+        .await
+        .unwrap()
+        .unwrap();
+    let handled: Vec<Bytes> = {
+        let by_id = seen.by_id.lock().unwrap();
+        ids.iter()
+            .filter(|id| by_id.contains_key(*id))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(handled, ids[..20]);
+    assert_eq!(pending(&c, "jobs", "workers").await.unwrap(), 0);
+    // The 5 others are for the next consumer.
+    let mut next = c
+        .stream_group("jobs", "workers", "c1")
+        .start()
+        .await
+        .unwrap();
+    let rest = next.next_batch().await.unwrap();
+    assert_eq!(
+        rest.into_iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids[20..]
+    );
 }
