@@ -22,12 +22,13 @@ async fn ready(st: &mut GroupState) -> Result<Vec<Entry>, StreamError> {
     loop {
         if let Some(after) = st.pending_after.clone() {
             let entries = g.read_group(&after, None).await?;
-            let Some(last) = entries.last() else {
+            let Some(last) = entries.last().map(|e| e.id.clone()) else {
                 st.pending_after = None;
                 continue;
             };
-            st.pending_after = Some(last.id.clone());
+            // Past them only once sorted: after an error they are read again.
             let entries = g.sort(entries).await?;
+            st.pending_after = Some(last);
             if !entries.is_empty() {
                 return Ok(entries);
             }
