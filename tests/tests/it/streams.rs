@@ -147,17 +147,25 @@ fn spawn_consumer(group: &GroupBuilder, i: usize, seen: &Seen) -> Task {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_group_consumers_share_10000_entries_each_handled_exactly_once() {
+/// A server whose stream `jobs` holds 10,000 entries, a client of it, their IDs,
+/// and the options of consumer `c0` of the group `workers` (created from the
+/// stream's beginning; batches of 50).
+async fn ten_thousand_jobs() -> (Server, Client, Vec<Bytes>, GroupBuilder) {
     let server = Server::start();
     let c = Client::connect(&server.url()).await.unwrap();
     let ids = fill(&c, "jobs", "w", 10_000).await;
-    let started = Instant::now();
     let group = c
         .stream_group("jobs", "workers", "c0")
         .create(Start::Beginning)
-        .count(50)
-        .block(Duration::from_millis(200));
+        .count(50);
+    (server, c, ids, group)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_group_consumers_share_10000_entries_each_handled_exactly_once() {
+    let (_server, c, ids, group) = ten_thousand_jobs().await;
+    let started = Instant::now();
+    let group = group.block(Duration::from_millis(200));
     let seen = Seen::new();
     let tasks: Vec<_> = (0..4).map(|i| spawn_consumer(&group, i, &seen)).collect();
     drain(&c, &seen, &ids, &["jobs"], &tasks).await;
@@ -179,15 +187,10 @@ async fn four_group_consumers_share_10000_entries_each_handled_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_killed_midway_has_its_pending_entries_claimed_by_the_others() {
-    let server = Server::start();
-    let c = Client::connect(&server.url()).await.unwrap();
-    let ids = fill(&c, "jobs", "w", 10_000).await;
+    let (_server, c, ids, group) = ten_thousand_jobs().await;
     let started = Instant::now();
     // Short claim times: the victim's entries are taken over 500 ms after it dies.
-    let group = c
-        .stream_group("jobs", "workers", "c0")
-        .create(Start::Beginning)
-        .count(50)
+    let group = group
         .block(Duration::from_millis(100))
         .claim_idle(Some(Duration::from_millis(500)))
         .claim_interval(Duration::from_millis(50));
