@@ -354,6 +354,20 @@ pub(crate) fn keepalive_time(
     }
 }
 
+/// A duration given to the server in whole milliseconds (a lease, a block time): the
+/// count, or what is wrong with it, for an error that names the option.
+pub(crate) fn whole_millis(d: Duration) -> std::result::Result<u64, &'static str> {
+    if d.is_zero() {
+        Err("is zero (it must be at least 1 ms)")
+    } else if d.subsec_nanos() % 1_000_000 != 0 {
+        Err("has a fraction of a millisecond (the server counts whole milliseconds)")
+    } else {
+        i64::try_from(d.as_millis())
+            .map(|ms| ms as u64)
+            .map_err(|_| "is longer than the server can count")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -175,14 +175,7 @@ impl Lock {
 
 /// Checks that `d` is a positive whole number of milliseconds the server can count.
 pub(crate) fn whole_millis(name: &str, arg: &'static str, d: Duration) -> Result<(), LockError> {
-    let problem = if d.is_zero() {
-        "is zero (it must be at least 1 ms)"
-    } else if d.subsec_nanos() % 1_000_000 != 0 {
-        "has a fraction of a millisecond (the server counts whole milliseconds)"
-    } else if i64::try_from(d.as_millis()).is_err() {
-        "is longer than the server can count"
-    } else {
-        return Ok(());
-    };
-    Err(LockError::invalid(name, arg, problem))
+    crate::config::whole_millis(d)
+        .map(drop)
+        .map_err(|problem| LockError::invalid(name, arg, problem))
 }

@@ -13,17 +13,7 @@ pub const DEFAULT_COUNT: u64 = 100;
 /// `d` in whole milliseconds, or the error naming `arg` of `consumer` (zero, a
 /// fraction of a millisecond, more than the server can count).
 pub(super) fn millis(consumer: &str, arg: &'static str, d: Duration) -> Result<u64, StreamError> {
-    let problem = if d.is_zero() {
-        "is zero (it must be at least 1 ms)"
-    } else if d.subsec_nanos() % 1_000_000 != 0 {
-        "has a fraction of a millisecond (the server counts whole milliseconds)"
-    } else {
-        match i64::try_from(d.as_millis()) {
-            Ok(ms) => return Ok(ms as u64),
-            Err(_) => "is longer than the server can count",
-        }
-    };
-    Err(StreamError::invalid(consumer, arg, problem))
+    crate::config::whole_millis(d).map_err(|problem| StreamError::invalid(consumer, arg, problem))
 }
 
 /// The block time in milliseconds: a zero one would make the server wait forever,
