@@ -54,7 +54,10 @@ pub(crate) fn slot<T>() -> (SlotSender<T>, SlotReceiver<T>) {
             shared: shared.clone(),
             done: false,
         },
-        SlotReceiver(shared),
+        SlotReceiver {
+            shared,
+            finished: false,
+        },
     )
 }
 
@@ -125,13 +128,18 @@ pub(crate) enum GiveUp<T> {
 }
 
 /// The caller's end.
-pub(crate) struct SlotReceiver<T>(Arc<Shared<T>>);
+pub(crate) struct SlotReceiver<T> {
+    shared: Arc<Shared<T>>,
+    /// It saw the slot finished (a final state): dropping it takes no lock.
+    finished: bool,
+}
 
 impl<T> SlotReceiver<T> {
     /// The reply, or `None` when the driver dropped the request unanswered.
     pub(crate) fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut inner = self.0.lock();
+        let mut inner = self.shared.lock();
         if inner.stage == Stage::Finished {
+            self.finished = true;
             return Poll::Ready(inner.value.take());
         }
         match &inner.waker {
@@ -144,7 +152,7 @@ impl<T> SlotReceiver<T> {
     /// Stops waiting. Decides, under the slot's lock, whether the request will be
     /// written.
     pub(crate) fn give_up(&mut self) -> GiveUp<T> {
-        let mut inner = self.0.lock();
+        let mut inner = self.shared.lock();
         match inner.stage {
             Stage::Queued => {
                 inner.stage = Stage::Abandoned;
@@ -155,7 +163,10 @@ impl<T> SlotReceiver<T> {
                 GiveUp::Sent
             }
             Stage::Abandoned => GiveUp::Sent,
-            Stage::Finished => GiveUp::Finished(inner.value.take()),
+            Stage::Finished => {
+                self.finished = true;
+                GiveUp::Finished(inner.value.take())
+            }
         }
     }
 }
@@ -163,7 +174,11 @@ impl<T> SlotReceiver<T> {
 impl<T> Drop for SlotReceiver<T> {
     /// A dropped caller gives up: a request not yet taken is never written.
     fn drop(&mut self) {
-        let mut inner = self.0.lock();
+        if self.finished {
+            // Nothing can change a finished slot, and the driver took the waker.
+            return;
+        }
+        let mut inner = self.shared.lock();
         match inner.stage {
             Stage::Queued | Stage::Taken => inner.stage = Stage::Abandoned,
             Stage::Abandoned | Stage::Finished => {}
