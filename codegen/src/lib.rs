@@ -15,6 +15,7 @@ pub mod names;
 pub mod overrides;
 pub mod reply;
 pub mod spec;
+pub mod vocab;
 
 use anyhow::{bail, Context, Result};
 use model::Command;
@@ -105,8 +106,9 @@ impl Coverage {
 /// once), then emit each file from the resolved model alone.
 pub fn generate(opts: &Options) -> Result<Output> {
     let (specs, ov) = load(opts)?;
-    let model = resolve(&specs, &ov)?;
-    let warnings = unused_overrides(&ov, opts.strict_overrides)?;
+    let mut model = resolve(&specs, &ov, opts.strict_overrides)?;
+    let mut warnings = std::mem::take(&mut model.warnings);
+    warnings.extend(unused_overrides(&ov, opts.strict_overrides)?);
     let (mut files, per_command) = emit_commands(&model)?;
     files.insert("types.rs".into(), emit_types(&model.types)?);
     files.insert("replies.rs".into(), emit_replies(&model.structs)?);
@@ -145,6 +147,8 @@ struct Model {
     types: emit::types::TypeNames,
     /// The coverage figures.
     coverage: Coverage,
+    /// What a foreign tree made the generator leave out or fall back on.
+    warnings: Vec<String>,
 }
 
 impl Model {
@@ -154,12 +158,26 @@ impl Model {
     }
 }
 
-/// Lowers the spec and applies every override, once.
-fn resolve(specs: &SpecFiles, ov: &Overrides) -> Result<Model> {
-    let all = lower_all(specs, ov)?;
+/// Lowers the spec and applies every override, once. With `strict` (the vendored
+/// spec), a reply type naming a struct that does not exist is an error; otherwise
+/// (a tree without the reply schema that would make it) it falls back to `Value`
+/// with a warning.
+fn resolve(specs: &SpecFiles, ov: &Overrides, strict: bool) -> Result<Model> {
+    let mut all = lower_all(specs, ov)?;
+    pin_reply_schemas(&mut all, ov, strict)?;
     let mut coverage = count(&all);
     let generated: Vec<&Command> = all.iter().filter(|c| c.excluded().is_none()).collect();
-    let (replies, structs) = resolve_replies(&generated, ov, &mut coverage)?;
+    let (mut replies, mut structs) = resolve_replies(&generated, ov, &mut coverage)?;
+    let mut warnings = vocab::unknown_words(specs);
+    warnings.extend(absent_pinned(&all, ov, strict, &mut structs)?);
+    warnings.extend(dangling_types(
+        &mut all,
+        &mut replies,
+        &mut structs,
+        &mut coverage,
+        strict,
+    )?);
+    let generated: Vec<&Command> = all.iter().filter(|c| c.excluded().is_none()).collect();
     let types = emit::types::TypeNames::build(&generated, ov)?;
     Ok(Model {
         all,
@@ -167,6 +185,7 @@ fn resolve(specs: &SpecFiles, ov: &Overrides) -> Result<Model> {
         structs,
         types,
         coverage,
+        warnings,
     })
 }
 
@@ -186,6 +205,54 @@ fn lower_all(specs: &SpecFiles, ov: &Overrides) -> Result<Vec<Command>> {
     }
     all.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(all)
+}
+
+/// Gives each command with a `[[reply_schema]]` override (a reply type the runtime
+/// relies on) that schema: the tree's must equal it when `strict` (the vendored
+/// spec); otherwise it replaces the tree's, or stands in for a missing one.
+fn pin_reply_schemas(all: &mut [Command], ov: &Overrides, strict: bool) -> Result<()> {
+    for c in all.iter_mut() {
+        let Some(pinned) = ov.reply_schema(&c.name) else {
+            continue;
+        };
+        if strict && c.reply_schema.as_ref() != Some(&pinned) {
+            bail!("reply_schema {}: differs from the spec's reply schema (copy the spec's into spec/overrides.toml, and adapt the runtime if the type changed)", c.name);
+        }
+        c.reply_schema = Some(pinned);
+    }
+    Ok(())
+}
+
+/// The reply structs of the `[[reply_schema]]` overrides whose command the tree
+/// lacks (the runtime names them still), with a warning each; none when `strict`
+/// (the override then matches nothing, an error).
+fn absent_pinned(
+    all: &[Command],
+    ov: &Overrides,
+    strict: bool,
+    structs: &mut Vec<(String, StructDef)>,
+) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    for command in ov.reply_schema_commands() {
+        if strict
+            || all
+                .iter()
+                .any(|c| c.name == command && c.excluded().is_none())
+        {
+            continue;
+        }
+        let Some(schema) = ov.reply_schema(command) else {
+            continue;
+        };
+        let hint = format!("{}Reply", names::camel(command));
+        let r = reply::reply_type(&schema, &hint);
+        warnings.push(format!(
+            "{command}: not in this tree; the reply type the runtime names (`{}`) is generated from spec/overrides.toml",
+            r.ty
+        ));
+        add_structs(command, r.structs, ov, structs)?;
+    }
+    Ok(warnings)
 }
 
 /// The counts of the coverage report: commands, subcommands, generated, excluded.
@@ -240,19 +307,7 @@ fn resolve_replies(
                 structs: Vec::new(),
             },
         };
-        for mut s in r.structs {
-            if structs.iter().any(|(_, x)| x.name == s.name) {
-                bail!("reply struct {} generated twice", s.name);
-            }
-            for f in &mut s.fields {
-                if let Some(t) = ov.reply_field(&s.name, &f.wire) {
-                    f.ty = ReplyTy::parse(t).with_context(|| {
-                        format!("{}: the type of field `{}` of {}", c.name, f.wire, s.name)
-                    })?;
-                }
-            }
-            structs.push((c.name.clone(), s));
-        }
+        add_structs(&c.name, r.structs, ov, &mut structs)?;
         if !r.ty.is_value() {
             coverage.typed += 1;
         }
@@ -260,26 +315,83 @@ fn resolve_replies(
         coverage.groups.insert(c.name.clone(), c.group.clone());
         of.insert(c.name.clone(), r.ty);
     }
-    // Every named type exists.
-    let known: BTreeSet<&str> = structs
+    Ok((of, structs))
+}
+
+/// Adds the reply structs made for `command` to `structs`, with the field types the
+/// overrides give; a struct made twice is an error.
+fn add_structs(
+    command: &str,
+    new: Vec<StructDef>,
+    ov: &Overrides,
+    structs: &mut Vec<(String, StructDef)>,
+) -> Result<()> {
+    for mut s in new {
+        if structs.iter().any(|(_, x)| x.name == s.name) {
+            bail!("reply struct {} generated twice", s.name);
+        }
+        for f in &mut s.fields {
+            if let Some(t) = ov.reply_field(&s.name, &f.wire) {
+                f.ty = ReplyTy::parse(t).with_context(|| {
+                    format!("{command}: the type of field `{}` of {}", f.wire, s.name)
+                })?;
+            }
+        }
+        structs.push((command.to_owned(), s));
+    }
+    Ok(())
+}
+
+/// Checks that every type a reply names exists (a generated reply struct or one of
+/// the runtime's): when `strict`, one that does not is an error naming the command;
+/// otherwise (an override made for a reply schema this tree lacks) the type becomes
+/// `Value`, with a warning.
+fn dangling_types(
+    all: &mut [Command],
+    of: &mut BTreeMap<String, ReplyTy>,
+    structs: &mut [(String, StructDef)],
+    coverage: &mut Coverage,
+    strict: bool,
+) -> Result<Vec<String>> {
+    let known: BTreeSet<String> = structs
         .iter()
-        .map(|(_, s)| s.name.as_str())
-        .chain(reply::RUNTIME_TYPES.iter().copied())
+        .map(|(_, s)| s.name.clone())
+        .chain(reply::RUNTIME_TYPES.iter().map(|t| (*t).to_owned()))
         .collect();
-    let fields = structs
-        .iter()
-        .flat_map(|(c, s)| s.fields.iter().map(move |f| (c, &f.ty)));
-    let options = generated
-        .iter()
-        .flat_map(|c| c.reply_options.values().map(move |t| (&c.name, t)));
-    for (command, ty) in of.iter().chain(fields).chain(options) {
+    let mut warnings = Vec::new();
+    let mut check = |command: &str, ty: &mut ReplyTy| -> Result<()> {
         let mut named = Vec::new();
         ty.named(&mut named);
-        if let Some(unknown) = named.iter().find(|n| !known.contains(n.as_str())) {
+        let Some(unknown) = named.iter().find(|n| !known.contains(n.as_str())) else {
+            return Ok(());
+        };
+        if strict {
             bail!("{command}: the reply type `{ty}` names `{unknown}`, which is neither a generated reply struct nor one of the runtime's ({})", reply::RUNTIME_TYPES.join(", "));
         }
+        warnings.push(format!(
+            "{command}: the reply type `{ty}` names `{unknown}`, which this tree's reply schemas do not make: `Value` instead"
+        ));
+        *ty = ReplyTy::Value;
+        Ok(())
+    };
+    for (command, ty) in of.iter_mut() {
+        check(command, ty)?;
+        if ty.is_value() && coverage.replies.get(command).is_some_and(|t| t != "Value") {
+            coverage.typed -= 1;
+            coverage.replies.insert(command.clone(), ty.to_string());
+        }
     }
-    Ok((of, structs))
+    for (command, s) in structs.iter_mut() {
+        for f in &mut s.fields {
+            check(command, &mut f.ty)?;
+        }
+    }
+    for c in all.iter_mut().filter(|c| c.excluded().is_none()) {
+        for ty in c.reply_options.values_mut() {
+            check(&c.name, ty)?;
+        }
+    }
+    Ok(warnings)
 }
 
 /// The command files (one per documentation group, and their `mod.rs`), the

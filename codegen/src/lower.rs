@@ -185,7 +185,7 @@ fn lower_args(
         let lower_name = a.name.to_lowercase();
         let unit_fix = fix.and_then(|f| f.unit.as_deref());
         let spec_kind = match fix.and_then(|f| f.kind.as_deref()) {
-            None => a.kind,
+            None => a.kind.clone(),
             Some("double") => ArgType::Double,
             Some(other) => bail!("{command} {path}: unknown kind override {other}"),
         };
@@ -229,6 +229,12 @@ fn lower_args(
                 ArgKind::OneOf(lower_args(command, &path, &a.arguments, blocking, ov)?)
             }
             ArgType::Block => {
+                ArgKind::Block(lower_args(command, &path, &a.arguments, blocking, ov)?)
+            }
+            // A newer server's type (reported by `vocab::unknown_words`): its value is
+            // written as given.
+            ArgType::Other(_) if a.arguments.is_empty() => ArgKind::String,
+            ArgType::Other(_) => {
                 ArgKind::Block(lower_args(command, &path, &a.arguments, blocking, ov)?)
             }
         };

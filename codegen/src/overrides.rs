@@ -55,6 +55,10 @@ pub struct Overrides {
     /// Replies whose schema alternatives (one per option set) each get their own type.
     #[serde(default)]
     pub reply_alternatives: Vec<ReplyAlternatives>,
+    /// Reply schemas the runtime relies on (the types it names), for the trees
+    /// without them.
+    #[serde(default)]
+    pub reply_schema: Vec<ReplySchema>,
     /// Keys (`kind:index`) of the entries that matched something.
     #[serde(skip)]
     used: RefCell<BTreeSet<String>>,
@@ -261,6 +265,21 @@ pub struct ReplyField {
     pub reason: String,
 }
 
+/// A reply schema the runtime relies on: the reply struct it names (the runtime's
+/// `Library::info` returns `FunctionListReply`) is generated from it when a tree has
+/// no schema for the command (Redis 7.0) or lacks the command. It is the vendored
+/// spec's schema, copied: with the vendored spec, one that differs is an error.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplySchema {
+    /// Full command name.
+    pub command: String,
+    /// The schema, as JSON text.
+    pub schema: String,
+    /// Why.
+    pub reason: String,
+}
+
 /// An option that changes the reply type.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,6 +316,10 @@ impl Overrides {
         for r in &o.route {
             r.check()?;
         }
+        for r in &o.reply_schema {
+            serde_json::from_str::<serde_json::Value>(&r.schema)
+                .with_context(|| format!("reply_schema {}: the schema is not JSON", r.command))?;
+        }
         Ok(o)
     }
 
@@ -321,6 +344,7 @@ impl Overrides {
         list("reply_alternatives", &self.reply_alternatives, &mut f);
         list("reply_field", &self.reply_field, &mut f);
         list("reply_option", &self.reply_option, &mut f);
+        list("reply_schema", &self.reply_schema, &mut f);
         for (kind, map) in [
             ("token_type", &self.token_type),
             ("data_type", &self.data_type),
@@ -426,6 +450,17 @@ impl Overrides {
             .map(|r| r.names.as_slice())
     }
 
+    /// The reply schema the runtime relies on for `command`, if it has one.
+    pub fn reply_schema(&self, command: &str) -> Option<serde_json::Value> {
+        let r = self.find("reply_schema", &self.reply_schema, command, "")?;
+        serde_json::from_str(&r.schema).ok()
+    }
+
+    /// The commands with a reply schema the runtime relies on.
+    pub fn reply_schema_commands(&self) -> impl Iterator<Item = &str> {
+        self.reply_schema.iter().map(|r| r.command.as_str())
+    }
+
     /// The type of field `field` of the generated reply struct `name`.
     pub fn reply_field(&self, name: &str, field: &str) -> Option<&str> {
         self.find("reply_field", &self.reply_field, name, field)
@@ -495,6 +530,7 @@ entry!(Reply, command, -);
 entry!(ReplyAlternatives, command, -);
 entry!(ReplyOption, command, arg);
 entry!(ReplyField, name, field);
+entry!(ReplySchema, command, -);
 entry!(TokenType, name, -);
 
 impl Overrides {

@@ -3,6 +3,7 @@
 use crate::model::Command;
 use crate::names;
 use crate::spec::{BeginSearch, FindKeys};
+use crate::vocab::{self, Tip};
 use anyhow::{bail, Result};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -20,99 +21,35 @@ fn version(v: &str) -> Result<TokenStream> {
     Ok(quote!(Version::new(#a, #b, #c)))
 }
 
-fn flags(ty: &str, list: &[String], known: &[&str]) -> Result<TokenStream> {
+/// A set of flags: the bits of the words `known` has, and the type's `OTHER` bit
+/// for any other word (a newer server's, reported by `vocab::unknown_words`).
+fn flags(ty: &str, list: &[String], known: &[&str]) -> TokenStream {
     let ty = format_ident!("{}", ty);
     if list.is_empty() {
-        return Ok(quote!(#ty::empty()));
+        return quote!(#ty::empty());
     }
     let mut items = Vec::new();
+    let mut other = false;
     for f in list {
-        if !known.contains(&f.as_str()) {
-            bail!("unknown {ty} value {f}: add it to the client's meta module");
+        if vocab::knows(known, f) {
+            let id = format_ident!("{}", f);
+            items.push(quote!(#ty::#id.bits()));
+        } else if !other {
+            other = true;
+            items.push(quote!(#ty::OTHER.bits()));
         }
-        let id = format_ident!("{}", f);
-        items.push(quote!(#ty::#id.bits()));
     }
-    Ok(quote!(#ty::from_bits_retain(#(#items)|*)))
+    quote!(#ty::from_bits_retain(#(#items)|*))
 }
 
-/// The command flags the client's `CommandFlags` knows (checked by a test of the
-/// client against its bitflags).
-pub const COMMAND_FLAGS: &[&str] = &[
-    "ADMIN",
-    "ALL_DBS",
-    "ALLOW_BUSY",
-    "ASKING",
-    "BLOCKING",
-    "DENYOOM",
-    "FAST",
-    "LOADING",
-    "MAY_REPLICATE",
-    "NO_ASYNC_LOADING",
-    "NO_AUTH",
-    "NO_MANDATORY_KEYS",
-    "NO_MULTI",
-    "NOSCRIPT",
-    "ONLY_SENTINEL",
-    "PROTECTED",
-    "PUBSUB",
-    "READONLY",
-    "SENTINEL",
-    "SKIP_MONITOR",
-    "SKIP_SLOWLOG",
-    "SKIP_COMMANDLOG",
-    "STALE",
-    "TOUCHES_ARBITRARY_KEYS",
-    "WRITE",
-];
-/// The ACL categories the client's `AclCategories` knows (checked likewise).
-pub const ACL: &[&str] = &[
-    "ADMIN",
-    "BITMAP",
-    "BLOCKING",
-    "CONNECTION",
-    "DANGEROUS",
-    "FAST",
-    "GEO",
-    "HASH",
-    "HYPERLOGLOG",
-    "KEYSPACE",
-    "LIST",
-    "PUBSUB",
-    "READ",
-    "SCRIPTING",
-    "SET",
-    "SLOW",
-    "SORTEDSET",
-    "STREAM",
-    "STRING",
-    "TRANSACTION",
-    "WRITE",
-];
-/// The key-spec flags the client's `KeySpecFlags` knows (checked likewise).
-pub const KEY_FLAGS: &[&str] = &[
-    "RO",
-    "RW",
-    "OW",
-    "RM",
-    "ACCESS",
-    "INSERT",
-    "UPDATE",
-    "DELETE",
-    "NOT_KEY",
-    "INCOMPLETE",
-    "VARIABLE_FLAGS",
-];
-
-fn group(g: &str) -> Result<TokenStream> {
-    let name = match g {
-        "bitmap" | "cluster" | "connection" | "generic" | "geo" | "hash" | "hyperloglog"
-        | "list" | "pubsub" | "scripting" | "sentinel" | "server" | "set" | "stream" | "string"
-        | "transactions" | "sorted_set" => names::camel(g),
-        other => bail!("unknown group {other}: add it to the client's meta module"),
+/// The group's variant; `Group::Other` for a group `vocab::GROUPS` lacks.
+fn group(g: &str) -> TokenStream {
+    let id = if vocab::knows(vocab::GROUPS, g) {
+        format_ident!("{}", names::camel(g))
+    } else {
+        format_ident!("Other")
     };
-    let id = format_ident!("{}", name);
-    Ok(quote!(Group::#id))
+    quote!(Group::#id)
 }
 
 /// Where the runtime runs the command: the override's route, or what its flags say
@@ -152,15 +89,15 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
         Some(x) => quote!(Some(#x)),
         None => quote!(None),
     };
-    let group = group(&c.group)?;
+    let group = group(&c.group);
     let since = version(&c.since)?;
     let arity = c.arity as i32;
-    let cflags = flags("CommandFlags", &c.flags, COMMAND_FLAGS)?;
-    let acl = flags("AclCategories", &c.acl_categories, ACL)?;
+    let cflags = flags("CommandFlags", &c.flags, vocab::COMMAND_FLAGS);
+    let acl = flags("AclCategories", &c.acl_categories, vocab::ACL_CATEGORIES);
     let mut specs = Vec::new();
     for ks in &c.key_specs {
         let kf: Vec<String> = ks.flags.iter().map(|f| f.to_uppercase()).collect();
-        let kflags = flags("KeySpecFlags", &kf, KEY_FLAGS)?;
+        let kflags = flags("KeySpecFlags", &kf, vocab::KEY_SPEC_FLAGS);
         let bs = match &ks.begin_search {
             BeginSearch::Index { pos } => quote!(BeginSearch::Index(#pos)),
             BeginSearch::Keyword { keyword, startfrom } => {
@@ -192,18 +129,29 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
     let mut request = quote!(None);
     let mut response = quote!(None);
     let mut tips = Vec::new();
+    let mut other = false;
+    // A policy the runtime does not know is `Special`: the cluster client never
+    // guesses where such a command goes.
+    let policy = |p: Option<&str>| format_ident!("{}", names::camel(p.unwrap_or("SPECIAL")));
     for t in &c.tips {
-        if let Some(p) = t.strip_prefix("REQUEST_POLICY:") {
-            let v = format_ident!("{}", names::camel(p));
-            request = quote!(Some(RequestPolicy::#v));
-        } else if let Some(p) = t.strip_prefix("RESPONSE_POLICY:") {
-            let v = format_ident!("{}", names::camel(p));
-            response = quote!(Some(ResponsePolicy::#v));
-        } else if t == "NONDETERMINISTIC_OUTPUT" || t == "NONDETERMINISTIC_OUTPUT_ORDER" {
-            let v = format_ident!("{}", t);
-            tips.push(quote!(Tips::#v.bits()));
-        } else {
-            bail!("{}: unknown command tip {t}", c.name);
+        match vocab::tip(t) {
+            Tip::Request(p) => {
+                let v = policy(p);
+                request = quote!(Some(RequestPolicy::#v));
+            }
+            Tip::Response(p) => {
+                let v = policy(p);
+                response = quote!(Some(ResponsePolicy::#v));
+            }
+            Tip::Known(t) => {
+                let v = format_ident!("{}", t);
+                tips.push(quote!(Tips::#v.bits()));
+            }
+            Tip::Other if !other => {
+                other = true;
+                tips.push(quote!(Tips::OTHER.bits()));
+            }
+            Tip::Other => {}
         }
     }
     let tips = if tips.is_empty() {

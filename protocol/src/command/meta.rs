@@ -65,6 +65,8 @@ pub enum Group {
     Stream,
     String,
     Transactions,
+    /// A group this version of respec does not know (a newer server's).
+    Other,
 }
 
 bitflags! {
@@ -121,6 +123,9 @@ bitflags! {
         const WRITE = 1 << 23;
         /// Not recorded in the command log (Valkey 8.1+).
         const SKIP_COMMANDLOG = 1 << 24;
+        /// One or more flags this version of respec does not know (a newer server's;
+        /// the generator names them in its warnings).
+        const OTHER = 1 << 31;
     }
 }
 
@@ -170,6 +175,9 @@ bitflags! {
         const TRANSACTION = 1 << 19;
         /// `@write`.
         const WRITE = 1 << 20;
+        /// One or more categories this version of respec does not know (a newer
+        /// server's; the generator names them in its warnings).
+        const OTHER = 1 << 31;
     }
 }
 
@@ -199,6 +207,9 @@ bitflags! {
         const INCOMPLETE = 1 << 9;
         /// The flags depend on other arguments.
         const VARIABLE_FLAGS = 1 << 10;
+        /// One or more flags this version of respec does not know (a newer server's;
+        /// the generator names them in its warnings).
+        const OTHER = 1 << 15;
     }
 }
 
@@ -210,10 +221,14 @@ bitflags! {
         const NONDETERMINISTIC_OUTPUT = 1 << 0;
         /// The order of the reply's elements may differ between calls.
         const NONDETERMINISTIC_OUTPUT_ORDER = 1 << 1;
+        /// One or more tips this version of respec does not know (a newer server's;
+        /// the generator names them in its warnings).
+        const OTHER = 1 << 7;
     }
 }
 
-/// Where a cluster client sends a command (`REQUEST_POLICY` tip).
+/// Where a cluster client sends a command (`REQUEST_POLICY` tip); a policy this
+/// version of respec does not know is [`Special`](RequestPolicy::Special).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RequestPolicy {
     /// To every node, primaries and replicas.
@@ -226,7 +241,9 @@ pub enum RequestPolicy {
     Special,
 }
 
-/// How a cluster client merges replies from several nodes (`RESPONSE_POLICY` tip).
+/// How a cluster client merges replies from several nodes (`RESPONSE_POLICY` tip); a
+/// policy this version of respec does not know is
+/// [`Special`](ResponsePolicy::Special).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResponsePolicy {
     /// Logical AND of the integer replies.
