@@ -27,7 +27,6 @@
 //! A typed wrapper for a whole library is a struct of such handles with one method
 //! per function; see `client/examples/functions.rs`.
 
-use crate::cmd;
 use crate::command::arg_bytes;
 use crate::command::{Command, CommandBuf, CommandMeta, Executor, Request, ToArg};
 use crate::error::{Error, Result};
@@ -105,7 +104,10 @@ impl Library {
     /// Loads the library, replacing any library of the same name
     /// (`FUNCTION LOAD REPLACE`).
     pub async fn load<E: Executor>(&self, on: E) -> Result<()> {
-        let name: Bytes = run(on, cmd::function_load(&self.inner.code).replace()).await?;
+        let load = crate::raw_cmd("FUNCTION")
+            .args(["LOAD", "REPLACE"])
+            .arg(&self.inner.code);
+        let name: Bytes = run(on, load).await?;
         if name != self.inner.name.as_bytes() {
             return Err(Error::decode(
                 "the library name of the shebang line",
@@ -118,14 +120,22 @@ impl Library {
 
     /// Deletes the library (`FUNCTION DELETE`).
     pub async fn delete<E: Executor>(&self, on: E) -> Result<()> {
-        run(on, cmd::function_delete(&self.inner.name)).await
+        run(
+            on,
+            crate::raw_cmd("FUNCTION")
+                .arg("DELETE")
+                .arg(&self.inner.name),
+        )
+        .await
     }
 
     /// What the server has of this library (`FUNCTION LIST LIBRARYNAME`): its engine
     /// and functions with their flags; `None` when it is not loaded.
     pub async fn info<E: Executor>(&self, on: E) -> Result<Option<FunctionListReply>> {
-        let all: Vec<FunctionListReply> =
-            run(on, cmd::function_list().libraryname(&self.inner.name)).await?;
+        let list = crate::raw_cmd("FUNCTION")
+            .args(["LIST", "LIBRARYNAME"])
+            .arg(&self.inner.name);
+        let all: Vec<FunctionListReply> = run(on, list).await?;
         // LIBRARYNAME is a pattern: keep the exact match.
         Ok(all
             .into_iter()
@@ -273,13 +283,9 @@ impl<T> FunctionCall<'_, T> {
         T: FromReply,
     {
         let f = self.function();
-        let (meta, buf) = if self.read_only {
-            let c = cmd::fcall_ro(&f.name).key(&self.keys).arg(&self.args);
-            (c.meta(), c.into_buf())
-        } else {
-            let c = cmd::fcall(&f.name).key(&self.keys).arg(&self.args);
-            (c.meta(), c.into_buf())
-        };
+        let name = if self.read_only { "FCALL_RO" } else { "FCALL" };
+        let target = ("function", &f.name[..]);
+        let (meta, buf) = crate::script::numkeys_call(name, target, &self.keys, &self.args);
         FcallCommand {
             buf,
             meta,

@@ -21,8 +21,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::cmd;
-use crate::command::{arg_bytes, Command, CommandBuf, CommandMeta, Executor, Request, ToArg};
+use crate::command::{arg_bytes, meta, Command, CommandBuf, CommandMeta, Executor, Request, ToArg};
 use crate::error::Result;
 use crate::reply::FromReply;
 use bytes::Bytes;
@@ -103,14 +102,13 @@ impl<'s> Invocation<'s> {
     /// pipeline or transaction: the pipeline loads the script
     /// (`SCRIPT EXISTS`, then `SCRIPT LOAD` if needed) before it is sent.
     pub fn command<T: FromReply>(&self) -> ScriptCall<'s, T> {
-        let sha = self.script.sha1.as_str();
-        let (meta, buf) = if self.read_only {
-            let c = cmd::evalsha_ro(sha).key(&self.keys).arg(&self.args);
-            (c.meta(), c.into_buf())
+        let name = if self.read_only {
+            "EVALSHA_RO"
         } else {
-            let c = cmd::evalsha(sha).key(&self.keys).arg(&self.args);
-            (c.meta(), c.into_buf())
+            "EVALSHA"
         };
+        let target = ("sha1", self.script.sha1.as_bytes());
+        let (meta, buf) = numkeys_call(name, target, &self.keys, &self.args);
         ScriptCall {
             script: self.script,
             buf,
@@ -131,14 +129,9 @@ impl<'s> Invocation<'s> {
     {
         match self.command::<T>().run(on).await {
             Err(e) if e.server_error().is_some_and(|s| s.code() == "NOSCRIPT") => {
-                let code = &self.script.code;
-                let (meta, buf) = if self.read_only {
-                    let c = cmd::eval_ro(code).key(&self.keys).arg(&self.args);
-                    (c.meta(), c.into_buf())
-                } else {
-                    let c = cmd::eval(code).key(&self.keys).arg(&self.args);
-                    (c.meta(), c.into_buf())
-                };
+                let name = if self.read_only { "EVAL_RO" } else { "EVAL" };
+                let target = ("script", &self.script.code[..]);
+                let (meta, buf) = numkeys_call(name, target, &self.keys, &self.args);
                 ScriptCall {
                     script: self.script,
                     buf,
@@ -151,6 +144,33 @@ impl<'s> Invocation<'s> {
             other => other,
         }
     }
+}
+
+/// `NAME target numkeys key... arg...` (`EVALSHA`, `EVAL`, their `_RO` forms,
+/// `FCALL`, `FCALL_RO`) with the command's metadata, when the tree has it: built
+/// from its words rather than by the generated builders, so that scripts and
+/// functions compile against any command tree, even one without these commands.
+/// `target` is the name and the value of the argument before the count (the digest,
+/// the body, the function's name).
+#[doc(hidden)]
+pub fn numkeys_call(
+    name: &'static str,
+    target: (&'static str, &[u8]),
+    keys: &[Bytes],
+    args: &[Bytes],
+) -> (Option<&'static CommandMeta>, CommandBuf) {
+    let mut buf = CommandBuf::raw(name.as_bytes());
+    buf.multi(1, target.0);
+    buf.push(target.1);
+    buf.multi(2, "numkeys");
+    buf.push(keys.len().to_string().as_bytes());
+    for (pos, what, list) in [(3, "key", keys), (4, "arg", args)] {
+        buf.multi(pos, what);
+        for item in list {
+            buf.push_bytes(item.clone());
+        }
+    }
+    (meta::lookup(name), buf)
 }
 
 /// A [`Script`] call as a command (from [`Invocation::command`]); its reply decodes

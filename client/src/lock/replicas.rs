@@ -3,7 +3,7 @@
 
 use super::error::LockError;
 use crate::error::{Error, Result};
-use crate::{Client, Commands};
+use crate::Client;
 use std::time::Duration;
 
 /// How many of the primary's replicas must acknowledge a replicated acquisition.
@@ -42,7 +42,10 @@ impl Replication {
         if needed == 0 {
             return Ok(());
         }
-        let acked = node.wait(needed, self.wait).await.map_err(failed)?;
+        let wait = crate::raw_cmd("WAIT")
+            .arg(needed)
+            .arg(self.wait.as_millis() as u64);
+        let acked: i64 = node.send(wait.decode()).await.map_err(failed)?;
         if acked >= needed {
             Ok(())
         } else {
@@ -85,7 +88,9 @@ impl Replication {
 /// The replicas connected to the server of `node` (`connected_slaves` of
 /// `INFO replication`).
 async fn connected_replicas(node: &Client) -> Result<usize> {
-    let info: String = node.info().section(["replication"]).decode().await?;
+    let info: String = node
+        .send(crate::raw_cmd("INFO").arg("replication").decode())
+        .await?;
     Ok(info
         .lines()
         .find_map(|l| l.strip_prefix("connected_slaves:"))

@@ -57,7 +57,10 @@ static EXTEND: LazyLock<Script> = LazyLock::new(|| {
 /// whole (`EVAL`, a few bytes): on a cluster, loading a script for `EVALSHA` goes to
 /// every node, and waits on one that is down, where a query must not.
 pub(crate) async fn holder(on: &Client, key: &[u8]) -> Result<Option<Bytes>> {
-    let peek = crate::cmd::eval("return redis.call('GET', KEYS[1])").key([key]);
+    let peek = crate::raw_cmd("EVAL")
+        .arg("return redis.call('GET', KEYS[1])")
+        .arg(1)
+        .arg(key);
     on.send(peek.decode::<Option<Bytes>>()).await
 }
 

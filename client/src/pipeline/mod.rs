@@ -101,15 +101,27 @@ impl Target<'_> {
             return Ok(());
         }
         let frame = self
-            .send_one(crate::cmd::script_exists(scripts.iter().map(Script::sha1)))
+            .send_one(
+                crate::raw_cmd("SCRIPT")
+                    .arg("EXISTS")
+                    .args(scripts.iter().map(Script::sha1)),
+            )
             .await?;
         let exists: Vec<bool> = decode_frame(frame).map_err(|e| e.with_command("SCRIPT EXISTS"))?;
         for (script, _) in scripts.iter().zip(exists).filter(|(_, e)| !e) {
-            self.send_one(crate::cmd::script_load(script.code()))
-                .await?;
+            self.send_one(script_load(script)).await?;
         }
         Ok(())
     }
+}
+
+/// `SCRIPT LOAD` of `script`, built from its words like the runtime's other own
+/// commands, so that the runtime compiles against any command tree.
+fn script_load(script: &Script) -> crate::command::Raw<crate::Detached, Bytes> {
+    crate::raw_cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(script.code())
+        .decode()
 }
 
 /// Encoded commands waiting to be sent, with what sending them needs: the state
@@ -270,7 +282,7 @@ impl Queue {
             ));
         }
         for script in &self.scripts {
-            crate::Commands::script_load(client, script.code()).await?;
+            client.send(script_load(script)).await?;
         }
         if !self.transaction {
             let frames = cluster.run_pipeline(each).await?;

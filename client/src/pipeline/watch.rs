@@ -117,7 +117,7 @@ impl Watched {
 
     /// Forgets every watched key (`UNWATCH`).
     pub async fn unwatch(&self) -> Result<()> {
-        self.send(crate::cmd::unwatch()).await
+        self.send(crate::raw_cmd("UNWATCH").decode::<()>()).await
     }
 
     /// True while keys are watched.
@@ -309,8 +309,15 @@ impl Client {
     /// Read with the commands of the returned [`Watched`], then queue the writes with
     /// [`Watched::multi`]; they run only if no watched key changed in between.
     pub async fn watch<K: ToArg>(&self, keys: impl IntoIterator<Item = K>) -> Result<Watched> {
-        let watch = crate::cmd::watch(keys);
-        crate::command::Command::validate(&watch)?;
+        // Built from its words (as the runtime's other own commands): the runtime
+        // compiles against any command tree.
+        let keys: Vec<Bytes> = keys.into_iter().map(crate::command::arg_bytes).collect();
+        if keys.is_empty() {
+            return Err(
+                Error::invalid_argument("key", "needs at least one value").with_command("WATCH")
+            );
+        }
+        let watch = crate::raw_cmd("WATCH").args(&keys).decode::<()>();
         let (pool, slot) = match self.cluster() {
             // On a cluster: a dedicated connection of the node serving the keys' one
             // slot (keys in several slots are refused before anything is sent), bound
