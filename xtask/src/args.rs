@@ -20,6 +20,11 @@ Commands:
                             are skipped instead of failing.
                 --out DIR   where to write (default: protocol/src/generated)
   check       Fail if protocol/src/generated differs from what `regen` would write
+  regen-check Derive spec trees from the vendored one (every reply schema removed; an
+              unknown word in every vocabulary; every command the runtime sends
+              removed), regenerate each into a scratch copy of the workspace under
+              target/regen-check and fail unless `cargo check -p respec` passes there
+              (`test` runs it too)
   coverage [--exercised]
               Print how much of the vendored spec is generated and typed; with
               --exercised, also which generated commands the servers the tests started
@@ -96,6 +101,8 @@ pub enum Command {
     },
     /// Compare the generated code on disk with a fresh generation.
     Check,
+    /// Regenerate derived spec trees into a scratch workspace and compile them.
+    RegenCheck,
     /// Print the coverage lines of the vendored spec.
     Coverage {
         /// `--exercised`: also what the test servers ran.
@@ -132,6 +139,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         Some("regen") => return parse_regen(args),
         Some("bench") => return parse_bench(args),
         Some("check") => Command::Check,
+        Some("regen-check") => Command::RegenCheck,
         Some("coverage") => {
             let exercised = match args.next() {
                 None => false,
@@ -263,6 +271,7 @@ mod tests {
         assert_eq!(parse_strs(&["help"]), Ok(Command::Help));
         assert_eq!(parse_strs(&["--help"]), Ok(Command::Help));
         assert_eq!(parse_strs(&["check"]), Ok(Command::Check));
+        assert_eq!(parse_strs(&["regen-check"]), Ok(Command::RegenCheck));
         assert_eq!(
             parse_strs(&["coverage"]),
             Ok(Command::Coverage { exercised: false })
@@ -366,6 +375,7 @@ mod tests {
             &[][..],
             &["frobnicate"],
             &["check", "extra"],
+            &["regen-check", "extra"],
             &["bench", "--bogus"],
             &["bench", "--quick", "--quick"],
             &["bench", "--server"],

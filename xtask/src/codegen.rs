@@ -10,18 +10,18 @@ use respec_codegen::{Options, Output};
 use crate::{sync, workspace_root};
 
 /// The vendored spec, relative to the workspace root.
-const SPEC_DIR: &str = "spec/commands";
+pub(crate) const SPEC_DIR: &str = "spec/commands";
 /// respec's overrides of the spec, relative to the workspace root.
 const OVERRIDES: &str = "spec/overrides.toml";
 /// Where the generated code lives, relative to the workspace root; owned by `regen`.
-const OUT_DIR: &str = "protocol/src/generated";
+pub(crate) const OUT_DIR: &str = "protocol/src/generated";
 
 /// Runs the generator over `spec`, or over the vendored spec when `None`.
 ///
 /// `spec/overrides.toml` applies to every tree. For the vendored spec an override that
 /// matches nothing is an error (it was fixed upstream and must be deleted); for a tree
 /// the user points at, such overrides are skipped.
-fn generate(spec: Option<PathBuf>) -> Result<Output> {
+pub(crate) fn generate(spec: Option<PathBuf>) -> Result<Output> {
     let root = workspace_root();
     let options = Options {
         strict_overrides: spec.is_none(),

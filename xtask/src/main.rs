@@ -2,6 +2,7 @@
 //! (the `xtask` alias is in `.cargo/config.toml`).
 //!
 //! - [`codegen`]: `regen`, `check` and `coverage`, driving `respec-codegen`.
+//! - [`regen_check`]: `regen-check`, regenerating and compiling derived spec trees.
 //! - [`servers`]: `servers`, finding or installing the server binaries the tests run.
 //! - [`sync`]: comparing a generated tree with a directory and making them match.
 //! - [`test_all`]: `test`, the command CI runs.
@@ -13,6 +14,7 @@ mod bench;
 mod codegen;
 mod demo;
 mod exercised;
+mod regen_check;
 mod servers;
 mod sync;
 mod test_all;
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         }
         Command::Regen { spec, out } => codegen::regen(spec, out),
         Command::Check => codegen::check(),
+        Command::RegenCheck => regen_check::run(),
         Command::Coverage { exercised } => codegen::coverage(exercised),
         Command::Servers { tls } => servers::run(tls),
         Command::Demo => demo::run(),

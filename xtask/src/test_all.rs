@@ -12,7 +12,8 @@ use crate::servers::{self, SERVER_ENV, TLS_SERVER_ENV};
 use crate::{codegen, workspace_root};
 
 /// Ensures the server binaries (as `cargo xtask servers --tls`), checks that the
-/// generated code is fresh, then runs `cargo test --workspace` with `cargo_args`
+/// generated code is fresh and (except with `--matrix`) that derived spec trees
+/// regenerate and compile (`cargo xtask regen-check`), then runs `cargo test --workspace` with `cargo_args`
 /// appended, from the workspace root, with inherited stdio and `RESPEC_SERVER` /
 /// `RESPEC_TLS_SERVER` set to the binaries; fails if the tests fail.
 ///
@@ -43,6 +44,8 @@ pub fn run(servers_to_use: &Servers, cargo_args: &[OsString]) -> Result<()> {
 
     codegen::check()?;
     if runs.len() == 1 {
+        // Derived trees regenerate and compile (once: not for every server).
+        crate::regen_check::run()?;
         // The servers the tests start record what they ran; start from nothing.
         crate::exercised::clear()?;
         let outcome = cargo_test(&runs[0].1, tls_server.as_deref(), cargo_args, false)?;

@@ -1,0 +1,295 @@
+//! `cargo xtask regen-check`: regeneration never needs a hand edit (issue 19, item 1).
+//!
+//! Derives from the vendored spec the trees a maintainer meets — one without any reply
+//! schema (Redis 7.0), one with a word no vocabulary of the generator knows in each of
+//! them (a newer server), one without the commands the runtime sends — regenerates
+//! each into a scratch copy of the workspace (only `protocol/src/generated` replaced)
+//! and runs `cargo check -p respec` there; any error fails. The trees are regenerated
+//! one after the other into the one copy, with one target directory of its own
+//! (`target/regen-check/`): cargo names a workspace member's artifacts by its path in
+//! the workspace, so a copy must never share the workspace's target directory.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context as _, Result};
+use serde_json::{json, Map, Value};
+
+use crate::{codegen, sync, workspace_root};
+
+/// The scratch directory, relative to the workspace root.
+const SCRATCH: &str = "target/regen-check";
+
+/// The command files of a tree, by file name: `{"NAME": {...}}` each.
+type Tree = Vec<(String, Value)>;
+
+/// One derived tree: its name, what it stands for, how it is made from the vendored
+/// one, and the words the generator must report as unknown in it.
+struct Derived {
+    name: &'static str,
+    stands_for: &'static str,
+    derive: fn(&mut Tree) -> Result<()>,
+    reported: &'static [&'static str],
+}
+
+/// The words [`unknown_words`] injects, one per vocabulary, each of which the
+/// generator's warnings must name.
+const INJECTED: &[&str] = &[
+    "SHINY_COMMAND_FLAG",
+    "SHINY_ACL_CATEGORY",
+    "SHINY_KEY_SPEC_FLAG",
+    "shiny_key_spec_field",
+    "SHINY_DOC_FLAG",
+    "SHINY_TIP",
+    "REQUEST_POLICY:SHINY_REQUEST",
+    "RESPONSE_POLICY:SHINY_RESPONSE",
+    "shiny_command_field",
+    "shiny_argument_flag",
+    "shiny-argument-type",
+    "shiny-block-type",
+    "shiny_group",
+];
+
+/// The derived trees, in the order they are checked.
+const TREES: &[Derived] = &[
+    Derived {
+        name: "no-reply-schemas",
+        stands_for: "a Redis 7.0 tree: every reply schema removed",
+        derive: no_reply_schemas,
+        reported: &[],
+    },
+    Derived {
+        name: "unknown-words",
+        stands_for: "a newer server's tree: an unknown word in every vocabulary, on GET",
+        derive: unknown_words,
+        reported: INJECTED,
+    },
+    Derived {
+        name: "runtime-commands-removed",
+        stands_for: "every command but GET removed: none the runtime sends is left",
+        derive: only_get,
+        reported: &[],
+    },
+];
+
+/// Checks every derived tree; prints one line per tree (warnings, time) and fails on
+/// the first that does not generate, does not report its unknown words, or does not
+/// compile.
+pub fn run() -> Result<()> {
+    let start = Instant::now();
+    let root = workspace_root();
+    let scratch = root.join(SCRATCH);
+    let ws = scratch.join("workspace");
+    if ws.exists() {
+        fs::remove_dir_all(&ws).with_context(|| format!("removing {}", ws.display()))?;
+    }
+    copy_workspace(&root, &ws)?;
+    let vendored = read_tree(&root.join(codegen::SPEC_DIR))?;
+    for t in TREES {
+        let step = Instant::now();
+        let mut tree = vendored.clone();
+        (t.derive)(&mut tree).with_context(|| format!("deriving the {} tree", t.name))?;
+        let dir = scratch.join("trees").join(t.name);
+        write_tree(&dir, &tree)?;
+        let output = codegen::generate(Some(dir.clone()))
+            .with_context(|| format!("the {} tree ({})", t.name, t.stands_for))?;
+        let text = output.warnings.join("\n");
+        let missed: Vec<&str> = t
+            .reported
+            .iter()
+            .copied()
+            .filter(|w| !text.contains(&format!("`{w}`")))
+            .collect();
+        ensure!(
+            missed.is_empty(),
+            "the {} tree: the generator's warnings do not name {missed:?}:\n{text}",
+            t.name
+        );
+        sync::sync(&ws.join(codegen::OUT_DIR), &output.files)?;
+        cargo_check(&ws, &scratch.join("target"))
+            .with_context(|| format!("the {} tree ({}) does not compile", t.name, t.stands_for))?;
+        println!(
+            "regen-check: {} ({}): {} warnings, `cargo check -p respec` passed in {:.0} s",
+            t.name,
+            t.stands_for,
+            output.warnings.len(),
+            step.elapsed().as_secs_f64()
+        );
+    }
+    println!(
+        "regen-check: {} derived trees regenerate and compile ({:.0} s)",
+        TREES.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `cargo check -p respec` in `ws` with `target` as its target directory; the
+/// compiler's messages are printed when it fails.
+fn cargo_check(ws: &Path, target: &Path) -> Result<()> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(&cargo)
+        .current_dir(ws)
+        .args([
+            "check",
+            "--locked",
+            "-p",
+            "respec",
+            "--message-format",
+            "short",
+        ])
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .with_context(|| format!("running {}", cargo.to_string_lossy()))?;
+    if !out.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        bail!("cargo check -p respec failed ({})", out.status);
+    }
+    Ok(())
+}
+
+/// Copies the workspace at `from` into `to`, but for `target/`, `.git` and the
+/// generated code.
+fn copy_workspace(from: &Path, to: &Path) -> Result<()> {
+    let skip = [
+        from.join("target"),
+        from.join(".git"),
+        from.join(codegen::OUT_DIR),
+    ];
+    copy_dir(from, to, &skip)
+}
+
+fn copy_dir(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        if skip.contains(&path) {
+            continue;
+        }
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&path, &dest, skip)?;
+        } else {
+            fs::copy(&path, &dest).with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every `*.json` file of `dir`, parsed.
+fn read_tree(dir: &Path) -> Result<Tree> {
+    let mut tree = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = fs::read_to_string(&path)?;
+            let json = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", path.display()))?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            tree.push((name.into_owned(), json));
+        }
+    }
+    tree.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(tree)
+}
+
+/// Writes `tree` into `dir`, which it empties first.
+fn write_tree(dir: &Path, tree: &Tree) -> Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir)?;
+    }
+    fs::create_dir_all(dir)?;
+    for (name, json) in tree {
+        fs::write(dir.join(name), serde_json::to_string_pretty(json)?)?;
+    }
+    Ok(())
+}
+
+/// The command object of a file (`{"NAME": {...}}` → `{...}`).
+fn command<'a>(tree: &'a mut Tree, file: &str) -> Result<&'a mut Map<String, Value>> {
+    let (_, json) = tree
+        .iter_mut()
+        .find(|(name, _)| name == file)
+        .with_context(|| format!("no {file} in the vendored spec"))?;
+    json.as_object_mut()
+        .and_then(|o| o.values_mut().next())
+        .and_then(Value::as_object_mut)
+        .with_context(|| format!("{file} holds no command object"))
+}
+
+/// Appends `items` to the array at `key` of `obj`, creating it.
+fn push(obj: &mut Map<String, Value>, key: &str, items: &[Value]) -> Result<()> {
+    let list = obj.entry(key).or_insert_with(|| json!([]));
+    list.as_array_mut()
+        .with_context(|| format!("`{key}` is not an array"))?
+        .extend_from_slice(items);
+    Ok(())
+}
+
+/// (a) Every reply schema removed.
+fn no_reply_schemas(tree: &mut Tree) -> Result<()> {
+    let files: Vec<String> = tree.iter().map(|(f, _)| f.clone()).collect();
+    for file in files {
+        command(tree, &file)?.remove("reply_schema");
+    }
+    Ok(())
+}
+
+/// (b) One unknown word in every vocabulary ([`INJECTED`]), on GET, and a reply
+/// schema of an unknown shape.
+fn unknown_words(tree: &mut Tree) -> Result<()> {
+    let get = command(tree, "get.json")?;
+    push(get, "command_flags", &[json!("SHINY_COMMAND_FLAG")])?;
+    push(get, "acl_categories", &[json!("SHINY_ACL_CATEGORY")])?;
+    push(get, "doc_flags", &[json!("SHINY_DOC_FLAG")])?;
+    push(
+        get,
+        "command_tips",
+        &[
+            json!("SHINY_TIP"),
+            json!("REQUEST_POLICY:SHINY_REQUEST"),
+            json!("RESPONSE_POLICY:SHINY_RESPONSE"),
+        ],
+    )?;
+    get.insert("group".into(), json!("shiny_group"));
+    get.insert("shiny_command_field".into(), json!(true));
+    get.insert(
+        "reply_schema".into(),
+        json!({"oneOf": [{"type": "shiny-shape"}, {"shiny_keyword": {}}]}),
+    );
+    let spec = get
+        .get_mut("key_specs")
+        .and_then(|k| k.get_mut(0))
+        .and_then(Value::as_object_mut)
+        .context("GET has no key spec")?;
+    push(spec, "flags", &[json!("SHINY_KEY_SPEC_FLAG")])?;
+    spec.insert("shiny_key_spec_field".into(), json!(1));
+    let args = get
+        .get_mut("arguments")
+        .and_then(Value::as_array_mut)
+        .context("GET has no arguments")?;
+    let key = args
+        .first_mut()
+        .and_then(Value::as_object_mut)
+        .context("GET has no key argument")?;
+    key.insert("shiny_argument_flag".into(), json!(true));
+    args.push(json!({"name": "shiny", "type": "shiny-argument-type", "optional": true}));
+    args.push(json!({
+        "name": "shiny-block",
+        "type": "shiny-block-type",
+        "optional": true,
+        "arguments": [{"name": "count", "type": "integer"}],
+    }));
+    Ok(())
+}
+
+/// (c) Every command but GET removed: none the runtime sends is left.
+fn only_get(tree: &mut Tree) -> Result<()> {
+    tree.retain(|(file, _)| file == "get.json");
+    ensure!(tree.len() == 1, "no get.json in the vendored spec");
+    Ok(())
+}
