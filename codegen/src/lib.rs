@@ -178,7 +178,7 @@ fn resolve(specs: &SpecFiles, ov: &Overrides, strict: bool) -> Result<Model> {
         strict,
     )?);
     let generated: Vec<&Command> = all.iter().filter(|c| c.excluded().is_none()).collect();
-    let types = emit::types::TypeNames::build(&generated, ov)?;
+    let types = emit::types::TypeNames::build(&generated, ov, strict, &mut warnings)?;
     Ok(Model {
         all,
         replies,

@@ -197,3 +197,41 @@ fn a_dangling_reply_type_is_an_error_for_the_vendored_spec_only() {
         "{err:#}"
     );
 }
+
+#[test]
+fn colliding_type_names_are_an_error_for_the_vendored_spec_only() {
+    let command = |name: &str, arg: &str| {
+        format!(
+            r#"{{"{name}": {{"summary": "s.", "group": "string", "since": "1.0.0", "arity": -1,
+                "arguments": [{arg}]}}}}"#
+        )
+    };
+    let choice = |a: &str, b: &str| {
+        format!(
+            r#"{{"name": "bar", "type": "oneof", "arguments": [
+                {{"name": "{a}", "type": "pure-token", "token": "{a}"}},
+                {{"name": "{b}", "type": "pure-token", "token": "{b}"}}]}}"#
+        )
+    };
+    // FOO's and QUX's choices are both `bar`: FOO's is named FooBar, which the
+    // command FOO_BAR's struct already is.
+    let files = [
+        ("foo.json", command("FOO", &choice("X", "Y"))),
+        ("qux.json", command("QUX", &choice("Z", "W"))),
+        ("foo_bar.json", command("FOO_BAR", "")),
+    ];
+    let err = generate_tree("names-strict", &files, true).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("two token choices are both named FooBar"),
+        "{err:#}"
+    );
+    let out = generate_tree("names", &files, false).unwrap();
+    assert!(out.files["types.rs"].contains("pub enum FooBar_ {"));
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("both named FooBar: the one of \"X Y\" gets `_` appended")),
+        "{:?}",
+        out.warnings
+    );
+}

@@ -8,8 +8,13 @@ use anyhow::{bail, Result};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+/// `Version::new(a, b, c)` from `a.b.c` (missing parts are zero; a part's suffix
+/// after its digits, as in `8.0.0-rc1`, is ignored).
 fn version(v: &str) -> Result<TokenStream> {
-    let mut parts = v.split('.').map(|p| p.parse::<u16>());
+    let mut parts = v.split('.').map(|p| {
+        let digits = p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len());
+        p[..digits].parse::<u16>()
+    });
     let mut next = || -> Result<u16> {
         match parts.next() {
             None => Ok(0),
@@ -215,5 +220,19 @@ pub fn table(commands: &[&Command]) -> TokenStream {
         /// blocks).
         #[doc(hidden)]
         pub const ARG_POS_STRIDE: u16 = #stride;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version;
+
+    #[test]
+    fn versions_with_suffixes_or_missing_parts_are_read() {
+        let v = |s: &str| version(s).unwrap().to_string();
+        assert_eq!(v("7.2.4"), "Version :: new (7u16 , 2u16 , 4u16)");
+        assert_eq!(v("8.0.0-rc1"), "Version :: new (8u16 , 0u16 , 0u16)");
+        assert_eq!(v("2.6"), "Version :: new (2u16 , 6u16 , 0u16)");
+        assert!(version("seven").is_err());
     }
 }

@@ -75,8 +75,16 @@ fn token_key(a: &Arg) -> String {
 }
 
 impl TypeNames {
-    /// Walks every command and names every oneof.
-    pub fn build(commands: &[&Command], ov: &Overrides) -> Result<Self> {
+    /// Walks every command and names every oneof. Two token choices given the same
+    /// name are an error when `strict` (the vendored spec: add a `token_type`
+    /// override); otherwise (another tree) the second gets a `_` appended, with a
+    /// warning in `warnings`.
+    pub fn build(
+        commands: &[&Command],
+        ov: &Overrides,
+        strict: bool,
+        warnings: &mut Vec<String>,
+    ) -> Result<Self> {
         let mut t = TypeNames::default();
         // Pass 1: token choices, grouped by their token list.
         type Choice = (Vec<String>, BTreeSet<String>, BTreeSet<String>, Vec<String>);
@@ -124,8 +132,17 @@ impl TypeNames {
                     format!("{}{}", names::camel(cmd), names::camel(arg))
                 }
             };
+            let mut name = name;
             if !taken.insert(name.clone()) {
-                bail!("two token choices are both named {name}: add token_type overrides");
+                if strict {
+                    bail!("two token choices are both named {name}: add token_type overrides");
+                }
+                warnings.push(format!(
+                    "two token choices are both named {name}: the one of {key:?} gets `_` appended (a token_type override names it)"
+                ));
+                while !taken.insert(name.clone()) {
+                    name.push('_');
+                }
             }
             let variants = variants.clone();
             for u in users {
