@@ -163,12 +163,12 @@ impl Model {
 /// (a tree without the reply schema that would make it) it falls back to `Value`
 /// with a warning.
 fn resolve(specs: &SpecFiles, ov: &Overrides, strict: bool) -> Result<Model> {
-    let mut all = lower_all(specs, ov)?;
+    let mut warnings = vocab::unknown_words(specs);
+    let mut all = lower_all(specs, ov, strict, &mut warnings)?;
     pin_reply_schemas(&mut all, ov, strict)?;
     let mut coverage = count(&all);
     let generated: Vec<&Command> = all.iter().filter(|c| c.excluded().is_none()).collect();
     let (mut replies, mut structs) = resolve_replies(&generated, ov, &mut coverage)?;
-    let mut warnings = vocab::unknown_words(specs);
     warnings.extend(absent_pinned(&all, ov, strict, &mut structs)?);
     warnings.extend(dangling_types(
         &mut all,
@@ -190,8 +190,16 @@ fn resolve(specs: &SpecFiles, ov: &Overrides, strict: bool) -> Result<Model> {
 }
 
 /// Every command of the spec in the model, sorted by name (a container's own entry
-/// is left out: its subcommands are the commands).
-fn lower_all(specs: &SpecFiles, ov: &Overrides) -> Result<Vec<Command>> {
+/// is left out: its subcommands are the commands). A command that cannot be lowered
+/// (a slip of the spec, such as a pure token without its token, or an override made
+/// for another shape of it) is an error when `strict` (the vendored spec); otherwise
+/// it is left out, with a warning in `warnings`.
+fn lower_all(
+    specs: &SpecFiles,
+    ov: &Overrides,
+    strict: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Command>> {
     let containers: BTreeSet<String> = specs
         .iter()
         .filter_map(|(_, _, s)| s.container.as_ref().map(|c| c.to_uppercase()))
@@ -201,7 +209,11 @@ fn lower_all(specs: &SpecFiles, ov: &Overrides) -> Result<Vec<Command>> {
         if s.container.is_none() && containers.contains(&word.to_uppercase()) {
             continue;
         }
-        all.push(lower::lower(file, word, s, ov).with_context(|| format!("lowering {file}"))?);
+        match lower::lower(file, word, s, ov).with_context(|| format!("lowering {file}")) {
+            Ok(c) => all.push(c),
+            Err(e) if !strict => warnings.push(format!("{file}: not generated: {e:#}")),
+            Err(e) => return Err(e),
+        }
     }
     all.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(all)

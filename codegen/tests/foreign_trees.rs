@@ -235,3 +235,29 @@ fn colliding_type_names_are_an_error_for_the_vendored_spec_only() {
         out.warnings
     );
 }
+
+#[test]
+fn a_command_that_cannot_be_lowered_is_left_out_of_another_tree() {
+    // A pure token without its token: a slip of the spec.
+    let slip = r#"{"PING": {"summary": "s.", "group": "connection", "since": "1.0.0",
+        "arity": -1, "arguments": [{"name": "loud", "type": "pure-token"}]}}"#;
+    let files = [
+        ("ping.json", slip.to_owned()),
+        ("get.json", vendored("get.json")),
+    ];
+    let err = generate_tree("slip-strict", &files, true).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("pure token `loud` has no token"),
+        "{err:#}"
+    );
+    let out = generate_tree("slip", &files, false).unwrap();
+    assert!(out.command_code("PING").is_err());
+    assert!(out.command_code("GET").is_ok());
+    assert!(
+        out.warnings.iter().any(
+            |w| w.starts_with("ping.json: not generated: lowering ping.json: PING: pure token")
+        ),
+        "{:?}",
+        out.warnings
+    );
+}
