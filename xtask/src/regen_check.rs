@@ -151,14 +151,10 @@ fn cargo_check(ws: &Path, target: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Copies the workspace at `from` into `to`, but for `target/`, `.git` and the
-/// generated code.
+/// Copies the workspace at `from` into `to`, but for `.git`, the generated code and
+/// every `target/` directory (the fuzz crate's too).
 fn copy_workspace(from: &Path, to: &Path) -> Result<()> {
-    let skip = [
-        from.join("target"),
-        from.join(".git"),
-        from.join(codegen::OUT_DIR),
-    ];
+    let skip = [from.join(".git"), from.join(codegen::OUT_DIR)];
     copy_dir(from, to, &skip)
 }
 
@@ -167,11 +163,12 @@ fn copy_dir(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
     for entry in fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
         let entry = entry?;
         let path = entry.path();
-        if skip.contains(&path) {
+        let is_dir = entry.file_type()?.is_dir();
+        if skip.contains(&path) || (is_dir && entry.file_name() == "target") {
             continue;
         }
         let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
+        if is_dir {
             copy_dir(&path, &dest, skip)?;
         } else {
             fs::copy(&path, &dest).with_context(|| format!("copying {}", path.display()))?;
