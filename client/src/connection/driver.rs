@@ -7,7 +7,6 @@ use super::frames::FrameReader;
 use super::handle::Learned;
 use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
-use super::inbox::Inbox;
 use super::slot::SlotSender;
 use super::transport::Transport;
 use crate::command::{Encoded, Wire};
@@ -162,15 +161,15 @@ pub(crate) struct Setup {
 
 /// The receiving ends of a connection's two queues.
 struct Queues {
-    requests: Inbox<mpsc::Receiver<Request>>,
-    control: Inbox<mpsc::UnboundedReceiver<Control>>,
+    requests: mpsc::Receiver<Request>,
+    control: mpsc::UnboundedReceiver<Control>,
 }
 
 impl Queues {
     /// Stops taking requests: whoever queues next finds the connection closed.
     fn close(&mut self) {
-        self.requests.get_mut().close();
-        self.control.get_mut().close();
+        self.requests.close();
+        self.control.close();
     }
 }
 
@@ -187,10 +186,7 @@ pub(crate) async fn run(setup: Setup) {
         learned,
         liveness,
     } = setup;
-    let mut queues = Queues {
-        requests: Inbox::new(requests),
-        control: Inbox::new(control),
-    };
+    let mut queues = Queues { requests, control };
     let mut session = Some(first);
     let mut attempt: u32 = 0;
     loop {
@@ -366,7 +362,7 @@ async fn wait(
         };
         tokio::select! {
             biased;
-            msg = queues.control.get_mut().recv() => match msg {
+            msg = queues.control.recv() => match msg {
                 Some(Control::Close) | None => return false,
             },
             () = &mut sleep => return true,
@@ -386,11 +382,11 @@ async fn wait(
     loop {
         tokio::select! {
             biased;
-            msg = queues.control.get_mut().recv() => match msg {
+            msg = queues.control.recv() => match msg {
                 Some(Control::Close) | None => return false,
             },
             () = &mut fail_ops => {}
-            req = queues.requests.get_mut().recv() => match req {
+            req = queues.requests.recv() => match req {
                 // Never written: it did not run.
                 Some(req) => req.sink.fail(err.duplicate()),
                 None => return false,

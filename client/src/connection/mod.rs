@@ -14,7 +14,6 @@ pub(crate) use frames::FrameReader;
 mod handle;
 pub(crate) mod handshake;
 mod health;
-pub(crate) mod inbox;
 mod slot;
 #[cfg(feature = "tls")]
 mod tls;

@@ -7,7 +7,6 @@
 use super::message::Message;
 use super::router::{Fence, Op, Router};
 use crate::connection::demux::{Demux, Taken};
-use crate::connection::inbox::Inbox;
 use crate::error::Error;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -44,7 +43,7 @@ fn new(router: Router) -> (Box<dyn Demux>, Ops) {
     let (tx, ops) = mpsc::unbounded_channel();
     let demux = PubSub {
         router,
-        ops: Inbox::new(ops),
+        ops,
         fences: VecDeque::new(),
     };
     (Box::new(demux), Ops(tx))
@@ -52,7 +51,7 @@ fn new(router: Router) -> (Box<dyn Demux>, Ops) {
 
 struct PubSub {
     router: Router,
-    ops: Inbox<mpsc::UnboundedReceiver<Op>>,
+    ops: mpsc::UnboundedReceiver<Op>,
     /// The fences written and not yet answered, oldest first.
     fences: VecDeque<Fence>,
 }
