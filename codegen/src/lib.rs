@@ -543,8 +543,8 @@ fn emit_meta(all: &[Command]) -> Result<String> {
     emit::file(
         quote! {
             use crate::command::meta::{
-                AclCategories, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group, KeySpec,
-                KeySpecFlags, RequestPolicy, ResponsePolicy, Route, Tips, Version,
+                AclCategories, ArgMeta, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group,
+                KeySpec, KeySpecFlags, RequestPolicy, ResponsePolicy, Route, Tips, Version,
             };
         },
         metas,

@@ -60,6 +60,7 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
         custom_keys: spec.get_keys_function.is_some(),
         syscmd: spec.doc_flags.contains(&DocFlag::Syscmd),
         args,
+        spec_args: spec.arguments.clone().unwrap_or_default(),
         reply_schema: spec.reply_schema.clone(),
         doc_note,
         route,

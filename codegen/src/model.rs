@@ -44,6 +44,9 @@ pub struct Command {
     pub syscmd: bool,
     /// Top-level arguments in wire order.
     pub args: Vec<Arg>,
+    /// The arguments as the spec (and the server's `COMMAND DOCS`) names them, before
+    /// the overrides reshape them: what the compatibility metadata compares.
+    pub spec_args: Vec<spec::ArgSpec>,
     /// The reply schema (RESP3), if the spec has one.
     pub reply_schema: Option<serde_json::Value>,
     /// A note for the docs from `spec/overrides.toml` (how the runtime treats it).

@@ -85,6 +85,29 @@ fn route(c: &Command) -> Result<TokenStream> {
     })
 }
 
+/// The arguments as the spec names them (`ArgMeta`), nested blocks and choices with
+/// their members, for comparing with a server's `COMMAND DOCS`.
+fn args(list: &[crate::spec::ArgSpec]) -> Result<TokenStream> {
+    let mut items = Vec::with_capacity(list.len());
+    for a in list {
+        let name = &a.name;
+        let token = match &a.token {
+            Some(t) => quote!(Some(#t)),
+            None => quote!(None),
+        };
+        let since = match &a.since {
+            Some(v) => {
+                let v = version(v)?;
+                quote!(Some(#v))
+            }
+            None => quote!(None),
+        };
+        let children = args(&a.arguments)?;
+        items.push(quote!(ArgMeta { name: #name, token: #token, since: #since, args: #children }));
+    }
+    Ok(quote!(&[#(#items),*]))
+}
+
 /// The static metadata of one command.
 pub fn entry(c: &Command) -> Result<TokenStream> {
     let route = route(c)?;
@@ -177,6 +200,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
     };
     let custom_keys = c.custom_keys;
     let no_split = &c.no_split_with;
+    let arg_metas = args(&c.spec_args)?;
     let doc = format!("Metadata of `{name}`.");
     Ok(quote! {
         #[doc = #doc]
@@ -197,6 +221,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
             deprecated_since: #deprecated,
             replaced_by: #replaced,
             route: #route,
+            args: #arg_metas,
         };
     })
 }

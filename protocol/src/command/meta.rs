@@ -317,7 +317,21 @@ pub struct KeySpec {
     pub find_keys: FindKeys,
 }
 
-/// Everything the spec says about a command, except its arguments and documentation.
+/// One argument as the spec names it (and the server's `COMMAND DOCS` does): what
+/// [`compat`](crate::command::compat) compares with a server's documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArgMeta {
+    /// The spec's name (`expiration`, `unix-time-seconds`).
+    pub name: &'static str,
+    /// The word sent before the value, or the word itself for a pure token (`EX`).
+    pub token: Option<&'static str>,
+    /// The server version that added the argument, when it came after the command.
+    pub since: Option<Version>,
+    /// The members of a block or a choice.
+    pub args: &'static [ArgMeta],
+}
+
+/// Everything the spec says about a command, except its documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandMeta {
     /// Full name in upper case, subcommands with their container: `CLIENT KILL`.
@@ -359,6 +373,9 @@ pub struct CommandMeta {
     /// Where the runtime runs the command (decided by
     /// [`route::decide`](crate::command::route::decide)).
     pub route: Route,
+    /// The arguments as the spec names them, before respec's overrides reshape them
+    /// into builder methods.
+    pub args: &'static [ArgMeta],
 }
 
 /// Where the runtime runs a command, generated from its flags and
@@ -498,6 +515,12 @@ fn spec_keys(spec: &KeySpec, args: &[&[u8]], out: &mut Vec<usize>) {
         out.push(i as usize);
         i += step;
     }
+}
+
+/// Every command's metadata, sorted by name: the commands respec has (those the
+/// runtime owns too).
+pub fn all() -> &'static [&'static CommandMeta] {
+    &crate::generated::meta::COMMANDS
 }
 
 /// Finds a command's metadata by name, case-insensitively: `"get"`, `"CLIENT KILL"`,

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::meta::{
-    AclCategories, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group, KeySpec,
-    KeySpecFlags, RequestPolicy, ResponsePolicy, Route, Tips, Version,
+    AclCategories, ArgMeta, BeginSearch, CommandFlags, CommandMeta, FindKeys, Group,
+    KeySpec, KeySpecFlags, RequestPolicy, ResponsePolicy, Route, Tips, Version,
 };
 ///Metadata of `ACL CAT`.
 pub static ACL_CAT: CommandMeta = CommandMeta {
@@ -27,6 +27,14 @@ pub static ACL_CAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "category",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ACL DELUSER`.
 pub static ACL_DELUSER: CommandMeta = CommandMeta {
@@ -53,6 +61,14 @@ pub static ACL_DELUSER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "username",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ACL DRYRUN`.
 pub static ACL_DRYRUN: CommandMeta = CommandMeta {
@@ -79,6 +95,26 @@ pub static ACL_DRYRUN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "username",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "command",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ACL GENPASS`.
 pub static ACL_GENPASS: CommandMeta = CommandMeta {
@@ -101,6 +137,14 @@ pub static ACL_GENPASS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "bits",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ACL GETUSER`.
 pub static ACL_GETUSER: CommandMeta = CommandMeta {
@@ -127,6 +171,14 @@ pub static ACL_GETUSER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "username",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ACL HELP`.
 pub static ACL_HELP: CommandMeta = CommandMeta {
@@ -149,6 +201,7 @@ pub static ACL_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `ACL LIST`.
 pub static ACL_LIST: CommandMeta = CommandMeta {
@@ -175,6 +228,7 @@ pub static ACL_LIST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `ACL LOAD`.
 pub static ACL_LOAD: CommandMeta = CommandMeta {
@@ -201,6 +255,7 @@ pub static ACL_LOAD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `ACL LOG`.
 pub static ACL_LOG: CommandMeta = CommandMeta {
@@ -227,6 +282,27 @@ pub static ACL_LOG: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "operation",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "reset",
+                    token: Some("RESET"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ACL SAVE`.
 pub static ACL_SAVE: CommandMeta = CommandMeta {
@@ -253,6 +329,7 @@ pub static ACL_SAVE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `ACL SETUSER`.
 pub static ACL_SETUSER: CommandMeta = CommandMeta {
@@ -279,6 +356,20 @@ pub static ACL_SETUSER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "username",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "rule",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ACL USERS`.
 pub static ACL_USERS: CommandMeta = CommandMeta {
@@ -305,6 +396,7 @@ pub static ACL_USERS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `ACL WHOAMI`.
 pub static ACL_WHOAMI: CommandMeta = CommandMeta {
@@ -327,6 +419,7 @@ pub static ACL_WHOAMI: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `APPEND`.
 pub static APPEND: CommandMeta = CommandMeta {
@@ -364,6 +457,20 @@ pub static APPEND: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ASKING`.
 pub static ASKING: CommandMeta = CommandMeta {
@@ -385,6 +492,7 @@ pub static ASKING: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `AUTH`.
 pub static AUTH: CommandMeta = CommandMeta {
@@ -413,6 +521,20 @@ pub static AUTH: CommandMeta = CommandMeta {
     route: Route::OwnConnection {
         instead: "AUTH would change the user of every task sharing the client's connection, until a reconnect changed it back: set it with ClientBuilder::username and password (one Client per user), or run it on a connection of your own (client.watch(keys))",
     },
+    args: &[
+        ArgMeta {
+            name: "username",
+            token: None,
+            since: Some(Version::new(6u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "password",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BGREWRITEAOF`.
 pub static BGREWRITEAOF: CommandMeta = CommandMeta {
@@ -438,6 +560,7 @@ pub static BGREWRITEAOF: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `BGSAVE`.
 pub static BGSAVE: CommandMeta = CommandMeta {
@@ -463,6 +586,27 @@ pub static BGSAVE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "operation",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "schedule",
+                    token: Some("SCHEDULE"),
+                    since: Some(Version::new(3u16, 2u16, 2u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "cancel",
+                    token: Some("CANCEL"),
+                    since: Some(Version::new(8u16, 1u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `BITCOUNT`.
 pub static BITCOUNT: CommandMeta = CommandMeta {
@@ -497,6 +641,59 @@ pub static BITCOUNT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "range",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "start",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "end-unit-block",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "end",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "unit",
+                            token: None,
+                            since: Some(Version::new(7u16, 0u16, 0u16)),
+                            args: &[
+                                ArgMeta {
+                                    name: "byte",
+                                    token: Some("BYTE"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "bit",
+                                    token: Some("BIT"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `BITFIELD`.
 pub static BITFIELD: CommandMeta = CommandMeta {
@@ -534,6 +731,129 @@ pub static BITFIELD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "operation",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "get-block",
+                    token: Some("GET"),
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "encoding",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "offset",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "write",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "overflow-block",
+                            token: Some("OVERFLOW"),
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "wrap",
+                                    token: Some("WRAP"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "sat",
+                                    token: Some("SAT"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "fail",
+                                    token: Some("FAIL"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                        ArgMeta {
+                            name: "write-operation",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "set-block",
+                                    token: Some("SET"),
+                                    since: None,
+                                    args: &[
+                                        ArgMeta {
+                                            name: "encoding",
+                                            token: None,
+                                            since: None,
+                                            args: &[],
+                                        },
+                                        ArgMeta {
+                                            name: "offset",
+                                            token: None,
+                                            since: None,
+                                            args: &[],
+                                        },
+                                        ArgMeta {
+                                            name: "value",
+                                            token: None,
+                                            since: None,
+                                            args: &[],
+                                        },
+                                    ],
+                                },
+                                ArgMeta {
+                                    name: "incrby-block",
+                                    token: Some("INCRBY"),
+                                    since: None,
+                                    args: &[
+                                        ArgMeta {
+                                            name: "encoding",
+                                            token: None,
+                                            since: None,
+                                            args: &[],
+                                        },
+                                        ArgMeta {
+                                            name: "offset",
+                                            token: None,
+                                            since: None,
+                                            args: &[],
+                                        },
+                                        ArgMeta {
+                                            name: "increment",
+                                            token: None,
+                                            since: None,
+                                            args: &[],
+                                        },
+                                    ],
+                                },
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `BITFIELD_RO`.
 pub static BITFIELD_RO: CommandMeta = CommandMeta {
@@ -570,6 +890,33 @@ pub static BITFIELD_RO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "get-block",
+            token: Some("GET"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "encoding",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `BITOP`.
 pub static BITOP: CommandMeta = CommandMeta {
@@ -617,6 +964,51 @@ pub static BITOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "operation",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "and",
+                    token: Some("AND"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "or",
+                    token: Some("OR"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xor",
+                    token: Some("XOR"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "not",
+                    token: Some("NOT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "destkey",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BITPOS`.
 pub static BITPOS: CommandMeta = CommandMeta {
@@ -651,6 +1043,65 @@ pub static BITPOS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "bit",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "range",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "start",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "end-unit-block",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "end",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "unit",
+                            token: None,
+                            since: Some(Version::new(7u16, 0u16, 0u16)),
+                            args: &[
+                                ArgMeta {
+                                    name: "byte",
+                                    token: Some("BYTE"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "bit",
+                                    token: Some("BIT"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `BLMOVE`.
 pub static BLMOVE: CommandMeta = CommandMeta {
@@ -700,6 +1151,64 @@ pub static BLMOVE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "source",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "wherefrom",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "left",
+                    token: Some("LEFT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "right",
+                    token: Some("RIGHT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "whereto",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "left",
+                    token: Some("LEFT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "right",
+                    token: Some("RIGHT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BLMPOP`.
 pub static BLMPOP: CommandMeta = CommandMeta {
@@ -737,6 +1246,51 @@ pub static BLMPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "where",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "left",
+                    token: Some("LEFT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "right",
+                    token: Some("RIGHT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BLPOP`.
 pub static BLPOP: CommandMeta = CommandMeta {
@@ -774,6 +1328,20 @@ pub static BLPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BRPOP`.
 pub static BRPOP: CommandMeta = CommandMeta {
@@ -811,6 +1379,20 @@ pub static BRPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BRPOPLPUSH`.
 pub static BRPOPLPUSH: CommandMeta = CommandMeta {
@@ -860,6 +1442,26 @@ pub static BRPOPLPUSH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "source",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BZMPOP`.
 pub static BZMPOP: CommandMeta = CommandMeta {
@@ -897,6 +1499,51 @@ pub static BZMPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "where",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "min",
+                    token: Some("MIN"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "max",
+                    token: Some("MAX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BZPOPMAX`.
 pub static BZPOPMAX: CommandMeta = CommandMeta {
@@ -935,6 +1582,20 @@ pub static BZPOPMAX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `BZPOPMIN`.
 pub static BZPOPMIN: CommandMeta = CommandMeta {
@@ -973,6 +1634,20 @@ pub static BZPOPMIN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLIENT CACHING`.
 pub static CLIENT_CACHING: CommandMeta = CommandMeta {
@@ -998,6 +1673,27 @@ pub static CLIENT_CACHING: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "mode",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "yes",
+                    token: Some("YES"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "no",
+                    token: Some("NO"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT CAPA`.
 pub static CLIENT_CAPA: CommandMeta = CommandMeta {
@@ -1022,6 +1718,14 @@ pub static CLIENT_CAPA: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "capability",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLIENT GETNAME`.
 pub static CLIENT_GETNAME: CommandMeta = CommandMeta {
@@ -1047,6 +1751,7 @@ pub static CLIENT_GETNAME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLIENT GETREDIR`.
 pub static CLIENT_GETREDIR: CommandMeta = CommandMeta {
@@ -1072,6 +1777,7 @@ pub static CLIENT_GETREDIR: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLIENT HELP`.
 pub static CLIENT_HELP: CommandMeta = CommandMeta {
@@ -1096,6 +1802,7 @@ pub static CLIENT_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLIENT ID`.
 pub static CLIENT_ID: CommandMeta = CommandMeta {
@@ -1121,6 +1828,7 @@ pub static CLIENT_ID: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLIENT IMPORT-SOURCE`.
 pub static CLIENT_IMPORT_SOURCE: CommandMeta = CommandMeta {
@@ -1145,6 +1853,27 @@ pub static CLIENT_IMPORT_SOURCE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "enabled",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "on",
+                    token: Some("ON"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "off",
+                    token: Some("OFF"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT INFO`.
 pub static CLIENT_INFO: CommandMeta = CommandMeta {
@@ -1169,6 +1898,7 @@ pub static CLIENT_INFO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLIENT KILL`.
 pub static CLIENT_KILL: CommandMeta = CommandMeta {
@@ -1195,6 +1925,277 @@ pub static CLIENT_KILL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "filter",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "old-format",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "new-format",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "client-id",
+                            token: Some("ID"),
+                            since: Some(Version::new(2u16, 8u16, 12u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "client-type",
+                            token: Some("TYPE"),
+                            since: Some(Version::new(2u16, 8u16, 12u16)),
+                            args: &[
+                                ArgMeta {
+                                    name: "normal",
+                                    token: Some("normal"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "master",
+                                    token: Some("master"),
+                                    since: Some(Version::new(3u16, 2u16, 0u16)),
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "primary",
+                                    token: Some("primary"),
+                                    since: Some(Version::new(8u16, 0u16, 0u16)),
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "slave",
+                                    token: Some("slave"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "replica",
+                                    token: Some("replica"),
+                                    since: Some(Version::new(5u16, 0u16, 0u16)),
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "pubsub",
+                                    token: Some("pubsub"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                        ArgMeta {
+                            name: "username",
+                            token: Some("USER"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "addr",
+                            token: Some("ADDR"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "laddr",
+                            token: Some("LADDR"),
+                            since: Some(Version::new(6u16, 2u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "skipme",
+                            token: Some("SKIPME"),
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "yes",
+                                    token: Some("YES"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "no",
+                                    token: Some("NO"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                        ArgMeta {
+                            name: "maxage",
+                            token: Some("MAXAGE"),
+                            since: Some(Version::new(8u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "name",
+                            token: Some("NAME"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "idle",
+                            token: Some("IDLE"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "flags",
+                            token: Some("FLAGS"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "lib-name",
+                            token: Some("LIB-NAME"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "lib-ver",
+                            token: Some("LIB-VER"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "db",
+                            token: Some("DB"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "capa",
+                            token: Some("CAPA"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "ip",
+                            token: Some("IP"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-client-type",
+                            token: Some("NOT-TYPE"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[
+                                ArgMeta {
+                                    name: "normal",
+                                    token: Some("normal"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "master",
+                                    token: Some("master"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "primary",
+                                    token: Some("primary"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "slave",
+                                    token: Some("slave"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "replica",
+                                    token: Some("replica"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "pubsub",
+                                    token: Some("pubsub"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                        ArgMeta {
+                            name: "not-client-id",
+                            token: Some("NOT-ID"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-username",
+                            token: Some("NOT-USER"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-addr",
+                            token: Some("NOT-ADDR"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-laddr",
+                            token: Some("NOT-LADDR"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-name",
+                            token: Some("NOT-NAME"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-flags",
+                            token: Some("NOT-FLAGS"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-lib-name",
+                            token: Some("NOT-LIB-NAME"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-lib-ver",
+                            token: Some("NOT-LIB-VER"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-db",
+                            token: Some("NOT-DB"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-capa",
+                            token: Some("NOT-CAPA"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "not-ip",
+                            token: Some("NOT-IP"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT LIST`.
 pub static CLIENT_LIST: CommandMeta = CommandMeta {
@@ -1221,6 +2222,233 @@ pub static CLIENT_LIST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "client-type",
+            token: Some("TYPE"),
+            since: Some(Version::new(5u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "normal",
+                    token: Some("normal"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "master",
+                    token: Some("master"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "replica",
+                    token: Some("replica"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "pubsub",
+                    token: Some("pubsub"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "client-id",
+            token: Some("ID"),
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "username",
+            token: Some("USER"),
+            since: Some(Version::new(8u16, 1u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "addr",
+            token: Some("ADDR"),
+            since: Some(Version::new(8u16, 1u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "laddr",
+            token: Some("LADDR"),
+            since: Some(Version::new(8u16, 1u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "skipme",
+            token: Some("SKIPME"),
+            since: Some(Version::new(8u16, 1u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "yes",
+                    token: Some("YES"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "no",
+                    token: Some("NO"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "maxage",
+            token: Some("MAXAGE"),
+            since: Some(Version::new(8u16, 1u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "name",
+            token: Some("NAME"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "idle",
+            token: Some("IDLE"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "flags",
+            token: Some("FLAGS"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "lib-name",
+            token: Some("LIB-NAME"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "lib-ver",
+            token: Some("LIB-VER"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "db",
+            token: Some("DB"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "capa",
+            token: Some("CAPA"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "ip",
+            token: Some("IP"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-client-type",
+            token: Some("NOT-TYPE"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "normal",
+                    token: Some("normal"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "master",
+                    token: Some("master"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "replica",
+                    token: Some("replica"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "pubsub",
+                    token: Some("pubsub"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "not-client-id",
+            token: Some("NOT-ID"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-username",
+            token: Some("NOT-USER"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-addr",
+            token: Some("NOT-ADDR"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-laddr",
+            token: Some("NOT-LADDR"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-name",
+            token: Some("NOT-NAME"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-flags",
+            token: Some("NOT-FLAGS"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-lib-name",
+            token: Some("NOT-LIB-NAME"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-lib-ver",
+            token: Some("NOT-LIB-VER"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-db",
+            token: Some("NOT-DB"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-capa",
+            token: Some("NOT-CAPA"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "not-ip",
+            token: Some("NOT-IP"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLIENT NO-EVICT`.
 pub static CLIENT_NO_EVICT: CommandMeta = CommandMeta {
@@ -1249,6 +2477,27 @@ pub static CLIENT_NO_EVICT: CommandMeta = CommandMeta {
     route: Route::Stateful {
         on_cluster: None,
     },
+    args: &[
+        ArgMeta {
+            name: "enabled",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "on",
+                    token: Some("ON"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "off",
+                    token: Some("OFF"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT NO-TOUCH`.
 pub static CLIENT_NO_TOUCH: CommandMeta = CommandMeta {
@@ -1275,6 +2524,27 @@ pub static CLIENT_NO_TOUCH: CommandMeta = CommandMeta {
     route: Route::Stateful {
         on_cluster: None,
     },
+    args: &[
+        ArgMeta {
+            name: "enabled",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "on",
+                    token: Some("ON"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "off",
+                    token: Some("OFF"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT PAUSE`.
 pub static CLIENT_PAUSE: CommandMeta = CommandMeta {
@@ -1301,6 +2571,33 @@ pub static CLIENT_PAUSE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "mode",
+            token: None,
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "write",
+                    token: Some("WRITE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "all",
+                    token: Some("ALL"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT REPLY`.
 pub static CLIENT_REPLY: CommandMeta = CommandMeta {
@@ -1329,6 +2626,33 @@ pub static CLIENT_REPLY: CommandMeta = CommandMeta {
         instead: "the client matches every request to its reply: CLIENT REPLY OFF or SKIP would leave requests waiting for replies the server never sends",
         with_arguments: false,
     },
+    args: &[
+        ArgMeta {
+            name: "action",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "on",
+                    token: Some("ON"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "off",
+                    token: Some("OFF"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "skip",
+                    token: Some("SKIP"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT SETINFO`.
 pub static CLIENT_SETINFO: CommandMeta = CommandMeta {
@@ -1356,6 +2680,27 @@ pub static CLIENT_SETINFO: CommandMeta = CommandMeta {
     route: Route::Stateful {
         on_cluster: None,
     },
+    args: &[
+        ArgMeta {
+            name: "attr",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "libname",
+                    token: Some("lib-name"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "libver",
+                    token: Some("lib-ver"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT SETNAME`.
 pub static CLIENT_SETNAME: CommandMeta = CommandMeta {
@@ -1385,6 +2730,14 @@ pub static CLIENT_SETNAME: CommandMeta = CommandMeta {
             "CLIENT SETNAME through a cluster client would name only the connections open now, not those it opens later (to new nodes, after a reconnect, in a pool): set the name with the client_name option of the seed URLs (redis://host:port/?client_name=NAME; ClientBuilder::client_name on one server), which every connection's handshake sends, or name one node's connection through client.node_client(address)",
         ),
     },
+    args: &[
+        ArgMeta {
+            name: "connection-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLIENT TRACKING`.
 pub static CLIENT_TRACKING: CommandMeta = CommandMeta {
@@ -1411,6 +2764,63 @@ pub static CLIENT_TRACKING: CommandMeta = CommandMeta {
     route: Route::Stateful {
         on_cluster: None,
     },
+    args: &[
+        ArgMeta {
+            name: "status",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "on",
+                    token: Some("ON"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "off",
+                    token: Some("OFF"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "client-id",
+            token: Some("REDIRECT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "prefix",
+            token: Some("PREFIX"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "BCAST",
+            token: Some("BCAST"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "OPTIN",
+            token: Some("OPTIN"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "OPTOUT",
+            token: Some("OPTOUT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "NOLOOP",
+            token: Some("NOLOOP"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLIENT TRACKINGINFO`.
 pub static CLIENT_TRACKINGINFO: CommandMeta = CommandMeta {
@@ -1435,6 +2845,7 @@ pub static CLIENT_TRACKINGINFO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLIENT UNBLOCK`.
 pub static CLIENT_UNBLOCK: CommandMeta = CommandMeta {
@@ -1461,6 +2872,33 @@ pub static CLIENT_UNBLOCK: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "client-id",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unblock-type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "timeout",
+                    token: Some("TIMEOUT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "error",
+                    token: Some("ERROR"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLIENT UNPAUSE`.
 pub static CLIENT_UNPAUSE: CommandMeta = CommandMeta {
@@ -1487,6 +2925,7 @@ pub static CLIENT_UNPAUSE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER ADDSLOTS`.
 pub static CLUSTER_ADDSLOTS: CommandMeta = CommandMeta {
@@ -1512,6 +2951,14 @@ pub static CLUSTER_ADDSLOTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "slot",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER ADDSLOTSRANGE`.
 pub static CLUSTER_ADDSLOTSRANGE: CommandMeta = CommandMeta {
@@ -1537,6 +2984,27 @@ pub static CLUSTER_ADDSLOTSRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "range",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "start-slot",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "end-slot",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLUSTER BUMPEPOCH`.
 pub static CLUSTER_BUMPEPOCH: CommandMeta = CommandMeta {
@@ -1562,6 +3030,7 @@ pub static CLUSTER_BUMPEPOCH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER CANCELSLOTMIGRATIONS`.
 pub static CLUSTER_CANCELSLOTMIGRATIONS: CommandMeta = CommandMeta {
@@ -1587,6 +3056,7 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER COUNT-FAILURE-REPORTS`.
 pub static CLUSTER_COUNT_FAILURE_REPORTS: CommandMeta = CommandMeta {
@@ -1611,6 +3081,14 @@ pub static CLUSTER_COUNT_FAILURE_REPORTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "node-id",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER COUNTKEYSINSLOT`.
 pub static CLUSTER_COUNTKEYSINSLOT: CommandMeta = CommandMeta {
@@ -1630,6 +3108,14 @@ pub static CLUSTER_COUNTKEYSINSLOT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "slot",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER DELSLOTS`.
 pub static CLUSTER_DELSLOTS: CommandMeta = CommandMeta {
@@ -1655,6 +3141,14 @@ pub static CLUSTER_DELSLOTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "slot",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER DELSLOTSRANGE`.
 pub static CLUSTER_DELSLOTSRANGE: CommandMeta = CommandMeta {
@@ -1680,6 +3174,27 @@ pub static CLUSTER_DELSLOTSRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "range",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "start-slot",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "end-slot",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLUSTER FAILOVER`.
 pub static CLUSTER_FAILOVER: CommandMeta = CommandMeta {
@@ -1705,6 +3220,27 @@ pub static CLUSTER_FAILOVER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "options",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "force",
+                    token: Some("FORCE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "takeover",
+                    token: Some("TAKEOVER"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLUSTER FLUSHSLOT`.
 pub static CLUSTER_FLUSHSLOT: CommandMeta = CommandMeta {
@@ -1731,6 +3267,33 @@ pub static CLUSTER_FLUSHSLOT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "slot",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "flush-type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "async",
+                    token: Some("ASYNC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "sync",
+                    token: Some("SYNC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLUSTER FLUSHSLOTS`.
 pub static CLUSTER_FLUSHSLOTS: CommandMeta = CommandMeta {
@@ -1756,6 +3319,7 @@ pub static CLUSTER_FLUSHSLOTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER FORGET`.
 pub static CLUSTER_FORGET: CommandMeta = CommandMeta {
@@ -1781,6 +3345,14 @@ pub static CLUSTER_FORGET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "node-id",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER GETKEYSINSLOT`.
 pub static CLUSTER_GETKEYSINSLOT: CommandMeta = CommandMeta {
@@ -1800,6 +3372,20 @@ pub static CLUSTER_GETKEYSINSLOT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "slot",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER GETSLOTMIGRATIONS`.
 pub static CLUSTER_GETSLOTMIGRATIONS: CommandMeta = CommandMeta {
@@ -1825,6 +3411,7 @@ pub static CLUSTER_GETSLOTMIGRATIONS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER HELP`.
 pub static CLUSTER_HELP: CommandMeta = CommandMeta {
@@ -1846,6 +3433,7 @@ pub static CLUSTER_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER INFO`.
 pub static CLUSTER_INFO: CommandMeta = CommandMeta {
@@ -1867,6 +3455,7 @@ pub static CLUSTER_INFO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER KEYSLOT`.
 pub static CLUSTER_KEYSLOT: CommandMeta = CommandMeta {
@@ -1886,6 +3475,14 @@ pub static CLUSTER_KEYSLOT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER LINKS`.
 pub static CLUSTER_LINKS: CommandMeta = CommandMeta {
@@ -1905,6 +3502,7 @@ pub static CLUSTER_LINKS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER MEET`.
 pub static CLUSTER_MEET: CommandMeta = CommandMeta {
@@ -1930,6 +3528,26 @@ pub static CLUSTER_MEET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "ip",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "port",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "cluster-bus-port",
+            token: None,
+            since: Some(Version::new(4u16, 0u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER MIGRATESLOTS`.
 pub static CLUSTER_MIGRATESLOTS: CommandMeta = CommandMeta {
@@ -1955,6 +3573,52 @@ pub static CLUSTER_MIGRATESLOTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "migration-group",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "slotsrange-token",
+                    token: Some("SLOTSRANGE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "range",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "start-slot",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "end-slot",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "node-token",
+                    token: Some("NODE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "node-id",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLUSTER MYID`.
 pub static CLUSTER_MYID: CommandMeta = CommandMeta {
@@ -1976,6 +3640,7 @@ pub static CLUSTER_MYID: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER MYSHARDID`.
 pub static CLUSTER_MYSHARDID: CommandMeta = CommandMeta {
@@ -1997,6 +3662,7 @@ pub static CLUSTER_MYSHARDID: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER NODES`.
 pub static CLUSTER_NODES: CommandMeta = CommandMeta {
@@ -2018,6 +3684,7 @@ pub static CLUSTER_NODES: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER REPLICAS`.
 pub static CLUSTER_REPLICAS: CommandMeta = CommandMeta {
@@ -2042,6 +3709,14 @@ pub static CLUSTER_REPLICAS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "node-id",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER REPLICATE`.
 pub static CLUSTER_REPLICATE: CommandMeta = CommandMeta {
@@ -2067,6 +3742,40 @@ pub static CLUSTER_REPLICATE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "args",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "node-id",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "no-one",
+                    token: None,
+                    since: Some(Version::new(9u16, 0u16, 0u16)),
+                    args: &[
+                        ArgMeta {
+                            name: "no",
+                            token: Some("NO"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "one",
+                            token: Some("ONE"),
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLUSTER RESET`.
 pub static CLUSTER_RESET: CommandMeta = CommandMeta {
@@ -2092,6 +3801,27 @@ pub static CLUSTER_RESET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "reset-type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "hard",
+                    token: Some("HARD"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "soft",
+                    token: Some("SOFT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLUSTER SAVECONFIG`.
 pub static CLUSTER_SAVECONFIG: CommandMeta = CommandMeta {
@@ -2117,6 +3847,7 @@ pub static CLUSTER_SAVECONFIG: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER SET-CONFIG-EPOCH`.
 pub static CLUSTER_SET_CONFIG_EPOCH: CommandMeta = CommandMeta {
@@ -2142,6 +3873,14 @@ pub static CLUSTER_SET_CONFIG_EPOCH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "config-epoch",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER SETSLOT`.
 pub static CLUSTER_SETSLOT: CommandMeta = CommandMeta {
@@ -2167,6 +3906,51 @@ pub static CLUSTER_SETSLOT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "slot",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "subcommand",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "importing",
+                    token: Some("IMPORTING"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "migrating",
+                    token: Some("MIGRATING"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "node",
+                    token: Some("NODE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "stable",
+                    token: Some("STABLE"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: Some("TIMEOUT"),
+            since: Some(Version::new(8u16, 0u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER SHARDS`.
 pub static CLUSTER_SHARDS: CommandMeta = CommandMeta {
@@ -2188,6 +3972,7 @@ pub static CLUSTER_SHARDS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER SLAVES`.
 pub static CLUSTER_SLAVES: CommandMeta = CommandMeta {
@@ -2212,6 +3997,14 @@ pub static CLUSTER_SLAVES: CommandMeta = CommandMeta {
     deprecated_since: Some(Version::new(5u16, 0u16, 0u16)),
     replaced_by: Some("`CLUSTER REPLICAS`"),
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "node-id",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CLUSTER SLOT-STATS`.
 pub static CLUSTER_SLOT_STATS: CommandMeta = CommandMeta {
@@ -2233,6 +4026,72 @@ pub static CLUSTER_SLOT_STATS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "filter",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "slotsrange",
+                    token: Some("SLOTSRANGE"),
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "start-slot",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "end-slot",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "orderby",
+                    token: Some("ORDERBY"),
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "metric",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "limit",
+                            token: Some("LIMIT"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "order",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "asc",
+                                    token: Some("ASC"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "desc",
+                                    token: Some("DESC"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CLUSTER SLOTS`.
 pub static CLUSTER_SLOTS: CommandMeta = CommandMeta {
@@ -2254,6 +4113,7 @@ pub static CLUSTER_SLOTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTER SYNCSLOTS`.
 pub static CLUSTER_SYNCSLOTS: CommandMeta = CommandMeta {
@@ -2279,6 +4139,7 @@ pub static CLUSTER_SYNCSLOTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CLUSTERSCAN`.
 pub static CLUSTERSCAN: CommandMeta = CommandMeta {
@@ -2313,6 +4174,38 @@ pub static CLUSTERSCAN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "cursor",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "match-pattern",
+            token: Some("MATCH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "type",
+            token: Some("TYPE"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "slot",
+            token: Some("SLOT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `COMMAND COUNT`.
 pub static COMMAND_COUNT: CommandMeta = CommandMeta {
@@ -2337,6 +4230,7 @@ pub static COMMAND_COUNT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `COMMAND DOCS`.
 pub static COMMAND_DOCS: CommandMeta = CommandMeta {
@@ -2361,6 +4255,14 @@ pub static COMMAND_DOCS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "command-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `COMMAND GETKEYS`.
 pub static COMMAND_GETKEYS: CommandMeta = CommandMeta {
@@ -2385,6 +4287,20 @@ pub static COMMAND_GETKEYS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "command",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `COMMAND GETKEYSANDFLAGS`.
 pub static COMMAND_GETKEYSANDFLAGS: CommandMeta = CommandMeta {
@@ -2409,6 +4325,20 @@ pub static COMMAND_GETKEYSANDFLAGS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "command",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `COMMAND HELP`.
 pub static COMMAND_HELP: CommandMeta = CommandMeta {
@@ -2433,6 +4363,7 @@ pub static COMMAND_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `COMMAND INFO`.
 pub static COMMAND_INFO: CommandMeta = CommandMeta {
@@ -2457,6 +4388,14 @@ pub static COMMAND_INFO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "command-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `COMMAND LIST`.
 pub static COMMAND_LIST: CommandMeta = CommandMeta {
@@ -2481,6 +4420,33 @@ pub static COMMAND_LIST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "filterby",
+            token: Some("FILTERBY"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "module-name",
+                    token: Some("MODULE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "category",
+                    token: Some("ACLCAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "pattern",
+                    token: Some("PATTERN"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `COMMANDLOG GET`.
 pub static COMMANDLOG_GET: CommandMeta = CommandMeta {
@@ -2506,6 +4472,39 @@ pub static COMMANDLOG_GET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "slow",
+                    token: Some("slow"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "large-request",
+                    token: Some("large-request"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "large-reply",
+                    token: Some("large-reply"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `COMMANDLOG HELP`.
 pub static COMMANDLOG_HELP: CommandMeta = CommandMeta {
@@ -2527,6 +4526,7 @@ pub static COMMANDLOG_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `COMMANDLOG LEN`.
 pub static COMMANDLOG_LEN: CommandMeta = CommandMeta {
@@ -2552,6 +4552,33 @@ pub static COMMANDLOG_LEN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "slow",
+                    token: Some("slow"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "large-request",
+                    token: Some("large-request"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "large-reply",
+                    token: Some("large-reply"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `COMMANDLOG RESET`.
 pub static COMMANDLOG_RESET: CommandMeta = CommandMeta {
@@ -2577,6 +4604,33 @@ pub static COMMANDLOG_RESET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "slow",
+                    token: Some("slow"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "large-request",
+                    token: Some("large-request"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "large-reply",
+                    token: Some("large-reply"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `CONFIG GET`.
 pub static CONFIG_GET: CommandMeta = CommandMeta {
@@ -2602,6 +4656,14 @@ pub static CONFIG_GET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "parameter",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `CONFIG HELP`.
 pub static CONFIG_HELP: CommandMeta = CommandMeta {
@@ -2623,6 +4685,7 @@ pub static CONFIG_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CONFIG RESETSTAT`.
 pub static CONFIG_RESETSTAT: CommandMeta = CommandMeta {
@@ -2648,6 +4711,7 @@ pub static CONFIG_RESETSTAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CONFIG REWRITE`.
 pub static CONFIG_REWRITE: CommandMeta = CommandMeta {
@@ -2673,6 +4737,7 @@ pub static CONFIG_REWRITE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `CONFIG SET`.
 pub static CONFIG_SET: CommandMeta = CommandMeta {
@@ -2698,6 +4763,27 @@ pub static CONFIG_SET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "parameter",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `COPY`.
 pub static COPY: CommandMeta = CommandMeta {
@@ -2745,6 +4831,32 @@ pub static COPY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "source",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "destination-db",
+            token: Some("DB"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "replace",
+            token: Some("REPLACE"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `DBSIZE`.
 pub static DBSIZE: CommandMeta = CommandMeta {
@@ -2769,6 +4881,7 @@ pub static DBSIZE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `DEBUG`.
 pub static DEBUG: CommandMeta = CommandMeta {
@@ -2795,6 +4908,7 @@ pub static DEBUG: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `DECR`.
 pub static DECR: CommandMeta = CommandMeta {
@@ -2833,6 +4947,14 @@ pub static DECR: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `DECRBY`.
 pub static DECRBY: CommandMeta = CommandMeta {
@@ -2871,6 +4993,20 @@ pub static DECRBY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "decrement",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `DEL`.
 pub static DEL: CommandMeta = CommandMeta {
@@ -2905,6 +5041,14 @@ pub static DEL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `DELIFEQ`.
 pub static DELIFEQ: CommandMeta = CommandMeta {
@@ -2941,6 +5085,20 @@ pub static DELIFEQ: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `DISCARD`.
 pub static DISCARD: CommandMeta = CommandMeta {
@@ -2969,6 +5127,7 @@ pub static DISCARD: CommandMeta = CommandMeta {
         instead: "MULTI, EXEC and DISCARD are run by the client: use client.pipeline().transaction(), Watched::multi() on a connection from client.watch(keys), or client.transaction(keys, f)",
         with_arguments: false,
     },
+    args: &[],
 };
 ///Metadata of `DUMP`.
 pub static DUMP: CommandMeta = CommandMeta {
@@ -3003,6 +5162,14 @@ pub static DUMP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ECHO`.
 pub static ECHO: CommandMeta = CommandMeta {
@@ -3027,6 +5194,14 @@ pub static ECHO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "message",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `EVAL`.
 pub static EVAL: CommandMeta = CommandMeta {
@@ -3065,6 +5240,32 @@ pub static EVAL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "script",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `EVALSHA`.
 pub static EVALSHA: CommandMeta = CommandMeta {
@@ -3103,6 +5304,32 @@ pub static EVALSHA: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "sha1",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `EVALSHA_RO`.
 pub static EVALSHA_RO: CommandMeta = CommandMeta {
@@ -3140,6 +5367,32 @@ pub static EVALSHA_RO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "sha1",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `EVAL_RO`.
 pub static EVAL_RO: CommandMeta = CommandMeta {
@@ -3177,6 +5430,32 @@ pub static EVAL_RO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "script",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `EXEC`.
 pub static EXEC: CommandMeta = CommandMeta {
@@ -3204,6 +5483,7 @@ pub static EXEC: CommandMeta = CommandMeta {
         instead: "MULTI, EXEC and DISCARD are run by the client: use client.pipeline().transaction(), Watched::multi() on a connection from client.watch(keys), or client.transaction(keys, f)",
         with_arguments: false,
     },
+    args: &[],
 };
 ///Metadata of `EXISTS`.
 pub static EXISTS: CommandMeta = CommandMeta {
@@ -3238,6 +5518,14 @@ pub static EXISTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `EXPIRE`.
 pub static EXPIRE: CommandMeta = CommandMeta {
@@ -3274,6 +5562,51 @@ pub static EXPIRE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "seconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(7u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `EXPIREAT`.
 pub static EXPIREAT: CommandMeta = CommandMeta {
@@ -3310,6 +5643,51 @@ pub static EXPIREAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unix-time-seconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(7u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `EXPIRETIME`.
 pub static EXPIRETIME: CommandMeta = CommandMeta {
@@ -3346,6 +5724,14 @@ pub static EXPIRETIME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `FAILOVER`.
 pub static FAILOVER: CommandMeta = CommandMeta {
@@ -3371,6 +5757,45 @@ pub static FAILOVER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "target",
+            token: Some("TO"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "host",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "port",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "force",
+                    token: Some("FORCE"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "abort",
+            token: Some("ABORT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "milliseconds",
+            token: Some("TIMEOUT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `FCALL`.
 pub static FCALL: CommandMeta = CommandMeta {
@@ -3409,6 +5834,32 @@ pub static FCALL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "function",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `FCALL_RO`.
 pub static FCALL_RO: CommandMeta = CommandMeta {
@@ -3446,6 +5897,32 @@ pub static FCALL_RO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "function",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `FLUSHALL`.
 pub static FLUSHALL: CommandMeta = CommandMeta {
@@ -3470,6 +5947,27 @@ pub static FLUSHALL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "flush-type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "async",
+                    token: Some("ASYNC"),
+                    since: Some(Version::new(4u16, 0u16, 0u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "sync",
+                    token: Some("SYNC"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `FLUSHDB`.
 pub static FLUSHDB: CommandMeta = CommandMeta {
@@ -3492,6 +5990,27 @@ pub static FLUSHDB: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "flush-type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "async",
+                    token: Some("ASYNC"),
+                    since: Some(Version::new(4u16, 0u16, 0u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "sync",
+                    token: Some("SYNC"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `FUNCTION DELETE`.
 pub static FUNCTION_DELETE: CommandMeta = CommandMeta {
@@ -3516,6 +6035,14 @@ pub static FUNCTION_DELETE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "library-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `FUNCTION DUMP`.
 pub static FUNCTION_DUMP: CommandMeta = CommandMeta {
@@ -3537,6 +6064,7 @@ pub static FUNCTION_DUMP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `FUNCTION FLUSH`.
 pub static FUNCTION_FLUSH: CommandMeta = CommandMeta {
@@ -3561,6 +6089,27 @@ pub static FUNCTION_FLUSH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "flush-type",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "async",
+                    token: Some("ASYNC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "sync",
+                    token: Some("SYNC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `FUNCTION HELP`.
 pub static FUNCTION_HELP: CommandMeta = CommandMeta {
@@ -3584,6 +6133,7 @@ pub static FUNCTION_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `FUNCTION KILL`.
 pub static FUNCTION_KILL: CommandMeta = CommandMeta {
@@ -3607,6 +6157,7 @@ pub static FUNCTION_KILL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `FUNCTION LIST`.
 pub static FUNCTION_LIST: CommandMeta = CommandMeta {
@@ -3628,6 +6179,20 @@ pub static FUNCTION_LIST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "library-name-pattern",
+            token: Some("LIBRARYNAME"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withcode",
+            token: Some("WITHCODE"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `FUNCTION LOAD`.
 pub static FUNCTION_LOAD: CommandMeta = CommandMeta {
@@ -3653,6 +6218,20 @@ pub static FUNCTION_LOAD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "replace",
+            token: Some("REPLACE"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "function-code",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `FUNCTION RESTORE`.
 pub static FUNCTION_RESTORE: CommandMeta = CommandMeta {
@@ -3678,6 +6257,39 @@ pub static FUNCTION_RESTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "serialized-value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "policy",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "flush",
+                    token: Some("FLUSH"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "append",
+                    token: Some("APPEND"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "replace",
+                    token: Some("REPLACE"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `FUNCTION STATS`.
 pub static FUNCTION_STATS: CommandMeta = CommandMeta {
@@ -3701,6 +6313,7 @@ pub static FUNCTION_STATS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `GEOADD`.
 pub static GEOADD: CommandMeta = CommandMeta {
@@ -3737,6 +6350,64 @@ pub static GEOADD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "change",
+            token: Some("CH"),
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "longitude",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "latitude",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "member",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `GEODIST`.
 pub static GEODIST: CommandMeta = CommandMeta {
@@ -3771,6 +6442,57 @@ pub static GEODIST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member1",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member2",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unit",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "m",
+                    token: Some("m"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "km",
+                    token: Some("km"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "ft",
+                    token: Some("ft"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "mi",
+                    token: Some("mi"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `GEOHASH`.
 pub static GEOHASH: CommandMeta = CommandMeta {
@@ -3805,6 +6527,20 @@ pub static GEOHASH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `GEOPOS`.
 pub static GEOPOS: CommandMeta = CommandMeta {
@@ -3839,6 +6575,20 @@ pub static GEOPOS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `GEORADIUS`.
 pub static GEORADIUS: CommandMeta = CommandMeta {
@@ -3905,6 +6655,138 @@ pub static GEORADIUS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "longitude",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "latitude",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "radius",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unit",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "m",
+                    token: Some("m"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "km",
+                    token: Some("km"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "ft",
+                    token: Some("ft"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "mi",
+                    token: Some("mi"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "withcoord",
+            token: Some("WITHCOORD"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withdist",
+            token: Some("WITHDIST"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withhash",
+            token: Some("WITHHASH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count-block",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: Some("COUNT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "any",
+                    token: Some("ANY"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "order",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "asc",
+                    token: Some("ASC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "desc",
+                    token: Some("DESC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "store",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "storekey",
+                    token: Some("STORE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "storedistkey",
+                    token: Some("STOREDIST"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `GEORADIUSBYMEMBER`.
 pub static GEORADIUSBYMEMBER: CommandMeta = CommandMeta {
@@ -3971,6 +6853,132 @@ pub static GEORADIUSBYMEMBER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "radius",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unit",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "m",
+                    token: Some("m"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "km",
+                    token: Some("km"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "ft",
+                    token: Some("ft"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "mi",
+                    token: Some("mi"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "withcoord",
+            token: Some("WITHCOORD"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withdist",
+            token: Some("WITHDIST"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withhash",
+            token: Some("WITHHASH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count-block",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: Some("COUNT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "any",
+                    token: Some("ANY"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "order",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "asc",
+                    token: Some("ASC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "desc",
+                    token: Some("DESC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "store",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "storekey",
+                    token: Some("STORE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "storedistkey",
+                    token: Some("STOREDIST"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `GEORADIUSBYMEMBER_RO`.
 pub static GEORADIUSBYMEMBER_RO: CommandMeta = CommandMeta {
@@ -4005,6 +7013,113 @@ pub static GEORADIUSBYMEMBER_RO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "radius",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unit",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "m",
+                    token: Some("m"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "km",
+                    token: Some("km"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "ft",
+                    token: Some("ft"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "mi",
+                    token: Some("mi"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "withcoord",
+            token: Some("WITHCOORD"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withdist",
+            token: Some("WITHDIST"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withhash",
+            token: Some("WITHHASH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count-block",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: Some("COUNT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "any",
+                    token: Some("ANY"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "order",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "asc",
+                    token: Some("ASC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "desc",
+                    token: Some("DESC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `GEORADIUS_RO`.
 pub static GEORADIUS_RO: CommandMeta = CommandMeta {
@@ -4039,6 +7154,119 @@ pub static GEORADIUS_RO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "longitude",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "latitude",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "radius",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unit",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "m",
+                    token: Some("m"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "km",
+                    token: Some("km"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "ft",
+                    token: Some("ft"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "mi",
+                    token: Some("mi"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "withcoord",
+            token: Some("WITHCOORD"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withdist",
+            token: Some("WITHDIST"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withhash",
+            token: Some("WITHHASH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count-block",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: Some("COUNT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "any",
+                    token: Some("ANY"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "order",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "asc",
+                    token: Some("ASC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "desc",
+                    token: Some("DESC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `GEOSEARCH`.
 pub static GEOSEARCH: CommandMeta = CommandMeta {
@@ -4073,6 +7301,235 @@ pub static GEOSEARCH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "from",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "member",
+                    token: Some("FROMMEMBER"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "fromlonlat",
+                    token: Some("FROMLONLAT"),
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "longitude",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "latitude",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "by",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "circle",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "radius",
+                            token: Some("BYRADIUS"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "unit",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "m",
+                                    token: Some("m"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "km",
+                                    token: Some("km"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "ft",
+                                    token: Some("ft"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "mi",
+                                    token: Some("mi"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "box",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "width",
+                            token: Some("BYBOX"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "height",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "unit",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "m",
+                                    token: Some("m"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "km",
+                                    token: Some("km"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "ft",
+                                    token: Some("ft"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "mi",
+                                    token: Some("mi"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "polygon",
+                    token: None,
+                    since: Some(Version::new(9u16, 0u16, 0u16)),
+                    args: &[
+                        ArgMeta {
+                            name: "num-vertices",
+                            token: Some("BYPOLYGON"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "vertices",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "longitude",
+                                    token: None,
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "latitude",
+                                    token: None,
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "order",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "asc",
+                    token: Some("ASC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "desc",
+                    token: Some("DESC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "count-block",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: Some("COUNT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "any",
+                    token: Some("ANY"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "withcoord",
+            token: Some("WITHCOORD"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withdist",
+            token: Some("WITHDIST"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withhash",
+            token: Some("WITHHASH"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `GEOSEARCHSTORE`.
 pub static GEOSEARCHSTORE: CommandMeta = CommandMeta {
@@ -4120,6 +7577,229 @@ pub static GEOSEARCHSTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "source",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "from",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "member",
+                    token: Some("FROMMEMBER"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "fromlonlat",
+                    token: Some("FROMLONLAT"),
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "longitude",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "latitude",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "by",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "circle",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "radius",
+                            token: Some("BYRADIUS"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "unit",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "m",
+                                    token: Some("m"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "km",
+                                    token: Some("km"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "ft",
+                                    token: Some("ft"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "mi",
+                                    token: Some("mi"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "box",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "width",
+                            token: Some("BYBOX"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "height",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "unit",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "m",
+                                    token: Some("m"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "km",
+                                    token: Some("km"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "ft",
+                                    token: Some("ft"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "mi",
+                                    token: Some("mi"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "polygon",
+                    token: None,
+                    since: Some(Version::new(9u16, 0u16, 0u16)),
+                    args: &[
+                        ArgMeta {
+                            name: "num-vertices",
+                            token: Some("BYPOLYGON"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "vertices",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "longitude",
+                                    token: None,
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "latitude",
+                                    token: None,
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "order",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "asc",
+                    token: Some("ASC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "desc",
+                    token: Some("DESC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "count-block",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: Some("COUNT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "any",
+                    token: Some("ANY"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "storedist",
+            token: Some("STOREDIST"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `GET`.
 pub static GET: CommandMeta = CommandMeta {
@@ -4156,6 +7836,14 @@ pub static GET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `GETBIT`.
 pub static GETBIT: CommandMeta = CommandMeta {
@@ -4192,6 +7880,20 @@ pub static GETBIT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "offset",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `GETDEL`.
 pub static GETDEL: CommandMeta = CommandMeta {
@@ -4229,6 +7931,14 @@ pub static GETDEL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `GETEX`.
 pub static GETEX: CommandMeta = CommandMeta {
@@ -4266,6 +7976,51 @@ pub static GETEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "expiration",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "seconds",
+                    token: Some("EX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "milliseconds",
+                    token: Some("PX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-seconds",
+                    token: Some("EXAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-milliseconds",
+                    token: Some("PXAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "persist",
+                    token: Some("PERSIST"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `GETRANGE`.
 pub static GETRANGE: CommandMeta = CommandMeta {
@@ -4300,6 +8055,26 @@ pub static GETRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "end",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `GETSET`.
 pub static GETSET: CommandMeta = CommandMeta {
@@ -4338,6 +8113,20 @@ pub static GETSET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HDEL`.
 pub static HDEL: CommandMeta = CommandMeta {
@@ -4374,6 +8163,20 @@ pub static HDEL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "field",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HELLO`.
 pub static HELLO: CommandMeta = CommandMeta {
@@ -4403,6 +8206,46 @@ pub static HELLO: CommandMeta = CommandMeta {
         instead: "the client runs HELLO when it connects: set the protocol, user and name with ClientBuilder::protocol, username, password and client_name",
         with_arguments: true,
     },
+    args: &[
+        ArgMeta {
+            name: "arguments",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "protover",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "auth",
+                    token: Some("AUTH"),
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "username",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "password",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "clientname",
+                    token: Some("SETNAME"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HEXISTS`.
 pub static HEXISTS: CommandMeta = CommandMeta {
@@ -4437,6 +8280,20 @@ pub static HEXISTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "field",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HEXPIRE`.
 pub static HEXPIRE: CommandMeta = CommandMeta {
@@ -4473,6 +8330,70 @@ pub static HEXPIRE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "seconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HEXPIREAT`.
 pub static HEXPIREAT: CommandMeta = CommandMeta {
@@ -4509,6 +8430,70 @@ pub static HEXPIREAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unix-time-seconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HEXPIRETIME`.
 pub static HEXPIRETIME: CommandMeta = CommandMeta {
@@ -4545,6 +8530,33 @@ pub static HEXPIRETIME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HGET`.
 pub static HGET: CommandMeta = CommandMeta {
@@ -4581,6 +8593,20 @@ pub static HGET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "field",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HGETALL`.
 pub static HGETALL: CommandMeta = CommandMeta {
@@ -4615,6 +8641,14 @@ pub static HGETALL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HGETDEL`.
 pub static HGETDEL: CommandMeta = CommandMeta {
@@ -4652,6 +8686,33 @@ pub static HGETDEL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HGETEX`.
 pub static HGETEX: CommandMeta = CommandMeta {
@@ -4689,6 +8750,70 @@ pub static HGETEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "expiration",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "seconds",
+                    token: Some("EX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "milliseconds",
+                    token: Some("PX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-seconds",
+                    token: Some("EXAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-milliseconds",
+                    token: Some("PXAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "persist",
+                    token: Some("PERSIST"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HINCRBY`.
 pub static HINCRBY: CommandMeta = CommandMeta {
@@ -4727,6 +8852,26 @@ pub static HINCRBY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "field",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "increment",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HINCRBYFLOAT`.
 pub static HINCRBYFLOAT: CommandMeta = CommandMeta {
@@ -4765,6 +8910,26 @@ pub static HINCRBYFLOAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "field",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "increment",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HKEYS`.
 pub static HKEYS: CommandMeta = CommandMeta {
@@ -4799,6 +8964,14 @@ pub static HKEYS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HLEN`.
 pub static HLEN: CommandMeta = CommandMeta {
@@ -4833,6 +9006,14 @@ pub static HLEN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HMGET`.
 pub static HMGET: CommandMeta = CommandMeta {
@@ -4869,6 +9050,20 @@ pub static HMGET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "field",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HMSET`.
 pub static HMSET: CommandMeta = CommandMeta {
@@ -4906,6 +9101,33 @@ pub static HMSET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HPERSIST`.
 pub static HPERSIST: CommandMeta = CommandMeta {
@@ -4942,6 +9164,33 @@ pub static HPERSIST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HPEXPIRE`.
 pub static HPEXPIRE: CommandMeta = CommandMeta {
@@ -4978,6 +9227,70 @@ pub static HPEXPIRE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "milliseconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HPEXPIREAT`.
 pub static HPEXPIREAT: CommandMeta = CommandMeta {
@@ -5014,6 +9327,70 @@ pub static HPEXPIREAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unix-time-milliseconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HPEXPIRETIME`.
 pub static HPEXPIRETIME: CommandMeta = CommandMeta {
@@ -5050,6 +9427,33 @@ pub static HPEXPIRETIME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HPTTL`.
 pub static HPTTL: CommandMeta = CommandMeta {
@@ -5086,6 +9490,33 @@ pub static HPTTL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HRANDFIELD`.
 pub static HRANDFIELD: CommandMeta = CommandMeta {
@@ -5120,6 +9551,33 @@ pub static HRANDFIELD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "options",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "withvalues",
+                    token: Some("WITHVALUES"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HSCAN`.
 pub static HSCAN: CommandMeta = CommandMeta {
@@ -5154,6 +9612,38 @@ pub static HSCAN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "cursor",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "pattern",
+            token: Some("MATCH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "novalues",
+            token: Some("NOVALUES"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HSET`.
 pub static HSET: CommandMeta = CommandMeta {
@@ -5191,6 +9681,33 @@ pub static HSET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HSETEX`.
 pub static HSETEX: CommandMeta = CommandMeta {
@@ -5228,6 +9745,121 @@ pub static HSETEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key-condition",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "fields-condition",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "fnx",
+                    token: Some("FNX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "fxx",
+                    token: Some("FXX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "expiration",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "seconds",
+                    token: Some("EX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "milliseconds",
+                    token: Some("PX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-seconds",
+                    token: Some("EXAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-milliseconds",
+                    token: Some("PXAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "keepttl",
+                    token: Some("KEEPTTL"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "data",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "field",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "value",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HSETNX`.
 pub static HSETNX: CommandMeta = CommandMeta {
@@ -5265,6 +9897,26 @@ pub static HSETNX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "field",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HSTRLEN`.
 pub static HSTRLEN: CommandMeta = CommandMeta {
@@ -5299,6 +9951,20 @@ pub static HSTRLEN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "field",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `HTTL`.
 pub static HTTL: CommandMeta = CommandMeta {
@@ -5335,6 +10001,33 @@ pub static HTTL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "fields",
+            token: Some("FIELDS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "numfields",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `HVALS`.
 pub static HVALS: CommandMeta = CommandMeta {
@@ -5369,6 +10062,14 @@ pub static HVALS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `INCR`.
 pub static INCR: CommandMeta = CommandMeta {
@@ -5407,6 +10108,14 @@ pub static INCR: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `INCRBY`.
 pub static INCRBY: CommandMeta = CommandMeta {
@@ -5445,6 +10154,20 @@ pub static INCRBY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "increment",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `INCRBYFLOAT`.
 pub static INCRBYFLOAT: CommandMeta = CommandMeta {
@@ -5483,6 +10206,20 @@ pub static INCRBYFLOAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "increment",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `INFO`.
 pub static INFO: CommandMeta = CommandMeta {
@@ -5507,6 +10244,14 @@ pub static INFO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "section",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `KEYS`.
 pub static KEYS: CommandMeta = CommandMeta {
@@ -5529,6 +10274,14 @@ pub static KEYS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "pattern",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LASTSAVE`.
 pub static LASTSAVE: CommandMeta = CommandMeta {
@@ -5554,6 +10307,7 @@ pub static LASTSAVE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `LATENCY DOCTOR`.
 pub static LATENCY_DOCTOR: CommandMeta = CommandMeta {
@@ -5579,6 +10333,7 @@ pub static LATENCY_DOCTOR: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `LATENCY GRAPH`.
 pub static LATENCY_GRAPH: CommandMeta = CommandMeta {
@@ -5604,6 +10359,14 @@ pub static LATENCY_GRAPH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "event",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LATENCY HELP`.
 pub static LATENCY_HELP: CommandMeta = CommandMeta {
@@ -5625,6 +10388,7 @@ pub static LATENCY_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `LATENCY HISTOGRAM`.
 pub static LATENCY_HISTOGRAM: CommandMeta = CommandMeta {
@@ -5650,6 +10414,14 @@ pub static LATENCY_HISTOGRAM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "COMMAND",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LATENCY HISTORY`.
 pub static LATENCY_HISTORY: CommandMeta = CommandMeta {
@@ -5675,6 +10447,14 @@ pub static LATENCY_HISTORY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "event",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LATENCY LATEST`.
 pub static LATENCY_LATEST: CommandMeta = CommandMeta {
@@ -5700,6 +10480,7 @@ pub static LATENCY_LATEST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `LATENCY RESET`.
 pub static LATENCY_RESET: CommandMeta = CommandMeta {
@@ -5725,6 +10506,14 @@ pub static LATENCY_RESET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "event",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LCS`.
 pub static LCS: CommandMeta = CommandMeta {
@@ -5759,6 +10548,44 @@ pub static LCS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key1",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key2",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "len",
+            token: Some("LEN"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "idx",
+            token: Some("IDX"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min-match-len",
+            token: Some("MINMATCHLEN"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withmatchlen",
+            token: Some("WITHMATCHLEN"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LINDEX`.
 pub static LINDEX: CommandMeta = CommandMeta {
@@ -5793,6 +10620,20 @@ pub static LINDEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "index",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LINSERT`.
 pub static LINSERT: CommandMeta = CommandMeta {
@@ -5829,6 +10670,45 @@ pub static LINSERT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "where",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "before",
+                    token: Some("BEFORE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "after",
+                    token: Some("AFTER"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "pivot",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LLEN`.
 pub static LLEN: CommandMeta = CommandMeta {
@@ -5863,6 +10743,14 @@ pub static LLEN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LMOVE`.
 pub static LMOVE: CommandMeta = CommandMeta {
@@ -5911,6 +10799,58 @@ pub static LMOVE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "source",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "wherefrom",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "left",
+                    token: Some("LEFT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "right",
+                    token: Some("RIGHT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "whereto",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "left",
+                    token: Some("LEFT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "right",
+                    token: Some("RIGHT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `LMPOP`.
 pub static LMPOP: CommandMeta = CommandMeta {
@@ -5946,6 +10886,45 @@ pub static LMPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "where",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "left",
+                    token: Some("LEFT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "right",
+                    token: Some("RIGHT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LOLWUT`.
 pub static LOLWUT: CommandMeta = CommandMeta {
@@ -5969,6 +10948,14 @@ pub static LOLWUT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "version",
+            token: Some("VERSION"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LPOP`.
 pub static LPOP: CommandMeta = CommandMeta {
@@ -6006,6 +10993,20 @@ pub static LPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LPOS`.
 pub static LPOS: CommandMeta = CommandMeta {
@@ -6040,6 +11041,38 @@ pub static LPOS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "rank",
+            token: Some("RANK"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "num-matches",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "len",
+            token: Some("MAXLEN"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LPUSH`.
 pub static LPUSH: CommandMeta = CommandMeta {
@@ -6077,6 +11110,20 @@ pub static LPUSH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LPUSHX`.
 pub static LPUSHX: CommandMeta = CommandMeta {
@@ -6114,6 +11161,20 @@ pub static LPUSHX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LRANGE`.
 pub static LRANGE: CommandMeta = CommandMeta {
@@ -6148,6 +11209,26 @@ pub static LRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "stop",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LREM`.
 pub static LREM: CommandMeta = CommandMeta {
@@ -6182,6 +11263,26 @@ pub static LREM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LSET`.
 pub static LSET: CommandMeta = CommandMeta {
@@ -6218,6 +11319,26 @@ pub static LSET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "index",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `LTRIM`.
 pub static LTRIM: CommandMeta = CommandMeta {
@@ -6252,6 +11373,26 @@ pub static LTRIM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "stop",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `MEMORY DOCTOR`.
 pub static MEMORY_DOCTOR: CommandMeta = CommandMeta {
@@ -6271,6 +11412,7 @@ pub static MEMORY_DOCTOR: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `MEMORY HELP`.
 pub static MEMORY_HELP: CommandMeta = CommandMeta {
@@ -6292,6 +11434,7 @@ pub static MEMORY_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `MEMORY MALLOC-STATS`.
 pub static MEMORY_MALLOC_STATS: CommandMeta = CommandMeta {
@@ -6311,6 +11454,7 @@ pub static MEMORY_MALLOC_STATS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `MEMORY PURGE`.
 pub static MEMORY_PURGE: CommandMeta = CommandMeta {
@@ -6330,6 +11474,7 @@ pub static MEMORY_PURGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `MEMORY STATS`.
 pub static MEMORY_STATS: CommandMeta = CommandMeta {
@@ -6349,6 +11494,7 @@ pub static MEMORY_STATS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `MEMORY USAGE`.
 pub static MEMORY_USAGE: CommandMeta = CommandMeta {
@@ -6380,6 +11526,20 @@ pub static MEMORY_USAGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("SAMPLES"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `MGET`.
 pub static MGET: CommandMeta = CommandMeta {
@@ -6416,6 +11576,14 @@ pub static MGET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `MIGRATE`.
 pub static MIGRATE: CommandMeta = CommandMeta {
@@ -6466,6 +11634,101 @@ pub static MIGRATE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "host",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "port",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key-selector",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "key",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "empty-string",
+                    token: Some("\"\""),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "destination-db",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "copy",
+            token: Some("COPY"),
+            since: Some(Version::new(3u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "replace",
+            token: Some("REPLACE"),
+            since: Some(Version::new(3u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "authentication",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "auth",
+                    token: Some("AUTH"),
+                    since: Some(Version::new(4u16, 0u16, 7u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "auth2",
+                    token: Some("AUTH2"),
+                    since: Some(Version::new(6u16, 0u16, 0u16)),
+                    args: &[
+                        ArgMeta {
+                            name: "username",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "password",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "keys",
+            token: Some("KEYS"),
+            since: Some(Version::new(3u16, 0u16, 6u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `MODULE HELP`.
 pub static MODULE_HELP: CommandMeta = CommandMeta {
@@ -6487,6 +11750,7 @@ pub static MODULE_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `MODULE LIST`.
 pub static MODULE_LIST: CommandMeta = CommandMeta {
@@ -6511,6 +11775,7 @@ pub static MODULE_LIST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `MODULE LOAD`.
 pub static MODULE_LOAD: CommandMeta = CommandMeta {
@@ -6536,6 +11801,20 @@ pub static MODULE_LOAD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "path",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "arg",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `MODULE LOADEX`.
 pub static MODULE_LOADEX: CommandMeta = CommandMeta {
@@ -6561,6 +11840,39 @@ pub static MODULE_LOADEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "path",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "configs",
+            token: Some("CONFIG"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "name",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "args",
+            token: Some("ARGS"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `MODULE UNLOAD`.
 pub static MODULE_UNLOAD: CommandMeta = CommandMeta {
@@ -6586,6 +11898,14 @@ pub static MODULE_UNLOAD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `MONITOR`.
 pub static MONITOR: CommandMeta = CommandMeta {
@@ -6614,6 +11934,7 @@ pub static MONITOR: CommandMeta = CommandMeta {
         instead: "MONITOR is run by the client: use client.monitor()",
         with_arguments: false,
     },
+    args: &[],
 };
 ///Metadata of `MOVE`.
 pub static MOVE_: CommandMeta = CommandMeta {
@@ -6651,6 +11972,20 @@ pub static MOVE_: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "db",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `MSET`.
 pub static MSET: CommandMeta = CommandMeta {
@@ -6687,6 +12022,27 @@ pub static MSET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "key",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `MSETEX`.
 pub static MSETEX: CommandMeta = CommandMeta {
@@ -6723,6 +12079,89 @@ pub static MSETEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "key",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "expiration",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "seconds",
+                    token: Some("EX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "milliseconds",
+                    token: Some("PX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-seconds",
+                    token: Some("EXAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-milliseconds",
+                    token: Some("PXAT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "keepttl",
+                    token: Some("KEEPTTL"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `MSETNX`.
 pub static MSETNX: CommandMeta = CommandMeta {
@@ -6759,6 +12198,27 @@ pub static MSETNX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "key",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `MULTI`.
 pub static MULTI: CommandMeta = CommandMeta {
@@ -6787,6 +12247,7 @@ pub static MULTI: CommandMeta = CommandMeta {
         instead: "MULTI, EXEC and DISCARD are run by the client: use client.pipeline().transaction(), Watched::multi() on a connection from client.watch(keys), or client.transaction(keys, f)",
         with_arguments: false,
     },
+    args: &[],
 };
 ///Metadata of `OBJECT ENCODING`.
 pub static OBJECT_ENCODING: CommandMeta = CommandMeta {
@@ -6819,6 +12280,14 @@ pub static OBJECT_ENCODING: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `OBJECT FREQ`.
 pub static OBJECT_FREQ: CommandMeta = CommandMeta {
@@ -6851,6 +12320,14 @@ pub static OBJECT_FREQ: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `OBJECT HELP`.
 pub static OBJECT_HELP: CommandMeta = CommandMeta {
@@ -6874,6 +12351,7 @@ pub static OBJECT_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `OBJECT IDLETIME`.
 pub static OBJECT_IDLETIME: CommandMeta = CommandMeta {
@@ -6906,6 +12384,14 @@ pub static OBJECT_IDLETIME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `OBJECT REFCOUNT`.
 pub static OBJECT_REFCOUNT: CommandMeta = CommandMeta {
@@ -6938,6 +12424,14 @@ pub static OBJECT_REFCOUNT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PERSIST`.
 pub static PERSIST: CommandMeta = CommandMeta {
@@ -6974,6 +12468,14 @@ pub static PERSIST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PEXPIRE`.
 pub static PEXPIRE: CommandMeta = CommandMeta {
@@ -7010,6 +12512,51 @@ pub static PEXPIRE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "milliseconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(7u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `PEXPIREAT`.
 pub static PEXPIREAT: CommandMeta = CommandMeta {
@@ -7046,6 +12593,51 @@ pub static PEXPIREAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unix-time-milliseconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(7u16, 0u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `PEXPIRETIME`.
 pub static PEXPIRETIME: CommandMeta = CommandMeta {
@@ -7082,6 +12674,14 @@ pub static PEXPIRETIME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PFADD`.
 pub static PFADD: CommandMeta = CommandMeta {
@@ -7119,6 +12719,20 @@ pub static PFADD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PFCOUNT`.
 pub static PFCOUNT: CommandMeta = CommandMeta {
@@ -7155,6 +12769,14 @@ pub static PFCOUNT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PFDEBUG`.
 pub static PFDEBUG: CommandMeta = CommandMeta {
@@ -7193,6 +12815,20 @@ pub static PFDEBUG: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "subcommand",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PFMERGE`.
 pub static PFMERGE: CommandMeta = CommandMeta {
@@ -7241,6 +12877,20 @@ pub static PFMERGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "destkey",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "sourcekey",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PFSELFTEST`.
 pub static PFSELFTEST: CommandMeta = CommandMeta {
@@ -7263,6 +12913,7 @@ pub static PFSELFTEST: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `PING`.
 pub static PING: CommandMeta = CommandMeta {
@@ -7286,6 +12937,14 @@ pub static PING: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "message",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PSETEX`.
 pub static PSETEX: CommandMeta = CommandMeta {
@@ -7322,6 +12981,26 @@ pub static PSETEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "milliseconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PSUBSCRIBE`.
 pub static PSUBSCRIBE: CommandMeta = CommandMeta {
@@ -7350,6 +13029,14 @@ pub static PSUBSCRIBE: CommandMeta = CommandMeta {
         instead: "subscriptions are run by the client: use client.subscriber()",
         with_arguments: false,
     },
+    args: &[
+        ArgMeta {
+            name: "pattern",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PSYNC`.
 pub static PSYNC: CommandMeta = CommandMeta {
@@ -7378,6 +13065,20 @@ pub static PSYNC: CommandMeta = CommandMeta {
         instead: "the replication protocol turns the connection into a replication stream: it is for replicas, not clients",
         with_arguments: false,
     },
+    args: &[
+        ArgMeta {
+            name: "replicationid",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "offset",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PTTL`.
 pub static PTTL: CommandMeta = CommandMeta {
@@ -7414,6 +13115,14 @@ pub static PTTL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PUBLISH`.
 pub static PUBLISH: CommandMeta = CommandMeta {
@@ -7439,6 +13148,20 @@ pub static PUBLISH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "channel",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "message",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PUBSUB CHANNELS`.
 pub static PUBSUB_CHANNELS: CommandMeta = CommandMeta {
@@ -7463,6 +13186,14 @@ pub static PUBSUB_CHANNELS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "pattern",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PUBSUB HELP`.
 pub static PUBSUB_HELP: CommandMeta = CommandMeta {
@@ -7484,6 +13215,7 @@ pub static PUBSUB_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `PUBSUB NUMPAT`.
 pub static PUBSUB_NUMPAT: CommandMeta = CommandMeta {
@@ -7508,6 +13240,7 @@ pub static PUBSUB_NUMPAT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `PUBSUB NUMSUB`.
 pub static PUBSUB_NUMSUB: CommandMeta = CommandMeta {
@@ -7532,6 +13265,14 @@ pub static PUBSUB_NUMSUB: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "channel",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PUBSUB SHARDCHANNELS`.
 pub static PUBSUB_SHARDCHANNELS: CommandMeta = CommandMeta {
@@ -7556,6 +13297,14 @@ pub static PUBSUB_SHARDCHANNELS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "pattern",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PUBSUB SHARDNUMSUB`.
 pub static PUBSUB_SHARDNUMSUB: CommandMeta = CommandMeta {
@@ -7580,6 +13329,14 @@ pub static PUBSUB_SHARDNUMSUB: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "shardchannel",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `PUNSUBSCRIBE`.
 pub static PUNSUBSCRIBE: CommandMeta = CommandMeta {
@@ -7608,6 +13365,14 @@ pub static PUNSUBSCRIBE: CommandMeta = CommandMeta {
         instead: "subscriptions are run by the client: use client.subscriber()",
         with_arguments: false,
     },
+    args: &[
+        ArgMeta {
+            name: "pattern",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `QUIT`.
 pub static QUIT: CommandMeta = CommandMeta {
@@ -7636,6 +13401,7 @@ pub static QUIT: CommandMeta = CommandMeta {
         instead: "closing connections is the client's job: drop the Client",
         with_arguments: false,
     },
+    args: &[],
 };
 ///Metadata of `RANDOMKEY`.
 pub static RANDOMKEY: CommandMeta = CommandMeta {
@@ -7660,6 +13426,7 @@ pub static RANDOMKEY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `READONLY`.
 pub static READONLY: CommandMeta = CommandMeta {
@@ -7686,6 +13453,7 @@ pub static READONLY: CommandMeta = CommandMeta {
     route: Route::Stateful {
         on_cluster: None,
     },
+    args: &[],
 };
 ///Metadata of `READWRITE`.
 pub static READWRITE: CommandMeta = CommandMeta {
@@ -7712,6 +13480,7 @@ pub static READWRITE: CommandMeta = CommandMeta {
     route: Route::Stateful {
         on_cluster: None,
     },
+    args: &[],
 };
 ///Metadata of `RENAME`.
 pub static RENAME: CommandMeta = CommandMeta {
@@ -7758,6 +13527,20 @@ pub static RENAME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "newkey",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `RENAMENX`.
 pub static RENAMENX: CommandMeta = CommandMeta {
@@ -7806,6 +13589,20 @@ pub static RENAMENX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "newkey",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `REPLCONF`.
 pub static REPLCONF: CommandMeta = CommandMeta {
@@ -7835,6 +13632,7 @@ pub static REPLCONF: CommandMeta = CommandMeta {
         instead: "the replication protocol turns the connection into a replication stream: it is for replicas, not clients",
         with_arguments: false,
     },
+    args: &[],
 };
 ///Metadata of `REPLICAOF`.
 pub static REPLICAOF: CommandMeta = CommandMeta {
@@ -7860,6 +13658,53 @@ pub static REPLICAOF: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "args",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "host-port",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "host",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "port",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "no-one",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "no",
+                            token: Some("NO"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "one",
+                            token: Some("ONE"),
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `RESET`.
 pub static RESET: CommandMeta = CommandMeta {
@@ -7888,6 +13733,7 @@ pub static RESET: CommandMeta = CommandMeta {
         instead: "RESET would reset the protocol, database, user, subscriptions and client tracking behind the client's back: connect a new Client instead",
         with_arguments: false,
     },
+    args: &[],
 };
 ///Metadata of `RESTORE`.
 pub static RESTORE: CommandMeta = CommandMeta {
@@ -7924,6 +13770,50 @@ pub static RESTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "ttl",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "serialized-value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "replace",
+            token: Some("REPLACE"),
+            since: Some(Version::new(3u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "absttl",
+            token: Some("ABSTTL"),
+            since: Some(Version::new(5u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "seconds",
+            token: Some("IDLETIME"),
+            since: Some(Version::new(5u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "frequency",
+            token: Some("FREQ"),
+            since: Some(Version::new(5u16, 0u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `RESTORE-ASKING`.
 pub static RESTORE_ASKING: CommandMeta = CommandMeta {
@@ -7961,6 +13851,50 @@ pub static RESTORE_ASKING: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "ttl",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "serialized-value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "replace",
+            token: Some("REPLACE"),
+            since: Some(Version::new(3u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "absttl",
+            token: Some("ABSTTL"),
+            since: Some(Version::new(5u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "seconds",
+            token: Some("IDLETIME"),
+            since: Some(Version::new(5u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "frequency",
+            token: Some("FREQ"),
+            since: Some(Version::new(5u16, 0u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ROLE`.
 pub static ROLE: CommandMeta = CommandMeta {
@@ -7987,6 +13921,7 @@ pub static ROLE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `RPOP`.
 pub static RPOP: CommandMeta = CommandMeta {
@@ -8024,6 +13959,20 @@ pub static RPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `RPOPLPUSH`.
 pub static RPOPLPUSH: CommandMeta = CommandMeta {
@@ -8072,6 +14021,20 @@ pub static RPOPLPUSH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "source",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `RPUSH`.
 pub static RPUSH: CommandMeta = CommandMeta {
@@ -8109,6 +14072,20 @@ pub static RPUSH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `RPUSHX`.
 pub static RPUSHX: CommandMeta = CommandMeta {
@@ -8146,6 +14123,20 @@ pub static RPUSHX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "element",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SADD`.
 pub static SADD: CommandMeta = CommandMeta {
@@ -8183,6 +14174,20 @@ pub static SADD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SAVE`.
 pub static SAVE: CommandMeta = CommandMeta {
@@ -8208,6 +14213,7 @@ pub static SAVE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SCAN`.
 pub static SCAN: CommandMeta = CommandMeta {
@@ -8232,6 +14238,32 @@ pub static SCAN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "cursor",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "pattern",
+            token: Some("MATCH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "type",
+            token: Some("TYPE"),
+            since: Some(Version::new(6u16, 0u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SCARD`.
 pub static SCARD: CommandMeta = CommandMeta {
@@ -8266,6 +14298,14 @@ pub static SCARD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SCRIPT DEBUG`.
 pub static SCRIPT_DEBUG: CommandMeta = CommandMeta {
@@ -8287,6 +14327,39 @@ pub static SCRIPT_DEBUG: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "mode",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "yes",
+                    token: Some("YES"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "sync",
+                    token: Some("SYNC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "no",
+                    token: Some("NO"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "engine",
+            token: None,
+            since: Some(Version::new(9u16, 1u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SCRIPT EXISTS`.
 pub static SCRIPT_EXISTS: CommandMeta = CommandMeta {
@@ -8310,6 +14383,14 @@ pub static SCRIPT_EXISTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "sha1",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SCRIPT FLUSH`.
 pub static SCRIPT_FLUSH: CommandMeta = CommandMeta {
@@ -8333,6 +14414,27 @@ pub static SCRIPT_FLUSH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "flush-type",
+            token: None,
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "async",
+                    token: Some("ASYNC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "sync",
+                    token: Some("SYNC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `SCRIPT HELP`.
 pub static SCRIPT_HELP: CommandMeta = CommandMeta {
@@ -8356,6 +14458,7 @@ pub static SCRIPT_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SCRIPT KILL`.
 pub static SCRIPT_KILL: CommandMeta = CommandMeta {
@@ -8379,6 +14482,7 @@ pub static SCRIPT_KILL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SCRIPT LOAD`.
 pub static SCRIPT_LOAD: CommandMeta = CommandMeta {
@@ -8402,6 +14506,14 @@ pub static SCRIPT_LOAD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "script",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SCRIPT SHOW`.
 pub static SCRIPT_SHOW: CommandMeta = CommandMeta {
@@ -8425,6 +14537,14 @@ pub static SCRIPT_SHOW: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "sha1",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SDIFF`.
 pub static SDIFF: CommandMeta = CommandMeta {
@@ -8459,6 +14579,14 @@ pub static SDIFF: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SDIFFSTORE`.
 pub static SDIFFSTORE: CommandMeta = CommandMeta {
@@ -8506,6 +14634,20 @@ pub static SDIFFSTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SELECT`.
 pub static SELECT: CommandMeta = CommandMeta {
@@ -8532,6 +14674,14 @@ pub static SELECT: CommandMeta = CommandMeta {
     route: Route::OwnConnection {
         instead: "SELECT would switch the database of every task sharing the client's connection, until a reconnect switched it back: set it with ClientBuilder::database (one Client per database), or run it on a connection of your own (client.watch(keys))",
     },
+    args: &[
+        ArgMeta {
+            name: "index",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL CKQUORUM`.
 pub static SENTINEL_CKQUORUM: CommandMeta = CommandMeta {
@@ -8557,6 +14707,14 @@ pub static SENTINEL_CKQUORUM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL CONFIG`.
 pub static SENTINEL_CONFIG: CommandMeta = CommandMeta {
@@ -8582,6 +14740,40 @@ pub static SENTINEL_CONFIG: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "action",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "set",
+                    token: Some("SET"),
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "parameter",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "value",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "parameter",
+                    token: Some("GET"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `SENTINEL DEBUG`.
 pub static SENTINEL_DEBUG: CommandMeta = CommandMeta {
@@ -8607,6 +14799,27 @@ pub static SENTINEL_DEBUG: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "parameter",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `SENTINEL FAILOVER`.
 pub static SENTINEL_FAILOVER: CommandMeta = CommandMeta {
@@ -8632,6 +14845,20 @@ pub static SENTINEL_FAILOVER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "coordinated",
+            token: Some("COORDINATED"),
+            since: Some(Version::new(9u16, 0u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL FLUSHCONFIG`.
 pub static SENTINEL_FLUSHCONFIG: CommandMeta = CommandMeta {
@@ -8657,6 +14884,7 @@ pub static SENTINEL_FLUSHCONFIG: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SENTINEL GET-MASTER-ADDR-BY-NAME`.
 pub static SENTINEL_GET_MASTER_ADDR_BY_NAME: CommandMeta = CommandMeta {
@@ -8682,6 +14910,14 @@ pub static SENTINEL_GET_MASTER_ADDR_BY_NAME: CommandMeta = CommandMeta {
     deprecated_since: Some(Version::new(8u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL GET-PRIMARY-ADDR-BY-NAME`"),
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL GET-PRIMARY-ADDR-BY-NAME`.
 pub static SENTINEL_GET_PRIMARY_ADDR_BY_NAME: CommandMeta = CommandMeta {
@@ -8707,6 +14943,14 @@ pub static SENTINEL_GET_PRIMARY_ADDR_BY_NAME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL HELP`.
 pub static SENTINEL_HELP: CommandMeta = CommandMeta {
@@ -8729,6 +14973,7 @@ pub static SENTINEL_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SENTINEL INFO-CACHE`.
 pub static SENTINEL_INFO_CACHE: CommandMeta = CommandMeta {
@@ -8754,6 +14999,14 @@ pub static SENTINEL_INFO_CACHE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "nodename",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL IS-MASTER-DOWN-BY-ADDR`.
 pub static SENTINEL_IS_MASTER_DOWN_BY_ADDR: CommandMeta = CommandMeta {
@@ -8779,6 +15032,32 @@ pub static SENTINEL_IS_MASTER_DOWN_BY_ADDR: CommandMeta = CommandMeta {
     deprecated_since: Some(Version::new(8u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL IS-PRIMARY-DOWN-BY-ADDR`"),
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "ip",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "port",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "current-epoch",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "runid",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL IS-PRIMARY-DOWN-BY-ADDR`.
 pub static SENTINEL_IS_PRIMARY_DOWN_BY_ADDR: CommandMeta = CommandMeta {
@@ -8804,6 +15083,32 @@ pub static SENTINEL_IS_PRIMARY_DOWN_BY_ADDR: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "ip",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "port",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "current-epoch",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "runid",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL MASTER`.
 pub static SENTINEL_MASTER: CommandMeta = CommandMeta {
@@ -8829,6 +15134,14 @@ pub static SENTINEL_MASTER: CommandMeta = CommandMeta {
     deprecated_since: Some(Version::new(8u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL PRIMARY`"),
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL MASTERS`.
 pub static SENTINEL_MASTERS: CommandMeta = CommandMeta {
@@ -8854,6 +15167,7 @@ pub static SENTINEL_MASTERS: CommandMeta = CommandMeta {
     deprecated_since: Some(Version::new(8u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL PRIMARIES`"),
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SENTINEL MONITOR`.
 pub static SENTINEL_MONITOR: CommandMeta = CommandMeta {
@@ -8879,6 +15193,32 @@ pub static SENTINEL_MONITOR: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "ip",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "port",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "quorum",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL MYID`.
 pub static SENTINEL_MYID: CommandMeta = CommandMeta {
@@ -8904,6 +15244,7 @@ pub static SENTINEL_MYID: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SENTINEL PENDING-SCRIPTS`.
 pub static SENTINEL_PENDING_SCRIPTS: CommandMeta = CommandMeta {
@@ -8929,6 +15270,7 @@ pub static SENTINEL_PENDING_SCRIPTS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SENTINEL PRIMARIES`.
 pub static SENTINEL_PRIMARIES: CommandMeta = CommandMeta {
@@ -8954,6 +15296,7 @@ pub static SENTINEL_PRIMARIES: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SENTINEL PRIMARY`.
 pub static SENTINEL_PRIMARY: CommandMeta = CommandMeta {
@@ -8979,6 +15322,14 @@ pub static SENTINEL_PRIMARY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL REMOVE`.
 pub static SENTINEL_REMOVE: CommandMeta = CommandMeta {
@@ -9004,6 +15355,14 @@ pub static SENTINEL_REMOVE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL REPLICAS`.
 pub static SENTINEL_REPLICAS: CommandMeta = CommandMeta {
@@ -9029,6 +15388,14 @@ pub static SENTINEL_REPLICAS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL RESET`.
 pub static SENTINEL_RESET: CommandMeta = CommandMeta {
@@ -9054,6 +15421,14 @@ pub static SENTINEL_RESET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "pattern",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL SENTINELS`.
 pub static SENTINEL_SENTINELS: CommandMeta = CommandMeta {
@@ -9079,6 +15454,14 @@ pub static SENTINEL_SENTINELS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SENTINEL SET`.
 pub static SENTINEL_SET: CommandMeta = CommandMeta {
@@ -9104,6 +15487,33 @@ pub static SENTINEL_SET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "option",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `SENTINEL SIMULATE-FAILURE`.
 pub static SENTINEL_SIMULATE_FAILURE: CommandMeta = CommandMeta {
@@ -9129,6 +15539,33 @@ pub static SENTINEL_SIMULATE_FAILURE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "mode",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "crash-after-election",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "crash-after-promotion",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "help",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `SENTINEL SLAVES`.
 pub static SENTINEL_SLAVES: CommandMeta = CommandMeta {
@@ -9154,6 +15591,14 @@ pub static SENTINEL_SLAVES: CommandMeta = CommandMeta {
     deprecated_since: Some(Version::new(5u16, 0u16, 0u16)),
     replaced_by: Some("`SENTINEL REPLICAS`"),
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "primary-name",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SET`.
 pub static SET: CommandMeta = CommandMeta {
@@ -9191,6 +15636,88 @@ pub static SET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: Some(Version::new(2u16, 6u16, 12u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: Some(Version::new(2u16, 6u16, 12u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "comparison-value",
+                    token: Some("IFEQ"),
+                    since: Some(Version::new(8u16, 1u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "get",
+            token: Some("GET"),
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "expiration",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "seconds",
+                    token: Some("EX"),
+                    since: Some(Version::new(2u16, 6u16, 12u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "milliseconds",
+                    token: Some("PX"),
+                    since: Some(Version::new(2u16, 6u16, 12u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-seconds",
+                    token: Some("EXAT"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "unix-time-milliseconds",
+                    token: Some("PXAT"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "keepttl",
+                    token: Some("KEEPTTL"),
+                    since: Some(Version::new(6u16, 0u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `SETBIT`.
 pub static SETBIT: CommandMeta = CommandMeta {
@@ -9228,6 +15755,26 @@ pub static SETBIT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "offset",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SETEX`.
 pub static SETEX: CommandMeta = CommandMeta {
@@ -9264,6 +15811,26 @@ pub static SETEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "seconds",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SETNX`.
 pub static SETNX: CommandMeta = CommandMeta {
@@ -9301,6 +15868,20 @@ pub static SETNX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SETRANGE`.
 pub static SETRANGE: CommandMeta = CommandMeta {
@@ -9337,6 +15918,26 @@ pub static SETRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "offset",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "value",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SHUTDOWN`.
 pub static SHUTDOWN: CommandMeta = CommandMeta {
@@ -9364,6 +15965,71 @@ pub static SHUTDOWN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "abort-selector",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "save-selector-block",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "save-selector",
+                            token: None,
+                            since: None,
+                            args: &[
+                                ArgMeta {
+                                    name: "nosave",
+                                    token: Some("NOSAVE"),
+                                    since: None,
+                                    args: &[],
+                                },
+                                ArgMeta {
+                                    name: "save",
+                                    token: Some("SAVE"),
+                                    since: None,
+                                    args: &[],
+                                },
+                            ],
+                        },
+                        ArgMeta {
+                            name: "now",
+                            token: Some("NOW"),
+                            since: Some(Version::new(7u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "force",
+                            token: Some("FORCE"),
+                            since: Some(Version::new(7u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "safe",
+                            token: Some("SAFE"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "failover",
+                            token: Some("FAILOVER"),
+                            since: Some(Version::new(9u16, 0u16, 0u16)),
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "abort",
+                    token: Some("ABORT"),
+                    since: Some(Version::new(7u16, 0u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `SINTER`.
 pub static SINTER: CommandMeta = CommandMeta {
@@ -9398,6 +16064,14 @@ pub static SINTER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SINTERCARD`.
 pub static SINTERCARD: CommandMeta = CommandMeta {
@@ -9432,6 +16106,26 @@ pub static SINTERCARD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SINTERSTORE`.
 pub static SINTERSTORE: CommandMeta = CommandMeta {
@@ -9479,6 +16173,20 @@ pub static SINTERSTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SISMEMBER`.
 pub static SISMEMBER: CommandMeta = CommandMeta {
@@ -9513,6 +16221,20 @@ pub static SISMEMBER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SLAVEOF`.
 pub static SLAVEOF: CommandMeta = CommandMeta {
@@ -9538,6 +16260,53 @@ pub static SLAVEOF: CommandMeta = CommandMeta {
     deprecated_since: Some(Version::new(5u16, 0u16, 0u16)),
     replaced_by: Some("`REPLICAOF`"),
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "args",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "host-port",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "host",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "port",
+                            token: None,
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "no-one",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "no",
+                            token: Some("NO"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "one",
+                            token: Some("ONE"),
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `SLOWLOG GET`.
 pub static SLOWLOG_GET: CommandMeta = CommandMeta {
@@ -9563,6 +16332,14 @@ pub static SLOWLOG_GET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SLOWLOG HELP`.
 pub static SLOWLOG_HELP: CommandMeta = CommandMeta {
@@ -9584,6 +16361,7 @@ pub static SLOWLOG_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SLOWLOG LEN`.
 pub static SLOWLOG_LEN: CommandMeta = CommandMeta {
@@ -9609,6 +16387,7 @@ pub static SLOWLOG_LEN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SLOWLOG RESET`.
 pub static SLOWLOG_RESET: CommandMeta = CommandMeta {
@@ -9634,6 +16413,7 @@ pub static SLOWLOG_RESET: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `SMEMBERS`.
 pub static SMEMBERS: CommandMeta = CommandMeta {
@@ -9668,6 +16448,14 @@ pub static SMEMBERS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SMISMEMBER`.
 pub static SMISMEMBER: CommandMeta = CommandMeta {
@@ -9704,6 +16492,20 @@ pub static SMISMEMBER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SMOVE`.
 pub static SMOVE: CommandMeta = CommandMeta {
@@ -9752,6 +16554,26 @@ pub static SMOVE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "source",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SORT`.
 pub static SORT: CommandMeta = CommandMeta {
@@ -9803,6 +16625,76 @@ pub static SORT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "by-pattern",
+            token: Some("BY"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "get-pattern",
+            token: Some("GET"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "order",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "asc",
+                    token: Some("ASC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "desc",
+                    token: Some("DESC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "sorting",
+            token: Some("ALPHA"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "destination",
+            token: Some("STORE"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SORT_RO`.
 pub static SORT_RO: CommandMeta = CommandMeta {
@@ -9845,6 +16737,70 @@ pub static SORT_RO: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "by-pattern",
+            token: Some("BY"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "get-pattern",
+            token: Some("GET"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "order",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "asc",
+                    token: Some("ASC"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "desc",
+                    token: Some("DESC"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "sorting",
+            token: Some("ALPHA"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SPOP`.
 pub static SPOP: CommandMeta = CommandMeta {
@@ -9882,6 +16838,20 @@ pub static SPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: Some(Version::new(3u16, 2u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SPUBLISH`.
 pub static SPUBLISH: CommandMeta = CommandMeta {
@@ -9917,6 +16887,20 @@ pub static SPUBLISH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "shardchannel",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "message",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SRANDMEMBER`.
 pub static SRANDMEMBER: CommandMeta = CommandMeta {
@@ -9951,6 +16935,20 @@ pub static SRANDMEMBER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: Some(Version::new(2u16, 6u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SREM`.
 pub static SREM: CommandMeta = CommandMeta {
@@ -9987,6 +16985,20 @@ pub static SREM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SSCAN`.
 pub static SSCAN: CommandMeta = CommandMeta {
@@ -10021,6 +17033,32 @@ pub static SSCAN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "cursor",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "pattern",
+            token: Some("MATCH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SSUBSCRIBE`.
 pub static SSUBSCRIBE: CommandMeta = CommandMeta {
@@ -10058,6 +17096,14 @@ pub static SSUBSCRIBE: CommandMeta = CommandMeta {
         instead: "subscriptions are run by the client: use client.subscriber()",
         with_arguments: false,
     },
+    args: &[
+        ArgMeta {
+            name: "shardchannel",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `STRLEN`.
 pub static STRLEN: CommandMeta = CommandMeta {
@@ -10092,6 +17138,14 @@ pub static STRLEN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SUBSCRIBE`.
 pub static SUBSCRIBE: CommandMeta = CommandMeta {
@@ -10120,6 +17174,14 @@ pub static SUBSCRIBE: CommandMeta = CommandMeta {
         instead: "subscriptions are run by the client: use client.subscriber()",
         with_arguments: false,
     },
+    args: &[
+        ArgMeta {
+            name: "channel",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SUBSTR`.
 pub static SUBSTR: CommandMeta = CommandMeta {
@@ -10154,6 +17216,26 @@ pub static SUBSTR: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "end",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SUNION`.
 pub static SUNION: CommandMeta = CommandMeta {
@@ -10188,6 +17270,14 @@ pub static SUNION: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SUNIONSTORE`.
 pub static SUNIONSTORE: CommandMeta = CommandMeta {
@@ -10235,6 +17325,20 @@ pub static SUNIONSTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SUNSUBSCRIBE`.
 pub static SUNSUBSCRIBE: CommandMeta = CommandMeta {
@@ -10272,6 +17376,14 @@ pub static SUNSUBSCRIBE: CommandMeta = CommandMeta {
         instead: "subscriptions are run by the client: use client.subscriber()",
         with_arguments: false,
     },
+    args: &[
+        ArgMeta {
+            name: "shardchannel",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SWAPDB`.
 pub static SWAPDB: CommandMeta = CommandMeta {
@@ -10296,6 +17408,20 @@ pub static SWAPDB: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "index1",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "index2",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `SYNC`.
 pub static SYNC: CommandMeta = CommandMeta {
@@ -10324,6 +17450,7 @@ pub static SYNC: CommandMeta = CommandMeta {
         instead: "the replication protocol turns the connection into a replication stream: it is for replicas, not clients",
         with_arguments: false,
     },
+    args: &[],
 };
 ///Metadata of `TIME`.
 pub static TIME: CommandMeta = CommandMeta {
@@ -10346,6 +17473,7 @@ pub static TIME: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `TOUCH`.
 pub static TOUCH: CommandMeta = CommandMeta {
@@ -10380,6 +17508,14 @@ pub static TOUCH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `TTL`.
 pub static TTL: CommandMeta = CommandMeta {
@@ -10416,6 +17552,14 @@ pub static TTL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `TYPE`.
 pub static TYPE_: CommandMeta = CommandMeta {
@@ -10450,6 +17594,14 @@ pub static TYPE_: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `UNLINK`.
 pub static UNLINK: CommandMeta = CommandMeta {
@@ -10486,6 +17638,14 @@ pub static UNLINK: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `UNSUBSCRIBE`.
 pub static UNSUBSCRIBE: CommandMeta = CommandMeta {
@@ -10514,6 +17674,14 @@ pub static UNSUBSCRIBE: CommandMeta = CommandMeta {
         instead: "subscriptions are run by the client: use client.subscriber()",
         with_arguments: false,
     },
+    args: &[
+        ArgMeta {
+            name: "channel",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `UNWATCH`.
 pub static UNWATCH: CommandMeta = CommandMeta {
@@ -10541,6 +17709,7 @@ pub static UNWATCH: CommandMeta = CommandMeta {
     route: Route::Unwatch {
         instead: "WATCH and UNWATCH hold state on the connection they run on: use client.watch(keys) (a connection of your own) or client.transaction(keys, f)",
     },
+    args: &[],
 };
 ///Metadata of `WAIT`.
 pub static WAIT: CommandMeta = CommandMeta {
@@ -10563,6 +17732,20 @@ pub static WAIT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::SharedWaiting,
+    args: &[
+        ArgMeta {
+            name: "numreplicas",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `WAITAOF`.
 pub static WAITAOF: CommandMeta = CommandMeta {
@@ -10585,6 +17768,26 @@ pub static WAITAOF: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::SharedWaiting,
+    args: &[
+        ArgMeta {
+            name: "numlocal",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numreplicas",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "timeout",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `WATCH`.
 pub static WATCH: CommandMeta = CommandMeta {
@@ -10622,6 +17825,14 @@ pub static WATCH: CommandMeta = CommandMeta {
     route: Route::Watch {
         instead: "WATCH and UNWATCH hold state on the connection they run on: use client.watch(keys) (a connection of your own) or client.transaction(keys, f)",
     },
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XACK`.
 pub static XACK: CommandMeta = CommandMeta {
@@ -10658,6 +17869,26 @@ pub static XACK: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "ID",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XADD`.
 pub static XADD: CommandMeta = CommandMeta {
@@ -10695,6 +17926,115 @@ pub static XADD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "nomkstream",
+            token: Some("NOMKSTREAM"),
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "trim",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "strategy",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "maxlen",
+                            token: Some("MAXLEN"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "minid",
+                            token: Some("MINID"),
+                            since: Some(Version::new(6u16, 2u16, 0u16)),
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "operator",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "equal",
+                            token: Some("="),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "approximately",
+                            token: Some("~"),
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "threshold",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: Some("LIMIT"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "id-selector",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "auto-id",
+                    token: Some("*"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "id",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "field",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "value",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `XAUTOCLAIM`.
 pub static XAUTOCLAIM: CommandMeta = CommandMeta {
@@ -10731,6 +18071,50 @@ pub static XAUTOCLAIM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "consumer",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min-idle-time",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "justid",
+            token: Some("JUSTID"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XCLAIM`.
 pub static XCLAIM: CommandMeta = CommandMeta {
@@ -10767,6 +18151,74 @@ pub static XCLAIM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "consumer",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min-idle-time",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "ID",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "ms",
+            token: Some("IDLE"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "unix-time-milliseconds",
+            token: Some("TIME"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("RETRYCOUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "force",
+            token: Some("FORCE"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "justid",
+            token: Some("JUSTID"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "lastid",
+            token: Some("LASTID"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XDEL`.
 pub static XDEL: CommandMeta = CommandMeta {
@@ -10803,6 +18255,20 @@ pub static XDEL: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "ID",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XGROUP CREATE`.
 pub static XGROUP_CREATE: CommandMeta = CommandMeta {
@@ -10839,6 +18305,51 @@ pub static XGROUP_CREATE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "id-selector",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "id",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "new-id",
+                    token: Some("$"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "mkstream",
+            token: Some("MKSTREAM"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "entriesread",
+            token: Some("ENTRIESREAD"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XGROUP CREATECONSUMER`.
 pub static XGROUP_CREATECONSUMER: CommandMeta = CommandMeta {
@@ -10875,6 +18386,26 @@ pub static XGROUP_CREATECONSUMER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "consumer",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XGROUP DELCONSUMER`.
 pub static XGROUP_DELCONSUMER: CommandMeta = CommandMeta {
@@ -10909,6 +18440,26 @@ pub static XGROUP_DELCONSUMER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "consumer",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XGROUP DESTROY`.
 pub static XGROUP_DESTROY: CommandMeta = CommandMeta {
@@ -10943,6 +18494,20 @@ pub static XGROUP_DESTROY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XGROUP HELP`.
 pub static XGROUP_HELP: CommandMeta = CommandMeta {
@@ -10966,6 +18531,7 @@ pub static XGROUP_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `XGROUP SETID`.
 pub static XGROUP_SETID: CommandMeta = CommandMeta {
@@ -11000,6 +18566,45 @@ pub static XGROUP_SETID: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "id-selector",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "id",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "new-id",
+                    token: Some("$"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "entriesread",
+            token: Some("ENTRIESREAD"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XINFO CONSUMERS`.
 pub static XINFO_CONSUMERS: CommandMeta = CommandMeta {
@@ -11034,6 +18639,20 @@ pub static XINFO_CONSUMERS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XINFO GROUPS`.
 pub static XINFO_GROUPS: CommandMeta = CommandMeta {
@@ -11068,6 +18687,14 @@ pub static XINFO_GROUPS: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XINFO HELP`.
 pub static XINFO_HELP: CommandMeta = CommandMeta {
@@ -11091,6 +18718,7 @@ pub static XINFO_HELP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[],
 };
 ///Metadata of `XINFO STREAM`.
 pub static XINFO_STREAM: CommandMeta = CommandMeta {
@@ -11125,6 +18753,33 @@ pub static XINFO_STREAM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "full-block",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "full",
+                    token: Some("FULL"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: Some("COUNT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `XLEN`.
 pub static XLEN: CommandMeta = CommandMeta {
@@ -11159,6 +18814,14 @@ pub static XLEN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XPENDING`.
 pub static XPENDING: CommandMeta = CommandMeta {
@@ -11193,6 +18856,57 @@ pub static XPENDING: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "group",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "filters",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "min-idle-time",
+                    token: Some("IDLE"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "start",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "end",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "consumer",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `XRANGE`.
 pub static XRANGE: CommandMeta = CommandMeta {
@@ -11227,6 +18941,32 @@ pub static XRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "end",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XREAD`.
 pub static XREAD: CommandMeta = CommandMeta {
@@ -11266,6 +19006,39 @@ pub static XREAD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "milliseconds",
+            token: Some("BLOCK"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "streams",
+            token: Some("STREAMS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "key",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "ID",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `XREADGROUP`.
 pub static XREADGROUP: CommandMeta = CommandMeta {
@@ -11305,6 +19078,64 @@ pub static XREADGROUP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Dedicated,
+    args: &[
+        ArgMeta {
+            name: "group-block",
+            token: Some("GROUP"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "group",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "consumer",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "milliseconds",
+            token: Some("BLOCK"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "noack",
+            token: Some("NOACK"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "streams",
+            token: Some("STREAMS"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "key",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "ID",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `XREVRANGE`.
 pub static XREVRANGE: CommandMeta = CommandMeta {
@@ -11339,6 +19170,32 @@ pub static XREVRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "end",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XSETID`.
 pub static XSETID: CommandMeta = CommandMeta {
@@ -11376,6 +19233,32 @@ pub static XSETID: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "last-id",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "entries-added",
+            token: Some("ENTRIESADDED"),
+            since: Some(Version::new(7u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "max-deleted-id",
+            token: Some("MAXDELETEDID"),
+            since: Some(Version::new(7u16, 0u16, 0u16)),
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `XTRIM`.
 pub static XTRIM: CommandMeta = CommandMeta {
@@ -11410,6 +19293,71 @@ pub static XTRIM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "trim",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "strategy",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "maxlen",
+                            token: Some("MAXLEN"),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "minid",
+                            token: Some("MINID"),
+                            since: Some(Version::new(6u16, 2u16, 0u16)),
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "operator",
+                    token: None,
+                    since: None,
+                    args: &[
+                        ArgMeta {
+                            name: "equal",
+                            token: Some("="),
+                            since: None,
+                            args: &[],
+                        },
+                        ArgMeta {
+                            name: "approximately",
+                            token: Some("~"),
+                            since: None,
+                            args: &[],
+                        },
+                    ],
+                },
+                ArgMeta {
+                    name: "threshold",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: Some("LIMIT"),
+                    since: Some(Version::new(6u16, 2u16, 0u16)),
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZADD`.
 pub static ZADD: CommandMeta = CommandMeta {
@@ -11447,6 +19395,83 @@ pub static ZADD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "condition",
+            token: None,
+            since: Some(Version::new(3u16, 0u16, 2u16)),
+            args: &[
+                ArgMeta {
+                    name: "nx",
+                    token: Some("NX"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "xx",
+                    token: Some("XX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "comparison",
+            token: None,
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "gt",
+                    token: Some("GT"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "lt",
+                    token: Some("LT"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "change",
+            token: Some("CH"),
+            since: Some(Version::new(3u16, 0u16, 2u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "increment",
+            token: Some("INCR"),
+            since: Some(Version::new(3u16, 0u16, 2u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "data",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "score",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "member",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZCARD`.
 pub static ZCARD: CommandMeta = CommandMeta {
@@ -11481,6 +19506,14 @@ pub static ZCARD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZCOUNT`.
 pub static ZCOUNT: CommandMeta = CommandMeta {
@@ -11517,6 +19550,26 @@ pub static ZCOUNT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZDIFF`.
 pub static ZDIFF: CommandMeta = CommandMeta {
@@ -11551,6 +19604,26 @@ pub static ZDIFF: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withscores",
+            token: Some("WITHSCORES"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZDIFFSTORE`.
 pub static ZDIFFSTORE: CommandMeta = CommandMeta {
@@ -11598,6 +19671,26 @@ pub static ZDIFFSTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZINCRBY`.
 pub static ZINCRBY: CommandMeta = CommandMeta {
@@ -11636,6 +19729,26 @@ pub static ZINCRBY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "increment",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZINTER`.
 pub static ZINTER: CommandMeta = CommandMeta {
@@ -11670,6 +19783,57 @@ pub static ZINTER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "weight",
+            token: Some("WEIGHTS"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "aggregate",
+            token: Some("AGGREGATE"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "sum",
+                    token: Some("SUM"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "min",
+                    token: Some("MIN"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "max",
+                    token: Some("MAX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "withscores",
+            token: Some("WITHSCORES"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZINTERCARD`.
 pub static ZINTERCARD: CommandMeta = CommandMeta {
@@ -11704,6 +19868,26 @@ pub static ZINTERCARD: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZINTERSTORE`.
 pub static ZINTERSTORE: CommandMeta = CommandMeta {
@@ -11751,6 +19935,57 @@ pub static ZINTERSTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "weight",
+            token: Some("WEIGHTS"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "aggregate",
+            token: Some("AGGREGATE"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "sum",
+                    token: Some("SUM"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "min",
+                    token: Some("MIN"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "max",
+                    token: Some("MAX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZLEXCOUNT`.
 pub static ZLEXCOUNT: CommandMeta = CommandMeta {
@@ -11787,6 +20022,26 @@ pub static ZLEXCOUNT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZMPOP`.
 pub static ZMPOP: CommandMeta = CommandMeta {
@@ -11822,6 +20077,45 @@ pub static ZMPOP: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "where",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "min",
+                    token: Some("MIN"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "max",
+                    token: Some("MAX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZMSCORE`.
 pub static ZMSCORE: CommandMeta = CommandMeta {
@@ -11858,6 +20152,20 @@ pub static ZMSCORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZPOPMAX`.
 pub static ZPOPMAX: CommandMeta = CommandMeta {
@@ -11895,6 +20203,20 @@ pub static ZPOPMAX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZPOPMIN`.
 pub static ZPOPMIN: CommandMeta = CommandMeta {
@@ -11932,6 +20254,20 @@ pub static ZPOPMIN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZRANDMEMBER`.
 pub static ZRANDMEMBER: CommandMeta = CommandMeta {
@@ -11966,6 +20302,33 @@ pub static ZRANDMEMBER: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "options",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "withscores",
+                    token: Some("WITHSCORES"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZRANGE`.
 pub static ZRANGE: CommandMeta = CommandMeta {
@@ -12000,6 +20363,76 @@ pub static ZRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "stop",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "sortby",
+            token: None,
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "byscore",
+                    token: Some("BYSCORE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "bylex",
+                    token: Some("BYLEX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "rev",
+            token: Some("REV"),
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: Some(Version::new(6u16, 2u16, 0u16)),
+            args: &[
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "withscores",
+            token: Some("WITHSCORES"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZRANGEBYLEX`.
 pub static ZRANGEBYLEX: CommandMeta = CommandMeta {
@@ -12034,6 +20467,45 @@ pub static ZRANGEBYLEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZRANGEBYSCORE`.
 pub static ZRANGEBYSCORE: CommandMeta = CommandMeta {
@@ -12068,6 +20540,51 @@ pub static ZRANGEBYSCORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withscores",
+            token: Some("WITHSCORES"),
+            since: Some(Version::new(2u16, 0u16, 0u16)),
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZRANGESTORE`.
 pub static ZRANGESTORE: CommandMeta = CommandMeta {
@@ -12115,6 +20632,76 @@ pub static ZRANGESTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "dst",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "src",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "sortby",
+            token: None,
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "byscore",
+                    token: Some("BYSCORE"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "bylex",
+                    token: Some("BYLEX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "rev",
+            token: Some("REV"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZRANK`.
 pub static ZRANK: CommandMeta = CommandMeta {
@@ -12151,6 +20738,26 @@ pub static ZRANK: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withscore",
+            token: Some("WITHSCORE"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZREM`.
 pub static ZREM: CommandMeta = CommandMeta {
@@ -12187,6 +20794,20 @@ pub static ZREM: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZREMRANGEBYLEX`.
 pub static ZREMRANGEBYLEX: CommandMeta = CommandMeta {
@@ -12221,6 +20842,26 @@ pub static ZREMRANGEBYLEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZREMRANGEBYRANK`.
 pub static ZREMRANGEBYRANK: CommandMeta = CommandMeta {
@@ -12255,6 +20896,26 @@ pub static ZREMRANGEBYRANK: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "stop",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZREMRANGEBYSCORE`.
 pub static ZREMRANGEBYSCORE: CommandMeta = CommandMeta {
@@ -12289,6 +20950,26 @@ pub static ZREMRANGEBYSCORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZREVRANGE`.
 pub static ZREVRANGE: CommandMeta = CommandMeta {
@@ -12323,6 +21004,32 @@ pub static ZREVRANGE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "start",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "stop",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withscores",
+            token: Some("WITHSCORES"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZREVRANGEBYLEX`.
 pub static ZREVRANGEBYLEX: CommandMeta = CommandMeta {
@@ -12357,6 +21064,45 @@ pub static ZREVRANGEBYLEX: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZREVRANGEBYSCORE`.
 pub static ZREVRANGEBYSCORE: CommandMeta = CommandMeta {
@@ -12391,6 +21137,51 @@ pub static ZREVRANGEBYSCORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "max",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "min",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withscores",
+            token: Some("WITHSCORES"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "limit",
+            token: Some("LIMIT"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "offset",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "count",
+                    token: None,
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 ///Metadata of `ZREVRANK`.
 pub static ZREVRANK: CommandMeta = CommandMeta {
@@ -12427,6 +21218,26 @@ pub static ZREVRANK: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "withscore",
+            token: Some("WITHSCORE"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZSCAN`.
 pub static ZSCAN: CommandMeta = CommandMeta {
@@ -12461,6 +21272,38 @@ pub static ZSCAN: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "cursor",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "pattern",
+            token: Some("MATCH"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "count",
+            token: Some("COUNT"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "noscores",
+            token: Some("NOSCORES"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZSCORE`.
 pub static ZSCORE: CommandMeta = CommandMeta {
@@ -12497,6 +21340,20 @@ pub static ZSCORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "member",
+            token: None,
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZUNION`.
 pub static ZUNION: CommandMeta = CommandMeta {
@@ -12531,6 +21388,57 @@ pub static ZUNION: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "weight",
+            token: Some("WEIGHTS"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "aggregate",
+            token: Some("AGGREGATE"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "sum",
+                    token: Some("SUM"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "min",
+                    token: Some("MIN"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "max",
+                    token: Some("MAX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+        ArgMeta {
+            name: "withscores",
+            token: Some("WITHSCORES"),
+            since: None,
+            args: &[],
+        },
+    ],
 };
 ///Metadata of `ZUNIONSTORE`.
 pub static ZUNIONSTORE: CommandMeta = CommandMeta {
@@ -12578,6 +21486,57 @@ pub static ZUNIONSTORE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Shared,
+    args: &[
+        ArgMeta {
+            name: "destination",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "numkeys",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "key",
+            token: None,
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "weight",
+            token: Some("WEIGHTS"),
+            since: None,
+            args: &[],
+        },
+        ArgMeta {
+            name: "aggregate",
+            token: Some("AGGREGATE"),
+            since: None,
+            args: &[
+                ArgMeta {
+                    name: "sum",
+                    token: Some("SUM"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "min",
+                    token: Some("MIN"),
+                    since: None,
+                    args: &[],
+                },
+                ArgMeta {
+                    name: "max",
+                    token: Some("MAX"),
+                    since: None,
+                    args: &[],
+                },
+            ],
+        },
+    ],
 };
 /// Every command's metadata, sorted by name (see [`lookup`](crate::command::meta::lookup)).
 pub static COMMANDS: [&CommandMeta; 408usize] = [
