@@ -239,6 +239,17 @@
 //! server does. When no sentinel answers, they fail at once with an error naming
 //! every sentinel tried. See [`sentinel`].
 //!
+//! # Compatibility with a server
+//!
+//! The API is generated from one spec (Valkey 9.1.2's, see `spec/README.md`), so it
+//! can hold commands and arguments a given server does not have, and a server can
+//! have commands (its own, or its modules') that respec has no builder for.
+//! [`Client::compatibility`] says which, from the server's `COMMAND DOCS`: a
+//! [`Compatibility`](command::Compatibility) report that prints as a readable list
+//! (`cargo xtask compat --url URL` prints it for a server). Against Redis 7.0, for
+//! example, it lists Valkey's and the newer commands (`HGETEX`, `CLUSTERSCAN`, ...)
+//! and arguments (`SET`'s `IFEQ`, ...) that server would refuse.
+//!
 //! # Cargo features
 //!
 //! - `tls` (on by default): TLS connections (`rediss://`, `valkeys://`,
@@ -254,6 +265,7 @@
 
 mod client;
 pub mod cluster;
+mod compat;
 mod config;
 pub mod connection;
 pub mod function;

@@ -82,6 +82,11 @@ Commands:
                                 --concurrent-rounds N (64 and 512 tasks, default 9),
                                 --secs S (per cell, default 1), --only TEXT,
                                 --no-baseline (no redis-benchmark), --redis-benchmark PATH
+  compat --url URL
+              Print the compatibility report of the server at URL (any URL
+              Client::connect takes): respec's commands and arguments it lacks, its
+              commands and its modules' that respec lacks (the compatibility example,
+              `cargo run -p respec --example compatibility`, run with REDIS_URL=URL)
   help        Print this message
 
 Relative DIRs are resolved from the current directory, the defaults from the workspace root.
@@ -125,6 +130,11 @@ pub enum Command {
     },
     /// Benchmark respec against its peers.
     Bench(crate::bench::Options),
+    /// Print the compatibility report of the server at this URL.
+    Compat {
+        /// `--url URL`.
+        url: String,
+    },
 }
 
 /// Parses the arguments that follow `cargo xtask`; the error is a one-line message for
@@ -152,6 +162,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             return Ok(Command::Coverage { exercised });
         }
         Some("demo") => Command::Demo,
+        Some("compat") => match (args.next(), args.next()) {
+            (Some(flag), Some(url)) if flag == "--url" => match url.into_string() {
+                Ok(url) => Command::Compat { url },
+                Err(_) => return Err("the URL is not UTF-8".to_owned()),
+            },
+            _ => return Err("compat needs --url URL".to_owned()),
+        },
         Some("servers") => match args.next() {
             None => Command::Servers { tls: false },
             Some(flag) if flag == "--tls" => Command::Servers { tls: true },
@@ -272,6 +289,13 @@ mod tests {
         assert_eq!(parse_strs(&["--help"]), Ok(Command::Help));
         assert_eq!(parse_strs(&["check"]), Ok(Command::Check));
         assert_eq!(parse_strs(&["regen-check"]), Ok(Command::RegenCheck));
+        assert_eq!(
+            parse_strs(&["compat", "--url", "redis://h:1"]),
+            Ok(Command::Compat {
+                url: "redis://h:1".to_owned()
+            })
+        );
+        assert!(parse_strs(&["compat", "redis://h:1"]).is_err());
         assert_eq!(
             parse_strs(&["coverage"]),
             Ok(Command::Coverage { exercised: false })

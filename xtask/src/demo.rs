@@ -172,6 +172,29 @@ fn run_example(
     }
 }
 
+/// `cargo xtask compat --url URL`: runs the compatibility example against `url`,
+/// which prints the report.
+pub fn compat(url: &str) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "respec",
+            "--example",
+            "compatibility",
+        ])
+        .env("REDIS_URL", url)
+        .status()
+        .context("running the compatibility example")?;
+    if !status.success() {
+        bail!("the compatibility example failed ({status})");
+    }
+    Ok(())
+}
+
 /// Runs the tour and every other example; fails if any of them fails.
 pub fn run() -> Result<()> {
     let (_server, url) = match std::env::var("REDIS_URL") {

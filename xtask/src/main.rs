@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Command::Coverage { exercised } => codegen::coverage(exercised),
         Command::Servers { tls } => servers::run(tls),
         Command::Demo => demo::run(),
+        Command::Compat { url } => demo::compat(&url),
         Command::Test {
             servers,
             cargo_args,

@@ -9,6 +9,7 @@
 
 mod arg;
 mod buf;
+pub mod compat;
 mod encoded;
 pub mod meta;
 mod raw;
@@ -25,10 +26,11 @@ pub use arg::{
     DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
 pub use buf::{ArgProblem, CommandBuf, Wire};
+pub use compat::Compatibility;
 #[doc(hidden)]
 pub use encoded::Encoded;
 pub use encoded::LARGE_ARG;
-pub use meta::{AclCategories, CommandMeta, Route};
+pub use meta::{AclCategories, ArgMeta, CommandMeta, Route};
 pub use raw::{cmd, Raw};
 
 use crate::error::{Error, Result};

@@ -14,6 +14,7 @@ mod cmd_hash_stream_geo;
 mod cmd_list_set_zset;
 mod cmd_scripting_server_connection;
 mod cmd_string_bitmap_hll_generic;
+mod compat;
 mod connect_errors;
 mod connection;
 mod fake_server;
