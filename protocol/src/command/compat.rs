@@ -72,6 +72,8 @@ struct Doc {
 struct DocArg {
     name: String,
     token: Option<String>,
+    /// A pure token: a word, not a value.
+    pure_token: bool,
     args: Vec<DocArg>,
 }
 
@@ -144,9 +146,12 @@ impl Compatibility {
 struct Documented {
     names: HashSet<String>,
     tokens: HashSet<String>,
-    /// The names of plain values (no token, no members): where respec has a choice
-    /// of words, such a server takes any word (Redis 7.0's `BITOP operation`).
+    /// The names of plain values (no members, not a pure token): where respec has a
+    /// choice of words, such a server takes any word (Redis 7.0's `BITOP operation`,
+    /// `CLIENT KILL SKIPME skipme`).
     values: HashSet<String>,
+    /// The tokens of those values (Redis 7.0 names `SKIPME`'s value `yes/no`).
+    value_tokens: HashSet<String>,
 }
 
 impl Documented {
@@ -154,14 +159,14 @@ impl Documented {
         fn walk(args: &[DocArg], out: &mut Documented) {
             for d in args {
                 out.names.insert(normal_name(&d.name));
-                match &d.token {
-                    Some(t) => {
-                        out.tokens.insert(t.to_ascii_uppercase());
+                if let Some(t) = &d.token {
+                    out.tokens.insert(t.to_ascii_uppercase());
+                }
+                if d.args.is_empty() && !d.pure_token {
+                    out.values.insert(normal_name(&d.name));
+                    if let Some(t) = &d.token {
+                        out.value_tokens.insert(t.to_ascii_uppercase());
                     }
-                    None if d.args.is_empty() => {
-                        out.values.insert(normal_name(&d.name));
-                    }
-                    None => {}
                 }
                 walk(&d.args, out);
             }
@@ -199,6 +204,9 @@ impl Documented {
     /// Whether the server takes any word where respec has `arg`'s members.
     fn is_value(&self, arg: &ArgMeta) -> bool {
         self.values.contains(&normal_name(arg.name))
+            || arg
+                .token
+                .is_some_and(|t| self.value_tokens.contains(&t.to_ascii_uppercase()))
     }
 }
 
@@ -290,12 +298,14 @@ fn doc_args(v: &Value) -> Vec<DocArg> {
             let mut arg = DocArg {
                 name: String::new(),
                 token: None,
+                pure_token: false,
                 args: Vec::new(),
             };
             for (k, v) in pairs(item)? {
                 match text(k).as_deref() {
                     Some("name") => arg.name = text(v).unwrap_or_default(),
                     Some("token") => arg.token = text(v),
+                    Some("type") => arg.pure_token = text(v).as_deref() == Some("pure-token"),
                     Some("arguments") => arg.args = doc_args(v),
                     _ => {}
                 }

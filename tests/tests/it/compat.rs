@@ -100,6 +100,16 @@ async fn the_report_matches_the_server() {
             // Documented under other names or shapes by Redis 7.0, not missing.
             assert!(!missing_arg(&report, "ACL CAT", "category"));
             assert!(!missing_arg(&report, "XINFO STREAM", "full-block/count"));
+            assert!(!missing_arg(
+                &report,
+                "CLIENT KILL",
+                "filter/new-format/skipme/yes"
+            ));
+            assert!(missing_arg(
+                &report,
+                "CLIENT KILL",
+                "filter/new-format/maxage"
+            ));
             assert!(!report.is_complete());
         }
         Flavor::Redis if version.at_least(8, 0, 0) => {
