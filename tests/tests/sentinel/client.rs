@@ -568,3 +568,21 @@ async fn sentinels_and_data_nodes_have_their_own_credentials() {
     assert!(text.contains("no sentinel"), "{text}");
     assert!(text.contains("NOAUTH") || text.contains("AUTH"), "{text}");
 }
+
+/// `Client::compatibility` behind sentinels reports the primary: a data node, which
+/// has `GET` and lacks the sentinel-only commands (a sentinel would be the reverse).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compatibility_report_is_the_primarys() {
+    let Some(group) = group() else { return };
+    let client = Client::connect(&group.sentinel_service_url())
+        .await
+        .unwrap();
+    let report = client.compatibility().await.unwrap();
+    let missing: Vec<&str> = report.missing_commands.iter().map(|m| m.name).collect();
+    assert!(!missing.contains(&"GET"), "{report}");
+    assert!(missing.contains(&"SENTINEL MASTERS"), "{report}");
+    let primary = Client::connect(&group.node_urls()[group.primary()])
+        .await
+        .unwrap();
+    assert_eq!(report, primary.compatibility().await.unwrap());
+}
