@@ -186,7 +186,14 @@
 //! `CLUSTERDOWN`, `LOADING`, `MASTERDOWN`, `READONLY` after a failover) or it was
 //! never written (its node could not be reached); one lost with its node's
 //! connection fails as "may or may not have run", unless it is a read (the spec's
-//! `READONLY` flag), which changes nothing and is sent again. A slot map whose
+//! `READONLY` flag), which changes nothing and is sent again. A command follows at
+//! most [`max_redirects`](cluster::ClusterOptions::max_redirects) redirects and
+//! retries (backing off from 10 ms to 640 ms: about 7 s of `TRYAGAIN` by default),
+//! then returns the last error reply, naming the slot (a `TRYAGAIN` that lasts:
+//! keys on both sides of a migration that has not ended). The parts of a split
+//! command and the commands of a pipeline that are redirected are retried all at
+//! once, so a whole call takes one command's budget however many of its slots are
+//! migrating. A slot map whose
 //! replicas are not all counted yet (not `online`, or listed apart from their
 //! primary right after joining) is asked for again every second until they are. A
 //! [`scan_stream`](Client::scan_stream) of `SCAN` walks every primary, and scans

@@ -4,8 +4,10 @@
 //! (a fan-out or a split command), which runs alone, in its place. Within a segment
 //! the commands are grouped by node and each node gets its share as one pipeline,
 //! all nodes at once, so each node runs its commands in the caller's order. A command
-//! a node redirects (`MOVED`, `ASK`, `TRYAGAIN`: it did not run) runs again on its
-//! own, in pipeline order, after its segment; the replies come back in call order.
+//! a node redirects (`MOVED`, `ASK`, `TRYAGAIN`: it did not run) runs again after
+//! its segment, following its redirects as a command of its own: those of one slot
+//! in call order, the slots all at once (one command's retry budget for the whole
+//! segment); the replies come back in call order.
 //!
 //! A transaction runs on one node: every key of every command must hash to one slot
 //! (a hash tag), or it is refused before anything is sent.
@@ -59,7 +61,8 @@ impl Cluster {
     }
 
     /// Runs commands that each go to one node: one pipeline per node, in parallel;
-    /// the redirected ones again on their own.
+    /// the redirected ones again, each following its redirects (one slot's in
+    /// order, the slots at once).
     pub(super) async fn run_segment(
         self: &Arc<Self>,
         cmds: &[Queued],
@@ -96,18 +99,43 @@ impl Cluster {
                 frames[i] = Some(frame);
             }
         }
-        let mut out = Vec::with_capacity(cmds.len());
-        for (i, frame) in frames.into_iter().enumerate() {
-            let frame = match frame {
-                Some(f) if !needs_retry(&f) => f,
-                _ => {
-                    self.run_slot(slots[i], cmds[i].0.clone(), false, false)
-                        .await?
+        // The redirected commands (and those of no known node) run again, each
+        // following its redirects as a command of its own: those of one slot one
+        // after another, in call order (they may share keys), the slots all at
+        // once, so the call takes one command's retry budget, however many of its
+        // slots redirect.
+        let mut by_slot: Vec<(Option<u16>, Vec<usize>)> = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            if frame.as_ref().is_none_or(needs_retry) {
+                match by_slot.iter_mut().find(|(s, _)| *s == slots[i]) {
+                    Some((_, list)) => list.push(i),
+                    None => by_slot.push((slots[i], vec![i])),
                 }
-            };
-            out.push(frame);
+            }
         }
-        Ok(out)
+        let mut again = tokio::task::JoinSet::new();
+        for (slot, list) in by_slot {
+            let this = self.clone();
+            let bufs: Vec<(usize, CommandBuf)> =
+                list.into_iter().map(|i| (i, cmds[i].0.clone())).collect();
+            again.spawn(async move {
+                let mut done = Vec::with_capacity(bufs.len());
+                for (i, buf) in bufs {
+                    done.push((i, this.run_slot(slot, buf, false, false).await?));
+                }
+                Ok::<_, Error>(done)
+            });
+        }
+        while let Some(done) = again.join_next().await {
+            let done = done.map_err(|e| match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Error::closed(),
+            })??;
+            for (i, frame) in done {
+                frames[i] = Some(frame);
+            }
+        }
+        Ok(frames.into_iter().map(Option::unwrap_or_default).collect())
     }
 
     /// Runs a transaction (`cmds`: `MULTI`, the `queued` commands, `EXEC`, encoded)

@@ -64,6 +64,25 @@ fn keys_need_the_server(meta: &CommandMeta) -> bool {
         })
 }
 
+/// The error reply of a command that was still redirected or asked to wait after
+/// its last attempt, naming the slot and the attempts (the server's `TRYAGAIN` says
+/// neither), with the server's code first (so `code()` is still `TRYAGAIN`,
+/// `MOVED`, ...).
+fn exhausted(err: &Error, slot: Option<u16>, attempts: u32, took: Duration) -> Bytes {
+    let text = err.server_error().map_or("", |s| s.text());
+    let slot = slot.map_or_else(|| "the node".to_owned(), |s| format!("slot {s}"));
+    let why = if text.starts_with("TRYAGAIN") {
+        ": its keys are on both sides of a slot migration, which has not ended"
+    } else {
+        ""
+    };
+    let line = format!(
+        "-{text} ({slot} still answered so after {attempts} attempts over {took:.1?}, the cluster client's max_redirects{why})"
+    )
+    .replace(['\r', '\n'], " ");
+    Bytes::from(line + "\r\n")
+}
+
 /// The pause before retry `attempt` (from 0): 10 ms doubling, at most 640 ms.
 pub(super) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(10 << attempt.min(6))
@@ -212,6 +231,7 @@ impl Cluster {
         read: bool,
     ) -> Result<Bytes> {
         let mut attempt = 0;
+        let started = tokio::time::Instant::now();
         // Where the next attempt goes when the slot map does not say (a redirect).
         let mut to: Option<String> = None;
         let mut asking = false;
@@ -245,7 +265,9 @@ impl Cluster {
                     };
                     match next(&err) {
                         None => return Ok(frame),
-                        Some(_) if attempt >= self.options.max_redirects => return Ok(frame),
+                        Some(_) if attempt >= self.options.max_redirects => {
+                            return Ok(exhausted(&err, slot, attempt + 1, started.elapsed()))
+                        }
                         Some(Next::Moved(moved_slot, address)) => {
                             self.counters.moved.fetch_add(1, Ordering::Relaxed);
                             self.hint_refresh(&address);

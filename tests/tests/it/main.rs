@@ -8,6 +8,7 @@ mod cluster_commands;
 mod cluster_faults;
 mod cluster_harness;
 mod cluster_pubsub;
+mod cluster_tryagain;
 mod cmd_cluster_admin;
 mod cmd_example;
 mod cmd_hash_stream_geo;
