@@ -175,6 +175,8 @@
 //! | pipelines | each command to its node: one pipeline per node, all at once; a command that goes to several nodes runs alone in its place | in call order |
 //! | transactions, `WATCH` | the node of their one slot; refused across slots (a [`Watched`](pipeline::watch::Watched) connection stays bound to its slot: keys of another are refused) | |
 //! | `CLIENT SETNAME` | refused: it would name only the connections open now, not those opened later (new nodes, reconnects, pools); give the seed URLs `?client_name=NAME`, which every connection's handshake sends (`on_cluster` of its `[[route]]` in `spec/overrides.toml`) | |
+//! | `CLIENT TRACKING`, `CLIENT NO-EVICT`, `CLIENT NO-TOUCH` | refused, for the same reason (and tracking's invalidations would need a cache fed by every primary): run them on a `Client` of your own connected to the node | |
+//! | `READONLY`, `READWRITE` | refused: the cluster client sends `READONLY` on its connections itself when it reads from replicas, and chooses each read's node by [`ClusterOptions::read_from`](cluster::ClusterOptions::read_from) | |
 //! | `CLIENT SETINFO` (`request_policy:all_nodes`) | every node's connection open at that moment (not those opened later) | |
 //!
 //! Following the cluster: one multiplexed connection per node, opened on first use;

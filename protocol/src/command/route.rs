@@ -79,8 +79,10 @@ pub fn decide(meta: Option<&CommandMeta>, argc: usize, on: On) -> Decision {
 }
 
 /// Why a command is refused on a cluster client, and what to use instead: state
-/// that would reach only the connections open when it runs (`CLIENT SETNAME`; the
-/// `on_cluster` of its `[[route]]` in `spec/overrides.toml`). Checked with
+/// that would reach only the connections open when it runs (`CLIENT SETNAME`,
+/// `CLIENT TRACKING`, `NO-EVICT`, `NO-TOUCH`) or that the cluster client keeps
+/// itself (`READONLY`, `READWRITE`); the `on_cluster` of its `[[route]]` in
+/// `spec/overrides.toml`. Checked with
 /// [`decide`] by the cluster client and its pipelines.
 pub fn refused_on_cluster(meta: Option<&CommandMeta>) -> Option<&'static str> {
     match meta?.route {
@@ -139,5 +141,27 @@ mod tests {
         assert!(matches!(on("HELLO", 2, On::Shared), Refuse(_)));
         // A command the spec does not know runs where it is sent.
         assert_eq!(decide(None, 3, On::Shared), Send { waits: false });
+    }
+
+    #[test]
+    fn connection_modes_are_refused_on_a_cluster_with_advice() {
+        for (name, advice) in [
+            ("CLIENT SETNAME", "client_name"),
+            ("CLIENT TRACKING", "Client of your own"),
+            ("CLIENT NO-EVICT", "Client of your own"),
+            ("CLIENT NO-TOUCH", "Client of your own"),
+            ("READONLY", "read_from"),
+            ("READWRITE", "read_from"),
+        ] {
+            let refused = refused_on_cluster(lookup(name));
+            assert!(
+                refused.is_some_and(|r| r.contains(advice)),
+                "{name}: {refused:?}"
+            );
+        }
+        // Sent to every node (request_policy:all_nodes), or stateless.
+        for name in ["CLIENT SETINFO", "CLIENT ID", "GET"] {
+            assert_eq!(refused_on_cluster(lookup(name)), None, "{name}");
+        }
     }
 }

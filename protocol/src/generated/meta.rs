@@ -2475,7 +2475,9 @@ pub static CLIENT_NO_EVICT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Stateful {
-        on_cluster: None,
+        on_cluster: Some(
+            "CLIENT NO-EVICT through a cluster client would reach only the connections open now, not those it opens later (to new nodes, after a reconnect, in a pool): connect a Client of your own to the node (Client::connect to its address) and run it there",
+        ),
     },
     args: &[
         ArgMeta {
@@ -2522,7 +2524,9 @@ pub static CLIENT_NO_TOUCH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Stateful {
-        on_cluster: None,
+        on_cluster: Some(
+            "CLIENT NO-TOUCH through a cluster client would reach only the connections open now, not those it opens later (to new nodes, after a reconnect, in a pool): connect a Client of your own to the node (Client::connect to its address) and run it there",
+        ),
     },
     args: &[
         ArgMeta {
@@ -2762,7 +2766,9 @@ pub static CLIENT_TRACKING: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Stateful {
-        on_cluster: None,
+        on_cluster: Some(
+            "CLIENT TRACKING through a cluster client would turn invalidations on only for the connections open now, not for those it opens later (to new nodes, after a reconnect, in a pool), while the keys it caches live on every primary; respec has no client-side cache to receive them: connect a Client of your own to each node (Client::connect to its address) and track there",
+        ),
     },
     args: &[
         ArgMeta {
@@ -13451,7 +13457,9 @@ pub static READONLY: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Stateful {
-        on_cluster: None,
+        on_cluster: Some(
+            "the cluster client sends READONLY itself, on every connection of a client that reads from replicas, and picks the node of each read: choose where reads go with ClusterOptions::read_from (Client::connect_cluster_with)",
+        ),
     },
     args: &[],
 };
@@ -13478,7 +13486,9 @@ pub static READWRITE: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Stateful {
-        on_cluster: None,
+        on_cluster: Some(
+            "the cluster client sends READONLY itself, on every connection of a client that reads from replicas, and picks the node of each read: choose where reads go with ClusterOptions::read_from (Client::connect_cluster_with)",
+        ),
     },
     args: &[],
 };

@@ -9,7 +9,7 @@ use crate::{
     cmd_string_bitmap_hll_generic, pipelines, scripts_functions,
 };
 use bytes::Bytes;
-use respec::types::{ClientSetinfoAttr, ClusterSlotStatsFilter, CommandlogGetType};
+use respec::types::{ClientSetinfoAttr, ClusterSlotStatsFilter, CommandlogGetType, OnOff};
 use respec::{Client, Commands};
 use respec_tests::{protocols, Cluster};
 use std::sync::Arc;
@@ -429,6 +429,50 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
     for n in named.node_clients().await.unwrap() {
         let me: String = n.client_info().decode().await.unwrap();
         assert!(me.contains("name=tipped "), "{me}");
+    }
+    // The other commands that would set a mode on the connections open now only
+    // (CLIENT TRACKING, NO-EVICT, NO-TOUCH), and READONLY / READWRITE, which the
+    // cluster client sends itself by its read policy: refused before sending, alone
+    // and in a pipeline, each saying what to do instead.
+    let refused = [
+        (
+            client.client_tracking(OnOff::On).await.map(drop),
+            "Client of your own",
+        ),
+        (
+            client.client_no_evict(OnOff::On).await.map(drop),
+            "Client of your own",
+        ),
+        (
+            client.client_no_touch(OnOff::On).await.map(drop),
+            "Client of your own",
+        ),
+        (client.readonly().await.map(drop), "read_from"),
+        (client.readwrite().await.map(drop), "read_from"),
+    ];
+    for (outcome, advice) in refused {
+        let err = outcome.unwrap_err();
+        assert!(err.is_refused() && err.is_unsent(), "{err}");
+        assert!(err.to_string().contains(advice), "{err}");
+    }
+    let err = client
+        .pipeline()
+        .add(respec::cmd::get("pipelined"))
+        .add(respec::cmd::client_no_touch(OnOff::On))
+        .execute()
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_refused() && err.to_string().contains("NO-TOUCH"),
+        "{err}"
+    );
+    for n in &nodes {
+        let me: String = n.client_info().decode().await.unwrap();
+        let flags = me
+            .split(' ')
+            .find(|f| f.starts_with("flags="))
+            .unwrap_or("");
+        assert!(!flags.contains('T') && !flags.contains('e'), "{me}");
     }
     let setinfo = protocols::since(server, (7, 2, 0), "CLIENT SETINFO");
     if setinfo {
