@@ -1257,39 +1257,15 @@ impl Cluster {
     /// without the command passes.
     fn check_online(&self, index: usize, other: usize) -> Result<(), String> {
         let reply = self.query(index, &["CLUSTER", "SHARDS"])?;
-        let Reply::Array(Some(shards)) = &reply else {
-            return Ok(());
-        };
         let id = self.nodes[other].id.as_str();
-        // Each shard is `slots, [..], nodes, [node..]`; each node a field list.
-        let field = |fields: &[Reply], name: &str| {
-            fields
-                .chunks(2)
-                .find(|pair| pair[0].text().as_deref() == Some(name))
-                .and_then(|pair| pair.get(1)?.text())
-        };
-        let shard_nodes = shards.iter().filter_map(|shard| match shard {
-            Reply::Array(Some(fields)) => fields.chunks(2).find_map(|pair| match pair {
-                [name, Reply::Array(Some(nodes))] if name.text().as_deref() == Some("nodes") => {
-                    Some(
-                        nodes
-                            .iter()
-                            .filter_map(|n| match n {
-                                Reply::Array(Some(fields)) => Some(fields.as_slice()),
-                                _ => None,
-                            })
-                            .collect::<Vec<_>>(),
-                    )
-                }
-                _ => None,
-            }),
-            _ => None,
-        });
-        for nodes in shard_nodes {
-            let Some(me) = nodes.iter().find(|f| field(f, "id").as_deref() == Some(id)) else {
+        for nodes in shard_nodes(&reply) {
+            let Some(me) = nodes
+                .iter()
+                .find(|f| shard_field(f, "id").as_deref() == Some(id))
+            else {
                 continue;
             };
-            let health = field(me, "health").unwrap_or_default();
+            let health = shard_field(me, "health").unwrap_or_default();
             if health != "online" {
                 return Err(format!(
                     "{} reports {} as {health} in CLUSTER SHARDS",
@@ -1299,7 +1275,7 @@ impl Cluster {
             }
             if !nodes
                 .iter()
-                .any(|f| field(f, "role").as_deref() == Some("master"))
+                .any(|f| shard_field(f, "role").as_deref() == Some("master"))
             {
                 return Err(format!(
                     "{} lists {} in a shard without a primary in CLUSTER SHARDS",
@@ -1309,6 +1285,46 @@ impl Cluster {
             }
         }
         Ok(())
+    }
+
+    /// Sets the `availability-zone` of the node at `index` (`CONFIG SET`, Valkey 8.1
+    /// and later) and waits until every running node reports it in `CLUSTER SHARDS`
+    /// (where a client reads it). A server without the option is
+    /// [`HarnessError::Unavailable`].
+    pub fn set_availability_zone(&self, index: usize, zone: &str) -> Result<(), HarnessError> {
+        match self.query(index, &["CONFIG", "SET", "availability-zone", zone]) {
+            Ok(Reply::Error(err)) if err.contains("nsupported") || err.contains("nknown") => {
+                return Err(HarnessError::Unavailable(format!(
+                    "the server has no availability-zone option (Valkey 8.1+): {err}"
+                )))
+            }
+            Ok(Reply::Error(err)) => {
+                return Err(HarnessError::Cluster(format!(
+                    "CONFIG SET availability-zone on {}: {err}",
+                    self.label(index)
+                )))
+            }
+            Ok(_) => {}
+            Err(err) => return Err(HarnessError::Cluster(err)),
+        }
+        let id = self.nodes[index].id.as_str();
+        self.poll(
+            &format!("every node reports {} in zone {zone}", self.label(index)),
+            || {
+                self.running().try_for_each(|i| {
+                    let reply = self.query(i, &["CLUSTER", "SHARDS"])?;
+                    let seen = shard_nodes(&reply)
+                        .into_iter()
+                        .flatten()
+                        .find(|f| shard_field(f, "id").as_deref() == Some(id))
+                        .and_then(|f| shard_field(f, "availability-zone"));
+                    match seen {
+                        Some(z) if z == zone => Ok(()),
+                        other => Err(format!("{} reports its zone as {other:?}", self.label(i))),
+                    }
+                })
+            },
+        )
     }
 
     /// The jobs `CLUSTER GETSLOTMIGRATIONS` lists on the node at `index`, as field maps.
@@ -1495,6 +1511,43 @@ impl Cluster {
         self.index_of(source)
             .ok_or_else(|| HarnessError::Cluster(format!("unknown source {source}")))
     }
+}
+
+/// The nodes of each shard of a `CLUSTER SHARDS` reply (each shard is `slots, [..],
+/// nodes, [node..]`; each node a field list); none for another reply (a server
+/// without the command).
+fn shard_nodes(reply: &Reply) -> Vec<Vec<&[Reply]>> {
+    let Reply::Array(Some(shards)) = reply else {
+        return Vec::new();
+    };
+    shards
+        .iter()
+        .filter_map(|shard| match shard {
+            Reply::Array(Some(fields)) => fields.chunks(2).find_map(|pair| match pair {
+                [name, Reply::Array(Some(nodes))] if name.text().as_deref() == Some("nodes") => {
+                    Some(
+                        nodes
+                            .iter()
+                            .filter_map(|n| match n {
+                                Reply::Array(Some(fields)) => Some(fields.as_slice()),
+                                _ => None,
+                            })
+                            .collect(),
+                    )
+                }
+                _ => None,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The text of the field `name` of a node of [`shard_nodes`].
+fn shard_field(fields: &[Reply], name: &str) -> Option<String> {
+    fields
+        .chunks(2)
+        .find(|pair| pair[0].text().as_deref() == Some(name))
+        .and_then(|pair| pair.get(1)?.text())
 }
 
 /// The first two words of a command, for messages (`CLUSTER MEET`).

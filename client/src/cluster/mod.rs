@@ -62,8 +62,10 @@ pub enum ReadFrom {
     PreferReplica,
     /// The primary and its replicas, in turn.
     AnyNode,
-    /// A replica in this availability zone (Valkey's `availability-zone`), in turn;
-    /// the primary when none is.
+    /// A replica in this availability zone, in turn; the primary when none is up
+    /// (never a replica of another zone). The zones are the nodes' own
+    /// `availability-zone` (Valkey 8.1+), which `CLUSTER SHARDS` reports; on a
+    /// server without zones every read goes to the primary.
     Zone(String),
 }
 

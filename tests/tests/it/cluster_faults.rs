@@ -455,7 +455,7 @@ async fn scan_returns_every_key_across_a_migration_and_a_failover() {
 }
 
 /// How many `GET`s the node at `index` has served (`INFO commandstats`).
-fn gets_served(cluster: &Cluster, index: usize) -> u64 {
+pub(crate) fn gets_served(cluster: &Cluster, index: usize) -> u64 {
     let mut conn = cluster.node(index).raw().expect("connect");
     match conn.command(&["INFO", "commandstats"]).expect("reply") {
         respec_tests::Reply::Bulk(Some(text)) => String::from_utf8_lossy(&text)

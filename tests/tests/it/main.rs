@@ -9,6 +9,7 @@ mod cluster_faults;
 mod cluster_harness;
 mod cluster_pubsub;
 mod cluster_tryagain;
+mod cluster_zones;
 mod cmd_cluster_admin;
 mod cmd_example;
 mod cmd_hash_stream_geo;
