@@ -10,7 +10,16 @@
 //!   [`Kind::Reconnected`] naming the channel before its confirmation.
 //! - Channels and patterns go to one node (the first primary), or with
 //!   [`on_every_primary`](crate::pubsub::SubscriberBuilder::on_every_primary) to
-//!   every primary, which the follower keeps in step with the slot map.
+//!   every primary, which the follower keeps in step with the slot map. A message
+//!   published on any node reaches the subscribers of every node (replicas too), so
+//!   a node that fails over to a replica keeps delivering; one that cannot be
+//!   reached any more (killed) is left for another node: see below.
+//! - A node's subscriber whose connection is down while it has subscriptions there
+//!   (nothing confirmed), at two looks of the follower in a row, is dropped: its
+//!   shard channels are placed again on their slots' primaries (after a refresh),
+//!   and its channels and patterns, when it was the one node holding them, move to
+//!   another node, whose forwarder puts a [`Kind::Reconnected`] (no channel) before
+//!   the confirmation: what is published from then on arrives.
 
 use super::Cluster;
 use crate::error::{Error, Result};
@@ -40,7 +49,7 @@ pub(crate) fn connect(cluster: &Arc<Cluster>, options: Options) -> Result<Subscr
     let hub = Arc::new(Hub {
         cluster: cluster.clone(),
         options,
-        home,
+        home: Mutex::new(home),
         core: core.clone(),
         nodes: Mutex::new(HashMap::new()),
         calls: tokio::sync::Mutex::new(()),
@@ -83,6 +92,12 @@ struct State {
     /// A node's connection was made again: refresh the slot map, then check where
     /// every shard channel is.
     stale: bool,
+    /// Nodes whose subscriber was seen down (connection lost, nothing confirmed
+    /// while something is wanted there) at the follower's last look.
+    suspects: BTreeSet<String>,
+    /// The node the channels and patterns just moved to: its forwarder puts a
+    /// notice before its next subscribe confirmation.
+    classic_moved_to: Option<String>,
 }
 
 /// One node's subscriber: its handle; the forwarder task owns the subscriber.
@@ -97,7 +112,7 @@ pub(crate) struct Hub {
     cluster: Arc<Cluster>,
     options: Options,
     /// Where channels and patterns go, unless on every primary.
-    home: String,
+    home: Mutex<String>,
     core: Arc<Core>,
     nodes: Mutex<HashMap<String, NodeSub>>,
     /// Subscription calls and the follower's repairs run one at a time.
@@ -316,14 +331,14 @@ impl Hub {
                     // as a server confirms any channel.
                     let at = st.shard.remove(&c).flatten();
                     groups
-                        .entry(at.unwrap_or_else(|| self.home.clone()))
+                        .entry(at.unwrap_or_else(|| self.home()))
                         .or_default()
                         .push(c);
                 }
             }
         }
         if groups.is_empty() {
-            groups.insert(self.home.clone(), Vec::new());
+            groups.insert(self.home(), Vec::new());
         }
         for (address, group) in groups {
             self.node(&address).await?.sunsubscribe(group).await?;
@@ -331,28 +346,24 @@ impl Hub {
         Ok(())
     }
 
-    /// Channels and patterns: on the first primary, or on every primary.
+    /// The node channels and patterns go to, unless on every primary.
+    fn home(&self) -> String {
+        lock(&self.home).clone()
+    }
+
+    /// Channels and patterns: on the home node, or on every primary.
     async fn classic(&self, kind: Kind, channels: Vec<Bytes>) -> Result<()> {
+        let adds = matches!(kind, Kind::Subscribe | Kind::PSubscribe);
         if !self.options.every_primary {
-            return call(&self.node(&self.home).await?, kind, channels).await;
+            // Recorded once confirmed (a failed call is not renewed), to be moved
+            // with the home node.
+            call(&self.node(&self.home()).await?, kind, channels.clone()).await?;
+            record(&mut lock(&self.core.state), kind, &channels);
+            return Ok(());
         }
-        let (f, adds) = match kind {
-            Kind::Subscribe => (0, true),
-            Kind::PSubscribe => (1, true),
-            Kind::Unsubscribe => (0, false),
-            _ => (1, false),
-        };
         let mut nodes: BTreeSet<String> = {
             let mut st = lock(&self.core.state);
-            if adds {
-                st.classic[f].extend(channels.iter().cloned());
-            } else if channels.is_empty() {
-                st.classic[f].clear();
-            } else {
-                for c in &channels {
-                    st.classic[f].remove(c);
-                }
-            }
+            record(&mut st, kind, &channels);
             st.classic_on.clone()
         };
         if adds {
@@ -360,7 +371,7 @@ impl Hub {
             nodes.extend(primaries);
         }
         if nodes.is_empty() {
-            nodes.insert(self.home.clone());
+            nodes.insert(self.home());
         }
         for address in nodes {
             let h = self.node(&address).await?;
@@ -385,6 +396,9 @@ impl Hub {
     /// keeps the subscriptions on every primary on the primaries.
     async fn repair(&self) {
         let _calls = self.calls.lock().await;
+        for address in self.down_nodes() {
+            self.drop_node(&address);
+        }
         let (stale, dropped) = {
             let mut st = lock(&self.core.state);
             let dropped: Vec<Bytes> = st
@@ -425,6 +439,84 @@ impl Hub {
         }
         if self.options.every_primary {
             self.repair_every_primary().await;
+        } else {
+            self.repair_home().await;
+        }
+    }
+
+    /// The nodes whose subscriber has been down at this look and the last one:
+    /// its forwarder ended, or its connection is lost (the server confirms nothing)
+    /// while subscriptions are wanted there.
+    fn down_nodes(&self) -> Vec<String> {
+        let home = self.home();
+        let nodes = lock(&self.nodes);
+        let mut st = lock(&self.core.state);
+        let mut down = Vec::new();
+        for (address, n) in nodes.iter() {
+            let wanted = st.shard.values().any(|at| at.as_ref() == Some(address))
+                || st.classic_on.contains(address)
+                || (*address == home && st.classic.iter().any(|c| !c.is_empty()));
+            let lost = n.task.is_finished()
+                || (wanted && (0..3).all(|f| n.handle.confirmed_list(f).is_empty()));
+            if !lost {
+                st.suspects.remove(address);
+            } else if !st.suspects.insert(address.clone()) {
+                down.push(address.clone());
+            }
+        }
+        down
+    }
+
+    /// Drops the subscriber of the node at `address` (its connection closes): its
+    /// shard channels are to be placed again, its channels and patterns to move.
+    fn drop_node(&self, address: &str) {
+        tracing::debug!(
+            node = address,
+            "a cluster subscriber's node is down: leaving it"
+        );
+        if let Some(n) = lock(&self.nodes).remove(address) {
+            n.task.abort();
+        }
+        let mut st = lock(&self.core.state);
+        st.suspects.remove(address);
+        forget_node(&mut st, address);
+    }
+
+    /// Channels and patterns on one node: when the home node's subscriber was
+    /// dropped (or never made), they move to another node, a primary first.
+    async fn repair_home(&self) {
+        let classic = lock(&self.core.state).classic.clone();
+        let old = self.home();
+        if classic.iter().all(BTreeSet::is_empty) || lock(&self.nodes).contains_key(&old) {
+            return;
+        }
+        let view = self.cluster.view();
+        let up = |n: &&Arc<super::Node>| {
+            n.address() != old && !n.recently_unreachable(Duration::from_secs(1))
+        };
+        let Some(next) = view
+            .all_nodes()
+            .find(up)
+            .or_else(|| view.all_nodes().next())
+        else {
+            return;
+        };
+        let next = next.address().to_owned();
+        *lock(&self.home) = next.clone();
+        lock(&self.core.state).classic_moved_to = Some(next.clone());
+        let Ok(h) = self.node(&next).await else {
+            self.cluster.node(&next).mark_unreachable();
+            return;
+        };
+        for (kind, list) in [
+            (Kind::Subscribe, &classic[0]),
+            (Kind::PSubscribe, &classic[1]),
+        ] {
+            if !list.is_empty() {
+                if let Err(e) = call(&h, kind, list.iter().cloned().collect()).await {
+                    tracing::debug!(error = %e, "channels could not move to {next} yet");
+                }
+            }
         }
     }
 
@@ -464,6 +556,42 @@ impl Hub {
             }
         }
     }
+}
+
+/// Records a confirmed (or, on every primary, an asked for) classic subscription
+/// call in the channels and patterns wanted.
+fn record(st: &mut State, kind: Kind, channels: &[Bytes]) {
+    let (f, adds) = match kind {
+        Kind::Subscribe => (0, true),
+        Kind::PSubscribe => (1, true),
+        Kind::Unsubscribe => (0, false),
+        _ => (1, false),
+    };
+    if adds {
+        st.classic[f].extend(channels.iter().cloned());
+    } else if channels.is_empty() {
+        st.classic[f].clear();
+    } else {
+        for c in channels {
+            st.classic[f].remove(c);
+        }
+    }
+}
+
+/// The node at `address` holds nothing any more: its shard channels are to be
+/// placed again (renewals: a notice before their confirmation), and it no longer
+/// has the channels and patterns of every primary.
+fn forget_node(st: &mut State, address: &str) {
+    let State {
+        shard, renewing, ..
+    } = st;
+    for (c, at) in shard.iter_mut() {
+        if at.as_deref() == Some(address) {
+            *at = None;
+            renewing.insert(c.clone());
+        }
+    }
+    st.classic_on.remove(address);
 }
 
 /// A classic subscription call on one node.
@@ -512,6 +640,12 @@ async fn forward(core: Arc<Core>, address: String, mut sub: Subscriber) {
                 Kind::SSubscribe if st.renewing.remove(&msg.channel) => {
                     notice = Some(Message::moved(msg.channel.clone()));
                 }
+                Kind::Subscribe | Kind::PSubscribe
+                    if st.classic_moved_to.as_deref() == Some(address.as_str()) =>
+                {
+                    st.classic_moved_to = None;
+                    notice = Some(Message::reconnected());
+                }
                 Kind::Reconnected => {
                     st.stale = true;
                     core.wake.notify_one();
@@ -527,17 +661,7 @@ async fn forward(core: Arc<Core>, address: String, mut sub: Subscriber) {
         }
     }
     // The node's connection ended for good: its shard channels are placed again.
-    let mut st = lock(&core.state);
-    let State {
-        shard, renewing, ..
-    } = &mut *st;
-    for (c, at) in shard.iter_mut() {
-        if at.as_deref() == Some(address.as_str()) {
-            *at = None;
-            renewing.insert(c.clone());
-        }
-    }
-    st.classic_on.remove(&address);
+    forget_node(&mut lock(&core.state), &address);
     core.wake.notify_one();
 }
 

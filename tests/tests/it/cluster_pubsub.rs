@@ -108,16 +108,28 @@ struct Moved {
     /// The first lost ones, for the record.
     lost: Vec<u64>,
     duplicates: u64,
-    /// From the start of the move to the notice, and from its end.
-    notice_after_start: Duration,
+    /// From the start of the move to the notice, and from its end (`None`: no
+    /// notice came).
+    notice_after_start: Option<Duration>,
     notice_after_move: Option<Duration>,
 }
 
-/// Publishes `{n}` on `channel` without pause while `move_slot` moves its slot,
-/// and until 200 messages were published after the subscriber's notice
-/// ([`Kind::Reconnected`] naming the channel); then counts what arrived.
+/// Which pub/sub a test publishes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// `SSUBSCRIBE` / `SPUBLISH`.
+    Shard,
+    /// `SUBSCRIBE` / `PUBLISH`.
+    Classic,
+}
+
+/// Publishes `{n}` on `channel` without pause while `move_slot` moves its slot (or
+/// its node fails), and until 200 messages were published after the subscriber's
+/// notice ([`Kind::Reconnected`], naming the channel for a shard channel), or 8 s
+/// without one; then counts what arrived.
 async fn publish_across(
     client: &Client,
+    family: Family,
     channel: &str,
     move_slot: impl FnOnce() -> Result<(), respec_tests::HarnessError>,
 ) -> Option<Moved> {
@@ -126,7 +138,10 @@ async fn publish_across(
         .ignore_subscribe_messages()
         .await
         .unwrap();
-    sub.ssubscribe([channel]).await.unwrap();
+    match family {
+        Family::Shard => sub.ssubscribe([channel]).await.unwrap(),
+        Family::Classic => sub.subscribe([channel]).await.unwrap(),
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
     let publisher = {
@@ -140,7 +155,11 @@ async fn publish_across(
             let mut failed = BTreeSet::new();
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                if client.spublish(&channel, i.to_string()).await.is_err() {
+                let published = match family {
+                    Family::Shard => client.spublish(&channel, i.to_string()).await,
+                    Family::Classic => client.publish(&channel, i.to_string()).await,
+                };
+                if published.is_err() {
                     failed.insert(i);
                 }
                 i += 1;
@@ -157,7 +176,9 @@ async fn publish_across(
             let mut notice: Option<(u64, Instant)> = None;
             while let Some(m) = sub.get_message(Duration::from_secs(3)).await {
                 match m.kind {
-                    Kind::SMessage => got.push(m.payload_str().unwrap().parse().unwrap()),
+                    Kind::SMessage | Kind::Message => {
+                        got.push(m.payload_str().unwrap().parse().unwrap())
+                    }
                     Kind::Reconnected if notice.is_none() => {
                         let at = sent.load(Ordering::Relaxed);
                         noticed.store(at, Ordering::Relaxed);
@@ -190,7 +211,9 @@ async fn publish_across(
     stop.store(true, Ordering::Relaxed);
     let (published, failed) = publisher.await.unwrap();
     let (got, notice) = reader.await.unwrap();
-    let (at, when) = notice.expect("a notice that the channel moved");
+    // Without a notice, every message counts as published after it.
+    let at = notice.map_or(0, |(at, _)| at);
+    let when = notice.map(|(_, when)| when);
     let mut seen = BTreeSet::new();
     let mut duplicates = 0;
     for &i in &got {
@@ -207,21 +230,24 @@ async fn publish_across(
         published,
         failed: failed.len() as u64,
         // The publish in flight when the notice came may have run before it.
-        lost_before: missing(0..(at + 1).min(published)),
-        lost_after: missing((at + 1).min(published)..published),
+        lost_before: notice.map_or(0, |_| missing(0..(at + 1).min(published))),
+        lost_after: missing(notice.map_or(0, |_| (at + 1).min(published))..published),
         lost: (0..published)
             .filter(|i| !seen.contains(i))
             .take(8)
             .collect(),
         duplicates,
-        notice_after_start: when - started,
-        notice_after_move: when.checked_duration_since(move_done),
+        notice_after_start: when.map(|w| w - started),
+        notice_after_move: when.and_then(|w| w.checked_duration_since(move_done)),
     })
 }
 
-fn check(what: &str, m: Option<Moved>) {
+/// Nothing published after the notice lost, nothing twice; `noticed`: whether a
+/// notice must have come.
+fn check(what: &str, m: Option<Moved>, noticed: bool) {
     let Some(m) = m else { return };
     eprintln!("{what}: {m:?}");
+    assert_eq!(m.notice_after_start.is_some(), noticed, "{what}: {m:?}");
     assert_eq!(m.lost_after, 0, "{what}: {m:?}");
     assert_eq!(m.duplicates, 0, "{what}: {m:?}");
     assert!(m.published > 200, "{what}: {m:?}");
@@ -238,8 +264,11 @@ async fn a_shard_channel_follows_a_legacy_migration() {
     let channel = "legacy-moving";
     let slot = respec::cluster::slot(channel.as_bytes());
     let to = (cluster.node_for_slot(slot) + 1) % 3;
-    let m = publish_across(&client, channel, || cluster.migrate_legacy(slot, to)).await;
-    check("legacy migration", m);
+    let m = publish_across(&client, Family::Shard, channel, || {
+        cluster.migrate_legacy(slot, to)
+    })
+    .await;
+    check("legacy migration", m, true);
 }
 
 /// Valkey 9's atomic slot migration, likewise (skipped on servers without it).
@@ -252,8 +281,11 @@ async fn a_shard_channel_follows_an_atomic_migration() {
     let channel = "atomic-moving";
     let slot = respec::cluster::slot(channel.as_bytes());
     let to = (cluster.node_for_slot(slot) + 1) % 3;
-    let m = publish_across(&client, channel, || cluster.migrate_atomic(slot..=slot, to)).await;
-    check("atomic migration", m);
+    let m = publish_across(&client, Family::Shard, channel, || {
+        cluster.migrate_atomic(slot..=slot, to)
+    })
+    .await;
+    check("atomic migration", m, true);
 }
 
 /// A failover of the shard channel's primary, likewise.
@@ -265,8 +297,67 @@ async fn a_shard_channel_follows_a_failover() {
     let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
     let channel = "failing-over";
     let primary = cluster.node_for_slot(respec::cluster::slot(channel.as_bytes()));
-    let m = publish_across(&client, channel, || cluster.failover(primary).map(|_| ())).await;
-    check("failover", m);
+    let m = publish_across(&client, Family::Shard, channel, || {
+        cluster.failover(primary).map(|_| ())
+    })
+    .await;
+    check("failover", m, true);
+}
+
+/// The node a classic subscriber of `channel` is on (`PUBSUB NUMSUB` is per node).
+fn subscribed_on(cluster: &Cluster, channel: &str) -> usize {
+    let on: Vec<usize> = (0..cluster.nodes().len())
+        .filter(|&i| {
+            let mut conn = cluster.node(i).raw().expect("connect");
+            match conn.command(&["PUBSUB", "NUMSUB", channel]) {
+                Ok(respec_tests::Reply::Array(Some(r))) => {
+                    r.get(1) == Some(&respec_tests::Reply::Integer(1))
+                }
+                other => panic!("PUBSUB NUMSUB: {other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(on.len(), 1, "subscribed on one node: {on:?}");
+    on[0]
+}
+
+/// A classic channel's node (the first primary) fails over with `CLUSTER
+/// FAILOVER`: it stays up as a replica, where published messages still arrive: no
+/// message lost, none twice, and no notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classic_channel_keeps_delivering_across_a_failover_of_its_node() {
+    let Some(cluster) = Cluster::builder().start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let channel = "classic-failing-over";
+    let m = publish_across(&client, Family::Classic, channel, || {
+        cluster
+            .failover(subscribed_on(&cluster, channel))
+            .map(|_| ())
+    })
+    .await;
+    check("classic, failover", m, false);
+}
+
+/// A classic channel's node is killed (`kill -9`): the subscriber moves to another
+/// node (a [`Kind::Reconnected`] notice) and every message published after the
+/// notice arrives, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classic_channel_moves_when_its_node_is_killed() {
+    let Some(mut cluster) = Cluster::builder().start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let channel = "classic-killed";
+    let m = publish_across(&client, Family::Classic, channel, || {
+        let home = subscribed_on(&cluster, channel);
+        let replica = cluster.replicas_of(home)[0];
+        cluster.kill(home);
+        cluster.wait_primary(replica).map(|_| ())
+    })
+    .await;
+    check("classic, kill -9", m, true);
 }
 
 /// Sets each of `keys` and expects one `set` notification for each, nothing more.
