@@ -199,7 +199,7 @@ impl Cluster {
     fn reader_of(&self, slot: u16) -> Option<Arc<Node>> {
         let view = self.view();
         let (primary, replicas) = view.shard_of(slot)?;
-        let up = |n: &&Arc<Node>| !n.recently_unreachable(Duration::from_secs(1));
+        let up = |n: &&Arc<Node>| !n.recently_unreachable();
         let candidates: Vec<&Arc<Node>> = match &self.options.read_from {
             ReadFrom::Primary => return None,
             ReadFrom::PreferReplica => replicas.iter().map(|(n, _)| n).collect(),

@@ -70,12 +70,13 @@ impl Node {
             Some(std::time::Instant::now());
     }
 
-    /// Whether it could not be reached within the last `window`.
-    pub(crate) fn recently_unreachable(&self, window: std::time::Duration) -> bool {
+    /// Whether it could not be reached within the last second: reads, refreshes
+    /// and subscribers avoid it meanwhile (and try it again after).
+    pub(crate) fn recently_unreachable(&self) -> bool {
         self.unreachable
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .is_some_and(|at| at.elapsed() < window)
+            .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(1))
     }
 
     /// Closes its shared connection (it left the cluster).

@@ -273,9 +273,10 @@ impl Hub {
                         }
                     }
                 }
-                let outcome = match self.node(&address).await {
+                let handle = self.node(&address).await;
+                let outcome = match &handle {
                     Ok(h) => h.ssubscribe(group.iter()).await,
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.duplicate()),
                 };
                 let Err(e) = outcome else { continue };
                 if let Some(r) = e.server_error().and_then(|s| s.moved()) {
@@ -284,8 +285,9 @@ impl Hub {
                 } else if !is_transient(&e) {
                     return Err(e);
                 }
-                // What the node did not confirm is placed again.
-                let confirmed = self.node(&address).await?.shard_channels();
+                // What the node did not confirm (nothing, if it cannot be reached)
+                // is placed again.
+                let confirmed = handle.map(|h| h.shard_channels()).unwrap_or_default();
                 let mut st = lock(&self.core.state);
                 for c in group {
                     if !confirmed.contains(&c) {
@@ -305,9 +307,8 @@ impl Hub {
                 return Err(last_error.unwrap_or_else(Error::closed));
             }
             tokio::time::sleep(super::send::backoff(attempt.min(4))).await;
-            if unserved {
-                let _ = self.cluster.refresh_now().await;
-            }
+            // The slot may have moved, or its primary failed over.
+            let _ = self.cluster.refresh_now().await;
             left = retry;
         }
     }
@@ -491,9 +492,7 @@ impl Hub {
             return;
         }
         let view = self.cluster.view();
-        let up = |n: &&Arc<super::Node>| {
-            n.address() != old && !n.recently_unreachable(Duration::from_secs(1))
-        };
+        let up = |n: &&Arc<super::Node>| n.address() != old && !n.recently_unreachable();
         let Some(next) = view
             .all_nodes()
             .find(up)

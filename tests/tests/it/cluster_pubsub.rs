@@ -170,11 +170,20 @@ async fn publish_across(
     };
     let noticed = Arc::new(AtomicU64::new(u64::MAX));
     let reader = {
-        let (sent, noticed) = (sent.clone(), noticed.clone());
+        let (sent, noticed, stop) = (sent.clone(), noticed.clone(), stop.clone());
         tokio::spawn(async move {
             let mut got: Vec<u64> = Vec::new();
             let mut notice: Option<(u64, Instant)> = None;
-            while let Some(m) = sub.get_message(Duration::from_secs(3)).await {
+            // Until the publisher stopped and the last messages arrived (silence
+            // while a killed node is replaced is waited through: the subscriber
+            // must live on).
+            loop {
+                let Some(m) = sub.get_message(Duration::from_millis(500)).await else {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    continue;
+                };
                 match m.kind {
                     Kind::SMessage | Kind::Message => {
                         got.push(m.payload_str().unwrap().parse().unwrap())
@@ -302,6 +311,26 @@ async fn a_shard_channel_follows_a_failover() {
     })
     .await;
     check("failover", m, true);
+}
+
+/// The shard channel's primary killed (`kill -9`): the subscriber leaves it and
+/// subscribes on the promoted replica once the slot map names it (a notice), and
+/// every message published after the notice arrives, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_channel_follows_a_killed_primary() {
+    let Some(mut cluster) = Cluster::builder().start_or_skip() else {
+        return;
+    };
+    let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    let channel = "shard-killed";
+    let primary = cluster.node_for_slot(respec::cluster::slot(channel.as_bytes()));
+    let replica = cluster.replicas_of(primary)[0];
+    let m = publish_across(&client, Family::Shard, channel, || {
+        cluster.kill(primary);
+        cluster.wait_primary(replica).map(|_| ())
+    })
+    .await;
+    check("shard, kill -9", m, true);
 }
 
 /// The node a classic subscriber of `channel` is on (`PUBSUB NUMSUB` is per node).
