@@ -241,7 +241,8 @@ async fn a_manual_failover_under_load_loses_nothing_and_fails_nothing() {
 
 /// A primary killed (SIGKILL) under load: its replica takes over and commands reach
 /// it; the ones in flight on the dead node fail as "may have run" and are not sent
-/// again; nothing acknowledged is lost or doubled.
+/// again; nothing acknowledged is lost or doubled; fan-out commands reach the
+/// current primaries afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_primary_is_replaced_and_nothing_acknowledged_is_lost() {
     let Some(mut cluster) = three_by_three() else {
@@ -286,6 +287,9 @@ async fn a_killed_primary_is_replaced_and_nothing_acknowledged_is_lost() {
         "{reached:?} vs {promoted:?}"
     );
     assert_eq!(total.wrong, 0, "{total:?}");
+    // Fan-out commands reach the current primaries (not the dead one): 32
+    // counters, their logs and the probe.
+    assert_eq!(client.dbsize().await.unwrap(), 65);
 }
 
 /// `n` keys named `{prefix}:..` whose slots are in `slots`.
