@@ -218,7 +218,13 @@
 //! it arrives, some published while the slot moved may be lost (during a legacy
 //! migration, `SPUBLISH` is sent on to the importing node by `ASK` before the
 //! subscription ends). Channels and patterns go to the first primary (a cluster
-//! delivers `PUBLISH` on every node). Keyspace notifications are each node's own:
+//! delivers `PUBLISH` on every node, replicas too, so a failover of that node
+//! changes nothing). A node whose subscriber connection stays down (about a second:
+//! two looks of the subscriber's follower, every half second) is left: its shard
+//! channels are subscribed again on their slots' primaries once the slot map names
+//! them, its channels and patterns on another node, each after a
+//! [`Kind::Reconnected`](pubsub::Kind::Reconnected) (naming the shard channel; no
+//! channel for the others). Keyspace notifications are each node's own:
 //! a subscriber made
 //! [`on_every_primary`](pubsub::SubscriberBuilder::on_every_primary) subscribes its
 //! channels and patterns on every primary, and follows the primaries as they
