@@ -109,9 +109,6 @@ impl Cluster {
                 candidates.push(seed.clone());
             }
         }
-        // Nodes that could not be reached lately are asked last: a node just lost
-        // may keep a refresh waiting until its connection gives up.
-        candidates.sort_by_key(|a| self.node(a).recently_unreachable());
         let mut best: Option<Topology> = None;
         let mut last_error = None;
         for address in candidates {
@@ -125,12 +122,7 @@ impl Cluster {
                         best = Some(t);
                     }
                 }
-                Err(e) => {
-                    if e.is_io() || e.is_timeout() {
-                        self.node(&address).mark_unreachable();
-                    }
-                    last_error = Some(e.with_command("CLUSTER SHARDS"))
-                }
+                Err(e) => last_error = Some(e.with_command("CLUSTER SHARDS")),
             }
         }
         let Some(topology) = best.filter(|t| !t.shards.is_empty()) else {

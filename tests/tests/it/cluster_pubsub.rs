@@ -169,18 +169,25 @@ async fn publish_across(
         })
     };
     let noticed = Arc::new(AtomicU64::new(u64::MAX));
+    // How many were published, once the publisher has stopped.
+    let total = Arc::new(AtomicU64::new(u64::MAX));
     let reader = {
-        let (sent, noticed, stop) = (sent.clone(), noticed.clone(), stop.clone());
+        let (sent, noticed, total) = (sent.clone(), noticed.clone(), total.clone());
         tokio::spawn(async move {
             let mut got: Vec<u64> = Vec::new();
             let mut notice: Option<(u64, Instant)> = None;
-            // Until the publisher stopped and the last messages arrived (silence
-            // while a killed node is replaced is waited through: the subscriber
-            // must live on).
+            // Until the publisher stopped and its last message arrived, or 3 s of
+            // silence after it stopped (silence while a killed node is replaced
+            // is waited through: the subscriber must live on).
+            let mut quiet = 0;
             loop {
                 let Some(m) = sub.get_message(Duration::from_millis(500)).await else {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
+                    let total = total.load(Ordering::Relaxed);
+                    if total != u64::MAX {
+                        quiet += 1;
+                        if got.last().copied() == total.checked_sub(1) || quiet == 6 {
+                            break;
+                        }
                     }
                     continue;
                 };
@@ -204,6 +211,7 @@ async fn publish_across(
     let move_done = Instant::now();
     if let Err(e) = moved {
         stop.store(true, Ordering::Relaxed);
+        total.store(0, Ordering::Relaxed);
         assert!(e.is_unavailable(), "{e}");
         eprintln!("skipped: {e}");
         return None;
@@ -219,6 +227,7 @@ async fn publish_across(
     }
     stop.store(true, Ordering::Relaxed);
     let (published, failed) = publisher.await.unwrap();
+    total.store(published, Ordering::Relaxed);
     let (got, notice) = reader.await.unwrap();
     // Without a notice, every message counts as published after it.
     let at = notice.map_or(0, |(at, _)| at);
