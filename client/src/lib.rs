@@ -24,7 +24,10 @@
 //! - Application patterns: [`lock`] (distributed locks with leases, fencing tokens,
 //!   a watchdog and a replicated variant; its docs are a handbook: when to use one,
 //!   fencing, the caveats), [`streams`] (stream readers and consumer groups:
-//!   acknowledgements, claims of what dead consumers left pending, dead letters).
+//!   acknowledgements, claims of what dead consumers left pending, dead letters),
+//!   [`cache`] (named caches of serde values with a TTL, and the herd variant that
+//!   lets one caller recompute an expired value while the others get the old one;
+//!   the `cache` feature, on by default).
 //!
 //! # Behavior
 //!
@@ -278,6 +281,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "cache")]
+pub mod cache;
 mod client;
 pub mod cluster;
 mod compat;

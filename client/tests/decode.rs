@@ -1306,7 +1306,7 @@ fn lpos() {
         both(&c, b"*3\r\n:0\r\n:2\r\n:4\r\n", b"*3\r\n:0\r\n:2\r\n:4\r\n"),
         vec![0, 2, 4]
     );
-    assert_eq!(both(&c, b"*0\r\n", b"*0\r\n"), vec![]);
+    assert_eq!(both(&c, b"*0\r\n", b"*0\r\n"), Vec::<i64>::new());
 }
 
 #[test]

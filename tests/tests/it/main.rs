@@ -3,6 +3,7 @@
 //! the whole process (its memory, its CPU time) are in `isolated.rs`, a binary of
 //! their own, so that no other test runs beside them.
 
+mod cache;
 mod cluster;
 mod cluster_commands;
 mod cluster_faults;
