@@ -316,45 +316,88 @@ async fn twenty_callers_of_a_stale_entry_get_the_old_value_while_one_recomputes_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_entry_is_computed_and_a_failed_computation_gives_its_claim_up() {
     let server = Server::start();
-    let c = Client::connect(&server.url()).await.unwrap();
-    let grace = Duration::from_secs(60);
-    let herd = c
-        .cache("h")
-        .default_ttl(Duration::from_millis(20))
-        .herd(grace);
-    let v: u32 = herd
-        .get_or_compute(1, || async { Ok::<_, BoxError>(10) })
-        .await
-        .unwrap();
-    assert_eq!(v, 10);
-    let ttl = herd.cache().ttl(1).await.unwrap().unwrap();
-    assert!(
-        ttl > Duration::from_secs(59) && ttl <= grace + Duration::from_millis(20),
-        "{ttl:?}"
-    );
-    let key = herd.cache().key(1).unwrap();
-    await_value("the entry is stale", Some(Duration::ZERO), || {
-        let herd = herd.clone();
-        async move { Ok::<_, respec::Error>(herd.ttl(1).await.unwrap()) }
+    let seen = protocols::both(&server, |c| async move {
+        let grace = Duration::from_secs(60);
+        let herd = c
+            .cache("h")
+            .default_ttl(Duration::from_millis(20))
+            .herd(grace);
+        let first: u32 = herd
+            .get_or_compute(1, || async { Ok::<_, BoxError>(10) })
+            .await
+            .unwrap();
+        let ttl = herd.cache().ttl(1).await.unwrap().unwrap();
+        assert!(
+            ttl > Duration::from_secs(59) && ttl <= grace + Duration::from_millis(20),
+            "{ttl:?}"
+        );
+        let key = herd.cache().key(1).unwrap();
+        await_value("the entry is stale", Some(Duration::ZERO), || {
+            let herd = herd.clone();
+            async move { Ok::<_, respec::Error>(herd.ttl(1).await.unwrap()) }
+        })
+        .await;
+        let err = herd
+            .get_or_compute(1, || async {
+                Err::<u32, _>(std::io::Error::other("backend down"))
+            })
+            .await
+            .unwrap_err();
+        assert!(err.is_compute() && err.key() == Some(key.as_str()), "{err}");
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        // The claim was given up: the next caller recomputes at once.
+        let next: u32 = herd
+            .get_or_compute(1, || async { Ok::<_, BoxError>(11) })
+            .await
+            .unwrap();
+        (first, source, next)
     })
     .await;
-    let err = herd
-        .get_or_compute(1, || async {
-            Err::<u32, _>(std::io::Error::other("backend down"))
-        })
-        .await
-        .unwrap_err();
-    assert!(err.is_compute() && err.key() == Some(key.as_str()), "{err}");
-    assert_eq!(
-        std::error::Error::source(&err).unwrap().to_string(),
-        "backend down"
-    );
-    // The claim was given up: the next caller recomputes at once.
-    let v: u32 = herd
-        .get_or_compute(1, || async { Ok::<_, BoxError>(11) })
+    assert_eq!(seen, (10, "backend down".to_owned(), 11));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimant_that_gives_up_holds_its_claim_until_the_recompute_lease_ends() {
+    let server = Server::start();
+    let c = Client::connect(&server.url()).await.unwrap();
+    let herd = c
+        .cache("dropped")
+        .default_ttl(Duration::from_millis(20))
+        .herd(Duration::from_secs(60))
+        .recompute_lease(Duration::from_millis(500));
+    herd.set("k", 1u32).await.unwrap();
+    await_value("the entry is stale", Some(Duration::ZERO), || {
+        let herd = herd.clone();
+        async move { Ok::<_, respec::Error>(herd.ttl("k").await.unwrap()) }
+    })
+    .await;
+    // The claimant's future is dropped while it computes (never finishing).
+    let (started, computing) = tokio::sync::oneshot::channel();
+    let claimant = herd.get_or_compute("k", || async move {
+        started.send(()).unwrap();
+        std::future::pending::<Result<u32, BoxError>>().await
+    });
+    tokio::select! {
+        _ = claimant => unreachable!("it never finishes"),
+        _ = computing => {}
+    }
+    let key = herd.cache().key("k").unwrap();
+    let claim = format!("{key}:claim");
+    let lease = c.pttl(&claim).await.unwrap();
+    assert!(lease > 0 && lease <= 500, "{lease}");
+    // While the claim lasts, others get the old value without computing.
+    let old: u32 = herd
+        .get_or_compute("k", || async { Err::<u32, BoxError>("claimed".into()) })
         .await
         .unwrap();
-    assert_eq!(v, 11);
+    assert_eq!(old, 1);
+    // Once it ends, the next caller claims and recomputes.
+    await_value("the claim expired", 0, || c.exists([&claim])).await;
+    let new: u32 = herd
+        .get_or_compute("k", || async { Ok::<_, BoxError>(2) })
+        .await
+        .unwrap();
+    assert_eq!(new, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
