@@ -98,8 +98,9 @@ impl HerdCache {
     /// computed by every caller that finds it missing (see [`crate::cache`]).
     ///
     /// An error of `compute` is a [`CacheError`] for which
-    /// [`is_compute`](CacheError::is_compute) is true (the claim is given up, so
-    /// another caller may try); the old value is not returned then.
+    /// [`is_compute`](CacheError::is_compute) is true; it and a value that cannot be
+    /// serialized give the claim up (so the next caller tries), and the old value is
+    /// not returned then.
     pub async fn get_or_compute<T, F, Fut, E>(
         &self,
         args: impl Serialize,
@@ -121,16 +122,19 @@ impl HerdCache {
             Found::Missing => false,
             Found::Claimed => true,
         };
-        let value = match compute().await {
-            Ok(value) => value,
+        let computed = compute()
+            .await
+            .map_err(|e| CacheError::compute(self.cache.name(), &key, e.into()))
+            .and_then(|value| Ok((self.cache.encode(&key, &value)?, value)));
+        let (stored, value) = match computed {
+            Ok(computed) => computed,
             Err(e) => {
                 if claimed {
                     let _ = self.store(&key, &claim, &token, None).await;
                 }
-                return Err(CacheError::compute(self.cache.name(), &key, e.into()));
+                return Err(e);
             }
         };
-        let stored = self.cache.encode(&key, &value)?;
         if claimed {
             self.store(&key, &claim, &token, Some(stored)).await?;
         } else {
