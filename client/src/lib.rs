@@ -25,9 +25,9 @@
 //!   a watchdog and a replicated variant; its docs are a handbook: when to use one,
 //!   fencing, the caveats), [`streams`] (stream readers and consumer groups:
 //!   acknowledgements, claims of what dead consumers left pending, dead letters),
-//!   [`cache`] (named caches of serde values with a TTL, and the herd variant that
+//!   `cache` (named caches of serde values with a TTL, and the herd variant that
 //!   lets one caller recompute an expired value while the others get the old one;
-//!   the `cache` feature, on by default).
+//!   the `cache` cargo feature, off by default).
 //!
 //! # Behavior
 //!

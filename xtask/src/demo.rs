@@ -151,7 +151,15 @@ fn run_example(
 ) -> Result<Option<ExitStatus>> {
     let mut child = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["run", "--quiet", "-p", "respec", "--example", name])
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "respec",
+            "--all-features",
+            "--example",
+            name,
+        ])
         .env("REDIS_URL", url)
         .env("REDIS_CLUSTER_URL", cluster_url)
         .env("REDIS_SENTINEL_URL", sentinel_url)
@@ -210,7 +218,15 @@ pub fn run() -> Result<()> {
     // Build them all at once (in parallel), so each run below only runs.
     let status = Command::new(&cargo)
         .current_dir(workspace_root())
-        .args(["build", "--quiet", "-p", "respec", "--examples"])
+        // Every feature: the examples of optional parts (the cache) run too.
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "respec",
+            "--all-features",
+            "--examples",
+        ])
         .status()
         .context("building the examples")?;
     if !status.success() {

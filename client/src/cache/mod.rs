@@ -2,7 +2,7 @@
 //! ([`Client::cache`](crate::Client::cache) names a [`Cache`]), and the herd variant
 //! ([`Cache::herd`] gives a [`HerdCache`]) in which one caller recomputes an expired
 //! value while the others keep getting the old one (after aredis's `Cache` and
-//! `HerdCache`). Needs the `cache` feature of respec (on by default).
+//! `HerdCache`). Needs the `cache` feature of respec (off by default).
 //!
 //! ```no_run
 //! # async fn demo(client: respec::Client) -> Result<(), respec::cache::CacheError> {
