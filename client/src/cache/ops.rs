@@ -22,7 +22,7 @@ impl Cache {
         let key = self.checked_key(args)?;
         let stored: Option<Bytes> = self
             .client
-            .send(cmd::get(&key))
+            .send(cmd::get(&key).decode::<Option<Bytes>>())
             .await
             .map_err(|e| self.failed(&key, "GET", e))?;
         stored.map(|s| self.decode(&key, &s)).transpose()
@@ -68,7 +68,7 @@ impl Cache {
         let key = self.checked_key(args)?;
         let n: i64 = self
             .client
-            .send(cmd::exists([&key]))
+            .send(cmd::exists([&key]).decode::<i64>())
             .await
             .map_err(|e| self.failed(&key, "EXISTS", e))?;
         Ok(n == 1)
@@ -79,7 +79,7 @@ impl Cache {
         let key = self.checked_key(args)?;
         let n: i64 = self
             .client
-            .send(cmd::del([&key]))
+            .send(cmd::del([&key]).decode::<i64>())
             .await
             .map_err(|e| self.failed(&key, "DEL", e))?;
         Ok(n == 1)
@@ -96,7 +96,7 @@ impl Cache {
     pub(crate) async fn pttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
         let ms: i64 = self
             .client
-            .send(cmd::pttl(key))
+            .send(cmd::pttl(key).decode::<i64>())
             .await
             .map_err(|e| self.failed(key, "PTTL", e))?;
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))

@@ -43,9 +43,10 @@ impl Group {
         if ids.is_empty() {
             return Ok(0);
         }
-        let n = self
+        let n: i64 = self
             .client
             .xack(&self.key, &self.group, ids)
+            .decode()
             .await
             .map_err(|e| StreamError::client(&self.label, "XACK", e))?;
         Ok(n.max(0) as u64)

@@ -213,6 +213,7 @@ impl GroupBuilder {
                 .client
                 .xgroup_create(&self.key, &self.group, id)
                 .mkstream()
+                .decode::<()>()
                 .await;
             match created {
                 Ok(()) => {}
