@@ -353,18 +353,7 @@ impl CommandBuf {
 
     /// Hands the bytes of `args[range]` to `f`, each large value in its place.
     fn emit_range(&self, range: std::ops::Range<usize>, f: &mut impl FnMut(Part<'_>)) {
-        let mut at = range.start;
-        let first = self.large.partition_point(|(pos, _)| (*pos as usize) < at);
-        for (pos, value) in &self.large[first..] {
-            let pos = *pos as usize;
-            if pos >= range.end {
-                break;
-            }
-            f(Part::Copy(&self.args[at..pos]));
-            f(Part::Large(value));
-            at = pos;
-        }
-        f(Part::Copy(&self.args[at..range.end]));
+        emit_range(&self.args, &self.large, range, f);
     }
 
     /// The command as one RESP array.
@@ -426,15 +415,38 @@ impl Wire {
     pub fn encode_into(&self, out: &mut Encoded) {
         write_array_header(out.buf_mut(), self.argc as usize);
         out.extend_from_slice(self.name);
-        let mut at = 0;
-        for (pos, value) in &self.large {
-            let pos = *pos as usize;
-            out.extend_from_slice(&self.args[at..pos]);
-            out.push_bytes(value.clone());
-            at = pos;
-        }
-        out.extend_from_slice(&self.args[at..]);
+        emit_range(
+            &self.args,
+            &self.large,
+            0..self.args.len(),
+            &mut |part| match part {
+                Part::Copy(bytes) => out.extend_from_slice(bytes),
+                Part::Large(bytes) => out.push_bytes(bytes.clone()),
+            },
+        );
     }
+}
+
+/// Hands the bytes of `args[range]` to `f`, each large value (its position in
+/// `args`, and the value) in its place.
+fn emit_range(
+    args: &[u8],
+    large: &[(u32, Bytes)],
+    range: std::ops::Range<usize>,
+    f: &mut impl FnMut(Part<'_>),
+) {
+    let mut at = range.start;
+    let first = large.partition_point(|(pos, _)| (*pos as usize) < at);
+    for (pos, value) in &large[first..] {
+        let pos = *pos as usize;
+        if pos >= range.end {
+            break;
+        }
+        f(Part::Copy(&args[at..pos]));
+        f(Part::Large(value));
+        at = pos;
+    }
+    f(Part::Copy(&args[at..range.end]));
 }
 
 /// A piece of an encoded command.
