@@ -196,9 +196,10 @@ pub struct KeySpec {
     pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
-/// How to find the first key of a [`KeySpec`]. JSON: an object with exactly one key.
+/// How to find the first key of a [`KeySpec`]. JSON: an object with exactly one key,
+/// the form's name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "Form")]
 pub enum BeginSearch {
     /// `{"index": {"pos": N}}`: the first key is at position `pos` of the command line
     /// (0 is the command name).
@@ -215,14 +216,17 @@ pub enum BeginSearch {
         startfrom: i64,
     },
     /// `{"unknown": null}`: too complex to describe.
-    #[serde(deserialize_with = "null")]
     Unknown,
+    /// A form this mirror does not know (a newer server's), or a known form with a
+    /// field it does not know: named here for the generator's warning, and generated
+    /// as `Unknown` (the runtime never guesses where such keys are).
+    Other(String),
 }
 
 /// How to find the keys of a [`KeySpec`] after the first. JSON: an object with exactly one
-/// key.
+/// key, the form's name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "Form")]
 pub enum FindKeys {
     /// `{"range": {"lastkey": L, "step": S, "limit": M}}`: keys every `step` arguments up to
     /// `lastkey` (relative to the first key; negative counts from the end of the line).
@@ -246,16 +250,146 @@ pub enum FindKeys {
         step: usize,
     },
     /// `{"unknown": null}`: too complex to describe.
-    #[serde(deserialize_with = "null")]
     Unknown,
+    /// A form this mirror does not know, or a known form with a field it does not
+    /// know (see [`BeginSearch::Other`]).
+    Other(String),
 }
 
-/// Accepts exactly `null`: makes `{"unknown": null}` the only accepted form of the
-/// `Unknown` key-spec variants (a plain unit variant would also take the bare string
-/// `"unknown"`).
-fn null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
-    <()>::deserialize(deserializer)
+/// A key-spec form as written: an object with exactly one key, the form's name.
+#[derive(Deserialize)]
+struct Form(BTreeMap<String, serde_json::Value>);
+
+impl Form {
+    /// The form's name and body, when it is known here with only known fields
+    /// (`fields` lists each known form's); otherwise what to keep as `Other`, or an
+    /// error for a value that is no form at all.
+    fn known(self, fields: &[(&str, &[&str])]) -> Result<(String, serde_json::Value), String> {
+        let mut entries = self.0.into_iter();
+        let (Some((name, body)), None) = (entries.next(), entries.next()) else {
+            return Err(String::new());
+        };
+        let Some((_, known)) = fields.iter().find(|(form, _)| *form == name) else {
+            return Err(name);
+        };
+        if let Some(new) = body
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !known.contains(&k.as_str())))
+        {
+            return Err(format!("{name} (with `{new}`)"));
+        }
+        Ok((name, body))
+    }
 }
+
+/// Parses a known form's body strictly.
+fn body<T: serde::de::DeserializeOwned>(name: &str, body: serde_json::Value) -> Result<T, String> {
+    serde_json::from_value(body).map_err(|e| format!("key-spec form `{name}`: {e}"))
+}
+
+impl TryFrom<Form> for BeginSearch {
+    type Error = String;
+    fn try_from(form: Form) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Index {
+            pos: usize,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Keyword {
+            keyword: String,
+            startfrom: i64,
+        }
+        const FIELDS: &[(&str, &[&str])] = &[
+            ("index", &["pos"]),
+            ("keyword", &["keyword", "startfrom"]),
+            ("unknown", &[]),
+        ];
+        let (name, value) = match form.known(FIELDS) {
+            Ok(known) => known,
+            Err(other) if other.is_empty() => return Err(NOT_ONE_FORM.into()),
+            Err(other) => return Ok(BeginSearch::Other(other)),
+        };
+        Ok(match name.as_str() {
+            "index" => {
+                let Index { pos } = body(&name, value)?;
+                BeginSearch::Index { pos }
+            }
+            "keyword" => {
+                let Keyword { keyword, startfrom } = body(&name, value)?;
+                BeginSearch::Keyword { keyword, startfrom }
+            }
+            _ => {
+                body::<()>(&name, value)?;
+                BeginSearch::Unknown
+            }
+        })
+    }
+}
+
+impl TryFrom<Form> for FindKeys {
+    type Error = String;
+    fn try_from(form: Form) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Range {
+            lastkey: i64,
+            step: usize,
+            limit: usize,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Keynum {
+            keynumidx: usize,
+            firstkey: usize,
+            step: usize,
+        }
+        const FIELDS: &[(&str, &[&str])] = &[
+            ("range", &["lastkey", "step", "limit"]),
+            ("keynum", &["keynumidx", "firstkey", "step"]),
+            ("unknown", &[]),
+        ];
+        let (name, value) = match form.known(FIELDS) {
+            Ok(known) => known,
+            Err(other) if other.is_empty() => return Err(NOT_ONE_FORM.into()),
+            Err(other) => return Ok(FindKeys::Other(other)),
+        };
+        Ok(match name.as_str() {
+            "range" => {
+                let Range {
+                    lastkey,
+                    step,
+                    limit,
+                } = body(&name, value)?;
+                FindKeys::Range {
+                    lastkey,
+                    step,
+                    limit,
+                }
+            }
+            "keynum" => {
+                let Keynum {
+                    keynumidx,
+                    firstkey,
+                    step,
+                } = body(&name, value)?;
+                FindKeys::Keynum {
+                    keynumidx,
+                    firstkey,
+                    step,
+                }
+            }
+            _ => {
+                body::<()>(&name, value)?;
+                FindKeys::Unknown
+            }
+        })
+    }
+}
+
+/// The error for a key-spec form that is not an object with exactly one key.
+const NOT_ONE_FORM: &str = "a key-spec form must be an object with exactly one key";
 
 /// Accepts a JSON boolean or the strings `"true"`/`"false"` (the spec's known slip).
 fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
@@ -520,17 +654,17 @@ mod tests {
     #[test]
     fn malformed_key_spec_forms_are_rejected() {
         let cases = [
-            // begin_search variant body
+            // a known begin_search form with a field of the wrong type
             r#", "key_specs": [{"flags": [],
-                "begin_search": {"index": {"pos": 1, "frobnicate": 1}},
+                "begin_search": {"index": {"pos": "one"}},
                 "find_keys": {"range": {"lastkey": 0, "step": 1, "limit": 0}}}]"#,
-            // find_keys variant body
+            // a known find_keys form missing a field
             r#", "key_specs": [{"flags": [],
                 "begin_search": {"index": {"pos": 1}},
-                "find_keys": {"keynum": {"keynumidx": 0, "firstkey": 1, "step": 1, "x": 0}}}]"#,
-            // unknown begin_search form
+                "find_keys": {"keynum": {"keynumidx": 0, "firstkey": 1}}}]"#,
+            // two forms in one
             r#", "key_specs": [{"flags": [],
-                "begin_search": {"spec": {"pos": 1}},
+                "begin_search": {"index": {"pos": 1}, "keyword": {"keyword": "K", "startfrom": 1}},
                 "find_keys": {"range": {"lastkey": 0, "step": 1, "limit": 0}}}]"#,
             // a known key of the wrong type
             r#", "arguments": [{"name": "a", "type": 3}]"#,
@@ -539,6 +673,43 @@ mod tests {
             let json = command_with(extra);
             assert!(parse_command(&json).is_err(), "accepted: {json}");
         }
+    }
+
+    /// A newer server's key-spec forms never stop the generator: a form this mirror
+    /// does not know, or a known one with a new field, is kept as `Other` (generated
+    /// as `Unknown`, reported by `vocab::unknown_words`).
+    #[test]
+    fn unknown_key_spec_forms_are_kept_as_other() {
+        let (_, spec) = parse_command(&command_with(
+            r#", "key_specs": [
+                {"flags": [],
+                 "begin_search": {"spec": {"pos": 1}},
+                 "find_keys": {"range": {"lastkey": 0, "step": 1, "limit": 0}}},
+                {"flags": [],
+                 "begin_search": {"index": {"pos": 1, "frobnicate": 1}},
+                 "find_keys": {"keynum": {"keynumidx": 0, "firstkey": 1, "step": 1, "x": 0}}}]"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            spec.key_specs[0].begin_search,
+            BeginSearch::Other("spec".into())
+        );
+        assert_eq!(
+            spec.key_specs[0].find_keys,
+            FindKeys::Range {
+                lastkey: 0,
+                step: 1,
+                limit: 0
+            }
+        );
+        assert_eq!(
+            spec.key_specs[1].begin_search,
+            BeginSearch::Other("index (with `frobnicate`)".into())
+        );
+        assert_eq!(
+            spec.key_specs[1].find_keys,
+            FindKeys::Other("keynum (with `x`)".into())
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! same way (`DocFlag::Other`, `ArgType::Other`, lowered as a plain string), and
 //! so are the JSON keys it does not know (a newer server's argument flags), ignored.
 
-use crate::spec::{ArgSpec, ArgType, CommandSpec, DocFlag};
+use crate::spec::{ArgSpec, ArgType, BeginSearch, CommandSpec, DocFlag, FindKeys};
 
 /// The command flags `CommandFlags` names.
 pub const COMMAND_FLAGS: &[&str] = &[
@@ -167,6 +167,22 @@ pub fn unknown_words(specs: &[(String, String, CommandSpec)]) -> Vec<String> {
         }
         for key in s.key_specs.iter().flat_map(|k| k.unknown.keys()) {
             note("key-spec field", key, "ignored");
+        }
+        for ks in &s.key_specs {
+            if let BeginSearch::Other(form) = &ks.begin_search {
+                note(
+                    "key-spec form",
+                    form,
+                    "kept as BeginSearch::Unknown (keys not located)",
+                );
+            }
+            if let FindKeys::Other(form) = &ks.find_keys {
+                note(
+                    "key-spec form",
+                    form,
+                    "kept as FindKeys::Unknown (keys not located)",
+                );
+            }
         }
         for f in &s.command_flags {
             if !knows(COMMAND_FLAGS, &f.to_uppercase()) {

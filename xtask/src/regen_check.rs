@@ -51,6 +51,8 @@ const INJECTED: &[&str] = &[
     "shiny-argument-type",
     "shiny-block-type",
     "shiny_group",
+    "shiny_search",
+    "shiny_find_field",
 ];
 
 /// The derived trees, in the order they are checked.
@@ -267,6 +269,16 @@ fn unknown_words(tree: &mut Tree) -> Result<()> {
         .context("GET has no key spec")?;
     push(spec, "flags", &[json!("SHINY_KEY_SPEC_FLAG")])?;
     spec.insert("shiny_key_spec_field".into(), json!(1));
+    // A key-spec form no tree has, and a known form with a new field.
+    push(
+        get,
+        "key_specs",
+        &[json!({
+            "flags": ["RO"],
+            "begin_search": {"shiny_search": {"pos": 1}},
+            "find_keys": {"range": {"lastkey": 0, "step": 1, "limit": 0, "shiny_find_field": 1}},
+        })],
+    )?;
     let args = get
         .get_mut("arguments")
         .and_then(Value::as_array_mut)

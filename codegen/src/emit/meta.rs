@@ -132,7 +132,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
                 let s = *startfrom as i32;
                 quote!(BeginSearch::Keyword { keyword: #keyword, startfrom: #s })
             }
-            BeginSearch::Unknown => quote!(BeginSearch::Unknown),
+            BeginSearch::Unknown | BeginSearch::Other(_) => quote!(BeginSearch::Unknown),
         };
         let fk = match &ks.find_keys {
             FindKeys::Range {
@@ -150,7 +150,7 @@ pub fn entry(c: &Command) -> Result<TokenStream> {
             } => {
                 quote!(FindKeys::Keynum { keynumidx: #keynumidx, firstkey: #firstkey, step: #step })
             }
-            FindKeys::Unknown => quote!(FindKeys::Unknown),
+            FindKeys::Unknown | FindKeys::Other(_) => quote!(FindKeys::Unknown),
         };
         specs.push(quote!(KeySpec { flags: #kflags, begin_search: #bs, find_keys: #fk }));
     }
