@@ -77,7 +77,13 @@ pub enum Answer {
     WriteAndClose(&'static [u8]),
     /// Writes these bytes, made for this command, and reads the next command.
     WriteOwned(Vec<u8>),
+    /// Waits until `gate` ends (a reply the test holds back: a slow server, without
+    /// a timer), then writes these bytes and reads the next command.
+    WriteWhen(Gate, Vec<u8>),
 }
+
+/// What an [`Answer::WriteWhen`] waits for.
+pub type Gate = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Starts a fake server on a free loopback port. For every command of every
 /// connection, `answer(n, words)` says what to do, `n` counting the connections
@@ -104,6 +110,10 @@ where
                         Answer::Write(b) => (std::borrow::Cow::Borrowed(b), false),
                         Answer::WriteAndClose(b) => (std::borrow::Cow::Borrowed(b), true),
                         Answer::WriteOwned(b) => (std::borrow::Cow::Owned(b), false),
+                        Answer::WriteWhen(gate, b) => {
+                            gate.await;
+                            (std::borrow::Cow::Owned(b), false)
+                        }
                     };
                     if s.write_all(&bytes).await.is_err() || close {
                         return;
@@ -113,4 +123,23 @@ where
         }
     });
     (format!("redis://{addr}"), connections)
+}
+
+/// A `CLUSTER SHARDS` reply of `shards` shards splitting the slots evenly, each
+/// served by one primary at `127.0.0.1:port_of(shard)` (a fake node's topology,
+/// for the cluster client's simulations).
+pub fn cluster_shards_reply(shards: usize, port_of: impl Fn(usize) -> u16) -> Vec<u8> {
+    let mut out = format!("*{shards}\r\n").into_bytes();
+    for i in 0..shards {
+        let first = i * 16384 / shards;
+        let last = (i + 1) * 16384 / shards - 1;
+        let port = port_of(i);
+        out.extend(
+            format!(
+                "*4\r\n$5\r\nslots\r\n*2\r\n:{first}\r\n:{last}\r\n$5\r\nnodes\r\n*1\r\n*8\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n:{port}\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$6\r\nhealth\r\n$6\r\nonline\r\n"
+            )
+            .into_bytes(),
+        );
+    }
+    out
 }

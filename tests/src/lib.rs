@@ -25,6 +25,8 @@
 //! - [`stats`]: the server's count of the commands it ran ([`calls`]).
 //! - [`error`]: [`HarnessError`], why a server could not be had.
 //! - [`fake`]: helpers of the tiny fake servers (what no real server can produce).
+//! - [`counting`]: a counting global allocator (allocations of the process, bytes
+//!   held per thread), for figures measured rather than estimated.
 //!
 //! # Behavior
 //!
@@ -45,6 +47,7 @@
 
 pub mod binary;
 pub mod cluster;
+pub mod counting;
 pub mod error;
 pub mod fake;
 mod poll;

@@ -24,63 +24,11 @@ use bytes::Bytes;
 use respec_bench::report;
 use respec_bench::workload::{SEQUENTIAL_KEY, SMALL_VALUE_LEN};
 use respec_bench::{Peer, PeerId, Peers};
-use respec_tests::ServerBuilder;
+use respec_tests::{counting, ServerBuilder};
 
-/// The counting allocator: the only unsafe code of the crate.
-mod counting {
-    #![allow(unsafe_code)]
-
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    /// Allocation calls (`alloc`, `alloc_zeroed`, `realloc`) since the start.
-    static CALLS: AtomicU64 = AtomicU64::new(0);
-    /// Bytes requested by those calls.
-    static BYTES: AtomicU64 = AtomicU64::new(0);
-
-    /// [`System`], counting every allocation.
-    pub struct Counting;
-
-    fn count(size: usize) {
-        CALLS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(size as u64, Ordering::Relaxed);
-    }
-
-    // SAFETY: every method forwards its arguments unchanged to `System`, which upholds
-    // the `GlobalAlloc` contract; counting touches no allocated memory.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            count(layout.size());
-            // SAFETY: the caller's guarantees for `alloc` are passed on.
-            unsafe { System.alloc(layout) }
-        }
-
-        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            count(layout.size());
-            // SAFETY: as above, for `alloc_zeroed`.
-            unsafe { System.alloc_zeroed(layout) }
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: as above, for `dealloc`.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            count(new_size);
-            // SAFETY: as above, for `realloc`.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
-
-    /// (allocation calls, bytes) so far.
-    pub fn snapshot() -> (u64, u64) {
-        (CALLS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed))
-    }
-}
+/// Every allocation of the process is counted (`respec_tests::counting`).
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// Unmeasured calls before each measurement (connection buffers grow, caches fill).
 const WARMUP: usize = 1_000;

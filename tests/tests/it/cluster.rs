@@ -733,30 +733,40 @@ async fn migrate_goes_where_the_server_says_its_keys_are() {
 /// A `CLUSTER SHARDS` reply of `shards` shards, the first served by the node at
 /// `port` (the fake itself), the others by nodes nobody listens on.
 fn shards_reply(port: u16, shards: usize) -> Vec<u8> {
-    let mut out = format!("*{shards}\r\n").into_bytes();
-    for i in 0..shards {
-        let first = i * 16384 / shards;
-        let last = (i + 1) * 16384 / shards - 1;
-        let node_port = if i == 0 { port } else { 1 + i as u16 };
-        out.extend(
-            format!(
-                "*4\r\n$5\r\nslots\r\n*2\r\n:{first}\r\n:{last}\r\n$5\r\nnodes\r\n*1\r\n*8\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n:{node_port}\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$6\r\nhealth\r\n$6\r\nonline\r\n"
-            )
-            .into_bytes(),
-        );
-    }
-    out
+    respec_tests::fake::cluster_shards_reply(shards, |i| if i == 0 { port } else { 1 + i as u16 })
 }
 
 /// Scale by simulation: a topology of 1,000 shards (served by a fake node) is read
 /// and installed, commands to the one reachable node run, and the client connects
 /// to nothing else (connections are opened per node, when a command needs one).
 /// The same with 3 shards gives the routing cost's reference: a command's route is
-/// a slot table lookup, whatever the number of shards. The figures are printed.
+/// a slot table lookup, whatever the number of shards. The figures are printed,
+/// with the memory each client holds once connected (its slot table, node map and
+/// connection), counted by the allocator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_shard_topology_is_installed_and_nodes_are_connected_lazily() {
-    let (connect_3, get_3) = connect_to_simulated_shards(3).await;
-    let (connect_1000, get_1000) = connect_to_simulated_shards(1_000).await;
+    let three = SimulatedShards::serve(3).await;
+    let thousand = SimulatedShards::serve(1_000).await;
+    // The clients run on a thread of their own (a current-thread runtime: their
+    // connections' tasks too), so the bytes that thread holds are theirs alone,
+    // while the fake nodes answer from this runtime.
+    let (warm_up, at_3, at_1000) = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // The runtime's own first allocations (timers, I/O registrations) are
+            // made by a first client, not counted against the others. Each client
+            // lives until every one is measured (none is torn down meanwhile).
+            let (warm_up, _a) = three.connect().await;
+            let (at_3, _b) = three.connect().await;
+            let (at_1000, _c) = thousand.connect().await;
+            (warm_up, at_3, at_1000)
+        })
+    })
+    .await
+    .unwrap();
     // Reading and installing a 1,000-shard map, apart from the network: the cost
     // of one refresh.
     let frame = Bytes::from(shards_reply(1, 1_000));
@@ -770,56 +780,229 @@ async fn a_thousand_shard_topology_is_installed_and_nodes_are_connected_lazily()
     }
     let refresh = started.elapsed() / rounds;
     eprintln!(
-        "simulated topologies: 3 shards: connected in {connect_3:?}, a GET {get_3:?}; \
-         1,000 shards: connected in {connect_1000:?}, a GET {get_1000:?}, \
-         a refresh's parse and slot table {refresh:?} ({} bytes of CLUSTER SHARDS); \
-         one connection each",
+        "simulated topologies: 3 shards: {at_3}; 1,000 shards: {at_1000}; \
+         a refresh's parse and slot table for 1,000 shards {refresh:?} ({} bytes of \
+         CLUSTER SHARDS); one connection each (the first client, warming the runtime \
+         up: {warm_up})",
         frame.len()
     );
+    // The memory grows with the shards (their nodes), not absurdly: the slot
+    // table is the same 16,384 entries.
+    assert!(at_1000.held > at_3.held, "{at_3} / {at_1000}");
+    assert!(at_3.held > 0, "nothing counted: is the allocator counting?");
 }
 
-/// Connects a cluster client to a fake node that claims a topology of `shards`
-/// shards (it serves the first), runs 1,000 GETs on it, and checks that the client
-/// read the map once and opened no other connection. Returns the time to connect
-/// and the time of one GET.
-async fn connect_to_simulated_shards(shards: usize) -> (std::time::Duration, std::time::Duration) {
-    use respec_tests::fake::{handshake_answer, serve, Answer};
-    use std::sync::{Arc, OnceLock};
-    let port: Arc<OnceLock<u16>> = Arc::new(OnceLock::new());
-    let own = port.clone();
-    let (url, connections) = serve(move |_, words| {
-        if let Some(a) = handshake_answer(words) {
-            return Answer::Write(a);
-        }
-        match &words[0].to_ascii_uppercase()[..] {
-            b"CLUSTER" => Answer::WriteOwned(shards_reply(*own.get().unwrap(), shards)),
-            b"GET" => Answer::Write(b"$1\r\nv\r\n"),
-            _ => Answer::Write(b"+OK\r\n"),
-        }
-    })
-    .await;
-    port.set(url.rsplit(':').next().unwrap().parse().unwrap())
-        .unwrap();
-    let started = Instant::now();
-    let client = Client::connect_cluster([&url]).await.unwrap();
-    let connect = started.elapsed();
-    // Keys of the first shard's slots answer.
-    let first_shard_end = (16384 / shards) as u16;
-    let key = (0..)
-        .map(|i| format!("k{i}"))
-        .find(|k| respec::cluster::slot(k.as_bytes()) < first_shard_end)
-        .unwrap();
-    let started = Instant::now();
-    for _ in 0..1_000 {
-        let v: Option<Bytes> = client.get(&key).await.unwrap();
-        assert_eq!(v, Some(Bytes::from("v")));
+/// A fake node claiming a topology of some shards, of which it serves the first.
+struct SimulatedShards {
+    url: String,
+    shards: usize,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// What one client connected to a [`SimulatedShards`] cost.
+struct Simulated {
+    /// From the call to connect to a client with its slot map installed.
+    connect: std::time::Duration,
+    /// One `GET`, over 1,000.
+    per_get: std::time::Duration,
+    /// The bytes its thread holds after connecting and 1,000 GETs: the client, its
+    /// slot table and nodes, and its one connection (with its buffers).
+    held: i64,
+}
+
+impl std::fmt::Display for Simulated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "connected in {:?}, a GET {:?}, {:.1} KiB held",
+            self.connect,
+            self.per_get,
+            self.held as f64 / 1024.0
+        )
     }
-    let per_get = started.elapsed() / 1_000;
-    assert_eq!(client.cluster_stats().unwrap().refreshes, 1);
+}
+
+impl SimulatedShards {
+    /// Starts the fake node, on the current runtime.
+    async fn serve(shards: usize) -> SimulatedShards {
+        use respec_tests::fake::{handshake_answer, serve, Answer};
+        use std::sync::{Arc, OnceLock};
+        let port: Arc<OnceLock<u16>> = Arc::new(OnceLock::new());
+        let own = port.clone();
+        let (url, connections) = serve(move |_, words| {
+            if let Some(a) = handshake_answer(words) {
+                return Answer::Write(a);
+            }
+            match &words[0].to_ascii_uppercase()[..] {
+                b"CLUSTER" => Answer::WriteOwned(shards_reply(*own.get().unwrap(), shards)),
+                b"GET" => Answer::Write(b"$1\r\nv\r\n"),
+                _ => Answer::Write(b"+OK\r\n"),
+            }
+        })
+        .await;
+        port.set(url.rsplit(':').next().unwrap().parse().unwrap())
+            .unwrap();
+        SimulatedShards {
+            url,
+            shards,
+            connections,
+        }
+    }
+
+    /// Connects a cluster client, runs 1,000 GETs on the fake's shard, and checks
+    /// that the client read the map once and opened no other connection; what it
+    /// cost, measured on this thread, and the client.
+    async fn connect(&self) -> (Simulated, Client) {
+        use respec_tests::counting::thread_live_bytes;
+        use std::sync::atomic::Ordering;
+        let connections = self.connections.load(Ordering::SeqCst);
+        let before = thread_live_bytes();
+        let started = Instant::now();
+        let client = Client::connect_cluster([&self.url]).await.unwrap();
+        let connect = started.elapsed();
+        // Keys of the first shard's slots answer.
+        let first_shard_end = (16384 / self.shards) as u16;
+        let key = (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| respec::cluster::slot(k.as_bytes()) < first_shard_end)
+            .unwrap();
+        let started = Instant::now();
+        for _ in 0..1_000 {
+            let v: Option<Bytes> = client.get(&key).await.unwrap();
+            assert_eq!(v, Some(Bytes::from("v")));
+        }
+        let per_get = started.elapsed() / 1_000;
+        drop(key);
+        let held = thread_live_bytes() - before;
+        assert_eq!(client.cluster_stats().unwrap().refreshes, 1);
+        assert_eq!(
+            self.connections.load(Ordering::SeqCst) - connections,
+            1,
+            "one connection: the seed's, which serves the first shard"
+        );
+        let cost = Simulated {
+            connect,
+            per_get,
+            held,
+        };
+        (cost, client)
+    }
+}
+
+/// A refresh waiting on a slow node holds up no command to the other nodes: node A
+/// (a fake, the seed) holds back its answer to the timer's `CLUSTER SHARDS` until
+/// the test lets it go, and meanwhile GETs to node B (another fake) keep answering,
+/// each far quicker than the refresh in flight; the answer, once let go, is a
+/// topology of 1,000 shards (B serving all but A's), parsed and installed while GETs
+/// to B go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_to_healthy_nodes_are_not_held_up_by_a_refresh() {
+    use respec::cluster::ClusterOptions;
+    use respec_tests::fake::{cluster_shards_reply, handshake_answer, serve, Answer};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, OnceLock};
+    use std::time::Duration;
+    let port_of = |url: &str| -> u16 { url.rsplit(':').next().unwrap().parse().unwrap() };
+    let (a_port, b_port) = (Arc::new(OnceLock::new()), Arc::new(OnceLock::new()));
+    // The map at connect: A serves the first half of the slots, B the second.
+    let halves = {
+        let (a, b) = (a_port.clone(), b_port.clone());
+        move || cluster_shards_reply(2, |i| *[&a, &b][i].get().unwrap())
+    };
+    let (b_url, b_connections) = {
+        let halves = halves.clone();
+        serve(move |_, words| match handshake_answer(words) {
+            Some(a) => Answer::Write(a),
+            None if words[0].eq_ignore_ascii_case(b"CLUSTER") => Answer::WriteOwned(halves()),
+            None => Answer::Write(b"$1\r\nv\r\n"),
+        })
+        .await
+    };
+    b_port.set(port_of(&b_url)).unwrap();
+    // A's later answers wait for the gate, then name 1,000 shards.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let asked = Arc::new(tokio::sync::Notify::new());
+    let maps_asked = Arc::new(AtomicUsize::new(0));
+    let (a_url, _) = {
+        let (gate, asked, maps_asked, b_port, a_port) = (
+            gate.clone(),
+            asked.clone(),
+            maps_asked.clone(),
+            b_port.clone(),
+            a_port.clone(),
+        );
+        serve(move |_, words| {
+            if let Some(a) = handshake_answer(words) {
+                return Answer::Write(a);
+            }
+            if !words[0].eq_ignore_ascii_case(b"CLUSTER") {
+                return Answer::Write(b"$1\r\nv\r\n");
+            }
+            if maps_asked.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Answer::WriteOwned(halves());
+            }
+            asked.notify_one();
+            let gate = gate.clone();
+            let (a, b) = (*a_port.get().unwrap(), *b_port.get().unwrap());
+            Answer::WriteWhen(
+                Box::pin(async move {
+                    let _ = gate.acquire().await;
+                }),
+                cluster_shards_reply(1_000, |i| if i == 0 { a } else { b }),
+            )
+        })
+        .await
+    };
+    a_port.set(port_of(&a_url)).unwrap();
+    let mut options = ClusterOptions::default();
+    options.refresh_interval = Some(Duration::from_millis(200));
+    let client = Client::connect_cluster_with([&a_url], options)
+        .await
+        .unwrap();
+    let on_b = (0..)
+        .map(|i| format!("b{i}"))
+        .find(|k| respec::cluster::slot(k.as_bytes()) >= 8192)
+        .unwrap();
+    let _: Option<Bytes> = client.get(&on_b).await.unwrap();
+    // The timer's refresh asks A (the first primary) and waits.
+    tokio::time::timeout(Duration::from_secs(10), asked.notified())
+        .await
+        .expect("the timer started a refresh");
+    // GETs to B for a second while the refresh waits.
+    let held_since = Instant::now();
+    let mut latencies = Vec::new();
+    while held_since.elapsed() < Duration::from_secs(1) {
+        let started = Instant::now();
+        let v: Option<Bytes> = client.get(&on_b).await.unwrap();
+        latencies.push(started.elapsed());
+        assert_eq!(v.as_deref(), Some(&b"v"[..]));
+    }
+    let stats = client.cluster_stats().unwrap();
     assert_eq!(
-        connections.load(std::sync::atomic::Ordering::SeqCst),
-        1,
-        "one connection: the seed's, which serves the first shard"
+        stats.refreshes, 1,
+        "the refresh was let go early: {stats:?}"
     );
-    (connect, per_get)
+    let held_for = held_since.elapsed();
+    // Let the answer go; GETs to B go on while the 1,000 shards are installed.
+    gate.close();
+    let mut during_install = Duration::ZERO;
+    let (mut gets, deadline) = (0, Instant::now() + Duration::from_secs(10));
+    while client.cluster_stats().unwrap().refreshes < 2 {
+        assert!(Instant::now() < deadline, "the refresh never ended");
+        let started = Instant::now();
+        let _: Option<Bytes> = client.get(&on_b).await.unwrap();
+        during_install = during_install.max(started.elapsed());
+        gets += 1;
+    }
+    latencies.sort();
+    let n = latencies.len();
+    let (p50, p99, max) = (latencies[n / 2], latencies[n * 99 / 100], latencies[n - 1]);
+    eprintln!(
+        "refresh held {held_for:?} by node A; meanwhile {n} GETs to node B: \
+         p50 {p50:?}, p99 {p99:?}, max {max:?}; while the 1,000 shards were installed, \
+         {gets} GETs, the slowest {during_install:?}"
+    );
+    assert!(max * 10 < held_for, "max {max:?}, held {held_for:?}");
+    let _: Option<Bytes> = client.get(&on_b).await.unwrap();
+    assert_eq!(b_connections.load(Ordering::SeqCst), 1);
 }

@@ -3,6 +3,11 @@
 //! the whole process (its memory, its CPU time) are in `isolated.rs`, a binary of
 //! their own, so that no other test runs beside them.
 
+/// Counts allocations, and the bytes each thread holds (the cluster client's
+/// simulated topologies report their memory).
+#[global_allocator]
+static ALLOCATOR: respec_tests::counting::Counting = respec_tests::counting::Counting;
+
 mod cache;
 mod cluster;
 mod cluster_commands;
