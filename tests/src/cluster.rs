@@ -285,6 +285,20 @@ impl ClusterNode {
     }
 }
 
+/// When the steps of a manual failover were seen ([`Cluster::failover_timed`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FailoverTimes {
+    /// The index of the promoted replica.
+    pub replica: usize,
+    /// When `CLUSTER FAILOVER` was answered.
+    pub commanded: Instant,
+    /// When the replica first answered `ROLE` as a primary: its promotion.
+    pub promoted: Instant,
+    /// When the old primary first answered `ROLE` as a replica: from then on it
+    /// redirects its clients.
+    pub demoted: Instant,
+}
+
 /// One line of `CLUSTER NODES`: a node as some node sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeEntry {
@@ -687,6 +701,15 @@ impl Cluster {
     /// its replica. Given a primary, promotes its first running replica. Returns the
     /// index of the new primary.
     pub fn failover(&self, index: usize) -> Result<usize, HarnessError> {
+        self.failover_timed(index).map(|times| times.replica)
+    }
+
+    /// [`failover`](Self::failover), timing its steps as the two nodes report them:
+    /// from `CLUSTER FAILOVER` on, each node's `ROLE` is asked over a connection of
+    /// its own, one after the other with no pause, until the replica answers
+    /// `master` (its promotion) and the old primary `slave` (it stepped down, and
+    /// answers its clients with redirects).
+    pub fn failover_timed(&self, index: usize) -> Result<FailoverTimes, HarnessError> {
         let replica = match self.role(index) {
             ClusterRole::Replica => index,
             ClusterRole::Primary => *self
@@ -697,9 +720,61 @@ impl Cluster {
                     HarnessError::Cluster(format!("{} has no running replica", self.label(index)))
                 })?,
         };
+        let primary_id = self
+            .expect_view()
+            .into_iter()
+            .find(|e| e.id == self.nodes[replica].id)
+            .and_then(|e| e.primary)
+            .ok_or_else(|| {
+                HarnessError::Cluster(format!("{} has no primary", self.label(replica)))
+            })?;
+        let primary = self.index_of(&primary_id).ok_or_else(|| {
+            HarnessError::Cluster(format!("{primary_id} is not a node of the cluster"))
+        })?;
+        let connect = |i: usize| {
+            self.nodes[i]
+                .server
+                .raw()
+                .map_err(|e| HarnessError::Cluster(format!("{}: {e}", self.label(i))))
+        };
+        // (connection, the role awaited, when it was first seen)
+        let mut watched = [
+            (connect(replica)?, "master", None),
+            (connect(primary)?, "slave", None),
+        ];
         self.run(replica, &["CLUSTER", "FAILOVER"])?;
+        let commanded = Instant::now();
+        while watched.iter().any(|(_, _, seen)| seen.is_none()) {
+            if commanded.elapsed() > self.options.timeout {
+                return Err(HarnessError::Cluster(format!(
+                    "waited {:?} for the failover of {}: promoted {}, stepped down {}",
+                    self.options.timeout,
+                    self.label(replica),
+                    watched[0].2.is_some(),
+                    watched[1].2.is_some()
+                )));
+            }
+            for (conn, wanted, seen) in watched.iter_mut().filter(|w| w.2.is_none()) {
+                let role = conn
+                    .command(&["ROLE"])
+                    .map_err(|e| HarnessError::Cluster(format!("ROLE: {e}")))?;
+                let first = match &role {
+                    Reply::Array(Some(items)) => items.first().and_then(Reply::text),
+                    _ => None,
+                };
+                if first.as_deref() == Some(*wanted) {
+                    *seen = Some(Instant::now());
+                }
+            }
+        }
+        let (promoted, demoted) = (watched[0].2, watched[1].2);
         self.wait_primary(replica)?;
-        Ok(replica)
+        Ok(FailoverTimes {
+            replica,
+            commanded,
+            promoted: promoted.unwrap_or(commanded),
+            demoted: demoted.unwrap_or(commanded),
+        })
     }
 
     /// Moves `slots` to the node at `to` with Valkey 9's atomic slot migration

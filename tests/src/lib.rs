@@ -64,8 +64,8 @@ pub mod which;
 
 pub use binary::{binary, tls_binary, try_binary, Flavor, Version};
 pub use cluster::{
-    Cluster, ClusterBuilder, ClusterNode, ClusterRole, Migration, NodeEntry, NodeState, SlotMap,
-    SlotRange,
+    Cluster, ClusterBuilder, ClusterNode, ClusterRole, FailoverTimes, Migration, NodeEntry,
+    NodeState, SlotMap, SlotRange,
 };
 pub use error::HarnessError;
 pub use proxy::Proxy;

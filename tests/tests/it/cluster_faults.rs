@@ -36,6 +36,8 @@ struct Tally {
     slowest: Duration,
     /// The errors, for the record (first few).
     errors: Vec<String>,
+    /// When each `INCR` was acknowledged (a task's own, until [`finish_timed`]).
+    incr_acked_at: Vec<Instant>,
 }
 
 /// The rounds of a task whose `APPEND` was acknowledged, and those that may have run.
@@ -115,6 +117,7 @@ fn load_keys(client: &Client, keys: Vec<String>, stop: &Arc<AtomicBool>) -> Vec<
                         }
                         last = v;
                         t.acks += 1;
+                        t.incr_acked_at.push(Instant::now());
                     }
                     let token = format!("{round},");
                     let appended = match t.run(client.append(&log, &token)).await {
@@ -151,10 +154,21 @@ fn load_keys(client: &Client, keys: Vec<String>, stop: &Arc<AtomicBool>) -> Vec<
 /// lost, nothing doubled (asserted after the figures are summed); returns the
 /// totals.
 async fn finish(client: &Client, stop: &Arc<AtomicBool>, handles: Vec<Task>) -> Tally {
+    finish_timed(client, stop, handles).await.0
+}
+
+/// [`finish`], also returning when each counter's `INCR`s were acknowledged, by key.
+async fn finish_timed(
+    client: &Client,
+    stop: &Arc<AtomicBool>,
+    handles: Vec<Task>,
+) -> (Tally, Vec<(String, Vec<Instant>)>) {
     stop.store(true, Ordering::Relaxed);
     let mut total = Tally::default();
+    let mut acked_at = Vec::with_capacity(handles.len());
     for h in handles {
         let (key, mut t, appends) = h.await.unwrap();
+        acked_at.push((key.clone(), std::mem::take(&mut t.incr_acked_at)));
         let (on_server, log): (Option<i64>, Option<String>) = client
             .pipeline()
             .add(respec::cmd::get(&key).decode())
@@ -198,7 +212,7 @@ async fn finish(client: &Client, stop: &Arc<AtomicBool>, handles: Vec<Task>) -> 
     }
     total.errors.truncate(5);
     assert_eq!((total.lost, total.doubled), (0, 0), "{total:?}");
-    total
+    (total, acked_at)
 }
 
 fn three_by_three() -> Option<Cluster> {
@@ -208,7 +222,11 @@ fn three_by_three() -> Option<Cluster> {
 }
 
 /// `CLUSTER FAILOVER` of each primary's replica, one after the other, under load:
-/// no error, nothing lost or doubled, no wrong reply.
+/// no error, nothing lost or doubled, no wrong reply, and the first success on each
+/// new primary within 100 ms of its promotion (the replica's `ROLE` turning
+/// `master`, asked with no pause from the command on): the first `INCR`
+/// acknowledged after it on a counter of the shard that failed over (its old
+/// primary runs no write from the failover's start, so that one ran on the new).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manual_failover_under_load_loses_nothing_and_fails_nothing() {
     let Some(cluster) = three_by_three() else {
@@ -216,17 +234,54 @@ async fn a_manual_failover_under_load_loses_nothing_and_fails_nothing() {
     };
     let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = load(&client, "failover", 32, &stop);
+    let keys: Vec<String> = (0..32).map(|i| format!("failover:{i}")).collect();
+    let shard_of: Vec<usize> = keys
+        .iter()
+        .map(|k| block_in_place(|| cluster.node_for_slot(respec::cluster::slot(k.as_bytes()))))
+        .collect();
+    let handles = load_keys(&client, keys, &stop);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
+    let mut failovers = Vec::new();
     for primary in 0..3 {
-        block_in_place(|| cluster.failover(primary)).unwrap();
+        failovers.push((
+            primary,
+            block_in_place(|| cluster.failover_timed(primary)).unwrap(),
+        ));
     }
-    let failovers = started.elapsed();
+    let took = started.elapsed();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let total = finish(&client, &stop, handles).await;
+    let ran_for = started.elapsed() + Duration::from_millis(300);
+    let (total, acked_at) = finish_timed(&client, &stop, handles).await;
+    let mut report = Vec::new();
+    let mut late = Vec::new();
+    for (primary, times) in &failovers {
+        let first = acked_at
+            .iter()
+            .zip(&shard_of)
+            .filter(|(_, shard)| *shard == primary)
+            .filter_map(|((_, acks), _)| acks.iter().find(|&&t| t > times.promoted))
+            .min()
+            .copied()
+            .expect("a counter of the shard was acknowledged after the failover");
+        let reached = first - times.promoted;
+        report.push(format!(
+            "primary {primary}: promoted {:?} after the command, the old primary stepped \
+             down {:?} after the promotion, first success on the new primary {reached:?} \
+             after the promotion ({:?} after the step-down)",
+            times.promoted - times.commanded,
+            times.demoted.saturating_duration_since(times.promoted),
+            first.saturating_duration_since(times.demoted),
+        ));
+        if reached >= Duration::from_millis(100) {
+            late.push(*primary);
+        }
+    }
     eprintln!(
-        "manual failover of 3 primaries in {failovers:?} under load: {total:?}, {:?}",
+        "manual failover of 3 primaries in {took:?} under load ({:.0} acknowledged \
+         writes/s): {}; {total:?}, {:?}",
+        total.acks as f64 / ran_for.as_secs_f64(),
+        report.join("; "),
         client.cluster_stats()
     );
     assert!(total.acks > 1_000, "{total:?}");
@@ -234,6 +289,10 @@ async fn a_manual_failover_under_load_loses_nothing_and_fails_nothing() {
         (total.unsent, total.maybe, total.wrong),
         (0, 0, 0),
         "{total:?}"
+    );
+    assert!(
+        late.is_empty(),
+        "late on the new primary of {late:?}: {report:?}"
     );
     // Fan-out commands reach the new primaries: 32 counters and their logs.
     assert_eq!(client.dbsize().await.unwrap(), 64);
