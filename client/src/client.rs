@@ -89,6 +89,11 @@ struct Inner {
     config: Arc<Config>,
     /// The cluster, when the client was connected to one.
     cluster: Option<Arc<Cluster>>,
+    /// The client-side cache of the shared connection, when it is on.
+    tracker: Option<Arc<crate::tracking::Tracker>>,
+    /// RESP2 client-side caching: the connection the invalidations come on (kept
+    /// open as long as the client).
+    _invalidations: Option<Connection>,
 }
 
 impl std::fmt::Debug for Client {
@@ -205,6 +210,9 @@ impl Client {
                 pool: home.inner.pool.clone(),
                 config: home.inner.config.clone(),
                 cluster: Some(cluster),
+                // Each node's client caches its own reads.
+                tracker: None,
+                _invalidations: None,
             }),
         })
     }
@@ -238,6 +246,27 @@ impl Client {
     /// [`from_config`](Client::from_config) with a shared configuration.
     pub(crate) async fn from_config_arc(config: Arc<Config>) -> Result<Client> {
         let (demux, ops) = crate::pubsub::demux::shared();
+        let (demux, tracker, invalidations) = match &config.tracking {
+            None => (demux, None, None),
+            Some(options) => {
+                use crate::tracking;
+                let tracker = Arc::new(tracking::Tracker::new(options.clone()));
+                // RESP2: the invalidations come on a connection of their own.
+                let invalidations = match config.protocol {
+                    Protocol::Resp2 => Some(
+                        Connection::connect_with(
+                            config.clone(),
+                            Kind::Reconnects,
+                            tracking::redirect_demux(tracker.clone()),
+                        )
+                        .await?,
+                    ),
+                    Protocol::Resp3 => None,
+                };
+                let demux = tracking::wrap(demux, tracker.clone(), invalidations.is_some());
+                (demux, Some(tracker), invalidations)
+            }
+        };
         let conn = Connection::connect_with(config.clone(), Kind::Reconnects, demux).await?;
         let pool = Pool::new(config.clone(), conn.clone());
         Ok(Client {
@@ -247,8 +276,16 @@ impl Client {
                 pool,
                 config,
                 cluster: None,
+                tracker,
+                _invalidations: invalidations,
             }),
         })
+    }
+
+    /// The counters of the client-side cache (see [`tracking`](crate::tracking));
+    /// `None` when it is off.
+    pub fn tracking_stats(&self) -> Option<crate::tracking::TrackingStats> {
+        self.inner.tracker.as_ref().map(|t| t.stats())
     }
 
     /// The configuration.
@@ -346,11 +383,17 @@ impl Client {
         }
         match route::decide(req.meta, req.buf.len(), On::Shared) {
             // (`Taint` is for connections of one's own: the shared one is not pooled.)
-            Decision::Send { waits: false } | Decision::Taint => ResponseFuture::waiting(
-                name,
-                self.inner.conn.send(req.buf),
-                self.inner.config.request_timeout,
-            ),
+            Decision::Send { waits: false } | Decision::Taint => {
+                // Off, client-side caching costs this one branch.
+                if let Some(tracker) = &self.inner.tracker {
+                    return self.tracked(tracker, name, req);
+                }
+                ResponseFuture::waiting(
+                    name,
+                    self.inner.conn.send(req.buf),
+                    self.inner.config.request_timeout,
+                )
+            }
             // WAIT and WAITAOF: on the shared connection, with no request timeout
             // shorter than their own, and no liveness rule while they wait.
             Decision::Send { waits: true } => {
@@ -360,6 +403,25 @@ impl Client {
             Decision::Refuse(instead) | Decision::Watching { instead, .. } => {
                 ResponseFuture::failed(name, Error::refused(instead))
             }
+        }
+    }
+
+    /// Sends a request through the client-side cache: a cached reply, or the
+    /// server's (cached if it may be).
+    fn tracked<T: FromReply + Send + 'static>(
+        &self,
+        tracker: &Arc<crate::tracking::Tracker>,
+        name: std::borrow::Cow<'static, str>,
+        req: Request,
+    ) -> ResponseFuture<T> {
+        use crate::tracking::Plan;
+        let timeout = self.inner.config.request_timeout;
+        match tracker.plan(&req) {
+            Plan::Hit(frame) => ResponseFuture::cached(name, frame),
+            Plan::Fill(fill) => {
+                ResponseFuture::filling(name, self.inner.conn.send(req.buf), timeout, fill)
+            }
+            Plan::Send => ResponseFuture::waiting(name, self.inner.conn.send(req.buf), timeout),
         }
     }
 
@@ -567,6 +629,14 @@ impl ClientBuilder {
     /// [`Config::liveness_timeout`].
     pub fn liveness_timeout(mut self, limit: Option<Duration>) -> Self {
         self.config.liveness_timeout = limit;
+        self
+    }
+
+    /// Turns client-side caching on (see [`tracking`](crate::tracking)): the
+    /// replies of reads of one key are cached, kept right by the server's
+    /// invalidations.
+    pub fn client_side_cache(mut self, options: crate::tracking::TrackingOptions) -> Self {
+        self.config.tracking = Some(options);
         self
     }
 

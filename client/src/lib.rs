@@ -298,6 +298,7 @@ mod queue;
 pub mod scan;
 pub mod sentinel;
 pub mod streams;
+pub mod tracking;
 
 // The sans-IO layers: a crate of their own, so that cargo enforces the layering and
 // an edit of the runtime does not recompile the generated commands.

@@ -226,6 +226,9 @@ pub struct Config {
     /// timeout and all for at most a bound from the loss (the default of a client
     /// of a service behind sentinels: [`DEFAULT_HOLD_UNSENT`]). See [`HoldUnsent`].
     pub hold_unsent: HoldUnsent,
+    /// Client-side caching of the shared connection's reads (`None`: off, the
+    /// default). See [`tracking`](crate::tracking).
+    pub tracking: Option<crate::tracking::TrackingOptions>,
     /// A cluster replica's connection: `READONLY` is sent at every (re)connect, so
     /// the replica serves reads of its primary's slots.
     pub(crate) replica_reads: bool,
@@ -289,6 +292,7 @@ impl std::fmt::Debug for Config {
             .field("queue", &self.queue)
             .field("liveness_timeout", &self.liveness_timeout)
             .field("hold_unsent", &self.hold_unsent)
+            .field("tracking", &self.tracking)
             .field("located", &self.locator.is_some())
             .finish()
     }
@@ -317,6 +321,7 @@ impl Default for Config {
             queue: QueueOptions::default(),
             liveness_timeout: Some(DEFAULT_LIVENESS_TIMEOUT),
             hold_unsent: HoldUnsent::Auto,
+            tracking: None,
             replica_reads: false,
             locator: None,
         }

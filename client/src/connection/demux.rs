@@ -33,9 +33,9 @@ pub(crate) trait Demux: Send + 'static {
     /// (registering `cx` for more).
     fn fail_ops(&mut self, cx: &mut Context<'_>, err: &Error);
 
-    /// A new connection: writes what must be renewed on it into `out`; returns how
-    /// many fences it wrote.
-    fn on_connect(&mut self, out: &mut BytesMut) -> usize;
+    /// A new connection (speaking RESP3 when `resp3`): writes what must be renewed
+    /// on it into `out`, before any request; returns how many fences it wrote.
+    fn on_connect(&mut self, out: &mut BytesMut, resp3: bool) -> usize;
 
     /// The connection was lost: its fences fail with `err`.
     fn on_lost(&mut self, err: &Error);
@@ -81,7 +81,7 @@ impl Demux for NoDemux {
 
     fn fail_ops(&mut self, _: &mut Context<'_>, _: &Error) {}
 
-    fn on_connect(&mut self, _: &mut BytesMut) -> usize {
+    fn on_connect(&mut self, _: &mut BytesMut, _: bool) -> usize {
         0
     }
 

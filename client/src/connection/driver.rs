@@ -487,7 +487,7 @@ impl<'a> Io<'a> {
 
     /// A new connection renews what the demultiplexer had on the last one.
     fn renew(&mut self) {
-        let fences = self.demux.on_connect(self.wbuf.buf_mut());
+        let fences = self.demux.on_connect(self.wbuf.buf_mut(), self.resp3);
         self.push_fences(fences);
     }
 

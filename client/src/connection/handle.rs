@@ -440,7 +440,10 @@ pub(crate) type BoxedReply = Pin<Box<dyn Future<Output = Result<Bytes>> + Send>>
 
 enum State {
     Ready(Option<Error>),
-    Waiting(Reply<Bytes>),
+    /// A reply from the client-side cache.
+    Cached(Option<Bytes>),
+    /// Waiting for the reply; a cacheable read stores it in the cache.
+    Waiting(Reply<Bytes>, Option<Box<crate::tracking::Fill>>),
     Boxed(BoxedReply),
 }
 
@@ -483,9 +486,33 @@ impl<T> ResponseFuture<T> {
         timeout: Option<std::time::Duration>,
     ) -> Self {
         ResponseFuture {
-            state: State::Waiting(rx),
+            state: State::Waiting(rx, None),
             command: command.into(),
             timeout: timeout.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
+            _reply: PhantomData,
+        }
+    }
+
+    /// [`waiting`](Self::waiting) for a cacheable read, whose reply `fill` stores.
+    pub(crate) fn filling(
+        command: impl Into<Cow<'static, str>>,
+        rx: Reply<Bytes>,
+        timeout: Option<std::time::Duration>,
+        fill: crate::tracking::Fill,
+    ) -> Self {
+        let mut this = Self::waiting(command, rx, timeout);
+        if let State::Waiting(_, slot) = &mut this.state {
+            *slot = Some(Box::new(fill));
+        }
+        this
+    }
+
+    /// A reply frame from the client-side cache.
+    pub(crate) fn cached(command: impl Into<Cow<'static, str>>, frame: Bytes) -> Self {
+        ResponseFuture {
+            state: State::Cached(Some(frame)),
+            command: command.into(),
+            timeout: None,
             _reply: PhantomData,
         }
     }
@@ -511,8 +538,14 @@ impl<T: FromReply> Future for ResponseFuture<T> {
                 let e = err.take().unwrap_or_else(Error::closed);
                 return Poll::Ready(Err(e.with_command(this.command.clone())));
             }
-            State::Waiting(rx) => match Pin::new(&mut *rx).poll(cx) {
-                Poll::Ready(r) => r,
+            State::Cached(frame) => Ok(frame.take().unwrap_or_default()),
+            State::Waiting(rx, fill) => match Pin::new(&mut *rx).poll(cx) {
+                Poll::Ready(r) => {
+                    if let (Ok(frame), Some(fill)) = (&r, fill.take()) {
+                        fill.complete(frame);
+                    }
+                    r
+                }
                 Poll::Pending => {
                     let expired = match &mut this.timeout {
                         Some((limit, t)) => t.as_mut().poll(cx).is_ready().then_some(*limit),

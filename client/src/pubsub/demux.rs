@@ -77,7 +77,7 @@ impl Demux for PubSub {
         }
     }
 
-    fn on_connect(&mut self, out: &mut BytesMut) -> usize {
+    fn on_connect(&mut self, out: &mut BytesMut, _: bool) -> usize {
         match self.router.renew(out) {
             Some(fence) => {
                 self.fences.push_back(fence);

@@ -86,6 +86,11 @@ pub struct Message {
     pub payload: Bytes,
     /// For a confirmation, how many subscriptions the connection has after it.
     pub count: Option<i64>,
+    /// When what was published is an array rather than a string (the server's
+    /// own messages: `__redis__:invalidate` under RESP2 carries the keys that
+    /// changed), its elements, and [`payload`](Self::payload) is empty. A null
+    /// payload (an invalidation of every key) is an empty payload with no elements.
+    pub elements: Option<Vec<Bytes>>,
 }
 
 impl Message {
@@ -111,6 +116,7 @@ impl Message {
             pattern: None,
             payload: Bytes::new(),
             count: None,
+            elements: None,
         }
     }
 
@@ -136,24 +142,26 @@ impl Message {
             (Kind::PMessage, 4) => {
                 let pattern = Bytes::from_reply(&mut r)?;
                 let channel = Bytes::from_reply(&mut r)?;
-                let payload = Bytes::from_reply(&mut r)?;
+                let (payload, elements) = payload(&mut r)?;
                 Message {
                     kind,
                     channel,
                     pattern: Some(pattern),
                     payload,
                     count: None,
+                    elements,
                 }
             }
             (Kind::Message | Kind::SMessage, 3) => {
                 let channel = Bytes::from_reply(&mut r)?;
-                let payload = Bytes::from_reply(&mut r)?;
+                let (payload, elements) = payload(&mut r)?;
                 Message {
                     kind,
                     channel,
                     pattern: None,
                     payload,
                     count: None,
+                    elements,
                 }
             }
             (k, 3) if k.is_confirmation() => {
@@ -166,11 +174,22 @@ impl Message {
                     pattern: None,
                     payload: Bytes::new(),
                     count: Some(count),
+                    elements: None,
                 }
             }
             _ => return Err(bad()),
         };
         Ok(Some(msg))
+    }
+}
+
+/// A published payload: a string, an array of strings (its elements), or null.
+fn payload(r: &mut Reader) -> Result<(Bytes, Option<Vec<Bytes>>)> {
+    match r.peek()? {
+        Head::Array(_) | Head::Set(_) | Head::Push(_) => {
+            Ok((Bytes::new(), Option::<Vec<Bytes>>::from_reply(r)?))
+        }
+        _ => Ok((Option::<Bytes>::from_reply(r)?.unwrap_or_default(), None)),
     }
 }
 

@@ -689,6 +689,7 @@ fn confirmation(kind: Kind, channel: Bytes, count: Option<i64>) -> Message {
         pattern: None,
         payload: Bytes::new(),
         count,
+        elements: None,
     }
 }
 
@@ -866,6 +867,7 @@ mod tests {
             pattern: None,
             payload: Bytes::from(payload.to_string()),
             count: None,
+            elements: None,
         }
     }
 

@@ -9,6 +9,7 @@
 static ALLOCATOR: respec_tests::counting::Counting = respec_tests::counting::Counting;
 
 mod cache;
+mod client_cache;
 mod cluster;
 mod cluster_commands;
 mod cluster_faults;
