@@ -90,11 +90,16 @@ impl Topology {
                 settling |= !nodes.is_empty() && nodes.iter().all(|n| !n.primary);
                 continue;
             }
-            // After a failover the failed old primary may still be listed as one:
-            // the healthy primary serves the slots.
+            // After a failover the old primary may still be listed as one: failed
+            // (the healthy primary serves the slots), or, just after a manual
+            // failover, online, until the node asked hears that it stepped down. The
+            // node asked knows whether it serves the slots itself (a refresh after a
+            // `MOVED` asks the node it names first), so it is taken when it is one of
+            // the shard's primaries.
             let Some(at) = nodes
                 .iter()
-                .position(|n| n.primary && n.healthy)
+                .position(|n| n.primary && n.healthy && n.address == asked)
+                .or_else(|| nodes.iter().position(|n| n.primary && n.healthy))
                 .or_else(|| nodes.iter().position(|n| n.primary))
             else {
                 continue;
@@ -336,6 +341,30 @@ mod tests {
         let t = Topology::from_shards(b(&reply), "x:1").unwrap();
         assert_eq!(t.shards[0].primary.address, "127.0.0.1:7001");
         assert!(!t.shards[0].replicas[0].healthy);
+    }
+
+    #[test]
+    fn the_node_asked_serves_when_two_online_primaries_share_a_shard() {
+        // Just after a manual failover, the promoted replica lists its old primary
+        // as a primary still, online, and first.
+        let node = |port: u16| {
+            format!("*8\r\n$4\r\nport\r\n:{port}\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$6\r\nhealth\r\n$6\r\nonline\r\n")
+        };
+        let reply = format!(
+            "*1\r\n*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16383\r\n$5\r\nnodes\r\n*2\r\n{}{}",
+            node(7000),
+            node(7001)
+        );
+        let asked = |address: &str| {
+            Topology::from_shards(b(&reply), address).unwrap().shards[0]
+                .primary
+                .address
+                .clone()
+        };
+        assert_eq!(asked("127.0.0.1:7001"), "127.0.0.1:7001");
+        assert_eq!(asked("127.0.0.1:7000"), "127.0.0.1:7000");
+        // Asked elsewhere: the first listed.
+        assert_eq!(asked("127.0.0.1:7002"), "127.0.0.1:7000");
     }
 
     #[test]
