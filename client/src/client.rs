@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::reply::FromReply;
 use crate::resp::Limits;
+use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -283,9 +284,47 @@ impl Client {
     }
 
     /// The counters of the client-side cache (see [`tracking`](crate::tracking));
-    /// `None` when it is off.
+    /// `None` when it is off. On a cluster client, the sum over the caches of the
+    /// nodes connected so far.
     pub fn tracking_stats(&self) -> Option<crate::tracking::TrackingStats> {
-        self.inner.tracker.as_ref().map(|t| t.stats())
+        let Some(cluster) = &self.inner.cluster else {
+            return self.inner.tracker.as_ref().map(|t| t.stats());
+        };
+        self.inner.config.tracking.as_ref()?;
+        let view = cluster.view();
+        let nodes = view.all_nodes().filter_map(|n| n.client_if_connected());
+        Some(nodes.filter_map(Client::tracking_stats).sum())
+    }
+
+    /// Sends `buf` on the shared connection, through the client-side cache when
+    /// it is on (a cluster node's client, for the cluster's reads); its reply frame.
+    pub(crate) async fn send_shared(
+        &self,
+        buf: crate::command::CommandBuf,
+        limit: Option<Duration>,
+    ) -> Result<Bytes> {
+        use crate::tracking::Plan;
+        let conn = &self.inner.conn;
+        let Some(tracker) = &self.inner.tracker else {
+            return conn.send(buf).within(limit).await;
+        };
+        let meta = {
+            let args: Vec<&[u8]> = buf.iter().collect();
+            crate::command::meta::lookup_args(&args)
+        };
+        let req = Request { buf, meta };
+        match tracker.plan(&req) {
+            Plan::Hit(frame) => Ok(frame),
+            Plan::Fill(fill) => {
+                let reply = conn.send(req.buf).within(limit).await;
+                if let Ok(frame) = &reply {
+                    fill.complete(frame);
+                }
+                reply
+            }
+            Plan::Send => conn.send(req.buf).within(limit).await,
+            Plan::Refuse(instead) => Err(Error::refused(instead)),
+        }
     }
 
     /// The configuration.
@@ -422,6 +461,7 @@ impl Client {
                 ResponseFuture::filling(name, self.inner.conn.send(req.buf), timeout, fill)
             }
             Plan::Send => ResponseFuture::waiting(name, self.inner.conn.send(req.buf), timeout),
+            Plan::Refuse(instead) => ResponseFuture::failed(name, Error::refused(instead)),
         }
     }
 

@@ -59,6 +59,11 @@ impl Node {
             .cloned()
     }
 
+    /// The client of this one node, if it is connected.
+    pub(crate) fn client_if_connected(&self) -> Option<&Client> {
+        self.client.get()
+    }
+
     /// The node's pool of dedicated connections.
     pub(crate) async fn pool(&self) -> Result<Arc<Pool>> {
         Ok(self.client().await?.pool().clone())

@@ -344,7 +344,8 @@ impl Cluster {
             };
         }
         // A node that cannot be reached was sent nothing.
-        let conn = node.connection().await.map_err(Error::unsent)?;
+        let client = node.client().await.map_err(Error::unsent)?;
+        let conn = client.connection();
         let limit = if waits { None } else { self.timeout() };
         if asking {
             // ASKING and the command are written together, so no other task's
@@ -356,7 +357,8 @@ impl Cluster {
         } else if waits {
             conn.send_waiting(buf.clone()).within(limit).await
         } else {
-            conn.send(buf.clone()).within(limit).await
+            // Through the node's client-side cache, when it has one.
+            client.send_shared(buf.clone(), limit).await
         }
     }
 

@@ -37,6 +37,14 @@ fn duration(key: &str, v: &str) -> Result<Duration> {
     })
 }
 
+/// A positive number.
+fn positive(key: &str, v: &str) -> Result<usize> {
+    match v.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(bad(format!("`{key}` must be a positive number, got `{v}`"))),
+    }
+}
+
 /// A duration, or `none` for no limit.
 fn optional(key: &str, v: &str) -> Result<Option<Duration>> {
     match v {
@@ -295,6 +303,8 @@ pub fn parse(input: &str) -> Result<Config> {
         }
     }
     let mut tls_opts = TlsOptions::default();
+    // `client_cache=false` turns it off whatever other `client_cache_*` say.
+    let mut client_cache = None;
     for (key, value) in url.query_pairs() {
         let v = value.as_ref();
         match key.as_ref() {
@@ -324,12 +334,7 @@ pub fn parse(input: &str) -> Result<Config> {
                     false => Some(keepalive_time(d, &format_args!("`{v}`"))?),
                 };
             }
-            "pool_size" | "max_connections" => {
-                cfg.pool.max_size = match v.parse() {
-                    Ok(n) if n > 0 => n,
-                    _ => return Err(bad(format!("`{key}` must be a positive number, got `{v}`"))),
-                }
-            }
+            "pool_size" | "max_connections" => cfg.pool.max_size = positive(&key, v)?,
             "pool_timeout" => cfg.pool.wait_timeout = optional(&key, v)?,
             "pool_idle_timeout" => cfg.pool.idle_timeout = optional(&key, v)?,
             "health_check_interval" => cfg.pool.health_check_interval = duration(&key, v)?,
@@ -349,11 +354,19 @@ pub fn parse(input: &str) -> Result<Config> {
                     },
                 }
             }
-            "queue_size" | "max_queued_requests" => {
-                cfg.queue.capacity = match v.parse() {
-                    Ok(n) if n > 0 => n,
-                    _ => return Err(bad(format!("`{key}` must be a positive number, got `{v}`"))),
-                }
+            "queue_size" | "max_queued_requests" => cfg.queue.capacity = positive(&key, v)?,
+            "client_cache" => client_cache = Some(boolean(&key, v)?),
+            "client_cache_entries" => {
+                cfg.tracking.get_or_insert_default().max_entries = positive(&key, v)?
+            }
+            "client_cache_bytes" => {
+                cfg.tracking.get_or_insert_default().max_bytes = positive(&key, v)?
+            }
+            "client_cache_ttl" => cfg.tracking.get_or_insert_default().ttl = optional(&key, v)?,
+            "client_cache_bcast" => {
+                let prefixes = v.split(',').filter(|p| !p.is_empty()).map(|p| p.to_owned());
+                let options = cfg.tracking.take().unwrap_or_default().broadcast(prefixes);
+                cfg.tracking = Some(options);
             }
             "queue_full" => {
                 cfg.queue.when_full = match v {
@@ -369,10 +382,15 @@ pub fn parse(input: &str) -> Result<Config> {
             "server_name" | "sni" => tls_opts.server_name = Some(v.to_owned()),
             other => {
                 return Err(bad(format!(
-                    "unknown URL option `{other}` (known: db, protocol, client_name, username, password, connect_timeout, timeout, keepalive, pool_size, pool_timeout, pool_idle_timeout, health_check_interval, liveness_timeout, hold_unsent, queue_size, queue_full, ca, cert, key, insecure, server_name)"
+                    "unknown URL option `{other}` (known: db, protocol, client_name, username, password, connect_timeout, timeout, keepalive, pool_size, pool_timeout, pool_idle_timeout, health_check_interval, liveness_timeout, hold_unsent, queue_size, queue_full, client_cache, client_cache_entries, client_cache_bytes, client_cache_ttl, client_cache_bcast, ca, cert, key, insecure, server_name)"
                 )))
             }
         }
+    }
+    match client_cache {
+        Some(true) => drop(cfg.tracking.get_or_insert_default()),
+        Some(false) => cfg.tracking = None,
+        None => {}
     }
     if tls {
         #[cfg(not(feature = "tls"))]

@@ -36,8 +36,11 @@
 //! keys) or blocking reads. An entry is the reply frame of
 //! one command, by its whole wire form (`GET k` and `GETRANGE k 0 3` are two
 //! entries), indexed by its key, and decoded on every hit into the type asked for.
-//! Error replies are never cached. Commands sent in pipelines and transactions, and
-//! raw commands, go to the server as they are.
+//! Error replies are never cached. Raw commands ([`Client::cmd`](crate::Client::cmd))
+//! whose name the spec knows are cached like the typed ones; commands sent in
+//! pipelines and transactions go to the server as they are (a write there is seen
+//! by the cache when the server's invalidation arrives, right after its reply).
+//! `CLIENT TRACKING` sent by the user is refused on a client that caches.
 //!
 //! # Bounds and counters
 //!

@@ -125,3 +125,46 @@ impl TrackingOptions {
         cmd
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn url_options_turn_the_cache_on_and_bound_it() {
+        let t = |url: &str| Config::from_url(url).unwrap().tracking;
+        assert_eq!(t("redis://h"), None);
+        assert_eq!(
+            t("redis://h?client_cache=true"),
+            Some(TrackingOptions::new())
+        );
+        assert_eq!(
+            t("redis://h?client_cache_entries=5&client_cache_bytes=1000&client_cache_ttl=2.5&client_cache_bcast=a:,b:"),
+            Some(
+                TrackingOptions::new()
+                    .max_entries(5)
+                    .max_bytes(1000)
+                    .ttl(Some(Duration::from_millis(2500)))
+                    .broadcast(["a:", "b:"])
+            )
+        );
+        assert_eq!(
+            t("redis://h?client_cache_bcast="),
+            Some(TrackingOptions::new().broadcast(Vec::<Bytes>::new()))
+        );
+        assert_eq!(
+            t("redis://h?client_cache_entries=5&client_cache=false"),
+            None
+        );
+        for bad in [
+            "client_cache=maybe",
+            "client_cache_entries=0",
+            "client_cache_ttl=-1",
+        ] {
+            let err = Config::from_url(&format!("redis://h?{bad}")).unwrap_err();
+            let key = bad.split('=').next().unwrap();
+            assert!(err.to_string().contains(key), "{bad}: {err}");
+        }
+    }
+}

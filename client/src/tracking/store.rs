@@ -33,6 +33,20 @@ pub struct TrackingStats {
     pub bytes: usize,
 }
 
+impl std::iter::Sum for TrackingStats {
+    fn sum<I: Iterator<Item = TrackingStats>>(iter: I) -> Self {
+        iter.fold(TrackingStats::default(), |a, b| TrackingStats {
+            hits: a.hits + b.hits,
+            misses: a.misses + b.misses,
+            evictions: a.evictions + b.evictions,
+            invalidations: a.invalidations + b.invalidations,
+            flushes: a.flushes + b.flushes,
+            entries: a.entries + b.entries,
+            bytes: a.bytes + b.bytes,
+        })
+    }
+}
+
 struct Entry {
     frame: Bytes,
     key: Bytes,

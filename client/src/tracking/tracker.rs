@@ -38,6 +38,8 @@ pub(crate) enum Plan {
     Fill(Fill),
     /// Send it.
     Send,
+    /// Refuse it, with this advice.
+    Refuse(&'static str),
 }
 
 /// Whether the replies of a command may be cached, from its metadata: a read-only
@@ -95,6 +97,12 @@ impl Tracker {
         let Some(meta) = req.meta else {
             return Plan::Send;
         };
+        if meta.name == "CLIENT TRACKING" {
+            // Turning it off (or redirecting it) would leave the cache unaware.
+            return Plan::Refuse(
+                "client-side caching owns CLIENT TRACKING on this client's shared connection; use a Client without client_side_cache, or a connection of your own from Client::watch",
+            );
+        }
         let read = cacheable(meta);
         if !read && !meta.flags.contains(CommandFlags::WRITE) {
             return Plan::Send;

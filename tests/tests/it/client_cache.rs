@@ -418,3 +418,54 @@ async fn reads_racing_writes_find_no_stale_value_once_the_last_write_is_invalida
         assert!(s.hits > 0 && s.invalidations > 0, "{s:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_cluster_each_node_caches_and_is_invalidated_for_its_keys() {
+    let Some(cluster) = respec_tests::Cluster::builder().replicas(0).start_or_skip() else {
+        return;
+    };
+    let seeds: Vec<String> = cluster.seed_urls().into_iter().collect();
+    let peer = Client::connect_cluster(&seeds).await.unwrap();
+    for protocol in [3, 2] {
+        let cached_seeds: Vec<String> = seeds
+            .iter()
+            .map(|s| format!("{s}?protocol={protocol}&client_cache=true"))
+            .collect();
+        let c = Client::connect_cluster(&cached_seeds).await.unwrap();
+        let keys: Vec<String> = (0..30).map(|i| format!("ck:{i}")).collect();
+        for k in &keys {
+            peer.set(k, "old").await.unwrap();
+        }
+        for k in &keys {
+            assert_eq!(warm(&c, k).await.as_deref(), Some("old"));
+        }
+        let s = stats(&c);
+        assert_eq!(s.entries, keys.len(), "RESP{protocol}: {s:?}");
+        // The keys spread over every node: each caches its own.
+        let slots: std::collections::BTreeSet<u16> = keys
+            .iter()
+            .map(|k| respec::cluster::slot(k.as_bytes()))
+            .collect();
+        assert!(slots.len() > 3);
+        for k in &keys {
+            peer.set(k, "new").await.unwrap();
+        }
+        until_stats(&c, "every key invalidated", |t| {
+            t.invalidations >= s.invalidations + keys.len() as u64
+        })
+        .await;
+        for k in &keys {
+            assert_eq!(get(&c, k).await.as_deref(), Some("new"), "RESP{protocol}");
+        }
+        // CLIENT TRACKING stays refused on a cluster client.
+        let err = c
+            .cmd("CLIENT")
+            .arg("TRACKING")
+            .arg("OFF")
+            .decode::<String>()
+            .await
+            .unwrap_err();
+        assert!(err.is_refused(), "{err}");
+        println!("cluster RESP{protocol}: {:?}", stats(&c));
+    }
+}
