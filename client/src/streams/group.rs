@@ -6,8 +6,7 @@ use super::consumer::{Group, GroupConsumer};
 use super::entry::{Entry, Start};
 use super::error::StreamError;
 use super::options::{self, DEFAULT_BLOCK, DEFAULT_COUNT};
-use crate::types::XgroupCreateIdSelector;
-use crate::{Client, Commands};
+use crate::Client;
 use bytes::Bytes;
 use std::future::Future;
 use std::pin::Pin;
@@ -205,14 +204,22 @@ impl GroupBuilder {
         }
         if let Some(start) = &self.create {
             let id = match start {
-                Start::New => XgroupCreateIdSelector::NewId,
-                Start::Beginning => XgroupCreateIdSelector::Id(Bytes::from_static(b"0")),
-                Start::After(id) => XgroupCreateIdSelector::Id(id.clone()),
+                Start::New => Bytes::from_static(b"$"),
+                Start::Beginning => Bytes::from_static(b"0"),
+                Start::After(id) => id.clone(),
             };
+            // Built from its words: the generated option type of the id is named
+            // after the spec's argument, which Redis 7.0 calls `id` and Valkey
+            // `id-selector` (ARCHITECTURE.md §3: the runtime depends on nothing a
+            // tree may lack; `regen-check`'s live Redis 7.0 tree).
             let created = self
                 .client
-                .xgroup_create(&self.key, &self.group, id)
-                .mkstream()
+                .cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&self.key)
+                .arg(&self.group)
+                .arg(id)
+                .arg("MKSTREAM")
                 .decode::<()>()
                 .await;
             match created {
