@@ -92,6 +92,7 @@ pub const GROUPS: &[&str] = &[
     "hash",
     "hyperloglog",
     "list",
+    "module",
     "pubsub",
     "scripting",
     "sentinel",

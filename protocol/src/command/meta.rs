@@ -56,6 +56,8 @@ pub enum Group {
     Hash,
     Hyperloglog,
     List,
+    /// A module's command (the group servers give every module command).
+    Module,
     Pubsub,
     Scripting,
     Sentinel,
