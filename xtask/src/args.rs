@@ -11,18 +11,40 @@ pub const USAGE: &str = "\
 Usage: cargo xtask <COMMAND>
 
 Commands:
-  regen [--spec DIR] [--out DIR]
+  regen [--spec DIR | --from-server URL [--save-spec DIR]] [--out DIR]
               Regenerate the typed command API from the command spec: write the files
               that changed and delete generated .rs files that are no longer generated.
                 --spec DIR  the spec to read (default: spec/commands, the vendored spec).
                             Any Redis >= 7.0 or Valkey src/commands directory works;
                             overrides in spec/overrides.toml that match nothing in it
                             are skipped instead of failing.
+                --from-server URL
+                            read the tree from a running server instead (redis:// or
+                            valkey://, plain TCP): COMMAND DOCS and COMMAND INFO, its
+                            modules' commands included (arguments made from arity and
+                            key positions where a module documents none; Value replies,
+                            a release build reports no reply schemas). The tree is
+                            written to --save-spec DIR (default:
+                            target/from-server/commands), then generated from like
+                            --spec; `cargo xtask regen` restores the vendored code.
                 --out DIR   where to write (default: protocol/src/generated)
-  check       Fail if protocol/src/generated differs from what `regen` would write
+  ext [--spec DIR | --from-server URL [--module NAME]... [--save-spec DIR]] [--out FILE]
+      [--trait NAME]
+              Generate an extension trait for the commands a tree has beyond respec's
+              own (a module's), into FILE (a module of your crate): builders, metadata
+              and a trait implemented for every respec client; detached constructors
+              for pipelines and transactions. --module keeps only those modules'
+              commands of a server; --save-spec DIR writes the tree (to check in);
+              --trait names the trait (default ModuleCommands). Without a tree:
+              regenerate the checked-in extensions (FalkorDB's: tests/ext/falkordb ->
+              tests/src/falkordb.rs), which `check` keeps fresh
+  check       Fail if protocol/src/generated differs from what `regen` would write, or
+              a checked-in extension from what `ext` would write
   regen-check Derive spec trees from the vendored one (every reply schema removed; an
               unknown word in every vocabulary; every command the runtime sends
-              removed), regenerate each into a scratch copy of the workspace under
+              removed) and read the trees of live servers (Valkey 9.1.2, Redis
+              7.0.15, Redis 8.2.3 with FalkorDB loaded: those installed, see
+              `servers`), regenerate each into a scratch copy of the workspace under
               target/regen-check and fail unless `cargo check -p respec` passes there
               (`test` runs it too)
   coverage [--exercised]
@@ -99,11 +121,16 @@ pub enum Command {
     Help,
     /// Regenerate; `None` means the default directory.
     Regen {
-        /// `--spec DIR`: a spec other than the vendored one.
-        spec: Option<PathBuf>,
+        /// `--spec DIR` or `--from-server URL`: a tree other than the vendored one.
+        source: Option<Source>,
         /// `--out DIR`: an output directory other than `protocol/src/generated`.
         out: Option<PathBuf>,
+        /// `--save-spec DIR`: where a server's tree is written (default
+        /// `target/from-server/commands`).
+        save_spec: Option<PathBuf>,
     },
+    /// Generate an extension trait (the checked-in ones without a tree).
+    Ext(ExtArgs),
     /// Compare the generated code on disk with a fresh generation.
     Check,
     /// Regenerate derived spec trees into a scratch workspace and compile them.
@@ -137,6 +164,30 @@ pub enum Command {
     },
 }
 
+/// Where a command tree comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--spec DIR`: a directory of command JSON files.
+    Spec(PathBuf),
+    /// `--from-server URL`: a running server's `COMMAND DOCS` and `COMMAND INFO`.
+    Server(String),
+}
+
+/// The options of `cargo xtask ext`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtArgs {
+    /// The tree; `None`: regenerate the checked-in extensions.
+    pub source: Option<Source>,
+    /// `--module NAME`: only these modules' commands of a server.
+    pub modules: Vec<String>,
+    /// `--save-spec DIR`: where a server's tree is written.
+    pub save_spec: Option<PathBuf>,
+    /// `--out FILE`: the Rust file to write.
+    pub out: Option<PathBuf>,
+    /// `--trait NAME` (default `ModuleCommands`).
+    pub trait_name: Option<String>,
+}
+
 /// Parses the arguments that follow `cargo xtask`; the error is a one-line message for
 /// the user, to be followed by the usage text.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
@@ -147,6 +198,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
     let command = match name.to_str() {
         Some("help" | "--help" | "-h") => Command::Help,
         Some("regen") => return parse_regen(args),
+        Some("ext") => return parse_ext(args),
         Some("bench") => return parse_bench(args),
         Some("check") => Command::Check,
         Some("regen-check") => Command::RegenCheck,
@@ -245,10 +297,15 @@ fn parse_bench(mut args: impl Iterator<Item = OsString>) -> Result<Command, Stri
     Ok(Command::Bench(options))
 }
 
-/// Parses the options of `regen`: `--spec DIR` and `--out DIR`, each at most once, also
-/// accepted as `--spec=DIR` and `--out=DIR`.
-fn parse_regen(mut args: impl Iterator<Item = OsString>) -> Result<Command, String> {
-    let (mut spec, mut out) = (None, None);
+/// Parses `--flag VALUE` options (also `--flag=VALUE`), each of `allowed` at most once
+/// unless it is in `repeatable`, in the order given.
+fn parse_options(
+    args: impl Iterator<Item = OsString>,
+    allowed: &[&str],
+    repeatable: &[&str],
+) -> Result<Vec<(String, OsString)>, String> {
+    let mut args = args;
+    let mut out: Vec<(String, OsString)> = Vec::new();
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else {
             return Err(format!("unexpected argument {arg:?}"));
@@ -257,20 +314,99 @@ fn parse_regen(mut args: impl Iterator<Item = OsString>) -> Result<Command, Stri
             Some((flag, value)) => (flag, Some(OsString::from(value))),
             None => (text, None),
         };
-        let slot: &mut Option<PathBuf> = match flag {
-            "--spec" => &mut spec,
-            "--out" => &mut out,
-            _ => return Err(format!("unexpected argument {text:?}")),
-        };
-        if slot.is_some() {
+        if !allowed.contains(&flag) {
+            return Err(format!("unexpected argument {text:?}"));
+        }
+        if !repeatable.contains(&flag) && out.iter().any(|(f, _)| f == flag) {
             return Err(format!("{flag} given twice"));
         }
         match inline.or_else(|| args.next()) {
-            Some(dir) if !dir.is_empty() => *slot = Some(PathBuf::from(dir)),
-            _ => return Err(format!("{flag} needs a directory")),
+            Some(value) if !value.is_empty() => out.push((flag.to_owned(), value)),
+            _ => return Err(format!("{flag} needs a value")),
         }
     }
-    Ok(Command::Regen { spec, out })
+    Ok(out)
+}
+
+/// The one value of `flag` in `options`, if given.
+fn option(options: &[(String, OsString)], flag: &str) -> Option<OsString> {
+    options
+        .iter()
+        .find(|(f, _)| f == flag)
+        .map(|(_, v)| v.clone())
+}
+
+/// Where a tree comes from: `--spec DIR` or `--from-server URL` (not both).
+fn parse_source(options: &[(String, OsString)]) -> Result<Option<Source>, String> {
+    match (option(options, "--spec"), option(options, "--from-server")) {
+        (Some(_), Some(_)) => Err("--spec and --from-server exclude each other".to_owned()),
+        (Some(dir), None) => Ok(Some(Source::Spec(PathBuf::from(dir)))),
+        (None, Some(url)) => match url.into_string() {
+            Ok(url) => Ok(Some(Source::Server(url))),
+            Err(_) => Err("the URL is not UTF-8".to_owned()),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
+/// Parses the options of `regen`: `--spec DIR` or `--from-server URL`, `--out DIR`,
+/// `--save-spec DIR`, each at most once, also accepted as `--flag=VALUE`.
+fn parse_regen(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
+    let options = parse_options(
+        args,
+        &["--spec", "--from-server", "--out", "--save-spec"],
+        &[],
+    )?;
+    let source = parse_source(&options)?;
+    let save_spec = option(&options, "--save-spec").map(PathBuf::from);
+    if save_spec.is_some() && !matches!(source, Some(Source::Server(_))) {
+        return Err("--save-spec goes with --from-server".to_owned());
+    }
+    Ok(Command::Regen {
+        source,
+        out: option(&options, "--out").map(PathBuf::from),
+        save_spec,
+    })
+}
+
+/// Parses the options of `ext`: `--spec DIR` or `--from-server URL` (with
+/// `--module NAME`, repeatable, and `--save-spec DIR`), `--out FILE`, `--trait NAME`.
+fn parse_ext(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
+    let options = parse_options(
+        args,
+        &[
+            "--spec",
+            "--from-server",
+            "--module",
+            "--save-spec",
+            "--out",
+            "--trait",
+        ],
+        &["--module"],
+    )?;
+    let source = parse_source(&options)?;
+    let string = |v: OsString| v.into_string().map_err(|_| "not UTF-8".to_owned());
+    let modules = options
+        .iter()
+        .filter(|(f, _)| f == "--module")
+        .map(|(_, v)| string(v.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let save_spec = option(&options, "--save-spec").map(PathBuf::from);
+    let from_server = matches!(source, Some(Source::Server(_)));
+    if (save_spec.is_some() || !modules.is_empty()) && !from_server {
+        return Err("--module and --save-spec go with --from-server".to_owned());
+    }
+    let out = option(&options, "--out").map(PathBuf::from);
+    if source.is_some() != out.is_some() {
+        return Err("ext needs both a tree (--spec or --from-server) and --out, or neither (the checked-in extensions)".to_owned());
+    }
+    Ok(Command::Ext(ExtArgs {
+        source,
+        modules,
+        save_spec,
+        out,
+        trait_name: option(&options, "--trait").map(string).transpose()?,
+    }))
 }
 
 #[cfg(test)]
@@ -350,16 +486,57 @@ mod tests {
         assert_eq!(
             parse_strs(&["regen"]),
             Ok(Command::Regen {
-                spec: None,
-                out: None
+                source: None,
+                out: None,
+                save_spec: None
             })
         );
         assert_eq!(
             parse_strs(&["regen", "--out", "o", "--spec=s"]),
             Ok(Command::Regen {
-                spec: Some("s".into()),
-                out: Some("o".into())
+                source: Some(Source::Spec("s".into())),
+                out: Some("o".into()),
+                save_spec: None
             })
+        );
+        assert_eq!(
+            parse_strs(&["regen", "--from-server", "redis://h:1", "--save-spec", "t"]),
+            Ok(Command::Regen {
+                source: Some(Source::Server("redis://h:1".into())),
+                out: None,
+                save_spec: Some("t".into())
+            })
+        );
+        assert_eq!(
+            parse_strs(&["ext"]),
+            Ok(Command::Ext(ExtArgs {
+                source: None,
+                modules: vec![],
+                save_spec: None,
+                out: None,
+                trait_name: None
+            }))
+        );
+        assert_eq!(
+            parse_strs(&[
+                "ext",
+                "--from-server=redis://h:1",
+                "--module",
+                "graph",
+                "--module",
+                "vectorset",
+                "--out",
+                "f.rs",
+                "--trait",
+                "GraphCommands"
+            ]),
+            Ok(Command::Ext(ExtArgs {
+                source: Some(Source::Server("redis://h:1".into())),
+                modules: vec!["graph".into(), "vectorset".into()],
+                save_spec: None,
+                out: Some("f.rs".into()),
+                trait_name: Some("GraphCommands".into())
+            }))
         );
         assert_eq!(
             parse_strs(&["test", "-p", "respec", "--", "--nocapture"]),
@@ -411,6 +588,11 @@ mod tests {
             &["regen", "--spec", "a", "--spec", "b"],
             &["regen", "--bogus"],
             &["regen", "positional"],
+            &["regen", "--spec", "a", "--from-server", "redis://h:1"],
+            &["regen", "--spec", "a", "--save-spec", "b"],
+            &["ext", "--spec", "a"],
+            &["ext", "--out", "f.rs"],
+            &["ext", "--spec", "a", "--module", "m", "--out", "f.rs"],
         ] {
             assert!(parse_strs(bad).is_err(), "{bad:?} was accepted");
         }

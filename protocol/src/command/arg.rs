@@ -66,8 +66,10 @@ forward_refs! {
     UnixTimeArg::write_unix_time(millis: bool, out: &mut CommandBuf);
 }
 
-/// Reads a flag parameter or field, by value or by reference (generated code).
-pub(crate) fn flag(b: impl std::borrow::Borrow<bool>) -> bool {
+/// Reads a flag parameter or field, by value or by reference (generated code, an
+/// extension's too).
+#[doc(hidden)]
+pub fn flag(b: impl std::borrow::Borrow<bool>) -> bool {
     *b.borrow()
 }
 

@@ -74,7 +74,8 @@ impl CommandBuf {
     /// A command whose name words are pre-encoded in `name` (`name_argc` words).
     ///
     /// Generated code passes literals such as `b"$6\r\nCLIENT\r\n$4\r\nKILL\r\n"`.
-    pub(crate) fn new(name: &'static [u8], name_argc: u8) -> Self {
+    #[doc(hidden)]
+    pub fn new(name: &'static [u8], name_argc: u8) -> Self {
         CommandBuf {
             name,
             name_argc,
@@ -127,7 +128,8 @@ impl CommandBuf {
 
     /// Starts writing at spec position `pos`, after whatever earlier calls wrote there
     /// (repeatable arguments).
-    pub(crate) fn multi(&mut self, pos: u16, arg: &'static str) {
+    #[doc(hidden)]
+    pub fn multi(&mut self, pos: u16, arg: &'static str) {
         if let Some(last) = self.segments.last() {
             if last.pos == pos && !last.dead {
                 self.current = arg;
@@ -191,7 +193,8 @@ impl CommandBuf {
     }
 
     /// Appends a pure token (`NX`, `WITHSCORES`): the same as [`push`](Self::push).
-    pub(crate) fn token(&mut self, token: &'static str) {
+    #[doc(hidden)]
+    pub fn token(&mut self, token: &'static str) {
         self.push(token.as_bytes());
     }
 
@@ -227,18 +230,21 @@ impl CommandBuf {
     }
 
     /// Names the argument being written (a field inside a block), for error messages.
-    pub(crate) fn arg_name(&mut self, arg: &'static str) {
+    #[doc(hidden)]
+    pub fn arg_name(&mut self, arg: &'static str) {
         self.current = arg;
     }
 
     /// Records that one option of the required choice `group` must still be given
     /// (a choice whose alternatives are builder methods).
-    pub(crate) fn require(&mut self, group: &'static str) {
+    #[doc(hidden)]
+    pub fn require(&mut self, group: &'static str) {
         self.missing = Some(group);
     }
 
     /// One option of the required choice was given.
-    pub(crate) fn satisfy(&mut self) {
+    #[doc(hidden)]
+    pub fn satisfy(&mut self) {
         self.missing = None;
     }
 

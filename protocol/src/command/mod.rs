@@ -21,7 +21,8 @@ pub mod route;
 pub use crate::generated::meta::ARG_POS_STRIDE;
 #[doc(hidden)]
 pub use arg::arg_bytes;
-pub(crate) use arg::flag;
+#[doc(hidden)]
+pub use arg::flag;
 pub use arg::{
     DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
@@ -128,7 +129,10 @@ pub trait Executor {
     fn execute<T: FromReply + Send + 'static>(self, request: Request) -> Self::Future<T>;
 }
 
-/// Shared impls of every generated command struct.
+/// Shared impls of every generated command struct (an extension's too: `cargo xtask
+/// ext` writes them into a user's crate).
+#[doc(hidden)]
+#[macro_export]
 macro_rules! command_impls {
     ($name:ident, $meta:expr) => {
         impl<X, R> $name<X, R> {
@@ -202,7 +206,8 @@ macro_rules! command_impls {
         }
     };
 }
-pub(crate) use command_impls;
+#[doc(hidden)]
+pub use crate::command_impls;
 
 /// Arguments that encode as one or more words: the generated option enums and blocks.
 pub trait WriteArgs {

@@ -27,6 +27,7 @@ mod compat;
 mod connect_errors;
 mod connection;
 mod fake_server;
+mod falkordb;
 mod faults;
 mod harness;
 mod large_values;
