@@ -268,6 +268,61 @@
 //! example, it lists Valkey's and the newer commands (`HGETEX`, `CLUSTERSCAN`, ...)
 //! and arguments (`SET`'s `IFEQ`, ...) that server would refuse.
 //!
+//! # Module commands: extension traits
+//!
+//! A module's commands (FalkorDB's `GRAPH.*`, RedisJSON's `JSON.*`, ...) are not in
+//! the spec respec is generated from; [`raw_cmd`] sends them untyped. For typed
+//! builders, generate an *extension trait* into your own crate (x11rb's
+//! `ConnectionExt`, for Redis modules): `cargo xtask ext` (or the generator as a
+//! library, `respec_codegen::ext::generate`, from a `build.rs`) reads the module's
+//! commands from a running server's `COMMAND DOCS` and `COMMAND INFO` and writes one
+//! Rust file with, for each command, what respec has for its own: a builder struct
+//! (its options as methods), its metadata (flags and key specifications, so a
+//! cluster client routes it by its key and a `BLOCKING` one gets a dedicated
+//! connection), a constructor of a detached command (for pipelines and
+//! transactions), and a method of the trait, implemented for everything that
+//! implements [`Commands`] (a [`Client`], single-server or cluster, its
+//! [`strings`](Client::strings) view, a [`Watched`](pipeline::watch::Watched)
+//! connection).
+//!
+//! The worked example is FalkorDB (the tests crate has it, `tests/ext/falkordb` and
+//! `tests/src/falkordb.rs`). Capture the module's commands once, checking in the tree
+//! (so regenerating needs no server), and generate the trait:
+//!
+//! ```text
+//! redis-server --loadmodule ./falkordb.so --port 6379 &
+//! cargo xtask ext --from-server redis://127.0.0.1:6379 --module graph \
+//!     --save-spec ext/falkordb/commands --out src/falkordb.rs --trait GraphCommands
+//! ```
+//!
+//! Then, with `mod falkordb;` in your crate:
+//!
+//! ```ignore
+//! use falkordb::GraphCommands as _;
+//! use respec::{Client, Value};
+//!
+//! let client = Client::connect("redis://127.0.0.1:6379").await?;
+//! let created: Value = client
+//!     .graph_query("social")
+//!     .args(["CREATE (:Person {name: 'Ada'})"])
+//!     .await?;
+//! let (matched, graphs) = client
+//!     .pipeline()
+//!     .add(falkordb::graph_ro_query("social").args(["MATCH (p:Person) RETURN p.name"]))
+//!     .add(falkordb::graph_list())
+//!     .execute()
+//!     .await?;
+//! ```
+//!
+//! What the module documents shapes the builders: FalkorDB documents no arguments,
+//! so a command gets those its `COMMAND INFO` implies (`GRAPH.QUERY`: arity -1 and
+//! one key, so `graph_query(key)` with an optional `.args(...)` list), and every
+//! reply is [`Value`] (a release build of a server reports no reply schemas). An
+//! overrides file in `spec/overrides.toml`'s format types what the tree cannot say
+//! (`tests/ext/falkordb/overrides.toml` makes `GRAPH.LIST` a `Vec<Bytes>`, which the
+//! string view reads as `Vec<String>`). The generated file needs `respec` and, when
+//! a reply or argument type uses it, `bytes`.
+//!
 //! # Cargo features
 //!
 //! - `tls` (on by default): TLS connections (`rediss://`, `valkeys://`,
