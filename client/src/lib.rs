@@ -286,18 +286,24 @@
 //! connection).
 //!
 //! The worked example is FalkorDB (the tests crate has it, `tests/ext/falkordb` and
-//! `tests/src/falkordb.rs`). Capture the module's commands once, checking in the tree
-//! (so regenerating needs no server), and generate the trait:
+//! `tests/src/falkordb.rs`). From a checkout of respec, capture the module's
+//! commands once, checking the tree in beside your crate (so regenerating needs no
+//! server: `cargo xtask ext --spec DIR ...`), and generate the trait into your crate
+//! (relative paths are from the current directory):
 //!
 //! ```text
 //! redis-server --loadmodule ./falkordb.so --port 6379 &
 //! cargo xtask ext --from-server redis://127.0.0.1:6379 --module graph \
-//!     --save-spec ext/falkordb/commands --out src/falkordb.rs --trait GraphCommands
+//!     --save-spec ../myapp/ext/falkordb --out ../myapp/src/falkordb.rs --trait GraphCommands
 //! ```
 //!
-//! Then, with `mod falkordb;` in your crate:
+//! (or call `respec_codegen::ext::generate` on the checked-in tree from your
+//! `build.rs`, and `include!` its output from `OUT_DIR` inside the module). Then:
 //!
 //! ```ignore
+//! #[allow(unused_imports, deprecated, clippy::all)]
+//! mod falkordb;
+//!
 //! use falkordb::GraphCommands as _;
 //! use respec::{Client, Value};
 //!

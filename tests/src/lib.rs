@@ -54,6 +54,7 @@ pub mod counting;
 pub mod error;
 pub mod fake;
 #[rustfmt::skip]
+#[allow(unused_imports, deprecated, clippy::all)]
 pub mod falkordb;
 mod poll;
 pub mod ports;
