@@ -49,6 +49,8 @@ fn falkordb_tree_becomes_one_trait() {
         !t.contains("crate::cmd::"),
         "a link to respec's own cmd module"
     );
+    // `include!`-able (from a build script's output): no inner attribute.
+    assert!(!t.contains("#!["), "an inner attribute");
     syn::parse_file(t).expect("the file parses as Rust");
 }
 
