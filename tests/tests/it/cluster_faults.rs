@@ -310,6 +310,11 @@ async fn a_killed_primary_is_replaced_and_nothing_acknowledged_is_lost() {
         return;
     };
     let client = Client::connect_cluster(cluster.seed_urls()).await.unwrap();
+    // Seeds are not trusted forever: a client whose one seed is the node killed goes
+    // on with the nodes it learnt.
+    let seeded_by_the_killed = Client::connect_cluster([cluster.node(0).url()])
+        .await
+        .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let handles = load(&client, "killed", 32, &stop);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -351,6 +356,9 @@ async fn a_killed_primary_is_replaced_and_nothing_acknowledged_is_lost() {
     // Fan-out commands reach the current primaries (not the dead one): 32
     // counters, their logs and the probe.
     assert_eq!(client.dbsize().await.unwrap(), 65);
+    let probed: Option<i64> = seeded_by_the_killed.get(&probe).decode().await.unwrap();
+    assert_eq!(probed, Some(1));
+    assert_eq!(seeded_by_the_killed.dbsize().await.unwrap(), 65);
 }
 
 /// `n` keys named `{prefix}:..` whose slots are in `slots`.
