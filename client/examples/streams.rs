@@ -17,7 +17,6 @@
 
 use bytes::Bytes;
 use respec::streams::{Entry, Start};
-use respec::types::XaddIdSelector;
 use respec::{cmd, Client, Commands};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,13 +41,9 @@ async fn clean(client: &Client) -> respec::Result<()> {
 /// Appends `n` entries (`n`, and `kind`) to `key`; their IDs.
 async fn add(client: &Client, key: &str, kind: &str, n: usize) -> respec::Result<Vec<Bytes>> {
     let ids = client
-        .batch((0..n).map(|i| {
-            cmd::xadd(
-                key,
-                XaddIdSelector::AutoId,
-                [("n", i.to_string()), ("kind", kind.to_owned())],
-            )
-        }))
+        .batch(
+            (0..n).map(|i| cmd::xadd(key, "*", [("n", i.to_string()), ("kind", kind.to_owned())])),
+        )
         .await?;
     Ok(ids.into_iter().flatten().collect())
 }
@@ -147,9 +142,7 @@ async fn reader(client: &Client) -> Res<()> {
 async fn workers(client: &Client) -> Res<()> {
     let (jobs, dead) = ("example:streams:jobs", "example:streams:dead");
     let ids = add(client, jobs, "order", 300).await?;
-    let poison: Option<Bytes> = client
-        .xadd(jobs, XaddIdSelector::AutoId, [("kind", "poison")])
-        .await?;
+    let poison: Option<Bytes> = client.xadd(jobs, "*", [("kind", "poison")]).await?;
     let handled: Arc<Mutex<HashMap<Bytes, usize>>> = Arc::default();
     let letters = client.clone();
     let group = client
@@ -164,7 +157,7 @@ async fn workers(client: &Client) -> Res<()> {
             let letters = letters.clone();
             async move {
                 let fields = entry.fields.clone();
-                letters.xadd(dead, XaddIdSelector::AutoId, fields).await?;
+                letters.xadd(dead, "*", fields).await?;
                 Ok::<_, respec::Error>(())
             }
         });

@@ -120,6 +120,15 @@
 //! score, an empty key list) are recorded and reported by [`Command::validate`]
 //! before anything is sent, with an error naming the command and the argument.
 //!
+//! **Commands as futures.** A command runs when it is awaited (it is
+//! [`IntoFuture`](std::future::IntoFuture)), and `tokio::join!` and `tokio::select!`
+//! take commands as they are. Where a [`Future`](std::future::Future) is required
+//! (`futures::future::join_all`, `tokio::spawn`), call `.into_future()` on it: the
+//! command is handed to the client at once (commands turned into futures one after
+//! another are pipelined in that order) and you get the future of its reply, which
+//! owns what it needs (`Send` and `'static`), so it can be spawned without cloning
+//! the client.
+//!
 //! Replies decode into the same Rust value under RESP2 and RESP3: maps from `%` maps
 //! or flat arrays, doubles from `,` or bulk strings, sets from `~` or arrays.
 //!
@@ -370,4 +379,4 @@ pub use client::{Client, ClientBuilder, Strings};
 #[doc(inline)]
 pub use respec_protocol::{raw_cmd, Command, Commands, Detached, Error, FromReply, Result};
 #[doc(inline)]
-pub use respec_protocol::{ServerError, ToArg, Value};
+pub use respec_protocol::{ServerError, ToArg, ToArgs, Value};

@@ -21,14 +21,14 @@
 
 use bytes::Bytes;
 use respec::cmd;
+use respec::command::BitOffset;
 use respec::types::{
     Aggregate, BitUnit, BitfieldOperation, BitfieldOverflow, BitfieldWriteOperation,
     ClientKillClientType, ClientKillNewFormat, ClientPauseMode, ClientSetinfoAttr,
     ClusterSlotStatsFilter, Comparison, ExistenceCondition, Expiration, ExpireCondition,
     FieldsCondition, FlushType, GeoUnit, GeosearchBy, GeosearchFrom, LexBound, ListSide,
-    MigrateAuthentication, MigrateKeySelector, MinMax, OnOff, RangeBy, SaveSelector, ScoreBound,
-    SetCondition, SetExpiration, ShutdownAbortSelector, SortOrder, TrimOperator, TrimStrategy,
-    Where, XaddIdSelector, XgroupCreateIdSelector, YesNo,
+    MigrateAuthentication, MigrateKeySelector, MinMax, OnOff, RangeBy, ScoreBound, SetCondition,
+    SetExpiration, SortOrder, Where, YesNo,
 };
 use respec::{raw_cmd, Command};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -735,20 +735,12 @@ fn migrate_authentication_enum_and_methods() {
 fn id_selector_oneofs() {
     // XADD key ... <* | id> field value [field value ...]
     assert_eq!(
-        words(&cmd::xadd(
-            "s",
-            XaddIdSelector::Id(b("1-0")),
-            [("f", "v"), ("g", "w")]
-        )),
+        words(&cmd::xadd("s", "1-0", [("f", "v"), ("g", "w")])),
         ["XADD", "s", "1-0", "f", "v", "g", "w"]
     );
     // XGROUP CREATE key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]
     assert_eq!(
-        words(
-            &cmd::xgroup_create("s", "g", XgroupCreateIdSelector::NewId)
-                .entriesread(5)
-                .mkstream()
-        ),
+        words(&cmd::xgroup_create("s", "g", "$").entriesread(5).mkstream()),
         [
             "XGROUP",
             "CREATE",
@@ -761,11 +753,7 @@ fn id_selector_oneofs() {
         ]
     );
     assert_eq!(
-        words(&cmd::xgroup_create(
-            "s",
-            "g",
-            XgroupCreateIdSelector::Id(b("0"))
-        )),
+        words(&cmd::xgroup_create("s", "g", "0")),
         ["XGROUP", "CREATE", "s", "g", "0"]
     );
 }
@@ -776,25 +764,11 @@ fn shutdown_nested_oneof_block() {
     assert_eq!(words(&cmd::shutdown()), ["SHUTDOWN"]);
     assert_eq!(words(&cmd::shutdown().abort()), ["SHUTDOWN", "ABORT"]);
     assert_eq!(
-        words(&cmd::shutdown().save_selector_block(
-            Some(SaveSelector::Nosave),
-            true,
-            false,
-            false,
-            true
-        )),
+        words(&cmd::shutdown().failover().now().nosave()),
         ["SHUTDOWN", "NOSAVE", "NOW", "FAILOVER"]
     );
     assert_eq!(
-        words(
-            &cmd::shutdown().abort_selector(ShutdownAbortSelector::SaveSelectorBlock {
-                save_selector: None,
-                now: false,
-                force: true,
-                safe: true,
-                failover: false,
-            })
-        ),
+        words(&cmd::shutdown().safe().force()),
         ["SHUTDOWN", "FORCE", "SAFE"]
     );
 }
@@ -1136,13 +1110,10 @@ fn required_after_optional_xadd() {
     //   field value [field value ...]
     assert_eq!(
         words(
-            &cmd::xadd("s", XaddIdSelector::AutoId, [("f", "v")])
-                .trim(
-                    TrimStrategy::Maxlen,
-                    Some(TrimOperator::Approximately),
-                    1000,
-                    Some(100)
-                )
+            &cmd::xadd("s", "*", [("f", "v")])
+                .limit(100)
+                .approx()
+                .maxlen(1000)
                 .nomkstream()
         ),
         [
@@ -1160,32 +1131,16 @@ fn required_after_optional_xadd() {
         ]
     );
     assert_eq!(
-        words(&cmd::xadd("s", XaddIdSelector::AutoId, [("f", "v")]).trim(
-            TrimStrategy::Minid,
-            Some(TrimOperator::Equal),
-            "0-1",
-            None
-        )),
+        words(&cmd::xadd("s", "*", [("f", "v")]).minid("0-1").equal()),
         ["XADD", "s", "MINID", "=", "0-1", "*", "f", "v"]
     );
     assert_eq!(
-        words(&cmd::xadd("s", XaddIdSelector::AutoId, [("f", "v")]).trim(
-            TrimStrategy::Maxlen,
-            None,
-            10,
-            None
-        )),
+        words(&cmd::xadd("s", "*", [("f", "v")]).maxlen(10)),
         ["XADD", "s", "MAXLEN", "10", "*", "f", "v"]
     );
     // XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
     assert_eq!(
-        words(&cmd::xtrim(
-            "s",
-            TrimStrategy::Minid,
-            Some(TrimOperator::Equal),
-            "1700000000000-0",
-            None
-        )),
+        words(&cmd::xtrim("s").equal().minid("1700000000000-0")),
         ["XTRIM", "s", "MINID", "=", "1700000000000-0"]
     );
 }
@@ -1661,26 +1616,26 @@ fn nested_bitfield_operations() {
             overflow_block: Some(BitfieldOverflow::Fail),
             write_operation: BitfieldWriteOperation::Set {
                 encoding: b("i8"),
-                offset: 8,
+                offset: BitOffset::Bits(8),
                 value: -1,
             },
         })
         .operation(BitfieldOperation::Get {
             encoding: b("i8"),
-            offset: 8,
+            offset: BitOffset::Nth(1),
         })
         .operation(BitfieldOperation::Write {
             overflow_block: None,
             write_operation: BitfieldWriteOperation::Incrby {
                 encoding: b("u2"),
-                offset: 102,
+                offset: BitOffset::Bits(102),
                 increment: 1,
             },
         });
     assert_eq!(
         words(&c),
         [
-            "BITFIELD", "bf", "OVERFLOW", "FAIL", "SET", "i8", "8", "-1", "GET", "i8", "8",
+            "BITFIELD", "bf", "OVERFLOW", "FAIL", "SET", "i8", "8", "-1", "GET", "i8", "#1",
             "INCRBY", "u2", "102", "1"
         ]
     );
@@ -2196,4 +2151,212 @@ fn an_empty_optional_list_sends_nothing() {
     assert_eq!(words(&c), ["EVALSHA", "abc", "0"]);
     let c = cmd::zunionstore("d", ["a"]).weights(Vec::<f64>::new());
     assert_eq!(words(&c), ["ZUNIONSTORE", "d", "1", "a"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The forms a new user writes (issue 19 item 5)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_list_parameter_takes_one_value_or_many() {
+    let names = vec!["a".to_owned(), "b".to_owned()];
+    let ids: std::collections::BTreeMap<u32, &str> = [(1, "x"), (2, "y")].into();
+    let cases: Vec<(Vec<String>, &[&str])> = vec![
+        (words(&cmd::del("k")), &["DEL", "k"]),
+        (words(&cmd::del(String::from("k"))), &["DEL", "k"]),
+        (words(&cmd::del(&names[0])), &["DEL", "a"]),
+        (words(&cmd::del(Bytes::from_static(b"k"))), &["DEL", "k"]),
+        (words(&cmd::del(7)), &["DEL", "7"]),
+        (words(&cmd::del(["a", "b"])), &["DEL", "a", "b"]),
+        (words(&cmd::del(vec!["a", "b"])), &["DEL", "a", "b"]),
+        (words(&cmd::del(&names)), &["DEL", "a", "b"]),
+        (words(&cmd::del(&names[..])), &["DEL", "a", "b"]),
+        (words(&cmd::del(names.clone())), &["DEL", "a", "b"]),
+        (
+            words(&cmd::del(names.iter().map(|n| format!("user:{n}")))),
+            &["DEL", "user:a", "user:b"],
+        ),
+        (words(&cmd::del(ids.values())), &["DEL", "x", "y"]),
+        (words(&cmd::del(ids.keys())), &["DEL", "1", "2"]),
+        // Text is never split into characters, bytes never into numbers.
+        (words(&cmd::exists("foo")), &["EXISTS", "foo"]),
+        (words(&cmd::exists(b"foo")), &["EXISTS", "foo"]),
+        (words(&cmd::exists(&b"foo"[..])), &["EXISTS", "foo"]),
+        (words(&cmd::exists(b"foo".to_vec())), &["EXISTS", "foo"]),
+        (words(&cmd::exists([b"a", b"b"])), &["EXISTS", "a", "b"]),
+        // A count before the list counts its arguments.
+        (words(&cmd::sintercard("s")), &["SINTERCARD", "1", "s"]),
+        (
+            words(&cmd::sintercard(["s", "t"]).limit(5)),
+            &["SINTERCARD", "2", "s", "t", "LIMIT", "5"],
+        ),
+        (
+            words(&cmd::sintercard(b"s".to_vec())),
+            &["SINTERCARD", "1", "s"],
+        ),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got, want);
+    }
+    let err = cmd::del(Vec::<&str>::new()).validate().unwrap_err();
+    assert!(err.to_string().contains("`key`"), "{err}");
+}
+
+#[test]
+fn stream_ids_are_the_strings_users_write() {
+    assert_eq!(
+        words(&cmd::xadd("s", "*", [("f", "v")])),
+        ["XADD", "s", "*", "f", "v"]
+    );
+    assert_eq!(
+        words(&cmd::xadd("s", "5-*", [("f", "v")])),
+        ["XADD", "s", "5-*", "f", "v"]
+    );
+    assert_eq!(
+        words(&cmd::xgroup_create("s", "g", "$")),
+        ["XGROUP", "CREATE", "s", "g", "$"]
+    );
+    assert_eq!(
+        words(&cmd::xgroup_setid("s", "g", "0")),
+        ["XGROUP", "SETID", "s", "g", "0"]
+    );
+    assert_eq!(
+        words(&cmd::xread(["a", "b"], ["0", "$"])),
+        ["XREAD", "STREAMS", "a", "b", "0", "$"]
+    );
+    assert_eq!(
+        words(&cmd::xreadgroup("g", "c", "s", ">")),
+        ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]
+    );
+    assert_eq!(
+        words(&cmd::xrange("s", "(1-0", "+")),
+        ["XRANGE", "s", "(1-0", "+"]
+    );
+    assert_eq!(
+        words(&cmd::xack("s", "g", "1-0")),
+        ["XACK", "s", "g", "1-0"]
+    );
+    let entry_id = Bytes::from_static(b"1700000000000-3");
+    assert_eq!(
+        words(&cmd::xdel("s", [&entry_id])),
+        ["XDEL", "s", "1700000000000-3"]
+    );
+    // What the argument does not take fails before sending, naming it.
+    let bad = [
+        (
+            cmd::xadd("s", "$", [("f", "v")]).validate(),
+            "XADD",
+            "id",
+            "`*`",
+        ),
+        (
+            cmd::xgroup_create("s", "g", ">").validate(),
+            "XGROUP CREATE",
+            "id",
+            "`$`",
+        ),
+        (cmd::xread("s", "0-").validate(), "XREAD", "ID", "`$`"),
+        (
+            cmd::xreadgroup("g", "c", "s", "$").validate(),
+            "XREADGROUP",
+            "ID",
+            "`>`",
+        ),
+        (
+            cmd::xrange("s", "first", "+").validate(),
+            "XRANGE",
+            "start",
+            "exclusive",
+        ),
+        (
+            cmd::xack("s", "g", ["1-0", "1-x"]).validate(),
+            "XACK",
+            "ID",
+            "1700000000000-0",
+        ),
+        (cmd::xdel("s", "*").validate(), "XDEL", "ID", "ms-seq"),
+    ];
+    for (result, command, arg, form) in bad {
+        let err = result.unwrap_err();
+        assert!(err.is_invalid_argument(), "{err}");
+        assert_eq!(err.command(), Some(command), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("`{arg}`")), "{msg}");
+        assert!(
+            msg.contains("stream entry ID") && msg.contains(form),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn trimming_reads_as_options() {
+    assert_eq!(
+        words(&cmd::xadd("s", "*", [("f", "v")]).maxlen(1000).approx()),
+        ["XADD", "s", "MAXLEN", "~", "1000", "*", "f", "v"]
+    );
+    assert_eq!(
+        words(
+            &cmd::xadd("s", "*", [("f", "v")])
+                .minid("5-0")
+                .limit(10)
+                .approx()
+        ),
+        ["XADD", "s", "MINID", "~", "5-0", "LIMIT", "10", "*", "f", "v"]
+    );
+    // The last strategy given wins, as with any single-valued option.
+    assert_eq!(
+        words(&cmd::xtrim("s").maxlen(5).minid("7-0")),
+        ["XTRIM", "s", "MINID", "7-0"]
+    );
+    // `.approx()` or `.limit(n)` alone, and XTRIM without a strategy, fail before sending.
+    for (result, command) in [
+        (
+            cmd::xadd("s", "*", [("f", "v")]).approx().validate(),
+            "XADD",
+        ),
+        (
+            cmd::xadd("s", "*", [("f", "v")]).limit(5).validate(),
+            "XADD",
+        ),
+        (cmd::xtrim("s").validate(), "XTRIM"),
+        (cmd::xtrim("s").approx().validate(), "XTRIM"),
+    ] {
+        let err = result.unwrap_err();
+        assert_eq!(err.command(), Some(command), "{err}");
+        assert!(err.to_string().contains("`trim`"), "{err}");
+    }
+    assert!(cmd::xtrim("s").approx().maxlen(3).validate().is_ok());
+}
+
+#[test]
+fn bitfield_takes_positional_offsets() {
+    assert_eq!(
+        words(
+            &cmd::bitfield("b")
+                .get("u8", "#1")
+                .set("i4", 3, -1)
+                .incrby("u2", "#0", 1)
+        ),
+        ["BITFIELD", "b", "GET", "u8", "#1", "SET", "i4", "3", "-1", "INCRBY", "u2", "#0", "1"]
+    );
+    assert_eq!(
+        words(&cmd::bitfield_ro("b").get("u8", BitOffset::Nth(2))),
+        ["BITFIELD_RO", "b", "GET", "u8", "#2"]
+    );
+    for bad in ["#", "#-1", "x", "", "+1", "#1.5"] {
+        let err = cmd::bitfield("b").get("u8", bad).validate().unwrap_err();
+        assert_eq!(err.command(), Some("BITFIELD"), "{err}");
+        assert!(err.to_string().contains("`offset`"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn shutdown_flags_are_methods() {
+    assert_eq!(
+        words(&cmd::shutdown().force().now().nosave()),
+        ["SHUTDOWN", "NOSAVE", "NOW", "FORCE"]
+    );
+    assert_eq!(words(&cmd::shutdown().save()), ["SHUTDOWN", "SAVE"]);
+    assert_eq!(words(&cmd::shutdown().abort()), ["SHUTDOWN", "ABORT"]);
 }

@@ -432,8 +432,8 @@ fn emit_commands(
     let mut files = BTreeMap::new();
     let command_imports = quote! {
         use crate::command::{
-            command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-            TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+            command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg, IntArg,
+            MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
         };
         use crate::generated::meta;
         use crate::generated::replies::*;
@@ -469,7 +469,7 @@ fn emit_commands(
         "commands_trait.rs".into(),
         emit::file(
             quote! {
-                use crate::command::{DoubleArg, Executor, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, UnixTimeArg};
+                use crate::command::{BitOffsetArg, DoubleArg, Executor, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg};
                 use crate::generated::commands::*;
                 use crate::generated::replies::*;
                 use crate::reply::{FromReply, GeoMatch, LcsMatches, ReplyMode, StreamEntry, TextReply, Value};
@@ -507,8 +507,8 @@ fn emit_types(types: &emit::types::TypeNames) -> Result<String> {
     emit::file(
         quote! {
             use crate::command::{
-                flag, CommandBuf, DoubleArg, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg,
-                UnixTimeArg, WriteArgs,
+                flag, BitOffset, BitOffsetArg, CommandBuf, DoubleArg, IntArg, MillisArg, SecondsArg,
+                TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
             };
             use bytes::Bytes;
         },

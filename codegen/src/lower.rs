@@ -113,20 +113,41 @@ fn no_split_tokens(c: &Command, ov: &Overrides) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Replaces each flattened top-level oneof by its alternatives, as options.
+/// Replaces each flattened top-level oneof by its alternatives, as options, and
+/// marks each flattened block (top-level, or an alternative of a flattened oneof),
+/// whose children become options of their own.
 fn flatten(command: &str, args: &mut Vec<Arg>, ov: &Overrides) {
     let mut out = Vec::with_capacity(args.len());
-    for a in args.drain(..) {
-        if matches!(a.kind, ArgKind::OneOf(_)) && ov.flatten(command, &a.name) {
-            for mut alt in a.children().to_vec() {
-                alt.optional = true;
-                if !a.optional {
-                    alt.group = Some(a.name.clone());
-                }
-                out.push(alt);
-            }
-        } else {
+    for mut a in args.drain(..) {
+        let Some(f) = ov.flatten(command, &a.name) else {
             out.push(a);
+            continue;
+        };
+        match a.kind {
+            ArgKind::OneOf(_) => {
+                for mut alt in a.children().to_vec() {
+                    alt.optional = true;
+                    if !a.optional {
+                        alt.group = Some(a.name.clone());
+                    }
+                    let path = format!("{}/{}", a.name, alt.name);
+                    if let (ArgKind::Block(_), Some(inner)) =
+                        (&alt.kind, ov.flatten(command, &path))
+                    {
+                        alt.flat = Some(inner.rename.clone());
+                    }
+                    out.push(alt);
+                }
+            }
+            ArgKind::Block(_) => {
+                if !a.optional {
+                    a.optional = true;
+                    a.group = Some(a.name.clone());
+                }
+                a.flat = Some(f.rename.clone());
+                out.push(a);
+            }
+            _ => out.push(a),
         }
     }
     *args = out;
@@ -261,9 +282,46 @@ fn lower_args(
             summary: a.summary.clone().or_else(|| a.description.clone()),
             display: a.display.clone(),
             group: None,
+            stream_id: None,
+            flat: None,
         });
+        if let Some(also) = ov.stream_id(command, &path) {
+            let last = out.len() - 1;
+            out[last] = stream_id(command, &path, out[last].clone(), also)?;
+        }
     }
     Ok(out)
+}
+
+/// Marks `a` as a stream ID that also takes `also`; a choice of one string and pure
+/// tokens (`<* | id>`) becomes that string, its tokens among `also`.
+fn stream_id(command: &str, path: &str, a: Arg, also: &[String]) -> Result<Arg> {
+    let mut id = match &a.kind {
+        ArgKind::String => a.clone(),
+        ArgKind::OneOf(alts) => {
+            let mut strings = alts.iter().filter(|x| matches!(x.kind, ArgKind::String));
+            let (Some(s), None) = (strings.next(), strings.next()) else {
+                bail!("stream_id {command} {path}: a choice needs exactly one string");
+            };
+            for t in alts.iter().filter(|x| !matches!(x.kind, ArgKind::String)) {
+                let token = t.token.as_deref().unwrap_or_default();
+                if !matches!(t.kind, ArgKind::PureToken) || !also.iter().any(|w| w == token) {
+                    bail!(
+                        "stream_id {command} {path}: `{}` is not a pure token listed in `also`",
+                        t.name
+                    );
+                }
+            }
+            Arg {
+                optional: a.optional,
+                multiple: a.multiple,
+                ..s.clone()
+            }
+        }
+        _ => bail!("stream_id {command} {path}: neither a string nor a choice of one"),
+    };
+    id.stream_id = Some(also.to_vec());
+    Ok(id)
 }
 
 /// The unit of an integer argument: from an override, else from its name
@@ -274,6 +332,7 @@ fn int_unit(fix: Option<&str>, name: &str) -> Result<IntUnit> {
         Some("seconds") => IntUnit::Seconds,
         Some("millis") => IntUnit::Millis,
         Some("plain") => IntUnit::Plain,
+        Some("bit-offset") => IntUnit::BitOffset,
         Some(other) => bail!("unknown integer unit {other}"),
         None if name == "seconds" => IntUnit::Seconds,
         None if name == "milliseconds" || name == "timeout" => IntUnit::Millis,

@@ -102,6 +102,8 @@ pub enum IntUnit {
     Seconds,
     /// A count of milliseconds.
     Millis,
+    /// A bit offset, or a positional one (`#N`: N times the encoding's width).
+    BitOffset,
 }
 
 /// What a `double` means.
@@ -167,6 +169,13 @@ pub struct Arg {
     /// The required choice this option came from, when the overrides flattened it:
     /// one option of the group must be given.
     pub group: Option<String>,
+    /// A stream entry ID, and what it also takes besides an ID (`$`, `(`, `ms-*`),
+    /// from `spec/overrides.toml` (`[[stream_id]]`): checked before sending.
+    pub stream_id: Option<Vec<String>>,
+    /// A block whose children are options of their own (`.maxlen(n)`, `.approx()`),
+    /// with the method names the overrides give in place of the children's
+    /// (`[[flatten]]`).
+    pub flat: Option<BTreeMap<String, String>>,
 }
 
 /// The path of argument `a` under the path `path` of its parent (`""` at the top):

@@ -38,6 +38,10 @@ pub struct Overrides {
     /// filters are builder methods, not one enum).
     #[serde(default)]
     pub flatten: Vec<Flatten>,
+    /// Arguments that are stream entry IDs (`XADD`'s `<* | id>`, `XREAD`'s IDs):
+    /// written as given and checked before sending.
+    #[serde(default)]
+    pub stream_id: Vec<StreamId>,
     /// Notes on a command's docs: how the runtime treats it (`SELECT` is refused on a
     /// client's shared connection).
     #[serde(default)]
@@ -205,8 +209,32 @@ pub struct TokenType {
 pub struct Flatten {
     /// Full command name.
     pub command: String,
-    /// Top-level argument name.
+    /// Top-level argument name: a oneof (its alternatives become options), or a
+    /// block (its children become options: a leading choice of tokens takes the
+    /// block's value, `.maxlen(n)`); `oneof/alternative` for a block alternative of a
+    /// flattened oneof.
     pub arg: String,
+    /// Method names in place of the children's own (`approximately = "approx"`).
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// An argument that is a stream entry ID.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamId {
+    /// Full command name.
+    pub command: String,
+    /// Path of the argument: a string (or a list of them), or a choice of one string
+    /// and pure tokens (which becomes one string argument).
+    pub arg: String,
+    /// What the argument takes besides an ID (`ms` or `ms-seq`): words (`$`, `>`,
+    /// `+`, `-`, `*`), `(` for an exclusive ID (`(1-0`), `ms-*` for an ID whose
+    /// sequence the server picks.
+    #[serde(default)]
+    pub also: Vec<String>,
     /// Why.
     pub reason: String,
 }
@@ -339,6 +367,7 @@ impl Overrides {
         list("no_split", &self.no_split, &mut f);
         list("fix_arg", &self.fix_arg, &mut f);
         list("flatten", &self.flatten, &mut f);
+        list("stream_id", &self.stream_id, &mut f);
         list("doc_note", &self.doc_note, &mut f);
         list("reply", &self.reply, &mut f);
         list("reply_alternatives", &self.reply_alternatives, &mut f);
@@ -428,8 +457,14 @@ impl Overrides {
     }
 
     /// Whether top-level argument `arg` of `command` is flattened.
-    pub fn flatten(&self, command: &str, arg: &str) -> bool {
-        self.find("flatten", &self.flatten, command, arg).is_some()
+    pub fn flatten(&self, command: &str, arg: &str) -> Option<&Flatten> {
+        self.find("flatten", &self.flatten, command, arg)
+    }
+
+    /// What the stream ID argument at `path` of `command` also takes, if it is one.
+    pub fn stream_id(&self, command: &str, path: &str) -> Option<&[String]> {
+        self.find("stream_id", &self.stream_id, command, path)
+            .map(|s| s.also.as_slice())
     }
 
     /// The note on a command's docs, if it has one.
@@ -525,6 +560,7 @@ entry!(Tip, command, tip);
 entry!(NoSplit, command, arg);
 entry!(FixArg, command, arg);
 entry!(Flatten, command, arg);
+entry!(StreamId, command, arg);
 entry!(DocNote, command, -);
 entry!(Reply, command, -);
 entry!(ReplyAlternatives, command, -);

@@ -28,7 +28,7 @@ pub mod reply;
 pub mod resp;
 pub mod script;
 
-pub use command::{cmd as raw_cmd, Command, Detached, ToArg};
+pub use command::{cmd as raw_cmd, Command, Detached, ToArg, ToArgs};
 pub use error::{Error, Result, ServerError};
 pub use generated::commands_trait::Commands;
 pub use reply::{FromReply, Value};

@@ -42,6 +42,7 @@ impl ArgGen<'_> {
             ArgKind::Integer(IntUnit::Plain) | ArgKind::NumItems => quote!(impl IntArg),
             ArgKind::Integer(IntUnit::Seconds) => quote!(impl SecondsArg),
             ArgKind::Integer(IntUnit::Millis) => quote!(impl MillisArg),
+            ArgKind::Integer(IntUnit::BitOffset) => quote!(impl BitOffsetArg),
             ArgKind::Double(DoubleUnit::Plain) => quote!(impl DoubleArg),
             ArgKind::Double(DoubleUnit::TimeoutSeconds) => quote!(impl TimeoutArg),
             ArgKind::UnixTime { .. } => quote!(impl UnixTimeArg),
@@ -63,21 +64,11 @@ impl ArgGen<'_> {
     /// `counted`: a count precedes it, so the iterator must know its length.
     pub fn param_field(&self, path: &str, a: &Arg, counted: bool) -> TokenStream {
         if a.multiple {
-            let item = if a.optional {
-                self.owned_item(path, a)
-            } else {
-                self.param_item(path, a)
-            };
-            let iter = if counted {
-                quote!(impl IntoIterator<Item = #item, IntoIter: ExactSizeIterator>)
-            } else {
-                quote!(impl IntoIterator<Item = #item>)
-            };
             return if a.optional {
                 let item = self.owned_item(path, a);
                 quote!(Option<Vec<#item>>)
             } else {
-                iter
+                self.list_param(path, a, counted)
             };
         }
         if matches!(a.kind, ArgKind::PureToken) {
@@ -90,10 +81,25 @@ impl ArgGen<'_> {
         self.param_item(path, a)
     }
 
+    /// The parameter type of the repeatable `a`: [`ToArgs`] for strings (one value or
+    /// many), else an iterator of its items (`counted`: of known length).
+    pub fn list_param(&self, path: &str, a: &Arg, counted: bool) -> TokenStream {
+        if is_text(a) {
+            return quote!(impl ToArgs);
+        }
+        let item = self.param_item(path, a);
+        if counted {
+            quote!(impl IntoIterator<Item = #item, IntoIter: ExactSizeIterator>)
+        } else {
+            quote!(impl IntoIterator<Item = #item>)
+        }
+    }
+
     /// The owned type of one item of `a`.
     pub fn owned_item(&self, path: &str, a: &Arg) -> TokenStream {
         match &a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(Bytes),
+            ArgKind::Integer(IntUnit::BitOffset) => quote!(BitOffset),
             ArgKind::Integer(_) | ArgKind::NumItems | ArgKind::UnixTime { .. } => quote!(i64),
             ArgKind::Double(_) => quote!(f64),
             ArgKind::PureToken => quote!(bool),
@@ -165,6 +171,9 @@ impl ArgGen<'_> {
         count: bool,
         optional: bool,
     ) -> TokenStream {
+        if is_text(a) {
+            return text_list(a, expr, count, optional);
+        }
         let token = a.token.as_ref().map(|_| token_lit(a));
         let item = self.write_item(path, a, quote!(item));
         let per_item = match (&token, a.multiple_token) {
@@ -218,10 +227,14 @@ impl ArgGen<'_> {
     /// Code writing one item of `a` (no wrappers, no token).
     pub fn write_item(&self, path: &str, a: &Arg, expr: TokenStream) -> TokenStream {
         match &a.kind {
-            ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(#expr.write_arg(buf);),
+            ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
+                let check = stream_id_check(a, quote!(1));
+                quote!(#expr.write_arg(buf); #check)
+            }
             ArgKind::Integer(IntUnit::Plain) | ArgKind::NumItems => quote!(#expr.write_int(buf);),
             ArgKind::Integer(IntUnit::Seconds) => quote!(#expr.write_seconds(buf);),
             ArgKind::Integer(IntUnit::Millis) => quote!(#expr.write_millis(buf);),
+            ArgKind::Integer(IntUnit::BitOffset) => quote!(#expr.write_bit_offset(buf);),
             ArgKind::Double(DoubleUnit::Plain) => quote!(#expr.write_double(buf);),
             ArgKind::Double(DoubleUnit::TimeoutSeconds) => quote!(#expr.write_timeout(buf);),
             ArgKind::UnixTime { millis } => quote!(#expr.write_unix_time(#millis, buf);),
@@ -280,10 +293,71 @@ impl ArgGen<'_> {
     }
 }
 
+/// Whether the items of `a` are strings (keys, strings, patterns): a list of them is
+/// one parameter of [`ToArgs`], which also takes a single value.
+pub fn is_text(a: &Arg) -> bool {
+    matches!(a.kind, ArgKind::Key | ArgKind::String | ArgKind::Pattern)
+}
+
+/// Code writing the `ToArgs` list `expr` of `a` (see [`ArgGen::write_list`]).
+fn text_list(a: &Arg, expr: TokenStream, count: bool, optional: bool) -> TokenStream {
+    let token = a.token.as_ref().map(|_| token_lit(a));
+    let each = match (&token, a.multiple_token) {
+        (Some(t), true) => quote!(Some(#t)),
+        _ => quote!(None),
+    };
+    let mut out = quote!(let items = #expr;);
+    let first_token = token.is_some() && !a.multiple_token && optional;
+    if count || first_token || !optional || a.stream_id.is_some() {
+        out.extend(quote!(let n = items.arg_count();));
+    }
+    match (&token, a.multiple_token, optional) {
+        (Some(t), false, false) => out.extend(quote!(buf.token(#t);)),
+        (Some(t), false, true) => out.extend(quote!(if n > 0 { buf.token(#t); })),
+        _ => {}
+    }
+    if count {
+        out.extend(quote!(n.write_int(buf);));
+    }
+    if !optional {
+        out.extend(quote!(if n == 0 {
+            buf.fail("needs at least one value");
+        }));
+    }
+    out.extend(quote!(items.write_each(#each, buf);));
+    out.extend(stream_id_check(a, quote!(n)));
+    out
+}
+
+/// Code checking the last `n` arguments written for the stream ID argument `a`
+/// (nothing for any other argument).
+fn stream_id_check(a: &Arg, n: TokenStream) -> TokenStream {
+    let Some(also) = &a.stream_id else {
+        return quote!();
+    };
+    let mut forms = vec!["an ID (`ms-seq` such as `1700000000000-0`, or `ms`)".to_owned()];
+    for w in also {
+        forms.push(match w.as_str() {
+            "(" => "an exclusive ID (`(1-0`)".to_owned(),
+            "ms-*" => "`ms-*` (the server picks the sequence)".to_owned(),
+            w => format!("`{w}`"),
+        });
+    }
+    let problem = match forms.split_last() {
+        Some((last, [])) => format!("must be a stream entry ID: {last}"),
+        Some((last, rest)) => format!("must be a stream entry ID: {} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    quote!(buf.stream_ids(#n, &[#(#also),*], #problem);)
+}
+
 /// Whether writing a value of `a` can record an argument problem (NaN, negative
 /// timeout, a time before the epoch).
 fn can_fail(a: &Arg) -> bool {
-    matches!(a.kind, ArgKind::Double(_) | ArgKind::UnixTime { .. })
+    matches!(
+        a.kind,
+        ArgKind::Double(_) | ArgKind::UnixTime { .. } | ArgKind::Integer(IntUnit::BitOffset)
+    ) || a.stream_id.is_some()
 }
 
 /// Whether child `i` is counted by a preceding computed count.

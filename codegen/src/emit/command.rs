@@ -1,6 +1,6 @@
 //! One command: its struct, constructor, builder methods and trait method.
 
-use super::args::{arg_word, counted, is_valued, token_lit, ArgGen};
+use super::args::{arg_word, counted, is_text, is_valued, token_lit, ArgGen};
 use super::docs;
 use super::types::TypeNames;
 use crate::model::{child_path, Arg, ArgKind, Command};
@@ -9,7 +9,7 @@ use crate::reply::ReplyTy;
 use anyhow::Result;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Method names the shared impls already use.
 /// (Methods of the `Command` trait may be shadowed: it stays callable as a trait.)
@@ -33,7 +33,7 @@ pub fn emit(c: &Command, reply: &ReplyTy, types: &TypeNames) -> Result<Emitted> 
     let func = format_ident!("{}", names::snake(&c.name));
     let meta_ident = format_ident!("{}", names::snake(&c.name).to_uppercase());
     let alias = &c.name;
-    let doc = docs::command_doc(c, reply);
+    let doc = docs::command_doc(c, reply, types);
     let deprecated = c.deprecated_since.as_ref().map(|v| {
         let note = c
             .replaced_by
@@ -258,7 +258,10 @@ fn optional_methods(
     let methods = match &a.kind {
         ArgKind::PureToken => vec![o.token_method()],
         ArgKind::OneOf(alts) => o.choice_methods(alts),
-        ArgKind::Block(children) => o.block_methods(children),
+        ArgKind::Block(children) => match &a.flat {
+            Some(rename) => o.flat_methods(children, rename),
+            None => o.block_methods(children),
+        },
         _ => vec![o.value_method()],
     };
     render_methods(c, a, ty, methods, used)
@@ -450,6 +453,96 @@ impl<'a, 'g> Optional<'a, 'g> {
         out
     }
 
+    /// A flattened block: its children are options of their own, each at its place
+    /// inside the block. A leading required choice of pure tokens takes the block's
+    /// first required value (`<MAXLEN | MINID> [= | ~] threshold`: `.maxlen(n)`,
+    /// `.minid(id)`); the other options then need one of it (`.approx()` alone is
+    /// an argument problem). `rename` gives method names in place of the
+    /// children's.
+    fn flat_methods(&self, children: &[Arg], rename: &BTreeMap<String, String>) -> Vec<Method> {
+        let (gen, a) = (self.gen, self.a);
+        let base = pos_of(self.i);
+        let block = &a.name;
+        let at = |j: usize| base + 1 + j as u16;
+        let named = |x: &Arg| rename.get(&x.name).cloned().unwrap_or_else(|| arg_word(x));
+        let lead = children
+            .first()
+            .filter(|f| f.is_token_choice() && !f.optional)
+            .and_then(|_| {
+                children
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .find(|(_, c)| !c.optional && is_valued(c))
+            });
+        let mut out = Vec::new();
+        if let Some((v, value)) = lead {
+            let vpath = child_path(block, value);
+            let (p0, pv, vn) = (at(0), at(v), &value.name);
+            let pid = param_ident(value);
+            let write = gen.write_item(&vpath, value, quote!(#pid));
+            for alt in children[0].children() {
+                let t = token_lit(alt);
+                out.push(Method {
+                    name: named(alt),
+                    doc: format!(
+                        "`{} {}` (one of {})",
+                        alt.token.as_deref().unwrap_or_default(),
+                        value.syntax(),
+                        self.doc
+                    ),
+                    params: vec![(pid.clone(), gen.param_item(&vpath, value))],
+                    body: quote! {
+                        buf.single(#p0, #block);
+                        buf.token(#t);
+                        buf.single(#pv, #vn);
+                        #write
+                        buf.satisfy();
+                    },
+                    path: child_path(block, alt),
+                });
+            }
+        }
+        let needs = lead.map(|_| {
+            let p0 = at(0);
+            quote!(buf.needs(#p0, #block);)
+        });
+        for (j, c) in children.iter().enumerate() {
+            if j == 0 && lead.is_some() || lead.is_some_and(|(v, _)| v == j) {
+                continue;
+            }
+            let cpath = child_path(block, c);
+            let (pj, cn) = (at(j), &c.name);
+            let start = quote!(buf.single(#pj, #cn););
+            let ctoken = c.token.as_ref().map(|_| {
+                let t = token_lit(c);
+                quote!(buf.token(#t);)
+            });
+            if let ArgKind::OneOf(alts) = &c.kind {
+                for alt in alts {
+                    let (params, write) = alt_params(gen, &child_path(&cpath, alt), alt);
+                    out.push(Method {
+                        name: named(alt),
+                        doc: format!("{} (one of {})", docs::arg_doc(alt), docs::arg_doc(c)),
+                        params,
+                        body: quote!(#start #ctoken #write #needs),
+                        path: child_path(&cpath, alt),
+                    });
+                }
+                continue;
+            }
+            let (params, write) = alt_params(gen, &cpath, c);
+            out.push(Method {
+                name: named(c),
+                doc: docs::arg_doc(c),
+                params,
+                body: quote!(#start #write #needs),
+                path: cpath,
+            });
+        }
+        out
+    }
+
     /// A value or a list of values: one method taking it. A list after its count
     /// (`numkeys`) rewrites the count with the list's length.
     fn value_method(&self) -> Method {
@@ -468,24 +561,35 @@ impl<'a, 'g> Optional<'a, 'g> {
                 let t = token_lit(prev);
                 quote!(buf.token(#t);)
             });
-            let item = gen.param_item(path, a);
-            let wi = gen.write_item(path, a, quote!(item));
+            let (items, len, each) = if is_text(a) {
+                (
+                    quote!(#pid),
+                    quote!(items.arg_count()),
+                    quote!(items.write_each(None, buf);),
+                )
+            } else {
+                let wi = gen.write_item(path, a, quote!(item));
+                (
+                    quote!(#pid.into_iter()),
+                    quote!(items.len()),
+                    quote!(for item in items { #wi }),
+                )
+            };
             (
-                quote!(impl IntoIterator<Item = #item, IntoIter: ExactSizeIterator>),
+                gen.list_param(path, a, true),
                 quote! {
-                    let items = #pid.into_iter();
+                    let items = #items;
                     buf.single(#ppos, #pn);
                     #ptoken
-                    items.len().write_int(buf);
+                    #len.write_int(buf);
                     buf.single(#pos, #an);
-                    for item in items { #wi }
+                    #each
                 },
             )
         } else if a.multiple {
             // An empty list for an optional argument sends nothing.
-            let item = gen.param_item(path, a);
             let w = gen.write_list(path, a, quote!(#pid), false, true);
-            (quote!(impl IntoIterator<Item = #item>), quote!(#start #w))
+            (gen.list_param(path, a, false), quote!(#start #w))
         } else {
             let item = gen.param_item(path, a);
             let w = gen.write_field(path, &inner, quote!(#pid), false);
@@ -510,8 +614,13 @@ fn render_methods(
     methods: Vec<Method>,
     used: &mut BTreeSet<String>,
 ) -> TokenStream {
-    // An alternative of a required choice the overrides flattened into options.
-    let satisfy = a.group.as_ref().map(|_| quote!(buf.satisfy();));
+    // An alternative of a required choice the overrides flattened into options (a
+    // flattened block's own methods say which of them satisfy it).
+    let satisfy = a
+        .group
+        .as_ref()
+        .filter(|_| a.flat.is_none())
+        .map(|_| quote!(buf.satisfy();));
     let mut ts = TokenStream::new();
     for m in methods {
         let mut name = names::snake(&m.name);
@@ -608,8 +717,7 @@ fn alt_params(gen: &ArgGen<'_>, path: &str, alt: &Arg) -> (Vec<(Ident, TokenStre
             let mut inner = alt.clone();
             inner.optional = false;
             let pty = if alt.multiple {
-                let item = gen.param_item(path, alt);
-                quote!(impl IntoIterator<Item = #item>)
+                gen.list_param(path, alt, false)
             } else {
                 gen.param_item(path, alt)
             };

@@ -1,6 +1,7 @@
 //! Doc text for generated items.
 
-use crate::model::{Arg, Command};
+use super::types::{variant_names, TypeNames};
+use crate::model::{child_path, Arg, ArgKind, Command};
 use crate::reply::ReplyTy;
 
 /// Escapes text from the spec for rustdoc (brackets would become broken links,
@@ -41,6 +42,12 @@ pub fn arg_doc(a: &Arg) -> String {
     if let Some(sum) = &a.summary {
         s.push_str(": ");
         s.push_str(&escape(sum));
+    }
+    if let Some(also) = &a.stream_id {
+        s.push_str(": a stream entry ID (`1700000000000-0`, `0`)");
+        for w in also {
+            s.push_str(&format!(", `{w}`"));
+        }
     }
     if let Some(v) = &a.since {
         s.push_str(&format!(" (since {v})"));
@@ -89,12 +96,88 @@ fn collect_descriptions(schema: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
+/// The syntax line with each choice that is an option enum linked to it:
+/// `` `SET key value` [`[NX | XX]`](enum@crate::types::ExistenceCondition) ...``.
+pub fn linked_syntax(c: &Command, types: &TypeNames) -> String {
+    let mut out = String::new();
+    let mut plain = c.name.clone();
+    for a in &c.args {
+        match types.get(&c.name, &a.name).filter(|_| a.flat.is_none()) {
+            Some(name) => {
+                if !plain.is_empty() {
+                    out.push_str(&format!("`{plain}` "));
+                    plain.clear();
+                }
+                out.push_str(&format!("[`{}`](enum@crate::types::{name}) ", a.syntax()));
+            }
+            None => {
+                if !plain.is_empty() {
+                    plain.push(' ');
+                }
+                plain.push_str(&a.syntax());
+            }
+        }
+    }
+    if !plain.is_empty() {
+        out.push_str(&format!("`{plain}`"));
+    }
+    out.trim_end().to_owned()
+}
+
+/// The option enums the command's methods take, each with its variants (what it
+/// writes), as a list; empty when it takes none.
+pub fn options_doc(c: &Command, types: &TypeNames) -> String {
+    fn visit(
+        c: &Command,
+        types: &TypeNames,
+        path: &str,
+        args: &[Arg],
+        seen: &mut Vec<String>,
+        out: &mut String,
+    ) {
+        for a in args {
+            let p = child_path(path, a);
+            if a.flat.is_some() {
+                continue;
+            }
+            if let (ArgKind::OneOf(alts), Some(name)) = (&a.kind, types.get(&c.name, &p)) {
+                if !seen.iter().any(|s| s == name) {
+                    seen.push(name.to_owned());
+                    let variants: Vec<String> = variant_names(alts)
+                        .iter()
+                        .zip(alts)
+                        .map(|(v, alt)| format!("`{v}` (`{}`)", alt.syntax()))
+                        .collect();
+                    out.push_str(&format!(
+                        "\n- [`{name}`](enum@crate::types::{name}) for `{}`: {}",
+                        a.syntax(),
+                        variants.join(", ")
+                    ));
+                }
+            }
+            visit(c, types, &p, a.children(), seen, out);
+        }
+    }
+    let mut out = String::new();
+    visit(c, types, "", &c.args, &mut Vec::new(), &mut out);
+    if out.is_empty() {
+        out
+    } else {
+        format!("**Options**:{out}")
+    }
+}
+
 /// The full doc of a command struct.
-pub fn command_doc(c: &Command, reply_ty: &ReplyTy) -> String {
+pub fn command_doc(c: &Command, reply_ty: &ReplyTy, types: &TypeNames) -> String {
     let mut s = escape(&c.summary);
-    s.push_str("\n\n```text\n");
-    s.push_str(&syntax(c));
-    s.push_str("\n```\n\n");
+    s.push_str("\n\n");
+    s.push_str(&linked_syntax(c, types));
+    s.push_str("\n\n");
+    let options = options_doc(c, types);
+    if !options.is_empty() {
+        s.push_str(&options);
+        s.push_str("\n\n");
+    }
     s.push_str(&reply_doc(c, reply_ty));
     s.push_str("\n\n");
     s.push_str(&format!("**Since**: {}", c.since));

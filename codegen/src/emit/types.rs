@@ -94,11 +94,7 @@ impl TypeNames {
                 if a.is_token_choice() {
                     let e = choices.entry(token_key(a)).or_default();
                     e.0 = a.choice_tokens();
-                    e.3 = a
-                        .children()
-                        .iter()
-                        .map(|alt| names::camel(&arg_word(alt)))
-                        .collect();
+                    e.3 = variant_names(a.children());
                     e.1.insert(names::camel(&a.name));
                     e.2.insert(format!("{}\u{0}{}", c.name, path));
                 }
@@ -211,6 +207,13 @@ impl TypeNames {
             .unwrap_or_else(|| format!("Unknown{}", names::camel(&a.name)))
     }
 
+    /// The name of the enum of the oneof at `path` of `command`, if it has one.
+    pub fn get(&self, command: &str, path: &str) -> Option<&str> {
+        self.by_path
+            .get(&(command.to_owned(), path.to_owned()))
+            .map(String::as_str)
+    }
+
     /// The enums `command` takes (for snapshots).
     pub fn emit_for(&self, command: &str) -> TokenStream {
         let mut out = TokenStream::new();
@@ -247,12 +250,8 @@ impl TypeNames {
         let name = format_ident!("{}", e.name);
         let mut variants = Vec::new();
         let mut arms = Vec::new();
-        let mut used = BTreeSet::new();
-        for alt in e.arg.children() {
-            let mut vname = names::camel(&arg_word(alt));
-            while !used.insert(vname.clone()) {
-                vname.push('_');
-            }
+        let vnames = variant_names(e.arg.children());
+        for (alt, vname) in e.arg.children().iter().zip(&vnames) {
             let v = format_ident!("{}", vname);
             let path = child_path(&e.path, alt);
             let doc = docs::arg_doc(alt);
@@ -361,6 +360,21 @@ fn emit_token_enum(e: &TokenEnum) -> TokenStream {
             }
         }
     }
+}
+
+/// The variant names of an enum whose alternatives are `alts` (unique: a repeated
+/// name gets a `_` appended).
+pub fn variant_names(alts: &[Arg]) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    alts.iter()
+        .map(|alt| {
+            let mut v = names::camel(&arg_word(alt));
+            while !used.insert(v.clone()) {
+                v.push('_');
+            }
+            v
+        })
+        .collect()
 }
 
 /// Calls `f` with every argument (at any depth) and its path.

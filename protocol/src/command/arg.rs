@@ -20,9 +20,27 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// Implement it for your own types to pass them where the spec expects a string
 /// or a key; write the bytes with [`CommandBuf::push`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not one command argument",
+    label = "expected one value (a key, a string, bytes or a number)",
+    note = "this parameter takes exactly one value: `&str`, `String`, `&[u8]`, `Vec<u8>`, `Bytes` or a number; a list parameter (`key [key ...]`) is the one that takes many",
+    note = "implement `respec::ToArg` to pass a type of your own"
+)]
 pub trait ToArg {
     /// Appends `self` as one argument.
     fn write_arg(&self, out: &mut CommandBuf);
+
+    /// A slice of `Self` as the bytes of one argument, for the type whose slices are
+    /// one value rather than a list of values (`u8`: `b"key"`, `Vec<u8>`); `None`
+    /// for every other type ([`ToArgs`](super::ToArgs) writes one argument per item).
+    #[doc(hidden)]
+    fn as_bytes(items: &[Self]) -> Option<&[u8]>
+    where
+        Self: Sized,
+    {
+        let _ = items;
+        None
+    }
 }
 
 /// One argument's bytes, as [`ToArg`] writes them (keys and arguments that are kept
@@ -119,18 +137,47 @@ impl ToArg for char {
 }
 
 /// A primitive integer, for arguments the spec types `integer`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an integer argument",
+    label = "expected an integer",
+    note = "this argument is an integer: pass `i64`, `u32`, `usize`, ...; parse text first (`\"5\".parse::<i64>()`)"
+)]
 pub trait IntArg {
     /// Appends `self` in decimal.
     fn write_int(&self, out: &mut CommandBuf);
 }
 
-macro_rules! ints {
+/// Appends an integer in decimal.
+fn push_int(v: impl itoa::Integer, out: &mut CommandBuf) {
+    out.push(itoa::Buffer::new().format(v).as_bytes())
+}
+
+macro_rules! int_args {
     ($($t:ty),*) => {$(
         impl ToArg for $t {
             fn write_arg(&self, out: &mut CommandBuf) {
-                out.push(itoa::Buffer::new().format(*self).as_bytes())
+                push_int(*self, out)
             }
         }
+    )*};
+}
+
+int_args!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
+
+/// A byte is a number, but a slice of bytes is one argument (its bytes), never a list
+/// of numbers.
+impl ToArg for u8 {
+    fn write_arg(&self, out: &mut CommandBuf) {
+        push_int(*self, out)
+    }
+
+    fn as_bytes(items: &[u8]) -> Option<&[u8]> {
+        Some(items)
+    }
+}
+
+macro_rules! ints {
+    ($($t:ty),*) => {$(
         impl IntArg for $t {
             fn write_int(&self, out: &mut CommandBuf) {
                 self.write_arg(out)
@@ -201,6 +248,11 @@ impl ToArg for f32 {
 /// [`ScoreBound`] for the score ranges of the sorted-set commands.
 ///
 /// NaN is rejected before the command is sent; infinities encode as `+inf` / `-inf`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a number argument",
+    label = "expected a number",
+    note = "this argument is a number: pass `f64`, `f32`, an integer, or a `ScoreBound` for a score range (`ScoreBound::Exclusive(1.5)`, `ScoreBound::PosInf`)"
+)]
 pub trait DoubleArg {
     /// Appends `self` as a decimal number.
     fn write_double(&self, out: &mut CommandBuf);
@@ -284,6 +336,11 @@ impl<T: AsRef<[u8]>> ToArg for LexBound<T> {
 /// (the error names the command and the argument): truncated, 500 ms would become
 /// `EXPIRE key 0`, which deletes the key. Use the command's milliseconds form
 /// (`PEXPIRE`, `PX`) for such durations.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a count of seconds",
+    label = "expected whole seconds: an integer or a `Duration`",
+    note = "pass an integer or a `std::time::Duration` of whole seconds; for fractions use the command's milliseconds form (`PEXPIRE`, `.px(..)`)"
+)]
 pub trait SecondsArg {
     /// Appends the number of seconds.
     fn write_seconds(&self, out: &mut CommandBuf);
@@ -304,6 +361,11 @@ impl SecondsArg for Duration {
 ///
 /// A `Duration` with a fraction of a millisecond is refused before anything is sent,
 /// like [`SecondsArg`]'s fractions of a second.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a count of milliseconds",
+    label = "expected whole milliseconds: an integer or a `Duration`",
+    note = "pass an integer or a `std::time::Duration` of whole milliseconds"
+)]
 pub trait MillisArg {
     /// Appends the number of milliseconds.
     fn write_millis(&self, out: &mut CommandBuf);

@@ -248,6 +248,37 @@ impl CommandBuf {
         self.missing = None;
     }
 
+    /// Records that the option at `pos` (of the choice `group`) must be given: an
+    /// option that goes with it was, and it was not yet (`XADD .approx()` without
+    /// `.maxlen(n)` or `.minid(id)`).
+    pub(crate) fn needs(&mut self, pos: u16, group: &'static str) {
+        if !self.segments.iter().any(|s| s.pos == pos && !s.dead) {
+            self.missing = Some(group);
+        }
+    }
+
+    /// Checks that the last `n` arguments written are stream IDs, or forms in `also`
+    /// (see `stream_id::is_stream_id`); `problem` says what the argument takes.
+    pub(crate) fn stream_ids(&mut self, n: usize, also: &[&str], problem: &'static str) {
+        let Some(i) = self.segments.len().checked_sub(1) else {
+            return;
+        };
+        let range = self.segment_range(i);
+        let written = Bulks {
+            buf: &self.args,
+            at: range.start,
+            end: range.end,
+            large: &self.large,
+        };
+        let skip = (self.segments[i].argc as usize).saturating_sub(n);
+        let bad = written
+            .skip(skip)
+            .any(|id| !super::stream_id::is_stream_id(id, also));
+        if bad {
+            self.fail(problem);
+        }
+    }
+
     /// The first argument problem, if any (a missing required choice comes last).
     pub fn problem(&self) -> Option<ArgProblem> {
         self.problem.clone().or(self.missing.map(|arg| ArgProblem {

@@ -8,12 +8,15 @@
 //! change `R`; [`decode`](crate::cmd::Get::decode) picks any other [`FromReply`] type.
 
 mod arg;
+mod bit_offset;
 mod buf;
 pub mod compat;
 mod encoded;
+mod list;
 pub mod meta;
 mod raw;
 pub mod route;
+mod stream_id;
 
 /// The stride of the generated builders' argument positions (defined by the
 /// generator).
@@ -26,11 +29,13 @@ pub use arg::flag;
 pub use arg::{
     DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
+pub use bit_offset::{BitOffset, BitOffsetArg};
 pub use buf::{ArgProblem, CommandBuf, Wire};
 pub use compat::Compatibility;
 #[doc(hidden)]
 pub use encoded::Encoded;
 pub use encoded::LARGE_ARG;
+pub use list::ToArgs;
 pub use meta::{AclCategories, ArgMeta, CommandMeta, Route};
 pub use raw::{cmd, Raw};
 
@@ -121,6 +126,11 @@ impl Request {
 
 /// Something that runs commands and decodes their replies: a client, a pooled
 /// connection. Awaiting a bound command calls [`Executor::execute`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run commands, so this command cannot be awaited",
+    label = "not something that runs commands",
+    note = "a detached command (`cmd::get(\"k\")`) is not bound to a client: build it from the client (`client.get(\"k\").await`), send it (`client.send(cmd).await`), or queue it in a pipeline (`client.pipeline().add(cmd)`)"
+)]
 pub trait Executor {
     /// The future of one command's reply.
     type Future<T: FromReply + Send + 'static>: Future<Output = Result<T>> + Send;
@@ -172,6 +182,25 @@ macro_rules! command_impls {
 
             fn into_buf(self) -> $crate::command::CommandBuf {
                 self.buf
+            }
+        }
+
+        impl<X: $crate::command::Executor, R: $crate::reply::FromReply + Send + 'static>
+            $name<X, R>
+        {
+            /// Sends the command and returns the future of its reply: what `.await`
+            /// does, as a value, for where a [`Future`](::std::future::Future) is
+            /// expected (`futures::future::join_all`, `tokio::spawn`; `tokio::select!`
+            /// and `tokio::join!` take the command itself).
+            ///
+            /// The command is handed to its client now, so commands turned into
+            /// futures one after another are pipelined in that order. A client's
+            /// future owns everything it needs: it is `Send` and `'static`, so it can
+            /// be spawned while the client stays where it is. (The same as
+            /// [`IntoFuture::into_future`](::std::future::IntoFuture::into_future),
+            /// callable without importing the trait.)
+            pub fn into_future(self) -> X::Future<R> {
+                ::std::future::IntoFuture::into_future(self)
             }
         }
 

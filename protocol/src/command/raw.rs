@@ -94,6 +94,15 @@ impl<X, R: FromReply> super::Command for Raw<X, R> {
     }
 }
 
+impl<X: Executor, R: FromReply + Send + 'static> Raw<X, R> {
+    /// Sends the command and returns the future of its reply, for where a `Future`
+    /// is expected (`join_all`, `tokio::spawn`), as the generated commands'
+    /// `into_future` does ([`Get::into_future`](crate::cmd::Get::into_future)).
+    pub fn into_future(self) -> X::Future<R> {
+        std::future::IntoFuture::into_future(self)
+    }
+}
+
 impl<X: Executor, R: FromReply + Send + 'static> std::future::IntoFuture for Raw<X, R> {
     type Output = crate::error::Result<R>;
     type IntoFuture = X::Future<R>;

@@ -3,7 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    DoubleArg, Executor, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
+    BitOffsetArg, DoubleArg, Executor, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg,
+    ToArgs, UnixTimeArg,
 };
 use crate::generated::commands::*;
 use crate::generated::replies::*;
@@ -42,7 +43,7 @@ Arguments:
     #[doc(alias = "ACL DELUSER")]
     fn acl_deluser(
         &self,
-        username: impl IntoIterator<Item = impl ToArg>,
+        username: impl ToArgs,
     ) -> AclDeluser<Self::Exec<'_>, Self::Out<i64>> {
         AclDeluser::new_in(self.executor(), username).decode()
     }
@@ -240,7 +241,7 @@ Arguments:
         &self,
         operation: BitopOperation,
         destkey: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
     ) -> Bitop<Self::Exec<'_>, Self::Out<i64>> {
         Bitop::new_in(self.executor(), operation, destkey, key).decode()
     }
@@ -293,7 +294,7 @@ Arguments:
     fn blmpop(
         &self,
         timeout: impl TimeoutArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
         where_: ListSide,
     ) -> Blmpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Vec<Bytes>)>>> {
         Blmpop::new_in(self.executor(), timeout, key, where_).decode()
@@ -308,7 +309,7 @@ Arguments:
     #[doc(alias = "BLPOP")]
     fn blpop(
         &self,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
         timeout: impl TimeoutArg,
     ) -> Blpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Bytes)>>> {
         Blpop::new_in(self.executor(), key, timeout).decode()
@@ -323,7 +324,7 @@ Arguments:
     #[doc(alias = "BRPOP")]
     fn brpop(
         &self,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
         timeout: impl TimeoutArg,
     ) -> Brpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Bytes)>>> {
         Brpop::new_in(self.executor(), key, timeout).decode()
@@ -357,7 +358,7 @@ Arguments:
     fn bzmpop(
         &self,
         timeout: impl TimeoutArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
         where_: MinMax,
     ) -> Bzmpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>> {
         Bzmpop::new_in(self.executor(), timeout, key, where_).decode()
@@ -372,7 +373,7 @@ Arguments:
     #[doc(alias = "BZPOPMAX")]
     fn bzpopmax(
         &self,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
         timeout: impl TimeoutArg,
     ) -> Bzpopmax<Self::Exec<'_>, Self::Out<Option<(Bytes, Bytes, f64)>>> {
         Bzpopmax::new_in(self.executor(), key, timeout).decode()
@@ -387,7 +388,7 @@ Arguments:
     #[doc(alias = "BZPOPMIN")]
     fn bzpopmin(
         &self,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
         timeout: impl TimeoutArg,
     ) -> Bzpopmin<Self::Exec<'_>, Self::Out<Option<(Bytes, Bytes, f64)>>> {
         Bzpopmin::new_in(self.executor(), key, timeout).decode()
@@ -414,7 +415,7 @@ Arguments:
     #[doc(alias = "CLIENT CAPA")]
     fn client_capa(
         &self,
-        capability: impl IntoIterator<Item = impl ToArg>,
+        capability: impl ToArgs,
     ) -> ClientCapa<Self::Exec<'_>, Self::Out<()>> {
         ClientCapa::new_in(self.executor(), capability).decode()
     }
@@ -1114,7 +1115,7 @@ Arguments:
     #[doc(alias = "CONFIG GET")]
     fn config_get(
         &self,
-        parameter: impl IntoIterator<Item = impl ToArg>,
+        parameter: impl ToArgs,
     ) -> ConfigGet<Self::Exec<'_>, Self::Out<HashMap<Bytes, Bytes>>> {
         ConfigGet::new_in(self.executor(), parameter).decode()
     }
@@ -1213,10 +1214,7 @@ Builds a [`Del`](struct@crate::cmd::Del) bound to this client or pipeline (await
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "DEL")]
-    fn del(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Del<Self::Exec<'_>, Self::Out<i64>> {
+    fn del(&self, key: impl ToArgs) -> Del<Self::Exec<'_>, Self::Out<i64>> {
         Del::new_in(self.executor(), key).decode()
     }
     /**`DELIFEQ`: Delete key if value matches string.
@@ -1304,10 +1302,7 @@ Builds a [`Exists`](struct@crate::cmd::Exists) bound to this client or pipeline 
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "EXISTS")]
-    fn exists(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Exists<Self::Exec<'_>, Self::Out<i64>> {
+    fn exists(&self, key: impl ToArgs) -> Exists<Self::Exec<'_>, Self::Out<i64>> {
         Exists::new_in(self.executor(), key).decode()
     }
     /**`EXPIRE`: Sets the expiration time of a key in seconds.
@@ -1742,7 +1737,7 @@ Arguments:
     fn hdel(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg>,
+        field: impl ToArgs,
     ) -> Hdel<Self::Exec<'_>, Self::Out<i64>> {
         Hdel::new_in(self.executor(), key, field).decode()
     }
@@ -1774,7 +1769,7 @@ Arguments:
         &self,
         key: impl ToArg,
         seconds: impl SecondsArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hexpire<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Hexpire::new_in(self.executor(), key, seconds, field).decode()
     }
@@ -1791,7 +1786,7 @@ Arguments:
         &self,
         key: impl ToArg,
         unix_time_seconds: impl UnixTimeArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hexpireat<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Hexpireat::new_in(self.executor(), key, unix_time_seconds, field).decode()
     }
@@ -1806,7 +1801,7 @@ Arguments:
     fn hexpiretime(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hexpiretime<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Hexpiretime::new_in(self.executor(), key, field).decode()
     }
@@ -1849,7 +1844,7 @@ Arguments:
     fn hgetdel(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hgetdel<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
         Hgetdel::new_in(self.executor(), key, field).decode()
     }
@@ -1864,7 +1859,7 @@ Arguments:
     fn hgetex(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hgetex<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
         Hgetex::new_in(self.executor(), key, field).decode()
     }
@@ -1933,7 +1928,7 @@ Arguments:
     fn hmget(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg>,
+        field: impl ToArgs,
     ) -> Hmget<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
         Hmget::new_in(self.executor(), key, field).decode()
     }
@@ -1963,7 +1958,7 @@ Arguments:
     fn hpersist(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hpersist<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Hpersist::new_in(self.executor(), key, field).decode()
     }
@@ -1980,7 +1975,7 @@ Arguments:
         &self,
         key: impl ToArg,
         milliseconds: impl MillisArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hpexpire<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Hpexpire::new_in(self.executor(), key, milliseconds, field).decode()
     }
@@ -1997,7 +1992,7 @@ Arguments:
         &self,
         key: impl ToArg,
         unix_time_milliseconds: impl UnixTimeArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hpexpireat<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Hpexpireat::new_in(self.executor(), key, unix_time_milliseconds, field).decode()
     }
@@ -2012,7 +2007,7 @@ Arguments:
     fn hpexpiretime(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hpexpiretime<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Hpexpiretime::new_in(self.executor(), key, field).decode()
     }
@@ -2027,7 +2022,7 @@ Arguments:
     fn hpttl(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Hpttl<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Hpttl::new_in(self.executor(), key, field).decode()
     }
@@ -2135,7 +2130,7 @@ Arguments:
     fn httl(
         &self,
         key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Httl<Self::Exec<'_>, Self::Out<Vec<i64>>> {
         Httl::new_in(self.executor(), key, field).decode()
     }
@@ -2369,7 +2364,7 @@ Arguments:
     #[doc(alias = "LMPOP")]
     fn lmpop(
         &self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
         where_: ListSide,
     ) -> Lmpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Vec<Bytes>)>>> {
         Lmpop::new_in(self.executor(), key, where_).decode()
@@ -2417,7 +2412,7 @@ Arguments:
     fn lpush(
         &self,
         key: impl ToArg,
-        element: impl IntoIterator<Item = impl ToArg>,
+        element: impl ToArgs,
     ) -> Lpush<Self::Exec<'_>, Self::Out<i64>> {
         Lpush::new_in(self.executor(), key, element).decode()
     }
@@ -2432,7 +2427,7 @@ Arguments:
     fn lpushx(
         &self,
         key: impl ToArg,
-        element: impl IntoIterator<Item = impl ToArg>,
+        element: impl ToArgs,
     ) -> Lpushx<Self::Exec<'_>, Self::Out<i64>> {
         Lpushx::new_in(self.executor(), key, element).decode()
     }
@@ -2563,7 +2558,7 @@ Arguments:
     #[doc(alias = "MGET")]
     fn mget(
         &self,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
     ) -> Mget<Self::Exec<'_>, Self::Out<Vec<Option<Bytes>>>> {
         Mget::new_in(self.executor(), key).decode()
     }
@@ -2837,10 +2832,7 @@ Builds a [`Pfcount`](struct@crate::cmd::Pfcount) bound to this client or pipelin
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "PFCOUNT")]
-    fn pfcount(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Pfcount<Self::Exec<'_>, Self::Out<i64>> {
+    fn pfcount(&self, key: impl ToArgs) -> Pfcount<Self::Exec<'_>, Self::Out<i64>> {
         Pfcount::new_in(self.executor(), key).decode()
     }
     /**`PFDEBUG`: Internal commands for debugging HyperLogLog values.
@@ -3113,7 +3105,7 @@ Arguments:
     fn rpush(
         &self,
         key: impl ToArg,
-        element: impl IntoIterator<Item = impl ToArg>,
+        element: impl ToArgs,
     ) -> Rpush<Self::Exec<'_>, Self::Out<i64>> {
         Rpush::new_in(self.executor(), key, element).decode()
     }
@@ -3128,7 +3120,7 @@ Arguments:
     fn rpushx(
         &self,
         key: impl ToArg,
-        element: impl IntoIterator<Item = impl ToArg>,
+        element: impl ToArgs,
     ) -> Rpushx<Self::Exec<'_>, Self::Out<i64>> {
         Rpushx::new_in(self.executor(), key, element).decode()
     }
@@ -3143,7 +3135,7 @@ Arguments:
     fn sadd(
         &self,
         key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
+        member: impl ToArgs,
     ) -> Sadd<Self::Exec<'_>, Self::Out<i64>> {
         Sadd::new_in(self.executor(), key, member).decode()
     }
@@ -3199,7 +3191,7 @@ Arguments:
     #[doc(alias = "SCRIPT EXISTS")]
     fn script_exists(
         &self,
-        sha1: impl IntoIterator<Item = impl ToArg>,
+        sha1: impl ToArgs,
     ) -> ScriptExists<Self::Exec<'_>, Self::Out<Vec<bool>>> {
         ScriptExists::new_in(self.executor(), sha1).decode()
     }
@@ -3257,10 +3249,7 @@ Builds a [`Sdiff`](struct@crate::cmd::Sdiff) bound to this client or pipeline (a
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "SDIFF")]
-    fn sdiff(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sdiff<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+    fn sdiff(&self, key: impl ToArgs) -> Sdiff<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         Sdiff::new_in(self.executor(), key).decode()
     }
     /**`SDIFFSTORE`: Stores the difference of multiple sets in a key.
@@ -3274,7 +3263,7 @@ Arguments:
     fn sdiffstore(
         &self,
         destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
     ) -> Sdiffstore<Self::Exec<'_>, Self::Out<i64>> {
         Sdiffstore::new_in(self.executor(), destination, key).decode()
     }
@@ -3391,7 +3380,7 @@ Arguments:
     #[doc(alias = "SENTINEL INFO-CACHE")]
     fn sentinel_info_cache(
         &self,
-        nodename: impl IntoIterator<Item = impl ToArg>,
+        nodename: impl ToArgs,
     ) -> SentinelInfoCache<Self::Exec<'_>, Self::Out<Vec<Value>>> {
         SentinelInfoCache::new_in(self.executor(), nodename).decode()
     }
@@ -3724,10 +3713,7 @@ Builds a [`Sinter`](struct@crate::cmd::Sinter) bound to this client or pipeline 
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "SINTER")]
-    fn sinter(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sinter<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+    fn sinter(&self, key: impl ToArgs) -> Sinter<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         Sinter::new_in(self.executor(), key).decode()
     }
     /**`SINTERCARD`: Returns the number of members of the intersect of multiple sets.
@@ -3739,7 +3725,7 @@ Arguments:
     #[doc(alias = "SINTERCARD")]
     fn sintercard(
         &self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
     ) -> Sintercard<Self::Exec<'_>, Self::Out<i64>> {
         Sintercard::new_in(self.executor(), key).decode()
     }
@@ -3754,7 +3740,7 @@ Arguments:
     fn sinterstore(
         &self,
         destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
     ) -> Sinterstore<Self::Exec<'_>, Self::Out<i64>> {
         Sinterstore::new_in(self.executor(), destination, key).decode()
     }
@@ -3841,7 +3827,7 @@ Arguments:
     fn smismember(
         &self,
         key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
+        member: impl ToArgs,
     ) -> Smismember<Self::Exec<'_>, Self::Out<Vec<bool>>> {
         Smismember::new_in(self.executor(), key, member).decode()
     }
@@ -3937,7 +3923,7 @@ Arguments:
     fn srem(
         &self,
         key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
+        member: impl ToArgs,
     ) -> Srem<Self::Exec<'_>, Self::Out<i64>> {
         Srem::new_in(self.executor(), key, member).decode()
     }
@@ -3990,10 +3976,7 @@ Builds a [`Sunion`](struct@crate::cmd::Sunion) bound to this client or pipeline 
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "SUNION")]
-    fn sunion(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Sunion<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+    fn sunion(&self, key: impl ToArgs) -> Sunion<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         Sunion::new_in(self.executor(), key).decode()
     }
     /**`SUNIONSTORE`: Stores the union of multiple sets in a key.
@@ -4007,7 +3990,7 @@ Arguments:
     fn sunionstore(
         &self,
         destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
     ) -> Sunionstore<Self::Exec<'_>, Self::Out<i64>> {
         Sunionstore::new_in(self.executor(), destination, key).decode()
     }
@@ -4040,10 +4023,7 @@ Builds a [`Touch`](struct@crate::cmd::Touch) bound to this client or pipeline (a
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "TOUCH")]
-    fn touch(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Touch<Self::Exec<'_>, Self::Out<i64>> {
+    fn touch(&self, key: impl ToArgs) -> Touch<Self::Exec<'_>, Self::Out<i64>> {
         Touch::new_in(self.executor(), key).decode()
     }
     /**`TTL`: Returns the expiration time in seconds of a key.
@@ -4073,10 +4053,7 @@ Builds a [`Unlink`](struct@crate::cmd::Unlink) bound to this client or pipeline 
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "UNLINK")]
-    fn unlink(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Unlink<Self::Exec<'_>, Self::Out<i64>> {
+    fn unlink(&self, key: impl ToArgs) -> Unlink<Self::Exec<'_>, Self::Out<i64>> {
         Unlink::new_in(self.executor(), key).decode()
     }
     /**`UNWATCH`: Forgets about watched keys of a transaction.
@@ -4125,10 +4102,7 @@ Builds a [`Watch`](struct@crate::cmd::Watch) bound to this client or pipeline (a
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "WATCH")]
-    fn watch(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Watch<Self::Exec<'_>, Self::Out<()>> {
+    fn watch(&self, key: impl ToArgs) -> Watch<Self::Exec<'_>, Self::Out<()>> {
         Watch::new_in(self.executor(), key).decode()
     }
     /**`XACK`: Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
@@ -4138,13 +4112,13 @@ Builds a [`Xack`](struct@crate::cmd::Xack) bound to this client or pipeline (awa
 Arguments:
 - `key`: `key`
 - `group`: `group`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`)*/
     #[doc(alias = "XACK")]
     fn xack(
         &self,
         key: impl ToArg,
         group: impl ToArg,
-        id: impl IntoIterator<Item = impl ToArg>,
+        id: impl ToArgs,
     ) -> Xack<Self::Exec<'_>, Self::Out<i64>> {
         Xack::new_in(self.executor(), key, group, id).decode()
     }
@@ -4154,16 +4128,16 @@ Builds a [`Xadd`](struct@crate::cmd::Xadd) bound to this client or pipeline (awa
 
 Arguments:
 - `key`: `key`
-- `id_selector`: `<* | id>`
+- `id`: `id`: a stream entry ID (`1700000000000-0`, `0`), `*`, `ms-*`
 - `data`: `field value [field value ...]`*/
     #[doc(alias = "XADD")]
     fn xadd(
         &self,
         key: impl ToArg,
-        id_selector: XaddIdSelector,
+        id: impl ToArg,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
     ) -> Xadd<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
-        Xadd::new_in(self.executor(), key, id_selector, data).decode()
+        Xadd::new_in(self.executor(), key, id, data).decode()
     }
     /**`XAUTOCLAIM`: Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
 
@@ -4174,7 +4148,7 @@ Arguments:
 - `group`: `group`
 - `consumer`: `consumer`
 - `min_idle_time`: `min-idle-time`
-- `start`: `start`*/
+- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`)*/
     #[doc(alias = "XAUTOCLAIM")]
     fn xautoclaim(
         &self,
@@ -4196,7 +4170,7 @@ Arguments:
 - `group`: `group`
 - `consumer`: `consumer`
 - `min_idle_time`: `min-idle-time`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`)*/
     #[doc(alias = "XCLAIM")]
     fn xclaim(
         &self,
@@ -4204,7 +4178,7 @@ Arguments:
         group: impl ToArg,
         consumer: impl ToArg,
         min_idle_time: impl ToArg,
-        id: impl IntoIterator<Item = impl ToArg>,
+        id: impl ToArgs,
     ) -> Xclaim<Self::Exec<'_>, Self::Out<Vec<StreamEntry>>> {
         Xclaim::new_in(self.executor(), key, group, consumer, min_idle_time, id).decode()
     }
@@ -4214,12 +4188,12 @@ Builds a [`Xdel`](struct@crate::cmd::Xdel) bound to this client or pipeline (awa
 
 Arguments:
 - `key`: `key`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`)*/
     #[doc(alias = "XDEL")]
     fn xdel(
         &self,
         key: impl ToArg,
-        id: impl IntoIterator<Item = impl ToArg>,
+        id: impl ToArgs,
     ) -> Xdel<Self::Exec<'_>, Self::Out<i64>> {
         Xdel::new_in(self.executor(), key, id).decode()
     }
@@ -4230,15 +4204,15 @@ Builds a [`XgroupCreate`](struct@crate::cmd::XgroupCreate) bound to this client 
 Arguments:
 - `key`: `key`
 - `group`: `group`
-- `id_selector`: `<id | $>`*/
+- `id`: `id`: a stream entry ID (`1700000000000-0`, `0`), `$`*/
     #[doc(alias = "XGROUP CREATE")]
     fn xgroup_create(
         &self,
         key: impl ToArg,
         group: impl ToArg,
-        id_selector: XgroupCreateIdSelector,
+        id: impl ToArg,
     ) -> XgroupCreate<Self::Exec<'_>, Self::Out<()>> {
-        XgroupCreate::new_in(self.executor(), key, group, id_selector).decode()
+        XgroupCreate::new_in(self.executor(), key, group, id).decode()
     }
     /**`XGROUP CREATECONSUMER`: Creates a consumer in a consumer group.
 
@@ -4303,15 +4277,15 @@ Builds a [`XgroupSetid`](struct@crate::cmd::XgroupSetid) bound to this client or
 Arguments:
 - `key`: `key`
 - `group`: `group`
-- `id_selector`: `<id | $>`*/
+- `id`: `id`: a stream entry ID (`1700000000000-0`, `0`), `$`*/
     #[doc(alias = "XGROUP SETID")]
     fn xgroup_setid(
         &self,
         key: impl ToArg,
         group: impl ToArg,
-        id_selector: XgroupCreateIdSelector,
+        id: impl ToArg,
     ) -> XgroupSetid<Self::Exec<'_>, Self::Out<()>> {
-        XgroupSetid::new_in(self.executor(), key, group, id_selector).decode()
+        XgroupSetid::new_in(self.executor(), key, group, id).decode()
     }
     /**`XINFO CONSUMERS`: Returns a list of the consumers in a consumer group.
 
@@ -4395,8 +4369,8 @@ Builds a [`Xrange`](struct@crate::cmd::Xrange) bound to this client or pipeline 
 
 Arguments:
 - `key`: `key`
-- `start`: `start`
-- `end`: `end`*/
+- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`
+- `end`: `end`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`*/
     #[doc(alias = "XRANGE")]
     fn xrange(
         &self,
@@ -4412,12 +4386,12 @@ Builds a [`Xread`](struct@crate::cmd::Xread) bound to this client or pipeline (a
 
 Arguments:
 - `key`: `key [key ...]`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`), `$`*/
     #[doc(alias = "XREAD")]
     fn xread(
         &self,
-        key: impl IntoIterator<Item = impl ToArg>,
-        id: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
+        id: impl ToArgs,
     ) -> Xread<Self::Exec<'_>, Self::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>> {
         Xread::new_in(self.executor(), key, id).decode()
     }
@@ -4429,14 +4403,14 @@ Arguments:
 - `group`: `group`
 - `consumer`: `consumer`
 - `key`: `key [key ...]`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`), `>`*/
     #[doc(alias = "XREADGROUP")]
     fn xreadgroup(
         &self,
         group: impl ToArg,
         consumer: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
-        id: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
+        id: impl ToArgs,
     ) -> Xreadgroup<Self::Exec<'_>, Self::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>> {
         Xreadgroup::new_in(self.executor(), group, consumer, key, id).decode()
     }
@@ -4446,8 +4420,8 @@ Builds a [`Xrevrange`](struct@crate::cmd::Xrevrange) bound to this client or pip
 
 Arguments:
 - `key`: `key`
-- `end`: `end`
-- `start`: `start`*/
+- `end`: `end`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`
+- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`*/
     #[doc(alias = "XREVRANGE")]
     fn xrevrange(
         &self,
@@ -4463,7 +4437,7 @@ Builds a [`Xsetid`](struct@crate::cmd::Xsetid) bound to this client or pipeline 
 
 Arguments:
 - `key`: `key`
-- `last_id`: `last-id`*/
+- `last_id`: `last-id`: a stream entry ID (`1700000000000-0`, `0`)*/
     #[doc(alias = "XSETID")]
     fn xsetid(
         &self,
@@ -4477,22 +4451,10 @@ Arguments:
 Builds a [`Xtrim`](struct@crate::cmd::Xtrim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
 
 Arguments:
-- `key`: `key`
-- `strategy`: `<MAXLEN | MINID>`
-- `operator`: `[= | ~]`
-- `threshold`: `threshold`
-- `count`: `[LIMIT count]` (since 6.2.0)*/
+- `key`: `key`*/
     #[doc(alias = "XTRIM")]
-    fn xtrim(
-        &self,
-        key: impl ToArg,
-        strategy: TrimStrategy,
-        operator: Option<TrimOperator>,
-        threshold: impl ToArg,
-        count: Option<i64>,
-    ) -> Xtrim<Self::Exec<'_>, Self::Out<i64>> {
-        Xtrim::new_in(self.executor(), key, strategy, operator, threshold, count)
-            .decode()
+    fn xtrim(&self, key: impl ToArg) -> Xtrim<Self::Exec<'_>, Self::Out<i64>> {
+        Xtrim::new_in(self.executor(), key).decode()
     }
     /**`ZADD`: Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
 
@@ -4543,10 +4505,7 @@ Builds a [`Zdiff`](struct@crate::cmd::Zdiff) bound to this client or pipeline (a
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "ZDIFF")]
-    fn zdiff(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zdiff<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+    fn zdiff(&self, key: impl ToArgs) -> Zdiff<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         Zdiff::new_in(self.executor(), key).decode()
     }
     /**`ZDIFFSTORE`: Stores the difference of multiple sorted sets in a key.
@@ -4560,7 +4519,7 @@ Arguments:
     fn zdiffstore(
         &self,
         destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
     ) -> Zdiffstore<Self::Exec<'_>, Self::Out<i64>> {
         Zdiffstore::new_in(self.executor(), destination, key).decode()
     }
@@ -4588,10 +4547,7 @@ Builds a [`Zinter`](struct@crate::cmd::Zinter) bound to this client or pipeline 
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "ZINTER")]
-    fn zinter(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zinter<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+    fn zinter(&self, key: impl ToArgs) -> Zinter<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         Zinter::new_in(self.executor(), key).decode()
     }
     /**`ZINTERCARD`: Returns the number of members of the intersect of multiple sorted sets.
@@ -4603,7 +4559,7 @@ Arguments:
     #[doc(alias = "ZINTERCARD")]
     fn zintercard(
         &self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
     ) -> Zintercard<Self::Exec<'_>, Self::Out<i64>> {
         Zintercard::new_in(self.executor(), key).decode()
     }
@@ -4618,7 +4574,7 @@ Arguments:
     fn zinterstore(
         &self,
         destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
     ) -> Zinterstore<Self::Exec<'_>, Self::Out<i64>> {
         Zinterstore::new_in(self.executor(), destination, key).decode()
     }
@@ -4649,7 +4605,7 @@ Arguments:
     #[doc(alias = "ZMPOP")]
     fn zmpop(
         &self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
         where_: MinMax,
     ) -> Zmpop<Self::Exec<'_>, Self::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>> {
         Zmpop::new_in(self.executor(), key, where_).decode()
@@ -4665,7 +4621,7 @@ Arguments:
     fn zmscore(
         &self,
         key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
+        member: impl ToArgs,
     ) -> Zmscore<Self::Exec<'_>, Self::Out<Vec<Option<f64>>>> {
         Zmscore::new_in(self.executor(), key, member).decode()
     }
@@ -4804,7 +4760,7 @@ Arguments:
     fn zrem(
         &self,
         key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
+        member: impl ToArgs,
     ) -> Zrem<Self::Exec<'_>, Self::Out<i64>> {
         Zrem::new_in(self.executor(), key, member).decode()
     }
@@ -4962,10 +4918,7 @@ Builds a [`Zunion`](struct@crate::cmd::Zunion) bound to this client or pipeline 
 Arguments:
 - `key`: `key [key ...]`*/
     #[doc(alias = "ZUNION")]
-    fn zunion(
-        &self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Zunion<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
+    fn zunion(&self, key: impl ToArgs) -> Zunion<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         Zunion::new_in(self.executor(), key).decode()
     }
     /**`ZUNIONSTORE`: Stores the union of multiple sorted sets in a key.
@@ -4979,7 +4932,7 @@ Arguments:
     fn zunionstore(
         &self,
         destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
     ) -> Zunionstore<Self::Exec<'_>, Self::Out<i64>> {
         Zunionstore::new_in(self.executor(), destination, key).decode()
     }

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    flag, CommandBuf, DoubleArg, IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg,
-    UnixTimeArg, WriteArgs,
+    flag, BitOffset, BitOffsetArg, CommandBuf, DoubleArg, IntArg, MillisArg, SecondsArg,
+    TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use bytes::Bytes;
 ///One of `= | ~`, taken by [`XADD`](struct@crate::cmd::Xadd), [`XTRIM`](struct@crate::cmd::Xtrim).
@@ -926,7 +926,7 @@ pub enum BitfieldOperation {
         ///`encoding`
         encoding: Bytes,
         ///`offset`
-        offset: i64,
+        offset: BitOffset,
     },
     ///`[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>`
     Write {
@@ -942,7 +942,8 @@ impl WriteArgs for BitfieldOperation {
             Self::Get { encoding, offset } => {
                 buf.token("GET");
                 encoding.write_arg(buf);
-                offset.write_int(buf);
+                buf.arg_name("offset");
+                offset.write_bit_offset(buf);
             }
             Self::Write { overflow_block, write_operation } => {
                 if let Some(v) = overflow_block {
@@ -962,7 +963,7 @@ pub enum BitfieldWriteOperation {
         ///`encoding`
         encoding: Bytes,
         ///`offset`
-        offset: i64,
+        offset: BitOffset,
         ///`value`
         value: i64,
     },
@@ -971,7 +972,7 @@ pub enum BitfieldWriteOperation {
         ///`encoding`
         encoding: Bytes,
         ///`offset`
-        offset: i64,
+        offset: BitOffset,
         ///`increment`
         increment: i64,
     },
@@ -982,13 +983,15 @@ impl WriteArgs for BitfieldWriteOperation {
             Self::Set { encoding, offset, value } => {
                 buf.token("SET");
                 encoding.write_arg(buf);
-                offset.write_int(buf);
+                buf.arg_name("offset");
+                offset.write_bit_offset(buf);
                 value.write_int(buf);
             }
             Self::Incrby { encoding, offset, increment } => {
                 buf.token("INCRBY");
                 encoding.write_arg(buf);
-                offset.write_int(buf);
+                buf.arg_name("offset");
+                offset.write_bit_offset(buf);
                 increment.write_int(buf);
             }
         }
@@ -1625,16 +1628,13 @@ impl WriteArgs for SentinelConfigAction {
                 }
             }
             Self::Get(value) => {
+                let items = value;
+                let n = items.arg_count();
                 buf.token("GET");
-                let items = value.into_iter();
-                let mut n = 0usize;
-                for item in items {
-                    n += 1;
-                    item.write_arg(buf);
-                }
                 if n == 0 {
                     buf.fail("needs at least one value");
                 }
+                items.write_each(None, buf);
             }
         }
     }
@@ -1661,91 +1661,6 @@ impl WriteArgs for SetCondition {
             Self::Ifeq(value) => {
                 buf.token("IFEQ");
                 value.write_arg(buf);
-            }
-        }
-    }
-}
-///`[[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]` of [`SHUTDOWN`](struct@crate::cmd::Shutdown): one of its `abort-selector` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ShutdownAbortSelector {
-    ///`[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER]`
-    SaveSelectorBlock {
-        ///`[NOSAVE | SAVE]`
-        save_selector: Option<SaveSelector>,
-        ///`[NOW]` (since 7.0.0)
-        now: bool,
-        ///`[FORCE]` (since 7.0.0)
-        force: bool,
-        ///`[SAFE]` (since 9.0.0)
-        safe: bool,
-        ///`[FAILOVER]` (since 9.0.0)
-        failover: bool,
-    },
-    ///`ABORT` (since 7.0.0)
-    Abort,
-}
-impl WriteArgs for ShutdownAbortSelector {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::SaveSelectorBlock { save_selector, now, force, safe, failover } => {
-                if let Some(v) = save_selector {
-                    v.write_args(buf);
-                }
-                if flag(now) {
-                    buf.token("NOW");
-                }
-                if flag(force) {
-                    buf.token("FORCE");
-                }
-                if flag(safe) {
-                    buf.token("SAFE");
-                }
-                if flag(failover) {
-                    buf.token("FAILOVER");
-                }
-            }
-            Self::Abort => {
-                buf.token("ABORT");
-            }
-        }
-    }
-}
-///`<* | id>` of [`XADD`](struct@crate::cmd::Xadd): one of its `id-selector` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum XaddIdSelector {
-    ///`*`
-    AutoId,
-    ///`id`
-    Id(Bytes),
-}
-impl WriteArgs for XaddIdSelector {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::AutoId => {
-                buf.token("*");
-            }
-            Self::Id(value) => {
-                value.write_arg(buf);
-            }
-        }
-    }
-}
-///`<id | $>` of [`XGROUP CREATE`](struct@crate::cmd::XgroupCreate): one of its `id-selector` choices.
-#[derive(Debug, Clone, PartialEq)]
-pub enum XgroupCreateIdSelector {
-    ///`id`
-    Id(Bytes),
-    ///`$`
-    NewId,
-}
-impl WriteArgs for XgroupCreateIdSelector {
-    fn write_args(&self, buf: &mut CommandBuf) {
-        match self {
-            Self::Id(value) => {
-                value.write_arg(buf);
-            }
-            Self::NewId => {
-                buf.token("$");
             }
         }
     }

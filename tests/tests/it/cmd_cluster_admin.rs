@@ -224,16 +224,7 @@ async fn shutdown_stops_the_server() {
         let mut server = Server::start();
         let c: Client = protocols::client(&server, protocol).await;
         // The server exits without replying: the request fails with an I/O error.
-        let r = c
-            .shutdown()
-            .save_selector_block(
-                Some(respec::types::SaveSelector::Nosave),
-                true,
-                false,
-                false,
-                false,
-            )
-            .await;
+        let r = c.shutdown().nosave().now().await;
         assert!(r.is_err(), "{r:?}");
         let mut exited = false;
         for _ in 0..500 {

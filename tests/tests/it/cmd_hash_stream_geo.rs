@@ -5,8 +5,7 @@ use bytes::Bytes;
 use respec::reply::{GeoMatch, StreamEntry};
 use respec::types::{
     ExistenceCondition, Expiration, ExpireCondition, FieldsCondition, GeoUnit, GeosearchBy,
-    GeosearchFrom, SetExpiration, TrimOperator, TrimStrategy, XaddIdSelector,
-    XgroupCreateIdSelector,
+    GeosearchFrom, SetExpiration,
 };
 use respec::Commands;
 use respec_tests::protocols::{self, Deployment};
@@ -17,8 +16,8 @@ fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
-fn id(s: &str) -> XaddIdSelector {
-    XaddIdSelector::Id(b(s))
+fn id(s: &str) -> Bytes {
+    b(s)
 }
 
 fn entry(id: &str, fields: &[(&str, &str)]) -> StreamEntry {
@@ -532,10 +531,7 @@ async fn stream_auto_id_and_xsetid() {
         c.xadd("s", id("1-1"), [("f", "v")]).await.unwrap();
         // Move the last ID far into the future so `*` is deterministic.
         c.xsetid("s", "99999999999999-5").await.unwrap();
-        let auto = c
-            .xadd("s", XaddIdSelector::AutoId, [("f", "auto")])
-            .await
-            .unwrap();
+        let auto = c.xadd("s", "*", [("f", "auto")]).await.unwrap();
         let too_small = c.xsetid("s", "1-0").await.is_err();
         c.xsetid("s", "99999999999999-9")
             .entriesadded(10)
@@ -577,52 +573,29 @@ async fn stream_trimming() {
         }
         let maxlen = c
             .xadd("s", id("6-0"), [("n", "6")])
-            .trim(TrimStrategy::Maxlen, None, 4, None)
+            .maxlen(4)
             .await
             .unwrap();
         let after_maxlen = c.xlen("s").await.unwrap();
         let minid = c
             .xadd("s", id("7-0"), [("n", "7")])
-            .trim(TrimStrategy::Minid, Some(TrimOperator::Equal), "5-0", None)
+            .minid("5-0")
+            .equal()
             .await
             .unwrap();
         let first = c.xrange("s", "-", "+").count(1).await.unwrap();
         // Approximate trimming with LIMIT leaves a small stream alone.
         let approx = c
             .xadd("s", id("8-0"), [("n", "8")])
-            .trim(
-                TrimStrategy::Maxlen,
-                Some(TrimOperator::Approximately),
-                1,
-                Some(10),
-            )
+            .maxlen(1)
+            .approx()
+            .limit(10)
             .await
             .unwrap();
         let after_approx = c.xlen("s").await.unwrap();
-        let xtrim_maxlen = c
-            .xtrim(
-                "s",
-                TrimStrategy::Maxlen,
-                Some(TrimOperator::Equal),
-                2,
-                None,
-            )
-            .await
-            .unwrap();
-        let xtrim_minid = c
-            .xtrim("s", TrimStrategy::Minid, None, "8-0", None)
-            .await
-            .unwrap();
-        let xtrim_approx = c
-            .xtrim(
-                "s",
-                TrimStrategy::Maxlen,
-                Some(TrimOperator::Approximately),
-                0,
-                Some(100),
-            )
-            .await
-            .unwrap();
+        let xtrim_maxlen = c.xtrim("s").maxlen(2).equal().await.unwrap();
+        let xtrim_minid = c.xtrim("s").minid("8-0").await.unwrap();
+        let xtrim_approx = c.xtrim("s").maxlen(0).approx().limit(100).await.unwrap();
         let left = c.xrange("s", "-", "+").await.unwrap();
         (
             (maxlen, after_maxlen, minid, first, approx, after_approx),
@@ -709,14 +682,9 @@ pub(crate) async fn stream_consumer_groups_on(server: &impl Deployment) {
                 .await
                 .unwrap();
         }
-        c.xgroup_create("s", "g", XgroupCreateIdSelector::Id(b("0")))
-            .await
-            .unwrap();
-        let dup_group = c
-            .xgroup_create("s", "g", XgroupCreateIdSelector::NewId)
-            .await
-            .is_err();
-        c.xgroup_create("new", "g2", XgroupCreateIdSelector::NewId)
+        c.xgroup_create("s", "g", "0").await.unwrap();
+        let dup_group = c.xgroup_create("s", "g", "$").await.is_err();
+        c.xgroup_create("new", "g2", "$")
             .mkstream()
             .entriesread(0)
             .await
@@ -871,12 +839,8 @@ pub(crate) async fn stream_group_management_and_info_on(server: &impl Deployment
                 .await
                 .unwrap();
         }
-        c.xgroup_create("s", "g", XgroupCreateIdSelector::Id(b("0")))
-            .await
-            .unwrap();
-        c.xgroup_create("s", "other", XgroupCreateIdSelector::NewId)
-            .await
-            .unwrap();
+        c.xgroup_create("s", "g", "0").await.unwrap();
+        c.xgroup_create("s", "other", "$").await.unwrap();
         c.xreadgroup("g", "alice", ["s"], [">"])
             .count(2)
             .await
@@ -962,10 +926,8 @@ pub(crate) async fn stream_group_management_and_info_on(server: &impl Deployment
         );
         let full_count = c.xinfo_stream("s").full(Some(1)).await.unwrap().entries;
 
-        c.xgroup_setid("s", "g", XgroupCreateIdSelector::Id(b("1-1")))
-            .await
-            .unwrap();
-        c.xgroup_setid("s", "other", XgroupCreateIdSelector::NewId)
+        c.xgroup_setid("s", "g", "1-1").await.unwrap();
+        c.xgroup_setid("s", "other", "$")
             .entriesread(3)
             .await
             .unwrap();
@@ -1581,9 +1543,7 @@ async fn stream_deleted_pending_entry_in_history() {
     let got = protocols::both(&server, |c| async move {
         c.xadd("s", id("1-1"), [("f", "v")]).await.unwrap();
         c.xadd("s", id("2-1"), [("f", "w")]).await.unwrap();
-        c.xgroup_create("s", "g", XgroupCreateIdSelector::Id(b("0")))
-            .await
-            .unwrap();
+        c.xgroup_create("s", "g", "0").await.unwrap();
         c.xreadgroup("g", "c", ["s"], [">"]).await.unwrap();
         c.xdel("s", ["1-1"]).await.unwrap();
         // The history of a consumer shows a deleted entry with no fields.

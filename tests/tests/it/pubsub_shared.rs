@@ -16,7 +16,6 @@ use respec_tests::pubsub::{
     subscribed_connections, LIMIT,
 };
 use respec_tests::{protocols, Server};
-use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,7 +9,6 @@
 use bytes::Bytes;
 use respec::connection::Protocol;
 use respec::streams::{Entry, GroupBuilder, Start, StreamError};
-use respec::types::XaddIdSelector;
 use respec::{cmd, Client, Commands};
 use respec_tests::pubsub::await_value;
 use respec_tests::{protocols, Cluster, Server};
@@ -32,13 +31,11 @@ async fn fill(c: &Client, key: &str, from: &str, n: usize) -> Vec<Bytes> {
     for start in (0..n).step_by(1000) {
         let end = (start + 1000).min(n);
         let batch = c
-            .batch((start..end).map(|i| {
-                cmd::xadd(
-                    key,
-                    XaddIdSelector::AutoId,
-                    [("n", i.to_string()), ("from", from.to_owned())],
-                )
-            }))
+            .batch(
+                (start..end).map(|i| {
+                    cmd::xadd(key, "*", [("n", i.to_string()), ("from", from.to_owned())])
+                }),
+            )
             .await
             .unwrap();
         ids.extend(
@@ -274,11 +271,7 @@ async fn an_entry_that_always_fails_reaches_the_dead_letter_callback_and_is_acke
         let c = protocols::client(&server, protocol).await;
         let key = format!("jobs:{protocol:?}");
         let good = fill(&c, &key, "w", 20).await;
-        let poison: Bytes = c
-            .xadd(&key, XaddIdSelector::AutoId, [("poison", "1")])
-            .await
-            .unwrap()
-            .unwrap();
+        let poison: Bytes = c.xadd(&key, "*", [("poison", "1")]).await.unwrap().unwrap();
         let (dead_tx, mut dead) = watch::channel(Vec::<Entry>::new());
         let seen = Seen::new();
         let consumer = c
@@ -441,11 +434,7 @@ async fn a_reader_of_two_streams_gets_every_entry_in_order_per_stream() {
             (Bytes::from(a.clone()), want_a[1099 - 500].clone())
         );
         assert_eq!(last[1].1, during[1][499]);
-        let next: Bytes = c
-            .xadd(&b, XaddIdSelector::AutoId, [("n", "last")])
-            .await
-            .unwrap()
-            .unwrap();
+        let next: Bytes = c.xadd(&b, "*", [("n", "last")]).await.unwrap().unwrap();
         let mut again = c
             .stream_reader()
             .stream(&a, Start::After(last[0].1.clone()))
@@ -658,11 +647,7 @@ async fn a_blocked_read_waits_on_a_pooled_connection_not_the_shared_one() {
     .await;
     assert_eq!(c.pool_status().in_use, 1);
     // The shared connection is free meanwhile; the entry ends the wait.
-    let id: Bytes = c
-        .xadd("s", XaddIdSelector::AutoId, [("k", "v")])
-        .await
-        .unwrap()
-        .unwrap();
+    let id: Bytes = c.xadd("s", "*", [("k", "v")]).await.unwrap().unwrap();
     let (entry, mut consumer) = within(Duration::from_secs(10), "the entry", read)
         .await
         .unwrap();

@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 use respec::streams::Start;
-use respec::types::XaddIdSelector;
 use respec::{cmd, Client, Commands};
 use respec_tests::pubsub::await_value;
 use respec_tests::SentinelGroup;
@@ -16,7 +15,7 @@ use tokio::task::block_in_place;
 /// Appends `n` entries to `key` in one pipeline; their IDs.
 async fn fill(c: &Client, key: &str, n: usize) -> Vec<Bytes> {
     let ids = c
-        .batch((0..n).map(|i| cmd::xadd(key, XaddIdSelector::AutoId, [("n", i.to_string())])))
+        .batch((0..n).map(|i| cmd::xadd(key, "*", [("n", i.to_string())])))
         .await
         .unwrap();
     ids.into_iter().flatten().collect()
@@ -71,10 +70,7 @@ async fn group_consumers_go_on_reading_after_a_failover() {
     // New entries, written once the client has followed the sentinels.
     let mut after = Vec::new();
     while after.len() < 500 {
-        match client
-            .xadd("jobs", XaddIdSelector::AutoId, [("n", "after")])
-            .await
-        {
+        match client.xadd("jobs", "*", [("n", "after")]).await {
             Ok(Some(id)) if client.address() != old => after.push(id),
             Ok(_) | Err(_) if started.elapsed() < Duration::from_secs(30) => {
                 tokio::time::sleep(Duration::from_millis(10)).await

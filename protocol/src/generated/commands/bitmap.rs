@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Counts the number of set bits (population counting) in a string.
 
-```text
-BITCOUNT key [start [end [BYTE | BIT]]]
-```
+`BITCOUNT key [start [end [BYTE | BIT]]]`
+
+**Options**:
+- [`BitUnit`](enum@crate::types::BitUnit) for `[BYTE | BIT]`: `Byte` (`BYTE`), `Bit` (`BIT`)
 
 **Reply** (`i64`): The number of bits set to 1.
 
@@ -82,9 +83,12 @@ pub fn bitcount(key: impl ToArg) -> Bitcount {
 }
 /**Performs arbitrary bitfield integer operations on strings.
 
-```text
-BITFIELD key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]
-```
+`BITFIELD key` [`[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`](enum@crate::types::BitfieldOperation)
+
+**Options**:
+- [`BitfieldOperation`](enum@crate::types::BitfieldOperation) for `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`: `Get` (`GET encoding offset`), `Write` (`[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>`)
+- [`BitfieldOverflow`](enum@crate::types::BitfieldOverflow) for `[OVERFLOW WRAP | SAT | FAIL]`: `Wrap` (`WRAP`), `Sat` (`SAT`), `Fail` (`FAIL`)
+- [`BitfieldWriteOperation`](enum@crate::types::BitfieldWriteOperation) for `<SET encoding offset value | INCRBY encoding offset increment>`: `Set` (`SET encoding offset value`), `Incrby` (`INCRBY encoding offset increment`)
 
 **Reply** (`Vec<Option<i64>>`).
 
@@ -120,12 +124,13 @@ impl<X, R> Bitfield<X, R> {
         self
     }
     ///`GET encoding offset` (one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`)
-    pub fn get(mut self, encoding: impl ToArg, offset: impl IntArg) -> Self {
+    pub fn get(mut self, encoding: impl ToArg, offset: impl BitOffsetArg) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "operation");
         buf.token("GET");
         encoding.write_arg(buf);
-        offset.write_int(buf);
+        buf.arg_name("offset");
+        offset.write_bit_offset(buf);
         self
     }
     ///`[OVERFLOW WRAP | SAT | FAIL]`
@@ -140,14 +145,15 @@ impl<X, R> Bitfield<X, R> {
     pub fn set(
         mut self,
         encoding: impl ToArg,
-        offset: impl IntArg,
+        offset: impl BitOffsetArg,
         value: impl IntArg,
     ) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "operation");
         buf.token("SET");
         encoding.write_arg(buf);
-        offset.write_int(buf);
+        buf.arg_name("offset");
+        offset.write_bit_offset(buf);
         value.write_int(buf);
         self
     }
@@ -155,14 +161,15 @@ impl<X, R> Bitfield<X, R> {
     pub fn incrby(
         mut self,
         encoding: impl ToArg,
-        offset: impl IntArg,
+        offset: impl BitOffsetArg,
         increment: impl IntArg,
     ) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "operation");
         buf.token("INCRBY");
         encoding.write_arg(buf);
-        offset.write_int(buf);
+        buf.arg_name("offset");
+        offset.write_bit_offset(buf);
         increment.write_int(buf);
         self
     }
@@ -179,9 +186,7 @@ pub fn bitfield(key: impl ToArg) -> Bitfield {
 }
 /**Performs arbitrary read-only bitfield integer operations on strings.
 
-```text
-BITFIELD_RO key [GET encoding offset [GET encoding offset ...]]
-```
+`BITFIELD_RO key [GET encoding offset [GET encoding offset ...]]`
 
 **Reply** (`Vec<i64>`).
 
@@ -210,12 +215,13 @@ impl<X: ReplyMode> BitfieldRo<X, <X as ReplyMode>::Out<Vec<i64>>> {
 }
 impl<X, R> BitfieldRo<X, R> {
     ///`[GET encoding offset [GET encoding offset ...]]`
-    pub fn get(mut self, encoding: impl ToArg, offset: impl IntArg) -> Self {
+    pub fn get(mut self, encoding: impl ToArg, offset: impl BitOffsetArg) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "get-block");
         buf.token("GET");
         encoding.write_arg(buf);
-        offset.write_int(buf);
+        buf.arg_name("offset");
+        offset.write_bit_offset(buf);
         self
     }
 }
@@ -231,9 +237,10 @@ pub fn bitfield_ro(key: impl ToArg) -> BitfieldRo {
 }
 /**Performs bitwise operations on multiple strings, and stores the result.
 
-```text
-BITOP <AND | OR | XOR | NOT> destkey key [key ...]
-```
+`BITOP` [`<AND | OR | XOR | NOT>`](enum@crate::types::BitopOperation) `destkey key [key ...]`
+
+**Options**:
+- [`BitopOperation`](enum@crate::types::BitopOperation) for `<AND | OR | XOR | NOT>`: `And` (`AND`), `Or` (`OR`), `Xor` (`XOR`), `Not` (`NOT`)
 
 **Reply** (`i64`): The size of the string stored in the destination key, that is equal to the size of the longest input string.
 
@@ -252,7 +259,7 @@ impl<X: ReplyMode> Bitop<X, <X as ReplyMode>::Out<i64>> {
         exec: X,
         operation: BitopOperation,
         destkey: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nBITOP\r\n", 1u8);
         let buf = &mut cmd;
@@ -261,15 +268,12 @@ impl<X: ReplyMode> Bitop<X, <X as ReplyMode>::Out<i64>> {
         buf.single(16u16, "destkey");
         destkey.write_arg(buf);
         buf.single(32u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Bitop {
             buf: cmd,
             exec,
@@ -287,18 +291,15 @@ Arguments:
 - `destkey`: `destkey`
 - `key`: `key [key ...]`*/
 #[doc(alias = "BITOP")]
-pub fn bitop(
-    operation: BitopOperation,
-    destkey: impl ToArg,
-    key: impl IntoIterator<Item = impl ToArg>,
-) -> Bitop {
+pub fn bitop(operation: BitopOperation, destkey: impl ToArg, key: impl ToArgs) -> Bitop {
     Bitop::new_in(Detached, operation, destkey, key)
 }
 /**Finds the first set (1) or clear (0) bit in a string.
 
-```text
-BITPOS key bit [start [end [BYTE | BIT]]]
-```
+`BITPOS key bit [start [end [BYTE | BIT]]]`
+
+**Options**:
+- [`BitUnit`](enum@crate::types::BitUnit) for `[BYTE | BIT]`: `Byte` (`BYTE`), `Bit` (`BIT`)
 
 **Reply** (`i64`):
 - The position of the first bit set to 1 or 0 according to the request.
@@ -367,9 +368,7 @@ pub fn bitpos(key: impl ToArg, bit: impl IntArg) -> Bitpos {
 }
 /**Returns a bit value by offset.
 
-```text
-GETBIT key offset
-```
+`GETBIT key offset`
 
 **Reply** (`bool`): The bit value stored at offset.
 
@@ -412,9 +411,7 @@ pub fn getbit(key: impl ToArg, offset: impl IntArg) -> Getbit {
 }
 /**Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-```text
-SETBIT key offset value
-```
+`SETBIT key offset value`
 
 **Reply** (`bool`): The original bit value stored at offset.
 

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Signals that a cluster client is following an -ASK redirect.
 
-```text
-ASKING
-```
+`ASKING`
 
 **Reply** (`()`).
 
@@ -51,9 +49,7 @@ pub fn asking() -> Asking {
 }
 /**Assigns new hash slots to a node.
 
-```text
-CLUSTER ADDSLOTS slot [slot ...]
-```
+`CLUSTER ADDSLOTS slot [slot ...]`
 
 **Reply** (`()`).
 
@@ -101,9 +97,7 @@ pub fn cluster_addslots(slot: impl IntoIterator<Item = impl IntArg>) -> ClusterA
 }
 /**Assigns new hash slot ranges to a node.
 
-```text
-CLUSTER ADDSLOTSRANGE start-slot end-slot [start-slot end-slot ...]
-```
+`CLUSTER ADDSLOTSRANGE start-slot end-slot [start-slot end-slot ...]`
 
 **Reply** (`()`).
 
@@ -160,9 +154,7 @@ pub fn cluster_addslotsrange(
 }
 /**Advances the cluster config epoch.
 
-```text
-CLUSTER BUMPEPOCH
-```
+`CLUSTER BUMPEPOCH`
 
 **Reply** (`Bytes`):
 - If the epoch was incremented.
@@ -198,9 +190,7 @@ pub fn cluster_bumpepoch() -> ClusterBumpepoch {
 }
 /**Cancel all current ongoing slot migration operations.
 
-```text
-CLUSTER CANCELSLOTMIGRATIONS
-```
+`CLUSTER CANCELSLOTMIGRATIONS`
 
 **Reply** (`()`).
 
@@ -237,9 +227,7 @@ pub fn cluster_cancelslotmigrations() -> ClusterCancelslotmigrations {
 }
 /**Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
 
-```text
-CLUSTER COUNT-FAILURE-REPORTS node-id
-```
+`CLUSTER COUNT-FAILURE-REPORTS node-id`
 
 **Reply** (`i64`): The number of active failure reports for the node.
 
@@ -285,9 +273,7 @@ pub fn cluster_count_failure_reports(node_id: impl ToArg) -> ClusterCountFailure
 }
 /**Returns the number of keys in a hash slot.
 
-```text
-CLUSTER COUNTKEYSINSLOT slot
-```
+`CLUSTER COUNTKEYSINSLOT slot`
 
 **Reply** (`i64`): The number of keys in the specified hash slot.
 
@@ -330,9 +316,7 @@ pub fn cluster_countkeysinslot(slot: impl IntArg) -> ClusterCountkeysinslot {
 }
 /**Sets hash slots as unbound for a node.
 
-```text
-CLUSTER DELSLOTS slot [slot ...]
-```
+`CLUSTER DELSLOTS slot [slot ...]`
 
 **Reply** (`()`).
 
@@ -380,9 +364,7 @@ pub fn cluster_delslots(slot: impl IntoIterator<Item = impl IntArg>) -> ClusterD
 }
 /**Sets hash slot ranges as unbound for a node.
 
-```text
-CLUSTER DELSLOTSRANGE start-slot end-slot [start-slot end-slot ...]
-```
+`CLUSTER DELSLOTSRANGE start-slot end-slot [start-slot end-slot ...]`
 
 **Reply** (`()`).
 
@@ -439,9 +421,10 @@ pub fn cluster_delslotsrange(
 }
 /**Forces a replica to perform a manual failover of its primary.
 
-```text
-CLUSTER FAILOVER [FORCE | TAKEOVER]
-```
+`CLUSTER FAILOVER` [`[FORCE | TAKEOVER]`](enum@crate::types::FailoverMode)
+
+**Options**:
+- [`FailoverMode`](enum@crate::types::FailoverMode) for `[FORCE | TAKEOVER]`: `Force` (`FORCE`), `Takeover` (`TAKEOVER`)
 
 **Reply** (`()`).
 
@@ -497,9 +480,10 @@ pub fn cluster_failover() -> ClusterFailover {
 }
 /**Removes all keys from the target slot.
 
-```text
-CLUSTER FLUSHSLOT slot [ASYNC | SYNC]
-```
+`CLUSTER FLUSHSLOT slot` [`[ASYNC | SYNC]`](enum@crate::types::FlushType)
+
+**Options**:
+- [`FlushType`](enum@crate::types::FlushType) for `[ASYNC | SYNC]`: `Async` (`ASYNC`), `Sync` (`SYNC`)
 
 **Reply** (`()`).
 
@@ -561,9 +545,7 @@ pub fn cluster_flushslot(slot: impl IntArg) -> ClusterFlushslot {
 }
 /**Deletes all slots information from a node.
 
-```text
-CLUSTER FLUSHSLOTS
-```
+`CLUSTER FLUSHSLOTS`
 
 **Reply** (`()`).
 
@@ -597,9 +579,7 @@ pub fn cluster_flushslots() -> ClusterFlushslots {
 }
 /**Removes a node from the nodes table.
 
-```text
-CLUSTER FORGET node-id
-```
+`CLUSTER FORGET node-id`
 
 **Reply** (`()`).
 
@@ -639,9 +619,7 @@ pub fn cluster_forget(node_id: impl ToArg) -> ClusterForget {
 }
 /**Returns the key names in a hash slot.
 
-```text
-CLUSTER GETKEYSINSLOT slot count
-```
+`CLUSTER GETKEYSINSLOT slot count`
 
 **Reply** (`Vec<Bytes>`): An array with up to count elements.
 
@@ -687,9 +665,7 @@ pub fn cluster_getkeysinslot(
 }
 /**Gets the status of ongoing and recently finished slot import and export operations.
 
-```text
-CLUSTER GETSLOTMIGRATIONS
-```
+`CLUSTER GETSLOTMIGRATIONS`
 
 **Reply** (`Vec<ClusterGetslotmigrationsReply>`): A nested list of maps, one for each migration, with keys and values representing migration fields.
 
@@ -731,9 +707,7 @@ pub fn cluster_getslotmigrations() -> ClusterGetslotmigrations {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-CLUSTER HELP
-```
+`CLUSTER HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -767,9 +741,7 @@ pub fn cluster_help() -> ClusterHelp {
 }
 /**Returns information about the state of a node.
 
-```text
-CLUSTER INFO
-```
+`CLUSTER INFO`
 
 **Reply** (`Bytes`): A map between named fields and values in the form of &lt;field&gt;:&lt;value&gt; lines separated by newlines composed by the two bytes CRLF
 
@@ -803,9 +775,7 @@ pub fn cluster_info() -> ClusterInfo {
 }
 /**Returns the hash slot for a key.
 
-```text
-CLUSTER KEYSLOT key
-```
+`CLUSTER KEYSLOT key`
 
 **Reply** (`i64`): The hash slot number for the specified key
 
@@ -845,9 +815,7 @@ pub fn cluster_keyslot(key: impl ToArg) -> ClusterKeyslot {
 }
 /**Returns a list of all TCP links to and from peer nodes.
 
-```text
-CLUSTER LINKS
-```
+`CLUSTER LINKS`
 
 **Reply** (`Vec<ClusterLinksReply>`): An array of cluster links and their attributes.
 
@@ -881,9 +849,7 @@ pub fn cluster_links() -> ClusterLinks {
 }
 /**Forces a node to handshake with another node.
 
-```text
-CLUSTER MEET ip port [cluster-bus-port]
-```
+`CLUSTER MEET ip port [cluster-bus-port]`
 
 **Reply** (`()`).
 
@@ -937,9 +903,7 @@ pub fn cluster_meet(ip: impl ToArg, port: impl IntArg) -> ClusterMeet {
 }
 /**Migrate the given slots from this node to the specified nodes.
 
-```text
-CLUSTER MIGRATESLOTS SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]
-```
+`CLUSTER MIGRATESLOTS SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]`
 
 **Reply** (`()`).
 
@@ -1014,9 +978,7 @@ pub fn cluster_migrateslots(
 }
 /**Returns the ID of a node.
 
-```text
-CLUSTER MYID
-```
+`CLUSTER MYID`
 
 **Reply** (`Bytes`): The node id.
 
@@ -1050,9 +1012,7 @@ pub fn cluster_myid() -> ClusterMyid {
 }
 /**Returns the shard ID of a node.
 
-```text
-CLUSTER MYSHARDID
-```
+`CLUSTER MYSHARDID`
 
 **Reply** (`Bytes`): The node's shard id.
 
@@ -1086,9 +1046,7 @@ pub fn cluster_myshardid() -> ClusterMyshardid {
 }
 /**Returns the cluster configuration for a node.
 
-```text
-CLUSTER NODES
-```
+`CLUSTER NODES`
 
 **Reply** (`Bytes`): The serialized cluster configuration.
 
@@ -1122,9 +1080,7 @@ pub fn cluster_nodes() -> ClusterNodes {
 }
 /**Lists the replica nodes of a primary node.
 
-```text
-CLUSTER REPLICAS node-id
-```
+`CLUSTER REPLICAS node-id`
 
 **Reply** (`Vec<Bytes>`): A list of replica nodes replicating from the specified primary node provided in the same format used by CLUSTER NODES.
 
@@ -1164,9 +1120,10 @@ pub fn cluster_replicas(node_id: impl ToArg) -> ClusterReplicas {
 }
 /**Configures a node as replica of a primary node or detaches a replica from its primary.
 
-```text
-CLUSTER REPLICATE <node-id | NO ONE>
-```
+`CLUSTER REPLICATE` [`<node-id | NO ONE>`](enum@crate::types::ClusterReplicateArgs)
+
+**Options**:
+- [`ClusterReplicateArgs`](enum@crate::types::ClusterReplicateArgs) for `<node-id | NO ONE>`: `NodeId` (`node-id`), `No` (`NO ONE`)
 
 **Reply** (`()`).
 
@@ -1209,9 +1166,10 @@ pub fn cluster_replicate(args: ClusterReplicateArgs) -> ClusterReplicate {
 }
 /**Resets a node.
 
-```text
-CLUSTER RESET [HARD | SOFT]
-```
+`CLUSTER RESET` [`[HARD | SOFT]`](enum@crate::types::ResetType)
+
+**Options**:
+- [`ResetType`](enum@crate::types::ResetType) for `[HARD | SOFT]`: `Hard` (`HARD`), `Soft` (`SOFT`)
 
 **Reply** (`()`).
 
@@ -1267,9 +1225,7 @@ pub fn cluster_reset() -> ClusterReset {
 }
 /**Forces a node to save the cluster configuration to disk.
 
-```text
-CLUSTER SAVECONFIG
-```
+`CLUSTER SAVECONFIG`
 
 **Reply** (`()`).
 
@@ -1303,9 +1259,7 @@ pub fn cluster_saveconfig() -> ClusterSaveconfig {
 }
 /**Sets the configuration epoch for a new node.
 
-```text
-CLUSTER SET-CONFIG-EPOCH config-epoch
-```
+`CLUSTER SET-CONFIG-EPOCH config-epoch`
 
 **Reply** (`()`).
 
@@ -1348,9 +1302,10 @@ pub fn cluster_set_config_epoch(config_epoch: impl IntArg) -> ClusterSetConfigEp
 }
 /**Binds a hash slot to a node.
 
-```text
-CLUSTER SETSLOT slot <IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE> [TIMEOUT timeout]
-```
+`CLUSTER SETSLOT slot` [`<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`](enum@crate::types::ClusterSetslotSubcommand) `[TIMEOUT timeout]`
+
+**Options**:
+- [`ClusterSetslotSubcommand`](enum@crate::types::ClusterSetslotSubcommand) for `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`: `Importing` (`IMPORTING node-id`), `Migrating` (`MIGRATING node-id`), `Node` (`NODE node-id`), `Stable` (`STABLE`)
 
 **Reply** (`()`).
 
@@ -1412,9 +1367,7 @@ pub fn cluster_setslot(
 }
 /**Returns the mapping of cluster slots to shards.
 
-```text
-CLUSTER SHARDS
-```
+`CLUSTER SHARDS`
 
 **Reply** (`Vec<ClusterShardsReply>`): A nested list of a map of hash ranges and shard nodes describing individual shards.
 
@@ -1451,9 +1404,7 @@ pub fn cluster_shards() -> ClusterShards {
 }
 /**Lists the replica nodes of a primary node.
 
-```text
-CLUSTER SLAVES node-id
-```
+`CLUSTER SLAVES node-id`
 
 **Reply** (`Vec<Bytes>`): A list of replica nodes replicating from the specified primary node provided in the same format used by CLUSTER NODES.
 
@@ -1497,9 +1448,11 @@ pub fn cluster_slaves(node_id: impl ToArg) -> ClusterSlaves {
 }
 /**Return an array of slot usage statistics for slots assigned to the current node.
 
-```text
-CLUSTER SLOT-STATS <SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>
-```
+`CLUSTER SLOT-STATS` [`<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`](enum@crate::types::ClusterSlotStatsFilter)
+
+**Options**:
+- [`ClusterSlotStatsFilter`](enum@crate::types::ClusterSlotStatsFilter) for `<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`: `Slotsrange` (`SLOTSRANGE start-slot end-slot`), `Orderby` (`ORDERBY metric [LIMIT limit] [ASC | DESC]`)
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
 
 **Reply** (`Vec<(i64,ClusterSlotStatsReply2)>`): Array of nested arrays, where the inner array element represents a slot and its respective usage statistics.
 
@@ -1541,9 +1494,7 @@ pub fn cluster_slot_stats(filter: ClusterSlotStatsFilter) -> ClusterSlotStats {
 }
 /**Returns the mapping of cluster slots to nodes.
 
-```text
-CLUSTER SLOTS
-```
+`CLUSTER SLOTS`
 
 **Reply** (`Vec<Vec<Value>>`): Nested list of slot ranges with networking information.
 
@@ -1582,9 +1533,7 @@ pub fn cluster_slots() -> ClusterSlots {
 }
 /**A container for internal slot migration commands.
 
-```text
-CLUSTER SYNCSLOTS
-```
+`CLUSTER SYNCSLOTS`
 
 **Reply** (`Value`).
 
@@ -1618,9 +1567,7 @@ pub fn cluster_syncslots() -> ClusterSyncslots {
 }
 /**Iterates over the keys in the cluster.
 
-```text
-CLUSTERSCAN cursor [MATCH match-pattern] [COUNT count] [TYPE type] [SLOT slot]
-```
+`CLUSTERSCAN cursor [MATCH match-pattern] [COUNT count] [TYPE type] [SLOT slot]`
 
 **Reply** (`(Bytes,Vec<Bytes>)`): Cursor and clusterscan response in array form.
 
@@ -1693,9 +1640,7 @@ pub fn clusterscan(cursor: impl ToArg) -> Clusterscan {
 }
 /**Enables read-only queries for a connection to a Valkey replica node.
 
-```text
-READONLY
-```
+`READONLY`
 
 **Reply** (`()`).
 
@@ -1729,9 +1674,7 @@ pub fn readonly() -> Readonly {
 }
 /**Enables read-write queries for a connection to a Valkey replica node.
 
-```text
-READWRITE
-```
+`READWRITE`
 
 **Reply** (`()`).
 

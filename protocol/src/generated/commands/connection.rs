@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Authenticates the connection.
 
-```text
-AUTH [username] password
-```
+`AUTH [username] password`
 
 **Reply** (`()`).
 
@@ -72,9 +70,10 @@ pub fn auth(password: impl ToArg) -> Auth {
 }
 /**Instructs the server whether to track the keys in the next request.
 
-```text
-CLIENT CACHING <YES | NO>
-```
+`CLIENT CACHING` [`<YES | NO>`](enum@crate::types::YesNo)
+
+**Options**:
+- [`YesNo`](enum@crate::types::YesNo) for `<YES | NO>`: `Yes` (`YES`), `No` (`NO`)
 
 **Reply** (`()`).
 
@@ -114,9 +113,7 @@ pub fn client_caching(mode: YesNo) -> ClientCaching {
 }
 /**A client claims its capability.
 
-```text
-CLIENT CAPA capability [capability ...]
-```
+`CLIENT CAPA capability [capability ...]`
 
 **Reply** (`()`).
 
@@ -131,19 +128,16 @@ pub struct ClientCapa<X = Detached, R = ()> {
 command_impls!(ClientCapa, meta::CLIENT_CAPA);
 impl<X: ReplyMode> ClientCapa<X, <X as ReplyMode>::Out<()>> {
     ///Builds `CLIENT CAPA` bound to `exec`.
-    pub fn new_in(exec: X, capability: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, capability: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCLIENT\r\n$4\r\nCAPA\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "capability");
-        let items = capability.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = capability;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         ClientCapa {
             buf: cmd,
             exec,
@@ -159,14 +153,12 @@ Builds a detached [`ClientCapa`](struct@crate::cmd::ClientCapa) (queue it in a p
 Arguments:
 - `capability`: `capability [capability ...]`*/
 #[doc(alias = "CLIENT CAPA")]
-pub fn client_capa(capability: impl IntoIterator<Item = impl ToArg>) -> ClientCapa {
+pub fn client_capa(capability: impl ToArgs) -> ClientCapa {
     ClientCapa::new_in(Detached, capability)
 }
 /**Returns the name of the connection.
 
-```text
-CLIENT GETNAME
-```
+`CLIENT GETNAME`
 
 **Reply** (`Option<Bytes>`):
 - The connection name of the current connection
@@ -202,9 +194,7 @@ pub fn client_getname() -> ClientGetname {
 }
 /**Returns the client ID to which the connection's tracking notifications are redirected.
 
-```text
-CLIENT GETREDIR
-```
+`CLIENT GETREDIR`
 
 **Reply** (`i64`):
 - Not redirecting notifications to any client.
@@ -241,9 +231,7 @@ pub fn client_getredir() -> ClientGetredir {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-CLIENT HELP
-```
+`CLIENT HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -277,9 +265,7 @@ pub fn client_help() -> ClientHelp {
 }
 /**Returns the unique client ID of the connection.
 
-```text
-CLIENT ID
-```
+`CLIENT ID`
 
 **Reply** (`i64`): The id of the client
 
@@ -313,9 +299,10 @@ pub fn client_id() -> ClientId {
 }
 /**Marks this client as an import source when the server is in import mode.
 
-```text
-CLIENT IMPORT-SOURCE <ON | OFF>
-```
+`CLIENT IMPORT-SOURCE` [`<ON | OFF>`](enum@crate::types::OnOff)
+
+**Options**:
+- [`OnOff`](enum@crate::types::OnOff) for `<ON | OFF>`: `On` (`ON`), `Off` (`OFF`)
 
 **Reply** (`()`).
 
@@ -355,9 +342,7 @@ pub fn client_import_source(enabled: OnOff) -> ClientImportSource {
 }
 /**Returns information about the connection.
 
-```text
-CLIENT INFO
-```
+`CLIENT INFO`
 
 **Reply** (`Bytes`): A unique string, as described at the CLIENT LIST page, for the current client.
 
@@ -391,9 +376,12 @@ pub fn client_info() -> ClientInfo {
 }
 /**Terminates open connections.
 
-```text
-CLIENT KILL [ip:port] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]
-```
+`CLIENT KILL [ip:port]` [`[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`](enum@crate::types::ClientKillNewFormat)
+
+**Options**:
+- [`ClientKillNewFormat`](enum@crate::types::ClientKillNewFormat) for `[[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] [[ID client-id [client-id ...]] | [TYPE normal | master | primary | slave | replica | pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE normal | master | primary | slave | replica | pubsub] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip] ...]]`: `Id` (`[ID client-id [client-id ...]]`), `Type` (`[TYPE normal | master | primary | slave | replica | pubsub]`), `User` (`[USER username]`), `Addr` (`[ADDR ip:port]`), `Laddr` (`[LADDR ip:port]`), `Skipme` (`[SKIPME YES | NO]`), `Maxage` (`[MAXAGE maxage]`), `Name` (`[NAME name]`), `Idle` (`[IDLE idle]`), `Flags` (`[FLAGS flags]`), `LibName` (`[LIB-NAME lib-name]`), `LibVer` (`[LIB-VER lib-ver]`), `Db` (`[DB db]`), `Capa` (`[CAPA capa]`), `Ip` (`[IP ip]`), `NotType` (`[NOT-TYPE normal | master | primary | slave | replica | pubsub]`), `NotId` (`[NOT-ID not-client-id [not-client-id ...]]`), `NotUser` (`[NOT-USER not-username]`), `NotAddr` (`[NOT-ADDR ip:port]`), `NotLaddr` (`[NOT-LADDR ip:port]`), `NotName` (`[NOT-NAME not-name]`), `NotFlags` (`[NOT-FLAGS not-flags]`), `NotLibName` (`[NOT-LIB-NAME not-lib-name]`), `NotLibVer` (`[NOT-LIB-VER not-lib-ver]`), `NotDb` (`[NOT-DB not-db]`), `NotCapa` (`[NOT-CAPA not-capa]`), `NotIp` (`[NOT-IP not-ip]`)
+- [`ClientKillClientType`](enum@crate::types::ClientKillClientType) for `[TYPE normal | master | primary | slave | replica | pubsub]`: `Normal` (`normal`), `Master` (`master`), `Primary` (`primary`), `Slave` (`slave`), `Replica` (`replica`), `Pubsub` (`pubsub`)
+- [`YesNo`](enum@crate::types::YesNo) for `[SKIPME YES | NO]`: `Yes` (`YES`), `No` (`NO`)
 
 **Reply** (`Value`):
 - When called in 3 argument format.
@@ -721,9 +709,11 @@ pub fn client_kill() -> ClientKill {
 }
 /**Lists open connections.
 
-```text
-CLIENT LIST [TYPE normal | master | replica | pubsub] [ID client-id [client-id ...]] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO] [MAXAGE maxage] [NAME name] [IDLE idle] [FLAGS flags] [LIB-NAME lib-name] [LIB-VER lib-ver] [DB db] [CAPA capa] [IP ip] [NOT-TYPE normal | master | replica | pubsub] [NOT-ID not-client-id [not-client-id ...]] [NOT-USER not-username] [NOT-ADDR ip:port] [NOT-LADDR ip:port] [NOT-NAME not-name] [NOT-FLAGS not-flags] [NOT-LIB-NAME not-lib-name] [NOT-LIB-VER not-lib-ver] [NOT-DB not-db] [NOT-CAPA not-capa] [NOT-IP not-ip]
-```
+`CLIENT LIST` [`[TYPE normal | master | replica | pubsub]`](enum@crate::types::ClientListClientType) `[ID client-id [client-id ...]] [USER username] [ADDR ip:port] [LADDR ip:port]` [`[SKIPME YES | NO]`](enum@crate::types::YesNo) `[MAXAGE maxage] [NAME name] [IDLE idle] [FLAGS flags] [LIB-NAME lib-name] [LIB-VER lib-ver] [DB db] [CAPA capa] [IP ip]` [`[NOT-TYPE normal | master | replica | pubsub]`](enum@crate::types::ClientListClientType) `[NOT-ID not-client-id [not-client-id ...]] [NOT-USER not-username] [NOT-ADDR ip:port] [NOT-LADDR ip:port] [NOT-NAME not-name] [NOT-FLAGS not-flags] [NOT-LIB-NAME not-lib-name] [NOT-LIB-VER not-lib-ver] [NOT-DB not-db] [NOT-CAPA not-capa] [NOT-IP not-ip]`
+
+**Options**:
+- [`ClientListClientType`](enum@crate::types::ClientListClientType) for `[TYPE normal | master | replica | pubsub]`: `Normal` (`normal`), `Master` (`master`), `Replica` (`replica`), `Pubsub` (`pubsub`)
+- [`YesNo`](enum@crate::types::YesNo) for `[SKIPME YES | NO]`: `Yes` (`YES`), `No` (`NO`)
 
 **Reply** (`Bytes`): Information and statistics about client connections
 
@@ -1082,9 +1072,10 @@ pub fn client_list() -> ClientList {
 }
 /**Sets the client eviction mode of the connection.
 
-```text
-CLIENT NO-EVICT <ON | OFF>
-```
+`CLIENT NO-EVICT` [`<ON | OFF>`](enum@crate::types::OnOff)
+
+**Options**:
+- [`OnOff`](enum@crate::types::OnOff) for `<ON | OFF>`: `On` (`ON`), `Off` (`OFF`)
 
 **Reply** (`()`).
 
@@ -1124,9 +1115,10 @@ pub fn client_no_evict(enabled: OnOff) -> ClientNoEvict {
 }
 /**Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-```text
-CLIENT NO-TOUCH <ON | OFF>
-```
+`CLIENT NO-TOUCH` [`<ON | OFF>`](enum@crate::types::OnOff)
+
+**Options**:
+- [`OnOff`](enum@crate::types::OnOff) for `<ON | OFF>`: `On` (`ON`), `Off` (`OFF`)
 
 **Reply** (`()`).
 
@@ -1166,9 +1158,10 @@ pub fn client_no_touch(enabled: OnOff) -> ClientNoTouch {
 }
 /**Suspends commands processing.
 
-```text
-CLIENT PAUSE timeout [WRITE | ALL]
-```
+`CLIENT PAUSE timeout` [`[WRITE | ALL]`](enum@crate::types::ClientPauseMode)
+
+**Options**:
+- [`ClientPauseMode`](enum@crate::types::ClientPauseMode) for `[WRITE | ALL]`: `Write` (`WRITE`), `All` (`ALL`)
 
 **Reply** (`()`).
 
@@ -1233,9 +1226,10 @@ pub fn client_pause(timeout: impl MillisArg) -> ClientPause {
 }
 /**Sets information specific to the client or connection.
 
-```text
-CLIENT SETINFO <lib-name libname | lib-ver libver>
-```
+`CLIENT SETINFO` [`<lib-name libname | lib-ver libver>`](enum@crate::types::ClientSetinfoAttr)
+
+**Options**:
+- [`ClientSetinfoAttr`](enum@crate::types::ClientSetinfoAttr) for `<lib-name libname | lib-ver libver>`: `LibName` (`lib-name libname`), `LibVer` (`lib-ver libver`)
 
 **Reply** (`()`).
 
@@ -1275,9 +1269,7 @@ pub fn client_setinfo(attr: ClientSetinfoAttr) -> ClientSetinfo {
 }
 /**Sets the connection name.
 
-```text
-CLIENT SETNAME connection-name
-```
+`CLIENT SETNAME connection-name`
 
 **Reply** (`()`).
 
@@ -1317,9 +1309,10 @@ pub fn client_setname(connection_name: impl ToArg) -> ClientSetname {
 }
 /**Controls server-assisted client-side caching for the connection.
 
-```text
-CLIENT TRACKING <ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
-```
+`CLIENT TRACKING` [`<ON | OFF>`](enum@crate::types::OnOff) `[REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]`
+
+**Options**:
+- [`OnOff`](enum@crate::types::OnOff) for `<ON | OFF>`: `On` (`ON`), `Off` (`OFF`)
 
 **Reply** (`()`): If the client was successfully put into or taken out of tracking mode.
 
@@ -1356,14 +1349,11 @@ impl<X, R> ClientTracking<X, R> {
         self
     }
     ///`[PREFIX prefix [PREFIX prefix ...]]`
-    pub fn prefix(mut self, prefix: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn prefix(mut self, prefix: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(32u16, "prefix");
-        let items = prefix.into_iter();
-        for item in items {
-            buf.token("PREFIX");
-            item.write_arg(buf);
-        }
+        let items = prefix;
+        items.write_each(Some("PREFIX"), buf);
         self
     }
     ///`[BCAST]`
@@ -1407,9 +1397,7 @@ pub fn client_tracking(status: OnOff) -> ClientTracking {
 }
 /**Returns information about server-assisted client-side caching for the connection.
 
-```text
-CLIENT TRACKINGINFO
-```
+`CLIENT TRACKINGINFO`
 
 **Reply** (`ClientTrackinginfoReply`).
 
@@ -1445,9 +1433,10 @@ pub fn client_trackinginfo() -> ClientTrackinginfo {
 }
 /**Unblocks a client blocked by a blocking command from a different connection.
 
-```text
-CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
-```
+`CLIENT UNBLOCK client-id` [`[TIMEOUT | ERROR]`](enum@crate::types::UnblockType)
+
+**Options**:
+- [`UnblockType`](enum@crate::types::UnblockType) for `[TIMEOUT | ERROR]`: `Timeout` (`TIMEOUT`), `Error` (`ERROR`)
 
 **Reply** (`bool`):
 - If the client was unblocked successfully.
@@ -1511,9 +1500,7 @@ pub fn client_unblock(client_id: impl IntArg) -> ClientUnblock {
 }
 /**Resumes processing commands from paused clients.
 
-```text
-CLIENT UNPAUSE
-```
+`CLIENT UNPAUSE`
 
 **Reply** (`()`).
 
@@ -1547,9 +1534,7 @@ pub fn client_unpause() -> ClientUnpause {
 }
 /**Returns the given string.
 
-```text
-ECHO message
-```
+`ECHO message`
 
 **Reply** (`Bytes`): The given string
 
@@ -1589,9 +1574,7 @@ pub fn echo(message: impl ToArg) -> Echo {
 }
 /**Returns the server's liveliness response.
 
-```text
-PING [message]
-```
+`PING [message]`
 
 **Reply** (`Bytes`):
 - Default reply.
@@ -1635,9 +1618,7 @@ pub fn ping() -> Ping {
 }
 /**Changes the selected database.
 
-```text
-SELECT index
-```
+`SELECT index`
 
 **Reply** (`()`).
 

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Copies the value of a key to a new key.
 
-```text
-COPY source destination [DB destination-db] [REPLACE]
-```
+`COPY source destination [DB destination-db] [REPLACE]`
 
 **Reply** (`bool`):
 - Source was copied.
@@ -78,9 +76,7 @@ pub fn copy(source: impl ToArg, destination: impl ToArg) -> Copy {
 }
 /**Deletes one or more keys.
 
-```text
-DEL key [key ...]
-```
+`DEL key [key ...]`
 
 **Reply** (`i64`): The number of keys that were removed.
 
@@ -95,19 +91,16 @@ pub struct Del<X = Detached, R = i64> {
 command_impls!(Del, meta::DEL);
 impl<X: ReplyMode> Del<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `DEL` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nDEL\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Del {
             buf: cmd,
             exec,
@@ -123,14 +116,12 @@ Builds a detached [`Del`](struct@crate::cmd::Del) (queue it in a pipeline, or se
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "DEL")]
-pub fn del(key: impl IntoIterator<Item = impl ToArg>) -> Del {
+pub fn del(key: impl ToArgs) -> Del {
     Del::new_in(Detached, key)
 }
 /**Returns a serialized representation of the value stored at a key.
 
-```text
-DUMP key
-```
+`DUMP key`
 
 **Reply** (`Option<Bytes>`):
 - The serialized value.
@@ -172,9 +163,7 @@ pub fn dump(key: impl ToArg) -> Dump {
 }
 /**Determines whether one or more keys exist.
 
-```text
-EXISTS key [key ...]
-```
+`EXISTS key [key ...]`
 
 **Reply** (`i64`): Number of keys that exist from those specified as arguments.
 
@@ -192,19 +181,16 @@ pub struct Exists<X = Detached, R = i64> {
 command_impls!(Exists, meta::EXISTS);
 impl<X: ReplyMode> Exists<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `EXISTS` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nEXISTS\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Exists {
             buf: cmd,
             exec,
@@ -220,14 +206,15 @@ Builds a detached [`Exists`](struct@crate::cmd::Exists) (queue it in a pipeline,
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "EXISTS")]
-pub fn exists(key: impl IntoIterator<Item = impl ToArg>) -> Exists {
+pub fn exists(key: impl ToArgs) -> Exists {
     Exists::new_in(Detached, key)
 }
 /**Sets the expiration time of a key in seconds.
 
-```text
-EXPIRE key seconds [NX | XX | GT | LT]
-```
+`EXPIRE key seconds` [`[NX | XX | GT | LT]`](enum@crate::types::ExpireCondition)
+
+**Options**:
+- [`ExpireCondition`](enum@crate::types::ExpireCondition) for `[NX | XX | GT | LT]`: `Nx` (`NX`), `Xx` (`XX`), `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`bool`):
 - The timeout was not set. e.g. key doesn't exist, or operation skipped due to the provided arguments.
@@ -311,9 +298,10 @@ pub fn expire(key: impl ToArg, seconds: impl SecondsArg) -> Expire {
 }
 /**Sets the expiration time of a key to a Unix timestamp.
 
-```text
-EXPIREAT key unix-time-seconds [NX | XX | GT | LT]
-```
+`EXPIREAT key unix-time-seconds` [`[NX | XX | GT | LT]`](enum@crate::types::ExpireCondition)
+
+**Options**:
+- [`ExpireCondition`](enum@crate::types::ExpireCondition) for `[NX | XX | GT | LT]`: `Nx` (`NX`), `Xx` (`XX`), `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`bool`):
 - The timeout was set.
@@ -401,9 +389,7 @@ pub fn expireat(key: impl ToArg, unix_time_seconds: impl UnixTimeArg) -> Expirea
 }
 /**Returns the expiration time of a key as a Unix timestamp.
 
-```text
-EXPIRETIME key
-```
+`EXPIRETIME key`
 
 **Reply** (`i64`):
 - Expiration Unix timestamp in seconds.
@@ -446,9 +432,7 @@ pub fn expiretime(key: impl ToArg) -> Expiretime {
 }
 /**Returns all key names that match a pattern.
 
-```text
-KEYS pattern
-```
+`KEYS pattern`
 
 **Reply** (`Vec<Bytes>`): List of keys matching pattern.
 
@@ -488,9 +472,11 @@ pub fn keys(pattern: impl ToArg) -> Keys {
 }
 /**Atomically transfers a key from one instance to another.
 
-```text
-MIGRATE host port <key | > destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
-```
+`MIGRATE host port` [`<key | >`](enum@crate::types::MigrateKeySelector) `destination-db timeout [COPY] [REPLACE]` [`[AUTH password | AUTH2 username password]`](enum@crate::types::MigrateAuthentication) `[KEYS key [key ...]]`
+
+**Options**:
+- [`MigrateKeySelector`](enum@crate::types::MigrateKeySelector) for `<key | >`: `Key` (`key`), `EmptyString` (``)
+- [`MigrateAuthentication`](enum@crate::types::MigrateAuthentication) for `[AUTH password | AUTH2 username password]`: `Auth` (`AUTH password`), `Auth2` (`AUTH2 username password`)
 
 **Reply** (`Bytes`):
 - Success.
@@ -580,18 +566,15 @@ impl<X, R> Migrate<X, R> {
         self
     }
     ///`[KEYS key [key ...]]` (since 3.0.6)
-    pub fn keys(mut self, keys: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn keys(mut self, keys: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.single(128u16, "keys");
-        let items = keys.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            if n == 0 {
-                buf.token("KEYS");
-            }
-            n += 1;
-            item.write_arg(buf);
+        let items = keys;
+        let n = items.arg_count();
+        if n > 0 {
+            buf.token("KEYS");
         }
+        items.write_each(None, buf);
         self
     }
 }
@@ -617,9 +600,7 @@ pub fn migrate(
 }
 /**Moves a key to another database.
 
-```text
-MOVE key db
-```
+`MOVE key db`
 
 **Reply** (`bool`):
 - Key was moved.
@@ -664,9 +645,7 @@ pub fn move_(key: impl ToArg, db: impl IntArg) -> Move {
 }
 /**Returns the internal encoding of an object.
 
-```text
-OBJECT ENCODING key
-```
+`OBJECT ENCODING key`
 
 **Reply** (`Option<Bytes>`):
 - Key doesn't exist.
@@ -708,9 +687,7 @@ pub fn object_encoding(key: impl ToArg) -> ObjectEncoding {
 }
 /**Returns the logarithmic access frequency counter of an object.
 
-```text
-OBJECT FREQ key
-```
+`OBJECT FREQ key`
 
 **Reply** (`i64`): The counter's value.
 
@@ -750,9 +727,7 @@ pub fn object_freq(key: impl ToArg) -> ObjectFreq {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-OBJECT HELP
-```
+`OBJECT HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -786,9 +761,7 @@ pub fn object_help() -> ObjectHelp {
 }
 /**Returns the time since the last access to an object.
 
-```text
-OBJECT IDLETIME key
-```
+`OBJECT IDLETIME key`
 
 **Reply** (`i64`): The idle time in seconds.
 
@@ -828,9 +801,7 @@ pub fn object_idletime(key: impl ToArg) -> ObjectIdletime {
 }
 /**Returns the reference count of a value of a key.
 
-```text
-OBJECT REFCOUNT key
-```
+`OBJECT REFCOUNT key`
 
 **Reply** (`i64`): The number of references.
 
@@ -870,9 +841,7 @@ pub fn object_refcount(key: impl ToArg) -> ObjectRefcount {
 }
 /**Removes the expiration time of a key.
 
-```text
-PERSIST key
-```
+`PERSIST key`
 
 **Reply** (`bool`):
 - Key does not exist or does not have an associated timeout.
@@ -914,9 +883,10 @@ pub fn persist(key: impl ToArg) -> Persist {
 }
 /**Sets the expiration time of a key in milliseconds.
 
-```text
-PEXPIRE key milliseconds [NX | XX | GT | LT]
-```
+`PEXPIRE key milliseconds` [`[NX | XX | GT | LT]`](enum@crate::types::ExpireCondition)
+
+**Options**:
+- [`ExpireCondition`](enum@crate::types::ExpireCondition) for `[NX | XX | GT | LT]`: `Nx` (`NX`), `Xx` (`XX`), `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`bool`):
 - The timeout was not set. e.g. key doesn't exist, or operation skipped due to the provided arguments.
@@ -1000,9 +970,10 @@ pub fn pexpire(key: impl ToArg, milliseconds: impl MillisArg) -> Pexpire {
 }
 /**Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-```text
-PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]
-```
+`PEXPIREAT key unix-time-milliseconds` [`[NX | XX | GT | LT]`](enum@crate::types::ExpireCondition)
+
+**Options**:
+- [`ExpireCondition`](enum@crate::types::ExpireCondition) for `[NX | XX | GT | LT]`: `Nx` (`NX`), `Xx` (`XX`), `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`bool`):
 - The timeout was set.
@@ -1093,9 +1064,7 @@ pub fn pexpireat(
 }
 /**Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-```text
-PEXPIRETIME key
-```
+`PEXPIRETIME key`
 
 **Reply** (`i64`):
 - Expiration Unix timestamp in milliseconds.
@@ -1138,9 +1107,7 @@ pub fn pexpiretime(key: impl ToArg) -> Pexpiretime {
 }
 /**Returns the expiration time in milliseconds of a key.
 
-```text
-PTTL key
-```
+`PTTL key`
 
 **Reply** (`i64`):
 - TTL in milliseconds.
@@ -1186,9 +1153,7 @@ pub fn pttl(key: impl ToArg) -> Pttl {
 }
 /**Returns a random key name from the database.
 
-```text
-RANDOMKEY
-```
+`RANDOMKEY`
 
 **Reply** (`Option<Bytes>`):
 - When the database is empty.
@@ -1224,9 +1189,7 @@ pub fn randomkey() -> Randomkey {
 }
 /**Renames a key and overwrites the destination.
 
-```text
-RENAME key newkey
-```
+`RENAME key newkey`
 
 **Reply** (`()`).
 
@@ -1269,9 +1232,7 @@ pub fn rename(key: impl ToArg, newkey: impl ToArg) -> Rename {
 }
 /**Renames a key only when the target key name doesn't exist.
 
-```text
-RENAMENX key newkey
-```
+`RENAMENX key newkey`
 
 **Reply** (`bool`):
 - Key was renamed to newkey.
@@ -1319,9 +1280,7 @@ pub fn renamenx(key: impl ToArg, newkey: impl ToArg) -> Renamenx {
 }
 /**Creates a key from the serialized representation of a value.
 
-```text
-RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
-```
+`RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`
 
 **Reply** (`()`).
 
@@ -1412,9 +1371,7 @@ pub fn restore(
 }
 /**Iterates over the key names in the database.
 
-```text
-SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
-```
+`SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`
 
 **Reply** (`(Bytes,Vec<Bytes>)`): Cursor and scan response in array form.
 
@@ -1482,9 +1439,10 @@ pub fn scan(cursor: impl IntArg) -> Scan {
 }
 /**Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-```text
-SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] [STORE destination]
-```
+`SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]` [`[ASC | DESC]`](enum@crate::types::SortOrder) `[ALPHA] [STORE destination]`
+
+**Options**:
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
 
 **Reply** (`Vec<Option<Bytes>>`):
 - When the store option is specified the command returns the number of sorted elements in the destination list.
@@ -1532,14 +1490,11 @@ impl<X, R> Sort<X, R> {
         self
     }
     ///`[GET pattern [GET pattern ...]]`
-    pub fn get(mut self, get_pattern: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn get(mut self, get_pattern: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(48u16, "get-pattern");
-        let items = get_pattern.into_iter();
-        for item in items {
-            buf.token("GET");
-            item.write_arg(buf);
-        }
+        let items = get_pattern;
+        items.write_each(Some("GET"), buf);
         self
     }
     ///`[ASC | DESC]`
@@ -1600,9 +1555,10 @@ pub fn sort(key: impl ToArg) -> Sort {
 }
 /**Returns the sorted elements of a list, a set, or a sorted set.
 
-```text
-SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]
-```
+`SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]` [`[ASC | DESC]`](enum@crate::types::SortOrder) `[ALPHA]`
+
+**Options**:
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
 
 **Reply** (`Vec<Option<Bytes>>`): A list of sorted elements.
 
@@ -1648,14 +1604,11 @@ impl<X, R> SortRo<X, R> {
         self
     }
     ///`[GET pattern [GET pattern ...]]`
-    pub fn get(mut self, get_pattern: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn get(mut self, get_pattern: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(48u16, "get-pattern");
-        let items = get_pattern.into_iter();
-        for item in items {
-            buf.token("GET");
-            item.write_arg(buf);
-        }
+        let items = get_pattern;
+        items.write_each(Some("GET"), buf);
         self
     }
     ///`[ASC | DESC]`
@@ -1699,9 +1652,7 @@ pub fn sort_ro(key: impl ToArg) -> SortRo {
 }
 /**Returns the number of existing keys out of those specified after updating the time they were last accessed.
 
-```text
-TOUCH key [key ...]
-```
+`TOUCH key [key ...]`
 
 **Reply** (`i64`): The number of touched keys.
 
@@ -1716,19 +1667,16 @@ pub struct Touch<X = Detached, R = i64> {
 command_impls!(Touch, meta::TOUCH);
 impl<X: ReplyMode> Touch<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `TOUCH` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nTOUCH\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Touch {
             buf: cmd,
             exec,
@@ -1744,14 +1692,12 @@ Builds a detached [`Touch`](struct@crate::cmd::Touch) (queue it in a pipeline, o
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "TOUCH")]
-pub fn touch(key: impl IntoIterator<Item = impl ToArg>) -> Touch {
+pub fn touch(key: impl ToArgs) -> Touch {
     Touch::new_in(Detached, key)
 }
 /**Returns the expiration time in seconds of a key.
 
-```text
-TTL key
-```
+`TTL key`
 
 **Reply** (`i64`):
 - TTL in seconds.
@@ -1797,9 +1743,7 @@ pub fn ttl(key: impl ToArg) -> Ttl {
 }
 /**Determines the type of value stored at a key.
 
-```text
-TYPE key
-```
+`TYPE key`
 
 **Reply** (`Bytes`):
 - Key doesn't exist
@@ -1841,9 +1785,7 @@ pub fn type_(key: impl ToArg) -> Type {
 }
 /**Asynchronously deletes one or more keys.
 
-```text
-UNLINK key [key ...]
-```
+`UNLINK key [key ...]`
 
 **Reply** (`i64`): The number of keys that were unlinked.
 
@@ -1858,19 +1800,16 @@ pub struct Unlink<X = Detached, R = i64> {
 command_impls!(Unlink, meta::UNLINK);
 impl<X: ReplyMode> Unlink<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `UNLINK` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nUNLINK\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Unlink {
             buf: cmd,
             exec,
@@ -1886,14 +1825,12 @@ Builds a detached [`Unlink`](struct@crate::cmd::Unlink) (queue it in a pipeline,
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "UNLINK")]
-pub fn unlink(key: impl IntoIterator<Item = impl ToArg>) -> Unlink {
+pub fn unlink(key: impl ToArgs) -> Unlink {
     Unlink::new_in(Detached, key)
 }
 /**Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
 
-```text
-WAIT numreplicas timeout
-```
+`WAIT numreplicas timeout`
 
 **Reply** (`i64`): The number of replicas reached by all the writes performed in the context of the current connection.
 
@@ -1936,9 +1873,7 @@ pub fn wait(numreplicas: impl IntArg, timeout: impl MillisArg) -> Wait {
 }
 /**Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
 
-```text
-WAITAOF numlocal numreplicas timeout
-```
+`WAITAOF numlocal numreplicas timeout`
 
 **Reply** (`(i64,i64)`): Number of local and remote AOF files in sync.
 

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-```text
-GEOADD key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]
-```
+`GEOADD key` [`[NX | XX]`](enum@crate::types::ExistenceCondition) `[CH] longitude latitude member [longitude latitude member ...]`
+
+**Options**:
+- [`ExistenceCondition`](enum@crate::types::ExistenceCondition) for `[NX | XX]`: `Nx` (`NX`), `Xx` (`XX`)
 
 **Reply** (`i64`): When used without optional arguments, the number of elements added to the sorted set (excluding score updates).  If the CH option is specified, the number of elements that were changed (added or updated).
 
@@ -114,9 +115,10 @@ pub fn geoadd(
 }
 /**Returns the distance between two members of a geospatial index.
 
-```text
-GEODIST key member1 member2 [m | km | ft | mi]
-```
+`GEODIST key member1 member2` [`[m | km | ft | mi]`](enum@crate::types::GeoUnit)
+
+**Options**:
+- [`GeoUnit`](enum@crate::types::GeoUnit) for `[m | km | ft | mi]`: `M` (`m`), `Km` (`km`), `Ft` (`ft`), `Mi` (`mi`)
 
 **Reply** (`Option<f64>`):
 - One or both of elements are missing.
@@ -205,9 +207,7 @@ pub fn geodist(key: impl ToArg, member1: impl ToArg, member2: impl ToArg) -> Geo
 }
 /**Returns members from a geospatial index as geohash strings.
 
-```text
-GEOHASH key [member [member ...]]
-```
+`GEOHASH key [member [member ...]]`
 
 **Reply** (`Vec<Option<Bytes>>`): An array where each element is the Geohash corresponding to each member name passed as argument to the command.
 
@@ -236,13 +236,11 @@ impl<X: ReplyMode> Geohash<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
 }
 impl<X, R> Geohash<X, R> {
     ///`[member [member ...]]`
-    pub fn member(mut self, member: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn member(mut self, member: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "member");
-        let items = member.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = member;
+        items.write_each(None, buf);
         self
     }
 }
@@ -258,9 +256,7 @@ pub fn geohash(key: impl ToArg) -> Geohash {
 }
 /**Returns the longitude and latitude of members from a geospatial index.
 
-```text
-GEOPOS key [member [member ...]]
-```
+`GEOPOS key [member [member ...]]`
 
 **Reply** (`Vec<Option<(f64,f64)>>`): An array where each element is a two elements array representing longitude and latitude (x,y) of each member name passed as argument to the command
 
@@ -289,13 +285,11 @@ impl<X: ReplyMode> Geopos<X, <X as ReplyMode>::Out<Vec<Option<(f64, f64)>>>> {
 }
 impl<X, R> Geopos<X, R> {
     ///`[member [member ...]]`
-    pub fn member(mut self, member: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn member(mut self, member: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "member");
-        let items = member.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = member;
+        items.write_each(None, buf);
         self
     }
 }
@@ -311,9 +305,12 @@ pub fn geopos(key: impl ToArg) -> Geopos {
 }
 /**Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
 
-```text
-GEORADIUS key longitude latitude radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
-```
+`GEORADIUS key longitude latitude radius` [`<m | km | ft | mi>`](enum@crate::types::GeoUnit) `[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]` [`[ASC | DESC]`](enum@crate::types::SortOrder) [`[STORE key | STOREDIST key]`](enum@crate::types::GeoradiusStore)
+
+**Options**:
+- [`GeoUnit`](enum@crate::types::GeoUnit) for `<m | km | ft | mi>`: `M` (`m`), `Km` (`km`), `Ft` (`ft`), `Mi` (`mi`)
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
+- [`GeoradiusStore`](enum@crate::types::GeoradiusStore) for `[STORE key | STOREDIST key]`: `Store` (`STORE key`), `Storedist` (`STOREDIST key`)
 
 **Reply** (`Vec<Bytes>`): Array of matched members information.
 
@@ -504,9 +501,12 @@ pub fn georadius(
 }
 /**Queries a geospatial index for members within a distance from a member, optionally stores the result.
 
-```text
-GEORADIUSBYMEMBER key member radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
-```
+`GEORADIUSBYMEMBER key member radius` [`<m | km | ft | mi>`](enum@crate::types::GeoUnit) `[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]` [`[ASC | DESC]`](enum@crate::types::SortOrder) [`[STORE key | STOREDIST key]`](enum@crate::types::GeoradiusStore)
+
+**Options**:
+- [`GeoUnit`](enum@crate::types::GeoUnit) for `<m | km | ft | mi>`: `M` (`m`), `Km` (`km`), `Ft` (`ft`), `Mi` (`mi`)
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
+- [`GeoradiusStore`](enum@crate::types::GeoradiusStore) for `[STORE key | STOREDIST key]`: `Store` (`STORE key`), `Storedist` (`STOREDIST key`)
 
 **Reply** (`Vec<Bytes>`): Array of matched members information.
 
@@ -698,9 +698,11 @@ pub fn georadiusbymember(
 }
 /**Returns members from a geospatial index that are within a distance from a member.
 
-```text
-GEORADIUSBYMEMBER_RO key member radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]
-```
+`GEORADIUSBYMEMBER_RO key member radius` [`<m | km | ft | mi>`](enum@crate::types::GeoUnit) `[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]` [`[ASC | DESC]`](enum@crate::types::SortOrder)
+
+**Options**:
+- [`GeoUnit`](enum@crate::types::GeoUnit) for `<m | km | ft | mi>`: `M` (`m`), `Km` (`km`), `Ft` (`ft`), `Mi` (`mi`)
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
 
 **Reply** (`Vec<Bytes>`): Array of matched members information.
 
@@ -842,9 +844,11 @@ pub fn georadiusbymember_ro(
 }
 /**Returns members from a geospatial index that are within a distance from a coordinate.
 
-```text
-GEORADIUS_RO key longitude latitude radius <m | km | ft | mi> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]
-```
+`GEORADIUS_RO key longitude latitude radius` [`<m | km | ft | mi>`](enum@crate::types::GeoUnit) `[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]` [`[ASC | DESC]`](enum@crate::types::SortOrder)
+
+**Options**:
+- [`GeoUnit`](enum@crate::types::GeoUnit) for `<m | km | ft | mi>`: `M` (`m`), `Km` (`km`), `Ft` (`ft`), `Mi` (`mi`)
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
 
 **Reply** (`Vec<Bytes>`): Array of matched members information.
 
@@ -985,9 +989,13 @@ pub fn georadius_ro(
 }
 /**Queries a geospatial index for members inside an area of a box, circle, or a polygon.
 
-```text
-GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]
-```
+`GEOSEARCH key` [`[FROMMEMBER member | FROMLONLAT longitude latitude]`](enum@crate::types::GeosearchFrom) [`<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>`](enum@crate::types::GeosearchBy) [`[ASC | DESC]`](enum@crate::types::SortOrder) `[COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]`
+
+**Options**:
+- [`GeosearchFrom`](enum@crate::types::GeosearchFrom) for `[FROMMEMBER member | FROMLONLAT longitude latitude]`: `Frommember` (`FROMMEMBER member`), `Fromlonlat` (`FROMLONLAT longitude latitude`)
+- [`GeosearchBy`](enum@crate::types::GeosearchBy) for `<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>`: `Byradius` (`BYRADIUS radius <m | km | ft | mi>`), `Bybox` (`BYBOX width height <m | km | ft | mi>`), `Bypolygon` (`BYPOLYGON num-vertices longitude latitude [longitude latitude ...]`)
+- [`GeoUnit`](enum@crate::types::GeoUnit) for `<m | km | ft | mi>`: `M` (`m`), `Km` (`km`), `Ft` (`ft`), `Mi` (`mi`)
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
 
 **Reply** (`Vec<Bytes>`): Array of matched members information.
 
@@ -1136,9 +1144,13 @@ pub fn geosearch(key: impl ToArg, by: GeosearchBy) -> Geosearch {
 }
 /**Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
 
-```text
-GEOSEARCHSTORE destination source [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [STOREDIST]
-```
+`GEOSEARCHSTORE destination source` [`[FROMMEMBER member | FROMLONLAT longitude latitude]`](enum@crate::types::GeosearchFrom) [`<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>`](enum@crate::types::GeosearchBy) [`[ASC | DESC]`](enum@crate::types::SortOrder) `[COUNT count [ANY]] [STOREDIST]`
+
+**Options**:
+- [`GeosearchFrom`](enum@crate::types::GeosearchFrom) for `[FROMMEMBER member | FROMLONLAT longitude latitude]`: `Frommember` (`FROMMEMBER member`), `Fromlonlat` (`FROMLONLAT longitude latitude`)
+- [`GeosearchBy`](enum@crate::types::GeosearchBy) for `<BYRADIUS radius <m | km | ft | mi> | BYBOX width height <m | km | ft | mi> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]>`: `Byradius` (`BYRADIUS radius <m | km | ft | mi>`), `Bybox` (`BYBOX width height <m | km | ft | mi>`), `Bypolygon` (`BYPOLYGON num-vertices longitude latitude [longitude latitude ...]`)
+- [`GeoUnit`](enum@crate::types::GeoUnit) for `<m | km | ft | mi>`: `M` (`m`), `Km` (`km`), `Ft` (`ft`), `Mi` (`mi`)
+- [`SortOrder`](enum@crate::types::SortOrder) for `[ASC | DESC]`: `Asc` (`ASC`), `Desc` (`DESC`)
 
 **Reply** (`i64`): The number of elements in the resulting set.
 

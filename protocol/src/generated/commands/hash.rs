@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
 
-```text
-HDEL key field [field ...]
-```
+`HDEL key field [field ...]`
 
 **Reply** (`i64`): The number of fields that were removed from the hash.
 
@@ -35,25 +33,18 @@ pub struct Hdel<X = Detached, R = i64> {
 command_impls!(Hdel, meta::HDEL);
 impl<X: ReplyMode> Hdel<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `HDEL` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nHDEL\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "field");
-        let items = field.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hdel {
             buf: cmd,
             exec,
@@ -70,14 +61,12 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HDEL")]
-pub fn hdel(key: impl ToArg, field: impl IntoIterator<Item = impl ToArg>) -> Hdel {
+pub fn hdel(key: impl ToArg, field: impl ToArgs) -> Hdel {
     Hdel::new_in(Detached, key, field)
 }
 /**Determines whether a field exists in a hash.
 
-```text
-HEXISTS key field
-```
+`HEXISTS key field`
 
 **Reply** (`bool`):
 - The hash does not contain the field, or key does not exist.
@@ -122,9 +111,10 @@ pub fn hexists(key: impl ToArg, field: impl ToArg) -> Hexists {
 }
 /**Sets expiry time on hash fields.
 
-```text
-HEXPIRE key seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
-```
+`HEXPIRE key seconds` [`[NX | XX | GT | LT]`](enum@crate::types::ExpireCondition) `FIELDS numfields field [field ...]`
+
+**Options**:
+- [`ExpireCondition`](enum@crate::types::ExpireCondition) for `[NX | XX | GT | LT]`: `Nx` (`NX`), `Xx` (`XX`), `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`Vec<i64>`): List of integer codes indicating the result of setting expiry on each specified field, in the same order as the fields are requested.
 
@@ -143,7 +133,7 @@ impl<X: ReplyMode> Hexpire<X, <X as ReplyMode>::Out<Vec<i64>>> {
         exec: X,
         key: impl ToArg,
         seconds: impl SecondsArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nHEXPIRE\r\n", 1u8);
         let buf = &mut cmd;
@@ -153,16 +143,13 @@ impl<X: ReplyMode> Hexpire<X, <X as ReplyMode>::Out<Vec<i64>>> {
         seconds.write_seconds(buf);
         buf.single(48u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hexpire {
             buf: cmd,
             exec,
@@ -219,15 +206,16 @@ Arguments:
 pub fn hexpire(
     key: impl ToArg,
     seconds: impl SecondsArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+    field: impl ToArgs,
 ) -> Hexpire {
     Hexpire::new_in(Detached, key, seconds, field)
 }
 /**Sets expiry time on hash fields.
 
-```text
-HEXPIREAT key unix-time-seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
-```
+`HEXPIREAT key unix-time-seconds` [`[NX | XX | GT | LT]`](enum@crate::types::ExpireCondition) `FIELDS numfields field [field ...]`
+
+**Options**:
+- [`ExpireCondition`](enum@crate::types::ExpireCondition) for `[NX | XX | GT | LT]`: `Nx` (`NX`), `Xx` (`XX`), `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`Vec<i64>`): List of integer codes indicating the result of setting expiry on each specified field, in the same order as the fields are requested.
 
@@ -246,7 +234,7 @@ impl<X: ReplyMode> Hexpireat<X, <X as ReplyMode>::Out<Vec<i64>>> {
         exec: X,
         key: impl ToArg,
         unix_time_seconds: impl UnixTimeArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$9\r\nHEXPIREAT\r\n", 1u8);
         let buf = &mut cmd;
@@ -256,16 +244,13 @@ impl<X: ReplyMode> Hexpireat<X, <X as ReplyMode>::Out<Vec<i64>>> {
         unix_time_seconds.write_unix_time(false, buf);
         buf.single(48u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hexpireat {
             buf: cmd,
             exec,
@@ -322,15 +307,13 @@ Arguments:
 pub fn hexpireat(
     key: impl ToArg,
     unix_time_seconds: impl UnixTimeArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+    field: impl ToArgs,
 ) -> Hexpireat {
     Hexpireat::new_in(Detached, key, unix_time_seconds, field)
 }
 /**Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
 
-```text
-HEXPIRETIME key FIELDS numfields field [field ...]
-```
+`HEXPIRETIME key FIELDS numfields field [field ...]`
 
 **Reply** (`Vec<i64>`): List of values associated with the result of getting the absolute expiry timestamp of the specific fields, in the same order as they are requested.
 
@@ -345,27 +328,20 @@ pub struct Hexpiretime<X = Detached, R = Vec<i64>> {
 command_impls!(Hexpiretime, meta::HEXPIRETIME);
 impl<X: ReplyMode> Hexpiretime<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HEXPIRETIME` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nHEXPIRETIME\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hexpiretime {
             buf: cmd,
             exec,
@@ -382,17 +358,12 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HEXPIRETIME")]
-pub fn hexpiretime(
-    key: impl ToArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Hexpiretime {
+pub fn hexpiretime(key: impl ToArg, field: impl ToArgs) -> Hexpiretime {
     Hexpiretime::new_in(Detached, key, field)
 }
 /**Returns the value of a field in a hash.
 
-```text
-HGET key field
-```
+`HGET key field`
 
 **Reply** (`Option<Bytes>`):
 - The value associated with the field.
@@ -437,9 +408,7 @@ pub fn hget(key: impl ToArg, field: impl ToArg) -> Hget {
 }
 /**Returns all fields and values in a hash.
 
-```text
-HGETALL key
-```
+`HGETALL key`
 
 **Reply** (`HashMap<Bytes,Bytes>`): Map of fields and their values stored in the hash, or an empty list when key does not exist. In RESP2 this is returned as a flat array.
 
@@ -479,9 +448,7 @@ pub fn hgetall(key: impl ToArg) -> Hgetall {
 }
 /**Returns the values of one or more fields and deletes them from a hash.
 
-```text
-HGETDEL key FIELDS numfields field [field ...]
-```
+`HGETDEL key FIELDS numfields field [field ...]`
 
 **Reply** (`Vec<Option<Bytes>>`): List of values associated with the given fields, in the same order as they are requested. Returns nil for fields that do not exist.
 
@@ -496,27 +463,20 @@ pub struct Hgetdel<X = Detached, R = Vec<Option<Bytes>>> {
 command_impls!(Hgetdel, meta::HGETDEL);
 impl<X: ReplyMode> Hgetdel<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `HGETDEL` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nHGETDEL\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hgetdel {
             buf: cmd,
             exec,
@@ -533,17 +493,15 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HGETDEL")]
-pub fn hgetdel(
-    key: impl ToArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Hgetdel {
+pub fn hgetdel(key: impl ToArg, field: impl ToArgs) -> Hgetdel {
     Hgetdel::new_in(Detached, key, field)
 }
 /**Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
 
-```text
-HGETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS numfields field [field ...]
-```
+`HGETEX key` [`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`](enum@crate::types::Expiration) `FIELDS numfields field [field ...]`
+
+**Options**:
+- [`Expiration`](enum@crate::types::Expiration) for `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`: `Ex` (`EX seconds`), `Px` (`PX milliseconds`), `Exat` (`EXAT unix-time-seconds`), `Pxat` (`PXAT unix-time-milliseconds`), `Persist` (`PERSIST`)
 
 **Reply** (`Vec<Option<Bytes>>`): List of values associated with the given fields, in the same order as they are requested.
 
@@ -558,27 +516,20 @@ pub struct Hgetex<X = Detached, R = Vec<Option<Bytes>>> {
 command_impls!(Hgetex, meta::HGETEX);
 impl<X: ReplyMode> Hgetex<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `HGETEX` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nHGETEX\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(32u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hgetex {
             buf: cmd,
             exec,
@@ -642,17 +593,12 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HGETEX")]
-pub fn hgetex(
-    key: impl ToArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Hgetex {
+pub fn hgetex(key: impl ToArg, field: impl ToArgs) -> Hgetex {
     Hgetex::new_in(Detached, key, field)
 }
 /**Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
 
-```text
-HINCRBY key field increment
-```
+`HINCRBY key field increment`
 
 **Reply** (`i64`): The value of the field after the increment operation.
 
@@ -703,9 +649,7 @@ pub fn hincrby(key: impl ToArg, field: impl ToArg, increment: impl IntArg) -> Hi
 }
 /**Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
 
-```text
-HINCRBYFLOAT key field increment
-```
+`HINCRBYFLOAT key field increment`
 
 **Reply** (`f64`): The value of the field after the increment operation.
 
@@ -760,9 +704,7 @@ pub fn hincrbyfloat(
 }
 /**Returns all fields in a hash.
 
-```text
-HKEYS key
-```
+`HKEYS key`
 
 **Reply** (`Vec<Bytes>`): List of fields in the hash, or an empty list when the key does not exist.
 
@@ -802,9 +744,7 @@ pub fn hkeys(key: impl ToArg) -> Hkeys {
 }
 /**Returns the number of fields in a hash.
 
-```text
-HLEN key
-```
+`HLEN key`
 
 **Reply** (`i64`): Number of the fields in the hash, or 0 when the key does not exist.
 
@@ -844,9 +784,7 @@ pub fn hlen(key: impl ToArg) -> Hlen {
 }
 /**Returns the values of all fields in a hash.
 
-```text
-HMGET key field [field ...]
-```
+`HMGET key field [field ...]`
 
 **Reply** (`Vec<Option<Bytes>>`): List of values associated with the given fields, in the same order as they are requested.
 
@@ -861,25 +799,18 @@ pub struct Hmget<X = Detached, R = Vec<Option<Bytes>>> {
 command_impls!(Hmget, meta::HMGET);
 impl<X: ReplyMode> Hmget<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `HMGET` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nHMGET\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "field");
-        let items = field.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hmget {
             buf: cmd,
             exec,
@@ -896,14 +827,12 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HMGET")]
-pub fn hmget(key: impl ToArg, field: impl IntoIterator<Item = impl ToArg>) -> Hmget {
+pub fn hmget(key: impl ToArg, field: impl ToArgs) -> Hmget {
     Hmget::new_in(Detached, key, field)
 }
 /**Sets the values of multiple fields.
 
-```text
-HMSET key field value [field value ...]
-```
+`HMSET key field value [field value ...]`
 
 **Reply** (`()`).
 
@@ -965,9 +894,7 @@ pub fn hmset(
 }
 /**Remove the existing expiration on a hash key's field(s).
 
-```text
-HPERSIST key FIELDS numfields field [field ...]
-```
+`HPERSIST key FIELDS numfields field [field ...]`
 
 **Reply** (`Vec<i64>`): List of integer codes indicating the result of setting expiry on each specified field, in the same order as the fields are requested.
 
@@ -982,27 +909,20 @@ pub struct Hpersist<X = Detached, R = Vec<i64>> {
 command_impls!(Hpersist, meta::HPERSIST);
 impl<X: ReplyMode> Hpersist<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HPERSIST` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nHPERSIST\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hpersist {
             buf: cmd,
             exec,
@@ -1019,17 +939,15 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HPERSIST")]
-pub fn hpersist(
-    key: impl ToArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Hpersist {
+pub fn hpersist(key: impl ToArg, field: impl ToArgs) -> Hpersist {
     Hpersist::new_in(Detached, key, field)
 }
 /**Sets expiry time on hash object.
 
-```text
-HPEXPIRE key milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
-```
+`HPEXPIRE key milliseconds` [`[NX | XX | GT | LT]`](enum@crate::types::ExpireCondition) `FIELDS numfields field [field ...]`
+
+**Options**:
+- [`ExpireCondition`](enum@crate::types::ExpireCondition) for `[NX | XX | GT | LT]`: `Nx` (`NX`), `Xx` (`XX`), `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`Vec<i64>`): List of integer codes indicating the result of setting expiry on each specified field, in the same order as the fields are requested.
 
@@ -1048,7 +966,7 @@ impl<X: ReplyMode> Hpexpire<X, <X as ReplyMode>::Out<Vec<i64>>> {
         exec: X,
         key: impl ToArg,
         milliseconds: impl MillisArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nHPEXPIRE\r\n", 1u8);
         let buf = &mut cmd;
@@ -1058,16 +976,13 @@ impl<X: ReplyMode> Hpexpire<X, <X as ReplyMode>::Out<Vec<i64>>> {
         milliseconds.write_millis(buf);
         buf.single(48u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hpexpire {
             buf: cmd,
             exec,
@@ -1124,15 +1039,16 @@ Arguments:
 pub fn hpexpire(
     key: impl ToArg,
     milliseconds: impl MillisArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+    field: impl ToArgs,
 ) -> Hpexpire {
     Hpexpire::new_in(Detached, key, milliseconds, field)
 }
 /**Sets expiration time on hash field.
 
-```text
-HPEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
-```
+`HPEXPIREAT key unix-time-milliseconds` [`[NX | XX | GT | LT]`](enum@crate::types::ExpireCondition) `FIELDS numfields field [field ...]`
+
+**Options**:
+- [`ExpireCondition`](enum@crate::types::ExpireCondition) for `[NX | XX | GT | LT]`: `Nx` (`NX`), `Xx` (`XX`), `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`Vec<i64>`): List of integer codes indicating the result of setting expiry on each specified field, in the same order as the fields are requested.
 
@@ -1151,7 +1067,7 @@ impl<X: ReplyMode> Hpexpireat<X, <X as ReplyMode>::Out<Vec<i64>>> {
         exec: X,
         key: impl ToArg,
         unix_time_milliseconds: impl UnixTimeArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        field: impl ToArgs,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nHPEXPIREAT\r\n", 1u8);
         let buf = &mut cmd;
@@ -1161,16 +1077,13 @@ impl<X: ReplyMode> Hpexpireat<X, <X as ReplyMode>::Out<Vec<i64>>> {
         unix_time_milliseconds.write_unix_time(true, buf);
         buf.single(48u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hpexpireat {
             buf: cmd,
             exec,
@@ -1227,15 +1140,13 @@ Arguments:
 pub fn hpexpireat(
     key: impl ToArg,
     unix_time_milliseconds: impl UnixTimeArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+    field: impl ToArgs,
 ) -> Hpexpireat {
     Hpexpireat::new_in(Detached, key, unix_time_milliseconds, field)
 }
 /**Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
 
-```text
-HPEXPIRETIME key FIELDS numfields field [field ...]
-```
+`HPEXPIRETIME key FIELDS numfields field [field ...]`
 
 **Reply** (`Vec<i64>`): List of values associated with the result of getting the absolute expiry timestamp of the specific fields, in the same order as they are requested.
 
@@ -1250,27 +1161,20 @@ pub struct Hpexpiretime<X = Detached, R = Vec<i64>> {
 command_impls!(Hpexpiretime, meta::HPEXPIRETIME);
 impl<X: ReplyMode> Hpexpiretime<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HPEXPIRETIME` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$12\r\nHPEXPIRETIME\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hpexpiretime {
             buf: cmd,
             exec,
@@ -1287,17 +1191,12 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HPEXPIRETIME")]
-pub fn hpexpiretime(
-    key: impl ToArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Hpexpiretime {
+pub fn hpexpiretime(key: impl ToArg, field: impl ToArgs) -> Hpexpiretime {
     Hpexpiretime::new_in(Detached, key, field)
 }
 /**Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
 
-```text
-HPTTL key FIELDS numfields field [field ...]
-```
+`HPTTL key FIELDS numfields field [field ...]`
 
 **Reply** (`Vec<i64>`): List of values associated with the result of getting the remaining time-to-live of the specific fields, in the same order as they are requested.
 
@@ -1312,27 +1211,20 @@ pub struct Hpttl<X = Detached, R = Vec<i64>> {
 command_impls!(Hpttl, meta::HPTTL);
 impl<X: ReplyMode> Hpttl<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HPTTL` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nHPTTL\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Hpttl {
             buf: cmd,
             exec,
@@ -1349,17 +1241,12 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HPTTL")]
-pub fn hpttl(
-    key: impl ToArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Hpttl {
+pub fn hpttl(key: impl ToArg, field: impl ToArgs) -> Hpttl {
     Hpttl::new_in(Detached, key, field)
 }
 /**Returns one or more random fields from a hash.
 
-```text
-HRANDFIELD key [count [WITHVALUES]]
-```
+`HRANDFIELD key [count [WITHVALUES]]`
 
 **Reply** (`Option<Bytes>`):
 - Key doesn't exist
@@ -1444,9 +1331,7 @@ pub fn hrandfield(key: impl ToArg) -> Hrandfield {
 }
 /**Iterates over fields and values of a hash.
 
-```text
-HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]
-```
+`HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]`
 
 **Reply** (`(Bytes,Vec<(Bytes,Bytes)>)`): Cursor and scan response in array form.
 
@@ -1519,9 +1404,7 @@ pub fn hscan(key: impl ToArg, cursor: impl IntArg) -> Hscan {
 }
 /**Creates or modifies the value of a field in a hash.
 
-```text
-HSET key field value [field value ...]
-```
+`HSET key field value [field value ...]`
 
 **Reply** (`i64`): The number of fields that were added
 
@@ -1586,9 +1469,12 @@ pub fn hset(
 }
 /**Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
 
-```text
-HSETEX key [NX | XX] [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS numfields field value [field value ...]
-```
+`HSETEX key` [`[NX | XX]`](enum@crate::types::ExistenceCondition) [`[FNX | FXX]`](enum@crate::types::FieldsCondition) [`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`](enum@crate::types::SetExpiration) `FIELDS numfields field value [field value ...]`
+
+**Options**:
+- [`ExistenceCondition`](enum@crate::types::ExistenceCondition) for `[NX | XX]`: `Nx` (`NX`), `Xx` (`XX`)
+- [`FieldsCondition`](enum@crate::types::FieldsCondition) for `[FNX | FXX]`: `Fnx` (`FNX`), `Fxx` (`FXX`)
+- [`SetExpiration`](enum@crate::types::SetExpiration) for `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`: `Ex` (`EX seconds`), `Px` (`PX milliseconds`), `Exat` (`EXAT unix-time-seconds`), `Pxat` (`PXAT unix-time-milliseconds`), `Keepttl` (`KEEPTTL`)
 
 **Reply** (`bool`):
 - None of the provided fields value and or expiration time was set.
@@ -1746,9 +1632,7 @@ pub fn hsetex(
 }
 /**Sets the value of a field in a hash only when the field doesn't exist.
 
-```text
-HSETNX key field value
-```
+`HSETNX key field value`
 
 **Reply** (`bool`):
 - The field is a new field in the hash and value was set.
@@ -1801,9 +1685,7 @@ pub fn hsetnx(key: impl ToArg, field: impl ToArg, value: impl ToArg) -> Hsetnx {
 }
 /**Returns the length of the value of a field.
 
-```text
-HSTRLEN key field
-```
+`HSTRLEN key field`
 
 **Reply** (`i64`): String length of the value associated with the field, or zero when the field is not present in the hash or key does not exist at all.
 
@@ -1846,9 +1728,7 @@ pub fn hstrlen(key: impl ToArg, field: impl ToArg) -> Hstrlen {
 }
 /**Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
 
-```text
-HTTL key FIELDS numfields field [field ...]
-```
+`HTTL key FIELDS numfields field [field ...]`
 
 **Reply** (`Vec<i64>`): List of values associated with the result of getting the remaining time-to-live of the specific fields, in the same order as they are requested.
 
@@ -1863,27 +1743,20 @@ pub struct Httl<X = Detached, R = Vec<i64>> {
 command_impls!(Httl, meta::HTTL);
 impl<X: ReplyMode> Httl<X, <X as ReplyMode>::Out<Vec<i64>>> {
     ///Builds `HTTL` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, field: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nHTTL\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "fields");
         buf.token("FIELDS");
-        let items = field.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = field;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Httl {
             buf: cmd,
             exec,
@@ -1900,17 +1773,12 @@ Arguments:
 - `key`: `key`
 - `field`: `field [field ...]`*/
 #[doc(alias = "HTTL")]
-pub fn httl(
-    key: impl ToArg,
-    field: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Httl {
+pub fn httl(key: impl ToArg, field: impl ToArgs) -> Httl {
     Httl::new_in(Detached, key, field)
 }
 /**Returns all values in a hash.
 
-```text
-HVALS key
-```
+`HVALS key`
 
 **Reply** (`Vec<Bytes>`): List of values in the hash, or an empty list when the key does not exist.
 

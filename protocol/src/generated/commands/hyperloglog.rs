@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-```text
-PFADD key [element [element ...]]
-```
+`PFADD key [element [element ...]]`
 
 **Reply** (`bool`):
 - If at least 1 HyperLogLog internal register was altered.
@@ -48,13 +46,11 @@ impl<X: ReplyMode> Pfadd<X, <X as ReplyMode>::Out<bool>> {
 }
 impl<X, R> Pfadd<X, R> {
     ///`[element [element ...]]`
-    pub fn element(mut self, element: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn element(mut self, element: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "element");
-        let items = element.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = element;
+        items.write_each(None, buf);
         self
     }
 }
@@ -70,9 +66,7 @@ pub fn pfadd(key: impl ToArg) -> Pfadd {
 }
 /**Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-```text
-PFCOUNT key [key ...]
-```
+`PFCOUNT key [key ...]`
 
 **Reply** (`i64`): The approximated number of unique elements observed via PFADD
 
@@ -87,19 +81,16 @@ pub struct Pfcount<X = Detached, R = i64> {
 command_impls!(Pfcount, meta::PFCOUNT);
 impl<X: ReplyMode> Pfcount<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `PFCOUNT` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nPFCOUNT\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Pfcount {
             buf: cmd,
             exec,
@@ -115,14 +106,12 @@ Builds a detached [`Pfcount`](struct@crate::cmd::Pfcount) (queue it in a pipelin
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "PFCOUNT")]
-pub fn pfcount(key: impl IntoIterator<Item = impl ToArg>) -> Pfcount {
+pub fn pfcount(key: impl ToArgs) -> Pfcount {
     Pfcount::new_in(Detached, key)
 }
 /**Internal commands for debugging HyperLogLog values.
 
-```text
-PFDEBUG subcommand key
-```
+`PFDEBUG subcommand key`
 
 **Reply** (`Value`).
 
@@ -165,9 +154,7 @@ pub fn pfdebug(subcommand: impl ToArg, key: impl ToArg) -> Pfdebug {
 }
 /**Merges one or more HyperLogLog values into a single key.
 
-```text
-PFMERGE destkey [sourcekey [sourcekey ...]]
-```
+`PFMERGE destkey [sourcekey [sourcekey ...]]`
 
 **Reply** (`()`).
 
@@ -196,13 +183,11 @@ impl<X: ReplyMode> Pfmerge<X, <X as ReplyMode>::Out<()>> {
 }
 impl<X, R> Pfmerge<X, R> {
     ///`[sourcekey [sourcekey ...]]`
-    pub fn sourcekey(mut self, sourcekey: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn sourcekey(mut self, sourcekey: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "sourcekey");
-        let items = sourcekey.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = sourcekey;
+        items.write_each(None, buf);
         self
     }
 }
@@ -218,9 +203,7 @@ pub fn pfmerge(destkey: impl ToArg) -> Pfmerge {
 }
 /**An internal command for testing HyperLogLog values.
 
-```text
-PFSELFTEST
-```
+`PFSELFTEST`
 
 **Reply** (`()`).
 

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
 
-```text
-BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
-```
+`BLMOVE source destination` [`<LEFT | RIGHT>`](enum@crate::types::ListSide) [`<LEFT | RIGHT>`](enum@crate::types::ListSide) `timeout`
+
+**Options**:
+- [`ListSide`](enum@crate::types::ListSide) for `<LEFT | RIGHT>`: `Left` (`LEFT`), `Right` (`RIGHT`)
 
 **Reply** (`Option<Bytes>`):
 - The popped element.
@@ -84,9 +85,10 @@ pub fn blmove(
 }
 /**Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-```text
-BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
-```
+`BLMPOP timeout numkeys key [key ...]` [`<LEFT | RIGHT>`](enum@crate::types::ListSide) `[COUNT count]`
+
+**Options**:
+- [`ListSide`](enum@crate::types::ListSide) for `<LEFT | RIGHT>`: `Left` (`LEFT`), `Right` (`RIGHT`)
 
 **Reply** (`Option<(Bytes,Vec<Bytes>)>`):
 - Operation timed-out
@@ -106,7 +108,7 @@ impl<X: ReplyMode> Blmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>>
     pub fn new_in(
         exec: X,
         timeout: impl TimeoutArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
         where_: ListSide,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nBLMPOP\r\n", 1u8);
@@ -115,16 +117,13 @@ impl<X: ReplyMode> Blmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>>
         timeout.write_timeout(buf);
         buf.single(16u16, "numkeys");
         buf.single(32u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         buf.single(48u16, "where");
         where_.write_args(buf);
         Blmpop {
@@ -153,18 +152,12 @@ Arguments:
 - `key`: `key [key ...]`
 - `where_`: `<LEFT | RIGHT>`*/
 #[doc(alias = "BLMPOP")]
-pub fn blmpop(
-    timeout: impl TimeoutArg,
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    where_: ListSide,
-) -> Blmpop {
+pub fn blmpop(timeout: impl TimeoutArg, key: impl ToArgs, where_: ListSide) -> Blmpop {
     Blmpop::new_in(Detached, timeout, key, where_)
 }
 /**Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-```text
-BLPOP key [key ...] timeout
-```
+`BLPOP key [key ...] timeout`
 
 **Reply** (`Option<(Bytes,Bytes)>`):
 - No element could be popped and timeout expired
@@ -184,23 +177,16 @@ pub struct Blpop<X = Detached, R = Option<(Bytes, Bytes)>> {
 command_impls!(Blpop, meta::BLPOP);
 impl<X: ReplyMode> Blpop<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes)>>> {
     ///Builds `BLPOP` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg>,
-        timeout: impl TimeoutArg,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs, timeout: impl TimeoutArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nBLPOP\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         buf.single(16u16, "timeout");
         timeout.write_timeout(buf);
         Blpop {
@@ -219,17 +205,12 @@ Arguments:
 - `key`: `key [key ...]`
 - `timeout`: `timeout`*/
 #[doc(alias = "BLPOP")]
-pub fn blpop(
-    key: impl IntoIterator<Item = impl ToArg>,
-    timeout: impl TimeoutArg,
-) -> Blpop {
+pub fn blpop(key: impl ToArgs, timeout: impl TimeoutArg) -> Blpop {
     Blpop::new_in(Detached, key, timeout)
 }
 /**Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-```text
-BRPOP key [key ...] timeout
-```
+`BRPOP key [key ...] timeout`
 
 **Reply** (`Option<(Bytes,Bytes)>`): No element could be popped and the timeout expired.
 
@@ -247,23 +228,16 @@ pub struct Brpop<X = Detached, R = Option<(Bytes, Bytes)>> {
 command_impls!(Brpop, meta::BRPOP);
 impl<X: ReplyMode> Brpop<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes)>>> {
     ///Builds `BRPOP` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg>,
-        timeout: impl TimeoutArg,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs, timeout: impl TimeoutArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nBRPOP\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         buf.single(16u16, "timeout");
         timeout.write_timeout(buf);
         Brpop {
@@ -282,17 +256,12 @@ Arguments:
 - `key`: `key [key ...]`
 - `timeout`: `timeout`*/
 #[doc(alias = "BRPOP")]
-pub fn brpop(
-    key: impl IntoIterator<Item = impl ToArg>,
-    timeout: impl TimeoutArg,
-) -> Brpop {
+pub fn brpop(key: impl ToArgs, timeout: impl TimeoutArg) -> Brpop {
     Brpop::new_in(Detached, key, timeout)
 }
 /**Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-```text
-BRPOPLPUSH source destination timeout
-```
+`BRPOPLPUSH source destination timeout`
 
 **Reply** (`Option<Bytes>`):
 - The element being popped from source and pushed to destination.
@@ -352,9 +321,7 @@ pub fn brpoplpush(
 }
 /**Returns an element from a list by its index.
 
-```text
-LINDEX key index
-```
+`LINDEX key index`
 
 **Reply** (`Option<Bytes>`):
 - Index is out of range
@@ -399,9 +366,10 @@ pub fn lindex(key: impl ToArg, index: impl IntArg) -> Lindex {
 }
 /**Inserts an element before or after another element in a list.
 
-```text
-LINSERT key <BEFORE | AFTER> pivot element
-```
+`LINSERT key` [`<BEFORE | AFTER>`](enum@crate::types::Where) `pivot element`
+
+**Options**:
+- [`Where`](enum@crate::types::Where) for `<BEFORE | AFTER>`: `Before` (`BEFORE`), `After` (`AFTER`)
 
 **Reply** (`i64`):
 - List length after a successful insert operation.
@@ -464,9 +432,7 @@ pub fn linsert(
 }
 /**Returns the length of a list.
 
-```text
-LLEN key
-```
+`LLEN key`
 
 **Reply** (`i64`): List length.
 
@@ -506,9 +472,10 @@ pub fn llen(key: impl ToArg) -> Llen {
 }
 /**Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
 
-```text
-LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT>
-```
+`LMOVE source destination` [`<LEFT | RIGHT>`](enum@crate::types::ListSide) [`<LEFT | RIGHT>`](enum@crate::types::ListSide)
+
+**Options**:
+- [`ListSide`](enum@crate::types::ListSide) for `<LEFT | RIGHT>`: `Left` (`LEFT`), `Right` (`RIGHT`)
 
 **Reply** (`Option<Bytes>`):
 - The element being popped and pushed.
@@ -570,9 +537,10 @@ pub fn lmove(
 }
 /**Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
 
-```text
-LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
-```
+`LMPOP numkeys key [key ...]` [`<LEFT | RIGHT>`](enum@crate::types::ListSide) `[COUNT count]`
+
+**Options**:
+- [`ListSide`](enum@crate::types::ListSide) for `<LEFT | RIGHT>`: `Left` (`LEFT`), `Right` (`RIGHT`)
 
 **Reply** (`Option<(Bytes,Vec<Bytes>)>`):
 - If no element could be popped.
@@ -589,25 +557,18 @@ pub struct Lmpop<X = Detached, R = Option<(Bytes, Vec<Bytes>)>> {
 command_impls!(Lmpop, meta::LMPOP);
 impl<X: ReplyMode> Lmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<Bytes>)>>> {
     ///Builds `LMPOP` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: ListSide,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs, where_: ListSide) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nLMPOP\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "numkeys");
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         buf.single(32u16, "where");
         where_.write_args(buf);
         Lmpop {
@@ -635,17 +596,12 @@ Arguments:
 - `key`: `key [key ...]`
 - `where_`: `<LEFT | RIGHT>`*/
 #[doc(alias = "LMPOP")]
-pub fn lmpop(
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    where_: ListSide,
-) -> Lmpop {
+pub fn lmpop(key: impl ToArgs, where_: ListSide) -> Lmpop {
     Lmpop::new_in(Detached, key, where_)
 }
 /**Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
 
-```text
-LPOP key [count]
-```
+`LPOP key [count]`
 
 **Reply** (`Option<Bytes>`):
 - Key does not exist.
@@ -708,9 +664,7 @@ pub fn lpop(key: impl ToArg) -> Lpop {
 }
 /**Returns the index of matching elements in a list.
 
-```text
-LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
-```
+`LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]`
 
 **Reply** (`Option<i64>`):
 - In case there is no matching element
@@ -790,9 +744,7 @@ pub fn lpos(key: impl ToArg, element: impl ToArg) -> Lpos {
 }
 /**Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-```text
-LPUSH key element [element ...]
-```
+`LPUSH key element [element ...]`
 
 **Reply** (`i64`): Length of the list after the push operations.
 
@@ -810,25 +762,18 @@ pub struct Lpush<X = Detached, R = i64> {
 command_impls!(Lpush, meta::LPUSH);
 impl<X: ReplyMode> Lpush<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LPUSH` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, element: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nLPUSH\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "element");
-        let items = element.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = element;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Lpush {
             buf: cmd,
             exec,
@@ -845,14 +790,12 @@ Arguments:
 - `key`: `key`
 - `element`: `element [element ...]`*/
 #[doc(alias = "LPUSH")]
-pub fn lpush(key: impl ToArg, element: impl IntoIterator<Item = impl ToArg>) -> Lpush {
+pub fn lpush(key: impl ToArg, element: impl ToArgs) -> Lpush {
     Lpush::new_in(Detached, key, element)
 }
 /**Prepends one or more elements to a list only when the list exists.
 
-```text
-LPUSHX key element [element ...]
-```
+`LPUSHX key element [element ...]`
 
 **Reply** (`i64`): The length of the list after the push operation.
 
@@ -870,25 +813,18 @@ pub struct Lpushx<X = Detached, R = i64> {
 command_impls!(Lpushx, meta::LPUSHX);
 impl<X: ReplyMode> Lpushx<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `LPUSHX` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, element: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nLPUSHX\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "element");
-        let items = element.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = element;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Lpushx {
             buf: cmd,
             exec,
@@ -905,14 +841,12 @@ Arguments:
 - `key`: `key`
 - `element`: `element [element ...]`*/
 #[doc(alias = "LPUSHX")]
-pub fn lpushx(key: impl ToArg, element: impl IntoIterator<Item = impl ToArg>) -> Lpushx {
+pub fn lpushx(key: impl ToArg, element: impl ToArgs) -> Lpushx {
     Lpushx::new_in(Detached, key, element)
 }
 /**Returns a range of elements from a list.
 
-```text
-LRANGE key start stop
-```
+`LRANGE key start stop`
 
 **Reply** (`Vec<Bytes>`): List of elements in the specified range
 
@@ -963,9 +897,7 @@ pub fn lrange(key: impl ToArg, start: impl IntArg, stop: impl IntArg) -> Lrange 
 }
 /**Removes elements from a list. Deletes the list if the last element was removed.
 
-```text
-LREM key count element
-```
+`LREM key count element`
 
 **Reply** (`i64`): The number of removed elements.
 
@@ -1016,9 +948,7 @@ pub fn lrem(key: impl ToArg, count: impl IntArg, element: impl ToArg) -> Lrem {
 }
 /**Sets the value of an element in a list by its index.
 
-```text
-LSET key index element
-```
+`LSET key index element`
 
 **Reply** (`()`).
 
@@ -1069,9 +999,7 @@ pub fn lset(key: impl ToArg, index: impl IntArg, element: impl ToArg) -> Lset {
 }
 /**Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
 
-```text
-LTRIM key start stop
-```
+`LTRIM key start stop`
 
 **Reply** (`()`).
 
@@ -1122,9 +1050,7 @@ pub fn ltrim(key: impl ToArg, start: impl IntArg, stop: impl IntArg) -> Ltrim {
 }
 /**Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
 
-```text
-RPOP key [count]
-```
+`RPOP key [count]`
 
 **Reply** (`Option<Bytes>`):
 - Key does not exist.
@@ -1187,9 +1113,7 @@ pub fn rpop(key: impl ToArg) -> Rpop {
 }
 /**Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
 
-```text
-RPOPLPUSH source destination
-```
+`RPOPLPUSH source destination`
 
 **Reply** (`Option<Bytes>`):
 - The element being popped and pushed.
@@ -1234,9 +1158,7 @@ pub fn rpoplpush(source: impl ToArg, destination: impl ToArg) -> Rpoplpush {
 }
 /**Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-```text
-RPUSH key element [element ...]
-```
+`RPUSH key element [element ...]`
 
 **Reply** (`i64`): Length of the list after the push operations.
 
@@ -1254,25 +1176,18 @@ pub struct Rpush<X = Detached, R = i64> {
 command_impls!(Rpush, meta::RPUSH);
 impl<X: ReplyMode> Rpush<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `RPUSH` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, element: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nRPUSH\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "element");
-        let items = element.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = element;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Rpush {
             buf: cmd,
             exec,
@@ -1289,14 +1204,12 @@ Arguments:
 - `key`: `key`
 - `element`: `element [element ...]`*/
 #[doc(alias = "RPUSH")]
-pub fn rpush(key: impl ToArg, element: impl IntoIterator<Item = impl ToArg>) -> Rpush {
+pub fn rpush(key: impl ToArg, element: impl ToArgs) -> Rpush {
     Rpush::new_in(Detached, key, element)
 }
 /**Appends one or more elements to a list only when the list exists.
 
-```text
-RPUSHX key element [element ...]
-```
+`RPUSHX key element [element ...]`
 
 **Reply** (`i64`): Length of the list after the push operation.
 
@@ -1314,25 +1227,18 @@ pub struct Rpushx<X = Detached, R = i64> {
 command_impls!(Rpushx, meta::RPUSHX);
 impl<X: ReplyMode> Rpushx<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `RPUSHX` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        element: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, element: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nRPUSHX\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "element");
-        let items = element.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = element;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Rpushx {
             buf: cmd,
             exec,
@@ -1349,6 +1255,6 @@ Arguments:
 - `key`: `key`
 - `element`: `element [element ...]`*/
 #[doc(alias = "RPUSHX")]
-pub fn rpushx(key: impl ToArg, element: impl IntoIterator<Item = impl ToArg>) -> Rpushx {
+pub fn rpushx(key: impl ToArg, element: impl ToArgs) -> Rpushx {
     Rpushx::new_in(Detached, key, element)
 }

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Posts a message to a channel.
 
-```text
-PUBLISH channel message
-```
+`PUBLISH channel message`
 
 **Reply** (`i64`): The number of clients that received the message. Note that in a Cluster, only clients that are connected to the same node as the publishing client are included in the count.
 
@@ -60,9 +58,7 @@ pub fn publish(channel: impl ToArg, message: impl ToArg) -> Publish {
 }
 /**Returns the active channels.
 
-```text
-PUBSUB CHANNELS [pattern]
-```
+`PUBSUB CHANNELS [pattern]`
 
 **Reply** (`Vec<Bytes>`): A list of active channels, optionally matching the specified pattern.
 
@@ -104,9 +100,7 @@ pub fn pubsub_channels() -> PubsubChannels {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-PUBSUB HELP
-```
+`PUBSUB HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -140,9 +134,7 @@ pub fn pubsub_help() -> PubsubHelp {
 }
 /**Returns a count of unique pattern subscriptions.
 
-```text
-PUBSUB NUMPAT
-```
+`PUBSUB NUMPAT`
 
 **Reply** (`i64`): The number of patterns all the clients are subscribed to.
 
@@ -176,9 +168,7 @@ pub fn pubsub_numpat() -> PubsubNumpat {
 }
 /**Returns a count of subscribers to channels.
 
-```text
-PUBSUB NUMSUB [channel [channel ...]]
-```
+`PUBSUB NUMSUB [channel [channel ...]]`
 
 **Reply** (`Vec<(Bytes,i64)>`): The number of subscribers per channel, each even element (including 0th) is channel name, each odd element is the number of subscribers.
 
@@ -204,13 +194,11 @@ impl<X: ReplyMode> PubsubNumsub<X, <X as ReplyMode>::Out<Vec<(Bytes, i64)>>> {
 }
 impl<X, R> PubsubNumsub<X, R> {
     ///`[channel [channel ...]]`
-    pub fn channel(mut self, channel: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn channel(mut self, channel: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "channel");
-        let items = channel.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = channel;
+        items.write_each(None, buf);
         self
     }
 }
@@ -223,9 +211,7 @@ pub fn pubsub_numsub() -> PubsubNumsub {
 }
 /**Returns the active shard channels.
 
-```text
-PUBSUB SHARDCHANNELS [pattern]
-```
+`PUBSUB SHARDCHANNELS [pattern]`
 
 **Reply** (`Vec<Bytes>`): A list of active channels, optionally matching the specified pattern.
 
@@ -267,9 +253,7 @@ pub fn pubsub_shardchannels() -> PubsubShardchannels {
 }
 /**Returns the count of subscribers of shard channels.
 
-```text
-PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]
-```
+`PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]`
 
 **Reply** (`Vec<(Bytes,i64)>`): The number of subscribers per shard channel, each even element (including 0th) is channel name, each odd element is the number of subscribers.
 
@@ -295,16 +279,11 @@ impl<X: ReplyMode> PubsubShardnumsub<X, <X as ReplyMode>::Out<Vec<(Bytes, i64)>>
 }
 impl<X, R> PubsubShardnumsub<X, R> {
     ///`[shardchannel [shardchannel ...]]`
-    pub fn shardchannel(
-        mut self,
-        shardchannel: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn shardchannel(mut self, shardchannel: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "shardchannel");
-        let items = shardchannel.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = shardchannel;
+        items.write_each(None, buf);
         self
     }
 }
@@ -317,9 +296,7 @@ pub fn pubsub_shardnumsub() -> PubsubShardnumsub {
 }
 /**Posts a message to a shard channel.
 
-```text
-SPUBLISH shardchannel message
-```
+`SPUBLISH shardchannel message`
 
 **Reply** (`i64`): The number of clients that received the message. Note that in a Cluster, only clients that are connected to the same node as the publishing client are included in the count.
 

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Executes a server-side Lua script.
 
-```text
-EVAL script numkeys [key [key ...]] [arg [arg ...]]
-```
+`EVAL script numkeys [key [key ...]] [arg [arg ...]]`
 
 **Reply** (`Value`): Return value depends on the script that is executed
 
@@ -48,28 +46,21 @@ impl<X: ReplyMode> Eval<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> Eval<X, R> {
     ///`[key [key ...]]`
-    pub fn key(
-        mut self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn key(mut self, key: impl ToArgs) -> Self {
         let buf = &mut self.buf;
-        let items = key.into_iter();
+        let items = key;
         buf.single(16u16, "numkeys");
-        items.len().write_int(buf);
+        items.arg_count().write_int(buf);
         buf.single(32u16, "key");
-        for item in items {
-            item.write_arg(buf);
-        }
+        items.write_each(None, buf);
         self
     }
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -85,9 +76,7 @@ pub fn eval(script: impl ToArg) -> Eval {
 }
 /**Executes a server-side Lua script by SHA1 digest.
 
-```text
-EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
-```
+`EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]`
 
 **Reply** (`Value`): Return value depends on the script that is executed
 
@@ -118,28 +107,21 @@ impl<X: ReplyMode> Evalsha<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> Evalsha<X, R> {
     ///`[key [key ...]]`
-    pub fn key(
-        mut self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn key(mut self, key: impl ToArgs) -> Self {
         let buf = &mut self.buf;
-        let items = key.into_iter();
+        let items = key;
         buf.single(16u16, "numkeys");
-        items.len().write_int(buf);
+        items.arg_count().write_int(buf);
         buf.single(32u16, "key");
-        for item in items {
-            item.write_arg(buf);
-        }
+        items.write_each(None, buf);
         self
     }
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -155,9 +137,7 @@ pub fn evalsha(sha1: impl ToArg) -> Evalsha {
 }
 /**Executes a read-only server-side Lua script by SHA1 digest.
 
-```text
-EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
-```
+`EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]`
 
 **Reply** (`Value`): Return value depends on the script that is executed
 
@@ -188,28 +168,21 @@ impl<X: ReplyMode> EvalshaRo<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> EvalshaRo<X, R> {
     ///`[key [key ...]]`
-    pub fn key(
-        mut self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn key(mut self, key: impl ToArgs) -> Self {
         let buf = &mut self.buf;
-        let items = key.into_iter();
+        let items = key;
         buf.single(16u16, "numkeys");
-        items.len().write_int(buf);
+        items.arg_count().write_int(buf);
         buf.single(32u16, "key");
-        for item in items {
-            item.write_arg(buf);
-        }
+        items.write_each(None, buf);
         self
     }
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -225,9 +198,7 @@ pub fn evalsha_ro(sha1: impl ToArg) -> EvalshaRo {
 }
 /**Executes a read-only server-side Lua script.
 
-```text
-EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
-```
+`EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]`
 
 **Reply** (`Value`): Return value depends on the script that is executed
 
@@ -258,28 +229,21 @@ impl<X: ReplyMode> EvalRo<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> EvalRo<X, R> {
     ///`[key [key ...]]`
-    pub fn key(
-        mut self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn key(mut self, key: impl ToArgs) -> Self {
         let buf = &mut self.buf;
-        let items = key.into_iter();
+        let items = key;
         buf.single(16u16, "numkeys");
-        items.len().write_int(buf);
+        items.arg_count().write_int(buf);
         buf.single(32u16, "key");
-        for item in items {
-            item.write_arg(buf);
-        }
+        items.write_each(None, buf);
         self
     }
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -295,9 +259,7 @@ pub fn eval_ro(script: impl ToArg) -> EvalRo {
 }
 /**Invokes a function.
 
-```text
-FCALL function numkeys [key [key ...]] [arg [arg ...]]
-```
+`FCALL function numkeys [key [key ...]] [arg [arg ...]]`
 
 **Reply** (`Value`): Return value depends on the function that is executed
 
@@ -328,28 +290,21 @@ impl<X: ReplyMode> Fcall<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> Fcall<X, R> {
     ///`[key [key ...]]`
-    pub fn key(
-        mut self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn key(mut self, key: impl ToArgs) -> Self {
         let buf = &mut self.buf;
-        let items = key.into_iter();
+        let items = key;
         buf.single(16u16, "numkeys");
-        items.len().write_int(buf);
+        items.arg_count().write_int(buf);
         buf.single(32u16, "key");
-        for item in items {
-            item.write_arg(buf);
-        }
+        items.write_each(None, buf);
         self
     }
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -365,9 +320,7 @@ pub fn fcall(function: impl ToArg) -> Fcall {
 }
 /**Invokes a read-only function.
 
-```text
-FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]
-```
+`FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]`
 
 **Reply** (`Value`): Return value depends on the function that is executed
 
@@ -398,28 +351,21 @@ impl<X: ReplyMode> FcallRo<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> FcallRo<X, R> {
     ///`[key [key ...]]`
-    pub fn key(
-        mut self,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn key(mut self, key: impl ToArgs) -> Self {
         let buf = &mut self.buf;
-        let items = key.into_iter();
+        let items = key;
         buf.single(16u16, "numkeys");
-        items.len().write_int(buf);
+        items.arg_count().write_int(buf);
         buf.single(32u16, "key");
-        for item in items {
-            item.write_arg(buf);
-        }
+        items.write_each(None, buf);
         self
     }
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(48u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -435,9 +381,7 @@ pub fn fcall_ro(function: impl ToArg) -> FcallRo {
 }
 /**Deletes a library and its functions.
 
-```text
-FUNCTION DELETE library-name
-```
+`FUNCTION DELETE library-name`
 
 **Reply** (`()`).
 
@@ -477,9 +421,7 @@ pub fn function_delete(library_name: impl ToArg) -> FunctionDelete {
 }
 /**Dumps all libraries into a serialized binary payload.
 
-```text
-FUNCTION DUMP
-```
+`FUNCTION DUMP`
 
 **Reply** (`Bytes`): The serialized payload.
 
@@ -513,9 +455,10 @@ pub fn function_dump() -> FunctionDump {
 }
 /**Deletes all libraries and functions.
 
-```text
-FUNCTION FLUSH [ASYNC | SYNC]
-```
+`FUNCTION FLUSH` [`[ASYNC | SYNC]`](enum@crate::types::FlushType)
+
+**Options**:
+- [`FlushType`](enum@crate::types::FlushType) for `[ASYNC | SYNC]`: `Async` (`ASYNC`), `Sync` (`SYNC`)
 
 **Reply** (`()`).
 
@@ -571,9 +514,7 @@ pub fn function_flush() -> FunctionFlush {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-FUNCTION HELP
-```
+`FUNCTION HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -607,9 +548,7 @@ pub fn function_help() -> FunctionHelp {
 }
 /**Terminates a function during execution.
 
-```text
-FUNCTION KILL
-```
+`FUNCTION KILL`
 
 **Reply** (`()`).
 
@@ -643,9 +582,7 @@ pub fn function_kill() -> FunctionKill {
 }
 /**Returns information about all libraries.
 
-```text
-FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
-```
+`FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]`
 
 **Reply** (`Vec<FunctionListReply>`).
 
@@ -695,9 +632,7 @@ pub fn function_list() -> FunctionList {
 }
 /**Creates a library.
 
-```text
-FUNCTION LOAD [REPLACE] function-code
-```
+`FUNCTION LOAD [REPLACE] function-code`
 
 **Reply** (`Bytes`): The library name that was loaded
 
@@ -745,9 +680,10 @@ pub fn function_load(function_code: impl ToArg) -> FunctionLoad {
 }
 /**Restores all libraries from a payload.
 
-```text
-FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
-```
+`FUNCTION RESTORE serialized-value` [`[FLUSH | APPEND | REPLACE]`](enum@crate::types::RestorePolicy)
+
+**Options**:
+- [`RestorePolicy`](enum@crate::types::RestorePolicy) for `[FLUSH | APPEND | REPLACE]`: `Flush` (`FLUSH`), `Append` (`APPEND`), `Replace` (`REPLACE`)
 
 **Reply** (`()`).
 
@@ -816,9 +752,7 @@ pub fn function_restore(serialized_value: impl ToArg) -> FunctionRestore {
 }
 /**Returns information about a function during execution.
 
-```text
-FUNCTION STATS
-```
+`FUNCTION STATS`
 
 **Reply** (`FunctionStatsReply`).
 
@@ -852,9 +786,10 @@ pub fn function_stats() -> FunctionStats {
 }
 /**Sets the debug mode of server-side Lua scripts.
 
-```text
-SCRIPT DEBUG <YES | SYNC | NO> [engine]
-```
+`SCRIPT DEBUG` [`<YES | SYNC | NO>`](enum@crate::types::ScriptDebugMode) `[engine]`
+
+**Options**:
+- [`ScriptDebugMode`](enum@crate::types::ScriptDebugMode) for `<YES | SYNC | NO>`: `Yes` (`YES`), `Sync` (`SYNC`), `No` (`NO`)
 
 **Reply** (`()`).
 
@@ -902,9 +837,7 @@ pub fn script_debug(mode: ScriptDebugMode) -> ScriptDebug {
 }
 /**Determines whether server-side Lua scripts exist in the script cache.
 
-```text
-SCRIPT EXISTS sha1 [sha1 ...]
-```
+`SCRIPT EXISTS sha1 [sha1 ...]`
 
 **Reply** (`Vec<bool>`): An array of integers that correspond to the specified SHA1 digest arguments.
 
@@ -919,19 +852,16 @@ pub struct ScriptExists<X = Detached, R = Vec<bool>> {
 command_impls!(ScriptExists, meta::SCRIPT_EXISTS);
 impl<X: ReplyMode> ScriptExists<X, <X as ReplyMode>::Out<Vec<bool>>> {
     ///Builds `SCRIPT EXISTS` bound to `exec`.
-    pub fn new_in(exec: X, sha1: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, sha1: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSCRIPT\r\n$6\r\nEXISTS\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "sha1");
-        let items = sha1.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = sha1;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         ScriptExists {
             buf: cmd,
             exec,
@@ -947,14 +877,15 @@ Builds a detached [`ScriptExists`](struct@crate::cmd::ScriptExists) (queue it in
 Arguments:
 - `sha1`: `sha1 [sha1 ...]`*/
 #[doc(alias = "SCRIPT EXISTS")]
-pub fn script_exists(sha1: impl IntoIterator<Item = impl ToArg>) -> ScriptExists {
+pub fn script_exists(sha1: impl ToArgs) -> ScriptExists {
     ScriptExists::new_in(Detached, sha1)
 }
 /**Removes all server-side Lua scripts from the script cache.
 
-```text
-SCRIPT FLUSH [ASYNC | SYNC]
-```
+`SCRIPT FLUSH` [`[ASYNC | SYNC]`](enum@crate::types::FlushType)
+
+**Options**:
+- [`FlushType`](enum@crate::types::FlushType) for `[ASYNC | SYNC]`: `Async` (`ASYNC`), `Sync` (`SYNC`)
 
 **Reply** (`()`).
 
@@ -1013,9 +944,7 @@ pub fn script_flush() -> ScriptFlush {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-SCRIPT HELP
-```
+`SCRIPT HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -1049,9 +978,7 @@ pub fn script_help() -> ScriptHelp {
 }
 /**Terminates a server-side Lua script during execution.
 
-```text
-SCRIPT KILL
-```
+`SCRIPT KILL`
 
 **Reply** (`()`).
 
@@ -1085,9 +1012,7 @@ pub fn script_kill() -> ScriptKill {
 }
 /**Loads a server-side Lua script to the script cache.
 
-```text
-SCRIPT LOAD script
-```
+`SCRIPT LOAD script`
 
 **Reply** (`Bytes`): The SHA1 digest of the script added into the script cache
 
@@ -1127,9 +1052,7 @@ pub fn script_load(script: impl ToArg) -> ScriptLoad {
 }
 /**Show server-side Lua script in the script cache.
 
-```text
-SCRIPT SHOW sha1
-```
+`SCRIPT SHOW sha1`
 
 **Reply** (`Bytes`): Lua script if sha1 hash exists in script cache.
 

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Checks for a Sentinel quorum.
 
-```text
-SENTINEL CKQUORUM primary-name
-```
+`SENTINEL CKQUORUM primary-name`
 
 **Reply** (`Bytes`): Returns OK if the current Sentinel configuration is able to reach the quorum needed to failover a primary, and the majority needed to authorize the failover.
 
@@ -57,9 +55,10 @@ pub fn sentinel_ckquorum(primary_name: impl ToArg) -> SentinelCkquorum {
 }
 /**Configures Sentinel.
 
-```text
-SENTINEL CONFIG <SET parameter value [parameter value ...] | GET parameter [parameter ...]>
-```
+`SENTINEL CONFIG` [`<SET parameter value [parameter value ...] | GET parameter [parameter ...]>`](enum@crate::types::SentinelConfigAction)
+
+**Options**:
+- [`SentinelConfigAction`](enum@crate::types::SentinelConfigAction) for `<SET parameter value [parameter value ...] | GET parameter [parameter ...]>`: `Set` (`SET parameter value [parameter value ...]`), `Get` (`GET parameter [parameter ...]`)
 
 **Reply** (`Value`):
 - When 'SENTINEL-CONFIG GET' is called, returns a map.
@@ -104,9 +103,7 @@ pub fn sentinel_config(action: SentinelConfigAction) -> SentinelConfig {
 }
 /**Lists or updates the current configurable parameters of Sentinel.
 
-```text
-SENTINEL DEBUG [parameter value [parameter value ...]]
-```
+`SENTINEL DEBUG [parameter value [parameter value ...]]`
 
 **Reply** (`Value`):
 - The configuration update was successful.
@@ -151,9 +148,7 @@ pub fn sentinel_debug() -> SentinelDebug {
 }
 /**Forces a Sentinel failover.
 
-```text
-SENTINEL FAILOVER primary-name [COORDINATED]
-```
+`SENTINEL FAILOVER primary-name [COORDINATED]`
 
 **Reply** (`()`): Force a fail over of the primary. Without options, the fail over is executed immediately as if the primary was not reachable. Using `COORDINATED`, fail over seeking agreement from other Sentinels and using coordinated fail over.
 
@@ -204,9 +199,7 @@ pub fn sentinel_failover(primary_name: impl ToArg) -> SentinelFailover {
 }
 /**Rewrites the Sentinel configuration file.
 
-```text
-SENTINEL FLUSHCONFIG
-```
+`SENTINEL FLUSHCONFIG`
 
 **Reply** (`()`): Force Sentinel to rewrite its configuration on disk, including the current Sentinel state.
 
@@ -240,9 +233,7 @@ pub fn sentinel_flushconfig() -> SentinelFlushconfig {
 }
 /**Returns the port and address of a primary instance.
 
-```text
-SENTINEL GET-MASTER-ADDR-BY-NAME primary-name
-```
+`SENTINEL GET-MASTER-ADDR-BY-NAME primary-name`
 
 **Reply** (`(Bytes,Bytes)`).
 
@@ -293,9 +284,7 @@ pub fn sentinel_get_master_addr_by_name(
 }
 /**Returns the port and address of a primary instance.
 
-```text
-SENTINEL GET-PRIMARY-ADDR-BY-NAME primary-name
-```
+`SENTINEL GET-PRIMARY-ADDR-BY-NAME primary-name`
 
 **Reply** (`(Bytes,Bytes)`).
 
@@ -342,9 +331,7 @@ pub fn sentinel_get_primary_addr_by_name(
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-SENTINEL HELP
-```
+`SENTINEL HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -378,9 +365,7 @@ pub fn sentinel_help() -> SentinelHelp {
 }
 /**Returns the cached `INFO` replies from the deployment's instances.
 
-```text
-SENTINEL INFO-CACHE nodename [nodename ...]
-```
+`SENTINEL INFO-CACHE nodename [nodename ...]`
 
 **Reply** (`Vec<Value>`): This is actually a map, the odd entries are a primary name, and the even entries are the last cached INFO output from that primary and all its replicas.
 
@@ -395,19 +380,16 @@ pub struct SentinelInfoCache<X = Detached, R = Vec<Value>> {
 command_impls!(SentinelInfoCache, meta::SENTINEL_INFO_CACHE);
 impl<X: ReplyMode> SentinelInfoCache<X, <X as ReplyMode>::Out<Vec<Value>>> {
     ///Builds `SENTINEL INFO-CACHE` bound to `exec`.
-    pub fn new_in(exec: X, nodename: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, nodename: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nSENTINEL\r\n$10\r\nINFO-CACHE\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "nodename");
-        let items = nodename.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = nodename;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         SentinelInfoCache {
             buf: cmd,
             exec,
@@ -423,16 +405,12 @@ Builds a detached [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache) (q
 Arguments:
 - `nodename`: `nodename [nodename ...]`*/
 #[doc(alias = "SENTINEL INFO-CACHE")]
-pub fn sentinel_info_cache(
-    nodename: impl IntoIterator<Item = impl ToArg>,
-) -> SentinelInfoCache {
+pub fn sentinel_info_cache(nodename: impl ToArgs) -> SentinelInfoCache {
     SentinelInfoCache::new_in(Detached, nodename)
 }
 /**Determines whether a primary instance is down.
 
-```text
-SENTINEL IS-MASTER-DOWN-BY-ADDR ip port current-epoch runid
-```
+`SENTINEL IS-MASTER-DOWN-BY-ADDR ip port current-epoch runid`
 
 **Reply** (`(bool,Bytes,i64)`).
 
@@ -501,9 +479,7 @@ pub fn sentinel_is_master_down_by_addr(
 }
 /**Determines whether a primary instance is down.
 
-```text
-SENTINEL IS-PRIMARY-DOWN-BY-ADDR ip port current-epoch runid
-```
+`SENTINEL IS-PRIMARY-DOWN-BY-ADDR ip port current-epoch runid`
 
 **Reply** (`(bool,Bytes,i64)`).
 
@@ -568,9 +544,7 @@ pub fn sentinel_is_primary_down_by_addr(
 }
 /**Returns the state of a primary instance.
 
-```text
-SENTINEL MASTER primary-name
-```
+`SENTINEL MASTER primary-name`
 
 **Reply** (`HashMap<Bytes,Bytes>`): The state and info of the specified primary.
 
@@ -614,9 +588,7 @@ pub fn sentinel_master(primary_name: impl ToArg) -> SentinelMaster {
 }
 /**Returns a list of monitored primaries.
 
-```text
-SENTINEL MASTERS
-```
+`SENTINEL MASTERS`
 
 **Reply** (`Vec<HashMap<Bytes,Bytes>>`): List of monitored primaries, and their states.
 
@@ -656,9 +628,7 @@ pub fn sentinel_masters() -> SentinelMasters {
 }
 /**Starts monitoring.
 
-```text
-SENTINEL MONITOR name ip port quorum
-```
+`SENTINEL MONITOR name ip port quorum`
 
 **Reply** (`()`).
 
@@ -718,9 +688,7 @@ pub fn sentinel_monitor(
 }
 /**Returns the Sentinel instance ID.
 
-```text
-SENTINEL MYID
-```
+`SENTINEL MYID`
 
 **Reply** (`Bytes`): Node ID of the sentinel instance.
 
@@ -754,9 +722,7 @@ pub fn sentinel_myid() -> SentinelMyid {
 }
 /**Returns information about pending scripts for Sentinel.
 
-```text
-SENTINEL PENDING-SCRIPTS
-```
+`SENTINEL PENDING-SCRIPTS`
 
 **Reply** (`Vec<SentinelPendingScriptsReply>`): List of pending scripts.
 
@@ -792,9 +758,7 @@ pub fn sentinel_pending_scripts() -> SentinelPendingScripts {
 }
 /**Returns a list of monitored primaries.
 
-```text
-SENTINEL PRIMARIES
-```
+`SENTINEL PRIMARIES`
 
 **Reply** (`Vec<HashMap<Bytes,Bytes>>`): List of monitored primaries, and their states.
 
@@ -830,9 +794,7 @@ pub fn sentinel_primaries() -> SentinelPrimaries {
 }
 /**Returns the state of a primary instance.
 
-```text
-SENTINEL PRIMARY primary-name
-```
+`SENTINEL PRIMARY primary-name`
 
 **Reply** (`HashMap<Bytes,Bytes>`): The state and info of the specified primary.
 
@@ -872,9 +834,7 @@ pub fn sentinel_primary(primary_name: impl ToArg) -> SentinelPrimary {
 }
 /**Stops monitoring.
 
-```text
-SENTINEL REMOVE primary-name
-```
+`SENTINEL REMOVE primary-name`
 
 **Reply** (`()`).
 
@@ -914,9 +874,7 @@ pub fn sentinel_remove(primary_name: impl ToArg) -> SentinelRemove {
 }
 /**Returns a list of the monitored replicas.
 
-```text
-SENTINEL REPLICAS primary-name
-```
+`SENTINEL REPLICAS primary-name`
 
 **Reply** (`Vec<HashMap<Bytes,Bytes>>`): List of replicas for this primary, and their state.
 
@@ -958,9 +916,7 @@ pub fn sentinel_replicas(primary_name: impl ToArg) -> SentinelReplicas {
 }
 /**Resets primaries by name matching a pattern.
 
-```text
-SENTINEL RESET pattern
-```
+`SENTINEL RESET pattern`
 
 **Reply** (`i64`): The number of primaries that were reset.
 
@@ -1000,9 +956,7 @@ pub fn sentinel_reset(pattern: impl ToArg) -> SentinelReset {
 }
 /**Returns a list of Sentinel instances.
 
-```text
-SENTINEL SENTINELS primary-name
-```
+`SENTINEL SENTINELS primary-name`
 
 **Reply** (`Vec<HashMap<Bytes,Bytes>>`): List of sentinel instances, and their state.
 
@@ -1044,9 +998,7 @@ pub fn sentinel_sentinels(primary_name: impl ToArg) -> SentinelSentinels {
 }
 /**Changes the configuration of a monitored primary.
 
-```text
-SENTINEL SET primary-name option value [option value ...]
-```
+`SENTINEL SET primary-name option value [option value ...]`
 
 **Reply** (`()`).
 
@@ -1108,9 +1060,10 @@ pub fn sentinel_set(
 }
 /**Simulates failover scenarios.
 
-```text
-SENTINEL SIMULATE-FAILURE <CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> [<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> ...]
-```
+`SENTINEL SIMULATE-FAILURE` [`<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> [<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> ...]`](enum@crate::types::SentinelSimulateFailureMode)
+
+**Options**:
+- [`SentinelSimulateFailureMode`](enum@crate::types::SentinelSimulateFailureMode) for `<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> [<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> ...]`: `CrashAfterElection` (`CRASH-AFTER-ELECTION`), `CrashAfterPromotion` (`CRASH-AFTER-PROMOTION`), `Help` (`HELP`)
 
 **Reply** (`Value`):
 - The simulated flag was set.
@@ -1168,9 +1121,7 @@ pub fn sentinel_simulate_failure(
 }
 /**Returns a list of the monitored replicas.
 
-```text
-SENTINEL SLAVES primary-name
-```
+`SENTINEL SLAVES primary-name`
 
 **Reply** (`Vec<HashMap<Bytes,Bytes>>`): List of monitored replicas, and their state.
 

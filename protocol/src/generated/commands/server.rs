@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Lists the ACL categories, or the commands inside a category.
 
-```text
-ACL CAT [category]
-```
+`ACL CAT [category]`
 
 **Reply** (`Vec<Bytes>`):
 - In case `category` was not given, a list of existing ACL categories
@@ -61,9 +59,7 @@ pub fn acl_cat() -> AclCat {
 }
 /**Deletes ACL users, and terminates their connections.
 
-```text
-ACL DELUSER username [username ...]
-```
+`ACL DELUSER username [username ...]`
 
 **Reply** (`i64`): The number of users that were deleted.
 
@@ -78,19 +74,16 @@ pub struct AclDeluser<X = Detached, R = i64> {
 command_impls!(AclDeluser, meta::ACL_DELUSER);
 impl<X: ReplyMode> AclDeluser<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ACL DELUSER` bound to `exec`.
-    pub fn new_in(exec: X, username: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, username: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$3\r\nACL\r\n$7\r\nDELUSER\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "username");
-        let items = username.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = username;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         AclDeluser {
             buf: cmd,
             exec,
@@ -106,14 +99,12 @@ Builds a detached [`AclDeluser`](struct@crate::cmd::AclDeluser) (queue it in a p
 Arguments:
 - `username`: `username [username ...]`*/
 #[doc(alias = "ACL DELUSER")]
-pub fn acl_deluser(username: impl IntoIterator<Item = impl ToArg>) -> AclDeluser {
+pub fn acl_deluser(username: impl ToArgs) -> AclDeluser {
     AclDeluser::new_in(Detached, username)
 }
 /**Simulates the execution of a command by a user, without executing the command.
 
-```text
-ACL DRYRUN username command [arg [arg ...]]
-```
+`ACL DRYRUN username command [arg [arg ...]]`
 
 **Reply** (`Bytes`):
 - The given user may successfully execute the given command.
@@ -146,13 +137,11 @@ impl<X: ReplyMode> AclDryrun<X, <X as ReplyMode>::Out<Bytes>> {
 }
 impl<X, R> AclDryrun<X, R> {
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(32u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -169,9 +158,7 @@ pub fn acl_dryrun(username: impl ToArg, command: impl ToArg) -> AclDryrun {
 }
 /**Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-```text
-ACL GENPASS [bits]
-```
+`ACL GENPASS [bits]`
 
 **Reply** (`Bytes`): Pseudorandom data. By default it contains 64 bytes, representing 256 bits of data. If `bits` was given, the output string length is the number of specified bits (rounded to the next multiple of 4) divided by 4.
 
@@ -213,9 +200,7 @@ pub fn acl_genpass() -> AclGenpass {
 }
 /**Lists the ACL rules of a user.
 
-```text
-ACL GETUSER username
-```
+`ACL GETUSER username`
 
 **Reply** (`Option<AclGetuserReply>`):
 - A set of ACL rule definitions for the user.
@@ -262,9 +247,7 @@ pub fn acl_getuser(username: impl ToArg) -> AclGetuser {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-ACL HELP
-```
+`ACL HELP`
 
 **Reply** (`Vec<Bytes>`): A list of subcommands and their description.
 
@@ -298,9 +281,7 @@ pub fn acl_help() -> AclHelp {
 }
 /**Dumps the effective rules in ACL file format.
 
-```text
-ACL LIST
-```
+`ACL LIST`
 
 **Reply** (`Vec<Bytes>`): A list of currently active ACL rules.
 
@@ -334,9 +315,7 @@ pub fn acl_list() -> AclList {
 }
 /**Reloads the rules from the configured ACL file.
 
-```text
-ACL LOAD
-```
+`ACL LOAD`
 
 **Reply** (`()`).
 
@@ -370,9 +349,10 @@ pub fn acl_load() -> AclLoad {
 }
 /**Lists recent security events generated due to ACL rules.
 
-```text
-ACL LOG [count | RESET]
-```
+`ACL LOG` [`[count | RESET]`](enum@crate::types::AclLogOperation)
+
+**Options**:
+- [`AclLogOperation`](enum@crate::types::AclLogOperation) for `[count | RESET]`: `Count` (`count`), `Reset` (`RESET`)
 
 **Reply** (`Vec<AclLogEntry>`):
 - In case `RESET` was not given, a list of recent ACL security events.
@@ -439,9 +419,7 @@ pub fn acl_log() -> AclLog {
 }
 /**Saves the effective ACL rules in the configured ACL file.
 
-```text
-ACL SAVE
-```
+`ACL SAVE`
 
 **Reply** (`()`).
 
@@ -475,9 +453,7 @@ pub fn acl_save() -> AclSave {
 }
 /**Creates and modifies an ACL user and its rules.
 
-```text
-ACL SETUSER username [rule [rule ...]]
-```
+`ACL SETUSER username [rule [rule ...]]`
 
 **Reply** (`()`).
 
@@ -511,13 +487,11 @@ impl<X: ReplyMode> AclSetuser<X, <X as ReplyMode>::Out<()>> {
 }
 impl<X, R> AclSetuser<X, R> {
     ///`[rule [rule ...]]`
-    pub fn rule(mut self, rule: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn rule(mut self, rule: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "rule");
-        let items = rule.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = rule;
+        items.write_each(None, buf);
         self
     }
 }
@@ -533,9 +507,7 @@ pub fn acl_setuser(username: impl ToArg) -> AclSetuser {
 }
 /**Lists all ACL users.
 
-```text
-ACL USERS
-```
+`ACL USERS`
 
 **Reply** (`Vec<Bytes>`): List of existing ACL users.
 
@@ -569,9 +541,7 @@ pub fn acl_users() -> AclUsers {
 }
 /**Returns the authenticated username of the current connection.
 
-```text
-ACL WHOAMI
-```
+`ACL WHOAMI`
 
 **Reply** (`Bytes`): The username of the current connection.
 
@@ -605,9 +575,7 @@ pub fn acl_whoami() -> AclWhoami {
 }
 /**Asynchronously rewrites the append-only file to disk.
 
-```text
-BGREWRITEAOF
-```
+`BGREWRITEAOF`
 
 **Reply** (`Bytes`): A simple string reply indicating that the rewriting started or is about to start ASAP
 
@@ -641,9 +609,10 @@ pub fn bgrewriteaof() -> Bgrewriteaof {
 }
 /**Asynchronously saves the database(s) to disk.
 
-```text
-BGSAVE [SCHEDULE | CANCEL]
-```
+`BGSAVE` [`[SCHEDULE | CANCEL]`](enum@crate::types::BgsaveOperation)
+
+**Options**:
+- [`BgsaveOperation`](enum@crate::types::BgsaveOperation) for `[SCHEDULE | CANCEL]`: `Schedule` (`SCHEDULE`), `Cancel` (`CANCEL`)
 
 **Reply** (`Bytes`).
 
@@ -703,9 +672,7 @@ pub fn bgsave() -> Bgsave {
 }
 /**Returns a count of commands.
 
-```text
-COMMAND COUNT
-```
+`COMMAND COUNT`
 
 **Reply** (`i64`): Number of total commands in this server.
 
@@ -739,9 +706,7 @@ pub fn command_count() -> CommandCount {
 }
 /**Returns documentary information about one, multiple or all commands.
 
-```text
-COMMAND DOCS [command-name [command-name ...]]
-```
+`COMMAND DOCS [command-name [command-name ...]]`
 
 **Reply** (`HashMap<Bytes,CommandDocsReplyValue>`): A map where each key is a command name, and each value is the documentary information
 
@@ -769,16 +734,11 @@ impl<
 }
 impl<X, R> CommandDocs<X, R> {
     ///`[command-name [command-name ...]]`
-    pub fn command_name(
-        mut self,
-        command_name: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn command_name(mut self, command_name: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "command-name");
-        let items = command_name.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = command_name;
+        items.write_each(None, buf);
         self
     }
 }
@@ -791,9 +751,7 @@ pub fn command_docs() -> CommandDocs {
 }
 /**Extracts the key names from an arbitrary command.
 
-```text
-COMMAND GETKEYS command [arg [arg ...]]
-```
+`COMMAND GETKEYS command [arg [arg ...]]`
 
 **Reply** (`Vec<Bytes>`): List of keys from the given command.
 
@@ -822,13 +780,11 @@ impl<X: ReplyMode> CommandGetkeys<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 }
 impl<X, R> CommandGetkeys<X, R> {
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -844,9 +800,7 @@ pub fn command_getkeys(command: impl ToArg) -> CommandGetkeys {
 }
 /**Extracts the key names and access flags for an arbitrary command.
 
-```text
-COMMAND GETKEYSANDFLAGS command [arg [arg ...]]
-```
+`COMMAND GETKEYSANDFLAGS command [arg [arg ...]]`
 
 **Reply** (`Vec<(Bytes,Vec<Bytes>)>`): List of keys from the given command and their usage flags.
 
@@ -880,13 +834,11 @@ impl<
 }
 impl<X, R> CommandGetkeysandflags<X, R> {
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -902,9 +854,7 @@ pub fn command_getkeysandflags(command: impl ToArg) -> CommandGetkeysandflags {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-COMMAND HELP
-```
+`COMMAND HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -938,9 +888,7 @@ pub fn command_help() -> CommandHelp {
 }
 /**Returns information about one, multiple or all commands.
 
-```text
-COMMAND INFO [command-name [command-name ...]]
-```
+`COMMAND INFO [command-name [command-name ...]]`
 
 **Reply** (`Vec<Option<(Bytes,i64,Vec<Bytes>,i64,i64,i64,Vec<Bytes>,Vec<Bytes>,Vec<CommandInfoReply9>,Vec<Value>)>>`).
 
@@ -1010,16 +958,11 @@ impl<
 }
 impl<X, R> CommandInfo<X, R> {
     ///`[command-name [command-name ...]]`
-    pub fn command_name(
-        mut self,
-        command_name: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn command_name(mut self, command_name: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "command-name");
-        let items = command_name.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = command_name;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1032,9 +975,10 @@ pub fn command_info() -> CommandInfo {
 }
 /**Returns a list of command names.
 
-```text
-COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]
-```
+`COMMAND LIST` [`[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`](enum@crate::types::CommandListFilterby)
+
+**Options**:
+- [`CommandListFilterby`](enum@crate::types::CommandListFilterby) for `[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`: `Module` (`MODULE module-name`), `Aclcat` (`ACLCAT category`), `Pattern` (`PATTERN pattern`)
 
 **Reply** (`Vec<Bytes>`).
 
@@ -1104,9 +1048,10 @@ pub fn command_list() -> CommandList {
 }
 /**Returns the specified command log's entries.
 
-```text
-COMMANDLOG GET count <slow | large-request | large-reply>
-```
+`COMMANDLOG GET count` [`<slow | large-request | large-reply>`](enum@crate::types::CommandlogGetType)
+
+**Options**:
+- [`CommandlogGetType`](enum@crate::types::CommandlogGetType) for `<slow | large-request | large-reply>`: `Slow` (`slow`), `LargeRequest` (`large-request`), `LargeReply` (`large-reply`)
 
 **Reply** (`Vec<(i64,i64,i64,Vec<Bytes>,Bytes,Bytes)>`): Entries from the command log in chronological order.
 
@@ -1157,9 +1102,7 @@ pub fn commandlog_get(count: impl IntArg, type_: CommandlogGetType) -> Commandlo
 }
 /**Shows helpful text about the different subcommands.
 
-```text
-COMMANDLOG HELP
-```
+`COMMANDLOG HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -1193,9 +1136,10 @@ pub fn commandlog_help() -> CommandlogHelp {
 }
 /**Returns the number of entries in the specified type of command log.
 
-```text
-COMMANDLOG LEN <slow | large-request | large-reply>
-```
+`COMMANDLOG LEN` [`<slow | large-request | large-reply>`](enum@crate::types::CommandlogGetType)
+
+**Options**:
+- [`CommandlogGetType`](enum@crate::types::CommandlogGetType) for `<slow | large-request | large-reply>`: `Slow` (`slow`), `LargeRequest` (`large-request`), `LargeReply` (`large-reply`)
 
 **Reply** (`i64`): Number of entries in the command log.
 
@@ -1235,9 +1179,10 @@ pub fn commandlog_len(type_: CommandlogGetType) -> CommandlogLen {
 }
 /**Clears all entries from the specified type of command log.
 
-```text
-COMMANDLOG RESET <slow | large-request | large-reply>
-```
+`COMMANDLOG RESET` [`<slow | large-request | large-reply>`](enum@crate::types::CommandlogGetType)
+
+**Options**:
+- [`CommandlogGetType`](enum@crate::types::CommandlogGetType) for `<slow | large-request | large-reply>`: `Slow` (`slow`), `LargeRequest` (`large-request`), `LargeReply` (`large-reply`)
 
 **Reply** (`()`).
 
@@ -1277,9 +1222,7 @@ pub fn commandlog_reset(type_: CommandlogGetType) -> CommandlogReset {
 }
 /**Returns the effective values of configuration parameters.
 
-```text
-CONFIG GET parameter [parameter ...]
-```
+`CONFIG GET parameter [parameter ...]`
 
 **Reply** (`HashMap<Bytes,Bytes>`).
 
@@ -1297,19 +1240,16 @@ pub struct ConfigGet<X = Detached, R = HashMap<Bytes, Bytes>> {
 command_impls!(ConfigGet, meta::CONFIG_GET);
 impl<X: ReplyMode> ConfigGet<X, <X as ReplyMode>::Out<HashMap<Bytes, Bytes>>> {
     ///Builds `CONFIG GET` bound to `exec`.
-    pub fn new_in(exec: X, parameter: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, parameter: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nCONFIG\r\n$3\r\nGET\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "parameter");
-        let items = parameter.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = parameter;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         ConfigGet {
             buf: cmd,
             exec,
@@ -1325,14 +1265,12 @@ Builds a detached [`ConfigGet`](struct@crate::cmd::ConfigGet) (queue it in a pip
 Arguments:
 - `parameter`: `parameter [parameter ...]`*/
 #[doc(alias = "CONFIG GET")]
-pub fn config_get(parameter: impl IntoIterator<Item = impl ToArg>) -> ConfigGet {
+pub fn config_get(parameter: impl ToArgs) -> ConfigGet {
     ConfigGet::new_in(Detached, parameter)
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-CONFIG HELP
-```
+`CONFIG HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -1366,9 +1304,7 @@ pub fn config_help() -> ConfigHelp {
 }
 /**Resets the server's statistics.
 
-```text
-CONFIG RESETSTAT
-```
+`CONFIG RESETSTAT`
 
 **Reply** (`()`).
 
@@ -1402,9 +1338,7 @@ pub fn config_resetstat() -> ConfigResetstat {
 }
 /**Persists the effective configuration to file.
 
-```text
-CONFIG REWRITE
-```
+`CONFIG REWRITE`
 
 **Reply** (`()`).
 
@@ -1438,9 +1372,7 @@ pub fn config_rewrite() -> ConfigRewrite {
 }
 /**Sets configuration parameters in-flight.
 
-```text
-CONFIG SET parameter value [parameter value ...]
-```
+`CONFIG SET parameter value [parameter value ...]`
 
 **Reply** (`()`).
 
@@ -1500,9 +1432,7 @@ pub fn config_set(
 }
 /**Returns the number of keys in the database.
 
-```text
-DBSIZE
-```
+`DBSIZE`
 
 **Reply** (`i64`): The number of keys in the currently-selected database.
 
@@ -1536,9 +1466,7 @@ pub fn dbsize() -> Dbsize {
 }
 /**A container for debugging commands.
 
-```text
-DEBUG
-```
+`DEBUG`
 
 **Reply** (`Value`).
 
@@ -1572,9 +1500,7 @@ pub fn debug() -> Debug {
 }
 /**Starts a coordinated failover from a server to one of its replicas.
 
-```text
-FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]
-```
+`FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]`
 
 **Reply** (`()`).
 
@@ -1636,9 +1562,10 @@ pub fn failover() -> Failover {
 }
 /**Removes all keys from all databases.
 
-```text
-FLUSHALL [ASYNC | SYNC]
-```
+`FLUSHALL` [`[ASYNC | SYNC]`](enum@crate::types::FlushType)
+
+**Options**:
+- [`FlushType`](enum@crate::types::FlushType) for `[ASYNC | SYNC]`: `Async` (`ASYNC`), `Sync` (`SYNC`)
 
 **Reply** (`()`).
 
@@ -1698,9 +1625,10 @@ pub fn flushall() -> Flushall {
 }
 /**Removes all keys from the current database.
 
-```text
-FLUSHDB [ASYNC | SYNC]
-```
+`FLUSHDB` [`[ASYNC | SYNC]`](enum@crate::types::FlushType)
+
+**Options**:
+- [`FlushType`](enum@crate::types::FlushType) for `[ASYNC | SYNC]`: `Async` (`ASYNC`), `Sync` (`SYNC`)
 
 **Reply** (`()`).
 
@@ -1760,9 +1688,7 @@ pub fn flushdb() -> Flushdb {
 }
 /**Returns information and statistics about the server.
 
-```text
-INFO [section [section ...]]
-```
+`INFO [section [section ...]]`
 
 **Reply** (`Bytes`): A map of info fields, one field per line in the form of &lt;field&gt;:&lt;value&gt; where the value can be a comma separated map like &lt;key&gt;=&lt;val&gt;. Also contains section header lines starting with `#` and blank lines.
 
@@ -1791,13 +1717,11 @@ impl<X: ReplyMode> Info<X, <X as ReplyMode>::Out<Bytes>> {
 }
 impl<X, R> Info<X, R> {
     ///`[section [section ...]]`
-    pub fn section(mut self, section: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn section(mut self, section: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "section");
-        let items = section.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = section;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1810,9 +1734,7 @@ pub fn info() -> Info {
 }
 /**Returns the Unix timestamp of the last successful save to disk.
 
-```text
-LASTSAVE
-```
+`LASTSAVE`
 
 **Reply** (`i64`): UNIX TIME of the last DB save executed with success.
 
@@ -1846,9 +1768,7 @@ pub fn lastsave() -> Lastsave {
 }
 /**Returns a human-readable latency analysis report.
 
-```text
-LATENCY DOCTOR
-```
+`LATENCY DOCTOR`
 
 **Reply** (`Bytes`): A human readable latency analysis report.
 
@@ -1882,9 +1802,7 @@ pub fn latency_doctor() -> LatencyDoctor {
 }
 /**Returns a latency graph for an event.
 
-```text
-LATENCY GRAPH event
-```
+`LATENCY GRAPH event`
 
 **Reply** (`Bytes`): Latency graph
 
@@ -1924,9 +1842,7 @@ pub fn latency_graph(event: impl ToArg) -> LatencyGraph {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-LATENCY HELP
-```
+`LATENCY HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -1960,9 +1876,7 @@ pub fn latency_help() -> LatencyHelp {
 }
 /**Returns the cumulative distribution of latencies of a subset or all commands.
 
-```text
-LATENCY HISTOGRAM [COMMAND [COMMAND ...]]
-```
+`LATENCY HISTOGRAM [COMMAND [COMMAND ...]]`
 
 **Reply** (`HashMap<Bytes,LatencyHistogramReplyValue>`): A map where each key is a command name, and each value is a map with the total calls, and an inner map of the histogram time buckets.
 
@@ -1996,13 +1910,11 @@ impl<
 }
 impl<X, R> LatencyHistogram<X, R> {
     ///`[COMMAND [COMMAND ...]]`
-    pub fn command(mut self, command: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn command(mut self, command: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "COMMAND");
-        let items = command.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = command;
+        items.write_each(None, buf);
         self
     }
 }
@@ -2015,9 +1927,7 @@ pub fn latency_histogram() -> LatencyHistogram {
 }
 /**Returns timestamp-latency samples for an event.
 
-```text
-LATENCY HISTORY event
-```
+`LATENCY HISTORY event`
 
 **Reply** (`Vec<(i64,i64)>`): An array where each element is a two elements array representing the timestamp and the latency of the event.
 
@@ -2057,9 +1967,7 @@ pub fn latency_history(event: impl ToArg) -> LatencyHistory {
 }
 /**Returns the latest latency samples for all events.
 
-```text
-LATENCY LATEST
-```
+`LATENCY LATEST`
 
 **Reply** (`Vec<Vec<Value>>`): An array where each element is an array representing the event name, timestamp, latest and all-time latency measurements.
 
@@ -2093,9 +2001,7 @@ pub fn latency_latest() -> LatencyLatest {
 }
 /**Resets the latency data for one or more events.
 
-```text
-LATENCY RESET [event [event ...]]
-```
+`LATENCY RESET [event [event ...]]`
 
 **Reply** (`i64`): Number of event time series that were reset.
 
@@ -2121,13 +2027,11 @@ impl<X: ReplyMode> LatencyReset<X, <X as ReplyMode>::Out<i64>> {
 }
 impl<X, R> LatencyReset<X, R> {
     ///`[event [event ...]]`
-    pub fn event(mut self, event: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn event(mut self, event: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "event");
-        let items = event.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = event;
+        items.write_each(None, buf);
         self
     }
 }
@@ -2140,9 +2044,7 @@ pub fn latency_reset() -> LatencyReset {
 }
 /**Displays computer art and the server version.
 
-```text
-LOLWUT [VERSION version]
-```
+`LOLWUT [VERSION version]`
 
 **Reply** (`Bytes`): String containing the generative computer art, and a text with the server version.
 
@@ -2185,9 +2087,7 @@ pub fn lolwut() -> Lolwut {
 }
 /**Outputs a memory problems report.
 
-```text
-MEMORY DOCTOR
-```
+`MEMORY DOCTOR`
 
 **Reply** (`Bytes`): Memory problems report.
 
@@ -2221,9 +2121,7 @@ pub fn memory_doctor() -> MemoryDoctor {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-MEMORY HELP
-```
+`MEMORY HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -2257,9 +2155,7 @@ pub fn memory_help() -> MemoryHelp {
 }
 /**Returns the allocator statistics.
 
-```text
-MEMORY MALLOC-STATS
-```
+`MEMORY MALLOC-STATS`
 
 **Reply** (`Bytes`): The memory allocator's internal statistics report.
 
@@ -2293,9 +2189,7 @@ pub fn memory_malloc_stats() -> MemoryMallocStats {
 }
 /**Asks the allocator to release memory.
 
-```text
-MEMORY PURGE
-```
+`MEMORY PURGE`
 
 **Reply** (`()`).
 
@@ -2329,9 +2223,7 @@ pub fn memory_purge() -> MemoryPurge {
 }
 /**Returns details about memory usage.
 
-```text
-MEMORY STATS
-```
+`MEMORY STATS`
 
 **Reply** (`MemoryStatsReply`): Memory usage details.
 
@@ -2365,9 +2257,7 @@ pub fn memory_stats() -> MemoryStats {
 }
 /**Estimates the memory usage of a key.
 
-```text
-MEMORY USAGE key [SAMPLES count]
-```
+`MEMORY USAGE key [SAMPLES count]`
 
 **Reply** (`Option<i64>`):
 - Number of bytes that a key and its value require to be stored in RAM.
@@ -2418,9 +2308,7 @@ pub fn memory_usage(key: impl ToArg) -> MemoryUsage {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-MODULE HELP
-```
+`MODULE HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -2454,9 +2342,7 @@ pub fn module_help() -> ModuleHelp {
 }
 /**Returns all loaded modules.
 
-```text
-MODULE LIST
-```
+`MODULE LIST`
 
 **Reply** (`Vec<ModuleListReply>`): Returns information about the modules loaded to the server.
 
@@ -2490,9 +2376,7 @@ pub fn module_list() -> ModuleList {
 }
 /**Loads a module.
 
-```text
-MODULE LOAD path [arg [arg ...]]
-```
+`MODULE LOAD path [arg [arg ...]]`
 
 **Reply** (`()`).
 
@@ -2521,13 +2405,11 @@ impl<X: ReplyMode> ModuleLoad<X, <X as ReplyMode>::Out<()>> {
 }
 impl<X, R> ModuleLoad<X, R> {
     ///`[arg [arg ...]]`
-    pub fn arg(mut self, arg: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn arg(mut self, arg: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "arg");
-        let items = arg.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = arg;
+        items.write_each(None, buf);
         self
     }
 }
@@ -2543,9 +2425,7 @@ pub fn module_load(path: impl ToArg) -> ModuleLoad {
 }
 /**Loads a module using extended parameters.
 
-```text
-MODULE LOADEX path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]
-```
+`MODULE LOADEX path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]`
 
 **Reply** (`()`).
 
@@ -2583,18 +2463,15 @@ impl<X, R> ModuleLoadex<X, R> {
         self
     }
     ///`[ARGS args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.single(32u16, "args");
-        let items = args.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            if n == 0 {
-                buf.token("ARGS");
-            }
-            n += 1;
-            item.write_arg(buf);
+        let items = args;
+        let n = items.arg_count();
+        if n > 0 {
+            buf.token("ARGS");
         }
+        items.write_each(None, buf);
         self
     }
 }
@@ -2610,9 +2487,7 @@ pub fn module_loadex(path: impl ToArg) -> ModuleLoadex {
 }
 /**Unloads a module.
 
-```text
-MODULE UNLOAD name
-```
+`MODULE UNLOAD name`
 
 **Reply** (`()`).
 
@@ -2652,9 +2527,10 @@ pub fn module_unload(name: impl ToArg) -> ModuleUnload {
 }
 /**Configures a server as replica of another, or promotes it to a primary.
 
-```text
-REPLICAOF <host port | NO ONE>
-```
+`REPLICAOF` [`<host port | NO ONE>`](enum@crate::types::ReplicaofArgs)
+
+**Options**:
+- [`ReplicaofArgs`](enum@crate::types::ReplicaofArgs) for `<host port | NO ONE>`: `Host` (`host port`), `No` (`NO ONE`)
 
 **Reply** (`Bytes`): ReplicaOf status.
 
@@ -2694,9 +2570,7 @@ pub fn replicaof(args: ReplicaofArgs) -> Replicaof {
 }
 /**An internal command for migrating keys in a cluster.
 
-```text
-RESTORE-ASKING key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
-```
+`RESTORE-ASKING key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`
 
 **Reply** (`()`).
 
@@ -2787,9 +2661,7 @@ pub fn restore_asking(
 }
 /**Returns the replication role.
 
-```text
-ROLE
-```
+`ROLE`
 
 **Reply** (`Value`).
 
@@ -2823,9 +2695,7 @@ pub fn role() -> Role {
 }
 /**Synchronously saves the database(s) to disk.
 
-```text
-SAVE
-```
+`SAVE`
 
 **Reply** (`()`).
 
@@ -2859,9 +2729,7 @@ pub fn save() -> Save {
 }
 /**Synchronously saves the database(s) to disk and shuts down the server.
 
-```text
-SHUTDOWN [[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]
-```
+`SHUTDOWN [[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER]] [ABORT]`
 
 **Reply** (`()`): OK if ABORT was specified and shutdown was aborted. On successful shutdown, nothing is returned since the server quits and the connection is closed. On failure, an error is returned.
 
@@ -2890,45 +2758,52 @@ impl<X: ReplyMode> Shutdown<X, <X as ReplyMode>::Out<()>> {
     }
 }
 impl<X, R> Shutdown<X, R> {
-    ///`[[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]`
-    pub fn abort_selector(mut self, value: ShutdownAbortSelector) -> Self {
+    ///`NOSAVE` (one of `[NOSAVE | SAVE]`)
+    pub fn nosave(mut self) -> Self {
         let buf = &mut self.buf;
-        buf.single(0u16, "abort-selector");
-        value.write_args(buf);
+        buf.single(1u16, "save-selector");
+        buf.token("NOSAVE");
         self
     }
-    ///`[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER]` (one of `[[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]`)
-    pub fn save_selector_block(
-        mut self,
-        save_selector: Option<SaveSelector>,
-        now: bool,
-        force: bool,
-        safe: bool,
-        failover: bool,
-    ) -> Self {
+    ///`SAVE` (one of `[NOSAVE | SAVE]`)
+    pub fn save(mut self) -> Self {
         let buf = &mut self.buf;
-        buf.single(0u16, "abort-selector");
-        if let Some(v) = save_selector {
-            v.write_args(buf);
-        }
-        if flag(now) {
-            buf.token("NOW");
-        }
-        if flag(force) {
-            buf.token("FORCE");
-        }
-        if flag(safe) {
-            buf.token("SAFE");
-        }
-        if flag(failover) {
-            buf.token("FAILOVER");
-        }
+        buf.single(1u16, "save-selector");
+        buf.token("SAVE");
         self
     }
-    ///`ABORT` (since 7.0.0) (one of `[[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]`)
+    ///`[NOW]` (since 7.0.0)
+    pub fn now(mut self) -> Self {
+        let buf = &mut self.buf;
+        buf.single(2u16, "now");
+        buf.token("NOW");
+        self
+    }
+    ///`[FORCE]` (since 7.0.0)
+    pub fn force(mut self) -> Self {
+        let buf = &mut self.buf;
+        buf.single(3u16, "force");
+        buf.token("FORCE");
+        self
+    }
+    ///`[SAFE]` (since 9.0.0)
+    pub fn safe(mut self) -> Self {
+        let buf = &mut self.buf;
+        buf.single(4u16, "safe");
+        buf.token("SAFE");
+        self
+    }
+    ///`[FAILOVER]` (since 9.0.0)
+    pub fn failover(mut self) -> Self {
+        let buf = &mut self.buf;
+        buf.single(5u16, "failover");
+        buf.token("FAILOVER");
+        self
+    }
+    ///`[ABORT]` (since 7.0.0)
     pub fn abort(mut self) -> Self {
         let buf = &mut self.buf;
-        buf.single(0u16, "abort-selector");
+        buf.single(16u16, "abort");
         buf.token("ABORT");
         self
     }
@@ -2942,9 +2817,10 @@ pub fn shutdown() -> Shutdown {
 }
 /**Sets a server as a replica of another, or promotes it to being a primary.
 
-```text
-SLAVEOF <host port | NO ONE>
-```
+`SLAVEOF` [`<host port | NO ONE>`](enum@crate::types::ReplicaofArgs)
+
+**Options**:
+- [`ReplicaofArgs`](enum@crate::types::ReplicaofArgs) for `<host port | NO ONE>`: `Host` (`host port`), `No` (`NO ONE`)
 
 **Reply** (`Bytes`): SlaveOf status.
 
@@ -2988,9 +2864,7 @@ pub fn slaveof(args: ReplicaofArgs) -> Slaveof {
 }
 /**Returns the slow log's entries.
 
-```text
-SLOWLOG GET [count]
-```
+`SLOWLOG GET [count]`
 
 **Reply** (`Vec<(i64,i64,i64,Vec<Bytes>,Bytes,Bytes)>`): Entries from the slow log in chronological order.
 
@@ -3037,9 +2911,7 @@ pub fn slowlog_get() -> SlowlogGet {
 }
 /**Shows helpful text about the different subcommands.
 
-```text
-SLOWLOG HELP
-```
+`SLOWLOG HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -3073,9 +2945,7 @@ pub fn slowlog_help() -> SlowlogHelp {
 }
 /**Returns the number of entries in the slow log.
 
-```text
-SLOWLOG LEN
-```
+`SLOWLOG LEN`
 
 **Reply** (`i64`): Number of entries in the slow log.
 
@@ -3109,9 +2979,7 @@ pub fn slowlog_len() -> SlowlogLen {
 }
 /**Clears all entries from the slow log.
 
-```text
-SLOWLOG RESET
-```
+`SLOWLOG RESET`
 
 **Reply** (`()`).
 
@@ -3145,9 +3013,7 @@ pub fn slowlog_reset() -> SlowlogReset {
 }
 /**Swaps two databases.
 
-```text
-SWAPDB index1 index2
-```
+`SWAPDB index1 index2`
 
 **Reply** (`()`).
 
@@ -3190,9 +3056,7 @@ pub fn swapdb(index1: impl IntArg, index2: impl IntArg) -> Swapdb {
 }
 /**Returns the server time.
 
-```text
-TIME
-```
+`TIME`
 
 **Reply** (`Vec<Bytes>`): Array containing two elements: Unix time in seconds and microseconds.
 

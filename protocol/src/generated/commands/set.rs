@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Adds one or more members to a set. Creates the key if it doesn't exist.
 
-```text
-SADD key member [member ...]
-```
+`SADD key member [member ...]`
 
 **Reply** (`i64`): Number of elements that were added to the set, not including all the elements already present in the set.
 
@@ -35,25 +33,18 @@ pub struct Sadd<X = Detached, R = i64> {
 command_impls!(Sadd, meta::SADD);
 impl<X: ReplyMode> Sadd<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SADD` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, member: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nSADD\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "member");
-        let items = member.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = member;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Sadd {
             buf: cmd,
             exec,
@@ -70,14 +61,12 @@ Arguments:
 - `key`: `key`
 - `member`: `member [member ...]`*/
 #[doc(alias = "SADD")]
-pub fn sadd(key: impl ToArg, member: impl IntoIterator<Item = impl ToArg>) -> Sadd {
+pub fn sadd(key: impl ToArg, member: impl ToArgs) -> Sadd {
     Sadd::new_in(Detached, key, member)
 }
 /**Returns the number of members in a set.
 
-```text
-SCARD key
-```
+`SCARD key`
 
 **Reply** (`i64`): The cardinality (number of elements) of the set, or 0 if key does not exist.
 
@@ -117,9 +106,7 @@ pub fn scard(key: impl ToArg) -> Scard {
 }
 /**Returns the difference of multiple sets.
 
-```text
-SDIFF key [key ...]
-```
+`SDIFF key [key ...]`
 
 **Reply** (`Vec<Bytes>`): List with the members of the resulting set.
 
@@ -134,19 +121,16 @@ pub struct Sdiff<X = Detached, R = Vec<Bytes>> {
 command_impls!(Sdiff, meta::SDIFF);
 impl<X: ReplyMode> Sdiff<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SDIFF` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nSDIFF\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Sdiff {
             buf: cmd,
             exec,
@@ -162,14 +146,12 @@ Builds a detached [`Sdiff`](struct@crate::cmd::Sdiff) (queue it in a pipeline, o
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "SDIFF")]
-pub fn sdiff(key: impl IntoIterator<Item = impl ToArg>) -> Sdiff {
+pub fn sdiff(key: impl ToArgs) -> Sdiff {
     Sdiff::new_in(Detached, key)
 }
 /**Stores the difference of multiple sets in a key.
 
-```text
-SDIFFSTORE destination key [key ...]
-```
+`SDIFFSTORE destination key [key ...]`
 
 **Reply** (`i64`): Number of the elements in the resulting set.
 
@@ -184,25 +166,18 @@ pub struct Sdiffstore<X = Detached, R = i64> {
 command_impls!(Sdiffstore, meta::SDIFFSTORE);
 impl<X: ReplyMode> Sdiffstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SDIFFSTORE` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, destination: impl ToArg, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nSDIFFSTORE\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "destination");
         destination.write_arg(buf);
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Sdiffstore {
             buf: cmd,
             exec,
@@ -219,17 +194,12 @@ Arguments:
 - `destination`: `destination`
 - `key`: `key [key ...]`*/
 #[doc(alias = "SDIFFSTORE")]
-pub fn sdiffstore(
-    destination: impl ToArg,
-    key: impl IntoIterator<Item = impl ToArg>,
-) -> Sdiffstore {
+pub fn sdiffstore(destination: impl ToArg, key: impl ToArgs) -> Sdiffstore {
     Sdiffstore::new_in(Detached, destination, key)
 }
 /**Returns the intersect of multiple sets.
 
-```text
-SINTER key [key ...]
-```
+`SINTER key [key ...]`
 
 **Reply** (`Vec<Bytes>`): List with the members of the resulting set.
 
@@ -244,19 +214,16 @@ pub struct Sinter<X = Detached, R = Vec<Bytes>> {
 command_impls!(Sinter, meta::SINTER);
 impl<X: ReplyMode> Sinter<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SINTER` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSINTER\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Sinter {
             buf: cmd,
             exec,
@@ -272,14 +239,12 @@ Builds a detached [`Sinter`](struct@crate::cmd::Sinter) (queue it in a pipeline,
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "SINTER")]
-pub fn sinter(key: impl IntoIterator<Item = impl ToArg>) -> Sinter {
+pub fn sinter(key: impl ToArgs) -> Sinter {
     Sinter::new_in(Detached, key)
 }
 /**Returns the number of members of the intersect of multiple sets.
 
-```text
-SINTERCARD numkeys key [key ...] [LIMIT limit]
-```
+`SINTERCARD numkeys key [key ...] [LIMIT limit]`
 
 **Reply** (`i64`): Number of the elements in the resulting intersection.
 
@@ -294,24 +259,18 @@ pub struct Sintercard<X = Detached, R = i64> {
 command_impls!(Sintercard, meta::SINTERCARD);
 impl<X: ReplyMode> Sintercard<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SINTERCARD` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nSINTERCARD\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "numkeys");
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Sintercard {
             buf: cmd,
             exec,
@@ -336,16 +295,12 @@ Builds a detached [`Sintercard`](struct@crate::cmd::Sintercard) (queue it in a p
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "SINTERCARD")]
-pub fn sintercard(
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Sintercard {
+pub fn sintercard(key: impl ToArgs) -> Sintercard {
     Sintercard::new_in(Detached, key)
 }
 /**Stores the intersect of multiple sets in a key.
 
-```text
-SINTERSTORE destination key [key ...]
-```
+`SINTERSTORE destination key [key ...]`
 
 **Reply** (`i64`): Number of the elements in the result set.
 
@@ -360,25 +315,18 @@ pub struct Sinterstore<X = Detached, R = i64> {
 command_impls!(Sinterstore, meta::SINTERSTORE);
 impl<X: ReplyMode> Sinterstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SINTERSTORE` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, destination: impl ToArg, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nSINTERSTORE\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "destination");
         destination.write_arg(buf);
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Sinterstore {
             buf: cmd,
             exec,
@@ -395,17 +343,12 @@ Arguments:
 - `destination`: `destination`
 - `key`: `key [key ...]`*/
 #[doc(alias = "SINTERSTORE")]
-pub fn sinterstore(
-    destination: impl ToArg,
-    key: impl IntoIterator<Item = impl ToArg>,
-) -> Sinterstore {
+pub fn sinterstore(destination: impl ToArg, key: impl ToArgs) -> Sinterstore {
     Sinterstore::new_in(Detached, destination, key)
 }
 /**Determines whether a member belongs to a set.
 
-```text
-SISMEMBER key member
-```
+`SISMEMBER key member`
 
 **Reply** (`bool`):
 - The element is not a member of the set, or the key does not exist.
@@ -450,9 +393,7 @@ pub fn sismember(key: impl ToArg, member: impl ToArg) -> Sismember {
 }
 /**Returns all members of a set.
 
-```text
-SMEMBERS key
-```
+`SMEMBERS key`
 
 **Reply** (`Vec<Bytes>`): All elements of the set.
 
@@ -492,9 +433,7 @@ pub fn smembers(key: impl ToArg) -> Smembers {
 }
 /**Determines whether multiple members belong to a set.
 
-```text
-SMISMEMBER key member [member ...]
-```
+`SMISMEMBER key member [member ...]`
 
 **Reply** (`Vec<bool>`): List representing the membership of the given elements, in the same order as they are requested.
 
@@ -509,25 +448,18 @@ pub struct Smismember<X = Detached, R = Vec<bool>> {
 command_impls!(Smismember, meta::SMISMEMBER);
 impl<X: ReplyMode> Smismember<X, <X as ReplyMode>::Out<Vec<bool>>> {
     ///Builds `SMISMEMBER` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, member: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nSMISMEMBER\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "member");
-        let items = member.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = member;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Smismember {
             buf: cmd,
             exec,
@@ -544,17 +476,12 @@ Arguments:
 - `key`: `key`
 - `member`: `member [member ...]`*/
 #[doc(alias = "SMISMEMBER")]
-pub fn smismember(
-    key: impl ToArg,
-    member: impl IntoIterator<Item = impl ToArg>,
-) -> Smismember {
+pub fn smismember(key: impl ToArg, member: impl ToArgs) -> Smismember {
     Smismember::new_in(Detached, key, member)
 }
 /**Moves a member from one set to another.
 
-```text
-SMOVE source destination member
-```
+`SMOVE source destination member`
 
 **Reply** (`bool`):
 - Element is moved.
@@ -607,9 +534,7 @@ pub fn smove(source: impl ToArg, destination: impl ToArg, member: impl ToArg) ->
 }
 /**Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
 
-```text
-SPOP key [count]
-```
+`SPOP key [count]`
 
 **Reply** (`Option<Bytes>`):
 - The key does not exist.
@@ -672,9 +597,7 @@ pub fn spop(key: impl ToArg) -> Spop {
 }
 /**Gets one or multiple random members from a set.
 
-```text
-SRANDMEMBER key [count]
-```
+`SRANDMEMBER key [count]`
 
 **Reply** (`Option<Bytes>`):
 - In case `count` is not given and key doesn't exist
@@ -738,9 +661,7 @@ pub fn srandmember(key: impl ToArg) -> Srandmember {
 }
 /**Removes one or more members from a set. Deletes the set if the last member was removed.
 
-```text
-SREM key member [member ...]
-```
+`SREM key member [member ...]`
 
 **Reply** (`i64`): Number of members that were removed from the set, not including non existing members.
 
@@ -758,25 +679,18 @@ pub struct Srem<X = Detached, R = i64> {
 command_impls!(Srem, meta::SREM);
 impl<X: ReplyMode> Srem<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SREM` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, member: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nSREM\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "member");
-        let items = member.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = member;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Srem {
             buf: cmd,
             exec,
@@ -793,14 +707,12 @@ Arguments:
 - `key`: `key`
 - `member`: `member [member ...]`*/
 #[doc(alias = "SREM")]
-pub fn srem(key: impl ToArg, member: impl IntoIterator<Item = impl ToArg>) -> Srem {
+pub fn srem(key: impl ToArg, member: impl ToArgs) -> Srem {
     Srem::new_in(Detached, key, member)
 }
 /**Iterates over members of a set.
 
-```text
-SSCAN key cursor [MATCH pattern] [COUNT count]
-```
+`SSCAN key cursor [MATCH pattern] [COUNT count]`
 
 **Reply** (`(Bytes,Vec<Bytes>)`): Cursor and scan response in array form.
 
@@ -860,9 +772,7 @@ pub fn sscan(key: impl ToArg, cursor: impl IntArg) -> Sscan {
 }
 /**Returns the union of multiple sets.
 
-```text
-SUNION key [key ...]
-```
+`SUNION key [key ...]`
 
 **Reply** (`Vec<Bytes>`): List with the members of the resulting set.
 
@@ -877,19 +787,16 @@ pub struct Sunion<X = Detached, R = Vec<Bytes>> {
 command_impls!(Sunion, meta::SUNION);
 impl<X: ReplyMode> Sunion<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `SUNION` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nSUNION\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Sunion {
             buf: cmd,
             exec,
@@ -905,14 +812,12 @@ Builds a detached [`Sunion`](struct@crate::cmd::Sunion) (queue it in a pipeline,
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "SUNION")]
-pub fn sunion(key: impl IntoIterator<Item = impl ToArg>) -> Sunion {
+pub fn sunion(key: impl ToArgs) -> Sunion {
     Sunion::new_in(Detached, key)
 }
 /**Stores the union of multiple sets in a key.
 
-```text
-SUNIONSTORE destination key [key ...]
-```
+`SUNIONSTORE destination key [key ...]`
 
 **Reply** (`i64`): Number of the elements in the resulting set.
 
@@ -927,25 +832,18 @@ pub struct Sunionstore<X = Detached, R = i64> {
 command_impls!(Sunionstore, meta::SUNIONSTORE);
 impl<X: ReplyMode> Sunionstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `SUNIONSTORE` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, destination: impl ToArg, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nSUNIONSTORE\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "destination");
         destination.write_arg(buf);
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Sunionstore {
             buf: cmd,
             exec,
@@ -962,9 +860,6 @@ Arguments:
 - `destination`: `destination`
 - `key`: `key [key ...]`*/
 #[doc(alias = "SUNIONSTORE")]
-pub fn sunionstore(
-    destination: impl ToArg,
-    key: impl IntoIterator<Item = impl ToArg>,
-) -> Sunionstore {
+pub fn sunionstore(destination: impl ToArg, key: impl ToArgs) -> Sunionstore {
     Sunionstore::new_in(Detached, destination, key)
 }

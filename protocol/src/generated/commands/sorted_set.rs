@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-```text
-BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
-```
+`BZMPOP timeout numkeys key [key ...]` [`<MIN | MAX>`](enum@crate::types::MinMax) `[COUNT count]`
+
+**Options**:
+- [`MinMax`](enum@crate::types::MinMax) for `<MIN | MAX>`: `Min` (`MIN`), `Max` (`MAX`)
 
 **Reply** (`Option<(Bytes,Vec<(Bytes,f64)>)>`):
 - Timeout reached and no elements were popped.
@@ -37,7 +38,7 @@ impl<X: ReplyMode> Bzmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f6
     pub fn new_in(
         exec: X,
         timeout: impl TimeoutArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
+        key: impl ToArgs,
         where_: MinMax,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nBZMPOP\r\n", 1u8);
@@ -46,16 +47,13 @@ impl<X: ReplyMode> Bzmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f6
         timeout.write_timeout(buf);
         buf.single(16u16, "numkeys");
         buf.single(32u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         buf.single(48u16, "where");
         where_.write_args(buf);
         Bzmpop {
@@ -84,18 +82,12 @@ Arguments:
 - `key`: `key [key ...]`
 - `where_`: `<MIN | MAX>`*/
 #[doc(alias = "BZMPOP")]
-pub fn bzmpop(
-    timeout: impl TimeoutArg,
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    where_: MinMax,
-) -> Bzmpop {
+pub fn bzmpop(timeout: impl TimeoutArg, key: impl ToArgs, where_: MinMax) -> Bzmpop {
     Bzmpop::new_in(Detached, timeout, key, where_)
 }
 /**Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-```text
-BZPOPMAX key [key ...] timeout
-```
+`BZPOPMAX key [key ...] timeout`
 
 **Reply** (`Option<(Bytes,Bytes,f64)>`):
 - Timeout reached and no elements were popped.
@@ -115,23 +107,16 @@ pub struct Bzpopmax<X = Detached, R = Option<(Bytes, Bytes, f64)>> {
 command_impls!(Bzpopmax, meta::BZPOPMAX);
 impl<X: ReplyMode> Bzpopmax<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>>> {
     ///Builds `BZPOPMAX` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg>,
-        timeout: impl TimeoutArg,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs, timeout: impl TimeoutArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nBZPOPMAX\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         buf.single(16u16, "timeout");
         timeout.write_timeout(buf);
         Bzpopmax {
@@ -150,17 +135,12 @@ Arguments:
 - `key`: `key [key ...]`
 - `timeout`: `timeout`*/
 #[doc(alias = "BZPOPMAX")]
-pub fn bzpopmax(
-    key: impl IntoIterator<Item = impl ToArg>,
-    timeout: impl TimeoutArg,
-) -> Bzpopmax {
+pub fn bzpopmax(key: impl ToArgs, timeout: impl TimeoutArg) -> Bzpopmax {
     Bzpopmax::new_in(Detached, key, timeout)
 }
 /**Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-```text
-BZPOPMIN key [key ...] timeout
-```
+`BZPOPMIN key [key ...] timeout`
 
 **Reply** (`Option<(Bytes,Bytes,f64)>`):
 - Timeout reached and no elements were popped.
@@ -180,23 +160,16 @@ pub struct Bzpopmin<X = Detached, R = Option<(Bytes, Bytes, f64)>> {
 command_impls!(Bzpopmin, meta::BZPOPMIN);
 impl<X: ReplyMode> Bzpopmin<X, <X as ReplyMode>::Out<Option<(Bytes, Bytes, f64)>>> {
     ///Builds `BZPOPMIN` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg>,
-        timeout: impl TimeoutArg,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs, timeout: impl TimeoutArg) -> Self {
         let mut cmd = CommandBuf::new(b"$8\r\nBZPOPMIN\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         buf.single(16u16, "timeout");
         timeout.write_timeout(buf);
         Bzpopmin {
@@ -215,17 +188,16 @@ Arguments:
 - `key`: `key [key ...]`
 - `timeout`: `timeout`*/
 #[doc(alias = "BZPOPMIN")]
-pub fn bzpopmin(
-    key: impl IntoIterator<Item = impl ToArg>,
-    timeout: impl TimeoutArg,
-) -> Bzpopmin {
+pub fn bzpopmin(key: impl ToArgs, timeout: impl TimeoutArg) -> Bzpopmin {
     Bzpopmin::new_in(Detached, key, timeout)
 }
 /**Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
 
-```text
-ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
-```
+`ZADD key` [`[NX | XX]`](enum@crate::types::ExistenceCondition) [`[GT | LT]`](enum@crate::types::Comparison) `[CH] [INCR] score member [score member ...]`
+
+**Options**:
+- [`ExistenceCondition`](enum@crate::types::ExistenceCondition) for `[NX | XX]`: `Nx` (`NX`), `Xx` (`XX`)
+- [`Comparison`](enum@crate::types::Comparison) for `[GT | LT]`: `Gt` (`GT`), `Lt` (`LT`)
 
 **Reply** (`i64`):
 - Operation was aborted (conflict with one of the `XX`/`NX`/`LT`/`GT` options).
@@ -360,9 +332,7 @@ pub fn zadd(
 }
 /**Returns the number of members in a sorted set.
 
-```text
-ZCARD key
-```
+`ZCARD key`
 
 **Reply** (`i64`): The cardinality (number of elements) of the sorted set, or 0 if key does not exist
 
@@ -402,9 +372,7 @@ pub fn zcard(key: impl ToArg) -> Zcard {
 }
 /**Returns the count of members in a sorted set that have scores within a range.
 
-```text
-ZCOUNT key min max
-```
+`ZCOUNT key min max`
 
 **Reply** (`i64`): The number of elements in the specified score range
 
@@ -455,9 +423,7 @@ pub fn zcount(key: impl ToArg, min: impl DoubleArg, max: impl DoubleArg) -> Zcou
 }
 /**Returns the difference between multiple sorted sets.
 
-```text
-ZDIFF numkeys key [key ...] [WITHSCORES]
-```
+`ZDIFF numkeys key [key ...] [WITHSCORES]`
 
 **Reply** (`Vec<Bytes>`):
 - A list of members. Returned in case `WITHSCORES` was not used.
@@ -474,24 +440,18 @@ pub struct Zdiff<X = Detached, R = Vec<Bytes>> {
 command_impls!(Zdiff, meta::ZDIFF);
 impl<X: ReplyMode> Zdiff<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZDIFF` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nZDIFF\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "numkeys");
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zdiff {
             buf: cmd,
             exec,
@@ -521,16 +481,12 @@ Builds a detached [`Zdiff`](struct@crate::cmd::Zdiff) (queue it in a pipeline, o
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "ZDIFF")]
-pub fn zdiff(
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Zdiff {
+pub fn zdiff(key: impl ToArgs) -> Zdiff {
     Zdiff::new_in(Detached, key)
 }
 /**Stores the difference of multiple sorted sets in a key.
 
-```text
-ZDIFFSTORE destination numkeys key [key ...]
-```
+`ZDIFFSTORE destination numkeys key [key ...]`
 
 **Reply** (`i64`): Number of elements in the resulting sorted set at `destination`
 
@@ -545,27 +501,20 @@ pub struct Zdiffstore<X = Detached, R = i64> {
 command_impls!(Zdiffstore, meta::ZDIFFSTORE);
 impl<X: ReplyMode> Zdiffstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZDIFFSTORE` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, destination: impl ToArg, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nZDIFFSTORE\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "destination");
         destination.write_arg(buf);
         buf.single(16u16, "numkeys");
         buf.single(32u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zdiffstore {
             buf: cmd,
             exec,
@@ -582,17 +531,12 @@ Arguments:
 - `destination`: `destination`
 - `key`: `key [key ...]`*/
 #[doc(alias = "ZDIFFSTORE")]
-pub fn zdiffstore(
-    destination: impl ToArg,
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Zdiffstore {
+pub fn zdiffstore(destination: impl ToArg, key: impl ToArgs) -> Zdiffstore {
     Zdiffstore::new_in(Detached, destination, key)
 }
 /**Increments the score of a member in a sorted set.
 
-```text
-ZINCRBY key increment member
-```
+`ZINCRBY key increment member`
 
 **Reply** (`f64`): The new score of `member`
 
@@ -647,9 +591,10 @@ pub fn zincrby(
 }
 /**Returns the intersect of multiple sorted sets.
 
-```text
-ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
-```
+`ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]]` [`[AGGREGATE SUM | MIN | MAX]`](enum@crate::types::Aggregate) `[WITHSCORES]`
+
+**Options**:
+- [`Aggregate`](enum@crate::types::Aggregate) for `[AGGREGATE SUM | MIN | MAX]`: `Sum` (`SUM`), `Min` (`MIN`), `Max` (`MAX`)
 
 **Reply** (`Vec<Bytes>`):
 - Result of intersection, containing only the member names. Returned in case `WITHSCORES` was not used.
@@ -666,24 +611,18 @@ pub struct Zinter<X = Detached, R = Vec<Bytes>> {
 command_impls!(Zinter, meta::ZINTER);
 impl<X: ReplyMode> Zinter<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZINTER` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nZINTER\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "numkeys");
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zinter {
             buf: cmd,
             exec,
@@ -760,16 +699,12 @@ Builds a detached [`Zinter`](struct@crate::cmd::Zinter) (queue it in a pipeline,
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "ZINTER")]
-pub fn zinter(
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Zinter {
+pub fn zinter(key: impl ToArgs) -> Zinter {
     Zinter::new_in(Detached, key)
 }
 /**Returns the number of members of the intersect of multiple sorted sets.
 
-```text
-ZINTERCARD numkeys key [key ...] [LIMIT limit]
-```
+`ZINTERCARD numkeys key [key ...] [LIMIT limit]`
 
 **Reply** (`i64`): Number of elements in the resulting intersection.
 
@@ -784,24 +719,18 @@ pub struct Zintercard<X = Detached, R = i64> {
 command_impls!(Zintercard, meta::ZINTERCARD);
 impl<X: ReplyMode> Zintercard<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZINTERCARD` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nZINTERCARD\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "numkeys");
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zintercard {
             buf: cmd,
             exec,
@@ -826,16 +755,15 @@ Builds a detached [`Zintercard`](struct@crate::cmd::Zintercard) (queue it in a p
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "ZINTERCARD")]
-pub fn zintercard(
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Zintercard {
+pub fn zintercard(key: impl ToArgs) -> Zintercard {
     Zintercard::new_in(Detached, key)
 }
 /**Stores the intersect of multiple sorted sets in a key.
 
-```text
-ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
-```
+`ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]]` [`[AGGREGATE SUM | MIN | MAX]`](enum@crate::types::Aggregate)
+
+**Options**:
+- [`Aggregate`](enum@crate::types::Aggregate) for `[AGGREGATE SUM | MIN | MAX]`: `Sum` (`SUM`), `Min` (`MIN`), `Max` (`MAX`)
 
 **Reply** (`i64`): Number of elements in the resulting sorted set.
 
@@ -850,27 +778,20 @@ pub struct Zinterstore<X = Detached, R = i64> {
 command_impls!(Zinterstore, meta::ZINTERSTORE);
 impl<X: ReplyMode> Zinterstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZINTERSTORE` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, destination: impl ToArg, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nZINTERSTORE\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "destination");
         destination.write_arg(buf);
         buf.single(16u16, "numkeys");
         buf.single(32u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zinterstore {
             buf: cmd,
             exec,
@@ -935,17 +856,12 @@ Arguments:
 - `destination`: `destination`
 - `key`: `key [key ...]`*/
 #[doc(alias = "ZINTERSTORE")]
-pub fn zinterstore(
-    destination: impl ToArg,
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Zinterstore {
+pub fn zinterstore(destination: impl ToArg, key: impl ToArgs) -> Zinterstore {
     Zinterstore::new_in(Detached, destination, key)
 }
 /**Returns the number of members in a sorted set within a lexicographical range.
 
-```text
-ZLEXCOUNT key min max
-```
+`ZLEXCOUNT key min max`
 
 **Reply** (`i64`): Number of elements in the specified score range.
 
@@ -991,9 +907,10 @@ pub fn zlexcount(key: impl ToArg, min: impl ToArg, max: impl ToArg) -> Zlexcount
 }
 /**Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
 
-```text
-ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]
-```
+`ZMPOP numkeys key [key ...]` [`<MIN | MAX>`](enum@crate::types::MinMax) `[COUNT count]`
+
+**Options**:
+- [`MinMax`](enum@crate::types::MinMax) for `<MIN | MAX>`: `Min` (`MIN`), `Max` (`MAX`)
 
 **Reply** (`Option<(Bytes,Vec<(Bytes,f64)>)>`): No element could be popped.
 
@@ -1008,25 +925,18 @@ pub struct Zmpop<X = Detached, R = Option<(Bytes, Vec<(Bytes, f64)>)>> {
 command_impls!(Zmpop, meta::ZMPOP);
 impl<X: ReplyMode> Zmpop<X, <X as ReplyMode>::Out<Option<(Bytes, Vec<(Bytes, f64)>)>>> {
     ///Builds `ZMPOP` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-        where_: MinMax,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs, where_: MinMax) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nZMPOP\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "numkeys");
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         buf.single(32u16, "where");
         where_.write_args(buf);
         Zmpop {
@@ -1054,17 +964,12 @@ Arguments:
 - `key`: `key [key ...]`
 - `where_`: `<MIN | MAX>`*/
 #[doc(alias = "ZMPOP")]
-pub fn zmpop(
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    where_: MinMax,
-) -> Zmpop {
+pub fn zmpop(key: impl ToArgs, where_: MinMax) -> Zmpop {
     Zmpop::new_in(Detached, key, where_)
 }
 /**Returns the score of one or more members in a sorted set.
 
-```text
-ZMSCORE key member [member ...]
-```
+`ZMSCORE key member [member ...]`
 
 **Reply** (`Vec<Option<f64>>`).
 
@@ -1079,25 +984,18 @@ pub struct Zmscore<X = Detached, R = Vec<Option<f64>>> {
 command_impls!(Zmscore, meta::ZMSCORE);
 impl<X: ReplyMode> Zmscore<X, <X as ReplyMode>::Out<Vec<Option<f64>>>> {
     ///Builds `ZMSCORE` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, member: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$7\r\nZMSCORE\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "member");
-        let items = member.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = member;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zmscore {
             buf: cmd,
             exec,
@@ -1114,17 +1012,12 @@ Arguments:
 - `key`: `key`
 - `member`: `member [member ...]`*/
 #[doc(alias = "ZMSCORE")]
-pub fn zmscore(
-    key: impl ToArg,
-    member: impl IntoIterator<Item = impl ToArg>,
-) -> Zmscore {
+pub fn zmscore(key: impl ToArg, member: impl ToArgs) -> Zmscore {
     Zmscore::new_in(Detached, key, member)
 }
 /**Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-```text
-ZPOPMAX key [count]
-```
+`ZPOPMAX key [count]`
 
 **Reply** (`Option<(Bytes,f64)>`):
 - List of popped elements and scores when 'COUNT' isn't specified.
@@ -1183,9 +1076,7 @@ pub fn zpopmax(key: impl ToArg) -> Zpopmax {
 }
 /**Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-```text
-ZPOPMIN key [count]
-```
+`ZPOPMIN key [count]`
 
 **Reply** (`Option<(Bytes,f64)>`):
 - List of popped elements and scores when 'COUNT' isn't specified.
@@ -1244,9 +1135,7 @@ pub fn zpopmin(key: impl ToArg) -> Zpopmin {
 }
 /**Returns one or more random members from a sorted set.
 
-```text
-ZRANDMEMBER key [count [WITHSCORES]]
-```
+`ZRANDMEMBER key [count [WITHSCORES]]`
 
 **Reply** (`Option<Bytes>`):
 - Key does not exist.
@@ -1331,9 +1220,10 @@ pub fn zrandmember(key: impl ToArg) -> Zrandmember {
 }
 /**Returns members in a sorted set within a range of indexes.
 
-```text
-ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
-```
+`ZRANGE key start stop` [`[BYSCORE | BYLEX]`](enum@crate::types::RangeBy) `[REV] [LIMIT offset count] [WITHSCORES]`
+
+**Options**:
+- [`RangeBy`](enum@crate::types::RangeBy) for `[BYSCORE | BYLEX]`: `Byscore` (`BYSCORE`), `Bylex` (`BYLEX`)
 
 **Reply** (`Vec<Bytes>`):
 - A list of member elements
@@ -1440,9 +1330,7 @@ pub fn zrange(key: impl ToArg, start: impl ToArg, stop: impl ToArg) -> Zrange {
 }
 /**Returns members in a sorted set within a lexicographical range.
 
-```text
-ZRANGEBYLEX key min max [LIMIT offset count]
-```
+`ZRANGEBYLEX key min max [LIMIT offset count]`
 
 **Reply** (`Vec<Bytes>`): List of elements in the specified score range.
 
@@ -1498,9 +1386,7 @@ pub fn zrangebylex(key: impl ToArg, min: impl ToArg, max: impl ToArg) -> Zrangeb
 }
 /**Returns members in a sorted set within a range of scores.
 
-```text
-ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
-```
+`ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`
 
 **Reply** (`Vec<Bytes>`):
 - List of the elements in the specified score range, as not WITHSCORES.
@@ -1585,9 +1471,10 @@ pub fn zrangebyscore(
 }
 /**Stores a range of members from sorted set in a key.
 
-```text
-ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]
-```
+`ZRANGESTORE dst src min max` [`[BYSCORE | BYLEX]`](enum@crate::types::RangeBy) `[REV] [LIMIT offset count]`
+
+**Options**:
+- [`RangeBy`](enum@crate::types::RangeBy) for `[BYSCORE | BYLEX]`: `Byscore` (`BYSCORE`), `Bylex` (`BYLEX`)
 
 **Reply** (`i64`): Number of elements in the resulting sorted set.
 
@@ -1685,9 +1572,7 @@ pub fn zrangestore(
 }
 /**Returns the index of a member in a sorted set ordered by ascending scores.
 
-```text
-ZRANK key member [WITHSCORE]
-```
+`ZRANK key member [WITHSCORE]`
 
 **Reply** (`Option<i64>`):
 - Key does not exist or the member does not exist in the sorted set.
@@ -1750,9 +1635,7 @@ pub fn zrank(key: impl ToArg, member: impl ToArg) -> Zrank {
 }
 /**Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
 
-```text
-ZREM key member [member ...]
-```
+`ZREM key member [member ...]`
 
 **Reply** (`i64`): The number of members removed from the sorted set, not including non existing members.
 
@@ -1770,25 +1653,18 @@ pub struct Zrem<X = Detached, R = i64> {
 command_impls!(Zrem, meta::ZREM);
 impl<X: ReplyMode> Zrem<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZREM` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        member: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, member: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nZREM\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "member");
-        let items = member.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = member;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zrem {
             buf: cmd,
             exec,
@@ -1805,14 +1681,12 @@ Arguments:
 - `key`: `key`
 - `member`: `member [member ...]`*/
 #[doc(alias = "ZREM")]
-pub fn zrem(key: impl ToArg, member: impl IntoIterator<Item = impl ToArg>) -> Zrem {
+pub fn zrem(key: impl ToArg, member: impl ToArgs) -> Zrem {
     Zrem::new_in(Detached, key, member)
 }
 /**Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
 
-```text
-ZREMRANGEBYLEX key min max
-```
+`ZREMRANGEBYLEX key min max`
 
 **Reply** (`i64`): Number of elements removed.
 
@@ -1862,9 +1736,7 @@ pub fn zremrangebylex(
 }
 /**Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
 
-```text
-ZREMRANGEBYRANK key start stop
-```
+`ZREMRANGEBYRANK key start stop`
 
 **Reply** (`i64`): Number of elements removed.
 
@@ -1919,9 +1791,7 @@ pub fn zremrangebyrank(
 }
 /**Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
 
-```text
-ZREMRANGEBYSCORE key min max
-```
+`ZREMRANGEBYSCORE key min max`
 
 **Reply** (`i64`): Number of elements removed.
 
@@ -1976,9 +1846,7 @@ pub fn zremrangebyscore(
 }
 /**Returns members in a sorted set within a range of indexes in reverse order.
 
-```text
-ZREVRANGE key start stop [WITHSCORES]
-```
+`ZREVRANGE key start stop [WITHSCORES]`
 
 **Reply** (`Vec<Bytes>`):
 - List of member elements.
@@ -2045,9 +1913,7 @@ pub fn zrevrange(key: impl ToArg, start: impl IntArg, stop: impl IntArg) -> Zrev
 }
 /**Returns members in a sorted set within a lexicographical range in reverse order.
 
-```text
-ZREVRANGEBYLEX key max min [LIMIT offset count]
-```
+`ZREVRANGEBYLEX key max min [LIMIT offset count]`
 
 **Reply** (`Vec<Bytes>`): List of the elements in the specified score range.
 
@@ -2107,9 +1973,7 @@ pub fn zrevrangebylex(
 }
 /**Returns members in a sorted set within a range of scores in reverse order.
 
-```text
-ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
-```
+`ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`
 
 **Reply** (`Vec<Bytes>`):
 - List of the elements in the specified score range, as not WITHSCORES.
@@ -2194,9 +2058,7 @@ pub fn zrevrangebyscore(
 }
 /**Returns the index of a member in a sorted set ordered by descending scores.
 
-```text
-ZREVRANK key member [WITHSCORE]
-```
+`ZREVRANK key member [WITHSCORE]`
 
 **Reply** (`Option<i64>`):
 - Key does not exist or the member does not exist in the sorted set.
@@ -2259,9 +2121,7 @@ pub fn zrevrank(key: impl ToArg, member: impl ToArg) -> Zrevrank {
 }
 /**Iterates over members and scores of a sorted set.
 
-```text
-ZSCAN key cursor [MATCH pattern] [COUNT count] [NOSCORES]
-```
+`ZSCAN key cursor [MATCH pattern] [COUNT count] [NOSCORES]`
 
 **Reply** (`(Bytes,Vec<(Bytes,f64)>)`): Cursor and scan response in array form.
 
@@ -2337,9 +2197,7 @@ pub fn zscan(key: impl ToArg, cursor: impl IntArg) -> Zscan {
 }
 /**Returns the score of a member in a sorted set.
 
-```text
-ZSCORE key member
-```
+`ZSCORE key member`
 
 **Reply** (`Option<f64>`):
 - The score of the member (a double precision floating point number). In RESP2, this is returned as string.
@@ -2384,9 +2242,10 @@ pub fn zscore(key: impl ToArg, member: impl ToArg) -> Zscore {
 }
 /**Returns the union of multiple sorted sets.
 
-```text
-ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
-```
+`ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]]` [`[AGGREGATE SUM | MIN | MAX]`](enum@crate::types::Aggregate) `[WITHSCORES]`
+
+**Options**:
+- [`Aggregate`](enum@crate::types::Aggregate) for `[AGGREGATE SUM | MIN | MAX]`: `Sum` (`SUM`), `Min` (`MIN`), `Max` (`MAX`)
 
 **Reply** (`Vec<Bytes>`):
 - The result of union when 'WITHSCORES' is not used.
@@ -2403,24 +2262,18 @@ pub struct Zunion<X = Detached, R = Vec<Bytes>> {
 command_impls!(Zunion, meta::ZUNION);
 impl<X: ReplyMode> Zunion<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
     ///Builds `ZUNION` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nZUNION\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "numkeys");
         buf.single(16u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zunion {
             buf: cmd,
             exec,
@@ -2497,16 +2350,15 @@ Builds a detached [`Zunion`](struct@crate::cmd::Zunion) (queue it in a pipeline,
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "ZUNION")]
-pub fn zunion(
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Zunion {
+pub fn zunion(key: impl ToArgs) -> Zunion {
     Zunion::new_in(Detached, key)
 }
 /**Stores the union of multiple sorted sets in a key.
 
-```text
-ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
-```
+`ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]]` [`[AGGREGATE SUM | MIN | MAX]`](enum@crate::types::Aggregate)
+
+**Options**:
+- [`Aggregate`](enum@crate::types::Aggregate) for `[AGGREGATE SUM | MIN | MAX]`: `Sum` (`SUM`), `Min` (`MIN`), `Max` (`MAX`)
 
 **Reply** (`i64`): The number of elements in the resulting sorted set.
 
@@ -2521,27 +2373,20 @@ pub struct Zunionstore<X = Detached, R = i64> {
 command_impls!(Zunionstore, meta::ZUNIONSTORE);
 impl<X: ReplyMode> Zunionstore<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `ZUNIONSTORE` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        destination: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-    ) -> Self {
+    pub fn new_in(exec: X, destination: impl ToArg, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$11\r\nZUNIONSTORE\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "destination");
         destination.write_arg(buf);
         buf.single(16u16, "numkeys");
         buf.single(32u16, "key");
-        let items = key.into_iter();
-        items.len().write_int(buf);
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
+        n.write_int(buf);
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Zunionstore {
             buf: cmd,
             exec,
@@ -2606,9 +2451,6 @@ Arguments:
 - `destination`: `destination`
 - `key`: `key [key ...]`*/
 #[doc(alias = "ZUNIONSTORE")]
-pub fn zunionstore(
-    destination: impl ToArg,
-    key: impl IntoIterator<Item = impl ToArg, IntoIter: ExactSizeIterator>,
-) -> Zunionstore {
+pub fn zunionstore(destination: impl ToArg, key: impl ToArgs) -> Zunionstore {
     Zunionstore::new_in(Detached, destination, key)
 }

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
 
-```text
-XACK key group ID [ID ...]
-```
+`XACK key group ID [ID ...]`
 
 **Reply** (`i64`): The command returns the number of messages successfully acknowledged. Certain message IDs may no longer be part of the PEL (for example because they have already been acknowledged), and XACK will not count them as successfully acknowledged.
 
@@ -32,12 +30,7 @@ pub struct Xack<X = Detached, R = i64> {
 command_impls!(Xack, meta::XACK);
 impl<X: ReplyMode> Xack<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `XACK` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        group: impl ToArg,
-        id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, group: impl ToArg, id: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nXACK\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
@@ -45,15 +38,17 @@ impl<X: ReplyMode> Xack<X, <X as ReplyMode>::Out<i64>> {
         buf.single(16u16, "group");
         group.write_arg(buf);
         buf.single(32u16, "ID");
-        let items = id.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = id;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
+        buf.stream_ids(
+            n,
+            &[],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`)",
+        );
         Xack {
             buf: cmd,
             exec,
@@ -69,20 +64,14 @@ Builds a detached [`Xack`](struct@crate::cmd::Xack) (queue it in a pipeline, or 
 Arguments:
 - `key`: `key`
 - `group`: `group`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`)*/
 #[doc(alias = "XACK")]
-pub fn xack(
-    key: impl ToArg,
-    group: impl ToArg,
-    id: impl IntoIterator<Item = impl ToArg>,
-) -> Xack {
+pub fn xack(key: impl ToArg, group: impl ToArg, id: impl ToArgs) -> Xack {
     Xack::new_in(Detached, key, group, id)
 }
 /**Appends a new message to a stream. Creates the key if it doesn't exist.
 
-```text
-XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field value [field value ...]
-```
+`XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] id field value [field value ...]`
 
 **Reply** (`Option<Bytes>`):
 - The ID of the added entry. The ID is the one auto-generated if \* is passed as ID argument, otherwise the command just returns the same ID specified by the user during insertion.
@@ -106,15 +95,20 @@ impl<X: ReplyMode> Xadd<X, <X as ReplyMode>::Out<Option<Bytes>>> {
     pub fn new_in(
         exec: X,
         key: impl ToArg,
-        id_selector: XaddIdSelector,
+        id: impl ToArg,
         data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nXADD\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
-        buf.single(48u16, "id-selector");
-        id_selector.write_args(buf);
+        buf.single(48u16, "id");
+        id.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["*", "ms-*"],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `*` or `ms-*` (the server picks the sequence)",
+        );
         buf.single(64u16, "data");
         let items = data.into_iter();
         let mut n = 0usize;
@@ -144,25 +138,49 @@ impl<X, R> Xadd<X, R> {
         buf.token("NOMKSTREAM");
         self
     }
-    ///`[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`
-    pub fn trim(
-        mut self,
-        strategy: TrimStrategy,
-        operator: Option<TrimOperator>,
-        threshold: impl ToArg,
-        count: Option<i64>,
-    ) -> Self {
+    ///`MAXLEN threshold` (one of `[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`)
+    pub fn maxlen(mut self, threshold: impl ToArg) -> Self {
         let buf = &mut self.buf;
-        buf.single(32u16, "trim");
-        strategy.write_args(buf);
-        if let Some(v) = operator {
-            v.write_args(buf);
-        }
+        buf.single(33u16, "trim");
+        buf.token("MAXLEN");
+        buf.single(35u16, "threshold");
         threshold.write_arg(buf);
-        if let Some(v) = count {
-            buf.token("LIMIT");
-            v.write_int(buf);
-        }
+        buf.satisfy();
+        self
+    }
+    ///`MINID threshold` (one of `[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`)
+    pub fn minid(mut self, threshold: impl ToArg) -> Self {
+        let buf = &mut self.buf;
+        buf.single(33u16, "trim");
+        buf.token("MINID");
+        buf.single(35u16, "threshold");
+        threshold.write_arg(buf);
+        buf.satisfy();
+        self
+    }
+    ///`=` (one of `[= | ~]`)
+    pub fn equal(mut self) -> Self {
+        let buf = &mut self.buf;
+        buf.single(34u16, "operator");
+        buf.token("=");
+        buf.needs(33u16, "trim");
+        self
+    }
+    ///`~` (one of `[= | ~]`)
+    pub fn approx(mut self) -> Self {
+        let buf = &mut self.buf;
+        buf.single(34u16, "operator");
+        buf.token("~");
+        buf.needs(33u16, "trim");
+        self
+    }
+    ///`[LIMIT count]` (since 6.2.0)
+    pub fn limit(mut self, count: impl IntArg) -> Self {
+        let buf = &mut self.buf;
+        buf.single(36u16, "count");
+        buf.token("LIMIT");
+        count.write_int(buf);
+        buf.needs(33u16, "trim");
         self
     }
 }
@@ -172,21 +190,19 @@ Builds a detached [`Xadd`](struct@crate::cmd::Xadd) (queue it in a pipeline, or 
 
 Arguments:
 - `key`: `key`
-- `id_selector`: `<* | id>`
+- `id`: `id`: a stream entry ID (`1700000000000-0`, `0`), `*`, `ms-*`
 - `data`: `field value [field value ...]`*/
 #[doc(alias = "XADD")]
 pub fn xadd(
     key: impl ToArg,
-    id_selector: XaddIdSelector,
+    id: impl ToArg,
     data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
 ) -> Xadd {
-    Xadd::new_in(Detached, key, id_selector, data)
+    Xadd::new_in(Detached, key, id, data)
 }
 /**Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
 
-```text
-XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
-```
+`XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]`
 
 **Reply** (`(Bytes,Vec<StreamEntry>,Vec<Bytes>)`):
 - Claimed stream entries (with data, if `JUSTID` was not given).
@@ -228,6 +244,11 @@ impl<
         min_idle_time.write_arg(buf);
         buf.single(64u16, "start");
         start.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &[],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`)",
+        );
         Xautoclaim {
             buf: cmd,
             exec,
@@ -269,7 +290,7 @@ Arguments:
 - `group`: `group`
 - `consumer`: `consumer`
 - `min_idle_time`: `min-idle-time`
-- `start`: `start`*/
+- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`)*/
 #[doc(alias = "XAUTOCLAIM")]
 pub fn xautoclaim(
     key: impl ToArg,
@@ -282,9 +303,7 @@ pub fn xautoclaim(
 }
 /**Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
 
-```text
-XCLAIM key group consumer min-idle-time ID [ID ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]
-```
+`XCLAIM key group consumer min-idle-time ID [ID ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]`
 
 **Reply** (`Vec<StreamEntry>`): Stream entries with IDs matching the specified range.
 
@@ -305,7 +324,7 @@ impl<X: ReplyMode> Xclaim<X, <X as ReplyMode>::Out<Vec<StreamEntry>>> {
         group: impl ToArg,
         consumer: impl ToArg,
         min_idle_time: impl ToArg,
-        id: impl IntoIterator<Item = impl ToArg>,
+        id: impl ToArgs,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nXCLAIM\r\n", 1u8);
         let buf = &mut cmd;
@@ -318,15 +337,17 @@ impl<X: ReplyMode> Xclaim<X, <X as ReplyMode>::Out<Vec<StreamEntry>>> {
         buf.single(48u16, "min-idle-time");
         min_idle_time.write_arg(buf);
         buf.single(64u16, "ID");
-        let items = id.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = id;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
+        buf.stream_ids(
+            n,
+            &[],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`)",
+        );
         Xclaim {
             buf: cmd,
             exec,
@@ -397,22 +418,20 @@ Arguments:
 - `group`: `group`
 - `consumer`: `consumer`
 - `min_idle_time`: `min-idle-time`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`)*/
 #[doc(alias = "XCLAIM")]
 pub fn xclaim(
     key: impl ToArg,
     group: impl ToArg,
     consumer: impl ToArg,
     min_idle_time: impl ToArg,
-    id: impl IntoIterator<Item = impl ToArg>,
+    id: impl ToArgs,
 ) -> Xclaim {
     Xclaim::new_in(Detached, key, group, consumer, min_idle_time, id)
 }
 /**Returns the number of messages after removing them from a stream.
 
-```text
-XDEL key ID [ID ...]
-```
+`XDEL key ID [ID ...]`
 
 **Reply** (`i64`): The number of entries actually deleted
 
@@ -427,25 +446,23 @@ pub struct Xdel<X = Detached, R = i64> {
 command_impls!(Xdel, meta::XDEL);
 impl<X: ReplyMode> Xdel<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `XDEL` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, id: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nXDEL\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "ID");
-        let items = id.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = id;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
+        buf.stream_ids(
+            n,
+            &[],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`)",
+        );
         Xdel {
             buf: cmd,
             exec,
@@ -460,16 +477,14 @@ Builds a detached [`Xdel`](struct@crate::cmd::Xdel) (queue it in a pipeline, or 
 
 Arguments:
 - `key`: `key`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`)*/
 #[doc(alias = "XDEL")]
-pub fn xdel(key: impl ToArg, id: impl IntoIterator<Item = impl ToArg>) -> Xdel {
+pub fn xdel(key: impl ToArg, id: impl ToArgs) -> Xdel {
     Xdel::new_in(Detached, key, id)
 }
 /**Creates a consumer group.
 
-```text
-XGROUP CREATE key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]
-```
+`XGROUP CREATE key group id [MKSTREAM] [ENTRIESREAD entries-read]`
 
 **Reply** (`()`).
 
@@ -487,20 +502,20 @@ pub struct XgroupCreate<X = Detached, R = ()> {
 command_impls!(XgroupCreate, meta::XGROUP_CREATE);
 impl<X: ReplyMode> XgroupCreate<X, <X as ReplyMode>::Out<()>> {
     ///Builds `XGROUP CREATE` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        group: impl ToArg,
-        id_selector: XgroupCreateIdSelector,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, group: impl ToArg, id: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nXGROUP\r\n$6\r\nCREATE\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "group");
         group.write_arg(buf);
-        buf.single(32u16, "id-selector");
-        id_selector.write_args(buf);
+        buf.single(32u16, "id");
+        id.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["$"],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`) or `$`",
+        );
         XgroupCreate {
             buf: cmd,
             exec,
@@ -532,20 +547,18 @@ Builds a detached [`XgroupCreate`](struct@crate::cmd::XgroupCreate) (queue it in
 Arguments:
 - `key`: `key`
 - `group`: `group`
-- `id_selector`: `<id | $>`*/
+- `id`: `id`: a stream entry ID (`1700000000000-0`, `0`), `$`*/
 #[doc(alias = "XGROUP CREATE")]
 pub fn xgroup_create(
     key: impl ToArg,
     group: impl ToArg,
-    id_selector: XgroupCreateIdSelector,
+    id: impl ToArg,
 ) -> XgroupCreate {
-    XgroupCreate::new_in(Detached, key, group, id_selector)
+    XgroupCreate::new_in(Detached, key, group, id)
 }
 /**Creates a consumer in a consumer group.
 
-```text
-XGROUP CREATECONSUMER key group consumer
-```
+`XGROUP CREATECONSUMER key group consumer`
 
 **Reply** (`bool`): The number of created consumers (0 or 1)
 
@@ -600,9 +613,7 @@ pub fn xgroup_createconsumer(
 }
 /**Deletes a consumer from a consumer group.
 
-```text
-XGROUP DELCONSUMER key group consumer
-```
+`XGROUP DELCONSUMER key group consumer`
 
 **Reply** (`i64`): The number of pending messages that were yet associated with such a consumer
 
@@ -657,9 +668,7 @@ pub fn xgroup_delconsumer(
 }
 /**Destroys a consumer group.
 
-```text
-XGROUP DESTROY key group
-```
+`XGROUP DESTROY key group`
 
 **Reply** (`bool`): The number of destroyed consumer groups (0 or 1)
 
@@ -702,9 +711,7 @@ pub fn xgroup_destroy(key: impl ToArg, group: impl ToArg) -> XgroupDestroy {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-XGROUP HELP
-```
+`XGROUP HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -738,9 +745,7 @@ pub fn xgroup_help() -> XgroupHelp {
 }
 /**Sets the last-delivered ID of a consumer group.
 
-```text
-XGROUP SETID key group <id | $> [ENTRIESREAD entries-read]
-```
+`XGROUP SETID key group id [ENTRIESREAD entries-read]`
 
 **Reply** (`()`).
 
@@ -758,20 +763,20 @@ pub struct XgroupSetid<X = Detached, R = ()> {
 command_impls!(XgroupSetid, meta::XGROUP_SETID);
 impl<X: ReplyMode> XgroupSetid<X, <X as ReplyMode>::Out<()>> {
     ///Builds `XGROUP SETID` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        group: impl ToArg,
-        id_selector: XgroupCreateIdSelector,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg, group: impl ToArg, id: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$6\r\nXGROUP\r\n$5\r\nSETID\r\n", 2u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
         buf.single(16u16, "group");
         group.write_arg(buf);
-        buf.single(32u16, "id-selector");
-        id_selector.write_args(buf);
+        buf.single(32u16, "id");
+        id.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["$"],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`) or `$`",
+        );
         XgroupSetid {
             buf: cmd,
             exec,
@@ -796,20 +801,14 @@ Builds a detached [`XgroupSetid`](struct@crate::cmd::XgroupSetid) (queue it in a
 Arguments:
 - `key`: `key`
 - `group`: `group`
-- `id_selector`: `<id | $>`*/
+- `id`: `id`: a stream entry ID (`1700000000000-0`, `0`), `$`*/
 #[doc(alias = "XGROUP SETID")]
-pub fn xgroup_setid(
-    key: impl ToArg,
-    group: impl ToArg,
-    id_selector: XgroupCreateIdSelector,
-) -> XgroupSetid {
-    XgroupSetid::new_in(Detached, key, group, id_selector)
+pub fn xgroup_setid(key: impl ToArg, group: impl ToArg, id: impl ToArg) -> XgroupSetid {
+    XgroupSetid::new_in(Detached, key, group, id)
 }
 /**Returns a list of the consumers in a consumer group.
 
-```text
-XINFO CONSUMERS key group
-```
+`XINFO CONSUMERS key group`
 
 **Reply** (`Vec<XinfoConsumersReply>`): Array list of consumers
 
@@ -855,9 +854,7 @@ pub fn xinfo_consumers(key: impl ToArg, group: impl ToArg) -> XinfoConsumers {
 }
 /**Returns a list of the consumer groups of a stream.
 
-```text
-XINFO GROUPS key
-```
+`XINFO GROUPS key`
 
 **Reply** (`Vec<XinfoGroupsReply>`).
 
@@ -900,9 +897,7 @@ pub fn xinfo_groups(key: impl ToArg) -> XinfoGroups {
 }
 /**Returns helpful text about the different subcommands.
 
-```text
-XINFO HELP
-```
+`XINFO HELP`
 
 **Reply** (`Vec<Bytes>`): Helpful text about subcommands.
 
@@ -936,9 +931,7 @@ pub fn xinfo_help() -> XinfoHelp {
 }
 /**Returns information about a stream.
 
-```text
-XINFO STREAM key [FULL [COUNT count]]
-```
+`XINFO STREAM key [FULL [COUNT count]]`
 
 **Reply** (`XinfoStreamReply`):
 - Summary form, in case `FULL` was not given.
@@ -1006,9 +999,7 @@ pub fn xinfo_stream(key: impl ToArg) -> XinfoStream {
 }
 /**Returns the number of messages in a stream.
 
-```text
-XLEN key
-```
+`XLEN key`
 
 **Reply** (`i64`): The number of entries of the stream at key
 
@@ -1048,9 +1039,7 @@ pub fn xlen(key: impl ToArg) -> Xlen {
 }
 /**Returns the information and entries from a stream consumer group's pending entries list.
 
-```text
-XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
-```
+`XPENDING key group [[IDLE min-idle-time] start end count [consumer]]`
 
 **Reply** (`(i64,Option<Bytes>,Option<Bytes>,Option<Vec<(Bytes,i64)>>)`):
 - Extended form, in case `start` was given.
@@ -1114,8 +1103,20 @@ Changes the reply to `Vec<(Bytes,Bytes,i64,i64)>`.*/
             buf.token("IDLE");
             v.write_int(buf);
         }
+        buf.arg_name("start");
         start.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["-", "+", "("],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `-`, `+` or an exclusive ID (`(1-0`)",
+        );
+        buf.arg_name("end");
         end.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["-", "+", "("],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `-`, `+` or an exclusive ID (`(1-0`)",
+        );
         count.write_int(buf);
         if let Some(v) = consumer {
             v.write_arg(buf);
@@ -1136,9 +1137,7 @@ pub fn xpending(key: impl ToArg, group: impl ToArg) -> Xpending {
 }
 /**Returns the messages from a stream within a range of IDs.
 
-```text
-XRANGE key start end [COUNT count]
-```
+`XRANGE key start end [COUNT count]`
 
 **Reply** (`Vec<StreamEntry>`): Stream entries with IDs matching the specified range.
 
@@ -1163,8 +1162,18 @@ impl<X: ReplyMode> Xrange<X, <X as ReplyMode>::Out<Vec<StreamEntry>>> {
         key.write_arg(buf);
         buf.single(16u16, "start");
         start.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["-", "+", "("],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `-`, `+` or an exclusive ID (`(1-0`)",
+        );
         buf.single(32u16, "end");
         end.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["-", "+", "("],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `-`, `+` or an exclusive ID (`(1-0`)",
+        );
         Xrange {
             buf: cmd,
             exec,
@@ -1188,17 +1197,15 @@ Builds a detached [`Xrange`](struct@crate::cmd::Xrange) (queue it in a pipeline,
 
 Arguments:
 - `key`: `key`
-- `start`: `start`
-- `end`: `end`*/
+- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`
+- `end`: `end`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`*/
 #[doc(alias = "XRANGE")]
 pub fn xrange(key: impl ToArg, start: impl ToArg, end: impl ToArg) -> Xrange {
     Xrange::new_in(Detached, key, start, end)
 }
 /**Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
 
-```text
-XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] ID [ID ...]
-```
+`XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] ID [ID ...]`
 
 **Reply** (`Option<Vec<(Bytes,Vec<StreamEntry>)>>`):
 - A map of key-value elements when each element composed of key name and the entries reported for that key.
@@ -1217,33 +1224,29 @@ impl<
     X: ReplyMode,
 > Xread<X, <X as ReplyMode>::Out<Option<Vec<(Bytes, Vec<StreamEntry>)>>>> {
     ///Builds `XREAD` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl IntoIterator<Item = impl ToArg>,
-        id: impl IntoIterator<Item = impl ToArg>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs, id: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nXREAD\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(32u16, "streams");
         buf.token("STREAMS");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
-        let items = id.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        items.write_each(None, buf);
+        buf.arg_name("ID");
+        let items = id;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
+        buf.stream_ids(
+            n,
+            &["$"],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`) or `$`",
+        );
         Xread {
             buf: cmd,
             exec,
@@ -1275,19 +1278,14 @@ Builds a detached [`Xread`](struct@crate::cmd::Xread) (queue it in a pipeline, o
 
 Arguments:
 - `key`: `key [key ...]`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`), `$`*/
 #[doc(alias = "XREAD")]
-pub fn xread(
-    key: impl IntoIterator<Item = impl ToArg>,
-    id: impl IntoIterator<Item = impl ToArg>,
-) -> Xread {
+pub fn xread(key: impl ToArgs, id: impl ToArgs) -> Xread {
     Xread::new_in(Detached, key, id)
 }
 /**Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
 
-```text
-XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] ID [ID ...]
-```
+`XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] ID [ID ...]`
 
 **Reply** (`Option<Vec<(Bytes,Vec<StreamEntry>)>>`):
 - If BLOCK option is specified and the timeout expired
@@ -1310,8 +1308,8 @@ impl<
         exec: X,
         group: impl ToArg,
         consumer: impl ToArg,
-        key: impl IntoIterator<Item = impl ToArg>,
-        id: impl IntoIterator<Item = impl ToArg>,
+        key: impl ToArgs,
+        id: impl ToArgs,
     ) -> Self {
         let mut cmd = CommandBuf::new(b"$10\r\nXREADGROUP\r\n", 1u8);
         let buf = &mut cmd;
@@ -1321,24 +1319,24 @@ impl<
         consumer.write_arg(buf);
         buf.single(64u16, "streams");
         buf.token("STREAMS");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
-        let items = id.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        items.write_each(None, buf);
+        buf.arg_name("ID");
+        let items = id;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
+        buf.stream_ids(
+            n,
+            &[">"],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`) or `>`",
+        );
         Xreadgroup {
             buf: cmd,
             exec,
@@ -1379,21 +1377,19 @@ Arguments:
 - `group`: `group`
 - `consumer`: `consumer`
 - `key`: `key [key ...]`
-- `id`: `ID [ID ...]`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`), `>`*/
 #[doc(alias = "XREADGROUP")]
 pub fn xreadgroup(
     group: impl ToArg,
     consumer: impl ToArg,
-    key: impl IntoIterator<Item = impl ToArg>,
-    id: impl IntoIterator<Item = impl ToArg>,
+    key: impl ToArgs,
+    id: impl ToArgs,
 ) -> Xreadgroup {
     Xreadgroup::new_in(Detached, group, consumer, key, id)
 }
 /**Returns the messages from a stream within a range of IDs in reverse order.
 
-```text
-XREVRANGE key end start [COUNT count]
-```
+`XREVRANGE key end start [COUNT count]`
 
 **Reply** (`Vec<StreamEntry>`): An array of the entries with IDs matching the specified range
 
@@ -1418,8 +1414,18 @@ impl<X: ReplyMode> Xrevrange<X, <X as ReplyMode>::Out<Vec<StreamEntry>>> {
         key.write_arg(buf);
         buf.single(16u16, "end");
         end.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["-", "+", "("],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `-`, `+` or an exclusive ID (`(1-0`)",
+        );
         buf.single(32u16, "start");
         start.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &["-", "+", "("],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `-`, `+` or an exclusive ID (`(1-0`)",
+        );
         Xrevrange {
             buf: cmd,
             exec,
@@ -1443,17 +1449,15 @@ Builds a detached [`Xrevrange`](struct@crate::cmd::Xrevrange) (queue it in a pip
 
 Arguments:
 - `key`: `key`
-- `end`: `end`
-- `start`: `start`*/
+- `end`: `end`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`
+- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`*/
 #[doc(alias = "XREVRANGE")]
 pub fn xrevrange(key: impl ToArg, end: impl ToArg, start: impl ToArg) -> Xrevrange {
     Xrevrange::new_in(Detached, key, end, start)
 }
 /**An internal command for replicating stream values.
 
-```text
-XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]
-```
+`XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]`
 
 **Reply** (`()`).
 
@@ -1478,6 +1482,11 @@ impl<X: ReplyMode> Xsetid<X, <X as ReplyMode>::Out<()>> {
         key.write_arg(buf);
         buf.single(16u16, "last-id");
         last_id.write_arg(buf);
+        buf.stream_ids(
+            1,
+            &[],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`)",
+        );
         Xsetid {
             buf: cmd,
             exec,
@@ -1509,16 +1518,14 @@ Builds a detached [`Xsetid`](struct@crate::cmd::Xsetid) (queue it in a pipeline,
 
 Arguments:
 - `key`: `key`
-- `last_id`: `last-id`*/
+- `last_id`: `last-id`: a stream entry ID (`1700000000000-0`, `0`)*/
 #[doc(alias = "XSETID")]
 pub fn xsetid(key: impl ToArg, last_id: impl ToArg) -> Xsetid {
     Xsetid::new_in(Detached, key, last_id)
 }
 /**Deletes messages from the beginning of a stream.
 
-```text
-XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
-```
+`XTRIM key [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`
 
 **Reply** (`i64`): The number of entries deleted from the stream.
 
@@ -1536,28 +1543,12 @@ pub struct Xtrim<X = Detached, R = i64> {
 command_impls!(Xtrim, meta::XTRIM);
 impl<X: ReplyMode> Xtrim<X, <X as ReplyMode>::Out<i64>> {
     ///Builds `XTRIM` bound to `exec`.
-    pub fn new_in(
-        exec: X,
-        key: impl ToArg,
-        strategy: TrimStrategy,
-        operator: Option<TrimOperator>,
-        threshold: impl ToArg,
-        count: Option<i64>,
-    ) -> Self {
+    pub fn new_in(exec: X, key: impl ToArg) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nXTRIM\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
         key.write_arg(buf);
-        buf.single(16u16, "trim");
-        strategy.write_args(buf);
-        if let Some(v) = operator {
-            v.write_args(buf);
-        }
-        threshold.write_arg(buf);
-        if let Some(v) = count {
-            buf.token("LIMIT");
-            v.write_int(buf);
-        }
+        buf.require("trim");
         Xtrim {
             buf: cmd,
             exec,
@@ -1565,24 +1556,60 @@ impl<X: ReplyMode> Xtrim<X, <X as ReplyMode>::Out<i64>> {
         }
     }
 }
-impl<X, R> Xtrim<X, R> {}
+impl<X, R> Xtrim<X, R> {
+    ///`MAXLEN threshold` (one of `[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`)
+    pub fn maxlen(mut self, threshold: impl ToArg) -> Self {
+        let buf = &mut self.buf;
+        buf.single(17u16, "trim");
+        buf.token("MAXLEN");
+        buf.single(19u16, "threshold");
+        threshold.write_arg(buf);
+        buf.satisfy();
+        self
+    }
+    ///`MINID threshold` (one of `[<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]`)
+    pub fn minid(mut self, threshold: impl ToArg) -> Self {
+        let buf = &mut self.buf;
+        buf.single(17u16, "trim");
+        buf.token("MINID");
+        buf.single(19u16, "threshold");
+        threshold.write_arg(buf);
+        buf.satisfy();
+        self
+    }
+    ///`=` (one of `[= | ~]`)
+    pub fn equal(mut self) -> Self {
+        let buf = &mut self.buf;
+        buf.single(18u16, "operator");
+        buf.token("=");
+        buf.needs(17u16, "trim");
+        self
+    }
+    ///`~` (one of `[= | ~]`)
+    pub fn approx(mut self) -> Self {
+        let buf = &mut self.buf;
+        buf.single(18u16, "operator");
+        buf.token("~");
+        buf.needs(17u16, "trim");
+        self
+    }
+    ///`[LIMIT count]` (since 6.2.0)
+    pub fn limit(mut self, count: impl IntArg) -> Self {
+        let buf = &mut self.buf;
+        buf.single(20u16, "count");
+        buf.token("LIMIT");
+        count.write_int(buf);
+        buf.needs(17u16, "trim");
+        self
+    }
+}
 /**`XTRIM`: Deletes messages from the beginning of a stream.
 
 Builds a detached [`Xtrim`](struct@crate::cmd::Xtrim) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
 Arguments:
-- `key`: `key`
-- `strategy`: `<MAXLEN | MINID>`
-- `operator`: `[= | ~]`
-- `threshold`: `threshold`
-- `count`: `[LIMIT count]` (since 6.2.0)*/
+- `key`: `key`*/
 #[doc(alias = "XTRIM")]
-pub fn xtrim(
-    key: impl ToArg,
-    strategy: TrimStrategy,
-    operator: Option<TrimOperator>,
-    threshold: impl ToArg,
-    count: Option<i64>,
-) -> Xtrim {
-    Xtrim::new_in(Detached, key, strategy, operator, threshold, count)
+pub fn xtrim(key: impl ToArg) -> Xtrim {
+    Xtrim::new_in(Detached, key)
 }

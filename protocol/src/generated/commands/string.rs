@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-```text
-APPEND key value
-```
+`APPEND key value`
 
 **Reply** (`i64`): The length of the string after the append operation.
 
@@ -60,9 +58,7 @@ pub fn append(key: impl ToArg, value: impl ToArg) -> Append {
 }
 /**Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-```text
-DECR key
-```
+`DECR key`
 
 **Reply** (`i64`): The value of the key after decrementing it.
 
@@ -102,9 +98,7 @@ pub fn decr(key: impl ToArg) -> Decr {
 }
 /**Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-```text
-DECRBY key decrement
-```
+`DECRBY key decrement`
 
 **Reply** (`i64`): The value of the key after decrementing it.
 
@@ -147,9 +141,7 @@ pub fn decrby(key: impl ToArg, decrement: impl IntArg) -> Decrby {
 }
 /**Delete key if value matches string.
 
-```text
-DELIFEQ key value
-```
+`DELIFEQ key value`
 
 **Reply** (`bool`):
 - The key was not deleted.
@@ -194,9 +186,7 @@ pub fn delifeq(key: impl ToArg, value: impl ToArg) -> Delifeq {
 }
 /**Returns the string value of a key.
 
-```text
-GET key
-```
+`GET key`
 
 **Reply** (`Option<Bytes>`):
 - The value of the key.
@@ -238,9 +228,7 @@ pub fn get(key: impl ToArg) -> Get {
 }
 /**Returns the string value of a key after deleting the key.
 
-```text
-GETDEL key
-```
+`GETDEL key`
 
 **Reply** (`Option<Bytes>`):
 - The value of the key.
@@ -282,9 +270,10 @@ pub fn getdel(key: impl ToArg) -> Getdel {
 }
 /**Returns the string value of a key after setting its expiration time.
 
-```text
-GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]
-```
+`GETEX key` [`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`](enum@crate::types::Expiration)
+
+**Options**:
+- [`Expiration`](enum@crate::types::Expiration) for `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`: `Ex` (`EX seconds`), `Px` (`PX milliseconds`), `Exat` (`EXAT unix-time-seconds`), `Pxat` (`PXAT unix-time-milliseconds`), `Persist` (`PERSIST`)
 
 **Reply** (`Option<Bytes>`):
 - The value of the key.
@@ -373,9 +362,7 @@ pub fn getex(key: impl ToArg) -> Getex {
 }
 /**Returns a substring of the string stored at a key.
 
-```text
-GETRANGE key start end
-```
+`GETRANGE key start end`
 
 **Reply** (`Bytes`): The substring of the string value stored at key, determined by the offsets start and end (both are inclusive).
 
@@ -426,9 +413,7 @@ pub fn getrange(key: impl ToArg, start: impl IntArg, end: impl IntArg) -> Getran
 }
 /**Returns the previous string value of a key after setting it to a new value.
 
-```text
-GETSET key value
-```
+`GETSET key value`
 
 **Reply** (`Option<Bytes>`):
 - The old value stored at the key.
@@ -473,9 +458,7 @@ pub fn getset(key: impl ToArg, value: impl ToArg) -> Getset {
 }
 /**Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-```text
-INCR key
-```
+`INCR key`
 
 **Reply** (`i64`): The value of key after the increment
 
@@ -515,9 +498,7 @@ pub fn incr(key: impl ToArg) -> Incr {
 }
 /**Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-```text
-INCRBY key increment
-```
+`INCRBY key increment`
 
 **Reply** (`i64`): The value of the key after incrementing it.
 
@@ -560,9 +541,7 @@ pub fn incrby(key: impl ToArg, increment: impl IntArg) -> Incrby {
 }
 /**Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-```text
-INCRBYFLOAT key increment
-```
+`INCRBYFLOAT key increment`
 
 **Reply** (`f64`): The value of the key after incrementing it.
 
@@ -605,9 +584,7 @@ pub fn incrbyfloat(key: impl ToArg, increment: impl DoubleArg) -> Incrbyfloat {
 }
 /**Finds the longest common substring.
 
-```text
-LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
-```
+`LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]`
 
 **Reply** (`Bytes`):
 - The longest common subsequence.
@@ -695,9 +672,7 @@ pub fn lcs(key1: impl ToArg, key2: impl ToArg) -> Lcs {
 }
 /**Atomically returns the string values of one or more keys.
 
-```text
-MGET key [key ...]
-```
+`MGET key [key ...]`
 
 **Reply** (`Vec<Option<Bytes>>`): List of values at the specified keys.
 
@@ -712,19 +687,16 @@ pub struct Mget<X = Detached, R = Vec<Option<Bytes>>> {
 command_impls!(Mget, meta::MGET);
 impl<X: ReplyMode> Mget<X, <X as ReplyMode>::Out<Vec<Option<Bytes>>>> {
     ///Builds `MGET` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$4\r\nMGET\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Mget {
             buf: cmd,
             exec,
@@ -740,14 +712,12 @@ Builds a detached [`Mget`](struct@crate::cmd::Mget) (queue it in a pipeline, or 
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "MGET")]
-pub fn mget(key: impl IntoIterator<Item = impl ToArg>) -> Mget {
+pub fn mget(key: impl ToArgs) -> Mget {
     Mget::new_in(Detached, key)
 }
 /**Atomically creates or modifies the string values of one or more keys.
 
-```text
-MSET key value [key value ...]
-```
+`MSET key value [key value ...]`
 
 **Reply** (`()`).
 
@@ -802,9 +772,11 @@ pub fn mset(data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>) -> Mset {
 }
 /**Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
 
-```text
-MSETEX numkeys key value [key value ...] [NX | XX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
-```
+`MSETEX numkeys key value [key value ...]` [`[NX | XX]`](enum@crate::types::ExistenceCondition) [`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`](enum@crate::types::SetExpiration)
+
+**Options**:
+- [`ExistenceCondition`](enum@crate::types::ExistenceCondition) for `[NX | XX]`: `Nx` (`NX`), `Xx` (`XX`)
+- [`SetExpiration`](enum@crate::types::SetExpiration) for `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`: `Ex` (`EX seconds`), `Px` (`PX milliseconds`), `Exat` (`EXAT unix-time-seconds`), `Pxat` (`PXAT unix-time-milliseconds`), `Keepttl` (`KEEPTTL`)
 
 **Reply** (`bool`):
 - No key was set.
@@ -936,9 +908,7 @@ pub fn msetex(
 }
 /**Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-```text
-MSETNX key value [key value ...]
-```
+`MSETNX key value [key value ...]`
 
 **Reply** (`bool`):
 - No key was set (at least one key already existed).
@@ -995,9 +965,7 @@ pub fn msetnx(data: impl IntoIterator<Item = (impl ToArg, impl ToArg)>) -> Msetn
 }
 /**Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
 
-```text
-PSETEX key milliseconds value
-```
+`PSETEX key milliseconds value`
 
 **Reply** (`()`).
 
@@ -1052,9 +1020,11 @@ pub fn psetex(
 }
 /**Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-```text
-SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
-```
+`SET key value` [`[NX | XX | IFEQ comparison-value]`](enum@crate::types::SetCondition) `[GET]` [`[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`](enum@crate::types::SetExpiration)
+
+**Options**:
+- [`SetCondition`](enum@crate::types::SetCondition) for `[NX | XX | IFEQ comparison-value]`: `Nx` (`NX`), `Xx` (`XX`), `Ifeq` (`IFEQ comparison-value`)
+- [`SetExpiration`](enum@crate::types::SetExpiration) for `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`: `Ex` (`EX seconds`), `Px` (`PX milliseconds`), `Exat` (`EXAT unix-time-seconds`), `Pxat` (`PXAT unix-time-milliseconds`), `Keepttl` (`KEEPTTL`)
 
 **Reply** (`bool`):
 - `GET` not given: Operation was aborted (conflict with one of the `XX`/`NX` options).
@@ -1197,9 +1167,7 @@ pub fn set(key: impl ToArg, value: impl ToArg) -> Set {
 }
 /**Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-```text
-SETEX key seconds value
-```
+`SETEX key seconds value`
 
 **Reply** (`()`).
 
@@ -1250,9 +1218,7 @@ pub fn setex(key: impl ToArg, seconds: impl SecondsArg, value: impl ToArg) -> Se
 }
 /**Sets the string value of a key only when the key doesn't exist.
 
-```text
-SETNX key value
-```
+`SETNX key value`
 
 **Reply** (`bool`):
 - The key was set.
@@ -1297,9 +1263,7 @@ pub fn setnx(key: impl ToArg, value: impl ToArg) -> Setnx {
 }
 /**Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
 
-```text
-SETRANGE key offset value
-```
+`SETRANGE key offset value`
 
 **Reply** (`i64`): Length of the string after it was modified by the command.
 
@@ -1350,9 +1314,7 @@ pub fn setrange(key: impl ToArg, offset: impl IntArg, value: impl ToArg) -> Setr
 }
 /**Returns the length of a string value.
 
-```text
-STRLEN key
-```
+`STRLEN key`
 
 **Reply** (`i64`): The length of the string value stored at key, or 0 when key does not exist.
 
@@ -1392,9 +1354,7 @@ pub fn strlen(key: impl ToArg) -> Strlen {
 }
 /**Returns a substring from a string value.
 
-```text
-SUBSTR key start end
-```
+`SUBSTR key start end`
 
 **Reply** (`Bytes`): The substring of the string value stored at key, determined by the offsets start and end (both are inclusive).
 

@@ -3,8 +3,8 @@
 
 #![allow(deprecated, unused_imports, clippy::all)]
 use crate::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use crate::generated::meta;
 use crate::generated::replies::*;
@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 /**Forgets about watched keys of a transaction.
 
-```text
-UNWATCH
-```
+`UNWATCH`
 
 **Reply** (`()`).
 
@@ -51,9 +49,7 @@ pub fn unwatch() -> Unwatch {
 }
 /**Monitors changes to keys to determine the execution of a transaction.
 
-```text
-WATCH key [key ...]
-```
+`WATCH key [key ...]`
 
 **Reply** (`()`).
 
@@ -68,19 +64,16 @@ pub struct Watch<X = Detached, R = ()> {
 command_impls!(Watch, meta::WATCH);
 impl<X: ReplyMode> Watch<X, <X as ReplyMode>::Out<()>> {
     ///Builds `WATCH` bound to `exec`.
-    pub fn new_in(exec: X, key: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn new_in(exec: X, key: impl ToArgs) -> Self {
         let mut cmd = CommandBuf::new(b"$5\r\nWATCH\r\n", 1u8);
         let buf = &mut cmd;
         buf.single(0u16, "key");
-        let items = key.into_iter();
-        let mut n = 0usize;
-        for item in items {
-            n += 1;
-            item.write_arg(buf);
-        }
+        let items = key;
+        let n = items.arg_count();
         if n == 0 {
             buf.fail("needs at least one value");
         }
+        items.write_each(None, buf);
         Watch {
             buf: cmd,
             exec,
@@ -96,6 +89,6 @@ Builds a detached [`Watch`](struct@crate::cmd::Watch) (queue it in a pipeline, o
 Arguments:
 - `key`: `key [key ...]`*/
 #[doc(alias = "WATCH")]
-pub fn watch(key: impl IntoIterator<Item = impl ToArg>) -> Watch {
+pub fn watch(key: impl ToArgs) -> Watch {
     Watch::new_in(Detached, key)
 }
