@@ -15,7 +15,7 @@ async fn main() -> respec::Result<()> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     section("connect");
     let client = Client::connect(&url).await?;
-    let server = client.strings().info().section(["server"]).await?;
+    let server = client.strings().info().section("server").await?;
     let line = |key: &str| server.lines().find(|l| l.starts_with(key));
     let version = line("valkey_version")
         .or_else(|| line("redis_version"))
@@ -85,30 +85,53 @@ async fn main() -> respec::Result<()> {
     println!("5 x INCRBY in a batch   -> {many:?}");
 
     section("concurrency: one connection, automatic pipelining");
-    let mut tasks = Vec::new();
+    // `.into_future()` hands a command to the client and gives the future of its
+    // reply, which owns what it needs: spawn it, or join it with others.
+    let mut tasks = tokio::task::JoinSet::new();
     for i in 0..100 {
-        let c = client.clone();
-        tasks.push(tokio::spawn(async move { c.incrby("shared", i).await }));
+        tasks.spawn(client.incrby("shared", i).into_future());
     }
-    for t in tasks {
-        t.await.expect("task")?;
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task")?;
     }
+    // tokio::join! and tokio::select! take commands as they are.
+    let (shared, missing) =
+        tokio::join!(client.get("shared").decode::<i64>(), client.exists("nope"));
     println!(
-        "100 tasks INCRBY shared -> {}",
-        client.get("shared").decode::<i64>().await?
+        "100 tasks INCRBY shared -> {}, EXISTS nope -> {}",
+        shared?, missing?
     );
 
     section("blocking commands get their own connection");
-    let waiter = {
-        let c = client.clone();
-        tokio::spawn(async move { c.blpop(["queue"], Duration::from_secs(5)).await })
-    };
+    let waiter = tokio::spawn(client.blpop("queue", Duration::from_secs(5)).into_future());
     println!("PING while BLPOP waits  -> {:?}", client.ping().await?);
-    client.rpush("queue", ["job-1"]).await?;
+    client.rpush("queue", "job-1").await?;
     println!(
         "BLPOP queue             -> {:?}",
         waiter.await.expect("task")?
     );
+
+    section("one value or many, stream IDs as you write them");
+    let gone = client.del(["a", "sum"]).await? + client.del("shared").await?;
+    println!("DEL a sum, DEL shared   -> {gone}");
+    for i in 0..3 {
+        client
+            .xadd("events", "*", [("n", i)])
+            .maxlen(1000)
+            .approx()
+            .await?;
+    }
+    let events = client.xrange("events", "-", "+").await?;
+    println!(
+        "XADD events MAXLEN ~ 1000 * n i, XRANGE events - + -> {} entries",
+        events.len()
+    );
+    let fields = client
+        .bitfield("flags")
+        .set("u8", "#1", 7)
+        .get("u8", "#1")
+        .await?;
+    println!("BITFIELD flags SET u8 #1 7 GET u8 #1 -> {fields:?}");
 
     section("errors are typed");
     let err = client.incr("greeting").await.unwrap_err();

@@ -45,5 +45,6 @@ mod scripts;
 mod scripts_functions;
 mod streams;
 mod transactions;
+mod user_forms;
 mod vocabulary;
 mod wait;
