@@ -5,7 +5,9 @@
 /// number) or one of the forms in `also`: a word (`*`, `$`, `>`, `+`, `-`), `(` for
 /// an exclusive ID (`(1-0`), `ms-*` for an ID whose sequence the server picks.
 pub(crate) fn is_stream_id(id: &[u8], also: &[&str]) -> bool {
-    if also.iter().any(|w| w.as_bytes() == id) {
+    // `(` and `ms-*` are forms, not words.
+    let word = |w: &&str| !matches!(*w, "(" | "ms-*") && w.as_bytes() == id;
+    if also.iter().any(word) {
         return true;
     }
     let id = match id.strip_prefix(b"(") {
