@@ -158,7 +158,7 @@ pub fn emit(c: &Command, reply: &ReplyTy, types: &TypeNames) -> Result<Emitted> 
     );
     let method_doc = doc_with(
         "Builds a",
-        " bound to this client or pipeline (await it to run it)",
+        " bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`)",
     );
     let new_doc = format!("Builds `{}` bound to `exec`.", c.name);
     let item = quote! {

@@ -29,14 +29,14 @@ pub trait Commands {
     fn executor(&self) -> Self::Exec<'_>;
     /**`ACL CAT`: Lists the ACL categories, or the commands inside a category.
 
-Builds a [`AclCat`](struct@crate::cmd::AclCat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclCat`](struct@crate::cmd::AclCat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL CAT")]
     fn acl_cat(&self) -> AclCat<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         AclCat::new_in(self.executor()).decode()
     }
     /**`ACL DELUSER`: Deletes ACL users, and terminates their connections.
 
-Builds a [`AclDeluser`](struct@crate::cmd::AclDeluser) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`AclDeluser`](struct@crate::cmd::AclDeluser) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `username`: `username [username ...]`*/
@@ -49,7 +49,7 @@ Arguments:
     }
     /**`ACL DRYRUN`: Simulates the execution of a command by a user, without executing the command.
 
-Builds a [`AclDryrun`](struct@crate::cmd::AclDryrun) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`AclDryrun`](struct@crate::cmd::AclDryrun) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`
@@ -64,14 +64,14 @@ Arguments:
     }
     /**`ACL GENPASS`: Generates a pseudorandom, secure password that can be used to identify ACL users.
 
-Builds a [`AclGenpass`](struct@crate::cmd::AclGenpass) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclGenpass`](struct@crate::cmd::AclGenpass) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL GENPASS")]
     fn acl_genpass(&self) -> AclGenpass<Self::Exec<'_>, Self::Out<Bytes>> {
         AclGenpass::new_in(self.executor()).decode()
     }
     /**`ACL GETUSER`: Lists the ACL rules of a user.
 
-Builds a [`AclGetuser`](struct@crate::cmd::AclGetuser) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`AclGetuser`](struct@crate::cmd::AclGetuser) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -84,42 +84,42 @@ Arguments:
     }
     /**`ACL HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`AclHelp`](struct@crate::cmd::AclHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclHelp`](struct@crate::cmd::AclHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL HELP")]
     fn acl_help(&self) -> AclHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         AclHelp::new_in(self.executor()).decode()
     }
     /**`ACL LIST`: Dumps the effective rules in ACL file format.
 
-Builds a [`AclList`](struct@crate::cmd::AclList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclList`](struct@crate::cmd::AclList) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL LIST")]
     fn acl_list(&self) -> AclList<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         AclList::new_in(self.executor()).decode()
     }
     /**`ACL LOAD`: Reloads the rules from the configured ACL file.
 
-Builds a [`AclLoad`](struct@crate::cmd::AclLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclLoad`](struct@crate::cmd::AclLoad) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL LOAD")]
     fn acl_load(&self) -> AclLoad<Self::Exec<'_>, Self::Out<()>> {
         AclLoad::new_in(self.executor()).decode()
     }
     /**`ACL LOG`: Lists recent security events generated due to ACL rules.
 
-Builds a [`AclLog`](struct@crate::cmd::AclLog) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclLog`](struct@crate::cmd::AclLog) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL LOG")]
     fn acl_log(&self) -> AclLog<Self::Exec<'_>, Self::Out<Vec<AclLogEntry>>> {
         AclLog::new_in(self.executor()).decode()
     }
     /**`ACL SAVE`: Saves the effective ACL rules in the configured ACL file.
 
-Builds a [`AclSave`](struct@crate::cmd::AclSave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclSave`](struct@crate::cmd::AclSave) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL SAVE")]
     fn acl_save(&self) -> AclSave<Self::Exec<'_>, Self::Out<()>> {
         AclSave::new_in(self.executor()).decode()
     }
     /**`ACL SETUSER`: Creates and modifies an ACL user and its rules.
 
-Builds a [`AclSetuser`](struct@crate::cmd::AclSetuser) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`AclSetuser`](struct@crate::cmd::AclSetuser) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `username`: `username`*/
@@ -132,21 +132,21 @@ Arguments:
     }
     /**`ACL USERS`: Lists all ACL users.
 
-Builds a [`AclUsers`](struct@crate::cmd::AclUsers) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclUsers`](struct@crate::cmd::AclUsers) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL USERS")]
     fn acl_users(&self) -> AclUsers<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         AclUsers::new_in(self.executor()).decode()
     }
     /**`ACL WHOAMI`: Returns the authenticated username of the current connection.
 
-Builds a [`AclWhoami`](struct@crate::cmd::AclWhoami) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`AclWhoami`](struct@crate::cmd::AclWhoami) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ACL WHOAMI")]
     fn acl_whoami(&self) -> AclWhoami<Self::Exec<'_>, Self::Out<Bytes>> {
         AclWhoami::new_in(self.executor()).decode()
     }
     /**`APPEND`: Appends a string to the value of a key. Creates the key if it doesn't exist.
 
-Builds a [`Append`](struct@crate::cmd::Append) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Append`](struct@crate::cmd::Append) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -161,14 +161,14 @@ Arguments:
     }
     /**`ASKING`: Signals that a cluster client is following an -ASK redirect.
 
-Builds a [`Asking`](struct@crate::cmd::Asking) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Asking`](struct@crate::cmd::Asking) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ASKING")]
     fn asking(&self) -> Asking<Self::Exec<'_>, Self::Out<()>> {
         Asking::new_in(self.executor()).decode()
     }
     /**`AUTH`: Authenticates the connection.
 
-Builds a [`Auth`](struct@crate::cmd::Auth) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Auth`](struct@crate::cmd::Auth) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 **Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::watch`.
 
@@ -180,21 +180,21 @@ Arguments:
     }
     /**`BGREWRITEAOF`: Asynchronously rewrites the append-only file to disk.
 
-Builds a [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Bgrewriteaof`](struct@crate::cmd::Bgrewriteaof) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "BGREWRITEAOF")]
     fn bgrewriteaof(&self) -> Bgrewriteaof<Self::Exec<'_>, Self::Out<Bytes>> {
         Bgrewriteaof::new_in(self.executor()).decode()
     }
     /**`BGSAVE`: Asynchronously saves the database(s) to disk.
 
-Builds a [`Bgsave`](struct@crate::cmd::Bgsave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Bgsave`](struct@crate::cmd::Bgsave) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "BGSAVE")]
     fn bgsave(&self) -> Bgsave<Self::Exec<'_>, Self::Out<Bytes>> {
         Bgsave::new_in(self.executor()).decode()
     }
     /**`BITCOUNT`: Counts the number of set bits (population counting) in a string.
 
-Builds a [`Bitcount`](struct@crate::cmd::Bitcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Bitcount`](struct@crate::cmd::Bitcount) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -204,7 +204,7 @@ Arguments:
     }
     /**`BITFIELD`: Performs arbitrary bitfield integer operations on strings.
 
-Builds a [`Bitfield`](struct@crate::cmd::Bitfield) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Bitfield`](struct@crate::cmd::Bitfield) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -217,7 +217,7 @@ Arguments:
     }
     /**`BITFIELD_RO`: Performs arbitrary read-only bitfield integer operations on strings.
 
-Builds a [`BitfieldRo`](struct@crate::cmd::BitfieldRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`BitfieldRo`](struct@crate::cmd::BitfieldRo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -230,7 +230,7 @@ Arguments:
     }
     /**`BITOP`: Performs bitwise operations on multiple strings, and stores the result.
 
-Builds a [`Bitop`](struct@crate::cmd::Bitop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Bitop`](struct@crate::cmd::Bitop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `operation`: `<AND | OR | XOR | NOT>`
@@ -247,7 +247,7 @@ Arguments:
     }
     /**`BITPOS`: Finds the first set (1) or clear (0) bit in a string.
 
-Builds a [`Bitpos`](struct@crate::cmd::Bitpos) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Bitpos`](struct@crate::cmd::Bitpos) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -262,7 +262,7 @@ Arguments:
     }
     /**`BLMOVE`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
 
-Builds a [`Blmove`](struct@crate::cmd::Blmove) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Blmove`](struct@crate::cmd::Blmove) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -284,7 +284,7 @@ Arguments:
     }
     /**`BLMPOP`: Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a [`Blmpop`](struct@crate::cmd::Blmpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Blmpop`](struct@crate::cmd::Blmpop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -301,7 +301,7 @@ Arguments:
     }
     /**`BLPOP`: Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a [`Blpop`](struct@crate::cmd::Blpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Blpop`](struct@crate::cmd::Blpop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -316,7 +316,7 @@ Arguments:
     }
     /**`BRPOP`: Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a [`Brpop`](struct@crate::cmd::Brpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Brpop`](struct@crate::cmd::Brpop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -331,7 +331,7 @@ Arguments:
     }
     /**`BRPOPLPUSH`: Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
 
-Builds a [`Brpoplpush`](struct@crate::cmd::Brpoplpush) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Brpoplpush`](struct@crate::cmd::Brpoplpush) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -348,7 +348,7 @@ Arguments:
     }
     /**`BZMPOP`: Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a [`Bzmpop`](struct@crate::cmd::Bzmpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Bzmpop`](struct@crate::cmd::Bzmpop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`
@@ -365,7 +365,7 @@ Arguments:
     }
     /**`BZPOPMAX`: Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a [`Bzpopmax`](struct@crate::cmd::Bzpopmax) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Bzpopmax`](struct@crate::cmd::Bzpopmax) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -380,7 +380,7 @@ Arguments:
     }
     /**`BZPOPMIN`: Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
 
-Builds a [`Bzpopmin`](struct@crate::cmd::Bzpopmin) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Bzpopmin`](struct@crate::cmd::Bzpopmin) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -395,7 +395,7 @@ Arguments:
     }
     /**`CLIENT CACHING`: Instructs the server whether to track the keys in the next request.
 
-Builds a [`ClientCaching`](struct@crate::cmd::ClientCaching) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientCaching`](struct@crate::cmd::ClientCaching) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | NO>`*/
@@ -408,7 +408,7 @@ Arguments:
     }
     /**`CLIENT CAPA`: A client claims its capability.
 
-Builds a [`ClientCapa`](struct@crate::cmd::ClientCapa) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientCapa`](struct@crate::cmd::ClientCapa) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `capability`: `capability [capability ...]`*/
@@ -421,35 +421,35 @@ Arguments:
     }
     /**`CLIENT GETNAME`: Returns the name of the connection.
 
-Builds a [`ClientGetname`](struct@crate::cmd::ClientGetname) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientGetname`](struct@crate::cmd::ClientGetname) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETNAME")]
     fn client_getname(&self) -> ClientGetname<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
         ClientGetname::new_in(self.executor()).decode()
     }
     /**`CLIENT GETREDIR`: Returns the client ID to which the connection's tracking notifications are redirected.
 
-Builds a [`ClientGetredir`](struct@crate::cmd::ClientGetredir) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientGetredir`](struct@crate::cmd::ClientGetredir) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT GETREDIR")]
     fn client_getredir(&self) -> ClientGetredir<Self::Exec<'_>, Self::Out<i64>> {
         ClientGetredir::new_in(self.executor()).decode()
     }
     /**`CLIENT HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`ClientHelp`](struct@crate::cmd::ClientHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientHelp`](struct@crate::cmd::ClientHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT HELP")]
     fn client_help(&self) -> ClientHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         ClientHelp::new_in(self.executor()).decode()
     }
     /**`CLIENT ID`: Returns the unique client ID of the connection.
 
-Builds a [`ClientId`](struct@crate::cmd::ClientId) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientId`](struct@crate::cmd::ClientId) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT ID")]
     fn client_id(&self) -> ClientId<Self::Exec<'_>, Self::Out<i64>> {
         ClientId::new_in(self.executor()).decode()
     }
     /**`CLIENT IMPORT-SOURCE`: Marks this client as an import source when the server is in import mode.
 
-Builds a [`ClientImportSource`](struct@crate::cmd::ClientImportSource) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientImportSource`](struct@crate::cmd::ClientImportSource) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -462,28 +462,28 @@ Arguments:
     }
     /**`CLIENT INFO`: Returns information about the connection.
 
-Builds a [`ClientInfo`](struct@crate::cmd::ClientInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientInfo`](struct@crate::cmd::ClientInfo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT INFO")]
     fn client_info(&self) -> ClientInfo<Self::Exec<'_>, Self::Out<Bytes>> {
         ClientInfo::new_in(self.executor()).decode()
     }
     /**`CLIENT KILL`: Terminates open connections.
 
-Builds a [`ClientKill`](struct@crate::cmd::ClientKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientKill`](struct@crate::cmd::ClientKill) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT KILL")]
     fn client_kill(&self) -> ClientKill<Self::Exec<'_>, Self::Out<Value>> {
         ClientKill::new_in(self.executor()).decode()
     }
     /**`CLIENT LIST`: Lists open connections.
 
-Builds a [`ClientList`](struct@crate::cmd::ClientList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientList`](struct@crate::cmd::ClientList) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT LIST")]
     fn client_list(&self) -> ClientList<Self::Exec<'_>, Self::Out<Bytes>> {
         ClientList::new_in(self.executor()).decode()
     }
     /**`CLIENT NO-EVICT`: Sets the client eviction mode of the connection.
 
-Builds a [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientNoEvict`](struct@crate::cmd::ClientNoEvict) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -496,7 +496,7 @@ Arguments:
     }
     /**`CLIENT NO-TOUCH`: Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
 
-Builds a [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientNoTouch`](struct@crate::cmd::ClientNoTouch) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `enabled`: `<ON | OFF>`*/
@@ -509,7 +509,7 @@ Arguments:
     }
     /**`CLIENT PAUSE`: Suspends commands processing.
 
-Builds a [`ClientPause`](struct@crate::cmd::ClientPause) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientPause`](struct@crate::cmd::ClientPause) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `timeout`: `timeout`*/
@@ -522,7 +522,7 @@ Arguments:
     }
     /**`CLIENT SETINFO`: Sets information specific to the client or connection.
 
-Builds a [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientSetinfo`](struct@crate::cmd::ClientSetinfo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `attr`: `<lib-name libname | lib-ver libver>`*/
@@ -535,7 +535,7 @@ Arguments:
     }
     /**`CLIENT SETNAME`: Sets the connection name.
 
-Builds a [`ClientSetname`](struct@crate::cmd::ClientSetname) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientSetname`](struct@crate::cmd::ClientSetname) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `connection_name`: `connection-name`*/
@@ -548,7 +548,7 @@ Arguments:
     }
     /**`CLIENT TRACKING`: Controls server-assisted client-side caching for the connection.
 
-Builds a [`ClientTracking`](struct@crate::cmd::ClientTracking) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientTracking`](struct@crate::cmd::ClientTracking) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `status`: `<ON | OFF>`*/
@@ -561,7 +561,7 @@ Arguments:
     }
     /**`CLIENT TRACKINGINFO`: Returns information about server-assisted client-side caching for the connection.
 
-Builds a [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT TRACKINGINFO")]
     fn client_trackinginfo(
         &self,
@@ -570,7 +570,7 @@ Builds a [`ClientTrackinginfo`](struct@crate::cmd::ClientTrackinginfo) bound to 
     }
     /**`CLIENT UNBLOCK`: Unblocks a client blocked by a blocking command from a different connection.
 
-Builds a [`ClientUnblock`](struct@crate::cmd::ClientUnblock) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClientUnblock`](struct@crate::cmd::ClientUnblock) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `client_id`: `client-id`*/
@@ -583,14 +583,14 @@ Arguments:
     }
     /**`CLIENT UNPAUSE`: Resumes processing commands from paused clients.
 
-Builds a [`ClientUnpause`](struct@crate::cmd::ClientUnpause) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClientUnpause`](struct@crate::cmd::ClientUnpause) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLIENT UNPAUSE")]
     fn client_unpause(&self) -> ClientUnpause<Self::Exec<'_>, Self::Out<()>> {
         ClientUnpause::new_in(self.executor()).decode()
     }
     /**`CLUSTER ADDSLOTS`: Assigns new hash slots to a node.
 
-Builds a [`ClusterAddslots`](struct@crate::cmd::ClusterAddslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterAddslots`](struct@crate::cmd::ClusterAddslots) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -603,7 +603,7 @@ Arguments:
     }
     /**`CLUSTER ADDSLOTSRANGE`: Assigns new hash slot ranges to a node.
 
-Builds a [`ClusterAddslotsrange`](struct@crate::cmd::ClusterAddslotsrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterAddslotsrange`](struct@crate::cmd::ClusterAddslotsrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -616,14 +616,14 @@ Arguments:
     }
     /**`CLUSTER BUMPEPOCH`: Advances the cluster config epoch.
 
-Builds a [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterBumpepoch`](struct@crate::cmd::ClusterBumpepoch) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER BUMPEPOCH")]
     fn cluster_bumpepoch(&self) -> ClusterBumpepoch<Self::Exec<'_>, Self::Out<Bytes>> {
         ClusterBumpepoch::new_in(self.executor()).decode()
     }
     /**`CLUSTER CANCELSLOTMIGRATIONS`: Cancel all current ongoing slot migration operations.
 
-Builds a [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmigrations) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmigrations) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     fn cluster_cancelslotmigrations(
         &self,
@@ -632,7 +632,7 @@ Builds a [`ClusterCancelslotmigrations`](struct@crate::cmd::ClusterCancelslotmig
     }
     /**`CLUSTER COUNT-FAILURE-REPORTS`: Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
 
-Builds a [`ClusterCountFailureReports`](struct@crate::cmd::ClusterCountFailureReports) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterCountFailureReports`](struct@crate::cmd::ClusterCountFailureReports) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -645,7 +645,7 @@ Arguments:
     }
     /**`CLUSTER COUNTKEYSINSLOT`: Returns the number of keys in a hash slot.
 
-Builds a [`ClusterCountkeysinslot`](struct@crate::cmd::ClusterCountkeysinslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterCountkeysinslot`](struct@crate::cmd::ClusterCountkeysinslot) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -658,7 +658,7 @@ Arguments:
     }
     /**`CLUSTER DELSLOTS`: Sets hash slots as unbound for a node.
 
-Builds a [`ClusterDelslots`](struct@crate::cmd::ClusterDelslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterDelslots`](struct@crate::cmd::ClusterDelslots) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot [slot ...]`*/
@@ -671,7 +671,7 @@ Arguments:
     }
     /**`CLUSTER DELSLOTSRANGE`: Sets hash slot ranges as unbound for a node.
 
-Builds a [`ClusterDelslotsrange`](struct@crate::cmd::ClusterDelslotsrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterDelslotsrange`](struct@crate::cmd::ClusterDelslotsrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `range`: `start-slot end-slot [start-slot end-slot ...]`*/
@@ -684,14 +684,14 @@ Arguments:
     }
     /**`CLUSTER FAILOVER`: Forces a replica to perform a manual failover of its primary.
 
-Builds a [`ClusterFailover`](struct@crate::cmd::ClusterFailover) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterFailover`](struct@crate::cmd::ClusterFailover) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FAILOVER")]
     fn cluster_failover(&self) -> ClusterFailover<Self::Exec<'_>, Self::Out<()>> {
         ClusterFailover::new_in(self.executor()).decode()
     }
     /**`CLUSTER FLUSHSLOT`: Removes all keys from the target slot.
 
-Builds a [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterFlushslot`](struct@crate::cmd::ClusterFlushslot) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`*/
@@ -704,14 +704,14 @@ Arguments:
     }
     /**`CLUSTER FLUSHSLOTS`: Deletes all slots information from a node.
 
-Builds a [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterFlushslots`](struct@crate::cmd::ClusterFlushslots) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
     fn cluster_flushslots(&self) -> ClusterFlushslots<Self::Exec<'_>, Self::Out<()>> {
         ClusterFlushslots::new_in(self.executor()).decode()
     }
     /**`CLUSTER FORGET`: Removes a node from the nodes table.
 
-Builds a [`ClusterForget`](struct@crate::cmd::ClusterForget) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterForget`](struct@crate::cmd::ClusterForget) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -724,7 +724,7 @@ Arguments:
     }
     /**`CLUSTER GETKEYSINSLOT`: Returns the key names in a hash slot.
 
-Builds a [`ClusterGetkeysinslot`](struct@crate::cmd::ClusterGetkeysinslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterGetkeysinslot`](struct@crate::cmd::ClusterGetkeysinslot) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -739,7 +739,7 @@ Arguments:
     }
     /**`CLUSTER GETSLOTMIGRATIONS`: Gets the status of ongoing and recently finished slot import and export operations.
 
-Builds a [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigrations) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
     fn cluster_getslotmigrations(
         &self,
@@ -751,21 +751,21 @@ Builds a [`ClusterGetslotmigrations`](struct@crate::cmd::ClusterGetslotmigration
     }
     /**`CLUSTER HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`ClusterHelp`](struct@crate::cmd::ClusterHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterHelp`](struct@crate::cmd::ClusterHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER HELP")]
     fn cluster_help(&self) -> ClusterHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         ClusterHelp::new_in(self.executor()).decode()
     }
     /**`CLUSTER INFO`: Returns information about the state of a node.
 
-Builds a [`ClusterInfo`](struct@crate::cmd::ClusterInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterInfo`](struct@crate::cmd::ClusterInfo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER INFO")]
     fn cluster_info(&self) -> ClusterInfo<Self::Exec<'_>, Self::Out<Bytes>> {
         ClusterInfo::new_in(self.executor()).decode()
     }
     /**`CLUSTER KEYSLOT`: Returns the hash slot for a key.
 
-Builds a [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterKeyslot`](struct@crate::cmd::ClusterKeyslot) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -778,7 +778,7 @@ Arguments:
     }
     /**`CLUSTER LINKS`: Returns a list of all TCP links to and from peer nodes.
 
-Builds a [`ClusterLinks`](struct@crate::cmd::ClusterLinks) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterLinks`](struct@crate::cmd::ClusterLinks) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER LINKS")]
     fn cluster_links(
         &self,
@@ -787,7 +787,7 @@ Builds a [`ClusterLinks`](struct@crate::cmd::ClusterLinks) bound to this client 
     }
     /**`CLUSTER MEET`: Forces a node to handshake with another node.
 
-Builds a [`ClusterMeet`](struct@crate::cmd::ClusterMeet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterMeet`](struct@crate::cmd::ClusterMeet) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -802,7 +802,7 @@ Arguments:
     }
     /**`CLUSTER MIGRATESLOTS`: Migrate the given slots from this node to the specified nodes.
 
-Builds a [`ClusterMigrateslots`](struct@crate::cmd::ClusterMigrateslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterMigrateslots`](struct@crate::cmd::ClusterMigrateslots) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `migration_group`: `SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]`*/
@@ -817,28 +817,28 @@ Arguments:
     }
     /**`CLUSTER MYID`: Returns the ID of a node.
 
-Builds a [`ClusterMyid`](struct@crate::cmd::ClusterMyid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterMyid`](struct@crate::cmd::ClusterMyid) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYID")]
     fn cluster_myid(&self) -> ClusterMyid<Self::Exec<'_>, Self::Out<Bytes>> {
         ClusterMyid::new_in(self.executor()).decode()
     }
     /**`CLUSTER MYSHARDID`: Returns the shard ID of a node.
 
-Builds a [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterMyshardid`](struct@crate::cmd::ClusterMyshardid) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER MYSHARDID")]
     fn cluster_myshardid(&self) -> ClusterMyshardid<Self::Exec<'_>, Self::Out<Bytes>> {
         ClusterMyshardid::new_in(self.executor()).decode()
     }
     /**`CLUSTER NODES`: Returns the cluster configuration for a node.
 
-Builds a [`ClusterNodes`](struct@crate::cmd::ClusterNodes) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterNodes`](struct@crate::cmd::ClusterNodes) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER NODES")]
     fn cluster_nodes(&self) -> ClusterNodes<Self::Exec<'_>, Self::Out<Bytes>> {
         ClusterNodes::new_in(self.executor()).decode()
     }
     /**`CLUSTER REPLICAS`: Lists the replica nodes of a primary node.
 
-Builds a [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterReplicas`](struct@crate::cmd::ClusterReplicas) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -851,7 +851,7 @@ Arguments:
     }
     /**`CLUSTER REPLICATE`: Configures a node as replica of a primary node or detaches a replica from its primary.
 
-Builds a [`ClusterReplicate`](struct@crate::cmd::ClusterReplicate) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterReplicate`](struct@crate::cmd::ClusterReplicate) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `args`: `<node-id | NO ONE>`*/
@@ -864,21 +864,21 @@ Arguments:
     }
     /**`CLUSTER RESET`: Resets a node.
 
-Builds a [`ClusterReset`](struct@crate::cmd::ClusterReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterReset`](struct@crate::cmd::ClusterReset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER RESET")]
     fn cluster_reset(&self) -> ClusterReset<Self::Exec<'_>, Self::Out<()>> {
         ClusterReset::new_in(self.executor()).decode()
     }
     /**`CLUSTER SAVECONFIG`: Forces a node to save the cluster configuration to disk.
 
-Builds a [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterSaveconfig`](struct@crate::cmd::ClusterSaveconfig) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SAVECONFIG")]
     fn cluster_saveconfig(&self) -> ClusterSaveconfig<Self::Exec<'_>, Self::Out<()>> {
         ClusterSaveconfig::new_in(self.executor()).decode()
     }
     /**`CLUSTER SET-CONFIG-EPOCH`: Sets the configuration epoch for a new node.
 
-Builds a [`ClusterSetConfigEpoch`](struct@crate::cmd::ClusterSetConfigEpoch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterSetConfigEpoch`](struct@crate::cmd::ClusterSetConfigEpoch) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `config_epoch`: `config-epoch`*/
@@ -891,7 +891,7 @@ Arguments:
     }
     /**`CLUSTER SETSLOT`: Binds a hash slot to a node.
 
-Builds a [`ClusterSetslot`](struct@crate::cmd::ClusterSetslot) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterSetslot`](struct@crate::cmd::ClusterSetslot) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `slot`: `slot`
@@ -906,7 +906,7 @@ Arguments:
     }
     /**`CLUSTER SHARDS`: Returns the mapping of cluster slots to shards.
 
-Builds a [`ClusterShards`](struct@crate::cmd::ClusterShards) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterShards`](struct@crate::cmd::ClusterShards) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SHARDS")]
     fn cluster_shards(
         &self,
@@ -915,7 +915,7 @@ Builds a [`ClusterShards`](struct@crate::cmd::ClusterShards) bound to this clien
     }
     /**`CLUSTER SLAVES`: Lists the replica nodes of a primary node.
 
-Builds a [`ClusterSlaves`](struct@crate::cmd::ClusterSlaves) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterSlaves`](struct@crate::cmd::ClusterSlaves) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `node_id`: `node-id`*/
@@ -929,7 +929,7 @@ Arguments:
     }
     /**`CLUSTER SLOT-STATS`: Return an array of slot usage statistics for slots assigned to the current node.
 
-Builds a [`ClusterSlotStats`](struct@crate::cmd::ClusterSlotStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ClusterSlotStats`](struct@crate::cmd::ClusterSlotStats) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `filter`: `<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`*/
@@ -945,21 +945,21 @@ Arguments:
     }
     /**`CLUSTER SLOTS`: Returns the mapping of cluster slots to nodes.
 
-Builds a [`ClusterSlots`](struct@crate::cmd::ClusterSlots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterSlots`](struct@crate::cmd::ClusterSlots) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SLOTS")]
     fn cluster_slots(&self) -> ClusterSlots<Self::Exec<'_>, Self::Out<Vec<Vec<Value>>>> {
         ClusterSlots::new_in(self.executor()).decode()
     }
     /**`CLUSTER SYNCSLOTS`: A container for internal slot migration commands.
 
-Builds a [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ClusterSyncslots`](struct@crate::cmd::ClusterSyncslots) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CLUSTER SYNCSLOTS")]
     fn cluster_syncslots(&self) -> ClusterSyncslots<Self::Exec<'_>, Self::Out<Value>> {
         ClusterSyncslots::new_in(self.executor()).decode()
     }
     /**`CLUSTERSCAN`: Iterates over the keys in the cluster.
 
-Builds a [`Clusterscan`](struct@crate::cmd::Clusterscan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Clusterscan`](struct@crate::cmd::Clusterscan) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -972,14 +972,14 @@ Arguments:
     }
     /**`COMMAND COUNT`: Returns a count of commands.
 
-Builds a [`CommandCount`](struct@crate::cmd::CommandCount) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`CommandCount`](struct@crate::cmd::CommandCount) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "COMMAND COUNT")]
     fn command_count(&self) -> CommandCount<Self::Exec<'_>, Self::Out<i64>> {
         CommandCount::new_in(self.executor()).decode()
     }
     /**`COMMAND DOCS`: Returns documentary information about one, multiple or all commands.
 
-Builds a [`CommandDocs`](struct@crate::cmd::CommandDocs) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`CommandDocs`](struct@crate::cmd::CommandDocs) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "COMMAND DOCS")]
     fn command_docs(
         &self,
@@ -988,7 +988,7 @@ Builds a [`CommandDocs`](struct@crate::cmd::CommandDocs) bound to this client or
     }
     /**`COMMAND GETKEYS`: Extracts the key names from an arbitrary command.
 
-Builds a [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`CommandGetkeys`](struct@crate::cmd::CommandGetkeys) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -1001,7 +1001,7 @@ Arguments:
     }
     /**`COMMAND GETKEYSANDFLAGS`: Extracts the key names and access flags for an arbitrary command.
 
-Builds a [`CommandGetkeysandflags`](struct@crate::cmd::CommandGetkeysandflags) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`CommandGetkeysandflags`](struct@crate::cmd::CommandGetkeysandflags) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `command`: `command`*/
@@ -1014,14 +1014,14 @@ Arguments:
     }
     /**`COMMAND HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`CommandHelp`](struct@crate::cmd::CommandHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`CommandHelp`](struct@crate::cmd::CommandHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "COMMAND HELP")]
     fn command_help(&self) -> CommandHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         CommandHelp::new_in(self.executor()).decode()
     }
     /**`COMMAND INFO`: Returns information about one, multiple or all commands.
 
-Builds a [`CommandInfo`](struct@crate::cmd::CommandInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`CommandInfo`](struct@crate::cmd::CommandInfo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "COMMAND INFO")]
     fn command_info(
         &self,
@@ -1050,14 +1050,14 @@ Builds a [`CommandInfo`](struct@crate::cmd::CommandInfo) bound to this client or
     }
     /**`COMMAND LIST`: Returns a list of command names.
 
-Builds a [`CommandList`](struct@crate::cmd::CommandList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`CommandList`](struct@crate::cmd::CommandList) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "COMMAND LIST")]
     fn command_list(&self) -> CommandList<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         CommandList::new_in(self.executor()).decode()
     }
     /**`COMMANDLOG GET`: Returns the specified command log's entries.
 
-Builds a [`CommandlogGet`](struct@crate::cmd::CommandlogGet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`CommandlogGet`](struct@crate::cmd::CommandlogGet) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `count`: `count`
@@ -1075,14 +1075,14 @@ Arguments:
     }
     /**`COMMANDLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`CommandlogHelp`](struct@crate::cmd::CommandlogHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "COMMANDLOG HELP")]
     fn commandlog_help(&self) -> CommandlogHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         CommandlogHelp::new_in(self.executor()).decode()
     }
     /**`COMMANDLOG LEN`: Returns the number of entries in the specified type of command log.
 
-Builds a [`CommandlogLen`](struct@crate::cmd::CommandlogLen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`CommandlogLen`](struct@crate::cmd::CommandlogLen) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1095,7 +1095,7 @@ Arguments:
     }
     /**`COMMANDLOG RESET`: Clears all entries from the specified type of command log.
 
-Builds a [`CommandlogReset`](struct@crate::cmd::CommandlogReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`CommandlogReset`](struct@crate::cmd::CommandlogReset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `type_`: `<slow | large-request | large-reply>`*/
@@ -1108,7 +1108,7 @@ Arguments:
     }
     /**`CONFIG GET`: Returns the effective values of configuration parameters.
 
-Builds a [`ConfigGet`](struct@crate::cmd::ConfigGet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ConfigGet`](struct@crate::cmd::ConfigGet) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `parameter`: `parameter [parameter ...]`*/
@@ -1121,28 +1121,28 @@ Arguments:
     }
     /**`CONFIG HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`ConfigHelp`](struct@crate::cmd::ConfigHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ConfigHelp`](struct@crate::cmd::ConfigHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CONFIG HELP")]
     fn config_help(&self) -> ConfigHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         ConfigHelp::new_in(self.executor()).decode()
     }
     /**`CONFIG RESETSTAT`: Resets the server's statistics.
 
-Builds a [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ConfigResetstat`](struct@crate::cmd::ConfigResetstat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CONFIG RESETSTAT")]
     fn config_resetstat(&self) -> ConfigResetstat<Self::Exec<'_>, Self::Out<()>> {
         ConfigResetstat::new_in(self.executor()).decode()
     }
     /**`CONFIG REWRITE`: Persists the effective configuration to file.
 
-Builds a [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ConfigRewrite`](struct@crate::cmd::ConfigRewrite) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "CONFIG REWRITE")]
     fn config_rewrite(&self) -> ConfigRewrite<Self::Exec<'_>, Self::Out<()>> {
         ConfigRewrite::new_in(self.executor()).decode()
     }
     /**`CONFIG SET`: Sets configuration parameters in-flight.
 
-Builds a [`ConfigSet`](struct@crate::cmd::ConfigSet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ConfigSet`](struct@crate::cmd::ConfigSet) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `data`: `parameter value [parameter value ...]`*/
@@ -1155,7 +1155,7 @@ Arguments:
     }
     /**`COPY`: Copies the value of a key to a new key.
 
-Builds a [`Copy`](struct@crate::cmd::Copy) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Copy`](struct@crate::cmd::Copy) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -1170,21 +1170,21 @@ Arguments:
     }
     /**`DBSIZE`: Returns the number of keys in the database.
 
-Builds a [`Dbsize`](struct@crate::cmd::Dbsize) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Dbsize`](struct@crate::cmd::Dbsize) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "DBSIZE")]
     fn dbsize(&self) -> Dbsize<Self::Exec<'_>, Self::Out<i64>> {
         Dbsize::new_in(self.executor()).decode()
     }
     /**`DEBUG`: A container for debugging commands.
 
-Builds a [`Debug`](struct@crate::cmd::Debug) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Debug`](struct@crate::cmd::Debug) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "DEBUG")]
     fn debug(&self) -> Debug<Self::Exec<'_>, Self::Out<Value>> {
         Debug::new_in(self.executor()).decode()
     }
     /**`DECR`: Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a [`Decr`](struct@crate::cmd::Decr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Decr`](struct@crate::cmd::Decr) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1194,7 +1194,7 @@ Arguments:
     }
     /**`DECRBY`: Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a [`Decrby`](struct@crate::cmd::Decrby) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Decrby`](struct@crate::cmd::Decrby) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1209,7 +1209,7 @@ Arguments:
     }
     /**`DEL`: Deletes one or more keys.
 
-Builds a [`Del`](struct@crate::cmd::Del) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Del`](struct@crate::cmd::Del) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1219,7 +1219,7 @@ Arguments:
     }
     /**`DELIFEQ`: Delete key if value matches string.
 
-Builds a [`Delifeq`](struct@crate::cmd::Delifeq) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Delifeq`](struct@crate::cmd::Delifeq) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1234,7 +1234,7 @@ Arguments:
     }
     /**`DUMP`: Returns a serialized representation of the value stored at a key.
 
-Builds a [`Dump`](struct@crate::cmd::Dump) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Dump`](struct@crate::cmd::Dump) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1244,7 +1244,7 @@ Arguments:
     }
     /**`ECHO`: Returns the given string.
 
-Builds a [`Echo`](struct@crate::cmd::Echo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Echo`](struct@crate::cmd::Echo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `message`: `message`*/
@@ -1254,7 +1254,7 @@ Arguments:
     }
     /**`EVAL`: Executes a server-side Lua script.
 
-Builds a [`Eval`](struct@crate::cmd::Eval) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Eval`](struct@crate::cmd::Eval) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -1264,7 +1264,7 @@ Arguments:
     }
     /**`EVALSHA`: Executes a server-side Lua script by SHA1 digest.
 
-Builds a [`Evalsha`](struct@crate::cmd::Evalsha) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Evalsha`](struct@crate::cmd::Evalsha) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -1274,7 +1274,7 @@ Arguments:
     }
     /**`EVALSHA_RO`: Executes a read-only server-side Lua script by SHA1 digest.
 
-Builds a [`EvalshaRo`](struct@crate::cmd::EvalshaRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`EvalshaRo`](struct@crate::cmd::EvalshaRo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -1287,7 +1287,7 @@ Arguments:
     }
     /**`EVAL_RO`: Executes a read-only server-side Lua script.
 
-Builds a [`EvalRo`](struct@crate::cmd::EvalRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`EvalRo`](struct@crate::cmd::EvalRo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -1297,7 +1297,7 @@ Arguments:
     }
     /**`EXISTS`: Determines whether one or more keys exist.
 
-Builds a [`Exists`](struct@crate::cmd::Exists) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Exists`](struct@crate::cmd::Exists) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -1307,7 +1307,7 @@ Arguments:
     }
     /**`EXPIRE`: Sets the expiration time of a key in seconds.
 
-Builds a [`Expire`](struct@crate::cmd::Expire) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Expire`](struct@crate::cmd::Expire) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1322,7 +1322,7 @@ Arguments:
     }
     /**`EXPIREAT`: Sets the expiration time of a key to a Unix timestamp.
 
-Builds a [`Expireat`](struct@crate::cmd::Expireat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Expireat`](struct@crate::cmd::Expireat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1337,7 +1337,7 @@ Arguments:
     }
     /**`EXPIRETIME`: Returns the expiration time of a key as a Unix timestamp.
 
-Builds a [`Expiretime`](struct@crate::cmd::Expiretime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Expiretime`](struct@crate::cmd::Expiretime) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1347,14 +1347,14 @@ Arguments:
     }
     /**`FAILOVER`: Starts a coordinated failover from a server to one of its replicas.
 
-Builds a [`Failover`](struct@crate::cmd::Failover) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Failover`](struct@crate::cmd::Failover) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FAILOVER")]
     fn failover(&self) -> Failover<Self::Exec<'_>, Self::Out<()>> {
         Failover::new_in(self.executor()).decode()
     }
     /**`FCALL`: Invokes a function.
 
-Builds a [`Fcall`](struct@crate::cmd::Fcall) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Fcall`](struct@crate::cmd::Fcall) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -1364,7 +1364,7 @@ Arguments:
     }
     /**`FCALL_RO`: Invokes a read-only function.
 
-Builds a [`FcallRo`](struct@crate::cmd::FcallRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`FcallRo`](struct@crate::cmd::FcallRo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `function`: `function`*/
@@ -1377,21 +1377,21 @@ Arguments:
     }
     /**`FLUSHALL`: Removes all keys from all databases.
 
-Builds a [`Flushall`](struct@crate::cmd::Flushall) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Flushall`](struct@crate::cmd::Flushall) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FLUSHALL")]
     fn flushall(&self) -> Flushall<Self::Exec<'_>, Self::Out<()>> {
         Flushall::new_in(self.executor()).decode()
     }
     /**`FLUSHDB`: Removes all keys from the current database.
 
-Builds a [`Flushdb`](struct@crate::cmd::Flushdb) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Flushdb`](struct@crate::cmd::Flushdb) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FLUSHDB")]
     fn flushdb(&self) -> Flushdb<Self::Exec<'_>, Self::Out<()>> {
         Flushdb::new_in(self.executor()).decode()
     }
     /**`FUNCTION DELETE`: Deletes a library and its functions.
 
-Builds a [`FunctionDelete`](struct@crate::cmd::FunctionDelete) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`FunctionDelete`](struct@crate::cmd::FunctionDelete) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `library_name`: `library-name`*/
@@ -1404,35 +1404,35 @@ Arguments:
     }
     /**`FUNCTION DUMP`: Dumps all libraries into a serialized binary payload.
 
-Builds a [`FunctionDump`](struct@crate::cmd::FunctionDump) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`FunctionDump`](struct@crate::cmd::FunctionDump) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION DUMP")]
     fn function_dump(&self) -> FunctionDump<Self::Exec<'_>, Self::Out<Bytes>> {
         FunctionDump::new_in(self.executor()).decode()
     }
     /**`FUNCTION FLUSH`: Deletes all libraries and functions.
 
-Builds a [`FunctionFlush`](struct@crate::cmd::FunctionFlush) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`FunctionFlush`](struct@crate::cmd::FunctionFlush) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION FLUSH")]
     fn function_flush(&self) -> FunctionFlush<Self::Exec<'_>, Self::Out<()>> {
         FunctionFlush::new_in(self.executor()).decode()
     }
     /**`FUNCTION HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`FunctionHelp`](struct@crate::cmd::FunctionHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`FunctionHelp`](struct@crate::cmd::FunctionHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION HELP")]
     fn function_help(&self) -> FunctionHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         FunctionHelp::new_in(self.executor()).decode()
     }
     /**`FUNCTION KILL`: Terminates a function during execution.
 
-Builds a [`FunctionKill`](struct@crate::cmd::FunctionKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`FunctionKill`](struct@crate::cmd::FunctionKill) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION KILL")]
     fn function_kill(&self) -> FunctionKill<Self::Exec<'_>, Self::Out<()>> {
         FunctionKill::new_in(self.executor()).decode()
     }
     /**`FUNCTION LIST`: Returns information about all libraries.
 
-Builds a [`FunctionList`](struct@crate::cmd::FunctionList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`FunctionList`](struct@crate::cmd::FunctionList) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION LIST")]
     fn function_list(
         &self,
@@ -1441,7 +1441,7 @@ Builds a [`FunctionList`](struct@crate::cmd::FunctionList) bound to this client 
     }
     /**`FUNCTION LOAD`: Creates a library.
 
-Builds a [`FunctionLoad`](struct@crate::cmd::FunctionLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`FunctionLoad`](struct@crate::cmd::FunctionLoad) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `function_code`: `function-code`*/
@@ -1454,7 +1454,7 @@ Arguments:
     }
     /**`FUNCTION RESTORE`: Restores all libraries from a payload.
 
-Builds a [`FunctionRestore`](struct@crate::cmd::FunctionRestore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`FunctionRestore`](struct@crate::cmd::FunctionRestore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `serialized_value`: `serialized-value`*/
@@ -1467,7 +1467,7 @@ Arguments:
     }
     /**`FUNCTION STATS`: Returns information about a function during execution.
 
-Builds a [`FunctionStats`](struct@crate::cmd::FunctionStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`FunctionStats`](struct@crate::cmd::FunctionStats) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "FUNCTION STATS")]
     fn function_stats(
         &self,
@@ -1476,7 +1476,7 @@ Builds a [`FunctionStats`](struct@crate::cmd::FunctionStats) bound to this clien
     }
     /**`GEOADD`: Adds one or more members to a geospatial index. The key is created if it doesn't exist.
 
-Builds a [`Geoadd`](struct@crate::cmd::Geoadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Geoadd`](struct@crate::cmd::Geoadd) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1491,7 +1491,7 @@ Arguments:
     }
     /**`GEODIST`: Returns the distance between two members of a geospatial index.
 
-Builds a [`Geodist`](struct@crate::cmd::Geodist) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Geodist`](struct@crate::cmd::Geodist) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1508,7 +1508,7 @@ Arguments:
     }
     /**`GEOHASH`: Returns members from a geospatial index as geohash strings.
 
-Builds a [`Geohash`](struct@crate::cmd::Geohash) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Geohash`](struct@crate::cmd::Geohash) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1521,7 +1521,7 @@ Arguments:
     }
     /**`GEOPOS`: Returns the longitude and latitude of members from a geospatial index.
 
-Builds a [`Geopos`](struct@crate::cmd::Geopos) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Geopos`](struct@crate::cmd::Geopos) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1534,7 +1534,7 @@ Arguments:
     }
     /**`GEORADIUS`: Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
 
-Builds a [`Georadius`](struct@crate::cmd::Georadius) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Georadius`](struct@crate::cmd::Georadius) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1556,7 +1556,7 @@ Arguments:
     }
     /**`GEORADIUSBYMEMBER`: Queries a geospatial index for members within a distance from a member, optionally stores the result.
 
-Builds a [`Georadiusbymember`](struct@crate::cmd::Georadiusbymember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Georadiusbymember`](struct@crate::cmd::Georadiusbymember) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1575,7 +1575,7 @@ Arguments:
     }
     /**`GEORADIUSBYMEMBER_RO`: Returns members from a geospatial index that are within a distance from a member.
 
-Builds a [`GeoradiusbymemberRo`](struct@crate::cmd::GeoradiusbymemberRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GeoradiusbymemberRo`](struct@crate::cmd::GeoradiusbymemberRo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1594,7 +1594,7 @@ Arguments:
     }
     /**`GEORADIUS_RO`: Returns members from a geospatial index that are within a distance from a coordinate.
 
-Builds a [`GeoradiusRo`](struct@crate::cmd::GeoradiusRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GeoradiusRo`](struct@crate::cmd::GeoradiusRo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1616,7 +1616,7 @@ Arguments:
     }
     /**`GEOSEARCH`: Queries a geospatial index for members inside an area of a box, circle, or a polygon.
 
-Builds a [`Geosearch`](struct@crate::cmd::Geosearch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Geosearch`](struct@crate::cmd::Geosearch) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1631,7 +1631,7 @@ Arguments:
     }
     /**`GEOSEARCHSTORE`: Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
 
-Builds a [`Geosearchstore`](struct@crate::cmd::Geosearchstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Geosearchstore`](struct@crate::cmd::Geosearchstore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -1648,7 +1648,7 @@ Arguments:
     }
     /**`GET`: Returns the string value of a key.
 
-Builds a [`Get`](struct@crate::cmd::Get) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Get`](struct@crate::cmd::Get) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1658,7 +1658,7 @@ Arguments:
     }
     /**`GETBIT`: Returns a bit value by offset.
 
-Builds a [`Getbit`](struct@crate::cmd::Getbit) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Getbit`](struct@crate::cmd::Getbit) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1673,7 +1673,7 @@ Arguments:
     }
     /**`GETDEL`: Returns the string value of a key after deleting the key.
 
-Builds a [`Getdel`](struct@crate::cmd::Getdel) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Getdel`](struct@crate::cmd::Getdel) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1686,7 +1686,7 @@ Arguments:
     }
     /**`GETEX`: Returns the string value of a key after setting its expiration time.
 
-Builds a [`Getex`](struct@crate::cmd::Getex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Getex`](struct@crate::cmd::Getex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1696,7 +1696,7 @@ Arguments:
     }
     /**`GETRANGE`: Returns a substring of the string stored at a key.
 
-Builds a [`Getrange`](struct@crate::cmd::Getrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Getrange`](struct@crate::cmd::Getrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1713,7 +1713,7 @@ Arguments:
     }
     /**`GETSET`: Returns the previous string value of a key after setting it to a new value.
 
-Builds a [`Getset`](struct@crate::cmd::Getset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Getset`](struct@crate::cmd::Getset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1728,7 +1728,7 @@ Arguments:
     }
     /**`HDEL`: Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
 
-Builds a [`Hdel`](struct@crate::cmd::Hdel) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hdel`](struct@crate::cmd::Hdel) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1743,7 +1743,7 @@ Arguments:
     }
     /**`HEXISTS`: Determines whether a field exists in a hash.
 
-Builds a [`Hexists`](struct@crate::cmd::Hexists) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hexists`](struct@crate::cmd::Hexists) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1758,7 +1758,7 @@ Arguments:
     }
     /**`HEXPIRE`: Sets expiry time on hash fields.
 
-Builds a [`Hexpire`](struct@crate::cmd::Hexpire) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hexpire`](struct@crate::cmd::Hexpire) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1775,7 +1775,7 @@ Arguments:
     }
     /**`HEXPIREAT`: Sets expiry time on hash fields.
 
-Builds a [`Hexpireat`](struct@crate::cmd::Hexpireat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hexpireat`](struct@crate::cmd::Hexpireat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1792,7 +1792,7 @@ Arguments:
     }
     /**`HEXPIRETIME`: Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
 
-Builds a [`Hexpiretime`](struct@crate::cmd::Hexpiretime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hexpiretime`](struct@crate::cmd::Hexpiretime) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1807,7 +1807,7 @@ Arguments:
     }
     /**`HGET`: Returns the value of a field in a hash.
 
-Builds a [`Hget`](struct@crate::cmd::Hget) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hget`](struct@crate::cmd::Hget) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1822,7 +1822,7 @@ Arguments:
     }
     /**`HGETALL`: Returns all fields and values in a hash.
 
-Builds a [`Hgetall`](struct@crate::cmd::Hgetall) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hgetall`](struct@crate::cmd::Hgetall) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1835,7 +1835,7 @@ Arguments:
     }
     /**`HGETDEL`: Returns the values of one or more fields and deletes them from a hash.
 
-Builds a [`Hgetdel`](struct@crate::cmd::Hgetdel) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hgetdel`](struct@crate::cmd::Hgetdel) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1850,7 +1850,7 @@ Arguments:
     }
     /**`HGETEX`: Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
 
-Builds a [`Hgetex`](struct@crate::cmd::Hgetex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hgetex`](struct@crate::cmd::Hgetex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1865,7 +1865,7 @@ Arguments:
     }
     /**`HINCRBY`: Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a [`Hincrby`](struct@crate::cmd::Hincrby) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hincrby`](struct@crate::cmd::Hincrby) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1882,7 +1882,7 @@ Arguments:
     }
     /**`HINCRBYFLOAT`: Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
 
-Builds a [`Hincrbyfloat`](struct@crate::cmd::Hincrbyfloat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hincrbyfloat`](struct@crate::cmd::Hincrbyfloat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1899,7 +1899,7 @@ Arguments:
     }
     /**`HKEYS`: Returns all fields in a hash.
 
-Builds a [`Hkeys`](struct@crate::cmd::Hkeys) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hkeys`](struct@crate::cmd::Hkeys) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1909,7 +1909,7 @@ Arguments:
     }
     /**`HLEN`: Returns the number of fields in a hash.
 
-Builds a [`Hlen`](struct@crate::cmd::Hlen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hlen`](struct@crate::cmd::Hlen) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1919,7 +1919,7 @@ Arguments:
     }
     /**`HMGET`: Returns the values of all fields in a hash.
 
-Builds a [`Hmget`](struct@crate::cmd::Hmget) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hmget`](struct@crate::cmd::Hmget) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1934,7 +1934,7 @@ Arguments:
     }
     /**`HMSET`: Sets the values of multiple fields.
 
-Builds a [`Hmset`](struct@crate::cmd::Hmset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hmset`](struct@crate::cmd::Hmset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1949,7 +1949,7 @@ Arguments:
     }
     /**`HPERSIST`: Remove the existing expiration on a hash key's field(s).
 
-Builds a [`Hpersist`](struct@crate::cmd::Hpersist) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hpersist`](struct@crate::cmd::Hpersist) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1964,7 +1964,7 @@ Arguments:
     }
     /**`HPEXPIRE`: Sets expiry time on hash object.
 
-Builds a [`Hpexpire`](struct@crate::cmd::Hpexpire) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hpexpire`](struct@crate::cmd::Hpexpire) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1981,7 +1981,7 @@ Arguments:
     }
     /**`HPEXPIREAT`: Sets expiration time on hash field.
 
-Builds a [`Hpexpireat`](struct@crate::cmd::Hpexpireat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hpexpireat`](struct@crate::cmd::Hpexpireat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -1998,7 +1998,7 @@ Arguments:
     }
     /**`HPEXPIRETIME`: Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
 
-Builds a [`Hpexpiretime`](struct@crate::cmd::Hpexpiretime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hpexpiretime`](struct@crate::cmd::Hpexpiretime) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2013,7 +2013,7 @@ Arguments:
     }
     /**`HPTTL`: Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
 
-Builds a [`Hpttl`](struct@crate::cmd::Hpttl) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hpttl`](struct@crate::cmd::Hpttl) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2028,7 +2028,7 @@ Arguments:
     }
     /**`HRANDFIELD`: Returns one or more random fields from a hash.
 
-Builds a [`Hrandfield`](struct@crate::cmd::Hrandfield) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hrandfield`](struct@crate::cmd::Hrandfield) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2041,7 +2041,7 @@ Arguments:
     }
     /**`HSCAN`: Iterates over fields and values of a hash.
 
-Builds a [`Hscan`](struct@crate::cmd::Hscan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hscan`](struct@crate::cmd::Hscan) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2056,7 +2056,7 @@ Arguments:
     }
     /**`HSET`: Creates or modifies the value of a field in a hash.
 
-Builds a [`Hset`](struct@crate::cmd::Hset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hset`](struct@crate::cmd::Hset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2071,7 +2071,7 @@ Arguments:
     }
     /**`HSETEX`: Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
 
-Builds a [`Hsetex`](struct@crate::cmd::Hsetex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hsetex`](struct@crate::cmd::Hsetex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2089,7 +2089,7 @@ Arguments:
     }
     /**`HSETNX`: Sets the value of a field in a hash only when the field doesn't exist.
 
-Builds a [`Hsetnx`](struct@crate::cmd::Hsetnx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hsetnx`](struct@crate::cmd::Hsetnx) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2106,7 +2106,7 @@ Arguments:
     }
     /**`HSTRLEN`: Returns the length of the value of a field.
 
-Builds a [`Hstrlen`](struct@crate::cmd::Hstrlen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hstrlen`](struct@crate::cmd::Hstrlen) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2121,7 +2121,7 @@ Arguments:
     }
     /**`HTTL`: Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
 
-Builds a [`Httl`](struct@crate::cmd::Httl) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Httl`](struct@crate::cmd::Httl) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2136,7 +2136,7 @@ Arguments:
     }
     /**`HVALS`: Returns all values in a hash.
 
-Builds a [`Hvals`](struct@crate::cmd::Hvals) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Hvals`](struct@crate::cmd::Hvals) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2146,7 +2146,7 @@ Arguments:
     }
     /**`INCR`: Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
 
-Builds a [`Incr`](struct@crate::cmd::Incr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Incr`](struct@crate::cmd::Incr) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2156,7 +2156,7 @@ Arguments:
     }
     /**`INCRBY`: Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a [`Incrby`](struct@crate::cmd::Incrby) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Incrby`](struct@crate::cmd::Incrby) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2171,7 +2171,7 @@ Arguments:
     }
     /**`INCRBYFLOAT`: Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
 
-Builds a [`Incrbyfloat`](struct@crate::cmd::Incrbyfloat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Incrbyfloat`](struct@crate::cmd::Incrbyfloat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2186,14 +2186,14 @@ Arguments:
     }
     /**`INFO`: Returns information and statistics about the server.
 
-Builds a [`Info`](struct@crate::cmd::Info) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Info`](struct@crate::cmd::Info) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "INFO")]
     fn info(&self) -> Info<Self::Exec<'_>, Self::Out<Bytes>> {
         Info::new_in(self.executor()).decode()
     }
     /**`KEYS`: Returns all key names that match a pattern.
 
-Builds a [`Keys`](struct@crate::cmd::Keys) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Keys`](struct@crate::cmd::Keys) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -2203,21 +2203,21 @@ Arguments:
     }
     /**`LASTSAVE`: Returns the Unix timestamp of the last successful save to disk.
 
-Builds a [`Lastsave`](struct@crate::cmd::Lastsave) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Lastsave`](struct@crate::cmd::Lastsave) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "LASTSAVE")]
     fn lastsave(&self) -> Lastsave<Self::Exec<'_>, Self::Out<i64>> {
         Lastsave::new_in(self.executor()).decode()
     }
     /**`LATENCY DOCTOR`: Returns a human-readable latency analysis report.
 
-Builds a [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`LatencyDoctor`](struct@crate::cmd::LatencyDoctor) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "LATENCY DOCTOR")]
     fn latency_doctor(&self) -> LatencyDoctor<Self::Exec<'_>, Self::Out<Bytes>> {
         LatencyDoctor::new_in(self.executor()).decode()
     }
     /**`LATENCY GRAPH`: Returns a latency graph for an event.
 
-Builds a [`LatencyGraph`](struct@crate::cmd::LatencyGraph) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`LatencyGraph`](struct@crate::cmd::LatencyGraph) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -2230,14 +2230,14 @@ Arguments:
     }
     /**`LATENCY HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`LatencyHelp`](struct@crate::cmd::LatencyHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`LatencyHelp`](struct@crate::cmd::LatencyHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HELP")]
     fn latency_help(&self) -> LatencyHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         LatencyHelp::new_in(self.executor()).decode()
     }
     /**`LATENCY HISTOGRAM`: Returns the cumulative distribution of latencies of a subset or all commands.
 
-Builds a [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "LATENCY HISTOGRAM")]
     fn latency_histogram(
         &self,
@@ -2249,7 +2249,7 @@ Builds a [`LatencyHistogram`](struct@crate::cmd::LatencyHistogram) bound to this
     }
     /**`LATENCY HISTORY`: Returns timestamp-latency samples for an event.
 
-Builds a [`LatencyHistory`](struct@crate::cmd::LatencyHistory) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`LatencyHistory`](struct@crate::cmd::LatencyHistory) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `event`: `event`*/
@@ -2262,7 +2262,7 @@ Arguments:
     }
     /**`LATENCY LATEST`: Returns the latest latency samples for all events.
 
-Builds a [`LatencyLatest`](struct@crate::cmd::LatencyLatest) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`LatencyLatest`](struct@crate::cmd::LatencyLatest) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "LATENCY LATEST")]
     fn latency_latest(
         &self,
@@ -2271,14 +2271,14 @@ Builds a [`LatencyLatest`](struct@crate::cmd::LatencyLatest) bound to this clien
     }
     /**`LATENCY RESET`: Resets the latency data for one or more events.
 
-Builds a [`LatencyReset`](struct@crate::cmd::LatencyReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`LatencyReset`](struct@crate::cmd::LatencyReset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "LATENCY RESET")]
     fn latency_reset(&self) -> LatencyReset<Self::Exec<'_>, Self::Out<i64>> {
         LatencyReset::new_in(self.executor()).decode()
     }
     /**`LCS`: Finds the longest common substring.
 
-Builds a [`Lcs`](struct@crate::cmd::Lcs) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lcs`](struct@crate::cmd::Lcs) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key1`: `key1`
@@ -2293,7 +2293,7 @@ Arguments:
     }
     /**`LINDEX`: Returns an element from a list by its index.
 
-Builds a [`Lindex`](struct@crate::cmd::Lindex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lindex`](struct@crate::cmd::Lindex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2308,7 +2308,7 @@ Arguments:
     }
     /**`LINSERT`: Inserts an element before or after another element in a list.
 
-Builds a [`Linsert`](struct@crate::cmd::Linsert) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Linsert`](struct@crate::cmd::Linsert) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2327,7 +2327,7 @@ Arguments:
     }
     /**`LLEN`: Returns the length of a list.
 
-Builds a [`Llen`](struct@crate::cmd::Llen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Llen`](struct@crate::cmd::Llen) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2337,7 +2337,7 @@ Arguments:
     }
     /**`LMOVE`: Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
 
-Builds a [`Lmove`](struct@crate::cmd::Lmove) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lmove`](struct@crate::cmd::Lmove) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -2356,7 +2356,7 @@ Arguments:
     }
     /**`LMPOP`: Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
 
-Builds a [`Lmpop`](struct@crate::cmd::Lmpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lmpop`](struct@crate::cmd::Lmpop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -2371,14 +2371,14 @@ Arguments:
     }
     /**`LOLWUT`: Displays computer art and the server version.
 
-Builds a [`Lolwut`](struct@crate::cmd::Lolwut) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Lolwut`](struct@crate::cmd::Lolwut) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "LOLWUT")]
     fn lolwut(&self) -> Lolwut<Self::Exec<'_>, Self::Out<Bytes>> {
         Lolwut::new_in(self.executor()).decode()
     }
     /**`LPOP`: Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
 
-Builds a [`Lpop`](struct@crate::cmd::Lpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lpop`](struct@crate::cmd::Lpop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2388,7 +2388,7 @@ Arguments:
     }
     /**`LPOS`: Returns the index of matching elements in a list.
 
-Builds a [`Lpos`](struct@crate::cmd::Lpos) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lpos`](struct@crate::cmd::Lpos) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2403,7 +2403,7 @@ Arguments:
     }
     /**`LPUSH`: Prepends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a [`Lpush`](struct@crate::cmd::Lpush) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lpush`](struct@crate::cmd::Lpush) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2418,7 +2418,7 @@ Arguments:
     }
     /**`LPUSHX`: Prepends one or more elements to a list only when the list exists.
 
-Builds a [`Lpushx`](struct@crate::cmd::Lpushx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lpushx`](struct@crate::cmd::Lpushx) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2433,7 +2433,7 @@ Arguments:
     }
     /**`LRANGE`: Returns a range of elements from a list.
 
-Builds a [`Lrange`](struct@crate::cmd::Lrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lrange`](struct@crate::cmd::Lrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2450,7 +2450,7 @@ Arguments:
     }
     /**`LREM`: Removes elements from a list. Deletes the list if the last element was removed.
 
-Builds a [`Lrem`](struct@crate::cmd::Lrem) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lrem`](struct@crate::cmd::Lrem) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2467,7 +2467,7 @@ Arguments:
     }
     /**`LSET`: Sets the value of an element in a list by its index.
 
-Builds a [`Lset`](struct@crate::cmd::Lset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Lset`](struct@crate::cmd::Lset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2484,7 +2484,7 @@ Arguments:
     }
     /**`LTRIM`: Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
 
-Builds a [`Ltrim`](struct@crate::cmd::Ltrim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Ltrim`](struct@crate::cmd::Ltrim) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2501,21 +2501,21 @@ Arguments:
     }
     /**`MEMORY DOCTOR`: Outputs a memory problems report.
 
-Builds a [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`MemoryDoctor`](struct@crate::cmd::MemoryDoctor) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "MEMORY DOCTOR")]
     fn memory_doctor(&self) -> MemoryDoctor<Self::Exec<'_>, Self::Out<Bytes>> {
         MemoryDoctor::new_in(self.executor()).decode()
     }
     /**`MEMORY HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`MemoryHelp`](struct@crate::cmd::MemoryHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`MemoryHelp`](struct@crate::cmd::MemoryHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "MEMORY HELP")]
     fn memory_help(&self) -> MemoryHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         MemoryHelp::new_in(self.executor()).decode()
     }
     /**`MEMORY MALLOC-STATS`: Returns the allocator statistics.
 
-Builds a [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "MEMORY MALLOC-STATS")]
     fn memory_malloc_stats(
         &self,
@@ -2524,21 +2524,21 @@ Builds a [`MemoryMallocStats`](struct@crate::cmd::MemoryMallocStats) bound to th
     }
     /**`MEMORY PURGE`: Asks the allocator to release memory.
 
-Builds a [`MemoryPurge`](struct@crate::cmd::MemoryPurge) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`MemoryPurge`](struct@crate::cmd::MemoryPurge) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "MEMORY PURGE")]
     fn memory_purge(&self) -> MemoryPurge<Self::Exec<'_>, Self::Out<()>> {
         MemoryPurge::new_in(self.executor()).decode()
     }
     /**`MEMORY STATS`: Returns details about memory usage.
 
-Builds a [`MemoryStats`](struct@crate::cmd::MemoryStats) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`MemoryStats`](struct@crate::cmd::MemoryStats) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "MEMORY STATS")]
     fn memory_stats(&self) -> MemoryStats<Self::Exec<'_>, Self::Out<MemoryStatsReply>> {
         MemoryStats::new_in(self.executor()).decode()
     }
     /**`MEMORY USAGE`: Estimates the memory usage of a key.
 
-Builds a [`MemoryUsage`](struct@crate::cmd::MemoryUsage) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`MemoryUsage`](struct@crate::cmd::MemoryUsage) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2551,7 +2551,7 @@ Arguments:
     }
     /**`MGET`: Atomically returns the string values of one or more keys.
 
-Builds a [`Mget`](struct@crate::cmd::Mget) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Mget`](struct@crate::cmd::Mget) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -2564,7 +2564,7 @@ Arguments:
     }
     /**`MIGRATE`: Atomically transfers a key from one instance to another.
 
-Builds a [`Migrate`](struct@crate::cmd::Migrate) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Migrate`](struct@crate::cmd::Migrate) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `host`: `host`
@@ -2593,14 +2593,14 @@ Arguments:
     }
     /**`MODULE HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`ModuleHelp`](struct@crate::cmd::ModuleHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ModuleHelp`](struct@crate::cmd::ModuleHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "MODULE HELP")]
     fn module_help(&self) -> ModuleHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         ModuleHelp::new_in(self.executor()).decode()
     }
     /**`MODULE LIST`: Returns all loaded modules.
 
-Builds a [`ModuleList`](struct@crate::cmd::ModuleList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ModuleList`](struct@crate::cmd::ModuleList) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "MODULE LIST")]
     fn module_list(
         &self,
@@ -2609,7 +2609,7 @@ Builds a [`ModuleList`](struct@crate::cmd::ModuleList) bound to this client or p
     }
     /**`MODULE LOAD`: Loads a module.
 
-Builds a [`ModuleLoad`](struct@crate::cmd::ModuleLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ModuleLoad`](struct@crate::cmd::ModuleLoad) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2622,7 +2622,7 @@ Arguments:
     }
     /**`MODULE LOADEX`: Loads a module using extended parameters.
 
-Builds a [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ModuleLoadex`](struct@crate::cmd::ModuleLoadex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `path`: `path`*/
@@ -2635,7 +2635,7 @@ Arguments:
     }
     /**`MODULE UNLOAD`: Unloads a module.
 
-Builds a [`ModuleUnload`](struct@crate::cmd::ModuleUnload) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ModuleUnload`](struct@crate::cmd::ModuleUnload) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`*/
@@ -2648,7 +2648,7 @@ Arguments:
     }
     /**`MOVE`: Moves a key to another database.
 
-Builds a [`Move`](struct@crate::cmd::Move) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Move`](struct@crate::cmd::Move) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2663,7 +2663,7 @@ Arguments:
     }
     /**`MSET`: Atomically creates or modifies the string values of one or more keys.
 
-Builds a [`Mset`](struct@crate::cmd::Mset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Mset`](struct@crate::cmd::Mset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2676,7 +2676,7 @@ Arguments:
     }
     /**`MSETEX`: Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
 
-Builds a [`Msetex`](struct@crate::cmd::Msetex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Msetex`](struct@crate::cmd::Msetex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2692,7 +2692,7 @@ Arguments:
     }
     /**`MSETNX`: Atomically modifies the string values of one or more keys only when all keys don't exist.
 
-Builds a [`Msetnx`](struct@crate::cmd::Msetnx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Msetnx`](struct@crate::cmd::Msetnx) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `data`: `key value [key value ...]`*/
@@ -2705,7 +2705,7 @@ Arguments:
     }
     /**`OBJECT ENCODING`: Returns the internal encoding of an object.
 
-Builds a [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ObjectEncoding`](struct@crate::cmd::ObjectEncoding) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2718,7 +2718,7 @@ Arguments:
     }
     /**`OBJECT FREQ`: Returns the logarithmic access frequency counter of an object.
 
-Builds a [`ObjectFreq`](struct@crate::cmd::ObjectFreq) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ObjectFreq`](struct@crate::cmd::ObjectFreq) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2731,14 +2731,14 @@ Arguments:
     }
     /**`OBJECT HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`ObjectHelp`](struct@crate::cmd::ObjectHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ObjectHelp`](struct@crate::cmd::ObjectHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "OBJECT HELP")]
     fn object_help(&self) -> ObjectHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         ObjectHelp::new_in(self.executor()).decode()
     }
     /**`OBJECT IDLETIME`: Returns the time since the last access to an object.
 
-Builds a [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ObjectIdletime`](struct@crate::cmd::ObjectIdletime) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2751,7 +2751,7 @@ Arguments:
     }
     /**`OBJECT REFCOUNT`: Returns the reference count of a value of a key.
 
-Builds a [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ObjectRefcount`](struct@crate::cmd::ObjectRefcount) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2764,7 +2764,7 @@ Arguments:
     }
     /**`PERSIST`: Removes the expiration time of a key.
 
-Builds a [`Persist`](struct@crate::cmd::Persist) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Persist`](struct@crate::cmd::Persist) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2774,7 +2774,7 @@ Arguments:
     }
     /**`PEXPIRE`: Sets the expiration time of a key in milliseconds.
 
-Builds a [`Pexpire`](struct@crate::cmd::Pexpire) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Pexpire`](struct@crate::cmd::Pexpire) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2789,7 +2789,7 @@ Arguments:
     }
     /**`PEXPIREAT`: Sets the expiration time of a key to a Unix milliseconds timestamp.
 
-Builds a [`Pexpireat`](struct@crate::cmd::Pexpireat) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Pexpireat`](struct@crate::cmd::Pexpireat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2804,7 +2804,7 @@ Arguments:
     }
     /**`PEXPIRETIME`: Returns the expiration time of a key as a Unix milliseconds timestamp.
 
-Builds a [`Pexpiretime`](struct@crate::cmd::Pexpiretime) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Pexpiretime`](struct@crate::cmd::Pexpiretime) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2817,7 +2817,7 @@ Arguments:
     }
     /**`PFADD`: Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
 
-Builds a [`Pfadd`](struct@crate::cmd::Pfadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Pfadd`](struct@crate::cmd::Pfadd) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2827,7 +2827,7 @@ Arguments:
     }
     /**`PFCOUNT`: Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
 
-Builds a [`Pfcount`](struct@crate::cmd::Pfcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Pfcount`](struct@crate::cmd::Pfcount) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -2837,7 +2837,7 @@ Arguments:
     }
     /**`PFDEBUG`: Internal commands for debugging HyperLogLog values.
 
-Builds a [`Pfdebug`](struct@crate::cmd::Pfdebug) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Pfdebug`](struct@crate::cmd::Pfdebug) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `subcommand`: `subcommand`
@@ -2852,7 +2852,7 @@ Arguments:
     }
     /**`PFMERGE`: Merges one or more HyperLogLog values into a single key.
 
-Builds a [`Pfmerge`](struct@crate::cmd::Pfmerge) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Pfmerge`](struct@crate::cmd::Pfmerge) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `destkey`: `destkey`*/
@@ -2862,21 +2862,21 @@ Arguments:
     }
     /**`PFSELFTEST`: An internal command for testing HyperLogLog values.
 
-Builds a [`Pfselftest`](struct@crate::cmd::Pfselftest) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Pfselftest`](struct@crate::cmd::Pfselftest) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "PFSELFTEST")]
     fn pfselftest(&self) -> Pfselftest<Self::Exec<'_>, Self::Out<()>> {
         Pfselftest::new_in(self.executor()).decode()
     }
     /**`PING`: Returns the server's liveliness response.
 
-Builds a [`Ping`](struct@crate::cmd::Ping) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Ping`](struct@crate::cmd::Ping) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "PING")]
     fn ping(&self) -> Ping<Self::Exec<'_>, Self::Out<Bytes>> {
         Ping::new_in(self.executor()).decode()
     }
     /**`PSETEX`: Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
 
-Builds a [`Psetex`](struct@crate::cmd::Psetex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Psetex`](struct@crate::cmd::Psetex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -2893,7 +2893,7 @@ Arguments:
     }
     /**`PTTL`: Returns the expiration time in milliseconds of a key.
 
-Builds a [`Pttl`](struct@crate::cmd::Pttl) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Pttl`](struct@crate::cmd::Pttl) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -2903,7 +2903,7 @@ Arguments:
     }
     /**`PUBLISH`: Posts a message to a channel.
 
-Builds a [`Publish`](struct@crate::cmd::Publish) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Publish`](struct@crate::cmd::Publish) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `channel`: `channel`
@@ -2918,28 +2918,28 @@ Arguments:
     }
     /**`PUBSUB CHANNELS`: Returns the active channels.
 
-Builds a [`PubsubChannels`](struct@crate::cmd::PubsubChannels) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`PubsubChannels`](struct@crate::cmd::PubsubChannels) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB CHANNELS")]
     fn pubsub_channels(&self) -> PubsubChannels<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         PubsubChannels::new_in(self.executor()).decode()
     }
     /**`PUBSUB HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`PubsubHelp`](struct@crate::cmd::PubsubHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`PubsubHelp`](struct@crate::cmd::PubsubHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB HELP")]
     fn pubsub_help(&self) -> PubsubHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         PubsubHelp::new_in(self.executor()).decode()
     }
     /**`PUBSUB NUMPAT`: Returns a count of unique pattern subscriptions.
 
-Builds a [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`PubsubNumpat`](struct@crate::cmd::PubsubNumpat) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMPAT")]
     fn pubsub_numpat(&self) -> PubsubNumpat<Self::Exec<'_>, Self::Out<i64>> {
         PubsubNumpat::new_in(self.executor()).decode()
     }
     /**`PUBSUB NUMSUB`: Returns a count of subscribers to channels.
 
-Builds a [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB NUMSUB")]
     fn pubsub_numsub(
         &self,
@@ -2948,7 +2948,7 @@ Builds a [`PubsubNumsub`](struct@crate::cmd::PubsubNumsub) bound to this client 
     }
     /**`PUBSUB SHARDCHANNELS`: Returns the active shard channels.
 
-Builds a [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
     fn pubsub_shardchannels(
         &self,
@@ -2957,7 +2957,7 @@ Builds a [`PubsubShardchannels`](struct@crate::cmd::PubsubShardchannels) bound t
     }
     /**`PUBSUB SHARDNUMSUB`: Returns the count of subscribers of shard channels.
 
-Builds a [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
     fn pubsub_shardnumsub(
         &self,
@@ -2966,28 +2966,28 @@ Builds a [`PubsubShardnumsub`](struct@crate::cmd::PubsubShardnumsub) bound to th
     }
     /**`RANDOMKEY`: Returns a random key name from the database.
 
-Builds a [`Randomkey`](struct@crate::cmd::Randomkey) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Randomkey`](struct@crate::cmd::Randomkey) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "RANDOMKEY")]
     fn randomkey(&self) -> Randomkey<Self::Exec<'_>, Self::Out<Option<Bytes>>> {
         Randomkey::new_in(self.executor()).decode()
     }
     /**`READONLY`: Enables read-only queries for a connection to a Valkey replica node.
 
-Builds a [`Readonly`](struct@crate::cmd::Readonly) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Readonly`](struct@crate::cmd::Readonly) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "READONLY")]
     fn readonly(&self) -> Readonly<Self::Exec<'_>, Self::Out<()>> {
         Readonly::new_in(self.executor()).decode()
     }
     /**`READWRITE`: Enables read-write queries for a connection to a Valkey replica node.
 
-Builds a [`Readwrite`](struct@crate::cmd::Readwrite) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Readwrite`](struct@crate::cmd::Readwrite) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "READWRITE")]
     fn readwrite(&self) -> Readwrite<Self::Exec<'_>, Self::Out<()>> {
         Readwrite::new_in(self.executor()).decode()
     }
     /**`RENAME`: Renames a key and overwrites the destination.
 
-Builds a [`Rename`](struct@crate::cmd::Rename) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Rename`](struct@crate::cmd::Rename) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3002,7 +3002,7 @@ Arguments:
     }
     /**`RENAMENX`: Renames a key only when the target key name doesn't exist.
 
-Builds a [`Renamenx`](struct@crate::cmd::Renamenx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Renamenx`](struct@crate::cmd::Renamenx) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3017,7 +3017,7 @@ Arguments:
     }
     /**`REPLICAOF`: Configures a server as replica of another, or promotes it to a primary.
 
-Builds a [`Replicaof`](struct@crate::cmd::Replicaof) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Replicaof`](struct@crate::cmd::Replicaof) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -3030,7 +3030,7 @@ Arguments:
     }
     /**`RESTORE`: Creates a key from the serialized representation of a value.
 
-Builds a [`Restore`](struct@crate::cmd::Restore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Restore`](struct@crate::cmd::Restore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3047,7 +3047,7 @@ Arguments:
     }
     /**`RESTORE-ASKING`: An internal command for migrating keys in a cluster.
 
-Builds a [`RestoreAsking`](struct@crate::cmd::RestoreAsking) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`RestoreAsking`](struct@crate::cmd::RestoreAsking) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3064,14 +3064,14 @@ Arguments:
     }
     /**`ROLE`: Returns the replication role.
 
-Builds a [`Role`](struct@crate::cmd::Role) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Role`](struct@crate::cmd::Role) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "ROLE")]
     fn role(&self) -> Role<Self::Exec<'_>, Self::Out<Value>> {
         Role::new_in(self.executor()).decode()
     }
     /**`RPOP`: Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
 
-Builds a [`Rpop`](struct@crate::cmd::Rpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Rpop`](struct@crate::cmd::Rpop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3081,7 +3081,7 @@ Arguments:
     }
     /**`RPOPLPUSH`: Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
 
-Builds a [`Rpoplpush`](struct@crate::cmd::Rpoplpush) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Rpoplpush`](struct@crate::cmd::Rpoplpush) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -3096,7 +3096,7 @@ Arguments:
     }
     /**`RPUSH`: Appends one or more elements to a list. Creates the key if it doesn't exist.
 
-Builds a [`Rpush`](struct@crate::cmd::Rpush) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Rpush`](struct@crate::cmd::Rpush) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3111,7 +3111,7 @@ Arguments:
     }
     /**`RPUSHX`: Appends one or more elements to a list only when the list exists.
 
-Builds a [`Rpushx`](struct@crate::cmd::Rpushx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Rpushx`](struct@crate::cmd::Rpushx) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3126,7 +3126,7 @@ Arguments:
     }
     /**`SADD`: Adds one or more members to a set. Creates the key if it doesn't exist.
 
-Builds a [`Sadd`](struct@crate::cmd::Sadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sadd`](struct@crate::cmd::Sadd) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3141,14 +3141,14 @@ Arguments:
     }
     /**`SAVE`: Synchronously saves the database(s) to disk.
 
-Builds a [`Save`](struct@crate::cmd::Save) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Save`](struct@crate::cmd::Save) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SAVE")]
     fn save(&self) -> Save<Self::Exec<'_>, Self::Out<()>> {
         Save::new_in(self.executor()).decode()
     }
     /**`SCAN`: Iterates over the key names in the database.
 
-Builds a [`Scan`](struct@crate::cmd::Scan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Scan`](struct@crate::cmd::Scan) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `cursor`: `cursor`*/
@@ -3161,7 +3161,7 @@ Arguments:
     }
     /**`SCARD`: Returns the number of members in a set.
 
-Builds a [`Scard`](struct@crate::cmd::Scard) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Scard`](struct@crate::cmd::Scard) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3171,7 +3171,7 @@ Arguments:
     }
     /**`SCRIPT DEBUG`: Sets the debug mode of server-side Lua scripts.
 
-Builds a [`ScriptDebug`](struct@crate::cmd::ScriptDebug) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ScriptDebug`](struct@crate::cmd::ScriptDebug) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<YES | SYNC | NO>`*/
@@ -3184,7 +3184,7 @@ Arguments:
     }
     /**`SCRIPT EXISTS`: Determines whether server-side Lua scripts exist in the script cache.
 
-Builds a [`ScriptExists`](struct@crate::cmd::ScriptExists) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ScriptExists`](struct@crate::cmd::ScriptExists) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1 [sha1 ...]`*/
@@ -3197,28 +3197,28 @@ Arguments:
     }
     /**`SCRIPT FLUSH`: Removes all server-side Lua scripts from the script cache.
 
-Builds a [`ScriptFlush`](struct@crate::cmd::ScriptFlush) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ScriptFlush`](struct@crate::cmd::ScriptFlush) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT FLUSH")]
     fn script_flush(&self) -> ScriptFlush<Self::Exec<'_>, Self::Out<()>> {
         ScriptFlush::new_in(self.executor()).decode()
     }
     /**`SCRIPT HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`ScriptHelp`](struct@crate::cmd::ScriptHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ScriptHelp`](struct@crate::cmd::ScriptHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT HELP")]
     fn script_help(&self) -> ScriptHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         ScriptHelp::new_in(self.executor()).decode()
     }
     /**`SCRIPT KILL`: Terminates a server-side Lua script during execution.
 
-Builds a [`ScriptKill`](struct@crate::cmd::ScriptKill) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`ScriptKill`](struct@crate::cmd::ScriptKill) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SCRIPT KILL")]
     fn script_kill(&self) -> ScriptKill<Self::Exec<'_>, Self::Out<()>> {
         ScriptKill::new_in(self.executor()).decode()
     }
     /**`SCRIPT LOAD`: Loads a server-side Lua script to the script cache.
 
-Builds a [`ScriptLoad`](struct@crate::cmd::ScriptLoad) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ScriptLoad`](struct@crate::cmd::ScriptLoad) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `script`: `script`*/
@@ -3231,7 +3231,7 @@ Arguments:
     }
     /**`SCRIPT SHOW`: Show server-side Lua script in the script cache.
 
-Builds a [`ScriptShow`](struct@crate::cmd::ScriptShow) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`ScriptShow`](struct@crate::cmd::ScriptShow) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `sha1`: `sha1`*/
@@ -3244,7 +3244,7 @@ Arguments:
     }
     /**`SDIFF`: Returns the difference of multiple sets.
 
-Builds a [`Sdiff`](struct@crate::cmd::Sdiff) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sdiff`](struct@crate::cmd::Sdiff) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3254,7 +3254,7 @@ Arguments:
     }
     /**`SDIFFSTORE`: Stores the difference of multiple sets in a key.
 
-Builds a [`Sdiffstore`](struct@crate::cmd::Sdiffstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sdiffstore`](struct@crate::cmd::Sdiffstore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -3269,7 +3269,7 @@ Arguments:
     }
     /**`SELECT`: Changes the selected database.
 
-Builds a [`Select`](struct@crate::cmd::Select) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Select`](struct@crate::cmd::Select) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 **Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::watch`.
 
@@ -3281,7 +3281,7 @@ Arguments:
     }
     /**`SENTINEL CKQUORUM`: Checks for a Sentinel quorum.
 
-Builds a [`SentinelCkquorum`](struct@crate::cmd::SentinelCkquorum) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelCkquorum`](struct@crate::cmd::SentinelCkquorum) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3294,7 +3294,7 @@ Arguments:
     }
     /**`SENTINEL CONFIG`: Configures Sentinel.
 
-Builds a [`SentinelConfig`](struct@crate::cmd::SentinelConfig) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelConfig`](struct@crate::cmd::SentinelConfig) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `action`: `<SET parameter value [parameter value ...] | GET parameter [parameter ...]>`*/
@@ -3307,14 +3307,14 @@ Arguments:
     }
     /**`SENTINEL DEBUG`: Lists or updates the current configurable parameters of Sentinel.
 
-Builds a [`SentinelDebug`](struct@crate::cmd::SentinelDebug) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SentinelDebug`](struct@crate::cmd::SentinelDebug) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL DEBUG")]
     fn sentinel_debug(&self) -> SentinelDebug<Self::Exec<'_>, Self::Out<Value>> {
         SentinelDebug::new_in(self.executor()).decode()
     }
     /**`SENTINEL FAILOVER`: Forces a Sentinel failover.
 
-Builds a [`SentinelFailover`](struct@crate::cmd::SentinelFailover) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelFailover`](struct@crate::cmd::SentinelFailover) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3327,7 +3327,7 @@ Arguments:
     }
     /**`SENTINEL FLUSHCONFIG`: Rewrites the Sentinel configuration file.
 
-Builds a [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL FLUSHCONFIG")]
     fn sentinel_flushconfig(
         &self,
@@ -3336,7 +3336,7 @@ Builds a [`SentinelFlushconfig`](struct@crate::cmd::SentinelFlushconfig) bound t
     }
     /**`SENTINEL GET-MASTER-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a [`SentinelGetMasterAddrByName`](struct@crate::cmd::SentinelGetMasterAddrByName) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelGetMasterAddrByName`](struct@crate::cmd::SentinelGetMasterAddrByName) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3353,7 +3353,7 @@ Arguments:
     }
     /**`SENTINEL GET-PRIMARY-ADDR-BY-NAME`: Returns the port and address of a primary instance.
 
-Builds a [`SentinelGetPrimaryAddrByName`](struct@crate::cmd::SentinelGetPrimaryAddrByName) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelGetPrimaryAddrByName`](struct@crate::cmd::SentinelGetPrimaryAddrByName) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3366,14 +3366,14 @@ Arguments:
     }
     /**`SENTINEL HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`SentinelHelp`](struct@crate::cmd::SentinelHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SentinelHelp`](struct@crate::cmd::SentinelHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL HELP")]
     fn sentinel_help(&self) -> SentinelHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         SentinelHelp::new_in(self.executor()).decode()
     }
     /**`SENTINEL INFO-CACHE`: Returns the cached `INFO` replies from the deployment's instances.
 
-Builds a [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelInfoCache`](struct@crate::cmd::SentinelInfoCache) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `nodename`: `nodename [nodename ...]`*/
@@ -3386,7 +3386,7 @@ Arguments:
     }
     /**`SENTINEL IS-MASTER-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a [`SentinelIsMasterDownByAddr`](struct@crate::cmd::SentinelIsMasterDownByAddr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelIsMasterDownByAddr`](struct@crate::cmd::SentinelIsMasterDownByAddr) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -3416,7 +3416,7 @@ Arguments:
     }
     /**`SENTINEL IS-PRIMARY-DOWN-BY-ADDR`: Determines whether a primary instance is down.
 
-Builds a [`SentinelIsPrimaryDownByAddr`](struct@crate::cmd::SentinelIsPrimaryDownByAddr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelIsPrimaryDownByAddr`](struct@crate::cmd::SentinelIsPrimaryDownByAddr) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `ip`: `ip`
@@ -3442,7 +3442,7 @@ Arguments:
     }
     /**`SENTINEL MASTER`: Returns the state of a primary instance.
 
-Builds a [`SentinelMaster`](struct@crate::cmd::SentinelMaster) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelMaster`](struct@crate::cmd::SentinelMaster) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3456,7 +3456,7 @@ Arguments:
     }
     /**`SENTINEL MASTERS`: Returns a list of monitored primaries.
 
-Builds a [`SentinelMasters`](struct@crate::cmd::SentinelMasters) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SentinelMasters`](struct@crate::cmd::SentinelMasters) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MASTERS")]
     #[deprecated(since = "8.0.0", note = "replaced by `SENTINEL PRIMARIES`")]
     fn sentinel_masters(
@@ -3466,7 +3466,7 @@ Builds a [`SentinelMasters`](struct@crate::cmd::SentinelMasters) bound to this c
     }
     /**`SENTINEL MONITOR`: Starts monitoring.
 
-Builds a [`SentinelMonitor`](struct@crate::cmd::SentinelMonitor) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelMonitor`](struct@crate::cmd::SentinelMonitor) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `name`: `name`
@@ -3485,14 +3485,14 @@ Arguments:
     }
     /**`SENTINEL MYID`: Returns the Sentinel instance ID.
 
-Builds a [`SentinelMyid`](struct@crate::cmd::SentinelMyid) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SentinelMyid`](struct@crate::cmd::SentinelMyid) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL MYID")]
     fn sentinel_myid(&self) -> SentinelMyid<Self::Exec<'_>, Self::Out<Bytes>> {
         SentinelMyid::new_in(self.executor()).decode()
     }
     /**`SENTINEL PENDING-SCRIPTS`: Returns information about pending scripts for Sentinel.
 
-Builds a [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL PENDING-SCRIPTS")]
     fn sentinel_pending_scripts(
         &self,
@@ -3504,7 +3504,7 @@ Builds a [`SentinelPendingScripts`](struct@crate::cmd::SentinelPendingScripts) b
     }
     /**`SENTINEL PRIMARIES`: Returns a list of monitored primaries.
 
-Builds a [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SENTINEL PRIMARIES")]
     fn sentinel_primaries(
         &self,
@@ -3513,7 +3513,7 @@ Builds a [`SentinelPrimaries`](struct@crate::cmd::SentinelPrimaries) bound to th
     }
     /**`SENTINEL PRIMARY`: Returns the state of a primary instance.
 
-Builds a [`SentinelPrimary`](struct@crate::cmd::SentinelPrimary) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelPrimary`](struct@crate::cmd::SentinelPrimary) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3526,7 +3526,7 @@ Arguments:
     }
     /**`SENTINEL REMOVE`: Stops monitoring.
 
-Builds a [`SentinelRemove`](struct@crate::cmd::SentinelRemove) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelRemove`](struct@crate::cmd::SentinelRemove) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3539,7 +3539,7 @@ Arguments:
     }
     /**`SENTINEL REPLICAS`: Returns a list of the monitored replicas.
 
-Builds a [`SentinelReplicas`](struct@crate::cmd::SentinelReplicas) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelReplicas`](struct@crate::cmd::SentinelReplicas) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3552,7 +3552,7 @@ Arguments:
     }
     /**`SENTINEL RESET`: Resets primaries by name matching a pattern.
 
-Builds a [`SentinelReset`](struct@crate::cmd::SentinelReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelReset`](struct@crate::cmd::SentinelReset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `pattern`: `pattern`*/
@@ -3565,7 +3565,7 @@ Arguments:
     }
     /**`SENTINEL SENTINELS`: Returns a list of Sentinel instances.
 
-Builds a [`SentinelSentinels`](struct@crate::cmd::SentinelSentinels) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelSentinels`](struct@crate::cmd::SentinelSentinels) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3578,7 +3578,7 @@ Arguments:
     }
     /**`SENTINEL SET`: Changes the configuration of a monitored primary.
 
-Builds a [`SentinelSet`](struct@crate::cmd::SentinelSet) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelSet`](struct@crate::cmd::SentinelSet) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`
@@ -3593,7 +3593,7 @@ Arguments:
     }
     /**`SENTINEL SIMULATE-FAILURE`: Simulates failover scenarios.
 
-Builds a [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelSimulateFailure`](struct@crate::cmd::SentinelSimulateFailure) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `mode`: `<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> [<CRASH-AFTER-ELECTION | CRASH-AFTER-PROMOTION | HELP> ...]`*/
@@ -3606,7 +3606,7 @@ Arguments:
     }
     /**`SENTINEL SLAVES`: Returns a list of the monitored replicas.
 
-Builds a [`SentinelSlaves`](struct@crate::cmd::SentinelSlaves) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SentinelSlaves`](struct@crate::cmd::SentinelSlaves) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `primary_name`: `primary-name`*/
@@ -3620,7 +3620,7 @@ Arguments:
     }
     /**`SET`: Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
 
-Builds a [`Set`](struct@crate::cmd::Set) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Set`](struct@crate::cmd::Set) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3635,7 +3635,7 @@ Arguments:
     }
     /**`SETBIT`: Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
 
-Builds a [`Setbit`](struct@crate::cmd::Setbit) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Setbit`](struct@crate::cmd::Setbit) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3652,7 +3652,7 @@ Arguments:
     }
     /**`SETEX`: Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
 
-Builds a [`Setex`](struct@crate::cmd::Setex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Setex`](struct@crate::cmd::Setex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3669,7 +3669,7 @@ Arguments:
     }
     /**`SETNX`: Sets the string value of a key only when the key doesn't exist.
 
-Builds a [`Setnx`](struct@crate::cmd::Setnx) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Setnx`](struct@crate::cmd::Setnx) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3684,7 +3684,7 @@ Arguments:
     }
     /**`SETRANGE`: Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
 
-Builds a [`Setrange`](struct@crate::cmd::Setrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Setrange`](struct@crate::cmd::Setrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3701,14 +3701,14 @@ Arguments:
     }
     /**`SHUTDOWN`: Synchronously saves the database(s) to disk and shuts down the server.
 
-Builds a [`Shutdown`](struct@crate::cmd::Shutdown) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Shutdown`](struct@crate::cmd::Shutdown) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SHUTDOWN")]
     fn shutdown(&self) -> Shutdown<Self::Exec<'_>, Self::Out<()>> {
         Shutdown::new_in(self.executor()).decode()
     }
     /**`SINTER`: Returns the intersect of multiple sets.
 
-Builds a [`Sinter`](struct@crate::cmd::Sinter) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sinter`](struct@crate::cmd::Sinter) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3718,7 +3718,7 @@ Arguments:
     }
     /**`SINTERCARD`: Returns the number of members of the intersect of multiple sets.
 
-Builds a [`Sintercard`](struct@crate::cmd::Sintercard) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sintercard`](struct@crate::cmd::Sintercard) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3731,7 +3731,7 @@ Arguments:
     }
     /**`SINTERSTORE`: Stores the intersect of multiple sets in a key.
 
-Builds a [`Sinterstore`](struct@crate::cmd::Sinterstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sinterstore`](struct@crate::cmd::Sinterstore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -3746,7 +3746,7 @@ Arguments:
     }
     /**`SISMEMBER`: Determines whether a member belongs to a set.
 
-Builds a [`Sismember`](struct@crate::cmd::Sismember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sismember`](struct@crate::cmd::Sismember) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3761,7 +3761,7 @@ Arguments:
     }
     /**`SLAVEOF`: Sets a server as a replica of another, or promotes it to being a primary.
 
-Builds a [`Slaveof`](struct@crate::cmd::Slaveof) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Slaveof`](struct@crate::cmd::Slaveof) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `args`: `<host port | NO ONE>`*/
@@ -3772,7 +3772,7 @@ Arguments:
     }
     /**`SLOWLOG GET`: Returns the slow log's entries.
 
-Builds a [`SlowlogGet`](struct@crate::cmd::SlowlogGet) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SlowlogGet`](struct@crate::cmd::SlowlogGet) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG GET")]
     fn slowlog_get(
         &self,
@@ -3784,28 +3784,28 @@ Builds a [`SlowlogGet`](struct@crate::cmd::SlowlogGet) bound to this client or p
     }
     /**`SLOWLOG HELP`: Shows helpful text about the different subcommands.
 
-Builds a [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SlowlogHelp`](struct@crate::cmd::SlowlogHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG HELP")]
     fn slowlog_help(&self) -> SlowlogHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         SlowlogHelp::new_in(self.executor()).decode()
     }
     /**`SLOWLOG LEN`: Returns the number of entries in the slow log.
 
-Builds a [`SlowlogLen`](struct@crate::cmd::SlowlogLen) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SlowlogLen`](struct@crate::cmd::SlowlogLen) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG LEN")]
     fn slowlog_len(&self) -> SlowlogLen<Self::Exec<'_>, Self::Out<i64>> {
         SlowlogLen::new_in(self.executor()).decode()
     }
     /**`SLOWLOG RESET`: Clears all entries from the slow log.
 
-Builds a [`SlowlogReset`](struct@crate::cmd::SlowlogReset) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`SlowlogReset`](struct@crate::cmd::SlowlogReset) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "SLOWLOG RESET")]
     fn slowlog_reset(&self) -> SlowlogReset<Self::Exec<'_>, Self::Out<()>> {
         SlowlogReset::new_in(self.executor()).decode()
     }
     /**`SMEMBERS`: Returns all members of a set.
 
-Builds a [`Smembers`](struct@crate::cmd::Smembers) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Smembers`](struct@crate::cmd::Smembers) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3818,7 +3818,7 @@ Arguments:
     }
     /**`SMISMEMBER`: Determines whether multiple members belong to a set.
 
-Builds a [`Smismember`](struct@crate::cmd::Smismember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Smismember`](struct@crate::cmd::Smismember) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3833,7 +3833,7 @@ Arguments:
     }
     /**`SMOVE`: Moves a member from one set to another.
 
-Builds a [`Smove`](struct@crate::cmd::Smove) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Smove`](struct@crate::cmd::Smove) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `source`: `source`
@@ -3850,7 +3850,7 @@ Arguments:
     }
     /**`SORT`: Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
 
-Builds a [`Sort`](struct@crate::cmd::Sort) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sort`](struct@crate::cmd::Sort) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3863,7 +3863,7 @@ Arguments:
     }
     /**`SORT_RO`: Returns the sorted elements of a list, a set, or a sorted set.
 
-Builds a [`SortRo`](struct@crate::cmd::SortRo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`SortRo`](struct@crate::cmd::SortRo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3876,7 +3876,7 @@ Arguments:
     }
     /**`SPOP`: Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
 
-Builds a [`Spop`](struct@crate::cmd::Spop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Spop`](struct@crate::cmd::Spop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3886,7 +3886,7 @@ Arguments:
     }
     /**`SPUBLISH`: Posts a message to a shard channel.
 
-Builds a [`Spublish`](struct@crate::cmd::Spublish) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Spublish`](struct@crate::cmd::Spublish) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `shardchannel`: `shardchannel`
@@ -3901,7 +3901,7 @@ Arguments:
     }
     /**`SRANDMEMBER`: Gets one or multiple random members from a set.
 
-Builds a [`Srandmember`](struct@crate::cmd::Srandmember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Srandmember`](struct@crate::cmd::Srandmember) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3914,7 +3914,7 @@ Arguments:
     }
     /**`SREM`: Removes one or more members from a set. Deletes the set if the last member was removed.
 
-Builds a [`Srem`](struct@crate::cmd::Srem) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Srem`](struct@crate::cmd::Srem) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3929,7 +3929,7 @@ Arguments:
     }
     /**`SSCAN`: Iterates over members of a set.
 
-Builds a [`Sscan`](struct@crate::cmd::Sscan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sscan`](struct@crate::cmd::Sscan) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3944,7 +3944,7 @@ Arguments:
     }
     /**`STRLEN`: Returns the length of a string value.
 
-Builds a [`Strlen`](struct@crate::cmd::Strlen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Strlen`](struct@crate::cmd::Strlen) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -3954,7 +3954,7 @@ Arguments:
     }
     /**`SUBSTR`: Returns a substring from a string value.
 
-Builds a [`Substr`](struct@crate::cmd::Substr) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Substr`](struct@crate::cmd::Substr) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -3971,7 +3971,7 @@ Arguments:
     }
     /**`SUNION`: Returns the union of multiple sets.
 
-Builds a [`Sunion`](struct@crate::cmd::Sunion) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sunion`](struct@crate::cmd::Sunion) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -3981,7 +3981,7 @@ Arguments:
     }
     /**`SUNIONSTORE`: Stores the union of multiple sets in a key.
 
-Builds a [`Sunionstore`](struct@crate::cmd::Sunionstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Sunionstore`](struct@crate::cmd::Sunionstore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -3996,7 +3996,7 @@ Arguments:
     }
     /**`SWAPDB`: Swaps two databases.
 
-Builds a [`Swapdb`](struct@crate::cmd::Swapdb) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Swapdb`](struct@crate::cmd::Swapdb) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `index1`: `index1`
@@ -4011,14 +4011,14 @@ Arguments:
     }
     /**`TIME`: Returns the server time.
 
-Builds a [`Time`](struct@crate::cmd::Time) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Time`](struct@crate::cmd::Time) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "TIME")]
     fn time(&self) -> Time<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         Time::new_in(self.executor()).decode()
     }
     /**`TOUCH`: Returns the number of existing keys out of those specified after updating the time they were last accessed.
 
-Builds a [`Touch`](struct@crate::cmd::Touch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Touch`](struct@crate::cmd::Touch) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4028,7 +4028,7 @@ Arguments:
     }
     /**`TTL`: Returns the expiration time in seconds of a key.
 
-Builds a [`Ttl`](struct@crate::cmd::Ttl) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Ttl`](struct@crate::cmd::Ttl) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4038,7 +4038,7 @@ Arguments:
     }
     /**`TYPE`: Determines the type of value stored at a key.
 
-Builds a [`Type`](struct@crate::cmd::Type) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Type`](struct@crate::cmd::Type) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4048,7 +4048,7 @@ Arguments:
     }
     /**`UNLINK`: Asynchronously deletes one or more keys.
 
-Builds a [`Unlink`](struct@crate::cmd::Unlink) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Unlink`](struct@crate::cmd::Unlink) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4058,14 +4058,14 @@ Arguments:
     }
     /**`UNWATCH`: Forgets about watched keys of a transaction.
 
-Builds a [`Unwatch`](struct@crate::cmd::Unwatch) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`Unwatch`](struct@crate::cmd::Unwatch) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "UNWATCH")]
     fn unwatch(&self) -> Unwatch<Self::Exec<'_>, Self::Out<()>> {
         Unwatch::new_in(self.executor()).decode()
     }
     /**`WAIT`: Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
 
-Builds a [`Wait`](struct@crate::cmd::Wait) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Wait`](struct@crate::cmd::Wait) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `numreplicas`: `numreplicas`
@@ -4080,7 +4080,7 @@ Arguments:
     }
     /**`WAITAOF`: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
 
-Builds a [`Waitaof`](struct@crate::cmd::Waitaof) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Waitaof`](struct@crate::cmd::Waitaof) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `numlocal`: `numlocal`
@@ -4097,7 +4097,7 @@ Arguments:
     }
     /**`WATCH`: Monitors changes to keys to determine the execution of a transaction.
 
-Builds a [`Watch`](struct@crate::cmd::Watch) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Watch`](struct@crate::cmd::Watch) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4107,7 +4107,7 @@ Arguments:
     }
     /**`XACK`: Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
 
-Builds a [`Xack`](struct@crate::cmd::Xack) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xack`](struct@crate::cmd::Xack) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4124,7 +4124,7 @@ Arguments:
     }
     /**`XADD`: Appends a new message to a stream. Creates the key if it doesn't exist.
 
-Builds a [`Xadd`](struct@crate::cmd::Xadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xadd`](struct@crate::cmd::Xadd) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4141,7 +4141,7 @@ Arguments:
     }
     /**`XAUTOCLAIM`: Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
 
-Builds a [`Xautoclaim`](struct@crate::cmd::Xautoclaim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xautoclaim`](struct@crate::cmd::Xautoclaim) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4163,7 +4163,7 @@ Arguments:
     }
     /**`XCLAIM`: Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
 
-Builds a [`Xclaim`](struct@crate::cmd::Xclaim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xclaim`](struct@crate::cmd::Xclaim) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4184,7 +4184,7 @@ Arguments:
     }
     /**`XDEL`: Returns the number of messages after removing them from a stream.
 
-Builds a [`Xdel`](struct@crate::cmd::Xdel) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xdel`](struct@crate::cmd::Xdel) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4199,7 +4199,7 @@ Arguments:
     }
     /**`XGROUP CREATE`: Creates a consumer group.
 
-Builds a [`XgroupCreate`](struct@crate::cmd::XgroupCreate) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`XgroupCreate`](struct@crate::cmd::XgroupCreate) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4216,7 +4216,7 @@ Arguments:
     }
     /**`XGROUP CREATECONSUMER`: Creates a consumer in a consumer group.
 
-Builds a [`XgroupCreateconsumer`](struct@crate::cmd::XgroupCreateconsumer) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`XgroupCreateconsumer`](struct@crate::cmd::XgroupCreateconsumer) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4233,7 +4233,7 @@ Arguments:
     }
     /**`XGROUP DELCONSUMER`: Deletes a consumer from a consumer group.
 
-Builds a [`XgroupDelconsumer`](struct@crate::cmd::XgroupDelconsumer) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`XgroupDelconsumer`](struct@crate::cmd::XgroupDelconsumer) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4250,7 +4250,7 @@ Arguments:
     }
     /**`XGROUP DESTROY`: Destroys a consumer group.
 
-Builds a [`XgroupDestroy`](struct@crate::cmd::XgroupDestroy) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`XgroupDestroy`](struct@crate::cmd::XgroupDestroy) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4265,14 +4265,14 @@ Arguments:
     }
     /**`XGROUP HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`XgroupHelp`](struct@crate::cmd::XgroupHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`XgroupHelp`](struct@crate::cmd::XgroupHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "XGROUP HELP")]
     fn xgroup_help(&self) -> XgroupHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         XgroupHelp::new_in(self.executor()).decode()
     }
     /**`XGROUP SETID`: Sets the last-delivered ID of a consumer group.
 
-Builds a [`XgroupSetid`](struct@crate::cmd::XgroupSetid) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`XgroupSetid`](struct@crate::cmd::XgroupSetid) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4289,7 +4289,7 @@ Arguments:
     }
     /**`XINFO CONSUMERS`: Returns a list of the consumers in a consumer group.
 
-Builds a [`XinfoConsumers`](struct@crate::cmd::XinfoConsumers) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`XinfoConsumers`](struct@crate::cmd::XinfoConsumers) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4304,7 +4304,7 @@ Arguments:
     }
     /**`XINFO GROUPS`: Returns a list of the consumer groups of a stream.
 
-Builds a [`XinfoGroups`](struct@crate::cmd::XinfoGroups) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`XinfoGroups`](struct@crate::cmd::XinfoGroups) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4317,14 +4317,14 @@ Arguments:
     }
     /**`XINFO HELP`: Returns helpful text about the different subcommands.
 
-Builds a [`XinfoHelp`](struct@crate::cmd::XinfoHelp) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`XinfoHelp`](struct@crate::cmd::XinfoHelp) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "XINFO HELP")]
     fn xinfo_help(&self) -> XinfoHelp<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         XinfoHelp::new_in(self.executor()).decode()
     }
     /**`XINFO STREAM`: Returns information about a stream.
 
-Builds a [`XinfoStream`](struct@crate::cmd::XinfoStream) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`XinfoStream`](struct@crate::cmd::XinfoStream) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4337,7 +4337,7 @@ Arguments:
     }
     /**`XLEN`: Returns the number of messages in a stream.
 
-Builds a [`Xlen`](struct@crate::cmd::Xlen) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xlen`](struct@crate::cmd::Xlen) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4347,7 +4347,7 @@ Arguments:
     }
     /**`XPENDING`: Returns the information and entries from a stream consumer group's pending entries list.
 
-Builds a [`Xpending`](struct@crate::cmd::Xpending) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xpending`](struct@crate::cmd::Xpending) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4365,7 +4365,7 @@ Arguments:
     }
     /**`XRANGE`: Returns the messages from a stream within a range of IDs.
 
-Builds a [`Xrange`](struct@crate::cmd::Xrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xrange`](struct@crate::cmd::Xrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4382,7 +4382,7 @@ Arguments:
     }
     /**`XREAD`: Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
 
-Builds a [`Xread`](struct@crate::cmd::Xread) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xread`](struct@crate::cmd::Xread) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -4397,7 +4397,7 @@ Arguments:
     }
     /**`XREADGROUP`: Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
 
-Builds a [`Xreadgroup`](struct@crate::cmd::Xreadgroup) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xreadgroup`](struct@crate::cmd::Xreadgroup) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `group`: `group`
@@ -4416,7 +4416,7 @@ Arguments:
     }
     /**`XREVRANGE`: Returns the messages from a stream within a range of IDs in reverse order.
 
-Builds a [`Xrevrange`](struct@crate::cmd::Xrevrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xrevrange`](struct@crate::cmd::Xrevrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4433,7 +4433,7 @@ Arguments:
     }
     /**`XSETID`: An internal command for replicating stream values.
 
-Builds a [`Xsetid`](struct@crate::cmd::Xsetid) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xsetid`](struct@crate::cmd::Xsetid) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4448,7 +4448,7 @@ Arguments:
     }
     /**`XTRIM`: Deletes messages from the beginning of a stream.
 
-Builds a [`Xtrim`](struct@crate::cmd::Xtrim) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Xtrim`](struct@crate::cmd::Xtrim) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4458,7 +4458,7 @@ Arguments:
     }
     /**`ZADD`: Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
 
-Builds a [`Zadd`](struct@crate::cmd::Zadd) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zadd`](struct@crate::cmd::Zadd) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4473,7 +4473,7 @@ Arguments:
     }
     /**`ZCARD`: Returns the number of members in a sorted set.
 
-Builds a [`Zcard`](struct@crate::cmd::Zcard) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zcard`](struct@crate::cmd::Zcard) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4483,7 +4483,7 @@ Arguments:
     }
     /**`ZCOUNT`: Returns the count of members in a sorted set that have scores within a range.
 
-Builds a [`Zcount`](struct@crate::cmd::Zcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zcount`](struct@crate::cmd::Zcount) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4500,7 +4500,7 @@ Arguments:
     }
     /**`ZDIFF`: Returns the difference between multiple sorted sets.
 
-Builds a [`Zdiff`](struct@crate::cmd::Zdiff) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zdiff`](struct@crate::cmd::Zdiff) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4510,7 +4510,7 @@ Arguments:
     }
     /**`ZDIFFSTORE`: Stores the difference of multiple sorted sets in a key.
 
-Builds a [`Zdiffstore`](struct@crate::cmd::Zdiffstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zdiffstore`](struct@crate::cmd::Zdiffstore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -4525,7 +4525,7 @@ Arguments:
     }
     /**`ZINCRBY`: Increments the score of a member in a sorted set.
 
-Builds a [`Zincrby`](struct@crate::cmd::Zincrby) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zincrby`](struct@crate::cmd::Zincrby) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4542,7 +4542,7 @@ Arguments:
     }
     /**`ZINTER`: Returns the intersect of multiple sorted sets.
 
-Builds a [`Zinter`](struct@crate::cmd::Zinter) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zinter`](struct@crate::cmd::Zinter) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4552,7 +4552,7 @@ Arguments:
     }
     /**`ZINTERCARD`: Returns the number of members of the intersect of multiple sorted sets.
 
-Builds a [`Zintercard`](struct@crate::cmd::Zintercard) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zintercard`](struct@crate::cmd::Zintercard) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4565,7 +4565,7 @@ Arguments:
     }
     /**`ZINTERSTORE`: Stores the intersect of multiple sorted sets in a key.
 
-Builds a [`Zinterstore`](struct@crate::cmd::Zinterstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zinterstore`](struct@crate::cmd::Zinterstore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
@@ -4580,7 +4580,7 @@ Arguments:
     }
     /**`ZLEXCOUNT`: Returns the number of members in a sorted set within a lexicographical range.
 
-Builds a [`Zlexcount`](struct@crate::cmd::Zlexcount) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zlexcount`](struct@crate::cmd::Zlexcount) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4597,7 +4597,7 @@ Arguments:
     }
     /**`ZMPOP`: Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a [`Zmpop`](struct@crate::cmd::Zmpop) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zmpop`](struct@crate::cmd::Zmpop) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`
@@ -4612,7 +4612,7 @@ Arguments:
     }
     /**`ZMSCORE`: Returns the score of one or more members in a sorted set.
 
-Builds a [`Zmscore`](struct@crate::cmd::Zmscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zmscore`](struct@crate::cmd::Zmscore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4627,7 +4627,7 @@ Arguments:
     }
     /**`ZPOPMAX`: Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a [`Zpopmax`](struct@crate::cmd::Zpopmax) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zpopmax`](struct@crate::cmd::Zpopmax) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4640,7 +4640,7 @@ Arguments:
     }
     /**`ZPOPMIN`: Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
 
-Builds a [`Zpopmin`](struct@crate::cmd::Zpopmin) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zpopmin`](struct@crate::cmd::Zpopmin) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4653,7 +4653,7 @@ Arguments:
     }
     /**`ZRANDMEMBER`: Returns one or more random members from a sorted set.
 
-Builds a [`Zrandmember`](struct@crate::cmd::Zrandmember) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrandmember`](struct@crate::cmd::Zrandmember) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -4666,7 +4666,7 @@ Arguments:
     }
     /**`ZRANGE`: Returns members in a sorted set within a range of indexes.
 
-Builds a [`Zrange`](struct@crate::cmd::Zrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrange`](struct@crate::cmd::Zrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4683,7 +4683,7 @@ Arguments:
     }
     /**`ZRANGEBYLEX`: Returns members in a sorted set within a lexicographical range.
 
-Builds a [`Zrangebylex`](struct@crate::cmd::Zrangebylex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrangebylex`](struct@crate::cmd::Zrangebylex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4700,7 +4700,7 @@ Arguments:
     }
     /**`ZRANGEBYSCORE`: Returns members in a sorted set within a range of scores.
 
-Builds a [`Zrangebyscore`](struct@crate::cmd::Zrangebyscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrangebyscore`](struct@crate::cmd::Zrangebyscore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4717,7 +4717,7 @@ Arguments:
     }
     /**`ZRANGESTORE`: Stores a range of members from sorted set in a key.
 
-Builds a [`Zrangestore`](struct@crate::cmd::Zrangestore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrangestore`](struct@crate::cmd::Zrangestore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `dst`: `dst`
@@ -4736,7 +4736,7 @@ Arguments:
     }
     /**`ZRANK`: Returns the index of a member in a sorted set ordered by ascending scores.
 
-Builds a [`Zrank`](struct@crate::cmd::Zrank) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrank`](struct@crate::cmd::Zrank) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4751,7 +4751,7 @@ Arguments:
     }
     /**`ZREM`: Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
 
-Builds a [`Zrem`](struct@crate::cmd::Zrem) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrem`](struct@crate::cmd::Zrem) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4766,7 +4766,7 @@ Arguments:
     }
     /**`ZREMRANGEBYLEX`: Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
 
-Builds a [`Zremrangebylex`](struct@crate::cmd::Zremrangebylex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zremrangebylex`](struct@crate::cmd::Zremrangebylex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4783,7 +4783,7 @@ Arguments:
     }
     /**`ZREMRANGEBYRANK`: Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
 
-Builds a [`Zremrangebyrank`](struct@crate::cmd::Zremrangebyrank) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zremrangebyrank`](struct@crate::cmd::Zremrangebyrank) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4800,7 +4800,7 @@ Arguments:
     }
     /**`ZREMRANGEBYSCORE`: Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
 
-Builds a [`Zremrangebyscore`](struct@crate::cmd::Zremrangebyscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zremrangebyscore`](struct@crate::cmd::Zremrangebyscore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4817,7 +4817,7 @@ Arguments:
     }
     /**`ZREVRANGE`: Returns members in a sorted set within a range of indexes in reverse order.
 
-Builds a [`Zrevrange`](struct@crate::cmd::Zrevrange) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrevrange`](struct@crate::cmd::Zrevrange) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4834,7 +4834,7 @@ Arguments:
     }
     /**`ZREVRANGEBYLEX`: Returns members in a sorted set within a lexicographical range in reverse order.
 
-Builds a [`Zrevrangebylex`](struct@crate::cmd::Zrevrangebylex) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrevrangebylex`](struct@crate::cmd::Zrevrangebylex) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4851,7 +4851,7 @@ Arguments:
     }
     /**`ZREVRANGEBYSCORE`: Returns members in a sorted set within a range of scores in reverse order.
 
-Builds a [`Zrevrangebyscore`](struct@crate::cmd::Zrevrangebyscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrevrangebyscore`](struct@crate::cmd::Zrevrangebyscore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4868,7 +4868,7 @@ Arguments:
     }
     /**`ZREVRANK`: Returns the index of a member in a sorted set ordered by descending scores.
 
-Builds a [`Zrevrank`](struct@crate::cmd::Zrevrank) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zrevrank`](struct@crate::cmd::Zrevrank) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4883,7 +4883,7 @@ Arguments:
     }
     /**`ZSCAN`: Iterates over members and scores of a sorted set.
 
-Builds a [`Zscan`](struct@crate::cmd::Zscan) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zscan`](struct@crate::cmd::Zscan) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4898,7 +4898,7 @@ Arguments:
     }
     /**`ZSCORE`: Returns the score of a member in a sorted set.
 
-Builds a [`Zscore`](struct@crate::cmd::Zscore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zscore`](struct@crate::cmd::Zscore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`
@@ -4913,7 +4913,7 @@ Arguments:
     }
     /**`ZUNION`: Returns the union of multiple sorted sets.
 
-Builds a [`Zunion`](struct@crate::cmd::Zunion) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zunion`](struct@crate::cmd::Zunion) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key [key ...]`*/
@@ -4923,7 +4923,7 @@ Arguments:
     }
     /**`ZUNIONSTORE`: Stores the union of multiple sorted sets in a key.
 
-Builds a [`Zunionstore`](struct@crate::cmd::Zunionstore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`Zunionstore`](struct@crate::cmd::Zunionstore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `destination`: `destination`
