@@ -2236,6 +2236,9 @@ fn stream_ids_are_the_strings_users_write() {
         words(&cmd::xack("s", "g", "1-0")),
         ["XACK", "s", "g", "1-0"]
     );
+    assert!(cmd::xautoclaim("s", "g", "c", 0, "-").validate().is_ok());
+    assert!(cmd::xautoclaim("s", "g", "c", 0, "(1-0").validate().is_ok());
+    assert!(cmd::xread("s", "+").validate().is_ok());
     let entry_id = Bytes::from_static(b"1700000000000-3");
     assert_eq!(
         words(&cmd::xdel("s", [&entry_id])),

@@ -4148,7 +4148,7 @@ Arguments:
 - `group`: `group`
 - `consumer`: `consumer`
 - `min_idle_time`: `min-idle-time`
-- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`)*/
+- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`*/
     #[doc(alias = "XAUTOCLAIM")]
     fn xautoclaim(
         &self,
@@ -4386,7 +4386,7 @@ Builds a [`Xread`](struct@crate::cmd::Xread) bound to this client or pipeline (a
 
 Arguments:
 - `key`: `key [key ...]`
-- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`), `$`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`), `$`, `+`*/
     #[doc(alias = "XREAD")]
     fn xread(
         &self,

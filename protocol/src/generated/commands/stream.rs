@@ -246,8 +246,8 @@ impl<
         start.write_arg(buf);
         buf.stream_ids(
             1,
-            &[],
-            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`)",
+            &["-", "+", "("],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `-`, `+` or an exclusive ID (`(1-0`)",
         );
         Xautoclaim {
             buf: cmd,
@@ -290,7 +290,7 @@ Arguments:
 - `group`: `group`
 - `consumer`: `consumer`
 - `min_idle_time`: `min-idle-time`
-- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`)*/
+- `start`: `start`: a stream entry ID (`1700000000000-0`, `0`), `-`, `+`, `(`*/
 #[doc(alias = "XAUTOCLAIM")]
 pub fn xautoclaim(
     key: impl ToArg,
@@ -1244,8 +1244,8 @@ impl<
         items.write_each(None, buf);
         buf.stream_ids(
             n,
-            &["$"],
-            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`) or `$`",
+            &["$", "+"],
+            "must be a stream entry ID: an ID (`ms-seq` such as `1700000000000-0`, or `ms`), `$` or `+`",
         );
         Xread {
             buf: cmd,
@@ -1278,7 +1278,7 @@ Builds a detached [`Xread`](struct@crate::cmd::Xread) (queue it in a pipeline, o
 
 Arguments:
 - `key`: `key [key ...]`
-- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`), `$`*/
+- `id`: `ID [ID ...]`: a stream entry ID (`1700000000000-0`, `0`), `$`, `+`*/
 #[doc(alias = "XREAD")]
 pub fn xread(key: impl ToArgs, id: impl ToArgs) -> Xread {
     Xread::new_in(Detached, key, id)
