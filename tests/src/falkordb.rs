@@ -859,9 +859,7 @@ pub mod meta {
 }
 /**The `graph.BULK` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.BULK key [args [args ...]]
-```
+`GRAPH.BULK key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -890,13 +888,11 @@ impl<X: ReplyMode> GraphBulk<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphBulk<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -912,9 +908,7 @@ pub fn graph_bulk(key: impl ToArg) -> GraphBulk {
 }
 /**The `graph.CONFIG` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.CONFIG [args [args ...]]
-```
+`GRAPH.CONFIG [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -940,13 +934,11 @@ impl<X: ReplyMode> GraphConfig<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphConfig<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -959,9 +951,7 @@ pub fn graph_config() -> GraphConfig {
 }
 /**The `graph.CONSTRAINT` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.CONSTRAINT arg1 key [args [args ...]]
-```
+`GRAPH.CONSTRAINT arg1 key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -992,13 +982,11 @@ impl<X: ReplyMode> GraphConstraint<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphConstraint<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(32u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1015,9 +1003,7 @@ pub fn graph_constraint(arg1: impl ToArg, key: impl ToArg) -> GraphConstraint {
 }
 /**The `graph.COPY` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.COPY key1 key2 [args [args ...]]
-```
+`GRAPH.COPY key1 key2 [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1048,13 +1034,11 @@ impl<X: ReplyMode> GraphCopy<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphCopy<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(32u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1071,9 +1055,7 @@ pub fn graph_copy(key1: impl ToArg, key2: impl ToArg) -> GraphCopy {
 }
 /**The `graph.DEBUG` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.DEBUG [args [args ...]]
-```
+`GRAPH.DEBUG [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1099,13 +1081,11 @@ impl<X: ReplyMode> GraphDebug<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphDebug<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1118,9 +1098,7 @@ pub fn graph_debug() -> GraphDebug {
 }
 /**The `graph.DELETE` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.DELETE key [args [args ...]]
-```
+`GRAPH.DELETE key [args [args ...]]`
 
 **Reply** (`Bytes`).
 
@@ -1149,13 +1127,11 @@ impl<X: ReplyMode> GraphDelete<X, <X as ReplyMode>::Out<Bytes>> {
 }
 impl<X, R> GraphDelete<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1171,9 +1147,7 @@ pub fn graph_delete(key: impl ToArg) -> GraphDelete {
 }
 /**The `graph.EFFECT` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.EFFECT key [args [args ...]]
-```
+`GRAPH.EFFECT key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1202,13 +1176,11 @@ impl<X: ReplyMode> GraphEffect<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphEffect<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1224,9 +1196,7 @@ pub fn graph_effect(key: impl ToArg) -> GraphEffect {
 }
 /**The `graph.EXPLAIN` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.EXPLAIN key [args [args ...]]
-```
+`GRAPH.EXPLAIN key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1255,13 +1225,11 @@ impl<X: ReplyMode> GraphExplain<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphExplain<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1277,9 +1245,7 @@ pub fn graph_explain(key: impl ToArg) -> GraphExplain {
 }
 /**The `graph.INFO` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.INFO key [args [args ...]]
-```
+`GRAPH.INFO key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1308,13 +1274,11 @@ impl<X: ReplyMode> GraphInfo<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphInfo<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1330,9 +1294,7 @@ pub fn graph_info(key: impl ToArg) -> GraphInfo {
 }
 /**The `graph.LIST` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.LIST [args [args ...]]
-```
+`GRAPH.LIST [args [args ...]]`
 
 **Reply** (`Vec<Bytes>`).
 
@@ -1358,13 +1320,11 @@ impl<X: ReplyMode> GraphList<X, <X as ReplyMode>::Out<Vec<Bytes>>> {
 }
 impl<X, R> GraphList<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1377,9 +1337,7 @@ pub fn graph_list() -> GraphList {
 }
 /**The `graph.MEMORY` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.MEMORY arg1 key [args [args ...]]
-```
+`GRAPH.MEMORY arg1 key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1410,13 +1368,11 @@ impl<X: ReplyMode> GraphMemory<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphMemory<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(32u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1433,9 +1389,7 @@ pub fn graph_memory(arg1: impl ToArg, key: impl ToArg) -> GraphMemory {
 }
 /**The `graph.PASSWORD` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.PASSWORD [args [args ...]]
-```
+`GRAPH.PASSWORD [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1461,13 +1415,11 @@ impl<X: ReplyMode> GraphPassword<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphPassword<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1480,9 +1432,7 @@ pub fn graph_password() -> GraphPassword {
 }
 /**The `graph.PROFILE` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.PROFILE key [args [args ...]]
-```
+`GRAPH.PROFILE key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1511,13 +1461,11 @@ impl<X: ReplyMode> GraphProfile<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphProfile<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1533,9 +1481,7 @@ pub fn graph_profile(key: impl ToArg) -> GraphProfile {
 }
 /**The `graph.QUERY` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.QUERY key [args [args ...]]
-```
+`GRAPH.QUERY key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1564,13 +1510,11 @@ impl<X: ReplyMode> GraphQuery<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphQuery<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1586,9 +1530,7 @@ pub fn graph_query(key: impl ToArg) -> GraphQuery {
 }
 /**The `graph.RESTORE` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.RESTORE key [args [args ...]]
-```
+`GRAPH.RESTORE key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1617,13 +1559,11 @@ impl<X: ReplyMode> GraphRestore<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphRestore<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1639,9 +1579,7 @@ pub fn graph_restore(key: impl ToArg) -> GraphRestore {
 }
 /**The `graph.RO_QUERY` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.RO_QUERY key [args [args ...]]
-```
+`GRAPH.RO_QUERY key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1670,13 +1608,11 @@ impl<X: ReplyMode> GraphRoQuery<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphRoQuery<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1692,9 +1628,7 @@ pub fn graph_ro_query(key: impl ToArg) -> GraphRoQuery {
 }
 /**The `graph.SLOWLOG` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.SLOWLOG key [args [args ...]]
-```
+`GRAPH.SLOWLOG key [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1723,13 +1657,11 @@ impl<X: ReplyMode> GraphSlowlog<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphSlowlog<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(16u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1745,9 +1677,7 @@ pub fn graph_slowlog(key: impl ToArg) -> GraphSlowlog {
 }
 /**The `graph.UDF` command of the `graph` module (its server documents no summary).
 
-```text
-GRAPH.UDF [args [args ...]]
-```
+`GRAPH.UDF [args [args ...]]`
 
 **Reply** (`Value`).
 
@@ -1773,13 +1703,11 @@ impl<X: ReplyMode> GraphUdf<X, <X as ReplyMode>::Out<Value>> {
 }
 impl<X, R> GraphUdf<X, R> {
     ///`[args [args ...]]`
-    pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self {
+    pub fn args(mut self, args: impl ToArgs) -> Self {
         let buf = &mut self.buf;
         buf.multi(0u16, "args");
-        let items = args.into_iter();
-        for item in items {
-            item.write_arg(buf);
-        }
+        let items = args;
+        items.write_each(None, buf);
         self
     }
 }
@@ -1796,7 +1724,7 @@ Each method returns the command bound to the client; chain its options, then `.a
 pub trait GraphCommands: respec::Commands {
     /**`GRAPH.BULK`: The `graph.BULK` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphBulk`](struct@GraphBulk) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphBulk`](struct@GraphBulk) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1809,14 +1737,14 @@ Arguments:
     }
     /**`GRAPH.CONFIG`: The `graph.CONFIG` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphConfig`](struct@GraphConfig) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`GraphConfig`](struct@GraphConfig) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "GRAPH.CONFIG")]
     fn graph_config(&self) -> GraphConfig<Self::Exec<'_>, Self::Out<Value>> {
         GraphConfig::new_in(self.executor()).decode()
     }
     /**`GRAPH.CONSTRAINT`: The `graph.CONSTRAINT` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphConstraint`](struct@GraphConstraint) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphConstraint`](struct@GraphConstraint) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `arg1`: `arg1`
@@ -1831,7 +1759,7 @@ Arguments:
     }
     /**`GRAPH.COPY`: The `graph.COPY` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphCopy`](struct@GraphCopy) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphCopy`](struct@GraphCopy) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key1`: `key1`
@@ -1846,14 +1774,14 @@ Arguments:
     }
     /**`GRAPH.DEBUG`: The `graph.DEBUG` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphDebug`](struct@GraphDebug) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`GraphDebug`](struct@GraphDebug) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "GRAPH.DEBUG")]
     fn graph_debug(&self) -> GraphDebug<Self::Exec<'_>, Self::Out<Value>> {
         GraphDebug::new_in(self.executor()).decode()
     }
     /**`GRAPH.DELETE`: The `graph.DELETE` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphDelete`](struct@GraphDelete) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphDelete`](struct@GraphDelete) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1866,7 +1794,7 @@ Arguments:
     }
     /**`GRAPH.EFFECT`: The `graph.EFFECT` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphEffect`](struct@GraphEffect) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphEffect`](struct@GraphEffect) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1879,7 +1807,7 @@ Arguments:
     }
     /**`GRAPH.EXPLAIN`: The `graph.EXPLAIN` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphExplain`](struct@GraphExplain) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphExplain`](struct@GraphExplain) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1892,7 +1820,7 @@ Arguments:
     }
     /**`GRAPH.INFO`: The `graph.INFO` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphInfo`](struct@GraphInfo) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphInfo`](struct@GraphInfo) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1905,14 +1833,14 @@ Arguments:
     }
     /**`GRAPH.LIST`: The `graph.LIST` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphList`](struct@GraphList) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`GraphList`](struct@GraphList) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "GRAPH.LIST")]
     fn graph_list(&self) -> GraphList<Self::Exec<'_>, Self::Out<Vec<Bytes>>> {
         GraphList::new_in(self.executor()).decode()
     }
     /**`GRAPH.MEMORY`: The `graph.MEMORY` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphMemory`](struct@GraphMemory) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphMemory`](struct@GraphMemory) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `arg1`: `arg1`
@@ -1927,14 +1855,14 @@ Arguments:
     }
     /**`GRAPH.PASSWORD`: The `graph.PASSWORD` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphPassword`](struct@GraphPassword) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`GraphPassword`](struct@GraphPassword) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "GRAPH.PASSWORD")]
     fn graph_password(&self) -> GraphPassword<Self::Exec<'_>, Self::Out<Value>> {
         GraphPassword::new_in(self.executor()).decode()
     }
     /**`GRAPH.PROFILE`: The `graph.PROFILE` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphProfile`](struct@GraphProfile) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphProfile`](struct@GraphProfile) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1947,7 +1875,7 @@ Arguments:
     }
     /**`GRAPH.QUERY`: The `graph.QUERY` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphQuery`](struct@GraphQuery) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphQuery`](struct@GraphQuery) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1960,7 +1888,7 @@ Arguments:
     }
     /**`GRAPH.RESTORE`: The `graph.RESTORE` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphRestore`](struct@GraphRestore) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphRestore`](struct@GraphRestore) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1973,7 +1901,7 @@ Arguments:
     }
     /**`GRAPH.RO_QUERY`: The `graph.RO_QUERY` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphRoQuery`](struct@GraphRoQuery) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphRoQuery`](struct@GraphRoQuery) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1986,7 +1914,7 @@ Arguments:
     }
     /**`GRAPH.SLOWLOG`: The `graph.SLOWLOG` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphSlowlog`](struct@GraphSlowlog) bound to this client or pipeline (await it to run it); see it for the options and the reply.
+Builds a [`GraphSlowlog`](struct@GraphSlowlog) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
 Arguments:
 - `key`: `key`*/
@@ -1999,7 +1927,7 @@ Arguments:
     }
     /**`GRAPH.UDF`: The `graph.UDF` command of the `graph` module (its server documents no summary).
 
-Builds a [`GraphUdf`](struct@GraphUdf) bound to this client or pipeline (await it to run it); see it for the options and the reply.*/
+Builds a [`GraphUdf`](struct@GraphUdf) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.*/
     #[doc(alias = "GRAPH.UDF")]
     fn graph_udf(&self) -> GraphUdf<Self::Exec<'_>, Self::Out<Value>> {
         GraphUdf::new_in(self.executor()).decode()
