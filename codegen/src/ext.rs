@@ -138,11 +138,9 @@ pub fn generate(opts: &ExtOptions) -> Result<ExtOutput> {
             use bytes::Bytes;
         )
     });
+    let layer = crate::emit::command_layer_use(&quote!(#krate));
     let imports = quote! {
-        use #krate::command::{
-            command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg,
-            SecondsArg, TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
-        };
+        #layer
         use #krate::error::Result;
         use #krate::reply::{read_fields, FromReply, ReplyMode, TextReply, Value};
         use #krate::resp::Reader;

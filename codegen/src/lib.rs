@@ -430,11 +430,9 @@ fn emit_commands(
     }
 
     let mut files = BTreeMap::new();
+    let layer = emit::command_layer_use(&quote!(crate));
     let command_imports = quote! {
-        use crate::command::{
-            command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg, IntArg,
-            MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
-        };
+        #layer
         use crate::generated::meta;
         use crate::generated::replies::*;
         use crate::generated::types::*;

@@ -3,8 +3,8 @@
 // with `#[allow(unused_imports, deprecated, clippy::all)]`.
 
 use respec::command::{
-    command_impls, flag, CommandBuf, Detached, DoubleArg, IntArg, MillisArg, SecondsArg,
-    TimeoutArg, ToArg, UnixTimeArg, WriteArgs,
+    command_impls, flag, BitOffset, BitOffsetArg, CommandBuf, Detached, DoubleArg,
+    IntArg, MillisArg, SecondsArg, TimeoutArg, ToArg, ToArgs, UnixTimeArg, WriteArgs,
 };
 use respec::error::Result;
 use respec::reply::{read_fields, FromReply, ReplyMode, TextReply, Value};
