@@ -38,7 +38,7 @@ fn falkordb_tree_becomes_one_trait() {
         "pub static GRAPH_QUERY: CommandMeta",
         "command_impls!(GraphQuery, meta::GRAPH_QUERY);",
         "pub fn graph_query(key: impl ToArg) -> GraphQuery",
-        "pub fn args(mut self, args: impl IntoIterator<Item = impl ToArg>) -> Self",
+        "pub fn args(mut self, args: impl ToArgs) -> Self",
         "GraphList<Self::Exec<'_>, Self::Out<Vec<Bytes>>>",
         "use bytes::Bytes;",
         "(struct@GraphQuery)",
