@@ -94,7 +94,10 @@ impl Plan {
             Workload::SetLarge => (vec!["-d", &large, "-t", "set"], Combine::One, 50),
             Workload::GetLarge => (vec!["GET", workload::LARGE_GET_KEY], Combine::One, 50),
             Workload::SetGetLarge => (vec!["-d", &large, "-t", "set,get"], Combine::Both, 50),
-            Workload::Transaction(_) | Workload::PubSub { .. } => return None,
+            // (A cached GET never reaches the server: no comparable run.)
+            Workload::Transaction(_) | Workload::PubSub { .. } | Workload::CachedGet => {
+                return None
+            }
         };
         let mut args: Vec<String> = vec!["-c".into(), "1".into()];
         args.extend(words.iter().map(|w| w.to_string()));

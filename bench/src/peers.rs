@@ -148,6 +148,10 @@ pub struct Peers {
     pub redis: RedisRs,
     /// fred.
     pub fred: Fred,
+    /// respec with its client-side cache (RESP3 default tracking).
+    pub respec_cached: Respec,
+    /// redis-rs with its client-side cache (`cache-aio`, RESP3).
+    pub redis_cached: RedisRs,
 }
 
 impl Peers {
@@ -158,6 +162,8 @@ impl Peers {
             respec: Respec::connect(url).await?,
             redis: RedisRs::connect(url).await?,
             fred: Fred::connect(url).await?,
+            respec_cached: Respec::connect_cached(url).await?,
+            redis_cached: RedisRs::connect_cached(url).await?,
         })
     }
 }
@@ -179,6 +185,16 @@ impl Respec {
     /// Connects with respec's defaults (RESP3).
     pub async fn connect(url: &str) -> Result<Respec> {
         Ok(Respec(respec::Client::connect(url).await?))
+    }
+
+    /// Connects with the client-side cache on (its defaults).
+    pub async fn connect_cached(url: &str) -> Result<Respec> {
+        let client = respec::Client::builder()
+            .url(url)
+            .client_side_cache(respec::tracking::TrackingOptions::new())
+            .connect()
+            .await?;
+        Ok(Respec(client))
     }
 }
 
@@ -343,12 +359,33 @@ impl RedisRs {
     /// Connects with redis-rs' defaults (RESP2) except TCP_NODELAY on and no response
     /// timeout (see the crate docs).
     pub async fn connect(url: &str) -> Result<RedisRs> {
+        RedisRs::connect_with(url, None).await
+    }
+
+    /// Connects like [`connect`](Self::connect), with its client-side cache on
+    /// (`cache-aio`, its defaults; RESP3, which it needs).
+    pub async fn connect_cached(url: &str) -> Result<RedisRs> {
+        RedisRs::connect_with(url, Some(redis::caching::CacheConfig::new())).await
+    }
+
+    async fn connect_with(
+        url: &str,
+        cache: Option<redis::caching::CacheConfig>,
+    ) -> Result<RedisRs> {
         use redis::IntoConnectionInfo as _;
-        let info = url
+        let mut info = url
             .into_connection_info()?
             .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let mut config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+        if let Some(cache) = cache {
+            let redis = info
+                .redis_settings()
+                .clone()
+                .set_protocol(redis::ProtocolVersion::RESP3);
+            info = info.set_redis_settings(redis);
+            config = config.set_cache_config(cache);
+        }
         let client = redis::Client::open(info)?;
-        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
         let conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;

@@ -43,6 +43,10 @@ pub const LARGE_SET_KEY: &str = "bench:large:set";
 pub enum Workload {
     /// One task, one `GET` of a small value at a time.
     Sequential,
+    /// [`Sequential`](Workload::Sequential) through the client's client-side cache
+    /// (RESP3 `CLIENT TRACKING`): respec's `client_side_cache`, redis-rs'
+    /// `cache-aio`; fred has none (not run).
+    CachedGet,
     /// `n` tasks sharing the peer's one connection, each looping over random keys of
     /// the [`KEYSPACE`]: `GET` the key, then `SET` it (a small value). `Concurrent(1)` is
     /// the sequential `SET`/`GET` row.
@@ -82,8 +86,9 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the report's row order.
-    pub const ALL: [Workload; 20] = [
+    pub const ALL: [Workload; 21] = [
         Workload::Sequential,
+        Workload::CachedGet,
         Workload::Concurrent(1),
         Workload::Concurrent(64),
         Workload::Concurrent(512),
@@ -133,6 +138,7 @@ impl Workload {
     pub fn name(self) -> String {
         match self {
             Workload::Sequential => "sequential GET".to_owned(),
+            Workload::CachedGet => "sequential GET, client cache".to_owned(),
             Workload::Concurrent(1) => "sequential SET/GET".to_owned(),
             Workload::Concurrent(n) => format!("{n} tasks GET/SET"),
             Workload::PipelineSet(n) => format!("pipeline {n} SET"),
@@ -167,6 +173,11 @@ impl Workload {
             Workload::PipelineSet(n) | Workload::PipelineGet(n) | Workload::Transaction(n) => n,
             _ => 1,
         }
+    }
+
+    /// Whether `peer` runs this workload (fred has no client-side cache).
+    pub fn runs_on(self, peer: crate::peers::PeerId) -> bool {
+        !(self == Workload::CachedGet && peer == crate::peers::PeerId::Fred)
     }
 
     /// True for the rows of several tasks on one connection, which get more reps
@@ -355,7 +366,9 @@ async fn run_sequential<P: Peer>(
             break;
         }
         let check = match workload {
-            Workload::Sequential => peer.get(SEQUENTIAL_KEY).await? == SMALL_VALUE_LEN,
+            Workload::Sequential | Workload::CachedGet => {
+                peer.get(SEQUENTIAL_KEY).await? == SMALL_VALUE_LEN
+            }
             Workload::PipelineSet(n) => {
                 peer.pipeline_set(&data.pipeline_keys[..n], &data.small)
                     .await?;

@@ -27,7 +27,10 @@
 //!   acknowledgements, claims of what dead consumers left pending, dead letters),
 //!   `cache` (named caches of serde values with a TTL, and the herd variant that
 //!   lets one caller recompute an expired value while the others get the old one;
-//!   the `cache` cargo feature, off by default).
+//!   the `cache` cargo feature, off by default), [`tracking`] (client-side caching:
+//!   a bounded local cache of read replies kept right by the server's `CLIENT
+//!   TRACKING` invalidations, RESP3 or RESP2, on one server, a cluster or behind
+//!   sentinels; its docs are the handbook).
 //!
 //! # Behavior
 //!

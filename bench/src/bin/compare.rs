@@ -341,7 +341,7 @@ fn run() -> Result<()> {
                     }
                     continue;
                 };
-                if !options.runs(id) {
+                if !options.runs(id) || !workload.runs_on(id) {
                     continue;
                 }
                 let cell = runtime
@@ -451,7 +451,12 @@ bytes; `N tasks GET/SET` is N tasks on the client's one connection, each picking
 random keys among 1,000 (`key:000000000000`..) and doing GET then SET of each; \
 `sequential SET/GET` is the same with one task; `1 MiB SET+GET` alternates SET \
 and GET of one 1 MiB value; `transaction 100 SET` is one MULTI/EXEC transaction of \
-100 SETs through each library's transaction API.
+100 SETs through each library's transaction API. `sequential GET, client cache` \
+is `sequential GET` through each client's client-side cache, RESP3 default tracking \
+(respec `client_side_cache` with its defaults, a second client of its own; redis-rs \
+`cache-aio` with its defaults, a RESP3 `MultiplexedConnection`; fred has none: not \
+run): after the first read every GET is served locally, so it measures the cache's \
+lookup, against the `sequential GET` row's round trip.
 
 redis-benchmark (the machine's limit, a C client on an event loop; see \
 `respec_bench::baseline`): `sequential GET` is `-c 1 GET bench:seq`; \
@@ -492,7 +497,14 @@ async fn measure(
     data: &Arc<Data>,
     options: &Options,
 ) -> Result<Cell> {
+    let cached = workload == Workload::CachedGet;
     match id {
+        PeerId::Respec if cached => {
+            cell(peers.respec_cached.clone(), workload, data, options).await
+        }
+        PeerId::RedisRs if cached => {
+            cell(peers.redis_cached.clone(), workload, data, options).await
+        }
         PeerId::Respec => cell(peers.respec.clone(), workload, data, options).await,
         PeerId::RedisRs => cell(peers.redis.clone(), workload, data, options).await,
         PeerId::Fred => cell(peers.fred.clone(), workload, data, options).await,

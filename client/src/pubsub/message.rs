@@ -202,6 +202,25 @@ mod tests {
     }
 
     #[test]
+    fn array_and_null_payloads_are_delivered() {
+        // RESP2 client tracking's invalidations: the keys, or null for every key.
+        let m = parse(
+            b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        )
+        .unwrap();
+        assert_eq!(&m.channel[..], b"__redis__:invalidate");
+        assert_eq!(m.elements, Some(vec![Bytes::from("a"), Bytes::from("b")]));
+        assert!(m.payload.is_empty());
+        let null = parse(b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*-1\r\n").unwrap();
+        assert_eq!((null.elements, &null.payload[..]), (None, &b""[..]));
+        let p = parse(b">4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$2\r\nch\r\n*1\r\n$1\r\nk\r\n").unwrap();
+        assert_eq!(p.elements, Some(vec![Bytes::from("k")]));
+        // A string payload has no elements.
+        let s = parse(b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n").unwrap();
+        assert_eq!((s.elements, &s.payload[..]), (None, &b"hi"[..]));
+    }
+
+    #[test]
     fn resp2_and_resp3_frames_parse_alike() {
         let m2 = parse(b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n").unwrap();
         let m3 = parse(b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n").unwrap();
