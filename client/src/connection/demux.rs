@@ -52,14 +52,19 @@ pub(crate) trait Demux: Send + 'static {
     fn on_fence_reply(&mut self, frame: &Bytes) -> bool;
 
     /// Lets every fence waiting return now: reading stopped under backpressure, so
-    /// their answers may be behind what nobody reads.
-    fn release_fences(&mut self);
+    /// their answers may be behind what nobody reads. (Nothing, for one that never
+    /// stalls.)
+    fn release_fences(&mut self) {}
 
     /// A frame waits for room in a consumer's queue: the driver stops reading.
-    fn is_stalled(&self) -> bool;
+    fn is_stalled(&self) -> bool {
+        false
+    }
 
     /// Tries again to hand over what stalled; ready once it could.
-    fn poll_unstall(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+    fn poll_unstall(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Ready(())
+    }
 
     /// After this much silence the driver asks the server with [`probe`](Self::probe)
     /// (a subscriber's own connection), instead of the shared connection's liveness
@@ -100,16 +105,6 @@ impl Demux for NoDemux {
 
     fn on_fence_reply(&mut self, _: &Bytes) -> bool {
         true
-    }
-
-    fn release_fences(&mut self) {}
-
-    fn is_stalled(&self) -> bool {
-        false
-    }
-
-    fn poll_unstall(&mut self, _: &mut Context<'_>) -> Poll<()> {
-        Poll::Ready(())
     }
 
     fn health_check_interval(&self) -> Option<Duration> {

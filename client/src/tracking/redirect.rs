@@ -13,7 +13,7 @@ use crate::reply::{decode_frame, frame_server_error};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Context;
 use std::time::Duration;
 
 /// The channel the server publishes invalidations to for redirected tracking.
@@ -109,16 +109,6 @@ impl Demux for Redirect {
             Some(Step::Ping) | None => {}
         }
         true
-    }
-
-    fn release_fences(&mut self) {}
-
-    fn is_stalled(&self) -> bool {
-        false
-    }
-
-    fn poll_unstall(&mut self, _: &mut Context<'_>) -> Poll<()> {
-        Poll::Ready(())
     }
 
     fn health_check_interval(&self) -> Option<Duration> {
