@@ -123,11 +123,12 @@ impl Tracker {
             return Plan::Send;
         }
         let wire = req.buf.to_bytes();
-        let key = Bytes::copy_from_slice(args[i]);
         let mut store = self.store();
         if let Some(frame) = store.get(&wire) {
             return Plan::Hit(frame);
         }
+        // (Copied only on a miss: a hit allocates nothing more than the wire form.)
+        let key = Bytes::copy_from_slice(args[i]);
         match store.reserve(&key) {
             Some(id) => Plan::Fill(Fill {
                 tracker: self.clone(),
