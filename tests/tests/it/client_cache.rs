@@ -340,7 +340,7 @@ async fn a_bounded_cache_holds_to_its_bounds_over_10000_keys() {
 async fn reads_racing_writes_find_no_stale_value_once_the_last_write_is_invalidated() {
     const KEYS: usize = 8;
     const TASKS: usize = 8;
-    let run_for = Duration::from_secs(5);
+    let run_for = Duration::from_secs(10);
     let server = Server::start();
     for protocol in [Protocol::Resp3, Protocol::Resp2] {
         let peer = plain(&server).await;
