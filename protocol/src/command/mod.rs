@@ -159,6 +159,19 @@ macro_rules! command_impls {
                 }
             }
 
+            /// Decodes the reply as it would be, together with the RESP3 attributes
+            /// the server sent in front of it (skipped otherwise):
+            /// [`WithAttributes`](crate::reply::WithAttributes).
+            ///
+            /// Call it last: options that change the reply reset the reply type.
+            pub fn with_attributes(self) -> $name<X, $crate::reply::WithAttributes<R>> {
+                $name {
+                    buf: self.buf,
+                    exec: self.exec,
+                    _reply: ::std::marker::PhantomData,
+                }
+            }
+
             /// The same command, not bound to a client: send it or queue it later.
             pub fn detach(self) -> $name<$crate::command::Detached, R> {
                 $name {

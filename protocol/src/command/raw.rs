@@ -59,6 +59,16 @@ impl<X, R> Raw<X, R> {
         }
     }
 
+    /// Decodes the reply as it would be, together with the RESP3 attributes the
+    /// server sent in front of it ([`WithAttributes`](crate::reply::WithAttributes)).
+    pub fn with_attributes(self) -> Raw<X, crate::reply::WithAttributes<R>> {
+        Raw {
+            buf: self.buf,
+            exec: self.exec,
+            _reply: PhantomData,
+        }
+    }
+
     /// The same command, not bound to a client.
     pub fn detach(self) -> Raw<Detached, R> {
         Raw {

@@ -15,6 +15,7 @@
 //! of the decoding (some 60 µs of about 1 ms), too little to change the default
 //! type that callers name.
 
+mod attributes;
 mod frame;
 mod impls;
 mod push;
@@ -22,6 +23,7 @@ mod text;
 mod types;
 mod value;
 
+pub use attributes::WithAttributes;
 pub use push::Push;
 pub use text::{ReplyMode, TextReply};
 pub use types::{GeoMatch, LcsMatch, LcsMatches, StreamEntry};

@@ -8,7 +8,8 @@ use bytes::Bytes;
 /// One RESP element as the reader meets it.
 ///
 /// Aggregates give their element count; their children follow as further calls to
-/// [`Reader::next`]. Attributes (`|`) never appear: the reader skips them.
+/// [`Reader::next`]. Attributes (`|`) never appear: the reader skips them
+/// ([`Reader::attribute`] reads them).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Head {
     /// `+` simple string.
@@ -212,6 +213,21 @@ impl Reader {
                 other => return Err(ProtocolError::UnknownType { byte: other }),
             });
         }
+    }
+
+    /// Reads the header of an attribute (`|`) when the next element is one, and
+    /// returns how many key/value pairs follow it (read them as elements); `None`,
+    /// reading nothing, when the next element is not an attribute.
+    /// [`next`](Self::next) skips attributes: this is the way to read them.
+    pub fn attribute(&mut self) -> Result<Option<usize>, ProtocolError> {
+        if self.frame.get(self.pos) != Some(&b'|') {
+            return Ok(None);
+        }
+        let (_, s, e) = self.line()?;
+        let n = parse_int(&self.frame[s..e])
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(ProtocolError::Malformed { what: "bad length" })?;
+        Ok(Some(n))
     }
 
     /// Looks at the next element header without consuming it.
