@@ -26,9 +26,10 @@ use std::time::Duration;
 ///
 /// Because every task shares that connection, commands that would change it under
 /// all of them are refused before anything is sent, with an error naming what to use
-/// instead: `SELECT` and `AUTH` (set the database and user with the builder, or run
-/// them on a connection of your own from [`Client::watch`], which is closed rather
-/// than pooled afterwards), and, on any connection, what the runtime owns: `MULTI`,
+/// instead: `SELECT`, `AUTH`, `WATCH` and `UNWATCH` (set the database and user with
+/// the builder, or run them on a connection of your own from [`Client::dedicated`],
+/// which is closed rather than pooled afterwards when its state changed), and, on
+/// any connection, what the runtime owns: `MULTI`,
 /// `EXEC`, `DISCARD`, `WATCH`, `UNWATCH`, the subscriptions, `MONITOR`, `HELLO` with
 /// arguments, `RESET`, `QUIT`, `CLIENT REPLY` and the replication protocol
 /// ([`CommandMeta::route`](crate::command::CommandMeta::route), decided by

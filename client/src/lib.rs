@@ -15,6 +15,9 @@
 //!   argument conversion traits ([`ToArg`], ...).
 //! - [`reply`]: decoding replies into Rust types ([`FromReply`]) and [`Value`].
 //! - [`resp`]: sans-IO RESP2/RESP3 framing, reading and encoding.
+//! - [`prelude`]: `use respec::prelude::*;` brings what a program needs (the
+//!   [`Commands`] trait, [`Client`], [`Config`](connection::Config), the errors,
+//!   [`Bytes`](bytes::Bytes), ...).
 //! - [`Client`] (with [`Client::strings`], the string view), [`connection`]
 //!   (transports, handshake, the driver task), [`pool`] (dedicated connections),
 //!   [`pipeline`] (pipelines and transactions, with [`pipeline::watch`] for `WATCH`),
@@ -31,6 +34,29 @@
 //!   a bounded local cache of read replies kept right by the server's `CLIENT
 //!   TRACKING` invalidations, RESP3 or RESP2, on one server, a cluster or behind
 //!   sentinels; its docs are the handbook).
+//!
+//! # Replies as strings
+//!
+//! A string reply is [`Bytes`](bytes::Bytes) by default (no UTF-8 check, no copy).
+//! For `String`s, the way is the **string view**, [`Client::strings`] (redis-py's
+//! and coredis's `decode_responses=True`, decided by type rather than by a runtime
+//! flag): every command called on it replies `String` where the client replies
+//! `Bytes`, in every position of the reply, checking UTF-8 (bytes that are not
+//! UTF-8 are a decode error of that one reply). For one command, `.decode()` picks
+//! any reply type:
+//!
+//! ```no_run
+//! # async fn demo(client: respec::Client) -> respec::Result<()> {
+//! use respec::prelude::*;
+//! use std::collections::HashMap;
+//! let text = client.strings(); // a view: same connection, make one anywhere
+//! let name: Option<String> = text.get("user:1:name").await?;
+//! let user: HashMap<String, String> = text.hgetall("user:1").await?;
+//! let top: Vec<(String, f64)> = text.zrange("board", 0, 9).withscores().await?;
+//! let one: Option<String> = client.get("user:1:name").decode().await?;
+//! # let _ = (name, user, top, one);
+//! # Ok(()) }
+//! ```
 //!
 //! # Behavior
 //!
@@ -49,6 +75,7 @@
 //! |------|------------|
 //! | commands the spec flags `BLOCKING` (`BLPOP`, `BRPOP`, `BLMOVE`, `BZPOPMIN`, `XREAD`/`XREADGROUP` (flagged blocking whatever their options), ...) | a pooled one for the duration of the command |
 //! | `WATCH` and everything up to `EXEC` ([`Client::watch`], [`Client::transaction`]) | a pooled one, held by the [`Watched`](pipeline::watch::Watched) handle |
+//! | what the shared connection refuses (`SELECT`, `AUTH`, `WATCH`), `CLIENT TRACKING` for one connection, a series of blocking commands, on [`Client::dedicated`] | a pooled one, held by the [`Dedicated`](pool::Dedicated) handle (closed rather than pooled once its state changed) |
 //! | `WAIT`, `WAITAOF` (blocking, but about the writes made on the connection they run on: they cover every write sent before them on the shared connection, and hold it up to their timeout) | the shared one |
 //! | a [`Subscriber`](pubsub::Subscriber) (unless it asks for the shared one), a [`Monitor`](monitor::Monitor) | one of its own, counted against the pool size |
 //! | a [`Subscriber`](pubsub::Subscriber) made with [`on_shared_connection`](pubsub::SubscriberBuilder::on_shared_connection), on RESP3 | the shared one: its messages arrive as push frames and are routed to it |
@@ -57,7 +84,9 @@
 //! `MULTI`, `EXEC`, `DISCARD`, `WATCH` and `UNWATCH` change the state of the
 //! connection they run on, and the subscribe commands and `MONITOR` are not answered
 //! by one reply each, so the shared connection and pipelines refuse them (also as raw
-//! commands) with an error naming the way to do it instead. RESP3 push frames that
+//! commands) with an error naming the way to do it instead; `SELECT`, `AUTH`,
+//! `WATCH` and `UNWATCH` run on a connection of one's own
+//! ([`Client::dedicated`]). RESP3 push frames that
 //! are not for a subscriber (client-tracking invalidations) go, typed as
 //! [`connection::Push`], to the hook set with [`ClientBuilder::push_hook`]. The pool is bounded ([`pool::PoolOptions`]: size, wait
 //! timeout, idle timeout, health check, all settable from the builder and the URL);
@@ -366,6 +395,7 @@ pub mod lock;
 pub mod monitor;
 pub mod pipeline;
 pub mod pool;
+pub mod prelude;
 pub mod pubsub;
 mod queue;
 pub mod scan;

@@ -39,13 +39,13 @@ use crate::command::Encoded;
 use crate::command::{Command, CommandBuf};
 use crate::connection::LongestArg;
 use crate::error::{Error, Result, ServerError};
+use crate::pool::Dedicated;
 use crate::reply::{decode_frame, frame_error};
 use crate::reply::{unexpected, Value};
 use crate::resp::{Head, Reader};
 use crate::script::Script;
 use bytes::Bytes;
 use std::marker::PhantomData;
-use watch::Watched;
 
 /// The connection a pipeline goes to.
 #[derive(Clone, Copy)]
@@ -56,7 +56,7 @@ enum Target<'c> {
     /// command (which would stall the shared one).
     Pooled(&'c Client),
     /// A dedicated connection with watched keys.
-    Watched(&'c Watched),
+    Dedicated(&'c Dedicated),
 }
 
 impl Target<'_> {
@@ -64,7 +64,7 @@ impl Target<'_> {
     fn on(self) -> On {
         match self {
             Target::Shared(_) | Target::Pooled(_) => On::Shared,
-            Target::Watched(_) => On::Own,
+            Target::Dedicated(_) => On::Own,
         }
     }
 
@@ -77,7 +77,7 @@ impl Target<'_> {
         match self {
             Target::Shared(c) => c.send_frames(cmds, n, longest).await,
             Target::Pooled(c) => c.pool().get().await?.send_many(cmds, n, longest).await,
-            Target::Watched(w) => w.send_frames(cmds, n, longest).await,
+            Target::Dedicated(w) => w.send_frames(cmds, n, longest).await,
         }
     }
 
@@ -169,7 +169,7 @@ impl Queue {
                 _ => None,
             },
             slot: match target {
-                Target::Watched(w) => w.slot(),
+                Target::Dedicated(w) => w.slot(),
                 _ => None,
             },
         }
@@ -243,7 +243,7 @@ impl Queue {
         let target = match target {
             // Blocking commands do not block inside MULTI.
             Target::Shared(c) if self.blocking && !self.transaction => Target::Pooled(c),
-            Target::Watched(w) if self.changes_state => {
+            Target::Dedicated(w) if self.changes_state => {
                 w.taint();
                 target
             }
@@ -257,7 +257,7 @@ impl Queue {
         }
         CommandBuf::raw(b"EXEC").encode_into(&mut self.cmds);
         let sent = target.send(self.cmds, n + 2, self.longest.take()).await;
-        if let Target::Watched(w) = target {
+        if let Target::Dedicated(w) = target {
             // EXEC unwatches every key, whether the transaction ran or not.
             w.exec_done();
         }
@@ -380,11 +380,11 @@ impl<'c, T: Replies> Pipeline<'c, T> {
     }
 
     /// Drops the queued commands without sending them (they are only sent by
-    /// `execute`); on a [`Watched`] connection also unwatches its keys, which is what
+    /// `execute`); on a [`Dedicated`] connection also unwatches its keys, which is what
     /// `DISCARD` does on the server.
     pub async fn discard(self) -> Result<()> {
         match self.target {
-            Target::Watched(w) => w.unwatch().await,
+            Target::Dedicated(w) => w.unwatch().await,
             Target::Shared(_) | Target::Pooled(_) => Ok(()),
         }
     }

@@ -24,197 +24,50 @@
 
 use super::{DynPipeline, Pipeline, Target};
 use crate::client::Client;
-use crate::command::route::{self, Decision, On};
-use crate::command::{Executor, Request, ToArg};
-use crate::connection::{Connection, LongestArg, ResponseFuture};
+use crate::command::ToArg;
 use crate::error::{Error, Result};
-use crate::pool::Pooled;
-use crate::reply::FromReply;
+use crate::pool::Dedicated;
 use bytes::Bytes;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 
-/// A dedicated connection from the pool on which keys are watched.
+/// A [`Dedicated`] connection on which keys are watched, as [`Client::watch`] gives
+/// it.
 ///
-/// Commands called on it ([`Commands`](crate::Commands)) run at once, on this
-/// connection only: read what the transaction depends on, then queue the writes with
-/// [`multi`](Watched::multi). `WATCH` adds keys and `UNWATCH` forgets them; `MULTI`,
-/// `EXEC` and `DISCARD` are not sent one by one (the pipeline of `multi` sends them).
-///
-/// Cheap to clone; the connection returns to the pool when the last clone is
-/// dropped, with `UNWATCH` queued if keys are still watched, or closed if a command
-/// is still in flight (a cancelled task). If the connection is lost, it is not
-/// re-established: every later command fails, so watched keys are never silently
-/// forgotten.
-#[derive(Clone)]
-pub struct Watched {
-    inner: Arc<Inner>,
-}
+/// Read what the transaction depends on with its commands (they run at once, on
+/// this connection only), then queue the writes with [`multi`](Dedicated::multi).
+/// `WATCH` adds keys and `UNWATCH` forgets them. The connection returns to the pool
+/// when the last clone is dropped, with `UNWATCH` queued if keys are still watched.
+pub type Watched = Dedicated;
 
-struct Inner {
-    pooled: Pooled,
-    /// On a cluster: the slot of the keys first watched, whose node this connection
-    /// is one of; commands with keys of another slot are refused.
-    slot: Option<u16>,
-    conn: Connection,
-    request_timeout: Option<std::time::Duration>,
-    watching: AtomicBool,
-    /// A command changed the connection's state (see [`Pooled::tainted`]).
-    tainted: AtomicBool,
-    /// Requests sent whose replies have not arrived.
-    in_flight: AtomicUsize,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.pooled.busy = *self.in_flight.get_mut() > 0;
-        self.pooled.watching = *self.watching.get_mut();
-        self.pooled.tainted = *self.tainted.get_mut();
-    }
-}
-
-impl std::fmt::Debug for Watched {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Watched")
-            .field("watching", &self.inner.watching.load(Ordering::Relaxed))
-            .field("connection", &self.inner.conn)
-            .finish()
-    }
-}
-
-/// Counts a request as in flight until its reply arrives (not when it is dropped).
-struct InFlight(Arc<Inner>);
-
-impl InFlight {
-    fn new(inner: &Arc<Inner>) -> Self {
-        inner.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(inner.clone())
-    }
-
-    fn done(self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl Watched {
+impl Dedicated {
     /// Starts a `MULTI`/`EXEC` transaction on this connection: queue commands with
     /// `.add(cmd)`, then `.execute().await`. When a watched key changed, nothing runs
-    /// and the error's [`is_watch_conflict`](Error::is_watch_conflict) is true. Either
+    /// and the error's [`is_watch_conflict`](crate::Error::is_watch_conflict) is true. Either
     /// way the keys are unwatched afterwards.
     pub fn multi(&self) -> Pipeline<'_, ()> {
-        Pipeline::new(Target::Watched(self)).transaction()
+        Pipeline::new(Target::Dedicated(self)).transaction()
     }
 
     /// Like [`multi`](Self::multi), for any number of commands of any types (replies
     /// as [`Value`](crate::Value)s).
     pub fn multi_dyn(&self) -> DynPipeline<'_> {
-        let mut p = DynPipeline::new(Target::Watched(self));
+        let mut p = DynPipeline::new(Target::Dedicated(self));
         p.transaction();
         p
     }
 
-    /// Forgets every watched key (`UNWATCH`).
-    pub async fn unwatch(&self) -> Result<()> {
-        self.send(crate::raw_cmd("UNWATCH").decode::<()>()).await
-    }
-
-    /// True while keys are watched.
-    pub fn is_watching(&self) -> bool {
-        self.inner.watching.load(Ordering::Acquire)
-    }
-
-    /// On a cluster, the slot this connection is bound to: the one of the keys first
-    /// watched.
-    pub(super) fn slot(&self) -> Option<u16> {
-        self.inner.slot
-    }
-
-    /// Records that a command changed the connection's state: it is closed, not
-    /// pooled, when released.
-    pub(super) fn taint(&self) {
-        self.inner.tainted.store(true, Ordering::Release);
-    }
-
-    /// Records that `EXEC` was sent: the server unwatched everything.
-    pub(super) fn exec_done(&self) {
-        self.inner.watching.store(false, Ordering::Release);
-    }
-
-    /// Sends `n` encoded commands in one write; returns their reply frames.
-    pub(super) async fn send_frames(
-        &self,
-        cmds: crate::command::Encoded,
-        n: usize,
-        longest: Option<LongestArg>,
-    ) -> Result<Vec<Bytes>> {
-        let guard = InFlight::new(&self.inner);
-        let frames = self
-            .inner
-            .conn
-            .send_many(cmds, n, longest)
-            .within(self.inner.request_timeout)
-            .await
-            .map_err(|e| e.with_command("pipeline"));
-        guard.done();
-        frames
-    }
-}
-
-impl Executor for &Watched {
-    type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
-
-    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {
-        let name = request.name();
-        if let Some(p) = request.buf.problem() {
-            return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
-        }
-        if let Err(e) = refuse_other_slot(self.inner.slot, &request.buf, request.meta) {
-            return ResponseFuture::failed(name, e);
-        }
-        let mut waits = false;
-        match route::decide(request.meta, request.buf.len(), On::Own) {
-            Decision::Send { waits: w } => waits = w,
-            Decision::Taint => self.taint(),
-            Decision::Watching { watch, .. } => self.inner.watching.store(watch, Ordering::Release),
-            // Already a dedicated connection: it runs here.
-            Decision::Dedicated => waits = true,
-            Decision::Refuse(instead) => {
-                return ResponseFuture::failed(name, Error::refused(instead))
-            }
-        }
-        let guard = InFlight::new(&self.inner);
-        let reply = self.inner.conn.send(request.buf);
-        let timeout = self.inner.request_timeout.filter(|_| !waits);
-        ResponseFuture::boxed(
-            name,
-            Box::pin(async move {
-                let r = reply.within(timeout).await;
-                guard.done();
-                r
-            }),
-        )
-    }
-}
-
-impl crate::reply::ReplyMode for &Watched {
-    type Out<T: crate::reply::TextReply> = T;
-}
-
-impl crate::Commands for Watched {
-    type Out<T: crate::reply::TextReply> = T;
-    type Exec<'a> = &'a Watched;
-
-    fn executor(&self) -> &Watched {
-        self
+    /// A pipeline on this connection: queue commands with `.add(cmd)`, then
+    /// `.execute().await`; sent as one write, replies in call order.
+    pub fn pipeline(&self) -> Pipeline<'_, ()> {
+        Pipeline::new(Target::Dedicated(self))
     }
 }
 
 /// Refuses, before anything is sent, a command with a key outside `bound` (the slot
 /// a watched connection of a cluster is bound to: its node serves that slot, and a
 /// transaction runs on one node), as `client.watch` refuses keys in several slots.
-pub(super) fn refuse_other_slot(
+pub(crate) fn refuse_other_slot(
     bound: Option<u16>,
     buf: &crate::command::CommandBuf,
     meta: Option<&'static crate::command::CommandMeta>,
@@ -326,17 +179,7 @@ impl Client {
             None => (self.pool().clone(), None),
         };
         let pooled = pool.get().await?;
-        let watched = Watched {
-            inner: Arc::new(Inner {
-                conn: pooled.conn().clone(),
-                pooled,
-                slot,
-                request_timeout: self.config().request_timeout,
-                watching: AtomicBool::new(false),
-                tainted: AtomicBool::new(false),
-                in_flight: AtomicUsize::new(0),
-            }),
-        };
+        let watched = Dedicated::new(pooled, slot, self.config().request_timeout);
         watched.send(watch).await?;
         Ok(watched)
     }
@@ -370,18 +213,5 @@ impl Client {
             f,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
         }
-    }
-}
-
-impl Watched {
-    fn send<C: crate::command::Command>(&self, cmd: C) -> ResponseFuture<C::Output>
-    where
-        C::Output: Send + 'static,
-    {
-        let meta = cmd.meta();
-        self.execute(Request {
-            buf: cmd.into_buf(),
-            meta,
-        })
     }
 }

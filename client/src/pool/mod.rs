@@ -1,6 +1,8 @@
 //! Dedicated connections for what must not share the multiplexed one: blocking
-//! commands, `WATCH` transactions; subscribers and monitors with a connection of their
-//! own count against its size.
+//! commands, `WATCH` transactions, and a [`Dedicated`] connection of one's own
+//! ([`Client::dedicated`](crate::Client::dedicated)) for what the shared one
+//! refuses; subscribers and monitors with a connection of their own count against
+//! its size.
 //!
 //! The pool holds at most [`PoolOptions::max_size`] connections, idle and in use
 //! together. A task that finds them all in use waits up to
@@ -44,7 +46,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+mod dedicated;
+
 pub use crate::config::PoolOptions;
+pub use dedicated::Dedicated;
 
 /// What the pool holds right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

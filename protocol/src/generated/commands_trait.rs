@@ -170,7 +170,7 @@ Builds a [`Asking`](struct@crate::cmd::Asking) bound to this client or pipeline 
 
 Builds a [`Auth`](struct@crate::cmd::Auth) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
-**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::watch`.
+**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::dedicated`.
 
 Arguments:
 - `password`: `password`*/
@@ -3271,7 +3271,7 @@ Arguments:
 
 Builds a [`Select`](struct@crate::cmd::Select) bound to this client or pipeline (await it to run it; its `.into_future()` is the future of its reply, for where a `Future` is expected: `join_all`, `tokio::spawn`); see it for the options and the reply.
 
-**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::watch`.
+**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::dedicated`.
 
 Arguments:
 - `index`: `index`*/

@@ -519,7 +519,7 @@ pub static AUTH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::OwnConnection {
-        instead: "AUTH would change the user of every task sharing the client's connection, until a reconnect changed it back: set it with ClientBuilder::username and password (one Client per user), or run it on a connection of your own (client.watch(keys))",
+        instead: "AUTH would change the user of every task sharing the client's connection, until a reconnect changed it back: set it with ClientBuilder::username and password (one Client per user), or run it on a connection of your own from client.dedicated()",
     },
     args: &[
         ArgMeta {
@@ -14682,7 +14682,7 @@ pub static SELECT: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::OwnConnection {
-        instead: "SELECT would switch the database of every task sharing the client's connection, until a reconnect switched it back: set it with ClientBuilder::database (one Client per database), or run it on a connection of your own (client.watch(keys))",
+        instead: "SELECT would switch the database of every task sharing the client's connection, until a reconnect switched it back: set it with ClientBuilder::database (one Client per database), or run it on a connection of your own from client.dedicated()",
     },
     args: &[
         ArgMeta {
@@ -17717,7 +17717,7 @@ pub static UNWATCH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Unwatch {
-        instead: "WATCH and UNWATCH hold state on the connection they run on: use client.watch(keys) (a connection of your own) or client.transaction(keys, f)",
+        instead: "WATCH and UNWATCH hold state on the connection they run on: use client.watch(keys) or client.transaction(keys, f), or run them on a connection of your own from client.dedicated()",
     },
     args: &[],
 };
@@ -17833,7 +17833,7 @@ pub static WATCH: CommandMeta = CommandMeta {
     deprecated_since: None,
     replaced_by: None,
     route: Route::Watch {
-        instead: "WATCH and UNWATCH hold state on the connection they run on: use client.watch(keys) (a connection of your own) or client.transaction(keys, f)",
+        instead: "WATCH and UNWATCH hold state on the connection they run on: use client.watch(keys) or client.transaction(keys, f), or run them on a connection of your own from client.dedicated()",
     },
     args: &[
         ArgMeta {

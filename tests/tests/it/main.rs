@@ -8,6 +8,7 @@
 #[global_allocator]
 static ALLOCATOR: respec_tests::counting::Counting = respec_tests::counting::Counting;
 
+mod api_forms;
 mod cache;
 mod client_cache;
 mod cluster;

@@ -21,7 +21,7 @@ use std::marker::PhantomData;
 
 **Since**: 1.0.0 · **Complexity**: O(N) where N is the number of passwords defined for the user · **ACL categories**: `@connection` `@fast` · **Flags**: `ALLOW_BUSY` `FAST` `LOADING` `NOSCRIPT` `NO_AUTH` `SENTINEL` `STALE`
 
-**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::watch`.
+**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::dedicated`.
 
 **History**:
 - 6.0.0: Added ACL style (username and password).*/
@@ -60,7 +60,7 @@ impl<X, R> Auth<X, R> {
 
 Builds a detached [`Auth`](struct@crate::cmd::Auth) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
-**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::watch`.
+**Note**: refused on a `Client`'s shared connection, where it would change the user of every task sharing it until a reconnect changed it back. Set the user with `ClientBuilder::username` and `password` (one client per user), or run `AUTH` on a connection of your own from `Client::dedicated`.
 
 Arguments:
 - `password`: `password`*/
@@ -1624,7 +1624,7 @@ pub fn ping() -> Ping {
 
 **Since**: 1.0.0 · **Complexity**: O(1) · **ACL categories**: `@connection` `@fast` · **Flags**: `ALLOW_BUSY` `FAST` `LOADING` `STALE`
 
-**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::watch`.*/
+**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::dedicated`.*/
 #[doc(alias = "SELECT")]
 #[must_use = "a command does nothing until it is awaited or queued"]
 pub struct Select<X = Detached, R = ()> {
@@ -1652,7 +1652,7 @@ impl<X, R> Select<X, R> {}
 
 Builds a detached [`Select`](struct@crate::cmd::Select) (queue it in a pipeline, or send it later); see it for the options and the reply.
 
-**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::watch`.
+**Note**: refused on a `Client`'s shared connection, where it would switch the database of every task sharing it until a reconnect switched it back. Set the database with `ClientBuilder::database` (one client per database), or run `SELECT` on a connection of your own from `Client::dedicated`.
 
 Arguments:
 - `index`: `index`*/
