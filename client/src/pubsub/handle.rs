@@ -1,12 +1,14 @@
 //! [`SubscriberHandle`]: subscribing and unsubscribing for a
 //! [`Subscriber`](super::Subscriber) from anywhere.
 
+use super::handlers::{self, HandlerOutput, Handlers};
 use super::router::{Op, Shared, SubId};
-use super::{answer, Kind};
+use super::{answer, Kind, Message};
 use crate::command::ToArg;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use bytes::Bytes;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -21,7 +23,12 @@ pub struct SubscriberHandle {
     pub(super) route: Route,
     pub(super) request_timeout: Option<Duration>,
     pub(super) shared: Arc<Shared>,
+    /// Its per-channel handlers, called by [`run`](super::Subscriber::run).
+    pub(super) handlers: Arc<Handlers>,
 }
+
+/// No channel: an unsubscribe of every one.
+const NONE: [&[u8]; 0] = [];
 
 /// Where a subscriber's calls go.
 #[derive(Clone)]
@@ -82,25 +89,98 @@ impl SubscriberHandle {
                 Error::invalid_argument("channel", "at least one is needed").with_command(name)
             );
         }
-        let (ops, id) = match &self.route {
-            Route::Node { ops, id, .. } => (ops, *id),
-            Route::Cluster(hub) => {
-                return hub
-                    .request(kind, list)
-                    .await
-                    .map_err(|e| e.with_command(name))
-            }
+        // An unsubscribe forgets the handlers of what it names (all of its family's
+        // when it names nothing), as redis-py's does.
+        let forget = match kind {
+            Kind::Unsubscribe => Some((0, list.clone())),
+            Kind::PUnsubscribe => Some((1, list.clone())),
+            Kind::SUnsubscribe => Some((2, list.clone())),
+            _ => None,
         };
-        let (done, rx) = oneshot::channel();
-        ops.send(Op::Request {
-            id,
-            kind,
-            channels: list,
-            done,
-        });
-        answer(rx, self.request_timeout)
+        let sent = match &self.route {
+            Route::Node { ops, id, .. } => {
+                let (done, rx) = oneshot::channel();
+                ops.send(Op::Request {
+                    id: *id,
+                    kind,
+                    channels: list,
+                    done,
+                });
+                answer(rx, self.request_timeout).await
+            }
+            Route::Cluster(hub) => hub.request(kind, list).await,
+        };
+        if let (Ok(()), Some((family, names))) = (&sent, forget) {
+            self.handlers.remove(family, &names);
+        }
+        sent.map_err(|e| e.with_command(name))
+    }
+
+    /// Subscribes to one channel whose messages go to `handler` rather than to the
+    /// handler of [`run`](super::Subscriber::run) (redis-py's
+    /// `subscribe(**{"chan": handler})`); see
+    /// [`Subscriber::subscribe_with`](super::Subscriber::subscribe_with).
+    pub async fn subscribe_with<C, F, Fut>(&self, channel: C, handler: F) -> Result<()>
+    where
+        C: ToArg,
+        F: FnMut(Message) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerOutput,
+    {
+        self.request_with(0, Kind::Subscribe, "SUBSCRIBE", channel, handler)
             .await
-            .map_err(|e| e.with_command(name))
+    }
+
+    /// Subscribes to one pattern whose messages go to `handler`; see
+    /// [`subscribe_with`](Self::subscribe_with).
+    pub async fn psubscribe_with<C, F, Fut>(&self, pattern: C, handler: F) -> Result<()>
+    where
+        C: ToArg,
+        F: FnMut(Message) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerOutput,
+    {
+        self.request_with(1, Kind::PSubscribe, "PSUBSCRIBE", pattern, handler)
+            .await
+    }
+
+    /// Subscribes to one shard channel whose messages go to `handler`; see
+    /// [`subscribe_with`](Self::subscribe_with).
+    pub async fn ssubscribe_with<C, F, Fut>(&self, channel: C, handler: F) -> Result<()>
+    where
+        C: ToArg,
+        F: FnMut(Message) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerOutput,
+    {
+        self.request_with(2, Kind::SSubscribe, "SSUBSCRIBE", channel, handler)
+            .await
+    }
+
+    /// Sets the handler of `name` in `family`, then subscribes it; a subscription
+    /// that fails leaves no handler.
+    async fn request_with<C, F, Fut>(
+        &self,
+        family: usize,
+        kind: Kind,
+        command: &'static str,
+        name: C,
+        handler: F,
+    ) -> Result<()>
+    where
+        C: ToArg,
+        F: FnMut(Message) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerOutput,
+    {
+        let name = crate::command::arg_bytes(name);
+        self.handlers
+            .set(family, name.clone(), handlers::boxed(handler));
+        let subscribed = self.request(command, kind, [name.clone()], true).await;
+        if subscribed.is_err() {
+            self.handlers.remove(family, &[name]);
+        }
+        subscribed
     }
 
     /// Subscribes to channels (`SUBSCRIBE`); returns once the server confirmed each.
@@ -125,6 +205,23 @@ impl SubscriberHandle {
     pub async fn unsubscribe<C: ToArg>(&self, channels: impl IntoIterator<Item = C>) -> Result<()> {
         self.request("UNSUBSCRIBE", Kind::Unsubscribe, channels, false)
             .await
+    }
+
+    /// Unsubscribes from every channel (`UNSUBSCRIBE` with no channel; patterns and
+    /// shard channels stay: [`punsubscribe_all`](Self::punsubscribe_all),
+    /// [`sunsubscribe_all`](Self::sunsubscribe_all)).
+    pub async fn unsubscribe_all(&self) -> Result<()> {
+        self.unsubscribe(NONE).await
+    }
+
+    /// Unsubscribes from every pattern (`PUNSUBSCRIBE` with no pattern).
+    pub async fn punsubscribe_all(&self) -> Result<()> {
+        self.punsubscribe(NONE).await
+    }
+
+    /// Unsubscribes from every shard channel (`SUNSUBSCRIBE` with no channel).
+    pub async fn sunsubscribe_all(&self) -> Result<()> {
+        self.sunsubscribe(NONE).await
     }
 
     /// Unsubscribes from patterns; from every pattern when `patterns` is empty.

@@ -20,6 +20,28 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Handlers.** [`Subscriber::run`] hands every message to a handler on a task of
+//! its own (redis-py's `run_in_thread`); a channel, pattern or shard channel
+//! subscribed with a handler of its own
+//! ([`subscribe_with`](Subscriber::subscribe_with), redis-py's
+//! `subscribe(**{"chan": handler})`) has its messages go to that one instead. A
+//! handler may return a `Result`: its errors go to
+//! [`on_error`](Subscriber::on_error) (or, without one, to the log), and the
+//! subscriber reads on.
+//!
+//! ```no_run
+//! # async fn demo(client: respec::Client) -> respec::Result<()> {
+//! let sub = client.subscriber().ignore_subscribe_messages().await?;
+//! sub.subscribe_with("orders", |msg| async move { println!("order {:?}", msg.payload) })
+//!     .await?;
+//! sub.subscribe(["news"]).await?;
+//! let task = sub
+//!     .on_error(|e| eprintln!("{e}"))
+//!     .run(|msg| async move { println!("{:?} on {:?}", msg.payload, msg.channel) });
+//! # task.abort();
+//! # Ok(()) }
+//! ```
+//!
 //! **Cluster.** On a cluster client it is the same type: shard channels go to the
 //! primary of their slot and follow it when it moves, channels and patterns go to
 //! one node or, [`on_every_primary`](SubscriberBuilder::on_every_primary), to every
@@ -43,7 +65,8 @@
 //! every channel; the confirmations (with the subscription count) are also delivered,
 //! in order with the messages, unless
 //! [`ignore_subscribe_messages`](SubscriberBuilder::ignore_subscribe_messages) is set.
-//! `unsubscribe([])` (no channel) unsubscribes from all of them. A refused command
+//! [`unsubscribe_all`](Subscriber::unsubscribe_all) (or `unsubscribe` of no
+//! channel) unsubscribes from all of them. A refused command
 //! (an ACL `NOPERM`, say) fails its call; the connection stays in step, since every
 //! subscription command is followed by a `PING` whose reply ends the call.
 //!
@@ -85,12 +108,14 @@
 
 pub(crate) mod demux;
 mod handle;
+mod handlers;
 mod message;
 pub(crate) mod router;
 
 pub use crate::queue::Overflow;
 pub(crate) use handle::Route;
 pub use handle::SubscriberHandle;
+pub use handlers::{BoxError, HandlerError, HandlerOutput};
 pub use message::{Kind, Message};
 
 use crate::client::Client;
@@ -306,7 +331,12 @@ pub struct Subscriber {
     handle: SubscriberHandle,
     /// Its place in the client's pool size, when it has a connection of its own.
     slot: Option<crate::pool::Slot>,
+    /// Where [`run`](Self::run) sends the errors of handlers (in a mutex only so
+    /// that the subscriber stays `Sync`; `run` owns it).
+    on_error: std::sync::Mutex<Option<ErrorHandler>>,
 }
+
+type ErrorHandler = Box<dyn FnMut(HandlerError) + Send>;
 
 impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -341,8 +371,10 @@ impl Subscriber {
                 route,
                 request_timeout,
                 shared,
+                handlers: Default::default(),
             },
             slot,
+            on_error: Default::default(),
         }
     }
 
@@ -394,6 +426,98 @@ impl Subscriber {
         patterns: impl IntoIterator<Item = C>,
     ) -> Result<()> {
         self.handle.punsubscribe(patterns).await
+    }
+
+    /// Unsubscribes from every channel (`UNSUBSCRIBE` with no channel); patterns
+    /// and shard channels stay ([`punsubscribe_all`](Self::punsubscribe_all),
+    /// [`sunsubscribe_all`](Self::sunsubscribe_all)). Returns once the server
+    /// confirmed each channel it left.
+    pub async fn unsubscribe_all(&self) -> Result<()> {
+        self.handle.unsubscribe_all().await
+    }
+
+    /// Unsubscribes from every pattern (`PUNSUBSCRIBE` with no pattern).
+    pub async fn punsubscribe_all(&self) -> Result<()> {
+        self.handle.punsubscribe_all().await
+    }
+
+    /// Unsubscribes from every shard channel (`SUNSUBSCRIBE` with no channel).
+    pub async fn sunsubscribe_all(&self) -> Result<()> {
+        self.handle.sunsubscribe_all().await
+    }
+
+    /// Subscribes to one channel whose messages go to `handler` instead of the
+    /// handler of [`run`](Self::run) (redis-py's `subscribe(**{"chan": handler})`);
+    /// returns once the server confirmed it. Setting a handler again for the same
+    /// channel replaces it; unsubscribing the channel forgets it.
+    ///
+    /// Handlers are called by [`run`](Self::run), one message at a time in order;
+    /// [`next_message`](Self::next_message) and the stream give every message,
+    /// handled or not. A handler's future may end with `()` or with a `Result`,
+    /// whose error goes to the error handler ([`on_error`](Self::on_error)).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: respec::Client) -> respec::Result<()> {
+    /// let sub = client.subscriber().await?;
+    /// sub.subscribe_with("orders", |msg| async move {
+    ///     println!("order {:?}", msg.payload);
+    /// })
+    /// .await?;
+    /// sub.psubscribe_with("audit.*", |msg| async move {
+    ///     let text = msg.payload_str()?; // an error goes to on_error
+    ///     println!("{text}");
+    ///     Ok::<_, respec::Error>(())
+    /// })
+    /// .await?;
+    /// let task = sub
+    ///     .on_error(|e| eprintln!("{e}"))
+    ///     .run(|other| async move { println!("no handler: {other:?}") });
+    /// # task.abort();
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_with<C, F, Fut>(&self, channel: C, handler: F) -> Result<()>
+    where
+        C: ToArg,
+        F: FnMut(Message) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerOutput,
+    {
+        self.handle.subscribe_with(channel, handler).await
+    }
+
+    /// Subscribes to one pattern whose messages ([`Kind::PMessage`]) go to
+    /// `handler`; see [`subscribe_with`](Self::subscribe_with).
+    pub async fn psubscribe_with<C, F, Fut>(&self, pattern: C, handler: F) -> Result<()>
+    where
+        C: ToArg,
+        F: FnMut(Message) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerOutput,
+    {
+        self.handle.psubscribe_with(pattern, handler).await
+    }
+
+    /// Subscribes to one shard channel whose messages go to `handler`; see
+    /// [`subscribe_with`](Self::subscribe_with).
+    pub async fn ssubscribe_with<C, F, Fut>(&self, channel: C, handler: F) -> Result<()>
+    where
+        C: ToArg,
+        F: FnMut(Message) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerOutput,
+    {
+        self.handle.ssubscribe_with(channel, handler).await
+    }
+
+    /// Where [`run`](Self::run) sends the errors its handlers return (a
+    /// [`HandlerError`] naming the message's channel); without one, they are
+    /// logged (`tracing`, at warn level). Either way the subscriber reads on.
+    pub fn on_error<F>(mut self, handler: F) -> Self
+    where
+        F: FnMut(HandlerError) + Send + 'static,
+    {
+        *self.on_error.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(handler));
+        self
     }
 
     /// Unsubscribes from shard channels; from every one when `channels` is empty.
@@ -450,19 +574,38 @@ impl Subscriber {
         self.handle.shared.queue.dropped()
     }
 
-    /// Hands every message to `handler` on a task of its own (redis-py's
-    /// `run_in_thread`); the subscriber lives in that task until it is aborted.
+    /// Hands every message to its handler on a task of its own (redis-py's
+    /// `run_in_thread`): the handler of its channel or pattern
+    /// ([`subscribe_with`](Self::subscribe_with)), else `handler` (which also gets
+    /// the confirmations and [`Kind::Reconnected`]); one at a time, in order. The
+    /// subscriber lives in that task until it is aborted.
+    ///
+    /// A handler's future may end with `()` or a `Result`: an error goes to the
+    /// [`on_error`](Self::on_error) handler (or the log), and the next message is
+    /// handled.
     ///
     /// Subscribe before calling it, or keep a [`handle`](Self::handle) to subscribe
-    /// and unsubscribe while the task owns the subscriber.
+    /// (with handlers too) and unsubscribe while the task owns the subscriber.
     pub fn run<F, Fut>(mut self, mut handler: F) -> tokio::task::JoinHandle<()>
     where
         F: FnMut(Message) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send,
+        Fut: Future + Send,
+        Fut::Output: HandlerOutput,
     {
         tokio::spawn(async move {
             while let Some(msg) = self.next_message().await {
-                handler(msg).await;
+                let meta = handlers::Meta::of(&msg);
+                let outcome = match self.handle.handlers.call(msg) {
+                    Ok(own) => own.await,
+                    Err(msg) => handler(msg).await.into_result(),
+                };
+                if let Err(e) = outcome {
+                    let e = HandlerError::new(&meta, e);
+                    match self.on_error.get_mut().unwrap_or_else(|e| e.into_inner()) {
+                        Some(report) => report(e),
+                        None => tracing::warn!(error = %e, "a pub/sub message handler failed"),
+                    }
+                }
             }
         })
     }

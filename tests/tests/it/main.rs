@@ -37,6 +37,7 @@ mod monitor_push;
 mod pipelines;
 mod pool;
 mod pubsub;
+mod pubsub_handlers;
 mod pubsub_shared;
 mod pubsub_shared_churn;
 mod pubsub_slow_consumer;
