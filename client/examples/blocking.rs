@@ -15,8 +15,7 @@
 //! `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example blocking`.
 //! Every key it touches starts with `example:blocking:`.
 
-use bytes::Bytes;
-use respec::{cmd, Client, Commands};
+use respec::prelude::*;
 use std::time::{Duration, Instant};
 
 const PREFIX: &str = "example:blocking:";

@@ -11,9 +11,8 @@
 //! own: `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example cache`.
 //! Every key it touches starts with `example:cache:`.
 
-use bytes::Bytes;
 use respec::cache::{BoxError, Compression};
-use respec::{cmd, Client, Commands};
+use respec::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

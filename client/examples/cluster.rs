@@ -10,7 +10,7 @@
 //! `REDIS_CLUSTER_URL=redis+cluster://127.0.0.1:7000,127.0.0.1:7001 cargo run -p respec --example cluster`.
 //! Every key it touches starts with `example:cluster:`.
 
-use respec::{cmd, Client, Commands};
+use respec::prelude::*;
 
 #[tokio::main]
 async fn main() -> respec::Result<()> {

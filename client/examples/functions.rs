@@ -13,9 +13,8 @@
 //! Every key it touches starts with `example:functions:`; it loads the library
 //! `example_counters` (function names are server-wide, so they carry its prefix).
 
-use bytes::Bytes;
 use respec::function::{FcallCommand, Function, Library};
-use respec::{cmd, Client, Commands, Result};
+use respec::prelude::*;
 
 const PREFIX: &str = "example:functions:";
 

@@ -15,10 +15,9 @@
 //! or against your own: `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example lock`.
 //! Every key it touches starts with `example:lock:`.
 
-use bytes::Bytes;
 use respec::lock::{LockError, Quorum};
+use respec::prelude::*;
 use respec::script::Script;
-use respec::{cmd, Client, Commands};
 use std::time::{Duration, Instant};
 
 const PREFIX: &str = "example:lock:";

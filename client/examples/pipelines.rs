@@ -9,8 +9,7 @@
 //! `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example pipelines`.
 //! Every key it touches starts with `example:pipelines:`.
 
-use bytes::Bytes;
-use respec::{cmd, Client, Commands, Value};
+use respec::prelude::*;
 
 const PREFIX: &str = "example:pipelines:";
 

@@ -15,8 +15,8 @@
 //! `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example pubsub`.
 //! Every channel it uses starts with `example:pubsub:`; it stores no key.
 
+use respec::prelude::*;
 use respec::pubsub::{Kind, Message, Subscriber};
-use respec::{Client, Commands};
 use std::time::Duration;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -84,8 +84,8 @@ async fn main() -> BoxResult<()> {
         .await?;
     let numpat = client.pubsub_numpat().await?;
     println!("PUBSUB NUMSUB {numsub:?}, NUMPAT {numpat}");
-    sub.unsubscribe::<&str>([]).await?; // no channel: all of them
-    sub.punsubscribe::<&str>([]).await?;
+    sub.unsubscribe_all().await?;
+    sub.punsubscribe_all().await?;
     for _ in 0..3 {
         println!("  {}", show(&next(&mut sub).await?));
     }

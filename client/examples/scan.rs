@@ -12,8 +12,7 @@
 //! `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example scan`.
 //! Every key it touches starts with `example:scan:`.
 
-use bytes::Bytes;
-use respec::{cmd, Client, Commands};
+use respec::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 const PREFIX: &str = "example:scan:";

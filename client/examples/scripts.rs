@@ -12,9 +12,8 @@
 //! `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example scripts`.
 //! Every key it touches starts with `example:scripts:`.
 
-use bytes::Bytes;
+use respec::prelude::*;
 use respec::script::Script;
-use respec::{cmd, Client, Commands};
 
 const PREFIX: &str = "example:scripts:";
 

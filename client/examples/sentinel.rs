@@ -11,7 +11,7 @@
 //! `REDIS_SENTINEL_URL=redis+sentinel://127.0.0.1:26379/mymaster cargo run -p respec --example sentinel`.
 //! Every key it touches starts with `example:sentinel:`.
 
-use respec::{cmd, Client, Commands};
+use respec::prelude::*;
 use std::time::Duration;
 
 #[tokio::main]

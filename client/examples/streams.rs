@@ -15,9 +15,8 @@
 //! or against your own: `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example streams`.
 //! Every key it touches starts with `example:streams:`.
 
-use bytes::Bytes;
+use respec::prelude::*;
 use respec::streams::{Entry, Start};
-use respec::{cmd, Client, Commands};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -1,9 +1,8 @@
 //! A guided tour of respec. Run it with `cargo xtask demo` (which starts a throwaway
 //! server), or against your own: `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example tour`.
 
-use bytes::Bytes;
+use respec::prelude::*;
 use respec::types::{ExistenceCondition, ScoreBound};
-use respec::{cmd, Client, Commands};
 use std::time::Duration;
 
 fn section(title: &str) {
@@ -132,6 +131,50 @@ async fn main() -> respec::Result<()> {
         .get("u8", "#1")
         .await?;
     println!("BITFIELD flags SET u8 #1 7 GET u8 #1 -> {fields:?}");
+
+    section("a connection of your own for what the shared one refuses");
+    let err = client.select(1).await.unwrap_err();
+    println!("SELECT 1 (shared)       -> {err}");
+    let conn = client.dedicated().await?;
+    let db = client.config().database;
+    conn.select(db).await?;
+    conn.watch(["greeting"]).await?;
+    let (old,): (Option<String>,) = conn
+        .multi()
+        .add(cmd::set("greeting", "hey").get().decode::<Option<String>>())
+        .execute()
+        .await?;
+    println!("dedicated: SELECT {db}, WATCH, MULTI SET GET EXEC -> {old:?}");
+    drop(conn); // back to the pool? no: SELECT changed it, so it is closed
+
+    section("pub/sub: a handler per channel, and one for the rest");
+    let sub = client.subscriber().ignore_subscribe_messages().await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let orders = tx.clone();
+    sub.subscribe_with("tour:orders", move |msg| {
+        let orders = orders.clone();
+        async move {
+            let _ = orders.send(format!("orders handler: {:?}", msg.payload));
+        }
+    })
+    .await?;
+    sub.subscribe(["tour:news"]).await?;
+    let task = sub
+        .on_error(|e| eprintln!("handler error: {e}"))
+        .run(move |msg| {
+            let tx = tx.clone();
+            async move {
+                let text = msg.payload_str()?.to_owned(); // an error would go to on_error
+                let _ = tx.send(format!("run's handler: {text:?} on {:?}", msg.channel));
+                Ok::<_, respec::Error>(())
+            }
+        });
+    client.publish("tour:orders", "order-1").await?;
+    client.publish("tour:news", "hello").await?;
+    for _ in 0..2 {
+        println!("{}", rx.recv().await.expect("a message"));
+    }
+    task.abort();
 
     section("errors are typed");
     let err = client.incr("greeting").await.unwrap_err();

@@ -10,8 +10,7 @@
 //! `REDIS_URL=redis://127.0.0.1:6379 cargo run -p respec --example transactions`.
 //! Every key it touches starts with `example:transactions:`.
 
-use bytes::Bytes;
-use respec::{cmd, Client, Commands};
+use respec::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
