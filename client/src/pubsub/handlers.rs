@@ -111,6 +111,14 @@ where
     })
 }
 
+/// What [`Handlers::call`] did with a message.
+pub(super) enum Call {
+    /// Its handler's future.
+    Handled(Pending),
+    /// No handler: the message, for the handler of `run`.
+    Unhandled(Message),
+}
+
 /// The handlers of one subscriber, per family: channels (0), patterns (1), shard
 /// channels (2).
 #[derive(Default)]
@@ -142,20 +150,20 @@ impl Handlers {
     /// The future of the handler of `msg`'s channel (or pattern), or the message
     /// back when it has none. The lock is held only to call the handler, never
     /// while its future runs.
-    pub(super) fn call(&self, msg: Message) -> Result<Pending, Message> {
+    pub(super) fn call(&self, msg: Message) -> Call {
         let (family, name) = match msg.kind {
             Kind::Message => (0, &msg.channel),
             Kind::PMessage => match &msg.pattern {
                 Some(p) => (1, p),
-                None => return Err(msg),
+                None => return Call::Unhandled(msg),
             },
             Kind::SMessage => (2, &msg.channel),
-            _ => return Err(msg),
+            _ => return Call::Unhandled(msg),
         };
         let mut map = self.lock();
         match map[family].get_mut(name) {
-            Some(handler) => Ok(handler(msg)),
-            None => Err(msg),
+            Some(handler) => Call::Handled(handler(msg)),
+            None => Call::Unhandled(msg),
         }
     }
 }

@@ -596,8 +596,8 @@ impl Subscriber {
             while let Some(msg) = self.next_message().await {
                 let meta = handlers::Meta::of(&msg);
                 let outcome = match self.handle.handlers.call(msg) {
-                    Ok(own) => own.await,
-                    Err(msg) => handler(msg).await.into_result(),
+                    handlers::Call::Handled(own) => own.await,
+                    handlers::Call::Unhandled(msg) => handler(msg).await.into_result(),
                 };
                 if let Err(e) = outcome {
                     let e = HandlerError::new(&meta, e);
