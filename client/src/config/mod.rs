@@ -11,6 +11,7 @@ use std::time::Duration;
 mod locate;
 mod pool;
 mod url;
+mod url_syntax;
 
 pub(crate) use locate::{BoxFuture, Locate, Locator};
 

@@ -1,6 +1,7 @@
 //! URL parsing: `redis://`, `rediss://`, `valkey://`, `valkeys://`, `unix://`,
 //! `redis+unix://`, `valkey+unix://`, and the `+cluster` and `+sentinel` forms.
 
+use super::url_syntax::{percent_decode, query_pairs, split};
 use super::{keepalive_time, Address, Config, HoldUnsent, Protocol, QueueFull, TlsOptions};
 use crate::error::{Error, Result};
 use crate::sentinel::{SentinelOptions, SentinelRole};
@@ -186,8 +187,9 @@ pub fn parse_sentinel(input: &str) -> Result<Option<SentinelUrl>> {
             "sentinel URL `{input}` names no service: add /<service name>"
         ))
     })?;
-    let service = percent_decode(service)
-        .ok_or_else(|| bad("invalid percent-encoding in the service name"))?;
+    let service = percent_decode(service, false)
+        .ok_or_else(|| bad("invalid percent-encoding in the service name"))?
+        .into_owned();
     let db = segments.next().unwrap_or("0");
     if let Some(extra) = segments.next() {
         return Err(bad(format!(
@@ -195,9 +197,11 @@ pub fn parse_sentinel(input: &str) -> Result<Option<SentinelUrl>> {
         )));
     }
     let mut options = SentinelOptions::default();
-    let mut node_query = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        match key.as_ref() {
+    let mut node_query = Vec::new();
+    for pair in query_pairs(query) {
+        let pair = pair?;
+        let value = pair.value;
+        match pair.key.as_ref() {
             "role" => {
                 options.role = match value.as_ref() {
                     "primary" | "master" => SentinelRole::Primary,
@@ -207,12 +211,10 @@ pub fn parse_sentinel(input: &str) -> Result<Option<SentinelUrl>> {
             }
             "sentinel_username" => options.username = Some(value.into_owned()),
             "sentinel_password" => options.password = Some(value.into_owned()),
-            _ => {
-                node_query.append_pair(&key, &value);
-            }
+            _ => node_query.push(pair.raw),
         }
     }
-    let node_query = node_query.finish();
+    let node_query = node_query.join("&");
     let mut sentinels = Vec::new();
     let mut node = None;
     for host in hosts.split(',').filter(|h| !h.is_empty()) {
@@ -251,9 +253,9 @@ pub struct SentinelUrl {
 
 /// Parses a connection URL into a [`Config`].
 pub fn parse(input: &str) -> Result<Config> {
-    let url = url::Url::parse(input).map_err(|e| bad(format!("invalid URL `{input}`: {e}")))?;
+    let url = split(input)?;
     let mut cfg = Config::default();
-    let (tls, unix) = match url.scheme() {
+    let (tls, unix) = match url.scheme.as_str() {
         "redis" | "valkey" => (false, false),
         "rediss" | "valkeys" => (true, false),
         "unix" | "redis+unix" | "valkey+unix" => (false, true),
@@ -264,36 +266,39 @@ pub fn parse(input: &str) -> Result<Config> {
         }
     };
     let decode = |s: &str| -> Result<String> {
-        percent_decode(s).ok_or_else(|| bad("invalid percent-encoding in the URL credentials"))
+        percent_decode(s, false)
+            .map(|s| s.into_owned())
+            .ok_or_else(|| bad("invalid percent-encoding in the URL credentials"))
     };
-    if !url.username().is_empty() {
-        cfg.username = Some(decode(url.username())?);
+    if !url.username.is_empty() {
+        cfg.username = Some(decode(url.username)?);
     }
-    if let Some(p) = url.password() {
+    if let Some(p) = url.password {
         cfg.password = Some(decode(p)?);
     }
     if unix {
-        let path = url.path();
-        if path.is_empty() || path == "/" {
+        if !url.host.is_empty() || url.port.is_some() {
+            return Err(bad(format!(
+                "a unix URL names no host (`{input}`): unix:///path/to/socket"
+            )));
+        }
+        if url.path.is_empty() || url.path == "/" {
             return Err(bad(
                 "a unix URL needs a socket path: unix:///path/to/socket",
             ));
         }
-        cfg.address = Address::Unix(PathBuf::from(decode(path)?));
+        let path = percent_decode(url.path, false)
+            .ok_or_else(|| bad("invalid percent-encoding in the socket path"))?;
+        cfg.address = Address::Unix(PathBuf::from(path.as_ref()));
     } else {
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| bad(format!("URL `{input}` has no host")))?;
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        if url.host.is_empty() {
+            return Err(bad(format!("URL `{input}` has no host")));
+        }
         cfg.address = Address::Tcp {
-            host,
-            port: url.port().unwrap_or(6379),
+            host: url.host.to_owned(),
+            port: url.port.unwrap_or(6379),
         };
-        let db = url.path().trim_start_matches('/');
+        let db = url.path.trim_start_matches('/');
         if !db.is_empty() {
             cfg.database = database(db).map_err(|_| {
                 bad(format!(
@@ -305,8 +310,9 @@ pub fn parse(input: &str) -> Result<Config> {
     let mut tls_opts = TlsOptions::default();
     // `client_cache=false` turns it off whatever other `client_cache_*` say.
     let mut client_cache = None;
-    for (key, value) in url.query_pairs() {
-        let v = value.as_ref();
+    for pair in query_pairs(url.query) {
+        let pair = pair?;
+        let (key, v) = (pair.key, pair.value.as_ref());
         match key.as_ref() {
             "db" => {
                 cfg.database = database(v).map_err(|_| {
@@ -403,27 +409,6 @@ pub fn parse(input: &str) -> Result<Config> {
         return Err(bad("TLS options need a rediss:// or valkeys:// URL"));
     }
     Ok(cfg)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            // Two hex digits (`from_str_radix` alone would also take a sign: `%+1`).
-            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                return None;
-            }
-            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -673,7 +658,8 @@ mod tests {
             ("redis://h:65536", "invalid URL"),
             ("redis://h:-1", "invalid URL"),
             ("redis://", "has no host"),
-            ("redis://:p@", "empty host"),
+            ("redis://:p@", "has no host"),
+            ("unix://h/tmp/s.sock", "names no host"),
             ("redis://h?timeout=nan", "`timeout`"),
             ("redis://h?timeout=inf", "`timeout`"),
             ("redis://h?pool_size=99999999999999999999999", "`pool_size`"),
