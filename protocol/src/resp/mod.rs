@@ -47,32 +47,27 @@ impl Default for Limits {
 }
 
 /// Bytes from the peer that are not valid RESP, or that break a [`Limits`] bound.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
     /// A byte that starts no RESP type.
-    #[error("invalid RESP: unknown type byte 0x{byte:02x}")]
     UnknownType {
         /// The offending byte.
         byte: u8,
     },
     /// A structural error.
-    #[error("invalid RESP: {what}")]
     Malformed {
         /// What was wrong.
         what: &'static str,
     },
     /// The frame ended before an element did (only from a reader over a partial frame).
-    #[error("invalid RESP: frame ends inside an element")]
     Truncated,
     /// Nesting deeper than [`Limits::max_depth`].
-    #[error("RESP nesting deeper than the limit of {limit}")]
     TooDeep {
         /// The configured limit.
         limit: usize,
     },
     /// A bulk string longer than [`Limits::max_bulk_len`].
-    #[error("RESP bulk string of {len} bytes exceeds the limit of {limit}")]
     BulkTooLong {
         /// Announced length.
         len: u64,
@@ -80,7 +75,6 @@ pub enum ProtocolError {
         limit: u64,
     },
     /// An aggregate longer than [`Limits::max_aggregate_len`].
-    #[error("RESP aggregate of {len} elements exceeds the limit of {limit}")]
     AggregateTooLong {
         /// Announced length.
         len: u64,
@@ -88,9 +82,32 @@ pub enum ProtocolError {
         limit: u64,
     },
     /// A line longer than [`Limits::max_line_len`].
-    #[error("RESP line longer than the limit of {limit} bytes")]
     LineTooLong {
         /// The configured limit.
         limit: usize,
     },
 }
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownType { byte } => write!(f, "invalid RESP: unknown type byte 0x{byte:02x}"),
+            Self::Malformed { what } => write!(f, "invalid RESP: {what}"),
+            Self::Truncated => f.write_str("invalid RESP: frame ends inside an element"),
+            Self::TooDeep { limit } => write!(f, "RESP nesting deeper than the limit of {limit}"),
+            Self::BulkTooLong { len, limit } => write!(
+                f,
+                "RESP bulk string of {len} bytes exceeds the limit of {limit}"
+            ),
+            Self::AggregateTooLong { len, limit } => write!(
+                f,
+                "RESP aggregate of {len} elements exceeds the limit of {limit}"
+            ),
+            Self::LineTooLong { limit } => {
+                write!(f, "RESP line longer than the limit of {limit} bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
