@@ -21,6 +21,8 @@
 
 pub mod cluster;
 pub mod command;
+#[doc(hidden)]
+pub mod digest;
 pub mod error;
 #[rustfmt::skip]
 mod generated;

@@ -25,7 +25,6 @@ use crate::command::{arg_bytes, meta, Command, CommandBuf, CommandMeta, Executor
 use crate::error::Result;
 use crate::reply::FromReply;
 use bytes::Bytes;
-use sha1::{Digest, Sha1};
 use std::marker::PhantomData;
 
 /// A Lua script and its SHA1 digest.
@@ -39,11 +38,7 @@ impl Script {
     /// A script; its digest is computed here, the server learns it on first use.
     pub fn new(code: impl Into<Bytes>) -> Self {
         let code = code.into();
-        let digest = Sha1::digest(&code);
-        let mut sha1 = String::with_capacity(40);
-        for b in digest {
-            sha1.push_str(&format!("{b:02x}"));
-        }
+        let sha1 = crate::digest::sha1_hex(&code);
         Script { code, sha1 }
     }
 

@@ -6,8 +6,7 @@ use super::error::CacheError;
 use crate::Client;
 use respec_protocol::cluster::slot::hash_tag;
 use serde::Serialize;
-use sha1::{Digest, Sha1};
-use std::fmt::{self, Write};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,15 +73,11 @@ impl Cache {
     pub fn key(&self, args: impl Serialize) -> Result<String, CacheError> {
         let json = serde_json::to_vec(&args)
             .map_err(|e| CacheError::encode(&self.name, None, "arguments", Box::new(e)))?;
-        let digest = Sha1::digest(&json);
-        let mut key = String::with_capacity(self.name.len() + 43);
-        key.push_str(&self.name);
-        key.push_str(":{");
-        for b in digest {
-            let _ = write!(key, "{b:02x}");
-        }
-        key.push('}');
-        Ok(key)
+        Ok(format!(
+            "{}:{{{}}}",
+            self.name,
+            respec_protocol::digest::sha1_hex(&json)
+        ))
     }
 
     /// The first invalid option, as the error an operation returns before sending

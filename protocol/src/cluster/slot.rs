@@ -3,14 +3,11 @@
 /// How many hash slots a cluster has.
 pub const SLOTS: u16 = 16384;
 
-/// CRC-16/XMODEM, the checksum Redis Cluster hashes keys with.
-const CRC16: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
-
 /// The hash slot of `key`. When the key holds a hash tag (the bytes between the first
 /// `{` and the next `}`, if there are any), only the tag is hashed, so `{user1}:name`
 /// and `{user1}:age` share a slot.
 pub fn slot(key: &[u8]) -> u16 {
-    CRC16.checksum(hash_tag(key)) % SLOTS
+    crate::digest::crc16(hash_tag(key)) % SLOTS
 }
 
 /// The part of `key` that is hashed: its hash tag when it has one (non-empty), else
