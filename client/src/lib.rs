@@ -398,6 +398,7 @@ pub mod pool;
 pub mod prelude;
 pub mod pubsub;
 mod queue;
+mod race;
 pub mod scan;
 pub mod sentinel;
 pub mod streams;

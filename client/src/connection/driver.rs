@@ -12,6 +12,7 @@ use super::transport::Transport;
 use crate::command::{Encoded, Wire};
 use crate::config::{Address, BoxFuture, Config, Locator, Protocol};
 use crate::error::{Error, Result};
+use crate::race::{race, First};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -334,9 +335,8 @@ async fn wait(
     let sleep = async move {
         match news {
             Some(news) => {
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    () = news => heard.store(true, Ordering::Relaxed),
+                if let First::B(()) = race(tokio::time::sleep(delay), news).await {
+                    heard.store(true, Ordering::Relaxed);
                 }
             }
             None => tokio::time::sleep(delay).await,
@@ -360,14 +360,11 @@ async fn wait(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            biased;
-            msg = queues.control.recv() => match msg {
-                Some(Control::Close) | None => return false,
-            },
-            () = &mut sleep => return true,
+        match race(queues.control.recv(), race(&mut sleep, hold_ends)).await {
+            First::A(Some(Control::Close) | None) => return false,
+            First::B(First::A(())) => return true,
             // The limit passed: fail what is queued, for the rest of the delay.
-            () = hold_ends => {}
+            First::B(First::B(())) => {}
         }
     }
     let Some(failure) = failure else {
@@ -380,18 +377,17 @@ async fn wait(
         Poll::<()>::Pending
     });
     loop {
-        tokio::select! {
-            biased;
-            msg = queues.control.recv() => match msg {
-                Some(Control::Close) | None => return false,
-            },
-            () = &mut fail_ops => {}
-            req = queues.requests.recv() => match req {
-                // Never written: it did not run.
-                Some(req) => req.sink.fail(err.duplicate()),
-                None => return false,
-            },
-            () = &mut sleep => return true,
+        let next = race(
+            queues.control.recv(),
+            race(&mut fail_ops, race(queues.requests.recv(), &mut sleep)),
+        );
+        match next.await {
+            First::A(Some(Control::Close) | None) => return false,
+            First::B(First::A(())) => {}
+            // Never written: it did not run.
+            First::B(First::B(First::A(Some(req)))) => req.sink.fail(err.duplicate()),
+            First::B(First::B(First::A(None))) => return false,
+            First::B(First::B(First::B(()))) => return true,
         }
     }
 }

@@ -4,6 +4,7 @@
 use super::transport::Deadline;
 use crate::config::{Address, TlsOptions};
 use crate::error::{Error, Result};
+use crate::race::{race, First};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use std::io;
@@ -104,10 +105,9 @@ pub(crate) async fn connect(
         }
     };
     let work = async {
-        tokio::select! {
-            biased;
-            done = handshake => done.map_err(|e| handshake_failed(e, address)),
-            () = probe => Err(Error::io_while(
+        match race(handshake, probe).await {
+            First::A(done) => done.map_err(|e| handshake_failed(e, address)),
+            First::B(()) => Err(Error::io_while(
                 format!(
                     "the TLS handshake with {address} got no answer, but the port answers a plain-text PING: the server does not speak TLS on this port; use redis:// instead of rediss://"
                 ),

@@ -5,6 +5,7 @@
 use super::error::{LockError, Lost};
 use super::options::Lock;
 use super::scripts::{self, Extension};
+use crate::race::{race, First};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -112,20 +113,16 @@ impl Held {
             if seen.over {
                 return std::future::pending().await;
             }
-            tokio::select! {
-                // (The sender lives in `self`: `changed` cannot fail.)
-                _ = rx.changed() => {}
-                _ = tokio::time::sleep_until(seen.valid_until.into()) => {
-                    self.status.send_if_modified(|s| {
-                        let expired = s.lost.is_none()
-                            && !s.over
-                            && s.valid_until == seen.valid_until;
-                        if expired {
-                            s.lost = Some(Lost::Expired);
-                        }
-                        expired
-                    });
-                }
+            // (The sender lives in `self`: `changed` cannot fail.)
+            let end = tokio::time::sleep_until(seen.valid_until.into());
+            if let First::B(()) = race(rx.changed(), end).await {
+                self.status.send_if_modified(|s| {
+                    let expired = s.lost.is_none() && !s.over && s.valid_until == seen.valid_until;
+                    if expired {
+                        s.lost = Some(Lost::Expired);
+                    }
+                    expired
+                });
             }
         }
     }

@@ -8,6 +8,7 @@ use super::service::Service;
 use super::SentinelRole;
 use crate::config::Address;
 use crate::pubsub::{Kind, Message};
+use crate::race::{race, First};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -62,22 +63,31 @@ pub(crate) async fn watch(
     let mut listeners = Listeners::default();
     listen_to_all(&service, &mut listeners, &tx);
     loop {
-        tokio::select! {
-            _ = &mut stopped => return,
-            Some(message) = events.recv() => {
-                let Some(svc) = service.upgrade() else { return };
-                on_event(&svc, &message);
+        // (`events` cannot end: its sender `tx` lives here.)
+        let tick = tokio::time::sleep(every);
+        let next = race(
+            &mut stopped,
+            race(events.recv(), race(tick, wake.notified())),
+        );
+        let next = match next.await {
+            First::A(_) => return,
+            First::B(next) => next,
+        };
+        let Some(svc) = service.upgrade() else { return };
+        match next {
+            First::A(message) => {
+                if let Some(message) = message {
+                    on_event(&svc, &message);
+                }
                 let _ = svc.discover().await;
             }
-            () = tokio::time::sleep(every) => {
-                let Some(svc) = service.upgrade() else { return };
+            First::B(First::A(())) => {
                 let _ = svc.discover().await;
                 drop(svc);
                 // Sentinels learned since, and those whose listener ended.
                 listen_to_all(&service, &mut listeners, &tx);
             }
-            () = wake.notified() => {
-                let Some(svc) = service.upgrade() else { return };
+            First::B(First::B(())) => {
                 let _ = svc.discover().await;
             }
         }
@@ -117,9 +127,9 @@ async fn listen(service: Weak<Service>, address: Address, tx: mpsc::Sender<Messa
         return;
     };
     loop {
-        tokio::select! {
-            () = tx.closed() => return,
-            message = subscriber.next_message() => match message {
+        match race(tx.closed(), subscriber.next_message()).await {
+            First::A(()) => return,
+            First::B(message) => match message {
                 Some(m) if m.kind.is_message() || m.kind == Kind::Reconnected => {
                     if tx.send(m).await.is_err() {
                         return;

@@ -5,6 +5,7 @@ use super::consumer::GroupConsumer;
 use super::entry::Entry;
 use super::error::StreamError;
 use super::group::BoxError;
+use crate::race::{race, First};
 use std::future::Future;
 use std::time::Duration;
 
@@ -55,19 +56,16 @@ impl GroupConsumer {
         let mut stop = std::pin::pin!(stop);
         let mut pause = RETRY_FIRST;
         loop {
-            let next = tokio::select! {
-                biased;
-                () = &mut stop => return Ok(()),
-                next = self.next_batch() => next,
+            let next = match race(&mut stop, self.next_batch()).await {
+                First::A(()) => return Ok(()),
+                First::B(next) => next,
             };
             let batch = match next {
                 Ok(batch) => batch,
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = %e, cause = ?e.client_error(), "reading again after {pause:?}");
-                    tokio::select! {
-                        biased;
-                        () = &mut stop => return Ok(()),
-                        () = tokio::time::sleep(pause) => {}
+                    if let First::A(()) = race(&mut stop, tokio::time::sleep(pause)).await {
+                        return Ok(());
                     }
                     pause = (pause * 2).min(RETRY_MAX);
                     continue;
