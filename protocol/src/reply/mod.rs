@@ -92,6 +92,16 @@ pub fn read_pairs(
     expected: &'static str,
     mut each: impl FnMut(&mut Reader) -> Result<()>,
 ) -> Result<usize> {
+    read_pairs_dyn(r, expected, &mut each)
+}
+
+/// [`read_pairs`] compiled once: the generic wrapper stays a call, instead of the
+/// loops below copied (and inlined) into every reply type that reads pairs.
+fn read_pairs_dyn(
+    r: &mut Reader,
+    expected: &'static str,
+    each: &mut dyn FnMut(&mut Reader) -> Result<()>,
+) -> Result<usize> {
     let (n, is_map) = read_aggregate(r, expected)?;
     if is_map {
         for _ in 0..n {
@@ -136,7 +146,16 @@ pub fn read_fields(
     expected: &'static str,
     mut field: impl FnMut(&[u8], &mut Reader) -> Result<()>,
 ) -> Result<()> {
-    read_pairs(r, expected, |r| {
+    read_fields_dyn(r, expected, &mut field)
+}
+
+/// [`read_fields`] compiled once (see [`read_pairs_dyn`]).
+fn read_fields_dyn(
+    r: &mut Reader,
+    expected: &'static str,
+    field: &mut dyn FnMut(&[u8], &mut Reader) -> Result<()>,
+) -> Result<()> {
+    read_pairs_dyn(r, expected, &mut |r| {
         let key = match r.next()? {
             Head::Bulk(b) | Head::Simple(b) | Head::Verbatim(_, b) => b,
             other => return Err(unexpected("a field name", other)),
