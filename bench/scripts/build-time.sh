@@ -6,6 +6,9 @@
 # system, less sensitive to other load on the machine) and the number of crates.
 #
 #   bench/scripts/build-time.sh [REPS]   (default 1 rep per build; run from anywhere)
+#
+# BASE=/path/to/another/respec/checkout adds its two respec builds to the same run
+# (rows marked `base`), for a before/after on the same machine under the same load.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 reps="${1:-1}"
@@ -13,22 +16,31 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 redis_version="$(grep -A1 '^name = "redis"$' "$root/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p' | head -1)"
 
-make_crate() { # name, dependency line
+make_crate() { # name, dependency line[, checkout whose lock file to use]
     mkdir -p "$work/$1/src"
     printf '[package]\nname = "bt-%s"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\n%s\n\n[workspace]\n' "$1" "$2" >"$work/$1/Cargo.toml"
     echo '' >"$work/$1/src/lib.rs"
     # The same versions as the workspace where they overlap.
-    cp "$root/Cargo.lock" "$work/$1/Cargo.lock"
+    cp "${3:-$root}/Cargo.lock" "$work/$1/Cargo.lock"
 }
-make_crate respec-no-tls "respec = { path = \"$root/client\", default-features = false }"
-make_crate respec-default "respec = { path = \"$root/client\" }"
+builds=()
+respec_crates() { # suffix, checkout
+    make_crate "respec-no-tls$1" "respec = { path = \"$2/client\", default-features = false }" "$2"
+    make_crate "respec-default$1" "respec = { path = \"$2/client\" }" "$2"
+    builds+=("respec-no-tls$1" "respec-default$1")
+}
+if [ -n "${BASE:-}" ]; then
+    respec_crates -base "$(cd "$BASE" && pwd)"
+fi
+respec_crates "" "$root"
 make_crate redis-rs-default "redis = \"=$redis_version\""
 make_crate redis-rs-tokio "redis = { version = \"=$redis_version\", features = [\"tokio-comp\"] }"
+builds+=(redis-rs-default redis-rs-tokio)
 
 echo "| build | wall s | CPU s (user+sys) | crates compiled |"
 echo "|---|---:|---:|---:|"
 for rep in $(seq "$reps"); do
-    for name in respec-no-tls respec-default redis-rs-default redis-rs-tokio; do
+    for name in "${builds[@]}"; do
         dir="$work/$name"
         rm -rf "$dir/target"
         (cd "$dir" && cargo fetch -q --offline 2>/dev/null || cargo fetch -q)
