@@ -9,6 +9,8 @@
 #
 # BASE=/path/to/another/respec/checkout adds its two respec builds to the same run
 # (rows marked `base`), for a before/after on the same machine under the same load.
+# BUILDS="respec-no-tls redis-rs-default" runs only the builds named (each about a
+# minute of CPU; on a loaded machine the wall time is several times that).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 reps="${1:-1}"
@@ -36,6 +38,9 @@ respec_crates "" "$root"
 make_crate redis-rs-default "redis = \"=$redis_version\""
 make_crate redis-rs-tokio "redis = { version = \"=$redis_version\", features = [\"tokio-comp\"] }"
 builds+=(redis-rs-default redis-rs-tokio)
+if [ -n "${BUILDS:-}" ]; then
+    read -r -a builds <<<"$BUILDS"
+fi
 
 echo "| build | wall s | CPU s (user+sys) | crates compiled |"
 echo "|---|---:|---:|---:|"
