@@ -391,6 +391,7 @@ mod compat;
 mod config;
 pub mod connection;
 pub mod function;
+#[cfg(feature = "lock")]
 pub mod lock;
 pub mod monitor;
 pub mod pipeline;
@@ -401,6 +402,7 @@ mod queue;
 mod race;
 pub mod scan;
 pub mod sentinel;
+#[cfg(feature = "streams")]
 pub mod streams;
 pub mod tracking;
 

@@ -103,6 +103,7 @@ pub(crate) struct ShardNodes {
     pub(crate) replicas: Vec<Replica>,
     /// How many replicas the topology lists, healthy or not (a replica that is down
     /// still counts towards the majority a replicated lock needs).
+    #[cfg_attr(not(feature = "lock"), allow(dead_code))]
     pub(crate) listed_replicas: usize,
 }
 
@@ -180,7 +181,8 @@ impl View {
     }
 
     /// How many replicas the shard serving `slot` has, healthy or not, if the slot is
-    /// served by a shard of this view.
+    /// served by a shard of this view (for the replicated lock).
+    #[cfg(feature = "lock")]
     pub(crate) fn replicas_listed(&self, slot: u16) -> Option<usize> {
         let i = self.table.get(slot as usize)?.load(Ordering::Relaxed);
         self.shards.get(i as usize).map(|s| s.listed_replicas)

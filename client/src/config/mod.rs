@@ -362,6 +362,7 @@ pub(crate) fn keepalive_time(
 
 /// A duration given to the server in whole milliseconds (a lease, a block time): the
 /// count, or what is wrong with it, for an error that names the option.
+#[cfg(any(feature = "lock", feature = "cache"))]
 pub(crate) fn whole_millis(d: Duration) -> std::result::Result<u64, &'static str> {
     if d.is_zero() {
         Err("is zero (it must be at least 1 ms)")
