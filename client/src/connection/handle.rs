@@ -538,7 +538,15 @@ impl<T: FromReply> Future for ResponseFuture<T> {
                 let e = err.take().unwrap_or_else(Error::closed);
                 return Poll::Ready(Err(e.with_command(this.command.clone())));
             }
-            State::Cached(frame) => Ok(frame.take().unwrap_or_default()),
+            State::Cached(frame) => {
+                // A hit is ready at once: it spends the task's cooperative budget as
+                // a read from a socket would, so a loop of cached reads still lets
+                // the runtime run other tasks (the connections that bring the
+                // invalidations among them) instead of starving them.
+                let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+                coop.made_progress();
+                Ok(frame.take().unwrap_or_default())
+            }
             State::Waiting(rx, fill) => match Pin::new(&mut *rx).poll(cx) {
                 Poll::Ready(r) => {
                     if let (Ok(frame), Some(fill)) = (&r, fill.take()) {
