@@ -387,11 +387,12 @@
 //! What each costs in a clean release build (`bench/scripts/build-time.sh`, CPU
 //! seconds, one machine and run, in which redis-rs 1.8.1's default build took
 //! 47.7 s): without features, 51.1 s and 19 crates (tokio, bytes, tracing and their
-//! few dependencies, no proc-macro: the URL syntax is respec's own, SHA-1 and CRC-16
-//! come from `sha1_smol` and `crc16`, which have no dependencies; two more crates
-//! than that run measured); the defaults, 91.6 s and 33 crates, the TLS stack (rustls, ring's C and
+//! few dependencies, no proc-macro; the URL syntax is respec's own); the defaults,
+//! 91.6 s and 33 crates, the TLS stack (rustls, ring's C and
 //! assembly, the web roots) most of the difference. `respec` and
-//! `respec-protocol` themselves are about two thirds of the first figure.
+//! `respec-protocol` themselves are about two thirds of the first figure. Since that
+//! run, SHA-1 and CRC-16 come from `sha1_smol` and `crc16` (two small crates without
+//! dependencies) rather than code of respec's own: two crates more.
 //!
 
 #![warn(missing_docs)]
