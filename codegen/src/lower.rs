@@ -34,10 +34,11 @@ pub fn lower(file: &str, word: &str, spec: &CommandSpec, ov: &Overrides) -> Resu
     for tip in ov.tips(&name) {
         let kind = match tip.split_once(':') {
             Some((kind @ ("REQUEST_POLICY" | "RESPONSE_POLICY"), _)) => kind,
-            _ => bail!("tip {name} {tip}: only REQUEST_POLICY:... and RESPONSE_POLICY:... tips can be added"),
+            None if crate::vocab::knows(crate::vocab::TIPS, tip) => tip,
+            _ => bail!("tip {name} {tip}: only REQUEST_POLICY:..., RESPONSE_POLICY:... and the tips of vocab::TIPS can be added"),
         };
         if tips.iter().any(|t| t.starts_with(kind)) {
-            bail!("tip {name} {tip}: the spec already gives it a {kind}");
+            bail!("tip {name} {tip}: the spec already gives it {kind}");
         }
         tips.push(tip.to_owned());
     }

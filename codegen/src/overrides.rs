@@ -17,7 +17,7 @@ pub struct Overrides {
     /// owns (`route = "runtime"`) are not generated (they still get metadata).
     #[serde(default)]
     pub route: Vec<Route>,
-    /// Cluster routing tips the spec lacks (`RESPONSE_POLICY:SPECIAL` for a reply
+    /// Tips the spec lacks (cluster routing: `RESPONSE_POLICY:SPECIAL` for a reply
     /// that no policy merges as one server would answer).
     #[serde(default)]
     pub tip: Vec<Tip>,
@@ -143,8 +143,9 @@ impl Route {
     }
 }
 
-/// A routing tip added to a command (`REQUEST_POLICY:...` or `RESPONSE_POLICY:...`),
-/// where the spec has none of that kind.
+/// A tip added to a command where the spec lacks it: a routing tip
+/// (`REQUEST_POLICY:...` or `RESPONSE_POLICY:...`, where the spec has none of that
+/// kind) or one of the known others (`NONDETERMINISTIC_OUTPUT`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tip {

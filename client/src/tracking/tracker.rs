@@ -44,17 +44,14 @@ pub(crate) enum Plan {
 
 /// Whether the replies of a command may be cached, from its metadata: a read-only
 /// command with one key specification, of exactly one key whose data it returns
-/// (`RO` and `ACCESS`: `GET`, `HGETALL`, `LRANGE`; not `TTL` nor `HTTL`, whose
-/// replies change with no write, and so not `STRLEN` nor `LLEN` either, which the
-/// spec does not tell from them), with a deterministic output, that runs on the
+/// (`RO` and `ACCESS`: `GET`, `HGETALL`, `LRANGE`; not `STRLEN` nor `LLEN`, which the
+/// spec flags as it flags `TTL`), with a deterministic output (not `TTL`, nor
+/// `HTTL`, which `spec/overrides.toml` tips as the spec tips `TTL`), that runs on the
 /// shared connection.
 pub(crate) fn cacheable(meta: &CommandMeta) -> bool {
     let [spec] = meta.key_specs else {
         return false;
     };
-    if SPEC_GAPS.contains(&meta.name) {
-        return false;
-    }
     meta.flags.contains(CommandFlags::READONLY)
         && !meta.flags.contains(CommandFlags::BLOCKING)
         && !meta.custom_key_lookup
@@ -64,12 +61,6 @@ pub(crate) fn cacheable(meta: &CommandMeta) -> bool {
         && !spec.flags.contains(KeySpecFlags::NOT_KEY)
         && matches!(spec.find_keys, FindKeys::Range { lastkey: 0, .. })
 }
-
-/// The commands the rule above would take but must not: their replies are
-/// relative times that change with no write, and the spec flags them exactly as it
-/// does `HGET` (`RO`, `ACCESS`, `@read`, `@fast`). Until the spec says so (a tip in
-/// `spec/overrides.toml`), they are named here.
-const SPEC_GAPS: &[&str] = &["HTTL", "HPTTL"];
 
 impl Tracker {
     pub(crate) fn new(options: TrackingOptions) -> Self {
@@ -100,7 +91,7 @@ impl Tracker {
         if meta.name == "CLIENT TRACKING" {
             // Turning it off (or redirecting it) would leave the cache unaware.
             return Plan::Refuse(
-                "client-side caching owns CLIENT TRACKING on this client's shared connection; use a Client without client_side_cache, or a connection of your own from Client::watch",
+                "client-side caching owns CLIENT TRACKING on this client's shared connection; use a Client without client_side_cache, or a connection of your own (Client::dedicated)",
             );
         }
         let read = cacheable(meta);
