@@ -92,9 +92,9 @@ impl SubscriberHandle {
         // An unsubscribe forgets the handlers of what it names (all of its family's
         // when it names nothing), as redis-py's does.
         let forget = match kind {
-            Kind::Unsubscribe => Some((0, list.clone())),
-            Kind::PUnsubscribe => Some((1, list.clone())),
-            Kind::SUnsubscribe => Some((2, list.clone())),
+            Kind::Unsubscribe | Kind::PUnsubscribe | Kind::SUnsubscribe => {
+                handlers::family(kind).map(|f| (f, list.clone()))
+            }
             _ => None,
         };
         let sent = match &self.route {
@@ -127,7 +127,7 @@ impl SubscriberHandle {
         Fut: Future + Send + 'static,
         Fut::Output: HandlerOutput,
     {
-        self.request_with(0, Kind::Subscribe, "SUBSCRIBE", channel, handler)
+        self.request_with(Kind::Subscribe, "SUBSCRIBE", channel, handler)
             .await
     }
 
@@ -140,7 +140,7 @@ impl SubscriberHandle {
         Fut: Future + Send + 'static,
         Fut::Output: HandlerOutput,
     {
-        self.request_with(1, Kind::PSubscribe, "PSUBSCRIBE", pattern, handler)
+        self.request_with(Kind::PSubscribe, "PSUBSCRIBE", pattern, handler)
             .await
     }
 
@@ -153,7 +153,7 @@ impl SubscriberHandle {
         Fut: Future + Send + 'static,
         Fut::Output: HandlerOutput,
     {
-        self.request_with(2, Kind::SSubscribe, "SSUBSCRIBE", channel, handler)
+        self.request_with(Kind::SSubscribe, "SSUBSCRIBE", channel, handler)
             .await
     }
 
@@ -161,7 +161,6 @@ impl SubscriberHandle {
     /// that fails leaves no handler.
     async fn request_with<C, F, Fut>(
         &self,
-        family: usize,
         kind: Kind,
         command: &'static str,
         name: C,
@@ -174,6 +173,7 @@ impl SubscriberHandle {
         Fut::Output: HandlerOutput,
     {
         let name = crate::command::arg_bytes(name);
+        let family = handlers::family(kind).unwrap_or_default();
         self.handlers
             .set(family, name.clone(), handlers::boxed(handler));
         let subscribed = self.request(command, kind, [name.clone()], true).await;

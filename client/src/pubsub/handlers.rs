@@ -119,8 +119,18 @@ pub(super) enum Call {
     Unhandled(Message),
 }
 
-/// The handlers of one subscriber, per family: channels (0), patterns (1), shard
-/// channels (2).
+/// The family of names a subscription, unsubscription or message is about:
+/// channels (0), patterns (1), shard channels (2); `None` for the other kinds.
+pub(super) fn family(kind: Kind) -> Option<usize> {
+    match kind {
+        Kind::Message | Kind::Subscribe | Kind::Unsubscribe => Some(0),
+        Kind::PMessage | Kind::PSubscribe | Kind::PUnsubscribe => Some(1),
+        Kind::SMessage | Kind::SSubscribe | Kind::SUnsubscribe => Some(2),
+        _ => None,
+    }
+}
+
+/// The handlers of one subscriber, per [`family`].
 #[derive(Default)]
 pub(crate) struct Handlers {
     map: Mutex<[HashMap<Bytes, Handler>; 3]>,
@@ -151,14 +161,13 @@ impl Handlers {
     /// back when it has none. The lock is held only to call the handler, never
     /// while its future runs.
     pub(super) fn call(&self, msg: Message) -> Call {
-        let (family, name) = match msg.kind {
-            Kind::Message => (0, &msg.channel),
-            Kind::PMessage => match &msg.pattern {
-                Some(p) => (1, p),
-                None => return Call::Unhandled(msg),
-            },
-            Kind::SMessage => (2, &msg.channel),
-            _ => return Call::Unhandled(msg),
+        let name = match msg.kind {
+            Kind::Message | Kind::SMessage => Some(&msg.channel),
+            Kind::PMessage => msg.pattern.as_ref(),
+            _ => None,
+        };
+        let (Some(family), Some(name)) = (family(msg.kind), name) else {
+            return Call::Unhandled(msg);
         };
         let mut map = self.lock();
         match map[family].get_mut(name) {
