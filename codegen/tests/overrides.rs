@@ -65,3 +65,30 @@ fn an_optional_fix_that_says_what_the_spec_says_is_an_error() {
         "{text}"
     );
 }
+
+/// A tip that is not a routing policy may be added, and a tree that already has it
+/// (a newer server's spec) keeps the command: the override changes nothing there.
+/// A routing tip where the spec has one of its kind is an error.
+#[test]
+fn tips_added_by_overrides() {
+    // TTL's spec has NONDETERMINISTIC_OUTPUT: the command is still generated.
+    let out = generate_with(
+        "\n[[tip]]\ncommand = \"TTL\"\ntip = \"NONDETERMINISTIC_OUTPUT\"\nreason = \"r\"\n",
+    )
+    .unwrap();
+    let meta = &out.files["meta.rs"];
+    assert!(meta.contains("name: \"TTL\""), "TTL left out");
+    // DBSIZE has a REQUEST_POLICY in the spec.
+    let err = generate_with(
+        "\n[[tip]]\ncommand = \"DBSIZE\"\ntip = \"REQUEST_POLICY:ALL_NODES\"\nreason = \"r\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("already gives it a REQUEST_POLICY"),
+        "{err:#}"
+    );
+    // Not a tip the runtime knows.
+    let err = generate_with("\n[[tip]]\ncommand = \"GET\"\ntip = \"SHINY\"\nreason = \"r\"\n")
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("can be added"), "{err:#}");
+}
