@@ -93,7 +93,8 @@
 //! a connection goes back to it, clean, whenever the value holding it is dropped.
 //!
 //! **Cancellation and timeouts.** A command waits in its connection's queue until
-//! the driver takes it for writing. Whether it runs depends only on that moment:
+//! the driver takes it for writing (on an idle connection its caller writes it at
+//! once, and it is sent from then on). Whether it runs depends only on that moment:
 //!
 //! - given up **before it was sent** (its future dropped, or its request timeout
 //!   passed, while it was still queued): it is never written and never runs. A

@@ -7,6 +7,8 @@
 
 use crate::error::Error;
 use bytes::{Bytes, BytesMut};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -73,6 +75,13 @@ pub(crate) trait Demux: Send + 'static {
 
     /// Writes a health-check probe into `out`: one fence.
     fn probe(&mut self, out: &mut BytesMut);
+
+    /// The count of its operations queued and not yet taken (none: it has no
+    /// operations). While it is not zero, callers do not write through the gate,
+    /// so what they send comes after those operations, as if queued behind them.
+    fn queued_ops(&self) -> Option<Arc<AtomicUsize>> {
+        None
+    }
 }
 
 /// The demultiplexer of a connection that runs only requests: push frames go to

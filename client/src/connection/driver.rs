@@ -4,11 +4,12 @@
 
 use super::demux::{Demux, Taken};
 use super::frames::FrameReader;
+use super::gate::{Gate, MAX_SLICES};
 use super::handle::Learned;
 use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
 use super::slot::SlotSender;
-use super::transport::Transport;
+use super::transport::Stream;
 use crate::command::{Encoded, Wire};
 use crate::config::{Address, BoxFuture, Config, Locator, Protocol};
 use crate::error::{Error, Result};
@@ -22,16 +23,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Bytes queued for writing (large values included) before the driver stops taking
 /// requests and writes.
 const HIGH_WATER: usize = 256 * 1024;
-
-/// The most slices one vectored write hands the socket.
-const MAX_SLICES: usize = 64;
 
 /// Where the replies of a request go.
 pub(crate) enum Sink {
@@ -68,7 +65,7 @@ impl Sink {
 
     /// The driver takes the request for writing; false when its caller already gave
     /// up (it must then never be written).
-    fn take(&self) -> bool {
+    pub(super) fn take(&self) -> bool {
         match self {
             Sink::One(tx) | Sink::Long(tx) => tx.take(),
             Sink::Many { tx, .. } => tx.take(),
@@ -109,7 +106,7 @@ impl Sink {
         }
     }
 
-    fn expects(&self) -> usize {
+    pub(super) fn expects(&self) -> usize {
         match self {
             Sink::One(_) | Sink::Long(_) | Sink::Discard | Sink::Fence => 1,
             Sink::Many { n, .. } => *n,
@@ -133,7 +130,8 @@ pub(crate) struct Request {
     pub(crate) sink: Sink,
 }
 
-/// A message to the driver outside the request queue (never waits for room).
+/// A message to the driver outside the request queue (never waits for room), for
+/// while it reconnects; a connected driver learns of a close from its gate.
 pub(crate) enum Control {
     /// Close the connection now, failing whatever is in flight.
     Close,
@@ -158,6 +156,8 @@ pub(crate) struct Setup {
     pub(crate) learned: Arc<Learned>,
     /// The liveness rule of the shared connection (see [`Config::liveness_timeout`]).
     pub(crate) liveness: Option<Duration>,
+    /// Where callers write their requests themselves when the connection is idle.
+    pub(crate) gate: Arc<Gate>,
 }
 
 /// The receiving ends of a connection's two queues.
@@ -186,6 +186,7 @@ pub(crate) async fn run(setup: Setup) {
         mut demux,
         learned,
         liveness,
+        gate,
     } = setup;
     let mut queues = Queues { requests, control };
     let mut session = Some(first);
@@ -201,10 +202,13 @@ pub(crate) async fn run(setup: Setup) {
         learned.update(&s);
         let address = s.address.clone();
         let started = Instant::now();
-        let mut io = Io::new(s, &config, &mut queues, demux.as_mut(), liveness);
+        let mut io = Io::new(s, &config, &mut queues, demux.as_mut(), liveness, &gate);
         io.renew();
         let outcome = (&mut io).await;
-        let pending = std::mem::take(&mut io.pending);
+        let mut pending = std::mem::take(&mut io.pending);
+        // What a caller wrote since the driver last ran is in flight too, after
+        // everything else.
+        pending.extend(gate.disconnect());
         let served = io.served;
         drop(io);
         // The backoff starts over only once a connection proved itself: it answered
@@ -394,7 +398,9 @@ async fn wait(
 
 /// One connected socket.
 struct Io<'a> {
-    stream: Transport,
+    stream: Stream,
+    /// Where callers write themselves when the connection is idle.
+    gate: &'a Gate,
     queues: &'a mut Queues,
     resp3: bool,
     push_hook: Option<crate::config::PushHook>,
@@ -449,6 +455,7 @@ impl<'a> Io<'a> {
         queues: &'a mut Queues,
         demux: &'a mut dyn Demux,
         liveness: Option<Duration>,
+        gate: &'a Gate,
     ) -> Self {
         let (health, liveness) = match (demux.health_check_interval(), liveness) {
             (Some(every), _) => (Some(Health::new(every)), false),
@@ -456,11 +463,14 @@ impl<'a> Io<'a> {
             (None, None) => (None, false),
         };
         let locator = config.locator.clone();
+        let (stream, writer) = session.transport.split();
+        gate.connect(writer);
         Io {
+            stream,
+            gate,
             left: locator.as_ref().map(|l| l.left(&session.address)),
             locator,
             address: session.address,
-            stream: session.transport,
             queues,
             resp3: session.protocol == Protocol::Resp3,
             push_hook: config.push_hook.clone(),
@@ -501,6 +511,40 @@ impl<'a> Io<'a> {
         }
         for _ in 0..n {
             self.pending.push_back(Sink::Fence);
+        }
+    }
+
+    /// Shuts the gate and takes in what a caller wrote through it: the oldest
+    /// request in flight (the gate opened with none), and bytes the socket did not
+    /// take, which are written first.
+    fn shut_gate(&mut self, cx: &mut Context<'_>) -> Result<()> {
+        let passed = self.gate.shut(&mut self.wbuf, cx.waker());
+        if let Some(sink) = passed.sink {
+            debug_assert!(self.pending.is_empty());
+            // The wait for its answer started when it was written.
+            if let (Some(h), Some(at)) = (&mut self.health, passed.at) {
+                h.touch_at(at);
+            }
+            self.pending.push_back(sink);
+        }
+        if passed.closed {
+            return Err(Error::closed());
+        }
+        Ok(())
+    }
+
+    /// Parking: with nothing in flight or to write, and the request queue drained,
+    /// the next caller may write its request itself.
+    fn open_gate_if_idle(&self) {
+        if self.pending.is_empty()
+            && self.wbuf.is_empty()
+            && self.drained
+            && !self.write_blocked
+            && self.write_error.is_none()
+            && !self.queues_closed
+            && !self.demux.is_stalled()
+        {
+            self.gate.open();
         }
     }
 
@@ -561,14 +605,11 @@ impl<'a> Io<'a> {
     /// Takes queued requests into the write buffer (not while the socket is not
     /// taking what is there). A request whose caller gave up is dropped unwritten.
     /// Returns whether anything was taken, and whether requests were while others
-    /// were in flight (so other tasks are at work); an error on `Close`.
-    fn take_requests(&mut self, cx: &mut Context<'_>) -> Result<(bool, bool)> {
+    /// were in flight (so other tasks are at work).
+    fn take_requests(&mut self, cx: &mut Context<'_>) -> (bool, bool) {
         let mut progress = false;
         let mut requests = false;
         let busy = !self.pending.is_empty();
-        if let Poll::Ready(Some(Control::Close)) = self.queues.control.poll_recv(cx) {
-            return Err(Error::closed());
-        }
         if !self.drained {
             // The demultiplexer's operations go first: a subscriber's clean-up is
             // written before the requests queued after it.
@@ -614,7 +655,7 @@ impl<'a> Io<'a> {
                 Poll::Pending => self.drained = true,
             }
         }
-        Ok((progress, requests && busy))
+        (progress, requests && busy)
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> Result<bool> {
@@ -630,9 +671,9 @@ impl<'a> Io<'a> {
             let polled = if vectored && !self.wbuf.is_contiguous() {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let n = self.wbuf.io_slices(&mut slices);
-                Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n])
+                self.stream.poll_write_vectored(cx, &slices[..n])
             } else {
-                Pin::new(&mut self.stream).poll_write(cx, self.wbuf.chunk())
+                self.stream.poll_write(cx, self.wbuf.chunk())
             };
             match polled {
                 Poll::Ready(Ok(0)) => {
@@ -659,7 +700,7 @@ impl<'a> Io<'a> {
         if self.wbuf.is_empty() {
             self.wbuf.clear();
             if self.needs_flush {
-                match Pin::new(&mut self.stream).poll_flush(cx) {
+                match self.stream.poll_flush(cx) {
                     Poll::Ready(Ok(())) => self.needs_flush = false,
                     Poll::Ready(Err(e)) => return self.write_failed(cx, e),
                     Poll::Pending => {}
@@ -802,6 +843,7 @@ impl Future for Io<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
         this.drained = false;
+        this.shut_gate(cx)?;
         if let Some(left) = &mut this.left {
             if left.as_mut().poll(cx).is_ready() {
                 // Nothing more is written here; what was is answered as "may have
@@ -816,7 +858,7 @@ impl Future for Io<'_> {
             }
         }
         loop {
-            let (mut progress, requests) = this.take_requests(cx)?;
+            let (mut progress, requests) = this.take_requests(cx);
             // Batching that does not depend on the scheduler: a caller's request
             // wakes the driver, which tokio runs next on that worker (its LIFO slot),
             // before the other tasks that are ready, whose requests would then each
@@ -852,6 +894,7 @@ impl Future for Io<'_> {
                 return Poll::Ready(Ok(()));
             }
             if !progress && !this.check_health(cx)? {
+                this.open_gate_if_idle();
                 return Poll::Pending;
             }
         }

@@ -3,6 +3,7 @@
 
 use super::demux::{Demux, NoDemux};
 use super::driver::{self, Control, Payload, Request, Sink};
+use super::gate::Gate;
 use super::handshake::{self, Session};
 use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
@@ -15,7 +16,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -38,6 +39,11 @@ pub struct Connection {
     control: mpsc::UnboundedSender<Control>,
     config: Arc<Config>,
     learned: Arc<Learned>,
+    /// Where a request is written by its caller when the connection is idle.
+    gate: Arc<Gate>,
+    /// The demultiplexer's operations queued and not yet taken: the gate is not
+    /// used while there are any (they go first).
+    queued_ops: Option<Arc<AtomicUsize>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -146,6 +152,8 @@ impl Connection {
             }
             _ => None,
         };
+        let gate = Arc::new(Gate::new());
+        let queued_ops = demux.queued_ops();
         tokio::spawn(driver::run(driver::Setup {
             config: config.clone(),
             requests: requests_rx,
@@ -155,12 +163,15 @@ impl Connection {
             demux,
             learned: learned.clone(),
             liveness,
+            gate: gate.clone(),
         }));
         Ok(Connection {
             requests,
             control,
             config,
             learned,
+            gate,
+            queued_ops,
         })
     }
 
@@ -176,6 +187,7 @@ impl Connection {
 
     /// Closes the connection now; requests in flight fail.
     pub fn close(&self) {
+        self.gate.close();
         let _ = self.control.send(Control::Close);
     }
 
@@ -283,6 +295,21 @@ impl Connection {
     }
 
     fn queue<T>(&self, req: Request, rx: SlotReceiver<Result<T>>) -> Reply<T> {
+        // An idle connection: the caller writes the request itself (`gate.rs`), but
+        // never ahead of what is still queued (its own earlier requests among it).
+        let req = if self.requests.capacity() == self.requests.max_capacity()
+            && self
+                .queued_ops
+                .as_ref()
+                .is_none_or(|q| q.load(Ordering::Acquire) == 0)
+        {
+            match self.gate.pass(req) {
+                None => return Reply::queued(rx),
+                Some(req) => req,
+            }
+        } else {
+            req
+        };
         match self.requests.try_send(req) {
             Ok(()) => Reply::queued(rx),
             Err(mpsc::error::TrySendError::Closed(_)) => Reply::failed(Error::closed()),

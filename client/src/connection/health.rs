@@ -50,6 +50,14 @@ impl Health {
         self.since = Instant::now();
     }
 
+    /// A sign of life at `at` (a request written to an idle connection then), unless
+    /// a later one is known.
+    pub(crate) fn touch_at(&mut self, at: Instant) {
+        if at > self.since {
+            self.since = at;
+        }
+    }
+
     /// Polls the timer. `waiting` tells whether a request awaits its reply: the
     /// silence then means the server does not answer, otherwise only that nothing
     /// happened.
@@ -70,7 +78,12 @@ impl Health {
             if waiting {
                 return Verdict::Dead;
             }
+            // The silence starts again, and the timer is armed for it now: the
+            // driver may not run again before it fires (a caller writes to an
+            // idle connection itself, waking nobody).
             self.touch();
+            self.timer.as_mut().reset(after(self.since, self.every));
+            let _ = self.timer.as_mut().poll(cx);
             return Verdict::Probe;
         }
     }
@@ -111,6 +124,33 @@ mod tests {
         assert_eq!(poll(&mut h, true), Verdict::Wait);
         // No answer for the whole interval: dead.
         tokio::time::advance(every / 2).await;
+        assert_eq!(poll(&mut h, true), Verdict::Dead);
+    }
+
+    /// After a probe the timer is armed again at once: nothing else may wake the
+    /// driver before the next interval ends (a caller writing through the gate).
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_arms_the_timer_for_the_next_interval() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        struct Flag(AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let every = Duration::from_secs(30);
+        let mut h = Health::new(every);
+        tokio::time::advance(every).await;
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(h.poll(&mut cx, false), Verdict::Probe);
+        tokio::time::advance(every).await;
+        assert!(
+            flag.0.load(Ordering::SeqCst),
+            "the timer was not armed after the probe"
+        );
         assert_eq!(poll(&mut h, true), Verdict::Dead);
     }
 

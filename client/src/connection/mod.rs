@@ -2,7 +2,9 @@
 //! behind each [`Connection`] handle.
 //!
 //! One driver task owns each socket. Handles are cheap clones over a bounded queue;
-//! the driver writes whatever is queued in one go (auto-pipelining), matches replies
+//! the driver writes whatever is queued in one go (auto-pipelining); on an idle
+//! connection a caller writes its request itself through the driver's gate
+//! (`gate.rs`), one task hop less. The driver matches replies
 //! to requests in order, hands the frames that are not replies to its demultiplexer
 //! (`demux.rs`: pub/sub's, or none) and the rest of the push frames to a hook, watches
 //! that the server still answers, and reconnects with backoff.
@@ -11,6 +13,7 @@ pub(crate) mod demux;
 mod driver;
 mod frames;
 pub(crate) use frames::FrameReader;
+mod gate;
 mod handle;
 pub(crate) mod handshake;
 mod health;

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -226,6 +227,169 @@ impl AsyncWrite for Transport {
             Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A connected stream as the driver holds it: a TCP or Unix socket split in two,
+/// its writing half shared with the callers ([`Writer`]: a caller writes its request
+/// itself when the connection is idle, see `gate.rs`); a TLS stream whole (its
+/// writes go through the session's state, so only the driver writes).
+pub(crate) enum Stream {
+    /// TCP: the reading half, and the shared writing half.
+    Tcp(tokio::net::tcp::OwnedReadHalf, Writer),
+    /// A Unix socket: the reading half, and the shared writing half.
+    #[cfg(unix)]
+    Unix(tokio::net::unix::OwnedReadHalf, Writer),
+    /// TLS, whole.
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// The writing half of a TCP or Unix socket, shared by the driver and its
+/// callers; writes never wait (`try_write`), or wait for readiness in the driver.
+#[derive(Clone)]
+pub(crate) enum Writer {
+    /// TCP.
+    Tcp(Arc<tokio::net::tcp::OwnedWriteHalf>),
+    /// A Unix socket.
+    #[cfg(unix)]
+    Unix(Arc<tokio::net::unix::OwnedWriteHalf>),
+}
+
+impl Transport {
+    /// The stream as the driver holds it, and the writing half callers may share
+    /// (none for TLS).
+    pub(crate) fn split(self) -> (Stream, Option<Writer>) {
+        match self {
+            Transport::Tcp(s) => {
+                let (r, w) = s.into_split();
+                let w = Writer::Tcp(Arc::new(w));
+                (Stream::Tcp(r, w.clone()), Some(w))
+            }
+            #[cfg(unix)]
+            Transport::Unix(s) => {
+                let (r, w) = s.into_split();
+                let w = Writer::Unix(Arc::new(w));
+                (Stream::Unix(r, w.clone()), Some(w))
+            }
+            #[cfg(feature = "tls")]
+            Transport::Tls(s) => (Stream::Tls(s), None),
+        }
+    }
+}
+
+impl Writer {
+    /// Writes what the socket takes now, without waiting (`WouldBlock` when it
+    /// takes nothing).
+    pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Writer::Tcp(w) => w.try_write_vectored(bufs),
+            #[cfg(unix)]
+            Writer::Unix(w) => w.try_write_vectored(bufs),
+        }
+    }
+
+    /// [`try_write_vectored`](Self::try_write_vectored) of one buffer.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Writer::Tcp(w) => w.try_write(buf),
+            #[cfg(unix)]
+            Writer::Unix(w) => w.try_write(buf),
+        }
+    }
+
+    /// Waits for the socket to take more (registering `cx`).
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Writer::Tcp(w) => w.as_ref().as_ref().poll_write_ready(cx),
+            #[cfg(unix)]
+            Writer::Unix(w) => w.as_ref().as_ref().poll_write_ready(cx),
+        }
+    }
+
+    /// Writes with `write` once the socket is ready, until it takes something.
+    fn poll_write_with(
+        &self,
+        cx: &mut Context<'_>,
+        mut write: impl FnMut(&Writer) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.poll_write_ready(cx))?;
+            match write(self) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(r, _) => Pin::new(r).poll_read(cx, buf),
+            #[cfg(unix)]
+            Stream::Unix(r, _) => Pin::new(r).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+/// Writing, for the driver (what `AsyncWrite` would give, on a shared half).
+impl Stream {
+    /// Writes `buf`, waiting for the socket to take some of it.
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Stream::Tcp(_, w) => w.poll_write_with(cx, |w| w.try_write(buf)),
+            #[cfg(unix)]
+            Stream::Unix(_, w) => w.poll_write_with(cx, |w| w.try_write(buf)),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    /// Writes `bufs` in one vectored write, waiting for the socket to take some.
+    pub(crate) fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Stream::Tcp(_, w) => w.poll_write_with(cx, |w| w.try_write_vectored(bufs)),
+            #[cfg(unix)]
+            Stream::Unix(_, w) => w.poll_write_with(cx, |w| w.try_write_vectored(bufs)),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    /// Whether vectored writes reach the socket as one (else chunk by chunk).
+    pub(crate) fn is_write_vectored(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.is_write_vectored(),
+            _ => true,
+        }
+    }
+
+    /// Flushes what the stream keeps back (TLS records); sockets keep nothing.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            _ => {
+                let _ = cx;
+                Poll::Ready(Ok(()))
+            }
         }
     }
 }

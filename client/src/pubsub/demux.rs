@@ -10,18 +10,27 @@ use crate::connection::demux::{Demux, Taken};
 use crate::error::Error;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Where a connection's subscribers send their operations.
 #[derive(Clone, Debug)]
-pub(crate) struct Ops(mpsc::UnboundedSender<Op>);
+pub(crate) struct Ops {
+    tx: mpsc::UnboundedSender<Op>,
+    /// Sent and not yet taken by the demultiplexer ([`Demux::queued_ops`]).
+    queued: Arc<AtomicUsize>,
+}
 
 impl Ops {
     /// Hands an operation to the connection; fails it when the connection is gone.
     pub(crate) fn send(&self, op: Op) {
-        if let Err(mpsc::error::SendError(op)) = self.0.send(op) {
+        // Counted before it is sent: a request made after this call sees it.
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        if let Err(mpsc::error::SendError(op)) = self.tx.send(op) {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
             op.fail(Error::closed());
         }
     }
@@ -41,17 +50,21 @@ pub(crate) fn dedicated(health_check_interval: Option<Duration>) -> (Box<dyn Dem
 
 fn new(router: Router) -> (Box<dyn Demux>, Ops) {
     let (tx, ops) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
     let demux = PubSub {
         router,
         ops,
+        queued: queued.clone(),
         fences: VecDeque::new(),
     };
-    (Box::new(demux), Ops(tx))
+    (Box::new(demux), Ops { tx, queued })
 }
 
 struct PubSub {
     router: Router,
     ops: mpsc::UnboundedReceiver<Op>,
+    /// Operations sent and not yet taken.
+    queued: Arc<AtomicUsize>,
     /// The fences written and not yet answered, oldest first.
     fences: VecDeque<Fence>,
 }
@@ -60,6 +73,7 @@ impl Demux for PubSub {
     fn poll_ops(&mut self, cx: &mut Context<'_>, out: &mut BytesMut, resp3: bool) -> usize {
         let mut fences = 0;
         while let Poll::Ready(Some(op)) = self.ops.poll_recv(cx) {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
             if let Some(fence) = self.router.op(op, out, resp3) {
                 self.fences.push_back(fence);
                 fences += 1;
@@ -70,6 +84,7 @@ impl Demux for PubSub {
 
     fn fail_ops(&mut self, cx: &mut Context<'_>, err: &Error) {
         while let Poll::Ready(Some(op)) = self.ops.poll_recv(cx) {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
             // Calls fail at once; a subscriber that left is forgotten.
             if let Some(id) = op.fail(err.duplicate()) {
                 self.router.detach_offline(id);
@@ -153,5 +168,9 @@ impl Demux for PubSub {
     fn probe(&mut self, out: &mut BytesMut) {
         let fence = self.router.probe(out);
         self.fences.push_back(fence);
+    }
+
+    fn queued_ops(&self) -> Option<Arc<AtomicUsize>> {
+        Some(self.queued.clone())
     }
 }

@@ -162,6 +162,10 @@ impl Demux for Tracking {
         self.inner.health_check_interval()
     }
 
+    fn queued_ops(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicUsize>> {
+        self.inner.queued_ops()
+    }
+
     fn probe(&mut self, out: &mut BytesMut) {
         self.inner.probe(out);
         self.owners.push_back(Owner::Inner);

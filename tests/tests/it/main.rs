@@ -30,6 +30,7 @@ mod connection;
 mod fake_server;
 mod falkordb;
 mod faults;
+mod gate;
 mod harness;
 mod large_values;
 mod lock;
