@@ -102,7 +102,22 @@ impl Gate {
             return None;
         }
         match payload {
-            Payload::One(cmd) => cmd.encode_into(&mut st.rest),
+            // Written from the command's own buffers; only what the socket does
+            // not take is copied (to be written by the driver).
+            Payload::One(cmd) => {
+                let header = cmd.header();
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                match cmd.io_slices(&header, &mut slices) {
+                    Some((n, bytes)) => {
+                        let written = writer.try_write_vectored(&slices[..n]).unwrap_or(0);
+                        if written < bytes {
+                            cmd.encode_into(&mut st.rest);
+                            st.rest.advance(written);
+                        }
+                    }
+                    None => cmd.encode_into(&mut st.rest),
+                }
+            }
             Payload::Encoded(cmds) => st.rest.append(cmds),
         }
         // What the socket does not take now (full, or failing: the driver then

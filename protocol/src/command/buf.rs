@@ -4,6 +4,7 @@ use super::encoded::{Encoded, LARGE_ARG};
 use crate::resp::{write_array_header, write_bulk, write_bulk_header};
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
+use std::io::IoSlice;
 
 /// A run of arguments that one builder call wrote, at one position of the spec.
 #[derive(Debug, Clone, Copy)]
@@ -462,6 +463,67 @@ impl Wire {
             },
         );
     }
+
+    /// The command's RESP array header (`*3\r\n`), for [`io_slices`](Self::io_slices).
+    pub fn header(&self) -> ArrayHeader {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(self.argc).as_bytes();
+        let mut buf = [0u8; 16];
+        buf[0] = b'*';
+        buf[1..=digits.len()].copy_from_slice(digits);
+        buf[digits.len() + 1..digits.len() + 3].copy_from_slice(b"\r\n");
+        ArrayHeader {
+            buf,
+            len: (digits.len() + 3) as u8,
+        }
+    }
+
+    /// The whole command as slices in wire order, for one vectored write without
+    /// copying anything: `header`, the name, the small arguments and the large
+    /// values in their places. Returns how many slices it filled and their bytes;
+    /// `None` when `dst` has too few (many large values).
+    pub fn io_slices<'a>(
+        &'a self,
+        header: &'a ArrayHeader,
+        dst: &mut [IoSlice<'a>],
+    ) -> Option<(usize, usize)> {
+        let (mut n, mut bytes) = (0, 0);
+        let mut push = |part: &'a [u8]| {
+            if part.is_empty() {
+                return Some(());
+            }
+            *dst.get_mut(n)? = IoSlice::new(part);
+            n += 1;
+            bytes += part.len();
+            Some(())
+        };
+        push(header.as_bytes())?;
+        push(self.name)?;
+        let mut at = 0;
+        for (pos, value) in &self.large {
+            let pos = *pos as usize;
+            push(&self.args[at..pos])?;
+            push(value)?;
+            at = pos;
+        }
+        push(&self.args[at..])?;
+        Some((n, bytes))
+    }
+}
+
+/// A RESP array header on the stack (see [`Wire::header`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct ArrayHeader {
+    buf: [u8; 16],
+    len: u8,
+}
+
+impl ArrayHeader {
+    /// Its bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
 }
 
 /// Hands the bytes of `args[range]` to `f`, each large value (its position in
@@ -575,6 +637,17 @@ mod tests {
         let n = wired.io_slices(&mut slices);
         assert_eq!(n, 3);
         assert_eq!(slices[1].as_ptr(), big.as_ptr(), "the wire form copied it");
+
+        // Its slices for one vectored write, nothing copied: the same bytes.
+        let wire = buf.clone().into_wire();
+        let header = wire.header();
+        let mut slices = [std::io::IoSlice::new(&[]); 8];
+        let (n, bytes) = wire.io_slices(&header, &mut slices).unwrap();
+        let joined: Vec<u8> = slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
+        assert_eq!((joined, bytes), (want.clone(), want.len()));
+        assert!(slices[..n].iter().any(|s| s.as_ptr() == big.as_ptr()));
+        // Too few slots: none filled in part.
+        assert!(wire.io_slices(&header, &mut slices[..3]).is_none());
     }
 
     /// A command written in the spec's order goes to the wire as it is.
