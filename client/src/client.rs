@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::reply::FromReply;
 use crate::resp::Limits;
-use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,6 +118,10 @@ impl Client {
     pub async fn connect(url: &str) -> Result<Client> {
         use crate::config::ClusterOption;
         let (url, cluster) = crate::config::take_cluster_option(url)?;
+        #[cfg(not(feature = "cluster"))]
+        if cluster != ClusterOption::Off {
+            return Err(crate::config::cluster_unavailable());
+        }
         if let Some((config, seeds)) = crate::config::parse_cluster_url(&url)? {
             return Client::from_cluster_config(config, seeds, ClusterOptions::default()).await;
         }
@@ -191,6 +194,7 @@ impl Client {
 
     /// Connects to the cluster whose nodes `seeds` (`host:port`) are, every node
     /// with the options of `template`.
+    #[cfg(feature = "cluster")]
     async fn from_cluster_config(
         template: Config,
         seeds: Vec<String>,
@@ -219,6 +223,16 @@ impl Client {
         })
     }
 
+    /// Without the `cluster` feature: the error naming it.
+    #[cfg(not(feature = "cluster"))]
+    async fn from_cluster_config(
+        _template: Config,
+        _seeds: Vec<String>,
+        _options: ClusterOptions,
+    ) -> Result<Client> {
+        Err(crate::config::cluster_unavailable())
+    }
+
     /// Whether this client is connected to a cluster.
     pub fn is_cluster(&self) -> bool {
         self.inner.cluster.is_some()
@@ -227,7 +241,11 @@ impl Client {
     /// What a cluster client has done to follow the cluster (refreshes, redirects,
     /// retries); `None` for a client of one server.
     pub fn cluster_stats(&self) -> Option<ClusterStats> {
-        self.inner.cluster.as_ref().map(|c| c.stats())
+        let cluster = self.inner.cluster.as_ref()?;
+        #[cfg(not(feature = "cluster"))]
+        match **cluster {}
+        #[cfg(feature = "cluster")]
+        Some(cluster.stats())
     }
 
     /// The cluster, for a cluster client.
@@ -292,18 +310,24 @@ impl Client {
             return self.inner.tracker.as_ref().map(|t| t.stats());
         };
         self.inner.config.tracking.as_ref()?;
-        let view = cluster.view();
-        let nodes = view.all_nodes().filter_map(|n| n.client_if_connected());
-        Some(nodes.filter_map(Client::tracking_stats).sum())
+        #[cfg(not(feature = "cluster"))]
+        match **cluster {}
+        #[cfg(feature = "cluster")]
+        {
+            let view = cluster.view();
+            let nodes = view.all_nodes().filter_map(|n| n.client_if_connected());
+            Some(nodes.filter_map(Client::tracking_stats).sum())
+        }
     }
 
     /// Sends `buf` on the shared connection, through the client-side cache when
     /// it is on (a cluster node's client, for the cluster's reads); its reply frame.
+    #[cfg(feature = "cluster")]
     pub(crate) async fn send_shared(
         &self,
         buf: crate::command::CommandBuf,
         limit: Option<Duration>,
-    ) -> Result<Bytes> {
+    ) -> Result<bytes::Bytes> {
         use crate::tracking::Plan;
         let conn = &self.inner.conn;
         let Some(tracker) = &self.inner.tracker else {
@@ -406,6 +430,7 @@ impl Client {
         if let Some(p) = req.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
+        #[cfg(feature = "cluster")]
         if let Some(cluster) = &self.inner.cluster {
             if let Some(instead) = route::refused_on_cluster(req.meta) {
                 return ResponseFuture::failed(name, Error::refused(instead));
@@ -757,5 +782,60 @@ impl crate::Commands for Strings<'_> {
 
     fn executor(&self) -> Strings<'_> {
         *self
+    }
+}
+
+/// Without the `cluster` or `sentinel` feature, every way of asking for one is a
+/// configuration error naming the feature, returned before anything connects.
+#[cfg(all(test, not(all(feature = "cluster", feature = "sentinel"))))]
+mod without_features {
+    use super::Client;
+    use crate::error::Result;
+
+    fn names_feature(result: Result<Client>, feature: &str, asked: &str) {
+        let e = result.expect_err(asked);
+        assert!(e.is_config(), "{asked}: {e}");
+        assert!(
+            e.to_string().contains(&format!("`{feature}` feature")),
+            "{asked}: {e}"
+        );
+    }
+
+    #[tokio::test]
+    #[cfg(not(feature = "cluster"))]
+    async fn a_cluster_without_the_feature_names_it() {
+        // Port 1: were anything to connect, it would fail otherwise.
+        for url in [
+            "redis+cluster://127.0.0.1:1",
+            "redis://127.0.0.1:1?cluster=auto",
+            "redis://127.0.0.1:1?cluster=true",
+        ] {
+            names_feature(Client::connect(url).await, "cluster", url);
+        }
+        let seeds = ["redis://127.0.0.1:1"];
+        names_feature(
+            Client::connect_cluster(seeds).await,
+            "cluster",
+            "connect_cluster",
+        );
+        // `cluster=false` asks for no cluster: it goes on to connect (and fails there).
+        let url = "redis://127.0.0.1:1?cluster=false";
+        let e = Client::connect(url).await.expect_err(url);
+        assert!(!e.to_string().contains("`cluster` feature"), "{e}");
+    }
+
+    #[tokio::test]
+    #[cfg(not(feature = "sentinel"))]
+    async fn a_sentinel_service_without_the_feature_names_it() {
+        let url = "redis+sentinel://127.0.0.1:1/mymaster";
+        names_feature(Client::connect(url).await, "sentinel", url);
+        let connected = Client::connect_sentinel(
+            ["127.0.0.1:1"],
+            "mymaster",
+            super::Config::default(),
+            crate::sentinel::SentinelOptions::default(),
+        )
+        .await;
+        names_feature(connected, "sentinel", "connect_sentinel");
     }
 }

@@ -380,6 +380,17 @@
 //!   options are a configuration error naming the feature. It is on by default
 //!   because `rediss://` is what hosted servers ask for: a user who never connects
 //!   over TLS turns it off.
+//! - `cluster` (on by default): Redis Cluster and Valkey Cluster (a
+//!   `redis+cluster://` URL, `cluster=auto|true`, [`Client::connect_cluster`]): the
+//!   slot map and its refresh, redirects, fan-out, cluster pipelines, pub/sub and
+//!   `SCAN`, about half of the runtime's compiled code. Without it, asking for a
+//!   cluster is a configuration error naming the feature, before anything connects;
+//!   the explicit routing methods ([`Client::node_clients`], ...) keep their
+//!   one-server meaning, and [`cluster::slot()`] is still there.
+//! - `sentinel` (on by default): services behind Redis Sentinel (a
+//!   `redis+sentinel://` URL, [`Client::connect_sentinel`]): discovery through the
+//!   sentinels and following failovers. Without it, asking for one is a
+//!   configuration error naming the feature.
 //! - `lock` and `streams` (on by default): the application patterns [`lock`] and
 //!   [`streams`]. They need no other crate; without them their code is not built.
 //! - `cache` (off by default): the application cache (`respec::cache`), with serde

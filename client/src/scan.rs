@@ -22,7 +22,6 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 /// Items of a SCAN-family command, fetched a page at a time.
@@ -47,7 +46,8 @@ pub struct ScanStream<'c, I> {
     page: Option<ResponseFuture<(Bytes, Vec<I>)>>,
     done: bool,
     /// `SCAN` through a cluster client: every primary in turn.
-    walk: Option<Arc<Mutex<crate::cluster::Walk>>>,
+    #[cfg(feature = "cluster")]
+    walk: Option<std::sync::Arc<std::sync::Mutex<crate::cluster::Walk>>>,
 }
 
 impl<I> std::fmt::Debug for ScanStream<'_, I> {
@@ -92,6 +92,7 @@ impl Client {
             items: VecDeque::new(),
             page: None,
             done: false,
+            #[cfg(feature = "cluster")]
             walk: (cursor_pos == 0 && self.is_cluster()).then(crate::cluster::Walk::new),
         }
     }
@@ -124,6 +125,7 @@ impl<I: FromReply + Send + 'static> ScanStream<'_, I> {
     }
 
     fn request(&self) -> ResponseFuture<(Bytes, Vec<I>)> {
+        #[cfg(feature = "cluster")]
         if let (Some(walk), Some(cluster)) = (&self.walk, self.client.cluster()) {
             let page =
                 cluster

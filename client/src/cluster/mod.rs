@@ -7,27 +7,39 @@
 //! `redis+cluster://` URL): code written against one server runs unchanged against a
 //! cluster, and the typed API has one entry point. See the crate docs (Cluster).
 
+// The options, `explicit` and `address_text` are always built; the rest is the
+// runtime, built with the `cluster` feature (on by default).
 mod explicit;
+#[cfg(feature = "cluster")]
 mod nodes;
+#[cfg(feature = "cluster")]
 mod pipeline;
+#[cfg(feature = "cluster")]
 pub(crate) mod pubsub;
+#[cfg(feature = "cluster")]
 mod refresh;
+#[cfg(feature = "cluster")]
 mod scan;
+#[cfg(feature = "cluster")]
 mod send;
 
+#[cfg(feature = "cluster")]
 pub(crate) use nodes::Node;
-pub(crate) use pipeline::Queued;
 pub use respec_protocol::cluster::{slot, SLOTS};
+#[cfg(feature = "cluster")]
 pub(crate) use scan::Walk;
 
-use crate::config::Config;
 use crate::connection::Address;
-use crate::error::{Error, Result};
-use nodes::View;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+#[cfg(feature = "cluster")]
+use {
+    crate::config::Config,
+    crate::error::{Error, Result},
+    nodes::View,
+    std::collections::HashMap,
+    std::sync::atomic::{AtomicU64, Ordering},
+    std::sync::{Arc, Mutex, RwLock},
+};
 
 /// How a cluster client follows the cluster.
 #[derive(Debug, Clone)]
@@ -98,6 +110,7 @@ pub struct ClusterStats {
     pub peak_refreshes_in_flight: u64,
 }
 
+#[cfg(feature = "cluster")]
 #[derive(Default)]
 struct Counters {
     refreshes: AtomicU64,
@@ -109,6 +122,7 @@ struct Counters {
     peak_refreshes_in_flight: AtomicU64,
 }
 
+#[cfg(feature = "cluster")]
 /// One cluster: its nodes, the slot map, and how to reach new nodes.
 pub(crate) struct Cluster {
     /// The options of every node's connection (its address aside).
@@ -126,6 +140,7 @@ pub(crate) struct Cluster {
     turn: std::sync::atomic::AtomicUsize,
 }
 
+#[cfg(feature = "cluster")]
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster")
@@ -134,6 +149,7 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+#[cfg(feature = "cluster")]
 impl Cluster {
     /// Connects to the cluster through `seeds` (each `host:port`) with the connection
     /// options of `template`: reads the slot map from the first seed that answers.
@@ -230,6 +246,7 @@ impl Cluster {
     }
 }
 
+#[cfg(feature = "cluster")]
 /// `host:port` (IPv6 hosts in brackets) as an address.
 fn parse_address(address: &str) -> Address {
     let (host, port) = address.rsplit_once(':').unwrap_or((address, "6379"));
@@ -241,6 +258,18 @@ fn parse_address(address: &str) -> Address {
         port: port.parse().unwrap_or(6379),
     }
 }
+
+/// A command of a cluster client's pipeline, its words and metadata: sent to its node
+/// when the pipeline is.
+pub(crate) type Queued = (
+    crate::command::CommandBuf,
+    Option<&'static crate::command::CommandMeta>,
+);
+
+/// Stands for the cluster in a build without the `cluster` feature: no value of it
+/// exists, so no client is a cluster client there.
+#[cfg(not(feature = "cluster"))]
+pub(crate) enum Cluster {}
 
 /// `host:port` of a TCP address (the form redirects and topologies use: the
 /// address's `Display`); `None` for a Unix socket.

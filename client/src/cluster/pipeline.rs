@@ -15,7 +15,6 @@
 use super::nodes::Node;
 use super::send::needs_retry;
 use super::Cluster;
-use crate::command::meta::CommandMeta;
 use crate::command::CommandBuf;
 use crate::command::Encoded;
 use crate::error::{Error, Result};
@@ -23,8 +22,7 @@ use bytes::Bytes;
 use respec_protocol::cluster::{target, Target};
 use std::sync::Arc;
 
-/// A command of a pipeline: its words and metadata.
-pub(crate) type Queued = (CommandBuf, Option<&'static CommandMeta>);
+use super::Queued;
 
 impl Cluster {
     /// Runs the commands of a pipeline; one reply frame per command, in order.

@@ -13,7 +13,9 @@ mod pool;
 mod url;
 mod url_syntax;
 
-pub(crate) use locate::{BoxFuture, Locate, Locator};
+#[cfg(feature = "sentinel")]
+pub(crate) use locate::Locate;
+pub(crate) use locate::{BoxFuture, Locator};
 
 pub use pool::PoolOptions;
 pub(crate) use url::parse_cluster as parse_cluster_url;
@@ -44,11 +46,40 @@ impl std::fmt::Display for Address {
     }
 }
 
+/// The configuration error for `what` in a build without the cargo `feature` it
+/// needs, naming the feature and how to enable it.
+#[cfg(not(all(feature = "tls", feature = "cluster", feature = "sentinel")))]
+pub(crate) fn unavailable(what: &str, feature: &str) -> Error {
+    Error::config(format!(
+        "{what} needs the `{feature}` feature of respec, which this build leaves out (default-features = false): enable it with `respec = {{ version = \"...\", features = [\"{feature}\"] }}`"
+    ))
+}
+
 /// The error for a TLS address or TLS options in a build without the `tls` feature.
 #[cfg(not(feature = "tls"))]
 pub(crate) fn tls_unavailable() -> Error {
-    Error::config(
-        "TLS (a rediss:// or valkeys:// URL, or TLS options) needs the `tls` feature of respec, which this build leaves out (default-features = false): enable it with `respec = { version = \"...\", features = [\"tls\"] }`",
+    unavailable("TLS (a rediss:// or valkeys:// URL, or TLS options)", "tls")
+}
+
+/// The error for a cluster (a `redis+cluster://` URL, `cluster=auto|true`,
+/// [`Client::connect_cluster`](crate::Client::connect_cluster)) in a build without
+/// the `cluster` feature.
+#[cfg(not(feature = "cluster"))]
+pub(crate) fn cluster_unavailable() -> Error {
+    unavailable(
+        "A cluster (a redis+cluster:// URL, cluster=auto|true, or Client::connect_cluster)",
+        "cluster",
+    )
+}
+
+/// The error for a service behind sentinels (a `redis+sentinel://` URL,
+/// [`Client::connect_sentinel`](crate::Client::connect_sentinel)) in a build without
+/// the `sentinel` feature.
+#[cfg(not(feature = "sentinel"))]
+pub(crate) fn sentinel_unavailable() -> Error {
+    unavailable(
+        "A service behind sentinels (a redis+sentinel:// URL, or Client::connect_sentinel)",
+        "sentinel",
     )
 }
 
@@ -362,7 +393,7 @@ pub(crate) fn keepalive_time(
 
 /// A duration given to the server in whole milliseconds (a lease, a block time): the
 /// count, or what is wrong with it, for an error that names the option.
-#[cfg(any(feature = "lock", feature = "cache"))]
+#[cfg(any(feature = "lock", feature = "streams", feature = "cache"))]
 pub(crate) fn whole_millis(d: Duration) -> std::result::Result<u64, &'static str> {
     if d.is_zero() {
         Err("is zero (it must be at least 1 ms)")

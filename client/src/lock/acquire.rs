@@ -114,6 +114,7 @@ impl Lock {
                 // The slot moved since the slot map was read: read it again, once.
                 Err(e) if !moved_once && e.server_error().is_some_and(|s| s.moved().is_some()) => {
                     moved_once = true;
+                    #[cfg(feature = "cluster")]
                     if let Some(cluster) = self.client.cluster() {
                         cluster.refresh_now().await?;
                     }

@@ -2,7 +2,7 @@
 //! on the same connection for enough of its replicas to acknowledge it.
 
 use super::error::LockError;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::Client;
 use std::time::Duration;
 
@@ -58,6 +58,7 @@ impl Replication {
         let replicas = match self.quorum {
             Quorum::AtLeast(n) => return Ok(i64::from(n)),
             Quorum::Majority => match lock.client.cluster() {
+                #[cfg(feature = "cluster")]
                 Some(cluster) => {
                     let slot = crate::cluster::slot(&lock.key);
                     match cluster.view().replicas_listed(slot) {
@@ -67,14 +68,14 @@ impl Replication {
                         None => {
                             cluster.refresh_now().await?;
                             cluster.view().replicas_listed(slot).ok_or_else(|| {
-                                Error::config(format!(
+                                crate::Error::config(format!(
                                     "the slot map shows no shard serving slot {slot}"
                                 ))
                             })?
                         }
                     }
                 }
-                None => connected_replicas(node).await?,
+                _ => connected_replicas(node).await?,
             },
         };
         Ok(if replicas == 0 {

@@ -237,6 +237,7 @@ impl Queue {
         if let Some(e) = self.problem {
             return Err(e);
         }
+        #[cfg(feature = "cluster")]
         if let (Some(each), Target::Shared(client)) = (self.each.take(), target) {
             return self.send_to_cluster(client, each).await;
         }
@@ -266,6 +267,7 @@ impl Queue {
     }
 }
 
+#[cfg(feature = "cluster")]
 impl Queue {
     /// [`send`](Self::send) on a cluster client: each command to its node (a
     /// transaction to the node of its one slot); scripts are loaded on every primary

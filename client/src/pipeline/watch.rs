@@ -175,8 +175,9 @@ impl Client {
             // On a cluster: a dedicated connection of the node serving the keys' one
             // slot (keys in several slots are refused before anything is sent), bound
             // to that slot.
+            #[cfg(feature = "cluster")]
             Some(cluster) => cluster.pool_for(&watch).await?,
-            None => (self.pool().clone(), None),
+            _ => (self.pool().clone(), None),
         };
         let pooled = pool.get().await?;
         let watched = Dedicated::new(pooled, slot, self.config().request_timeout);

@@ -40,6 +40,7 @@ pub(crate) enum Route {
         id: SubId,
     },
     /// A cluster client's subscriber: a subscriber per node it subscribes on.
+    #[cfg(feature = "cluster")]
     Cluster(Arc<crate::cluster::pubsub::Hub>),
 }
 
@@ -64,6 +65,7 @@ impl SubscriberHandle {
     pub async fn ping(&self) -> Result<()> {
         let ops = match &self.route {
             Route::Node { ops, .. } => ops,
+            #[cfg(feature = "cluster")]
             Route::Cluster(hub) => return hub.ping().await,
         };
         let (done, rx) = oneshot::channel();
@@ -108,6 +110,7 @@ impl SubscriberHandle {
                 });
                 answer(rx, self.request_timeout).await
             }
+            #[cfg(feature = "cluster")]
             Route::Cluster(hub) => hub.request(kind, list).await,
         };
         if let (Ok(()), Some((family, names))) = (&sent, forget) {
@@ -253,6 +256,7 @@ impl SubscriberHandle {
     pub(crate) fn confirmed_list(&self, family: usize) -> Vec<Bytes> {
         match &self.route {
             Route::Node { .. } => self.shared.confirmed_list(family),
+            #[cfg(feature = "cluster")]
             Route::Cluster(hub) => hub.confirmed_list(family),
         }
     }
@@ -272,6 +276,7 @@ impl SubscriberHandle {
     pub fn is_subscribed(&self) -> bool {
         match &self.route {
             Route::Node { .. } => self.shared.any_confirmed(),
+            #[cfg(feature = "cluster")]
             Route::Cluster(hub) => (0..3).any(|f| !hub.confirmed_list(f).is_empty()),
         }
     }

@@ -231,8 +231,9 @@ impl<'c> SubscriberBuilder<'c> {
     /// Connects (on a cluster client, to each node when it first subscribes there).
     pub async fn connect(self) -> Result<Subscriber> {
         match self.client.cluster() {
+            #[cfg(feature = "cluster")]
             Some(cluster) => crate::cluster::pubsub::connect(cluster, self.options),
-            None => connect_node(self.client, &self.options).await,
+            _ => connect_node(self.client, &self.options).await,
         }
     }
 }
@@ -354,6 +355,7 @@ impl Drop for Subscriber {
         match &self.handle.route {
             Route::Node { conn, .. } if self.slot.is_some() => conn.close(),
             Route::Node { ops, id, .. } => ops.send(Op::Detach { id: *id }),
+            #[cfg(feature = "cluster")]
             Route::Cluster(hub) => hub.close(),
         }
     }
@@ -384,6 +386,7 @@ impl Subscriber {
     pub fn is_shared(&self) -> bool {
         match &self.handle.route {
             Route::Node { .. } => self.slot.is_none(),
+            #[cfg(feature = "cluster")]
             Route::Cluster(hub) => hub.is_shared(),
         }
     }

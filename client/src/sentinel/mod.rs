@@ -56,14 +56,18 @@
 //!   tried and why, at once: requests are not held while no sentinel answers),
 //!   until a sentinel answers again.
 
+// The options and the entry points are always built; the runtime (discovery,
+// the service, the watcher) with the `sentinel` feature (on by default).
+#[cfg(feature = "sentinel")]
 mod discover;
+#[cfg(feature = "sentinel")]
 mod service;
+#[cfg(feature = "sentinel")]
 mod watch;
 
 use crate::client::Client;
-use crate::config::{Address, Config, Locator, TlsOptions};
+use crate::config::{Address, Config, TlsOptions};
 use crate::error::{Error, Result};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Which node of the service a client uses.
@@ -155,12 +159,14 @@ impl Client {
     }
 
     /// [`connect_sentinel`](Client::connect_sentinel) with parsed addresses.
+    #[cfg(feature = "sentinel")]
     pub(crate) async fn from_sentinel_config(
         sentinels: Vec<Address>,
         service: &str,
         node: Config,
         options: SentinelOptions,
     ) -> Result<Client> {
+        use std::sync::Arc;
         if sentinels.is_empty() {
             return Err(Error::config(
                 "a sentinel client needs at least one sentinel",
@@ -189,7 +195,7 @@ impl Client {
             options.clone(),
         );
         let service = Arc::new(service);
-        let locator: Locator = service.clone();
+        let locator: crate::config::Locator = service.clone();
         let mut config = node;
         config.address = locator.locate().await?;
         config.locator = Some(locator);
@@ -201,6 +207,17 @@ impl Client {
             options.poll_interval,
         ));
         Ok(client)
+    }
+
+    /// Without the `sentinel` feature: the error naming it.
+    #[cfg(not(feature = "sentinel"))]
+    pub(crate) async fn from_sentinel_config(
+        _sentinels: Vec<Address>,
+        _service: &str,
+        _node: Config,
+        _options: SentinelOptions,
+    ) -> Result<Client> {
+        Err(crate::config::sentinel_unavailable())
     }
 }
 
