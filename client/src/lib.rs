@@ -383,7 +383,7 @@
 //! - `cluster` (on by default): Redis Cluster and Valkey Cluster (a
 //!   `redis+cluster://` URL, `cluster=auto|true`, [`Client::connect_cluster`]): the
 //!   slot map and its refresh, redirects, fan-out, cluster pipelines, pub/sub and
-//!   `SCAN`, about half of the runtime's compiled code. Without it, asking for a
+//!   `SCAN` (with `sentinel`, about half of the runtime's compiled code). Without it, asking for a
 //!   cluster is a configuration error naming the feature, before anything connects;
 //!   the explicit routing methods ([`Client::node_clients`], ...) keep their
 //!   one-server meaning, and [`cluster::slot()`] is still there.
@@ -398,13 +398,11 @@
 //!
 //! What each costs in a clean release build (`bench/scripts/build-time.sh`, CPU
 //! seconds, one machine and run, in which redis-rs 1.8.1's default build took
-//! 47.7 s): without features, 51.1 s and 19 crates (tokio, bytes, tracing and their
-//! few dependencies, no proc-macro; the URL syntax is respec's own); the defaults,
-//! 91.6 s and 33 crates, the TLS stack (rustls, ring's C and
-//! assembly, the web roots) most of the difference. `respec` and
-//! `respec-protocol` themselves are about two thirds of the first figure. Since that
-//! run, SHA-1 and CRC-16 come from `sha1_smol` and `crc16` (two small crates without
-//! dependencies) rather than code of respec's own: two crates more.
+//! 41.6 s): without features, 33.2 s and 22 crates (tokio, bytes, tracing and their
+//! few dependencies, `sha1_smol` and `crc16`, no proc-macro; the URL syntax is
+//! respec's own); the defaults, 82.6 s and 36 crates, the TLS stack (rustls, ring's C
+//! and assembly, the web roots) most of the difference. `respec` and
+//! `respec-protocol` themselves are most of the first figure.
 //!
 
 #![warn(missing_docs)]
