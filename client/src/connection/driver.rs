@@ -30,6 +30,10 @@ use tokio::time::Instant;
 /// requests and writes.
 const HIGH_WATER: usize = 256 * 1024;
 
+/// Requests taken from the queue at one look (few, so that the rest stay queued,
+/// where their callers can still give them up, when the socket stops taking).
+const BATCH: usize = 16;
+
 /// Where the replies of a request go.
 pub(crate) enum Sink {
     /// One reply.
@@ -418,6 +422,8 @@ struct Io<'a> {
     frames: FrameReader,
     /// Sinks of written (or being written) requests, in order.
     pending: VecDeque<Sink>,
+    /// Requests just taken from the queue (reused).
+    batch: Vec<Request>,
     queues_closed: bool,
     /// The demultiplexer (pub/sub), kept across reconnects.
     demux: &'a mut dyn Demux,
@@ -480,6 +486,7 @@ impl<'a> Io<'a> {
             write_error: None,
             frames: FrameReader::new(config.limits.clone()),
             pending: VecDeque::new(),
+            batch: Vec::with_capacity(BATCH),
             queues_closed: false,
             health,
             liveness,
@@ -624,38 +631,51 @@ impl<'a> Io<'a> {
             && !self.write_blocked
             && self.wbuf.len() < HIGH_WATER
         {
-            match self.queues.requests.poll_recv(cx) {
-                Poll::Ready(Some(Request { payload, sink })) => {
+            // Taken a few at a time (one look at the queue for several requests).
+            match self
+                .queues
+                .requests
+                .poll_recv_many(cx, &mut self.batch, BATCH)
+            {
+                Poll::Ready(0) => self.queues_closed = true,
+                Poll::Ready(_) => {
                     progress = true;
                     requests = true;
-                    if !sink.take() {
-                        // Timed out or dropped while queued: never written.
-                        continue;
+                    let mut batch = std::mem::take(&mut self.batch);
+                    for Request { payload, sink } in batch.drain(..) {
+                        self.take_request(payload, sink);
                     }
-                    match payload {
-                        // Large values are not copied (ARCHITECTURE.md §3).
-                        Payload::One(cmd) => cmd.encode_into(&mut self.wbuf),
-                        // Nothing else queued: the pipeline's own buffer is written,
-                        // no copy; else its large parts are not copied.
-                        Payload::Encoded(cmds) => self.wbuf.append(cmds),
-                    }
-                    if sink.expects() == 0 {
-                        sink.finish_empty();
-                    } else {
-                        if self.pending.is_empty() {
-                            // The wait for this answer starts now.
-                            self.touch_health();
-                        }
-                        self.pending.push_back(sink);
-                    }
-                }
-                Poll::Ready(None) => {
-                    self.queues_closed = true;
+                    self.batch = batch;
                 }
                 Poll::Pending => self.drained = true,
             }
         }
         (progress, requests && busy)
+    }
+
+    /// One request taken from the queue: into the write buffer, its sink into the
+    /// reply FIFO; dropped unwritten when its caller gave up while it was queued.
+    fn take_request(&mut self, payload: Payload, sink: Sink) {
+        if !sink.take() {
+            // Timed out or dropped while queued: never written.
+            return;
+        }
+        match payload {
+            // Large values are not copied (ARCHITECTURE.md §3).
+            Payload::One(cmd) => cmd.encode_into(&mut self.wbuf),
+            // Nothing else queued: the pipeline's own buffer is written, no copy;
+            // else its large parts are not copied.
+            Payload::Encoded(cmds) => self.wbuf.append(cmds),
+        }
+        if sink.expects() == 0 {
+            sink.finish_empty();
+        } else {
+            if self.pending.is_empty() {
+                // The wait for this answer starts now.
+                self.touch_health();
+            }
+            self.pending.push_back(sink);
+        }
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> Result<bool> {
