@@ -336,13 +336,7 @@ pub async fn run_cell<P: Peer>(
         return crate::pubsub::run_cell(peer, shape, Duration::ZERO, duration).await;
     }
     let start = Instant::now();
-    let deadline = start + duration;
-    let mut latencies = match workload {
-        Workload::Concurrent(tasks) => {
-            run_concurrent(peer, tasks, &data, Until::Deadline(deadline)).await?
-        }
-        _ => run_sequential(peer, workload, &data, deadline).await?,
-    };
+    let mut latencies = run(peer, workload, &data, Until::Deadline(start + duration)).await?;
     let elapsed = start.elapsed();
     latencies.sort();
     Ok(Cell {
@@ -352,17 +346,34 @@ pub async fn run_cell<P: Peer>(
     })
 }
 
-/// One task doing one operation of `workload` at a time until `deadline`.
+/// Runs `workload` (not a pub/sub one) on `peer` until `until`: the latency of every
+/// operation (a round trip, a whole pipeline or transaction, one `HGETALL`). The one
+/// code path of [`run_cell`] (time-boxed) and of the `instructions` binary (a fixed
+/// number of operations, under callgrind). Call it inside a task of the runtime.
+pub async fn run<P: Peer>(
+    peer: P,
+    workload: Workload,
+    data: &Arc<Data>,
+    until: Until,
+) -> Result<Latencies> {
+    match workload {
+        Workload::Concurrent(tasks) => run_concurrent(peer, tasks, data, until).await,
+        Workload::PubSub { .. } => anyhow::bail!("{} runs by pubsub::run_cell", workload.name()),
+        _ => run_sequential(peer, workload, data, until).await,
+    }
+}
+
+/// One task doing one operation of `workload` at a time until `until`.
 async fn run_sequential<P: Peer>(
     mut peer: P,
     workload: Workload,
     data: &Data,
-    deadline: Instant,
+    until: Until,
 ) -> Result<Latencies> {
     let mut latencies = Latencies::new();
     for i in 0usize.. {
         let begin = Instant::now();
-        if begin >= deadline {
+        if until.done(begin, i) {
             break;
         }
         let check = match workload {
@@ -417,6 +428,16 @@ pub enum Until {
     Ops(usize),
 }
 
+impl Until {
+    /// Whether operation `i` of a task, starting at `now`, is not to be done.
+    fn done(self, now: Instant, i: usize) -> bool {
+        match self {
+            Until::Deadline(deadline) => now >= deadline,
+            Until::Ops(ops) => i >= ops,
+        }
+    }
+}
+
 /// `tasks` tasks, each with its own clone of `peer` (the same connection), looping over
 /// random keys of [`Data::keys`]: `GET` the key, then `SET` it, until `until`. Every
 /// `GET` is checked to return a small value. The latencies of every operation.
@@ -436,11 +457,7 @@ pub async fn run_concurrent<P: GetSet>(
                 let mut latencies = Latencies::new();
                 for i in 0usize.. {
                     let begin = Instant::now();
-                    let done = match until {
-                        Until::Deadline(deadline) => begin >= deadline,
-                        Until::Ops(ops) => i >= ops,
-                    };
-                    if done {
+                    if until.done(begin, i) {
                         break;
                     }
                     if i % 2 == 0 {

@@ -7,7 +7,8 @@
 //! unsafe code there). It counts, for the whole process, the allocation calls and the
 //! bytes they asked for ([`snapshot`]), and, for each thread, the bytes it allocated
 //! less those it freed ([`thread_live_bytes`]): the memory held by what one thread
-//! built, even while other threads (other tests) allocate beside it. Memory freed on
+//! built, even while other threads (other tests) allocate beside it; and the bytes it
+//! asked for in all ([`thread_allocated_bytes`]): what one thread's work copied. Memory freed on
 //! another thread than the one that allocated it is counted on each side, so a
 //! figure per thread is for work confined to that thread (a current-thread runtime).
 #![allow(unsafe_code)]
@@ -25,6 +26,8 @@ thread_local! {
     /// Bytes this thread allocated less those it freed (no destructor: safe to touch
     /// from the allocator, even while the thread ends).
     static LIVE: Cell<i64> = const { Cell::new(0) };
+    /// Bytes this thread's allocation calls asked for (as [`BYTES`], for one thread).
+    static ALLOCATED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// [`System`], counting every allocation.
@@ -36,6 +39,7 @@ pub struct Counting;
 fn count(size: usize, live: i64) {
     CALLS.fetch_add(1, Ordering::Relaxed);
     BYTES.fetch_add(size as u64, Ordering::Relaxed);
+    let _ = ALLOCATED.try_with(|a| a.set(a.get() + size as u64));
     add_live(live);
 }
 
@@ -82,4 +86,10 @@ pub fn snapshot() -> (u64, u64) {
 /// binary's global allocator is [`Counting`].
 pub fn thread_live_bytes() -> i64 {
     LIVE.try_with(Cell::get).unwrap_or(0)
+}
+
+/// The bytes this thread's allocation calls have asked for (a `realloc` counts its
+/// new size), freed or not; 0 unless the binary's global allocator is [`Counting`].
+pub fn thread_allocated_bytes() -> u64 {
+    ALLOCATED.try_with(Cell::get).unwrap_or(0)
 }

@@ -174,3 +174,63 @@ async fn a_large_value_given_up_before_being_taken_is_never_written() {
     }
     assert_eq!(client.exists(["gave-up"]).await.unwrap(), 0);
 }
+
+/// How a value is passed to `SET`.
+#[derive(Debug, Clone, Copy)]
+enum Passed {
+    Bytes,
+    Slice,
+    Vec,
+}
+
+/// The bytes allocated on this thread per `SET` of `value` passed as `passed`, over
+/// `sets` calls (the client's driver runs on this thread too: a current-thread
+/// runtime). A `Vec` is made before the count starts (it is the caller's own).
+async fn allocated_per_set(client: &Client, value: &Bytes, passed: Passed, sets: u64) -> u64 {
+    use respec_tests::counting::thread_allocated_bytes;
+    let mut total = 0;
+    for _ in 0..sets {
+        let vec = matches!(passed, Passed::Vec).then(|| value.to_vec());
+        let before = thread_allocated_bytes();
+        let ok = match (passed, vec) {
+            (Passed::Bytes, _) => client.set("copies", value.clone()).await,
+            (Passed::Slice, _) => client.set("copies", &value[..]).await,
+            (Passed::Vec, vec) => client.set("copies", vec.unwrap_or_default()).await,
+        };
+        total += thread_allocated_bytes() - before;
+        assert!(ok.unwrap());
+    }
+    total / sets
+}
+
+/// A 1 MiB value passed as `Bytes` is not copied on its way to the socket: a `SET`
+/// allocates a few hundred bytes, not the value's size (issue 15.4). A `&[u8]` or a
+/// `Vec<u8>` is copied once (about 1 MiB per `SET`, not 2). Counted by the binary's
+/// counting allocator, on this thread only (other tests allocate on theirs).
+#[tokio::test(flavor = "current_thread")]
+async fn a_large_bytes_value_is_not_copied_on_the_way_out() {
+    const MIB: u64 = 1 << 20;
+    let server = Server::start();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let value = Bytes::from(pattern(4, MIB as usize));
+    // Warm up: the connection's buffers reach their size.
+    for passed in [Passed::Bytes, Passed::Slice, Passed::Vec] {
+        allocated_per_set(&client, &value, passed, 4).await;
+    }
+    let bytes = allocated_per_set(&client, &value, Passed::Bytes, 16).await;
+    let slice = allocated_per_set(&client, &value, Passed::Slice, 16).await;
+    let vec = allocated_per_set(&client, &value, Passed::Vec, 16).await;
+    eprintln!("bytes allocated per SET of 1 MiB: Bytes {bytes}, &[u8] {slice}, Vec<u8> {vec}");
+    assert!(slice > 0, "nothing counted: is the allocator counting?");
+    assert!(
+        bytes < 16 * 1024,
+        "a Bytes value was copied: {bytes} bytes per SET"
+    );
+    for (form, got) in [("&[u8]", slice), ("Vec<u8>", vec)] {
+        assert!(
+            (MIB..2 * MIB).contains(&got),
+            "{form}: {got} bytes per SET, not one copy"
+        );
+    }
+    assert!(client.get("copies").await.unwrap() == Some(value));
+}
