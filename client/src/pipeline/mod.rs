@@ -219,6 +219,17 @@ impl Queue {
         }
     }
 
+    /// After the first command: makes room for `more` commands whose small parts
+    /// are as long as its (a batch of commands of one type), so that the buffer is
+    /// not grown by doubling, copying what it holds each time. At most 16 MiB: the
+    /// room is only a guess.
+    fn reserve_like_first(&mut self, more: usize) {
+        if self.each.is_none() {
+            let tail = self.cmds.buf_mut();
+            tail.reserve(tail.len().saturating_mul(more).min(16 << 20));
+        }
+    }
+
     /// Wraps the commands in `MULTI` ... `EXEC`.
     fn transaction(&mut self) {
         if !self.transaction {
@@ -504,15 +515,29 @@ impl Client {
         &self,
         cmds: impl IntoIterator<Item = C>,
     ) -> Result<Vec<C::Output>> {
-        let mut queue = Queue::new(Target::Shared(self));
-        for c in cmds {
-            queue.push(&c);
-        }
+        let queue = self.batch_queue(cmds);
         let (frames, names) = queue.send(Target::Shared(self)).await?;
         frames
             .into_iter()
             .zip(names)
             .map(|(f, name)| decode_frame::<C::Output>(f).map_err(|e| e.with_command(name)))
             .collect()
+    }
+
+    /// The queue of [`batch`](Self::batch) (a function of its own: the iterator is
+    /// not held across the `await`).
+    fn batch_queue<C: Command>(&self, cmds: impl IntoIterator<Item = C>) -> Queue {
+        let mut queue = Queue::new(Target::Shared(self));
+        let mut cmds = cmds.into_iter();
+        let expected = cmds.size_hint().0;
+        queue.names.reserve(expected);
+        if let Some(first) = cmds.next() {
+            queue.push(&first);
+            queue.reserve_like_first(expected.saturating_sub(1));
+        }
+        for c in cmds {
+            queue.push(&c);
+        }
+        queue
     }
 }

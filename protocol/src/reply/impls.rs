@@ -61,6 +61,9 @@ fn format_double(d: f64) -> String {
 
 impl FromReply for Bytes {
     fn from_reply(r: &mut Reader) -> Result<Self> {
+        if let Some(bulk) = r.next_bulk() {
+            return Ok(bulk?);
+        }
         scalar_bytes(r.next()?, "a string")
     }
 }
@@ -135,6 +138,9 @@ impl FromReply for bool {
     /// `#t`/`#f`, integers (zero is false), `+OK` (true) and null (false): the
     /// spellings commands use for "did it happen".
     fn from_reply(r: &mut Reader) -> Result<Self> {
+        if r.next_is(b"+OK\r\n") {
+            return Ok(true);
+        }
         match r.next()? {
             Head::Bool(b) => Ok(b),
             Head::Int(i) => Ok(i != 0),
@@ -164,6 +170,13 @@ impl<T: FromReply> FromReply for Option<T> {
     /// Null is `None`; so is an empty array where a pair was expected (`ZPOPMIN` on a
     /// missing key).
     fn from_reply(r: &mut Reader) -> Result<Self> {
+        // A string or a number that is not negative (most replies) is not null: no
+        // look ahead (which would slice the frame once more).
+        if matches!(r.next_type(), Some(b'$' | b'+' | b':'))
+            && !matches!(r.next_type_arg(), Some(b'-') | None)
+        {
+            return T::from_reply(r).map(Some);
+        }
         match r.peek()? {
             Head::Null => {
                 r.next()?;
@@ -333,5 +346,41 @@ mod tests {
             assert_eq!(map.len(), 2);
             assert_eq!(map[&Bytes::from("b")], Bytes::from("2"));
         }
+    }
+
+    /// The shortcuts for the common replies (`+OK` as true, a string or a number as
+    /// `Some` without a look ahead) decode as the general path does.
+    #[test]
+    fn common_replies_decode_as_before() {
+        let frame = |f: &'static [u8]| Bytes::from_static(f);
+        assert!(bool::from_frame(frame(b"+OK\r\n")).unwrap());
+        assert!(bool::from_frame(frame(b"+OKAY\r\n")).is_err());
+        assert!(!bool::from_frame(frame(b"_\r\n")).unwrap());
+        assert_eq!(
+            Option::<Bytes>::from_frame(frame(b"$3\r\nabc\r\n")).unwrap(),
+            Some(Bytes::from("abc"))
+        );
+        assert_eq!(
+            Option::<Bytes>::from_frame(frame(b"$-1\r\n")).unwrap(),
+            None
+        );
+        assert_eq!(Option::<Bytes>::from_frame(frame(b"_\r\n")).unwrap(), None);
+        assert_eq!(
+            Option::<i64>::from_frame(frame(b":-1\r\n")).unwrap(),
+            Some(-1)
+        );
+        assert_eq!(
+            Option::<i64>::from_frame(frame(b":7\r\n")).unwrap(),
+            Some(7)
+        );
+        assert_eq!(
+            Option::<(Bytes, f64)>::from_frame(frame(b"*0\r\n")).unwrap(),
+            None
+        );
+        assert!(Option::<Bytes>::from_frame(frame(b"$5\r\nabc\r\n")).is_err());
+        assert_eq!(
+            Bytes::from_frame(frame(b"+simple\r\n")).unwrap(),
+            Bytes::from("simple")
+        );
     }
 }

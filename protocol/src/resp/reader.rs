@@ -1,7 +1,7 @@
 //! A pull reader over one complete frame: yields element headers in order and hands
 //! out bulk payloads as zero-copy `Bytes` slices of the frame.
 
-use super::scan::parse_int;
+use super::scan::{parse_int, plain_length};
 use super::ProtocolError;
 use bytes::Bytes;
 
@@ -143,6 +143,10 @@ impl Reader {
         let len = usize::try_from(len).map_err(|_| ProtocolError::Malformed {
             what: "negative length",
         })?;
+        self.blob_of(len)
+    }
+
+    fn blob_of(&mut self, len: usize) -> Result<Bytes, ProtocolError> {
         let start = self.pos;
         let end = start.checked_add(len).ok_or(ProtocolError::Truncated)?;
         if self.frame.len() < end + 2 {
@@ -155,6 +159,20 @@ impl Reader {
     /// Reads the next element header, skipping attributes.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Head, ProtocolError> {
+        // The lengths of bulk strings and aggregates, most of the elements of a big
+        // reply, in one pass; any other line (a sign, `-1`) takes the general path.
+        if let Some(bulk) = self.next_bulk() {
+            return bulk.map(Head::Bulk);
+        }
+        if let Some(&kind @ (b'*' | b'%')) = self.frame.get(self.pos) {
+            if let Some((n, after)) = self.plain_length() {
+                self.pos = after;
+                return Ok(match kind {
+                    b'*' => Head::Array(n),
+                    _ => Head::Map(n),
+                });
+            }
+        }
         loop {
             let (kind, s, e) = self.line()?;
             let line = &self.frame[s..e];
@@ -228,6 +246,47 @@ impl Reader {
             .and_then(|n| usize::try_from(n).ok())
             .ok_or(ProtocolError::Malformed { what: "bad length" })?;
         Ok(Some(n))
+    }
+
+    /// The length on the line of the next element when it is plain digits, and the
+    /// offset after the line.
+    fn plain_length(&self) -> Option<(usize, usize)> {
+        let (n, after) = plain_length(&self.frame, self.pos + 1)?;
+        Some((usize::try_from(n).ok()?, after))
+    }
+
+    /// The next element when it is a bulk string whose length is plain digits (all
+    /// but null); `None`, reading nothing, otherwise. What [`next`](Self::next) does
+    /// first, without the [`Head`] around it.
+    pub(crate) fn next_bulk(&mut self) -> Option<Result<Bytes, ProtocolError>> {
+        if self.frame.get(self.pos) != Some(&b'$') {
+            return None;
+        }
+        let (n, after) = self.plain_length()?;
+        self.pos = after;
+        Some(self.blob_of(n))
+    }
+
+    /// Consumes the next element when it is exactly `element` (a whole element, its
+    /// CRLF included: `+OK\r\n`) and says so; reads nothing otherwise. A cheap test
+    /// for the common replies, which makes no slice of the frame.
+    pub(crate) fn next_is(&mut self, element: &[u8]) -> bool {
+        let found = self.frame[self.pos.min(self.frame.len())..].starts_with(element);
+        if found {
+            self.pos += element.len();
+        }
+        found
+    }
+
+    /// The type byte of the next element, without reading it (an attribute's `|`
+    /// when one comes first).
+    pub(crate) fn next_type(&self) -> Option<u8> {
+        self.frame.get(self.pos).copied()
+    }
+
+    /// The byte after the next element's type byte.
+    pub(crate) fn next_type_arg(&self) -> Option<u8> {
+        self.frame.get(self.pos + 1).copied()
     }
 
     /// Looks at the next element header without consuming it.

@@ -112,6 +112,29 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
     Some(from + i)
 }
 
+/// The non-negative length on the line starting at `from` (just after an element's
+/// type byte) when the line is 1 to 18 plain digits and CRLF, with the offset after
+/// the line; `None` for anything else (a sign, more digits, another byte, the buffer
+/// ending first), which the general path then reads and reports. The lengths of bulk
+/// strings and aggregates, most of the lines of a big reply, take this path: one pass
+/// instead of finding the line's end and then parsing it.
+pub(crate) fn plain_length(buf: &[u8], from: usize) -> Option<(u64, usize)> {
+    let digits = buf.get(from..)?;
+    let mut n: u64 = 0;
+    let mut i = 0;
+    while i < 18 {
+        match digits.get(i) {
+            Some(&d) if d.is_ascii_digit() => n = n * 10 + u64::from(d - b'0'),
+            _ => break,
+        }
+        i += 1;
+    }
+    match digits.get(i..i + 2) {
+        Some(b"\r\n") if i > 0 => Some((n, from + i + 2)),
+        _ => None,
+    }
+}
+
 /// Parses a signed decimal integer line (without the CRLF).
 pub(crate) fn parse_int(line: &[u8]) -> Option<i64> {
     let (neg, digits) = match line.split_first() {
@@ -150,6 +173,17 @@ fn element(
     let Some(&kind) = buf.get(at) else {
         return Ok(None);
     };
+    if matches!(kind, b'$' | b'*' | b'%') {
+        if let Some((n, after)) = plain_length(buf, at + 1) {
+            // The general path's checks that can fail for such a line.
+            if after - 1 - at <= limits.max_line_len {
+                return match kind {
+                    b'$' => blob(buf, kind, after, n, limits, wanted),
+                    _ => aggregate(kind, after, n, limits),
+                };
+            }
+        }
+    }
     let Some(nl) = line_end(buf, at + 1) else {
         if buf.len() - at > limits.max_line_len {
             return Err(ProtocolError::LineTooLong {
@@ -215,34 +249,7 @@ fn element(
             let n = u64::try_from(n).map_err(|_| ProtocolError::Malformed {
                 what: "negative length",
             })?;
-            if n > limits.max_bulk_len {
-                return Err(ProtocolError::BulkTooLong {
-                    len: n,
-                    limit: limits.max_bulk_len,
-                });
-            }
-            if kind == b'=' && n < 4 {
-                return Err(ProtocolError::Malformed {
-                    what: "verbatim string without format",
-                });
-            }
-            let end = after as u64 + n + 2;
-            if (buf.len() as u64) < end {
-                *wanted = end as usize;
-                return Ok(None);
-            }
-            let end = end as usize;
-            if kind == b'=' && buf[after + 3] != b':' {
-                return Err(ProtocolError::Malformed {
-                    what: "verbatim string without format",
-                });
-            }
-            if &buf[end - 2..end] != b"\r\n" {
-                return Err(ProtocolError::Malformed {
-                    what: "blob not terminated by CRLF",
-                });
-            }
-            Ok(Some((end, 0)))
+            blob(buf, kind, after, n, limits, wanted)
         }
         b'*' | b'~' | b'>' | b'%' | b'|' => {
             let n = len()?;
@@ -252,25 +259,75 @@ fn element(
             let n = u64::try_from(n).map_err(|_| ProtocolError::Malformed {
                 what: "negative length",
             })?;
-            if n > limits.max_aggregate_len {
-                return Err(ProtocolError::AggregateTooLong {
-                    len: n,
-                    limit: limits.max_aggregate_len,
-                });
-            }
-            let children = if kind == b'%' || kind == b'|' {
-                n * 2
-            } else {
-                n
-            };
-            if kind == b'|' {
-                // An attribute is followed by the element it annotates: one more child.
-                return Ok(Some((after, children + 1)));
-            }
-            Ok(Some((after, children)))
+            aggregate(kind, after, n, limits)
         }
         other => Err(ProtocolError::UnknownType { byte: other }),
     }
+}
+
+/// A blob element (`$`, `!`, `=`) of `n` bytes whose header line ends at `after`.
+fn blob(
+    buf: &[u8],
+    kind: u8,
+    after: usize,
+    n: u64,
+    limits: &Limits,
+    wanted: &mut usize,
+) -> Result<Option<(usize, u64)>, ProtocolError> {
+    if n > limits.max_bulk_len {
+        return Err(ProtocolError::BulkTooLong {
+            len: n,
+            limit: limits.max_bulk_len,
+        });
+    }
+    if kind == b'=' && n < 4 {
+        return Err(ProtocolError::Malformed {
+            what: "verbatim string without format",
+        });
+    }
+    let end = after as u64 + n + 2;
+    if (buf.len() as u64) < end {
+        *wanted = end as usize;
+        return Ok(None);
+    }
+    let end = end as usize;
+    if kind == b'=' && buf[after + 3] != b':' {
+        return Err(ProtocolError::Malformed {
+            what: "verbatim string without format",
+        });
+    }
+    if &buf[end - 2..end] != b"\r\n" {
+        return Err(ProtocolError::Malformed {
+            what: "blob not terminated by CRLF",
+        });
+    }
+    Ok(Some((end, 0)))
+}
+
+/// An aggregate header (`*`, `~`, `>`, `%`, `|`) of `n` elements (pairs for `%` and
+/// `|`) whose line ends at `after`.
+fn aggregate(
+    kind: u8,
+    after: usize,
+    n: u64,
+    limits: &Limits,
+) -> Result<Option<(usize, u64)>, ProtocolError> {
+    if n > limits.max_aggregate_len {
+        return Err(ProtocolError::AggregateTooLong {
+            len: n,
+            limit: limits.max_aggregate_len,
+        });
+    }
+    let children = if kind == b'%' || kind == b'|' {
+        n * 2
+    } else {
+        n
+    };
+    if kind == b'|' {
+        // An attribute is followed by the element it annotates: one more child.
+        return Ok(Some((after, children + 1)));
+    }
+    Ok(Some((after, children)))
 }
 
 #[cfg(test)]
@@ -391,5 +448,66 @@ mod tests {
             s.scan(b"+aaaaaaaaaaaaaaaaaaaaaaaa"),
             Err(ProtocolError::LineTooLong { .. })
         ));
+    }
+
+    /// The lengths read in one pass (`plain_length`) and those left to the general
+    /// path (a sign, 19 digits, a bare LF, a line over the limit) give the same frames,
+    /// elements and errors as before the fast path.
+    #[test]
+    fn plain_and_general_length_lines_agree() {
+        use crate::resp::{Head, Reader};
+        assert_eq!(plain_length(b"$12\r\n", 1), Some((12, 5)));
+        assert_eq!(plain_length(b"*007\r\n", 1), Some((7, 6)));
+        for line in [
+            &b"$\r\n"[..],
+            b"$-1\r\n",
+            b"$+3\r\n",
+            b"$3\n",
+            b"$3",
+            b"$1234567890123456789\r\n",
+        ] {
+            assert_eq!(
+                plain_length(line, 1),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        let read_all = |frame: &'static [u8]| {
+            let mut r = Reader::new(bytes::Bytes::from_static(frame));
+            let mut heads = Vec::new();
+            while !r.is_empty() {
+                heads.push(r.next().unwrap());
+            }
+            heads
+        };
+        let frame = b"*3\r\n$+3\r\nabc\r\n%1\r\n$0003\r\nkey\r\n$-1\r\n*-1\r\n";
+        assert_eq!(Scanner::default().scan(frame), Ok(Some(frame.len())));
+        assert_eq!(
+            read_all(frame),
+            [
+                Head::Array(3),
+                Head::Bulk("abc".into()),
+                Head::Map(1),
+                Head::Bulk("key".into()),
+                Head::Null,
+                Head::Null,
+            ]
+        );
+        // 19 digits: the general path parses them, and the limit refuses them.
+        assert!(matches!(
+            Scanner::default().scan(b"$1000000000000000000\r\n"),
+            Err(ProtocolError::BulkTooLong { .. })
+        ));
+        // A line of plain digits longer than the line limit is still refused.
+        let limits = Limits {
+            max_line_len: 3,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            Scanner::new(limits.clone()).scan(b"$100\r\n"),
+            Err(ProtocolError::LineTooLong { .. })
+        ));
+        assert_eq!(Scanner::new(limits).scan(b"$1\r\na\r\n"), Ok(Some(7)));
     }
 }
