@@ -69,6 +69,18 @@ impl Scanner {
     /// or one that breaks a limit (the connection cannot continue after that).
     pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
         loop {
+            // The bulk strings of an aggregate (most of a big reply) in a tight loop,
+            // all but its last element (which may close it: the general path).
+            if let Some(remaining) = self.stack.last_mut() {
+                while *remaining > 1 {
+                    let Some(end) = plain_bulk_end(buf, self.pos, &self.limits) else {
+                        break;
+                    };
+                    self.pos = end;
+                    self.wanted = 0;
+                    *remaining -= 1;
+                }
+            }
             let Some((next, children)) = element(buf, self.pos, &self.limits, &mut self.wanted)?
             else {
                 return Ok(None);
@@ -133,6 +145,23 @@ pub(crate) fn plain_length(buf: &[u8], from: usize) -> Option<(u64, usize)> {
         Some(b"\r\n") if i > 0 => Some((n, from + i + 2)),
         _ => None,
     }
+}
+
+/// The end of the bulk string at `at` when its length is plain digits, within the
+/// limits, and the whole string and its CRLF are in `buf`; `None` for anything else,
+/// which [`element`] then checks (and reports).
+fn plain_bulk_end(buf: &[u8], at: usize, limits: &Limits) -> Option<usize> {
+    if buf.get(at) != Some(&b'$') {
+        return None;
+    }
+    let (n, after) = plain_length(buf, at + 1)?;
+    if after - 1 - at > limits.max_line_len || n > limits.max_bulk_len {
+        return None;
+    }
+    let end = after
+        .checked_add(usize::try_from(n).ok()?)?
+        .checked_add(2)?;
+    (buf.get(end - 2..end)? == b"\r\n").then_some(end)
 }
 
 /// Parses a signed decimal integer line (without the CRLF).
@@ -509,5 +538,20 @@ mod tests {
             Err(ProtocolError::LineTooLong { .. })
         ));
         assert_eq!(Scanner::new(limits).scan(b"$1\r\na\r\n"), Ok(Some(7)));
+        // Inside an aggregate (the scanner's tight loop), the same errors.
+        let limits = Limits {
+            max_bulk_len: 4,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            Scanner::new(limits).scan(b"*3\r\n$1\r\na\r\n$5\r\nabcde\r\n$1\r\nb\r\n"),
+            Err(ProtocolError::BulkTooLong { .. })
+        ));
+        assert!(Scanner::default()
+            .scan(b"*3\r\n$1\r\na\r\n$1\r\nbc\r\n$1\r\nb\r\n")
+            .is_err());
+        let mut s = Scanner::default();
+        assert_eq!(s.scan(b"*3\r\n$1\r\na\r\n$100\r\nab"), Ok(None));
+        assert_eq!(s.wanted(), 4 + 7 + 6 + 100 + 2);
     }
 }
