@@ -926,6 +926,9 @@ async fn ping_checks_the_subscriber_connection() {
         let mut sub = mode.subscriber(&c, |b| b.ignore_subscribe_messages()).await;
         sub.ping().await.unwrap();
         sub.subscribe(["news"]).await.unwrap();
+        // The previous mode's subscriber has left (its connection's close reaches the
+        // server in its own time).
+        await_value("one subscriber of news", 1, || numsub(&publisher, "news")).await;
         for i in 0..3 {
             assert_eq!(publisher.publish("news", i).await.unwrap(), 1, "{mode:?}");
         }
