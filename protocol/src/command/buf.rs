@@ -1,7 +1,7 @@
 //! [`CommandBuf`]: the encoded arguments of one command, kept in spec order.
 
 use super::encoded::{Encoded, LARGE_ARG};
-use crate::resp::{write_array_header, write_bulk, write_bulk_header};
+use crate::resp::{write_array_header, write_bulk, write_bulk_header, Header};
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 use std::io::IoSlice;
@@ -465,17 +465,8 @@ impl Wire {
     }
 
     /// The command's RESP array header (`*3\r\n`), for [`io_slices`](Self::io_slices).
-    pub fn header(&self) -> ArrayHeader {
-        let mut digits = itoa::Buffer::new();
-        let digits = digits.format(self.argc).as_bytes();
-        let mut buf = [0u8; 16];
-        buf[0] = b'*';
-        buf[1..=digits.len()].copy_from_slice(digits);
-        buf[digits.len() + 1..digits.len() + 3].copy_from_slice(b"\r\n");
-        ArrayHeader {
-            buf,
-            len: (digits.len() + 3) as u8,
-        }
+    pub fn header(&self) -> Header {
+        Header::new(b'*', self.argc as usize)
     }
 
     /// The whole command as slices in wire order, for one vectored write without
@@ -484,7 +475,7 @@ impl Wire {
     /// `None` when `dst` has too few (many large values).
     pub fn io_slices<'a>(
         &'a self,
-        header: &'a ArrayHeader,
+        header: &'a Header,
         dst: &mut [IoSlice<'a>],
     ) -> Option<(usize, usize)> {
         let (mut n, mut bytes) = (0, 0);
@@ -508,21 +499,6 @@ impl Wire {
         }
         push(&self.args[at..])?;
         Some((n, bytes))
-    }
-}
-
-/// A RESP array header on the stack (see [`Wire::header`]).
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub struct ArrayHeader {
-    buf: [u8; 16],
-    len: u8,
-}
-
-impl ArrayHeader {
-    /// Its bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len as usize]
     }
 }
 

@@ -30,7 +30,7 @@ pub use arg::{
     DoubleArg, IntArg, LexBound, MillisArg, ScoreBound, SecondsArg, TimeoutArg, ToArg, UnixTimeArg,
 };
 pub use bit_offset::{BitOffset, BitOffsetArg};
-pub use buf::{ArgProblem, ArrayHeader, CommandBuf, Wire};
+pub use buf::{ArgProblem, CommandBuf, Wire};
 pub use compat::Compatibility;
 #[doc(hidden)]
 pub use encoded::Encoded;

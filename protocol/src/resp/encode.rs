@@ -11,13 +11,16 @@ use bytes::BytesMut;
 const HEADER_LEN: usize = 24;
 
 /// A header line `<prefix><n>\r\n` formatted on the stack.
-struct Header {
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
     buf: [u8; HEADER_LEN],
     start: usize,
 }
 
 impl Header {
-    fn new(prefix: u8, mut n: usize) -> Header {
+    /// `<prefix><n>\r\n` (`*3\r\n`, `$5\r\n`).
+    pub fn new(prefix: u8, mut n: usize) -> Header {
         let mut buf = [0; HEADER_LEN];
         buf[HEADER_LEN - 2] = b'\r';
         buf[HEADER_LEN - 1] = b'\n';
@@ -35,7 +38,8 @@ impl Header {
         Header { buf, start }
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    /// Its bytes.
+    pub fn as_bytes(&self) -> &[u8] {
         &self.buf[self.start..]
     }
 }
