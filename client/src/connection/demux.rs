@@ -76,6 +76,11 @@ pub(crate) trait Demux: Send + 'static {
     /// Writes a health-check probe into `out`: one fence.
     fn probe(&mut self, out: &mut BytesMut);
 
+    /// Whether push frames may come (subscriptions, client-side caching): while
+    /// they may, callers never read their own replies (`gate.rs`), so that what
+    /// comes is read by the driver as soon as it arrives.
+    fn expects_pushes(&self) -> bool;
+
     /// The count of its operations queued and not yet taken (none: it has no
     /// operations). While it is not zero, callers do not write through the gate,
     /// so what they send comes after those operations, as if queued behind them.
@@ -121,4 +126,8 @@ impl Demux for NoDemux {
     }
 
     fn probe(&mut self, _: &mut BytesMut) {}
+
+    fn expects_pushes(&self) -> bool {
+        false
+    }
 }

@@ -81,23 +81,33 @@ impl Sink {
     /// answer goes to the demultiplexer.
     fn deliver(self, frame: Bytes, demux: &mut dyn Demux) -> Option<Sink> {
         match self {
+            Sink::Fence => (!demux.on_fence_reply(&frame)).then_some(Sink::Fence),
+            sink => sink.reply(frame, true),
+        }
+    }
+
+    /// Delivers one reply to a request's caller (`wake`: unless the caller itself
+    /// read it, see `gate.rs`); returns the sink back when it expects more. (A
+    /// fence's answers are the demultiplexer's: [`deliver`](Self::deliver).)
+    pub(super) fn reply(self, frame: Bytes, wake: bool) -> Option<Sink> {
+        match self {
             // The caller may have gone (cancelled): the reply is dropped, and the
             // connection stays in step.
             Sink::One(tx) | Sink::Long(tx) => {
-                tx.send(Ok(frame));
+                tx.send_with(Ok(frame), wake);
                 None
             }
             Sink::Many { n, mut got, tx } => {
                 got.push(frame);
                 if got.len() == n {
-                    tx.send(Ok(got));
+                    tx.send_with(Ok(got), wake);
                     None
                 } else {
                     Some(Sink::Many { n, got, tx })
                 }
             }
             Sink::Discard => None,
-            Sink::Fence => (!demux.on_fence_reply(&frame)).then_some(Sink::Fence),
+            Sink::Fence => Some(Sink::Fence),
         }
     }
 
@@ -469,8 +479,10 @@ impl<'a> Io<'a> {
             (None, None) => (None, false),
         };
         let locator = config.locator.clone();
-        let (stream, writer) = session.transport.split();
-        gate.connect(writer);
+        let (stream, halves) = session.transport.split();
+        // Where a locator watches error replies (`-READONLY`), callers leave them
+        // to the driver.
+        gate.connect(halves, locator.is_some());
         Io {
             stream,
             gate,
@@ -525,7 +537,8 @@ impl<'a> Io<'a> {
     /// request in flight (the gate opened with none), and bytes the socket did not
     /// take, which are written first.
     fn shut_gate(&mut self, cx: &mut Context<'_>) -> Result<()> {
-        let passed = self.gate.shut(&mut self.wbuf, cx.waker());
+        let passed = self.gate.shut(&mut self.wbuf, &mut self.frames, cx.waker());
+        self.served |= passed.served;
         if let Some(sink) = passed.sink {
             debug_assert!(self.pending.is_empty());
             // The wait for its answer started when it was written.
@@ -537,12 +550,20 @@ impl<'a> Io<'a> {
         if passed.closed {
             return Err(Error::closed());
         }
+        if passed.frames_read {
+            // A caller handed the reading back with frames read and not taken
+            // (reading the socket finds nothing new for them).
+            self.dispatch()?;
+        }
         Ok(())
     }
 
     /// Parking: with nothing in flight or to write, and the request queue drained,
-    /// the next caller may write its request itself.
-    fn open_gate_if_idle(&self) {
+    /// the next caller may write its request itself; and read its reply itself
+    /// when no push frame is expected (no subscription, no client-side caching:
+    /// nothing else is read while the driver is parked) and the health check is
+    /// the liveness rule (a subscriber's asks the server itself).
+    fn open_gate_if_idle(&mut self) {
         if self.pending.is_empty()
             && self.wbuf.is_empty()
             && self.drained
@@ -551,7 +572,10 @@ impl<'a> Io<'a> {
             && !self.queues_closed
             && !self.demux.is_stalled()
         {
-            self.gate.open();
+            let lend = !self.arrays_to_demux
+                && !self.demux.expects_pushes()
+                && (self.health.is_none() || self.liveness);
+            self.gate.open(&mut self.frames, lend);
         }
     }
 
@@ -742,7 +766,7 @@ impl<'a> Io<'a> {
         self.write_blocked = true;
         self.write_error = Some(err);
         loop {
-            match self.frames.poll_fill(&mut self.stream, cx) {
+            match self.poll_fill(cx) {
                 Poll::Ready(Ok(1..)) => self.dispatch()?,
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Err(self.take_write_error()),
                 Poll::Pending => return Ok(true),
@@ -759,8 +783,20 @@ impl<'a> Io<'a> {
         Error::io_while("writing to the server", err)
     }
 
+    /// Reads what the socket has into the frame reader. A gated socket waits with
+    /// the gate's read waker, which wakes a caller reading its own reply or else
+    /// the driver (`gate.rs`); TLS with the driver's.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.stream.is_shared() {
+            let mut cx = Context::from_waker(self.gate.read_waker());
+            self.frames.poll_fill(&mut self.stream, &mut cx)
+        } else {
+            self.frames.poll_fill(&mut self.stream, cx)
+        }
+    }
+
     fn read(&mut self, cx: &mut Context<'_>) -> Result<bool> {
-        match self.frames.poll_fill(&mut self.stream, cx) {
+        match self.poll_fill(cx) {
             Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) if self.write_error.is_some() => {
                 Err(self.take_write_error())
             }

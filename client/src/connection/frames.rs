@@ -33,6 +33,25 @@ impl FrameReader {
         }
     }
 
+    /// A reader with no buffer yet (what stands in for the driver's while it lends
+    /// its own, see `gate.rs`).
+    pub(crate) fn detached() -> Self {
+        FrameReader {
+            buf: BytesMut::new(),
+            scanner: Scanner::default(),
+        }
+    }
+
+    /// Nothing read and not yet taken (no partial frame either).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The first byte read and not yet taken: the type of the next frame.
+    pub(crate) fn next_type(&self) -> Option<u8> {
+        self.buf.first().copied()
+    }
+
     /// The next whole frame already read, if there is one. A frame that breaks the
     /// protocol or a limit is an error (the stream is then out of step).
     pub(crate) fn next_buffered(&mut self) -> Result<Option<Bytes>> {

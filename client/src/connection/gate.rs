@@ -1,10 +1,11 @@
 //! The gate: a caller writes its request to the socket itself when the connection
-//! is idle, rather than queueing it for the driver task.
+//! is idle, rather than queueing it for the driver task, and reads its reply itself
+//! too while the driver stays parked.
 //!
-//! A lone caller's request otherwise crosses two tasks (the caller wakes the driver,
-//! which writes; the reply wakes the driver, which wakes the caller). Through the
-//! gate it crosses one: the caller writes, and the reply wakes the driver, which
-//! wakes the caller. Under load the gate stays shut and requests are queued and
+//! A lone caller's request otherwise crosses two tasks each way (the caller wakes
+//! the driver, which writes; the reply wakes the driver, which wakes the caller).
+//! Through the gate it crosses none: the caller writes, the reply wakes the caller,
+//! which reads it. Under load the gate stays shut and requests are queued and
 //! written together (auto-pipelining), as before.
 //!
 //! The rules that keep the reply FIFO in the order of the bytes on the wire:
@@ -19,15 +20,31 @@
 //! - What the socket does not take at once stays here, and the driver, woken, writes
 //!   it before anything else.
 //!
+//! The rules of reading, where the caller reads its own reply:
+//!
+//! - The parked driver lends its frame reader (empty: nothing in flight) when no
+//!   push frame is expected (no subscription, no client-side caching), and a caller
+//!   whose request went out whole reads with it, in its own poll, under the gate's
+//!   lock. The first reply on the wire is its own (nothing else was in flight).
+//! - Whenever the driver runs (another request queued, a timer, a close), it takes
+//!   its reader back and the reading with it: the caller then waits for its reply
+//!   as any other. So a caller that stops polling holds up nobody else.
+//! - A frame the caller should not take (a push, an error reply where a locator
+//!   watches them, a malformed one), the end of the stream, or a caller that gives
+//!   up hands the reading back: the driver is woken and finds the bytes as read.
+//! - A caller done with its reply leaves the connection as the parked driver did:
+//!   its waker registered for what comes next (the driver's), and the gate open.
+//!
 //! TLS streams have no gate (their writes go through the session's state).
 
 use super::driver::{Payload, Request, Sink};
-use super::transport::Writer;
+use super::frames::FrameReader;
+use super::transport::{Reader, Writer};
 use crate::command::Encoded;
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::task::Waker;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Wake, Waker};
 use tokio::time::Instant;
 
 /// The most slices one vectored write hands the socket.
@@ -38,12 +55,44 @@ pub(crate) struct Gate {
     /// Open (read without the lock, to skip it when shut).
     open: AtomicBool,
     state: Mutex<State>,
+    /// What waits for the socket to have something to read, whoever reads: it
+    /// wakes the caller reading its own reply, else the driver ([`Route`]).
+    read_waker: Waker,
 }
 
-#[derive(Default)]
+/// The waker registered for reading a gated socket: wakes the caller that reads
+/// its own reply once it has polled, otherwise the driver. Registered once, it
+/// serves both, so a caller does not register one of its own (nor the driver its
+/// own again) on every request.
+struct Route(Weak<Gate>);
+
+impl Wake for Route {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let Some(gate) = self.0.upgrade() else {
+            return;
+        };
+        let mut st = gate.lock();
+        st.armed = false;
+        let to = match (&st.reading, &st.reader_waker) {
+            (Some(_), Some(caller)) => caller,
+            _ => match &st.driver {
+                Some(driver) => driver,
+                None => return,
+            },
+        };
+        to.wake_by_ref();
+    }
+}
+
 struct State {
     /// The socket's writing half, while connected (none for TLS).
     writer: Option<Writer>,
+    /// The socket's reading half, while connected (none for TLS).
+    reader: Option<Reader>,
     /// Shut for good: the connection was closed.
     closed: bool,
     /// The sink of the request a caller wrote, until the driver takes it.
@@ -54,8 +103,35 @@ struct State {
     /// When it was written: the health check's sign of life (the connection was
     /// idle, so the wait for an answer starts then).
     at: Option<Instant>,
-    /// Woken when a caller leaves bytes unwritten.
+    /// Woken when a caller leaves bytes unwritten, or hands the reading back.
     driver: Option<Waker>,
+    /// The driver's frame reader while it is lent (`lent`), else a stand-in.
+    frames: FrameReader,
+    /// The parked driver lent its frame reader.
+    lent: bool,
+    /// The ticket of the caller reading its own reply, if one is.
+    reading: Option<u64>,
+    /// That caller's waker, once it polled.
+    reader_waker: Option<Waker>,
+    /// The read waker is registered with the reactor, and has not fired since.
+    armed: bool,
+    /// The last ticket given.
+    tickets: u64,
+    /// A caller read its reply since the driver last ran (the connection served).
+    served: bool,
+    /// Error replies are the driver's to read (a locator watches them).
+    errors_to_driver: bool,
+}
+
+/// How a request went through [`Gate::pass`].
+pub(crate) enum Pass {
+    /// It did not (the gate is shut): it is to be queued.
+    Queue(Request),
+    /// Written; the driver reads its reply.
+    Written,
+    /// Written, and its caller reads the reply itself with this ticket
+    /// ([`Gate::poll_read`]).
+    Reads(u64),
 }
 
 /// What the driver finds when it shuts the gate.
@@ -66,15 +142,41 @@ pub(crate) struct Passed {
     pub(crate) at: Option<Instant>,
     /// The connection was closed ([`Gate::close`]).
     pub(crate) closed: bool,
+    /// A caller read its own reply since the driver last ran.
+    pub(crate) served: bool,
+    /// The frame reader came back with bytes a caller read and did not take.
+    pub(crate) frames_read: bool,
 }
 
 impl Gate {
     /// A shut gate.
-    pub(crate) fn new() -> Self {
-        Gate {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new_cyclic(|gate| Gate {
+            read_waker: Waker::from(Arc::new(Route(gate.clone()))),
             open: AtomicBool::new(false),
-            state: Mutex::new(State::default()),
-        }
+            state: Mutex::new(State {
+                writer: None,
+                reader: None,
+                closed: false,
+                written: None,
+                rest: Encoded::default(),
+                at: None,
+                driver: None,
+                frames: FrameReader::detached(),
+                lent: false,
+                reading: None,
+                reader_waker: None,
+                armed: false,
+                tickets: 0,
+                served: false,
+                errors_to_driver: false,
+            }),
+        })
+    }
+
+    /// The waker the driver reads a gated socket with (see [`Route`]).
+    pub(crate) fn read_waker(&self) -> &Waker {
+        &self.read_waker
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -82,31 +184,33 @@ impl Gate {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A caller writes `req` itself if the gate is open (`None`); otherwise (or
-    /// when it is not worth it) `req` comes back, to be queued. The caller has
-    /// checked that nothing is queued before it.
-    pub(crate) fn pass(&self, req: Request) -> Option<Request> {
+    /// A caller writes `req` itself if the gate is open; otherwise (or when it is
+    /// not worth it) `req` comes back, to be queued. The caller has checked that
+    /// nothing is queued before it.
+    pub(crate) fn pass(&self, req: Request) -> Pass {
         if !self.open.load(Ordering::Acquire) || req.sink.expects() == 0 {
-            return Some(req);
+            return Pass::Queue(req);
         }
         let mut guard = self.lock();
         let st = &mut *guard;
         let (true, Some(writer)) = (self.open.load(Ordering::Relaxed), &st.writer) else {
-            return Some(req);
+            return Pass::Queue(req);
         };
         // One request per opening.
         self.open.store(false, Ordering::Relaxed);
         let Request { payload, sink } = req;
         if !sink.take() {
             // Given up already (it was never queued: cannot happen); never written.
-            return None;
+            return Pass::Written;
         }
         match payload {
             // Written from the command's own buffers; only what the socket does
             // not take is copied (to be written by the driver).
             Payload::One(cmd) => {
                 let header = cmd.header();
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                // Room for the header, the name, the arguments and a few large
+                // values (more are copied into `rest`, their values not).
+                let mut slices = [IoSlice::new(&[]); 16];
                 match cmd.io_slices(&header, &mut slices) {
                     Some((n, bytes)) => {
                         let written = writer.try_write_vectored(&slices[..n]).unwrap_or(0);
@@ -128,6 +232,12 @@ impl Gate {
                 Ok(n) => st.rest.advance(n),
             }
         }
+        // Its caller reads the reply when it went out whole and the driver lent
+        // its reader (a `WAIT` waits long: the driver watches it).
+        let reads = st.lent
+            && st.rest.is_empty()
+            && st.reader.is_some()
+            && matches!(sink, Sink::One(_) | Sink::Many { .. });
         st.written = Some(sink);
         st.at = Some(Instant::now());
         if st.rest.is_empty() {
@@ -135,14 +245,140 @@ impl Gate {
         } else if let Some(driver) = &st.driver {
             driver.wake_by_ref();
         }
-        None
+        if !reads {
+            return Pass::Written;
+        }
+        st.tickets += 1;
+        st.reading = Some(st.tickets);
+        Pass::Reads(st.tickets)
     }
 
-    /// The driver runs: shuts the gate, and takes what a caller wrote through it.
-    /// Bytes the socket did not take go into `wbuf` (empty: the gate opened only
-    /// with nothing to write). `waker` is woken when a caller leaves bytes later.
-    pub(crate) fn shut(&self, wbuf: &mut Encoded, waker: &Waker) -> Passed {
+    /// The caller with `ticket` reads its reply ([`Pass::Reads`]). Ready when it
+    /// is no longer reading: its reply is in its slot, or the reading went back to
+    /// the driver (which then delivers the reply). Pending: `cx` is woken when more
+    /// arrives.
+    pub(crate) fn poll_read(&self, ticket: u64, cx: &mut Context<'_>) -> Poll<()> {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        if st.reading != Some(ticket) {
+            // The driver took the reading back.
+            return Poll::Ready(());
+        }
+        if !st
+            .reader_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            st.reader_waker = Some(cx.waker().clone());
+        }
+        if st.armed && st.frames.is_empty() {
+            // Nothing came since the socket was last found empty: the read
+            // waker, registered, wakes this caller when something does.
+            return Poll::Pending;
+        }
+        let mut heard = false;
+        loop {
+            if let Some(kind) = st.frames.next_type() {
+                if kind == b'>' || (kind == b'-' && st.errors_to_driver) {
+                    return hand_back(st);
+                }
+                match st.frames.next_buffered() {
+                    Ok(Some(frame)) => {
+                        let Some(sink) = st.written.take() else {
+                            return hand_back(st);
+                        };
+                        match sink.reply(frame, false) {
+                            // A pipeline's next reply.
+                            Some(rest) => {
+                                st.written = Some(rest);
+                                continue;
+                            }
+                            None => {
+                                self.done_reading(st);
+                                return Poll::Ready(());
+                            }
+                        }
+                    }
+                    Ok(None) => {}
+                    // The driver meets it itself, and ends the connection.
+                    Err(_) => return hand_back(st),
+                }
+            }
+            let Some(reader) = &mut st.reader else {
+                return hand_back(st);
+            };
+            match st
+                .frames
+                .poll_fill(reader, &mut Context::from_waker(&self.read_waker))
+            {
+                Poll::Pending => {
+                    st.armed = true;
+                    if heard {
+                        // Part of the reply came: for the liveness rule, the wait
+                        // for the rest starts now.
+                        st.at = Some(Instant::now());
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(1..)) => heard = true,
+                // The end of the stream, or an error: the driver's to meet.
+                Poll::Ready(_) => return hand_back(st),
+            }
+        }
+    }
+
+    /// The caller with `ticket` gives up (timed out, or dropped its future) while
+    /// it reads: the driver reads the reply (and drops it).
+    pub(crate) fn stop_reading(&self, ticket: u64) {
         let mut st = self.lock();
+        if st.reading == Some(ticket) {
+            let _ = hand_back(&mut st);
+        }
+    }
+
+    /// A caller has its reply: the connection is left as the parked driver left
+    /// it, the driver's waker registered for what comes next and the gate open;
+    /// unless more was read already, which is the driver's.
+    fn done_reading(&self, st: &mut State) {
+        st.reading = None;
+        st.reader_waker = None;
+        st.at = None;
+        st.served = true;
+        let (Some(reader), Some(driver)) = (&mut st.reader, &st.driver) else {
+            return;
+        };
+        if st.frames.is_empty() {
+            match st
+                .frames
+                .poll_fill(reader, &mut Context::from_waker(&self.read_waker))
+            {
+                Poll::Pending => {
+                    st.armed = true;
+                    if st.writer.is_some() && !st.closed {
+                        self.open.store(true, Ordering::Release);
+                    }
+                    return;
+                }
+                // Something came (a push frame, the end of the stream, an error).
+                Poll::Ready(_) => {}
+            }
+        }
+        driver.wake_by_ref();
+    }
+
+    /// The driver runs: shuts the gate, and takes what a caller wrote through it
+    /// and its frame reader back (with what a caller read into it, and the reading:
+    /// the driver reads from now on). Bytes the socket did not take go into `wbuf`
+    /// (empty: the gate opened only with nothing to write). `waker` is woken when a
+    /// caller leaves bytes later, or hands the reading back.
+    pub(crate) fn shut(
+        &self,
+        wbuf: &mut Encoded,
+        frames: &mut FrameReader,
+        waker: &Waker,
+    ) -> Passed {
+        let mut guard = self.lock();
+        let st = &mut *guard;
         self.open.store(false, Ordering::Relaxed);
         if !st.driver.as_ref().is_some_and(|w| w.will_wake(waker)) {
             st.driver = Some(waker.clone());
@@ -151,27 +387,49 @@ impl Gate {
             debug_assert!(wbuf.is_empty());
             std::mem::swap(wbuf, &mut st.rest);
         }
+        let frames_read = st.lent && {
+            std::mem::swap(frames, &mut st.frames);
+            st.lent = false;
+            !frames.is_empty()
+        };
+        st.reading = None;
+        st.reader_waker = None;
         Passed {
             sink: st.written.take(),
             at: st.at.take(),
             closed: st.closed,
+            served: std::mem::take(&mut st.served),
+            frames_read,
         }
     }
 
     /// The driver parks with nothing in flight, nothing to write and its queue
-    /// drained: the next caller may write itself.
-    pub(crate) fn open(&self) {
-        let st = self.lock();
+    /// drained: the next caller may write itself, and read its reply with
+    /// `frames` (lent when `lend`: no push frame is expected, and nothing is read
+    /// and not yet taken).
+    pub(crate) fn open(&self, frames: &mut FrameReader, lend: bool) {
+        let mut guard = self.lock();
+        let st = &mut *guard;
         if st.writer.is_some() && !st.closed && st.written.is_none() {
+            if lend && st.reader.is_some() && frames.is_empty() {
+                std::mem::swap(frames, &mut st.frames);
+                st.lent = true;
+                // Its last read found the socket empty and registered the read
+                // waker. (Should that waker have fired since, the driver is
+                // woken already, and takes the reading back when it runs.)
+                st.armed = true;
+            }
             self.open.store(true, Ordering::Release);
         }
     }
 
-    /// A new session: its writing half (none: callers always queue). Shut.
-    pub(crate) fn connect(&self, writer: Option<Writer>) {
+    /// A new session: its shared halves (none: callers always queue), and whether
+    /// error replies are the driver's to read. Shut.
+    pub(crate) fn connect(&self, halves: Option<(Reader, Writer)>, errors_to_driver: bool) {
         let mut st = self.lock();
         self.open.store(false, Ordering::Relaxed);
-        st.writer = writer;
+        (st.reader, st.writer) = halves.unzip();
+        st.errors_to_driver = errors_to_driver;
         st.rest.clear();
     }
 
@@ -181,8 +439,16 @@ impl Gate {
         let mut st = self.lock();
         self.open.store(false, Ordering::Relaxed);
         st.writer = None;
+        st.reader = None;
         st.rest.clear();
         st.at = None;
+        st.reading = None;
+        st.reader_waker = None;
+        st.armed = false;
+        if st.lent {
+            st.frames = FrameReader::detached();
+            st.lent = false;
+        }
         st.written.take()
     }
 
@@ -197,6 +463,17 @@ impl Gate {
             driver.wake_by_ref();
         }
     }
+}
+
+/// The caller reading hands the reading back to the driver, which it wakes: the
+/// gate stays shut, and the driver finds what was read when it takes its reader.
+fn hand_back(st: &mut State) -> Poll<()> {
+    st.reading = None;
+    st.reader_waker = None;
+    if let Some(driver) = &st.driver {
+        driver.wake_by_ref();
+    }
+    Poll::Ready(())
 }
 
 /// One write of what `out` holds, without waiting.

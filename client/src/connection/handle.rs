@@ -3,7 +3,7 @@
 
 use super::demux::{Demux, NoDemux};
 use super::driver::{self, Control, Payload, Request, Sink};
-use super::gate::Gate;
+use super::gate::{Gate, Pass};
 use super::handshake::{self, Session};
 use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
@@ -152,7 +152,7 @@ impl Connection {
             }
             _ => None,
         };
-        let gate = Arc::new(Gate::new());
+        let gate = Gate::new();
         let queued_ops = demux.queued_ops();
         tokio::spawn(driver::run(driver::Setup {
             config: config.clone(),
@@ -304,8 +304,13 @@ impl Connection {
                 .is_none_or(|q| q.load(Ordering::Acquire) == 0)
         {
             match self.gate.pass(req) {
-                None => return Reply::queued(rx),
-                Some(req) => req,
+                Pass::Queue(req) => req,
+                Pass::Written => return Reply::queued(rx),
+                Pass::Reads(ticket) => {
+                    let mut reply = Reply::queued(rx);
+                    reply.reads = Some((self.gate.clone(), ticket));
+                    return reply;
+                }
             }
         } else {
             req
@@ -320,6 +325,7 @@ impl Connection {
                     Reply {
                         rx: Some(rx),
                         stage: Stage::WaitingForRoom(Box::new((room, Some(req)))),
+                        reads: None,
                     }
                 }
             },
@@ -384,6 +390,9 @@ enum Stage {
 pub(crate) struct Reply<T> {
     rx: Option<SlotReceiver<Result<T>>>,
     stage: Stage,
+    /// Written through the gate, and read by this future itself (`gate.rs`): the
+    /// gate, and the ticket of the reading.
+    reads: Option<(Arc<Gate>, u64)>,
 }
 
 impl<T> Reply<T> {
@@ -391,6 +400,7 @@ impl<T> Reply<T> {
         Reply {
             rx: Some(rx),
             stage: Stage::Queued,
+            reads: None,
         }
     }
 
@@ -398,6 +408,14 @@ impl<T> Reply<T> {
         Reply {
             rx: None,
             stage: Stage::Failed(Some(err)),
+            reads: None,
+        }
+    }
+
+    /// Stops reading its own reply: the driver reads it.
+    fn stop_reading(&mut self) {
+        if let Some((gate, ticket)) = self.reads.take() {
+            gate.stop_reading(ticket);
         }
     }
 
@@ -409,6 +427,7 @@ impl<T> Reply<T> {
             self.stage = Stage::Failed(None);
             return Err(Error::timeout_unsent(limit));
         }
+        self.stop_reading();
         match self.rx.as_mut().map(SlotReceiver::give_up) {
             Some(GiveUp::NotSent) => Err(Error::timeout_unsent(limit)),
             Some(GiveUp::Sent) => Err(Error::timeout_sent(limit)),
@@ -454,11 +473,35 @@ impl<T> Future for Reply<T> {
                 }
             },
         }
-        match this.rx.as_mut().map(|rx| rx.poll_reply(cx)) {
-            Some(Poll::Pending) => Poll::Pending,
-            Some(Poll::Ready(Some(r))) => Poll::Ready(r),
-            Some(Poll::Ready(None)) | None => Poll::Ready(Err(Error::closed())),
+        let Some(rx) = &mut this.rx else {
+            return Poll::Ready(Err(Error::closed()));
+        };
+        loop {
+            // The slot first: it also wakes this task if the driver takes the
+            // reading back (and delivers the reply).
+            return match rx.poll_reply(cx) {
+                Poll::Pending => match &this.reads {
+                    Some((gate, ticket)) => match gate.poll_read(*ticket, cx) {
+                        Poll::Pending => Poll::Pending,
+                        // Its reply is in the slot now, or the driver reads it.
+                        Poll::Ready(()) => {
+                            this.reads = None;
+                            continue;
+                        }
+                    },
+                    None => Poll::Pending,
+                },
+                Poll::Ready(Some(r)) => Poll::Ready(r),
+                Poll::Ready(None) => Poll::Ready(Err(Error::closed())),
+            };
         }
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    /// Given up while it read its own reply: the driver reads it (and drops it).
+    fn drop(&mut self) {
+        self.stop_reading();
     }
 }
 

@@ -85,10 +85,17 @@ impl<T> SlotSender<T> {
 
     /// Delivers the reply (dropped when the caller has gone).
     pub(crate) fn send(mut self, value: T) {
-        self.finish(Some(value));
+        self.finish(Some(value), true);
     }
 
-    fn finish(&mut self, value: Option<T>) {
+    /// [`send`](Self::send), waking the caller only if `wake`: not for the caller
+    /// itself, which read its own reply and looks at the slot next (a wake would
+    /// only poll it once more).
+    pub(crate) fn send_with(mut self, value: T, wake: bool) {
+        self.finish(Some(value), wake);
+    }
+
+    fn finish(&mut self, value: Option<T>, wake: bool) {
         self.done = true;
         let waker = {
             let mut inner = self.shared.lock();
@@ -101,7 +108,7 @@ impl<T> SlotSender<T> {
             inner.stage = Stage::Finished;
             inner.waker.take()
         };
-        if let Some(w) = waker {
+        if let (Some(w), true) = (waker, wake) {
             w.wake();
         }
     }
@@ -111,7 +118,7 @@ impl<T> Drop for SlotSender<T> {
     /// Dropped unanswered (the driver stopped): the caller sees the slot closed.
     fn drop(&mut self) {
         if !self.done {
-            self.finish(None);
+            self.finish(None, true);
         }
     }
 }
@@ -190,7 +197,16 @@ impl<T> Drop for SlotReceiver<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::task::Waker;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 
     fn poll<T>(rx: &mut SlotReceiver<T>) -> Poll<Option<T>> {
         rx.poll_reply(&mut Context::from_waker(Waker::noop()))
@@ -246,15 +262,19 @@ mod tests {
     }
 
     #[test]
+    fn a_quiet_delivery_reaches_the_caller_without_a_wake() {
+        let (tx, mut rx) = slot();
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(woken.clone());
+        assert!(rx.poll_reply(&mut Context::from_waker(&waker)).is_pending());
+        assert!(tx.take());
+        tx.send_with(5, false);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
+        assert_eq!(poll(&mut rx), Poll::Ready(Some(5)));
+    }
+
+    #[test]
     fn the_waker_is_woken_on_delivery() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::task::Wake;
-        struct Count(AtomicUsize);
-        impl Wake for Count {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let (tx, mut rx) = slot();

@@ -236,11 +236,11 @@ impl AsyncWrite for Transport {
 /// itself when the connection is idle, see `gate.rs`); a TLS stream whole (its
 /// writes go through the session's state, so only the driver writes).
 pub(crate) enum Stream {
-    /// TCP: the reading half, and the shared writing half.
-    Tcp(tokio::net::tcp::OwnedReadHalf, Writer),
-    /// A Unix socket: the reading half, and the shared writing half.
+    /// TCP: the shared reading and writing halves.
+    Tcp(Reader, Writer),
+    /// A Unix socket: the shared reading and writing halves.
     #[cfg(unix)]
-    Unix(tokio::net::unix::OwnedReadHalf, Writer),
+    Unix(Reader, Writer),
     /// TLS, whole.
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
@@ -257,24 +257,102 @@ pub(crate) enum Writer {
     Unix(Arc<tokio::net::unix::OwnedWriteHalf>),
 }
 
+/// The reading half of a TCP or Unix socket, shared by the driver and the caller
+/// that reads its own reply while the driver is parked (see `gate.rs`); one of
+/// them reads at a time, and the one that waits registers for readiness.
+#[derive(Clone)]
+pub(crate) enum Reader {
+    /// TCP.
+    Tcp(Arc<tokio::net::tcp::OwnedReadHalf>),
+    /// A Unix socket.
+    #[cfg(unix)]
+    Unix(Arc<tokio::net::unix::OwnedReadHalf>),
+}
+
 impl Transport {
-    /// The stream as the driver holds it, and the writing half callers may share
-    /// (none for TLS).
-    pub(crate) fn split(self) -> (Stream, Option<Writer>) {
+    /// The stream as the driver holds it, and the halves callers may share (none
+    /// for TLS).
+    pub(crate) fn split(self) -> (Stream, Option<(Reader, Writer)>) {
         match self {
             Transport::Tcp(s) => {
                 let (r, w) = s.into_split();
-                let w = Writer::Tcp(Arc::new(w));
-                (Stream::Tcp(r, w.clone()), Some(w))
+                let (r, w) = (Reader::Tcp(Arc::new(r)), Writer::Tcp(Arc::new(w)));
+                (Stream::Tcp(r.clone(), w.clone()), Some((r, w)))
             }
             #[cfg(unix)]
             Transport::Unix(s) => {
                 let (r, w) = s.into_split();
-                let w = Writer::Unix(Arc::new(w));
-                (Stream::Unix(r, w.clone()), Some(w))
+                let (r, w) = (Reader::Unix(Arc::new(r)), Writer::Unix(Arc::new(w)));
+                (Stream::Unix(r.clone(), w.clone()), Some((r, w)))
             }
             #[cfg(feature = "tls")]
             Transport::Tls(s) => (Stream::Tls(s), None),
+        }
+    }
+}
+
+impl Reader {
+    /// Waits for something to read (registering `cx`: the last to register is
+    /// the one woken).
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Reader::Tcp(r) => r.as_ref().as_ref().poll_read_ready(cx),
+            #[cfg(unix)]
+            Reader::Unix(r) => r.as_ref().as_ref().poll_read_ready(cx),
+        }
+    }
+
+    /// Reads what the socket has now, without waiting (`WouldBlock` when it has
+    /// nothing).
+    ///
+    /// A read that fills less than the room given found the socket empty, so the
+    /// readiness it was made on is cleared with it: the next wait registers at
+    /// once, saving the read whose only news would be `WouldBlock`. (The reactor
+    /// clears only the readiness seen before the read: data that arrives after it
+    /// is a new event, kept.)
+    fn try_read_buf(&self, buf: &mut ReadBuf<'_>) -> io::Result<usize> {
+        let room = buf.remaining();
+        let mut got = None;
+        let mut read = |n: io::Result<usize>| {
+            let n = n?;
+            got = Some(n);
+            if n > 0 && n < room {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(n)
+            }
+        };
+        let r = match self {
+            Reader::Tcp(r) => {
+                let s = r.as_ref().as_ref();
+                s.try_io(tokio::io::Interest::READABLE, || read(s.try_read_buf(buf)))
+            }
+            #[cfg(unix)]
+            Reader::Unix(r) => {
+                let s = r.as_ref().as_ref();
+                s.try_io(tokio::io::Interest::READABLE, || read(s.try_read_buf(buf)))
+            }
+        };
+        match (r, got) {
+            (Err(e), Some(n)) if e.kind() == io::ErrorKind::WouldBlock => Ok(n),
+            (r, _) => r,
+        }
+    }
+}
+
+impl AsyncRead for Reader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            std::task::ready!(self.poll_read_ready(cx))?;
+            match self.try_read_buf(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+                Ok(_) => return Poll::Ready(Ok(())),
+            }
         }
     }
 }
@@ -369,6 +447,15 @@ impl Stream {
             Stream::Unix(_, w) => w.poll_write_with(cx, |w| w.try_write_vectored(bufs)),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    /// Whether its halves are shared with the gate (a TCP or Unix socket; not TLS).
+    pub(crate) fn is_shared(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(_) => false,
+            _ => true,
         }
     }
 

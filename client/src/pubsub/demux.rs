@@ -173,4 +173,8 @@ impl Demux for PubSub {
     fn queued_ops(&self) -> Option<Arc<AtomicUsize>> {
         Some(self.queued.clone())
     }
+
+    fn expects_pushes(&self) -> bool {
+        self.router.has_subscribers()
+    }
 }

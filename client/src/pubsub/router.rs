@@ -323,6 +323,11 @@ impl Router {
         fenced(Owner::Ping, Vec::new(), None, out)
     }
 
+    /// Whether any subscriber is attached (messages may come).
+    pub(crate) fn has_subscribers(&self) -> bool {
+        self.dedicated || !self.subs.is_empty()
+    }
+
     /// A message waits for room in a queue: stop reading.
     pub(crate) fn is_stalled(&self) -> bool {
         self.stalled.is_some()

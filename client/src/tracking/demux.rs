@@ -166,6 +166,12 @@ impl Demux for Tracking {
         self.inner.queued_ops()
     }
 
+    /// Invalidations may come at any time (on this connection with RESP3; with
+    /// RESP2 the fills still count on the driver reading in turn).
+    fn expects_pushes(&self) -> bool {
+        true
+    }
+
     fn probe(&mut self, out: &mut BytesMut) {
         self.inner.probe(out);
         self.owners.push_back(Owner::Inner);

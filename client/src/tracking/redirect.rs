@@ -63,6 +63,11 @@ impl Demux for Redirect {
         2
     }
 
+    /// The invalidations' own connection.
+    fn expects_pushes(&self) -> bool {
+        true
+    }
+
     fn on_lost(&mut self, _: &Error) {
         self.steps.clear();
         self.id = None;

@@ -110,3 +110,119 @@ async fn a_value_the_socket_cannot_take_at_once_is_finished_by_the_driver() {
         assert_eq!(client.strlen(&key).await.unwrap(), len as i64);
     }
 }
+
+/// Polls `fut` once, with this task's waker.
+async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx))).await
+}
+
+/// A caller that wrote through the gate reads its own reply while the driver is
+/// parked. If it stops polling (its future kept, not awaited), the requests of
+/// others still get their replies: the driver takes the reading back when it runs,
+/// and the held future gets its reply later.
+#[tokio::test]
+async fn a_caller_that_stops_polling_while_it_reads_holds_up_nobody() {
+    let server = Server::start();
+    let client = Client::connect(&server.url()).await.unwrap();
+    client.set("gate:held", "v").await.unwrap();
+    for round in 0..50 {
+        // The previous request left the connection idle: this one goes through the
+        // gate, and its future reads its reply.
+        let mut held = Box::pin(client.get("gate:held").into_future());
+        if round % 2 == 1 {
+            // Polled once: its waker, not the driver's, waits for the reply.
+            assert!(poll_once(&mut held).await.is_pending());
+        }
+        let others = async {
+            for i in 0..20 {
+                assert_eq!(
+                    client.incr("gate:held:n").await.unwrap(),
+                    round * 20 + i + 1
+                );
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), others)
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: held up by a caller that stopped polling"));
+        assert_eq!(held.await.unwrap(), Some(Bytes::from("v")), "round {round}");
+    }
+}
+
+/// A caller that gives up while it reads its own reply, part of the reply read:
+/// the driver reads the rest and drops it, and the next reply is the next
+/// request's (the connection stays in step).
+#[tokio::test]
+async fn a_caller_that_gives_up_in_the_middle_of_its_reply_leaves_the_connection_in_step() {
+    // `GET a` is answered with the first 3 bytes of 10; the next command with the
+    // other 7, then its own reply.
+    let (url, _) = serve(|_, words| match handshake_answer(words) {
+        Some(a) => Answer::Write(a),
+        None => match words {
+            [_] => Answer::Write(b"+PONG\r\n"),
+            [_, key] if key == b"a" => Answer::Write(b"$10\r\nabc"),
+            _ => Answer::Write(b"defghij\r\n$1\r\nb\r\n"),
+        },
+    })
+    .await;
+    let client = Client::connect(&url).await.unwrap();
+    // Leaves the connection idle, its gate open.
+    assert_eq!(client.ping().await.unwrap(), "PONG");
+    let mut cut = Box::pin(client.get("a").into_future());
+    // Polled until the first bytes must have been read (the fake wrote them at
+    // once; either way the outcome below must hold).
+    for _ in 0..20 {
+        assert!(poll_once(&mut cut).await.is_pending());
+        tokio::task::yield_now().await;
+    }
+    drop(cut);
+    let b = tokio::time::timeout(Duration::from_secs(10), client.get("b"))
+        .await
+        .expect("the next request was never answered")
+        .unwrap();
+    assert_eq!(b, Some(Bytes::from("b")));
+}
+
+/// Push frames that arrive while a caller reads its own reply (a connection with
+/// client tracking turned on by hand, so the client does not expect them) go to
+/// the driver: each reaches the push hook, in whichever order the server sends the
+/// push and the reply, and every reply reaches its caller.
+#[tokio::test]
+async fn pushes_met_by_a_caller_reading_its_reply_go_to_the_driver() {
+    let server = Server::start();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = Client::builder()
+        .url(&server.url())
+        .push_hook(std::sync::Arc::new(
+            move |push: respec::connection::Push| {
+                let _ = tx.send(push);
+            },
+        ))
+        .connect()
+        .await
+        .unwrap();
+    client
+        .client_tracking(respec::types::OnOff::On)
+        .await
+        .unwrap();
+    for round in 0..100 {
+        let key = format!("gate:push:{}", round % 3);
+        client.set(&key, round.to_string()).await.unwrap();
+        // Read, so the server tracks the key for this connection...
+        assert_eq!(
+            client.get(&key).await.unwrap(),
+            Some(Bytes::from(round.to_string()))
+        );
+        // ...and this write invalidates it: a push to this very connection, next
+        // to the reply.
+        client.set(&key, "x").await.unwrap();
+        let push = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: no invalidation within 10 s"))
+            .unwrap();
+        assert_eq!(
+            push,
+            respec::connection::Push::Invalidate(Some(vec![Bytes::from(key)])),
+            "round {round}"
+        );
+    }
+}
