@@ -96,6 +96,130 @@ async fn a_full_queue_fails_fast_when_asked() {
     );
 }
 
+/// With `QueueFull::Wait` and a small queue, many tasks whose requests time out
+/// (waiting for room, queued or in flight), are dropped or succeed, while a paused
+/// server and large values back the queue up: every request ends, and at most once
+/// holds: a request that failed as unsent never ran, one that succeeded ran once, so
+/// each task's counter lies between its successes and its successes plus the
+/// requests that may have run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_waiting_queue_under_cancellations_runs_each_request_at_most_once() {
+    let (ok, unsent) = small_waiting_queue(Some(Duration::from_millis(30))).await;
+    assert!(ok > 0 && unsent > 0, "{ok} succeeded, {unsent} unsent");
+}
+
+/// The same without a request timeout: callers waiting for room are woken when there
+/// is some (a lost wake-up leaves a caller waiting for ever), and dropped futures
+/// still run their requests at most once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_waiting_for_room_in_a_small_queue_all_get_in() {
+    let (ok, _) = small_waiting_queue(None).await;
+    assert!(ok > 0, "nothing succeeded");
+}
+
+/// The load of the two tests above: each task's successes and requests failed as
+/// unsent, summed.
+async fn small_waiting_queue(request_timeout: Option<Duration>) -> (i64, i64) {
+    const TASKS: usize = 64;
+    let mut server = Server::start();
+    let client = Client::builder()
+        .url(&server.url())
+        .queue(QueueOptions {
+            capacity: 8,
+            when_full: QueueFull::Wait,
+        })
+        .request_timeout(request_timeout)
+        .connect()
+        .await
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let unsent_so_far = Arc::new(AtomicUsize::new(0));
+    let mut counters = Vec::new();
+    for task in 0..TASKS {
+        let (client, stop, unsent_so_far) = (client.clone(), stop.clone(), unsent_so_far.clone());
+        counters.push(tokio::spawn(async move {
+            let key = format!("queue:at-most-once:{task}");
+            let (mut ok, mut maybe, mut unsent, mut last) = (0i64, 0i64, 0i64, 0i64);
+            while !stop.load(Ordering::Relaxed) {
+                // Some futures are dropped early, wherever the request then is.
+                let patience = Duration::from_micros(fastrand::u64(0..4_000));
+                let incr = client.incr(&key);
+                let outcome = if fastrand::bool() {
+                    tokio::time::timeout(patience, std::future::IntoFuture::into_future(incr)).await
+                } else {
+                    Ok(incr.await)
+                };
+                match outcome {
+                    Ok(Ok(n)) => {
+                        assert!(n > last, "{key}: {n} after {last}");
+                        (ok, last) = (ok + 1, n);
+                    }
+                    Ok(Err(e)) if e.is_unsent() => {
+                        unsent += 1;
+                        unsent_so_far.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Err(_)) | Err(_) => maybe += 1,
+                }
+            }
+            (key, ok, maybe, unsent)
+        }));
+    }
+    // Writers of large values fill the socket while the server is paused, so the
+    // queue backs up and callers wait for room.
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (client, stop) = (client.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let value = Bytes::from(vec![b'q'; 1 << 20]);
+            while !stop.load(Ordering::Relaxed) {
+                let _ = client.set(format!("queue:big:{w}"), value.clone()).await;
+            }
+        }));
+    }
+    for round in 1..=3 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        server.pause();
+        // Paused until requests time out before they are taken (bounded); without
+        // a request timeout, for a while (callers then wait for room).
+        let deadline = Instant::now()
+            + match request_timeout {
+                Some(_) => Duration::from_secs(20),
+                None => Duration::from_millis(200),
+            };
+        while unsent_so_far.load(Ordering::Relaxed) < round && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        server.resume();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (mut all_ok, mut all_unsent) = (0, 0);
+    for counter in counters {
+        let (key, ok, maybe, unsent) = tokio::time::timeout(Duration::from_secs(30), counter)
+            .await
+            .expect("a caller never got an answer")
+            .unwrap();
+        let ran = client
+            .get(&key)
+            .decode::<Option<i64>>()
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        assert!(
+            ok <= ran && ran <= ok + maybe,
+            "{key}: ran {ran} times, {ok} succeeded, {maybe} may have run, {unsent} unsent"
+        );
+        (all_ok, all_unsent) = (all_ok + ok, all_unsent + unsent);
+    }
+    for writer in writers {
+        tokio::time::timeout(Duration::from_secs(30), writer)
+            .await
+            .expect("a writer never got an answer")
+            .unwrap();
+    }
+    println!("{all_ok} succeeded, {all_unsent} failed unsent");
+    (all_ok, all_unsent)
+}
+
 /// A fake server whose first connection answers `GET` with a bulk header and three
 /// bytes of ten, then nothing (the connection stays open); later connections answer
 /// `$2 ok`. Returns its URL and the count of connections.
