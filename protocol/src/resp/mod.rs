@@ -111,3 +111,44 @@ impl std::fmt::Display for ProtocolError {
 }
 
 impl std::error::Error for ProtocolError {}
+
+/// Test input: simple frames (`+`, `:`, `$`, nulls, an error) back to back, some with bytes
+/// replaced, inserted or removed, or cut short.
+#[cfg(test)]
+pub(crate) fn simple_frames() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    let frame = prop_oneof![
+        vec(any::<u8>(), 0..40).prop_map(|t| [&b"+"[..], &t, b"\r\n"].concat()),
+        prop_oneof![any::<i64>(), -3i64..3].prop_map(|i| format!(":{i}\r\n").into_bytes()),
+        vec(any::<u8>(), 0..40)
+            .prop_map(|t| [format!("${}\r\n", t.len()).as_bytes(), &t, b"\r\n"].concat()),
+        Just(b"$-1\r\n".to_vec()),
+        Just(b"_\r\n".to_vec()),
+        Just(b"+OK\r\n".to_vec()),
+        Just(b"-ERR wrong\r\n".to_vec()),
+    ];
+    (
+        vec(frame, 1..3),
+        vec((any::<prop::sample::Index>(), any::<u8>(), 0..4u8), 0..3),
+    )
+        .prop_map(|(frames, edits)| {
+            let mut bytes = frames.concat();
+            for (at, byte, op) in edits {
+                if bytes.is_empty() {
+                    bytes.push(byte);
+                    continue;
+                }
+                let i = at.index(bytes.len());
+                match op {
+                    0 => bytes[i] = byte,
+                    1 => bytes.insert(i, byte),
+                    2 => {
+                        bytes.remove(i);
+                    }
+                    _ => bytes.truncate(i),
+                }
+            }
+            bytes
+        })
+}

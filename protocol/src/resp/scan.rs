@@ -67,7 +67,21 @@ impl Scanner {
     /// Returns `Ok(Some(len))` when a complete frame of `len` bytes is at the start of
     /// `buf`, `Ok(None)` when more bytes are needed, and an error for a malformed frame
     /// or one that breaks a limit (the connection cannot continue after that).
+    #[inline]
     pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        // Most replies are one small frame (`+OK`, `$3 bar`, `:1`, a null) whole in
+        // the buffer: checked in one pass, without the general path's state.
+        if self.pos == 0 && self.stack.is_empty() {
+            if let Some(len) = whole_simple_frame(buf, &self.limits) {
+                self.wanted = 0;
+                return Ok(Some(len));
+            }
+        }
+        self.scan_general(buf)
+    }
+
+    /// [`scan`](Self::scan) for any frame, resuming where an earlier call stopped.
+    fn scan_general(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
         loop {
             // The bulk strings of an aggregate (most of a big reply) in a tight loop,
             // all but its last element (which may close it: the general path).
@@ -117,6 +131,44 @@ impl Scanner {
     }
 }
 
+/// The length of the frame at the start of `buf` when it is a whole simple string,
+/// integer, null or bulk string (plain length digits, within the limits) that the
+/// general path would accept as it is; `None` for anything else (another type, a
+/// partial frame, a malformed one, a long line), which the general path then checks
+/// and reports. Never accepts what the general path refuses.
+#[inline]
+pub(crate) fn whole_simple_frame(buf: &[u8], limits: &Limits) -> Option<usize> {
+    if limits.max_line_len < SHORT_LINE {
+        return None;
+    }
+    match *buf.first()? {
+        b'$' => {
+            if buf.get(1) == Some(&b'-') {
+                return buf.starts_with(b"$-1\r\n").then_some(5);
+            }
+            plain_bulk_end(buf, 0, limits)
+        }
+        b'_' => buf.starts_with(b"_\r\n").then_some(3),
+        kind @ (b'+' | b':') => {
+            // A short line only: a long one (or none yet) is the general path's.
+            let window = &buf[..buf.len().min(SHORT_LINE)];
+            let nl = window.iter().position(|&b| b == b'\n')?;
+            if nl < 2 || buf[nl - 1] != b'\r' {
+                return None;
+            }
+            if kind == b':' {
+                parse_int(&buf[1..nl - 1])?;
+            }
+            Some(nl + 1)
+        }
+        _ => None,
+    }
+}
+
+/// The longest simple line (type byte and CR included) [`whole_simple_frame`] looks
+/// for: `+OK`, `+QUEUED`, any 64-bit integer.
+const SHORT_LINE: usize = 32;
+
 /// Finds the end of the line starting at `from`; returns the offset of `\r`.
 fn line_end(buf: &[u8], from: usize) -> Option<usize> {
     let rest = buf.get(from..)?;
@@ -130,6 +182,7 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
 /// ending first), which the general path then reads and reports. The lengths of bulk
 /// strings and aggregates, most of the lines of a big reply, take this path: one pass
 /// instead of finding the line's end and then parsing it.
+#[inline]
 pub(crate) fn plain_length(buf: &[u8], from: usize) -> Option<(u64, usize)> {
     let digits = buf.get(from..)?;
     let mut n: u64 = 0;
@@ -150,6 +203,7 @@ pub(crate) fn plain_length(buf: &[u8], from: usize) -> Option<(u64, usize)> {
 /// The end of the bulk string at `at` when its length is plain digits, within the
 /// limits, and the whole string and its CRLF are in `buf`; `None` for anything else,
 /// which [`element`] then checks (and reports).
+#[inline]
 fn plain_bulk_end(buf: &[u8], at: usize, limits: &Limits) -> Option<usize> {
     if buf.get(at) != Some(&b'$') {
         return None;
@@ -553,5 +607,99 @@ mod tests {
         let mut s = Scanner::default();
         assert_eq!(s.scan(b"*3\r\n$1\r\na\r\n$100\r\nab"), Ok(None));
         assert_eq!(s.wanted(), 4 + 7 + 6 + 100 + 2);
+    }
+
+    /// The common frames take the one-pass path, and what it leaves (other types,
+    /// long lines, partial or malformed frames) the general path.
+    #[test]
+    fn whole_simple_frames_take_the_short_path() {
+        let limits = Limits::default();
+        for f in [
+            &b"+OK\r\n"[..],
+            b"+\r\n",
+            b":0\r\n",
+            b":-9223372036854775808\r\n",
+            b"$3\r\nbar\r\n",
+            b"$0\r\n\r\n",
+            b"$-1\r\n",
+            b"_\r\n",
+        ] {
+            assert_eq!(whole_simple_frame(f, &limits), Some(f.len()), "{f:?}");
+            let mut more = f.to_vec();
+            more.extend_from_slice(b"+OK\r\n");
+            assert_eq!(whole_simple_frame(&more, &limits), Some(f.len()), "{f:?}");
+        }
+        for f in [
+            &b"+OK\n"[..],
+            b"+OK\r",
+            b"+a long simple string, longer than the short line\r\n",
+            b":1a\r\n",
+            b":\r\n",
+            b"$3\r\nbar",
+            b"$3\r\nbarr\n",
+            b"$+3\r\nbar\r\n",
+            b"$-01\r\n",
+            b"_x\r\n",
+            b"*1\r\n:1\r\n",
+            b"-ERR\r\n",
+            b"",
+        ] {
+            assert_eq!(whole_simple_frame(f, &limits), None, "{f:?}");
+        }
+        let small = Limits {
+            max_bulk_len: 2,
+            ..Limits::default()
+        };
+        assert_eq!(whole_simple_frame(b"$3\r\nbar\r\n", &small), None);
+        let short_lines = Limits {
+            max_line_len: 4,
+            ..Limits::default()
+        };
+        assert_eq!(whole_simple_frame(b"$-1\r\n", &short_lines), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Whatever the short path accepts (of any bytes, under the default and
+        /// under small limits, whole or cut short) the general path accepts with the
+        /// same length; and a scanner says the same of the bytes given whole or one
+        /// byte at a time (the same frame, or an error).
+        #[test]
+        fn short_and_general_paths_agree(
+            bytes in proptest::prop_oneof![
+                crate::resp::simple_frames(),
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+            ],
+        ) {
+            let small = Limits {
+                max_depth: 2,
+                max_bulk_len: 8,
+                max_aggregate_len: 4,
+                max_line_len: 32,
+            };
+            for limits in [Limits::default(), small] {
+                for cut in 0..=bytes.len() {
+                    let part = &bytes[..cut];
+                    if let Some(n) = whole_simple_frame(part, &limits) {
+                        let general = Scanner::new(limits.clone()).scan_general(part);
+                        proptest::prop_assert_eq!(general, Ok(Some(n)), "{:?}", part);
+                    }
+                }
+                let whole = Scanner::new(limits.clone()).scan(&bytes);
+                let mut s = Scanner::new(limits.clone());
+                let mut bytewise = Ok(None);
+                for cut in 0..=bytes.len() {
+                    bytewise = s.scan(&bytes[..cut]);
+                    if !matches!(bytewise, Ok(None)) {
+                        break;
+                    }
+                }
+                // A line both too long and badly terminated may be reported as either.
+                if !(whole.is_err() && bytewise.is_err()) {
+                    proptest::prop_assert_eq!(whole, bytewise, "{:?}", bytes);
+                }
+            }
+        }
     }
 }
