@@ -6,8 +6,9 @@
 //! (no copy); the scanner does not re-scan a partial frame from its start.
 
 use crate::error::{Error, Result};
-use crate::resp::{Limits, Scanner};
+use crate::resp::{Limits, ProtocolError, Scanner};
 use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
@@ -18,10 +19,22 @@ use tokio::io::AsyncRead;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Finds whole frames in what a stream delivers.
+///
+/// When the read buffer holds several whole frames, they are split off it together,
+/// as one [`Bytes`] (`ready`), and handed out one by one from there: one split of
+/// the mutable buffer per read instead of one per frame (each split takes a
+/// reference count, and a `Bytes` split is the cheaper of the two).
 #[derive(Debug)]
 pub(crate) struct FrameReader {
+    /// Bytes read and not yet found to be whole frames (a partial frame, at most).
     buf: BytesMut,
     scanner: Scanner,
+    /// Whole frames split off `buf`, not handed out yet.
+    ready: Bytes,
+    /// The length of each frame in `ready`, in order.
+    lens: VecDeque<usize>,
+    /// The error found after the frames in `ready`, reported once they are out.
+    failed: Option<ProtocolError>,
 }
 
 impl FrameReader {
@@ -30,6 +43,9 @@ impl FrameReader {
         FrameReader {
             buf: BytesMut::with_capacity(READ_CHUNK),
             scanner: Scanner::new(limits),
+            ready: Bytes::new(),
+            lens: VecDeque::new(),
+            failed: None,
         }
     }
 
@@ -53,12 +69,42 @@ impl FrameReader {
     }
 
     /// The next whole frame already read, if there is one. A frame that breaks the
-    /// protocol or a limit is an error (the stream is then out of step).
+    /// protocol or a limit is an error (the stream is then out of step), reported
+    /// after the whole frames before it.
     pub(crate) fn next_buffered(&mut self) -> Result<Option<Bytes>> {
-        Ok(self
-            .scanner
-            .scan(&self.buf)?
-            .map(|n| self.buf.split_to(n).freeze()))
+        if let Some(n) = self.lens.pop_front() {
+            return Ok(Some(self.ready.split_to(n)));
+        }
+        if let Some(e) = self.failed.take() {
+            return Err(e.into());
+        }
+        if self.buf.is_empty() {
+            return Ok(None);
+        }
+        let Some(first) = self.scanner.scan(&self.buf)? else {
+            return Ok(None);
+        };
+        // Every whole frame after it too (replies to many callers, a pipeline's).
+        let mut end = first;
+        while end < self.buf.len() {
+            match self.scanner.scan(&self.buf[end..]) {
+                Ok(Some(n)) => {
+                    end += n;
+                    self.lens.push_back(n);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if self.lens.is_empty() {
+            // The only one (a lone caller's reply): nothing to hand out later.
+            return Ok(Some(self.buf.split_to(first).freeze()));
+        }
+        self.ready = self.buf.split_to(end).freeze();
+        Ok(Some(self.ready.split_to(first)))
     }
 
     /// Reads what `io` has into the buffer: the number of bytes, 0 at the end of the
@@ -102,5 +148,118 @@ impl FrameReader {
                 io::ErrorKind::UnexpectedEof.into(),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use std::task::Waker;
+
+    /// What a reader hands out of `stream` arriving in reads that end at `cuts`
+    /// (every whole frame taken after each read): the frames, then the error if one
+    /// came.
+    fn read_in_pieces(stream: &[u8], cuts: &[usize]) -> (Vec<Bytes>, Option<String>) {
+        let mut reader = FrameReader::new(Limits::default());
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut frames = Vec::new();
+        let mut done = 0;
+        for &cut in cuts.iter().chain([&stream.len()]) {
+            let cut = cut.clamp(done, stream.len());
+            let mut piece = &stream[done..cut];
+            while !piece.is_empty() {
+                match reader.poll_fill(&mut piece, &mut cx) {
+                    Poll::Ready(Ok(n)) => assert!(n > 0),
+                    other => panic!("a read from a slice gave {other:?}"),
+                }
+            }
+            done = cut;
+            loop {
+                match reader.next_buffered() {
+                    Ok(Some(frame)) => frames.push(frame),
+                    Ok(None) => break,
+                    Err(e) => return (frames, Some(format!("{e:?}"))),
+                }
+            }
+        }
+        (frames, None)
+    }
+
+    /// The same stream split by a scanner over all of it at once.
+    fn split_whole(stream: &[u8]) -> (Vec<Bytes>, Option<String>) {
+        let mut scanner = Scanner::default();
+        let mut rest = Bytes::copy_from_slice(stream);
+        let mut frames = Vec::new();
+        loop {
+            match scanner.scan(&rest) {
+                Ok(Some(n)) => frames.push(rest.split_to(n)),
+                Ok(None) => return (frames, None),
+                Err(e) => return (frames, Some(format!("{:?}", Error::from(e)))),
+            }
+        }
+    }
+
+    #[test]
+    fn frames_before_an_error_come_out_first() {
+        let stream = b"+OK\r\n$3\r\nbar\r\n:12\r\n?\r\n+never\r\n";
+        let (frames, error) = read_in_pieces(stream, &[]);
+        assert_eq!(frames, [&b"+OK\r\n"[..], b"$3\r\nbar\r\n", b":12\r\n"]);
+        assert!(error.unwrap().contains("unknown type byte"));
+        let mut reader = FrameReader::new(Limits::default());
+        reader.buf.extend_from_slice(b"?\r\n");
+        assert!(reader.next_buffered().is_err());
+    }
+
+    #[test]
+    fn a_partial_frame_waits_for_the_rest() {
+        let stream = b"+OK\r\n*2\r\n$3\r\nfoo\r\n$100\r\nab";
+        let mut reader = FrameReader::new(Limits::default());
+        reader.buf.extend_from_slice(stream);
+        assert_eq!(reader.next_buffered().unwrap().unwrap(), &b"+OK\r\n"[..]);
+        assert_eq!(reader.next_buffered().unwrap(), None);
+        // The buffer starts at the partial frame, whose length is known.
+        assert_eq!(&reader.buf[..], &stream[5..]);
+        assert_eq!(reader.scanner.wanted(), 4 + 9 + 6 + 100 + 2);
+        reader.buf.extend_from_slice(&[b'x'; 98]);
+        reader.buf.extend_from_slice(b"\r\n");
+        let frame = reader.next_buffered().unwrap().unwrap();
+        assert_eq!(frame.len(), 4 + 9 + 6 + 100 + 2);
+        assert_eq!(reader.next_buffered().unwrap(), None);
+    }
+
+    /// A frame of the kinds a connection sees most, or any bytes (mostly garbage).
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            4 => Just(b"+OK\r\n".to_vec()),
+            4 => vec(any::<u8>(), 0..70)
+                .prop_map(|t| [format!("${}\r\n", t.len()).as_bytes(), &t, b"\r\n"].concat()),
+            2 => any::<i64>().prop_map(|i| format!(":{i}\r\n").into_bytes()),
+            1 => Just(b"$-1\r\n".to_vec()),
+            1 => Just(b"_\r\n".to_vec()),
+            1 => Just(b"*2\r\n$1\r\na\r\n%1\r\n+k\r\n:1\r\n".to_vec()),
+            1 => Just(b">2\r\n$7\r\nmessage\r\n$2\r\nhi\r\n".to_vec()),
+            1 => vec(any::<u8>(), 0..6),
+        ]
+    }
+
+    proptest! {
+        /// However a stream arrives (in reads of random sizes, one byte at a time),
+        /// the reader hands out the frames a scanner finds in all of it, in order,
+        /// then the error after them, if any.
+        #[test]
+        fn reads_of_any_size_give_the_same_frames(
+            pieces in vec(piece(), 1..12),
+            cuts in vec(0usize..400, 0..8),
+        ) {
+            let stream = pieces.concat();
+            let expected = split_whole(&stream);
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            prop_assert_eq!(read_in_pieces(&stream, &cuts), expected.clone());
+            let every_byte: Vec<usize> = (1..stream.len()).collect();
+            prop_assert_eq!(read_in_pieces(&stream, &every_byte), expected);
+        }
     }
 }
