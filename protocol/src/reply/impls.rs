@@ -66,6 +66,15 @@ impl FromReply for Bytes {
         }
         scalar_bytes(r.next()?, "a string")
     }
+
+    /// A frame that is a bulk string (most replies of this type) becomes its
+    /// payload: the frame itself, trimmed.
+    fn from_frame(frame: Bytes) -> Result<Self> {
+        match Reader::whole_bulk(frame) {
+            Ok(payload) => Ok(payload),
+            Err(frame) => Self::from_reply(&mut Reader::new(frame)),
+        }
+    }
 }
 
 /// Bytes as an owned vector (prefer [`Bytes`], which does not copy).
@@ -154,6 +163,14 @@ impl FromReply for bool {
             other => Err(unexpected("a boolean", other)),
         }
     }
+
+    /// The same, and `+OK` (a `SET`'s reply) without a reader.
+    fn from_frame(frame: Bytes) -> Result<Self> {
+        if frame[..] == *b"+OK\r\n" {
+            return Ok(true);
+        }
+        Self::from_reply(&mut Reader::new(frame))
+    }
 }
 
 impl FromReply for () {
@@ -164,6 +181,14 @@ impl FromReply for () {
             _ => r.skip().map_err(Error::from),
         }
     }
+
+    /// The same, and `+OK` (most replies of this type) without a reader.
+    fn from_frame(frame: Bytes) -> Result<Self> {
+        if frame[..] == *b"+OK\r\n" {
+            return Ok(());
+        }
+        Self::from_reply(&mut Reader::new(frame))
+    }
 }
 
 impl<T: FromReply> FromReply for Option<T> {
@@ -172,9 +197,7 @@ impl<T: FromReply> FromReply for Option<T> {
     fn from_reply(r: &mut Reader) -> Result<Self> {
         // A string or a number that is not negative (most replies) is not null: no
         // look ahead (which would slice the frame once more).
-        if matches!(r.next_type(), Some(b'$' | b'+' | b':'))
-            && !matches!(r.next_type_arg(), Some(b'-') | None)
-        {
+        if is_plain_scalar(r.next_type(), r.next_type_arg()) {
             return T::from_reply(r).map(Some);
         }
         match r.peek()? {
@@ -190,6 +213,24 @@ impl<T: FromReply> FromReply for Option<T> {
         }
         T::from_reply(r).map(Some)
     }
+
+    /// The same, with `T`'s own [`from_frame`](FromReply::from_frame) for a frame
+    /// that is not null, and no reader for one that is only null.
+    fn from_frame(frame: Bytes) -> Result<Self> {
+        if is_plain_scalar(frame.first().copied(), frame.get(1).copied()) {
+            return T::from_frame(frame).map(Some);
+        }
+        if matches!(&frame[..], b"$-1\r\n" | b"_\r\n") {
+            return Ok(None);
+        }
+        Self::from_reply(&mut Reader::new(frame))
+    }
+}
+
+/// Whether an element starting with these two bytes is a string or a number that is
+/// not negative (most replies), so not null: [`Option`]'s test without a look ahead.
+fn is_plain_scalar(kind: Option<u8>, arg: Option<u8>) -> bool {
+    matches!(kind, Some(b'$' | b'+' | b':')) && !matches!(arg, Some(b'-') | None)
 }
 
 impl<T: FromReply> FromReply for Box<T> {
@@ -382,5 +423,54 @@ mod tests {
             Bytes::from_frame(frame(b"+simple\r\n")).unwrap(),
             Bytes::from("simple")
         );
+        // The frame-level shortcuts: a bulk string's payload, null, `+OK`.
+        assert_eq!(
+            Bytes::from_frame(frame(b"$3\r\nabc\r\n")).unwrap(),
+            Bytes::from("abc")
+        );
+        assert!(Bytes::from_frame(frame(b"$5\r\nabc\r\n")).is_err());
+        assert!(Bytes::from_frame(frame(b"$-1\r\n")).is_err());
+        assert_eq!(
+            Option::<Bytes>::from_frame(frame(b"*-1\r\n")).unwrap(),
+            None
+        );
+        assert!(<()>::from_frame(frame(b"+OK\r\n")).is_ok());
+        assert!(<()>::from_frame(frame(b"-ERR no\r\n"))
+            .unwrap_err()
+            .is_server());
+        assert!(bool::from_frame(frame(b"-ERR no\r\n"))
+            .unwrap_err()
+            .is_server());
+    }
+
+    /// `T::from_frame` and `T::from_reply` on a reader at the frame's start (what
+    /// the shortcuts must keep) give the same value or both an error, on any bytes.
+    fn same_either_way<T: FromReply + PartialEq + std::fmt::Debug>(
+        bytes: &[u8],
+    ) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
+        let frame = Bytes::copy_from_slice(bytes);
+        let whole = T::from_frame(frame.clone()).ok();
+        let read = T::from_reply(&mut Reader::new(frame)).ok();
+        proptest::prop_assert_eq!(whole, read, "{:?}", String::from_utf8_lossy(bytes));
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn frame_shortcuts_decode_as_a_reader_does(
+            bytes in proptest::prop_oneof![
+                crate::resp::simple_frames(),
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            ],
+        ) {
+            same_either_way::<Bytes>(&bytes)?;
+            same_either_way::<Option<Bytes>>(&bytes)?;
+            same_either_way::<Option<Option<Bytes>>>(&bytes)?;
+            same_either_way::<bool>(&bytes)?;
+            same_either_way::<()>(&bytes)?;
+            same_either_way::<Option<i64>>(&bytes)?;
+        }
     }
 }

@@ -59,7 +59,9 @@ pub trait FromReply: Sized {
         Err(Error::decode("a pair", "a single element"))
     }
 
-    /// Decodes a complete reply frame.
+    /// Decodes a complete reply frame. An implementation of its own (a shortcut for
+    /// the common frames) must give what [`from_reply`](Self::from_reply) gives on a
+    /// [`Reader`] at the frame's start.
     fn from_frame(frame: Bytes) -> Result<Self> {
         Self::from_reply(&mut Reader::new(frame))
     }

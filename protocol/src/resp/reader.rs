@@ -3,7 +3,7 @@
 
 use super::scan::{parse_int, plain_length};
 use super::ProtocolError;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 /// One RESP element as the reader meets it.
 ///
@@ -88,6 +88,16 @@ pub(crate) fn parse_double(line: &[u8]) -> Option<f64> {
             s.parse().ok()
         }
     }
+}
+
+/// Where the payload of the bulk string at `at` starts and its length, when the
+/// length is plain digits (all but null); not checked against the frame's end.
+fn plain_bulk(frame: &[u8], at: usize) -> Option<(usize, usize)> {
+    if frame.get(at) != Some(&b'$') {
+        return None;
+    }
+    let (n, after) = plain_length(frame, at + 1)?;
+    Some((after, usize::try_from(n).ok()?))
 }
 
 /// Reads the elements of one complete frame in order.
@@ -259,12 +269,27 @@ impl Reader {
     /// but null); `None`, reading nothing, otherwise. What [`next`](Self::next) does
     /// first, without the [`Head`] around it.
     pub(crate) fn next_bulk(&mut self) -> Option<Result<Bytes, ProtocolError>> {
-        if self.frame.get(self.pos) != Some(&b'$') {
-            return None;
-        }
-        let (n, after) = self.plain_length()?;
-        self.pos = after;
+        let (start, n) = plain_bulk(&self.frame, self.pos)?;
+        self.pos = start;
         Some(self.blob_of(n))
+    }
+
+    /// The payload of `frame` when it starts with a bulk string whose length is plain
+    /// digits and that it holds whole: what [`next_bulk`](Self::next_bulk) reads at
+    /// the frame's start, taken from the frame itself (trimmed, no slice: no
+    /// reference count taken and dropped). Anything else gives the frame back.
+    pub(crate) fn whole_bulk(mut frame: Bytes) -> Result<Bytes, Bytes> {
+        let Some((start, n)) = plain_bulk(&frame, 0) else {
+            return Err(frame);
+        };
+        match start.checked_add(n) {
+            Some(end) if end.checked_add(2).is_some_and(|e| e <= frame.len()) => {
+                frame.truncate(end);
+                frame.advance(start);
+                Ok(frame)
+            }
+            _ => Err(frame),
+        }
     }
 
     /// Consumes the next element when it is exactly `element` (a whole element, its
