@@ -72,39 +72,23 @@ impl FrameReader {
     /// protocol or a limit is an error (the stream is then out of step), reported
     /// after the whole frames before it.
     pub(crate) fn next_buffered(&mut self) -> Result<Option<Bytes>> {
-        if let Some(n) = self.lens.pop_front() {
-            return Ok(Some(self.ready.split_to(n)));
-        }
-        if let Some(e) = self.failed.take() {
-            return Err(e.into());
-        }
-        if self.buf.is_empty() {
-            return Ok(None);
-        }
-        let Some(first) = self.scanner.scan(&self.buf)? else {
-            return Ok(None);
-        };
-        // Every whole frame after it too (replies to many callers, a pipeline's).
-        let mut end = first;
-        while end < self.buf.len() {
-            match self.scanner.scan(&self.buf[end..]) {
-                Ok(Some(n)) => {
-                    end += n;
-                    self.lens.push_back(n);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    self.failed = Some(e);
-                    break;
-                }
+        if self.lens.is_empty() && self.failed.is_none() && !self.buf.is_empty() {
+            let lens = &mut self.lens;
+            let (end, failed) = self.scanner.scan_frames(&self.buf, |n| lens.push_back(n));
+            self.failed = failed;
+            if self.lens.len() == 1 {
+                // The only one (a lone caller's reply): nothing to hand out later.
+                self.lens.clear();
+                return Ok(Some(self.buf.split_to(end).freeze()));
+            }
+            if end > 0 {
+                self.ready = self.buf.split_to(end).freeze();
             }
         }
-        if self.lens.is_empty() {
-            // The only one (a lone caller's reply): nothing to hand out later.
-            return Ok(Some(self.buf.split_to(first).freeze()));
+        match self.lens.pop_front() {
+            Some(n) => Ok(Some(self.ready.split_to(n))),
+            None => self.failed.take().map_or(Ok(None), |e| Err(e.into())),
         }
-        self.ready = self.buf.split_to(end).freeze();
-        Ok(Some(self.ready.split_to(first)))
     }
 
     /// Reads what `io` has into the buffer: the number of bytes, 0 at the end of the

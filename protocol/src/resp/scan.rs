@@ -80,6 +80,33 @@ impl Scanner {
         self.scan_general(buf)
     }
 
+    /// Checks every whole frame at the start of `buf` in one go, as calls of
+    /// [`scan`](Self::scan) one frame after the other would: calls `found` with the
+    /// length of each, in order, and returns where the last one ends, with the error
+    /// met after them, if any. The rest of `buf` (from that offset) is a partial
+    /// frame, which a later call resumes when given the buffer from there on.
+    #[inline]
+    pub fn scan_frames(
+        &mut self,
+        buf: &[u8],
+        mut found: impl FnMut(usize),
+    ) -> (usize, Option<ProtocolError>) {
+        let mut end = 0;
+        loop {
+            let rest = &buf[end..];
+            let n = match self.scan(rest) {
+                Ok(Some(n)) => n,
+                Ok(None) => return (end, None),
+                Err(e) => return (end, Some(e)),
+            };
+            end += n;
+            found(n);
+            if end == buf.len() {
+                return (end, None);
+            }
+        }
+    }
+
     /// [`scan`](Self::scan) for any frame, resuming where an earlier call stopped.
     fn scan_general(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
         loop {
@@ -663,8 +690,9 @@ mod tests {
 
         /// Whatever the short path accepts (of any bytes, under the default and
         /// under small limits, whole or cut short) the general path accepts with the
-        /// same length; and a scanner says the same of the bytes given whole or one
-        /// byte at a time (the same frame, or an error).
+        /// same length; a scanner says the same of the bytes given whole or one byte
+        /// at a time (the same frame, or an error); and `scan_frames` finds the frames
+        /// and the error that one `scan` after the other finds.
         #[test]
         fn short_and_general_paths_agree(
             bytes in proptest::prop_oneof![
@@ -695,6 +723,27 @@ mod tests {
                         break;
                     }
                 }
+                // All the whole frames at once, as one after the other.
+                let mut one_by_one = Vec::new();
+                let mut s = Scanner::new(limits.clone());
+                let mut end = 0;
+                let error = loop {
+                    match s.scan(&bytes[end..]) {
+                        Ok(Some(n)) => {
+                            one_by_one.push(n);
+                            end += n;
+                        }
+                        Ok(None) => break None,
+                        Err(e) => break Some(e),
+                    }
+                    if end == bytes.len() {
+                        break None;
+                    }
+                };
+                let mut at_once = Vec::new();
+                let got = Scanner::new(limits.clone()).scan_frames(&bytes, |n| at_once.push(n));
+                proptest::prop_assert_eq!(got, (end, error), "{:?}", bytes);
+                proptest::prop_assert_eq!(at_once, one_by_one);
                 // A line both too long and badly terminated may be reported as either.
                 if !(whole.is_err() && bytewise.is_err()) {
                     proptest::prop_assert_eq!(whole, bytewise, "{:?}", bytes);
