@@ -69,6 +69,7 @@ impl FromReply for Bytes {
 
     /// A frame that is a bulk string (most replies of this type) becomes its
     /// payload: the frame itself, trimmed.
+    #[inline]
     fn from_frame(frame: Bytes) -> Result<Self> {
         match Reader::whole_bulk(frame) {
             Ok(payload) => Ok(payload),

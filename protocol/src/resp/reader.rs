@@ -92,6 +92,7 @@ pub(crate) fn parse_double(line: &[u8]) -> Option<f64> {
 
 /// Where the payload of the bulk string at `at` starts and its length, when the
 /// length is plain digits (all but null); not checked against the frame's end.
+#[inline]
 fn plain_bulk(frame: &[u8], at: usize) -> Option<(usize, usize)> {
     if frame.get(at) != Some(&b'$') {
         return None;
@@ -278,6 +279,7 @@ impl Reader {
     /// digits and that it holds whole: what [`next_bulk`](Self::next_bulk) reads at
     /// the frame's start, taken from the frame itself (trimmed, no slice: no
     /// reference count taken and dropped). Anything else gives the frame back.
+    #[inline]
     pub(crate) fn whole_bulk(mut frame: Bytes) -> Result<Bytes, Bytes> {
         let Some((start, n)) = plain_bulk(&frame, 0) else {
             return Err(frame);
