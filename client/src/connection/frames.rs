@@ -55,17 +55,24 @@ impl FrameReader {
         FrameReader {
             buf: BytesMut::new(),
             scanner: Scanner::default(),
+            ready: Bytes::new(),
+            lens: VecDeque::new(),
+            failed: None,
         }
     }
 
-    /// Nothing read and not yet taken (no partial frame either).
+    /// Nothing read and not yet taken (no partial frame, no error either).
     pub(crate) fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.lens.is_empty() && self.failed.is_none() && self.buf.is_empty()
     }
 
     /// The first byte read and not yet taken: the type of the next frame.
     pub(crate) fn next_type(&self) -> Option<u8> {
-        self.buf.first().copied()
+        if self.lens.is_empty() {
+            self.buf.first().copied()
+        } else {
+            self.ready.first().copied()
+        }
     }
 
     /// The next whole frame already read, if there is one. A frame that breaks the
@@ -211,6 +218,42 @@ mod tests {
         let frame = reader.next_buffered().unwrap().unwrap();
         assert_eq!(frame.len(), 4 + 9 + 6 + 100 + 2);
         assert_eq!(reader.next_buffered().unwrap(), None);
+    }
+
+    /// What a caller reading its own reply looks at (`gate.rs`): the type of the
+    /// next frame, whether it is among frames split off together or still in the
+    /// read buffer, and whether anything at all is left.
+    #[test]
+    fn the_next_frames_type_and_emptiness_follow_what_is_taken() {
+        let mut reader = FrameReader::new(Limits::default());
+        assert!(reader.is_empty());
+        assert_eq!(reader.next_type(), None);
+        reader
+            .buf
+            .extend_from_slice(b"+OK\r\n>2\r\n$1\r\na\r\n$1\r\nb\r\n:7\r\n$5\r\nab");
+        assert_eq!(reader.next_type(), Some(b'+'));
+        assert_eq!(reader.next_buffered().unwrap().unwrap(), &b"+OK\r\n"[..]);
+        assert_eq!(reader.next_type(), Some(b'>'));
+        assert!(!reader.is_empty());
+        reader.next_buffered().unwrap().unwrap();
+        assert_eq!(reader.next_type(), Some(b':'));
+        reader.next_buffered().unwrap().unwrap();
+        // A partial frame is not nothing.
+        assert_eq!(reader.next_type(), Some(b'$'));
+        assert_eq!(reader.next_buffered().unwrap(), None);
+        assert!(!reader.is_empty());
+        reader.buf.extend_from_slice(b"cde\r\n");
+        assert_eq!(
+            reader.next_buffered().unwrap().unwrap(),
+            &b"$5\r\nabcde\r\n"[..]
+        );
+        assert!(reader.is_empty());
+        // An error found after whole frames is something left too.
+        reader.buf.extend_from_slice(b":1\r\n:2\r\n?bad\r\n");
+        reader.next_buffered().unwrap().unwrap();
+        reader.next_buffered().unwrap().unwrap();
+        assert!(!reader.is_empty());
+        assert!(reader.next_buffered().is_err());
     }
 
     /// A frame of the kinds a connection sees most, or any bytes (mostly garbage).
