@@ -33,7 +33,8 @@
 //!   watches them, a malformed one), the end of the stream, or a caller that gives
 //!   up hands the reading back: the driver is woken and finds the bytes as read.
 //! - A caller done with its reply leaves the connection as the parked driver did:
-//!   its waker registered for what comes next (the driver's), and the gate open.
+//!   the read waker registered for what comes next (it wakes the driver when no
+//!   caller reads), and the gate open.
 //!
 //! TLS streams have no gate (their writes go through the session's state).
 
@@ -75,16 +76,20 @@ impl Wake for Route {
         let Some(gate) = self.0.upgrade() else {
             return;
         };
-        let mut st = gate.lock();
-        st.armed = false;
-        let to = match (&st.reading, &st.reader_waker) {
-            (Some(_), Some(caller)) => caller,
-            _ => match &st.driver {
-                Some(driver) => driver,
-                None => return,
-            },
+        let to = {
+            let mut st = gate.lock();
+            st.armed = false;
+            match (&st.reading, &st.reader_waker) {
+                (Some(_), Some(caller)) => caller.clone(),
+                _ => match &st.driver {
+                    Some(driver) => driver.clone(),
+                    None => return,
+                },
+            }
         };
-        to.wake_by_ref();
+        // Outside the lock: the caller's waker is its executor's, whatever that
+        // does when woken.
+        to.wake();
     }
 }
 
