@@ -107,6 +107,7 @@ impl Sink {
                 }
             }
             Sink::Discard => None,
+            // Not a caller's: its answers go through `deliver`; here it is kept.
             Sink::Fence => Some(Sink::Fence),
         }
     }

@@ -51,6 +51,11 @@ use tokio::time::Instant;
 /// The most slices one vectored write hands the socket.
 pub(super) const MAX_SLICES: usize = 64;
 
+/// The slices of one command a caller writes through the gate: the header, the
+/// name, the arguments and a few large values (a command with more is copied into
+/// the gate's buffer, its large values not, and written from there).
+const CALLER_SLICES: usize = 16;
+
 /// A connection's gate, shared by its handles and its driver.
 pub(crate) struct Gate {
     /// Open (read without the lock, to skip it when shut).
@@ -112,7 +117,7 @@ struct State {
     driver: Option<Waker>,
     /// The driver's frame reader while it is lent (`lent`), else a stand-in.
     frames: FrameReader,
-    /// The parked driver lent its frame reader.
+    /// The parked driver lent its frame reader (only ever with `reader` set).
     lent: bool,
     /// The ticket of the caller reading its own reply, if one is.
     reading: Option<u64>,
@@ -213,9 +218,7 @@ impl Gate {
             // not take is copied (to be written by the driver).
             Payload::One(cmd) => {
                 let header = cmd.header();
-                // Room for the header, the name, the arguments and a few large
-                // values (more are copied into `rest`, their values not).
-                let mut slices = [IoSlice::new(&[]); 16];
+                let mut slices = [IoSlice::new(&[]); CALLER_SLICES];
                 match cmd.io_slices(&header, &mut slices) {
                     Some((n, bytes)) => {
                         let written = writer.try_write_vectored(&slices[..n]).unwrap_or(0);
@@ -239,10 +242,8 @@ impl Gate {
         }
         // Its caller reads the reply when it went out whole and the driver lent
         // its reader (a `WAIT` waits long: the driver watches it).
-        let reads = st.lent
-            && st.rest.is_empty()
-            && st.reader.is_some()
-            && matches!(sink, Sink::One(_) | Sink::Many { .. });
+        let reads =
+            st.lent && st.rest.is_empty() && matches!(sink, Sink::One(_) | Sink::Many { .. });
         st.written = Some(sink);
         st.at = Some(Instant::now());
         if st.rest.is_empty() {
