@@ -630,12 +630,18 @@ async fn a_blocked_read_waits_on_a_pooled_connection_not_the_shared_one() {
         .await
         .unwrap();
     let read = tokio::spawn(async move { (consumer.next().await, consumer) });
-    // The read blocks on a connection of its own, taken from the pool.
+    // The read blocks on a connection of its own, taken from the pool. Blocked now
+    // (flag `b`), not only last run there: a pooled connection back from an
+    // earlier read keeps `cmd=xreadgroup` in the list while idle.
     let blocked = || async {
         let list: String = c.cmd("CLIENT").arg("LIST").decode().await?;
         Ok(list
             .lines()
-            .filter(|l| l.contains("cmd=xreadgroup"))
+            .filter(|l| {
+                l.contains("cmd=xreadgroup")
+                    && l.split(' ')
+                        .any(|f| f.strip_prefix("flags=").is_some_and(|f| f.contains('b')))
+            })
             .map(|l| !l.starts_with(&format!("id={shared} ")))
             .collect::<Vec<_>>())
     };
