@@ -80,8 +80,8 @@ impl CommandBuf {
         CommandBuf {
             name,
             name_argc,
-            // Room for a typical command, so that small ones allocate once.
-            args: BytesMut::with_capacity(64),
+            // Room for a typical command, from this thread's arena.
+            args: super::arena::slice(),
             large: Vec::new(),
             argc: 0,
             segments: SmallVec::new(),

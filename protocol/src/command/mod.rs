@@ -7,6 +7,7 @@
 //! type its reply decodes into. Builder methods that change what the server replies
 //! change `R`; [`decode`](crate::cmd::Get::decode) picks any other [`FromReply`] type.
 
+mod arena;
 mod arg;
 mod bit_offset;
 mod buf;

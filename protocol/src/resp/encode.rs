@@ -46,23 +46,49 @@ impl Header {
 
 /// Appends `*n\r\n`.
 pub fn write_array_header(out: &mut BytesMut, n: usize) {
-    out.extend_from_slice(Header::new(b'*', n).as_bytes());
+    write_header(out, b'*', n);
 }
 
 /// Appends `data` as a bulk string: `$len\r\ndata\r\n`.
 pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
-    let header = Header::new(b'$', data.len());
-    let header = header.as_bytes();
-    // Exactly what is written: the header, the data, CRLF.
-    out.reserve(header.len() + data.len() + 2);
-    out.extend_from_slice(header);
+    // Exactly what is written (no more: a command's buffer starts small and would
+    // move): the header, the data, CRLF.
+    let len = data.len();
+    let header = match len {
+        0..=9 => 4,
+        10..=99 => 5,
+        100..=999 => 6,
+        _ => 3 + len.ilog10() as usize + 1,
+    };
+    out.reserve(header + len + 2);
+    write_header(out, b'$', len);
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }
 
 /// Appends the header of a bulk string of `len` bytes: `$len\r\n`.
 pub fn write_bulk_header(out: &mut BytesMut, len: usize) {
-    out.extend_from_slice(Header::new(b'$', len).as_bytes());
+    write_header(out, b'$', len);
+}
+
+/// Appends `<prefix><n>\r\n`. The lengths of keys, small values and argument
+/// counts (under 1,000) are appended as a fixed number of bytes, which compiles to
+/// a store or two rather than a loop and a call to `memcpy`.
+fn write_header(out: &mut BytesMut, prefix: u8, n: usize) {
+    let digit = |d: usize| b'0' + d as u8;
+    match n {
+        0..=9 => out.extend_from_slice(&[prefix, digit(n), b'\r', b'\n']),
+        10..=99 => out.extend_from_slice(&[prefix, digit(n / 10), digit(n % 10), b'\r', b'\n']),
+        100..=999 => out.extend_from_slice(&[
+            prefix,
+            digit(n / 100),
+            digit(n / 10 % 10),
+            digit(n % 10),
+            b'\r',
+            b'\n',
+        ]),
+        _ => out.extend_from_slice(Header::new(prefix, n).as_bytes()),
+    }
 }
 
 #[cfg(test)]
@@ -80,6 +106,27 @@ mod tests {
         let max = format!("${}\r\n", usize::MAX);
         let want = format!("*0\r\n*12\r\n$0\r\n\r\n$5\r\nhello\r\n{max}");
         assert_eq!(&out[..], want.as_bytes());
+        // Every length around the fixed-width forms matches the general one.
+        for n in (0..1_200).chain([9_999, 10_000, 123_456_789]) {
+            let mut out = BytesMut::new();
+            write_bulk_header(&mut out, n);
+            write_array_header(&mut out, n);
+            assert_eq!(&out[..], format!("${n}\r\n*{n}\r\n").as_bytes(), "{n}");
+        }
+    }
+
+    /// A bulk string asks for no more room than it takes: in a buffer with exactly
+    /// that much it stays where it is (a command's buffer starts small).
+    #[test]
+    fn a_bulk_asks_for_the_room_it_takes() {
+        for len in [0, 1, 9, 10, 99, 100, 999, 1_000, 12_345] {
+            let data = vec![b'x'; len];
+            let exact = format!("${len}\r\n").len() + len + 2;
+            let mut out = BytesMut::with_capacity(exact);
+            let at = out.as_ptr();
+            write_bulk(&mut out, &data);
+            assert_eq!((out.len(), out.as_ptr()), (exact, at), "{len}");
+        }
         let mut out = BytesMut::new();
         write_bulk(&mut out, &[b'x'; 1234]);
         assert_eq!(&out[..7], b"$1234\r\n");
