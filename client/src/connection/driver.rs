@@ -57,6 +57,14 @@ pub(crate) enum Sink {
     Fence,
 }
 
+/// A whole reply its caller read itself ([`Sink::own`]).
+pub(crate) enum Own {
+    /// The reply of one command.
+    One(Bytes),
+    /// The replies of a pipeline.
+    Many(Vec<Bytes>),
+}
+
 impl Sink {
     pub(crate) fn fail(self, err: Error) {
         match self {
@@ -82,25 +90,25 @@ impl Sink {
     fn deliver(self, frame: Bytes, demux: &mut dyn Demux) -> Option<Sink> {
         match self {
             Sink::Fence => (!demux.on_fence_reply(&frame)).then_some(Sink::Fence),
-            sink => sink.reply(frame, true),
+            sink => sink.reply(frame),
         }
     }
 
-    /// Delivers one reply to a request's caller (`wake`: unless the caller itself
-    /// read it, see `gate.rs`); returns the sink back when it expects more. (A
-    /// fence's answers are the demultiplexer's: [`deliver`](Self::deliver).)
-    pub(super) fn reply(self, frame: Bytes, wake: bool) -> Option<Sink> {
+    /// Delivers one reply to a request's caller; returns the sink back when it
+    /// expects more. (A fence's answers are the demultiplexer's:
+    /// [`deliver`](Self::deliver).)
+    fn reply(self, frame: Bytes) -> Option<Sink> {
         match self {
             // The caller may have gone (cancelled): the reply is dropped, and the
             // connection stays in step.
             Sink::One(tx) | Sink::Long(tx) => {
-                tx.send_with(Ok(frame), wake);
+                tx.send(Ok(frame));
                 None
             }
             Sink::Many { n, mut got, tx } => {
                 got.push(frame);
                 if got.len() == n {
-                    tx.send_with(Ok(got), wake);
+                    tx.send(Ok(got));
                     None
                 } else {
                     Some(Sink::Many { n, got, tx })
@@ -109,6 +117,31 @@ impl Sink {
             Sink::Discard => None,
             // Not a caller's: its answers go through `deliver`; here it is kept.
             Sink::Fence => Some(Sink::Fence),
+        }
+    }
+
+    /// One reply read by the request's caller itself (`gate.rs`): once the last
+    /// one it waits for is in, the whole reply goes straight back to it, and the
+    /// slot is let go of without a lock ([`SlotSender::handed`]); until then the
+    /// sink comes back.
+    pub(super) fn own(self, frame: Bytes) -> Result<Own, Option<Sink>> {
+        match self {
+            Sink::One(tx) => {
+                tx.handed();
+                Ok(Own::One(frame))
+            }
+            Sink::Many { n, mut got, tx } => {
+                got.push(frame);
+                if got.len() == n {
+                    tx.handed();
+                    Ok(Own::Many(got))
+                } else {
+                    Err(Some(Sink::Many { n, got, tx }))
+                }
+            }
+            // Never read by a caller (see `Gate::pass`): delivered as the driver
+            // would.
+            sink => Err(sink.reply(frame)),
         }
     }
 

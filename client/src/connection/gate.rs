@@ -27,8 +27,11 @@
 //!   whose request went out whole reads with it, in its own poll, under the gate's
 //!   lock. The first reply on the wire is its own (nothing else was in flight).
 //! - Whenever the driver runs (another request queued, a timer, a close), it takes
-//!   its reader back and the reading with it: the caller then waits for its reply
-//!   as any other. So a caller that stops polling holds up nobody else.
+//!   its reader back and the reading with it, and wakes the caller, which then
+//!   waits for its reply in its slot as any other. So a caller that stops polling
+//!   holds up nobody else.
+//! - A caller that reads its whole reply takes it straight from the gate: its
+//!   slot, which it did not wait on while it read, is let go of without a lock.
 //! - A frame the caller should not take (a push, an error reply where a locator
 //!   watches them, a malformed one), the end of the stream, or a caller that gives
 //!   up hands the reading back: the driver is woken and finds the bytes as read.
@@ -38,7 +41,7 @@
 //!
 //! TLS streams have no gate (their writes go through the session's state).
 
-use super::driver::{Payload, Request, Sink};
+use super::driver::{Own, Payload, Request, Sink};
 use super::frames::FrameReader;
 use super::transport::{Reader, Writer};
 use crate::command::Encoded;
@@ -260,15 +263,16 @@ impl Gate {
     }
 
     /// The caller with `ticket` reads its reply ([`Pass::Reads`]). Ready when it
-    /// is no longer reading: its reply is in its slot, or the reading went back to
-    /// the driver (which then delivers the reply). Pending: `cx` is woken when more
-    /// arrives.
-    pub(crate) fn poll_read(&self, ticket: u64, cx: &mut Context<'_>) -> Poll<()> {
+    /// is no longer reading: with its whole reply, handed straight over (its slot
+    /// let go of without a lock), or with none when the reading went back to the
+    /// driver (which then delivers the reply to the slot). Pending: `cx` is woken
+    /// when more arrives, or when the driver takes the reading back.
+    pub(crate) fn poll_read(&self, ticket: u64, cx: &mut Context<'_>) -> Poll<Option<Own>> {
         let mut guard = self.lock();
         let st = &mut *guard;
         if st.reading != Some(ticket) {
             // The driver took the reading back.
-            return Poll::Ready(());
+            return Poll::Ready(None);
         }
         if !st
             .reader_waker
@@ -293,15 +297,19 @@ impl Gate {
                         let Some(sink) = st.written.take() else {
                             return hand_back(st);
                         };
-                        match sink.reply(frame, false) {
+                        match sink.own(frame) {
+                            Ok(own) => {
+                                self.done_reading(st);
+                                return Poll::Ready(Some(own));
+                            }
                             // A pipeline's next reply.
-                            Some(rest) => {
+                            Err(Some(rest)) => {
                                 st.written = Some(rest);
                                 continue;
                             }
-                            None => {
+                            Err(None) => {
                                 self.done_reading(st);
-                                return Poll::Ready(());
+                                return Poll::Ready(None);
                             }
                         }
                     }
@@ -338,7 +346,7 @@ impl Gate {
     pub(crate) fn stop_reading(&self, ticket: u64) {
         let mut st = self.lock();
         if st.reading == Some(ticket) {
-            let _ = hand_back(&mut st);
+            let _ = hand_back::<()>(&mut st);
         }
     }
 
@@ -398,15 +406,17 @@ impl Gate {
             st.lent = false;
             !frames.is_empty()
         };
-        st.reading = None;
-        st.reader_waker = None;
-        Passed {
+        let reader = take_reading(st);
+        let passed = Passed {
             sink: st.written.take(),
             at: st.at.take(),
             closed: st.closed,
             served: std::mem::take(&mut st.served),
             frames_read,
-        }
+        };
+        drop(guard);
+        wake(reader);
+        passed
     }
 
     /// The driver parks with nothing in flight, nothing to write and its queue
@@ -448,14 +458,16 @@ impl Gate {
         st.reader = None;
         st.rest.clear();
         st.at = None;
-        st.reading = None;
-        st.reader_waker = None;
+        let reader = take_reading(&mut st);
         st.armed = false;
         if st.lent {
             st.frames = FrameReader::detached();
             st.lent = false;
         }
-        st.written.take()
+        let written = st.written.take();
+        drop(st);
+        wake(reader);
+        written
     }
 
     /// The connection is closed: nothing more goes through, and the driver, woken,
@@ -473,13 +485,29 @@ impl Gate {
 
 /// The caller reading hands the reading back to the driver, which it wakes: the
 /// gate stays shut, and the driver finds what was read when it takes its reader.
-fn hand_back(st: &mut State) -> Poll<()> {
+/// The caller looks at its slot next.
+fn hand_back<T>(st: &mut State) -> Poll<Option<T>> {
     st.reading = None;
     st.reader_waker = None;
     if let Some(driver) = &st.driver {
         driver.wake_by_ref();
     }
-    Poll::Ready(())
+    Poll::Ready(None)
+}
+
+/// The driver takes the reading back from a caller: the caller's waker, to be
+/// woken once the gate's lock is let go of (it learns so, and waits on its slot,
+/// which it has not registered with while it read).
+fn take_reading(st: &mut State) -> Option<Waker> {
+    st.reading.take()?;
+    st.reader_waker.take()
+}
+
+/// Wakes the caller whose reading was taken back, if it had polled.
+fn wake(reader: Option<Waker>) {
+    if let Some(waker) = reader {
+        waker.wake();
+    }
 }
 
 /// One write of what `out` holds, without waiting.

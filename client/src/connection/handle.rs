@@ -2,7 +2,7 @@
 //! one reply.
 
 use super::demux::{Demux, NoDemux};
-use super::driver::{self, Control, Payload, Request, Sink};
+use super::driver::{self, Control, Own, Payload, Request, Sink};
 use super::gate::{Gate, Pass};
 use super::handshake::{self, Session};
 use super::slot::{slot, GiveUp, SlotReceiver};
@@ -438,7 +438,10 @@ impl<T> Reply<T> {
 
     /// Waits at most `limit` (none: for ever); a timeout gives the request up and
     /// says whether it was sent.
-    pub(crate) async fn within(mut self, limit: Option<Duration>) -> Result<T> {
+    pub(crate) async fn within(mut self, limit: Option<Duration>) -> Result<T>
+    where
+        T: FromOwn,
+    {
         let Some(limit) = limit else {
             return self.await;
         };
@@ -449,7 +452,7 @@ impl<T> Reply<T> {
     }
 }
 
-impl<T> Future for Reply<T> {
+impl<T: FromOwn> Future for Reply<T> {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
@@ -476,24 +479,49 @@ impl<T> Future for Reply<T> {
         let Some(rx) = &mut this.rx else {
             return Poll::Ready(Err(Error::closed()));
         };
-        loop {
-            // The slot first: it also wakes this task if the driver takes the
-            // reading back (and delivers the reply).
-            return match rx.poll_reply(cx) {
-                Poll::Pending => match &this.reads {
-                    Some((gate, ticket)) => match gate.poll_read(*ticket, cx) {
-                        Poll::Pending => Poll::Pending,
-                        // Its reply is in the slot now, or the driver reads it.
-                        Poll::Ready(()) => {
-                            this.reads = None;
-                            continue;
-                        }
-                    },
-                    None => Poll::Pending,
-                },
-                Poll::Ready(Some(r)) => Poll::Ready(r),
-                Poll::Ready(None) => Poll::Ready(Err(Error::closed())),
-            };
+        // Reading its own reply: the gate wakes this task when the reply comes, or
+        // when the driver takes the reading back (the reply then comes to the slot).
+        if let Some((gate, ticket)) = &this.reads {
+            match gate.poll_read(*ticket, cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(own)) => {
+                    this.reads = None;
+                    rx.handed();
+                    return Poll::Ready(T::from_own(own).ok_or_else(Error::closed));
+                }
+                Poll::Ready(None) => this.reads = None,
+            }
+        }
+        match rx.poll_reply(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(r)) => Poll::Ready(r),
+            Poll::Ready(None) => Poll::Ready(Err(Error::closed())),
+        }
+    }
+}
+
+/// What a [`Reply`] resolves to, taken from a whole reply its caller read itself
+/// ([`Own`]): the frame of one command, or the frames of a pipeline.
+pub(crate) trait FromOwn: Sized {
+    /// `None` when `own` is not this kind of reply (never: a request's sink and
+    /// its future are made together).
+    fn from_own(own: Own) -> Option<Self>;
+}
+
+impl FromOwn for Bytes {
+    fn from_own(own: Own) -> Option<Self> {
+        match own {
+            Own::One(frame) => Some(frame),
+            Own::Many(_) => None,
+        }
+    }
+}
+
+impl FromOwn for Vec<Bytes> {
+    fn from_own(own: Own) -> Option<Self> {
+        match own {
+            Own::Many(frames) => Some(frames),
+            Own::One(_) => None,
         }
     }
 }

@@ -88,11 +88,11 @@ impl<T> SlotSender<T> {
         self.finish(Some(value), true);
     }
 
-    /// [`send`](Self::send), waking the caller only if `wake`: not for the caller
-    /// itself, which read its own reply and looks at the slot next (a wake would
-    /// only poll it once more).
-    pub(crate) fn send_with(mut self, value: T, wake: bool) {
-        self.finish(Some(value), wake);
+    /// Lets go of the request without a lock: its caller read the reply itself
+    /// and has it already (`gate.rs`), so neither end looks at the slot again
+    /// (the caller's end is told so by [`SlotReceiver::handed`]).
+    pub(crate) fn handed(mut self) {
+        self.done = true;
     }
 
     fn finish(&mut self, value: Option<T>, wake: bool) {
@@ -154,6 +154,12 @@ impl<T> SlotReceiver<T> {
             _ => inner.waker = Some(cx.waker().clone()),
         }
         Poll::Pending
+    }
+
+    /// The caller has its reply from the sender's hands ([`SlotSender::handed`]):
+    /// dropping this end takes no lock either.
+    pub(crate) fn handed(&mut self) {
+        self.finished = true;
     }
 
     /// Stops waiting. Decides, under the slot's lock, whether the request will be
@@ -262,15 +268,18 @@ mod tests {
     }
 
     #[test]
-    fn a_quiet_delivery_reaches_the_caller_without_a_wake() {
-        let (tx, mut rx) = slot();
+    fn a_reply_handed_over_wakes_nobody_and_frees_the_slot() {
+        let (tx, mut rx) = slot::<i32>();
         let woken = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(woken.clone());
         assert!(rx.poll_reply(&mut Context::from_waker(&waker)).is_pending());
         assert!(tx.take());
-        tx.send_with(5, false);
+        let shared = Arc::downgrade(&rx.shared);
+        tx.handed();
+        rx.handed();
+        drop(rx);
         assert_eq!(woken.0.load(Ordering::SeqCst), 0);
-        assert_eq!(poll(&mut rx), Poll::Ready(Some(5)));
+        assert!(shared.upgrade().is_none(), "the slot outlived both ends");
     }
 
     #[test]

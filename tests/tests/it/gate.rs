@@ -7,6 +7,7 @@ use bytes::Bytes;
 use respec::{Client, Commands};
 use respec_tests::fake::{handshake_answer, serve, Answer};
 use respec_tests::Server;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// The liveness rule counts a request's wait from when it was written, also when
@@ -146,6 +147,51 @@ async fn a_caller_that_stops_polling_while_it_reads_holds_up_nobody() {
             .unwrap_or_else(|_| panic!("round {round}: held up by a caller that stopped polling"));
         assert_eq!(held.await.unwrap(), Some(Bytes::from("v")), "round {round}");
     }
+}
+
+/// A waker that reports each wake on a channel.
+struct Reports(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl std::task::Wake for Reports {
+    fn wake(self: std::sync::Arc<Self>) {
+        let _ = self.0.send(());
+    }
+}
+
+/// A caller reading its own reply waits on the gate, not on its slot; when the
+/// driver takes the reading back (another caller's request came), it must wake
+/// that caller, which then finds its reply in the slot. Its future is polled once
+/// with a waker of its own, and is polled again only once that waker is woken:
+/// a wake lost here would leave an awaiting task asleep for ever.
+#[tokio::test]
+async fn a_caller_whose_reading_is_taken_back_is_woken_for_its_reply() {
+    let server = Server::start();
+    let client = Client::connect(&server.url()).await.unwrap();
+    client.set("gate:woken", "v").await.unwrap();
+    let mut reading = 0;
+    for round in 0..50 {
+        let mut held = Box::pin(client.get("gate:woken").into_future());
+        let (tx, mut woken) = tokio::sync::mpsc::unbounded_channel();
+        let waker = std::task::Waker::from(std::sync::Arc::new(Reports(tx)));
+        let first = held
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker));
+        if first.is_ready() {
+            // Its reply came within its first poll: nothing to take back.
+            continue;
+        }
+        reading += 1;
+        // The driver runs for this request, and takes the reading back.
+        assert_eq!(client.incr("gate:woken:n").await.unwrap(), reading);
+        tokio::time::timeout(Duration::from_secs(10), woken.recv())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the held future was never woken"));
+        assert_eq!(held.await.unwrap(), Some(Bytes::from("v")), "round {round}");
+    }
+    assert!(
+        reading >= 10,
+        "only {reading} of 50 requests were still being read"
+    );
 }
 
 /// A caller that gives up while it reads its own reply, part of the reply read:
