@@ -50,6 +50,7 @@
 pub mod baseline;
 pub mod callgrind;
 pub mod cluster;
+pub mod floor;
 pub mod peers;
 pub mod pubsub;
 pub mod report;

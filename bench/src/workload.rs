@@ -430,7 +430,7 @@ pub enum Until {
 
 impl Until {
     /// Whether operation `i` of a task, starting at `now`, is not to be done.
-    fn done(self, now: Instant, i: usize) -> bool {
+    pub fn done(self, now: Instant, i: usize) -> bool {
         match self {
             Until::Deadline(deadline) => now >= deadline,
             Until::Ops(ops) => i >= ops,

@@ -19,7 +19,10 @@
 //!                           case-insensitive); without --tasks nor --only: all of
 //!                           them (sequential SET/GET, 64 tasks, pipelines, LRANGE,
 //!                           HGETALL)
-//!   --client NAME           only this client (respec, redis-rs, fred; repeatable)
+//!   --client NAME           only this client (respec, redis-rs, fred; repeatable),
+//!                           or `socket`: the sequential row on a bare tokio
+//!                           socket ([`respec_bench::floor`]), the floor under
+//!                           any tokio client's round trip (default: all of them)
 //!   --valgrind PATH         default /usr/bin/valgrind
 //!   --redis-benchmark PATH  default /usr/bin/redis-benchmark (left out when missing)
 //!   --no-baseline           no redis-benchmark column
@@ -52,7 +55,7 @@ use anyhow::{bail, Context as _, Result};
 use respec_bench::baseline::{self, Plan};
 use respec_bench::callgrind::{self, Count};
 use respec_bench::workload::{self, Until};
-use respec_bench::{report, Data, Fred, Peer, PeerId, RedisRs, Respec, Workload};
+use respec_bench::{floor, report, Data, Fred, Peer, PeerId, RedisRs, Respec, Workload};
 use respec_tests::ServerBuilder;
 
 /// The runtime's workers, as in `compare`.
@@ -88,11 +91,44 @@ fn main() -> ExitCode {
     }
 }
 
-/// The client named `name`.
-fn client(name: &str) -> Result<PeerId> {
+/// The name of the bare socket's column ([`floor`]).
+const SOCKET: &str = "socket";
+
+/// A column of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contender {
+    /// A client library.
+    Client(PeerId),
+    /// A bare tokio socket, for the sequential row only ([`floor`]).
+    Socket,
+    /// redis-benchmark.
+    Baseline,
+}
+
+impl Contender {
+    fn name(self) -> &'static str {
+        match self {
+            Contender::Client(id) => id.name(),
+            Contender::Socket => SOCKET,
+            Contender::Baseline => report::BASELINE,
+        }
+    }
+
+    /// Whether it runs `row`.
+    fn runs(self, row: Workload) -> bool {
+        self != Contender::Socket || row == Workload::Concurrent(1)
+    }
+}
+
+/// The client named `name`, or the bare socket.
+fn client(name: &str) -> Result<Contender> {
+    if name == SOCKET {
+        return Ok(Contender::Socket);
+    }
     PeerId::ALL
         .into_iter()
         .find(|id| id.name() == name)
+        .map(Contender::Client)
         .with_context(|| format!("no client named {name:?}"))
 }
 
@@ -166,11 +202,31 @@ fn run_ops(args: &[String]) -> Result<()> {
     let per_task = ops / tasks / units_per_op(workload) as usize;
     runtime.block_on(async {
         match id {
-            PeerId::Respec => drive(Respec::connect(&url).await?, workload, &data, per_task).await,
-            PeerId::RedisRs => {
+            Contender::Client(PeerId::Respec) => {
+                drive(Respec::connect(&url).await?, workload, &data, per_task).await
+            }
+            Contender::Client(PeerId::RedisRs) => {
                 drive(RedisRs::connect(&url).await?, workload, &data, per_task).await
             }
-            PeerId::Fred => drive(Fred::connect(&url).await?, workload, &data, per_task).await,
+            Contender::Client(PeerId::Fred) => {
+                drive(Fred::connect(&url).await?, workload, &data, per_task).await
+            }
+            Contender::Socket => {
+                anyhow::ensure!(
+                    workload == Workload::Concurrent(1),
+                    "the bare socket runs only {}",
+                    Workload::Concurrent(1).name()
+                );
+                let addr = url.trim_start_matches("redis://").to_owned();
+                let latencies =
+                    tokio::spawn(
+                        async move { floor::run(&addr, &data, Until::Ops(per_task)).await },
+                    )
+                    .await??;
+                anyhow::ensure!(latencies.len() == per_task, "operations missing");
+                Ok(())
+            }
+            Contender::Baseline => bail!("redis-benchmark runs on its own"),
         }
     })
 }
@@ -202,7 +258,7 @@ struct Options {
     server: Option<PathBuf>,
     ops: u64,
     rows: Vec<Workload>,
-    clients: Vec<PeerId>,
+    clients: Vec<Contender>,
     valgrind: PathBuf,
     redis_benchmark: Option<PathBuf>,
     report: PathBuf,
@@ -255,7 +311,8 @@ impl Options {
         }
         anyhow::ensure!(!options.rows.is_empty(), "no row matches --only {only:?}");
         if options.clients.is_empty() {
-            options.clients = PeerId::ALL.to_vec();
+            options.clients = PeerId::ALL.map(Contender::Client).to_vec();
+            options.clients.push(Contender::Socket);
         }
         anyhow::ensure!(options.ops >= 600, "--ops must be at least 600");
         Ok(options)
@@ -283,9 +340,9 @@ fn run(args: &[String]) -> Result<()> {
         .as_ref()
         .filter(|path| path.exists());
 
-    let mut contenders: Vec<Option<PeerId>> = options.clients.iter().copied().map(Some).collect();
+    let mut contenders = options.clients.clone();
     if rb.is_some() {
-        contenders.push(None);
+        contenders.push(Contender::Baseline);
     }
     let mut text = format!(
         "\n## Instructions per operation ({:?} {}, {})\n\n\
@@ -298,7 +355,9 @@ fn run(args: &[String]) -> Result<()> {
          kernel's are not counted. redis-benchmark runs the rows' command lines of \
          `compare` (`-c 1 -r 1000 -d 32 -t set,get`, with `-P N` for N tasks; `-P N \
          -t set` or `get` for the pipelines; the command itself for LRANGE and \
-         HGETALL).\n\n| workload |",
+         HGETALL). `{SOCKET}` is the sequential row on a bare tokio socket, in the \
+         clients' loop: the floor under any tokio client's round trip.\n\n\
+         | workload |",
         server.flavor(),
         server.version(),
         if options.current_thread {
@@ -309,23 +368,27 @@ fn run(args: &[String]) -> Result<()> {
         report::format_ops(options.ops as f64)
     );
     for contender in &contenders {
-        text += &format!(" {} |", contender.map_or(report::BASELINE, PeerId::name));
+        text += &format!(" {} |", contender.name());
     }
     text += &format!("\n|---|{}\n", "---:|".repeat(contenders.len()));
     for &row in &options.rows {
         let label = row.name();
         text += &format!("| {label} |");
         for &contender in &contenders {
-            let name = contender.map_or(report::BASELINE, PeerId::name);
+            let name = contender.name();
+            if !contender.runs(row) {
+                text += " – |";
+                continue;
+            }
             let count = |units: u64| -> Result<Count> {
                 let (program, args, units) = match (contender, rb) {
-                    (Some(id), _) => {
+                    (Contender::Client(_) | Contender::Socket, _) => {
                         let mut args = [
                             "ops",
                             "--url",
                             &server.url(),
                             "--client",
-                            id.name(),
+                            name,
                             "--workload",
                             &label,
                             "--ops",
@@ -338,7 +401,7 @@ fn run(args: &[String]) -> Result<()> {
                         }
                         (me.clone(), args, units)
                     }
-                    (None, Some(rb)) => {
+                    (Contender::Baseline, Some(rb)) => {
                         let plan = Plan::of(row).context("no redis-benchmark plan")?;
                         let rb = baseline::RedisBenchmark::new(rb, server.port());
                         let requests = plan.requests(units);
@@ -349,7 +412,9 @@ fn run(args: &[String]) -> Result<()> {
                             .collect();
                         (rb.binary().to_owned(), args, requests * plan.tests())
                     }
-                    (None, None) => unreachable!("no redis-benchmark contender without it"),
+                    (Contender::Baseline, None) => {
+                        unreachable!("no redis-benchmark contender without it")
+                    }
                 };
                 let instructions =
                     callgrind::count_instructions(&options.valgrind, &dir, &program, &args)
