@@ -10,9 +10,25 @@
 //!
 //! The decision is made under one lock, so the caller and the driver can never both
 //! believe they won the race.
+//!
+//! Every request has a slot, so slots are kept for reuse: the end that lets go of
+//! a slot last (most often the caller, once it has its reply) keeps it for the
+//! next request made on its thread, instead of freeing it (a request then costs
+//! no allocation for its slot, and no `free` into another thread's heap).
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+
+/// Slots a thread keeps for reuse, at most.
+const KEPT: usize = 32;
+
+thread_local! {
+    /// This thread's slots for reuse (of any reply type: a slot of another type
+    /// than asked is freed).
+    static KEEP: RefCell<Vec<Arc<dyn Any + Send + Sync>>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Where a request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,23 +58,49 @@ impl<T> Shared<T> {
     }
 }
 
-/// A new slot: the driver's end and the caller's end.
-pub(crate) fn slot<T>() -> (SlotSender<T>, SlotReceiver<T>) {
-    let shared = Arc::new(Shared(Mutex::new(Inner {
+impl<T> Inner<T> {
+    const NEW: Self = Inner {
         stage: Stage::Queued,
         value: None,
         waker: None,
-    })));
+    };
+}
+
+/// A new slot: the driver's end and the caller's end.
+pub(crate) fn slot<T: Send + 'static>() -> (SlotSender<T>, SlotReceiver<T>) {
+    let shared = reuse().unwrap_or_else(|| Arc::new(Shared(Mutex::new(Inner::NEW))));
     (
         SlotSender {
             shared: shared.clone(),
             done: false,
         },
         SlotReceiver {
-            shared,
+            shared: Some(shared),
+            keep: keep::<T>,
             finished: false,
         },
     )
+}
+
+/// A slot kept by this thread, if it has one of this type (as new).
+fn reuse<T: Send + 'static>() -> Option<Arc<Shared<T>>> {
+    let kept = KEEP.try_with(|keep| keep.borrow_mut().pop()).ok()??;
+    kept.downcast().ok()
+}
+
+/// Keeps `shared` for the next request of this thread, when no one else holds it
+/// (else it is only let go of).
+fn keep<T: Send + 'static>(mut shared: Arc<Shared<T>>) {
+    let Some(slot) = Arc::get_mut(&mut shared) else {
+        return;
+    };
+    *slot.0.get_mut().unwrap_or_else(|e| e.into_inner()) = Inner::NEW;
+    let _ = KEEP.try_with(|keep| {
+        let mut keep = keep.borrow_mut();
+        if keep.len() < KEPT {
+            keep.push(shared);
+        }
+    });
 }
 
 /// The driver's end.
@@ -136,7 +178,10 @@ pub(crate) enum GiveUp<T> {
 
 /// The caller's end.
 pub(crate) struct SlotReceiver<T> {
-    shared: Arc<Shared<T>>,
+    /// Taken only when it is dropped.
+    shared: Option<Arc<Shared<T>>>,
+    /// Keeps the slot for reuse ([`keep`], for this `T`).
+    keep: fn(Arc<Shared<T>>),
     /// It saw the slot finished (a final state): dropping it takes no lock.
     finished: bool,
 }
@@ -144,7 +189,11 @@ pub(crate) struct SlotReceiver<T> {
 impl<T> SlotReceiver<T> {
     /// The reply, or `None` when the driver dropped the request unanswered.
     pub(crate) fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut inner = self.shared.lock();
+        // (The slot is taken from this end only when it is dropped.)
+        let Some(shared) = &self.shared else {
+            return Poll::Ready(None);
+        };
+        let mut inner = shared.lock();
         if inner.stage == Stage::Finished {
             self.finished = true;
             return Poll::Ready(inner.value.take());
@@ -165,7 +214,10 @@ impl<T> SlotReceiver<T> {
     /// Stops waiting. Decides, under the slot's lock, whether the request will be
     /// written.
     pub(crate) fn give_up(&mut self) -> GiveUp<T> {
-        let mut inner = self.shared.lock();
+        let Some(shared) = &self.shared else {
+            return GiveUp::Finished(None);
+        };
+        let mut inner = shared.lock();
         match inner.stage {
             Stage::Queued => {
                 inner.stage = Stage::Abandoned;
@@ -185,18 +237,22 @@ impl<T> SlotReceiver<T> {
 }
 
 impl<T> Drop for SlotReceiver<T> {
-    /// A dropped caller gives up: a request not yet taken is never written.
+    /// A dropped caller gives up: a request not yet taken is never written. The
+    /// slot is kept for reuse when the driver has let go of it too.
     fn drop(&mut self) {
-        if self.finished {
-            // Nothing can change a finished slot, and the driver took the waker.
+        let Some(shared) = self.shared.take() else {
             return;
+        };
+        // A finished slot: nothing can change it, and the driver took the waker.
+        if !self.finished {
+            let mut inner = shared.lock();
+            match inner.stage {
+                Stage::Queued | Stage::Taken => inner.stage = Stage::Abandoned,
+                Stage::Abandoned | Stage::Finished => {}
+            }
+            inner.waker = None;
         }
-        let mut inner = self.shared.lock();
-        match inner.stage {
-            Stage::Queued | Stage::Taken => inner.stage = Stage::Abandoned,
-            Stage::Abandoned | Stage::Finished => {}
-        }
-        inner.waker = None;
+        (self.keep)(shared);
     }
 }
 
@@ -268,18 +324,61 @@ mod tests {
     }
 
     #[test]
-    fn a_reply_handed_over_wakes_nobody_and_frees_the_slot() {
+    fn a_reply_handed_over_wakes_nobody_and_leaves_the_slot_to_reuse() {
         let (tx, mut rx) = slot::<i32>();
         let woken = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(woken.clone());
         assert!(rx.poll_reply(&mut Context::from_waker(&waker)).is_pending());
         assert!(tx.take());
-        let shared = Arc::downgrade(&rx.shared);
+        let at = Arc::as_ptr(rx.shared.as_ref().unwrap());
         tx.handed();
         rx.handed();
         drop(rx);
         assert_eq!(woken.0.load(Ordering::SeqCst), 0);
-        assert!(shared.upgrade().is_none(), "the slot outlived both ends");
+        let (_tx, mut rx) = slot::<i32>();
+        assert_eq!(Arc::as_ptr(rx.shared.as_ref().unwrap()), at, "not reused");
+        assert!(poll(&mut rx).is_pending(), "reused with a stage not new");
+    }
+
+    /// A slot both ends let go of is kept, and the thread's next request gets it
+    /// as new; one the driver still holds (its caller gave up) is not.
+    #[test]
+    fn finished_slots_are_reused_as_new() {
+        let (tx, mut rx) = slot::<i32>();
+        let first = Arc::as_ptr(rx.shared.as_ref().unwrap());
+        let woken = Arc::new(Count(AtomicUsize::new(0)));
+        assert!(rx
+            .poll_reply(&mut Context::from_waker(&Waker::from(woken.clone())))
+            .is_pending());
+        assert!(tx.take());
+        tx.send(1);
+        assert_eq!(poll(&mut rx), Poll::Ready(Some(1)));
+        drop(rx);
+        let (tx, mut rx) = slot::<i32>();
+        assert_eq!(
+            Arc::as_ptr(rx.shared.as_ref().unwrap()),
+            first,
+            "not reused"
+        );
+        // As new: queued, empty, no waker of the last request.
+        assert!(poll(&mut rx).is_pending());
+        assert!(tx.take());
+        tx.send(2);
+        assert_eq!(poll(&mut rx), Poll::Ready(Some(2)));
+        assert_eq!(
+            woken.0.load(Ordering::SeqCst),
+            1,
+            "the old waker was woken again"
+        );
+        drop(rx);
+        // Given up while the driver holds it: not kept (the driver may still
+        // write to it).
+        let (tx, rx) = slot::<i32>();
+        let held = Arc::as_ptr(rx.shared.as_ref().unwrap());
+        drop(rx);
+        let (_tx2, rx2) = slot::<i32>();
+        assert_ne!(Arc::as_ptr(rx2.shared.as_ref().unwrap()), held);
+        assert!(!tx.take(), "a given-up request must not be written");
     }
 
     #[test]
