@@ -18,6 +18,23 @@ use tokio::io::AsyncRead;
 /// Free space kept in the read buffer before a read; grows for big replies.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// A byte stream a [`FrameReader`] reads from: into the spare room of its buffer.
+/// Any [`AsyncRead`] does through `tokio_util`'s adapter; a socket's shared reading
+/// half reads into the buffer directly (`transport.rs`).
+pub(crate) trait Source: AsyncRead + Unpin {
+    /// Reads what the stream has into `buf`'s spare room: the number of bytes, 0
+    /// at its end; `cx` is woken when there is more.
+    fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
+    }
+}
+
+impl Source for &[u8] {}
+
 /// Finds whole frames in what a stream delivers.
 ///
 /// When the read buffer holds several whole frames, they are split off it together,
@@ -100,7 +117,7 @@ impl FrameReader {
 
     /// Reads what `io` has into the buffer: the number of bytes, 0 at the end of the
     /// stream.
-    pub(crate) fn poll_fill<R: AsyncRead + Unpin>(
+    pub(crate) fn poll_fill<R: Source>(
         &mut self,
         io: &mut R,
         cx: &mut Context<'_>,
@@ -112,11 +129,11 @@ impl FrameReader {
         if spare < READ_CHUNK / 2 || spare < wanted {
             self.buf.reserve(READ_CHUNK.max(wanted));
         }
-        tokio_util::io::poll_read_buf(Pin::new(io), cx, &mut self.buf)
+        io.poll_read_into(cx, &mut self.buf)
     }
 
     /// The next whole frame, reading as needed; `None` at the end of the stream.
-    pub(crate) async fn next<R: AsyncRead + Unpin>(&mut self, io: &mut R) -> Result<Option<Bytes>> {
+    pub(crate) async fn next<R: Source>(&mut self, io: &mut R) -> Result<Option<Bytes>> {
         loop {
             if let Some(frame) = self.next_buffered()? {
                 return Ok(Some(frame));
@@ -128,11 +145,7 @@ impl FrameReader {
     }
 
     /// The next whole frame; the end of the stream is an error saying `during` what.
-    pub(crate) async fn expect<R: AsyncRead + Unpin>(
-        &mut self,
-        io: &mut R,
-        during: &str,
-    ) -> Result<Bytes> {
+    pub(crate) async fn expect<R: Source>(&mut self, io: &mut R, during: &str) -> Result<Bytes> {
         self.next(io).await?.ok_or_else(|| {
             Error::io_while(
                 format!("the server closed the connection {during}"),

@@ -1,9 +1,11 @@
 //! Byte streams to a server: TCP (nodelay, keepalive), Unix sockets, TLS.
 
+use super::frames::Source;
 #[cfg(feature = "tls")]
 use super::tls;
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
+use bytes::{BufMut, BytesMut};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -171,6 +173,8 @@ impl AsyncRead for Transport {
     }
 }
 
+impl Source for Transport {}
+
 impl AsyncWrite for Transport {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -302,16 +306,15 @@ impl Reader {
         }
     }
 
-    /// Reads what the socket has now, without waiting (`WouldBlock` when it has
-    /// nothing).
+    /// Reads what the socket has now into `buf`, which has `room` bytes free,
+    /// without waiting (`WouldBlock` when it has nothing).
     ///
     /// A read that fills less than the room given found the socket empty, so the
     /// readiness it was made on is cleared with it: the next wait registers at
     /// once, saving the read whose only news would be `WouldBlock`. (The reactor
     /// clears only the readiness seen before the read: data that arrives after it
     /// is a new event, kept.)
-    fn try_read_buf(&self, buf: &mut ReadBuf<'_>) -> io::Result<usize> {
-        let room = buf.remaining();
+    fn try_read_buf<B: BufMut>(&self, buf: &mut B, room: usize) -> io::Result<usize> {
         let mut got = None;
         let mut read = |n: io::Result<usize>| {
             let n = n?;
@@ -338,6 +341,36 @@ impl Reader {
             (r, _) => r,
         }
     }
+
+    /// Waits for something to read, then reads it into `buf` with `read`.
+    fn poll_read_with<B>(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut B,
+        mut read: impl FnMut(&Self, &mut B) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            std::task::ready!(self.poll_read_ready(cx))?;
+            match read(self, buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+}
+
+/// Reads into the frame reader's buffer directly (no `ReadBuf` adapter between).
+impl Source for Reader {
+    fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_with(cx, buf, |r, buf| {
+            let room = buf.capacity() - buf.len();
+            r.try_read_buf(buf, room)
+        })
+    }
 }
 
 impl AsyncRead for Reader {
@@ -346,14 +379,11 @@ impl AsyncRead for Reader {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        loop {
-            std::task::ready!(self.poll_read_ready(cx))?;
-            match self.try_read_buf(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-                Ok(_) => return Poll::Ready(Ok(())),
-            }
-        }
+        self.poll_read_with(cx, buf, |r, buf| {
+            let room = buf.remaining();
+            r.try_read_buf(buf, room)
+        })
+        .map_ok(|_| ())
     }
 }
 
@@ -414,6 +444,22 @@ impl AsyncRead for Stream {
             Stream::Unix(r, _) => Pin::new(r).poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl Source for Stream {
+    fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Stream::Tcp(r, _) => r.poll_read_into(cx, buf),
+            #[cfg(unix)]
+            Stream::Unix(r, _) => r.poll_read_into(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => tokio_util::io::poll_read_buf(Pin::new(s.as_mut()), cx, buf),
         }
     }
 }
