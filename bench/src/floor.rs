@@ -12,6 +12,7 @@
 use crate::stats::Latencies;
 use crate::workload::{Data, Until, SMALL_VALUE_LEN};
 use anyhow::{ensure, Context as _, Result};
+use respec::resp::Header;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -64,21 +65,10 @@ pub async fn run(addr: &str, data: &Data, until: Until) -> Result<Latencies> {
     Ok(latencies)
 }
 
-/// Appends `$len\r\ndata\r\n`.
+/// Appends `$len\r\ndata\r\n` (the length formatted by the protocol crate's
+/// [`Header`], on the stack).
 fn bulk(out: &mut Vec<u8>, data: &[u8]) {
-    out.push(b'$');
-    let mut digits = [0u8; 20];
-    let (mut n, mut at) = (data.len(), digits.len());
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(Header::new(b'$', data.len()).as_bytes());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }

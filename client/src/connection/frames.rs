@@ -19,11 +19,21 @@ use tokio::io::AsyncRead;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// A byte stream a [`FrameReader`] reads from: into the spare room of its buffer.
-/// Any [`AsyncRead`] does through `tokio_util`'s adapter; a socket's shared reading
-/// half reads into the buffer directly (`transport.rs`).
-pub(crate) trait Source: AsyncRead + Unpin {
+/// A socket's shared reading half reads into the buffer directly (`transport.rs`);
+/// any [`AsyncRead`] through `tokio_util`'s adapter (below).
+pub(crate) trait Source {
     /// Reads what the stream has into `buf`'s spare room: the number of bytes, 0
     /// at its end; `cx` is woken when there is more.
+    fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>>;
+}
+
+/// Any other [`AsyncRead`] (the handshake's transport, TLS, a test's bytes) reads
+/// through `tokio_util`'s adapter.
+impl<R: AsyncRead + Unpin> Source for R {
     fn poll_read_into(
         &mut self,
         cx: &mut Context<'_>,
@@ -32,8 +42,6 @@ pub(crate) trait Source: AsyncRead + Unpin {
         tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
     }
 }
-
-impl Source for &[u8] {}
 
 /// Finds whole frames in what a stream delivers.
 ///

@@ -5,7 +5,7 @@ use super::frames::Source;
 use super::tls;
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -173,8 +173,6 @@ impl AsyncRead for Transport {
     }
 }
 
-impl Source for Transport {}
-
 impl AsyncWrite for Transport {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -306,15 +304,16 @@ impl Reader {
         }
     }
 
-    /// Reads what the socket has now into `buf`, which has `room` bytes free,
-    /// without waiting (`WouldBlock` when it has nothing).
+    /// Reads what the socket has now into `buf`'s spare room, without waiting
+    /// (`WouldBlock` when it has nothing).
     ///
     /// A read that fills less than the room given found the socket empty, so the
     /// readiness it was made on is cleared with it: the next wait registers at
     /// once, saving the read whose only news would be `WouldBlock`. (The reactor
     /// clears only the readiness seen before the read: data that arrives after it
     /// is a new event, kept.)
-    fn try_read_buf<B: BufMut>(&self, buf: &mut B, room: usize) -> io::Result<usize> {
+    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        let room = buf.capacity() - buf.len();
         let mut got = None;
         let mut read = |n: io::Result<usize>| {
             let n = n?;
@@ -341,22 +340,6 @@ impl Reader {
             (r, _) => r,
         }
     }
-
-    /// Waits for something to read, then reads it into `buf` with `read`.
-    fn poll_read_with<B>(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut B,
-        mut read: impl FnMut(&Self, &mut B) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            std::task::ready!(self.poll_read_ready(cx))?;
-            match read(self, buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                r => return Poll::Ready(r),
-            }
-        }
-    }
 }
 
 /// Reads into the frame reader's buffer directly (no `ReadBuf` adapter between).
@@ -366,24 +349,13 @@ impl Source for Reader {
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        self.poll_read_with(cx, buf, |r, buf| {
-            let room = buf.capacity() - buf.len();
-            r.try_read_buf(buf, room)
-        })
-    }
-}
-
-impl AsyncRead for Reader {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.poll_read_with(cx, buf, |r, buf| {
-            let room = buf.remaining();
-            r.try_read_buf(buf, room)
-        })
-        .map_ok(|_| ())
+        loop {
+            std::task::ready!(self.poll_read_ready(cx))?;
+            match self.try_read_buf(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
     }
 }
 
@@ -432,22 +404,6 @@ impl Writer {
     }
 }
 
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Tcp(r, _) => Pin::new(r).poll_read(cx, buf),
-            #[cfg(unix)]
-            Stream::Unix(r, _) => Pin::new(r).poll_read(cx, buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
 impl Source for Stream {
     fn poll_read_into(
         &mut self,
@@ -459,7 +415,7 @@ impl Source for Stream {
             #[cfg(unix)]
             Stream::Unix(r, _) => r.poll_read_into(cx, buf),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => tokio_util::io::poll_read_buf(Pin::new(s.as_mut()), cx, buf),
+            Stream::Tls(s) => s.as_mut().poll_read_into(cx, buf),
         }
     }
 }
