@@ -49,7 +49,7 @@ use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Wake, Waker};
-use tokio::time::Instant;
+use std::time::Instant;
 
 /// The most slices one vectored write hands the socket.
 pub(super) const MAX_SLICES: usize = 64;

@@ -4,11 +4,9 @@
 //! FIN, a dropped NAT entry) is reconnected and its subscriptions renewed instead of
 //! waiting, quietly, for messages that will never come.
 
-use std::future::Future;
-use std::pin::Pin;
+use super::alarm::Alarm;
 use std::task::Context;
-use std::time::Duration;
-use tokio::time::{Instant, Sleep};
+use std::time::{Duration, Instant};
 
 /// What the check wants the driver to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -26,7 +24,9 @@ pub(crate) struct Health {
     every: Duration,
     /// The last sign of life: a frame read, or a request sent to an idle connection.
     since: Instant,
-    timer: Pin<Box<Sleep>>,
+    /// Off tokio's timer wheel (`alarm.rs`: a timer armed for a connection's whole
+    /// life would cost every park of the runtime).
+    timer: Alarm,
 }
 
 impl Health {
@@ -36,7 +36,7 @@ impl Health {
         Health {
             every,
             since,
-            timer: Box::pin(tokio::time::sleep_until(after(since, every))),
+            timer: Alarm::new(after(since, every)),
         }
     }
 
@@ -67,12 +67,12 @@ impl Health {
     /// connection touches the timer wheel once per interval, not once per read.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>, waiting: bool) -> Verdict {
         loop {
-            if self.timer.as_mut().poll(cx).is_pending() {
+            if self.timer.poll(cx).is_pending() {
                 return Verdict::Wait;
             }
             let deadline = after(self.since, self.every);
             if deadline > Instant::now() {
-                self.timer.as_mut().reset(deadline);
+                self.timer.reset(deadline);
                 continue;
             }
             if waiting {
@@ -82,8 +82,8 @@ impl Health {
             // driver may not run again before it fires (a caller writes to an
             // idle connection itself, waking nobody).
             self.touch();
-            self.timer.as_mut().reset(after(self.since, self.every));
-            let _ = self.timer.as_mut().poll(cx);
+            self.timer.reset(after(self.since, self.every));
+            let _ = self.timer.poll(cx);
             return Verdict::Probe;
         }
     }
@@ -106,58 +106,58 @@ mod tests {
         h.poll(&mut Context::from_waker(Waker::noop()), waiting)
     }
 
-    #[tokio::test(start_paused = true)]
+    /// As if `by` had passed since the last sign of life, and the timer had been
+    /// due now: waits for it to ring.
+    async fn pass(h: &mut Health, by: Duration) {
+        h.since -= by;
+        h.timer.reset(Instant::now());
+        crate::connection::alarm::tests::rung(&mut h.timer).await;
+    }
+
+    #[tokio::test]
     async fn silence_asks_then_an_unanswered_request_is_dead() {
         let every = Duration::from_secs(30);
         let mut h = Health::new(every);
         assert_eq!(poll(&mut h, false), Verdict::Wait);
-        tokio::time::advance(every - Duration::from_millis(1)).await;
+        // The timer rings a little early: it is set again, for the rest.
+        pass(&mut h, every - Duration::from_secs(1)).await;
         assert_eq!(poll(&mut h, false), Verdict::Wait);
-        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(h.timer.deadline() > Instant::now());
+        pass(&mut h, Duration::from_secs(1)).await;
         // Silent with nothing asked: a probe, and the silence starts again.
         assert_eq!(poll(&mut h, false), Verdict::Probe);
         assert_eq!(poll(&mut h, true), Verdict::Wait);
         // An answer in time keeps it alive.
-        tokio::time::advance(every / 2).await;
+        h.since -= every / 2;
         h.touch();
-        tokio::time::advance(every / 2).await;
+        pass(&mut h, every / 2).await;
         assert_eq!(poll(&mut h, true), Verdict::Wait);
         // No answer for the whole interval: dead.
-        tokio::time::advance(every / 2).await;
+        pass(&mut h, every / 2).await;
         assert_eq!(poll(&mut h, true), Verdict::Dead);
     }
 
-    /// After a probe the timer is armed again at once: nothing else may wake the
-    /// driver before the next interval ends (a caller writing through the gate).
-    #[tokio::test(start_paused = true)]
+    /// After a probe the timer is armed again at once, for the next interval:
+    /// nothing else may wake the driver before it ends (a caller writing through
+    /// the gate).
+    #[tokio::test]
     async fn a_probe_arms_the_timer_for_the_next_interval() {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        use std::sync::Arc;
-        struct Flag(AtomicBool);
-        impl std::task::Wake for Flag {
-            fn wake(self: Arc<Self>) {
-                self.0.store(true, Ordering::SeqCst);
-            }
-        }
         let every = Duration::from_secs(30);
         let mut h = Health::new(every);
-        tokio::time::advance(every).await;
-        let flag = Arc::new(Flag(AtomicBool::new(false)));
-        let waker = Waker::from(flag.clone());
-        let mut cx = Context::from_waker(&waker);
-        assert_eq!(h.poll(&mut cx, false), Verdict::Probe);
-        tokio::time::advance(every).await;
+        pass(&mut h, every).await;
+        let before = Instant::now();
+        assert_eq!(poll(&mut h, false), Verdict::Probe);
         assert!(
-            flag.0.load(Ordering::SeqCst),
-            "the timer was not armed after the probe"
+            h.timer.deadline() >= before + every,
+            "the timer was not armed for the next interval after the probe"
         );
+        pass(&mut h, every).await;
         assert_eq!(poll(&mut h, true), Verdict::Dead);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn an_interval_too_long_to_add_never_fires() {
+    #[test]
+    fn an_interval_too_long_to_add_never_fires() {
         let mut h = Health::new(Duration::MAX);
-        tokio::time::advance(Duration::from_secs(1 << 30)).await;
         assert_eq!(poll(&mut h, true), Verdict::Wait);
     }
 }

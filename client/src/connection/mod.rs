@@ -9,6 +9,7 @@
 //! (`demux.rs`: pub/sub's, or none) and the rest of the push frames to a hook, watches
 //! that the server still answers, and reconnects with backoff.
 
+mod alarm;
 pub(crate) mod demux;
 mod driver;
 mod frames;
