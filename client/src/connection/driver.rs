@@ -8,7 +8,7 @@ use super::gate::{Gate, MAX_SLICES};
 use super::handle::Learned;
 use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
-use super::slot::SlotSender;
+use super::slot::{slot, SlotReceiver, SlotSender};
 use super::transport::Stream;
 use crate::command::{Encoded, Wire};
 use crate::config::{Address, BoxFuture, Config, Locator, Protocol};
@@ -57,12 +57,99 @@ pub(crate) enum Sink {
     Fence,
 }
 
-/// A whole reply its caller read itself ([`Sink::own`]).
+/// What a request's replies go to, before its slot is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// One reply ([`Sink::One`]).
+    One,
+    /// One reply that may rightly take long ([`Sink::Long`]).
+    Long,
+    /// `n` replies ([`Sink::Many`]).
+    Many(usize),
+}
+
+impl Want {
+    /// The request's slot: its sink, and the caller's end.
+    pub(crate) fn sink(self) -> (Sink, Receiver) {
+        match self {
+            Want::One | Want::Long => {
+                let (tx, rx) = slot();
+                let sink = if self == Want::Long {
+                    Sink::Long(tx)
+                } else {
+                    Sink::One(tx)
+                };
+                (sink, Receiver::One(rx))
+            }
+            Want::Many(n) => {
+                let (tx, rx) = slot();
+                let got = Vec::with_capacity(n);
+                (Sink::Many { n, got, tx }, Receiver::Many(rx))
+            }
+        }
+    }
+}
+
+/// The caller's end of a request's slot, of either reply type.
+pub(crate) enum Receiver {
+    /// For one reply.
+    One(SlotReceiver<Result<Bytes>>),
+    /// For the replies of a pipeline.
+    Many(SlotReceiver<Result<Vec<Bytes>>>),
+}
+
+/// The replies a caller that reads them itself waits for (`gate.rs`). Its request
+/// has no slot: one is made only if the reading goes back to the driver
+/// ([`Expect::sink`]).
+pub(crate) enum Expect {
+    /// One reply.
+    One,
+    /// `n` replies (a pipeline), `got` read so far.
+    Many {
+        /// How many replies.
+        n: usize,
+        /// Read so far.
+        got: Vec<Bytes>,
+    },
+}
+
+/// A whole reply its caller read itself ([`Expect::own`]).
 pub(crate) enum Own {
     /// The reply of one command.
     One(Bytes),
     /// The replies of a pipeline.
     Many(Vec<Bytes>),
+}
+
+impl Expect {
+    /// One reply read by the caller: the whole reply once the last one it waits
+    /// for is in.
+    pub(super) fn own(&mut self, frame: Bytes) -> Option<Own> {
+        match self {
+            Expect::One => Some(Own::One(frame)),
+            Expect::Many { n, got } => {
+                got.push(frame);
+                (got.len() == *n).then(|| Own::Many(std::mem::take(got)))
+            }
+        }
+    }
+
+    /// The reading goes back to the driver: a slot for the replies still to come
+    /// (those read already kept), taken for writing (the request was written).
+    pub(super) fn sink(self) -> (Sink, Receiver) {
+        match self {
+            Expect::One => {
+                let (sink, rx) = Want::One.sink();
+                sink.take();
+                (sink, rx)
+            }
+            Expect::Many { n, got } => {
+                let (tx, rx) = slot();
+                tx.take();
+                (Sink::Many { n, got, tx }, Receiver::Many(rx))
+            }
+        }
+    }
 }
 
 impl Sink {
@@ -117,31 +204,6 @@ impl Sink {
             Sink::Discard => None,
             // Not a caller's: its answers go through `deliver`; here it is kept.
             Sink::Fence => Some(Sink::Fence),
-        }
-    }
-
-    /// One reply read by the request's caller itself (`gate.rs`): once the last
-    /// one it waits for is in, the whole reply goes straight back to it, and the
-    /// slot is let go of without a lock ([`SlotSender::handed`]); until then the
-    /// sink comes back.
-    pub(super) fn own(self, frame: Bytes) -> Result<Own, Option<Sink>> {
-        match self {
-            Sink::One(tx) => {
-                tx.handed();
-                Ok(Own::One(frame))
-            }
-            Sink::Many { n, mut got, tx } => {
-                got.push(frame);
-                if got.len() == n {
-                    tx.handed();
-                    Ok(Own::Many(got))
-                } else {
-                    Err(Some(Sink::Many { n, got, tx }))
-                }
-            }
-            // Never read by a caller (see `Gate::pass`): delivered as the driver
-            // would.
-            sink => Err(sink.reply(frame)),
         }
     }
 

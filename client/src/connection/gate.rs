@@ -26,12 +26,14 @@
 //!   push frame is expected (no subscription, no client-side caching), and a caller
 //!   whose request went out whole reads with it, in its own poll, under the gate's
 //!   lock. The first reply on the wire is its own (nothing else was in flight).
+//! - A caller reading its own reply has no slot (`slot.rs`): it takes its whole
+//!   reply straight from the gate. A slot is made only when the reading goes back
+//!   to the driver (below): the request's sink for the driver, the slot's other
+//!   end kept here for the caller, by its ticket.
 //! - Whenever the driver runs (another request queued, a timer, a close), it takes
 //!   its reader back and the reading with it, and wakes the caller, which then
-//!   waits for its reply in its slot as any other. So a caller that stops polling
+//!   waits for its reply in that slot as any other. So a caller that stops polling
 //!   holds up nobody else.
-//! - A caller that reads its whole reply takes it straight from the gate: its
-//!   slot, which it did not wait on while it read, is let go of without a lock.
 //! - A frame the caller should not take (a push, an error reply where a locator
 //!   watches them, a malformed one), the end of the stream, or a caller that gives
 //!   up hands the reading back: the driver is woken and finds the bytes as read.
@@ -41,7 +43,7 @@
 //!
 //! TLS streams have no gate (their writes go through the session's state).
 
-use super::driver::{Own, Payload, Request, Sink};
+use super::driver::{Expect, Own, Payload, Receiver, Sink, Want};
 use super::frames::FrameReader;
 use super::transport::{Reader, Writer};
 use crate::command::Encoded;
@@ -108,7 +110,8 @@ struct State {
     reader: Option<Reader>,
     /// Shut for good: the connection was closed.
     closed: bool,
-    /// The sink of the request a caller wrote, until the driver takes it.
+    /// The sink of the request a caller wrote and does not read the reply of
+    /// (or whose reading went back to the driver), until the driver takes it.
     written: Option<Sink>,
     /// What of it the socket did not take (the driver writes it first); else an
     /// empty buffer kept for the next caller.
@@ -122,8 +125,12 @@ struct State {
     frames: FrameReader,
     /// The parked driver lent its frame reader (only ever with `reader` set).
     lent: bool,
-    /// The ticket of the caller reading its own reply, if one is.
-    reading: Option<u64>,
+    /// The caller reading its own reply, if one is: its ticket, and the replies it
+    /// waits for (its request has no slot while it reads).
+    reading: Option<(u64, Expect)>,
+    /// The slots made for callers whose reading went back to the driver, until
+    /// they take them (by ticket).
+    taken_back: Vec<(u64, Receiver)>,
     /// That caller's waker, once it polled.
     reader_waker: Option<Waker>,
     /// The read waker is registered with the reactor, and has not fired since.
@@ -139,12 +146,21 @@ struct State {
 /// How a request went through [`Gate::pass`].
 pub(crate) enum Pass {
     /// It did not (the gate is shut): it is to be queued.
-    Queue(Request),
-    /// Written; the driver reads its reply.
-    Written,
+    Queue(Payload),
+    /// Written; the driver reads its reply, into this slot.
+    Written(Receiver),
     /// Written, and its caller reads the reply itself with this ticket
     /// ([`Gate::poll_read`]).
     Reads(u64),
+}
+
+/// What a caller reading its own reply gets ([`Gate::poll_read`]).
+pub(crate) enum Read {
+    /// Its whole reply.
+    Own(Own),
+    /// The reading went back to the driver, which delivers the reply to this
+    /// slot (none: the caller's slot is lost, which cannot happen).
+    Slot(Option<Receiver>),
 }
 
 /// What the driver finds when it shuts the gate.
@@ -178,6 +194,7 @@ impl Gate {
                 frames: FrameReader::detached(),
                 lent: false,
                 reading: None,
+                taken_back: Vec::new(),
                 reader_waker: None,
                 armed: false,
                 tickets: 0,
@@ -197,26 +214,22 @@ impl Gate {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A caller writes `req` itself if the gate is open; otherwise (or when it is
-    /// not worth it) `req` comes back, to be queued. The caller has checked that
-    /// nothing is queued before it.
-    pub(crate) fn pass(&self, req: Request) -> Pass {
-        if !self.open.load(Ordering::Acquire) || req.sink.expects() == 0 {
-            return Pass::Queue(req);
+    /// A caller writes `payload` itself if the gate is open; otherwise (or when it
+    /// is not worth it) `payload` comes back, to be queued. The caller has checked
+    /// that nothing is queued before it. `want` says what replies it waits for.
+    pub(crate) fn pass(&self, payload: Payload, want: Want) -> Pass {
+        if !self.open.load(Ordering::Acquire) || want == Want::Many(0) {
+            return Pass::Queue(payload);
         }
         let mut guard = self.lock();
         let st = &mut *guard;
         let (true, Some(writer)) = (self.open.load(Ordering::Relaxed), &st.writer) else {
-            return Pass::Queue(req);
+            return Pass::Queue(payload);
         };
         // One request per opening.
         self.open.store(false, Ordering::Relaxed);
-        let Request { payload, sink } = req;
-        if !sink.take() {
-            // Given up already (it was never queued: cannot happen); never written.
-            return Pass::Written;
-        }
-        match payload {
+        // Whether anything is left for `rest` (copied there).
+        let left = match payload {
             // Written from the command's own buffers; only what the socket does
             // not take is copied (to be written by the driver).
             Payload::One(cmd) => {
@@ -229,15 +242,22 @@ impl Gate {
                             cmd.encode_into(&mut st.rest);
                             st.rest.advance(written);
                         }
+                        written < bytes
                     }
-                    None => cmd.encode_into(&mut st.rest),
+                    None => {
+                        cmd.encode_into(&mut st.rest);
+                        true
+                    }
                 }
             }
-            Payload::Encoded(cmds) => st.rest.append(cmds),
-        }
+            Payload::Encoded(cmds) => {
+                st.rest.append(cmds);
+                true
+            }
+        };
         // What the socket does not take now (full, or failing: the driver then
         // meets the error itself) is the driver's to write.
-        while !st.rest.is_empty() {
+        while left && !st.rest.is_empty() {
             match write_some(writer, &st.rest) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => st.rest.advance(n),
@@ -245,34 +265,50 @@ impl Gate {
         }
         // Its caller reads the reply when it went out whole and the driver lent
         // its reader (a `WAIT` waits long: the driver watches it).
-        let reads =
-            st.lent && st.rest.is_empty() && matches!(sink, Sink::One(_) | Sink::Many { .. });
-        st.written = Some(sink);
+        let expect = match want {
+            Want::One => Some(Expect::One),
+            Want::Many(n) => Some(Expect::Many {
+                n,
+                got: Vec::with_capacity(n),
+            }),
+            Want::Long => None,
+        };
         st.at = Some(Instant::now());
-        if st.rest.is_empty() {
-            st.rest.clear();
-        } else if let Some(driver) = &st.driver {
-            driver.wake_by_ref();
+        // (Untouched, it is still empty and cleared.)
+        if left {
+            if st.rest.is_empty() {
+                st.rest.clear();
+            } else if let Some(driver) = &st.driver {
+                driver.wake_by_ref();
+            }
         }
-        if !reads {
-            return Pass::Written;
+        match expect {
+            Some(expect) if st.lent && st.rest.is_empty() => {
+                st.tickets += 1;
+                st.reading = Some((st.tickets, expect));
+                Pass::Reads(st.tickets)
+            }
+            _ => {
+                // Taken for writing: it was written.
+                let (sink, rx) = want.sink();
+                sink.take();
+                st.written = Some(sink);
+                Pass::Written(rx)
+            }
         }
-        st.tickets += 1;
-        st.reading = Some(st.tickets);
-        Pass::Reads(st.tickets)
     }
 
     /// The caller with `ticket` reads its reply ([`Pass::Reads`]). Ready when it
-    /// is no longer reading: with its whole reply, handed straight over (its slot
-    /// let go of without a lock), or with none when the reading went back to the
-    /// driver (which then delivers the reply to the slot). Pending: `cx` is woken
-    /// when more arrives, or when the driver takes the reading back.
-    pub(crate) fn poll_read(&self, ticket: u64, cx: &mut Context<'_>) -> Poll<Option<Own>> {
+    /// is no longer reading: with its whole reply, handed straight over, or with
+    /// the slot made when the reading went back to the driver (which then
+    /// delivers the reply there). Pending: `cx` is woken when more arrives, or
+    /// when the driver takes the reading back.
+    pub(crate) fn poll_read(&self, ticket: u64, cx: &mut Context<'_>) -> Poll<Read> {
         let mut guard = self.lock();
         let st = &mut *guard;
-        if st.reading != Some(ticket) {
+        if st.reading.as_ref().is_none_or(|(t, _)| *t != ticket) {
             // The driver took the reading back.
-            return Poll::Ready(None);
+            return Poll::Ready(Read::Slot(taken_back(st, ticket)));
         }
         if !st
             .reader_waker
@@ -294,23 +330,16 @@ impl Gate {
                 }
                 match st.frames.next_buffered() {
                     Ok(Some(frame)) => {
-                        let Some(sink) = st.written.take() else {
+                        let Some((_, expect)) = &mut st.reading else {
                             return hand_back(st);
                         };
-                        match sink.own(frame) {
-                            Ok(own) => {
+                        match expect.own(frame) {
+                            Some(own) => {
                                 self.done_reading(st);
-                                return Poll::Ready(Some(own));
+                                return Poll::Ready(Read::Own(own));
                             }
                             // A pipeline's next reply.
-                            Err(Some(rest)) => {
-                                st.written = Some(rest);
-                                continue;
-                            }
-                            Err(None) => {
-                                self.done_reading(st);
-                                return Poll::Ready(None);
-                            }
+                            None => continue,
                         }
                     }
                     Ok(None) => {}
@@ -342,12 +371,17 @@ impl Gate {
     }
 
     /// The caller with `ticket` gives up (timed out, or dropped its future) while
-    /// it reads: the driver reads the reply (and drops it).
-    pub(crate) fn stop_reading(&self, ticket: u64) {
+    /// it reads: the driver reads the reply (and drops it). If the reading had gone
+    /// back to the driver already, the slot made then is returned (it tells whether
+    /// the reply came).
+    pub(crate) fn stop_reading(&self, ticket: u64) -> Option<Receiver> {
         let mut st = self.lock();
-        if st.reading == Some(ticket) {
-            let _ = hand_back::<()>(&mut st);
+        if st.reading.as_ref().is_some_and(|(t, _)| *t == ticket) {
+            // Its end of the slot is dropped: the reply is dropped when it comes.
+            let _ = hand_back(&mut st);
+            return None;
         }
+        taken_back(&mut st, ticket)
     }
 
     /// A caller has its reply: the connection is left as the parked driver left
@@ -484,23 +518,40 @@ impl Gate {
 }
 
 /// The caller reading hands the reading back to the driver, which it wakes: the
-/// gate stays shut, and the driver finds what was read when it takes its reader.
-/// The caller looks at its slot next.
-fn hand_back<T>(st: &mut State) -> Poll<Option<T>> {
-    st.reading = None;
+/// gate stays shut, and the driver finds what was read when it takes its reader,
+/// and the request's sink. The caller waits on the slot made for it next.
+fn hand_back(st: &mut State) -> Poll<Read> {
+    let rx = st.reading.take().map(|(_, expect)| slotted(st, expect));
     st.reader_waker = None;
     if let Some(driver) = &st.driver {
         driver.wake_by_ref();
     }
-    Poll::Ready(None)
+    Poll::Ready(Read::Slot(rx))
 }
 
-/// The driver takes the reading back from a caller: the caller's waker, to be
-/// woken once the gate's lock is let go of (it learns so, and waits on its slot,
-/// which it has not registered with while it read).
+/// The reading goes back to the driver: the request gets a slot, its sink for
+/// the driver to take; the caller's end is returned.
+fn slotted(st: &mut State, expect: Expect) -> Receiver {
+    let (sink, rx) = expect.sink();
+    debug_assert!(st.written.is_none());
+    st.written = Some(sink);
+    rx
+}
+
+/// The driver takes the reading back from a caller: the slot made for it waits
+/// for the caller, and the caller's waker is returned, to be woken once the
+/// gate's lock is let go of (it learns so, and waits on its slot).
 fn take_reading(st: &mut State) -> Option<Waker> {
-    st.reading.take()?;
+    let (ticket, expect) = st.reading.take()?;
+    let rx = slotted(st, expect);
+    st.taken_back.push((ticket, rx));
     st.reader_waker.take()
+}
+
+/// The slot made for the caller with `ticket` when its reading was taken back.
+fn taken_back(st: &mut State, ticket: u64) -> Option<Receiver> {
+    let i = st.taken_back.iter().position(|(t, _)| *t == ticket)?;
+    Some(st.taken_back.swap_remove(i).1)
 }
 
 /// Wakes the caller whose reading was taken back, if it had polled.

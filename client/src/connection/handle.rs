@@ -2,10 +2,10 @@
 //! one reply.
 
 use super::demux::{Demux, NoDemux};
-use super::driver::{self, Control, Own, Payload, Request, Sink};
-use super::gate::{Gate, Pass};
+use super::driver::{self, Control, Own, Payload, Receiver, Request, Sink, Want};
+use super::gate::{Gate, Pass, Read};
 use super::handshake::{self, Session};
-use super::slot::{slot, GiveUp, SlotReceiver};
+use super::slot::{GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
 use crate::config::QueueFull;
 use crate::config::{Address, Config};
@@ -219,15 +219,8 @@ impl Connection {
         if let Some(err) = self.too_long(&cmd) {
             return Reply::failed(err);
         }
-        let (tx, rx) = slot();
-        let sink = if waits { Sink::Long(tx) } else { Sink::One(tx) };
-        self.queue(
-            Request {
-                payload: Payload::One(cmd.into_wire()),
-                sink,
-            },
-            rx,
-        )
+        let want = if waits { Want::Long } else { Want::One };
+        self.queue(Payload::One(cmd.into_wire()), want)
     }
 
     /// Queues `n` commands, encoded back to back in `cmds`; the future resolves to
@@ -244,19 +237,7 @@ impl Connection {
                 return Reply::failed(err.with_command(l.command));
             }
         }
-        let (tx, rx) = slot();
-        let sink = Sink::Many {
-            n,
-            got: Vec::with_capacity(n),
-            tx,
-        };
-        self.queue(
-            Request {
-                payload: Payload::Encoded(cmds),
-                sink,
-            },
-            rx,
-        )
+        self.queue(Payload::Encoded(cmds), Want::Many(n))
     }
 
     /// Queues a command whose reply nobody waits for (`UNWATCH` before a pooled
@@ -294,27 +275,35 @@ impl Connection {
         })
     }
 
-    fn queue<T>(&self, req: Request, rx: SlotReceiver<Result<T>>) -> Reply<T> {
+    fn queue<T: FromOwn>(&self, payload: Payload, want: Want) -> Reply<T> {
         // An idle connection: the caller writes the request itself (`gate.rs`), but
         // never ahead of what is still queued (its own earlier requests among it).
-        let req = if self.requests.capacity() == self.requests.max_capacity()
+        let payload = if self.requests.capacity() == self.requests.max_capacity()
             && self
                 .queued_ops
                 .as_ref()
                 .is_none_or(|q| q.load(Ordering::Acquire) == 0)
         {
-            match self.gate.pass(req) {
-                Pass::Queue(req) => req,
-                Pass::Written => return Reply::queued(rx),
+            match self.gate.pass(payload, want) {
+                Pass::Queue(payload) => payload,
+                Pass::Written(rx) => return Reply::receiving(rx),
+                // No slot: the caller reads its reply itself.
                 Pass::Reads(ticket) => {
-                    let mut reply = Reply::queued(rx);
-                    reply.reads = Some((self.gate.clone(), ticket));
-                    return reply;
+                    return Reply {
+                        rx: None,
+                        stage: Stage::Queued,
+                        reads: Some((self.gate.clone(), ticket)),
+                    }
                 }
             }
         } else {
-            req
+            payload
         };
+        let (sink, rx) = want.sink();
+        let Some(rx) = T::receiver(rx) else {
+            return Reply::failed(Error::closed());
+        };
+        let req = Request { payload, sink };
         match self.requests.try_send(req) {
             Ok(()) => Reply::queued(rx),
             Err(mpsc::error::TrySendError::Closed(_)) => Reply::failed(Error::closed()),
@@ -396,6 +385,17 @@ pub(crate) struct Reply<T> {
 }
 
 impl<T> Reply<T> {
+    /// Waits on its slot (of another reply type: cannot happen, closed).
+    fn receiving(rx: Receiver) -> Self
+    where
+        T: FromOwn,
+    {
+        match T::receiver(rx) {
+            Some(rx) => Reply::queued(rx),
+            None => Reply::failed(Error::closed()),
+        }
+    }
+
     fn queued(rx: SlotReceiver<Result<T>>) -> Self {
         Reply {
             rx: Some(rx),
@@ -412,22 +412,25 @@ impl<T> Reply<T> {
         }
     }
 
-    /// Stops reading its own reply: the driver reads it.
-    fn stop_reading(&mut self) {
-        if let Some((gate, ticket)) = self.reads.take() {
-            gate.stop_reading(ticket);
-        }
-    }
-
     /// Gives up waiting (a timeout): the error to report, saying whether the
     /// request was sent, or the reply if it arrived at that very moment.
-    pub(crate) fn give_up(&mut self, limit: Duration) -> Result<T> {
+    pub(crate) fn give_up(&mut self, limit: Duration) -> Result<T>
+    where
+        T: FromOwn,
+    {
         if let Stage::WaitingForRoom(..) = self.stage {
             // Still here, so never queued: dropped with this future.
             self.stage = Stage::Failed(None);
             return Err(Error::timeout_unsent(limit));
         }
-        self.stop_reading();
+        if let Some((gate, ticket)) = self.reads.take() {
+            match gate.stop_reading(ticket) {
+                // The reading had gone back to the driver: its slot says.
+                Some(rx) => self.rx = T::receiver(rx),
+                // It was written, and its reply is read and dropped.
+                None => return Err(Error::timeout_sent(limit)),
+            }
+        }
         match self.rx.as_mut().map(SlotReceiver::give_up) {
             Some(GiveUp::NotSent) => Err(Error::timeout_unsent(limit)),
             Some(GiveUp::Sent) => Err(Error::timeout_sent(limit)),
@@ -476,22 +479,25 @@ impl<T: FromOwn> Future for Reply<T> {
                 }
             },
         }
-        let Some(rx) = &mut this.rx else {
-            return Poll::Ready(Err(Error::closed()));
-        };
         // Reading its own reply: the gate wakes this task when the reply comes, or
-        // when the driver takes the reading back (the reply then comes to the slot).
+        // when the driver takes the reading back (the reply then comes to the slot
+        // made then).
         if let Some((gate, ticket)) = &this.reads {
             match gate.poll_read(*ticket, cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(own)) => {
+                Poll::Ready(Read::Own(own)) => {
                     this.reads = None;
-                    rx.handed();
                     return Poll::Ready(T::from_own(own).ok_or_else(Error::closed));
                 }
-                Poll::Ready(None) => this.reads = None,
+                Poll::Ready(Read::Slot(rx)) => {
+                    this.reads = None;
+                    this.rx = rx.and_then(T::receiver);
+                }
             }
         }
+        let Some(rx) = &mut this.rx else {
+            return Poll::Ready(Err(Error::closed()));
+        };
         match rx.poll_reply(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(r)) => Poll::Ready(r),
@@ -500,12 +506,16 @@ impl<T: FromOwn> Future for Reply<T> {
     }
 }
 
-/// What a [`Reply`] resolves to, taken from a whole reply its caller read itself
-/// ([`Own`]): the frame of one command, or the frames of a pipeline.
+/// What a [`Reply`] resolves to: the frame of one command, or the frames of a
+/// pipeline; taken from a whole reply its caller read itself ([`Own`]), or from
+/// a slot of either type ([`Receiver`]).
 pub(crate) trait FromOwn: Sized {
     /// `None` when `own` is not this kind of reply (never: a request's sink and
     /// its future are made together).
     fn from_own(own: Own) -> Option<Self>;
+
+    /// The slot, when it is of this kind (always, as above).
+    fn receiver(rx: Receiver) -> Option<SlotReceiver<Result<Self>>>;
 }
 
 impl FromOwn for Bytes {
@@ -513,6 +523,13 @@ impl FromOwn for Bytes {
         match own {
             Own::One(frame) => Some(frame),
             Own::Many(_) => None,
+        }
+    }
+
+    fn receiver(rx: Receiver) -> Option<SlotReceiver<Result<Self>>> {
+        match rx {
+            Receiver::One(rx) => Some(rx),
+            Receiver::Many(_) => None,
         }
     }
 }
@@ -524,12 +541,22 @@ impl FromOwn for Vec<Bytes> {
             Own::One(_) => None,
         }
     }
+
+    fn receiver(rx: Receiver) -> Option<SlotReceiver<Result<Self>>> {
+        match rx {
+            Receiver::Many(rx) => Some(rx),
+            Receiver::One(_) => None,
+        }
+    }
 }
 
 impl<T> Drop for Reply<T> {
     /// Given up while it read its own reply: the driver reads it (and drops it).
     fn drop(&mut self) {
-        self.stop_reading();
+        if let Some((gate, ticket)) = self.reads.take() {
+            // A slot made when the reading went back is dropped: given up too.
+            drop(gate.stop_reading(ticket));
+        }
     }
 }
 

@@ -11,7 +11,9 @@
 //! The decision is made under one lock, so the caller and the driver can never both
 //! believe they won the race.
 //!
-//! Every request has a slot, so slots are kept for reuse: the end that lets go of
+//! Every request the driver reads the reply of has a slot (a caller reading its
+//! own reply through the gate has none, unless the reading goes back to the
+//! driver: `gate.rs`), so slots are kept for reuse: the end that lets go of
 //! a slot last (most often the caller, once it has its reply) keeps it for the
 //! next request made on its thread, instead of freeing it (a request then costs
 //! no allocation for its slot, and no `free` into another thread's heap).
@@ -130,13 +132,6 @@ impl<T> SlotSender<T> {
         self.finish(Some(value), true);
     }
 
-    /// Lets go of the request without a lock: its caller read the reply itself
-    /// and has it already (`gate.rs`), so neither end looks at the slot again
-    /// (the caller's end is told so by [`SlotReceiver::handed`]).
-    pub(crate) fn handed(mut self) {
-        self.done = true;
-    }
-
     fn finish(&mut self, value: Option<T>, wake: bool) {
         self.done = true;
         let waker = {
@@ -203,12 +198,6 @@ impl<T> SlotReceiver<T> {
             _ => inner.waker = Some(cx.waker().clone()),
         }
         Poll::Pending
-    }
-
-    /// The caller has its reply from the sender's hands ([`SlotSender::handed`]):
-    /// dropping this end takes no lock either.
-    pub(crate) fn handed(&mut self) {
-        self.finished = true;
     }
 
     /// Stops waiting. Decides, under the slot's lock, whether the request will be
@@ -323,25 +312,6 @@ mod tests {
         assert_eq!(poll(&mut rx), Poll::Ready(None));
     }
 
-    #[test]
-    fn a_reply_handed_over_wakes_nobody_and_leaves_the_slot_to_reuse() {
-        let (tx, mut rx) = slot::<i32>();
-        let woken = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(woken.clone());
-        assert!(rx.poll_reply(&mut Context::from_waker(&waker)).is_pending());
-        assert!(tx.take());
-        let at = Arc::as_ptr(rx.shared.as_ref().unwrap());
-        tx.handed();
-        rx.handed();
-        drop(rx);
-        assert_eq!(woken.0.load(Ordering::SeqCst), 0);
-        let (_tx, mut rx) = slot::<i32>();
-        assert_eq!(Arc::as_ptr(rx.shared.as_ref().unwrap()), at, "not reused");
-        assert!(poll(&mut rx).is_pending(), "reused with a stage not new");
-    }
-
-    /// A slot both ends let go of is kept, and the thread's next request gets it
-    /// as new; one the driver still holds (its caller gave up) is not.
     #[test]
     fn finished_slots_are_reused_as_new() {
         let (tx, mut rx) = slot::<i32>();

@@ -272,3 +272,72 @@ async fn pushes_met_by_a_caller_reading_its_reply_go_to_the_driver() {
         );
     }
 }
+
+/// A pipeline whose caller reads its replies itself has no slot until the driver
+/// takes the reading back: then the replies read so far go with it, and the caller
+/// gets all of them, in order, from the slot made then.
+#[tokio::test]
+async fn a_pipeline_taken_back_midway_gets_every_reply_in_order() {
+    // `GET p1` is answered whole, `GET p2` with the first bytes of its reply; the
+    // next command with the rest of it, then its own reply.
+    let (url, _) = serve(|_, words| match handshake_answer(words) {
+        Some(a) => Answer::Write(a),
+        None => match words {
+            [_] => Answer::Write(b"+PONG\r\n"),
+            [_, key] if key == b"p1" => Answer::Write(b"$2\r\np1\r\n"),
+            [_, key] if key == b"p2" => Answer::Write(b"$2\r\np"),
+            _ => Answer::Write(b"2\r\n$1\r\nb\r\n"),
+        },
+    })
+    .await;
+    let client = Client::connect(&url).await.unwrap();
+    // Leaves the connection idle, its gate open.
+    assert_eq!(client.ping().await.unwrap(), "PONG");
+    let mut held = Box::pin(client.batch(["p1", "p2"].map(respec::cmd::get)));
+    // Polled until the first reply and part of the second must have been read
+    // (either way the outcome below must hold).
+    for _ in 0..20 {
+        assert!(poll_once(&mut held).await.is_pending());
+        tokio::task::yield_now().await;
+    }
+    // Queued behind the pipeline: the driver runs and takes the reading back.
+    let b = tokio::time::timeout(Duration::from_secs(10), client.get("b"))
+        .await
+        .expect("the next request was never answered")
+        .unwrap();
+    assert_eq!(b, Some(Bytes::from("b")));
+    let replies: Vec<Option<Bytes>> = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .expect("the pipeline's caller was never answered")
+        .unwrap();
+    assert_eq!(
+        replies,
+        [Some(Bytes::from("p1")), Some(Bytes::from("p2"))],
+        "the replies read before and after the reading went back"
+    );
+}
+
+/// A request that times out while its caller reads its reply was written: the
+/// error says it may have run (never "not sent").
+#[tokio::test]
+async fn a_request_timed_out_while_its_caller_reads_the_reply_was_sent() {
+    let (url, _) = serve(|_, words| match handshake_answer(words) {
+        Some(a) => Answer::Write(a),
+        None => match words {
+            [_] => Answer::Write(b"+PONG\r\n"),
+            // Never answered.
+            _ => Answer::WriteWhen(Box::pin(std::future::pending()), Vec::new()),
+        },
+    })
+    .await;
+    let client = Client::builder()
+        .url(&url)
+        .request_timeout(Some(Duration::from_millis(200)))
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(client.ping().await.unwrap(), "PONG");
+    let err = client.get("slow").await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert!(!err.is_unsent(), "said not sent, but it was written: {err}");
+}
