@@ -204,6 +204,7 @@ impl Connection {
     }
 
     /// Queues one command; the future resolves to its reply frame.
+    #[inline]
     pub(crate) fn send(&self, cmd: CommandBuf) -> Reply<Bytes> {
         self.send_with(cmd, false)
     }
@@ -215,6 +216,7 @@ impl Connection {
         self.send_with(cmd, true)
     }
 
+    #[inline]
     fn send_with(&self, cmd: CommandBuf, waits: bool) -> Reply<Bytes> {
         if let Some(err) = self.too_long(&cmd) {
             return Reply::failed(err);

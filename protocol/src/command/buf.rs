@@ -76,6 +76,7 @@ impl CommandBuf {
     ///
     /// Generated code passes literals such as `b"$6\r\nCLIENT\r\n$4\r\nKILL\r\n"`.
     #[doc(hidden)]
+    #[inline]
     pub fn new(name: &'static [u8], name_argc: u8) -> Self {
         CommandBuf {
             name,
@@ -350,6 +351,7 @@ impl CommandBuf {
     /// left behind). Arguments given out of the spec's order are put in order here,
     /// once.
     #[doc(hidden)]
+    #[inline]
     pub fn into_wire(self) -> Wire {
         let argc = self.len() as u32;
         if self.in_order {
