@@ -5,7 +5,7 @@
 use super::demux::{Demux, Taken};
 use super::frames::FrameReader;
 use super::gate::{Gate, MAX_SLICES};
-use super::handle::Learned;
+use super::handle::{FromOwn, Learned};
 use super::handshake::{self, Session};
 use super::health::{Health, Verdict};
 use super::slot::{slot, SlotReceiver, SlotSender};
@@ -73,18 +73,12 @@ impl Want {
     pub(crate) fn sink(self) -> (Sink, Receiver) {
         match self {
             Want::One | Want::Long => {
-                let (tx, rx) = slot();
-                let sink = if self == Want::Long {
-                    Sink::Long(tx)
-                } else {
-                    Sink::One(tx)
-                };
+                let (sink, rx) = Bytes::sink(self);
                 (sink, Receiver::One(rx))
             }
-            Want::Many(n) => {
-                let (tx, rx) = slot();
-                let got = Vec::with_capacity(n);
-                (Sink::Many { n, got, tx }, Receiver::Many(rx))
+            Want::Many(_) => {
+                let (sink, rx) = Vec::<Bytes>::sink(self);
+                (sink, Receiver::Many(rx))
             }
         }
     }

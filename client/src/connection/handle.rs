@@ -5,7 +5,7 @@ use super::demux::{Demux, NoDemux};
 use super::driver::{self, Control, Own, Payload, Receiver, Request, Sink, Want};
 use super::gate::{Gate, Pass, Read};
 use super::handshake::{self, Session};
-use super::slot::{GiveUp, SlotReceiver};
+use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
 use crate::config::QueueFull;
 use crate::config::{Address, Config};
@@ -301,10 +301,7 @@ impl Connection {
         } else {
             payload
         };
-        let (sink, rx) = want.sink();
-        let Some(rx) = T::receiver(rx) else {
-            return Reply::failed(Error::closed());
-        };
+        let (sink, rx) = T::sink(want);
         let req = Request { payload, sink };
         match self.requests.try_send(req) {
             Ok(()) => Reply::queued(rx),
@@ -518,6 +515,10 @@ pub(crate) trait FromOwn: Sized {
 
     /// The slot, when it is of this kind (always, as above).
     fn receiver(rx: Receiver) -> Option<SlotReceiver<Result<Self>>>;
+
+    /// A new slot for a request wanting `want`, of this kind ([`Want::sink`],
+    /// without going through [`Receiver`]: the common path of a queued request).
+    fn sink(want: Want) -> (Sink, SlotReceiver<Result<Self>>);
 }
 
 impl FromOwn for Bytes {
@@ -534,6 +535,17 @@ impl FromOwn for Bytes {
             Receiver::Many(_) => None,
         }
     }
+
+    #[inline]
+    fn sink(want: Want) -> (Sink, SlotReceiver<Result<Self>>) {
+        let (tx, rx) = slot();
+        let sink = match want {
+            Want::Long => Sink::Long(tx),
+            // (`Many` never comes with one reply.)
+            Want::One | Want::Many(_) => Sink::One(tx),
+        };
+        (sink, rx)
+    }
 }
 
 impl FromOwn for Vec<Bytes> {
@@ -549,6 +561,18 @@ impl FromOwn for Vec<Bytes> {
             Receiver::Many(rx) => Some(rx),
             Receiver::One(_) => None,
         }
+    }
+
+    #[inline]
+    fn sink(want: Want) -> (Sink, SlotReceiver<Result<Self>>) {
+        let (tx, rx) = slot();
+        // (One reply only ever comes as `One`, with its own type.)
+        let n = match want {
+            Want::Many(n) => n,
+            Want::One | Want::Long => 1,
+        };
+        let got = Vec::with_capacity(n);
+        (Sink::Many { n, got, tx }, rx)
     }
 }
 
