@@ -251,6 +251,10 @@ pub struct Config {
     /// with nothing at all arriving from the server, before it is taken for dead:
     /// closed, its written requests failed as "may have run", and replaced (see
     /// the crate docs). `None` (or zero) turns the rule off.
+    ///
+    /// Its timer (as the subscribers' health check's) is kept off tokio's timer
+    /// wheel, on one `respec-watchdog` thread of the process, started on first
+    /// use: real time, which tokio's paused clock does not move.
     pub liveness_timeout: Option<Duration>,
     /// What requests not yet written do while the connection is being replaced:
     /// fail at once after a failed attempt (the default of a client of one server
