@@ -131,7 +131,10 @@ struct State {
     /// The slots made for callers whose reading went back to the driver, until
     /// they take them (by ticket).
     taken_back: Vec<(u64, Receiver)>,
-    /// That caller's waker, once it polled.
+    /// That caller's waker, once it polled. Kept when it is done: the next caller
+    /// is most often the same task, which then does not store its waker anew (a
+    /// caller that has not polled yet may find another's here: woken for nothing
+    /// at worst, and it reads itself when it polls).
     reader_waker: Option<Waker>,
     /// The read waker is registered with the reactor, and has not fired since.
     armed: bool,
@@ -389,7 +392,6 @@ impl Gate {
     /// unless more was read already, which is the driver's.
     fn done_reading(&self, st: &mut State) {
         st.reading = None;
-        st.reader_waker = None;
         st.at = None;
         st.served = true;
         let (Some(reader), Some(driver)) = (&mut st.reader, &st.driver) else {
