@@ -120,7 +120,21 @@ fn a_sentinel_group_forms() {
         Reply::Integer(2)
     );
     for i in [1, 2] {
-        assert_eq!(group.query(i, &["GET", "k"]).unwrap(), bulk("v"));
+        // WAIT counts the replicas' acknowledgements; a replica the sentinels are
+        // still reconfiguring as the group forms (a resync) may answer from the
+        // dataset it had for a moment: the write must show up there shortly.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = group.query(i, &["GET", "k"]).unwrap();
+            if got == bulk("v") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "replica {i} never showed the write: {got:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     // Every sentinel: the replicas, the other sentinels, the quorum, an id of its own.
