@@ -1002,7 +1002,15 @@ async fn commands_to_healthy_nodes_are_not_held_up_by_a_refresh() {
          p50 {p50:?}, p99 {p99:?}, max {max:?}; while the 1,000 shards were installed, \
          {gets} GETs, the slowest {during_install:?}"
     );
-    assert!(max * 10 < held_for, "max {max:?}, held {held_for:?}");
+    // A GET held up by the refresh would wait out the rest of the hold (the first
+    // one, all of it). The slowest GET may still meet a stall of the machine: this
+    // VM stops a busy process for ~100 ms under CPU contention (a plain sleep loop
+    // beside two busy processes measured a 101 ms gap), so the slowest GET is held
+    // to a third of the hold and the 99th percentile to a tenth.
+    assert!(
+        max * 3 < held_for && p99 * 10 < held_for,
+        "p99 {p99:?}, max {max:?}, held {held_for:?}"
+    );
     let _: Option<Bytes> = client.get(&on_b).await.unwrap();
     assert_eq!(b_connections.load(Ordering::SeqCst), 1);
 }
