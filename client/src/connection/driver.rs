@@ -69,6 +69,19 @@ pub(crate) enum Want {
 }
 
 impl Want {
+    /// What a caller reading its own reply collects, or `None` when the reply
+    /// may rightly take long (the driver watches it).
+    pub(crate) fn expect(self) -> Option<Expect> {
+        match self {
+            Want::One => Some(Expect::One),
+            Want::Many(n) => Some(Expect::Many {
+                n,
+                got: Vec::with_capacity(n),
+            }),
+            Want::Long => None,
+        }
+    }
+
     /// The request's slot: its sink, and the caller's end.
     pub(crate) fn sink(self) -> (Sink, Receiver) {
         match self {

@@ -266,16 +266,6 @@ impl Gate {
                 Ok(n) => st.rest.advance(n),
             }
         }
-        // Its caller reads the reply when it went out whole and the driver lent
-        // its reader (a `WAIT` waits long: the driver watches it).
-        let expect = match want {
-            Want::One => Some(Expect::One),
-            Want::Many(n) => Some(Expect::Many {
-                n,
-                got: Vec::with_capacity(n),
-            }),
-            Want::Long => None,
-        };
         st.at = Some(Instant::now());
         // (Untouched, it is still empty and cleared.)
         if left {
@@ -285,13 +275,20 @@ impl Gate {
                 driver.wake_by_ref();
             }
         }
+        // Its caller reads the reply when it went out whole and the driver lent
+        // its reader (a `WAIT` waits long: the driver watches it).
+        let expect = if st.lent && st.rest.is_empty() {
+            want.expect()
+        } else {
+            None
+        };
         match expect {
-            Some(expect) if st.lent && st.rest.is_empty() => {
+            Some(expect) => {
                 st.tickets += 1;
                 st.reading = Some((st.tickets, expect));
                 Pass::Reads(st.tickets)
             }
-            _ => {
+            None => {
                 // Taken for writing: it was written.
                 let (sink, rx) = want.sink();
                 sink.take();
