@@ -5,12 +5,22 @@
 use super::options::TrackingOptions;
 use super::store::{Store, TrackingStats};
 use crate::command::meta::{CommandFlags, FindKeys, KeySpecFlags, Tips};
+use crate::command::CommandBuf;
 use crate::command::{CommandMeta, Request, Route};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
+
+thread_local! {
+    /// Where a read's wire form is made to look it up in a cache.
+    static WIRE: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+/// The most a thread's scratch buffer keeps between reads.
+const SCRATCH_KEPT: usize = 4096;
 
 /// The cache of one connection (see the module docs).
 pub(crate) struct Tracker {
@@ -113,11 +123,10 @@ impl Tracker {
         if !self.options.covers(args[i]) {
             return Plan::Send;
         }
-        let wire = req.buf.to_bytes();
-        let mut store = self.store();
-        if let Some(frame) = store.get(&wire) {
-            return Plan::Hit(frame);
-        }
+        let (wire, mut store) = match self.look_up(&req.buf) {
+            Ok(frame) => return Plan::Hit(frame),
+            Err(miss) => miss,
+        };
         // (Copied only on a miss: a hit allocates nothing more than the wire form.)
         let key = Bytes::copy_from_slice(args[i]);
         match store.reserve(&key) {
@@ -130,6 +139,33 @@ impl Tracker {
             }),
             None => Plan::Send,
         }
+    }
+
+    /// The cached reply of `buf`; else its wire form (the cache's key for it), with
+    /// the store still locked. A hit allocates nothing: the wire form is made in
+    /// this thread's scratch buffer, and copied out only on a miss.
+    fn look_up(&self, buf: &CommandBuf) -> Result<Bytes, (Bytes, MutexGuard<'_, Store>)> {
+        let scratch = WIRE.try_with(|wire| {
+            let mut wire = wire.borrow_mut();
+            wire.clear();
+            buf.encode(&mut wire);
+            let mut store = self.store();
+            let found = match store.get(&wire) {
+                Some(frame) => Ok(frame),
+                None => Err((Bytes::copy_from_slice(&wire), store)),
+            };
+            // A command with large arguments does not keep its size here.
+            if wire.capacity() > SCRATCH_KEPT {
+                *wire = BytesMut::new();
+            }
+            found
+        });
+        // (The thread is exiting: no scratch buffer.)
+        scratch.unwrap_or_else(|_| {
+            let wire = buf.to_bytes();
+            let mut store = self.store();
+            store.get(&wire).ok_or((wire, store))
+        })
     }
 
     /// The server reports these keys changed (`None`: every key).

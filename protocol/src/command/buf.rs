@@ -415,25 +415,54 @@ impl CommandBuf {
 
     /// Every word of the command (name words first), in wire order.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let mut order: SmallVec<[usize; 8]> = (0..self.segments.len())
-            .filter(|&i| !self.segments[i].dead)
-            .collect();
-        order.sort_by_key(|&i| self.segments[i].pos);
         let name = Bulks {
             buf: self.name,
             at: 0,
             end: self.name.len(),
             large: &[],
         };
-        name.chain(order.into_iter().flat_map(move |i| {
-            let range = self.segment_range(i);
-            Bulks {
+        // In order (most commands): the arguments as they were written.
+        let order = (!self.in_order).then(|| {
+            let mut order: SmallVec<[usize; 8]> = (0..self.segments.len())
+                .filter(|&i| !self.segments[i].dead)
+                .collect();
+            order.sort_by_key(|&i| self.segments[i].pos);
+            order.into_iter()
+        });
+        name.chain(Words {
+            buf: self,
+            order,
+            run: Bulks {
                 buf: &self.args,
-                at: range.start,
-                end: range.end,
+                at: 0,
+                end: if self.in_order { self.args.len() } else { 0 },
                 large: &self.large,
+            },
+        })
+    }
+}
+
+/// The arguments of a [`CommandBuf`] in wire order: run after run, in the order
+/// of `order` (`None`: the buffer is in order, one run).
+struct Words<'a> {
+    buf: &'a CommandBuf,
+    order: Option<smallvec::IntoIter<[usize; 8]>>,
+    /// The run being read.
+    run: Bulks<'a>,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if let Some(word) = self.run.next() {
+                return Some(word);
             }
-        }))
+            let i = self.order.as_mut()?.next()?;
+            let range = self.buf.segment_range(i);
+            (self.run.at, self.run.end) = (range.start, range.end);
+        }
     }
 }
 
@@ -548,8 +577,19 @@ impl<'a> Iterator for Bulks<'a> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.buf.get(self.at..self.end)?.strip_prefix(b"$")?;
-        let nl = rest.iter().position(|&b| b == b'\r')?;
-        let len: usize = std::str::from_utf8(&rest[..nl]).ok()?.parse().ok()?;
+        // The length's digits, up to the CR (written by this crate: well formed).
+        let (mut len, mut nl) = (0usize, 0);
+        loop {
+            match *rest.get(nl)? {
+                b'\r' => break,
+                d @ b'0'..=b'9' => len = len.checked_mul(10)?.checked_add(usize::from(d - b'0'))?,
+                _ => return None,
+            }
+            nl += 1;
+        }
+        if nl == 0 {
+            return None;
+        }
         let body_at = self.at + 1 + nl + 2;
         if let Ok(i) = self
             .large
