@@ -200,23 +200,13 @@ fn run_ops(args: &[String]) -> Result<()> {
         _ => 1,
     };
     let per_task = ops / tasks / units_per_op(workload) as usize;
-    // The client cache's row reads through each client's cache.
-    let cached = workload == Workload::CachedGet;
     runtime.block_on(async {
         match id {
             Contender::Client(PeerId::Respec) => {
-                let peer = match cached {
-                    true => Respec::connect_cached(&url).await?,
-                    false => Respec::connect(&url).await?,
-                };
-                drive(peer, workload, &data, per_task).await
+                drive(Respec::connect(&url).await?, workload, &data, per_task).await
             }
             Contender::Client(PeerId::RedisRs) => {
-                let peer = match cached {
-                    true => RedisRs::connect_cached(&url).await?,
-                    false => RedisRs::connect(&url).await?,
-                };
-                drive(peer, workload, &data, per_task).await
+                drive(RedisRs::connect(&url).await?, workload, &data, per_task).await
             }
             Contender::Client(PeerId::Fred) => {
                 drive(Fred::connect(&url).await?, workload, &data, per_task).await
