@@ -334,7 +334,7 @@ impl Client {
             return conn.send(buf).within(limit).await;
         };
         let meta = {
-            let args: Vec<&[u8]> = buf.iter().collect();
+            let args = buf.words();
             crate::command::meta::lookup_args(&args)
         };
         let req = Request { buf, meta };

@@ -29,7 +29,7 @@ impl Cluster {
     pub(crate) async fn run_pipeline(self: &Arc<Self>, cmds: Vec<Queued>) -> Result<Vec<Bytes>> {
         let mut targets = Vec::with_capacity(cmds.len());
         for (buf, meta) in &cmds {
-            let args: Vec<&[u8]> = buf.iter().collect();
+            let args = buf.words();
             let meta = meta.or_else(|| crate::command::meta::lookup_args(&args));
             targets.push(target(meta, &args)?);
         }
@@ -145,7 +145,7 @@ impl Cluster {
     ) -> Result<Vec<Bytes>> {
         let mut slot: Option<(u16, &str)> = None;
         for (buf, meta) in queued {
-            let args: Vec<&[u8]> = buf.iter().collect();
+            let args = buf.words();
             let meta = meta.or_else(|| crate::command::meta::lookup_args(&args));
             let name = meta.map_or("a command", |m| m.name);
             match target(meta, &args)? {

@@ -98,7 +98,7 @@ impl Cluster {
         waits: bool,
         dedicated: bool,
     ) -> Result<Bytes> {
-        let args: Vec<&[u8]> = buf.iter().collect();
+        let args = buf.words();
         let meta = meta.or_else(|| lookup_args(&args));
         if meta.is_some_and(keys_need_the_server) {
             drop(args);
@@ -152,7 +152,7 @@ impl Cluster {
         self: &Arc<Self>,
         cmd: &impl crate::command::Command,
     ) -> Result<(Arc<crate::pool::Pool>, Option<u16>)> {
-        let args: Vec<&[u8]> = cmd.buf().iter().collect();
+        let args = cmd.buf().words();
         let slot = match target(cmd.meta(), &args)? {
             Target::Slot { slot, .. } => Some(slot),
             Target::Split(_) => {
@@ -448,7 +448,7 @@ impl Cluster {
             // ordered by the metric and cut to the limit, or in slot order.
             "CLUSTER SLOT-STATS" => {
                 let frames = self.fan_out_frames(false, buf.clone()).await?;
-                let args: Vec<&[u8]> = buf.iter().collect();
+                let args = buf.words();
                 aggregate::slot_stats(&args, frames)
             }
             "SCAN" => Err(Error::refused(

@@ -75,7 +75,7 @@ pub(crate) fn refuse_other_slot(
     let Some(bound) = bound else {
         return Ok(());
     };
-    let args: Vec<&[u8]> = buf.iter().collect();
+    let args = buf.words();
     let Some(meta) = meta.or_else(|| crate::command::meta::lookup_args(&args)) else {
         return Ok(());
     };

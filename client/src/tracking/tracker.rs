@@ -8,7 +8,6 @@ use crate::command::meta::{CommandFlags, FindKeys, KeySpecFlags, Tips};
 use crate::command::CommandBuf;
 use crate::command::{CommandMeta, Request, Route};
 use bytes::{Bytes, BytesMut};
-use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -108,7 +107,7 @@ impl Tracker {
         if !read && !meta.flags.contains(CommandFlags::WRITE) {
             return Plan::Send;
         }
-        let args: SmallVec<[&[u8]; 8]> = req.buf.iter().collect();
+        let args = req.buf.words();
         let keys = meta.key_indices(&args);
         if !read {
             let mut store = self.store();

@@ -413,6 +413,12 @@ impl CommandBuf {
         start..end
     }
 
+    /// Every word of the command (name words first), in wire order, collected:
+    /// without an allocation for up to 8 words (key lookups, routing).
+    pub fn words(&self) -> SmallVec<[&[u8]; 8]> {
+        self.iter().collect()
+    }
+
     /// Every word of the command (name words first), in wire order.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let name = Bulks {

@@ -71,7 +71,7 @@ pub trait Command {
     /// The keys this command touches, located by the spec's key specifications (for
     /// hashing to a cluster slot).
     fn keys(&self) -> Vec<&[u8]> {
-        let args: Vec<&[u8]> = self.buf().iter().collect();
+        let args = self.buf().words();
         let Some(meta) = self.meta().or_else(|| meta::lookup_args(&args)) else {
             return Vec::new();
         };
