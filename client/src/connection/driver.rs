@@ -41,20 +41,24 @@ pub(crate) enum Sink {
     /// One reply that may rightly take long (`WAIT`, `WAITAOF`): the liveness rule
     /// does not run while it is the oldest unanswered request.
     Long(SlotSender<Result<Bytes>>),
-    /// `n` replies, delivered together (pipelines).
-    Many {
-        /// How many replies.
-        n: usize,
-        /// Collected so far.
-        got: Vec<Bytes>,
-        /// Receives them all.
-        tx: SlotSender<Result<Vec<Bytes>>>,
-    },
+    /// `n` replies, delivered together (pipelines). (Boxed: a request is moved
+    /// whole through the queue, and most are of one command.)
+    Many(Box<Many>),
     /// One reply nobody waits for: read and dropped.
     Discard,
     /// A fence of the demultiplexer (the `PING` behind subscription commands): its
     /// replies go to the demultiplexer.
     Fence,
+}
+
+/// Where the replies of a pipeline go ([`Sink::Many`]).
+pub(crate) struct Many {
+    /// How many replies.
+    pub(crate) n: usize,
+    /// Collected so far.
+    pub(crate) got: Vec<Bytes>,
+    /// Receives them all.
+    pub(crate) tx: SlotSender<Result<Vec<Bytes>>>,
 }
 
 /// What a request's replies go to, before its slot is made.
@@ -153,7 +157,10 @@ impl Expect {
             Expect::Many { n, got } => {
                 let (tx, rx) = slot();
                 tx.take();
-                (Sink::Many { n, got, tx }, Receiver::Many(rx))
+                (
+                    Sink::Many(Box::new(Many { n, got, tx })),
+                    Receiver::Many(rx),
+                )
             }
         }
     }
@@ -163,7 +170,7 @@ impl Sink {
     pub(crate) fn fail(self, err: Error) {
         match self {
             Sink::One(tx) | Sink::Long(tx) => tx.send(Err(err)),
-            Sink::Many { tx, .. } => tx.send(Err(err)),
+            Sink::Many(many) => many.tx.send(Err(err)),
             // The demultiplexer fails its own fences (`Demux::on_lost`).
             Sink::Discard | Sink::Fence => {}
         }
@@ -174,7 +181,7 @@ impl Sink {
     pub(super) fn take(&self) -> bool {
         match self {
             Sink::One(tx) | Sink::Long(tx) => tx.take(),
-            Sink::Many { tx, .. } => tx.take(),
+            Sink::Many(many) => many.tx.take(),
             Sink::Discard | Sink::Fence => true,
         }
     }
@@ -199,13 +206,14 @@ impl Sink {
                 tx.send(Ok(frame));
                 None
             }
-            Sink::Many { n, mut got, tx } => {
-                got.push(frame);
-                if got.len() == n {
+            Sink::Many(mut many) => {
+                many.got.push(frame);
+                if many.got.len() == many.n {
+                    let Many { got, tx, .. } = *many;
                     tx.send(Ok(got));
                     None
                 } else {
-                    Some(Sink::Many { n, got, tx })
+                    Some(Sink::Many(many))
                 }
             }
             Sink::Discard => None,
@@ -218,7 +226,7 @@ impl Sink {
     fn finish_empty(self) {
         match self {
             Sink::One(tx) | Sink::Long(tx) => tx.send(Ok(Bytes::new())),
-            Sink::Many { got, tx, .. } => tx.send(Ok(got)),
+            Sink::Many(many) => many.tx.send(Ok(many.got)),
             Sink::Discard | Sink::Fence => {}
         }
     }
@@ -226,7 +234,7 @@ impl Sink {
     pub(super) fn expects(&self) -> usize {
         match self {
             Sink::One(_) | Sink::Long(_) | Sink::Discard | Sink::Fence => 1,
-            Sink::Many { n, .. } => *n,
+            Sink::Many(many) => many.n,
         }
     }
 }
@@ -953,9 +961,9 @@ impl<'a> Io<'a> {
                 }
             }
             // A pipeline collects its replies in place until it has them all.
-            if let Some(Sink::Many { n, got, .. }) = self.pending.front_mut() {
-                if got.len() + 1 < *n {
-                    got.push(frame);
+            if let Some(Sink::Many(many)) = self.pending.front_mut() {
+                if many.got.len() + 1 < many.n {
+                    many.got.push(frame);
                     continue;
                 }
             }
@@ -1057,5 +1065,18 @@ impl Future for Io<'_> {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request is moved whole from its caller into the queue and out of it:
+    /// kept to 128 bytes, it moves in a few vector stores, not a call to `memcpy`
+    /// (a pipeline's sink is boxed, a command's large values too).
+    #[test]
+    fn a_request_is_small() {
+        assert!(std::mem::size_of::<Request>() <= 128);
     }
 }

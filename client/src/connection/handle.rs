@@ -2,7 +2,7 @@
 //! one reply.
 
 use super::demux::{Demux, NoDemux};
-use super::driver::{self, Control, Own, Payload, Receiver, Request, Sink, Want};
+use super::driver::{self, Control, Many, Own, Payload, Receiver, Request, Sink, Want};
 use super::gate::{Gate, Pass, Read};
 use super::handshake::{self, Session};
 use super::slot::{slot, GiveUp, SlotReceiver};
@@ -572,7 +572,7 @@ impl FromOwn for Vec<Bytes> {
             Want::One | Want::Long => 1,
         };
         let got = Vec::with_capacity(n);
-        (Sink::Many { n, got, tx }, rx)
+        (Sink::Many(Box::new(Many { n, got, tx })), rx)
     }
 }
 

@@ -1,6 +1,8 @@
 //! [`CommandBuf`]: the encoded arguments of one command, kept in spec order.
 
+use super::args::{Args, Large};
 use super::encoded::{Encoded, LARGE_ARG};
+use crate::resp::Out;
 use crate::resp::{write_array_header, write_bulk, write_bulk_header, Header};
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
@@ -43,18 +45,19 @@ pub struct CommandBuf {
     name: &'static [u8],
     /// How many words `name` holds.
     name_argc: u8,
-    args: BytesMut,
+    args: Args,
     /// Large values, in the order of `args`: where each value's bytes belong in
     /// `args` (between its bulk header and its CRLF, which `args` holds), and the
     /// value.
-    large: Vec<(u32, Bytes)>,
+    large: Large,
     argc: u32,
     segments: SmallVec<[Segment; 6]>,
     /// Segments are in position order and none is dead.
     in_order: bool,
     /// The spec name of the argument being written, for error messages.
     current: &'static str,
-    problem: Option<ArgProblem>,
+    /// (Boxed: rare, and the command is moved whole.)
+    problem: Option<Box<ArgProblem>>,
     /// A required choice none of whose options has been given yet.
     missing: Option<&'static str>,
     /// The longest argument written so far: its length and spec name.
@@ -81,9 +84,8 @@ impl CommandBuf {
         CommandBuf {
             name,
             name_argc,
-            // Room for a typical command, from this thread's arena.
-            args: super::arena::slice(),
-            large: Vec::new(),
+            args: Args::new(),
+            large: Large::default(),
             argc: 0,
             segments: SmallVec::new(),
             in_order: true,
@@ -178,7 +180,7 @@ impl CommandBuf {
     fn push_large(&mut self, arg: Bytes) {
         let len = arg.len();
         write_bulk_header(&mut self.args, len);
-        self.large.push((self.args.len() as u32, arg));
+        self.large.push(self.args.len() as u32, arg);
         self.args.extend_from_slice(b"\r\n");
         self.count(len);
     }
@@ -224,10 +226,10 @@ impl CommandBuf {
     /// first problem wins.
     pub fn fail(&mut self, problem: &'static str) {
         if self.problem.is_none() {
-            self.problem = Some(ArgProblem {
+            self.problem = Some(Box::new(ArgProblem {
                 arg: self.current,
                 problem,
-            });
+            }));
         }
     }
 
@@ -283,7 +285,8 @@ impl CommandBuf {
 
     /// The first argument problem, if any (a missing required choice comes last).
     pub fn problem(&self) -> Option<ArgProblem> {
-        self.problem.clone().or(self.missing.map(|arg| ArgProblem {
+        let problem = self.problem.as_deref().cloned();
+        problem.or(self.missing.map(|arg| ArgProblem {
             arg,
             problem: "is required: give one of its options",
         }))
@@ -362,11 +365,11 @@ impl CommandBuf {
                 large: self.large,
             };
         }
-        let mut args = BytesMut::with_capacity(self.args.len());
-        let mut large = Vec::with_capacity(self.large.len());
+        let mut args = Args::with_capacity(self.args.len());
+        let mut large = Large::default();
         self.emit(|part| match part {
             Part::Copy(bytes) => args.extend_from_slice(bytes),
-            Part::Large(bytes) => large.push((args.len() as u32, bytes.clone())),
+            Part::Large(bytes) => large.push(args.len() as u32, bytes.clone()),
         });
         Wire {
             name: self.name,
@@ -479,9 +482,9 @@ pub struct Wire {
     name: &'static [u8],
     /// Words on the wire, the name's included.
     argc: u32,
-    args: BytesMut,
+    args: Args,
     /// Large values: where each belongs in `args`, and the value.
-    large: Vec<(u32, Bytes)>,
+    large: Large,
 }
 
 impl Wire {
@@ -528,7 +531,7 @@ impl Wire {
         push(header.as_bytes())?;
         push(self.name)?;
         let mut at = 0;
-        for (pos, value) in &self.large {
+        for (pos, value) in self.large.iter() {
             let pos = *pos as usize;
             push(&self.args[at..pos])?;
             push(value)?;

@@ -7,8 +7,8 @@
 //! type its reply decodes into. Builder methods that change what the server replies
 //! change `R`; [`decode`](crate::cmd::Get::decode) picks any other [`FromReply`] type.
 
-mod arena;
 mod arg;
+mod args;
 mod bit_offset;
 mod buf;
 pub mod compat;

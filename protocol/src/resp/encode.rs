@@ -7,6 +7,27 @@
 
 use bytes::BytesMut;
 
+/// Where RESP is written: a `BytesMut` (a pipeline's buffer, a frame being
+/// built) or a command's own small buffer, kept inline.
+pub trait Out {
+    /// Makes room for `n` more bytes.
+    fn reserve(&mut self, n: usize);
+    /// Appends `bytes`.
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl Out for BytesMut {
+    #[inline]
+    fn reserve(&mut self, n: usize) {
+        BytesMut::reserve(self, n);
+    }
+
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        BytesMut::extend_from_slice(self, bytes);
+    }
+}
+
 /// The longest header: a prefix byte, the 20 digits of `u64::MAX` and CRLF.
 const HEADER_LEN: usize = 24;
 
@@ -45,12 +66,12 @@ impl Header {
 }
 
 /// Appends `*n\r\n`.
-pub fn write_array_header(out: &mut BytesMut, n: usize) {
+pub fn write_array_header(out: &mut impl Out, n: usize) {
     write_header(out, b'*', n);
 }
 
 /// Appends `data` as a bulk string: `$len\r\ndata\r\n`.
-pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
+pub fn write_bulk(out: &mut impl Out, data: &[u8]) {
     // Exactly what is written (no more: a command's buffer starts small and would
     // move): the header, the data, CRLF.
     let len = data.len();
@@ -67,14 +88,14 @@ pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
 }
 
 /// Appends the header of a bulk string of `len` bytes: `$len\r\n`.
-pub fn write_bulk_header(out: &mut BytesMut, len: usize) {
+pub fn write_bulk_header(out: &mut impl Out, len: usize) {
     write_header(out, b'$', len);
 }
 
 /// Appends `<prefix><n>\r\n`. The lengths of keys, small values and argument
 /// counts (under 1,000) are appended as a fixed number of bytes, which compiles to
 /// a store or two rather than a loop and a call to `memcpy`.
-fn write_header(out: &mut BytesMut, prefix: u8, n: usize) {
+fn write_header(out: &mut impl Out, prefix: u8, n: usize) {
     let digit = |d: usize| b'0' + d as u8;
     match n {
         0..=9 => out.extend_from_slice(&[prefix, digit(n), b'\r', b'\n']),

@@ -11,7 +11,7 @@ mod encode;
 mod reader;
 mod scan;
 
-pub use encode::{write_array_header, write_bulk, write_bulk_header, Header};
+pub use encode::{write_array_header, write_bulk, write_bulk_header, Header, Out};
 pub(crate) use reader::parse_double;
 pub use reader::{Head, Reader};
 pub use scan::Scanner;
