@@ -18,19 +18,37 @@
 //! next request made on its thread, instead of freeing it (a request then costs
 //! no allocation for its slot, and no `free` into another thread's heap).
 
-use std::any::Any;
+use bytes::Bytes;
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-/// Slots a thread keeps for reuse, at most.
+/// Slots of one reply type a thread keeps for reuse, at most.
 const KEPT: usize = 32;
 
-thread_local! {
-    /// This thread's slots for reuse (of any reply type: a slot of another type
-    /// than asked is freed).
-    static KEEP: RefCell<Vec<Arc<dyn Any + Send + Sync>>> = const { RefCell::new(Vec::new()) };
+/// A reply type whose slots each thread keeps for reuse, in a pool of the type's
+/// own (a slot taken from it needs no check of its type).
+pub(crate) trait Kept: Send + Sized + 'static {
+    /// Runs `f` on this thread's pool of this type's slots (not at all while the
+    /// thread exits).
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Arc<Shared<Self>>>) -> R) -> Option<R>;
 }
+
+/// [`Kept`] for each reply type a slot carries.
+macro_rules! kept {
+    ($($t:ty),*) => {$(
+        impl Kept for $t {
+            fn with_pool<R>(f: impl FnOnce(&mut Vec<Arc<Shared<Self>>>) -> R) -> Option<R> {
+                thread_local! {
+                    static POOL: RefCell<Vec<Arc<Shared<$t>>>> = const { RefCell::new(Vec::new()) };
+                }
+                POOL.try_with(|pool| f(&mut pool.borrow_mut())).ok()
+            }
+        }
+    )*};
+}
+
+kept!(crate::Result<Bytes>, crate::Result<Vec<Bytes>>);
 
 /// Where a request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +69,8 @@ struct Inner<T> {
     waker: Option<Waker>,
 }
 
-struct Shared<T>(Mutex<Inner<T>>);
+/// A slot, shared by its two ends.
+pub(crate) struct Shared<T>(Mutex<Inner<T>>);
 
 impl<T> Shared<T> {
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
@@ -69,7 +88,7 @@ impl<T> Inner<T> {
 }
 
 /// A new slot: the driver's end and the caller's end.
-pub(crate) fn slot<T: Send + 'static>() -> (SlotSender<T>, SlotReceiver<T>) {
+pub(crate) fn slot<T: Kept>() -> (SlotSender<T>, SlotReceiver<T>) {
     let shared = reuse().unwrap_or_else(|| Arc::new(Shared(Mutex::new(Inner::NEW))));
     (
         SlotSender {
@@ -85,22 +104,20 @@ pub(crate) fn slot<T: Send + 'static>() -> (SlotSender<T>, SlotReceiver<T>) {
 }
 
 /// A slot kept by this thread, if it has one of this type (as new).
-fn reuse<T: Send + 'static>() -> Option<Arc<Shared<T>>> {
-    let kept = KEEP.try_with(|keep| keep.borrow_mut().pop()).ok()??;
-    kept.downcast().ok()
+fn reuse<T: Kept>() -> Option<Arc<Shared<T>>> {
+    T::with_pool(Vec::pop).flatten()
 }
 
 /// Keeps `shared` for the next request of this thread, when no one else holds it
 /// (else it is only let go of).
-fn keep<T: Send + 'static>(mut shared: Arc<Shared<T>>) {
+fn keep<T: Kept>(mut shared: Arc<Shared<T>>) {
     let Some(slot) = Arc::get_mut(&mut shared) else {
         return;
     };
     *slot.0.get_mut().unwrap_or_else(|e| e.into_inner()) = Inner::NEW;
-    let _ = KEEP.try_with(|keep| {
-        let mut keep = keep.borrow_mut();
-        if keep.len() < KEPT {
-            keep.push(shared);
+    T::with_pool(|pool| {
+        if pool.len() < KEPT {
+            pool.push(shared);
         }
     });
 }
@@ -248,6 +265,8 @@ impl<T> Drop for SlotReceiver<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    kept!(i32, ());
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Wake, Waker};
 
