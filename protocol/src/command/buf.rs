@@ -143,6 +143,7 @@ impl CommandBuf {
         self.begin(pos, arg);
     }
 
+    #[inline]
     fn begin(&mut self, pos: u16, arg: &'static str) {
         if let Some(last) = self.segments.last() {
             if last.pos > pos {
@@ -202,6 +203,7 @@ impl CommandBuf {
         self.push(token.as_bytes());
     }
 
+    #[inline]
     fn count(&mut self, len: usize) {
         if len > self.longest.0 {
             self.longest = (len, self.current);
