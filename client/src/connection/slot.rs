@@ -265,10 +265,11 @@ impl<T> Drop for SlotReceiver<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    kept!(i32, ());
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Wake, Waker};
+
+    // The reply types these tests send through slots.
+    kept!(i32, ());
 
     struct Count(AtomicUsize);
 

@@ -75,7 +75,7 @@ impl Out for Args {
                 match bytes.get_mut(at..at + more.len()) {
                     Some(room) => {
                         room.copy_from_slice(more);
-                        // At most INLINE (64): fits.
+                        // At most INLINE (62): fits in a `u8`.
                         *len = (at + more.len()) as u8;
                     }
                     None => {
