@@ -337,17 +337,21 @@ impl Client {
             let args = buf.words();
             crate::command::meta::lookup_args(&args)
         };
-        let req = Request { buf, meta };
+        let mut buf = buf;
+        let req = Request {
+            buf: &mut buf,
+            meta,
+        };
         match tracker.plan(&req) {
             Plan::Hit(frame) => Ok(frame),
             Plan::Fill(fill) => {
-                let reply = conn.send(req.buf).within(limit).await;
+                let reply = conn.send(buf).within(limit).await;
                 if let Ok(frame) = &reply {
                     fill.complete(frame);
                 }
                 reply
             }
-            Plan::Send => conn.send(req.buf).within(limit).await,
+            Plan::Send => conn.send(buf).within(limit).await,
             Plan::Refuse(instead) => Err(Error::refused(instead)),
         }
     }
@@ -389,7 +393,7 @@ impl Client {
     {
         let meta = cmd.meta();
         self.dispatch(Request {
-            buf: cmd.into_buf(),
+            buf: &mut cmd.into_buf(),
             meta,
         })
     }
@@ -422,10 +426,14 @@ impl Client {
         buf: crate::command::CommandBuf,
         meta: Option<&'static crate::command::CommandMeta>,
     ) -> ResponseFuture<T> {
-        self.dispatch(Request { buf, meta })
+        let mut buf = buf;
+        self.dispatch(Request {
+            buf: &mut buf,
+            meta,
+        })
     }
 
-    fn dispatch<T: FromReply + Send + 'static>(&self, req: Request) -> ResponseFuture<T> {
+    fn dispatch<T: FromReply + Send + 'static>(&self, req: Request<'_>) -> ResponseFuture<T> {
         let name = req.name();
         if let Some(p) = req.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
@@ -443,7 +451,9 @@ impl Client {
                     return ResponseFuture::failed(name, Error::refused(instead))
                 }
             };
-            let run = cluster.clone().run(req.buf, req.meta, waits, dedicated);
+            let run = cluster
+                .clone()
+                .run(req.buf.take(), req.meta, waits, dedicated);
             return ResponseFuture::boxed(name, Box::pin(run));
         }
         match route::decide(req.meta, req.buf.len(), On::Shared) {
@@ -455,14 +465,14 @@ impl Client {
                 }
                 ResponseFuture::waiting(
                     name,
-                    self.inner.conn.send(req.buf),
+                    self.inner.conn.send_from(req.buf, false),
                     self.inner.config.request_timeout,
                 )
             }
             // WAIT and WAITAOF: on the shared connection, with no request timeout
             // shorter than their own, and no liveness rule while they wait.
             Decision::Send { waits: true } => {
-                ResponseFuture::waiting(name, self.inner.conn.send_waiting(req.buf), None)
+                ResponseFuture::waiting(name, self.inner.conn.send_from(req.buf, true), None)
             }
             Decision::Dedicated => self.on_pooled(name, req),
             Decision::Refuse(instead) | Decision::Watching { instead, .. } => {
@@ -477,16 +487,21 @@ impl Client {
         &self,
         tracker: &Arc<crate::tracking::Tracker>,
         name: std::borrow::Cow<'static, str>,
-        req: Request,
+        req: Request<'_>,
     ) -> ResponseFuture<T> {
         use crate::tracking::Plan;
         let timeout = self.inner.config.request_timeout;
         match tracker.plan(&req) {
             Plan::Hit(frame) => ResponseFuture::cached(name, frame),
-            Plan::Fill(fill) => {
-                ResponseFuture::filling(name, self.inner.conn.send(req.buf), timeout, fill)
+            Plan::Fill(fill) => ResponseFuture::filling(
+                name,
+                self.inner.conn.send_from(req.buf, false),
+                timeout,
+                fill,
+            ),
+            Plan::Send => {
+                ResponseFuture::waiting(name, self.inner.conn.send_from(req.buf, false), timeout)
             }
-            Plan::Send => ResponseFuture::waiting(name, self.inner.conn.send(req.buf), timeout),
             Plan::Refuse(instead) => ResponseFuture::failed(name, Error::refused(instead)),
         }
     }
@@ -495,12 +510,13 @@ impl Client {
     fn on_pooled<T: FromReply + Send + 'static>(
         &self,
         name: std::borrow::Cow<'static, str>,
-        req: Request,
+        req: Request<'_>,
     ) -> ResponseFuture<T> {
         let pool = self.inner.pool.clone();
+        let buf = req.buf.take();
         ResponseFuture::boxed(
             name,
-            Box::pin(async move { pool.get().await?.send(req.buf).await }),
+            Box::pin(async move { pool.get().await?.send(buf).await }),
         )
     }
 }
@@ -508,7 +524,7 @@ impl Client {
 impl Executor for &Client {
     type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
 
-    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {
+    fn execute<T: FromReply + Send + 'static>(self, request: Request<'_>) -> ResponseFuture<T> {
         self.dispatch(request)
     }
 }
@@ -764,7 +780,7 @@ impl Client {
 impl<'c> Executor for Strings<'c> {
     type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
 
-    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {
+    fn execute<T: FromReply + Send + 'static>(self, request: Request<'_>) -> ResponseFuture<T> {
         self.client.dispatch(request)
     }
 }

@@ -57,7 +57,7 @@ where
 {
     let meta = cmd.meta();
     on.execute(Request {
-        buf: cmd.into_buf(),
+        buf: &mut cmd.into_buf(),
         meta,
     })
 }

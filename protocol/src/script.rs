@@ -196,9 +196,9 @@ impl<T> std::fmt::Debug for ScriptCall<'_, T> {
 }
 
 impl<T: FromReply + Send + 'static> ScriptCall<'_, T> {
-    fn run<E: Executor>(self, on: E) -> E::Future<T> {
+    fn run<E: Executor>(mut self, on: E) -> E::Future<T> {
         on.execute(Request {
-            buf: self.buf,
+            buf: &mut self.buf,
             meta: self.meta,
         })
     }

@@ -205,24 +205,28 @@ impl Connection {
 
     /// Queues one command; the future resolves to its reply frame.
     #[inline]
-    pub(crate) fn send(&self, cmd: CommandBuf) -> Reply<Bytes> {
-        self.send_with(cmd, false)
+    pub(crate) fn send(&self, mut cmd: CommandBuf) -> Reply<Bytes> {
+        self.send_from(&mut cmd, false)
     }
 
     /// Queues one command that may rightly wait long for its reply (`WAIT`,
     /// `WAITAOF`): while it is the oldest unanswered request, the liveness rule
     /// does not run.
-    pub(crate) fn send_waiting(&self, cmd: CommandBuf) -> Reply<Bytes> {
-        self.send_with(cmd, true)
+    #[cfg(feature = "cluster")]
+    pub(crate) fn send_waiting(&self, mut cmd: CommandBuf) -> Reply<Bytes> {
+        self.send_from(&mut cmd, true)
     }
 
+    /// Queues one command taken out of `cmd` (left without words: no copy of the
+    /// builder's state); `waits`: it may rightly wait long for its reply (`WAIT`,
+    /// `WAITAOF`: no liveness rule while it is the oldest unanswered request).
     #[inline]
-    fn send_with(&self, cmd: CommandBuf, waits: bool) -> Reply<Bytes> {
-        if let Some(err) = self.too_long(&cmd) {
+    pub(crate) fn send_from(&self, cmd: &mut CommandBuf, waits: bool) -> Reply<Bytes> {
+        if let Some(err) = self.too_long(cmd) {
             return Reply::failed(err);
         }
         let want = if waits { Want::Long } else { Want::One };
-        self.queue(Payload::One(cmd.into_wire()), want)
+        self.queue(Payload::One(cmd.take_wire()), want)
     }
 
     /// Queues `n` commands, encoded back to back in `cmds`; the future resolves to
@@ -292,9 +296,7 @@ impl Connection {
                 // No slot: the caller reads its reply itself.
                 Pass::Reads(ticket) => {
                     return Reply {
-                        rx: None,
-                        stage: Stage::Queued,
-                        reads: Some((self.gate.clone(), ticket)),
+                        stage: Stage::Reads(self.gate.clone(), ticket),
                     }
                 }
             }
@@ -311,9 +313,7 @@ impl Connection {
                 QueueFull::Wait => {
                     let room = Box::pin(self.requests.clone().reserve_owned());
                     Reply {
-                        rx: Some(rx),
-                        stage: Stage::WaitingForRoom(Box::new((room, Some(req)))),
-                        reads: None,
+                        stage: Stage::WaitingForRoom(Box::new((room, Some(req))), rx),
                     }
                 }
             },
@@ -360,12 +360,17 @@ type Room = Pin<
     >,
 >;
 
-enum Stage {
-    /// In the queue (or taken by the driver).
-    Queued,
+/// Where a [`Reply`] is.
+enum Stage<T> {
+    /// Written through the gate, and read by this future itself (`gate.rs`): the
+    /// gate, and the ticket of the reading.
+    Reads(Arc<Gate>, u64),
+    /// In the queue (or taken by the driver, or written): its reply comes to
+    /// this slot.
+    Slot(SlotReceiver<Result<T>>),
     /// The queue was full: waiting for room, the request still here.
-    WaitingForRoom(Box<(Room, Option<Request>)>),
-    /// Failed before it was queued.
+    WaitingForRoom(Box<(Room, Option<Request>)>, SlotReceiver<Result<T>>),
+    /// Failed before it was queued (the error, until it is reported), or done.
     Failed(Option<Error>),
 }
 
@@ -376,11 +381,7 @@ enum Stage {
 /// dropped.
 #[must_use = "futures do nothing unless awaited"]
 pub(crate) struct Reply<T> {
-    rx: Option<SlotReceiver<Result<T>>>,
-    stage: Stage,
-    /// Written through the gate, and read by this future itself (`gate.rs`): the
-    /// gate, and the ticket of the reading.
-    reads: Option<(Arc<Gate>, u64)>,
+    stage: Stage<T>,
 }
 
 impl<T> Reply<T> {
@@ -397,17 +398,13 @@ impl<T> Reply<T> {
 
     fn queued(rx: SlotReceiver<Result<T>>) -> Self {
         Reply {
-            rx: Some(rx),
-            stage: Stage::Queued,
-            reads: None,
+            stage: Stage::Slot(rx),
         }
     }
 
     fn failed(err: Error) -> Self {
         Reply {
-            rx: None,
             stage: Stage::Failed(Some(err)),
-            reads: None,
         }
     }
 
@@ -417,24 +414,23 @@ impl<T> Reply<T> {
     where
         T: FromOwn,
     {
-        if let Stage::WaitingForRoom(..) = self.stage {
+        let mut rx = match std::mem::replace(&mut self.stage, Stage::Failed(None)) {
             // Still here, so never queued: dropped with this future.
-            self.stage = Stage::Failed(None);
-            return Err(Error::timeout_unsent(limit));
-        }
-        if let Some((gate, ticket)) = self.reads.take() {
-            match gate.stop_reading(ticket) {
+            Stage::WaitingForRoom(..) => return Err(Error::timeout_unsent(limit)),
+            Stage::Failed(err) => return Err(err.unwrap_or_else(Error::closed)),
+            Stage::Slot(rx) => rx,
+            Stage::Reads(gate, ticket) => match gate.stop_reading(ticket).and_then(T::receiver) {
                 // The reading had gone back to the driver: its slot says.
-                Some(rx) => self.rx = T::receiver(rx),
+                Some(rx) => rx,
                 // It was written, and its reply is read and dropped.
                 None => return Err(Error::timeout_sent(limit)),
-            }
-        }
-        match self.rx.as_mut().map(SlotReceiver::give_up) {
-            Some(GiveUp::NotSent) => Err(Error::timeout_unsent(limit)),
-            Some(GiveUp::Sent) => Err(Error::timeout_sent(limit)),
-            Some(GiveUp::Finished(Some(r))) => r,
-            Some(GiveUp::Finished(None)) | None => Err(Error::closed()),
+            },
+        };
+        match rx.give_up() {
+            GiveUp::NotSent => Err(Error::timeout_unsent(limit)),
+            GiveUp::Sent => Err(Error::timeout_sent(limit)),
+            GiveUp::Finished(Some(r)) => r,
+            GiveUp::Finished(None) => Err(Error::closed()),
         }
     }
 
@@ -459,48 +455,53 @@ impl<T: FromOwn> Future for Reply<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = self.get_mut();
-        match &mut this.stage {
-            Stage::Queued => {}
-            Stage::Failed(err) => {
-                return Poll::Ready(Err(err.take().unwrap_or_else(Error::closed)))
-            }
-            Stage::WaitingForRoom(waiting) => match waiting.0.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(permit)) => {
-                    if let Some(req) = waiting.1.take() {
-                        permit.send(req);
+        loop {
+            match &mut this.stage {
+                // Reading its own reply: the gate wakes this task when the reply
+                // comes, or when the driver takes the reading back (the reply then
+                // comes to the slot made then).
+                Stage::Reads(gate, ticket) => match gate.poll_read(*ticket, cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Read::Own(own)) => {
+                        this.stage = Stage::Failed(None);
+                        return Poll::Ready(T::from_own(own).ok_or_else(Error::closed));
                     }
-                    this.stage = Stage::Queued;
+                    Poll::Ready(Read::Slot(rx)) => {
+                        this.stage = match rx.and_then(T::receiver) {
+                            Some(rx) => Stage::Slot(rx),
+                            None => Stage::Failed(None),
+                        };
+                    }
+                },
+                Stage::Slot(rx) => {
+                    return match rx.poll_reply(cx) {
+                        Poll::Pending => Poll::Pending,
+                        Poll::Ready(Some(r)) => Poll::Ready(r),
+                        Poll::Ready(None) => Poll::Ready(Err(Error::closed())),
+                    }
                 }
-                Poll::Ready(Err(_)) => {
-                    this.stage = Stage::Failed(None);
-                    return Poll::Ready(Err(Error::closed()));
-                }
-            },
-        }
-        // Reading its own reply: the gate wakes this task when the reply comes, or
-        // when the driver takes the reading back (the reply then comes to the slot
-        // made then).
-        if let Some((gate, ticket)) = &this.reads {
-            match gate.poll_read(*ticket, cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Read::Own(own)) => {
-                    this.reads = None;
-                    return Poll::Ready(T::from_own(own).ok_or_else(Error::closed));
-                }
-                Poll::Ready(Read::Slot(rx)) => {
-                    this.reads = None;
-                    this.rx = rx.and_then(T::receiver);
+                Stage::WaitingForRoom(waiting, _) => match waiting.0.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(permit)) => {
+                        if let Some(req) = waiting.1.take() {
+                            permit.send(req);
+                        }
+                        let Stage::WaitingForRoom(_, rx) =
+                            std::mem::replace(&mut this.stage, Stage::Failed(None))
+                        else {
+                            unreachable!("matched above")
+                        };
+                        this.stage = Stage::Slot(rx);
+                    }
+                    Poll::Ready(Err(_)) => {
+                        this.stage = Stage::Failed(None);
+                        return Poll::Ready(Err(Error::closed()));
+                    }
+                },
+                Stage::Failed(err) => {
+                    return Poll::Ready(Err(err.take().unwrap_or_else(Error::closed)))
                 }
             }
-        }
-        let Some(rx) = &mut this.rx else {
-            return Poll::Ready(Err(Error::closed()));
-        };
-        match rx.poll_reply(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(r)) => Poll::Ready(r),
-            Poll::Ready(None) => Poll::Ready(Err(Error::closed())),
         }
     }
 }
@@ -579,9 +580,9 @@ impl FromOwn for Vec<Bytes> {
 impl<T> Drop for Reply<T> {
     /// Given up while it read its own reply: the driver reads it (and drops it).
     fn drop(&mut self) {
-        if let Some((gate, ticket)) = self.reads.take() {
+        if let Stage::Reads(gate, ticket) = &self.stage {
             // A slot made when the reading went back is dropped: given up too.
-            drop(gate.stop_reading(ticket));
+            drop(gate.stop_reading(*ticket));
         }
     }
 }

@@ -163,13 +163,13 @@ impl Dedicated {
 impl Executor for &Dedicated {
     type Future<T: FromReply + Send + 'static> = ResponseFuture<T>;
 
-    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> ResponseFuture<T> {
+    fn execute<T: FromReply + Send + 'static>(self, request: Request<'_>) -> ResponseFuture<T> {
         let name = request.name();
         if let Some(p) = request.buf.problem() {
             return ResponseFuture::failed(name, Error::invalid_argument(p.arg, p.problem));
         }
         if let Err(e) =
-            crate::pipeline::watch::refuse_other_slot(self.inner.slot, &request.buf, request.meta)
+            crate::pipeline::watch::refuse_other_slot(self.inner.slot, request.buf, request.meta)
         {
             return ResponseFuture::failed(name, e);
         }
@@ -185,7 +185,7 @@ impl Executor for &Dedicated {
             }
         }
         let guard = InFlight::new(&self.inner);
-        let reply = self.inner.conn.send(request.buf);
+        let reply = self.inner.conn.send_from(request.buf, false);
         let timeout = self.inner.request_timeout.filter(|_| !waits);
         ResponseFuture::boxed(
             name,
@@ -218,7 +218,7 @@ impl Dedicated {
     {
         let meta = cmd.meta();
         self.execute(Request {
-            buf: cmd.into_buf(),
+            buf: &mut cmd.into_buf(),
             meta,
         })
     }

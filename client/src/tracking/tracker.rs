@@ -93,7 +93,7 @@ impl Tracker {
     /// served from the cache or reserves its entry; a write of keys drops what is
     /// cached of them first (read-your-writes, without waiting for the server's
     /// invalidation, which comes after the write's reply).
-    pub(crate) fn plan(self: &Arc<Self>, req: &Request) -> Plan {
+    pub(crate) fn plan(self: &Arc<Self>, req: &Request<'_>) -> Plan {
         let Some(meta) = req.meta else {
             return Plan::Send;
         };
@@ -122,7 +122,7 @@ impl Tracker {
         if !self.options.covers(args[i]) {
             return Plan::Send;
         }
-        let (wire, mut store) = match self.look_up(&req.buf) {
+        let (wire, mut store) = match self.look_up(req.buf) {
             Ok(frame) => return Plan::Hit(frame),
             Err(miss) => miss,
         };

@@ -96,6 +96,11 @@ impl CommandBuf {
         }
     }
 
+    /// Takes the whole command out of `self`, leaving an empty one (no words).
+    pub fn take(&mut self) -> CommandBuf {
+        std::mem::replace(self, CommandBuf::new(b"", 0))
+    }
+
     /// A command whose name is only known at run time (modules, newer servers):
     /// the name is written as the first argument.
     pub fn raw(name: &[u8]) -> Self {
@@ -357,24 +362,39 @@ impl CommandBuf {
     /// once.
     #[doc(hidden)]
     #[inline]
-    pub fn into_wire(self) -> Wire {
+    pub fn into_wire(mut self) -> Wire {
+        self.take_wire()
+    }
+
+    /// [`into_wire`](Self::into_wire) through a reference: the words are taken out,
+    /// and the command left without any (no copy of the builder's state).
+    #[doc(hidden)]
+    #[inline]
+    pub fn take_wire(&mut self) -> Wire {
         let argc = self.len() as u32;
-        if self.in_order {
-            return Wire {
-                name: self.name,
-                argc,
-                args: self.args,
-                large: self.large,
-            };
-        }
-        let mut args = Args::with_capacity(self.args.len());
-        let mut large = Large::default();
-        self.emit(|part| match part {
-            Part::Copy(bytes) => args.extend_from_slice(bytes),
-            Part::Large(bytes) => large.push(args.len() as u32, bytes.clone()),
-        });
+        let name = std::mem::take(&mut self.name);
+        let (args, large) = if self.in_order {
+            (
+                std::mem::replace(&mut self.args, Args::new()),
+                std::mem::take(&mut self.large),
+            )
+        } else {
+            let mut args = Args::with_capacity(self.args.len());
+            let mut large = Large::default();
+            self.emit(|part| match part {
+                Part::Copy(bytes) => args.extend_from_slice(bytes),
+                Part::Large(bytes) => large.push(args.len() as u32, bytes.clone()),
+            });
+            self.args = Args::new();
+            self.large = Large::default();
+            (args, large)
+        };
+        self.name_argc = 0;
+        self.argc = 0;
+        self.segments.clear();
+        self.in_order = true;
         Wire {
-            name: self.name,
+            name,
             argc,
             args,
             large,

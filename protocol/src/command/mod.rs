@@ -106,16 +106,21 @@ impl crate::reply::ReplyMode for Detached {
     type Out<T: crate::reply::TextReply> = T;
 }
 
-/// A command taken apart for sending.
-#[derive(Debug, Clone)]
-pub struct Request {
+/// A command on its way to an [`Executor`]: its arguments, lent, and its metadata.
+///
+/// The arguments are lent rather than moved (a command's builder state is a few
+/// hundred bytes, and each move of it is a copy): the executor takes what it sends
+/// out of them ([`CommandBuf::take`], [`CommandBuf::take_wire`]), leaving the
+/// command empty.
+#[derive(Debug)]
+pub struct Request<'a> {
     /// The encoded words.
-    pub buf: CommandBuf,
+    pub buf: &'a mut CommandBuf,
     /// Static metadata, when the spec knows the command.
     pub meta: Option<&'static CommandMeta>,
 }
 
-impl Request {
+impl Request<'_> {
     /// The command's name for messages (see [`Command::name`]).
     pub fn name(&self) -> Cow<'static, str> {
         match self.meta {
@@ -136,8 +141,9 @@ pub trait Executor {
     /// The future of one command's reply.
     type Future<T: FromReply + Send + 'static>: Future<Output = Result<T>> + Send;
 
-    /// Sends `request` and decodes its reply into `T`.
-    fn execute<T: FromReply + Send + 'static>(self, request: Request) -> Self::Future<T>;
+    /// Sends `request` and decodes its reply into `T`. The future does not borrow
+    /// `request`: what it needs is taken out of `request.buf`.
+    fn execute<T: FromReply + Send + 'static>(self, request: Request<'_>) -> Self::Future<T>;
 }
 
 /// Shared impls of every generated command struct (an extension's too: `cargo xtask
@@ -225,8 +231,10 @@ macro_rules! command_impls {
             type IntoFuture = X::Future<R>;
 
             fn into_future(self) -> Self::IntoFuture {
-                self.exec.execute($crate::command::Request {
-                    buf: self.buf,
+                // The arguments are lent, not moved (see `Request`).
+                let mut this = self;
+                this.exec.execute($crate::command::Request {
+                    buf: &mut this.buf,
                     meta: Some(&$meta),
                 })
             }

@@ -119,8 +119,9 @@ impl<X: Executor, R: FromReply + Send + 'static> std::future::IntoFuture for Raw
 
     fn into_future(self) -> Self::IntoFuture {
         let meta = self.lookup();
-        self.exec.execute(Request {
-            buf: self.buf,
+        let mut this = self;
+        this.exec.execute(Request {
+            buf: &mut this.buf,
             meta,
         })
     }

@@ -27,9 +27,14 @@ pub fn frame_server_error(frame: &Bytes) -> Option<ServerError> {
 
 /// Decodes a reply frame into `T`: an error frame becomes [`Error::server`].
 #[doc(hidden)]
+#[inline]
 pub fn decode_frame<T: FromReply>(frame: Bytes) -> Result<T> {
-    if let Some(e) = frame_error(&frame) {
-        return Err(e);
+    // (The type byte is looked at here: most frames are not errors, and the call
+    // that reads one is then not made.)
+    if let Some(b'-' | b'!') = frame.first() {
+        if let Some(e) = frame_error(&frame) {
+            return Err(e);
+        }
     }
     T::from_frame(frame)
 }
