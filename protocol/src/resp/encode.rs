@@ -95,7 +95,7 @@ pub fn write_bulk_header(out: &mut impl Out, len: usize) {
 /// Appends `<prefix><n>\r\n`. The lengths of keys, small values and argument
 /// counts (under 1,000) are appended as a fixed number of bytes, which compiles to
 /// a store or two rather than a loop and a call to `memcpy`.
-#[inline]
+#[inline(always)]
 fn write_header(out: &mut impl Out, prefix: u8, n: usize) {
     let digit = |d: usize| b'0' + d as u8;
     match n {
