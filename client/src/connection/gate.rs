@@ -59,7 +59,7 @@ pub(super) const MAX_SLICES: usize = 64;
 /// The slices of one command a caller writes through the gate: the header, the
 /// name, the arguments and a few large values (a command with more is copied into
 /// the gate's buffer, its large values not, and written from there).
-const CALLER_SLICES: usize = 16;
+const CALLER_SLICES: usize = 8;
 
 /// A connection's gate, shared by its handles and its driver.
 pub(crate) struct Gate {
@@ -238,7 +238,7 @@ impl Gate {
             Payload::One(cmd) => {
                 let header = cmd.header();
                 let mut slices = [IoSlice::new(&[]); CALLER_SLICES];
-                match cmd.io_slices(&header, &mut slices) {
+                let left = match cmd.io_slices(&header, &mut slices) {
                     Some((n, bytes)) => {
                         let written = writer.try_write_vectored(&slices[..n]).unwrap_or(0);
                         if written < bytes {
@@ -251,7 +251,9 @@ impl Gate {
                         cmd.encode_into(&mut st.rest);
                         true
                     }
-                }
+                };
+                cmd.discard();
+                left
             }
             Payload::Encoded(cmds) => {
                 st.rest.append(cmds);
@@ -285,7 +287,12 @@ impl Gate {
         match expect {
             Some(expect) => {
                 st.tickets += 1;
-                st.reading = Some((st.tickets, expect));
+                // (None before: nobody else reads while the gate was open; matched
+                // rather than overwritten, which would drop it.)
+                debug_assert!(st.reading.is_none());
+                if st.reading.is_none() {
+                    st.reading = Some((st.tickets, expect));
+                }
                 Pass::Reads(st.tickets)
             }
             None => {

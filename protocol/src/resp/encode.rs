@@ -41,6 +41,7 @@ pub struct Header {
 
 impl Header {
     /// `<prefix><n>\r\n` (`*3\r\n`, `$5\r\n`).
+    #[inline]
     pub fn new(prefix: u8, mut n: usize) -> Header {
         let mut buf = [0; HEADER_LEN];
         buf[HEADER_LEN - 2] = b'\r';
@@ -60,6 +61,7 @@ impl Header {
     }
 
     /// Its bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[self.start..]
     }
