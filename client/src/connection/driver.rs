@@ -972,9 +972,8 @@ impl<'a> Io<'a> {
                     what: "a reply arrived with no request waiting for it",
                 }));
             };
-            if !matches!(sink, Sink::Fence) {
-                self.served = true;
-            }
+            let fence = matches!(sink, Sink::Fence);
+            self.served |= !fence;
             if let (Some(locator), Some(b'-')) = (&self.locator, frame.first()) {
                 if frame.starts_with(b"-READONLY") || frame.starts_with(b"-MASTERDOWN") {
                     locator.suspect();
@@ -984,7 +983,7 @@ impl<'a> Io<'a> {
                 self.pending.push_front(rest);
             }
             // A fence's answer may have queued confirmations into a full queue.
-            if self.demux.is_stalled() {
+            if fence && self.demux.is_stalled() {
                 self.demux.release_fences();
             }
         }

@@ -217,6 +217,14 @@ impl Gate {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether the gate is open now (a caller may try [`pass`](Self::pass); it
+    /// may be shut by then). Under load it is shut, and checking first saves the
+    /// call and the moves of the request in and out of it.
+    #[inline]
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
+    }
+
     /// A caller writes `payload` itself if the gate is open; otherwise (or when it
     /// is not worth it) `payload` comes back, to be queued. The caller has checked
     /// that nothing is queued before it. `want` says what replies it waits for.

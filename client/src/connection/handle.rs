@@ -284,7 +284,8 @@ impl Connection {
     fn queue<T: FromOwn>(&self, payload: Payload, want: Want) -> Reply<T> {
         // An idle connection: the caller writes the request itself (`gate.rs`), but
         // never ahead of what is still queued (its own earlier requests among it).
-        let payload = if self.requests.capacity() == self.requests.max_capacity()
+        let payload = if self.gate.is_open()
+            && self.requests.capacity() == self.requests.max_capacity()
             && self
                 .queued_ops
                 .as_ref()

@@ -230,11 +230,10 @@ macro_rules! command_impls {
             type Output = $crate::error::Result<R>;
             type IntoFuture = X::Future<R>;
 
-            fn into_future(self) -> Self::IntoFuture {
+            fn into_future(mut self) -> Self::IntoFuture {
                 // The arguments are lent, not moved (see `Request`).
-                let mut this = self;
-                this.exec.execute($crate::command::Request {
-                    buf: &mut this.buf,
+                self.exec.execute($crate::command::Request {
+                    buf: &mut self.buf,
                     meta: Some(&$meta),
                 })
             }

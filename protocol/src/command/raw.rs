@@ -117,11 +117,10 @@ impl<X: Executor, R: FromReply + Send + 'static> std::future::IntoFuture for Raw
     type Output = crate::error::Result<R>;
     type IntoFuture = X::Future<R>;
 
-    fn into_future(self) -> Self::IntoFuture {
+    fn into_future(mut self) -> Self::IntoFuture {
         let meta = self.lookup();
-        let mut this = self;
-        this.exec.execute(Request {
-            buf: &mut this.buf,
+        self.exec.execute(Request {
+            buf: &mut self.buf,
             meta,
         })
     }
