@@ -403,7 +403,12 @@ impl Gate {
     /// it, the driver's waker registered for what comes next and the gate open;
     /// unless more was read already, which is the driver's.
     fn done_reading(&self, st: &mut State) {
-        st.reading = None;
+        // (A single reply's reading holds nothing to drop: matched, not just
+        // overwritten, so that none is called for.)
+        match st.reading {
+            Some((_, Expect::One)) => st.reading = None,
+            _ => st.reading = None,
+        }
         st.at = None;
         st.served = true;
         let (Some(reader), Some(driver)) = (&mut st.reader, &st.driver) else {

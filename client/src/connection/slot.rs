@@ -88,6 +88,7 @@ impl<T> Inner<T> {
 }
 
 /// A new slot: the driver's end and the caller's end.
+#[inline]
 pub(crate) fn slot<T: Kept>() -> (SlotSender<T>, SlotReceiver<T>) {
     let shared = reuse().unwrap_or_else(|| Arc::new(Shared(Mutex::new(Inner::NEW))));
     (
@@ -200,6 +201,7 @@ pub(crate) struct SlotReceiver<T> {
 
 impl<T> SlotReceiver<T> {
     /// The reply, or `None` when the driver dropped the request unanswered.
+    #[inline]
     pub(crate) fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         // (The slot is taken from this end only when it is dropped.)
         let Some(shared) = &self.shared else {
