@@ -267,7 +267,7 @@ pub(crate) struct Setup {
     /// The connection's options.
     pub(crate) config: Arc<Config>,
     /// The bounded request queue.
-    pub(crate) requests: mpsc::Receiver<Request>,
+    pub(crate) requests: super::requests::Receiver,
     /// Close.
     pub(crate) control: mpsc::UnboundedReceiver<Control>,
     /// The already connected and handshaken session.
@@ -287,7 +287,7 @@ pub(crate) struct Setup {
 
 /// The receiving ends of a connection's two queues.
 struct Queues {
-    requests: mpsc::Receiver<Request>,
+    requests: super::requests::Receiver,
     control: mpsc::UnboundedReceiver<Control>,
 }
 
@@ -544,7 +544,7 @@ struct Io<'a> {
     /// Sinks of written (or being written) requests, in order.
     pending: VecDeque<Sink>,
     /// Requests just taken from the queue (reused).
-    batch: Vec<Request>,
+    batch: VecDeque<Request>,
     queues_closed: bool,
     /// The demultiplexer (pub/sub), kept across reconnects.
     demux: &'a mut dyn Demux,
@@ -609,7 +609,7 @@ impl<'a> Io<'a> {
             write_error: None,
             frames: FrameReader::new(config.limits.clone()),
             pending: VecDeque::new(),
-            batch: Vec::with_capacity(BATCH),
+            batch: VecDeque::with_capacity(BATCH),
             queues_closed: false,
             health,
             liveness,

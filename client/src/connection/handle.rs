@@ -5,6 +5,7 @@ use super::demux::{Demux, NoDemux};
 use super::driver::{self, Control, Many, Own, Payload, Receiver, Request, Sink, Want};
 use super::gate::{Gate, Pass, Read};
 use super::handshake::{self, Session};
+use super::requests::{self, TrySendError};
 use super::slot::{slot, GiveUp, SlotReceiver};
 use crate::command::CommandBuf;
 use crate::config::QueueFull;
@@ -35,7 +36,7 @@ use tokio::sync::mpsc;
 /// the connection took it for writing is never written.
 #[derive(Clone)]
 pub struct Connection {
-    requests: mpsc::Sender<Request>,
+    requests: requests::Sender,
     control: mpsc::UnboundedSender<Control>,
     config: Arc<Config>,
     learned: Arc<Learned>,
@@ -141,7 +142,7 @@ impl Connection {
 
     async fn start(config: Arc<Config>, kind: Kind, demux: Box<dyn Demux>) -> Result<Self> {
         let session = handshake::connect(&config).await?;
-        let (requests, requests_rx) = mpsc::channel(config.queue.capacity.max(1));
+        let (requests, requests_rx) = requests::channel(config.queue.capacity);
         let (control, control_rx) = mpsc::unbounded_channel();
         let learned = Arc::new(Learned::new(&session));
         let liveness = match kind {
@@ -285,7 +286,7 @@ impl Connection {
         // An idle connection: the caller writes the request itself (`gate.rs`), but
         // never ahead of what is still queued (its own earlier requests among it).
         let payload = if self.gate.is_open()
-            && self.requests.capacity() == self.requests.max_capacity()
+            && self.requests.is_empty()
             && self
                 .queued_ops
                 .as_ref()
@@ -308,15 +309,16 @@ impl Connection {
         let req = Request { payload, sink };
         match self.requests.try_send(req) {
             Ok(()) => Reply::queued(rx),
-            Err(mpsc::error::TrySendError::Closed(_)) => Reply::failed(Error::closed()),
-            Err(mpsc::error::TrySendError::Full(req)) => match self.config.queue.when_full {
+            Err(TrySendError::Closed(req)) => {
+                // (Given back to be dropped here, outside the queue's lock.)
+                drop(req);
+                Reply::failed(Error::closed())
+            }
+            Err(TrySendError::Full(req)) => match self.config.queue.when_full {
                 QueueFull::Fail => Reply::failed(Error::queue_full(self.config.queue.capacity)),
-                QueueFull::Wait => {
-                    let room = Box::pin(self.requests.clone().reserve_owned());
-                    Reply {
-                        stage: Stage::WaitingForRoom(Box::new((room, Some(req))), rx),
-                    }
-                }
+                QueueFull::Wait => Reply {
+                    stage: Stage::WaitingForRoom(Box::pin(self.requests.clone().send(req)), rx),
+                },
             },
         }
     }
@@ -350,16 +352,9 @@ impl LongestArg {
     }
 }
 
-type Room = Pin<
-    Box<
-        dyn Future<
-                Output = std::result::Result<
-                    mpsc::OwnedPermit<Request>,
-                    mpsc::error::SendError<()>,
-                >,
-            > + Send,
-    >,
->;
+/// A request waiting for room in the queue: true once queued, false when the
+/// queue closed first (dropped, the request is dropped with it, never queued).
+type Room = Pin<Box<dyn Future<Output = bool> + Send>>;
 
 /// Where a [`Reply`] is.
 enum Stage<T> {
@@ -370,7 +365,7 @@ enum Stage<T> {
     /// this slot.
     Slot(SlotReceiver<Result<T>>),
     /// The queue was full: waiting for room, the request still here.
-    WaitingForRoom(Box<(Room, Option<Request>)>, SlotReceiver<Result<T>>),
+    WaitingForRoom(Room, SlotReceiver<Result<T>>),
     /// Failed before it was queued (the error, until it is reported), or done.
     Failed(Option<Error>),
 }
@@ -485,12 +480,9 @@ impl<T: FromOwn> Future for Reply<T> {
                         Poll::Ready(None) => Poll::Ready(Err(Error::closed())),
                     }
                 }
-                Stage::WaitingForRoom(waiting, _) => match waiting.0.as_mut().poll(cx) {
+                Stage::WaitingForRoom(room, _) => match room.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(permit)) => {
-                        if let Some(req) = waiting.1.take() {
-                            permit.send(req);
-                        }
+                    Poll::Ready(true) => {
                         let Stage::WaitingForRoom(_, rx) =
                             std::mem::replace(&mut this.stage, Stage::Failed(None))
                         else {
@@ -498,7 +490,7 @@ impl<T: FromOwn> Future for Reply<T> {
                         };
                         this.stage = Stage::Slot(rx);
                     }
-                    Poll::Ready(Err(_)) => {
+                    Poll::Ready(false) => {
                         this.stage = Stage::Failed(None);
                         return Poll::Ready(Err(Error::closed()));
                     }

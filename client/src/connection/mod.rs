@@ -18,6 +18,7 @@ mod gate;
 mod handle;
 pub(crate) mod handshake;
 mod health;
+mod requests;
 mod slot;
 #[cfg(feature = "tls")]
 mod tls;
