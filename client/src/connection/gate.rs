@@ -295,12 +295,7 @@ impl Gate {
         match expect {
             Some(expect) => {
                 st.tickets += 1;
-                // (None before: nobody else reads while the gate was open; matched
-                // rather than overwritten, which would drop it.)
-                debug_assert!(st.reading.is_none());
-                if st.reading.is_none() {
-                    st.reading = Some((st.tickets, expect));
-                }
+                st.reading = Some((st.tickets, expect));
                 Pass::Reads(st.tickets)
             }
             None => {
@@ -403,12 +398,7 @@ impl Gate {
     /// it, the driver's waker registered for what comes next and the gate open;
     /// unless more was read already, which is the driver's.
     fn done_reading(&self, st: &mut State) {
-        // (A single reply's reading holds nothing to drop: matched, not just
-        // overwritten, so that none is called for.)
-        match st.reading {
-            Some((_, Expect::One)) => st.reading = None,
-            _ => st.reading = None,
-        }
+        st.reading = None;
         st.at = None;
         st.served = true;
         let (Some(reader), Some(driver)) = (&mut st.reader, &st.driver) else {

@@ -459,11 +459,7 @@ impl<T: FromOwn> Future for Reply<T> {
                 Stage::Reads(gate, ticket) => match gate.poll_read(*ticket, cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Read::Own(own)) => {
-                        // (Only the gate to let go of: no call to the whole drop.)
-                        match std::mem::replace(&mut this.stage, Stage::Failed(None)) {
-                            Stage::Reads(gate, _) => drop(gate),
-                            other => drop(other),
-                        }
+                        this.stage = Stage::Failed(None);
                         return Poll::Ready(T::from_own(own).ok_or_else(Error::closed));
                     }
                     Poll::Ready(Read::Slot(rx)) => {

@@ -109,6 +109,13 @@ impl Deref for Args {
 pub(super) struct Large(Option<Box<Vec<(u32, Bytes)>>>);
 
 impl Large {
+    /// Whether anything of it is on the heap (the one allocation made for its
+    /// first value): what dropping it would free.
+    #[inline]
+    pub(super) fn on_heap(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Adds `value`, whose bytes belong at `at`.
     pub(super) fn push(&mut self, at: u32, value: Bytes) {
         self.0.get_or_insert_default().push((at, value));

@@ -531,7 +531,7 @@ impl Wire {
     /// test or two instead of a call.
     #[inline]
     pub fn discard(self) {
-        if matches!(self.args, Args::Inline { .. }) && self.large.is_empty() {
+        if matches!(self.args, Args::Inline { .. }) && !self.large.on_heap() {
             // Nothing to free: forgetting it leaks nothing.
             std::mem::forget(self);
         }
