@@ -3,8 +3,9 @@
 
 use std::env;
 use std::ffi::OsString;
+use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{ensure, Context as _, Result};
 
@@ -115,7 +116,7 @@ struct Outcome {
 }
 
 /// Runs `cargo test --workspace` with `server` as the test server. With `capture`, the
-/// output is also parsed for the counts (and printed).
+/// output is printed as it comes and also parsed for the counts.
 fn cargo_test(
     server: &std::path::Path,
     tls_server: Option<&std::path::Path>,
@@ -156,11 +157,27 @@ fn cargo_test(
             skipped: skipped(),
         });
     }
-    let output = command.output().with_context(describe)?;
-    let out = String::from_utf8_lossy(&output.stdout);
-    let err = String::from_utf8_lossy(&output.stderr);
-    print!("{out}");
-    eprint!("{err}");
+    // Printed as it comes (a run that hangs shows where), and kept for the counts.
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(describe)?;
+    let err_pipe = child.stderr.take().context("the tests' stderr")?;
+    let errors = std::thread::spawn(move || {
+        for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+        }
+    });
+    let mut out = String::new();
+    let out_pipe = child.stdout.take().context("the tests' stdout")?;
+    for line in BufReader::new(out_pipe).lines().map_while(Result::ok) {
+        println!("{line}");
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let _ = errors.join();
+    let status = child.wait().with_context(describe)?;
     let (mut passed, mut failed) = (0, 0);
     for line in out.lines().filter(|l| l.starts_with("test result:")) {
         let num = |word: &str| {
@@ -173,7 +190,7 @@ fn cargo_test(
         failed += num(" failed");
     }
     Ok(Outcome {
-        success: output.status.success(),
+        success: status.success(),
         passed,
         failed,
         skipped: skipped(),
