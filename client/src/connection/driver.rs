@@ -797,7 +797,10 @@ impl<'a> Io<'a> {
         }
         match payload {
             // Large values are not copied (ARCHITECTURE.md §3).
-            Payload::One(cmd) => cmd.encode_into(&mut self.wbuf),
+            Payload::One(cmd) => {
+                cmd.encode_into(&mut self.wbuf);
+                cmd.discard();
+            }
             // Nothing else queued: the pipeline's own buffer is written, no copy;
             // else its large parts are not copied.
             Payload::Encoded(cmds) => self.wbuf.append(cmds),
