@@ -196,7 +196,12 @@ impl Receiver {
             return Poll::Pending;
         }
         let n = limit.min(st.items.len());
-        out.extend(st.items.drain(..n));
+        if out.is_empty() && n == st.items.len() {
+            // All of them: the two queues' buffers change places (no request moved).
+            std::mem::swap(out, &mut st.items);
+        } else {
+            out.extend(st.items.drain(..n));
+        }
         self.shared.len.store(st.items.len(), Ordering::Release);
         drop(st);
         self.shared.made_room();
