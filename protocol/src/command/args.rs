@@ -41,6 +41,42 @@ impl Args {
         }
     }
 
+    /// Appends `data` as a bulk string (`$<len>\r\n<data>\r\n`) when it is short
+    /// (under 100 bytes) and fits in the inline room: one look at the room and
+    /// plain stores (most arguments: a key, a small value, a number). False, with
+    /// nothing written, otherwise.
+    #[inline]
+    pub(super) fn push_short_bulk(&mut self, data: &[u8]) -> bool {
+        let Args::Inline { len, bytes } = self else {
+            return false;
+        };
+        let n = data.len();
+        let head = match n {
+            0..=9 => 4,
+            10..=99 => 5,
+            _ => return false,
+        };
+        let at = *len as usize;
+        let Some(room) = bytes.get_mut(at..at + head + n + 2) else {
+            return false;
+        };
+        let (header, rest) = room.split_at_mut(head);
+        let (body, crlf) = rest.split_at_mut(n);
+        header[0] = b'$';
+        if n < 10 {
+            header[1] = b'0' + n as u8;
+        } else {
+            header[1] = b'0' + (n / 10) as u8;
+            header[2] = b'0' + (n % 10) as u8;
+        }
+        header[head - 2..].copy_from_slice(b"\r\n");
+        body.copy_from_slice(data);
+        crlf.copy_from_slice(b"\r\n");
+        // At most INLINE (62): fits in a `u8`.
+        *len = (at + head + n + 2) as u8;
+        true
+    }
+
     /// Moves the bytes to the heap, with room for `more` bytes after them.
     #[cold]
     #[inline(never)]
@@ -159,6 +195,28 @@ mod tests {
         assert_eq!(&small[..], &[7; INLINE][..]);
         assert!(matches!(Args::with_capacity(INLINE), Args::Inline { .. }));
         assert!(matches!(Args::with_capacity(INLINE + 1), Args::Heap(_)));
+    }
+
+    /// A short bulk string written in place is what `write_bulk` writes, at every
+    /// length and offset; what does not fit (or is not short) is left to it.
+    #[test]
+    fn short_bulks_in_place_match_the_general_writer() {
+        for before in [0, 1, 9, 30, 57, 62] {
+            for n in 0..=101 {
+                let data: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut args = Args::new();
+                args.extend_from_slice(&vec![b'x'; before]);
+                let mut want = bytes::BytesMut::from(&args[..]);
+                crate::resp::write_bulk(&mut want, &data);
+                let fits = n < 100 && want.len() <= INLINE;
+                assert_eq!(args.push_short_bulk(&data), fits, "{before} + {n}");
+                if !fits {
+                    assert_eq!(&args[..], &vec![b'x'; before][..], "untouched");
+                    crate::resp::write_bulk(&mut args, &data);
+                }
+                assert_eq!(&args[..], &want[..], "{before} + {n}");
+            }
+        }
     }
 
     /// What is moved with every command stays small.

@@ -167,10 +167,12 @@ impl CommandBuf {
     /// Appends one argument to the current run (a large one is copied into a
     /// [`Bytes`] of its own, once).
     pub fn push(&mut self, arg: &[u8]) {
-        if arg.len() >= LARGE_ARG {
-            return self.push_large(Bytes::copy_from_slice(arg));
+        if !self.args.push_short_bulk(arg) {
+            if arg.len() >= LARGE_ARG {
+                return self.push_large(Bytes::copy_from_slice(arg));
+            }
+            write_bulk(&mut self.args, arg);
         }
-        write_bulk(&mut self.args, arg);
         self.count(arg.len());
     }
 
