@@ -125,6 +125,12 @@ impl CommandBuf {
     /// earlier call wrote there (single-valued options: the last call wins).
     #[doc(hidden)]
     pub fn single(&mut self, pos: u16, arg: &'static str) {
+        // Written in order so far and past every earlier position (a command's
+        // arguments in the spec's order, most often): nothing to replace.
+        let past_all = self.in_order && self.segments.last().is_none_or(|last| last.pos < pos);
+        if past_all {
+            return self.begin(pos, arg);
+        }
         for seg in self.segments.iter_mut() {
             if seg.pos == pos && !seg.dead {
                 seg.dead = true;
