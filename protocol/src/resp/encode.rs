@@ -44,6 +44,14 @@ impl Header {
     #[inline]
     pub fn new(prefix: u8, mut n: usize) -> Header {
         let mut buf = [0; HEADER_LEN];
+        if n < 10 {
+            // A command's word count, most often: four stores, no division.
+            buf[HEADER_LEN - 4..].copy_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
+            return Header {
+                buf,
+                start: HEADER_LEN - 4,
+            };
+        }
         buf[HEADER_LEN - 2] = b'\r';
         buf[HEADER_LEN - 1] = b'\n';
         let mut start = HEADER_LEN - 2;
@@ -136,6 +144,10 @@ mod tests {
             write_bulk_header(&mut out, n);
             write_array_header(&mut out, n);
             assert_eq!(&out[..], format!("${n}\r\n*{n}\r\n").as_bytes(), "{n}");
+            assert_eq!(
+                Header::new(b'*', n).as_bytes(),
+                format!("*{n}\r\n").as_bytes()
+            );
         }
     }
 
