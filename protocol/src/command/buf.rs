@@ -572,6 +572,18 @@ impl Wire {
         header: &'a Header,
         dst: &mut [IoSlice<'a>],
     ) -> Option<(usize, usize)> {
+        if self.large.is_empty() {
+            // No large value (most commands): the header, the name and the
+            // arguments, three slices (an empty one is written as nothing).
+            let [h, name, args, ..] = dst else {
+                return None;
+            };
+            let header = header.as_bytes();
+            *h = IoSlice::new(header);
+            *name = IoSlice::new(self.name);
+            *args = IoSlice::new(&self.args);
+            return Some((3, header.len() + self.name.len() + self.args.len()));
+        }
         let (mut n, mut bytes) = (0, 0);
         let mut push = |part: &'a [u8]| {
             if part.is_empty() {
@@ -729,6 +741,31 @@ mod tests {
         assert!(slices[..n].iter().any(|s| s.as_ptr() == big.as_ptr()));
         // Too few slots: none filled in part.
         assert!(wire.io_slices(&header, &mut slices[..3]).is_none());
+    }
+
+    /// A command without large values goes out as three slices (header, name,
+    /// arguments), whose bytes are the encoded command's; a raw command's empty
+    /// name and an argument-less command's empty arguments are empty slices.
+    #[test]
+    fn small_commands_are_three_slices() {
+        let mut set = CommandBuf::new(b"$3\r\nSET\r\n", 1);
+        set.single(0, "key");
+        set.push(b"k");
+        set.single(16, "value");
+        set.push(b"v");
+        let ping = CommandBuf::new(b"$4\r\nPING\r\n", 1);
+        let raw = CommandBuf::from_words(&[b"GET", b"k"]);
+        for buf in [set, ping, raw] {
+            let mut want = BytesMut::new();
+            buf.encode(&mut want);
+            let wire = buf.into_wire();
+            let header = wire.header();
+            let mut slices = [std::io::IoSlice::new(&[]); 3];
+            let (n, bytes) = wire.io_slices(&header, &mut slices).unwrap();
+            let joined: Vec<u8> = slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
+            assert_eq!((n, &joined[..], bytes), (3, &want[..], want.len()));
+            assert!(wire.io_slices(&header, &mut slices[..2]).is_none());
+        }
     }
 
     /// A command written in the spec's order goes to the wire as it is.
