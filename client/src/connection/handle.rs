@@ -449,6 +449,7 @@ impl<T> Reply<T> {
 impl<T: FromOwn> Future for Reply<T> {
     type Output = Result<T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = self.get_mut();
         loop {
