@@ -314,11 +314,13 @@ impl Reader {
     /// is a new event, kept.)
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
         let room = buf.capacity() - buf.len();
-        let mut got = None;
+        // What a short read got (its readiness cleared by the `WouldBlock` made up
+        // for `try_io`, which is then not looked at).
+        let mut got = 0;
         let mut read = |n: io::Result<usize>| {
             let n = n?;
-            got = Some(n);
             if n > 0 && n < room {
+                got = n;
                 Err(io::ErrorKind::WouldBlock.into())
             } else {
                 Ok(n)
@@ -335,9 +337,9 @@ impl Reader {
                 s.try_io(tokio::io::Interest::READABLE, || read(s.try_read_buf(buf)))
             }
         };
-        match (r, got) {
-            (Err(e), Some(n)) if e.kind() == io::ErrorKind::WouldBlock => Ok(n),
-            (r, _) => r,
+        match r {
+            Err(_) if got > 0 => Ok(got),
+            r => r,
         }
     }
 }
