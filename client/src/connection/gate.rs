@@ -57,9 +57,9 @@ use std::time::Instant;
 pub(super) const MAX_SLICES: usize = 64;
 
 /// The slices of one command a caller writes through the gate: the header, the
-/// name, the arguments and a few large values (a command with more is copied into
-/// the gate's buffer, its large values not, and written from there).
-const CALLER_SLICES: usize = 8;
+/// name and the arguments around one large value (a command with more is copied
+/// into the gate's buffer, its large values not, and written from there).
+const CALLER_SLICES: usize = 5;
 
 /// A connection's gate, shared by its handles and its driver.
 pub(crate) struct Gate {
