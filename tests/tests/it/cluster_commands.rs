@@ -396,10 +396,12 @@ async fn every_tipped_command_aggregates_over_the_nodes() {
     // An error where the one node asked has no such event: routed, not checked.
     let _ = client.latency_graph("command").await;
     let _ = client.latency_histogram().await.unwrap();
-    assert_eq!(
-        client.latency_reset().await.unwrap(),
-        kinds.iter().sum::<i64>()
-    );
+    // Summed over the nodes: at least the kinds counted above. (The calls since may
+    // add a kind of their own on a loaded machine, one taking over the 1 ms
+    // threshold; none removes one.)
+    let reset = client.latency_reset().await.unwrap();
+    let counted = kinds.iter().sum::<i64>();
+    assert!(reset >= counted, "reset {reset} kinds, counted {kinds:?}");
     assert_eq!(per_node(&nodes, event_kinds).await, [0; 6]);
 
     // MEMORY DOCTOR / STATS / MALLOC-STATS (special: one node), MEMORY PURGE
