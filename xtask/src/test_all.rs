@@ -164,14 +164,17 @@ fn cargo_test(
         .spawn()
         .with_context(describe)?;
     let err_pipe = child.stderr.take().context("the tests' stderr")?;
+    // Read to the end whatever the bytes (a line that is not UTF-8 must not stop
+    // the reading, or the tests would block on a full pipe).
     let errors = std::thread::spawn(move || {
-        for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
-            eprintln!("{line}");
+        for line in BufReader::new(err_pipe).split(b'\n').map_while(Result::ok) {
+            eprintln!("{}", String::from_utf8_lossy(&line));
         }
     });
     let mut out = String::new();
     let out_pipe = child.stdout.take().context("the tests' stdout")?;
-    for line in BufReader::new(out_pipe).lines().map_while(Result::ok) {
+    for line in BufReader::new(out_pipe).split(b'\n').map_while(Result::ok) {
+        let line = String::from_utf8_lossy(&line);
         println!("{line}");
         out.push_str(&line);
         out.push('\n');

@@ -13,14 +13,6 @@ use std::ops::Deref;
 /// key and a 32-byte value takes 62), and no more, so that [`Args`] takes 64.
 pub(super) const INLINE: usize = 62;
 
-/// `00` to `99`, two bytes each: a two-digit length without dividing.
-const TWO_DIGITS: &[u8; 200] = b"\
-    0001020304050607080910111213141516171819\
-    2021222324252627282930313233343536373839\
-    4041424344454647484950515253545556575859\
-    6061626364656667686970717273747576777879\
-    8081828384858687888990919293949596979899";
-
 /// A command's encoded arguments.
 #[derive(Clone)]
 pub(super) enum Args {
@@ -74,7 +66,7 @@ impl Args {
         if n < 10 {
             header[1] = b'0' + n as u8;
         } else {
-            header[1..3].copy_from_slice(&TWO_DIGITS[2 * n..2 * n + 2]);
+            header[1..3].copy_from_slice(&crate::resp::two_digits(n));
         }
         header[head - 2..].copy_from_slice(b"\r\n");
         body.copy_from_slice(data);

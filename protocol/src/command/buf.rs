@@ -517,9 +517,6 @@ pub struct Wire {
     large: Large,
 }
 
-/// Room for an array header (`*<count>\r\n`, the count up to 20 digits).
-const HEADER_ROOM: usize = 23;
-
 impl Wire {
     /// Appends the command as a RESP array to `out`: small parts are copied, large
     /// values are handed on as they are (no copy).
@@ -527,7 +524,7 @@ impl Wire {
         if self.large.is_empty() {
             // All of it copied (most commands): room made once, three copies.
             let buf = out.buf_mut();
-            buf.reserve(HEADER_ROOM + self.name.len() + self.args.len());
+            buf.reserve(crate::resp::HEADER_LEN + self.name.len() + self.args.len());
             write_array_header(buf, self.argc as usize);
             buf.extend_from_slice(self.name);
             buf.extend_from_slice(&self.args);

@@ -29,7 +29,21 @@ impl Out for BytesMut {
 }
 
 /// The longest header: a prefix byte, the 20 digits of `u64::MAX` and CRLF.
-const HEADER_LEN: usize = 24;
+pub(crate) const HEADER_LEN: usize = 24;
+
+/// `00` to `99`, two bytes each.
+const TWO_DIGITS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// The two digits of `n` (10 to 99), read from a table rather than divided out.
+#[inline(always)]
+pub(crate) fn two_digits(n: usize) -> [u8; 2] {
+    [TWO_DIGITS[2 * n], TWO_DIGITS[2 * n + 1]]
+}
 
 /// A header line `<prefix><n>\r\n` formatted on the stack.
 #[doc(hidden)]
@@ -110,7 +124,10 @@ fn write_header(out: &mut impl Out, prefix: u8, n: usize) {
     let digit = |d: usize| b'0' + d as u8;
     match n {
         0..=9 => out.extend_from_slice(&[prefix, digit(n), b'\r', b'\n']),
-        10..=99 => out.extend_from_slice(&[prefix, digit(n / 10), digit(n % 10), b'\r', b'\n']),
+        10..=99 => {
+            let [tens, ones] = two_digits(n);
+            out.extend_from_slice(&[prefix, tens, ones, b'\r', b'\n'])
+        }
         100..=999 => out.extend_from_slice(&[
             prefix,
             digit(n / 100),

@@ -11,6 +11,7 @@ mod encode;
 mod reader;
 mod scan;
 
+pub(crate) use encode::{two_digits, HEADER_LEN};
 pub use encode::{write_array_header, write_bulk, write_bulk_header, Header, Out};
 pub(crate) use reader::parse_double;
 pub use reader::{Head, Reader};
