@@ -68,7 +68,11 @@ where
 {
     let start = Instant::now();
     loop {
-        let got = probe().into_future().await;
+        // (Bounded too: a probe that never answers fails the test, not CI.)
+        let left = LIMIT.saturating_sub(start.elapsed());
+        let got = tokio::time::timeout(left, probe().into_future())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: a probe did not answer within {LIMIT:?}"));
         if matches!(&got, Ok(v) if *v == want) {
             return;
         }

@@ -65,6 +65,16 @@ impl Cluster {
     }
 
     async fn run_refresh(self: Arc<Self>) {
+        // However the refresh ends (done, panicked, or dropped with its runtime), the
+        // next one may start and the callers of `refresh_now` are released.
+        struct Finish<'a>(&'a State);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                self.0.running.store(false, Ordering::Release);
+                self.0.done.notify_waiters();
+            }
+        }
+        let _finish = Finish(&self.refresh);
         let last = *self.refresh.last.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(last) = last {
             tokio::time::sleep_until(last + self.options.min_refresh_interval).await;
@@ -85,8 +95,6 @@ impl Cluster {
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = outcome.err();
         *self.refresh.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        self.refresh.running.store(false, Ordering::Release);
-        self.refresh.done.notify_waiters();
     }
 
     /// Asks the known primaries, then the seeds, for the slot map; installs the first

@@ -73,14 +73,18 @@ impl Service {
 
     /// Records what the sentinels said; connections to a node left behind leave it.
     pub(crate) fn publish(&self, snapshot: Snapshot) {
-        self.state.send_if_modified(|old| {
+        // (Logged after the watch's lock is released: a subscriber may take its time.)
+        let changed = self.state.send_if_modified(|old| {
             let changed = *old != snapshot;
             if changed {
-                tracing::info!(service = %self.name, primary = ?snapshot.primary, replicas = ?snapshot.replicas, "sentinels report");
                 *old = snapshot;
             }
             changed
         });
+        if changed {
+            let now = self.state.borrow().clone();
+            tracing::info!(service = %self.name, primary = ?now.primary, replicas = ?now.replicas, "sentinels report");
+        }
     }
 
     /// A `+switch-master` announcement: `to` is the primary now, at once (the next

@@ -32,6 +32,15 @@ impl Args {
         }
     }
 
+    /// How many bytes are written (without the bounds check of the slice).
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Args::Inline { len, .. } => *len as usize,
+            Args::Heap(heap) => heap.len(),
+        }
+    }
+
     /// Empty, with room for `n` bytes.
     pub(super) fn with_capacity(n: usize) -> Self {
         if n <= INLINE {

@@ -13,10 +13,9 @@ use std::io::IoSlice;
 struct Segment {
     /// Position in the command's argument list (the spec's order).
     pos: u16,
-    /// Where the segment's bytes start in `args`.
+    /// Where the segment's bytes start in `args` (its arguments are counted when
+    /// needed, rarely, so that writing one touches no segment).
     start: u32,
-    /// Arguments in the segment.
-    argc: u32,
     /// A later call replaced this segment: it is not sent.
     dead: bool,
 }
@@ -50,6 +49,7 @@ pub struct CommandBuf {
     /// `args` (between its bulk header and its CRLF, which `args` holds), and the
     /// value.
     large: Large,
+    /// Arguments to send (those of dead segments not counted).
     argc: u32,
     segments: SmallVec<[Segment; 6]>,
     /// Segments are in position order and none is dead.
@@ -126,19 +126,34 @@ impl CommandBuf {
     #[doc(hidden)]
     pub fn single(&mut self, pos: u16, arg: &'static str) {
         // Written in order so far and past every earlier position (a command's
-        // arguments in the spec's order, most often): nothing to replace.
-        let past_all = self.in_order && self.segments.last().is_none_or(|last| last.pos < pos);
-        if past_all {
+        // arguments in the spec's order, most often): nothing to replace, and still
+        // in order.
+        let past_all = match self.segments.last() {
+            Some(last) => self.in_order && last.pos < pos,
+            None => self.argc == 0,
+        };
+        if !past_all {
+            self.replace(pos);
             return self.begin(pos, arg);
         }
-        for seg in self.segments.iter_mut() {
-            if seg.pos == pos && !seg.dead {
-                seg.dead = true;
-                self.argc -= seg.argc;
+        self.current = arg;
+        self.segments.push(Segment {
+            pos,
+            start: self.args.len() as u32,
+            dead: false,
+        });
+    }
+
+    /// Marks what earlier calls wrote at `pos` dead: it is not sent.
+    #[inline(never)]
+    fn replace(&mut self, pos: u16) {
+        for i in 0..self.segments.len() {
+            if self.segments[i].pos == pos && !self.segments[i].dead {
+                self.segments[i].dead = true;
+                self.argc -= self.segment_words(i).count() as u32;
                 self.in_order = false;
             }
         }
-        self.begin(pos, arg);
     }
 
     /// Starts writing at spec position `pos`, after whatever earlier calls wrote there
@@ -156,16 +171,28 @@ impl CommandBuf {
 
     #[inline]
     fn begin(&mut self, pos: u16, arg: &'static str) {
-        if let Some(last) = self.segments.last() {
-            if last.pos > pos {
-                self.in_order = false;
-            }
+        match self.segments.last() {
+            Some(last) if last.pos > pos => self.in_order = false,
+            Some(_) => {}
+            None if self.argc > 0 => self.unpositioned(),
+            None => {}
         }
         self.current = arg;
         self.segments.push(Segment {
             pos,
             start: self.args.len() as u32,
-            argc: 0,
+            dead: false,
+        });
+    }
+
+    /// Arguments were written without a position: they make a segment at
+    /// position 0.
+    #[cold]
+    #[inline(never)]
+    fn unpositioned(&mut self) {
+        self.segments.push(Segment {
+            pos: 0,
+            start: 0,
             dead: false,
         });
     }
@@ -222,18 +249,6 @@ impl CommandBuf {
             self.longest = (len, self.current);
         }
         self.argc += 1;
-        match self.segments.last_mut() {
-            Some(seg) => seg.argc += 1,
-            None => {
-                // Written without a position: treat as position 0.
-                self.segments.push(Segment {
-                    pos: 0,
-                    start: 0,
-                    argc: 1,
-                    dead: false,
-                });
-            }
-        }
     }
 
     /// Records that the argument being written is invalid; the command will fail with
@@ -282,15 +297,9 @@ impl CommandBuf {
         let Some(i) = self.segments.len().checked_sub(1) else {
             return;
         };
-        let range = self.segment_range(i);
-        let written = Bulks {
-            buf: &self.args,
-            at: range.start,
-            end: range.end,
-            large: &self.large,
-        };
-        let skip = (self.segments[i].argc as usize).saturating_sub(n);
-        let bad = written
+        let skip = self.segment_words(i).count().saturating_sub(n);
+        let bad = self
+            .segment_words(i)
             .skip(skip)
             .any(|id| !super::stream_id::is_stream_id(id, also));
         if bad {
@@ -435,6 +444,17 @@ impl CommandBuf {
         let mut out = BytesMut::with_capacity(self.name.len() + self.args.len() + large + 16);
         self.encode(&mut out);
         out.freeze()
+    }
+
+    /// The words segment `i` wrote.
+    fn segment_words(&self, i: usize) -> Bulks<'_> {
+        let range = self.segment_range(i);
+        Bulks {
+            buf: &self.args,
+            at: range.start,
+            end: range.end,
+            large: &self.large,
+        }
     }
 
     fn segment_range(&self, i: usize) -> std::ops::Range<usize> {

@@ -49,15 +49,16 @@ async fn group_consumers_go_on_reading_after_a_failover() {
             .unwrap();
         let (handled, count_tx) = (handled.clone(), count_tx.clone());
         tasks.push(tokio::spawn(consumer.run(move |e| {
-            // The mutex is released before the watch is written: `wait_for` below
-            // holds the watch's lock while it takes the mutex, and the opposite order
-            // here deadlocked both worker threads (the timeouts cannot fire then).
+            // The mutex is released before the watch is written: holding it then
+            // while the test's waiting took the watch's lock and then the mutex
+            // deadlocked both worker threads (no timeout can fire then).
             let n = {
                 let mut h = handled.lock().unwrap();
                 *h.entry(e.id).or_default() += 1;
                 h.len()
             };
-            count_tx.send_replace(n);
+            // (Two consumers: the larger count wins, whichever sends last.)
+            count_tx.send_modify(|c| *c = (*c).max(n));
             async { Ok::<_, String>(()) }
         })));
     }
@@ -84,16 +85,21 @@ async fn group_consumers_go_on_reading_after_a_failover() {
             other => panic!("writing after the failover: {other:?}"),
         }
     }
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        count.wait_for(|_| {
-            let h = handled.lock().unwrap();
-            before.iter().chain(&after).all(|id| h.contains_key(id))
-        }),
-    )
+    // The entries are looked up outside the watch's lock (see the consumers).
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let all = {
+                let h = handled.lock().unwrap();
+                before.iter().chain(&after).all(|id| h.contains_key(id))
+            };
+            if all {
+                return;
+            }
+            count.changed().await.unwrap();
+        }
+    })
     .await
-    .expect("every entry handled after the failover")
-    .unwrap();
+    .expect("every entry handled after the failover");
     await_value("entries still pending", 0, || async {
         Ok(client.xpending("jobs", "workers").await?.0)
     })
