@@ -460,7 +460,13 @@ impl<T: FromOwn> Future for Reply<T> {
                 Stage::Reads(gate, ticket) => match gate.poll_read(*ticket, cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Read::Own(own)) => {
-                        this.stage = Stage::Failed(None);
+                        // (The stage is known here: only its gate is dropped, without
+                        // the drop code of every stage.)
+                        if let Stage::Reads(gate, _) =
+                            std::mem::replace(&mut this.stage, Stage::Failed(None))
+                        {
+                            drop(gate);
+                        }
                         return Poll::Ready(T::from_own(own).ok_or_else(Error::closed));
                     }
                     Poll::Ready(Read::Slot(rx)) => {
