@@ -24,15 +24,17 @@ async fn tls_against_a_plain_port_names_tls_the_address_and_the_cause() {
     // depends on the hello.
     for _ in 0..5 {
         let started = Instant::now();
-        let err = refused(&format!("rediss://{addr}?insecure=true&connect_timeout=1")).await;
+        let err = refused(&format!("rediss://{addr}?insecure=true&connect_timeout=5")).await;
         let took = started.elapsed();
         let text = err.to_string();
         assert!(text.contains("TLS handshake"), "{text}");
         assert!(text.contains(&addr.to_string()), "{text}");
         assert!(text.contains("use redis:// instead of rediss://"), "{text}");
-        // The plain-RESP probe fails it before the connect timeout.
+        // The plain-RESP probe fails it well before the connect timeout (the bound
+        // leaves room for a loaded machine: 900 ms of a 1 s timeout was once too
+        // little).
         assert!(!err.is_timeout(), "{text}");
-        assert!(took < Duration::from_millis(900), "took {took:?}: {text}");
+        assert!(took < Duration::from_secs(3), "took {took:?}: {text}");
     }
 }
 
