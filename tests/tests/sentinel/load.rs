@@ -123,7 +123,11 @@ pub(crate) fn load(
 pub(crate) async fn collect(handles: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
     let mut total = Tally::default();
     for h in handles {
-        let t = h.await.unwrap();
+        // (Bounded: a writer stuck on a request fails the test, not the whole run.)
+        let t = tokio::time::timeout(Duration::from_secs(120), h)
+            .await
+            .expect("a writer still running 120 s after the load ended")
+            .unwrap();
         total.acked.extend(t.acked);
         total.incr_acked.extend(t.incr_acked);
         total.incr_maybe.extend(t.incr_maybe);
