@@ -136,12 +136,7 @@ impl CommandBuf {
             self.replace(pos);
             return self.begin(pos, arg);
         }
-        self.current = arg;
-        self.segments.push(Segment {
-            pos,
-            start: self.args.len() as u32,
-            dead: false,
-        });
+        self.open(pos, arg);
     }
 
     /// Marks what earlier calls wrote at `pos` dead: it is not sent.
@@ -177,6 +172,12 @@ impl CommandBuf {
             None if self.argc > 0 => self.unpositioned(),
             None => {}
         }
+        self.open(pos, arg);
+    }
+
+    /// Opens the segment at `pos` where the next argument goes.
+    #[inline(always)]
+    fn open(&mut self, pos: u16, arg: &'static str) {
         self.current = arg;
         self.segments.push(Segment {
             pos,
