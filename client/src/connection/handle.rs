@@ -337,17 +337,21 @@ pub(crate) struct LongestArg {
 }
 
 impl LongestArg {
-    /// Keeps the longer of `this` and the longest argument of `cmd` (named
-    /// `command`).
-    pub(crate) fn max(
-        this: Option<Self>,
-        command: Cow<'static, str>,
+    /// Keeps in `this` the longer of it and the longest argument of `cmd` (named
+    /// `command()`, asked only when it is the longer).
+    #[inline]
+    pub(crate) fn keep(
+        this: &mut Option<Self>,
+        command: impl FnOnce() -> Cow<'static, str>,
         cmd: &CommandBuf,
-    ) -> Option<Self> {
+    ) {
         let (len, arg) = cmd.longest_arg();
-        match this {
-            Some(l) if l.len >= len => Some(l),
-            _ => Some(LongestArg { len, command, arg }),
+        if this.as_ref().is_none_or(|l| len > l.len) {
+            *this = Some(LongestArg {
+                len,
+                command: command(),
+                arg,
+            });
         }
     }
 }

@@ -86,7 +86,8 @@ impl Target<'_> {
         let name = cmd.name();
         let mut out = Encoded::new();
         cmd.buf().encode_into(&mut out);
-        let longest = LongestArg::max(None, name.clone(), cmd.buf());
+        let mut longest = None;
+        LongestArg::keep(&mut longest, || name.clone(), cmd.buf());
         let frame = self.send(out, 1, longest).await?.pop().unwrap_or_default();
         match frame_error(&frame) {
             Some(e) => Err(e.with_command(name)),
@@ -210,7 +211,7 @@ impl Queue {
             }
         }
         let name = cmd.name();
-        self.longest = LongestArg::max(self.longest.take(), name.clone(), cmd.buf());
+        LongestArg::keep(&mut self.longest, || name.clone(), cmd.buf());
         self.names.push(name);
         match &mut self.each {
             // Encoded per node when sent.
@@ -220,13 +221,15 @@ impl Queue {
     }
 
     /// After the first command: makes room for `more` commands whose small parts
-    /// are as long as its (a batch of commands of one type), so that the buffer is
-    /// not grown by doubling, copying what it holds each time. At most 16 MiB: the
-    /// room is only a guess.
+    /// are as long as its and a quarter more (a batch of commands of one type, their
+    /// keys and values a little longer further on: `key:9` then `key:10`), so that
+    /// the buffer is not grown by doubling, copying what it holds each time. At
+    /// most 16 MiB: the room is only a guess.
     fn reserve_like_first(&mut self, more: usize) {
         if self.each.is_none() {
             let tail = self.cmds.buf_mut();
-            tail.reserve(tail.len().saturating_mul(more).min(16 << 20));
+            let like = tail.len().saturating_mul(more);
+            tail.reserve(like.saturating_add(like / 4).min(16 << 20));
         }
     }
 

@@ -67,14 +67,25 @@ impl Dedicated {
 /// Refuses, before anything is sent, a command with a key outside `bound` (the slot
 /// a watched connection of a cluster is bound to: its node serves that slot, and a
 /// transaction runs on one node), as `client.watch` refuses keys in several slots.
+#[inline]
 pub(crate) fn refuse_other_slot(
     bound: Option<u16>,
     buf: &crate::command::CommandBuf,
     meta: Option<&'static crate::command::CommandMeta>,
 ) -> Result<()> {
-    let Some(bound) = bound else {
-        return Ok(());
-    };
+    match bound {
+        // Not bound (every connection but a cluster's watched one).
+        None => Ok(()),
+        Some(bound) => refuse_outside(bound, buf, meta),
+    }
+}
+
+/// [`refuse_other_slot`] on a connection bound to slot `bound`.
+fn refuse_outside(
+    bound: u16,
+    buf: &crate::command::CommandBuf,
+    meta: Option<&'static crate::command::CommandMeta>,
+) -> Result<()> {
     let args = buf.words();
     let Some(meta) = meta.or_else(|| crate::command::meta::lookup_args(&args)) else {
         return Ok(());

@@ -124,6 +124,7 @@ impl CommandBuf {
     /// Starts writing the argument at spec position `pos`, replacing whatever an
     /// earlier call wrote there (single-valued options: the last call wins).
     #[doc(hidden)]
+    #[inline]
     pub fn single(&mut self, pos: u16, arg: &'static str) {
         // Written in order so far and past every earlier position (a command's
         // arguments in the spec's order, most often): nothing to replace, and still
@@ -133,10 +134,16 @@ impl CommandBuf {
             None => self.argc == 0,
         };
         if !past_all {
-            self.replace(pos);
-            return self.begin(pos, arg);
+            return self.reposition(pos, arg);
         }
         self.open(pos, arg);
+    }
+
+    /// [`single`](Self::single) out of order, or over an earlier value.
+    #[inline(never)]
+    fn reposition(&mut self, pos: u16, arg: &'static str) {
+        self.replace(pos);
+        self.begin(pos, arg);
     }
 
     /// Marks what earlier calls wrote at `pos` dead: it is not sent.
@@ -200,13 +207,21 @@ impl CommandBuf {
 
     /// Appends one argument to the current run (a large one is copied into a
     /// [`Bytes`] of its own, once).
+    #[inline]
     pub fn push(&mut self, arg: &[u8]) {
         if !self.args.push_short_bulk(arg) {
-            if arg.len() >= LARGE_ARG {
-                return self.push_large(Bytes::copy_from_slice(arg));
-            }
-            write_bulk(&mut self.args, arg);
+            return self.push_long(arg);
         }
+        self.count(arg.len());
+    }
+
+    /// [`push`](Self::push) of an argument too long for the inline room.
+    #[inline(never)]
+    fn push_long(&mut self, arg: &[u8]) {
+        if arg.len() >= LARGE_ARG {
+            return self.push_large(Bytes::copy_from_slice(arg));
+        }
+        write_bulk(&mut self.args, arg);
         self.count(arg.len());
     }
 
@@ -366,6 +381,10 @@ impl CommandBuf {
     /// Appends the whole command as a RESP array to `out`: small parts are copied,
     /// large values are handed on as they are (no copy).
     pub fn encode_into(&self, out: &mut Encoded) {
+        if self.in_order && self.large.is_empty() {
+            // In order, nothing large (most commands, a pipeline's among them).
+            return encode_small(out.buf_mut(), self.len(), self.name, &self.args);
+        }
         write_array_header(out.buf_mut(), self.len());
         out.extend_from_slice(self.name);
         self.emit(|part| match part {
@@ -543,13 +562,8 @@ impl Wire {
     /// values are handed on as they are (no copy).
     pub fn encode_into(&self, out: &mut Encoded) {
         if self.large.is_empty() {
-            // All of it copied (most commands): room made once, three copies.
-            let buf = out.buf_mut();
-            buf.reserve(crate::resp::HEADER_LEN + self.name.len() + self.args.len());
-            write_array_header(buf, self.argc as usize);
-            buf.extend_from_slice(self.name);
-            buf.extend_from_slice(&self.args);
-            return;
+            // All of it copied (most commands).
+            return encode_small(out.buf_mut(), self.argc as usize, self.name, &self.args);
         }
         write_array_header(out.buf_mut(), self.argc as usize);
         out.extend_from_slice(self.name);
@@ -628,6 +642,16 @@ impl Wire {
 
 /// Hands the bytes of `args[range]` to `f`, each large value (its position in
 /// `args`, and the value) in its place.
+/// Appends a command of `words` words with no large value, its arguments in wire
+/// order, as a RESP array: room made once, three copies.
+#[inline(always)]
+fn encode_small(buf: &mut BytesMut, words: usize, name: &[u8], args: &[u8]) {
+    buf.reserve(crate::resp::HEADER_LEN + name.len() + args.len());
+    write_array_header(buf, words);
+    buf.extend_from_slice(name);
+    buf.extend_from_slice(args);
+}
+
 fn emit_range(
     args: &[u8],
     large: &[(u32, Bytes)],
