@@ -54,12 +54,14 @@ pub fn arg_bytes(value: impl ToArg) -> Bytes {
 }
 
 impl<T: ToArg + ?Sized> ToArg for &T {
+    #[inline]
     fn write_arg(&self, out: &mut CommandBuf) {
         (**self).write_arg(out)
     }
 }
 
 impl<T: ToArg + ?Sized> ToArg for Box<T> {
+    #[inline]
     fn write_arg(&self, out: &mut CommandBuf) {
         (**self).write_arg(out)
     }
@@ -94,6 +96,7 @@ pub fn flag(b: impl std::borrow::Borrow<bool>) -> bool {
 macro_rules! bytes_like {
     ($($t:ty => |$s:ident| $e:expr;)*) => {$(
         impl ToArg for $t {
+            #[inline]
             fn write_arg(&self, out: &mut CommandBuf) {
                 let $s = self;
                 out.push($e)
@@ -114,6 +117,7 @@ bytes_like! {
 
 /// A large `Bytes` value is not copied: the command keeps a reference to it.
 impl ToArg for Bytes {
+    #[inline]
     fn write_arg(&self, out: &mut CommandBuf) {
         if self.len() < crate::command::LARGE_ARG {
             out.push(self)
@@ -124,6 +128,7 @@ impl ToArg for Bytes {
 }
 
 impl<const N: usize> ToArg for [u8; N] {
+    #[inline]
     fn write_arg(&self, out: &mut CommandBuf) {
         out.push(self)
     }

@@ -380,11 +380,19 @@ impl CommandBuf {
 
     /// Appends the whole command as a RESP array to `out`: small parts are copied,
     /// large values are handed on as they are (no copy).
+    #[inline]
     pub fn encode_into(&self, out: &mut Encoded) {
         if self.in_order && self.large.is_empty() {
             // In order, nothing large (most commands, a pipeline's among them).
             return encode_small(out.buf_mut(), self.len(), self.name, &self.args);
         }
+        self.encode_into_sorted(out);
+    }
+
+    /// [`encode_into`](Self::encode_into) of a command with large values, or
+    /// arguments given out of order.
+    #[inline(never)]
+    fn encode_into_sorted(&self, out: &mut Encoded) {
         write_array_header(out.buf_mut(), self.len());
         out.extend_from_slice(self.name);
         self.emit(|part| match part {
