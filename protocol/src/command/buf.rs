@@ -648,8 +648,6 @@ impl Wire {
     }
 }
 
-/// Hands the bytes of `args[range]` to `f`, each large value (its position in
-/// `args`, and the value) in its place.
 /// Appends a command of `words` words with no large value, its arguments in wire
 /// order, as a RESP array: room made once, three copies.
 #[inline(always)]
@@ -660,6 +658,8 @@ fn encode_small(buf: &mut BytesMut, words: usize, name: &[u8], args: &[u8]) {
     buf.extend_from_slice(args);
 }
 
+/// Hands the bytes of `args[range]` to `f`, each large value (its position in
+/// `args`, and the value) in its place.
 fn emit_range(
     args: &[u8],
     large: &[(u32, Bytes)],
